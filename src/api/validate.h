@@ -1,0 +1,25 @@
+/* Model-driven request validation with AWS's exact texts (shared/specs/kinesis-data-streams.md
+ * §1.5–1.6): first type checks over the whole document (SerializationException), then constraint
+ * checks (ValidationException "N validation error(s) detected: ...", at most 10 listed, in AWS's
+ * order). Validation also coerces the tree in place so handlers see one form whatever the codec:
+ *   blob      -> SL_VAL_BYTES (JSON base64 decoded into the arena)
+ *   timestamp -> SL_VAL_TIMESTAMP (JSON seconds with fraction, CBOR tag1/int ms)
+ *   integer/long -> SL_VAL_NUMBER with u.num.i set (fractions truncated, ints clamped as AWS does)
+ * Unknown members are ignored, null members are treated as absent. */
+#ifndef SL_API_VALIDATE_H
+#define SL_API_VALIDATE_H
+
+#include "api/model.h"
+#include "core/arena.h"
+#include "wire/value.h"
+
+typedef struct {
+    const char *type;          /* "SerializationException" / "ValidationException" */
+    const char *message;       /* may be NULL: the error then has no message */
+} sl_api_error_t;
+
+/* input may be NULL (empty document). Returns 0 when valid, -1 with *err filled (arena strings). */
+int sl_api_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t *arena,
+                    sl_api_error_t *err);
+
+#endif

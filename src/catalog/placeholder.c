@@ -1,0 +1,1 @@
+typedef int sl_catalog_placeholder_t;

@@ -1,0 +1,99 @@
+#include "core/arena.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sl_arena_chunk {
+    sl_arena_chunk_t *next;
+    size_t size;
+    size_t used;
+    _Alignas(16) unsigned char data[];
+};
+
+void sl_arena_init(sl_arena_t *a, size_t chunk_size) {
+    a->head = NULL;
+    a->chunk_size = chunk_size ? chunk_size : 8192;
+    a->total_bytes = 0;
+}
+
+void sl_arena_deinit(sl_arena_t *a) {
+    sl_arena_chunk_t *c = a->head;
+    while (c) {
+        sl_arena_chunk_t *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->head = NULL;
+    a->total_bytes = 0;
+}
+
+void sl_arena_reset(sl_arena_t *a) {
+    if (!a->head) return;
+    sl_arena_chunk_t *c = a->head;
+    /* keep the oldest chunk (the last in the list), free the rest */
+    while (c->next) {
+        sl_arena_chunk_t *n = c->next;
+        a->total_bytes -= sizeof *c + c->size;
+        free(c);
+        c = n;
+    }
+    c->used = 0;
+    a->head = c;
+}
+
+void *sl_arena_alloc(sl_arena_t *a, size_t size) {
+    size = (size + 15) & ~(size_t)15;
+    sl_arena_chunk_t *c = a->head;
+    if (!c || c->size - c->used < size) {
+        size_t cs = size > a->chunk_size ? size : a->chunk_size;
+        c = malloc(sizeof *c + cs);
+        if (!c) return NULL;
+        c->size = cs;
+        c->used = 0;
+        if (a->head && size > a->chunk_size) {
+            /* big allocation: link it behind the current chunk so the head keeps its free space */
+            c->next = a->head->next;
+            a->head->next = c;
+            a->total_bytes += sizeof *c + cs;
+            c->used = size;
+            return c->data;
+        }
+        c->next = a->head;
+        a->head = c;
+        a->total_bytes += sizeof *c + cs;
+    }
+    void *p = c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+void *sl_arena_calloc(sl_arena_t *a, size_t count, size_t size) {
+    if (size && count > SIZE_MAX / size) return NULL;
+    void *p = sl_arena_alloc(a, count * size);
+    if (p) memset(p, 0, count * size);
+    return p;
+}
+
+char *sl_arena_strndup(sl_arena_t *a, const char *s, size_t len) {
+    char *p = sl_arena_alloc(a, len + 1);
+    if (!p) return NULL;
+    if (len) memcpy(p, s, len);
+    p[len] = 0;
+    return p;
+}
+
+char *sl_arena_sprintf(sl_arena_t *a, const char *fmt, ...) {
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) { va_end(ap2); return NULL; }
+    char *p = sl_arena_alloc(a, (size_t)n + 1);
+    if (p) vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return p;
+}

@@ -1,0 +1,62 @@
+#include "core/crc32c.h"
+
+#include <pthread.h>
+#include <string.h>
+
+static uint32_t g_table[8][256];
+static int g_have_sse42;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void crc32c_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        g_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++) g_table[t][i] = (g_table[t - 1][i] >> 8) ^ g_table[0][g_table[t - 1][i] & 0xff];
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    g_have_sse42 = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len) {
+    uint64_t c = crc;
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8;
+        len -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (len--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+static uint32_t crc32c_sw(uint32_t crc, const unsigned char *p, size_t len) {
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        v ^= crc;
+        crc = g_table[7][v & 0xff] ^ g_table[6][(v >> 8) & 0xff] ^ g_table[5][(v >> 16) & 0xff] ^
+              g_table[4][(v >> 24) & 0xff] ^ g_table[3][(v >> 32) & 0xff] ^ g_table[2][(v >> 40) & 0xff] ^
+              g_table[1][(v >> 48) & 0xff] ^ g_table[0][v >> 56];
+        p += 8;
+        len -= 8;
+    }
+    while (len--) crc = (crc >> 8) ^ g_table[0][(crc ^ *p++) & 0xff];
+    return crc;
+}
+
+uint32_t sl_crc32c(uint32_t crc, const void *data, size_t len) {
+    pthread_once(&g_once, crc32c_init);
+    crc = ~crc;
+#if defined(__x86_64__)
+    if (g_have_sse42) return ~crc32c_hw(crc, data, len);
+#endif
+    return ~crc32c_sw(crc, data, len);
+}

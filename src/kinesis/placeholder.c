@@ -1,0 +1,1 @@
+typedef int sl_kinesis_placeholder_t;

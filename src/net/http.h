@@ -1,0 +1,105 @@
+/* HTTP server front: HTTP/1.1 (keep-alive, chunked in and out), HTTP/2 (nghttp2, prior knowledge on
+ * every connection, ALPN h2 on TLS) and TLS (OpenSSL). Knows nothing of AWS: it hands complete
+ * requests to one handler and sends what the handler answers.
+ *
+ * Threads: the server runs `threads` network threads, each with its own loop and SO_REUSEPORT
+ * listening socket(s). The handler runs on the request's loop thread. Every sl_http_* function on a
+ * request must be called on that loop's thread (use sl_loop_post(sl_http_req_loop(req), ...) from
+ * other threads). */
+#ifndef SL_NET_HTTP_H
+#define SL_NET_HTTP_H
+
+#include "core/arena.h"
+#include "net/loop.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *name; /* lower-case for request headers */
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} sl_http_header_t;
+
+typedef struct sl_http_req sl_http_req_t;
+
+/* A complete request. Owned by the net layer; valid until the response completes (sl_http_respond
+ * or sl_http_stream_end), even if the client disconnects meanwhile. */
+struct sl_http_req {
+    const char *method;      /* NUL-terminated, e.g. "POST" */
+    const char *path;        /* NUL-terminated request target incl. query string, e.g. "/?a=b" */
+    sl_http_header_t *headers;
+    size_t header_count;
+    const uint8_t *body;     /* request body (NUL-terminated for convenience, not counted in len) */
+    size_t body_len;
+    int http_version;        /* 1 (HTTP/1.x) or 2 */
+    bool tls;                /* arrived over TLS */
+    sl_arena_t *arena;       /* per-request arena, released after the response completes */
+    void *user;              /* free for the handler's use */
+};
+
+/* Called once per request on the request's loop thread. The handler must eventually answer with
+ * exactly one of sl_http_respond() or sl_http_stream_begin() ... sl_http_stream_end(). */
+typedef void (*sl_http_handler_fn)(void *ctx, sl_http_req_t *req);
+
+/* First header with that lower-case name, or NULL. */
+const sl_http_header_t *sl_http_req_header(const sl_http_req_t *req, const char *lower_name);
+sl_loop_t *sl_http_req_loop(const sl_http_req_t *req);
+/* True once the client has gone (connection closed or HTTP/2 stream reset). */
+bool sl_http_req_closed(const sl_http_req_t *req);
+
+/* Complete response. `body` is malloc'd memory whose ownership passes to the net layer (freed with
+ * free()), or NULL with body_len 0. Content-Length, Date and (HTTP/1.1) Connection are added by the
+ * net layer; `headers` are copied. After this call `req` must not be touched. */
+void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *headers,
+                     size_t header_count, void *body, size_t body_len);
+
+/* Streaming response (event streams): HTTP/1.1 uses Transfer-Encoding: chunked, HTTP/2 DATA frames.
+ * No Content-Length is ever sent on a streamed response.
+ * on_writable: called when the unsent backlog drops below the low-water mark after a write
+ *   returned SL_EAGAIN-level backpressure; on_close: the client went away (after it, write/end are
+ *   still allowed and are no-ops; the handler must still call sl_http_stream_end to release req). */
+typedef struct {
+    void (*on_writable)(sl_http_req_t *req, void *arg);
+    void (*on_close)(sl_http_req_t *req, void *arg);
+    void *arg;
+} sl_http_stream_cbs_t;
+
+int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t *headers,
+                         size_t header_count, const sl_http_stream_cbs_t *cbs);
+/* Queue bytes (copied). Returns the number of unsent bytes now queued for this response (>= 0),
+ * or SL_ECLOSED. Callers should pause above a high-water mark (e.g. 1 MiB) until on_writable. */
+long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len);
+/* Finish the response (HTTP/1.1 last chunk, HTTP/2 END_STREAM) and release `req`. */
+void sl_http_stream_end(sl_http_req_t *req);
+
+typedef struct {
+    const char *bind_address;     /* e.g. "127.0.0.1" */
+    int port;                     /* plain port (HTTP/1.1 + h2c prior knowledge) */
+    int tls_port;                 /* 0 = no TLS listener; TLS serves HTTP/1.1 and h2 (ALPN or preface) */
+    const char *tls_cert_file;    /* PEM; NULL with tls_port set = self-signed written to tls_dir */
+    const char *tls_key_file;
+    const char *tls_dir;          /* where a generated self-signed cert/key are kept */
+    int threads;                  /* network threads; 0 = one per core */
+    size_t body_max_bytes;        /* larger request bodies get 413 */
+    sl_http_handler_fn handler;
+    void *handler_ctx;
+    /* Called once on each network thread after its loop is created (e.g. to set up per-thread
+     * state); may be NULL. */
+    void (*on_thread_start)(sl_loop_t *loop, void *ctx);
+} sl_http_server_config_t;
+
+typedef struct sl_http_server sl_http_server_t;
+
+/* Binds the listening sockets (so errors such as EADDRINUSE are reported here) and starts the
+ * network threads. Returns 0 or a negative SL_E* code; *out is set on success. */
+int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **out);
+/* The actually bound ports (useful with port 0 in tests). */
+int sl_http_server_port(const sl_http_server_t *srv);
+int sl_http_server_tls_port(const sl_http_server_t *srv);
+/* Stops accepting, lets in-flight responses finish for up to grace_ms, joins the threads, frees. */
+void sl_http_server_stop(sl_http_server_t *srv, int grace_ms);
+
+#endif

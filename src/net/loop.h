@@ -1,0 +1,24 @@
+/* Event loop: one per network thread (epoll). A loop belongs to its thread; other threads talk to
+ * it only through sl_loop_post(), which is thread-safe and wakes the loop (eventfd). */
+#ifndef SL_NET_LOOP_H
+#define SL_NET_LOOP_H
+
+#include <stdint.h>
+
+typedef struct sl_loop sl_loop_t;
+typedef void (*sl_loop_fn)(void *arg);
+
+/* Run fn(arg) on the loop's thread, soon, in FIFO order. Thread-safe. Returns 0 or SL_ENOMEM. */
+int sl_loop_post(sl_loop_t *loop, sl_loop_fn fn, void *arg);
+
+/* The loop running on the calling thread, or NULL when called from a non-loop thread. */
+sl_loop_t *sl_loop_current(void);
+
+typedef struct sl_timer sl_timer_t;
+/* One-shot timer on `loop`; must be called on the loop's thread. fn runs on that thread after
+ * delay_ms. Returns NULL on allocation failure. The timer frees itself after firing. */
+sl_timer_t *sl_timer_start(sl_loop_t *loop, uint64_t delay_ms, sl_loop_fn fn, void *arg);
+/* Cancel a timer that has not fired yet (loop thread only). After this fn is never called. */
+void sl_timer_cancel(sl_timer_t *timer);
+
+#endif

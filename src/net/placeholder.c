@@ -1,0 +1,1 @@
+typedef int sl_net_placeholder_t;

@@ -1,0 +1,132 @@
+/* Storage backend interface: the log engine under every shard (shared/DESIGN.md "Storage",
+ * shared/specs/cluster.md "What the foundation must already respect").
+ *
+ * Two implementations share this interface and the same tests: the segment-file engine
+ * (storage/file.c: append-only segments, sparse indexes, group commit, recovery, retention) and an
+ * in-memory twin (storage/memory.c). A remote engine (NATS JetStream) can slot in later, so appends
+ * complete through a callback and reads may complete after the call returns.
+ *
+ * Positions: every record in a shard log gets a shard-local 64-bit counter `seq`, assigned by the
+ * backend at append time, starting at 1, strictly increasing, never reused (the file engine makes it
+ * contiguous). The Kinesis layer encodes it into the public SequenceNumber. Arrival times are
+ * non-decreasing within a shard log (the backend stores max(given, previous)).
+ *
+ * Threads: every function is thread-safe. Callbacks run on a storage thread (the commit thread for
+ * the file engine) and must not block; they typically post to a network loop. Readers only ever see
+ * committed records (durable under the configured policy). */
+#ifndef SL_STORAGE_BACKEND_H
+#define SL_STORAGE_BACKEND_H
+
+#include "storage/fileops.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sl_storage sl_storage_t;
+typedef struct sl_shard_log sl_shard_log_t;
+
+typedef enum {
+    SL_DURABILITY_SYNC = 0,  /* default: acknowledged => fdatasync'd (group commit) */
+    SL_DURABILITY_INTERVAL,  /* acknowledged after write(); fdatasync every flush_interval_ms */
+    SL_DURABILITY_NONE,      /* acknowledged after write(); the OS decides when to flush */
+} sl_durability_t;
+
+typedef struct {
+    const char *data_dir;          /* file engine: logs live under <data_dir>/streams/ */
+    sl_durability_t durability;
+    int flush_interval_ms;         /* SL_DURABILITY_INTERVAL */
+    size_t segment_bytes;          /* roll the active segment beyond this (0 = default) */
+    const sl_file_ops_t *file_ops; /* NULL = the real POSIX calls */
+    /* Called after records of `log` become committed (visible); next_seq is the new tip. Runs on a
+     * storage thread; may be NULL. Used to wake long-polling readers and push consumers. */
+    void (*on_commit)(void *ctx, sl_shard_log_t *log, uint64_t next_seq);
+    void *ctx;
+} sl_storage_config_t;
+
+/* One record, as appended and as read back. For reads the pointers point into the read result's
+ * memory. explicit_hash_key is the decimal text or NULL/0-length when not given. */
+typedef struct {
+    uint64_t seq;                  /* ignored on append; set on read */
+    int64_t arrival_ms;
+    const char *partition_key;
+    size_t partition_key_len;
+    const char *explicit_hash_key;
+    size_t explicit_hash_key_len;
+    const uint8_t *data;
+    size_t data_len;
+} sl_record_t;
+
+typedef struct {
+    uint64_t first_seq;            /* oldest retained record (trim horizon); == next_seq when empty */
+    uint64_t next_seq;             /* committed tip: seq the next committed record will have */
+    int64_t first_arrival_ms;      /* of first_seq's record, 0 if empty */
+    int64_t last_arrival_ms;       /* of the newest committed record, 0 if empty */
+    uint64_t bytes;                /* bytes on disk (or in memory) */
+} sl_shard_bounds_t;
+
+typedef struct {
+    sl_record_t *records;
+    size_t count;
+    size_t bytes;                  /* sum of data_len + partition_key_len of returned records */
+    uint64_t next_seq;             /* where to continue: after the last returned record, else the
+                                      position actually read from (>= from_seq, >= trim horizon) */
+    sl_shard_bounds_t bounds;      /* bounds at read time */
+    void *mem;                     /* backend-owned memory behind the pointers */
+} sl_read_result_t;
+
+/* status: 0, or SL_EIO / SL_ENOSPC / SL_ECLOSED. first_seq: seq of the first appended record; the
+ * batch got first_seq .. first_seq+n-1 in order. */
+typedef void (*sl_append_cb)(void *arg, int status, uint64_t first_seq);
+/* status: 0 or a negative code; res is valid only during the callback unless the callee keeps it,
+ * in which case it must call sl_storage_read_free(res) later (see sl_storage_read). */
+typedef void (*sl_read_cb)(void *arg, int status, sl_read_result_t *res);
+
+/* ---- lifecycle ---- */
+/* Opens the file engine on cfg->data_dir (creating directories), recovering nothing yet: recovery
+ * of a shard happens in sl_storage_shard_open. */
+int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out);
+int sl_storage_open_memory(const sl_storage_config_t *cfg, sl_storage_t **out);
+/* Flushes everything pending (completing callbacks), stops threads, closes every shard log. */
+void sl_storage_close(sl_storage_t *st);
+
+/* Shard logs on disk, for reconciliation with the catalog: calls fn once per existing log with
+ * its stream key and shard key (the names passed to sl_storage_shard_open). */
+int sl_storage_list(sl_storage_t *st, void (*fn)(void *arg, const char *stream_key, const char *shard_key),
+                    void *arg);
+
+/* Opens (creating if absent) the log of one shard: <data_dir>/streams/<stream_key>/<shard_key>/.
+ * Recovers the active segment's tail (truncating at the first bad record, logging exactly what
+ * was cut). `user` is returned by sl_shard_log_user (for on_commit). Keys: [A-Za-z0-9_.-]{1,200}. */
+int sl_storage_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
+                          sl_shard_log_t **out);
+void *sl_shard_log_user(const sl_shard_log_t *log);
+/* Closes the handle (pending appends complete first). */
+void sl_storage_shard_close(sl_shard_log_t *log);
+/* Deletes a whole stream's logs (every shard of stream_key); shard handles must be closed first. */
+int sl_storage_stream_delete(sl_storage_t *st, const char *stream_key);
+
+/* ---- data ---- */
+/* Appends n >= 1 records atomically with respect to other appends to this log (they get contiguous
+ * seqs in call order). Returns 0 and later calls cb exactly once; or returns a negative code
+ * (SL_EAGAIN: pending bytes over SL_STORAGE_PENDING_BYTES_MAX; SL_ENOSPC/SL_EIO: the engine is in
+ * a failed state and has not recovered yet; SL_ECLOSED) and never calls cb. Record bytes are copied
+ * before the call returns. */
+int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg);
+
+/* Reads committed records with seq >= from_seq (from_seq below the trim horizon reads from the
+ * horizon), skipping records with arrival_ms < min_arrival_ms (retention cut-off; 0 = none), up
+ * to records_max records and bytes_max bytes (at least one record is returned when one is
+ * available, even if larger than bytes_max). cb may run before sl_storage_read returns. The result
+ * is valid until sl_storage_read_free(res), which the callback's owner must call. */
+int sl_storage_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
+                    int64_t min_arrival_ms, sl_read_cb cb, void *arg);
+void sl_storage_read_free(sl_read_result_t *res);
+
+/* Seq of the first committed record with arrival_ms >= ts_ms, or the tip when there is none. */
+int sl_storage_seek_time(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out);
+int sl_storage_bounds(sl_shard_log_t *log, sl_shard_bounds_t *out);
+/* Deletes whole segments whose newest record arrived before cutoff_ms (retention). */
+int sl_storage_trim(sl_shard_log_t *log, int64_t cutoff_ms);
+
+#endif

@@ -1,0 +1,22 @@
+/* The real POSIX file operations (see fileops.h). */
+#include "storage/fileops.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int posix_open(const char *path, int flags, mode_t mode) { return open(path, flags | O_CLOEXEC, mode); }
+
+const sl_file_ops_t sl_file_ops_posix = {
+    .open = posix_open,
+    .close = close,
+    .pwrite = pwrite,
+    .pread = pread,
+    .fdatasync = fdatasync,
+    .fsync = fsync,
+    .ftruncate = ftruncate,
+    .unlink = unlink,
+    .rename = rename,
+    .mkdir = mkdir,
+};

@@ -1,0 +1,45 @@
+/* Streaming response encoder with two back ends: compact JSON (awsJson1.1) and CBOR. Handlers
+ * write their output once through this interface and get the request's content type for free.
+ *   JSON: blobs as base64, timestamps as plain-decimal epoch seconds with up to 3 fraction digits
+ *         (never exponent notation), compact (no spaces).
+ *   CBOR: (libcbor encoders) maps/arrays indefinite-length, blobs as byte strings, timestamps as
+ *         tag 1 + unsigned integer milliseconds.
+ * Errors (allocation) are sticky in the underlying sl_buf_t. Nesting is bounded by SL_WIRE_DEPTH_MAX. */
+#ifndef SL_WIRE_ENC_H
+#define SL_WIRE_ENC_H
+
+#include "core/buf.h"
+#include "core/limits.h"
+#include "wire/value.h"
+
+typedef struct {
+    sl_buf_t *out;
+    sl_fmt_t fmt;
+    int depth;
+    bool need_comma[SL_WIRE_DEPTH_MAX + 1]; /* JSON: an element was written at this depth */
+    bool after_key;                         /* JSON: a key was just written */
+} sl_enc_t;
+
+void sl_enc_init(sl_enc_t *e, sl_buf_t *out, sl_fmt_t fmt);
+void sl_enc_map_begin(sl_enc_t *e);
+void sl_enc_map_end(sl_enc_t *e);
+void sl_enc_array_begin(sl_enc_t *e);
+void sl_enc_array_end(sl_enc_t *e);
+void sl_enc_key(sl_enc_t *e, const char *key); /* next value belongs to this key */
+void sl_enc_str(sl_enc_t *e, const char *s, size_t len);
+void sl_enc_cstr(sl_enc_t *e, const char *s);
+void sl_enc_int(sl_enc_t *e, int64_t v);
+void sl_enc_bool(sl_enc_t *e, bool v);
+void sl_enc_null(sl_enc_t *e);
+void sl_enc_bytes(sl_enc_t *e, const void *data, size_t len);
+void sl_enc_timestamp_ms(sl_enc_t *e, int64_t ms);
+/* Shorthands: key + value. */
+void sl_enc_kv_cstr(sl_enc_t *e, const char *key, const char *s);
+void sl_enc_kv_str(sl_enc_t *e, const char *key, const char *s, size_t len);
+void sl_enc_kv_int(sl_enc_t *e, const char *key, int64_t v);
+void sl_enc_kv_bool(sl_enc_t *e, const char *key, bool v);
+
+/* Encode a whole sl_val_t tree (used for tests and generic pass-through). */
+void sl_enc_value(sl_enc_t *e, const sl_val_t *v);
+
+#endif
