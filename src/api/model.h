@@ -42,6 +42,12 @@ struct sl_shape {
     const sl_shape_t *member;   /* list element */
     const sl_shape_t *key;      /* map key */
     const sl_shape_t *value;    /* map value */
+    /* Added for validation (see tools/gen_model.py): */
+    const char *pattern_ere;    /* `pattern` translated to an anchored POSIX ERE, or NULL */
+    const char *enum_text;      /* "[A, B, ...]" in the order AWS prints the set, or NULL */
+    const uint8_t *check_order; /* structure: member indexes in AWS's validation order */
+    const char *java_class;     /* structure: AWS's Java class, printed in list values */
+    bool eventstream;           /* structure is an event stream union (SubscribeToShard) */
 };
 
 typedef struct {

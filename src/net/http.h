@@ -89,6 +89,11 @@ typedef struct {
     /* Called once on each network thread after its loop is created (e.g. to set up per-thread
      * state); may be NULL. */
     void (*on_thread_start)(sl_loop_t *loop, void *ctx);
+    /* Extensions (net layer): called once on each network thread after its loop stopped serving
+     * (all connections closed), before the loop is destroyed; may be NULL. */
+    void (*on_thread_stop)(sl_loop_t *loop, void *ctx);
+    /* Keep-alive connections idle this long are closed; 0 = SL_HTTP_IDLE_TIMEOUT_MS. */
+    int idle_timeout_ms;
 } sl_http_server_config_t;
 
 typedef struct sl_http_server sl_http_server_t;

@@ -1,5 +1,10 @@
 /* Base64 (standard alphabet, padded) for JSON blobs. The decoder reports the exact AWS
- * SerializationException reasons (see shared/specs/kinesis-data-streams.md §1.6). */
+ * SerializationException reasons (see shared/specs/kinesis-data-streams.md §1.6), checked in
+ * kinesalite's order: length (a multiple of 4) first, then the first character outside the
+ * alphabet or a '=' followed by something other than '=' (so whitespace and newlines are invalid
+ * characters, as in AWS), then the padding and the unused low bits of the last character (at most
+ * two '=' and those bits zero, i.e. the text must be exactly what an encoder would produce).
+ * The empty string decodes to 0 bytes. */
 #ifndef SL_WIRE_BASE64_H
 #define SL_WIRE_BASE64_H
 
@@ -22,5 +27,11 @@ typedef enum {
 /* Decodes into out (capacity >= n/4*3). Returns the status; *out_len the decoded length;
  * *bad_char the offending character for SL_B64_BAD_CHAR. */
 sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len, char *bad_char);
+
+/* Appends AWS's reason text for a failed decode of in[0..n) with status st (the part after
+ * "'<value>' can not be converted to a Blob: "), e.g. "Invalid Base64 character: '<c>'".
+ * Lengths are counted in UTF-16 code units, as AWS (Java) and kinesalite (JavaScript) do, and a
+ * non-ASCII offending character is printed whole (UTF-8). Appends nothing for SL_B64_OK. */
+void sl_base64_reason(sl_buf_t *out, sl_b64_status_t st, const char *in, size_t n);
 
 #endif

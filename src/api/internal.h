@@ -1,0 +1,47 @@
+/* Shared between the API front (front.c) and the Kinesis operation handlers (kinesis_*.c). */
+#ifndef SL_API_INTERNAL_H
+#define SL_API_INTERNAL_H
+
+#include "api/api.h"
+#include "core/common.h"
+#include "api/model.h"
+#include "core/buf.h"
+#include "wire/enc.h"
+#include "wire/value.h"
+
+#include <stdarg.h>
+
+struct sl_api {
+    sl_kinesis_t *k;
+};
+
+/* One API call; lives in the request arena until the response is sent. */
+typedef struct sl_api_call {
+    sl_api_t *api;
+    sl_kinesis_t *k;
+    sl_http_req_t *req;
+    sl_arena_t *arena;
+    sl_fmt_t fmt;
+    const sl_op_t *op;
+    sl_val_t *in;           /* validated input (a map; never NULL) */
+    int64_t now_ms;
+    char request_id[40];
+    sl_buf_t out;           /* response body */
+    sl_enc_t enc;           /* writes into out */
+    const char *origin;     /* CORS: Origin header or NULL */
+    void *state;            /* the handler's own state, for asynchronous handlers */
+    void (*post_fn)(struct sl_api_call *call); /* pending sl_api_post */
+} sl_api_call_t;
+
+typedef void (*sl_api_op_fn)(sl_api_call_t *call);
+
+/* Sends 200 with the encoded body in call->out (empty body when nothing was written). */
+void sl_api_reply(sl_api_call_t *call);
+/* Sends an AWS error: 400, or 500 for InternalFailure. `fmt` NULL = no message. */
+void sl_api_fail(sl_api_call_t *call, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Runs fn(call) on the request's loop thread (from storage threads). */
+void sl_api_post(sl_api_call_t *call, void (*fn)(sl_api_call_t *call));
+
+sl_api_op_fn sl_kinesis_op_handler(const char *name);
+
+#endif

@@ -1,0 +1,128 @@
+/* Helpers shared by the Kinesis operation handlers (see kinesis_common.h). */
+#include "api/kinesis_common.h"
+
+#include "kinesis/names.h"
+#include "kinesis/seqnum.h"
+
+#include <string.h>
+
+void sl_kapi_not_found(sl_api_call_t *call, const char *name, size_t len) {
+    sl_api_fail(call, "ResourceNotFoundException", "Stream %.*s under account %s not found.", (int)len, name,
+                call->k->account);
+}
+
+sl_kstream_t *sl_kapi_stream_by_arn(sl_api_call_t *call, const char *arn, size_t len) {
+    sl_arn_t a;
+    if (sl_arn_parse_stream(arn, len, &a) != 0 || a.consumer_len) {
+        sl_api_fail(call, "InvalidArgumentException", "Invalid StreamARN %.*s.", (int)len, arn);
+        return NULL;
+    }
+    if (a.account_len != strlen(call->k->account) || memcmp(a.account, call->k->account, a.account_len) != 0 ||
+        a.region_len != strlen(call->k->region) || memcmp(a.region, call->k->region, a.region_len) != 0) {
+        sl_kapi_not_found(call, a.stream, a.stream_len);
+        return NULL;
+    }
+    sl_kstream_t *s = sl_kinesis_find(call->k, a.stream, a.stream_len, call->now_ms);
+    if (!s) sl_kapi_not_found(call, a.stream, a.stream_len);
+    return s;
+}
+
+sl_kstream_t *sl_kapi_stream(sl_api_call_t *call) {
+    size_t nlen = 0, alen = 0;
+    const char *name = sl_val_get_str(call->in, "StreamName", &nlen);
+    const char *arn = sl_val_get_str(call->in, "StreamARN", &alen);
+    if (!name && !arn) {
+        sl_api_fail(call, "InvalidArgumentException", "Either StreamName or StreamARN must be provided.");
+        return NULL;
+    }
+    if (arn) {
+        sl_kstream_t *s = sl_kapi_stream_by_arn(call, arn, alen);
+        if (s && name && (strlen(s->name) != nlen || memcmp(s->name, name, nlen) != 0)) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "StreamARN %.*s and StreamName %.*s do not identify the same stream.", (int)alen, arn,
+                        (int)nlen, name);
+            return NULL;
+        }
+        return s;
+    }
+    sl_kstream_t *s = sl_kinesis_find(call->k, name, nlen, call->now_ms);
+    if (!s) sl_kapi_not_found(call, name, nlen);
+    return s;
+}
+
+bool sl_kapi_require_active(sl_api_call_t *call, sl_kstream_t *s) {
+    sl_kstatus_t st = sl_kstream_status(s, call->now_ms);
+    if (st == SL_KS_ACTIVE) return true;
+    sl_api_fail(call, "ResourceInUseException", "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
+                call->k->account, sl_kstatus_name(st));
+    return false;
+}
+
+bool sl_kapi_shard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now_ms) {
+    return sh->closed_ms && sh->closed_ms + (int64_t)s->retention_hours * 3600000 < now_ms;
+}
+
+void sl_kapi_encode_hash_range(sl_api_call_t *call, const sl_kshard_t *sh) {
+    sl_enc_t *e = &call->enc;
+    sl_enc_key(e, "HashKeyRange");
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "StartingHashKey", sh->start_dec);
+    sl_enc_kv_cstr(e, "EndingHashKey", sh->end_dec);
+    sl_enc_map_end(e);
+}
+
+void sl_kapi_encode_shard(sl_api_call_t *call, const sl_kshard_t *sh) {
+    sl_enc_t *e = &call->enc;
+    char id[24], seq[64];
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "ShardId", sh->id);
+    if (sh->parent >= 0) {
+        sl_shardid_format((uint32_t)sh->parent, id);
+        sl_enc_kv_cstr(e, "ParentShardId", id);
+    }
+    if (sh->adjacent_parent >= 0) {
+        sl_shardid_format((uint32_t)sh->adjacent_parent, id);
+        sl_enc_kv_cstr(e, "AdjacentParentShardId", id);
+    }
+    sl_kapi_encode_hash_range(call, sh);
+    sl_enc_key(e, "SequenceNumberRange");
+    sl_enc_map_begin(e);
+    sl_seqnum_t sn;
+    sl_seqnum_shard_start(sh->created_ms, sh->index, &sn);
+    sl_seqnum_format(&sn, seq);
+    sl_enc_kv_cstr(e, "StartingSequenceNumber", seq);
+    if (sh->closed_ms) {
+        sl_seqnum_shard_end(sh->created_ms, sh->index, sh->closed_ms, &sn);
+        sl_seqnum_format(&sn, seq);
+        sl_enc_kv_cstr(e, "EndingSequenceNumber", seq);
+    }
+    sl_enc_map_end(e);
+    sl_enc_map_end(e);
+}
+
+void sl_kapi_encode_child_shards(sl_api_call_t *call, const sl_kstream_t *s, const sl_kshard_t *parent) {
+    sl_enc_t *e = &call->enc;
+    sl_enc_key(e, "ChildShards");
+    sl_enc_array_begin(e);
+    for (size_t i = 0; i < s->shard_count; i++) {
+        const sl_kshard_t *c = s->shards[i];
+        if (c->parent != (int32_t)parent->index && c->adjacent_parent != (int32_t)parent->index) continue;
+        char id[24];
+        sl_enc_map_begin(e);
+        sl_enc_kv_cstr(e, "ShardId", c->id);
+        sl_enc_key(e, "ParentShards");
+        sl_enc_array_begin(e);
+        if (c->parent >= 0) {
+            sl_shardid_format((uint32_t)c->parent, id);
+            sl_enc_cstr(e, id);
+        }
+        if (c->adjacent_parent >= 0) {
+            sl_shardid_format((uint32_t)c->adjacent_parent, id);
+            sl_enc_cstr(e, id);
+        }
+        sl_enc_array_end(e);
+        sl_kapi_encode_hash_range(call, c);
+        sl_enc_map_end(e);
+    }
+    sl_enc_array_end(e);
+}

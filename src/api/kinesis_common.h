@@ -1,0 +1,22 @@
+/* Helpers shared by the Kinesis operation handlers: resolving streams from StreamName/StreamARN,
+ * state checks with AWS's texts, and encoders for shapes used by several operations. */
+#ifndef SL_API_KINESIS_COMMON_H
+#define SL_API_KINESIS_COMMON_H
+
+#include "api/internal.h"
+
+/* Resolves the stream named by StreamName and/or StreamARN (caller holds the engine lock).
+ * On failure sends the AWS error and returns NULL. */
+sl_kstream_t *sl_kapi_stream(sl_api_call_t *call);
+/* Same for a stream named by an ARN string only (StreamARN-only operations). */
+sl_kstream_t *sl_kapi_stream_by_arn(sl_api_call_t *call, const char *arn, size_t len);
+/* Sends ResourceInUseException unless the stream is ACTIVE; returns false when it did. */
+bool sl_kapi_require_active(sl_api_call_t *call, sl_kstream_t *s);
+void sl_kapi_not_found(sl_api_call_t *call, const char *name, size_t len);
+void sl_kapi_encode_shard(sl_api_call_t *call, const sl_kshard_t *sh);
+void sl_kapi_encode_hash_range(sl_api_call_t *call, const sl_kshard_t *sh);
+/* A shard is expired once it was closed longer ago than the retention period. */
+bool sl_kapi_shard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now_ms);
+void sl_kapi_encode_child_shards(sl_api_call_t *call, const sl_kstream_t *s, const sl_kshard_t *parent);
+
+#endif

@@ -1,0 +1,627 @@
+/* Kinesis data-plane operations: PutRecord, PutRecords, GetShardIterator, GetRecords.
+ * Appends are handed to storage under the engine's read lock and acknowledged from the storage
+ * commit callback (posted back to the request's network loop), so a response is only sent once
+ * the records are durable under the configured policy. */
+#include "api/kinesis_common.h"
+
+#include "core/common.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "kinesis/names.h"
+#include "kinesis/seqnum.h"
+#include "kinesis/token.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------------------------------------- */
+/* shared */
+
+static bool writable(sl_api_call_t *call, sl_kstream_t *s) {
+    sl_kstatus_t st = sl_kstream_status(s, call->now_ms);
+    if (st == SL_KS_ACTIVE || st == SL_KS_UPDATING) return true;
+    sl_kapi_not_found(call, s->name, strlen(s->name));
+    return false;
+}
+
+/* Hash of a record: ExplicitHashKey when given, else MD5 of the partition key. Sends the error. */
+static bool record_hash(sl_api_call_t *call, const sl_val_t *rec, sl_u128_t *hash) {
+    size_t elen = 0, plen = 0;
+    const char *ehk = sl_val_get_str(rec, "ExplicitHashKey", &elen);
+    if (ehk) {
+        if (sl_hashkey_parse(ehk, elen, hash) != 0) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified "
+                        "value was %.*s",
+                        (int)elen, ehk);
+            return false;
+        }
+        return true;
+    }
+    const char *pk = sl_val_get_str(rec, "PartitionKey", &plen);
+    *hash = sl_hashkey_of_partition_key(pk, plen);
+    return true;
+}
+
+static void format_seq(const sl_kshard_t *sh, uint64_t counter, int64_t arrival_ms, char out[64]) {
+    sl_seqnum_t sn = {.shard_created_s = sh->created_ms / 1000, .shard_index = sh->index, .counter = counter,
+                      .record_s = arrival_ms / 1000, .version = 2};
+    sl_seqnum_format(&sn, out);
+}
+
+static bool record_fits(sl_api_call_t *call, sl_kstream_t *s, const sl_val_t *rec, const char *path) {
+    sl_val_t *data = sl_val_get(rec, "Data");
+    size_t plen = 0;
+    sl_val_get_str(rec, "PartitionKey", &plen);
+    size_t dlen = data ? data->u.str.len : 0;
+    size_t max = (size_t)s->max_record_size_kib * 1024;
+    if (dlen > max) {
+        sl_api_fail(call, "ValidationException",
+                    "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=%zu cap=%zu]' at '%s' "
+                    "failed to satisfy constraint: Member must have length less than or equal to %zu",
+                    dlen, dlen, path, max);
+        return false;
+    }
+    if (dlen + plen > max) {
+        sl_api_fail(call, "InvalidArgumentException",
+                    "Record size %zu bytes (data plus partition key) exceeds the maximum record size of %d KiB of "
+                    "stream %s under account %s.",
+                    dlen + plen, s->max_record_size_kib, s->name, call->k->account);
+        return false;
+    }
+    return true;
+}
+
+static void fill_record(const sl_val_t *rec, int64_t arrival_ms, sl_record_t *out) {
+    sl_val_t *data = sl_val_get(rec, "Data");
+    *out = (sl_record_t){.arrival_ms = arrival_ms};
+    out->partition_key = sl_val_get_str(rec, "PartitionKey", &out->partition_key_len);
+    out->explicit_hash_key = sl_val_get_str(rec, "ExplicitHashKey", &out->explicit_hash_key_len);
+    if (data) {
+        out->data = (const uint8_t *)data->u.str.ptr;
+        out->data_len = data->u.str.len;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* PutRecord */
+
+typedef struct {
+    char shard_id[24];
+    int64_t shard_created_ms;
+    uint32_t shard_index;
+    int64_t arrival_ms;
+    bool encrypted;
+    int status;
+    uint64_t first_seq;
+} put_state_t;
+
+static void put_record_finish(sl_api_call_t *call) {
+    put_state_t *st = call->state;
+    if (st->status != 0) {
+        SL_WARN("PutRecord to %s failed in storage: %s", st->shard_id, sl_strerror(st->status));
+        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        return;
+    }
+    sl_kshard_t tmp = {.index = st->shard_index, .created_ms = st->shard_created_ms};
+    char seq[64];
+    format_seq(&tmp, st->first_seq, st->arrival_ms, seq);
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "ShardId", st->shard_id);
+    sl_enc_kv_cstr(e, "SequenceNumber", seq);
+    if (st->encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
+    sl_enc_map_end(e);
+    sl_api_reply(call);
+}
+
+static void put_record_cb(void *arg, int status, uint64_t first_seq) {
+    sl_api_call_t *call = arg;
+    put_state_t *st = call->state;
+    st->status = status;
+    st->first_seq = first_seq;
+    sl_api_post(call, put_record_finish);
+}
+
+static void storage_error(sl_api_call_t *call, int rc) {
+    if (rc == SL_EAGAIN)
+        sl_api_fail(call, "ProvisionedThroughputExceededException",
+                    "Rate exceeded for shard in stream under account %s: the storage write queue is full.",
+                    call->k->account);
+    else
+        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+}
+
+static void op_put_record(sl_api_call_t *call) {
+    sl_kinesis_t *k = call->k;
+    put_state_t *st = sl_arena_calloc(call->arena, 1, sizeof *st);
+    if (!st) {
+        sl_api_fail(call, "InternalFailure", NULL);
+        return;
+    }
+    call->state = st;
+    sl_kinesis_rdlock(k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (!s || !writable(call, s)) goto out;
+    sl_u128_t hash;
+    if (!record_hash(call, call->in, &hash)) goto out;
+    if (!record_fits(call, s, call->in, "data")) goto out;
+    size_t olen = 0;
+    const char *order = sl_val_get_str(call->in, "SequenceNumberForOrdering", &olen);
+    if (order) {
+        sl_seqnum_t sn;
+        if (sl_seqnum_parse(order, olen, &sn) != 0 || sn.record_s * 1000 > call->now_ms + 1000) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "ExclusiveMinimumSequenceNumber %.*s used in PutRecord on stream %s under account %s is "
+                        "invalid.",
+                        (int)olen, order, s->name, k->account);
+            goto out;
+        }
+    }
+    sl_kshard_t *sh = sl_kstream_route(s, hash);
+    if (!sh || !sh->log) {
+        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        goto out;
+    }
+    memcpy(st->shard_id, sh->id, sizeof st->shard_id);
+    st->shard_created_ms = sh->created_ms;
+    st->shard_index = sh->index;
+    st->arrival_ms = call->now_ms;
+    st->encrypted = s->encrypted;
+    sl_record_t rec;
+    fill_record(call->in, call->now_ms, &rec);
+    int rc = sl_storage_append(sh->log, &rec, 1, put_record_cb, call);
+    if (rc) storage_error(call, rc);
+out:
+    sl_kinesis_unlock(k);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* PutRecords: entries are grouped by shard, one append per shard (keeping request order within a
+ * shard); the response is sent when the last group's append completes. */
+
+typedef struct {
+    int32_t shard_slot;    /* index into groups */
+    uint64_t seq;
+    int status;            /* 0 ok */
+} entry_result_t;
+
+typedef struct {
+    char shard_id[24];
+    int64_t shard_created_ms;
+    uint32_t shard_index;
+    sl_shard_log_t *log;
+    size_t count;
+    size_t *entries;       /* request indexes in this group */
+    int status;
+    uint64_t first_seq;
+    sl_api_call_t *call;
+} group_t;
+
+typedef struct {
+    size_t n;
+    entry_result_t *results;
+    group_t *groups;
+    size_t group_count;
+    int pending;           /* groups not yet completed; atomically decremented */
+    int64_t arrival_ms;
+    bool encrypted;
+    char stream_name[129];
+} puts_state_t;
+
+static void put_records_finish(sl_api_call_t *call) {
+    puts_state_t *st = call->state;
+    size_t failed = 0;
+    for (size_t g = 0; g < st->group_count; g++)
+        if (st->groups[g].status) failed += st->groups[g].count;
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_kv_int(e, "FailedRecordCount", (int64_t)failed);
+    sl_enc_key(e, "Records");
+    sl_enc_array_begin(e);
+    char seq[64];
+    for (size_t i = 0; i < st->n; i++) {
+        entry_result_t *r = &st->results[i];
+        group_t *g = &st->groups[r->shard_slot];
+        sl_enc_map_begin(e);
+        if (g->status == 0) {
+            sl_kshard_t tmp = {.index = g->shard_index, .created_ms = g->shard_created_ms};
+            format_seq(&tmp, r->seq, st->arrival_ms, seq);
+            sl_enc_kv_cstr(e, "SequenceNumber", seq);
+            sl_enc_kv_cstr(e, "ShardId", g->shard_id);
+        } else if (g->status == SL_EAGAIN) {
+            sl_enc_kv_cstr(e, "ErrorCode", "ProvisionedThroughputExceededException");
+            char msg[400];
+            snprintf(msg, sizeof msg, "Rate exceeded for shard %s in stream %s under account %s.", g->shard_id,
+                     st->stream_name, call->k->account);
+            sl_enc_kv_cstr(e, "ErrorMessage", msg);
+        } else {
+            sl_enc_kv_cstr(e, "ErrorCode", "InternalFailure");
+            sl_enc_kv_cstr(e, "ErrorMessage", "Internal service failure.");
+        }
+        sl_enc_map_end(e);
+    }
+    sl_enc_array_end(e);
+    if (st->encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
+    sl_enc_map_end(e);
+    sl_api_reply(call);
+}
+
+static void put_records_group_done(group_t *g) {
+    puts_state_t *st = g->call->state;
+    if (g->status == 0)
+        for (size_t j = 0; j < g->count; j++) st->results[g->entries[j]].seq = g->first_seq + j;
+    if (__atomic_sub_fetch(&st->pending, 1, __ATOMIC_ACQ_REL) == 0) sl_api_post(g->call, put_records_finish);
+}
+
+static void put_records_cb(void *arg, int status, uint64_t first_seq) {
+    group_t *g = arg;
+    g->status = status;
+    g->first_seq = first_seq;
+    if (status) SL_WARN("PutRecords to %s failed in storage: %s", g->shard_id, sl_strerror(status));
+    put_records_group_done(g);
+}
+
+static void op_put_records(sl_api_call_t *call) {
+    sl_kinesis_t *k = call->k;
+    sl_val_t *list = sl_val_get(call->in, "Records");
+    size_t n = list ? list->u.arr.count : 0;
+    puts_state_t *st = sl_arena_calloc(call->arena, 1, sizeof *st);
+    if (!st) goto oom;
+    st->n = n;
+    st->results = sl_arena_calloc(call->arena, n ? n : 1, sizeof *st->results);
+    st->groups = sl_arena_calloc(call->arena, n ? n : 1, sizeof *st->groups);
+    size_t *order = sl_arena_calloc(call->arena, n ? n : 1, sizeof *order);
+    sl_record_t *recs = sl_arena_calloc(call->arena, n ? n : 1, sizeof *recs);
+    if (!st->results || !st->groups || !order || !recs) goto oom;
+    call->state = st;
+    st->arrival_ms = call->now_ms;
+
+    sl_kinesis_rdlock(k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (!s || !writable(call, s)) goto out;
+    snprintf(st->stream_name, sizeof st->stream_name, "%s", s->name);
+    st->encrypted = s->encrypted;
+    /* validate and route every entry before anything is appended: a bad entry fails the call */
+    size_t total = 0;
+    sl_kshard_t **route = sl_arena_calloc(call->arena, n ? n : 1, sizeof *route);
+    if (!route) {
+        sl_api_fail(call, "InternalFailure", NULL);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sl_val_t *rec = list->u.arr.items[i];
+        sl_u128_t hash;
+        if (!record_hash(call, rec, &hash)) goto out;
+        char path[48];
+        snprintf(path, sizeof path, "records.%zu.member.data", i + 1);
+        if (!record_fits(call, s, rec, path)) goto out;
+        sl_val_t *data = sl_val_get(rec, "Data");
+        size_t plen = 0;
+        sl_val_get_str(rec, "PartitionKey", &plen);
+        total += (data ? data->u.str.len : 0) + plen;
+        route[i] = sl_kstream_route(s, hash);
+        if (!route[i] || !route[i]->log) {
+            sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+            goto out;
+        }
+    }
+    if (total > SL_KINESIS_PUT_RECORDS_BYTES_MAX) {
+        sl_api_fail(call, "InvalidArgumentException", "Records size exceeds 10 MB limit");
+        goto out;
+    }
+    /* group by shard, keeping request order inside each group */
+    for (size_t i = 0; i < n; i++) {
+        size_t g = 0;
+        while (g < st->group_count && st->groups[g].shard_index != route[i]->index) g++;
+        if (g == st->group_count) {
+            group_t *gr = &st->groups[st->group_count++];
+            memcpy(gr->shard_id, route[i]->id, sizeof gr->shard_id);
+            gr->shard_created_ms = route[i]->created_ms;
+            gr->shard_index = route[i]->index;
+            gr->log = route[i]->log;
+            gr->call = call;
+        }
+        st->results[i].shard_slot = (int32_t)g;
+        st->groups[g].count++;
+    }
+    size_t off = 0;
+    for (size_t g = 0; g < st->group_count; g++) {
+        st->groups[g].entries = order + off;
+        off += st->groups[g].count;
+        st->groups[g].count = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        group_t *g = &st->groups[st->results[i].shard_slot];
+        g->entries[g->count++] = i;
+    }
+    st->pending = (int)st->group_count;
+    for (size_t g = 0; g < st->group_count; g++) {
+        group_t *gr = &st->groups[g];
+        for (size_t j = 0; j < gr->count; j++) fill_record(list->u.arr.items[gr->entries[j]], call->now_ms, &recs[j]);
+        int rc = sl_storage_append(gr->log, recs, gr->count, put_records_cb, gr);
+        if (rc) {
+            gr->status = rc;
+            put_records_group_done(gr);
+        }
+    }
+out:
+    sl_kinesis_unlock(k);
+    return;
+oom:
+    sl_api_fail(call, "InternalFailure", NULL);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* GetShardIterator */
+
+static sl_kshard_t *shard_arg(sl_api_call_t *call, sl_kstream_t *s, const char *id, size_t len) {
+    uint32_t index;
+    if (sl_shardid_parse(id, len, &index) != 0) {
+        sl_api_fail(call, "ResourceNotFoundException", "Could not find shard %.*s in stream %s under account %s.",
+                    (int)len, id, s->name, call->k->account);
+        return NULL;
+    }
+    sl_kshard_t *sh = sl_kstream_shard(s, index);
+    if (!sh || sl_kapi_shard_expired(s, sh, call->now_ms)) {
+        char norm[24];
+        sl_shardid_format(index, norm);
+        sl_api_fail(call, "ResourceNotFoundException", "Shard %s in stream %s under account %s does not exist", norm,
+                    s->name, call->k->account);
+        return NULL;
+    }
+    return sh;
+}
+
+static void op_get_shard_iterator(sl_api_call_t *call) {
+    sl_kinesis_t *k = call->k;
+    size_t idlen = 0, slen = 0;
+    const char *shard_id = sl_val_get_str(call->in, "ShardId", &idlen);
+    const char *type = sl_val_get_str(call->in, "ShardIteratorType", NULL);
+    const char *seq = sl_val_get_str(call->in, "StartingSequenceNumber", &slen);
+    sl_val_t *ts = sl_val_get(call->in, "Timestamp");
+    sl_kinesis_rdlock(k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (!s) goto out;
+    sl_kshard_t *sh = shard_arg(call, s, shard_id, idlen);
+    if (!sh) goto out;
+    bool at = strcmp(type, "AT_SEQUENCE_NUMBER") == 0, after = strcmp(type, "AFTER_SEQUENCE_NUMBER") == 0;
+    bool horizon = strcmp(type, "TRIM_HORIZON") == 0, latest = strcmp(type, "LATEST") == 0;
+    if ((at || after) && !seq) {
+        sl_api_fail(call, "InvalidArgumentException",
+                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
+                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no "
+                    "StartingSequenceNumber.",
+                    type);
+        goto out;
+    }
+    if ((horizon || latest) && seq) {
+        sl_api_fail(call, "InvalidArgumentException",
+                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
+                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a "
+                    "StartingSequenceNumber.",
+                    type);
+        goto out;
+    }
+    uint64_t position = 0;
+    sl_shard_bounds_t b;
+    if (sl_storage_bounds(sh->log, &b) != 0) {
+        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        goto out;
+    }
+    if (latest) {
+        position = b.next_seq;
+    } else if (at || after) {
+        sl_seqnum_t sn;
+        if (sl_seqnum_parse(seq, slen, &sn) != 0 || sn.version != 2) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "StartingSequenceNumber %.*s used in GetShardIterator on shard %s in stream %s under account "
+                        "%s is invalid.",
+                        (int)slen, seq, sh->id, s->name, k->account);
+            goto out;
+        }
+        if (sn.shard_index != sh->index) {
+            char other[24];
+            sl_shardid_format(sn.shard_index, other);
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
+                        other, sh->id);
+            goto out;
+        }
+        if (sn.shard_created_s != sh->created_ms / 1000) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "StartingSequenceNumber %.*s used in GetShardIterator on shard %s in stream %s under account "
+                        "%s is invalid because it did not come from this stream.",
+                        (int)slen, seq, sh->id, s->name, k->account);
+            goto out;
+        }
+        position = after ? sn.counter + 1 : sn.counter;
+    } else if (!horizon) { /* AT_TIMESTAMP */
+        if (!ts) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request "
+                        "has no timestamp parameter.");
+            goto out;
+        }
+        if (ts->u.ts_ms > call->now_ms) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+                        "timestampInMillis: %lld, currentTimestampInMillis: %lld",
+                        (long long)ts->u.ts_ms, (long long)call->now_ms);
+            goto out;
+        }
+        if (sl_storage_seek_time(sh->log, ts->u.ts_ms, &position) != 0) {
+            sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+            goto out;
+        }
+    } else if (seq || ts) {
+        /* TRIM_HORIZON with a Timestamp is accepted by AWS and ignored */
+    }
+    sl_iterator_t it = {.stream_created_ms = s->created_ms, .shard_index = sh->index, .position = position,
+                        .issued_ms = call->now_ms};
+    snprintf(it.stream_name, sizeof it.stream_name, "%s", s->name);
+    char buf[600];
+    int n = sl_iterator_encode(k->token_key, &it, buf, sizeof buf);
+    if (n <= 0) {
+        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        goto out;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_kv_str(e, "ShardIterator", buf, (size_t)n);
+    sl_enc_map_end(e);
+    sl_api_reply(call);
+out:
+    sl_kinesis_unlock(k);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* GetRecords */
+
+typedef struct {
+    sl_iterator_t it;
+    int status;
+    sl_read_result_t *res;
+} get_state_t;
+
+/* Java's Date.toString() in UTC, as AWS prints it: "Thu Jan 22 01:22:02 UTC 2015". */
+static void java_date(int64_t ms, char out[40]) {
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 40, "%a %b %d %H:%M:%S UTC %Y", &tm);
+}
+
+static void get_records_finish(sl_api_call_t *call) {
+    get_state_t *st = call->state;
+    sl_kinesis_t *k = call->k;
+    sl_read_result_t *res = st->res;
+    if (st->status != 0 || !res) {
+        if (res) sl_storage_read_free(res);
+        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        return;
+    }
+    sl_kinesis_rdlock(k);
+    sl_kstream_t *s = sl_kinesis_find(k, st->it.stream_name, strlen(st->it.stream_name), call->now_ms);
+    sl_kshard_t *sh = s && s->created_ms == st->it.stream_created_ms ? sl_kstream_shard(s, st->it.shard_index) : NULL;
+    if (!sh) {
+        sl_kinesis_unlock(k);
+        sl_storage_read_free(res);
+        sl_kapi_not_found(call, st->it.stream_name, strlen(st->it.stream_name));
+        return;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_buf_reserve(&call->out, res->bytes * 4 / 3 + res->count * 200 + 1024);
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "Records");
+    sl_enc_array_begin(e);
+    char seq[64];
+    for (size_t i = 0; i < res->count; i++) {
+        const sl_record_t *r = &res->records[i];
+        sl_enc_map_begin(e);
+        format_seq(sh, r->seq, r->arrival_ms, seq);
+        sl_enc_kv_cstr(e, "SequenceNumber", seq);
+        sl_enc_key(e, "ApproximateArrivalTimestamp");
+        sl_enc_timestamp_ms(e, r->arrival_ms);
+        sl_enc_key(e, "Data");
+        sl_enc_bytes(e, r->data, r->data_len);
+        sl_enc_kv_str(e, "PartitionKey", r->partition_key, r->partition_key_len);
+        if (s->encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
+        sl_enc_map_end(e);
+    }
+    sl_enc_array_end(e);
+    bool caught_up = res->next_seq >= res->bounds.next_seq;
+    int64_t behind = 0;
+    if (!caught_up && res->count) behind = res->bounds.last_arrival_ms - res->records[res->count - 1].arrival_ms;
+    if (behind < 0) behind = 0;
+    if (sh->closed_ms && caught_up) {
+        sl_kapi_encode_child_shards(call, s, sh);
+    } else {
+        sl_iterator_t next = st->it;
+        next.position = res->next_seq;
+        next.issued_ms = call->now_ms;
+        char buf[600];
+        int n = sl_iterator_encode(k->token_key, &next, buf, sizeof buf);
+        if (n > 0) sl_enc_kv_str(e, "NextShardIterator", buf, (size_t)n);
+    }
+    sl_enc_kv_int(e, "MillisBehindLatest", behind);
+    sl_enc_map_end(e);
+    sl_kinesis_unlock(k);
+    sl_storage_read_free(res);
+    sl_api_reply(call);
+}
+
+static void get_records_cb(void *arg, int status, sl_read_result_t *res) {
+    sl_api_call_t *call = arg;
+    get_state_t *st = call->state;
+    st->status = status;
+    st->res = res;
+    sl_api_post(call, get_records_finish);
+}
+
+static void op_get_records(sl_api_call_t *call) {
+    sl_kinesis_t *k = call->k;
+    size_t len = 0;
+    const char *text = sl_val_get_str(call->in, "ShardIterator", &len);
+    int64_t limit = SL_KINESIS_GET_RECORDS_MAX;
+    sl_val_get_int(call->in, "Limit", &limit);
+    get_state_t *st = sl_arena_calloc(call->arena, 1, sizeof *st);
+    if (!st) {
+        sl_api_fail(call, "InternalFailure", NULL);
+        return;
+    }
+    call->state = st;
+    if (sl_iterator_decode(k->token_key, text, len, &st->it) != 0) {
+        sl_api_fail(call, "InvalidArgumentException", "Invalid ShardIterator.");
+        return;
+    }
+    if (call->now_ms - st->it.issued_ms > SL_KINESIS_ITERATOR_TTL_MS) {
+        char created[40], now[40];
+        java_date(st->it.issued_ms, created);
+        java_date(call->now_ms, now);
+        sl_api_fail(call, "ExpiredIteratorException",
+                    "Iterator expired. The iterator was created at time %s while right now it is %s which is further "
+                    "in the future than the tolerated delay of %d milliseconds.",
+                    created, now, SL_KINESIS_ITERATOR_TTL_MS);
+        return;
+    }
+    size_t alen = 0;
+    const char *arn = sl_val_get_str(call->in, "StreamARN", &alen);
+    sl_kinesis_rdlock(k);
+    sl_kstream_t *s = sl_kinesis_find(k, st->it.stream_name, strlen(st->it.stream_name), call->now_ms);
+    if (!s || s->created_ms != st->it.stream_created_ms) {
+        sl_kapi_not_found(call, st->it.stream_name, strlen(st->it.stream_name));
+        goto out;
+    }
+    if (arn && (strlen(s->arn) != alen || memcmp(s->arn, arn, alen) != 0)) {
+        sl_api_fail(call, "InvalidArgumentException", "StreamARN %.*s does not match the stream of the ShardIterator.",
+                    (int)alen, arn);
+        goto out;
+    }
+    sl_kshard_t *sh = sl_kstream_shard(s, st->it.shard_index);
+    if (!sh || !sh->log) {
+        char id[24];
+        sl_shardid_format(st->it.shard_index, id);
+        sl_api_fail(call, "ResourceNotFoundException", "Shard %s in stream %s under account %s does not exist", id,
+                    s->name, k->account);
+        goto out;
+    }
+    int64_t cutoff = call->now_ms - (int64_t)s->retention_hours * 3600000;
+    /* The read lock keeps the log open during the call (the callback only posts to the loop);
+     * get_records_finish looks the shard up again. */
+    int rc = sl_storage_read(sh->log, st->it.position, (size_t)limit, SL_KINESIS_GET_RECORDS_BYTES_MAX, cutoff,
+                             get_records_cb, call);
+    if (rc) sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+out:
+    sl_kinesis_unlock(k);
+}
+
+void sl_kapi_data_ops(const char *name, sl_api_op_fn *fn);
+void sl_kapi_data_ops(const char *name, sl_api_op_fn *fn) {
+    if (!strcmp(name, "PutRecord")) *fn = op_put_record;
+    else if (!strcmp(name, "PutRecords")) *fn = op_put_records;
+    else if (!strcmp(name, "GetShardIterator")) *fn = op_get_shard_iterator;
+    else if (!strcmp(name, "GetRecords")) *fn = op_get_records;
+}

@@ -1,0 +1,218 @@
+/* Kinesis resharding: SplitShard, MergeShards and UpdateShardCount (UNIFORM_SCALING, done as the
+ * splits and merges AWS would perform, so every new shard carries ParentShardId /
+ * AdjacentParentShardId links and consumers can finish parents before children). A child shard is
+ * dated one second after its newest parent, so its sequence numbers exceed every parent's. */
+#include "api/kinesis_common.h"
+
+#include "core/limits.h"
+#include "kinesis/names.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool provisioned(sl_api_call_t *call, sl_kstream_t *s, const char *op) {
+    if (!s->on_demand) return true;
+    sl_api_fail(call, "ValidationException", "%s is not supported for stream %s under account %s in ON_DEMAND mode.",
+                op, s->name, call->k->account);
+    return false;
+}
+
+static sl_kshard_t *open_shard_arg(sl_api_call_t *call, sl_kstream_t *s, const char *member) {
+    size_t len = 0;
+    const char *id = sl_val_get_str(call->in, member, &len);
+    uint32_t index;
+    sl_kshard_t *sh = sl_shardid_parse(id, len, &index) == 0 ? sl_kstream_shard(s, index) : NULL;
+    if (!sh || sl_kapi_shard_expired(s, sh, call->now_ms)) {
+        sl_api_fail(call, "ResourceNotFoundException", "Could not find shard %.*s in stream %s under account %s.",
+                    (int)len, id, s->name, call->k->account);
+        return NULL;
+    }
+    if (sh->closed_ms) {
+        sl_api_fail(call, "InvalidArgumentException",
+                    "Shard %s in stream %s under account %s has already been merged or split, and thus is not "
+                    "eligible for merging or splitting.",
+                    sh->id, s->name, call->k->account);
+        return NULL;
+    }
+    return sh;
+}
+
+static bool shard_limit_ok(sl_api_call_t *call, int64_t extra) {
+    size_t open = sl_kinesis_open_shard_count(call->k, call->now_ms);
+    if ((int64_t)open + extra <= call->k->cfg.shard_limit) return true;
+    sl_api_fail(call, "LimitExceededException",
+                "This request would exceed the shard limit for the account %s in %s. Current shard count for the "
+                "account: %zu. Limit: %lld. Number of additional shards that would have resulted from this request: "
+                "%lld. Refer to the AWS Service Limits page "
+                "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how "
+                "to request higher limits.",
+                call->k->account, call->k->region, open, (long long)call->k->cfg.shard_limit, (long long)extra);
+    return false;
+}
+
+static void begin_update(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
+    s->status = SL_KS_UPDATING;
+    s->status_until_ms = now + k->cfg.update_stream_ms;
+    sl_kinesis_kick(k);
+}
+
+static int64_t child_time(const sl_kshard_t *a, const sl_kshard_t *b, int64_t now) {
+    int64_t t = a->created_ms;
+    if (b && b->created_ms > t) t = b->created_ms;
+    t = (t / 1000 + 1) * 1000;
+    return t > now ? t : (now / 1000 + 1) * 1000;
+}
+
+/* Closes `sh` and creates its two children split at `key`. */
+static int do_split(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh, sl_u128_t key, int64_t now) {
+    int64_t t = child_time(sh, NULL, now);
+    sh->closed_ms = now;
+    int rc = sl_kinesis_save_shard(k, sh);
+    if (rc == 0) rc = sl_kinesis_add_shard(k, s, sh->start, key - 1, (int32_t)sh->index, -1, t, NULL);
+    if (rc == 0) rc = sl_kinesis_add_shard(k, s, key, sh->end, (int32_t)sh->index, -1, t, NULL);
+    return rc;
+}
+
+static int do_merge(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *a, sl_kshard_t *b, int64_t now,
+                    sl_kshard_t **child) {
+    int64_t t = child_time(a, b, now);
+    a->closed_ms = b->closed_ms = now;
+    int rc = sl_kinesis_save_shard(k, a);
+    if (rc == 0) rc = sl_kinesis_save_shard(k, b);
+    sl_u128_t lo = a->start < b->start ? a->start : b->start, hi = a->end > b->end ? a->end : b->end;
+    if (rc == 0) rc = sl_kinesis_add_shard(k, s, lo, hi, (int32_t)a->index, (int32_t)b->index, t, child);
+    return rc;
+}
+
+static void op_split_shard(sl_api_call_t *call) {
+    sl_kinesis_t *k = call->k;
+    size_t klen = 0;
+    const char *key_text = sl_val_get_str(call->in, "NewStartingHashKey", &klen);
+    sl_kinesis_wrlock(k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "SplitShard")) goto out;
+    sl_kshard_t *sh = open_shard_arg(call, s, "ShardToSplit");
+    if (!sh) goto out;
+    sl_u128_t key = 0;
+    bool parsed = sl_hashkey_parse(key_text, klen, &key) == 0;
+    if (!parsed || key <= sh->start + 1 || key >= sh->end) {
+        sl_api_fail(call, "InvalidArgumentException",
+                    "NewStartingHashKey %.*s used in SplitShard() on shard %s in stream %s under account %s is not "
+                    "both greater than one plus the shard's StartingHashKey %s and less than the shard's "
+                    "EndingHashKey %s.",
+                    (int)klen, key_text, sh->id, s->name, k->account, sh->start_dec, sh->end_dec);
+        goto out;
+    }
+    if (!shard_limit_ok(call, 1)) goto out;
+    if (do_split(k, s, sh, key, call->now_ms) != 0) {
+        sl_api_fail(call, "InternalFailure", NULL);
+        goto out;
+    }
+    begin_update(k, s, call->now_ms);
+    sl_kinesis_save_stream(k, s);
+    sl_api_reply(call);
+out:
+    sl_kinesis_unlock(k);
+}
+
+static void op_merge_shards(sl_api_call_t *call) {
+    sl_kinesis_t *k = call->k;
+    sl_kinesis_wrlock(k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "MergeShards")) goto out;
+    sl_kshard_t *a = open_shard_arg(call, s, "ShardToMerge");
+    if (!a) goto out;
+    sl_kshard_t *b = open_shard_arg(call, s, "AdjacentShardToMerge");
+    if (!b) goto out;
+    bool adjacent = a != b && ((a->end != SL_HASHKEY_MAX && a->end + 1 == b->start) ||
+                               (b->end != SL_HASHKEY_MAX && b->end + 1 == a->start));
+    if (!adjacent) {
+        sl_api_fail(call, "InvalidArgumentException",
+                    "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for "
+                    "merging",
+                    a->id, b->id, s->name, k->account);
+        goto out;
+    }
+    if (do_merge(k, s, a, b, call->now_ms, NULL) != 0) {
+        sl_api_fail(call, "InternalFailure", NULL);
+        goto out;
+    }
+    begin_update(k, s, call->now_ms);
+    sl_kinesis_save_stream(k, s);
+    sl_api_reply(call);
+out:
+    sl_kinesis_unlock(k);
+}
+
+static sl_kshard_t *open_shard_at(sl_kstream_t *s, sl_u128_t key) { return sl_kstream_route(s, key); }
+
+static void op_update_shard_count(sl_api_call_t *call) {
+    sl_kinesis_t *k = call->k;
+    int64_t target = 0;
+    sl_val_get_int(call->in, "TargetShardCount", &target);
+    sl_kinesis_wrlock(k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "UpdateShardCount")) goto out;
+    int64_t current = (int64_t)sl_kstream_open_shards(s);
+    if (target > current * 2) {
+        sl_api_fail(call, "LimitExceededException",
+                    "UpdateShardCount cannot scale up over double your current open shard count. Current open shard "
+                    "count: %lld Target shard count: %lld",
+                    (long long)current, (long long)target);
+        goto out;
+    }
+    if (target * 2 < current) {
+        sl_api_fail(call, "LimitExceededException",
+                    "UpdateShardCount cannot scale down below half your current open shard count. Current open shard "
+                    "count: %lld Target shard count: %lld",
+                    (long long)current, (long long)target);
+        goto out;
+    }
+    if (target > current && !shard_limit_ok(call, target - current)) goto out;
+    int rc = 0;
+    if (target != current) {
+        /* 1. split open shards at every target boundary that falls inside one */
+        for (int64_t i = 1; i < target && rc == 0; i++) {
+            sl_u128_t b, e;
+            sl_hashkey_split_even((int)target, (int)i, &b, &e);
+            sl_kshard_t *sh = open_shard_at(s, b);
+            if (sh && sh->start != b) rc = do_split(k, s, sh, b, call->now_ms);
+        }
+        /* 2. merge the pieces inside each target range into one shard */
+        for (int64_t i = 0; i < target && rc == 0; i++) {
+            sl_u128_t lo, hi;
+            sl_hashkey_split_even((int)target, (int)i, &lo, &hi);
+            for (;;) {
+                sl_kshard_t *first = open_shard_at(s, lo);
+                if (!first || first->end >= hi) break;
+                sl_kshard_t *next = open_shard_at(s, first->end + 1);
+                if (!next) break;
+                rc = do_merge(k, s, first, next, call->now_ms, NULL);
+                if (rc) break;
+            }
+        }
+        begin_update(k, s, call->now_ms);
+        if (rc == 0) rc = sl_kinesis_save_stream(k, s);
+    }
+    if (rc) {
+        sl_api_fail(call, "InternalFailure", NULL);
+        goto out;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "StreamName", s->name);
+    sl_enc_kv_int(e, "CurrentShardCount", current);
+    sl_enc_kv_int(e, "TargetShardCount", target);
+    sl_enc_kv_cstr(e, "StreamARN", s->arn);
+    sl_enc_map_end(e);
+    sl_api_reply(call);
+out:
+    sl_kinesis_unlock(k);
+}
+
+void sl_kapi_reshard_ops(const char *name, sl_api_op_fn *fn);
+void sl_kapi_reshard_ops(const char *name, sl_api_op_fn *fn) {
+    if (!strcmp(name, "SplitShard")) *fn = op_split_shard;
+    else if (!strcmp(name, "MergeShards")) *fn = op_merge_shards;
+    else if (!strcmp(name, "UpdateShardCount")) *fn = op_update_shard_count;
+}

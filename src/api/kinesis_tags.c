@@ -1,0 +1,302 @@
+/* Kinesis tagging and resource-policy operations: AddTagsToStream, RemoveTagsFromStream,
+ * ListTagsForStream, TagResource, UntagResource, ListTagsForResource, Put/Get/DeleteResourcePolicy. */
+#include "api/kinesis_common.h"
+
+#include "core/limits.h"
+#include "kinesis/names.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* 0 = ok, 1 = invalid characters, 2 = '%' present (AWS answers the two differently). */
+static int tag_chars(const char *s, size_t len) {
+    int pct = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) continue;
+        if (strchr(" _./=+-@", c) && c) continue;
+        if (c == '%') { pct = 1; continue; }
+        return 1;
+    }
+    return pct ? 2 : 0;
+}
+
+/* Resolves tags/policy slots of a resource ARN (stream or consumer). Sends errors. */
+static bool resource(sl_api_call_t *call, const char *arn, size_t len, sl_kstream_t **s_out,
+                     sl_kconsumer_t **c_out) {
+    sl_arn_t a;
+    *c_out = NULL;
+    *s_out = NULL;
+    if (sl_arn_parse_resource(arn, len, &a) != 0) {
+        sl_api_fail(call, "InvalidArgumentException", "Invalid ResourceARN %.*s.", (int)len, arn);
+        return false;
+    }
+    sl_kinesis_t *k = call->k;
+    sl_kstream_t *s = NULL;
+    if (a.account_len == strlen(k->account) && memcmp(a.account, k->account, a.account_len) == 0 &&
+        a.region_len == strlen(k->region) && memcmp(a.region, k->region, a.region_len) == 0)
+        s = sl_kinesis_find(k, a.stream, a.stream_len, call->now_ms);
+    if (!s) {
+        sl_kapi_not_found(call, a.stream, a.stream_len);
+        return false;
+    }
+    if (a.consumer_len) {
+        sl_kconsumer_t *c = sl_kstream_consumer(s, a.consumer, a.consumer_len);
+        if (!c || strlen(c->arn) != len || memcmp(c->arn, arn, len) != 0 ||
+            sl_kconsumer_status(c, call->now_ms) == SL_KS_GONE) {
+            sl_api_fail(call, "ResourceNotFoundException", "Consumer %.*s under account %s not found.", (int)len, arn,
+                        k->account);
+            return false;
+        }
+        *c_out = c;
+    }
+    *s_out = s;
+    return true;
+}
+
+static void add_tags(sl_api_call_t *call, sl_kstream_t *s, sl_ktags_t *tags, const char *arn, bool for_stream) {
+    sl_kinesis_t *k = call->k;
+    sl_val_t *m = sl_val_get(call->in, "Tags");
+    size_t n = m ? m->u.map.count : 0;
+    size_t new_keys = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sl_kv_t *kv = &m->u.map.items[i];
+        const char *v = kv->val && kv->val->type == SL_VAL_STRING ? kv->val->u.str.ptr : "";
+        size_t vlen = kv->val && kv->val->type == SL_VAL_STRING ? kv->val->u.str.len : 0;
+        int ck = tag_chars(kv->key, kv->key_len), cv = tag_chars(v, vlen);
+        if (ck == 1 || cv == 1) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
+                        "space, _ . / = + - %% @.");
+            return;
+        }
+        if (ck == 2 || cv == 2) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Failed to add tags to stream %s under account %s because some tags contained illegal "
+                        "characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+',"
+                        "'-','@'.",
+                        s->name, k->account);
+            return;
+        }
+        if (kv->key_len >= 4 && strncmp(kv->key, "aws:", 4) == 0) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Failed to add tags to stream %s under account %s because some tags contained illegal "
+                        "characters. Tag keys must not start with 'aws:'.",
+                        s->name, k->account);
+            return;
+        }
+        char *key = sl_arena_strndup(call->arena, kv->key, kv->key_len);
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            dup |= m->u.map.items[j].key_len == kv->key_len && memcmp(m->u.map.items[j].key, kv->key, kv->key_len) == 0;
+        if (!dup && !sl_ktags_find(tags, key)) new_keys++;
+    }
+    if (tags->count + new_keys > SL_KINESIS_TAGS_PER_STREAM_MAX) {
+        if (for_stream)
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Failed to add tags to stream %s under account %s because a given stream cannot have more "
+                        "than 10 tags associated with it.",
+                        s->name, k->account);
+        else
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Failed to add tags to resource %s because a resource cannot have more than %d tags.", arn,
+                        SL_KINESIS_TAGS_PER_STREAM_MAX);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sl_kv_t *kv = &m->u.map.items[i];
+        char *key = sl_arena_strndup(call->arena, kv->key, kv->key_len);
+        const char *v = kv->val && kv->val->type == SL_VAL_STRING ? kv->val->u.str.ptr : "";
+        if (sl_kinesis_tag_set(k, tags, arn, key, v) != 0) {
+            sl_api_fail(call, "InternalFailure", NULL);
+            return;
+        }
+    }
+    sl_api_reply(call);
+}
+
+static void remove_tags(sl_api_call_t *call, sl_ktags_t *tags, const char *arn) {
+    sl_val_t *l = sl_val_get(call->in, "TagKeys");
+    for (size_t i = 0; l && i < l->u.arr.count; i++) {
+        const sl_val_t *v = l->u.arr.items[i];
+        if (v->type != SL_VAL_STRING) continue;
+        if (sl_kinesis_tag_remove(call->k, tags, arn, v->u.str.ptr) != 0) {
+            sl_api_fail(call, "InternalFailure", NULL);
+            return;
+        }
+    }
+    sl_api_reply(call);
+}
+
+static void encode_tag(sl_enc_t *e, const sl_ktag_t *t) {
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "Key", t->key);
+    sl_enc_kv_cstr(e, "Value", t->value);
+    sl_enc_map_end(e);
+}
+
+static bool tags_writable(sl_api_call_t *call, sl_kstream_t *s) {
+    sl_kstatus_t st = sl_kstream_status(s, call->now_ms);
+    if (st == SL_KS_ACTIVE || st == SL_KS_UPDATING) return true;
+    sl_api_fail(call, "ResourceInUseException", "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
+                call->k->account, sl_kstatus_name(st));
+    return false;
+}
+
+static void op_add_tags_to_stream(sl_api_call_t *call) {
+    sl_kinesis_wrlock(call->k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (s && tags_writable(call, s)) add_tags(call, s, &s->tags, s->arn, true);
+    sl_kinesis_unlock(call->k);
+}
+
+static void op_remove_tags_from_stream(sl_api_call_t *call) {
+    sl_kinesis_wrlock(call->k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (s && tags_writable(call, s)) remove_tags(call, &s->tags, s->arn);
+    sl_kinesis_unlock(call->k);
+}
+
+static void op_list_tags_for_stream(sl_api_call_t *call) {
+    int64_t limit = 50;
+    sl_val_get_int(call->in, "Limit", &limit);
+    const char *start = sl_val_get_str(call->in, "ExclusiveStartTagKey", NULL);
+    sl_kinesis_rdlock(call->k);
+    sl_kstream_t *s = sl_kapi_stream(call);
+    if (s) {
+        sl_enc_t *e = &call->enc;
+        sl_enc_map_begin(e);
+        sl_enc_key(e, "Tags");
+        sl_enc_array_begin(e);
+        int64_t n = 0;
+        bool more = false;
+        for (size_t i = 0; i < s->tags.count; i++) {
+            if (start && strcmp(s->tags.items[i].key, start) <= 0) continue;
+            if (n == limit) {
+                more = true;
+                break;
+            }
+            encode_tag(e, &s->tags.items[i]);
+            n++;
+        }
+        sl_enc_array_end(e);
+        sl_enc_kv_bool(e, "HasMoreTags", more);
+        sl_enc_map_end(e);
+        sl_api_reply(call);
+    }
+    sl_kinesis_unlock(call->k);
+}
+
+static void op_tag_resource(sl_api_call_t *call) {
+    size_t len;
+    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
+    sl_kinesis_wrlock(call->k);
+    sl_kstream_t *s;
+    sl_kconsumer_t *c;
+    if (resource(call, arn, len, &s, &c) && (c || tags_writable(call, s)))
+        add_tags(call, s, c ? &c->tags : &s->tags, c ? c->arn : s->arn, false);
+    sl_kinesis_unlock(call->k);
+}
+
+static void op_untag_resource(sl_api_call_t *call) {
+    size_t len;
+    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
+    sl_kinesis_wrlock(call->k);
+    sl_kstream_t *s;
+    sl_kconsumer_t *c;
+    if (resource(call, arn, len, &s, &c) && (c || tags_writable(call, s)))
+        remove_tags(call, c ? &c->tags : &s->tags, c ? c->arn : s->arn);
+    sl_kinesis_unlock(call->k);
+}
+
+static void op_list_tags_for_resource(sl_api_call_t *call) {
+    size_t len;
+    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
+    sl_kinesis_rdlock(call->k);
+    sl_kstream_t *s;
+    sl_kconsumer_t *c;
+    if (resource(call, arn, len, &s, &c)) {
+        const sl_ktags_t *tags = c ? &c->tags : &s->tags;
+        sl_enc_t *e = &call->enc;
+        sl_enc_map_begin(e);
+        sl_enc_key(e, "Tags");
+        sl_enc_array_begin(e);
+        for (size_t i = 0; i < tags->count; i++) encode_tag(e, &tags->items[i]);
+        sl_enc_array_end(e);
+        sl_enc_map_end(e);
+        sl_api_reply(call);
+    }
+    sl_kinesis_unlock(call->k);
+}
+
+static void op_put_resource_policy(sl_api_call_t *call) {
+    size_t len;
+    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
+    const char *policy = sl_val_get_str(call->in, "Policy", NULL);
+    sl_kinesis_wrlock(call->k);
+    sl_kstream_t *s;
+    sl_kconsumer_t *c;
+    if (resource(call, arn, len, &s, &c)) {
+        if (sl_kinesis_policy_set(call->k, c ? &c->policy : &s->policy, c ? c->arn : s->arn, policy) != 0)
+            sl_api_fail(call, "InternalFailure", NULL);
+        else
+            sl_api_reply(call);
+    }
+    sl_kinesis_unlock(call->k);
+}
+
+static void op_get_resource_policy(sl_api_call_t *call) {
+    size_t len;
+    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
+    sl_kinesis_rdlock(call->k);
+    sl_kstream_t *s;
+    sl_kconsumer_t *c;
+    if (resource(call, arn, len, &s, &c)) {
+        const char *p = c ? c->policy : s->policy;
+        sl_enc_t *e = &call->enc;
+        sl_enc_map_begin(e);
+        sl_enc_kv_cstr(e, "Policy", p ? p : "{}");
+        sl_enc_map_end(e);
+        sl_api_reply(call);
+    }
+    sl_kinesis_unlock(call->k);
+}
+
+static void op_delete_resource_policy(sl_api_call_t *call) {
+    size_t len;
+    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
+    sl_kinesis_wrlock(call->k);
+    sl_kstream_t *s;
+    sl_kconsumer_t *c;
+    if (resource(call, arn, len, &s, &c)) {
+        char **slot = c ? &c->policy : &s->policy;
+        if (!*slot)
+            sl_api_fail(call, "ResourceNotFoundException", "No resource policy found for resource ARN %.*s.",
+                        (int)len, arn);
+        else if (sl_kinesis_policy_set(call->k, slot, c ? c->arn : s->arn, NULL) != 0)
+            sl_api_fail(call, "InternalFailure", NULL);
+        else
+            sl_api_reply(call);
+    }
+    sl_kinesis_unlock(call->k);
+}
+
+void sl_kapi_tags_ops(const char *name, sl_api_op_fn *fn);
+void sl_kapi_tags_ops(const char *name, sl_api_op_fn *fn) {
+    static const struct {
+        const char *name;
+        sl_api_op_fn fn;
+    } table[] = {
+        {"AddTagsToStream", op_add_tags_to_stream},
+        {"RemoveTagsFromStream", op_remove_tags_from_stream},
+        {"ListTagsForStream", op_list_tags_for_stream},
+        {"TagResource", op_tag_resource},
+        {"UntagResource", op_untag_resource},
+        {"ListTagsForResource", op_list_tags_for_resource},
+        {"PutResourcePolicy", op_put_resource_policy},
+        {"GetResourcePolicy", op_get_resource_policy},
+        {"DeleteResourcePolicy", op_delete_resource_policy},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)
+        if (strcmp(table[i].name, name) == 0) *fn = table[i].fn;
+}

@@ -1,0 +1,783 @@
+/* The metadata store on SQLite (see catalog.h for the contract). One connection guarded by a
+ * recursive mutex; every write is its own transaction (autocommit, or a SAVEPOINT when it takes
+ * several statements) unless the caller groups writes with sl_catalog_begin/commit.
+ * Durability: WAL journal with synchronous=FULL, so a committed change is fsync'd. */
+#include "catalog/catalog.h"
+
+#include "core/common.h"
+#include "core/log.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Busy timeout for another process holding the write lock (e.g. a backup tool). */
+#define SL_CATALOG_BUSY_TIMEOUT_MS 5000
+
+struct sl_catalog {
+    sqlite3 *db;          /* owned; used only under mu */
+    pthread_mutex_t mu;   /* recursive: begin holds it until commit/rollback */
+    bool in_txn;          /* a caller's begin is open */
+    pthread_t txn_owner;  /* the thread that called begin */
+};
+
+/* Schema migrations: migrations[i] moves the schema from version i to i + 1. Append only. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. */
+    "CREATE TABLE settings ("
+    "  key TEXT PRIMARY KEY,"
+    "  value BLOB NOT NULL);"
+    "CREATE TABLE streams ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  account TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  arn TEXT NOT NULL UNIQUE,"
+    "  status TEXT NOT NULL,"
+    "  mode TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  status_until_ms INTEGER NOT NULL,"
+    "  retention_hours INTEGER NOT NULL,"
+    "  max_record_size_kib INTEGER NOT NULL,"
+    "  encryption_type TEXT,"
+    "  key_id TEXT,"
+    "  shard_level_metrics TEXT,"
+    "  warm_throughput_mibps INTEGER NOT NULL,"
+    "  next_shard_index INTEGER NOT NULL,"
+    "  UNIQUE (account, region, name));"
+    "CREATE TABLE shards ("
+    "  stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,"
+    "  shard_index INTEGER NOT NULL,"
+    "  parent_shard_id TEXT,"
+    "  adjacent_parent_shard_id TEXT,"
+    "  starting_hash_key TEXT NOT NULL,"
+    "  ending_hash_key TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  closed_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (stream_id, shard_index));"
+    "CREATE TABLE consumers ("
+    "  arn TEXT PRIMARY KEY,"
+    "  stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  status_until_ms INTEGER NOT NULL);"
+    "CREATE INDEX consumers_by_stream ON consumers(stream_id);"
+    "CREATE TABLE tags ("
+    "  arn TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (arn, key));"
+    "CREATE TABLE policies ("
+    "  arn TEXT PRIMARY KEY,"
+    "  policy TEXT NOT NULL);",
+};
+#define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
+
+/* Maps the connection's last SQLite error to an SL_E* code. */
+static int map_err(sqlite3 *db, int rc)
+{
+    int ext = db ? sqlite3_extended_errcode(db) : rc;
+    switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return SL_EEXIST;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return SL_ENOTFOUND;
+    case SQLITE_CONSTRAINT_NOTNULL:
+        return SL_EINVAL;
+    default:
+        break;
+    }
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return SL_ENOSPC;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return SL_EAGAIN;
+    case SQLITE_NOMEM:
+        return SL_ENOMEM;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return SL_ECORRUPT;
+    case SQLITE_CONSTRAINT:
+        return SL_EINVAL;
+    default:
+        return SL_EIO;
+    }
+}
+
+static int fail_log(sl_catalog_t *c, int rc, const char *what)
+{
+    int code = map_err(c->db, rc);
+    if (code != SL_EEXIST && code != SL_ENOTFOUND)
+        SL_WARN("catalog: %s: %s (sqlite %d)", what, sqlite3_errmsg(c->db), sqlite3_extended_errcode(c->db));
+    return code;
+}
+
+static int exec_sql(sl_catalog_t *c, const char *sql)
+{
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fail_log(c, rc, sql);
+}
+
+static int prep(sl_catalog_t *c, const char *sql, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        *st = NULL;
+        return fail_log(c, rc, "prepare");
+    }
+    return 0;
+}
+
+/* Steps a statement that returns no rows to completion and finalizes it. */
+static int run(sl_catalog_t *c, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? 0 : fail_log(c, rc, sqlite3_sql(st));
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) return NULL;
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static void lock(sl_catalog_t *c)
+{
+    int rc = pthread_mutex_lock(&c->mu);
+    SL_ASSERT(rc == 0);
+}
+
+static void unlock(sl_catalog_t *c)
+{
+    int rc = pthread_mutex_unlock(&c->mu);
+    SL_ASSERT(rc == 0);
+}
+
+/* A savepoint around one multi-statement operation: commits on its own outside a caller's
+ * transaction, nests inside one. */
+static int op_begin(sl_catalog_t *c)
+{
+    return exec_sql(c, "SAVEPOINT sl_op");
+}
+
+static int op_end(sl_catalog_t *c, int rc)
+{
+    if (rc == 0) {
+        rc = exec_sql(c, "RELEASE sl_op");
+        if (rc == 0) return 0;
+    }
+    /* ROLLBACK TO keeps the savepoint open; RELEASE then ends it. */
+    sqlite3_exec(c->db, "ROLLBACK TO sl_op; RELEASE sl_op", NULL, NULL, NULL);
+    return rc;
+}
+
+static int migrate(sl_catalog_t *c)
+{
+    int rc = exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    if (rc < 0) return rc;
+    rc = exec_sql(c, "BEGIN IMMEDIATE");
+    if (rc < 0) return rc;
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    rc = prep(c, "SELECT version FROM schema_version", &st);
+    if (rc < 0) goto fail;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        version = sqlite3_column_int(st, 0);
+    } else if (step == SQLITE_DONE) {
+        version = 0;
+    } else {
+        rc = fail_log(c, step, "read schema version");
+        sqlite3_finalize(st);
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    if (version < 0 || version > SCHEMA_VERSION) {
+        SL_ERROR("catalog: schema version %d is not one this build knows (newest %d)", version,
+                 SCHEMA_VERSION);
+        rc = SL_ECORRUPT;
+        goto fail;
+    }
+    if (version == SCHEMA_VERSION) return exec_sql(c, "COMMIT");
+    for (int v = version; v < SCHEMA_VERSION; v++) {
+        rc = exec_sql(c, migrations[v]);
+        if (rc < 0) goto fail;
+    }
+    rc = exec_sql(c, "DELETE FROM schema_version");
+    if (rc < 0) goto fail;
+    rc = prep(c, "INSERT INTO schema_version (version) VALUES (?)", &st);
+    if (rc < 0) goto fail;
+    sqlite3_bind_int(st, 1, SCHEMA_VERSION);
+    rc = run(c, st);
+    if (rc < 0) goto fail;
+    rc = exec_sql(c, "COMMIT");
+    if (rc < 0) goto fail;
+    if (version != SCHEMA_VERSION) SL_INFO("catalog: schema migrated from version %d to %d", version, SCHEMA_VERSION);
+    return 0;
+fail:
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int sl_catalog_open(const char *path, sl_catalog_t **out)
+{
+    *out = NULL;
+    sl_catalog_t *c = calloc(1, sizeof *c);
+    if (!c) return SL_ENOMEM;
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    int prc = pthread_mutex_init(&c->mu, &attr);
+    pthread_mutexattr_destroy(&attr);
+    if (prc != 0) {
+        free(c);
+        return SL_ENOMEM;
+    }
+    int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        rc = c->db ? fail_log(c, rc, path) : SL_ENOMEM;
+        goto fail;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, SL_CATALOG_BUSY_TIMEOUT_MS);
+    rc = exec_sql(c, "PRAGMA foreign_keys = ON");
+    if (rc < 0) goto fail;
+
+    /* journal_mode answers with the mode in force; anything but WAL means we cannot keep our
+     * durability promise (e.g. a read-only or in-memory database). */
+    sqlite3_stmt *st = NULL;
+    rc = prep(c, "PRAGMA journal_mode = WAL", &st);
+    if (rc < 0) goto fail;
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        rc = fail_log(c, step, "journal_mode");
+        sqlite3_finalize(st);
+        goto fail;
+    }
+    const char *mode = (const char *)sqlite3_column_text(st, 0);
+    bool wal = mode && strcmp(mode, "wal") == 0;
+    if (!wal) SL_ERROR("catalog: %s: journal mode is %s, not wal", path, mode ? mode : "?");
+    sqlite3_finalize(st);
+    if (!wal) {
+        rc = SL_EIO;
+        goto fail;
+    }
+    rc = exec_sql(c, "PRAGMA synchronous = FULL");
+    if (rc < 0) goto fail;
+    rc = migrate(c);
+    if (rc < 0) goto fail;
+    *out = c;
+    return 0;
+fail:
+    sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    return rc;
+}
+
+void sl_catalog_close(sl_catalog_t *c)
+{
+    if (!c) return;
+    if (c->in_txn) {
+        SL_WARN("catalog: closed with a transaction open; rolling it back");
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    int rc = sqlite3_close(c->db);
+    if (rc != SQLITE_OK) SL_WARN("catalog: close: %s", sqlite3_errstr(rc));
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+static bool owns_txn(sl_catalog_t *c)
+{
+    return c->in_txn && pthread_equal(c->txn_owner, pthread_self());
+}
+
+int sl_catalog_begin(sl_catalog_t *c)
+{
+    lock(c);
+    if (c->in_txn) { /* only this thread can see its own open transaction here */
+        unlock(c);
+        return SL_EINVAL;
+    }
+    int rc = exec_sql(c, "BEGIN IMMEDIATE");
+    if (rc < 0) {
+        unlock(c);
+        return rc;
+    }
+    c->in_txn = true;
+    c->txn_owner = pthread_self();
+    return 0; /* the mutex stays held until commit or rollback */
+}
+
+static int txn_end(sl_catalog_t *c, bool commit)
+{
+    lock(c);
+    if (!owns_txn(c)) {
+        unlock(c);
+        return SL_EINVAL;
+    }
+    int rc = commit ? exec_sql(c, "COMMIT") : exec_sql(c, "ROLLBACK");
+    /* A failed COMMIT may leave the transaction open: end it either way. */
+    if (rc < 0 && !sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    c->in_txn = false;
+    unlock(c); /* this call */
+    unlock(c); /* the begin */
+    return rc;
+}
+
+int sl_catalog_commit(sl_catalog_t *c)
+{
+    return txn_end(c, true);
+}
+
+int sl_catalog_rollback(sl_catalog_t *c)
+{
+    return txn_end(c, false);
+}
+
+/* ---- streams ---- */
+
+#define STREAM_COLS                                                                                \
+    "account, region, name, arn, status, mode, created_ms, status_until_ms, retention_hours, "    \
+    "max_record_size_kib, encryption_type, key_id, shard_level_metrics, warm_throughput_mibps, "  \
+    "next_shard_index"
+
+static bool stream_valid(const sl_cat_stream_t *s)
+{
+    return s->account && s->region && s->name && s->arn && s->status && s->mode;
+}
+
+/* Binds the STREAM_COLS columns to parameters 1..15. */
+static void bind_stream(sqlite3_stmt *st, const sl_cat_stream_t *s)
+{
+    bind_text(st, 1, s->account);
+    bind_text(st, 2, s->region);
+    bind_text(st, 3, s->name);
+    bind_text(st, 4, s->arn);
+    bind_text(st, 5, s->status);
+    bind_text(st, 6, s->mode);
+    sqlite3_bind_int64(st, 7, s->created_ms);
+    sqlite3_bind_int64(st, 8, s->status_until_ms);
+    sqlite3_bind_int(st, 9, s->retention_hours);
+    sqlite3_bind_int(st, 10, s->max_record_size_kib);
+    bind_text(st, 11, s->encryption_type);
+    bind_text(st, 12, s->key_id);
+    bind_text(st, 13, s->shard_level_metrics);
+    sqlite3_bind_int64(st, 14, s->warm_throughput_mibps);
+    sqlite3_bind_int(st, 15, s->next_shard_index);
+}
+
+int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s)
+{
+    if (!stream_valid(s)) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c, "INSERT INTO streams (" STREAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
+    if (rc == 0) {
+        bind_stream(st, s);
+        rc = run(c, st);
+        if (rc == 0) s->id = sqlite3_last_insert_rowid(c->db);
+    }
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s)
+{
+    if (!stream_valid(s)) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "UPDATE streams SET account=?1, region=?2, name=?3, arn=?4, status=?5, mode=?6, "
+                  "created_ms=?7, status_until_ms=?8, retention_hours=?9, max_record_size_kib=?10, "
+                  "encryption_type=?11, key_id=?12, shard_level_metrics=?13, "
+                  "warm_throughput_mibps=?14, next_shard_index=?15 WHERE id=?16",
+                  &st);
+    if (rc == 0) {
+        bind_stream(st, s);
+        sqlite3_bind_int64(st, 16, s->id);
+        rc = run(c, st);
+        if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+    }
+    unlock(c);
+    return rc;
+}
+
+/* Runs one statement with ?1 bound to an integer id. */
+static int run_with_id(sl_catalog_t *c, const char *sql, int64_t id)
+{
+    sqlite3_stmt *st;
+    int rc = prep(c, sql, &st);
+    if (rc < 0) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    return run(c, st);
+}
+
+/* Runs one statement with ?1 bound to a string. */
+static int run_with_text(sl_catalog_t *c, const char *sql, const char *s)
+{
+    sqlite3_stmt *st;
+    int rc = prep(c, sql, &st);
+    if (rc < 0) return rc;
+    bind_text(st, 1, s);
+    return run(c, st);
+}
+
+int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id)
+{
+    lock(c);
+    int rc = op_begin(c);
+    if (rc == 0) {
+        rc = run_with_id(c,
+                         "DELETE FROM tags WHERE arn IN (SELECT arn FROM consumers WHERE stream_id=?1 "
+                         "UNION SELECT arn FROM streams WHERE id=?1)",
+                         id);
+        if (rc == 0)
+            rc = run_with_id(c,
+                             "DELETE FROM policies WHERE arn IN (SELECT arn FROM consumers WHERE "
+                             "stream_id=?1 UNION SELECT arn FROM streams WHERE id=?1)",
+                             id);
+        /* Shards and consumers go with the stream (ON DELETE CASCADE). */
+        if (rc == 0) rc = run_with_id(c, "DELETE FROM streams WHERE id=?1", id);
+        if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+        rc = op_end(c, rc);
+    }
+    unlock(c);
+    return rc;
+}
+
+/* ---- shards ---- */
+
+int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s)
+{
+    if (!s->starting_hash_key || !s->ending_hash_key) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "INSERT INTO shards (stream_id, shard_index, parent_shard_id, "
+                  "adjacent_parent_shard_id, starting_hash_key, ending_hash_key, created_ms, closed_ms) "
+                  "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (stream_id, shard_index) DO UPDATE SET "
+                  "parent_shard_id=excluded.parent_shard_id, "
+                  "adjacent_parent_shard_id=excluded.adjacent_parent_shard_id, "
+                  "starting_hash_key=excluded.starting_hash_key, "
+                  "ending_hash_key=excluded.ending_hash_key, created_ms=excluded.created_ms, "
+                  "closed_ms=excluded.closed_ms",
+                  &st);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, s->stream_id);
+        sqlite3_bind_int(st, 2, s->shard_index);
+        bind_text(st, 3, s->parent_shard_id);
+        bind_text(st, 4, s->adjacent_parent_shard_id);
+        bind_text(st, 5, s->starting_hash_key);
+        bind_text(st, 6, s->ending_hash_key);
+        sqlite3_bind_int64(st, 7, s->created_ms);
+        sqlite3_bind_int64(st, 8, s->closed_ms);
+        rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_index)
+{
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c, "DELETE FROM shards WHERE stream_id=? AND shard_index=?", &st);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, stream_id);
+        sqlite3_bind_int(st, 2, shard_index);
+        rc = run(c, st);
+        if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+    }
+    unlock(c);
+    return rc;
+}
+
+/* ---- consumers ---- */
+
+int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k)
+{
+    if (!k->name || !k->arn || !k->status) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "INSERT INTO consumers (arn, stream_id, name, status, created_ms, status_until_ms) "
+                  "VALUES (?,?,?,?,?,?) ON CONFLICT (arn) DO UPDATE SET stream_id=excluded.stream_id, "
+                  "name=excluded.name, status=excluded.status, created_ms=excluded.created_ms, "
+                  "status_until_ms=excluded.status_until_ms",
+                  &st);
+    if (rc == 0) {
+        bind_text(st, 1, k->arn);
+        sqlite3_bind_int64(st, 2, k->stream_id);
+        bind_text(st, 3, k->name);
+        bind_text(st, 4, k->status);
+        sqlite3_bind_int64(st, 5, k->created_ms);
+        sqlite3_bind_int64(st, 6, k->status_until_ms);
+        rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn)
+{
+    if (!arn) return SL_EINVAL;
+    lock(c);
+    int rc = op_begin(c);
+    if (rc == 0) {
+        rc = run_with_text(c, "DELETE FROM consumers WHERE arn=?1", arn);
+        if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+        if (rc == 0) rc = run_with_text(c, "DELETE FROM tags WHERE arn=?1", arn);
+        if (rc == 0) rc = run_with_text(c, "DELETE FROM policies WHERE arn=?1", arn);
+        rc = op_end(c, rc);
+    }
+    unlock(c);
+    return rc;
+}
+
+/* ---- tags, policies, settings ---- */
+
+int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key, const char *value)
+{
+    if (!resource_arn || !key || !value) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "INSERT INTO tags (arn, key, value) VALUES (?,?,?) "
+                  "ON CONFLICT (arn, key) DO UPDATE SET value=excluded.value",
+                  &st);
+    if (rc == 0) {
+        bind_text(st, 1, resource_arn);
+        bind_text(st, 2, key);
+        bind_text(st, 3, value);
+        rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char *key)
+{
+    if (!resource_arn || !key) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c, "DELETE FROM tags WHERE arn=? AND key=?", &st);
+    if (rc == 0) {
+        bind_text(st, 1, resource_arn);
+        bind_text(st, 2, key);
+        rc = run(c, st);
+        if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+    }
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char *policy)
+{
+    if (!resource_arn || !policy) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "INSERT INTO policies (arn, policy) VALUES (?,?) "
+                  "ON CONFLICT (arn) DO UPDATE SET policy=excluded.policy",
+                  &st);
+    if (rc == 0) {
+        bind_text(st, 1, resource_arn);
+        bind_text(st, 2, policy);
+        rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn)
+{
+    if (!resource_arn) return SL_EINVAL;
+    lock(c);
+    int rc = run_with_text(c, "DELETE FROM policies WHERE arn=?1", resource_arn);
+    if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len)
+{
+    if (!key || (!value && len > 0) || len > INT32_MAX) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "INSERT INTO settings (key, value) VALUES (?,?) "
+                  "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                  &st);
+    if (rc == 0) {
+        bind_text(st, 1, key);
+        /* A zero-length blob bound from a NULL pointer would be SQL NULL. */
+        if (len == 0)
+            sqlite3_bind_zeroblob(st, 2, 0);
+        else
+            sqlite3_bind_blob(st, 2, value, (int)len, SQLITE_TRANSIENT);
+        rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap, size_t *len_out)
+{
+    if (!key) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c, "SELECT value FROM settings WHERE key=?", &st);
+    if (rc == 0) {
+        bind_text(st, 1, key);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            const void *v = sqlite3_column_blob(st, 0);
+            size_t n = (size_t)sqlite3_column_bytes(st, 0);
+            if (len_out) *len_out = n;
+            if (n > cap)
+                rc = SL_ELIMIT;
+            else if (n > 0)
+                memcpy(buf, v, n);
+        } else if (step == SQLITE_DONE) {
+            rc = SL_ENOTFOUND;
+        } else {
+            rc = fail_log(c, step, "setting_get");
+        }
+        sqlite3_finalize(st);
+    }
+    unlock(c);
+    return rc;
+}
+
+int sl_catalog_setting_delete(sl_catalog_t *c, const char *key)
+{
+    if (!key) return SL_EINVAL;
+    lock(c);
+    int rc = run_with_text(c, "DELETE FROM settings WHERE key=?1", key);
+    if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+    unlock(c);
+    return rc;
+}
+
+/* ---- load ---- */
+
+/* Steps a query, calling row() for each row; finalizes. */
+static int each_row(sl_catalog_t *c, const char *sql, void (*row)(sqlite3_stmt *, const sl_catalog_visitor_t *, void *),
+                    const sl_catalog_visitor_t *v, void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = prep(c, sql, &st);
+    if (rc < 0) return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) row(st, v, arg);
+    rc = step == SQLITE_DONE ? 0 : fail_log(c, step, sql);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void row_stream(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
+{
+    sl_cat_stream_t s = {
+        .id = sqlite3_column_int64(st, 0),
+        .account = col_text(st, 1),
+        .region = col_text(st, 2),
+        .name = col_text(st, 3),
+        .arn = col_text(st, 4),
+        .status = col_text(st, 5),
+        .mode = col_text(st, 6),
+        .created_ms = sqlite3_column_int64(st, 7),
+        .status_until_ms = sqlite3_column_int64(st, 8),
+        .retention_hours = sqlite3_column_int(st, 9),
+        .max_record_size_kib = sqlite3_column_int(st, 10),
+        .encryption_type = col_text(st, 11),
+        .key_id = col_text(st, 12),
+        .shard_level_metrics = col_text(st, 13),
+        .warm_throughput_mibps = sqlite3_column_int64(st, 14),
+        .next_shard_index = sqlite3_column_int(st, 15),
+    };
+    v->stream(arg, &s);
+}
+
+static void row_shard(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
+{
+    sl_cat_shard_t s = {
+        .stream_id = sqlite3_column_int64(st, 0),
+        .shard_index = sqlite3_column_int(st, 1),
+        .parent_shard_id = col_text(st, 2),
+        .adjacent_parent_shard_id = col_text(st, 3),
+        .starting_hash_key = col_text(st, 4),
+        .ending_hash_key = col_text(st, 5),
+        .created_ms = sqlite3_column_int64(st, 6),
+        .closed_ms = sqlite3_column_int64(st, 7),
+    };
+    v->shard(arg, &s);
+}
+
+static void row_consumer(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
+{
+    sl_cat_consumer_t k = {
+        .stream_id = sqlite3_column_int64(st, 0),
+        .name = col_text(st, 1),
+        .arn = col_text(st, 2),
+        .status = col_text(st, 3),
+        .created_ms = sqlite3_column_int64(st, 4),
+        .status_until_ms = sqlite3_column_int64(st, 5),
+    };
+    v->consumer(arg, &k);
+}
+
+static void row_tag(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
+{
+    v->tag(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2));
+}
+
+static void row_policy(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
+{
+    v->policy(arg, col_text(st, 0), col_text(st, 1));
+}
+
+int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg)
+{
+    lock(c);
+    /* One read transaction so the five queries see one consistent state. */
+    int rc = op_begin(c);
+    if (rc == 0) {
+        if (rc == 0 && v->stream)
+            rc = each_row(c, "SELECT id, " STREAM_COLS " FROM streams ORDER BY id", row_stream, v, arg);
+        if (rc == 0 && v->shard)
+            rc = each_row(c,
+                          "SELECT stream_id, shard_index, parent_shard_id, adjacent_parent_shard_id, "
+                          "starting_hash_key, ending_hash_key, created_ms, closed_ms FROM shards "
+                          "ORDER BY stream_id, shard_index",
+                          row_shard, v, arg);
+        if (rc == 0 && v->consumer)
+            rc = each_row(c,
+                          "SELECT stream_id, name, arn, status, created_ms, status_until_ms FROM "
+                          "consumers ORDER BY stream_id, created_ms, arn",
+                          row_consumer, v, arg);
+        if (rc == 0 && v->tag)
+            rc = each_row(c, "SELECT arn, key, value FROM tags ORDER BY arn, key", row_tag, v, arg);
+        if (rc == 0 && v->policy)
+            rc = each_row(c, "SELECT arn, policy FROM policies ORDER BY arn", row_policy, v, arg);
+        rc = op_end(c, rc);
+    }
+    unlock(c);
+    return rc;
+}

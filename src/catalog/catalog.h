@@ -1,0 +1,110 @@
+/* The metadata store: streams, shards, consumers, tags, resource policies and small settings
+ * (e.g. the token key), kept in SQLite (catalog.db, WAL mode, synchronous=FULL so an acknowledged
+ * catalog change survives power loss; foreign keys on; schema versioned with migrations).
+ * Everything reaches the catalog through this interface so a replicated store can replace it.
+ *
+ * Threads: one connection guarded by one recursive mutex; every call is safe from any thread.
+ * sl_catalog_begin takes the mutex until sl_catalog_commit/rollback on the same thread, so a group
+ * of writes is never interleaved with another thread's calls (which wait).
+ * Ownership: the catalog object is owned by whoever opened it; strings passed in are copied;
+ * strings handed to visitor callbacks are valid only during the callback.
+ * Every write is its own transaction unless grouped with begin/commit.
+ * Returns: 0 or a negative SL_E* code. SQLite errors map to SL_EEXIST (unique constraint),
+ * SL_ENOTFOUND (missing row or foreign key), SL_ENOSPC (disk full), SL_EAGAIN (busy),
+ * SL_ENOMEM, SL_ECORRUPT (corrupt database or a schema newer than this build), SL_EIO (other). */
+#ifndef SL_CATALOG_CATALOG_H
+#define SL_CATALOG_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sl_catalog sl_catalog_t;
+
+/* Opens (creating if needed) the catalog file at path and migrates its schema. */
+int sl_catalog_open(const char *path, sl_catalog_t **out);
+/* Closes the catalog; rolls back a transaction left open. NULL is a no-op. */
+void sl_catalog_close(sl_catalog_t *c);
+
+/* Groups the following writes of this thread in one transaction. A nested begin returns
+ * SL_EINVAL; commit/rollback without begin (or from another thread) return SL_EINVAL. */
+int sl_catalog_begin(sl_catalog_t *c);
+int sl_catalog_commit(sl_catalog_t *c);
+int sl_catalog_rollback(sl_catalog_t *c);
+
+/* A stream row. Required strings: account, region, name, arn, status, mode. Optional (NULL is
+ * stored as NULL and read back as NULL): encryption_type, key_id, shard_level_metrics. */
+typedef struct {
+    int64_t id; /* assigned by insert; AUTOINCREMENT, never reused */
+    const char *account, *region, *name, *arn, *status, *mode;
+    int64_t created_ms, status_until_ms;
+    int32_t retention_hours, max_record_size_kib;
+    const char *encryption_type, *key_id, *shard_level_metrics; /* metrics: comma separated */
+    int64_t warm_throughput_mibps;                               /* -1 = none */
+    int32_t next_shard_index;
+} sl_cat_stream_t;
+
+/* A shard row. parent ids NULL when none; hash keys decimal strings. */
+typedef struct {
+    int64_t stream_id;
+    int32_t shard_index;
+    const char *parent_shard_id, *adjacent_parent_shard_id;
+    const char *starting_hash_key, *ending_hash_key;
+    int64_t created_ms, closed_ms; /* closed_ms 0 = open */
+} sl_cat_shard_t;
+
+/* An enhanced fan-out consumer row; name, arn and status required. */
+typedef struct {
+    int64_t stream_id;
+    const char *name, *arn, *status;
+    int64_t created_ms, status_until_ms;
+} sl_cat_consumer_t;
+
+/* Inserts a stream and sets s->id. SL_EEXIST when (account, region, name) or the ARN exists;
+ * SL_EINVAL when a required string is NULL. */
+int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s);
+/* Rewrites every column of the stream s->id. SL_ENOTFOUND when there is no such stream. */
+int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s);
+/* Deletes the stream, its shards and consumers, and the tags and policies of its ARN and of its
+ * consumers' ARNs, in one transaction. SL_ENOTFOUND when there is no such stream. */
+int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id);
+
+/* Inserts or replaces the shard (stream_id, shard_index). SL_ENOTFOUND when the stream is
+ * missing. */
+int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s);
+/* Deletes one shard (e.g. expired after retention). SL_ENOTFOUND when absent. */
+int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_index);
+
+/* Inserts or replaces a consumer by ARN. SL_ENOTFOUND when the stream is missing. */
+int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k);
+/* Deletes a consumer and the tags and policy of its ARN. SL_ENOTFOUND when absent. */
+int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn);
+
+/* Tags and resource policies, keyed by resource ARN. Puts insert or replace; deletes return
+ * SL_ENOTFOUND when there was nothing to delete. */
+int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key, const char *value);
+int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char *key);
+int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char *policy);
+int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn);
+
+/* Small opaque settings (e.g. "token_key"). get copies up to cap bytes and sets *len_out to the
+ * stored length; SL_ENOTFOUND when absent, SL_ELIMIT when cap is smaller than the value (nothing
+ * copied, *len_out still set). */
+int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len);
+int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap, size_t *len_out);
+int sl_catalog_setting_delete(sl_catalog_t *c, const char *key);
+
+/* Callbacks for sl_catalog_load; NULL members are skipped. Callbacks must not call back into the
+ * catalog. */
+typedef struct {
+    void (*stream)(void *arg, const sl_cat_stream_t *s);
+    void (*shard)(void *arg, const sl_cat_shard_t *s);
+    void (*consumer)(void *arg, const sl_cat_consumer_t *k);
+    void (*tag)(void *arg, const char *arn, const char *key, const char *value);
+    void (*policy)(void *arg, const char *arn, const char *policy);
+} sl_catalog_visitor_t;
+
+/* Visits every stream (by id), then shards (by stream id, index), consumers (by stream id,
+ * created_ms, arn), tags (by arn, key), policies (by arn), all in one read transaction. */
+int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg);
+
+#endif

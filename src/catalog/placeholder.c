@@ -1,1 +1,0 @@
-typedef int sl_catalog_placeholder_t;

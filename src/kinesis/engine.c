@@ -1,0 +1,803 @@
+/* The Kinesis engine: in-memory streams backed by the catalog and the shard logs (see engine.h). */
+#include "kinesis/engine.h"
+
+#include "core/common.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "kinesis/names.h"
+#include "kinesis/token.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *const sl_kmetric_names[SL_KMETRICS_COUNT] = {
+    "IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
+    "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds",
+};
+
+const char *sl_kstatus_name(sl_kstatus_t s) {
+    switch (s) {
+    case SL_KS_CREATING: return "CREATING";
+    case SL_KS_ACTIVE: return "ACTIVE";
+    case SL_KS_UPDATING: return "UPDATING";
+    case SL_KS_DELETING: return "DELETING";
+    default: return "DELETED";
+    }
+}
+
+static sl_kstatus_t status_parse(const char *s) {
+    if (!s) return SL_KS_ACTIVE;
+    if (!strcmp(s, "CREATING")) return SL_KS_CREATING;
+    if (!strcmp(s, "UPDATING")) return SL_KS_UPDATING;
+    if (!strcmp(s, "DELETING")) return SL_KS_DELETING;
+    return SL_KS_ACTIVE;
+}
+
+sl_kstatus_t sl_kstream_status(const sl_kstream_t *s, int64_t now_ms) {
+    if (s->status == SL_KS_ACTIVE || now_ms < s->status_until_ms) return s->status;
+    return s->status == SL_KS_DELETING ? SL_KS_GONE : SL_KS_ACTIVE;
+}
+
+sl_kstatus_t sl_kconsumer_status(const sl_kconsumer_t *c, int64_t now_ms) {
+    if (c->status == SL_KS_ACTIVE || now_ms < c->status_until_ms) return c->status;
+    return c->status == SL_KS_DELETING ? SL_KS_GONE : SL_KS_ACTIVE;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* lookups */
+
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen) {
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c) return c;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+size_t sl_kinesis_lower_bound(sl_kinesis_t *k, const char *name, size_t len, bool exclusive) {
+    size_t lo = 0, hi = k->stream_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *n = k->streams[mid]->name;
+        int c = name_cmp(n, strlen(n), name, len);
+        if (c < 0 || (exclusive && c == 0)) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+sl_kstream_t *sl_kinesis_find(sl_kinesis_t *k, const char *name, size_t len, int64_t now_ms) {
+    size_t i = sl_kinesis_lower_bound(k, name, len, false);
+    if (i >= k->stream_count) return NULL;
+    sl_kstream_t *s = k->streams[i];
+    if (name_cmp(s->name, strlen(s->name), name, len) != 0) return NULL;
+    if (sl_kstream_status(s, now_ms) == SL_KS_GONE) return NULL;
+    return s;
+}
+
+sl_kshard_t *sl_kstream_shard(const sl_kstream_t *s, uint32_t index) {
+    size_t lo = 0, hi = s->shard_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->shards[mid]->index < index) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < s->shard_count && s->shards[lo]->index == index ? s->shards[lo] : NULL;
+}
+
+sl_kshard_t *sl_kstream_route(const sl_kstream_t *s, sl_u128_t hash) {
+    for (size_t i = 0; i < s->shard_count; i++) {
+        sl_kshard_t *sh = s->shards[i];
+        if (!sh->closed_ms && hash >= sh->start && hash <= sh->end) return sh;
+    }
+    return NULL;
+}
+
+size_t sl_kstream_open_shards(const sl_kstream_t *s) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->shard_count; i++) n += s->shards[i]->closed_ms == 0;
+    return n;
+}
+
+size_t sl_kinesis_open_shard_count(sl_kinesis_t *k, int64_t now_ms) {
+    size_t n = 0;
+    for (size_t i = 0; i < k->stream_count; i++)
+        if (sl_kstream_status(k->streams[i], now_ms) != SL_KS_GONE) n += sl_kstream_open_shards(k->streams[i]);
+    return n;
+}
+
+size_t sl_kinesis_on_demand_count(sl_kinesis_t *k, int64_t now_ms) {
+    size_t n = 0;
+    for (size_t i = 0; i < k->stream_count; i++)
+        n += k->streams[i]->on_demand && sl_kstream_status(k->streams[i], now_ms) != SL_KS_GONE;
+    return n;
+}
+
+size_t sl_kinesis_creating_count(sl_kinesis_t *k, int64_t now_ms) {
+    size_t n = 0;
+    for (size_t i = 0; i < k->stream_count; i++) n += sl_kstream_status(k->streams[i], now_ms) == SL_KS_CREATING;
+    return n;
+}
+
+sl_kconsumer_t *sl_kstream_consumer(const sl_kstream_t *s, const char *name, size_t len) {
+    for (size_t i = 0; i < s->consumer_count; i++) {
+        sl_kconsumer_t *c = s->consumers[i];
+        if (strlen(c->name) == len && memcmp(c->name, name, len) == 0) return c;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* catalog write-through */
+
+static void metrics_text(unsigned m, char *out, size_t cap) {
+    size_t n = 0;
+    out[0] = 0;
+    for (int i = 0; i < SL_KMETRICS_COUNT; i++) {
+        if (!(m & (1u << i))) continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", sl_kmetric_names[i]);
+    }
+}
+
+static unsigned metrics_parse(const char *t) {
+    unsigned m = 0;
+    if (!t) return 0;
+    for (int i = 0; i < SL_KMETRICS_COUNT; i++) {
+        const char *p = strstr(t, sl_kmetric_names[i]);
+        size_t n = strlen(sl_kmetric_names[i]);
+        while (p) {
+            if ((p == t || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) {
+                m |= 1u << i;
+                break;
+            }
+            p = strstr(p + 1, sl_kmetric_names[i]);
+        }
+    }
+    return m;
+}
+
+static void stream_row(const sl_kinesis_t *k, const sl_kstream_t *s, sl_cat_stream_t *row, char *metrics,
+                       size_t mcap) {
+    metrics_text(s->metrics, metrics, mcap);
+    *row = (sl_cat_stream_t){
+        .id = s->id,
+        .account = k->account,
+        .region = k->region,
+        .name = s->name,
+        .arn = s->arn,
+        .status = sl_kstatus_name(s->status),
+        .mode = s->on_demand ? "ON_DEMAND" : "PROVISIONED",
+        .created_ms = s->created_ms,
+        .status_until_ms = s->status_until_ms,
+        .retention_hours = s->retention_hours,
+        .max_record_size_kib = s->max_record_size_kib,
+        .encryption_type = s->encrypted ? "KMS" : "NONE",
+        .key_id = s->key_id[0] ? s->key_id : NULL,
+        .shard_level_metrics = metrics,
+        .warm_throughput_mibps = s->warm_mibps,
+        .next_shard_index = (int32_t)s->next_shard_index,
+    };
+}
+
+int sl_kinesis_save_stream(sl_kinesis_t *k, sl_kstream_t *s) {
+    sl_cat_stream_t row;
+    char metrics[256];
+    stream_row(k, s, &row, metrics, sizeof metrics);
+    int rc = sl_catalog_stream_update(k->catalog, &row);
+    if (rc) SL_ERROR("catalog: saving stream %s failed: %s", s->name, sl_strerror(rc));
+    return rc;
+}
+
+int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh) {
+    char parent[24], adj[24];
+    if (sh->parent >= 0) sl_shardid_format((uint32_t)sh->parent, parent);
+    if (sh->adjacent_parent >= 0) sl_shardid_format((uint32_t)sh->adjacent_parent, adj);
+    sl_cat_shard_t row = {
+        .stream_id = sh->stream->id,
+        .shard_index = (int32_t)sh->index,
+        .parent_shard_id = sh->parent >= 0 ? parent : NULL,
+        .adjacent_parent_shard_id = sh->adjacent_parent >= 0 ? adj : NULL,
+        .starting_hash_key = sh->start_dec,
+        .ending_hash_key = sh->end_dec,
+        .created_ms = sh->created_ms,
+        .closed_ms = sh->closed_ms,
+    };
+    int rc = sl_catalog_shard_put(k->catalog, &row);
+    if (rc) SL_ERROR("catalog: saving shard %s of %s failed: %s", sh->id, sh->stream->name, sl_strerror(rc));
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* construction and destruction of in-memory objects */
+
+static void tags_free(sl_ktags_t *t) {
+    for (size_t i = 0; i < t->count; i++) {
+        free(t->items[i].key);
+        free(t->items[i].value);
+    }
+    free(t->items);
+    *t = (sl_ktags_t){0};
+}
+
+static void shard_free(sl_kshard_t *sh) {
+    if (!sh) return;
+    if (sh->log) sl_storage_shard_close(sh->log);
+    free(sh);
+}
+
+static void consumer_free(sl_kconsumer_t *c) {
+    tags_free(&c->tags);
+    free(c->policy);
+    free(c);
+}
+
+static void stream_free(sl_kstream_t *s) {
+    for (size_t i = 0; i < s->shard_count; i++) shard_free(s->shards[i]);
+    free(s->shards);
+    for (size_t i = 0; i < s->consumer_count; i++) consumer_free(s->consumers[i]);
+    free(s->consumers);
+    tags_free(&s->tags);
+    free(s->policy);
+    free(s);
+}
+
+static int stream_insert_sorted(sl_kinesis_t *k, sl_kstream_t *s) {
+    size_t i = sl_kinesis_lower_bound(k, s->name, strlen(s->name), false);
+    sl_kstream_t **n = realloc(k->streams, (k->stream_count + 1) * sizeof *n);
+    if (!n) return SL_ENOMEM;
+    k->streams = n;
+    memmove(&n[i + 1], &n[i], (k->stream_count - i) * sizeof *n);
+    n[i] = s;
+    k->stream_count++;
+    return 0;
+}
+
+static void stream_remove(sl_kinesis_t *k, sl_kstream_t *s) {
+    for (size_t i = 0; i < k->stream_count; i++) {
+        if (k->streams[i] != s) continue;
+        memmove(&k->streams[i], &k->streams[i + 1], (k->stream_count - i - 1) * sizeof *k->streams);
+        k->stream_count--;
+        return;
+    }
+}
+
+static void on_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq) {
+    sl_kinesis_t *k = ctx;
+    if (k->cfg.on_commit) k->cfg.on_commit(k->cfg.on_commit_ctx, sl_shard_log_user(log), next_seq);
+}
+
+static int shard_attach(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh) {
+    sl_kshard_t **n = realloc(s->shards, (s->shard_count + 1) * sizeof *n);
+    if (!n) return SL_ENOMEM;
+    s->shards = n;
+    size_t i = s->shard_count;
+    while (i > 0 && n[i - 1]->index > sh->index) {
+        n[i] = n[i - 1];
+        i--;
+    }
+    n[i] = sh;
+    s->shard_count++;
+    sh->stream = s;
+    int rc = sl_storage_shard_open(k->storage, s->storage_key, sh->id, sh, &sh->log);
+    if (rc) SL_ERROR("storage: opening log of %s/%s failed: %s", s->name, sh->id, sl_strerror(rc));
+    return rc;
+}
+
+static sl_kshard_t *shard_new(uint32_t index, sl_u128_t start, sl_u128_t end, int64_t created_ms) {
+    sl_kshard_t *sh = calloc(1, sizeof *sh);
+    if (!sh) return NULL;
+    sh->index = index;
+    sl_shardid_format(index, sh->id);
+    sh->start = start;
+    sh->end = end;
+    sl_hashkey_format(start, sh->start_dec);
+    sl_hashkey_format(end, sh->end_dec);
+    sh->created_ms = created_ms;
+    sh->parent = sh->adjacent_parent = -1;
+    return sh;
+}
+
+int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end, int32_t parent,
+                         int32_t adjacent_parent, int64_t now_ms, sl_kshard_t **out) {
+    sl_kshard_t *sh = shard_new(s->next_shard_index, start, end, now_ms);
+    if (!sh) return SL_ENOMEM;
+    sh->parent = parent;
+    sh->adjacent_parent = adjacent_parent;
+    s->next_shard_index++;
+    int rc = shard_attach(k, s, sh);
+    if (rc == 0) rc = sl_kinesis_save_shard(k, sh);
+    if (rc == 0) rc = sl_kinesis_save_stream(k, s);
+    if (out) *out = sh;
+    return rc;
+}
+
+int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count, bool on_demand,
+                             int32_t max_record_size_kib, int64_t warm_mibps, int64_t now_ms,
+                             sl_kstream_t **out) {
+    sl_kstream_t *s = calloc(1, sizeof *s);
+    if (!s) return SL_ENOMEM;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    sl_arn_stream(s->arn, sizeof s->arn, k->region, k->account, name);
+    s->status = SL_KS_CREATING;
+    s->status_until_ms = now_ms + k->cfg.create_stream_ms;
+    s->on_demand = on_demand;
+    s->created_ms = now_ms;
+    s->retention_hours = SL_KINESIS_RETENTION_HOURS_DEFAULT;
+    s->max_record_size_kib = max_record_size_kib;
+    s->warm_mibps = warm_mibps;
+    s->next_shard_index = (uint32_t)shard_count;
+
+    sl_cat_stream_t row;
+    char metrics[8] = "";
+    stream_row(k, s, &row, metrics, sizeof metrics);
+    int rc = sl_catalog_begin(k->catalog);
+    if (rc) goto fail;
+    rc = sl_catalog_stream_insert(k->catalog, &row);
+    if (rc) goto fail_tx;
+    s->id = row.id;
+    snprintf(s->storage_key, sizeof s->storage_key, "%lld-%s", (long long)s->id, s->name);
+    /* Initial shards are dated a little before the stream so that their StartingSequenceNumber is
+     * below any record's (kinesalite does the same). */
+    for (int i = 0; i < shard_count; i++) {
+        sl_u128_t a, b;
+        sl_hashkey_split_even(shard_count, i, &a, &b);
+        sl_kshard_t *sh = shard_new((uint32_t)i, a, b, now_ms - 2000);
+        if (!sh) { rc = SL_ENOMEM; goto fail_tx; }
+        rc = shard_attach(k, s, sh);
+        if (rc == 0) rc = sl_kinesis_save_shard(k, sh);
+        if (rc) goto fail_tx;
+    }
+    rc = sl_catalog_commit(k->catalog);
+    if (rc) goto fail_tx;
+    rc = stream_insert_sorted(k, s);
+    if (rc) goto fail;
+    if (out) *out = s;
+    sl_kinesis_kick(k);
+    return 0;
+fail_tx:
+    sl_catalog_rollback(k->catalog);
+fail:
+    for (size_t i = 0; i < s->shard_count; i++) {
+        if (s->shards[i]->log) sl_storage_shard_close(s->shards[i]->log);
+        s->shards[i]->log = NULL;
+    }
+    if (s->storage_key[0]) sl_storage_stream_delete(k->storage, s->storage_key);
+    stream_free(s);
+    return rc;
+}
+
+int sl_kinesis_delete_stream(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms) {
+    s->status = SL_KS_DELETING;
+    s->status_until_ms = now_ms + k->cfg.delete_stream_ms;
+    int rc = sl_kinesis_save_stream(k, s);
+    sl_kinesis_kick(k);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* tags, policies, consumers, settings */
+
+const sl_ktag_t *sl_ktags_find(const sl_ktags_t *tags, const char *key) {
+    for (size_t i = 0; i < tags->count; i++)
+        if (strcmp(tags->items[i].key, key) == 0) return &tags->items[i];
+    return NULL;
+}
+
+int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key, const char *value) {
+    int rc = sl_catalog_tag_put(k->catalog, arn, key, value ? value : "");
+    if (rc) return rc;
+    for (size_t i = 0; i < tags->count; i++) {
+        if (strcmp(tags->items[i].key, key) != 0) continue;
+        char *v = strdup(value ? value : "");
+        if (!v) return SL_ENOMEM;
+        free(tags->items[i].value);
+        tags->items[i].value = v;
+        return 0;
+    }
+    sl_ktag_t *n = realloc(tags->items, (tags->count + 1) * sizeof *n);
+    if (!n) return SL_ENOMEM;
+    tags->items = n;
+    size_t i = tags->count;
+    while (i > 0 && strcmp(n[i - 1].key, key) > 0) {
+        n[i] = n[i - 1];
+        i--;
+    }
+    n[i].key = strdup(key);
+    n[i].value = strdup(value ? value : "");
+    tags->count++;
+    return n[i].key && n[i].value ? 0 : SL_ENOMEM;
+}
+
+int sl_kinesis_tag_remove(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key) {
+    for (size_t i = 0; i < tags->count; i++) {
+        if (strcmp(tags->items[i].key, key) != 0) continue;
+        int rc = sl_catalog_tag_delete(k->catalog, arn, key);
+        if (rc && rc != SL_ENOTFOUND) return rc;
+        free(tags->items[i].key);
+        free(tags->items[i].value);
+        memmove(&tags->items[i], &tags->items[i + 1], (tags->count - i - 1) * sizeof *tags->items);
+        tags->count--;
+        return 0;
+    }
+    return 0;
+}
+
+int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const char *policy) {
+    int rc = policy ? sl_catalog_policy_put(k->catalog, arn, policy) : sl_catalog_policy_delete(k->catalog, arn);
+    if (rc && !(rc == SL_ENOTFOUND && !policy)) return rc;
+    free(*slot);
+    *slot = policy ? strdup(policy) : NULL;
+    return policy && !*slot ? SL_ENOMEM : 0;
+}
+
+int sl_kinesis_consumer_save(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c) {
+    sl_cat_consumer_t row = {
+        .stream_id = s->id,
+        .name = c->name,
+        .arn = c->arn,
+        .status = sl_kstatus_name(c->status),
+        .created_ms = c->created_ms,
+        .status_until_ms = c->status_until_ms,
+    };
+    return sl_catalog_consumer_put(k->catalog, &row);
+}
+
+int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, int64_t now_ms,
+                            sl_kconsumer_t **out) {
+    sl_kconsumer_t *c = calloc(1, sizeof *c);
+    if (!c) return SL_ENOMEM;
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->created_ms = now_ms;
+    c->status = SL_KS_CREATING;
+    c->status_until_ms = now_ms + k->cfg.consumer_ms;
+    sl_arn_consumer(c->arn, sizeof c->arn, k->region, k->account, s->name, name, now_ms / 1000);
+    sl_kconsumer_t **n = realloc(s->consumers, (s->consumer_count + 1) * sizeof *n);
+    if (!n) {
+        free(c);
+        return SL_ENOMEM;
+    }
+    s->consumers = n;
+    int rc = sl_kinesis_consumer_save(k, s, c);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    n[s->consumer_count++] = c;
+    *out = c;
+    sl_kinesis_kick(k);
+    return 0;
+}
+
+int sl_kinesis_setting_save(sl_kinesis_t *k) {
+    int64_t v[2] = {k->commitment_enabled ? 1 : 0, k->commitment_started_ms};
+    return sl_catalog_setting_put(k->catalog, "account_commitment", v, sizeof v);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* background thread: persists due state transitions, removes deleted streams, applies retention */
+
+static void remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s) {
+    for (size_t i = 0; i < s->shard_count; i++) {
+        if (s->shards[i]->log) sl_storage_shard_close(s->shards[i]->log);
+        s->shards[i]->log = NULL;
+    }
+    int rc = sl_storage_stream_delete(k->storage, s->storage_key);
+    if (rc) SL_WARN("storage: deleting logs of stream %s failed: %s", s->name, sl_strerror(rc));
+    rc = sl_catalog_stream_delete(k->catalog, s->id);
+    if (rc) SL_WARN("catalog: deleting stream %s failed: %s", s->name, sl_strerror(rc));
+    SL_INFO("stream %s deleted", s->name);
+    stream_remove(k, s);
+    stream_free(s);
+}
+
+static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
+    int64_t now = sl_time_now_ms();
+    int64_t next = now + 1000;
+    sl_kinesis_wrlock(k);
+    for (size_t i = 0; i < k->stream_count;) {
+        sl_kstream_t *s = k->streams[i];
+        if (s->status != SL_KS_ACTIVE) {
+            if (now >= s->status_until_ms) {
+                if (s->status == SL_KS_DELETING) {
+                    remove_stream_now(k, s);
+                    continue;
+                }
+                s->status = SL_KS_ACTIVE;
+                sl_kinesis_save_stream(k, s);
+            } else if (s->status_until_ms < next) {
+                next = s->status_until_ms;
+            }
+        }
+        for (size_t c = 0; c < s->consumer_count;) {
+            sl_kconsumer_t *co = s->consumers[c];
+            if (co->status != SL_KS_ACTIVE && now >= co->status_until_ms) {
+                if (co->status == SL_KS_DELETING) {
+                    sl_catalog_consumer_delete(k->catalog, co->arn);
+                    consumer_free(co);
+                    memmove(&s->consumers[c], &s->consumers[c + 1], (s->consumer_count - c - 1) * sizeof *s->consumers);
+                    s->consumer_count--;
+                    continue;
+                }
+                co->status = SL_KS_ACTIVE;
+                sl_kinesis_consumer_save(k, s, co);
+            } else if (co->status != SL_KS_ACTIVE && co->status_until_ms < next) {
+                next = co->status_until_ms;
+            }
+            c++;
+        }
+        if (retention) {
+            int64_t cutoff = now - (int64_t)s->retention_hours * 3600000;
+            for (size_t j = 0; j < s->shard_count; j++)
+                if (s->shards[j]->log) sl_storage_trim(s->shards[j]->log, cutoff);
+        }
+        i++;
+    }
+    sl_kinesis_unlock(k);
+    return next;
+}
+
+static void *reaper_main(void *arg) {
+    sl_kinesis_t *k = arg;
+    int64_t last_retention = 0;
+    pthread_mutex_lock(&k->reaper_mu);
+    while (!k->stopping) {
+        pthread_mutex_unlock(&k->reaper_mu);
+        int64_t now = sl_time_now_ms();
+        bool retention = now - last_retention >= 60000;
+        if (retention) last_retention = now;
+        int64_t next = reaper_pass(k, retention);
+        pthread_mutex_lock(&k->reaper_mu);
+        if (k->stopping) break;
+        int64_t wait_ms = next - sl_time_now_ms();
+        if (wait_ms < 1) wait_ms = 1;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += wait_ms / 1000;
+        ts.tv_nsec += (wait_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&k->reaper_cv, &k->reaper_mu, &ts);
+    }
+    pthread_mutex_unlock(&k->reaper_mu);
+    return NULL;
+}
+
+void sl_kinesis_kick(sl_kinesis_t *k) {
+    pthread_mutex_lock(&k->reaper_mu);
+    pthread_cond_signal(&k->reaper_cv);
+    pthread_mutex_unlock(&k->reaper_mu);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* loading */
+
+typedef struct {
+    sl_kinesis_t *k;
+    int rc;
+} load_ctx_t;
+
+static sl_kstream_t *stream_by_id(sl_kinesis_t *k, int64_t id) {
+    for (size_t i = 0; i < k->stream_count; i++)
+        if (k->streams[i]->id == id) return k->streams[i];
+    return NULL;
+}
+
+static void load_stream(void *arg, const sl_cat_stream_t *r) {
+    load_ctx_t *lc = arg;
+    sl_kstream_t *s = calloc(1, sizeof *s);
+    if (!s) { lc->rc = SL_ENOMEM; return; }
+    s->id = r->id;
+    snprintf(s->name, sizeof s->name, "%s", r->name);
+    snprintf(s->arn, sizeof s->arn, "%s", r->arn);
+    snprintf(s->storage_key, sizeof s->storage_key, "%lld-%s", (long long)s->id, s->name);
+    s->status = status_parse(r->status);
+    s->status_until_ms = r->status_until_ms;
+    s->on_demand = r->mode && strcmp(r->mode, "ON_DEMAND") == 0;
+    s->created_ms = r->created_ms;
+    s->retention_hours = r->retention_hours;
+    s->max_record_size_kib = r->max_record_size_kib;
+    s->encrypted = r->encryption_type && strcmp(r->encryption_type, "KMS") == 0;
+    snprintf(s->key_id, sizeof s->key_id, "%s", r->key_id ? r->key_id : "");
+    s->metrics = metrics_parse(r->shard_level_metrics);
+    s->warm_mibps = r->warm_throughput_mibps;
+    s->next_shard_index = (uint32_t)r->next_shard_index;
+    if (stream_insert_sorted(lc->k, s) != 0) { stream_free(s); lc->rc = SL_ENOMEM; }
+}
+
+static void load_shard(void *arg, const sl_cat_shard_t *r) {
+    load_ctx_t *lc = arg;
+    sl_kstream_t *s = stream_by_id(lc->k, r->stream_id);
+    if (!s) return;
+    sl_u128_t a = 0, b = 0;
+    sl_hashkey_parse(r->starting_hash_key, strlen(r->starting_hash_key), &a);
+    sl_hashkey_parse(r->ending_hash_key, strlen(r->ending_hash_key), &b);
+    sl_kshard_t *sh = shard_new((uint32_t)r->shard_index, a, b, r->created_ms);
+    if (!sh) { lc->rc = SL_ENOMEM; return; }
+    sh->closed_ms = r->closed_ms;
+    uint32_t p;
+    if (r->parent_shard_id && sl_shardid_parse(r->parent_shard_id, strlen(r->parent_shard_id), &p) == 0)
+        sh->parent = (int32_t)p;
+    if (r->adjacent_parent_shard_id &&
+        sl_shardid_parse(r->adjacent_parent_shard_id, strlen(r->adjacent_parent_shard_id), &p) == 0)
+        sh->adjacent_parent = (int32_t)p;
+    int rc = shard_attach(lc->k, s, sh);
+    if (rc) lc->rc = rc;
+}
+
+static void load_consumer(void *arg, const sl_cat_consumer_t *r) {
+    load_ctx_t *lc = arg;
+    sl_kstream_t *s = stream_by_id(lc->k, r->stream_id);
+    if (!s) return;
+    sl_kconsumer_t *c = calloc(1, sizeof *c);
+    sl_kconsumer_t **n = c ? realloc(s->consumers, (s->consumer_count + 1) * sizeof *n) : NULL;
+    if (!n) { free(c); lc->rc = SL_ENOMEM; return; }
+    s->consumers = n;
+    snprintf(c->name, sizeof c->name, "%s", r->name);
+    snprintf(c->arn, sizeof c->arn, "%s", r->arn);
+    c->status = status_parse(r->status);
+    c->status_until_ms = r->status_until_ms;
+    c->created_ms = r->created_ms;
+    n[s->consumer_count++] = c;
+}
+
+/* Finds the tags/policy slot of a resource ARN among loaded streams and consumers. */
+static void resource_slots(sl_kinesis_t *k, const char *arn, sl_ktags_t **tags, char ***policy) {
+    *tags = NULL;
+    *policy = NULL;
+    for (size_t i = 0; i < k->stream_count; i++) {
+        sl_kstream_t *s = k->streams[i];
+        if (strcmp(s->arn, arn) == 0) {
+            *tags = &s->tags;
+            *policy = &s->policy;
+            return;
+        }
+        for (size_t c = 0; c < s->consumer_count; c++) {
+            if (strcmp(s->consumers[c]->arn, arn) == 0) {
+                *tags = &s->consumers[c]->tags;
+                *policy = &s->consumers[c]->policy;
+                return;
+            }
+        }
+    }
+}
+
+static void load_tag(void *arg, const char *arn, const char *key, const char *value) {
+    load_ctx_t *lc = arg;
+    sl_ktags_t *tags;
+    char **policy;
+    resource_slots(lc->k, arn, &tags, &policy);
+    if (!tags) return;
+    sl_ktag_t *n = realloc(tags->items, (tags->count + 1) * sizeof *n);
+    if (!n) { lc->rc = SL_ENOMEM; return; }
+    tags->items = n;
+    n[tags->count].key = strdup(key);
+    n[tags->count].value = strdup(value);
+    tags->count++;
+}
+
+static void load_policy(void *arg, const char *arn, const char *text) {
+    load_ctx_t *lc = arg;
+    sl_ktags_t *tags;
+    char **policy;
+    resource_slots(lc->k, arn, &tags, &policy);
+    if (policy) *policy = strdup(text);
+}
+
+typedef struct {
+    sl_kinesis_t *k;
+} reconcile_ctx_t;
+
+static void reconcile_log(void *arg, const char *stream_key, const char *shard_key) {
+    reconcile_ctx_t *rc = arg;
+    for (size_t i = 0; i < rc->k->stream_count; i++) {
+        sl_kstream_t *s = rc->k->streams[i];
+        if (strcmp(s->storage_key, stream_key) != 0) continue;
+        for (size_t j = 0; j < s->shard_count; j++)
+            if (strcmp(s->shards[j]->id, shard_key) == 0) return;
+    }
+    SL_WARN("recovery: log streams/%s/%s has no shard in the catalog; it is left on disk untouched and not "
+            "served (remove it by hand once it is not needed)", stream_key, shard_key);
+}
+
+static int load_token_key(sl_kinesis_t *k) {
+    size_t n = 0;
+    int rc = sl_catalog_setting_get(k->catalog, "token_key", k->token_key, sizeof k->token_key, &n);
+    if (rc == 0 && n == sizeof k->token_key) return 0;
+    rc = sl_token_key_generate(k->token_key);
+    if (rc) return rc;
+    return sl_catalog_setting_put(k->catalog, "token_key", k->token_key, sizeof k->token_key);
+}
+
+int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
+    sl_kinesis_t *k = calloc(1, sizeof *k);
+    if (!k) return SL_ENOMEM;
+    k->cfg = *cfg;
+    snprintf(k->region, sizeof k->region, "%s", cfg->region);
+    snprintf(k->account, sizeof k->account, "%s", cfg->account);
+    pthread_rwlock_init(&k->lock, NULL);
+    pthread_mutex_init(&k->reaper_mu, NULL);
+    pthread_cond_init(&k->reaper_cv, NULL);
+
+    int rc = 0;
+    if (!cfg->memory_storage && mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) {
+        SL_ERROR("cannot create data directory %s: %s", cfg->data_dir, strerror(errno));
+        rc = SL_EIO;
+        goto fail;
+    }
+    char path[1200];
+    if (cfg->memory_storage) snprintf(path, sizeof path, ":memory:");
+    else snprintf(path, sizeof path, "%s/catalog.db", cfg->data_dir);
+    rc = sl_catalog_open(path, &k->catalog);
+    if (rc) {
+        SL_ERROR("cannot open catalog %s: %s", path, sl_strerror(rc));
+        goto fail;
+    }
+    sl_storage_config_t scfg = {
+        .data_dir = cfg->data_dir,
+        .durability = cfg->durability,
+        .flush_interval_ms = cfg->flush_interval_ms,
+        .segment_bytes = cfg->segment_bytes,
+        .on_commit = on_storage_commit,
+        .ctx = k,
+    };
+    rc = cfg->memory_storage ? sl_storage_open_memory(&scfg, &k->storage) : sl_storage_open_file(&scfg, &k->storage);
+    if (rc) {
+        SL_ERROR("cannot open storage in %s: %s", cfg->data_dir, sl_strerror(rc));
+        goto fail;
+    }
+    rc = load_token_key(k);
+    if (rc) goto fail;
+    int64_t v[2];
+    size_t vn = 0;
+    if (sl_catalog_setting_get(k->catalog, "account_commitment", v, sizeof v, &vn) == 0 && vn == sizeof v) {
+        k->commitment_enabled = v[0] != 0;
+        k->commitment_started_ms = v[1];
+    }
+
+    load_ctx_t lc = {.k = k};
+    sl_catalog_visitor_t vis = {
+        .stream = load_stream, .shard = load_shard, .consumer = load_consumer, .tag = load_tag, .policy = load_policy,
+    };
+    rc = sl_catalog_load(k->catalog, &vis, &lc);
+    if (rc == 0) rc = lc.rc;
+    if (rc) {
+        SL_ERROR("loading the catalog failed: %s", sl_strerror(rc));
+        goto fail;
+    }
+    reconcile_ctx_t rcx = {.k = k};
+    sl_storage_list(k->storage, reconcile_log, &rcx);
+    size_t shards = 0;
+    for (size_t i = 0; i < k->stream_count; i++) shards += k->streams[i]->shard_count;
+    SL_INFO("loaded %zu streams with %zu shards from %s", k->stream_count, shards, cfg->data_dir);
+
+    rc = pthread_create(&k->reaper, NULL, reaper_main, k) ? SL_ENOMEM : 0;
+    if (rc) goto fail;
+    *out = k;
+    return 0;
+fail:
+    for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
+    free(k->streams);
+    if (k->storage) sl_storage_close(k->storage);
+    sl_catalog_close(k->catalog);
+    free(k);
+    return rc;
+}
+
+void sl_kinesis_close(sl_kinesis_t *k) {
+    if (!k) return;
+    pthread_mutex_lock(&k->reaper_mu);
+    k->stopping = true;
+    pthread_cond_signal(&k->reaper_cv);
+    pthread_mutex_unlock(&k->reaper_mu);
+    pthread_join(k->reaper, NULL);
+    for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
+    free(k->streams);
+    sl_storage_close(k->storage);
+    sl_catalog_close(k->catalog);
+    pthread_rwlock_destroy(&k->lock);
+    free(k);
+}

@@ -1,0 +1,180 @@
+/* The Kinesis engine: every stream, shard and consumer of the node, their lifecycle states, and
+ * their logs. Owns the in-memory view of the catalog (which it writes through on every change) and
+ * one storage handle per shard. Knows nothing of HTTP or JSON: the API layer (src/api/) validates
+ * requests, takes the engine lock, applies the operation's semantics on these structures and
+ * encodes the answer.
+ *
+ * Locking: one reader-writer lock guards all metadata (streams, shards, consumers, tags, policies).
+ * Data-plane calls (PutRecord(s), GetShardIterator, GetRecords) hold it for reading only while they
+ * look up shards and hand records to storage; control-plane changes hold it for writing. Storage
+ * has its own locks below this one (lock order: engine lock, then storage).
+ *
+ * Lifecycle states are evaluated lazily: a stream in CREATING whose status_until_ms has passed is
+ * ACTIVE to every reader (sl_kstream_status), so a delay of 0 makes the transition complete before
+ * the next request; a background thread persists due transitions and removes deleted streams. */
+#ifndef SL_KINESIS_ENGINE_H
+#define SL_KINESIS_ENGINE_H
+
+#include "catalog/catalog.h"
+#include "kinesis/hashkey.h"
+#include "storage/backend.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { SL_KS_CREATING = 0, SL_KS_ACTIVE, SL_KS_UPDATING, SL_KS_DELETING, SL_KS_GONE } sl_kstatus_t;
+
+const char *sl_kstatus_name(sl_kstatus_t s);
+
+/* Shard-level metric bits (EnableEnhancedMonitoring), in the model's enum order. */
+#define SL_KMETRICS_COUNT 7
+extern const char *const sl_kmetric_names[SL_KMETRICS_COUNT];
+
+typedef struct sl_kstream sl_kstream_t;
+typedef struct sl_kinesis sl_kinesis_t;
+
+typedef struct {
+    char *key;
+    char *value;
+} sl_ktag_t;
+
+typedef struct {
+    sl_ktag_t *items; /* sorted by key */
+    size_t count;
+} sl_ktags_t;
+
+typedef struct sl_kshard {
+    sl_kstream_t *stream;
+    uint32_t index;
+    char id[24];               /* shardId-000000000000 */
+    sl_u128_t start, end;      /* hash key range, inclusive */
+    char start_dec[40], end_dec[40];
+    int64_t created_ms;
+    int64_t closed_ms;         /* 0 = open */
+    int32_t parent, adjacent_parent; /* shard indexes, -1 = none */
+    sl_shard_log_t *log;       /* owned */
+} sl_kshard_t;
+
+typedef struct sl_kconsumer {
+    char name[129];
+    char arn[512];
+    sl_kstatus_t status;       /* CREATING / ACTIVE / DELETING */
+    int64_t status_until_ms;
+    int64_t created_ms;
+    sl_ktags_t tags;
+    char *policy;
+} sl_kconsumer_t;
+
+struct sl_kstream {
+    int64_t id;                /* catalog id */
+    char name[129];
+    char arn[512];
+    char storage_key[192];
+    sl_kstatus_t status;       /* stored state; see sl_kstream_status for the effective one */
+    int64_t status_until_ms;   /* when CREATING/UPDATING become ACTIVE, DELETING becomes gone */
+    bool on_demand;
+    int64_t created_ms;
+    int32_t retention_hours;
+    int32_t max_record_size_kib;
+    bool encrypted;
+    char key_id[2049];
+    unsigned metrics;          /* bit i = sl_kmetric_names[i] */
+    int64_t warm_mibps;        /* -1 = none */
+    uint32_t next_shard_index;
+    sl_kshard_t **shards;      /* by index ascending */
+    size_t shard_count;
+    sl_ktags_t tags;
+    sl_kconsumer_t **consumers;
+    size_t consumer_count;
+    char *policy;              /* resource policy JSON text or NULL */
+};
+
+typedef struct {
+    const char *data_dir;
+    const char *region;
+    const char *account;
+    sl_durability_t durability;
+    int flush_interval_ms;
+    size_t segment_bytes;
+    int64_t create_stream_ms, delete_stream_ms, update_stream_ms, consumer_ms;
+    int64_t shard_limit;
+    int64_t on_demand_stream_limit;
+    bool memory_storage;       /* tests: in-memory backend */
+    void (*on_commit)(void *ctx, sl_kshard_t *shard, uint64_t next_seq);
+    void *on_commit_ctx;
+} sl_kinesis_config_t;
+
+struct sl_kinesis {
+    sl_kinesis_config_t cfg;
+    char region[64];
+    char account[16];
+    pthread_rwlock_t lock;
+    sl_catalog_t *catalog;
+    sl_storage_t *storage;
+    uint8_t token_key[32];     /* seals shard iterators and NextTokens; kept in the catalog */
+    sl_kstream_t **streams;    /* sorted by name (ListStreams order), includes DELETING ones */
+    size_t stream_count;
+    /* account settings */
+    bool commitment_enabled;
+    int64_t commitment_started_ms;
+    /* background thread */
+    pthread_t reaper;
+    pthread_mutex_t reaper_mu;
+    pthread_cond_t reaper_cv;
+    bool stopping;
+};
+
+/* Opens the catalog (<data_dir>/catalog.db) and storage, loads every stream, opens every shard log
+ * (recovering their tails) and reconciles logs and catalog, then starts the background thread. */
+int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out);
+void sl_kinesis_close(sl_kinesis_t *k);
+
+static inline void sl_kinesis_rdlock(sl_kinesis_t *k) { pthread_rwlock_rdlock(&k->lock); }
+static inline void sl_kinesis_wrlock(sl_kinesis_t *k) { pthread_rwlock_wrlock(&k->lock); }
+static inline void sl_kinesis_unlock(sl_kinesis_t *k) { pthread_rwlock_unlock(&k->lock); }
+/* Wakes the background thread (after scheduling a state transition). */
+void sl_kinesis_kick(sl_kinesis_t *k);
+
+/* ---- lookups (caller holds the lock) ---- */
+sl_kstatus_t sl_kstream_status(const sl_kstream_t *s, int64_t now_ms);
+sl_kstatus_t sl_kconsumer_status(const sl_kconsumer_t *c, int64_t now_ms);
+/* Stream by name, or NULL when absent or already gone. */
+sl_kstream_t *sl_kinesis_find(sl_kinesis_t *k, const char *name, size_t len, int64_t now_ms);
+/* Index in k->streams of the first stream whose name is > name (for ListStreams pagination). */
+size_t sl_kinesis_lower_bound(sl_kinesis_t *k, const char *name, size_t len, bool exclusive);
+sl_kshard_t *sl_kstream_shard(const sl_kstream_t *s, uint32_t index);
+/* The open shard whose range holds hash, or NULL (never NULL for an ACTIVE stream). */
+sl_kshard_t *sl_kstream_route(const sl_kstream_t *s, sl_u128_t hash);
+size_t sl_kstream_open_shards(const sl_kstream_t *s);
+/* Open shards over every live stream of the account (DescribeLimits, shard limit). */
+size_t sl_kinesis_open_shard_count(sl_kinesis_t *k, int64_t now_ms);
+size_t sl_kinesis_on_demand_count(sl_kinesis_t *k, int64_t now_ms);
+size_t sl_kinesis_creating_count(sl_kinesis_t *k, int64_t now_ms);
+sl_kconsumer_t *sl_kstream_consumer(const sl_kstream_t *s, const char *name, size_t len);
+
+/* ---- changes (caller holds the write lock); each writes through to the catalog ---- */
+/* Creates a stream in CREATING with `shard_count` shards of even hash ranges. */
+int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count, bool on_demand,
+                             int32_t max_record_size_kib, int64_t warm_mibps, int64_t now_ms,
+                             sl_kstream_t **out);
+/* Marks the stream DELETING (gone after delete_stream_ms); data removed by the background thread. */
+int sl_kinesis_delete_stream(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms);
+/* Persists the stream row (after changing fields). */
+int sl_kinesis_save_stream(sl_kinesis_t *k, sl_kstream_t *s);
+int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh);
+/* Adds a new shard (resharding) with the stream's next index; opens its log. */
+int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end,
+                         int32_t parent, int32_t adjacent_parent, int64_t now_ms, sl_kshard_t **out);
+/* Tags of a resource (stream or consumer): set/remove write through to the catalog. */
+int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key, const char *value);
+int sl_kinesis_tag_remove(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key);
+const sl_ktag_t *sl_ktags_find(const sl_ktags_t *tags, const char *key);
+int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const char *policy);
+int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, int64_t now_ms,
+                            sl_kconsumer_t **out);
+int sl_kinesis_consumer_save(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c);
+int sl_kinesis_setting_save(sl_kinesis_t *k);
+
+#endif

@@ -1,1 +1,0 @@
-typedef int sl_kinesis_placeholder_t;

@@ -1,0 +1,432 @@
+/* HTTP/1.1 request parser (RFC 9112): request line, header fields, Content-Length and chunked
+ * bodies. Strict where ambiguity could smuggle requests (Content-Length with Transfer-Encoding,
+ * conflicting lengths, obsolete line folding, whitespace before the colon), tolerant of bare LF
+ * line ends in the head and of empty lines before a request. Never asserts on input. */
+#include "net/http1_parser.h"
+
+#include "core/common.h"
+#include "core/limits.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    P_HEAD,
+    P_BODY_CL,
+    P_CHUNK_SIZE,
+    P_CHUNK_EXT,
+    P_CHUNK_SIZE_LF,
+    P_CHUNK_DATA,
+    P_CHUNK_DATA_CR,
+    P_CHUNK_DATA_LF,
+    P_TRAILER_START,
+    P_TRAILER_LINE,
+    P_TRAILER_END_LF,
+    P_DONE,
+    P_ERROR,
+};
+
+/* Longest chunk-size line (size + extensions) accepted. */
+#define CHUNK_LINE_MAX 4096
+/* Body buffer first allocation when Content-Length is large: grow as bytes arrive instead of
+ * trusting the announced size with memory up front. */
+#define BODY_INITIAL_MAX (256u * 1024)
+
+void sl_http1_parser_init(sl_http1_parser_t *p, size_t body_max_bytes) {
+    memset(p, 0, sizeof *p);
+    p->body_max_bytes = body_max_bytes;
+    p->state = P_HEAD;
+}
+
+void sl_http1_parser_deinit(sl_http1_parser_t *p) {
+    free(p->body);
+    p->body = NULL;
+}
+
+void sl_http1_parser_reset(sl_http1_parser_t *p) {
+    size_t max = p->body_max_bytes;
+    free(p->body);
+    sl_http1_parser_init(p, max);
+}
+
+static sl_http1_event_t fail(sl_http1_parser_t *p, int status, const char *reason) {
+    p->state = P_ERROR;
+    p->error_status = status;
+    p->error_reason = reason;
+    return SL_HTTP1_ERROR;
+}
+
+static bool is_tchar(unsigned char c) {
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return c != 0 && strchr(extra, c) != NULL;
+}
+
+static bool ieq(const char *a, size_t alen, const char *lit) {
+    size_t n = strlen(lit);
+    if (alen != n) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != lit[i]) return false;
+    }
+    return true;
+}
+
+/* Ensures room for `extra` body bytes plus the trailing NUL. */
+static bool body_reserve(sl_http1_parser_t *p, size_t extra) {
+    size_t need = p->body_len + extra + 1;
+    if (need <= p->body_cap) return true;
+    size_t cap = p->body_cap ? p->body_cap : 1024;
+    while (cap < need) cap *= 2;
+    size_t limit = p->body_max_bytes + 1;
+    if (p->state == P_BODY_CL && p->head.content_length + 1 < limit)
+        limit = (size_t)p->head.content_length + 1;
+    if (cap > limit) cap = limit;
+    if (cap < need) cap = need;
+    uint8_t *b = realloc(p->body, cap);
+    if (!b) return false;
+    p->body = b;
+    p->body_cap = cap;
+    return true;
+}
+
+/* Finds the end of the head (the byte after the empty line). Returns 0 when not yet complete. */
+static size_t find_head_end(sl_http1_parser_t *p, const char *data, size_t len) {
+    size_t i = p->scan_pos;
+    while (i < len) {
+        const char *nl = memchr(data + i, '\n', len - i);
+        if (!nl) { i = len; break; }
+        i = (size_t)(nl - data);
+        if (i + 1 >= len) break;
+        if (data[i + 1] == '\n') return i + 2;
+        if (data[i + 1] == '\r') {
+            if (i + 2 >= len) break;
+            if (data[i + 2] == '\n') return i + 3;
+        }
+        i++;
+    }
+    p->scan_pos = i;
+    return 0;
+}
+
+/* Splits off one line from [*pos, end): returns its start, sets *line_len (without CR LF) and
+ * moves *pos past the LF. The head always ends in LF, so a line end exists. */
+static char *next_line(char *buf, size_t *pos, size_t end, size_t *line_len) {
+    char *start = buf + *pos;
+    char *nl = memchr(start, '\n', end - *pos);
+    size_t n = nl ? (size_t)(nl - start) : end - *pos;
+    *pos += n + (nl ? 1 : 0);
+    if (n > 0 && start[n - 1] == '\r') n--;
+    *line_len = n;
+    return start;
+}
+
+static sl_http1_event_t parse_request_line(sl_http1_parser_t *p, char *line, size_t n) {
+    size_t i = 0;
+    while (i < n && is_tchar((unsigned char)line[i])) i++;
+    if (i == 0 || i >= n || line[i] != ' ') return fail(p, 400, "malformed request line");
+    line[i] = 0;
+    p->head.method = line;
+    size_t t = ++i;
+    while (i < n && (unsigned char)line[i] > 0x20 && line[i] != 0x7f) i++;
+    if (i == t || i >= n || line[i] != ' ') return fail(p, 400, "malformed request target");
+    line[i] = 0;
+    p->head.target = line + t;
+    i++;
+    if (n - i != 8 || memcmp(line + i, "HTTP/", 5) != 0 || line[i + 6] != '.' ||
+        line[i + 5] < '0' || line[i + 5] > '9' || line[i + 7] < '0' || line[i + 7] > '9')
+        return fail(p, 400, "malformed HTTP version");
+    if (line[i + 5] != '1') return fail(p, 505, "HTTP version not supported");
+    p->head.minor_version = line[i + 7] == '0' ? 0 : 1;
+    return SL_HTTP1_NEED_MORE;
+}
+
+/* Parses a Content-Length value (digits only). */
+static bool parse_length(const char *v, size_t n, uint64_t *out) {
+    if (n == 0 || n > 18) return false;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') return false;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    *out = x;
+    return true;
+}
+
+/* Applies the headers that shape message framing and connection handling. */
+static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_t *h, bool *has_cl,
+                                     bool *has_te) {
+    const char *v = h->value;
+    size_t vn = h->value_len;
+    if (h->name_len == 14 && memcmp(h->name, "content-length", 14) == 0) {
+        uint64_t cl;
+        if (!parse_length(v, vn, &cl)) return fail(p, 400, "invalid Content-Length");
+        if (*has_cl && cl != p->head.content_length) return fail(p, 400, "conflicting Content-Length");
+        *has_cl = true;
+        p->head.content_length = cl;
+    } else if (h->name_len == 17 && memcmp(h->name, "transfer-encoding", 17) == 0) {
+        /* Only "chunked" is supported; it must be the last (and here the only) coding. */
+        size_t s = 0;
+        while (s < vn) {
+            size_t e = s;
+            while (e < vn && v[e] != ',') e++;
+            size_t a = s, b = e;
+            while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
+            while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
+            if (b > a) {
+                if (!ieq(v + a, b - a, "chunked")) return fail(p, 501, "unsupported Transfer-Encoding");
+                if (p->head.chunked) return fail(p, 400, "chunked applied twice");
+                p->head.chunked = true;
+            }
+            s = e + 1;
+        }
+        *has_te = true;
+    } else if (h->name_len == 10 && memcmp(h->name, "connection", 10) == 0) {
+        size_t s = 0;
+        while (s < vn) {
+            size_t e = s;
+            while (e < vn && v[e] != ',') e++;
+            size_t a = s, b = e;
+            while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
+            while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
+            if (ieq(v + a, b - a, "close")) p->head.keep_alive = false;
+            else if (ieq(v + a, b - a, "keep-alive") && p->head.minor_version == 0)
+                p->head.keep_alive = true;
+            s = e + 1;
+        }
+    } else if (h->name_len == 6 && memcmp(h->name, "expect", 6) == 0) {
+        if (ieq(v, vn, "100-continue")) p->head.expect_continue = true;
+    }
+    return SL_HTTP1_NEED_MORE;
+}
+
+static sl_http1_event_t parse_head(sl_http1_parser_t *p, char *buf, size_t hlen) {
+    size_t pos = 0, n;
+    char *line = next_line(buf, &pos, hlen, &n);
+    if (parse_request_line(p, line, n) == SL_HTTP1_ERROR) return SL_HTTP1_ERROR;
+    p->head.keep_alive = p->head.minor_version == 1;
+
+    /* p->head.headers was sized by the caller for min(lines, SL_HTTP_HEADERS_MAX) fields. */
+    p->head.header_count = 0;
+    bool has_cl = false, has_te = false;
+    size_t count = 0;
+    for (;;) {
+        line = next_line(buf, &pos, hlen, &n);
+        if (n == 0) break;
+        if (line[0] == ' ' || line[0] == '\t') return fail(p, 400, "obsolete line folding");
+        size_t i = 0;
+        while (i < n && is_tchar((unsigned char)line[i])) {
+            if (line[i] >= 'A' && line[i] <= 'Z') line[i] = (char)(line[i] - 'A' + 'a');
+            i++;
+        }
+        if (i == 0 || i >= n || line[i] != ':') return fail(p, 400, "malformed header field");
+        line[i] = 0;
+        size_t a = i + 1, b = n;
+        while (a < b && (line[a] == ' ' || line[a] == '\t')) a++;
+        while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t')) b--;
+        for (size_t k = a; k < b; k++) {
+            unsigned char c = (unsigned char)line[k];
+            if ((c < 0x20 && c != '\t') || c == 0x7f) return fail(p, 400, "invalid header value");
+        }
+        line[b] = 0; /* overwrites whitespace, CR or LF: all inside the copied head */
+        if (count >= SL_HTTP_HEADERS_MAX) return fail(p, 431, "too many header fields");
+        p->head.headers[count] = (sl_http_header_t){line, i, line + a, b - a};
+        if (apply_header(p, &p->head.headers[count], &has_cl, &has_te) == SL_HTTP1_ERROR)
+            return SL_HTTP1_ERROR;
+        count++;
+        p->head.header_count = count;
+        if (pos >= hlen) break;
+    }
+    if (has_te) {
+        if (has_cl) return fail(p, 400, "both Content-Length and Transfer-Encoding");
+        if (p->head.minor_version == 0) return fail(p, 400, "Transfer-Encoding in HTTP/1.0");
+    }
+    return SL_HTTP1_NEED_MORE;
+}
+
+static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const char *data,
+                                  size_t len, size_t *consumed) {
+    /* Empty lines before a request line are ignored (RFC 9112 section 2.2). */
+    size_t skip = 0;
+    while (skip < len && (data[skip] == '\r' || data[skip] == '\n')) skip++;
+    if (skip > 0) {
+        *consumed = skip;
+        p->scan_pos = 0;
+        return SL_HTTP1_NEED_MORE;
+    }
+    size_t hlen = find_head_end(p, data, len);
+    if (hlen == 0) {
+        if (len > SL_HTTP_HEADER_BYTES_MAX) return fail(p, 431, "request head too large");
+        return SL_HTTP1_NEED_MORE;
+    }
+    if (hlen > SL_HTTP_HEADER_BYTES_MAX) return fail(p, 431, "request head too large");
+    size_t lines = 0;
+    for (size_t i = 0; i < hlen; i++) lines += data[i] == '\n';
+    size_t nhdr = lines < SL_HTTP_HEADERS_MAX ? lines : SL_HTTP_HEADERS_MAX;
+    char *buf = sl_arena_alloc(arena, hlen + 1);
+    p->head.headers = sl_arena_alloc(arena, (nhdr ? nhdr : 1) * sizeof(sl_http_header_t));
+    if (!buf || !p->head.headers) return fail(p, 500, "out of memory");
+    memcpy(buf, data, hlen);
+    buf[hlen] = 0;
+    *consumed = hlen;
+    p->scan_pos = 0;
+    if (parse_head(p, buf, hlen) == SL_HTTP1_ERROR) return SL_HTTP1_ERROR;
+    if (p->head.chunked) {
+        p->state = P_CHUNK_SIZE;
+    } else if (p->head.content_length > 0) {
+        if (p->head.content_length > p->body_max_bytes) return fail(p, 413, "request body too large");
+        p->remaining = p->head.content_length;
+        p->state = P_BODY_CL;
+        size_t first = p->head.content_length < BODY_INITIAL_MAX ? (size_t)p->head.content_length
+                                                                  : BODY_INITIAL_MAX;
+        if (!body_reserve(p, first)) return fail(p, 500, "out of memory");
+    } else {
+        p->state = P_DONE;
+    }
+    return SL_HTTP1_HEAD;
+}
+
+static sl_http1_event_t feed_chunked(sl_http1_parser_t *p, const char *data, size_t len,
+                                     size_t *consumed) {
+    size_t i = 0;
+    while (i < len && p->state != P_DONE) {
+        unsigned char c = (unsigned char)data[i];
+        switch (p->state) {
+        case P_CHUNK_SIZE: {
+            int d = -1;
+            if (c >= '0' && c <= '9') d = c - '0';
+            else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+            if (d >= 0) {
+                if (++p->chunk_digits > 15) return fail(p, 413, "chunk too large");
+                p->chunk_size = p->chunk_size * 16 + (uint64_t)d;
+                i++;
+                break;
+            }
+            if (p->chunk_digits == 0) return fail(p, 400, "malformed chunk size");
+            if (c == ';' || c == ' ' || c == '\t') { p->state = P_CHUNK_EXT; p->line_len = 0; break; }
+            if (c == '\r') { p->state = P_CHUNK_SIZE_LF; i++; break; }
+            return fail(p, 400, "malformed chunk size");
+        }
+        case P_CHUNK_EXT:
+            if (c == '\r') { p->state = P_CHUNK_SIZE_LF; i++; break; }
+            if ((c < 0x20 && c != '\t') || c == 0x7f) return fail(p, 400, "malformed chunk extension");
+            if (++p->line_len > CHUNK_LINE_MAX) return fail(p, 400, "chunk extension too long");
+            i++;
+            break;
+        case P_CHUNK_SIZE_LF:
+            if (c != '\n') return fail(p, 400, "malformed chunk size line");
+            i++;
+            if (p->chunk_size == 0) {
+                p->state = P_TRAILER_START;
+                break;
+            }
+            if (p->chunk_size > p->body_max_bytes - p->body_len)
+                return fail(p, 413, "request body too large");
+            p->remaining = p->chunk_size;
+            p->state = P_CHUNK_DATA;
+            break;
+        case P_CHUNK_DATA: {
+            size_t n = len - i;
+            if (n > p->remaining) n = (size_t)p->remaining;
+            if (!body_reserve(p, n)) return fail(p, 500, "out of memory");
+            memcpy(p->body + p->body_len, data + i, n);
+            p->body_len += n;
+            p->remaining -= n;
+            i += n;
+            if (p->remaining == 0) p->state = P_CHUNK_DATA_CR;
+            break;
+        }
+        case P_CHUNK_DATA_CR:
+            if (c != '\r') return fail(p, 400, "missing CRLF after chunk data");
+            p->state = P_CHUNK_DATA_LF;
+            i++;
+            break;
+        case P_CHUNK_DATA_LF:
+            if (c != '\n') return fail(p, 400, "missing CRLF after chunk data");
+            p->state = P_CHUNK_SIZE;
+            p->chunk_size = 0;
+            p->chunk_digits = 0;
+            i++;
+            break;
+        case P_TRAILER_START:
+            if (c == '\r') { p->state = P_TRAILER_END_LF; i++; break; }
+            p->state = P_TRAILER_LINE;
+            break;
+        case P_TRAILER_LINE:
+            if (++p->trailer_bytes > SL_HTTP_HEADER_BYTES_MAX) return fail(p, 431, "trailers too large");
+            if (c == '\n') p->state = P_TRAILER_START;
+            i++;
+            break;
+        case P_TRAILER_END_LF:
+            if (c != '\n') return fail(p, 400, "malformed trailer section");
+            p->state = P_DONE;
+            i++;
+            break;
+        default:
+            return fail(p, 500, "parser state");
+        }
+    }
+    *consumed = i;
+    if (p->state == P_DONE) {
+        if (!body_reserve(p, 0)) return fail(p, 500, "out of memory");
+        p->body[p->body_len] = 0;
+        return SL_HTTP1_DONE;
+    }
+    return SL_HTTP1_NEED_MORE;
+}
+
+sl_http1_event_t sl_http1_parser_feed(sl_http1_parser_t *p, sl_arena_t *arena, const char *data,
+                                      size_t len, size_t *consumed) {
+    *consumed = 0;
+    switch (p->state) {
+    case P_HEAD:
+        return feed_head(p, arena, data, len, consumed);
+    case P_BODY_CL: {
+        size_t n = len;
+        if (n > p->remaining) n = (size_t)p->remaining;
+        if (n > 0) {
+            if (!body_reserve(p, n)) return fail(p, 500, "out of memory");
+            memcpy(p->body + p->body_len, data, n);
+        }
+        *consumed = n;
+        return sl_http1_parser_body_commit(p, n);
+    }
+    case P_DONE:
+        if (p->body) p->body[p->body_len] = 0;
+        return SL_HTTP1_DONE;
+    case P_ERROR:
+        return SL_HTTP1_ERROR;
+    default:
+        return feed_chunked(p, data, len, consumed);
+    }
+}
+
+size_t sl_http1_parser_body_space(sl_http1_parser_t *p, uint8_t **dst) {
+    if (p->state != P_BODY_CL || p->remaining == 0) return 0;
+    size_t want = p->remaining < BODY_INITIAL_MAX ? (size_t)p->remaining : BODY_INITIAL_MAX;
+    if (!body_reserve(p, want)) return 0;
+    size_t room = p->body_cap - p->body_len - 1;
+    if (room > p->remaining) room = (size_t)p->remaining;
+    *dst = p->body + p->body_len;
+    return room;
+}
+
+sl_http1_event_t sl_http1_parser_body_commit(sl_http1_parser_t *p, size_t n) {
+    SL_ASSERT(p->state == P_BODY_CL && n <= p->remaining);
+    p->body_len += n;
+    p->remaining -= n;
+    if (p->remaining > 0) return SL_HTTP1_NEED_MORE;
+    p->state = P_DONE;
+    p->body[p->body_len] = 0;
+    return SL_HTTP1_DONE;
+}
+
+uint8_t *sl_http1_parser_take_body(sl_http1_parser_t *p, size_t *len) {
+    uint8_t *b = p->body;
+    *len = p->body_len;
+    p->body = NULL;
+    p->body_len = p->body_cap = 0;
+    return b;
+}

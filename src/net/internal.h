@@ -1,0 +1,228 @@
+/* Structures shared by the files of the net layer (server.c: threads, sockets, connections and TLS
+ * I/O; http1.c and http2.c: the protocols; tls.c: OpenSSL contexts). Not for other layers.
+ *
+ * Ownership: a worker (one per network thread) owns its loop, listening sockets and connections.
+ * A connection owns its socket, TLS session, buffers and nghttp2 session. A request is owned by
+ * the net layer but lent to the handler from dispatch until the response completes; it outlives
+ * its connection if the handler still holds it (req->conn is then NULL). */
+#ifndef SL_NET_INTERNAL_H
+#define SL_NET_INTERNAL_H
+
+#include "core/buf.h"
+#include "net/http.h"
+#include "net/http1_parser.h"
+#include "net/loop_internal.h"
+#include "net/outq.h"
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sl_worker sl_worker_t;
+typedef struct sl_conn sl_conn_t;
+typedef struct sl_req sl_req_t;
+
+/* Streamed-response backpressure marks (per response): above HIGH a write asks for on_writable,
+ * which fires once the backlog is below LOW. */
+#define SL_NET_STREAM_HIGH_WATER (1u * 1024 * 1024)
+#define SL_NET_STREAM_LOW_WATER (256u * 1024)
+/* HTTP/2: stop generating frames (and reading) while this much output waits for the socket. */
+#define SL_NET_H2_OUTPUT_HIGH (512u * 1024)
+/* HTTP/2 flow-control windows we grant to clients for request bodies. */
+#define SL_NET_H2_STREAM_WINDOW (1u * 1024 * 1024)
+#define SL_NET_H2_CONN_WINDOW (16u * 1024 * 1024)
+/* Unparsed HTTP/1.1 input buffered while a request is in flight before reading pauses. */
+#define SL_NET_H1_PIPELINE_BYTES_MAX (256u * 1024)
+/* Reads per readiness event before yielding to other connections. */
+#define SL_NET_READS_PER_EVENT 8
+/* After "Connection: close", unread input is drained for this long before the socket is closed,
+ * so the kernel does not reset the connection and destroy the response (lingering close). */
+#define SL_NET_LINGER_MS 2000
+/* Released request structures kept per worker for reuse. */
+#define SL_NET_REQ_POOL_MAX 256
+
+enum { SL_PROTO_SNIFF, SL_PROTO_TLS_HANDSHAKE, SL_PROTO_H1, SL_PROTO_H2 };
+
+struct sl_req {
+    sl_http_req_t pub; /* must stay first */
+    sl_arena_t arena_storage;
+    sl_worker_t *worker;
+    sl_conn_t *conn;           /* NULL once the connection is gone */
+    sl_req_t *prev, *next;     /* conn->reqs list (next also links the worker's free pool) */
+    sl_req_t *wprev, *wnext;   /* worker->live list: every allocated request */
+    int32_t stream_id;         /* HTTP/2 */
+    size_t header_cap;         /* HTTP/2: capacity of pub.headers (arena) */
+    uint8_t *body;             /* malloc'd request body */
+    size_t body_len, body_cap;
+    /* Lifetime: the request is freed when none of these hold it. */
+    bool conn_owned;           /* HTTP/1.1: being parsed */
+    bool handler_owned;        /* dispatched, response not yet complete */
+    bool in_session;           /* HTTP/2: the stream still exists in the nghttp2 session */
+    int refs;                  /* pending notifications */
+    bool closed;               /* client gone */
+    bool too_large;            /* HTTP/2: body over the limit, answered 413 by the net layer */
+    bool head_method;          /* HEAD: no response body */
+    bool keep_alive;           /* HTTP/1.1 */
+    int minor_version;         /* HTTP/1.x */
+    /* response */
+    bool responded;            /* sl_http_respond or sl_http_stream_begin called */
+    bool streaming;
+    bool stream_ended;
+    bool stream_raw;           /* HTTP/1.0 streamed: close-delimited, no chunk framing */
+    bool want_writable;
+    sl_http_stream_cbs_t cbs;
+    uint8_t *resp_body;        /* HTTP/2 full response body (malloc'd) */
+    size_t resp_len, resp_off;
+    sl_buf_t stream_buf;       /* HTTP/2 streamed bytes not yet taken by nghttp2 */
+    size_t stream_off;
+    /* deferred notifications (worker->notify list) */
+    sl_req_t *notify_next;
+    bool in_notify, notify_close, notify_writable;
+};
+
+struct sl_conn {
+    sl_loop_io_t io; /* must stay first */
+    sl_worker_t *w;
+    sl_conn_t *prev, *next;    /* worker->conns */
+    sl_conn_t *dirty_next;     /* worker->dirty list */
+    sl_conn_t *dead_next;      /* worker->dead list */
+    bool in_dirty;
+    int proto;
+    bool tls;
+    SSL *ssl;
+    bool ssl_read_wants_write, ssl_write_wants_read;
+    bool dead;                 /* socket closed; freed in the next prepare phase */
+    bool peer_eof;             /* the client shut down its side */
+    bool read_paused;
+    bool read_again;           /* TLS: decrypted bytes may be buffered; read without an event */
+    bool process_input;        /* HTTP/1.1: parse buffered input (after a response completed) */
+    bool close_after_flush;    /* graceful close once the output is written */
+    bool lingering;            /* output done, write side shut, draining input until EOF */
+    int64_t linger_deadline_ms;
+    int64_t last_active_ms;
+    char *in;                  /* unprocessed input */
+    size_t in_len, in_cap;
+    sl_outq_t out;
+    sl_req_t *reqs;            /* requests linked to this connection */
+    size_t req_count;
+    /* HTTP/1.1 */
+    sl_http1_parser_t parser;
+    sl_req_t *h1_cur;          /* request being parsed or in flight */
+    bool h1_busy;              /* a dispatched request awaits its response */
+    /* HTTP/2 */
+    nghttp2_session *h2;
+};
+
+/* A listening socket of one worker. */
+typedef struct {
+    sl_loop_io_t io; /* must stay first */
+    sl_worker_t *w;
+    bool tls;
+} sl_listener_t;
+
+struct sl_worker {
+    sl_http_server_t *srv;
+    int index;
+    sl_loop_t *loop;
+    pthread_t thread;
+    bool thread_started;
+    sl_listener_t listen[2];   /* plain, TLS */
+    int stop_grace_ms;
+    sl_timer_t *sweep_timer;
+    sl_timer_t *grace_timer;
+    bool stopping;
+    sl_conn_t *conns;
+    size_t conn_count;
+    sl_conn_t *dirty_head;
+    sl_conn_t *dead_head;      /* closed connections awaiting free (linked by dead_next) */
+    sl_req_t *live;            /* every request not in the pool */
+    sl_req_t *notify_head, *notify_tail;
+    sl_req_t *pool;            /* free request structures (linked by next) */
+    size_t pool_len;
+    uint8_t *rbuf;             /* read scratch buffer */
+    size_t rbuf_size;
+    sl_buf_t scratch;          /* response head building */
+    char date[64];             /* "Date: ...\r\n" */
+    size_t date_len;
+    int64_t date_sec;
+    bool accept_paused;
+};
+
+struct sl_http_server {
+    sl_http_server_config_t cfg; /* strings below are owned copies */
+    char *bind_address, *tls_cert_file, *tls_key_file, *tls_dir;
+    int port, tls_port;
+    int idle_timeout_ms;
+    SSL_CTX *ssl_ctx;
+    nghttp2_session_callbacks *h2_callbacks;
+    nghttp2_option *h2_option;
+    int nworkers;
+    sl_worker_t *workers;
+};
+
+/* ---- server.c: services for the protocol files ---- */
+/* Queues conn for the prepare phase (flush output, resume input, close). */
+void sl_conn_mark_dirty(sl_conn_t *c);
+/* Closes the socket now (errors, client gone); requests still held by the handler survive. */
+void sl_conn_abort(sl_conn_t *c);
+/* Allocates a request linked to conn (NULL on allocation failure). */
+sl_req_t *sl_req_new(sl_conn_t *c);
+/* Reads decrypted (TLS) or plain bytes: >0 bytes, 0 at end of stream, SL_EAGAIN, SL_EIO. */
+long sl_conn_recv(sl_conn_t *c, void *buf, size_t cap);
+/* Frees the request if nothing holds it any more. */
+void sl_req_maybe_free(sl_req_t *r);
+/* Schedules on_close / on_writable for a streamed response, outside protocol callbacks. */
+void sl_req_notify(sl_req_t *r, bool close, bool writable);
+/* Dispatches a complete request to the handler. */
+void sl_req_dispatch(sl_req_t *r);
+/* "Date: <IMF-fixdate>\r\n" for the current second. */
+const char *sl_worker_date(sl_worker_t *w, size_t *len);
+/* Standard reason phrase ("OK", "Not Found"), or "Unknown". */
+const char *sl_http_reason(int status);
+/* True for response header names the net layer sets itself (content-length, date, ...). */
+bool sl_http_reserved_header(const char *name, size_t len, bool h2);
+
+/* ---- http1.c ---- */
+/* Consumes HTTP/1.1 input; returns bytes consumed. */
+size_t sl_h1_input(sl_conn_t *c, const char *data, size_t len);
+/* Reads a large Content-Length body straight into the body buffer when possible. Returns bytes
+ * read (>0), 0 when not applicable, SL_EAGAIN, or another negative code (EOF: SL_ECLOSED). */
+long sl_h1_direct_read(sl_conn_t *c);
+void sl_h1_respond(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n,
+                   void *body, size_t body_len);
+int sl_h1_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n);
+long sl_h1_stream_write(sl_req_t *r, const void *data, size_t len);
+void sl_h1_stream_end(sl_req_t *r);
+/* Sends a net-generated error response and closes after it. */
+void sl_h1_error(sl_conn_t *c, int status, const char *reason);
+
+/* ---- http2.c ---- */
+int sl_h2_callbacks_create(sl_http_server_t *srv);
+void sl_h2_callbacks_destroy(sl_http_server_t *srv);
+/* Starts an HTTP/2 session on the connection (after the preface was seen or ALPN chose h2). */
+int sl_h2_start(sl_conn_t *c);
+/* Feeds input; returns 0 or a negative code (the connection must then be closed). */
+int sl_h2_input(sl_conn_t *c, const char *data, size_t len);
+/* Moves frames from nghttp2 into the output queue. Returns 0 or a negative code. */
+int sl_h2_pump(sl_conn_t *c);
+/* True when the session has finished (GOAWAY exchanged and no streams left). */
+bool sl_h2_done(sl_conn_t *c);
+void sl_h2_goaway(sl_conn_t *c);
+void sl_h2_respond(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n, void *body,
+                   size_t body_len);
+int sl_h2_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n);
+long sl_h2_stream_write(sl_req_t *r, const void *data, size_t len);
+void sl_h2_stream_end(sl_req_t *r);
+/* Checks streamed responses for on_writable after output progressed. */
+void sl_h2_check_writable(sl_conn_t *c);
+
+/* ---- tls.c ---- */
+/* Builds the server TLS context (certificate from files, or a self-signed one kept in tls_dir),
+ * with ALPN h2 and http/1.1. Returns 0 or a negative code. */
+int sl_tls_ctx_create(const sl_http_server_t *srv, SSL_CTX **out);
+/* True when ALPN selected "h2" on this TLS session. */
+bool sl_tls_alpn_is_h2(SSL *ssl);
+
+#endif

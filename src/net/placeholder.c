@@ -1,1 +1,0 @@
-typedef int sl_net_placeholder_t;

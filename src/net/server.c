@@ -1,0 +1,1142 @@
+/* HTTP server core: network threads (one loop and SO_REUSEPORT listener per thread), accepting,
+ * connection I/O (plain and TLS), protocol detection (HTTP/2 preface, TLS ClientHello on the plain
+ * port), the per-iteration "prepare" phase that flushes output and delivers deferred
+ * notifications, idle and lingering timeouts, request lifetime, and graceful stop.
+ *
+ * All writes happen in the prepare phase (conn_flush), once per loop iteration per connection, so
+ * pipelined responses and many HTTP/2 frames leave in one writev. Protocol callbacks only queue
+ * bytes and mark the connection dirty; nothing is freed inside a protocol callback. */
+#include "net/internal.h"
+
+#include "core/common.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/time.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_BUF_SIZE (64u * 1024)
+#define ACCEPTS_PER_EVENT 64
+#define LISTEN_BACKLOG 1024
+#define SWEEP_INTERVAL_MS 1000
+/* Idle connections release their cached output buffers after this long. */
+#define TRIM_AFTER_MS 1000
+#define ACCEPT_RETRY_MS 100
+
+static const char H2_PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define H2_PREFACE_LEN 24
+
+static void conn_on_io(sl_loop_io_t *io, uint32_t events);
+static void conn_update_events(sl_conn_t *c);
+static void conn_do_read(sl_conn_t *c);
+static void worker_check_stopped(sl_worker_t *w);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reason phrases and header helpers                                                           */
+
+const char *sl_http_reason(int status) {
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+static bool name_ieq(const char *a, size_t alen, const char *lit) {
+    size_t n = strlen(lit);
+    if (alen != n) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != lit[i]) return false;
+    }
+    return true;
+}
+
+bool sl_http_reserved_header(const char *name, size_t len, bool h2) {
+    if (name_ieq(name, len, "content-length") || name_ieq(name, len, "date") ||
+        name_ieq(name, len, "transfer-encoding") || name_ieq(name, len, "connection"))
+        return true;
+    /* Connection-specific fields are forbidden in HTTP/2 (RFC 9113 section 8.2.2). */
+    return h2 && (name_ieq(name, len, "keep-alive") || name_ieq(name, len, "upgrade") ||
+                  name_ieq(name, len, "proxy-connection") || name_ieq(name, len, "te"));
+}
+
+const char *sl_worker_date(sl_worker_t *w, size_t *len) {
+    time_t now = time(NULL);
+    if (now != w->date_sec || w->date_len == 0) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        w->date_len = strftime(w->date, sizeof w->date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        w->date_sec = now;
+    }
+    *len = w->date_len;
+    return w->date;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Requests                                                                                    */
+
+sl_req_t *sl_req_new(sl_conn_t *c) {
+    sl_worker_t *w = c->w;
+    sl_req_t *r = w->pool;
+    if (r) {
+        w->pool = r->next;
+        w->pool_len--;
+        sl_arena_t keep = r->arena_storage;
+        memset(r, 0, sizeof *r);
+        r->arena_storage = keep;
+    } else {
+        r = calloc(1, sizeof *r);
+        if (!r) return NULL;
+        sl_arena_init(&r->arena_storage, 4096);
+    }
+    r->worker = w;
+    r->conn = c;
+    r->pub.arena = &r->arena_storage;
+    r->pub.tls = c->tls;
+    sl_buf_init(&r->stream_buf);
+    r->next = c->reqs;
+    if (c->reqs) c->reqs->prev = r;
+    c->reqs = r;
+    c->req_count++;
+    r->wnext = w->live;
+    if (w->live) w->live->wprev = r;
+    w->live = r;
+    return r;
+}
+
+static void req_unlink_conn(sl_req_t *r) {
+    sl_conn_t *c = r->conn;
+    if (!c) return;
+    if (r->prev) r->prev->next = r->next;
+    else c->reqs = r->next;
+    if (r->next) r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    c->req_count--;
+    if (c->h1_cur == r) c->h1_cur = NULL;
+    r->conn = NULL;
+}
+
+static void req_free(sl_req_t *r) {
+    sl_worker_t *w = r->worker;
+    req_unlink_conn(r);
+    if (r->wprev) r->wprev->wnext = r->wnext;
+    else w->live = r->wnext;
+    if (r->wnext) r->wnext->wprev = r->wprev;
+    free(r->body);
+    free(r->resp_body);
+    sl_buf_free(&r->stream_buf);
+    if (w->pool_len < SL_NET_REQ_POOL_MAX && r->arena_storage.total_bytes <= 16384) {
+        sl_arena_reset(&r->arena_storage);
+        r->next = w->pool;
+        w->pool = r;
+        w->pool_len++;
+    } else {
+        sl_arena_deinit(&r->arena_storage);
+        free(r);
+    }
+}
+
+void sl_req_maybe_free(sl_req_t *r) {
+    if (r->conn_owned || r->handler_owned || r->in_session || r->refs > 0) return;
+    req_free(r);
+}
+
+void sl_req_notify(sl_req_t *r, bool close, bool writable) {
+    if (!r->streaming || r->stream_ended || !r->handler_owned) return;
+    if (close) r->notify_close = true;
+    if (writable) r->notify_writable = true;
+    if (r->in_notify) return;
+    r->in_notify = true;
+    r->refs++;
+    r->notify_next = NULL;
+    sl_worker_t *w = r->worker;
+    if (w->notify_tail) w->notify_tail->notify_next = r;
+    else w->notify_head = r;
+    w->notify_tail = r;
+}
+
+void sl_req_dispatch(sl_req_t *r) {
+    sl_http_server_t *srv = r->worker->srv;
+    if (!r->body) {
+        /* Handlers may rely on a NUL-terminated, writable body even when it is empty. */
+        r->body = malloc(1);
+        if (r->body) r->body[0] = 0;
+    }
+    r->pub.body = r->body;
+    r->pub.body_len = r->body_len;
+    r->conn_owned = false;
+    r->handler_owned = true;
+    srv->cfg.handler(srv->cfg.handler_ctx, &r->pub);
+}
+
+static void worker_run_notifications(sl_worker_t *w) {
+    while (w->notify_head) {
+        sl_req_t *r = w->notify_head;
+        w->notify_head = r->notify_next;
+        if (!w->notify_head) w->notify_tail = NULL;
+        r->in_notify = false;
+        bool close = r->notify_close, writable = r->notify_writable;
+        r->notify_close = r->notify_writable = false;
+        /* Once the handler ended the response, no callback may reach it. */
+        if (r->handler_owned && r->streaming && !r->stream_ended) {
+            if (close) {
+                if (r->cbs.on_close) r->cbs.on_close(&r->pub, r->cbs.arg);
+            } else if (writable && !r->closed) {
+                if (r->cbs.on_writable) r->cbs.on_writable(&r->pub, r->cbs.arg);
+            }
+        }
+        r->refs--;
+        sl_req_maybe_free(r);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Public request API                                                                          */
+
+const sl_http_header_t *sl_http_req_header(const sl_http_req_t *req, const char *lower_name) {
+    size_t n = strlen(lower_name);
+    for (size_t i = 0; i < req->header_count; i++) {
+        const sl_http_header_t *h = &req->headers[i];
+        if (h->name_len == n && memcmp(h->name, lower_name, n) == 0) return h;
+    }
+    return NULL;
+}
+
+sl_loop_t *sl_http_req_loop(const sl_http_req_t *req) {
+    return ((const sl_req_t *)req)->worker->loop;
+}
+
+bool sl_http_req_closed(const sl_http_req_t *req) {
+    const sl_req_t *r = (const sl_req_t *)req;
+    return r->closed || !r->conn || r->conn->dead;
+}
+
+static bool req_gone(const sl_req_t *r) { return !r->conn || r->conn->dead || r->closed; }
+
+void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *headers,
+                     size_t header_count, void *body, size_t body_len) {
+    sl_req_t *r = (sl_req_t *)req;
+    SL_ASSERT(r->handler_owned && !r->responded);
+    r->responded = true;
+    if (!body) body_len = 0;
+    if (!r->conn || r->conn->dead || (r->pub.http_version == 2 && !r->in_session)) {
+        free(body);
+        r->handler_owned = false;
+        sl_req_maybe_free(r);
+        return;
+    }
+    if (r->pub.http_version == 2) sl_h2_respond(r, status, headers, header_count, body, body_len);
+    else sl_h1_respond(r, status, headers, header_count, body, body_len);
+}
+
+int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t *headers,
+                         size_t header_count, const sl_http_stream_cbs_t *cbs) {
+    sl_req_t *r = (sl_req_t *)req;
+    SL_ASSERT(r->handler_owned && !r->responded);
+    r->responded = true;
+    r->streaming = true;
+    if (cbs) r->cbs = *cbs;
+    if (req_gone(r) || (r->pub.http_version == 2 && !r->in_session)) {
+        r->closed = true;
+        return SL_ECLOSED;
+    }
+    if (r->pub.http_version == 2) return sl_h2_stream_begin(r, status, headers, header_count);
+    return sl_h1_stream_begin(r, status, headers, header_count);
+}
+
+long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len) {
+    sl_req_t *r = (sl_req_t *)req;
+    SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
+    if (req_gone(r) || (r->pub.http_version == 2 && !r->in_session)) return SL_ECLOSED;
+    if (len == 0) return 0;
+    if (r->pub.http_version == 2) return sl_h2_stream_write(r, data, len);
+    return sl_h1_stream_write(r, data, len);
+}
+
+void sl_http_stream_end(sl_http_req_t *req) {
+    sl_req_t *r = (sl_req_t *)req;
+    SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
+    r->stream_ended = true;
+    if (!r->conn || r->conn->dead || (r->pub.http_version == 2 && !r->in_session)) {
+        r->handler_owned = false;
+        sl_req_maybe_free(r);
+        return;
+    }
+    if (r->pub.http_version == 2) sl_h2_stream_end(r);
+    else sl_h1_stream_end(r);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connections                                                                                 */
+
+void sl_conn_mark_dirty(sl_conn_t *c) {
+    if (c->in_dirty || c->dead) return;
+    c->in_dirty = true;
+    c->dirty_next = c->w->dirty_head;
+    c->w->dirty_head = c;
+}
+
+static sl_conn_t *conn_new(sl_worker_t *w, int fd, bool tls) {
+    sl_conn_t *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->io.fd = fd;
+    c->io.cb = conn_on_io;
+    c->w = w;
+    c->proto = SL_PROTO_SNIFF;
+    c->last_active_ms = sl_loop_now_ms(w->loop);
+    sl_outq_init(&c->out);
+    sl_http1_parser_init(&c->parser, w->srv->cfg.body_max_bytes);
+    if (tls) {
+        c->ssl = SSL_new(w->srv->ssl_ctx);
+        if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+            SSL_free(c->ssl);
+            free(c);
+            return NULL;
+        }
+        SSL_set_accept_state(c->ssl);
+        c->tls = true;
+        c->proto = SL_PROTO_TLS_HANDSHAKE;
+    }
+    if (sl_loop_io_add(w->loop, &c->io, EPOLLIN | EPOLLRDHUP) != 0) {
+        SSL_free(c->ssl);
+        free(c);
+        return NULL;
+    }
+    c->next = w->conns;
+    if (w->conns) w->conns->prev = c;
+    w->conns = c;
+    w->conn_count++;
+    return c;
+}
+
+void sl_conn_abort(sl_conn_t *c) {
+    if (c->dead) return;
+    sl_worker_t *w = c->w;
+    sl_loop_io_del(w->loop, &c->io);
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    close(c->io.fd);
+    c->io.fd = -1;
+    c->dead = true;
+    /* Requests learn that the client is gone now; streamed ones get on_close. */
+    for (sl_req_t *r = c->reqs; r; r = r->next) {
+        r->closed = true;
+        r->in_session = false;
+        sl_req_notify(r, true, false);
+    }
+    if (c->prev) c->prev->next = c->next;
+    else w->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    w->conn_count--;
+    c->dead_next = w->dead_head;
+    w->dead_head = c;
+    worker_check_stopped(w);
+}
+
+static void conn_free(sl_conn_t *c) {
+    while (c->reqs) {
+        sl_req_t *r = c->reqs;
+        r->conn_owned = false;
+        req_unlink_conn(r);
+        sl_req_maybe_free(r);
+    }
+    if (c->h2) nghttp2_session_del(c->h2);
+    sl_http1_parser_deinit(&c->parser);
+    sl_outq_deinit(&c->out);
+    free(c->in);
+    free(c);
+}
+
+long sl_conn_recv(sl_conn_t *c, void *buf, size_t cap) {
+    if (!c->ssl) {
+        for (;;) {
+            ssize_t n = read(c->io.fd, buf, cap);
+            if (n >= 0) return (long)n;
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return SL_EAGAIN;
+            return SL_EIO;
+        }
+    }
+    c->ssl_read_wants_write = false;
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, buf, cap > INT32_MAX ? INT32_MAX : (int)cap);
+    if (n > 0) return n;
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ: return SL_EAGAIN;
+    case SSL_ERROR_WANT_WRITE: c->ssl_read_wants_write = true; return SL_EAGAIN;
+    case SSL_ERROR_ZERO_RETURN: return 0;
+    case SSL_ERROR_SYSCALL: return errno == 0 ? 0 : SL_EIO; /* EOF without close_notify */
+    default: return SL_EIO;
+    }
+}
+
+/* Writes queued output once. Returns bytes written, SL_EAGAIN or SL_EIO. */
+static long conn_send(sl_conn_t *c) {
+    struct iovec iov[64];
+    size_t n = sl_outq_iov(&c->out, iov, c->ssl ? 1 : SL_ARRAY_LEN(iov));
+    if (n == 0) return 0;
+    if (!c->ssl) {
+        for (;;) {
+            ssize_t w = writev(c->io.fd, iov, (int)n);
+            if (w >= 0) {
+                sl_outq_consume(&c->out, (size_t)w);
+                return (long)w;
+            }
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return SL_EAGAIN;
+            return SL_EIO;
+        }
+    }
+    c->ssl_write_wants_read = false;
+    ERR_clear_error();
+    size_t len = iov[0].iov_len > INT32_MAX ? INT32_MAX : iov[0].iov_len;
+    int w = SSL_write(c->ssl, iov[0].iov_base, (int)len);
+    if (w > 0) {
+        sl_outq_consume(&c->out, (size_t)w);
+        return w;
+    }
+    switch (SSL_get_error(c->ssl, w)) {
+    case SSL_ERROR_WANT_WRITE: return SL_EAGAIN;
+    case SSL_ERROR_WANT_READ: c->ssl_write_wants_read = true; return SL_EAGAIN;
+    default: return SL_EIO;
+    }
+}
+
+static void conn_update_events(sl_conn_t *c) {
+    if (c->dead) return;
+    uint32_t ev = 0;
+    bool want_read = !c->peer_eof && !c->read_paused;
+    if (c->proto == SL_PROTO_H2 && sl_outq_bytes(&c->out) >= SL_NET_H2_OUTPUT_HIGH) want_read = false;
+    if (c->lingering) want_read = !c->peer_eof;
+    if (want_read || c->ssl_write_wants_read) ev |= EPOLLIN;
+    if (!c->peer_eof) ev |= EPOLLRDHUP;
+    if (sl_outq_bytes(&c->out) > 0 || c->ssl_read_wants_write) ev |= EPOLLOUT;
+    if (sl_loop_io_mod(c->w->loop, &c->io, ev) != 0) sl_conn_abort(c);
+}
+
+static void conn_on_eof(sl_conn_t *c) {
+    c->peer_eof = true;
+    if (c->lingering || c->proto != SL_PROTO_H1 || !c->h1_busy) {
+        sl_conn_abort(c);
+        return;
+    }
+    /* HTTP/1.1 request in flight: the client may only have shut down its sending side. Keep the
+     * socket to deliver the response, but tell the handler the client is gone. */
+    sl_req_t *r = c->h1_cur;
+    if (r) {
+        r->closed = true;
+        r->keep_alive = false;
+        sl_req_notify(r, true, false);
+    }
+    c->close_after_flush = true;
+    conn_update_events(c);
+}
+
+/* Hands input to the protocol; returns bytes consumed. */
+static size_t conn_consume(sl_conn_t *c, const char *data, size_t len) {
+    size_t total = 0;
+    while (!c->dead) {
+        switch (c->proto) {
+        case SL_PROTO_SNIFF: {
+            size_t n = len - total < H2_PREFACE_LEN ? len - total : H2_PREFACE_LEN;
+            if (n == 0) return total;
+            if (memcmp(data + total, H2_PREFACE, n) != 0) {
+                c->proto = SL_PROTO_H1;
+                break;
+            }
+            if (n < H2_PREFACE_LEN) return total; /* wait for the rest of the preface */
+            if (sl_h2_start(c) != 0) {
+                sl_conn_abort(c);
+                return len;
+            }
+            break;
+        }
+        case SL_PROTO_H1:
+            return total + sl_h1_input(c, data + total, len - total);
+        case SL_PROTO_H2:
+            if (sl_h2_input(c, data + total, len - total) != 0) sl_conn_abort(c);
+            else sl_conn_mark_dirty(c);
+            return len;
+        default:
+            return total;
+        }
+    }
+    return len;
+}
+
+static bool in_reserve(sl_conn_t *c, size_t extra) {
+    if (c->in_cap - c->in_len >= extra) return true;
+    size_t cap = c->in_cap ? c->in_cap : 4096;
+    while (cap - c->in_len < extra) cap *= 2;
+    char *p = realloc(c->in, cap);
+    if (!p) return false;
+    c->in = p;
+    c->in_cap = cap;
+    return true;
+}
+
+static void conn_input(sl_conn_t *c, const char *data, size_t len) {
+    bool from_in = c->in_len > 0;
+    if (from_in) {
+        if (!in_reserve(c, len)) { sl_conn_abort(c); return; }
+        memcpy(c->in + c->in_len, data, len);
+        c->in_len += len;
+        data = c->in;
+        len = c->in_len;
+    }
+    size_t used = conn_consume(c, data, len);
+    if (c->dead) return;
+    if (from_in) {
+        memmove(c->in, c->in + used, len - used);
+        c->in_len = len - used;
+    } else if (used < len) {
+        if (!in_reserve(c, len - used)) { sl_conn_abort(c); return; }
+        memcpy(c->in, data + used, len - used);
+        c->in_len = len - used;
+    }
+    if (c->in_len == 0 && c->in_cap > 65536) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    if (c->proto == SL_PROTO_H1 && (c->h1_busy || c->close_after_flush) &&
+        c->in_len >= SL_NET_H1_PIPELINE_BYTES_MAX) {
+        c->read_paused = true;
+        conn_update_events(c);
+    }
+}
+
+/* Parses HTTP/1.1 input buffered while the previous request was in flight. */
+static void conn_process_buffered(sl_conn_t *c) {
+    if (c->in_len > 0) {
+        size_t used = conn_consume(c, c->in, c->in_len);
+        if (c->dead) return;
+        memmove(c->in, c->in + used, c->in_len - used);
+        c->in_len -= used;
+    }
+    if (c->read_paused && !c->h1_busy && !c->close_after_flush) {
+        c->read_paused = false;
+        if (c->ssl) c->read_again = true;
+        conn_update_events(c);
+    }
+}
+
+static void conn_handshake(sl_conn_t *c) {
+    ERR_clear_error();
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc == 1) {
+        c->last_active_ms = sl_loop_now_ms(c->w->loop);
+        c->proto = SL_PROTO_SNIFF;
+        if (sl_tls_alpn_is_h2(c->ssl) && sl_h2_start(c) != 0) {
+            sl_conn_abort(c);
+            return;
+        }
+        c->read_again = true;
+        sl_conn_mark_dirty(c);
+        return;
+    }
+    uint32_t ev;
+    switch (SSL_get_error(c->ssl, rc)) {
+    case SSL_ERROR_WANT_READ: ev = EPOLLIN | EPOLLRDHUP; break;
+    case SSL_ERROR_WANT_WRITE: ev = EPOLLOUT | EPOLLRDHUP; break;
+    default:
+        SL_DEBUG("net: TLS handshake failed");
+        sl_conn_abort(c);
+        return;
+    }
+    if (sl_loop_io_mod(c->w->loop, &c->io, ev) != 0) sl_conn_abort(c);
+}
+
+/* A connection on the plain port that starts with a TLS record (0x16) is served as TLS. */
+static bool conn_sniff_tls(sl_conn_t *c) {
+    unsigned char b;
+    ssize_t n = recv(c->io.fd, &b, 1, MSG_PEEK);
+    if (n != 1 || b != 0x16) return false;
+    c->ssl = SSL_new(c->w->srv->ssl_ctx);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->io.fd) != 1) {
+        sl_conn_abort(c);
+        return true;
+    }
+    SSL_set_accept_state(c->ssl);
+    c->tls = true;
+    c->proto = SL_PROTO_TLS_HANDSHAKE;
+    conn_handshake(c);
+    return true;
+}
+
+static void conn_do_read(sl_conn_t *c) {
+    sl_worker_t *w = c->w;
+    int i;
+    for (i = 0; i < SL_NET_READS_PER_EVENT; i++) {
+        if (c->dead || c->read_paused || c->peer_eof || c->proto == SL_PROTO_TLS_HANDSHAKE) return;
+        long n;
+        if (c->lingering) {
+            /* Discard what the client still sends; bypass TLS, whose session is shut down. */
+            ssize_t k = read(c->io.fd, w->rbuf, w->rbuf_size);
+            if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                sl_conn_abort(c);
+                return;
+            }
+            if (k < 0) return;
+            continue;
+        }
+        if (c->proto == SL_PROTO_H1 && c->in_len == 0 && !c->h1_busy && !c->close_after_flush) {
+            n = sl_h1_direct_read(c);
+            if (n > 0) {
+                c->last_active_ms = sl_loop_now_ms(w->loop);
+                continue;
+            }
+            if (n == SL_EAGAIN) return;
+            if (n == SL_ECLOSED) { conn_on_eof(c); return; }
+            if (n < 0) { sl_conn_abort(c); return; }
+        }
+        n = sl_conn_recv(c, w->rbuf, w->rbuf_size);
+        if (n == SL_EAGAIN) {
+            if (c->ssl_read_wants_write) conn_update_events(c);
+            return;
+        }
+        if (n == 0) { conn_on_eof(c); return; }
+        if (n < 0) { sl_conn_abort(c); return; }
+        c->last_active_ms = sl_loop_now_ms(w->loop);
+        conn_input(c, (const char *)w->rbuf, (size_t)n);
+        if (!c->ssl && (size_t)n < w->rbuf_size) return;
+    }
+    if (c->ssl && !c->dead) {
+        /* TLS may hold decrypted bytes that epoll cannot see: continue in the prepare phase. */
+        c->read_again = true;
+        sl_conn_mark_dirty(c);
+    }
+}
+
+static void conn_begin_linger(sl_conn_t *c) {
+    c->lingering = true;
+    c->read_paused = false;
+    c->linger_deadline_ms = sl_loop_now_ms(c->w->loop) + SL_NET_LINGER_MS;
+    if (c->ssl) {
+        ERR_clear_error();
+        SSL_shutdown(c->ssl); /* best effort close_notify */
+    }
+    shutdown(c->io.fd, SHUT_WR);
+    if (c->peer_eof) {
+        sl_conn_abort(c);
+        return;
+    }
+    conn_update_events(c);
+}
+
+static void conn_flush(sl_conn_t *c) {
+    if (c->dead || c->proto == SL_PROTO_TLS_HANDSHAKE || c->lingering) return;
+    for (int round = 0; round < 64; round++) {
+        if (c->proto == SL_PROTO_H2 && sl_h2_pump(c) != 0) {
+            sl_conn_abort(c);
+            return;
+        }
+        if (sl_outq_bytes(&c->out) == 0) break;
+        long n = conn_send(c);
+        if (n == SL_EAGAIN) break;
+        if (n < 0) {
+            sl_conn_abort(c);
+            return;
+        }
+    }
+    if (c->proto == SL_PROTO_H2) {
+        sl_h2_check_writable(c);
+    } else if (c->h1_cur && c->h1_cur->want_writable &&
+               sl_outq_bytes(&c->out) < SL_NET_STREAM_LOW_WATER) {
+        c->h1_cur->want_writable = false;
+        sl_req_notify(c->h1_cur, false, true);
+    }
+    if (sl_outq_bytes(&c->out) == 0) {
+        if (c->proto == SL_PROTO_H2 && sl_h2_done(c)) {
+            sl_conn_abort(c);
+            return;
+        }
+        if (c->close_after_flush) {
+            conn_begin_linger(c);
+            return;
+        }
+    }
+    conn_update_events(c);
+}
+
+/* Prepare-phase work for one connection. */
+static void conn_service(sl_conn_t *c) {
+    if (c->dead) return;
+    if (c->process_input && c->proto == SL_PROTO_H1 && !c->h1_busy) {
+        c->process_input = false;
+        conn_process_buffered(c);
+    }
+    if (c->read_again && !c->read_paused && !c->dead) {
+        c->read_again = false;
+        conn_do_read(c);
+    }
+    conn_flush(c);
+}
+
+static void conn_on_io(sl_loop_io_t *io, uint32_t events) {
+    sl_conn_t *c = (sl_conn_t *)io;
+    if (c->dead) return;
+    if (events & EPOLLERR) {
+        sl_conn_abort(c);
+        return;
+    }
+    if (c->proto == SL_PROTO_TLS_HANDSHAKE) {
+        conn_handshake(c);
+        return;
+    }
+    if (c->proto == SL_PROTO_SNIFF && !c->tls && c->w->srv->ssl_ctx && c->in_len == 0 &&
+        conn_sniff_tls(c))
+        return;
+    if (events & EPOLLIN) {
+        conn_do_read(c);
+    } else if (events & (EPOLLRDHUP | EPOLLHUP)) {
+        if (c->peer_eof) sl_conn_abort(c);
+        else conn_on_eof(c);
+    }
+    if (c->dead) return;
+    if ((events & EPOLLOUT) || c->ssl_write_wants_read || sl_outq_bytes(&c->out) > 0)
+        sl_conn_mark_dirty(c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Workers                                                                                     */
+
+static bool worker_prepare(void *arg) {
+    sl_worker_t *w = arg;
+    for (int round = 0; round < 16; round++) {
+        worker_run_notifications(w);
+        sl_conn_t *list = w->dirty_head;
+        w->dirty_head = NULL;
+        while (list) {
+            sl_conn_t *c = list;
+            list = c->dirty_next;
+            c->in_dirty = false;
+            conn_service(c);
+        }
+        if (!w->dirty_head && !w->notify_head) break;
+    }
+    worker_run_notifications(w);
+    sl_conn_t *dead = w->dead_head, *keep = NULL;
+    w->dead_head = NULL;
+    while (dead) {
+        sl_conn_t *c = dead;
+        dead = c->dead_next;
+        if (c->in_dirty) {
+            c->dead_next = keep;
+            keep = c;
+        } else {
+            conn_free(c);
+        }
+    }
+    w->dead_head = keep;
+    worker_run_notifications(w);
+    return w->dirty_head != NULL || w->notify_head != NULL;
+}
+
+static void worker_resume_accept(void *arg);
+
+static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
+    (void)events;
+    sl_listener_t *l = (sl_listener_t *)io;
+    sl_worker_t *w = l->w;
+    bool tls = l->tls;
+    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                SL_WARN("net: accept: %s; pausing accepts", strerror(errno));
+                for (int k = 0; k < 2; k++)
+                    if (w->listen[k].io.fd >= 0) sl_loop_io_mod(w->loop, &w->listen[k].io, 0);
+                w->accept_paused = true;
+                sl_timer_start(w->loop, ACCEPT_RETRY_MS, worker_resume_accept, w);
+            }
+            return;
+        }
+        if (w->conn_count >= SL_HTTP_CONNECTIONS_MAX || w->stopping) {
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (!conn_new(w, fd, tls)) close(fd);
+    }
+}
+
+static void worker_resume_accept(void *arg) {
+    sl_worker_t *w = arg;
+    if (!w->accept_paused || w->stopping) return;
+    w->accept_paused = false;
+    for (int k = 0; k < 2; k++)
+        if (w->listen[k].io.fd >= 0) sl_loop_io_mod(w->loop, &w->listen[k].io, EPOLLIN);
+}
+
+static bool conn_is_idle(const sl_conn_t *c) {
+    if (c->proto == SL_PROTO_H1) return !c->h1_busy && sl_outq_bytes(&c->out) == 0;
+    for (const sl_req_t *r = c->reqs; r; r = r->next)
+        if (r->handler_owned || r->responded) return false;
+    return sl_outq_bytes(&c->out) == 0;
+}
+
+static void worker_sweep(void *arg) {
+    sl_worker_t *w = arg;
+    w->sweep_timer = NULL;
+    int64_t now = sl_time_mono_ms();
+    int64_t idle_ms = w->srv->idle_timeout_ms;
+    sl_conn_t *next;
+    for (sl_conn_t *c = w->conns; c; c = next) {
+        next = c->next;
+        if (c->lingering) {
+            if (now >= c->linger_deadline_ms) sl_conn_abort(c);
+            continue;
+        }
+        if (!conn_is_idle(c)) continue;
+        int64_t quiet = now - c->last_active_ms;
+        if (quiet >= idle_ms) {
+            sl_conn_abort(c);
+        } else if (quiet >= TRIM_AFTER_MS) {
+            sl_outq_trim(&c->out);
+        }
+    }
+    int interval = SWEEP_INTERVAL_MS;
+    if (idle_ms / 2 < interval) interval = (int)(idle_ms / 2 > 10 ? idle_ms / 2 : 10);
+    w->sweep_timer = sl_timer_start(w->loop, (uint64_t)interval, worker_sweep, w);
+}
+
+static void worker_check_stopped(sl_worker_t *w) {
+    if (!w->stopping || w->conn_count > 0) return;
+    sl_loop_stop(w->loop);
+}
+
+static void worker_grace_expired(void *arg) {
+    sl_worker_t *w = arg;
+    w->grace_timer = NULL;
+    while (w->conns) sl_conn_abort(w->conns);
+    sl_loop_stop(w->loop);
+}
+
+static void worker_begin_stop(void *arg) {
+    sl_worker_t *w = arg;
+    int grace_ms = w->stop_grace_ms;
+    w->stopping = true;
+    for (int k = 0; k < 2; k++) {
+        sl_loop_io_t *io = &w->listen[k].io;
+        if (io->fd < 0) continue;
+        sl_loop_io_del(w->loop, io);
+        close(io->fd);
+        io->fd = -1;
+    }
+    sl_conn_t *next;
+    for (sl_conn_t *c = w->conns; c; c = next) {
+        next = c->next;
+        if (c->proto == SL_PROTO_H2) {
+            sl_h2_goaway(c);
+            sl_conn_mark_dirty(c);
+        } else if (c->proto == SL_PROTO_H1 && c->h1_busy) {
+            if (c->h1_cur) c->h1_cur->keep_alive = false;
+        } else if (c->proto == SL_PROTO_H1 && c->close_after_flush) {
+            /* an error response is still leaving */
+        } else {
+            sl_conn_abort(c);
+        }
+    }
+    if (w->conn_count > 0) {
+        w->grace_timer = sl_timer_start(w->loop, (uint64_t)(grace_ms > 0 ? grace_ms : 0),
+                                        worker_grace_expired, w);
+        if (!w->grace_timer) worker_grace_expired(w);
+    }
+    worker_check_stopped(w);
+}
+
+static void *worker_main(void *arg) {
+    sl_worker_t *w = arg;
+    sl_http_server_t *srv = w->srv;
+    char name[16];
+    snprintf(name, sizeof name, "sl-net-%d", w->index);
+    pthread_setname_np(pthread_self(), name);
+    sl_loop_set_prepare(w->loop, worker_prepare, w);
+    if (srv->cfg.on_thread_start) {
+        /* Let the callback use sl_loop_current() as on any loop thread. */
+        srv->cfg.on_thread_start(w->loop, srv->cfg.handler_ctx);
+    }
+    for (int k = 0; k < 2; k++)
+        if (w->listen[k].io.fd >= 0 && sl_loop_io_add(w->loop, &w->listen[k].io, EPOLLIN) != 0)
+            SL_ERROR("net: cannot watch listening socket");
+    w->sweep_timer = sl_timer_start(w->loop, SWEEP_INTERVAL_MS, worker_sweep, w);
+    sl_loop_run(w->loop);
+    /* Stopped: close what is left and release it on this thread. */
+    if (w->sweep_timer) sl_timer_cancel(w->sweep_timer);
+    if (w->grace_timer) sl_timer_cancel(w->grace_timer);
+    w->sweep_timer = w->grace_timer = NULL;
+    while (w->conns) sl_conn_abort(w->conns);
+    worker_prepare(w);
+    if (srv->cfg.on_thread_stop) srv->cfg.on_thread_stop(w->loop, srv->cfg.handler_ctx);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Listening sockets                                                                           */
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int rc = getaddrinfo(host, ps, &hints, &res);
+    if (rc != 0 || !res) {
+        SL_ERROR("net: cannot resolve bind address %s: %s", host ? host : "*", gai_strerror(rc));
+        return SL_EINVAL;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void set_port(struct sockaddr_storage *ss, int port) {
+    if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    else ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+}
+
+static int bind_error(int err, const char *host, int port) {
+    SL_ERROR("net: cannot listen on %s:%d: %s", host, port, strerror(err));
+    if (err == EADDRINUSE) return SL_EEXIST;
+    if (err == EADDRNOTAVAIL || err == EINVAL) return SL_EINVAL;
+    return SL_EIO;
+}
+
+/* Opens one listening socket; reuseport=false makes a probe that fails if anyone holds the port. */
+static int open_listener(const struct sockaddr_storage *ss, socklen_t len, bool reuseport, int *fd) {
+    int s = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuseport) setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(s, (const struct sockaddr *)ss, len) != 0 || (reuseport && listen(s, LISTEN_BACKLOG) != 0)) {
+        int e = errno;
+        close(s);
+        return e;
+    }
+    *fd = s;
+    return 0;
+}
+
+static int bound_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Binds one SO_REUSEPORT listener per worker on host:port; stores the actual port. */
+static int listen_all(sl_http_server_t *srv, int slot, int port, int *actual) {
+    const char *host = srv->bind_address;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int rc = resolve(host, port, &ss, &len);
+    if (rc != 0) return rc;
+    if (port != 0) {
+        /* SO_REUSEPORT would silently share a port held by another process of ours: probe first. */
+        int probe;
+        int e = open_listener(&ss, len, false, &probe);
+        if (e != 0) return bind_error(e, host, port);
+        close(probe);
+    }
+    for (int i = 0; i < srv->nworkers; i++) {
+        int fd;
+        int e = open_listener(&ss, len, true, &fd);
+        if (e != 0) return bind_error(e, host, port);
+        sl_listener_t *l = &srv->workers[i].listen[slot];
+        l->io.fd = fd;
+        l->io.cb = worker_on_accept;
+        l->w = &srv->workers[i];
+        l->tls = slot == 1;
+        if (i == 0 && port == 0) {
+            port = bound_port(fd);
+            if (port <= 0) return SL_EIO;
+            set_port(&ss, port);
+        }
+    }
+    *actual = port;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Server                                                                                      */
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void server_free(sl_http_server_t *srv) {
+    if (srv->workers) {
+        for (int i = 0; i < srv->nworkers; i++) {
+            sl_worker_t *w = &srv->workers[i];
+            for (int k = 0; k < 2; k++)
+                if (w->listen[k].io.fd >= 0) close(w->listen[k].io.fd);
+            if (w->loop) sl_loop_destroy(w->loop); /* may run posted answers */
+            while (w->dead_head) {
+                sl_conn_t *c = w->dead_head;
+                w->dead_head = c->dead_next;
+                conn_free(c);
+            }
+            while (w->live) {
+                sl_req_t *r = w->live;
+                r->conn_owned = r->handler_owned = r->in_session = false;
+                r->refs = 0;
+                req_free(r);
+            }
+            while (w->pool) {
+                sl_req_t *r = w->pool;
+                w->pool = r->next;
+                sl_arena_deinit(&r->arena_storage);
+                free(r);
+            }
+            free(w->rbuf);
+            sl_buf_free(&w->scratch);
+        }
+        free(srv->workers);
+    }
+    sl_h2_callbacks_destroy(srv);
+    if (srv->ssl_ctx) SSL_CTX_free(srv->ssl_ctx);
+    free(srv->bind_address);
+    free(srv->tls_cert_file);
+    free(srv->tls_key_file);
+    free(srv->tls_dir);
+    free(srv);
+}
+
+int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **out) {
+    if (!cfg || !cfg->handler || !out || cfg->port < 0 || cfg->port > 65535 || cfg->tls_port < 0 ||
+        cfg->tls_port > 65535)
+        return SL_EINVAL;
+    sl_http_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv) return SL_ENOMEM;
+    srv->cfg = *cfg;
+    srv->bind_address = strdup(cfg->bind_address ? cfg->bind_address : "0.0.0.0");
+    srv->tls_cert_file = dup_or_null(cfg->tls_cert_file);
+    srv->tls_key_file = dup_or_null(cfg->tls_key_file);
+    srv->tls_dir = dup_or_null(cfg->tls_dir);
+    srv->cfg.bind_address = srv->bind_address;
+    srv->cfg.tls_cert_file = srv->tls_cert_file;
+    srv->cfg.tls_key_file = srv->tls_key_file;
+    srv->cfg.tls_dir = srv->tls_dir;
+    if (srv->cfg.body_max_bytes == 0) srv->cfg.body_max_bytes = SL_HTTP_BODY_MAX_BYTES_DEFAULT;
+    srv->idle_timeout_ms = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : SL_HTTP_IDLE_TIMEOUT_MS;
+    int n = cfg->threads;
+    if (n <= 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (int)cpus : 1;
+    }
+    srv->nworkers = n;
+    int rc = SL_ENOMEM;
+    srv->workers = calloc((size_t)n, sizeof *srv->workers);
+    if (!srv->bind_address || !srv->workers) goto fail;
+    for (int i = 0; i < n; i++) {
+        sl_worker_t *w = &srv->workers[i];
+        w->srv = srv;
+        w->index = i;
+        w->listen[0].io.fd = w->listen[1].io.fd = -1;
+        w->rbuf_size = READ_BUF_SIZE;
+        w->rbuf = malloc(w->rbuf_size);
+        if (!w->rbuf) goto fail;
+        rc = sl_loop_create(&w->loop);
+        if (rc != 0) goto fail;
+    }
+    rc = sl_h2_callbacks_create(srv);
+    if (rc != 0) goto fail;
+    if (cfg->tls_port != 0 || cfg->tls_cert_file) {
+        rc = sl_tls_ctx_create(srv, &srv->ssl_ctx);
+        if (rc != 0) goto fail;
+    }
+    rc = listen_all(srv, 0, cfg->port, &srv->port);
+    if (rc != 0) goto fail;
+    if (cfg->tls_port != 0) {
+        rc = listen_all(srv, 1, cfg->tls_port, &srv->tls_port);
+        if (rc != 0) goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        sl_worker_t *w = &srv->workers[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            rc = SL_EIO;
+            /* Stop the threads already running. */
+            for (int k = 0; k < i; k++) {
+                srv->workers[k].stop_grace_ms = 0;
+                sl_loop_post(srv->workers[k].loop, worker_begin_stop, &srv->workers[k]);
+                pthread_join(srv->workers[k].thread, NULL);
+                srv->workers[k].thread_started = false;
+            }
+            goto fail;
+        }
+        w->thread_started = true;
+    }
+    SL_INFO("net: listening on %s:%d%s (%d threads)", srv->bind_address, srv->port,
+            srv->tls_port ? " and TLS" : "", n);
+    *out = srv;
+    return 0;
+fail:
+    server_free(srv);
+    return rc;
+}
+
+int sl_http_server_port(const sl_http_server_t *srv) { return srv->port; }
+int sl_http_server_tls_port(const sl_http_server_t *srv) { return srv->tls_port; }
+
+void sl_http_server_stop(sl_http_server_t *srv, int grace_ms) {
+    if (!srv) return;
+    for (int i = 0; i < srv->nworkers; i++) {
+        sl_worker_t *w = &srv->workers[i];
+        w->stop_grace_ms = grace_ms;
+        /* sl_loop_post only fails when malloc does; retry rather than hang in join. */
+        while (sl_loop_post(w->loop, worker_begin_stop, w) != 0) usleep(1000);
+    }
+    for (int i = 0; i < srv->nworkers; i++)
+        if (srv->workers[i].thread_started) pthread_join(srv->workers[i].thread, NULL);
+    server_free(srv);
+}

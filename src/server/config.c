@@ -1,0 +1,214 @@
+/* The configuration table and its three sources (file, environment, command line). */
+#include "server/config.h"
+
+#include "core/limits.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_STR, OPT_INT } opt_type_t;
+
+typedef struct {
+    const char *name;      /* config-file key; the flag is --name with '_' -> '-' */
+    opt_type_t type;
+    size_t offset;
+    size_t size;           /* for strings */
+    const char *def;       /* default as text */
+    int64_t min, max;      /* for ints */
+    const char *const *choices; /* for enumerated strings, NULL-terminated */
+    const char *help;
+} opt_t;
+
+static const char *const durability_choices[] = {"sync", "interval", "none", NULL};
+static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
+
+#define S(field) OPT_STR, offsetof(sl_config_t, field), sizeof(((sl_config_t *)0)->field)
+#define I(field) OPT_INT, offsetof(sl_config_t, field), 0
+
+static const opt_t g_opts[] = {
+    {"config", S(config), "", 0, 0, NULL, "Configuration file with `name = value` lines"},
+    {"bind", S(bind), "127.0.0.1", 0, 0, NULL, "Address to listen on"},
+    {"port", I(port), "4567", 0, 65535, NULL, "TCP port for HTTP/1.1 and HTTP/2 (0 = any free port)"},
+    {"tls_port", I(tls_port), "0", 0, 65535, NULL, "TCP port for TLS (HTTP/1.1 and h2 via ALPN); 0 = off"},
+    {"tls_cert", S(tls_cert), "", 0, 0, NULL, "PEM certificate for TLS (default: self-signed, generated in the data dir)"},
+    {"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key for TLS"},
+    {"data_dir", S(data_dir), "./sluice-data", 0, 0, NULL, "Directory for the catalog and the shard logs"},
+    {"region", S(region), "us-east-1", 0, 0, NULL, "Region reported in ARNs"},
+    {"account_id", S(account_id), "000000000000", 0, 0, NULL, "12-digit account id reported in ARNs and messages"},
+    {"threads", I(threads), "0", 0, 256, NULL, "Network threads (0 = one per core)"},
+    {"durability", S(durability), "sync", 0, 0, durability_choices,
+     "sync: acknowledge after fdatasync (group commit); interval: fdatasync every flush_interval_ms; none: leave it to the OS"},
+    {"flush_interval_ms", I(flush_interval_ms), "200", 1, 60000, NULL, "Flush interval for durability=interval"},
+    {"segment_bytes", I(segment_bytes), "67108864", 1048576, 4294967296LL, NULL, "Roll shard log segments beyond this size"},
+    {"create_stream_ms", I(create_stream_ms), "0", 0, 600000, NULL, "Time a new stream stays CREATING"},
+    {"delete_stream_ms", I(delete_stream_ms), "0", 0, 600000, NULL, "Time a deleted stream stays DELETING"},
+    {"update_stream_ms", I(update_stream_ms), "0", 0, 600000, NULL, "Time a stream stays UPDATING after resharding, mode or encryption changes"},
+    {"consumer_ms", I(consumer_ms), "0", 0, 600000, NULL, "Time a consumer stays CREATING / DELETING"},
+    {"shard_limit", I(shard_limit), "500", 1, 1000000, NULL, "Account shard limit (DescribeLimits ShardLimit)"},
+    {"on_demand_stream_limit", I(on_demand_stream_limit), "50", 0, 1000000, NULL, "Account limit of ON_DEMAND streams"},
+    {"body_max_bytes", I(body_max_bytes), "16777216", 1048576, 1073741824, NULL, "Largest request body; larger gets 413"},
+    {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
+};
+
+static int set_opt(sl_config_t *cfg, const opt_t *o, const char *value, const char *source, FILE *err) {
+    char *base = (char *)cfg + o->offset;
+    if (o->type == OPT_STR) {
+        if (strlen(value) >= o->size) {
+            fprintf(err, "sluice: %s: value for '%s' is too long\n", source, o->name);
+            return -1;
+        }
+        if (o->choices) {
+            bool ok = false;
+            for (const char *const *c = o->choices; *c; c++) ok |= strcmp(*c, value) == 0;
+            if (!ok) {
+                fprintf(err, "sluice: %s: '%s' is not a valid value for '%s'\n", source, value, o->name);
+                return -1;
+            }
+        }
+        memcpy(base, value, strlen(value) + 1);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno || end == value || *end || v < o->min || v > o->max) {
+        fprintf(err, "sluice: %s: '%s' for '%s' must be an integer in [%lld, %lld]\n", source, value,
+                o->name, (long long)o->min, (long long)o->max);
+        return -1;
+    }
+    *(int64_t *)(void *)base = v;
+    return 0;
+}
+
+static const opt_t *find_opt(const char *name, size_t len) {
+    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++) {
+        const char *n = g_opts[i].name;
+        if (strlen(n) != len) continue;
+        bool eq = true;
+        for (size_t k = 0; k < len && eq; k++) {
+            char c = name[k] == '-' ? '_' : name[k];
+            eq = c == n[k];
+        }
+        if (eq) return &g_opts[i];
+    }
+    return NULL;
+}
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    return s;
+}
+
+static int load_file(sl_config_t *cfg, const char *path, FILE *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(err, "sluice: cannot open config file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[4096];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        char where[1200];
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        if (!eq) {
+            fprintf(err, "sluice: %s: expected `name = value`\n", where);
+            fclose(f);
+            return -1;
+        }
+        *eq = 0;
+        char *key = trim(s), *val = trim(eq + 1);
+        size_t vl = strlen(val);
+        if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
+            val[vl - 1] = 0;
+            val++;
+        }
+        const opt_t *o = find_opt(key, strlen(key));
+        if (!o || strcmp(o->name, "config") == 0) {
+            fprintf(err, "sluice: %s: unknown setting '%s'\n", where, key);
+            fclose(f);
+            return -1;
+        }
+        if (set_opt(cfg, o, val, where, err) != 0) {
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static void env_name(const char *name, char *out, size_t cap) {
+    size_t n = (size_t)snprintf(out, cap, "SLUICE_");
+    for (const char *p = name; *p && n + 1 < cap; p++) out[n++] = (char)toupper((unsigned char)*p);
+    out[n] = 0;
+}
+
+int sl_config_load(sl_config_t *cfg, int argc, char **argv, FILE *err) {
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++)
+        if (set_opt(cfg, &g_opts[i], g_opts[i].def, "default", err) != 0) return -1;
+
+    /* the config file path comes from the command line or the environment */
+    const char *file = getenv("SLUICE_CONFIG");
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0) file = argv[i] + 9;
+    }
+    if (file && *file && load_file(cfg, file, err) != 0) return -1;
+
+    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++) {
+        char env[96];
+        env_name(g_opts[i].name, env, sizeof env);
+        const char *v = getenv(env);
+        if (v && set_opt(cfg, &g_opts[i], v, env, err) != 0) return -1;
+    }
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(err, "sluice: unexpected argument '%s'\n", a);
+            return -1;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const opt_t *o = find_opt(name, len);
+        if (!o) {
+            fprintf(err, "sluice: unknown option '%.*s' (see --help)\n", (int)len + 2, a);
+            return -1;
+        }
+        const char *val = eq ? eq + 1 : NULL;
+        if (!val) {
+            if (i + 1 >= argc) {
+                fprintf(err, "sluice: option '%s' needs a value\n", a);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        if (set_opt(cfg, o, val, "command line", err) != 0) return -1;
+    }
+    return 0;
+}
+
+void sl_config_print_help(FILE *out) {
+    fprintf(out, "Usage: sluice serve [options]\n\nOptions (also SLUICE_<NAME> environment variables and "
+                 "`name = value` lines in the --config file):\n");
+    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++) {
+        const opt_t *o = &g_opts[i];
+        char flag[64];
+        size_t n = (size_t)snprintf(flag, sizeof flag, "--");
+        for (const char *p = o->name; *p && n + 1 < sizeof flag; p++) flag[n++] = *p == '_' ? '-' : *p;
+        flag[n] = 0;
+        fprintf(out, "  %-26s %s", flag, o->help);
+        if (*o->def) fprintf(out, " (default: %s)", o->def);
+        fprintf(out, "\n");
+    }
+}

@@ -1,0 +1,40 @@
+/* Server configuration: one table drives the command line, the environment (SLUICE_<NAME>), the
+ * config file (`name = value` lines), `--help` and validation (STYLE.md: configuration is one
+ * table; unknown keys are errors). Precedence: command line > environment > file > default. */
+#ifndef SL_SERVER_CONFIG_H
+#define SL_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    char bind[64];
+    int64_t port;
+    int64_t tls_port;
+    char tls_cert[1024];
+    char tls_key[1024];
+    char data_dir[1024];
+    char region[64];
+    char account_id[16];
+    int64_t threads;
+    char durability[16];
+    int64_t flush_interval_ms;
+    int64_t segment_bytes;
+    int64_t create_stream_ms;
+    int64_t delete_stream_ms;
+    int64_t update_stream_ms;
+    int64_t consumer_ms;
+    int64_t shard_limit;
+    int64_t on_demand_stream_limit;
+    int64_t body_max_bytes;
+    char log_level[16];
+    char config[1024];
+} sl_config_t;
+
+/* Fills defaults, then the config file (from --config or SLUICE_CONFIG), the environment and the
+ * arguments. On error prints a message to `err` and returns -1. */
+int sl_config_load(sl_config_t *cfg, int argc, char **argv, FILE *err);
+void sl_config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,1031 @@
+/* The segment-file storage engine (backend.h; format in docs/storage-format.md).
+ *
+ * Layout: <data_dir>/streams/<stream_key>/<shard_key>/<base seq, 20 digits>.log with a sparse
+ * index <base seq>.idx beside each segment. The last segment of a shard is the active one; the
+ * others are sealed (their index ends with a SEAL entry giving the segment's length).
+ *
+ * Appends copy their records, framed, into the shard's pending buffer and return. One commit
+ * thread takes the pending buffers of every shard with work, assigns sequence numbers, writes
+ * each shard's frames with one pwrite (plus one pwrite of new index entries), rolls segments that
+ * are full, and then, with durability=sync, runs the fdatasync calls of all touched files in
+ * parallel on a small pool before completing the appends in order (group commit: one fdatasync per
+ * touched shard per round, however many requests it carries). A failed write or sync fails the
+ * appends of that round for that shard, truncates their bytes away and leaves the engine usable.
+ *
+ * Threads and ownership:
+ *  - file_engine_t is owned by the caller of sl_storage_open_file until sl_storage_close.
+ *  - file_shard_t is owned by the engine's registry from shard_open to shard_close.
+ *  - seg_t is reference counted: the shard's segment list holds one reference, readers and the
+ *    commit thread take one while they use its file descriptors (which may be closed only while
+ *    nobody else holds a reference).
+ *  - Fields marked (mu) are guarded by the shard mutex; fields marked (writer) belong to the
+ *    commit thread alone.
+ * Lock order: engine registry mutex -> shard mutex -> engine queue mutex. No lock is held during
+ * file I/O except the short open() of a lazily opened file descriptor. */
+#include "core/buf.h"
+#include "core/common.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "storage/format.h"
+#include "storage/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct file_engine file_engine_t;
+typedef struct file_shard file_shard_t;
+
+typedef struct {
+    uint64_t base_seq;
+    uint64_t end_seq;        /* (mu) seq after the last committed record; == base_seq when empty */
+    int64_t first_arrival;   /* (mu) valid when not empty */
+    int64_t last_arrival;    /* (mu) */
+    uint64_t size;           /* (mu) committed bytes, header included */
+    uint64_t npoints;        /* (mu) committed POINT entries in the index file */
+    bool sealed;             /* (mu) */
+    bool index_bad;          /* (mu) the index disagreed with the segment: readers scan instead */
+    int fd, idx_fd;          /* (mu) -1 while closed; opened lazily */
+    int refs;                /* (mu) */
+} seg_t;
+
+typedef struct {
+    sl_append_cb cb;
+    void *arg;
+    size_t n;
+    size_t bytes;
+    uint64_t first_seq;      /* (writer) assigned at commit */
+} op_t;
+
+struct file_shard {
+    sl_shard_log_t base;
+    file_engine_t *eng;
+    char *dir, *stream_key, *shard_key;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;      /* signalled when a commit round for this shard ends */
+    seg_t **segs;             /* (mu) sorted by base_seq; the last is active */
+    size_t nseg, capseg;
+    uint64_t next_seq;        /* (mu) committed tip */
+    /* pending appends (mu) */
+    sl_buf_t pend;
+    op_t *ops;
+    size_t nops, capops;
+    bool in_dirty, in_batch, closing, roll_requested;
+    bool unsynced;            /* (mu) durability=interval: written since the last flush */
+    int64_t last_use_ms;      /* (mu) monotonic */
+    file_shard_t *dirty_next;
+    file_shard_t *reg_next, *reg_prev;
+    /* sequential-read hint (mu): the frame at hint_off of segment hint_base has seq hint_seq */
+    uint64_t hint_base, hint_seq, hint_off;
+    /* writer state (writer) */
+    sl_buf_t wbuf, widx;
+    op_t *wops;
+    size_t nwops, capwops;
+    uint64_t w_size, w_end_seq, w_npoints, w_last_point_off;
+    int64_t w_last_arrival, w_first_arrival; /* w_first_arrival: of the active segment's first record */
+    bool w_needs_truncate;
+    /* result of the current round (writer) */
+    size_t r_ok_ops;          /* ops [0, r_ok_ops) are durable in sealed segments or fully written */
+    size_t r_region_op;       /* first op of the unsynced region */
+    int r_status;
+    bool r_region;            /* a region was written to the active segment and awaits sync */
+    uint64_t r_size0, r_end0, r_npoints0, r_last_point0;
+    int64_t r_arrival0;
+    seg_t *r_seg;             /* active segment referenced during the round */
+};
+
+typedef struct {
+    int fd;
+    int rc;
+} sync_job_t;
+
+struct file_engine {
+    sl_storage_t base;
+    sl_file_ops_t ops;
+    char *root;               /* <data_dir>/streams */
+    size_t segment_bytes;
+    pthread_mutex_t reg_mu;
+    file_shard_t *reg_head;
+    pthread_mutex_t q_mu;
+    pthread_cond_t q_cond;
+    file_shard_t *dirty_head, *dirty_tail;
+    bool stop;
+    pthread_t commit_thread;
+    atomic_size_t pending_bytes;
+    atomic_int fail_code;
+    atomic_llong fail_until_ms;
+    /* fdatasync pool */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_work, sync_done;
+    pthread_t sync_threads[SL_STORAGE_SYNC_THREADS - 1];
+    int nsync_threads;
+    sync_job_t *sync_jobs;
+    size_t sync_n, sync_next, sync_finished;
+    uint64_t sync_gen;
+    bool sync_stop;
+    /* commit-thread scratch */
+    file_shard_t **batch;
+    size_t batch_cap;
+    sync_job_t *jobs;
+    size_t jobs_cap;
+};
+
+typedef struct read_block {
+    struct read_block *next;
+    uint8_t data[];
+} read_block_t;
+
+typedef struct {
+    void (*freefn)(sl_read_result_t *res);
+    sl_read_result_t res;
+    read_block_t *blocks;
+    size_t cap;
+} file_read_mem_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * Small helpers */
+
+static int errno_code(int err) { return (err == ENOSPC || err == EDQUOT) ? SL_ENOSPC : SL_EIO; }
+
+static int pwrite_all(const sl_file_ops_t *ops, int fd, const void *buf, size_t len, uint64_t off) {
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t w = ops->pwrite(fd, p, len, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno_code(errno);
+        }
+        if (w == 0) return SL_EIO;
+        p += w;
+        len -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* Reads up to len bytes; returns bytes read (short only at end of file) or a negative code. */
+static ssize_t pread_full(const sl_file_ops_t *ops, int fd, void *buf, size_t len, uint64_t off) {
+    uint8_t *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = ops->pread(fd, p + got, len - got, (off_t)(off + got));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return SL_EIO;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static char *path_join(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    char *p = malloc(la + lb + 2);
+    if (!p) return NULL;
+    memcpy(p, a, la);
+    p[la] = '/';
+    memcpy(p + la + 1, b, lb + 1);
+    return p;
+}
+
+static char *seg_path(const file_shard_t *s, uint64_t base, const char *ext) {
+    char name[SL_SEG_NAME_BYTES];
+    sl_seg_name(name, base, ext);
+    return path_join(s->dir, name);
+}
+
+static int fsync_dir(file_engine_t *e, const char *dir) {
+    int fd = e->ops.open(dir, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0) return errno_code(errno);
+    int rc = e->ops.fsync(fd) == 0 ? 0 : errno_code(errno);
+    e->ops.close(fd);
+    return rc;
+}
+
+/* mkdir -p below an existing root; fsyncs the parent of every directory it creates. */
+static int mkdir_p(file_engine_t *e, const char *path) {
+    char *tmp = strdup(path);
+    if (!tmp) return SL_ENOMEM;
+    int rc = 0;
+    for (char *p = tmp + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        if (e->ops.mkdir(tmp, 0755) == 0) {
+            char *slash = strrchr(tmp, '/');
+            if (slash && slash != tmp) {
+                *slash = '\0';
+                rc = fsync_dir(e, tmp);
+                *slash = '/';
+                if (rc) break;
+            }
+        } else if (errno != EEXIST) {
+            rc = errno_code(errno);
+            break;
+        }
+        *p = c;
+        if (c == '\0') break;
+    }
+    free(tmp);
+    return rc;
+}
+
+static void engine_set_failed(file_engine_t *e, int code) {
+    atomic_store(&e->fail_code, code);
+    atomic_store(&e->fail_until_ms, (long long)(sl_time_mono_ms() + SL_STORAGE_FAILED_RETRY_MS));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Segments */
+
+static seg_t *seg_new(uint64_t base) {
+    seg_t *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->base_seq = base;
+    g->end_seq = base;
+    g->size = SL_SEG_HEADER_BYTES;
+    g->fd = g->idx_fd = -1;
+    g->refs = 1;
+    return g;
+}
+
+static void seg_close_fds(file_engine_t *e, seg_t *g) {
+    if (g->fd >= 0) e->ops.close(g->fd);
+    if (g->idx_fd >= 0) e->ops.close(g->idx_fd);
+    g->fd = g->idx_fd = -1;
+}
+
+/* Drops a reference; mu held (or the shard is private to the caller). */
+static void seg_unref_locked(file_engine_t *e, seg_t *g) {
+    SL_ASSERT(g->refs > 0);
+    if (--g->refs == 0) {
+        seg_close_fds(e, g);
+        free(g);
+    }
+}
+
+static void seg_unref(file_shard_t *s, seg_t *g) {
+    pthread_mutex_lock(&s->mu);
+    seg_unref_locked(s->eng, g);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Opens the segment's file descriptors if closed; mu held. Active segments open read-write. */
+static int seg_open_fds_locked(file_shard_t *s, seg_t *g) {
+    file_engine_t *e = s->eng;
+    int flags = g->sealed ? O_RDONLY : O_RDWR;
+    if (g->fd < 0) {
+        char *p = seg_path(s, g->base_seq, "log");
+        if (!p) return SL_ENOMEM;
+        g->fd = e->ops.open(p, flags, 0);
+        int err = errno;
+        free(p);
+        if (g->fd < 0) return err == ENOENT ? SL_ENOTFOUND : errno_code(err);
+    }
+    if (g->idx_fd < 0) {
+        char *p = seg_path(s, g->base_seq, "idx");
+        if (!p) return SL_ENOMEM;
+        g->idx_fd = e->ops.open(p, flags, 0);
+        int err = errno;
+        free(p);
+        if (g->idx_fd < 0) return errno_code(err);
+    }
+    return 0;
+}
+
+static int segs_push(file_shard_t *s, seg_t *g) {
+    if (s->nseg == s->capseg) {
+        size_t cap = s->capseg ? s->capseg * 2 : 4;
+        seg_t **p = realloc(s->segs, cap * sizeof *p);
+        if (!p) return SL_ENOMEM;
+        s->segs = p;
+        s->capseg = cap;
+    }
+    s->segs[s->nseg++] = g;
+    return 0;
+}
+
+/* Index of the last segment with base_seq <= seq, or -1; mu held. */
+static long seg_find_locked(const file_shard_t *s, uint64_t seq) {
+    size_t lo = 0, hi = s->nseg;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->segs[mid]->base_seq <= seq) lo = mid + 1; else hi = mid;
+    }
+    return (long)lo - 1;
+}
+
+/* Creates an empty segment file and its index (both durable, directory synced). */
+static int seg_create_files(file_shard_t *s, uint64_t base, int *fd_out, int *idx_out) {
+    file_engine_t *e = s->eng;
+    int rc = 0, fd = -1, ifd = -1;
+    char *lp = seg_path(s, base, "log"), *ip = seg_path(s, base, "idx");
+    if (!lp || !ip) { rc = SL_ENOMEM; goto fail; }
+    uint8_t hdr[SL_SEG_HEADER_BYTES], ihdr[SL_IDX_HEADER_BYTES];
+    sl_seg_header_encode(hdr, base);
+    sl_idx_header_encode(ihdr, base, SL_STORAGE_INDEX_INTERVAL_BYTES);
+    fd = e->ops.open(lp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) { rc = errno_code(errno); goto fail; }
+    if ((rc = pwrite_all(&e->ops, fd, hdr, sizeof hdr, 0))) goto fail;
+    if (e->ops.fdatasync(fd) != 0) { rc = errno_code(errno); goto fail; }
+    ifd = e->ops.open(ip, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (ifd < 0) { rc = errno_code(errno); goto fail; }
+    if ((rc = pwrite_all(&e->ops, ifd, ihdr, sizeof ihdr, 0))) goto fail;
+    if ((rc = fsync_dir(e, s->dir))) goto fail;
+    free(lp);
+    free(ip);
+    *fd_out = fd;
+    *idx_out = ifd;
+    return 0;
+fail:
+    if (fd >= 0) e->ops.close(fd);
+    if (ifd >= 0) e->ops.close(ifd);
+    if (lp) e->ops.unlink(lp);
+    if (ip) e->ops.unlink(ip);
+    free(lp);
+    free(ip);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scanning a segment (recovery, index rebuild) */
+
+typedef struct {
+    uint64_t end_off;         /* offset after the last valid frame */
+    uint64_t end_seq;         /* seq after the last valid frame */
+    int64_t first_arrival, last_arrival;
+    uint64_t last_point_off;
+    uint64_t npoints;         /* entries valid before the scan + entries added */
+    sl_buf_t entries;         /* encoded POINT entries added by the scan */
+    sl_frame_status_t stop;   /* why the scan stopped (OK = end of file) */
+    bool seq_mismatch;        /* stopped at a frame whose seq or time broke the sequence */
+} scan_t;
+
+/* Scans frames of fd from `off` (expecting seq `seq`, arrival >= prev_arrival) up to file_size,
+ * adding index entries per the sparse-index rule. */
+static int scan_frames(file_engine_t *e, int fd, uint64_t off, uint64_t seq, int64_t prev_arrival, uint64_t file_size,
+                       scan_t *sc) {
+    size_t cap = 1u << 20;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return SL_ENOMEM;
+    sc->stop = SL_FRAME_OK;
+    sc->seq_mismatch = false;
+    while (off < file_size) {
+        size_t want = (size_t)SL_MIN((uint64_t)cap, file_size - off);
+        ssize_t got = pread_full(&e->ops, fd, buf, want, off);
+        if (got < 0) { free(buf); return (int)got; }
+        size_t pos = 0;
+        bool need_more = false;
+        while (pos < (size_t)got) {
+            sl_frame_t f;
+            sl_frame_status_t st = sl_frame_decode(buf + pos, (size_t)got - pos, &f);
+            if ((st == SL_FRAME_TORN_BODY || st == SL_FRAME_TORN_HEADER) && off + (size_t)got < file_size) {
+                /* The frame continues beyond this chunk: read again from its start. */
+                if (st == SL_FRAME_TORN_BODY && f.frame_len > cap) {
+                    uint8_t *nb = realloc(buf, f.frame_len);
+                    if (!nb) { free(buf); return SL_ENOMEM; }
+                    buf = nb;
+                    cap = f.frame_len;
+                }
+                need_more = true;
+                break;
+            }
+            if (st != SL_FRAME_OK) { sc->stop = st; goto done; }
+            if (f.seq != seq || (sc->npoints > 0 && f.arrival_ms < prev_arrival)) {
+                sc->stop = SL_FRAME_BAD_HEADER;
+                sc->seq_mismatch = true;
+                goto done;
+            }
+            uint64_t foff = off + pos;
+            if (sc->npoints == 0) sc->first_arrival = f.arrival_ms;
+            if (sc->npoints == 0 || foff >= sc->last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES) {
+                uint8_t ent[SL_IDX_ENTRY_BYTES];
+                sl_idx_entry_t ie = {.seq = f.seq, .offset = foff, .arrival_ms = f.arrival_ms, .kind = SL_IDX_POINT};
+                sl_idx_entry_encode(ent, &ie);
+                sl_buf_append(&sc->entries, ent, sizeof ent);
+                sc->npoints++;
+                sc->last_point_off = foff;
+            }
+            prev_arrival = f.arrival_ms;
+            sc->last_arrival = f.arrival_ms;
+            seq++;
+            pos += f.frame_len;
+            sc->end_off = off + pos;
+            sc->end_seq = seq;
+        }
+        off += pos;
+        if (!need_more && pos == 0) break;
+    }
+done:
+    free(buf);
+    if (sl_buf_failed(&sc->entries)) return SL_ENOMEM;
+    return 0;
+}
+
+/* After a scan stopped at `cut_off`, walks the damaged region as far as frame headers chain up
+ * with the expected seqs, so the log can say exactly which records were cut. Returns the seq
+ * after the last record header found (== first_lost when none). */
+static uint64_t walk_cut_region(file_engine_t *e, int fd, uint64_t off, uint64_t file_size, uint64_t first_lost) {
+    uint64_t seq = first_lost;
+    for (int i = 0; i < 1000000 && off + SL_FRAME_HEADER_BYTES <= file_size; i++) {
+        uint8_t h[SL_FRAME_HEADER_BYTES];
+        if (pread_full(&e->ops, fd, h, sizeof h, off) != (ssize_t)sizeof h) break;
+        sl_frame_t f;
+        sl_frame_status_t st = sl_frame_peek(h, sizeof h, &f);
+        if ((st != SL_FRAME_OK && st != SL_FRAME_TORN_BODY) || f.seq != seq) break;
+        seq++;
+        off += f.frame_len;
+    }
+    return seq;
+}
+
+/* Writes a complete index (header, entries, optional seal) to a temporary file and renames it over
+ * the segment's index. */
+static int write_index_file(file_shard_t *s, uint64_t base, const sl_buf_t *entries, const sl_idx_entry_t *seal) {
+    file_engine_t *e = s->eng;
+    char name[SL_SEG_NAME_BYTES + 8];
+    snprintf(name, sizeof name, "%020" PRIu64 ".idx.tmp", base);
+    char *tp = path_join(s->dir, name), *ip = seg_path(s, base, "idx");
+    int rc = 0, fd = -1;
+    if (!tp || !ip) { rc = SL_ENOMEM; goto out; }
+    fd = e->ops.open(tp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) { rc = errno_code(errno); goto out; }
+    uint8_t hdr[SL_IDX_HEADER_BYTES];
+    sl_idx_header_encode(hdr, base, SL_STORAGE_INDEX_INTERVAL_BYTES);
+    if ((rc = pwrite_all(&e->ops, fd, hdr, sizeof hdr, 0))) goto out;
+    if (entries->len && (rc = pwrite_all(&e->ops, fd, entries->data, entries->len, sizeof hdr))) goto out;
+    if (seal) {
+        uint8_t ent[SL_IDX_ENTRY_BYTES];
+        sl_idx_entry_encode(ent, seal);
+        if ((rc = pwrite_all(&e->ops, fd, ent, sizeof ent, sizeof hdr + entries->len))) goto out;
+    }
+    if (e->ops.fdatasync(fd) != 0) { rc = errno_code(errno); goto out; }
+    if (e->ops.rename(tp, ip) != 0) { rc = errno_code(errno); goto out; }
+    rc = fsync_dir(e, s->dir);
+out:
+    if (fd >= 0) e->ops.close(fd);
+    if (rc && tp) e->ops.unlink(tp);
+    free(tp);
+    free(ip);
+    return rc;
+}
+
+static void log_cut(file_shard_t *s, uint64_t base, uint64_t cut_off, uint64_t file_size, uint64_t first_lost,
+                    uint64_t lost_end, const char *why) {
+    if (lost_end > first_lost)
+        SL_WARN("storage: stream %s shard %s: recovery cut %" PRIu64 " bytes at offset %" PRIu64
+                " of segment %020" PRIu64 ".log (%s): records with seq %" PRIu64 "..%" PRIu64
+                " removed; the log now ends at seq %" PRIu64,
+                s->stream_key, s->shard_key, file_size - cut_off, cut_off, base, why, first_lost, lost_end - 1,
+                first_lost - 1);
+    else
+        SL_WARN("storage: stream %s shard %s: recovery cut %" PRIu64 " bytes at offset %" PRIu64
+                " of segment %020" PRIu64 ".log (%s): no decodable record with seq %" PRIu64
+                " or later was in them; the log now ends at seq %" PRIu64,
+                s->stream_key, s->shard_key, file_size - cut_off, cut_off, base, why, first_lost, first_lost - 1);
+}
+
+/* Loads one segment: validates its header, trusts its index only when header, entries and (for a
+ * sealed segment) the seal agree with the file, otherwise scans the segment, truncates it at the
+ * first bad record (logging what was cut) and rebuilds the index. */
+static int seg_recover(file_shard_t *s, uint64_t base, bool active, seg_t **out) {
+    file_engine_t *e = s->eng;
+    int rc = 0, fd = -1, ifd = -1;
+    uint8_t *ibuf = NULL;
+    scan_t sc = {0};
+    sl_buf_init(&sc.entries);
+    seg_t *g = seg_new(base);
+    char *lp = seg_path(s, base, "log"), *ip = seg_path(s, base, "idx");
+    if (!g || !lp || !ip) { rc = SL_ENOMEM; goto out; }
+    g->sealed = !active;
+    fd = e->ops.open(lp, O_RDWR, 0);
+    if (fd < 0) { rc = errno_code(errno); goto out; }
+    struct stat st;
+    if (e->ops.fstat(fd, &st) != 0) { rc = errno_code(errno); goto out; }
+    uint64_t size = (uint64_t)st.st_size;
+
+    uint8_t hdr[SL_SEG_HEADER_BYTES];
+    uint64_t hbase = 0;
+    ssize_t got = pread_full(&e->ops, fd, hdr, sizeof hdr, 0);
+    if (got < 0) { rc = (int)got; goto out; }
+    if (got != (ssize_t)sizeof hdr || sl_seg_header_decode(hdr, &hbase) != 0 || hbase != base) {
+        /* A torn or corrupt segment header: nothing in the file can be trusted. */
+        uint64_t lost_end = size > SL_SEG_HEADER_BYTES ? walk_cut_region(e, fd, SL_SEG_HEADER_BYTES, size, base) : base;
+        if (size > 0) log_cut(s, base, 0, size, base, lost_end, "segment header torn or corrupt");
+        sl_seg_header_encode(hdr, base);
+        if (e->ops.ftruncate(fd, 0) != 0 || (rc = pwrite_all(&e->ops, fd, hdr, sizeof hdr, 0)) != 0 ||
+            e->ops.fdatasync(fd) != 0) {
+            rc = rc ? rc : errno_code(errno);
+            goto out;
+        }
+        size = SL_SEG_HEADER_BYTES;
+        sl_idx_entry_t seal = {.seq = base, .offset = size, .kind = SL_IDX_SEAL};
+        if ((rc = write_index_file(s, base, &sc.entries, active ? NULL : &seal))) goto out;
+        goto done_empty;
+    }
+
+    /* Try the index. */
+    uint64_t nvalid = 0;
+    bool idx_ok = false;
+    ifd = e->ops.open(ip, O_RDONLY, 0);
+    struct stat ist;
+    if (ifd >= 0 && e->ops.fstat(ifd, &ist) == 0 && (uint64_t)ist.st_size >= SL_IDX_HEADER_BYTES) {
+        uint64_t isize = (uint64_t)ist.st_size;
+        uint8_t ih[SL_IDX_HEADER_BYTES];
+        uint64_t ibase;
+        uint32_t interval;
+        if (pread_full(&e->ops, ifd, ih, sizeof ih, 0) == (ssize_t)sizeof ih && sl_idx_header_decode(ih, &ibase, &interval) == 0 &&
+            ibase == base && interval == SL_STORAGE_INDEX_INTERVAL_BYTES) {
+            uint64_t n = (isize - SL_IDX_HEADER_BYTES) / SL_IDX_ENTRY_BYTES;
+            if (!active) {
+                /* Sealed: header, first entry and the seal must agree with the segment file. */
+                uint8_t ent[SL_IDX_ENTRY_BYTES];
+                sl_idx_entry_t seal, first;
+                if ((isize - SL_IDX_HEADER_BYTES) % SL_IDX_ENTRY_BYTES == 0 && n >= 1 &&
+                    pread_full(&e->ops, ifd, ent, sizeof ent, SL_IDX_HEADER_BYTES + (n - 1) * SL_IDX_ENTRY_BYTES) ==
+                        (ssize_t)sizeof ent &&
+                    sl_idx_entry_decode(ent, &seal) == 0 && seal.kind == SL_IDX_SEAL && seal.offset == size &&
+                    seal.seq >= base) {
+                    if (n == 1) {
+                        idx_ok = seal.seq == base && size == SL_SEG_HEADER_BYTES;
+                    } else if (pread_full(&e->ops, ifd, ent, sizeof ent, SL_IDX_HEADER_BYTES) == (ssize_t)sizeof ent &&
+                               sl_idx_entry_decode(ent, &first) == 0 && first.kind == SL_IDX_POINT && first.seq == base &&
+                               first.offset == SL_SEG_HEADER_BYTES && seal.seq > base) {
+                        idx_ok = true;
+                        g->first_arrival = first.arrival_ms;
+                    }
+                    if (idx_ok) {
+                        g->end_seq = seal.seq;
+                        g->last_arrival = seal.arrival_ms;
+                        g->size = size;
+                        g->npoints = n - 1;
+                        goto done;
+                    }
+                }
+            } else {
+                /* Active: accept the longest valid prefix of entries, then verify from the end. */
+                size_t ilen = (size_t)(n * SL_IDX_ENTRY_BYTES);
+                ibuf = malloc(ilen ? ilen : 1);
+                if (!ibuf) { rc = SL_ENOMEM; goto out; }
+                if (pread_full(&e->ops, ifd, ibuf, ilen, SL_IDX_HEADER_BYTES) == (ssize_t)ilen) {
+                    idx_ok = true;
+                    sl_idx_entry_t prev = {0};
+                    for (uint64_t i = 0; i < n; i++) {
+                        sl_idx_entry_t ie;
+                        if (sl_idx_entry_decode(ibuf + i * SL_IDX_ENTRY_BYTES, &ie) != 0 || ie.kind != SL_IDX_POINT) break;
+                        if (i == 0 && (ie.seq != base || ie.offset != SL_SEG_HEADER_BYTES)) break;
+                        if (i > 0 && (ie.seq <= prev.seq || ie.offset <= prev.offset || ie.arrival_ms < prev.arrival_ms))
+                            break;
+                        if (ie.offset + SL_FRAME_HEADER_BYTES > size) break;
+                        prev = ie;
+                        nvalid = i + 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /* Scan: from the last index entry whose frame verifies (active), or from the header. */
+    uint64_t start_off = SL_SEG_HEADER_BYTES, start_seq = base;
+    int64_t start_arrival = 0;
+    bool rebuild = true;
+    if (active && idx_ok) {
+        for (int tries = 0; nvalid > 0 && tries < 16; tries++) {
+            sl_idx_entry_t ie;
+            (void)sl_idx_entry_decode(ibuf + (nvalid - 1) * SL_IDX_ENTRY_BYTES, &ie);
+            uint8_t fh[SL_FRAME_HEADER_BYTES];
+            sl_frame_t f;
+            bool ok = false;
+            if (pread_full(&e->ops, fd, fh, sizeof fh, ie.offset) == (ssize_t)sizeof fh &&
+                sl_frame_peek(fh, sizeof fh, &f) != SL_FRAME_BAD_HEADER && f.seq == ie.seq && f.arrival_ms == ie.arrival_ms &&
+                ie.offset + f.frame_len <= size) {
+                uint8_t *fb = malloc(f.frame_len);
+                if (!fb) { rc = SL_ENOMEM; goto out; }
+                ok = pread_full(&e->ops, fd, fb, f.frame_len, ie.offset) == (ssize_t)f.frame_len &&
+                     sl_frame_decode(fb, f.frame_len, &f) == SL_FRAME_OK;
+                free(fb);
+            }
+            if (ok) break;
+            nvalid--;
+        }
+        if (nvalid > 0) {
+            sl_idx_entry_t first, last;
+            (void)sl_idx_entry_decode(ibuf, &first);
+            (void)sl_idx_entry_decode(ibuf + (nvalid - 1) * SL_IDX_ENTRY_BYTES, &last);
+            start_off = last.offset;
+            start_seq = last.seq;
+            start_arrival = last.arrival_ms;
+            sc.npoints = nvalid;
+            sc.last_point_off = last.offset;
+            sc.first_arrival = first.arrival_ms;
+            /* The scan must not add the entry it starts from again. */
+            sc.npoints = nvalid;
+            rebuild = false;
+        }
+    }
+    sc.end_off = start_off;
+    sc.end_seq = start_seq;
+    sc.last_arrival = start_arrival;
+    if (!rebuild) {
+        /* Skip the already indexed frame by scanning it without re-adding its entry: the rule
+         * adds entries only at >= last_point_off + interval, and the first frame is at last_point_off. */
+    }
+    if ((rc = scan_frames(e, fd, start_off, start_seq, start_arrival, size, &sc))) goto out;
+    if (sc.end_off < size) {
+        uint64_t lost_end = walk_cut_region(e, fd, sc.end_off, size, sc.end_seq);
+        const char *why = sc.seq_mismatch ? "record out of sequence" : sl_frame_status_str(sc.stop);
+        log_cut(s, base, sc.end_off, size, sc.end_seq, lost_end, why);
+        if (e->ops.ftruncate(fd, (off_t)sc.end_off) != 0 || e->ops.fdatasync(fd) != 0) { rc = errno_code(errno); goto out; }
+    }
+    g->end_seq = sc.end_seq;
+    g->size = sc.end_off;
+    g->last_arrival = sc.last_arrival;
+    g->first_arrival = sc.first_arrival;
+    g->npoints = sc.npoints;
+    if (rebuild || !active) {
+        if (!active && idx_ok == false)
+            SL_INFO("storage: stream %s shard %s: rebuilt the index of segment %020" PRIu64 ".log", s->stream_key,
+                    s->shard_key, base);
+        sl_idx_entry_t seal = {.seq = g->end_seq, .offset = g->size, .arrival_ms = g->last_arrival, .kind = SL_IDX_SEAL};
+        if ((rc = write_index_file(s, base, &sc.entries, active ? NULL : &seal))) goto out;
+    } else {
+        /* Active with a usable index: drop entries past the verified one, append the scanned ones. */
+        if (ifd >= 0) e->ops.close(ifd);
+        ifd = e->ops.open(ip, O_RDWR, 0);
+        if (ifd < 0) { rc = errno_code(errno); goto out; }
+        uint64_t keep = SL_IDX_HEADER_BYTES + nvalid * SL_IDX_ENTRY_BYTES;
+        if (e->ops.ftruncate(ifd, (off_t)keep) != 0) { rc = errno_code(errno); goto out; }
+        if (sc.entries.len && (rc = pwrite_all(&e->ops, ifd, sc.entries.data, sc.entries.len, keep))) goto out;
+    }
+    goto done;
+done_empty:
+    g->end_seq = base;
+    g->size = SL_SEG_HEADER_BYTES;
+    g->npoints = 0;
+done:
+    *out = g;
+    g = NULL;
+out:
+    if (fd >= 0) e->ops.close(fd);
+    if (ifd >= 0) e->ops.close(ifd);
+    free(ibuf);
+    free(lp);
+    free(ip);
+    free(g);
+    sl_buf_free(&sc.entries);
+    return rc;
+}
+
+/* Index of the last POINT entry of g (among its first n) whose key is <= the target: by seq when
+ * by_time is false, by arrival < ts when true. -1 when none. Reads the index file with pread. */
+static int index_search(file_shard_t *s, seg_t *g, uint64_t n, bool by_time, uint64_t seq, int64_t ts,
+                        sl_idx_entry_t *out, long *pos_out) {
+    long lo = 0, hi = (long)n - 1, best = -1;
+    sl_idx_entry_t bestent = {0};
+    while (lo <= hi) {
+        long mid = lo + (hi - lo) / 2;
+        uint8_t ent[SL_IDX_ENTRY_BYTES];
+        sl_idx_entry_t ie;
+        if (pread_full(&s->eng->ops, g->idx_fd, ent, sizeof ent,
+                       SL_IDX_HEADER_BYTES + (uint64_t)mid * SL_IDX_ENTRY_BYTES) != (ssize_t)sizeof ent ||
+            sl_idx_entry_decode(ent, &ie) != 0 || ie.kind != SL_IDX_POINT)
+            return SL_ECORRUPT;
+        bool le = by_time ? ie.arrival_ms < ts : ie.seq <= seq;
+        if (le) {
+            best = mid;
+            bestent = ie;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    *pos_out = best;
+    *out = bestent;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Shard open / close */
+
+static void shard_free(file_shard_t *s) {
+    file_engine_t *e = s->eng;
+    for (size_t i = 0; i < s->nseg; i++) seg_unref_locked(e, s->segs[i]);
+    free(s->segs);
+    sl_buf_free(&s->pend);
+    sl_buf_free(&s->wbuf);
+    sl_buf_free(&s->widx);
+    free(s->ops);
+    free(s->wops);
+    free(s->dir);
+    free(s->stream_key);
+    free(s->shard_key);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int shard_recover(file_shard_t *s) {
+    file_engine_t *e = s->eng;
+    DIR *d = opendir(s->dir);
+    if (!d) return SL_EIO;
+    uint64_t *bases = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        uint64_t b;
+        size_t len = strlen(de->d_name);
+        if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
+            char *p = path_join(s->dir, de->d_name);
+            if (p) e->ops.unlink(p);
+            free(p);
+            continue;
+        }
+        if (!sl_seg_name_parse(de->d_name, "log", &b)) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *nb = realloc(bases, cap * sizeof *nb);
+            if (!nb) { rc = SL_ENOMEM; break; }
+            bases = nb;
+        }
+        bases[n++] = b;
+    }
+    closedir(d);
+    if (rc) goto out;
+    qsort(bases, n, sizeof *bases, cmp_u64);
+    /* Index files without a segment are leftovers of an interrupted deletion. */
+    d = opendir(s->dir);
+    if (d) {
+        while ((de = readdir(d))) {
+            uint64_t b;
+            if (!sl_seg_name_parse(de->d_name, "idx", &b)) continue;
+            if (bsearch(&b, bases, n, sizeof *bases, cmp_u64)) continue;
+            char *p = path_join(s->dir, de->d_name);
+            if (p) e->ops.unlink(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    if (n == 0) {
+        int fd, ifd;
+        if ((rc = seg_create_files(s, 1, &fd, &ifd))) goto out;
+        e->ops.close(fd);
+        e->ops.close(ifd);
+        seg_t *g = seg_new(1);
+        if (!g || segs_push(s, g)) { free(g); rc = SL_ENOMEM; goto out; }
+    }
+    for (size_t i = 0; i < n; i++) {
+        seg_t *g = NULL;
+        if ((rc = seg_recover(s, bases[i], i + 1 == n, &g))) goto out;
+        if (segs_push(s, g)) { free(g); rc = SL_ENOMEM; goto out; }
+        if (i > 0) {
+            seg_t *p = s->segs[i - 1];
+            if (p->end_seq < g->base_seq)
+                SL_WARN("storage: stream %s shard %s: records with seq %" PRIu64 "..%" PRIu64
+                        " are missing between segments (damaged segment); reads skip them",
+                        s->stream_key, s->shard_key, p->end_seq, g->base_seq - 1);
+            else if (p->end_seq > g->base_seq)
+                SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log overlaps its predecessor up to seq %" PRIu64
+                         "; the newer segment wins",
+                         s->stream_key, s->shard_key, g->base_seq, p->end_seq - 1);
+        }
+    }
+    seg_t *a = s->segs[s->nseg - 1];
+    s->next_seq = a->end_seq;
+    s->w_size = a->size;
+    s->w_end_seq = a->end_seq;
+    s->w_npoints = a->npoints;
+    s->w_last_arrival = a->end_seq > a->base_seq ? a->last_arrival : 0;
+    /* Arrival times stay non-decreasing across segments too. */
+    for (size_t i = s->nseg; i-- > 0;) {
+        if (s->segs[i]->end_seq > s->segs[i]->base_seq) {
+            s->w_last_arrival = s->segs[i]->last_arrival;
+            break;
+        }
+    }
+    s->w_first_arrival = a->first_arrival;
+    s->w_last_point_off = 0;
+    if (a->npoints > 0) {
+        /* Find the offset of the last index entry for the sparse-index rule. */
+        int fd = e->ops.open(s->dir, O_RDONLY | O_DIRECTORY, 0);
+        if (fd >= 0) e->ops.close(fd);
+        pthread_mutex_lock(&s->mu);
+        rc = seg_open_fds_locked(s, a);
+        pthread_mutex_unlock(&s->mu);
+        if (rc) goto out;
+        uint8_t ent[SL_IDX_ENTRY_BYTES];
+        sl_idx_entry_t ie;
+        if (pread_full(&e->ops, a->idx_fd, ent, sizeof ent, SL_IDX_HEADER_BYTES + (a->npoints - 1) * SL_IDX_ENTRY_BYTES) ==
+                (ssize_t)sizeof ent &&
+            sl_idx_entry_decode(ent, &ie) == 0)
+            s->w_last_point_off = ie.offset;
+        pthread_mutex_lock(&s->mu);
+        seg_close_fds(e, a);
+        pthread_mutex_unlock(&s->mu);
+    }
+out:
+    free(bases);
+    return rc;
+}
+
+static file_shard_t *registry_find_locked(file_engine_t *e, const char *stream_key, const char *shard_key) {
+    for (file_shard_t *s = e->reg_head; s; s = s->reg_next)
+        if (strcmp(s->stream_key, stream_key) == 0 && strcmp(s->shard_key, shard_key) == 0) return s;
+    return NULL;
+}
+
+static int file_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
+                           sl_shard_log_t **out) {
+    file_engine_t *e = (file_engine_t *)st;
+    int rc = 0;
+    pthread_mutex_lock(&e->reg_mu);
+    if (registry_find_locked(e, stream_key, shard_key)) { pthread_mutex_unlock(&e->reg_mu); return SL_EEXIST; }
+    file_shard_t *s = calloc(1, sizeof *s);
+    if (!s) { pthread_mutex_unlock(&e->reg_mu); return SL_ENOMEM; }
+    s->eng = e;
+    s->base.st = st;
+    s->base.user = user;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->stream_key = strdup(stream_key);
+    s->shard_key = strdup(shard_key);
+    char *sd = path_join(e->root, stream_key);
+    s->dir = sd ? path_join(sd, shard_key) : NULL;
+    free(sd);
+    if (!s->stream_key || !s->shard_key || !s->dir) { rc = SL_ENOMEM; goto fail; }
+    if ((rc = mkdir_p(e, s->dir))) goto fail;
+    if ((rc = shard_recover(s))) goto fail;
+    s->last_use_ms = sl_time_mono_ms();
+    s->reg_next = e->reg_head;
+    if (e->reg_head) e->reg_head->reg_prev = s;
+    e->reg_head = s;
+    pthread_mutex_unlock(&e->reg_mu);
+    *out = &s->base;
+    return 0;
+fail:
+    SL_ERROR("storage: stream %s shard %s: cannot open the shard log: %s", stream_key, shard_key, sl_strerror(rc));
+    pthread_mutex_unlock(&e->reg_mu);
+    shard_free(s);
+    return rc;
+}
+
+static void file_shard_close(sl_shard_log_t *log) {
+    file_shard_t *s = (file_shard_t *)log;
+    file_engine_t *e = s->eng;
+    pthread_mutex_lock(&s->mu);
+    s->closing = true;
+    while (s->in_dirty || s->in_batch || s->nops > 0) pthread_cond_wait(&s->cond, &s->mu);
+    bool flush = s->unsynced && e->base.cfg.durability == SL_DURABILITY_INTERVAL;
+    seg_t *a = s->segs[s->nseg - 1];
+    if (flush && a->fd >= 0 && e->ops.fdatasync(a->fd) != 0)
+        SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key, s->shard_key,
+                 strerror(errno));
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&e->reg_mu);
+    if (s->reg_prev) s->reg_prev->reg_next = s->reg_next; else e->reg_head = s->reg_next;
+    if (s->reg_next) s->reg_next->reg_prev = s->reg_prev;
+    pthread_mutex_unlock(&e->reg_mu);
+    shard_free(s);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Appends */
+
+static void enqueue_dirty_locked(file_shard_t *s) {
+    /* s->mu held; takes the queue mutex (lock order shard -> queue). */
+    if (s->in_dirty) return;
+    s->in_dirty = true;
+    file_engine_t *e = s->eng;
+    pthread_mutex_lock(&e->q_mu);
+    s->dirty_next = NULL;
+    if (e->dirty_tail) e->dirty_tail->dirty_next = s; else e->dirty_head = s;
+    e->dirty_tail = s;
+    pthread_cond_signal(&e->q_cond);
+    pthread_mutex_unlock(&e->q_mu);
+}
+
+static int file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg) {
+    file_shard_t *s = (file_shard_t *)log;
+    file_engine_t *e = s->eng;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sl_record_t *r = &records[i];
+        size_t ehk = r->explicit_hash_key ? r->explicit_hash_key_len : 0;
+        if (r->partition_key_len > SL_FRAME_KEY_BYTES_MAX || ehk > SL_FRAME_KEY_BYTES_MAX ||
+            r->data_len > SL_KINESIS_RECORD_DATA_MAX || (r->data_len && !r->data) ||
+            (r->partition_key_len && !r->partition_key))
+            return SL_EINVAL;
+        bytes += sl_frame_size(r->partition_key_len, ehk, r->data_len);
+    }
+    int fc = atomic_load(&e->fail_code);
+    if (fc != 0) {
+        if (sl_time_mono_ms() < atomic_load(&e->fail_until_ms)) return fc;
+        atomic_store(&e->fail_code, 0);
+    }
+    if (atomic_fetch_add(&e->pending_bytes, bytes) + bytes > SL_STORAGE_PENDING_BYTES_MAX) {
+        atomic_fetch_sub(&e->pending_bytes, bytes);
+        return SL_EAGAIN;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) { rc = SL_ECLOSED; goto out; }
+    if (s->nops == s->capops) {
+        size_t cap = s->capops ? s->capops * 2 : 16;
+        op_t *p = realloc(s->ops, cap * sizeof *p);
+        if (!p) { rc = SL_ENOMEM; goto out; }
+        s->ops = p;
+        s->capops = cap;
+    }
+    uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->pend, bytes);
+    if (!dst) {
+        s->pend.failed = false;
+        rc = SL_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sl_record_t r = records[i];
+        if (!r.explicit_hash_key) r.explicit_hash_key_len = 0;
+        sl_frame_prepare(dst, &r);
+        dst += sl_frame_size(r.partition_key_len, r.explicit_hash_key_len, r.data_len);
+    }
+    s->pend.len += bytes;
+    s->ops[s->nops++] = (op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};
+    s->last_use_ms = sl_time_mono_ms();
+    enqueue_dirty_locked(s);
+out:
+    pthread_mutex_unlock(&s->mu);
+    if (rc) atomic_fetch_sub(&e->pending_bytes, bytes);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Commit thread */
+
+/* Seals the active segment (its data made durable first) and starts a new one at w_end_seq. */
+static int shard_roll(file_shard_t *s) {
+    file_engine_t *e = s->eng;
+    seg_t *old = s->r_seg;
+    int rc;
+    if (e->ops.fdatasync(old->fd) != 0) return errno_code(errno);
+    uint8_t ent[SL_IDX_ENTRY_BYTES];
+    sl_idx_entry_t seal = {.seq = s->w_end_seq, .offset = s->w_size, .arrival_ms = s->w_last_arrival, .kind = SL_IDX_SEAL};
+    sl_idx_entry_encode(ent, &seal);
+    uint64_t seal_off = SL_IDX_HEADER_BYTES + s->w_npoints * SL_IDX_ENTRY_BYTES;
+    if ((rc = pwrite_all(&e->ops, old->idx_fd, ent, sizeof ent, seal_off))) return rc;
+    if (e->ops.fdatasync(old->idx_fd) != 0) { rc = errno_code(errno); goto unseal; }
+    int fd, ifd;
+    if ((rc = seg_create_files(s, s->w_end_seq, &fd, &ifd))) goto unseal;
+    seg_t *g = seg_new(s->w_end_seq);
+    if (!g) {
+        e->ops.close(fd);
+        e->ops.close(ifd);
+        rc = SL_ENOMEM;
+        goto unseal;
+    }
+    g->fd = fd;
+    g->idx_fd = ifd;
+    g->refs = 2; /* the list and this round */
+    pthread_mutex_lock(&s->mu);
+    if (segs_push(s, g)) {
+        pthread_mutex_unlock(&s->mu);
+        g->refs = 1;
+        seg_unref_locked(e, g);
+        rc = SL_ENOMEM;
+        goto unseal;
+    }
+    /* The old segment's data is durable: publish it and seal it. */
+    if (old->end_seq == old->base_seq) old->first_arrival = s->w_first_arrival;
+    old->size = s->w_size;
+    old->end_seq = s->w_end_seq;
+    old->last_arrival = s->w_last_arrival;
+    old->npoints = s->w_npoints;
+    old->sealed = true;
+    s->next_seq = s->w_end_seq;
+    /* Its descriptors were opened read-write; reopen read-only lazily. */
+    if (old->refs == 2) seg_close_fds(e, old);
+    seg_unref_locked(e, old);
+    s->r_seg = g;
+    pthread_mutex_unlock(&s->mu);
+    s->w_size = SL_SEG_HEADER_BYTES;
+    s->w_npoints = 0;
+    s->w_last_point_off = 0;
+    return 0;
+unseal:
+    if (e->ops.ftruncate(old->idx_fd, (off_t)seal_off) != 0) s->w_needs_truncate = true;
+    return rc;
+}

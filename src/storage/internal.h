@@ -1,0 +1,52 @@
+/* Internals shared by the storage backends: the dispatch table behind backend.h, the common head
+ * of the engine and shard-log structs, and engine constants that are not user-facing limits. */
+#ifndef SL_STORAGE_INTERNAL_H
+#define SL_STORAGE_INTERNAL_H
+
+#include "storage/backend.h"
+
+#include <stdbool.h>
+
+/* After a failed write or sync, appends fail fast with the same code for this long before the
+ * engine tries the disk again (so a full disk is not hammered, yet recovery needs no restart). */
+#define SL_STORAGE_FAILED_RETRY_MS 100
+/* Threads that run the fdatasync calls of one group commit in parallel (the commit thread is one). */
+#define SL_STORAGE_SYNC_THREADS 4
+/* A shard log with no appends or reads for this long gives back its file descriptors and buffers. */
+#define SL_STORAGE_IDLE_CLOSE_MS 5000
+/* Longest key (stream key or shard key) accepted as a directory name. */
+#define SL_STORAGE_KEY_BYTES_MAX 200
+
+typedef struct {
+    void (*close)(sl_storage_t *st);
+    int (*list)(sl_storage_t *st, void (*fn)(void *, const char *, const char *), void *arg);
+    int (*shard_open)(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user, sl_shard_log_t **out);
+    void (*shard_close)(sl_shard_log_t *log);
+    int (*stream_delete)(sl_storage_t *st, const char *stream_key);
+    int (*append)(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg);
+    int (*read)(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max, int64_t min_arrival_ms,
+                sl_read_cb cb, void *arg);
+    void (*read_free)(sl_read_result_t *res);
+    int (*seek_time)(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out);
+    int (*bounds)(sl_shard_log_t *log, sl_shard_bounds_t *out);
+    int (*trim)(sl_shard_log_t *log, int64_t cutoff_ms);
+} sl_storage_vtable_t;
+
+/* First member of every backend's engine struct. */
+struct sl_storage {
+    const sl_storage_vtable_t *vt;
+    sl_storage_config_t cfg;
+};
+
+/* First member of every backend's shard-log struct. */
+struct sl_shard_log {
+    sl_storage_t *st;
+    void *user;
+};
+
+/* True when key matches [A-Za-z0-9_.-]{1,200} and is not "." or "..". */
+bool sl_storage_key_valid(const char *key);
+/* Total bytes a record counts against a read budget (data + partition key). */
+static inline size_t sl_record_budget_bytes(const sl_record_t *r) { return r->data_len + r->partition_key_len; }
+
+#endif

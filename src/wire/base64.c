@@ -1,0 +1,189 @@
+/* Base64 (standard alphabet, padded): a table-driven encoder and a validating decoder whose
+ * fast path handles well-formed input in one pass; anything it rejects is re-examined by a slow
+ * path that finds AWS's reason (see base64.h for the order of the checks). */
+#include "wire/base64.h"
+
+#include <string.h>
+
+static const char b64_alphabet[65] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Six-bit value of each alphabet character; 0xFF for everything else, '=' included. */
+static const uint8_t b64_value[256] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x3E, 0xFF, 0xFF, 0xFF, 0x3F,
+    0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x3B, 0x3C, 0x3D, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E,
+    0x0F, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
+    0x29, 0x2A, 0x2B, 0x2C, 0x2D, 0x2E, 0x2F, 0x30, 0x31, 0x32, 0x33, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+};
+
+size_t sl_base64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
+
+void sl_base64_encode(const void *data, size_t n, char *out) {
+    const uint8_t *in = data;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[0] = b64_alphabet[v >> 18];
+        out[1] = b64_alphabet[(v >> 12) & 63];
+        out[2] = b64_alphabet[(v >> 6) & 63];
+        out[3] = b64_alphabet[v & 63];
+        out += 4;
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[0] = b64_alphabet[v >> 18];
+        out[1] = b64_alphabet[(v >> 12) & 63];
+        out[2] = '=';
+        out[3] = '=';
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[0] = b64_alphabet[v >> 18];
+        out[1] = b64_alphabet[(v >> 12) & 63];
+        out[2] = b64_alphabet[(v >> 6) & 63];
+        out[3] = '=';
+    }
+}
+
+/* Length in UTF-16 code units of UTF-8 text (what Java's and JavaScript's String.length report):
+ * one per character, two for characters outside the BMP (4-byte sequences). */
+static size_t utf16_length(const char *in, size_t n) {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if ((c & 0xC0) != 0x80) len++;
+        if (c >= 0xF0) len++;
+    }
+    return len;
+}
+
+/* Position of the first offending character in kinesalite's order: a character outside
+ * [A-Za-z0-9+/=], or a '=' followed by a character other than '='. n if none. */
+static size_t first_bad_char(const char *in, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '=') {
+            if (i + 1 < n && in[i + 1] != '=') return i;
+        } else if (b64_value[c] == 0xFF) {
+            return i;
+        }
+    }
+    return n;
+}
+
+/* The careful path: establishes AWS's reason for input the fast path did not accept, and
+ * decodes input that is valid after all. */
+static sl_b64_status_t decode_slow(const char *in, size_t n, uint8_t *out, size_t *out_len,
+                                   char *bad_char) {
+    *out_len = 0;
+    if (utf16_length(in, n) % 4 != 0) return SL_B64_BAD_LENGTH;
+    size_t bad = first_bad_char(in, n);
+    if (bad < n) {
+        if (bad_char) *bad_char = in[bad];
+        return SL_B64_BAD_CHAR;
+    }
+    /* Only alphabet characters followed by a run of '=' remain; the byte length is a multiple of
+     * 4 now, because every character is ASCII. */
+    size_t pad = 0;
+    while (pad < n && in[n - 1 - pad] == '=') pad++;
+    if (pad > 2) return SL_B64_BAD_LAST;
+    size_t data_chars = n - pad;
+    if (pad == 1 && (b64_value[(unsigned char)in[data_chars - 1]] & 0x3) != 0) return SL_B64_BAD_LAST;
+    if (pad == 2 && (b64_value[(unsigned char)in[data_chars - 1]] & 0xF) != 0) return SL_B64_BAD_LAST;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < data_chars; i++) {
+        acc = (acc << 6) | b64_value[(unsigned char)in[i]];
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    *out_len = o;
+    return SL_B64_OK;
+}
+
+sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len,
+                                 char *bad_char) {
+    if (n % 4 != 0) return decode_slow(in, n, out, out_len, bad_char);
+    if (n == 0) {
+        *out_len = 0;
+        return SL_B64_OK;
+    }
+    const unsigned char *p = (const unsigned char *)in;
+    const unsigned char *last = p + n - 4;
+    uint8_t *o = out;
+    for (; p < last; p += 4) {
+        uint32_t a = b64_value[p[0]], b = b64_value[p[1]], c = b64_value[p[2]], d = b64_value[p[3]];
+        if ((a | b | c | d) & 0x80) return decode_slow(in, n, out, out_len, bad_char);
+        uint32_t v = a << 18 | b << 12 | c << 6 | d;
+        o[0] = (uint8_t)(v >> 16);
+        o[1] = (uint8_t)(v >> 8);
+        o[2] = (uint8_t)v;
+        o += 3;
+    }
+    /* The last quad may carry padding: "xx==" (one byte) or "xxx=" (two bytes). */
+    uint32_t a = b64_value[p[0]], b = b64_value[p[1]];
+    if ((a | b) & 0x80) return decode_slow(in, n, out, out_len, bad_char);
+    if (p[2] == '=' && p[3] == '=') {
+        if (b & 0xF) return decode_slow(in, n, out, out_len, bad_char);
+        *o++ = (uint8_t)(a << 2 | b >> 4);
+    } else if (p[3] == '=') {
+        uint32_t c = b64_value[p[2]];
+        if ((c & 0x80) || (c & 0x3)) return decode_slow(in, n, out, out_len, bad_char);
+        uint32_t v = a << 18 | b << 12 | c << 6;
+        o[0] = (uint8_t)(v >> 16);
+        o[1] = (uint8_t)(v >> 8);
+        o += 2;
+    } else {
+        uint32_t c = b64_value[p[2]], d = b64_value[p[3]];
+        if ((c | d) & 0x80) return decode_slow(in, n, out, out_len, bad_char);
+        uint32_t v = a << 18 | b << 12 | c << 6 | d;
+        o[0] = (uint8_t)(v >> 16);
+        o[1] = (uint8_t)(v >> 8);
+        o[2] = (uint8_t)v;
+        o += 3;
+    }
+    *out_len = (size_t)(o - out);
+    return SL_B64_OK;
+}
+
+void sl_base64_reason(sl_buf_t *out, sl_b64_status_t st, const char *in, size_t n) {
+    switch (st) {
+    case SL_B64_OK:
+        return;
+    case SL_B64_BAD_LENGTH:
+        sl_buf_printf(out, "Base64 encoded length is expected a multiple of 4 bytes but found: %zu",
+                      utf16_length(in, n));
+        return;
+    case SL_B64_BAD_CHAR: {
+        size_t i = first_bad_char(in, n);
+        size_t len = 1;
+        if (i < n) {
+            /* Print a multi-byte character whole. */
+            while (i + len < n && ((unsigned char)in[i + len] & 0xC0) == 0x80 &&
+                   ((unsigned char)in[i] & 0x80))
+                len++;
+        }
+        sl_buf_append_str(out, "Invalid Base64 character: '");
+        if (i < n) sl_buf_append(out, in + i, len);
+        sl_buf_append_byte(out, '\'');
+        return;
+    }
+    case SL_B64_BAD_LAST:
+        sl_buf_append_str(out, "Invalid last non-pad Base64 character dectected");
+        return;
+    }
+}

@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""Generate src/api/kinesis_model.c from the AWS service model of Kinesis Data Streams.
+
+The model comes from the newest local botocore (botocore.loaders.Loader, 'kinesis', 'service-2').
+The output is the operation/shape table that src/api/validate.c walks: every operation with its
+input and output shape, members in model order, required flags, min/max, patterns (the Java
+original for messages and a POSIX ERE translation for matching), enums, list/map members, plus
+two things the model does not carry but AWS's messages depend on (see OVERLAYS below): the order
+in which AWS validates members and the order in which it prints enum value sets.
+
+Usage:
+  tools/gen_model.py            rewrite src/api/kinesis_model.c
+  tools/gen_model.py --check    exit 1 if the committed file differs from what would be generated
+  tools/gen_model.py --stdout   print the generated file
+
+The output is deterministic: it depends only on the model file and this script.
+"""
+
+import argparse
+import difflib
+import os
+import sys
+
+EXPECTED_OPERATIONS = 39  # botocore 1.43.11; an older model lacks operations clients send.
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUTPUT = os.path.join(ROOT, "src", "api", "kinesis_model.c")
+
+# Hand-written overlays: what the botocore model lacks but AWS's validation messages show. Each
+# entry says where it comes from. Facts are taken from kinesalite's tests, which were recorded
+# against real AWS (mhart/kinesalite test/*.js); texts carry over, no code does.
+OVERLAYS = {
+    # AWS does not validate members in model order (nor alphabetically): the order is that of a
+    # hash map inside AWS's service framework. These are the orders observed on AWS. Members not
+    # listed are validated after the listed ones, in model order (the new members such as
+    # StreamARN/StreamId were never observed together with the old ones).
+    "validation_order": {
+        # test/createStream.js: "2 validation errors detected: ... 'shardCount' ...; ... 'streamName'".
+        "CreateStreamInput": ["ShardCount", "StreamName"],
+        # test/putRecord.js: sequenceNumberForOrdering, partitionKey, explicitHashKey, data, streamName.
+        "PutRecordInput": ["SequenceNumberForOrdering", "PartitionKey", "ExplicitHashKey", "Data",
+                           "StreamName"],
+        # test/putRecords.js: records (and its entries) before streamName.
+        "PutRecordsInput": ["Records", "StreamName"],
+        # test/putRecords.js: records.1.member.partitionKey, .explicitHashKey, .data.
+        "PutRecordsRequestEntry": ["PartitionKey", "ExplicitHashKey", "Data"],
+        # test/getShardIterator.js (kinesalite's validations/getShardIterator.js order).
+        "GetShardIteratorInput": ["ShardId", "ShardIteratorType", "StartingSequenceNumber",
+                                  "StreamName"],
+        # test/listShards.js (listed order of the expected errors).
+        "ListShardsInput": ["MaxResults", "ExclusiveStartShardId", "StreamName", "NextToken"],
+        # test/addTagsToStream.js and test/removeTagsFromStream.js.
+        "AddTagsToStreamInput": ["Tags", "StreamName"],
+        "RemoveTagsFromStreamInput": ["TagKeys", "StreamName"],
+        # test/mergeShards.js: "3 validation errors detected: shardToMerge; adjacentShardToMerge; streamName".
+        "MergeShardsInput": ["ShardToMerge", "AdjacentShardToMerge", "StreamName"],
+        # test/splitShard.js: "3 validation errors detected: newStartingHashKey; streamName; shardToSplit".
+        "SplitShardInput": ["NewStartingHashKey", "StreamName", "ShardToSplit"],
+        # test/describeStream.js: limit, exclusiveStartShardId, streamName.
+        "DescribeStreamInput": ["Limit", "ExclusiveStartShardId", "StreamName"],
+        # test/getRecords.js: limit before shardIterator.
+        "GetRecordsInput": ["Limit", "ShardIterator"],
+        # test/listTagsForStream.js: limit, exclusiveStartTagKey, streamName.
+        "ListTagsForStreamInput": ["Limit", "ExclusiveStartTagKey", "StreamName"],
+        # test/listStreams.js: limit before exclusiveStartStreamName.
+        "ListStreamsInput": ["Limit", "ExclusiveStartStreamName"],
+        # test/updateShardCount.js: scalingType, streamName, targetShardCount.
+        "UpdateShardCountInput": ["ScalingType", "StreamName", "TargetShardCount"],
+        # kinesalite validations/{increase,decrease}StreamRetentionPeriod.js order.
+        "IncreaseStreamRetentionPeriodInput": ["RetentionPeriodHours", "StreamName"],
+        "DecreaseStreamRetentionPeriodInput": ["RetentionPeriodHours", "StreamName"],
+    },
+    # AWS prints enum value sets in its own (hash set) order, not model order.
+    "enum_message_order": {
+        # test/getShardIterator.js: "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER,
+        # LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]".
+        "ShardIteratorType": ["AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP",
+                              "AT_SEQUENCE_NUMBER", "TRIM_HORIZON"],
+    },
+    # Constraints AWS enforces beyond the model: none are needed with the 1.43.11 model (it already
+    # has ShardCount min 1, Data max 10 MiB, MaxRecordSizeInKiB 1024-10240). Retention hours are
+    # range-checked by the handlers with InvalidArgumentException texts (spec section 3.7), not
+    # here. Format: {"ShapeName": {"min": n, "max": n}}.
+    "constraints": {},
+}
+
+TYPE_ENUM = {
+    "string": "SL_SHAPE_STRING",
+    "integer": "SL_SHAPE_INTEGER",
+    "long": "SL_SHAPE_LONG",
+    "boolean": "SL_SHAPE_BOOLEAN",
+    "blob": "SL_SHAPE_BLOB",
+    "timestamp": "SL_SHAPE_TIMESTAMP",
+    "list": "SL_SHAPE_LIST",
+    "map": "SL_SHAPE_MAP",
+    "structure": "SL_SHAPE_STRUCTURE",
+}
+
+
+def fail(msg):
+    sys.stderr.write("gen_model.py: error: " + msg + "\n")
+    sys.exit(2)
+
+
+def load_model():
+    try:
+        import botocore
+        import botocore.loaders
+    except ImportError as e:
+        fail("botocore is not importable with %s (%s); install botocore >= 1.43.11 for this "
+             "interpreter" % (sys.executable, e))
+    model = botocore.loaders.Loader().load_service_model("kinesis", "service-2")
+    n = len(model["operations"])
+    if n < EXPECTED_OPERATIONS:
+        fail("botocore %s at %s has a %d-operation Kinesis model; the %d-operation model "
+             "(botocore >= 1.43.11) is required" % (botocore.__version__,
+                                                    os.path.dirname(botocore.__file__), n,
+                                                    EXPECTED_OPERATIONS))
+    return model
+
+
+def java_regex_to_ere(pattern):
+    """Translate the subset of Java regex syntax used by AWS models into an anchored POSIX ERE
+    that matches the whole string (Java's Matcher.matches()). Fails on anything unknown so a new
+    model cannot silently get a wrong pattern."""
+    out = []
+    i = 0
+    in_bracket = False
+    p = pattern
+    if p.startswith("^"):
+        p = p[1:]
+    if p.endswith("$") and not p.endswith("\\$"):
+        p = p[:-1]
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            if i + 1 >= len(p):
+                fail("dangling backslash in pattern %r" % pattern)
+            e = p[i + 1]
+            i += 2
+            if in_bracket:
+                table = {"d": "0-9", "w": "A-Za-z0-9_", "s": "[:space:]", "-": "-", "/": "/",
+                         ".": ".", "_": "_"}
+            else:
+                table = {"d": "[0-9]", "D": "[^0-9]", "w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]",
+                         "s": "[[:space:]]", "S": "[^[:space:]]", "/": "/", ".": "\\.",
+                         "-": "-", "_": "_", ":": ":", "+": "\\+", "*": "\\*", "?": "\\?",
+                         "(": "\\(", ")": "\\)", "[": "\\[", "]": "\\]", "{": "\\{", "}": "\\}",
+                         "|": "\\|", "^": "\\^", "$": "\\$"}
+            if e not in table:
+                fail("unsupported escape \\%s in pattern %r" % (e, pattern))
+            out.append(table[e])
+            continue
+        if in_bracket:
+            if c == "]":
+                in_bracket = False
+            elif c == "[":
+                fail("nested bracket in pattern %r" % pattern)
+            out.append(c)
+        else:
+            if c == "[":
+                in_bracket = True
+                out.append(c)
+                if i + 1 < len(p) and p[i + 1] == "^":
+                    out.append("^")
+                    i += 1
+            elif c == ".":
+                # Java's '.' does not match line terminators; POSIX '.' would.
+                out.append("[^\n\r]")
+            else:
+                out.append(c)
+        i += 1
+    if in_bracket:
+        fail("unterminated bracket in pattern %r" % pattern)
+    return "^(" + "".join(out) + ")$"
+
+
+def c_str(s):
+    """A C string literal for s (ASCII output; other bytes as octal escapes)."""
+    res = ['"']
+    for b in s.encode("utf-8"):
+        ch = chr(b)
+        if ch == "\\":
+            res.append("\\\\")
+        elif ch == '"':
+            res.append('\\"')
+        elif ch == "\n":
+            res.append("\\n")
+        elif ch == "\r":
+            res.append("\\r")
+        elif ch == "\t":
+            res.append("\\t")
+        elif ch == "?":
+            res.append("\\?")  # no trigraphs
+        elif 0x20 <= b < 0x7F:
+            res.append(ch)
+        else:
+            res.append("\\%03o" % b)
+    res.append('"')
+    return "".join(res)
+
+
+def java_package(model):
+    """AWS's Java package of the model classes, as printed in validation messages
+    (e.g. com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310)."""
+    meta = model["metadata"]
+    return "com.amazonaws.%s.v%s" % (meta["endpointPrefix"], meta["apiVersion"].replace("-", ""))
+
+
+def c_ident(shape_name):
+    return "shape_" + "".join(ch if ch.isalnum() else "_" for ch in shape_name)
+
+
+def reachable_shapes(model):
+    shapes = model["shapes"]
+    seen = []
+    seen_set = set()
+
+    def visit(name):
+        if name in seen_set:
+            return
+        seen_set.add(name)
+        seen.append(name)
+        s = shapes[name]
+        t = s["type"]
+        if t == "structure":
+            for m in s.get("members", {}).values():
+                visit(m["shape"])
+        elif t == "list":
+            visit(s["member"]["shape"])
+        elif t == "map":
+            visit(s["key"]["shape"])
+            visit(s["value"]["shape"])
+
+    for op in model["operations"].values():
+        if "input" in op:
+            visit(op["input"]["shape"])
+        if "output" in op:
+            visit(op["output"]["shape"])
+    return sorted(seen)
+
+
+def check_overlays(model):
+    shapes = model["shapes"]
+    for sname, order in OVERLAYS["validation_order"].items():
+        if sname not in shapes or shapes[sname]["type"] != "structure":
+            fail("overlay validation_order names unknown structure %s" % sname)
+        members = shapes[sname].get("members", {})
+        for m in order:
+            if m not in members:
+                fail("overlay validation_order: %s has no member %s" % (sname, m))
+        if len(set(order)) != len(order):
+            fail("overlay validation_order: duplicate member in %s" % sname)
+    for sname, values in OVERLAYS["enum_message_order"].items():
+        if sname not in shapes or "enum" not in shapes[sname]:
+            fail("overlay enum_message_order names unknown enum %s" % sname)
+        if sorted(values) != sorted(shapes[sname]["enum"]):
+            fail("overlay enum_message_order for %s does not list exactly the model's values %r"
+                 % (sname, shapes[sname]["enum"]))
+    for sname in OVERLAYS["constraints"]:
+        if sname not in shapes:
+            fail("overlay constraints names unknown shape %s" % sname)
+
+
+def generate(model):
+    import botocore
+
+    check_overlays(model)
+    shapes = model["shapes"]
+    names = reachable_shapes(model)
+    lines = []
+    w = lines.append
+    w("/* GENERATED by tools/gen_model.py from the botocore %s Kinesis model (%d operations). */"
+      % (botocore.__version__, len(model["operations"])))
+    w("/* Do not edit: change tools/gen_model.py (its OVERLAYS dict holds the hand-written facts) and")
+    w(" * regenerate. The CTest test tools.gen_model_check fails when this file is out of date.")
+    w(" * The table is what src/api/validate.c walks: members are in model order, check_order gives")
+    w(" * the order AWS validates them in, pattern is the model's Java regex (used in messages) and")
+    w(" * pattern_ere its anchored POSIX translation (used for matching). */")
+    w('#include "api/model.h"')
+    w("")
+    w("/* Forward declarations: shapes refer to each other by address. */")
+    for n in names:
+        w("static const sl_shape_t %s;" % c_ident(n))
+    w("")
+
+    for n in names:
+        s = shapes[n]
+        t = s["type"]
+        ident = c_ident(n)
+        cons = dict(OVERLAYS["constraints"].get(n, {}))
+        mn = cons.get("min", s.get("min"))
+        mx = cons.get("max", s.get("max"))
+        fields = []
+        fields.append(".name = %s" % c_str(n))
+        fields.append(".type = %s" % TYPE_ENUM[t])
+        if mn is not None:
+            fields.append(".has_min = true")
+            fields.append(".min = %dLL" % int(mn))
+        if mx is not None:
+            fields.append(".has_max = true")
+            fields.append(".max = %dLL" % int(mx))
+        if "pattern" in s:
+            fields.append(".pattern = %s" % c_str(s["pattern"]))
+            fields.append(".pattern_ere = %s" % c_str(java_regex_to_ere(s["pattern"])))
+        if "enum" in s:
+            w("static const char *const %s_enum[] = {%s};"
+              % (ident, ", ".join(c_str(v) for v in s["enum"])))
+            fields.append(".enum_values = %s_enum" % ident)
+            fields.append(".enum_count = %d" % len(s["enum"]))
+            shown = OVERLAYS["enum_message_order"].get(n, s["enum"])
+            fields.append(".enum_text = %s" % c_str("[" + ", ".join(shown) + "]"))
+        if t == "structure":
+            members = list(s.get("members", {}).items())
+            required = set(s.get("required", []))
+            for r in required:
+                if r not in s.get("members", {}):
+                    fail("%s requires unknown member %s" % (n, r))
+            if members:
+                w("static const sl_member_t %s_members[] = {" % ident)
+                for mname, m in members:
+                    w("    {%s, &%s, %s}," % (c_str(mname), c_ident(m["shape"]),
+                                             "true" if mname in required else "false"))
+                w("};")
+                order_names = list(OVERLAYS["validation_order"].get(n, []))
+                order_names += [m for m, _ in members if m not in order_names]
+                index = {m: i for i, (m, _) in enumerate(members)}
+                if len(members) > 255:
+                    fail("%s has more than 255 members" % n)
+                w("static const uint8_t %s_order[] = {%s};"
+                  % (ident, ", ".join(str(index[m]) for m in order_names)))
+                fields.append(".members = %s_members" % ident)
+                fields.append(".member_count = %d" % len(members))
+                fields.append(".check_order = %s_order" % ident)
+            fields.append(".java_class = %s" % c_str(java_package(model) + "." + n))
+            if s.get("eventstream"):
+                fields.append(".eventstream = true")
+        elif t == "list":
+            fields.append(".member = &%s" % c_ident(s["member"]["shape"]))
+        elif t == "map":
+            fields.append(".key = &%s" % c_ident(s["key"]["shape"]))
+            fields.append(".value = &%s" % c_ident(s["value"]["shape"]))
+        w("static const sl_shape_t %s = {" % ident)
+        for f in fields:
+            w("    %s," % f)
+        w("};")
+        w("")
+
+    w("static const sl_op_t ops[] = {")
+    for opname in sorted(model["operations"]):
+        op = model["operations"][opname]
+        inp = "&" + c_ident(op["input"]["shape"]) if "input" in op else "NULL"
+        out = "&" + c_ident(op["output"]["shape"]) if "output" in op else "NULL"
+        w("    {%s, %s, %s}," % (c_str(opname), inp, out))
+    w("};")
+    w("")
+    w("const sl_service_model_t sl_kinesis_model = {")
+    w("    .target_prefix = %s," % c_str(model["metadata"]["targetPrefix"]))
+    w("    .ops = ops,")
+    w("    .op_count = %d," % len(model["operations"]))
+    w("};")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 if %s is not what this script generates" % OUTPUT)
+    ap.add_argument("--stdout", action="store_true", help="print instead of writing")
+    args = ap.parse_args()
+    text = generate(load_model())
+    if args.stdout:
+        sys.stdout.write(text)
+        return 0
+    if args.check:
+        try:
+            with open(OUTPUT, encoding="utf-8") as f:
+                current = f.read()
+        except OSError as e:
+            sys.stderr.write("gen_model.py --check: cannot read %s: %s\n" % (OUTPUT, e))
+            return 1
+        if current != text:
+            diff = difflib.unified_diff(current.splitlines(True), text.splitlines(True),
+                                        "committed/" + os.path.relpath(OUTPUT, ROOT),
+                                        "generated/" + os.path.relpath(OUTPUT, ROOT), n=1)
+            sys.stderr.writelines(list(diff)[:200])
+            sys.stderr.write("gen_model.py --check: %s is out of date; run tools/gen_model.py\n"
+                             % OUTPUT)
+            return 1
+        print("gen_model.py --check: %s is up to date" % os.path.relpath(OUTPUT, ROOT))
+        return 0
+    with open(OUTPUT, "w", encoding="utf-8") as f:
+        f.write(text)
+    print("wrote %s" % OUTPUT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
