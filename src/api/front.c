@@ -20,15 +20,23 @@
 #define CT_CBOR "application/x-amz-cbor-1.1"
 #define TARGET_PREFIX "Kinesis_20131202"
 
+void sl_kapi_subs_attach(sl_api_t *api);
+
 int sl_api_create(const sl_api_config_t *cfg, sl_api_t **out) {
     sl_api_t *api = calloc(1, sizeof *api);
     if (!api) return SL_ENOMEM;
     api->k = cfg->kinesis;
+    sl_kapi_subs_init(api);
+    sl_kapi_subs_attach(api);
     *out = api;
     return 0;
 }
 
-void sl_api_destroy(sl_api_t *api) { free(api); }
+void sl_api_destroy(sl_api_t *api) {
+    if (!api) return;
+    sl_kapi_subs_deinit(api);
+    free(api);
+}
 
 /* ---- ids ---- */
 

@@ -9,11 +9,27 @@
 #include "wire/enc.h"
 #include "wire/value.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+
+typedef struct sl_sub sl_sub_t;
 
 struct sl_api {
     sl_kinesis_t *k;
+    /* SubscribeToShard registry (kinesis_subscribe.c); guarded by sub_mu, which is taken from
+     * network threads and from the storage commit thread (never while holding the engine lock). */
+    pthread_mutex_t sub_mu;
+    sl_sub_t *subs;            /* live subscriptions */
+    struct sl_sub_recent {
+        char consumer_arn[512];
+        uint32_t shard_index;
+        int64_t ms;
+    } *recent;                 /* successful subscriptions of the last 5 s */
+    size_t recent_count;
 };
+
+void sl_kapi_subs_init(sl_api_t *api);
+void sl_kapi_subs_deinit(sl_api_t *api);
 
 /* One API call; lives in the request arena until the response is sent. */
 typedef struct sl_api_call {

@@ -19,4 +19,11 @@ void sl_kapi_encode_hash_range(sl_api_call_t *call, const sl_kshard_t *sh);
 bool sl_kapi_shard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now_ms);
 void sl_kapi_encode_child_shards(sl_api_call_t *call, const sl_kstream_t *s, const sl_kshard_t *parent);
 
+/* Shard by ShardId text; sends ResourceNotFoundException when missing. */
+sl_kshard_t *sl_kapi_shard(sl_api_call_t *call, sl_kstream_t *s, const char *id, size_t len);
+/* Storage position for a GetShardIterator/SubscribeToShard starting position; sends the AWS error
+ * (texts name `op`) and returns false when invalid. */
+bool sl_kapi_start_position(sl_api_call_t *call, sl_kstream_t *s, sl_kshard_t *sh, const char *op, const char *type,
+                            const char *seq, size_t slen, const sl_val_t *ts, uint64_t *position_out);
+
 #endif

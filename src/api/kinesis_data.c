@@ -375,6 +375,86 @@ static sl_kshard_t *shard_arg(sl_api_call_t *call, sl_kstream_t *s, const char *
     return sh;
 }
 
+sl_kshard_t *sl_kapi_shard(sl_api_call_t *call, sl_kstream_t *s, const char *id, size_t len) {
+    return shard_arg(call, s, id, len);
+}
+
+bool sl_kapi_start_position(sl_api_call_t *call, sl_kstream_t *s, sl_kshard_t *sh, const char *op, const char *type,
+                            const char *seq, size_t slen, const sl_val_t *ts, uint64_t *position_out) {
+    sl_kinesis_t *k = call->k;
+    bool at = strcmp(type, "AT_SEQUENCE_NUMBER") == 0, after = strcmp(type, "AFTER_SEQUENCE_NUMBER") == 0;
+    bool horizon = strcmp(type, "TRIM_HORIZON") == 0, latest = strcmp(type, "LATEST") == 0;
+    if ((at || after) && !seq) {
+        sl_api_fail(call, "InvalidArgumentException",
+                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
+                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no "
+                    "StartingSequenceNumber.",
+                    type);
+        return false;
+    }
+    if ((horizon || latest) && seq) {
+        sl_api_fail(call, "InvalidArgumentException",
+                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
+                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a "
+                    "StartingSequenceNumber.",
+                    type);
+        return false;
+    }
+    uint64_t position = 0;
+    sl_shard_bounds_t b;
+    if (sl_storage_bounds(sh->log, &b) != 0) {
+        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        return false;
+    }
+    if (latest) {
+        position = b.next_seq;
+    } else if (at || after) {
+        sl_seqnum_t sn;
+        if (sl_seqnum_parse(seq, slen, &sn) != 0 || sn.version != 2) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "StartingSequenceNumber %.*s used in %s on shard %s in stream %s under account %s is invalid.",
+                        (int)slen, seq, op, sh->id, s->name, k->account);
+            return false;
+        }
+        if (sn.shard_index != sh->index) {
+            char other[24];
+            sl_shardid_format(sn.shard_index, other);
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
+                        other, sh->id);
+            return false;
+        }
+        if (sn.shard_created_s != sh->created_ms / 1000) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "StartingSequenceNumber %.*s used in %s on shard %s in stream %s under account %s is invalid "
+                        "because it did not come from this stream.",
+                        (int)slen, seq, op, sh->id, s->name, k->account);
+            return false;
+        }
+        position = after ? sn.counter + 1 : sn.counter;
+    } else if (!horizon) { /* AT_TIMESTAMP */
+        if (!ts || ts->type != SL_VAL_TIMESTAMP) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request "
+                        "has no timestamp parameter.");
+            return false;
+        }
+        if (ts->u.ts_ms > call->now_ms) {
+            sl_api_fail(call, "InvalidArgumentException",
+                        "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+                        "timestampInMillis: %lld, currentTimestampInMillis: %lld",
+                        (long long)ts->u.ts_ms, (long long)call->now_ms);
+            return false;
+        }
+        if (sl_storage_seek_time(sh->log, ts->u.ts_ms, &position) != 0) {
+            sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+            return false;
+        }
+    }
+    *position_out = position;
+    return true;
+}
+
 static void op_get_shard_iterator(sl_api_call_t *call) {
     sl_kinesis_t *k = call->k;
     size_t idlen = 0, slen = 0;
@@ -387,78 +467,8 @@ static void op_get_shard_iterator(sl_api_call_t *call) {
     if (!s) goto out;
     sl_kshard_t *sh = shard_arg(call, s, shard_id, idlen);
     if (!sh) goto out;
-    bool at = strcmp(type, "AT_SEQUENCE_NUMBER") == 0, after = strcmp(type, "AFTER_SEQUENCE_NUMBER") == 0;
-    bool horizon = strcmp(type, "TRIM_HORIZON") == 0, latest = strcmp(type, "LATEST") == 0;
-    if ((at || after) && !seq) {
-        sl_api_fail(call, "InvalidArgumentException",
-                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
-                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no "
-                    "StartingSequenceNumber.",
-                    type);
-        goto out;
-    }
-    if ((horizon || latest) && seq) {
-        sl_api_fail(call, "InvalidArgumentException",
-                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
-                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a "
-                    "StartingSequenceNumber.",
-                    type);
-        goto out;
-    }
     uint64_t position = 0;
-    sl_shard_bounds_t b;
-    if (sl_storage_bounds(sh->log, &b) != 0) {
-        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
-        goto out;
-    }
-    if (latest) {
-        position = b.next_seq;
-    } else if (at || after) {
-        sl_seqnum_t sn;
-        if (sl_seqnum_parse(seq, slen, &sn) != 0 || sn.version != 2) {
-            sl_api_fail(call, "InvalidArgumentException",
-                        "StartingSequenceNumber %.*s used in GetShardIterator on shard %s in stream %s under account "
-                        "%s is invalid.",
-                        (int)slen, seq, sh->id, s->name, k->account);
-            goto out;
-        }
-        if (sn.shard_index != sh->index) {
-            char other[24];
-            sl_shardid_format(sn.shard_index, other);
-            sl_api_fail(call, "InvalidArgumentException",
-                        "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
-                        other, sh->id);
-            goto out;
-        }
-        if (sn.shard_created_s != sh->created_ms / 1000) {
-            sl_api_fail(call, "InvalidArgumentException",
-                        "StartingSequenceNumber %.*s used in GetShardIterator on shard %s in stream %s under account "
-                        "%s is invalid because it did not come from this stream.",
-                        (int)slen, seq, sh->id, s->name, k->account);
-            goto out;
-        }
-        position = after ? sn.counter + 1 : sn.counter;
-    } else if (!horizon) { /* AT_TIMESTAMP */
-        if (!ts) {
-            sl_api_fail(call, "InvalidArgumentException",
-                        "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request "
-                        "has no timestamp parameter.");
-            goto out;
-        }
-        if (ts->u.ts_ms > call->now_ms) {
-            sl_api_fail(call, "InvalidArgumentException",
-                        "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
-                        "timestampInMillis: %lld, currentTimestampInMillis: %lld",
-                        (long long)ts->u.ts_ms, (long long)call->now_ms);
-            goto out;
-        }
-        if (sl_storage_seek_time(sh->log, ts->u.ts_ms, &position) != 0) {
-            sl_api_fail(call, "InternalFailureException", "Internal service failure.");
-            goto out;
-        }
-    } else if (seq || ts) {
-        /* TRIM_HORIZON with a Timestamp is accepted by AWS and ignored */
-    }
+    if (!sl_kapi_start_position(call, s, sh, "GetShardIterator", type, seq, slen, ts, &position)) goto out;
     sl_iterator_t it = {.stream_created_ms = s->created_ms, .shard_index = sh->index, .position = position,
                         .issued_ms = call->now_ms};
     snprintf(it.stream_name, sizeof it.stream_name, "%s", s->name);

@@ -8,7 +8,8 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-#define HEADER_BYTES 8
+/* 00 00 00 00 00 00 00 01 like AWS, then our token format byte. */
+#define HEADER_BYTES 9
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 #define OVERHEAD (HEADER_BYTES + NONCE_BYTES + TAG_BYTES)
@@ -21,7 +22,9 @@ enum { PURPOSE_GENERIC = 'T', PURPOSE_ITERATOR = 'I' };
 /* Iterator plaintext layout version, first byte of the plaintext. */
 #define ITERATOR_FORMAT 1
 
-static const uint8_t header[HEADER_BYTES] = {0, 0, 0, 0, 0, 0, 0, 1};
+/* The format byte is below 0x40 so the 11th base64 character is always 'E' (AWS-like prefix
+ * "AAAAAAAAAAE"), whatever the random nonce that follows. */
+static const uint8_t header[HEADER_BYTES] = {0, 0, 0, 0, 0, 0, 0, 1, 1};
 
 int sl_token_key_generate(uint8_t key[32])
 {

@@ -1,8 +1,8 @@
 /* Self-contained, tamper-proof opaque tokens: shard iterators and pagination NextTokens.
  * Any node holding the key can serve any GetRecords (specs/cluster.md), so a token carries all of
  * its state. Format: standard base64 of
- *     00 00 00 00 00 00 00 01 | 12-byte random nonce | AES-256-GCM ciphertext | 16-byte tag
- * so iterators start with "AAAAAAAAAAE" like AWS's. The 8-byte header and a purpose byte
+ *     00 00 00 00 00 00 00 01 | 01 (format) | 12-byte random nonce | AES-256-GCM ciphertext | tag(16)
+ * so tokens always start with "AAAAAAAAAAE" like AWS's. The 9-byte header and a purpose byte
  * (iterator or generic token, never sent) are authenticated, so a ListShards NextToken is never
  * accepted as a shard iterator. The 32-byte key is kept by the caller in the catalog settings so
  * tokens survive restarts. Thread-safe: no shared state besides OpenSSL's. */
@@ -19,7 +19,7 @@
 #define SL_TOKEN_PLAIN_MAX 340
 
 /* Encoded length of a token carrying n plaintext bytes. */
-#define SL_TOKEN_ENCODED_LEN(n) ((((8 + 12 + (n) + 16) + 2) / 3) * 4)
+#define SL_TOKEN_ENCODED_LEN(n) ((((9 + 12 + (n) + 16) + 2) / 3) * 4)
 
 typedef struct {
     char stream_name[129];     /* NUL-terminated, 1..128 chars */

@@ -10,6 +10,7 @@ import base64
 import http.client
 import json
 import re
+import select
 import socket
 import time
 
@@ -383,26 +384,37 @@ def test_cors_on_request(server):
 
 # --- body size --------------------------------------------------------------------------------------------
 
+def _read_status_line(s):
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            got = s.recv(4096)
+            if not got:
+                break
+            data += got
+    except ConnectionResetError:
+        pass
+    return data.split(b"\r\n", 1)[0]
+
+
 def _send_raw(port, head, body, chunk=1 << 20):
-    """Send head+body on a raw socket, tolerating an early close; return the status line."""
+    """Send head+body on a raw socket and return the response's status line.
+
+    A server may answer an oversized Content-Length right after the headers
+    and close; that answer is read before any body byte is sent.
+    """
     s = socket.create_connection(("127.0.0.1", port), timeout=60)
     try:
+        s.sendall(head)
+        readable, _, _ = select.select([s], [], [], 0.5)
+        if readable:
+            return _read_status_line(s)
         try:
-            s.sendall(head)
             for i in range(0, len(body), chunk):
                 s.sendall(body[i:i + chunk])
         except (BrokenPipeError, ConnectionResetError):
             pass
-        data = b""
-        try:
-            while b"\r\n" not in data:
-                got = s.recv(4096)
-                if not got:
-                    break
-                data += got
-        except ConnectionResetError:
-            pass
-        return data.split(b"\r\n", 1)[0]
+        return _read_status_line(s)
     finally:
         s.close()
 

@@ -37,7 +37,7 @@ def test_js(server, js_file):
         "tests/conformance/js/node_modules is missing: run scripts/setup.sh (npm ci)")
     proc = subprocess.run(
         [node, "--test", "--test-reporter=spec", js_file],
-        cwd=JS_DIR, env=node_env(server), capture_output=True, text=True, timeout=600)
+        cwd=JS_DIR, env=node_env(server), capture_output=True, text=True, timeout=170)
     output = proc.stdout + proc.stderr
     print(output)
     assert proc.returncode == 0, f"node --test {js_file} failed:\n{output[-20000:]}"

@@ -155,7 +155,7 @@ def verify(client, acked):
 
 def test_acknowledged_records_survive_sigkill():
     rng = random.Random(int(os.environ.get("SLUICE_CRASH_SEED", str(int(time.time())))))
-    srv = SluiceServer()
+    srv = SluiceServer(options={"durability": "sync"})
     acked = []
     ids = IdSource()
     ok = False

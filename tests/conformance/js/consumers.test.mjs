@@ -25,7 +25,7 @@ if (!endpoint) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('enhanced fan-out (SubscribeToShard) over HTTP/2', () => {
+describe('enhanced fan-out (SubscribeToShard) over HTTP/2', { timeout: 120_000 }, () => {
   const client = new KinesisClient({
     endpoint, region: 'us-east-1', maxAttempts: 1,
     credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
@@ -95,6 +95,8 @@ describe('enhanced fan-out (SubscribeToShard) over HTTP/2', () => {
     const received = [];
     let lastContinuation;
     const deadline = Date.now() + 30_000;
+    // Give up after 30 s even if the server sends nothing at all.
+    const timer = setTimeout(() => abort.abort(new Error('no records within 30 s')), 30_000);
     try {
       for await (const event of sub.EventStream) {
         if (event.SubscribeToShardEvent) {
@@ -106,6 +108,7 @@ describe('enhanced fan-out (SubscribeToShard) over HTTP/2', () => {
         if (received.length >= count || Date.now() > deadline) break;
       }
     } finally {
+      clearTimeout(timer);
       abort.abort();
     }
     assert.equal(received.length, count);

@@ -80,7 +80,7 @@ async function readShard(client, streamName, shardId, expectedCount) {
 }
 
 function scenario(label, makeClient, checkTransport) {
-  describe(`Kinesis over ${label}`, () => {
+  describe(`Kinesis over ${label}`, { timeout: 120_000 }, () => {
     let client;
     let transport;
     const streamName = uniqueName(`js-${label.replace(/[^a-zA-Z0-9]/g, '')}`);

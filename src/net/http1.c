@@ -1,0 +1,250 @@
+/* HTTP/1.1 on a connection: feeds the parser, answers 100-continue, dispatches complete requests
+ * one at a time (pipelined requests wait in the input buffer, so responses leave in order), and
+ * formats responses: Content-Length for complete ones, chunked (or close-delimited for HTTP/1.0)
+ * for streamed ones. Error responses from the parser close the connection. */
+#include "net/internal.h"
+
+#include "core/common.h"
+#include "core/limits.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Body remainders smaller than this go through the shared read buffer. */
+#define DIRECT_READ_MIN (16u * 1024)
+
+static void append_uint(sl_buf_t *b, uint64_t v) {
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    char *p = sl_buf_reserve(b, n);
+    if (!p) return;
+    for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+    b->len += n;
+}
+
+/* Status line, handler headers, Date and Connection (everything but the framing header). */
+static void build_head(sl_buf_t *b, sl_req_t *r, int status, const sl_http_header_t *headers,
+                       size_t n) {
+    sl_buf_reset(b);
+    sl_buf_append(b, "HTTP/1.1 ", 9);
+    append_uint(b, (uint64_t)(status >= 100 && status <= 999 ? status : 500));
+    sl_buf_append_byte(b, ' ');
+    sl_buf_append_str(b, sl_http_reason(status));
+    sl_buf_append(b, "\r\n", 2);
+    for (size_t i = 0; i < n; i++) {
+        const sl_http_header_t *h = &headers[i];
+        if (sl_http_reserved_header(h->name, h->name_len, false)) continue;
+        sl_buf_append(b, h->name, h->name_len);
+        sl_buf_append(b, ": ", 2);
+        sl_buf_append(b, h->value, h->value_len);
+        sl_buf_append(b, "\r\n", 2);
+    }
+    size_t dlen;
+    const char *date = sl_worker_date(r->worker, &dlen);
+    sl_buf_append(b, date, dlen);
+    if (r->keep_alive) sl_buf_append_str(b, "Connection: keep-alive\r\n");
+    else sl_buf_append_str(b, "Connection: close\r\n");
+}
+
+/* The response is complete: release the request and let the connection continue. */
+static void h1_finish(sl_req_t *r) {
+    sl_conn_t *c = r->conn;
+    c->h1_busy = false;
+    if (!r->keep_alive) c->close_after_flush = true;
+    else c->process_input = true;
+    r->handler_owned = false;
+    sl_req_maybe_free(r);
+    sl_conn_mark_dirty(c);
+}
+
+void sl_h1_respond(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n, void *body,
+                   size_t body_len) {
+    sl_conn_t *c = r->conn;
+    sl_buf_t *b = &c->w->scratch;
+    build_head(b, r, status, headers, n);
+    bool bodyless = status < 200 || status == 204 || status == 304;
+    if (!bodyless) {
+        sl_buf_append(b, "Content-Length: ", 16);
+        append_uint(b, body_len);
+        sl_buf_append(b, "\r\n", 2);
+    }
+    sl_buf_append(b, "\r\n", 2);
+    int rc = sl_buf_failed(b) ? SL_ENOMEM : 0;
+    if (rc == 0 && !bodyless && !r->head_method && body_len > 0 && body_len <= 1024) {
+        /* Small bodies join the head in one copy segment. */
+        sl_buf_append(b, body, body_len);
+        rc = sl_buf_failed(b) ? SL_ENOMEM : sl_outq_copy(&c->out, b->data, b->len);
+        free(body);
+    } else {
+        if (rc == 0) rc = sl_outq_copy(&c->out, b->data, b->len);
+        if (rc == 0 && !bodyless && !r->head_method && body_len > 0) rc = sl_outq_own(&c->out, body, body_len);
+        else free(body);
+    }
+    if (rc != 0) {
+        sl_conn_abort(c);
+        r->handler_owned = false;
+        sl_req_maybe_free(r);
+        return;
+    }
+    h1_finish(r);
+}
+
+int sl_h1_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n) {
+    sl_conn_t *c = r->conn;
+    if (r->minor_version == 0) {
+        /* HTTP/1.0 has no chunked coding: the end of the body is the end of the connection. */
+        r->stream_raw = true;
+        r->keep_alive = false;
+    }
+    sl_buf_t *b = &c->w->scratch;
+    build_head(b, r, status, headers, n);
+    if (!r->stream_raw) sl_buf_append_str(b, "Transfer-Encoding: chunked\r\n");
+    sl_buf_append(b, "\r\n", 2);
+    if (sl_buf_failed(b) || sl_outq_copy(&c->out, b->data, b->len) != 0) {
+        sl_conn_abort(c);
+        return SL_ECLOSED;
+    }
+    sl_conn_mark_dirty(c);
+    return 0;
+}
+
+long sl_h1_stream_write(sl_req_t *r, const void *data, size_t len) {
+    sl_conn_t *c = r->conn;
+    if (!r->head_method) {
+        int rc = 0;
+        if (!r->stream_raw) {
+            char hdr[24];
+            int hn = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
+            rc = sl_outq_copy(&c->out, hdr, (size_t)hn);
+            if (rc == 0) rc = sl_outq_copy(&c->out, data, len);
+            if (rc == 0) rc = sl_outq_copy(&c->out, "\r\n", 2);
+        } else {
+            rc = sl_outq_copy(&c->out, data, len);
+        }
+        if (rc != 0 || sl_outq_bytes(&c->out) > SL_HTTP_OUTPUT_BACKLOG_MAX) {
+            /* The client does not read and the handler ignored backpressure. */
+            sl_conn_abort(c);
+            return SL_ECLOSED;
+        }
+    }
+    size_t pending = sl_outq_bytes(&c->out);
+    if (pending > SL_NET_STREAM_HIGH_WATER) r->want_writable = true;
+    sl_conn_mark_dirty(c);
+    return (long)pending;
+}
+
+void sl_h1_stream_end(sl_req_t *r) {
+    sl_conn_t *c = r->conn;
+    if (!r->stream_raw && !r->head_method && sl_outq_copy(&c->out, "0\r\n\r\n", 5) != 0) {
+        sl_conn_abort(c);
+        r->handler_owned = false;
+        sl_req_maybe_free(r);
+        return;
+    }
+    h1_finish(r);
+}
+
+void sl_h1_error(sl_conn_t *c, int status, const char *reason) {
+    sl_buf_t *b = &c->w->scratch;
+    sl_buf_reset(b);
+    size_t rlen = strlen(reason);
+    size_t dlen;
+    const char *date = sl_worker_date(c->w, &dlen);
+    sl_buf_printf(b, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n", status,
+                  sl_http_reason(status), rlen + 1);
+    sl_buf_append(b, date, dlen);
+    sl_buf_append_str(b, "Connection: close\r\n\r\n");
+    sl_buf_append(b, reason, rlen);
+    sl_buf_append_byte(b, '\n');
+    if (sl_buf_failed(b) || sl_outq_copy(&c->out, b->data, b->len) != 0) {
+        sl_conn_abort(c);
+        return;
+    }
+    sl_req_t *r = c->h1_cur;
+    if (r && r->conn_owned) {
+        r->conn_owned = false;
+        sl_req_maybe_free(r);
+    }
+    sl_http1_parser_reset(&c->parser);
+    c->close_after_flush = true;
+    sl_conn_mark_dirty(c);
+}
+
+static void h1_on_head(sl_conn_t *c) {
+    const sl_http1_head_t *h = &c->parser.head;
+    if (h->expect_continue && h->minor_version >= 1 && (h->chunked || h->content_length > 0)) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (sl_outq_copy(&c->out, cont, sizeof cont - 1) != 0) sl_conn_abort(c);
+        else sl_conn_mark_dirty(c);
+    }
+}
+
+static void h1_on_done(sl_conn_t *c, sl_req_t *r) {
+    const sl_http1_head_t *h = &c->parser.head;
+    r->pub.method = h->method;
+    r->pub.path = h->target;
+    r->pub.headers = h->headers;
+    r->pub.header_count = h->header_count;
+    r->pub.http_version = 1;
+    r->minor_version = h->minor_version;
+    r->keep_alive = h->keep_alive && !c->w->stopping;
+    r->head_method = strcmp(h->method, "HEAD") == 0;
+    r->body = sl_http1_parser_take_body(&c->parser, &r->body_len);
+    sl_http1_parser_reset(&c->parser);
+    c->h1_busy = true;
+    sl_req_dispatch(r);
+}
+
+size_t sl_h1_input(sl_conn_t *c, const char *data, size_t len) {
+    size_t total = 0;
+    while (!c->dead && !c->h1_busy && !c->close_after_flush) {
+        if (!c->h1_cur) {
+            if (total == len) break;
+            sl_req_t *nr = sl_req_new(c);
+            if (!nr) {
+                sl_conn_abort(c);
+                return len;
+            }
+            nr->conn_owned = true;
+            c->h1_cur = nr;
+        }
+        sl_req_t *r = c->h1_cur;
+        size_t used = 0;
+        sl_http1_event_t ev =
+            sl_http1_parser_feed(&c->parser, r->pub.arena, data + total, len - total, &used);
+        total += used;
+        switch (ev) {
+        case SL_HTTP1_NEED_MORE:
+            if (used == 0) return total;
+            break;
+        case SL_HTTP1_HEAD:
+            h1_on_head(c);
+            break;
+        case SL_HTTP1_DONE:
+            h1_on_done(c, r);
+            break;
+        case SL_HTTP1_ERROR:
+            sl_h1_error(c, c->parser.error_status, c->parser.error_reason);
+            return len;
+        }
+    }
+    return total;
+}
+
+long sl_h1_direct_read(sl_conn_t *c) {
+    sl_req_t *r = c->h1_cur;
+    if (!r) return 0;
+    uint8_t *dst;
+    size_t room = sl_http1_parser_body_space(&c->parser, &dst);
+    if (room < DIRECT_READ_MIN) return 0;
+    long n = sl_conn_recv(c, dst, room);
+    if (n == 0) return SL_ECLOSED;
+    if (n < 0) return n;
+    if (sl_http1_parser_body_commit(&c->parser, (size_t)n) == SL_HTTP1_DONE) h1_on_done(c, r);
+    return n;
+}
