@@ -199,7 +199,8 @@ static void sub_pump(sl_sub_t *sub) {
             consumer_ok = sl_kconsumer_status(s->consumers[i], now) == SL_KS_ACTIVE;
     if (!sh || !sh->log || !consumer_ok) {
         sl_kinesis_unlock(k);
-XX, !consumer_ok && sh ? "Consumer" : "Stream",
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s %s under account %s not found.", !consumer_ok && sh ? "Consumer" : "Stream",
                  !consumer_ok && sh ? sub->consumer_arn : sub->stream, k->account);
         sub_exception(sub, "ResourceNotFoundException", msg);
         return;

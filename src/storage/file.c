@@ -628,18 +628,14 @@ static int seg_recover(file_shard_t *s, uint64_t base, bool active, seg_t **out)
             sc.npoints = nvalid;
             sc.last_point_off = last.offset;
             sc.first_arrival = first.arrival_ms;
-            /* The scan must not add the entry it starts from again. */
-            sc.npoints = nvalid;
             rebuild = false;
         }
     }
     sc.end_off = start_off;
     sc.end_seq = start_seq;
     sc.last_arrival = start_arrival;
-    if (!rebuild) {
-        /* Skip the already indexed frame by scanning it without re-adding its entry: the rule
-         * adds entries only at >= last_point_off + interval, and the first frame is at last_point_off. */
-    }
+    /* When starting from a verified entry, the scan does not index its frame again: the rule adds
+     * entries only at >= last_point_off + interval, and that frame is at last_point_off. */
     if ((rc = scan_frames(e, fd, start_off, start_seq, start_arrival, size, &sc))) goto out;
     if (sc.end_off < size) {
         uint64_t lost_end = walk_cut_region(e, fd, sc.end_off, size, sc.end_seq);
@@ -822,8 +818,6 @@ static int shard_recover(file_shard_t *s) {
     s->w_last_point_off = 0;
     if (a->npoints > 0) {
         /* Find the offset of the last index entry for the sparse-index rule. */
-        int fd = e->ops.open(s->dir, O_RDONLY | O_DIRECTORY, 0);
-        if (fd >= 0) e->ops.close(fd);
         pthread_mutex_lock(&s->mu);
         rc = seg_open_fds_locked(s, a);
         pthread_mutex_unlock(&s->mu);
@@ -1027,5 +1021,978 @@ static int shard_roll(file_shard_t *s) {
     return 0;
 unseal:
     if (e->ops.ftruncate(old->idx_fd, (off_t)seal_off) != 0) s->w_needs_truncate = true;
+    return rc;
+}
+
+static void region_begin(file_shard_t *s, size_t op_index) {
+    s->r_region_op = op_index;
+    s->r_size0 = s->w_size;
+    s->r_end0 = s->w_end_seq;
+    s->r_npoints0 = s->w_npoints;
+    s->r_last_point0 = s->w_last_point_off;
+    s->r_arrival0 = s->w_last_arrival;
+    s->r_region = false;
+}
+
+/* Undoes the current region: the writer state returns to the region's start and the bytes written
+ * are truncated away (retried before the next write if truncation fails). */
+static void region_rollback(file_shard_t *s) {
+    file_engine_t *e = s->eng;
+    s->w_size = s->r_size0;
+    s->w_end_seq = s->r_end0;
+    s->w_npoints = s->r_npoints0;
+    s->w_last_point_off = s->r_last_point0;
+    s->w_last_arrival = s->r_arrival0;
+    s->r_region = false;
+    seg_t *a = s->r_seg;
+    if (a->fd < 0 || a->idx_fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0 ||
+        e->ops.ftruncate(a->idx_fd, (off_t)(SL_IDX_HEADER_BYTES + s->w_npoints * SL_IDX_ENTRY_BYTES)) != 0)
+        s->w_needs_truncate = true;
+}
+
+static int region_write(file_shard_t *s, size_t buf_from, size_t buf_to) {
+    file_engine_t *e = s->eng;
+    seg_t *a = s->r_seg;
+    int rc = 0;
+    if (buf_to > buf_from) rc = pwrite_all(&e->ops, a->fd, s->wbuf.data + buf_from, buf_to - buf_from, s->r_size0);
+    if (!rc && s->widx.len)
+        rc = pwrite_all(&e->ops, a->idx_fd, s->widx.data, s->widx.len,
+                        SL_IDX_HEADER_BYTES + s->r_npoints0 * SL_IDX_ENTRY_BYTES);
+    sl_buf_reset(&s->widx);
+    return rc;
+}
+
+/* Rewrites the active segment's index from its frames (after a reader found it disagreeing). */
+static int rebuild_active_index(file_shard_t *s) {
+    file_engine_t *e = s->eng;
+    seg_t *a = s->r_seg;
+    scan_t sc = {0};
+    sl_buf_init(&sc.entries);
+    sc.end_off = SL_SEG_HEADER_BYTES;
+    sc.end_seq = a->base_seq;
+    int rc = scan_frames(e, a->fd, SL_SEG_HEADER_BYTES, a->base_seq, 0, s->w_size, &sc);
+    if (!rc && (sc.end_off != s->w_size || sc.end_seq != s->w_end_seq)) rc = SL_ECORRUPT;
+    if (!rc) rc = write_index_file(s, a->base_seq, &sc.entries, NULL);
+    if (!rc) {
+        pthread_mutex_lock(&s->mu);
+        if (a->idx_fd >= 0) e->ops.close(a->idx_fd);
+        a->idx_fd = -1;
+        rc = seg_open_fds_locked(s, a);
+        a->npoints = sc.npoints;
+        a->index_bad = false;
+        pthread_mutex_unlock(&s->mu);
+        s->w_npoints = sc.npoints;
+        s->w_last_point_off = sc.last_point_off;
+        SL_INFO("storage: stream %s shard %s: rebuilt the index of segment %020" PRIu64 ".log", s->stream_key,
+                s->shard_key, a->base_seq);
+    }
+    sl_buf_free(&sc.entries);
+    return rc;
+}
+
+/* Writes one shard's share of a commit round: frames get their seqs, full segments roll. */
+static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc) {
+    file_engine_t *e = s->eng;
+    s->r_ok_ops = 0;
+    s->r_status = 0;
+    region_begin(s, 0);
+    sl_buf_reset(&s->widx);
+    int rc = open_rc;
+    if (!rc && s->w_needs_truncate) {
+        seg_t *a = s->r_seg;
+        if (e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0 ||
+            e->ops.ftruncate(a->idx_fd, (off_t)(SL_IDX_HEADER_BYTES + s->w_npoints * SL_IDX_ENTRY_BYTES)) != 0)
+            rc = errno_code(errno);
+        else
+            s->w_needs_truncate = false;
+    }
+    if (!rc && s->r_seg->index_bad) rc = rebuild_active_index(s);
+    if (!rc && roll_requested && s->nwops == 0 && s->w_end_seq > s->r_seg->base_seq) rc = shard_roll(s);
+    if (rc) {
+        s->r_status = rc;
+        return;
+    }
+    size_t pos = 0, region_from = 0;
+    for (size_t i = 0; i < s->nwops; i++) {
+        op_t *op = &s->wops[i];
+        if (s->w_size >= e->segment_bytes && s->w_end_seq > s->r_seg->base_seq) {
+            if ((rc = region_write(s, region_from, pos)) || (rc = shard_roll(s))) {
+                region_rollback(s);
+                s->r_status = rc;
+                s->r_ok_ops = s->r_region_op;
+                return;
+            }
+            s->r_ok_ops = i;
+            region_begin(s, i);
+            region_from = pos;
+        }
+        op->first_seq = s->w_end_seq;
+        for (size_t k = 0; k < op->n; k++) {
+            uint8_t *f = (uint8_t *)s->wbuf.data + pos;
+            uint32_t len = sl_frame_len(f);
+            int64_t arrival = sl_frame_arrival(f);
+            if (arrival < s->w_last_arrival) arrival = s->w_last_arrival;
+            sl_frame_finish(f, s->w_end_seq, arrival);
+            if (s->w_npoints == 0 || s->w_size >= s->w_last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES) {
+                uint8_t ent[SL_IDX_ENTRY_BYTES];
+                sl_idx_entry_t ie = {.seq = s->w_end_seq, .offset = s->w_size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
+                sl_idx_entry_encode(ent, &ie);
+                sl_buf_append(&s->widx, ent, sizeof ent);
+                if (s->w_npoints == 0) s->w_first_arrival = arrival;
+                s->w_npoints++;
+                s->w_last_point_off = s->w_size;
+            }
+            s->w_size += len;
+            s->w_end_seq++;
+            s->w_last_arrival = arrival;
+            pos += len;
+        }
+    }
+    if (sl_buf_failed(&s->widx)) {
+        s->widx.failed = false;
+        rc = SL_ENOMEM;
+    } else {
+        rc = region_write(s, region_from, pos);
+    }
+    if (rc) {
+        region_rollback(s);
+        s->r_status = rc;
+        s->r_ok_ops = s->r_region_op;
+        return;
+    }
+    s->r_region = pos > region_from;
+    s->r_ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->r_region ? s->r_region_op : s->nwops;
+}
+
+static void *sync_worker(void *arg) {
+    file_engine_t *e = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&e->sync_mu);
+    for (;;) {
+        while (!e->sync_stop && (e->sync_gen == seen || e->sync_next >= e->sync_n)) {
+            seen = e->sync_gen;
+            pthread_cond_wait(&e->sync_work, &e->sync_mu);
+        }
+        if (e->sync_stop) break;
+        size_t i = e->sync_next++;
+        sync_job_t *job = &e->sync_jobs[i];
+        pthread_mutex_unlock(&e->sync_mu);
+        job->rc = e->ops.fdatasync(job->fd) == 0 ? 0 : errno_code(errno);
+        pthread_mutex_lock(&e->sync_mu);
+        if (++e->sync_finished == e->sync_n) pthread_cond_signal(&e->sync_done);
+    }
+    pthread_mutex_unlock(&e->sync_mu);
+    return NULL;
+}
+
+/* Runs fdatasync on every job's fd, several at a time; fills job->rc. Commit thread only. */
+static void sync_many(file_engine_t *e, sync_job_t *jobs, size_t n) {
+    if (n == 0) return;
+    if (n == 1 || e->nsync_threads == 0) {
+        for (size_t i = 0; i < n; i++) jobs[i].rc = e->ops.fdatasync(jobs[i].fd) == 0 ? 0 : errno_code(errno);
+        return;
+    }
+    pthread_mutex_lock(&e->sync_mu);
+    e->sync_jobs = jobs;
+    e->sync_n = n;
+    e->sync_next = 0;
+    e->sync_finished = 0;
+    e->sync_gen++;
+    pthread_cond_broadcast(&e->sync_work);
+    while (e->sync_next < e->sync_n) {
+        size_t i = e->sync_next++;
+        pthread_mutex_unlock(&e->sync_mu);
+        jobs[i].rc = e->ops.fdatasync(jobs[i].fd) == 0 ? 0 : errno_code(errno);
+        pthread_mutex_lock(&e->sync_mu);
+        e->sync_finished++;
+    }
+    while (e->sync_finished < e->sync_n) pthread_cond_wait(&e->sync_done, &e->sync_mu);
+    e->sync_n = 0;
+    pthread_mutex_unlock(&e->sync_mu);
+}
+
+static int jobs_reserve(file_engine_t *e, size_t n) {
+    if (n <= e->jobs_cap) return 0;
+    sync_job_t *j = realloc(e->jobs, n * sizeof *j);
+    if (!j) return SL_ENOMEM;
+    e->jobs = j;
+    e->jobs_cap = n;
+    return 0;
+}
+
+static void commit_round(file_engine_t *e, file_shard_t *list) {
+    size_t n = 0;
+    for (file_shard_t *s = list; s; s = s->dirty_next) n++;
+    if (n > e->batch_cap) {
+        file_shard_t **b = realloc(e->batch, n * sizeof *b);
+        SL_ASSERT(b != NULL); /* a few pointers per shard; nothing sensible to do without them */
+        e->batch = b;
+        e->batch_cap = n;
+    }
+    SL_ASSERT(jobs_reserve(e, n) == 0);
+    n = 0;
+    for (file_shard_t *s = list; s; s = s->dirty_next) e->batch[n++] = s;
+
+    /* Take each shard's pending appends and write them. */
+    for (size_t i = 0; i < n; i++) {
+        file_shard_t *s = e->batch[i];
+        pthread_mutex_lock(&s->mu);
+        sl_buf_t tb = s->wbuf;
+        s->wbuf = s->pend;
+        s->pend = tb;
+        sl_buf_reset(&s->pend);
+        op_t *to = s->wops;
+        size_t tc = s->capwops;
+        s->wops = s->ops;
+        s->capwops = s->capops;
+        s->nwops = s->nops;
+        s->ops = to;
+        s->capops = tc;
+        s->nops = 0;
+        s->in_dirty = false;
+        s->in_batch = true;
+        bool roll = s->roll_requested;
+        s->roll_requested = false;
+        seg_t *a = s->segs[s->nseg - 1];
+        a->refs++;
+        s->r_seg = a;
+        int orc = seg_open_fds_locked(s, a);
+        pthread_mutex_unlock(&s->mu);
+        shard_write_round(s, roll, orc);
+    }
+    /* Group commit: one fdatasync per touched shard, in parallel. */
+    if (e->base.cfg.durability == SL_DURABILITY_SYNC) {
+        size_t nj = 0;
+        for (size_t i = 0; i < n; i++) {
+            file_shard_t *s = e->batch[i];
+            if (s->r_status == 0 && s->r_region) e->jobs[nj++] = (sync_job_t){.fd = s->r_seg->fd};
+        }
+        sync_many(e, e->jobs, nj);
+        nj = 0;
+        for (size_t i = 0; i < n; i++) {
+            file_shard_t *s = e->batch[i];
+            if (!(s->r_status == 0 && s->r_region)) continue;
+            int rc = e->jobs[nj++].rc;
+            if (rc) {
+                region_rollback(s);
+                s->r_status = rc;
+            } else {
+                s->r_ok_ops = s->nwops;
+            }
+        }
+    }
+    /* Publish and complete. */
+    for (size_t i = 0; i < n; i++) {
+        file_shard_t *s = e->batch[i];
+        seg_t *a = s->r_seg;
+        pthread_mutex_lock(&s->mu);
+        a->size = s->w_size;
+        a->end_seq = s->w_end_seq;
+        a->npoints = s->w_npoints;
+        if (s->w_end_seq > a->base_seq) {
+            a->first_arrival = s->w_first_arrival;
+            a->last_arrival = s->w_last_arrival;
+        }
+        uint64_t old_tip = s->next_seq;
+        s->next_seq = s->w_end_seq;
+        if (s->r_region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
+        pthread_mutex_unlock(&s->mu);
+        if (s->r_status)
+            SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu completed", s->stream_key,
+                     s->shard_key, sl_strerror(s->r_status), s->nwops - s->r_ok_ops, s->r_ok_ops);
+        if (s->r_status) engine_set_failed(e, s->r_status);
+        size_t bytes = 0;
+        for (size_t k = 0; k < s->nwops; k++) {
+            op_t *op = &s->wops[k];
+            bytes += op->bytes;
+            if (k < s->r_ok_ops) op->cb(op->arg, 0, op->first_seq);
+            else op->cb(op->arg, s->r_status ? s->r_status : SL_EIO, 0);
+        }
+        atomic_fetch_sub(&e->pending_bytes, bytes);
+        if (s->w_end_seq != old_tip && e->base.cfg.on_commit) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->w_end_seq);
+        s->nwops = 0;
+        sl_buf_reset(&s->wbuf);
+        pthread_mutex_lock(&s->mu);
+        seg_unref_locked(e, a);
+        s->r_seg = NULL;
+        s->in_batch = false;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* durability=interval: fdatasync every shard written since the last flush. */
+static void interval_flush(file_engine_t *e) {
+    pthread_mutex_lock(&e->reg_mu);
+    size_t n = 0;
+    for (file_shard_t *s = e->reg_head; s; s = s->reg_next) n += s->unsynced;
+    if (n == 0 || jobs_reserve(e, n) || n > e->batch_cap) {
+        if (n > e->batch_cap) {
+            file_shard_t **b = realloc(e->batch, n * sizeof *b);
+            if (b) { e->batch = b; e->batch_cap = n; }
+        }
+        if (n == 0 || n > e->batch_cap || jobs_reserve(e, n)) { pthread_mutex_unlock(&e->reg_mu); return; }
+    }
+    size_t nj = 0;
+    seg_t **segs = malloc(n * sizeof *segs);
+    if (!segs) { pthread_mutex_unlock(&e->reg_mu); return; }
+    for (file_shard_t *s = e->reg_head; s && nj < n; s = s->reg_next) {
+        pthread_mutex_lock(&s->mu);
+        if (s->unsynced) {
+            seg_t *a = s->segs[s->nseg - 1];
+            if (seg_open_fds_locked(s, a) == 0) {
+                s->unsynced = false;
+                a->refs++;
+                segs[nj] = a;
+                e->batch[nj] = s;
+                e->jobs[nj++] = (sync_job_t){.fd = a->fd};
+            }
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&e->reg_mu);
+    /* Shards cannot be freed meanwhile: close waits for unsynced shards? No: the references keep
+     * the segments (and their descriptors) alive, which is all the sync needs. */
+    sync_many(e, e->jobs, nj);
+    for (size_t i = 0; i < nj; i++) {
+        if (e->jobs[i].rc) {
+            SL_ERROR("storage: interval flush: fdatasync failed (%s): acknowledged records written in the last "
+                     "interval may not be durable",
+                     sl_strerror(e->jobs[i].rc));
+            engine_set_failed(e, e->jobs[i].rc);
+        }
+    }
+    /* Drop the references under the registry lock, re-finding shards still open. */
+    pthread_mutex_lock(&e->reg_mu);
+    for (size_t i = 0; i < nj; i++) {
+        bool found = false;
+        for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
+            if (s != e->batch[i]) continue;
+            pthread_mutex_lock(&s->mu);
+            seg_unref_locked(e, segs[i]);
+            pthread_mutex_unlock(&s->mu);
+            found = true;
+            break;
+        }
+        if (!found) seg_unref_locked(e, segs[i]); /* the shard is gone: we hold the last reference */
+    }
+    pthread_mutex_unlock(&e->reg_mu);
+    free(segs);
+}
+
+/* Gives back descriptors and buffers of shards idle for SL_STORAGE_IDLE_CLOSE_MS. */
+static void idle_sweep(file_engine_t *e) {
+    int64_t now = sl_time_mono_ms();
+    pthread_mutex_lock(&e->reg_mu);
+    for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
+        pthread_mutex_lock(&s->mu);
+        if (!s->in_dirty && !s->in_batch && !s->unsynced && now - s->last_use_ms >= SL_STORAGE_IDLE_CLOSE_MS) {
+            for (size_t i = 0; i < s->nseg; i++)
+                if (s->segs[i]->refs == 1) seg_close_fds(e, s->segs[i]);
+            if (s->nops == 0) {
+                sl_buf_free(&s->pend);
+                free(s->ops);
+                s->ops = NULL;
+                s->capops = 0;
+            }
+            sl_buf_free(&s->wbuf);
+            sl_buf_free(&s->widx);
+            free(s->wops);
+            s->wops = NULL;
+            s->capwops = 0;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&e->reg_mu);
+}
+
+static void *commit_main(void *arg) {
+    file_engine_t *e = arg;
+    int64_t interval = e->base.cfg.flush_interval_ms > 0 ? e->base.cfg.flush_interval_ms : SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT;
+    int64_t next_flush = sl_time_mono_ms() + interval, next_sweep = sl_time_mono_ms() + 1000;
+    bool interval_mode = e->base.cfg.durability == SL_DURABILITY_INTERVAL;
+    pthread_mutex_lock(&e->q_mu);
+    for (;;) {
+        while (!e->dirty_head && !e->stop) {
+            int64_t now = sl_time_mono_ms();
+            int64_t until = next_sweep;
+            if (interval_mode && next_flush < until) until = next_flush;
+            if (now >= until) break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t ns = ts.tv_nsec + (until - now) * 1000000;
+            ts.tv_sec += ns / 1000000000;
+            ts.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&e->q_cond, &e->q_mu, &ts);
+        }
+        file_shard_t *list = e->dirty_head;
+        e->dirty_head = e->dirty_tail = NULL;
+        bool stop = e->stop;
+        pthread_mutex_unlock(&e->q_mu);
+        if (list) commit_round(e, list);
+        int64_t now = sl_time_mono_ms();
+        if (interval_mode && (now >= next_flush || (stop && !list))) {
+            interval_flush(e);
+            next_flush = now + interval;
+        }
+        if (now >= next_sweep) {
+            idle_sweep(e);
+            next_sweep = now + 1000;
+        }
+        pthread_mutex_lock(&e->q_mu);
+        if (stop && !list && !e->dirty_head) break;
+    }
+    pthread_mutex_unlock(&e->q_mu);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Reads */
+
+static void bounds_locked(const file_shard_t *s, sl_shard_bounds_t *b) {
+    memset(b, 0, sizeof *b);
+    b->next_seq = s->next_seq;
+    b->first_seq = s->next_seq;
+    for (size_t i = 0; i < s->nseg; i++) {
+        const seg_t *g = s->segs[i];
+        b->bytes += g->size;
+        if (g->end_seq > g->base_seq) {
+            if (b->first_seq == s->next_seq && b->first_arrival_ms == 0 && b->last_arrival_ms == 0) {
+                b->first_seq = g->base_seq;
+                b->first_arrival_ms = g->first_arrival;
+            }
+            b->last_arrival_ms = g->last_arrival;
+        }
+    }
+}
+
+static void file_read_free(sl_read_result_t *res) {
+    file_read_mem_t *m = res->mem;
+    while (m->blocks) {
+        read_block_t *b = m->blocks;
+        m->blocks = b->next;
+        free(b);
+    }
+    free(m->res.records);
+    free(m);
+}
+
+static uint8_t *read_block_new(file_read_mem_t *m, size_t len) {
+    read_block_t *b = malloc(sizeof *b + len);
+    if (!b) return NULL;
+    b->next = m->blocks;
+    m->blocks = b;
+    return b->data;
+}
+
+static int result_push(file_read_mem_t *m, const sl_frame_t *f) {
+    sl_read_result_t *res = &m->res;
+    if (res->count == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        sl_record_t *r = realloc(res->records, cap * sizeof *r);
+        if (!r) return SL_ENOMEM;
+        res->records = r;
+        m->cap = cap;
+    }
+    res->records[res->count++] = (sl_record_t){
+        .seq = f->seq,
+        .arrival_ms = f->arrival_ms,
+        .partition_key = (const char *)f->pk,
+        .partition_key_len = f->pk_len,
+        .explicit_hash_key = f->ehk_len ? (const char *)f->ehk : NULL,
+        .explicit_hash_key_len = f->ehk_len,
+        .data = f->data,
+        .data_len = f->data_len,
+    };
+    res->bytes += (size_t)f->data_len + f->pk_len;
+    return 0;
+}
+
+/* Finds where to start reading seq `pos` in g: the hint, the index, or the segment's start. */
+static void locate(file_shard_t *s, seg_t *g, uint64_t pos, uint64_t npoints, bool index_bad, uint64_t *off,
+                   uint64_t *off_seq, bool *from_index) {
+    *off = SL_SEG_HEADER_BYTES;
+    *off_seq = g->base_seq;
+    *from_index = false;
+    if (index_bad || npoints == 0) return;
+    sl_idx_entry_t ie;
+    long ipos;
+    if (index_search(s, g, npoints, false, pos, 0, &ie, &ipos) != 0) {
+        pthread_mutex_lock(&s->mu);
+        g->index_bad = true;
+        pthread_mutex_unlock(&s->mu);
+        SL_WARN("storage: stream %s shard %s: index of segment %020" PRIu64 ".log is unreadable; scanning instead",
+                s->stream_key, s->shard_key, g->base_seq);
+        return;
+    }
+    if (ipos < 0) return;
+    *off = ie.offset;
+    *off_seq = ie.seq;
+    *from_index = true;
+}
+
+typedef struct {
+    size_t records_max, bytes_max;
+    bool full;
+} budget_t;
+
+/* Reads from segment containing *pos. Advances *pos past what it returned or skipped. Returns 0,
+ * or a negative code. Sets b->full when the budget is exhausted. */
+static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budget_t *b) {
+    file_engine_t *e = s->eng;
+    sl_read_result_t *res = &m->res;
+    pthread_mutex_lock(&s->mu);
+    long idx = seg_find_locked(s, *pos);
+    if (idx < 0) {
+        *pos = s->segs[0]->base_seq;
+        idx = 0;
+    }
+    seg_t *g = s->segs[idx];
+    if (*pos >= g->end_seq) {
+        bool more = (size_t)idx + 1 < s->nseg;
+        if (more) *pos = s->segs[idx + 1]->base_seq;
+        pthread_mutex_unlock(&s->mu);
+        if (!more) b->full = true;
+        return 0;
+    }
+    uint64_t size = g->size, end = g->end_seq, npoints = g->npoints, base = g->base_seq;
+    bool index_bad = g->index_bad, hinted = false;
+    uint64_t off = SL_SEG_HEADER_BYTES, off_seq = base;
+    if (s->hint_base == base && s->hint_seq == *pos && s->hint_off >= SL_SEG_HEADER_BYTES && s->hint_off < size) {
+        off = s->hint_off;
+        off_seq = *pos;
+        hinted = true;
+    }
+    g->refs++;
+    int rc = seg_open_fds_locked(s, g);
+    pthread_mutex_unlock(&s->mu);
+    bool from_index = hinted;
+    if (!rc && !hinted) locate(s, g, *pos, npoints, index_bad, &off, &off_seq, &from_index);
+    double avg = (double)(size - SL_SEG_HEADER_BYTES) / (double)(end - base);
+    uint64_t expect = off_seq;
+    bool first = true;
+    while (!rc && off < size && !b->full) {
+        double rem_recs = (double)(b->records_max - res->count);
+        double rem_bytes = res->bytes < b->bytes_max ? (double)(b->bytes_max - res->bytes) : 0;
+        double overhead = avg > SL_FRAME_HEADER_BYTES + 1 ? avg / (avg - SL_FRAME_HEADER_BYTES) : 2.0;
+        double want = rem_recs * avg;
+        if (rem_bytes * overhead < want) want = rem_bytes * overhead;
+        want += (double)(*pos > expect ? *pos - expect : 0) * avg + avg + SL_FRAME_HEADER_BYTES;
+        if (want < 65536) want = 65536;
+        if (want > 32.0 * 1024 * 1024) want = 32.0 * 1024 * 1024;
+        size_t chunk = (size_t)SL_MIN((uint64_t)want, size - off);
+        uint8_t *blk = read_block_new(m, chunk);
+        if (!blk) { rc = SL_ENOMEM; break; }
+        ssize_t got = pread_full(&e->ops, g->fd, blk, chunk, off);
+        if (got < 0) { rc = (int)got; break; }
+        if ((size_t)got != chunk) {
+            SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log is shorter than its committed length",
+                     s->stream_key, s->shard_key, base);
+            rc = SL_ECORRUPT;
+            break;
+        }
+        size_t p = 0;
+        while (p < chunk) {
+            sl_frame_t f;
+            sl_frame_status_t st = sl_frame_decode(blk + p, chunk - p, &f);
+            if ((st == SL_FRAME_TORN_BODY || st == SL_FRAME_TORN_HEADER) && off + chunk < size) break;
+            if (st != SL_FRAME_OK || f.seq != expect) {
+                if (first && from_index && !hinted) {
+                    SL_WARN("storage: stream %s shard %s: index of segment %020" PRIu64
+                            ".log disagrees with the segment; scanning instead until it is rebuilt",
+                            s->stream_key, s->shard_key, base);
+                    pthread_mutex_lock(&s->mu);
+                    g->index_bad = true;
+                    pthread_mutex_unlock(&s->mu);
+                } else if (first && hinted) {
+                    /* A stale hint: fall back to the index. */
+                } else {
+                    SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log: %s at offset %" PRIu64
+                             " (expected seq %" PRIu64 ")",
+                             s->stream_key, s->shard_key, base, st == SL_FRAME_OK ? "record out of sequence" : sl_frame_status_str(st),
+                             off + p, expect);
+                    rc = SL_ECORRUPT;
+                    break;
+                }
+                /* Retry this segment from a safer starting point. */
+                bool was_hinted = hinted;
+                hinted = false;
+                if (was_hinted) {
+                    locate(s, g, *pos, npoints, index_bad, &off, &off_seq, &from_index);
+                } else {
+                    off = SL_SEG_HEADER_BYTES;
+                    off_seq = base;
+                    from_index = false;
+                }
+                expect = off_seq;
+                p = 0;
+                goto next_chunk;
+            }
+            first = false;
+            if (f.seq >= *pos) {
+                size_t cost = (size_t)f.data_len + f.pk_len;
+                if (res->count >= b->records_max || (res->count > 0 && res->bytes + cost > b->bytes_max)) {
+                    b->full = true;
+                    break;
+                }
+                if ((rc = result_push(m, &f))) break;
+                *pos = f.seq + 1;
+            }
+            expect++;
+            p += f.frame_len;
+        }
+        off += p;
+    next_chunk:;
+    }
+    if (!rc && off >= size && *pos < end) *pos = end; /* should not happen: the segment ended early */
+    pthread_mutex_lock(&s->mu);
+    if (!rc && off < size) {
+        s->hint_base = base;
+        s->hint_seq = expect;
+        s->hint_off = off;
+    }
+    seg_unref_locked(e, g);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int seek_time_impl(file_shard_t *s, int64_t ts, uint64_t *out);
+
+static int file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max, int64_t min_arrival_ms,
+                     sl_read_cb cb, void *arg) {
+    file_shard_t *s = (file_shard_t *)log;
+    file_read_mem_t *m = calloc(1, sizeof *m);
+    if (!m) return SL_ENOMEM;
+    m->freefn = file_read_free;
+    sl_read_result_t *res = &m->res;
+    res->mem = m;
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        free(m);
+        return SL_ECLOSED;
+    }
+    bounds_locked(s, &res->bounds);
+    s->last_use_ms = sl_time_mono_ms();
+    pthread_mutex_unlock(&s->mu);
+    uint64_t pos = from_seq < res->bounds.first_seq ? res->bounds.first_seq : from_seq;
+    int rc = 0;
+    if (min_arrival_ms > 0 && res->bounds.first_seq < res->bounds.next_seq && res->bounds.first_arrival_ms < min_arrival_ms) {
+        uint64_t t;
+        if ((rc = seek_time_impl(s, min_arrival_ms, &t))) goto fail;
+        if (t > pos) pos = t;
+    }
+    budget_t b = {.records_max = records_max, .bytes_max = bytes_max};
+    while (!rc && !b.full && pos < res->bounds.next_seq && res->count < records_max) rc = read_segment(s, m, &pos, &b);
+    if (rc && res->count == 0) goto fail;
+    res->next_seq = res->count ? res->records[res->count - 1].seq + 1 : pos;
+    cb(arg, 0, res);
+    return 0;
+fail:
+    file_read_free(res);
+    return rc;
+}
+
+/* Reads frame headers from `off` on until one has arrival >= ts; *seq_out is its seq, or end_seq. */
+static int scan_time(file_shard_t *s, seg_t *g, uint64_t off, uint64_t size, uint64_t seq, uint64_t end_seq, int64_t ts,
+                     uint64_t *seq_out) {
+    size_t cap = 65536;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return SL_ENOMEM;
+    uint64_t boff = 0;
+    size_t blen = 0;
+    int rc = 0;
+    *seq_out = end_seq;
+    while (off + SL_FRAME_HEADER_BYTES <= size) {
+        if (off < boff || off + SL_FRAME_HEADER_BYTES > boff + blen) {
+            size_t want = (size_t)SL_MIN((uint64_t)cap, size - off);
+            ssize_t got = pread_full(&s->eng->ops, g->fd, buf, want, off);
+            if (got < (ssize_t)SL_FRAME_HEADER_BYTES) { rc = got < 0 ? (int)got : SL_ECORRUPT; break; }
+            boff = off;
+            blen = (size_t)got;
+        }
+        sl_frame_t f;
+        sl_frame_status_t st = sl_frame_peek(buf + (off - boff), blen - (size_t)(off - boff), &f);
+        if ((st != SL_FRAME_OK && st != SL_FRAME_TORN_BODY) || f.seq != seq) { rc = SL_ECORRUPT; break; }
+        if (f.arrival_ms >= ts) { *seq_out = f.seq; break; }
+        off += f.frame_len;
+        seq++;
+    }
+    free(buf);
+    return rc;
+}
+
+static int seek_time_impl(file_shard_t *s, int64_t ts, uint64_t *out) {
+    pthread_mutex_lock(&s->mu);
+    sl_shard_bounds_t b;
+    bounds_locked(s, &b);
+    if (b.first_seq == b.next_seq || ts > b.last_arrival_ms) {
+        *out = b.next_seq;
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    /* First non-empty segment whose last record arrived at or after ts. */
+    size_t lo = 0, hi = s->nseg;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const seg_t *g = s->segs[mid];
+        bool after = g->end_seq > g->base_seq && g->last_arrival >= ts;
+        if (after) hi = mid; else lo = mid + 1;
+    }
+    while (lo < s->nseg && !(s->segs[lo]->end_seq > s->segs[lo]->base_seq && s->segs[lo]->last_arrival >= ts)) lo++;
+    if (lo == s->nseg) {
+        *out = b.next_seq;
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    seg_t *g = s->segs[lo];
+    if (g->first_arrival >= ts) {
+        *out = g->base_seq;
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    uint64_t size = g->size, end = g->end_seq, npoints = g->npoints;
+    bool index_bad = g->index_bad;
+    g->refs++;
+    int rc = seg_open_fds_locked(s, g);
+    s->last_use_ms = sl_time_mono_ms();
+    pthread_mutex_unlock(&s->mu);
+    uint64_t off = SL_SEG_HEADER_BYTES, seq = g->base_seq;
+    if (!rc && !index_bad && npoints > 0) {
+        sl_idx_entry_t ie;
+        long ipos;
+        if (index_search(s, g, npoints, true, 0, ts, &ie, &ipos) == 0 && ipos >= 0) {
+            off = ie.offset;
+            seq = ie.seq;
+        }
+    }
+    if (!rc) rc = scan_time(s, g, off, size, seq, end, ts, out);
+    if (rc == SL_ECORRUPT && off != SL_SEG_HEADER_BYTES) rc = scan_time(s, g, SL_SEG_HEADER_BYTES, size, g->base_seq, end, ts, out);
+    seg_unref(s, g);
+    return rc;
+}
+
+static int file_seek_time(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out) {
+    return seek_time_impl((file_shard_t *)log, ts_ms, seq_out);
+}
+
+static int file_bounds(sl_shard_log_t *log, sl_shard_bounds_t *out) {
+    file_shard_t *s = (file_shard_t *)log;
+    pthread_mutex_lock(&s->mu);
+    bounds_locked(s, out);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Retention */
+
+static int file_trim(sl_shard_log_t *log, int64_t cutoff_ms) {
+    file_shard_t *s = (file_shard_t *)log;
+    file_engine_t *e = s->eng;
+    seg_t *victims[64];
+    size_t nv = 0;
+    pthread_mutex_lock(&s->mu);
+    while (nv < SL_ARRAY_LEN(victims) && s->nseg > 1 && s->segs[0]->sealed &&
+           (s->segs[0]->end_seq == s->segs[0]->base_seq || s->segs[0]->last_arrival < cutoff_ms)) {
+        victims[nv++] = s->segs[0];
+        memmove(s->segs, s->segs + 1, (s->nseg - 1) * sizeof *s->segs);
+        s->nseg--;
+    }
+    seg_t *a = s->segs[s->nseg - 1];
+    if (s->nseg == 1 && a->end_seq > a->base_seq && a->last_arrival < cutoff_ms && !s->closing) {
+        /* Everything is expired, including the active segment: ask the commit thread to seal it
+         * so the next trim can delete it. */
+        s->roll_requested = true;
+        enqueue_dirty_locked(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    int rc = 0;
+    for (size_t i = 0; i < nv; i++) {
+        char *lp = seg_path(s, victims[i]->base_seq, "log"), *ip = seg_path(s, victims[i]->base_seq, "idx");
+        if (lp && e->ops.unlink(lp) != 0 && errno != ENOENT) rc = errno_code(errno);
+        if (ip && e->ops.unlink(ip) != 0 && errno != ENOENT) rc = errno_code(errno);
+        SL_DEBUG("storage: stream %s shard %s: retention deleted segment %020" PRIu64 ".log (seq %" PRIu64 "..%" PRIu64 ")",
+                 s->stream_key, s->shard_key, victims[i]->base_seq, victims[i]->base_seq, victims[i]->end_seq - 1);
+        free(lp);
+        free(ip);
+    }
+    if (nv) {
+        int r2 = fsync_dir(e, s->dir);
+        if (!rc) rc = r2;
+        pthread_mutex_lock(&s->mu);
+        for (size_t i = 0; i < nv; i++) seg_unref_locked(e, victims[i]);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Engine */
+
+static int file_list(sl_storage_t *st, void (*fn)(void *, const char *, const char *), void *arg) {
+    file_engine_t *e = (file_engine_t *)st;
+    DIR *d = opendir(e->root);
+    if (!d) return errno == ENOENT ? 0 : SL_EIO;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!sl_storage_key_valid(de->d_name)) continue;
+        char *sp = path_join(e->root, de->d_name);
+        if (!sp) { closedir(d); return SL_ENOMEM; }
+        DIR *d2 = opendir(sp);
+        if (d2) {
+            struct dirent *de2;
+            while ((de2 = readdir(d2))) {
+                if (!sl_storage_key_valid(de2->d_name)) continue;
+                char *hp = path_join(sp, de2->d_name);
+                struct stat sb;
+                if (hp && stat(hp, &sb) == 0 && S_ISDIR(sb.st_mode)) fn(arg, de->d_name, de2->d_name);
+                free(hp);
+            }
+            closedir(d2);
+        }
+        free(sp);
+    }
+    closedir(d);
+    return 0;
+}
+
+static int remove_tree(file_engine_t *e, const char *path, int depth) {
+    DIR *d = opendir(path);
+    if (!d) return errno == ENOENT ? 0 : SL_EIO;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        char *p = path_join(path, de->d_name);
+        if (!p) { rc = SL_ENOMEM; break; }
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode) && depth < 2) {
+            int r = remove_tree(e, p, depth + 1);
+            if (r && !rc) rc = r;
+        } else if (e->ops.unlink(p) != 0 && errno != ENOENT && !rc) {
+            rc = errno_code(errno);
+        }
+        free(p);
+    }
+    closedir(d);
+    if (!rc && e->ops.rmdir(path) != 0 && errno != ENOENT) rc = errno_code(errno);
+    return rc;
+}
+
+static int file_stream_delete(sl_storage_t *st, const char *stream_key) {
+    file_engine_t *e = (file_engine_t *)st;
+    pthread_mutex_lock(&e->reg_mu);
+    for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
+        if (strcmp(s->stream_key, stream_key) == 0) {
+            pthread_mutex_unlock(&e->reg_mu);
+            return SL_EINVAL;
+        }
+    }
+    char *p = path_join(e->root, stream_key);
+    int rc = p ? remove_tree(e, p, 0) : SL_ENOMEM;
+    if (!rc) rc = fsync_dir(e, e->root);
+    pthread_mutex_unlock(&e->reg_mu);
+    free(p);
+    return rc;
+}
+
+static void file_close(sl_storage_t *st) {
+    file_engine_t *e = (file_engine_t *)st;
+    pthread_mutex_lock(&e->q_mu);
+    e->stop = true;
+    pthread_cond_signal(&e->q_cond);
+    pthread_mutex_unlock(&e->q_mu);
+    pthread_join(e->commit_thread, NULL);
+    pthread_mutex_lock(&e->sync_mu);
+    e->sync_stop = true;
+    pthread_cond_broadcast(&e->sync_work);
+    pthread_mutex_unlock(&e->sync_mu);
+    for (int i = 0; i < e->nsync_threads; i++) pthread_join(e->sync_threads[i], NULL);
+    while (e->reg_head) {
+        file_shard_t *s = e->reg_head;
+        e->reg_head = s->reg_next;
+        shard_free(s);
+    }
+    pthread_mutex_destroy(&e->reg_mu);
+    pthread_mutex_destroy(&e->q_mu);
+    pthread_cond_destroy(&e->q_cond);
+    pthread_mutex_destroy(&e->sync_mu);
+    pthread_cond_destroy(&e->sync_work);
+    pthread_cond_destroy(&e->sync_done);
+    free(e->batch);
+    free(e->jobs);
+    free(e->root);
+    free(e);
+}
+
+static const sl_storage_vtable_t file_vtable = {
+    .close = file_close,
+    .list = file_list,
+    .shard_open = file_shard_open,
+    .shard_close = file_shard_close,
+    .stream_delete = file_stream_delete,
+    .append = file_append,
+    .read = file_read,
+    .read_free = file_read_free,
+    .seek_time = file_seek_time,
+    .bounds = file_bounds,
+    .trim = file_trim,
+};
+
+int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
+    if (!cfg || !cfg->data_dir || !*cfg->data_dir) return SL_EINVAL;
+    if (cfg->durability != SL_DURABILITY_SYNC && cfg->durability != SL_DURABILITY_INTERVAL &&
+        cfg->durability != SL_DURABILITY_NONE)
+        return SL_EINVAL;
+    file_engine_t *e = calloc(1, sizeof *e);
+    if (!e) return SL_ENOMEM;
+    e->base.vt = &file_vtable;
+    e->base.cfg = *cfg;
+    const sl_file_ops_t *o = cfg->file_ops ? cfg->file_ops : &sl_file_ops_posix;
+    e->ops = *o;
+#define FILL(f) if (!e->ops.f) e->ops.f = sl_file_ops_posix.f
+    FILL(open); FILL(close); FILL(pwrite); FILL(pread); FILL(fdatasync); FILL(fsync); FILL(ftruncate);
+    FILL(unlink); FILL(rename); FILL(mkdir); FILL(fstat); FILL(rmdir);
+#undef FILL
+    e->base.cfg.file_ops = &e->ops;
+    e->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : SL_STORAGE_SEGMENT_BYTES_DEFAULT;
+    e->root = path_join(cfg->data_dir, "streams");
+    if (!e->root) { free(e); return SL_ENOMEM; }
+    pthread_mutex_init(&e->reg_mu, NULL);
+    pthread_mutex_init(&e->q_mu, NULL);
+    pthread_cond_init(&e->q_cond, NULL);
+    pthread_mutex_init(&e->sync_mu, NULL);
+    pthread_cond_init(&e->sync_work, NULL);
+    pthread_cond_init(&e->sync_done, NULL);
+    atomic_init(&e->pending_bytes, 0);
+    atomic_init(&e->fail_code, 0);
+    atomic_init(&e->fail_until_ms, 0);
+    int rc = 0;
+    if (e->ops.mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) rc = errno_code(errno);
+    if (!rc && e->ops.mkdir(e->root, 0755) == 0) rc = fsync_dir(e, cfg->data_dir);
+    else if (!rc && errno != EEXIST) rc = errno_code(errno);
+    if (rc) {
+        SL_ERROR("storage: cannot create %s: %s", e->root, sl_strerror(rc));
+        goto fail;
+    }
+    if (pthread_create(&e->commit_thread, NULL, commit_main, e) != 0) { rc = SL_ENOMEM; goto fail; }
+    if (cfg->durability != SL_DURABILITY_NONE) {
+        for (int i = 0; i < SL_STORAGE_SYNC_THREADS - 1; i++) {
+            if (pthread_create(&e->sync_threads[i], NULL, sync_worker, e) != 0) break;
+            e->nsync_threads++;
+        }
+    }
+    *out = &e->base;
+    return 0;
+fail:
+    pthread_mutex_destroy(&e->reg_mu);
+    pthread_mutex_destroy(&e->q_mu);
+    pthread_cond_destroy(&e->q_cond);
+    pthread_mutex_destroy(&e->sync_mu);
+    pthread_cond_destroy(&e->sync_work);
+    pthread_cond_destroy(&e->sync_done);
+    free(e->root);
+    free(e);
     return rc;
 }

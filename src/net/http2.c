@@ -1,0 +1,421 @@
+/* HTTP/2 on a connection, with nghttp2 as the server session: request headers and bodies per
+ * stream into sl_req_t, dispatch at END_STREAM, responses through data providers (a complete body,
+ * or a deferred provider resumed by each sl_http_stream_write), 413 for oversized bodies. nghttp2
+ * answers PING and SETTINGS and sends WINDOW_UPDATEs itself. A client GOAWAY lets open streams
+ * finish; the connection closes once no stream is left (sl_h2_done). */
+#include "net/internal.h"
+
+#include "core/common.h"
+#include "core/limits.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static sl_conn_t *conn_of(void *user_data) { return user_data; }
+
+static sl_req_t *stream_req(nghttp2_session *s, int32_t stream_id) {
+    return nghttp2_session_get_stream_user_data(s, stream_id);
+}
+
+static ssize_t h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t length, int flags,
+                          void *user_data) {
+    (void)s;
+    (void)flags;
+    sl_conn_t *c = conn_of(user_data);
+    if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (sl_outq_bytes(&c->out) >= SL_NET_H2_OUTPUT_HIGH) return NGHTTP2_ERR_WOULDBLOCK;
+    if (sl_outq_copy(&c->out, data, length) != 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return (ssize_t)length;
+}
+
+static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void *user_data) {
+    sl_conn_t *c = conn_of(user_data);
+    if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    sl_req_t *r = sl_req_new(c);
+    if (!r) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream */
+    r->stream_id = frame->hd.stream_id;
+    r->in_session = true;
+    r->pub.http_version = 2;
+    nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, r);
+    return 0;
+}
+
+static int add_header(sl_req_t *r, const char *name, size_t nlen, const uint8_t *value, size_t vlen) {
+    if (r->pub.header_count >= SL_HTTP_HEADERS_MAX) return -1;
+    if (r->pub.header_count == r->header_cap) {
+        size_t cap = r->header_cap ? r->header_cap * 2 : 16;
+        sl_http_header_t *h = sl_arena_alloc(r->pub.arena, cap * sizeof *h);
+        if (!h) return -1;
+        if (r->pub.header_count) memcpy(h, r->pub.headers, r->pub.header_count * sizeof *h);
+        r->pub.headers = h;
+        r->header_cap = cap;
+    }
+    char *n = sl_arena_strndup(r->pub.arena, name, nlen);
+    char *v = sl_arena_strndup(r->pub.arena, (const char *)value, vlen);
+    if (!n || !v) return -1;
+    r->pub.headers[r->pub.header_count++] = (sl_http_header_t){n, nlen, v, vlen};
+    return 0;
+}
+
+static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
+                        size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                        void *user_data) {
+    (void)flags;
+    sl_conn_t *c = conn_of(user_data);
+    if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    sl_req_t *r = stream_req(s, frame->hd.stream_id);
+    if (!r) return 0;
+    const char *nm = (const char *)name;
+    if (namelen > 0 && nm[0] == ':') {
+        if (namelen == 7 && memcmp(nm, ":method", 7) == 0) {
+            r->pub.method = sl_arena_strndup(r->pub.arena, (const char *)value, valuelen);
+            if (!r->pub.method) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+            r->head_method = strcmp(r->pub.method, "HEAD") == 0;
+        } else if (namelen == 5 && memcmp(nm, ":path", 5) == 0) {
+            r->pub.path = sl_arena_strndup(r->pub.arena, (const char *)value, valuelen);
+            if (!r->pub.path) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        } else if (namelen == 10 && memcmp(nm, ":authority", 10) == 0) {
+            if (add_header(r, "host", 4, value, valuelen) != 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
+        return 0;
+    }
+    if (add_header(r, nm, namelen, value, valuelen) != 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if (namelen == 14 && memcmp(nm, "content-length", 14) == 0) {
+        /* nghttp2 validated the digits; size the body buffer once or refuse it early. */
+        uint64_t cl = 0;
+        for (size_t i = 0; i < valuelen && i < 19; i++) cl = cl * 10 + (uint64_t)(value[i] - '0');
+        size_t max = r->worker->srv->cfg.body_max_bytes;
+        if (cl > max) {
+            r->too_large = true;
+        } else if (cl > 0 && !r->body) {
+            size_t first = cl < SL_NET_H2_STREAM_WINDOW * 4 ? (size_t)cl : SL_NET_H2_STREAM_WINDOW * 4;
+            r->body = malloc(first + 1);
+            if (r->body) r->body_cap = first + 1;
+        }
+    }
+    return 0;
+}
+
+static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
+                            const uint8_t *data, size_t len, void *user_data) {
+    (void)flags;
+    sl_conn_t *c = conn_of(user_data);
+    if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    sl_req_t *r = stream_req(s, stream_id);
+    if (!r || r->too_large || r->responded || r->handler_owned) return 0;
+    size_t max = r->worker->srv->cfg.body_max_bytes;
+    if (len > max - r->body_len) {
+        r->too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = r->body_cap = 0;
+        return 0;
+    }
+    size_t need = r->body_len + len + 1;
+    if (need > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        while (cap < need) cap *= 2;
+        if (cap > max + 1) cap = max + 1;
+        uint8_t *b = realloc(r->body, cap);
+        if (!b) {
+            nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
+            return 0;
+        }
+        r->body = b;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, len);
+    r->body_len += len;
+    r->body[r->body_len] = 0;
+    return 0;
+}
+
+/* Answers a request the handler never sees (413, 400). */
+static void h2_internal_response(sl_req_t *r, int status) {
+    r->responded = true;
+    sl_conn_t *c = r->conn;
+    char st[4];
+    snprintf(st, sizeof st, "%d", status);
+    nghttp2_nv nv[] = {{(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE},
+                       {(uint8_t *)"content-length", (uint8_t *)"0", 14, 1, NGHTTP2_NV_FLAG_NONE}};
+    if (nghttp2_submit_response(c->h2, r->stream_id, nv, 2, NULL) != 0)
+        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
+    free(r->body);
+    r->body = NULL;
+    r->body_len = r->body_cap = 0;
+    sl_conn_mark_dirty(c);
+}
+
+static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *user_data) {
+    sl_conn_t *c = conn_of(user_data);
+    if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+    sl_req_t *r = stream_req(s, frame->hd.stream_id);
+    if (!r || r->responded || r->handler_owned) return 0;
+    if (r->too_large) {
+        h2_internal_response(r, 413);
+        return 0;
+    }
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    if (!r->pub.method || !r->pub.path) {
+        h2_internal_response(r, 400);
+        return 0;
+    }
+    r->body_cap = 0;
+    sl_req_dispatch(r);
+    return 0;
+}
+
+static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *user_data) {
+    sl_conn_t *c = conn_of(user_data);
+    if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        sl_req_t *r = stream_req(s, frame->hd.stream_id);
+        /* The 413 is complete: ask the client to stop sending the body (RFC 9113 section 8.1). */
+        if (r && r->too_large)
+            nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+}
+
+static int h2_on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code,
+                              void *user_data) {
+    (void)error_code;
+    sl_conn_t *c = conn_of(user_data);
+    if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    sl_req_t *r = stream_req(s, stream_id);
+    if (!r) return 0;
+    nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    r->in_session = false;
+    if (r->handler_owned) {
+        /* Reset by the client (or the connection ends) before the response completed. */
+        r->closed = true;
+        sl_req_notify(r, true, false);
+    }
+    sl_req_maybe_free(r);
+    return 0;
+}
+
+static ssize_t h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
+                          uint32_t *data_flags, nghttp2_data_source *source, void *user_data) {
+    (void)s;
+    (void)stream_id;
+    (void)user_data;
+    sl_req_t *r = source->ptr;
+    if (!r->streaming) {
+        size_t n = r->resp_len - r->resp_off;
+        if (n > length) n = length;
+        memcpy(buf, r->resp_body + r->resp_off, n);
+        r->resp_off += n;
+        if (r->resp_off == r->resp_len) {
+            *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+            free(r->resp_body);
+            r->resp_body = NULL;
+        }
+        return (ssize_t)n;
+    }
+    size_t avail = r->stream_buf.len - r->stream_off;
+    if (avail == 0) {
+        if (r->stream_ended) {
+            *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+            return 0;
+        }
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    size_t n = avail < length ? avail : length;
+    memcpy(buf, r->stream_buf.data + r->stream_off, n);
+    r->stream_off += n;
+    if (r->stream_off == r->stream_buf.len) {
+        sl_buf_reset(&r->stream_buf);
+        r->stream_off = 0;
+        if (r->stream_ended) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (r->stream_off > 65536 && r->stream_off > r->stream_buf.len / 2) {
+        memmove(r->stream_buf.data, r->stream_buf.data + r->stream_off, r->stream_buf.len - r->stream_off);
+        r->stream_buf.len -= r->stream_off;
+        r->stream_off = 0;
+    }
+    return (ssize_t)n;
+}
+
+int sl_h2_callbacks_create(sl_http_server_t *srv) {
+    nghttp2_session_callbacks *cbs;
+    if (nghttp2_session_callbacks_new(&cbs) != 0) return SL_ENOMEM;
+    nghttp2_session_callbacks_set_send_callback(cbs, h2_send_cb);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, h2_on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, h2_on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2_on_data_chunk);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2_on_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, h2_on_frame_send);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_on_stream_close);
+    srv->h2_callbacks = cbs;
+    if (nghttp2_option_new(&srv->h2_option) != 0) return SL_ENOMEM;
+    /* Stream-level request header limit: generous, since nghttp2 bounds the header block too. */
+    nghttp2_option_set_max_send_header_block_length(srv->h2_option, 64 * 1024);
+    return 0;
+}
+
+void sl_h2_callbacks_destroy(sl_http_server_t *srv) {
+    if (srv->h2_callbacks) nghttp2_session_callbacks_del(srv->h2_callbacks);
+    if (srv->h2_option) nghttp2_option_del(srv->h2_option);
+    srv->h2_callbacks = NULL;
+    srv->h2_option = NULL;
+}
+
+int sl_h2_start(sl_conn_t *c) {
+    sl_http_server_t *srv = c->w->srv;
+    if (nghttp2_session_server_new2(&c->h2, srv->h2_callbacks, c, srv->h2_option) != 0) return SL_ENOMEM;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, SL_HTTP2_STREAMS_MAX},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, SL_NET_H2_STREAM_WINDOW},
+    };
+    if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, SL_ARRAY_LEN(iv)) != 0 ||
+        nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, SL_NET_H2_CONN_WINDOW) != 0)
+        return SL_ENOMEM;
+    c->proto = SL_PROTO_H2;
+    sl_conn_mark_dirty(c);
+    return 0;
+}
+
+int sl_h2_input(sl_conn_t *c, const char *data, size_t len) {
+    ssize_t rv = nghttp2_session_mem_recv(c->h2, (const uint8_t *)data, len);
+    if (rv < 0) {
+        SL_DEBUG("net: http2: %s", nghttp2_strerror((int)rv));
+        return SL_EINVAL;
+    }
+    return 0;
+}
+
+int sl_h2_pump(sl_conn_t *c) {
+    int rv = nghttp2_session_send(c->h2);
+    if (rv != 0) {
+        SL_DEBUG("net: http2 send: %s", nghttp2_strerror(rv));
+        return SL_EIO;
+    }
+    return 0;
+}
+
+bool sl_h2_done(sl_conn_t *c) {
+    return !nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2);
+}
+
+void sl_h2_goaway(sl_conn_t *c) {
+    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+}
+
+/* Builds the response header list in the request's arena: :status, the handler's headers
+ * (names lower-cased, connection-specific ones dropped), date and optionally content-length. */
+static nghttp2_nv *build_nva(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n,
+                             bool with_length, size_t body_len, size_t *count) {
+    sl_arena_t *a = r->pub.arena;
+    nghttp2_nv *nv = sl_arena_alloc(a, (n + 3) * sizeof *nv);
+    char *st = sl_arena_sprintf(a, "%d", status >= 100 && status <= 999 ? status : 500);
+    if (!nv || !st) return NULL;
+    size_t k = 0;
+    nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st), NGHTTP2_NV_FLAG_NONE};
+    for (size_t i = 0; i < n; i++) {
+        const sl_http_header_t *h = &headers[i];
+        if (sl_http_reserved_header(h->name, h->name_len, true)) continue;
+        char *name = sl_arena_strndup(a, h->name, h->name_len);
+        if (!name) return NULL;
+        for (size_t j = 0; j < h->name_len; j++)
+            if (name[j] >= 'A' && name[j] <= 'Z') name[j] = (char)(name[j] - 'A' + 'a');
+        nv[k++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)h->value, h->name_len, h->value_len,
+                               NGHTTP2_NV_FLAG_NONE};
+    }
+    size_t dlen;
+    const char *date = sl_worker_date(r->worker, &dlen);
+    /* The cache holds "Date: <value>\r\n". */
+    nv[k++] = (nghttp2_nv){(uint8_t *)"date", (uint8_t *)date + 6, 4, dlen - 8, NGHTTP2_NV_FLAG_NONE};
+    if (with_length) {
+        char *cl = sl_arena_sprintf(a, "%zu", body_len);
+        if (!cl) return NULL;
+        nv[k++] = (nghttp2_nv){(uint8_t *)"content-length", (uint8_t *)cl, 14, strlen(cl),
+                               NGHTTP2_NV_FLAG_NONE};
+    }
+    *count = k;
+    return nv;
+}
+
+void sl_h2_respond(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n, void *body,
+                   size_t body_len) {
+    sl_conn_t *c = r->conn;
+    bool bodyless = status < 200 || status == 204 || status == 304;
+    size_t count;
+    nghttp2_nv *nv = build_nva(r, status, headers, n, !bodyless, body_len, &count);
+    int rv = -1;
+    if (nv) {
+        if (!bodyless && !r->head_method && body_len > 0) {
+            r->resp_body = body;
+            r->resp_len = body_len;
+            body = NULL;
+            nghttp2_data_provider prd = {.source.ptr = r, .read_callback = h2_read_cb};
+            rv = nghttp2_submit_response(c->h2, r->stream_id, nv, count, &prd);
+        } else {
+            rv = nghttp2_submit_response(c->h2, r->stream_id, nv, count, NULL);
+        }
+    }
+    free(body);
+    if (rv != 0) nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
+    r->handler_owned = false;
+    sl_req_maybe_free(r);
+    sl_conn_mark_dirty(c);
+}
+
+int sl_h2_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n) {
+    sl_conn_t *c = r->conn;
+    size_t count;
+    nghttp2_nv *nv = build_nva(r, status, headers, n, false, 0, &count);
+    nghttp2_data_provider prd = {.source.ptr = r, .read_callback = h2_read_cb};
+    if (!nv || nghttp2_submit_response(c->h2, r->stream_id, nv, count, &prd) != 0) {
+        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
+        r->closed = true;
+        sl_conn_mark_dirty(c);
+        return SL_ECLOSED;
+    }
+    sl_conn_mark_dirty(c);
+    return 0;
+}
+
+long sl_h2_stream_write(sl_req_t *r, const void *data, size_t len) {
+    sl_conn_t *c = r->conn;
+    if (!r->head_method) {
+        sl_buf_append(&r->stream_buf, data, len);
+        size_t pending = r->stream_buf.len - r->stream_off;
+        if (sl_buf_failed(&r->stream_buf) || pending > SL_HTTP_OUTPUT_BACKLOG_MAX) {
+            /* The client does not read and the handler ignored backpressure. */
+            nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
+            r->closed = true;
+            sl_conn_mark_dirty(c);
+            return SL_ECLOSED;
+        }
+        nghttp2_session_resume_data(c->h2, r->stream_id);
+    }
+    size_t pending = r->stream_buf.len - r->stream_off;
+    if (pending > SL_NET_STREAM_HIGH_WATER) r->want_writable = true;
+    sl_conn_mark_dirty(c);
+    return (long)pending;
+}
+
+void sl_h2_stream_end(sl_req_t *r) {
+    sl_conn_t *c = r->conn;
+    nghttp2_session_resume_data(c->h2, r->stream_id);
+    r->handler_owned = false;
+    sl_req_maybe_free(r);
+    sl_conn_mark_dirty(c);
+}
+
+void sl_h2_check_writable(sl_conn_t *c) {
+    for (sl_req_t *r = c->reqs; r; r = r->next) {
+        if (!r->want_writable) continue;
+        if (r->stream_buf.len - r->stream_off < SL_NET_STREAM_LOW_WATER) {
+            r->want_writable = false;
+            sl_req_notify(r, false, true);
+        }
+    }
+}
