@@ -410,7 +410,7 @@ bool sl_kapi_start_position(sl_api_call_t *call, sl_kstream_t *s, sl_kshard_t *s
         position = b.next_seq;
     } else if (at || after) {
         sl_seqnum_t sn;
-        if (sl_seqnum_parse(seq, slen, &sn) != 0 || sn.version != 2) {
+        if (sl_seqnum_parse(seq, slen, &sn) != 0) {
             sl_api_fail(call, "InvalidArgumentException",
                         "StartingSequenceNumber %.*s used in %s on shard %s in stream %s under account %s is invalid.",
                         (int)slen, seq, op, sh->id, s->name, k->account);
@@ -424,7 +424,7 @@ bool sl_kapi_start_position(sl_api_call_t *call, sl_kstream_t *s, sl_kshard_t *s
                         other, sh->id);
             return false;
         }
-        if (sn.shard_created_s != sh->created_ms / 1000) {
+        if (sn.version != 2 || sn.shard_created_s != sh->created_ms / 1000) {
             sl_api_fail(call, "InvalidArgumentException",
                         "StartingSequenceNumber %.*s used in %s on shard %s in stream %s under account %s is invalid "
                         "because it did not come from this stream.",

@@ -16,10 +16,10 @@
 #define SL_CATALOG_BUSY_TIMEOUT_MS 5000
 
 struct sl_catalog {
-    sqlite3 *db;          /* owned; used only under mu */
-    pthread_mutex_t mu;   /* recursive: begin holds it until commit/rollback */
-    bool in_txn;          /* a caller's begin is open */
-    pthread_t txn_owner;  /* the thread that called begin */
+    sqlite3 *db;         /* owned; used only under mu */
+    pthread_mutex_t mu;  /* recursive: begin holds it until commit/rollback */
+    bool in_txn;         /* a caller's begin is open */
+    pthread_t txn_owner; /* the thread that called begin */
 };
 
 /* Schema migrations: migrations[i] moves the schema from version i to i + 1. Append only. */
@@ -76,8 +76,7 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
 /* Maps the connection's last SQLite error to an SL_E* code. */
-static int map_err(sqlite3 *db, int rc)
-{
+static int map_err(sqlite3 *db, int rc) {
     int ext = db ? sqlite3_extended_errcode(db) : rc;
     switch (ext) {
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -108,22 +107,20 @@ static int map_err(sqlite3 *db, int rc)
     }
 }
 
-static int fail_log(sl_catalog_t *c, int rc, const char *what)
-{
+static int fail_log(sl_catalog_t *c, int rc, const char *what) {
     int code = map_err(c->db, rc);
     if (code != SL_EEXIST && code != SL_ENOTFOUND)
-        SL_WARN("catalog: %s: %s (sqlite %d)", what, sqlite3_errmsg(c->db), sqlite3_extended_errcode(c->db));
+        SL_WARN("catalog: %s: %s (sqlite %d)", what, sqlite3_errmsg(c->db),
+                sqlite3_extended_errcode(c->db));
     return code;
 }
 
-static int exec_sql(sl_catalog_t *c, const char *sql)
-{
+static int exec_sql(sl_catalog_t *c, const char *sql) {
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? 0 : fail_log(c, rc, sql);
 }
 
-static int prep(sl_catalog_t *c, const char *sql, sqlite3_stmt **st)
-{
+static int prep(sl_catalog_t *c, const char *sql, sqlite3_stmt **st) {
     int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
     if (rc != SQLITE_OK) {
         *st = NULL;
@@ -133,49 +130,42 @@ static int prep(sl_catalog_t *c, const char *sql, sqlite3_stmt **st)
 }
 
 /* Steps a statement that returns no rows to completion and finalizes it. */
-static int run(sl_catalog_t *c, sqlite3_stmt *st)
-{
+static int run(sl_catalog_t *c, sqlite3_stmt *st) {
     int rc = sqlite3_step(st);
     int out = rc == SQLITE_DONE ? 0 : fail_log(c, rc, sqlite3_sql(st));
     sqlite3_finalize(st);
     return out;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
+static void bind_text(sqlite3_stmt *st, int i, const char *s) {
     if (s)
         sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, i);
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
+static const char *col_text(sqlite3_stmt *st, int i) {
     if (sqlite3_column_type(st, i) == SQLITE_NULL) return NULL;
     return (const char *)sqlite3_column_text(st, i);
 }
 
-static void lock(sl_catalog_t *c)
-{
+static void lock(sl_catalog_t *c) {
     int rc = pthread_mutex_lock(&c->mu);
     SL_ASSERT(rc == 0);
 }
 
-static void unlock(sl_catalog_t *c)
-{
+static void unlock(sl_catalog_t *c) {
     int rc = pthread_mutex_unlock(&c->mu);
     SL_ASSERT(rc == 0);
 }
 
 /* A savepoint around one multi-statement operation: commits on its own outside a caller's
  * transaction, nests inside one. */
-static int op_begin(sl_catalog_t *c)
-{
+static int op_begin(sl_catalog_t *c) {
     return exec_sql(c, "SAVEPOINT sl_op");
 }
 
-static int op_end(sl_catalog_t *c, int rc)
-{
+static int op_end(sl_catalog_t *c, int rc) {
     if (rc == 0) {
         rc = exec_sql(c, "RELEASE sl_op");
         if (rc == 0) return 0;
@@ -185,8 +175,7 @@ static int op_end(sl_catalog_t *c, int rc)
     return rc;
 }
 
-static int migrate(sl_catalog_t *c)
-{
+static int migrate(sl_catalog_t *c) {
     int rc = exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     if (rc < 0) return rc;
     rc = exec_sql(c, "BEGIN IMMEDIATE");
@@ -226,15 +215,15 @@ static int migrate(sl_catalog_t *c)
     if (rc < 0) goto fail;
     rc = exec_sql(c, "COMMIT");
     if (rc < 0) goto fail;
-    if (version != SCHEMA_VERSION) SL_INFO("catalog: schema migrated from version %d to %d", version, SCHEMA_VERSION);
+    if (version != SCHEMA_VERSION)
+        SL_INFO("catalog: schema migrated from version %d to %d", version, SCHEMA_VERSION);
     return 0;
 fail:
     sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
-int sl_catalog_open(const char *path, sl_catalog_t **out)
-{
+int sl_catalog_open(const char *path, sl_catalog_t **out) {
     *out = NULL;
     sl_catalog_t *c = calloc(1, sizeof *c);
     if (!c) return SL_ENOMEM;
@@ -247,8 +236,8 @@ int sl_catalog_open(const char *path, sl_catalog_t **out)
         free(c);
         return SL_ENOMEM;
     }
-    int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = c->db ? fail_log(c, rc, path) : SL_ENOMEM;
         goto fail;
@@ -290,8 +279,7 @@ fail:
     return rc;
 }
 
-void sl_catalog_close(sl_catalog_t *c)
-{
+void sl_catalog_close(sl_catalog_t *c) {
     if (!c) return;
     if (c->in_txn) {
         SL_WARN("catalog: closed with a transaction open; rolling it back");
@@ -303,13 +291,11 @@ void sl_catalog_close(sl_catalog_t *c)
     free(c);
 }
 
-static bool owns_txn(sl_catalog_t *c)
-{
+static bool owns_txn(sl_catalog_t *c) {
     return c->in_txn && pthread_equal(c->txn_owner, pthread_self());
 }
 
-int sl_catalog_begin(sl_catalog_t *c)
-{
+int sl_catalog_begin(sl_catalog_t *c) {
     lock(c);
     if (c->in_txn) { /* only this thread can see its own open transaction here */
         unlock(c);
@@ -325,8 +311,7 @@ int sl_catalog_begin(sl_catalog_t *c)
     return 0; /* the mutex stays held until commit or rollback */
 }
 
-static int txn_end(sl_catalog_t *c, bool commit)
-{
+static int txn_end(sl_catalog_t *c, bool commit) {
     lock(c);
     if (!owns_txn(c)) {
         unlock(c);
@@ -341,31 +326,27 @@ static int txn_end(sl_catalog_t *c, bool commit)
     return rc;
 }
 
-int sl_catalog_commit(sl_catalog_t *c)
-{
+int sl_catalog_commit(sl_catalog_t *c) {
     return txn_end(c, true);
 }
 
-int sl_catalog_rollback(sl_catalog_t *c)
-{
+int sl_catalog_rollback(sl_catalog_t *c) {
     return txn_end(c, false);
 }
 
 /* ---- streams ---- */
 
 #define STREAM_COLS                                                                                \
-    "account, region, name, arn, status, mode, created_ms, status_until_ms, retention_hours, "    \
-    "max_record_size_kib, encryption_type, key_id, shard_level_metrics, warm_throughput_mibps, "  \
+    "account, region, name, arn, status, mode, created_ms, status_until_ms, retention_hours, "     \
+    "max_record_size_kib, encryption_type, key_id, shard_level_metrics, warm_throughput_mibps, "   \
     "next_shard_index"
 
-static bool stream_valid(const sl_cat_stream_t *s)
-{
+static bool stream_valid(const sl_cat_stream_t *s) {
     return s->account && s->region && s->name && s->arn && s->status && s->mode;
 }
 
 /* Binds the STREAM_COLS columns to parameters 1..15. */
-static void bind_stream(sqlite3_stmt *st, const sl_cat_stream_t *s)
-{
+static void bind_stream(sqlite3_stmt *st, const sl_cat_stream_t *s) {
     bind_text(st, 1, s->account);
     bind_text(st, 2, s->region);
     bind_text(st, 3, s->name);
@@ -383,12 +364,12 @@ static void bind_stream(sqlite3_stmt *st, const sl_cat_stream_t *s)
     sqlite3_bind_int(st, 15, s->next_shard_index);
 }
 
-int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s)
-{
+int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s) {
     if (!stream_valid(s)) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
-    int rc = prep(c, "INSERT INTO streams (" STREAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
+    int rc = prep(c, "INSERT INTO streams (" STREAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                  &st);
     if (rc == 0) {
         bind_stream(st, s);
         rc = run(c, st);
@@ -398,8 +379,7 @@ int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s)
     return rc;
 }
 
-int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s)
-{
+int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s) {
     if (!stream_valid(s)) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -420,8 +400,7 @@ int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s)
 }
 
 /* Runs one statement with ?1 bound to an integer id. */
-static int run_with_id(sl_catalog_t *c, const char *sql, int64_t id)
-{
+static int run_with_id(sl_catalog_t *c, const char *sql, int64_t id) {
     sqlite3_stmt *st;
     int rc = prep(c, sql, &st);
     if (rc < 0) return rc;
@@ -430,8 +409,7 @@ static int run_with_id(sl_catalog_t *c, const char *sql, int64_t id)
 }
 
 /* Runs one statement with ?1 bound to a string. */
-static int run_with_text(sl_catalog_t *c, const char *sql, const char *s)
-{
+static int run_with_text(sl_catalog_t *c, const char *sql, const char *s) {
     sqlite3_stmt *st;
     int rc = prep(c, sql, &st);
     if (rc < 0) return rc;
@@ -439,15 +417,15 @@ static int run_with_text(sl_catalog_t *c, const char *sql, const char *s)
     return run(c, st);
 }
 
-int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id)
-{
+int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id) {
     lock(c);
     int rc = op_begin(c);
     if (rc == 0) {
-        rc = run_with_id(c,
-                         "DELETE FROM tags WHERE arn IN (SELECT arn FROM consumers WHERE stream_id=?1 "
-                         "UNION SELECT arn FROM streams WHERE id=?1)",
-                         id);
+        rc = run_with_id(
+            c,
+            "DELETE FROM tags WHERE arn IN (SELECT arn FROM consumers WHERE stream_id=?1 "
+            "UNION SELECT arn FROM streams WHERE id=?1)",
+            id);
         if (rc == 0)
             rc = run_with_id(c,
                              "DELETE FROM policies WHERE arn IN (SELECT arn FROM consumers WHERE "
@@ -464,21 +442,21 @@ int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id)
 
 /* ---- shards ---- */
 
-int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s)
-{
+int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s) {
     if (!s->starting_hash_key || !s->ending_hash_key) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
-    int rc = prep(c,
-                  "INSERT INTO shards (stream_id, shard_index, parent_shard_id, "
-                  "adjacent_parent_shard_id, starting_hash_key, ending_hash_key, created_ms, closed_ms) "
-                  "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (stream_id, shard_index) DO UPDATE SET "
-                  "parent_shard_id=excluded.parent_shard_id, "
-                  "adjacent_parent_shard_id=excluded.adjacent_parent_shard_id, "
-                  "starting_hash_key=excluded.starting_hash_key, "
-                  "ending_hash_key=excluded.ending_hash_key, created_ms=excluded.created_ms, "
-                  "closed_ms=excluded.closed_ms",
-                  &st);
+    int rc =
+        prep(c,
+             "INSERT INTO shards (stream_id, shard_index, parent_shard_id, "
+             "adjacent_parent_shard_id, starting_hash_key, ending_hash_key, created_ms, closed_ms) "
+             "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (stream_id, shard_index) DO UPDATE SET "
+             "parent_shard_id=excluded.parent_shard_id, "
+             "adjacent_parent_shard_id=excluded.adjacent_parent_shard_id, "
+             "starting_hash_key=excluded.starting_hash_key, "
+             "ending_hash_key=excluded.ending_hash_key, created_ms=excluded.created_ms, "
+             "closed_ms=excluded.closed_ms",
+             &st);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, s->stream_id);
         sqlite3_bind_int(st, 2, s->shard_index);
@@ -494,8 +472,7 @@ int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s)
     return rc;
 }
 
-int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_index)
-{
+int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_index) {
     lock(c);
     sqlite3_stmt *st;
     int rc = prep(c, "DELETE FROM shards WHERE stream_id=? AND shard_index=?", &st);
@@ -511,17 +488,17 @@ int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_in
 
 /* ---- consumers ---- */
 
-int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k)
-{
+int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k) {
     if (!k->name || !k->arn || !k->status) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
-    int rc = prep(c,
-                  "INSERT INTO consumers (arn, stream_id, name, status, created_ms, status_until_ms) "
-                  "VALUES (?,?,?,?,?,?) ON CONFLICT (arn) DO UPDATE SET stream_id=excluded.stream_id, "
-                  "name=excluded.name, status=excluded.status, created_ms=excluded.created_ms, "
-                  "status_until_ms=excluded.status_until_ms",
-                  &st);
+    int rc =
+        prep(c,
+             "INSERT INTO consumers (arn, stream_id, name, status, created_ms, status_until_ms) "
+             "VALUES (?,?,?,?,?,?) ON CONFLICT (arn) DO UPDATE SET stream_id=excluded.stream_id, "
+             "name=excluded.name, status=excluded.status, created_ms=excluded.created_ms, "
+             "status_until_ms=excluded.status_until_ms",
+             &st);
     if (rc == 0) {
         bind_text(st, 1, k->arn);
         sqlite3_bind_int64(st, 2, k->stream_id);
@@ -535,8 +512,7 @@ int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k)
     return rc;
 }
 
-int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn)
-{
+int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn) {
     if (!arn) return SL_EINVAL;
     lock(c);
     int rc = op_begin(c);
@@ -553,8 +529,8 @@ int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn)
 
 /* ---- tags, policies, settings ---- */
 
-int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key, const char *value)
-{
+int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key,
+                       const char *value) {
     if (!resource_arn || !key || !value) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -572,8 +548,7 @@ int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *ke
     return rc;
 }
 
-int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char *key)
-{
+int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char *key) {
     if (!resource_arn || !key) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -588,8 +563,7 @@ int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char 
     return rc;
 }
 
-int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char *policy)
-{
+int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char *policy) {
     if (!resource_arn || !policy) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -606,8 +580,7 @@ int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char 
     return rc;
 }
 
-int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn)
-{
+int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn) {
     if (!resource_arn) return SL_EINVAL;
     lock(c);
     int rc = run_with_text(c, "DELETE FROM policies WHERE arn=?1", resource_arn);
@@ -616,8 +589,7 @@ int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn)
     return rc;
 }
 
-int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len)
-{
+int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len) {
     if (!key || (!value && len > 0) || len > INT32_MAX) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -638,8 +610,8 @@ int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, 
     return rc;
 }
 
-int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap, size_t *len_out)
-{
+int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap,
+                           size_t *len_out) {
     if (!key) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -666,8 +638,7 @@ int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t c
     return rc;
 }
 
-int sl_catalog_setting_delete(sl_catalog_t *c, const char *key)
-{
+int sl_catalog_setting_delete(sl_catalog_t *c, const char *key) {
     if (!key) return SL_EINVAL;
     lock(c);
     int rc = run_with_text(c, "DELETE FROM settings WHERE key=?1", key);
@@ -679,21 +650,21 @@ int sl_catalog_setting_delete(sl_catalog_t *c, const char *key)
 /* ---- load ---- */
 
 /* Steps a query, calling row() for each row; finalizes. */
-static int each_row(sl_catalog_t *c, const char *sql, void (*row)(sqlite3_stmt *, const sl_catalog_visitor_t *, void *),
-                    const sl_catalog_visitor_t *v, void *arg)
-{
+static int each_row(sl_catalog_t *c, const char *sql,
+                    void (*row)(sqlite3_stmt *, const sl_catalog_visitor_t *, void *),
+                    const sl_catalog_visitor_t *v, void *arg) {
     sqlite3_stmt *st;
     int rc = prep(c, sql, &st);
     if (rc < 0) return rc;
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) row(st, v, arg);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        row(st, v, arg);
     rc = step == SQLITE_DONE ? 0 : fail_log(c, step, sql);
     sqlite3_finalize(st);
     return rc;
 }
 
-static void row_stream(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
-{
+static void row_stream(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg) {
     sl_cat_stream_t s = {
         .id = sqlite3_column_int64(st, 0),
         .account = col_text(st, 1),
@@ -715,8 +686,7 @@ static void row_stream(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *ar
     v->stream(arg, &s);
 }
 
-static void row_shard(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
-{
+static void row_shard(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg) {
     sl_cat_shard_t s = {
         .stream_id = sqlite3_column_int64(st, 0),
         .shard_index = sqlite3_column_int(st, 1),
@@ -730,8 +700,7 @@ static void row_shard(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg
     v->shard(arg, &s);
 }
 
-static void row_consumer(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
-{
+static void row_consumer(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg) {
     sl_cat_consumer_t k = {
         .stream_id = sqlite3_column_int64(st, 0),
         .name = col_text(st, 1),
@@ -743,30 +712,29 @@ static void row_consumer(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *
     v->consumer(arg, &k);
 }
 
-static void row_tag(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
-{
+static void row_tag(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg) {
     v->tag(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2));
 }
 
-static void row_policy(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg)
-{
+static void row_policy(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg) {
     v->policy(arg, col_text(st, 0), col_text(st, 1));
 }
 
-int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg)
-{
+int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg) {
     lock(c);
     /* One read transaction so the five queries see one consistent state. */
     int rc = op_begin(c);
     if (rc == 0) {
         if (rc == 0 && v->stream)
-            rc = each_row(c, "SELECT id, " STREAM_COLS " FROM streams ORDER BY id", row_stream, v, arg);
+            rc = each_row(c, "SELECT id, " STREAM_COLS " FROM streams ORDER BY id", row_stream, v,
+                          arg);
         if (rc == 0 && v->shard)
-            rc = each_row(c,
-                          "SELECT stream_id, shard_index, parent_shard_id, adjacent_parent_shard_id, "
-                          "starting_hash_key, ending_hash_key, created_ms, closed_ms FROM shards "
-                          "ORDER BY stream_id, shard_index",
-                          row_shard, v, arg);
+            rc = each_row(
+                c,
+                "SELECT stream_id, shard_index, parent_shard_id, adjacent_parent_shard_id, "
+                "starting_hash_key, ending_hash_key, created_ms, closed_ms FROM shards "
+                "ORDER BY stream_id, shard_index",
+                row_shard, v, arg);
         if (rc == 0 && v->consumer)
             rc = each_row(c,
                           "SELECT stream_id, name, arn, status, created_ms, status_until_ms FROM "

@@ -39,7 +39,7 @@ typedef struct {
     int64_t created_ms, status_until_ms;
     int32_t retention_hours, max_record_size_kib;
     const char *encryption_type, *key_id, *shard_level_metrics; /* metrics: comma separated */
-    int64_t warm_throughput_mibps;                               /* -1 = none */
+    int64_t warm_throughput_mibps;                              /* -1 = none */
     int32_t next_shard_index;
 } sl_cat_stream_t;
 
@@ -81,7 +81,8 @@ int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn);
 
 /* Tags and resource policies, keyed by resource ARN. Puts insert or replace; deletes return
  * SL_ENOTFOUND when there was nothing to delete. */
-int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key, const char *value);
+int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key,
+                       const char *value);
 int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char *key);
 int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char *policy);
 int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn);
@@ -90,7 +91,8 @@ int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn);
  * stored length; SL_ENOTFOUND when absent, SL_ELIMIT when cap is smaller than the value (nothing
  * copied, *len_out still set). */
 int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len);
-int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap, size_t *len_out);
+int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap,
+                           size_t *len_out);
 int sl_catalog_setting_delete(sl_catalog_t *c, const char *key);
 
 /* Callbacks for sl_catalog_load; NULL members are skipped. Callbacks must not call back into the

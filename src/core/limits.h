@@ -17,6 +17,7 @@
 #define SL_WIRE_DEPTH_MAX 64                  /* nesting depth of JSON/CBOR documents */
 #define SL_EVENTSTREAM_HEADERS_MAX (128 * 1024) /* botocore decoder limit */
 #define SL_EVENTSTREAM_PAYLOAD_MAX (24 * 1024 * 1024) /* botocore decoder limit */
+#define SL_WIRE_VALUES_MAX 1000000              /* values per decoded JSON/CBOR document: ~50 bytes of arena each, caps hostile bodies at ~50 MB */
 
 /* ---- Kinesis data plane (AWS limits) ---- */
 #define SL_KINESIS_RECORD_DATA_MAX (10u * 1024 * 1024)          /* model: Data blob max 10 MiB */

@@ -7,15 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-int sl_shardid_format(uint32_t index, char out[24])
-{
+int sl_shardid_format(uint32_t index, char out[24]) {
     int n = snprintf(out, 24, "shardId-%012" PRIu32, index);
     SL_ASSERT(n == SL_SHARDID_CHARS);
     return n;
 }
 
-int sl_shardid_parse(const char *s, size_t len, uint32_t *index)
-{
+int sl_shardid_parse(const char *s, size_t len, uint32_t *index) {
     if (!s || len == 0) return SL_EINVAL;
     /* kinesalite: shardId.split('-')[1] || shardId */
     const char *p = s;
@@ -41,34 +39,31 @@ int sl_shardid_parse(const char *s, size_t len, uint32_t *index)
     return 0;
 }
 
-static int fmt_result(int n, size_t cap)
-{
+static int fmt_result(int n, size_t cap) {
     if (n < 0) return SL_EINVAL;
     if ((size_t)n >= cap) return SL_ELIMIT;
     return n;
 }
 
-int sl_arn_stream(char *buf, size_t cap, const char *region, const char *account, const char *name)
-{
-    return fmt_result(snprintf(buf, cap, "arn:aws:kinesis:%s:%s:stream/%s", region, account, name), cap);
+int sl_arn_stream(char *buf, size_t cap, const char *region, const char *account,
+                  const char *name) {
+    return fmt_result(snprintf(buf, cap, "arn:aws:kinesis:%s:%s:stream/%s", region, account, name),
+                      cap);
 }
 
 int sl_arn_consumer(char *buf, size_t cap, const char *region, const char *account,
-                    const char *stream, const char *consumer, int64_t created_s)
-{
+                    const char *stream, const char *consumer, int64_t created_s) {
     return fmt_result(snprintf(buf, cap, "arn:aws:kinesis:%s:%s:stream/%s/consumer/%s:%" PRId64,
                                region, account, stream, consumer, created_s),
                       cap);
 }
 
-static bool has_prefix(const char *s, size_t len, const char *prefix)
-{
+static bool has_prefix(const char *s, size_t len, const char *prefix) {
     size_t n = strlen(prefix);
     return len >= n && memcmp(s, prefix, n) == 0;
 }
 
-static bool no_space(const char *s, size_t len)
-{
+static bool no_space(const char *s, size_t len) {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c <= ' ' || c == 0x7f) return false;
@@ -77,8 +72,8 @@ static bool no_space(const char *s, size_t len)
 }
 
 /* Parses "arn:<aws*>:kinesis:<region>:<12 digits>:stream/" and sets *rest to what follows. */
-static int parse_head(const char *s, size_t len, sl_arn_t *out, const char **rest, size_t *rest_len)
-{
+static int parse_head(const char *s, size_t len, sl_arn_t *out, const char **rest,
+                      size_t *rest_len) {
     memset(out, 0, sizeof *out);
     if (!s || len == 0 || len > SL_ARN_CHARS_MAX || !has_prefix(s, len, "arn:")) return SL_EINVAL;
     const char *p = s + 4, *end = s + len;
@@ -103,14 +98,14 @@ static int parse_head(const char *s, size_t len, sl_arn_t *out, const char **res
     p += SL_ACCOUNT_CHARS + 1;
     if (!has_prefix(p, (size_t)(end - p), "stream/")) return SL_EINVAL;
     p += 7;
-    if (!no_space(out->region, out->region_len) || !no_space(p, (size_t)(end - p))) return SL_EINVAL;
+    if (!no_space(out->region, out->region_len) || !no_space(p, (size_t)(end - p)))
+        return SL_EINVAL;
     *rest = p;
     *rest_len = (size_t)(end - p);
     return 0;
 }
 
-int sl_arn_parse_stream(const char *s, size_t len, sl_arn_t *out)
-{
+int sl_arn_parse_stream(const char *s, size_t len, sl_arn_t *out) {
     const char *rest;
     size_t rest_len;
     int rc = parse_head(s, len, out, &rest, &rest_len);
@@ -126,16 +121,14 @@ int sl_arn_parse_stream(const char *s, size_t len, sl_arn_t *out)
 }
 
 /* Finds needle in the first len bytes of s. */
-static const char *find(const char *s, size_t len, const char *needle)
-{
+static const char *find(const char *s, size_t len, const char *needle) {
     size_t n = strlen(needle);
     for (size_t i = 0; i + n <= len; i++)
         if (memcmp(s + i, needle, n) == 0) return s + i;
     return NULL;
 }
 
-int sl_arn_parse_consumer(const char *s, size_t len, sl_arn_t *out)
-{
+int sl_arn_parse_consumer(const char *s, size_t len, sl_arn_t *out) {
     const char *rest;
     size_t rest_len;
     int rc = parse_head(s, len, out, &rest, &rest_len);
@@ -144,7 +137,8 @@ int sl_arn_parse_consumer(const char *s, size_t len, sl_arn_t *out)
     const char *mark = find(rest, rest_len, "/consumer/");
     if (!mark) goto fail;
     size_t stream_len = (size_t)(mark - rest);
-    if (stream_len == 0 || stream_len > SL_NAME_CHARS_MAX || memchr(rest, ':', stream_len)) goto fail;
+    if (stream_len == 0 || stream_len > SL_NAME_CHARS_MAX || memchr(rest, ':', stream_len))
+        goto fail;
     const char *cons = mark + 10;
     const char *colon = NULL;
     for (const char *q = end; q > cons; q--)
@@ -176,8 +170,7 @@ fail:
     return SL_EINVAL;
 }
 
-int sl_arn_parse_resource(const char *s, size_t len, sl_arn_t *out)
-{
+int sl_arn_parse_resource(const char *s, size_t len, sl_arn_t *out) {
     if (s && find(s, len, "/consumer/")) return sl_arn_parse_consumer(s, len, out);
     return sl_arn_parse_stream(s, len, out);
 }

@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_SHARDID_CHARS 20         /* "shardId-" + 12 digits */
+#define SL_SHARDID_CHARS 20            /* "shardId-" + 12 digits */
 #define SL_SHARD_INDEX_MAX 2147483647u /* kinesalite: shard indexes are below 2^31 */
-#define SL_NAME_CHARS_MAX 128       /* StreamName, ConsumerName */
+#define SL_NAME_CHARS_MAX 128          /* StreamName, ConsumerName */
 #define SL_ARN_CHARS_MAX 2048
 #define SL_REGION_CHARS_MAX 64
 #define SL_ACCOUNT_CHARS 12
@@ -30,8 +30,9 @@ int sl_arn_stream(char *buf, size_t cap, const char *region, const char *account
 /* A parsed ARN. Slices point into the parsed string (not NUL-terminated). */
 typedef struct {
     const char *partition, *region, *account, *stream, *consumer;
-    size_t partition_len, region_len, account_len, stream_len, consumer_len; /* consumer_len 0 = none */
-    int64_t consumer_created_s;                                              /* consumer ARNs only */
+    size_t partition_len, region_len, account_len, stream_len,
+        consumer_len;           /* consumer_len 0 = none */
+    int64_t consumer_created_s; /* consumer ARNs only */
 } sl_arn_t;
 
 /* Parses a stream ARN "arn:aws*:kinesis:<region>:<12 digits>:stream/<name>" (name without '/').

@@ -13,8 +13,7 @@ typedef struct {
     uint64_t w[3];
 } big_t;
 
-static int big_cmp(const big_t *a, const big_t *b)
-{
+static int big_cmp(const big_t *a, const big_t *b) {
     for (int i = 2; i >= 0; i--) {
         if (a->w[i] != b->w[i]) return a->w[i] < b->w[i] ? -1 : 1;
     }
@@ -22,8 +21,7 @@ static int big_cmp(const big_t *a, const big_t *b)
 }
 
 /* a = a * mul + add; returns false when the result does not fit 192 bits. */
-static bool big_mul_add(big_t *a, uint32_t mul, uint32_t add)
-{
+static bool big_mul_add(big_t *a, uint32_t mul, uint32_t add) {
     __extension__ typedef unsigned __int128 u128;
     u128 carry = add;
     for (int i = 0; i < 3; i++) {
@@ -35,8 +33,7 @@ static bool big_mul_add(big_t *a, uint32_t mul, uint32_t add)
 }
 
 /* a = a / div; returns the remainder. */
-static uint64_t big_divmod(big_t *a, uint64_t div)
-{
+static uint64_t big_divmod(big_t *a, uint64_t div) {
     __extension__ typedef unsigned __int128 u128;
     u128 rem = 0;
     for (int i = 2; i >= 0; i--) {
@@ -47,13 +44,11 @@ static uint64_t big_divmod(big_t *a, uint64_t div)
     return (uint64_t)rem;
 }
 
-static bool big_is_zero(const big_t *a)
-{
+static bool big_is_zero(const big_t *a) {
     return a->w[0] == 0 && a->w[1] == 0 && a->w[2] == 0;
 }
 
-static void big_add(big_t *a, const big_t *b)
-{
+static void big_add(big_t *a, const big_t *b) {
     uint64_t carry = 0;
     for (int i = 0; i < 3; i++) {
         uint64_t s = a->w[i] + b->w[i];
@@ -65,16 +60,14 @@ static void big_add(big_t *a, const big_t *b)
     }
 }
 
-static int hex_val(char c)
-{
+static int hex_val(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
 }
 
 /* Writes a in lower-case hex without leading zeros ("0" for zero); returns the length. */
-static size_t big_to_hex(const big_t *a, char out[49])
-{
+static size_t big_to_hex(const big_t *a, char out[49]) {
     static const char digits[] = "0123456789abcdef";
     size_t n = 0;
     bool started = false;
@@ -92,28 +85,27 @@ static size_t big_to_hex(const big_t *a, char out[49])
 }
 
 /* Writes a in decimal, NUL-terminated; returns the length. */
-static size_t big_to_dec(big_t a, char out[64])
-{
+static size_t big_to_dec(big_t a, char out[64]) {
     char tmp[64];
     size_t n = 0;
     do {
         tmp[n++] = (char)('0' + big_divmod(&a, 10));
     } while (!big_is_zero(&a));
-    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
     out[n] = '\0';
     return n;
 }
 
 /* Value of hex digits [from, to) of a hex string known to be long enough. */
-static uint64_t hex_slice(const char *hex, size_t from, size_t to)
-{
+static uint64_t hex_slice(const char *hex, size_t from, size_t to) {
     uint64_t v = 0;
-    for (size_t i = from; i < to; i++) v = (v << 4) | (uint64_t)hex_val(hex[i]);
+    for (size_t i = from; i < to; i++)
+        v = (v << 4) | (uint64_t)hex_val(hex[i]);
     return v;
 }
 
-size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64])
-{
+size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]) {
     if (s->counter > SL_SEQNUM_COUNTER_MAX || s->shard_index > SL_SEQNUM_SHARD_INDEX_MAX ||
         s->shard_created_s < 0 || s->shard_created_s > SL_SEQNUM_SECONDS_MAX || s->record_s < 0 ||
         s->record_s > SL_SEQNUM_SECONDS_MAX) {
@@ -121,9 +113,10 @@ size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64])
         return 0;
     }
     char hex[64];
-    int n = snprintf(hex, sizeof hex, "2%09" PRIx64 "%1x%016" PRIx64 "00%09" PRIx64 "%08" PRIx32 "2",
-                     (uint64_t)s->shard_created_s, (unsigned)(s->shard_index & 0xf), s->counter,
-                     (uint64_t)s->record_s, s->shard_index);
+    int n =
+        snprintf(hex, sizeof hex, "2%09" PRIx64 "%1x%016" PRIx64 "00%09" PRIx64 "%08" PRIx32 "2",
+                 (uint64_t)s->shard_created_s, (unsigned)(s->shard_index & 0xf), s->counter,
+                 (uint64_t)s->record_s, s->shard_index);
     SL_ASSERT(n == 47);
     big_t v = {{0, 0, 0}};
     for (int i = 0; i < n; i++) {
@@ -133,8 +126,7 @@ size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64])
     return big_to_dec(v, out);
 }
 
-int sl_seqnum_parse(const char *dec, size_t len, sl_seqnum_t *out)
-{
+int sl_seqnum_parse(const char *dec, size_t len, sl_seqnum_t *out) {
     if (!dec || len == 0) return SL_EINVAL;
     big_t v = {{0, 0, 0}};
     for (size_t i = 0; i < len; i++) {
@@ -191,8 +183,7 @@ int sl_seqnum_parse(const char *dec, size_t len, sl_seqnum_t *out)
     return SL_EINVAL;
 }
 
-void sl_seqnum_shard_start(int64_t created_ms, uint32_t index, sl_seqnum_t *out)
-{
+void sl_seqnum_shard_start(int64_t created_ms, uint32_t index, sl_seqnum_t *out) {
     out->shard_created_s = created_ms / 1000;
     out->shard_index = index;
     out->counter = 0;
@@ -200,8 +191,7 @@ void sl_seqnum_shard_start(int64_t created_ms, uint32_t index, sl_seqnum_t *out)
     out->version = 2;
 }
 
-void sl_seqnum_shard_end(int64_t created_ms, uint32_t index, int64_t closed_ms, sl_seqnum_t *out)
-{
+void sl_seqnum_shard_end(int64_t created_ms, uint32_t index, int64_t closed_ms, sl_seqnum_t *out) {
     out->shard_created_s = created_ms / 1000;
     out->shard_index = index;
     out->counter = SL_SEQNUM_COUNTER_MAX;
@@ -209,10 +199,11 @@ void sl_seqnum_shard_end(int64_t created_ms, uint32_t index, int64_t closed_ms, 
     out->version = 2;
 }
 
-int sl_seqnum_cmp_dec(const char *a, size_t alen, const char *b, size_t blen)
-{
-    while (alen > 1 && a[0] == '0') a++, alen--;
-    while (blen > 1 && b[0] == '0') b++, blen--;
+int sl_seqnum_cmp_dec(const char *a, size_t alen, const char *b, size_t blen) {
+    while (alen > 1 && a[0] == '0')
+        a++, alen--;
+    while (blen > 1 && b[0] == '0')
+        b++, blen--;
     if (alen != blen) return alen < blen ? -1 : 1;
     int r = memcmp(a, b, alen);
     return (r > 0) - (r < 0);

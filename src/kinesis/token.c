@@ -26,14 +26,12 @@ enum { PURPOSE_GENERIC = 'T', PURPOSE_ITERATOR = 'I' };
  * "AAAAAAAAAAE"), whatever the random nonce that follows. */
 static const uint8_t header[HEADER_BYTES] = {0, 0, 0, 0, 0, 0, 0, 1, 1};
 
-int sl_token_key_generate(uint8_t key[32])
-{
+int sl_token_key_generate(uint8_t key[32]) {
     return RAND_bytes(key, SL_TOKEN_KEY_BYTES) == 1 ? 0 : SL_EIO;
 }
 
 static int seal(const uint8_t key[32], uint8_t purpose, const void *plain, size_t n, char *out,
-                size_t cap)
-{
+                size_t cap) {
     if (n > SL_TOKEN_PLAIN_MAX) return SL_ELIMIT;
     size_t raw_len = OVERHEAD + n;
     size_t enc_len = SL_TOKEN_ENCODED_LEN(n);
@@ -66,17 +64,17 @@ done:
     return rc;
 }
 
-static bool b64_char_ok(char c)
-{
+static bool b64_char_ok(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
            c == '/';
 }
 
 /* Strict, canonical base64 decode of a token into raw; returns the raw length or SL_EINVAL. */
-/* raw must hold RAW_BUF bytes: EVP_DecodeBlock writes 3 bytes per 4 characters, padding included. */
-static int b64_decode_strict(const char *s, size_t len, uint8_t raw[RAW_BUF])
-{
-    if (len == 0 || len % 4 != 0 || len > SL_TOKEN_ENCODED_LEN(SL_TOKEN_PLAIN_MAX)) return SL_EINVAL;
+/* raw must hold RAW_BUF bytes: EVP_DecodeBlock writes 3 bytes per 4 characters, padding included.
+ */
+static int b64_decode_strict(const char *s, size_t len, uint8_t raw[RAW_BUF]) {
+    if (len == 0 || len % 4 != 0 || len > SL_TOKEN_ENCODED_LEN(SL_TOKEN_PLAIN_MAX))
+        return SL_EINVAL;
     size_t pad = 0;
     if (s[len - 1] == '=') pad = s[len - 2] == '=' ? 2 : 1;
     for (size_t i = 0; i < len - pad; i++)
@@ -94,8 +92,7 @@ static int b64_decode_strict(const char *s, size_t len, uint8_t raw[RAW_BUF])
 }
 
 static int open_token(const uint8_t key[32], uint8_t purpose, const char *s, size_t len,
-                      void *plain, size_t cap, size_t *n_out)
-{
+                      void *plain, size_t cap, size_t *n_out) {
     if (!s) return SL_EINVAL;
     if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
         s++;
@@ -135,29 +132,26 @@ done:
     return rc;
 }
 
-int sl_token_seal(const uint8_t key[32], const void *plain, size_t n, char *out, size_t cap)
-{
+int sl_token_seal(const uint8_t key[32], const void *plain, size_t n, char *out, size_t cap) {
     return seal(key, PURPOSE_GENERIC, plain, n, out, cap);
 }
 
 int sl_token_open(const uint8_t key[32], const char *s, size_t len, void *plain, size_t cap,
-                  size_t *n_out)
-{
+                  size_t *n_out) {
     return open_token(key, PURPOSE_GENERIC, s, len, plain, cap, n_out);
 }
 
-static void put_be(uint8_t *p, uint64_t v, int bytes)
-{
+static void put_be(uint8_t *p, uint64_t v, int bytes) {
     for (int i = bytes - 1; i >= 0; i--) {
         p[i] = (uint8_t)v;
         v >>= 8;
     }
 }
 
-static uint64_t get_be(const uint8_t *p, int bytes)
-{
+static uint64_t get_be(const uint8_t *p, int bytes) {
     uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) v = (v << 8) | p[i];
+    for (int i = 0; i < bytes; i++)
+        v = (v << 8) | p[i];
     return v;
 }
 
@@ -165,8 +159,7 @@ static uint64_t get_be(const uint8_t *p, int bytes)
  * position(8) issued_ms(8), integers big-endian. */
 #define ITERATOR_FIXED (1 + 1 + 8 + 4 + 8 + 8)
 
-int sl_iterator_encode(const uint8_t key[32], const sl_iterator_t *it, char *out, size_t out_cap)
-{
+int sl_iterator_encode(const uint8_t key[32], const sl_iterator_t *it, char *out, size_t out_cap) {
     size_t name_len = strnlen(it->stream_name, sizeof it->stream_name);
     if (name_len == 0 || name_len > 128) return SL_EINVAL;
     uint8_t p[ITERATOR_FIXED + 128];
@@ -183,8 +176,7 @@ int sl_iterator_encode(const uint8_t key[32], const sl_iterator_t *it, char *out
     return seal(key, PURPOSE_ITERATOR, p, o, out, out_cap);
 }
 
-int sl_iterator_decode(const uint8_t key[32], const char *s, size_t len, sl_iterator_t *out)
-{
+int sl_iterator_decode(const uint8_t key[32], const char *s, size_t len, sl_iterator_t *out) {
     uint8_t p[SL_TOKEN_PLAIN_MAX];
     size_t n = 0;
     int rc = open_token(key, PURPOSE_ITERATOR, s, len, p, sizeof p, &n);

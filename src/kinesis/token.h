@@ -1,11 +1,11 @@
 /* Self-contained, tamper-proof opaque tokens: shard iterators and pagination NextTokens.
  * Any node holding the key can serve any GetRecords (specs/cluster.md), so a token carries all of
  * its state. Format: standard base64 of
- *     00 00 00 00 00 00 00 01 | 01 (format) | 12-byte random nonce | AES-256-GCM ciphertext | tag(16)
- * so tokens always start with "AAAAAAAAAAE" like AWS's. The 9-byte header and a purpose byte
- * (iterator or generic token, never sent) are authenticated, so a ListShards NextToken is never
- * accepted as a shard iterator. The 32-byte key is kept by the caller in the catalog settings so
- * tokens survive restarts. Thread-safe: no shared state besides OpenSSL's. */
+ *     00 00 00 00 00 00 00 01 | 01 (format) | 12-byte random nonce | AES-256-GCM ciphertext |
+ * tag(16) so tokens always start with "AAAAAAAAAAE" like AWS's. The 9-byte header and a purpose
+ * byte (iterator or generic token, never sent) are authenticated, so a ListShards NextToken is
+ * never accepted as a shard iterator. The 32-byte key is kept by the caller in the catalog settings
+ * so tokens survive restarts. Thread-safe: no shared state besides OpenSSL's. */
 #ifndef SL_KINESIS_TOKEN_H
 #define SL_KINESIS_TOKEN_H
 
@@ -22,11 +22,12 @@
 #define SL_TOKEN_ENCODED_LEN(n) ((((9 + 12 + (n) + 16) + 2) / 3) * 4)
 
 typedef struct {
-    char stream_name[129];     /* NUL-terminated, 1..128 chars */
-    int64_t stream_created_ms; /* the stream incarnation: a recreated stream rejects old iterators */
+    char stream_name[129]; /* NUL-terminated, 1..128 chars */
+    int64_t
+        stream_created_ms; /* the stream incarnation: a recreated stream rejects old iterators */
     uint32_t shard_index;
-    uint64_t position;         /* next storage sequence to read, inclusive */
-    int64_t issued_ms;         /* for the 5-minute expiry (SL_KINESIS_ITERATOR_TTL_MS) */
+    uint64_t position; /* next storage sequence to read, inclusive */
+    int64_t issued_ms; /* for the 5-minute expiry (SL_KINESIS_ITERATOR_TTL_MS) */
 } sl_iterator_t;
 
 /* Fills key with 32 random bytes (OpenSSL RAND_bytes). Returns 0 or SL_EIO. */

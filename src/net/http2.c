@@ -134,7 +134,9 @@ static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     return 0;
 }
 
-/* Answers a request the handler never sees (413, 400). */
+/* Answers a request the handler never sees (413, 400). The rest of an oversized body is received
+ * and dropped rather than refused with RST_STREAM(NO_ERROR): RFC 9113 allows the reset, but
+ * clients such as curl 7.88 then report a failed transfer instead of the 413. */
 static void h2_internal_response(sl_req_t *r, int status) {
     r->responded = true;
     sl_conn_t *c = r->conn;
@@ -165,21 +167,7 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
         h2_internal_response(r, 400);
         return 0;
     }
-    r->body_cap = 0;
     sl_req_dispatch(r);
-    return 0;
-}
-
-static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *user_data) {
-    sl_conn_t *c = conn_of(user_data);
-    if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
-    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
-        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-        sl_req_t *r = stream_req(s, frame->hd.stream_id);
-        /* The 413 is complete: ask the client to stop sending the body (RFC 9113 section 8.1). */
-        if (r && r->too_large)
-            nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
-    }
     return 0;
 }
 
@@ -250,12 +238,9 @@ int sl_h2_callbacks_create(sl_http_server_t *srv) {
     nghttp2_session_callbacks_set_on_header_callback(cbs, h2_on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2_on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2_on_frame_recv);
-    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, h2_on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_on_stream_close);
     srv->h2_callbacks = cbs;
     if (nghttp2_option_new(&srv->h2_option) != 0) return SL_ENOMEM;
-    /* Stream-level request header limit: generous, since nghttp2 bounds the header block too. */
-    nghttp2_option_set_max_send_header_block_length(srv->h2_option, 64 * 1024);
     return 0;
 }
 

@@ -59,6 +59,8 @@ sl_loop_t *sl_loop_current(void) { return tls_current_loop; }
 
 int64_t sl_loop_now_ms(const sl_loop_t *loop) { return loop->now_ms; }
 
+void sl_loop_set_current(sl_loop_t *loop) { tls_current_loop = loop; }
+
 /* Runs every queued post; new posts made meanwhile wait for the next wakeup. */
 static void loop_run_posts(sl_loop_t *loop) {
     pthread_mutex_lock(&loop->mu);

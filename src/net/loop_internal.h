@@ -28,6 +28,9 @@ int sl_loop_create(sl_loop_t **out);
 void sl_loop_destroy(sl_loop_t *loop);
 /* Runs the loop on the calling thread until sl_loop_stop(). */
 void sl_loop_run(sl_loop_t *loop);
+/* Makes sl_loop_current() return `loop` on the calling thread (sl_loop_run() does this itself);
+ * used before the loop runs so thread-start callbacks see their loop. */
+void sl_loop_set_current(sl_loop_t *loop);
 /* Makes sl_loop_run() return after the current iteration (loop thread only). */
 void sl_loop_stop(sl_loop_t *loop);
 /* Sets a function run at the start of every iteration, before waiting for events. It returns true

@@ -901,6 +901,7 @@ static void *worker_main(void *arg) {
     snprintf(name, sizeof name, "sl-net-%d", w->index);
     pthread_setname_np(pthread_self(), name);
     sl_loop_set_prepare(w->loop, worker_prepare, w);
+    sl_loop_set_current(w->loop);
     if (srv->cfg.on_thread_start) {
         /* Let the callback use sl_loop_current() as on any loop thread. */
         srv->cfg.on_thread_start(w->loop, srv->cfg.handler_ctx);
@@ -917,6 +918,7 @@ static void *worker_main(void *arg) {
     while (w->conns) sl_conn_abort(w->conns);
     worker_prepare(w);
     if (srv->cfg.on_thread_stop) srv->cfg.on_thread_stop(w->loop, srv->cfg.handler_ctx);
+    sl_loop_set_current(NULL);
     return NULL;
 }
 

@@ -54,6 +54,7 @@ typedef struct {
     uint64_t npoints;        /* (mu) committed POINT entries in the index file */
     bool sealed;             /* (mu) */
     bool index_bad;          /* (mu) the index disagreed with the segment: readers scan instead */
+    bool rebuilding;         /* (mu) a reader is rebuilding this sealed segment's index */
     int fd, idx_fd;          /* (mu) -1 while closed; opened lazily */
     int refs;                /* (mu) */
 } seg_t;
@@ -890,11 +891,13 @@ static void file_shard_close(sl_shard_log_t *log) {
         SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key, s->shard_key,
                  strerror(errno));
     pthread_mutex_unlock(&s->mu);
+    /* Freed under the registry lock: an interval flush may still hold a segment reference,
+     * which it drops under the same lock. */
     pthread_mutex_lock(&e->reg_mu);
     if (s->reg_prev) s->reg_prev->reg_next = s->reg_next; else e->reg_head = s->reg_next;
     if (s->reg_next) s->reg_next->reg_prev = s->reg_prev;
-    pthread_mutex_unlock(&e->reg_mu);
     shard_free(s);
+    pthread_mutex_unlock(&e->reg_mu);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1074,12 +1077,22 @@ static int rebuild_active_index(file_shard_t *s) {
     if (!rc && (sc.end_off != s->w_size || sc.end_seq != s->w_end_seq)) rc = SL_ECORRUPT;
     if (!rc) rc = write_index_file(s, a->base_seq, &sc.entries, NULL);
     if (!rc) {
+        /* Put the new index file under the same descriptor number, so that a reader that is
+         * using the old one meanwhile reads a valid file. */
+        char *ip = seg_path(s, a->base_seq, "idx");
+        int nfd = ip ? e->ops.open(ip, O_RDWR, 0) : -1;
+        free(ip);
         pthread_mutex_lock(&s->mu);
-        if (a->idx_fd >= 0) e->ops.close(a->idx_fd);
-        a->idx_fd = -1;
-        rc = seg_open_fds_locked(s, a);
-        a->npoints = sc.npoints;
-        a->index_bad = false;
+        if (nfd < 0) {
+            rc = SL_EIO;
+        } else if (dup2(nfd, a->idx_fd) < 0) {
+            rc = SL_EIO;
+        }
+        if (nfd >= 0) e->ops.close(nfd);
+        if (!rc) {
+            a->npoints = sc.npoints;
+            a->index_bad = false;
+        }
         pthread_mutex_unlock(&s->mu);
         s->w_npoints = sc.npoints;
         s->w_last_point_off = sc.last_point_off;
@@ -1301,6 +1314,8 @@ static void commit_round(file_engine_t *e, file_shard_t *list) {
             SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu completed", s->stream_key,
                      s->shard_key, sl_strerror(s->r_status), s->nwops - s->r_ok_ops, s->r_ok_ops);
         if (s->r_status) engine_set_failed(e, s->r_status);
+        /* Wake readers first, then complete the appends in order. */
+        if (s->w_end_seq != old_tip && e->base.cfg.on_commit) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->w_end_seq);
         size_t bytes = 0;
         for (size_t k = 0; k < s->nwops; k++) {
             op_t *op = &s->wops[k];
@@ -1309,7 +1324,6 @@ static void commit_round(file_engine_t *e, file_shard_t *list) {
             else op->cb(op->arg, s->r_status ? s->r_status : SL_EIO, 0);
         }
         atomic_fetch_sub(&e->pending_bytes, bytes);
-        if (s->w_end_seq != old_tip && e->base.cfg.on_commit) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->w_end_seq);
         s->nwops = 0;
         sl_buf_reset(&s->wbuf);
         pthread_mutex_lock(&s->mu);
@@ -1351,8 +1365,7 @@ static void interval_flush(file_engine_t *e) {
         pthread_mutex_unlock(&s->mu);
     }
     pthread_mutex_unlock(&e->reg_mu);
-    /* Shards cannot be freed meanwhile: close waits for unsynced shards? No: the references keep
-     * the segments (and their descriptors) alive, which is all the sync needs. */
+    /* A shard may be closed meanwhile; the segment references keep the descriptors alive. */
     sync_many(e, e->jobs, nj);
     for (size_t i = 0; i < nj; i++) {
         if (e->jobs[i].rc) {
@@ -1531,6 +1544,39 @@ static void locate(file_shard_t *s, seg_t *g, uint64_t pos, uint64_t npoints, bo
     *from_index = true;
 }
 
+/* Rebuilds a sealed segment's index after a reader found it disagreeing (one reader at a time). */
+static void rebuild_sealed_index(file_shard_t *s, seg_t *g) {
+    file_engine_t *e = s->eng;
+    pthread_mutex_lock(&s->mu);
+    bool go = g->sealed && g->index_bad && !g->rebuilding;
+    if (go) g->rebuilding = true;
+    uint64_t size = g->size, end = g->end_seq;
+    pthread_mutex_unlock(&s->mu);
+    if (!go) return;
+    scan_t sc = {0};
+    sl_buf_init(&sc.entries);
+    sc.end_off = SL_SEG_HEADER_BYTES;
+    sc.end_seq = g->base_seq;
+    int rc = scan_frames(e, g->fd, SL_SEG_HEADER_BYTES, g->base_seq, 0, size, &sc);
+    if (!rc && (sc.end_off != size || sc.end_seq != end)) rc = SL_ECORRUPT;
+    sl_idx_entry_t seal = {.seq = end, .offset = size, .arrival_ms = sc.last_arrival, .kind = SL_IDX_SEAL};
+    if (!rc) rc = write_index_file(s, g->base_seq, &sc.entries, &seal);
+    char *ip = rc ? NULL : seg_path(s, g->base_seq, "idx");
+    int nfd = ip ? e->ops.open(ip, O_RDONLY, 0) : -1;
+    free(ip);
+    pthread_mutex_lock(&s->mu);
+    if (nfd >= 0 && dup2(nfd, g->idx_fd) >= 0) {
+        g->npoints = sc.npoints;
+        g->index_bad = false;
+        SL_INFO("storage: stream %s shard %s: rebuilt the index of segment %020" PRIu64 ".log", s->stream_key,
+                s->shard_key, g->base_seq);
+    }
+    g->rebuilding = false;
+    pthread_mutex_unlock(&s->mu);
+    if (nfd >= 0) e->ops.close(nfd);
+    sl_buf_free(&sc.entries);
+}
+
 typedef struct {
     size_t records_max, bytes_max;
     bool full;
@@ -1571,6 +1617,7 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
     double avg = (double)(size - SL_SEG_HEADER_BYTES) / (double)(end - base);
     uint64_t expect = off_seq;
     bool first = true;
+    size_t min_chunk = 65536;
     while (!rc && off < size && !b->full) {
         double rem_recs = (double)(b->records_max - res->count);
         double rem_bytes = res->bytes < b->bytes_max ? (double)(b->bytes_max - res->bytes) : 0;
@@ -1578,8 +1625,9 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
         double want = rem_recs * avg;
         if (rem_bytes * overhead < want) want = rem_bytes * overhead;
         want += (double)(*pos > expect ? *pos - expect : 0) * avg + avg + SL_FRAME_HEADER_BYTES;
-        if (want < 65536) want = 65536;
         if (want > 32.0 * 1024 * 1024) want = 32.0 * 1024 * 1024;
+        if (want < (double)min_chunk) want = (double)min_chunk;
+        min_chunk = 65536;
         size_t chunk = (size_t)SL_MIN((uint64_t)want, size - off);
         uint8_t *blk = read_block_new(m, chunk);
         if (!blk) { rc = SL_ENOMEM; break; }
@@ -1595,7 +1643,11 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
         while (p < chunk) {
             sl_frame_t f;
             sl_frame_status_t st = sl_frame_decode(blk + p, chunk - p, &f);
-            if ((st == SL_FRAME_TORN_BODY || st == SL_FRAME_TORN_HEADER) && off + chunk < size) break;
+            if ((st == SL_FRAME_TORN_BODY || st == SL_FRAME_TORN_HEADER) && off + chunk < size) {
+                /* The frame continues past this chunk: the next chunk starts at it and holds it. */
+                if (p == 0) min_chunk = st == SL_FRAME_TORN_BODY ? f.frame_len : SL_FRAME_HEADER_BYTES;
+                break;
+            }
             if (st != SL_FRAME_OK || f.seq != expect) {
                 if (first && from_index && !hinted) {
                     SL_WARN("storage: stream %s shard %s: index of segment %020" PRIu64
@@ -1625,7 +1677,7 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
                     from_index = false;
                 }
                 expect = off_seq;
-                p = 0;
+                first = true;
                 goto next_chunk;
             }
             first = false;
@@ -1646,7 +1698,11 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
     }
     if (!rc && off >= size && *pos < end) *pos = end; /* should not happen: the segment ended early */
     pthread_mutex_lock(&s->mu);
-    if (!rc && off < size) {
+    bool rebuild = g->sealed && g->index_bad && !g->rebuilding;
+    pthread_mutex_unlock(&s->mu);
+    if (rebuild) rebuild_sealed_index(s, g);
+    pthread_mutex_lock(&s->mu);
+    if (!rc) {
         s->hint_base = base;
         s->hint_seq = expect;
         s->hint_off = off;

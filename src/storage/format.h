@@ -5,6 +5,7 @@
 #define SL_STORAGE_FORMAT_H
 
 #include "core/limits.h"
+#include "core/common.h"
 #include "storage/backend.h"
 
 #include <stdbool.h>

@@ -110,6 +110,8 @@ static void mem_commit_shard(mem_engine_t *e, mem_shard_t *s) {
     uint64_t tip = s->next_seq;
     pthread_mutex_unlock(&s->mu);
 
+    /* Wake readers first, then complete the appends in order. */
+    if (e->base.cfg.on_commit && tip != first_seqs_base) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, tip);
     uint64_t seq = first_seqs_base;
     while (ops) {
         mem_op_t *op = ops;
@@ -125,7 +127,6 @@ static void mem_commit_shard(mem_engine_t *e, mem_shard_t *s) {
         free(op);
     }
     (void)oom;
-    if (e->base.cfg.on_commit && tip != first_seqs_base) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, tip);
     pthread_mutex_lock(&s->mu);
     s->in_batch = false;
     pthread_cond_broadcast(&s->idle_cond);

@@ -37,6 +37,7 @@ typedef struct {
     sl_val_t **scratch; /* children of open containers (maps: key, value, key, value ...) */
     size_t scratch_len, scratch_cap;
     sl_buf_t chunks;    /* the indefinite string being assembled */
+    size_t values;      /* bounded by SL_WIRE_VALUES_MAX */
 } cbor_ctx_t;
 
 static void set_err(cbor_ctx_t *c, const char *reason) {
@@ -44,6 +45,10 @@ static void set_err(cbor_ctx_t *c, const char *reason) {
 }
 
 static sl_val_t *new_val(cbor_ctx_t *c, sl_val_type_t type) {
+    if (++c->values > SL_WIRE_VALUES_MAX) {
+        set_err(c, "too many values");
+        return NULL;
+    }
     sl_val_t *v = sl_arena_alloc(c->arena, sizeof *v);
     if (!v) {
         set_err(c, "out of memory");

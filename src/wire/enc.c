@@ -37,7 +37,7 @@ static void json_string(sl_buf_t *b, const char *s, size_t len) {
     while (i < len) {
         size_t run = i;
         while (run < len && !json_escape[(unsigned char)s[run]]) run++;
-        memcpy(w, s + i, run - i);
+        if (run > i) memcpy(w, s + i, run - i);
         w += run - i;
         i = run;
         if (i == len) break;

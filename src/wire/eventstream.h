@@ -15,7 +15,7 @@ typedef struct {
     const char *value; /* string headers only in the encoder */
 } sl_es_header_t;
 
-/* Appends one message to out. Returns 0 or SL_EINVAL (name > 255 bytes, value > 65535, sizes
+/* Appends one message to out. Returns 0 or SL_EINVAL (empty name, name > 255 bytes, value > 65535, sizes
  * beyond SL_EVENTSTREAM_* limits) / SL_ENOMEM. */
 int sl_es_encode(sl_buf_t *out, const sl_es_header_t *headers, size_t header_count,
                  const void *payload, size_t payload_len);

@@ -11,7 +11,6 @@
 #include "core/common.h"
 #include "core/limits.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +26,7 @@ typedef struct {
     sl_kv_t *kvs;     /* scratch stack of map members */
     size_t kvs_len, kvs_cap;
     int depth;
+    size_t values; /* bounded by SL_WIRE_VALUES_MAX */
 } json_parser_t;
 
 /* Character class inside strings: 0 = plain byte, 1 = needs a closer look (quote, backslash,
@@ -56,6 +56,7 @@ static int fail(json_parser_t *j, const char *reason) {
 }
 
 static sl_val_t *new_val(json_parser_t *j, sl_val_type_t type) {
+    if (++j->values > SL_WIRE_VALUES_MAX) return NULL;
     sl_val_t *v = sl_arena_alloc(j->arena, sizeof *v);
     if (v) v->type = type;
     return v;
@@ -411,7 +412,7 @@ static inline bool match_lit(const char *p, const char *lit, size_t n) { return 
 /* Parses one value at j->p (whitespace already skipped). */
 static int parse_value(json_parser_t *j, sl_val_t **out) {
     sl_val_t *v = new_val(j, SL_VAL_NULL);
-    if (!v) return fail(j, "out of memory");
+    if (!v) return fail(j, j->values > SL_WIRE_VALUES_MAX ? "too many values" : "out of memory");
     *out = v;
     char c = *j->p;
     size_t left = (size_t)(j->end - j->p);
@@ -489,6 +490,9 @@ int sl_json_parse(char *data, size_t len, sl_arena_t *arena, sl_val_t **out, con
 done:
     free(j.vals);
     free(j.kvs);
-    if (rc != 0) *reason = j.reason ? j.reason : "invalid JSON";
+    if (rc != 0) {
+        *reason = j.reason ? j.reason : "invalid JSON";
+        if (strcmp(*reason, "out of memory") == 0) rc = SL_ENOMEM;
+    }
     return rc;
 }

@@ -3,14 +3,21 @@
  * must not dominate). Strict: rejects trailing garbage, invalid UTF-8 escapes, depth > SL_WIRE_DEPTH_MAX.
  * The buffer must be followed by one readable NUL byte (the net layer guarantees it), because
  * strings without escapes point into it and must be NUL-terminated — the parser writes NULs over
- * closing quotes, so `data` is modified. */
+ * closing quotes, so `data` is modified (escaped strings are decoded in place too: hash the body
+ * for SigV4 before parsing). Decisions: invalid UTF-8 and unpaired surrogate escapes are rejected;
+ * "\u0000" is accepted (the string then holds a NUL; use its length); map keys are NUL-terminated
+ * as well; numbers keep their literal text, is_integer means no fraction and no exponent, i is the
+ * value truncated toward zero and saturated to int64 (1e3 -> 1000, -2.7 -> -2, 1e30 -> INT64_MAX).
+ * Any JSON value is accepted at the top level (the caller checks for an object). */
 #ifndef SL_WIRE_JSON_H
 #define SL_WIRE_JSON_H
 
 #include "core/arena.h"
 #include "wire/value.h"
 
-/* Returns 0 and *out, or SL_EINVAL with *reason a static description. */
+/* Returns 0 and *out, or SL_EINVAL with *reason a static description (SL_ENOMEM, reason
+ * "out of memory", when the arena or the scratch stack cannot grow). At most SL_WIRE_VALUES_MAX
+ * values per document ("too many values"). */
 int sl_json_parse(char *data, size_t len, sl_arena_t *arena, sl_val_t **out, const char **reason);
 
 #endif

@@ -20,10 +20,14 @@ typedef struct {
     bool from_query;
 } sl_sigv4_auth_t;
 
-/* authorization: value of the Authorization header or NULL; query: the raw query string (after '?')
+/* authorization: value of the Authorization header or NULL (an empty value counts as absent, as in
+ * kinesalite); query: the raw, still percent-encoded query string (after '?')
  * or NULL; has_date: an X-Amz-Date or Date header is present.
  * Returns 0 and fills *auth, or SL_EINVAL with *err_type (e.g. "MissingAuthenticationTokenException",
- * "IncompleteSignatureException", "InvalidSignatureException") and *err_msg (arena string). */
+ * "IncompleteSignatureException", "InvalidSignatureException") and *err_msg (arena string).
+ * SL_ENOMEM when the arena is exhausted. On success every string in *auth is set (arena copies,
+ * NUL-terminated, "" for a part the credential scope lacks); the scheme and the scope are not
+ * validated here (AWS reports those with the signature check). */
 int sl_sigv4_check(const char *authorization, const char *query, bool has_date, sl_arena_t *arena,
                    sl_sigv4_auth_t *auth, const char **err_type, const char **err_msg);
 

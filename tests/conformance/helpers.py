@@ -377,7 +377,9 @@ def shard_for_hash(shards, h):
 def sigv4_headers(endpoint, target, body, content_type="application/x-amz-json-1.1",
                   region=REGION, access_key=ACCESS_KEY):
     """Headers of a correctly SigV4-signed Kinesis POST, as boto3 would send them."""
-    headers = {"Content-Type": content_type}
+    headers = {}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
     if target is not None:
         headers["X-Amz-Target"] = target
     req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=headers)

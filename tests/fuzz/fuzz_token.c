@@ -13,8 +13,7 @@
 
 static const uint8_t key[32] = {0x5a};
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *s = (const char *)data;
 
     sl_iterator_t it;
@@ -33,8 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t m = sl_seqnum_format(&q, dec);
         if (m == 0) abort();
         sl_seqnum_t r;
-        if (sl_seqnum_parse(dec, m, &r) != 0 || r.counter != q.counter || r.shard_index != q.shard_index ||
-            r.shard_created_s != q.shard_created_s || r.record_s != q.record_s)
+        if (sl_seqnum_parse(dec, m, &r) != 0 || r.counter != q.counter ||
+            r.shard_index != q.shard_index || r.shard_created_s != q.shard_created_s ||
+            r.record_s != q.record_s)
             abort();
     }
     if (size > 0 && size < 200) {

@@ -22,15 +22,14 @@ typedef struct {
 
 #define APPEND(d, ...)                                                                             \
     do {                                                                                           \
-        int _n = snprintf((d)->text + (d)->len, sizeof (d)->text - (d)->len, __VA_ARGS__);         \
+        int _n = snprintf((d)->text + (d)->len, sizeof(d)->text - (d)->len, __VA_ARGS__);          \
         if (_n > 0) (d)->len += (size_t)_n;                                                        \
-        if ((d)->len >= sizeof (d)->text) (d)->len = sizeof (d)->text - 1, (d)->overflow = true;   \
+        if ((d)->len >= sizeof(d)->text) (d)->len = sizeof(d)->text - 1, (d)->overflow = true;     \
     } while (0)
 
 #define S(x) ((x) ? (x) : "NULL")
 
-static void on_stream(void *arg, const sl_cat_stream_t *s)
-{
+static void on_stream(void *arg, const sl_cat_stream_t *s) {
     dump_t *d = arg;
     d->streams++;
     APPEND(d, "stream %lld %s/%s/%s %s %s %s %lld %lld %d %d %s %s %s %lld %d\n", (long long)s->id,
@@ -40,8 +39,7 @@ static void on_stream(void *arg, const sl_cat_stream_t *s)
            (long long)s->warm_throughput_mibps, s->next_shard_index);
 }
 
-static void on_shard(void *arg, const sl_cat_shard_t *s)
-{
+static void on_shard(void *arg, const sl_cat_shard_t *s) {
     dump_t *d = arg;
     d->shards++;
     APPEND(d, "shard %lld %d %s %s %s %s %lld %lld\n", (long long)s->stream_id, s->shard_index,
@@ -49,23 +47,20 @@ static void on_shard(void *arg, const sl_cat_shard_t *s)
            s->ending_hash_key, (long long)s->created_ms, (long long)s->closed_ms);
 }
 
-static void on_consumer(void *arg, const sl_cat_consumer_t *k)
-{
+static void on_consumer(void *arg, const sl_cat_consumer_t *k) {
     dump_t *d = arg;
     d->consumers++;
-    APPEND(d, "consumer %lld %s %s %s %lld %lld\n", (long long)k->stream_id, k->name, k->arn, k->status,
-           (long long)k->created_ms, (long long)k->status_until_ms);
+    APPEND(d, "consumer %lld %s %s %s %lld %lld\n", (long long)k->stream_id, k->name, k->arn,
+           k->status, (long long)k->created_ms, (long long)k->status_until_ms);
 }
 
-static void on_tag(void *arg, const char *arn, const char *key, const char *value)
-{
+static void on_tag(void *arg, const char *arn, const char *key, const char *value) {
     dump_t *d = arg;
     d->tags++;
     APPEND(d, "tag %s %s=%s\n", arn, key, value);
 }
 
-static void on_policy(void *arg, const char *arn, const char *policy)
-{
+static void on_policy(void *arg, const char *arn, const char *policy) {
     dump_t *d = arg;
     d->policies++;
     APPEND(d, "policy %s %s\n", arn, policy);
@@ -73,8 +68,7 @@ static void on_policy(void *arg, const char *arn, const char *policy)
 
 static const sl_catalog_visitor_t visitor = {on_stream, on_shard, on_consumer, on_tag, on_policy};
 
-static void dump(sl_catalog_t *c, dump_t *d)
-{
+static void dump(sl_catalog_t *c, dump_t *d) {
     memset(d, 0, sizeof *d);
     CHECK_EQ_INT(sl_catalog_load(c, &visitor, d), 0);
     CHECK(!d->overflow);
@@ -83,8 +77,7 @@ static void dump(sl_catalog_t *c, dump_t *d)
 static char dir[] = "/tmp/sl_test_catalog_XXXXXX";
 static char path[256];
 
-static sl_cat_stream_t make_stream(const char *name, const char *arn)
-{
+static sl_cat_stream_t make_stream(const char *name, const char *arn) {
     sl_cat_stream_t s = {
         .account = "000000000000",
         .region = "us-east-1",
@@ -110,8 +103,7 @@ static sl_cat_stream_t make_stream(const char *name, const char *arn)
 #define ARN_A_C1 ARN_A "/consumer/c1:1700000001"
 #define ARN_A_C2 ARN_A "/consumer/c2:1700000002"
 
-static void basic(void)
-{
+static void basic(void) {
     sl_catalog_t *c = NULL;
     CHECK_EQ_INT(sl_catalog_open(path, &c), 0);
     if (!c) return;
@@ -123,7 +115,8 @@ static void basic(void)
     CHECK_EQ_INT(sl_catalog_stream_insert(c, &dup), SL_EEXIST);
     sl_cat_stream_t dup_arn = make_stream("other", ARN_A);
     CHECK_EQ_INT(sl_catalog_stream_insert(c, &dup_arn), SL_EEXIST);
-    sl_cat_stream_t other_region = make_stream("a", "arn:aws:kinesis:eu-west-1:000000000000:stream/a");
+    sl_cat_stream_t other_region =
+        make_stream("a", "arn:aws:kinesis:eu-west-1:000000000000:stream/a");
     other_region.region = "eu-west-1";
     CHECK_EQ_INT(sl_catalog_stream_insert(c, &other_region), 0);
     sl_cat_stream_t missing = make_stream("m", "arn:m");
@@ -147,7 +140,9 @@ static void basic(void)
     CHECK_EQ_INT(sl_catalog_stream_delete(c, 9999), SL_ENOTFOUND);
     CHECK_EQ_INT(sl_catalog_stream_delete(c, other_region.id), 0);
 
-    sl_cat_shard_t sh = {.stream_id = a.id, .shard_index = 0, .starting_hash_key = "0",
+    sl_cat_shard_t sh = {.stream_id = a.id,
+                         .shard_index = 0,
+                         .starting_hash_key = "0",
                          .ending_hash_key = "170141183460469231731687303715884105727",
                          .created_ms = 1700000000000};
     CHECK_EQ_INT(sl_catalog_shard_put(c, &sh), 0);
@@ -157,22 +152,35 @@ static void basic(void)
     CHECK_EQ_INT(sl_catalog_shard_put(c, &sh), 0);
     sh.closed_ms = 1700000100000; /* upsert closes shard 1 */
     CHECK_EQ_INT(sl_catalog_shard_put(c, &sh), 0);
-    sl_cat_shard_t child = {.stream_id = a.id, .shard_index = 2, .parent_shard_id = "shardId-000000000001",
-                            .adjacent_parent_shard_id = NULL, .starting_hash_key = "170141183460469231731687303715884105728",
+    sl_cat_shard_t child = {.stream_id = a.id,
+                            .shard_index = 2,
+                            .parent_shard_id = "shardId-000000000001",
+                            .adjacent_parent_shard_id = NULL,
+                            .starting_hash_key = "170141183460469231731687303715884105728",
                             .ending_hash_key = "340282366920938463463374607431768211455",
                             .created_ms = 1700000101000};
     CHECK_EQ_INT(sl_catalog_shard_put(c, &child), 0);
-    sl_cat_shard_t bshard = {.stream_id = b.id, .shard_index = 0, .starting_hash_key = "0",
-                             .ending_hash_key = "340282366920938463463374607431768211455", .created_ms = 5};
+    sl_cat_shard_t bshard = {.stream_id = b.id,
+                             .shard_index = 0,
+                             .starting_hash_key = "0",
+                             .ending_hash_key = "340282366920938463463374607431768211455",
+                             .created_ms = 5};
     CHECK_EQ_INT(sl_catalog_shard_put(c, &bshard), 0);
     sl_cat_shard_t orphan = bshard;
     orphan.stream_id = 9999;
     CHECK_EQ_INT(sl_catalog_shard_put(c, &orphan), SL_ENOTFOUND);
     CHECK_EQ_INT(sl_catalog_shard_delete(c, b.id, 7), SL_ENOTFOUND);
 
-    sl_cat_consumer_t k1 = {.stream_id = a.id, .name = "c1", .arn = ARN_A_C1, .status = "CREATING",
-                            .created_ms = 1700000001000, .status_until_ms = 1700000001500};
-    sl_cat_consumer_t k2 = {.stream_id = a.id, .name = "c2", .arn = ARN_A_C2, .status = "ACTIVE",
+    sl_cat_consumer_t k1 = {.stream_id = a.id,
+                            .name = "c1",
+                            .arn = ARN_A_C1,
+                            .status = "CREATING",
+                            .created_ms = 1700000001000,
+                            .status_until_ms = 1700000001500};
+    sl_cat_consumer_t k2 = {.stream_id = a.id,
+                            .name = "c2",
+                            .arn = ARN_A_C2,
+                            .status = "ACTIVE",
                             .created_ms = 1700000002000};
     CHECK_EQ_INT(sl_catalog_consumer_put(c, &k1), 0);
     CHECK_EQ_INT(sl_catalog_consumer_put(c, &k2), 0);
@@ -196,7 +204,8 @@ static void basic(void)
     CHECK_EQ_INT(sl_catalog_policy_delete(c, "arn:none"), SL_ENOTFOUND);
 
     uint8_t key[32];
-    for (int i = 0; i < 32; i++) key[i] = (uint8_t)(i * 7);
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(i * 7);
     CHECK_EQ_INT(sl_catalog_setting_put(c, "token_key", key, sizeof key), 0);
     CHECK_EQ_INT(sl_catalog_setting_put(c, "empty", NULL, 0), 0);
 
@@ -204,11 +213,16 @@ static void basic(void)
     dump(c, &d1);
     char expected[4096];
     snprintf(expected, sizeof expected,
-             "stream %lld 000000000000/us-east-1/a " ARN_A " ACTIVE PROVISIONED 1700000000000 1700000000500 24 1024 KMS alias/aws/kinesis IncomingBytes,OutgoingBytes 100 3\n"
-             "stream %lld 000000000000/us-east-1/b " ARN_B " CREATING PROVISIONED 1700000000000 1700000000500 24 1024 NONE NULL  -1 2\n"
+             "stream %lld 000000000000/us-east-1/a " ARN_A
+             " ACTIVE PROVISIONED 1700000000000 1700000000500 24 1024 KMS alias/aws/kinesis "
+             "IncomingBytes,OutgoingBytes 100 3\n"
+             "stream %lld 000000000000/us-east-1/b " ARN_B
+             " CREATING PROVISIONED 1700000000000 1700000000500 24 1024 NONE NULL  -1 2\n"
              "shard %lld 0 NULL NULL 0 170141183460469231731687303715884105727 1700000000000 0\n"
-             "shard %lld 1 NULL NULL 170141183460469231731687303715884105728 340282366920938463463374607431768211455 1700000000000 1700000100000\n"
-             "shard %lld 2 shardId-000000000001 NULL 170141183460469231731687303715884105728 340282366920938463463374607431768211455 1700000101000 0\n"
+             "shard %lld 1 NULL NULL 170141183460469231731687303715884105728 "
+             "340282366920938463463374607431768211455 1700000000000 1700000100000\n"
+             "shard %lld 2 shardId-000000000001 NULL 170141183460469231731687303715884105728 "
+             "340282366920938463463374607431768211455 1700000101000 0\n"
              "shard %lld 0 NULL NULL 0 340282366920938463463374607431768211455 5 0\n"
              "consumer %lld c1 " ARN_A_C1 " ACTIVE 1700000001000 1700000001500\n"
              "consumer %lld c2 " ARN_A_C2 " ACTIVE 1700000002000 0\n"
@@ -269,7 +283,8 @@ static void basic(void)
     dump_t d4;
     dump(c, &d4);
     snprintf(expected, sizeof expected,
-             "stream %lld 000000000000/us-east-1/b " ARN_B " CREATING PROVISIONED 1700000000000 1700000000500 24 1024 NONE NULL  -1 2\n"
+             "stream %lld 000000000000/us-east-1/b " ARN_B
+             " CREATING PROVISIONED 1700000000000 1700000000500 24 1024 NONE NULL  -1 2\n"
              "shard %lld 0 NULL NULL 0 340282366920938463463374607431768211455 5 0\n"
              "tag " ARN_B " owner=me\n"
              "policy " ARN_B " {\"b\":1}\n",
@@ -285,8 +300,7 @@ static void basic(void)
     sl_catalog_close(c);
 }
 
-static void transactions(void)
-{
+static void transactions(void) {
     sl_catalog_t *c = NULL;
     CHECK_EQ_INT(sl_catalog_open(path, &c), 0);
     if (!c) return;
@@ -328,8 +342,7 @@ typedef struct {
 
 #define WORKER_STREAMS 40
 
-static void *worker(void *p)
-{
+static void *worker(void *p) {
     worker_t *w = p;
     for (int i = 0; i < WORKER_STREAMS; i++) {
         char name[64], arn[128];
@@ -339,8 +352,11 @@ static void *worker(void *p)
         if (group && sl_catalog_begin(w->c) != 0) w->failures++;
         sl_cat_stream_t s = make_stream(name, arn);
         if (sl_catalog_stream_insert(w->c, &s) != 0) w->failures++;
-        sl_cat_shard_t sh = {.stream_id = s.id, .shard_index = 0, .starting_hash_key = "0",
-                             .ending_hash_key = "1", .created_ms = 1};
+        sl_cat_shard_t sh = {.stream_id = s.id,
+                             .shard_index = 0,
+                             .starting_hash_key = "0",
+                             .ending_hash_key = "1",
+                             .created_ms = 1};
         if (sl_catalog_shard_put(w->c, &sh) != 0) w->failures++;
         if (sl_catalog_tag_put(w->c, arn, "t", name) != 0) w->failures++;
         if (group && sl_catalog_commit(w->c) != 0) w->failures++;
@@ -348,8 +364,7 @@ static void *worker(void *p)
     return NULL;
 }
 
-static void threads(void)
-{
+static void threads(void) {
     sl_catalog_t *c = NULL;
     CHECK_EQ_INT(sl_catalog_open(path, &c), 0);
     if (!c) return;
@@ -373,8 +388,7 @@ static void threads(void)
 }
 
 /* A process that commits and then dies without closing: the change is there after reopening. */
-static void crash(void)
-{
+static void crash(void) {
     pid_t pid = fork();
     if (pid == 0) {
         sl_catalog_t *c = NULL;
@@ -408,15 +422,15 @@ static void crash(void)
     sqlite3_close(db);
 }
 
-static void bad_files(void)
-{
+static void bad_files(void) {
     /* Not a database. */
     char junk[300];
     snprintf(junk, sizeof junk, "%s/junk.db", dir);
     FILE *f = fopen(junk, "wb");
     CHECK(f != NULL);
     if (f) {
-        for (int i = 0; i < 4096; i++) fputc('x', f);
+        for (int i = 0; i < 4096; i++)
+            fputc('x', f);
         fclose(f);
     }
     sl_catalog_t *c = NULL;
@@ -431,7 +445,8 @@ static void bad_files(void)
     c = NULL;
     sqlite3 *db = NULL;
     CHECK_EQ_INT(sqlite3_open(newer, &db), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE schema_version SET version = 999", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE schema_version SET version = 999", NULL, NULL, NULL),
+                 SQLITE_OK);
     sqlite3_close(db);
     CHECK_EQ_INT(sl_catalog_open(newer, &c), SL_ECORRUPT);
     CHECK(c == NULL);
@@ -441,8 +456,7 @@ static void bad_files(void)
     CHECK(c == NULL);
 }
 
-int main(void)
-{
+int main(void) {
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;

@@ -4,8 +4,7 @@
 #include "kinesis/hashkey.h"
 #include "test.h"
 
-static void check_roundtrip(const char *dec)
-{
+static void check_roundtrip(const char *dec) {
     sl_u128_t v = 0;
     CHECK_EQ_INT(sl_hashkey_parse(dec, strlen(dec), &v), 0);
     char out[40];
@@ -14,15 +13,13 @@ static void check_roundtrip(const char *dec)
     CHECK_EQ_STR(out, dec);
 }
 
-static void check_md5(const char *pk, const char *expected_dec)
-{
+static void check_md5(const char *pk, const char *expected_dec) {
     char out[40];
     sl_hashkey_format(sl_hashkey_of_partition_key(pk, strlen(pk)), out);
     CHECK_EQ_STR(out, expected_dec);
 }
 
-int main(void)
-{
+int main(void) {
     check_roundtrip("0");
     check_roundtrip("1");
     check_roundtrip("18446744073709551615");

@@ -3,18 +3,15 @@
 #include "kinesis/names.h"
 #include "test.h"
 
-static int sid(const char *s, uint32_t *ix)
-{
+static int sid(const char *s, uint32_t *ix) {
     return sl_shardid_parse(s, strlen(s), ix);
 }
 
-static bool slice_eq(const char *p, size_t n, const char *want)
-{
+static bool slice_eq(const char *p, size_t n, const char *want) {
     return p && n == strlen(want) && memcmp(p, want, n) == 0;
 }
 
-int main(void)
-{
+int main(void) {
     char buf[24];
     CHECK_EQ_INT(sl_shardid_format(0, buf), 20);
     CHECK_EQ_STR(buf, "shardId-000000000000");
@@ -65,10 +62,10 @@ int main(void)
 
     const char *bad[] = {
         "",
-        "arn:aws:kinesis:us-east-1:00000000000:stream/s",    /* 11-digit account */
-        "arn:aws:kinesis:us-east-1:0000000000000:stream/s",  /* 13 digits */
+        "arn:aws:kinesis:us-east-1:00000000000:stream/s",   /* 11-digit account */
+        "arn:aws:kinesis:us-east-1:0000000000000:stream/s", /* 13 digits */
         "arn:aws:kinesis:us-east-1:00000000000a:stream/s",
-        "arn:aws:kinesis::000000000000:stream/s",            /* empty region */
+        "arn:aws:kinesis::000000000000:stream/s", /* empty region */
         "arn:aws:sqs:us-east-1:000000000000:stream/s",
         "arn:gcp:kinesis:us-east-1:000000000000:stream/s",
         "arn:aws:kinesis:us-east-1:000000000000:stream/",
@@ -83,7 +80,8 @@ int main(void)
         CHECK_EQ_INT(rc, SL_EINVAL);
     }
 
-    CHECK(sl_arn_consumer(arn, sizeof arn, "eu-west-1", "123456789012", "st", "app-1", 1700000000) > 0);
+    CHECK(sl_arn_consumer(arn, sizeof arn, "eu-west-1", "123456789012", "st", "app-1", 1700000000) >
+          0);
     CHECK_EQ_STR(arn, "arn:aws:kinesis:eu-west-1:123456789012:stream/st/consumer/app-1:1700000000");
     CHECK_EQ_INT(sl_arn_parse_consumer(arn, strlen(arn), &a), 0);
     CHECK(slice_eq(a.region, a.region_len, "eu-west-1"));

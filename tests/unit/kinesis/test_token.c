@@ -4,19 +4,20 @@
 #include "kinesis/token.h"
 #include "test.h"
 
-static const uint8_t key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
-static void fill_name(char *name, size_t n)
-{
-    for (size_t i = 0; i < n; i++) name[i] = "abcdefghijklmnopqrstuvwxyz0123456789_.-"[i % 39];
+static void fill_name(char *name, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        name[i] = "abcdefghijklmnopqrstuvwxyz0123456789_.-"[i % 39];
     name[n] = '\0';
 }
 
-int main(void)
-{
-    sl_iterator_t it = {.stream_created_ms = 1700000000123, .shard_index = 42,
-                        .position = UINT64_C(0x7fffffffffffffff), .issued_ms = 1700000005000};
+int main(void) {
+    sl_iterator_t it = {.stream_created_ms = 1700000000123,
+                        .shard_index = 42,
+                        .position = UINT64_C(0x7fffffffffffffff),
+                        .issued_ms = 1700000005000};
     strcpy(it.stream_name, "my-stream");
     char tok[600];
     int n = sl_iterator_encode(key, &it, tok, sizeof tok);
@@ -27,7 +28,8 @@ int main(void)
     int prefixed = 0;
     for (int i = 0; i < 200; i++) {
         char t2[600];
-        if (sl_iterator_encode(key, &it, t2, sizeof t2) > 0 && strncmp(t2, "AAAAAAAAAAE", 11) == 0) prefixed++;
+        if (sl_iterator_encode(key, &it, t2, sizeof t2) > 0 && strncmp(t2, "AAAAAAAAAAE", 11) == 0)
+            prefixed++;
     }
     CHECK_EQ_INT(prefixed, 200);
     sl_iterator_t got;

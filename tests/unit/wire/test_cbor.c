@@ -279,6 +279,25 @@ static void test_errors(void) {
     CHECK(dec_n(empties, sizeof empties, NULL) == NULL);
 }
 
+static void test_value_bound(void) {
+    /* An indefinite array of SL_WIRE_VALUES_MAX - 1 empty arrays is allowed, one more is not:
+     * a 1-byte item must not cost unbounded memory. */
+    size_t items = SL_WIRE_VALUES_MAX - 1;
+    uint8_t *b = malloc(items + 3);
+    b[0] = 0x9f;
+    memset(b + 1, 0x80, items + 1);
+    b[items + 1] = 0xff;
+    sl_val_t *v = dec_n(b, items + 2, NULL);
+    CHECK(v && v->u.arr.count == items);
+    b[items + 1] = 0x80;
+    b[items + 2] = 0xff;
+    const char *r;
+    CHECK(dec_n(b, items + 3, &r) == NULL);
+    CHECK_EQ_STR(r, "too many values");
+    free(b);
+    sl_arena_reset(&arena);
+}
+
 int main(void) {
     sl_arena_init(&arena, 4096);
     test_spec_timestamp();
@@ -287,6 +306,7 @@ int main(void) {
     test_numbers();
     test_tags();
     test_errors();
+    test_value_bound();
     sl_arena_deinit(&arena);
     TEST_MAIN_END();
 }

@@ -209,6 +209,29 @@ static void test_depth(void) {
     free(deep);
 }
 
+static void test_value_bound(void) {
+    /* The array itself plus SL_WIRE_VALUES_MAX - 1 zeros is the most a document may hold. */
+    size_t zeros = SL_WIRE_VALUES_MAX - 1;
+    char *doc = malloc(2 * zeros + 3);
+    size_t n = 0;
+    doc[n++] = '[';
+    for (size_t i = 0; i < zeros; i++) {
+        doc[n++] = '0';
+        doc[n++] = ',';
+    }
+    doc[n - 1] = ']';
+    sl_val_t *v = parse_n(doc, n, NULL);
+    CHECK(v && v->u.arr.count == zeros);
+    doc[n - 1] = ',';
+    doc[n++] = '0';
+    doc[n++] = ']';
+    const char *r;
+    CHECK(parse_n(doc, n, &r) == NULL);
+    CHECK_EQ_STR(r, "too many values");
+    free(doc);
+    sl_arena_reset(&arena);
+}
+
 static void test_garbage(void) {
     const char *r;
     CHECK(parse_n("", 0, &r) == NULL);
@@ -265,6 +288,7 @@ int main(void) {
     test_numbers();
     test_depth();
     test_garbage();
+    test_value_bound();
     test_putrecords_shape();
     sl_arena_deinit(&arena);
     free(body);

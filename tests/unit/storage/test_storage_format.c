@@ -1,0 +1,131 @@
+/* Unit tests of the on-disk format: frames, headers, index entries, file names. */
+#include "storage/format.h"
+
+#include "core/common.h"
+#include "core/crc32c.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+static void test_frame_roundtrip(void) {
+    uint8_t buf[256];
+    const char *pk = "partition-1", *ehk = "12345678901234567890";
+    uint8_t data[100];
+    for (int i = 0; i < 100; i++) data[i] = (uint8_t)(i * 7);
+    sl_record_t r = {.arrival_ms = 1700000000123, .partition_key = pk, .partition_key_len = strlen(pk),
+                     .explicit_hash_key = ehk, .explicit_hash_key_len = strlen(ehk), .data = data, .data_len = 100};
+    size_t len = sl_frame_size(r.partition_key_len, r.explicit_hash_key_len, r.data_len);
+    CHECK_EQ_INT(len, 32 + 11 + 20 + 100);
+    sl_frame_prepare(buf, &r);
+    sl_frame_t f;
+    /* A prepared but unfinished frame does not pass the checksum. */
+    CHECK_EQ_INT(sl_frame_decode(buf, len, &f), SL_FRAME_BAD_CRC);
+    sl_frame_finish(buf, 42, 1700000000456);
+    CHECK_EQ_INT(sl_frame_decode(buf, len, &f), SL_FRAME_OK);
+    CHECK_EQ_INT(f.frame_len, len);
+    CHECK_EQ_INT(f.seq, 42);
+    CHECK_EQ_INT(f.arrival_ms, 1700000000456);
+    CHECK_EQ_INT(f.pk_len, 11);
+    CHECK(memcmp(f.pk, pk, 11) == 0);
+    CHECK_EQ_INT(f.ehk_len, 20);
+    CHECK(memcmp(f.ehk, ehk, 20) == 0);
+    CHECK_EQ_INT(f.data_len, 100);
+    CHECK(memcmp(f.data, data, 100) == 0);
+    /* The checksum is the documented one: CRC32C of the payload, continued over header bytes 8..31. */
+    uint32_t crc = sl_crc32c(sl_crc32c(0, buf + 32, len - 32), buf + 8, 24);
+    CHECK_EQ_INT(crc, sl_le32_get(buf + 4));
+
+    /* Every torn length is reported as torn, never as valid. */
+    for (size_t cut = 0; cut < len; cut++) {
+        sl_frame_status_t st = sl_frame_decode(buf, cut, &f);
+        CHECK(st == (cut < 32 ? SL_FRAME_TORN_HEADER : SL_FRAME_TORN_BODY));
+    }
+    /* Any single flipped bit after the length field is detected. */
+    int undetected = 0;
+    for (size_t i = 4; i < len; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            buf[i] ^= (uint8_t)(1u << bit);
+            if (sl_frame_decode(buf, len, &f) == SL_FRAME_OK) undetected++;
+            buf[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    CHECK_EQ_INT(undetected, 0);
+    /* A corrupted length field is an invalid header or a torn frame, never OK. */
+    buf[0] ^= 1;
+    CHECK(sl_frame_decode(buf, len, &f) != SL_FRAME_OK);
+    buf[0] ^= 1;
+    /* Zeros are an invalid header. */
+    uint8_t zeros[64] = {0};
+    CHECK_EQ_INT(sl_frame_decode(zeros, sizeof zeros, &f), SL_FRAME_BAD_HEADER);
+}
+
+static void test_frame_empty_fields(void) {
+    uint8_t buf[64];
+    sl_record_t r = {.arrival_ms = 5};
+    sl_frame_prepare(buf, &r);
+    sl_frame_finish(buf, 1, 5);
+    sl_frame_t f;
+    CHECK_EQ_INT(sl_frame_decode(buf, 32, &f), SL_FRAME_OK);
+    CHECK_EQ_INT(f.frame_len, 32);
+    CHECK_EQ_INT(f.data_len, 0);
+    CHECK_EQ_INT(f.ehk_len, 0);
+}
+
+static void test_headers(void) {
+    uint8_t h[32];
+    uint64_t base = 0;
+    uint32_t interval = 0;
+    sl_seg_header_encode(h, 123456789);
+    CHECK_EQ_INT(sl_seg_header_decode(h, &base), 0);
+    CHECK_EQ_INT(base, 123456789);
+    CHECK(memcmp(h, "SLUICESG", 8) == 0);
+    h[17] ^= 0x10;
+    CHECK_EQ_INT(sl_seg_header_decode(h, &base), SL_ECORRUPT);
+    sl_idx_header_encode(h, 77, 4096);
+    CHECK_EQ_INT(sl_idx_header_decode(h, &base, &interval), 0);
+    CHECK_EQ_INT(base, 77);
+    CHECK_EQ_INT(interval, 4096);
+    /* A segment header is not an index header. */
+    sl_seg_header_encode(h, 77);
+    CHECK_EQ_INT(sl_idx_header_decode(h, &base, &interval), SL_ECORRUPT);
+    /* A future version is rejected even with a valid checksum. */
+    sl_idx_header_encode(h, 77, 4096);
+    sl_le32_put(h + 8, 2);
+    sl_le32_put(h + 28, sl_crc32c(0, h, 28));
+    CHECK_EQ_INT(sl_idx_header_decode(h, &base, &interval), SL_ECORRUPT);
+
+    uint8_t e[32];
+    sl_idx_entry_t in = {.seq = 9, .offset = 4128, .arrival_ms = -5, .kind = SL_IDX_SEAL}, out;
+    sl_idx_entry_encode(e, &in);
+    CHECK_EQ_INT(sl_idx_entry_decode(e, &out), 0);
+    CHECK_EQ_INT(out.seq, 9);
+    CHECK_EQ_INT(out.offset, 4128);
+    CHECK_EQ_INT(out.arrival_ms, -5);
+    CHECK_EQ_INT(out.kind, SL_IDX_SEAL);
+    e[3] ^= 1;
+    CHECK_EQ_INT(sl_idx_entry_decode(e, &out), SL_ECORRUPT);
+}
+
+static void test_names(void) {
+    char name[SL_SEG_NAME_BYTES];
+    sl_seg_name(name, 1, "log");
+    CHECK_EQ_STR(name, "00000000000000000001.log");
+    sl_seg_name(name, UINT64_MAX, "idx");
+    CHECK_EQ_STR(name, "18446744073709551615.idx");
+    uint64_t v = 0;
+    CHECK(sl_seg_name_parse("00000000000000000001.log", "log", &v) && v == 1);
+    CHECK(sl_seg_name_parse("18446744073709551615.idx", "idx", &v) && v == UINT64_MAX);
+    CHECK(!sl_seg_name_parse("18446744073709551616.log", "log", &v)); /* overflow */
+    CHECK(!sl_seg_name_parse("0000000000000000001.log", "log", &v));
+    CHECK(!sl_seg_name_parse("00000000000000000001.idx", "log", &v));
+    CHECK(!sl_seg_name_parse("0000000000000000000a.log", "log", &v));
+    CHECK(!sl_seg_name_parse("00000000000000000001.log.tmp", "log", &v));
+}
+
+int main(void) {
+    test_frame_roundtrip();
+    test_frame_empty_fields();
+    test_headers();
+    test_names();
+    TEST_MAIN_END();
+}
