@@ -463,7 +463,24 @@ static void op_get_shard_iterator(sl_api_call_t *call) {
     const char *seq = sl_val_get_str(call->in, "StartingSequenceNumber", &slen);
     sl_val_t *ts = sl_val_get(call->in, "Timestamp");
     sl_kinesis_rdlock(k);
-    sl_kstream_t *s = sl_kapi_stream(call);
+    size_t nlen = 0;
+    const char *name = sl_val_get_str(call->in, "StreamName", &nlen);
+    sl_kstream_t *s = NULL;
+    if (name && !sl_val_get(call->in, "StreamARN")) {
+        /* AWS names the shard, not the stream, when the stream does not exist */
+        s = sl_kinesis_find(k, name, nlen, call->now_ms);
+        if (!s) {
+            uint32_t index;
+            char norm[24];
+            if (sl_shardid_parse(shard_id, idlen, &index) == 0) sl_shardid_format(index, norm);
+            else snprintf(norm, sizeof norm, "%.*s", (int)SL_MIN(idlen, 23), shard_id);
+            sl_api_fail(call, "ResourceNotFoundException", "Shard %s in stream %.*s under account %s does not exist",
+                        norm, (int)nlen, name, k->account);
+            goto out;
+        }
+    } else {
+        s = sl_kapi_stream(call);
+    }
     if (!s) goto out;
     sl_kshard_t *sh = shard_arg(call, s, shard_id, idlen);
     if (!sh) goto out;
@@ -602,7 +619,10 @@ static void op_get_records(sl_api_call_t *call) {
     sl_kinesis_rdlock(k);
     sl_kstream_t *s = sl_kinesis_find(k, st->it.stream_name, strlen(st->it.stream_name), call->now_ms);
     if (!s || s->created_ms != st->it.stream_created_ms) {
-        sl_kapi_not_found(call, st->it.stream_name, strlen(st->it.stream_name));
+        char id[24];
+        sl_shardid_format(st->it.shard_index, id);
+        sl_api_fail(call, "ResourceNotFoundException", "Shard %s in stream %s under account %s does not exist", id,
+                    st->it.stream_name, k->account);
         goto out;
     }
     if (arn && (strlen(s->arn) != alen || memcmp(s->arn, arn, alen) != 0)) {

@@ -685,15 +685,11 @@ static void test_h2_curl(int port) {
     CHECK(strstr(out, "h:x-amz-target=T\n") != NULL);
     CHECK(strstr(out, "HTTPVER=2") != NULL);
 
-    /* 60 parallel requests multiplexed on one connection */
-    snprintf(cmd, sizeof cmd,
-             "curl -s --http2-prior-knowledge --parallel --parallel-max 60 "
-             "-w 'CONN=%%{num_connects}\\n' 'http://127.0.0.1:%d/echo?i=[1-60]' -v 2>/tmp/netdbg/curl.err",
-             port);
+    /* 60 concurrent streams on one prior-knowledge connection. (curl 7.88's --parallel cannot
+     * reuse a prior-knowledge connection, curl issue #10634; it is used over TLS below.) */
+    snprintf(cmd, sizeof cmd, "h2load -n 60 -c 1 -m 60 http://127.0.0.1:%d/echo 2>&1", port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
-    CHECK_EQ_INT(count_substr(out, "version=2\n"), 60);
-    CHECK_EQ_INT(count_substr(out, "CONN=1\n"), 1);
-    CHECK_EQ_INT(count_substr(out, "CONN=0\n"), 59);
+    CHECK(strstr(out, "60 total, 60 started, 60 done, 60 succeeded") != NULL);
 
     /* large request and response bodies */
     char path[] = "/tmp/sl_net_test_bodyXXXXXX";
@@ -846,6 +842,15 @@ static void test_tls(int port, int tls_port) {
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK_EQ_INT(count_substr(out, "HTTPVER=1.1"), 2);
     CHECK(strstr(out, "version=1\n") != NULL && strstr(out, "tls=1\n") != NULL);
+    /* 60 parallel requests multiplexed on one TLS connection */
+    snprintf(cmd, sizeof cmd,
+             "curl -sk --http2 --parallel --parallel-max 60 -w 'CONN=%%{num_connects}\\n' "
+             "'https://127.0.0.1:%d/echo?i=[1-60]'",
+             tls_port);
+    CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
+    CHECK_EQ_INT(count_substr(out, "version=2\n"), 60);
+    CHECK_EQ_INT(count_substr(out, "CONN=1\n"), 1);
+    CHECK_EQ_INT(count_substr(out, "CONN=0\n"), 59);
     /* h2 prior knowledge over TLS without ALPN */
     snprintf(cmd, sizeof cmd, "curl -sk --http2-prior-knowledge --no-alpn -w 'HTTPVER=%%{http_version}' https://127.0.0.1:%d/echo", tls_port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
@@ -969,7 +974,6 @@ int main(void) {
     sl_http_server_t *srv2 = NULL;
     CHECK_EQ_INT(sl_http_server_start(&dup, &srv2), SL_EEXIST);
 
-    if (getenv("HOLD")) { fprintf(stderr, "PORT %d\n", port); sleep(atoi(getenv("HOLD"))); }
     test_h1_pipelined(port);
     test_h1_chunked_request(port);
     test_h1_large_body(port);
