@@ -1,6 +1,7 @@
 /* sluice: the command-line entry point. `sluice serve` wires configuration, the Kinesis engine,
  * the API front and the HTTP server together, then waits for SIGTERM/SIGINT. */
 #include "api/api.h"
+#include "cli/bench.h"
 #include "core/common.h"
 #include "core/log.h"
 #include "kinesis/engine.h"
@@ -15,6 +16,7 @@
 static void usage(FILE *out) {
     fprintf(out, "Usage: sluice <command> [options]\n\nCommands:\n"
                  "  serve      run the Kinesis-compatible server (see `sluice serve --help`)\n"
+                 "  bench      load-test a Kinesis endpoint (see `sluice bench --help`)\n"
                  "  version    print the version\n");
 }
 
@@ -111,6 +113,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (!strcmp(argv[1], "serve")) return serve(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "bench")) return sl_bench_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("sluice 0.1.0\n");
         return 0;

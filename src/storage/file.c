@@ -91,7 +91,11 @@ struct file_shard {
     sl_buf_t wbuf, widx;
     op_t *wops;
     size_t nwops, capwops;
-    uint64_t w_size, w_end_seq, w_npoints, w_last_point_off;
+    /* w_npoints counts index entries of the active segment, written or not; entries are written
+     * to the index file (w_npoints_disk of them so far) only once the data they point to is
+     * durable, so that recovery may trust everything before the last entry it verifies. widx
+     * holds the entries not written yet. */
+    uint64_t w_size, w_end_seq, w_npoints, w_npoints_disk, w_last_point_off;
     int64_t w_last_arrival, w_first_arrival; /* w_first_arrival: of the active segment's first record */
     bool w_needs_truncate;
     /* result of the current round (writer) */
@@ -100,6 +104,7 @@ struct file_shard {
     int r_status;
     bool r_region;            /* a region was written to the active segment and awaits sync */
     uint64_t r_size0, r_end0, r_npoints0, r_last_point0;
+    size_t r_widx_len0;
     int64_t r_arrival0;
     seg_t *r_seg;             /* active segment referenced during the round */
 };
@@ -711,6 +716,18 @@ static int index_search(file_shard_t *s, seg_t *g, uint64_t n, bool by_time, uin
     return 0;
 }
 
+static int flush_pending_index(file_shard_t *s, seg_t *g);
+
+/* Reads POINT entry i of g's index file. */
+static int index_entry_at(file_shard_t *s, seg_t *g, uint64_t i, sl_idx_entry_t *out) {
+    uint8_t ent[SL_IDX_ENTRY_BYTES];
+    if (pread_full(&s->eng->ops, g->idx_fd, ent, sizeof ent, SL_IDX_HEADER_BYTES + i * SL_IDX_ENTRY_BYTES) !=
+            (ssize_t)sizeof ent ||
+        sl_idx_entry_decode(ent, out) != 0 || out->kind != SL_IDX_POINT)
+        return SL_ECORRUPT;
+    return 0;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Shard open / close */
 
@@ -807,6 +824,7 @@ static int shard_recover(file_shard_t *s) {
     s->w_size = a->size;
     s->w_end_seq = a->end_seq;
     s->w_npoints = a->npoints;
+    s->w_npoints_disk = a->npoints;
     s->w_last_arrival = a->end_seq > a->base_seq ? a->last_arrival : 0;
     /* Arrival times stay non-decreasing across segments too. */
     for (size_t i = s->nseg; i-- > 0;) {
@@ -885,15 +903,21 @@ static void file_shard_close(sl_shard_log_t *log) {
     pthread_mutex_lock(&s->mu);
     s->closing = true;
     while (s->in_dirty || s->in_batch || s->nops > 0) pthread_cond_wait(&s->cond, &s->mu);
-    bool flush = s->unsynced && e->base.cfg.durability == SL_DURABILITY_INTERVAL;
+    pthread_mutex_unlock(&s->mu);
+    /* The registry lock keeps the commit thread's flush and sweep away from this shard. */
+    pthread_mutex_lock(&e->reg_mu);
+    pthread_mutex_lock(&s->mu);
     seg_t *a = s->segs[s->nseg - 1];
-    if (flush && a->fd >= 0 && e->ops.fdatasync(a->fd) != 0)
-        SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key, s->shard_key,
-                 strerror(errno));
+    if ((s->unsynced || s->widx.len) && seg_open_fds_locked(s, a) == 0) {
+        if (e->ops.fdatasync(a->fd) != 0)
+            SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key, s->shard_key,
+                     strerror(errno));
+        else
+            (void)flush_pending_index(s, a);
+    }
     pthread_mutex_unlock(&s->mu);
     /* Freed under the registry lock: an interval flush may still hold a segment reference,
      * which it drops under the same lock. */
-    pthread_mutex_lock(&e->reg_mu);
     if (s->reg_prev) s->reg_prev->reg_next = s->reg_next; else e->reg_head = s->reg_next;
     if (s->reg_next) s->reg_next->reg_prev = s->reg_prev;
     shard_free(s);
@@ -973,12 +997,30 @@ out:
 /* ---------------------------------------------------------------------------------------------
  * Commit thread */
 
+/* Writes the pending index entries of the active segment g; call only once the data they point to
+ * is durable. On failure they stay pending and are retried later. Writer state: the commit
+ * thread, or a thread that holds the registry lock while the commit thread is not using s. */
+static int flush_pending_index(file_shard_t *s, seg_t *g) {
+    if (s->widx.len == 0) return 0;
+    int rc = pwrite_all(&s->eng->ops, g->idx_fd, s->widx.data, s->widx.len,
+                        SL_IDX_HEADER_BYTES + s->w_npoints_disk * SL_IDX_ENTRY_BYTES);
+    if (rc) {
+        SL_WARN("storage: stream %s shard %s: index write failed (%s); will retry", s->stream_key, s->shard_key,
+                sl_strerror(rc));
+        return rc;
+    }
+    s->w_npoints_disk = s->w_npoints;
+    sl_buf_reset(&s->widx);
+    return 0;
+}
+
 /* Seals the active segment (its data made durable first) and starts a new one at w_end_seq. */
 static int shard_roll(file_shard_t *s) {
     file_engine_t *e = s->eng;
     seg_t *old = s->r_seg;
     int rc;
     if (e->ops.fdatasync(old->fd) != 0) return errno_code(errno);
+    if ((rc = flush_pending_index(s, old))) return rc;
     uint8_t ent[SL_IDX_ENTRY_BYTES];
     sl_idx_entry_t seal = {.seq = s->w_end_seq, .offset = s->w_size, .arrival_ms = s->w_last_arrival, .kind = SL_IDX_SEAL};
     sl_idx_entry_encode(ent, &seal);
@@ -1010,7 +1052,7 @@ static int shard_roll(file_shard_t *s) {
     old->size = s->w_size;
     old->end_seq = s->w_end_seq;
     old->last_arrival = s->w_last_arrival;
-    old->npoints = s->w_npoints;
+    old->npoints = s->w_npoints_disk;
     old->sealed = true;
     s->next_seq = s->w_end_seq;
     /* Its descriptors were opened read-write; reopen read-only lazily. */
@@ -1020,6 +1062,7 @@ static int shard_roll(file_shard_t *s) {
     pthread_mutex_unlock(&s->mu);
     s->w_size = SL_SEG_HEADER_BYTES;
     s->w_npoints = 0;
+    s->w_npoints_disk = 0;
     s->w_last_point_off = 0;
     return 0;
 unseal:
@@ -1034,6 +1077,7 @@ static void region_begin(file_shard_t *s, size_t op_index) {
     s->r_npoints0 = s->w_npoints;
     s->r_last_point0 = s->w_last_point_off;
     s->r_arrival0 = s->w_last_arrival;
+    s->r_widx_len0 = s->widx.len;
     s->r_region = false;
 }
 
@@ -1046,11 +1090,10 @@ static void region_rollback(file_shard_t *s) {
     s->w_npoints = s->r_npoints0;
     s->w_last_point_off = s->r_last_point0;
     s->w_last_arrival = s->r_arrival0;
+    s->widx.len = s->r_widx_len0;
     s->r_region = false;
     seg_t *a = s->r_seg;
-    if (a->fd < 0 || a->idx_fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0 ||
-        e->ops.ftruncate(a->idx_fd, (off_t)(SL_IDX_HEADER_BYTES + s->w_npoints * SL_IDX_ENTRY_BYTES)) != 0)
-        s->w_needs_truncate = true;
+    if (a->fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0) s->w_needs_truncate = true;
 }
 
 static int region_write(file_shard_t *s, size_t buf_from, size_t buf_to) {
@@ -1058,10 +1101,6 @@ static int region_write(file_shard_t *s, size_t buf_from, size_t buf_to) {
     seg_t *a = s->r_seg;
     int rc = 0;
     if (buf_to > buf_from) rc = pwrite_all(&e->ops, a->fd, s->wbuf.data + buf_from, buf_to - buf_from, s->r_size0);
-    if (!rc && s->widx.len)
-        rc = pwrite_all(&e->ops, a->idx_fd, s->widx.data, s->widx.len,
-                        SL_IDX_HEADER_BYTES + s->r_npoints0 * SL_IDX_ENTRY_BYTES);
-    sl_buf_reset(&s->widx);
     return rc;
 }
 
@@ -1073,7 +1112,9 @@ static int rebuild_active_index(file_shard_t *s) {
     sl_buf_init(&sc.entries);
     sc.end_off = SL_SEG_HEADER_BYTES;
     sc.end_seq = a->base_seq;
-    int rc = scan_frames(e, a->fd, SL_SEG_HEADER_BYTES, a->base_seq, 0, s->w_size, &sc);
+    /* The new index covers everything written, so make it durable first. */
+    int rc = e->ops.fdatasync(a->fd) == 0 ? 0 : errno_code(errno);
+    if (!rc) rc = scan_frames(e, a->fd, SL_SEG_HEADER_BYTES, a->base_seq, 0, s->w_size, &sc);
     if (!rc && (sc.end_off != s->w_size || sc.end_seq != s->w_end_seq)) rc = SL_ECORRUPT;
     if (!rc) rc = write_index_file(s, a->base_seq, &sc.entries, NULL);
     if (!rc) {
@@ -1095,6 +1136,8 @@ static int rebuild_active_index(file_shard_t *s) {
         }
         pthread_mutex_unlock(&s->mu);
         s->w_npoints = sc.npoints;
+        s->w_npoints_disk = sc.npoints;
+        sl_buf_reset(&s->widx);
         s->w_last_point_off = sc.last_point_off;
         SL_INFO("storage: stream %s shard %s: rebuilt the index of segment %020" PRIu64 ".log", s->stream_key,
                 s->shard_key, a->base_seq);
@@ -1109,13 +1152,10 @@ static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc)
     s->r_ok_ops = 0;
     s->r_status = 0;
     region_begin(s, 0);
-    sl_buf_reset(&s->widx);
     int rc = open_rc;
     if (!rc && s->w_needs_truncate) {
         seg_t *a = s->r_seg;
-        if (e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0 ||
-            e->ops.ftruncate(a->idx_fd, (off_t)(SL_IDX_HEADER_BYTES + s->w_npoints * SL_IDX_ENTRY_BYTES)) != 0)
-            rc = errno_code(errno);
+        if (e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0) rc = errno_code(errno);
         else
             s->w_needs_truncate = false;
     }
@@ -1291,6 +1331,7 @@ static void commit_round(file_engine_t *e, file_shard_t *list) {
                 s->r_status = rc;
             } else {
                 s->r_ok_ops = s->nwops;
+                (void)flush_pending_index(s, s->r_seg);
             }
         }
     }
@@ -1301,7 +1342,7 @@ static void commit_round(file_engine_t *e, file_shard_t *list) {
         pthread_mutex_lock(&s->mu);
         a->size = s->w_size;
         a->end_seq = s->w_end_seq;
-        a->npoints = s->w_npoints;
+        a->npoints = s->w_npoints_disk;
         if (s->w_end_seq > a->base_seq) {
             a->first_arrival = s->w_first_arrival;
             a->last_arrival = s->w_last_arrival;
@@ -1382,6 +1423,8 @@ static void interval_flush(file_engine_t *e) {
         for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
             if (s != e->batch[i]) continue;
             pthread_mutex_lock(&s->mu);
+            if (e->jobs[i].rc == 0 && s->segs[s->nseg - 1] == segs[i] && flush_pending_index(s, segs[i]) == 0)
+                segs[i]->npoints = s->w_npoints_disk;
             seg_unref_locked(e, segs[i]);
             pthread_mutex_unlock(&s->mu);
             found = true;
@@ -1400,6 +1443,14 @@ static void idle_sweep(file_engine_t *e) {
     for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
         pthread_mutex_lock(&s->mu);
         if (!s->in_dirty && !s->in_batch && !s->unsynced && now - s->last_use_ms >= SL_STORAGE_IDLE_CLOSE_MS) {
+            seg_t *a = s->segs[s->nseg - 1];
+            if (s->widx.len && seg_open_fds_locked(s, a) == 0 && e->ops.fdatasync(a->fd) == 0 &&
+                flush_pending_index(s, a) == 0)
+                a->npoints = s->w_npoints_disk;
+            if (s->widx.len) {
+                pthread_mutex_unlock(&s->mu);
+                continue; /* keep what is needed to retry */
+            }
             for (size_t i = 0; i < s->nseg; i++)
                 if (s->segs[i]->refs == 1) seg_close_fds(e, s->segs[i]);
             if (s->nops == 0) {
@@ -1617,6 +1668,7 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
     double avg = (double)(size - SL_SEG_HEADER_BYTES) / (double)(end - base);
     uint64_t expect = off_seq;
     bool first = true;
+    int skips = 0;
     size_t min_chunk = 65536;
     while (!rc && off < size && !b->full) {
         double rem_recs = (double)(b->records_max - res->count);
@@ -1659,12 +1711,35 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
                 } else if (first && hinted) {
                     /* A stale hint: fall back to the index. */
                 } else {
+                    /* Damage inside committed data (not a torn tail: recovery cut those). Skip to
+                     * the next index entry, or to the segment's end, and say what was lost. */
+                    if (++skips > 16) {
+                        rc = SL_ECORRUPT;
+                        break;
+                    }
+                    uint64_t rs = end, ro = size;
+                    sl_idx_entry_t ie;
+                    long ipos;
+                    pthread_mutex_lock(&s->mu);
+                    bool ibad = g->index_bad;
+                    pthread_mutex_unlock(&s->mu);
+                    if (!ibad && npoints > 0 && index_search(s, g, npoints, false, expect, 0, &ie, &ipos) == 0 &&
+                        (uint64_t)(ipos + 1) < npoints && index_entry_at(s, g, (uint64_t)(ipos + 1), &ie) == 0 &&
+                        ie.seq > expect && ie.offset > off + p && ie.offset < size) {
+                        rs = ie.seq;
+                        ro = ie.offset;
+                    }
                     SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log: %s at offset %" PRIu64
-                             " (expected seq %" PRIu64 ")",
-                             s->stream_key, s->shard_key, base, st == SL_FRAME_OK ? "record out of sequence" : sl_frame_status_str(st),
-                             off + p, expect);
-                    rc = SL_ECORRUPT;
-                    break;
+                             "; records with seq %" PRIu64 "..%" PRIu64 " are unreadable and skipped",
+                             s->stream_key, s->shard_key, base,
+                             st == SL_FRAME_OK ? "record out of sequence" : sl_frame_status_str(st), off + p, expect, rs - 1);
+                    off = ro;
+                    expect = rs;
+                    if (*pos < rs) *pos = rs;
+                    first = true;
+                    from_index = true;
+                    hinted = false;
+                    goto next_chunk;
                 }
                 /* Retry this segment from a safer starting point. */
                 bool was_hinted = hinted;
