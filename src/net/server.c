@@ -956,6 +956,7 @@ static int bind_error(int err, const char *host, int port) {
 
 /* Opens one listening socket; reuseport=false makes a probe that fails if anyone holds the port. */
 static int open_listener(const struct sockaddr_storage *ss, socklen_t len, bool reuseport, int *fd) {
+    *fd = -1;
     int s = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) return errno;
     int one = 1;

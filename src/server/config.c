@@ -212,3 +212,25 @@ void sl_config_print_help(FILE *out) {
         fprintf(out, "\n");
     }
 }
+
+void sl_config_print_markdown(FILE *out) {
+    fprintf(out, "| option | environment | type | default | description |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++) {
+        const opt_t *o = &g_opts[i];
+        char flag[64], env[96];
+        size_t n = 0;
+        for (const char *p = o->name; *p && n + 1 < sizeof flag; p++) flag[n++] = *p == '_' ? '-' : *p;
+        flag[n] = 0;
+        env_name(o->name, env, sizeof env);
+        const char *type = o->type == OPT_INT ? "integer" : o->choices ? "choice" : "string";
+        fprintf(out, "| `--%s` | `%s` | %s | %s%s%s | %s", flag, env, type, *o->def ? "`" : "", *o->def ? o->def : "",
+                *o->def ? "`" : "", o->help);
+        if (o->type == OPT_INT) fprintf(out, " (%lld to %lld)", (long long)o->min, (long long)o->max);
+        if (o->choices) {
+            fprintf(out, " (one of:");
+            for (const char *const *c = o->choices; *c; c++) fprintf(out, " `%s`", *c);
+            fprintf(out, ")");
+        }
+        fprintf(out, " |\n");
+    }
+}

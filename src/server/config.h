@@ -36,5 +36,7 @@ typedef struct {
  * arguments. On error prints a message to `err` and returns -1. */
 int sl_config_load(sl_config_t *cfg, int argc, char **argv, FILE *err);
 void sl_config_print_help(FILE *out);
+/* The option table as Markdown rows (docs/configuration.md embeds it; a test keeps them equal). */
+void sl_config_print_markdown(FILE *out);
 
 #endif

@@ -26,6 +26,10 @@ static int serve(int argc, char **argv) {
             sl_config_print_help(stdout);
             return 0;
         }
+        if (strcmp(argv[i], "--help-markdown") == 0) {
+            sl_config_print_markdown(stdout);
+            return 0;
+        }
     }
     sl_config_t cfg;
     if (sl_config_load(&cfg, argc, argv, stderr) != 0) return 2;

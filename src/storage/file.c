@@ -1898,7 +1898,16 @@ static int seek_time_impl(file_shard_t *s, int64_t ts, uint64_t *out) {
         }
     }
     if (!rc) rc = scan_time(s, g, off, size, seq, end, ts, out);
-    if (rc == SL_ECORRUPT && off != SL_SEG_HEADER_BYTES) rc = scan_time(s, g, SL_SEG_HEADER_BYTES, size, g->base_seq, end, ts, out);
+    if (rc == SL_ECORRUPT && off != SL_SEG_HEADER_BYTES) {
+        SL_WARN("storage: stream %s shard %s: index of segment %020" PRIu64
+                ".log disagrees with the segment; scanning instead until it is rebuilt",
+                s->stream_key, s->shard_key, g->base_seq);
+        pthread_mutex_lock(&s->mu);
+        g->index_bad = true;
+        pthread_mutex_unlock(&s->mu);
+        rc = scan_time(s, g, SL_SEG_HEADER_BYTES, size, g->base_seq, end, ts, out);
+        rebuild_sealed_index(s, g);
+    }
     seg_unref(s, g);
     return rc;
 }
