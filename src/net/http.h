@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* In requests, name and value are also NUL-terminated (net layer guarantee). */
 typedef struct {
     const char *name; /* lower-case for request headers */
     size_t name_len;
@@ -67,6 +68,9 @@ typedef struct {
     void *arg;
 } sl_http_stream_cbs_t;
 
+/* Returns 0, or SL_ECLOSED when the client is already gone; either way the handler still owns
+ * `req` and releases it with sl_http_stream_end(). Callbacks run on the request's loop thread,
+ * never from inside sl_http_stream_write/begin. */
 int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t *headers,
                          size_t header_count, const sl_http_stream_cbs_t *cbs);
 /* Queue bytes (copied). Returns the number of unsent bytes now queued for this response (>= 0),
@@ -87,7 +91,7 @@ typedef struct {
     sl_http_handler_fn handler;
     void *handler_ctx;
     /* Called once on each network thread after its loop is created (e.g. to set up per-thread
-     * state); may be NULL. */
+     * state); may be NULL. ctx is handler_ctx; sl_loop_current() already returns `loop`. */
     void (*on_thread_start)(sl_loop_t *loop, void *ctx);
     /* Extensions (net layer): called once on each network thread after its loop stopped serving
      * (all connections closed), before the loop is destroyed; may be NULL. */
@@ -99,12 +103,20 @@ typedef struct {
 typedef struct sl_http_server sl_http_server_t;
 
 /* Binds the listening sockets (so errors such as EADDRINUSE are reported here) and starts the
- * network threads. Returns 0 or a negative SL_E* code; *out is set on success. */
+ * network threads. Returns 0 or a negative SL_E* code (SL_EEXIST: address in use, SL_EINVAL: bad
+ * address or configuration, SL_EIO: other socket/TLS errors); *out is set on success.
+ * TLS is enabled when tls_port != 0 or tls_cert_file is set; then TLS is also accepted on the
+ * plain port (a connection whose first byte is 0x16 is served as TLS). Without tls_dir and
+ * certificate files, a generated self-signed certificate is kept in memory only. */
 int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **out);
 /* The actually bound ports (useful with port 0 in tests). */
 int sl_http_server_port(const sl_http_server_t *srv);
 int sl_http_server_tls_port(const sl_http_server_t *srv);
-/* Stops accepting, lets in-flight responses finish for up to grace_ms, joins the threads, frees. */
+/* Stops accepting, lets in-flight responses finish for up to grace_ms (HTTP/2 connections get
+ * GOAWAY; idle connections close at once), joins the threads, frees. Streamed responses still open
+ * at the deadline get on_close. Functions already posted to the loops still run (on the calling
+ * thread) so they can release their arguments; requests never answered are freed, so nothing may
+ * post to the loops or touch requests after this returns. Timers still pending are dropped. */
 void sl_http_server_stop(sl_http_server_t *srv, int grace_ms);
 
 #endif

@@ -131,6 +131,40 @@ static void stream_tick(void *arg) {
     j->timer = sl_timer_start(sl_http_req_loop(j->req), 10, stream_tick, j);
 }
 
+/* /flood?mb=N: streams N MiB as fast as backpressure allows, pausing above 1 MiB unsent. */
+static atomic_int g_writable_calls;
+static char g_flood_chunk[256 * 1024];
+
+typedef struct {
+    sl_http_req_t *req;
+    size_t left;
+} flood_t;
+
+static void flood_pump(flood_t *f) {
+    while (f->left > 0) {
+        size_t n = f->left < sizeof g_flood_chunk ? f->left : sizeof g_flood_chunk;
+        long rc = sl_http_stream_write(f->req, g_flood_chunk, n);
+        if (rc < 0) return; /* on_close follows */
+        f->left -= n;
+        if (f->left > 0 && rc > 1024 * 1024) return; /* resume in on_writable */
+    }
+    sl_http_stream_end(f->req);
+    free(f);
+}
+
+static void flood_writable(sl_http_req_t *req, void *arg) {
+    (void)req;
+    atomic_fetch_add(&g_writable_calls, 1);
+    flood_pump(arg);
+}
+
+static void flood_close(sl_http_req_t *req, void *arg) {
+    (void)req;
+    flood_t *f = arg;
+    sl_http_stream_end(f->req);
+    free(f);
+}
+
 static void handler(void *ctx, sl_http_req_t *req) {
     (void)ctx;
     char v[32];
@@ -158,6 +192,19 @@ static void handler(void *ctx, sl_http_req_t *req) {
             return;
         }
         j->timer = sl_timer_start(sl_http_req_loop(req), 10, stream_tick, j);
+        return;
+    }
+    if (strncmp(req->path, "/flood", 6) == 0) {
+        flood_t *f = malloc(sizeof *f);
+        f->req = req;
+        f->left = (size_t)(query_param(req->path, "mb", v, sizeof v) ? atoi(v) : 1) << 20;
+        sl_http_stream_cbs_t cbs = {.on_writable = flood_writable, .on_close = flood_close, .arg = f};
+        if (sl_http_stream_begin(req, 200, NULL, 0, &cbs) != 0) {
+            sl_http_stream_end(req);
+            free(f);
+            return;
+        }
+        flood_pump(f);
         return;
     }
     if (strncmp(req->path, "/big", 4) == 0) {
@@ -670,6 +717,30 @@ static void test_h1_delay_and_stream(int port) {
     CHECK(wait_for(&g_stream_closes, closes + 1, 3000));
 }
 
+static void test_backpressure(int port) {
+    /* HTTP/1.1: the client does not read at first; the handler must pause and be resumed. */
+    int before = atomic_load(&g_writable_calls);
+    int fd = connect_to(port);
+    send_str(fd, "GET /flood?mb=24 HTTP/1.1\r\n\r\n");
+    usleep(300000);
+    reader_t r = {.fd = fd};
+    response_t a;
+    CHECK(read_response(&r, &a));
+    CHECK(a.chunked);
+    CHECK_EQ_INT(a.body_len, 24u << 20);
+    CHECK(atomic_load(&g_writable_calls) > before);
+    free(a.body);
+    free(r.buf);
+    close(fd);
+    /* HTTP/2: flow control windows and the same backpressure. */
+    before = atomic_load(&g_writable_calls);
+    char cmd[256], out[256];
+    snprintf(cmd, sizeof cmd, "curl -s --http2-prior-knowledge http://127.0.0.1:%d/flood?mb=24 | (sleep 0.3; wc -c)", port);
+    CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
+    CHECK_EQ_INT(atol(out), 24 << 20);
+    CHECK(atomic_load(&g_writable_calls) > before);
+}
+
 static void test_h2_curl(int port) {
     char cmd[512], out[65536];
     snprintf(cmd, sizeof cmd,
@@ -911,6 +982,17 @@ static void *bg_request(void *arg) {
     return NULL;
 }
 
+static int free_port(void) {
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    bind(probe, (struct sockaddr *)&a, sizeof a);
+    getsockname(probe, (struct sockaddr *)&a, &al);
+    close(probe);
+    return ntohs(a.sin_port);
+}
+
 static sl_http_server_config_t base_config(void) {
     return (sl_http_server_config_t){
         .bind_address = "127.0.0.1",
@@ -931,27 +1013,12 @@ int main(void) {
     snprintf(tls_dir, sizeof tls_dir, "%s/tls", dir);
 
     sl_http_server_config_t cfg = base_config();
-    cfg.tls_port = 0;
     cfg.tls_dir = tls_dir;
-    /* tls_port 0 means "no TLS listener"; use a real one: any free port */
-    cfg.tls_port = 0;
     sl_http_server_t *srv = NULL;
-    cfg.tls_cert_file = NULL;
-    /* Start with a TLS listener on a free port: bind port 0 for both. */
-    cfg.tls_port = -1; /* invalid */
+    cfg.tls_port = -1;
     CHECK_EQ_INT(sl_http_server_start(&cfg, &srv), SL_EINVAL);
-    cfg.tls_port = 0;
-    cfg.port = 0;
-    /* TLS needs a non-zero tls_port, so find a free one first. */
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    bind(probe, (struct sockaddr *)&a, sizeof a);
-    getsockname(probe, (struct sockaddr *)&a, &al);
-    cfg.tls_port = ntohs(a.sin_port);
-    close(probe);
-
+    /* tls_port 0 means "no TLS listener", so pick a free port for it. */
+    cfg.tls_port = free_port();
     CHECK_EQ_INT(sl_http_server_start(&cfg, &srv), 0);
     if (!srv) TEST_MAIN_END();
     int port = sl_http_server_port(srv);
@@ -980,6 +1047,7 @@ int main(void) {
     test_h1_errors(port);
     test_h1_expect_continue(port);
     test_h1_delay_and_stream(port);
+    test_backpressure(port);
     test_h2_curl(port);
     test_h2_nghttp_stream(port);
     test_h2_raw_goaway(port);
@@ -1008,19 +1076,27 @@ int main(void) {
     FILE *f = fopen(cert_path, "r");
     char before[4096] = {0}, after[4096] = {0};
     if (f) { fread(before, 1, sizeof before - 1, f); fclose(f); }
-    cfg.tls_port = 0;
-    cfg.tls_cert_file = NULL;
-    /* A cert/key pair passed as files enables TLS sniffing on the plain port. */
-    cfg.tls_cert_file = cert_path;
-    cfg.tls_key_file = key_path;
+    cfg.tls_port = free_port();
     CHECK_EQ_INT(sl_http_server_start(&cfg, &srv), 0);
     f = fopen(cert_path, "r");
     if (f) { fread(after, 1, sizeof after - 1, f); fclose(f); }
     CHECK(before[0] && strcmp(before, after) == 0);
     char cmd[256], out[4096];
-    snprintf(cmd, sizeof cmd, "curl -sk https://127.0.0.1:%d/echo", sl_http_server_port(srv));
+    snprintf(cmd, sizeof cmd, "curl -sk https://127.0.0.1:%d/echo", sl_http_server_tls_port(srv));
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "tls=1\n") != NULL);
+    sl_http_server_stop(srv, 1000);
+
+    /* Certificate files without a TLS port: TLS is served on the plain port (first byte 0x16). */
+    cfg.tls_port = 0;
+    cfg.tls_dir = NULL;
+    cfg.tls_cert_file = cert_path;
+    cfg.tls_key_file = key_path;
+    CHECK_EQ_INT(sl_http_server_start(&cfg, &srv), 0);
+    CHECK_EQ_INT(sl_http_server_tls_port(srv), 0);
+    snprintf(cmd, sizeof cmd, "curl -sk https://127.0.0.1:%d/echo http://127.0.0.1:%d/echo", sl_http_server_port(srv), sl_http_server_port(srv));
+    CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
+    CHECK(strstr(out, "tls=1\n") != NULL && strstr(out, "tls=0\n") != NULL);
     /* stop with a streamed response still open: on_close lets the handler end it */
     int fd = connect_to(sl_http_server_port(srv));
     send_str(fd, "GET /long HTTP/1.1\r\n\r\n");
@@ -1030,9 +1106,6 @@ int main(void) {
     close(fd);
     CHECK_EQ_INT(atomic_load(&g_long_active), 0);
 
-    /* A reused tls_dir without cert files also loads the kept pair. */
-    cfg.tls_cert_file = cfg.tls_key_file = NULL;
-    cfg.tls_port = 0;
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     system(cmd);
     TEST_MAIN_END();
