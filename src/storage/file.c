@@ -1014,12 +1014,15 @@ static int flush_pending_index(file_shard_t *s, seg_t *g) {
     return 0;
 }
 
-/* Seals the active segment (its data made durable first) and starts a new one at w_end_seq. */
-static int shard_roll(file_shard_t *s) {
+/* Seals the active segment (its data made durable first) and starts a new one at w_end_seq.
+ * *durable tells whether the active segment's data was made durable before a failure. */
+static int shard_roll(file_shard_t *s, bool *durable) {
     file_engine_t *e = s->eng;
     seg_t *old = s->r_seg;
     int rc;
+    *durable = false;
     if (e->ops.fdatasync(old->fd) != 0) return errno_code(errno);
+    *durable = true;
     if ((rc = flush_pending_index(s, old))) return rc;
     uint8_t ent[SL_IDX_ENTRY_BYTES];
     sl_idx_entry_t seal = {.seq = s->w_end_seq, .offset = s->w_size, .arrival_ms = s->w_last_arrival, .kind = SL_IDX_SEAL};
@@ -1160,7 +1163,8 @@ static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc)
             s->w_needs_truncate = false;
     }
     if (!rc && s->r_seg->index_bad) rc = rebuild_active_index(s);
-    if (!rc && roll_requested && s->nwops == 0 && s->w_end_seq > s->r_seg->base_seq) rc = shard_roll(s);
+    bool durable;
+    if (!rc && roll_requested && s->nwops == 0 && s->w_end_seq > s->r_seg->base_seq) rc = shard_roll(s, &durable);
     if (rc) {
         s->r_status = rc;
         return;
@@ -1169,10 +1173,18 @@ static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc)
     for (size_t i = 0; i < s->nwops; i++) {
         op_t *op = &s->wops[i];
         if (s->w_size >= e->segment_bytes && s->w_end_seq > s->r_seg->base_seq) {
-            if ((rc = region_write(s, region_from, pos)) || (rc = shard_roll(s))) {
-                region_rollback(s);
+            durable = false;
+            if ((rc = region_write(s, region_from, pos)) || (rc = shard_roll(s, &durable))) {
+                if (durable) {
+                    /* The region is written and durable; only the roll failed (it is retried
+                     * by the next round). The appends after it fail. */
+                    s->r_ok_ops = i;
+                    s->r_region = false;
+                } else {
+                    region_rollback(s);
+                    s->r_ok_ops = s->r_region_op;
+                }
                 s->r_status = rc;
-                s->r_ok_ops = s->r_region_op;
                 return;
             }
             s->r_ok_ops = i;

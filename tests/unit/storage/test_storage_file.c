@@ -483,7 +483,6 @@ static void crash_cb(void *arg, int status, uint64_t first_seq) {
     crash_op_t *op = arg;
     crash_state_t *cs = op->cs;
     pthread_mutex_lock(&cs->mu);
-    if (getenv("DBG")) fprintf(stderr, "cb k=%d status=%d first=%llu expect=%llu failed=%d\n", op->k, status, (unsigned long long)first_seq, (unsigned long long)cs->expect_first[op->k], cs->failed);
     if (status == 0) {
         if (first_seq != cs->expect_first[op->k] || cs->failed) cs->order_bad = true;
         cs->acked[op->k] = true;
@@ -502,7 +501,7 @@ static void test_crashes(sl_durability_t dur, int rounds) {
     fprintf(stderr, "-- simulated crashes (%s), %d rounds\n", dur == SL_DURABILITY_SYNC ? "sync" : "interval", rounds);
     static crash_state_t cs;
     static crash_op_t ops[4096];
-    for (int round = getenv("ROUND") ? atoi(getenv("ROUND")) : 0; round < rounds; round++) {
+    for (int round = 0; round < rounds; round++) {
         char *dir = new_dir();
         memset(&cs, 0, sizeof cs);
         pthread_mutex_init(&cs.mu, NULL);
@@ -532,9 +531,10 @@ static void test_crashes(sl_durability_t dur, int rounds) {
             ops[k] = (crash_op_t){.cs = &cs, .k = k};
             int rc = sl_storage_append(log, r, n, crash_cb, &ops[k]);
             if (rc) {
+                /* Rejected at once (the engine is failing fast): no callback, no seqs. Appends
+                 * issued before it may still complete, successfully or not. */
                 pthread_mutex_lock(&cs.mu);
                 cs.outstanding--;
-                cs.failed = true;
                 pthread_mutex_unlock(&cs.mu);
                 break;
             }
