@@ -130,6 +130,9 @@ int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *bod
  * returns a negative SL_E* code on failure. */
 int sl_bench_setup(sl_bench_cfg_t *cfg);
 
+/* Deregisters the consumer registered by setup, if any. */
+void sl_bench_teardown(const sl_bench_cfg_t *cfg);
+
 /* Fills out with the signed request headers' date and Authorization for a request of `target`
  * with body hash `sha_hex`, signing with a key cached per day. */
 typedef struct {

@@ -127,6 +127,7 @@ struct file_engine {
     bool stop;
     pthread_t commit_thread;
     atomic_size_t pending_bytes;
+    atomic_int open_fds;      /* segment and index descriptors held in seg_t */
     atomic_int fail_code;
     atomic_llong fail_until_ms;
     /* fdatasync pool */
@@ -266,8 +267,8 @@ static seg_t *seg_new(uint64_t base) {
 }
 
 static void seg_close_fds(file_engine_t *e, seg_t *g) {
-    if (g->fd >= 0) e->ops.close(g->fd);
-    if (g->idx_fd >= 0) e->ops.close(g->idx_fd);
+    if (g->fd >= 0) { e->ops.close(g->fd); atomic_fetch_sub(&e->open_fds, 1); }
+    if (g->idx_fd >= 0) { e->ops.close(g->idx_fd); atomic_fetch_sub(&e->open_fds, 1); }
     g->fd = g->idx_fd = -1;
 }
 
@@ -297,6 +298,7 @@ static int seg_open_fds_locked(file_shard_t *s, seg_t *g) {
         int err = errno;
         free(p);
         if (g->fd < 0) return err == ENOENT ? SL_ENOTFOUND : errno_code(err);
+        atomic_fetch_add(&e->open_fds, 1);
     }
     if (g->idx_fd < 0) {
         char *p = seg_path(s, g->base_seq, "idx");
@@ -305,6 +307,7 @@ static int seg_open_fds_locked(file_shard_t *s, seg_t *g) {
         int err = errno;
         free(p);
         if (g->idx_fd < 0) return errno_code(err);
+        atomic_fetch_add(&e->open_fds, 1);
     }
     return 0;
 }
@@ -1041,6 +1044,7 @@ static int shard_roll(file_shard_t *s, bool *durable) {
     }
     g->fd = fd;
     g->idx_fd = ifd;
+    atomic_fetch_add(&e->open_fds, 2);
     g->refs = 2; /* the list and this round */
     pthread_mutex_lock(&s->mu);
     if (segs_push(s, g)) {
@@ -1448,13 +1452,13 @@ static void interval_flush(file_engine_t *e) {
     free(segs);
 }
 
-/* Gives back descriptors and buffers of shards idle for SL_STORAGE_IDLE_CLOSE_MS. */
-static void idle_sweep(file_engine_t *e) {
+/* Gives back descriptors and buffers of shards idle for idle_ms. */
+static void idle_sweep(file_engine_t *e, int64_t idle_ms) {
     int64_t now = sl_time_mono_ms();
     pthread_mutex_lock(&e->reg_mu);
     for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
         pthread_mutex_lock(&s->mu);
-        if (!s->in_dirty && !s->in_batch && !s->unsynced && now - s->last_use_ms >= SL_STORAGE_IDLE_CLOSE_MS) {
+        if (!s->in_dirty && !s->in_batch && !s->unsynced && now - s->last_use_ms >= idle_ms) {
             seg_t *a = s->segs[s->nseg - 1];
             if (s->widx.len && seg_open_fds_locked(s, a) == 0 && e->ops.fdatasync(a->fd) == 0 &&
                 flush_pending_index(s, a) == 0)
@@ -1512,8 +1516,10 @@ static void *commit_main(void *arg) {
             next_flush = now + interval;
         }
         if (now >= next_sweep) {
-            idle_sweep(e);
+            idle_sweep(e, SL_STORAGE_IDLE_CLOSE_MS);
             next_sweep = now + 1000;
+        } else if (atomic_load(&e->open_fds) > SL_STORAGE_OPEN_FDS_MAX) {
+            idle_sweep(e, SL_STORAGE_FD_PRESSURE_IDLE_MS);
         }
         pthread_mutex_lock(&e->q_mu);
         if (stop && !list && !e->dirty_head) break;
@@ -2118,6 +2124,7 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     pthread_cond_init(&e->sync_work, NULL);
     pthread_cond_init(&e->sync_done, NULL);
     atomic_init(&e->pending_bytes, 0);
+    atomic_init(&e->open_fds, 0);
     atomic_init(&e->fail_code, 0);
     atomic_init(&e->fail_until_ms, 0);
     int rc = 0;

@@ -14,6 +14,10 @@
 #define SL_STORAGE_SYNC_THREADS 4
 /* A shard log with no appends or reads for this long gives back its file descriptors and buffers. */
 #define SL_STORAGE_IDLE_CLOSE_MS 5000
+/* Open segment/index descriptors above which the commit thread closes those of shards unused for
+ * SL_STORAGE_FD_PRESSURE_IDLE_MS (they reopen on demand), so 10,000 shards fit a 20,000-fd limit. */
+#define SL_STORAGE_OPEN_FDS_MAX 4096
+#define SL_STORAGE_FD_PRESSURE_IDLE_MS 100
 /* Longest key (stream key or shard key) accepted as a directory name. */
 #define SL_STORAGE_KEY_BYTES_MAX 200
 
