@@ -784,14 +784,14 @@ static int shard_recover(file_shard_t *s) {
     }
     closedir(d);
     if (rc) goto out;
-    qsort(bases, n, sizeof *bases, cmp_u64);
+    if (n) qsort(bases, n, sizeof *bases, cmp_u64);
     /* Index files without a segment are leftovers of an interrupted deletion. */
     d = opendir(s->dir);
     if (d) {
         while ((de = readdir(d))) {
             uint64_t b;
             if (!sl_seg_name_parse(de->d_name, "idx", &b)) continue;
-            if (bsearch(&b, bases, n, sizeof *bases, cmp_u64)) continue;
+            if (n && bsearch(&b, bases, n, sizeof *bases, cmp_u64)) continue;
             char *p = path_join(s->dir, de->d_name);
             if (p) e->ops.unlink(p);
             free(p);
@@ -1289,7 +1289,9 @@ static int jobs_reserve(file_engine_t *e, size_t n) {
     return 0;
 }
 
-static void commit_round(file_engine_t *e, file_shard_t *list) {
+static void idle_sweep(file_engine_t *e, int64_t idle_ms);
+
+static void commit_chunk(file_engine_t *e, file_shard_t *list) {
     size_t n = 0;
     for (file_shard_t *s = list; s; s = s->dirty_next) n++;
     if (n > e->batch_cap) {
@@ -1389,6 +1391,19 @@ static void commit_round(file_engine_t *e, file_shard_t *list) {
         s->in_batch = false;
         pthread_cond_broadcast(&s->cond);
         pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* One commit round over every shard with work, in chunks of at most SL_STORAGE_ROUND_SHARDS_MAX
+ * shards so that the descriptors it needs stay bounded. */
+static void commit_round(file_engine_t *e, file_shard_t *list) {
+    while (list) {
+        file_shard_t *chunk = list, *last = list;
+        for (int i = 1; i < SL_STORAGE_ROUND_SHARDS_MAX && last->dirty_next; i++) last = last->dirty_next;
+        list = last->dirty_next;
+        last->dirty_next = NULL;
+        commit_chunk(e, chunk);
+        if (list && atomic_load(&e->open_fds) > SL_STORAGE_OPEN_FDS_MAX) idle_sweep(e, 0);
     }
 }
 

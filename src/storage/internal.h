@@ -18,6 +18,8 @@
  * SL_STORAGE_FD_PRESSURE_IDLE_MS (they reopen on demand), so 10,000 shards fit a 20,000-fd limit. */
 #define SL_STORAGE_OPEN_FDS_MAX 4096
 #define SL_STORAGE_FD_PRESSURE_IDLE_MS 100
+/* Shards written per commit sub-round: bounds the descriptors a round needs open at once. */
+#define SL_STORAGE_ROUND_SHARDS_MAX 1024
 /* Longest key (stream key or shard key) accepted as a directory name. */
 #define SL_STORAGE_KEY_BYTES_MAX 200
 

@@ -1,0 +1,333 @@
+/* `sluice bench`: command-line options, setup, the run, and the final report (text or --json).
+ * The load loop is in bench_run.c, the control-plane client in bench_ctl.c, the trivial responder
+ * for `--target null` in bench_null.c. */
+#include "cli/bench.h"
+
+#include "cli/bench_internal.h"
+#include "core/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "Usage: sluice bench [options]\n"
+            "\n"
+            "Load-tests a Kinesis Data Streams endpoint (Sluice, kinesalite, kinesis-mock, AWS) and prints\n"
+            "records/s, MB/s, latency p50/p99/p99.9/max and errors by type.\n"
+            "\n"
+            "Options:\n"
+            "  --endpoint URL        http://HOST:PORT of the endpoint (default http://127.0.0.1:4567)\n"
+            "  --target null         drive the built-in trivial responder instead (the tool's own ceiling)\n"
+            "  --workload W          put-record      PutRecord of --record-size bytes (default 100)\n"
+            "                        put-records     PutRecords of --batch (500) x --record-size (100) (default)\n"
+            "                        put-records-10k PutRecords of 100 x 10 KiB\n"
+            "                        read            catch-up reads: GetShardIterator TRIM_HORIZON, then\n"
+            "                                        GetRecords on all shards in parallel until caught up\n"
+            "                        subscribe       put-to-consumer latency: PutRecord + SubscribeToShard\n"
+            "                                        (RegisterStreamConsumer; HTTP/2 event stream)\n"
+            "                        mixed           half the requests PutRecords, half tail with GetRecords\n"
+            "  --stream NAME         stream name (default sluice-bench)\n"
+            "  --create              create the stream if it does not exist, wait until ACTIVE\n"
+            "  --shards N            shard count for --create (default 4)\n"
+            "  --connections C       keep-alive connections (default 16)\n"
+            "  --threads T           client threads, each with its own event loop (default 1)\n"
+            "  --http 1.1|2          HTTP/1.1 (one request in flight per connection) or HTTP/2 prior\n"
+            "                        knowledge (--depth concurrent streams per connection) (default 1.1)\n"
+            "  --depth D             concurrent requests per HTTP/2 connection (default 8)\n"
+            "  --duration TIME       measured time, e.g. 10s, 500ms, 2m (default 10s)\n"
+            "  --warmup TIME         unmeasured time before it (default 0)\n"
+            "  --rate R              open loop: R records/s in total, latency measured from each request's\n"
+            "                        scheduled send time; 0 = closed loop, as fast as answers come (default 0)\n"
+            "  --record-size B       record data bytes (default 100)\n"
+            "  --batch N             records per PutRecords (default 500)\n"
+            "  --get-limit N         GetRecords Limit (default 10000)\n"
+            "  --region R            SigV4 region (default $AWS_REGION or us-east-1)\n"
+            "  --access-key K        SigV4 access key (default $AWS_ACCESS_KEY_ID or a dummy)\n"
+            "  --secret-key S        SigV4 secret key (default $AWS_SECRET_ACCESS_KEY or a dummy)\n"
+            "  --json                print the final report as one JSON object on stdout\n"
+            "  --quiet               no progress line\n"
+            "  --help                this text\n"
+            "\n"
+            "Requests are signed with AWS Signature Version 4. The final report counts only answers received\n"
+            "inside the measured window; errors are grouped by HTTP status and AWS error type, and failed\n"
+            "records inside a PutRecords answer by their ErrorCode.\n");
+}
+
+/* Parses "10s", "500ms", "2m", "1.5" (seconds). Returns seconds or -1. */
+static double parse_time(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0) return -1;
+    if (*end == 0 || strcmp(end, "s") == 0) return v;
+    if (strcmp(end, "ms") == 0) return v / 1000;
+    if (strcmp(end, "m") == 0) return v * 60;
+    return -1;
+}
+
+static int parse_endpoint(sl_bench_cfg_t *cfg, const char *url) {
+    const char *p = url;
+    if (strncmp(p, "http://", 7) == 0) p += 7;
+    else if (strstr(p, "://")) return SL_EINVAL; /* TLS endpoints are not supported by the load loop yet */
+    const char *colon = strrchr(p, ':');
+    const char *slash = strchr(p, '/');
+    size_t hl = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
+    if (hl == 0 || hl >= sizeof cfg->host) return SL_EINVAL;
+    memcpy(cfg->host, p, hl);
+    cfg->host[hl] = 0;
+    cfg->port = colon ? atoi(colon + 1) : 80;
+    if (cfg->port <= 0 || cfg->port > 65535) return SL_EINVAL;
+    snprintf(cfg->authority, sizeof cfg->authority, "%s:%d", cfg->host, cfg->port);
+    return 0;
+}
+
+static double ms(uint64_t ns) { return (double)ns / 1e6; }
+
+static void json_str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') putchar('\\');
+        if ((unsigned char)*s >= 0x20) putchar(*s);
+    }
+    putchar('"');
+}
+
+static void json_hist(const char *name, const sl_bench_hist_t *h) {
+    printf(",\"%s\":{\"count\":%llu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}", name,
+           (unsigned long long)h->total, ms(sl_bench_hist_quantile(h, 0.5)), ms(sl_bench_hist_quantile(h, 0.9)),
+           ms(sl_bench_hist_quantile(h, 0.99)), ms(sl_bench_hist_quantile(h, 0.999)), ms(h->max_ns));
+}
+
+static void text_hist(const char *name, const sl_bench_hist_t *h) {
+    if (h->total == 0) return;
+    printf("  %-13s p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms\n", name,
+           ms(sl_bench_hist_quantile(h, 0.5)), ms(sl_bench_hist_quantile(h, 0.9)), ms(sl_bench_hist_quantile(h, 0.99)),
+           ms(sl_bench_hist_quantile(h, 0.999)), ms(h->max_ns));
+}
+
+static void report(const sl_bench_cfg_t *cfg, const char *endpoint, const sl_bench_stats_t *t, double secs) {
+    double s = secs > 0 ? secs : 1e-9;
+    uint64_t requests = t->requests, records = t->records, bytes = t->bytes;
+    uint64_t rrec = t->read_records, rbytes = t->read_bytes, errors = t->errors;
+    if (cfg->json) {
+        printf("{\"workload\":");
+        json_str(cfg->workload_name);
+        printf(",\"endpoint\":");
+        json_str(endpoint);
+        printf(",\"http\":\"%s\",\"connections\":%d,\"threads\":%d,\"depth\":%d,\"rate\":%.0f,\"record_size\":%d,"
+               "\"batch\":%d,\"shards\":%d,\"seconds\":%.3f,\"requests\":%llu,\"records\":%llu,\"bytes\":%llu,"
+               "\"requests_per_s\":%.1f,\"records_per_s\":%.1f,\"mb_per_s\":%.3f,\"read_records\":%llu,"
+               "\"read_records_per_s\":%.1f,\"read_mb_per_s\":%.3f",
+               cfg->http2 ? "2" : "1.1", cfg->connections, cfg->threads, cfg->http2 ? cfg->depth : 1, cfg->rate,
+               cfg->record_size, cfg->workload == SL_BENCH_PUT_RECORD ? 1 : cfg->batch,
+               cfg->shard_count ? cfg->shard_count : cfg->shards, secs, (unsigned long long)requests,
+               (unsigned long long)records, (unsigned long long)bytes, (double)requests / s, (double)records / s,
+               (double)bytes / s / 1e6, (unsigned long long)rrec, (double)rrec / s, (double)rbytes / s / 1e6);
+        json_hist("latency_ms", &t->lat);
+        json_hist("e2e_latency_ms", &t->e2e);
+        printf(",\"errors_total\":%llu,\"errors\":{", (unsigned long long)errors);
+        for (int i = 0; i < t->err_count; i++) {
+            if (i) putchar(',');
+            json_str(t->err[i].kind);
+            printf(":%llu", (unsigned long long)t->err[i].count);
+        }
+        if (t->err_other) printf("%s\"other\":%llu", t->err_count ? "," : "", (unsigned long long)t->err_other);
+        printf("}}\n");
+        return;
+    }
+    printf("sluice bench: %s against %s\n", cfg->workload_name, endpoint);
+    printf("  setup         HTTP/%s, %d connections, %d threads%s, %s, record %d B", cfg->http2 ? "2" : "1.1",
+           cfg->connections, cfg->threads, cfg->http2 ? "" : " (1 request in flight per connection)",
+           cfg->rate > 0 ? "open loop" : "closed loop", cfg->record_size);
+    if (cfg->workload == SL_BENCH_PUT_RECORDS || cfg->workload == SL_BENCH_MIXED) printf(" x %d per request", cfg->batch);
+    if (cfg->rate > 0) printf(", %.0f records/s offered", cfg->rate);
+    printf("\n  time          %.2f s measured\n", secs);
+    printf("  requests      %llu (%.1f/s)\n", (unsigned long long)requests, (double)requests / s);
+    printf("  records       %llu (%.1f records/s)\n", (unsigned long long)records, (double)records / s);
+    printf("  data          %.2f MB (%.2f MB/s)\n", (double)bytes / 1e6, (double)bytes / s / 1e6);
+    if (rrec || cfg->workload == SL_BENCH_MIXED || cfg->workload == SL_BENCH_SUBSCRIBE)
+        printf("  consumed      %llu records (%.1f records/s, %.2f MB/s)\n", (unsigned long long)rrec, (double)rrec / s,
+               (double)rbytes / s / 1e6);
+    text_hist("latency", &t->lat);
+    text_hist("put->consumer", &t->e2e);
+    printf("  errors        %llu\n", (unsigned long long)errors);
+    for (int i = 0; i < t->err_count; i++)
+        printf("    %-40s %llu\n", t->err[i].kind, (unsigned long long)t->err[i].count);
+    if (t->err_other) printf("    %-40s %llu\n", "other", (unsigned long long)t->err_other);
+}
+
+int sl_bench_main(int argc, char **argv) {
+    static sl_bench_cfg_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const char *endpoint = "http://127.0.0.1:4567";
+    const char *workload = "put-records";
+    snprintf(cfg.stream, sizeof cfg.stream, "sluice-bench");
+    cfg.shards = 4;
+    cfg.connections = 16;
+    cfg.threads = 1;
+    cfg.depth = 8;
+    cfg.duration_s = 10;
+    cfg.record_size = -1;
+    cfg.batch = -1;
+    cfg.get_limit = 10000;
+    const char *env;
+    snprintf(cfg.region, sizeof cfg.region, "%s", (env = getenv("AWS_REGION")) && *env ? env : "us-east-1");
+    snprintf(cfg.access_key, sizeof cfg.access_key, "%s",
+             (env = getenv("AWS_ACCESS_KEY_ID")) && *env ? env : "AKIDSLUICEBENCH");
+    snprintf(cfg.secret_key, sizeof cfg.secret_key, "%s",
+             (env = getenv("AWS_SECRET_ACCESS_KEY")) && *env ? env : "sluice-bench-secret");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE()                                                                                                         \
+    do {                                                                                                               \
+        if (!v) {                                                                                                      \
+            fprintf(stderr, "sluice bench: %s needs a value\n", a);                                                   \
+            return 2;                                                                                                  \
+        }                                                                                                              \
+        i++;                                                                                                           \
+    } while (0)
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--endpoint") == 0) {
+            TAKE();
+            endpoint = v;
+        } else if (strcmp(a, "--target") == 0) {
+            TAKE();
+            if (strcmp(v, "null") != 0) {
+                fprintf(stderr, "sluice bench: --target supports only 'null'\n");
+                return 2;
+            }
+            cfg.null_target = true;
+        } else if (strcmp(a, "--workload") == 0) {
+            TAKE();
+            workload = v;
+        } else if (strcmp(a, "--stream") == 0 || strcmp(a, "--streams") == 0) {
+            TAKE();
+            snprintf(cfg.stream, sizeof cfg.stream, "%s", v);
+        } else if (strcmp(a, "--create") == 0) {
+            cfg.create = true;
+        } else if (strcmp(a, "--shards") == 0) {
+            TAKE();
+            cfg.shards = atoi(v);
+        } else if (strcmp(a, "--connections") == 0) {
+            TAKE();
+            cfg.connections = atoi(v);
+        } else if (strcmp(a, "--threads") == 0) {
+            TAKE();
+            cfg.threads = atoi(v);
+        } else if (strcmp(a, "--http") == 0) {
+            TAKE();
+            if (strcmp(v, "2") == 0 || strcmp(v, "2.0") == 0 || strcmp(v, "h2c") == 0) cfg.http2 = 1;
+            else if (strcmp(v, "1.1") == 0 || strcmp(v, "1") == 0) cfg.http2 = 0;
+            else {
+                fprintf(stderr, "sluice bench: --http must be 1.1 or 2\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--depth") == 0) {
+            TAKE();
+            cfg.depth = atoi(v);
+        } else if (strcmp(a, "--duration") == 0 || strcmp(a, "--warmup") == 0) {
+            TAKE();
+            double t = parse_time(v);
+            if (t < 0) {
+                fprintf(stderr, "sluice bench: bad time '%s' for %s\n", v, a);
+                return 2;
+            }
+            if (a[2] == 'd') cfg.duration_s = t;
+            else cfg.warmup_s = t;
+        } else if (strcmp(a, "--rate") == 0) {
+            TAKE();
+            cfg.rate = strtod(v, NULL);
+        } else if (strcmp(a, "--record-size") == 0) {
+            TAKE();
+            cfg.record_size = atoi(v);
+        } else if (strcmp(a, "--batch") == 0) {
+            TAKE();
+            cfg.batch = atoi(v);
+        } else if (strcmp(a, "--get-limit") == 0) {
+            TAKE();
+            cfg.get_limit = atoi(v);
+        } else if (strcmp(a, "--region") == 0) {
+            TAKE();
+            snprintf(cfg.region, sizeof cfg.region, "%s", v);
+        } else if (strcmp(a, "--access-key") == 0) {
+            TAKE();
+            snprintf(cfg.access_key, sizeof cfg.access_key, "%s", v);
+        } else if (strcmp(a, "--secret-key") == 0) {
+            TAKE();
+            snprintf(cfg.secret_key, sizeof cfg.secret_key, "%s", v);
+        } else if (strcmp(a, "--json") == 0) {
+            cfg.json = true;
+        } else if (strcmp(a, "--quiet") == 0) {
+            cfg.quiet = true;
+        } else {
+            fprintf(stderr, "sluice bench: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+#undef TAKE
+    }
+    cfg.workload_name = workload;
+    int def_size = 100, def_batch = 500;
+    if (strcmp(workload, "put-record") == 0) cfg.workload = SL_BENCH_PUT_RECORD;
+    else if (strcmp(workload, "put-records") == 0) cfg.workload = SL_BENCH_PUT_RECORDS;
+    else if (strcmp(workload, "put-records-10k") == 0) {
+        cfg.workload = SL_BENCH_PUT_RECORDS;
+        def_size = 10240;
+        def_batch = 100;
+    } else if (strcmp(workload, "read") == 0) cfg.workload = SL_BENCH_READ;
+    else if (strcmp(workload, "subscribe") == 0) cfg.workload = SL_BENCH_SUBSCRIBE;
+    else if (strcmp(workload, "mixed") == 0) cfg.workload = SL_BENCH_MIXED;
+    else {
+        fprintf(stderr, "sluice bench: unknown workload '%s' (see --help)\n", workload);
+        return 2;
+    }
+    if (cfg.record_size < 0) cfg.record_size = def_size;
+    if (cfg.batch < 0) cfg.batch = def_batch;
+    if (cfg.workload == SL_BENCH_SUBSCRIBE && cfg.record_size < 24) cfg.record_size = 24;
+    if (cfg.connections < 1 || cfg.connections > 100000 || cfg.threads < 1 || cfg.threads > 256 || cfg.depth < 1 ||
+        cfg.depth > 1000 || cfg.batch < 1 || cfg.batch > 500 || cfg.record_size < 1 ||
+        cfg.record_size > 10 * 1024 * 1024 || cfg.shards < 1 || cfg.duration_s <= 0 || cfg.rate < 0 ||
+        cfg.get_limit < 1) {
+        fprintf(stderr, "sluice bench: an option is out of range (see --help)\n");
+        return 2;
+    }
+    if (cfg.threads > cfg.connections) cfg.threads = cfg.connections;
+    char null_endpoint[64];
+    if (cfg.null_target) {
+        if (cfg.workload != SL_BENCH_PUT_RECORD && cfg.workload != SL_BENCH_PUT_RECORDS) {
+            fprintf(stderr, "sluice bench: --target null supports the put workloads only\n");
+            return 2;
+        }
+        int port;
+        if (sl_bench_null_start(&port) != 0) {
+            fprintf(stderr, "sluice bench: cannot start the null responder\n");
+            return 1;
+        }
+        snprintf(null_endpoint, sizeof null_endpoint, "null (in-process, http://127.0.0.1:%d)", port);
+        snprintf(cfg.host, sizeof cfg.host, "127.0.0.1");
+        cfg.port = port;
+        snprintf(cfg.authority, sizeof cfg.authority, "127.0.0.1:%d", port);
+        endpoint = null_endpoint;
+    } else if (parse_endpoint(&cfg, endpoint) != 0) {
+        fprintf(stderr, "sluice bench: bad --endpoint '%s' (want http://HOST:PORT)\n", endpoint);
+        return 2;
+    }
+    if (!cfg.null_target && sl_bench_setup(&cfg) != 0) return 1;
+    static sl_bench_stats_t total;
+    double secs = 0;
+    int rc = sl_bench_run(&cfg, &total, &secs);
+    if (cfg.null_target) sl_bench_null_stop();
+    else sl_bench_teardown(&cfg);
+    for (int i = 0; i < cfg.shard_count; i++) free(cfg.shard_ids[i]);
+    free(cfg.shard_ids);
+    if (rc != 0) {
+        fprintf(stderr, "sluice bench: run failed: %s\n", sl_strerror(rc));
+        return 1;
+    }
+    report(&cfg, endpoint, &total, secs);
+    fflush(stdout);
+    return total.requests == 0 && total.read_records == 0 ? 1 : 0;
+}
