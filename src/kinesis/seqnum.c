@@ -84,17 +84,35 @@ static size_t big_to_hex(const big_t *a, char out[49]) {
     return n;
 }
 
-/* Writes a in decimal, NUL-terminated; returns the length. */
+/* Writes a in decimal, NUL-terminated; returns the length. Works in chunks of 19 digits (one
+ * 192-by-64-bit division per chunk): this runs for every sequence number Sluice prints, so it is
+ * on the PutRecords and GetRecords hot paths. */
 static size_t big_to_dec(big_t a, char out[64]) {
-    char tmp[64];
-    size_t n = 0;
+    static const uint64_t chunk = UINT64_C(10000000000000000000); /* 10^19 */
+    uint64_t parts[4];
+    int np = 0;
     do {
-        tmp[n++] = (char)('0' + big_divmod(&a, 10));
-    } while (!big_is_zero(&a));
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
+        parts[np++] = big_divmod(&a, chunk);
+    } while (!big_is_zero(&a) && np < 4);
+    size_t n = (size_t)snprintf(out, 64, "%" PRIu64, parts[np - 1]);
+    for (int i = np - 2; i >= 0; i--) {
+        uint64_t v = parts[i];
+        for (int d = 18; d >= 0; d--) {
+            out[n + (size_t)d] = (char)('0' + v % 10);
+            v /= 10;
+        }
+        n += 19;
+    }
     out[n] = '\0';
     return n;
+}
+
+/* ORs the low `bits` bits of v into a at bit position pos. */
+static void big_put(big_t *a, uint64_t v, unsigned pos, unsigned bits) {
+    if (bits < 64) v &= (UINT64_C(1) << bits) - 1;
+    unsigned w = pos / 64, off = pos % 64;
+    a->w[w] |= v << off;
+    if (off && w + 1 < 3) a->w[w + 1] |= v >> (64 - off);
 }
 
 /* Value of hex digits [from, to) of a hex string known to be long enough. */
@@ -112,17 +130,16 @@ size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]) {
         out[0] = '\0';
         return 0;
     }
-    char hex[64];
-    int n =
-        snprintf(hex, sizeof hex, "2%09" PRIx64 "%1x%016" PRIx64 "00%09" PRIx64 "%08" PRIx32 "2",
-                 (uint64_t)s->shard_created_s, (unsigned)(s->shard_index & 0xf), s->counter,
-                 (uint64_t)s->record_s, s->shard_index);
-    SL_ASSERT(n == 47);
+    /* 47 hex digits, most significant first: '2', 9 digits creation seconds, shard index low
+     * nibble, 16 digits counter, "00", 9 digits record seconds, 8 digits shard index, '2'. */
     big_t v = {{0, 0, 0}};
-    for (int i = 0; i < n; i++) {
-        bool ok = big_mul_add(&v, 16, (uint32_t)hex_val(hex[i]));
-        SL_ASSERT(ok);
-    }
+    big_put(&v, 2, 184, 4);
+    big_put(&v, (uint64_t)s->shard_created_s, 148, 36);
+    big_put(&v, s->shard_index & 0xf, 144, 4);
+    big_put(&v, s->counter, 80, 64);
+    big_put(&v, (uint64_t)s->record_s, 36, 36);
+    big_put(&v, s->shard_index, 4, 32);
+    big_put(&v, 2, 0, 4);
     return big_to_dec(v, out);
 }
 

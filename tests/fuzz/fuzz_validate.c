@@ -1,0 +1,69 @@
+/* Fuzz target: request decoding plus model validation, the path every API body takes after the
+ * HTTP layer (src/api/front.c steps 5 and 8). The first input byte picks the operation of
+ * sl_kinesis_model (low 7 bits, modulo the operation count) and the codec (high bit set = CBOR,
+ * clear = JSON); the rest is the body. Whatever the body, parsing and validation must not crash,
+ * and a rejected request must carry an AWS error type from the set the front can send with a
+ * well-formed message: ValidationException texts start with "1 validation error detected: " or
+ * "<N> validation errors detected: " with 2 <= N <= 10. */
+#include "api/model.h"
+#include "api/validate.h"
+#include "core/arena.h"
+#include "wire/cbor.h"
+#include "wire/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Aborts unless `msg` is a well-formed ValidationException message. */
+static void check_validation_message(const char *msg) {
+    if (!msg) abort();
+    if (strncmp(msg, "1 validation error detected: ", 29) == 0) return;
+    char *end = NULL;
+    long n = strtol(msg, &end, 10);
+    if (end == msg || n < 2 || n > 10) abort();
+    if (strncmp(end, " validation errors detected: ", 29) != 0) abort();
+    /* The number must be written plainly (no sign, no leading zero). */
+    if (msg[0] < '1' || msg[0] > '9') abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1) return 0;
+    const sl_op_t *op = &sl_kinesis_model.ops[(data[0] & 0x7f) % sl_kinesis_model.op_count];
+    sl_fmt_t fmt = (data[0] & 0x80) ? SL_FMT_CBOR : SL_FMT_JSON;
+    size_t len = size - 1;
+    /* The JSON parser writes into its input and needs a NUL after it, as the net layer provides. */
+    char *body = malloc(len + 1);
+    if (!body) return 0;
+    memcpy(body, data + 1, len);
+    body[len] = '\0';
+
+    sl_arena_t arena;
+    sl_arena_init(&arena, 4096);
+    sl_val_t *doc = NULL;
+    const char *reason = NULL;
+    int prc = fmt == SL_FMT_CBOR ? sl_cbor_parse((const uint8_t *)body, len, &arena, &doc, &reason)
+                                 : sl_json_parse(body, len, &arena, &doc, &reason);
+    if (prc != 0) {
+        if (!reason) abort();
+        goto done;
+    }
+    /* The front only validates map documents; validate must still cope with any tree. */
+    sl_api_error_t err = {0};
+    if (sl_api_validate(op, doc, fmt, &arena, &err) != 0) {
+        if (!err.type) abort();
+        if (strcmp(err.type, "ValidationException") == 0) {
+            check_validation_message(err.message);
+        } else if (strcmp(err.type, "SerializationException") != 0 &&
+                   strcmp(err.type, "InternalFailure") != 0) {
+            abort();
+        }
+    } else if (doc && doc->type != SL_VAL_MAP && doc->type != SL_VAL_NULL) {
+        /* A non-map document is never a valid request. */
+        abort();
+    }
+done:
+    sl_arena_deinit(&arena);
+    free(body);
+    return 0;
+}
