@@ -126,3 +126,44 @@ void sl_kapi_encode_child_shards(sl_api_call_t *call, const sl_kstream_t *s, con
     }
     sl_enc_array_end(e);
 }
+
+bool sl_kapi_shard_limit_ok(sl_api_call_t *call, int64_t extra) {
+    size_t open = sl_kinesis_open_shard_count(call->k, call->now_ms);
+    if ((int64_t)open + extra <= call->k->cfg.shard_limit) return true;
+    sl_api_fail(call, "LimitExceededException",
+                "This request would exceed the shard limit for the account %s in %s. Current shard count for the "
+                "account: %zu. Limit: %lld. Number of additional shards that would have resulted from this request: "
+                "%lld. Refer to the AWS Service Limits page "
+                "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how "
+                "to request higher limits.",
+                call->k->account, call->k->region, open, (long long)call->k->cfg.shard_limit, (long long)extra);
+    return false;
+}
+
+void sl_kapi_format_seq(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter, int64_t arrival_ms,
+                        char out[64]) {
+    sl_seqnum_t sn = {.shard_created_s = shard_created_ms / 1000, .shard_index = shard_index, .counter = counter,
+                      .record_s = arrival_ms / 1000, .version = 2};
+    sl_seqnum_format(&sn, out);
+}
+
+void sl_kapi_encode_records(sl_enc_t *e, const sl_read_result_t *res, int64_t shard_created_ms, uint32_t shard_index,
+                            bool encrypted) {
+    char seq[64];
+    sl_enc_key(e, "Records");
+    sl_enc_array_begin(e);
+    for (size_t i = 0; i < res->count; i++) {
+        const sl_record_t *r = &res->records[i];
+        sl_enc_map_begin(e);
+        sl_kapi_format_seq(shard_created_ms, shard_index, r->seq, r->arrival_ms, seq);
+        sl_enc_kv_cstr(e, "SequenceNumber", seq);
+        sl_enc_key(e, "ApproximateArrivalTimestamp");
+        sl_enc_timestamp_ms(e, r->arrival_ms);
+        sl_enc_key(e, "Data");
+        sl_enc_bytes(e, r->data, r->data_len);
+        sl_enc_kv_str(e, "PartitionKey", r->partition_key, r->partition_key_len);
+        if (encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
+        sl_enc_map_end(e);
+    }
+    sl_enc_array_end(e);
+}

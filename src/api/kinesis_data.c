@@ -45,12 +45,6 @@ static bool record_hash(sl_api_call_t *call, const sl_val_t *rec, sl_u128_t *has
     return true;
 }
 
-static void format_seq(const sl_kshard_t *sh, uint64_t counter, int64_t arrival_ms, char out[64]) {
-    sl_seqnum_t sn = {.shard_created_s = sh->created_ms / 1000, .shard_index = sh->index, .counter = counter,
-                      .record_s = arrival_ms / 1000, .version = 2};
-    sl_seqnum_format(&sn, out);
-}
-
 static bool record_fits(sl_api_call_t *call, sl_kstream_t *s, const sl_val_t *rec, const char *path) {
     sl_val_t *data = sl_val_get(rec, "Data");
     size_t plen = 0;
@@ -105,9 +99,8 @@ static void put_record_finish(sl_api_call_t *call) {
         sl_api_fail(call, "InternalFailureException", "Internal service failure.");
         return;
     }
-    sl_kshard_t tmp = {.index = st->shard_index, .created_ms = st->shard_created_ms};
     char seq[64];
-    format_seq(&tmp, st->first_seq, st->arrival_ms, seq);
+    sl_kapi_format_seq(st->shard_created_ms, st->shard_index, st->first_seq, st->arrival_ms, seq);
     sl_enc_t *e = &call->enc;
     sl_enc_map_begin(e);
     sl_enc_kv_cstr(e, "ShardId", st->shard_id);
@@ -227,8 +220,7 @@ static void put_records_finish(sl_api_call_t *call) {
         group_t *g = &st->groups[r->shard_slot];
         sl_enc_map_begin(e);
         if (g->status == 0) {
-            sl_kshard_t tmp = {.index = g->shard_index, .created_ms = g->shard_created_ms};
-            format_seq(&tmp, r->seq, st->arrival_ms, seq);
+            sl_kapi_format_seq(g->shard_created_ms, g->shard_index, r->seq, st->arrival_ms, seq);
             sl_enc_kv_cstr(e, "SequenceNumber", seq);
             sl_enc_kv_cstr(e, "ShardId", g->shard_id);
         } else if (g->status == SL_EAGAIN) {
@@ -542,23 +534,7 @@ static void get_records_finish(sl_api_call_t *call) {
     sl_enc_t *e = &call->enc;
     sl_buf_reserve(&call->out, res->bytes * 4 / 3 + res->count * 200 + 1024);
     sl_enc_map_begin(e);
-    sl_enc_key(e, "Records");
-    sl_enc_array_begin(e);
-    char seq[64];
-    for (size_t i = 0; i < res->count; i++) {
-        const sl_record_t *r = &res->records[i];
-        sl_enc_map_begin(e);
-        format_seq(sh, r->seq, r->arrival_ms, seq);
-        sl_enc_kv_cstr(e, "SequenceNumber", seq);
-        sl_enc_key(e, "ApproximateArrivalTimestamp");
-        sl_enc_timestamp_ms(e, r->arrival_ms);
-        sl_enc_key(e, "Data");
-        sl_enc_bytes(e, r->data, r->data_len);
-        sl_enc_kv_str(e, "PartitionKey", r->partition_key, r->partition_key_len);
-        if (s->encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
-        sl_enc_map_end(e);
-    }
-    sl_enc_array_end(e);
+    sl_kapi_encode_records(e, res, sh->created_ms, sh->index, s->encrypted);
     bool caught_up = res->next_seq >= res->bounds.next_seq;
     int64_t behind = 0;
     if (!caught_up && res->count) behind = res->bounds.last_arrival_ms - res->records[res->count - 1].arrival_ms;

@@ -37,19 +37,6 @@ static sl_kshard_t *open_shard_arg(sl_api_call_t *call, sl_kstream_t *s, const c
     return sh;
 }
 
-static bool shard_limit_ok(sl_api_call_t *call, int64_t extra) {
-    size_t open = sl_kinesis_open_shard_count(call->k, call->now_ms);
-    if ((int64_t)open + extra <= call->k->cfg.shard_limit) return true;
-    sl_api_fail(call, "LimitExceededException",
-                "This request would exceed the shard limit for the account %s in %s. Current shard count for the "
-                "account: %zu. Limit: %lld. Number of additional shards that would have resulted from this request: "
-                "%lld. Refer to the AWS Service Limits page "
-                "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how "
-                "to request higher limits.",
-                call->k->account, call->k->region, open, (long long)call->k->cfg.shard_limit, (long long)extra);
-    return false;
-}
-
 static void begin_update(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
     s->status = SL_KS_UPDATING;
     s->status_until_ms = now + k->cfg.update_stream_ms;
@@ -103,7 +90,7 @@ static void op_split_shard(sl_api_call_t *call) {
                     (int)klen, key_text, sh->id, s->name, k->account, sh->start_dec, sh->end_dec);
         goto out;
     }
-    if (!shard_limit_ok(call, 1)) goto out;
+    if (!sl_kapi_shard_limit_ok(call, 1)) goto out;
     if (do_split(k, s, sh, key, call->now_ms) != 0) {
         sl_api_fail(call, "InternalFailure", NULL);
         goto out;
@@ -168,7 +155,7 @@ static void op_update_shard_count(sl_api_call_t *call) {
                     (long long)current, (long long)target);
         goto out;
     }
-    if (target > current && !shard_limit_ok(call, target - current)) goto out;
+    if (target > current && !sl_kapi_shard_limit_ok(call, target - current)) goto out;
     int rc = 0;
     if (target != current) {
         /* 1. split open shards at every target boundary that falls inside one */

@@ -39,14 +39,17 @@ static void encode_encryption(sl_enc_t *e, const sl_kstream_t *s) {
     if (s->encrypted && s->key_id[0]) sl_enc_kv_cstr(e, "KeyId", s->key_id);
 }
 
-static void shard_limit_error(sl_api_call_t *call, size_t current, int64_t extra) {
-    sl_api_fail(call, "LimitExceededException",
-                "This request would exceed the shard limit for the account %s in %s. Current shard count for "
-                "the account: %zu. Limit: %lld. Number of additional shards that would have resulted from this "
-                "request: %lld. Refer to the AWS Service Limits page "
-                "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and "
-                "how to request higher limits.",
-                call->k->account, call->k->region, current, (long long)call->k->cfg.shard_limit, (long long)extra);
+/* The members StreamDescription and StreamDescriptionSummary share. */
+static void encode_stream_common(sl_enc_t *e, const sl_kstream_t *s, sl_kstatus_t st) {
+    sl_enc_kv_cstr(e, "StreamName", s->name);
+    sl_enc_kv_cstr(e, "StreamARN", s->arn);
+    sl_enc_kv_cstr(e, "StreamStatus", sl_kstatus_name(st));
+    encode_mode(e, s);
+    sl_enc_kv_int(e, "RetentionPeriodHours", s->retention_hours);
+    sl_enc_key(e, "StreamCreationTimestamp");
+    sl_enc_timestamp_ms(e, s->created_ms);
+    encode_monitoring(e, s);
+    encode_encryption(e, s);
 }
 
 /* ---- CreateStream ---- */
@@ -104,10 +107,8 @@ static void op_create_stream(sl_api_call_t *call) {
                     k->account);
         return;
     }
-    size_t open = sl_kinesis_open_shard_count(k, call->now_ms);
-    if ((int64_t)open + shards > k->cfg.shard_limit) {
+    if (!sl_kapi_shard_limit_ok(call, shards)) {
         sl_kinesis_unlock(k);
-        shard_limit_error(call, open, shards);
         return;
     }
     if (on_demand && (int64_t)sl_kinesis_on_demand_count(k, call->now_ms) >= k->cfg.on_demand_stream_limit) {
@@ -182,10 +183,7 @@ static void op_describe_stream(sl_api_call_t *call) {
     sl_enc_map_begin(e);
     sl_enc_key(e, "StreamDescription");
     sl_enc_map_begin(e);
-    sl_enc_kv_cstr(e, "StreamName", s->name);
-    sl_enc_kv_cstr(e, "StreamARN", s->arn);
-    sl_enc_kv_cstr(e, "StreamStatus", sl_kstatus_name(st));
-    encode_mode(e, s);
+    encode_stream_common(e, s, st);
     sl_enc_key(e, "Shards");
     sl_enc_array_begin(e);
     bool more = false;
@@ -207,11 +205,6 @@ static void op_describe_stream(sl_api_call_t *call) {
     }
     sl_enc_array_end(e);
     sl_enc_kv_bool(e, "HasMoreShards", more);
-    sl_enc_kv_int(e, "RetentionPeriodHours", s->retention_hours);
-    sl_enc_key(e, "StreamCreationTimestamp");
-    sl_enc_timestamp_ms(e, s->created_ms);
-    encode_monitoring(e, s);
-    encode_encryption(e, s);
     sl_enc_map_end(e);
     sl_enc_map_end(e);
     sl_api_reply(call);
@@ -230,15 +223,7 @@ static void op_describe_stream_summary(sl_api_call_t *call) {
     sl_enc_map_begin(e);
     sl_enc_key(e, "StreamDescriptionSummary");
     sl_enc_map_begin(e);
-    sl_enc_kv_cstr(e, "StreamName", s->name);
-    sl_enc_kv_cstr(e, "StreamARN", s->arn);
-    sl_enc_kv_cstr(e, "StreamStatus", sl_kstatus_name(st));
-    encode_mode(e, s);
-    sl_enc_kv_int(e, "RetentionPeriodHours", s->retention_hours);
-    sl_enc_key(e, "StreamCreationTimestamp");
-    sl_enc_timestamp_ms(e, s->created_ms);
-    encode_monitoring(e, s);
-    encode_encryption(e, s);
+    encode_stream_common(e, s, st);
     sl_enc_kv_int(e, "OpenShardCount", st == SL_KS_CREATING ? 0 : (int64_t)sl_kstream_open_shards(s));
     sl_enc_kv_int(e, "ConsumerCount", (int64_t)s->consumer_count);
     if (s->on_demand && s->warm_mibps >= 0) {

@@ -120,12 +120,6 @@ static void sub_exception(sl_sub_t *sub, const char *type, const char *message) 
     sub_end(sub);
 }
 
-static void format_counter_seq(const sl_sub_t *sub, uint64_t counter, int64_t arrival_ms, char out[64]) {
-    sl_seqnum_t sn = {.shard_created_s = sub->shard_created_ms / 1000, .shard_index = sub->shard_index,
-                      .counter = counter, .record_s = arrival_ms / 1000, .version = 2};
-    sl_seqnum_format(&sn, out);
-}
-
 /* ---- idle events and wake-ups ---- */
 
 static void sub_idle_fire(void *arg) {
@@ -250,32 +244,17 @@ static void sub_on_read(void *arg) {
     sl_enc_t *e = &ctx.enc;
     sl_buf_reserve(&ctx.out, res->bytes * 4 / 3 + res->count * 200 + 512);
     sl_enc_map_begin(e);
-    sl_enc_key(e, "Records");
-    sl_enc_array_begin(e);
+    sl_kapi_encode_records(e, res, sub->shard_created_ms, sub->shard_index, encrypted);
     char seq[64];
-    for (size_t i = 0; i < res->count; i++) {
-        const sl_record_t *r = &res->records[i];
-        sl_enc_map_begin(e);
-        format_counter_seq(sub, r->seq, r->arrival_ms, seq);
-        sl_enc_kv_cstr(e, "SequenceNumber", seq);
-        sl_enc_key(e, "ApproximateArrivalTimestamp");
-        sl_enc_timestamp_ms(e, r->arrival_ms);
-        sl_enc_key(e, "Data");
-        sl_enc_bytes(e, r->data, r->data_len);
-        sl_enc_kv_str(e, "PartitionKey", r->partition_key, r->partition_key_len);
-        if (encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
-        sl_enc_map_end(e);
-    }
-    sl_enc_array_end(e);
     if (shard_end) {
         sl_kapi_encode_child_shards(&ctx, s, sh);
     } else {
         /* the checkpoint: the last pushed record, else the position before the next one */
         if (res->count) {
             const sl_record_t *last = &res->records[res->count - 1];
-            format_counter_seq(sub, last->seq, last->arrival_ms, seq);
+            sl_kapi_format_seq(sub->shard_created_ms, sub->shard_index, last->seq, last->arrival_ms, seq);
         } else {
-            format_counter_seq(sub, res->next_seq ? res->next_seq - 1 : 0,
+            sl_kapi_format_seq(sub->shard_created_ms, sub->shard_index, res->next_seq ? res->next_seq - 1 : 0,
                                res->next_seq > 1 ? res->bounds.last_arrival_ms : sub->shard_created_ms, seq);
         }
         sl_enc_kv_cstr(e, "ContinuationSequenceNumber", seq);
