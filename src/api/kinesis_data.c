@@ -580,14 +580,14 @@ static void op_get_records(sl_api_call_t *call) {
         sl_api_fail(call, "InvalidArgumentException", "Invalid ShardIterator.");
         return;
     }
-    if (call->now_ms - st->it.issued_ms > SL_KINESIS_ITERATOR_TTL_MS) {
+    if (call->now_ms - st->it.issued_ms > k->cfg.iterator_ttl_ms) {
         char created[40], now[40];
         java_date(st->it.issued_ms, created);
         java_date(call->now_ms, now);
         sl_api_fail(call, "ExpiredIteratorException",
                     "Iterator expired. The iterator was created at time %s while right now it is %s which is further "
                     "in the future than the tolerated delay of %d milliseconds.",
-                    created, now, SL_KINESIS_ITERATOR_TTL_MS);
+                    created, now, (int)k->cfg.iterator_ttl_ms);
         return;
     }
     size_t alen = 0;

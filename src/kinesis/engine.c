@@ -716,6 +716,7 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     sl_kinesis_t *k = calloc(1, sizeof *k);
     if (!k) return SL_ENOMEM;
     k->cfg = *cfg;
+    if (k->cfg.iterator_ttl_ms <= 0) k->cfg.iterator_ttl_ms = SL_KINESIS_ITERATOR_TTL_MS;
     snprintf(k->region, sizeof k->region, "%s", cfg->region);
     snprintf(k->account, sizeof k->account, "%s", cfg->account);
     pthread_rwlock_init(&k->lock, NULL);

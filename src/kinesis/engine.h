@@ -99,6 +99,7 @@ typedef struct {
     int flush_interval_ms;
     size_t segment_bytes;
     int64_t create_stream_ms, delete_stream_ms, update_stream_ms, consumer_ms;
+    int64_t iterator_ttl_ms;   /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
     int64_t shard_limit;
     int64_t on_demand_stream_limit;
     bool memory_storage;       /* tests: in-memory backend */

@@ -47,6 +47,8 @@ static const opt_t g_opts[] = {
     {"delete_stream_ms", I(delete_stream_ms), "0", 0, 600000, NULL, "Time a deleted stream stays DELETING"},
     {"update_stream_ms", I(update_stream_ms), "0", 0, 600000, NULL, "Time a stream stays UPDATING after resharding, mode or encryption changes"},
     {"consumer_ms", I(consumer_ms), "0", 0, 600000, NULL, "Time a consumer stays CREATING / DELETING"},
+    {"iterator_ttl_ms", I(iterator_ttl_ms), "300000", 1000, 300000, NULL,
+     "Lifetime of shard iterators (AWS: 5 minutes); lower only to test expiry handling"},
     {"shard_limit", I(shard_limit), "500", 1, 1000000, NULL, "Account shard limit (DescribeLimits ShardLimit)"},
     {"on_demand_stream_limit", I(on_demand_stream_limit), "50", 0, 1000000, NULL, "Account limit of ON_DEMAND streams"},
     {"body_max_bytes", I(body_max_bytes), "16777216", 1048576, 1073741824, NULL, "Largest request body; larger gets 413"},

@@ -58,6 +58,7 @@ static int serve(int argc, char **argv) {
         .delete_stream_ms = cfg.delete_stream_ms,
         .update_stream_ms = cfg.update_stream_ms,
         .consumer_ms = cfg.consumer_ms,
+        .iterator_ttl_ms = cfg.iterator_ttl_ms,
         .shard_limit = cfg.shard_limit,
         .on_demand_stream_limit = cfg.on_demand_stream_limit,
     };

@@ -581,3 +581,23 @@ def test_sequence_numbers_increase(kinesis, stream):
     assert all(b > a for a, b in zip(values, values[1:]))
     got = [r["SequenceNumber"] for r in read_all(kinesis, iterator(kinesis, stream), expect=70)]
     assert got == seqs
+
+
+def test_expired_iterator(make_server):
+    """ExpiredIteratorException with AWS's text once an iterator outlives its lifetime (the server's
+    iterator_ttl_ms is lowered to 1 s here; AWS's is 300000 ms)."""
+    import re
+    import time as _time
+    from helpers import client_for
+    srv = make_server(iterator_ttl_ms=1000)
+    client = client_for(srv)
+    name = unique_name("exp")
+    create_stream_and_wait(client, name, 1)
+    it = client.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000",
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    client.get_records(ShardIterator=it)  # fresh: accepted
+    _time.sleep(1.3)
+    date = r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}"
+    assert_error(lambda: client.get_records(ShardIterator=it), "ExpiredIteratorException",
+                 re.compile(rf"Iterator expired\. The iterator was created at time {date} while right now it is "
+                            rf"{date} which is further in the future than the tolerated delay of 1000 milliseconds\."))
