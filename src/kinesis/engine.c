@@ -88,11 +88,31 @@ sl_kshard_t *sl_kstream_shard(const sl_kstream_t *s, uint32_t index) {
 }
 
 sl_kshard_t *sl_kstream_route(const sl_kstream_t *s, sl_u128_t hash) {
-    for (size_t i = 0; i < s->shard_count; i++) {
-        sl_kshard_t *sh = s->shards[i];
-        if (!sh->closed_ms && hash >= sh->start && hash <= sh->end) return sh;
+    size_t lo = 0, hi = s->open_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->open_shards[mid]->end < hash) lo = mid + 1;
+        else hi = mid;
     }
+    if (lo < s->open_count && s->open_shards[lo]->start <= hash) return s->open_shards[lo];
     return NULL;
+}
+
+static int open_cmp(const void *a, const void *b) {
+    const sl_kshard_t *x = *(sl_kshard_t *const *)a, *y = *(sl_kshard_t *const *)b;
+    return x->start < y->start ? -1 : x->start > y->start ? 1 : 0;
+}
+
+int sl_kstream_reindex(sl_kstream_t *s) {
+    sl_kshard_t **idx = realloc(s->open_shards, (s->shard_count ? s->shard_count : 1) * sizeof *idx);
+    if (!idx) return SL_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < s->shard_count; i++)
+        if (!s->shards[i]->closed_ms) idx[n++] = s->shards[i];
+    qsort(idx, n, sizeof *idx, open_cmp);
+    s->open_shards = idx;
+    s->open_count = n;
+    return 0;
 }
 
 size_t sl_kstream_open_shards(const sl_kstream_t *s) {
@@ -236,6 +256,7 @@ static void consumer_free(sl_kconsumer_t *c) {
 static void stream_free(sl_kstream_t *s) {
     for (size_t i = 0; i < s->shard_count; i++) shard_free(s->shards[i]);
     free(s->shards);
+    free(s->open_shards);
     for (size_t i = 0; i < s->consumer_count; i++) consumer_free(s->consumers[i]);
     free(s->consumers);
     tags_free(&s->tags);
@@ -309,6 +330,7 @@ int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u
     int rc = shard_attach(k, s, sh);
     if (rc == 0) rc = sl_kinesis_save_shard(k, sh);
     if (rc == 0) rc = sl_kinesis_save_stream(k, s);
+    if (rc == 0) rc = sl_kstream_reindex(s);
     if (out) *out = sh;
     return rc;
 }
@@ -351,6 +373,8 @@ int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count,
     }
     rc = sl_catalog_commit(k->catalog);
     if (rc) goto fail_tx;
+    rc = sl_kstream_reindex(s);
+    if (rc) goto fail;
     rc = stream_insert_sorted(k, s);
     if (rc) goto fail;
     if (out) *out = s;
@@ -769,6 +793,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
         SL_ERROR("loading the catalog failed: %s", sl_strerror(rc));
         goto fail;
     }
+    for (size_t i = 0; i < k->stream_count && rc == 0; i++) rc = sl_kstream_reindex(k->streams[i]);
+    if (rc) goto fail;
     reconcile_ctx_t rcx = {.k = k};
     sl_storage_list(k->storage, reconcile_log, &rcx);
     size_t shards = 0;

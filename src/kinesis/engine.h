@@ -85,6 +85,8 @@ struct sl_kstream {
     uint32_t next_shard_index;
     sl_kshard_t **shards;      /* by index ascending */
     size_t shard_count;
+    sl_kshard_t **open_shards; /* open shards by StartingHashKey (routing index, sl_kstream_reindex) */
+    size_t open_count;
     sl_ktags_t tags;
     sl_kconsumer_t **consumers;
     size_t consumer_count;
@@ -146,7 +148,8 @@ sl_kstream_t *sl_kinesis_find(sl_kinesis_t *k, const char *name, size_t len, int
 /* Index in k->streams of the first stream whose name is > name (for ListStreams pagination). */
 size_t sl_kinesis_lower_bound(sl_kinesis_t *k, const char *name, size_t len, bool exclusive);
 sl_kshard_t *sl_kstream_shard(const sl_kstream_t *s, uint32_t index);
-/* The open shard whose range holds hash, or NULL (never NULL for an ACTIVE stream). */
+/* The open shard whose range holds hash, or NULL (never NULL for an ACTIVE stream): a binary
+ * search of the routing index. */
 sl_kshard_t *sl_kstream_route(const sl_kstream_t *s, sl_u128_t hash);
 size_t sl_kstream_open_shards(const sl_kstream_t *s);
 /* Open shards over every live stream of the account (DescribeLimits, shard limit). */
@@ -165,6 +168,8 @@ int sl_kinesis_delete_stream(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms);
 /* Persists the stream row (after changing fields). */
 int sl_kinesis_save_stream(sl_kinesis_t *k, sl_kstream_t *s);
 int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh);
+/* Rebuilds the routing index after shards were added or closed (caller holds the write lock). */
+int sl_kstream_reindex(sl_kstream_t *s);
 /* Adds a new shard (resharding) with the stream's next index; opens its log. */
 int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end,
                          int32_t parent, int32_t adjacent_parent, int64_t now_ms, sl_kshard_t **out);

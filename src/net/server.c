@@ -462,13 +462,17 @@ static void conn_update_events(sl_conn_t *c) {
 
 static void conn_on_eof(sl_conn_t *c) {
     c->peer_eof = true;
-    if (c->lingering || c->proto != SL_PROTO_H1 || !c->h1_busy) {
+    /* A response (or an error answer to broken framing) may already be queued but not yet
+     * flushed: the read loop can see EOF before the prepare phase writes. A client that only shut
+     * down its sending side must still get it. */
+    bool h1_unsent = c->proto == SL_PROTO_H1 && sl_outq_bytes(&c->out) > 0;
+    if (c->lingering || c->proto != SL_PROTO_H1 || (!c->h1_busy && !h1_unsent)) {
         sl_conn_abort(c);
         return;
     }
     /* HTTP/1.1 request in flight: the client may only have shut down its sending side. Keep the
      * socket to deliver the response, but tell the handler the client is gone. */
-    sl_req_t *r = c->h1_cur;
+    sl_req_t *r = c->h1_busy ? c->h1_cur : NULL;
     if (r) {
         r->closed = true;
         r->keep_alive = false;

@@ -1257,6 +1257,15 @@ static void *sync_worker(void *arg) {
 /* Runs fdatasync on every job's fd, several at a time; fills job->rc. Commit thread only. */
 static void sync_many(file_engine_t *e, sync_job_t *jobs, size_t n) {
     if (n == 0) return;
+    if (n >= SL_STORAGE_SYNCFS_MIN_FILES && e->ops.syncfs) {
+        /* One flush of the file system makes every written file durable. On failure fall back to
+         * per-file syncs so that each shard learns its own status. */
+        if (e->ops.syncfs(jobs[0].fd) == 0) {
+            for (size_t i = 0; i < n; i++) jobs[i].rc = 0;
+            return;
+        }
+        SL_WARN("storage: syncfs failed (%s); syncing %zu files one by one", strerror(errno), n);
+    }
     if (n == 1 || e->nsync_threads == 0) {
         for (size_t i = 0; i < n; i++) jobs[i].rc = e->ops.fdatasync(jobs[i].fd) == 0 ? 0 : errno_code(errno);
         return;

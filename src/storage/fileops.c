@@ -19,6 +19,7 @@ const sl_file_ops_t sl_file_ops_posix = {
     .pwrite = pwrite,
     .pread = pread,
     .fdatasync = fdatasync,
+    .syncfs = syncfs,
     .fsync = fsync,
     .ftruncate = ftruncate,
     .unlink = unlink,

@@ -12,6 +12,11 @@
 #define SL_STORAGE_FAILED_RETRY_MS 100
 /* Threads that run the fdatasync calls of one group commit in parallel (the commit thread is one). */
 #define SL_STORAGE_SYNC_THREADS 4
+/* A commit round touching at least this many files makes them durable with one syncfs(2) instead
+ * of one fdatasync each: with thousands of shards a PutRecords batch touches hundreds of files, and
+ * the cost of per-file syncs grows with their number while one syncfs costs about one journal
+ * commit (measured with bench/compare's shard-scaling curve). */
+#define SL_STORAGE_SYNCFS_MIN_FILES 8
 /* A shard log with no appends or reads for this long gives back its file descriptors and buffers. */
 #define SL_STORAGE_IDLE_CLOSE_MS 5000
 /* Open segment/index descriptors above which the commit thread closes those of shards unused for

@@ -665,6 +665,50 @@ static void test_h1_errors(int port) {
     close(fd);
 }
 
+/* Regression (found by tests/conformance/test_robustness.py): a client that sends a whole request
+ * and then shuts down its sending side must still get the answer, also when the server sees the
+ * EOF in the same read burst as the end of the body, after a synchronous handler or a framing
+ * error already queued the response but before it was flushed. */
+static void test_h1_half_close(int port) {
+    size_t n = 400 * 1024;
+    char *body = malloc(n);
+    memset(body, 'x', n);
+    for (int round = 0; round < 10; round++) {
+        int fd = connect_to(port);
+        /* Head, body and FIN all queued before the server reads: it sees them in one burst. */
+        char *req = malloc(n + 128);
+        int hl = snprintf(req, 128, "PUT /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", n);
+        memcpy(req + hl, body, n);
+        send_all(fd, req, (size_t)hl + n);
+        shutdown(fd, SHUT_WR);
+        free(req);
+        reader_t r = {.fd = fd};
+        response_t a = {0};
+        CHECK(read_response(&r, &a));
+        CHECK_EQ_INT(a.status, 200);
+        char want[64];
+        snprintf(want, sizeof want, "len=%zu\n", n);
+        CHECK(a.body && strstr(a.body, want));
+        CHECK(wait_eof(fd));
+        free(a.body); free(r.buf);
+        close(fd);
+    }
+    /* A framing error followed by a large tail: the 400 must arrive before the close. */
+    for (int round = 0; round < 5; round++) {
+        int fd = connect_to(port);
+        send_str(fd, "GET / HTTP/1.1\r\nBad Header : x\r\n\r\n");
+        send_all(fd, body, n);
+        shutdown(fd, SHUT_WR);
+        reader_t r = {.fd = fd};
+        response_t a = {0};
+        CHECK(read_response(&r, &a));
+        CHECK_EQ_INT(a.status, 400);
+        free(a.body); free(r.buf);
+        close(fd);
+    }
+    free(body);
+}
+
 static void test_h1_expect_continue(int port) {
     int fd = connect_to(port);
     send_str(fd, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
@@ -1045,6 +1089,7 @@ int main(void) {
     test_h1_chunked_request(port);
     test_h1_large_body(port);
     test_h1_errors(port);
+    test_h1_half_close(port);
     test_h1_expect_continue(port);
     test_h1_delay_and_stream(port);
     test_backpressure(port);
