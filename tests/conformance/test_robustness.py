@@ -702,6 +702,47 @@ def test_mutated_request_heads(ctx):
         ctx.alive(what)
 
 
+def test_byte_by_byte_and_stalled_clients(ctx, data):
+    """Requests dripped one byte per write parse like whole ones; many stalled half-sent requests
+    do not keep other clients waiting."""
+    rng = random.Random(SEED + 8)
+    docs = bases(data)
+    for i in range(8):
+        op, doc = docs[i % len(docs)]
+        fmt = "json" if i % 2 == 0 else "cbor"
+        body = encode(doc, fmt) if i < 4 else mutate(rng, encode(doc, fmt))
+        req = build_request(ctx.port, PREFIX + op, body, ct_of(fmt))
+        what = "drip %s/%s #%d" % (op, fmt, i)
+        with connect(ctx.port) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for k in range(len(req)):
+                sock.send(req[k:k + 1])
+            resp, _ = read_response(sock)
+        check_aws_answer(resp, op, what=what)
+        ctx.alive(what)
+    stalled = []
+    try:
+        for i in range(300):
+            sock = connect(ctx.port)
+            req = build_request(ctx.port, PREFIX + "PutRecord", b'{"StreamName":"x"}')
+            sock.sendall(req[:rng.randrange(1, len(req))])  # never completed
+            stalled.append(sock)
+        ctx.alive("300 stalled connections")
+        # A stalled request that finally completes is answered normally.
+        sock = connect(ctx.port)
+        req = build_request(ctx.port, PREFIX + "ListStreams", b"{}")
+        sock.sendall(req[:40])
+        ctx.alive("one more stalled connection")
+        sock.sendall(req[40:])
+        resp, _ = read_response(sock)
+        assert resp is not None and resp.status == 200, resp
+        sock.close()
+    finally:
+        for sock in stalled:
+            sock.close()
+    ctx.alive("closing stalled connections")
+
+
 def random_garbage(rng):
     return bytes(rng.randrange(256) for _ in range(rng.randint(1, 3000)))
 
