@@ -94,7 +94,15 @@ static size_t big_to_dec(big_t a, char out[64]) {
     do {
         parts[np++] = big_divmod(&a, chunk);
     } while (!big_is_zero(&a) && np < 4);
-    size_t n = (size_t)snprintf(out, 64, "%" PRIu64, parts[np - 1]);
+    char top[20];
+    size_t tn = 0;
+    uint64_t t = parts[np - 1];
+    do {
+        top[tn++] = (char)('0' + t % 10);
+        t /= 10;
+    } while (t);
+    size_t n = 0;
+    while (tn) out[n++] = top[--tn];
     for (int i = np - 2; i >= 0; i--) {
         uint64_t v = parts[i];
         for (int d = 18; d >= 0; d--) {

@@ -4,7 +4,8 @@
  * clear = JSON); the rest is the body. Whatever the body, parsing and validation must not crash,
  * and a rejected request must carry an AWS error type from the set the front can send with a
  * well-formed message: ValidationException texts start with "1 validation error detected: " or
- * "<N> validation errors detected: " with 2 <= N <= 10. */
+ * "<N> validation errors detected: " with 2 <= N <= 10. An accepted request, coerced in place, must
+ * be accepted again (handlers rely on the coerced forms). */
 #include "api/model.h"
 #include "api/validate.h"
 #include "core/arena.h"
@@ -58,9 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                    strcmp(err.type, "InternalFailure") != 0) {
             abort();
         }
-    } else if (doc && doc->type != SL_VAL_MAP && doc->type != SL_VAL_NULL) {
+    } else {
         /* A non-map document is never a valid request. */
-        abort();
+        if (doc && doc->type != SL_VAL_MAP && doc->type != SL_VAL_NULL) abort();
+        /* Coercion is idempotent: the coerced tree (what handlers see) validates again. */
+        sl_api_error_t again = {0};
+        if (sl_api_validate(op, doc, fmt, &arena, &again) != 0) abort();
     }
 done:
     sl_arena_deinit(&arena);
