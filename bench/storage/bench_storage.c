@@ -4,7 +4,12 @@
  *  2. engine append throughput for 100-byte and 10 KiB records under each durability setting,
  *     with records per CPU-second (user + system time of the whole process);
  *  3. recovery time of a large log (time until the reopened shard accepts reads and appends);
- *  4. memory and descriptors of many idle shards.
+ *  4. memory and descriptors of many idle shards;
+ *  5. the time to open many brand-new shards (what CreateStream with thousands of shards costs);
+ *  6. PutRecords-like load over many shards: requests of 500 records of 100 B, each record on a
+ *     random shard, one append per touched shard per request, 16 requests in flight (like 16
+ *     connections), durability=sync; run at 16 and at 4,096 shards so the ratio shows how the
+ *     per-shard costs of a commit round scale.
  * Usage: bench_storage [--dir DIR] [--seconds S] [--recovery-gib G] [--shards N] [--only NAME] */
 #include "core/limits.h"
 #include "core/log.h"
@@ -22,6 +27,8 @@ static double g_seconds = 5;
 static int g_recovery_gib = 10;
 static int g_shards = 10000;
 static const char *g_only;
+static int g_many_shards = 4096;
+static bool g_skip_disk;
 
 static double now_s(void) { return (double)sl_time_mono_ns() / 1e9; }
 static double cpu_s(void) {
@@ -319,6 +326,123 @@ static void bench_memory(void) {
     free(dir);
 }
 
+/* ---- 5. opening new shards ---- */
+static void bench_open(int nshards) {
+    char *dir = subdir("open");
+    sl_storage_config_t cfg = {.data_dir = dir, .durability = SL_DURABILITY_SYNC};
+    sl_storage_t *st;
+    if (sl_storage_open_file(&cfg, &st)) { fprintf(stderr, "open failed\n"); exit(1); }
+    sl_shard_log_t **logs = calloc((size_t)nshards, sizeof *logs);
+    double t0 = now_s();
+    for (int i = 0; i < nshards; i++) {
+        char shard[32];
+        snprintf(shard, sizeof shard, "shardId-%012d", i);
+        if (sl_storage_shard_open(st, "bench-open", shard, NULL, &logs[i])) { fprintf(stderr, "open %d failed\n", i); exit(1); }
+    }
+    double t = now_s() - t0;
+    printf("open: %d new shards of one stream opened in %.3f s (%.1f us per shard)\n", nshards, t, t * 1e6 / nshards);
+    for (int i = 0; i < nshards; i++) sl_storage_shard_close(logs[i]);
+    sl_storage_close(st);
+    free(logs);
+    util_rm_rf(dir);
+    free(dir);
+}
+
+/* ---- 6. PutRecords-like load over many shards ---- */
+typedef struct {
+    flow_t *flow;
+    atomic_int groups;    /* appends of this request still outstanding */
+    size_t n;
+} preq_t;
+
+static void preq_cb(void *arg, int status, uint64_t first_seq) {
+    (void)first_seq;
+    preq_t *r = arg;
+    if (status) atomic_fetch_add(&r->flow->errors, 1);
+    if (atomic_fetch_sub(&r->groups, 1) != 1) return;
+    flow_t *f = r->flow;
+    atomic_fetch_add(&f->acked_records, r->n);
+    pthread_mutex_lock(&f->mu);
+    f->inflight_bytes--;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+    free(r);
+}
+
+static void bench_many(int nshards) {
+    char *dir = subdir("many");
+    sl_storage_config_t cfg = {.data_dir = dir, .durability = SL_DURABILITY_SYNC};
+    sl_storage_t *st;
+    if (sl_storage_open_file(&cfg, &st)) { fprintf(stderr, "open failed\n"); exit(1); }
+    sl_shard_log_t **logs = calloc((size_t)nshards, sizeof *logs);
+    for (int i = 0; i < nshards; i++) {
+        char shard[32];
+        snprintf(shard, sizeof shard, "shardId-%012d", i);
+        if (sl_storage_shard_open(st, "bench-many", shard, NULL, &logs[i])) { fprintf(stderr, "open %d failed\n", i); exit(1); }
+    }
+    enum { BATCH = 500, REC = 100, INFLIGHT = 16 };
+    uint8_t data[REC];
+    for (size_t i = 0; i < REC; i++) data[i] = (uint8_t)(i * 13);
+    int *shard_of = malloc(BATCH * sizeof *shard_of), *count = calloc((size_t)nshards, sizeof *count);
+    sl_record_t *recs = malloc(BATCH * sizeof *recs);
+    int *touched = malloc(BATCH * sizeof *touched);
+    char pk[16] = "partition-key-1";
+    for (size_t i = 0; i < BATCH; i++)
+        recs[i] = (sl_record_t){.partition_key = pk, .partition_key_len = 15, .data = data, .data_len = REC};
+    flow_t flow = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    uint64_t x = 88172645463325252ull;
+    unsigned long long requests = 0;
+    double c0 = cpu_s(), t0 = now_s();
+    while (now_s() - t0 < g_seconds) {
+        pthread_mutex_lock(&flow.mu);
+        while (flow.inflight_bytes >= INFLIGHT) pthread_cond_wait(&flow.cond, &flow.mu);
+        flow.inflight_bytes++;
+        pthread_mutex_unlock(&flow.mu);
+        /* Route each record to a random shard, then append each touched shard's records at once. */
+        int nt = 0;
+        for (int i = 0; i < BATCH; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            shard_of[i] = (int)(x % (uint64_t)nshards);
+            if (count[shard_of[i]]++ == 0) touched[nt++] = shard_of[i];
+        }
+        preq_t *r = malloc(sizeof *r);
+        r->flow = &flow;
+        r->n = BATCH;
+        atomic_init(&r->groups, nt + 1);
+        int64_t t = sl_time_now_ms();
+        sl_record_t group[BATCH];
+        for (int k = 0; k < nt; k++) {
+            int sh = touched[k], m = 0;
+            for (int i = 0; i < BATCH; i++)
+                if (shard_of[i] == sh) { group[m] = recs[i]; group[m++].arrival_ms = t; }
+            count[sh] = 0;
+            if (sl_storage_append(logs[sh], group, (size_t)m, preq_cb, r)) {
+                atomic_fetch_add(&flow.errors, 1);
+                preq_cb(r, 0, 0);
+            }
+        }
+        preq_cb(r, 0, 0); /* the request's own reference */
+        requests++;
+    }
+    pthread_mutex_lock(&flow.mu);
+    while (flow.inflight_bytes > 0) pthread_cond_wait(&flow.cond, &flow.mu);
+    pthread_mutex_unlock(&flow.mu);
+    double t = now_s() - t0, c = cpu_s() - c0;
+    unsigned long long acked = atomic_load(&flow.acked_records);
+    printf("many shards: sync, %5d shards, PutRecords-like 500 x 100 B, 16 in flight: %10.0f records/s  %7.0f requests/s"
+           "  %9.0f records per CPU-second  errors %d\n",
+           nshards, (double)acked / t, (double)requests / t, (double)acked / c, atomic_load(&flow.errors));
+    for (int i = 0; i < nshards; i++) sl_storage_shard_close(logs[i]);
+    sl_storage_close(st);
+    free(logs);
+    free(shard_of);
+    free(count);
+    free(recs);
+    free(touched);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 static bool want(const char *name) { return !g_only || strcmp(g_only, name) == 0; }
 
 int main(int argc, char **argv) {
@@ -328,15 +452,19 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--recovery-gib") && i + 1 < argc) g_recovery_gib = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--shards") && i + 1 < argc) g_shards = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) g_only = argv[++i];
+        else if (!strcmp(argv[i], "--many-shards") && i + 1 < argc) g_many_shards = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-disk")) g_skip_disk = true;
         else {
-            printf("usage: %s [--dir DIR] [--seconds S] [--recovery-gib G] [--shards N] [--only disk|append|recovery|memory]\n",
+            printf("usage: %s [--dir DIR] [--seconds S] [--recovery-gib G] [--shards N] [--only disk|append|recovery|memory|open|many]\n"
+                   "       [--many-shards N] [--no-disk]\n",
                    argv[0]);
             return 2;
         }
     }
     mkdir(g_dir, 0755);
     sl_log_set_level(SL_LOG_WARN);
-    bench_disk(); /* always: the other figures are reported against it */
+    if (!g_skip_disk) bench_disk(); /* the append figures are reported against it */
+    else g_disk_mbps = 1;
     if (want("append")) {
         size_t sizes[] = {100, 10240};
         for (int d = 0; d < 3; d++)
@@ -346,5 +474,10 @@ int main(int argc, char **argv) {
     }
     if (want("recovery")) bench_recovery();
     if (want("memory")) bench_memory();
+    if (want("open")) bench_open(g_shards);
+    if (want("many")) {
+        bench_many(16);
+        bench_many(g_many_shards);
+    }
     return 0;
 }

@@ -31,6 +31,8 @@ static void usage(FILE *out) {
             "  --stream NAME         stream name (default sluice-bench)\n"
             "  --create              create the stream if it does not exist, wait until ACTIVE\n"
             "  --shards N            shard count for --create (default 4)\n"
+            "  --consumers N         subscribe: enhanced fan-out consumers, each subscribed to every\n"
+            "                        shard (default 1; at most 20, the per-stream limit)\n"
             "  --connections C       keep-alive connections (default 16)\n"
             "  --threads T           client threads, each with its own event loop (default 1)\n"
             "  --http 1.1|2          HTTP/1.1 (one request in flight per connection) or HTTP/2 prior\n"
@@ -164,6 +166,7 @@ int sl_bench_main(int argc, char **argv) {
     const char *workload = "put-records";
     snprintf(cfg.stream, sizeof cfg.stream, "sluice-bench");
     cfg.shards = 4;
+    cfg.consumers = 1;
     cfg.connections = 16;
     cfg.threads = 1;
     cfg.depth = 8;
@@ -212,6 +215,13 @@ int sl_bench_main(int argc, char **argv) {
         } else if (strcmp(a, "--shards") == 0) {
             TAKE();
             cfg.shards = atoi(v);
+        } else if (strcmp(a, "--consumers") == 0) {
+            TAKE();
+            cfg.consumers = atoi(v);
+            if (cfg.consumers < 1 || cfg.consumers > 20) {
+                fprintf(stderr, "sluice bench: --consumers must be 1..20 (the per-stream consumer limit)\n");
+                return 2;
+            }
         } else if (strcmp(a, "--connections") == 0) {
             TAKE();
             cfg.connections = atoi(v);

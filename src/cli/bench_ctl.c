@@ -312,10 +312,10 @@ static int list_shards(sl_bench_cfg_t *cfg, sl_arena_t *arena, sl_buf_t *resp) {
     return cfg->shard_count > 0 ? 0 : SL_ENOTFOUND;
 }
 
-static int register_consumer(sl_bench_cfg_t *cfg, sl_arena_t *arena, sl_buf_t *resp) {
+static int register_consumer(sl_bench_cfg_t *cfg, int index, sl_arena_t *arena, sl_buf_t *resp) {
     char body[1024];
-    snprintf(body, sizeof body, "{\"StreamARN\":\"%s\",\"ConsumerName\":\"sluice-bench-%d\"}", cfg->stream_arn,
-             (int)getpid());
+    snprintf(body, sizeof body, "{\"StreamARN\":\"%s\",\"ConsumerName\":\"sluice-bench-%d-%d\"}", cfg->stream_arn,
+             (int)getpid(), index);
     sl_val_t *doc;
     int st = call_json(cfg, "RegisterStreamConsumer", body, arena, resp, &doc);
     if (st < 0) return st;
@@ -335,7 +335,7 @@ static int register_consumer(sl_bench_cfg_t *cfg, sl_arena_t *arena, sl_buf_t *r
         size_t n;
         const char *status = sl_val_get_str(d, "ConsumerStatus", &n);
         const char *arn = sl_val_get_str(d, "ConsumerARN", &n);
-        if (arn) snprintf(cfg->consumer_arn, sizeof cfg->consumer_arn, "%s", arn);
+        if (arn) snprintf(cfg->consumer_arns[index], sizeof cfg->consumer_arns[index], "%s", arn);
         if (status && strcmp(status, "ACTIVE") == 0) return 0;
         sleep_ms(50);
     }
@@ -372,8 +372,15 @@ int sl_bench_setup(sl_bench_cfg_t *cfg) {
         if (rc != 0) goto done;
     }
     if (cfg->workload == SL_BENCH_SUBSCRIBE) {
-        sl_arena_reset(&arena);
-        rc = register_consumer(cfg, &arena, &resp);
+        cfg->consumer_arns = calloc((size_t)cfg->consumers, sizeof *cfg->consumer_arns);
+        if (!cfg->consumer_arns) {
+            rc = SL_ENOMEM;
+            goto done;
+        }
+        for (int i = 0; i < cfg->consumers && rc == 0; i++) {
+            sl_arena_reset(&arena);
+            rc = register_consumer(cfg, i, &arena, &resp);
+        }
     }
 done:
     sl_buf_free(&resp);
@@ -382,9 +389,10 @@ done:
 }
 
 void sl_bench_teardown(const sl_bench_cfg_t *cfg) {
-    if (cfg->consumer_arn[0]) {
+    for (int i = 0; cfg->consumer_arns && i < cfg->consumers; i++) {
+        if (!cfg->consumer_arns[i][0]) continue;
         char body[1024];
-        snprintf(body, sizeof body, "{\"ConsumerARN\":\"%s\"}", cfg->consumer_arn);
+        snprintf(body, sizeof body, "{\"ConsumerARN\":\"%s\"}", cfg->consumer_arns[i]);
         sl_buf_t resp;
         sl_buf_init(&resp);
         int status;

@@ -68,7 +68,8 @@ typedef struct {
     /* Filled by setup: the shard ids (read, subscribe, mixed) and the consumer ARN (subscribe). */
     char **shard_ids;
     int shard_count;
-    char consumer_arn[600];
+    int consumers;                   /* subscribe: consumers per shard (--consumers) */
+    char (*consumer_arns)[600];      /* one ARN per consumer, filled by setup */
 } sl_bench_cfg_t;
 
 /* ---- results ---- */

@@ -83,6 +83,7 @@ typedef struct req {
     bool finished;
     /* Subscriber. */
     int sub_shard;
+    int sub_consumer;
 } req_t;
 
 struct conn {
@@ -551,7 +552,7 @@ static void issue_sub(req_t *r) {
     const sl_bench_cfg_t *cfg = r->conn->th->cfg;
     sl_buf_reset(&r->dyn);
     sl_buf_printf(&r->dyn, "{\"ConsumerARN\":\"%s\",\"ShardId\":\"%s\",\"StartingPosition\":{\"Type\":\"LATEST\"}}",
-                  cfg->consumer_arn, cfg->shard_ids[r->sub_shard]);
+                  cfg->consumer_arns[r->sub_consumer], cfg->shard_ids[r->sub_shard]);
     r->sched_ns = mono_ns();
     send_json(r, OP_SUB);
 }
@@ -947,7 +948,7 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
     bool sub = cfg->workload == SL_BENCH_SUBSCRIBE;
     int my_sub_shards = 0;
     if (sub)
-        for (int s = id; s < cfg->shard_count; s += T) my_sub_shards++;
+        for (int s = id; s < cfg->shard_count; s += T) my_sub_shards += cfg->consumers;
     th->nconns = my_conns + (my_sub_shards > 0 ? 1 : 0);
     th->conns = calloc((size_t)th->nconns, sizeof *th->conns);
     int depth = cfg->http2 ? cfg->depth : 1;
@@ -977,7 +978,8 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
             sl_buf_init(&r->resp);
             if (c->sub_conn) {
                 r->role = ROLE_SUB;
-                r->sub_shard = id + j * T;
+                r->sub_shard = id + (j / cfg->consumers) * T;
+                r->sub_consumer = j % cfg->consumers;
                 th->pollers[th->npollers++] = r;
                 continue;
             }
