@@ -207,3 +207,22 @@ def test_encryption_flags(kinesis, new_stream):
     wait_for_status(kinesis, name, "ACTIVE")
     d = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
     assert d["EncryptionType"] == "NONE" and "KeyId" not in d
+
+
+def test_subscription_gets_exception_event_when_stream_deleted(kinesis, new_stream, server):
+    """An error after the stream started is an exception event (here ResourceNotFoundException when
+    the stream is deleted under the subscription); boto3 raises it as EventStreamError."""
+    from botocore.exceptions import EventStreamError
+    from helpers import client_for
+    name = new_stream(1)
+    c = kinesis.register_stream_consumer(StreamARN=stream_arn(name), ConsumerName="c")["Consumer"]
+    sub = client_for(server).subscribe_to_shard(ConsumerARN=c["ConsumerARN"], ShardId=SHARD0,
+                                                StartingPosition={"Type": "LATEST"})
+    events = iter(sub["EventStream"])
+    first = next(events)["SubscribeToShardEvent"]
+    assert first["Records"] == [] and first["MillisBehindLatest"] == 0
+    kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    with pytest.raises(EventStreamError) as err:
+        for _ in range(5):
+            next(events)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
