@@ -45,13 +45,16 @@ static bool record_hash(sl_api_call_t *call, const sl_val_t *rec, sl_u128_t *has
     return true;
 }
 
-static bool record_fits(sl_api_call_t *call, sl_kstream_t *s, const sl_val_t *rec, const char *path) {
+/* `index` is the 1-based position in PutRecords' Records, 0 for PutRecord (path of the error). */
+static bool record_fits(sl_api_call_t *call, sl_kstream_t *s, const sl_val_t *rec, size_t index) {
     sl_val_t *data = sl_val_get(rec, "Data");
     size_t plen = 0;
     sl_val_get_str(rec, "PartitionKey", &plen);
     size_t dlen = data ? data->u.str.len : 0;
     size_t max = (size_t)s->max_record_size_kib * 1024;
     if (dlen > max) {
+        char path[48] = "data";
+        if (index) snprintf(path, sizeof path, "records.%zu.member.data", index);
         sl_api_fail(call, "ValidationException",
                     "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=%zu cap=%zu]' at '%s' "
                     "failed to satisfy constraint: Member must have length less than or equal to %zu",
@@ -140,7 +143,7 @@ static void op_put_record(sl_api_call_t *call) {
     if (!s || !writable(call, s)) goto out;
     sl_u128_t hash;
     if (!record_hash(call, call->in, &hash)) goto out;
-    if (!record_fits(call, s, call->in, "data")) goto out;
+    if (!record_fits(call, s, call->in, 0)) goto out;
     size_t olen = 0;
     const char *order = sl_val_get_str(call->in, "SequenceNumberForOrdering", &olen);
     if (order) {
@@ -287,9 +290,7 @@ static void op_put_records(sl_api_call_t *call) {
         const sl_val_t *rec = list->u.arr.items[i];
         sl_u128_t hash;
         if (!record_hash(call, rec, &hash)) goto out;
-        char path[48];
-        snprintf(path, sizeof path, "records.%zu.member.data", i + 1);
-        if (!record_fits(call, s, rec, path)) goto out;
+        if (!record_fits(call, s, rec, i + 1)) goto out;
         sl_val_t *data = sl_val_get(rec, "Data");
         size_t plen = 0;
         sl_val_get_str(rec, "PartitionKey", &plen);

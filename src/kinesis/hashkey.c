@@ -5,6 +5,7 @@
 #include "core/common.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
 int sl_hashkey_parse(const char *s, size_t len, sl_u128_t *out) {
     if (!s || len == 0) return SL_EINVAL;
@@ -34,12 +35,35 @@ size_t sl_hashkey_format(sl_u128_t v, char out[40]) {
     return n;
 }
 
+/* MD5 runs for every record put, so the digest implementation is fetched once and each thread
+ * keeps its own context (freed when the thread exits): EVP_Digest with EVP_md5() would look the
+ * algorithm up (taking OpenSSL's store locks) and allocate a context for every call. */
+static EVP_MD *g_md5;
+static pthread_key_t g_md5_ctx_key;
+static pthread_once_t g_md5_once = PTHREAD_ONCE_INIT;
+
+static void md5_ctx_free(void *ctx) { EVP_MD_CTX_free(ctx); }
+
+static void md5_init(void) {
+    g_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    pthread_key_create(&g_md5_ctx_key, md5_ctx_free);
+}
+
+static EVP_MD_CTX *md5_ctx(void) {
+    pthread_once(&g_md5_once, md5_init);
+    EVP_MD_CTX *ctx = pthread_getspecific(g_md5_ctx_key);
+    if (!ctx && (ctx = EVP_MD_CTX_new()) != NULL) pthread_setspecific(g_md5_ctx_key, ctx);
+    return ctx;
+}
+
 sl_u128_t sl_hashkey_of_partition_key(const char *pk, size_t len) {
+    EVP_MD_CTX *ctx = md5_ctx();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    /* EVP_Digest only fails on allocation failure or a missing provider; neither is input. */
-    int ok = EVP_Digest(pk, len, md, &md_len, EVP_md5(), NULL);
-    SL_ASSERT(ok == 1 && md_len == 16);
+    /* These fail only on allocation failure or a missing provider; neither is input. */
+    int ok = g_md5 && ctx && EVP_DigestInit_ex2(ctx, g_md5, NULL) == 1 && EVP_DigestUpdate(ctx, pk, len) == 1 &&
+             EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
+    SL_ASSERT(ok && md_len == 16);
     sl_u128_t v = 0;
     for (unsigned i = 0; i < 16; i++)
         v = (v << 8) | md[i];
