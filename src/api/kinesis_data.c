@@ -26,31 +26,47 @@ static bool writable(sl_api_call_t *call, sl_kstream_t *s) {
     return false;
 }
 
+/* The members of one record entry in a single pass over its (validated) map: PutRecords looks at
+ * every entry several times, and repeated by-name lookups showed up in its profile. Null members
+ * count as absent and the last occurrence of a key wins, as with sl_val_get. */
+static void fill_record(const sl_val_t *rec, int64_t arrival_ms, sl_record_t *out) {
+    *out = (sl_record_t){.arrival_ms = arrival_ms};
+    for (size_t i = 0; i < rec->u.map.count; i++) {
+        const sl_kv_t *kv = &rec->u.map.items[i];
+        const sl_val_t *v = kv->val;
+        bool set = v && v->type != SL_VAL_NULL;
+        if (kv->key_len == 4 && memcmp(kv->key, "Data", 4) == 0) {
+            out->data = set ? (const uint8_t *)v->u.str.ptr : NULL;
+            out->data_len = set ? v->u.str.len : 0;
+        } else if (kv->key_len == 12 && memcmp(kv->key, "PartitionKey", 12) == 0) {
+            out->partition_key = set ? v->u.str.ptr : NULL;
+            out->partition_key_len = set ? v->u.str.len : 0;
+        } else if (kv->key_len == 15 && memcmp(kv->key, "ExplicitHashKey", 15) == 0) {
+            out->explicit_hash_key = set ? v->u.str.ptr : NULL;
+            out->explicit_hash_key_len = set ? v->u.str.len : 0;
+        }
+    }
+}
+
 /* Hash of a record: ExplicitHashKey when given, else MD5 of the partition key. Sends the error. */
-static bool record_hash(sl_api_call_t *call, const sl_val_t *rec, sl_u128_t *hash) {
-    size_t elen = 0, plen = 0;
-    const char *ehk = sl_val_get_str(rec, "ExplicitHashKey", &elen);
-    if (ehk) {
-        if (sl_hashkey_parse(ehk, elen, hash) != 0) {
+static bool record_hash(sl_api_call_t *call, const sl_record_t *r, sl_u128_t *hash) {
+    if (r->explicit_hash_key) {
+        if (sl_hashkey_parse(r->explicit_hash_key, r->explicit_hash_key_len, hash) != 0) {
             sl_api_fail(call, "InvalidArgumentException",
                         "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified "
                         "value was %.*s",
-                        (int)elen, ehk);
+                        (int)r->explicit_hash_key_len, r->explicit_hash_key);
             return false;
         }
         return true;
     }
-    const char *pk = sl_val_get_str(rec, "PartitionKey", &plen);
-    *hash = sl_hashkey_of_partition_key(pk, plen);
+    *hash = sl_hashkey_of_partition_key(r->partition_key, r->partition_key_len);
     return true;
 }
 
 /* `index` is the 1-based position in PutRecords' Records, 0 for PutRecord (path of the error). */
-static bool record_fits(sl_api_call_t *call, sl_kstream_t *s, const sl_val_t *rec, size_t index) {
-    sl_val_t *data = sl_val_get(rec, "Data");
-    size_t plen = 0;
-    sl_val_get_str(rec, "PartitionKey", &plen);
-    size_t dlen = data ? data->u.str.len : 0;
+static bool record_fits(sl_api_call_t *call, sl_kstream_t *s, const sl_record_t *r, size_t index) {
+    size_t dlen = r->data_len, plen = r->partition_key_len;
     size_t max = (size_t)s->max_record_size_kib * 1024;
     if (dlen > max) {
         char path[48] = "data";
@@ -69,17 +85,6 @@ static bool record_fits(sl_api_call_t *call, sl_kstream_t *s, const sl_val_t *re
         return false;
     }
     return true;
-}
-
-static void fill_record(const sl_val_t *rec, int64_t arrival_ms, sl_record_t *out) {
-    sl_val_t *data = sl_val_get(rec, "Data");
-    *out = (sl_record_t){.arrival_ms = arrival_ms};
-    out->partition_key = sl_val_get_str(rec, "PartitionKey", &out->partition_key_len);
-    out->explicit_hash_key = sl_val_get_str(rec, "ExplicitHashKey", &out->explicit_hash_key_len);
-    if (data) {
-        out->data = (const uint8_t *)data->u.str.ptr;
-        out->data_len = data->u.str.len;
-    }
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -141,9 +146,11 @@ static void op_put_record(sl_api_call_t *call) {
     sl_kinesis_rdlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !writable(call, s)) goto out;
+    sl_record_t rec;
+    fill_record(call->in, call->now_ms, &rec);
     sl_u128_t hash;
-    if (!record_hash(call, call->in, &hash)) goto out;
-    if (!record_fits(call, s, call->in, 0)) goto out;
+    if (!record_hash(call, &rec, &hash)) goto out;
+    if (!record_fits(call, s, &rec, 0)) goto out;
     size_t olen = 0;
     const char *order = sl_val_get_str(call->in, "SequenceNumberForOrdering", &olen);
     if (order) {
@@ -166,8 +173,6 @@ static void op_put_record(sl_api_call_t *call) {
     st->shard_index = sh->index;
     st->arrival_ms = call->now_ms;
     st->encrypted = s->encrypted;
-    sl_record_t rec;
-    fill_record(call->in, call->now_ms, &rec);
     int rc = sl_storage_append(sh->log, &rec, 1, put_record_cb, call);
     if (rc) storage_error(call, rc);
 out:
@@ -282,19 +287,17 @@ static void op_put_records(sl_api_call_t *call) {
     /* validate and route every entry before anything is appended: a bad entry fails the call */
     size_t total = 0;
     sl_kshard_t **route = sl_arena_calloc(call->arena, n ? n : 1, sizeof *route);
-    if (!route) {
+    sl_record_t *all = sl_arena_alloc(call->arena, (n ? n : 1) * sizeof *all);
+    if (!route || !all) {
         sl_api_fail(call, "InternalFailure", NULL);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        const sl_val_t *rec = list->u.arr.items[i];
+        fill_record(list->u.arr.items[i], call->now_ms, &all[i]);
         sl_u128_t hash;
-        if (!record_hash(call, rec, &hash)) goto out;
-        if (!record_fits(call, s, rec, i + 1)) goto out;
-        sl_val_t *data = sl_val_get(rec, "Data");
-        size_t plen = 0;
-        sl_val_get_str(rec, "PartitionKey", &plen);
-        total += (data ? data->u.str.len : 0) + plen;
+        if (!record_hash(call, &all[i], &hash)) goto out;
+        if (!record_fits(call, s, &all[i], i + 1)) goto out;
+        total += all[i].data_len + all[i].partition_key_len;
         route[i] = sl_kstream_route(s, hash);
         if (!route[i] || !route[i]->log) {
             sl_api_fail(call, "InternalFailureException", "Internal service failure.");
@@ -333,7 +336,7 @@ static void op_put_records(sl_api_call_t *call) {
     st->pending = (int)st->group_count;
     for (size_t g = 0; g < st->group_count; g++) {
         group_t *gr = &st->groups[g];
-        for (size_t j = 0; j < gr->count; j++) fill_record(list->u.arr.items[gr->entries[j]], call->now_ms, &recs[j]);
+        for (size_t j = 0; j < gr->count; j++) recs[j] = all[gr->entries[j]];
         int rc = sl_storage_append(gr->log, recs, gr->count, put_records_cb, gr);
         if (rc) {
             gr->status = rc;
