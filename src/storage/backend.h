@@ -91,13 +91,17 @@ int sl_storage_open_memory(const sl_storage_config_t *cfg, sl_storage_t **out);
 void sl_storage_close(sl_storage_t *st);
 
 /* Shard logs on disk, for reconciliation with the catalog: calls fn once per existing log with
- * its stream key and shard key (the names passed to sl_storage_shard_open). */
+ * its stream key and shard key (the names passed to sl_storage_shard_open). The file engine
+ * creates a log on its first append, so a shard that was opened but never written is not listed
+ * (it is an empty log). */
 int sl_storage_list(sl_storage_t *st, void (*fn)(void *arg, const char *stream_key, const char *shard_key),
                     void *arg);
 
-/* Opens (creating if absent) the log of one shard: <data_dir>/streams/<stream_key>/<shard_key>/.
- * Recovers the active segment's tail (truncating at the first bad record, logging exactly what
- * was cut). `user` is returned by sl_shard_log_user (for on_commit). Keys: [A-Za-z0-9_.-]{1,200}. */
+/* Opens the log of one shard: <data_dir>/streams/<stream_key>/<shard_key>/. Recovers the active
+ * segment's tail (truncating at the first bad record, logging exactly what was cut). A log that
+ * does not exist yet is opened empty without touching the disk; its directory and files are
+ * created (durably) by the first commit round that has appends for it. `user` is returned by
+ * sl_shard_log_user (for on_commit). Keys: [A-Za-z0-9_.-]{1,200}. */
 int sl_storage_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
                           sl_shard_log_t **out);
 void *sl_shard_log_user(const sl_shard_log_t *log);

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,9 +83,15 @@ struct file_shard {
     size_t nops, capops;
     bool in_dirty, in_batch, closing, roll_requested;
     bool unsynced;            /* (mu) durability=interval: written since the last flush */
+    /* (writer; set at open) the shard's directory and first segment exist and are durable. A
+     * shard opened for the first time creates nothing on disk: the commit thread creates its
+     * files in the first round that has appends for it (shard_create_files). Until then the
+     * shard is an empty in-memory log whose only segment (base 1) has no descriptors. */
+    bool on_disk;
     int64_t last_use_ms;      /* (mu) monotonic */
     file_shard_t *dirty_next;
     file_shard_t *reg_next, *reg_prev;
+    file_shard_t *hash_next;  /* (registry mutex) bucket chain of the registry's hash table */
     /* sequential-read hint (mu): the frame at hint_off of segment hint_base has seq hint_seq */
     uint64_t hint_base, hint_seq, hint_off;
     /* writer state (writer) */
@@ -98,6 +105,10 @@ struct file_shard {
     uint64_t w_size, w_end_seq, w_npoints, w_npoints_disk, w_last_point_off;
     int64_t w_last_arrival, w_first_arrival; /* w_first_arrival: of the active segment's first record */
     bool w_needs_truncate;
+    /* the current round's inputs (writer): roll requested, result of opening the active
+     * segment's descriptors, and whether this round creates the shard's files */
+    bool r_roll, r_create;
+    int r_open_rc;
     /* result of the current round (writer) */
     size_t r_ok_ops;          /* ops [0, r_ok_ops) are durable in sealed segments or fully written */
     size_t r_region_op;       /* first op of the unsynced region */
@@ -112,6 +123,7 @@ struct file_shard {
 typedef struct {
     int fd;
     int rc;
+    bool dir;                 /* a directory: fsync instead of fdatasync */
 } sync_job_t;
 
 struct file_engine {
@@ -121,6 +133,9 @@ struct file_engine {
     size_t segment_bytes;
     pthread_mutex_t reg_mu;
     file_shard_t *reg_head;
+    file_shard_t **reg_hash;  /* (reg_mu) open shards by (stream key, shard key), chained */
+    size_t reg_hash_cap, reg_count;
+    int open_fds_max;         /* descriptor budget of segment/index files (see engine_fd_budget) */
     pthread_mutex_t q_mu;
     pthread_cond_t q_cond;
     file_shard_t *dirty_head, *dirty_tail;
@@ -144,6 +159,8 @@ struct file_engine {
     size_t batch_cap;
     sync_job_t *jobs;
     size_t jobs_cap;
+    sync_job_t *djobs;        /* directory syncs of the shards created in the current chunk */
+    size_t ndjobs, djobs_cap;
 };
 
 typedef struct read_block {
@@ -216,34 +233,6 @@ static int fsync_dir(file_engine_t *e, const char *dir) {
     if (fd < 0) return errno_code(errno);
     int rc = e->ops.fsync(fd) == 0 ? 0 : errno_code(errno);
     e->ops.close(fd);
-    return rc;
-}
-
-/* mkdir -p below an existing root; fsyncs the parent of every directory it creates. */
-static int mkdir_p(file_engine_t *e, const char *path) {
-    char *tmp = strdup(path);
-    if (!tmp) return SL_ENOMEM;
-    int rc = 0;
-    for (char *p = tmp + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char c = *p;
-        *p = '\0';
-        if (e->ops.mkdir(tmp, 0755) == 0) {
-            char *slash = strrchr(tmp, '/');
-            if (slash && slash != tmp) {
-                *slash = '\0';
-                rc = fsync_dir(e, tmp);
-                *slash = '/';
-                if (rc) break;
-            }
-        } else if (errno != EEXIST) {
-            rc = errno_code(errno);
-            break;
-        }
-        *p = c;
-        if (c == '\0') break;
-    }
-    free(tmp);
     return rc;
 }
 
@@ -334,8 +323,10 @@ static long seg_find_locked(const file_shard_t *s, uint64_t seq) {
     return (long)lo - 1;
 }
 
-/* Creates an empty segment file and its index (both durable, directory synced). */
-static int seg_create_files(file_shard_t *s, uint64_t base, int *fd_out, int *idx_out) {
+/* Creates an empty segment file and its index. With `durable` the segment header is fdatasync'd
+ * and the directory fsync'd before returning; without, the caller makes them durable (the first
+ * segment of a new shard: see shard_create_files). */
+static int seg_create_files(file_shard_t *s, uint64_t base, bool durable, int *fd_out, int *idx_out) {
     file_engine_t *e = s->eng;
     int rc = 0, fd = -1, ifd = -1;
     char *lp = seg_path(s, base, "log"), *ip = seg_path(s, base, "idx");
@@ -346,11 +337,11 @@ static int seg_create_files(file_shard_t *s, uint64_t base, int *fd_out, int *id
     fd = e->ops.open(lp, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) { rc = errno_code(errno); goto fail; }
     if ((rc = pwrite_all(&e->ops, fd, hdr, sizeof hdr, 0))) goto fail;
-    if (e->ops.fdatasync(fd) != 0) { rc = errno_code(errno); goto fail; }
+    if (durable && e->ops.fdatasync(fd) != 0) { rc = errno_code(errno); goto fail; }
     ifd = e->ops.open(ip, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (ifd < 0) { rc = errno_code(errno); goto fail; }
     if ((rc = pwrite_all(&e->ops, ifd, ihdr, sizeof ihdr, 0))) goto fail;
-    if ((rc = fsync_dir(e, s->dir))) goto fail;
+    if (durable && (rc = fsync_dir(e, s->dir))) goto fail;
     free(lp);
     free(ip);
     *fd_out = fd;
@@ -759,12 +750,13 @@ static int cmp_u64(const void *a, const void *b) {
 static int shard_recover(file_shard_t *s) {
     file_engine_t *e = s->eng;
     DIR *d = opendir(s->dir);
-    if (!d) return SL_EIO;
+    if (!d && errno != ENOENT) return SL_EIO;
+    bool dir_exists = d != NULL;
     uint64_t *bases = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while (d && (de = readdir(d))) {
         uint64_t b;
         size_t len = strlen(de->d_name);
         if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
@@ -782,11 +774,11 @@ static int shard_recover(file_shard_t *s) {
         }
         bases[n++] = b;
     }
-    closedir(d);
+    if (d) closedir(d);
     if (rc) goto out;
     if (n) qsort(bases, n, sizeof *bases, cmp_u64);
     /* Index files without a segment are leftovers of an interrupted deletion. */
-    d = opendir(s->dir);
+    d = dir_exists ? opendir(s->dir) : NULL;
     if (d) {
         while ((de = readdir(d))) {
             uint64_t b;
@@ -799,13 +791,12 @@ static int shard_recover(file_shard_t *s) {
         closedir(d);
     }
     if (n == 0) {
-        int fd, ifd;
-        if ((rc = seg_create_files(s, 1, &fd, &ifd))) goto out;
-        e->ops.close(fd);
-        e->ops.close(ifd);
+        /* A new shard (or one whose creation never completed): nothing is created until the
+         * first append; the commit thread then creates the directory and the first segment. */
         seg_t *g = seg_new(1);
         if (!g || segs_push(s, g)) { free(g); rc = SL_ENOMEM; goto out; }
     }
+    s->on_disk = n > 0;
     for (size_t i = 0; i < n; i++) {
         seg_t *g = NULL;
         if ((rc = seg_recover(s, bases[i], i + 1 == n, &g))) goto out;
@@ -859,10 +850,63 @@ out:
     return rc;
 }
 
+/* FNV-1a over "stream_key/shard_key". */
+static size_t registry_hash(const char *stream_key, const char *shard_key) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = stream_key; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h = (h ^ '/') * 1099511628211ull;
+    for (const char *p = shard_key; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
 static file_shard_t *registry_find_locked(file_engine_t *e, const char *stream_key, const char *shard_key) {
-    for (file_shard_t *s = e->reg_head; s; s = s->reg_next)
+    if (e->reg_hash_cap == 0) return NULL;
+    size_t b = registry_hash(stream_key, shard_key) & (e->reg_hash_cap - 1);
+    for (file_shard_t *s = e->reg_hash[b]; s; s = s->hash_next)
         if (strcmp(s->stream_key, stream_key) == 0 && strcmp(s->shard_key, shard_key) == 0) return s;
     return NULL;
+}
+
+/* Adds s to the registry list and hash table (grown to keep chains short); reg_mu held. */
+static int registry_add_locked(file_engine_t *e, file_shard_t *s) {
+    if (e->reg_count + 1 > e->reg_hash_cap / 2) {
+        size_t cap = e->reg_hash_cap ? e->reg_hash_cap * 2 : 256;
+        file_shard_t **t = calloc(cap, sizeof *t);
+        if (!t) return SL_ENOMEM;
+        for (size_t i = 0; i < e->reg_hash_cap; i++) {
+            while (e->reg_hash[i]) {
+                file_shard_t *x = e->reg_hash[i];
+                e->reg_hash[i] = x->hash_next;
+                size_t b = registry_hash(x->stream_key, x->shard_key) & (cap - 1);
+                x->hash_next = t[b];
+                t[b] = x;
+            }
+        }
+        free(e->reg_hash);
+        e->reg_hash = t;
+        e->reg_hash_cap = cap;
+    }
+    size_t b = registry_hash(s->stream_key, s->shard_key) & (e->reg_hash_cap - 1);
+    s->hash_next = e->reg_hash[b];
+    e->reg_hash[b] = s;
+    e->reg_count++;
+    s->reg_next = e->reg_head;
+    if (e->reg_head) e->reg_head->reg_prev = s;
+    e->reg_head = s;
+    return 0;
+}
+
+static void registry_remove_locked(file_engine_t *e, file_shard_t *s) {
+    size_t b = registry_hash(s->stream_key, s->shard_key) & (e->reg_hash_cap - 1);
+    for (file_shard_t **pp = &e->reg_hash[b]; *pp; pp = &(*pp)->hash_next) {
+        if (*pp == s) {
+            *pp = s->hash_next;
+            break;
+        }
+    }
+    e->reg_count--;
+    if (s->reg_prev) s->reg_prev->reg_next = s->reg_next; else e->reg_head = s->reg_next;
+    if (s->reg_next) s->reg_next->reg_prev = s->reg_prev;
 }
 
 static int file_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
@@ -884,12 +928,9 @@ static int file_shard_open(sl_storage_t *st, const char *stream_key, const char 
     s->dir = sd ? path_join(sd, shard_key) : NULL;
     free(sd);
     if (!s->stream_key || !s->shard_key || !s->dir) { rc = SL_ENOMEM; goto fail; }
-    if ((rc = mkdir_p(e, s->dir))) goto fail;
     if ((rc = shard_recover(s))) goto fail;
     s->last_use_ms = sl_time_mono_ms();
-    s->reg_next = e->reg_head;
-    if (e->reg_head) e->reg_head->reg_prev = s;
-    e->reg_head = s;
+    if ((rc = registry_add_locked(e, s))) goto fail;
     pthread_mutex_unlock(&e->reg_mu);
     *out = &s->base;
     return 0;
@@ -921,8 +962,7 @@ static void file_shard_close(sl_shard_log_t *log) {
     pthread_mutex_unlock(&s->mu);
     /* Freed under the registry lock: an interval flush may still hold a segment reference,
      * which it drops under the same lock. */
-    if (s->reg_prev) s->reg_prev->reg_next = s->reg_next; else e->reg_head = s->reg_next;
-    if (s->reg_next) s->reg_next->reg_prev = s->reg_prev;
+    registry_remove_locked(e, s);
     shard_free(s);
     pthread_mutex_unlock(&e->reg_mu);
 }
@@ -1034,7 +1074,7 @@ static int shard_roll(file_shard_t *s, bool *durable) {
     if ((rc = pwrite_all(&e->ops, old->idx_fd, ent, sizeof ent, seal_off))) return rc;
     if (e->ops.fdatasync(old->idx_fd) != 0) { rc = errno_code(errno); goto unseal; }
     int fd, ifd;
-    if ((rc = seg_create_files(s, s->w_end_seq, &fd, &ifd))) goto unseal;
+    if ((rc = seg_create_files(s, s->w_end_seq, true, &fd, &ifd))) goto unseal;
     seg_t *g = seg_new(s->w_end_seq);
     if (!g) {
         e->ops.close(fd);
@@ -1233,6 +1273,11 @@ static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc)
     s->r_ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->r_region ? s->r_region_op : s->nwops;
 }
 
+static int sync_one(file_engine_t *e, const sync_job_t *job) {
+    int r = job->dir ? e->ops.fsync(job->fd) : e->ops.fdatasync(job->fd);
+    return r == 0 ? 0 : errno_code(errno);
+}
+
 static void *sync_worker(void *arg) {
     file_engine_t *e = arg;
     uint64_t seen = 0;
@@ -1246,7 +1291,7 @@ static void *sync_worker(void *arg) {
         size_t i = e->sync_next++;
         sync_job_t *job = &e->sync_jobs[i];
         pthread_mutex_unlock(&e->sync_mu);
-        job->rc = e->ops.fdatasync(job->fd) == 0 ? 0 : errno_code(errno);
+        job->rc = sync_one(e, job);
         pthread_mutex_lock(&e->sync_mu);
         if (++e->sync_finished == e->sync_n) pthread_cond_signal(&e->sync_done);
     }
@@ -1267,7 +1312,7 @@ static void sync_many(file_engine_t *e, sync_job_t *jobs, size_t n) {
         SL_WARN("storage: syncfs failed (%s); syncing %zu files one by one", strerror(errno), n);
     }
     if (n == 1 || e->nsync_threads == 0) {
-        for (size_t i = 0; i < n; i++) jobs[i].rc = e->ops.fdatasync(jobs[i].fd) == 0 ? 0 : errno_code(errno);
+        for (size_t i = 0; i < n; i++) jobs[i].rc = sync_one(e, &jobs[i]);
         return;
     }
     pthread_mutex_lock(&e->sync_mu);
@@ -1280,7 +1325,7 @@ static void sync_many(file_engine_t *e, sync_job_t *jobs, size_t n) {
     while (e->sync_next < e->sync_n) {
         size_t i = e->sync_next++;
         pthread_mutex_unlock(&e->sync_mu);
-        jobs[i].rc = e->ops.fdatasync(jobs[i].fd) == 0 ? 0 : errno_code(errno);
+        jobs[i].rc = sync_one(e, &jobs[i]);
         pthread_mutex_lock(&e->sync_mu);
         e->sync_finished++;
     }
@@ -1300,6 +1345,94 @@ static int jobs_reserve(file_engine_t *e, size_t n) {
 
 static void idle_sweep(file_engine_t *e, int64_t idle_ms);
 
+/* Queues an fsync of directory `path` for the current chunk's creation phase. */
+static int djob_add(file_engine_t *e, const char *path) {
+    if (e->ndjobs == e->djobs_cap) {
+        size_t cap = e->djobs_cap ? e->djobs_cap * 2 : 64;
+        sync_job_t *j = realloc(e->djobs, cap * sizeof *j);
+        if (!j) return SL_ENOMEM;
+        e->djobs = j;
+        e->djobs_cap = cap;
+    }
+    int fd = e->ops.open(path, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0) return errno_code(errno);
+    e->djobs[e->ndjobs++] = (sync_job_t){.fd = fd, .dir = true};
+    return 0;
+}
+
+/* Creates the directory and first segment (base 1) of a shard that has none yet, without syncing:
+ * the caller fsyncs the queued directories (root once per chunk, each stream directory once,
+ * each shard directory) before anything is written to the new files, so one sync covers the
+ * creation of every new shard of a round. *prev_stream is the stream directory created or
+ * checked last in this chunk (to skip repeating its mkdir and fsync). Commit thread only. */
+static int shard_create_files(file_engine_t *e, file_shard_t *s, seg_t *g, const char **prev_stream, bool *root_queued) {
+    pthread_mutex_lock(&s->mu);
+    seg_close_fds(e, g); /* left by an earlier attempt whose directory sync failed */
+    pthread_mutex_unlock(&s->mu);
+    int rc = 0, fd = -1, ifd = -1;
+    if (!*root_queued) {
+        if ((rc = djob_add(e, e->root))) return rc;
+        *root_queued = true;
+    }
+    if (!*prev_stream || strcmp(*prev_stream, s->stream_key) != 0) {
+        char *sd = path_join(e->root, s->stream_key);
+        if (!sd) return SL_ENOMEM;
+        if (e->ops.mkdir(sd, 0755) != 0 && errno != EEXIST) rc = errno_code(errno);
+        if (!rc) rc = djob_add(e, sd);
+        free(sd);
+        if (rc) return rc;
+        *prev_stream = s->stream_key;
+    }
+    if (e->ops.mkdir(s->dir, 0755) != 0 && errno != EEXIST) return errno_code(errno);
+    if ((rc = seg_create_files(s, g->base_seq, false, &fd, &ifd))) return rc;
+    if ((rc = djob_add(e, s->dir))) {
+        e->ops.close(fd);
+        e->ops.close(ifd);
+        return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    g->fd = fd;
+    g->idx_fd = ifd;
+    atomic_fetch_add(&e->open_fds, 2);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* Creation phase of a chunk: creates the files of every shard of the batch that has none yet and
+ * makes them durable with one group of directory syncs (one syncfs when there are many). */
+static void create_new_shards(file_engine_t *e, size_t n) {
+    const char *prev_stream = NULL;
+    bool root_queued = false, any = false;
+    e->ndjobs = 0;
+    for (size_t i = 0; i < n; i++) {
+        file_shard_t *s = e->batch[i];
+        if (!s->r_create) continue;
+        any = true;
+        s->r_open_rc = shard_create_files(e, s, s->r_seg, &prev_stream, &root_queued);
+    }
+    if (!any) return;
+    sync_many(e, e->djobs, e->ndjobs);
+    int rc = 0;
+    for (size_t i = 0; i < e->ndjobs; i++) {
+        if (e->djobs[i].rc && !rc) rc = e->djobs[i].rc;
+        e->ops.close(e->djobs[i].fd);
+    }
+    e->ndjobs = 0;
+    for (size_t i = 0; i < n; i++) {
+        file_shard_t *s = e->batch[i];
+        if (!s->r_create || s->r_open_rc) continue;
+        if (rc) {
+            /* Not durable: fail this round's appends; the next round creates the files again. */
+            s->r_open_rc = rc;
+            pthread_mutex_lock(&s->mu);
+            seg_close_fds(e, s->r_seg);
+            pthread_mutex_unlock(&s->mu);
+        } else {
+            s->on_disk = true;
+        }
+    }
+}
+
 static void commit_chunk(file_engine_t *e, file_shard_t *list) {
     size_t n = 0;
     for (file_shard_t *s = list; s; s = s->dirty_next) n++;
@@ -1313,7 +1446,8 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
     n = 0;
     for (file_shard_t *s = list; s; s = s->dirty_next) e->batch[n++] = s;
 
-    /* Take each shard's pending appends and write them. */
+    /* Take each shard's pending appends, create the files of new shards, then write. */
+    bool any_create = false;
     for (size_t i = 0; i < n; i++) {
         file_shard_t *s = e->batch[i];
         pthread_mutex_lock(&s->mu);
@@ -1331,14 +1465,20 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         s->nops = 0;
         s->in_dirty = false;
         s->in_batch = true;
-        bool roll = s->roll_requested;
+        s->r_roll = s->roll_requested;
         s->roll_requested = false;
         seg_t *a = s->segs[s->nseg - 1];
         a->refs++;
         s->r_seg = a;
-        int orc = seg_open_fds_locked(s, a);
+        s->r_create = !s->on_disk;
+        s->r_open_rc = s->r_create ? 0 : seg_open_fds_locked(s, a);
+        if (s->r_create) any_create = true;
         pthread_mutex_unlock(&s->mu);
-        shard_write_round(s, roll, orc);
+    }
+    if (any_create) create_new_shards(e, n);
+    for (size_t i = 0; i < n; i++) {
+        file_shard_t *s = e->batch[i];
+        shard_write_round(s, s->r_roll, s->r_open_rc);
     }
     /* Group commit: one fdatasync per touched shard, in parallel. */
     if (e->base.cfg.durability == SL_DURABILITY_SYNC) {
@@ -1412,7 +1552,7 @@ static void commit_round(file_engine_t *e, file_shard_t *list) {
         list = last->dirty_next;
         last->dirty_next = NULL;
         commit_chunk(e, chunk);
-        if (list && atomic_load(&e->open_fds) > SL_STORAGE_OPEN_FDS_MAX) idle_sweep(e, 0);
+        if (list && atomic_load(&e->open_fds) > e->open_fds_max) idle_sweep(e, 0);
     }
 }
 
@@ -1542,7 +1682,7 @@ static void *commit_main(void *arg) {
         if (now >= next_sweep) {
             idle_sweep(e, SL_STORAGE_IDLE_CLOSE_MS);
             next_sweep = now + 1000;
-        } else if (atomic_load(&e->open_fds) > SL_STORAGE_OPEN_FDS_MAX) {
+        } else if (atomic_load(&e->open_fds) > e->open_fds_max) {
             idle_sweep(e, SL_STORAGE_FD_PRESSURE_IDLE_MS);
         }
         pthread_mutex_lock(&e->q_mu);
@@ -2012,6 +2152,22 @@ static int file_trim(sl_shard_log_t *log, int64_t cutoff_ms) {
 /* ---------------------------------------------------------------------------------------------
  * Engine */
 
+/* Segment and index descriptors the engine may keep open: SL_STORAGE_OPEN_FDS_MAX, or a share of
+ * the process's descriptor limit when that is larger. Closing descriptors of shards idle for only
+ * SL_STORAGE_FD_PRESSURE_IDLE_MS costs two open() calls per shard per commit round when the
+ * touched shards need more than the budget, so a budget that fits two descriptors per shard of a
+ * 4,096-shard stream matters (measured with bench_storage --only many). */
+static int engine_fd_budget(void) {
+    struct rlimit rl;
+    long budget = SL_STORAGE_OPEN_FDS_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        long cur = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 24) ? (1l << 24) : (long)rl.rlim_cur;
+        long share = cur / 100 * SL_STORAGE_OPEN_FDS_SHARE_PCT;
+        if (share > budget) budget = share;
+    }
+    return (int)SL_MIN(budget, (long)INT32_MAX);
+}
+
 static int file_list(sl_storage_t *st, void (*fn)(void *, const char *, const char *), void *arg) {
     file_engine_t *e = (file_engine_t *)st;
     DIR *d = opendir(e->root);
@@ -2104,6 +2260,8 @@ static void file_close(sl_storage_t *st) {
     pthread_cond_destroy(&e->sync_done);
     free(e->batch);
     free(e->jobs);
+    free(e->djobs);
+    free(e->reg_hash);
     free(e->root);
     free(e);
 }
@@ -2139,6 +2297,7 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
 #undef FILL
     e->base.cfg.file_ops = &e->ops;
     e->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : SL_STORAGE_SEGMENT_BYTES_DEFAULT;
+    e->open_fds_max = engine_fd_budget();
     e->root = path_join(cfg->data_dir, "streams");
     if (!e->root) { free(e); return SL_ENOMEM; }
     pthread_mutex_init(&e->reg_mu, NULL);

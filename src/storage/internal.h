@@ -22,6 +22,8 @@
 /* Open segment/index descriptors above which the commit thread closes those of shards unused for
  * SL_STORAGE_FD_PRESSURE_IDLE_MS (they reopen on demand), so 10,000 shards fit a 20,000-fd limit. */
 #define SL_STORAGE_OPEN_FDS_MAX 4096
+/* ...or this share (percent) of RLIMIT_NOFILE when larger: the rest is left for sockets. */
+#define SL_STORAGE_OPEN_FDS_SHARE_PCT 60
 #define SL_STORAGE_FD_PRESSURE_IDLE_MS 100
 /* Shards written per commit sub-round: bounds the descriptors a round needs open at once. */
 #define SL_STORAGE_ROUND_SHARDS_MAX 1024

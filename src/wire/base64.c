@@ -33,19 +33,66 @@ size_t sl_base64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
 /* Two output characters for every 12-bit value, built once: the encoder then needs two table
  * lookups per three input bytes (GetRecords and SubscribeToShard encode every record's data). */
 static uint16_t g_b64_pairs[4096];
+static int g_b64_avx2; /* the CPU has AVX2 (set once with the pair table) */
 static pthread_once_t g_b64_pairs_once = PTHREAD_ONCE_INIT;
 
 static void b64_pairs_init(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    g_b64_avx2 = __builtin_cpu_supports("avx2");
+#endif
     for (unsigned v = 0; v < 4096; v++) {
         char pair[2] = {b64_alphabet[v >> 6], b64_alphabet[v & 63]};
         memcpy(&g_b64_pairs[v], pair, 2);
     }
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* AVX2 encoder for the bulk of a blob, 24 input bytes -> 32 characters per step (the
+ * shuffle / multiply / lookup method of Muła and Lemire, "Faster Base64 Encoding and Decoding
+ * Using AVX2 Instructions", 2018). Returns the number of input bytes consumed (a multiple of 3);
+ * never reads past in[n-1]. GetRecords spends most of its CPU here for large records. */
+__attribute__((target("avx2"))) static size_t b64_encode_avx2(const uint8_t *in, size_t n, char *out) {
+    size_t i = 0;
+    const __m256i shuf = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
+                                          1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+    /* offset to add per class: index 0 = a..z, 1..10 = 0..9, 11 = '+', 12 = '/', 13 = A..Z */
+    const __m256i lut = _mm256_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0,
+                                         71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0);
+    while (n - i >= 28) { /* each half loads 16 bytes at +0 and +12 */
+        __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+        __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 12));
+        __m256i v = _mm256_set_m128i(hi, lo);
+        v = _mm256_shuffle_epi8(v, shuf);
+        __m256i t0 = _mm256_and_si256(v, _mm256_set1_epi32(0x0fc0fc00));
+        __m256i t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
+        __m256i t2 = _mm256_and_si256(v, _mm256_set1_epi32(0x003f03f0));
+        __m256i t3 = _mm256_mullo_epi16(t2, _mm256_set1_epi32(0x01000010));
+        __m256i idx = _mm256_or_si256(t1, t3);
+        __m256i reduced = _mm256_subs_epu8(idx, _mm256_set1_epi8(51));
+        __m256i less = _mm256_cmpgt_epi8(_mm256_set1_epi8(26), idx);
+        reduced = _mm256_or_si256(reduced, _mm256_and_si256(less, _mm256_set1_epi8(13)));
+        __m256i res = _mm256_add_epi8(idx, _mm256_shuffle_epi8(lut, reduced));
+        _mm256_storeu_si256((__m256i *)(void *)out, res);
+        out += 32;
+        i += 24;
+    }
+    return i;
+}
+#endif
+
 void sl_base64_encode(const void *data, size_t n, char *out) {
     pthread_once(&g_b64_pairs_once, b64_pairs_init);
     const uint8_t *in = data;
     size_t i = 0;
+#if defined(__x86_64__)
+    if (g_b64_avx2 && n >= 28) {
+        i = b64_encode_avx2(in, n, out);
+        out += i / 3 * 4;
+    }
+#endif
     for (; i + 6 <= n; i += 6) {
         uint64_t v = (uint64_t)in[i] << 40 | (uint64_t)in[i + 1] << 32 | (uint64_t)in[i + 2] << 24 |
                      (uint64_t)in[i + 3] << 16 | (uint64_t)in[i + 4] << 8 | in[i + 5];

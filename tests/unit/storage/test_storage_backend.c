@@ -325,6 +325,8 @@ static void test_lifecycle(void) {
     sl_record_t r = rec("k", "abc", 3, 10);
     CHECK_EQ_INT(util_append(a, &r, 1, NULL), 0);
     CHECK_EQ_INT(util_append(a, &r, 1, NULL), 0);
+    /* The file engine creates a shard's log on its first append, and lists only logs that exist. */
+    CHECK_EQ_INT(util_append(b, &r, 1, NULL), 0);
     /* A closed handle's data is still there when reopened. */
     sl_storage_shard_close(a);
     CHECK_EQ_INT(sl_storage_shard_open(st, "s1", "h0", NULL, &a), 0);
