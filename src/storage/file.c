@@ -2,7 +2,11 @@
  *
  * Layout: <data_dir>/streams/<stream_key>/<shard_key>/<base seq, 20 digits>.log with a sparse
  * index <base seq>.idx beside each segment. The last segment of a shard is the active one; the
- * others are sealed (their index ends with a SEAL entry giving the segment's length).
+ * others are sealed (their index ends with a SEAL entry giving the segment's length). Opening a
+ * shard that has no files creates nothing: the commit thread creates the directories and the
+ * first segment of every new shard of a round together, with one group of directory syncs,
+ * before writing their first records (create_new_shards), so CreateStream with thousands of
+ * shards costs no disk I/O.
  *
  * Appends copy their records, framed, into the shard's pending buffer and return. One commit
  * thread takes the pending buffers of every shard with work, assigns sequence numbers, writes

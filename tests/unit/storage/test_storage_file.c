@@ -35,6 +35,8 @@ static uint64_t offset_of(uint64_t base, uint64_t seq) {
     return off;
 }
 
+static int append_one_lazy(sl_shard_log_t *log, uint64_t seq, uint64_t *got);
+
 static char *new_dir(void) {
     char *d = malloc(600);
     snprintf(d, 600, "%s/%d", g_root, ++g_case);
@@ -136,6 +138,118 @@ static void test_restart(void) {
     st = open_eng(dir, SL_DURABILITY_SYNC, 8192, NULL);
     log = open_log(st);
     verify(log, 600);
+    sl_storage_close(st);
+    free(dir);
+}
+
+/* ---- lazily created shards ---- */
+
+static bool path_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void count_cb(void *arg, const char *stream, const char *shard) {
+    (void)stream;
+    (void)shard;
+    (*(int *)arg)++;
+}
+
+/* Opening a new shard writes nothing; the empty log reads, seeks, trims and closes like any
+ * other; the first append creates it durably (it survives a restart and is listed). */
+static void test_lazy_open(void) {
+    fprintf(stderr, "-- lazily created shard\n");
+    char *dir = new_dir();
+    char sdir[700];
+    snprintf(sdir, sizeof sdir, "%s/streams/s", dir);
+    sl_storage_t *st = open_eng(dir, SL_DURABILITY_SYNC, 0, NULL);
+    sl_shard_log_t *log = open_log(st);
+    CHECK(!path_exists(sdir));
+    sl_shard_bounds_t b;
+    CHECK_EQ_INT(sl_storage_bounds(log, &b), 0);
+    CHECK_EQ_INT(b.first_seq, 1);
+    CHECK_EQ_INT(b.next_seq, 1);
+    int rc;
+    sl_read_result_t *res = util_read(log, 1, 10, SIZE_MAX, 0, &rc);
+    CHECK(res && res->count == 0 && res->next_seq == 1);
+    sl_storage_read_free(res);
+    uint64_t seq = 0;
+    CHECK_EQ_INT(sl_storage_seek_time(log, 5, &seq), 0);
+    CHECK_EQ_INT(seq, 1);
+    CHECK_EQ_INT(sl_storage_trim(log, sl_time_now_ms()), 0);
+    int listed = 0;
+    CHECK_EQ_INT(sl_storage_list(st, count_cb, &listed), 0);
+    CHECK_EQ_INT(listed, 0);
+    sl_storage_shard_close(log);
+    CHECK(!path_exists(sdir));
+    log = open_log(st);
+    fill(log, 1, 10);
+    char *seg = seg_file(dir, 1, "log"), *idx = seg_file(dir, 1, "idx");
+    CHECK(path_exists(seg) && path_exists(idx));
+    CHECK_EQ_INT(sl_storage_list(st, count_cb, &listed), 0);
+    CHECK_EQ_INT(listed, 1);
+    sl_storage_close(st);
+    st = open_eng(dir, SL_DURABILITY_SYNC, 0, NULL);
+    log = open_log(st);
+    verify(log, 10);
+    sl_storage_close(st);
+    /* A stream whose shards were never written is deleted like any other. */
+    st = open_eng(dir, SL_DURABILITY_SYNC, 0, NULL);
+    sl_shard_log_t *other = NULL;
+    CHECK_EQ_INT(sl_storage_shard_open(st, "never", "h", NULL, &other), 0);
+    sl_storage_shard_close(other);
+    CHECK_EQ_INT(sl_storage_stream_delete(st, "never"), 0);
+    sl_storage_close(st);
+    free(seg);
+    free(idx);
+    free(dir);
+}
+
+/* The creation of a shard's files fails or the process dies during it: the appends of that
+ * round fail, and the shard is usable afterwards (in the same process, or after a restart). */
+static void test_lazy_open_faults(void) {
+    fprintf(stderr, "-- lazily created shard: faults during creation\n");
+    for (int nth = 1; nth <= 4; nth++) {
+        /* A crash at the nth write (segment header, index header, first frames, ...), with the
+         * unsynced bytes of every file damaged. */
+        char *dir = new_dir();
+        sl_storage_t *st = open_eng(dir, SL_DURABILITY_SYNC, 0, &sl_file_ops_fault);
+        sl_shard_log_t *log = open_log(st);
+        sl_fault_arm(SL_FAULT_CRASH, nth, false, true, (unsigned)nth * 7919u);
+        uint64_t got = 0;
+        int rc = append_one_lazy(log, 1, &got);
+        bool acked = rc == 0;
+        sl_storage_close(st);
+        sl_fault_disarm();
+        st = open_eng(dir, SL_DURABILITY_SYNC, 0, NULL);
+        log = open_log(st);
+        sl_shard_bounds_t b;
+        sl_storage_bounds(log, &b);
+        if (acked) CHECK_EQ_INT(b.next_seq, 2);
+        verify(log, b.next_seq - 1);
+        fill(log, b.next_seq, 20);
+        sl_storage_close(st);
+        st = open_eng(dir, SL_DURABILITY_SYNC, 0, NULL);
+        log = open_log(st);
+        verify(log, 20);
+        sl_storage_close(st);
+        free(dir);
+    }
+    /* A directory sync fails: the append fails, the next round creates the files again. */
+    char *dir = new_dir();
+    sl_storage_t *st = open_eng(dir, SL_DURABILITY_SYNC, 0, &sl_file_ops_fault);
+    sl_shard_log_t *log = open_log(st);
+    sl_fault_arm(SL_FAULT_SYNC_EIO, 1, false, false, 1);
+    uint64_t got = 0;
+    CHECK_EQ_INT(append_one_lazy(log, 1, &got), SL_EIO);
+    sl_fault_disarm();
+    usleep((SL_STORAGE_FAILED_RETRY_MS + 20) * 1000);
+    fill(log, 1, 15);
+    verify(log, 15);
+    sl_storage_close(st);
+    st = open_eng(dir, SL_DURABILITY_SYNC, 0, NULL);
+    log = open_log(st);
+    verify(log, 15);
     sl_storage_close(st);
     free(dir);
 }
@@ -382,6 +496,8 @@ static int append_one(sl_shard_log_t *log, uint64_t seq, uint64_t *got) {
     return util_append(log, &r, 1, got);
 }
 
+static int append_one_lazy(sl_shard_log_t *log, uint64_t seq, uint64_t *got) { return append_one(log, seq, got); }
+
 static void test_fault_errors(void) {
     fprintf(stderr, "-- fault injection: ENOSPC, EIO, short writes, fdatasync failure\n");
     char *dir = new_dir();
@@ -573,6 +689,8 @@ static void test_crashes(sl_durability_t dur, int rounds) {
 int main(void) {
     g_root = util_tmpdir("file");
     test_restart();
+    test_lazy_open();
+    test_lazy_open_faults();
     test_damage(TORN_HEADER, "torn record header");
     test_damage(TORN_BODY, "torn record body");
     test_damage(BAD_CRC, "bad checksum in the last record");
