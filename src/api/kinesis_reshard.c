@@ -37,12 +37,6 @@ static sl_kshard_t *open_shard_arg(sl_api_call_t *call, sl_kstream_t *s, const c
     return sh;
 }
 
-static void begin_update(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
-    s->status = SL_KS_UPDATING;
-    s->status_until_ms = now + k->cfg.update_stream_ms;
-    sl_kinesis_kick(k);
-}
-
 static int64_t child_time(const sl_kshard_t *a, const sl_kshard_t *b, int64_t now) {
     int64_t t = a->created_ms;
     if (b && b->created_ms > t) t = b->created_ms;
@@ -95,9 +89,8 @@ static void op_split_shard(sl_api_call_t *call) {
         sl_api_fail(call, "InternalFailure", NULL);
         goto out;
     }
-    begin_update(k, s, call->now_ms);
-    sl_kinesis_save_stream(k, s);
-    sl_api_reply(call);
+    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    else sl_api_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
@@ -124,9 +117,8 @@ static void op_merge_shards(sl_api_call_t *call) {
         sl_api_fail(call, "InternalFailure", NULL);
         goto out;
     }
-    begin_update(k, s, call->now_ms);
-    sl_kinesis_save_stream(k, s);
-    sl_api_reply(call);
+    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    else sl_api_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
@@ -178,8 +170,8 @@ static void op_update_shard_count(sl_api_call_t *call) {
                 if (rc) break;
             }
         }
-        begin_update(k, s, call->now_ms);
-        if (rc == 0) rc = sl_kinesis_save_stream(k, s);
+        int urc = sl_kinesis_begin_update(k, s, call->now_ms);
+        if (rc == 0) rc = urc;
     }
     if (rc) {
         sl_api_fail(call, "InternalFailure", NULL);

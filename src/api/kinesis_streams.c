@@ -717,11 +717,8 @@ static void op_update_stream_mode(sl_api_call_t *call) {
     }
     s->on_demand = on_demand;
     if (has_warm) s->warm_mibps = warm;
-    s->status = SL_KS_UPDATING;
-    s->status_until_ms = call->now_ms + k->cfg.update_stream_ms;
-    if (sl_kinesis_save_stream(k, s) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
     else sl_api_reply(call);
-    sl_kinesis_kick(k);
 out:
     sl_kinesis_unlock(k);
 }
@@ -750,13 +747,10 @@ static void op_update_warm_throughput(sl_api_call_t *call) {
         goto out;
     }
     s->warm_mibps = warm;
-    s->status = SL_KS_UPDATING;
-    s->status_until_ms = call->now_ms + k->cfg.update_stream_ms;
-    if (sl_kinesis_save_stream(k, s) != 0) {
+    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) {
         sl_api_fail(call, "InternalFailure", NULL);
         goto out;
     }
-    sl_kinesis_kick(k);
     sl_enc_t *e = &call->enc;
     sl_enc_map_begin(e);
     sl_enc_kv_cstr(e, "StreamARN", s->arn);
@@ -808,11 +802,8 @@ static void encryption_op(sl_api_call_t *call, bool start) {
     }
     s->encrypted = start;
     snprintf(s->key_id, sizeof s->key_id, "%s", start ? key_id : "");
-    s->status = SL_KS_UPDATING;
-    s->status_until_ms = call->now_ms + k->cfg.update_stream_ms;
-    if (sl_kinesis_save_stream(k, s) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
     else sl_api_reply(call);
-    sl_kinesis_kick(k);
 out:
     sl_kinesis_unlock(k);
 }

@@ -187,97 +187,91 @@ static void op_list_tags_for_stream(sl_api_call_t *call) {
     sl_kinesis_unlock(call->k);
 }
 
+/* The resource named by ResourceARN (a stream or a consumer) with its tags and policy slots. */
+typedef struct {
+    sl_kstream_t *stream;
+    sl_kconsumer_t *consumer; /* NULL for a stream ARN */
+    sl_ktags_t *tags;
+    char **policy;
+    const char *arn;          /* canonical ARN of the resource */
+    const char *given;        /* ResourceARN as sent */
+    size_t given_len;
+} res_t;
+
+/* Takes the engine lock (write or read) and resolves ResourceARN. On failure sends the error,
+ * releases the lock and returns false; on success the caller unlocks. */
+static bool resource_begin(sl_api_call_t *call, bool write, res_t *r) {
+    r->given = sl_val_get_str(call->in, "ResourceARN", &r->given_len);
+    if (write) sl_kinesis_wrlock(call->k);
+    else sl_kinesis_rdlock(call->k);
+    if (!resource(call, r->given, r->given_len, &r->stream, &r->consumer)) {
+        sl_kinesis_unlock(call->k);
+        return false;
+    }
+    r->tags = r->consumer ? &r->consumer->tags : &r->stream->tags;
+    r->policy = r->consumer ? &r->consumer->policy : &r->stream->policy;
+    r->arn = r->consumer ? r->consumer->arn : r->stream->arn;
+    return true;
+}
+
 static void op_tag_resource(sl_api_call_t *call) {
-    size_t len;
-    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
-    sl_kinesis_wrlock(call->k);
-    sl_kstream_t *s;
-    sl_kconsumer_t *c;
-    if (resource(call, arn, len, &s, &c) && (c || tags_writable(call, s)))
-        add_tags(call, s, c ? &c->tags : &s->tags, c ? c->arn : s->arn, false);
+    res_t r;
+    if (!resource_begin(call, true, &r)) return;
+    if (r.consumer || tags_writable(call, r.stream)) add_tags(call, r.stream, r.tags, r.arn, false);
     sl_kinesis_unlock(call->k);
 }
 
 static void op_untag_resource(sl_api_call_t *call) {
-    size_t len;
-    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
-    sl_kinesis_wrlock(call->k);
-    sl_kstream_t *s;
-    sl_kconsumer_t *c;
-    if (resource(call, arn, len, &s, &c) && (c || tags_writable(call, s)))
-        remove_tags(call, c ? &c->tags : &s->tags, c ? c->arn : s->arn);
+    res_t r;
+    if (!resource_begin(call, true, &r)) return;
+    if (r.consumer || tags_writable(call, r.stream)) remove_tags(call, r.tags, r.arn);
     sl_kinesis_unlock(call->k);
 }
 
 static void op_list_tags_for_resource(sl_api_call_t *call) {
-    size_t len;
-    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
-    sl_kinesis_rdlock(call->k);
-    sl_kstream_t *s;
-    sl_kconsumer_t *c;
-    if (resource(call, arn, len, &s, &c)) {
-        const sl_ktags_t *tags = c ? &c->tags : &s->tags;
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        sl_enc_key(e, "Tags");
-        sl_enc_array_begin(e);
-        for (size_t i = 0; i < tags->count; i++) encode_tag(e, &tags->items[i]);
-        sl_enc_array_end(e);
-        sl_enc_map_end(e);
-        sl_api_reply(call);
-    }
+    res_t r;
+    if (!resource_begin(call, false, &r)) return;
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "Tags");
+    sl_enc_array_begin(e);
+    for (size_t i = 0; i < r.tags->count; i++) encode_tag(e, &r.tags->items[i]);
+    sl_enc_array_end(e);
+    sl_enc_map_end(e);
+    sl_api_reply(call);
     sl_kinesis_unlock(call->k);
 }
 
 static void op_put_resource_policy(sl_api_call_t *call) {
-    size_t len;
-    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
     const char *policy = sl_val_get_str(call->in, "Policy", NULL);
-    sl_kinesis_wrlock(call->k);
-    sl_kstream_t *s;
-    sl_kconsumer_t *c;
-    if (resource(call, arn, len, &s, &c)) {
-        if (sl_kinesis_policy_set(call->k, c ? &c->policy : &s->policy, c ? c->arn : s->arn, policy) != 0)
-            sl_api_fail(call, "InternalFailure", NULL);
-        else
-            sl_api_reply(call);
-    }
+    res_t r;
+    if (!resource_begin(call, true, &r)) return;
+    if (sl_kinesis_policy_set(call->k, r.policy, r.arn, policy) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    else sl_api_reply(call);
     sl_kinesis_unlock(call->k);
 }
 
 static void op_get_resource_policy(sl_api_call_t *call) {
-    size_t len;
-    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
-    sl_kinesis_rdlock(call->k);
-    sl_kstream_t *s;
-    sl_kconsumer_t *c;
-    if (resource(call, arn, len, &s, &c)) {
-        const char *p = c ? c->policy : s->policy;
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        sl_enc_kv_cstr(e, "Policy", p ? p : "{}");
-        sl_enc_map_end(e);
-        sl_api_reply(call);
-    }
+    res_t r;
+    if (!resource_begin(call, false, &r)) return;
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "Policy", *r.policy ? *r.policy : "{}");
+    sl_enc_map_end(e);
+    sl_api_reply(call);
     sl_kinesis_unlock(call->k);
 }
 
 static void op_delete_resource_policy(sl_api_call_t *call) {
-    size_t len;
-    const char *arn = sl_val_get_str(call->in, "ResourceARN", &len);
-    sl_kinesis_wrlock(call->k);
-    sl_kstream_t *s;
-    sl_kconsumer_t *c;
-    if (resource(call, arn, len, &s, &c)) {
-        char **slot = c ? &c->policy : &s->policy;
-        if (!*slot)
-            sl_api_fail(call, "ResourceNotFoundException", "No resource policy found for resource ARN %.*s.",
-                        (int)len, arn);
-        else if (sl_kinesis_policy_set(call->k, slot, c ? c->arn : s->arn, NULL) != 0)
-            sl_api_fail(call, "InternalFailure", NULL);
-        else
-            sl_api_reply(call);
-    }
+    res_t r;
+    if (!resource_begin(call, true, &r)) return;
+    if (!*r.policy)
+        sl_api_fail(call, "ResourceNotFoundException", "No resource policy found for resource ARN %.*s.",
+                    (int)r.given_len, r.given);
+    else if (sl_kinesis_policy_set(call->k, r.policy, r.arn, NULL) != 0)
+        sl_api_fail(call, "InternalFailure", NULL);
+    else
+        sl_api_reply(call);
     sl_kinesis_unlock(call->k);
 }
 

@@ -392,6 +392,14 @@ fail:
     return rc;
 }
 
+int sl_kinesis_begin_update(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms) {
+    s->status = SL_KS_UPDATING;
+    s->status_until_ms = now_ms + k->cfg.update_stream_ms;
+    int rc = sl_kinesis_save_stream(k, s);
+    sl_kinesis_kick(k);
+    return rc;
+}
+
 int sl_kinesis_delete_stream(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms) {
     s->status = SL_KS_DELETING;
     s->status_until_ms = now_ms + k->cfg.delete_stream_ms;

@@ -165,6 +165,9 @@ int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count,
                              sl_kstream_t **out);
 /* Marks the stream DELETING (gone after delete_stream_ms); data removed by the background thread. */
 int sl_kinesis_delete_stream(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms);
+/* Puts the stream in UPDATING for update_stream_ms (it becomes ACTIVE by itself), persists the
+ * stream row with whatever fields the caller changed, and wakes the background thread. */
+int sl_kinesis_begin_update(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms);
 /* Persists the stream row (after changing fields). */
 int sl_kinesis_save_stream(sl_kinesis_t *k, sl_kstream_t *s);
 int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh);
