@@ -7,7 +7,9 @@
  * Locking: one reader-writer lock guards all metadata (streams, shards, consumers, tags, policies).
  * Data-plane calls (PutRecord(s), GetShardIterator, GetRecords) hold it for reading only while they
  * look up shards and hand records to storage; control-plane changes hold it for writing. Storage
- * has its own locks below this one (lock order: engine lock, then storage).
+ * has its own locks below this one. Lock order, outermost first: engine lock, then the API's
+ * subscription mutex (never held while taking the engine lock), then storage's locks (registry ->
+ * shard -> queue, see storage/file.c), with the catalog's mutex innermost.
  *
  * Lifecycle states are evaluated lazily: a stream in CREATING whose status_until_ms has passed is
  * ACTIVE to every reader (sl_kstream_status), so a delay of 0 makes the transition complete before
