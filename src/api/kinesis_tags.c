@@ -199,38 +199,43 @@ typedef struct {
 } res_t;
 
 /* Takes the engine lock (write or read) and resolves ResourceARN. On failure sends the error,
- * releases the lock and returns false; on success the caller unlocks. */
-static bool resource_begin(sl_api_call_t *call, bool write, res_t *r) {
-    r->given = sl_val_get_str(call->in, "ResourceARN", &r->given_len);
+ * releases the lock and returns a result whose stream is NULL; on success the caller unlocks. */
+static res_t resource_begin(sl_api_call_t *call, bool write) {
+    res_t r = {0};
+    r.given = sl_val_get_str(call->in, "ResourceARN", &r.given_len);
     if (write) sl_kinesis_wrlock(call->k);
     else sl_kinesis_rdlock(call->k);
-    if (!resource(call, r->given, r->given_len, &r->stream, &r->consumer)) {
+    sl_kstream_t *s = NULL;
+    sl_kconsumer_t *c = NULL;
+    if (!resource(call, r.given, r.given_len, &s, &c)) {
         sl_kinesis_unlock(call->k);
-        return false;
+        return r;
     }
-    r->tags = r->consumer ? &r->consumer->tags : &r->stream->tags;
-    r->policy = r->consumer ? &r->consumer->policy : &r->stream->policy;
-    r->arn = r->consumer ? r->consumer->arn : r->stream->arn;
-    return true;
+    r.stream = s;
+    r.consumer = c;
+    r.tags = c ? &c->tags : &s->tags;
+    r.policy = c ? &c->policy : &s->policy;
+    r.arn = c ? c->arn : s->arn;
+    return r;
 }
 
 static void op_tag_resource(sl_api_call_t *call) {
-    res_t r;
-    if (!resource_begin(call, true, &r)) return;
+    res_t r = resource_begin(call, true);
+    if (!r.stream) return;
     if (r.consumer || tags_writable(call, r.stream)) add_tags(call, r.stream, r.tags, r.arn, false);
     sl_kinesis_unlock(call->k);
 }
 
 static void op_untag_resource(sl_api_call_t *call) {
-    res_t r;
-    if (!resource_begin(call, true, &r)) return;
+    res_t r = resource_begin(call, true);
+    if (!r.stream) return;
     if (r.consumer || tags_writable(call, r.stream)) remove_tags(call, r.tags, r.arn);
     sl_kinesis_unlock(call->k);
 }
 
 static void op_list_tags_for_resource(sl_api_call_t *call) {
-    res_t r;
-    if (!resource_begin(call, false, &r)) return;
+    res_t r = resource_begin(call, false);
+    if (!r.stream) return;
     sl_enc_t *e = &call->enc;
     sl_enc_map_begin(e);
     sl_enc_key(e, "Tags");
@@ -244,16 +249,16 @@ static void op_list_tags_for_resource(sl_api_call_t *call) {
 
 static void op_put_resource_policy(sl_api_call_t *call) {
     const char *policy = sl_val_get_str(call->in, "Policy", NULL);
-    res_t r;
-    if (!resource_begin(call, true, &r)) return;
+    res_t r = resource_begin(call, true);
+    if (!r.stream) return;
     if (sl_kinesis_policy_set(call->k, r.policy, r.arn, policy) != 0) sl_api_fail(call, "InternalFailure", NULL);
     else sl_api_reply(call);
     sl_kinesis_unlock(call->k);
 }
 
 static void op_get_resource_policy(sl_api_call_t *call) {
-    res_t r;
-    if (!resource_begin(call, false, &r)) return;
+    res_t r = resource_begin(call, false);
+    if (!r.stream) return;
     sl_enc_t *e = &call->enc;
     sl_enc_map_begin(e);
     sl_enc_kv_cstr(e, "Policy", *r.policy ? *r.policy : "{}");
@@ -263,8 +268,8 @@ static void op_get_resource_policy(sl_api_call_t *call) {
 }
 
 static void op_delete_resource_policy(sl_api_call_t *call) {
-    res_t r;
-    if (!resource_begin(call, true, &r)) return;
+    res_t r = resource_begin(call, true);
+    if (!r.stream) return;
     if (!*r.policy)
         sl_api_fail(call, "ResourceNotFoundException", "No resource policy found for resource ARN %.*s.",
                     (int)r.given_len, r.given);
