@@ -94,6 +94,7 @@ typedef struct {
     char shard_id[24];
     int64_t shard_created_ms;
     uint32_t shard_index;
+    sl_kshard_t *shard;    /* for the in-flight count; stays valid until this append completes */
     int64_t arrival_ms;
     bool encrypted;
     int status;
@@ -123,6 +124,7 @@ static void put_record_cb(void *arg, int status, uint64_t first_seq) {
     put_state_t *st = call->state;
     st->status = status;
     st->first_seq = first_seq;
+    __atomic_sub_fetch(&st->shard->inflight, 1, __ATOMIC_RELEASE);
     sl_api_post(call, put_record_finish);
 }
 
@@ -173,8 +175,13 @@ static void op_put_record(sl_api_call_t *call) {
     st->shard_index = sh->index;
     st->arrival_ms = call->now_ms;
     st->encrypted = s->encrypted;
+    st->shard = sh;
+    __atomic_add_fetch(&sh->inflight, 1, __ATOMIC_ACQ_REL);
     int rc = sl_storage_append(sh->log, &rec, 1, put_record_cb, call);
-    if (rc) storage_error(call, rc);
+    if (rc) {
+        __atomic_sub_fetch(&sh->inflight, 1, __ATOMIC_RELEASE);
+        storage_error(call, rc);
+    }
 out:
     sl_kinesis_unlock(k);
 }
@@ -194,6 +201,7 @@ typedef struct {
     int64_t shard_created_ms;
     uint32_t shard_index;
     sl_shard_log_t *log;
+    sl_kshard_t *shard;    /* for the in-flight count; valid until this group's append completes */
     size_t count;
     size_t *entries;       /* request indexes in this group */
     int status;
@@ -260,6 +268,7 @@ static void put_records_cb(void *arg, int status, uint64_t first_seq) {
     group_t *g = arg;
     g->status = status;
     g->first_seq = first_seq;
+    __atomic_sub_fetch(&g->shard->inflight, 1, __ATOMIC_RELEASE);
     if (status) SL_WARN("PutRecords to %s failed in storage: %s", g->shard_id, sl_strerror(status));
     put_records_group_done(g);
 }
@@ -318,6 +327,7 @@ static void op_put_records(sl_api_call_t *call) {
             gr->shard_created_ms = route[i]->created_ms;
             gr->shard_index = route[i]->index;
             gr->log = route[i]->log;
+            gr->shard = route[i];
             gr->call = call;
         }
         st->results[i].shard_slot = (int32_t)g;
@@ -337,8 +347,10 @@ static void op_put_records(sl_api_call_t *call) {
     for (size_t g = 0; g < st->group_count; g++) {
         group_t *gr = &st->groups[g];
         for (size_t j = 0; j < gr->count; j++) recs[j] = all[gr->entries[j]];
+        __atomic_add_fetch(&gr->shard->inflight, 1, __ATOMIC_ACQ_REL);
         int rc = sl_storage_append(gr->log, recs, gr->count, put_records_cb, gr);
         if (rc) {
+            __atomic_sub_fetch(&gr->shard->inflight, 1, __ATOMIC_RELEASE);
             gr->status = rc;
             put_records_group_done(gr);
         }
@@ -543,7 +555,7 @@ static void get_records_finish(sl_api_call_t *call) {
     int64_t behind = 0;
     if (!caught_up && res->count) behind = res->bounds.last_arrival_ms - res->records[res->count - 1].arrival_ms;
     if (behind < 0) behind = 0;
-    if (sh->closed_ms && caught_up) {
+    if (sl_kshard_ended(sh, caught_up)) {
         sl_kapi_encode_child_shards(call, s, sh);
     } else {
         sl_iterator_t next = st->it;

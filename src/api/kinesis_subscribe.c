@@ -235,7 +235,7 @@ static void sub_on_read(void *arg) {
     sl_kinesis_rdlock(k);
     sl_kstream_t *s = sl_kinesis_find(k, sub->stream, strlen(sub->stream), now);
     sl_kshard_t *sh = s && s->created_ms == sub->stream_created_ms ? sl_kstream_shard(s, sub->shard_index) : NULL;
-    bool shard_end = sh && sh->closed_ms && caught_up;
+    bool shard_end = sh && sl_kshard_ended(sh, caught_up);
     bool encrypted = s && s->encrypted;
 
     /* encode the event with a throw-away call context so the shared encoders can be used */
@@ -291,7 +291,7 @@ static void sub_on_read(void *arg) {
         s = sl_kinesis_find(k, sub->stream, strlen(sub->stream), now);
         sh = s && s->created_ms == sub->stream_created_ms ? sl_kstream_shard(s, sub->shard_index) : NULL;
         if (sh && sh->log && sl_storage_bounds(sh->log, &b) == 0) more = b.next_seq > sub->position;
-        bool closed = sh && sh->closed_ms;
+        bool closed = sh && sl_kshard_ended(sh, true);
         sl_kinesis_unlock(k);
         if (more || closed) {
             pthread_mutex_lock(&sub->api->sub_mu);

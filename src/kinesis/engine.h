@@ -57,7 +57,16 @@ typedef struct sl_kshard {
     int64_t closed_ms;         /* 0 = open */
     int32_t parent, adjacent_parent; /* shard indexes, -1 = none */
     sl_shard_log_t *log;       /* owned */
+    /* Appends handed to storage and not completed yet (atomic). A closed shard has ended only
+     * when readers are caught up AND none is in flight: an append accepted just before a split
+     * or merge commits after the parent was closed, and must still be read from the parent. */
+    int inflight;
 } sl_kshard_t;
+
+/* The shard is closed and a reader positioned at the committed tip has read everything. */
+static inline bool sl_kshard_ended(sl_kshard_t *sh, bool caught_up) {
+    return sh->closed_ms && caught_up && __atomic_load_n(&sh->inflight, __ATOMIC_ACQUIRE) == 0;
+}
 
 typedef struct sl_kconsumer {
     char name[129];
