@@ -36,4 +36,8 @@ void sl_kapi_format_seq(int64_t shard_created_ms, uint32_t shard_index, uint64_t
 void sl_kapi_encode_records(sl_enc_t *e, const sl_read_result_t *res, int64_t shard_created_ms, uint32_t shard_index,
                             bool encrypted);
 
+/* Wakes live subscriptions of `stream` (only those of consumer_arn when not NULL) so that they see
+ * a deletion at once (kinesis_subscribe.c). Call without holding the engine lock. */
+void sl_kapi_subs_kick(sl_api_t *api, const char *stream, const char *consumer_arn);
+
 #endif

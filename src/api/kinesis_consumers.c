@@ -139,14 +139,25 @@ static void op_deregister(sl_api_call_t *call) {
     sl_kinesis_wrlock(call->k);
     sl_kstream_t *s;
     sl_kconsumer_t *c = sl_kapi_consumer(call, &s);
-    if (c) {
-        c->status = SL_KS_DELETING;
-        c->status_until_ms = call->now_ms + call->k->cfg.consumer_ms;
-        if (sl_kinesis_consumer_save(call->k, s, c) != 0) sl_api_fail(call, "InternalFailure", NULL);
-        else sl_api_reply(call);
-        sl_kinesis_kick(call->k);
+    if (!c) {
+        sl_kinesis_unlock(call->k);
+        return;
     }
+    c->status = SL_KS_DELETING;
+    c->status_until_ms = call->now_ms + call->k->cfg.consumer_ms;
+    int rc = sl_kinesis_consumer_save(call->k, s, c);
+    sl_kinesis_kick(call->k);
+    char stream[sizeof s->name], arn[sizeof c->arn];
+    memcpy(stream, s->name, sizeof stream);
+    memcpy(arn, c->arn, sizeof arn);
     sl_kinesis_unlock(call->k);
+    if (rc != 0) {
+        sl_api_fail(call, "InternalFailure", NULL);
+        return;
+    }
+    sl_api_t *api = call->api; /* call is released with the reply */
+    sl_api_reply(call);
+    sl_kapi_subs_kick(api, stream, arn);
 }
 
 typedef struct {

@@ -161,8 +161,18 @@ static void op_delete_stream(sl_api_call_t *call) {
                     s->name, k->account);
         goto out;
     }
-    if (sl_kinesis_delete_stream(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
-    else sl_api_reply(call);
+    char name[sizeof s->name];
+    memcpy(name, s->name, sizeof name);
+    int rc = sl_kinesis_delete_stream(k, s, call->now_ms);
+    sl_kinesis_unlock(k);
+    if (rc != 0) {
+        sl_api_fail(call, "InternalFailure", NULL);
+        return;
+    }
+    sl_api_t *api = call->api; /* call is released with the reply */
+    sl_api_reply(call);
+    sl_kapi_subs_kick(api, name, NULL);
+    return;
 out:
     sl_kinesis_unlock(k);
 }

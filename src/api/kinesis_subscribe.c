@@ -165,6 +165,24 @@ static void on_commit(void *ctx, sl_kshard_t *shard, uint64_t next_seq) {
     pthread_mutex_unlock(&api->sub_mu);
 }
 
+/* Wakes the subscriptions of a stream (and of one consumer when consumer_arn is not NULL) so that
+ * they notice at once that it is being deleted, instead of at their next idle tick. */
+void sl_kapi_subs_kick(sl_api_t *api, const char *stream, const char *consumer_arn) {
+    pthread_mutex_lock(&api->sub_mu);
+    for (sl_sub_t *s = api->subs; s; s = s->next) {
+        if (strcmp(s->stream, stream) != 0 || (consumer_arn && strcmp(s->consumer_arn, consumer_arn) != 0)) continue;
+        if (s->wake_posted) continue;
+        s->waiting = false;
+        s->wake_posted = true;
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+        if (sl_loop_post(s->loop, sub_wake, s) != 0) {
+            s->wake_posted = false;
+            __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+        }
+    }
+    pthread_mutex_unlock(&api->sub_mu);
+}
+
 /* ---- the pump: read from the position, push one event, repeat until caught up ---- */
 
 static void sub_on_read(void *arg);

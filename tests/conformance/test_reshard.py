@@ -221,8 +221,12 @@ def test_subscription_gets_exception_event_when_stream_deleted(kinesis, new_stre
     events = iter(sub["EventStream"])
     first = next(events)["SubscribeToShardEvent"]
     assert first["Records"] == [] and first["MillisBehindLatest"] == 0
+    import time as _time
     kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    started = _time.monotonic()
     with pytest.raises(EventStreamError) as err:
         for _ in range(5):
             next(events)
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # the deletion wakes the subscription: it does not wait for the 5-second idle event
+    assert _time.monotonic() - started < 2.0
