@@ -167,3 +167,12 @@ void sl_kapi_encode_records(sl_enc_t *e, const sl_read_result_t *res, int64_t sh
     }
     sl_enc_array_end(e);
 }
+
+bool sl_kapi_on_demand_limit_ok(sl_api_call_t *call) {
+    sl_kinesis_t *k = call->k;
+    if ((int64_t)sl_kinesis_on_demand_count(k, call->now_ms) < k->cfg.on_demand_stream_limit) return true;
+    sl_api_fail(call, "LimitExceededException",
+                "This request would exceed the on-demand stream limit for the account %s in %s. Limit: %lld.",
+                k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
+    return false;
+}

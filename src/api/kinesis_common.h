@@ -40,4 +40,17 @@ void sl_kapi_encode_records(sl_enc_t *e, const sl_read_result_t *res, int64_t sh
  * a deletion at once (kinesis_subscribe.c). Call without holding the engine lock. */
 void sl_kapi_subs_kick(sl_api_t *api, const char *stream, const char *consumer_arn);
 
+/* Operation tables of the handler files, consulted by sl_kinesis_op_handler (kinesis_streams.c):
+ * each sets *fn when it has the operation. */
+void sl_kapi_tags_ops(const char *name, sl_api_op_fn *fn);
+void sl_kapi_data_ops(const char *name, sl_api_op_fn *fn);
+void sl_kapi_consumer_ops(const char *name, sl_api_op_fn *fn);
+void sl_kapi_reshard_ops(const char *name, sl_api_op_fn *fn);
+/* Consumer from ConsumerARN, or StreamARN + ConsumerName (caller holds the engine lock); sends the
+ * error and returns NULL when there is none. */
+sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out);
+void sl_kapi_subscribe(sl_api_call_t *call);
+/* Sends LimitExceededException unless one more ON_DEMAND stream fits the account limit. */
+bool sl_kapi_on_demand_limit_ok(sl_api_call_t *call);
+
 #endif

@@ -23,7 +23,6 @@ void sl_kapi_encode_consumer(sl_api_call_t *call, const sl_kstream_t *s, const s
 }
 
 /* Finds a consumer from ConsumerARN, or StreamARN + ConsumerName. Sends errors. */
-sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out);
 sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out) {
     size_t alen = 0, nlen = 0, salen = 0;
     const char *arn = sl_val_get_str(call->in, "ConsumerARN", &alen);
@@ -223,9 +222,6 @@ out:
     sl_kinesis_unlock(k);
 }
 
-void sl_kapi_subscribe(sl_api_call_t *call);
-
-void sl_kapi_consumer_ops(const char *name, sl_api_op_fn *fn);
 void sl_kapi_consumer_ops(const char *name, sl_api_op_fn *fn) {
     if (!strcmp(name, "RegisterStreamConsumer")) *fn = op_register;
     else if (!strcmp(name, "DescribeStreamConsumer")) *fn = op_describe;

@@ -640,7 +640,6 @@ out:
     sl_kinesis_unlock(k);
 }
 
-void sl_kapi_data_ops(const char *name, sl_api_op_fn *fn);
 void sl_kapi_data_ops(const char *name, sl_api_op_fn *fn) {
     if (!strcmp(name, "PutRecord")) *fn = op_put_record;
     else if (!strcmp(name, "PutRecords")) *fn = op_put_records;

@@ -189,7 +189,6 @@ out:
     sl_kinesis_unlock(k);
 }
 
-void sl_kapi_reshard_ops(const char *name, sl_api_op_fn *fn);
 void sl_kapi_reshard_ops(const char *name, sl_api_op_fn *fn) {
     if (!strcmp(name, "SplitShard")) *fn = op_split_shard;
     else if (!strcmp(name, "MergeShards")) *fn = op_merge_shards;

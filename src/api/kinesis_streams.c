@@ -111,11 +111,8 @@ static void op_create_stream(sl_api_call_t *call) {
         sl_kinesis_unlock(k);
         return;
     }
-    if (on_demand && (int64_t)sl_kinesis_on_demand_count(k, call->now_ms) >= k->cfg.on_demand_stream_limit) {
+    if (on_demand && !sl_kapi_on_demand_limit_ok(call)) {
         sl_kinesis_unlock(k);
-        sl_api_fail(call, "LimitExceededException",
-                    "This request would exceed the on-demand stream limit for the account %s in %s. Limit: %lld.",
-                    k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
         return;
     }
     if (sl_kinesis_creating_count(k, call->now_ms) >= SL_KINESIS_CREATING_STREAMS_MAX) {
@@ -718,13 +715,7 @@ static void op_update_stream_mode(sl_api_call_t *call) {
                     "MinimumThroughputBillingCommitment ENABLED.");
         goto out;
     }
-    if (on_demand && !s->on_demand &&
-        (int64_t)sl_kinesis_on_demand_count(k, call->now_ms) >= k->cfg.on_demand_stream_limit) {
-        sl_api_fail(call, "LimitExceededException",
-                    "This request would exceed the on-demand stream limit for the account %s in %s. Limit: %lld.",
-                    k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
-        goto out;
-    }
+    if (on_demand && !s->on_demand && !sl_kapi_on_demand_limit_ok(call)) goto out;
     s->on_demand = on_demand;
     if (has_warm) s->warm_mibps = warm;
     if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
@@ -822,10 +813,6 @@ static void op_start_encryption(sl_api_call_t *call) { encryption_op(call, true)
 static void op_stop_encryption(sl_api_call_t *call) { encryption_op(call, false); }
 
 /* ---- table ---- */
-void sl_kapi_tags_ops(const char *name, sl_api_op_fn *fn);
-void sl_kapi_data_ops(const char *name, sl_api_op_fn *fn);
-void sl_kapi_consumer_ops(const char *name, sl_api_op_fn *fn);
-void sl_kapi_reshard_ops(const char *name, sl_api_op_fn *fn);
 
 sl_api_op_fn sl_kinesis_op_handler(const char *name) {
     static const struct {

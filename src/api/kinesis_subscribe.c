@@ -147,21 +147,25 @@ static void sub_wake(void *arg) {
     sub_unref(sub);
 }
 
+/* Queues one wake-up of `s` on its loop unless one is queued already (caller holds sub_mu). */
+static void sub_post_wake_locked(sl_sub_t *s) {
+    if (s->wake_posted) return;
+    s->waiting = false;
+    s->wake_posted = true;
+    __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+    if (sl_loop_post(s->loop, sub_wake, s) != 0) {
+        s->wake_posted = false;
+        __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+    }
+}
+
 /* Storage commit hook (commit thread): wake the subscriptions waiting on this shard. */
 static void on_commit(void *ctx, sl_kshard_t *shard, uint64_t next_seq) {
     sl_api_t *api = ctx;
     (void)next_seq;
     pthread_mutex_lock(&api->sub_mu);
-    for (sl_sub_t *s = api->subs; s; s = s->next) {
-        if (s->shard_key != shard || !s->waiting || s->wake_posted) continue;
-        s->waiting = false;
-        s->wake_posted = true;
-        __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-        if (sl_loop_post(s->loop, sub_wake, s) != 0) {
-            s->wake_posted = false;
-            __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-        }
-    }
+    for (sl_sub_t *s = api->subs; s; s = s->next)
+        if (s->shard_key == shard && s->waiting) sub_post_wake_locked(s);
     pthread_mutex_unlock(&api->sub_mu);
 }
 
@@ -171,14 +175,7 @@ void sl_kapi_subs_kick(sl_api_t *api, const char *stream, const char *consumer_a
     pthread_mutex_lock(&api->sub_mu);
     for (sl_sub_t *s = api->subs; s; s = s->next) {
         if (strcmp(s->stream, stream) != 0 || (consumer_arn && strcmp(s->consumer_arn, consumer_arn) != 0)) continue;
-        if (s->wake_posted) continue;
-        s->waiting = false;
-        s->wake_posted = true;
-        __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-        if (sl_loop_post(s->loop, sub_wake, s) != 0) {
-            s->wake_posted = false;
-            __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-        }
+        sub_post_wake_locked(s);
     }
     pthread_mutex_unlock(&api->sub_mu);
 }
@@ -354,8 +351,6 @@ static void sub_on_close(sl_http_req_t *req, void *arg) {
 
 /* ---- the operation ---- */
 
-sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out);
-void sl_kapi_subscribe(sl_api_call_t *call);
 
 void sl_kapi_subscribe(sl_api_call_t *call) {
     sl_api_t *api = call->api;

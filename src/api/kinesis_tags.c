@@ -280,7 +280,6 @@ static void op_delete_resource_policy(sl_api_call_t *call) {
     sl_kinesis_unlock(call->k);
 }
 
-void sl_kapi_tags_ops(const char *name, sl_api_op_fn *fn);
 void sl_kapi_tags_ops(const char *name, sl_api_op_fn *fn) {
     static const struct {
         const char *name;
