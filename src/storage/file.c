@@ -33,6 +33,7 @@
 #include "core/time.h"
 #include "storage/format.h"
 #include "storage/internal.h"
+#include "storage/journal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -122,6 +123,16 @@ struct file_shard {
     size_t r_widx_len0;
     int64_t r_arrival0;
     seg_t *r_seg;             /* active segment referenced during the round */
+    bool r_jnl;               /* (writer) this round's frames are made durable by the journal */
+    /* Frames committed through the journal but not yet written to the active segment file: bytes
+     * [tail_off, tail_off + tail.len) of the active segment (mu). Readers copy them from here;
+     * the commit thread writes them out when enough gathered, before any direct write or roll,
+     * at checkpoints and when the shard closes. */
+    sl_buf_t tail;
+    uint64_t tail_off;
+    /* (writer) index entries [0, ck_npoints) of the segment with base ck_base point at data the
+     * running checkpoint makes durable; written to the index file when it completes. */
+    uint64_t ck_npoints, ck_base;
 };
 
 typedef struct {
@@ -165,7 +176,29 @@ struct file_engine {
     size_t jobs_cap;
     sync_job_t *djobs;        /* directory syncs of the shards created in the current chunk */
     size_t ndjobs, djobs_cap;
+    /* Shared commit journal (durability=sync; docs/storage-format.md). The commit thread owns the
+     * write position; the checkpoint thread makes segment writes durable and records up to where
+     * the journal is no longer needed. */
+    bool jon;                 /* (writer) rounds may go through the journal */
+    int jfd;                  /* -1 without a journal */
+    char *jpath;
+    uint64_t jcap;            /* bytes of the ring after SL_JNL_DATA_OFF */
+    uint64_t j_wlsn;          /* (writer) lsn of the next entry */
+    uint64_t j_flsn;          /* (writer) oldest lsn still needed (the last checkpoint's) */
+    uint64_t j_alloc;         /* (writer) bytes of the journal file written so far */
+    sl_buf_t jbuf;            /* (writer) the round's entries */
+    int64_t ck_next_ms;       /* (writer) next time-driven checkpoint */
+    pthread_t ck_thread;
+    bool ck_started;
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cond;
+    int ck_state;             /* (ck_mu) CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED */
+    uint64_t ck_lsn;          /* (ck_mu) lsn the running checkpoint records */
+    uint64_t ck_gen;          /* (checkpoint thread) generation of the last slot written */
+    bool ck_stop;             /* (ck_mu) */
 };
+
+enum { CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED };
 
 typedef struct read_block {
     struct read_block *next;
@@ -736,6 +769,7 @@ static void shard_free(file_shard_t *s) {
     sl_buf_free(&s->pend);
     sl_buf_free(&s->wbuf);
     sl_buf_free(&s->widx);
+    sl_buf_free(&s->tail);
     free(s->ops);
     free(s->wops);
     free(s->dir);
@@ -945,6 +979,8 @@ fail:
     return rc;
 }
 
+static int shard_flush_tail(file_shard_t *s, seg_t *a, bool release);
+
 static void file_shard_close(sl_shard_log_t *log) {
     file_shard_t *s = (file_shard_t *)log;
     file_engine_t *e = s->eng;
@@ -956,8 +992,15 @@ static void file_shard_close(sl_shard_log_t *log) {
     pthread_mutex_lock(&e->reg_mu);
     pthread_mutex_lock(&s->mu);
     seg_t *a = s->segs[s->nseg - 1];
-    if ((s->unsynced || s->widx.len) && seg_open_fds_locked(s, a) == 0) {
-        if (e->ops.fdatasync(a->fd) != 0)
+    bool tail = s->tail.len > 0;
+    if ((s->unsynced || s->widx.len || tail) && seg_open_fds_locked(s, a) == 0) {
+        pthread_mutex_unlock(&s->mu);
+        int trc = shard_flush_tail(s, a, true);
+        pthread_mutex_lock(&s->mu);
+        if (trc)
+            SL_ERROR("storage: stream %s shard %s: writing journaled records at close failed: %s; the journal "
+                     "restores them at the next start", s->stream_key, s->shard_key, sl_strerror(trc));
+        else if (e->ops.fdatasync(a->fd) != 0)
             SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key, s->shard_key,
                      strerror(errno));
         else
@@ -1061,6 +1104,31 @@ static int flush_pending_index(file_shard_t *s, seg_t *g) {
     return 0;
 }
 
+/* Writes the shard's tail (frames committed through the journal, not yet in the file) to the
+ * active segment a, whose descriptors are open; `release` frees the buffer afterwards. Writer
+ * state, like flush_pending_index. The bytes stay readable from the tail until they are written. */
+static int shard_flush_tail(file_shard_t *s, seg_t *a, bool release) {
+    size_t len = s->tail.len;
+    if (len == 0) {
+        if (release && s->tail.data) {
+            pthread_mutex_lock(&s->mu);
+            sl_buf_free(&s->tail);
+            pthread_mutex_unlock(&s->mu);
+        }
+        return 0;
+    }
+    int rc = pwrite_all(&s->eng->ops, a->fd, s->tail.data, len, s->tail_off);
+    if (rc) {
+        SL_WARN("storage: stream %s shard %s: writing journaled records to the segment failed (%s); will retry",
+                s->stream_key, s->shard_key, sl_strerror(rc));
+        return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (release) sl_buf_free(&s->tail); else sl_buf_reset(&s->tail);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
 /* Seals the active segment (its data made durable first) and starts a new one at w_end_seq.
  * *durable tells whether the active segment's data was made durable before a failure. */
 static int shard_roll(file_shard_t *s, bool *durable) {
@@ -1143,6 +1211,7 @@ static void region_rollback(file_shard_t *s) {
     s->w_last_arrival = s->r_arrival0;
     s->widx.len = s->r_widx_len0;
     s->r_region = false;
+    if (s->r_jnl) return; /* nothing was written to the segment file */
     seg_t *a = s->r_seg;
     if (a->fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0) s->w_needs_truncate = true;
 }
@@ -1204,6 +1273,8 @@ static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc)
     s->r_status = 0;
     region_begin(s, 0);
     int rc = open_rc;
+    /* A direct write follows the frames committed through the journal, so those go first. */
+    if (!rc && !s->r_jnl && s->tail.len) rc = shard_flush_tail(s, s->r_seg, false);
     if (!rc && s->w_needs_truncate) {
         seg_t *a = s->r_seg;
         if (e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0) rc = errno_code(errno);
@@ -1265,7 +1336,7 @@ static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc)
         s->widx.failed = false;
         rc = SL_ENOMEM;
     } else {
-        rc = region_write(s, region_from, pos);
+        rc = s->r_jnl ? 0 : region_write(s, region_from, pos);
     }
     if (rc) {
         region_rollback(s);
@@ -1437,6 +1508,239 @@ static void create_new_shards(file_engine_t *e, size_t n) {
     }
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Shared commit journal (durability=sync; docs/storage-format.md, "Commit journal").
+ *
+ * A round's small shares go to the journal: one write and one fdatasync of one file, however many
+ * shards the round touches. Their frames stay in each shard's tail (readable from memory) until
+ * enough gather, and are then written to the segment without a sync. A checkpoint writes every
+ * tail, runs one syncfs on the checkpoint thread and then records in the journal header the lsn
+ * before which the journal is no longer needed; index entries of journaled data are written once
+ * the checkpoint that made their data durable completes. */
+
+static size_t jnl_entry_bytes(const file_shard_t *s) {
+    return sl_jnl_entry_size(strlen(s->stream_key), strlen(s->shard_key), s->wbuf.len);
+}
+
+/* Decides which shards of the round go through the journal (r_jnl). */
+static void journal_choose(file_engine_t *e, size_t n) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        file_shard_t *s = e->batch[i];
+        s->r_jnl = false;
+        if (!e->jon || s->r_open_rc || s->r_roll || s->nwops == 0 || s->w_needs_truncate ||
+            s->wbuf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES || s->w_size + s->wbuf.len >= e->segment_bytes)
+            continue;
+        pthread_mutex_lock(&s->mu);
+        bool bad = s->r_seg->index_bad;
+        pthread_mutex_unlock(&s->mu);
+        if (bad) continue;
+        s->r_jnl = true;
+        total += jnl_entry_bytes(s);
+    }
+    if (total == 0) return;
+    uint64_t at = e->j_wlsn, off = at % e->jcap;
+    if (off + total > e->jcap) at += e->jcap - off;
+    if (total <= e->jcap / 2 && at + total - e->j_flsn <= e->jcap) return;
+    /* The ring is full until the running checkpoint completes: write this round directly. */
+    for (size_t i = 0; i < n; i++) e->batch[i]->r_jnl = false;
+}
+
+/* Writes zeros up to file offset `upto` (at least GROW_BYTES more, at most the ring's end) so that
+ * later fdatasyncs of the journal change no file size. */
+static int journal_extend(file_engine_t *e, uint64_t upto) {
+    static const uint8_t zeros[65536];
+    if (upto <= e->j_alloc) return 0;
+    uint64_t end = SL_JNL_DATA_OFF + e->jcap;
+    uint64_t to = SL_MAX(upto, e->j_alloc + SL_STORAGE_JOURNAL_GROW_BYTES);
+    if (to > end) to = end;
+    while (e->j_alloc < to) {
+        size_t len = (size_t)SL_MIN((uint64_t)sizeof zeros, to - e->j_alloc);
+        int rc = pwrite_all(&e->ops, e->jfd, zeros, len, e->j_alloc);
+        if (rc) return rc;
+        e->j_alloc += len;
+    }
+    return 0;
+}
+
+/* Writes the entries of the round's journaled shards (not yet synced); *next is the lsn after them. */
+static int journal_write(file_engine_t *e, size_t n, uint64_t *next) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        file_shard_t *s = e->batch[i];
+        if (s->r_jnl && s->r_status == 0 && s->r_region) total += jnl_entry_bytes(s);
+    }
+    uint64_t lsn = e->j_wlsn, off = lsn % e->jcap;
+    int rc;
+    if (off + total > e->jcap) {
+        /* Skip the rest of the lap; a PAD entry tells recovery so when a header fits. */
+        uint64_t pad = e->jcap - off;
+        if ((rc = journal_extend(e, SL_JNL_DATA_OFF + e->jcap))) return rc;
+        if (pad >= SL_JNL_ENTRY_HEADER_BYTES) {
+            uint8_t h[SL_JNL_ENTRY_HEADER_BYTES];
+            sl_jnl_pad_encode(h, lsn, (uint32_t)pad);
+            if ((rc = pwrite_all(&e->ops, e->jfd, h, sizeof h, SL_JNL_DATA_OFF + off))) return rc;
+        }
+        lsn += pad;
+        off = 0;
+    }
+    sl_buf_reset(&e->jbuf);
+    uint8_t *dst = (uint8_t *)sl_buf_reserve(&e->jbuf, total);
+    if (!dst) {
+        e->jbuf.failed = false;
+        return SL_ENOMEM;
+    }
+    uint64_t at = lsn;
+    for (size_t i = 0; i < n; i++) {
+        file_shard_t *s = e->batch[i];
+        if (!(s->r_jnl && s->r_status == 0 && s->r_region)) continue;
+        size_t len = jnl_entry_bytes(s);
+        sl_jnl_entry_encode(dst, at, s->stream_key, strlen(s->stream_key), s->shard_key, strlen(s->shard_key), s->r_end0,
+                            (uint32_t)(s->w_end_seq - s->r_end0), (const uint8_t *)s->wbuf.data, s->wbuf.len);
+        dst += len;
+        at += len;
+    }
+    e->jbuf.len = total;
+    if ((rc = journal_extend(e, SL_JNL_DATA_OFF + off + total))) return rc;
+    if ((rc = pwrite_all(&e->ops, e->jfd, e->jbuf.data, total, SL_JNL_DATA_OFF + off))) return rc;
+    *next = at;
+    return 0;
+}
+
+/* A journal write or sync failed: that round's journaled appends fail, and the engine writes
+ * every later round directly (until restart), so that no seq of the failed round is ever
+ * journaled again with other records. */
+static void journal_failed(file_engine_t *e, int rc) {
+    SL_ERROR("storage: commit journal %s: write failed (%s); writing every shard's segment directly from now on",
+             e->jpath, sl_strerror(rc));
+    e->jon = false;
+}
+
+/* Appends the round's frames to the shard's tail; mu held. False when out of memory. */
+static bool tail_append_locked(file_shard_t *s) {
+    if (s->tail.len == 0) s->tail_off = s->r_size0;
+    SL_ASSERT(s->tail_off + s->tail.len == s->r_size0);
+    sl_buf_append(&s->tail, s->wbuf.data, s->wbuf.len);
+    if (!sl_buf_failed(&s->tail)) return true;
+    s->tail.failed = false;
+    return false;
+}
+
+/* No memory for the tail: write the round's frames to the segment now instead. */
+static void tail_append_failed(file_shard_t *s) {
+    int rc = shard_flush_tail(s, s->r_seg, false);
+    if (!rc) rc = pwrite_all(&s->eng->ops, s->r_seg->fd, s->wbuf.data, s->wbuf.len, s->r_size0);
+    if (rc)
+        SL_ERROR("storage: stream %s shard %s: cannot write journaled records to the segment (%s); they are durable "
+                 "in the journal and readable after a restart", s->stream_key, s->shard_key, sl_strerror(rc));
+}
+
+/* Checkpoint thread: makes every segment write so far durable, then records ck_lsn. */
+static int journal_checkpoint_sync(file_engine_t *e, uint64_t lsn) {
+    if (e->ops.syncfs(e->jfd) != 0) return errno_code(errno);
+    uint64_t gen = e->ck_gen + 1;
+    uint8_t slot[SL_JNL_SLOT_BYTES];
+    sl_jnl_slot_encode(slot, gen, lsn);
+    int rc = pwrite_all(&e->ops, e->jfd, slot, sizeof slot, (gen & 1) ? SL_JNL_SLOT1_OFF : SL_JNL_SLOT0_OFF);
+    if (!rc && e->ops.fdatasync(e->jfd) != 0) rc = errno_code(errno);
+    if (!rc) e->ck_gen = gen;
+    return rc;
+}
+
+static void *ck_main(void *arg) {
+    file_engine_t *e = arg;
+    pthread_mutex_lock(&e->ck_mu);
+    for (;;) {
+        while (!e->ck_stop && e->ck_state != CK_RUNNING) pthread_cond_wait(&e->ck_cond, &e->ck_mu);
+        if (e->ck_state != CK_RUNNING) break;
+        uint64_t lsn = e->ck_lsn;
+        pthread_mutex_unlock(&e->ck_mu);
+        int rc = journal_checkpoint_sync(e, lsn);
+        if (rc) SL_WARN("storage: commit journal checkpoint failed (%s); will retry", sl_strerror(rc));
+        pthread_mutex_lock(&e->ck_mu);
+        e->ck_state = rc ? CK_FAILED : CK_DONE;
+        pthread_cond_broadcast(&e->ck_cond);
+    }
+    pthread_mutex_unlock(&e->ck_mu);
+    return NULL;
+}
+
+/* Commit thread, between rounds: writes every shard's tail to its segment and notes which index
+ * entries the checkpoint will cover. Returns 0 when the checkpoint may start. */
+static int checkpoint_flush(file_engine_t *e) {
+    int rc = 0;
+    pthread_mutex_lock(&e->reg_mu);
+    for (file_shard_t *s = e->reg_head; s && !rc; s = s->reg_next) {
+        pthread_mutex_lock(&s->mu);
+        seg_t *a = s->segs[s->nseg - 1];
+        bool tail = s->tail.len > 0 || s->tail.data != NULL;
+        if (tail && (rc = seg_open_fds_locked(s, a)) == 0) a->refs++;
+        pthread_mutex_unlock(&s->mu);
+        if (rc) break;
+        if (tail) {
+            rc = shard_flush_tail(s, a, true);
+            seg_unref(s, a);
+        }
+        if (!rc) {
+            s->ck_base = a->base_seq;
+            s->ck_npoints = s->w_npoints;
+        }
+    }
+    pthread_mutex_unlock(&e->reg_mu);
+    return rc;
+}
+
+/* Commit thread, once a checkpoint completed: frees the journal before its lsn and writes the
+ * index entries whose data it made durable. */
+static void checkpoint_finish(file_engine_t *e, uint64_t lsn) {
+    e->j_flsn = lsn;
+    pthread_mutex_lock(&e->reg_mu);
+    for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
+        uint64_t upto = s->ck_npoints;
+        s->ck_npoints = 0;
+        if (upto <= s->w_npoints_disk) continue;
+        pthread_mutex_lock(&s->mu);
+        seg_t *a = s->segs[s->nseg - 1];
+        bool go = a->base_seq == s->ck_base && seg_open_fds_locked(s, a) == 0;
+        if (go) a->refs++;
+        pthread_mutex_unlock(&s->mu);
+        if (!go) continue;
+        size_t bytes = (size_t)(upto - s->w_npoints_disk) * SL_IDX_ENTRY_BYTES;
+        if (bytes <= s->widx.len &&
+            pwrite_all(&e->ops, a->idx_fd, s->widx.data, bytes, SL_IDX_HEADER_BYTES + s->w_npoints_disk * SL_IDX_ENTRY_BYTES) == 0) {
+            memmove(s->widx.data, s->widx.data + bytes, s->widx.len - bytes);
+            s->widx.len -= bytes;
+            s->w_npoints_disk = upto;
+            pthread_mutex_lock(&s->mu);
+            a->npoints = upto;
+            pthread_mutex_unlock(&s->mu);
+        }
+        seg_unref(s, a);
+    }
+    pthread_mutex_unlock(&e->reg_mu);
+}
+
+/* Commit thread: completes a finished checkpoint and starts the next one when due. */
+static void checkpoint_poll(file_engine_t *e, int64_t now, bool force) {
+    if (e->jfd < 0 || !e->ck_started) return;
+    pthread_mutex_lock(&e->ck_mu);
+    int st = e->ck_state;
+    uint64_t lsn = e->ck_lsn;
+    if (st == CK_DONE || st == CK_FAILED) e->ck_state = CK_IDLE;
+    pthread_mutex_unlock(&e->ck_mu);
+    if (st == CK_DONE) checkpoint_finish(e, lsn);
+    if (st == CK_FAILED) e->ck_next_ms = now + 1000;
+    if (st == CK_RUNNING || e->j_wlsn == e->j_flsn) return;
+    if (!force && e->j_wlsn - e->j_flsn < e->jcap / 4 && now < e->ck_next_ms) return;
+    e->ck_next_ms = now + SL_STORAGE_CHECKPOINT_MS;
+    if (checkpoint_flush(e)) return;
+    pthread_mutex_lock(&e->ck_mu);
+    e->ck_lsn = e->j_wlsn;
+    e->ck_state = CK_RUNNING;
+    pthread_cond_broadcast(&e->ck_cond);
+    pthread_mutex_unlock(&e->ck_mu);
+}
+
 static void commit_chunk(file_engine_t *e, file_shard_t *list) {
     size_t n = 0;
     for (file_shard_t *s = list; s; s = s->dirty_next) n++;
@@ -1446,7 +1750,7 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         e->batch = b;
         e->batch_cap = n;
     }
-    SL_ASSERT(jobs_reserve(e, n) == 0);
+    SL_ASSERT(jobs_reserve(e, n + 1) == 0);
     n = 0;
     for (file_shard_t *s = list; s; s = s->dirty_next) e->batch[n++] = s;
 
@@ -1480,29 +1784,48 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         pthread_mutex_unlock(&s->mu);
     }
     if (any_create) create_new_shards(e, n);
+    journal_choose(e, n);
     for (size_t i = 0; i < n; i++) {
         file_shard_t *s = e->batch[i];
         shard_write_round(s, s->r_roll, s->r_open_rc);
     }
-    /* Group commit: one fdatasync per touched shard, in parallel. */
+    /* Group commit: one fdatasync of the journal for the journaled shards, one per shard written
+     * directly, in parallel. */
     if (e->base.cfg.durability == SL_DURABILITY_SYNC) {
         size_t nj = 0;
+        bool jused = false;
+        int jrc = 0;
+        uint64_t jnext = 0;
+        for (size_t i = 0; i < n && !jused; i++) {
+            file_shard_t *s = e->batch[i];
+            jused = s->r_jnl && s->r_status == 0 && s->r_region;
+        }
+        if (jused) {
+            jrc = journal_write(e, n, &jnext);
+            if (!jrc) e->jobs[nj++] = (sync_job_t){.fd = e->jfd};
+        }
+        size_t first_shard_job = nj;
         for (size_t i = 0; i < n; i++) {
             file_shard_t *s = e->batch[i];
-            if (s->r_status == 0 && s->r_region) e->jobs[nj++] = (sync_job_t){.fd = s->r_seg->fd};
+            if (!s->r_jnl && s->r_status == 0 && s->r_region) e->jobs[nj++] = (sync_job_t){.fd = s->r_seg->fd};
         }
         sync_many(e, e->jobs, nj);
-        nj = 0;
+        if (jused) {
+            if (!jrc) jrc = e->jobs[0].rc;
+            if (jrc) journal_failed(e, jrc);
+            else e->j_wlsn = jnext;
+        }
+        nj = first_shard_job;
         for (size_t i = 0; i < n; i++) {
             file_shard_t *s = e->batch[i];
             if (!(s->r_status == 0 && s->r_region)) continue;
-            int rc = e->jobs[nj++].rc;
+            int rc = s->r_jnl ? jrc : e->jobs[nj++].rc;
             if (rc) {
                 region_rollback(s);
                 s->r_status = rc;
             } else {
                 s->r_ok_ops = s->nwops;
-                (void)flush_pending_index(s, s->r_seg);
+                if (!s->r_jnl) (void)flush_pending_index(s, s->r_seg);
             }
         }
     }
@@ -1510,7 +1833,13 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
     for (size_t i = 0; i < n; i++) {
         file_shard_t *s = e->batch[i];
         seg_t *a = s->r_seg;
+        bool to_tail = s->r_jnl && s->r_status == 0 && s->r_region;
         pthread_mutex_lock(&s->mu);
+        if (to_tail && !tail_append_locked(s)) {
+            pthread_mutex_unlock(&s->mu);
+            tail_append_failed(s);
+            pthread_mutex_lock(&s->mu);
+        }
         a->size = s->w_size;
         a->end_seq = s->w_end_seq;
         a->npoints = s->w_npoints_disk;
@@ -1538,6 +1867,9 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         atomic_fetch_sub(&e->pending_bytes, bytes);
         s->nwops = 0;
         sl_buf_reset(&s->wbuf);
+        /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
+         * them durable until the next checkpoint). A failure is retried later. */
+        if (s->tail.len >= SL_STORAGE_TAIL_FLUSH_BYTES) (void)shard_flush_tail(s, a, false);
         pthread_mutex_lock(&s->mu);
         seg_unref_locked(e, a);
         s->r_seg = NULL;
@@ -1626,7 +1958,7 @@ static void idle_sweep(file_engine_t *e, int64_t idle_ms) {
     pthread_mutex_lock(&e->reg_mu);
     for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
         pthread_mutex_lock(&s->mu);
-        if (!s->in_dirty && !s->in_batch && !s->unsynced && now - s->last_use_ms >= idle_ms) {
+        if (!s->in_dirty && !s->in_batch && !s->unsynced && s->tail.len == 0 && now - s->last_use_ms >= idle_ms) {
             seg_t *a = s->segs[s->nseg - 1];
             if (s->widx.len && seg_open_fds_locked(s, a) == 0 && e->ops.fdatasync(a->fd) == 0 &&
                 flush_pending_index(s, a) == 0)
@@ -1679,6 +2011,7 @@ static void *commit_main(void *arg) {
         pthread_mutex_unlock(&e->q_mu);
         if (list) commit_round(e, list);
         int64_t now = sl_time_mono_ms();
+        checkpoint_poll(e, now, false);
         if (interval_mode && (now >= next_flush || (stop && !list))) {
             interval_flush(e);
             next_flush = now + interval;
@@ -1814,6 +2147,27 @@ static void rebuild_sealed_index(file_shard_t *s, seg_t *g) {
     sl_buf_free(&sc.entries);
 }
 
+/* Reads len bytes at off of segment g (descriptors open), taking the bytes that are still in the
+ * shard's tail from memory. Returns the bytes read (short only at the file's end) or a code. */
+static ssize_t seg_read(file_shard_t *s, seg_t *g, uint8_t *buf, size_t len, uint64_t off) {
+    size_t file_len = len, mem_len = 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->tail.len && g == s->segs[s->nseg - 1] && off + len > s->tail_off) {
+        uint64_t from = off > s->tail_off ? off : s->tail_off;
+        uint64_t to = SL_MIN(off + len, s->tail_off + s->tail.len);
+        file_len = (size_t)(from - off);
+        if (to > from) {
+            memcpy(buf + file_len, s->tail.data + (from - s->tail_off), (size_t)(to - from));
+            mem_len = (size_t)(to - from);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (file_len == 0) return (ssize_t)mem_len;
+    ssize_t got = pread_full(&s->eng->ops, g->fd, buf, file_len, off);
+    if (got < 0) return got;
+    return (size_t)got < file_len ? got : (ssize_t)(file_len + mem_len);
+}
+
 typedef struct {
     size_t records_max, bytes_max;
     bool full;
@@ -1869,7 +2223,7 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
         size_t chunk = (size_t)SL_MIN((uint64_t)want, size - off);
         uint8_t *blk = read_block_new(m, chunk);
         if (!blk) { rc = SL_ENOMEM; break; }
-        ssize_t got = pread_full(&e->ops, g->fd, blk, chunk, off);
+        ssize_t got = seg_read(s, g, blk, chunk, off);
         if (got < 0) { rc = (int)got; break; }
         if ((size_t)got != chunk) {
             SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log is shorter than its committed length",
@@ -2023,7 +2377,7 @@ static int scan_time(file_shard_t *s, seg_t *g, uint64_t off, uint64_t size, uin
     while (off + SL_FRAME_HEADER_BYTES <= size) {
         if (off < boff || off + SL_FRAME_HEADER_BYTES > boff + blen) {
             size_t want = (size_t)SL_MIN((uint64_t)cap, size - off);
-            ssize_t got = pread_full(&s->eng->ops, g->fd, buf, want, off);
+            ssize_t got = seg_read(s, g, buf, want, off);
             if (got < (ssize_t)SL_FRAME_HEADER_BYTES) { rc = got < 0 ? (int)got : SL_ECORRUPT; break; }
             boff = off;
             blen = (size_t)got;
@@ -2246,6 +2600,23 @@ static void file_close(sl_storage_t *st) {
     pthread_cond_signal(&e->q_cond);
     pthread_mutex_unlock(&e->q_mu);
     pthread_join(e->commit_thread, NULL);
+    if (e->ck_started) {
+        pthread_mutex_lock(&e->ck_mu);
+        e->ck_stop = true;
+        pthread_cond_broadcast(&e->ck_cond);
+        pthread_mutex_unlock(&e->ck_mu);
+        pthread_join(e->ck_thread, NULL);
+    }
+    if (e->jfd >= 0) {
+        /* A last checkpoint, so that the next start has nothing to replay. */
+        if (e->j_wlsn != e->j_flsn) {
+            int rc = checkpoint_flush(e);
+            if (!rc) rc = journal_checkpoint_sync(e, e->j_wlsn);
+            if (!rc) checkpoint_finish(e, e->j_wlsn);
+            else SL_WARN("storage: commit journal: final checkpoint failed (%s); the next start replays it", sl_strerror(rc));
+        }
+        e->ops.close(e->jfd);
+    }
     pthread_mutex_lock(&e->sync_mu);
     e->sync_stop = true;
     pthread_cond_broadcast(&e->sync_work);
@@ -2262,12 +2633,356 @@ static void file_close(sl_storage_t *st) {
     pthread_mutex_destroy(&e->sync_mu);
     pthread_cond_destroy(&e->sync_work);
     pthread_cond_destroy(&e->sync_done);
+    pthread_mutex_destroy(&e->ck_mu);
+    pthread_cond_destroy(&e->ck_cond);
     free(e->batch);
     free(e->jobs);
     free(e->djobs);
     free(e->reg_hash);
+    sl_buf_free(&e->jbuf);
+    free(e->jpath);
     free(e->root);
     free(e);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Commit journal: opening and replay */
+
+typedef struct {
+    char *stream, *shard;
+    uint64_t lsn;
+    uint32_t len;
+} jrep_t;
+
+typedef struct {
+    jrep_t *v;
+    size_t n, cap;
+} jrep_list_t;
+
+static void jrep_free(jrep_list_t *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].stream);
+        free(l->v[i].shard);
+    }
+    free(l->v);
+    *l = (jrep_list_t){0};
+}
+
+static int jrep_push(jrep_list_t *l, const uint8_t *ent, const sl_jnl_entry_t *je, uint64_t lsn) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        jrep_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v) return SL_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    jrep_t r = {.stream = strndup(sl_jnl_stream_key(ent), je->stream_key_len),
+                .shard = strndup(sl_jnl_shard_key(ent, je), je->shard_key_len),
+                .lsn = lsn,
+                .len = je->len};
+    if (!r.stream || !r.shard) {
+        free(r.stream);
+        free(r.shard);
+        return SL_ENOMEM;
+    }
+    l->v[l->n++] = r;
+    return 0;
+}
+
+/* Writes a new, empty journal (header, first checkpoint slot) over whatever jfd holds. */
+static int journal_create(file_engine_t *e, const char *dir) {
+    size_t want = e->base.cfg.journal_bytes ? e->base.cfg.journal_bytes : SL_STORAGE_JOURNAL_BYTES_DEFAULT;
+    if (want < SL_JNL_CAPACITY_MIN) want = SL_JNL_CAPACITY_MIN;
+    if (want > SL_STORAGE_JOURNAL_BYTES_MAX) want = SL_STORAGE_JOURNAL_BYTES_MAX;
+    e->jcap = want & ~(uint64_t)(SL_JNL_ALIGN - 1);
+    uint8_t *h = calloc(1, SL_JNL_DATA_OFF);
+    if (!h) return SL_ENOMEM;
+    sl_jnl_file_header_encode(h, e->jcap);
+    sl_jnl_slot_encode(h + SL_JNL_SLOT0_OFF, 0, 0);
+    int rc = pwrite_all(&e->ops, e->jfd, h, SL_JNL_DATA_OFF, 0);
+    free(h);
+    if (!rc && e->ops.ftruncate(e->jfd, SL_JNL_DATA_OFF) != 0) rc = errno_code(errno);
+    if (!rc && e->ops.fdatasync(e->jfd) != 0) rc = errno_code(errno);
+    if (!rc) rc = fsync_dir(e, dir);
+    e->ck_gen = 0;
+    e->j_wlsn = e->j_flsn = 0;
+    e->j_alloc = SL_JNL_DATA_OFF;
+    return rc;
+}
+
+/* Scans the journal from its checkpoint to its first invalid entry, collecting what to replay. */
+static int journal_scan(file_engine_t *e, uint64_t start, jrep_list_t *rep) {
+    uint64_t cap = e->jcap, pos = start;
+    uint8_t *buf = NULL;
+    size_t bcap = 0;
+    int rc = 0;
+    while (pos - start < cap) {
+        uint64_t off = pos % cap;
+        if (cap - off < SL_JNL_ENTRY_HEADER_BYTES) {
+            pos += cap - off;
+            continue;
+        }
+        if (SL_JNL_DATA_OFF + off + SL_JNL_ENTRY_HEADER_BYTES > e->j_alloc) break;
+        uint8_t h[SL_JNL_ENTRY_HEADER_BYTES];
+        if (pread_full(&e->ops, e->jfd, h, sizeof h, SL_JNL_DATA_OFF + off) != (ssize_t)sizeof h) break;
+        sl_jnl_entry_t je;
+        if (sl_jnl_entry_decode(h, pos, cap - off, &je) != 0) break;
+        if (je.kind == SL_JNL_PAD) {
+            if (je.len != cap - off) break;
+            pos += je.len;
+            continue;
+        }
+        if (SL_JNL_DATA_OFF + off + je.len > e->j_alloc) break;
+        if (je.len > bcap) {
+            uint8_t *nb = realloc(buf, je.len);
+            if (!nb) { rc = SL_ENOMEM; break; }
+            buf = nb;
+            bcap = je.len;
+        }
+        if (pread_full(&e->ops, e->jfd, buf, je.len, SL_JNL_DATA_OFF + off) != (ssize_t)je.len) break;
+        if (sl_jnl_entry_check(buf, &je) != 0) break;
+        char sk[SL_STORAGE_KEY_BYTES_MAX + 1], hk[SL_STORAGE_KEY_BYTES_MAX + 1];
+        if (je.stream_key_len > SL_STORAGE_KEY_BYTES_MAX || je.shard_key_len > SL_STORAGE_KEY_BYTES_MAX) break;
+        memcpy(sk, sl_jnl_stream_key(buf), je.stream_key_len);
+        sk[je.stream_key_len] = 0;
+        memcpy(hk, sl_jnl_shard_key(buf, &je), je.shard_key_len);
+        hk[je.shard_key_len] = 0;
+        if (!sl_storage_key_valid(sk) || !sl_storage_key_valid(hk)) break;
+        if ((rc = jrep_push(rep, buf, &je, pos))) break;
+        pos += je.len;
+    }
+    free(buf);
+    e->j_wlsn = pos;
+    e->j_flsn = start;
+    return rc;
+}
+
+/* Opens the commit journal, creating it with durability=sync, and collects the entries after its
+ * last checkpoint. Without a journal file and another durability setting, jfd stays -1. */
+static int journal_open(file_engine_t *e, jrep_list_t *rep) {
+    char *dir = path_join(e->base.cfg.data_dir, "journal");
+    e->jpath = dir ? path_join(dir, "journal.jnl") : NULL;
+    if (!e->jpath) {
+        free(dir);
+        return SL_ENOMEM;
+    }
+    int rc = 0;
+    struct stat st;
+    bool exists = stat(e->jpath, &st) == 0;
+    uint8_t *h = NULL;
+    if (!exists && e->base.cfg.durability != SL_DURABILITY_SYNC) goto out;
+    if (!exists) {
+        if (e->ops.mkdir(dir, 0755) == 0) rc = fsync_dir(e, e->base.cfg.data_dir);
+        else if (errno != EEXIST) rc = errno_code(errno);
+        if (rc) goto out;
+    }
+    e->jfd = e->ops.open(e->jpath, O_RDWR | O_CREAT, 0644);
+    if (e->jfd < 0) {
+        rc = errno_code(errno);
+        goto out;
+    }
+    h = malloc(SL_JNL_DATA_OFF);
+    if (!h) { rc = SL_ENOMEM; goto out; }
+    ssize_t got = pread_full(&e->ops, e->jfd, h, SL_JNL_DATA_OFF, 0);
+    uint64_t cap = 0;
+    if (got != (ssize_t)SL_JNL_DATA_OFF || sl_jnl_file_header_decode(h, &cap) != 0) {
+        /* New, or a creation that did not complete (no entry is written before the header is
+         * durable). A damaged header of a used journal loses what only it held: say so. */
+        if (got > (ssize_t)SL_JNL_DATA_OFF || (got == (ssize_t)SL_JNL_DATA_OFF && e->ops.fstat(e->jfd, &st) == 0 &&
+                                               st.st_size > (off_t)SL_JNL_DATA_OFF))
+            SL_ERROR("storage: commit journal %s has no valid header; starting a new one (records acknowledged "
+                     "since the last checkpoint may be lost)", e->jpath);
+        rc = journal_create(e, dir);
+        goto out;
+    }
+    e->jcap = cap;
+    uint64_t g0 = 0, l0 = 0, g1 = 0, l1 = 0, start = 0;
+    bool v0 = sl_jnl_slot_decode(h + SL_JNL_SLOT0_OFF, &g0, &l0) == 0;
+    bool v1 = sl_jnl_slot_decode(h + SL_JNL_SLOT1_OFF, &g1, &l1) == 0;
+    if (v0 && (!v1 || g0 >= g1)) {
+        e->ck_gen = g0;
+        start = l0;
+    } else if (v1) {
+        e->ck_gen = g1;
+        start = l1;
+    } else {
+        SL_ERROR("storage: commit journal %s: both checkpoint records are damaged; replaying from its start", e->jpath);
+    }
+    if (e->ops.fstat(e->jfd, &st) != 0) { rc = errno_code(errno); goto out; }
+    e->j_alloc = SL_MIN((uint64_t)st.st_size, SL_JNL_DATA_OFF + cap);
+    rc = journal_scan(e, start, rep);
+    if (!rc && rep->n)
+        SL_INFO("storage: commit journal: %zu entries after the last checkpoint (journal bytes %" PRIu64 "..%" PRIu64
+                ") to check against the shard logs", rep->n, start, e->j_wlsn);
+out:
+    free(h);
+    free(dir);
+    return rc;
+}
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    size_t pending;
+    int rc;
+} replay_wait_t;
+
+static void replay_cb(void *arg, int status, uint64_t first_seq) {
+    (void)first_seq;
+    replay_wait_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->pending--;
+    if (status && !w->rc) w->rc = status;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void replay_wait(replay_wait_t *w) {
+    pthread_mutex_lock(&w->mu);
+    while (w->pending) pthread_cond_wait(&w->cond, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int jrep_cmp(const void *a, const void *b) {
+    const jrep_t *x = a, *y = b;
+    int c = strcmp(x->stream, y->stream);
+    if (!c) c = strcmp(x->shard, y->shard);
+    if (!c) c = x->lsn < y->lsn ? -1 : x->lsn > y->lsn;
+    return c;
+}
+
+/* Appends to one shard's log the journaled frames its segments lack (the commit thread writes
+ * them directly: the journal is not in use yet). Returns the records restored. */
+static size_t replay_shard(file_engine_t *e, const jrep_t *v, size_t n) {
+    char *sd = path_join(e->root, v[0].stream);
+    char *dir = sd ? path_join(sd, v[0].shard) : NULL;
+    struct stat st;
+    bool exists = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    free(sd);
+    free(dir);
+    if (!exists) return 0; /* the stream was deleted after these records were journaled */
+    sl_shard_log_t *log;
+    if (file_shard_open(&e->base, v[0].stream, v[0].shard, NULL, &log) != 0) return 0;
+    file_shard_t *s = (file_shard_t *)log;
+    pthread_mutex_lock(&s->mu);
+    uint64_t next = s->next_seq;
+    pthread_mutex_unlock(&s->mu);
+    replay_wait_t w = {.pending = 0};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    uint8_t *buf = NULL;
+    sl_record_t *recs = NULL;
+    size_t restored = 0, rcap = 0;
+    bool stop = false;
+    for (size_t k = 0; k < n && !stop; k++) {
+        uint8_t *nb = realloc(buf, v[k].len);
+        if (!nb) break;
+        buf = nb;
+        sl_jnl_entry_t je;
+        uint64_t off = SL_JNL_DATA_OFF + v[k].lsn % e->jcap;
+        if (pread_full(&e->ops, e->jfd, buf, v[k].len, off) != (ssize_t)v[k].len ||
+            sl_jnl_entry_decode(buf, v[k].lsn, v[k].len, &je) != 0 || sl_jnl_entry_check(buf, &je) != 0) {
+            SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64 " changed while replaying it",
+                     v[0].stream, v[0].shard, v[k].lsn);
+            break;
+        }
+        if (je.nframes > rcap) {
+            sl_record_t *nr = realloc(recs, je.nframes * sizeof *nr);
+            if (!nr) break;
+            recs = nr;
+            rcap = je.nframes;
+        }
+        const uint8_t *body = sl_jnl_body(buf, &je);
+        size_t p = 0, nr = 0;
+        for (uint32_t f = 0; f < je.nframes; f++) {
+            sl_frame_t fr;
+            if (sl_frame_decode(body + p, je.body_len - p, &fr) != SL_FRAME_OK || fr.seq != je.first_seq + f) {
+                SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64 " holds an invalid record",
+                         v[0].stream, v[0].shard, v[k].lsn);
+                stop = true;
+                break;
+            }
+            p += fr.frame_len;
+            if (fr.seq < next + nr) continue; /* the segment has it */
+            if (fr.seq > next + nr) {
+                SL_ERROR("storage: stream %s shard %s: the log ends at seq %" PRIu64 " but the commit journal continues "
+                         "at seq %" PRIu64 "; records from there on cannot be restored",
+                         v[0].stream, v[0].shard, next + nr - 1, fr.seq);
+                stop = true;
+                break;
+            }
+            recs[nr++] = (sl_record_t){
+                .arrival_ms = fr.arrival_ms,
+                .partition_key = (const char *)fr.pk,
+                .partition_key_len = fr.pk_len,
+                .explicit_hash_key = fr.ehk_len ? (const char *)fr.ehk : NULL,
+                .explicit_hash_key_len = fr.ehk_len,
+                .data = fr.data,
+                .data_len = fr.data_len,
+            };
+        }
+        if (nr == 0) continue;
+        pthread_mutex_lock(&w.mu);
+        w.pending++;
+        pthread_mutex_unlock(&w.mu);
+        int rc = file_append(log, recs, nr, replay_cb, &w);
+        if (rc == SL_EAGAIN) {
+            pthread_mutex_lock(&w.mu);
+            w.pending--;
+            pthread_mutex_unlock(&w.mu);
+            replay_wait(&w);
+            pthread_mutex_lock(&w.mu);
+            w.pending++;
+            pthread_mutex_unlock(&w.mu);
+            rc = file_append(log, recs, nr, replay_cb, &w);
+        }
+        if (rc) {
+            pthread_mutex_lock(&w.mu);
+            w.pending--;
+            pthread_mutex_unlock(&w.mu);
+            SL_ERROR("storage: stream %s shard %s: cannot restore journaled records: %s", v[0].stream, v[0].shard,
+                     sl_strerror(rc));
+            break;
+        }
+        next += nr;
+        restored += nr;
+    }
+    replay_wait(&w);
+    if (w.rc) {
+        SL_ERROR("storage: stream %s shard %s: restoring journaled records failed: %s", v[0].stream, v[0].shard,
+                 sl_strerror(w.rc));
+        restored = 0;
+    }
+    free(buf);
+    free(recs);
+    file_shard_close(log);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cond);
+    return restored;
+}
+
+/* Restores from the journal what the segments lost, then records a checkpoint at its end. */
+static int journal_replay(file_engine_t *e, jrep_list_t *rep) {
+    if (rep->n) qsort(rep->v, rep->n, sizeof *rep->v, jrep_cmp);
+    size_t records = 0, shards = 0;
+    for (size_t i = 0; i < rep->n;) {
+        size_t j = i + 1;
+        while (j < rep->n && strcmp(rep->v[j].stream, rep->v[i].stream) == 0 && strcmp(rep->v[j].shard, rep->v[i].shard) == 0)
+            j++;
+        size_t r = replay_shard(e, rep->v + i, j - i);
+        if (r) {
+            records += r;
+            shards++;
+        }
+        i = j;
+    }
+    if (records)
+        SL_WARN("storage: commit journal: restored %zu records of %zu shard(s) that had not reached their segments",
+                records, shards);
+    if (e->j_wlsn == e->j_flsn) return 0;
+    int rc = journal_checkpoint_sync(e, e->j_wlsn);
+    if (!rc) e->j_flsn = e->j_wlsn;
+    return rc;
 }
 
 static const sl_storage_vtable_t file_vtable = {
@@ -2297,7 +3012,7 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     e->ops = *o;
 #define FILL(f) if (!e->ops.f) e->ops.f = sl_file_ops_posix.f
     FILL(open); FILL(close); FILL(pwrite); FILL(pread); FILL(fdatasync); FILL(fsync); FILL(ftruncate);
-    FILL(unlink); FILL(rename); FILL(mkdir); FILL(fstat); FILL(rmdir);
+    FILL(unlink); FILL(rename); FILL(mkdir); FILL(fstat); FILL(rmdir); FILL(syncfs);
 #undef FILL
     e->base.cfg.file_ops = &e->ops;
     e->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : SL_STORAGE_SEGMENT_BYTES_DEFAULT;
@@ -2310,6 +3025,10 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     pthread_mutex_init(&e->sync_mu, NULL);
     pthread_cond_init(&e->sync_work, NULL);
     pthread_cond_init(&e->sync_done, NULL);
+    pthread_mutex_init(&e->ck_mu, NULL);
+    pthread_cond_init(&e->ck_cond, NULL);
+    e->jfd = -1;
+    jrep_list_t rep = {0};
     atomic_init(&e->pending_bytes, 0);
     atomic_init(&e->open_fds, 0);
     atomic_init(&e->fail_code, 0);
@@ -2322,6 +3041,10 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
         SL_ERROR("storage: cannot create %s: %s", e->root, sl_strerror(rc));
         goto fail;
     }
+    if ((rc = journal_open(e, &rep))) {
+        SL_ERROR("storage: cannot open the commit journal %s: %s", e->jpath ? e->jpath : "", sl_strerror(rc));
+        goto fail;
+    }
     if (pthread_create(&e->commit_thread, NULL, commit_main, e) != 0) { rc = SL_ENOMEM; goto fail; }
     if (cfg->durability != SL_DURABILITY_NONE) {
         for (int i = 0; i < SL_STORAGE_SYNC_THREADS - 1; i++) {
@@ -2329,9 +3052,27 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
             e->nsync_threads++;
         }
     }
+    if (e->jfd >= 0) {
+        rc = journal_replay(e, &rep);
+        jrep_free(&rep);
+        if (rc) {
+            SL_ERROR("storage: commit journal %s: cannot record the checkpoint after replay: %s", e->jpath, sl_strerror(rc));
+            file_close(&e->base);
+            return rc;
+        }
+        if (pthread_create(&e->ck_thread, NULL, ck_main, e) == 0) e->ck_started = true;
+        e->ck_next_ms = sl_time_mono_ms() + SL_STORAGE_CHECKPOINT_MS;
+        /* Without the checkpoint thread the ring would never be freed: write directly then. */
+        e->jon = e->ck_started && cfg->durability == SL_DURABILITY_SYNC;
+    }
     *out = &e->base;
     return 0;
 fail:
+    jrep_free(&rep);
+    if (e->jfd >= 0) e->ops.close(e->jfd);
+    free(e->jpath);
+    pthread_mutex_destroy(&e->ck_mu);
+    pthread_cond_destroy(&e->ck_cond);
     pthread_mutex_destroy(&e->reg_mu);
     pthread_mutex_destroy(&e->q_mu);
     pthread_cond_destroy(&e->q_cond);

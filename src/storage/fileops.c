@@ -191,6 +191,17 @@ static int fault_sync_common(int fd, int (*real)(int)) {
 }
 
 static int fault_fdatasync(int fd) { return fault_sync_common(fd, fdatasync); }
+
+/* syncfs makes every file durable: like a sync of each tracked descriptor. */
+static int fault_syncfs(int fd) {
+    int rc = fault_sync_common(fd, syncfs);
+    if (rc == 0) {
+        pthread_mutex_lock(&g_fault_mu);
+        for (size_t i = 0; i < FAULT_FDS_MAX; i++) g_unsynced[i] = -1;
+        pthread_mutex_unlock(&g_fault_mu);
+    }
+    return rc;
+}
 static int fault_fsync(int fd) { return fault_sync_common(fd, fsync); }
 
 static bool fault_dead(void) {
@@ -213,6 +224,7 @@ const sl_file_ops_t sl_file_ops_fault = {
     .pwrite = fault_pwrite,
     .pread = pread,
     .fdatasync = fault_fdatasync,
+    .syncfs = fault_syncfs,
     .fsync = fault_fsync,
     .ftruncate = fault_ftruncate,
     .unlink = fault_unlink,

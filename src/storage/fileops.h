@@ -14,8 +14,8 @@ typedef struct sl_file_ops {
     ssize_t (*pwrite)(int fd, const void *buf, size_t len, off_t off);
     ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
     int (*fdatasync)(int fd);
-    /* Flushes the whole file system holding fd (syncfs(2)). Optional: when NULL the engine syncs
-     * file by file (the fault-injection table leaves it NULL so that it can track every file). */
+    /* Flushes the whole file system holding fd (syncfs(2)); the fault-injection table counts it
+     * as a sync of every tracked file. */
     int (*syncfs)(int fd);
     int (*fsync)(int fd);
     int (*ftruncate)(int fd, off_t len);

@@ -27,6 +27,18 @@
 #define SL_STORAGE_FD_PRESSURE_IDLE_MS 100
 /* Shards written per commit sub-round: bounds the descriptors a round needs open at once. */
 #define SL_STORAGE_ROUND_SHARDS_MAX 1024
+/* Shared commit journal (durability=sync, docs/storage-format.md): default ring size; a shard whose
+ * share of a round is at least JOURNAL_DIRECT_BYTES is written and fdatasync'd in its own segment
+ * instead (large records gain nothing from being written twice); journaled frames gather in
+ * memory per shard until TAIL_FLUSH_BYTES and are then written to the segment without a sync; a
+ * checkpoint (one syncfs) runs every CHECKPOINT_MS or when a quarter of the ring is in use; the
+ * journal file grows by GROW_BYTES of zeros at a time during its first lap. */
+#define SL_STORAGE_JOURNAL_BYTES_DEFAULT (128u * 1024 * 1024)
+#define SL_STORAGE_JOURNAL_BYTES_MAX (1024u * 1024 * 1024)
+#define SL_STORAGE_JOURNAL_DIRECT_BYTES (64u * 1024)
+#define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)
+#define SL_STORAGE_CHECKPOINT_MS 2000
+#define SL_STORAGE_JOURNAL_GROW_BYTES (4u * 1024 * 1024)
 /* Longest key (stream key or shard key) accepted as a directory name. */
 #define SL_STORAGE_KEY_BYTES_MAX 200
 

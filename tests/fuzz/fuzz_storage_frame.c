@@ -1,8 +1,9 @@
 /* Fuzz target for the storage engine's on-disk decoders: record frames (as the recovery scan walks
- * a segment tail), segment headers and index entries. Bytes from disk are input: any content must
+ * a segment tail), segment headers, index entries and commit-journal headers, slots and entries. Bytes from disk are input: any content must
  * give a status, never a crash or an out-of-bounds read. A decoded frame must re-encode to the
  * same bytes. */
 #include "storage/format.h"
+#include "storage/journal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (memcmp(copy, data + off, n) != 0) abort();
         free(copy);
         off += f.frame_len;
+    }
+    if (size >= SL_JNL_ENTRY_HEADER_BYTES) {
+        /* the journal scan: a header, then the whole entry's checksum */
+        sl_jnl_entry_t je;
+        if (sl_jnl_entry_decode(data, sl_le64_get(data + 8), size, &je) == 0) {
+            if (je.len > size) abort();
+            if (je.kind == SL_JNL_RECORDS) (void)sl_jnl_entry_check(data, &je);
+        }
+        uint64_t cap, gen, lsn;
+        (void)sl_jnl_file_header_decode(data, &cap);
+        (void)sl_jnl_slot_decode(data, &gen, &lsn);
     }
     if (size >= SL_SEG_HEADER_BYTES) {
         uint64_t base;

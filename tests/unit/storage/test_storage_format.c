@@ -1,5 +1,6 @@
 /* Unit tests of the on-disk format: frames, headers, index entries, file names. */
 #include "storage/format.h"
+#include "storage/journal.h"
 
 #include "core/common.h"
 #include "core/crc32c.h"
@@ -122,10 +123,77 @@ static void test_names(void) {
     CHECK(!sl_seg_name_parse("00000000000000000001.log.tmp", "log", &v));
 }
 
+/* Commit journal: header, checkpoint slots, entries; every damaged or misplaced entry is refused. */
+static void test_journal_format(void) {
+    uint8_t h[SL_JNL_FILE_HEADER_BYTES];
+    uint64_t cap = 0;
+    sl_jnl_file_header_encode(h, 1u << 20);
+    CHECK_EQ_INT(sl_jnl_file_header_decode(h, &cap), 0);
+    CHECK_EQ_INT(cap, 1u << 20);
+    h[17] ^= 1;
+    CHECK_EQ_INT(sl_jnl_file_header_decode(h, &cap), SL_ECORRUPT);
+
+    uint8_t slot[SL_JNL_SLOT_BYTES];
+    uint64_t gen = 0, lsn = 0;
+    sl_jnl_slot_encode(slot, 7, 123456);
+    CHECK_EQ_INT(sl_jnl_slot_decode(slot, &gen, &lsn), 0);
+    CHECK_EQ_INT(gen, 7);
+    CHECK_EQ_INT(lsn, 123456);
+    slot[16] ^= 0x80;
+    CHECK_EQ_INT(sl_jnl_slot_decode(slot, &gen, &lsn), SL_ECORRUPT);
+    memset(slot, 0, sizeof slot);
+    CHECK_EQ_INT(sl_jnl_slot_decode(slot, &gen, &lsn), SL_ECORRUPT);
+
+    /* A RECORDS entry holding two frames. */
+    uint8_t body[2 * 64];
+    size_t blen = 0;
+    for (int i = 0; i < 2; i++) {
+        uint8_t d[10];
+        memset(d, 'a' + i, sizeof d);
+        sl_record_t r = {.arrival_ms = 5, .partition_key = "k", .partition_key_len = 1, .data = d, .data_len = sizeof d};
+        sl_frame_prepare(body + blen, &r);
+        sl_frame_finish(body + blen, 40 + (uint64_t)i, 5);
+        blen += sl_frame_size(1, 0, sizeof d);
+    }
+    size_t len = sl_jnl_entry_size(3, 2, blen);
+    CHECK_EQ_INT(len % SL_JNL_ALIGN, 0);
+    uint8_t *e = malloc(len);
+    sl_jnl_entry_encode(e, 4096, "str", 3, "sh", 2, 40, 2, body, blen);
+    sl_jnl_entry_t je;
+    CHECK_EQ_INT(sl_jnl_entry_decode(e, 4096, len, &je), 0);
+    CHECK_EQ_INT(sl_jnl_entry_check(e, &je), 0);
+    CHECK_EQ_INT(je.kind, SL_JNL_RECORDS);
+    CHECK_EQ_INT(je.len, len);
+    CHECK_EQ_INT(je.nframes, 2);
+    CHECK_EQ_INT(je.first_seq, 40);
+    CHECK_EQ_INT(je.body_len, blen);
+    CHECK(memcmp(sl_jnl_stream_key(e), "str", 3) == 0);
+    CHECK(memcmp(sl_jnl_shard_key(e, &je), "sh", 2) == 0);
+    CHECK(memcmp(sl_jnl_body(e, &je), body, blen) == 0);
+    /* a stale entry of an earlier lap, an entry too long for the rest of the lap, a damaged byte */
+    CHECK_EQ_INT(sl_jnl_entry_decode(e, 4096 + 65536, len, &je), SL_ECORRUPT);
+    CHECK_EQ_INT(sl_jnl_entry_decode(e, 4096, len - 8, &je), SL_ECORRUPT);
+    CHECK_EQ_INT(sl_jnl_entry_decode(e, 4096, len, &je), 0);
+    e[len - 9] ^= 1;
+    CHECK_EQ_INT(sl_jnl_entry_check(e, &je), SL_ECORRUPT);
+    free(e);
+
+    uint8_t pad[SL_JNL_ENTRY_HEADER_BYTES];
+    sl_jnl_pad_encode(pad, 800, 200);
+    CHECK_EQ_INT(sl_jnl_entry_decode(pad, 800, 200, &je), 0);
+    CHECK_EQ_INT(je.kind, SL_JNL_PAD);
+    CHECK_EQ_INT(je.len, 200);
+    pad[20] = 1;
+    CHECK_EQ_INT(sl_jnl_entry_decode(pad, 800, 200, &je), SL_ECORRUPT);
+    memset(pad, 0, sizeof pad);
+    CHECK_EQ_INT(sl_jnl_entry_decode(pad, 0, 200, &je), SL_ECORRUPT);
+}
+
 int main(void) {
     test_frame_roundtrip();
     test_frame_empty_fields();
     test_headers();
     test_names();
+    test_journal_format();
     TEST_MAIN_END();
 }
