@@ -45,6 +45,10 @@ static void usage(FILE *out) {
             "  --record-size B       record data bytes (default 100)\n"
             "  --batch N             records per PutRecords (default 500)\n"
             "  --get-limit N         GetRecords Limit (default 10000)\n"
+            "  --fill SIZE           read: first write SIZE of record data (e.g. 2GB, 512MiB) with PutRecords of\n"
+            "                        --record-size records (not measured), then read it back and check that\n"
+            "                        the counts match when the stream was created by this run (--create)\n"
+            "  --fill-records N      read: the same, N records\n"
             "  --region R            SigV4 region (default $AWS_REGION or us-east-1)\n"
             "  --access-key K        SigV4 access key (default $AWS_ACCESS_KEY_ID or a dummy)\n"
             "  --secret-key S        SigV4 secret key (default $AWS_SECRET_ACCESS_KEY or a dummy)\n"
@@ -54,7 +58,9 @@ static void usage(FILE *out) {
             "\n"
             "Requests are signed with AWS Signature Version 4. The final report counts only answers received\n"
             "inside the measured window; errors are grouped by HTTP status and AWS error type, and failed\n"
-            "records inside a PutRecords answer by their ErrorCode.\n");
+            "records inside a PutRecords answer by their ErrorCode. For --fill, --batch defaults to as many\n"
+            "records as fit in 5 MiB (at most 500); records of 1 MiB must leave room for the 16-byte\n"
+            "partition key (--record-size 1048560).\n");
 }
 
 /* Parses "10s", "500ms", "2m", "1.5" (seconds). Returns seconds or -1. */
@@ -65,6 +71,22 @@ static double parse_time(const char *s) {
     if (*end == 0 || strcmp(end, "s") == 0) return v;
     if (strcmp(end, "ms") == 0) return v / 1000;
     if (strcmp(end, "m") == 0) return v * 60;
+    return -1;
+}
+
+/* Parses "2GB", "512MiB", "10k", "1000" (bytes; k/M/G decimal, KiB/MiB/GiB binary). Returns -1 if bad. */
+static int64_t parse_size(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0) return -1;
+    static const struct {
+        const char *suffix;
+        double mult;
+    } units[] = {{"", 1},       {"B", 1},         {"k", 1e3},       {"K", 1e3},        {"kB", 1e3},
+                 {"KB", 1e3},   {"KiB", 1024.0},  {"M", 1e6},       {"MB", 1e6},       {"MiB", 1048576.0},
+                 {"G", 1e9},    {"GB", 1e9},      {"GiB", 1073741824.0}};
+    for (size_t i = 0; i < SL_ARRAY_LEN(units); i++)
+        if (strcmp(end, units[i].suffix) == 0) return (int64_t)(v * units[i].mult);
     return -1;
 }
 
@@ -108,7 +130,16 @@ static void text_hist(const char *name, const sl_bench_hist_t *h) {
            ms(sl_bench_hist_quantile(h, 0.999)), ms(h->max_ns));
 }
 
-static void report(const sl_bench_cfg_t *cfg, const char *endpoint, const sl_bench_stats_t *t, double secs) {
+/* The fill phase's outcome, for the report. verified: 1 read back exactly what was written, 0 a
+ * mismatch, -1 not checked (the stream existed before, the run did not catch up, or a warmup). */
+typedef struct {
+    uint64_t records, bytes;
+    double secs;
+    int verified;
+} fill_t;
+
+static void report(const sl_bench_cfg_t *cfg, const char *endpoint, const sl_bench_stats_t *t, double secs,
+                   const fill_t *fill) {
     double s = secs > 0 ? secs : 1e-9;
     uint64_t requests = t->requests, records = t->records, bytes = t->bytes;
     uint64_t rrec = t->read_records, rbytes = t->read_bytes, errors = t->errors;
@@ -126,6 +157,10 @@ static void report(const sl_bench_cfg_t *cfg, const char *endpoint, const sl_ben
                cfg->shard_count ? cfg->shard_count : cfg->shards, secs, (unsigned long long)requests,
                (unsigned long long)records, (unsigned long long)bytes, (double)requests / s, (double)records / s,
                (double)bytes / s / 1e6, (unsigned long long)rrec, (double)rrec / s, (double)rbytes / s / 1e6);
+        if (cfg->fill_records)
+            printf(",\"fill_records\":%llu,\"fill_bytes\":%llu,\"fill_seconds\":%.3f,\"verified\":%s",
+                   (unsigned long long)fill->records, (unsigned long long)fill->bytes, fill->secs,
+                   fill->verified < 0 ? "null" : fill->verified ? "true" : "false");
         json_hist("latency_ms", &t->lat);
         json_hist("e2e_latency_ms", &t->e2e);
         printf(",\"errors_total\":%llu,\"errors\":{", (unsigned long long)errors);
@@ -148,6 +183,12 @@ static void report(const sl_bench_cfg_t *cfg, const char *endpoint, const sl_ben
     printf("  requests      %llu (%.1f/s)\n", (unsigned long long)requests, (double)requests / s);
     printf("  records       %llu (%.1f records/s)\n", (unsigned long long)records, (double)records / s);
     printf("  data          %.2f MB (%.2f MB/s)\n", (double)bytes / 1e6, (double)bytes / s / 1e6);
+    if (cfg->fill_records)
+        printf("  fill          %llu records, %.2f MB written in %.2f s before the run; read back: %s\n",
+               (unsigned long long)fill->records, (double)fill->bytes / 1e6, fill->secs,
+               fill->verified < 0   ? "not checked (stream not created by this run, not caught up, or warmup)"
+               : fill->verified ? "all records and bytes"
+                                  : "MISMATCH");
     if (rrec || cfg->workload == SL_BENCH_MIXED || cfg->workload == SL_BENCH_SUBSCRIBE)
         printf("  consumed      %llu records (%.1f records/s, %.2f MB/s)\n", (unsigned long long)rrec, (double)rrec / s,
                (double)rbytes / s / 1e6);
@@ -174,6 +215,8 @@ int sl_bench_main(int argc, char **argv) {
     cfg.record_size = -1;
     cfg.batch = -1;
     cfg.get_limit = 10000;
+    const char *fill_arg = NULL;
+    bool fill_is_records = false;
     const char *env;
     snprintf(cfg.region, sizeof cfg.region, "%s", (env = getenv("AWS_REGION")) && *env ? env : "us-east-1");
     snprintf(cfg.access_key, sizeof cfg.access_key, "%s",
@@ -257,6 +300,10 @@ int sl_bench_main(int argc, char **argv) {
         } else if (strcmp(a, "--batch") == 0) {
             TAKE();
             cfg.batch = atoi(v);
+        } else if (strcmp(a, "--fill") == 0 || strcmp(a, "--fill-records") == 0) {
+            TAKE();
+            fill_arg = v;
+            fill_is_records = a[6] == '-';
         } else if (strcmp(a, "--get-limit") == 0) {
             TAKE();
             cfg.get_limit = atoi(v);
@@ -295,6 +342,16 @@ int sl_bench_main(int argc, char **argv) {
         return 2;
     }
     if (cfg.record_size < 0) cfg.record_size = def_size;
+    if (fill_arg) {
+        int64_t n = fill_is_records ? strtoll(fill_arg, NULL, 10) : parse_size(fill_arg);
+        if (cfg.workload != SL_BENCH_READ || n <= 0) {
+            fprintf(stderr, "sluice bench: --fill and --fill-records take a size or count > 0, for --workload read\n");
+            return 2;
+        }
+        cfg.fill_records = fill_is_records ? n : (n + cfg.record_size - 1) / cfg.record_size;
+        /* As many records as fit in 5 MiB with their partition keys (AWS's classic request limit). */
+        def_batch = (int)SL_MAX(1, SL_MIN(500, (5 << 20) / (cfg.record_size + 16)));
+    }
     if (cfg.batch < 0) cfg.batch = def_batch;
     if (cfg.workload == SL_BENCH_SUBSCRIBE && cfg.record_size < 24) cfg.record_size = 24;
     if (cfg.connections < 1 || cfg.connections > 100000 || cfg.threads < 1 || cfg.threads > 256 || cfg.depth < 1 ||
@@ -307,12 +364,27 @@ int sl_bench_main(int argc, char **argv) {
     if (cfg.threads > cfg.connections) cfg.threads = cfg.connections;
     char null_endpoint[64];
     if (cfg.null_target) {
-        if (cfg.workload != SL_BENCH_PUT_RECORD && cfg.workload != SL_BENCH_PUT_RECORDS) {
-            fprintf(stderr, "sluice bench: --target null supports the put workloads only\n");
+        if (cfg.workload != SL_BENCH_PUT_RECORD && cfg.workload != SL_BENCH_PUT_RECORDS &&
+            cfg.workload != SL_BENCH_READ) {
+            fprintf(stderr, "sluice bench: --target null supports the put workloads and read only\n");
             return 2;
         }
+        if (cfg.fill_records) {
+            fprintf(stderr, "sluice bench: --fill has no meaning with --target null\n");
+            return 2;
+        }
+        if (cfg.workload == SL_BENCH_READ) {
+            /* The responder's GetRecords never catches up: the run lasts --duration. */
+            cfg.shard_ids = calloc((size_t)cfg.shards, sizeof *cfg.shard_ids);
+            if (!cfg.shard_ids) return 1;
+            for (int i = 0; i < cfg.shards; i++) {
+                char id[32];
+                snprintf(id, sizeof id, "shardId-%012d", i);
+                cfg.shard_ids[cfg.shard_count++] = strdup(id);
+            }
+        }
         int port;
-        if (sl_bench_null_start(&port) != 0) {
+        if (sl_bench_null_start(&cfg, &port) != 0) {
             fprintf(stderr, "sluice bench: cannot start the null responder\n");
             return 1;
         }
@@ -328,7 +400,19 @@ int sl_bench_main(int argc, char **argv) {
     if (!cfg.null_target && sl_bench_setup(&cfg) != 0) return 1;
     static sl_bench_stats_t total;
     double secs = 0;
-    int rc = sl_bench_run(&cfg, &total, &secs);
+    fill_t fill = {.verified = -1};
+    int rc = 0;
+    if (cfg.fill_records) {
+        if (!cfg.quiet)
+            fprintf(stderr, "sluice bench: writing %lld records of %d B (%d per PutRecords) before reading\n",
+                    (long long)cfg.fill_records, cfg.record_size, cfg.batch);
+        rc = sl_bench_fill(&cfg, &fill.records, &fill.bytes, &fill.secs);
+        if (rc != 0) fprintf(stderr, "sluice bench: the fill phase failed after %llu records\n",
+                             (unsigned long long)fill.records);
+    }
+    if (rc == 0) rc = sl_bench_run(&cfg, &total, &secs);
+    if (cfg.fill_records && rc == 0 && cfg.created && total.readers_left == 0 && cfg.warmup_s == 0)
+        fill.verified = total.records == fill.records && total.bytes == fill.bytes;
     if (cfg.null_target) sl_bench_null_stop();
     else sl_bench_teardown(&cfg);
     for (int i = 0; i < cfg.shard_count; i++) free(cfg.shard_ids[i]);
@@ -337,7 +421,13 @@ int sl_bench_main(int argc, char **argv) {
         fprintf(stderr, "sluice bench: run failed: %s\n", sl_strerror(rc));
         return 1;
     }
-    report(&cfg, endpoint, &total, secs);
+    report(&cfg, endpoint, &total, secs, &fill);
     fflush(stdout);
+    if (fill.verified == 0) {
+        fprintf(stderr, "sluice bench: read %llu records / %llu bytes, but the fill wrote %llu / %llu\n",
+                (unsigned long long)total.records, (unsigned long long)total.bytes, (unsigned long long)fill.records,
+                (unsigned long long)fill.bytes);
+        return 1;
+    }
     return total.requests == 0 && total.read_records == 0 ? 1 : 0;
 }

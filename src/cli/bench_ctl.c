@@ -89,12 +89,15 @@ int sl_bench_h1_parse(const char *buf, size_t len, sl_bench_h1_resp_t *r, sl_buf
         if (clen < 0) return SL_EINVAL; /* read-until-close bodies are not used by Kinesis endpoints */
         r->need = hlen + (size_t)clen;
         if (len < r->need) return 0;
+        r->consumed = r->need;
+        r->body_off = hlen;
+        r->body_len = (size_t)clen;
+        if (!body) return 1;
         sl_buf_reset(body);
         sl_buf_append(body, buf + hlen, (size_t)clen);
         sl_buf_reserve(body, 1);
         if (sl_buf_failed(body)) return SL_ENOMEM;
         body->data[body->len] = 0;
-        r->consumed = r->need;
         return 1;
     }
     /* Chunked: find the last chunk first (no copying), then de-chunk. */
@@ -115,6 +118,8 @@ int sl_bench_h1_parse(const char *buf, size_t len, sl_bench_h1_resp_t *r, sl_buf
         if (len < data + sz + 2) return 0;
         p = data + sz + 2;
     }
+    r->chunked = true;
+    if (!body) return 1;
     sl_buf_reset(body);
     p = hlen;
     for (;;) {
@@ -363,6 +368,7 @@ int sl_bench_setup(sl_bench_cfg_t *cfg) {
             rc = SL_EINVAL;
             goto done;
         }
+        cfg->created = status == 200;
     }
     rc = wait_active(cfg, &arena, &resp);
     if (rc != 0) goto done;

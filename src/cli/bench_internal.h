@@ -65,6 +65,8 @@ typedef struct {
     char secret_key[128];
     bool json;
     bool quiet;
+    int64_t fill_records;            /* read: PutRecords this many records before the measured phase */
+    bool created;                    /* setup created the stream (it was empty before this run) */
     /* Filled by setup: the shard ids (read, subscribe, mixed) and the consumer ARN (subscribe). */
     char **shard_ids;
     int shard_count;
@@ -93,6 +95,7 @@ typedef struct {
     sl_bench_hist_t lat;           /* request latency (put; read requests in the read workload) */
     sl_bench_hist_t e2e;           /* put-to-consumer latency (subscribe) */
     int64_t last_done_ns;          /* completion time of the last counted request */
+    int readers_left;              /* read: reader slots not caught up when the run ended */
 } sl_bench_stats_t;
 
 void sl_bench_stats_error(sl_bench_stats_t *st, const char *kind);
@@ -104,10 +107,19 @@ void sl_bench_stats_error(sl_bench_stats_t *st, const char *kind);
  * progress line to stderr unless cfg->quiet. Returns 0 or a negative SL_E* code. */
 int sl_bench_run(const sl_bench_cfg_t *cfg, sl_bench_stats_t *total, double *elapsed_s);
 
+/* The fill phase of the read workload (--fill, --fill-records): PutRecords of exactly
+ * cfg->fill_records records of cfg->record_size bytes, cfg->batch per request, with all
+ * connections, retrying records that fail. *records and *bytes receive what was acknowledged,
+ * *elapsed_s the time taken. Returns 0 or a negative SL_E* code. */
+int sl_bench_fill(const sl_bench_cfg_t *cfg, uint64_t *records, uint64_t *bytes, double *elapsed_s);
+
 /* ---- the control-plane client and HTTP/1.1 response parsing (bench_ctl.c) ---- */
 
 typedef struct {
     int status;
+    bool chunked;     /* the body is chunked (only reported when no body buffer was given) */
+    size_t body_off;  /* without a body buffer, for a Content-Length body: where it is in buf */
+    size_t body_len;
     size_t consumed;  /* bytes of the whole response (headers + body) */
     size_t need;      /* when 0 is returned: total bytes needed, if known (Content-Length), else 0 */
     bool close;       /* Connection: close */
@@ -116,7 +128,9 @@ typedef struct {
 
 /* Parses one HTTP/1.1 response at the front of buf[0..len). Returns 1 when it is complete (the body,
  * de-chunked, replaces *body's contents and is NUL-terminated), 0 when more bytes are needed, or
- * SL_EINVAL when it is malformed. */
+ * SL_EINVAL when it is malformed. With body NULL nothing is copied: a complete Content-Length body
+ * is buf[body_off..body_off+body_len), and a complete chunked one only sets r->chunked (parse it
+ * again with a buffer). */
 int sl_bench_h1_parse(const char *buf, size_t len, sl_bench_h1_resp_t *r, sl_buf_t *body);
 
 /* The error kind of a non-200 answer: "<status> <__type>" with any "prefix#" cut from the type. */
@@ -147,8 +161,10 @@ int sl_bench_sign(sl_bench_signer_t *s, const sl_bench_cfg_t *cfg, const char *t
 /* ---- the trivial responder (bench_null.c) ---- */
 
 /* Starts a responder thread on 127.0.0.1 (any free port) that answers every HTTP/1.1 or h2c
- * request with 200 and a minimal Kinesis-shaped JSON body. Returns 0 and *port. */
-int sl_bench_null_start(int *port);
+ * request with 200 and a minimal Kinesis-shaped JSON body; GetRecords gets a canned answer of
+ * min(--get-limit, 10 MiB / --record-size) records of cfg->record_size bytes that never catches
+ * up. Returns 0 and *port. */
+int sl_bench_null_start(const sl_bench_cfg_t *cfg, int *port);
 void sl_bench_null_stop(void);
 
 #endif

@@ -1,10 +1,13 @@
 /* The trivial responder behind `sluice bench --target null`: one thread, one epoll loop, answering
  * every HTTP/1.1 or h2c (prior knowledge) POST with 200 and a minimal Kinesis-shaped JSON body
- * chosen by X-Amz-Target, without looking at the body. Running the load generator against it in
- * the same run shows the tool's own ceiling, so a server result below it is the server's. */
+ * chosen by X-Amz-Target, without looking at the body. GetRecords gets one canned answer built at
+ * start (records of --record-size bytes, never caught up), written from that one copy. Running the
+ * load generator against it in the same run shows the tool's own ceiling, so a server result below
+ * it is the server's. */
 #include "cli/bench_internal.h"
 
 #include "core/common.h"
+#include "wire/base64.h"
 
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
@@ -18,17 +21,24 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static const char put_records_body[] = "{\"FailedRecordCount\":0,\"Records\":[]}";
 static const char put_record_body[] = "{\"SequenceNumber\":\"1\",\"ShardId\":\"shardId-000000000000\"}";
 static const char other_body[] = "{}";
+static const char gsi_body[] = "{\"ShardIterator\":\"null-iterator\"}";
+static char *g_get_body; /* the canned GetRecords answer */
+static size_t g_get_len;
 
 typedef struct {
     int fd;
     int mode; /* 0: unknown yet, 1: HTTP/1.1, 2: h2c */
     sl_buf_t in;
     sl_buf_t out;
+    size_t out_off;   /* bytes of out already written */
+    const char *big;  /* HTTP/1.1: a canned body written after out, by pointer */
+    size_t big_len, big_off;
     nghttp2_session *h2;
 } null_conn_t;
 
@@ -50,25 +60,47 @@ static const char *body_for(const char *target, size_t n, size_t *len) {
         *len = sizeof put_record_body - 1;
         return put_record_body;
     }
+    if (n >= 16 && memcmp(target + n - 16, "GetShardIterator", 16) == 0) {
+        *len = sizeof gsi_body - 1;
+        return gsi_body;
+    }
+    if (n >= 10 && memcmp(target + n - 10, "GetRecords", 10) == 0 && g_get_body) {
+        *len = g_get_len;
+        return g_get_body;
+    }
     *len = sizeof other_body - 1;
     return other_body;
 }
 
-static void flush_out(null_conn_t *c) {
-    size_t off = 0;
-    while (off < c->out.len) {
-        ssize_t n = write(c->fd, c->out.data + off, c->out.len - off);
-        if (n <= 0) break;
-        off += (size_t)n;
+/* Writes out, then the pending canned body, until the socket is full; true when all is written. */
+static bool flush_out(null_conn_t *c) {
+    while (c->out_off < c->out.len || c->big_off < c->big_len) {
+        struct iovec iov[2];
+        int n = 0;
+        if (c->out_off < c->out.len) iov[n++] = (struct iovec){c->out.data + c->out_off, c->out.len - c->out_off};
+        if (c->big_off < c->big_len) iov[n++] = (struct iovec){(void *)(c->big + c->big_off), c->big_len - c->big_off};
+        ssize_t w = writev(c->fd, iov, n);
+        if (w <= 0) return false;
+        size_t ow = SL_MIN((size_t)w, c->out.len - c->out_off);
+        c->out_off += ow;
+        c->big_off += (size_t)w - ow;
     }
-    memmove(c->out.data, c->out.data + off, c->out.len - off);
-    c->out.len -= off;
+    c->out.len = c->out_off = 0;
+    c->big = NULL;
+    c->big_len = c->big_off = 0;
+    return true;
 }
 
-/* HTTP/1.1: answer every complete request in the input buffer. */
+/* HTTP/1.1: answer every complete request in the input buffer (one at a time while a canned body
+ * is still being written). */
 static void serve_h1(null_conn_t *c) {
     size_t p = 0;
+    bool held = false; /* requests may wait behind a canned body still being written */
     for (;;) {
+        if (c->big) {
+            held = true;
+            break;
+        }
         const char *b = c->in.data + p;
         size_t len = c->in.len - p;
         const char *end = memmem(b, len, "\r\n\r\n", 4);
@@ -93,12 +125,18 @@ static void serve_h1(null_conn_t *c) {
         const char *body = body_for(target, tlen, &bl);
         sl_buf_printf(&c->out,
                       "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: %zu\r\n\r\n", bl);
-        sl_buf_append(&c->out, body, bl);
+        if (bl > 65536) {
+            c->big = body;
+            c->big_len = bl;
+            c->big_off = 0;
+        } else {
+            sl_buf_append(&c->out, body, bl);
+        }
         p += hlen + clen;
     }
     memmove(c->in.data, c->in.data + p, c->in.len - p);
     c->in.len -= p;
-    flush_out(c);
+    if (flush_out(c) && held && c->in.len) serve_h1(c);
 }
 
 /* ---- h2c ---- */
@@ -265,12 +303,49 @@ static void *null_main(void *arg) {
             }
             null_conn_t *c = ptr;
             if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
-            else if (evs[i].events & EPOLLOUT) flush_out(c);
+            else if (evs[i].events & EPOLLOUT) {
+                bool held = c->big != NULL;
+                if (flush_out(c) && held && c->mode == 1 && c->in.len) serve_h1(c);
+            }
         }
     }
 }
 
-int sl_bench_null_start(int *port) {
+/* Builds the canned GetRecords answer: min(--get-limit, 10 MiB / --record-size) records. */
+static int build_get_body(const sl_bench_cfg_t *cfg) {
+    size_t size = (size_t)cfg->record_size;
+    size_t n = SL_MIN((size_t)cfg->get_limit, SL_MAX((size_t)1, (size_t)(10u << 20) / size));
+    uint8_t *raw = malloc(size);
+    if (!raw) return SL_ENOMEM;
+    for (size_t i = 0; i < size; i++) raw[i] = (uint8_t)(i * 131 + 7);
+    sl_buf_t b;
+    sl_buf_init(&b);
+    sl_buf_append_str(&b, "{\"Records\":[");
+    for (size_t i = 0; i < n; i++) {
+        sl_buf_printf(&b,
+                      "%s{\"SequenceNumber\":\"49590338271490256608559692538361571095921575989136588%03zu\","
+                      "\"ApproximateArrivalTimestamp\":1716000000.123,\"Data\":\"",
+                      i ? "," : "", i % 1000);
+        char *p = sl_buf_reserve(&b, sl_base64_encoded_len(size));
+        if (p) {
+            sl_base64_encode(raw, size, p);
+            b.len += sl_base64_encoded_len(size);
+        }
+        sl_buf_printf(&b, "\",\"PartitionKey\":\"%016zx\"}", i);
+    }
+    sl_buf_append_str(&b, "],\"NextShardIterator\":\"null-iterator\",\"MillisBehindLatest\":1000}");
+    free(raw);
+    if (sl_buf_failed(&b)) {
+        sl_buf_free(&b);
+        return SL_ENOMEM;
+    }
+    g_get_body = b.data;
+    g_get_len = b.len;
+    return 0;
+}
+
+int sl_bench_null_start(const sl_bench_cfg_t *cfg, int *port) {
+    if (cfg->workload == SL_BENCH_READ && build_get_body(cfg) != 0) return SL_ENOMEM;
     g_listen = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (g_listen < 0) return SL_EIO;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -296,4 +371,6 @@ void sl_bench_null_stop(void) {
     close(g_listen);
     close(g_wake);
     close(g_epoll);
+    free(g_get_body);
+    g_get_body = NULL;
 }

@@ -134,6 +134,9 @@ struct thread {
 static body_t *g_bodies;
 static int g_nbodies;
 static _Atomic int g_stop;
+/* Fill phase (sl_bench_fill): records not yet claimed by a writer; failed ones are given back. */
+static bool g_fill;
+static _Atomic int64_t g_fill_left;
 static struct sockaddr_storage g_addr;
 static socklen_t g_addrlen;
 
@@ -191,6 +194,23 @@ static void append_random_b64(sl_buf_t *b, int size, uint64_t *rng) {
     free(raw);
 }
 
+/* A PutRecord body (single) or a PutRecords body of batch records of cfg->record_size random bytes. */
+static void build_put_body(sl_buf_t *b, const sl_bench_cfg_t *cfg, bool single, int batch, uint64_t *rng) {
+    if (single) {
+        sl_buf_printf(b, "{\"StreamName\":\"%s\",\"Data\":\"", cfg->stream);
+        append_random_b64(b, cfg->record_size, rng);
+        sl_buf_printf(b, "\",\"PartitionKey\":\"%016llx\"}", (unsigned long long)rng_next(rng));
+        return;
+    }
+    sl_buf_printf(b, "{\"StreamName\":\"%s\",\"Records\":[", cfg->stream);
+    for (int r = 0; r < batch; r++) {
+        sl_buf_append_str(b, r ? ",{\"Data\":\"" : "{\"Data\":\"");
+        append_random_b64(b, cfg->record_size, rng);
+        sl_buf_printf(b, "\",\"PartitionKey\":\"%016llx\"}", (unsigned long long)rng_next(rng));
+    }
+    sl_buf_append_str(b, "]}");
+}
+
 static int build_bodies(const sl_bench_cfg_t *cfg) {
     bool single = cfg->workload == SL_BENCH_PUT_RECORD;
     int batch = single ? 1 : cfg->batch;
@@ -208,19 +228,7 @@ static int build_bodies(const sl_bench_cfg_t *cfg) {
     for (int i = 0; i < g_nbodies; i++) {
         sl_buf_t b;
         sl_buf_init(&b);
-        if (single) {
-            sl_buf_printf(&b, "{\"StreamName\":\"%s\",\"Data\":\"", cfg->stream);
-            append_random_b64(&b, cfg->record_size, &rng);
-            sl_buf_printf(&b, "\",\"PartitionKey\":\"%016llx\"}", (unsigned long long)rng_next(&rng));
-        } else {
-            sl_buf_printf(&b, "{\"StreamName\":\"%s\",\"Records\":[", cfg->stream);
-            for (int r = 0; r < batch; r++) {
-                sl_buf_append_str(&b, r ? ",{\"Data\":\"" : "{\"Data\":\"");
-                append_random_b64(&b, cfg->record_size, &rng);
-                sl_buf_printf(&b, "\",\"PartitionKey\":\"%016llx\"}", (unsigned long long)rng_next(&rng));
-            }
-            sl_buf_append_str(&b, "]}");
-        }
+        build_put_body(&b, cfg, single, batch, &rng);
         if (sl_buf_failed(&b)) return SL_ENOMEM;
         g_bodies[i].data = b.data;
         g_bodies[i].len = b.len;
@@ -383,6 +391,7 @@ static void conn_fail(conn_t *c, const char *kind) {
         }
         r->busy = false;
         r->stream_id = 0;
+        if (g_fill && r->role == ROLE_PUT) atomic_fetch_add(&g_fill_left, r->body_records);
         if (r->role != ROLE_PUT) r->wake_ns = now + 100000000LL;
     }
     c->reconnect_ns = now + (kind ? 50000000LL : 0);
@@ -519,6 +528,21 @@ static void issue_put(req_t *r, int64_t sched) {
         send_json(r, OP_PUT);
         return;
     }
+    if (g_fill) {
+        /* Claim up to a batch of the records still to write; a short last batch gets its own body. */
+        int64_t left = atomic_load(&g_fill_left), n;
+        do {
+            n = SL_MIN(left, (int64_t)th->cfg->batch);
+            if (n <= 0) return; /* nothing left: the slot stays idle until records are given back */
+        } while (!atomic_compare_exchange_weak(&g_fill_left, &left, left - n));
+        if (n < th->cfg->batch) {
+            sl_buf_reset(&r->dyn);
+            build_put_body(&r->dyn, th->cfg, false, (int)n, &th->rng);
+            r->body_records = (int)n;
+            send_json(r, OP_PUT);
+            return;
+        }
+    }
     int bi = (int)(rng_next(&th->rng) % (uint64_t)g_nbodies);
     r->send_body = g_bodies[bi].data;
     r->send_len = g_bodies[bi].len;
@@ -627,7 +651,8 @@ static void scan_get(const char *b, size_t len, uint64_t *records, uint64_t *byt
         *bytes += dec;
         p = q + 1;
     }
-    const char *it = memmem(b, len, "\"NextShardIterator\":\"", 21);
+    /* Both keys follow the Records array: search only after the last record's data. */
+    const char *it = memmem(p, (size_t)(end - p), "\"NextShardIterator\":\"", 21);
     if (it) {
         it += 21;
         const char *q = memchr(it, '"', (size_t)(end - it));
@@ -636,7 +661,7 @@ static void scan_get(const char *b, size_t len, uint64_t *records, uint64_t *byt
             *iter_len = (size_t)(q - it);
         }
     }
-    const char *m = memmem(b, len, "\"MillisBehindLatest\":", 21);
+    const char *m = memmem(p, (size_t)(end - p), "\"MillisBehindLatest\":", 21);
     if (m) *behind = strtoll(m + 21, NULL, 10);
 }
 
@@ -666,6 +691,7 @@ static void count_put(thread_t *th, req_t *r, const char *body, size_t len, int6
     }
     int ok = r->body_records - failed;
     if (ok < 0) ok = 0;
+    if (g_fill) atomic_fetch_add(&g_fill_left, r->body_records - ok);
     atomic_fetch_add_explicit(&th->st.requests, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&th->st.records, (uint64_t)ok, memory_order_relaxed);
     atomic_fetch_add_explicit(&th->st.bytes, (uint64_t)ok * (uint64_t)th->cfg->record_size, memory_order_relaxed);
@@ -740,6 +766,7 @@ static void req_complete(req_t *r, int status, const char *body, size_t len) {
     switch (r->role) {
     case ROLE_PUT:
         if (status == 200 && measured(th, now)) count_put(th, r, body, len, now);
+        else if (g_fill) atomic_fetch_add(&g_fill_left, r->body_records);
         push_idle(th, r);
         break;
     case ROLE_READ: complete_reader(th, r, status, body, len, now); break;
@@ -840,7 +867,8 @@ static void h1_readable(conn_t *c) {
             return;
         }
         sl_bench_h1_resp_t hr;
-        int pr = sl_bench_h1_parse(c->in.data, c->in.len, &hr, &r->resp);
+        int pr = sl_bench_h1_parse(c->in.data, c->in.len, &hr, NULL);
+        if (pr == 1 && hr.chunked) pr = sl_bench_h1_parse(c->in.data, c->in.len, &hr, &r->resp);
         if (pr < 0) {
             conn_fail(c, "malformed HTTP response");
             return;
@@ -850,10 +878,24 @@ static void h1_readable(conn_t *c) {
             return;
         }
         c->need = 0;
-        memmove(c->in.data, c->in.data + hr.consumed, c->in.len - hr.consumed);
-        c->in.len -= hr.consumed;
         c->h1_req = NULL;
-        req_complete(r, hr.status, r->resp.data, r->resp.len);
+        if (hr.chunked) {
+            req_complete(r, hr.status, r->resp.data, r->resp.len);
+        } else {
+            /* The body is used where it was read (no copy), NUL-terminated for the duration. */
+            if (!sl_buf_reserve(&c->in, 1)) {
+                conn_fail(c, "out of memory");
+                return;
+            }
+            char *body = c->in.data + hr.body_off;
+            char saved = body[hr.body_len];
+            body[hr.body_len] = 0;
+            req_complete(r, hr.status, body, hr.body_len);
+            if (c->fd < 0) return; /* the connection failed meanwhile (its input is gone) */
+            body[hr.body_len] = saved;
+        }
+        if (hr.consumed < c->in.len) memmove(c->in.data, c->in.data + hr.consumed, c->in.len - hr.consumed);
+        c->in.len -= hr.consumed;
         if (hr.close) {
             conn_fail(c, NULL);
             return;
@@ -915,6 +957,14 @@ static void on_event(conn_t *c, uint32_t events) {
 
 /* ---- threads ---- */
 
+/* True while one of th's requests is in flight. */
+static bool thread_busy(const thread_t *th) {
+    for (int i = 0; i < th->nconns; i++)
+        for (int j = 0; j < th->conns[i].nreqs; j++)
+            if (th->conns[i].reqs[j].busy) return true;
+    return false;
+}
+
 static void *thread_main(void *arg) {
     thread_t *th = arg;
     struct epoll_event evs[256];
@@ -922,6 +972,7 @@ static void *thread_main(void *arg) {
         int64_t now = mono_ns();
         if (now >= th->end_ns) break;
         if (th->cfg->workload == SL_BENCH_READ && th->readers_active == 0) break;
+        if (g_fill && atomic_load(&g_fill_left) == 0 && !thread_busy(th)) break;
         int64_t next = dispatch(th, now);
         if (next > th->end_ns) next = th->end_ns;
         int64_t wait = next - now;
@@ -931,6 +982,7 @@ static void *thread_main(void *arg) {
         int n = epoll_pwait2(th->ep, evs, 256, &ts, NULL);
         for (int i = 0; i < n; i++) on_event(evs[i].data.ptr, evs[i].events);
     }
+    th->st.readers_left = th->readers_active;
     th->done = true;
     return NULL;
 }
@@ -1050,6 +1102,7 @@ static void merge(sl_bench_stats_t *into, sl_bench_stats_t *from) {
     into->read_records += from->read_records;
     into->read_bytes += from->read_bytes;
     into->err_other += from->err_other;
+    into->readers_left += from->readers_left;
     for (int i = 0; i < from->err_count; i++) {
         bool found = false;
         for (int j = 0; j < into->err_count && !found; j++)
@@ -1154,5 +1207,25 @@ int sl_bench_run(const sl_bench_cfg_t *cfg, sl_bench_stats_t *total, double *ela
     if (cfg->workload == SL_BENCH_READ && total->last_done_ns > measure && total->last_done_ns < stop)
         stop = total->last_done_ns;
     *elapsed_s = stop > measure ? (double)(stop - measure) / 1e9 : 0;
+    return rc;
+}
+
+int sl_bench_fill(const sl_bench_cfg_t *cfg, uint64_t *records, uint64_t *bytes, double *elapsed_s) {
+    sl_bench_cfg_t f = *cfg;
+    f.workload = SL_BENCH_PUT_RECORDS;
+    f.warmup_s = 0;
+    f.duration_s = 7 * 86400; /* ends when every record is written */
+    f.rate = 0;
+    f.quiet = true;
+    static sl_bench_stats_t st;
+    g_fill = true;
+    atomic_store(&g_fill_left, cfg->fill_records);
+    int64_t t0 = mono_ns();
+    int rc = sl_bench_run(&f, &st, elapsed_s);
+    *elapsed_s = (double)(mono_ns() - t0) / 1e9;
+    g_fill = false;
+    *records = st.records;
+    *bytes = st.bytes;
+    if (rc == 0 && (atomic_load(&g_fill_left) != 0 || st.records != (uint64_t)cfg->fill_records)) rc = SL_EIO;
     return rc;
 }
