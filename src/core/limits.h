@@ -52,4 +52,8 @@
 #define SL_STORAGE_PENDING_BYTES_MAX (256u * 1024 * 1024)     /* unflushed bytes before appends get SL_EAGAIN */
 #define SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT 200              /* durability=interval */
 
+/* ---- server process ---- */
+#define SL_SERVER_MMAP_THRESHOLD_BYTES (32 * 1024 * 1024)     /* malloc: heap, not mmap, below this */
+#define SL_SERVER_TRIM_THRESHOLD_BYTES (256 * 1024 * 1024)    /* malloc: free heap kept before trimming */
+
 #endif

@@ -91,7 +91,7 @@ sl_kshard_t *sl_kstream_route(const sl_kstream_t *s, sl_u128_t hash) {
     size_t lo = 0, hi = s->open_count;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (s->open_shards[mid]->end < hash) lo = mid + 1;
+        if (s->open_ends[mid] < hash) lo = mid + 1;
         else hi = mid;
     }
     if (lo < s->open_count && s->open_shards[lo]->start <= hash) return s->open_shards[lo];
@@ -111,6 +111,11 @@ int sl_kstream_reindex(sl_kstream_t *s) {
         if (!s->shards[i]->closed_ms) idx[n++] = s->shards[i];
     qsort(idx, n, sizeof *idx, open_cmp);
     s->open_shards = idx;
+    s->open_count = 0;
+    sl_u128_t *ends = realloc(s->open_ends, (n ? n : 1) * sizeof *ends);
+    if (!ends) return SL_ENOMEM;
+    for (size_t i = 0; i < n; i++) ends[i] = idx[i]->end;
+    s->open_ends = ends;
     s->open_count = n;
     return 0;
 }
@@ -257,6 +262,7 @@ static void stream_free(sl_kstream_t *s) {
     for (size_t i = 0; i < s->shard_count; i++) shard_free(s->shards[i]);
     free(s->shards);
     free(s->open_shards);
+    free(s->open_ends);
     for (size_t i = 0; i < s->consumer_count; i++) consumer_free(s->consumers[i]);
     free(s->consumers);
     tags_free(&s->tags);

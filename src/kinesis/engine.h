@@ -97,6 +97,7 @@ struct sl_kstream {
     sl_kshard_t **shards;      /* by index ascending */
     size_t shard_count;
     sl_kshard_t **open_shards; /* open shards by StartingHashKey (routing index, sl_kstream_reindex) */
+    sl_u128_t *open_ends;       /* open_shards[i]->end, contiguous so that routing stays in cache */
     size_t open_count;
     sl_ktags_t tags;
     sl_kconsumer_t **consumers;

@@ -9,11 +9,13 @@
  * shards costs no disk I/O.
  *
  * Appends copy their records, framed, into the shard's pending buffer and return. One commit
- * thread takes the pending buffers of every shard with work, assigns sequence numbers, writes
- * each shard's frames with one pwrite (plus one pwrite of new index entries), rolls segments that
- * are full, and then, with durability=sync, runs the fdatasync calls of all touched files in
- * parallel on a small pool before completing the appends in order (group commit: one fdatasync per
- * touched shard per round, however many requests it carries). A failed write or sync fails the
+ * thread takes the pending buffers of every shard with work and assigns sequence numbers. With
+ * durability=sync, small shares of a round go to the shared commit journal (one pwrite and one
+ * fdatasync for the whole round, however many shards it touches) and stay in the shard's tail
+ * until they are written to the segment without a sync; large shares are written to their
+ * segment and fdatasync'd, in parallel with the journal's sync (group commit). Checkpoints (one
+ * syncfs, on their own thread) free the journal; the journal is replayed when the engine opens.
+ * Otherwise each shard's frames are written with one pwrite. A failed write or sync fails the
  * appends of that round for that shard, truncates their bytes away and leaves the engine usable.
  *
  * Threads and ownership:
@@ -1024,9 +1026,12 @@ static void enqueue_dirty_locked(file_shard_t *s) {
     file_engine_t *e = s->eng;
     pthread_mutex_lock(&e->q_mu);
     s->dirty_next = NULL;
+    bool was_empty = e->dirty_head == NULL;
     if (e->dirty_tail) e->dirty_tail->dirty_next = s; else e->dirty_head = s;
     e->dirty_tail = s;
-    pthread_cond_signal(&e->q_cond);
+    /* The commit thread waits only while the queue is empty: wake it only then (a batch touching
+     * hundreds of shards would otherwise signal it hundreds of times). */
+    if (was_empty) pthread_cond_signal(&e->q_cond);
     pthread_mutex_unlock(&e->q_mu);
 }
 
