@@ -20,6 +20,7 @@ struct sl_api {
      * network threads and from the storage commit thread (never while holding the engine lock). */
     pthread_mutex_t sub_mu;
     sl_sub_t *subs;            /* live subscriptions */
+    int sub_count;             /* entries in subs; written under sub_mu, read atomically without it */
     struct sl_sub_recent {
         char consumer_arn[512];
         uint32_t shard_index;

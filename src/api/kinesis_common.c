@@ -140,11 +140,11 @@ bool sl_kapi_shard_limit_ok(sl_api_call_t *call, int64_t extra) {
     return false;
 }
 
-void sl_kapi_format_seq(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter, int64_t arrival_ms,
-                        char out[64]) {
+size_t sl_kapi_format_seq(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter,
+                          int64_t arrival_ms, char out[64]) {
     sl_seqnum_t sn = {.shard_created_s = shard_created_ms / 1000, .shard_index = shard_index, .counter = counter,
                       .record_s = arrival_ms / 1000, .version = 2};
-    sl_seqnum_format(&sn, out);
+    return sl_seqnum_format(&sn, out);
 }
 
 void sl_kapi_encode_records(sl_enc_t *e, const sl_read_result_t *res, int64_t shard_created_ms, uint32_t shard_index,
@@ -155,8 +155,9 @@ void sl_kapi_encode_records(sl_enc_t *e, const sl_read_result_t *res, int64_t sh
     for (size_t i = 0; i < res->count; i++) {
         const sl_record_t *r = &res->records[i];
         sl_enc_map_begin(e);
-        sl_kapi_format_seq(shard_created_ms, shard_index, r->seq, r->arrival_ms, seq);
-        sl_enc_kv_cstr(e, "SequenceNumber", seq);
+        size_t seq_len =
+            sl_kapi_format_seq(shard_created_ms, shard_index, r->seq, r->arrival_ms, seq);
+        SL_ENC_KV_PLAIN(e, "SequenceNumber", seq, seq_len);
         sl_enc_key(e, "ApproximateArrivalTimestamp");
         sl_enc_timestamp_ms(e, r->arrival_ms);
         sl_enc_key(e, "Data");

@@ -29,9 +29,10 @@ bool sl_kapi_start_position(sl_api_call_t *call, sl_kstream_t *s, sl_kshard_t *s
 /* Sends LimitExceededException (AWS's text) unless `extra` more open shards fit the account limit
  * (caller holds the engine lock). */
 bool sl_kapi_shard_limit_ok(sl_api_call_t *call, int64_t extra);
-/* Public sequence number of a record: shard-local counter and arrival time in the shard's layout. */
-void sl_kapi_format_seq(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter, int64_t arrival_ms,
-                        char out[64]);
+/* Public sequence number of a record: shard-local counter and arrival time in the shard's layout.
+ * Returns its length (digits only, so it can be written with SL_ENC_KV_PLAIN). */
+size_t sl_kapi_format_seq(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter,
+                          int64_t arrival_ms, char out[64]);
 /* Writes the "Records" member (Record shape) for the records of a read result. */
 void sl_kapi_encode_records(sl_enc_t *e, const sl_read_result_t *res, int64_t shard_created_ms, uint32_t shard_index,
                             bool encrypted);

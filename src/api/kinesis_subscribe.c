@@ -104,6 +104,7 @@ static void sub_end(sl_sub_t *sub) {
     for (sl_sub_t **p = &sub->api->subs; *p; p = &(*p)->next) {
         if (*p == sub) {
             *p = sub->next;
+            __atomic_sub_fetch(&sub->api->sub_count, 1, __ATOMIC_RELAXED);
             break;
         }
     }
@@ -163,6 +164,9 @@ static void sub_post_wake_locked(sl_sub_t *s) {
 static void on_commit(void *ctx, sl_kshard_t *shard, uint64_t next_seq) {
     sl_api_t *api = ctx;
     (void)next_seq;
+    /* Called per shard per commit round: skip the lock when nobody subscribes. A subscription
+     * added meanwhile reads the log after registering, so it misses no record. */
+    if (__atomic_load_n(&api->sub_count, __ATOMIC_RELAXED) == 0) return;
     pthread_mutex_lock(&api->sub_mu);
     for (sl_sub_t *s = api->subs; s; s = s->next)
         if (s->shard_key == shard && s->waiting) sub_post_wake_locked(s);
@@ -432,6 +436,7 @@ void sl_kapi_subscribe(sl_api_call_t *call) {
     }
     sub->next = api->subs;
     api->subs = sub;
+    __atomic_add_fetch(&api->sub_count, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&api->sub_mu);
 
     char rid[64];

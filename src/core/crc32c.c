@@ -5,39 +5,14 @@
 
 static uint32_t g_table[8][256];
 static int g_have_sse42;
+/* Three-lane hardware CRC: lanes of LANE_BYTES are checksummed in parallel (the crc32 instruction
+ * has a latency of three cycles but issues every cycle) and combined with g_shift, the linear map
+ * "advance a raw CRC register over LANE_BYTES zero bytes", as four byte-indexed tables. */
+#define LANE_BYTES 256
+static uint32_t g_shift[4][256];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
-static void crc32c_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-        g_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++) g_table[t][i] = (g_table[t - 1][i] >> 8) ^ g_table[0][g_table[t - 1][i] & 0xff];
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    g_have_sse42 = __builtin_cpu_supports("sse4.2");
-#endif
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len) {
-    uint64_t c = crc;
-    while (len >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        c = __builtin_ia32_crc32di(c, v);
-        p += 8;
-        len -= 8;
-    }
-    uint32_t c32 = (uint32_t)c;
-    while (len--) c32 = __builtin_ia32_crc32qi(c32, *p++);
-    return c32;
-}
-#endif
-
-static uint32_t crc32c_sw(uint32_t crc, const unsigned char *p, size_t len) {
+static uint32_t crc32c_sw_raw(uint32_t crc, const unsigned char *p, size_t len) {
     while (len >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
@@ -52,11 +27,68 @@ static uint32_t crc32c_sw(uint32_t crc, const unsigned char *p, size_t len) {
     return crc;
 }
 
+static void crc32c_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        g_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++) g_table[t][i] = (g_table[t - 1][i] >> 8) ^ g_table[0][g_table[t - 1][i] & 0xff];
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    g_have_sse42 = __builtin_cpu_supports("sse4.2");
+#endif
+    static const unsigned char zeros[LANE_BYTES];
+    for (int t = 0; t < 4; t++)
+        for (uint32_t b = 0; b < 256; b++) g_shift[t][b] = crc32c_sw_raw(b << (8 * t), zeros, LANE_BYTES);
+}
+
+#if defined(__x86_64__)
+static uint32_t shift_lane(uint32_t c) {
+    return g_shift[0][c & 0xff] ^ g_shift[1][(c >> 8) & 0xff] ^ g_shift[2][(c >> 16) & 0xff] ^ g_shift[3][c >> 24];
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len) {
+    uint64_t c = crc;
+    while (len >= 3 * LANE_BYTES) {
+        uint64_t a = c, b = 0, d = 0;
+        for (size_t i = 0; i < LANE_BYTES; i += 8) {
+            uint64_t va, vb, vd;
+            memcpy(&va, p + i, 8);
+            memcpy(&vb, p + LANE_BYTES + i, 8);
+            memcpy(&vd, p + 2 * LANE_BYTES + i, 8);
+            a = __builtin_ia32_crc32di(a, va);
+            b = __builtin_ia32_crc32di(b, vb);
+            d = __builtin_ia32_crc32di(d, vd);
+        }
+        c = shift_lane(shift_lane((uint32_t)a) ^ (uint32_t)b) ^ (uint32_t)d;
+        p += 3 * LANE_BYTES;
+        len -= 3 * LANE_BYTES;
+    }
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8;
+        len -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (len--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
 uint32_t sl_crc32c(uint32_t crc, const void *data, size_t len) {
     pthread_once(&g_once, crc32c_init);
     crc = ~crc;
 #if defined(__x86_64__)
     if (g_have_sse42) return ~crc32c_hw(crc, data, len);
 #endif
-    return ~crc32c_sw(crc, data, len);
+    return ~crc32c_sw_raw(crc, data, len);
+}
+
+uint32_t sl_crc32c_portable(uint32_t crc, const void *data, size_t len) {
+    pthread_once(&g_once, crc32c_init);
+    return ~crc32c_sw_raw(~crc, data, len);
 }

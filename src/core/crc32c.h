@@ -8,5 +8,7 @@
 
 /* Extend `crc` (0 to start) over `len` bytes. sl_crc32c(0, "123456789", 9) == 0xE3069283. */
 uint32_t sl_crc32c(uint32_t crc, const void *data, size_t len);
+/* The same with the table method only (tests compare the two). */
+uint32_t sl_crc32c_portable(uint32_t crc, const void *data, size_t len);
 
 #endif

@@ -1,11 +1,15 @@
 /* 128-bit hash keys: decimal conversion, MD5 routing of partition keys and the even split of the
  * key space used by CreateStream (spec §3.2). */
+/* Partition keys are hashed with OpenSSL's low-level MD5 API, deprecated in OpenSSL 3 (see
+ * sl_hashkey_of_partition_key); this must come before any OpenSSL header. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "kinesis/hashkey.h"
 
 #include "core/common.h"
 
-#include <openssl/evp.h>
-#include <pthread.h>
+#include <openssl/md5.h>
+#include <string.h>
 
 int sl_hashkey_parse(const char *s, size_t len, sl_u128_t *out) {
     if (!s || len == 0) return SL_EINVAL;
@@ -35,39 +39,26 @@ size_t sl_hashkey_format(sl_u128_t v, char out[40]) {
     return n;
 }
 
-/* MD5 runs for every record put, so the digest implementation is fetched once and each thread
- * keeps its own context (freed when the thread exits): EVP_Digest with EVP_md5() would look the
- * algorithm up (taking OpenSSL's store locks) and allocate a context for every call. */
-static EVP_MD *g_md5;
-static pthread_key_t g_md5_ctx_key;
-static pthread_once_t g_md5_once = PTHREAD_ONCE_INIT;
-
-static void md5_ctx_free(void *ctx) { EVP_MD_CTX_free(ctx); }
-
-static void md5_init(void) {
-    g_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-    pthread_key_create(&g_md5_ctx_key, md5_ctx_free);
-}
-
-static EVP_MD_CTX *md5_ctx(void) {
-    pthread_once(&g_md5_once, md5_init);
-    EVP_MD_CTX *ctx = pthread_getspecific(g_md5_ctx_key);
-    if (!ctx && (ctx = EVP_MD_CTX_new()) != NULL) pthread_setspecific(g_md5_ctx_key, ctx);
-    return ctx;
-}
-
+/* MD5 runs for every record put, so it uses OpenSSL's low-level MD5_Init/Update/Final: the same
+ * digest code EVP's default provider runs, without EVP's per-call work (provider dispatch, the
+ * allocation and cleansing of the context's digest state, initialisation checks), which cost more
+ * than hashing a short key. OpenSSL 3 marks these functions deprecated; the warning is silenced
+ * for this file only (the OPENSSL_SUPPRESS_DEPRECATED define at the top). */
 sl_u128_t sl_hashkey_of_partition_key(const char *pk, size_t len) {
-    EVP_MD_CTX *ctx = md5_ctx();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    /* These fail only on allocation failure or a missing provider; neither is input. */
-    int ok = g_md5 && ctx && EVP_DigestInit_ex2(ctx, g_md5, NULL) == 1 && EVP_DigestUpdate(ctx, pk, len) == 1 &&
-             EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
-    SL_ASSERT(ok && md_len == 16);
-    sl_u128_t v = 0;
-    for (unsigned i = 0; i < 16; i++)
-        v = (v << 8) | md[i];
-    return v;
+    MD5_CTX ctx;
+    unsigned char md[MD5_DIGEST_LENGTH];
+    /* These only fail for a NULL context. */
+    int ok = MD5_Init(&ctx) == 1 && MD5_Update(&ctx, pk, len) == 1 && MD5_Final(md, &ctx) == 1;
+    SL_ASSERT(ok);
+    /* The digest read as a big-endian integer, in two 64-bit halves. */
+    uint64_t hi, lo;
+    memcpy(&hi, md, 8);
+    memcpy(&lo, md + 8, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
+#endif
+    return ((sl_u128_t)hi << 64) | lo;
 }
 
 void sl_hashkey_split_even(int n, int i, sl_u128_t *start, sl_u128_t *end) {

@@ -32,22 +32,6 @@ static bool big_mul_add(big_t *a, uint32_t mul, uint32_t add) {
     return carry == 0;
 }
 
-/* a = a / div; returns the remainder. */
-static uint64_t big_divmod(big_t *a, uint64_t div) {
-    __extension__ typedef unsigned __int128 u128;
-    u128 rem = 0;
-    for (int i = 2; i >= 0; i--) {
-        u128 cur = (rem << 64) | a->w[i];
-        a->w[i] = (uint64_t)(cur / div);
-        rem = cur % div;
-    }
-    return (uint64_t)rem;
-}
-
-static bool big_is_zero(const big_t *a) {
-    return a->w[0] == 0 && a->w[1] == 0 && a->w[2] == 0;
-}
-
 static void big_add(big_t *a, const big_t *b) {
     uint64_t carry = 0;
     for (int i = 0; i < 3; i++) {
@@ -84,31 +68,108 @@ static size_t big_to_hex(const big_t *a, char out[49]) {
     return n;
 }
 
-/* Writes a in decimal, NUL-terminated; returns the length. Works in chunks of 19 digits (one
- * 192-by-64-bit division per chunk): this runs for every sequence number Sluice prints, so it is
- * on the PutRecords and GetRecords hot paths. */
+/* Printing divides by 10^19 through a precomputed reciprocal (Moller and Granlund, "Improved
+ * division by invariant integers", IEEE TC 2011, algorithm 4): 10^19 already has its top bit set,
+ * so the divisor needs no normalising shift. One 64x64->128 multiplication and a few adds replace
+ * the 128-by-64-bit division (a libgcc __udivmodti4 call) of each step; sequence numbers are
+ * printed for every record PutRecords and GetRecords answer with. */
+#define DEC_CHUNK UINT64_C(10000000000000000000)   /* 10^19 */
+#define DEC_CHUNK_INV UINT64_C(0xd83c94fb6d2ac34a) /* floor((2^128 - 1) / 10^19) - 2^64 */
+
+/* (hi * 2^64 + lo) / 10^19 for hi < 10^19 (so the quotient fits 64 bits); *rem gets the rest. */
+static inline uint64_t div_1e19(uint64_t hi, uint64_t lo, uint64_t *rem) {
+    __extension__ typedef unsigned __int128 u128;
+    u128 q = (u128)DEC_CHUNK_INV * hi + (((u128)hi << 64) | lo); /* wraps mod 2^128 by design */
+    uint64_t q1 = (uint64_t)(q >> 64) + 1, q0 = (uint64_t)q;
+    uint64_t r = lo - q1 * DEC_CHUNK;
+    if (r > q0) {
+        q1--;
+        r += DEC_CHUNK;
+    }
+    if (r >= DEC_CHUNK) { /* rare */
+        q1++;
+        r -= DEC_CHUNK;
+    }
+    *rem = r;
+    return q1;
+}
+
+/* a = a / 10^19; returns the remainder. `top` is the highest non-zero word of a; a top word below
+ * 10^19 is itself the first partial remainder, so a sequence number (3 words) takes 2 steps here
+ * and its 2-word quotient 1. */
+static uint64_t big_divmod_1e19(big_t *a, int top) {
+    uint64_t rem = 0;
+    int i = top;
+    if (a->w[top] < DEC_CHUNK) {
+        rem = a->w[top];
+        a->w[top] = 0;
+        i--;
+    }
+    for (; i >= 0; i--)
+        a->w[i] = div_1e19(rem, a->w[i], &rem);
+    return rem;
+}
+
+/* "00".."99": two digits per table look-up. */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes v < 10^8 as exactly 8 digits. On little-endian machines all eight at once (SWAR): split
+ * into two 4-digit lanes of 32 bits, each into two 2-digit lanes of 16 bits, each into two digits
+ * of 8 bits, with multiply-shift divisions exact for these ranges (x * 10486 >> 20 = x / 100 for
+ * x < 10^4, x * 103 >> 10 = x / 10 for x < 100); the first digit ends up in the lowest byte. */
+static inline void put8(char *out, uint32_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x = (uint64_t)(v / 10000) | ((uint64_t)(v % 10000) << 32);
+    uint64_t hundreds = ((x * 10486) >> 20) & UINT64_C(0x0000007f0000007f);
+    x = hundreds | ((x - hundreds * 100) << 16);
+    uint64_t tens = ((x * 103) >> 10) & UINT64_C(0x000f000f000f000f);
+    x = tens | ((x - tens * 10) << 8);
+    x |= UINT64_C(0x3030303030303030);
+    memcpy(out, &x, 8);
+#else
+    uint32_t hi = v / 10000, lo = v % 10000;
+    memcpy(out, digit_pairs + 2 * (hi / 100), 2);
+    memcpy(out + 2, digit_pairs + 2 * (hi % 100), 2);
+    memcpy(out + 4, digit_pairs + 2 * (lo / 100), 2);
+    memcpy(out + 6, digit_pairs + 2 * (lo % 100), 2);
+#endif
+}
+
+/* Writes v < 10^19 as exactly 19 digits (leading zeros kept). */
+static inline void put19(char *out, uint64_t v) {
+    uint64_t t = v / 100000000;
+    uint32_t top = (uint32_t)(t / 100000000); /* < 1000 */
+    out[0] = (char)('0' + top / 100);
+    memcpy(out + 1, digit_pairs + 2 * (top % 100), 2);
+    put8(out + 3, (uint32_t)(t % 100000000));
+    put8(out + 11, (uint32_t)(v % 100000000));
+}
+
+/* Writes a in decimal, NUL-terminated; returns the length. Works in chunks of 19 digits. */
 static size_t big_to_dec(big_t a, char out[64]) {
-    static const uint64_t chunk = UINT64_C(10000000000000000000); /* 10^19 */
-    uint64_t parts[4];
+    uint64_t parts[4]; /* base 10^19 digits, least significant first; 2^192 < 10^76 */
     int np = 0;
-    do {
-        parts[np++] = big_divmod(&a, chunk);
-    } while (!big_is_zero(&a) && np < 4);
-    char top[20];
-    size_t tn = 0;
-    uint64_t t = parts[np - 1];
-    do {
-        top[tn++] = (char)('0' + t % 10);
-        t /= 10;
-    } while (t);
-    size_t n = 0;
-    while (tn) out[n++] = top[--tn];
+    int top = 2;
+    while (top > 0 && a.w[top] == 0)
+        top--;
+    while (top > 0 || a.w[0] >= DEC_CHUNK) {
+        parts[np++] = big_divmod_1e19(&a, top);
+        while (top > 0 && a.w[top] == 0)
+            top--;
+    }
+    parts[np++] = a.w[0];
+    char first[19];
+    put19(first, parts[np - 1]);
+    size_t skip = 0;
+    while (skip < 18 && first[skip] == '0')
+        skip++;
+    size_t n = 19 - skip;
+    memcpy(out, first + skip, n);
     for (int i = np - 2; i >= 0; i--) {
-        uint64_t v = parts[i];
-        for (int d = 18; d >= 0; d--) {
-            out[n + (size_t)d] = (char)('0' + v % 10);
-            v /= 10;
-        }
+        put19(out + n, parts[i]);
         n += 19;
     }
     out[n] = '\0';
@@ -149,6 +210,50 @@ size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]) {
     big_put(&v, s->shard_index, 4, 32);
     big_put(&v, 2, 0, 4);
     return big_to_dec(v, out);
+}
+
+/* 56 digits = 7 limbs of 8: every number the layout holds is in [2^185, 1.5 * 2^185), so it
+ * always has 56 digits; the limb path is nevertheless used only when that holds. */
+#define RUN_LIMBS 7
+#define RUN_DIGITS (RUN_LIMBS * 8)
+
+size_t sl_seqnum_run_init(sl_seqnum_run_t *run, const sl_seqnum_t *s) {
+    run->cur = *s;
+    run->len = sl_seqnum_format(s, run->text);
+    if (run->len == RUN_DIGITS) {
+        for (int i = 0; i < RUN_LIMBS; i++) {
+            const char *d = run->text + (RUN_LIMBS - 1 - i) * 8;
+            uint32_t v = 0;
+            for (int k = 0; k < 8; k++)
+                v = v * 10 + (uint32_t)(d[k] - '0');
+            run->limb[i] = v;
+        }
+    }
+    return run->len;
+}
+
+size_t sl_seqnum_run_next(sl_seqnum_run_t *run) {
+    /* 2^80, the weight of the counter's lowest bit, in base 10^8. */
+    static const uint32_t step[RUN_LIMBS] = {74706176, 96146291, 20892581, 1, 0, 0, 0};
+    bool limbs = run->len == RUN_DIGITS;
+    run->cur.counter++;
+    if (!limbs || run->cur.counter > SL_SEQNUM_COUNTER_MAX) {
+        /* Not a 56-digit number, or past the layout: the general printer decides. */
+        run->len = sl_seqnum_format(&run->cur, run->text);
+        return run->len;
+    }
+    uint32_t carry = 0;
+    int i = 0;
+    for (; i < RUN_LIMBS && (i < 4 || carry); i++) {
+        uint32_t v = run->limb[i] + step[i] + carry;
+        carry = v >= 100000000;
+        if (carry) v -= 100000000;
+        run->limb[i] = v;
+        put8(run->text + (RUN_LIMBS - 1 - i) * 8, v);
+    }
+    /* The counter stays within the layout, so the value stays below 10^56. */
+    SL_ASSERT(!carry);
+    return run->len;
 }
 
 int sl_seqnum_parse(const char *dec, size_t len, sl_seqnum_t *out) {

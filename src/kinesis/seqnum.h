@@ -38,6 +38,23 @@ typedef struct {
  * [0, SL_SEQNUM_SECONDS_MAX]). */
 size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]);
 
+/* Consecutive sequence numbers: one shard, one arrival second, counters c, c+1, c+2, ... (the
+ * records one PutRecords call appended to one shard). Each next number is the previous one plus
+ * 2^80 (one counter step), added in base 10^8 so that only the digits that change are printed
+ * again. Owned by the caller; no resources. */
+typedef struct {
+    sl_seqnum_t cur;  /* the fields of the number in `text` */
+    uint32_t limb[7]; /* text in base 10^8, least significant first (when len == 56) */
+    char text[64];    /* NUL-terminated, as sl_seqnum_format prints cur */
+    size_t len;       /* strlen(text); 0 when cur does not fit the layout */
+} sl_seqnum_run_t;
+
+/* Starts a run at *s: run->text = sl_seqnum_format(s); returns run->len. */
+size_t sl_seqnum_run_init(sl_seqnum_run_t *run, const sl_seqnum_t *s);
+/* Moves to counter + 1: afterwards run->text and the result are exactly what sl_seqnum_format
+ * prints for the new counter (0 and "" once the counter passes SL_SEQNUM_COUNTER_MAX). */
+size_t sl_seqnum_run_next(sl_seqnum_run_t *run);
+
 /* Parses a decimal sequence number with kinesalite's rules: values below 2^124 get 2^124 added;
  * then a value below 2^129 is version 0; a value in (2^185, 1.5*2^185) has the version in its last
  * hex digit and must be 0, 1 or 2 (0 is read with the version 0 field positions, as kinesalite

@@ -79,6 +79,7 @@ struct file_shard {
     sl_shard_log_t base;
     file_engine_t *eng;
     char *dir, *stream_key, *shard_key;
+    size_t stream_key_len, shard_key_len;
     pthread_mutex_t mu;
     pthread_cond_t cond;      /* signalled when a commit round for this shard ends */
     seg_t **segs;             /* (mu) sorted by base_seq; the last is active */
@@ -964,6 +965,8 @@ static int file_shard_open(sl_storage_t *st, const char *stream_key, const char 
     pthread_cond_init(&s->cond, NULL);
     s->stream_key = strdup(stream_key);
     s->shard_key = strdup(shard_key);
+    s->stream_key_len = strlen(stream_key);
+    s->shard_key_len = strlen(shard_key);
     char *sd = path_join(e->root, stream_key);
     s->dir = sd ? path_join(sd, shard_key) : NULL;
     free(sd);
@@ -1524,7 +1527,7 @@ static void create_new_shards(file_engine_t *e, size_t n) {
  * the checkpoint that made their data durable completes. */
 
 static size_t jnl_entry_bytes(const file_shard_t *s) {
-    return sl_jnl_entry_size(strlen(s->stream_key), strlen(s->shard_key), s->wbuf.len);
+    return sl_jnl_entry_size(s->stream_key_len, s->shard_key_len, s->wbuf.len);
 }
 
 /* Decides which shards of the round go through the journal (r_jnl). */
@@ -1600,7 +1603,7 @@ static int journal_write(file_engine_t *e, size_t n, uint64_t *next) {
         file_shard_t *s = e->batch[i];
         if (!(s->r_jnl && s->r_status == 0 && s->r_region)) continue;
         size_t len = jnl_entry_bytes(s);
-        sl_jnl_entry_encode(dst, at, s->stream_key, strlen(s->stream_key), s->shard_key, strlen(s->shard_key), s->r_end0,
+        sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->r_end0,
                             (uint32_t)(s->w_end_seq - s->r_end0), (const uint8_t *)s->wbuf.data, s->wbuf.len);
         dst += len;
         at += len;

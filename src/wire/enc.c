@@ -96,13 +96,22 @@ static void json_timestamp(sl_buf_t *b, int64_t ms) {
     sl_buf_append(b, s, (size_t)(end - s));
 }
 
+/* One byte, without a call when the buffer has room (the structural bytes of every response go
+ * through here); same effect as sl_buf_append_byte, including on a failed buffer. */
+static inline void put_byte(sl_buf_t *b, char c) {
+    if (!b->failed && b->len < b->cap)
+        b->data[b->len++] = c;
+    else
+        sl_buf_append_byte(b, (uint8_t)c);
+}
+
 /* Commas and the key separator: called before every JSON value. */
-static void json_before_value(sl_enc_t *e) {
+static inline void json_before_value(sl_enc_t *e) {
     if (e->after_key) {
         e->after_key = false;
         return;
     }
-    if (e->need_comma[e->depth]) sl_buf_append_byte(e->out, ',');
+    if (e->need_comma[e->depth]) put_byte(e->out, ',');
     e->need_comma[e->depth] = true;
 }
 
@@ -153,7 +162,7 @@ void sl_enc_map_begin(sl_enc_t *e) {
     if (!enter(e)) return;
     if (e->fmt == SL_FMT_JSON) {
         json_before_value(e);
-        sl_buf_append_byte(e->out, '{');
+        put_byte(e->out, '{');
     } else {
         CBOR_PUT(e, cbor_encode_indef_map_start(buf, 9));
     }
@@ -165,7 +174,8 @@ void sl_enc_map_end(sl_enc_t *e) {
     if (!leave(e)) return;
     e->depth--;
     e->after_key = false;
-    if (e->fmt == SL_FMT_JSON) sl_buf_append_byte(e->out, '}');
+    if (e->fmt == SL_FMT_JSON)
+        put_byte(e->out, '}');
     else CBOR_PUT(e, cbor_encode_break(buf, 9));
 }
 
@@ -173,7 +183,7 @@ void sl_enc_array_begin(sl_enc_t *e) {
     if (!enter(e)) return;
     if (e->fmt == SL_FMT_JSON) {
         json_before_value(e);
-        sl_buf_append_byte(e->out, '[');
+        put_byte(e->out, '[');
     } else {
         CBOR_PUT(e, cbor_encode_indef_array_start(buf, 9));
     }
@@ -185,16 +195,17 @@ void sl_enc_array_end(sl_enc_t *e) {
     if (!leave(e)) return;
     e->depth--;
     e->after_key = false;
-    if (e->fmt == SL_FMT_JSON) sl_buf_append_byte(e->out, ']');
+    if (e->fmt == SL_FMT_JSON)
+        put_byte(e->out, ']');
     else CBOR_PUT(e, cbor_encode_break(buf, 9));
 }
 
 void sl_enc_key_n(sl_enc_t *e, const char *key, size_t len) {
     if (e->fmt == SL_FMT_JSON) {
-        if (e->need_comma[e->depth]) sl_buf_append_byte(e->out, ',');
+        if (e->need_comma[e->depth]) put_byte(e->out, ',');
         e->need_comma[e->depth] = true;
         json_string(e->out, key, len);
-        sl_buf_append_byte(e->out, ':');
+        put_byte(e->out, ':');
         e->after_key = true;
     } else {
         CBOR_PUT(e, cbor_encode_string_start(len, buf, 9));
@@ -307,6 +318,48 @@ void sl_enc_kv_int(sl_enc_t *e, const char *key, int64_t v) {
 void sl_enc_kv_bool(sl_enc_t *e, const char *key, bool v) {
     sl_enc_key(e, key);
     sl_enc_bool(e, v);
+}
+
+#ifndef NDEBUG
+/* The sl_enc_kv_plain contract, checked in debug builds. */
+static bool plain_ascii(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (json_escape[(unsigned char)s[i]] || (unsigned char)s[i] >= 0x80) return false;
+    return true;
+}
+#endif
+
+void sl_enc_kv_plain(sl_enc_t *e, const char *key, size_t key_len, const char *s, size_t len) {
+#ifndef NDEBUG
+    SL_ASSERT(plain_ascii(key, key_len) && plain_ascii(s, len));
+#endif
+    if (e->fmt != SL_FMT_JSON) {
+        sl_enc_key_n(e, key, key_len);
+        sl_enc_str(e, s, len);
+        return;
+    }
+    /* [,]"key":"value" in one reservation; as sl_enc_key_n then sl_enc_str, the member leaves
+     * after_key clear and a comma due before the next one. */
+    if (key_len > SIZE_MAX / 2 - 6 || len > SIZE_MAX / 2 - 6) {
+        e->out->failed = true;
+        return;
+    }
+    char *w = sl_buf_reserve(e->out, key_len + len + 6);
+    if (!w) return;
+    char *start = w;
+    if (e->need_comma[e->depth]) *w++ = ',';
+    e->need_comma[e->depth] = true;
+    e->after_key = false;
+    *w++ = '"';
+    memcpy(w, key, key_len);
+    w += key_len;
+    *w++ = '"';
+    *w++ = ':';
+    *w++ = '"';
+    memcpy(w, s, len);
+    w += len;
+    *w++ = '"';
+    e->out->len += (size_t)(w - start);
 }
 
 static void enc_number(sl_enc_t *e, const sl_val_t *v) {

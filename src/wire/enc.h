@@ -46,6 +46,13 @@ void sl_enc_kv_cstr(sl_enc_t *e, const char *key, const char *s);
 void sl_enc_kv_str(sl_enc_t *e, const char *key, const char *s, size_t len);
 void sl_enc_kv_int(sl_enc_t *e, const char *key, int64_t v);
 void sl_enc_kv_bool(sl_enc_t *e, const char *key, bool v);
+/* Key + string value that need no JSON escaping: the caller guarantees both hold only printable
+ * ASCII other than '"' and '\\' (sequence numbers, shard ids, fixed names). They are copied with
+ * the given lengths and no per-byte scan; the output is byte-for-byte that of sl_enc_kv_str.
+ * SL_ENC_KV_PLAIN takes the key as a string literal. */
+void sl_enc_kv_plain(sl_enc_t *e, const char *key, size_t key_len, const char *s, size_t len);
+#define SL_ENC_KV_PLAIN(e, key_literal, s, len)                                                    \
+    sl_enc_kv_plain((e), "" key_literal, sizeof(key_literal) - 1, (s), (len))
 
 /* Encode a whole sl_val_t tree (used for tests and generic pass-through). */
 void sl_enc_value(sl_enc_t *e, const sl_val_t *v);
