@@ -780,6 +780,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
         .durability = cfg->durability,
         .flush_interval_ms = cfg->flush_interval_ms,
         .segment_bytes = cfg->segment_bytes,
+        .commit_interval_us = cfg->commit_interval_us,
+        .journal_bytes = cfg->journal_bytes,
         .on_commit = on_storage_commit,
         .ctx = k,
     };

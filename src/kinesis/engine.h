@@ -112,6 +112,8 @@ typedef struct {
     sl_durability_t durability;
     int flush_interval_ms;
     size_t segment_bytes;
+    int commit_interval_us;    /* storage: least time between group commit starts (durability=sync) */
+    size_t journal_bytes;      /* storage: commit journal size (0 = default) */
     int64_t create_stream_ms, delete_stream_ms, update_stream_ms, consumer_ms;
     int64_t iterator_ttl_ms;   /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
     int64_t shard_limit;

@@ -42,6 +42,11 @@ static const opt_t g_opts[] = {
     {"durability", S(durability), "sync", 0, 0, durability_choices,
      "sync: acknowledge after fdatasync (group commit); interval: fdatasync every flush_interval_ms; none: leave it to the OS"},
     {"flush_interval_ms", I(flush_interval_ms), "200", 1, 60000, NULL, "Flush interval for durability=interval"},
+    {"commit_interval_us", I(commit_interval_us), "500", 0, 100000, NULL,
+     "durability=sync: least time between the starts of two group commits; requests arriving meanwhile join the "
+     "next one (fewer, larger syncs under load; no wait when idle)"},
+    {"journal_bytes", I(journal_bytes), "134217728", 1048576, 1073741824, NULL,
+     "durability=sync: size of the shared commit journal (a ring; see docs/storage-format.md)"},
     {"segment_bytes", I(segment_bytes), "67108864", 1048576, 4294967296LL, NULL, "Roll shard log segments beyond this size"},
     {"create_stream_ms", I(create_stream_ms), "0", 0, 600000, NULL, "Time a new stream stays CREATING"},
     {"delete_stream_ms", I(delete_stream_ms), "0", 0, 600000, NULL, "Time a deleted stream stays DELETING"},

@@ -21,6 +21,8 @@ typedef struct {
     char durability[16];
     int64_t flush_interval_ms;
     int64_t segment_bytes;
+    int64_t commit_interval_us;
+    int64_t journal_bytes;
     int64_t create_stream_ms;
     int64_t delete_stream_ms;
     int64_t update_stream_ms;

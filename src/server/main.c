@@ -56,6 +56,8 @@ static int serve(int argc, char **argv) {
                                                           : SL_DURABILITY_SYNC,
         .flush_interval_ms = (int)cfg.flush_interval_ms,
         .segment_bytes = (size_t)cfg.segment_bytes,
+        .commit_interval_us = (int)cfg.commit_interval_us,
+        .journal_bytes = (size_t)cfg.journal_bytes,
         .create_stream_ms = cfg.create_stream_ms,
         .delete_stream_ms = cfg.delete_stream_ms,
         .update_stream_ms = cfg.update_stream_ms,
