@@ -1742,7 +1742,7 @@ static void checkpoint_poll(file_engine_t *e, int64_t now, bool force) {
     if (st == CK_DONE) checkpoint_finish(e, lsn);
     if (st == CK_FAILED) e->ck_next_ms = now + 1000;
     if (st == CK_RUNNING || e->j_wlsn == e->j_flsn) return;
-    if (!force && e->j_wlsn - e->j_flsn < e->jcap / 4 && now < e->ck_next_ms) return;
+    if (!force && e->j_wlsn - e->j_flsn < e->jcap / 2 && now < e->ck_next_ms) return;
     e->ck_next_ms = now + SL_STORAGE_CHECKPOINT_MS;
     if (checkpoint_flush(e)) return;
     pthread_mutex_lock(&e->ck_mu);

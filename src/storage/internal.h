@@ -31,7 +31,7 @@
  * share of a round is at least JOURNAL_DIRECT_BYTES is written and fdatasync'd in its own segment
  * instead (large records gain nothing from being written twice); journaled frames gather in
  * memory per shard until TAIL_FLUSH_BYTES and are then written to the segment without a sync; a
- * checkpoint (one syncfs) runs every CHECKPOINT_MS or when a quarter of the ring is in use; the
+ * checkpoint (one syncfs) runs every CHECKPOINT_MS or when half of the ring is in use; the
  * journal file grows by GROW_BYTES of zeros at a time during its first lap. */
 #define SL_STORAGE_JOURNAL_BYTES_DEFAULT (128u * 1024 * 1024)
 #define SL_STORAGE_JOURNAL_BYTES_MAX (1024u * 1024 * 1024)
