@@ -136,6 +136,11 @@ struct file_shard {
     /* (writer) index entries [0, ck_npoints) of the segment with base ck_base point at data the
      * running checkpoint makes durable; written to the index file when it completes. */
     uint64_t ck_npoints, ck_base;
+    /* Tail queue (engine tq_mu): shards with a non-empty tail, oldest tail first. tail_lsn is the
+     * journal lsn of the entry that started the tail (writer); r_lsn that of this round's entry. */
+    uint64_t tail_lsn, r_lsn;
+    file_shard_t *tq_next, *tq_prev;
+    bool tq_in;
 };
 
 typedef struct {
@@ -199,6 +204,11 @@ struct file_engine {
     uint64_t ck_lsn;          /* (ck_mu) lsn the running checkpoint records */
     uint64_t ck_gen;          /* (checkpoint thread) generation of the last slot written */
     bool ck_stop;             /* (ck_mu) */
+    pthread_mutex_t tq_mu;    /* guards the tail queue links (a leaf lock) */
+    /* A shard closed with journaled records it could not write to its segment: the journal must
+     * keep them until the next start replays them, so no checkpoint may advance any more. */
+    atomic_bool ck_blocked;
+    file_shard_t *tq_head, *tq_tail;
 };
 
 enum { CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED };
@@ -985,6 +995,7 @@ fail:
 }
 
 static int shard_flush_tail(file_shard_t *s, seg_t *a, bool release);
+static void tq_remove(file_shard_t *s);
 
 static void file_shard_close(sl_shard_log_t *log) {
     file_shard_t *s = (file_shard_t *)log;
@@ -1002,9 +1013,11 @@ static void file_shard_close(sl_shard_log_t *log) {
         pthread_mutex_unlock(&s->mu);
         int trc = shard_flush_tail(s, a, true);
         pthread_mutex_lock(&s->mu);
-        if (trc)
+        if (trc) {
             SL_ERROR("storage: stream %s shard %s: writing journaled records at close failed: %s; the journal "
                      "restores them at the next start", s->stream_key, s->shard_key, sl_strerror(trc));
+            atomic_store(&e->ck_blocked, true);
+        }
         else if (e->ops.fdatasync(a->fd) != 0)
             SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key, s->shard_key,
                      strerror(errno));
@@ -1015,6 +1028,7 @@ static void file_shard_close(sl_shard_log_t *log) {
     /* Freed under the registry lock: an interval flush may still hold a segment reference,
      * which it drops under the same lock. */
     registry_remove_locked(e, s);
+    tq_remove(s);
     shard_free(s);
     pthread_mutex_unlock(&e->reg_mu);
 }
@@ -1112,6 +1126,33 @@ static int flush_pending_index(file_shard_t *s, seg_t *g) {
     return 0;
 }
 
+/* The tail queue orders shards by the journal position their tail starts at, so that the oldest
+ * tails can be written out first and a checkpoint may free the journal up to the oldest one. */
+static void tq_push(file_shard_t *s) {
+    file_engine_t *e = s->eng;
+    pthread_mutex_lock(&e->tq_mu);
+    if (!s->tq_in) {
+        s->tq_in = true;
+        s->tq_next = NULL;
+        s->tq_prev = e->tq_tail;
+        if (e->tq_tail) e->tq_tail->tq_next = s; else e->tq_head = s;
+        e->tq_tail = s;
+    }
+    pthread_mutex_unlock(&e->tq_mu);
+}
+
+static void tq_remove(file_shard_t *s) {
+    file_engine_t *e = s->eng;
+    pthread_mutex_lock(&e->tq_mu);
+    if (s->tq_in) {
+        if (s->tq_prev) s->tq_prev->tq_next = s->tq_next; else e->tq_head = s->tq_next;
+        if (s->tq_next) s->tq_next->tq_prev = s->tq_prev; else e->tq_tail = s->tq_prev;
+        s->tq_in = false;
+        s->tq_next = s->tq_prev = NULL;
+    }
+    pthread_mutex_unlock(&e->tq_mu);
+}
+
 /* Writes the shard's tail (frames committed through the journal, not yet in the file) to the
  * active segment a, whose descriptors are open; `release` frees the buffer afterwards. Writer
  * state, like flush_pending_index. The bytes stay readable from the tail until they are written. */
@@ -1137,6 +1178,7 @@ static int shard_flush_tail(file_shard_t *s, seg_t *a, bool release) {
     pthread_mutex_lock(&s->mu);
     if (release) sl_buf_free(&s->tail); else sl_buf_reset(&s->tail);
     pthread_mutex_unlock(&s->mu);
+    tq_remove(s);
     return 0;
 }
 
@@ -1606,6 +1648,7 @@ static int journal_write(file_engine_t *e, size_t n, uint64_t *next) {
         file_shard_t *s = e->batch[i];
         if (!(s->r_jnl && s->r_status == 0 && s->r_region)) continue;
         size_t len = jnl_entry_bytes(s);
+        s->r_lsn = at;
         sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->r_end0,
                             (uint32_t)(s->w_end_seq - s->r_end0), (const uint8_t *)s->wbuf.data, s->wbuf.len);
         dst += len;
@@ -1629,7 +1672,10 @@ static void journal_failed(file_engine_t *e, int rc) {
 
 /* Appends the round's frames to the shard's tail; mu held. False when out of memory. */
 static bool tail_append_locked(file_shard_t *s) {
-    if (s->tail.len == 0) s->tail_off = s->r_size0;
+    if (s->tail.len == 0) {
+        s->tail_off = s->r_size0;
+        s->tail_lsn = s->r_lsn;
+    }
     SL_ASSERT(s->tail_off + s->tail.len == s->r_size0);
     sl_buf_append(&s->tail, s->wbuf.data, s->wbuf.len);
     if (!sl_buf_failed(&s->tail)) return true;
@@ -1701,6 +1747,60 @@ static int checkpoint_flush(file_engine_t *e) {
     return rc;
 }
 
+/* Commit thread, between rounds: writes out the oldest tails while they start more than a quarter
+ * of the ring before the write position (at most SL_STORAGE_TAIL_AGE_FLUSH_MAX per call, so that no
+ * round waits long), so that the next checkpoint can free the journal behind them. */
+static void tail_age_flush(file_engine_t *e) {
+    if (e->jfd < 0) return;
+    pthread_mutex_lock(&e->tq_mu);
+    bool due = e->tq_head && e->tq_head->tail_lsn + e->jcap / 4 <= e->j_wlsn;
+    pthread_mutex_unlock(&e->tq_mu);
+    if (!due) return;
+    pthread_mutex_lock(&e->reg_mu);
+    for (int n = 0; n < SL_STORAGE_TAIL_AGE_FLUSH_MAX; n++) {
+        pthread_mutex_lock(&e->tq_mu);
+        file_shard_t *s = e->tq_head;
+        pthread_mutex_unlock(&e->tq_mu);
+        if (!s || s->tail_lsn + e->jcap / 4 > e->j_wlsn) break;
+        pthread_mutex_lock(&s->mu);
+        seg_t *a = s->segs[s->nseg - 1];
+        int rc = seg_open_fds_locked(s, a);
+        if (!rc) a->refs++;
+        pthread_mutex_unlock(&s->mu);
+        if (rc) break;
+        rc = shard_flush_tail(s, a, false);
+        seg_unref(s, a);
+        if (rc) break;
+    }
+    pthread_mutex_unlock(&e->reg_mu);
+}
+
+/* Commit thread: the checkpoint may free the journal up to the oldest tail (everything before it
+ * has been written to the segments). Notes which index entries that covers. Returns the lsn. */
+static uint64_t checkpoint_mark(file_engine_t *e) {
+    pthread_mutex_lock(&e->reg_mu);
+    pthread_mutex_lock(&e->tq_mu);
+    uint64_t lsn = e->tq_head ? e->tq_head->tail_lsn : e->j_wlsn;
+    pthread_mutex_unlock(&e->tq_mu);
+    if (lsn != e->j_flsn) {
+        for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
+            pthread_mutex_lock(&s->mu);
+            s->ck_base = s->segs[s->nseg - 1]->base_seq;
+            pthread_mutex_unlock(&s->mu);
+            uint64_t n = s->w_npoints;
+            if (s->tail.len) {
+                /* only the entries that point before the tail */
+                n = s->w_npoints_disk;
+                for (size_t off = 0; off + SL_IDX_ENTRY_BYTES <= s->widx.len; off += SL_IDX_ENTRY_BYTES, n++)
+                    if (sl_le64_get((const uint8_t *)s->widx.data + off + 8) >= s->tail_off) break;
+            }
+            s->ck_npoints = n;
+        }
+    }
+    pthread_mutex_unlock(&e->reg_mu);
+    return lsn;
+}
+
 /* Commit thread, once a checkpoint completed: frees the journal before its lsn and writes the
  * index entries whose data it made durable. */
 static void checkpoint_finish(file_engine_t *e, uint64_t lsn) {
@@ -1733,20 +1833,31 @@ static void checkpoint_finish(file_engine_t *e, uint64_t lsn) {
 
 /* Commit thread: completes a finished checkpoint and starts the next one when due. */
 static void checkpoint_poll(file_engine_t *e, int64_t now, bool force) {
-    if (e->jfd < 0 || !e->ck_started) return;
+    if (e->jfd < 0 || !e->ck_started || atomic_load(&e->ck_blocked)) return;
     pthread_mutex_lock(&e->ck_mu);
     int st = e->ck_state;
-    uint64_t lsn = e->ck_lsn;
+    uint64_t done_lsn = e->ck_lsn;
     if (st == CK_DONE || st == CK_FAILED) e->ck_state = CK_IDLE;
     pthread_mutex_unlock(&e->ck_mu);
-    if (st == CK_DONE) checkpoint_finish(e, lsn);
+    if (st == CK_DONE) checkpoint_finish(e, done_lsn);
     if (st == CK_FAILED) e->ck_next_ms = now + 1000;
     if (st == CK_RUNNING || e->j_wlsn == e->j_flsn) return;
-    if (!force && e->j_wlsn - e->j_flsn < e->jcap / 2 && now < e->ck_next_ms) return;
+    bool space = e->j_wlsn - e->j_flsn >= e->jcap / 2;
+    if (!force && !space && now < e->ck_next_ms) return;
+    uint64_t lsn = e->j_wlsn;
+    if (space) {
+        /* Under load: free the journal up to the oldest tail, without writing every tail now
+         * (tail_age_flush writes the old ones out a few at a time). */
+        lsn = checkpoint_mark(e);
+        if (lsn == e->j_flsn) return;
+    } else {
+        /* Periodic: write every tail, so that quiet shards do not keep old journal space. */
+        e->ck_next_ms = now + SL_STORAGE_CHECKPOINT_MS;
+        if (checkpoint_flush(e)) return;
+    }
     e->ck_next_ms = now + SL_STORAGE_CHECKPOINT_MS;
-    if (checkpoint_flush(e)) return;
     pthread_mutex_lock(&e->ck_mu);
-    e->ck_lsn = e->j_wlsn;
+    e->ck_lsn = lsn;
     e->ck_state = CK_RUNNING;
     pthread_cond_broadcast(&e->ck_cond);
     pthread_mutex_unlock(&e->ck_mu);
@@ -1846,7 +1957,8 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         seg_t *a = s->r_seg;
         bool to_tail = s->r_jnl && s->r_status == 0 && s->r_region;
         pthread_mutex_lock(&s->mu);
-        if (to_tail && !tail_append_locked(s)) {
+        bool appended = to_tail && tail_append_locked(s);
+        if (to_tail && !appended) {
             pthread_mutex_unlock(&s->mu);
             tail_append_failed(s);
             pthread_mutex_lock(&s->mu);
@@ -1878,6 +1990,7 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         atomic_fetch_sub(&e->pending_bytes, bytes);
         s->nwops = 0;
         sl_buf_reset(&s->wbuf);
+        if (appended) tq_push(s); /* no-op when the tail was already queued */
         /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
          * them durable until the next checkpoint). A failure is retried later. */
         if (s->tail.len >= SL_STORAGE_TAIL_FLUSH_BYTES) (void)shard_flush_tail(s, a, false);
@@ -2039,6 +2152,7 @@ static void *commit_main(void *arg) {
         pthread_mutex_unlock(&e->q_mu);
         if (list) commit_round(e, list);
         int64_t now = sl_time_mono_ms();
+        tail_age_flush(e);
         checkpoint_poll(e, now, false);
         if (interval_mode && (now >= next_flush || (stop && !list))) {
             interval_flush(e);
@@ -2637,7 +2751,7 @@ static void file_close(sl_storage_t *st) {
     }
     if (e->jfd >= 0) {
         /* A last checkpoint, so that the next start has nothing to replay. */
-        if (e->j_wlsn != e->j_flsn) {
+        if (e->j_wlsn != e->j_flsn && !atomic_load(&e->ck_blocked)) {
             int rc = checkpoint_flush(e);
             if (!rc) rc = journal_checkpoint_sync(e, e->j_wlsn);
             if (!rc) checkpoint_finish(e, e->j_wlsn);
@@ -2663,6 +2777,7 @@ static void file_close(sl_storage_t *st) {
     pthread_cond_destroy(&e->sync_done);
     pthread_mutex_destroy(&e->ck_mu);
     pthread_cond_destroy(&e->ck_cond);
+    pthread_mutex_destroy(&e->tq_mu);
     free(e->batch);
     free(e->jobs);
     free(e->djobs);
@@ -3055,12 +3170,14 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     pthread_cond_init(&e->sync_done, NULL);
     pthread_mutex_init(&e->ck_mu, NULL);
     pthread_cond_init(&e->ck_cond, NULL);
+    pthread_mutex_init(&e->tq_mu, NULL);
     e->jfd = -1;
     jrep_list_t rep = {0};
     atomic_init(&e->pending_bytes, 0);
     atomic_init(&e->open_fds, 0);
     atomic_init(&e->fail_code, 0);
     atomic_init(&e->fail_until_ms, 0);
+    atomic_init(&e->ck_blocked, false);
     int rc = 0;
     if (e->ops.mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) rc = errno_code(errno);
     if (!rc && e->ops.mkdir(e->root, 0755) == 0) rc = fsync_dir(e, cfg->data_dir);
@@ -3101,6 +3218,7 @@ fail:
     free(e->jpath);
     pthread_mutex_destroy(&e->ck_mu);
     pthread_cond_destroy(&e->ck_cond);
+    pthread_mutex_destroy(&e->tq_mu);
     pthread_mutex_destroy(&e->reg_mu);
     pthread_mutex_destroy(&e->q_mu);
     pthread_cond_destroy(&e->q_cond);

@@ -39,6 +39,8 @@
 #define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)
 #define SL_STORAGE_CHECKPOINT_MS 2000
 #define SL_STORAGE_JOURNAL_GROW_BYTES (4u * 1024 * 1024)
+/* Tails written out per pass when they start more than a quarter of the journal ring back. */
+#define SL_STORAGE_TAIL_AGE_FLUSH_MAX 256
 /* Longest key (stream key or shard key) accepted as a directory name. */
 #define SL_STORAGE_KEY_BYTES_MAX 200
 
