@@ -11,11 +11,16 @@ Then it reads every shard from TRIM_HORIZON and checks that:
   - no record appears twice, and no record is corrupted (records whose answer was lost in the
     crash may or may not be there, but if they are, they are intact and appear once).
 
+Two configurations: 2 shards with the defaults, and 32 shards with the smallest commit journal
+(1 MiB), so that journal wrap-around, checkpoints under load and tails written out between
+rounds all happen between the kills.
+
 Runs through tests/conformance/run.sh (finds a Python with boto3, forbids skips) and uses the
 conformance suite's server wrapper (tests/conformance/helpers.py), so servers start one way.
 """
 import hashlib
 import os
+import pytest
 import random
 import signal
 import sys
@@ -98,10 +103,10 @@ class Writer(threading.Thread):
                     self.first_ack.set()
 
 
-def read_everything(client):
+def read_everything(client, shard_count):
     """All records of the stream: {shard id: [(seq, data)]} in the order GetRecords returns them."""
-    shards = client.list_shards(StreamName=STREAM)["Shards"]
-    assert len(shards) == SHARDS
+    shards = client.list_shards(StreamName=STREAM, MaxResults=1000)["Shards"]
+    assert len(shards) == shard_count
     result = {}
     for shard in shards:
         shard_id = shard["ShardId"]
@@ -120,8 +125,8 @@ def read_everything(client):
     return result
 
 
-def verify(client, acked):
-    stored = read_everything(client)
+def verify(client, acked, shard_count):
+    stored = read_everything(client, shard_count)
     found = {}  # id -> (shard, seq)
     for shard_id, records in stored.items():
         previous = -1
@@ -153,17 +158,21 @@ def verify(client, acked):
     return sum(len(r) for r in stored.values())
 
 
-def test_acknowledged_records_survive_sigkill():
+@pytest.mark.parametrize("shard_count,options,rounds", [
+    (SHARDS, {"durability": "sync"}, ROUNDS),
+    (32, {"durability": "sync", "journal_bytes": "1048576"}, max(1, ROUNDS // 2)),
+], ids=["2-shards", "32-shards-1MiB-journal"])
+def test_acknowledged_records_survive_sigkill(shard_count, options, rounds):
     rng = random.Random(int(os.environ.get("SLUICE_CRASH_SEED", str(int(time.time())))))
-    srv = SluiceServer(options={"durability": "sync"})
+    srv = SluiceServer(options=options)
     acked = []
     ids = IdSource()
     ok = False
     try:
         srv.start()
-        create_stream_and_wait(client_for(srv), STREAM, SHARDS)
+        create_stream_and_wait(client_for(srv), STREAM, shard_count)
         rounds_done = 0
-        for round_no in range(ROUNDS):
+        for round_no in range(rounds):
             writers = [Writer(w, srv.endpoint, ids, acked) for w in range(WRITERS)]
             for w in writers:
                 w.start()
@@ -182,15 +191,15 @@ def test_acknowledged_records_survive_sigkill():
                              % (round_no, writers[0].last_error, srv.stderr_tail()))
             rounds_done += 1
             srv.start()  # same port, same data directory: recovery must succeed
-        assert rounds_done == ROUNDS
+        assert rounds_done == rounds
 
         client = client_for(srv)
         summary = client.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"]
         assert summary["StreamStatus"] == "ACTIVE"
         assert len(acked) > 0
-        total = verify(client, acked)
+        total = verify(client, acked, shard_count)
         assert total >= len(acked)
-        print("%d rounds, %d records acknowledged, %d stored" % (ROUNDS, len(acked), total))
+        print("%d rounds, %d records acknowledged, %d stored" % (rounds, len(acked), total))
 
         # Records written after all the crashes are accepted and readable as well.
         after = ids.take(10)
@@ -199,7 +208,7 @@ def test_acknowledged_records_survive_sigkill():
         assert resp["FailedRecordCount"] == 0
         acked.extend((i, r["ShardId"], r["SequenceNumber"], WRITERS)
                      for i, r in zip(after, resp["Records"]))
-        verify(client, acked)
+        verify(client, acked, shard_count)
 
         rc = srv.stop(signal.SIGTERM)
         assert rc == 0, "sluice exited with status %s on SIGTERM; stderr:\n%s" % (
