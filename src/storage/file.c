@@ -2735,6 +2735,28 @@ static int file_stream_delete(sl_storage_t *st, const char *stream_key) {
     return rc;
 }
 
+/* Frees the engine's locks and memory (threads stopped, shards freed); also the failure path of
+ * sl_storage_open_file. */
+static void engine_free(file_engine_t *e) {
+    pthread_mutex_destroy(&e->reg_mu);
+    pthread_mutex_destroy(&e->q_mu);
+    pthread_cond_destroy(&e->q_cond);
+    pthread_mutex_destroy(&e->sync_mu);
+    pthread_cond_destroy(&e->sync_work);
+    pthread_cond_destroy(&e->sync_done);
+    pthread_mutex_destroy(&e->ck_mu);
+    pthread_cond_destroy(&e->ck_cond);
+    pthread_mutex_destroy(&e->tq_mu);
+    free(e->batch);
+    free(e->jobs);
+    free(e->djobs);
+    free(e->reg_hash);
+    sl_buf_free(&e->jbuf);
+    free(e->jpath);
+    free(e->root);
+    free(e);
+}
+
 static void file_close(sl_storage_t *st) {
     file_engine_t *e = (file_engine_t *)st;
     pthread_mutex_lock(&e->q_mu);
@@ -2769,23 +2791,7 @@ static void file_close(sl_storage_t *st) {
         e->reg_head = s->reg_next;
         shard_free(s);
     }
-    pthread_mutex_destroy(&e->reg_mu);
-    pthread_mutex_destroy(&e->q_mu);
-    pthread_cond_destroy(&e->q_cond);
-    pthread_mutex_destroy(&e->sync_mu);
-    pthread_cond_destroy(&e->sync_work);
-    pthread_cond_destroy(&e->sync_done);
-    pthread_mutex_destroy(&e->ck_mu);
-    pthread_cond_destroy(&e->ck_cond);
-    pthread_mutex_destroy(&e->tq_mu);
-    free(e->batch);
-    free(e->jobs);
-    free(e->djobs);
-    free(e->reg_hash);
-    sl_buf_free(&e->jbuf);
-    free(e->jpath);
-    free(e->root);
-    free(e);
+    engine_free(e);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -3215,17 +3221,6 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
 fail:
     jrep_free(&rep);
     if (e->jfd >= 0) e->ops.close(e->jfd);
-    free(e->jpath);
-    pthread_mutex_destroy(&e->ck_mu);
-    pthread_cond_destroy(&e->ck_cond);
-    pthread_mutex_destroy(&e->tq_mu);
-    pthread_mutex_destroy(&e->reg_mu);
-    pthread_mutex_destroy(&e->q_mu);
-    pthread_cond_destroy(&e->q_cond);
-    pthread_mutex_destroy(&e->sync_mu);
-    pthread_cond_destroy(&e->sync_work);
-    pthread_cond_destroy(&e->sync_done);
-    free(e->root);
-    free(e);
+    engine_free(e);
     return rc;
 }
