@@ -1722,27 +1722,27 @@ static void *ck_main(void *arg) {
     return NULL;
 }
 
-/* Commit thread, between rounds: writes every shard's tail to its segment and notes which index
- * entries the checkpoint will cover. Returns 0 when the checkpoint may start. */
-static int checkpoint_flush(file_engine_t *e) {
+/* Writes a shard's tail to its active segment outside a commit round, holding a reference to the
+ * segment (its descriptors are opened if closed). Commit thread with the registry lock held. */
+static int shard_flush_tail_idle(file_shard_t *s, bool release) {
+    pthread_mutex_lock(&s->mu);
+    seg_t *a = s->segs[s->nseg - 1];
+    int rc = seg_open_fds_locked(s, a);
+    if (!rc) a->refs++;
+    pthread_mutex_unlock(&s->mu);
+    if (rc) return rc;
+    rc = shard_flush_tail(s, a, release);
+    seg_unref(s, a);
+    return rc;
+}
+
+/* Commit thread, between rounds: writes every shard's tail to its segment (and frees the tail
+ * buffers). Returns 0 when every tail was written. */
+static int flush_all_tails(file_engine_t *e) {
     int rc = 0;
     pthread_mutex_lock(&e->reg_mu);
-    for (file_shard_t *s = e->reg_head; s && !rc; s = s->reg_next) {
-        pthread_mutex_lock(&s->mu);
-        seg_t *a = s->segs[s->nseg - 1];
-        bool tail = s->tail.len > 0 || s->tail.data != NULL;
-        if (tail && (rc = seg_open_fds_locked(s, a)) == 0) a->refs++;
-        pthread_mutex_unlock(&s->mu);
-        if (rc) break;
-        if (tail) {
-            rc = shard_flush_tail(s, a, true);
-            seg_unref(s, a);
-        }
-        if (!rc) {
-            s->ck_base = a->base_seq;
-            s->ck_npoints = s->w_npoints;
-        }
-    }
+    for (file_shard_t *s = e->reg_head; s && !rc; s = s->reg_next)
+        if (s->tail.len > 0 || s->tail.data != NULL) rc = shard_flush_tail_idle(s, true);
     pthread_mutex_unlock(&e->reg_mu);
     return rc;
 }
@@ -1761,16 +1761,7 @@ static void tail_age_flush(file_engine_t *e) {
         pthread_mutex_lock(&e->tq_mu);
         file_shard_t *s = e->tq_head;
         pthread_mutex_unlock(&e->tq_mu);
-        if (!s || s->tail_lsn + e->jcap / 4 > e->j_wlsn) break;
-        pthread_mutex_lock(&s->mu);
-        seg_t *a = s->segs[s->nseg - 1];
-        int rc = seg_open_fds_locked(s, a);
-        if (!rc) a->refs++;
-        pthread_mutex_unlock(&s->mu);
-        if (rc) break;
-        rc = shard_flush_tail(s, a, false);
-        seg_unref(s, a);
-        if (rc) break;
+        if (!s || s->tail_lsn + e->jcap / 4 > e->j_wlsn || shard_flush_tail_idle(s, false) != 0) break;
     }
     pthread_mutex_unlock(&e->reg_mu);
 }
@@ -1832,7 +1823,7 @@ static void checkpoint_finish(file_engine_t *e, uint64_t lsn) {
 }
 
 /* Commit thread: completes a finished checkpoint and starts the next one when due. */
-static void checkpoint_poll(file_engine_t *e, int64_t now, bool force) {
+static void checkpoint_poll(file_engine_t *e, int64_t now) {
     if (e->jfd < 0 || !e->ck_started || atomic_load(&e->ck_blocked)) return;
     pthread_mutex_lock(&e->ck_mu);
     int st = e->ck_state;
@@ -1843,18 +1834,16 @@ static void checkpoint_poll(file_engine_t *e, int64_t now, bool force) {
     if (st == CK_FAILED) e->ck_next_ms = now + 1000;
     if (st == CK_RUNNING || e->j_wlsn == e->j_flsn) return;
     bool space = e->j_wlsn - e->j_flsn >= e->jcap / 2;
-    if (!force && !space && now < e->ck_next_ms) return;
-    uint64_t lsn = e->j_wlsn;
-    if (space) {
-        /* Under load: free the journal up to the oldest tail, without writing every tail now
-         * (tail_age_flush writes the old ones out a few at a time). */
-        lsn = checkpoint_mark(e);
-        if (lsn == e->j_flsn) return;
-    } else {
-        /* Periodic: write every tail, so that quiet shards do not keep old journal space. */
+    if (!space && now < e->ck_next_ms) return;
+    /* Under load, free the journal up to the oldest tail without writing every tail now
+     * (tail_age_flush writes the old ones out a few at a time); periodically, write every tail,
+     * so that quiet shards do not keep old journal space. */
+    if (!space) {
         e->ck_next_ms = now + SL_STORAGE_CHECKPOINT_MS;
-        if (checkpoint_flush(e)) return;
+        if (flush_all_tails(e)) return;
     }
+    uint64_t lsn = checkpoint_mark(e);
+    if (lsn == e->j_flsn) return;
     e->ck_next_ms = now + SL_STORAGE_CHECKPOINT_MS;
     pthread_mutex_lock(&e->ck_mu);
     e->ck_lsn = lsn;
@@ -2153,7 +2142,7 @@ static void *commit_main(void *arg) {
         if (list) commit_round(e, list);
         int64_t now = sl_time_mono_ms();
         tail_age_flush(e);
-        checkpoint_poll(e, now, false);
+        checkpoint_poll(e, now);
         if (interval_mode && (now >= next_flush || (stop && !list))) {
             interval_flush(e);
             next_flush = now + interval;
@@ -2774,9 +2763,10 @@ static void file_close(sl_storage_t *st) {
     if (e->jfd >= 0) {
         /* A last checkpoint, so that the next start has nothing to replay. */
         if (e->j_wlsn != e->j_flsn && !atomic_load(&e->ck_blocked)) {
-            int rc = checkpoint_flush(e);
-            if (!rc) rc = journal_checkpoint_sync(e, e->j_wlsn);
-            if (!rc) checkpoint_finish(e, e->j_wlsn);
+            int rc = flush_all_tails(e);
+            uint64_t lsn = rc ? 0 : checkpoint_mark(e); /* every tail is written: the write position */
+            if (!rc) rc = journal_checkpoint_sync(e, lsn);
+            if (!rc) checkpoint_finish(e, lsn);
             else SL_WARN("storage: commit journal: final checkpoint failed (%s); the next start replays it", sl_strerror(rc));
         }
         e->ops.close(e->jfd);
