@@ -11,7 +11,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import (ACCOUNT, MAX_HASH, assert_error, assert_validation, create_stream_and_wait,
+from helpers import (ACCOUNT, MAX_HASH, assert_error, assert_validation, client_for, create_stream_and_wait,
                      expected_ranges, partition_hash, shard_for_hash, stream_arn, unique_name,
                      wait_for_gone, wait_for_status)
 
@@ -601,3 +601,24 @@ def test_expired_iterator(make_server):
     assert_error(lambda: client.get_records(ShardIterator=it), "ExpiredIteratorException",
                  re.compile(rf"Iterator expired\. The iterator was created at time {date} while right now it is "
                             rf"{date} which is further in the future than the tolerated delay of 1000 milliseconds\."))
+
+
+def test_commit_interval_groups_writes_under_load(make_server):
+    """--commit-interval-us: a group commit starts at most once per interval, so a write that
+    arrives just after one waits for the next; a write after a quiet spell is not held back."""
+    srv = make_server(commit_interval_us=100000)  # the largest allowed: 0.1 s
+    client = client_for(srv)
+    name = unique_name("ci")
+    create_stream_and_wait(client, name, 1)
+    time.sleep(0.4)
+    t0 = time.monotonic()
+    first = client.put_record(StreamName=name, Data=b"a", PartitionKey="k")
+    idle = time.monotonic() - t0
+    second = client.put_record(StreamName=name, Data=b"b", PartitionKey="k")
+    busy = time.monotonic() - t0
+    assert idle < 0.08, "a write after a quiet spell waited %.3f s" % idle
+    assert busy >= 0.09, "the next group commit started %.3f s after the previous one" % busy
+    assert int(second["SequenceNumber"]) > int(first["SequenceNumber"])
+    it = client.get_shard_iterator(StreamName=name, ShardId=first["ShardId"],
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in client.get_records(ShardIterator=it)["Records"]] == [b"a", b"b"]
