@@ -140,10 +140,14 @@ bool sl_kapi_shard_limit_ok(sl_api_call_t *call, int64_t extra) {
     return false;
 }
 
+sl_seqnum_t sl_kapi_seqnum(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter, int64_t arrival_ms) {
+    return (sl_seqnum_t){.shard_created_s = shard_created_ms / 1000, .shard_index = shard_index, .counter = counter,
+                         .record_s = arrival_ms / 1000, .version = 2};
+}
+
 size_t sl_kapi_format_seq(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter,
                           int64_t arrival_ms, char out[64]) {
-    sl_seqnum_t sn = {.shard_created_s = shard_created_ms / 1000, .shard_index = shard_index, .counter = counter,
-                      .record_s = arrival_ms / 1000, .version = 2};
+    sl_seqnum_t sn = sl_kapi_seqnum(shard_created_ms, shard_index, counter, arrival_ms);
     return sl_seqnum_format(&sn, out);
 }
 

@@ -4,6 +4,7 @@
 #define SL_API_KINESIS_COMMON_H
 
 #include "api/internal.h"
+#include "kinesis/seqnum.h"
 
 /* Resolves the stream named by StreamName and/or StreamARN (caller holds the engine lock).
  * On failure sends the AWS error and returns NULL. */
@@ -29,8 +30,9 @@ bool sl_kapi_start_position(sl_api_call_t *call, sl_kstream_t *s, sl_kshard_t *s
 /* Sends LimitExceededException (AWS's text) unless `extra` more open shards fit the account limit
  * (caller holds the engine lock). */
 bool sl_kapi_shard_limit_ok(sl_api_call_t *call, int64_t extra);
-/* Public sequence number of a record: shard-local counter and arrival time in the shard's layout.
- * Returns its length (digits only, so it can be written with SL_ENC_KV_PLAIN). */
+/* Public sequence number of a record: shard-local counter and arrival time in the shard's layout. */
+sl_seqnum_t sl_kapi_seqnum(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter, int64_t arrival_ms);
+/* The same, formatted. Returns its length (digits only, so it can be written with SL_ENC_KV_PLAIN). */
 size_t sl_kapi_format_seq(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter,
                           int64_t arrival_ms, char out[64]);
 /* Writes the "Records" member (Record shape) for the records of a read result. */

@@ -247,11 +247,7 @@ static void put_records_finish(sl_api_call_t *call) {
             if (g->run_started && r->seq == g->run.cur.counter + 1) {
                 sl_seqnum_run_next(&g->run);
             } else {
-                sl_seqnum_t sn = {.shard_created_s = g->shard_created_ms / 1000,
-                                  .shard_index = g->shard_index,
-                                  .counter = r->seq,
-                                  .record_s = st->arrival_ms / 1000,
-                                  .version = 2};
+                sl_seqnum_t sn = sl_kapi_seqnum(g->shard_created_ms, g->shard_index, r->seq, st->arrival_ms);
                 sl_seqnum_run_init(&g->run, &sn);
                 g->run_started = true;
             }
