@@ -6,6 +6,8 @@
 #include "cli/bench_internal.h"
 #include "core/common.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,19 @@ static void usage(FILE *out) {
 }
 
 /* Parses "10s", "500ms", "2m", "1.5" (seconds). Returns seconds or -1. */
+/* A decimal int from s up to *end_out (or the whole string when end_out is NULL): no empty
+ * number, no overflow. Returns 0 or SL_EINVAL. */
+static int parse_int(const char *s, int *out, const char **end_out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || v < INT_MIN || v > INT_MAX) return SL_EINVAL;
+    if (end_out) *end_out = end;
+    else if (*end != 0) return SL_EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
 static double parse_time(const char *s) {
     char *end;
     double v = strtod(s, &end);
@@ -100,7 +115,10 @@ static int parse_endpoint(sl_bench_cfg_t *cfg, const char *url) {
     if (hl == 0 || hl >= sizeof cfg->host) return SL_EINVAL;
     memcpy(cfg->host, p, hl);
     cfg->host[hl] = 0;
-    cfg->port = colon ? atoi(colon + 1) : 80;
+    cfg->port = 80;
+    const char *port_end = NULL;
+    if (colon && (parse_int(colon + 1, &cfg->port, &port_end) != 0 || (*port_end && *port_end != '/')))
+        return SL_EINVAL;
     if (cfg->port <= 0 || cfg->port > 65535) return SL_EINVAL;
     snprintf(cfg->authority, sizeof cfg->authority, "%s:%d", cfg->host, cfg->port);
     return 0;
@@ -234,6 +252,14 @@ int sl_bench_main(int argc, char **argv) {
         }                                                                                                              \
         i++;                                                                                                           \
     } while (0)
+#define TAKE_INT(field)                                                                                                \
+    do {                                                                                                               \
+        TAKE();                                                                                                        \
+        if (parse_int(v, (field), NULL) != 0) {                                                                        \
+            fprintf(stderr, "sluice bench: bad number '%s' for %s\n", v, a);                                          \
+            return 2;                                                                                                  \
+        }                                                                                                              \
+    } while (0)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -256,21 +282,17 @@ int sl_bench_main(int argc, char **argv) {
         } else if (strcmp(a, "--create") == 0) {
             cfg.create = true;
         } else if (strcmp(a, "--shards") == 0) {
-            TAKE();
-            cfg.shards = atoi(v);
+            TAKE_INT(&cfg.shards);
         } else if (strcmp(a, "--consumers") == 0) {
-            TAKE();
-            cfg.consumers = atoi(v);
+            TAKE_INT(&cfg.consumers);
             if (cfg.consumers < 1 || cfg.consumers > 20) {
                 fprintf(stderr, "sluice bench: --consumers must be 1..20 (the per-stream consumer limit)\n");
                 return 2;
             }
         } else if (strcmp(a, "--connections") == 0) {
-            TAKE();
-            cfg.connections = atoi(v);
+            TAKE_INT(&cfg.connections);
         } else if (strcmp(a, "--threads") == 0) {
-            TAKE();
-            cfg.threads = atoi(v);
+            TAKE_INT(&cfg.threads);
         } else if (strcmp(a, "--http") == 0) {
             TAKE();
             if (strcmp(v, "2") == 0 || strcmp(v, "2.0") == 0 || strcmp(v, "h2c") == 0) cfg.http2 = 1;
@@ -280,8 +302,7 @@ int sl_bench_main(int argc, char **argv) {
                 return 2;
             }
         } else if (strcmp(a, "--depth") == 0) {
-            TAKE();
-            cfg.depth = atoi(v);
+            TAKE_INT(&cfg.depth);
         } else if (strcmp(a, "--duration") == 0 || strcmp(a, "--warmup") == 0) {
             TAKE();
             double t = parse_time(v);
@@ -295,18 +316,15 @@ int sl_bench_main(int argc, char **argv) {
             TAKE();
             cfg.rate = strtod(v, NULL);
         } else if (strcmp(a, "--record-size") == 0) {
-            TAKE();
-            cfg.record_size = atoi(v);
+            TAKE_INT(&cfg.record_size);
         } else if (strcmp(a, "--batch") == 0) {
-            TAKE();
-            cfg.batch = atoi(v);
+            TAKE_INT(&cfg.batch);
         } else if (strcmp(a, "--fill") == 0 || strcmp(a, "--fill-records") == 0) {
             TAKE();
             fill_arg = v;
             fill_is_records = a[6] == '-';
         } else if (strcmp(a, "--get-limit") == 0) {
-            TAKE();
-            cfg.get_limit = atoi(v);
+            TAKE_INT(&cfg.get_limit);
         } else if (strcmp(a, "--region") == 0) {
             TAKE();
             snprintf(cfg.region, sizeof cfg.region, "%s", v);
@@ -324,6 +342,7 @@ int sl_bench_main(int argc, char **argv) {
             fprintf(stderr, "sluice bench: unknown option '%s' (see --help)\n", a);
             return 2;
         }
+#undef TAKE_INT
 #undef TAKE
     }
     cfg.workload_name = workload;

@@ -63,8 +63,13 @@ int sl_bench_h1_parse(const char *buf, size_t len, sl_bench_h1_resp_t *r, sl_buf
     if (!end) return len > 65536 ? SL_EINVAL : 0;
     size_t hlen = (size_t)(end - buf) + 4;
     if (len < 12 || memcmp(buf, "HTTP/1.", 7) != 0) return SL_EINVAL;
-    r->status = atoi(buf + 9);
-    if (r->status < 100 || r->status > 999) return SL_EINVAL;
+    /* "HTTP/1.x NNN": exactly three digits (len >= 12 was checked above). */
+    const char *code = buf + 9;
+    for (int i = 0; i < 3; i++) {
+        if (code[i] < '0' || code[i] > '9') return SL_EINVAL;
+        r->status = r->status * 10 + (code[i] - '0');
+    }
+    if (r->status < 100) return SL_EINVAL;
     bool chunked = false;
     long long clen = -1;
     const char *line = memchr(buf, '\n', hlen) + 1;

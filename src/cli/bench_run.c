@@ -261,10 +261,20 @@ static ssize_t h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t len, i
 
 static int h2_header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nl,
                         const uint8_t *value, size_t vl, uint8_t flags, void *ud) {
-    (void)flags, (void)ud, (void)vl;
+    (void)flags, (void)ud;
     if (f->hd.type != NGHTTP2_HEADERS) return 0;
     req_t *r = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
-    if (r && nl == 7 && memcmp(name, ":status", 7) == 0) r->status = atoi((const char *)value);
+    if (r && nl == 7 && memcmp(name, ":status", 7) == 0) {
+        /* Three digits; anything else counts as status 0, an error. */
+        r->status = 0;
+        for (size_t i = 0; vl == 3 && i < vl; i++) {
+            if (value[i] < '0' || value[i] > '9') {
+                r->status = 0;
+                break;
+            }
+            r->status = r->status * 10 + (value[i] - '0');
+        }
+    }
     return 0;
 }
 
@@ -673,7 +683,9 @@ static void count_put(thread_t *th, req_t *r, const char *body, size_t len, int6
             sl_bench_stats_error(&th->st, "bad PutRecords response");
             return;
         }
-        failed = atoi(f + 20);
+        /* The count's digits, bounded by the body (it is not NUL-terminated); no overflow. */
+        for (const char *d = f + 20; d < body + len && *d >= '0' && *d <= '9' && failed < 1000000; d++)
+            failed = failed * 10 + (*d - '0');
         if (failed > 0) {
             const char *p = body, *end = body + len;
             for (;;) {
