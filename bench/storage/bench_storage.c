@@ -110,7 +110,8 @@ typedef struct {
     size_t bytes, n;
 } bop_t;
 
-static void bench_cb(void *arg, int status, uint64_t first_seq) {
+static void bench_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    (void)arrival_ms;
     (void)first_seq;
     bop_t *op = arg;
     flow_t *f = op->flow;
@@ -188,7 +189,8 @@ static void bench_append(sl_durability_t dur, size_t rec_size, int nshards) {
 }
 
 /* ---- 3. recovery ---- */
-static void noop_cb(void *arg, int status, uint64_t first_seq) {
+static void noop_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    (void)arrival_ms;
     (void)first_seq;
     flow_t *f = arg;
     if (status) atomic_fetch_add(&f->errors, 1);
@@ -355,7 +357,8 @@ typedef struct {
     size_t n;
 } preq_t;
 
-static void preq_cb(void *arg, int status, uint64_t first_seq) {
+static void preq_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    (void)arrival_ms;
     (void)first_seq;
     preq_t *r = arg;
     if (status) atomic_fetch_add(&r->flow->errors, 1);
@@ -437,10 +440,10 @@ static void bench_many(int nshards) {
             count[sh] = 0;
             if (sl_storage_append(logs[sh], group, (size_t)m, preq_cb, r)) {
                 atomic_fetch_add(&flow.errors, 1);
-                preq_cb(r, 0, 0);
+                preq_cb(r, 0, 0, 0);
             }
         }
-        preq_cb(r, 0, 0); /* the request's own reference */
+        preq_cb(r, 0, 0, 0); /* the request's own reference */
         requests++;
     }
     pthread_mutex_lock(&flow.mu);

@@ -120,11 +120,12 @@ static void put_record_finish(sl_api_call_t *call) {
     sl_api_reply(call);
 }
 
-static void put_record_cb(void *arg, int status, uint64_t first_seq) {
+static void put_record_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
     sl_api_call_t *call = arg;
     put_state_t *st = call->state;
     st->status = status;
     st->first_seq = first_seq;
+    st->arrival_ms = arrival_ms; /* the time storage kept, which reads serve: max(request, previous) */
     __atomic_sub_fetch(&st->shard->inflight, 1, __ATOMIC_RELEASE);
     sl_api_post(call, put_record_finish);
 }
@@ -208,6 +209,7 @@ typedef struct {
     size_t *entries;       /* request indexes in this group */
     int status;
     uint64_t first_seq;
+    int64_t arrival_ms;    /* assigned by storage to every record of the group (they share a request time) */
     sl_api_call_t *call;
     /* Response: the group's entries have consecutive counters, so each sequence number is printed
      * from the previous one (sl_seqnum_run_next) rather than from scratch. */
@@ -247,7 +249,7 @@ static void put_records_finish(sl_api_call_t *call) {
             if (g->run_started && r->seq == g->run.cur.counter + 1) {
                 sl_seqnum_run_next(&g->run);
             } else {
-                sl_seqnum_t sn = sl_kapi_seqnum(g->shard_created_ms, g->shard_index, r->seq, st->arrival_ms);
+                sl_seqnum_t sn = sl_kapi_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
                 sl_seqnum_run_init(&g->run, &sn);
                 g->run_started = true;
             }
@@ -278,10 +280,11 @@ static void put_records_group_done(group_t *g) {
     if (__atomic_sub_fetch(&st->pending, 1, __ATOMIC_ACQ_REL) == 0) sl_api_post(g->call, put_records_finish);
 }
 
-static void put_records_cb(void *arg, int status, uint64_t first_seq) {
+static void put_records_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
     group_t *g = arg;
     g->status = status;
     g->first_seq = first_seq;
+    g->arrival_ms = arrival_ms;
     __atomic_sub_fetch(&g->shard->inflight, 1, __ATOMIC_RELEASE);
     if (status) SL_WARN("PutRecords to %s failed in storage: %s", g->shard_id, sl_strerror(status));
     put_records_group_done(g);

@@ -79,8 +79,10 @@ typedef struct {
 } sl_read_result_t;
 
 /* status: 0, or SL_EIO / SL_ENOSPC / SL_ECLOSED. first_seq: seq of the first appended record; the
- * batch got first_seq .. first_seq+n-1 in order. */
-typedef void (*sl_append_cb)(void *arg, int status, uint64_t first_seq);
+ * batch got first_seq .. first_seq+n-1 in order. arrival_ms: the arrival time stored with the first
+ * record, max(its given time, the previous record's); records of one append that were given the
+ * same time all got this one, which is what a read returns for them. 0 and 0 on failure. */
+typedef void (*sl_append_cb)(void *arg, int status, uint64_t first_seq, int64_t arrival_ms);
 /* status: 0 or a negative code; res is valid only during the callback unless the callee keeps it,
  * in which case it must call sl_storage_read_free(res) later (see sl_storage_read). */
 typedef void (*sl_read_cb)(void *arg, int status, sl_read_result_t *res);

@@ -73,6 +73,7 @@ typedef struct {
     size_t n;
     size_t bytes;
     uint64_t first_seq;      /* (writer) assigned at commit */
+    int64_t arrival_ms;      /* (writer) arrival time assigned to the first record at commit */
 } op_t;
 
 struct file_shard {
@@ -1370,6 +1371,7 @@ static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc)
             int64_t arrival = sl_frame_arrival(f);
             if (arrival < s->w_last_arrival) arrival = s->w_last_arrival;
             sl_frame_finish(f, s->w_end_seq, arrival);
+            if (k == 0) op->arrival_ms = arrival;
             if (s->w_npoints == 0 || s->w_size >= s->w_last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES) {
                 uint8_t ent[SL_IDX_ENTRY_BYTES];
                 sl_idx_entry_t ie = {.seq = s->w_end_seq, .offset = s->w_size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
@@ -1973,8 +1975,8 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         for (size_t k = 0; k < s->nwops; k++) {
             op_t *op = &s->wops[k];
             bytes += op->bytes;
-            if (k < s->r_ok_ops) op->cb(op->arg, 0, op->first_seq);
-            else op->cb(op->arg, s->r_status ? s->r_status : SL_EIO, 0);
+            if (k < s->r_ok_ops) op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
+            else op->cb(op->arg, s->r_status ? s->r_status : SL_EIO, 0, 0);
         }
         atomic_fetch_sub(&e->pending_bytes, bytes);
         s->nwops = 0;
@@ -2966,8 +2968,9 @@ typedef struct {
     int rc;
 } replay_wait_t;
 
-static void replay_cb(void *arg, int status, uint64_t first_seq) {
+static void replay_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
     (void)first_seq;
+    (void)arrival_ms;
     replay_wait_t *w = arg;
     pthread_mutex_lock(&w->mu);
     w->pending--;

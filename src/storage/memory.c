@@ -29,6 +29,7 @@ typedef struct mem_op {
     sl_append_cb cb;
     void *arg;
     size_t n, bytes;
+    int64_t arrival_ms;      /* assigned to the first record at commit */
     mem_rec_t *recs[];
 } mem_op_t;
 
@@ -102,6 +103,7 @@ static void mem_commit_shard(mem_engine_t *e, mem_shard_t *s) {
             r->seq = s->next_seq++;
             if (r->arrival_ms < s->last_arrival) r->arrival_ms = s->last_arrival;
             s->last_arrival = r->arrival_ms;
+            if (i == 0) op->arrival_ms = r->arrival_ms;
             s->bytes += rec_cost(r);
             s->recs[s->len++] = r;
             op->recs[i] = NULL;
@@ -119,9 +121,9 @@ static void mem_commit_shard(mem_engine_t *e, mem_shard_t *s) {
         atomic_fetch_sub(&e->pending_bytes, op->bytes);
         if (op->n && op->recs[0]) { /* not stored: out of memory */
             for (size_t i = 0; i < op->n; i++) free(op->recs[i]);
-            op->cb(op->arg, SL_ENOMEM, 0);
+            op->cb(op->arg, SL_ENOMEM, 0, 0);
         } else {
-            op->cb(op->arg, 0, seq);
+            op->cb(op->arg, 0, seq, op->arrival_ms);
             seq += op->n;
         }
         free(op);

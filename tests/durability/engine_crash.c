@@ -35,7 +35,8 @@ typedef struct {
     size_t n;
 } wop_t;
 
-static void writer_cb(void *arg, int status, uint64_t first_seq) {
+static void writer_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    (void)arrival_ms;
     wop_t *op = arg;
     if (status != 0) {
         fprintf(stderr, "writer: append failed: %s\n", sl_strerror(status));

@@ -38,20 +38,24 @@ typedef struct {
     bool done;
     int status;
     uint64_t first_seq;
+    int64_t arrival_ms;
 } util_wait_t;
 
-static inline void util_wait_cb(void *arg, int status, uint64_t first_seq) {
+static inline void util_wait_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
     util_wait_t *w = arg;
     pthread_mutex_lock(&w->mu);
     w->done = true;
     w->status = status;
     w->first_seq = first_seq;
+    w->arrival_ms = arrival_ms;
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Appends and waits for the callback. Returns the immediate error, or the callback status. */
-static inline int util_append(sl_shard_log_t *log, const sl_record_t *recs, size_t n, uint64_t *first_seq) {
+/* Appends and waits for the callback. Returns the immediate error, or the callback status;
+ * *arrival_ms (when not NULL) gets the arrival time the callback reported. */
+static inline int util_append_arrival(sl_shard_log_t *log, const sl_record_t *recs, size_t n, uint64_t *first_seq,
+                                      int64_t *arrival_ms) {
     util_wait_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     int rc = sl_storage_append(log, recs, n, util_wait_cb, &w);
     if (rc) return rc;
@@ -59,7 +63,12 @@ static inline int util_append(sl_shard_log_t *log, const sl_record_t *recs, size
     while (!w.done) pthread_cond_wait(&w.cond, &w.mu);
     pthread_mutex_unlock(&w.mu);
     if (first_seq) *first_seq = w.first_seq;
+    if (arrival_ms) *arrival_ms = w.arrival_ms;
     return w.status;
+}
+
+static inline int util_append(sl_shard_log_t *log, const sl_record_t *recs, size_t n, uint64_t *first_seq) {
+    return util_append_arrival(log, recs, n, first_seq, NULL);
 }
 
 typedef struct {

@@ -153,15 +153,33 @@ static void test_time(void) {
     res = util_read(log, 1, 10, 1 << 20, 5000, &rc);
     CHECK(res && res->count == 0 && res->next_seq == 401);
     sl_storage_read_free(res);
-    /* Arrival times are made non-decreasing. */
+    /* Arrival times are made non-decreasing, and the append's callback reports the time kept (the
+     * API builds the returned sequence number from it, so it must be what reads serve). */
     sl_record_t r = rec("pk", "x", 1, 5);
-    CHECK_EQ_INT(util_append(log, &r, 1, &seq), 0);
+    int64_t arrival = 0;
+    CHECK_EQ_INT(util_append_arrival(log, &r, 1, &seq, &arrival), 0);
+    CHECK_EQ_INT(arrival, 1990);
     res = util_read(log, seq, 1, 100, 0, &rc);
     CHECK(res && res->count == 1 && res->records[0].arrival_ms == 1990);
     sl_storage_read_free(res);
+    /* A batch given one time below the previous record's: every record gets the reported time. */
+    sl_record_t batch[3] = {rec("a", "1", 1, 7), rec("b", "2", 1, 7), rec("c", "3", 1, 7)};
+    CHECK_EQ_INT(util_append_arrival(log, batch, 3, &seq, &arrival), 0);
+    CHECK_EQ_INT(arrival, 1990);
+    res = util_read(log, seq, 10, 1000, 0, &rc);
+    CHECK(res && res->count == 3);
+    for (size_t i = 0; res && i < res->count; i++) CHECK_EQ_INT(res->records[i].arrival_ms, arrival);
+    sl_storage_read_free(res);
+    /* A later time is kept as given. */
+    r = rec("pk", "y", 1, 2500);
+    CHECK_EQ_INT(util_append_arrival(log, &r, 1, &seq, &arrival), 0);
+    CHECK_EQ_INT(arrival, 2500);
+    res = util_read(log, seq, 1, 100, 0, &rc);
+    CHECK(res && res->count == 1 && res->records[0].arrival_ms == 2500);
+    sl_storage_read_free(res);
     /* A full read across segments returns everything in order. */
     res = util_read(log, 1, 10000, 1 << 30, 0, &rc);
-    CHECK(res && res->count == 401);
+    CHECK(res && res->count == 405);
     if (res) {
         bool ok = true;
         for (size_t i = 0; i < res->count; i++) ok &= res->records[i].seq == i + 1 && res->records[i].data_len == (i < 400 ? i % 100 : 1);
@@ -189,7 +207,8 @@ typedef struct {
     int shard, k;
 } prod_sync_t;
 
-static void prod_cb(void *arg, int status, uint64_t first_seq) {
+static void prod_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    (void)arrival_ms;
     prod_sync_t *ps = arg;
     pthread_mutex_lock(&ps->mu);
     if (status) ps->p->status_errors++;
