@@ -1,7 +1,8 @@
-/* The metadata store on SQLite (see catalog.h for the contract). One connection guarded by a
- * recursive mutex; every write is its own transaction (autocommit, or a SAVEPOINT when it takes
- * several statements) unless the caller groups writes with sl_catalog_begin/commit.
- * Durability: WAL journal with synchronous=FULL, so a committed change is fsync'd. */
+/* The metadata store on SQLite: the one implementation of the catalog interface (catalog.h has
+ * the contract). One connection guarded by a recursive mutex; every write is its own transaction
+ * (autocommit, or a SAVEPOINT when it takes several statements) unless the caller groups writes
+ * with sl_catalog_begin/commit. Durability: WAL journal with synchronous=FULL, so a committed
+ * change is fsync'd. */
 #include "catalog/catalog.h"
 
 #include "core/common.h"
@@ -15,12 +16,17 @@
 /* Busy timeout for another process holding the write lock (e.g. a backup tool). */
 #define SL_CATALOG_BUSY_TIMEOUT_MS 5000
 
-struct sl_catalog {
+typedef struct sq_catalog {
+    sl_catalog_t base;   /* first: the interface (catalog.h) */
     sqlite3 *db;         /* owned; used only under mu */
     pthread_mutex_t mu;  /* recursive: begin holds it until commit/rollback */
     bool in_txn;         /* a caller's begin is open */
     pthread_t txn_owner; /* the thread that called begin */
-};
+} sq_catalog_t;
+
+static sq_catalog_t *sq(sl_catalog_t *base) {
+    return (sq_catalog_t *)base;
+}
 
 /* Schema migrations: migrations[i] moves the schema from version i to i + 1. Append only. */
 static const char *const migrations[] = {
@@ -107,7 +113,7 @@ static int map_err(sqlite3 *db, int rc) {
     }
 }
 
-static int fail_log(sl_catalog_t *c, int rc, const char *what) {
+static int fail_log(sq_catalog_t *c, int rc, const char *what) {
     int code = map_err(c->db, rc);
     if (code != SL_EEXIST && code != SL_ENOTFOUND)
         SL_WARN("catalog: %s: %s (sqlite %d)", what, sqlite3_errmsg(c->db),
@@ -115,12 +121,12 @@ static int fail_log(sl_catalog_t *c, int rc, const char *what) {
     return code;
 }
 
-static int exec_sql(sl_catalog_t *c, const char *sql) {
+static int exec_sql(sq_catalog_t *c, const char *sql) {
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? 0 : fail_log(c, rc, sql);
 }
 
-static int prep(sl_catalog_t *c, const char *sql, sqlite3_stmt **st) {
+static int prep(sq_catalog_t *c, const char *sql, sqlite3_stmt **st) {
     int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
     if (rc != SQLITE_OK) {
         *st = NULL;
@@ -130,7 +136,7 @@ static int prep(sl_catalog_t *c, const char *sql, sqlite3_stmt **st) {
 }
 
 /* Steps a statement that returns no rows to completion and finalizes it. */
-static int run(sl_catalog_t *c, sqlite3_stmt *st) {
+static int run(sq_catalog_t *c, sqlite3_stmt *st) {
     int rc = sqlite3_step(st);
     int out = rc == SQLITE_DONE ? 0 : fail_log(c, rc, sqlite3_sql(st));
     sqlite3_finalize(st);
@@ -149,23 +155,23 @@ static const char *col_text(sqlite3_stmt *st, int i) {
     return (const char *)sqlite3_column_text(st, i);
 }
 
-static void lock(sl_catalog_t *c) {
+static void lock(sq_catalog_t *c) {
     int rc = pthread_mutex_lock(&c->mu);
     SL_ASSERT(rc == 0);
 }
 
-static void unlock(sl_catalog_t *c) {
+static void unlock(sq_catalog_t *c) {
     int rc = pthread_mutex_unlock(&c->mu);
     SL_ASSERT(rc == 0);
 }
 
 /* A savepoint around one multi-statement operation: commits on its own outside a caller's
  * transaction, nests inside one. */
-static int op_begin(sl_catalog_t *c) {
+static int op_begin(sq_catalog_t *c) {
     return exec_sql(c, "SAVEPOINT sl_op");
 }
 
-static int op_end(sl_catalog_t *c, int rc) {
+static int op_end(sq_catalog_t *c, int rc) {
     if (rc == 0) {
         rc = exec_sql(c, "RELEASE sl_op");
         if (rc == 0) return 0;
@@ -175,7 +181,7 @@ static int op_end(sl_catalog_t *c, int rc) {
     return rc;
 }
 
-static int migrate(sl_catalog_t *c) {
+static int migrate(sq_catalog_t *c) {
     int rc = exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     if (rc < 0) return rc;
     rc = exec_sql(c, "BEGIN IMMEDIATE");
@@ -223,10 +229,13 @@ fail:
     return rc;
 }
 
-int sl_catalog_open(const char *path, sl_catalog_t **out) {
+static const sl_catalog_ops_t sq_ops;
+
+int sl_catalog_open_sqlite(const char *path, sl_catalog_t **out) {
     *out = NULL;
-    sl_catalog_t *c = calloc(1, sizeof *c);
+    sq_catalog_t *c = calloc(1, sizeof *c);
     if (!c) return SL_ENOMEM;
+    c->base.ops = &sq_ops;
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -270,7 +279,7 @@ int sl_catalog_open(const char *path, sl_catalog_t **out) {
     if (rc < 0) goto fail;
     rc = migrate(c);
     if (rc < 0) goto fail;
-    *out = c;
+    *out = &c->base;
     return 0;
 fail:
     sqlite3_close(c->db);
@@ -279,8 +288,8 @@ fail:
     return rc;
 }
 
-void sl_catalog_close(sl_catalog_t *c) {
-    if (!c) return;
+static void sq_close(sl_catalog_t *base) {
+    sq_catalog_t *c = sq(base);
     if (c->in_txn) {
         SL_WARN("catalog: closed with a transaction open; rolling it back");
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -291,11 +300,12 @@ void sl_catalog_close(sl_catalog_t *c) {
     free(c);
 }
 
-static bool owns_txn(sl_catalog_t *c) {
+static bool owns_txn(sq_catalog_t *c) {
     return c->in_txn && pthread_equal(c->txn_owner, pthread_self());
 }
 
-int sl_catalog_begin(sl_catalog_t *c) {
+static int sq_begin(sl_catalog_t *base) {
+    sq_catalog_t *c = sq(base);
     lock(c);
     if (c->in_txn) { /* only this thread can see its own open transaction here */
         unlock(c);
@@ -311,7 +321,7 @@ int sl_catalog_begin(sl_catalog_t *c) {
     return 0; /* the mutex stays held until commit or rollback */
 }
 
-static int txn_end(sl_catalog_t *c, bool commit) {
+static int txn_end(sq_catalog_t *c, bool commit) {
     lock(c);
     if (!owns_txn(c)) {
         unlock(c);
@@ -326,11 +336,13 @@ static int txn_end(sl_catalog_t *c, bool commit) {
     return rc;
 }
 
-int sl_catalog_commit(sl_catalog_t *c) {
+static int sq_commit(sl_catalog_t *base) {
+    sq_catalog_t *c = sq(base);
     return txn_end(c, true);
 }
 
-int sl_catalog_rollback(sl_catalog_t *c) {
+static int sq_rollback(sl_catalog_t *base) {
+    sq_catalog_t *c = sq(base);
     return txn_end(c, false);
 }
 
@@ -364,7 +376,8 @@ static void bind_stream(sqlite3_stmt *st, const sl_cat_stream_t *s) {
     sqlite3_bind_int(st, 15, s->next_shard_index);
 }
 
-int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s) {
+static int sq_stream_insert(sl_catalog_t *base, sl_cat_stream_t *s) {
+    sq_catalog_t *c = sq(base);
     if (!stream_valid(s)) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -379,7 +392,8 @@ int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s) {
     return rc;
 }
 
-int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s) {
+static int sq_stream_update(sl_catalog_t *base, const sl_cat_stream_t *s) {
+    sq_catalog_t *c = sq(base);
     if (!stream_valid(s)) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -400,7 +414,7 @@ int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s) {
 }
 
 /* Runs one statement with ?1 bound to an integer id. */
-static int run_with_id(sl_catalog_t *c, const char *sql, int64_t id) {
+static int run_with_id(sq_catalog_t *c, const char *sql, int64_t id) {
     sqlite3_stmt *st;
     int rc = prep(c, sql, &st);
     if (rc < 0) return rc;
@@ -409,7 +423,7 @@ static int run_with_id(sl_catalog_t *c, const char *sql, int64_t id) {
 }
 
 /* Runs one statement with ?1 bound to a string. */
-static int run_with_text(sl_catalog_t *c, const char *sql, const char *s) {
+static int run_with_text(sq_catalog_t *c, const char *sql, const char *s) {
     sqlite3_stmt *st;
     int rc = prep(c, sql, &st);
     if (rc < 0) return rc;
@@ -417,7 +431,8 @@ static int run_with_text(sl_catalog_t *c, const char *sql, const char *s) {
     return run(c, st);
 }
 
-int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id) {
+static int sq_stream_delete(sl_catalog_t *base, int64_t id) {
+    sq_catalog_t *c = sq(base);
     lock(c);
     int rc = op_begin(c);
     if (rc == 0) {
@@ -442,7 +457,8 @@ int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id) {
 
 /* ---- shards ---- */
 
-int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s) {
+static int sq_shard_put(sl_catalog_t *base, const sl_cat_shard_t *s) {
+    sq_catalog_t *c = sq(base);
     if (!s->starting_hash_key || !s->ending_hash_key) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -472,7 +488,8 @@ int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s) {
     return rc;
 }
 
-int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_index) {
+static int sq_shard_delete(sl_catalog_t *base, int64_t stream_id, int32_t shard_index) {
+    sq_catalog_t *c = sq(base);
     lock(c);
     sqlite3_stmt *st;
     int rc = prep(c, "DELETE FROM shards WHERE stream_id=? AND shard_index=?", &st);
@@ -488,7 +505,8 @@ int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_in
 
 /* ---- consumers ---- */
 
-int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k) {
+static int sq_consumer_put(sl_catalog_t *base, const sl_cat_consumer_t *k) {
+    sq_catalog_t *c = sq(base);
     if (!k->name || !k->arn || !k->status) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -512,7 +530,8 @@ int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k) {
     return rc;
 }
 
-int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn) {
+static int sq_consumer_delete(sl_catalog_t *base, const char *arn) {
+    sq_catalog_t *c = sq(base);
     if (!arn) return SL_EINVAL;
     lock(c);
     int rc = op_begin(c);
@@ -529,8 +548,9 @@ int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn) {
 
 /* ---- tags, policies, settings ---- */
 
-int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key,
-                       const char *value) {
+static int sq_tag_put(sl_catalog_t *base, const char *resource_arn, const char *key,
+                      const char *value) {
+    sq_catalog_t *c = sq(base);
     if (!resource_arn || !key || !value) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -548,7 +568,8 @@ int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *ke
     return rc;
 }
 
-int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char *key) {
+static int sq_tag_delete(sl_catalog_t *base, const char *resource_arn, const char *key) {
+    sq_catalog_t *c = sq(base);
     if (!resource_arn || !key) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -563,7 +584,8 @@ int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char 
     return rc;
 }
 
-int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char *policy) {
+static int sq_policy_put(sl_catalog_t *base, const char *resource_arn, const char *policy) {
+    sq_catalog_t *c = sq(base);
     if (!resource_arn || !policy) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -580,7 +602,8 @@ int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char 
     return rc;
 }
 
-int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn) {
+static int sq_policy_delete(sl_catalog_t *base, const char *resource_arn) {
+    sq_catalog_t *c = sq(base);
     if (!resource_arn) return SL_EINVAL;
     lock(c);
     int rc = run_with_text(c, "DELETE FROM policies WHERE arn=?1", resource_arn);
@@ -589,7 +612,8 @@ int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn) {
     return rc;
 }
 
-int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len) {
+static int sq_setting_put(sl_catalog_t *base, const char *key, const void *value, size_t len) {
+    sq_catalog_t *c = sq(base);
     if (!key || (!value && len > 0) || len > INT32_MAX) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -610,8 +634,9 @@ int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, 
     return rc;
 }
 
-int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap,
-                           size_t *len_out) {
+static int sq_setting_get(sl_catalog_t *base, const char *key, void *buf, size_t cap,
+                          size_t *len_out) {
+    sq_catalog_t *c = sq(base);
     if (!key) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
@@ -638,7 +663,8 @@ int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t c
     return rc;
 }
 
-int sl_catalog_setting_delete(sl_catalog_t *c, const char *key) {
+static int sq_setting_delete(sl_catalog_t *base, const char *key) {
+    sq_catalog_t *c = sq(base);
     if (!key) return SL_EINVAL;
     lock(c);
     int rc = run_with_text(c, "DELETE FROM settings WHERE key=?1", key);
@@ -650,7 +676,7 @@ int sl_catalog_setting_delete(sl_catalog_t *c, const char *key) {
 /* ---- load ---- */
 
 /* Steps a query, calling row() for each row; finalizes. */
-static int each_row(sl_catalog_t *c, const char *sql,
+static int each_row(sq_catalog_t *c, const char *sql,
                     void (*row)(sqlite3_stmt *, const sl_catalog_visitor_t *, void *),
                     const sl_catalog_visitor_t *v, void *arg) {
     sqlite3_stmt *st;
@@ -720,7 +746,8 @@ static void row_policy(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *ar
     v->policy(arg, col_text(st, 0), col_text(st, 1));
 }
 
-int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg) {
+static int sq_load(sl_catalog_t *base, const sl_catalog_visitor_t *v, void *arg) {
+    sq_catalog_t *c = sq(base);
     lock(c);
     /* One read transaction so the five queries see one consistent state. */
     int rc = op_begin(c);
@@ -749,3 +776,25 @@ int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg) {
     unlock(c);
     return rc;
 }
+
+static const sl_catalog_ops_t sq_ops = {
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .stream_insert = sq_stream_insert,
+    .stream_update = sq_stream_update,
+    .stream_delete = sq_stream_delete,
+    .shard_put = sq_shard_put,
+    .shard_delete = sq_shard_delete,
+    .consumer_put = sq_consumer_put,
+    .consumer_delete = sq_consumer_delete,
+    .tag_put = sq_tag_put,
+    .tag_delete = sq_tag_delete,
+    .policy_put = sq_policy_put,
+    .policy_delete = sq_policy_delete,
+    .setting_put = sq_setting_put,
+    .setting_get = sq_setting_get,
+    .setting_delete = sq_setting_delete,
+    .load = sq_load,
+};

@@ -1,7 +1,10 @@
 /* The metadata store: streams, shards, consumers, tags, resource policies and small settings
  * (e.g. the token key), kept in SQLite (catalog.db, WAL mode, synchronous=FULL so an acknowledged
  * catalog change survives power loss; foreign keys on; schema versioned with migrations).
- * Everything reaches the catalog through this interface so a replicated store can replace it.
+ * Everything reaches the catalog through this interface so a replicated store can replace it:
+ * sl_catalog_t is a table of operations (sl_catalog_ops_t) that an implementation embeds as the
+ * first member of its own struct; SQLite (catalog.c, sl_catalog_open_sqlite) is the one there is.
+ * The contract below is the interface's, whatever the implementation.
  *
  * Threads: one connection guarded by one recursive mutex; every call is safe from any thread.
  * sl_catalog_begin takes the mutex until sl_catalog_commit/rollback on the same thread, so a group
@@ -19,17 +22,6 @@
 #include <stdint.h>
 
 typedef struct sl_catalog sl_catalog_t;
-
-/* Opens (creating if needed) the catalog file at path and migrates its schema. */
-int sl_catalog_open(const char *path, sl_catalog_t **out);
-/* Closes the catalog; rolls back a transaction left open. NULL is a no-op. */
-void sl_catalog_close(sl_catalog_t *c);
-
-/* Groups the following writes of this thread in one transaction. A nested begin returns
- * SL_EINVAL; commit/rollback without begin (or from another thread) return SL_EINVAL. */
-int sl_catalog_begin(sl_catalog_t *c);
-int sl_catalog_commit(sl_catalog_t *c);
-int sl_catalog_rollback(sl_catalog_t *c);
 
 /* A stream row. Required strings: account, region, name, arn, status, mode. Optional (NULL is
  * stored as NULL and read back as NULL): encryption_type, key_id, shard_level_metrics. */
@@ -59,42 +51,6 @@ typedef struct {
     int64_t created_ms, status_until_ms;
 } sl_cat_consumer_t;
 
-/* Inserts a stream and sets s->id. SL_EEXIST when (account, region, name) or the ARN exists;
- * SL_EINVAL when a required string is NULL. */
-int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s);
-/* Rewrites every column of the stream s->id. SL_ENOTFOUND when there is no such stream. */
-int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s);
-/* Deletes the stream, its shards and consumers, and the tags and policies of its ARN and of its
- * consumers' ARNs, in one transaction. SL_ENOTFOUND when there is no such stream. */
-int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id);
-
-/* Inserts or replaces the shard (stream_id, shard_index). SL_ENOTFOUND when the stream is
- * missing. */
-int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s);
-/* Deletes one shard (e.g. expired after retention). SL_ENOTFOUND when absent. */
-int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_index);
-
-/* Inserts or replaces a consumer by ARN. SL_ENOTFOUND when the stream is missing. */
-int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k);
-/* Deletes a consumer and the tags and policy of its ARN. SL_ENOTFOUND when absent. */
-int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn);
-
-/* Tags and resource policies, keyed by resource ARN. Puts insert or replace; deletes return
- * SL_ENOTFOUND when there was nothing to delete. */
-int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key,
-                       const char *value);
-int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn, const char *key);
-int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn, const char *policy);
-int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn);
-
-/* Small opaque settings (e.g. "token_key"). get copies up to cap bytes and sets *len_out to the
- * stored length; SL_ENOTFOUND when absent, SL_ELIMIT when cap is smaller than the value (nothing
- * copied, *len_out still set). */
-int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len);
-int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap,
-                           size_t *len_out);
-int sl_catalog_setting_delete(sl_catalog_t *c, const char *key);
-
 /* Callbacks for sl_catalog_load; NULL members are skipped. Callbacks must not call back into the
  * catalog. */
 typedef struct {
@@ -105,8 +61,126 @@ typedef struct {
     void (*policy)(void *arg, const char *arn, const char *policy);
 } sl_catalog_visitor_t;
 
+/* The operations of a catalog implementation; sl_catalog_* below call them and carry the contract.
+ */
+typedef struct sl_catalog_ops {
+    void (*close)(sl_catalog_t *c);
+    int (*begin)(sl_catalog_t *c);
+    int (*commit)(sl_catalog_t *c);
+    int (*rollback)(sl_catalog_t *c);
+    int (*stream_insert)(sl_catalog_t *c, sl_cat_stream_t *s);
+    int (*stream_update)(sl_catalog_t *c, const sl_cat_stream_t *s);
+    int (*stream_delete)(sl_catalog_t *c, int64_t id);
+    int (*shard_put)(sl_catalog_t *c, const sl_cat_shard_t *s);
+    int (*shard_delete)(sl_catalog_t *c, int64_t stream_id, int32_t shard_index);
+    int (*consumer_put)(sl_catalog_t *c, const sl_cat_consumer_t *k);
+    int (*consumer_delete)(sl_catalog_t *c, const char *arn);
+    int (*tag_put)(sl_catalog_t *c, const char *resource_arn, const char *key, const char *value);
+    int (*tag_delete)(sl_catalog_t *c, const char *resource_arn, const char *key);
+    int (*policy_put)(sl_catalog_t *c, const char *resource_arn, const char *policy);
+    int (*policy_delete)(sl_catalog_t *c, const char *resource_arn);
+    int (*setting_put)(sl_catalog_t *c, const char *key, const void *value, size_t len);
+    int (*setting_get)(sl_catalog_t *c, const char *key, void *buf, size_t cap, size_t *len_out);
+    int (*setting_delete)(sl_catalog_t *c, const char *key);
+    int (*load)(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg);
+} sl_catalog_ops_t;
+
+/* The interface head: the first member of every implementation's struct. */
+struct sl_catalog {
+    const sl_catalog_ops_t *ops;
+};
+
+/* Opens (creating if needed) the SQLite catalog file at path and migrates its schema. */
+int sl_catalog_open_sqlite(const char *path, sl_catalog_t **out);
+
+/* Closes the catalog; rolls back a transaction left open. NULL is a no-op. */
+static inline void sl_catalog_close(sl_catalog_t *c) {
+    if (c) c->ops->close(c);
+}
+
+/* Groups the following writes of this thread in one transaction. A nested begin returns
+ * SL_EINVAL; commit/rollback without begin (or from another thread) return SL_EINVAL. */
+static inline int sl_catalog_begin(sl_catalog_t *c) {
+    return c->ops->begin(c);
+}
+static inline int sl_catalog_commit(sl_catalog_t *c) {
+    return c->ops->commit(c);
+}
+static inline int sl_catalog_rollback(sl_catalog_t *c) {
+    return c->ops->rollback(c);
+}
+
+/* Inserts a stream and sets s->id. SL_EEXIST when (account, region, name) or the ARN exists;
+ * SL_EINVAL when a required string is NULL. */
+static inline int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s) {
+    return c->ops->stream_insert(c, s);
+}
+/* Rewrites every column of the stream s->id. SL_ENOTFOUND when there is no such stream. */
+static inline int sl_catalog_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s) {
+    return c->ops->stream_update(c, s);
+}
+/* Deletes the stream, its shards and consumers, and the tags and policies of its ARN and of its
+ * consumers' ARNs, in one transaction. SL_ENOTFOUND when there is no such stream. */
+static inline int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id) {
+    return c->ops->stream_delete(c, id);
+}
+
+/* Inserts or replaces the shard (stream_id, shard_index). SL_ENOTFOUND when the stream is
+ * missing. */
+static inline int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s) {
+    return c->ops->shard_put(c, s);
+}
+/* Deletes one shard (e.g. expired after retention). SL_ENOTFOUND when absent. */
+static inline int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_index) {
+    return c->ops->shard_delete(c, stream_id, shard_index);
+}
+
+/* Inserts or replaces a consumer by ARN. SL_ENOTFOUND when the stream is missing. */
+static inline int sl_catalog_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k) {
+    return c->ops->consumer_put(c, k);
+}
+/* Deletes a consumer and the tags and policy of its ARN. SL_ENOTFOUND when absent. */
+static inline int sl_catalog_consumer_delete(sl_catalog_t *c, const char *arn) {
+    return c->ops->consumer_delete(c, arn);
+}
+
+/* Tags and resource policies, keyed by resource ARN. Puts insert or replace; deletes return
+ * SL_ENOTFOUND when there was nothing to delete. */
+static inline int sl_catalog_tag_put(sl_catalog_t *c, const char *resource_arn, const char *key,
+                                     const char *value) {
+    return c->ops->tag_put(c, resource_arn, key, value);
+}
+static inline int sl_catalog_tag_delete(sl_catalog_t *c, const char *resource_arn,
+                                        const char *key) {
+    return c->ops->tag_delete(c, resource_arn, key);
+}
+static inline int sl_catalog_policy_put(sl_catalog_t *c, const char *resource_arn,
+                                        const char *policy) {
+    return c->ops->policy_put(c, resource_arn, policy);
+}
+static inline int sl_catalog_policy_delete(sl_catalog_t *c, const char *resource_arn) {
+    return c->ops->policy_delete(c, resource_arn);
+}
+
+/* Small opaque settings (e.g. "token_key"). get copies up to cap bytes and sets *len_out to the
+ * stored length; SL_ENOTFOUND when absent, SL_ELIMIT when cap is smaller than the value (nothing
+ * copied, *len_out still set). */
+static inline int sl_catalog_setting_put(sl_catalog_t *c, const char *key, const void *value,
+                                         size_t len) {
+    return c->ops->setting_put(c, key, value, len);
+}
+static inline int sl_catalog_setting_get(sl_catalog_t *c, const char *key, void *buf, size_t cap,
+                                         size_t *len_out) {
+    return c->ops->setting_get(c, key, buf, cap, len_out);
+}
+static inline int sl_catalog_setting_delete(sl_catalog_t *c, const char *key) {
+    return c->ops->setting_delete(c, key);
+}
+
 /* Visits every stream (by id), then shards (by stream id, index), consumers (by stream id,
  * created_ms, arn), tags (by arn, key), policies (by arn), all in one read transaction. */
-int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg);
+static inline int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg) {
+    return c->ops->load(c, v, arg);
+}
 
 #endif

@@ -8,11 +8,9 @@
 #include "kinesis/names.h"
 #include "kinesis/token.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 const char *const sl_kmetric_names[SL_KMETRICS_COUNT] = {
     "IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
@@ -290,9 +288,12 @@ static void stream_remove(sl_kinesis_t *k, sl_kstream_t *s) {
     }
 }
 
-static void on_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq) {
-    sl_kinesis_t *k = ctx;
-    if (k->cfg.on_commit) k->cfg.on_commit(k->cfg.on_commit_ctx, sl_shard_log_user(log), next_seq);
+void sl_kinesis_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq) {
+    (void)ctx;
+    /* Logs the storage opens on its own (journal replay at open) have no shard yet. */
+    sl_kshard_t *sh = sl_shard_log_user(log);
+    sl_kinesis_t *k = sh && sh->stream ? sh->stream->k : NULL;
+    if (k && k->cfg.on_commit) k->cfg.on_commit(k->cfg.on_commit_ctx, sh, next_seq);
 }
 
 static int shard_attach(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh) {
@@ -346,6 +347,7 @@ int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count,
                              sl_kstream_t **out) {
     sl_kstream_t *s = calloc(1, sizeof *s);
     if (!s) return SL_ENOMEM;
+    s->k = k;
     snprintf(s->name, sizeof s->name, "%s", name);
     sl_arn_stream(s->arn, sizeof s->arn, k->region, k->account, name);
     s->status = SL_KS_CREATING;
@@ -628,6 +630,7 @@ static void load_stream(void *arg, const sl_cat_stream_t *r) {
     load_ctx_t *lc = arg;
     sl_kstream_t *s = calloc(1, sizeof *s);
     if (!s) { lc->rc = SL_ENOMEM; return; }
+    s->k = lc->k;
     s->id = r->id;
     snprintf(s->name, sizeof s->name, "%s", r->name);
     snprintf(s->arn, sizeof s->arn, "%s", r->arn);
@@ -761,36 +764,9 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     pthread_mutex_init(&k->reaper_mu, NULL);
     pthread_cond_init(&k->reaper_cv, NULL);
 
-    int rc = 0;
-    if (!cfg->memory_storage && mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) {
-        SL_ERROR("cannot create data directory %s: %s", cfg->data_dir, strerror(errno));
-        rc = SL_EIO;
-        goto fail;
-    }
-    char path[1200];
-    if (cfg->memory_storage) snprintf(path, sizeof path, ":memory:");
-    else snprintf(path, sizeof path, "%s/catalog.db", cfg->data_dir);
-    rc = sl_catalog_open(path, &k->catalog);
-    if (rc) {
-        SL_ERROR("cannot open catalog %s: %s", path, sl_strerror(rc));
-        goto fail;
-    }
-    sl_storage_config_t scfg = {
-        .data_dir = cfg->data_dir,
-        .durability = cfg->durability,
-        .flush_interval_ms = cfg->flush_interval_ms,
-        .segment_bytes = cfg->segment_bytes,
-        .commit_interval_us = cfg->commit_interval_us,
-        .journal_bytes = cfg->journal_bytes,
-        .on_commit = on_storage_commit,
-        .ctx = k,
-    };
-    rc = cfg->memory_storage ? sl_storage_open_memory(&scfg, &k->storage) : sl_storage_open_file(&scfg, &k->storage);
-    if (rc) {
-        SL_ERROR("cannot open storage in %s: %s", cfg->data_dir, sl_strerror(rc));
-        goto fail;
-    }
-    rc = load_token_key(k);
+    k->catalog = cfg->catalog;
+    k->storage = cfg->storage;
+    int rc = load_token_key(k);
     if (rc) goto fail;
     int64_t v[2];
     size_t vn = 0;
@@ -824,8 +800,6 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
 fail:
     for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
     free(k->streams);
-    if (k->storage) sl_storage_close(k->storage);
-    sl_catalog_close(k->catalog);
     free(k);
     return rc;
 }
@@ -839,8 +813,6 @@ void sl_kinesis_close(sl_kinesis_t *k) {
     pthread_join(k->reaper, NULL);
     for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
     free(k->streams);
-    sl_storage_close(k->storage);
-    sl_catalog_close(k->catalog);
     pthread_rwlock_destroy(&k->lock);
     free(k);
 }

@@ -79,6 +79,7 @@ typedef struct sl_kconsumer {
 } sl_kconsumer_t;
 
 struct sl_kstream {
+    sl_kinesis_t *k;           /* the engine (account) the stream belongs to */
     int64_t id;                /* catalog id */
     char name[129];
     char arn[512];
@@ -106,19 +107,15 @@ struct sl_kstream {
 };
 
 typedef struct {
-    const char *data_dir;
+    sl_catalog_t *catalog;     /* not owned: opened by the composition root (server/compose.c) */
+    sl_storage_t *storage;     /* not owned; its on_commit must be sl_kinesis_storage_commit */
+    const char *data_dir;      /* for log messages only */
     const char *region;
     const char *account;
-    sl_durability_t durability;
-    int flush_interval_ms;
-    size_t segment_bytes;
-    int commit_interval_us;    /* storage: least time between group commit starts (durability=sync) */
-    size_t journal_bytes;      /* storage: commit journal size (0 = default) */
     int64_t create_stream_ms, delete_stream_ms, update_stream_ms, consumer_ms;
     int64_t iterator_ttl_ms;   /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
     int64_t shard_limit;
     int64_t on_demand_stream_limit;
-    bool memory_storage;       /* tests: in-memory backend */
     void (*on_commit)(void *ctx, sl_kshard_t *shard, uint64_t next_seq);
     void *on_commit_ctx;
 } sl_kinesis_config_t;
@@ -143,10 +140,15 @@ struct sl_kinesis {
     bool stopping;
 };
 
-/* Opens the catalog (<data_dir>/catalog.db) and storage, loads every stream, opens every shard log
- * (recovering their tails) and reconciles logs and catalog, then starts the background thread. */
+/* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their
+ * tails) and reconciles logs and catalog, then starts the background thread. The catalog and the
+ * storage stay the caller's (the composition root opens them before and closes them after). */
 int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out);
+/* Stops the background thread and closes the engine's shard logs (not the catalog or storage). */
 void sl_kinesis_close(sl_kinesis_t *k);
+/* The storage on_commit callback (ctx unused): records of a shard log opened by an engine became
+ * committed; calls that engine's cfg.on_commit. Runs on a storage thread. */
+void sl_kinesis_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq);
 
 static inline void sl_kinesis_rdlock(sl_kinesis_t *k) { pthread_rwlock_rdlock(&k->lock); }
 static inline void sl_kinesis_wrlock(sl_kinesis_t *k) { pthread_rwlock_wrlock(&k->lock); }

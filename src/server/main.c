@@ -1,12 +1,10 @@
-/* sluice: the command-line entry point. `sluice serve` wires configuration, the Kinesis engine,
- * the API front and the HTTP server together, then waits for SIGTERM/SIGINT. */
-#include "api/api.h"
+/* sluice: the command-line entry point. `sluice serve` parses the configuration, hands it to the
+ * composition root (server/compose.c), then waits for SIGTERM/SIGINT. */
 #include "cli/bench.h"
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "kinesis/engine.h"
-#include "net/http.h"
+#include "server/compose.h"
 #include "server/config.h"
 
 #include <malloc.h>
@@ -47,71 +45,13 @@ static int serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    sl_kinesis_config_t kcfg = {
-        .data_dir = cfg.data_dir,
-        .region = cfg.region,
-        .account = cfg.account_id,
-        .durability = !strcmp(cfg.durability, "interval") ? SL_DURABILITY_INTERVAL
-                      : !strcmp(cfg.durability, "none")   ? SL_DURABILITY_NONE
-                                                          : SL_DURABILITY_SYNC,
-        .flush_interval_ms = (int)cfg.flush_interval_ms,
-        .segment_bytes = (size_t)cfg.segment_bytes,
-        .commit_interval_us = (int)cfg.commit_interval_us,
-        .journal_bytes = (size_t)cfg.journal_bytes,
-        .create_stream_ms = cfg.create_stream_ms,
-        .delete_stream_ms = cfg.delete_stream_ms,
-        .update_stream_ms = cfg.update_stream_ms,
-        .consumer_ms = cfg.consumer_ms,
-        .iterator_ttl_ms = cfg.iterator_ttl_ms,
-        .shard_limit = cfg.shard_limit,
-        .on_demand_stream_limit = cfg.on_demand_stream_limit,
-    };
-    sl_kinesis_t *k = NULL;
-    int rc = sl_kinesis_open(&kcfg, &k);
-    if (rc) {
-        SL_ERROR("cannot start: %s", sl_strerror(rc));
-        return 1;
-    }
-    sl_api_t *api = NULL;
-    sl_api_config_t acfg = {.kinesis = k};
-    if (sl_api_create(&acfg, &api) != 0) {
-        sl_kinesis_close(k);
-        return 1;
-    }
-    char tls_dir[1100];
-    snprintf(tls_dir, sizeof tls_dir, "%s/tls", cfg.data_dir);
-    sl_http_server_config_t hcfg = {
-        .bind_address = cfg.bind,
-        .port = (int)cfg.port,
-        .tls_port = (int)cfg.tls_port,
-        .tls_cert_file = cfg.tls_cert[0] ? cfg.tls_cert : NULL,
-        .tls_key_file = cfg.tls_key[0] ? cfg.tls_key : NULL,
-        .tls_dir = tls_dir,
-        .threads = (int)cfg.threads,
-        .body_max_bytes = (size_t)cfg.body_max_bytes,
-        .handler = sl_api_handle_http,
-        .handler_ctx = api,
-    };
-    sl_http_server_t *srv = NULL;
-    rc = sl_http_server_start(&hcfg, &srv);
-    if (rc) {
-        SL_ERROR("cannot listen on %s:%lld: %s", cfg.bind, (long long)cfg.port, sl_strerror(rc));
-        sl_api_destroy(api);
-        sl_kinesis_close(k);
-        return 1;
-    }
-    if (cfg.tls_port)
-        SL_INFO("sluice listening on %s:%d (TLS on %s:%d), data in %s", cfg.bind, sl_http_server_port(srv), cfg.bind,
-                sl_http_server_tls_port(srv), cfg.data_dir);
-    else
-        SL_INFO("sluice listening on %s:%d, data in %s", cfg.bind, sl_http_server_port(srv), cfg.data_dir);
+    sl_compose_t *root = NULL;
+    if (sl_compose_open(&cfg, &root) != 0) return 1;
 
     int sig = 0;
     sigwait(&set, &sig);
     SL_INFO("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    sl_http_server_stop(srv, 5000);
-    sl_api_destroy(api);
-    sl_kinesis_close(k);
+    sl_compose_close(root, 5000);
     SL_INFO("stopped");
     return 0;
 }

@@ -17,13 +17,13 @@
 #ifndef SL_STORAGE_BACKEND_H
 #define SL_STORAGE_BACKEND_H
 
-#include "storage/fileops.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct sl_storage sl_storage_t;
+/* The file engine's I/O table (storage/fileops.h, for the engine and tests only). */
+typedef struct sl_file_ops sl_file_ops_t;
 typedef struct sl_shard_log sl_shard_log_t;
 
 typedef enum {

@@ -1,6 +1,8 @@
 /* File I/O operations table: every file call of the storage engine goes through it so that tests
- * can inject short writes, ENOSPC, EIO and crashes at any write (STYLE.md, storage). A table may
- * leave members NULL: the engine uses the real POSIX call for those. */
+ * can inject short writes, ENOSPC, EIO and crashes at any write (STYLE.md, storage; the injecting
+ * table is tests/support/fault_ops.h). A table may leave members NULL: the engine uses the real
+ * POSIX call for those. Included only by the file engine (through storage/internal.h) and tests:
+ * backend.h names the table's type without it. */
 #ifndef SL_STORAGE_FILEOPS_H
 #define SL_STORAGE_FILEOPS_H
 
@@ -29,34 +31,5 @@ typedef struct sl_file_ops {
 
 /* The real POSIX calls. */
 extern const sl_file_ops_t sl_file_ops_posix;
-
-/* ---- fault injection (tests, benchmarks) ----
- * sl_file_ops_fault forwards to the POSIX calls until armed. Armed with a kind and N, the Nth
- * pwrite from then on (1 = the next one) misbehaves:
- *   ENOSPC / EIO: it and every later pwrite fail with that errno while `sticky`, else only it;
- *   SHORT: it writes half of its bytes and returns that count (later writes succeed);
- *   CRASH: it writes a prefix of its bytes, then the "process dies": every later mutating call
- *          (pwrite, fdatasync, fsync, ftruncate, unlink, rename, mkdir, open with O_CREAT) fails
- *          with EIO. With `lose_unsynced`, data written since each file's last fdatasync/fsync is
- *          also damaged on disk (truncated, zero-filled or overwritten with garbage, chosen by the
- *          seed) as after a power loss.
- * Also: SYNC_EIO makes the Nth fdatasync/fsync fail with EIO (sticky as above).
- * The state is process-global (the table has no context pointer); arm/disarm from one thread. */
-typedef enum {
-    SL_FAULT_NONE = 0,
-    SL_FAULT_ENOSPC,
-    SL_FAULT_EIO,
-    SL_FAULT_SHORT,
-    SL_FAULT_CRASH,
-    SL_FAULT_SYNC_EIO,
-} sl_fault_kind_t;
-
-extern const sl_file_ops_t sl_file_ops_fault;
-void sl_fault_arm(sl_fault_kind_t kind, long nth, bool sticky, bool lose_unsynced, unsigned seed);
-/* Clears the armed fault and the crashed state (files stay as they are). */
-void sl_fault_disarm(void);
-/* pwrite calls seen since the last arm/disarm, and whether the simulated crash happened. */
-long sl_fault_writes(void);
-bool sl_fault_crashed(void);
 
 #endif

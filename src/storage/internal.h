@@ -4,6 +4,7 @@
 #define SL_STORAGE_INTERNAL_H
 
 #include "storage/backend.h"
+#include "storage/fileops.h"
 
 #include <stdbool.h>
 

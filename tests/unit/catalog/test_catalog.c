@@ -105,7 +105,7 @@ static sl_cat_stream_t make_stream(const char *name, const char *arn) {
 
 static void basic(void) {
     sl_catalog_t *c = NULL;
-    CHECK_EQ_INT(sl_catalog_open(path, &c), 0);
+    CHECK_EQ_INT(sl_catalog_open_sqlite(path, &c), 0);
     if (!c) return;
 
     sl_cat_stream_t a = make_stream("a", ARN_A);
@@ -249,7 +249,7 @@ static void basic(void) {
 
     /* Reopen: the same state, and the settings. */
     c = NULL;
-    CHECK_EQ_INT(sl_catalog_open(path, &c), 0);
+    CHECK_EQ_INT(sl_catalog_open_sqlite(path, &c), 0);
     if (!c) return;
     dump_t d2;
     dump(c, &d2);
@@ -302,7 +302,7 @@ static void basic(void) {
 
 static void transactions(void) {
     sl_catalog_t *c = NULL;
-    CHECK_EQ_INT(sl_catalog_open(path, &c), 0);
+    CHECK_EQ_INT(sl_catalog_open_sqlite(path, &c), 0);
     if (!c) return;
     dump_t before, after;
     dump(c, &before);
@@ -366,7 +366,7 @@ static void *worker(void *p) {
 
 static void threads(void) {
     sl_catalog_t *c = NULL;
-    CHECK_EQ_INT(sl_catalog_open(path, &c), 0);
+    CHECK_EQ_INT(sl_catalog_open_sqlite(path, &c), 0);
     if (!c) return;
     dump_t before, after;
     dump(c, &before);
@@ -392,7 +392,7 @@ static void crash(void) {
     pid_t pid = fork();
     if (pid == 0) {
         sl_catalog_t *c = NULL;
-        if (sl_catalog_open(path, &c) != 0) _exit(2);
+        if (sl_catalog_open_sqlite(path, &c) != 0) _exit(2);
         sl_cat_stream_t s = make_stream("crash", "arn:crash");
         if (sl_catalog_stream_insert(c, &s) != 0) _exit(3);
         if (sl_catalog_tag_put(c, "arn:crash", "k", "survives") != 0) _exit(4);
@@ -403,7 +403,7 @@ static void crash(void) {
     CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     sl_catalog_t *c = NULL;
-    CHECK_EQ_INT(sl_catalog_open(path, &c), 0);
+    CHECK_EQ_INT(sl_catalog_open_sqlite(path, &c), 0);
     if (!c) return;
     dump_t d;
     dump(c, &d);
@@ -434,13 +434,13 @@ static void bad_files(void) {
         fclose(f);
     }
     sl_catalog_t *c = NULL;
-    CHECK_EQ_INT(sl_catalog_open(junk, &c), SL_ECORRUPT);
+    CHECK_EQ_INT(sl_catalog_open_sqlite(junk, &c), SL_ECORRUPT);
     CHECK(c == NULL);
 
     /* A schema newer than this build is refused, not "migrated". */
     char newer[300];
     snprintf(newer, sizeof newer, "%s/newer.db", dir);
-    CHECK_EQ_INT(sl_catalog_open(newer, &c), 0);
+    CHECK_EQ_INT(sl_catalog_open_sqlite(newer, &c), 0);
     sl_catalog_close(c);
     c = NULL;
     sqlite3 *db = NULL;
@@ -448,11 +448,11 @@ static void bad_files(void) {
     CHECK_EQ_INT(sqlite3_exec(db, "UPDATE schema_version SET version = 999", NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(db);
-    CHECK_EQ_INT(sl_catalog_open(newer, &c), SL_ECORRUPT);
+    CHECK_EQ_INT(sl_catalog_open_sqlite(newer, &c), SL_ECORRUPT);
     CHECK(c == NULL);
 
     /* A directory that does not exist. */
-    CHECK(sl_catalog_open("/nonexistent-dir-sl/x/catalog.db", &c) < 0);
+    CHECK(sl_catalog_open_sqlite("/nonexistent-dir-sl/x/catalog.db", &c) < 0);
     CHECK(c == NULL);
 }
 

@@ -6,6 +6,7 @@
 #include "storage/internal.h"
 #include "storage/journal.h"
 #include "storage_util.h"
+#include "support/fault_ops.h"
 #include "test.h"
 
 #include <errno.h>

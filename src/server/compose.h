@@ -1,0 +1,22 @@
+/* The composition root of `sluice serve` (shared/DESIGN.md, "server/"): the one place that knows
+ * every layer. It creates the data directory, opens the catalog and chooses and opens the storage
+ * backend, injects both into the Kinesis engine, creates the API, hands the front's handler to
+ * the HTTP server and starts its threads. main.c only parses the configuration, calls this and
+ * waits for a signal.
+ *
+ * Ownership: the root owns everything it opened and closes it in reverse order (HTTP server, API,
+ * engine, storage, catalog), so no request or commit callback can reach a closed layer. */
+#ifndef SL_SERVER_COMPOSE_H
+#define SL_SERVER_COMPOSE_H
+
+#include "server/config.h"
+
+typedef struct sl_compose sl_compose_t;
+
+/* Opens every layer for cfg and starts serving. Logs the reason and returns a negative SL_E* code
+ * when something cannot start (nothing is left open then). cfg is copied. */
+int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out);
+/* Stops serving (in-flight responses get up to grace_ms) and closes every layer. NULL is a no-op. */
+void sl_compose_close(sl_compose_t *root, int grace_ms);
+
+#endif
