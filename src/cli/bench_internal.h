@@ -5,6 +5,7 @@
 #define SL_CLI_BENCH_INTERNAL_H
 
 #include "core/buf.h"
+#include "core/limits.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -36,8 +37,6 @@ void sl_bench_hist_merge(sl_bench_hist_t *into, const sl_bench_hist_t *from);
 uint64_t sl_bench_hist_quantile(const sl_bench_hist_t *h, double q);
 
 /* ---- configuration ---- */
-
-#define SL_BENCH_ERROR_KINDS_MAX 32
 
 typedef struct {
     char host[256];

@@ -4,6 +4,8 @@
 #ifndef SL_CORE_LIMITS_H
 #define SL_CORE_LIMITS_H
 
+#include <assert.h>
+
 /* ---- HTTP / network ---- */
 #define SL_HTTP_BODY_MAX_BYTES_DEFAULT (16u * 1024 * 1024) /* 10 MiB record base64 ~13.4 MiB; 413 beyond */
 #define SL_HTTP_HEADER_BYTES_MAX (64u * 1024)              /* request line + headers, HTTP/1.1 */
@@ -18,6 +20,9 @@
 #define SL_EVENTSTREAM_HEADERS_MAX (128 * 1024) /* botocore decoder limit */
 #define SL_EVENTSTREAM_PAYLOAD_MAX (24 * 1024 * 1024) /* botocore decoder limit */
 #define SL_WIRE_VALUES_MAX 1000000              /* values per decoded JSON/CBOR document: ~50 bytes of arena each, caps hostile bodies at ~50 MB */
+#define SL_JSON_VALUE_BLOCK_MAX 256             /* values per arena block of the JSON parser: blocks double from 8 up to this */
+#define SL_SIGV4_HEADERS_MAX 32                 /* headers signed by sl_sigv4_sign (SDKs sign 3 to 8) */
+#define SL_SIGV4_CANON_BYTES_MAX 8192           /* canonical request built by sl_sigv4_sign; SL_ELIMIT beyond */
 
 /* ---- Kinesis data plane (AWS limits) ---- */
 #define SL_KINESIS_RECORD_DATA_MAX (10u * 1024 * 1024)          /* model: Data blob max 10 MiB */
@@ -27,6 +32,12 @@
 #define SL_KINESIS_PUT_RECORDS_MAX 500                           /* entries per PutRecords */
 #define SL_KINESIS_PUT_RECORDS_BYTES_MAX (10u * 1024 * 1024)     /* whole PutRecords request */
 #define SL_KINESIS_PARTITION_KEY_CHARS_MAX 256
+#define SL_NAME_CHARS_MAX 128                                    /* model: StreamName, ConsumerName 1-128 */
+#define SL_ARN_CHARS_MAX 2048                                    /* model: StreamARN, ConsumerARN 1-2048 */
+#define SL_REGION_CHARS_MAX 64                                   /* region part of an ARN we accept */
+#define SL_SHARD_INDEX_MAX 2147483647u                           /* kinesalite: shard indexes are below 2^31 */
+#define SL_TOKEN_ITERATOR_CHARS_MAX 512                          /* model: ShardIterator 1-512 chars */
+#define SL_TOKEN_PLAIN_MAX 340                                   /* plaintext of a generic token: sealed, it stays <= 512 chars */
 #define SL_KINESIS_GET_RECORDS_MAX 10000                         /* records per GetRecords */
 #define SL_KINESIS_GET_RECORDS_BYTES_MAX (10u * 1024 * 1024)     /* bytes per GetRecords */
 #define SL_KINESIS_ITERATOR_TTL_MS 300000                        /* 5 minutes */
@@ -51,9 +62,59 @@
 #define SL_STORAGE_INDEX_INTERVAL_BYTES 4096                  /* sparse index: one entry per this many bytes */
 #define SL_STORAGE_PENDING_BYTES_MAX (256u * 1024 * 1024)     /* unflushed bytes before appends get SL_EAGAIN */
 #define SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT 200              /* durability=interval */
+#define SL_JNL_CAPACITY_MIN (64u * 1024)                      /* smallest commit journal (--journal-bytes) */
+
+/* ---- event loop and output queues (net) ---- */
+#define SL_LOOP_EVENTS_MAX 256                /* epoll events taken per wait; more wait for the next turn */
+#define SL_LOOP_WAIT_MS_MAX 60000             /* longest single wait for a far timer (fits epoll's int timeout) */
+#define SL_OUTQ_COPY_SEGMENT_BYTES (16u * 1024) /* smallest copy buffer of an output queue (one is kept for reuse) */
+#define SL_OUTQ_OWN_COPY_BYTES_MAX 1024u      /* owned blocks up to this are copied: cheaper than an iovec and free() */
+
+/* ---- sluice bench (cli) ---- */
+#define SL_BENCH_ERROR_KINDS_MAX 32           /* distinct error texts counted; the rest are "other" */
 
 /* ---- server process ---- */
 #define SL_SERVER_MMAP_THRESHOLD_BYTES (32 * 1024 * 1024)     /* malloc: heap, not mmap, below this */
 #define SL_SERVER_TRIM_THRESHOLD_BYTES (256 * 1024 * 1024)    /* malloc: free heap kept before trimming */
+
+/* ---- relations between bounds (checked at compile time) ---- */
+#define SL_BASE64_CHARS(bytes) ((((bytes) + 2) / 3) * 4)
+static_assert(SL_KINESIS_MAX_RECORD_SIZE_KIB_MIN <= SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT &&
+                  SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT <= SL_KINESIS_MAX_RECORD_SIZE_KIB_MAX,
+              "max record size default outside its range");
+static_assert(SL_KINESIS_MAX_RECORD_SIZE_KIB_MAX * 1024u == SL_KINESIS_RECORD_DATA_MAX,
+              "the largest MaxRecordSizeInKiB is the model's Data limit");
+static_assert(SL_KINESIS_RETENTION_HOURS_MIN <= SL_KINESIS_RETENTION_HOURS_DEFAULT &&
+                  SL_KINESIS_RETENTION_HOURS_DEFAULT <= SL_KINESIS_RETENTION_HOURS_MAX,
+              "retention default outside its range");
+static_assert(SL_KINESIS_PUT_RECORDS_BYTES_MAX >= SL_KINESIS_RECORD_DATA_MAX,
+              "a PutRecords request can carry the largest record");
+static_assert(SL_KINESIS_GET_RECORDS_BYTES_MAX >= SL_KINESIS_RECORD_DATA_MAX,
+              "a GetRecords answer can carry the largest record");
+static_assert(SL_KINESIS_ON_DEMAND_SHARDS <= SL_KINESIS_SHARD_LIMIT_DEFAULT,
+              "an ON_DEMAND stream fits the default shard limit");
+/* A request body holds a full PutRecords: its data in base64, 500 entries' keys and JSON punctuation
+ * (320 bytes each covers a 256-char partition key), and a stream ARN. */
+static_assert(SL_HTTP_BODY_MAX_BYTES_DEFAULT >=
+                  SL_BASE64_CHARS(SL_KINESIS_PUT_RECORDS_BYTES_MAX) +
+                      SL_KINESIS_PUT_RECORDS_MAX * (SL_KINESIS_PARTITION_KEY_CHARS_MAX + 64u) +
+                      SL_ARN_CHARS_MAX,
+              "default body limit below a full PutRecords request");
+/* A SubscribeToShard event can carry the largest record, in base64, within botocore's limit. */
+static_assert(SL_EVENTSTREAM_PAYLOAD_MAX >= SL_BASE64_CHARS(SL_KINESIS_RECORD_DATA_MAX) + 64 * 1024,
+              "event-stream payload limit below one largest record");
+/* A decoded PutRecords (about 4 values per entry) stays far below the per-document value bound. */
+static_assert(SL_WIRE_VALUES_MAX >= 4 * SL_KINESIS_PUT_RECORDS_MAX + 64, "value bound below a PutRecords");
+static_assert(SL_JSON_VALUE_BLOCK_MAX <= SL_WIRE_VALUES_MAX, "one block larger than a document");
+/* The longest consumer ARN built from the longest names fits the model's ARN limit:
+ * "arn:aws:kinesis:" region ":" account ":stream/" name "/consumer/" name ":" 20 digits. */
+static_assert(SL_ARN_CHARS_MAX >= 16 + SL_REGION_CHARS_MAX + 1 + 12 + 8 + SL_NAME_CHARS_MAX + 10 +
+                                      SL_NAME_CHARS_MAX + 1 + 20,
+              "ARN limit below the longest ARN Sluice builds");
+/* Appends get SL_EAGAIN beyond the pending bound, so an empty engine must accept one full
+ * PutRecords with its frame headers (32 bytes per record). */
+static_assert(SL_STORAGE_PENDING_BYTES_MAX >= 2 * SL_KINESIS_PUT_RECORDS_BYTES_MAX,
+              "pending bound below one PutRecords");
+static_assert(SL_OUTQ_OWN_COPY_BYTES_MAX <= SL_OUTQ_COPY_SEGMENT_BYTES, "a copied block fits one segment");
 
 #endif

@@ -4,14 +4,12 @@
 #ifndef SL_KINESIS_NAMES_H
 #define SL_KINESIS_NAMES_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #define SL_SHARDID_CHARS 20            /* "shardId-" + 12 digits */
-#define SL_SHARD_INDEX_MAX 2147483647u /* kinesalite: shard indexes are below 2^31 */
-#define SL_NAME_CHARS_MAX 128          /* StreamName, ConsumerName */
-#define SL_ARN_CHARS_MAX 2048
-#define SL_REGION_CHARS_MAX 64
 #define SL_ACCOUNT_CHARS 12
 
 /* Writes "shardId-" + the 12-digit zero-padded index, NUL-terminated. Returns the length (20). */

@@ -9,17 +9,19 @@
 #ifndef SL_KINESIS_TOKEN_H
 #define SL_KINESIS_TOKEN_H
 
+#include "core/limits.h"
+
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define SL_TOKEN_KEY_BYTES 32
-/* Length limit of a ShardIterator in the API model (1-512 chars). */
-#define SL_TOKEN_ITERATOR_CHARS_MAX 512
-/* Plaintext bytes a generic token may carry (base64 of the sealed form stays <= 512 chars). */
-#define SL_TOKEN_PLAIN_MAX 340
 
 /* Encoded length of a token carrying n plaintext bytes. */
 #define SL_TOKEN_ENCODED_LEN(n) ((((9 + 12 + (n) + 16) + 2) / 3) * 4)
+/* The largest generic token is still a valid ShardIterator-sized string (limits.h). */
+static_assert(SL_TOKEN_ENCODED_LEN(SL_TOKEN_PLAIN_MAX) <= SL_TOKEN_ITERATOR_CHARS_MAX,
+              "SL_TOKEN_PLAIN_MAX too large for SL_TOKEN_ITERATOR_CHARS_MAX");
 
 typedef struct {
     char stream_name[129]; /* NUL-terminated, 1..128 chars */

@@ -4,6 +4,7 @@
 #include "net/loop_internal.h"
 
 #include "core/common.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/time.h"
 
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 /* Events fetched per epoll_wait call. */
-#define SL_LOOP_EVENTS_MAX 256
 
 typedef struct sl_post {
     struct sl_post *next;
@@ -280,7 +280,7 @@ void sl_loop_run(sl_loop_t *loop) {
         } else if (loop->heap_len > 0) {
             int64_t now = sl_time_mono_ms();
             int64_t d = (int64_t)loop->heap[0]->deadline_ms - now;
-            timeout = d <= 0 ? 0 : (d > 60000 ? 60000 : (int)d);
+            timeout = d <= 0 ? 0 : (d > SL_LOOP_WAIT_MS_MAX ? SL_LOOP_WAIT_MS_MAX : (int)d);
         }
         int n = epoll_wait(loop->epfd, events, SL_LOOP_EVENTS_MAX, timeout);
         if (n < 0) {

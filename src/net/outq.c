@@ -3,13 +3,11 @@
 #include "net/outq.h"
 
 #include "core/common.h"
+#include "core/limits.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define SEG_COPY_CAP (16u * 1024)
-/* Owned blocks at most this large are copied: cheaper than a separate iovec and free(). */
-#define OWN_COPY_MAX 1024u
 
 void sl_outq_init(sl_outq_t *q) { memset(q, 0, sizeof *q); }
 
@@ -45,7 +43,7 @@ int sl_outq_copy(sl_outq_t *q, const void *data, size_t len) {
     if (len == 0) return 0;
     sl_outq_seg_t *t = tail_seg(q);
     if (!t || t->cap == 0 || t->cap - t->len < len) {
-        size_t cap = len > SEG_COPY_CAP ? len : SEG_COPY_CAP;
+        size_t cap = len > SL_OUTQ_COPY_SEGMENT_BYTES ? len : SL_OUTQ_COPY_SEGMENT_BYTES;
         char *buf;
         if (q->spare && q->spare_cap >= cap) {
             buf = q->spare;
@@ -68,7 +66,7 @@ int sl_outq_copy(sl_outq_t *q, const void *data, size_t len) {
 }
 
 int sl_outq_own(sl_outq_t *q, void *data, size_t len) {
-    if (len <= OWN_COPY_MAX) {
+    if (len <= SL_OUTQ_OWN_COPY_BYTES_MAX) {
         int rc = sl_outq_copy(q, data, len);
         free(data);
         return rc;

@@ -8,6 +8,9 @@
 #ifndef SL_STORAGE_JOURNAL_H
 #define SL_STORAGE_JOURNAL_H
 
+#include "core/limits.h"
+
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,7 +23,8 @@
 #define SL_JNL_DATA_OFF 4096u          /* entries start here */
 #define SL_JNL_ENTRY_HEADER_BYTES 40u
 #define SL_JNL_ALIGN 8u
-#define SL_JNL_CAPACITY_MIN (64u * 1024)
+/* sl_jnl_file_header_decode rejects a capacity that is not aligned: the clamped one must pass. */
+static_assert(SL_JNL_CAPACITY_MIN % SL_JNL_ALIGN == 0, "SL_JNL_CAPACITY_MIN not aligned");
 
 enum {
     SL_JNL_RECORDS = 0x314e524au, /* "JRN1": frames of one shard */

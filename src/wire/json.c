@@ -32,12 +32,12 @@ typedef struct {
     size_t values; /* bounded by SL_WIRE_VALUES_MAX */
     sl_val_t *spare; /* values taken from the arena in blocks, not yet handed out */
     size_t spare_len;
-    size_t block_len; /* size of the next block: 8, doubling up to VAL_BLOCK_MAX */
+    size_t block_len; /* size of the next block: 8, doubling up to SL_JSON_VALUE_BLOCK_MAX */
 } json_parser_t;
 
 /* Values are carved from arena blocks (a PutRecords body has 1,500 of them); blocks grow
- * geometrically, so at most about half of the last one goes unused. */
-#define VAL_BLOCK_MAX 256
+ * geometrically up to SL_JSON_VALUE_BLOCK_MAX values, so at most about half of the last one goes
+ * unused. */
 
 /* Character class inside strings: 0 = plain byte, 1 = needs a closer look (quote, backslash,
  * control character, non-ASCII byte). */
@@ -74,7 +74,7 @@ static sl_val_t *new_val(json_parser_t *j, sl_val_type_t type) {
         j->spare = sl_arena_alloc(j->arena, n * sizeof *j->spare);
         if (!j->spare) return NULL;
         j->spare_len = n;
-        j->block_len = n < VAL_BLOCK_MAX ? n * 2 : VAL_BLOCK_MAX;
+        j->block_len = n < SL_JSON_VALUE_BLOCK_MAX ? n * 2 : SL_JSON_VALUE_BLOCK_MAX;
     }
     sl_val_t *v = j->spare++;
     j->spare_len--;

@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/common.h"
+#include "core/limits.h"
 
 #include <string.h>
 
@@ -216,8 +217,6 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
 #include <openssl/sha.h>
 #include <stdio.h>
 
-#define SIGV4_HEADERS_MAX 32
-#define SIGV4_CANON_MAX 8192
 
 static void to_hex(const uint8_t *d, size_t n, char *out) {
     static const char hx[] = "0123456789abcdef";
@@ -268,9 +267,9 @@ static bool put(char *out, size_t cap, size_t *pos, const char *s, size_t n) {
 }
 
 int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap) {
-    if (in->header_count == 0 || in->header_count > SIGV4_HEADERS_MAX || strlen(in->amz_date) != 16)
+    if (in->header_count == 0 || in->header_count > SL_SIGV4_HEADERS_MAX || strlen(in->amz_date) != 16)
         return SL_EINVAL;
-    canon_header_t hs[SIGV4_HEADERS_MAX];
+    canon_header_t hs[SL_SIGV4_HEADERS_MAX];
     for (size_t i = 0; i < in->header_count; i++) {
         size_t nl = strlen(in->headers[i].name);
         if (nl == 0 || nl >= sizeof hs[i].name) return SL_EINVAL;
@@ -297,7 +296,7 @@ int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap) {
         }
         hs[j] = t;
     }
-    char signed_names[SIGV4_HEADERS_MAX * 65];
+    char signed_names[SL_SIGV4_HEADERS_MAX * 65];
     size_t sn = 0;
     for (size_t i = 0; i < in->header_count; i++) {
         if (i) signed_names[sn++] = ';';
@@ -306,7 +305,7 @@ int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap) {
     }
     signed_names[sn] = 0;
 
-    char canon[SIGV4_CANON_MAX];
+    char canon[SL_SIGV4_CANON_BYTES_MAX];
     size_t cp = 0;
     bool ok = put(canon, sizeof canon, &cp, in->method, strlen(in->method)) && put(canon, sizeof canon, &cp, "\n", 1) &&
               put(canon, sizeof canon, &cp, in->path, strlen(in->path)) && put(canon, sizeof canon, &cp, "\n", 1) &&
