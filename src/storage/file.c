@@ -97,6 +97,9 @@ struct file_shard {
      * files in the first round that has appends for it (shard_create_files). Until then the
      * shard is an empty in-memory log whose only segment (base 1) has no descriptors. */
     bool on_disk;
+    /* (registry mutex) opened by the journal's replay, which left restored records in its tail:
+     * the engine keeps it open until file_shard_open hands it out (or the stream is deleted). */
+    bool held;
     int64_t last_use_ms;      /* (mu) monotonic */
     file_shard_t *dirty_next;
     file_shard_t *reg_next, *reg_prev;
@@ -209,6 +212,11 @@ struct file_engine {
     /* A shard closed with journaled records it could not write to its segment: the journal must
      * keep them until the next start replays them, so no checkpoint may advance any more. */
     atomic_bool ck_blocked;
+    /* Journaled records could not be written to their segments because the disk is full (at a
+     * start, or when a tail was due): appends are refused with SL_ENOSPC, without touching the
+     * journal, until the commit thread manages to write every tail (it retries every
+     * SL_STORAGE_FAILED_RETRY_MS). Reads are served meanwhile. */
+    atomic_bool tails_stuck;
     file_shard_t *tq_head, *tq_tail;
 };
 
@@ -704,7 +712,16 @@ static int seg_recover(file_shard_t *s, uint64_t base, bool active, seg_t **out)
             SL_INFO("storage: stream %s shard %s: rebuilt the index of segment %020" PRIu64 ".log", s->stream_key,
                     s->shard_key, base);
         sl_idx_entry_t seal = {.seq = g->end_seq, .offset = g->size, .arrival_ms = g->last_arrival, .kind = SL_IDX_SEAL};
-        if ((rc = write_index_file(s, base, &sc.entries, active ? NULL : &seal))) goto out;
+        if ((rc = write_index_file(s, base, &sc.entries, active ? NULL : &seal))) {
+            /* The index is only an accelerator, and a start must not need free space: readers scan
+             * instead, and the index is rebuilt later (sealed: by a reader; active: by the commit
+             * thread before its next write). */
+            SL_WARN("storage: stream %s shard %s: cannot write the index of segment %020" PRIu64 ".log (%s); "
+                    "reads scan the segment until it is rebuilt", s->stream_key, s->shard_key, base, sl_strerror(rc));
+            g->index_bad = true;
+            g->npoints = 0;
+            rc = 0;
+        }
     } else {
         /* Active with a usable index: drop entries past the verified one, append the scanned ones. */
         if (ifd >= 0) e->ops.close(ifd);
@@ -712,7 +729,15 @@ static int seg_recover(file_shard_t *s, uint64_t base, bool active, seg_t **out)
         if (ifd < 0) { rc = errno_code(errno); goto out; }
         uint64_t keep = SL_IDX_HEADER_BYTES + nvalid * SL_IDX_ENTRY_BYTES;
         if (e->ops.ftruncate(ifd, (off_t)keep) != 0) { rc = errno_code(errno); goto out; }
-        if (sc.entries.len && (rc = pwrite_all(&e->ops, ifd, sc.entries.data, sc.entries.len, keep))) goto out;
+        if (sc.entries.len && (rc = pwrite_all(&e->ops, ifd, sc.entries.data, sc.entries.len, keep))) {
+            /* No space for them now: they stay pending, like the entries of data not yet durable,
+             * and the commit thread writes them with its next index write. */
+            (void)e->ops.ftruncate(ifd, (off_t)keep);
+            g->npoints = nvalid;
+            sl_buf_append(&s->widx, sc.entries.data, sc.entries.len);
+            if (sl_buf_failed(&s->widx)) { rc = SL_ENOMEM; goto out; }
+            rc = 0;
+        }
     }
     goto done;
 done_empty:
@@ -869,8 +894,8 @@ static int shard_recover(file_shard_t *s) {
     s->next_seq = a->end_seq;
     s->w_size = a->size;
     s->w_end_seq = a->end_seq;
-    s->w_npoints = a->npoints;
     s->w_npoints_disk = a->npoints;
+    s->w_npoints = a->npoints + s->widx.len / SL_IDX_ENTRY_BYTES; /* entries seg_recover could not write */
     s->w_last_arrival = a->end_seq > a->base_seq ? a->last_arrival : 0;
     /* Arrival times stay non-decreasing across segments too. */
     for (size_t i = s->nseg; i-- > 0;) {
@@ -896,6 +921,11 @@ static int shard_recover(file_shard_t *s) {
         pthread_mutex_lock(&s->mu);
         seg_close_fds(e, a);
         pthread_mutex_unlock(&s->mu);
+    }
+    if (s->widx.len) {
+        sl_idx_entry_t ie;
+        if (sl_idx_entry_decode((const uint8_t *)s->widx.data + s->widx.len - SL_IDX_ENTRY_BYTES, &ie) == 0)
+            s->w_last_point_off = ie.offset;
     }
 out:
     free(bases);
@@ -966,8 +996,17 @@ static int file_shard_open(sl_storage_t *st, const char *stream_key, const char 
     file_engine_t *e = (file_engine_t *)st;
     int rc = 0;
     pthread_mutex_lock(&e->reg_mu);
-    if (registry_find_locked(e, stream_key, shard_key)) { pthread_mutex_unlock(&e->reg_mu); return SL_EEXIST; }
-    file_shard_t *s = calloc(1, sizeof *s);
+    file_shard_t *s = registry_find_locked(e, stream_key, shard_key);
+    if (s && s->held) {
+        /* Opened at start by the journal's replay, with restored records in its tail. */
+        s->held = false;
+        s->base.user = user;
+        pthread_mutex_unlock(&e->reg_mu);
+        *out = &s->base;
+        return 0;
+    }
+    if (s) { pthread_mutex_unlock(&e->reg_mu); return SL_EEXIST; }
+    s = calloc(1, sizeof *s);
     if (!s) { pthread_mutex_unlock(&e->reg_mu); return SL_ENOMEM; }
     s->eng = e;
     s->base.st = st;
@@ -1066,6 +1105,7 @@ static int file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n
             return SL_EINVAL;
         bytes += sl_frame_size(r->partition_key_len, ehk, r->data_len);
     }
+    if (atomic_load(&e->tails_stuck)) return SL_ENOSPC;
     int fc = atomic_load(&e->fail_code);
     if (fc != 0) {
         if (sl_time_mono_ms() < atomic_load(&e->fail_until_ms)) return fc;
@@ -1172,6 +1212,13 @@ static int shard_flush_tail(file_shard_t *s, seg_t *a, bool release) {
      * to do (it stalls the journal's fdatasync while it runs). Not a durability step. */
     if (!rc) (void)sync_file_range(a->fd, (off_t)s->tail_off, (off_t)len, SYNC_FILE_RANGE_WRITE);
     if (rc) {
+        if (rc == SL_ENOSPC) {
+            if (!atomic_exchange(&s->eng->tails_stuck, true))
+                SL_ERROR("storage: stream %s shard %s: the disk is full: journaled records cannot be written to "
+                         "their segments; they are durable in the commit journal and readable; writes are refused "
+                         "until space returns", s->stream_key, s->shard_key);
+            return rc;
+        }
         SL_WARN("storage: stream %s shard %s: writing journaled records to the segment failed (%s); will retry",
                 s->stream_key, s->shard_key, sl_strerror(rc));
         return rc;
@@ -1746,6 +1793,8 @@ static int flush_all_tails(file_engine_t *e) {
     for (file_shard_t *s = e->reg_head; s && !rc; s = s->reg_next)
         if (s->tail.len > 0 || s->tail.data != NULL) rc = shard_flush_tail_idle(s, true);
     pthread_mutex_unlock(&e->reg_mu);
+    if (!rc && atomic_exchange(&e->tails_stuck, false))
+        SL_INFO("storage: journaled records are written to their segments again; writes are accepted");
     return rc;
 }
 
@@ -2104,7 +2153,7 @@ static void idle_sweep(file_engine_t *e, int64_t idle_ms) {
 static void *commit_main(void *arg) {
     file_engine_t *e = arg;
     int64_t interval = e->base.cfg.flush_interval_ms > 0 ? e->base.cfg.flush_interval_ms : SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT;
-    int64_t next_flush = sl_time_mono_ms() + interval, next_sweep = sl_time_mono_ms() + 1000;
+    int64_t next_flush = sl_time_mono_ms() + interval, next_sweep = sl_time_mono_ms() + 1000, next_retry = 0;
     bool interval_mode = e->base.cfg.durability == SL_DURABILITY_INTERVAL;
     int64_t commit_gap = e->base.cfg.durability == SL_DURABILITY_SYNC && e->base.cfg.commit_interval_us > 0
                              ? (int64_t)SL_MIN(e->base.cfg.commit_interval_us, 100000) * 1000
@@ -2116,6 +2165,7 @@ static void *commit_main(void *arg) {
             int64_t now = sl_time_mono_ms();
             int64_t until = next_sweep;
             if (interval_mode && next_flush < until) until = next_flush;
+            if (atomic_load(&e->tails_stuck) && next_retry < until) until = next_retry;
             if (now >= until) break;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -2143,6 +2193,11 @@ static void *commit_main(void *arg) {
         pthread_mutex_unlock(&e->q_mu);
         if (list) commit_round(e, list);
         int64_t now = sl_time_mono_ms();
+        if (atomic_load(&e->tails_stuck) && now >= next_retry) {
+            /* The disk was full: try the tails again (this clears tails_stuck when all are written). */
+            (void)flush_all_tails(e);
+            next_retry = now + SL_STORAGE_FAILED_RETRY_MS;
+        }
         tail_age_flush(e);
         checkpoint_poll(e, now);
         if (interval_mode && (now >= next_flush || (stop && !list))) {
@@ -2713,10 +2768,19 @@ static int file_stream_delete(sl_storage_t *st, const char *stream_key) {
     file_engine_t *e = (file_engine_t *)st;
     pthread_mutex_lock(&e->reg_mu);
     for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
-        if (strcmp(s->stream_key, stream_key) == 0) {
+        if (strcmp(s->stream_key, stream_key) == 0 && !s->held) {
             pthread_mutex_unlock(&e->reg_mu);
             return SL_EINVAL;
         }
+    }
+    /* Shards the journal's replay restored records into and nobody opened: their records go with
+     * the stream (the next replay skips a deleted stream's entries). */
+    for (file_shard_t *s = e->reg_head, *next; s; s = next) {
+        next = s->reg_next;
+        if (strcmp(s->stream_key, stream_key) != 0) continue;
+        registry_remove_locked(e, s);
+        tq_remove(s);
+        shard_free(s);
     }
     char *p = path_join(e->root, stream_key);
     int rc = p ? remove_tree(e, p, 0) : SL_ENOMEM;
@@ -2961,28 +3025,61 @@ out:
     return rc;
 }
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    size_t pending;
-    int rc;
-} replay_wait_t;
-
-static void replay_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
-    (void)first_seq;
-    (void)arrival_ms;
-    replay_wait_t *w = arg;
-    pthread_mutex_lock(&w->mu);
-    w->pending--;
-    if (status && !w->rc) w->rc = status;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->mu);
-}
-
-static void replay_wait(replay_wait_t *w) {
-    pthread_mutex_lock(&w->mu);
-    while (w->pending) pthread_cond_wait(&w->cond, &w->mu);
-    pthread_mutex_unlock(&w->mu);
+/* Replay: takes frames of one journal entry that the shard's log lacks (seqs w_end_seq on, arrival
+ * times non-decreasing: the caller checked) as the end of the shard's tail, exactly as if the
+ * commit round that journaled them had just completed: readers serve them from memory, the commit
+ * thread writes them to the active segment, and no checkpoint passes `lsn` before that. Nothing
+ * is written here, so a full disk cannot stop a start. Opening thread, before the commit thread
+ * runs. */
+static int shard_adopt_frames(file_shard_t *s, const uint8_t *frames, size_t len, uint64_t lsn) {
+    size_t widx0 = s->widx.len;
+    uint64_t size = s->w_size, end = s->w_end_seq, npoints = s->w_npoints, last_point = s->w_last_point_off;
+    int64_t first_arrival = s->w_first_arrival, last_arrival = s->w_last_arrival;
+    for (size_t p = 0; p < len;) {
+        const uint8_t *f = frames + p;
+        int64_t arrival = sl_frame_arrival(f);
+        if (npoints == 0 || size >= last_point + SL_STORAGE_INDEX_INTERVAL_BYTES) {
+            uint8_t ent[SL_IDX_ENTRY_BYTES];
+            sl_idx_entry_t ie = {.seq = end, .offset = size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
+            sl_idx_entry_encode(ent, &ie);
+            sl_buf_append(&s->widx, ent, sizeof ent);
+            if (npoints == 0) first_arrival = arrival;
+            npoints++;
+            last_point = size;
+        }
+        size += sl_frame_len(f);
+        end++;
+        last_arrival = arrival;
+        p += sl_frame_len(f);
+    }
+    pthread_mutex_lock(&s->mu);
+    char *dst = sl_buf_reserve(&s->tail, len);
+    if (!dst || sl_buf_failed(&s->widx)) {
+        s->tail.failed = s->widx.failed = false;
+        s->widx.len = widx0;
+        pthread_mutex_unlock(&s->mu);
+        return SL_ENOMEM;
+    }
+    if (s->tail.len == 0) {
+        s->tail_off = s->w_size;
+        s->tail_lsn = lsn;
+    }
+    memcpy(dst, frames, len);
+    s->tail.len += len;
+    s->w_size = size;
+    s->w_end_seq = end;
+    s->w_npoints = npoints;
+    s->w_last_point_off = last_point;
+    s->w_first_arrival = first_arrival;
+    s->w_last_arrival = last_arrival;
+    seg_t *a = s->segs[s->nseg - 1];
+    a->size = size;
+    a->end_seq = end;
+    a->first_arrival = first_arrival;
+    a->last_arrival = last_arrival;
+    s->next_seq = end;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 static int jrep_cmp(const void *a, const void *b) {
@@ -2993,28 +3090,22 @@ static int jrep_cmp(const void *a, const void *b) {
     return c;
 }
 
-/* Appends to one shard's log the journaled frames its segments lack (the commit thread writes
- * them directly: the journal is not in use yet). Returns the records restored. */
-static size_t replay_shard(file_engine_t *e, const jrep_t *v, size_t n) {
+/* Takes into one shard's tail the journaled frames its log lacks (shard_adopt_frames). Returns
+ * the shard, left open and held by the engine (file_shard_open hands it out), when it has
+ * restored records; NULL otherwise. *restored counts them. */
+static file_shard_t *replay_shard(file_engine_t *e, const jrep_t *v, size_t n, size_t *restored) {
+    *restored = 0;
     char *sd = path_join(e->root, v[0].stream);
     char *dir = sd ? path_join(sd, v[0].shard) : NULL;
     struct stat st;
     bool exists = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
     free(sd);
     free(dir);
-    if (!exists) return 0; /* the stream was deleted after these records were journaled */
+    if (!exists) return NULL; /* the stream was deleted after these records were journaled */
     sl_shard_log_t *log;
-    if (file_shard_open(&e->base, v[0].stream, v[0].shard, NULL, &log) != 0) return 0;
+    if (file_shard_open(&e->base, v[0].stream, v[0].shard, NULL, &log) != 0) return NULL;
     file_shard_t *s = (file_shard_t *)log;
-    pthread_mutex_lock(&s->mu);
-    uint64_t next = s->next_seq;
-    pthread_mutex_unlock(&s->mu);
-    replay_wait_t w = {.pending = 0};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cond, NULL);
     uint8_t *buf = NULL;
-    sl_record_t *recs = NULL;
-    size_t restored = 0, rcap = 0;
     bool stop = false;
     for (size_t k = 0; k < n && !stop; k++) {
         uint8_t *nb = realloc(buf, v[k].len);
@@ -3028,14 +3119,10 @@ static size_t replay_shard(file_engine_t *e, const jrep_t *v, size_t n) {
                      v[0].stream, v[0].shard, v[k].lsn);
             break;
         }
-        if (je.nframes > rcap) {
-            sl_record_t *nr = realloc(recs, je.nframes * sizeof *nr);
-            if (!nr) break;
-            recs = nr;
-            rcap = je.nframes;
-        }
         const uint8_t *body = sl_jnl_body(buf, &je);
-        size_t p = 0, nr = 0;
+        size_t p = 0, from = 0, adopted = 0;
+        uint64_t next = s->w_end_seq;
+        int64_t prev_arrival = s->w_last_arrival;
         for (uint32_t f = 0; f < je.nframes; f++) {
             sl_frame_t fr;
             if (sl_frame_decode(body + p, je.body_len - p, &fr) != SL_FRAME_OK || fr.seq != je.first_seq + f) {
@@ -3044,87 +3131,97 @@ static size_t replay_shard(file_engine_t *e, const jrep_t *v, size_t n) {
                 stop = true;
                 break;
             }
-            p += fr.frame_len;
-            if (fr.seq < next + nr) continue; /* the segment has it */
-            if (fr.seq > next + nr) {
+            if (fr.seq < next) { /* the segment has it */
+                p += fr.frame_len;
+                from = p;
+                continue;
+            }
+            if (fr.seq > next) {
                 SL_ERROR("storage: stream %s shard %s: the log ends at seq %" PRIu64 " but the commit journal continues "
                          "at seq %" PRIu64 "; records from there on cannot be restored",
-                         v[0].stream, v[0].shard, next + nr - 1, fr.seq);
+                         v[0].stream, v[0].shard, next - 1, fr.seq);
                 stop = true;
                 break;
             }
-            recs[nr++] = (sl_record_t){
-                .arrival_ms = fr.arrival_ms,
-                .partition_key = (const char *)fr.pk,
-                .partition_key_len = fr.pk_len,
-                .explicit_hash_key = fr.ehk_len ? (const char *)fr.ehk : NULL,
-                .explicit_hash_key_len = fr.ehk_len,
-                .data = fr.data,
-                .data_len = fr.data_len,
-            };
+            if (!s->on_disk || fr.arrival_ms < prev_arrival) {
+                SL_ERROR("storage: stream %s shard %s: %s; journaled records from seq %" PRIu64 " on cannot be restored",
+                         v[0].stream, v[0].shard,
+                         !s->on_disk ? "the shard's segments are missing" : "a journaled record arrived before its predecessor",
+                         fr.seq);
+                stop = true;
+                break;
+            }
+            prev_arrival = fr.arrival_ms;
+            next++;
+            adopted++;
+            p += fr.frame_len;
         }
-        if (nr == 0) continue;
-        pthread_mutex_lock(&w.mu);
-        w.pending++;
-        pthread_mutex_unlock(&w.mu);
-        int rc = file_append(log, recs, nr, replay_cb, &w);
-        if (rc == SL_EAGAIN) {
-            pthread_mutex_lock(&w.mu);
-            w.pending--;
-            pthread_mutex_unlock(&w.mu);
-            replay_wait(&w);
-            pthread_mutex_lock(&w.mu);
-            w.pending++;
-            pthread_mutex_unlock(&w.mu);
-            rc = file_append(log, recs, nr, replay_cb, &w);
-        }
+        if (p == from) continue;
+        int rc = shard_adopt_frames(s, body + from, p - from, v[k].lsn);
         if (rc) {
-            pthread_mutex_lock(&w.mu);
-            w.pending--;
-            pthread_mutex_unlock(&w.mu);
             SL_ERROR("storage: stream %s shard %s: cannot restore journaled records: %s", v[0].stream, v[0].shard,
                      sl_strerror(rc));
             break;
         }
-        next += nr;
-        restored += nr;
-    }
-    replay_wait(&w);
-    if (w.rc) {
-        SL_ERROR("storage: stream %s shard %s: restoring journaled records failed: %s", v[0].stream, v[0].shard,
-                 sl_strerror(w.rc));
-        restored = 0;
+        *restored += adopted;
     }
     free(buf);
-    free(recs);
-    file_shard_close(log);
-    pthread_mutex_destroy(&w.mu);
-    pthread_cond_destroy(&w.cond);
-    return restored;
+    if (s->tail.len == 0) {
+        file_shard_close(log);
+        return NULL;
+    }
+    s->held = true;
+    return s;
+}
+static int held_cmp(const void *a, const void *b) {
+    const file_shard_t *x = *(file_shard_t *const *)a, *y = *(file_shard_t *const *)b;
+    return x->tail_lsn < y->tail_lsn ? -1 : x->tail_lsn > y->tail_lsn;
 }
 
-/* Restores from the journal what the segments lost, then records a checkpoint at its end. */
+/* Restores from the journal what the segments lost: the frames become their shards' tails
+ * (replay_shard), which are then written to the segments, and a checkpoint is recorded at the
+ * journal's end. When they cannot be written (a full disk), no checkpoint moves: the tails stay in
+ * memory, readable, and the journal keeps them until the commit thread manages to write them
+ * (tails_stuck refuses appends meanwhile), or until the next start. Opening thread, before the
+ * engine's threads start. */
 static int journal_replay(file_engine_t *e, jrep_list_t *rep) {
     if (rep->n) qsort(rep->v, rep->n, sizeof *rep->v, jrep_cmp);
-    size_t records = 0, shards = 0;
+    size_t records = 0, nheld = 0;
+    file_shard_t **held = rep->n ? malloc(rep->n * sizeof *held) : NULL;
+    if (rep->n && !held) return SL_ENOMEM;
     for (size_t i = 0; i < rep->n;) {
         size_t j = i + 1;
         while (j < rep->n && strcmp(rep->v[j].stream, rep->v[i].stream) == 0 && strcmp(rep->v[j].shard, rep->v[i].shard) == 0)
             j++;
-        size_t r = replay_shard(e, rep->v + i, j - i);
-        if (r) {
-            records += r;
-            shards++;
-        }
+        size_t r = 0;
+        file_shard_t *s = replay_shard(e, rep->v + i, j - i, &r);
+        if (s) held[nheld++] = s;
+        records += r;
         i = j;
     }
+    /* The tail queue is ordered by journal position: a checkpoint frees the journal up to the
+     * oldest tail only. */
+    if (nheld) qsort(held, nheld, sizeof *held, held_cmp);
+    for (size_t i = 0; i < nheld; i++) tq_push(held[i]);
+    free(held);
     if (records)
-        SL_WARN("storage: commit journal: restored %zu records of %zu shard(s) that had not reached their segments",
-                records, shards);
+        SL_WARN("storage: commit journal: restoring %zu records of %zu shard(s) that had not reached their segments",
+                records, nheld);
     if (e->j_wlsn == e->j_flsn) return 0;
-    int rc = journal_checkpoint_sync(e, e->j_wlsn);
-    if (!rc) e->j_flsn = e->j_wlsn;
-    return rc;
+    int rc = flush_all_tails(e);
+    uint64_t lsn = rc ? 0 : checkpoint_mark(e); /* every tail is written: the journal's end */
+    if (!rc) rc = journal_checkpoint_sync(e, lsn);
+    if (!rc) {
+        checkpoint_finish(e, lsn);
+        return 0;
+    }
+    /* Keep everything: the checkpoint stays where it was, the restored records stay readable from
+     * memory, and the commit thread retries. */
+    SL_ERROR("storage: commit journal: cannot write %zu restored records to their segments (%s); they stay in the "
+             "journal and are served from memory; writes are refused until they are written",
+             records, sl_strerror(rc));
+    atomic_store(&e->tails_stuck, true);
+    return 0;
 }
 
 static const sl_storage_vtable_t file_vtable = {
@@ -3177,6 +3274,7 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     atomic_init(&e->fail_code, 0);
     atomic_init(&e->fail_until_ms, 0);
     atomic_init(&e->ck_blocked, false);
+    atomic_init(&e->tails_stuck, false);
     int rc = 0;
     if (e->ops.mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) rc = errno_code(errno);
     if (!rc && e->ops.mkdir(e->root, 0755) == 0) rc = fsync_dir(e, cfg->data_dir);
@@ -3189,7 +3287,16 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
         SL_ERROR("storage: cannot open the commit journal %s: %s", e->jpath ? e->jpath : "", sl_strerror(rc));
         goto fail;
     }
-    if (pthread_create(&e->commit_thread, NULL, commit_main, e) != 0) { rc = SL_ENOMEM; goto fail; }
+    if (e->jfd >= 0) {
+        /* Before the engine's threads start: replay writes nothing it cannot do without. */
+        rc = journal_replay(e, &rep);
+        jrep_free(&rep);
+        if (rc) {
+            SL_ERROR("storage: commit journal %s: cannot replay it: %s", e->jpath, sl_strerror(rc));
+            goto fail;
+        }
+    }
+    if (pthread_create(&e->commit_thread, NULL, commit_main, e) != 0) { rc = SL_ENOMEM; goto fail_shards; }
     if (cfg->durability != SL_DURABILITY_NONE) {
         for (int i = 0; i < SL_STORAGE_SYNC_THREADS - 1; i++) {
             if (pthread_create(&e->sync_threads[i], NULL, sync_worker, e) != 0) break;
@@ -3197,13 +3304,6 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
         }
     }
     if (e->jfd >= 0) {
-        rc = journal_replay(e, &rep);
-        jrep_free(&rep);
-        if (rc) {
-            SL_ERROR("storage: commit journal %s: cannot record the checkpoint after replay: %s", e->jpath, sl_strerror(rc));
-            file_close(&e->base);
-            return rc;
-        }
         if (pthread_create(&e->ck_thread, NULL, ck_main, e) == 0) e->ck_started = true;
         e->ck_next_ms = sl_time_mono_ms() + SL_STORAGE_CHECKPOINT_MS;
         /* Without the checkpoint thread the ring would never be freed: write directly then. */
@@ -3211,6 +3311,12 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     }
     *out = &e->base;
     return 0;
+fail_shards:
+    while (e->reg_head) { /* held by the replay; their records stay in the journal */
+        file_shard_t *s = e->reg_head;
+        e->reg_head = s->reg_next;
+        shard_free(s);
+    }
 fail:
     jrep_free(&rep);
     if (e->jfd >= 0) e->ops.close(e->jfd);

@@ -830,6 +830,103 @@ static void test_journal_deleted_stream(void) {
     free(dir);
 }
 
+/* ---- full disk ---- */
+
+/* A disk that is full for everything but the commit journal, whose ring is allocated once written
+ * (as on a real disk that filled up after the journal's first lap). */
+static bool g_disk_full;
+static int g_journal_fds[64];
+static int full_open(const char *path, int flags, mode_t mode) {
+    int fd = open(path, flags, mode);
+    if (fd >= 0 && fd < 64) g_journal_fds[fd] = strstr(path, "journal.jnl") != NULL;
+    return fd;
+}
+static ssize_t full_pwrite(int fd, const void *buf, size_t len, off_t off) {
+    if (g_disk_full && !(fd >= 0 && fd < 64 && g_journal_fds[fd])) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return pwrite(fd, buf, len, off);
+}
+static const sl_file_ops_t full_ops = {.open = full_open, .pwrite = full_pwrite};
+
+/* Records acknowledged through the journal cannot reach their segments once the disk is full.
+ * Stopping and starting on the full disk must keep them (served from memory, the journal's
+ * checkpoint unmoved), refuse appends with SL_ENOSPC, and write them once space returns. */
+static void test_full_disk_restart(void) {
+    fprintf(stderr, "-- full disk: journaled records survive stops and starts on the full disk\n");
+    char *dir = new_dir();
+    g_disk_full = false;
+    sl_storage_t *st = open_eng_j(dir, &full_ops, SL_JNL_CAPACITY_MIN);
+    sl_shard_log_t *log = open_log(st);
+    fill(log, 1, 50);
+    g_disk_full = true;
+    uint64_t got = 0, last = 50;
+    int refused = 0;
+    for (uint64_t i = 0; i < 200 && refused < 3; i++) {
+        int rc = append_one(log, last + 1, &got);
+        if (rc == 0) {
+            CHECK_EQ_INT(got, last + 1);
+            last++;
+        } else {
+            CHECK_EQ_INT(rc, SL_ENOSPC);
+            refused++;
+        }
+    }
+    CHECK_EQ_INT(refused, 3);
+    CHECK(last > 50); /* some were acknowledged through the journal with the segment full */
+    verify(log, last);
+    sl_storage_close(st);
+    for (int round = 0; round < 2; round++) {
+        st = open_eng_j(dir, &full_ops, SL_JNL_CAPACITY_MIN); /* the disk is still full */
+        log = open_log(st);
+        verify(log, last);
+        CHECK_EQ_INT(append_one(log, last + 1, &got), SL_ENOSPC);
+        sl_storage_close(st);
+    }
+    g_disk_full = false;
+    st = open_eng_j(dir, &full_ops, SL_JNL_CAPACITY_MIN);
+    log = open_log(st);
+    verify(log, last);
+    fill(log, last + 1, last + 10);
+    sl_storage_close(st);
+    st = open_eng_j(dir, NULL, SL_JNL_CAPACITY_MIN);
+    log = open_log(st);
+    verify(log, last + 10);
+    sl_storage_close(st);
+    free(dir);
+}
+
+/* Space returns while the server runs: appends are accepted again once the tails are written. */
+static void test_full_disk_recovers(void) {
+    fprintf(stderr, "-- full disk: appends work again when space returns\n");
+    char *dir = new_dir();
+    g_disk_full = false;
+    sl_storage_t *st = open_eng_j(dir, &full_ops, SL_JNL_CAPACITY_MIN);
+    sl_shard_log_t *log = open_log(st);
+    fill(log, 1, 20);
+    g_disk_full = true;
+    uint64_t got = 0, last = 20;
+    for (int i = 0; i < 400; i++) {
+        int rc = append_one(log, last + 1, &got);
+        if (rc) { CHECK_EQ_INT(rc, SL_ENOSPC); break; }
+        last++;
+    }
+    g_disk_full = false;
+    int64_t deadline = sl_time_mono_ms() + 5000;
+    int rc;
+    while ((rc = append_one(log, last + 1, &got)) == SL_ENOSPC && sl_time_mono_ms() < deadline) usleep(10000);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(got, last + 1);
+    verify(log, last + 1);
+    sl_storage_close(st);
+    st = open_eng_j(dir, NULL, SL_JNL_CAPACITY_MIN);
+    log = open_log(st);
+    verify(log, last + 1);
+    sl_storage_close(st);
+    free(dir);
+}
+
 int main(void) {
     g_root = util_tmpdir("file");
     test_restart();
@@ -847,6 +944,8 @@ int main(void) {
     test_fault_errors();
     test_journal_wrap_and_crash();
     test_journal_deleted_stream();
+    test_full_disk_restart();
+    test_full_disk_recovers();
     /* SL_TEST_CRASH_ROUNDS raises the number of simulated crashes for soak runs. */
     const char *env = getenv("SL_TEST_CRASH_ROUNDS");
     int rounds = env ? atoi(env) : 60;
