@@ -1,22 +1,18 @@
-/* `sluice bench` control plane: SigV4 signing shared with the load loop, the HTTP/1.1 response
- * parser shared with it too, a blocking one-call client, and the setup before a run (create the
- * stream and wait for ACTIVE, list shards, register a consumer). Setup is not measured. */
+/* `sluice bench` control plane: SigV4 signing shared with the load loop, blocking calls on the net
+ * layer's outbound HTTP client (one keep-alive connection on a private loop), and the setup before
+ * a run (create the stream and wait for ACTIVE, list shards, register a consumer). Setup is not
+ * measured. */
 #include "cli/bench_internal.h"
 
 #include "core/arena.h"
 #include "core/common.h"
+#include "net/client.h"
 #include "wire/json.h"
 #include "wire/sigv4.h"
 
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,104 +39,6 @@ int sl_bench_sign(sl_bench_signer_t *s, const sl_bench_cfg_t *cfg, const char *t
     return sl_sigv4_sign(&in, auth, auth_cap);
 }
 
-/* ---- HTTP/1.1 responses ---- */
-
-static bool header_is(const char *line, size_t n, const char *name, const char **val, size_t *vlen) {
-    size_t nl = strlen(name);
-    if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0) return false;
-    const char *v = line + nl + 1;
-    const char *e = line + n;
-    while (v < e && (*v == ' ' || *v == '\t')) v++;
-    while (e > v && (e[-1] == ' ' || e[-1] == '\t')) e--;
-    *val = v;
-    *vlen = (size_t)(e - v);
-    return true;
-}
-
-int sl_bench_h1_parse(const char *buf, size_t len, sl_bench_h1_resp_t *r, sl_buf_t *body) {
-    memset(r, 0, sizeof *r);
-    const char *end = memmem(buf, len, "\r\n\r\n", 4);
-    if (!end) return len > 65536 ? SL_EINVAL : 0;
-    size_t hlen = (size_t)(end - buf) + 4;
-    if (len < 12 || memcmp(buf, "HTTP/1.", 7) != 0) return SL_EINVAL;
-    /* "HTTP/1.x NNN": exactly three digits (len >= 12 was checked above). */
-    const char *code = buf + 9;
-    for (int i = 0; i < 3; i++) {
-        if (code[i] < '0' || code[i] > '9') return SL_EINVAL;
-        r->status = r->status * 10 + (code[i] - '0');
-    }
-    if (r->status < 100) return SL_EINVAL;
-    bool chunked = false;
-    long long clen = -1;
-    const char *line = memchr(buf, '\n', hlen) + 1;
-    while (line < end) {
-        const char *eol = memchr(line, '\r', (size_t)(end + 2 - line));
-        if (!eol) break;
-        const char *v;
-        size_t vl;
-        size_t n = (size_t)(eol - line);
-        if (header_is(line, n, "content-length", &v, &vl)) clen = strtoll(v, NULL, 10);
-        else if (header_is(line, n, "transfer-encoding", &v, &vl)) chunked = vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0;
-        else if (header_is(line, n, "connection", &v, &vl)) r->close = vl == 5 && strncasecmp(v, "close", 5) == 0;
-        else if (header_is(line, n, "x-amzn-errortype", &v, &vl)) {
-            size_t c = vl < sizeof r->type - 1 ? vl : sizeof r->type - 1;
-            memcpy(r->type, v, c);
-            r->type[c] = 0;
-        }
-        line = eol + 2;
-    }
-    if (r->status == 204 || r->status == 304 || r->status < 200) clen = 0;
-    if (!chunked) {
-        if (clen < 0) return SL_EINVAL; /* read-until-close bodies are not used by Kinesis endpoints */
-        r->need = hlen + (size_t)clen;
-        if (len < r->need) return 0;
-        r->consumed = r->need;
-        r->body_off = hlen;
-        r->body_len = (size_t)clen;
-        if (!body) return 1;
-        sl_buf_reset(body);
-        sl_buf_append(body, buf + hlen, (size_t)clen);
-        sl_buf_reserve(body, 1);
-        if (sl_buf_failed(body)) return SL_ENOMEM;
-        body->data[body->len] = 0;
-        return 1;
-    }
-    /* Chunked: find the last chunk first (no copying), then de-chunk. */
-    size_t p = hlen;
-    for (;;) {
-        const char *crlf = memmem(buf + p, len - p, "\r\n", 2);
-        if (!crlf) return 0;
-        char *ep;
-        unsigned long long sz = strtoull(buf + p, &ep, 16);
-        if (ep == buf + p) return SL_EINVAL;
-        size_t data = (size_t)(crlf - buf) + 2;
-        if (sz == 0) {
-            const char *fin = memmem(buf + data - 2, len - (data - 2), "\r\n\r\n", 4);
-            if (!fin) return 0;
-            r->consumed = (size_t)(fin - buf) + 4;
-            break;
-        }
-        if (len < data + sz + 2) return 0;
-        p = data + sz + 2;
-    }
-    r->chunked = true;
-    if (!body) return 1;
-    sl_buf_reset(body);
-    p = hlen;
-    for (;;) {
-        const char *crlf = memmem(buf + p, len - p, "\r\n", 2);
-        unsigned long long sz = strtoull(buf + p, NULL, 16);
-        size_t data = (size_t)(crlf - buf) + 2;
-        if (sz == 0) break;
-        sl_buf_append(body, buf + data, sz);
-        p = data + sz + 2;
-    }
-    sl_buf_reserve(body, 1);
-    if (sl_buf_failed(body)) return SL_ENOMEM;
-    body->data[body->len] = 0;
-    return 1;
-}
-
 void sl_bench_error_kind(int status, const char *body, size_t len, char *out, size_t cap) {
     const char *t = body ? memmem(body, len, "\"__type\":\"", 10) : NULL;
     if (!t) {
@@ -155,78 +53,74 @@ void sl_bench_error_kind(int status, const char *body, size_t len, char *out, si
     snprintf(out, cap, "%d %.*s", status, (int)(e - t), t);
 }
 
-/* ---- blocking client ---- */
+/* ---- blocking calls ---- */
 
-static int connect_blocking(const sl_bench_cfg_t *cfg) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    char port[16];
-    snprintf(port, sizeof port, "%d", cfg->port);
-    if (getaddrinfo(cfg->host, port, &hints, &res) != 0) return SL_EIO;
-    int fd = -1;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) continue;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) return SL_EIO;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct timeval tv = {.tv_sec = 30};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return fd;
+/* The control plane's client and its loop, on the thread that runs setup and teardown. */
+static sl_loop_t *g_ctl_loop;
+static sl_http_client_t *g_ctl_http;
+
+typedef struct {
+    bool done;
+    int error;
+    int status;
+    sl_buf_t *resp;
+} ctl_wait_t;
+
+static void ctl_done(sl_http_call_t *call, const sl_http_client_resp_t *resp, void *arg) {
+    (void)call;
+    ctl_wait_t *w = arg;
+    w->done = true;
+    w->error = resp->error;
+    w->status = resp->status;
+    sl_buf_reset(w->resp);
+    sl_buf_append(w->resp, resp->body ? (const char *)resp->body : "", resp->body_len);
+    if (sl_buf_reserve(w->resp, 1)) w->resp->data[w->resp->len] = 0;
+    sl_loop_stop(g_ctl_loop);
 }
 
 int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *body, int *status, sl_buf_t *resp) {
-    int fd = connect_blocking(cfg);
-    if (fd < 0) return fd;
-    char target[96], sha[65], amz_date[17], auth[512];
+    if (!g_ctl_loop) {
+        sl_http_client_config_t hc = {.connections_per_origin = 1, .timeout_ms = 30000};
+        if (sl_loop_create(&g_ctl_loop) != 0) return SL_EIO;
+        if (sl_http_client_create(g_ctl_loop, &hc, &g_ctl_http) != 0) {
+            sl_loop_destroy(g_ctl_loop);
+            g_ctl_loop = NULL;
+            return SL_ENOMEM;
+        }
+    }
+    char target[96], sha[65], amz_date[17], auth[512], origin[300];
     snprintf(target, sizeof target, "Kinesis_20131202.%s", op);
+    snprintf(origin, sizeof origin, strchr(cfg->host, ':') ? "http://[%s]:%d" : "http://%s:%d", cfg->host, cfg->port);
     sl_sigv4_sha256_hex(body, strlen(body), sha);
     sl_bench_signer_t signer = {0};
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int rc = sl_bench_sign(&signer, cfg, target, sha, now.tv_sec, amz_date, auth, sizeof auth);
-    if (rc != 0) {
-        close(fd);
-        return rc;
-    }
-    sl_buf_t req, in;
-    sl_buf_init(&req);
-    sl_buf_init(&in);
-    sl_buf_printf(&req,
-                  "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: %s\r\n"
-                  "X-Amz-Date: %s\r\nAuthorization: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                  cfg->authority, target, amz_date, auth, strlen(body), body);
-    rc = SL_EIO;
-    size_t off = 0;
-    while (off < req.len) {
-        ssize_t n = write(fd, req.data + off, req.len - off);
-        if (n <= 0) goto done;
-        off += (size_t)n;
-    }
-    for (;;) {
-        char *p = sl_buf_reserve(&in, 65536);
-        if (!p) goto done;
-        ssize_t n = read(fd, p, 65536);
-        if (n <= 0) goto done;
-        in.len += (size_t)n;
-        sl_bench_h1_resp_t r;
-        int pr = sl_bench_h1_parse(in.data, in.len, &r, resp);
-        if (pr < 0) goto done;
-        if (pr == 1) {
-            *status = r.status;
-            rc = 0;
-            goto done;
-        }
-    }
-done:
-    close(fd);
-    sl_buf_free(&req);
-    sl_buf_free(&in);
-    return rc;
+    if (rc != 0) return rc;
+    sl_http_header_t hs[] = {
+        {"host", 4, cfg->authority, strlen(cfg->authority)},
+        {"content-type", 12, "application/x-amz-json-1.1", 26},
+        {"x-amz-target", 12, target, strlen(target)},
+        {"x-amz-date", 10, amz_date, strlen(amz_date)},
+        {"authorization", 13, auth, strlen(auth)},
+    };
+    ctl_wait_t w = {.resp = resp};
+    sl_http_client_req_t q = {.origin = origin, .version = SL_HTTPC_HTTP1, .method = "POST", .path = "/",
+                              .headers = hs, .header_count = SL_ARRAY_LEN(hs), .body = body,
+                              .body_len = strlen(body), .on_done = ctl_done, .arg = &w};
+    rc = sl_http_client_submit(g_ctl_http, &q, NULL);
+    if (rc != 0) return rc;
+    while (!w.done) sl_loop_run(g_ctl_loop);
+    if (w.error) return SL_EIO;
+    *status = w.status;
+    return 0;
+}
+
+static void ctl_close(void) {
+    sl_http_client_destroy(g_ctl_http);
+    g_ctl_http = NULL;
+    if (g_ctl_loop) sl_loop_destroy(g_ctl_loop);
+    g_ctl_loop = NULL;
 }
 
 /* ---- setup ---- */
@@ -410,4 +304,5 @@ void sl_bench_teardown(const sl_bench_cfg_t *cfg) {
         sl_bench_ctl_call(cfg, "DeregisterStreamConsumer", body, &status, &resp);
         sl_buf_free(&resp);
     }
+    ctl_close();
 }

@@ -1,5 +1,6 @@
 /* Internals of `sluice bench` shared by its files: the configuration, the latency histogram, the
- * per-thread load loop (bench_run.c), the blocking control-plane client (bench_ctl.c) and the
+ * per-thread load loop (bench_run.c), the blocking control-plane calls (bench_ctl.c) - both on the
+ * net layer's outbound HTTP client - and the
  * in-process trivial responder used to measure the tool's own ceiling (bench_null.c). */
 #ifndef SL_CLI_BENCH_INTERNAL_H
 #define SL_CLI_BENCH_INTERNAL_H
@@ -112,31 +113,15 @@ int sl_bench_run(const sl_bench_cfg_t *cfg, sl_bench_stats_t *total, double *ela
  * *elapsed_s the time taken. Returns 0 or a negative SL_E* code. */
 int sl_bench_fill(const sl_bench_cfg_t *cfg, uint64_t *records, uint64_t *bytes, double *elapsed_s);
 
-/* ---- the control-plane client and HTTP/1.1 response parsing (bench_ctl.c) ---- */
-
-typedef struct {
-    int status;
-    bool chunked;     /* the body is chunked (only reported when no body buffer was given) */
-    size_t body_off;  /* without a body buffer, for a Content-Length body: where it is in buf */
-    size_t body_len;
-    size_t consumed;  /* bytes of the whole response (headers + body) */
-    size_t need;      /* when 0 is returned: total bytes needed, if known (Content-Length), else 0 */
-    bool close;       /* Connection: close */
-    char type[96];    /* for errors: the x-amzn-ErrorType header, if any */
-} sl_bench_h1_resp_t;
-
-/* Parses one HTTP/1.1 response at the front of buf[0..len). Returns 1 when it is complete (the body,
- * de-chunked, replaces *body's contents and is NUL-terminated), 0 when more bytes are needed, or
- * SL_EINVAL when it is malformed. With body NULL nothing is copied: a complete Content-Length body
- * is buf[body_off..body_off+body_len), and a complete chunked one only sets r->chunked (parse it
- * again with a buffer). */
-int sl_bench_h1_parse(const char *buf, size_t len, sl_bench_h1_resp_t *r, sl_buf_t *body);
+/* ---- the control-plane client (bench_ctl.c) ---- */
 
 /* The error kind of a non-200 answer: "<status> <__type>" with any "prefix#" cut from the type. */
 void sl_bench_error_kind(int status, const char *body, size_t len, char *out, size_t cap);
 
-/* One blocking, signed HTTP/1.1 call of Kinesis_20131202.<op> with JSON body; *status and *resp
- * (NUL-terminated) receive the answer. Returns 0 or a negative SL_E* code (connection failures). */
+/* One blocking, signed HTTP/1.1 call of Kinesis_20131202.<op> with JSON body, over a keep-alive
+ * connection of the control-plane client (net/client.h on a private loop, 30 s timeout); *status
+ * and *resp (NUL-terminated) receive the answer. Returns 0 or a negative SL_E* code (connection
+ * failures, timeouts). */
 int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *body, int *status, sl_buf_t *resp);
 
 /* Creates the stream (when cfg->create) and waits until it is ACTIVE, records its ARN, lists its

@@ -1,7 +1,8 @@
-/* The load loop of `sluice bench`: cfg->threads threads, each with its own epoll loop and its share
- * of the keep-alive connections (HTTP/1.1 with one request in flight per connection, or h2c prior
- * knowledge through nghttp2's client session with --depth concurrent streams per connection).
- * Each connection has request slots; a slot has a role: a writer (PutRecord/PutRecords from a pool
+/* The load loop of `sluice bench`: cfg->threads threads, each with its own net event loop and an
+ * outbound HTTP client (net/client.h) holding its share of the keep-alive connections (HTTP/1.1
+ * with one request in flight per connection, or h2c prior knowledge with --depth concurrent streams
+ * per connection), plus a second client for the SubscribeToShard streams (HTTP/2, one connection
+ * per thread). Each thread has request slots, --depth per connection; a slot has a role: a writer (PutRecord/PutRecords from a pool
  * of pre-built, pre-hashed bodies whose signatures are cached per second, so the tool spends its
  * time on I/O, not on JSON or SHA-256), a reader (GetShardIterator then GetRecords over the shards it
  * owns), or a subscriber (SubscribeToShard over HTTP/2, decoding the event stream). Open-loop mode
@@ -11,23 +12,16 @@
 
 #include "core/arena.h"
 #include "core/common.h"
+#include "net/client.h"
 #include "wire/base64.h"
 #include "wire/eventstream.h"
 #include "wire/json.h"
 #include "wire/sigv4.h"
 
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <nghttp2/nghttp2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +44,6 @@ typedef struct {
 } sigcache_t;
 
 typedef struct thread thread_t;
-typedef struct conn conn_t;
 
 typedef struct {
     char *iter;
@@ -59,21 +52,20 @@ typedef struct {
 } shard_state_t;
 
 typedef struct req {
-    conn_t *conn;
+    thread_t *th;
     role_t role;
     bool busy;
     bool in_idle;
     op_t op;
-    int32_t stream_id;
+    sl_http_call_t *call;  /* while busy */
+    int status;            /* subscriber: the response status (from the head) */
     int64_t sched_ns;
     int body_records;
-    /* The body being sent: a pool body or dyn. */
+    /* The body being sent: a pool body or dyn (borrowed by the client until completion). */
     const char *send_body;
     size_t send_len;
-    size_t send_off;
     sl_buf_t dyn;
-    int status;
-    sl_buf_t resp;
+    sl_buf_t resp;         /* subscriber: event-stream bytes not yet decoded, or an error body */
     /* Reader. */
     shard_state_t *shards;
     int nshards;
@@ -86,34 +78,24 @@ typedef struct req {
     int sub_consumer;
 } req_t;
 
-struct conn {
-    thread_t *th;
-    int fd;
-    bool h2;
-    bool ready;
-    bool sub_conn;
-    nghttp2_session *sess;
-    char hdr[1024];
-    size_t hdr_len, hdr_off;
-    size_t body_off;
-    req_t *h1_req;
-    sl_buf_t in;
-    size_t need;
-    req_t *reqs;
-    int nreqs;
-    int64_t reconnect_ns;
-};
-
 struct thread {
     int id;
     pthread_t tid;
     const sl_bench_cfg_t *cfg;
-    int ep;
-    conn_t *conns;
-    int nconns;
+    sl_loop_t *loop;
+    sl_http_client_t *http;     /* writers and readers */
+    sl_http_client_t *sub_http; /* subscribers: their own HTTP/2 connection */
+    sl_timer_t *tick;
+    int64_t tick_ns;            /* when tick fires */
+    bool stopping;              /* the loop ended: completions only release slots */
+    req_t *reqs;
+    int nreqs;
+    int inflight;
     req_t **put_idle;
     int put_idle_n;
-    req_t **pollers; /* readers and subscribers, checked every loop */
+    req_t **put_wait; /* writers backing off after a transport error */
+    int put_wait_n;
+    req_t **pollers;  /* readers and subscribers, checked on every dispatch */
     int npollers;
     int readers_active;
     /* Open loop. */
@@ -137,8 +119,7 @@ static _Atomic int g_stop;
 /* Fill phase (sl_bench_fill): records not yet claimed by a writer; failed ones are given back. */
 static bool g_fill;
 static _Atomic int64_t g_fill_left;
-static struct sockaddr_storage g_addr;
-static socklen_t g_addrlen;
+static char g_origin[300]; /* http://host:port */
 
 static int64_t mono_ns(void) {
     struct timespec ts;
@@ -245,169 +226,17 @@ static void free_bodies(void) {
     g_nbodies = 0;
 }
 
-/* ---- connections ---- */
+/* ---- issuing requests ---- */
 
-static void conn_fail(conn_t *c, const char *kind);
 static void req_complete(req_t *r, int status, const char *body, size_t len);
 static void sub_data(req_t *r, const uint8_t *data, size_t len);
-
-static ssize_t h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *ud) {
-    (void)s, (void)flags;
-    conn_t *c = ud;
-    ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
-    if (n < 0) return (errno == EAGAIN || errno == EINTR) ? NGHTTP2_ERR_WOULDBLOCK : NGHTTP2_ERR_CALLBACK_FAILURE;
-    return n;
-}
-
-static int h2_header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nl,
-                        const uint8_t *value, size_t vl, uint8_t flags, void *ud) {
-    (void)flags, (void)ud;
-    if (f->hd.type != NGHTTP2_HEADERS) return 0;
-    req_t *r = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
-    if (r && nl == 7 && memcmp(name, ":status", 7) == 0) {
-        /* Three digits; anything else counts as status 0, an error. */
-        r->status = 0;
-        for (size_t i = 0; vl == 3 && i < vl; i++) {
-            if (value[i] < '0' || value[i] > '9') {
-                r->status = 0;
-                break;
-            }
-            r->status = r->status * 10 + (value[i] - '0');
-        }
-    }
-    return 0;
-}
-
-static int h2_data_cb(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud) {
-    (void)flags, (void)ud;
-    req_t *r = nghttp2_session_get_stream_user_data(s, sid);
-    if (!r) return 0;
-    if (r->op == OP_SUB && r->status == 200) sub_data(r, data, len);
-    else sl_buf_append(&r->resp, data, len);
-    return 0;
-}
-
-static int h2_close_cb(nghttp2_session *s, int32_t sid, uint32_t code, void *ud) {
-    (void)ud;
-    req_t *r = nghttp2_session_get_stream_user_data(s, sid);
-    if (!r || !r->busy) return 0;
-    r->stream_id = 0;
-    if (code != 0 && r->status == 0) {
-        char kind[64];
-        snprintf(kind, sizeof kind, "h2 stream reset (%u)", code);
-        sl_bench_stats_error(&r->conn->th->st, kind);
-        req_complete(r, -1, NULL, 0);
-        return 0;
-    }
-    sl_buf_reserve(&r->resp, 1);
-    if (r->resp.data) r->resp.data[r->resp.len] = 0;
-    req_complete(r, r->status, r->resp.data, r->resp.len);
-    return 0;
-}
-
-static ssize_t h2_read_body(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
-                            nghttp2_data_source *src, void *ud) {
-    (void)s, (void)sid, (void)ud;
-    req_t *r = src->ptr;
-    size_t n = SL_MIN(len, r->send_len - r->send_off);
-    memcpy(buf, r->send_body + r->send_off, n);
-    r->send_off += n;
-    if (r->send_off == r->send_len) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
-static int h2_start(conn_t *c) {
-    nghttp2_session_callbacks *cb;
-    if (nghttp2_session_callbacks_new(&cb) != 0) return SL_ENOMEM;
-    nghttp2_session_callbacks_set_send_callback(cb, h2_send_cb);
-    nghttp2_session_callbacks_set_on_header_callback(cb, h2_header_cb);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h2_data_cb);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_close_cb);
-    int rc = nghttp2_session_client_new(&c->sess, cb, c);
-    nghttp2_session_callbacks_del(cb);
-    if (rc != 0) return SL_ENOMEM;
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-                                   {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (1u << 30)}};
-    nghttp2_submit_settings(c->sess, NGHTTP2_FLAG_NONE, iv, 2);
-    nghttp2_session_set_local_window_size(c->sess, NGHTTP2_FLAG_NONE, 0, (1 << 30));
-    return nghttp2_session_send(c->sess) == 0 ? 0 : SL_EIO;
-}
-
-static void conn_connect(conn_t *c, int64_t now) {
-    c->fd = socket(g_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) {
-        c->reconnect_ns = now + 100000000LL;
-        return;
-    }
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(c->fd, (struct sockaddr *)&g_addr, g_addrlen) != 0 && errno != EINPROGRESS) {
-        close(c->fd);
-        c->fd = -1;
-        sl_bench_stats_error(&c->th->st, "connect failed");
-        c->reconnect_ns = now + 100000000LL;
-        return;
-    }
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, .data.ptr = c};
-    epoll_ctl(c->th->ep, EPOLL_CTL_ADD, c->fd, &ev);
-    c->reconnect_ns = 0;
-}
+static void after_completion(thread_t *th);
 
 static void push_idle(thread_t *th, req_t *r) {
     if (r->role != ROLE_PUT || r->in_idle) return;
     r->in_idle = true;
     th->put_idle[th->put_idle_n++] = r;
 }
-
-static void conn_ready(conn_t *c) {
-    int err = 0;
-    socklen_t el = sizeof err;
-    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-    if (err != 0) {
-        conn_fail(c, "connect failed");
-        return;
-    }
-    c->ready = true;
-    if (c->h2 && h2_start(c) != 0) {
-        conn_fail(c, "h2 setup failed");
-        return;
-    }
-    for (int i = 0; i < c->nreqs; i++)
-        if (!c->reqs[i].busy) push_idle(c->th, &c->reqs[i]);
-}
-
-static void conn_fail(conn_t *c, const char *kind) {
-    thread_t *th = c->th;
-    int64_t now = mono_ns();
-    if (c->fd >= 0) {
-        epoll_ctl(th->ep, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
-        c->fd = -1;
-    }
-    nghttp2_session *s = c->sess;
-    c->sess = NULL;
-    if (s) nghttp2_session_del(s);
-    c->ready = false;
-    c->in.len = 0;
-    c->need = 0;
-    c->h1_req = NULL;
-    bool counted = false;
-    for (int i = 0; i < c->nreqs; i++) {
-        req_t *r = &c->reqs[i];
-        if (!r->busy) continue;
-        if (kind && !counted && now >= th->measure_ns) {
-            sl_bench_stats_error(&th->st, kind);
-            counted = true;
-        }
-        r->busy = false;
-        r->stream_id = 0;
-        if (g_fill && r->role == ROLE_PUT) atomic_fetch_add(&g_fill_left, r->body_records);
-        if (r->role != ROLE_PUT) r->wake_ns = now + 100000000LL;
-    }
-    c->reconnect_ns = now + (kind ? 50000000LL : 0);
-}
-
-/* ---- issuing requests ---- */
 
 static const char *target_of(op_t op, const sl_bench_cfg_t *cfg) {
     switch (op) {
@@ -421,89 +250,115 @@ static const char *target_of(op_t op, const sl_bench_cfg_t *cfg) {
     }
 }
 
-/* Sends r's prepared body (send_body/send_len) as op with the given date and Authorization. */
-static void req_send(req_t *r, const char *amz_date, const char *auth) {
-    conn_t *c = r->conn;
-    thread_t *th = c->th;
-    const char *target = target_of(r->op, th->cfg);
-    r->busy = true;
-    r->status = 0;
-    r->send_off = 0;
-    sl_buf_reset(&r->resp);
-    if (c->h2) {
-        char clen[24];
-        snprintf(clen, sizeof clen, "%zu", r->send_len);
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
-        nghttp2_nv nva[] = {NV(":method", "POST"),
-                            NV(":scheme", "http"),
-                            NV(":authority", th->cfg->authority),
-                            NV(":path", "/"),
-                            NV("content-type", "application/x-amz-json-1.1"),
-                            NV("x-amz-target", target),
-                            NV("x-amz-date", amz_date),
-                            NV("authorization", auth),
-                            NV("content-length", clen)};
-#undef NV
-        nghttp2_data_provider prd = {.source.ptr = r, .read_callback = h2_read_body};
-        int32_t sid = nghttp2_submit_request(c->sess, NULL, nva, SL_ARRAY_LEN(nva), &prd, r);
-        if (sid < 0) {
-            r->busy = false;
-            sl_bench_stats_error(&th->st, "h2 submit failed");
-            conn_fail(c, NULL);
-            return;
-        }
-        r->stream_id = sid;
-        if (nghttp2_session_send(c->sess) != 0) conn_fail(c, "connection reset");
+/* A slot whose call failed in transport waits before it tries again (writers 50 ms, others 100 ms),
+ * so a server that is down is not hammered. */
+static void back_off(req_t *r, int64_t now) {
+    thread_t *th = r->th;
+    if (r->role != ROLE_PUT) {
+        r->wake_ns = now + 100000000LL;
         return;
     }
-    int n = snprintf(c->hdr, sizeof c->hdr,
-                     "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: %s\r\n"
-                     "X-Amz-Date: %s\r\nAuthorization: %s\r\nContent-Length: %zu\r\n\r\n",
-                     th->cfg->authority, target, amz_date, auth, r->send_len);
-    c->hdr_len = (size_t)n;
-    c->hdr_off = 0;
-    c->body_off = 0;
-    c->h1_req = r;
-    /* The write happens in conn_flush. */
+    if (g_fill) atomic_fetch_add(&g_fill_left, r->body_records);
+    r->wake_ns = now + 50000000LL;
+    th->put_wait[th->put_wait_n++] = r;
 }
 
-static void h1_flush(conn_t *c) {
-    req_t *r = c->h1_req;
-    if (!r) return;
-    while (c->hdr_off < c->hdr_len || c->body_off < r->send_len) {
-        struct iovec iov[2];
-        int n = 0;
-        if (c->hdr_off < c->hdr_len) iov[n++] = (struct iovec){c->hdr + c->hdr_off, c->hdr_len - c->hdr_off};
-        if (c->body_off < r->send_len)
-            iov[n++] = (struct iovec){(void *)(r->send_body + c->body_off), r->send_len - c->body_off};
-        ssize_t w = writev(c->fd, iov, n);
-        if (w < 0) {
-            if (errno == EAGAIN || errno == EINTR) return;
-            conn_fail(c, "connection reset");
-            return;
+static void on_done(sl_http_call_t *call, const sl_http_client_resp_t *resp, void *arg) {
+    (void)call;
+    req_t *r = arg;
+    thread_t *th = r->th;
+    r->call = NULL;
+    r->busy = false;
+    th->inflight--;
+    if (th->stopping) return;
+    int64_t now = mono_ns();
+    if (resp->error) {
+        if (now >= th->measure_ns) {
+            char kind[64];
+            if (resp->error == SL_HTTPC_ESTREAM) snprintf(kind, sizeof kind, "h2 stream reset (%u)", resp->h2_error);
+            else snprintf(kind, sizeof kind, "%s", sl_http_client_strerror(resp->error));
+            sl_bench_stats_error(&th->st, kind);
         }
-        size_t hw = SL_MIN((size_t)w, c->hdr_len - c->hdr_off);
-        c->hdr_off += hw;
-        c->body_off += (size_t)w - hw;
+        back_off(r, now);
+    } else if (r->op == OP_SUB) {
+        req_complete(r, resp->status, r->resp.data, r->resp.len);
+    } else {
+        req_complete(r, resp->status, (const char *)resp->body, resp->body_len);
     }
+    after_completion(th);
+}
+
+static void sub_on_head(sl_http_call_t *call, const sl_http_client_resp_t *resp, void *arg) {
+    (void)call;
+    req_t *r = arg;
+    r->status = resp->status;
+}
+
+static void sub_on_data(sl_http_call_t *call, const uint8_t *data, size_t len, void *arg) {
+    (void)call;
+    req_t *r = arg;
+    if (r->status != 200) {
+        sl_buf_append(&r->resp, data, len);
+        return;
+    }
+    sub_data(r, data, len);
+    if (!r->busy) after_completion(r->th); /* the subscription was given up: subscribe again */
+}
+
+/* Sends r's prepared body (send_body/send_len) as op with the given date and Authorization. */
+static void req_send(req_t *r, const char *amz_date, const char *auth) {
+    thread_t *th = r->th;
+    const sl_bench_cfg_t *cfg = th->cfg;
+    const char *target = target_of(r->op, cfg);
+    bool sub = r->op == OP_SUB;
+    sl_http_header_t hs[] = {
+        {"host", 4, cfg->authority, strlen(cfg->authority)},
+        {"content-type", 12, "application/x-amz-json-1.1", 26},
+        {"x-amz-target", 12, target, strlen(target)},
+        {"x-amz-date", 10, amz_date, strlen(amz_date)},
+        {"authorization", 13, auth, strlen(auth)},
+    };
+    sl_http_client_req_t q = {
+        .origin = g_origin,
+        .version = sub || cfg->http2 ? SL_HTTPC_HTTP2 : SL_HTTPC_HTTP1,
+        .method = "POST",
+        .path = "/",
+        .headers = hs,
+        .header_count = SL_ARRAY_LEN(hs),
+        .body = r->send_body,
+        .body_len = r->send_len,
+        .timeout_ms = -1, /* as long as it takes: the report shows latency, not timeouts */
+        .on_head = sub ? sub_on_head : NULL,
+        .on_data = sub ? sub_on_data : NULL,
+        .on_done = on_done,
+        .arg = r,
+    };
+    r->status = 0;
+    sl_buf_reset(&r->resp);
+    if (sl_http_client_submit(sub ? th->sub_http : th->http, &q, &r->call) != 0) {
+        sl_bench_stats_error(&th->st, "submit failed");
+        back_off(r, mono_ns());
+        return;
+    }
+    r->busy = true;
+    th->inflight++;
 }
 
 static void sign_and_send(req_t *r, const char *sha, sigcache_t *cache) {
-    thread_t *th = r->conn->th;
+    thread_t *th = r->th;
     int64_t sec = real_s();
     if (cache && cache->sec == sec) {
         req_send(r, cache->amz_date, cache->auth);
-    } else {
-        sigcache_t local, *sc = cache ? cache : &local;
-        if (sl_bench_sign(&th->signer, th->cfg, target_of(r->op, th->cfg), sha, sec, sc->amz_date, sc->auth,
-                          sizeof sc->auth) != 0) {
-            sl_bench_stats_error(&th->st, "signing failed");
-            return;
-        }
-        sc->sec = sec;
-        req_send(r, sc->amz_date, sc->auth);
+        return;
     }
-    if (!r->conn->h2 && r->busy) h1_flush(r->conn);
+    sigcache_t local, *sc = cache ? cache : &local;
+    if (sl_bench_sign(&th->signer, th->cfg, target_of(r->op, th->cfg), sha, sec, sc->amz_date, sc->auth,
+                      sizeof sc->auth) != 0) {
+        sl_bench_stats_error(&th->st, "signing failed");
+        return;
+    }
+    sc->sec = sec;
+    req_send(r, sc->amz_date, sc->auth);
 }
 
 static void send_json(req_t *r, op_t op) {
@@ -516,7 +371,7 @@ static void send_json(req_t *r, op_t op) {
 }
 
 static void issue_put(req_t *r, int64_t sched) {
-    thread_t *th = r->conn->th;
+    thread_t *th = r->th;
     r->sched_ns = sched;
     r->op = OP_PUT;
     if (th->cfg->workload == SL_BENCH_SUBSCRIBE) {
@@ -561,7 +416,7 @@ static void issue_put(req_t *r, int64_t sched) {
 }
 
 static void issue_reader(req_t *r, int64_t now) {
-    const sl_bench_cfg_t *cfg = r->conn->th->cfg;
+    const sl_bench_cfg_t *cfg = r->th->cfg;
     for (int tries = 0; tries < r->nshards; tries++) {
         shard_state_t *s = &r->shards[r->cur];
         if (s->done) {
@@ -583,7 +438,7 @@ static void issue_reader(req_t *r, int64_t now) {
 }
 
 static void issue_sub(req_t *r) {
-    const sl_bench_cfg_t *cfg = r->conn->th->cfg;
+    const sl_bench_cfg_t *cfg = r->th->cfg;
     sl_buf_reset(&r->dyn);
     sl_buf_printf(&r->dyn, "{\"ConsumerARN\":\"%s\",\"ShardId\":\"%s\",\"StartingPosition\":{\"Type\":\"LATEST\"}}",
                   cfg->consumer_arns[r->sub_consumer], cfg->shard_ids[r->sub_shard]);
@@ -595,13 +450,18 @@ static void issue_sub(req_t *r) {
  * something is due (or INT64_MAX). */
 static int64_t dispatch(thread_t *th, int64_t now) {
     int64_t next = INT64_MAX;
-    while (th->put_idle_n > 0) {
-        req_t *r = th->put_idle[th->put_idle_n - 1];
-        if (!r->conn->ready) {
-            r->in_idle = false;
-            th->put_idle_n--;
+    for (int i = 0; i < th->put_wait_n;) {
+        req_t *r = th->put_wait[i];
+        if (r->wake_ns > now) {
+            if (r->wake_ns < next) next = r->wake_ns;
+            i++;
             continue;
         }
+        th->put_wait[i] = th->put_wait[--th->put_wait_n];
+        push_idle(th, r);
+    }
+    while (th->put_idle_n > 0) {
+        req_t *r = th->put_idle[th->put_idle_n - 1];
         int64_t sched = now;
         if (th->interval_ns > 0) {
             sched = th->t0 + (int64_t)((double)th->next_token * th->interval_ns);
@@ -617,19 +477,13 @@ static int64_t dispatch(thread_t *th, int64_t now) {
     }
     for (int i = 0; i < th->npollers; i++) {
         req_t *r = th->pollers[i];
-        if (r->busy || r->finished || !r->conn->ready) continue;
+        if (r->busy || r->finished) continue;
         if (r->wake_ns > now) {
             if (r->wake_ns < next) next = r->wake_ns;
             continue;
         }
         if (r->role == ROLE_READ) issue_reader(r, now);
         else issue_sub(r);
-    }
-    for (int i = 0; i < th->nconns; i++) {
-        conn_t *c = &th->conns[i];
-        if (c->fd >= 0) continue;
-        if (c->reconnect_ns <= now) conn_connect(c, now);
-        else if (c->reconnect_ns < next) next = c->reconnect_ns;
     }
     return next;
 }
@@ -767,10 +621,9 @@ static void complete_reader(thread_t *th, req_t *r, int status, const char *body
 }
 
 static void req_complete(req_t *r, int status, const char *body, size_t len) {
-    thread_t *th = r->conn->th;
+    thread_t *th = r->th;
     int64_t now = mono_ns();
-    r->busy = false;
-    if (status != 200 && status != -1 && measured(th, now)) {
+    if (status != 200 && measured(th, now)) {
         char kind[128];
         sl_bench_error_kind(status, body, len, kind, sizeof kind);
         sl_bench_stats_error(&th->st, kind);
@@ -791,7 +644,7 @@ static void req_complete(req_t *r, int status, const char *body, size_t len) {
 
 /* Feeds SubscribeToShard response bytes to the event-stream decoder; records put-to-consumer latency. */
 static void sub_data(req_t *r, const uint8_t *data, size_t len) {
-    thread_t *th = r->conn->th;
+    thread_t *th = r->th;
     sl_buf_append(&r->resp, data, len);
     size_t off = 0;
     for (;;) {
@@ -801,9 +654,14 @@ static void sub_data(req_t *r, const uint8_t *data, size_t len) {
         int rc = sl_es_decode((const uint8_t *)r->resp.data + off, r->resp.len - off, &th->arena, &msg, &reason);
         if (rc == SL_EAGAIN) break;
         if (rc != 0) {
+            /* Give up on this subscription (its stream is reset) and subscribe again. */
             sl_bench_stats_error(&th->st, "bad event stream");
-            nghttp2_submit_rst_stream(r->conn->sess, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_CANCEL);
+            sl_http_client_cancel(r->call);
+            r->call = NULL;
+            r->busy = false;
+            th->inflight--;
             r->resp.len = 0;
+            r->wake_ns = 0;
             return;
         }
         off += msg.total_len;
@@ -848,152 +706,76 @@ static void sub_data(req_t *r, const uint8_t *data, size_t len) {
     r->resp.len -= off;
 }
 
-/* ---- reading ---- */
-
-static void h1_readable(conn_t *c) {
-    for (;;) {
-        size_t want = c->need > c->in.len ? SL_MAX(c->need - c->in.len, (size_t)65536) : 65536;
-        char *p = sl_buf_reserve(&c->in, want);
-        if (!p) {
-            conn_fail(c, "out of memory");
-            return;
-        }
-        ssize_t n = read(c->fd, p, want);
-        if (n == 0) {
-            conn_fail(c, c->h1_req && c->h1_req->busy ? "connection closed" : NULL);
-            return;
-        }
-        if (n < 0) {
-            if (errno == EAGAIN) break;
-            if (errno == EINTR) continue;
-            conn_fail(c, "connection reset");
-            return;
-        }
-        c->in.len += (size_t)n;
-    }
-    while (c->in.len > 0) {
-        if (c->need && c->in.len < c->need) return;
-        req_t *r = c->h1_req;
-        if (!r || !r->busy) {
-            conn_fail(c, "unexpected response bytes");
-            return;
-        }
-        sl_bench_h1_resp_t hr;
-        int pr = sl_bench_h1_parse(c->in.data, c->in.len, &hr, NULL);
-        if (pr == 1 && hr.chunked) pr = sl_bench_h1_parse(c->in.data, c->in.len, &hr, &r->resp);
-        if (pr < 0) {
-            conn_fail(c, "malformed HTTP response");
-            return;
-        }
-        if (pr == 0) {
-            c->need = hr.need;
-            return;
-        }
-        c->need = 0;
-        c->h1_req = NULL;
-        if (hr.chunked) {
-            req_complete(r, hr.status, r->resp.data, r->resp.len);
-        } else {
-            /* The body is used where it was read (no copy), NUL-terminated for the duration. */
-            if (!sl_buf_reserve(&c->in, 1)) {
-                conn_fail(c, "out of memory");
-                return;
-            }
-            char *body = c->in.data + hr.body_off;
-            char saved = body[hr.body_len];
-            body[hr.body_len] = 0;
-            req_complete(r, hr.status, body, hr.body_len);
-            if (c->fd < 0) return; /* the connection failed meanwhile (its input is gone) */
-            body[hr.body_len] = saved;
-        }
-        if (hr.consumed < c->in.len) memmove(c->in.data, c->in.data + hr.consumed, c->in.len - hr.consumed);
-        c->in.len -= hr.consumed;
-        if (hr.close) {
-            conn_fail(c, NULL);
-            return;
-        }
-    }
-}
-
-static void h2_readable(conn_t *c) {
-    uint8_t buf[262144];
-    for (;;) {
-        ssize_t n = read(c->fd, buf, sizeof buf);
-        if (n == 0) {
-            conn_fail(c, "connection closed");
-            return;
-        }
-        if (n < 0) {
-            if (errno == EAGAIN) break;
-            if (errno == EINTR) continue;
-            conn_fail(c, "connection reset");
-            return;
-        }
-        if (nghttp2_session_mem_recv(c->sess, buf, (size_t)n) < 0) {
-            conn_fail(c, "h2 protocol error");
-            return;
-        }
-        if (!c->sess) return;
-    }
-    if (nghttp2_session_send(c->sess) != 0) {
-        conn_fail(c, "connection reset");
-        return;
-    }
-    if (!nghttp2_session_want_read(c->sess) && !nghttp2_session_want_write(c->sess)) conn_fail(c, "h2 goaway");
-}
-
-static void on_event(conn_t *c, uint32_t events) {
-    if (c->fd < 0) return;
-    if (!c->ready) {
-        if (events & (EPOLLERR | EPOLLHUP)) {
-            conn_fail(c, "connect failed");
-            return;
-        }
-        if (!(events & EPOLLOUT)) return;
-        conn_ready(c);
-        if (!c->ready) return;
-    }
-    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-        if (c->h2) h2_readable(c);
-        else h1_readable(c);
-    }
-    if (c->fd < 0) return;
-    if (events & EPOLLOUT) {
-        if (c->h2) {
-            if (c->sess && nghttp2_session_send(c->sess) != 0) conn_fail(c, "connection reset");
-        } else {
-            h1_flush(c);
-        }
-    }
-}
-
 /* ---- threads ---- */
 
-/* True while one of th's requests is in flight. */
-static bool thread_busy(const thread_t *th) {
-    for (int i = 0; i < th->nconns; i++)
-        for (int j = 0; j < th->conns[i].nreqs; j++)
-            if (th->conns[i].reqs[j].busy) return true;
-    return false;
+static bool should_stop(thread_t *th, int64_t now) {
+    if (atomic_load_explicit(&g_stop, memory_order_relaxed) || now >= th->end_ns) return true;
+    if (th->cfg->workload == SL_BENCH_READ && th->readers_active == 0) return true;
+    return g_fill && atomic_load(&g_fill_left) == 0 && th->inflight == 0;
+}
+
+static void tick(void *arg);
+
+/* Makes the tick fire at `next` (ns) at the latest: at most 100 ms ahead, so a stop is seen soon. */
+static void arm_tick(thread_t *th, int64_t next, int64_t now) {
+    if (next > th->end_ns) next = th->end_ns;
+    if (next > now + 100000000LL) next = now + 100000000LL;
+    if (next < now) next = now;
+    if (th->tick && th->tick_ns <= next) return;
+    if (th->tick) sl_timer_cancel(th->tick);
+    int64_t wait = next - now;
+    th->tick = sl_timer_start(th->loop, (uint64_t)((wait + 999999) / 1000000), tick, th);
+    th->tick_ns = next;
+}
+
+static void tick(void *arg) {
+    thread_t *th = arg;
+    th->tick = NULL;
+    int64_t now = mono_ns();
+    if (should_stop(th, now)) {
+        sl_loop_stop(th->loop);
+        return;
+    }
+    arm_tick(th, dispatch(th, now), now);
+}
+
+/* After a completion: stop, or hand out what is due now (closed loop: the next request at once). */
+static void after_completion(thread_t *th) {
+    int64_t now = mono_ns();
+    if (should_stop(th, now)) {
+        sl_loop_stop(th->loop);
+        return;
+    }
+    arm_tick(th, dispatch(th, now), now);
 }
 
 static void *thread_main(void *arg) {
     thread_t *th = arg;
-    struct epoll_event evs[256];
-    while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
-        int64_t now = mono_ns();
-        if (now >= th->end_ns) break;
-        if (th->cfg->workload == SL_BENCH_READ && th->readers_active == 0) break;
-        if (g_fill && atomic_load(&g_fill_left) == 0 && !thread_busy(th)) break;
-        int64_t next = dispatch(th, now);
-        if (next > th->end_ns) next = th->end_ns;
-        int64_t wait = next - now;
-        if (wait > 100000000LL) wait = 100000000LL;
-        if (wait < 0) wait = 0;
-        struct timespec ts = {.tv_sec = wait / 1000000000LL, .tv_nsec = wait % 1000000000LL};
-        int n = epoll_pwait2(th->ep, evs, 256, &ts, NULL);
-        for (int i = 0; i < n; i++) on_event(evs[i].data.ptr, evs[i].events);
+    const sl_bench_cfg_t *cfg = th->cfg;
+    int T = cfg->threads;
+    int my_conns = cfg->connections / T + (th->id < cfg->connections % T ? 1 : 0);
+    sl_http_client_config_t hc = {
+        .connections_per_origin = SL_MAX(my_conns, 1),
+        .h2_streams_max = cfg->http2 ? cfg->depth : 1,
+        .timeout_ms = -1,
+    };
+    sl_http_client_config_t sc = {.connections_per_origin = 1, .h2_streams_max = SL_MAX(th->nreqs, 1), .timeout_ms = -1};
+    if (sl_loop_create(&th->loop) != 0 || sl_http_client_create(th->loop, &hc, &th->http) != 0 ||
+        sl_http_client_create(th->loop, &sc, &th->sub_http) != 0) {
+        sl_bench_stats_error(&th->st, "out of memory");
+    } else {
+        th->tick = sl_timer_start(th->loop, 0, tick, th);
+        th->tick_ns = mono_ns();
+        sl_loop_run(th->loop);
     }
+    th->stopping = true;
+    sl_http_client_destroy(th->http);
+    sl_http_client_destroy(th->sub_http);
+    th->http = th->sub_http = NULL;
+    if (th->tick) sl_timer_cancel(th->tick);
+    th->tick = NULL;
+    if (th->loop) sl_loop_destroy(th->loop);
+    th->loop = NULL;
     th->st.readers_left = th->readers_active;
     th->done = true;
     return NULL;
@@ -1002,7 +784,6 @@ static void *thread_main(void *arg) {
 static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t start) {
     th->id = id;
     th->cfg = cfg;
-    th->ep = epoll_create1(EPOLL_CLOEXEC);
     th->rng = 0x243F6A8885A308D3ull ^ ((uint64_t)id * 0x9E3779B97F4A7C15ull) ^ (uint64_t)mono_ns();
     if (th->rng == 0) th->rng = 1;
     sl_arena_init(&th->arena, 1 << 16);
@@ -1013,64 +794,57 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
     int my_sub_shards = 0;
     if (sub)
         for (int s = id; s < cfg->shard_count; s += T) my_sub_shards += cfg->consumers;
-    th->nconns = my_conns + (my_sub_shards > 0 ? 1 : 0);
-    th->conns = calloc((size_t)th->nconns, sizeof *th->conns);
     int depth = cfg->http2 ? cfg->depth : 1;
-    int total_reqs = my_conns * depth + my_sub_shards;
-    th->put_idle = calloc((size_t)total_reqs + 1, sizeof *th->put_idle);
-    th->pollers = calloc((size_t)total_reqs + 1, sizeof *th->pollers);
-    if (!th->sigs || !th->conns || !th->put_idle || !th->pollers || th->ep < 0) return SL_ENOMEM;
+    th->nreqs = my_conns * depth + my_sub_shards;
+    th->reqs = calloc((size_t)th->nreqs + 1, sizeof *th->reqs);
+    th->put_idle = calloc((size_t)th->nreqs + 1, sizeof *th->put_idle);
+    th->put_wait = calloc((size_t)th->nreqs + 1, sizeof *th->put_wait);
+    th->pollers = calloc((size_t)th->nreqs + 1, sizeof *th->pollers);
+    if (!th->sigs || !th->reqs || !th->put_idle || !th->put_wait || !th->pollers) return SL_ENOMEM;
     /* Global slot numbering for the readers' shard ownership: slot g of all threads' slots. */
     int total_slots = cfg->connections * depth;
     int readers_total = cfg->workload == SL_BENCH_READ ? total_slots
                         : cfg->workload == SL_BENCH_MIXED ? total_slots / 2 : 0;
-    for (int i = 0; i < th->nconns; i++) {
-        conn_t *c = &th->conns[i];
-        c->th = th;
-        c->fd = -1;
-        sl_buf_init(&c->in);
-        c->sub_conn = i == my_conns;
-        c->h2 = c->sub_conn ? true : cfg->http2;
-        c->nreqs = c->sub_conn ? my_sub_shards : depth;
-        c->reqs = calloc((size_t)c->nreqs, sizeof *c->reqs);
-        if (!c->reqs) return SL_ENOMEM;
-        int global_conn = id + i * T; /* connection i of thread id is global connection id + i*T */
-        for (int j = 0; j < c->nreqs; j++) {
-            req_t *r = &c->reqs[j];
-            r->conn = c;
-            sl_buf_init(&r->dyn);
-            sl_buf_init(&r->resp);
-            if (c->sub_conn) {
-                r->role = ROLE_SUB;
-                r->sub_shard = id + (j / cfg->consumers) * T;
-                r->sub_consumer = j % cfg->consumers;
-                th->pollers[th->npollers++] = r;
-                continue;
-            }
-            int g = global_conn * depth + j;
-            bool reader = cfg->workload == SL_BENCH_READ || (cfg->workload == SL_BENCH_MIXED && g % 2 == 1);
-            if (!reader) {
-                r->role = ROLE_PUT;
-                continue;
-            }
-            r->role = ROLE_READ;
-            int ridx = cfg->workload == SL_BENCH_MIXED ? g / 2 : g;
-            if (ridx >= readers_total) {
-                r->finished = true;
-                continue;
-            }
-            for (int s = ridx; s < cfg->shard_count; s += readers_total) r->nshards++;
-            if (r->nshards == 0) {
-                r->finished = true;
-                continue;
-            }
-            r->shards = calloc((size_t)r->nshards, sizeof *r->shards);
-            int k = 0;
-            for (int s = ridx; s < cfg->shard_count; s += readers_total) r->shards[k++].index = s;
-            r->remaining = r->nshards;
-            th->readers_active++;
+    for (int k = 0; k < th->nreqs; k++) {
+        req_t *r = &th->reqs[k];
+        r->th = th;
+        sl_buf_init(&r->dyn);
+        sl_buf_init(&r->resp);
+        if (k >= my_conns * depth) {
+            int j = k - my_conns * depth;
+            r->role = ROLE_SUB;
+            r->sub_shard = id + (j / cfg->consumers) * T;
+            r->sub_consumer = j % cfg->consumers;
             th->pollers[th->npollers++] = r;
+            continue;
         }
+        int i = k / depth, j = k % depth;
+        int global_conn = id + i * T; /* connection i of thread id is global connection id + i*T */
+        int g = global_conn * depth + j;
+        bool reader = cfg->workload == SL_BENCH_READ || (cfg->workload == SL_BENCH_MIXED && g % 2 == 1);
+        if (!reader) {
+            r->role = ROLE_PUT;
+            push_idle(th, r);
+            continue;
+        }
+        r->role = ROLE_READ;
+        int ridx = cfg->workload == SL_BENCH_MIXED ? g / 2 : g;
+        if (ridx >= readers_total) {
+            r->finished = true;
+            continue;
+        }
+        for (int s = ridx; s < cfg->shard_count; s += readers_total) r->nshards++;
+        if (r->nshards == 0) {
+            r->finished = true;
+            continue;
+        }
+        r->shards = calloc((size_t)r->nshards, sizeof *r->shards);
+        if (!r->shards) return SL_ENOMEM;
+        int n = 0;
+        for (int s = ridx; s < cfg->shard_count; s += readers_total) r->shards[n++].index = s;
+        r->remaining = r->nshards;
+        th->readers_active++;
+        th->pollers[th->npollers++] = r;
     }
     th->measure_ns = start + (int64_t)(cfg->warmup_s * 1e9);
     th->end_ns = th->measure_ns + (int64_t)(cfg->duration_s * 1e9);
@@ -1080,31 +854,23 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
         double req_per_s = cfg->rate / batch / T;
         th->interval_ns = 1e9 / req_per_s;
     }
-    for (int i = 0; i < th->nconns; i++) conn_connect(&th->conns[i], start);
     return 0;
 }
 
 static void thread_deinit(thread_t *th) {
-    for (int i = 0; i < th->nconns; i++) {
-        conn_t *c = &th->conns[i];
-        if (c->fd >= 0) close(c->fd);
-        if (c->sess) nghttp2_session_del(c->sess);
-        for (int j = 0; j < c->nreqs; j++) {
-            req_t *r = &c->reqs[j];
-            sl_buf_free(&r->dyn);
-            sl_buf_free(&r->resp);
-            for (int k = 0; k < r->nshards; k++) free(r->shards[k].iter);
-            free(r->shards);
-        }
-        free(c->reqs);
-        sl_buf_free(&c->in);
+    for (int k = 0; k < th->nreqs && th->reqs; k++) {
+        req_t *r = &th->reqs[k];
+        sl_buf_free(&r->dyn);
+        sl_buf_free(&r->resp);
+        for (int s = 0; s < r->nshards; s++) free(r->shards[s].iter);
+        free(r->shards);
     }
-    free(th->conns);
+    free(th->reqs);
     free(th->put_idle);
+    free(th->put_wait);
     free(th->pollers);
     free(th->sigs);
     sl_arena_deinit(&th->arena);
-    close(th->ep);
 }
 
 static void merge(sl_bench_stats_t *into, sl_bench_stats_t *from) {
@@ -1131,15 +897,11 @@ static void merge(sl_bench_stats_t *into, sl_bench_stats_t *from) {
     if (from->last_done_ns > into->last_done_ns) into->last_done_ns = from->last_done_ns;
 }
 
+/* The origin the clients connect to (an IPv6 literal goes in brackets). */
 static int resolve(const sl_bench_cfg_t *cfg) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    char port[16];
-    snprintf(port, sizeof port, "%d", cfg->port);
-    if (getaddrinfo(cfg->host, port, &hints, &res) != 0 || !res) return SL_EINVAL;
-    memcpy(&g_addr, res->ai_addr, res->ai_addrlen);
-    g_addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+    bool v6 = strchr(cfg->host, ':') != NULL;
+    int n = snprintf(g_origin, sizeof g_origin, v6 ? "http://[%s]:%d" : "http://%s:%d", cfg->host, cfg->port);
+    return n > 0 && n < (int)sizeof g_origin ? 0 : SL_EINVAL;
 }
 
 int sl_bench_run(const sl_bench_cfg_t *cfg, sl_bench_stats_t *total, double *elapsed_s) {

@@ -15,6 +15,19 @@
 #define SL_HTTP2_STREAMS_MAX 1000                          /* SETTINGS_MAX_CONCURRENT_STREAMS */
 #define SL_HTTP_OUTPUT_BACKLOG_MAX (64u * 1024 * 1024)     /* unsent bytes per connection before backpressure */
 
+/* ---- outbound HTTP client (net/client.h) ---- */
+#define SL_HTTP_CLIENT_CONNECT_TIMEOUT_MS_DEFAULT 10000  /* TCP connect + TLS handshake */
+#define SL_HTTP_CLIENT_TIMEOUT_MS_DEFAULT 60000          /* whole call, when the request sets none */
+#define SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT 60000     /* pooled idle connections closed after; below the server's 120 s */
+#define SL_HTTP_CLIENT_ORIGINS_MAX 256                   /* scheme+host+port+protocol pools per client */
+#define SL_HTTP_CLIENT_CONNS_PER_ORIGIN_DEFAULT 16       /* pool size per origin */
+#define SL_HTTP_CLIENT_CONNS_PER_ORIGIN_MAX 100000       /* `sluice bench --connections` upper bound */
+#define SL_HTTP_CLIENT_QUEUED_MAX 100000                 /* calls waiting for a connection per origin */
+#define SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT (32u * 1024 * 1024) /* GetRecords: 10 MiB base64 ~13.4 MiB */
+#define SL_HTTP_CLIENT_H2_STREAMS_DEFAULT 100            /* concurrent streams per HTTP/2 connection (also capped by the server) */
+#define SL_HTTP_CLIENT_CALLS_POOLED_MAX 256              /* finished calls kept for reuse per client */
+#define SL_HTTP_CLIENT_POOLED_BUFFER_BYTES_MAX (16u * 1024 * 1024) /* body buffer kept with a pooled call */
+
 /* ---- wire ---- */
 #define SL_WIRE_DEPTH_MAX 64                  /* nesting depth of JSON/CBOR documents */
 #define SL_EVENTSTREAM_HEADERS_MAX (128 * 1024) /* botocore decoder limit */

@@ -21,4 +21,17 @@ sl_timer_t *sl_timer_start(sl_loop_t *loop, uint64_t delay_ms, sl_loop_fn fn, vo
 /* Cancel a timer that has not fired yet (loop thread only). After this fn is never called. */
 void sl_timer_cancel(sl_timer_t *timer);
 
+/* ---- running a loop (service threads, the CLI, tests) ----
+ * A thread that is not a network thread of the HTTP server (a service thread, `sluice bench`, a
+ * test) creates its own loop, runs it, and destroys it after sl_loop_run() returned. */
+
+/* Creates a loop (epoll + eventfd). Returns 0 or SL_EIO/SL_ENOMEM. */
+int sl_loop_create(sl_loop_t **out);
+/* Runs the loop on the calling thread until sl_loop_stop(). */
+void sl_loop_run(sl_loop_t *loop);
+/* Makes sl_loop_run() return after the current iteration (loop thread only). */
+void sl_loop_stop(sl_loop_t *loop);
+/* Destroys a loop that is not running (see net/loop_internal.h for what happens to pending work). */
+void sl_loop_destroy(sl_loop_t *loop);
+
 #endif
