@@ -34,20 +34,34 @@
 
 const char *sl_http_client_strerror(int error) {
     switch (error) {
-    case SL_HTTPC_OK: return "ok";
-    case SL_HTTPC_ERESOLVE: return "host name did not resolve";
-    case SL_HTTPC_ECONNECT: return "connect failed";
-    case SL_HTTPC_ECONNECT_TIMEOUT: return "connect timed out";
-    case SL_HTTPC_ETLS: return "TLS handshake failed";
-    case SL_HTTPC_ETIMEOUT: return "request timed out";
-    case SL_HTTPC_ECLOSED: return "connection closed";
-    case SL_HTTPC_ERESET: return "connection reset";
-    case SL_HTTPC_EPROTO: return "malformed HTTP response";
-    case SL_HTTPC_ESTREAM: return "h2 stream reset";
-    case SL_HTTPC_ETOOLARGE: return "response too large";
-    case SL_HTTPC_ENOMEM: return "out of memory";
-    case SL_HTTPC_ESHUTDOWN: return "client shut down";
-    default: return "unknown error";
+    case SL_HTTPC_OK:
+        return "ok";
+    case SL_HTTPC_ERESOLVE:
+        return "host name did not resolve";
+    case SL_HTTPC_ECONNECT:
+        return "connect failed";
+    case SL_HTTPC_ECONNECT_TIMEOUT:
+        return "connect timed out";
+    case SL_HTTPC_ETLS:
+        return "TLS handshake failed";
+    case SL_HTTPC_ETIMEOUT:
+        return "request timed out";
+    case SL_HTTPC_ECLOSED:
+        return "connection closed";
+    case SL_HTTPC_ERESET:
+        return "connection reset";
+    case SL_HTTPC_EPROTO:
+        return "malformed HTTP response";
+    case SL_HTTPC_ESTREAM:
+        return "h2 stream reset";
+    case SL_HTTPC_ETOOLARGE:
+        return "response too large";
+    case SL_HTTPC_ENOMEM:
+        return "out of memory";
+    case SL_HTTPC_ESHUTDOWN:
+        return "client shut down";
+    default:
+        return "unknown error";
     }
 }
 
@@ -98,10 +112,14 @@ static void call_release(sl_http_call_t *call) {
 }
 
 static void queue_remove(hc_origin_t *o, sl_http_call_t *call) {
-    if (call->prev) call->prev->next = call->next;
-    else o->q_head = call->next;
-    if (call->next) call->next->prev = call->prev;
-    else o->q_tail = call->prev;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        o->q_head = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    else
+        o->q_tail = call->prev;
     call->prev = call->next = NULL;
     o->queued--;
 }
@@ -111,13 +129,17 @@ static void queue_push(hc_origin_t *o, sl_http_call_t *call, bool front) {
     if (!front) call->seq = o->seq++;
     if (front) {
         call->next = o->q_head;
-        if (o->q_head) o->q_head->prev = call;
-        else o->q_tail = call;
+        if (o->q_head)
+            o->q_head->prev = call;
+        else
+            o->q_tail = call;
         o->q_head = call;
     } else {
         call->prev = o->q_tail;
-        if (o->q_tail) o->q_tail->next = call;
-        else o->q_head = call;
+        if (o->q_tail)
+            o->q_tail->next = call;
+        else
+            o->q_head = call;
         o->q_tail = call;
     }
     o->queued++;
@@ -127,11 +149,14 @@ static void queue_push(hc_origin_t *o, sl_http_call_t *call, bool front) {
 static void call_detach(sl_http_call_t *call) {
     hc_conn_t *c = call->conn;
     if (!c) {
-        if (call->prev || call->next || call->origin->q_head == call) queue_remove(call->origin, call);
+        if (call->prev || call->next || call->origin->q_head == call)
+            queue_remove(call->origin, call);
         return;
     }
-    if (call->prev) call->prev->next = call->next;
-    else c->calls = call->next;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        c->calls = call->next;
     if (call->next) call->next->prev = call->prev;
     call->prev = call->next = NULL;
     if (c->h1_call == call) {
@@ -139,7 +164,8 @@ static void call_detach(sl_http_call_t *call) {
         c->h1_body = NULL;
         c->h1_body_len = c->h1_body_off = 0;
     }
-    if (c->sess && call->stream_id > 0) nghttp2_session_set_stream_user_data(c->sess, call->stream_id, NULL);
+    if (c->sess && call->stream_id > 0)
+        nghttp2_session_set_stream_user_data(c->sess, call->stream_id, NULL);
     call->conn = NULL;
 }
 
@@ -226,6 +252,7 @@ static int map_errno(int e) {
 long sl_hc_conn_read(hc_conn_t *c, void *buf, size_t len) {
     if (c->ssl) {
         ERR_clear_error();
+        errno = 0;
         int n = SSL_read(c->ssl, buf, (int)SL_MIN(len, (size_t)1 << 30));
         if (n > 0) return n;
         int e = SSL_get_error(c->ssl, n);
@@ -235,7 +262,8 @@ long sl_hc_conn_read(hc_conn_t *c, void *buf, size_t len) {
             return -1;
         }
         if (e == SSL_ERROR_ZERO_RETURN) return 0;
-        if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0) return 0; /* EOF without close_notify */
+        if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)
+            return 0; /* EOF without close_notify */
         return SL_HTTPC_ERESET;
     }
     for (;;) {
@@ -298,19 +326,25 @@ static void avail_add(hc_conn_t *c) {
     o->avail = c;
 }
 
-static void avail_remove(hc_conn_t *c) { sl_hc_conn_unavail(c); }
+static void avail_remove(hc_conn_t *c) {
+    sl_hc_conn_unavail(c);
+}
 
 void sl_hc_conn_unavail(hc_conn_t *c) {
     if (!c->in_avail) return;
     hc_origin_t *o = c->origin;
     c->in_avail = false;
-    if (c->aprev) c->aprev->anext = c->anext;
-    else o->avail = c->anext;
+    if (c->aprev)
+        c->aprev->anext = c->anext;
+    else
+        o->avail = c->anext;
     if (c->anext) c->anext->aprev = c->aprev;
     c->aprev = c->anext = NULL;
 }
 
-void sl_hc_conn_pin(hc_conn_t *c) { c->refs++; }
+void sl_hc_conn_pin(hc_conn_t *c) {
+    c->refs++;
+}
 
 void sl_hc_conn_unpin(hc_conn_t *c) {
     SL_ASSERT(c->refs > 0);
@@ -333,7 +367,8 @@ static void conn_free(hc_conn_t *c) {
 /* Fails the calls queued now (not those their callbacks submit meanwhile). */
 static void fail_queue(hc_origin_t *o, int error) {
     uint64_t limit = o->seq;
-    while (o->q_head && o->q_head->seq < limit) sl_hc_call_finish(o->q_head, error);
+    while (o->q_head && o->q_head->seq < limit)
+        sl_hc_call_finish(o->q_head, error);
 }
 
 void sl_hc_conn_close(hc_conn_t *c, int error) {
@@ -348,8 +383,10 @@ void sl_hc_conn_close(hc_conn_t *c, int error) {
     if (c->fail_timer) sl_timer_cancel(c->fail_timer);
     c->connect_timer = c->fail_timer = NULL;
     avail_remove(c);
-    if (c->prev) c->prev->next = c->next;
-    else o->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        o->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     o->nconns--;
     if (c->io.fd >= 0) {
@@ -358,7 +395,8 @@ void sl_hc_conn_close(hc_conn_t *c, int error) {
         c->io.fd = -1; /* events already fetched for it in this iteration are skipped */
     }
     int call_error = error ? error : SL_HTTPC_ECLOSED;
-    while (c->calls) sl_hc_call_finish(c->calls, call_error);
+    while (c->calls)
+        sl_hc_call_finish(c->calls, call_error);
     /* A failed attempt fails the calls waiting for it when no other connection can serve them;
      * otherwise they wait for the others (or get a new connection from pump). */
     if (!was_ready && error && o->nconnecting == 0 && o->nconns == 0) fail_queue(o, error);
@@ -407,7 +445,8 @@ static void sweep_cb(void *arg) {
         hc_conn_t *next;
         for (hc_conn_t *c = o->conns; c; c = next) {
             next = c->next;
-            if (c->state == HC_READY && !c->calls && now - c->idle_since_ms >= cl->cfg.idle_timeout_ms)
+            if (c->state == HC_READY && !c->calls &&
+                now - c->idle_since_ms >= cl->cfg.idle_timeout_ms)
                 sl_hc_conn_close(c, 0);
         }
         left += o->nconns;
@@ -472,16 +511,22 @@ static int tls_begin(hc_conn_t *c) {
     c->ssl = SSL_new(o->client->tls);
     if (!c->ssl || SSL_set_fd(c->ssl, c->io.fd) != 1) return SL_HTTPC_ENOMEM;
     SSL_set_connect_state(c->ssl);
-    static const unsigned char both[] = "\x02h2\x08http/1.1", h2[] = "\x02h2", h1[] = "\x08http/1.1";
-    if (o->version == SL_HTTPC_HTTP2) SSL_set_alpn_protos(c->ssl, h2, sizeof h2 - 1);
-    else if (o->version == SL_HTTPC_HTTP1) SSL_set_alpn_protos(c->ssl, h1, sizeof h1 - 1);
-    else SSL_set_alpn_protos(c->ssl, both, sizeof both - 1);
+    static const unsigned char both[] = "\x02h2\x08http/1.1", h2[] = "\x02h2",
+                               h1[] = "\x08http/1.1";
+    if (o->version == SL_HTTPC_HTTP2)
+        SSL_set_alpn_protos(c->ssl, h2, sizeof h2 - 1);
+    else if (o->version == SL_HTTPC_HTTP1)
+        SSL_set_alpn_protos(c->ssl, h1, sizeof h1 - 1);
+    else
+        SSL_set_alpn_protos(c->ssl, both, sizeof both - 1);
     unsigned char ip[16];
     bool is_ip = inet_pton(AF_INET, o->host, ip) == 1 || inet_pton(AF_INET6, o->host, ip) == 1;
     if (!is_ip) SSL_set_tlsext_host_name(c->ssl, o->host);
     if (!o->client->cfg.tls_insecure) {
-        if (is_ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), o->host);
-        else SSL_set1_host(c->ssl, o->host);
+        if (is_ip)
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), o->host);
+        else
+            SSL_set1_host(c->ssl, o->host);
     }
     c->state = HC_TLS;
     tls_step(c);
@@ -512,23 +557,30 @@ static void conn_on_io(sl_loop_io_t *io, uint32_t events) {
     case HC_CONNECTING:
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) connect_done(c);
         break;
-    case HC_TLS: tls_step(c); break;
+    case HC_TLS:
+        tls_step(c);
+        break;
     case HC_READY:
         if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-            if (c->h2) sl_hc_h2_readable(c);
-            else h1_readable(c);
+            if (c->h2)
+                sl_hc_h2_readable(c);
+            else
+                h1_readable(c);
         }
         if (c->state == HC_READY && (events & EPOLLOUT)) {
             if (c->h2) {
                 int r = sl_hc_conn_flush(c);
-                if (r < 0) sl_hc_conn_close(c, r);
-                else if (r == 1) sl_hc_h2_flush(c); /* deferred to the unpin below */
+                if (r < 0)
+                    sl_hc_conn_close(c, r);
+                else if (r == 1)
+                    sl_hc_h2_flush(c); /* deferred to the unpin below */
             } else {
                 h1_flush(c);
             }
         }
         break;
-    default: break;
+    default:
+        break;
     }
     sl_hc_conn_unpin(c);
 }
@@ -540,7 +592,8 @@ static void connect_timeout_cb(void *arg) {
 }
 
 static int resolve(hc_origin_t *o) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char port[16];
     snprintf(port, sizeof port, "%d", o->port);
@@ -585,7 +638,8 @@ static int conn_open(hc_origin_t *o, int connect_timeout_ms) {
             c->want_write = true;
     }
     if (err == 0) {
-        c->connect_timer = sl_timer_start(cl->loop, (uint64_t)connect_timeout_ms, connect_timeout_cb, c);
+        c->connect_timer =
+            sl_timer_start(cl->loop, (uint64_t)connect_timeout_ms, connect_timeout_cb, c);
         if (!c->connect_timer) err = SL_HTTPC_ENOMEM;
     }
     if (err != 0) sl_hc_conn_fail_later(c, err);
@@ -636,7 +690,8 @@ static void h1_flush(hc_conn_t *c) {
             struct iovec iov[2];
             int k = 0;
             if (head_left) iov[k++] = (struct iovec){c->out.data + c->out_off, head_left};
-            if (body_left) iov[k++] = (struct iovec){(void *)(c->h1_body + c->h1_body_off), body_left};
+            if (body_left)
+                iov[k++] = (struct iovec){(void *)(c->h1_body + c->h1_body_off), body_left};
             ssize_t w = writev(c->io.fd, iov, k);
             if (w < 0 && errno == EINTR) continue;
             n = w >= 0 ? w : (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : map_errno(errno);
@@ -661,8 +716,10 @@ static void h1_flush(hc_conn_t *c) {
 static void h1_done(hc_conn_t *c, sl_http_call_t *call) {
     bool keep = c->rp.head.keep_alive && c->h1_body_off == c->h1_body_len;
     call_detach(call);
-    if (keep) sl_hc_conn_released(c);
-    else sl_hc_conn_close(c, SL_HTTPC_ECLOSED);
+    if (keep)
+        sl_hc_conn_released(c);
+    else
+        sl_hc_conn_close(c, SL_HTTPC_ECLOSED);
     sl_hc_call_finish(call, 0);
 }
 
@@ -687,7 +744,8 @@ static bool h1_head(hc_conn_t *c, sl_http_call_t *call) {
 }
 
 static bool h1_body(hc_conn_t *c, sl_http_call_t *call, const char *data, size_t len) {
-    if (call->on_data) return sl_hc_call_data(call, (const uint8_t *)data, len) && c->state == HC_READY;
+    if (call->on_data)
+        return sl_hc_call_data(call, (const uint8_t *)data, len) && c->state == HC_READY;
     if (call->rbody.len + len > call->body_max) {
         sl_hc_conn_close(c, SL_HTTPC_ETOOLARGE);
         return false;
@@ -711,8 +769,8 @@ static void h1_process(hc_conn_t *c) {
         }
         const char *chunk;
         size_t clen, used;
-        sl_http1_resp_event_t ev =
-            sl_http1_resp_feed(&c->rp, &call->arena, c->in.data + c->in_off, avail, &used, &chunk, &clen);
+        sl_http1_resp_event_t ev = sl_http1_resp_feed(&c->rp, &call->arena, c->in.data + c->in_off,
+                                                      avail, &used, &chunk, &clen);
         c->in_off += used;
         switch (ev) {
         case SL_H1RESP_NEED_MORE:
@@ -724,9 +782,12 @@ static void h1_process(hc_conn_t *c) {
         case SL_H1RESP_BODY:
             if (!h1_body(c, call, chunk, clen)) return;
             continue;
-        case SL_H1RESP_DONE: h1_done(c, call); continue;
+        case SL_H1RESP_DONE:
+            h1_done(c, call);
+            continue;
         case SL_H1RESP_ERROR:
-            SL_DEBUG("net: client: bad response from %s: %s", c->origin->authority, c->rp.error_reason);
+            SL_DEBUG("net: client: bad response from %s: %s", c->origin->authority,
+                     c->rp.error_reason);
             sl_hc_conn_close(c, SL_HTTPC_EPROTO);
             return;
         }
@@ -747,7 +808,10 @@ static void h1_eof(hc_conn_t *c) {
 }
 
 static void h1_readable(hc_conn_t *c) {
-    for (int i = 0; c->state == HC_READY && (c->ssl || i < SL_HC_READS_PER_EVENT); i++) {
+    for (int i = 0; c->state == HC_READY; i++) {
+        /* Yield after a few reads; the loop reports the socket again. TLS records already
+         * decrypted inside OpenSSL are invisible to epoll, so those are read first. */
+        if (i >= SL_HC_READS_PER_EVENT && !(c->ssl && SSL_pending(c->ssl) > 0)) return;
         sl_http_call_t *call = c->h1_call;
         uint64_t left = call && !call->on_data ? sl_http1_resp_body_left(&c->rp) : 0;
         if (c->in_off == c->in.len) c->in.len = c->in_off = 0;
@@ -780,7 +844,8 @@ static void h1_readable(hc_conn_t *c) {
             c->in_off = 0;
         }
         if (c->in.len - c->in_off > SL_HTTP_HEADER_BYTES_MAX + SL_HC_READ_BYTES) {
-            sl_hc_conn_close(c, SL_HTTPC_ETOOLARGE); /* cannot happen with a sane parser; a bound anyway */
+            sl_hc_conn_close(
+                c, SL_HTTPC_ETOOLARGE); /* cannot happen with a sane parser; a bound anyway */
             return;
         }
         char *p = sl_buf_reserve(&c->in, SL_HC_READ_BYTES);
@@ -916,7 +981,8 @@ static int tls_ctx(sl_http_client_t *cl) {
         int ok = cl->cfg.tls_ca_file ? SSL_CTX_load_verify_locations(ctx, cl->cfg.tls_ca_file, NULL)
                                      : SSL_CTX_set_default_verify_paths(ctx);
         if (ok != 1) {
-            SL_ERROR("net: client: cannot load TLS trust anchors%s%s", cl->cfg.tls_ca_file ? " from " : "",
+            SL_ERROR("net: client: cannot load TLS trust anchors%s%s",
+                     cl->cfg.tls_ca_file ? " from " : "",
                      cl->cfg.tls_ca_file ? cl->cfg.tls_ca_file : "");
             SSL_CTX_free(ctx);
             return SL_EINVAL;
@@ -928,8 +994,9 @@ static int tls_ctx(sl_http_client_t *cl) {
     return 0;
 }
 
-static int origin_get(sl_http_client_t *cl, const char *url, sl_http_client_version_t version, hc_origin_t **out) {
-    char key[sizeof ((hc_origin_t *)0)->key];
+static int origin_get(sl_http_client_t *cl, const char *url, sl_http_client_version_t version,
+                      hc_origin_t **out) {
+    char key[sizeof((hc_origin_t *)0)->key];
     int kn = snprintf(key, sizeof key, "%s#%d", url, (int)version);
     if (kn < 0 || kn >= (int)sizeof key) return SL_EINVAL;
     for (int i = 0; i < cl->norigins; i++)
@@ -953,8 +1020,10 @@ static int origin_get(sl_http_client_t *cl, const char *url, sl_http_client_vers
     memcpy(o->key, key, (size_t)kn + 1);
     bool v6 = strchr(o->host, ':') != NULL;
     bool default_port = o->port == (o->tls ? 443 : 80);
-    if (default_port) snprintf(o->authority, sizeof o->authority, v6 ? "[%s]" : "%s", o->host);
-    else snprintf(o->authority, sizeof o->authority, v6 ? "[%s]:%d" : "%s:%d", o->host, o->port);
+    if (default_port)
+        snprintf(o->authority, sizeof o->authority, v6 ? "[%s]" : "%s", o->host);
+    else
+        snprintf(o->authority, sizeof o->authority, v6 ? "[%s]:%d" : "%s:%d", o->host, o->port);
     cl->origins[cl->norigins++] = o;
     *out = o;
     return 0;
@@ -962,20 +1031,25 @@ static int origin_get(sl_http_client_t *cl, const char *url, sl_http_client_vers
 
 /* ---- public API ---- */
 
-int sl_http_client_create(sl_loop_t *loop, const sl_http_client_config_t *cfg, sl_http_client_t **out) {
+int sl_http_client_create(sl_loop_t *loop, const sl_http_client_config_t *cfg,
+                          sl_http_client_t **out) {
     SL_ASSERT(loop && out);
     sl_http_client_t *cl = calloc(1, sizeof *cl);
     if (!cl) return SL_ENOMEM;
     cl->loop = loop;
     if (cfg) cl->cfg = *cfg;
     sl_http_client_config_t *c = &cl->cfg;
-    if (c->connect_timeout_ms <= 0) c->connect_timeout_ms = SL_HTTP_CLIENT_CONNECT_TIMEOUT_MS_DEFAULT;
+    if (c->connect_timeout_ms <= 0)
+        c->connect_timeout_ms = SL_HTTP_CLIENT_CONNECT_TIMEOUT_MS_DEFAULT;
     if (c->timeout_ms == 0) c->timeout_ms = SL_HTTP_CLIENT_TIMEOUT_MS_DEFAULT;
     if (c->idle_timeout_ms <= 0) c->idle_timeout_ms = SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT;
-    if (c->connections_per_origin <= 0) c->connections_per_origin = SL_HTTP_CLIENT_CONNS_PER_ORIGIN_DEFAULT;
-    c->connections_per_origin = SL_MIN(c->connections_per_origin, SL_HTTP_CLIENT_CONNS_PER_ORIGIN_MAX);
+    if (c->connections_per_origin <= 0)
+        c->connections_per_origin = SL_HTTP_CLIENT_CONNS_PER_ORIGIN_DEFAULT;
+    c->connections_per_origin =
+        SL_MIN(c->connections_per_origin, SL_HTTP_CLIENT_CONNS_PER_ORIGIN_MAX);
     if (c->h2_streams_max <= 0) c->h2_streams_max = SL_HTTP_CLIENT_H2_STREAMS_DEFAULT;
-    if (c->response_body_max_bytes == 0) c->response_body_max_bytes = SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT;
+    if (c->response_body_max_bytes == 0)
+        c->response_body_max_bytes = SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT;
     *out = cl;
     return 0;
 }
@@ -986,7 +1060,8 @@ void sl_http_client_destroy(sl_http_client_t *cl) {
     for (int i = 0; i < cl->norigins; i++) {
         hc_origin_t *o = cl->origins[i];
         fail_queue(o, SL_HTTPC_ESHUTDOWN);
-        while (o->conns) sl_hc_conn_close(o->conns, SL_HTTPC_ESHUTDOWN);
+        while (o->conns)
+            sl_hc_conn_close(o->conns, SL_HTTPC_ESHUTDOWN);
         free(o);
     }
     if (cl->sweep) sl_timer_cancel(cl->sweep);
@@ -1029,12 +1104,15 @@ static int call_fill(sl_http_call_t *call, const sl_http_client_req_t *req) {
     sl_http_client_t *cl = call->client;
     call->method = sl_arena_strndup(&call->arena, req->method, strlen(req->method));
     call->path = sl_arena_strndup(&call->arena, req->path, strlen(req->path));
-    call->headers = req->header_count ? sl_arena_alloc(&call->arena, req->header_count * sizeof *call->headers) : NULL;
+    call->headers = req->header_count
+                        ? sl_arena_alloc(&call->arena, req->header_count * sizeof *call->headers)
+                        : NULL;
     if (!call->method || !call->path || (req->header_count && !call->headers)) return SL_ENOMEM;
     bool has_length = false;
     for (size_t i = 0; i < req->header_count; i++) {
         const sl_http_header_t *h = &req->headers[i];
-        if (!valid_name(h->name, h->name_len) || !valid_value(h->value, h->value_len)) return SL_EINVAL;
+        if (!valid_name(h->name, h->name_len) || !valid_value(h->value, h->value_len))
+            return SL_EINVAL;
         char *n = sl_arena_strndup(&call->arena, h->name, h->name_len);
         char *v = sl_arena_strndup(&call->arena, h->value, h->value_len);
         if (!n || !v) return SL_ENOMEM;
@@ -1044,12 +1122,15 @@ static int call_fill(sl_http_call_t *call, const sl_http_client_req_t *req) {
     }
     call->header_count = req->header_count;
     call->head_method = strcmp(req->method, "HEAD") == 0;
-    bool post_like = !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") || !strcmp(req->method, "PATCH");
+    bool post_like = !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
+                     !strcmp(req->method, "PATCH");
     call->needs_length = !has_length && (req->body_len > 0 || post_like);
     call->body = req->body;
     call->body_len = req->body_len;
-    call->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : cl->cfg.connect_timeout_ms;
-    call->body_max = req->response_body_max_bytes ? req->response_body_max_bytes : cl->cfg.response_body_max_bytes;
+    call->connect_timeout_ms =
+        req->connect_timeout_ms > 0 ? req->connect_timeout_ms : cl->cfg.connect_timeout_ms;
+    call->body_max = req->response_body_max_bytes ? req->response_body_max_bytes
+                                                  : cl->cfg.response_body_max_bytes;
     call->on_head = req->on_head;
     call->on_data = req->on_data;
     call->on_done = req->on_done;
@@ -1057,10 +1138,12 @@ static int call_fill(sl_http_call_t *call, const sl_http_client_req_t *req) {
     return 0;
 }
 
-int sl_http_client_submit(sl_http_client_t *cl, const sl_http_client_req_t *req, sl_http_call_t **out) {
+int sl_http_client_submit(sl_http_client_t *cl, const sl_http_client_req_t *req,
+                          sl_http_call_t **out) {
     SL_ASSERT(cl && req && req->on_done && !cl->destroying);
-    if (!req->origin || !valid_token(req->method) || !req->path || req->path[0] != '/' || !valid_value(req->path, strlen(req->path)) ||
-        (req->body_len && !req->body) || (unsigned)req->version > SL_HTTPC_HTTP2)
+    if (!req->origin || !valid_token(req->method) || !req->path || req->path[0] != '/' ||
+        !valid_value(req->path, strlen(req->path)) || (req->body_len && !req->body) ||
+        (unsigned)req->version > SL_HTTPC_HTTP2)
         return SL_EINVAL;
     hc_origin_t *o;
     int rc = origin_get(cl, req->origin, req->version, &o);

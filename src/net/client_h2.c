@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static hc_conn_t *conn_of(void *ud) { return ud; }
+static hc_conn_t *conn_of(void *ud) {
+    return ud;
+}
 
 static sl_http_call_t *call_of(nghttp2_session *s, int32_t sid) {
     return sid > 0 ? nghttp2_session_get_stream_user_data(s, sid) : NULL;
@@ -37,13 +39,15 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     if (!call || call->head_delivered) return 0; /* trailers are not reported */
     if (nl == 7 && memcmp(name, ":status", 7) == 0) {
         int st = 0;
-        for (size_t i = 0; i < vl && i < 3; i++) st = st * 10 + (value[i] - '0');
+        for (size_t i = 0; i < vl && i < 3; i++)
+            st = st * 10 + (value[i] - '0');
         call->resp.status = st;
         return 0;
     }
     if (nl > 0 && name[0] == ':') return 0;
     call->rheader_bytes += nl + vl + 32;
-    if (call->resp.header_count == SL_HTTP_HEADERS_MAX || call->rheader_bytes > SL_HTTP_HEADER_BYTES_MAX) {
+    if (call->resp.header_count == SL_HTTP_HEADERS_MAX ||
+        call->rheader_bytes > SL_HTTP_HEADER_BYTES_MAX) {
         call->pending_error = SL_HTTPC_ETOOLARGE;
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
     }
@@ -51,7 +55,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
         size_t cap = call->rheader_cap ? call->rheader_cap * 2 : 16;
         sl_http_header_t *hs = sl_arena_alloc(&call->arena, cap * sizeof *hs);
         if (!hs) goto nomem;
-        if (call->resp.header_count) memcpy(hs, call->rheaders, call->resp.header_count * sizeof *hs);
+        if (call->resp.header_count)
+            memcpy(hs, call->rheaders, call->resp.header_count * sizeof *hs);
         call->rheaders = hs;
         call->rheader_cap = cap;
         call->resp.headers = hs;
@@ -80,7 +85,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
     return 0;
 }
 
-static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud) {
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t *data,
+                         size_t len, void *ud) {
     (void)flags, (void)ud;
     sl_http_call_t *call = call_of(s, sid);
     if (!call) return 0;
@@ -147,9 +153,10 @@ int sl_hc_h2_start(hc_conn_t *c) {
     int rc = nghttp2_session_client_new(&c->sess, cb, c);
     nghttp2_session_callbacks_del(cb);
     if (rc != 0) return SL_ENOMEM;
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-                                   {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, SL_HC_H2_WINDOW},
-                                   {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, SL_HTTP_HEADER_BYTES_MAX}};
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, SL_HC_H2_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, SL_HTTP_HEADER_BYTES_MAX}};
     if (nghttp2_submit_settings(c->sess, NGHTTP2_FLAG_NONE, iv, SL_ARRAY_LEN(iv)) != 0 ||
         nghttp2_session_set_local_window_size(c->sess, NGHTTP2_FLAG_NONE, 0, SL_HC_H2_WINDOW) != 0)
         return SL_ENOMEM;
@@ -159,7 +166,8 @@ int sl_hc_h2_start(hc_conn_t *c) {
 
 int sl_hc_h2_room(const hc_conn_t *c) {
     if (!c->sess || c->goaway) return 0;
-    uint32_t remote = nghttp2_session_get_remote_settings(c->sess, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    uint32_t remote =
+        nghttp2_session_get_remote_settings(c->sess, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
     int max = c->origin->client->cfg.h2_streams_max;
     if (remote < (uint32_t)max) max = (int)remote;
     return max - c->streams;
@@ -167,14 +175,16 @@ int sl_hc_h2_room(const hc_conn_t *c) {
 
 /* Header fields HTTP/2 forbids (RFC 9113 section 8.2.2); "host" becomes :authority. */
 static bool skip_header(const sl_http_header_t *h) {
-    static const char *const names[] = {"host", "connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                                        "upgrade"};
+    static const char *const names[] = {
+        "host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"};
     for (size_t i = 0; i < SL_ARRAY_LEN(names); i++)
-        if (strlen(names[i]) == h->name_len && memcmp(names[i], h->name, h->name_len) == 0) return true;
+        if (strlen(names[i]) == h->name_len && memcmp(names[i], h->name, h->name_len) == 0)
+            return true;
     return false;
 }
 
-#define NV(n, nlen, v, vlen) ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nlen), (vlen), NGHTTP2_NV_FLAG_NONE})
+#define NV(n, nlen, v, vlen)                                                                       \
+    ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nlen), (vlen), NGHTTP2_NV_FLAG_NONE})
 
 int sl_hc_h2_attach(hc_conn_t *c, sl_http_call_t *call) {
     hc_origin_t *o = c->origin;
@@ -267,7 +277,8 @@ void sl_hc_h2_readable(hc_conn_t *c) {
             return;
         }
     }
-    for (int i = 0; c->state == HC_READY && (c->ssl || i < SL_HC_READS_PER_EVENT); i++) {
+    for (int i = 0; c->state == HC_READY; i++) {
+        if (i >= SL_HC_READS_PER_EVENT && !(c->ssl && SSL_pending(c->ssl) > 0)) break; /* as h1_readable */
         long n = sl_hc_conn_read(c, cl->scratch, SL_HC_READ_BYTES);
         if (n == -1) break;
         if (n == 0) {
@@ -281,11 +292,13 @@ void sl_hc_h2_readable(hc_conn_t *c) {
         ssize_t r = nghttp2_session_mem_recv(c->sess, cl->scratch, (size_t)n);
         if (c->state != HC_READY) return;
         if (r < 0) {
-            SL_DEBUG("net: client: HTTP/2 error from %s: %s", c->origin->authority, nghttp2_strerror((int)r));
+            SL_DEBUG("net: client: HTTP/2 error from %s: %s", c->origin->authority,
+                     nghttp2_strerror((int)r));
             sl_hc_conn_close(c, SL_HTTPC_EPROTO);
             return;
         }
         if ((size_t)n < SL_HC_READ_BYTES && !c->ssl) break;
     }
-    if (c->state == HC_READY) c->send_pending = true; /* WINDOW_UPDATE, SETTINGS ACK, new requests */
+    if (c->state == HC_READY)
+        c->send_pending = true; /* WINDOW_UPDATE, SETTINGS ACK, new requests */
 }

@@ -43,99 +43,99 @@ enum { HC_CONNECTING, HC_TLS, HC_READY, HC_DEAD };
 struct sl_http_call {
     sl_http_client_t *client;
     hc_origin_t *origin;
-    hc_conn_t *conn;                   /* while carried by a connection */
-    sl_http_call_t *prev, *next;       /* the pool's queue, or the connection's list */
-    sl_arena_t arena;                  /* request copies and the response head */
+    hc_conn_t *conn;             /* while carried by a connection */
+    sl_http_call_t *prev, *next; /* the pool's queue, or the connection's list */
+    sl_arena_t arena;            /* request copies and the response head */
     /* request (copied at submit) */
     const char *method, *path;
     sl_http_header_t *headers;
     size_t header_count;
     bool has_host, head_method, needs_length;
-    const uint8_t *body;               /* borrowed */
-    size_t body_len, body_off;         /* body_off: HTTP/2 data provider position */
+    const uint8_t *body;       /* borrowed */
+    size_t body_len, body_off; /* body_off: HTTP/2 data provider position */
     int connect_timeout_ms;
     size_t body_max;
     sl_http_client_head_fn on_head;
     sl_http_client_data_fn on_data;
     sl_http_client_done_fn on_done;
     void *arg;
-    sl_timer_t *timer;                 /* total timeout */
+    sl_timer_t *timer; /* total timeout */
     /* response */
     sl_http_client_resp_t resp;
-    sl_http_header_t *rheaders;        /* HTTP/2: grown in the arena */
+    sl_http_header_t *rheaders; /* HTTP/2: grown in the arena */
     size_t rheader_cap;
-    sl_buf_t rbody;                    /* buffered mode */
-    int32_t stream_id;                 /* HTTP/2 */
+    sl_buf_t rbody;    /* buffered mode */
+    int32_t stream_id; /* HTTP/2 */
     size_t rheader_bytes;
-    int pending_error;                 /* HTTP/2: why the stream was reset by us (reported at close) */
-    uint64_t seq;                      /* queue order */
+    int pending_error; /* HTTP/2: why the stream was reset by us (reported at close) */
+    uint64_t seq;      /* queue order */
     bool head_delivered;
-    bool finished;                     /* on_done ran or the call was cancelled */
-    int in_cb;                         /* nesting depth of this call's own callbacks */
+    bool finished; /* on_done ran or the call was cancelled */
+    int in_cb;     /* nesting depth of this call's own callbacks */
 };
 
 struct hc_conn {
     hc_origin_t *origin;
-    sl_loop_io_t io;                   /* the socket; the io callback finds the conn from it */
+    sl_loop_io_t io; /* the socket; the io callback finds the conn from it */
     int state;
-    int refs;                          /* pins while an event is processed */
+    int refs; /* pins while an event is processed */
     SSL *ssl;
     bool h2;
-    int served;                        /* calls completed on this connection */
-    hc_conn_t *prev, *next;            /* the pool's connections */
-    hc_conn_t *aprev, *anext;          /* the pool's available list (room for another call) */
+    int served;               /* calls completed on this connection */
+    hc_conn_t *prev, *next;   /* the pool's connections */
+    hc_conn_t *aprev, *anext; /* the pool's available list (room for another call) */
     bool in_avail;
-    int64_t idle_since_ms;             /* when the last call left (0 while busy) */
+    int64_t idle_since_ms; /* when the last call left (0 while busy) */
     sl_timer_t *connect_timer;
-    sl_timer_t *fail_timer;            /* a failure found inside submit/cancel, acted on next iteration */
+    sl_timer_t *fail_timer; /* a failure found inside submit/cancel, acted on next iteration */
     int fail_error;
-    sl_buf_t out;                      /* bytes to write before anything else */
+    sl_buf_t out; /* bytes to write before anything else */
     size_t out_off;
-    bool want_write;                   /* EPOLLOUT registered */
-    sl_http_call_t *calls;             /* the calls it carries (prev/next) */
+    bool want_write;       /* EPOLLOUT registered */
+    sl_http_call_t *calls; /* the calls it carries (prev/next) */
     /* HTTP/1.1 */
     sl_http_call_t *h1_call;
-    const uint8_t *h1_body;            /* request body being written by pointer after `out` */
+    const uint8_t *h1_body; /* request body being written by pointer after `out` */
     size_t h1_body_len, h1_body_off;
     sl_http1_resp_parser_t rp;
     sl_buf_t in;
     size_t in_off;
     /* HTTP/2 */
     nghttp2_session *sess;
-    int streams;                       /* open streams */
-    bool send_pending;                 /* frames to generate once the connection is unpinned */
-    bool goaway;                       /* no new streams */
+    int streams;       /* open streams */
+    bool send_pending; /* frames to generate once the connection is unpinned */
+    bool goaway;       /* no new streams */
 };
 
 struct hc_origin {
     sl_http_client_t *client;
     bool tls;
     sl_http_client_version_t version;
-    char host[256];                    /* without brackets for IPv6 literals */
+    char host[256]; /* without brackets for IPv6 literals */
     int port;
-    char authority[300];               /* Host / :authority */
-    char key[320];                     /* "scheme://authority#version" */
+    char authority[300]; /* Host / :authority */
+    char key[320];       /* "scheme://authority#version" */
     bool resolved;
     struct sockaddr_storage addr;
     socklen_t addrlen;
     hc_conn_t *conns;
     int nconns, nconnecting;
-    hc_conn_t *avail;                  /* connections with room for another call */
-    sl_http_call_t *q_head, *q_tail;   /* calls waiting for a connection */
+    hc_conn_t *avail;                /* connections with room for another call */
+    sl_http_call_t *q_head, *q_tail; /* calls waiting for a connection */
     int queued;
     uint64_t seq;
 };
 
 struct sl_http_client {
     sl_loop_t *loop;
-    sl_http_client_config_t cfg;       /* defaults filled in */
-    SSL_CTX *tls;                      /* created on the first https:// pool */
+    sl_http_client_config_t cfg; /* defaults filled in */
+    SSL_CTX *tls;                /* created on the first https:// pool */
     hc_origin_t *origins[SL_HTTP_CLIENT_ORIGINS_MAX];
     int norigins;
-    sl_http_call_t *free_calls;        /* finished calls kept for reuse (next-linked) */
+    sl_http_call_t *free_calls; /* finished calls kept for reuse (next-linked) */
     int nfree;
-    uint8_t *scratch;                  /* SL_HC_READ_BYTES, HTTP/2 reads */
-    sl_timer_t *sweep;                 /* closes idle connections */
+    uint8_t *scratch;  /* SL_HC_READ_BYTES, HTTP/2 reads */
+    sl_timer_t *sweep; /* closes idle connections */
     bool destroying;
 };
 
@@ -152,7 +152,8 @@ int sl_hc_conn_flush(hc_conn_t *c);
 void sl_hc_conn_fail_later(hc_conn_t *c, int error);
 /* Completes a call (error 0 = the response in call->resp is complete) and releases it. */
 void sl_hc_call_finish(sl_http_call_t *call, int error);
-/* Delivers the head / body bytes of a streaming call; false when the call was cancelled meanwhile. */
+/* Delivers the head / body bytes of a streaming call; false when the call was cancelled meanwhile.
+ */
 bool sl_hc_call_head(sl_http_call_t *call);
 bool sl_hc_call_data(sl_http_call_t *call, const uint8_t *data, size_t len);
 /* The connection has room for another call again (a call left it). */

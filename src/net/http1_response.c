@@ -103,7 +103,8 @@ static char *next_line(char *buf, size_t *pos, size_t end, size_t *line_len) {
 
 static bool parse_status_line(sl_http1_resp_parser_t *p, char *line, size_t n) {
     /* HTTP/1.x SP 3DIGIT [SP reason] */
-    if (n < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' || line[7] > '9' || line[8] != ' ')
+    if (n < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' || line[7] > '9' ||
+        line[8] != ' ')
         return false;
     for (int i = 9; i < 12; i++)
         if (line[i] < '0' || line[i] > '9') return false;
@@ -137,10 +138,13 @@ typedef struct {
 static bool next_token(tokens_t *t, const char **tok, size_t *len) {
     while (t->pos < t->n) {
         size_t e = t->pos;
-        while (e < t->n && t->v[e] != ',') e++;
+        while (e < t->n && t->v[e] != ',')
+            e++;
         size_t a = t->pos, b = e;
-        while (a < b && (t->v[a] == ' ' || t->v[a] == '\t')) a++;
-        while (b > a && (t->v[b - 1] == ' ' || t->v[b - 1] == '\t')) b--;
+        while (a < b && (t->v[a] == ' ' || t->v[a] == '\t'))
+            a++;
+        while (b > a && (t->v[b - 1] == ' ' || t->v[b - 1] == '\t'))
+            b--;
         t->pos = e + 1;
         if (b > a) {
             *tok = t->v + a;
@@ -153,7 +157,8 @@ static bool next_token(tokens_t *t, const char **tok, size_t *len) {
 
 /* Parses the head in head[0..n) (an arena copy ending in an empty line) into p->head and decides
  * the framing. Returns SL_H1RESP_HEAD, or SL_H1RESP_NEED_MORE for an interim 1xx response. */
-static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *arena, char *head, size_t n) {
+static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *arena, char *head,
+                                        size_t n) {
     size_t pos = 0, ll;
     char *line = next_line(head, &pos, n, &ll);
     if (!parse_status_line(p, line, ll)) return fail(p, "malformed status line");
@@ -167,17 +172,21 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
         if (ll == 0) break;
         if (line[0] == ' ' || line[0] == '\t') return fail(p, "obsolete line folding");
         size_t i = 0;
-        while (i < ll && is_tchar((unsigned char)line[i])) i++;
+        while (i < ll && is_tchar((unsigned char)line[i]))
+            i++;
         if (i == 0 || i >= ll || line[i] != ':') return fail(p, "malformed header field");
         if (count == SL_HTTP_HEADERS_MAX) return fail(p, "too many header fields");
         for (size_t k = 0; k < i; k++)
             if (line[k] >= 'A' && line[k] <= 'Z') line[k] = (char)(line[k] - 'A' + 'a');
         line[i] = 0;
         size_t a = i + 1, b = ll;
-        while (a < b && (line[a] == ' ' || line[a] == '\t')) a++;
-        while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t')) b--;
+        while (a < b && (line[a] == ' ' || line[a] == '\t'))
+            a++;
+        while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t'))
+            b--;
         for (size_t k = a; k < b; k++)
-            if ((unsigned char)line[k] < 0x20 && line[k] != '\t') return fail(p, "control character in header");
+            if ((unsigned char)line[k] < 0x20 && line[k] != '\t')
+                return fail(p, "control character in header");
         line[b] = 0;
         sl_http_header_t *h = &hs[count++];
         *h = (sl_http_header_t){line, i, line + a, b - a};
@@ -192,11 +201,14 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
             cl = v;
         } else if (i == 17 && memcmp(line, "transfer-encoding", 17) == 0) {
             has_te = true;
-            while (next_token(&t, &tok, &tl)) chunked = ieq(tok, tl, "chunked"); /* the last one counts */
+            while (next_token(&t, &tok, &tl))
+                chunked = ieq(tok, tl, "chunked"); /* the last one counts */
         } else if (i == 10 && memcmp(line, "connection", 10) == 0) {
             while (next_token(&t, &tok, &tl)) {
-                if (ieq(tok, tl, "close")) close = true;
-                else if (ieq(tok, tl, "keep-alive")) keep = true;
+                if (ieq(tok, tl, "close"))
+                    close = true;
+                else if (ieq(tok, tl, "keep-alive"))
+                    keep = true;
             }
         }
     }
@@ -231,10 +243,11 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
     return SL_H1RESP_HEAD;
 }
 
-static sl_http1_resp_event_t feed_head(sl_http1_resp_parser_t *p, sl_arena_t *arena, const char *data, size_t len,
-                                       size_t *consumed) {
+static sl_http1_resp_event_t feed_head(sl_http1_resp_parser_t *p, sl_arena_t *arena,
+                                       const char *data, size_t len, size_t *consumed) {
     size_t skip = 0;
-    while (p->scan_pos == 0 && skip < len && (data[skip] == '\r' || data[skip] == '\n')) skip++;
+    while (p->scan_pos == 0 && skip < len && (data[skip] == '\r' || data[skip] == '\n'))
+        skip++;
     if (skip > 0) {
         *consumed = skip; /* empty lines before a response are ignored */
         return SL_H1RESP_NEED_MORE;
@@ -257,8 +270,8 @@ static sl_http1_resp_event_t feed_head(sl_http1_resp_parser_t *p, sl_arena_t *ar
 }
 
 /* Chunked framing: consumes framing bytes until body bytes, the end, or the end of input. */
-static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char *data, size_t len, size_t *consumed,
-                                          const char **chunk, size_t *chunk_len) {
+static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char *data, size_t len,
+                                          size_t *consumed, const char **chunk, size_t *chunk_len) {
     size_t i = 0;
     while (i < len) {
         char c = data[i];
@@ -272,10 +285,14 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
                 break;
             }
             if (p->chunk_digits == 0) return fail(p, "malformed chunk size");
-            if (c == ';' || c == ' ' || c == '\t') p->state = R_CHUNK_EXT;
-            else if (c == '\r') p->state = R_CHUNK_SIZE_LF;
-            else if (c == '\n') goto size_done;
-            else return fail(p, "malformed chunk size");
+            if (c == ';' || c == ' ' || c == '\t')
+                p->state = R_CHUNK_EXT;
+            else if (c == '\r')
+                p->state = R_CHUNK_SIZE_LF;
+            else if (c == '\n')
+                goto size_done;
+            else
+                return fail(p, "malformed chunk size");
             i++;
             break;
         }
@@ -283,7 +300,8 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
             if (++p->line_len > CHUNK_LINE_MAX) return fail(p, "chunk extension too long");
             i++;
             if (c == '\n') goto size_done_consumed;
-            if ((unsigned char)c < 0x20 && c != '\t' && c != '\r') return fail(p, "malformed chunk extension");
+            if ((unsigned char)c < 0x20 && c != '\t' && c != '\r')
+                return fail(p, "malformed chunk extension");
             break;
         case R_CHUNK_SIZE_LF:
             if (c != '\n') return fail(p, "malformed chunk size line");
@@ -298,9 +316,12 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
             return SL_H1RESP_BODY;
         }
         case R_CHUNK_DATA_CR:
-            if (c == '\r') p->state = R_CHUNK_DATA_LF;
-            else if (c == '\n') p->state = R_CHUNK_SIZE;
-            else return fail(p, "missing CRLF after chunk data");
+            if (c == '\r')
+                p->state = R_CHUNK_DATA_LF;
+            else if (c == '\n')
+                p->state = R_CHUNK_SIZE;
+            else
+                return fail(p, "missing CRLF after chunk data");
             i++;
             break;
         case R_CHUNK_DATA_LF:
@@ -310,7 +331,8 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
             break;
         case R_TRAILER:
             i++;
-            if (++p->trailer_bytes > SL_HTTP_HEADER_BYTES_MAX) return fail(p, "trailer section too large");
+            if (++p->trailer_bytes > SL_HTTP_HEADER_BYTES_MAX)
+                return fail(p, "trailer section too large");
             if (c == '\n') {
                 if (p->line_len == 0) {
                     p->state = R_DONE;
@@ -322,7 +344,8 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
                 p->line_len++;
             }
             break;
-        default: return fail(p, "internal parser state");
+        default:
+            return fail(p, "internal parser state");
         }
         continue;
     size_done:
@@ -336,13 +359,15 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
     return SL_H1RESP_NEED_MORE;
 }
 
-sl_http1_resp_event_t sl_http1_resp_feed(sl_http1_resp_parser_t *p, sl_arena_t *arena, const char *data,
-                                         size_t len, size_t *consumed, const char **chunk, size_t *chunk_len) {
+sl_http1_resp_event_t sl_http1_resp_feed(sl_http1_resp_parser_t *p, sl_arena_t *arena,
+                                         const char *data, size_t len, size_t *consumed,
+                                         const char **chunk, size_t *chunk_len) {
     *consumed = 0;
     *chunk = NULL;
     *chunk_len = 0;
     switch (p->state) {
-    case R_HEAD: return feed_head(p, arena, data, len, consumed);
+    case R_HEAD:
+        return feed_head(p, arena, data, len, consumed);
     case R_BODY_CL: {
         size_t n = (size_t)SL_MIN((uint64_t)len, p->remaining);
         if (n == 0) return SL_H1RESP_NEED_MORE;
@@ -359,9 +384,12 @@ sl_http1_resp_event_t sl_http1_resp_feed(sl_http1_resp_parser_t *p, sl_arena_t *
         *chunk_len = len;
         *consumed = len;
         return SL_H1RESP_BODY;
-    case R_DONE: return SL_H1RESP_DONE;
-    case R_ERROR: return SL_H1RESP_ERROR;
-    default: return feed_chunked(p, data, len, consumed, chunk, chunk_len);
+    case R_DONE:
+        return SL_H1RESP_DONE;
+    case R_ERROR:
+        return SL_H1RESP_ERROR;
+    default:
+        return feed_chunked(p, data, len, consumed, chunk, chunk_len);
     }
 }
 
@@ -374,7 +402,9 @@ sl_http1_resp_event_t sl_http1_resp_eof(sl_http1_resp_parser_t *p) {
     return fail(p, "truncated response");
 }
 
-uint64_t sl_http1_resp_body_left(const sl_http1_resp_parser_t *p) { return p->state == R_BODY_CL ? p->remaining : 0; }
+uint64_t sl_http1_resp_body_left(const sl_http1_resp_parser_t *p) {
+    return p->state == R_BODY_CL ? p->remaining : 0;
+}
 
 sl_http1_resp_event_t sl_http1_resp_body_commit(sl_http1_resp_parser_t *p, size_t n) {
     SL_ASSERT(p->state == R_BODY_CL && n <= p->remaining);
@@ -384,9 +414,11 @@ sl_http1_resp_event_t sl_http1_resp_body_commit(sl_http1_resp_parser_t *p, size_
     return SL_H1RESP_DONE;
 }
 
-const sl_http_header_t *sl_http1_resp_header(const sl_http1_resp_head_t *h, const char *lower_name) {
+const sl_http_header_t *sl_http1_resp_header(const sl_http1_resp_head_t *h,
+                                             const char *lower_name) {
     size_t n = strlen(lower_name);
     for (size_t i = 0; i < h->header_count; i++)
-        if (h->headers[i].name_len == n && memcmp(h->headers[i].name, lower_name, n) == 0) return &h->headers[i];
+        if (h->headers[i].name_len == n && memcmp(h->headers[i].name, lower_name, n) == 0)
+            return &h->headers[i];
     return NULL;
 }

@@ -68,8 +68,9 @@ void sl_http1_resp_init(sl_http1_resp_parser_t *p, bool head_request);
  * data[0..*consumed). After SL_H1RESP_DONE or SL_H1RESP_ERROR further calls return the same event.
  * The head is allocated from `arena`; a head over SL_HTTP_HEADER_BYTES_MAX bytes or with more than
  * SL_HTTP_HEADERS_MAX fields is an error. */
-sl_http1_resp_event_t sl_http1_resp_feed(sl_http1_resp_parser_t *p, sl_arena_t *arena, const char *data,
-                                         size_t len, size_t *consumed, const char **chunk, size_t *chunk_len);
+sl_http1_resp_event_t sl_http1_resp_feed(sl_http1_resp_parser_t *p, sl_arena_t *arena,
+                                         const char *data, size_t len, size_t *consumed,
+                                         const char **chunk, size_t *chunk_len);
 
 /* The input ended (the server closed the connection): SL_H1RESP_DONE for a close-delimited body,
  * SL_H1RESP_ERROR ("truncated response") anywhere else before the end of the response. */

@@ -44,11 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         size_t used = 0, clen = 0;
         const char *chunk = NULL;
-        sl_http1_resp_event_t ev = sl_http1_resp_feed(&p, &arena, in + start, avail - start, &used, &chunk, &clen);
+        sl_http1_resp_event_t ev =
+            sl_http1_resp_feed(&p, &arena, in + start, avail - start, &used, &chunk, &clen);
         check(used <= avail - start);
         if (ev == SL_H1RESP_ERROR) {
             check(p.error_reason != NULL);
-            check(sl_http1_resp_feed(&p, &arena, in + start, avail - start, &used, &chunk, &clen) == SL_H1RESP_ERROR);
+            check(sl_http1_resp_feed(&p, &arena, in + start, avail - start, &used, &chunk, &clen) ==
+                  SL_H1RESP_ERROR);
             break;
         }
         if (ev == SL_H1RESP_DONE) {
@@ -56,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             check(have_head);
             if (p.head.framing == SL_H1RESP_FRAMING_LENGTH) check(body == p.head.content_length);
             if (p.head.framing == SL_H1RESP_FRAMING_NONE) check(body == 0);
-            check(sl_http1_resp_feed(&p, &arena, in + start, avail - start, &used, &chunk, &clen) == SL_H1RESP_DONE);
+            check(sl_http1_resp_feed(&p, &arena, in + start, avail - start, &used, &chunk, &clen) ==
+                  SL_H1RESP_DONE);
             check(used == 0);
             /* The next response on the same connection starts from a fresh parser. */
             sl_http1_resp_init(&p, head_request);
@@ -74,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (size_t i = 0; i < p.head.header_count; i++) {
                 const sl_http_header_t *h = &p.head.headers[i];
                 check(strlen(h->name) == h->name_len && strlen(h->value) == h->value_len);
-                for (size_t k = 0; k < h->name_len; k++) check(!(h->name[k] >= 'A' && h->name[k] <= 'Z'));
+                for (size_t k = 0; k < h->name_len; k++)
+                    check(!(h->name[k] >= 'A' && h->name[k] <= 'Z'));
             }
             if (p.head.framing == SL_H1RESP_FRAMING_CLOSE) check(!p.head.keep_alive);
             continue;
@@ -91,7 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (avail == len) {
             sl_http1_resp_event_t end = sl_http1_resp_eof(&p);
             check(end == SL_H1RESP_DONE || end == SL_H1RESP_ERROR);
-            if (end == SL_H1RESP_DONE) check(have_head && p.head.framing == SL_H1RESP_FRAMING_CLOSE);
+            if (end == SL_H1RESP_DONE)
+                check(have_head && p.head.framing == SL_H1RESP_FRAMING_CLOSE);
             break;
         }
         avail = avail + step < len ? avail + step : len;

@@ -75,12 +75,15 @@ static void stream_closed(sl_http_req_t *req, void *arg) {
     free(j);
 }
 
-static void slow_answer(void *arg) { respond(arg, 200, "slow", 4); }
+static void slow_answer(void *arg) {
+    respond(arg, 200, "slow", 4);
+}
 
 static void handler(void *ctx, sl_http_req_t *req) {
     (void)ctx;
     if (strncmp(req->path, "/slow", 5) == 0) {
-        sl_timer_start(sl_http_req_loop(req), (uint64_t)query_long(req->path, "ms", 1000), slow_answer, req);
+        sl_timer_start(sl_http_req_loop(req), (uint64_t)query_long(req->path, "ms", 1000),
+                       slow_answer, req);
         return;
     }
     if (strncmp(req->path, "/stream", 7) == 0) {
@@ -96,16 +99,17 @@ static void handler(void *ctx, sl_http_req_t *req) {
     if (strncmp(req->path, "/big", 4) == 0) {
         size_t n = (size_t)query_long(req->path, "n", 1000);
         char *b = malloc(n + 1);
-        for (size_t i = 0; i < n; i++) b[i] = (char)('a' + i % 26);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (char)('a' + i % 26);
         sl_http_respond(req, 200, NULL, 0, b, n);
         return;
     }
     const sl_http_header_t *host = sl_http_req_header(req, "host");
     const sl_http_header_t *x = sl_http_req_header(req, "x-amz-thing");
     char out[512];
-    int n = snprintf(out, sizeof out, "%s %s v%d host=%s x=%s len=%zu body=%.*s", req->method, req->path,
-                     req->http_version, host ? host->value : "-", x ? x->value : "-", req->body_len,
-                     (int)SL_MIN(req->body_len, 64), (const char *)req->body);
+    int n = snprintf(out, sizeof out, "%s %s v%d host=%s x=%s len=%zu body=%.*s", req->method,
+                     req->path, req->http_version, host ? host->value : "-", x ? x->value : "-",
+                     req->body_len, (int)SL_MIN(req->body_len, 64), (const char *)req->body);
     respond(req, strcmp(req->path, "/missing") == 0 ? 404 : 200, out, (size_t)n);
 }
 
@@ -120,7 +124,8 @@ static bool g_canned_close; /* close the connection after answering */
 static atomic_int g_raw_accepts;
 static pthread_mutex_t g_canned_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* One connection of the raw server (a thread each, so idle keep-alive connections block nothing). */
+/* One connection of the raw server (a thread each, so idle keep-alive connections block nothing).
+ */
 static void *raw_conn(void *arg) {
     int fd = (int)(intptr_t)arg;
     {
@@ -160,8 +165,10 @@ static void *raw_main(void *arg) {
         if (fd < 0) return NULL;
         atomic_fetch_add(&g_raw_accepts, 1);
         pthread_t t;
-        if (pthread_create(&t, NULL, raw_conn, (void *)(intptr_t)fd) == 0) pthread_detach(t);
-        else close(fd);
+        if (pthread_create(&t, NULL, raw_conn, (void *)(intptr_t)fd) == 0)
+            pthread_detach(t);
+        else
+            close(fd);
     }
 }
 
@@ -186,9 +193,9 @@ typedef struct {
     int status;
     int version;
     bool reused;
-    sl_buf_t body;   /* buffered body, or the concatenated streamed pieces */
-    int pieces;      /* on_data calls */
-    int heads;       /* on_head calls */
+    sl_buf_t body; /* buffered body, or the concatenated streamed pieces */
+    int pieces;    /* on_data calls */
+    int heads;     /* on_head calls */
     int head_status;
     bool cancel_on_data;
     char header_x[32];
@@ -247,10 +254,12 @@ static void on_data(sl_http_call_t *call, const uint8_t *data, size_t len, void 
     }
 }
 
-static sl_http_client_req_t req_of(const char *origin, const char *method, const char *path, result_t *r) {
+static sl_http_client_req_t req_of(const char *origin, const char *method, const char *path,
+                                   result_t *r) {
     memset(r, 0, sizeof *r);
     sl_buf_init(&r->body);
-    return (sl_http_client_req_t){.origin = origin, .method = method, .path = path, .on_done = on_done, .arg = r};
+    return (sl_http_client_req_t){
+        .origin = origin, .method = method, .path = path, .on_done = on_done, .arg = r};
 }
 
 static int submit(sl_http_client_t *c, const sl_http_client_req_t *req) {
@@ -367,8 +376,10 @@ static void test_h2(const char *origin) {
     int ok = 0;
     for (int i = 0; i < 20; i++) {
         char want[128];
-        snprintf(want, sizeof want, "POST /echo v2 host=%s x=- len=%zu body=body-%d", origin + 7, strlen(bodies[i]), i);
-        ok += r[i].status == 200 && r[i].version == 2 && body_is(&r[i], want) && strcmp(r[i].header_x, "yes") == 0;
+        snprintf(want, sizeof want, "POST /echo v2 host=%s x=- len=%zu body=body-%d", origin + 7,
+                 strlen(bodies[i]), i);
+        ok += r[i].status == 200 && r[i].version == 2 && body_is(&r[i], want) &&
+              strcmp(r[i].header_x, "yes") == 0;
         sl_buf_free(&r[i].body);
     }
     CHECK_EQ_INT(ok, 20);
@@ -403,7 +414,8 @@ static void test_streaming(const char *origin) {
         CHECK_EQ_INT(submit(c, &q), 0);
         run(5000);
         CHECK_EQ_INT(buffered.status, 200);
-        CHECK(buffered.body.len == 32 && memcmp(buffered.body.data, "piece-0\npiece-1\npiece-2\npiece-3\n", 32) == 0);
+        CHECK(buffered.body.len == 32 &&
+              memcmp(buffered.body.data, "piece-0\npiece-1\npiece-2\npiece-3\n", 32) == 0);
 
         q = req_of(origin, "GET", "/stream?n=4&ms=20", &streamed);
         q.version = (sl_http_client_version_t)v;
@@ -415,7 +427,8 @@ static void test_streaming(const char *origin) {
         CHECK_EQ_INT(streamed.heads, 1);
         CHECK_EQ_INT(streamed.head_status, 200);
         CHECK(streamed.pieces >= 2); /* pieces arrive 20 ms apart */
-        CHECK(streamed.body.len == 32 && memcmp(streamed.body.data, "piece-0\npiece-1\npiece-2\npiece-3\n", 32) == 0);
+        CHECK(streamed.body.len == 32 &&
+              memcmp(streamed.body.data, "piece-0\npiece-1\npiece-2\npiece-3\n", 32) == 0);
 
         /* Cancelled from inside on_data: no on_done; the client keeps working. */
         q = req_of(origin, "GET", "/stream?n=1000&ms=5", &cancelled);
@@ -478,7 +491,8 @@ static void test_timeouts(const char *origin) {
 
     /* Connect timeout: a listener whose accept queue is full drops further SYNs. */
     fd = listen_loopback(0, &port);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fill[4];
     for (int i = 0; i < 4; i++) {
@@ -495,7 +509,8 @@ static void test_timeouts(const char *origin) {
     run(5000);
     CHECK_EQ_INT(r.error, SL_HTTPC_ECONNECT_TIMEOUT);
     CHECK(sl_time_mono_ms() - t0 >= 190);
-    for (int i = 0; i < 4; i++) close(fill[i]);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
     close(fd);
     sl_http_client_destroy(c);
 }
@@ -529,7 +544,8 @@ static void test_tls(int tls_port, const char *ca_file) {
     sl_buf_free(&s.body);
     sl_http_client_destroy(c);
 
-    /* Without the certificate as a trust anchor the handshake fails; with tls_insecure it passes. */
+    /* Without the certificate as a trust anchor the handshake fails; with tls_insecure it passes.
+     */
     result_t r;
     sl_http_client_config_t plain = {0};
     CHECK_EQ_INT(sl_http_client_create(g_loop, &plain, &c), 0);
@@ -549,7 +565,8 @@ static void test_tls(int tls_port, const char *ca_file) {
 }
 
 /* One call to the raw server answering with `canned`. */
-static result_t raw_call(sl_http_client_t *c, const char *canned, bool close_after, sl_http_client_version_t v) {
+static result_t raw_call(sl_http_client_t *c, const char *canned, bool close_after,
+                         sl_http_client_version_t v) {
     pthread_mutex_lock(&g_canned_mu);
     g_canned = canned;
     g_canned_len = strlen(canned);
@@ -569,14 +586,16 @@ static result_t raw_call(sl_http_client_t *c, const char *canned, bool close_aft
 static void test_raw_framings(void) {
     sl_http_client_t *c;
     CHECK_EQ_INT(sl_http_client_create(g_loop, NULL, &c), 0);
-    result_t r = raw_call(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, SL_HTTPC_AUTO);
+    result_t r =
+        raw_call(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, SL_HTTPC_AUTO);
     CHECK(r.status == 200 && r.body.len == 5 && memcmp(r.body.data, "hello", 5) == 0);
     sl_buf_free(&r.body);
     /* Interim 100 Continue, then chunked with extensions and trailers, on the same connection. */
-    r = raw_call(c,
-                 "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 "3;ext=1\r\nabc\r\n0002\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n",
-                 false, SL_HTTPC_AUTO);
+    r = raw_call(
+        c,
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3;ext=1\r\nabc\r\n0002\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n",
+        false, SL_HTTPC_AUTO);
     CHECK(r.status == 201 && r.body.len == 5 && memcmp(r.body.data, "abcde", 5) == 0);
     CHECK(r.reused);
     sl_buf_free(&r.body);
@@ -593,13 +612,14 @@ static void test_raw_framings(void) {
     CHECK_EQ_INT(r.error, SL_HTTPC_ECLOSED);
     r = raw_call(c, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", false, SL_HTTPC_AUTO);
     CHECK_EQ_INT(r.error, SL_HTTPC_ETOOLARGE);
-    r = raw_call(c, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", false,
-                 SL_HTTPC_AUTO);
+    r = raw_call(c, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                 false, SL_HTTPC_AUTO);
     CHECK_EQ_INT(r.error, SL_HTTPC_EPROTO);
     /* An HTTP/1.1 answer to an HTTP/2 connection preface is a protocol error, not a hang. */
     r = raw_call(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", true, SL_HTTPC_HTTP2);
     CHECK(r.error == SL_HTTPC_EPROTO || r.error == SL_HTTPC_ECLOSED);
-    /* A server that closes a keep-alive connection after answering: the next call gets a new one. */
+    /* A server that closes a keep-alive connection after answering: the next call gets a new one.
+     */
     int before = atomic_load(&g_raw_accepts);
     r = raw_call(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true, SL_HTTPC_AUTO);
     CHECK_EQ_INT(r.status, 200);
@@ -654,8 +674,12 @@ int main(void) {
     int tls_fd, tls_port;
     tls_fd = listen_loopback(1, &tls_port); /* a free port for the TLS listener */
     close(tls_fd);
-    sl_http_server_config_t cfg = {.bind_address = "127.0.0.1", .threads = 2, .body_max_bytes = 1 << 20,
-                                   .handler = handler, .tls_port = tls_port, .tls_dir = tls_dir};
+    sl_http_server_config_t cfg = {.bind_address = "127.0.0.1",
+                                   .threads = 2,
+                                   .body_max_bytes = 1 << 20,
+                                   .handler = handler,
+                                   .tls_port = tls_port,
+                                   .tls_dir = tls_dir};
     sl_http_server_t *srv = NULL;
     CHECK_EQ_INT(sl_http_server_start(&cfg, &srv), 0);
     if (!srv) TEST_MAIN_END();
