@@ -12,8 +12,18 @@ typedef struct sl_api sl_api_t;
 
 typedef struct {
     sl_kinesis_t *kinesis;   /* not owned */
+    /* Web origins ("scheme://host[:port]", comma-separated) whose pages may call the API from a
+     * browser; NULL or "" = CORS off. A request carrying an Origin header that is neither listed
+     * nor the server's own loopback origin is refused with 403 (docs/security.md). "*" (any
+     * origin) is accepted only together with signatures_verified. */
+    const char *cors_origins;
+    /* Hook for SigV4 verification: true once every request's signature is checked against a
+     * principal's secret. Nothing sets it yet (signatures are only checked for their format),
+     * so this server runs in open mode and refuses "*" in cors_origins. */
+    bool signatures_verified;
 } sl_api_config_t;
 
+/* Returns SL_EINVAL (after logging why) for a malformed cors_origins list. */
 int sl_api_create(const sl_api_config_t *cfg, sl_api_t **out);
 void sl_api_destroy(sl_api_t *api);
 /* The sl_http_handler_fn to give the HTTP server (ctx = the sl_api_t). */

@@ -18,14 +18,107 @@
 
 #define CT_JSON "application/x-amz-json-1.1"
 #define CT_CBOR "application/x-amz-cbor-1.1"
+#define CT_LEGACY_JSON "application/json"
 #define TARGET_PREFIX "Kinesis_20131202"
 
 void sl_kapi_subs_attach(sl_api_t *api);
+
+/* ---- CORS ---- */
+
+static void cors_free(sl_api_t *api) {
+    for (size_t i = 0; i < api->cors_origin_count; i++) free(api->cors_origins[i]);
+    free(api->cors_origins);
+    api->cors_origins = NULL;
+    api->cors_origin_count = 0;
+}
+
+/* Parses the comma-separated origin list into api (lower-cased, a trailing '/' dropped). An entry
+ * must be "*" or "http(s)://host[:port]" with nothing after the authority. */
+static int cors_parse(sl_api_t *api, const sl_api_config_t *cfg) {
+    const char *p = cfg->cors_origins ? cfg->cors_origins : "";
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        while (n > 0 && p[n - 1] == ' ') n--;
+        if (n == 0) break;
+        size_t len = n;
+        if (len > 1 && p[len - 1] == '/') len--;
+        if (len == 1 && p[0] == '*') {
+            if (!cfg->signatures_verified) {
+                SL_ERROR("cors_origins: '*' (any web page) needs SigV4 signature verification, which "
+                         "this server does not do yet; list the allowed origins instead");
+                return SL_EINVAL;
+            }
+            api->cors_any = true;
+        } else {
+            size_t scheme = strncmp(p, "http://", 7) == 0 ? 7 : strncmp(p, "https://", 8) == 0 ? 8 : 0;
+            if (!scheme || len == scheme || memchr(p + scheme, '/', len - scheme) ||
+                memchr(p, ' ', len)) {
+                SL_ERROR("cors_origins: '%.*s' is not an origin (scheme://host[:port], e.g. "
+                         "http://localhost:3000)", (int)n, p);
+                return SL_EINVAL;
+            }
+            char **grown = realloc(api->cors_origins, (api->cors_origin_count + 1) * sizeof *grown);
+            if (!grown) return SL_ENOMEM;
+            api->cors_origins = grown;
+            char *o = malloc(len + 1);
+            if (!o) return SL_ENOMEM;
+            for (size_t i = 0; i < len; i++) o[i] = (char)tolower((unsigned char)p[i]);
+            o[len] = 0;
+            api->cors_origins[api->cors_origin_count++] = o;
+        }
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+static bool ieq(const char *a, size_t alen, const char *b, size_t blen) {
+    if (alen != blen) return false;
+    for (size_t i = 0; i < alen; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return false;
+    return true;
+}
+
+/* host[:port] names this machine's loopback interface. */
+static bool host_is_loopback(const char *host, size_t len) {
+    size_t name = len;
+    if (len && host[0] == '[') {
+        const char *close = memchr(host, ']', len);
+        name = close ? (size_t)(close - host) + 1 : len;
+    } else {
+        const char *colon = memchr(host, ':', len);
+        if (colon) name = (size_t)(colon - host);
+    }
+    return ieq(host, name, "localhost", 9) || ieq(host, name, "[::1]", 5) ||
+           (name >= 4 && strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") >= name);
+}
+
+/* May a page of `origin` call this server? Listed origins may; so may a page the server itself
+ * serves on a loopback address (same origin as the Host header: a future console), but not a page
+ * whose Host is some other name, which is what a DNS-rebinding page would send. */
+static bool origin_allowed(const sl_api_t *api, const sl_http_req_t *req, const char *origin) {
+    if (api->cors_any) return true;
+    size_t olen = strlen(origin);
+    for (size_t i = 0; i < api->cors_origin_count; i++)
+        if (ieq(origin, olen, api->cors_origins[i], strlen(api->cors_origins[i]))) return true;
+    const sl_http_header_t *host = sl_http_req_header(req, "host");
+    if (!host || !host_is_loopback(host->value, host->value_len)) return false;
+    const char *scheme_end = strstr(origin, "://");
+    if (!scheme_end) return false;
+    const char *authority = scheme_end + 3;
+    return ieq(authority, strlen(authority), host->value, host->value_len);
+}
 
 int sl_api_create(const sl_api_config_t *cfg, sl_api_t **out) {
     sl_api_t *api = calloc(1, sizeof *api);
     if (!api) return SL_ENOMEM;
     api->k = cfg->kinesis;
+    int rc = cors_parse(api, cfg);
+    if (rc) {
+        cors_free(api);
+        free(api);
+        return rc;
+    }
     sl_kapi_subs_init(api);
     sl_kapi_subs_attach(api);
     *out = api;
@@ -35,6 +128,7 @@ int sl_api_create(const sl_api_config_t *cfg, sl_api_t **out) {
 void sl_api_destroy(sl_api_t *api) {
     if (!api) return;
     sl_kapi_subs_deinit(api);
+    cors_free(api);
     free(api);
 }
 
@@ -86,8 +180,9 @@ static void send(sl_http_req_t *req, const char *request_id, const char *origin,
     H("x-amzn-RequestId", request_id);
     if (id2) H("x-amz-id-2", id2);
     if (content_type) H("Content-Type", content_type);
-    if (origin) {
-        H("Access-Control-Allow-Origin", "*");
+    if (origin) { /* an allowed origin (origin_allowed) */
+        H("Access-Control-Allow-Origin", origin);
+        H("Vary", "Origin");
         H("Access-Control-Expose-Headers",
           "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date");
     }
@@ -110,15 +205,20 @@ static void send_copy(sl_http_req_t *req, const char *request_id, const char *or
 
 static const char *fmt_content_type(sl_fmt_t fmt) { return fmt == SL_FMT_CBOR ? CT_CBOR : CT_JSON; }
 
-static void send_error(sl_http_req_t *req, const char *request_id, const char *origin, sl_fmt_t fmt,
-                       const char *type, const char *message) {
+/* An AWS error with an explicit status (the table's, or 403 for a refused origin). */
+static void send_error_status(sl_http_req_t *req, const char *request_id, const char *origin,
+                              sl_fmt_t fmt, int status, const char *type, const char *message) {
     sl_buf_t b = SL_BUF_INIT;
-    bool capital = type && strcmp(type, "SerializationException") == 0;
+    bool capital = type && strcmp(type, SL_AWS_SERIALIZATION) == 0;
     sl_aws_error_body(&b, fmt, type, message, capital);
-    int status = type && strncmp(type, "InternalFailure", 15) == 0 ? 500 : 400;
     size_t len;
     char *body = sl_buf_detach(&b, &len);
     send(req, request_id, origin, status, fmt_content_type(fmt), body, len, NULL, NULL);
+}
+
+static void send_error(sl_http_req_t *req, const char *request_id, const char *origin, sl_fmt_t fmt,
+                       const char *type, const char *message) {
+    send_error_status(req, request_id, origin, fmt, sl_aws_error_status(type), type, message);
 }
 
 void sl_api_reply(sl_api_call_t *call) {
@@ -126,7 +226,8 @@ void sl_api_reply(sl_api_call_t *call) {
     char *body = NULL;
     if (sl_buf_failed(&call->out)) {
         sl_buf_free(&call->out);
-        send_error(call->req, call->request_id, call->origin, call->fmt, "InternalFailure", NULL);
+        send_error(call->req, call->request_id, call->origin, call->fmt, SL_AWS_INTERNAL_FAILURE,
+                   sl_aws_failure_message(SL_ENOMEM));
         return;
     }
     body = sl_buf_detach(&call->out, &len);
@@ -147,6 +248,12 @@ void sl_api_fail(sl_api_call_t *call, const char *type, const char *fmt, ...) {
     }
     sl_buf_free(&call->out);
     send_error(call->req, call->request_id, call->origin, call->fmt, type, msg);
+}
+
+void sl_api_fail_internal(sl_api_call_t *call, int code) {
+    sl_buf_free(&call->out);
+    send_error(call->req, call->request_id, call->origin, call->fmt, SL_AWS_INTERNAL_FAILURE,
+               sl_aws_failure_message(code));
 }
 
 static void post_trampoline(void *arg) {
@@ -175,20 +282,57 @@ static const char *xml_access_denied =
     "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n"
     "</AccessDeniedException>\n";
 
+/* The media type of the Content-Type header before ';', trimmed and lower-cased, into ct. */
+static void media_type(sl_http_req_t *req, char *ct, size_t cap) {
+    const char *raw = header(req, "content-type");
+    ct[0] = 0;
+    if (!raw) return;
+    while (*raw == ' ' || *raw == '\t') raw++;
+    size_t n = strcspn(raw, ";");
+    while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t')) n--;
+    if (n >= cap) n = cap - 1;
+    for (size_t i = 0; i < n; i++) ct[i] = (char)tolower((unsigned char)raw[i]);
+    ct[n] = 0;
+}
+
+/* A browser request from an origin that may not call this server: refused before anything else,
+ * preflight or not, with no Access-Control-* header. A refused preflight stops the browser from
+ * sending the real request; refusing the real request too stops the "simple" requests that
+ * browsers send without a preflight (a text/plain POST, a form). */
+static void refuse_origin(sl_http_req_t *req, const char *request_id, const char *origin, sl_fmt_t fmt) {
+    sl_buf_t b = SL_BUF_INIT;
+    sl_buf_printf(&b, "Origin %s is not allowed to call this server from a browser: CORS is off "
+                      "except for the origins listed in --cors-origins.", origin);
+    sl_buf_append_byte(&b, 0);
+    const char *msg = sl_buf_failed(&b) ? NULL : sl_arena_strndup(req->arena, b.data, b.len - 1);
+    sl_buf_free(&b);
+    send_error_status(req, request_id, NULL, fmt, 403, SL_AWS_ACCESS_DENIED, msg);
+}
+
 void sl_api_handle_http(void *ctx, sl_http_req_t *req) {
     sl_api_t *api = ctx;
     char request_id[40];
     make_request_id(request_id);
     const char *origin = header(req, "origin");
+    char ct[128];
+    media_type(req, ct, sizeof ct);
+    bool is_json = strcmp(ct, CT_JSON) == 0, is_cbor = strcmp(ct, CT_CBOR) == 0;
+    bool is_legacy_json = strcmp(ct, CT_LEGACY_JSON) == 0;
 
-    /* 1. CORS preflight */
+    /* 0. CORS: a browser request from an origin that is not allowed */
+    if (origin && !origin_allowed(api, req, origin)) {
+        refuse_origin(req, request_id, origin, is_cbor ? SL_FMT_CBOR : SL_FMT_JSON);
+        return;
+    }
+    /* 1. CORS preflight (allowed origin) */
     if (strcmp(req->method, "OPTIONS") == 0 && origin) {
         sl_http_header_t h[8];
         size_t n = 0;
         const char *acrh = header(req, "access-control-request-headers");
         const char *acrm = header(req, "access-control-request-method");
         h[n++] = (sl_http_header_t){"x-amzn-RequestId", 16, request_id, strlen(request_id)};
-        h[n++] = (sl_http_header_t){"Access-Control-Allow-Origin", 27, "*", 1};
+        h[n++] = (sl_http_header_t){"Access-Control-Allow-Origin", 27, origin, strlen(origin)};
+        h[n++] = (sl_http_header_t){"Vary", 4, "Origin", 6};
         h[n++] = (sl_http_header_t){"Access-Control-Max-Age", 22, "172800", 6};
         if (acrh) h[n++] = (sl_http_header_t){"Access-Control-Allow-Headers", 28, acrh, strlen(acrh)};
         if (acrm) h[n++] = (sl_http_header_t){"Access-Control-Allow-Methods", 28, acrm, strlen(acrm)};
@@ -213,24 +357,10 @@ void sl_api_handle_http(void *ctx, sl_http_req_t *req) {
     }
     const sl_op_t *op = service_ok && op_name ? sl_model_find_op(&sl_kinesis_model, op_name, strlen(op_name)) : NULL;
 
-    /* content type: compare the media type before ';', trimmed */
-    const char *ct_raw = header(req, "content-type");
-    char ct[128] = "";
-    if (ct_raw) {
-        while (*ct_raw == ' ' || *ct_raw == '\t') ct_raw++;
-        size_t n = strcspn(ct_raw, ";");
-        while (n > 0 && (ct_raw[n - 1] == ' ' || ct_raw[n - 1] == '\t')) n--;
-        if (n >= sizeof ct) n = sizeof ct - 1;
-        for (size_t i = 0; i < n; i++) ct[i] = (char)tolower((unsigned char)ct_raw[i]);
-        ct[n] = 0;
-    }
-    bool is_json = strcmp(ct, CT_JSON) == 0, is_cbor = strcmp(ct, CT_CBOR) == 0;
-    bool is_legacy_json = strcmp(ct, "application/json") == 0;
-
     /* 3. empty body: JSON only for exactly amz-json-1.1, otherwise CBOR */
     if (req->body_len == 0) {
         send_error(req, request_id, origin, is_json ? SL_FMT_JSON : SL_FMT_CBOR,
-                   op ? "SerializationException" : "UnknownOperationException", NULL);
+                   op ? SL_AWS_SERIALIZATION : SL_AWS_UNKNOWN_OPERATION, NULL);
         return;
     }
     /* 4. unsupported content type */
@@ -246,19 +376,21 @@ void sl_api_handle_http(void *ctx, sl_http_req_t *req) {
     int prc = is_cbor ? sl_cbor_parse(req->body, req->body_len, req->arena, &doc, &reason)
                       : sl_json_parse((char *)req->body, req->body_len, req->arena, &doc, &reason);
     if (is_legacy_json) {
-        send_copy(req, request_id, origin, prc != 0 || !doc || doc->type != SL_VAL_MAP ? 400 : 404, CT_JSON,
-                  prc != 0 || !doc || doc->type != SL_VAL_MAP
-                      ? "{\"Output\":{\"__type\":\"com.amazon.coral.service#SerializationException\"},\"Version\":\"1.0\"}"
+        /* The legacy protocol goes no further than parsing, and answers in its own envelope and
+         * content type (kinesalite's connection tests, recorded on AWS). */
+        bool bad = prc != 0 || !doc || doc->type != SL_VAL_MAP;
+        send_copy(req, request_id, origin, bad ? 400 : 404, CT_LEGACY_JSON,
+                  bad ? "{\"Output\":{\"__type\":\"com.amazon.coral.service#SerializationException\"},\"Version\":\"1.0\"}"
                       : "{\"Output\":{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"},\"Version\":\"1.0\"}");
         return;
     }
     if (prc != 0 || !doc || doc->type != SL_VAL_MAP) {
-        send_error(req, request_id, origin, fmt, "SerializationException", NULL);
+        send_error(req, request_id, origin, fmt, SL_AWS_SERIALIZATION, NULL);
         return;
     }
     /* 6. target */
     if (!op) {
-        send_error(req, request_id, origin, fmt, "UnknownOperationException", NULL);
+        send_error(req, request_id, origin, fmt, SL_AWS_UNKNOWN_OPERATION, NULL);
         return;
     }
     /* 7. authentication (format checks; signature verification is a separate issue) */
@@ -280,7 +412,8 @@ void sl_api_handle_http(void *ctx, sl_http_req_t *req) {
     sl_api_op_fn fn = sl_kinesis_op_handler(op->name);
     sl_api_call_t *call = sl_arena_calloc(req->arena, 1, sizeof *call);
     if (!call || !fn) {
-        send_error(req, request_id, origin, fmt, "InternalFailure", NULL);
+        send_error(req, request_id, origin, fmt, SL_AWS_INTERNAL_FAILURE,
+                   sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));
         return;
     }
     call->api = api;

@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "api/model.h"
 #include "core/buf.h"
+#include "wire/awserror.h"
 #include "wire/enc.h"
 #include "wire/value.h"
 
@@ -27,6 +28,10 @@ struct sl_api {
         int64_t ms;
     } *recent;                 /* successful subscriptions of the last 5 s */
     size_t recent_count;
+    /* CORS (front.c): origins allowed to call from a browser, lower-cased, owned; see api.h. */
+    char **cors_origins;
+    size_t cors_origin_count;
+    bool cors_any;             /* "*": only with signatures verified */
 };
 
 void sl_kapi_subs_init(sl_api_t *api);
@@ -54,8 +59,12 @@ typedef void (*sl_api_op_fn)(sl_api_call_t *call);
 
 /* Sends 200 with the encoded body in call->out (empty body when nothing was written). */
 void sl_api_reply(sl_api_call_t *call);
-/* Sends an AWS error: 400, or 500 for InternalFailure. `fmt` NULL = no message. */
+/* Sends an AWS error: `type` is an SL_AWS_* constant (wire/awserror.h), whose table gives the HTTP
+ * status. `fmt` NULL = no message. */
 void sl_api_fail(sl_api_call_t *call, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sends InternalFailure (500) for an operation that failed with `code` (an SL_E* value from the
+ * storage or the catalog), with the message naming the cause (sl_aws_failure_message). */
+void sl_api_fail_internal(sl_api_call_t *call, int code);
 /* Runs fn(call) on the request's loop thread (from storage threads). */
 void sl_api_post(sl_api_call_t *call, void (*fn)(sl_api_call_t *call));
 

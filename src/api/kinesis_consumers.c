@@ -32,7 +32,7 @@ sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out)
     if (arn) {
         sl_arn_t a;
         if (sl_arn_parse_consumer(arn, alen, &a) != 0) {
-            sl_api_fail(call, "InvalidArgumentException", "Invalid ConsumerARN %.*s.", (int)alen, arn);
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ConsumerARN %.*s.", (int)alen, arn);
             return NULL;
         }
         if (a.account_len == strlen(call->k->account) && memcmp(a.account, call->k->account, a.account_len) == 0)
@@ -41,7 +41,7 @@ sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out)
         if (!c || strlen(c->arn) != alen || memcmp(c->arn, arn, alen) != 0 ||
             sl_kconsumer_status(c, call->now_ms) == SL_KS_GONE ||
             (name && (strlen(c->name) != nlen || memcmp(c->name, name, nlen) != 0))) {
-            sl_api_fail(call, "ResourceNotFoundException", "Consumer %.*s under account %s not found.", (int)alen, arn,
+            sl_api_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Consumer %.*s under account %s not found.", (int)alen, arn,
                         call->k->account);
             return NULL;
         }
@@ -49,7 +49,7 @@ sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out)
         return c;
     }
     if (!sarn || !name) {
-        sl_api_fail(call, "InvalidArgumentException", "Either ConsumerARN or both ConsumerName and StreamARN must be "
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Either ConsumerARN or both ConsumerName and StreamARN must be "
                                                       "provided.");
         return NULL;
     }
@@ -57,7 +57,7 @@ sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out)
     if (!s) return NULL;
     sl_kconsumer_t *c = sl_kstream_consumer(s, name, nlen);
     if (!c || sl_kconsumer_status(c, call->now_ms) == SL_KS_GONE) {
-        sl_api_fail(call, "ResourceNotFoundException", "Consumer %.*s under account %s not found.", (int)nlen, name,
+        sl_api_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Consumer %.*s under account %s not found.", (int)nlen, name,
                     call->k->account);
         return NULL;
     }
@@ -75,7 +75,7 @@ static void op_register(sl_api_call_t *call) {
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     sl_kconsumer_t *existing = sl_kstream_consumer(s, name, nlen);
     if (existing && sl_kconsumer_status(existing, call->now_ms) != SL_KS_GONE) {
-        sl_api_fail(call, "ResourceInUseException", "Consumer %s under stream %s already exists for account %s.",
+        sl_api_fail(call, SL_AWS_RESOURCE_IN_USE, "Consumer %s under stream %s already exists for account %s.",
                     existing->name, s->name, k->account);
         goto out;
     }
@@ -87,12 +87,12 @@ static void op_register(sl_api_call_t *call) {
     }
     size_t limit = k->commitment_enabled && s->on_demand ? 50 : SL_KINESIS_CONSUMERS_PER_STREAM_MAX;
     if (live >= limit) {
-        sl_api_fail(call, "LimitExceededException",
+        sl_api_fail(call, SL_AWS_LIMIT_EXCEEDED,
                     "Consumer limit of %zu reached for stream %s under account %s.", limit, s->name, k->account);
         goto out;
     }
     if (creating >= 5) {
-        sl_api_fail(call, "LimitExceededException",
+        sl_api_fail(call, SL_AWS_LIMIT_EXCEEDED,
                     "Stream %s under account %s already has 5 consumers in CREATING state.", s->name, k->account);
         goto out;
     }
@@ -108,7 +108,7 @@ static void op_register(sl_api_call_t *call) {
         rc = sl_kinesis_tag_set(k, &c->tags, c->arn, key, v);
     }
     if (rc) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, rc);
         goto out;
     }
     sl_enc_map_begin(&call->enc);
@@ -151,7 +151,7 @@ static void op_deregister(sl_api_call_t *call) {
     memcpy(arn, c->arn, sizeof arn);
     sl_kinesis_unlock(call->k);
     if (rc != 0) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, rc);
         return;
     }
     sl_api_t *api = call->api; /* call is released with the reply */
@@ -178,11 +178,11 @@ static void op_list(sl_api_call_t *call) {
     if (tok) {
         size_t n = 0;
         if (sl_token_open(k->token_key, tok, tlen, &t, sizeof t, &n) != 0 || n != sizeof t) {
-            sl_api_fail(call, "InvalidArgumentException", "Invalid NextToken.");
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid NextToken.");
             return;
         }
         if (call->now_ms - t.issued_ms > SL_KINESIS_NEXT_TOKEN_TTL_MS) {
-            sl_api_fail(call, "ExpiredNextTokenException", "The NextToken has expired.");
+            sl_api_fail(call, SL_AWS_EXPIRED_NEXT_TOKEN, "The NextToken has expired.");
             return;
         }
     }
@@ -190,7 +190,7 @@ static void op_list(sl_api_call_t *call) {
     sl_kstream_t *s = sl_kapi_stream_by_arn(call, sarn, alen);
     if (!s) goto out;
     if (tok && (strcmp(t.stream, s->name) != 0 || t.stream_created_ms != s->created_ms)) {
-        sl_api_fail(call, "InvalidArgumentException", "Invalid NextToken.");
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid NextToken.");
         goto out;
     }
     sl_enc_t *e = &call->enc;

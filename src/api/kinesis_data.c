@@ -105,7 +105,7 @@ static void put_record_finish(sl_api_call_t *call) {
     put_state_t *st = call->state;
     if (st->status != 0) {
         SL_WARN("PutRecord to %s failed in storage: %s", st->shard_id, sl_strerror(st->status));
-        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        sl_api_fail_internal(call, st->status);
         return;
     }
     char seq[64];
@@ -136,14 +136,14 @@ static void storage_error(sl_api_call_t *call, int rc) {
                     "Rate exceeded for shard in stream under account %s: the storage write queue is full.",
                     call->k->account);
     else
-        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        sl_api_fail_internal(call, rc);
 }
 
 static void op_put_record(sl_api_call_t *call) {
     sl_kinesis_t *k = call->k;
     put_state_t *st = sl_arena_calloc(call->arena, 1, sizeof *st);
     if (!st) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, SL_ENOMEM);
         return;
     }
     call->state = st;
@@ -169,7 +169,7 @@ static void op_put_record(sl_api_call_t *call) {
     }
     sl_kshard_t *sh = sl_kstream_route(s, hash);
     if (!sh || !sh->log) {
-        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        sl_api_fail_internal(call, SL_EINVAL);
         goto out;
     }
     memcpy(st->shard_id, sh->id, sizeof st->shard_id);
@@ -262,8 +262,8 @@ static void put_records_finish(sl_api_call_t *call) {
                      st->stream_name, call->k->account);
             sl_enc_kv_cstr(e, "ErrorMessage", msg);
         } else {
-            sl_enc_kv_cstr(e, "ErrorCode", "InternalFailure");
-            sl_enc_kv_cstr(e, "ErrorMessage", "Internal service failure.");
+            sl_enc_kv_cstr(e, "ErrorCode", SL_AWS_INTERNAL_FAILURE);
+            sl_enc_kv_cstr(e, "ErrorMessage", sl_aws_failure_message(g->status));
         }
         sl_enc_map_end(e);
     }
@@ -319,7 +319,7 @@ static void op_put_records(sl_api_call_t *call) {
     sl_kshard_t **route = sl_arena_alloc(call->arena, (n ? n : 1) * sizeof *route);
     sl_record_t *all = sl_arena_alloc(call->arena, (n ? n : 1) * sizeof *all);
     if (!st->groups || !route || !all) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, SL_ENOMEM);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -330,7 +330,7 @@ static void op_put_records(sl_api_call_t *call) {
         total += all[i].data_len + all[i].partition_key_len;
         route[i] = sl_kstream_route(s, hash);
         if (!route[i] || !route[i]->log) {
-            sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+            sl_api_fail_internal(call, SL_EINVAL);
             goto out;
         }
     }
@@ -345,7 +345,7 @@ static void op_put_records(sl_api_call_t *call) {
     sl_kshard_t **hkey = sl_arena_calloc(call->arena, hcap, sizeof *hkey);
     int32_t *hslot = sl_arena_alloc(call->arena, hcap * sizeof *hslot);
     if (!hkey || !hslot) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, SL_ENOMEM);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -395,7 +395,7 @@ out:
     sl_kinesis_unlock(k);
     return;
 oom:
-    sl_api_fail(call, "InternalFailure", NULL);
+    sl_api_fail_internal(call, SL_ENOMEM);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -447,7 +447,7 @@ bool sl_kapi_start_position(sl_api_call_t *call, sl_kstream_t *s, sl_kshard_t *s
     uint64_t position = 0;
     sl_shard_bounds_t b;
     if (sl_storage_bounds(sh->log, &b) != 0) {
-        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        sl_api_fail_internal(call, SL_EIO);
         return false;
     }
     if (latest) {
@@ -491,7 +491,7 @@ bool sl_kapi_start_position(sl_api_call_t *call, sl_kstream_t *s, sl_kshard_t *s
             return false;
         }
         if (sl_storage_seek_time(sh->log, ts->u.ts_ms, &position) != 0) {
-            sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+            sl_api_fail_internal(call, SL_EIO);
             return false;
         }
     }
@@ -536,7 +536,7 @@ static void op_get_shard_iterator(sl_api_call_t *call) {
     char buf[600];
     int n = sl_iterator_encode(k->token_key, &it, buf, sizeof buf);
     if (n <= 0) {
-        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        sl_api_fail_internal(call, SL_EINVAL);
         goto out;
     }
     sl_enc_t *e = &call->enc;
@@ -571,7 +571,7 @@ static void get_records_finish(sl_api_call_t *call) {
     sl_read_result_t *res = st->res;
     if (st->status != 0 || !res) {
         if (res) sl_storage_read_free(res);
-        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        sl_api_fail_internal(call, st->status ? st->status : SL_ENOMEM);
         return;
     }
     sl_kinesis_rdlock(k);
@@ -624,7 +624,7 @@ static void op_get_records(sl_api_call_t *call) {
     sl_val_get_int(call->in, "Limit", &limit);
     get_state_t *st = sl_arena_calloc(call->arena, 1, sizeof *st);
     if (!st) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, SL_ENOMEM);
         return;
     }
     call->state = st;
@@ -671,7 +671,7 @@ static void op_get_records(sl_api_call_t *call) {
      * get_records_finish looks the shard up again. */
     int rc = sl_storage_read(sh->log, st->it.position, (size_t)limit, SL_KINESIS_GET_RECORDS_BYTES_MAX, cutoff,
                              get_records_cb, call);
-    if (rc) sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+    if (rc) sl_api_fail_internal(call, rc);
 out:
     sl_kinesis_unlock(k);
 }

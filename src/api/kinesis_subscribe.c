@@ -227,7 +227,7 @@ static void sub_pump(sl_sub_t *sub) {
     if (rc) {
         sub->reading = false;
         sub_unref(sub);
-        sub_exception(sub, "InternalFailureException", "Internal service failure.");
+        sub_exception(sub, SL_AWS_INTERNAL_FAILURE_EVENT, sl_aws_failure_message(rc));
     }
 }
 
@@ -243,7 +243,8 @@ static void sub_on_read(void *arg) {
     }
     if (sub->read_status != 0 || !res) {
         if (res) sl_storage_read_free(res);
-        sub_exception(sub, "InternalFailureException", "Internal service failure.");
+        int cause = sub->read_status ? sub->read_status : SL_ENOMEM;
+        sub_exception(sub, SL_AWS_INTERNAL_FAILURE_EVENT, sl_aws_failure_message(cause));
         sub_unref(sub);
         return;
     }
@@ -382,7 +383,7 @@ void sl_kapi_subscribe(sl_api_call_t *call) {
         goto out_unlock;
     sl_sub_t *sub = calloc(1, sizeof *sub);
     if (!sub) {
-        sl_api_fail(call, "InternalFailureException", "Internal service failure.");
+        sl_api_fail_internal(call, SL_ENOMEM);
         goto out_unlock;
     }
     sub->api = api;

@@ -21,6 +21,7 @@
 #include "api/validate.h"
 
 #include "core/common.h"
+#include "wire/awserror.h"
 #include "wire/base64.h"
 
 #include <inttypes.h>
@@ -234,7 +235,7 @@ static void add_error(vctx_t *c, const sl_shape_t *shape, const sl_val_t *v, con
 /* ---- type pass (SerializationException) -------------------------------------------------------- */
 
 static int type_error(vctx_t *c, const char *message) {
-    c->err->type = "SerializationException";
+    c->err->type = SL_AWS_SERIALIZATION;
     c->err->message = message;
     return -1;
 }
@@ -805,7 +806,7 @@ int sl_api_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t
     const sl_shape_t *shape = op->input;
     if (input && input->type == SL_VAL_NULL) input = NULL;
     if (input && input->type != SL_VAL_MAP) {
-        err->type = "SerializationException";
+        err->type = SL_AWS_SERIALIZATION;
         return -1;
     }
     if (!shape) return 0; /* no input shape: every member is unknown and ignored */
@@ -823,14 +824,14 @@ int sl_api_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t
             c.oom = true;
             goto done;
         }
-        err->type = "ValidationException";
+        err->type = SL_AWS_VALIDATION;
         err->message = sl_arena_sprintf(arena, "%d validation error%s detected: %.*s", c.count,
                                         c.count == 1 ? "" : "s", (int)c.msg.len, c.msg.data);
         if (!err->message) c.oom = true;
     }
 done:
     if (c.oom) {
-        err->type = "InternalFailure";
+        err->type = SL_AWS_INTERNAL_FAILURE;
         err->message = NULL;
         rc = -1;
     }

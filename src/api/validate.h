@@ -14,7 +14,7 @@
 #include "wire/value.h"
 
 typedef struct {
-    const char *type;          /* "SerializationException" / "ValidationException" */
+    const char *type;          /* SL_AWS_SERIALIZATION / SL_AWS_VALIDATION (wire/awserror.h) */
     const char *message;       /* may be NULL: the error then has no message */
 } sl_api_error_t;
 

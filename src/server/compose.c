@@ -118,7 +118,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_storage(root);
     if (rc == 0) rc = open_kinesis(root);
     if (rc == 0) {
-        sl_api_config_t acfg = {.kinesis = root->kinesis};
+        sl_api_config_t acfg = {.kinesis = root->kinesis, .cors_origins = root->cfg.cors_origins};
         rc = sl_api_create(&acfg, &root->api);
     }
     if (rc == 0) rc = start_http(root);

@@ -57,6 +57,9 @@ static const opt_t g_opts[] = {
     {"shard_limit", I(shard_limit), "500", 1, 1000000, NULL, "Account shard limit (DescribeLimits ShardLimit)"},
     {"on_demand_stream_limit", I(on_demand_stream_limit), "50", 0, 1000000, NULL, "Account limit of ON_DEMAND streams"},
     {"body_max_bytes", I(body_max_bytes), "16777216", 1048576, 1073741824, NULL, "Largest request body; larger gets 413"},
+    {"cors_origins", S(cors_origins), "", 0, 0, NULL,
+     "Comma-separated web origins (scheme://host[:port]) whose pages may call the API from a browser; empty = "
+     "CORS off: requests carrying any other Origin are refused (docs/security.md)"},
     {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
 };
 

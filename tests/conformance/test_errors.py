@@ -3,7 +3,7 @@
 Request-processing order, error bodies and status codes (spec 1.5), the exact
 SerializationException texts (spec 1.6, kinesalite's assertType table =
 observed AWS), SigV4 presence checks (spec 1.7, kinesalite connection tests),
-response headers and CORS (spec 1.4), body size limit, compact JSON output.
+response headers (spec 1.4; CORS in test_cors.py), body size limit, compact JSON output.
 """
 
 import base64
@@ -358,29 +358,7 @@ def test_keep_alive(server):
         conn.close()
 
 
-# --- CORS ------------------------------------------------------------------------------------------------
-
-def test_cors_preflight(server):
-    resp = raw_request(server, method="OPTIONS", body=b"", sign=False, content_type=None, target=None, headers={
-        "Origin": "whatever", "Access-Control-Request-Headers": "a, b, c", "Access-Control-Request-Method": "d"})
-    assert resp.status == 200, resp
-    assert resp.body == b""
-    assert resp.headers.get("Access-Control-Allow-Origin") == "*"
-    assert resp.headers.get("Access-Control-Allow-Headers") == "a, b, c"
-    assert resp.headers.get("Access-Control-Allow-Methods") == "d"
-    assert resp.headers.get("Access-Control-Max-Age") == "172800"
-    assert resp.headers.get("Content-Length") == "0"
-    assert resp.headers.get("x-amz-id-2") is None
-    assert UUID_RE.fullmatch(resp.headers.get("x-amzn-RequestId") or "")
-
-
-def test_cors_on_request(server):
-    resp = raw_call(server, "ListStreams", b"{}", headers={"Origin": "https://example.com"})
-    assert resp.status == 200
-    assert resp.headers.get("Access-Control-Allow-Origin") == "*"
-    assert resp.headers.get("Access-Control-Expose-Headers") == \
-        "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date"
-
+# --- CORS: tests/conformance/test_cors.py -----------------------------------------------------------
 
 # --- body size --------------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/common.h"
 #include "wire/awserror.h"
 #include "wire/cbor.h"
 
@@ -41,6 +42,21 @@ int main(void) {
     sl_aws_error_body(&b, SL_FMT_CBOR, "SerializationException", NULL, true);
     CHECK_EQ_INT(sl_cbor_parse((const uint8_t *)b.data, b.len, &arena, &v, NULL), 0);
     CHECK(v && v->u.map.count == 1);
+    /* No __type: the client reports the HTTP status as the code (AWS's 413). */
+    CHECK_EQ_STR(json(&b, NULL, "too large", false), "{\"message\":\"too large\"}");
+
+    /* The table: one spelling per type, its status, lookup by address and by text. */
+    CHECK_EQ_STR(SL_AWS_INTERNAL_FAILURE, "InternalFailure");
+    CHECK_EQ_INT(sl_aws_error_status(SL_AWS_INTERNAL_FAILURE), 500);
+    CHECK_EQ_INT(sl_aws_error_status(SL_AWS_INTERNAL_FAILURE_EVENT), 500);
+    CHECK_EQ_INT(sl_aws_error_status("InternalFailure"), 500);
+    CHECK_EQ_INT(sl_aws_error_status(SL_AWS_RESOURCE_NOT_FOUND), 400);
+    CHECK_EQ_INT(sl_aws_error_status("ValidationException"), 400);
+    CHECK_EQ_INT(sl_aws_error_status("SomethingElse"), 400);
+    /* Internal failures name their cause. */
+    CHECK_EQ_STR(sl_aws_failure_message(SL_EINVAL), "Internal service failure.");
+    CHECK(strstr(sl_aws_failure_message(SL_ENOSPC), "disk is full") != NULL);
+    CHECK(strstr(sl_aws_failure_message(SL_EIO), "I/O error") != NULL);
     sl_arena_deinit(&arena);
     sl_buf_free(&b);
     TEST_MAIN_END();
