@@ -12,23 +12,50 @@
 
 static bool provisioned(sl_api_call_t *call, sl_kstream_t *s, const char *op) {
     if (!s->on_demand) return true;
-    sl_api_fail(call, "ValidationException", "%s is not supported for stream %s under account %s in ON_DEMAND mode.",
+    sl_api_fail(call, SL_AWS_VALIDATION, "%s is not supported for stream %s under account %s in ON_DEMAND mode.",
                 op, s->name, call->k->account);
     return false;
 }
 
-static sl_kshard_t *open_shard_arg(sl_api_call_t *call, sl_kstream_t *s, const char *member) {
-    size_t len = 0;
+/* The stream name a request names (StreamName, else the name in StreamARN), for messages that
+ * come before the stream is looked up; NULL when it names none. */
+static const char *request_stream_name(sl_api_call_t *call, size_t *len) {
+    const char *name = sl_val_get_str(call->in, "StreamName", len);
+    if (name) return name;
+    size_t alen = 0;
+    const char *arn = sl_val_get_str(call->in, "StreamARN", &alen);
+    sl_arn_t a;
+    if (!arn || sl_arn_parse_stream(arn, alen, &a) != 0) return NULL;
+    *len = a.stream_len;
+    return a.stream;
+}
+
+/* The shard index a ShardId member names: the loose forms AWS accepts ("shardId-5", "shard-5",
+ * "5") all name index 5. An id that names no index is refused at once, with its text as given and
+ * before the stream is looked up, as AWS does (kinesalite's tests, recorded on AWS). */
+static bool shard_arg(sl_api_call_t *call, const char *member, uint32_t *index) {
+    size_t len = 0, nlen = 0;
     const char *id = sl_val_get_str(call->in, member, &len);
-    uint32_t index;
-    sl_kshard_t *sh = sl_shardid_parse(id, len, &index) == 0 ? sl_kstream_shard(s, index) : NULL;
+    if (sl_shardid_parse(id, len, index) == 0) return true;
+    const char *name = request_stream_name(call, &nlen);
+    if (!name) return true; /* sl_kapi_stream reports the missing stream first */
+    sl_api_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Could not find shard %.*s in stream %.*s under account %s.",
+                (int)len, id, (int)nlen, name, call->k->account);
+    return false;
+}
+
+/* The open shard `index` of `s`; messages name it in its canonical form (shardId-000000000005). */
+static sl_kshard_t *open_shard(sl_api_call_t *call, sl_kstream_t *s, uint32_t index) {
+    sl_kshard_t *sh = sl_kstream_shard(s, index);
     if (!sh || sl_kapi_shard_expired(s, sh, call->now_ms)) {
-        sl_api_fail(call, "ResourceNotFoundException", "Could not find shard %.*s in stream %s under account %s.",
-                    (int)len, id, s->name, call->k->account);
+        char id[24];
+        sl_shardid_format(index, id);
+        sl_api_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Could not find shard %s in stream %s under account %s.", id,
+                    s->name, call->k->account);
         return NULL;
     }
     if (sh->closed_ms) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Shard %s in stream %s under account %s has already been merged or split, and thus is not "
                     "eligible for merging or splitting.",
                     sh->id, s->name, call->k->account);
@@ -69,15 +96,17 @@ static void op_split_shard(sl_api_call_t *call) {
     sl_kinesis_t *k = call->k;
     size_t klen = 0;
     const char *key_text = sl_val_get_str(call->in, "NewStartingHashKey", &klen);
+    uint32_t index = 0;
+    if (!shard_arg(call, "ShardToSplit", &index)) return;
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "SplitShard")) goto out;
-    sl_kshard_t *sh = open_shard_arg(call, s, "ShardToSplit");
+    sl_kshard_t *sh = open_shard(call, s, index);
     if (!sh) goto out;
     sl_u128_t key = 0;
     bool parsed = sl_hashkey_parse(key_text, klen, &key) == 0;
     if (!parsed || key <= sh->start + 1 || key >= sh->end) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "NewStartingHashKey %.*s used in SplitShard() on shard %s in stream %s under account %s is not "
                     "both greater than one plus the shard's StartingHashKey %s and less than the shard's "
                     "EndingHashKey %s.",
@@ -85,11 +114,13 @@ static void op_split_shard(sl_api_call_t *call) {
         goto out;
     }
     if (!sl_kapi_shard_limit_ok(call, 1)) goto out;
-    if (do_split(k, s, sh, key, call->now_ms) != 0) {
-        sl_api_fail(call, "InternalFailure", NULL);
+    int rc = do_split(k, s, sh, key, call->now_ms);
+    if (rc != 0) {
+        sl_api_fail_internal(call, rc);
         goto out;
     }
-    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
+    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
     else sl_api_reply(call);
 out:
     sl_kinesis_unlock(k);
@@ -97,27 +128,33 @@ out:
 
 static void op_merge_shards(sl_api_call_t *call) {
     sl_kinesis_t *k = call->k;
+    uint32_t ia = 0, ib = 0;
+    if (!shard_arg(call, "ShardToMerge", &ia) || !shard_arg(call, "AdjacentShardToMerge", &ib)) return;
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "MergeShards")) goto out;
-    sl_kshard_t *a = open_shard_arg(call, s, "ShardToMerge");
+    sl_kshard_t *a = open_shard(call, s, ia);
     if (!a) goto out;
-    sl_kshard_t *b = open_shard_arg(call, s, "AdjacentShardToMerge");
+    sl_kshard_t *b = open_shard(call, s, ib);
     if (!b) goto out;
-    bool adjacent = a != b && ((a->end != SL_HASHKEY_MAX && a->end + 1 == b->start) ||
-                               (b->end != SL_HASHKEY_MAX && b->end + 1 == a->start));
+    /* AWS merges ShardToMerge with the shard that follows it: AdjacentShardToMerge must start
+     * right after ShardToMerge ends; the pair given the other way round is refused
+     * (kinesalite's "adjacency is inverted" test, recorded on AWS). */
+    bool adjacent = a != b && a->end != SL_HASHKEY_MAX && a->end + 1 == b->start;
     if (!adjacent) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for "
                     "merging",
                     a->id, b->id, s->name, k->account);
         goto out;
     }
-    if (do_merge(k, s, a, b, call->now_ms, NULL) != 0) {
-        sl_api_fail(call, "InternalFailure", NULL);
+    int rc = do_merge(k, s, a, b, call->now_ms, NULL);
+    if (rc != 0) {
+        sl_api_fail_internal(call, rc);
         goto out;
     }
-    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
+    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
     else sl_api_reply(call);
 out:
     sl_kinesis_unlock(k);
@@ -134,14 +171,14 @@ static void op_update_shard_count(sl_api_call_t *call) {
     if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "UpdateShardCount")) goto out;
     int64_t current = (int64_t)sl_kstream_open_shards(s);
     if (target > current * 2) {
-        sl_api_fail(call, "LimitExceededException",
+        sl_api_fail(call, SL_AWS_LIMIT_EXCEEDED,
                     "UpdateShardCount cannot scale up over double your current open shard count. Current open shard "
                     "count: %lld Target shard count: %lld",
                     (long long)current, (long long)target);
         goto out;
     }
     if (target * 2 < current) {
-        sl_api_fail(call, "LimitExceededException",
+        sl_api_fail(call, SL_AWS_LIMIT_EXCEEDED,
                     "UpdateShardCount cannot scale down below half your current open shard count. Current open shard "
                     "count: %lld Target shard count: %lld",
                     (long long)current, (long long)target);
@@ -174,7 +211,7 @@ static void op_update_shard_count(sl_api_call_t *call) {
         if (rc == 0) rc = urc;
     }
     if (rc) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, rc);
         goto out;
     }
     sl_enc_t *e = &call->enc;

@@ -52,6 +52,17 @@ static void encode_stream_common(sl_enc_t *e, const sl_kstream_t *s, sl_kstatus_
     encode_encryption(e, s);
 }
 
+/* Does the stream have shards to show? None while CREATING, and none once it was deleted while
+ * still CREATING: AWS then describes it as DELETING with no shards (kinesalite's deleteStream test,
+ * recorded on AWS). DELETING began delete_stream_ms before status_until_ms, and CREATING lasted
+ * create_stream_ms from created_ms. */
+static bool shards_visible(const sl_kinesis_t *k, const sl_kstream_t *s, sl_kstatus_t st) {
+    if (st == SL_KS_CREATING) return false;
+    if (st != SL_KS_DELETING) return true;
+    int64_t deleted_ms = s->status_until_ms - k->cfg.delete_stream_ms;
+    return deleted_ms >= s->created_ms + k->cfg.create_stream_ms;
+}
+
 /* ---- CreateStream ---- */
 static void op_create_stream(sl_api_call_t *call) {
     sl_kinesis_t *k = call->k;
@@ -65,26 +76,26 @@ static void op_create_stream(sl_api_call_t *call) {
     bool on_demand = mode ? strcmp(mode, "ON_DEMAND") == 0 : !has_shards;
     if (on_demand) {
         if (has_shards && mode) {
-            sl_api_fail(call, "ValidationException", "ShardCount is not supported for streams in ON_DEMAND mode.");
+            sl_api_fail(call, SL_AWS_VALIDATION, "ShardCount is not supported for streams in ON_DEMAND mode.");
             return;
         }
         shards = SL_KINESIS_ON_DEMAND_SHARDS;
     } else if (!has_shards) {
-        sl_api_fail(call, "InvalidArgumentException", "ShardCount is required for streams in PROVISIONED mode.");
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "ShardCount is required for streams in PROVISIONED mode.");
         return;
     }
     if (has_warm && !on_demand) {
-        sl_api_fail(call, "InvalidArgumentException", "WarmThroughputMiBps is only supported for ON_DEMAND streams.");
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "WarmThroughputMiBps is only supported for ON_DEMAND streams.");
         return;
     }
     if (has_warm && !k->commitment_enabled) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "WarmThroughputMiBps requires the account's MinimumThroughputBillingCommitment to be ENABLED.");
         return;
     }
     sl_val_t *tags = sl_val_get(call->in, "Tags");
     if (tags && tags->u.map.count > SL_KINESIS_TAGS_PER_STREAM_MAX) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Failed to create stream %.*s under account %s because a given stream cannot have more than "
                     "%d tags associated with it.",
                     (int)nlen, name, k->account, SL_KINESIS_TAGS_PER_STREAM_MAX);
@@ -94,7 +105,7 @@ static void op_create_stream(sl_api_call_t *call) {
     sl_kinesis_wrlock(k);
     if (sl_kinesis_find(k, name, nlen, call->now_ms)) {
         sl_kinesis_unlock(k);
-        sl_api_fail(call, "ResourceInUseException", "Stream %.*s under account %s already exists.", (int)nlen, name,
+        sl_api_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.", (int)nlen, name,
                     k->account);
         return;
     }
@@ -103,7 +114,7 @@ static void op_create_stream(sl_api_call_t *call) {
     if (pos < k->stream_count && strlen(k->streams[pos]->name) == nlen &&
         memcmp(k->streams[pos]->name, name, nlen) == 0) {
         sl_kinesis_unlock(k);
-        sl_api_fail(call, "ResourceInUseException", "Stream %.*s under account %s already exists.", (int)nlen, name,
+        sl_api_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.", (int)nlen, name,
                     k->account);
         return;
     }
@@ -117,7 +128,7 @@ static void op_create_stream(sl_api_call_t *call) {
     }
     if (sl_kinesis_creating_count(k, call->now_ms) >= SL_KINESIS_CREATING_STREAMS_MAX) {
         sl_kinesis_unlock(k);
-        sl_api_fail(call, "LimitExceededException",
+        sl_api_fail(call, SL_AWS_LIMIT_EXCEEDED,
                     "This request would exceed the limit of %d streams in CREATING state for the account %s in %s.",
                     SL_KINESIS_CREATING_STREAMS_MAX, k->account, k->region);
         return;
@@ -137,7 +148,7 @@ static void op_create_stream(sl_api_call_t *call) {
     }
     sl_kinesis_unlock(k);
     if (rc) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, rc);
         return;
     }
     sl_api_reply(call);
@@ -152,7 +163,7 @@ static void op_delete_stream(sl_api_call_t *call) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s) goto out;
     if (s->consumer_count && !enforce) {
-        sl_api_fail(call, "ResourceInUseException",
+        sl_api_fail(call, SL_AWS_RESOURCE_IN_USE,
                     "Stream %s under account %s has registered consumers. Use EnforceConsumerDeletion to delete "
                     "the stream with its consumers.",
                     s->name, k->account);
@@ -163,7 +174,7 @@ static void op_delete_stream(sl_api_call_t *call) {
     int rc = sl_kinesis_delete_stream(k, s, call->now_ms);
     sl_kinesis_unlock(k);
     if (rc != 0) {
-        sl_api_fail(call, "InternalFailure", NULL);
+        sl_api_fail_internal(call, rc);
         return;
     }
     sl_api_t *api = call->api; /* call is released with the reply */
@@ -195,7 +206,7 @@ static void op_describe_stream(sl_api_call_t *call) {
     sl_enc_array_begin(e);
     bool more = false;
     int64_t n = 0;
-    if (st != SL_KS_CREATING) {
+    if (shards_visible(k, s, st)) {
         for (size_t i = 0; i < s->shard_count; i++) {
             const sl_kshard_t *sh = s->shards[i];
             if (sl_kapi_shard_expired(s, sh, call->now_ms)) continue;
@@ -231,7 +242,7 @@ static void op_describe_stream_summary(sl_api_call_t *call) {
     sl_enc_key(e, "StreamDescriptionSummary");
     sl_enc_map_begin(e);
     encode_stream_common(e, s, st);
-    sl_enc_kv_int(e, "OpenShardCount", st == SL_KS_CREATING ? 0 : (int64_t)sl_kstream_open_shards(s));
+    sl_enc_kv_int(e, "OpenShardCount", shards_visible(k, s, st) ? (int64_t)sl_kstream_open_shards(s) : 0);
     sl_enc_kv_int(e, "ConsumerCount", (int64_t)s->consumer_count);
     if (s->on_demand && s->warm_mibps >= 0) {
         sl_enc_key(e, "WarmThroughput");
@@ -272,12 +283,12 @@ static char *token_make(sl_api_call_t *call, const page_token_t *t) {
 static int token_read(sl_api_call_t *call, const char *s, size_t len, uint8_t kind, page_token_t *t) {
     size_t n = 0;
     if (sl_token_open(call->k->token_key, s, len, t, sizeof *t, &n) != 0 || n != sizeof *t || t->kind != kind) {
-        sl_api_fail(call, "InvalidArgumentException", "Invalid NextToken.");
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid NextToken.");
         return -1;
     }
     t->name[sizeof t->name - 1] = 0;
     if (call->now_ms - t->issued_ms > SL_KINESIS_NEXT_TOKEN_TTL_MS) {
-        sl_api_fail(call, "ExpiredNextTokenException", "The NextToken has expired.");
+        sl_api_fail(call, SL_AWS_EXPIRED_NEXT_TOKEN, "The NextToken has expired.");
         return -2;
     }
     return 0;
@@ -393,16 +404,16 @@ static void op_list_shards(sl_api_call_t *call) {
     page_token_t t = {0};
     if (tok) {
         if (name || arn) {
-            sl_api_fail(call, "InvalidArgumentException", "NextToken and StreamName cannot be provided together.");
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "NextToken and StreamName cannot be provided together.");
             return;
         }
         if (start) {
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "NextToken and ExclusiveStartShardId cannot be provided together.");
             return;
         }
         if (created) {
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "NextToken and StreamCreationTimestamp cannot be provided together.");
             return;
         }
@@ -414,7 +425,7 @@ static void op_list_shards(sl_api_call_t *call) {
         after = t.after_index;
         has_after = true;
     } else if (!name && !arn) {
-        sl_api_fail(call, "InvalidArgumentException", "Either NextToken or StreamName should be provided.");
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Either NextToken or StreamName should be provided.");
         return;
     }
     if (!tok && filter_v) {
@@ -426,31 +437,31 @@ static void op_list_shards(sl_api_call_t *call) {
         sl_val_t *ts = sl_val_get(filter_v, "Timestamp");
         if (filter == F_AFTER_SHARD_ID) {
             if (!sid) {
-                sl_api_fail(call, "InvalidArgumentException",
+                sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                             "ShardId must be provided when ShardFilter type is AFTER_SHARD_ID.");
                 return;
             }
             uint32_t idx;
             if (sl_shardid_parse(sid, sid_len, &idx) != 0) {
-                sl_api_fail(call, "InvalidArgumentException", "Invalid ShardId %.*s in ShardFilter.", (int)sid_len,
+                sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ShardId %.*s in ShardFilter.", (int)sid_len,
                             sid);
                 return;
             }
             after = idx;
         } else if (sid) {
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "ShardId can only be provided when ShardFilter type is AFTER_SHARD_ID.");
             return;
         }
         if (filter == F_AT_TIMESTAMP || filter == F_FROM_TIMESTAMP) {
             if (!ts || ts->type != SL_VAL_TIMESTAMP) {
-                sl_api_fail(call, "InvalidArgumentException",
+                sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                             "Timestamp must be provided when ShardFilter type is %s.", filter_names[filter]);
                 return;
             }
             filter_ts = ts->u.ts_ms;
         } else if (ts) {
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "Timestamp can only be provided when ShardFilter type is AT_TIMESTAMP or FROM_TIMESTAMP.");
             return;
         }
@@ -486,7 +497,7 @@ static void op_list_shards(sl_api_call_t *call) {
     int64_t n = 0;
     bool more = false;
     uint32_t last = 0;
-    if (sl_kstream_status(s, call->now_ms) != SL_KS_CREATING) {
+    if (shards_visible(k, s, sl_kstream_status(s, call->now_ms))) {
         for (size_t i = 0; i < s->shard_count; i++) {
             const sl_kshard_t *sh = s->shards[i];
             if (sl_kapi_shard_expired(s, sh, call->now_ms)) continue;
@@ -525,35 +536,36 @@ static void retention_op(sl_api_call_t *call, bool increase) {
     if (!s) goto out;
     if (!sl_kapi_require_active(call, s)) goto out;
     if (hours < SL_KINESIS_RETENTION_HOURS_MIN) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Minimum allowed retention period is %d hours. Requested retention period (%lld hours) is too "
                     "short.",
                     SL_KINESIS_RETENTION_HOURS_MIN, (long long)hours);
         goto out;
     }
     if (hours > SL_KINESIS_RETENTION_HOURS_MAX) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Maximum allowed retention period is %d hours. Requested retention period (%lld hours) is too "
                     "long.",
                     SL_KINESIS_RETENTION_HOURS_MAX, (long long)hours);
         goto out;
     }
     if (increase && hours < s->retention_hours) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Requested retention period (%lld hours) for stream %s can not be shorter than existing "
                     "retention period (%d hours). Use DecreaseRetentionPeriod API.",
                     (long long)hours, s->name, s->retention_hours);
         goto out;
     }
     if (!increase && hours > s->retention_hours) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Requested retention period (%lld hours) for stream %s can not be longer than existing "
                     "retention period (%d hours). Use IncreaseRetentionPeriod API.",
                     (long long)hours, s->name, s->retention_hours);
         goto out;
     }
     s->retention_hours = (int32_t)hours;
-    if (sl_kinesis_save_stream(k, s) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_save_stream(k, s);
+    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
     else sl_api_reply(call);
 out:
     sl_kinesis_unlock(k);
@@ -579,8 +591,9 @@ static void monitoring_op(sl_api_call_t *call, bool enable) {
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     unsigned before = s->metrics;
     s->metrics = enable ? (before | mask) : (before & ~mask);
-    if (sl_kinesis_save_stream(k, s) != 0) {
-        sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_save_stream(k, s);
+    if (save_rc != 0) {
+        sl_api_fail_internal(call, save_rc);
         goto out;
     }
     sl_enc_t *e = &call->enc;
@@ -693,7 +706,8 @@ static void op_update_max_record_size(sl_api_call_t *call) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     s->max_record_size_kib = (int32_t)kib;
-    if (sl_kinesis_save_stream(k, s) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_save_stream(k, s);
+    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
     else sl_api_reply(call);
 out:
     sl_kinesis_unlock(k);
@@ -710,7 +724,7 @@ static void op_update_stream_mode(sl_api_call_t *call) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (has_warm && (!on_demand || !k->commitment_enabled)) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "WarmThroughputMiBps can only be set when switching to ON_DEMAND with the account's "
                     "MinimumThroughputBillingCommitment ENABLED.");
         goto out;
@@ -718,7 +732,8 @@ static void op_update_stream_mode(sl_api_call_t *call) {
     if (on_demand && !s->on_demand && !sl_kapi_on_demand_limit_ok(call)) goto out;
     s->on_demand = on_demand;
     if (has_warm) s->warm_mibps = warm;
-    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
+    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
     else sl_api_reply(call);
 out:
     sl_kinesis_unlock(k);
@@ -733,23 +748,24 @@ static void op_update_warm_throughput(sl_api_call_t *call) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (!s->on_demand) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Warm throughput can only be configured for streams in ON_DEMAND mode.");
         goto out;
     }
     if (!k->commitment_enabled) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED.");
         goto out;
     }
     if (warm > 10240) {
-        sl_api_fail(call, "InvalidArgumentException",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "WarmThroughputMiBps %lld exceeds the maximum of 10240 MiBps.", (long long)warm);
         goto out;
     }
     s->warm_mibps = warm;
-    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) {
-        sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
+    if (save_rc != 0) {
+        sl_api_fail_internal(call, save_rc);
         goto out;
     }
     sl_enc_t *e = &call->enc;
@@ -790,20 +806,21 @@ static void encryption_op(sl_api_call_t *call, bool start) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (!type || strcmp(type, "KMS") != 0) {
-        sl_api_fail(call, "InvalidArgumentException", "Only KMS encryption type is supported. Received %s.",
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Only KMS encryption type is supported. Received %s.",
                     type ? type : "null");
         goto out;
     }
     if (!key_id_valid(key_id)) {
         if (strncmp(key_id, "arn:", 4) == 0)
-            sl_api_fail(call, "InvalidArgumentException", "Received KeyId ARN is not a properly formatted ARN");
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId ARN is not a properly formatted ARN");
         else
-            sl_api_fail(call, "InvalidArgumentException", "Received KeyId is not a properly formatted Alias or GUID");
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId is not a properly formatted Alias or GUID");
         goto out;
     }
     s->encrypted = start;
     snprintf(s->key_id, sizeof s->key_id, "%s", start ? key_id : "");
-    if (sl_kinesis_begin_update(k, s, call->now_ms) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
+    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
     else sl_api_reply(call);
 out:
     sl_kinesis_unlock(k);

@@ -28,7 +28,7 @@ static bool resource(sl_api_call_t *call, const char *arn, size_t len, sl_kstrea
     *c_out = NULL;
     *s_out = NULL;
     if (sl_arn_parse_resource(arn, len, &a) != 0) {
-        sl_api_fail(call, "InvalidArgumentException", "Invalid ResourceARN %.*s.", (int)len, arn);
+        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ResourceARN %.*s.", (int)len, arn);
         return false;
     }
     sl_kinesis_t *k = call->k;
@@ -44,7 +44,7 @@ static bool resource(sl_api_call_t *call, const char *arn, size_t len, sl_kstrea
         sl_kconsumer_t *c = sl_kstream_consumer(s, a.consumer, a.consumer_len);
         if (!c || strlen(c->arn) != len || memcmp(c->arn, arn, len) != 0 ||
             sl_kconsumer_status(c, call->now_ms) == SL_KS_GONE) {
-            sl_api_fail(call, "ResourceNotFoundException", "Consumer %.*s under account %s not found.", (int)len, arn,
+            sl_api_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Consumer %.*s under account %s not found.", (int)len, arn,
                         k->account);
             return false;
         }
@@ -65,13 +65,13 @@ static void add_tags(sl_api_call_t *call, sl_kstream_t *s, sl_ktags_t *tags, con
         size_t vlen = kv->val && kv->val->type == SL_VAL_STRING ? kv->val->u.str.len : 0;
         int ck = tag_chars(kv->key, kv->key_len), cv = tag_chars(v, vlen);
         if (ck == 1 || cv == 1) {
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
                         "space, _ . / = + - %% @.");
             return;
         }
         if (ck == 2 || cv == 2) {
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "Failed to add tags to stream %s under account %s because some tags contained illegal "
                         "characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+',"
                         "'-','@'.",
@@ -79,7 +79,7 @@ static void add_tags(sl_api_call_t *call, sl_kstream_t *s, sl_ktags_t *tags, con
             return;
         }
         if (kv->key_len >= 4 && strncmp(kv->key, "aws:", 4) == 0) {
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "Failed to add tags to stream %s under account %s because some tags contained illegal "
                         "characters. Tag keys must not start with 'aws:'.",
                         s->name, k->account);
@@ -93,12 +93,12 @@ static void add_tags(sl_api_call_t *call, sl_kstream_t *s, sl_ktags_t *tags, con
     }
     if (tags->count + new_keys > SL_KINESIS_TAGS_PER_STREAM_MAX) {
         if (for_stream)
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "Failed to add tags to stream %s under account %s because a given stream cannot have more "
                         "than 10 tags associated with it.",
                         s->name, k->account);
         else
-            sl_api_fail(call, "InvalidArgumentException",
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "Failed to add tags to resource %s because a resource cannot have more than %d tags.", arn,
                         SL_KINESIS_TAGS_PER_STREAM_MAX);
         return;
@@ -107,12 +107,42 @@ static void add_tags(sl_api_call_t *call, sl_kstream_t *s, sl_ktags_t *tags, con
         const sl_kv_t *kv = &m->u.map.items[i];
         char *key = sl_arena_strndup(call->arena, kv->key, kv->key_len);
         const char *v = kv->val && kv->val->type == SL_VAL_STRING ? kv->val->u.str.ptr : "";
-        if (sl_kinesis_tag_set(k, tags, arn, key, v) != 0) {
-            sl_api_fail(call, "InternalFailure", NULL);
+        int rc = sl_kinesis_tag_set(k, tags, arn, key, v);
+        if (rc != 0) {
+            sl_api_fail_internal(call, rc);
             return;
         }
     }
     sl_api_reply(call);
+}
+
+/* RemoveTagsFromStream checks the keys' characters as AddTagsToStream does, every key for invalid
+ * characters first, then every key for '%' (texts from kinesalite's tests, recorded on AWS).
+ * Sends the error and returns false when a key fails. */
+static bool remove_keys_ok(sl_api_call_t *call, const sl_kstream_t *s) {
+    sl_val_t *l = sl_val_get(call->in, "TagKeys");
+    size_t n = l ? l->u.arr.count : 0;
+    for (size_t i = 0; i < n; i++) {
+        const sl_val_t *v = l->u.arr.items[i];
+        if (v->type == SL_VAL_STRING && tag_chars(v->u.str.ptr, v->u.str.len) == 1) {
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+                        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
+                        "space, _ . / = + - %% @.");
+            return false;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sl_val_t *v = l->u.arr.items[i];
+        if (v->type == SL_VAL_STRING && tag_chars(v->u.str.ptr, v->u.str.len) == 2) {
+            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+                        "Failed to remove tags from stream %s under account %s because some tags contained illegal "
+                        "characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+',"
+                        "'-','@'.",
+                        s->name, call->k->account);
+            return false;
+        }
+    }
+    return true;
 }
 
 static void remove_tags(sl_api_call_t *call, sl_ktags_t *tags, const char *arn) {
@@ -120,8 +150,9 @@ static void remove_tags(sl_api_call_t *call, sl_ktags_t *tags, const char *arn) 
     for (size_t i = 0; l && i < l->u.arr.count; i++) {
         const sl_val_t *v = l->u.arr.items[i];
         if (v->type != SL_VAL_STRING) continue;
-        if (sl_kinesis_tag_remove(call->k, tags, arn, v->u.str.ptr) != 0) {
-            sl_api_fail(call, "InternalFailure", NULL);
+        int rc = sl_kinesis_tag_remove(call->k, tags, arn, v->u.str.ptr);
+        if (rc != 0) {
+            sl_api_fail_internal(call, rc);
             return;
         }
     }
@@ -138,7 +169,7 @@ static void encode_tag(sl_enc_t *e, const sl_ktag_t *t) {
 static bool tags_writable(sl_api_call_t *call, sl_kstream_t *s) {
     sl_kstatus_t st = sl_kstream_status(s, call->now_ms);
     if (st == SL_KS_ACTIVE || st == SL_KS_UPDATING) return true;
-    sl_api_fail(call, "ResourceInUseException", "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
+    sl_api_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
                 call->k->account, sl_kstatus_name(st));
     return false;
 }
@@ -153,7 +184,7 @@ static void op_add_tags_to_stream(sl_api_call_t *call) {
 static void op_remove_tags_from_stream(sl_api_call_t *call) {
     sl_kinesis_wrlock(call->k);
     sl_kstream_t *s = sl_kapi_stream(call);
-    if (s && tags_writable(call, s)) remove_tags(call, &s->tags, s->arn);
+    if (s && tags_writable(call, s) && remove_keys_ok(call, s)) remove_tags(call, &s->tags, s->arn);
     sl_kinesis_unlock(call->k);
 }
 
@@ -251,7 +282,8 @@ static void op_put_resource_policy(sl_api_call_t *call) {
     const char *policy = sl_val_get_str(call->in, "Policy", NULL);
     res_t r = resource_begin(call, true);
     if (!r.stream) return;
-    if (sl_kinesis_policy_set(call->k, r.policy, r.arn, policy) != 0) sl_api_fail(call, "InternalFailure", NULL);
+    int save_rc = sl_kinesis_policy_set(call->k, r.policy, r.arn, policy);
+    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
     else sl_api_reply(call);
     sl_kinesis_unlock(call->k);
 }
@@ -270,11 +302,12 @@ static void op_get_resource_policy(sl_api_call_t *call) {
 static void op_delete_resource_policy(sl_api_call_t *call) {
     res_t r = resource_begin(call, true);
     if (!r.stream) return;
+    int rc = 0;
     if (!*r.policy)
-        sl_api_fail(call, "ResourceNotFoundException", "No resource policy found for resource ARN %.*s.",
+        sl_api_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "No resource policy found for resource ARN %.*s.",
                     (int)r.given_len, r.given);
-    else if (sl_kinesis_policy_set(call->k, r.policy, r.arn, NULL) != 0)
-        sl_api_fail(call, "InternalFailure", NULL);
+    else if ((rc = sl_kinesis_policy_set(call->k, r.policy, r.arn, NULL)) != 0)
+        sl_api_fail_internal(call, rc);
     else
         sl_api_reply(call);
     sl_kinesis_unlock(call->k);
