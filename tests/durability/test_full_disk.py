@@ -7,7 +7,7 @@ cannot reach their segments. The server is killed with SIGKILL while the disk is
 restarted on it:
   - it must start, and serve every acknowledged record (reads need no space);
   - writes must be refused with the error a running server gives on a full disk (500
-    InternalFailureException "Internal service failure."), not accepted and lost;
+    InternalFailure naming the full disk, wire/awserror.c), not accepted and lost;
   - a stop and another start on the full disk must change nothing (a start that cannot write
     must not move the journal's checkpoint over records it could not restore).
 Then the filler is removed, the server restarted once more, and every acknowledged record must
@@ -36,6 +36,10 @@ STREAM = "full-disk"
 SHARDS = 4
 FS_BYTES = 64 * 1024 * 1024
 OPTIONS = {"durability": "sync", "journal_bytes": "1048576", "segment_bytes": "4194304"}
+
+# The message of an InternalFailure caused by SL_ENOSPC (sl_aws_failure_message).
+DISK_FULL = ("Internal service failure: the server's disk is full; writes are refused until space is "
+             "freed.")
 
 
 class LoopFs:
@@ -180,7 +184,7 @@ def test_full_disk_restart_keeps_acknowledged_records():
         assert not lost, "%d of %d acknowledged records not served after a restart on the full disk, e.g. %s" % (
             len(lost), acked_n, lost[:3])
         assert_error(lambda: client.put_record(StreamName=STREAM, Data=b"x", PartitionKey="x"),
-                     "InternalFailureException", "Internal service failure.", status=500)
+                     "InternalFailure", DISK_FULL, status=500)
 
         # A second start on the still full disk changes nothing.
         assert srv.stop() == 0, srv.stderr_tail()
