@@ -1,5 +1,8 @@
 #include "core/arena.h"
 
+#include "core/common.h"
+#include "core/limits.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +18,8 @@ struct sl_arena_chunk {
 
 void sl_arena_init(sl_arena_t *a, size_t chunk_size) {
     a->head = NULL;
-    a->chunk_size = chunk_size ? chunk_size : 8192;
+    SL_ASSERT(a);
+    a->chunk_size = chunk_size ? chunk_size : SL_ARENA_CHUNK_BYTES_DEFAULT;
     a->total_bytes = 0;
 }
 
@@ -42,9 +46,12 @@ void sl_arena_reset(sl_arena_t *a) {
     }
     c->used = 0;
     a->head = c;
+    /* Only the kept chunk is still counted. */
+    SL_ASSERT(a->total_bytes == sizeof *c + c->size);
 }
 
 void *sl_arena_alloc(sl_arena_t *a, size_t size) {
+    if (size > SIZE_MAX / 2) return NULL; /* rounding and the chunk header must not wrap */
     size = (size + 15) & ~(size_t)15;
     sl_arena_chunk_t *c = a->head;
     if (!c || c->size - c->used < size) {
@@ -67,6 +74,7 @@ void *sl_arena_alloc(sl_arena_t *a, size_t size) {
     }
     void *p = c->data + c->used;
     c->used += size;
+    SL_ASSERT(c->used <= c->size && ((uintptr_t)p & 15) == 0);
     return p;
 }
 

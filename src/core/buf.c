@@ -1,5 +1,7 @@
 #include "core/buf.h"
 
+#include "core/common.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@ char *sl_buf_reserve(sl_buf_t *b, size_t extra) {
         b->data = p;
         b->cap = cap;
     }
+    SL_ASSERT(b->len <= b->cap && b->cap - b->len >= extra);
     return b->data + b->len;
 }
 
@@ -61,6 +64,7 @@ void sl_buf_vprintf(sl_buf_t *b, const char *fmt, va_list ap) {
         vsnprintf(p, b->cap - b->len, fmt, ap2);
     }
     b->len += (size_t)n;
+    SL_ASSERT(b->len < b->cap); /* vsnprintf's NUL fitted */
     va_end(ap2);
 }
 

@@ -77,6 +77,9 @@
 #define SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT 200              /* durability=interval */
 #define SL_JNL_CAPACITY_MIN (64u * 1024)                      /* smallest commit journal (--journal-bytes) */
 
+/* ---- memory (core) ---- */
+#define SL_ARENA_CHUNK_BYTES_DEFAULT 8192     /* arena chunk when sl_arena_init gets 0; larger requests get their own */
+
 /* ---- event loop and output queues (net) ---- */
 #define SL_LOOP_EVENTS_MAX 256                /* epoll events taken per wait; more wait for the next turn */
 #define SL_LOOP_WAIT_MS_MAX 60000             /* longest single wait for a far timer (fits epoll's int timeout) */

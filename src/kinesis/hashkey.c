@@ -12,6 +12,7 @@
 #include <string.h>
 
 int sl_hashkey_parse(const char *s, size_t len, sl_u128_t *out) {
+    SL_ASSERT(out);
     if (!s || len == 0) return SL_EINVAL;
     for (size_t i = 0; i < len; i++)
         if (s[i] < '0' || s[i] > '9') return SL_EINVAL;
@@ -33,6 +34,7 @@ size_t sl_hashkey_format(sl_u128_t v, char out[40]) {
         tmp[n++] = (char)('0' + (unsigned)(v % 10));
         v /= 10;
     } while (v != 0);
+    SL_ASSERT(n <= SL_HASHKEY_DIGITS_MAX);
     for (size_t i = 0; i < n; i++)
         out[i] = tmp[n - 1 - i];
     out[n] = '\0';
@@ -45,6 +47,7 @@ size_t sl_hashkey_format(sl_u128_t v, char out[40]) {
  * than hashing a short key. OpenSSL 3 marks these functions deprecated; the warning is silenced
  * for this file only (the OPENSSL_SUPPRESS_DEPRECATED define at the top). */
 sl_u128_t sl_hashkey_of_partition_key(const char *pk, size_t len) {
+    SL_ASSERT(pk || len == 0);
     MD5_CTX ctx;
     unsigned char md[MD5_DIGEST_LENGTH];
     /* These only fail for a NULL context. */
@@ -62,7 +65,7 @@ sl_u128_t sl_hashkey_of_partition_key(const char *pk, size_t len) {
 }
 
 void sl_hashkey_split_even(int n, int i, sl_u128_t *start, sl_u128_t *end) {
-    SL_ASSERT(n >= 1 && i >= 0 && i < n);
+    SL_ASSERT(n >= 1 && i >= 0 && i < n && start && end);
     if (n == 1) {
         *start = 0;
         *end = SL_HASHKEY_MAX;
@@ -74,4 +77,6 @@ void sl_hashkey_split_even(int n, int i, sl_u128_t *start, sl_u128_t *end) {
     if (r == (sl_u128_t)(n - 1)) q += 1;
     *start = q * (unsigned)i;
     *end = (i == n - 1) ? SL_HASHKEY_MAX : q * (unsigned)(i + 1) - 1;
+    /* Ranges are non-empty and the first starts at 0. */
+    SL_ASSERT(*start <= *end && (i > 0 || *start == 0));
 }

@@ -8,12 +8,14 @@
 #include <string.h>
 
 int sl_shardid_format(uint32_t index, char out[24]) {
+    SL_ASSERT(out);
     int n = snprintf(out, 24, "shardId-%012" PRIu32, index);
     SL_ASSERT(n == SL_SHARDID_CHARS);
     return n;
 }
 
 int sl_shardid_parse(const char *s, size_t len, uint32_t *index) {
+    SL_ASSERT(index);
     if (!s || len == 0) return SL_EINVAL;
     /* kinesalite: shardId.split('-')[1] || shardId */
     const char *p = s;
@@ -40,6 +42,7 @@ int sl_shardid_parse(const char *s, size_t len, uint32_t *index) {
 }
 
 static int fmt_result(int n, size_t cap) {
+    SL_ASSERT(cap > 0);
     if (n < 0) return SL_EINVAL;
     if ((size_t)n >= cap) return SL_ELIMIT;
     return n;
@@ -47,12 +50,14 @@ static int fmt_result(int n, size_t cap) {
 
 int sl_arn_stream(char *buf, size_t cap, const char *region, const char *account,
                   const char *name) {
+    SL_ASSERT(buf && region && account && name);
     return fmt_result(snprintf(buf, cap, "arn:aws:kinesis:%s:%s:stream/%s", region, account, name),
                       cap);
 }
 
 int sl_arn_consumer(char *buf, size_t cap, const char *region, const char *account,
                     const char *stream, const char *consumer, int64_t created_s) {
+    SL_ASSERT(buf && region && account && stream && consumer);
     return fmt_result(snprintf(buf, cap, "arn:aws:kinesis:%s:%s:stream/%s/consumer/%s:%" PRId64,
                                region, account, stream, consumer, created_s),
                       cap);
@@ -74,6 +79,7 @@ static bool no_space(const char *s, size_t len) {
 /* Parses "arn:<aws*>:kinesis:<region>:<12 digits>:stream/" and sets *rest to what follows. */
 static int parse_head(const char *s, size_t len, sl_arn_t *out, const char **rest,
                       size_t *rest_len) {
+    SL_ASSERT(out && rest && rest_len);
     memset(out, 0, sizeof *out);
     if (!s || len == 0 || len > SL_ARN_CHARS_MAX || !has_prefix(s, len, "arn:")) return SL_EINVAL;
     const char *p = s + 4, *end = s + len;
@@ -102,6 +108,7 @@ static int parse_head(const char *s, size_t len, sl_arn_t *out, const char **res
         return SL_EINVAL;
     *rest = p;
     *rest_len = (size_t)(end - p);
+    SL_ASSERT(p <= end && out->region_len <= SL_REGION_CHARS_MAX);
     return 0;
 }
 
@@ -164,6 +171,7 @@ int sl_arn_parse_consumer(const char *s, size_t len, sl_arn_t *out) {
     out->consumer = cons;
     out->consumer_len = cons_len;
     out->consumer_created_s = v;
+    SL_ASSERT(v >= 0 && out->stream_len <= SL_NAME_CHARS_MAX && out->consumer_len <= SL_NAME_CHARS_MAX);
     return 0;
 fail:
     memset(out, 0, sizeof *out);

@@ -161,6 +161,7 @@ static size_t big_to_dec(big_t a, char out[64]) {
             top--;
     }
     parts[np++] = a.w[0];
+    SL_ASSERT(np <= (int)SL_ARRAY_LEN(parts));
     char first[19];
     put19(first, parts[np - 1]);
     size_t skip = 0;
@@ -172,12 +173,14 @@ static size_t big_to_dec(big_t a, char out[64]) {
         put19(out + n, parts[i]);
         n += 19;
     }
+    SL_ASSERT(n < 64);
     out[n] = '\0';
     return n;
 }
 
 /* ORs the low `bits` bits of v into a at bit position pos. */
 static void big_put(big_t *a, uint64_t v, unsigned pos, unsigned bits) {
+    SL_ASSERT(bits >= 1 && bits <= 64 && pos + bits <= 192);
     if (bits < 64) v &= (UINT64_C(1) << bits) - 1;
     unsigned w = pos / 64, off = pos % 64;
     a->w[w] |= v << off;
@@ -209,7 +212,10 @@ size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]) {
     big_put(&v, (uint64_t)s->record_s, 36, 36);
     big_put(&v, s->shard_index, 4, 32);
     big_put(&v, 2, 0, 4);
-    return big_to_dec(v, out);
+    /* Every value of the layout is in [2^185, 1.5 * 2^185): always 56 digits. */
+    size_t n = big_to_dec(v, out);
+    SL_ASSERT(n == 56);
+    return n;
 }
 
 /* 56 digits = 7 limbs of 8: every number the layout holds is in [2^185, 1.5 * 2^185), so it
@@ -218,6 +224,7 @@ size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]) {
 #define RUN_DIGITS (RUN_LIMBS * 8)
 
 size_t sl_seqnum_run_init(sl_seqnum_run_t *run, const sl_seqnum_t *s) {
+    SL_ASSERT(run && s);
     run->cur = *s;
     run->len = sl_seqnum_format(s, run->text);
     if (run->len == RUN_DIGITS) {
@@ -251,8 +258,8 @@ size_t sl_seqnum_run_next(sl_seqnum_run_t *run) {
         run->limb[i] = v;
         put8(run->text + (RUN_LIMBS - 1 - i) * 8, v);
     }
-    /* The counter stays within the layout, so the value stays below 10^56. */
-    SL_ASSERT(!carry);
+    /* The counter stays within the layout, so the value stays below 10^56 (56 digits). */
+    SL_ASSERT(!carry && run->len == RUN_DIGITS);
     return run->len;
 }
 
@@ -330,6 +337,7 @@ void sl_seqnum_shard_end(int64_t created_ms, uint32_t index, int64_t closed_ms, 
 }
 
 int sl_seqnum_cmp_dec(const char *a, size_t alen, const char *b, size_t blen) {
+    SL_ASSERT(a && b && alen > 0 && blen > 0); /* validated digits, by contract */
     while (alen > 1 && a[0] == '0')
         a++, alen--;
     while (blen > 1 && b[0] == '0')

@@ -3,6 +3,7 @@
 #include "kinesis/token.h"
 
 #include "core/common.h"
+#include "core/limits.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -32,6 +33,7 @@ int sl_token_key_generate(uint8_t key[32]) {
 
 static int seal(const uint8_t key[32], uint8_t purpose, const void *plain, size_t n, char *out,
                 size_t cap) {
+    SL_ASSERT(key && out && (plain || n == 0));
     if (n > SL_TOKEN_PLAIN_MAX) return SL_ELIMIT;
     size_t raw_len = OVERHEAD + n;
     size_t enc_len = SL_TOKEN_ENCODED_LEN(n);
@@ -93,6 +95,7 @@ static int b64_decode_strict(const char *s, size_t len, uint8_t raw[RAW_BUF]) {
 
 static int open_token(const uint8_t key[32], uint8_t purpose, const char *s, size_t len,
                       void *plain, size_t cap, size_t *n_out) {
+    SL_ASSERT(key && n_out && (plain || cap == 0));
     if (!s) return SL_EINVAL;
     if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
         s++;
@@ -158,11 +161,16 @@ static uint64_t get_be(const uint8_t *p, int bytes) {
 /* Iterator plaintext: format(1) name_len(1) name stream_created_ms(8) shard_index(4)
  * position(8) issued_ms(8), integers big-endian. */
 #define ITERATOR_FIXED (1 + 1 + 8 + 4 + 8 + 8)
+/* An iterator for the longest stream name is sealed and still a valid ShardIterator. */
+static_assert(ITERATOR_FIXED + SL_NAME_CHARS_MAX <= SL_TOKEN_PLAIN_MAX, "iterator plaintext too long");
+static_assert(SL_TOKEN_ENCODED_LEN(ITERATOR_FIXED + SL_NAME_CHARS_MAX) <= SL_TOKEN_ITERATOR_CHARS_MAX,
+              "iterator token too long");
 
 int sl_iterator_encode(const uint8_t key[32], const sl_iterator_t *it, char *out, size_t out_cap) {
+    SL_ASSERT(key && it && out);
     size_t name_len = strnlen(it->stream_name, sizeof it->stream_name);
-    if (name_len == 0 || name_len > 128) return SL_EINVAL;
-    uint8_t p[ITERATOR_FIXED + 128];
+    if (name_len == 0 || name_len > SL_NAME_CHARS_MAX) return SL_EINVAL;
+    uint8_t p[ITERATOR_FIXED + SL_NAME_CHARS_MAX];
     size_t o = 0;
     p[o++] = ITERATOR_FORMAT;
     p[o++] = (uint8_t)name_len;
@@ -185,7 +193,8 @@ int sl_iterator_decode(const uint8_t key[32], const char *s, size_t len, sl_iter
     /* Authenticated, but still checked: a key shared with a future format must not crash us. */
     if (n < ITERATOR_FIXED || p[0] != ITERATOR_FORMAT) return SL_EINVAL;
     size_t name_len = p[1];
-    if (name_len == 0 || name_len > 128 || n != ITERATOR_FIXED + name_len) return SL_EINVAL;
+    if (name_len == 0 || name_len > SL_NAME_CHARS_MAX || n != ITERATOR_FIXED + name_len)
+        return SL_EINVAL;
     if (memchr(p + 2, '\0', name_len)) return SL_EINVAL;
     memset(out, 0, sizeof *out);
     memcpy(out->stream_name, p + 2, name_len);
@@ -193,6 +202,7 @@ int sl_iterator_decode(const uint8_t key[32], const char *s, size_t len, sl_iter
     out->stream_created_ms = (int64_t)get_be(p + o, 8), o += 8;
     out->shard_index = (uint32_t)get_be(p + o, 4), o += 4;
     out->position = get_be(p + o, 8), o += 8;
-    out->issued_ms = (int64_t)get_be(p + o, 8);
+    out->issued_ms = (int64_t)get_be(p + o, 8), o += 8;
+    SL_ASSERT(o == n); /* read exactly what sl_iterator_encode wrote */
     return 0;
 }

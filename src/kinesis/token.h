@@ -24,7 +24,7 @@ static_assert(SL_TOKEN_ENCODED_LEN(SL_TOKEN_PLAIN_MAX) <= SL_TOKEN_ITERATOR_CHAR
               "SL_TOKEN_PLAIN_MAX too large for SL_TOKEN_ITERATOR_CHARS_MAX");
 
 typedef struct {
-    char stream_name[129]; /* NUL-terminated, 1..128 chars */
+    char stream_name[SL_NAME_CHARS_MAX + 1]; /* NUL-terminated, 1..128 chars */
     int64_t
         stream_created_ms; /* the stream incarnation: a recreated stream rejects old iterators */
     uint32_t shard_index;

@@ -33,6 +33,7 @@ static uint32_t crc32_of(const uint8_t *p, size_t n) {
 
 int sl_es_encode(sl_buf_t *out, const sl_es_header_t *headers, size_t header_count,
                  const void *payload, size_t payload_len) {
+    SL_ASSERT(out && (headers || header_count == 0) && (payload || payload_len == 0));
     size_t headers_len = 0;
     for (size_t i = 0; i < header_count; i++) {
         size_t name_len = strlen(headers[i].name);
@@ -63,6 +64,7 @@ int sl_es_encode(sl_buf_t *out, const sl_es_header_t *headers, size_t header_cou
     }
     if (payload_len) memcpy(w, payload, payload_len);
     w += payload_len;
+    SL_ASSERT(w + 4 == msg + total); /* the lengths in the prelude match what was written */
     put_be32(w, crc32_of(msg, total - 4));
     out->len += total;
     return 0;
