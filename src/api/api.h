@@ -11,7 +11,7 @@
 typedef struct sl_api sl_api_t;
 
 typedef struct {
-    sl_kinesis_t *kinesis;   /* not owned */
+    sl_kinesis_t *kinesis;   /* the default account's engine; not owned */
     /* Web origins ("scheme://host[:port]", comma-separated) whose pages may call the API from a
      * browser; NULL or "" = CORS off. A request carrying an Origin header that is neither listed
      * nor the server's own loopback origin is refused with 403 (docs/security.md). "*" (any
@@ -21,11 +21,21 @@ typedef struct {
      * principal's secret. Nothing sets it yet (signatures are only checked for their format),
      * so this server runs in open mode and refuses "*" in cors_origins. */
     bool signatures_verified;
+    /* Chooses the engine of the account that a request's SigV4 access key id selects (the
+     * composition root's account registry); NULL = every request uses `kinesis`. Returns 0 and
+     * *out, SL_ELIMIT when the account cannot be created because of a bound (the request gets
+     * UnrecognizedClientException), or another negative code (InternalFailure). Runs on network
+     * threads, after the request passed validation. */
+    int (*account)(void *ctx, const char *access_key_id, sl_kinesis_t **out);
+    void *account_ctx;
 } sl_api_config_t;
 
 /* Returns SL_EINVAL (after logging why) for a malformed cors_origins list. */
 int sl_api_create(const sl_api_config_t *cfg, sl_api_t **out);
 void sl_api_destroy(sl_api_t *api);
+/* Connects a further engine (another account's) to the API's commit listeners (SubscribeToShard).
+ * Call before the engine serves any request; cfg->kinesis is connected by sl_api_create. */
+void sl_api_attach_kinesis(sl_api_t *api, sl_kinesis_t *k);
 /* The sl_http_handler_fn to give the HTTP server (ctx = the sl_api_t). */
 void sl_api_handle_http(void *ctx, sl_http_req_t *req);
 

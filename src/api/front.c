@@ -21,7 +21,7 @@
 #define CT_LEGACY_JSON "application/json"
 #define TARGET_PREFIX "Kinesis_20131202"
 
-void sl_kapi_subs_attach(sl_api_t *api);
+void sl_kapi_subs_attach(sl_api_t *api, sl_kinesis_t *k);
 
 /* ---- CORS ---- */
 
@@ -113,6 +113,8 @@ int sl_api_create(const sl_api_config_t *cfg, sl_api_t **out) {
     sl_api_t *api = calloc(1, sizeof *api);
     if (!api) return SL_ENOMEM;
     api->k = cfg->kinesis;
+    api->account = cfg->account;
+    api->account_ctx = cfg->account_ctx;
     int rc = cors_parse(api, cfg);
     if (rc) {
         cors_free(api);
@@ -120,10 +122,12 @@ int sl_api_create(const sl_api_config_t *cfg, sl_api_t **out) {
         return rc;
     }
     sl_kapi_subs_init(api);
-    sl_kapi_subs_attach(api);
+    sl_kapi_subs_attach(api, api->k);
     *out = api;
     return 0;
 }
+
+void sl_api_attach_kinesis(sl_api_t *api, sl_kinesis_t *k) { sl_kapi_subs_attach(api, k); }
 
 void sl_api_destroy(sl_api_t *api) {
     if (!api) return;
@@ -409,6 +413,14 @@ void sl_api_handle_http(void *ctx, sl_http_req_t *req) {
         send_error(req, request_id, origin, fmt, verr.type, verr.message);
         return;
     }
+    /* 9. the account: a 12-digit access key id selects its own (docs/security.md, "Accounts") */
+    sl_kinesis_t *k = api->k;
+    int arc = api->account ? api->account(api->account_ctx, auth.access_key_id, &k) : 0;
+    if (arc) {
+        send_error(req, request_id, origin, fmt, arc == SL_ELIMIT ? "UnrecognizedClientException" : "InternalFailure",
+                   arc == SL_ELIMIT ? "The security token included in the request is invalid." : NULL);
+        return;
+    }
     sl_api_op_fn fn = sl_kinesis_op_handler(op->name);
     sl_api_call_t *call = sl_arena_calloc(req->arena, 1, sizeof *call);
     if (!call || !fn) {
@@ -417,7 +429,7 @@ void sl_api_handle_http(void *ctx, sl_http_req_t *req) {
         return;
     }
     call->api = api;
-    call->k = api->k;
+    call->k = k;
     call->req = req;
     call->arena = req->arena;
     call->fmt = fmt;

@@ -16,7 +16,9 @@
 typedef struct sl_sub sl_sub_t;
 
 struct sl_api {
-    sl_kinesis_t *k;
+    sl_kinesis_t *k;           /* the default account's engine */
+    int (*account)(void *ctx, const char *access_key_id, sl_kinesis_t **out); /* see api.h */
+    void *account_ctx;
     /* SubscribeToShard registry (kinesis_subscribe.c); guarded by sub_mu, which is taken from
      * network threads and from the storage commit thread (never while holding the engine lock). */
     pthread_mutex_t sub_mu;

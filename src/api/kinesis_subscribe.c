@@ -34,6 +34,7 @@
 struct sl_sub {
     sl_sub_t *next;             /* in api->subs (under sub_mu) */
     sl_api_t *api;
+    sl_kinesis_t *k;            /* the engine of the subscriber's account */
     sl_http_req_t *req;
     sl_loop_t *loop;
     sl_fmt_t fmt;
@@ -197,7 +198,7 @@ static void sub_read_cb(void *arg, int status, sl_read_result_t *res) {
 
 static void sub_pump(sl_sub_t *sub) {
     if (sub->ended || sub->reading || sub->paused) return;
-    sl_kinesis_t *k = sub->api->k;
+    sl_kinesis_t *k = sub->k;
     int64_t now = sl_time_now_ms();
     if (now - sub->started_ms >= SUB_LIFETIME_MS) {
         sub_end(sub);
@@ -248,7 +249,7 @@ static void sub_on_read(void *arg) {
         sub_unref(sub);
         return;
     }
-    sl_kinesis_t *k = sub->api->k;
+    sl_kinesis_t *k = sub->k;
     int64_t now = sl_time_now_ms();
     bool caught_up = res->next_seq >= res->bounds.next_seq;
 
@@ -387,6 +388,7 @@ void sl_kapi_subscribe(sl_api_call_t *call) {
         goto out_unlock;
     }
     sub->api = api;
+    sub->k = call->k;
     sub->req = call->req;
     sub->loop = sl_http_req_loop(call->req);
     sub->fmt = call->fmt;
@@ -459,8 +461,8 @@ out_unlock:
     sl_kinesis_unlock(k);
 }
 
-void sl_kapi_subs_attach(sl_api_t *api);
-void sl_kapi_subs_attach(sl_api_t *api) {
-    api->k->cfg.on_commit = on_commit;
-    api->k->cfg.on_commit_ctx = api;
+void sl_kapi_subs_attach(sl_api_t *api, sl_kinesis_t *k);
+void sl_kapi_subs_attach(sl_api_t *api, sl_kinesis_t *k) {
+    k->cfg.on_commit = on_commit;
+    k->cfg.on_commit_ctx = api;
 }

@@ -92,6 +92,12 @@
 /* ---- server process ---- */
 #define SL_SERVER_MMAP_THRESHOLD_BYTES (32 * 1024 * 1024)     /* malloc: heap, not mmap, below this */
 #define SL_SERVER_TRIM_THRESHOLD_BYTES (256 * 1024 * 1024)    /* malloc: free heap kept before trimming */
+/* Most accounts one server can hold (the default one included; docs/security.md, "Accounts");
+ * --accounts-max (default 64) chooses the bound below it. Each account costs a SQLite catalog
+ * connection (3 descriptors, up to 2 MB of page cache) and a background thread; the storage
+ * backend (commit thread, journal) is shared. A new access key beyond the bound gets
+ * UnrecognizedClientException. */
+#define SL_SERVER_ACCOUNTS_MAX 1024
 
 /* ---- relations between bounds (checked at compile time) ---- */
 #define SL_BASE64_CHARS(bytes) ((((bytes) + 2) / 3) * 4)

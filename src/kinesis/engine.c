@@ -367,7 +367,7 @@ int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count,
     rc = sl_catalog_stream_insert(k->catalog, &row);
     if (rc) goto fail_tx;
     s->id = row.id;
-    snprintf(s->storage_key, sizeof s->storage_key, "%lld-%s", (long long)s->id, s->name);
+    snprintf(s->storage_key, sizeof s->storage_key, "%s%lld-%s", k->storage_prefix, (long long)s->id, s->name);
     /* Initial shards are dated a little before the stream so that their StartingSequenceNumber is
      * below any record's (kinesalite does the same). */
     for (int i = 0; i < shard_count; i++) {
@@ -634,7 +634,8 @@ static void load_stream(void *arg, const sl_cat_stream_t *r) {
     s->id = r->id;
     snprintf(s->name, sizeof s->name, "%s", r->name);
     snprintf(s->arn, sizeof s->arn, "%s", r->arn);
-    snprintf(s->storage_key, sizeof s->storage_key, "%lld-%s", (long long)s->id, s->name);
+    snprintf(s->storage_key, sizeof s->storage_key, "%s%lld-%s", lc->k->storage_prefix, (long long)s->id,
+             s->name);
     s->status = status_parse(r->status);
     s->status_until_ms = r->status_until_ms;
     s->on_demand = r->mode && strcmp(r->mode, "ON_DEMAND") == 0;
@@ -732,8 +733,17 @@ typedef struct {
     sl_kinesis_t *k;
 } reconcile_ctx_t;
 
+/* Whether a log on disk is for this engine (account) to reconcile: other accounts' stream keys
+ * start with "<12-digit account id>.", the default account's with the catalog id and '-'. */
+static bool key_is_ours(const sl_kinesis_t *k, const char *stream_key) {
+    size_t n = strlen(k->storage_prefix);
+    if (n) return strncmp(stream_key, k->storage_prefix, n) == 0;
+    return !(strspn(stream_key, "0123456789") == 12 && stream_key[12] == '.');
+}
+
 static void reconcile_log(void *arg, const char *stream_key, const char *shard_key) {
     reconcile_ctx_t *rc = arg;
+    if (!key_is_ours(rc->k, stream_key)) return;
     for (size_t i = 0; i < rc->k->stream_count; i++) {
         sl_kstream_t *s = rc->k->streams[i];
         if (strcmp(s->storage_key, stream_key) != 0) continue;
@@ -760,6 +770,7 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     if (k->cfg.iterator_ttl_ms <= 0) k->cfg.iterator_ttl_ms = SL_KINESIS_ITERATOR_TTL_MS;
     snprintf(k->region, sizeof k->region, "%s", cfg->region);
     snprintf(k->account, sizeof k->account, "%s", cfg->account);
+    snprintf(k->storage_prefix, sizeof k->storage_prefix, "%s", cfg->storage_prefix ? cfg->storage_prefix : "");
     pthread_rwlock_init(&k->lock, NULL);
     pthread_mutex_init(&k->reaper_mu, NULL);
     pthread_cond_init(&k->reaper_cv, NULL);

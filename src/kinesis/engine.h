@@ -112,6 +112,9 @@ typedef struct {
     const char *data_dir;      /* for log messages only */
     const char *region;
     const char *account;
+    /* Prepended to every stream's storage key ("" for the default account, "<account id>." for
+     * the others), so accounts share one storage backend without sharing a log. */
+    const char *storage_prefix;
     int64_t create_stream_ms, delete_stream_ms, update_stream_ms, consumer_ms;
     int64_t iterator_ttl_ms;   /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
     int64_t shard_limit;
@@ -124,6 +127,7 @@ struct sl_kinesis {
     sl_kinesis_config_t cfg;
     char region[64];
     char account[16];
+    char storage_prefix[16];
     pthread_rwlock_t lock;
     sl_catalog_t *catalog;
     sl_storage_t *storage;

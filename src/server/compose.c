@@ -4,24 +4,41 @@
 #include "api/api.h"
 #include "catalog/catalog.h"
 #include "core/common.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "kinesis/engine.h"
 #include "net/http.h"
 #include "storage/backend.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* One account: its catalog and its Kinesis engine (both owned by the root). */
+typedef struct {
+    char id[16];
+    sl_catalog_t *catalog;
+    sl_kinesis_t *kinesis;
+} account_t;
 
 struct sl_compose {
-    sl_config_t cfg;          /* copy of the configuration */
-    sl_catalog_t *catalog;    /* owned */
-    sl_storage_t *storage;    /* owned; shared by every shard log */
-    sl_kinesis_t *kinesis;    /* owned */
-    sl_api_t *api;            /* owned */
-    sl_http_server_t *http;   /* owned */
+    sl_config_t cfg;        /* copy of the configuration */
+    sl_storage_t *storage;  /* owned; shared by every account's shard logs */
+    sl_api_t *api;          /* owned */
+    sl_http_server_t *http; /* owned */
+    /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
+     * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
+     * created on their first request. Entries below account_count never change once published
+     * (release store), so lookups read them without a lock; accounts_mu serializes creation. */
+    account_t accounts[SL_SERVER_ACCOUNTS_MAX];
+    size_t account_count;
+    pthread_mutex_t accounts_mu;
 };
 
 static sl_durability_t durability_of(const char *name) {
@@ -30,15 +47,27 @@ static sl_durability_t durability_of(const char *name) {
     return SL_DURABILITY_SYNC;
 }
 
-static int open_catalog(sl_compose_t *root) {
-    const sl_config_t *cfg = &root->cfg;
-    if (mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) {
-        SL_ERROR("cannot create data directory %s: %s", cfg->data_dir, strerror(errno));
-        return SL_EIO;
+static int make_dir(const char *path) {
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        SL_ERROR("cannot create directory %s: %s", path, strerror(errno));
+        return errno == ENOSPC ? SL_ENOSPC : SL_EIO;
     }
+    return 0;
+}
+
+/* Makes a new directory entry durable (fsync of the directory that holds it). */
+static int sync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : SL_EIO;
+    if (rc) SL_ERROR("cannot sync directory %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
+static int open_catalog(const char *dir, sl_catalog_t **out) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/catalog.db", cfg->data_dir);
-    int rc = sl_catalog_open_sqlite(path, &root->catalog);
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    int rc = sl_catalog_open_sqlite(path, out);
     if (rc) SL_ERROR("cannot open catalog %s: %s", path, sl_strerror(rc));
     return rc;
 }
@@ -59,14 +88,17 @@ static int open_storage(sl_compose_t *root) {
     return rc;
 }
 
-static int open_kinesis(sl_compose_t *root) {
+/* Opens the engine of account a (whose catalog is open) with its logs in the shared storage. */
+static int open_kinesis(sl_compose_t *root, account_t *a, const char *dir,
+                        const char *storage_prefix) {
     const sl_config_t *cfg = &root->cfg;
     sl_kinesis_config_t kcfg = {
-        .catalog = root->catalog,
+        .catalog = a->catalog,
         .storage = root->storage,
-        .data_dir = cfg->data_dir,
+        .data_dir = dir,
         .region = cfg->region,
-        .account = cfg->account_id,
+        .account = a->id,
+        .storage_prefix = storage_prefix,
         .create_stream_ms = cfg->create_stream_ms,
         .delete_stream_ms = cfg->delete_stream_ms,
         .update_stream_ms = cfg->update_stream_ms,
@@ -75,7 +107,110 @@ static int open_kinesis(sl_compose_t *root) {
         .shard_limit = cfg->shard_limit,
         .on_demand_stream_limit = cfg->on_demand_stream_limit,
     };
-    return sl_kinesis_open(&kcfg, &root->kinesis);
+    return sl_kinesis_open(&kcfg, &a->kinesis);
+}
+
+static void account_close(account_t *a) {
+    sl_kinesis_close(a->kinesis);
+    sl_catalog_close(a->catalog);
+    *a = (account_t){0};
+}
+
+/* ---- accounts ---- */
+
+static bool is_account_id(const char *s) {
+    return strlen(s) == 12 && strspn(s, "0123456789") == 12;
+}
+
+/* Opens (create: creates first) the account `id` under <data_dir>/accounts/<id>/ and publishes it
+ * in the registry. Caller holds accounts_mu (or is the only thread, at start). */
+static int account_open(sl_compose_t *root, const char *id, bool create, account_t **out) {
+    size_t n = root->account_count;
+    if (n >= (size_t)root->cfg.accounts_max) {
+        SL_WARN("account %s refused: the server already holds %zu accounts (--accounts-max)", id,
+                n);
+        return SL_ELIMIT;
+    }
+    char accounts[1100], dir[1200], prefix[16];
+    snprintf(accounts, sizeof accounts, "%s/accounts", root->cfg.data_dir);
+    snprintf(dir, sizeof dir, "%s/%s", accounts, id);
+    snprintf(prefix, sizeof prefix, "%s.", id);
+    int rc = 0;
+    if (create) {
+        rc = make_dir(accounts);
+        if (rc == 0) rc = make_dir(dir);
+    }
+    account_t *a = &root->accounts[n];
+    snprintf(a->id, sizeof a->id, "%s", id);
+    if (rc == 0) rc = open_catalog(dir, &a->catalog);
+    /* The account exists once its catalog's directory entries are durable: sync the chain. */
+    if (rc == 0 && create) rc = sync_dir(dir);
+    if (rc == 0 && create) rc = sync_dir(accounts);
+    if (rc == 0 && create) rc = sync_dir(root->cfg.data_dir);
+    if (rc == 0) rc = open_kinesis(root, a, dir, prefix);
+    if (rc) {
+        SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
+        account_close(a);
+        return rc;
+    }
+    if (root->api) sl_api_attach_kinesis(root->api, a->kinesis);
+    if (create) SL_INFO("account %s created in %s", id, dir);
+    __atomic_store_n(&root->account_count, n + 1, __ATOMIC_RELEASE);
+    *out = a;
+    return 0;
+}
+
+static account_t *account_find(sl_compose_t *root, const char *id) {
+    size_t n = __atomic_load_n(&root->account_count, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(root->accounts[i].id, id) == 0) return &root->accounts[i];
+    return NULL;
+}
+
+/* The API's account chooser (sl_api_config_t.account): a 12-digit access key id is the account;
+ * any other key, and the default account's own id, select the default account. */
+static int account_for_key(void *ctx, const char *access_key_id, sl_kinesis_t **out) {
+    sl_compose_t *root = ctx;
+    *out = root->accounts[0].kinesis;
+    if (!access_key_id || !is_account_id(access_key_id)) return 0;
+    account_t *a = account_find(root, access_key_id);
+    if (a) {
+        *out = a->kinesis;
+        return 0;
+    }
+    pthread_mutex_lock(&root->accounts_mu);
+    a = account_find(root, access_key_id);
+    int rc = a ? 0 : account_open(root, access_key_id, true, &a);
+    pthread_mutex_unlock(&root->accounts_mu);
+    if (rc == 0) *out = a->kinesis;
+    return rc;
+}
+
+/* Reopens every account found under <data_dir>/accounts/ (at start, before serving). */
+static int accounts_reopen(sl_compose_t *root) {
+    char accounts[1100];
+    snprintf(accounts, sizeof accounts, "%s/accounts", root->cfg.data_dir);
+    DIR *d = opendir(accounts);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        SL_ERROR("cannot read %s: %s", accounts, strerror(errno));
+        return SL_EIO;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (!is_account_id(e->d_name)) continue;
+        if (strcmp(e->d_name, root->cfg.account_id) == 0) {
+            SL_WARN("%s/%s is not served: %s is the default account (--account-id), whose data is "
+                    "in %s",
+                    accounts, e->d_name, e->d_name, root->cfg.data_dir);
+            continue;
+        }
+        account_t *a;
+        rc = account_open(root, e->d_name, false, &a);
+    }
+    closedir(d);
+    return rc;
 }
 
 static int start_http(sl_compose_t *root) {
@@ -104,8 +239,8 @@ static int start_http(sl_compose_t *root) {
                 sl_http_server_port(root->http), cfg->bind, sl_http_server_tls_port(root->http),
                 cfg->data_dir);
     else
-        SL_INFO("sluice listening on %s:%d, data in %s", cfg->bind,
-                sl_http_server_port(root->http), cfg->data_dir);
+        SL_INFO("sluice listening on %s:%d, data in %s", cfg->bind, sl_http_server_port(root->http),
+                cfg->data_dir);
     return 0;
 }
 
@@ -114,13 +249,26 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     sl_compose_t *root = calloc(1, sizeof *root);
     if (!root) return SL_ENOMEM;
     root->cfg = *cfg;
-    int rc = open_catalog(root);
+    pthread_mutex_init(&root->accounts_mu, NULL);
+    account_t *def = &root->accounts[0];
+    snprintf(def->id, sizeof def->id, "%s", cfg->account_id);
+    int rc = make_dir(cfg->data_dir);
+    if (rc == 0) rc = open_catalog(cfg->data_dir, &def->catalog);
     if (rc == 0) rc = open_storage(root);
-    if (rc == 0) rc = open_kinesis(root);
+    if (rc == 0) rc = open_kinesis(root, def, cfg->data_dir, "");
     if (rc == 0) {
-        sl_api_config_t acfg = {.kinesis = root->kinesis, .cors_origins = root->cfg.cors_origins};
+        root->account_count = 1;
+        rc = accounts_reopen(root);
+    }
+    if (rc == 0) {
+        sl_api_config_t acfg = {.kinesis = def->kinesis,
+                                .cors_origins = root->cfg.cors_origins,
+                                .account = account_for_key,
+                                .account_ctx = root};
         rc = sl_api_create(&acfg, &root->api);
     }
+    for (size_t i = 1; rc == 0 && i < root->account_count; i++)
+        sl_api_attach_kinesis(root->api, root->accounts[i].kinesis);
     if (rc == 0) rc = start_http(root);
     if (rc) {
         SL_ERROR("cannot start: %s", sl_strerror(rc));
@@ -135,8 +283,11 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (!root) return;
     if (root->http) sl_http_server_stop(root->http, grace_ms);
     sl_api_destroy(root->api);
-    sl_kinesis_close(root->kinesis);
+    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
+        sl_kinesis_close(root->accounts[i].kinesis);
     if (root->storage) sl_storage_close(root->storage);
-    sl_catalog_close(root->catalog);
+    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
+        sl_catalog_close(root->accounts[i].catalog);
+    pthread_mutex_destroy(&root->accounts_mu);
     free(root);
 }

@@ -4,8 +4,14 @@
  * the HTTP server and starts its threads. main.c only parses the configuration, calls this and
  * waits for a signal.
  *
+ * Accounts (docs/security.md): the root keeps a registry of accounts, each with its own catalog
+ * and Kinesis engine over the one shared storage backend (storage keys carry the account). The
+ * default account (--account-id) is opened first, from the data directory itself; the others are
+ * reopened from <data_dir>/accounts/ at start and created on their first request, chosen by the
+ * front from the request's access key id (sl_api_config_t.account).
+ *
  * Ownership: the root owns everything it opened and closes it in reverse order (HTTP server, API,
- * engine, storage, catalog), so no request or commit callback can reach a closed layer. */
+ * engines, storage, catalogs), so no request or commit callback can reach a closed layer. */
 #ifndef SL_SERVER_COMPOSE_H
 #define SL_SERVER_COMPOSE_H
 
@@ -16,7 +22,7 @@ typedef struct sl_compose sl_compose_t;
 /* Opens every layer for cfg and starts serving. Logs the reason and returns a negative SL_E* code
  * when something cannot start (nothing is left open then). cfg is copied. */
 int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out);
-/* Stops serving (in-flight responses get up to grace_ms) and closes every layer. NULL is a no-op. */
+/* Stops serving (in-flight responses get up to grace_ms), closes every layer. NULL is a no-op. */
 void sl_compose_close(sl_compose_t *root, int grace_ms);
 
 #endif

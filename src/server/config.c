@@ -37,7 +37,9 @@ static const opt_t g_opts[] = {
     {"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key for TLS"},
     {"data_dir", S(data_dir), "./sluice-data", 0, 0, NULL, "Directory for the catalog and the shard logs"},
     {"region", S(region), "us-east-1", 0, 0, NULL, "Region reported in ARNs"},
-    {"account_id", S(account_id), "000000000000", 0, 0, NULL, "12-digit account id reported in ARNs and messages"},
+    {"account_id", S(account_id), "000000000000", 0, 0, NULL,
+     "12-digit id of the default account (every request whose access key id is not a 12-digit account id), "
+     "reported in ARNs and messages"},
     {"threads", I(threads), "0", 0, 256, NULL, "Network threads (0 = one per core)"},
     {"durability", S(durability), "sync", 0, 0, durability_choices,
      "sync: acknowledge after fdatasync (group commit); interval: fdatasync every flush_interval_ms; none: leave it to the OS"},
@@ -56,6 +58,9 @@ static const opt_t g_opts[] = {
      "Lifetime of shard iterators (AWS: 5 minutes); lower only to test expiry handling"},
     {"shard_limit", I(shard_limit), "500", 1, 1000000, NULL, "Account shard limit (DescribeLimits ShardLimit)"},
     {"on_demand_stream_limit", I(on_demand_stream_limit), "50", 0, 1000000, NULL, "Account limit of ON_DEMAND streams"},
+    {"accounts_max", I(accounts_max), "64", 1, SL_SERVER_ACCOUNTS_MAX, NULL,
+     "Accounts the server holds, the default one included: a 12-digit access key id selects its own account "
+     "(docs/security.md); a new one beyond this gets UnrecognizedClientException"},
     {"body_max_bytes", I(body_max_bytes), "16777216", 1048576, 1073741824, NULL, "Largest request body; larger gets 413"},
     {"cors_origins", S(cors_origins), "", 0, 0, NULL,
      "Comma-separated web origins (scheme://host[:port]) whose pages may call the API from a browser; empty = "

@@ -30,6 +30,7 @@ typedef struct {
     int64_t iterator_ttl_ms;
     int64_t shard_limit;
     int64_t on_demand_stream_limit;
+    int64_t accounts_max;
     int64_t body_max_bytes;
     char cors_origins[2048];
     char log_level[16];
