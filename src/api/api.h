@@ -38,5 +38,9 @@ void sl_api_destroy(sl_api_t *api);
 void sl_api_attach_kinesis(sl_api_t *api, sl_kinesis_t *k);
 /* The sl_http_handler_fn to give the HTTP server (ctx = the sl_api_t). */
 void sl_api_handle_http(void *ctx, sl_http_req_t *req);
+/* The sl_http_error_body_fn to give the HTTP server: AWS's error shape, in the request's content
+ * type, for the answers the server gives itself (413). */
+void *sl_api_error_body(void *ctx, int status, const sl_http_header_t *headers, size_t header_count,
+                        size_t *len, const char **content_type);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CT_JSON "application/x-amz-json-1.1"
 #define CT_CBOR "application/x-amz-cbor-1.1"
@@ -272,6 +273,30 @@ void sl_api_post(sl_api_call_t *call, void (*fn)(sl_api_call_t *call)) {
     if (sl_loop_post(sl_http_req_loop(call->req), post_trampoline, call) != 0) {
         SL_ERROR("api: cannot post completion to the network loop");
     }
+}
+
+/* The 413 for a body over --body-max-bytes is answered by the HTTP server before the request is
+ * read: AWS's error shape without a __type, so that SDKs report the status as the error code, as
+ * they do for AWS's own 413 (boto3#1147: "An error occurred (413)"), with a message saying which
+ * limit was hit. CBOR for a CBOR request, JSON otherwise. */
+void *sl_api_error_body(void *ctx, int status, const sl_http_header_t *headers, size_t header_count,
+                        size_t *len, const char **content_type) {
+    (void)ctx;
+    if (status != 413) return NULL;
+    bool cbor = false;
+    for (size_t i = 0; i < header_count; i++)
+        if (headers[i].name_len == 12 && memcmp(headers[i].name, "content-type", 12) == 0)
+            cbor = headers[i].value_len >= strlen(CT_CBOR) &&
+                   strncasecmp(headers[i].value, CT_CBOR, strlen(CT_CBOR)) == 0;
+    sl_buf_t b = SL_BUF_INIT;
+    sl_aws_error_body(&b, cbor ? SL_FMT_CBOR : SL_FMT_JSON, NULL,
+                      "The request body is larger than this server accepts (--body-max-bytes).", false);
+    if (sl_buf_failed(&b)) {
+        sl_buf_free(&b);
+        return NULL;
+    }
+    *content_type = cbor ? CT_CBOR : CT_JSON;
+    return sl_buf_detach(&b, len);
 }
 
 /* ---- request processing ---- */

@@ -79,6 +79,13 @@ long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len);
 /* Finish the response (HTTP/1.1 last chunk, HTTP/2 END_STREAM) and release `req`. */
 void sl_http_stream_end(sl_http_req_t *req);
 
+/* The body of an answer the server gives without calling the handler (today 413: a body over
+ * body_max_bytes), so that it is in the protocol the clients speak. `headers` are the request's
+ * (for its Content-Type). Returns a malloc'd body of *len bytes and sets *content_type (static),
+ * or NULL for the default short text/plain reason. Runs on the connection's thread. */
+typedef void *(*sl_http_error_body_fn)(void *ctx, int status, const sl_http_header_t *headers,
+                                       size_t header_count, size_t *len, const char **content_type);
+
 typedef struct {
     const char *bind_address;     /* e.g. "127.0.0.1" */
     int port;                     /* plain port (HTTP/1.1 + h2c prior knowledge) */
@@ -90,6 +97,7 @@ typedef struct {
     size_t body_max_bytes;        /* larger request bodies get 413 */
     sl_http_handler_fn handler;
     void *handler_ctx;
+    sl_http_error_body_fn error_body; /* optional (ctx = handler_ctx) */
     /* Called once on each network thread after its loop is created (e.g. to set up per-thread
      * state); may be NULL. ctx is handler_ctx; sl_loop_current() already returns `loop`. */
     void (*on_thread_start)(sl_loop_t *loop, void *ctx);

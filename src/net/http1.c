@@ -155,12 +155,25 @@ void sl_h1_error(sl_conn_t *c, int status, const char *reason) {
     size_t rlen = strlen(reason);
     size_t dlen;
     const char *date = sl_worker_date(c->w, &dlen);
-    sl_buf_printf(b, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n", status,
-                  sl_http_reason(status), rlen + 1);
+    /* 413 comes after the head: the handler's error_body may answer in the request's protocol. */
+    const sl_http_server_config_t *cfg = &c->w->srv->cfg;
+    const char *ctype = "text/plain";
+    size_t blen = 0;
+    void *body = status == 413 && cfg->error_body && c->parser.head.headers
+                     ? cfg->error_body(cfg->handler_ctx, status, c->parser.head.headers,
+                                       c->parser.head.header_count, &blen, &ctype)
+                     : NULL;
+    sl_buf_printf(b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", status,
+                  sl_http_reason(status), body ? ctype : "text/plain", body ? blen : rlen + 1);
     sl_buf_append(b, date, dlen);
     sl_buf_append_str(b, "Connection: close\r\n\r\n");
-    sl_buf_append(b, reason, rlen);
-    sl_buf_append_byte(b, '\n');
+    if (body) {
+        sl_buf_append(b, body, blen);
+        free(body);
+    } else {
+        sl_buf_append(b, reason, rlen);
+        sl_buf_append_byte(b, '\n');
+    }
     if (sl_buf_failed(b) || sl_outq_copy(&c->out, b->data, b->len) != 0) {
         sl_conn_abort(c);
         return;

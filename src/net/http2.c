@@ -134,17 +134,42 @@ static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     return 0;
 }
 
+static ssize_t h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
+                          uint32_t *data_flags, nghttp2_data_source *source, void *user_data);
+
 /* Answers a request the handler never sees (413, 400). The rest of an oversized body is received
  * and dropped rather than refused with RST_STREAM(NO_ERROR): RFC 9113 allows the reset, but
  * clients such as curl 7.88 then report a failed transfer instead of the 413. */
 static void h2_internal_response(sl_req_t *r, int status) {
     r->responded = true;
     sl_conn_t *c = r->conn;
-    char st[4];
+    char st[4], len[24];
     snprintf(st, sizeof st, "%d", status);
+    /* 413 comes after the headers: the handler's error_body may answer in the request's protocol. */
+    const sl_http_server_config_t *cfg = &c->w->srv->cfg;
+    const char *ctype = NULL;
+    size_t blen = 0;
+    void *body = status == 413 && cfg->error_body
+                     ? cfg->error_body(cfg->handler_ctx, status, r->pub.headers, r->pub.header_count,
+                                       &blen, &ctype)
+                     : NULL;
+    int n = snprintf(len, sizeof len, "%zu", body ? blen : 0);
     nghttp2_nv nv[] = {{(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE},
-                       {(uint8_t *)"content-length", (uint8_t *)"0", 14, 1, NGHTTP2_NV_FLAG_NONE}};
-    if (nghttp2_submit_response(c->h2, r->stream_id, nv, 2, NULL) != 0)
+                       {(uint8_t *)"content-length", (uint8_t *)len, 14, (size_t)n, NGHTTP2_NV_FLAG_NONE},
+                       {(uint8_t *)"content-type", (uint8_t *)(ctype ? ctype : ""), 12, ctype ? strlen(ctype) : 0,
+                        NGHTTP2_NV_FLAG_NONE}};
+    int rv;
+    if (body) {
+        free(r->resp_body);
+        r->resp_body = body;
+        r->resp_len = blen;
+        r->resp_off = 0;
+        nghttp2_data_provider prd = {.source.ptr = r, .read_callback = h2_read_cb};
+        rv = nghttp2_submit_response(c->h2, r->stream_id, nv, 3, &prd);
+    } else {
+        rv = nghttp2_submit_response(c->h2, r->stream_id, nv, 2, NULL);
+    }
+    if (rv != 0)
         nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
     free(r->body);
     r->body = NULL;

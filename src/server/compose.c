@@ -227,6 +227,7 @@ static int start_http(sl_compose_t *root) {
         .threads = (int)cfg->threads,
         .body_max_bytes = (size_t)cfg->body_max_bytes,
         .handler = sl_api_handle_http,
+        .error_body = sl_api_error_body,
         .handler_ctx = root->api,
     };
     int rc = sl_http_server_start(&hcfg, &root->http);

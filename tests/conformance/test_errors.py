@@ -12,8 +12,10 @@ import json
 import re
 import select
 import socket
+import subprocess
 import time
 
+import cbor2
 import pytest
 
 from helpers import (ACCOUNT, assert_raw_error, assert_validation, raw_call, raw_request,
@@ -409,6 +411,70 @@ def test_body_over_16_mib_is_413(server):
     assert len(body) == 16 * 1024 * 1024 + 1
     status = _send_raw(server.port, _head(server, len(body)), body)
     assert status.startswith(b"HTTP/1.1 413"), status
+
+
+TOO_LARGE = {"message": "The request body is larger than this server accepts (--body-max-bytes)."}
+
+
+def _read_response(s):
+    """Reads one HTTP/1.1 response with a Content-Length from a raw socket: (head, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        got = s.recv(65536)
+        assert got, data
+        data += got
+    head, rest = data.split(b"\r\n\r\n", 1)
+    m = re.search(rb"(?im)^content-length: *(\d+)", head)
+    while len(rest) < int(m.group(1)):
+        got = s.recv(65536)
+        assert got, rest
+        rest += got
+    return head.decode("latin-1"), rest
+
+
+def test_413_is_an_aws_error_body(server):
+    # AWS's error shape without a __type: SDKs report the status as the code, as for AWS's 413.
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    try:
+        s.sendall(_head(server, 17 * 1024 * 1024))  # refused from the Content-Length alone
+        head, body = _read_response(s)
+    finally:
+        s.close()
+    assert head.startswith("HTTP/1.1 413"), head
+    assert re.search(r"(?im)^content-type: application/x-amz-json-1\.1\r?$", head), head
+    assert json.loads(body) == TOO_LARGE
+
+
+def test_413_is_an_aws_error_body_over_http2(server, tmp_path):
+    big = tmp_path / "big.json"
+    big.write_bytes(b"{" + b" " * (16 * 1024 * 1024) + b"}")
+    hdrs = sigv4_headers(server.endpoint, "Kinesis_20131202.ListStreams", b"{}")
+    cmd = ["curl", "-sS", "--http2-prior-knowledge", "-o", "-", "-D", str(tmp_path / "head"),
+           "--data-binary", "@" + str(big)]
+    for k, v in hdrs.items():
+        if k.lower() not in ("content-length", "host"):
+            cmd += ["-H", "%s: %s" % (k, v)]
+    out = subprocess.run(cmd + [server.endpoint + "/"], capture_output=True, timeout=60)
+    head = (tmp_path / "head").read_text()
+    assert head.startswith("HTTP/2 413"), (head, out.stderr)
+    assert re.search(r"(?im)^content-type: application/x-amz-json-1\.1\r?$", head), head
+    assert json.loads(out.stdout) == TOO_LARGE
+
+
+def test_413_answers_cbor_to_cbor(server):
+    hdrs = sigv4_headers(server.endpoint, "Kinesis_20131202.ListStreams", b"{}",
+                         content_type="application/x-amz-cbor-1.1")
+    lines = ["POST / HTTP/1.1", "Host: 127.0.0.1:%d" % server.port, "Content-Length: %d" % (17 << 20)]
+    lines += ["%s: %s" % (k, v) for k, v in hdrs.items() if k.lower() not in ("content-length", "host")]
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    try:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head, body = _read_response(s)
+    finally:
+        s.close()
+    assert head.startswith("HTTP/1.1 413"), head
+    assert re.search(r"(?im)^content-type: application/x-amz-cbor-1\.1\r?$", head), head
+    assert cbor2.loads(body) == TOO_LARGE
 
 
 def test_body_of_16_mib_is_accepted(server):
