@@ -636,7 +636,6 @@ static void op_describe_limits(sl_api_call_t *call) {
 }
 
 /* ---- account settings ---- */
-#define COMMITMENT_MIN_MS (24LL * 3600 * 1000)
 
 static void encode_commitment(sl_api_call_t *call) {
     sl_kinesis_t *k = call->k;
@@ -649,7 +648,7 @@ static void encode_commitment(sl_api_call_t *call) {
         sl_enc_key(e, "StartedAt");
         sl_enc_timestamp_ms(e, k->commitment_started_ms);
         sl_enc_key(e, "EarliestAllowedEndAt");
-        sl_enc_timestamp_ms(e, k->commitment_started_ms + COMMITMENT_MIN_MS);
+        sl_enc_timestamp_ms(e, k->commitment_started_ms + SL_KINESIS_COMMITMENT_MIN_MS);
     } else {
         sl_enc_kv_cstr(e, "Status", "DISABLED");
     }
@@ -673,7 +672,7 @@ static void op_update_account_settings(sl_api_call_t *call) {
         k->commitment_enabled = true;
         k->commitment_started_ms = call->now_ms;
     } else if (!enable && k->commitment_enabled) {
-        if (call->now_ms < k->commitment_started_ms + COMMITMENT_MIN_MS) {
+        if (call->now_ms < k->commitment_started_ms + SL_KINESIS_COMMITMENT_MIN_MS) {
             sl_enc_t *e = &call->enc;
             sl_enc_map_begin(e);
             sl_enc_key(e, "MinimumThroughputBillingCommitment");
@@ -682,7 +681,7 @@ static void op_update_account_settings(sl_api_call_t *call) {
             sl_enc_key(e, "StartedAt");
             sl_enc_timestamp_ms(e, k->commitment_started_ms);
             sl_enc_key(e, "EarliestAllowedEndAt");
-            sl_enc_timestamp_ms(e, k->commitment_started_ms + COMMITMENT_MIN_MS);
+            sl_enc_timestamp_ms(e, k->commitment_started_ms + SL_KINESIS_COMMITMENT_MIN_MS);
             sl_enc_map_end(e);
             sl_enc_map_end(e);
             sl_kinesis_unlock(k);

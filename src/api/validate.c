@@ -21,6 +21,7 @@
 #include "api/validate.h"
 
 #include "core/common.h"
+#include "core/limits.h"
 #include "wire/awserror.h"
 #include "wire/base64.h"
 
@@ -32,8 +33,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ERRORS_MAX 10         /* AWS lists at most 10 validation errors */
-#define REGEX_CACHE_MAX 64    /* distinct model patterns over all service models (Kinesis: 7) */
 
 /* ---- compiled patterns ------------------------------------------------------------------------ */
 
@@ -45,7 +44,7 @@ typedef struct {
     regex_t re;
 } regex_slot_t;
 
-static regex_slot_t regex_slots[REGEX_CACHE_MAX];
+static regex_slot_t regex_slots[SL_API_PATTERNS_MAX];
 static atomic_size_t regex_count;
 static pthread_mutex_t regex_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -60,7 +59,7 @@ static const regex_t *regex_get(const char *ere) {
         if (regex_slots[i].ere == ere) found = &regex_slots[i].re;
     if (!found) {
         /* A model with more distinct patterns than slots is a programmer error (raise the bound). */
-        SL_ASSERT(n < REGEX_CACHE_MAX);
+        SL_ASSERT(n < SL_API_PATTERNS_MAX);
         /* The generator produced and the unit tests compile every pattern: failure is a bug. */
         SL_ASSERT(regcomp(&regex_slots[n].re, ere, REG_EXTENDED | REG_NOSUB) == 0);
         regex_slots[n].ere = ere;
@@ -87,7 +86,7 @@ typedef struct {
     sl_fmt_t fmt;
     sl_api_error_t *err;
     sl_buf_t msg;       /* constraint errors joined with "; " */
-    int count;          /* constraint errors collected (<= ERRORS_MAX) */
+    int count;          /* constraint errors collected (<= SL_API_VALIDATION_ERRORS_MAX) */
     bool oom;
 } vctx_t;
 
@@ -215,7 +214,7 @@ static void add_error(vctx_t *c, const sl_shape_t *shape, const sl_val_t *v, con
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void add_error(vctx_t *c, const sl_shape_t *shape, const sl_val_t *v, const seg_t *path,
                       const char *fmt, ...) {
-    if (c->count >= ERRORS_MAX) return;
+    if (c->count >= SL_API_VALIDATION_ERRORS_MAX) return;
     if (c->count) sl_buf_append_str(&c->msg, "; ");
     sl_buf_append_str(&c->msg, "Value ");
     bool quoted = v && v->type != SL_VAL_NULL;
@@ -354,16 +353,15 @@ static bool parse_bool_text(const char *s, size_t n, bool *out) {
 }
 
 /* Lengths of a structure's member names, measured once per list of such structures (PutRecords'
- * 500 entries) instead of once per member per entry. Structures with more members than this
- * (none in the Kinesis model) are measured per call. */
-#define NAME_LENS_MAX 32
+ * 500 entries) instead of once per member per entry. Structures with more members than
+ * SL_API_MEMBER_NAMES_CACHED_MAX (none in the Kinesis model) are measured per call. */
 typedef struct {
-    size_t len[NAME_LENS_MAX];
+    size_t len[SL_API_MEMBER_NAMES_CACHED_MAX];
 } name_lens_t;
 
 /* Fills *nl for shape and returns it, or NULL when the shape has too many members. */
 static const name_lens_t *name_lens_init(name_lens_t *nl, const sl_shape_t *shape) {
-    if (shape->member_count > NAME_LENS_MAX) return NULL;
+    if (shape->member_count > SL_API_MEMBER_NAMES_CACHED_MAX) return NULL;
     for (size_t m = 0; m < shape->member_count; m++)
         nl->len[m] = strlen(shape->members[m].name);
     return nl;
@@ -657,7 +655,7 @@ static bool struct_quick_ok(const sl_shape_t *shape, const sl_val_t *v, const na
 }
 
 static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const seg_t *path) {
-    if (c->count >= ERRORS_MAX) return;
+    if (c->count >= SL_API_VALIDATION_ERRORS_MAX) return;
     switch (s->type) {
     case SL_SHAPE_INTEGER:
     case SL_SHAPE_LONG:
@@ -706,7 +704,7 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
             name_lens_t lens;
             const name_lens_t *nl =
                 elem->type == SL_SHAPE_STRUCTURE ? name_lens_init(&lens, elem) : NULL;
-            for (size_t i = 0; i < v->u.arr.count && c->count < ERRORS_MAX; i++) {
+            for (size_t i = 0; i < v->u.arr.count && c->count < SL_API_VALIDATION_ERRORS_MAX; i++) {
                 const sl_val_t *item = v->u.arr.items[i];
                 seg_t seg = {.up = path, .kind = SEG_INDEX, .index = i};
                 /* A null element has no AWS text on record; it is reported as a null member so
@@ -725,7 +723,7 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
             for (size_t i = 0; i < v->u.arr.count && ok; i++) ok = scalar_ok(elem, v->u.arr.items[i]);
             if (!ok) add_composite_error(c, s, v, path, "Member must satisfy constraint", elem);
         } else {
-            for (size_t i = 0; i < v->u.arr.count && c->count < ERRORS_MAX; i++) {
+            for (size_t i = 0; i < v->u.arr.count && c->count < SL_API_VALIDATION_ERRORS_MAX; i++) {
                 const sl_val_t *item = v->u.arr.items[i];
                 seg_t seg = {.up = path, .kind = SEG_INDEX, .index = i};
                 if (!item || item->type == SL_VAL_NULL) add_error(c, elem, NULL, &seg, "Member must not be null");
@@ -752,7 +750,7 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
         }
         const sl_shape_t *val = s->value;
         if (val->type == SL_SHAPE_STRUCTURE || val->type == SL_SHAPE_LIST || val->type == SL_SHAPE_MAP) {
-            for (size_t i = 0; i < v->u.map.count && c->count < ERRORS_MAX; i++) {
+            for (size_t i = 0; i < v->u.map.count && c->count < SL_API_VALIDATION_ERRORS_MAX; i++) {
                 const sl_kv_t *kv = &v->u.map.items[i];
                 seg_t seg = {.up = path, .kind = SEG_KEY, .s = kv->key, .n = kv->key_len};
                 if (!kv->val || kv->val->type == SL_VAL_NULL)
@@ -784,7 +782,7 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
 
 static void check_struct(vctx_t *c, const sl_shape_t *shape, const sl_val_t *v, const seg_t *path,
                          const name_lens_t *nl) {
-    for (size_t k = 0; k < shape->member_count && c->count < ERRORS_MAX; k++) {
+    for (size_t k = 0; k < shape->member_count && c->count < SL_API_VALIDATION_ERRORS_MAX; k++) {
         const sl_member_t *m = &shape->members[shape->check_order ? shape->check_order[k] : k];
         seg_t seg = {.up = path, .kind = SEG_MEMBER, .s = m->name};
         const sl_val_t *mv = member_value(v, shape, nl, (size_t)(m - shape->members));

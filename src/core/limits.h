@@ -27,6 +27,14 @@
 #define SL_HTTP_CLIENT_H2_STREAMS_DEFAULT 100            /* concurrent streams per HTTP/2 connection (also capped by the server) */
 #define SL_HTTP_CLIENT_CALLS_POOLED_MAX 256              /* finished calls kept for reuse per client */
 #define SL_HTTP_CLIENT_POOLED_BUFFER_BYTES_MAX (16u * 1024 * 1024) /* body buffer kept with a pooled call */
+#define SL_HTTP_CLIENT_SWEEP_MIN_MS 250                  /* shortest period of the idle-connection sweep */
+#define SL_HTTP_CLIENT_SWEEP_MAX_MS 5000                 /* longest period of the idle-connection sweep */
+#define SL_HC_READ_BYTES (256u * 1024)                   /* bytes per read() into a client connection's input */
+#define SL_HC_READS_PER_EVENT 8                          /* reads per readiness event before yielding to others */
+#define SL_HC_H2_OUTPUT_HIGH (1u * 1024 * 1024)          /* HTTP/2: no new frames while this much output waits */
+#define SL_HC_H2_WINDOW (1u << 30)                       /* HTTP/2 windows granted to servers: a 10 MiB answer needs no WINDOW_UPDATE round trip */
+#define SL_HTTP_CHUNK_LINE_BYTES_MAX 4096                /* chunk-size line (size + extensions) of a chunked response */
+#define SL_HTTP_CHUNK_SIZE_DIGITS_MAX 15                 /* hex digits of a chunk size: below 2^60, far above any body bound */
 
 /* ---- wire ---- */
 #define SL_WIRE_DEPTH_MAX 64                  /* nesting depth of JSON/CBOR documents */
@@ -69,6 +77,7 @@
 #define SL_KINESIS_LIST_STREAMS_MAX 100
 #define SL_KINESIS_LIST_CONSUMERS_MAX 100
 #define SL_KINESIS_STATE_DELAY_MS_DEFAULT 500                    /* CREATING->ACTIVE etc. */
+#define SL_KINESIS_COMMITMENT_MIN_MS (24LL * 3600 * 1000)        /* a MinimumThroughputBillingCommitment lasts at least 24 h */
 
 /* ---- storage ---- */
 #define SL_STORAGE_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)  /* roll the active segment beyond this */
@@ -76,6 +85,11 @@
 #define SL_STORAGE_PENDING_BYTES_MAX (256u * 1024 * 1024)     /* unflushed bytes before appends get SL_EAGAIN */
 #define SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT 200              /* durability=interval */
 #define SL_JNL_CAPACITY_MIN (64u * 1024)                      /* smallest commit journal (--journal-bytes) */
+
+/* ---- API bindings (api) ---- */
+#define SL_API_VALIDATION_ERRORS_MAX 10       /* AWS lists at most 10 validation errors in one message */
+#define SL_API_PATTERNS_MAX 64                /* distinct model patterns over all service models (Kinesis: 7) */
+#define SL_API_MEMBER_NAMES_CACHED_MAX 32     /* members whose name lengths a list of structures measures once */
 
 /* ---- memory (core) ---- */
 #define SL_ARENA_CHUNK_BYTES_DEFAULT 8192     /* arena chunk when sl_arena_init gets 0; larger requests get their own */
@@ -138,5 +152,16 @@ static_assert(SL_ARN_CHARS_MAX >= 16 + SL_REGION_CHARS_MAX + 1 + 12 + 8 + SL_NAM
 static_assert(SL_STORAGE_PENDING_BYTES_MAX >= 2 * SL_KINESIS_PUT_RECORDS_BYTES_MAX,
               "pending bound below one PutRecords");
 static_assert(SL_OUTQ_OWN_COPY_BYTES_MAX <= SL_OUTQ_COPY_SEGMENT_BYTES, "a copied block fits one segment");
+/* HTTP/2 windows are at most 2^31 - 1 (RFC 9113, 6.9.1). */
+static_assert(SL_HC_H2_WINDOW <= 0x7fffffffu, "HTTP/2 window above 2^31 - 1");
+static_assert(SL_HTTP_CLIENT_SWEEP_MIN_MS <= SL_HTTP_CLIENT_SWEEP_MAX_MS &&
+                  SL_HTTP_CLIENT_SWEEP_MAX_MS < SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT,
+              "the sweep must run well within the client's idle timeout");
+/* The client reads a full GetRecords answer (10 MiB base64, plus JSON per record) by default. */
+static_assert(SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT >=
+                  SL_BASE64_CHARS(SL_KINESIS_GET_RECORDS_BYTES_MAX) + SL_KINESIS_GET_RECORDS_MAX * 256u,
+              "client body bound below one GetRecords answer");
+/* The client's idle timeout is below the server's, so the client closes first. */
+static_assert(SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT < SL_HTTP_IDLE_TIMEOUT_MS, "client idle timeout not below the server's");
 
 #endif

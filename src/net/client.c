@@ -28,10 +28,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Smallest and largest period of the sweep that closes idle connections. */
-#define SWEEP_MIN_MS 250
-#define SWEEP_MAX_MS 5000
-
 const char *sl_http_client_strerror(int error) {
     switch (error) {
     case SL_HTTPC_OK:
@@ -431,7 +427,7 @@ static void sweep_cb(void *arg);
 static void sweep_arm(sl_http_client_t *cl) {
     if (cl->sweep || cl->destroying) return;
     int64_t period = cl->cfg.idle_timeout_ms / 4;
-    period = SL_MAX(SL_MIN(period, SWEEP_MAX_MS), SWEEP_MIN_MS);
+    period = SL_MAX(SL_MIN(period, SL_HTTP_CLIENT_SWEEP_MAX_MS), SL_HTTP_CLIENT_SWEEP_MIN_MS);
     cl->sweep = sl_timer_start(cl->loop, (uint64_t)period, sweep_cb, cl);
 }
 

@@ -25,15 +25,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Bytes read from a socket per read() into the input buffer (HTTP/1.1) or the scratch (HTTP/2). */
-#define SL_HC_READ_BYTES (256u * 1024)
-/* Reads per readiness event before yielding to other connections. */
-#define SL_HC_READS_PER_EVENT 8
-/* HTTP/2: stop generating frames while this much output waits for the socket. */
-#define SL_HC_H2_OUTPUT_HIGH (1u * 1024 * 1024)
-/* HTTP/2 flow-control windows granted to servers: large, so a 10 MiB response needs no
- * WINDOW_UPDATE round trips; what a call buffers is bounded by its body bound instead. */
-#define SL_HC_H2_WINDOW (1u << 30)
+/* Read sizes, output high-water mark and HTTP/2 windows: SL_HC_* in core/limits.h. The HTTP/2
+ * windows are large so a 10 MiB response needs no WINDOW_UPDATE round trips; what a call buffers
+ * is bounded by its body bound instead. */
 
 typedef struct hc_origin hc_origin_t;
 typedef struct hc_conn hc_conn_t;

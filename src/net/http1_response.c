@@ -26,11 +26,6 @@ enum {
     R_ERROR,
 };
 
-/* Longest chunk-size line (size + extensions) accepted. */
-#define CHUNK_LINE_MAX 4096
-/* Hex digits of a chunk size: 15 keep it below 2^60, far above any bound the client applies. */
-#define CHUNK_DIGITS_MAX 15
-
 void sl_http1_resp_init(sl_http1_resp_parser_t *p, bool head_request) {
     memset(p, 0, sizeof *p);
     p->head_request = head_request;
@@ -279,7 +274,7 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
         case R_CHUNK_SIZE: {
             int v = hex_value(c);
             if (v >= 0) {
-                if (++p->chunk_digits > CHUNK_DIGITS_MAX) return fail(p, "chunk size too large");
+                if (++p->chunk_digits > SL_HTTP_CHUNK_SIZE_DIGITS_MAX) return fail(p, "chunk size too large");
                 p->remaining = p->remaining * 16 + (uint64_t)v;
                 i++;
                 break;
@@ -297,7 +292,7 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
             break;
         }
         case R_CHUNK_EXT:
-            if (++p->line_len > CHUNK_LINE_MAX) return fail(p, "chunk extension too long");
+            if (++p->line_len > SL_HTTP_CHUNK_LINE_BYTES_MAX) return fail(p, "chunk extension too long");
             i++;
             if (c == '\n') goto size_done_consumed;
             if ((unsigned char)c < 0x20 && c != '\t' && c != '\r')
