@@ -442,8 +442,11 @@ void sl_api_handle_http(void *ctx, sl_http_req_t *req) {
     sl_kinesis_t *k = api->k;
     int arc = api->account ? api->account(api->account_ctx, auth.access_key_id, &k) : 0;
     if (arc) {
-        send_error(req, request_id, origin, fmt, arc == SL_ELIMIT ? "UnrecognizedClientException" : "InternalFailure",
-                   arc == SL_ELIMIT ? "The security token included in the request is invalid." : NULL);
+        if (arc == SL_ELIMIT)
+            send_error(req, request_id, origin, fmt, SL_AWS_UNRECOGNIZED_CLIENT,
+                       "The security token included in the request is invalid.");
+        else
+            send_error(req, request_id, origin, fmt, SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(arc));
         return;
     }
     sl_api_op_fn fn = sl_kinesis_op_handler(op->name);

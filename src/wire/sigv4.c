@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/common.h"
 #include "core/limits.h"
+#include "wire/awserror.h"
 
 #include <string.h>
 
@@ -155,12 +156,12 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
     if (parse_query(query, arena, qp, &auth_query) != 0) return SL_ENOMEM;
 
     if (auth_header && auth_query) {
-        *err_type = "InvalidSignatureException";
+        *err_type = SL_AWS_INVALID_SIGNATURE;
         *err_msg = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.";
         return SL_EINVAL;
     }
     if (!auth_header && !auth_query) {
-        *err_type = "MissingAuthenticationTokenException";
+        *err_type = SL_AWS_MISSING_AUTHENTICATION_TOKEN;
         *err_msg = "Missing Authentication Token";
         return SL_EINVAL;
     }
@@ -192,7 +193,7 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
         return SL_ENOMEM;
     }
     if (msg.len) {
-        *err_type = "IncompleteSignatureException";
+        *err_type = SL_AWS_INCOMPLETE_SIGNATURE;
         *err_msg = sl_arena_strndup(arena, msg.data, msg.len);
         sl_buf_free(&msg);
         return *err_msg ? SL_EINVAL : SL_ENOMEM;
