@@ -5,6 +5,7 @@
 
 #include "cli/bench_internal.h"
 #include "core/common.h"
+#include "core/limits.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -290,7 +291,7 @@ int sl_bench_main(int argc, char **argv) {
             TAKE_INT(&cfg.shards);
         } else if (strcmp(a, "--consumers") == 0) {
             TAKE_INT(&cfg.consumers);
-            if (cfg.consumers < 1 || cfg.consumers > 20) {
+            if (cfg.consumers < 1 || cfg.consumers > SL_KINESIS_CONSUMERS_PER_STREAM_MAX) {
                 fprintf(stderr, "sluice bench: --consumers must be 1..20 (the per-stream consumer limit)\n");
                 return 2;
             }
@@ -351,7 +352,7 @@ int sl_bench_main(int argc, char **argv) {
 #undef TAKE
     }
     cfg.workload_name = workload;
-    int def_size = 100, def_batch = 500;
+    int def_size = 100, def_batch = SL_KINESIS_PUT_RECORDS_MAX;
     if (strcmp(workload, "put-record") == 0) cfg.workload = SL_BENCH_PUT_RECORD;
     else if (strcmp(workload, "put-records") == 0) cfg.workload = SL_BENCH_PUT_RECORDS;
     else if (strcmp(workload, "put-records-10k") == 0) {
@@ -373,14 +374,16 @@ int sl_bench_main(int argc, char **argv) {
             return 2;
         }
         cfg.fill_records = fill_is_records ? n : (n + cfg.record_size - 1) / cfg.record_size;
-        /* As many records as fit in 5 MiB with their partition keys (AWS's classic request limit). */
-        def_batch = (int)SL_MAX(1, SL_MIN(500, (5 << 20) / (cfg.record_size + 16)));
+        /* As many records as fit in SL_BENCH_FILL_REQUEST_BYTES with their 16-byte partition keys. */
+        def_batch = (int)SL_MAX(1, SL_MIN(SL_KINESIS_PUT_RECORDS_MAX,
+                                          SL_BENCH_FILL_REQUEST_BYTES / (cfg.record_size + 16)));
     }
     if (cfg.batch < 0) cfg.batch = def_batch;
     if (cfg.workload == SL_BENCH_SUBSCRIBE && cfg.record_size < 24) cfg.record_size = 24;
-    if (cfg.connections < 1 || cfg.connections > 100000 || cfg.threads < 1 || cfg.threads > 256 || cfg.depth < 1 ||
-        cfg.depth > 1000 || cfg.batch < 1 || cfg.batch > 500 || cfg.record_size < 1 ||
-        cfg.record_size > 10 * 1024 * 1024 || cfg.shards < 1 || cfg.duration_s <= 0 || cfg.rate < 0 ||
+    if (cfg.connections < 1 || cfg.connections > SL_HTTP_CLIENT_CONNS_PER_ORIGIN_MAX || cfg.threads < 1 ||
+        cfg.threads > SL_BENCH_THREADS_MAX || cfg.depth < 1 || cfg.depth > SL_HTTP2_STREAMS_MAX || cfg.batch < 1 ||
+        cfg.batch > SL_KINESIS_PUT_RECORDS_MAX || cfg.record_size < 1 ||
+        cfg.record_size > (int)SL_KINESIS_RECORD_DATA_MAX || cfg.shards < 1 || cfg.duration_s <= 0 || cfg.rate < 0 ||
         cfg.get_limit < 1) {
         fprintf(stderr, "sluice bench: an option is out of range (see --help)\n");
         return 2;

@@ -102,6 +102,8 @@
 
 /* ---- sluice bench (cli) ---- */
 #define SL_BENCH_ERROR_KINDS_MAX 32           /* distinct error texts counted; the rest are "other" */
+#define SL_BENCH_THREADS_MAX 256              /* --threads: client event-loop threads */
+#define SL_BENCH_FILL_REQUEST_BYTES (5u << 20) /* --fill batches: AWS's classic 5 MiB PutRecords limit */
 
 /* ---- server process ---- */
 #define SL_SERVER_MMAP_THRESHOLD_BYTES (32 * 1024 * 1024)     /* malloc: heap, not mmap, below this */
