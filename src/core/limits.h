@@ -10,10 +10,42 @@
 #define SL_HTTP_BODY_MAX_BYTES_DEFAULT (16u * 1024 * 1024) /* 10 MiB record base64 ~13.4 MiB; 413 beyond */
 #define SL_HTTP_HEADER_BYTES_MAX (64u * 1024)              /* request line + headers, HTTP/1.1 */
 #define SL_HTTP_HEADERS_MAX 100                            /* header fields per request */
-#define SL_HTTP_CONNECTIONS_MAX 10000                      /* per network thread */
-#define SL_HTTP_IDLE_TIMEOUT_MS 120000                     /* keep-alive idle connections closed after */
+#define SL_HTTP_IDLE_TIMEOUT_MS 120000                     /* keep-alive idle connections closed after; also a
+                                                              connection whose output has not moved for this long */
 #define SL_HTTP2_STREAMS_MAX 1000                          /* SETTINGS_MAX_CONCURRENT_STREAMS */
-#define SL_HTTP_OUTPUT_BACKLOG_MAX (64u * 1024 * 1024)     /* unsent bytes per connection before backpressure */
+#define SL_HTTP_OUTPUT_BACKLOG_MAX (64u * 1024 * 1024)     /* unsent bytes per streamed response: the handler
+                                                              ignored backpressure, the stream is closed */
+/* Connections: a bound, so that descriptors stay for the shard files (storage takes 60% of the
+ * descriptor limit) and a flood of clients is refused with a log line instead of failing accept(). */
+#define SL_HTTP_CONNECTIONS_FDS_PCT 30                     /* max_connections 0: this share of RLIMIT_NOFILE */
+#define SL_HTTP_CONNECTIONS_MIN 64                         /* ... but at least this many */
+#define SL_HTTP_CONNECTIONS_MAX_LIMIT 1000000              /* largest accepted max_connections */
+#define SL_HTTP_PRESSURE_PCT 90                            /* above this share of max_connections ... */
+#define SL_HTTP_PRESSURE_IDLE_MS 2000                      /* ... idle connections are closed after 2 s, not 120 s */
+/* Deadlines against slow clients (slowloris): a request head must arrive in header_timeout_ms
+ * from its first byte, its body in body_timeout_ms after the head (16 MiB in 60 s is 280 KB/s), a
+ * TLS handshake in tls_handshake_timeout_ms. */
+#define SL_HTTP_HEADER_TIMEOUT_MS_DEFAULT 20000            /* Apache mod_reqtimeout: 20 s */
+#define SL_HTTP_BODY_TIMEOUT_MS_DEFAULT 60000              /* nginx client_body_timeout: 60 s */
+#define SL_HTTP_TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT 10000
+/* Unsent response bytes: a response is produced only when it can be sent soon. A connection whose
+ * unsent output (queued bytes, HTTP/2 bodies waiting for flow-control window) is above
+ * SL_HTTP_CONN_OUTPUT_MAX gets no new request dispatched (HTTP/1.1: the next pipelined request is
+ * not parsed; HTTP/2: complete streams wait), and none anywhere while the process-wide total is
+ * above response_buffer_max_bytes. One 10 MiB GetRecords answer (13.4 MB of JSON) may pass a bound
+ * once, so a connection holds at most about one such answer plus this much. */
+#define SL_HTTP_CONN_OUTPUT_MAX (1u * 1024 * 1024)
+/* HTTP/2: requests dispatched and not yet answered per connection. Handlers may answer later
+ * (GetRecords reads 10 MB first), so a burst of streams is let through a few at a time: as many as
+ * SL_HTTP_CONN_OUTPUT_MAX / (the connection's recent largest answer), 1 to this. */
+#define SL_HTTP2_DISPATCH_MAX 64
+#define SL_HTTP_RESPONSE_BUFFER_BYTES_DEFAULT (256u * 1024 * 1024) /* ~19 concurrent 10 MiB GetRecords */
+/* Buffered request bodies, process-wide (request_buffer_max_bytes). Over it, HTTP/1.1 bodies stop
+ * being read (TCP backpressure) and HTTP/2 bodies get 503; bodies up to SL_HTTP_BODY_SMALL_BYTES
+ * (a PutRecords of 500 small records) may use an extra eighth, so that large bodies held open by
+ * slow clients do not stall ordinary requests. */
+#define SL_HTTP_REQUEST_BUFFER_BYTES_DEFAULT (256u * 1024 * 1024)
+#define SL_HTTP_BODY_SMALL_BYTES (256u * 1024)
 
 /* ---- outbound HTTP client (net/client.h) ---- */
 #define SL_HTTP_CLIENT_CONNECT_TIMEOUT_MS_DEFAULT 10000  /* TCP connect + TLS handshake */

@@ -73,8 +73,11 @@ typedef struct {
  * never from inside sl_http_stream_write/begin. */
 int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t *headers,
                          size_t header_count, const sl_http_stream_cbs_t *cbs);
-/* Queue bytes (copied). Returns the number of unsent bytes now queued for this response (>= 0),
- * or SL_ECLOSED. Callers should pause above a high-water mark (e.g. 1 MiB) until on_writable. */
+/* Queue bytes (copied). Returns the backlog the response waits behind (>= 0): the unsent bytes
+ * queued for it, or more when its connection or the whole process is over its output bound; or
+ * SL_ECLOSED. Above SL_HTTP_STREAM_HIGH_WATER callers must pause until on_writable, so that a
+ * client that does not read holds at most about one more write. */
+#define SL_HTTP_STREAM_HIGH_WATER (1u * 1024 * 1024)
 long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len);
 /* Finish the response (HTTP/1.1 last chunk, HTTP/2 END_STREAM) and release `req`. */
 void sl_http_stream_end(sl_http_req_t *req);
@@ -104,8 +107,20 @@ typedef struct {
     /* Extensions (net layer): called once on each network thread after its loop stopped serving
      * (all connections closed), before the loop is destroyed; may be NULL. */
     void (*on_thread_stop)(sl_loop_t *loop, void *ctx);
-    /* Keep-alive connections idle this long are closed; 0 = SL_HTTP_IDLE_TIMEOUT_MS. */
+    /* Keep-alive connections idle this long are closed, and connections whose output has not
+     * moved for this long; 0 = SL_HTTP_IDLE_TIMEOUT_MS. */
     int idle_timeout_ms;
+    /* Deadlines (0 = the defaults in core/limits.h): a request head from its first byte, a body
+     * after its head, a TLS handshake from accept. Late clients get 408 (or are closed). */
+    int header_timeout_ms;
+    int body_timeout_ms;
+    int tls_handshake_timeout_ms;
+    /* Open connections, all threads (0 = SL_HTTP_CONNECTIONS_FDS_PCT of the descriptor limit).
+     * At the bound the oldest idle connection is closed to make room, else the new one is. */
+    int max_connections;
+    /* Process-wide budgets (0 = defaults): buffered request bodies, unsent response bytes. */
+    size_t request_buffer_max_bytes;
+    size_t response_buffer_max_bytes;
 } sl_http_server_config_t;
 
 typedef struct sl_http_server sl_http_server_t;

@@ -13,6 +13,7 @@
 
 /* Body remainders smaller than this go through the shared read buffer. */
 #define DIRECT_READ_MIN (16u * 1024)
+#define DIRECT_READ_MAX (256u * 1024)
 
 static void append_uint(sl_buf_t *b, uint64_t v) {
     char tmp[24];
@@ -149,6 +150,11 @@ void sl_h1_stream_end(sl_req_t *r) {
     h1_finish(r);
 }
 
+static void h1_body_release(sl_conn_t *c) {
+    if (c->h1_body_acct) sl_body_budget_release(c->w->srv, c->h1_body_small, c->h1_body_acct);
+    c->h1_body_acct = 0;
+}
+
 void sl_h1_error(sl_conn_t *c, int status, const char *reason) {
     sl_buf_t *b = &c->w->scratch;
     sl_buf_reset(b);
@@ -184,11 +190,28 @@ void sl_h1_error(sl_conn_t *c, int status, const char *reason) {
         sl_req_maybe_free(r);
     }
     sl_http1_parser_reset(&c->parser);
+    h1_body_release(c);
     c->close_after_flush = true;
     sl_conn_mark_dirty(c);
 }
 
+/* Counts the body bytes the parser received since the last call in the request-body budget. */
+static void h1_body_sync(sl_conn_t *c) {
+    size_t len = c->parser.body_len;
+    if (len <= c->h1_body_acct) return;
+    sl_body_budget_add(c->w->srv, c->h1_body_small, len - c->h1_body_acct);
+    c->h1_body_acct = len;
+}
+
+bool sl_h1_body_blocked(sl_conn_t *c) {
+    if (!c->h1_cur || !sl_http1_parser_in_body(&c->parser)) return false;
+    return !sl_body_budget_ok(c->w->srv, c->h1_body_small);
+}
+
 static void h1_on_head(sl_conn_t *c) {
+    c->head_done_ms = sl_loop_now_ms(c->w->loop);
+    const sl_http1_head_t *head = &c->parser.head;
+    c->h1_body_small = !head->chunked && head->content_length <= SL_HTTP_BODY_SMALL_BYTES;
     const sl_http1_head_t *h = &c->parser.head;
     if (h->expect_continue && h->minor_version >= 1 && (h->chunked || h->content_length > 0)) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -207,8 +230,13 @@ static void h1_on_done(sl_conn_t *c, sl_req_t *r) {
     r->minor_version = h->minor_version;
     r->keep_alive = h->keep_alive && !c->w->stopping;
     r->head_method = strcmp(h->method, "HEAD") == 0;
+    h1_body_sync(c);
     r->body = sl_http1_parser_take_body(&c->parser, &r->body_len);
+    r->body_acct = c->h1_body_acct; /* released with the request */
+    r->body_small = c->h1_body_small;
+    c->h1_body_acct = 0;
     sl_http1_parser_reset(&c->parser);
+    c->req_start_ms = c->head_done_ms = 0;
     c->h1_busy = true;
     sl_req_dispatch(r);
 }
@@ -218,6 +246,13 @@ size_t sl_h1_input(sl_conn_t *c, const char *data, size_t len) {
     while (!c->dead && !c->h1_busy && !c->close_after_flush) {
         if (!c->h1_cur) {
             if (total == len) break;
+            if (!sl_conn_can_dispatch(c)) {
+                /* The previous answers are still unsent: the next request waits in the input
+                 * buffer (and reading pauses when that fills), not in memory as an answer. */
+                c->dispatch_wait = true;
+                sl_conn_wait(c);
+                break;
+            }
             sl_req_t *nr = sl_req_new(c);
             if (!nr) {
                 sl_conn_abort(c);
@@ -225,12 +260,15 @@ size_t sl_h1_input(sl_conn_t *c, const char *data, size_t len) {
             }
             nr->conn_owned = true;
             c->h1_cur = nr;
+            c->req_start_ms = sl_loop_now_ms(c->w->loop);
+            c->head_done_ms = 0;
         }
         sl_req_t *r = c->h1_cur;
         size_t used = 0;
         sl_http1_event_t ev =
             sl_http1_parser_feed(&c->parser, r->pub.arena, data + total, len - total, &used);
         total += used;
+        h1_body_sync(c);
         switch (ev) {
         case SL_HTTP1_NEED_MORE:
             if (used == 0) return total;
@@ -255,9 +293,13 @@ long sl_h1_direct_read(sl_conn_t *c) {
     uint8_t *dst;
     size_t room = sl_http1_parser_body_space(&c->parser, &dst);
     if (room < DIRECT_READ_MIN) return 0;
+    /* One read may pass the body budget by at most this much. */
+    if (room > DIRECT_READ_MAX) room = DIRECT_READ_MAX;
     long n = sl_conn_recv(c, dst, room);
     if (n == 0) return SL_ECLOSED;
     if (n < 0) return n;
+    sl_body_budget_add(c->w->srv, c->h1_body_small, (size_t)n);
+    c->h1_body_acct += (size_t)n;
     if (sl_http1_parser_body_commit(&c->parser, (size_t)n) == SL_HTTP1_DONE) h1_on_done(c, r);
     return n;
 }

@@ -423,6 +423,10 @@ sl_http1_event_t sl_http1_parser_body_commit(sl_http1_parser_t *p, size_t n) {
     return SL_HTTP1_DONE;
 }
 
+bool sl_http1_parser_in_body(const sl_http1_parser_t *p) {
+    return p->state != P_HEAD && p->state != P_DONE && p->state != P_ERROR;
+}
+
 uint8_t *sl_http1_parser_take_body(sl_http1_parser_t *p, size_t *len) {
     uint8_t *b = p->body;
     *len = p->body_len;

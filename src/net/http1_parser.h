@@ -75,6 +75,9 @@ size_t sl_http1_parser_body_space(sl_http1_parser_t *p, uint8_t **dst);
  * SL_HTTP1_DONE when the body is complete, else SL_HTTP1_NEED_MORE. */
 sl_http1_event_t sl_http1_parser_body_commit(sl_http1_parser_t *p, size_t n);
 
+/* True while the body of a request is being received (after SL_HTTP1_HEAD, before DONE). */
+bool sl_http1_parser_in_body(const sl_http1_parser_t *p);
+
 /* Hands the body (NUL-terminated, may be NULL when empty) to the caller, who frees it. */
 uint8_t *sl_http1_parser_take_body(sl_http1_parser_t *p, size_t *len);
 

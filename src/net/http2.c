@@ -37,6 +37,7 @@ static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, v
     sl_req_t *r = sl_req_new(c);
     if (!r) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream */
     r->stream_id = frame->hd.stream_id;
+    r->start_ms = sl_loop_now_ms(c->w->loop);
     r->in_session = true;
     r->pub.http_version = 2;
     nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, r);
@@ -89,6 +90,7 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
         uint64_t cl = 0;
         for (size_t i = 0; i < valuelen && i < 19; i++) cl = cl * 10 + (uint64_t)(value[i] - '0');
         size_t max = r->worker->srv->cfg.body_max_bytes;
+        r->body_expected = cl > max ? max : (size_t)cl;
         if (cl > max) {
             r->too_large = true;
         } else if (cl > 0 && !r->body) {
@@ -100,19 +102,34 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
     return 0;
 }
 
+/* Frees a request body the handler will never see and gives its bytes back to the budget. */
+static void h2_drop_body(sl_req_t *r) {
+    free(r->body);
+    r->body = NULL;
+    r->body_len = r->body_cap = 0;
+    if (r->body_acct) sl_body_budget_release(r->worker->srv, r->body_small, r->body_acct);
+    r->body_acct = 0;
+}
+
 static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
                             const uint8_t *data, size_t len, void *user_data) {
     (void)flags;
     sl_conn_t *c = conn_of(user_data);
     if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
     sl_req_t *r = stream_req(s, stream_id);
-    if (!r || r->too_large || r->responded || r->handler_owned) return 0;
+    if (!r || r->too_large || r->over_budget || r->responded || r->handler_owned || r->deferred) return 0;
     size_t max = r->worker->srv->cfg.body_max_bytes;
     if (len > max - r->body_len) {
         r->too_large = true;
-        free(r->body);
-        r->body = NULL;
-        r->body_len = r->body_cap = 0;
+        h2_drop_body(r);
+        return 0;
+    }
+    if (r->body_acct == 0) r->body_small = r->body_expected > 0 && r->body_expected <= SL_HTTP_BODY_SMALL_BYTES;
+    if (!sl_body_budget_ok(r->worker->srv, r->body_small)) {
+        /* Buffered request bodies are over the process-wide budget: refuse this one (503, the
+         * client may retry) rather than buffer it; the rest of it is read and dropped. */
+        r->over_budget = true;
+        h2_drop_body(r);
         return 0;
     }
     size_t need = r->body_len + len + 1;
@@ -131,6 +148,8 @@ static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     memcpy(r->body + r->body_len, data, len);
     r->body_len += len;
     r->body[r->body_len] = 0;
+    sl_body_budget_add(r->worker->srv, r->body_small, len);
+    r->body_acct += len;
     return 0;
 }
 
@@ -171,25 +190,35 @@ static void h2_internal_response(sl_req_t *r, int status) {
     }
     if (rv != 0)
         nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
-    free(r->body);
-    r->body = NULL;
-    r->body_len = r->body_cap = 0;
+    h2_drop_body(r);
     sl_conn_mark_dirty(c);
 }
 
 static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *user_data) {
     sl_conn_t *c = conn_of(user_data);
     if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    sl_conn_touch(c);
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     sl_req_t *r = stream_req(s, frame->hd.stream_id);
-    if (!r || r->responded || r->handler_owned) return 0;
-    if (r->too_large) {
-        h2_internal_response(r, 413);
+    if (!r || r->responded || r->handler_owned || r->deferred) return 0;
+    if (r->too_large || r->over_budget) {
+        h2_internal_response(r, r->too_large ? 413 : 503);
         return 0;
     }
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
     if (!r->pub.method || !r->pub.path) {
         h2_internal_response(r, 400);
+        return 0;
+    }
+    if (c->defer_head || !sl_conn_can_dispatch(c)) {
+        /* Answers already produced on this connection (or in the process) are not sent yet:
+         * the request waits, complete, until they are (sl_h2_dispatch_deferred). */
+        r->deferred = true;
+        r->defer_next = NULL;
+        if (c->defer_tail) c->defer_tail->defer_next = r;
+        else c->defer_head = r;
+        c->defer_tail = r;
+        sl_conn_wait(c);
         return 0;
     }
     sl_req_dispatch(r);
@@ -205,6 +234,14 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
     if (!r) return 0;
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
     r->in_session = false;
+    /* Response bytes never to be sent leave the connection's count (and memory) now. */
+    size_t held = (r->resp_body ? r->resp_len - r->resp_off : 0) + (r->stream_buf.len - r->stream_off);
+    c->h2_held -= held;
+    free(r->resp_body);
+    r->resp_body = NULL;
+    r->resp_len = r->resp_off = 0;
+    sl_buf_free(&r->stream_buf);
+    r->stream_off = 0;
     if (r->handler_owned) {
         /* Reset by the client (or the connection ends) before the response completed. */
         r->closed = true;
@@ -218,13 +255,14 @@ static ssize_t h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, s
                           uint32_t *data_flags, nghttp2_data_source *source, void *user_data) {
     (void)s;
     (void)stream_id;
-    (void)user_data;
+    sl_conn_t *c = conn_of(user_data);
     sl_req_t *r = source->ptr;
     if (!r->streaming) {
         size_t n = r->resp_len - r->resp_off;
         if (n > length) n = length;
         memcpy(buf, r->resp_body + r->resp_off, n);
         r->resp_off += n;
+        c->h2_held -= n;
         if (r->resp_off == r->resp_len) {
             *data_flags |= NGHTTP2_DATA_FLAG_EOF;
             free(r->resp_body);
@@ -243,6 +281,7 @@ static ssize_t h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, s
     size_t n = avail < length ? avail : length;
     memcpy(buf, r->stream_buf.data + r->stream_off, n);
     r->stream_off += n;
+    c->h2_held -= n;
     if (r->stream_off == r->stream_buf.len) {
         sl_buf_reset(&r->stream_buf);
         r->stream_off = 0;
@@ -363,7 +402,9 @@ void sl_h2_respond(sl_req_t *r, int status, const sl_http_header_t *headers, siz
         if (!bodyless && !r->head_method && body_len > 0) {
             r->resp_body = body;
             r->resp_len = body_len;
+            r->resp_off = 0;
             body = NULL;
+            c->h2_held += body_len;
             nghttp2_data_provider prd = {.source.ptr = r, .read_callback = h2_read_cb};
             rv = nghttp2_submit_response(c->h2, r->stream_id, nv, count, &prd);
         } else {
@@ -395,7 +436,9 @@ int sl_h2_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers,
 long sl_h2_stream_write(sl_req_t *r, const void *data, size_t len) {
     sl_conn_t *c = r->conn;
     if (!r->head_method) {
+        size_t before = r->stream_buf.len;
         sl_buf_append(&r->stream_buf, data, len);
+        c->h2_held += r->stream_buf.len - before;
         size_t pending = r->stream_buf.len - r->stream_off;
         if (sl_buf_failed(&r->stream_buf) || pending > SL_HTTP_OUTPUT_BACKLOG_MAX) {
             /* The client does not read and the handler ignored backpressure. */
@@ -421,11 +464,46 @@ void sl_h2_stream_end(sl_req_t *r) {
 }
 
 void sl_h2_check_writable(sl_conn_t *c) {
+    int ready = -1; /* the output bounds, looked at once and only when a stream waits */
     for (sl_req_t *r = c->reqs; r; r = r->next) {
         if (!r->want_writable) continue;
-        if (r->stream_buf.len - r->stream_off < SL_NET_STREAM_LOW_WATER) {
-            r->want_writable = false;
-            sl_req_notify(r, false, true);
+        if (r->stream_buf.len - r->stream_off >= SL_NET_STREAM_LOW_WATER) continue;
+        if (ready < 0) ready = sl_conn_can_dispatch(c);
+        if (!ready) {
+            sl_conn_wait(c);
+            return;
         }
+        r->want_writable = false;
+        sl_req_notify(r, false, true);
+    }
+}
+
+void sl_h2_dispatch_deferred(sl_conn_t *c) {
+    while (c->defer_head && !c->dead) {
+        if (!sl_conn_can_dispatch(c)) {
+            sl_conn_wait(c);
+            return;
+        }
+        sl_req_t *r = c->defer_head;
+        c->defer_head = r->defer_next;
+        if (!c->defer_head) c->defer_tail = NULL;
+        r->defer_next = NULL;
+        r->deferred = false;
+        if (!r->in_session || r->closed) {
+            sl_req_maybe_free(r);
+            continue;
+        }
+        sl_req_dispatch(r);
+    }
+    sl_conn_mark_dirty(c);
+}
+
+void sl_h2_expire_streams(sl_conn_t *c, int64_t now_ms) {
+    sl_http_server_t *srv = c->w->srv;
+    int64_t limit = (int64_t)srv->header_timeout_ms + srv->body_timeout_ms;
+    for (sl_req_t *r = c->reqs; r; r = r->next) {
+        if (!r->in_session || r->handler_owned || r->responded || r->deferred) continue;
+        if (now_ms - r->start_ms < limit) continue;
+        h2_internal_response(r, 408);
     }
 }

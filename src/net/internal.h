@@ -17,6 +17,7 @@
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,7 +27,7 @@ typedef struct sl_req sl_req_t;
 
 /* Streamed-response backpressure marks (per response): above HIGH a write asks for on_writable,
  * which fires once the backlog is below LOW. */
-#define SL_NET_STREAM_HIGH_WATER (1u * 1024 * 1024)
+#define SL_NET_STREAM_HIGH_WATER SL_HTTP_STREAM_HIGH_WATER
 #define SL_NET_STREAM_LOW_WATER (256u * 1024)
 /* HTTP/2: stop generating frames (and reading) while this much output waits for the socket. */
 #define SL_NET_H2_OUTPUT_HIGH (512u * 1024)
@@ -40,6 +41,15 @@ typedef struct sl_req sl_req_t;
 /* After "Connection: close", unread input is drained for this long before the socket is closed,
  * so the kernel does not reset the connection and destroy the response (lingering close). */
 #define SL_NET_LINGER_MS 2000
+/* Connections waiting for a budget (dispatch, body bytes, on_writable) are looked at again this
+ * often; their own output draining wakes them at once. */
+#define SL_NET_BUDGET_RETRY_MS 10
+/* At the connection bound, an idle connection quiet for this long is closed for a new one. */
+#define SL_NET_REAP_QUIET_MS 100
+/* Idle connections looked at from the least recently active end when making room. */
+#define SL_NET_REAP_SCAN_MAX 64
+/* "connection limit" / "out of descriptors" warnings: at most one per this interval per thread. */
+#define SL_NET_LIMIT_LOG_MS 10000
 /* Released request structures kept per worker for reuse. */
 #define SL_NET_REQ_POOL_MAX 256
 
@@ -77,6 +87,15 @@ struct sl_req {
     size_t resp_len, resp_off;
     sl_buf_t stream_buf;       /* HTTP/2 streamed bytes not yet taken by nghttp2 */
     size_t stream_off;
+    /* budgets and deadlines */
+    size_t body_acct;          /* body bytes counted in the server's request-body budget */
+    bool body_small;           /* ... in its small-body share (see sl_body_budget_ok) */
+    int64_t start_ms;          /* HTTP/2: stream opened (its header + body deadline) */
+    bool over_budget;          /* HTTP/2: body refused for the body budget, answered 503 */
+    size_t body_expected;      /* HTTP/2: content-length when given, else 0 */
+    bool deferred;             /* HTTP/2: complete, waiting in conn->defer list for dispatch */
+    bool awaiting;             /* HTTP/2: dispatched, not answered yet (counted in conn->awaiting) */
+    sl_req_t *defer_next;
     /* deferred notifications (worker->notify list) */
     sl_req_t *notify_next;
     bool in_notify, notify_close, notify_writable;
@@ -101,7 +120,21 @@ struct sl_conn {
     bool close_after_flush;    /* graceful close once the output is written */
     bool lingering;            /* output done, write side shut, draining input until EOF */
     int64_t linger_deadline_ms;
-    int64_t last_active_ms;
+    int64_t last_active_ms;    /* last request activity; the LRU order of worker->conns */
+    int64_t accept_ms;         /* accepted, or switched to TLS on the plain port */
+    int64_t req_start_ms;      /* first byte of the request (or preface) being received; 0: none */
+    int64_t head_done_ms;      /* HTTP/1.1: head of the current request complete; 0: not yet */
+    int64_t last_send_ms;      /* output last moved (or was empty) */
+    /* budgets */
+    sl_conn_t *wait_prev, *wait_next; /* worker->wait list */
+    bool in_wait;
+    bool recheck;              /* look at the waits again in the prepare phase */
+    bool dispatch_wait;        /* HTTP/1.1: next request not parsed until the output drains */
+    bool body_wait;            /* HTTP/1.1: reading paused for the request-body budget */
+    size_t out_acct;           /* unsent bytes counted in worker->out_bytes */
+    size_t h2_held;            /* HTTP/2: response bytes not yet handed to nghttp2 */
+    size_t h1_body_acct;       /* HTTP/1.1: body bytes of the request being parsed, counted */
+    bool h1_body_small;        /* ... in the small-body share */
     char *in;                  /* unprocessed input */
     size_t in_len, in_cap;
     sl_outq_t out;
@@ -113,6 +146,9 @@ struct sl_conn {
     bool h1_busy;              /* a dispatched request awaits its response */
     /* HTTP/2 */
     nghttp2_session *h2;
+    sl_req_t *defer_head, *defer_tail; /* complete streams waiting for the output bound */
+    size_t awaiting;           /* dispatched streams not answered yet */
+    size_t resp_max;           /* recent largest answer (decays by 1/8 per answer) */
 };
 
 /* A listening socket of one worker. */
@@ -133,8 +169,17 @@ struct sl_worker {
     sl_timer_t *sweep_timer;
     sl_timer_t *grace_timer;
     bool stopping;
-    sl_conn_t *conns;
+    sl_conn_t *conns;          /* most recently active first */
+    sl_conn_t *conns_tail;
     size_t conn_count;
+    atomic_size_t conn_pub;    /* conn_count, read by the other workers */
+    size_t out_bytes;          /* unsent response bytes of this worker's connections */
+    atomic_size_t out_pub;     /* out_bytes, read by the other workers */
+    sl_conn_t *wait_head;      /* connections waiting for a budget */
+    sl_timer_t *wait_timer;
+    int reserve_fd;            /* spare descriptor, given up to refuse a client cleanly at EMFILE */
+    int64_t limit_log_ms;
+    size_t refused;            /* connections refused since the last warning */
     sl_conn_t *dirty_head;
     sl_conn_t *dead_head;      /* closed connections awaiting free (linked by dead_next) */
     sl_req_t *live;            /* every request not in the pool */
@@ -155,6 +200,11 @@ struct sl_http_server {
     char *bind_address, *tls_cert_file, *tls_key_file, *tls_dir;
     int port, tls_port;
     int idle_timeout_ms;
+    int header_timeout_ms, body_timeout_ms, tls_handshake_timeout_ms;
+    size_t max_connections;
+    size_t request_budget, response_budget;
+    atomic_size_t body_bytes;  /* request-body bytes buffered, all workers (large bodies) */
+    atomic_size_t small_body_bytes; /* ... small bodies */
     SSL_CTX *ssl_ctx;
     nghttp2_session_callbacks *h2_callbacks;
     nghttp2_option *h2_option;
@@ -177,6 +227,19 @@ void sl_req_maybe_free(sl_req_t *r);
 void sl_req_notify(sl_req_t *r, bool close, bool writable);
 /* Dispatches a complete request to the handler. */
 void sl_req_dispatch(sl_req_t *r);
+/* Marks request activity on the connection (idle timer, LRU order). */
+void sl_conn_touch(sl_conn_t *c);
+/* True when a new request may be dispatched on c: its unsent output is under
+ * SL_HTTP_CONN_OUTPUT_MAX and the process-wide total under the response budget. */
+bool sl_conn_can_dispatch(sl_conn_t *c);
+/* Puts c on its worker's wait list: the prepare phase looks at it again soon (recheck). */
+void sl_conn_wait(sl_conn_t *c);
+/* Request-body budget: may a body grow? Bodies announced at most SL_HTTP_BODY_SMALL_BYTES long
+ * (`small`) have their own share, an eighth of the budget on top of it, so that large bodies held
+ * open by slow clients never stall ordinary requests. A body stays in the share it started in. */
+bool sl_body_budget_ok(sl_http_server_t *srv, bool small);
+void sl_body_budget_add(sl_http_server_t *srv, bool small, size_t n);
+void sl_body_budget_release(sl_http_server_t *srv, bool small, size_t n);
 /* "Date: <IMF-fixdate>\r\n" for the current second. */
 const char *sl_worker_date(sl_worker_t *w, size_t *len);
 /* Standard reason phrase ("OK", "Not Found"), or "Unknown". */
@@ -197,6 +260,8 @@ long sl_h1_stream_write(sl_req_t *r, const void *data, size_t len);
 void sl_h1_stream_end(sl_req_t *r);
 /* Sends a net-generated error response and closes after it. */
 void sl_h1_error(sl_conn_t *c, int status, const char *reason);
+/* True when reading more of the current request body must wait for the body budget. */
+bool sl_h1_body_blocked(sl_conn_t *c);
 
 /* ---- http2.c ---- */
 int sl_h2_callbacks_create(sl_http_server_t *srv);
@@ -217,6 +282,10 @@ long sl_h2_stream_write(sl_req_t *r, const void *data, size_t len);
 void sl_h2_stream_end(sl_req_t *r);
 /* Checks streamed responses for on_writable after output progressed. */
 void sl_h2_check_writable(sl_conn_t *c);
+/* Dispatches complete streams that waited for the output bound, while it allows. */
+void sl_h2_dispatch_deferred(sl_conn_t *c);
+/* Answers 408 to streams whose head and body did not arrive within the deadlines. */
+void sl_h2_expire_streams(sl_conn_t *c, int64_t now_ms);
 
 /* ---- tls.c ---- */
 /* Builds the server TLS context (certificate from files, or a self-signed one kept in tls_dir),

@@ -14,6 +14,7 @@
 #include "core/time.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +43,7 @@ static void conn_on_io(sl_loop_io_t *io, uint32_t events);
 static void conn_update_events(sl_conn_t *c);
 static void conn_do_read(sl_conn_t *c);
 static void worker_check_stopped(sl_worker_t *w);
+static void conn_account(sl_conn_t *c);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Reason phrases and header helpers                                                           */
@@ -155,6 +158,8 @@ static void req_unlink_conn(sl_req_t *r) {
     if (r->next) r->next->prev = r->prev;
     r->prev = r->next = NULL;
     c->req_count--;
+    if (r->awaiting) c->awaiting--;
+    r->awaiting = false;
     if (c->h1_cur == r) c->h1_cur = NULL;
     r->conn = NULL;
 }
@@ -165,6 +170,7 @@ static void req_free(sl_req_t *r) {
     if (r->wprev) r->wprev->wnext = r->wnext;
     else w->live = r->wnext;
     if (r->wnext) r->wnext->wprev = r->wprev;
+    if (r->body_acct) sl_body_budget_release(w->srv, r->body_small, r->body_acct);
     free(r->body);
     free(r->resp_body);
     sl_buf_free(&r->stream_buf);
@@ -180,7 +186,7 @@ static void req_free(sl_req_t *r) {
 }
 
 void sl_req_maybe_free(sl_req_t *r) {
-    if (r->conn_owned || r->handler_owned || r->in_session || r->refs > 0) return;
+    if (r->conn_owned || r->handler_owned || r->in_session || r->deferred || r->refs > 0) return;
     req_free(r);
 }
 
@@ -209,6 +215,10 @@ void sl_req_dispatch(sl_req_t *r) {
     r->pub.body_len = r->body_len;
     r->conn_owned = false;
     r->handler_owned = true;
+    if (r->pub.http_version == 2 && r->conn) {
+        r->awaiting = true;
+        r->conn->awaiting++;
+    }
     srv->cfg.handler(srv->cfg.handler_ctx, &r->pub);
 }
 
@@ -231,6 +241,115 @@ static void worker_run_notifications(sl_worker_t *w) {
         r->refs--;
         sl_req_maybe_free(r);
     }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Budgets: unsent response bytes and buffered request bodies                                  */
+
+/* Unsent response bytes held for a connection: its output queue and, on HTTP/2, bodies and
+ * streamed bytes that wait for flow-control window. */
+static size_t conn_unsent(const sl_conn_t *c) {
+    return c->dead ? 0 : sl_outq_bytes(&c->out) + c->h2_held;
+}
+
+/* Brings the worker's total (and what the other workers see of it) up to date for c. */
+static void conn_account(sl_conn_t *c) {
+    size_t cur = conn_unsent(c);
+    if (cur == c->out_acct) return;
+    sl_worker_t *w = c->w;
+    w->out_bytes = w->out_bytes - c->out_acct + cur;
+    c->out_acct = cur;
+    atomic_store_explicit(&w->out_pub, w->out_bytes, memory_order_relaxed);
+}
+
+static size_t server_out_total(const sl_http_server_t *srv) {
+    size_t total = 0;
+    for (int i = 0; i < srv->nworkers; i++)
+        total += atomic_load_explicit(&srv->workers[i].out_pub, memory_order_relaxed);
+    return total;
+}
+
+static size_t server_conn_total(const sl_http_server_t *srv) {
+    size_t total = 0;
+    for (int i = 0; i < srv->nworkers; i++)
+        total += atomic_load_explicit(&srv->workers[i].conn_pub, memory_order_relaxed);
+    return total;
+}
+
+/* The answer to r started: it no longer holds back the dispatch of further streams. */
+static void req_answered(sl_req_t *r, size_t body_len) {
+    sl_conn_t *c = r->conn;
+    if (!c || !r->awaiting) return;
+    r->awaiting = false;
+    c->awaiting--;
+    size_t decayed = c->resp_max - c->resp_max / 8;
+    c->resp_max = body_len > decayed ? body_len : decayed;
+    if (c->defer_head) {
+        c->recheck = true;
+        sl_conn_mark_dirty(c);
+    }
+}
+
+bool sl_conn_can_dispatch(sl_conn_t *c) {
+    conn_account(c);
+    if (c->out_acct >= SL_HTTP_CONN_OUTPUT_MAX) return false;
+    if (c->proto == SL_PROTO_H2) {
+        size_t per = c->resp_max > 1024 ? c->resp_max : 1024;
+        size_t allowed = SL_HTTP_CONN_OUTPUT_MAX / per;
+        if (allowed < 1) allowed = 1;
+        if (allowed > SL_HTTP2_DISPATCH_MAX) allowed = SL_HTTP2_DISPATCH_MAX;
+        if (c->awaiting >= allowed) return false;
+    }
+    return server_out_total(c->w->srv) < c->w->srv->response_budget;
+}
+
+static void worker_wait_fire(void *arg);
+
+void sl_conn_wait(sl_conn_t *c) {
+    if (c->in_wait || c->dead) return;
+    sl_worker_t *w = c->w;
+    c->in_wait = true;
+    c->wait_prev = NULL;
+    c->wait_next = w->wait_head;
+    if (w->wait_head) w->wait_head->wait_prev = c;
+    w->wait_head = c;
+    if (!w->wait_timer) w->wait_timer = sl_timer_start(w->loop, SL_NET_BUDGET_RETRY_MS, worker_wait_fire, w);
+}
+
+static void conn_unwait(sl_conn_t *c) {
+    if (!c->in_wait) return;
+    sl_worker_t *w = c->w;
+    if (c->wait_prev) c->wait_prev->wait_next = c->wait_next;
+    else w->wait_head = c->wait_next;
+    if (c->wait_next) c->wait_next->wait_prev = c->wait_prev;
+    c->wait_prev = c->wait_next = NULL;
+    c->in_wait = false;
+}
+
+/* Every waiting connection looks at its budgets again in the prepare phase (and waits again if
+ * they still say no). */
+static void worker_wait_fire(void *arg) {
+    sl_worker_t *w = arg;
+    w->wait_timer = NULL;
+    while (w->wait_head) {
+        sl_conn_t *c = w->wait_head;
+        conn_unwait(c);
+        c->recheck = true;
+        sl_conn_mark_dirty(c);
+    }
+}
+
+bool sl_body_budget_ok(sl_http_server_t *srv, bool small) {
+    if (small) return atomic_load_explicit(&srv->small_body_bytes, memory_order_relaxed) < srv->request_budget / 8;
+    return atomic_load_explicit(&srv->body_bytes, memory_order_relaxed) < srv->request_budget;
+}
+
+void sl_body_budget_add(sl_http_server_t *srv, bool small, size_t n) {
+    atomic_fetch_add_explicit(small ? &srv->small_body_bytes : &srv->body_bytes, n, memory_order_relaxed);
+}
+
+void sl_body_budget_release(sl_http_server_t *srv, bool small, size_t n) {
+    atomic_fetch_sub_explicit(small ? &srv->small_body_bytes : &srv->body_bytes, n, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -262,6 +381,7 @@ void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *hea
     SL_ASSERT(r->handler_owned && !r->responded);
     r->responded = true;
     if (!body) body_len = 0;
+    req_answered(r, body_len);
     if (!r->conn || r->conn->dead || (r->pub.http_version == 2 && !r->in_session)) {
         free(body);
         r->handler_owned = false;
@@ -279,6 +399,7 @@ int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t 
     r->responded = true;
     r->streaming = true;
     if (cbs) r->cbs = *cbs;
+    req_answered(r, 0);
     if (req_gone(r) || (r->pub.http_version == 2 && !r->in_session)) {
         r->closed = true;
         return SL_ECLOSED;
@@ -292,8 +413,16 @@ long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len) {
     SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
     if (req_gone(r) || (r->pub.http_version == 2 && !r->in_session)) return SL_ECLOSED;
     if (len == 0) return 0;
-    if (r->pub.http_version == 2) return sl_h2_stream_write(r, data, len);
-    return sl_h1_stream_write(r, data, len);
+    long pending = r->pub.http_version == 2 ? sl_h2_stream_write(r, data, len)
+                                            : sl_h1_stream_write(r, data, len);
+    if (pending < 0 || req_gone(r) || sl_conn_can_dispatch(r->conn)) return pending;
+    /* The connection or the process is over its output bound: this response waits too, so that a
+     * client that does not read (or an HTTP/2 window of 0) holds at most one more write per
+     * stream. on_writable fires once the bound allows. */
+    size_t backlog = r->conn->out_acct > (size_t)pending ? r->conn->out_acct : (size_t)pending;
+    if (backlog <= SL_NET_STREAM_HIGH_WATER) backlog = SL_NET_STREAM_HIGH_WATER + 1;
+    r->want_writable = true;
+    return (long)backlog;
 }
 
 void sl_http_stream_end(sl_http_req_t *req) {
@@ -319,6 +448,32 @@ void sl_conn_mark_dirty(sl_conn_t *c) {
     c->w->dirty_head = c;
 }
 
+static void conn_list_unlink(sl_conn_t *c) {
+    sl_worker_t *w = c->w;
+    if (c->prev) c->prev->next = c->next;
+    else w->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    else w->conns_tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void conn_list_push(sl_conn_t *c) {
+    sl_worker_t *w = c->w;
+    c->prev = NULL;
+    c->next = w->conns;
+    if (w->conns) w->conns->prev = c;
+    else w->conns_tail = c;
+    w->conns = c;
+}
+
+void sl_conn_touch(sl_conn_t *c) {
+    c->last_active_ms = sl_loop_now_ms(c->w->loop);
+    if (c->w->conns != c) {
+        conn_list_unlink(c);
+        conn_list_push(c);
+    }
+}
+
 static sl_conn_t *conn_new(sl_worker_t *w, int fd, bool tls) {
     sl_conn_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -326,7 +481,8 @@ static sl_conn_t *conn_new(sl_worker_t *w, int fd, bool tls) {
     c->io.cb = conn_on_io;
     c->w = w;
     c->proto = SL_PROTO_SNIFF;
-    c->last_active_ms = sl_loop_now_ms(w->loop);
+    c->last_active_ms = c->accept_ms = c->last_send_ms = sl_loop_now_ms(w->loop);
+    c->resp_max = SL_HTTP_CONN_OUTPUT_MAX; /* a new connection starts with one stream at a time */
     sl_outq_init(&c->out);
     sl_http1_parser_init(&c->parser, w->srv->cfg.body_max_bytes);
     if (tls) {
@@ -345,10 +501,9 @@ static sl_conn_t *conn_new(sl_worker_t *w, int fd, bool tls) {
         free(c);
         return NULL;
     }
-    c->next = w->conns;
-    if (w->conns) w->conns->prev = c;
-    w->conns = c;
+    conn_list_push(c);
     w->conn_count++;
+    atomic_store_explicit(&w->conn_pub, w->conn_count, memory_order_relaxed);
     return c;
 }
 
@@ -369,11 +524,11 @@ void sl_conn_abort(sl_conn_t *c) {
         r->in_session = false;
         sl_req_notify(r, true, false);
     }
-    if (c->prev) c->prev->next = c->next;
-    else w->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    conn_list_unlink(c);
+    conn_unwait(c);
+    conn_account(c); /* dead: its unsent bytes no longer count */
     w->conn_count--;
+    atomic_store_explicit(&w->conn_pub, w->conn_count, memory_order_relaxed);
     c->dead_next = w->dead_head;
     w->dead_head = c;
     worker_check_stopped(w);
@@ -383,10 +538,12 @@ static void conn_free(sl_conn_t *c) {
     while (c->reqs) {
         sl_req_t *r = c->reqs;
         r->conn_owned = false;
+        r->deferred = false;
         req_unlink_conn(r);
         sl_req_maybe_free(r);
     }
     if (c->h2) nghttp2_session_del(c->h2);
+    if (c->h1_body_acct) sl_body_budget_release(c->w->srv, c->h1_body_small, c->h1_body_acct);
     sl_http1_parser_deinit(&c->parser);
     sl_outq_deinit(&c->out);
     free(c->in);
@@ -549,7 +706,7 @@ static void conn_input(sl_conn_t *c, const char *data, size_t len) {
         c->in = NULL;
         c->in_cap = 0;
     }
-    if (c->proto == SL_PROTO_H1 && (c->h1_busy || c->close_after_flush) &&
+    if (c->proto == SL_PROTO_H1 && (c->h1_busy || c->close_after_flush || c->dispatch_wait) &&
         c->in_len >= SL_NET_H1_PIPELINE_BYTES_MAX) {
         c->read_paused = true;
         conn_update_events(c);
@@ -564,7 +721,7 @@ static void conn_process_buffered(sl_conn_t *c) {
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
     }
-    if (c->read_paused && !c->h1_busy && !c->close_after_flush) {
+    if (c->read_paused && !c->h1_busy && !c->close_after_flush && !c->dispatch_wait && !c->body_wait) {
         c->read_paused = false;
         if (c->ssl) c->read_again = true;
         conn_update_events(c);
@@ -575,7 +732,7 @@ static void conn_handshake(sl_conn_t *c) {
     ERR_clear_error();
     int rc = SSL_do_handshake(c->ssl);
     if (rc == 1) {
-        c->last_active_ms = sl_loop_now_ms(c->w->loop);
+        sl_conn_touch(c);
         c->proto = SL_PROTO_SNIFF;
         if (sl_tls_alpn_is_h2(c->ssl) && sl_h2_start(c) != 0) {
             sl_conn_abort(c);
@@ -630,10 +787,19 @@ static void conn_do_read(sl_conn_t *c) {
             if (k < 0) return;
             continue;
         }
+        if (c->proto == SL_PROTO_H1 && !c->h1_busy && !c->close_after_flush && sl_h1_body_blocked(c)) {
+            /* Over the request-body budget: leave the bytes in the socket (TCP pushes back on
+             * the client) until buffered bodies are released. */
+            c->body_wait = true;
+            c->read_paused = true;
+            conn_update_events(c);
+            sl_conn_wait(c);
+            return;
+        }
         if (c->proto == SL_PROTO_H1 && c->in_len == 0 && !c->h1_busy && !c->close_after_flush) {
             n = sl_h1_direct_read(c);
             if (n > 0) {
-                c->last_active_ms = sl_loop_now_ms(w->loop);
+                sl_conn_touch(c);
                 continue;
             }
             if (n == SL_EAGAIN) return;
@@ -647,7 +813,9 @@ static void conn_do_read(sl_conn_t *c) {
         }
         if (n == 0) { conn_on_eof(c); return; }
         if (n < 0) { sl_conn_abort(c); return; }
-        c->last_active_ms = sl_loop_now_ms(w->loop);
+        /* HTTP/2 counts complete frames as activity (a byte a second is not). */
+        if (c->proto != SL_PROTO_H2) sl_conn_touch(c);
+        if (c->proto == SL_PROTO_SNIFF && c->req_start_ms == 0) c->req_start_ms = sl_loop_now_ms(w->loop);
         conn_input(c, (const char *)w->rbuf, (size_t)n);
         if (!c->ssl && (size_t)n < w->rbuf_size) return;
     }
@@ -676,6 +844,7 @@ static void conn_begin_linger(sl_conn_t *c) {
 
 static void conn_flush(sl_conn_t *c) {
     if (c->dead || c->proto == SL_PROTO_TLS_HANDSHAKE || c->lingering) return;
+    int64_t now = sl_loop_now_ms(c->w->loop);
     for (int round = 0; round < 64; round++) {
         if (c->proto == SL_PROTO_H2 && sl_h2_pump(c) != 0) {
             sl_conn_abort(c);
@@ -688,13 +857,25 @@ static void conn_flush(sl_conn_t *c) {
             sl_conn_abort(c);
             return;
         }
+        if (n > 0) c->last_send_ms = now;
     }
+    conn_account(c);
+    if (c->out_acct == 0) c->last_send_ms = now;
     if (c->proto == SL_PROTO_H2) {
         sl_h2_check_writable(c);
     } else if (c->h1_cur && c->h1_cur->want_writable &&
                sl_outq_bytes(&c->out) < SL_NET_STREAM_LOW_WATER) {
-        c->h1_cur->want_writable = false;
-        sl_req_notify(c->h1_cur, false, true);
+        if (sl_conn_can_dispatch(c)) {
+            c->h1_cur->want_writable = false;
+            sl_req_notify(c->h1_cur, false, true);
+        } else {
+            sl_conn_wait(c); /* the process is over its output budget */
+        }
+    }
+    /* Output drained below the bound: requests waiting for it go on now, not at the next retry. */
+    if ((c->dispatch_wait || c->defer_head) && !c->recheck && sl_conn_can_dispatch(c)) {
+        c->recheck = true;
+        sl_conn_mark_dirty(c);
     }
     if (sl_outq_bytes(&c->out) == 0) {
         if (c->proto == SL_PROTO_H2 && sl_h2_done(c)) {
@@ -712,6 +893,31 @@ static void conn_flush(sl_conn_t *c) {
 /* Prepare-phase work for one connection. */
 static void conn_service(sl_conn_t *c) {
     if (c->dead) return;
+    if (c->recheck) {
+        c->recheck = false;
+        if (c->body_wait) {
+            if (sl_h1_body_blocked(c)) {
+                sl_conn_wait(c);
+            } else {
+                /* The wait was ours, not the client's: its body deadline starts again. */
+                c->body_wait = false;
+                c->head_done_ms = sl_loop_now_ms(c->w->loop);
+                c->read_paused = false;
+                c->read_again = true;
+                conn_update_events(c);
+            }
+        }
+        if (c->dispatch_wait) {
+            if (sl_conn_can_dispatch(c)) {
+                c->dispatch_wait = false;
+                c->process_input = true;
+            } else {
+                sl_conn_wait(c);
+            }
+        }
+        if (c->proto == SL_PROTO_H2 && c->defer_head) sl_h2_dispatch_deferred(c);
+        if (c->dead) return;
+    }
     if (c->process_input && c->proto == SL_PROTO_H1 && !c->h1_busy) {
         c->process_input = false;
         conn_process_buffered(c);
@@ -751,6 +957,16 @@ static void conn_on_io(sl_loop_io_t *io, uint32_t events) {
 /* ------------------------------------------------------------------------------------------ */
 /* Workers                                                                                     */
 
+/* The sweep looks at idle time and deadlines a few times per shortest timeout. */
+static int srv_sweep_interval(const sl_http_server_t *srv) {
+    int t = srv->idle_timeout_ms / 2;
+    if (srv->header_timeout_ms / 4 < t) t = srv->header_timeout_ms / 4;
+    if (srv->body_timeout_ms / 4 < t) t = srv->body_timeout_ms / 4;
+    if (srv->tls_handshake_timeout_ms / 4 < t) t = srv->tls_handshake_timeout_ms / 4;
+    if (t > SWEEP_INTERVAL_MS) t = SWEEP_INTERVAL_MS;
+    return t < 10 ? 10 : t;
+}
+
 static bool worker_prepare(void *arg) {
     sl_worker_t *w = arg;
     for (int round = 0; round < 16; round++) {
@@ -785,6 +1001,39 @@ static bool worker_prepare(void *arg) {
 
 static void worker_resume_accept(void *arg);
 
+static bool conn_is_idle(const sl_conn_t *c) {
+    if (c->proto == SL_PROTO_H1) return !c->h1_busy && sl_outq_bytes(&c->out) == 0;
+    for (const sl_req_t *r = c->reqs; r; r = r->next)
+        if (r->handler_owned || r->responded || r->deferred) return false;
+    return sl_outq_bytes(&c->out) == 0;
+}
+
+/* Closes the least recently active idle connection quiet for at least quiet_ms, to make room for
+ * a new one. Returns true when one was closed (its descriptor is free now). */
+static bool worker_reap_idle(sl_worker_t *w, int64_t quiet_ms) {
+    int64_t now = sl_loop_now_ms(w->loop);
+    int scanned = 0;
+    for (sl_conn_t *c = w->conns_tail; c && scanned < SL_NET_REAP_SCAN_MAX; c = c->prev, scanned++) {
+        if (c->lingering || !conn_is_idle(c) || now - c->last_active_ms < quiet_ms) continue;
+        sl_conn_abort(c);
+        return true;
+    }
+    return false;
+}
+
+/* One warning per SL_NET_LIMIT_LOG_MS per thread, with the count of connections refused. */
+static void worker_refused(sl_worker_t *w, const char *why) {
+    w->refused++;
+    int64_t now = sl_loop_now_ms(w->loop);
+    if (w->limit_log_ms != 0 && now - w->limit_log_ms < SL_NET_LIMIT_LOG_MS) return;
+    sl_http_server_t *srv = w->srv;
+    SL_WARN("net: %s with %zu connections open (max_connections %zu): refused %zu new connection(s) "
+            "in the last %d s; raise --max-connections and the descriptor limit (ulimit -n)",
+            why, server_conn_total(srv), srv->max_connections, w->refused, SL_NET_LIMIT_LOG_MS / 1000);
+    w->limit_log_ms = now;
+    w->refused = 0;
+}
+
 static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
     (void)events;
     sl_listener_t *l = (sl_listener_t *)io;
@@ -795,7 +1044,21 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                SL_WARN("net: accept: %s; pausing accepts", strerror(errno));
+                int err = errno;
+                /* Out of descriptors: an idle connection makes room, else the client is refused
+                 * at once with the spare descriptor (rather than left hanging in the backlog). */
+                if (worker_reap_idle(w, SL_NET_REAP_QUIET_MS)) continue;
+                if (w->reserve_fd >= 0) {
+                    close(w->reserve_fd);
+                    fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
+                    if (fd >= 0) close(fd);
+                    w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                    if (fd >= 0) {
+                        worker_refused(w, strerror(err));
+                        continue;
+                    }
+                }
+                SL_WARN("net: accept: %s; pausing accepts for %d ms", strerror(err), ACCEPT_RETRY_MS);
                 for (int k = 0; k < 2; k++)
                     if (w->listen[k].io.fd >= 0) sl_loop_io_mod(w->loop, &w->listen[k].io, 0);
                 w->accept_paused = true;
@@ -803,8 +1066,14 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
             }
             return;
         }
-        if (w->conn_count >= SL_HTTP_CONNECTIONS_MAX || w->stopping) {
+        if (w->stopping) {
             close(fd);
+            continue;
+        }
+        if (server_conn_total(w->srv) >= w->srv->max_connections &&
+            !worker_reap_idle(w, SL_NET_REAP_QUIET_MS)) {
+            close(fd);
+            worker_refused(w, "connection limit reached");
             continue;
         }
         int one = 1;
@@ -821,23 +1090,63 @@ static void worker_resume_accept(void *arg) {
         if (w->listen[k].io.fd >= 0) sl_loop_io_mod(w->loop, &w->listen[k].io, EPOLLIN);
 }
 
-static bool conn_is_idle(const sl_conn_t *c) {
-    if (c->proto == SL_PROTO_H1) return !c->h1_busy && sl_outq_bytes(&c->out) == 0;
-    for (const sl_req_t *r = c->reqs; r; r = r->next)
-        if (r->handler_owned || r->responded) return false;
-    return sl_outq_bytes(&c->out) == 0;
+/* Deadlines of one connection; returns false when it was closed or answered with 408. */
+static bool conn_check_deadlines(sl_conn_t *c, int64_t now) {
+    sl_http_server_t *srv = c->w->srv;
+    if (c->proto == SL_PROTO_TLS_HANDSHAKE) {
+        if (now - c->accept_ms < srv->tls_handshake_timeout_ms) return true;
+        SL_DEBUG("net: TLS handshake not done in %d ms; closing", srv->tls_handshake_timeout_ms);
+        sl_conn_abort(c);
+        return false;
+    }
+    if (c->proto == SL_PROTO_SNIFF) {
+        if (c->in_len == 0 || c->req_start_ms == 0 || now - c->req_start_ms < srv->header_timeout_ms) return true;
+        sl_conn_abort(c);
+        return false;
+    }
+    if (c->proto == SL_PROTO_H2) {
+        sl_h2_expire_streams(c, now);
+        return !c->dead;
+    }
+    if (c->h1_busy || c->close_after_flush || !c->h1_cur || c->req_start_ms == 0) return true;
+    if (c->head_done_ms == 0) {
+        if (now - c->req_start_ms < srv->header_timeout_ms) return true;
+        sl_h1_error(c, 408, "request header timeout");
+        return false;
+    }
+    if (c->body_wait || now - c->head_done_ms < srv->body_timeout_ms) return true;
+    sl_h1_error(c, 408, "request body timeout");
+    return false;
 }
 
 static void worker_sweep(void *arg) {
     sl_worker_t *w = arg;
+    sl_http_server_t *srv = w->srv;
     w->sweep_timer = NULL;
     int64_t now = sl_time_mono_ms();
-    int64_t idle_ms = w->srv->idle_timeout_ms;
+    int64_t idle_ms = srv->idle_timeout_ms;
+    /* Near the connection bound, idle keep-alive connections give their descriptors back soon. */
+    if (server_conn_total(srv) * 100 >= srv->max_connections * SL_HTTP_PRESSURE_PCT &&
+        idle_ms > SL_HTTP_PRESSURE_IDLE_MS)
+        idle_ms = SL_HTTP_PRESSURE_IDLE_MS;
+    /* Output that has not moved for idle_ms (a client that stopped reading, an HTTP/2 window left
+     * at 0) is closed; over the response budget after SL_HTTP_PRESSURE_IDLE_MS already. */
+    int64_t stall_ms = srv->idle_timeout_ms;
+    if (server_out_total(srv) >= srv->response_budget && stall_ms > SL_HTTP_PRESSURE_IDLE_MS)
+        stall_ms = SL_HTTP_PRESSURE_IDLE_MS;
     sl_conn_t *next;
     for (sl_conn_t *c = w->conns; c; c = next) {
         next = c->next;
         if (c->lingering) {
             if (now >= c->linger_deadline_ms) sl_conn_abort(c);
+            continue;
+        }
+        if (!conn_check_deadlines(c, now)) continue;
+        conn_account(c);
+        if (c->out_acct > 0 && now - c->last_send_ms >= stall_ms) {
+            SL_DEBUG("net: output stalled for %lld ms (%zu bytes unsent); closing",
+                     (long long)(now - c->last_send_ms), c->out_acct);
+            sl_conn_abort(c);
             continue;
         }
         if (!conn_is_idle(c)) continue;
@@ -848,9 +1157,7 @@ static void worker_sweep(void *arg) {
             sl_outq_trim(&c->out);
         }
     }
-    int interval = SWEEP_INTERVAL_MS;
-    if (idle_ms / 2 < interval) interval = (int)(idle_ms / 2 > 10 ? idle_ms / 2 : 10);
-    w->sweep_timer = sl_timer_start(w->loop, (uint64_t)interval, worker_sweep, w);
+    w->sweep_timer = sl_timer_start(w->loop, (uint64_t)srv_sweep_interval(srv), worker_sweep, w);
 }
 
 static void worker_check_stopped(sl_worker_t *w) {
@@ -913,12 +1220,13 @@ static void *worker_main(void *arg) {
     for (int k = 0; k < 2; k++)
         if (w->listen[k].io.fd >= 0 && sl_loop_io_add(w->loop, &w->listen[k].io, EPOLLIN) != 0)
             SL_ERROR("net: cannot watch listening socket");
-    w->sweep_timer = sl_timer_start(w->loop, SWEEP_INTERVAL_MS, worker_sweep, w);
+    w->sweep_timer = sl_timer_start(w->loop, (uint64_t)srv_sweep_interval(srv), worker_sweep, w);
     sl_loop_run(w->loop);
     /* Stopped: close what is left and release it on this thread. */
     if (w->sweep_timer) sl_timer_cancel(w->sweep_timer);
     if (w->grace_timer) sl_timer_cancel(w->grace_timer);
-    w->sweep_timer = w->grace_timer = NULL;
+    if (w->wait_timer) sl_timer_cancel(w->wait_timer);
+    w->sweep_timer = w->grace_timer = w->wait_timer = NULL;
     while (w->conns) sl_conn_abort(w->conns);
     worker_prepare(w);
     if (srv->cfg.on_thread_stop) srv->cfg.on_thread_stop(w->loop, srv->cfg.handler_ctx);
@@ -1021,6 +1329,18 @@ static int listen_all(sl_http_server_t *srv, int slot, int port, int *actual) {
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
+/* SL_HTTP_CONNECTIONS_FDS_PCT of the descriptor limit: the rest is for shard files and the like. */
+static size_t default_max_connections(void) {
+    struct rlimit rl;
+    size_t n = SL_HTTP_CONNECTIONS_MIN;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t cur = rl.rlim_cur == RLIM_INFINITY ? (rlim_t)SL_HTTP_CONNECTIONS_MAX_LIMIT * 4 : rl.rlim_cur;
+        size_t share = (size_t)(cur / 100 * SL_HTTP_CONNECTIONS_FDS_PCT);
+        if (share > n) n = share;
+    }
+    return n > SL_HTTP_CONNECTIONS_MAX_LIMIT ? SL_HTTP_CONNECTIONS_MAX_LIMIT : n;
+}
+
 static void server_free(sl_http_server_t *srv) {
     if (srv->workers) {
         for (int i = 0; i < srv->nworkers; i++) {
@@ -1045,6 +1365,7 @@ static void server_free(sl_http_server_t *srv) {
                 sl_arena_deinit(&r->arena_storage);
                 free(r);
             }
+            if (w->reserve_fd >= 0) close(w->reserve_fd);
             free(w->rbuf);
             sl_buf_free(&w->scratch);
         }
@@ -1076,6 +1397,17 @@ int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **
     srv->cfg.tls_dir = srv->tls_dir;
     if (srv->cfg.body_max_bytes == 0) srv->cfg.body_max_bytes = SL_HTTP_BODY_MAX_BYTES_DEFAULT;
     srv->idle_timeout_ms = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : SL_HTTP_IDLE_TIMEOUT_MS;
+    srv->header_timeout_ms = cfg->header_timeout_ms > 0 ? cfg->header_timeout_ms : SL_HTTP_HEADER_TIMEOUT_MS_DEFAULT;
+    srv->body_timeout_ms = cfg->body_timeout_ms > 0 ? cfg->body_timeout_ms : SL_HTTP_BODY_TIMEOUT_MS_DEFAULT;
+    srv->tls_handshake_timeout_ms =
+        cfg->tls_handshake_timeout_ms > 0 ? cfg->tls_handshake_timeout_ms : SL_HTTP_TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT;
+    srv->request_budget = cfg->request_buffer_max_bytes ? cfg->request_buffer_max_bytes
+                                                        : SL_HTTP_REQUEST_BUFFER_BYTES_DEFAULT;
+    srv->response_budget = cfg->response_buffer_max_bytes ? cfg->response_buffer_max_bytes
+                                                          : SL_HTTP_RESPONSE_BUFFER_BYTES_DEFAULT;
+    srv->max_connections = cfg->max_connections > 0 ? (size_t)cfg->max_connections : default_max_connections();
+    atomic_init(&srv->body_bytes, 0);
+    atomic_init(&srv->small_body_bytes, 0);
     int n = cfg->threads;
     if (n <= 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1085,11 +1417,16 @@ int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **
     int rc = SL_ENOMEM;
     srv->workers = calloc((size_t)n, sizeof *srv->workers);
     if (!srv->bind_address || !srv->workers) goto fail;
+    for (int i = 0; i < n; i++) srv->workers[i].listen[0].io.fd = srv->workers[i].listen[1].io.fd =
+                                    srv->workers[i].reserve_fd = -1;
     for (int i = 0; i < n; i++) {
         sl_worker_t *w = &srv->workers[i];
         w->srv = srv;
         w->index = i;
         w->listen[0].io.fd = w->listen[1].io.fd = -1;
+        atomic_init(&w->out_pub, 0);
+        atomic_init(&w->conn_pub, 0);
+        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         w->rbuf_size = READ_BUF_SIZE;
         w->rbuf = malloc(w->rbuf_size);
         if (!w->rbuf) goto fail;
@@ -1123,8 +1460,8 @@ int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **
         }
         w->thread_started = true;
     }
-    SL_INFO("net: listening on %s:%d%s (%d threads)", srv->bind_address, srv->port,
-            srv->tls_port ? " and TLS" : "", n);
+    SL_INFO("net: listening on %s:%d%s (%d threads, at most %zu connections)", srv->bind_address, srv->port,
+            srv->tls_port ? " and TLS" : "", n, srv->max_connections);
     *out = srv;
     return 0;
 fail:

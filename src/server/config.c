@@ -65,6 +65,22 @@ static const opt_t g_opts[] = {
     {"cors_origins", S(cors_origins), "", 0, 0, NULL,
      "Comma-separated web origins (scheme://host[:port]) whose pages may call the API from a browser; empty = "
      "CORS off: requests carrying any other Origin are refused (docs/security.md)"},
+    {"max_connections", I(max_connections), "0", 0, SL_HTTP_CONNECTIONS_MAX_LIMIT, NULL,
+     "Open client connections, all threads (0 = 30% of the descriptor limit); at the bound the oldest idle one is "
+     "closed for a new client, else the new one is refused and a warning logged"},
+    {"idle_timeout_ms", I(idle_timeout_ms), "120000", 100, 3600000, NULL,
+     "Close keep-alive connections idle this long, and connections whose output has not moved for this long "
+     "(2 s near max_connections)"},
+    {"header_timeout_ms", I(header_timeout_ms), "20000", 100, 3600000, NULL,
+     "A request head must arrive within this time of its first byte (else 408 and close)"},
+    {"body_timeout_ms", I(body_timeout_ms), "60000", 100, 3600000, NULL,
+     "A request body must arrive within this time after its head (else 408 and close)"},
+    {"tls_handshake_timeout_ms", I(tls_handshake_timeout_ms), "10000", 100, 3600000, NULL,
+     "A TLS handshake must finish within this time of the connection"},
+    {"request_buffer_max_bytes", I(request_buffer_max_bytes), "268435456", 1048576, 68719476736LL, NULL,
+     "Request bodies buffered in memory, all connections; over it large bodies wait (HTTP/1.1) or get 503 (HTTP/2)"},
+    {"response_buffer_max_bytes", I(response_buffer_max_bytes), "268435456", 1048576, 68719476736LL, NULL,
+     "Unsent response bytes in memory, all connections; over it new requests wait until clients read"},
     {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
 };
 

@@ -33,6 +33,13 @@ typedef struct {
     int64_t accounts_max;
     int64_t body_max_bytes;
     char cors_origins[2048];
+    int64_t max_connections;
+    int64_t idle_timeout_ms;
+    int64_t header_timeout_ms;
+    int64_t body_timeout_ms;
+    int64_t tls_handshake_timeout_ms;
+    int64_t request_buffer_max_bytes;
+    int64_t response_buffer_max_bytes;
     char log_level[16];
     char config[1024];
 } sl_config_t;
