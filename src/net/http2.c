@@ -468,7 +468,7 @@ void sl_h2_check_writable(sl_conn_t *c) {
     for (sl_req_t *r = c->reqs; r; r = r->next) {
         if (!r->want_writable) continue;
         if (r->stream_buf.len - r->stream_off >= SL_NET_STREAM_LOW_WATER) continue;
-        if (ready < 0) ready = sl_conn_can_dispatch(c);
+        if (ready < 0) ready = sl_conn_output_ok(c);
         if (!ready) {
             sl_conn_wait(c);
             return;

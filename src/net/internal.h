@@ -229,8 +229,11 @@ void sl_req_notify(sl_req_t *r, bool close, bool writable);
 void sl_req_dispatch(sl_req_t *r);
 /* Marks request activity on the connection (idle timer, LRU order). */
 void sl_conn_touch(sl_conn_t *c);
-/* True when a new request may be dispatched on c: its unsent output is under
- * SL_HTTP_CONN_OUTPUT_MAX and the process-wide total under the response budget. */
+/* True when c's unsent output is under SL_HTTP_CONN_OUTPUT_MAX and the process-wide total under
+ * the response budget (streamed responses may go on). */
+bool sl_conn_output_ok(sl_conn_t *c);
+/* True when a new request may be dispatched on c: sl_conn_output_ok and, on HTTP/2, fewer
+ * unanswered streams than its recent answer sizes allow. */
 bool sl_conn_can_dispatch(sl_conn_t *c);
 /* Puts c on its worker's wait list: the prepare phase looks at it again soon (recheck). */
 void sl_conn_wait(sl_conn_t *c);

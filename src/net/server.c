@@ -290,9 +290,14 @@ static void req_answered(sl_req_t *r, size_t body_len) {
     }
 }
 
-bool sl_conn_can_dispatch(sl_conn_t *c) {
+bool sl_conn_output_ok(sl_conn_t *c) {
     conn_account(c);
     if (c->out_acct >= SL_HTTP_CONN_OUTPUT_MAX) return false;
+    return server_out_total(c->w->srv) < c->w->srv->response_budget;
+}
+
+bool sl_conn_can_dispatch(sl_conn_t *c) {
+    if (!sl_conn_output_ok(c)) return false;
     if (c->proto == SL_PROTO_H2) {
         size_t per = c->resp_max > 1024 ? c->resp_max : 1024;
         size_t allowed = SL_HTTP_CONN_OUTPUT_MAX / per;
@@ -300,7 +305,7 @@ bool sl_conn_can_dispatch(sl_conn_t *c) {
         if (allowed > SL_HTTP2_DISPATCH_MAX) allowed = SL_HTTP2_DISPATCH_MAX;
         if (c->awaiting >= allowed) return false;
     }
-    return server_out_total(c->w->srv) < c->w->srv->response_budget;
+    return true;
 }
 
 static void worker_wait_fire(void *arg);
@@ -415,7 +420,7 @@ long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len) {
     if (len == 0) return 0;
     long pending = r->pub.http_version == 2 ? sl_h2_stream_write(r, data, len)
                                             : sl_h1_stream_write(r, data, len);
-    if (pending < 0 || req_gone(r) || sl_conn_can_dispatch(r->conn)) return pending;
+    if (pending < 0 || req_gone(r) || sl_conn_output_ok(r->conn)) return pending;
     /* The connection or the process is over its output bound: this response waits too, so that a
      * client that does not read (or an HTTP/2 window of 0) holds at most one more write per
      * stream. on_writable fires once the bound allows. */
@@ -865,7 +870,7 @@ static void conn_flush(sl_conn_t *c) {
         sl_h2_check_writable(c);
     } else if (c->h1_cur && c->h1_cur->want_writable &&
                sl_outq_bytes(&c->out) < SL_NET_STREAM_LOW_WATER) {
-        if (sl_conn_can_dispatch(c)) {
+        if (sl_conn_output_ok(c)) {
             c->h1_cur->want_writable = false;
             sl_req_notify(c->h1_cur, false, true);
         } else {
@@ -1022,8 +1027,8 @@ static bool worker_reap_idle(sl_worker_t *w, int64_t quiet_ms) {
 }
 
 /* One warning per SL_NET_LIMIT_LOG_MS per thread, with the count of connections refused. */
-static void worker_refused(sl_worker_t *w, const char *why) {
-    w->refused++;
+static void worker_refused(sl_worker_t *w, const char *why, bool refused) {
+    if (refused) w->refused++;
     int64_t now = sl_loop_now_ms(w->loop);
     if (w->limit_log_ms != 0 && now - w->limit_log_ms < SL_NET_LIMIT_LOG_MS) return;
     sl_http_server_t *srv = w->srv;
@@ -1054,11 +1059,16 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
                     if (fd >= 0) close(fd);
                     w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                     if (fd >= 0) {
-                        worker_refused(w, strerror(err));
+                        char why[128];
+                        snprintf(why, sizeof why, "accept: %s", strerror(err));
+                        worker_refused(w, why, true);
                         continue;
                     }
                 }
-                SL_WARN("net: accept: %s; pausing accepts for %d ms", strerror(err), ACCEPT_RETRY_MS);
+                /* No spare descriptor (another thread took it): wait a little rather than spin. */
+                char why[128];
+                snprintf(why, sizeof why, "accept: %s, accepts paused for %d ms", strerror(err), ACCEPT_RETRY_MS);
+                worker_refused(w, why, false);
                 for (int k = 0; k < 2; k++)
                     if (w->listen[k].io.fd >= 0) sl_loop_io_mod(w->loop, &w->listen[k].io, 0);
                 w->accept_paused = true;
@@ -1073,7 +1083,7 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
         if (server_conn_total(w->srv) >= w->srv->max_connections &&
             !worker_reap_idle(w, SL_NET_REAP_QUIET_MS)) {
             close(fd);
-            worker_refused(w, "connection limit reached");
+            worker_refused(w, "connection limit reached", true);
             continue;
         }
         int one = 1;
@@ -1086,6 +1096,7 @@ static void worker_resume_accept(void *arg) {
     sl_worker_t *w = arg;
     if (!w->accept_paused || w->stopping) return;
     w->accept_paused = false;
+    if (w->reserve_fd < 0) w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     for (int k = 0; k < 2; k++)
         if (w->listen[k].io.fd >= 0) sl_loop_io_mod(w->loop, &w->listen[k].io, EPOLLIN);
 }
@@ -1134,6 +1145,7 @@ static void worker_sweep(void *arg) {
     int64_t stall_ms = srv->idle_timeout_ms;
     if (server_out_total(srv) >= srv->response_budget && stall_ms > SL_HTTP_PRESSURE_IDLE_MS)
         stall_ms = SL_HTTP_PRESSURE_IDLE_MS;
+    if (w->reserve_fd < 0) w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     sl_conn_t *next;
     for (sl_conn_t *c = w->conns; c; c = next) {
         next = c->next;

@@ -31,6 +31,7 @@ static atomic_int g_stream_closes;     /* on_close callbacks */
 static atomic_int g_delay_saw_closed;  /* delayed answers that found the client gone */
 static atomic_int g_delay_answered;
 static atomic_int g_long_active;
+static atomic_int g_big_calls;         /* /big answers produced */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Handler                                                                                  */
@@ -208,6 +209,7 @@ static void handler(void *ctx, sl_http_req_t *req) {
         return;
     }
     if (strncmp(req->path, "/big", 4) == 0) {
+        atomic_fetch_add(&g_big_calls, 1);
         size_t n = 3u * 1024 * 1024 + 17;
         char *b = malloc(n);
         for (size_t i = 0; i < n; i++) b[i] = (char)('a' + i % 26);
@@ -785,6 +787,31 @@ static void test_backpressure(int port) {
     CHECK(atomic_load(&g_writable_calls) > before);
 }
 
+static void test_pipelined_answers_wait_for_the_client(int port) {
+    /* 20 pipelined 3 MiB answers, not read: only the first few are produced (the connection's
+     * output bound plus what the kernel buffers), the rest as the client reads. */
+    int before = atomic_load(&g_big_calls);
+    int fd = connect_to(port);
+    char reqs[20 * 32];
+    size_t len = 0;
+    for (int i = 0; i < 20; i++) len += (size_t)snprintf(reqs + len, sizeof reqs - len, "GET /big HTTP/1.1\r\n\r\n");
+    send_all(fd, reqs, len);
+    usleep(300000);
+    int made = atomic_load(&g_big_calls) - before;
+    CHECK(made >= 1 && made <= 8);
+    reader_t r = {.fd = fd};
+    for (int i = 0; i < 20; i++) {
+        response_t a;
+        CHECK(read_response(&r, &a));
+        CHECK_EQ_INT(a.status, 200);
+        CHECK_EQ_INT(a.body_len, 3u * 1024 * 1024 + 17);
+        free(a.body);
+    }
+    CHECK_EQ_INT(atomic_load(&g_big_calls) - before, 20);
+    free(r.buf);
+    close(fd);
+}
+
 static void test_h2_curl(int port) {
     char cmd[512], out[65536];
     snprintf(cmd, sizeof cmd,
@@ -1009,6 +1036,58 @@ static void test_idle_timeout(int port) {
     close(fd);
 }
 
+static void expect_408_and_close(int fd, int64_t t0) {
+    reader_t r = {.fd = fd};
+    response_t a;
+    CHECK(read_response(&r, &a));
+    CHECK_EQ_INT(a.status, 408);
+    CHECK(wait_eof(fd));
+    int64_t waited = sl_time_mono_ms() - t0;
+    CHECK(waited >= 250 && waited < 3000);
+    free(a.body);
+    free(r.buf);
+    close(fd);
+}
+
+static sl_http_server_config_t base_config(void);
+
+static void test_deadlines_and_connection_bound(void) {
+    sl_http_server_config_t cfg = base_config();
+    cfg.threads = 1;
+    cfg.header_timeout_ms = 300;
+    cfg.body_timeout_ms = 300;
+    cfg.max_connections = 4;
+    cfg.on_thread_start = NULL; /* the main server's thread counts stay its own */
+    cfg.on_thread_stop = NULL;
+    sl_http_server_t *srv = NULL;
+    CHECK_EQ_INT(sl_http_server_start(&cfg, &srv), 0);
+    if (!srv) return;
+    int port = sl_http_server_port(srv);
+    /* A head that never ends, a body that never ends: 408 at the deadline, then close. */
+    int fd = connect_to(port);
+    send_str(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n");
+    expect_408_and_close(fd, sl_time_mono_ms());
+    fd = connect_to(port);
+    send_str(fd, "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
+    expect_408_and_close(fd, sl_time_mono_ms());
+    /* At the bound, a new client is served and the oldest idle connection makes room. */
+    int idle[4];
+    for (int i = 0; i < 4; i++) idle[i] = connect_to(port);
+    usleep(200000);
+    fd = connect_to(port);
+    send_str(fd, "GET /echo HTTP/1.1\r\n\r\n");
+    reader_t r = {.fd = fd};
+    response_t a;
+    CHECK(read_response(&r, &a));
+    CHECK_EQ_INT(a.status, 200);
+    CHECK(wait_eof(idle[0]));
+    free(a.body);
+    free(r.buf);
+    close(fd);
+    for (int i = 0; i < 4; i++) close(idle[i]);
+    sl_http_server_stop(srv, 1000);
+}
+
 typedef struct {
     int port;
     response_t res;
@@ -1093,12 +1172,14 @@ int main(void) {
     test_h1_expect_continue(port);
     test_h1_delay_and_stream(port);
     test_backpressure(port);
+    test_pipelined_answers_wait_for_the_client(port);
     test_h2_curl(port);
     test_h2_nghttp_stream(port);
     test_h2_raw_goaway(port);
     test_h2load(port);
     test_tls(port, tls_port);
     test_idle_timeout(port);
+    test_deadlines_and_connection_bound();
 
     /* Graceful stop: an in-flight request still gets its answer. */
     bg_req_t bg = {.port = port};
