@@ -183,6 +183,7 @@ static void h2_internal_response(sl_req_t *r, int status) {
         r->resp_body = body;
         r->resp_len = blen;
         r->resp_off = 0;
+        c->h2_held += blen; /* h2_read_cb takes it off as it is sent */
         nghttp2_data_provider prd = {.source.ptr = r, .read_callback = h2_read_cb};
         rv = nghttp2_submit_response(c->h2, r->stream_id, nv, 3, &prd);
     } else {
@@ -236,6 +237,7 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
     r->in_session = false;
     /* Response bytes never to be sent leave the connection's count (and memory) now. */
     size_t held = (r->resp_body ? r->resp_len - r->resp_off : 0) + (r->stream_buf.len - r->stream_off);
+    SL_ASSERT(c->h2_held >= held);
     c->h2_held -= held;
     free(r->resp_body);
     r->resp_body = NULL;
@@ -262,6 +264,7 @@ static ssize_t h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, s
         if (n > length) n = length;
         memcpy(buf, r->resp_body + r->resp_off, n);
         r->resp_off += n;
+        SL_ASSERT(c->h2_held >= n);
         c->h2_held -= n;
         if (r->resp_off == r->resp_len) {
             *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -281,6 +284,7 @@ static ssize_t h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, s
     size_t n = avail < length ? avail : length;
     memcpy(buf, r->stream_buf.data + r->stream_off, n);
     r->stream_off += n;
+    SL_ASSERT(c->h2_held >= n);
     c->h2_held -= n;
     if (r->stream_off == r->stream_buf.len) {
         sl_buf_reset(&r->stream_buf);
