@@ -53,7 +53,7 @@ static int cors_parse(sl_api_t *api, const sl_api_config_t *cfg) {
             api->cors_any = true;
         } else {
             size_t scheme = strncmp(p, "http://", 7) == 0 ? 7 : strncmp(p, "https://", 8) == 0 ? 8 : 0;
-            if (!scheme || len == scheme || memchr(p + scheme, '/', len - scheme) ||
+            if (!scheme || len <= scheme || memchr(p + scheme, '/', len - scheme) ||
                 memchr(p, ' ', len)) {
                 SL_ERROR("cors_origins: '%.*s' is not an origin (scheme://host[:port], e.g. "
                          "http://localhost:3000)", (int)n, p);

@@ -177,7 +177,8 @@ def test_any_origin_needs_verified_signatures(tmp_path):
     assert "'*' (any web page) needs SigV4 signature verification" in res.stderr, res.stderr
 
 
-@pytest.mark.parametrize("value", ["localhost:3000", "http://", "http://x.example/path", "ftp://x"])
+@pytest.mark.parametrize("value", ["localhost:3000", "http://", "https://", "http:///", "http://x.example/path",
+                                   "ftp://x", "http://a b"])
 def test_malformed_origin_is_a_start_error(tmp_path, value):
     res = run_serve(tmp_path, value)
     assert res.returncode != 0
