@@ -91,7 +91,7 @@ def test_arns_carry_the_account(clients):
     assert_error(lambda: b.describe_stream_consumer(ConsumerARN=a_consumer), "ResourceNotFoundException")
 
 
-def test_same_stream_name_in_two_accounts_holds_different_data(clients):
+def test_same_stream_name_in_two_accounts_holds_different_data(server, clients):
     a, b, default = clients
     name = unique_name("same")
     create_stream_and_wait(a, name, shards=1)
@@ -113,6 +113,13 @@ def test_same_stream_name_in_two_accounts_holds_different_data(clients):
     with pytest.raises(Exception) as e:
         b.get_records(ShardIterator=it)
     assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+    # Deleting A's stream removes A's logs only (stream keys carry the account: docs/storage-format.md).
+    logs = Path(server.data_dir) / "streams"
+    assert len(list(logs.glob(ACCOUNT_A + ".*-" + name))) == 1
+    a.delete_stream(StreamName=name)
+    wait_until(lambda: not list(logs.glob(ACCOUNT_A + ".*-" + name)), what="A's logs to be deleted")
+    assert len(list(logs.glob(ACCOUNT_B + ".*-" + name))) == 1
+    assert [r["Data"] for r in read_all(b, name)] == [b"from B"]
 
 
 def test_subscribe_to_shard_in_an_account(server, clients):
