@@ -1325,17 +1325,123 @@ static int region_write(file_shard_t *s, size_t buf_from, size_t buf_to) {
     return rc;
 }
 
+static ssize_t seg_read(file_shard_t *s, seg_t *g, uint8_t *buf, size_t len, uint64_t off);
+
+/* Reads and checks the whole frame at off of segment g (descriptors open): true when it decodes,
+ * its seq is in [seq_min, seq_end) and its arrival time is at least arrival_min. */
+static bool frame_valid_at(file_shard_t *s, seg_t *g, uint64_t off, uint64_t size, uint64_t seq_min, uint64_t seq_end,
+                           int64_t arrival_min, sl_frame_t *out) {
+    uint8_t h[SL_FRAME_HEADER_BYTES];
+    if (off + SL_FRAME_HEADER_BYTES > size || seg_read(s, g, h, sizeof h, off) != (ssize_t)sizeof h) return false;
+    sl_frame_t f;
+    sl_frame_status_t st = sl_frame_peek(h, sizeof h, &f);
+    if ((st != SL_FRAME_OK && st != SL_FRAME_TORN_BODY) || f.seq < seq_min || f.seq >= seq_end ||
+        f.arrival_ms < arrival_min || off + f.frame_len > size)
+        return false;
+    uint8_t *fb = malloc(f.frame_len);
+    if (!fb) return false;
+    bool ok = seg_read(s, g, fb, f.frame_len, off) == (ssize_t)f.frame_len && sl_frame_decode(fb, f.frame_len, &f) == SL_FRAME_OK;
+    free(fb);
+    if (ok && out) *out = f;
+    return ok;
+}
+
+/* Damage inside committed data of segment g (media damage, not a torn tail: recovery cut those)
+ * at bad_off, where the record with seq `expect` should start. Finds where intact records resume:
+ * the first offset after bad_off where a valid frame with a later seq starts (a byte-wise search),
+ * searched no further than the first index entry (of the first npoints, when the index is trusted)
+ * after bad_off whose frame verifies, so that only the damaged records are skipped and the search
+ * costs at most one index interval where the index covers the segment. The record found goes to seq_out and off_out, or end and size when none. */
+static void find_resume(file_shard_t *s, seg_t *g, uint64_t npoints, bool use_index, uint64_t bad_off, uint64_t expect,
+                        int64_t arrival_min, uint64_t size, uint64_t end, uint64_t *seq_out, uint64_t *off_out) {
+    *seq_out = end;
+    *off_out = size;
+    sl_idx_entry_t ie;
+    long ipos;
+    if (use_index && npoints > 0 && index_search(s, g, npoints, false, expect, 0, &ie, &ipos) == 0) {
+        for (uint64_t i = (uint64_t)(ipos + 1); i < npoints; i++) {
+            if (index_entry_at(s, g, i, &ie) != 0 || ie.seq <= expect || ie.offset <= bad_off || ie.offset >= size) break;
+            if (frame_valid_at(s, g, ie.offset, size, ie.seq, ie.seq + 1, arrival_min, NULL)) {
+                *seq_out = ie.seq;
+                *off_out = ie.offset;
+                break;
+            }
+        }
+    }
+    uint64_t limit = *off_out; /* search no further than the verified entry */
+    size_t cap = 1u << 20;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return;
+    for (uint64_t off = bad_off + 1; off < limit && off + SL_FRAME_HEADER_BYTES <= size;) {
+        size_t want = (size_t)SL_MIN((uint64_t)cap, size - off);
+        if (seg_read(s, g, buf, want, off) != (ssize_t)want) break;
+        size_t p = 0;
+        for (; p + SL_FRAME_HEADER_BYTES <= want && off + p < limit; p++) {
+            sl_frame_t f;
+            sl_frame_status_t st = sl_frame_peek(buf + p, want - p, &f);
+            if ((st != SL_FRAME_OK && st != SL_FRAME_TORN_BODY) || f.seq <= expect || f.seq >= end) continue;
+            if (frame_valid_at(s, g, off + p, size, expect + 1, end, arrival_min, &f)) {
+                *seq_out = f.seq;
+                *off_out = off + p;
+                free(buf);
+                return;
+            }
+        }
+        if (p == 0) break;
+        off += p;
+    }
+    free(buf);
+}
+
+/* Scans the frames of segment g from its start to `size` to rebuild its index; damage inside
+ * committed data is skipped (find_resume, logged with the seq range), every record after it gets
+ * an entry of its own. */
+static int rebuild_scan(file_shard_t *s, seg_t *g, uint64_t size, uint64_t end, scan_t *sc) {
+    file_engine_t *e = s->eng;
+    sc->end_off = SL_SEG_HEADER_BYTES;
+    sc->end_seq = g->base_seq;
+    int rc = scan_frames(e, g->fd, SL_SEG_HEADER_BYTES, g->base_seq, 0, size, sc);
+    for (int skips = 0; !rc && sc->end_off < size && skips < 64; skips++) {
+        uint64_t rs, ro;
+        find_resume(s, g, 0, false, sc->end_off, sc->end_seq, sc->npoints ? sc->last_arrival : INT64_MIN, size, end, &rs,
+                    &ro);
+        SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log: %s at offset %" PRIu64
+                 "; records with seq %" PRIu64 "..%" PRIu64 " are unreadable and skipped",
+                 s->stream_key, s->shard_key, g->base_seq,
+                 sc->seq_mismatch ? "record out of sequence" : sl_frame_status_str(sc->stop), sc->end_off, sc->end_seq, rs - 1);
+        if (ro >= size) {
+            sc->end_off = size;
+            sc->end_seq = end;
+            break;
+        }
+        sl_frame_t f;
+        if (!frame_valid_at(s, g, ro, size, rs, rs + 1, INT64_MIN, &f)) return SL_ECORRUPT;
+        uint8_t ent[SL_IDX_ENTRY_BYTES];
+        sl_idx_entry_t ie = {.seq = rs, .offset = ro, .arrival_ms = f.arrival_ms, .kind = SL_IDX_POINT};
+        sl_idx_entry_encode(ent, &ie);
+        sl_buf_append(&sc->entries, ent, sizeof ent);
+        if (sc->npoints == 0) sc->first_arrival = f.arrival_ms;
+        sc->npoints++;
+        sc->last_point_off = ro;
+        sc->last_arrival = f.arrival_ms;
+        sc->end_off = ro;
+        sc->end_seq = rs;
+        /* The scan does not index the frame at last_point_off again. */
+        rc = scan_frames(e, g->fd, ro, rs, f.arrival_ms, size, sc);
+    }
+    if (!rc && sl_buf_failed(&sc->entries)) rc = SL_ENOMEM;
+    return rc;
+}
+
 /* Rewrites the active segment's index from its frames (after a reader found it disagreeing). */
 static int rebuild_active_index(file_shard_t *s) {
     file_engine_t *e = s->eng;
     seg_t *a = s->r_seg;
     scan_t sc = {0};
     sl_buf_init(&sc.entries);
-    sc.end_off = SL_SEG_HEADER_BYTES;
-    sc.end_seq = a->base_seq;
     /* The new index covers everything written, so make it durable first. */
     int rc = e->ops.fdatasync(a->fd) == 0 ? 0 : errno_code(errno);
-    if (!rc) rc = scan_frames(e, a->fd, SL_SEG_HEADER_BYTES, a->base_seq, 0, s->w_size, &sc);
+    if (!rc) rc = rebuild_scan(s, a, s->w_size, s->w_end_seq, &sc);
     if (!rc && (sc.end_off != s->w_size || sc.end_seq != s->w_end_seq)) rc = SL_ECORRUPT;
     if (!rc) rc = write_index_file(s, a->base_seq, &sc.entries, NULL);
     if (!rc) {
@@ -2313,9 +2419,7 @@ static void rebuild_sealed_index(file_shard_t *s, seg_t *g) {
     if (!go) return;
     scan_t sc = {0};
     sl_buf_init(&sc.entries);
-    sc.end_off = SL_SEG_HEADER_BYTES;
-    sc.end_seq = g->base_seq;
-    int rc = scan_frames(e, g->fd, SL_SEG_HEADER_BYTES, g->base_seq, 0, size, &sc);
+    int rc = rebuild_scan(s, g, size, end, &sc);
     if (!rc && (sc.end_off != size || sc.end_seq != end)) rc = SL_ECORRUPT;
     sl_idx_entry_t seal = {.seq = end, .offset = size, .arrival_ms = sc.last_arrival, .kind = SL_IDX_SEAL};
     if (!rc) rc = write_index_file(s, g->base_seq, &sc.entries, &seal);
@@ -2445,18 +2549,11 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
                         rc = SL_ECORRUPT;
                         break;
                     }
-                    uint64_t rs = end, ro = size;
-                    sl_idx_entry_t ie;
-                    long ipos;
+                    uint64_t rs, ro;
                     pthread_mutex_lock(&s->mu);
                     bool ibad = g->index_bad;
                     pthread_mutex_unlock(&s->mu);
-                    if (!ibad && npoints > 0 && index_search(s, g, npoints, false, expect, 0, &ie, &ipos) == 0 &&
-                        (uint64_t)(ipos + 1) < npoints && index_entry_at(s, g, (uint64_t)(ipos + 1), &ie) == 0 &&
-                        ie.seq > expect && ie.offset > off + p && ie.offset < size) {
-                        rs = ie.seq;
-                        ro = ie.offset;
-                    }
+                    find_resume(s, g, npoints, !ibad, off + p, expect, INT64_MIN, size, end, &rs, &ro);
                     SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log: %s at offset %" PRIu64
                              "; records with seq %" PRIu64 "..%" PRIu64 " are unreadable and skipped",
                              s->stream_key, s->shard_key, base,
