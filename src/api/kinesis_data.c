@@ -101,11 +101,13 @@ typedef struct {
     uint64_t first_seq;
 } put_state_t;
 
+static void storage_error(sl_api_call_t *call, int rc);
+
 static void put_record_finish(sl_api_call_t *call) {
     put_state_t *st = call->state;
     if (st->status != 0) {
         SL_WARN("PutRecord to %s failed in storage: %s", st->shard_id, sl_strerror(st->status));
-        sl_api_fail_internal(call, st->status);
+        storage_error(call, st->status);
         return;
     }
     char seq[64];
@@ -130,6 +132,10 @@ static void put_record_cb(void *arg, int status, uint64_t first_seq, int64_t arr
     sl_api_post(call, put_record_finish);
 }
 
+/* The one mapping of storage failures to AWS errors (PutRecord, GetRecords; PutRecords entries
+ * do the same per group): back-pressure (a full write queue, no file descriptor left) is the
+ * throttling error clients retry with backoff; anything else is an internal failure whose message
+ * names the cause (sl_aws_failure_message). */
 static void storage_error(sl_api_call_t *call, int rc) {
     if (rc == SL_EAGAIN)
         sl_api_fail(call, "ProvisionedThroughputExceededException",
@@ -571,7 +577,7 @@ static void get_records_finish(sl_api_call_t *call) {
     sl_read_result_t *res = st->res;
     if (st->status != 0 || !res) {
         if (res) sl_storage_read_free(res);
-        sl_api_fail_internal(call, st->status ? st->status : SL_ENOMEM);
+        storage_error(call, st->status ? st->status : SL_ENOMEM);
         return;
     }
     sl_kinesis_rdlock(k);
@@ -671,7 +677,7 @@ static void op_get_records(sl_api_call_t *call) {
      * get_records_finish looks the shard up again. */
     int rc = sl_storage_read(sh->log, st->it.position, (size_t)limit, SL_KINESIS_GET_RECORDS_BYTES_MAX, cutoff,
                              get_records_cb, call);
-    if (rc) sl_api_fail_internal(call, rc);
+    if (rc) storage_error(call, rc);
 out:
     sl_kinesis_unlock(k);
 }

@@ -20,6 +20,7 @@ const char *sl_strerror(int code) {
     case SL_EAGAIN: return "try again";
     case SL_ECLOSED: return "closed";
     case SL_ERANGE: return "out of range";
+    case SL_EROFS: return "read-only file system";
     default: return "unknown error";
     }
 }

@@ -20,6 +20,7 @@ enum {
     SL_EAGAIN = -9,   /* try again later (backpressure) */
     SL_ECLOSED = -10, /* object or connection already closed */
     SL_ERANGE = -11,  /* value out of range (e.g. position before trim horizon) */
+    SL_EROFS = -12,   /* the file system is read-only */
 };
 
 /* Static text for an SL_E* code. */

@@ -213,10 +213,10 @@ struct file_engine {
      * keep them until the next start replays them, so no checkpoint may advance any more. */
     atomic_bool ck_blocked;
     /* Journaled records could not be written to their segments because the disk is full (at a
-     * start, or when a tail was due): appends are refused with SL_ENOSPC, without touching the
+     * start, or when a tail was due): appends are refused with that code (SL_ENOSPC, SL_EROFS), without touching the
      * journal, until the commit thread manages to write every tail (it retries every
      * SL_STORAGE_FAILED_RETRY_MS). Reads are served meanwhile. */
-    atomic_bool tails_stuck;
+    atomic_int tails_stuck;   /* 0, or the SL_E* code appends get */
     file_shard_t *tq_head, *tq_tail;
 };
 
@@ -237,7 +237,19 @@ typedef struct {
 /* ---------------------------------------------------------------------------------------------
  * Small helpers */
 
-static int errno_code(int err) { return (err == ENOSPC || err == EDQUOT) ? SL_ENOSPC : SL_EIO; }
+/* The SL_E* code of a failed file call: a full disk and a read-only file system are told apart
+ * from other I/O errors (the API answers them with their own messages), and running out of
+ * descriptors is back-pressure (SL_EAGAIN: the client is asked to retry), not an I/O error. */
+static int errno_code(int err) {
+    switch (err) {
+    case ENOSPC:
+    case EDQUOT: return SL_ENOSPC;
+    case EROFS: return SL_EROFS;
+    case EMFILE:
+    case ENFILE: return SL_EAGAIN;
+    default: return SL_EIO;
+    }
+}
 
 static int pwrite_all(const sl_file_ops_t *ops, int fd, const void *buf, size_t len, uint64_t off) {
     const uint8_t *p = buf;
@@ -320,6 +332,16 @@ static void seg_close_fds(file_engine_t *e, seg_t *g) {
     g->fd = g->idx_fd = -1;
 }
 
+/* A reader is done with segment g of shard s (mu held, reference dropped): when the engine holds
+ * more descriptors than its budget, g's are closed at once if nobody else uses them (they are
+ * reopened on demand), so that readers of many shards do not run the process out of descriptors
+ * between two sweeps of the commit thread. */
+static void seg_reader_release_locked(file_shard_t *s, seg_t *g) {
+    file_engine_t *e = s->eng;
+    if (atomic_load(&e->open_fds) > e->open_fds_max && g->refs == 1 && !s->closing && !s->in_batch)
+        seg_close_fds(e, g);
+}
+
 /* Drops a reference; mu held (or the shard is private to the caller). */
 static void seg_unref_locked(file_engine_t *e, seg_t *g) {
     SL_ASSERT(g->refs > 0);
@@ -331,7 +353,9 @@ static void seg_unref_locked(file_engine_t *e, seg_t *g) {
 
 static void seg_unref(file_shard_t *s, seg_t *g) {
     pthread_mutex_lock(&s->mu);
+    bool last = g->refs == 1;
     seg_unref_locked(s->eng, g);
+    if (!last) seg_reader_release_locked(s, g);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -393,11 +417,11 @@ static int seg_create_files(file_shard_t *s, uint64_t base, bool durable, int *f
     uint8_t hdr[SL_SEG_HEADER_BYTES], ihdr[SL_IDX_HEADER_BYTES];
     sl_seg_header_encode(hdr, base);
     sl_idx_header_encode(ihdr, base, SL_STORAGE_INDEX_INTERVAL_BYTES);
-    fd = e->ops.open(lp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    fd = e->ops.open(lp, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) { rc = errno_code(errno); goto fail; }
     if ((rc = pwrite_all(&e->ops, fd, hdr, sizeof hdr, 0))) goto fail;
     if (durable && e->ops.fdatasync(fd) != 0) { rc = errno_code(errno); goto fail; }
-    ifd = e->ops.open(ip, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ifd = e->ops.open(ip, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (ifd < 0) { rc = errno_code(errno); goto fail; }
     if ((rc = pwrite_all(&e->ops, ifd, ihdr, sizeof ihdr, 0))) goto fail;
     if (durable && (rc = fsync_dir(e, s->dir))) goto fail;
@@ -517,7 +541,7 @@ static int write_index_file(file_shard_t *s, uint64_t base, const sl_buf_t *entr
     char *tp = path_join(s->dir, name), *ip = seg_path(s, base, "idx");
     int rc = 0, fd = -1;
     if (!tp || !ip) { rc = SL_ENOMEM; goto out; }
-    fd = e->ops.open(tp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    fd = e->ops.open(tp, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) { rc = errno_code(errno); goto out; }
     uint8_t hdr[SL_IDX_HEADER_BYTES];
     sl_idx_header_encode(hdr, base, SL_STORAGE_INDEX_INTERVAL_BYTES);
@@ -1105,7 +1129,8 @@ static int file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n
             return SL_EINVAL;
         bytes += sl_frame_size(r->partition_key_len, ehk, r->data_len);
     }
-    if (atomic_load(&e->tails_stuck)) return SL_ENOSPC;
+    int stuck = atomic_load(&e->tails_stuck);
+    if (stuck) return stuck;
     int fc = atomic_load(&e->fail_code);
     if (fc != 0) {
         if (sl_time_mono_ms() < atomic_load(&e->fail_until_ms)) return fc;
@@ -1212,11 +1237,11 @@ static int shard_flush_tail(file_shard_t *s, seg_t *a, bool release) {
      * to do (it stalls the journal's fdatasync while it runs). Not a durability step. */
     if (!rc) (void)sync_file_range(a->fd, (off_t)s->tail_off, (off_t)len, SYNC_FILE_RANGE_WRITE);
     if (rc) {
-        if (rc == SL_ENOSPC) {
-            if (!atomic_exchange(&s->eng->tails_stuck, true))
-                SL_ERROR("storage: stream %s shard %s: the disk is full: journaled records cannot be written to "
-                         "their segments; they are durable in the commit journal and readable; writes are refused "
-                         "until space returns", s->stream_key, s->shard_key);
+        if (rc == SL_ENOSPC || rc == SL_EROFS) {
+            if (!atomic_exchange(&s->eng->tails_stuck, rc))
+                SL_ERROR("storage: stream %s shard %s: %s: journaled records cannot be written to their segments; "
+                         "they are durable in the commit journal and readable; writes are refused until they can be "
+                         "written", s->stream_key, s->shard_key, sl_strerror(rc));
             return rc;
         }
         SL_WARN("storage: stream %s shard %s: writing journaled records to the segment failed (%s); will retry",
@@ -1660,13 +1685,13 @@ static int shard_create_files(file_engine_t *e, file_shard_t *s, seg_t *g, const
     if (!*prev_stream || strcmp(*prev_stream, s->stream_key) != 0) {
         char *sd = path_join(e->root, s->stream_key);
         if (!sd) return SL_ENOMEM;
-        if (e->ops.mkdir(sd, 0755) != 0 && errno != EEXIST) rc = errno_code(errno);
+        if (e->ops.mkdir(sd, 0700) != 0 && errno != EEXIST) rc = errno_code(errno);
         if (!rc) rc = djob_add(e, sd);
         free(sd);
         if (rc) return rc;
         *prev_stream = s->stream_key;
     }
-    if (e->ops.mkdir(s->dir, 0755) != 0 && errno != EEXIST) return errno_code(errno);
+    if (e->ops.mkdir(s->dir, 0700) != 0 && errno != EEXIST) return errno_code(errno);
     if ((rc = seg_create_files(s, g->base_seq, false, &fd, &ifd))) return rc;
     if ((rc = djob_add(e, s->dir))) {
         e->ops.close(fd);
@@ -1899,7 +1924,7 @@ static int flush_all_tails(file_engine_t *e) {
     for (file_shard_t *s = e->reg_head; s && !rc; s = s->reg_next)
         if (s->tail.len > 0 || s->tail.data != NULL) rc = shard_flush_tail_idle(s, true);
     pthread_mutex_unlock(&e->reg_mu);
-    if (!rc && atomic_exchange(&e->tails_stuck, false))
+    if (!rc && atomic_exchange(&e->tails_stuck, 0))
         SL_INFO("storage: journaled records are written to their segments again; writes are accepted");
     return rc;
 }
@@ -2123,7 +2148,8 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         if (s->r_status)
             SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu completed", s->stream_key,
                      s->shard_key, sl_strerror(s->r_status), s->nwops - s->r_ok_ops, s->r_ok_ops);
-        if (s->r_status) engine_set_failed(e, s->r_status);
+        /* Out of descriptors is back-pressure for this round only, not a failed disk. */
+        if (s->r_status && s->r_status != SL_EAGAIN) engine_set_failed(e, s->r_status);
         /* Wake readers first, then complete the appends in order. */
         if (s->w_end_seq != old_tip && e->base.cfg.on_commit) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->w_end_seq);
         size_t bytes = 0;
@@ -2151,14 +2177,56 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
 
 /* One commit round over every shard with work, in chunks of at most SL_STORAGE_ROUND_SHARDS_MAX
  * shards so that the descriptors it needs stay bounded. */
+typedef struct {
+    int64_t used_ms;
+    file_shard_t *s;
+} fd_cand_t;
+
+static int fd_cand_cmp(const void *a, const void *b) {
+    const fd_cand_t *x = a, *y = b;
+    return x->used_ms < y->used_ms ? -1 : x->used_ms > y->used_ms;
+}
+
+/* Closes the descriptors of the least recently used shard logs nobody is using (their segments
+ * have no reference but the shard's own) until the engine holds at most 3/4 of its budget; they
+ * are reopened on demand. Commit thread. */
+static void fd_sweep(file_engine_t *e) {
+    int target = e->open_fds_max / 4 * 3;
+    if (atomic_load(&e->open_fds) <= target) return;
+    pthread_mutex_lock(&e->reg_mu);
+    fd_cand_t *c = malloc((e->reg_count ? e->reg_count : 1) * sizeof *c);
+    size_t n = 0;
+    for (file_shard_t *s = e->reg_head; c && s; s = s->reg_next) {
+        pthread_mutex_lock(&s->mu);
+        bool open = false;
+        for (size_t i = 0; i < s->nseg && !open; i++) open = s->segs[i]->fd >= 0 || s->segs[i]->idx_fd >= 0;
+        if (open && !s->in_batch) c[n++] = (fd_cand_t){.used_ms = s->last_use_ms, .s = s};
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (n) qsort(c, n, sizeof *c, fd_cand_cmp);
+    for (size_t k = 0; k < n && atomic_load(&e->open_fds) > target; k++) {
+        file_shard_t *s = c[k].s;
+        pthread_mutex_lock(&s->mu);
+        for (size_t i = 0; i < s->nseg && !s->in_batch; i++)
+            if (s->segs[i]->refs == 1) seg_close_fds(e, s->segs[i]);
+        pthread_mutex_unlock(&s->mu);
+    }
+    free(c);
+    pthread_mutex_unlock(&e->reg_mu);
+}
+
 static void commit_round(file_engine_t *e, file_shard_t *list) {
+    /* A chunk's shards hold their active segment's two descriptors at once: keep a chunk within a
+     * quarter of the budget. */
+    int chunk_max = SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->open_fds_max / 8));
     while (list) {
         file_shard_t *chunk = list, *last = list;
-        for (int i = 1; i < SL_STORAGE_ROUND_SHARDS_MAX && last->dirty_next; i++) last = last->dirty_next;
+        int n = 1;
+        for (; n < chunk_max && last->dirty_next; n++) last = last->dirty_next;
         list = last->dirty_next;
         last->dirty_next = NULL;
+        if (atomic_load(&e->open_fds) + 2 * n > e->open_fds_max) fd_sweep(e);
         commit_chunk(e, chunk);
-        if (list && atomic_load(&e->open_fds) > e->open_fds_max) idle_sweep(e, 0);
     }
 }
 
@@ -2314,7 +2382,7 @@ static void *commit_main(void *arg) {
             idle_sweep(e, SL_STORAGE_IDLE_CLOSE_MS);
             next_sweep = now + 1000;
         } else if (atomic_load(&e->open_fds) > e->open_fds_max) {
-            idle_sweep(e, SL_STORAGE_FD_PRESSURE_IDLE_MS);
+            fd_sweep(e);
         }
         pthread_mutex_lock(&e->q_mu);
         if (stop && !list && !e->dirty_head) break;
@@ -2607,7 +2675,9 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
         s->hint_seq = expect;
         s->hint_off = off;
     }
+    bool last = g->refs == 1;
     seg_unref_locked(e, g);
+    if (!last) seg_reader_release_locked(s, g);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -2795,8 +2865,8 @@ static int file_trim(sl_shard_log_t *log, int64_t cutoff_ms) {
 /* ---------------------------------------------------------------------------------------------
  * Engine */
 
-/* Segment and index descriptors the engine may keep open: SL_STORAGE_OPEN_FDS_MAX, or a share of
- * the process's descriptor limit when that is larger. Closing descriptors of shards idle for only
+/* Segment and index descriptors the engine may keep open: a share of the process's descriptor
+ * limit (SL_STORAGE_OPEN_FDS_MAX when the limit is unknown). Closing descriptors of shards idle for only
  * SL_STORAGE_FD_PRESSURE_IDLE_MS costs two open() calls per shard per commit round when the
  * touched shards need more than the budget, so a budget that fits two descriptors per shard of a
  * 4,096-shard stream matters (measured with bench_storage --only many). */
@@ -2806,7 +2876,9 @@ static int engine_fd_budget(void) {
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         long cur = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 24) ? (1l << 24) : (long)rl.rlim_cur;
         long share = cur / 100 * SL_STORAGE_OPEN_FDS_SHARE_PCT;
-        if (share > budget) budget = share;
+        /* Never more than the share, though: a budget above the limit itself (a soft limit of
+         * 1,024 is common) ends in open() failing with EMFILE and sockets starving. */
+        budget = SL_MAX(share, 16);
     }
     return (int)SL_MIN(budget, (long)INT32_MAX);
 }
@@ -3074,11 +3146,11 @@ static int journal_open(file_engine_t *e, jrep_list_t *rep) {
     uint8_t *h = NULL;
     if (!exists && e->base.cfg.durability != SL_DURABILITY_SYNC) goto out;
     if (!exists) {
-        if (e->ops.mkdir(dir, 0755) == 0) rc = fsync_dir(e, e->base.cfg.data_dir);
+        if (e->ops.mkdir(dir, 0700) == 0) rc = fsync_dir(e, e->base.cfg.data_dir);
         else if (errno != EEXIST) rc = errno_code(errno);
         if (rc) goto out;
     }
-    e->jfd = e->ops.open(e->jpath, O_RDWR | O_CREAT, 0644);
+    e->jfd = e->ops.open(e->jpath, O_RDWR | O_CREAT, 0600);
     if (e->jfd < 0) {
         rc = errno_code(errno);
         goto out;
@@ -3317,7 +3389,7 @@ static int journal_replay(file_engine_t *e, jrep_list_t *rep) {
     SL_ERROR("storage: commit journal: cannot write %zu restored records to their segments (%s); they stay in the "
              "journal and are served from memory; writes are refused until they are written",
              records, sl_strerror(rc));
-    atomic_store(&e->tails_stuck, true);
+    atomic_store(&e->tails_stuck, rc);
     return 0;
 }
 
@@ -3371,10 +3443,10 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     atomic_init(&e->fail_code, 0);
     atomic_init(&e->fail_until_ms, 0);
     atomic_init(&e->ck_blocked, false);
-    atomic_init(&e->tails_stuck, false);
+    atomic_init(&e->tails_stuck, 0);
     int rc = 0;
-    if (e->ops.mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) rc = errno_code(errno);
-    if (!rc && e->ops.mkdir(e->root, 0755) == 0) rc = fsync_dir(e, cfg->data_dir);
+    if (e->ops.mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) rc = errno_code(errno);
+    if (!rc && e->ops.mkdir(e->root, 0700) == 0) rc = fsync_dir(e, cfg->data_dir);
     else if (!rc && errno != EEXIST) rc = errno_code(errno);
     if (rc) {
         SL_ERROR("storage: cannot create %s: %s", e->root, sl_strerror(rc));
