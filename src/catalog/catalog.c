@@ -8,10 +8,13 @@
 #include "core/common.h"
 #include "core/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Busy timeout for another process holding the write lock (e.g. a backup tool). */
 #define SL_CATALOG_BUSY_TIMEOUT_MS 5000
@@ -95,6 +98,9 @@ static int map_err(sqlite3 *db, int rc) {
     default:
         break;
     }
+    /* A read-only file system is named as such, not as an I/O error (SQLite reports it as
+     * READONLY, or CANTOPEN when it cannot create the -wal/-shm files). */
+    if ((rc & 0xff) == SQLITE_READONLY || (db && sqlite3_system_errno(db) == EROFS)) return SL_EROFS;
     switch (rc & 0xff) {
     case SQLITE_FULL:
         return SL_ENOSPC;
@@ -244,6 +250,16 @@ int sl_catalog_open_sqlite(const char *path, sl_catalog_t **out) {
     if (prc != 0) {
         free(c);
         return SL_ENOMEM;
+    }
+    /* Create the file private to the server's user (SQLite would make it 0644; its -wal and -shm
+     * files get the database file's permissions). */
+    int pfd = strcmp(path, ":memory:") != 0 ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+    if (pfd >= 0) close(pfd);
+    if (pfd < 0 && errno == EROFS) {
+        SL_ERROR("catalog: %s is on a read-only file system", path);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return SL_EROFS;
     }
     int rc = sqlite3_open_v2(
         path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

@@ -409,11 +409,19 @@ int sl_kinesis_begin_update(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms) {
 }
 
 int sl_kinesis_delete_stream(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms) {
+    sl_kstatus_t status = s->status;
+    int64_t until = s->status_until_ms;
     s->status = SL_KS_DELETING;
     s->status_until_ms = now_ms + k->cfg.delete_stream_ms;
     int rc = sl_kinesis_save_stream(k, s);
+    if (rc) {
+        /* Not recorded (a full disk): the caller answers a failure, so nothing may happen. */
+        s->status = status;
+        s->status_until_ms = until;
+        return rc;
+    }
     sl_kinesis_kick(k);
-    return rc;
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -518,7 +526,10 @@ int sl_kinesis_setting_save(sl_kinesis_t *k) {
 /* ---------------------------------------------------------------------------------------------- */
 /* background thread: persists due state transitions, removes deleted streams, applies retention */
 
-static void remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s) {
+/* Deletes the logs first (that frees space on a full disk), then the catalog row; when that fails,
+ * the stream stays DELETING (its record in the catalog says so) and the next pass retries. Returns
+ * whether the stream is gone. */
+static bool remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
     for (size_t i = 0; i < s->shard_count; i++) {
         if (s->shards[i]->log) sl_storage_shard_close(s->shards[i]->log);
         s->shards[i]->log = NULL;
@@ -526,10 +537,15 @@ static void remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s) {
     int rc = sl_storage_stream_delete(k->storage, s->storage_key);
     if (rc) SL_WARN("storage: deleting logs of stream %s failed: %s", s->name, sl_strerror(rc));
     rc = sl_catalog_stream_delete(k->catalog, s->id);
-    if (rc) SL_WARN("catalog: deleting stream %s failed: %s", s->name, sl_strerror(rc));
+    if (rc) {
+        SL_WARN("catalog: deleting stream %s failed: %s; will retry", s->name, sl_strerror(rc));
+        s->status_until_ms = now + 1000;
+        return false;
+    }
     SL_INFO("stream %s deleted", s->name);
     stream_remove(k, s);
     stream_free(s);
+    return true;
 }
 
 static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
@@ -541,7 +557,8 @@ static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
         if (s->status != SL_KS_ACTIVE) {
             if (now >= s->status_until_ms) {
                 if (s->status == SL_KS_DELETING) {
-                    remove_stream_now(k, s);
+                    if (remove_stream_now(k, s, now)) continue;
+                    i++;
                     continue;
                 }
                 s->status = SL_KS_ACTIVE;

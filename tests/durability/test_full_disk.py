@@ -29,10 +29,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
+from botocore.exceptions import ClientError  # noqa: E402
 from helpers import SluiceServer, assert_error, client_for, create_stream_and_wait, wait_until  # noqa: E402
 from test_server_crash import payload, record_id_of  # noqa: E402
 
 STREAM = "full-disk"
+OTHER = "full-disk-other"
 SHARDS = 4
 FS_BYTES = 64 * 1024 * 1024
 OPTIONS = {"durability": "sync", "journal_bytes": "1048576", "segment_bytes": "4194304"}
@@ -153,6 +155,8 @@ def test_full_disk_restart_keeps_acknowledged_records():
         srv.start()
         client = client_for(srv)
         create_stream_and_wait(client, STREAM, SHARDS)
+        create_stream_and_wait(client, OTHER, 1)
+        client.put_record(StreamName=OTHER, Data=b"keep me", PartitionKey="k")
         filled = threading.Event()
         writers = [Writer(w, srv.endpoint, acked, None) for w in range(2)]
         for w in writers:
@@ -185,6 +189,17 @@ def test_full_disk_restart_keeps_acknowledged_records():
             len(lost), acked_n, lost[:3])
         assert_error(lambda: client.put_record(StreamName=STREAM, Data=b"x", PartitionKey="x"),
                      "InternalFailure", DISK_FULL, status=500)
+        # An operation that answers a failure has not happened: DeleteStream either works or
+        # leaves the stream as it was.
+        try:
+            client.delete_stream(StreamName=OTHER)
+            other_deleted = True
+        except ClientError as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 500, e
+            other_deleted = False
+            assert client.describe_stream_summary(StreamName=OTHER)["StreamDescriptionSummary"][
+                "StreamStatus"] == "ACTIVE"
+        print("DeleteStream on the full disk: %s" % ("done" if other_deleted else "refused"))
 
         # A second start on the still full disk changes nothing.
         assert srv.stop() == 0, srv.stderr_tail()
@@ -206,7 +221,27 @@ def test_full_disk_restart_keeps_acknowledged_records():
         acked.append((99_000_000, resp["ShardId"], resp["SequenceNumber"]))
         lost, _ = check_acked(client, acked)
         assert not lost
+        if other_deleted:
+            wait_until(lambda: OTHER not in client.list_streams()["StreamNames"], what="the deleted stream gone")
+        else:
+            it = client.get_shard_iterator(StreamName=OTHER, ShardId="shardId-000000000000",
+                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            assert [r["Data"] for r in client.get_records(ShardIterator=it)["Records"]] == [b"keep me"]
         assert srv.stop() == 0, srv.stderr_tail()
+
+        # Data files are private to the server's user.
+        data = fs.mnt / "data"
+        for path in [data / "streams", data / "journal"] + list((data / "streams").rglob("*")) + \
+                list((data / "journal").rglob("*")) + list(data.glob("catalog.db*")):
+            mode = path.stat().st_mode & 0o777
+            assert mode == (0o700 if path.is_dir() else 0o600), "%s has mode %o" % (path, mode)
+
+        # A read-only file system is named as such, not as an I/O error.
+        subprocess.run(["mount", "-o", "remount,ro", str(fs.mnt)], check=True)
+        with pytest.raises(AssertionError):
+            srv.start()
+        log = srv.stderr_tail(4000).split("=== start:")[-1]
+        assert "read-only file system" in log and "I/O error" not in log, log
         if os.environ.get("SLUICE_TEST_VERBOSE"):
             print("\n".join(l for l in srv.stderr_tail(10**7).splitlines()
                             if "journal" in l or "start" in l or "disk" in l or "cut" in l)[-6000:])
