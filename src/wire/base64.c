@@ -3,6 +3,8 @@
  * path that finds AWS's reason (see base64.h for the order of the checks). */
 #include "wire/base64.h"
 
+#include "core/common.h"
+
 #include <pthread.h>
 #include <string.h>
 
@@ -90,6 +92,7 @@ void sl_base64_encode(const void *data, size_t n, char *out) {
 #if defined(__x86_64__)
     if (g_b64_avx2 && n >= 28) {
         i = b64_encode_avx2(in, n, out);
+        SL_ASSERT(i % 3 == 0 && i <= n); /* whole groups only, the rest below */
         out += i / 3 * 4;
     }
 #endif
@@ -246,6 +249,7 @@ sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t 
         bool invalid;
         size_t used = b64_decode_avx2(p, (size_t)(last - p), o, &invalid);
         if (invalid) return decode_slow(in, n, out, out_len, bad_char);
+        SL_ASSERT(used % 4 == 0 && used <= (size_t)(last - p)); /* whole quads, never the last */
         p += used;
         o += used / 4 * 3;
     }
@@ -282,6 +286,7 @@ sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t 
         o += 3;
     }
     *out_len = (size_t)(o - out);
+    SL_ASSERT(*out_len <= n / 4 * 3 && *out_len + 2 >= n / 4 * 3); /* at most 2 bytes of padding */
     return SL_B64_OK;
 }
 
