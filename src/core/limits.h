@@ -127,6 +127,20 @@
 #define SL_ARENA_CHUNK_BYTES_DEFAULT 8192     /* arena chunk when sl_arena_init gets 0; larger requests get their own */
 
 /* ---- event loop and output queues (net) ---- */
+#define SL_HTTP_STREAM_HIGH_WATER (1u * 1024 * 1024) /* streamed response: above this backlog a writer waits for on_writable */
+#define SL_NET_STREAM_LOW_WATER (256u * 1024)  /* ... which fires once the backlog is below this */
+#define SL_NET_H2_OUTPUT_HIGH (512u * 1024)    /* HTTP/2: no new frames (nor reads) while this much output waits */
+#define SL_NET_H2_STREAM_WINDOW (1u * 1024 * 1024) /* HTTP/2 window granted to a client per request body */
+#define SL_NET_H2_CONN_WINDOW (16u * 1024 * 1024) /* HTTP/2 window granted to a client per connection */
+#define SL_NET_H1_PIPELINE_BYTES_MAX (256u * 1024) /* unparsed HTTP/1.1 input held while a request runs */
+#define SL_NET_READS_PER_EVENT 8               /* reads per readiness event before yielding to other connections */
+#define SL_NET_LINGER_MS 2000                  /* after Connection: close, input drained this long (no RST over the answer) */
+#define SL_NET_BUDGET_RETRY_MS 10              /* connections waiting for a budget are looked at again this often */
+#define SL_NET_REAP_QUIET_MS 100               /* at the connection bound, an idle connection this quiet makes room */
+#define SL_NET_REAP_SCAN_MAX 64                /* idle connections looked at, least recently active first */
+#define SL_NET_LIMIT_LOG_MS 10000              /* connection-limit / out-of-descriptors warnings: one per this per thread */
+#define SL_NET_REQ_POOL_MAX 256                /* released request structures kept per worker for reuse */
+#define SL_HTTP_BODY_INITIAL_BYTES (256u * 1024) /* first body allocation for a large Content-Length; grows as bytes arrive */
 #define SL_LOOP_EVENTS_MAX 256                /* epoll events taken per wait; more wait for the next turn */
 #define SL_LOOP_WAIT_MS_MAX 60000             /* longest single wait for a far timer (fits epoll's int timeout) */
 #define SL_OUTQ_COPY_SEGMENT_BYTES (16u * 1024) /* smallest copy buffer of an output queue (one is kept for reuse) */
@@ -186,8 +200,12 @@ static_assert(SL_ARN_CHARS_MAX >= 16 + SL_REGION_CHARS_MAX + 1 + 12 + 8 + SL_NAM
 static_assert(SL_STORAGE_PENDING_BYTES_MAX >= 2 * SL_KINESIS_PUT_RECORDS_BYTES_MAX,
               "pending bound below one PutRecords");
 static_assert(SL_OUTQ_OWN_COPY_BYTES_MAX <= SL_OUTQ_COPY_SEGMENT_BYTES, "a copied block fits one segment");
-/* HTTP/2 windows are at most 2^31 - 1 (RFC 9113, 6.9.1). */
+/* HTTP/2 windows are at most 2^31 - 1 (RFC 9113, 6.9.1); a stream's fits its connection's. */
 static_assert(SL_HC_H2_WINDOW <= 0x7fffffffu, "HTTP/2 window above 2^31 - 1");
+static_assert(SL_NET_H2_STREAM_WINDOW <= SL_NET_H2_CONN_WINDOW && SL_NET_H2_CONN_WINDOW <= 0x7fffffffu,
+              "HTTP/2 windows granted to clients out of order or range");
+static_assert(SL_NET_STREAM_LOW_WATER < SL_HTTP_STREAM_HIGH_WATER, "streamed-response marks inverted");
+static_assert(SL_HTTP_BODY_INITIAL_BYTES <= SL_HTTP_BODY_MAX_BYTES_DEFAULT, "initial body above the body limit");
 static_assert(SL_HTTP_CLIENT_SWEEP_MIN_MS <= SL_HTTP_CLIENT_SWEEP_MAX_MS &&
                   SL_HTTP_CLIENT_SWEEP_MAX_MS < SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT,
               "the sweep must run well within the client's idle timeout");

@@ -10,6 +10,7 @@
 #define SL_NET_HTTP_H
 
 #include "core/arena.h"
+#include "core/limits.h"
 #include "net/loop.h"
 
 #include <stdbool.h>
@@ -77,7 +78,6 @@ int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t 
  * queued for it, or more when its connection or the whole process is over its output bound; or
  * SL_ECLOSED. Above SL_HTTP_STREAM_HIGH_WATER callers must pause until on_writable, so that a
  * client that does not read holds at most about one more write. */
-#define SL_HTTP_STREAM_HIGH_WATER (1u * 1024 * 1024)
 long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len);
 /* Finish the response (HTTP/1.1 last chunk, HTTP/2 END_STREAM) and release `req`. */
 void sl_http_stream_end(sl_http_req_t *req);

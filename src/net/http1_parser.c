@@ -26,11 +26,9 @@ enum {
     P_ERROR,
 };
 
-/* Longest chunk-size line (size + extensions) accepted. */
-#define CHUNK_LINE_MAX 4096
-/* Body buffer first allocation when Content-Length is large: grow as bytes arrive instead of
- * trusting the announced size with memory up front. */
-#define BODY_INITIAL_MAX (256u * 1024)
+/* Chunk-size lines are bounded by SL_HTTP_CHUNK_LINE_BYTES_MAX; a body buffer starts at most
+ * SL_HTTP_BODY_INITIAL_BYTES when Content-Length is large and grows as bytes arrive instead of
+ * trusting the announced size with memory up front (both in core/limits.h). */
 
 void sl_http1_parser_init(sl_http1_parser_t *p, size_t body_max_bytes) {
     memset(p, 0, sizeof *p);
@@ -278,8 +276,8 @@ static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const
         if (p->head.content_length > p->body_max_bytes) return fail(p, 413, "request body too large");
         p->remaining = p->head.content_length;
         p->state = P_BODY_CL;
-        size_t first = p->head.content_length < BODY_INITIAL_MAX ? (size_t)p->head.content_length
-                                                                  : BODY_INITIAL_MAX;
+        size_t first = p->head.content_length < SL_HTTP_BODY_INITIAL_BYTES ? (size_t)p->head.content_length
+                                                                  : SL_HTTP_BODY_INITIAL_BYTES;
         if (!body_reserve(p, first)) return fail(p, 500, "out of memory");
     } else {
         p->state = P_DONE;
@@ -312,7 +310,7 @@ static sl_http1_event_t feed_chunked(sl_http1_parser_t *p, const char *data, siz
         case P_CHUNK_EXT:
             if (c == '\r') { p->state = P_CHUNK_SIZE_LF; i++; break; }
             if ((c < 0x20 && c != '\t') || c == 0x7f) return fail(p, 400, "malformed chunk extension");
-            if (++p->line_len > CHUNK_LINE_MAX) return fail(p, 400, "chunk extension too long");
+            if (++p->line_len > SL_HTTP_CHUNK_LINE_BYTES_MAX) return fail(p, 400, "chunk extension too long");
             i++;
             break;
         case P_CHUNK_SIZE_LF:
@@ -405,7 +403,7 @@ sl_http1_event_t sl_http1_parser_feed(sl_http1_parser_t *p, sl_arena_t *arena, c
 
 size_t sl_http1_parser_body_space(sl_http1_parser_t *p, uint8_t **dst) {
     if (p->state != P_BODY_CL || p->remaining == 0) return 0;
-    size_t want = p->remaining < BODY_INITIAL_MAX ? (size_t)p->remaining : BODY_INITIAL_MAX;
+    size_t want = p->remaining < SL_HTTP_BODY_INITIAL_BYTES ? (size_t)p->remaining : SL_HTTP_BODY_INITIAL_BYTES;
     if (!body_reserve(p, want)) return 0;
     size_t room = p->body_cap - p->body_len - 1;
     if (room > p->remaining) room = (size_t)p->remaining;

@@ -9,6 +9,7 @@
 #define SL_NET_INTERNAL_H
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "net/http.h"
 #include "net/http1_parser.h"
 #include "net/loop_internal.h"
@@ -26,32 +27,10 @@ typedef struct sl_conn sl_conn_t;
 typedef struct sl_req sl_req_t;
 
 /* Streamed-response backpressure marks (per response): above HIGH a write asks for on_writable,
- * which fires once the backlog is below LOW. */
+ * which fires once the backlog is below LOW. These and the server's other bounds (SL_NET_*: HTTP/2
+ * windows and output mark, pipelining, reads per event, lingering close, budgets, connection
+ * reaping, request pool) are in core/limits.h. */
 #define SL_NET_STREAM_HIGH_WATER SL_HTTP_STREAM_HIGH_WATER
-#define SL_NET_STREAM_LOW_WATER (256u * 1024)
-/* HTTP/2: stop generating frames (and reading) while this much output waits for the socket. */
-#define SL_NET_H2_OUTPUT_HIGH (512u * 1024)
-/* HTTP/2 flow-control windows we grant to clients for request bodies. */
-#define SL_NET_H2_STREAM_WINDOW (1u * 1024 * 1024)
-#define SL_NET_H2_CONN_WINDOW (16u * 1024 * 1024)
-/* Unparsed HTTP/1.1 input buffered while a request is in flight before reading pauses. */
-#define SL_NET_H1_PIPELINE_BYTES_MAX (256u * 1024)
-/* Reads per readiness event before yielding to other connections. */
-#define SL_NET_READS_PER_EVENT 8
-/* After "Connection: close", unread input is drained for this long before the socket is closed,
- * so the kernel does not reset the connection and destroy the response (lingering close). */
-#define SL_NET_LINGER_MS 2000
-/* Connections waiting for a budget (dispatch, body bytes, on_writable) are looked at again this
- * often; their own output draining wakes them at once. */
-#define SL_NET_BUDGET_RETRY_MS 10
-/* At the connection bound, an idle connection quiet for this long is closed for a new one. */
-#define SL_NET_REAP_QUIET_MS 100
-/* Idle connections looked at from the least recently active end when making room. */
-#define SL_NET_REAP_SCAN_MAX 64
-/* "connection limit" / "out of descriptors" warnings: at most one per this interval per thread. */
-#define SL_NET_LIMIT_LOG_MS 10000
-/* Released request structures kept per worker for reuse. */
-#define SL_NET_REQ_POOL_MAX 256
 
 enum { SL_PROTO_SNIFF, SL_PROTO_TLS_HANDSHAKE, SL_PROTO_H1, SL_PROTO_H2 };
 
