@@ -19,23 +19,19 @@ struct sl_api {
     sl_kinesis_t *k;           /* the default account's engine */
     int (*account)(void *ctx, const char *access_key_id, sl_kinesis_t **out); /* see api.h */
     void *account_ctx;
-    /* SubscribeToShard registry (kinesis_subscribe.c); guarded by sub_mu, which is taken from
-     * network threads and from the storage commit thread (never while holding the engine lock). */
-    pthread_mutex_t sub_mu;
-    sl_sub_t *subs;            /* live subscriptions */
-    int sub_count;             /* entries in subs; written under sub_mu, read atomically without it */
-    struct sl_sub_recent {
-        char consumer_arn[512];
-        uint32_t shard_index;
-        int64_t ms;
-    } *recent;                 /* successful subscriptions of the last 5 s */
-    size_t recent_count;
+    /* Every engine connected (sl_api_attach_kinesis), for the deletion kicks of SubscribeToShard
+     * (sl_kapi_subs_kick); guarded by engines_mu. The subscriptions themselves are registered in
+     * each engine's fan-out registry (kinesis/listen.c). */
+    pthread_mutex_t engines_mu;
+    sl_kinesis_t **engines;
+    size_t engine_count;
     /* CORS (front.c): origins allowed to call from a browser, lower-cased, owned; see api.h. */
     char **cors_origins;
     size_t cors_origin_count;
     bool cors_any;             /* "*": only with signatures verified */
 };
 
+/* The list of connected engines (kinesis_subscribe.c). */
 void sl_kapi_subs_init(sl_api_t *api);
 void sl_kapi_subs_deinit(sl_api_t *api);
 

@@ -110,6 +110,11 @@
 #define SL_KINESIS_LIST_CONSUMERS_MAX 100
 #define SL_KINESIS_STATE_DELAY_MS_DEFAULT 500                    /* CREATING->ACTIVE etc. */
 #define SL_KINESIS_COMMITMENT_MIN_MS (24LL * 3600 * 1000)        /* a MinimumThroughputBillingCommitment lasts at least 24 h */
+#define SL_KINESIS_ERROR_MESSAGE_BYTES 4096                      /* an error text: longest input quoted is a 2,048-char ARN */
+#define SL_KINESIS_LISTENERS_MAX 16                              /* commit listeners (fan-out, Firehose, ESM, metrics...) */
+#define SL_KINESIS_READ_THREADS 2                                /* reader pool: reads and seeks off the network threads */
+#define SL_KINESIS_READ_QUEUE_MAX 4096                           /* queued reads; beyond, ProvisionedThroughputExceeded */
+#define SL_KINESIS_RESUBSCRIBE_MS 5000                           /* one SubscribeToShard per consumer and shard per 5 s */
 
 /* ---- storage ---- */
 #define SL_STORAGE_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)  /* roll the active segment beyond this */

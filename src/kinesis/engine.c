@@ -293,7 +293,7 @@ void sl_kinesis_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq
     /* Logs the storage opens on its own (journal replay at open) have no shard yet. */
     sl_kshard_t *sh = sl_shard_log_user(log);
     sl_kinesis_t *k = sh && sh->stream ? sh->stream->k : NULL;
-    if (k && k->cfg.on_commit) k->cfg.on_commit(k->cfg.on_commit_ctx, sh, next_seq);
+    if (k) sl_klisteners_notify(k, sh, next_seq);
 }
 
 static int shard_attach(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh) {
@@ -531,6 +531,7 @@ int sl_kinesis_setting_save(sl_kinesis_t *k) {
  * whether the stream is gone. */
 static bool remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
     for (size_t i = 0; i < s->shard_count; i++) {
+        sl_kreadpool_quiesce(k, s->shards[i]);
         if (s->shards[i]->log) sl_storage_shard_close(s->shards[i]->log);
         s->shards[i]->log = NULL;
     }
@@ -794,7 +795,9 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
 
     k->catalog = cfg->catalog;
     k->storage = cfg->storage;
-    int rc = load_token_key(k);
+    int rc = sl_klisteners_init(k);
+    if (rc) goto fail;
+    rc = load_token_key(k);
     if (rc) goto fail;
     int64_t v[2];
     size_t vn = 0;
@@ -821,13 +824,17 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     for (size_t i = 0; i < k->stream_count; i++) shards += k->streams[i]->shard_count;
     SL_INFO("loaded %zu streams with %zu shards from %s", k->stream_count, shards, cfg->data_dir);
 
+    rc = sl_kreadpool_start(k);
+    if (rc) goto fail;
     rc = pthread_create(&k->reaper, NULL, reaper_main, k) ? SL_ENOMEM : 0;
     if (rc) goto fail;
     *out = k;
     return 0;
 fail:
+    sl_kreadpool_stop(k);
     for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
     free(k->streams);
+    sl_klisteners_deinit(k);
     free(k);
     return rc;
 }
@@ -839,8 +846,10 @@ void sl_kinesis_close(sl_kinesis_t *k) {
     pthread_cond_signal(&k->reaper_cv);
     pthread_mutex_unlock(&k->reaper_mu);
     pthread_join(k->reaper, NULL);
+    sl_kreadpool_stop(k); /* runs the queued reads first */
     for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
     free(k->streams);
+    sl_klisteners_deinit(k);
     pthread_rwlock_destroy(&k->lock);
     free(k);
 }

@@ -5,10 +5,11 @@
  * encodes the answer.
  *
  * Locking: one reader-writer lock guards all metadata (streams, shards, consumers, tags, policies).
- * Data-plane calls (PutRecord(s), GetShardIterator, GetRecords) hold it for reading only while they
- * look up shards and hand records to storage; control-plane changes hold it for writing. Storage
- * has its own locks below this one. Lock order, outermost first: engine lock, then the API's
- * subscription mutex (never held while taking the engine lock), then storage's locks (registry ->
+ * Data-plane calls (kinesis.h: put, iterators, the reader) hold it for reading only inside kinesis/,
+ * while they look up shards and hand records to storage; reads and seeks run on the reader pool
+ * without it. Control-plane changes hold it for writing. Storage has its own locks below this one.
+ * Lock order, outermost first: engine lock, then the fan-out registry's mutex (listen.c; never held
+ * while taking the engine lock), then the reader pool's mutex, then storage's locks (registry ->
  * shard -> queue, see storage/file.c), with the catalog's mutex innermost.
  *
  * Lifecycle states are evaluated lazily: a stream in CREATING whose status_until_ms has passed is
@@ -61,6 +62,9 @@ typedef struct sl_kshard {
      * when readers are caught up AND none is in flight: an append accepted just before a split
      * or merge commits after the parent was closed, and must still be read from the parent. */
     int inflight;
+    /* Reader-pool jobs using `log` without the engine lock (atomic): the log is closed only once
+     * this is 0 (sl_kreadpool_quiesce). */
+    int readers;
 } sl_kshard_t;
 
 /* The shard is closed and a reader positioned at the committed tip has read everything. */
@@ -119,9 +123,12 @@ typedef struct {
     int64_t iterator_ttl_ms;   /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
     int64_t shard_limit;
     int64_t on_demand_stream_limit;
-    void (*on_commit)(void *ctx, sl_kshard_t *shard, uint64_t next_seq);
-    void *on_commit_ctx;
 } sl_kinesis_config_t;
+
+/* Private state of the data-plane files (listen.c, read.c); owned by the engine. */
+typedef struct sl_klisteners sl_klisteners_t;
+typedef struct sl_kfanout_registry sl_kfanout_registry_t;
+typedef struct sl_kreadpool sl_kreadpool_t;
 
 struct sl_kinesis {
     sl_kinesis_config_t cfg;
@@ -142,6 +149,10 @@ struct sl_kinesis {
     pthread_mutex_t reaper_mu;
     pthread_cond_t reaper_cv;
     bool stopping;
+    /* data plane (kinesis.h): commit listeners, the SubscribeToShard registry, the reader pool */
+    sl_klisteners_t *listeners;
+    sl_kfanout_registry_t *fanout;
+    sl_kreadpool_t *readpool;
 };
 
 /* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their
@@ -151,12 +162,21 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out);
 /* Stops the background thread and closes the engine's shard logs (not the catalog or storage). */
 void sl_kinesis_close(sl_kinesis_t *k);
 /* The storage on_commit callback (ctx unused): records of a shard log opened by an engine became
- * committed; calls that engine's cfg.on_commit. Runs on a storage thread. */
+ * committed; calls that engine's commit listeners (kinesis.h). Runs on a storage thread. */
 void sl_kinesis_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq);
 
 static inline void sl_kinesis_rdlock(sl_kinesis_t *k) { pthread_rwlock_rdlock(&k->lock); }
 static inline void sl_kinesis_wrlock(sl_kinesis_t *k) { pthread_rwlock_wrlock(&k->lock); }
 static inline void sl_kinesis_unlock(sl_kinesis_t *k) { pthread_rwlock_unlock(&k->lock); }
+/* Data-plane internals (listen.c, read.c), called by engine.c. */
+int sl_klisteners_init(sl_kinesis_t *k);
+void sl_klisteners_deinit(sl_kinesis_t *k);
+void sl_klisteners_notify(sl_kinesis_t *k, sl_kshard_t *shard, uint64_t next_seq);
+int sl_kreadpool_start(sl_kinesis_t *k);
+void sl_kreadpool_stop(sl_kinesis_t *k);
+/* Waits until no reader-pool job uses the shard's log (caller may hold the engine write lock:
+ * jobs never take the engine lock while they count as readers). */
+void sl_kreadpool_quiesce(sl_kinesis_t *k, sl_kshard_t *sh);
 /* Wakes the background thread (after scheduling a state transition). */
 void sl_kinesis_kick(sl_kinesis_t *k);
 

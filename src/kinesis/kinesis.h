@@ -1,0 +1,352 @@
+/* The typed, transport-free Kinesis data plane: PutRecord(s), shard iterators, the reader behind
+ * GetRecords and SubscribeToShard, and commit listeners. Callers fill a request struct, call one
+ * function and get the result in the same struct; no JSON, no HTTP, no engine lock. The API layer
+ * (src/api/) decodes a request into these structs and encodes the result; in-process services
+ * (Firehose sources, event-source mappings, analytics, the consumer library) call them directly.
+ *
+ * Completion: an operation function returns SL_KINESIS_DONE when the operation finished during the
+ * call (its result, or its error in `err`, is in the struct, and the callback is never called), or
+ * SL_KINESIS_PENDING when `cb` will be called exactly once later, on a storage thread (appends) or
+ * a reader-pool thread (reads, seeks). Callbacks must not block; they typically post to a loop.
+ * The caller keeps the struct alive and unchanged until then.
+ *
+ * Threads and locks: every function here is thread-safe. The engine lock (engine.h) is taken only
+ * inside kinesis/, only around metadata lookups; storage reads and seeks (pread, index rebuilds)
+ * run on the reader pool (read.c) without it. Commit listeners run on the storage commit thread. */
+#ifndef SL_KINESIS_KINESIS_H
+#define SL_KINESIS_KINESIS_H
+
+#include "core/arena.h"
+#include "core/limits.h"
+#include "kinesis/engine.h"
+#include "kinesis/seqnum.h"
+#include "kinesis/token.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_KINESIS_DONE 0
+#define SL_KINESIS_PENDING 1
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+/* The AWS error types the Kinesis core reports. The binding maps each to its entry of the one AWS
+ * error table (wire/awserror.h: type text and HTTP status), so no type is spelled here. */
+typedef enum {
+    SL_KERR_NONE = 0,
+    SL_KERR_INVALID_ARGUMENT,    /* InvalidArgumentException */
+    SL_KERR_RESOURCE_NOT_FOUND,  /* ResourceNotFoundException */
+    SL_KERR_RESOURCE_IN_USE,     /* ResourceInUseException */
+    SL_KERR_VALIDATION,          /* ValidationException */
+    SL_KERR_THROUGHPUT_EXCEEDED, /* ProvisionedThroughputExceededException */
+    SL_KERR_EXPIRED_ITERATOR,    /* ExpiredIteratorException */
+    SL_KERR_INTERNAL,            /* InternalFailure: `cause` is the SL_E* code, the message is empty */
+} sl_kerr_type_t;
+
+/* An AWS error as a value: type SL_KERR_NONE means no error. */
+typedef struct {
+    sl_kerr_type_t type;
+    int cause;                   /* SL_KERR_INTERNAL: what failed (SL_EIO, SL_ENOSPC, SL_ENOMEM, ...) */
+    char message[SL_KINESIS_ERROR_MESSAGE_BYTES];
+} sl_kerr_t;
+
+/* Sets the error (message printf-style; fmt NULL = no message, as some AWS errors have none).
+ * Returns false so that callers can write `return sl_kerr_set(...)`. */
+bool sl_kerr_set(sl_kerr_t *err, sl_kerr_type_t type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets an internal failure caused by `code` (an SL_E* value). */
+bool sl_kerr_internal(sl_kerr_t *err, int code);
+/* Sets the error for a storage failure code: SL_EAGAIN is throttling, the rest internal failures. */
+bool sl_kerr_storage(sl_kerr_t *err, sl_kinesis_t *k, int rc);
+
+/* A stream as requests name it: StreamName and/or StreamARN (pointers NULL when absent). */
+typedef struct {
+    const char *name;
+    size_t name_len;
+    const char *arn;
+    size_t arn_len;
+} sl_kstream_ref_t;
+
+/* Resolves a stream reference with AWS's errors (caller holds the engine lock; for the control
+ * plane until it moves into kinesis/). */
+sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t now_ms, sl_kerr_t *err);
+sl_kstream_t *sl_kinesis_resolve_arn(sl_kinesis_t *k, const char *arn, size_t len, int64_t now_ms, sl_kerr_t *err);
+/* The "Stream X under account Y not found." error. */
+bool sl_kerr_stream_not_found(sl_kerr_t *err, sl_kinesis_t *k, const char *name, size_t len);
+
+/* Public sequence number of a record: the shard-local storage counter and the arrival time in the
+ * shard's layout (seqnum.h). */
+sl_seqnum_t sl_kinesis_seqnum(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter, int64_t arrival_ms);
+
+/* ---- put ------------------------------------------------------------------------------------- */
+
+/* A record to put: data, partition key, optional explicit hash key (decimal text). The same
+ * layout as storage's record, so a batch reaches the log without a copy. */
+typedef sl_record_t sl_krecord_t;
+
+/* The records of one put that went to one shard (one storage append). */
+typedef struct {
+    char shard_id[24];
+    size_t shard_id_len;
+    int64_t shard_created_ms;
+    uint32_t shard_index;
+    size_t count;              /* records in this group */
+    int status;                /* 0, SL_EAGAIN (throttled) or another storage failure */
+    uint64_t first_seq;        /* counter of the group's first record (the rest follow, in order) */
+    int64_t arrival_ms;        /* the arrival time storage kept for the group's records */
+    /* private */
+    size_t *entries;           /* indexes of this group's records in the request */
+    sl_kshard_t *shard;        /* valid until the group's append completed */
+    struct sl_kput *op;
+} sl_kput_group_t;
+
+/* Where one record went. */
+typedef struct {
+    int32_t group;             /* index into groups */
+    uint64_t seq;              /* storage counter (when the group's status is 0) */
+} sl_kput_entry_t;
+
+typedef struct sl_kput sl_kput_t;
+typedef void (*sl_kput_cb)(sl_kput_t *op);
+
+/* PutRecord (single = true, one record) or PutRecords. Records are validated (hash key, sizes,
+ * the 10 MiB batch limit) and routed by MD5 of the partition key or by the explicit hash key,
+ * grouped by shard keeping request order, and appended; the result comes once every group is
+ * durable under the configured policy. A validation error fails the whole call. PutRecords
+ * reports per-group storage failures in groups[].status (the call itself succeeds); PutRecord
+ * reports them in err. */
+struct sl_kput {
+    /* in */
+    sl_kstream_ref_t stream;
+    sl_krecord_t *records;     /* caller's; arrival_ms is set here */
+    size_t count;
+    bool single;               /* PutRecord: error texts name "data", storage failures go to err */
+    const char *ordering;      /* PutRecord SequenceNumberForOrdering or NULL */
+    size_t ordering_len;
+    int64_t now_ms;
+    sl_arena_t *arena;         /* allocations for this call; must outlive the callback */
+    sl_kput_cb cb;
+    void *arg;
+    /* out */
+    sl_kerr_t err;
+    char stream_name[129];
+    bool encrypted;
+    sl_kput_group_t *groups;
+    size_t group_count;
+    sl_kput_entry_t *entries;  /* one per record */
+    size_t failed;             /* records in groups whose status is not 0 */
+    /* private */
+    int pending;
+};
+
+int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op);
+
+/* A queued reader-pool job (private; embedded in the operations that run on the pool). */
+typedef struct sl_kjob {
+    struct sl_kjob *next;
+    void (*run)(struct sl_kjob *job);
+} sl_kjob_t;
+
+/* ---- positions and iterators ------------------------------------------------------------------ */
+
+typedef enum {
+    SL_KSTART_AT_SEQUENCE_NUMBER,
+    SL_KSTART_AFTER_SEQUENCE_NUMBER,
+    SL_KSTART_TRIM_HORIZON,
+    SL_KSTART_LATEST,
+    SL_KSTART_AT_TIMESTAMP,   /* also any other text: AWS asks for the timestamp then */
+} sl_kstart_type_t;
+
+sl_kstart_type_t sl_kstart_type_parse(const char *text);
+const char *sl_kstart_type_name(sl_kstart_type_t t);
+
+/* A starting position (ShardIteratorType / StartingPosition). */
+typedef struct {
+    sl_kstart_type_t type;
+    const char *sequence_number; /* NULL when absent */
+    size_t sequence_number_len;
+    bool has_timestamp;
+    int64_t timestamp_ms;
+} sl_kstart_t;
+
+/* A reader's place in one shard: the stream incarnation, the shard and the storage counter of the
+ * next record. Plain data, owned by the caller; a shard iterator seals exactly this. */
+typedef struct {
+    char stream[129];
+    int64_t stream_created_ms;
+    uint32_t shard_index;
+    uint64_t position;
+} sl_kreader_t;
+
+typedef struct sl_kiterator sl_kiterator_t;
+typedef void (*sl_kiterator_cb)(sl_kiterator_t *op);
+
+/* GetShardIterator: resolves the stream and shard and turns a starting position into a reader and
+ * its sealed iterator. AT_TIMESTAMP seeks on the reader pool (PENDING); the rest finish at once. */
+struct sl_kiterator {
+    /* in */
+    sl_kstream_ref_t stream;
+    const char *shard_id;
+    size_t shard_id_len;
+    sl_kstart_t start;
+    const char *op_name;       /* "GetShardIterator" or "SubscribeToShard", for error texts */
+    int64_t now_ms;
+    sl_kiterator_cb cb;
+    void *arg;
+    /* out */
+    sl_kerr_t err;
+    sl_kreader_t reader;
+    char iterator[SL_TOKEN_ITERATOR_CHARS_MAX + 1];
+    size_t iterator_len;
+    /* private */
+    bool want_iterator;
+    sl_kinesis_t *k;
+    sl_kshard_t *shard;
+    sl_kjob_t job;
+};
+
+int sl_kinesis_shard_iterator(sl_kinesis_t *k, sl_kiterator_t *op);
+
+/* ---- the reader ------------------------------------------------------------------------------- */
+
+/* A child of a closed shard (ChildShards). */
+typedef struct {
+    char shard_id[24];
+    char parents[2][24];
+    int parent_count;
+    char start_dec[40], end_dec[40];
+} sl_kchild_t;
+
+typedef struct sl_kread sl_kread_t;
+typedef void (*sl_kread_cb)(sl_kread_t *op);
+
+/* One read from a reader's position with a record and byte budget (at least one record when one is
+ * available). Runs on the reader pool; the result is valid until sl_kread_release. */
+struct sl_kread {
+    /* in */
+    sl_kreader_t reader;
+    size_t records_max;
+    size_t bytes_max;
+    const char *stream_arn;    /* GetRecords' StreamARN (must name the reader's stream) or NULL */
+    size_t stream_arn_len;
+    const char *consumer_arn;  /* SubscribeToShard: the consumer must still be ACTIVE, else NULL */
+    int64_t now_ms;
+    sl_kread_cb cb;
+    void *arg;
+    /* out */
+    sl_kerr_t err;             /* set with no records; or ResourceNotFound with gone = true */
+    bool gone;                 /* the stream or shard disappeared while reading */
+    const sl_krecord_t *records;
+    size_t count;
+    size_t bytes;
+    uint64_t next_position;    /* where the next read continues */
+    bool caught_up;            /* the read reached the committed tip */
+    bool shard_ended;          /* closed shard, fully read: children below, no next position */
+    int64_t millis_behind;
+    int64_t shard_created_ms;
+    uint32_t shard_index;
+    bool encrypted;
+    sl_kchild_t children[2];
+    size_t child_count;
+    sl_seqnum_t continuation;  /* the last record's number, else the position before next */
+    /* private */
+    sl_read_result_t *res;
+    sl_kinesis_t *k;
+    sl_kshard_t *shard;
+    int64_t cutoff_ms;
+    sl_kjob_t job;
+};
+
+int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op);
+/* Frees the records of a completed read (safe on a read that returned none). */
+void sl_kread_release(sl_kread_t *op);
+
+/* GetRecords' iterator handling: opens a shard iterator (InvalidArgument / ExpiredIterator errors)
+ * into a reader; seals a reader into an iterator issued now (returns its length, <= 0 on failure). */
+bool sl_kinesis_iterator_open(sl_kinesis_t *k, const char *text, size_t len, int64_t now_ms, sl_kreader_t *out,
+                              sl_kerr_t *err);
+int sl_kinesis_iterator_seal(sl_kinesis_t *k, const sl_kreader_t *reader, int64_t now_ms,
+                             char out[SL_TOKEN_ITERATOR_CHARS_MAX + 1]);
+
+/* ---- commit listeners ------------------------------------------------------------------------- */
+
+/* Records were committed on a shard: next_seq is its new committed tip. */
+typedef struct {
+    const void *shard_key;     /* identity of the shard (compare only; sl_kfanout uses it) */
+    const char *stream;
+    uint32_t shard_index;
+    uint64_t next_seq;
+} sl_kcommit_t;
+
+/* Runs on the storage commit thread for every shard of every commit round: must be quick and must
+ * not block or call back into the engine. */
+typedef void (*sl_kcommit_fn)(void *ctx, const sl_kcommit_t *c);
+
+/* Adds a listener (SL_ELIMIT beyond SL_KINESIS_LISTENERS_MAX); removing returns once no call of it
+ * is running. */
+int sl_kinesis_listener_add(sl_kinesis_t *k, sl_kcommit_fn fn, void *ctx);
+void sl_kinesis_listener_remove(sl_kinesis_t *k, sl_kcommit_fn fn, void *ctx);
+
+/* ---- fan-out (SubscribeToShard) ------------------------------------------------------------- */
+
+/* One push consumer of one shard, registered with the engine's fan-out registry, which is the first
+ * commit listener. The owner reads with sl_kinesis_read; when caught up it calls sl_kfanout_wait
+ * and is woken once records past its position are committed. */
+typedef struct sl_kfanout sl_kfanout_t;
+
+typedef struct {
+    /* Wake up: records were committed past the position, or the stream or consumer is going away
+     * (sl_kinesis_fanout_kick). Runs on the commit thread or the kicker's thread under the
+     * registry's mutex: post to the owner's loop, nothing else. */
+    void (*wake)(void *arg);
+    /* A newer subscription of the same consumer and shard took over: end this one (same rules). */
+    void (*replaced)(void *arg);
+    void *arg;
+} sl_kfanout_cbs_t;
+
+typedef struct sl_ksubscribe sl_ksubscribe_t;
+typedef void (*sl_ksubscribe_cb)(sl_ksubscribe_t *op);
+
+/* SubscribeToShard's start: the consumer must be ACTIVE, the shard must exist, the starting
+ * position is resolved (AT_TIMESTAMP on the reader pool), then sl_kfanout_add registers. */
+struct sl_ksubscribe {
+    /* in */
+    const char *consumer_arn;
+    size_t consumer_arn_len;
+    const char *shard_id;
+    size_t shard_id_len;
+    sl_kstart_t start;
+    int64_t now_ms;
+    sl_ksubscribe_cb cb;
+    void *arg;
+    /* out */
+    sl_kerr_t err;
+    sl_kreader_t reader;
+    char consumer[512];        /* the consumer's ARN */
+    /* private */
+    sl_kiterator_t it;
+};
+
+int sl_kinesis_subscribe(sl_kinesis_t *k, sl_ksubscribe_t *op);
+
+/* Registers a subscription of `consumer_arn` on the reader's shard: ResourceInUseException when the
+ * same consumer subscribed to the same shard less than 5 s ago; an older live subscription of the
+ * pair is told to end (replaced). Returns NULL with err set on failure. */
+sl_kfanout_t *sl_kfanout_add(sl_kinesis_t *k, const sl_kreader_t *reader, const char *consumer_arn,
+                             const char *shard_id_text, size_t shard_id_len, int64_t now_ms,
+                             const sl_kfanout_cbs_t *cbs, sl_kerr_t *err);
+/* Caught up at `position`: arms one wake-up for the next commit past it. Returns true when there
+ * is something to read already (a commit raced with the last read, or the shard ended), in which
+ * case nothing is armed. */
+bool sl_kfanout_wait(sl_kfanout_t *f, uint64_t position);
+/* True while a wait is armed and has not fired. */
+bool sl_kfanout_waiting(sl_kfanout_t *f);
+/* Disarms a pending wait (the owner reads on its own, e.g. for an idle event). */
+void sl_kfanout_unwait(sl_kfanout_t *f);
+/* Unregisters; no callback runs after it returns. */
+void sl_kfanout_remove(sl_kfanout_t *f);
+/* Wakes the subscriptions of a stream (only those of consumer_arn when not NULL), so that they see a
+ * deletion at once. Call without holding the engine lock. */
+void sl_kinesis_fanout_kick(sl_kinesis_t *k, const char *stream, const char *consumer_arn);
+
+#endif

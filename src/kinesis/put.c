@@ -1,0 +1,191 @@
+/* PutRecord and PutRecords (kinesis.h): validation of each record against its stream, routing by
+ * MD5 of the partition key or by the explicit hash key, grouping by shard in request order, one
+ * storage append per group. The engine's read lock is held only while routing and handing the
+ * groups to storage; the appends complete on the storage commit thread once durable. */
+#include "kinesis/kinesis.h"
+
+#include "core/common.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool writable(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms, sl_kerr_t *err) {
+    sl_kstatus_t st = sl_kstream_status(s, now_ms);
+    if (st == SL_KS_ACTIVE || st == SL_KS_UPDATING) return true;
+    return sl_kerr_stream_not_found(err, k, s->name, strlen(s->name));
+}
+
+/* Hash of a record: ExplicitHashKey when given, else MD5 of the partition key. */
+static bool record_hash(const sl_krecord_t *r, sl_u128_t *hash, sl_kerr_t *err) {
+    if (r->explicit_hash_key) {
+        if (sl_hashkey_parse(r->explicit_hash_key, r->explicit_hash_key_len, hash) == 0) return true;
+        return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
+                           "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified "
+                           "value was %.*s",
+                           (int)r->explicit_hash_key_len, r->explicit_hash_key);
+    }
+    *hash = sl_hashkey_of_partition_key(r->partition_key, r->partition_key_len);
+    return true;
+}
+
+/* `index` is the 1-based position in PutRecords' Records, 0 for PutRecord (path of the error). */
+static bool record_fits(sl_kinesis_t *k, sl_kstream_t *s, const sl_krecord_t *r, size_t index, sl_kerr_t *err) {
+    size_t dlen = r->data_len, plen = r->partition_key_len;
+    size_t max = (size_t)s->max_record_size_kib * 1024;
+    if (dlen > max) {
+        char path[48] = "data";
+        if (index) snprintf(path, sizeof path, "records.%zu.member.data", index);
+        return sl_kerr_set(err, SL_KERR_VALIDATION,
+                           "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=%zu cap=%zu]' at "
+                           "'%s' failed to satisfy constraint: Member must have length less than or equal to %zu",
+                           dlen, dlen, path, max);
+    }
+    if (dlen + plen > max)
+        return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
+                           "Record size %zu bytes (data plus partition key) exceeds the maximum record size of %d KiB "
+                           "of stream %s under account %s.",
+                           dlen + plen, s->max_record_size_kib, s->name, k->account);
+    return true;
+}
+
+static bool ordering_ok(sl_kinesis_t *k, sl_kstream_t *s, const sl_kput_t *op, sl_kerr_t *err) {
+    sl_seqnum_t sn;
+    if (!op->ordering) return true;
+    if (sl_seqnum_parse(op->ordering, op->ordering_len, &sn) == 0 && sn.record_s * 1000 <= op->now_ms + 1000)
+        return true;
+    return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
+                       "ExclusiveMinimumSequenceNumber %.*s used in PutRecord on stream %s under account %s is "
+                       "invalid.",
+                       (int)op->ordering_len, op->ordering, s->name, k->account);
+}
+
+/* One group's append finished (or failed to start): the last one completes the operation. */
+static bool group_done(sl_kput_group_t *g) {
+    sl_kput_t *op = g->op;
+    if (g->status == 0)
+        for (size_t j = 0; j < g->count; j++) op->entries[g->entries[j]].seq = g->first_seq + j;
+    else
+        __atomic_add_fetch(&op->failed, g->count, __ATOMIC_RELAXED);
+    return __atomic_sub_fetch(&op->pending, 1, __ATOMIC_ACQ_REL) == 0;
+}
+
+static void append_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    sl_kput_group_t *g = arg;
+    g->status = status;
+    g->first_seq = first_seq;
+    g->arrival_ms = arrival_ms; /* the time storage kept, which reads serve: max(request, previous) */
+    __atomic_sub_fetch(&g->shard->inflight, 1, __ATOMIC_RELEASE);
+    if (status) SL_WARN("put to %s failed in storage: %s", g->shard_id, sl_strerror(status));
+    sl_kput_t *op = g->op;
+    if (status && op->single) sl_kerr_storage(&op->err, g->shard->stream->k, status);
+    if (group_done(g)) op->cb(op);
+}
+
+int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
+    size_t n = op->count;
+    sl_arena_t *a = op->arena;
+    op->err.type = SL_KERR_NONE;
+    op->group_count = 0;
+    op->failed = 0;
+    /* Every field of entries, order and sorted is written before it is read, so they are not
+     * zeroed; groups (one per shard, sized once the stream is known) are. */
+    op->entries = sl_arena_alloc(a, (n ? n : 1) * sizeof *op->entries);
+    size_t *order = sl_arena_alloc(a, (n ? n : 1) * sizeof *order);
+    sl_krecord_t *sorted = sl_arena_alloc(a, (n ? n : 1) * sizeof *sorted);
+    sl_kshard_t **route = sl_arena_alloc(a, (n ? n : 1) * sizeof *route);
+    if (!op->entries || !order || !sorted || !route) {
+        sl_kerr_internal(&op->err, SL_ENOMEM);
+        return SL_KINESIS_DONE;
+    }
+    sl_kinesis_rdlock(k);
+    sl_kstream_t *s = sl_kinesis_resolve(k, &op->stream, op->now_ms, &op->err);
+    if (!s || !writable(k, s, op->now_ms, &op->err)) goto done;
+    snprintf(op->stream_name, sizeof op->stream_name, "%s", s->name);
+    op->encrypted = s->encrypted;
+    /* validate and route every record before anything is appended: a bad one fails the call */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        sl_krecord_t *r = &op->records[i];
+        r->arrival_ms = op->now_ms;
+        sl_u128_t hash;
+        if (!record_hash(r, &hash, &op->err)) goto done;
+        if (!record_fits(k, s, r, op->single ? 0 : i + 1, &op->err)) goto done;
+        if (op->single && !ordering_ok(k, s, op, &op->err)) goto done;
+        total += r->data_len + r->partition_key_len;
+        route[i] = sl_kstream_route(s, hash);
+        if (!route[i] || !route[i]->log) {
+            sl_kerr_internal(&op->err, SL_EINVAL);
+            goto done;
+        }
+    }
+    if (total > SL_KINESIS_PUT_RECORDS_BYTES_MAX) {
+        sl_kerr_set(&op->err, SL_KERR_INVALID_ARGUMENT, "Records size exceeds 10 MB limit");
+        goto done;
+    }
+    /* routing picks one of the stream's shards, so there are at most this many groups */
+    size_t groups_max = n < s->shard_count ? n : s->shard_count;
+    op->groups = sl_arena_calloc(a, groups_max ? groups_max : 1, sizeof *op->groups);
+    /* group by shard, keeping request order inside each group; a small open-addressing table
+     * finds a shard's group (a batch may touch hundreds of shards) */
+    size_t hcap = 16;
+    while (hcap < 2 * groups_max) hcap <<= 1;
+    sl_kshard_t **hkey = sl_arena_calloc(a, hcap, sizeof *hkey);
+    int32_t *hslot = sl_arena_alloc(a, hcap * sizeof *hslot);
+    if (!op->groups || !hkey || !hslot) {
+        sl_kerr_internal(&op->err, SL_ENOMEM);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t h = (size_t)(((uintptr_t)route[i] >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (hcap - 1);
+        while (hkey[h] && hkey[h] != route[i]) h = (h + 1) & (hcap - 1);
+        size_t g = hkey[h] ? (size_t)hslot[h] : op->group_count;
+        if (g == op->group_count) {
+            hkey[h] = route[i];
+            hslot[h] = (int32_t)g;
+            SL_ASSERT(g < groups_max);
+            sl_kput_group_t *gr = &op->groups[op->group_count++];
+            memcpy(gr->shard_id, route[i]->id, sizeof gr->shard_id);
+            gr->shard_id_len = strlen(gr->shard_id);
+            gr->shard_created_ms = route[i]->created_ms;
+            gr->shard_index = route[i]->index;
+            gr->arrival_ms = op->now_ms;
+            gr->shard = route[i];
+            gr->op = op;
+        }
+        op->entries[i].group = (int32_t)g;
+        op->groups[g].count++;
+    }
+    size_t off = 0;
+    for (size_t g = 0; g < op->group_count; g++) {
+        op->groups[g].entries = order + off;
+        off += op->groups[g].count;
+        op->groups[g].count = 0;
+    }
+    /* sorted holds the records grouped by shard, each group at the same offset as its entries */
+    for (size_t i = 0; i < n; i++) {
+        sl_kput_group_t *g = &op->groups[op->entries[i].group];
+        sorted[(size_t)(g->entries - order) + g->count] = op->records[i];
+        g->entries[g->count++] = i;
+    }
+    /* One extra count for this call: callbacks that complete before the loop ends never see
+     * pending reach 0, so the last word is this function's (DONE) or a storage thread's (cb). */
+    op->pending = (int)op->group_count + 1;
+    for (size_t g = 0; g < op->group_count; g++) {
+        sl_kput_group_t *gr = &op->groups[g];
+        __atomic_add_fetch(&gr->shard->inflight, 1, __ATOMIC_ACQ_REL);
+        int rc = sl_storage_append(gr->shard->log, sorted + (gr->entries - order), gr->count, append_cb, gr);
+        if (rc) {
+            __atomic_sub_fetch(&gr->shard->inflight, 1, __ATOMIC_RELEASE);
+            gr->status = rc;
+            if (op->single) sl_kerr_storage(&op->err, k, rc);
+            group_done(gr);
+        }
+    }
+    sl_kinesis_unlock(k);
+    if (__atomic_sub_fetch(&op->pending, 1, __ATOMIC_ACQ_REL) == 0) return SL_KINESIS_DONE;
+    return SL_KINESIS_PENDING;
+done:
+    sl_kinesis_unlock(k);
+    return SL_KINESIS_DONE;
+}

@@ -1,0 +1,212 @@
+/* The reader (kinesis/read.c) on the file backend in a scratch directory: starting positions
+ * (TRIM_HORIZON, LATEST, AT/AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP on the reader pool) with AWS's
+ * errors, reads with record and byte budgets, iterator sealing and expiry, and the end of a closed
+ * shard with its children. */
+#include "kinesis_util.h"
+#include "test.h"
+
+static sl_kstart_t start(sl_kstart_type_t t) { return (sl_kstart_t){.type = t}; }
+
+static void fill(sl_kinesis_t *k, sl_arena_t *a, int n, size_t size) {
+    char *data = malloc(size + 1);
+    memset(data, 'd', size);
+    data[size] = 0;
+    sl_krecord_t *recs = calloc((size_t)n, sizeof *recs);
+    for (int i = 0; i < n; i++) recs[i] = kutil_record("pk", data);
+    sl_kput_t op;
+    kutil_put(k, a, "s", recs, (size_t)n, false, &op);
+    CHECK(op.err.type == SL_KERR_NONE);
+    CHECK_EQ_INT(op.failed, 0);
+    free(recs);
+    free(data);
+}
+
+static void test_positions(sl_kinesis_t *k) {
+    sl_kiterator_t it;
+    kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_TRIM_HORIZON), &it);
+    CHECK(it.err.type == SL_KERR_NONE);
+    CHECK(it.iterator_len > 0);
+    CHECK_EQ_INT(it.reader.shard_index, 0);
+    sl_kreader_t horizon = it.reader;
+
+    kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_LATEST), &it);
+    CHECK(it.err.type == SL_KERR_NONE);
+    CHECK_EQ_INT(it.reader.position, 21); /* 20 records: the tip is counter 21 */
+
+    /* read the first record to get its public sequence number, then start AT and AFTER it */
+    sl_kread_t rd;
+    kutil_read(k, &horizon, 1, 1 << 20, &rd);
+    CHECK(rd.err.type == SL_KERR_NONE);
+    CHECK_EQ_INT(rd.count, 1);
+    char seq[64];
+    sl_seqnum_t sn = sl_kinesis_seqnum(rd.shard_created_ms, rd.shard_index, rd.records[0].seq, rd.records[0].arrival_ms);
+    sl_seqnum_format(&sn, seq);
+    int64_t first_arrival = rd.records[0].arrival_ms;
+    sl_kread_release(&rd);
+    sl_kstart_t at = {.type = SL_KSTART_AT_SEQUENCE_NUMBER, .sequence_number = seq, .sequence_number_len = strlen(seq)};
+    kutil_iterator(k, "s", "shardId-000000000000", at, &it);
+    CHECK(it.err.type == SL_KERR_NONE);
+    CHECK_EQ_INT(it.reader.position, 1);
+    at.type = SL_KSTART_AFTER_SEQUENCE_NUMBER;
+    kutil_iterator(k, "s", "shardId-000000000000", at, &it);
+    CHECK_EQ_INT(it.reader.position, 2);
+
+    /* AT_TIMESTAMP seeks on the reader pool */
+    sl_kstart_t ts = {.type = SL_KSTART_AT_TIMESTAMP, .has_timestamp = true, .timestamp_ms = first_arrival};
+    kutil_iterator(k, "s", "shardId-000000000000", ts, &it);
+    CHECK(it.err.type == SL_KERR_NONE);
+    CHECK_EQ_INT(it.reader.position, 1);
+    CHECK(it.iterator_len > 0);
+    ts.timestamp_ms = sl_time_now_ms() + 60000;
+    kutil_iterator(k, "s", "shardId-000000000000", ts, &it);
+    CHECK(it.err.type == SL_KERR_INVALID_ARGUMENT);
+    CHECK(strstr(it.err.message, "cannot be greater than the currentTimestampInMillis") != NULL);
+    kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_AT_TIMESTAMP), &it);
+    CHECK(strstr(it.err.message, "Must specify timestampInMillis parameter") != NULL);
+
+    /* errors with AWS's texts */
+    kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_AT_SEQUENCE_NUMBER), &it);
+    CHECK(strstr(it.err.message, "Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber.") != NULL);
+    sl_kstart_t bad = {.type = SL_KSTART_AT_SEQUENCE_NUMBER, .sequence_number = "123", .sequence_number_len = 3};
+    kutil_iterator(k, "s", "shardId-000000000000", bad, &it);
+    CHECK(it.err.type == SL_KERR_INVALID_ARGUMENT); /* an old-layout number: not from this shard */
+    kutil_iterator(k, "s", "shardId-000000000009", start(SL_KSTART_LATEST), &it);
+    CHECK(it.err.type == SL_KERR_RESOURCE_NOT_FOUND);
+    CHECK_EQ_STR(it.err.message, "Shard shardId-000000000009 in stream s under account 123456789012 does not exist");
+    kutil_iterator(k, "nope", "shardId-000000000000", start(SL_KSTART_LATEST), &it);
+    CHECK_EQ_STR(it.err.message, "Shard shardId-000000000000 in stream nope under account 123456789012 does not exist");
+    CHECK(sl_kstart_type_parse("LATEST") == SL_KSTART_LATEST);
+    CHECK(sl_kstart_type_parse("bogus") == SL_KSTART_AT_TIMESTAMP);
+}
+
+static void test_budgets(sl_kinesis_t *k) {
+    sl_kreader_t r = {.stream = "s", .shard_index = 0, .position = 0};
+    sl_kiterator_t it;
+    kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_TRIM_HORIZON), &it);
+    r = it.reader;
+    sl_kread_t rd;
+    /* record budget */
+    kutil_read(k, &r, 7, 10 << 20, &rd);
+    CHECK(rd.err.type == SL_KERR_NONE);
+    CHECK_EQ_INT(rd.count, 7);
+    CHECK_EQ_INT(rd.records[0].seq, 1);
+    CHECK_EQ_INT(rd.next_position, 8);
+    CHECK(!rd.caught_up);
+    CHECK(!rd.shard_ended);
+    CHECK_EQ_INT(rd.bytes, 7 * (1000 + 2));
+    sl_kread_release(&rd);
+    /* byte budget: 3 records of 1,002 budget bytes fit in 3,100 */
+    r.position = 8;
+    kutil_read(k, &r, 100, 3100, &rd);
+    CHECK_EQ_INT(rd.count, 3);
+    CHECK_EQ_INT(rd.next_position, 11);
+    sl_kread_release(&rd);
+    /* at least one record even when it is larger than the byte budget */
+    r.position = 11;
+    kutil_read(k, &r, 100, 10, &rd);
+    CHECK_EQ_INT(rd.count, 1);
+    sl_kread_release(&rd);
+    /* to the tip: caught up, continuation is the last record's number */
+    r.position = 12;
+    kutil_read(k, &r, 100, 10 << 20, &rd);
+    CHECK_EQ_INT(rd.count, 9);
+    CHECK(rd.caught_up);
+    CHECK_EQ_INT(rd.millis_behind, 0);
+    CHECK_EQ_INT(rd.continuation.counter, 20);
+    sl_kread_release(&rd);
+    /* past the tip: nothing, still caught up */
+    r.position = 21;
+    kutil_read(k, &r, 100, 10 << 20, &rd);
+    CHECK_EQ_INT(rd.count, 0);
+    CHECK(rd.caught_up);
+    CHECK_EQ_INT(rd.continuation.counter, 20);
+    sl_kread_release(&rd);
+    /* a reader of a stream that does not exist */
+    sl_kreader_t gone = {.stream = "nope", .shard_index = 0};
+    kutil_read(k, &gone, 10, 1000, &rd);
+    CHECK(rd.err.type == SL_KERR_RESOURCE_NOT_FOUND);
+    CHECK_EQ_STR(rd.err.message, "Shard shardId-000000000000 in stream nope under account 123456789012 does not exist");
+}
+
+static void test_iterators(sl_kinesis_t *k) {
+    sl_kreader_t r = {.stream = "s", .stream_created_ms = 42, .shard_index = 3, .position = 99};
+    char text[SL_TOKEN_ITERATOR_CHARS_MAX + 1];
+    int n = sl_kinesis_iterator_seal(k, &r, sl_time_now_ms(), text);
+    CHECK(n > 0);
+    sl_kreader_t back;
+    sl_kerr_t err;
+    CHECK(sl_kinesis_iterator_open(k, text, (size_t)n, sl_time_now_ms(), &back, &err));
+    CHECK_EQ_STR(back.stream, "s");
+    CHECK_EQ_INT(back.stream_created_ms, 42);
+    CHECK_EQ_INT(back.shard_index, 3);
+    CHECK_EQ_INT(back.position, 99);
+    CHECK(!sl_kinesis_iterator_open(k, text, (size_t)n, sl_time_now_ms() + 301000, &back, &err));
+    CHECK(err.type == SL_KERR_EXPIRED_ITERATOR);
+    CHECK(strstr(err.message, "Iterator expired. The iterator was created at time ") != NULL);
+    CHECK(!sl_kinesis_iterator_open(k, "AAAA", 4, sl_time_now_ms(), &back, &err));
+    CHECK(err.type == SL_KERR_INVALID_ARGUMENT);
+    CHECK_EQ_STR(err.message, "Invalid ShardIterator.");
+}
+
+static void test_shard_end(sl_kinesis_t *k, sl_arena_t *a) {
+    /* split shard 0 of "s" by hand: close it, add two children */
+    sl_kinesis_wrlock(k);
+    sl_kstream_t *s = sl_kinesis_find(k, "s", 1, sl_time_now_ms());
+    sl_kshard_t *parent = sl_kstream_shard(s, 0);
+    sl_u128_t mid = SL_HASHKEY_MAX / 2;
+    CHECK_EQ_INT(sl_kinesis_add_shard(k, s, 0, mid, 0, -1, sl_time_now_ms(), NULL), 0);
+    CHECK_EQ_INT(sl_kinesis_add_shard(k, s, mid + 1, SL_HASHKEY_MAX, 0, -1, sl_time_now_ms(), NULL), 0);
+    parent->closed_ms = sl_time_now_ms();
+    CHECK_EQ_INT(sl_kinesis_save_shard(k, parent), 0);
+    CHECK_EQ_INT(sl_kstream_reindex(s), 0);
+    sl_kinesis_unlock(k);
+    sl_kiterator_t it;
+    kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_TRIM_HORIZON), &it);
+    sl_kread_t rd;
+    kutil_read(k, &it.reader, 10000, 10 << 20, &rd);
+    CHECK_EQ_INT(rd.count, 20);
+    CHECK(rd.caught_up);
+    CHECK(rd.shard_ended);
+    CHECK_EQ_INT(rd.child_count, 2);
+    CHECK_EQ_STR(rd.children[0].shard_id, "shardId-000000000001");
+    CHECK_EQ_STR(rd.children[1].shard_id, "shardId-000000000002");
+    CHECK_EQ_INT(rd.children[0].parent_count, 1);
+    CHECK_EQ_STR(rd.children[0].parents[0], "shardId-000000000000");
+    CHECK_EQ_STR(rd.children[1].end_dec, "340282366920938463463374607431768211455");
+    sl_kread_release(&rd);
+    /* new records go to the children */
+    sl_krecord_t r = kutil_record("pk", "after");
+    sl_kput_t op;
+    kutil_put(k, a, "s", &r, 1, true, &op);
+    CHECK(op.err.type == SL_KERR_NONE);
+    CHECK(op.groups[0].shard_index == 1 || op.groups[0].shard_index == 2);
+}
+
+int main(void) {
+    char *dir = kutil_tmpdir("kread");
+    kutil_engine_t e;
+    sl_kinesis_t *k = kutil_open(&e, dir, false);
+    sl_arena_t a;
+    sl_arena_init(&a, 65536);
+    kutil_stream(k, "s", 1);
+    fill(k, &a, 20, 1000);
+    test_positions(k);
+    test_budgets(k);
+    test_iterators(k);
+    test_shard_end(k, &a);
+    sl_arena_deinit(&a);
+    kutil_close(&e);
+    /* reopen: the data directory reads back the same */
+    k = kutil_open(&e, dir, false);
+    sl_kiterator_t it;
+    kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_TRIM_HORIZON), &it);
+    sl_kread_t rd;
+    kutil_read(k, &it.reader, 10000, 10 << 20, &rd);
+    CHECK_EQ_INT(rd.count, 20);
+    CHECK(rd.shard_ended);
+    sl_kread_release(&rd);
+    kutil_close(&e);
+    kutil_rm_rf(dir);
+    free(dir);
+    TEST_MAIN_END();
+}
