@@ -128,6 +128,33 @@ static void test_budgets(sl_kinesis_t *k) {
     CHECK_EQ_STR(rd.err.message, "Shard shardId-000000000000 in stream nope under account 123456789012 does not exist");
 }
 
+/* Reads complete on the reader pool, never on the caller's (network) thread. */
+static char cb_thread_name[16];
+static bool cb_on_caller;
+static pthread_t caller;
+
+static void thread_cb(sl_kread_t *op) {
+    cb_on_caller = pthread_equal(pthread_self(), caller);
+    pthread_getname_np(pthread_self(), cb_thread_name, sizeof cb_thread_name);
+    kutil_signal(op->arg);
+}
+
+static void test_pool_thread(sl_kinesis_t *k) {
+    kutil_wait_t w = KUTIL_WAIT_INIT;
+    caller = pthread_self();
+    sl_kread_t rd = {.reader = {.stream = "s", .shard_index = 0, .position = 1}, .records_max = 5, .bytes_max = 1 << 20,
+                     .now_ms = sl_time_now_ms(), .cb = thread_cb, .arg = &w};
+    sl_kiterator_t it;
+    kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_TRIM_HORIZON), &it);
+    rd.reader = it.reader;
+    CHECK_EQ_INT(sl_kinesis_read(k, &rd), SL_KINESIS_PENDING);
+    kutil_block(&w);
+    CHECK(!cb_on_caller);
+    CHECK_EQ_STR(cb_thread_name, "sl-read");
+    CHECK_EQ_INT(rd.count, 5);
+    sl_kread_release(&rd);
+}
+
 static void test_iterators(sl_kinesis_t *k) {
     sl_kreader_t r = {.stream = "s", .stream_created_ms = 42, .shard_index = 3, .position = 99};
     char text[SL_TOKEN_ITERATOR_CHARS_MAX + 1];
@@ -192,6 +219,7 @@ int main(void) {
     fill(k, &a, 20, 1000);
     test_positions(k);
     test_budgets(k);
+    test_pool_thread(k);
     test_iterators(k);
     test_shard_end(k, &a);
     sl_arena_deinit(&a);
