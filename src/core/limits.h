@@ -157,6 +157,11 @@
 #define SL_BENCH_FILL_REQUEST_BYTES (5u << 20) /* --fill batches: AWS's classic 5 MiB PutRecords limit */
 
 /* ---- server process ---- */
+#define SL_CONFIG_PATH_BYTES_MAX 1024         /* data_dir, tls_cert, tls_key, config, with the NUL; longer values are refused */
+#define SL_CONFIG_LINE_BYTES_MAX 4096         /* one line of the configuration file */
+#define SL_CONFIG_CORS_ORIGINS_BYTES_MAX 2048 /* the --cors-origins list, with the NUL */
+#define SL_DATA_SUBDIR_BYTES_MAX (SL_CONFIG_PATH_BYTES_MAX + 64) /* data_dir/<one directory name>: accounts, tls */
+#define SL_DATA_PATH_BYTES_MAX (SL_CONFIG_PATH_BYTES_MAX + 176) /* a path under data_dir: data_dir/accounts/<id>/catalog.db */
 #define SL_SERVER_MMAP_THRESHOLD_BYTES (32 * 1024 * 1024)     /* malloc: heap, not mmap, below this */
 #define SL_SERVER_TRIM_THRESHOLD_BYTES (256 * 1024 * 1024)    /* malloc: free heap kept before trimming */
 /* Most accounts one server can hold (the default one included; docs/security.md, "Accounts");
@@ -210,6 +215,10 @@ static_assert(SL_HC_H2_WINDOW <= 0x7fffffffu, "HTTP/2 window above 2^31 - 1");
 static_assert(SL_NET_H2_STREAM_WINDOW <= SL_NET_H2_CONN_WINDOW && SL_NET_H2_CONN_WINDOW <= 0x7fffffffu,
               "HTTP/2 windows granted to clients out of order or range");
 static_assert(SL_NET_STREAM_LOW_WATER < SL_HTTP_STREAM_HIGH_WATER, "streamed-response marks inverted");
+/* Paths built under data_dir fit: "/accounts", then "/" + a 12-digit account + "/catalog.db". */
+static_assert(SL_DATA_SUBDIR_BYTES_MAX >= SL_CONFIG_PATH_BYTES_MAX + sizeof "/accounts" &&
+                  SL_DATA_PATH_BYTES_MAX >= SL_DATA_SUBDIR_BYTES_MAX + 1 + 12 + sizeof "/catalog.db",
+              "derived data paths could be truncated");
 static_assert(SL_HTTP_BODY_INITIAL_BYTES <= SL_HTTP_BODY_MAX_BYTES_DEFAULT, "initial body above the body limit");
 static_assert(SL_HTTP_CLIENT_SWEEP_MIN_MS <= SL_HTTP_CLIENT_SWEEP_MAX_MS &&
                   SL_HTTP_CLIENT_SWEEP_MAX_MS < SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT,

@@ -65,7 +65,7 @@ static int sync_dir(const char *path) {
 }
 
 static int open_catalog(const char *dir, sl_catalog_t **out) {
-    char path[1200];
+    char path[SL_DATA_PATH_BYTES_MAX];
     snprintf(path, sizeof path, "%s/catalog.db", dir);
     int rc = sl_catalog_open_sqlite(path, out);
     if (rc) SL_ERROR("cannot open catalog %s: %s", path, sl_strerror(rc));
@@ -131,7 +131,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
                 n);
         return SL_ELIMIT;
     }
-    char accounts[1100], dir[1200], prefix[16];
+    char accounts[SL_DATA_SUBDIR_BYTES_MAX], dir[SL_DATA_PATH_BYTES_MAX], prefix[16];
     snprintf(accounts, sizeof accounts, "%s/accounts", root->cfg.data_dir);
     snprintf(dir, sizeof dir, "%s/%s", accounts, id);
     snprintf(prefix, sizeof prefix, "%s.", id);
@@ -188,7 +188,7 @@ static int account_for_key(void *ctx, const char *access_key_id, sl_kinesis_t **
 
 /* Reopens every account found under <data_dir>/accounts/ (at start, before serving). */
 static int accounts_reopen(sl_compose_t *root) {
-    char accounts[1100];
+    char accounts[SL_DATA_SUBDIR_BYTES_MAX];
     snprintf(accounts, sizeof accounts, "%s/accounts", root->cfg.data_dir);
     DIR *d = opendir(accounts);
     if (!d) {
@@ -215,7 +215,7 @@ static int accounts_reopen(sl_compose_t *root) {
 
 static int start_http(sl_compose_t *root) {
     const sl_config_t *cfg = &root->cfg;
-    char tls_dir[1100];
+    char tls_dir[SL_DATA_SUBDIR_BYTES_MAX];
     snprintf(tls_dir, sizeof tls_dir, "%s/tls", cfg->data_dir);
     sl_http_server_config_t hcfg = {
         .bind_address = cfg->bind,

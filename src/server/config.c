@@ -141,14 +141,14 @@ static int load_file(sl_config_t *cfg, const char *path, FILE *err) {
         fprintf(err, "sluice: cannot open config file %s: %s\n", path, strerror(errno));
         return -1;
     }
-    char line[4096];
+    char line[SL_CONFIG_LINE_BYTES_MAX];
     int lineno = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         char *s = trim(line);
         if (!*s || *s == '#') continue;
         char *eq = strchr(s, '=');
-        char where[1200];
+        char where[SL_DATA_PATH_BYTES_MAX]; /* the config path, ":" and a line number */
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         if (!eq) {
             fprintf(err, "sluice: %s: expected `name = value`\n", where);

@@ -4,6 +4,8 @@
 #ifndef SL_SERVER_CONFIG_H
 #define SL_SERVER_CONFIG_H
 
+#include "core/limits.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,9 +14,9 @@ typedef struct {
     char bind[64];
     int64_t port;
     int64_t tls_port;
-    char tls_cert[1024];
-    char tls_key[1024];
-    char data_dir[1024];
+    char tls_cert[SL_CONFIG_PATH_BYTES_MAX];
+    char tls_key[SL_CONFIG_PATH_BYTES_MAX];
+    char data_dir[SL_CONFIG_PATH_BYTES_MAX];
     char region[64];
     char account_id[16];
     int64_t threads;
@@ -32,7 +34,7 @@ typedef struct {
     int64_t on_demand_stream_limit;
     int64_t accounts_max;
     int64_t body_max_bytes;
-    char cors_origins[2048];
+    char cors_origins[SL_CONFIG_CORS_ORIGINS_BYTES_MAX];
     int64_t max_connections;
     int64_t idle_timeout_ms;
     int64_t header_timeout_ms;
@@ -41,7 +43,7 @@ typedef struct {
     int64_t request_buffer_max_bytes;
     int64_t response_buffer_max_bytes;
     char log_level[16];
-    char config[1024];
+    char config[SL_CONFIG_PATH_BYTES_MAX];
 } sl_config_t;
 
 /* Fills defaults, then the config file (from --config or SLUICE_CONFIG), the environment and the
