@@ -296,22 +296,28 @@ bool sl_conn_output_ok(sl_conn_t *c) {
     return server_out_total(c->w->srv) < c->w->srv->response_budget;
 }
 
+/* HTTP/2: unanswered streams allowed, from the connection's recent answer sizes. */
+static size_t h2_awaiting_allowed(const sl_conn_t *c) {
+    size_t per = c->resp_max > 1024 ? c->resp_max : 1024;
+    size_t allowed = SL_HTTP_CONN_OUTPUT_MAX / per;
+    if (allowed < 1) allowed = 1;
+    return allowed > SL_HTTP2_DISPATCH_MAX ? SL_HTTP2_DISPATCH_MAX : allowed;
+}
+
 bool sl_conn_can_dispatch(sl_conn_t *c) {
     if (!sl_conn_output_ok(c)) return false;
-    if (c->proto == SL_PROTO_H2) {
-        size_t per = c->resp_max > 1024 ? c->resp_max : 1024;
-        size_t allowed = SL_HTTP_CONN_OUTPUT_MAX / per;
-        if (allowed < 1) allowed = 1;
-        if (allowed > SL_HTTP2_DISPATCH_MAX) allowed = SL_HTTP2_DISPATCH_MAX;
-        if (c->awaiting >= allowed) return false;
-    }
-    return true;
+    return c->proto != SL_PROTO_H2 || c->awaiting < h2_awaiting_allowed(c);
 }
 
 static void worker_wait_fire(void *arg);
 
 void sl_conn_wait(sl_conn_t *c) {
     if (c->in_wait || c->dead) return;
+    /* Held back by its own output or unanswered streams: its own progress (output written, an
+     * answer) looks again, no need to poll. Only the process-wide budgets need the timer. */
+    if (!c->body_wait && (c->out_acct >= SL_HTTP_CONN_OUTPUT_MAX ||
+                          (c->proto == SL_PROTO_H2 && c->awaiting >= h2_awaiting_allowed(c))))
+        return;
     sl_worker_t *w = c->w;
     c->in_wait = true;
     c->wait_prev = NULL;
@@ -878,9 +884,13 @@ static void conn_flush(sl_conn_t *c) {
         }
     }
     /* Output drained below the bound: requests waiting for it go on now, not at the next retry. */
-    if ((c->dispatch_wait || c->defer_head) && !c->recheck && sl_conn_can_dispatch(c)) {
-        c->recheck = true;
-        sl_conn_mark_dirty(c);
+    if ((c->dispatch_wait || c->defer_head) && !c->recheck) {
+        if (sl_conn_can_dispatch(c)) {
+            c->recheck = true;
+            sl_conn_mark_dirty(c);
+        } else {
+            sl_conn_wait(c); /* polls only if the process-wide budget is what holds it back */
+        }
     }
     if (sl_outq_bytes(&c->out) == 0) {
         if (c->proto == SL_PROTO_H2 && sl_h2_done(c)) {

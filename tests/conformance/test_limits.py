@@ -193,17 +193,8 @@ def test_http2_zero_window_reads_stay_bounded(make_server):
     kinesis = client_for(srv)
     _, it = fill_big_stream(kinesis)
     good_stream = small_stream(kinesis)
-    headers, body = get_records_request(srv, it)
-    block = (hpack_literal(":method", "POST") + hpack_literal(":scheme", "http")
-             + hpack_literal(":path", "/") + hpack_literal(":authority", headers.pop("Host")))
-    for k, v in headers.items():
-        block += hpack_literal(k.lower(), v)
-    streams = 25
     # A stream window of 0 (and a connection window never updated): no DATA can ever be sent.
-    wire = H2_PREFACE + h2_frame(H2_SETTINGS, 0, 0, struct.pack(">HI", H2_SETTINGS_INITIAL_WINDOW_SIZE, 0))
-    for i in range(streams):
-        sid = 1 + 2 * i
-        wire += h2_frame(H2_HEADERS, H2_END_HEADERS, sid, block) + h2_frame(H2_DATA, H2_END_STREAM, sid, body)
+    wire = zero_window_wire(srv, it, 25)
     base = rss_mb(srv.proc.pid)
     socks = []
     with GoodClient(srv, good_stream) as good:
@@ -218,6 +209,58 @@ def test_http2_zero_window_reads_stay_bounded(make_server):
     print("RSS %.0f MB -> peak %.0f MB" % (base, peak))
     assert peak - base < 350, "RSS grew from %.0f MB to %.0f MB" % (base, peak)
     good.check()
+
+
+def zero_window_wire(srv, it, streams):
+    """An HTTP/2 connection's bytes: the preface, SETTINGS with a stream window of 0, and
+    `streams` GetRecords requests."""
+    headers, body = get_records_request(srv, it)
+    block = (hpack_literal(":method", "POST") + hpack_literal(":scheme", "http")
+             + hpack_literal(":path", "/") + hpack_literal(":authority", headers.pop("Host")))
+    for k, v in headers.items():
+        block += hpack_literal(k.lower(), v)
+    wire = H2_PREFACE + h2_frame(H2_SETTINGS, 0, 0, struct.pack(">HI", H2_SETTINGS_INITIAL_WINDOW_SIZE, 0))
+    for i in range(streams):
+        sid = 1 + 2 * i
+        wire += h2_frame(H2_HEADERS, H2_END_HEADERS, sid, block) + h2_frame(H2_DATA, H2_END_STREAM, sid, body)
+    return wire
+
+
+def test_response_budget_closes_stalled_readers(make_server):
+    # The process-wide budget (16 MiB here) is held by clients that never open their window
+    # (3 x 13.4 MB): new requests wait, and stalled connections are closed after 2 s until the
+    # total is under the budget again (the last one may stay: it fits), so others go on.
+    srv = server_with(make_server, response_buffer_max_bytes=16 * 1024 * 1024)
+    kinesis = client_for(srv)
+    _, it = fill_big_stream(kinesis)
+    good_stream = small_stream(kinesis)
+    wire = zero_window_wire(srv, it, 3)
+    socks = []
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall(wire)
+        socks.append(s)
+    start = time.monotonic()
+    closed = set()
+    with GoodClient(srv, good_stream) as good:
+        while len(closed) < 2 and time.monotonic() - start < 8:
+            for i, s in enumerate(socks):
+                s.settimeout(0.05)
+                try:
+                    while s.recv(65536):
+                        pass
+                    closed.add(i)
+                except socket.timeout:
+                    pass
+                except OSError:
+                    closed.add(i)
+        time.sleep(1.0)
+    elapsed = time.monotonic() - start
+    for s in socks:
+        s.close()
+    assert len(closed) >= 2, "%d of %d stalled readers closed after %.1f s" % (len(closed), len(socks), elapsed)
+    assert not good.errors, good.errors[:3]
+    assert max(good.latencies) < 5.0, "well-behaved call took %.2f s" % max(good.latencies)
 
 
 # --- item 4: a process-wide cap on buffered request bodies -------------------------------------------
