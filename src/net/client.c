@@ -74,16 +74,18 @@ static sl_http_call_t *call_alloc(sl_http_client_t *cl) {
         cl->free_calls = call->next;
         cl->nfree--;
         sl_arena_t arena = call->arena;
-        sl_buf_t rbody = call->rbody;
+        sl_buf_t rbody = call->rbody, head = call->head;
         memset(call, 0, sizeof *call);
         call->arena = arena;
         call->rbody = rbody;
+        call->head = head;
         return call;
     }
     call = calloc(1, sizeof *call);
     if (!call) return NULL;
     sl_arena_init(&call->arena, 4096);
     sl_buf_init(&call->rbody);
+    sl_buf_init(&call->head);
     return call;
 }
 
@@ -95,9 +97,12 @@ static void call_release(sl_http_call_t *call) {
     if (cl->nfree >= SL_HTTP_CLIENT_CALLS_POOLED_MAX) {
         sl_arena_deinit(&call->arena);
         sl_buf_free(&call->rbody);
+        sl_buf_free(&call->head);
         free(call);
         return;
     }
+    sl_buf_reset(&call->head);
+    call->head.failed = false;
     sl_arena_reset(&call->arena);
     if (call->rbody.cap > SL_HTTP_CLIENT_POOLED_BUFFER_BYTES_MAX) sl_buf_free(&call->rbody);
     sl_buf_reset(&call->rbody);
@@ -649,17 +654,21 @@ static void h1_attach(hc_conn_t *c, sl_http_call_t *call) {
     hc_origin_t *o = c->origin;
     sl_buf_t *b = &c->out;
     if (c->out_off == c->out.len) b->len = c->out_off = 0;
-    sl_buf_printf(b, "%s %s HTTP/1.1\r\n", call->method, call->path);
-    if (!call->has_host) sl_buf_printf(b, "host: %s\r\n", o->authority);
-    for (size_t i = 0; i < call->header_count; i++) {
-        const sl_http_header_t *h = &call->headers[i];
-        sl_buf_append(b, h->name, h->name_len);
-        sl_buf_append(b, ": ", 2);
-        sl_buf_append(b, h->value, h->value_len);
+    if (call->head_text) {
+        sl_buf_append(b, call->head.data, call->head.len);
+    } else {
+        sl_buf_printf(b, "%s %s HTTP/1.1\r\n", call->method, call->path);
+        if (!call->has_host) sl_buf_printf(b, "host: %s\r\n", o->authority);
+        for (size_t i = 0; i < call->header_count; i++) {
+            const sl_http_header_t *h = &call->headers[i];
+            sl_buf_append(b, h->name, h->name_len);
+            sl_buf_append(b, ": ", 2);
+            sl_buf_append(b, h->value, h->value_len);
+            sl_buf_append(b, "\r\n", 2);
+        }
+        if (call->needs_length) sl_buf_printf(b, "content-length: %zu\r\n", call->body_len);
         sl_buf_append(b, "\r\n", 2);
     }
-    if (call->needs_length) sl_buf_printf(b, "content-length: %zu\r\n", call->body_len);
-    sl_buf_append(b, "\r\n", 2);
     if (sl_buf_failed(b)) {
         b->failed = false;
         sl_hc_conn_fail_later(c, SL_HTTPC_ENOMEM);
@@ -992,14 +1001,15 @@ static int tls_ctx(sl_http_client_t *cl) {
 
 static int origin_get(sl_http_client_t *cl, const char *url, sl_http_client_version_t version,
                       hc_origin_t **out) {
-    char key[sizeof((hc_origin_t *)0)->key];
-    int kn = snprintf(key, sizeof key, "%s#%d", url, (int)version);
-    if (kn < 0 || kn >= (int)sizeof key) return SL_EINVAL;
-    for (int i = 0; i < cl->norigins; i++)
-        if (strcmp(cl->origins[i]->key, key) == 0) {
-            *out = cl->origins[i];
+    for (int i = 0; i < cl->norigins; i++) {
+        hc_origin_t *o = cl->origins[i];
+        if (o->version == version && strcmp(o->url, url) == 0) {
+            *out = o;
             return 0;
         }
+    }
+    size_t ul = strlen(url);
+    if (ul >= sizeof((hc_origin_t *)0)->url) return SL_EINVAL;
     if (cl->norigins == SL_HTTP_CLIENT_ORIGINS_MAX) return SL_ELIMIT;
     hc_origin_t *o = calloc(1, sizeof *o);
     if (!o) return SL_ENOMEM;
@@ -1013,7 +1023,7 @@ static int origin_get(sl_http_client_t *cl, const char *url, sl_http_client_vers
     }
     o->client = cl;
     o->version = version;
-    memcpy(o->key, key, (size_t)kn + 1);
+    memcpy(o->url, url, ul + 1);
     bool v6 = strchr(o->host, ':') != NULL;
     bool default_port = o->port == (o->tls ? 443 : 80);
     if (default_port)
@@ -1066,6 +1076,7 @@ void sl_http_client_destroy(sl_http_client_t *cl) {
         cl->free_calls = call->next;
         sl_arena_deinit(&call->arena);
         sl_buf_free(&call->rbody);
+        sl_buf_free(&call->head);
         free(call);
     }
     if (cl->tls) SSL_CTX_free(cl->tls);
@@ -1083,9 +1094,7 @@ static bool valid_name(const char *s, size_t n) {
 }
 
 static bool valid_value(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '\r' || s[i] == '\n' || s[i] == 0) return false;
-    return true;
+    return !memchr(s, '\r', n) && !memchr(s, '\n', n) && !memchr(s, 0, n);
 }
 
 static bool valid_token(const char *s) {
@@ -1095,32 +1104,77 @@ static bool valid_token(const char *s) {
     return true;
 }
 
-/* Copies the request into the call's arena. */
+/* Appends n in decimal. */
+static void append_size(sl_buf_t *b, size_t n) {
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    sl_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+/* Copies the request into the call: for a pool known to speak HTTP/1.1 as the serialised head (one
+ * pass, no per-field copies), otherwise field by field into the call's arena. */
 static int call_fill(sl_http_call_t *call, const sl_http_client_req_t *req) {
     sl_http_client_t *cl = call->client;
-    call->method = sl_arena_strndup(&call->arena, req->method, strlen(req->method));
-    call->path = sl_arena_strndup(&call->arena, req->path, strlen(req->path));
-    call->headers = req->header_count
-                        ? sl_arena_alloc(&call->arena, req->header_count * sizeof *call->headers)
-                        : NULL;
-    if (!call->method || !call->path || (req->header_count && !call->headers)) return SL_ENOMEM;
+    hc_origin_t *o = call->origin;
     bool has_length = false;
     for (size_t i = 0; i < req->header_count; i++) {
         const sl_http_header_t *h = &req->headers[i];
         if (!valid_name(h->name, h->name_len) || !valid_value(h->value, h->value_len))
             return SL_EINVAL;
-        char *n = sl_arena_strndup(&call->arena, h->name, h->name_len);
-        char *v = sl_arena_strndup(&call->arena, h->value, h->value_len);
-        if (!n || !v) return SL_ENOMEM;
-        call->headers[i] = (sl_http_header_t){n, h->name_len, v, h->value_len};
-        if (h->name_len == 4 && memcmp(n, "host", 4) == 0) call->has_host = true;
-        if (h->name_len == 14 && memcmp(n, "content-length", 14) == 0) has_length = true;
+        if (h->name_len == 4 && memcmp(h->name, "host", 4) == 0) call->has_host = true;
+        if (h->name_len == 14 && memcmp(h->name, "content-length", 14) == 0) has_length = true;
     }
-    call->header_count = req->header_count;
     call->head_method = strcmp(req->method, "HEAD") == 0;
     bool post_like = !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
                      !strcmp(req->method, "PATCH");
     call->needs_length = !has_length && (req->body_len > 0 || post_like);
+    call->head_text = o->version == SL_HTTPC_HTTP1 || (o->version == SL_HTTPC_AUTO && !o->tls);
+    if (call->head_text) {
+        sl_buf_t *b = &call->head;
+        sl_buf_append_str(b, req->method);
+        sl_buf_append(b, " ", 1);
+        sl_buf_append_str(b, req->path);
+        sl_buf_append(b, " HTTP/1.1\r\n", 11);
+        if (!call->has_host) {
+            sl_buf_append(b, "host: ", 6);
+            sl_buf_append_str(b, o->authority);
+            sl_buf_append(b, "\r\n", 2);
+        }
+        for (size_t i = 0; i < req->header_count; i++) {
+            const sl_http_header_t *h = &req->headers[i];
+            sl_buf_append(b, h->name, h->name_len);
+            sl_buf_append(b, ": ", 2);
+            sl_buf_append(b, h->value, h->value_len);
+            sl_buf_append(b, "\r\n", 2);
+        }
+        if (call->needs_length) {
+            sl_buf_append(b, "content-length: ", 16);
+            append_size(b, req->body_len);
+            sl_buf_append(b, "\r\n", 2);
+        }
+        sl_buf_append(b, "\r\n", 2);
+        if (sl_buf_failed(b)) return SL_ENOMEM;
+    } else {
+        call->method = sl_arena_strndup(&call->arena, req->method, strlen(req->method));
+        call->path = sl_arena_strndup(&call->arena, req->path, strlen(req->path));
+        call->headers =
+            req->header_count
+                ? sl_arena_alloc(&call->arena, req->header_count * sizeof *call->headers)
+                : NULL;
+        if (!call->method || !call->path || (req->header_count && !call->headers)) return SL_ENOMEM;
+        for (size_t i = 0; i < req->header_count; i++) {
+            const sl_http_header_t *h = &req->headers[i];
+            char *n = sl_arena_strndup(&call->arena, h->name, h->name_len);
+            char *v = sl_arena_strndup(&call->arena, h->value, h->value_len);
+            if (!n || !v) return SL_ENOMEM;
+            call->headers[i] = (sl_http_header_t){n, h->name_len, v, h->value_len};
+        }
+        call->header_count = req->header_count;
+    }
     call->body = req->body;
     call->body_len = req->body_len;
     call->connect_timeout_ms =

@@ -45,6 +45,10 @@ struct sl_http_call {
     sl_http_header_t *headers;
     size_t header_count;
     bool has_host, head_method, needs_length;
+    /* HTTP/1.1 pools: the request head serialised at submit instead of the copies above (kept
+     * with the call when it is pooled, like rbody) */
+    sl_buf_t head;
+    bool head_text;
     const uint8_t *body;       /* borrowed */
     size_t body_len, body_off; /* body_off: HTTP/2 data provider position */
     int connect_timeout_ms;
@@ -108,7 +112,7 @@ struct hc_origin {
     char host[256]; /* without brackets for IPv6 literals */
     int port;
     char authority[300]; /* Host / :authority */
-    char key[320];       /* "scheme://authority#version" */
+    char url[300];       /* as given, the pool key with `version` */
     bool resolved;
     struct sockaddr_storage addr;
     socklen_t addrlen;

@@ -157,7 +157,12 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
     size_t pos = 0, ll;
     char *line = next_line(head, &pos, n, &ll);
     if (!parse_status_line(p, line, ll)) return fail(p, "malformed status line");
-    sl_http_header_t *hs = sl_arena_alloc(arena, SL_HTTP_HEADERS_MAX * sizeof *hs);
+    /* One slot per remaining line is enough (the last line is the empty one). */
+    size_t lines = 0;
+    for (const char *q = head + pos; (q = memchr(q, '\n', n - (size_t)(q - head))) != NULL; q++)
+        lines++;
+    size_t cap = SL_MIN(lines, (size_t)SL_HTTP_HEADERS_MAX);
+    sl_http_header_t *hs = sl_arena_alloc(arena, (cap ? cap : 1) * sizeof *hs);
     if (!hs) return fail(p, "out of memory");
     size_t count = 0;
     bool has_cl = false, has_te = false, chunked = false, close = false, keep = false;
@@ -170,7 +175,7 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
         while (i < ll && is_tchar((unsigned char)line[i]))
             i++;
         if (i == 0 || i >= ll || line[i] != ':') return fail(p, "malformed header field");
-        if (count == SL_HTTP_HEADERS_MAX) return fail(p, "too many header fields");
+        if (count == cap) return fail(p, "too many header fields");
         for (size_t k = 0; k < i; k++)
             if (line[k] >= 'A' && line[k] <= 'Z') line[k] = (char)(line[k] - 'A' + 'a');
         line[i] = 0;
