@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/common.h"
 #include "net/client.h"
+#include "net/hrtimer.h"
 #include "wire/base64.h"
 #include "wire/eventstream.h"
 #include "wire/json.h"
@@ -85,8 +86,9 @@ struct thread {
     sl_loop_t *loop;
     sl_http_client_t *http;     /* writers and readers */
     sl_http_client_t *sub_http; /* subscribers: their own HTTP/2 connection */
-    sl_timer_t *tick;
-    int64_t tick_ns;            /* when tick fires */
+    sl_hrtimer_t *tick;         /* nanosecond deadline: open-loop tokens leave on time */
+    int64_t tick_ns;            /* when tick fires, if tick_armed */
+    bool tick_armed;
     bool stopping;              /* the loop ended: completions only release slots */
     req_t *reqs;
     int nreqs;
@@ -721,16 +723,15 @@ static void arm_tick(thread_t *th, int64_t next, int64_t now) {
     if (next > th->end_ns) next = th->end_ns;
     if (next > now + 100000000LL) next = now + 100000000LL;
     if (next < now) next = now;
-    if (th->tick && th->tick_ns <= next) return;
-    if (th->tick) sl_timer_cancel(th->tick);
-    int64_t wait = next - now;
-    th->tick = sl_timer_start(th->loop, (uint64_t)((wait + 999999) / 1000000), tick, th);
+    if (th->tick_armed && th->tick_ns <= next) return;
+    sl_hrtimer_arm(th->tick, next);
     th->tick_ns = next;
+    th->tick_armed = true;
 }
 
 static void tick(void *arg) {
     thread_t *th = arg;
-    th->tick = NULL;
+    th->tick_armed = false;
     int64_t now = mono_ns();
     if (should_stop(th, now)) {
         sl_loop_stop(th->loop);
@@ -764,15 +765,18 @@ static void *thread_main(void *arg) {
         sl_http_client_create(th->loop, &sc, &th->sub_http) != 0) {
         sl_bench_stats_error(&th->st, "out of memory");
     } else {
-        th->tick = sl_timer_start(th->loop, 0, tick, th);
-        th->tick_ns = mono_ns();
-        sl_loop_run(th->loop);
+        if (sl_hrtimer_create(th->loop, tick, th, &th->tick) == 0) {
+            arm_tick(th, mono_ns(), mono_ns());
+            sl_loop_run(th->loop);
+        } else {
+            sl_bench_stats_error(&th->st, "cannot create a timer");
+        }
     }
     th->stopping = true;
     sl_http_client_destroy(th->http);
     sl_http_client_destroy(th->sub_http);
     th->http = th->sub_http = NULL;
-    if (th->tick) sl_timer_cancel(th->tick);
+    sl_hrtimer_destroy(th->tick);
     th->tick = NULL;
     if (th->loop) sl_loop_destroy(th->loop);
     th->loop = NULL;
