@@ -6,6 +6,7 @@
 #include "catalog/catalog.h"
 
 #include "core/common.h"
+#include "core/limits.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -15,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Busy timeout for another process holding the write lock (e.g. a backup tool). */
-#define SL_CATALOG_BUSY_TIMEOUT_MS 5000
 
 typedef struct sq_catalog {
     sl_catalog_t base;   /* first: the interface (catalog.h) */

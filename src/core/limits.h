@@ -116,12 +116,31 @@
 #define SL_KINESIS_READ_QUEUE_MAX 4096                           /* queued reads; beyond, ProvisionedThroughputExceeded */
 #define SL_KINESIS_RESUBSCRIBE_MS 5000                           /* one SubscribeToShard per consumer and shard per 5 s */
 
+/* ---- catalog ---- */
+#define SL_CATALOG_BUSY_TIMEOUT_MS 5000       /* wait for another process holding the write lock (e.g. a backup tool) */
+
 /* ---- storage ---- */
 #define SL_STORAGE_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)  /* roll the active segment beyond this */
 #define SL_STORAGE_INDEX_INTERVAL_BYTES 4096                  /* sparse index: one entry per this many bytes */
 #define SL_STORAGE_PENDING_BYTES_MAX (256u * 1024 * 1024)     /* unflushed bytes before appends get SL_EAGAIN */
 #define SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT 200              /* durability=interval */
 #define SL_JNL_CAPACITY_MIN (64u * 1024)                      /* smallest commit journal (--journal-bytes) */
+#define SL_STORAGE_FAILED_RETRY_MS 100            /* after a failed write or sync, appends fail fast this long (a full disk is not hammered) */
+#define SL_STORAGE_SYNC_THREADS 4                 /* threads running one group commit's fdatasync calls in parallel */
+#define SL_STORAGE_SYNCFS_MIN_FILES 8             /* a round touching this many files syncs them with one syncfs(2) (bench/compare shard scaling) */
+#define SL_STORAGE_IDLE_CLOSE_MS 5000             /* a shard log unused this long gives back descriptors and buffers */
+#define SL_STORAGE_OPEN_FDS_MAX 4096              /* open segment/index descriptors before unused shards' are closed... */
+#define SL_STORAGE_OPEN_FDS_SHARE_PCT 60          /* ...or this share of RLIMIT_NOFILE when larger; the rest is for sockets */
+#define SL_STORAGE_FD_PRESSURE_IDLE_MS 100        /* under descriptor pressure, shards unused this long are closed */
+#define SL_STORAGE_ROUND_SHARDS_MAX 1024          /* shards per commit sub-round: descriptors a round holds open at once */
+#define SL_STORAGE_JOURNAL_BYTES_DEFAULT (128u * 1024 * 1024) /* commit journal ring (--journal-bytes) */
+#define SL_STORAGE_JOURNAL_BYTES_MAX (1024u * 1024 * 1024)    /* largest commit journal ring */
+#define SL_STORAGE_JOURNAL_DIRECT_BYTES (64u * 1024)          /* a shard's share of a round from this size goes to its segment, not the journal */
+#define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)  /* journaled frames gathered per shard before a segment write */
+#define SL_STORAGE_CHECKPOINT_MS 2000             /* checkpoint period (also when half of the ring is in use) */
+#define SL_STORAGE_JOURNAL_GROW_BYTES (4u * 1024 * 1024) /* journal file grows by this much during its first lap */
+#define SL_STORAGE_TAIL_AGE_FLUSH_MAX 256         /* old tails (a quarter ring back) written per pass */
+#define SL_STORAGE_KEY_BYTES_MAX 200              /* stream or shard key, used as a directory name */
 
 /* ---- API bindings (api) ---- */
 #define SL_API_VALIDATION_ERRORS_MAX 10       /* AWS lists at most 10 validation errors in one message */
@@ -209,6 +228,14 @@ static_assert(SL_ARN_CHARS_MAX >= 16 + SL_REGION_CHARS_MAX + 1 + 12 + 8 + SL_NAM
  * PutRecords with its frame headers (32 bytes per record). */
 static_assert(SL_STORAGE_PENDING_BYTES_MAX >= 2 * SL_KINESIS_PUT_RECORDS_BYTES_MAX,
               "pending bound below one PutRecords");
+static_assert(SL_JNL_CAPACITY_MIN <= SL_STORAGE_JOURNAL_BYTES_DEFAULT &&
+                  SL_STORAGE_JOURNAL_BYTES_DEFAULT <= SL_STORAGE_JOURNAL_BYTES_MAX,
+              "journal default outside its range");
+static_assert(SL_STORAGE_JOURNAL_GROW_BYTES <= SL_STORAGE_JOURNAL_BYTES_DEFAULT, "journal grows past its size");
+/* Descriptors: storage's share and the connections' share of RLIMIT_NOFILE leave room for the rest. */
+static_assert(SL_STORAGE_OPEN_FDS_SHARE_PCT + SL_HTTP_CONNECTIONS_FDS_PCT < 100, "descriptor shares overcommitted");
+/* A stream key is the 12-digit account, ".", and the stream name. */
+static_assert(SL_STORAGE_KEY_BYTES_MAX >= 12 + 1 + SL_NAME_CHARS_MAX, "storage key bound below an account's stream key");
 static_assert(SL_OUTQ_OWN_COPY_BYTES_MAX <= SL_OUTQ_COPY_SEGMENT_BYTES, "a copied block fits one segment");
 /* HTTP/2 windows are at most 2^31 - 1 (RFC 9113, 6.9.1); a stream's fits its connection's. */
 static_assert(SL_HC_H2_WINDOW <= 0x7fffffffu, "HTTP/2 window above 2^31 - 1");

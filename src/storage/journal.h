@@ -24,7 +24,9 @@
 #define SL_JNL_ENTRY_HEADER_BYTES 40u
 #define SL_JNL_ALIGN 8u
 /* sl_jnl_file_header_decode rejects a capacity that is not aligned: the clamped one must pass. */
-static_assert(SL_JNL_CAPACITY_MIN % SL_JNL_ALIGN == 0, "SL_JNL_CAPACITY_MIN not aligned");
+static_assert(SL_JNL_CAPACITY_MIN % SL_JNL_ALIGN == 0 && SL_STORAGE_JOURNAL_BYTES_DEFAULT % SL_JNL_ALIGN == 0 &&
+                  SL_STORAGE_JOURNAL_BYTES_MAX % SL_JNL_ALIGN == 0,
+              "journal capacities not aligned");
 
 enum {
     SL_JNL_RECORDS = 0x314e524au, /* "JRN1": frames of one shard */
