@@ -25,12 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUB_LIFETIME_MS 300000
-#define SUB_IDLE_EVENT_MS 5000
-#define SUB_EVENT_BYTES_MAX (2u * 1024 * 1024) /* per event; AWS pushes up to 2 MiB/s per shard */
-#define SUB_EVENT_RECORDS_MAX 10000
-#define SUB_BACKLOG_HIGH (1u * 1024 * 1024)
-
 struct sl_sub {
     sl_api_t *api;
     sl_kinesis_t *k;            /* the engine of the subscriber's account */
@@ -183,13 +177,13 @@ static void sub_read_cb(sl_kread_t *op) {
 static void sub_pump(sl_sub_t *sub) {
     if (sub->ended || sub->reading || sub->paused) return;
     int64_t now = sl_time_now_ms();
-    if (now - sub->started_ms >= SUB_LIFETIME_MS) {
+    if (now - sub->started_ms >= SL_KINESIS_SUBSCRIPTION_MS) {
         sub_end(sub);
         return;
     }
     sl_kread_release(&sub->rd);
-    sub->rd = (sl_kread_t){.reader = sub->reader, .records_max = SUB_EVENT_RECORDS_MAX,
-                           .bytes_max = SUB_EVENT_BYTES_MAX, .consumer_arn = sub->consumer_arn, .now_ms = now,
+    sub->rd = (sl_kread_t){.reader = sub->reader, .records_max = SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX,
+                           .bytes_max = SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX, .consumer_arn = sub->consumer_arn, .now_ms = now,
                            .cb = sub_read_cb, .arg = sub};
     sub->reading = true;
     __atomic_add_fetch(&sub->refs, 1, __ATOMIC_ACQ_REL); /* for the read completion post */
@@ -244,7 +238,7 @@ static void sub_on_read(void *arg) {
         sub_unref(sub);
         return;
     }
-    if (backlog > (long)SUB_BACKLOG_HIGH) sub->paused = true;
+    if (backlog > (long)SL_KINESIS_SUBSCRIBE_BACKLOG_HIGH_BYTES) sub->paused = true;
     if (!caught_up && !sub->paused) {
         sub_pump(sub);
     } else if (caught_up) {
@@ -252,7 +246,7 @@ static void sub_on_read(void *arg) {
         if (sl_kfanout_wait(sub->fan, sub->reader.position)) {
             if (!sub->paused) sub_pump(sub);
         } else if (!sub->idle_timer) {
-            sub->idle_timer = sl_timer_start(sub->loop, SUB_IDLE_EVENT_MS, sub_idle_fire, sub);
+            sub->idle_timer = sl_timer_start(sub->loop, SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS, sub_idle_fire, sub);
         }
     }
     sub_unref(sub);

@@ -115,6 +115,11 @@
 #define SL_KINESIS_READ_THREADS 2                                /* reader pool: reads and seeks off the network threads */
 #define SL_KINESIS_READ_QUEUE_MAX 4096                           /* queued reads; beyond, ProvisionedThroughputExceeded */
 #define SL_KINESIS_RESUBSCRIBE_MS 5000                           /* one SubscribeToShard per consumer and shard per 5 s */
+#define SL_KINESIS_SUBSCRIPTION_MS 300000                        /* AWS: a SubscribeToShard stream lives 5 minutes */
+#define SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS 5000                  /* empty event when idle (client read timeouts, checkpoints) */
+#define SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX (2u * 1024 * 1024)  /* per event; AWS pushes up to 2 MiB/s per shard */
+#define SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX 10000             /* per event, as GetRecords */
+#define SL_KINESIS_SUBSCRIBE_BACKLOG_HIGH_BYTES (1u * 1024 * 1024) /* unsent event bytes before a subscription pauses */
 
 /* ---- catalog ---- */
 #define SL_CATALOG_BUSY_TIMEOUT_MS 5000       /* wait for another process holding the write lock (e.g. a backup tool) */
@@ -216,6 +221,12 @@ static_assert(SL_HTTP_BODY_MAX_BYTES_DEFAULT >=
 /* A SubscribeToShard event can carry the largest record, in base64, within botocore's limit. */
 static_assert(SL_EVENTSTREAM_PAYLOAD_MAX >= SL_BASE64_CHARS(SL_KINESIS_RECORD_DATA_MAX) + 64 * 1024,
               "event-stream payload limit below one largest record");
+/* A full SubscribeToShard event (its byte budget in base64, with per-record overhead) fits it too. */
+static_assert(SL_EVENTSTREAM_PAYLOAD_MAX >= SL_BASE64_CHARS(SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX) +
+                                                SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX * 256u,
+              "event-stream payload limit below a full SubscribeToShard event");
+static_assert(SL_KINESIS_READ_THREADS >= 1 && SL_KINESIS_READ_QUEUE_MAX >= 1, "the reader pool needs a thread");
+static_assert(SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS < SL_KINESIS_SUBSCRIPTION_MS, "idle events within a subscription");
 /* A decoded PutRecords (about 4 values per entry) stays far below the per-document value bound. */
 static_assert(SL_WIRE_VALUES_MAX >= 4 * SL_KINESIS_PUT_RECORDS_MAX + 64, "value bound below a PutRecords");
 static_assert(SL_JSON_VALUE_BLOCK_MAX <= SL_WIRE_VALUES_MAX, "one block larger than a document");

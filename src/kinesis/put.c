@@ -72,6 +72,8 @@ static bool group_done(sl_kput_group_t *g) {
 
 static void append_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
     sl_kput_group_t *g = arg;
+    /* storage's contract: counters start at 1, and a group gets count of them */
+    SL_ASSERT(status != 0 || (first_seq >= 1 && first_seq + g->count > first_seq));
     g->status = status;
     g->first_seq = first_seq;
     g->arrival_ms = arrival_ms; /* the time storage kept, which reads serve: max(request, previous) */

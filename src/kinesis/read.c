@@ -103,7 +103,9 @@ static int pool_submit(sl_kinesis_t *k, sl_kjob_t *j) {
 
 /* A job is done with the shard's log. The shard must not be touched afterwards. */
 static void reader_done(sl_kinesis_t *k, sl_kshard_t *sh) {
-    if (__atomic_sub_fetch(&sh->readers, 1, __ATOMIC_ACQ_REL) != 0) return;
+    int left = __atomic_sub_fetch(&sh->readers, 1, __ATOMIC_ACQ_REL);
+    SL_ASSERT(left >= 0);
+    if (left != 0) return;
     sl_kreadpool_t *p = k->readpool;
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->idle_cv);
@@ -411,6 +413,11 @@ done:
 /* Describes a completed storage read (engine lock taken here, after the I/O). */
 static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
     sl_kinesis_t *k = op->k;
+    /* storage's contract: a read never moves a reader backwards, and returns records in order from
+     * its position on */
+    SL_ASSERT(res->next_seq >= op->reader.position);
+    SL_ASSERT(res->count == 0 || (res->records[0].seq >= op->reader.position &&
+                                  res->records[res->count - 1].seq + 1 == res->next_seq));
     op->res = res;
     op->records = res->records;
     op->count = res->count;
