@@ -48,7 +48,7 @@ static sl_durability_t durability_of(const char *name) {
 }
 
 static int make_dir(const char *path) {
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
         SL_ERROR("cannot create directory %s: %s", path, strerror(errno));
         return errno == ENOSPC ? SL_ENOSPC : SL_EIO;
     }

@@ -231,7 +231,7 @@ def test_full_disk_restart_keeps_acknowledged_records():
 
         # Data files are private to the server's user.
         data = fs.mnt / "data"
-        for path in [data / "streams", data / "journal"] + list((data / "streams").rglob("*")) + \
+        for path in [data, data / "streams", data / "journal"] + list((data / "streams").rglob("*")) + \
                 list((data / "journal").rglob("*")) + list(data.glob("catalog.db*")):
             mode = path.stat().st_mode & 0o777
             assert mode == (0o700 if path.is_dir() else 0o600), "%s has mode %o" % (path, mode)
