@@ -1,19 +1,27 @@
 #!/usr/bin/env python3
-"""Generate src/api/kinesis_model.c from the AWS service model of Kinesis Data Streams.
+"""Generate src/api/<service>/model.c from an AWS service model (botocore's service-2.json).
 
-The model comes from the newest local botocore (botocore.loaders.Loader, 'kinesis', 'service-2').
-The output is the operation/shape table that src/api/validate.c walks: every operation with its
-input and output shape, members in model order, required flags, min/max, patterns (the Java
-original for messages and a POSIX ERE translation for matching), enums, list/map members, plus
-two things the model does not carry but AWS's messages depend on (see OVERLAYS below): the order
-in which AWS validates members and the order in which it prints enum value sets.
+The model comes from the newest local botocore (botocore.loaders.Loader, '<service>',
+'service-2'). The output is the table that the front walks (src/front/model.h): the service's
+metadata (target prefix, signing name, protocol), every operation with its input and output shape
+(an operation's slot, where its handler goes in the front, is its index in the sorted table),
+members in model order, required flags, min/max, patterns (the Java original for messages and a
+POSIX ERE translation for matching), enums, list/map members, the error shapes with their HTTP
+status, plus what the model does not carry but AWS's messages depend on (a service's OVERLAYS in
+SERVICES below): the order in which AWS validates members and the order in which it prints enum
+value sets.
 
 Usage:
-  tools/gen_model.py            rewrite src/api/kinesis_model.c
-  tools/gen_model.py --check    exit 1 if the committed file differs from what would be generated
-  tools/gen_model.py --stdout   print the generated file
+  tools/gen_model.py [SERVICE...]           rewrite src/api/<service>/model.c for each SERVICE
+                                            (default: every service in SERVICES)
+  tools/gen_model.py --check [SERVICE...]   exit 1 if a committed file differs from what would be
+                                            generated
+  tools/gen_model.py --stdout SERVICE       print the generated file
 
-The output is deterministic: it depends only on the model file and this script.
+SERVICE is botocore's name ("kinesis", "firehose", "lambda", ...). A service not in SERVICES is
+generated with no overlays into src/api/<service>/model.c with the symbol sl_<service>_model; add
+it to SERVICES once its binding exists, so that CI checks it. The output is deterministic: it
+depends only on the model file and this script.
 """
 
 import argparse
@@ -21,15 +29,12 @@ import difflib
 import os
 import sys
 
-EXPECTED_OPERATIONS = 39  # botocore 1.43.11; an older model lacks operations clients send.
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUTPUT = os.path.join(ROOT, "src", "api", "kinesis_model.c")
 
-# Hand-written overlays: what the botocore model lacks but AWS's validation messages show. Each
-# entry says where it comes from. Facts are taken from kinesalite's tests, which were recorded
-# against real AWS (mhart/kinesalite test/*.js); texts carry over, no code does.
-OVERLAYS = {
+# Hand-written overlays of Kinesis: what the botocore model lacks but AWS's validation messages
+# show. Each entry says where it comes from. Facts are taken from kinesalite's tests, which were
+# recorded against real AWS (mhart/kinesalite test/*.js); texts carry over, no code does.
+KINESIS_OVERLAYS = {
     # AWS does not validate members in model order (nor alphabetically): the order is that of a
     # hash map inside AWS's service framework. These are the orders observed on AWS. Members not
     # listed are validated after the listed ones, in model order (the new members such as
@@ -84,6 +89,18 @@ OVERLAYS = {
     "constraints": {},
 }
 
+NO_OVERLAYS = {"validation_order": {}, "enum_message_order": {}, "constraints": {}}
+
+# The services with a binding under src/api/<service>/: the C symbol of the table, the fewest
+# operations the model must have (an older botocore lacks operations clients send), the overlays.
+SERVICES = {
+    "kinesis": {
+        "symbol": "sl_kinesis_model",
+        "expected_operations": 39,  # botocore 1.43.11
+        "overlays": KINESIS_OVERLAYS,
+    },
+}
+
 TYPE_ENUM = {
     "string": "SL_SHAPE_STRING",
     "integer": "SL_SHAPE_INTEGER",
@@ -102,20 +119,40 @@ def fail(msg):
     sys.exit(2)
 
 
-def load_model():
+def service_config(service):
+    if service in SERVICES:
+        return SERVICES[service]
+    return {"symbol": "sl_%s_model" % c_name(service), "expected_operations": 0,
+            "overlays": NO_OVERLAYS}
+
+
+def c_name(service):
+    return "".join(ch if ch.isalnum() else "_" for ch in service)
+
+
+def output_path(service):
+    return os.path.join(ROOT, "src", "api", c_name(service), "model.c")
+
+
+def load_model(service):
     try:
         import botocore
+        import botocore.exceptions
         import botocore.loaders
     except ImportError as e:
         fail("botocore is not importable with %s (%s); install botocore >= 1.43.11 for this "
              "interpreter" % (sys.executable, e))
-    model = botocore.loaders.Loader().load_service_model("kinesis", "service-2")
+    try:
+        model = botocore.loaders.Loader().load_service_model(service, "service-2")
+    except botocore.exceptions.UnknownServiceError:
+        fail("botocore %s has no service named %r" % (botocore.__version__, service))
     n = len(model["operations"])
-    if n < EXPECTED_OPERATIONS:
-        fail("botocore %s at %s has a %d-operation Kinesis model; the %d-operation model "
+    expected = service_config(service)["expected_operations"]
+    if n < expected:
+        fail("botocore %s at %s has a %d-operation %s model; the %d-operation model "
              "(botocore >= 1.43.11) is required" % (botocore.__version__,
                                                     os.path.dirname(botocore.__file__), n,
-                                                    EXPECTED_OPERATIONS))
+                                                    service, expected))
     return model
 
 
@@ -240,9 +277,9 @@ def reachable_shapes(model):
     return sorted(seen)
 
 
-def check_overlays(model):
+def check_overlays(model, overlays):
     shapes = model["shapes"]
-    for sname, order in OVERLAYS["validation_order"].items():
+    for sname, order in overlays["validation_order"].items():
         if sname not in shapes or shapes[sname]["type"] != "structure":
             fail("overlay validation_order names unknown structure %s" % sname)
         members = shapes[sname].get("members", {})
@@ -251,33 +288,43 @@ def check_overlays(model):
                 fail("overlay validation_order: %s has no member %s" % (sname, m))
         if len(set(order)) != len(order):
             fail("overlay validation_order: duplicate member in %s" % sname)
-    for sname, values in OVERLAYS["enum_message_order"].items():
+    for sname, values in overlays["enum_message_order"].items():
         if sname not in shapes or "enum" not in shapes[sname]:
             fail("overlay enum_message_order names unknown enum %s" % sname)
         if sorted(values) != sorted(shapes[sname]["enum"]):
             fail("overlay enum_message_order for %s does not list exactly the model's values %r"
                  % (sname, shapes[sname]["enum"]))
-    for sname in OVERLAYS["constraints"]:
+    for sname in overlays["constraints"]:
         if sname not in shapes:
             fail("overlay constraints names unknown shape %s" % sname)
 
 
-def generate(model):
+def error_status(shape):
+    status = shape.get("error", {}).get("httpStatusCode")
+    if status is None:
+        status = 500 if shape.get("fault") else 400
+    return int(status)
+
+
+def generate(service, model):
     import botocore
 
-    check_overlays(model)
+    config = service_config(service)
+    overlays = config["overlays"]
+    check_overlays(model, overlays)
     shapes = model["shapes"]
+    meta = model["metadata"]
     names = reachable_shapes(model)
     lines = []
     w = lines.append
-    w("/* GENERATED by tools/gen_model.py from the botocore %s Kinesis model (%d operations). */"
-      % (botocore.__version__, len(model["operations"])))
-    w("/* Do not edit: change tools/gen_model.py (its OVERLAYS dict holds the hand-written facts) and")
-    w(" * regenerate. The CTest test tools.gen_model_check fails when this file is out of date.")
-    w(" * The table is what src/api/validate.c walks: members are in model order, check_order gives")
-    w(" * the order AWS validates them in, pattern is the model's Java regex (used in messages) and")
+    w("/* GENERATED by tools/gen_model.py from the botocore %s %s model (%d operations). */"
+      % (botocore.__version__, meta.get("serviceId", service), len(model["operations"])))
+    w("/* Do not edit: change tools/gen_model.py (its SERVICES table holds the hand-written facts)")
+    w(" * and regenerate. The CTest test tools.gen_model_check fails when this file is out of date.")
+    w(" * The table is what src/front/ walks: members are in model order, check_order gives the")
+    w(" * order AWS validates them in, pattern is the model's Java regex (used in messages) and")
     w(" * pattern_ere its anchored POSIX translation (used for matching). */")
-    w('#include "api/model.h"')
+    w('#include "front/model.h"')
     w("")
     w("/* Forward declarations: shapes refer to each other by address. */")
     for n in names:
@@ -288,7 +335,7 @@ def generate(model):
         s = shapes[n]
         t = s["type"]
         ident = c_ident(n)
-        cons = dict(OVERLAYS["constraints"].get(n, {}))
+        cons = dict(overlays["constraints"].get(n, {}))
         mn = cons.get("min", s.get("min"))
         mx = cons.get("max", s.get("max"))
         fields = []
@@ -308,7 +355,7 @@ def generate(model):
               % (ident, ", ".join(c_str(v) for v in s["enum"])))
             fields.append(".enum_values = %s_enum" % ident)
             fields.append(".enum_count = %d" % len(s["enum"]))
-            shown = OVERLAYS["enum_message_order"].get(n, s["enum"])
+            shown = overlays["enum_message_order"].get(n, s["enum"])
             fields.append(".enum_text = %s" % c_str("[" + ", ".join(shown) + "]"))
         if t == "structure":
             members = list(s.get("members", {}).items())
@@ -322,7 +369,7 @@ def generate(model):
                     w("    {%s, &%s, %s}," % (c_str(mname), c_ident(m["shape"]),
                                              "true" if mname in required else "false"))
                 w("};")
-                order_names = list(OVERLAYS["validation_order"].get(n, []))
+                order_names = list(overlays["validation_order"].get(n, []))
                 order_names += [m for m, _ in members if m not in order_names]
                 index = {m: i for i, (m, _) in enumerate(members)}
                 if len(members) > 255:
@@ -354,44 +401,74 @@ def generate(model):
         w("    {%s, %s, %s}," % (c_str(opname), inp, out))
     w("};")
     w("")
-    w("const sl_service_model_t sl_kinesis_model = {")
-    w("    .target_prefix = %s," % c_str(model["metadata"]["targetPrefix"]))
+    errors = sorted(n for n, s in shapes.items() if s.get("exception"))
+    w("static const sl_model_error_t errors[] = {")
+    for n in errors:
+        w("    {%s, %d}," % (c_str(n), error_status(shapes[n])))
+    w("};")
+    w("")
+
+    def opt_str(key):
+        return c_str(meta[key]) if key in meta else "NULL"
+
+    w("const sl_service_model_t %s = {" % config["symbol"])
+    w("    .service = %s," % c_str(service))
+    w("    .target_prefix = %s," % opt_str("targetPrefix"))
+    w("    .signing_name = %s," % c_str(meta.get("signingName", meta["endpointPrefix"])))
+    w("    .protocol = %s," % c_str(meta["protocol"]))
+    w("    .json_version = %s," % opt_str("jsonVersion"))
     w("    .ops = ops,")
     w("    .op_count = %d," % len(model["operations"]))
+    w("    .errors = errors,")
+    w("    .error_count = %d," % len(errors))
     w("};")
     return "\n".join(lines) + "\n"
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("services", nargs="*", metavar="SERVICE",
+                    help="botocore service names (default: %s)" % ", ".join(sorted(SERVICES)))
     ap.add_argument("--check", action="store_true",
-                    help="exit 1 if %s is not what this script generates" % OUTPUT)
+                    help="exit 1 if a committed model.c is not what this script generates")
     ap.add_argument("--stdout", action="store_true", help="print instead of writing")
     args = ap.parse_args()
-    text = generate(load_model())
+    services = args.services or sorted(SERVICES)
+    if args.stdout and len(services) != 1:
+        fail("--stdout takes exactly one service")
+    rc = 0
+    for service in services:
+        rc = max(rc, one(service, args))
+    return rc
+
+
+def one(service, args):
+    text = generate(service, load_model(service))
+    output = output_path(service)
     if args.stdout:
         sys.stdout.write(text)
         return 0
     if args.check:
         try:
-            with open(OUTPUT, encoding="utf-8") as f:
+            with open(output, encoding="utf-8") as f:
                 current = f.read()
         except OSError as e:
-            sys.stderr.write("gen_model.py --check: cannot read %s: %s\n" % (OUTPUT, e))
+            sys.stderr.write("gen_model.py --check: cannot read %s: %s\n" % (output, e))
             return 1
         if current != text:
             diff = difflib.unified_diff(current.splitlines(True), text.splitlines(True),
-                                        "committed/" + os.path.relpath(OUTPUT, ROOT),
-                                        "generated/" + os.path.relpath(OUTPUT, ROOT), n=1)
+                                        "committed/" + os.path.relpath(output, ROOT),
+                                        "generated/" + os.path.relpath(output, ROOT), n=1)
             sys.stderr.writelines(list(diff)[:200])
             sys.stderr.write("gen_model.py --check: %s is out of date; run tools/gen_model.py\n"
-                             % OUTPUT)
+                             % output)
             return 1
-        print("gen_model.py --check: %s is up to date" % os.path.relpath(OUTPUT, ROOT))
+        print("gen_model.py --check: %s is up to date" % os.path.relpath(output, ROOT))
         return 0
-    with open(OUTPUT, "w", encoding="utf-8") as f:
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    with open(output, "w", encoding="utf-8") as f:
         f.write(text)
-    print("wrote %s" % OUTPUT)
+    print("wrote %s" % output)
     return 0
 
 

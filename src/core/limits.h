@@ -147,7 +147,8 @@
 #define SL_STORAGE_TAIL_AGE_FLUSH_MAX 256         /* old tails (a quarter ring back) written per pass */
 #define SL_STORAGE_KEY_BYTES_MAX 200              /* stream or shard key, used as a directory name */
 
-/* ---- API bindings (api) ---- */
+/* ---- the AWS front and its model-driven validator (front) ---- */
+#define SL_FRONT_ROUTES_MAX 64                /* routes of each kind (paths, target prefixes, signing names) */
 #define SL_API_VALIDATION_ERRORS_MAX 10       /* AWS lists at most 10 validation errors in one message */
 #define SL_API_PATTERNS_MAX 64                /* distinct model patterns over all service models (Kinesis: 7) */
 #define SL_API_MEMBER_NAMES_CACHED_MAX 32     /* members whose name lengths a list of structures measures once */

@@ -1,11 +1,12 @@
 /* The composition root of `sluice serve` (see compose.h). */
 #include "server/compose.h"
 
-#include "api/api.h"
+#include "api/kinesis/binding.h"
 #include "catalog/catalog.h"
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "front/front.h"
 #include "kinesis/engine.h"
 #include "net/http.h"
 #include "storage/backend.h"
@@ -30,7 +31,8 @@ typedef struct {
 struct sl_compose {
     sl_config_t cfg;        /* copy of the configuration */
     sl_storage_t *storage;  /* owned; shared by every account's shard logs */
-    sl_api_t *api;          /* owned */
+    sl_front_t *front;      /* owned: the AWS front, its routes registered by sl_compose_open */
+    sl_kapi_t *kapi;        /* owned: the Kinesis binding */
     sl_http_server_t *http; /* owned */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
@@ -153,7 +155,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
         account_close(a);
         return rc;
     }
-    if (root->api) sl_api_attach_kinesis(root->api, a->kinesis);
+    if (root->kapi) sl_kapi_attach_kinesis(root->kapi, a->kinesis);
     if (create) SL_INFO("account %s created in %s", id, dir);
     __atomic_store_n(&root->account_count, n + 1, __ATOMIC_RELEASE);
     *out = a;
@@ -167,22 +169,54 @@ static account_t *account_find(sl_compose_t *root, const char *id) {
     return NULL;
 }
 
-/* The API's account chooser (sl_api_config_t.account): a 12-digit access key id is the account;
- * any other key, and the default account's own id, select the default account. */
-static int account_for_key(void *ctx, const char *access_key_id, sl_kinesis_t **out) {
-    sl_compose_t *root = ctx;
-    *out = root->accounts[0].kinesis;
+/* The account of an access key id: a 12-digit id is the account; any other key, and the default
+ * account's own id, select the default account. */
+static int account_for_key(sl_compose_t *root, const char *access_key_id, account_t **out) {
+    *out = &root->accounts[0];
     if (!access_key_id || !is_account_id(access_key_id)) return 0;
     account_t *a = account_find(root, access_key_id);
     if (a) {
-        *out = a->kinesis;
+        *out = a;
         return 0;
     }
     pthread_mutex_lock(&root->accounts_mu);
     a = account_find(root, access_key_id);
     int rc = a ? 0 : account_open(root, access_key_id, true, &a);
     pthread_mutex_unlock(&root->accounts_mu);
+    if (rc == 0) *out = a;
+    return rc;
+}
+
+/* The Kinesis descriptor's account hook (sl_front_service_t.account): the engine of the
+ * request's account. */
+static int kinesis_for_key(void *ctx, const char *access_key_id, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, access_key_id, &a);
     if (rc == 0) *out = a->kinesis;
+    return rc;
+}
+
+/* GET /health: the server is up and serving (a plain route of the front). */
+static void health(sl_front_call_t *call) {
+    static const char body[] = "{\"status\":\"ok\"}";
+    sl_front_respond(call, 200, "application/json", body, sizeof body - 1);
+}
+
+/* The front and its routes: every service's descriptor and the plain routes. */
+static int open_front(sl_compose_t *root) {
+    sl_front_config_t fcfg = {.cors_origins = root->cfg.cors_origins};
+    int rc = sl_front_create(&fcfg, &root->front);
+    if (rc == 0) rc = sl_kapi_create(&root->kapi);
+    for (size_t i = 0; rc == 0 && i < root->account_count; i++)
+        sl_kapi_attach_kinesis(root->kapi, root->accounts[i].kinesis);
+    if (rc == 0) {
+        sl_front_service_t kinesis;
+        sl_kapi_describe(root->kapi, &kinesis);
+        kinesis.account = kinesis_for_key;
+        kinesis.account_ctx = root;
+        rc = sl_front_add_service(root->front, &kinesis);
+    }
+    if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     return rc;
 }
 
@@ -233,9 +267,9 @@ static int start_http(sl_compose_t *root) {
         .tls_handshake_timeout_ms = (int)cfg->tls_handshake_timeout_ms,
         .request_buffer_max_bytes = (size_t)cfg->request_buffer_max_bytes,
         .response_buffer_max_bytes = (size_t)cfg->response_buffer_max_bytes,
-        .handler = sl_api_handle_http,
-        .error_body = sl_api_error_body,
-        .handler_ctx = root->api,
+        .handler = sl_front_handle_http,
+        .error_body = sl_front_error_body,
+        .handler_ctx = root->front,
     };
     int rc = sl_http_server_start(&hcfg, &root->http);
     if (rc) {
@@ -268,15 +302,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
         root->account_count = 1;
         rc = accounts_reopen(root);
     }
-    if (rc == 0) {
-        sl_api_config_t acfg = {.kinesis = def->kinesis,
-                                .cors_origins = root->cfg.cors_origins,
-                                .account = account_for_key,
-                                .account_ctx = root};
-        rc = sl_api_create(&acfg, &root->api);
-    }
-    for (size_t i = 1; rc == 0 && i < root->account_count; i++)
-        sl_api_attach_kinesis(root->api, root->accounts[i].kinesis);
+    if (rc == 0) rc = open_front(root);
     if (rc == 0) rc = start_http(root);
     if (rc) {
         SL_ERROR("cannot start: %s", sl_strerror(rc));
@@ -290,7 +316,8 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
 void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (!root) return;
     if (root->http) sl_http_server_stop(root->http, grace_ms);
-    sl_api_destroy(root->api);
+    sl_front_destroy(root->front);
+    sl_kapi_destroy(root->kapi);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
         sl_kinesis_close(root->accounts[i].kinesis);
     if (root->storage) sl_storage_close(root->storage);

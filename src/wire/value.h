@@ -1,6 +1,6 @@
 /* The decoded request document: one tree for both JSON and CBOR bodies, allocated in the request's
  * arena. Strings point into the request body where no unescaping was needed (zero copy).
- * The API layer validates and coerces the tree against the service model (src/api/validate.h):
+ * The API layer validates and coerces the tree against the service model (src/front/validate.h):
  * after validation, blobs are SL_VAL_BYTES and timestamps SL_VAL_TIMESTAMP whatever the codec. */
 #ifndef SL_WIRE_VALUE_H
 #define SL_WIRE_VALUE_H

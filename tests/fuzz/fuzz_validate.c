@@ -1,13 +1,13 @@
 /* Fuzz target: request decoding plus model validation, the path every API body takes after the
- * HTTP layer (src/api/front.c steps 5 and 8). The first input byte picks the operation of
+ * HTTP layer (src/front/front.c steps 7 and 10). The first input byte picks the operation of
  * sl_kinesis_model (low 7 bits, modulo the operation count) and the codec (high bit set = CBOR,
  * clear = JSON); the rest is the body. Whatever the body, parsing and validation must not crash,
  * and a rejected request must carry an AWS error type from the set the front can send with a
  * well-formed message: ValidationException texts start with "1 validation error detected: " or
  * "<N> validation errors detected: " with 2 <= N <= 10. An accepted request, coerced in place, must
  * be accepted again (handlers rely on the coerced forms). */
-#include "api/model.h"
-#include "api/validate.h"
+#include "api/kinesis/model.h"
+#include "front/validate.h"
 #include "core/arena.h"
 #include "wire/cbor.h"
 #include "wire/json.h"
@@ -50,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         goto done;
     }
     /* The front only validates map documents; validate must still cope with any tree. */
-    sl_api_error_t err = {0};
-    if (sl_api_validate(op, doc, fmt, &arena, &err) != 0) {
+    sl_front_error_t err = {0};
+    if (sl_front_validate(op, doc, fmt, &arena, &err) != 0) {
         if (!err.type) abort();
         if (strcmp(err.type, "ValidationException") == 0) {
             check_validation_message(err.message);
@@ -63,8 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* A non-map document is never a valid request. */
         if (doc && doc->type != SL_VAL_MAP && doc->type != SL_VAL_NULL) abort();
         /* Coercion is idempotent: the coerced tree (what handlers see) validates again. */
-        sl_api_error_t again = {0};
-        if (sl_api_validate(op, doc, fmt, &arena, &again) != 0) abort();
+        sl_front_error_t again = {0};
+        if (sl_front_validate(op, doc, fmt, &arena, &again) != 0) abort();
     }
 done:
     sl_arena_deinit(&arena);

@@ -1,5 +1,5 @@
-/* Helpers shared by the Kinesis operation handlers (see kinesis_common.h). */
-#include "api/kinesis_common.h"
+/* Helpers shared by the Kinesis operation handlers (see common.h). */
+#include "api/kinesis/common.h"
 
 #include "kinesis/names.h"
 #include "kinesis/seqnum.h"
@@ -20,40 +20,40 @@ const char *sl_kapi_error_type(sl_kerr_type_t type) {
     return SL_AWS_INTERNAL_FAILURE;
 }
 
-void sl_kapi_fail_err(sl_api_call_t *call, const sl_kerr_t *err) {
-    if (err->type == SL_KERR_INTERNAL) sl_api_fail_internal(call, err->cause);
-    else if (err->message[0]) sl_api_fail(call, sl_kapi_error_type(err->type), "%s", err->message);
-    else sl_api_fail(call, sl_kapi_error_type(err->type), NULL);
+void sl_kapi_fail_err(sl_front_call_t *call, const sl_kerr_t *err) {
+    if (err->type == SL_KERR_INTERNAL) sl_front_fail_internal(call, err->cause);
+    else if (err->message[0]) sl_front_fail(call, sl_kapi_error_type(err->type), "%s", err->message);
+    else sl_front_fail(call, sl_kapi_error_type(err->type), NULL);
 }
 
-void sl_kapi_not_found(sl_api_call_t *call, const char *name, size_t len) {
+void sl_kapi_not_found(sl_front_call_t *call, const char *name, size_t len) {
     sl_kerr_t err;
-    sl_kerr_stream_not_found(&err, call->k, name, len);
+    sl_kerr_stream_not_found(&err, sl_kapi_engine(call), name, len);
     sl_kapi_fail_err(call, &err);
 }
 
-sl_kstream_t *sl_kapi_stream_by_arn(sl_api_call_t *call, const char *arn, size_t len) {
+sl_kstream_t *sl_kapi_stream_by_arn(sl_front_call_t *call, const char *arn, size_t len) {
     sl_kerr_t err;
-    sl_kstream_t *s = sl_kinesis_resolve_arn(call->k, arn, len, call->now_ms, &err);
+    sl_kstream_t *s = sl_kinesis_resolve_arn(sl_kapi_engine(call), arn, len, call->now_ms, &err);
     if (!s) sl_kapi_fail_err(call, &err);
     return s;
 }
 
-sl_kstream_t *sl_kapi_stream(sl_api_call_t *call) {
+sl_kstream_t *sl_kapi_stream(sl_front_call_t *call) {
     sl_kstream_ref_t ref = {0};
     ref.name = sl_val_get_str(call->in, "StreamName", &ref.name_len);
     ref.arn = sl_val_get_str(call->in, "StreamARN", &ref.arn_len);
     sl_kerr_t err;
-    sl_kstream_t *s = sl_kinesis_resolve(call->k, &ref, call->now_ms, &err);
+    sl_kstream_t *s = sl_kinesis_resolve(sl_kapi_engine(call), &ref, call->now_ms, &err);
     if (!s) sl_kapi_fail_err(call, &err);
     return s;
 }
 
-bool sl_kapi_require_active(sl_api_call_t *call, sl_kstream_t *s) {
+bool sl_kapi_require_active(sl_front_call_t *call, sl_kstream_t *s) {
     sl_kstatus_t st = sl_kstream_status(s, call->now_ms);
     if (st == SL_KS_ACTIVE) return true;
-    sl_api_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
-                call->k->account, sl_kstatus_name(st));
+    sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
+                sl_kapi_engine(call)->account, sl_kstatus_name(st));
     return false;
 }
 
@@ -61,7 +61,7 @@ bool sl_kapi_shard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t
     return sh->closed_ms && sh->closed_ms + (int64_t)s->retention_hours * 3600000 < now_ms;
 }
 
-void sl_kapi_encode_hash_range(sl_api_call_t *call, const sl_kshard_t *sh) {
+void sl_kapi_encode_hash_range(sl_front_call_t *call, const sl_kshard_t *sh) {
     sl_enc_t *e = &call->enc;
     sl_enc_key(e, "HashKeyRange");
     sl_enc_map_begin(e);
@@ -70,7 +70,7 @@ void sl_kapi_encode_hash_range(sl_api_call_t *call, const sl_kshard_t *sh) {
     sl_enc_map_end(e);
 }
 
-void sl_kapi_encode_shard(sl_api_call_t *call, const sl_kshard_t *sh) {
+void sl_kapi_encode_shard(sl_front_call_t *call, const sl_kshard_t *sh) {
     sl_enc_t *e = &call->enc;
     char id[24], seq[64];
     sl_enc_map_begin(e);
@@ -120,16 +120,16 @@ void sl_kapi_encode_children(sl_enc_t *e, const sl_kchild_t *children, size_t co
     sl_enc_array_end(e);
 }
 
-bool sl_kapi_shard_limit_ok(sl_api_call_t *call, int64_t extra) {
-    size_t open = sl_kinesis_open_shard_count(call->k, call->now_ms);
-    if ((int64_t)open + extra <= call->k->cfg.shard_limit) return true;
-    sl_api_fail(call, SL_AWS_LIMIT_EXCEEDED,
+bool sl_kapi_shard_limit_ok(sl_front_call_t *call, int64_t extra) {
+    size_t open = sl_kinesis_open_shard_count(sl_kapi_engine(call), call->now_ms);
+    if ((int64_t)open + extra <= sl_kapi_engine(call)->cfg.shard_limit) return true;
+    sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
                 "This request would exceed the shard limit for the account %s in %s. Current shard count for the "
                 "account: %zu. Limit: %lld. Number of additional shards that would have resulted from this request: "
                 "%lld. Refer to the AWS Service Limits page "
                 "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how "
                 "to request higher limits.",
-                call->k->account, call->k->region, open, (long long)call->k->cfg.shard_limit, (long long)extra);
+                sl_kapi_engine(call)->account, sl_kapi_engine(call)->region, open, (long long)sl_kapi_engine(call)->cfg.shard_limit, (long long)extra);
     return false;
 }
 
@@ -154,10 +154,10 @@ void sl_kapi_encode_records(sl_enc_t *e, const sl_kread_t *rd, bool encrypted) {
     sl_enc_array_end(e);
 }
 
-bool sl_kapi_on_demand_limit_ok(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+bool sl_kapi_on_demand_limit_ok(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     if ((int64_t)sl_kinesis_on_demand_count(k, call->now_ms) < k->cfg.on_demand_stream_limit) return true;
-    sl_api_fail(call, SL_AWS_LIMIT_EXCEEDED,
+    sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
                 "This request would exceed the on-demand stream limit for the account %s in %s. Limit: %lld.",
                 k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
     return false;

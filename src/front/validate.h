@@ -6,20 +6,20 @@
  *   timestamp -> SL_VAL_TIMESTAMP (JSON seconds with fraction, CBOR tag1/int ms)
  *   integer/long -> SL_VAL_NUMBER with u.num.i set (fractions truncated, ints clamped as AWS does)
  * Unknown members are ignored, null members are treated as absent. */
-#ifndef SL_API_VALIDATE_H
-#define SL_API_VALIDATE_H
+#ifndef SL_FRONT_VALIDATE_H
+#define SL_FRONT_VALIDATE_H
 
-#include "api/model.h"
+#include "front/model.h"
 #include "core/arena.h"
 #include "wire/value.h"
 
 typedef struct {
     const char *type;          /* SL_AWS_SERIALIZATION / SL_AWS_VALIDATION (wire/awserror.h) */
     const char *message;       /* may be NULL: the error then has no message */
-} sl_api_error_t;
+} sl_front_error_t;
 
 /* input may be NULL (empty document). Returns 0 when valid, -1 with *err filled (arena strings). */
-int sl_api_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t *arena,
-                    sl_api_error_t *err);
+int sl_front_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t *arena,
+                    sl_front_error_t *err);
 
 #endif

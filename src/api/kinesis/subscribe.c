@@ -12,7 +12,7 @@
  * Threads: a subscription belongs to its request's loop thread. The commit thread and the reader
  * pool only post to that loop. `refs` counts the pending posts plus one for the open stream; the
  * subscription is freed on its loop thread when it has ended and refs reaches zero. */
-#include "api/kinesis_common.h"
+#include "api/kinesis/common.h"
 
 #include "core/limits.h"
 #include "core/log.h"
@@ -26,7 +26,7 @@
 #include <string.h>
 
 struct sl_sub {
-    sl_api_t *api;
+    sl_kapi_t *api;
     sl_kinesis_t *k;            /* the engine of the subscriber's account */
     sl_http_req_t *req;
     sl_loop_t *loop;
@@ -50,9 +50,9 @@ struct sl_sub {
 
 static void sub_pump(sl_sub_t *sub);
 
-void sl_kapi_subs_init(sl_api_t *api) { pthread_mutex_init(&api->engines_mu, NULL); }
+void sl_kapi_subs_init(sl_kapi_t *api) { pthread_mutex_init(&api->engines_mu, NULL); }
 
-void sl_kapi_subs_deinit(sl_api_t *api) {
+void sl_kapi_subs_deinit(sl_kapi_t *api) {
     free(api->engines);
     pthread_mutex_destroy(&api->engines_mu);
 }
@@ -153,7 +153,7 @@ static void sub_on_wake(void *arg) {
     }
 }
 
-void sl_kapi_subs_kick(sl_api_t *api, const char *stream, const char *consumer_arn) {
+void sl_kapi_subs_kick(sl_kapi_t *api, const char *stream, const char *consumer_arn) {
     pthread_mutex_lock(&api->engines_mu);
     for (size_t i = 0; i < api->engine_count; i++) sl_kinesis_fanout_kick(api->engines[i], stream, consumer_arn);
     pthread_mutex_unlock(&api->engines_mu);
@@ -286,7 +286,7 @@ static void sub_on_replaced(void *arg) {
 
 /* ---- the operation ---- */
 
-static void subscribe_finish(sl_api_call_t *call) {
+static void subscribe_finish(sl_front_call_t *call) {
     sl_ksubscribe_t *op = call->state;
     if (op->err.type) {
         sl_kapi_fail_err(call, &op->err);
@@ -294,11 +294,11 @@ static void subscribe_finish(sl_api_call_t *call) {
     }
     sl_sub_t *sub = calloc(1, sizeof *sub);
     if (!sub) {
-        sl_api_fail_internal(call, SL_ENOMEM);
+        sl_front_fail_internal(call, SL_ENOMEM);
         return;
     }
-    sub->api = call->api;
-    sub->k = call->k;
+    sub->api = call->binding;
+    sub->k = sl_kapi_engine(call);
     sub->req = call->req;
     sub->loop = sl_http_req_loop(call->req);
     sub->fmt = call->fmt;
@@ -311,7 +311,7 @@ static void subscribe_finish(sl_api_call_t *call) {
      * takes over from the older stream */
     sl_kfanout_cbs_t cbs = {.wake = sub_on_wake, .replaced = sub_on_replaced, .arg = sub};
     sl_kerr_t *err = &op->err;
-    sub->fan = sl_kfanout_add(call->k, &sub->reader, sub->consumer_arn, op->shard_id, op->shard_id_len, call->now_ms,
+    sub->fan = sl_kfanout_add(sl_kapi_engine(call), &sub->reader, sub->consumer_arn, op->shard_id, op->shard_id_len, call->now_ms,
                               &cbs, err);
     if (!sub->fan) {
         pthread_mutex_destroy(&sub->post_mu);
@@ -335,12 +335,12 @@ static void subscribe_finish(sl_api_call_t *call) {
     sub_pump(sub);
 }
 
-static void subscribe_cb(sl_ksubscribe_t *op) { sl_api_post(op->arg, subscribe_finish); }
+static void subscribe_cb(sl_ksubscribe_t *op) { sl_front_post(op->arg, subscribe_finish); }
 
-void sl_kapi_subscribe(sl_api_call_t *call) {
+void sl_kapi_subscribe(sl_front_call_t *call) {
     sl_ksubscribe_t *op = sl_arena_alloc(call->arena, sizeof *op);
     if (!op) {
-        sl_api_fail_internal(call, SL_ENOMEM);
+        sl_front_fail_internal(call, SL_ENOMEM);
         return;
     }
     size_t slen = 0;
@@ -352,13 +352,12 @@ void sl_kapi_subscribe(sl_api_call_t *call) {
     op->consumer_arn = sl_val_get_str(call->in, "ConsumerARN", &op->consumer_arn_len);
     op->shard_id = sl_val_get_str(call->in, "ShardId", &op->shard_id_len);
     call->state = op;
-    if (sl_kinesis_subscribe(call->k, op) == SL_KINESIS_DONE) subscribe_finish(call);
+    if (sl_kinesis_subscribe(sl_kapi_engine(call), op) == SL_KINESIS_DONE) subscribe_finish(call);
 }
 
 /* Each engine's fan-out registry is its first commit listener (kinesis/listen.c); the API only
  * remembers the engine for deletion kicks. */
-void sl_kapi_subs_attach(sl_api_t *api, sl_kinesis_t *k);
-void sl_kapi_subs_attach(sl_api_t *api, sl_kinesis_t *k) {
+void sl_kapi_subs_attach(sl_kapi_t *api, sl_kinesis_t *k) {
     pthread_mutex_lock(&api->engines_mu);
     sl_kinesis_t **n = realloc(api->engines, (api->engine_count + 1) * sizeof *n);
     if (n) {

@@ -1,5 +1,5 @@
-/* Operation lookup in a generated service model table. */
-#include "api/model.h"
+/* Lookups in a generated service model table (see model.h). */
+#include "front/model.h"
 
 #include <string.h>
 
@@ -8,5 +8,11 @@ const sl_op_t *sl_model_find_op(const sl_service_model_t *model, const char *nam
         const sl_op_t *op = &model->ops[i];
         if (strlen(op->name) == name_len && memcmp(op->name, name, name_len) == 0) return op;
     }
+    return NULL;
+}
+
+const sl_model_error_t *sl_model_find_error(const sl_service_model_t *model, const char *name) {
+    for (size_t i = 0; i < model->error_count; i++)
+        if (strcmp(model->errors[i].name, name) == 0) return &model->errors[i];
     return NULL;
 }

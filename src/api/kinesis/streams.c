@@ -1,7 +1,7 @@
 /* Kinesis stream lifecycle and description operations: CreateStream, DeleteStream, DescribeStream,
  * DescribeStreamSummary, ListStreams, ListShards, retention, enhanced monitoring, limits, account
  * settings, stream mode, warm throughput, max record size and encryption flags. */
-#include "api/kinesis_common.h"
+#include "api/kinesis/common.h"
 
 #include "core/limits.h"
 #include "kinesis/names.h"
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *val_str(sl_api_call_t *call, const char *key, size_t *len) {
+static const char *val_str(sl_front_call_t *call, const char *key, size_t *len) {
     return sl_val_get_str(call->in, key, len);
 }
 
@@ -64,8 +64,8 @@ static bool shards_visible(const sl_kinesis_t *k, const sl_kstream_t *s, sl_ksta
 }
 
 /* ---- CreateStream ---- */
-static void op_create_stream(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_create_stream(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     size_t nlen;
     const char *name = val_str(call, "StreamName", &nlen);
     int64_t shards = 0, max_kib = SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT, warm = -1;
@@ -76,26 +76,26 @@ static void op_create_stream(sl_api_call_t *call) {
     bool on_demand = mode ? strcmp(mode, "ON_DEMAND") == 0 : !has_shards;
     if (on_demand) {
         if (has_shards && mode) {
-            sl_api_fail(call, SL_AWS_VALIDATION, "ShardCount is not supported for streams in ON_DEMAND mode.");
+            sl_front_fail(call, SL_AWS_VALIDATION, "ShardCount is not supported for streams in ON_DEMAND mode.");
             return;
         }
         shards = SL_KINESIS_ON_DEMAND_SHARDS;
     } else if (!has_shards) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "ShardCount is required for streams in PROVISIONED mode.");
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "ShardCount is required for streams in PROVISIONED mode.");
         return;
     }
     if (has_warm && !on_demand) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "WarmThroughputMiBps is only supported for ON_DEMAND streams.");
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "WarmThroughputMiBps is only supported for ON_DEMAND streams.");
         return;
     }
     if (has_warm && !k->commitment_enabled) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "WarmThroughputMiBps requires the account's MinimumThroughputBillingCommitment to be ENABLED.");
         return;
     }
     sl_val_t *tags = sl_val_get(call->in, "Tags");
     if (tags && tags->u.map.count > SL_KINESIS_TAGS_PER_STREAM_MAX) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Failed to create stream %.*s under account %s because a given stream cannot have more than "
                     "%d tags associated with it.",
                     (int)nlen, name, k->account, SL_KINESIS_TAGS_PER_STREAM_MAX);
@@ -105,7 +105,7 @@ static void op_create_stream(sl_api_call_t *call) {
     sl_kinesis_wrlock(k);
     if (sl_kinesis_find(k, name, nlen, call->now_ms)) {
         sl_kinesis_unlock(k);
-        sl_api_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.", (int)nlen, name,
+        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.", (int)nlen, name,
                     k->account);
         return;
     }
@@ -114,7 +114,7 @@ static void op_create_stream(sl_api_call_t *call) {
     if (pos < k->stream_count && strlen(k->streams[pos]->name) == nlen &&
         memcmp(k->streams[pos]->name, name, nlen) == 0) {
         sl_kinesis_unlock(k);
-        sl_api_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.", (int)nlen, name,
+        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.", (int)nlen, name,
                     k->account);
         return;
     }
@@ -128,7 +128,7 @@ static void op_create_stream(sl_api_call_t *call) {
     }
     if (sl_kinesis_creating_count(k, call->now_ms) >= SL_KINESIS_CREATING_STREAMS_MAX) {
         sl_kinesis_unlock(k);
-        sl_api_fail(call, SL_AWS_LIMIT_EXCEEDED,
+        sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
                     "This request would exceed the limit of %d streams in CREATING state for the account %s in %s.",
                     SL_KINESIS_CREATING_STREAMS_MAX, k->account, k->region);
         return;
@@ -148,22 +148,22 @@ static void op_create_stream(sl_api_call_t *call) {
     }
     sl_kinesis_unlock(k);
     if (rc) {
-        sl_api_fail_internal(call, rc);
+        sl_front_fail_internal(call, rc);
         return;
     }
-    sl_api_reply(call);
+    sl_front_reply(call);
 }
 
 /* ---- DeleteStream ---- */
-static void op_delete_stream(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_delete_stream(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     bool enforce = false;
     sl_val_get_bool(call->in, "EnforceConsumerDeletion", &enforce);
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s) goto out;
     if (s->consumer_count && !enforce) {
-        sl_api_fail(call, SL_AWS_RESOURCE_IN_USE,
+        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE,
                     "Stream %s under account %s has registered consumers. Use EnforceConsumerDeletion to delete "
                     "the stream with its consumers.",
                     s->name, k->account);
@@ -174,11 +174,11 @@ static void op_delete_stream(sl_api_call_t *call) {
     int rc = sl_kinesis_delete_stream(k, s, call->now_ms);
     sl_kinesis_unlock(k);
     if (rc != 0) {
-        sl_api_fail_internal(call, rc);
+        sl_front_fail_internal(call, rc);
         return;
     }
-    sl_api_t *api = call->api; /* call is released with the reply */
-    sl_api_reply(call);
+    sl_kapi_t *api = call->binding; /* call is released with the reply */
+    sl_front_reply(call);
     sl_kapi_subs_kick(api, name, NULL);
     return;
 out:
@@ -186,8 +186,8 @@ out:
 }
 
 /* ---- DescribeStream ---- */
-static void op_describe_stream(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_describe_stream(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     int64_t limit = SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX;
     sl_val_get_int(call->in, "Limit", &limit);
     if (limit > SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX) limit = SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX;
@@ -225,14 +225,14 @@ static void op_describe_stream(sl_api_call_t *call) {
     sl_enc_kv_bool(e, "HasMoreShards", more);
     sl_enc_map_end(e);
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
 /* ---- DescribeStreamSummary ---- */
-static void op_describe_stream_summary(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_describe_stream_summary(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     sl_kinesis_rdlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s) goto out;
@@ -254,7 +254,7 @@ static void op_describe_stream_summary(sl_api_call_t *call) {
     sl_enc_kv_int(e, "MaxRecordSizeInKiB", s->max_record_size_kib);
     sl_enc_map_end(e);
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
@@ -272,31 +272,31 @@ typedef struct {
     char name[129];        /* stream name / last stream name */
 } page_token_t;
 
-static char *token_make(sl_api_call_t *call, const page_token_t *t) {
+static char *token_make(sl_front_call_t *call, const page_token_t *t) {
     char *out = sl_arena_alloc(call->arena, 1024);
     if (!out) return NULL;
-    int n = sl_token_seal(call->k->token_key, t, sizeof *t, out, 1024);
+    int n = sl_token_seal(sl_kapi_engine(call)->token_key, t, sizeof *t, out, 1024);
     return n > 0 ? out : NULL;
 }
 
 /* Returns 0 ok, -1 invalid (error sent), -2 expired (error sent). */
-static int token_read(sl_api_call_t *call, const char *s, size_t len, uint8_t kind, page_token_t *t) {
+static int token_read(sl_front_call_t *call, const char *s, size_t len, uint8_t kind, page_token_t *t) {
     size_t n = 0;
-    if (sl_token_open(call->k->token_key, s, len, t, sizeof *t, &n) != 0 || n != sizeof *t || t->kind != kind) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid NextToken.");
+    if (sl_token_open(sl_kapi_engine(call)->token_key, s, len, t, sizeof *t, &n) != 0 || n != sizeof *t || t->kind != kind) {
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid NextToken.");
         return -1;
     }
     t->name[sizeof t->name - 1] = 0;
     if (call->now_ms - t->issued_ms > SL_KINESIS_NEXT_TOKEN_TTL_MS) {
-        sl_api_fail(call, SL_AWS_EXPIRED_NEXT_TOKEN, "The NextToken has expired.");
+        sl_front_fail(call, SL_AWS_EXPIRED_NEXT_TOKEN, "The NextToken has expired.");
         return -2;
     }
     return 0;
 }
 
 /* ---- ListStreams ---- */
-static void op_list_streams(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_list_streams(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     int64_t limit = SL_KINESIS_LIST_STREAMS_MAX;
     sl_val_get_int(call->in, "Limit", &limit);
     if (limit > SL_KINESIS_LIST_STREAMS_MAX) limit = SL_KINESIS_LIST_STREAMS_MAX;
@@ -352,7 +352,7 @@ static void op_list_streams(sl_api_call_t *call) {
     sl_enc_array_end(e);
     sl_enc_map_end(e);
     sl_kinesis_unlock(k);
-    sl_api_reply(call);
+    sl_front_reply(call);
 }
 
 /* ---- ListShards ---- */
@@ -384,8 +384,8 @@ static bool shard_matches(const sl_kstream_t *s, const sl_kshard_t *sh, int filt
     }
 }
 
-static void op_list_shards(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_list_shards(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     size_t tok_len = 0, nlen = 0, alen = 0, start_len = 0;
     const char *tok = val_str(call, "NextToken", &tok_len);
     const char *name = val_str(call, "StreamName", &nlen);
@@ -404,16 +404,16 @@ static void op_list_shards(sl_api_call_t *call) {
     page_token_t t = {0};
     if (tok) {
         if (name || arn) {
-            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "NextToken and StreamName cannot be provided together.");
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "NextToken and StreamName cannot be provided together.");
             return;
         }
         if (start) {
-            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "NextToken and ExclusiveStartShardId cannot be provided together.");
             return;
         }
         if (created) {
-            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "NextToken and StreamCreationTimestamp cannot be provided together.");
             return;
         }
@@ -425,7 +425,7 @@ static void op_list_shards(sl_api_call_t *call) {
         after = t.after_index;
         has_after = true;
     } else if (!name && !arn) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Either NextToken or StreamName should be provided.");
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Either NextToken or StreamName should be provided.");
         return;
     }
     if (!tok && filter_v) {
@@ -437,31 +437,31 @@ static void op_list_shards(sl_api_call_t *call) {
         sl_val_t *ts = sl_val_get(filter_v, "Timestamp");
         if (filter == F_AFTER_SHARD_ID) {
             if (!sid) {
-                sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+                sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                             "ShardId must be provided when ShardFilter type is AFTER_SHARD_ID.");
                 return;
             }
             uint32_t idx;
             if (sl_shardid_parse(sid, sid_len, &idx) != 0) {
-                sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ShardId %.*s in ShardFilter.", (int)sid_len,
+                sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ShardId %.*s in ShardFilter.", (int)sid_len,
                             sid);
                 return;
             }
             after = idx;
         } else if (sid) {
-            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "ShardId can only be provided when ShardFilter type is AFTER_SHARD_ID.");
             return;
         }
         if (filter == F_AT_TIMESTAMP || filter == F_FROM_TIMESTAMP) {
             if (!ts || ts->type != SL_VAL_TIMESTAMP) {
-                sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+                sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                             "Timestamp must be provided when ShardFilter type is %s.", filter_names[filter]);
                 return;
             }
             filter_ts = ts->u.ts_ms;
         } else if (ts) {
-            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                         "Timestamp can only be provided when ShardFilter type is AT_TIMESTAMP or FROM_TIMESTAMP.");
             return;
         }
@@ -521,14 +521,14 @@ static void op_list_shards(sl_api_call_t *call) {
         if (ts) sl_enc_kv_cstr(e, "NextToken", ts);
     }
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
 /* ---- retention ---- */
-static void retention_op(sl_api_call_t *call, bool increase) {
-    sl_kinesis_t *k = call->k;
+static void retention_op(sl_front_call_t *call, bool increase) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     int64_t hours = 0;
     sl_val_get_int(call->in, "RetentionPeriodHours", &hours);
     sl_kinesis_wrlock(k);
@@ -536,28 +536,28 @@ static void retention_op(sl_api_call_t *call, bool increase) {
     if (!s) goto out;
     if (!sl_kapi_require_active(call, s)) goto out;
     if (hours < SL_KINESIS_RETENTION_HOURS_MIN) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Minimum allowed retention period is %d hours. Requested retention period (%lld hours) is too "
                     "short.",
                     SL_KINESIS_RETENTION_HOURS_MIN, (long long)hours);
         goto out;
     }
     if (hours > SL_KINESIS_RETENTION_HOURS_MAX) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Maximum allowed retention period is %d hours. Requested retention period (%lld hours) is too "
                     "long.",
                     SL_KINESIS_RETENTION_HOURS_MAX, (long long)hours);
         goto out;
     }
     if (increase && hours < s->retention_hours) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Requested retention period (%lld hours) for stream %s can not be shorter than existing "
                     "retention period (%d hours). Use DecreaseRetentionPeriod API.",
                     (long long)hours, s->name, s->retention_hours);
         goto out;
     }
     if (!increase && hours > s->retention_hours) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Requested retention period (%lld hours) for stream %s can not be longer than existing "
                     "retention period (%d hours). Use IncreaseRetentionPeriod API.",
                     (long long)hours, s->name, s->retention_hours);
@@ -565,18 +565,18 @@ static void retention_op(sl_api_call_t *call, bool increase) {
     }
     s->retention_hours = (int32_t)hours;
     int save_rc = sl_kinesis_save_stream(k, s);
-    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
-    else sl_api_reply(call);
+    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
+    else sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
-static void op_increase_retention(sl_api_call_t *call) { retention_op(call, true); }
-static void op_decrease_retention(sl_api_call_t *call) { retention_op(call, false); }
+static void op_increase_retention(sl_front_call_t *call) { retention_op(call, true); }
+static void op_decrease_retention(sl_front_call_t *call) { retention_op(call, false); }
 
 /* ---- enhanced monitoring ---- */
-static void monitoring_op(sl_api_call_t *call, bool enable) {
-    sl_kinesis_t *k = call->k;
+static void monitoring_op(sl_front_call_t *call, bool enable) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     unsigned mask = 0;
     sl_val_t *list = sl_val_get(call->in, "ShardLevelMetrics");
     for (size_t i = 0; list && i < list->u.arr.count; i++) {
@@ -593,7 +593,7 @@ static void monitoring_op(sl_api_call_t *call, bool enable) {
     s->metrics = enable ? (before | mask) : (before & ~mask);
     int save_rc = sl_kinesis_save_stream(k, s);
     if (save_rc != 0) {
-        sl_api_fail_internal(call, save_rc);
+        sl_front_fail_internal(call, save_rc);
         goto out;
     }
     sl_enc_t *e = &call->enc;
@@ -610,17 +610,17 @@ static void monitoring_op(sl_api_call_t *call, bool enable) {
         sl_enc_array_end(e);
     }
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
-static void op_enable_monitoring(sl_api_call_t *call) { monitoring_op(call, true); }
-static void op_disable_monitoring(sl_api_call_t *call) { monitoring_op(call, false); }
+static void op_enable_monitoring(sl_front_call_t *call) { monitoring_op(call, true); }
+static void op_disable_monitoring(sl_front_call_t *call) { monitoring_op(call, false); }
 
 /* ---- DescribeLimits ---- */
-static void op_describe_limits(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_describe_limits(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     sl_kinesis_rdlock(k);
     size_t open = sl_kinesis_open_shard_count(k, call->now_ms);
     size_t od = sl_kinesis_on_demand_count(k, call->now_ms);
@@ -632,13 +632,13 @@ static void op_describe_limits(sl_api_call_t *call) {
     sl_enc_kv_int(e, "OnDemandStreamCount", (int64_t)od);
     sl_enc_kv_int(e, "OnDemandStreamCountLimit", k->cfg.on_demand_stream_limit);
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 }
 
 /* ---- account settings ---- */
 
-static void encode_commitment(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void encode_commitment(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     sl_enc_t *e = &call->enc;
     sl_enc_map_begin(e);
     sl_enc_key(e, "MinimumThroughputBillingCommitment");
@@ -656,15 +656,15 @@ static void encode_commitment(sl_api_call_t *call) {
     sl_enc_map_end(e);
 }
 
-static void op_describe_account_settings(sl_api_call_t *call) {
-    sl_kinesis_rdlock(call->k);
+static void op_describe_account_settings(sl_front_call_t *call) {
+    sl_kinesis_rdlock(sl_kapi_engine(call));
     encode_commitment(call);
-    sl_kinesis_unlock(call->k);
-    sl_api_reply(call);
+    sl_kinesis_unlock(sl_kapi_engine(call));
+    sl_front_reply(call);
 }
 
-static void op_update_account_settings(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_update_account_settings(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     const char *status = sl_val_get_str(sl_val_get(call->in, "MinimumThroughputBillingCommitment"), "Status", NULL);
     bool enable = status && strcmp(status, "ENABLED") == 0;
     sl_kinesis_wrlock(k);
@@ -685,7 +685,7 @@ static void op_update_account_settings(sl_api_call_t *call) {
             sl_enc_map_end(e);
             sl_enc_map_end(e);
             sl_kinesis_unlock(k);
-            sl_api_reply(call);
+            sl_front_reply(call);
             return;
         }
         k->commitment_enabled = false;
@@ -693,12 +693,12 @@ static void op_update_account_settings(sl_api_call_t *call) {
     sl_kinesis_setting_save(k);
     encode_commitment(call);
     sl_kinesis_unlock(k);
-    sl_api_reply(call);
+    sl_front_reply(call);
 }
 
 /* ---- UpdateMaxRecordSize ---- */
-static void op_update_max_record_size(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_update_max_record_size(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     int64_t kib = 0;
     sl_val_get_int(call->in, "MaxRecordSizeInKiB", &kib);
     sl_kinesis_wrlock(k);
@@ -706,15 +706,15 @@ static void op_update_max_record_size(sl_api_call_t *call) {
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     s->max_record_size_kib = (int32_t)kib;
     int save_rc = sl_kinesis_save_stream(k, s);
-    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
-    else sl_api_reply(call);
+    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
+    else sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
 /* ---- UpdateStreamMode ---- */
-static void op_update_stream_mode(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_update_stream_mode(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     const char *mode = sl_val_get_str(sl_val_get(call->in, "StreamModeDetails"), "StreamMode", NULL);
     int64_t warm = -1;
     bool has_warm = sl_val_get_int(call->in, "WarmThroughputMiBps", &warm);
@@ -723,7 +723,7 @@ static void op_update_stream_mode(sl_api_call_t *call) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (has_warm && (!on_demand || !k->commitment_enabled)) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "WarmThroughputMiBps can only be set when switching to ON_DEMAND with the account's "
                     "MinimumThroughputBillingCommitment ENABLED.");
         goto out;
@@ -732,39 +732,39 @@ static void op_update_stream_mode(sl_api_call_t *call) {
     s->on_demand = on_demand;
     if (has_warm) s->warm_mibps = warm;
     int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
-    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
-    else sl_api_reply(call);
+    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
+    else sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
 /* ---- UpdateStreamWarmThroughput ---- */
-static void op_update_warm_throughput(sl_api_call_t *call) {
-    sl_kinesis_t *k = call->k;
+static void op_update_warm_throughput(sl_front_call_t *call) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     int64_t warm = 0;
     sl_val_get_int(call->in, "WarmThroughputMiBps", &warm);
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (!s->on_demand) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Warm throughput can only be configured for streams in ON_DEMAND mode.");
         goto out;
     }
     if (!k->commitment_enabled) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED.");
         goto out;
     }
     if (warm > 10240) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT,
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
                     "WarmThroughputMiBps %lld exceeds the maximum of 10240 MiBps.", (long long)warm);
         goto out;
     }
     s->warm_mibps = warm;
     int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
     if (save_rc != 0) {
-        sl_api_fail_internal(call, save_rc);
+        sl_front_fail_internal(call, save_rc);
         goto out;
     }
     sl_enc_t *e = &call->enc;
@@ -777,7 +777,7 @@ static void op_update_warm_throughput(sl_api_call_t *call) {
     sl_enc_kv_int(e, "CurrentMiBps", warm);
     sl_enc_map_end(e);
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
@@ -797,43 +797,43 @@ static bool key_id_valid(const char *id) {
     return *p == 0;
 }
 
-static void encryption_op(sl_api_call_t *call, bool start) {
-    sl_kinesis_t *k = call->k;
+static void encryption_op(sl_front_call_t *call, bool start) {
+    sl_kinesis_t *k = sl_kapi_engine(call);
     const char *type = sl_val_get_str(call->in, "EncryptionType", NULL);
     const char *key_id = sl_val_get_str(call->in, "KeyId", NULL);
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (!type || strcmp(type, "KMS") != 0) {
-        sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Only KMS encryption type is supported. Received %s.",
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Only KMS encryption type is supported. Received %s.",
                     type ? type : "null");
         goto out;
     }
     if (!key_id_valid(key_id)) {
         if (strncmp(key_id, "arn:", 4) == 0)
-            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId ARN is not a properly formatted ARN");
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId ARN is not a properly formatted ARN");
         else
-            sl_api_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId is not a properly formatted Alias or GUID");
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId is not a properly formatted Alias or GUID");
         goto out;
     }
     s->encrypted = start;
     snprintf(s->key_id, sizeof s->key_id, "%s", start ? key_id : "");
     int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
-    if (save_rc != 0) sl_api_fail_internal(call, save_rc);
-    else sl_api_reply(call);
+    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
+    else sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
-static void op_start_encryption(sl_api_call_t *call) { encryption_op(call, true); }
-static void op_stop_encryption(sl_api_call_t *call) { encryption_op(call, false); }
+static void op_start_encryption(sl_front_call_t *call) { encryption_op(call, true); }
+static void op_stop_encryption(sl_front_call_t *call) { encryption_op(call, false); }
 
 /* ---- table ---- */
 
-sl_api_op_fn sl_kinesis_op_handler(const char *name) {
+sl_front_op_fn sl_kapi_handler(const char *name) {
     static const struct {
         const char *name;
-        sl_api_op_fn fn;
+        sl_front_op_fn fn;
     } table[] = {
         {"CreateStream", op_create_stream},
         {"DeleteStream", op_delete_stream},
@@ -856,7 +856,7 @@ sl_api_op_fn sl_kinesis_op_handler(const char *name) {
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)
         if (strcmp(table[i].name, name) == 0) return table[i].fn;
-    sl_api_op_fn fn = NULL;
+    sl_front_op_fn fn = NULL;
     sl_kapi_tags_ops(name, &fn);
     if (!fn) sl_kapi_data_ops(name, &fn);
     if (!fn) sl_kapi_consumer_ops(name, &fn);

@@ -1,8 +1,8 @@
 /* Kinesis data-plane operations: PutRecord, PutRecords, GetShardIterator, GetRecords. Each handler
  * decodes its input into a typed request of the Kinesis core (kinesis/kinesis.h), calls it, and
  * encodes the result; completions from storage or the reader pool are posted back to the request's
- * network loop (sl_api_post). No storage call and no engine lock here. */
-#include "api/kinesis_common.h"
+ * network loop (sl_front_post). No storage call and no engine lock here. */
+#include "api/kinesis/common.h"
 
 #include "core/common.h"
 #include "core/limits.h"
@@ -38,7 +38,7 @@ static void fill_record(const sl_val_t *rec, sl_krecord_t *out) {
 }
 
 /* StreamName / StreamARN of the input. */
-static sl_kstream_ref_t stream_ref(sl_api_call_t *call) {
+static sl_kstream_ref_t stream_ref(sl_front_call_t *call) {
     sl_kstream_ref_t r = {0};
     r.name = sl_val_get_str(call->in, "StreamName", &r.name_len);
     r.arn = sl_val_get_str(call->in, "StreamARN", &r.arn_len);
@@ -48,7 +48,7 @@ static sl_kstream_ref_t stream_ref(sl_api_call_t *call) {
 /* ---------------------------------------------------------------------------------------------- */
 /* PutRecord and PutRecords */
 
-static void put_record_finish(sl_api_call_t *call) {
+static void put_record_finish(sl_front_call_t *call) {
     sl_kput_t *op = call->state;
     if (op->err.type) {
         sl_kapi_fail_err(call, &op->err);
@@ -64,10 +64,10 @@ static void put_record_finish(sl_api_call_t *call) {
     SL_ENC_KV_PLAIN(e, "SequenceNumber", seq, seq_len);
     if (op->encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 }
 
-static void put_records_finish(sl_api_call_t *call) {
+static void put_records_finish(sl_front_call_t *call) {
     sl_kput_t *op = call->state;
     if (op->err.type) {
         sl_kapi_fail_err(call, &op->err);
@@ -85,7 +85,7 @@ static void put_records_finish(sl_api_call_t *call) {
      * previous one (sl_seqnum_run_next) rather than from scratch. */
     sl_seqnum_run_t *runs = sl_arena_calloc(call->arena, op->group_count ? op->group_count : 1, sizeof *runs);
     if (!runs) {
-        sl_api_fail_internal(call, SL_ENOMEM);
+        sl_front_fail_internal(call, SL_ENOMEM);
         return;
     }
     for (size_t i = 0; i < op->count; i++) {
@@ -106,7 +106,7 @@ static void put_records_finish(sl_api_call_t *call) {
             sl_enc_kv_cstr(e, "ErrorCode", SL_AWS_PROVISIONED_THROUGHPUT_EXCEEDED);
             char msg[400];
             snprintf(msg, sizeof msg, "Rate exceeded for shard %s in stream %s under account %s.", g->shard_id,
-                     op->stream_name, call->k->account);
+                     op->stream_name, sl_kapi_engine(call)->account);
             sl_enc_kv_cstr(e, "ErrorMessage", msg);
         } else {
             sl_enc_kv_cstr(e, "ErrorCode", SL_AWS_INTERNAL_FAILURE);
@@ -117,21 +117,21 @@ static void put_records_finish(sl_api_call_t *call) {
     sl_enc_array_end(e);
     if (op->encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 }
 
 static void put_cb(sl_kput_t *op) {
-    sl_api_call_t *call = op->arg;
-    sl_api_post(call, op->single ? put_record_finish : put_records_finish);
+    sl_front_call_t *call = op->arg;
+    sl_front_post(call, op->single ? put_record_finish : put_records_finish);
 }
 
-static void put(sl_api_call_t *call, bool single) {
+static void put(sl_front_call_t *call, bool single) {
     sl_kput_t *op = sl_arena_alloc(call->arena, sizeof *op);
     sl_val_t *list = single ? NULL : sl_val_get(call->in, "Records");
     size_t n = single ? 1 : list ? list->u.arr.count : 0;
     sl_krecord_t *recs = sl_arena_alloc(call->arena, (n ? n : 1) * sizeof *recs);
     if (!op || !recs) {
-        sl_api_fail_internal(call, SL_ENOMEM);
+        sl_front_fail_internal(call, SL_ENOMEM);
         return;
     }
     *op = (sl_kput_t){.stream = stream_ref(call), .records = recs, .count = n, .single = single,
@@ -143,18 +143,18 @@ static void put(sl_api_call_t *call, bool single) {
         for (size_t i = 0; i < n; i++) fill_record(list->u.arr.items[i], &recs[i]);
     }
     call->state = op;
-    if (sl_kinesis_put(call->k, op) == SL_KINESIS_PENDING) return;
+    if (sl_kinesis_put(sl_kapi_engine(call), op) == SL_KINESIS_PENDING) return;
     if (single) put_record_finish(call);
     else put_records_finish(call);
 }
 
-static void op_put_record(sl_api_call_t *call) { put(call, true); }
-static void op_put_records(sl_api_call_t *call) { put(call, false); }
+static void op_put_record(sl_front_call_t *call) { put(call, true); }
+static void op_put_records(sl_front_call_t *call) { put(call, false); }
 
 /* ---------------------------------------------------------------------------------------------- */
 /* GetShardIterator */
 
-static void get_shard_iterator_finish(sl_api_call_t *call) {
+static void get_shard_iterator_finish(sl_front_call_t *call) {
     sl_kiterator_t *op = call->state;
     if (op->err.type) {
         sl_kapi_fail_err(call, &op->err);
@@ -164,10 +164,10 @@ static void get_shard_iterator_finish(sl_api_call_t *call) {
     sl_enc_map_begin(e);
     sl_enc_kv_str(e, "ShardIterator", op->iterator, op->iterator_len);
     sl_enc_map_end(e);
-    sl_api_reply(call);
+    sl_front_reply(call);
 }
 
-static void get_shard_iterator_cb(sl_kiterator_t *op) { sl_api_post(op->arg, get_shard_iterator_finish); }
+static void get_shard_iterator_cb(sl_kiterator_t *op) { sl_front_post(op->arg, get_shard_iterator_finish); }
 
 /* StartingPosition / ShardIteratorType members as the core's starting position. */
 sl_kstart_t sl_kapi_start(const char *type, const char *seq, size_t seq_len, const sl_val_t *ts) {
@@ -176,10 +176,10 @@ sl_kstart_t sl_kapi_start(const char *type, const char *seq, size_t seq_len, con
                          .timestamp_ms = ts && ts->type == SL_VAL_TIMESTAMP ? ts->u.ts_ms : 0};
 }
 
-static void op_get_shard_iterator(sl_api_call_t *call) {
+static void op_get_shard_iterator(sl_front_call_t *call) {
     sl_kiterator_t *op = sl_arena_alloc(call->arena, sizeof *op);
     if (!op) {
-        sl_api_fail_internal(call, SL_ENOMEM);
+        sl_front_fail_internal(call, SL_ENOMEM);
         return;
     }
     size_t idlen = 0, slen = 0;
@@ -191,15 +191,15 @@ static void op_get_shard_iterator(sl_api_call_t *call) {
                            .op_name = "GetShardIterator", .now_ms = call->now_ms, .cb = get_shard_iterator_cb,
                            .arg = call};
     call->state = op;
-    if (sl_kinesis_shard_iterator(call->k, op) == SL_KINESIS_DONE) get_shard_iterator_finish(call);
+    if (sl_kinesis_shard_iterator(sl_kapi_engine(call), op) == SL_KINESIS_DONE) get_shard_iterator_finish(call);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
 /* GetRecords */
 
-static void get_records_finish(sl_api_call_t *call) {
+static void get_records_finish(sl_front_call_t *call) {
     sl_kread_t *op = call->state;
-    sl_kinesis_t *k = call->k;
+    sl_kinesis_t *k = sl_kapi_engine(call);
     if (op->err.type) {
         sl_kread_release(op);
         sl_kapi_fail_err(call, &op->err);
@@ -221,15 +221,15 @@ static void get_records_finish(sl_api_call_t *call) {
     sl_enc_kv_int(e, "MillisBehindLatest", op->millis_behind);
     sl_enc_map_end(e);
     sl_kread_release(op);
-    sl_api_reply(call);
+    sl_front_reply(call);
 }
 
-static void get_records_cb(sl_kread_t *op) { sl_api_post(op->arg, get_records_finish); }
+static void get_records_cb(sl_kread_t *op) { sl_front_post(op->arg, get_records_finish); }
 
-static void op_get_records(sl_api_call_t *call) {
+static void op_get_records(sl_front_call_t *call) {
     sl_kread_t *op = sl_arena_alloc(call->arena, sizeof *op);
     if (!op) {
-        sl_api_fail_internal(call, SL_ENOMEM);
+        sl_front_fail_internal(call, SL_ENOMEM);
         return;
     }
     size_t len = 0;
@@ -240,14 +240,14 @@ static void op_get_records(sl_api_call_t *call) {
                        .now_ms = call->now_ms, .cb = get_records_cb, .arg = call};
     op->stream_arn = sl_val_get_str(call->in, "StreamARN", &op->stream_arn_len);
     call->state = op;
-    if (!sl_kinesis_iterator_open(call->k, text, len, call->now_ms, &op->reader, &op->err)) {
+    if (!sl_kinesis_iterator_open(sl_kapi_engine(call), text, len, call->now_ms, &op->reader, &op->err)) {
         sl_kapi_fail_err(call, &op->err);
         return;
     }
-    if (sl_kinesis_read(call->k, op) == SL_KINESIS_DONE) get_records_finish(call);
+    if (sl_kinesis_read(sl_kapi_engine(call), op) == SL_KINESIS_DONE) get_records_finish(call);
 }
 
-void sl_kapi_data_ops(const char *name, sl_api_op_fn *fn) {
+void sl_kapi_data_ops(const char *name, sl_front_op_fn *fn) {
     if (!strcmp(name, "PutRecord")) *fn = op_put_record;
     else if (!strcmp(name, "PutRecords")) *fn = op_put_records;
     else if (!strcmp(name, "GetShardIterator")) *fn = op_get_shard_iterator;

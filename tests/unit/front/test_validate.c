@@ -1,11 +1,12 @@
-/* Tests of the generated Kinesis model table and the model-driven validator (src/api/validate.c).
+/* Tests of the generated Kinesis model table and the model-driven validator (src/front/validate.c).
  * Requests are real JSON and CBOR bodies parsed by the wire codecs; expected texts are AWS's
  * answers as recorded by kinesalite's tests (mhart/kinesalite test/<op>.js) where such a record
  * exists, adapted to the newest model where AWS has changed (e.g. StreamName is optional since
  * StreamARN exists, so "{}" no longer yields a streamName error for PutRecord). */
-#include "api/model.h"
-#include "api/validate.h"
+#include "api/kinesis/model.h"
+#include "front/validate.h"
 #include "core/arena.h"
+#include "wire/awserror.h"
 #include "wire/cbor.h"
 #include "wire/json.h"
 
@@ -24,7 +25,7 @@ static const sl_op_t *op(const char *name) {
 
 /* Parses `json` (copied: the parser writes into its buffer) and validates it for `opname`.
  * Returns the validator's result; *err and *doc are filled. */
-static int run_json_doc(const char *opname, const char *json, sl_api_error_t *err, sl_val_t **doc) {
+static int run_json_doc(const char *opname, const char *json, sl_front_error_t *err, sl_val_t **doc) {
     char *buf = sl_arena_strndup(&arena, json, strlen(json));
     const char *reason = NULL;
     *doc = NULL;
@@ -34,17 +35,17 @@ static int run_json_doc(const char *opname, const char *json, sl_api_error_t *er
         err->message = NULL;
         return -99;
     }
-    return sl_api_validate(op(opname), *doc, SL_FMT_JSON, &arena, err);
+    return sl_front_validate(op(opname), *doc, SL_FMT_JSON, &arena, err);
 }
 
-static int run_json(const char *opname, const char *json, sl_api_error_t *err) {
+static int run_json(const char *opname, const char *json, sl_front_error_t *err) {
     sl_val_t *doc;
     return run_json_doc(opname, json, err, &doc);
 }
 
 #define EXPECT_OK(opname, json)                                                                    \
     do {                                                                                           \
-        sl_api_error_t e_ = {0};                                                                   \
+        sl_front_error_t e_ = {0};                                                                   \
         int rc_ = run_json(opname, json, &e_);                                                     \
         CHECK_EQ_INT(rc_, 0);                                                                      \
         if (rc_) fprintf(stderr, "  unexpected %s: %s\n", e_.type, e_.message ? e_.message : ""); \
@@ -52,7 +53,7 @@ static int run_json(const char *opname, const char *json, sl_api_error_t *err) {
 
 #define EXPECT_ERR(opname, json, etype, emsg)                                                      \
     do {                                                                                           \
-        sl_api_error_t e_ = {0};                                                                   \
+        sl_front_error_t e_ = {0};                                                                   \
         int rc_ = run_json(opname, json, &e_);                                                     \
         CHECK_EQ_INT(rc_, -1);                                                                     \
         CHECK_EQ_STR(e_.type, etype);                                                              \
@@ -124,6 +125,26 @@ static void compile_all_patterns(const sl_shape_t *s, int depth, int *compiled) 
     }
 }
 
+/* The generated metadata and error table: every model error's status is the one the front's error
+ * table (wire/awserror.h) answers with, so a generated table can replace the hand-kept one. */
+static void test_model_metadata_and_errors(void) {
+    CHECK_EQ_STR(sl_kinesis_model.service, "kinesis");
+    CHECK_EQ_STR(sl_kinesis_model.signing_name, "kinesis");
+    CHECK_EQ_STR(sl_kinesis_model.protocol, "json");
+    CHECK_EQ_STR(sl_kinesis_model.json_version, "1.1");
+    CHECK(sl_kinesis_model.error_count >= 16);
+    for (size_t i = 0; i < sl_kinesis_model.error_count; i++) {
+        const sl_model_error_t *e = &sl_kinesis_model.errors[i];
+        CHECK_EQ_INT(sl_aws_error_status(e->name), e->status);
+        if (i) CHECK(strcmp(sl_kinesis_model.errors[i - 1].name, e->name) < 0);
+    }
+    const sl_model_error_t *e = sl_model_find_error(&sl_kinesis_model, "ResourceNotFoundException");
+    CHECK(e && e->status == 400);
+    e = sl_model_find_error(&sl_kinesis_model, "InternalFailureException");
+    CHECK(e && e->status == 500);
+    CHECK(sl_model_find_error(&sl_kinesis_model, "InternalFailure") == NULL);
+}
+
 static void test_model_table(void) {
     CHECK_EQ_INT(sl_kinesis_model.op_count, 39);
     CHECK_EQ_STR(sl_kinesis_model.target_prefix, "Kinesis_20131202");
@@ -186,7 +207,7 @@ static void test_types_integer(void) {
     EXPECT_SER("ListShards", "{\"MaxResults\":\"23\"}", "class java.lang.String can not be converted to an Integer");
 
     /* Fractions truncate, values beyond the int range clamp (then range validation applies). */
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     sl_val_t *doc;
     CHECK_EQ_INT(run_json_doc("CreateStream", "{\"StreamName\":\"a\",\"ShardCount\":1.9}", &e, &doc), 0);
     CHECK_EQ_INT(sl_val_get(doc, "ShardCount")->u.num.i, 1);
@@ -210,7 +231,7 @@ static void test_types_boolean(void) {
                "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an Boolean");
     EXPECT_SER("DeleteStream", "{\"EnforceConsumerDeletion\":[]}", "Start of list found where not expected");
     EXPECT_SER("DeleteStream", "{\"EnforceConsumerDeletion\":{}}", "Start of structure or map found where not expected.");
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     sl_val_t *doc;
     CHECK_EQ_INT(run_json_doc("DeleteStream", "{\"StreamName\":\"a\",\"EnforceConsumerDeletion\":\"TRUE\"}", &e, &doc), 0);
     bool b = false;
@@ -234,7 +255,7 @@ static void test_types_blob(void) {
     EXPECT_SER("PutRecords", "{\"Records\":[{\"PartitionKey\":\"a\",\"Data\":\"YQ==\"},{\"Data\":\"YQ=\"}]}",
                "'YQ=' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3");
     /* Valid base64 is decoded in place. */
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     sl_val_t *doc;
     CHECK_EQ_INT(run_json_doc("PutRecord", "{\"StreamName\":\"s\",\"PartitionKey\":\"k\",\"Data\":\"aGVsbG8=\"}", &e, &doc), 0);
     sl_val_t *data = sl_val_get(doc, "Data");
@@ -249,7 +270,7 @@ static void test_types_timestamp(void) {
     EXPECT_SER("ListShards", "{\"StreamCreationTimestamp\":[]}", "Start of list found where not expected");
     EXPECT_SER("ListShards", "{\"ShardFilter\":{\"Type\":\"AT_TIMESTAMP\",\"Timestamp\":{}}}",
                "Start of structure or map found where not expected.");
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     sl_val_t *doc;
     CHECK_EQ_INT(run_json_doc("GetShardIterator",
                               "{\"StreamName\":\"s\",\"ShardId\":\"shardId-0\",\"ShardIteratorType\":\"AT_TIMESTAMP\","
@@ -289,13 +310,13 @@ static void test_types_containers(void) {
                "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to a Blob");
     EXPECT_OK("PutRecord", "{\"Unknown\":{\"x\":[1,2]},\"PartitionKey\":\"a\",\"Data\":\"\",\"ExplicitHashKey\":null}");
     /* A body that is not an object: SerializationException without a message. */
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     CHECK_EQ_INT(run_json("ListStreams", "[]", &e), -1);
     CHECK_EQ_STR(e.type, "SerializationException");
     CHECK(e.message == NULL);
     /* No body at all is an empty document. */
-    CHECK_EQ_INT(sl_api_validate(op("ListStreams"), NULL, SL_FMT_JSON, &arena, &e), 0);
-    CHECK_EQ_INT(sl_api_validate(op("GetRecords"), NULL, SL_FMT_JSON, &arena, &e), -1);
+    CHECK_EQ_INT(sl_front_validate(op("ListStreams"), NULL, SL_FMT_JSON, &arena, &e), 0);
+    CHECK_EQ_INT(sl_front_validate(op("GetRecords"), NULL, SL_FMT_JSON, &arena, &e), -1);
     CHECK_EQ_STR(e.message, "1 validation error detected: Value null at 'shardIterator' failed to satisfy constraint: "
                             "Member must not be null");
 }
@@ -418,7 +439,7 @@ static void test_put_records(void) {
     size_t o = (size_t)snprintf(json, cap, "{\"StreamName\":\"\",\"Records\":[");
     for (int i = 0; i < 501; i++) o += (size_t)snprintf(json + o, cap - o, "%s{\"PartitionKey\":\"\",\"Data\":\"\"}", i ? "," : "");
     snprintf(json + o, cap - o, "]}");
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     CHECK_EQ_INT(run_json("PutRecords", json, &e), -1);
     free(json);
     CHECK_EQ_STR(e.type, "ValidationException");
@@ -443,7 +464,7 @@ static void test_truncated_to_ten(void) {
     size_t o = (size_t)snprintf(json, sizeof json, "{\"Records\":[");
     for (int i = 0; i < 12; i++) o += (size_t)snprintf(json + o, sizeof json - o, "%s{\"PartitionKey\":\"\",\"Data\":\"\"}", i ? "," : "");
     snprintf(json + o, sizeof json - o, "]}");
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     CHECK_EQ_INT(run_json("PutRecords", json, &e), -1);
     CHECK(e.message && strncmp(e.message, "10 validation errors detected: ", 31) == 0);
     int n = 0;
@@ -590,7 +611,7 @@ static void test_patterns(void) {
                "1 validation error detected: Value 'arn:aws:kinesis:us-east-1:123456789012:stream/a b' at 'streamARN' "
                "failed to satisfy constraint: Member must satisfy regular expression pattern: "
                "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     CHECK_EQ_INT(run_json("DescribeStreamSummary", "{\"StreamARN\":\"arn:aws:kinesis:us-east\\n-1:123456789012:stream/s\"}", &e), -1);
     /* A NUL inside a string is not ignored by matching. */
     CHECK_EQ_INT(run_json("DescribeStreamSummary", "{\"StreamName\":\"abc\\u0000def\"}", &e), -1);
@@ -605,7 +626,7 @@ static void test_patterns(void) {
 
 /* ---- CBOR --------------------------------------------------------------------------------------- */
 
-static int run_cbor_doc(const char *opname, const uint8_t *data, size_t len, sl_api_error_t *err, sl_val_t **doc) {
+static int run_cbor_doc(const char *opname, const uint8_t *data, size_t len, sl_front_error_t *err, sl_val_t **doc) {
     const char *reason = NULL;
     *doc = NULL;
     if (sl_cbor_parse(data, len, &arena, doc, &reason) != 0) {
@@ -613,11 +634,11 @@ static int run_cbor_doc(const char *opname, const uint8_t *data, size_t len, sl_
         err->type = "parse-error";
         return -99;
     }
-    return sl_api_validate(op(opname), *doc, SL_FMT_CBOR, &arena, err);
+    return sl_front_validate(op(opname), *doc, SL_FMT_CBOR, &arena, err);
 }
 
 static void test_cbor(void) {
-    sl_api_error_t e = {0};
+    sl_front_error_t e = {0};
     sl_val_t *doc;
     /* Java SDK style: indefinite map, Data as a byte string. */
     static const uint8_t put[] = {0xbf, 0x6a, 'S', 't', 'r', 'e', 'a', 'm', 'N', 'a', 'm', 'e', 0x61, 's',
@@ -672,6 +693,7 @@ static void test_cbor(void) {
 int main(void) {
     sl_arena_init(&arena, 64 * 1024);
     test_model_table();
+    test_model_metadata_and_errors();
     test_types_string();
     test_types_integer();
     test_types_boolean();

@@ -1,9 +1,10 @@
-/* Service model tables: operations, their input/output shapes and constraints, generated from the
- * AWS service model (botocore's service-2.json) by tools/gen_model.py into *_model.c. Regenerating
- * must change nothing (checked in CI). Hand-written overlays for what the model lacks are small and
- * named in the generator. */
-#ifndef SL_API_MODEL_H
-#define SL_API_MODEL_H
+/* Service model tables: operations, their input/output shapes and constraints, error shapes,
+ * generated from the AWS service model (botocore's service-2.json) by tools/gen_model.py into
+ * src/api/<service>/model.c. Regenerating must change nothing (checked in CI). Hand-written
+ * overlays for what the model lacks are small and named in the generator. The front walks these
+ * tables (routing, validation); it knows no service by name. */
+#ifndef SL_FRONT_MODEL_H
+#define SL_FRONT_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,14 +57,27 @@ typedef struct {
     const sl_shape_t *output;
 } sl_op_t;
 
+/* An error shape of the model (a structure with the `exception` trait). */
 typedef struct {
-    const char *target_prefix;  /* "Kinesis_20131202" */
+    const char *name;           /* "ResourceNotFoundException" */
+    int status;                 /* the model's httpStatusCode; 400, or 500 for a `fault` */
+} sl_model_error_t;
+
+typedef struct {
+    const char *service;        /* botocore's service name: "kinesis" */
+    const char *target_prefix;  /* "Kinesis_20131202"; NULL for protocols without targets */
+    const char *signing_name;   /* SigV4 credential scope service: "kinesis" */
+    const char *protocol;       /* the model's protocol: "json", "rest-json", "query", ... */
+    const char *json_version;   /* "1.1" (AWS JSON protocols), else NULL */
     const sl_op_t *ops;
     size_t op_count;
+    const sl_model_error_t *errors; /* sorted by name */
+    size_t error_count;
 } sl_service_model_t;
 
-extern const sl_service_model_t sl_kinesis_model;
-
+/* The operation `name` (name_len bytes) of a model, or NULL. */
 const sl_op_t *sl_model_find_op(const sl_service_model_t *model, const char *name, size_t name_len);
+/* The error shape `name` of a model, or NULL. */
+const sl_model_error_t *sl_model_find_error(const sl_service_model_t *model, const char *name);
 
 #endif

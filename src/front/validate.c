@@ -18,7 +18,7 @@
  *   "<list>.<1-based index>.member" (AWS: "records.1.member.partitionKey").
  * String lengths count UTF-16 code units, as Java's String.length() does (a character outside the
  * Basic Multilingual Plane counts 2). */
-#include "api/validate.h"
+#include "front/validate.h"
 
 #include "core/common.h"
 #include "core/limits.h"
@@ -84,7 +84,7 @@ static bool pattern_matches(const sl_shape_t *shape, const char *s, size_t len) 
 typedef struct {
     sl_arena_t *arena;
     sl_fmt_t fmt;
-    sl_api_error_t *err;
+    sl_front_error_t *err;
     sl_buf_t msg;       /* constraint errors joined with "; " */
     int count;          /* constraint errors collected (<= SL_API_VALIDATION_ERRORS_MAX) */
     bool oom;
@@ -796,8 +796,8 @@ static void check_struct(vctx_t *c, const sl_shape_t *shape, const sl_val_t *v, 
 
 /* ---- entry point -------------------------------------------------------------------------------- */
 
-int sl_api_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t *arena,
-                    sl_api_error_t *err) {
+int sl_front_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t *arena,
+                    sl_front_error_t *err) {
     SL_ASSERT(op && arena && err);
     err->type = NULL;
     err->message = NULL;

@@ -3,23 +3,23 @@
 #ifndef SL_API_KINESIS_COMMON_H
 #define SL_API_KINESIS_COMMON_H
 
-#include "api/internal.h"
+#include "api/kinesis/internal.h"
 #include "kinesis/kinesis.h"
 
 /* Resolves the stream named by StreamName and/or StreamARN (caller holds the engine lock).
  * On failure sends the AWS error and returns NULL. */
-sl_kstream_t *sl_kapi_stream(sl_api_call_t *call);
+sl_kstream_t *sl_kapi_stream(sl_front_call_t *call);
 /* Same for a stream named by an ARN string only (StreamARN-only operations). */
-sl_kstream_t *sl_kapi_stream_by_arn(sl_api_call_t *call, const char *arn, size_t len);
+sl_kstream_t *sl_kapi_stream_by_arn(sl_front_call_t *call, const char *arn, size_t len);
 /* Sends ResourceInUseException unless the stream is ACTIVE; returns false when it did. */
-bool sl_kapi_require_active(sl_api_call_t *call, sl_kstream_t *s);
-void sl_kapi_not_found(sl_api_call_t *call, const char *name, size_t len);
+bool sl_kapi_require_active(sl_front_call_t *call, sl_kstream_t *s);
+void sl_kapi_not_found(sl_front_call_t *call, const char *name, size_t len);
 /* The AWS error table's entry (wire/awserror.h) for a core error type. */
 const char *sl_kapi_error_type(sl_kerr_type_t type);
 /* Sends a core error as the AWS error (InternalFailure with the cause's message for internal ones). */
-void sl_kapi_fail_err(sl_api_call_t *call, const sl_kerr_t *err);
-void sl_kapi_encode_shard(sl_api_call_t *call, const sl_kshard_t *sh);
-void sl_kapi_encode_hash_range(sl_api_call_t *call, const sl_kshard_t *sh);
+void sl_kapi_fail_err(sl_front_call_t *call, const sl_kerr_t *err);
+void sl_kapi_encode_shard(sl_front_call_t *call, const sl_kshard_t *sh);
+void sl_kapi_encode_hash_range(sl_front_call_t *call, const sl_kshard_t *sh);
 /* A shard is expired once it was closed longer ago than the retention period. */
 bool sl_kapi_shard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now_ms);
 /* Writes the "ChildShards" member of a read that reached its closed shard's end. */
@@ -30,25 +30,25 @@ sl_kstart_t sl_kapi_start(const char *type, const char *seq, size_t seq_len, con
 
 /* Sends LimitExceededException (AWS's text) unless `extra` more open shards fit the account limit
  * (caller holds the engine lock). */
-bool sl_kapi_shard_limit_ok(sl_api_call_t *call, int64_t extra);
+bool sl_kapi_shard_limit_ok(sl_front_call_t *call, int64_t extra);
 /* Writes the "Records" member (Record shape) for the records of a completed read. */
 void sl_kapi_encode_records(sl_enc_t *e, const sl_kread_t *rd, bool encrypted);
 
 /* Wakes live subscriptions of `stream` (only those of consumer_arn when not NULL) so that they see
- * a deletion at once (kinesis_subscribe.c). Call without holding the engine lock. */
-void sl_kapi_subs_kick(sl_api_t *api, const char *stream, const char *consumer_arn);
+ * a deletion at once (subscribe.c). Call without holding the engine lock. */
+void sl_kapi_subs_kick(sl_kapi_t *api, const char *stream, const char *consumer_arn);
 
-/* Operation tables of the handler files, consulted by sl_kinesis_op_handler (kinesis_streams.c):
+/* Operation tables of the handler files, consulted by sl_kapi_handler (streams.c):
  * each sets *fn when it has the operation. */
-void sl_kapi_tags_ops(const char *name, sl_api_op_fn *fn);
-void sl_kapi_data_ops(const char *name, sl_api_op_fn *fn);
-void sl_kapi_consumer_ops(const char *name, sl_api_op_fn *fn);
-void sl_kapi_reshard_ops(const char *name, sl_api_op_fn *fn);
+void sl_kapi_tags_ops(const char *name, sl_front_op_fn *fn);
+void sl_kapi_data_ops(const char *name, sl_front_op_fn *fn);
+void sl_kapi_consumer_ops(const char *name, sl_front_op_fn *fn);
+void sl_kapi_reshard_ops(const char *name, sl_front_op_fn *fn);
 /* Consumer from ConsumerARN, or StreamARN + ConsumerName (caller holds the engine lock); sends the
  * error and returns NULL when there is none. */
-sl_kconsumer_t *sl_kapi_consumer(sl_api_call_t *call, sl_kstream_t **stream_out);
-void sl_kapi_subscribe(sl_api_call_t *call);
+sl_kconsumer_t *sl_kapi_consumer(sl_front_call_t *call, sl_kstream_t **stream_out);
+void sl_kapi_subscribe(sl_front_call_t *call);
 /* Sends LimitExceededException unless one more ON_DEMAND stream fits the account limit. */
-bool sl_kapi_on_demand_limit_ok(sl_api_call_t *call);
+bool sl_kapi_on_demand_limit_ok(sl_front_call_t *call);
 
 #endif

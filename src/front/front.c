@@ -1,0 +1,374 @@
+/* The generic AWS front (see front.h): registration, routing and AWS's request-processing order.
+ *
+ * Every request first gets the steps that do not depend on a protocol (request id, CORS refusal,
+ * CORS preflight, plain routes by method and path); then the router picks its service (X-Amz-Target
+ * prefix, else SigV4 signing name, else the default service) and the service's protocol binding
+ * (the table `bindings` below) runs the rest: for AWS JSON/CBOR the method, empty body, content
+ * type, parsing, target, SigV4 format checks, model validation, the account hook and the
+ * operation's handler. */
+#include "front/internal.h"
+
+#include "core/log.h"
+#include "core/time.h"
+#include "front/validate.h"
+#include "wire/awserror.h"
+#include "wire/cbor.h"
+#include "wire/json.h"
+#include "wire/sigv4.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One request while the front decides where it goes (on the stack of sl_front_handle_http). */
+typedef struct {
+    sl_front_t *front;
+    sl_http_req_t *req;
+    const sl_front_svc_t *svc; /* the routed service; NULL: none routed and no default */
+    char request_id[40];
+    const char *origin;        /* Origin header or NULL */
+    char ct[128];              /* media type of Content-Type, lower-cased ("" when absent) */
+    const char *target;        /* X-Amz-Target or NULL */
+} front_req_t;
+
+/* ---- protocol bindings ---- */
+
+static void handle_json(front_req_t *rq);
+
+/* The protocol bindings: request decoding, error shapes, and what follows routing. A protocol
+ * without a binding cannot be registered yet (front.h lists the next ones). */
+static const struct {
+    const char *name;
+    void (*handle)(front_req_t *rq);
+} bindings[] = {
+    [SL_FRONT_PROTO_JSON] = {"AWS JSON 1.0/1.1 and CBOR", handle_json},
+    [SL_FRONT_PROTO_REST_JSON] = {"REST-JSON", NULL},
+    [SL_FRONT_PROTO_QUERY] = {"Query", NULL},
+    [SL_FRONT_PROTO_REST_XML] = {"REST-XML", NULL},
+};
+
+/* ---- registration ---- */
+
+int sl_front_create(const sl_front_config_t *cfg, sl_front_t **out) {
+    sl_front_t *front = calloc(1, sizeof *front);
+    if (!front) return SL_ENOMEM;
+    int rc = sl_front_cors_parse(front, cfg);
+    if (rc) {
+        sl_front_cors_free(front);
+        free(front);
+        return rc;
+    }
+    *out = front;
+    return 0;
+}
+
+void sl_front_destroy(sl_front_t *front) {
+    if (!front) return;
+    for (size_t i = 0; i < front->service_count; i++) free(front->services[i].handlers);
+    sl_front_cors_free(front);
+    free(front);
+}
+
+static int route_error(const char *what, const char *key, int rc) {
+    if (rc == SL_EEXIST) SL_ERROR("front: %s %s is routed twice", what, key);
+    else if (rc == SL_ELIMIT) SL_ERROR("front: no room for %s %s (SL_FRONT_ROUTES_MAX)", what, key);
+    else if (rc) SL_ERROR("front: %s '%s' cannot be routed", what, key ? key : "(null)");
+    return rc;
+}
+
+int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
+    if ((size_t)svc->protocol >= SL_ARRAY_LEN(bindings) || !bindings[svc->protocol].handle) {
+        SL_ERROR("front: service %s: its protocol has no binding yet", svc->name);
+        return SL_EINVAL;
+    }
+    if (!svc->model || !svc->handler || !svc->json_content_type) {
+        SL_ERROR("front: service %s: a model, a handler lookup and a content type are required",
+                 svc->name);
+        return SL_EINVAL;
+    }
+    if (svc->default_route && front->default_service) {
+        SL_ERROR("front: service %s: %s already answers unrouted requests", svc->name,
+                 front->default_service->svc.name);
+        return SL_EINVAL;
+    }
+    if (front->service_count >= SL_FRONT_ROUTES_MAX)
+        return route_error("service", svc->name, SL_ELIMIT);
+    sl_front_svc_t *fs = &front->services[front->service_count];
+    fs->svc = *svc;
+    fs->handlers = calloc(svc->model->op_count ? svc->model->op_count : 1, sizeof *fs->handlers);
+    if (!fs->handlers) return SL_ENOMEM;
+    for (size_t i = 0; i < svc->model->op_count; i++)
+        fs->handlers[i] = svc->handler(svc->model->ops[i].name);
+    int rc = sl_router_add_target(&front->router, svc->model->target_prefix, fs);
+    if (rc) route_error("target prefix", svc->model->target_prefix, rc);
+    if (rc == 0 && svc->signing_name) {
+        rc = sl_router_add_signing_name(&front->router, svc->signing_name, fs);
+        if (rc) {
+            route_error("signing name", svc->signing_name, rc);
+            front->router.target_count--; /* undo the target route added above */
+        }
+    }
+    if (rc) {
+        free(fs->handlers);
+        *fs = (sl_front_svc_t){0};
+        return rc;
+    }
+    front->service_count++;
+    if (svc->default_route) front->default_service = fs;
+    return 0;
+}
+
+int sl_front_add_route(sl_front_t *front, const char *method, const char *path, bool prefix,
+                       sl_front_op_fn fn, void *ctx) {
+    if (!fn) return route_error("path", path, SL_EINVAL);
+    if (front->route_count >= SL_FRONT_ROUTES_MAX) return route_error("path", path, SL_ELIMIT);
+    sl_front_route_t *r = &front->routes[front->route_count];
+    *r = (sl_front_route_t){.fn = fn, .ctx = ctx};
+    int rc = sl_router_add_path(&front->router, method, path, prefix, r);
+    if (rc) return route_error("path", path, rc);
+    front->route_count++;
+    return 0;
+}
+
+/* ---- request processing ---- */
+
+static const char *header(sl_http_req_t *req, const char *name) {
+    const sl_http_header_t *h = sl_http_req_header(req, name);
+    if (!h) return NULL;
+    return sl_arena_strndup(req->arena, h->value, h->value_len);
+}
+
+static const char *xml_access_denied =
+    "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n"
+    "</AccessDeniedException>\n";
+
+/* The media type of the Content-Type header before ';', trimmed and lower-cased, into ct. */
+static void media_type(sl_http_req_t *req, char *ct, size_t cap) {
+    const char *raw = header(req, "content-type");
+    ct[0] = 0;
+    if (!raw) return;
+    while (*raw == ' ' || *raw == '\t') raw++;
+    size_t n = strcspn(raw, ";");
+    while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t')) n--;
+    if (n >= cap) n = cap - 1;
+    for (size_t i = 0; i < n; i++) ct[i] = (char)tolower((unsigned char)raw[i]);
+    ct[n] = 0;
+}
+
+/* The service of a request: by X-Amz-Target prefix, else by SigV4 signing name, else the
+ * default service (NULL when none is registered). */
+static const sl_front_svc_t *route_service(const sl_front_t *front, sl_http_req_t *req,
+                                           const char *target) {
+    const sl_front_svc_t *fs = target ? sl_router_by_target(&front->router, target) : NULL;
+    if (fs) return fs;
+    const char *name;
+    size_t len;
+    const char *query = strchr(req->path, '?');
+    if (sl_router_scope_service(header(req, "authorization"), query ? query + 1 : NULL, &name,
+                                &len))
+        fs = sl_router_by_signing_name(&front->router, name, len);
+    return fs ? fs : front->default_service;
+}
+
+/* A new call in the request's arena (NULL when out of memory). */
+static sl_front_call_t *new_call(const front_req_t *rq, sl_fmt_t fmt) {
+    sl_front_call_t *call = sl_arena_calloc(rq->req->arena, 1, sizeof *call);
+    if (!call) return NULL;
+    call->front = rq->front;
+    call->service = rq->svc ? &rq->svc->svc : NULL;
+    call->binding = rq->svc ? rq->svc->svc.binding : NULL;
+    call->req = rq->req;
+    call->arena = rq->req->arena;
+    call->fmt = fmt;
+    call->now_ms = sl_time_now_ms();
+    memcpy(call->request_id, rq->request_id, sizeof rq->request_id);
+    call->origin = rq->origin;
+    sl_enc_init(&call->enc, &call->out, fmt);
+    return call;
+}
+
+/* A browser request from an origin that may not call this server: refused before anything else,
+ * preflight or not, with no Access-Control-* header. A refused preflight stops the browser from
+ * sending the real request; refusing the real request too stops the "simple" requests that
+ * browsers send without a preflight (a text/plain POST, a form). */
+static void refuse_origin(const front_req_t *rq, sl_fmt_t fmt) {
+    sl_buf_t b = SL_BUF_INIT;
+    sl_buf_printf(&b, "Origin %s is not allowed to call this server from a browser: CORS is off "
+                      "except for the origins listed in --cors-origins.", rq->origin);
+    sl_buf_append_byte(&b, 0);
+    const char *msg = sl_buf_failed(&b) ? NULL : sl_arena_strndup(rq->req->arena, b.data, b.len - 1);
+    sl_buf_free(&b);
+    sl_front_send_error_status(rq->req, rq->svc ? &rq->svc->svc : NULL, rq->request_id, NULL, fmt,
+                               403, SL_AWS_ACCESS_DENIED, msg);
+}
+
+static void preflight(const front_req_t *rq) {
+    sl_http_req_t *req = rq->req;
+    const char *origin = rq->origin, *request_id = rq->request_id;
+    sl_http_header_t h[8];
+    size_t n = 0;
+    const char *acrh = header(req, "access-control-request-headers");
+    const char *acrm = header(req, "access-control-request-method");
+    h[n++] = (sl_http_header_t){"x-amzn-RequestId", 16, request_id, strlen(request_id)};
+    h[n++] = (sl_http_header_t){"Access-Control-Allow-Origin", 27, origin, strlen(origin)};
+    h[n++] = (sl_http_header_t){"Vary", 4, "Origin", 6};
+    h[n++] = (sl_http_header_t){"Access-Control-Max-Age", 22, "172800", 6};
+    if (acrh) h[n++] = (sl_http_header_t){"Access-Control-Allow-Headers", 28, acrh, strlen(acrh)};
+    if (acrm) h[n++] = (sl_http_header_t){"Access-Control-Allow-Methods", 28, acrm, strlen(acrm)};
+    sl_http_respond(req, 200, h, n, NULL, 0);
+}
+
+void sl_front_handle_http(void *ctx, sl_http_req_t *req) {
+    front_req_t rq = {.front = ctx, .req = req};
+    sl_front_make_request_id(rq.request_id);
+    rq.origin = header(req, "origin");
+    media_type(req, rq.ct, sizeof rq.ct);
+    rq.target = header(req, "x-amz-target");
+    rq.svc = route_service(rq.front, req, rq.target);
+    const sl_front_service_t *svc = rq.svc ? &rq.svc->svc : NULL;
+    bool is_cbor = svc && svc->cbor_content_type && strcmp(rq.ct, svc->cbor_content_type) == 0;
+
+    /* 0. CORS: a browser request from an origin that is not allowed */
+    if (rq.origin && !sl_front_origin_allowed(rq.front, req, rq.origin)) {
+        refuse_origin(&rq, is_cbor ? SL_FMT_CBOR : SL_FMT_JSON);
+        return;
+    }
+    /* 1. CORS preflight (allowed origin) */
+    if (strcmp(req->method, "OPTIONS") == 0 && rq.origin) {
+        preflight(&rq);
+        return;
+    }
+    /* 2. plain routes (not AWS operations) by method and path */
+    const sl_front_route_t *route = sl_router_by_path(&rq.front->router, req->method, req->path);
+    if (route) {
+        const sl_front_svc_t *routed = rq.svc;
+        rq.svc = NULL; /* a plain route's errors are AWS JSON 1.1 */
+        sl_front_call_t *call = new_call(&rq, SL_FMT_JSON);
+        rq.svc = routed;
+        if (!call) {
+            sl_front_send_error(req, NULL, rq.request_id, rq.origin, SL_FMT_JSON,
+                                SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(SL_ENOMEM));
+            return;
+        }
+        call->route_ctx = route->ctx;
+        route->fn(call);
+        return;
+    }
+    /* 3. the routed service's protocol binding (unrouted requests: the JSON one) */
+    if (svc) bindings[svc->protocol].handle(&rq);
+    else handle_json(&rq);
+}
+
+/* AWS JSON 1.0/1.1 and CBOR: POST with X-Amz-Target "<target prefix>.<operation>". */
+static void handle_json(front_req_t *rq) {
+    sl_http_req_t *req = rq->req;
+    const sl_front_service_t *svc = rq->svc ? &rq->svc->svc : NULL;
+    const char *request_id = rq->request_id, *origin = rq->origin, *ct = rq->ct;
+    const char *json_ct = svc ? svc->json_content_type : SL_FRONT_CT_JSON;
+    const char *cbor_ct = svc ? svc->cbor_content_type : SL_FRONT_CT_CBOR;
+    bool is_json = strcmp(ct, json_ct) == 0, is_cbor = cbor_ct && strcmp(ct, cbor_ct) == 0;
+    bool is_legacy_json = svc && svc->legacy_json && strcmp(ct, SL_FRONT_CT_LEGACY_JSON) == 0;
+
+    /* 4. only POST */
+    if (strcmp(req->method, "POST") != 0) {
+        sl_front_send_copy(req, request_id, origin, 403, NULL, xml_access_denied);
+        return;
+    }
+
+    const char *target = rq->target;
+    const char *op_name = NULL;
+    bool service_ok = false;
+    if (target) {
+        const char *dot = strchr(target, '.');
+        if (dot) {
+            const char *prefix = svc ? svc->model->target_prefix : "";
+            service_ok = svc && (size_t)(dot - target) == strlen(prefix) &&
+                         strncmp(target, prefix, (size_t)(dot - target)) == 0;
+            op_name = dot + 1;
+        }
+    }
+    const sl_op_t *op = service_ok && op_name
+                            ? sl_model_find_op(svc->model, op_name, strlen(op_name))
+                            : NULL;
+
+    /* 5. empty body: JSON only for exactly the service's JSON content type, otherwise CBOR */
+    if (req->body_len == 0) {
+        sl_front_send_error(req, svc, request_id, origin, is_json ? SL_FMT_JSON : SL_FMT_CBOR,
+                            op ? SL_AWS_SERIALIZATION : SL_AWS_UNKNOWN_OPERATION, NULL);
+        return;
+    }
+    /* 6. unsupported content type */
+    if (!is_json && !is_cbor && !is_legacy_json) {
+        if (!target || !op_name)
+            sl_front_send_copy(req, request_id, origin, 403, NULL, xml_access_denied);
+        else
+            sl_front_send_copy(req, request_id, origin, 404, NULL, "<UnknownOperationException/>\n");
+        return;
+    }
+    /* 7. parse */
+    sl_fmt_t fmt = is_cbor ? SL_FMT_CBOR : SL_FMT_JSON;
+    sl_val_t *doc = NULL;
+    const char *reason = NULL;
+    int prc = is_cbor ? sl_cbor_parse(req->body, req->body_len, req->arena, &doc, &reason)
+                      : sl_json_parse((char *)req->body, req->body_len, req->arena, &doc, &reason);
+    if (is_legacy_json) {
+        /* The legacy protocol goes no further than parsing, and answers in its own envelope and
+         * content type (kinesalite's connection tests, recorded on AWS). */
+        bool bad = prc != 0 || !doc || doc->type != SL_VAL_MAP;
+        sl_front_send_copy(req, request_id, origin, bad ? 400 : 404, SL_FRONT_CT_LEGACY_JSON,
+                           bad ? "{\"Output\":{\"__type\":\"com.amazon.coral.service#SerializationException\"},\"Version\":\"1.0\"}"
+                               : "{\"Output\":{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"},\"Version\":\"1.0\"}");
+        return;
+    }
+    if (prc != 0 || !doc || doc->type != SL_VAL_MAP) {
+        sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_SERIALIZATION, NULL);
+        return;
+    }
+    /* 8. target */
+    if (!op) {
+        sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_UNKNOWN_OPERATION, NULL);
+        return;
+    }
+    /* 9. authentication (format checks; signature verification is a separate issue) */
+    const char *authz = header(req, "authorization");
+    const char *query = strchr(req->path, '?');
+    bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
+    sl_sigv4_auth_t auth;
+    const char *etype = NULL, *emsg = NULL;
+    if (sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena, &auth, &etype, &emsg) != 0) {
+        sl_front_send_error(req, svc, request_id, origin, fmt, etype, emsg);
+        return;
+    }
+    /* 10. validation */
+    sl_front_error_t verr = {0};
+    if (sl_front_validate(op, doc, fmt, req->arena, &verr) != 0) {
+        sl_front_send_error(req, svc, request_id, origin, fmt, verr.type, verr.message);
+        return;
+    }
+    /* 11. the account: the composition root's hook maps the access key id to the service's
+     * context for that account (docs/security.md, "Accounts") */
+    void *account = svc->account_ctx;
+    int arc = svc->account ? svc->account(svc->account_ctx, auth.access_key_id, &account) : 0;
+    if (arc) {
+        if (arc == SL_ELIMIT)
+            sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_UNRECOGNIZED_CLIENT,
+                                "The security token included in the request is invalid.");
+        else
+            sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_INTERNAL_FAILURE,
+                                sl_aws_failure_message(arc));
+        return;
+    }
+    /* 12. the operation's handler */
+    sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
+    sl_front_call_t *call = new_call(rq, fmt);
+    if (!call || !fn) {
+        sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_INTERNAL_FAILURE,
+                            sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));
+        return;
+    }
+    call->account = account;
+    call->access_key_id = auth.access_key_id;
+    call->op = op;
+    call->in = doc;
+    fn(call);
+}

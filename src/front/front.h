@@ -1,0 +1,159 @@
+/* The generic AWS front (shared/DESIGN.md, "front/"): everything between an HTTP request and a
+ * service's operation handler that does not depend on the service. It owns the router (X-Amz-Target
+ * prefix, path and method, SigV4 signing name; front/router.h), request ids, AWS's
+ * request-processing order (shared/specs/kinesis-data-streams.md §1.5: CORS, preflight, method,
+ * empty body, content type, body parsing, target, SigV4 format checks, model validation), the AWS
+ * error shapes (JSON/CBOR `__type` + message, the 413, the legacy application/json answers, the
+ * XML access-denied), CORS (--cors-origins) and the account hook.
+ *
+ * Services do not live here: the composition root (server/compose.c) registers each service's
+ * descriptor (protocol, generated model, handlers, signing name, target prefix, content types,
+ * account hook) and any plain route (GET /health); a new service adds a descriptor, nothing in
+ * the front changes. Handlers get an sl_front_call_t, decode call->in, call their core and answer
+ * with sl_front_reply / sl_front_fail (possibly later, from their loop thread: sl_front_post).
+ *
+ * Threads: registration happens before the HTTP server starts; afterwards the front is read-only
+ * and every entry point runs on the network thread of its request. */
+#ifndef SL_FRONT_FRONT_H
+#define SL_FRONT_FRONT_H
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "front/model.h"
+#include "net/http.h"
+#include "wire/enc.h"
+#include "wire/value.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sl_front sl_front_t;
+typedef struct sl_front_call sl_front_call_t;
+typedef struct sl_front_service sl_front_service_t;
+
+/* The wire protocols of AWS services. Only SL_FRONT_PROTO_JSON has a binding today; the others
+ * are the next steps, in the order the next services need them (each gets a row in front.c's
+ * binding table: request decoding into an sl_val_t map for the model validator, and its error
+ * shape):
+ *   REST_JSON: Lambda, Kinesis Video (members from the URI, query string, headers and body;
+ *              errors with x-amzn-ErrorType), routed by path prefix and method.
+ *   QUERY:     IAM, STS, SQS, SNS, CloudWatch (form-encoded Action=...; XML answers), routed by
+ *              SigV4 signing name.
+ *   REST_XML:  S3 (path-style buckets), routed by signing name and path. */
+typedef enum {
+    SL_FRONT_PROTO_JSON,      /* AWS JSON 1.0/1.1, and CBOR where the service accepts it */
+    SL_FRONT_PROTO_REST_JSON, /* next step */
+    SL_FRONT_PROTO_QUERY,     /* next step */
+    SL_FRONT_PROTO_REST_XML,  /* next step */
+} sl_front_protocol_t;
+
+/* An operation handler: answers the call exactly once, with sl_front_reply or an sl_front_fail*. */
+typedef void (*sl_front_op_fn)(sl_front_call_t *call);
+
+/* A service as the composition root registers it. The strings and the model are static (or
+ * outlive the front); the front copies the descriptor. */
+struct sl_front_service {
+    const char *name;                  /* for logs: "kinesis" */
+    sl_front_protocol_t protocol;
+    const sl_service_model_t *model;   /* generated (tools/gen_model.py); target prefix, ops */
+    /* The handler of an operation of the model, or NULL when the service has none (the request is
+     * then answered InternalFailure). Asked once per operation at registration. */
+    sl_front_op_fn (*handler)(const char *op_name);
+    /* The SigV4 credential scope's service ("kinesis"): routes requests that no target prefix
+     * claims (services sharing a protocol). NULL = none. */
+    const char *signing_name;
+    /* Content types (lower case) the service accepts and answers in: the JSON one
+     * ("application/x-amz-json-1.1"), the CBOR one or NULL, and whether a body sent as plain
+     * "application/json" gets the legacy protocol's answers (Kinesis: parsed, then refused). */
+    const char *json_content_type;
+    const char *cbor_content_type;
+    bool legacy_json;
+    /* This service's conventions answer requests that no route claims (a POST whose target
+     * prefix and signing name are unknown, or that has neither): AWS's Kinesis endpoint does. At
+     * most one service may set it. */
+    bool default_route;
+    void *binding;                     /* the binding's own object, as call->binding */
+    /* The account hook: maps the request's SigV4 access key id (NULL when the request has none)
+     * to the service's context for that account, stored in call->account. Returns 0, SL_ELIMIT
+     * when the account cannot be created because of a bound (UnrecognizedClientException), or
+     * another negative SL_E* (InternalFailure). Runs on network threads, after validation. NULL =
+     * call->account is account_ctx for every request. */
+    int (*account)(void *account_ctx, const char *access_key_id, void **out);
+    void *account_ctx;
+};
+
+/* One call; lives in the request's arena until the response is sent. */
+struct sl_front_call {
+    sl_front_t *front;
+    const sl_front_service_t *service; /* NULL for a plain route */
+    void *binding;                     /* service->binding */
+    void *account;                     /* the account hook's answer (Kinesis: the engine) */
+    const char *access_key_id;         /* from the SigV4 credential, or NULL */
+    sl_http_req_t *req;
+    sl_arena_t *arena;
+    sl_fmt_t fmt;
+    const sl_op_t *op;
+    sl_val_t *in;            /* validated input (a map; never NULL) */
+    int64_t now_ms;
+    char request_id[40];
+    sl_buf_t out;            /* response body */
+    sl_enc_t enc;            /* writes into out */
+    const char *origin;      /* CORS: an allowed Origin header, or NULL */
+    void *state;             /* the handler's own state, for asynchronous handlers */
+    void *route_ctx;         /* a plain route's ctx */
+    void (*post_fn)(struct sl_front_call *call); /* pending sl_front_post */
+};
+
+typedef struct {
+    /* Web origins ("scheme://host[:port]", comma-separated) whose pages may call the server from
+     * a browser; NULL or "" = CORS off. A request carrying an Origin header that is neither listed
+     * nor the server's own loopback origin is refused with 403 (docs/security.md). "*" (any
+     * origin) is accepted only together with signatures_verified. */
+    const char *cors_origins;
+    /* Hook for SigV4 verification: true once every request's signature is checked against a
+     * principal's secret. Nothing sets it yet (signatures are only checked for their format), so
+     * the server runs in open mode and refuses "*" in cors_origins. */
+    bool signatures_verified;
+} sl_front_config_t;
+
+/* Returns SL_EINVAL (after logging why) for a malformed cors_origins list. */
+int sl_front_create(const sl_front_config_t *cfg, sl_front_t **out);
+void sl_front_destroy(sl_front_t *front);
+
+/* Registers a service (copied) and its routes: its model's target prefix and its signing name.
+ * Returns SL_EINVAL (logged) for a protocol without a binding yet or a second default_route,
+ * SL_EEXIST for a prefix or signing name already routed, SL_ELIMIT when the router is full. */
+int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc);
+
+/* Registers a plain route (not an AWS operation: /health, later /metrics and the console):
+ * requests with this method and path (the whole path before '?', or any path starting with it
+ * when prefix is set; the longest prefix wins) go to fn, with call->route_ctx = ctx, after the
+ * CORS checks. fn answers with sl_front_respond. Same errors as sl_front_add_service. */
+int sl_front_add_route(sl_front_t *front, const char *method, const char *path, bool prefix,
+                       sl_front_op_fn fn, void *ctx);
+
+/* The sl_http_handler_fn to give the HTTP server (ctx = the sl_front_t). */
+void sl_front_handle_http(void *ctx, sl_http_req_t *req);
+/* The sl_http_error_body_fn to give the HTTP server: AWS's error shape, in the request's content
+ * type, for the answers the server gives itself (413). */
+void *sl_front_error_body(void *ctx, int status, const sl_http_header_t *headers,
+                          size_t header_count, size_t *len, const char **content_type);
+
+/* Sends 200 with the encoded body in call->out (empty body when nothing was written), in the
+ * request's content type. */
+void sl_front_reply(sl_front_call_t *call);
+/* Sends an answer of a plain route: status, content type and body (copied), with the request id
+ * and CORS headers every answer carries. */
+void sl_front_respond(sl_front_call_t *call, int status, const char *content_type,
+                      const void *body, size_t len);
+/* Sends an AWS error: `type` is an SL_AWS_* constant (wire/awserror.h), whose table gives the HTTP
+ * status. `fmt` NULL = no message. */
+void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends InternalFailure (500) for an operation that failed with `code` (an SL_E* value from the
+ * storage or the catalog), with the message naming the cause (sl_aws_failure_message). */
+void sl_front_fail_internal(sl_front_call_t *call, int code);
+/* Runs fn(call) on the request's loop thread (from storage threads or a reader pool). */
+void sl_front_post(sl_front_call_t *call, void (*fn)(sl_front_call_t *call));
+
+#endif

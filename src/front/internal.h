@@ -1,0 +1,66 @@
+/* Shared between the files of the front: the front object, CORS (cors.c), responses and error
+ * shapes (respond.c) and the request processing (front.c). */
+#ifndef SL_FRONT_INTERNAL_H
+#define SL_FRONT_INTERNAL_H
+
+#include "core/common.h"
+#include "front/front.h"
+#include "front/router.h"
+
+#include <stdbool.h>
+
+#define SL_FRONT_CT_JSON "application/x-amz-json-1.1"
+#define SL_FRONT_CT_CBOR "application/x-amz-cbor-1.1"
+#define SL_FRONT_CT_LEGACY_JSON "application/json"
+
+/* A registered service: the descriptor (copied) and its handlers, one per operation of its model
+ * (the slot of an operation is its index in model->ops; NULL = no handler). */
+typedef struct {
+    sl_front_service_t svc;
+    sl_front_op_fn *handlers; /* owned; model->op_count entries */
+} sl_front_svc_t;
+
+/* A plain route (sl_front_add_route). */
+typedef struct {
+    sl_front_op_fn fn;
+    void *ctx;
+} sl_front_route_t;
+
+/* Owned by the composition root; filled before the server starts, read-only afterwards. */
+struct sl_front {
+    sl_router_t router;       /* destinations: sl_front_svc_t (targets, signing names) and
+                                 sl_front_route_t (paths) */
+    sl_front_svc_t services[SL_FRONT_ROUTES_MAX];
+    size_t service_count;
+    sl_front_svc_t *default_service; /* answers what no route claims; NULL = the built-in one */
+    sl_front_route_t routes[SL_FRONT_ROUTES_MAX];
+    size_t route_count;
+    /* CORS (cors.c): origins allowed to call from a browser, lower-cased, owned; see front.h. */
+    char **cors_origins;
+    size_t cors_origin_count;
+    bool cors_any; /* "*": only with signatures verified */
+};
+
+/* cors.c */
+int sl_front_cors_parse(sl_front_t *front, const sl_front_config_t *cfg);
+void sl_front_cors_free(sl_front_t *front);
+/* May a page of `origin` call this server? (listed, or the server's own loopback origin) */
+bool sl_front_origin_allowed(const sl_front_t *front, const sl_http_req_t *req,
+                             const char *origin);
+
+/* respond.c. `svc` chooses the content types of an answer (NULL: AWS JSON 1.1 / CBOR 1.1). */
+void sl_front_make_request_id(char out[40]);
+void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origin, int status,
+                   const char *content_type, void *body, size_t len);
+void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin,
+                        int status, const char *content_type, const char *body);
+const char *sl_front_content_type(const sl_front_service_t *svc, sl_fmt_t fmt);
+/* An AWS error with an explicit status (the table's, or 403 for a refused origin). */
+void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
+                                const char *request_id, const char *origin, sl_fmt_t fmt,
+                                int status, const char *type, const char *message);
+void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc,
+                         const char *request_id, const char *origin, sl_fmt_t fmt,
+                         const char *type, const char *message);
+
+#endif

@@ -1,0 +1,214 @@
+/* Answers of the front: request ids, the headers every answer carries, AWS's error shapes in the
+ * request's content type, the 413 the HTTP server gives itself, and the completion of calls
+ * (reply, fail, post). */
+#include "front/internal.h"
+
+#include "core/log.h"
+#include "core/time.h"
+#include "wire/awserror.h"
+#include "wire/base64.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- ids ---- */
+
+static uint64_t rng_next(void) {
+    static _Thread_local uint64_t s;
+    if (!s) s = (uint64_t)sl_time_mono_ns() ^ (uint64_t)(uintptr_t)&s ^ 0x9E3779B97F4A7C15ull;
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s * 0x2545F4914F6CDD1Dull;
+}
+
+void sl_front_make_request_id(char out[40]) {
+    uint64_t a = rng_next(), b = rng_next();
+    snprintf(out, 40, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+             (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
+}
+
+static char *make_id2(sl_arena_t *a) {
+    uint8_t raw[72];
+    for (size_t i = 0; i < sizeof raw; i += 8) {
+        uint64_t r = rng_next();
+        memcpy(raw + i, &r, 8);
+    }
+    char *out = sl_arena_alloc(a, sl_base64_encoded_len(sizeof raw) + 1);
+    if (!out) return NULL;
+    sl_base64_encode(raw, sizeof raw, out);
+    out[sl_base64_encoded_len(sizeof raw)] = 0;
+    return out;
+}
+
+/* ---- responses ---- */
+
+void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origin, int status,
+                   const char *content_type, void *body, size_t len) {
+    sl_http_header_t h[8];
+    size_t n = 0;
+    char *id2 = make_id2(req->arena);
+#define H(nm, val)                                                                                 \
+    do {                                                                                           \
+        h[n].name = nm;                                                                            \
+        h[n].name_len = strlen(nm);                                                                \
+        h[n].value = val;                                                                          \
+        h[n].value_len = strlen(val);                                                              \
+        n++;                                                                                       \
+    } while (0)
+    H("x-amzn-RequestId", request_id);
+    if (id2) H("x-amz-id-2", id2);
+    if (content_type) H("Content-Type", content_type);
+    if (origin) { /* an allowed origin (sl_front_origin_allowed) */
+        H("Access-Control-Allow-Origin", origin);
+        H("Vary", "Origin");
+        H("Access-Control-Expose-Headers",
+          "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date");
+    }
+#undef H
+    sl_http_respond(req, status, h, n, body, len);
+}
+
+void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin,
+                        int status, const char *content_type, const char *body) {
+    size_t len = body ? strlen(body) : 0;
+    void *copy = NULL;
+    if (len) {
+        copy = malloc(len);
+        if (copy) memcpy(copy, body, len);
+        else len = 0;
+    }
+    sl_front_send(req, request_id, origin, status, content_type, copy, len);
+}
+
+const char *sl_front_content_type(const sl_front_service_t *svc, sl_fmt_t fmt) {
+    if (fmt == SL_FMT_CBOR)
+        return svc && svc->cbor_content_type ? svc->cbor_content_type : SL_FRONT_CT_CBOR;
+    return svc ? svc->json_content_type : SL_FRONT_CT_JSON;
+}
+
+void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
+                                const char *request_id, const char *origin, sl_fmt_t fmt,
+                                int status, const char *type, const char *message) {
+    sl_buf_t b = SL_BUF_INIT;
+    bool capital = type && strcmp(type, SL_AWS_SERIALIZATION) == 0;
+    sl_aws_error_body(&b, fmt, type, message, capital);
+    size_t len;
+    char *body = sl_buf_detach(&b, &len);
+    sl_front_send(req, request_id, origin, status, sl_front_content_type(svc, fmt), body, len);
+}
+
+void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc,
+                         const char *request_id, const char *origin, sl_fmt_t fmt,
+                         const char *type, const char *message) {
+    sl_front_send_error_status(req, svc, request_id, origin, fmt, sl_aws_error_status(type), type,
+                               message);
+}
+
+void sl_front_reply(sl_front_call_t *call) {
+    size_t len;
+    char *body = NULL;
+    if (sl_buf_failed(&call->out)) {
+        sl_buf_free(&call->out);
+        sl_front_send_error(call->req, call->service, call->request_id, call->origin, call->fmt,
+                            SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(SL_ENOMEM));
+        return;
+    }
+    body = sl_buf_detach(&call->out, &len);
+    sl_front_send(call->req, call->request_id, call->origin, 200,
+                  sl_front_content_type(call->service, call->fmt), body, len);
+}
+
+void sl_front_respond(sl_front_call_t *call, int status, const char *content_type,
+                      const void *body, size_t len) {
+    void *copy = len ? malloc(len) : NULL;
+    if (len && !copy) {
+        sl_front_fail_internal(call, SL_ENOMEM);
+        return;
+    }
+    if (len) memcpy(copy, body, len);
+    sl_front_send(call->req, call->request_id, call->origin, status, content_type, copy, len);
+}
+
+void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...) {
+    char *msg = NULL;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        sl_buf_t b = SL_BUF_INIT;
+        sl_buf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        sl_buf_append_byte(&b, 0);
+        msg = sl_buf_failed(&b) ? NULL : sl_arena_strndup(call->arena, b.data, b.len - 1);
+        sl_buf_free(&b);
+    }
+    sl_buf_free(&call->out);
+    sl_front_send_error(call->req, call->service, call->request_id, call->origin, call->fmt, type,
+                        msg);
+}
+
+void sl_front_fail_internal(sl_front_call_t *call, int code) {
+    sl_buf_free(&call->out);
+    sl_front_send_error(call->req, call->service, call->request_id, call->origin, call->fmt,
+                        SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(code));
+}
+
+static void post_trampoline(void *arg) {
+    sl_front_call_t *call = arg;
+    void (*fn)(sl_front_call_t *) = call->post_fn;
+    call->post_fn = NULL;
+    fn(call);
+}
+
+void sl_front_post(sl_front_call_t *call, void (*fn)(sl_front_call_t *call)) {
+    call->post_fn = fn;
+    if (sl_loop_post(sl_http_req_loop(call->req), post_trampoline, call) != 0) {
+        SL_ERROR("front: cannot post completion to the network loop");
+    }
+}
+
+static bool starts_with(const sl_http_header_t *h, const char *media_type) {
+    size_t n = media_type ? strlen(media_type) : 0;
+    return n && h->value_len >= n && strncasecmp(h->value, media_type, n) == 0;
+}
+
+/* The 413 for a body over --body-max-bytes is answered by the HTTP server before the request is
+ * read: AWS's error shape without a __type, so that SDKs report the status as the error code, as
+ * they do for AWS's own 413 (boto3#1147: "An error occurred (413)"), with a message saying which
+ * limit was hit. CBOR for a request in a registered service's CBOR content type, JSON otherwise
+ * (in the JSON content type of the service the content type names, else of the default one). */
+void *sl_front_error_body(void *ctx, int status, const sl_http_header_t *headers,
+                          size_t header_count, size_t *len, const char **content_type) {
+    const sl_front_t *front = ctx;
+    if (status != 413) return NULL;
+    const sl_front_service_t *def = front->default_service ? &front->default_service->svc : NULL;
+    const sl_front_service_t *match = def;
+    bool cbor = false;
+    for (size_t i = 0; i < header_count; i++) {
+        if (headers[i].name_len != 12 || memcmp(headers[i].name, "content-type", 12) != 0) continue;
+        const sl_http_header_t *h = &headers[i];
+        match = def;
+        cbor = false;
+        for (size_t s = 0; s < front->service_count && !cbor; s++) {
+            const sl_front_service_t *svc = &front->services[s].svc;
+            if (starts_with(h, svc->cbor_content_type)) {
+                match = svc;
+                cbor = true;
+            } else if (starts_with(h, svc->json_content_type)) {
+                match = svc;
+            }
+        }
+    }
+    sl_buf_t b = SL_BUF_INIT;
+    sl_aws_error_body(&b, cbor ? SL_FMT_CBOR : SL_FMT_JSON, NULL,
+                      "The request body is larger than this server accepts (--body-max-bytes).", false);
+    if (sl_buf_failed(&b)) {
+        sl_buf_free(&b);
+        return NULL;
+    }
+    *content_type = sl_front_content_type(match, cbor ? SL_FMT_CBOR : SL_FMT_JSON);
+    return sl_buf_detach(&b, len);
+}
