@@ -62,6 +62,7 @@
 #define SL_HTTP_CLIENT_SWEEP_MIN_MS 250                  /* shortest period of the idle-connection sweep */
 #define SL_HTTP_CLIENT_SWEEP_MAX_MS 5000                 /* longest period of the idle-connection sweep */
 #define SL_HC_READ_BYTES (256u * 1024)                   /* bytes per read() into a client connection's input */
+#define SL_HC_H1_READ_BYTES (64u * 1024)                 /* HTTP/1.1: per-connection input buffer (bodies are read into the call's buffer); 1,000 connections hold 64 MB */
 #define SL_HC_READS_PER_EVENT 8                          /* reads per readiness event before yielding to others */
 #define SL_HC_H2_OUTPUT_HIGH (1u * 1024 * 1024)          /* HTTP/2: no new frames while this much output waits */
 #define SL_HC_H2_WINDOW (1u << 30)                       /* HTTP/2 windows granted to servers: a 10 MiB answer needs no WINDOW_UPDATE round trip */

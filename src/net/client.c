@@ -848,17 +848,17 @@ static void h1_readable(hc_conn_t *c) {
             c->in.len -= c->in_off;
             c->in_off = 0;
         }
-        if (c->in.len - c->in_off > SL_HTTP_HEADER_BYTES_MAX + SL_HC_READ_BYTES) {
+        if (c->in.len - c->in_off > SL_HTTP_HEADER_BYTES_MAX + SL_HC_H1_READ_BYTES) {
             sl_hc_conn_close(
                 c, SL_HTTPC_ETOOLARGE); /* cannot happen with a sane parser; a bound anyway */
             return;
         }
-        char *p = sl_buf_reserve(&c->in, SL_HC_READ_BYTES);
+        char *p = sl_buf_reserve(&c->in, SL_HC_H1_READ_BYTES);
         if (!p) {
             sl_hc_conn_close(c, SL_HTTPC_ENOMEM);
             return;
         }
-        long n = sl_hc_conn_read(c, p, SL_HC_READ_BYTES);
+        long n = sl_hc_conn_read(c, p, SL_HC_H1_READ_BYTES);
         if (n == -1) return;
         if (n == 0) {
             h1_eof(c);
@@ -870,7 +870,7 @@ static void h1_readable(hc_conn_t *c) {
         }
         c->in.len += (size_t)n;
         h1_process(c);
-        if ((size_t)n < SL_HC_READ_BYTES && !c->ssl) return;
+        if ((size_t)n < SL_HC_H1_READ_BYTES && !c->ssl) return;
     }
 }
 
