@@ -26,6 +26,7 @@ typedef struct sq_catalog {
 } sq_catalog_t;
 
 static sq_catalog_t *sq(sl_catalog_t *base) {
+    SL_ASSERT(base);
     return (sq_catalog_t *)base;
 }
 
@@ -332,6 +333,7 @@ static int sq_begin(sl_catalog_t *base) {
     }
     c->in_txn = true;
     c->txn_owner = pthread_self();
+    SL_ASSERT(!sqlite3_get_autocommit(c->db)); /* BEGIN succeeded: SQLite holds a transaction */
     return 0; /* the mutex stays held until commit or rollback */
 }
 
@@ -344,6 +346,7 @@ static int txn_end(sq_catalog_t *c, bool commit) {
     int rc = commit ? exec_sql(c, "COMMIT") : exec_sql(c, "ROLLBACK");
     /* A failed COMMIT may leave the transaction open: end it either way. */
     if (rc < 0 && !sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    SL_ASSERT(rc < 0 || sqlite3_get_autocommit(c->db)); /* a successful end leaves none open */
     c->in_txn = false;
     unlock(c); /* this call */
     unlock(c); /* the begin */
