@@ -1,8 +1,9 @@
 /* The Kinesis engine: every stream, shard and consumer of the node, their lifecycle states, and
  * their logs. Owns the in-memory view of the catalog (which it writes through on every change) and
- * one storage handle per shard. Knows nothing of HTTP or JSON: the API layer (src/api/) validates
- * requests, takes the engine lock, applies the operation's semantics on these structures and
- * encodes the answer.
+ * one storage handle per shard. Knows nothing of HTTP or JSON. The data plane (PutRecord(s),
+ * iterators, reads, SubscribeToShard, commit listeners) is the typed API of kinesis.h, which takes
+ * the lock itself; the control-plane handlers of src/api/ still take it and apply the operation's
+ * semantics on these structures (until they move behind kinesis.h too).
  *
  * Locking: one reader-writer lock guards all metadata (streams, shards, consumers, tags, policies).
  * Data-plane calls (kinesis.h: put, iterators, the reader) hold it for reading only inside kinesis/,
