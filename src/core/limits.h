@@ -115,6 +115,7 @@
 #define SL_KINESIS_LISTENERS_MAX 16                              /* commit listeners (fan-out, Firehose, ESM, metrics...) */
 #define SL_KINESIS_READ_THREADS 2                                /* reader pool: reads and seeks off the network threads */
 #define SL_KINESIS_READ_QUEUE_MAX 4096                           /* queued reads; beyond, ProvisionedThroughputExceeded */
+#define SL_KINESIS_DELETE_RETRY_MS 5                              /* removal of a deleted stream waits for reads in flight */
 #define SL_KINESIS_RESUBSCRIBE_MS 5000                           /* one SubscribeToShard per consumer and shard per 5 s */
 #define SL_KINESIS_SUBSCRIPTION_MS 300000                        /* AWS: a SubscribeToShard stream lives 5 minutes */
 #define SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS 5000                  /* empty event when idle (client read timeouts, checkpoints) */

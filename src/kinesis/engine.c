@@ -531,7 +531,8 @@ int sl_kinesis_setting_save(sl_kinesis_t *k) {
  * whether the stream is gone. */
 static bool remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
     for (size_t i = 0; i < s->shard_count; i++) {
-        sl_kreadpool_quiesce(k, s->shards[i]);
+        /* reaper_pass checked there is no reader-pool job, and none can start under the write lock */
+        SL_ASSERT(__atomic_load_n(&s->shards[i]->readers, __ATOMIC_ACQUIRE) == 0);
         if (s->shards[i]->log) sl_storage_shard_close(s->shards[i]->log);
         s->shards[i]->log = NULL;
     }
@@ -549,6 +550,12 @@ static bool remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
     return true;
 }
 
+static bool stream_has_readers(const sl_kstream_t *s) {
+    for (size_t i = 0; i < s->shard_count; i++)
+        if (__atomic_load_n(&s->shards[i]->readers, __ATOMIC_ACQUIRE) > 0) return true;
+    return false;
+}
+
 static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
     int64_t now = sl_time_now_ms();
     int64_t next = now + 1000;
@@ -558,6 +565,14 @@ static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
         if (s->status != SL_KS_ACTIVE) {
             if (now >= s->status_until_ms) {
                 if (s->status == SL_KS_DELETING) {
+                    if (stream_has_readers(s)) {
+                        /* A reader-pool job still uses one of its logs (it started before the
+                         * deletion was due): try again in a moment rather than wait under the
+                         * lock, which the job's completion needs. */
+                        if (now + SL_KINESIS_DELETE_RETRY_MS < next) next = now + SL_KINESIS_DELETE_RETRY_MS;
+                        i++;
+                        continue;
+                    }
                     if (remove_stream_now(k, s, now)) continue;
                     i++;
                     continue;

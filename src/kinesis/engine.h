@@ -63,8 +63,8 @@ typedef struct sl_kshard {
      * when readers are caught up AND none is in flight: an append accepted just before a split
      * or merge commits after the parent was closed, and must still be read from the parent. */
     int inflight;
-    /* Reader-pool jobs using `log` without the engine lock (atomic): the log is closed only once
-     * this is 0 (sl_kreadpool_quiesce). */
+    /* Reader-pool jobs using `log` without the engine lock (atomic; counted under the read lock):
+     * the background thread closes the log only while this is 0 and it holds the write lock. */
     int readers;
 } sl_kshard_t;
 
@@ -175,9 +175,6 @@ void sl_klisteners_deinit(sl_kinesis_t *k);
 void sl_klisteners_notify(sl_kinesis_t *k, sl_kshard_t *shard, uint64_t next_seq);
 int sl_kreadpool_start(sl_kinesis_t *k);
 void sl_kreadpool_stop(sl_kinesis_t *k);
-/* Waits until no reader-pool job uses the shard's log (caller may hold the engine write lock:
- * jobs never take the engine lock while they count as readers). */
-void sl_kreadpool_quiesce(sl_kinesis_t *k, sl_kshard_t *sh);
 /* Wakes the background thread (after scheduling a state transition). */
 void sl_kinesis_kick(sl_kinesis_t *k);
 

@@ -4,8 +4,9 @@
  * A read or an AT_TIMESTAMP seek looks the shard up under the engine's read lock, counts itself in
  * the shard's `readers` and queues a job; a pool thread then calls storage (pread, index rebuilds,
  * fdatasync) without the engine lock, drops the count, and only then takes the read lock again to
- * describe the result (shard end, children, encryption). The background thread closes a log only
- * after sl_kreadpool_quiesce saw its count at 0, so a job never uses a closed log. */
+ * describe the result (shard end, children, encryption). The background thread removes a deleted
+ * stream only when, holding the write lock, it sees every shard's count at 0 (else it retries a few
+ * milliseconds later, never waiting under the lock), so a job never uses a closed log. */
 #include "kinesis/kinesis.h"
 
 #include "core/common.h"
@@ -21,7 +22,6 @@
 struct sl_kreadpool {
     pthread_mutex_t mu;
     pthread_cond_t cv;         /* jobs queued or stopping */
-    pthread_cond_t idle_cv;    /* a shard's readers count reached 0 */
     sl_kjob_t *head, *tail;
     size_t queued;
     bool stopping;
@@ -55,7 +55,6 @@ int sl_kreadpool_start(sl_kinesis_t *k) {
     if (!p) return SL_ENOMEM;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    pthread_cond_init(&p->idle_cv, NULL);
     k->readpool = p;
     for (int i = 0; i < SL_KINESIS_READ_THREADS; i++) {
         if (pthread_create(&p->threads[i], NULL, pool_main, p) != 0) {
@@ -76,7 +75,6 @@ void sl_kreadpool_stop(sl_kinesis_t *k) {
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
     SL_ASSERT(p->head == NULL);
-    pthread_cond_destroy(&p->idle_cv);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -101,23 +99,11 @@ static int pool_submit(sl_kinesis_t *k, sl_kjob_t *j) {
     return 0;
 }
 
-/* A job is done with the shard's log. The shard must not be touched afterwards. */
-static void reader_done(sl_kinesis_t *k, sl_kshard_t *sh) {
+/* A job is done with the shard's log. The shard must not be touched afterwards (the background
+ * thread may close the log and free the shard as soon as the count is 0). */
+static void reader_done(sl_kshard_t *sh) {
     int left = __atomic_sub_fetch(&sh->readers, 1, __ATOMIC_ACQ_REL);
     SL_ASSERT(left >= 0);
-    if (left != 0) return;
-    sl_kreadpool_t *p = k->readpool;
-    pthread_mutex_lock(&p->mu);
-    pthread_cond_broadcast(&p->idle_cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
-void sl_kreadpool_quiesce(sl_kinesis_t *k, sl_kshard_t *sh) {
-    sl_kreadpool_t *p = k->readpool;
-    if (!p) return;
-    pthread_mutex_lock(&p->mu);
-    while (__atomic_load_n(&sh->readers, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&p->idle_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
 }
 
 /* ---- positions ---- */
@@ -238,7 +224,7 @@ static int position_locked(sl_kinesis_t *k, sl_kiterator_t *op, sl_kstream_t *s,
         __atomic_add_fetch(&sh->readers, 1, __ATOMIC_ACQ_REL);
         int rc = pool_submit(k, &op->job);
         if (rc) {
-            reader_done(k, sh);
+            reader_done(sh);
             sl_kerr_storage(err, k, rc);
             return SL_KINESIS_DONE;
         }
@@ -259,7 +245,7 @@ static void seek_run(sl_kjob_t *j) {
     sl_kinesis_t *k = op->k;
     uint64_t pos = 0;
     int rc = sl_storage_seek_time(op->shard->log, op->start.timestamp_ms, &pos);
-    reader_done(k, op->shard);
+    reader_done(op->shard);
     op->shard = NULL;
     if (rc) sl_kerr_internal(&op->err, rc);
     else op->reader.position = pos;
@@ -399,7 +385,7 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
     __atomic_add_fetch(&sh->readers, 1, __ATOMIC_ACQ_REL);
     int rc = pool_submit(k, &op->job);
     if (rc) {
-        reader_done(k, sh);
+        reader_done(sh);
         sl_kerr_storage(&op->err, k, rc);
         goto done;
     }
@@ -464,7 +450,7 @@ static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
 
 static void read_storage_cb(void *arg, int status, sl_read_result_t *res) {
     sl_kread_t *op = arg;
-    reader_done(op->k, op->shard);
+    reader_done(op->shard);
     op->shard = NULL;
     if (status != 0 || !res) {
         if (res) sl_storage_read_free(res);
@@ -480,7 +466,7 @@ static void read_run(sl_kjob_t *j) {
     int rc = sl_storage_read(op->shard->log, op->reader.position, op->records_max, op->bytes_max, op->cutoff_ms,
                              read_storage_cb, op);
     if (rc) {
-        reader_done(op->k, op->shard);
+        reader_done(op->shard);
         op->shard = NULL;
         sl_kerr_storage(&op->err, op->k, rc);
         op->cb(op);

@@ -155,6 +155,69 @@ static void test_pool_thread(sl_kinesis_t *k) {
     sl_kread_release(&rd);
 }
 
+/* A stream deleted while reads of it are queued on the pool: every read completes (records or
+ * ResourceNotFound), and the background thread removes the stream once they are done. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int done;
+} count_t;
+
+static void count_cb(sl_kread_t *op) {
+    count_t *c = op->arg;
+    pthread_mutex_lock(&c->mu);
+    c->done++;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static bool stream_listed(sl_kinesis_t *k, const char *name) {
+    bool found = false;
+    sl_kinesis_rdlock(k);
+    for (size_t i = 0; i < k->stream_count; i++) found |= strcmp(k->streams[i]->name, name) == 0;
+    sl_kinesis_unlock(k);
+    return found;
+}
+
+static void test_delete_during_reads(sl_kinesis_t *k, sl_arena_t *a) {
+    enum { READS = 16 };
+    kutil_stream(k, "d", 1);
+    static char data[1001];
+    memset(data, 'x', 1000);
+    sl_krecord_t recs[50];
+    for (int i = 0; i < 50; i++) recs[i] = kutil_record("pk", data);
+    sl_kput_t put;
+    kutil_put(k, a, "d", recs, 50, false, &put);
+    CHECK_EQ_INT(put.failed, 0);
+    sl_kiterator_t it;
+    kutil_iterator(k, "d", "shardId-000000000000", start(SL_KSTART_TRIM_HORIZON), &it);
+    count_t c = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    static sl_kread_t rds[READS];
+    int pending = 0;
+    for (int i = 0; i < READS; i++) {
+        rds[i] = (sl_kread_t){.reader = it.reader, .records_max = 50, .bytes_max = 1 << 20,
+                              .now_ms = sl_time_now_ms(), .cb = count_cb, .arg = &c};
+        pending += sl_kinesis_read(k, &rds[i]) == SL_KINESIS_PENDING;
+    }
+    sl_kinesis_wrlock(k);
+    sl_kstream_t *s = sl_kinesis_find(k, "d", 1, sl_time_now_ms());
+    CHECK(s != NULL);
+    if (s) CHECK_EQ_INT(sl_kinesis_delete_stream(k, s, sl_time_now_ms()), 0);
+    sl_kinesis_unlock(k);
+    pthread_mutex_lock(&c.mu);
+    while (c.done < pending) pthread_cond_wait(&c.cond, &c.mu);
+    pthread_mutex_unlock(&c.mu);
+    for (int i = 0; i < READS; i++) {
+        CHECK(rds[i].err.type == SL_KERR_NONE || rds[i].err.type == SL_KERR_RESOURCE_NOT_FOUND);
+        CHECK(rds[i].count == 0 || rds[i].count == 50);
+        sl_kread_release(&rds[i]);
+    }
+    /* the background thread removes it (polling the engine's list, at most 5 s) */
+    int64_t deadline = sl_time_now_ms() + 5000;
+    while (stream_listed(k, "d") && sl_time_now_ms() < deadline) sl_kinesis_kick(k), usleep(1000);
+    CHECK(!stream_listed(k, "d"));
+}
+
 static void test_iterators(sl_kinesis_t *k) {
     sl_kreader_t r = {.stream = "s", .stream_created_ms = 42, .shard_index = 3, .position = 99};
     char text[SL_TOKEN_ITERATOR_CHARS_MAX + 1];
@@ -222,6 +285,7 @@ int main(void) {
     test_pool_thread(k);
     test_iterators(k);
     test_shard_end(k, &a);
+    test_delete_during_reads(k, &a);
     sl_arena_deinit(&a);
     kutil_close(&e);
     /* reopen: the data directory reads back the same */
