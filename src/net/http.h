@@ -82,8 +82,9 @@ long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len);
 /* Finish the response (HTTP/1.1 last chunk, HTTP/2 END_STREAM) and release `req`. */
 void sl_http_stream_end(sl_http_req_t *req);
 
-/* The body of an answer the server gives without calling the handler (today 413: a body over
- * body_max_bytes), so that it is in the protocol the clients speak. `headers` are the request's
+/* The body of an answer the server gives without calling the handler (413: a body over
+ * body_max_bytes; 408: a body past its deadline; 503: an HTTP/2 body over the request-body
+ * budget), so that it is in the protocol the clients speak. `headers` are the request's
  * (for its Content-Type). Returns a malloc'd body of *len bytes and sets *content_type (static),
  * or NULL for the default short text/plain reason. Runs on the connection's thread. */
 typedef void *(*sl_http_error_body_fn)(void *ctx, int status, const sl_http_header_t *headers,

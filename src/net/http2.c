@@ -164,11 +164,12 @@ static void h2_internal_response(sl_req_t *r, int status) {
     sl_conn_t *c = r->conn;
     char st[4], len[24];
     snprintf(st, sizeof st, "%d", status);
-    /* 413 comes after the headers: the handler's error_body may answer in the request's protocol. */
+    /* After the headers (413, 503 for the body budget, 408) the handler's error_body may answer
+     * in the request's protocol. */
     const sl_http_server_config_t *cfg = &c->w->srv->cfg;
     const char *ctype = NULL;
     size_t blen = 0;
-    void *body = status == 413 && cfg->error_body
+    void *body = status != 400 && cfg->error_body
                      ? cfg->error_body(cfg->handler_ctx, status, r->pub.headers, r->pub.header_count,
                                        &blen, &ctype)
                      : NULL;
