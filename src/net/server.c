@@ -856,6 +856,7 @@ static void conn_begin_linger(sl_conn_t *c) {
 static void conn_flush(sl_conn_t *c) {
     if (c->dead || c->proto == SL_PROTO_TLS_HANDSHAKE || c->lingering) return;
     int64_t now = sl_loop_now_ms(c->w->loop);
+    bool sent = false;
     for (int round = 0; round < 64; round++) {
         if (c->proto == SL_PROTO_H2 && sl_h2_pump(c) != 0) {
             sl_conn_abort(c);
@@ -868,7 +869,12 @@ static void conn_flush(sl_conn_t *c) {
             sl_conn_abort(c);
             return;
         }
-        if (n > 0) c->last_send_ms = now;
+        if (n > 0) sent = true;
+    }
+    if (sent) {
+        /* A client reading its answers is active even when it sends nothing. */
+        c->last_send_ms = now;
+        sl_conn_touch(c);
     }
     conn_account(c);
     if (c->out_acct == 0) c->last_send_ms = now;
@@ -1017,7 +1023,9 @@ static bool worker_prepare(void *arg) {
 static void worker_resume_accept(void *arg);
 
 static bool conn_is_idle(const sl_conn_t *c) {
-    if (c->proto == SL_PROTO_H1) return !c->h1_busy && sl_outq_bytes(&c->out) == 0;
+    /* Pipelined requests waiting in the input buffer are work, not idleness. */
+    if (c->proto == SL_PROTO_H1)
+        return !c->h1_busy && sl_outq_bytes(&c->out) == 0 && c->in_len == 0 && !c->dispatch_wait;
     for (const sl_req_t *r = c->reqs; r; r = r->next)
         if (r->handler_owned || r->responded || r->deferred) return false;
     return sl_outq_bytes(&c->out) == 0;
