@@ -370,12 +370,28 @@ def test_slow_heads_bodies_and_handshakes_are_closed(make_server):
     assert max(closed_at.values()) < 4.5, "slowest close after %.1f s" % max(closed_at.values())
 
 
+def settle(socks, quiet_s=0.5, timeout_s=15.0):
+    """Waits until the server has dealt with every connection attempt (accepted, or refused and
+    closed): no more of `socks` gets closed for quiet_s. Returns how many were closed."""
+    for s in socks:
+        s.setblocking(False)
+    closed, last_change = set(), time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and time.monotonic() - last_change < quiet_s:
+        for i, s in enumerate(socks):
+            if i not in closed and closed_by_server(s):
+                closed.add(i)
+                last_change = time.monotonic()
+        time.sleep(0.05)
+    return len(closed)
+
+
 def test_connection_bound_refuses_with_a_log_line_and_serves_new_clients(make_server):
     srv = server_with(make_server, max_connections=40)
     kinesis = client_for(srv)
     good_stream = small_stream(kinesis)
     idle = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(70)]
-    time.sleep(0.3)  # the idle ones are now older than a new client
+    assert settle(idle) >= 30  # the ones over the bound were refused
     with GoodClient(srv, good_stream) as good:
         for _ in range(10):
             c = client_for(srv, read_timeout=5)  # a new connection each time
@@ -408,7 +424,7 @@ def run_low_fd(options, with_stream):
         kinesis = client_for(srv)
         good_stream = small_stream(kinesis) if with_stream else None
         idle = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(LowFdServer.NOFILE + 50)]
-        time.sleep(0.3)  # the idle ones are now older than a new client
+        settle(idle)  # every attempt accepted or refused; the idle ones are older than a new client
         cpu0, t0 = cpu_s(srv.proc.pid), time.monotonic()
         with GoodClient(srv, good_stream) as good:
             for _ in range(10):
