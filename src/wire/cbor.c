@@ -430,6 +430,8 @@ int sl_cbor_parse(const uint8_t *data, size_t len, sl_arena_t *arena, sl_val_t *
     } else {
         *out = c->root;
     }
+    /* Success consumed the whole input; a failure has a reason and no document. */
+    SL_ASSERT(rc == 0 ? pos == len && !*reason : !*out && *reason);
     free(c->scratch);
     sl_buf_free(&c->chunks);
     free(c);

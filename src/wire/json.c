@@ -549,5 +549,7 @@ done:
         *reason = j.reason ? j.reason : "invalid JSON";
         if (strcmp(*reason, "out of memory") == 0) rc = SL_ENOMEM;
     }
+    /* A document or a reason, never both. */
+    SL_ASSERT(rc == 0 ? *out && !*reason : !*out && *reason);
     return rc;
 }
