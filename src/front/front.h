@@ -36,7 +36,8 @@ typedef struct sl_front_service sl_front_service_t;
  * binding table: request decoding into an sl_val_t map for the model validator, and its error
  * shape):
  *   REST_JSON: Lambda, Kinesis Video (members from the URI, query string, headers and body;
- *              errors with x-amzn-ErrorType), routed by path prefix and method.
+ *              errors with x-amzn-ErrorType), routed by path prefix and method. The decoding
+ *              half exists (front/rest.h); the answers and the routing are the next step.
  *   QUERY:     IAM, STS, SQS, SNS, CloudWatch (form-encoded Action=...; XML answers), routed by
  *              SigV4 signing name.
  *   REST_XML:  S3 (path-style buckets), routed by signing name and path. */

@@ -14,6 +14,7 @@ typedef enum {
     SL_SHAPE_STRING,
     SL_SHAPE_INTEGER,
     SL_SHAPE_LONG,
+    SL_SHAPE_DOUBLE,     /* double and float (no model constraints are carried for them) */
     SL_SHAPE_BOOLEAN,
     SL_SHAPE_BLOB,
     SL_SHAPE_TIMESTAMP,
@@ -24,10 +25,23 @@ typedef enum {
 
 typedef struct sl_shape sl_shape_t;
 
+/* Where a member travels in a REST protocol (the model's `location`); AWS JSON members are all
+ * in the body. */
+typedef enum {
+    SL_LOC_BODY = 0,
+    SL_LOC_URI,         /* a {label} of the operation's request URI */
+    SL_LOC_QUERY,       /* a query string parameter (a map: every parameter not bound otherwise) */
+    SL_LOC_HEADER,      /* a header (a list: comma-separated values) */
+    SL_LOC_HEADERS,     /* a map of every header whose name starts with location_name */
+    SL_LOC_STATUS_CODE, /* output only: the HTTP status */
+} sl_member_location_t;
+
 typedef struct {
     const char *name;        /* wire name, e.g. "StreamName" */
     const sl_shape_t *shape;
     bool required;
+    sl_member_location_t location;
+    const char *location_name; /* label, parameter or header name (SL_LOC_BODY: NULL) */
 } sl_member_t;
 
 struct sl_shape {
@@ -49,12 +63,15 @@ struct sl_shape {
     const uint8_t *check_order; /* structure: member indexes in AWS's validation order */
     const char *java_class;     /* structure: AWS's Java class, printed in list values */
     bool eventstream;           /* structure is an event stream union (SubscribeToShard) */
+    const char *payload;        /* REST structure: the member that is the whole body, or NULL */
 };
 
 typedef struct {
     const char *name;           /* "PutRecords" */
     const sl_shape_t *input;    /* NULL when the operation takes no input */
     const sl_shape_t *output;
+    const char *http_method;    /* the model's http trait: "POST" */
+    const char *request_uri;    /* "/" (AWS JSON); REST: "/2015-03-31/functions/{FunctionName}" */
 } sl_op_t;
 
 /* An error shape of the model (a structure with the `exception` trait). */

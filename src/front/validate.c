@@ -264,6 +264,7 @@ static const char *target_name(const sl_shape_t *shape) {
     case SL_SHAPE_STRING: return "an String";
     case SL_SHAPE_INTEGER: return "an Integer";
     case SL_SHAPE_LONG: return "an Long";
+    case SL_SHAPE_DOUBLE: return "an Double";
     case SL_SHAPE_BOOLEAN: return "an Boolean";
     case SL_SHAPE_BLOB: return "a Blob";
     case SL_SHAPE_TIMESTAMP: return "milliseconds since epoch";
@@ -435,6 +436,12 @@ static int check_type(vctx_t *c, const sl_shape_t *shape, sl_val_t *v) {
             v->u.num.d = (double)v->u.num.i;
             return 0;
         }
+        if (container) return container_mismatch(c, v);
+        return type_errorf(c, "class %s can not be converted to %s", source_class(v),
+                           target_name(shape));
+
+    case SL_SHAPE_DOUBLE:
+        if (v->type == SL_VAL_NUMBER) return 0;
         if (container) return container_mismatch(c, v);
         return type_errorf(c, "class %s can not be converted to %s", source_class(v),
                            target_name(shape));
@@ -774,6 +781,7 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
         if (v->type == SL_VAL_MAP) check_struct(c, s, v, path, NULL);
         return;
 
+    case SL_SHAPE_DOUBLE: /* no constraints carried (model.h) */
     case SL_SHAPE_BOOLEAN:
     case SL_SHAPE_TIMESTAMP:
         return;

@@ -160,10 +160,10 @@ static const sl_shape_t shape_UpdateStreamWarmThroughputOutput;
 static const sl_shape_t shape_WarmThroughputObject;
 
 static const sl_member_t shape_AddTagsToStreamInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"Tags", &shape_TagMap, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"Tags", &shape_TagMap, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_AddTagsToStreamInput_order[] = {1, 0, 2, 3};
 static const sl_shape_t shape_AddTagsToStreamInput = {
@@ -181,9 +181,9 @@ static const sl_shape_t shape_BooleanObject = {
 };
 
 static const sl_member_t shape_ChildShard_members[] = {
-    {"ShardId", &shape_ShardId, true},
-    {"ParentShards", &shape_ShardIdList, true},
-    {"HashKeyRange", &shape_HashKeyRange, true},
+    {"ShardId", &shape_ShardId, true, SL_LOC_BODY, NULL},
+    {"ParentShards", &shape_ShardIdList, true, SL_LOC_BODY, NULL},
+    {"HashKeyRange", &shape_HashKeyRange, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ChildShard_order[] = {0, 1, 2};
 static const sl_shape_t shape_ChildShard = {
@@ -202,10 +202,10 @@ static const sl_shape_t shape_ChildShardList = {
 };
 
 static const sl_member_t shape_Consumer_members[] = {
-    {"ConsumerName", &shape_ConsumerName, true},
-    {"ConsumerARN", &shape_ConsumerARN, true},
-    {"ConsumerStatus", &shape_ConsumerStatus, true},
-    {"ConsumerCreationTimestamp", &shape_Timestamp, true},
+    {"ConsumerName", &shape_ConsumerName, true, SL_LOC_BODY, NULL},
+    {"ConsumerARN", &shape_ConsumerARN, true, SL_LOC_BODY, NULL},
+    {"ConsumerStatus", &shape_ConsumerStatus, true, SL_LOC_BODY, NULL},
+    {"ConsumerCreationTimestamp", &shape_Timestamp, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_Consumer_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_Consumer = {
@@ -238,11 +238,11 @@ static const sl_shape_t shape_ConsumerCountObject = {
 };
 
 static const sl_member_t shape_ConsumerDescription_members[] = {
-    {"ConsumerName", &shape_ConsumerName, true},
-    {"ConsumerARN", &shape_ConsumerARN, true},
-    {"ConsumerStatus", &shape_ConsumerStatus, true},
-    {"ConsumerCreationTimestamp", &shape_Timestamp, true},
-    {"StreamARN", &shape_StreamARN, true},
+    {"ConsumerName", &shape_ConsumerName, true, SL_LOC_BODY, NULL},
+    {"ConsumerARN", &shape_ConsumerARN, true, SL_LOC_BODY, NULL},
+    {"ConsumerStatus", &shape_ConsumerStatus, true, SL_LOC_BODY, NULL},
+    {"ConsumerCreationTimestamp", &shape_Timestamp, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ConsumerDescription_order[] = {0, 1, 2, 3, 4};
 static const sl_shape_t shape_ConsumerDescription = {
@@ -281,12 +281,12 @@ static const sl_shape_t shape_ConsumerStatus = {
 };
 
 static const sl_member_t shape_CreateStreamInput_members[] = {
-    {"StreamName", &shape_StreamName, true},
-    {"ShardCount", &shape_PositiveIntegerObject, false},
-    {"StreamModeDetails", &shape_StreamModeDetails, false},
-    {"Tags", &shape_TagMap, false},
-    {"WarmThroughputMiBps", &shape_NaturalIntegerObject, false},
-    {"MaxRecordSizeInKiB", &shape_MaxRecordSizeInKiB, false},
+    {"StreamName", &shape_StreamName, true, SL_LOC_BODY, NULL},
+    {"ShardCount", &shape_PositiveIntegerObject, false, SL_LOC_BODY, NULL},
+    {"StreamModeDetails", &shape_StreamModeDetails, false, SL_LOC_BODY, NULL},
+    {"Tags", &shape_TagMap, false, SL_LOC_BODY, NULL},
+    {"WarmThroughputMiBps", &shape_NaturalIntegerObject, false, SL_LOC_BODY, NULL},
+    {"MaxRecordSizeInKiB", &shape_MaxRecordSizeInKiB, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_CreateStreamInput_order[] = {1, 0, 2, 3, 4, 5};
 static const sl_shape_t shape_CreateStreamInput = {
@@ -308,10 +308,10 @@ static const sl_shape_t shape_Data = {
 };
 
 static const sl_member_t shape_DecreaseStreamRetentionPeriodInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"RetentionPeriodHours", &shape_RetentionPeriodHours, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"RetentionPeriodHours", &shape_RetentionPeriodHours, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DecreaseStreamRetentionPeriodInput_order[] = {1, 0, 2, 3};
 static const sl_shape_t shape_DecreaseStreamRetentionPeriodInput = {
@@ -324,8 +324,8 @@ static const sl_shape_t shape_DecreaseStreamRetentionPeriodInput = {
 };
 
 static const sl_member_t shape_DeleteResourcePolicyInput_members[] = {
-    {"ResourceARN", &shape_ResourceARN, true},
-    {"StreamId", &shape_StreamId, false},
+    {"ResourceARN", &shape_ResourceARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DeleteResourcePolicyInput_order[] = {0, 1};
 static const sl_shape_t shape_DeleteResourcePolicyInput = {
@@ -338,10 +338,10 @@ static const sl_shape_t shape_DeleteResourcePolicyInput = {
 };
 
 static const sl_member_t shape_DeleteStreamInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"EnforceConsumerDeletion", &shape_BooleanObject, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"EnforceConsumerDeletion", &shape_BooleanObject, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DeleteStreamInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_DeleteStreamInput = {
@@ -354,10 +354,10 @@ static const sl_shape_t shape_DeleteStreamInput = {
 };
 
 static const sl_member_t shape_DeregisterStreamConsumerInput_members[] = {
-    {"StreamARN", &shape_StreamARN, false},
-    {"ConsumerName", &shape_ConsumerName, false},
-    {"ConsumerARN", &shape_ConsumerARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"ConsumerName", &shape_ConsumerName, false, SL_LOC_BODY, NULL},
+    {"ConsumerARN", &shape_ConsumerARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DeregisterStreamConsumerInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_DeregisterStreamConsumerInput = {
@@ -376,7 +376,7 @@ static const sl_shape_t shape_DescribeAccountSettingsInput = {
 };
 
 static const sl_member_t shape_DescribeAccountSettingsOutput_members[] = {
-    {"MinimumThroughputBillingCommitment", &shape_MinimumThroughputBillingCommitmentOutput, false},
+    {"MinimumThroughputBillingCommitment", &shape_MinimumThroughputBillingCommitmentOutput, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DescribeAccountSettingsOutput_order[] = {0};
 static const sl_shape_t shape_DescribeAccountSettingsOutput = {
@@ -395,10 +395,10 @@ static const sl_shape_t shape_DescribeLimitsInput = {
 };
 
 static const sl_member_t shape_DescribeLimitsOutput_members[] = {
-    {"ShardLimit", &shape_ShardCountObject, true},
-    {"OpenShardCount", &shape_ShardCountObject, true},
-    {"OnDemandStreamCount", &shape_OnDemandStreamCountObject, true},
-    {"OnDemandStreamCountLimit", &shape_OnDemandStreamCountLimitObject, true},
+    {"ShardLimit", &shape_ShardCountObject, true, SL_LOC_BODY, NULL},
+    {"OpenShardCount", &shape_ShardCountObject, true, SL_LOC_BODY, NULL},
+    {"OnDemandStreamCount", &shape_OnDemandStreamCountObject, true, SL_LOC_BODY, NULL},
+    {"OnDemandStreamCountLimit", &shape_OnDemandStreamCountLimitObject, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DescribeLimitsOutput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_DescribeLimitsOutput = {
@@ -411,10 +411,10 @@ static const sl_shape_t shape_DescribeLimitsOutput = {
 };
 
 static const sl_member_t shape_DescribeStreamConsumerInput_members[] = {
-    {"StreamARN", &shape_StreamARN, false},
-    {"ConsumerName", &shape_ConsumerName, false},
-    {"ConsumerARN", &shape_ConsumerARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"ConsumerName", &shape_ConsumerName, false, SL_LOC_BODY, NULL},
+    {"ConsumerARN", &shape_ConsumerARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DescribeStreamConsumerInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_DescribeStreamConsumerInput = {
@@ -427,7 +427,7 @@ static const sl_shape_t shape_DescribeStreamConsumerInput = {
 };
 
 static const sl_member_t shape_DescribeStreamConsumerOutput_members[] = {
-    {"ConsumerDescription", &shape_ConsumerDescription, true},
+    {"ConsumerDescription", &shape_ConsumerDescription, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DescribeStreamConsumerOutput_order[] = {0};
 static const sl_shape_t shape_DescribeStreamConsumerOutput = {
@@ -440,11 +440,11 @@ static const sl_shape_t shape_DescribeStreamConsumerOutput = {
 };
 
 static const sl_member_t shape_DescribeStreamInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"Limit", &shape_DescribeStreamInputLimit, false},
-    {"ExclusiveStartShardId", &shape_ShardId, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"Limit", &shape_DescribeStreamInputLimit, false, SL_LOC_BODY, NULL},
+    {"ExclusiveStartShardId", &shape_ShardId, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DescribeStreamInput_order[] = {1, 2, 0, 3, 4};
 static const sl_shape_t shape_DescribeStreamInput = {
@@ -466,7 +466,7 @@ static const sl_shape_t shape_DescribeStreamInputLimit = {
 };
 
 static const sl_member_t shape_DescribeStreamOutput_members[] = {
-    {"StreamDescription", &shape_StreamDescription, true},
+    {"StreamDescription", &shape_StreamDescription, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DescribeStreamOutput_order[] = {0};
 static const sl_shape_t shape_DescribeStreamOutput = {
@@ -479,9 +479,9 @@ static const sl_shape_t shape_DescribeStreamOutput = {
 };
 
 static const sl_member_t shape_DescribeStreamSummaryInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DescribeStreamSummaryInput_order[] = {0, 1, 2};
 static const sl_shape_t shape_DescribeStreamSummaryInput = {
@@ -494,7 +494,7 @@ static const sl_shape_t shape_DescribeStreamSummaryInput = {
 };
 
 static const sl_member_t shape_DescribeStreamSummaryOutput_members[] = {
-    {"StreamDescriptionSummary", &shape_StreamDescriptionSummary, true},
+    {"StreamDescriptionSummary", &shape_StreamDescriptionSummary, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DescribeStreamSummaryOutput_order[] = {0};
 static const sl_shape_t shape_DescribeStreamSummaryOutput = {
@@ -507,10 +507,10 @@ static const sl_shape_t shape_DescribeStreamSummaryOutput = {
 };
 
 static const sl_member_t shape_DisableEnhancedMonitoringInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"ShardLevelMetrics", &shape_MetricsNameList, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"ShardLevelMetrics", &shape_MetricsNameList, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_DisableEnhancedMonitoringInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_DisableEnhancedMonitoringInput = {
@@ -523,10 +523,10 @@ static const sl_shape_t shape_DisableEnhancedMonitoringInput = {
 };
 
 static const sl_member_t shape_EnableEnhancedMonitoringInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"ShardLevelMetrics", &shape_MetricsNameList, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"ShardLevelMetrics", &shape_MetricsNameList, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_EnableEnhancedMonitoringInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_EnableEnhancedMonitoringInput = {
@@ -548,7 +548,7 @@ static const sl_shape_t shape_EncryptionType = {
 };
 
 static const sl_member_t shape_EnhancedMetrics_members[] = {
-    {"ShardLevelMetrics", &shape_MetricsNameList, false},
+    {"ShardLevelMetrics", &shape_MetricsNameList, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_EnhancedMetrics_order[] = {0};
 static const sl_shape_t shape_EnhancedMetrics = {
@@ -567,10 +567,10 @@ static const sl_shape_t shape_EnhancedMonitoringList = {
 };
 
 static const sl_member_t shape_EnhancedMonitoringOutput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"CurrentShardLevelMetrics", &shape_MetricsNameList, false},
-    {"DesiredShardLevelMetrics", &shape_MetricsNameList, false},
-    {"StreamARN", &shape_StreamARN, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"CurrentShardLevelMetrics", &shape_MetricsNameList, false, SL_LOC_BODY, NULL},
+    {"DesiredShardLevelMetrics", &shape_MetricsNameList, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_EnhancedMonitoringOutput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_EnhancedMonitoringOutput = {
@@ -593,10 +593,10 @@ static const sl_shape_t shape_ErrorMessage = {
 };
 
 static const sl_member_t shape_GetRecordsInput_members[] = {
-    {"ShardIterator", &shape_ShardIterator, true},
-    {"Limit", &shape_GetRecordsInputLimit, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"ShardIterator", &shape_ShardIterator, true, SL_LOC_BODY, NULL},
+    {"Limit", &shape_GetRecordsInputLimit, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_GetRecordsInput_order[] = {1, 0, 2, 3};
 static const sl_shape_t shape_GetRecordsInput = {
@@ -618,10 +618,10 @@ static const sl_shape_t shape_GetRecordsInputLimit = {
 };
 
 static const sl_member_t shape_GetRecordsOutput_members[] = {
-    {"Records", &shape_RecordList, true},
-    {"NextShardIterator", &shape_ShardIterator, false},
-    {"MillisBehindLatest", &shape_MillisBehindLatest, false},
-    {"ChildShards", &shape_ChildShardList, false},
+    {"Records", &shape_RecordList, true, SL_LOC_BODY, NULL},
+    {"NextShardIterator", &shape_ShardIterator, false, SL_LOC_BODY, NULL},
+    {"MillisBehindLatest", &shape_MillisBehindLatest, false, SL_LOC_BODY, NULL},
+    {"ChildShards", &shape_ChildShardList, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_GetRecordsOutput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_GetRecordsOutput = {
@@ -634,8 +634,8 @@ static const sl_shape_t shape_GetRecordsOutput = {
 };
 
 static const sl_member_t shape_GetResourcePolicyInput_members[] = {
-    {"ResourceARN", &shape_ResourceARN, true},
-    {"StreamId", &shape_StreamId, false},
+    {"ResourceARN", &shape_ResourceARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_GetResourcePolicyInput_order[] = {0, 1};
 static const sl_shape_t shape_GetResourcePolicyInput = {
@@ -648,7 +648,7 @@ static const sl_shape_t shape_GetResourcePolicyInput = {
 };
 
 static const sl_member_t shape_GetResourcePolicyOutput_members[] = {
-    {"Policy", &shape_Policy, true},
+    {"Policy", &shape_Policy, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_GetResourcePolicyOutput_order[] = {0};
 static const sl_shape_t shape_GetResourcePolicyOutput = {
@@ -661,13 +661,13 @@ static const sl_shape_t shape_GetResourcePolicyOutput = {
 };
 
 static const sl_member_t shape_GetShardIteratorInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"ShardId", &shape_ShardId, true},
-    {"ShardIteratorType", &shape_ShardIteratorType, true},
-    {"StartingSequenceNumber", &shape_SequenceNumber, false},
-    {"Timestamp", &shape_Timestamp, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"ShardId", &shape_ShardId, true, SL_LOC_BODY, NULL},
+    {"ShardIteratorType", &shape_ShardIteratorType, true, SL_LOC_BODY, NULL},
+    {"StartingSequenceNumber", &shape_SequenceNumber, false, SL_LOC_BODY, NULL},
+    {"Timestamp", &shape_Timestamp, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_GetShardIteratorInput_order[] = {1, 2, 3, 0, 4, 5, 6};
 static const sl_shape_t shape_GetShardIteratorInput = {
@@ -680,7 +680,7 @@ static const sl_shape_t shape_GetShardIteratorInput = {
 };
 
 static const sl_member_t shape_GetShardIteratorOutput_members[] = {
-    {"ShardIterator", &shape_ShardIterator, false},
+    {"ShardIterator", &shape_ShardIterator, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_GetShardIteratorOutput_order[] = {0};
 static const sl_shape_t shape_GetShardIteratorOutput = {
@@ -700,8 +700,8 @@ static const sl_shape_t shape_HashKey = {
 };
 
 static const sl_member_t shape_HashKeyRange_members[] = {
-    {"StartingHashKey", &shape_HashKey, true},
-    {"EndingHashKey", &shape_HashKey, true},
+    {"StartingHashKey", &shape_HashKey, true, SL_LOC_BODY, NULL},
+    {"EndingHashKey", &shape_HashKey, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_HashKeyRange_order[] = {0, 1};
 static const sl_shape_t shape_HashKeyRange = {
@@ -714,10 +714,10 @@ static const sl_shape_t shape_HashKeyRange = {
 };
 
 static const sl_member_t shape_IncreaseStreamRetentionPeriodInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"RetentionPeriodHours", &shape_RetentionPeriodHours, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"RetentionPeriodHours", &shape_RetentionPeriodHours, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_IncreaseStreamRetentionPeriodInput_order[] = {1, 0, 2, 3};
 static const sl_shape_t shape_IncreaseStreamRetentionPeriodInput = {
@@ -730,7 +730,7 @@ static const sl_shape_t shape_IncreaseStreamRetentionPeriodInput = {
 };
 
 static const sl_member_t shape_InternalFailureException_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_InternalFailureException_order[] = {0};
 static const sl_shape_t shape_InternalFailureException = {
@@ -743,7 +743,7 @@ static const sl_shape_t shape_InternalFailureException = {
 };
 
 static const sl_member_t shape_KMSAccessDeniedException_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_KMSAccessDeniedException_order[] = {0};
 static const sl_shape_t shape_KMSAccessDeniedException = {
@@ -756,7 +756,7 @@ static const sl_shape_t shape_KMSAccessDeniedException = {
 };
 
 static const sl_member_t shape_KMSDisabledException_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_KMSDisabledException_order[] = {0};
 static const sl_shape_t shape_KMSDisabledException = {
@@ -769,7 +769,7 @@ static const sl_shape_t shape_KMSDisabledException = {
 };
 
 static const sl_member_t shape_KMSInvalidStateException_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_KMSInvalidStateException_order[] = {0};
 static const sl_shape_t shape_KMSInvalidStateException = {
@@ -782,7 +782,7 @@ static const sl_shape_t shape_KMSInvalidStateException = {
 };
 
 static const sl_member_t shape_KMSNotFoundException_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_KMSNotFoundException_order[] = {0};
 static const sl_shape_t shape_KMSNotFoundException = {
@@ -795,7 +795,7 @@ static const sl_shape_t shape_KMSNotFoundException = {
 };
 
 static const sl_member_t shape_KMSOptInRequired_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_KMSOptInRequired_order[] = {0};
 static const sl_shape_t shape_KMSOptInRequired = {
@@ -808,7 +808,7 @@ static const sl_shape_t shape_KMSOptInRequired = {
 };
 
 static const sl_member_t shape_KMSThrottlingException_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_KMSThrottlingException_order[] = {0};
 static const sl_shape_t shape_KMSThrottlingException = {
@@ -830,14 +830,14 @@ static const sl_shape_t shape_KeyId = {
 };
 
 static const sl_member_t shape_ListShardsInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"NextToken", &shape_NextToken, false},
-    {"ExclusiveStartShardId", &shape_ShardId, false},
-    {"MaxResults", &shape_ListShardsInputLimit, false},
-    {"StreamCreationTimestamp", &shape_Timestamp, false},
-    {"ShardFilter", &shape_ShardFilter, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"NextToken", &shape_NextToken, false, SL_LOC_BODY, NULL},
+    {"ExclusiveStartShardId", &shape_ShardId, false, SL_LOC_BODY, NULL},
+    {"MaxResults", &shape_ListShardsInputLimit, false, SL_LOC_BODY, NULL},
+    {"StreamCreationTimestamp", &shape_Timestamp, false, SL_LOC_BODY, NULL},
+    {"ShardFilter", &shape_ShardFilter, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListShardsInput_order[] = {3, 2, 0, 1, 4, 5, 6, 7};
 static const sl_shape_t shape_ListShardsInput = {
@@ -859,8 +859,8 @@ static const sl_shape_t shape_ListShardsInputLimit = {
 };
 
 static const sl_member_t shape_ListShardsOutput_members[] = {
-    {"Shards", &shape_ShardList, false},
-    {"NextToken", &shape_NextToken, false},
+    {"Shards", &shape_ShardList, false, SL_LOC_BODY, NULL},
+    {"NextToken", &shape_NextToken, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListShardsOutput_order[] = {0, 1};
 static const sl_shape_t shape_ListShardsOutput = {
@@ -873,11 +873,11 @@ static const sl_shape_t shape_ListShardsOutput = {
 };
 
 static const sl_member_t shape_ListStreamConsumersInput_members[] = {
-    {"StreamARN", &shape_StreamARN, true},
-    {"NextToken", &shape_NextToken, false},
-    {"MaxResults", &shape_ListStreamConsumersInputLimit, false},
-    {"StreamCreationTimestamp", &shape_Timestamp, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamARN", &shape_StreamARN, true, SL_LOC_BODY, NULL},
+    {"NextToken", &shape_NextToken, false, SL_LOC_BODY, NULL},
+    {"MaxResults", &shape_ListStreamConsumersInputLimit, false, SL_LOC_BODY, NULL},
+    {"StreamCreationTimestamp", &shape_Timestamp, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListStreamConsumersInput_order[] = {0, 1, 2, 3, 4};
 static const sl_shape_t shape_ListStreamConsumersInput = {
@@ -899,8 +899,8 @@ static const sl_shape_t shape_ListStreamConsumersInputLimit = {
 };
 
 static const sl_member_t shape_ListStreamConsumersOutput_members[] = {
-    {"Consumers", &shape_ConsumerList, false},
-    {"NextToken", &shape_NextToken, false},
+    {"Consumers", &shape_ConsumerList, false, SL_LOC_BODY, NULL},
+    {"NextToken", &shape_NextToken, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListStreamConsumersOutput_order[] = {0, 1};
 static const sl_shape_t shape_ListStreamConsumersOutput = {
@@ -913,9 +913,9 @@ static const sl_shape_t shape_ListStreamConsumersOutput = {
 };
 
 static const sl_member_t shape_ListStreamsInput_members[] = {
-    {"Limit", &shape_ListStreamsInputLimit, false},
-    {"ExclusiveStartStreamName", &shape_StreamName, false},
-    {"NextToken", &shape_NextToken, false},
+    {"Limit", &shape_ListStreamsInputLimit, false, SL_LOC_BODY, NULL},
+    {"ExclusiveStartStreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"NextToken", &shape_NextToken, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListStreamsInput_order[] = {0, 1, 2};
 static const sl_shape_t shape_ListStreamsInput = {
@@ -937,10 +937,10 @@ static const sl_shape_t shape_ListStreamsInputLimit = {
 };
 
 static const sl_member_t shape_ListStreamsOutput_members[] = {
-    {"StreamNames", &shape_StreamNameList, true},
-    {"HasMoreStreams", &shape_BooleanObject, true},
-    {"NextToken", &shape_NextToken, false},
-    {"StreamSummaries", &shape_StreamSummaryList, false},
+    {"StreamNames", &shape_StreamNameList, true, SL_LOC_BODY, NULL},
+    {"HasMoreStreams", &shape_BooleanObject, true, SL_LOC_BODY, NULL},
+    {"NextToken", &shape_NextToken, false, SL_LOC_BODY, NULL},
+    {"StreamSummaries", &shape_StreamSummaryList, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListStreamsOutput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_ListStreamsOutput = {
@@ -953,8 +953,8 @@ static const sl_shape_t shape_ListStreamsOutput = {
 };
 
 static const sl_member_t shape_ListTagsForResourceInput_members[] = {
-    {"ResourceARN", &shape_ResourceARN, true},
-    {"StreamId", &shape_StreamId, false},
+    {"ResourceARN", &shape_ResourceARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListTagsForResourceInput_order[] = {0, 1};
 static const sl_shape_t shape_ListTagsForResourceInput = {
@@ -967,7 +967,7 @@ static const sl_shape_t shape_ListTagsForResourceInput = {
 };
 
 static const sl_member_t shape_ListTagsForResourceOutput_members[] = {
-    {"Tags", &shape_TagList, false},
+    {"Tags", &shape_TagList, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListTagsForResourceOutput_order[] = {0};
 static const sl_shape_t shape_ListTagsForResourceOutput = {
@@ -980,11 +980,11 @@ static const sl_shape_t shape_ListTagsForResourceOutput = {
 };
 
 static const sl_member_t shape_ListTagsForStreamInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"ExclusiveStartTagKey", &shape_TagKey, false},
-    {"Limit", &shape_ListTagsForStreamInputLimit, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"ExclusiveStartTagKey", &shape_TagKey, false, SL_LOC_BODY, NULL},
+    {"Limit", &shape_ListTagsForStreamInputLimit, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListTagsForStreamInput_order[] = {2, 1, 0, 3, 4};
 static const sl_shape_t shape_ListTagsForStreamInput = {
@@ -1006,8 +1006,8 @@ static const sl_shape_t shape_ListTagsForStreamInputLimit = {
 };
 
 static const sl_member_t shape_ListTagsForStreamOutput_members[] = {
-    {"Tags", &shape_TagList, true},
-    {"HasMoreTags", &shape_BooleanObject, true},
+    {"Tags", &shape_TagList, true, SL_LOC_BODY, NULL},
+    {"HasMoreTags", &shape_BooleanObject, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ListTagsForStreamOutput_order[] = {0, 1};
 static const sl_shape_t shape_ListTagsForStreamOutput = {
@@ -1029,11 +1029,11 @@ static const sl_shape_t shape_MaxRecordSizeInKiB = {
 };
 
 static const sl_member_t shape_MergeShardsInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"ShardToMerge", &shape_ShardId, true},
-    {"AdjacentShardToMerge", &shape_ShardId, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"ShardToMerge", &shape_ShardId, true, SL_LOC_BODY, NULL},
+    {"AdjacentShardToMerge", &shape_ShardId, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_MergeShardsInput_order[] = {1, 2, 0, 3, 4};
 static const sl_shape_t shape_MergeShardsInput = {
@@ -1072,7 +1072,7 @@ static const sl_shape_t shape_MillisBehindLatest = {
 };
 
 static const sl_member_t shape_MinimumThroughputBillingCommitmentInput_members[] = {
-    {"Status", &shape_MinimumThroughputBillingCommitmentInputStatus, true},
+    {"Status", &shape_MinimumThroughputBillingCommitmentInputStatus, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_MinimumThroughputBillingCommitmentInput_order[] = {0};
 static const sl_shape_t shape_MinimumThroughputBillingCommitmentInput = {
@@ -1094,10 +1094,10 @@ static const sl_shape_t shape_MinimumThroughputBillingCommitmentInputStatus = {
 };
 
 static const sl_member_t shape_MinimumThroughputBillingCommitmentOutput_members[] = {
-    {"Status", &shape_MinimumThroughputBillingCommitmentOutputStatus, true},
-    {"StartedAt", &shape_Timestamp, false},
-    {"EndedAt", &shape_Timestamp, false},
-    {"EarliestAllowedEndAt", &shape_Timestamp, false},
+    {"Status", &shape_MinimumThroughputBillingCommitmentOutputStatus, true, SL_LOC_BODY, NULL},
+    {"StartedAt", &shape_Timestamp, false, SL_LOC_BODY, NULL},
+    {"EndedAt", &shape_Timestamp, false, SL_LOC_BODY, NULL},
+    {"EarliestAllowedEndAt", &shape_Timestamp, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_MinimumThroughputBillingCommitmentOutput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_MinimumThroughputBillingCommitmentOutput = {
@@ -1174,13 +1174,13 @@ static const sl_shape_t shape_PositiveIntegerObject = {
 };
 
 static const sl_member_t shape_PutRecordInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"Data", &shape_Data, true},
-    {"PartitionKey", &shape_PartitionKey, true},
-    {"ExplicitHashKey", &shape_HashKey, false},
-    {"SequenceNumberForOrdering", &shape_SequenceNumber, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"Data", &shape_Data, true, SL_LOC_BODY, NULL},
+    {"PartitionKey", &shape_PartitionKey, true, SL_LOC_BODY, NULL},
+    {"ExplicitHashKey", &shape_HashKey, false, SL_LOC_BODY, NULL},
+    {"SequenceNumberForOrdering", &shape_SequenceNumber, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_PutRecordInput_order[] = {4, 2, 3, 1, 0, 5, 6};
 static const sl_shape_t shape_PutRecordInput = {
@@ -1193,9 +1193,9 @@ static const sl_shape_t shape_PutRecordInput = {
 };
 
 static const sl_member_t shape_PutRecordOutput_members[] = {
-    {"ShardId", &shape_ShardId, true},
-    {"SequenceNumber", &shape_SequenceNumber, true},
-    {"EncryptionType", &shape_EncryptionType, false},
+    {"ShardId", &shape_ShardId, true, SL_LOC_BODY, NULL},
+    {"SequenceNumber", &shape_SequenceNumber, true, SL_LOC_BODY, NULL},
+    {"EncryptionType", &shape_EncryptionType, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_PutRecordOutput_order[] = {0, 1, 2};
 static const sl_shape_t shape_PutRecordOutput = {
@@ -1208,10 +1208,10 @@ static const sl_shape_t shape_PutRecordOutput = {
 };
 
 static const sl_member_t shape_PutRecordsInput_members[] = {
-    {"Records", &shape_PutRecordsRequestEntryList, true},
-    {"StreamName", &shape_StreamName, false},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"Records", &shape_PutRecordsRequestEntryList, true, SL_LOC_BODY, NULL},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_PutRecordsInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_PutRecordsInput = {
@@ -1224,9 +1224,9 @@ static const sl_shape_t shape_PutRecordsInput = {
 };
 
 static const sl_member_t shape_PutRecordsOutput_members[] = {
-    {"FailedRecordCount", &shape_PositiveIntegerObject, false},
-    {"Records", &shape_PutRecordsResultEntryList, true},
-    {"EncryptionType", &shape_EncryptionType, false},
+    {"FailedRecordCount", &shape_PositiveIntegerObject, false, SL_LOC_BODY, NULL},
+    {"Records", &shape_PutRecordsResultEntryList, true, SL_LOC_BODY, NULL},
+    {"EncryptionType", &shape_EncryptionType, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_PutRecordsOutput_order[] = {0, 1, 2};
 static const sl_shape_t shape_PutRecordsOutput = {
@@ -1239,9 +1239,9 @@ static const sl_shape_t shape_PutRecordsOutput = {
 };
 
 static const sl_member_t shape_PutRecordsRequestEntry_members[] = {
-    {"Data", &shape_Data, true},
-    {"ExplicitHashKey", &shape_HashKey, false},
-    {"PartitionKey", &shape_PartitionKey, true},
+    {"Data", &shape_Data, true, SL_LOC_BODY, NULL},
+    {"ExplicitHashKey", &shape_HashKey, false, SL_LOC_BODY, NULL},
+    {"PartitionKey", &shape_PartitionKey, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_PutRecordsRequestEntry_order[] = {2, 1, 0};
 static const sl_shape_t shape_PutRecordsRequestEntry = {
@@ -1264,10 +1264,10 @@ static const sl_shape_t shape_PutRecordsRequestEntryList = {
 };
 
 static const sl_member_t shape_PutRecordsResultEntry_members[] = {
-    {"SequenceNumber", &shape_SequenceNumber, false},
-    {"ShardId", &shape_ShardId, false},
-    {"ErrorCode", &shape_ErrorCode, false},
-    {"ErrorMessage", &shape_ErrorMessage, false},
+    {"SequenceNumber", &shape_SequenceNumber, false, SL_LOC_BODY, NULL},
+    {"ShardId", &shape_ShardId, false, SL_LOC_BODY, NULL},
+    {"ErrorCode", &shape_ErrorCode, false, SL_LOC_BODY, NULL},
+    {"ErrorMessage", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_PutRecordsResultEntry_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_PutRecordsResultEntry = {
@@ -1290,9 +1290,9 @@ static const sl_shape_t shape_PutRecordsResultEntryList = {
 };
 
 static const sl_member_t shape_PutResourcePolicyInput_members[] = {
-    {"ResourceARN", &shape_ResourceARN, true},
-    {"StreamId", &shape_StreamId, false},
-    {"Policy", &shape_Policy, true},
+    {"ResourceARN", &shape_ResourceARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
+    {"Policy", &shape_Policy, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_PutResourcePolicyInput_order[] = {0, 1, 2};
 static const sl_shape_t shape_PutResourcePolicyInput = {
@@ -1305,11 +1305,11 @@ static const sl_shape_t shape_PutResourcePolicyInput = {
 };
 
 static const sl_member_t shape_Record_members[] = {
-    {"SequenceNumber", &shape_SequenceNumber, true},
-    {"ApproximateArrivalTimestamp", &shape_Timestamp, false},
-    {"Data", &shape_Data, true},
-    {"PartitionKey", &shape_PartitionKey, true},
-    {"EncryptionType", &shape_EncryptionType, false},
+    {"SequenceNumber", &shape_SequenceNumber, true, SL_LOC_BODY, NULL},
+    {"ApproximateArrivalTimestamp", &shape_Timestamp, false, SL_LOC_BODY, NULL},
+    {"Data", &shape_Data, true, SL_LOC_BODY, NULL},
+    {"PartitionKey", &shape_PartitionKey, true, SL_LOC_BODY, NULL},
+    {"EncryptionType", &shape_EncryptionType, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_Record_order[] = {0, 1, 2, 3, 4};
 static const sl_shape_t shape_Record = {
@@ -1328,10 +1328,10 @@ static const sl_shape_t shape_RecordList = {
 };
 
 static const sl_member_t shape_RegisterStreamConsumerInput_members[] = {
-    {"StreamARN", &shape_StreamARN, true},
-    {"ConsumerName", &shape_ConsumerName, true},
-    {"StreamId", &shape_StreamId, false},
-    {"Tags", &shape_TagMap, false},
+    {"StreamARN", &shape_StreamARN, true, SL_LOC_BODY, NULL},
+    {"ConsumerName", &shape_ConsumerName, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
+    {"Tags", &shape_TagMap, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_RegisterStreamConsumerInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_RegisterStreamConsumerInput = {
@@ -1344,7 +1344,7 @@ static const sl_shape_t shape_RegisterStreamConsumerInput = {
 };
 
 static const sl_member_t shape_RegisterStreamConsumerOutput_members[] = {
-    {"Consumer", &shape_Consumer, true},
+    {"Consumer", &shape_Consumer, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_RegisterStreamConsumerOutput_order[] = {0};
 static const sl_shape_t shape_RegisterStreamConsumerOutput = {
@@ -1357,10 +1357,10 @@ static const sl_shape_t shape_RegisterStreamConsumerOutput = {
 };
 
 static const sl_member_t shape_RemoveTagsFromStreamInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"TagKeys", &shape_TagKeyList, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"TagKeys", &shape_TagKeyList, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_RemoveTagsFromStreamInput_order[] = {1, 0, 2, 3};
 static const sl_shape_t shape_RemoveTagsFromStreamInput = {
@@ -1384,7 +1384,7 @@ static const sl_shape_t shape_ResourceARN = {
 };
 
 static const sl_member_t shape_ResourceInUseException_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ResourceInUseException_order[] = {0};
 static const sl_shape_t shape_ResourceInUseException = {
@@ -1397,7 +1397,7 @@ static const sl_shape_t shape_ResourceInUseException = {
 };
 
 static const sl_member_t shape_ResourceNotFoundException_members[] = {
-    {"message", &shape_ErrorMessage, false},
+    {"message", &shape_ErrorMessage, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ResourceNotFoundException_order[] = {0};
 static const sl_shape_t shape_ResourceNotFoundException = {
@@ -1431,8 +1431,8 @@ static const sl_shape_t shape_SequenceNumber = {
 };
 
 static const sl_member_t shape_SequenceNumberRange_members[] = {
-    {"StartingSequenceNumber", &shape_SequenceNumber, true},
-    {"EndingSequenceNumber", &shape_SequenceNumber, false},
+    {"StartingSequenceNumber", &shape_SequenceNumber, true, SL_LOC_BODY, NULL},
+    {"EndingSequenceNumber", &shape_SequenceNumber, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_SequenceNumberRange_order[] = {0, 1};
 static const sl_shape_t shape_SequenceNumberRange = {
@@ -1445,11 +1445,11 @@ static const sl_shape_t shape_SequenceNumberRange = {
 };
 
 static const sl_member_t shape_Shard_members[] = {
-    {"ShardId", &shape_ShardId, true},
-    {"ParentShardId", &shape_ShardId, false},
-    {"AdjacentParentShardId", &shape_ShardId, false},
-    {"HashKeyRange", &shape_HashKeyRange, true},
-    {"SequenceNumberRange", &shape_SequenceNumberRange, true},
+    {"ShardId", &shape_ShardId, true, SL_LOC_BODY, NULL},
+    {"ParentShardId", &shape_ShardId, false, SL_LOC_BODY, NULL},
+    {"AdjacentParentShardId", &shape_ShardId, false, SL_LOC_BODY, NULL},
+    {"HashKeyRange", &shape_HashKeyRange, true, SL_LOC_BODY, NULL},
+    {"SequenceNumberRange", &shape_SequenceNumberRange, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_Shard_order[] = {0, 1, 2, 3, 4};
 static const sl_shape_t shape_Shard = {
@@ -1471,9 +1471,9 @@ static const sl_shape_t shape_ShardCountObject = {
 };
 
 static const sl_member_t shape_ShardFilter_members[] = {
-    {"Type", &shape_ShardFilterType, true},
-    {"ShardId", &shape_ShardId, false},
-    {"Timestamp", &shape_Timestamp, false},
+    {"Type", &shape_ShardFilterType, true, SL_LOC_BODY, NULL},
+    {"ShardId", &shape_ShardId, false, SL_LOC_BODY, NULL},
+    {"Timestamp", &shape_Timestamp, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_ShardFilter_order[] = {0, 1, 2};
 static const sl_shape_t shape_ShardFilter = {
@@ -1536,11 +1536,11 @@ static const sl_shape_t shape_ShardList = {
 };
 
 static const sl_member_t shape_SplitShardInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"ShardToSplit", &shape_ShardId, true},
-    {"NewStartingHashKey", &shape_HashKey, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"ShardToSplit", &shape_ShardId, true, SL_LOC_BODY, NULL},
+    {"NewStartingHashKey", &shape_HashKey, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_SplitShardInput_order[] = {2, 0, 1, 3, 4};
 static const sl_shape_t shape_SplitShardInput = {
@@ -1553,11 +1553,11 @@ static const sl_shape_t shape_SplitShardInput = {
 };
 
 static const sl_member_t shape_StartStreamEncryptionInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"EncryptionType", &shape_EncryptionType, true},
-    {"KeyId", &shape_KeyId, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"EncryptionType", &shape_EncryptionType, true, SL_LOC_BODY, NULL},
+    {"KeyId", &shape_KeyId, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_StartStreamEncryptionInput_order[] = {0, 1, 2, 3, 4};
 static const sl_shape_t shape_StartStreamEncryptionInput = {
@@ -1570,9 +1570,9 @@ static const sl_shape_t shape_StartStreamEncryptionInput = {
 };
 
 static const sl_member_t shape_StartingPosition_members[] = {
-    {"Type", &shape_ShardIteratorType, true},
-    {"SequenceNumber", &shape_SequenceNumber, false},
-    {"Timestamp", &shape_Timestamp, false},
+    {"Type", &shape_ShardIteratorType, true, SL_LOC_BODY, NULL},
+    {"SequenceNumber", &shape_SequenceNumber, false, SL_LOC_BODY, NULL},
+    {"Timestamp", &shape_Timestamp, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_StartingPosition_order[] = {0, 1, 2};
 static const sl_shape_t shape_StartingPosition = {
@@ -1585,11 +1585,11 @@ static const sl_shape_t shape_StartingPosition = {
 };
 
 static const sl_member_t shape_StopStreamEncryptionInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"EncryptionType", &shape_EncryptionType, true},
-    {"KeyId", &shape_KeyId, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"EncryptionType", &shape_EncryptionType, true, SL_LOC_BODY, NULL},
+    {"KeyId", &shape_KeyId, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_StopStreamEncryptionInput_order[] = {0, 1, 2, 3, 4};
 static const sl_shape_t shape_StopStreamEncryptionInput = {
@@ -1613,17 +1613,17 @@ static const sl_shape_t shape_StreamARN = {
 };
 
 static const sl_member_t shape_StreamDescription_members[] = {
-    {"StreamName", &shape_StreamName, true},
-    {"StreamARN", &shape_StreamARN, true},
-    {"StreamStatus", &shape_StreamStatus, true},
-    {"StreamModeDetails", &shape_StreamModeDetails, false},
-    {"Shards", &shape_ShardList, true},
-    {"HasMoreShards", &shape_BooleanObject, true},
-    {"RetentionPeriodHours", &shape_RetentionPeriodHours, true},
-    {"StreamCreationTimestamp", &shape_Timestamp, true},
-    {"EnhancedMonitoring", &shape_EnhancedMonitoringList, true},
-    {"EncryptionType", &shape_EncryptionType, false},
-    {"KeyId", &shape_KeyId, false},
+    {"StreamName", &shape_StreamName, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, true, SL_LOC_BODY, NULL},
+    {"StreamStatus", &shape_StreamStatus, true, SL_LOC_BODY, NULL},
+    {"StreamModeDetails", &shape_StreamModeDetails, false, SL_LOC_BODY, NULL},
+    {"Shards", &shape_ShardList, true, SL_LOC_BODY, NULL},
+    {"HasMoreShards", &shape_BooleanObject, true, SL_LOC_BODY, NULL},
+    {"RetentionPeriodHours", &shape_RetentionPeriodHours, true, SL_LOC_BODY, NULL},
+    {"StreamCreationTimestamp", &shape_Timestamp, true, SL_LOC_BODY, NULL},
+    {"EnhancedMonitoring", &shape_EnhancedMonitoringList, true, SL_LOC_BODY, NULL},
+    {"EncryptionType", &shape_EncryptionType, false, SL_LOC_BODY, NULL},
+    {"KeyId", &shape_KeyId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_StreamDescription_order[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 static const sl_shape_t shape_StreamDescription = {
@@ -1636,20 +1636,20 @@ static const sl_shape_t shape_StreamDescription = {
 };
 
 static const sl_member_t shape_StreamDescriptionSummary_members[] = {
-    {"StreamName", &shape_StreamName, true},
-    {"StreamARN", &shape_StreamARN, true},
-    {"StreamId", &shape_StreamId, false},
-    {"StreamStatus", &shape_StreamStatus, true},
-    {"StreamModeDetails", &shape_StreamModeDetails, false},
-    {"RetentionPeriodHours", &shape_RetentionPeriodHours, true},
-    {"StreamCreationTimestamp", &shape_Timestamp, true},
-    {"EnhancedMonitoring", &shape_EnhancedMonitoringList, true},
-    {"EncryptionType", &shape_EncryptionType, false},
-    {"KeyId", &shape_KeyId, false},
-    {"OpenShardCount", &shape_ShardCountObject, true},
-    {"ConsumerCount", &shape_ConsumerCountObject, false},
-    {"WarmThroughput", &shape_WarmThroughputObject, false},
-    {"MaxRecordSizeInKiB", &shape_MaxRecordSizeInKiB, false},
+    {"StreamName", &shape_StreamName, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
+    {"StreamStatus", &shape_StreamStatus, true, SL_LOC_BODY, NULL},
+    {"StreamModeDetails", &shape_StreamModeDetails, false, SL_LOC_BODY, NULL},
+    {"RetentionPeriodHours", &shape_RetentionPeriodHours, true, SL_LOC_BODY, NULL},
+    {"StreamCreationTimestamp", &shape_Timestamp, true, SL_LOC_BODY, NULL},
+    {"EnhancedMonitoring", &shape_EnhancedMonitoringList, true, SL_LOC_BODY, NULL},
+    {"EncryptionType", &shape_EncryptionType, false, SL_LOC_BODY, NULL},
+    {"KeyId", &shape_KeyId, false, SL_LOC_BODY, NULL},
+    {"OpenShardCount", &shape_ShardCountObject, true, SL_LOC_BODY, NULL},
+    {"ConsumerCount", &shape_ConsumerCountObject, false, SL_LOC_BODY, NULL},
+    {"WarmThroughput", &shape_WarmThroughputObject, false, SL_LOC_BODY, NULL},
+    {"MaxRecordSizeInKiB", &shape_MaxRecordSizeInKiB, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_StreamDescriptionSummary_order[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
 static const sl_shape_t shape_StreamDescriptionSummary = {
@@ -1682,7 +1682,7 @@ static const sl_shape_t shape_StreamMode = {
 };
 
 static const sl_member_t shape_StreamModeDetails_members[] = {
-    {"StreamMode", &shape_StreamMode, true},
+    {"StreamMode", &shape_StreamMode, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_StreamModeDetails_order[] = {0};
 static const sl_shape_t shape_StreamModeDetails = {
@@ -1721,11 +1721,11 @@ static const sl_shape_t shape_StreamStatus = {
 };
 
 static const sl_member_t shape_StreamSummary_members[] = {
-    {"StreamName", &shape_StreamName, true},
-    {"StreamARN", &shape_StreamARN, true},
-    {"StreamStatus", &shape_StreamStatus, true},
-    {"StreamModeDetails", &shape_StreamModeDetails, false},
-    {"StreamCreationTimestamp", &shape_Timestamp, false},
+    {"StreamName", &shape_StreamName, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, true, SL_LOC_BODY, NULL},
+    {"StreamStatus", &shape_StreamStatus, true, SL_LOC_BODY, NULL},
+    {"StreamModeDetails", &shape_StreamModeDetails, false, SL_LOC_BODY, NULL},
+    {"StreamCreationTimestamp", &shape_Timestamp, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_StreamSummary_order[] = {0, 1, 2, 3, 4};
 static const sl_shape_t shape_StreamSummary = {
@@ -1744,10 +1744,10 @@ static const sl_shape_t shape_StreamSummaryList = {
 };
 
 static const sl_member_t shape_SubscribeToShardEvent_members[] = {
-    {"Records", &shape_RecordList, true},
-    {"ContinuationSequenceNumber", &shape_SequenceNumber, true},
-    {"MillisBehindLatest", &shape_MillisBehindLatest, true},
-    {"ChildShards", &shape_ChildShardList, false},
+    {"Records", &shape_RecordList, true, SL_LOC_BODY, NULL},
+    {"ContinuationSequenceNumber", &shape_SequenceNumber, true, SL_LOC_BODY, NULL},
+    {"MillisBehindLatest", &shape_MillisBehindLatest, true, SL_LOC_BODY, NULL},
+    {"ChildShards", &shape_ChildShardList, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_SubscribeToShardEvent_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_SubscribeToShardEvent = {
@@ -1760,16 +1760,16 @@ static const sl_shape_t shape_SubscribeToShardEvent = {
 };
 
 static const sl_member_t shape_SubscribeToShardEventStream_members[] = {
-    {"SubscribeToShardEvent", &shape_SubscribeToShardEvent, true},
-    {"ResourceNotFoundException", &shape_ResourceNotFoundException, false},
-    {"ResourceInUseException", &shape_ResourceInUseException, false},
-    {"KMSDisabledException", &shape_KMSDisabledException, false},
-    {"KMSInvalidStateException", &shape_KMSInvalidStateException, false},
-    {"KMSAccessDeniedException", &shape_KMSAccessDeniedException, false},
-    {"KMSNotFoundException", &shape_KMSNotFoundException, false},
-    {"KMSOptInRequired", &shape_KMSOptInRequired, false},
-    {"KMSThrottlingException", &shape_KMSThrottlingException, false},
-    {"InternalFailureException", &shape_InternalFailureException, false},
+    {"SubscribeToShardEvent", &shape_SubscribeToShardEvent, true, SL_LOC_BODY, NULL},
+    {"ResourceNotFoundException", &shape_ResourceNotFoundException, false, SL_LOC_BODY, NULL},
+    {"ResourceInUseException", &shape_ResourceInUseException, false, SL_LOC_BODY, NULL},
+    {"KMSDisabledException", &shape_KMSDisabledException, false, SL_LOC_BODY, NULL},
+    {"KMSInvalidStateException", &shape_KMSInvalidStateException, false, SL_LOC_BODY, NULL},
+    {"KMSAccessDeniedException", &shape_KMSAccessDeniedException, false, SL_LOC_BODY, NULL},
+    {"KMSNotFoundException", &shape_KMSNotFoundException, false, SL_LOC_BODY, NULL},
+    {"KMSOptInRequired", &shape_KMSOptInRequired, false, SL_LOC_BODY, NULL},
+    {"KMSThrottlingException", &shape_KMSThrottlingException, false, SL_LOC_BODY, NULL},
+    {"InternalFailureException", &shape_InternalFailureException, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_SubscribeToShardEventStream_order[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 static const sl_shape_t shape_SubscribeToShardEventStream = {
@@ -1783,10 +1783,10 @@ static const sl_shape_t shape_SubscribeToShardEventStream = {
 };
 
 static const sl_member_t shape_SubscribeToShardInput_members[] = {
-    {"ConsumerARN", &shape_ConsumerARN, true},
-    {"StreamId", &shape_StreamId, false},
-    {"ShardId", &shape_ShardId, true},
-    {"StartingPosition", &shape_StartingPosition, true},
+    {"ConsumerARN", &shape_ConsumerARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
+    {"ShardId", &shape_ShardId, true, SL_LOC_BODY, NULL},
+    {"StartingPosition", &shape_StartingPosition, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_SubscribeToShardInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_SubscribeToShardInput = {
@@ -1799,7 +1799,7 @@ static const sl_shape_t shape_SubscribeToShardInput = {
 };
 
 static const sl_member_t shape_SubscribeToShardOutput_members[] = {
-    {"EventStream", &shape_SubscribeToShardEventStream, true},
+    {"EventStream", &shape_SubscribeToShardEventStream, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_SubscribeToShardOutput_order[] = {0};
 static const sl_shape_t shape_SubscribeToShardOutput = {
@@ -1812,8 +1812,8 @@ static const sl_shape_t shape_SubscribeToShardOutput = {
 };
 
 static const sl_member_t shape_Tag_members[] = {
-    {"Key", &shape_TagKey, true},
-    {"Value", &shape_TagValue, false},
+    {"Key", &shape_TagKey, true, SL_LOC_BODY, NULL},
+    {"Value", &shape_TagValue, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_Tag_order[] = {0, 1};
 static const sl_shape_t shape_Tag = {
@@ -1866,9 +1866,9 @@ static const sl_shape_t shape_TagMap = {
 };
 
 static const sl_member_t shape_TagResourceInput_members[] = {
-    {"Tags", &shape_TagMap, true},
-    {"ResourceARN", &shape_ResourceARN, true},
-    {"StreamId", &shape_StreamId, false},
+    {"Tags", &shape_TagMap, true, SL_LOC_BODY, NULL},
+    {"ResourceARN", &shape_ResourceARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_TagResourceInput_order[] = {0, 1, 2};
 static const sl_shape_t shape_TagResourceInput = {
@@ -1895,9 +1895,9 @@ static const sl_shape_t shape_Timestamp = {
 };
 
 static const sl_member_t shape_UntagResourceInput_members[] = {
-    {"TagKeys", &shape_TagKeyList, true},
-    {"ResourceARN", &shape_ResourceARN, true},
-    {"StreamId", &shape_StreamId, false},
+    {"TagKeys", &shape_TagKeyList, true, SL_LOC_BODY, NULL},
+    {"ResourceARN", &shape_ResourceARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UntagResourceInput_order[] = {0, 1, 2};
 static const sl_shape_t shape_UntagResourceInput = {
@@ -1910,7 +1910,7 @@ static const sl_shape_t shape_UntagResourceInput = {
 };
 
 static const sl_member_t shape_UpdateAccountSettingsInput_members[] = {
-    {"MinimumThroughputBillingCommitment", &shape_MinimumThroughputBillingCommitmentInput, true},
+    {"MinimumThroughputBillingCommitment", &shape_MinimumThroughputBillingCommitmentInput, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UpdateAccountSettingsInput_order[] = {0};
 static const sl_shape_t shape_UpdateAccountSettingsInput = {
@@ -1923,7 +1923,7 @@ static const sl_shape_t shape_UpdateAccountSettingsInput = {
 };
 
 static const sl_member_t shape_UpdateAccountSettingsOutput_members[] = {
-    {"MinimumThroughputBillingCommitment", &shape_MinimumThroughputBillingCommitmentOutput, false},
+    {"MinimumThroughputBillingCommitment", &shape_MinimumThroughputBillingCommitmentOutput, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UpdateAccountSettingsOutput_order[] = {0};
 static const sl_shape_t shape_UpdateAccountSettingsOutput = {
@@ -1936,9 +1936,9 @@ static const sl_shape_t shape_UpdateAccountSettingsOutput = {
 };
 
 static const sl_member_t shape_UpdateMaxRecordSizeInput_members[] = {
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
-    {"MaxRecordSizeInKiB", &shape_MaxRecordSizeInKiB, true},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
+    {"MaxRecordSizeInKiB", &shape_MaxRecordSizeInKiB, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UpdateMaxRecordSizeInput_order[] = {0, 1, 2};
 static const sl_shape_t shape_UpdateMaxRecordSizeInput = {
@@ -1951,11 +1951,11 @@ static const sl_shape_t shape_UpdateMaxRecordSizeInput = {
 };
 
 static const sl_member_t shape_UpdateShardCountInput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"TargetShardCount", &shape_PositiveIntegerObject, true},
-    {"ScalingType", &shape_ScalingType, true},
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamId", &shape_StreamId, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"TargetShardCount", &shape_PositiveIntegerObject, true, SL_LOC_BODY, NULL},
+    {"ScalingType", &shape_ScalingType, true, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UpdateShardCountInput_order[] = {2, 0, 1, 3, 4};
 static const sl_shape_t shape_UpdateShardCountInput = {
@@ -1968,10 +1968,10 @@ static const sl_shape_t shape_UpdateShardCountInput = {
 };
 
 static const sl_member_t shape_UpdateShardCountOutput_members[] = {
-    {"StreamName", &shape_StreamName, false},
-    {"CurrentShardCount", &shape_PositiveIntegerObject, false},
-    {"TargetShardCount", &shape_PositiveIntegerObject, false},
-    {"StreamARN", &shape_StreamARN, false},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"CurrentShardCount", &shape_PositiveIntegerObject, false, SL_LOC_BODY, NULL},
+    {"TargetShardCount", &shape_PositiveIntegerObject, false, SL_LOC_BODY, NULL},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UpdateShardCountOutput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_UpdateShardCountOutput = {
@@ -1984,10 +1984,10 @@ static const sl_shape_t shape_UpdateShardCountOutput = {
 };
 
 static const sl_member_t shape_UpdateStreamModeInput_members[] = {
-    {"StreamARN", &shape_StreamARN, true},
-    {"StreamId", &shape_StreamId, false},
-    {"StreamModeDetails", &shape_StreamModeDetails, true},
-    {"WarmThroughputMiBps", &shape_NaturalIntegerObject, false},
+    {"StreamARN", &shape_StreamARN, true, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
+    {"StreamModeDetails", &shape_StreamModeDetails, true, SL_LOC_BODY, NULL},
+    {"WarmThroughputMiBps", &shape_NaturalIntegerObject, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UpdateStreamModeInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_UpdateStreamModeInput = {
@@ -2000,10 +2000,10 @@ static const sl_shape_t shape_UpdateStreamModeInput = {
 };
 
 static const sl_member_t shape_UpdateStreamWarmThroughputInput_members[] = {
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamName", &shape_StreamName, false},
-    {"StreamId", &shape_StreamId, false},
-    {"WarmThroughputMiBps", &shape_NaturalIntegerObject, true},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"StreamId", &shape_StreamId, false, SL_LOC_BODY, NULL},
+    {"WarmThroughputMiBps", &shape_NaturalIntegerObject, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UpdateStreamWarmThroughputInput_order[] = {0, 1, 2, 3};
 static const sl_shape_t shape_UpdateStreamWarmThroughputInput = {
@@ -2016,9 +2016,9 @@ static const sl_shape_t shape_UpdateStreamWarmThroughputInput = {
 };
 
 static const sl_member_t shape_UpdateStreamWarmThroughputOutput_members[] = {
-    {"StreamARN", &shape_StreamARN, false},
-    {"StreamName", &shape_StreamName, false},
-    {"WarmThroughput", &shape_WarmThroughputObject, false},
+    {"StreamARN", &shape_StreamARN, false, SL_LOC_BODY, NULL},
+    {"StreamName", &shape_StreamName, false, SL_LOC_BODY, NULL},
+    {"WarmThroughput", &shape_WarmThroughputObject, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_UpdateStreamWarmThroughputOutput_order[] = {0, 1, 2};
 static const sl_shape_t shape_UpdateStreamWarmThroughputOutput = {
@@ -2031,8 +2031,8 @@ static const sl_shape_t shape_UpdateStreamWarmThroughputOutput = {
 };
 
 static const sl_member_t shape_WarmThroughputObject_members[] = {
-    {"TargetMiBps", &shape_NaturalIntegerObject, false},
-    {"CurrentMiBps", &shape_NaturalIntegerObject, false},
+    {"TargetMiBps", &shape_NaturalIntegerObject, false, SL_LOC_BODY, NULL},
+    {"CurrentMiBps", &shape_NaturalIntegerObject, false, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_WarmThroughputObject_order[] = {0, 1};
 static const sl_shape_t shape_WarmThroughputObject = {
@@ -2045,45 +2045,45 @@ static const sl_shape_t shape_WarmThroughputObject = {
 };
 
 static const sl_op_t ops[] = {
-    {"AddTagsToStream", &shape_AddTagsToStreamInput, NULL},
-    {"CreateStream", &shape_CreateStreamInput, NULL},
-    {"DecreaseStreamRetentionPeriod", &shape_DecreaseStreamRetentionPeriodInput, NULL},
-    {"DeleteResourcePolicy", &shape_DeleteResourcePolicyInput, NULL},
-    {"DeleteStream", &shape_DeleteStreamInput, NULL},
-    {"DeregisterStreamConsumer", &shape_DeregisterStreamConsumerInput, NULL},
-    {"DescribeAccountSettings", &shape_DescribeAccountSettingsInput, &shape_DescribeAccountSettingsOutput},
-    {"DescribeLimits", &shape_DescribeLimitsInput, &shape_DescribeLimitsOutput},
-    {"DescribeStream", &shape_DescribeStreamInput, &shape_DescribeStreamOutput},
-    {"DescribeStreamConsumer", &shape_DescribeStreamConsumerInput, &shape_DescribeStreamConsumerOutput},
-    {"DescribeStreamSummary", &shape_DescribeStreamSummaryInput, &shape_DescribeStreamSummaryOutput},
-    {"DisableEnhancedMonitoring", &shape_DisableEnhancedMonitoringInput, &shape_EnhancedMonitoringOutput},
-    {"EnableEnhancedMonitoring", &shape_EnableEnhancedMonitoringInput, &shape_EnhancedMonitoringOutput},
-    {"GetRecords", &shape_GetRecordsInput, &shape_GetRecordsOutput},
-    {"GetResourcePolicy", &shape_GetResourcePolicyInput, &shape_GetResourcePolicyOutput},
-    {"GetShardIterator", &shape_GetShardIteratorInput, &shape_GetShardIteratorOutput},
-    {"IncreaseStreamRetentionPeriod", &shape_IncreaseStreamRetentionPeriodInput, NULL},
-    {"ListShards", &shape_ListShardsInput, &shape_ListShardsOutput},
-    {"ListStreamConsumers", &shape_ListStreamConsumersInput, &shape_ListStreamConsumersOutput},
-    {"ListStreams", &shape_ListStreamsInput, &shape_ListStreamsOutput},
-    {"ListTagsForResource", &shape_ListTagsForResourceInput, &shape_ListTagsForResourceOutput},
-    {"ListTagsForStream", &shape_ListTagsForStreamInput, &shape_ListTagsForStreamOutput},
-    {"MergeShards", &shape_MergeShardsInput, NULL},
-    {"PutRecord", &shape_PutRecordInput, &shape_PutRecordOutput},
-    {"PutRecords", &shape_PutRecordsInput, &shape_PutRecordsOutput},
-    {"PutResourcePolicy", &shape_PutResourcePolicyInput, NULL},
-    {"RegisterStreamConsumer", &shape_RegisterStreamConsumerInput, &shape_RegisterStreamConsumerOutput},
-    {"RemoveTagsFromStream", &shape_RemoveTagsFromStreamInput, NULL},
-    {"SplitShard", &shape_SplitShardInput, NULL},
-    {"StartStreamEncryption", &shape_StartStreamEncryptionInput, NULL},
-    {"StopStreamEncryption", &shape_StopStreamEncryptionInput, NULL},
-    {"SubscribeToShard", &shape_SubscribeToShardInput, &shape_SubscribeToShardOutput},
-    {"TagResource", &shape_TagResourceInput, NULL},
-    {"UntagResource", &shape_UntagResourceInput, NULL},
-    {"UpdateAccountSettings", &shape_UpdateAccountSettingsInput, &shape_UpdateAccountSettingsOutput},
-    {"UpdateMaxRecordSize", &shape_UpdateMaxRecordSizeInput, NULL},
-    {"UpdateShardCount", &shape_UpdateShardCountInput, &shape_UpdateShardCountOutput},
-    {"UpdateStreamMode", &shape_UpdateStreamModeInput, NULL},
-    {"UpdateStreamWarmThroughput", &shape_UpdateStreamWarmThroughputInput, &shape_UpdateStreamWarmThroughputOutput},
+    {"AddTagsToStream", &shape_AddTagsToStreamInput, NULL, "POST", "/"},
+    {"CreateStream", &shape_CreateStreamInput, NULL, "POST", "/"},
+    {"DecreaseStreamRetentionPeriod", &shape_DecreaseStreamRetentionPeriodInput, NULL, "POST", "/"},
+    {"DeleteResourcePolicy", &shape_DeleteResourcePolicyInput, NULL, "POST", "/"},
+    {"DeleteStream", &shape_DeleteStreamInput, NULL, "POST", "/"},
+    {"DeregisterStreamConsumer", &shape_DeregisterStreamConsumerInput, NULL, "POST", "/"},
+    {"DescribeAccountSettings", &shape_DescribeAccountSettingsInput, &shape_DescribeAccountSettingsOutput, "POST", "/"},
+    {"DescribeLimits", &shape_DescribeLimitsInput, &shape_DescribeLimitsOutput, "POST", "/"},
+    {"DescribeStream", &shape_DescribeStreamInput, &shape_DescribeStreamOutput, "POST", "/"},
+    {"DescribeStreamConsumer", &shape_DescribeStreamConsumerInput, &shape_DescribeStreamConsumerOutput, "POST", "/"},
+    {"DescribeStreamSummary", &shape_DescribeStreamSummaryInput, &shape_DescribeStreamSummaryOutput, "POST", "/"},
+    {"DisableEnhancedMonitoring", &shape_DisableEnhancedMonitoringInput, &shape_EnhancedMonitoringOutput, "POST", "/"},
+    {"EnableEnhancedMonitoring", &shape_EnableEnhancedMonitoringInput, &shape_EnhancedMonitoringOutput, "POST", "/"},
+    {"GetRecords", &shape_GetRecordsInput, &shape_GetRecordsOutput, "POST", "/"},
+    {"GetResourcePolicy", &shape_GetResourcePolicyInput, &shape_GetResourcePolicyOutput, "POST", "/"},
+    {"GetShardIterator", &shape_GetShardIteratorInput, &shape_GetShardIteratorOutput, "POST", "/"},
+    {"IncreaseStreamRetentionPeriod", &shape_IncreaseStreamRetentionPeriodInput, NULL, "POST", "/"},
+    {"ListShards", &shape_ListShardsInput, &shape_ListShardsOutput, "POST", "/"},
+    {"ListStreamConsumers", &shape_ListStreamConsumersInput, &shape_ListStreamConsumersOutput, "POST", "/"},
+    {"ListStreams", &shape_ListStreamsInput, &shape_ListStreamsOutput, "POST", "/"},
+    {"ListTagsForResource", &shape_ListTagsForResourceInput, &shape_ListTagsForResourceOutput, "POST", "/"},
+    {"ListTagsForStream", &shape_ListTagsForStreamInput, &shape_ListTagsForStreamOutput, "POST", "/"},
+    {"MergeShards", &shape_MergeShardsInput, NULL, "POST", "/"},
+    {"PutRecord", &shape_PutRecordInput, &shape_PutRecordOutput, "POST", "/"},
+    {"PutRecords", &shape_PutRecordsInput, &shape_PutRecordsOutput, "POST", "/"},
+    {"PutResourcePolicy", &shape_PutResourcePolicyInput, NULL, "POST", "/"},
+    {"RegisterStreamConsumer", &shape_RegisterStreamConsumerInput, &shape_RegisterStreamConsumerOutput, "POST", "/"},
+    {"RemoveTagsFromStream", &shape_RemoveTagsFromStreamInput, NULL, "POST", "/"},
+    {"SplitShard", &shape_SplitShardInput, NULL, "POST", "/"},
+    {"StartStreamEncryption", &shape_StartStreamEncryptionInput, NULL, "POST", "/"},
+    {"StopStreamEncryption", &shape_StopStreamEncryptionInput, NULL, "POST", "/"},
+    {"SubscribeToShard", &shape_SubscribeToShardInput, &shape_SubscribeToShardOutput, "POST", "/"},
+    {"TagResource", &shape_TagResourceInput, NULL, "POST", "/"},
+    {"UntagResource", &shape_UntagResourceInput, NULL, "POST", "/"},
+    {"UpdateAccountSettings", &shape_UpdateAccountSettingsInput, &shape_UpdateAccountSettingsOutput, "POST", "/"},
+    {"UpdateMaxRecordSize", &shape_UpdateMaxRecordSizeInput, NULL, "POST", "/"},
+    {"UpdateShardCount", &shape_UpdateShardCountInput, &shape_UpdateShardCountOutput, "POST", "/"},
+    {"UpdateStreamMode", &shape_UpdateStreamModeInput, NULL, "POST", "/"},
+    {"UpdateStreamWarmThroughput", &shape_UpdateStreamWarmThroughputInput, &shape_UpdateStreamWarmThroughputOutput, "POST", "/"},
 };
 
 static const sl_model_error_t errors[] = {
