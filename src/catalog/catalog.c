@@ -13,8 +13,10 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct sq_catalog {
@@ -80,6 +82,10 @@ static const char *const migrations[] = {
     "CREATE TABLE policies ("
     "  arn TEXT PRIMARY KEY,"
     "  policy TEXT NOT NULL);",
+    /* 1 -> 2: per-shard sequence reservations (docs/storage-format.md, "Sequence reservations").
+     * Rows written by a version 1 build read 0: nothing known, nothing to continue above. */
+    "ALTER TABLE shards ADD COLUMN seq_reserved INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE shards ADD COLUMN seq_written INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
@@ -398,10 +404,12 @@ static int sq_stream_insert(sl_catalog_t *base, sl_cat_stream_t *s) {
     if (!stream_valid(s)) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
-    int rc = prep(c, "INSERT INTO streams (" STREAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                  &st);
+    int rc = prep(c, "INSERT INTO streams (" STREAM_COLS ", id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
     if (rc == 0) {
         bind_stream(st, s);
+        /* NULL lets AUTOINCREMENT choose. */
+        if (s->id > 0) sqlite3_bind_int64(st, 16, s->id);
+        else sqlite3_bind_null(st, 16);
         rc = run(c, st);
         if (rc == 0) s->id = sqlite3_last_insert_rowid(c->db);
     }
@@ -482,13 +490,16 @@ static int sq_shard_put(sl_catalog_t *base, const sl_cat_shard_t *s) {
     int rc =
         prep(c,
              "INSERT INTO shards (stream_id, shard_index, parent_shard_id, "
-             "adjacent_parent_shard_id, starting_hash_key, ending_hash_key, created_ms, closed_ms) "
-             "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (stream_id, shard_index) DO UPDATE SET "
+             "adjacent_parent_shard_id, starting_hash_key, ending_hash_key, created_ms, closed_ms, "
+             "seq_reserved, seq_written) "
+             "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (stream_id, shard_index) DO UPDATE SET "
              "parent_shard_id=excluded.parent_shard_id, "
              "adjacent_parent_shard_id=excluded.adjacent_parent_shard_id, "
              "starting_hash_key=excluded.starting_hash_key, "
              "ending_hash_key=excluded.ending_hash_key, created_ms=excluded.created_ms, "
-             "closed_ms=excluded.closed_ms",
+             "closed_ms=excluded.closed_ms, "
+             "seq_reserved=MAX(seq_reserved, excluded.seq_reserved), "
+             "seq_written=MAX(seq_written, excluded.seq_written)",
              &st);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, s->stream_id);
@@ -499,7 +510,28 @@ static int sq_shard_put(sl_catalog_t *base, const sl_cat_shard_t *s) {
         bind_text(st, 6, s->ending_hash_key);
         sqlite3_bind_int64(st, 7, s->created_ms);
         sqlite3_bind_int64(st, 8, s->closed_ms);
+        sqlite3_bind_int64(st, 9, s->seq_reserved > 0 ? s->seq_reserved : 0);
+        sqlite3_bind_int64(st, 10, s->seq_written > 0 ? s->seq_written : 0);
         rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+static int sq_shard_seq_set(sl_catalog_t *base, int64_t stream_id, int32_t shard_index, int64_t seq_reserved,
+                           int64_t seq_written) {
+    sq_catalog_t *c = sq(base);
+    if (seq_reserved < 0 || seq_written < 0) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c, "UPDATE shards SET seq_reserved=?, seq_written=? WHERE stream_id=? AND shard_index=?", &st);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, seq_reserved);
+        sqlite3_bind_int64(st, 2, seq_written);
+        sqlite3_bind_int64(st, 3, stream_id);
+        sqlite3_bind_int(st, 4, shard_index);
+        rc = run(c, st);
+        if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
     }
     unlock(c);
     return rc;
@@ -739,6 +771,8 @@ static void row_shard(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg
         .ending_hash_key = col_text(st, 5),
         .created_ms = sqlite3_column_int64(st, 6),
         .closed_ms = sqlite3_column_int64(st, 7),
+        .seq_reserved = sqlite3_column_int64(st, 8),
+        .seq_written = sqlite3_column_int64(st, 9),
     };
     v->shard(arg, &s);
 }
@@ -776,7 +810,8 @@ static int sq_load(sl_catalog_t *base, const sl_catalog_visitor_t *v, void *arg)
             rc = each_row(
                 c,
                 "SELECT stream_id, shard_index, parent_shard_id, adjacent_parent_shard_id, "
-                "starting_hash_key, ending_hash_key, created_ms, closed_ms FROM shards "
+                "starting_hash_key, ending_hash_key, created_ms, closed_ms, seq_reserved, seq_written "
+                "FROM shards "
                 "ORDER BY stream_id, shard_index",
                 row_shard, v, arg);
         if (rc == 0 && v->consumer)
@@ -794,6 +829,118 @@ static int sq_load(sl_catalog_t *base, const sl_catalog_visitor_t *v, void *arg)
     return rc;
 }
 
+/* ---- backup, verification ---- */
+
+int sl_catalog_sqlite_schema_version(void) { return SCHEMA_VERSION; }
+
+static int sq_backup(sl_catalog_t *base, const char *path) {
+    sq_catalog_t *c = sq(base);
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 5);
+    if (!tmp) return SL_ENOMEM;
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp", 5);
+    unlink(tmp);
+    sqlite3 *dst = NULL;
+    int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        SL_WARN("catalog: backup to %s: %s", tmp, dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+        rc = SL_EIO;
+        goto out;
+    }
+    lock(c);
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", c->db, "main");
+    int step = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dst);
+    int fin = b ? sqlite3_backup_finish(b) : SQLITE_OK;
+    unlock(c);
+    if (step != SQLITE_DONE || fin != SQLITE_OK) {
+        SL_WARN("catalog: backup to %s failed: %s", tmp, sqlite3_errmsg(dst));
+        rc = (step & 0xff) == SQLITE_FULL ? SL_ENOSPC : SL_EIO;
+        goto out;
+    }
+    /* The copy is a rollback-journal database (the backup keeps the destination's mode): one
+     * self-contained file. Make it durable before it replaces the previous backup. */
+    sqlite3_close(dst);
+    dst = NULL;
+    int fd = open(tmp, O_RDONLY);
+    rc = fd >= 0 && fsync(fd) == 0 ? 0 : SL_EIO;
+    if (fd >= 0) close(fd);
+    if (rc == 0 && rename(tmp, path) != 0) rc = SL_EIO;
+    if (rc == 0) {
+        char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (slash) {
+            *slash = 0;
+            int dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+            if (dfd >= 0) {
+                (void)fsync(dfd);
+                close(dfd);
+            }
+        }
+        free(dir);
+    }
+    if (rc) SL_WARN("catalog: backup to %s failed: %s", path, strerror(errno));
+out:
+    if (dst) sqlite3_close(dst);
+    if (rc) unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* Runs a one-row query and copies its first column's text into out; returns the SQLite code. */
+static int query_text(sqlite3 *db, const char *sql, char *out, size_t cap) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            snprintf(out, cap, "%s", t ? (const char *)t : "");
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            out[0] = 0;
+            rc = SQLITE_OK;
+        }
+    }
+    if (rc != SQLITE_OK) snprintf(out, cap, "%s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sl_catalog_sqlite_verify(const char *path, sl_catalog_verify_t *out) {
+    memset(out, 0, sizeof *out);
+    out->schema_version = -1;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return SL_ENOTFOUND;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(out->detail, sizeof out->detail, "cannot open: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return 0;
+    }
+    char text[256];
+    rc = query_text(db, "SELECT version FROM schema_version", text, sizeof text);
+    if (rc != SQLITE_OK) {
+        snprintf(out->detail, sizeof out->detail, "cannot read the schema version: %s", text);
+    } else {
+        out->opened = true;
+        char *end = NULL;
+        long v = strtol(text, &end, 10);
+        out->schema_version = text[0] && end && !*end ? (int)v : -1;
+        out->schema_ok = out->schema_version >= 1 && out->schema_version <= SCHEMA_VERSION;
+        if (!out->schema_ok)
+            snprintf(out->detail, sizeof out->detail, "schema version '%s' is not one this build knows (1..%d)", text,
+                     SCHEMA_VERSION);
+    }
+    rc = query_text(db, "PRAGMA integrity_check", text, sizeof text);
+    out->integrity_ok = rc == SQLITE_OK && strcmp(text, "ok") == 0;
+    if (!out->integrity_ok && !out->detail[0])
+        snprintf(out->detail, sizeof out->detail, "integrity check: %s", text);
+    sqlite3_close(db);
+    return 0;
+}
+
 static const sl_catalog_ops_t sq_ops = {
     .close = sq_close,
     .begin = sq_begin,
@@ -804,6 +951,7 @@ static const sl_catalog_ops_t sq_ops = {
     .stream_delete = sq_stream_delete,
     .shard_put = sq_shard_put,
     .shard_delete = sq_shard_delete,
+    .shard_seq_set = sq_shard_seq_set,
     .consumer_put = sq_consumer_put,
     .consumer_delete = sq_consumer_delete,
     .tag_put = sq_tag_put,
@@ -814,4 +962,5 @@ static const sl_catalog_ops_t sq_ops = {
     .setting_get = sq_setting_get,
     .setting_delete = sq_setting_delete,
     .load = sq_load,
+    .backup = sq_backup,
 };

@@ -18,6 +18,7 @@
 #ifndef SL_CATALOG_CATALOG_H
 #define SL_CATALOG_CATALOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,11 @@ typedef struct {
     const char *parent_shard_id, *adjacent_parent_shard_id;
     const char *starting_hash_key, *ending_hash_key;
     int64_t created_ms, closed_ms; /* closed_ms 0 = open */
+    /* Sequence reservation (docs/storage-format.md, "Sequence reservations"): no storage seq at
+     * or above seq_reserved has ever been handed out for this shard; records below seq_written
+     * are known to have been committed. 0 means unknown (a row written before schema version 2).
+     * Both stay below 2^63. */
+    int64_t seq_reserved, seq_written;
 } sl_cat_shard_t;
 
 /* An enhanced fan-out consumer row; name, arn and status required. */
@@ -73,6 +79,8 @@ typedef struct sl_catalog_ops {
     int (*stream_delete)(sl_catalog_t *c, int64_t id);
     int (*shard_put)(sl_catalog_t *c, const sl_cat_shard_t *s);
     int (*shard_delete)(sl_catalog_t *c, int64_t stream_id, int32_t shard_index);
+    int (*shard_seq_set)(sl_catalog_t *c, int64_t stream_id, int32_t shard_index, int64_t seq_reserved,
+                         int64_t seq_written);
     int (*consumer_put)(sl_catalog_t *c, const sl_cat_consumer_t *k);
     int (*consumer_delete)(sl_catalog_t *c, const char *arn);
     int (*tag_put)(sl_catalog_t *c, const char *resource_arn, const char *key, const char *value);
@@ -83,6 +91,7 @@ typedef struct sl_catalog_ops {
     int (*setting_get)(sl_catalog_t *c, const char *key, void *buf, size_t cap, size_t *len_out);
     int (*setting_delete)(sl_catalog_t *c, const char *key);
     int (*load)(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg);
+    int (*backup)(sl_catalog_t *c, const char *path);
 } sl_catalog_ops_t;
 
 /* The interface head: the first member of every implementation's struct. */
@@ -110,7 +119,8 @@ static inline int sl_catalog_rollback(sl_catalog_t *c) {
     return c->ops->rollback(c);
 }
 
-/* Inserts a stream and sets s->id. SL_EEXIST when (account, region, name) or the ARN exists;
+/* Inserts a stream and sets s->id; when s->id > 0 that id is used (repair rebuilds rows with the
+ * ids their logs are named by). SL_EEXIST when (account, region, name) or the ARN exists;
  * SL_EINVAL when a required string is NULL. */
 static inline int sl_catalog_stream_insert(sl_catalog_t *c, sl_cat_stream_t *s) {
     return c->ops->stream_insert(c, s);
@@ -125,10 +135,16 @@ static inline int sl_catalog_stream_delete(sl_catalog_t *c, int64_t id) {
     return c->ops->stream_delete(c, id);
 }
 
-/* Inserts or replaces the shard (stream_id, shard_index). SL_ENOTFOUND when the stream is
- * missing. */
+/* Inserts or replaces the shard (stream_id, shard_index). Replacing never lowers seq_reserved or
+ * seq_written (the larger value stays). SL_ENOTFOUND when the stream is missing. */
 static inline int sl_catalog_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s) {
     return c->ops->shard_put(c, s);
+}
+/* Sets the sequence reservation of one shard exactly (it may lower it: a clean shutdown records
+ * the exact tip). SL_ENOTFOUND when the shard is absent; SL_EINVAL for negative values. */
+static inline int sl_catalog_shard_seq_set(sl_catalog_t *c, int64_t stream_id, int32_t shard_index,
+                                           int64_t seq_reserved, int64_t seq_written) {
+    return c->ops->shard_seq_set(c, stream_id, shard_index, seq_reserved, seq_written);
 }
 /* Deletes one shard (e.g. expired after retention). SL_ENOTFOUND when absent. */
 static inline int sl_catalog_shard_delete(sl_catalog_t *c, int64_t stream_id, int32_t shard_index) {
@@ -182,5 +198,29 @@ static inline int sl_catalog_setting_delete(sl_catalog_t *c, const char *key) {
 static inline int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg) {
     return c->ops->load(c, v, arg);
 }
+
+/* Writes a consistent copy of the whole catalog to `path` (a new file written beside it, made
+ * durable, then renamed over path), for `sluice repair`. */
+static inline int sl_catalog_backup(sl_catalog_t *c, const char *path) {
+    return c->ops->backup(c, path);
+}
+
+/* ---- the SQLite catalog file, without opening it for use (`sluice check`) ---- */
+
+/* The schema version this build writes. */
+int sl_catalog_sqlite_schema_version(void);
+
+/* What sl_catalog_sqlite_verify found. */
+typedef struct {
+    int schema_version;    /* -1 when it could not be read */
+    bool opened;           /* SQLite could open the file and read its schema version */
+    bool integrity_ok;     /* PRAGMA integrity_check answered "ok" */
+    bool schema_ok;        /* schema_version is one this build can open */
+    char detail[512];      /* the first problem, in words; "" when none */
+} sl_catalog_verify_t;
+
+/* Checks the catalog file at path without changing it (read-only connection; no migration):
+ * returns 0 and fills *out whatever it finds (SL_ENOTFOUND when there is no such file). */
+int sl_catalog_sqlite_verify(const char *path, sl_catalog_verify_t *out);
 
 #endif

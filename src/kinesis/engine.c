@@ -8,6 +8,7 @@
 #include "kinesis/names.h"
 #include "kinesis/token.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,8 @@ int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh) {
         .ending_hash_key = sh->end_dec,
         .created_ms = sh->created_ms,
         .closed_ms = sh->closed_ms,
+        .seq_reserved = (int64_t)__atomic_load_n(&sh->seq_reserved, __ATOMIC_ACQUIRE),
+        .seq_written = (int64_t)__atomic_load_n(&sh->seq_written, __ATOMIC_ACQUIRE),
     };
     int rc = sl_catalog_shard_put(k->catalog, &row);
     if (rc) SL_ERROR("catalog: saving shard %s of %s failed: %s", sh->id, sh->stream->name, sl_strerror(rc));
@@ -288,12 +291,19 @@ static void stream_remove(sl_kinesis_t *k, sl_kstream_t *s) {
     }
 }
 
+static void seq_request_persist(sl_kinesis_t *k, sl_kshard_t *sh);
+
 void sl_kinesis_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq) {
     (void)ctx;
     /* Logs the storage opens on its own (journal replay at open) have no shard yet. */
     sl_kshard_t *sh = sl_shard_log_user(log);
     sl_kinesis_t *k = sh && sh->stream ? sh->stream->k : NULL;
-    if (k) sl_klisteners_notify(k, sh, next_seq);
+    if (!k) return;
+    __atomic_store_n(&sh->seq_tip, next_seq, __ATOMIC_RELEASE);
+    /* The catalog learns soon that this shard has records, so that losing its log later is
+     * reported (once per shard: afterwards each raise records the tip). */
+    if (__atomic_load_n(&sh->seq_written, __ATOMIC_ACQUIRE) <= 1) seq_request_persist(k, sh);
+    sl_klisteners_notify(k, sh, next_seq);
 }
 
 static int shard_attach(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh) {
@@ -324,6 +334,9 @@ static sl_kshard_t *shard_new(uint32_t index, sl_u128_t start, sl_u128_t end, in
     sl_hashkey_format(end, sh->end_dec);
     sh->created_ms = created_ms;
     sh->parent = sh->adjacent_parent = -1;
+    /* A new shard: its log is empty and its first block is reserved with its catalog row. */
+    sh->seq_claimed = sh->seq_tip = sh->seq_start = sh->seq_written = 1;
+    sh->seq_reserved = 1 + SL_KINESIS_SEQ_BLOCK;
     return sh;
 }
 
@@ -646,6 +659,211 @@ void sl_kinesis_kick(sl_kinesis_t *k) {
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+/* sequence reservations (docs/storage-format.md, "Sequence reservations") */
+
+static void seq_request_persist(sl_kinesis_t *k, sl_kshard_t *sh) {
+    if (__atomic_exchange_n(&sh->seq_persist, 1, __ATOMIC_ACQ_REL)) return; /* already asked */
+    pthread_mutex_lock(&k->reserve_mu);
+    k->reserve_kicked = true;
+    pthread_cond_signal(&k->reserve_cv);
+    pthread_mutex_unlock(&k->reserve_mu);
+}
+
+int sl_kshard_seq_claim(sl_kinesis_t *k, sl_kshard_t *sh, size_t n) {
+    uint64_t after = __atomic_add_fetch(&sh->seq_claimed, (uint64_t)n, __ATOMIC_ACQ_REL);
+    uint64_t reserved = __atomic_load_n(&sh->seq_reserved, __ATOMIC_ACQUIRE);
+    if (after + SL_KINESIS_SEQ_BLOCK / 2 > reserved) seq_request_persist(k, sh);
+    /* The append gets seqs below `after`; all of them must be below the reservation. */
+    if (after > reserved) {
+        __atomic_sub_fetch(&sh->seq_claimed, (uint64_t)n, __ATOMIC_ACQ_REL);
+        return SL_EAGAIN;
+    }
+    return 0;
+}
+
+void sl_kshard_seq_unclaim(sl_kshard_t *sh, size_t n) {
+    __atomic_sub_fetch(&sh->seq_claimed, (uint64_t)n, __ATOMIC_ACQ_REL);
+}
+
+static uint64_t u64_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* Persists, in one catalog transaction, the bounds of every shard that asked: a reservation one
+ * block above its claims when less than half a block is left, and its committed tip. Only then
+ * are the new reservations used. Holds the engine lock for reading (shards stay put). */
+static int seq_persist_pass(sl_kinesis_t *k) {
+    sl_kinesis_rdlock(k);
+    int rc = sl_catalog_begin(k->catalog);
+    for (size_t i = 0; i < k->stream_count && rc == 0; i++) {
+        sl_kstream_t *s = k->streams[i];
+        for (size_t j = 0; j < s->shard_count && rc == 0; j++) {
+            sl_kshard_t *sh = s->shards[j];
+            if (!__atomic_exchange_n(&sh->seq_persist, 0, __ATOMIC_ACQ_REL)) continue;
+            uint64_t claimed = __atomic_load_n(&sh->seq_claimed, __ATOMIC_ACQUIRE);
+            uint64_t want = __atomic_load_n(&sh->seq_reserved, __ATOMIC_ACQUIRE);
+            if (claimed + SL_KINESIS_SEQ_BLOCK / 2 > want) want = claimed + SL_KINESIS_SEQ_BLOCK;
+            uint64_t written = u64_max(__atomic_load_n(&sh->seq_written, __ATOMIC_ACQUIRE),
+                                       __atomic_load_n(&sh->seq_tip, __ATOMIC_ACQUIRE));
+            sh->seq_raising = want;
+            rc = sl_catalog_shard_seq_set(k->catalog, s->id, (int32_t)sh->index, (int64_t)want, (int64_t)written);
+            if (rc == SL_ENOTFOUND) rc = 0; /* no row (yet): its insert carries the reservation */
+            if (rc == 0) __atomic_store_n(&sh->seq_written, written, __ATOMIC_RELEASE);
+        }
+    }
+    if (rc == 0) rc = sl_catalog_commit(k->catalog);
+    else sl_catalog_rollback(k->catalog);
+    for (size_t i = 0; i < k->stream_count; i++) {
+        sl_kstream_t *s = k->streams[i];
+        for (size_t j = 0; j < s->shard_count; j++) {
+            sl_kshard_t *sh = s->shards[j];
+            if (!sh->seq_raising) continue;
+            if (rc == 0) {
+                uint64_t cur = __atomic_load_n(&sh->seq_reserved, __ATOMIC_ACQUIRE);
+                if (sh->seq_raising > cur) __atomic_store_n(&sh->seq_reserved, sh->seq_raising, __ATOMIC_RELEASE);
+            } else {
+                __atomic_store_n(&sh->seq_persist, 1, __ATOMIC_RELEASE); /* retried */
+            }
+            sh->seq_raising = 0;
+        }
+    }
+    sl_kinesis_unlock(k);
+    if (rc) SL_WARN("catalog: raising sequence reservations failed: %s; writes to shards that used theirs up are "
+                    "throttled until it succeeds", sl_strerror(rc));
+    return rc;
+}
+
+static void *reserver_main(void *arg) {
+    sl_kinesis_t *k = arg;
+    pthread_mutex_lock(&k->reserve_mu);
+    while (!k->reserve_stop) {
+        if (!k->reserve_kicked) {
+            pthread_cond_wait(&k->reserve_cv, &k->reserve_mu);
+            continue;
+        }
+        k->reserve_kicked = false;
+        pthread_mutex_unlock(&k->reserve_mu);
+        int rc = seq_persist_pass(k);
+        pthread_mutex_lock(&k->reserve_mu);
+        if (rc && !k->reserve_stop) {
+            /* Try again in a while (a full disk, say), or sooner when kicked. */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 200 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&k->reserve_cv, &k->reserve_mu, &ts);
+            k->reserve_kicked = true;
+        }
+    }
+    pthread_mutex_unlock(&k->reserve_mu);
+    return NULL;
+}
+
+/* At open, after every shard log was recovered: a log whose tip is below the catalog's reservation
+ * continues at the reservation (storage floor), so that no seq handed out before is reused; a tip
+ * below the catalog's seq_written means records were lost at rest, which is logged with the exact
+ * range. Then every shard reserves its next block, in one catalog transaction. */
+static int seq_open_all(sl_kinesis_t *k) {
+    size_t jumped = 0, lost = 0;
+    for (size_t i = 0; i < k->stream_count; i++) {
+        sl_kstream_t *s = k->streams[i];
+        for (size_t j = 0; j < s->shard_count; j++) {
+            sl_kshard_t *sh = s->shards[j];
+            sl_shard_bounds_t b;
+            int rc = sl_storage_bounds(sh->log, &b);
+            if (rc) return rc;
+            uint64_t tip = b.next_seq, next = tip;
+            if (sh->seq_reserved > tip) {
+                rc = sl_storage_shard_set_floor(sh->log, sh->seq_reserved);
+                if (rc) {
+                    SL_ERROR("storage: stream %s shard %s: cannot continue at seq %" PRIu64 ": %s", s->name, sh->id,
+                             sh->seq_reserved, sl_strerror(rc));
+                    return rc;
+                }
+                next = sh->seq_reserved;
+            }
+            if (sh->seq_written > tip) {
+                lost++;
+                bool empty = b.first_seq == b.next_seq && b.bytes == 0 && tip == 1;
+                SL_WARN("recovery: stream %s shard %s: the catalog records writes up to seq %" PRIu64
+                        " but the log ends at seq %" PRIu64 "%s%s%s: records with seq %" PRIu64 "..%" PRIu64
+                        " are lost; new records continue at seq %" PRIu64 ", above every seq handed out before "
+                        "(sluice check lists what is on disk)",
+                        s->name, sh->id, sh->seq_written - 1, tip - 1, empty ? " (its directory streams/" : "",
+                        empty ? s->storage_key : "", empty ? "/... is missing or holds no segment" : "", tip,
+                        sh->seq_written - 1, next);
+            } else if (next > tip) {
+                jumped++;
+            }
+            sh->seq_claimed = sh->seq_start = next;
+            sh->seq_tip = tip;
+            sh->seq_written = u64_max(sh->seq_written, tip);
+            sh->seq_raising = next + SL_KINESIS_SEQ_BLOCK;
+        }
+    }
+    if (jumped)
+        SL_INFO("recovery: %zu shard(s) continue at their reserved sequence numbers, up to %" PRIu64
+                " above their logs' tips (the last run did not shut down cleanly, so seqs it may have handed out "
+                "are skipped)", jumped, (uint64_t)SL_KINESIS_SEQ_BLOCK);
+    if (lost) SL_WARN("recovery: %zu shard(s) lost records at rest (see above)", lost);
+    int rc = sl_catalog_begin(k->catalog);
+    for (size_t i = 0; i < k->stream_count && rc == 0; i++) {
+        sl_kstream_t *s = k->streams[i];
+        for (size_t j = 0; j < s->shard_count && rc == 0; j++) {
+            sl_kshard_t *sh = s->shards[j];
+            rc = sl_catalog_shard_seq_set(k->catalog, s->id, (int32_t)sh->index, (int64_t)sh->seq_raising,
+                                          (int64_t)sh->seq_written);
+        }
+    }
+    if (rc == 0) rc = sl_catalog_commit(k->catalog);
+    else sl_catalog_rollback(k->catalog);
+    for (size_t i = 0; i < k->stream_count; i++) {
+        sl_kstream_t *s = k->streams[i];
+        for (size_t j = 0; j < s->shard_count; j++) {
+            sl_kshard_t *sh = s->shards[j];
+            if (rc == 0) sh->seq_reserved = sh->seq_raising;
+            else sh->seq_persist = 1; /* the reserve thread retries; until then writes may be throttled */
+            sh->seq_raising = 0;
+        }
+    }
+    if (rc) {
+        SL_WARN("catalog: reserving sequence numbers at start failed: %s; retrying in the background", sl_strerror(rc));
+        k->reserve_kicked = true;
+    }
+    return 0;
+}
+
+/* At a clean shutdown, after every shard log was closed (all appends completed, data durable):
+ * the reservation comes down to the exact tip, so the next start continues there without a skip. */
+static void seq_close_all(sl_kinesis_t *k) {
+    for (size_t i = 0; i < k->stream_count; i++) {
+        sl_kstream_t *s = k->streams[i];
+        for (size_t j = 0; j < s->shard_count; j++) {
+            if (s->shards[j]->log) sl_storage_shard_close(s->shards[j]->log);
+            s->shards[j]->log = NULL;
+        }
+    }
+    int rc = sl_catalog_begin(k->catalog);
+    for (size_t i = 0; i < k->stream_count && rc == 0; i++) {
+        sl_kstream_t *s = k->streams[i];
+        for (size_t j = 0; j < s->shard_count && rc == 0; j++) {
+            sl_kshard_t *sh = s->shards[j];
+            uint64_t tip = __atomic_load_n(&sh->seq_tip, __ATOMIC_ACQUIRE);
+            uint64_t next = u64_max(tip, sh->seq_start);
+            rc = sl_catalog_shard_seq_set(k->catalog, s->id, (int32_t)sh->index, (int64_t)next,
+                                          (int64_t)u64_max(tip, sh->seq_written));
+            if (rc == SL_ENOTFOUND) rc = 0;
+        }
+    }
+    if (rc == 0) rc = sl_catalog_commit(k->catalog);
+    else sl_catalog_rollback(k->catalog);
+    if (rc)
+        SL_WARN("catalog: recording the shards' tips at shutdown failed: %s; the next start skips ahead to the "
+                "reserved sequence numbers", sl_strerror(rc));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
 /* loading */
 
 typedef struct {
@@ -693,6 +911,8 @@ static void load_shard(void *arg, const sl_cat_shard_t *r) {
     sl_kshard_t *sh = shard_new((uint32_t)r->shard_index, a, b, r->created_ms);
     if (!sh) { lc->rc = SL_ENOMEM; return; }
     sh->closed_ms = r->closed_ms;
+    sh->seq_reserved = r->seq_reserved > 0 ? (uint64_t)r->seq_reserved : 0;
+    sh->seq_written = r->seq_written > 0 ? (uint64_t)r->seq_written : 0;
     uint32_t p;
     if (r->parent_shard_id && sl_shardid_parse(r->parent_shard_id, strlen(r->parent_shard_id), &p) == 0)
         sh->parent = (int32_t)p;
@@ -807,6 +1027,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     pthread_rwlock_init(&k->lock, NULL);
     pthread_mutex_init(&k->reaper_mu, NULL);
     pthread_cond_init(&k->reaper_cv, NULL);
+    pthread_mutex_init(&k->reserve_mu, NULL);
+    pthread_cond_init(&k->reserve_cv, NULL);
 
     k->catalog = cfg->catalog;
     k->storage = cfg->storage;
@@ -838,15 +1060,27 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     size_t shards = 0;
     for (size_t i = 0; i < k->stream_count; i++) shards += k->streams[i]->shard_count;
     SL_INFO("loaded %zu streams with %zu shards from %s", k->stream_count, shards, cfg->data_dir);
+    rc = seq_open_all(k);
+    if (rc) goto fail;
 
     rc = sl_kreadpool_start(k);
     if (rc) goto fail;
+    rc = pthread_create(&k->reserver, NULL, reserver_main, k) ? SL_ENOMEM : 0;
+    if (rc) goto fail;
+    k->reserver_started = true;
     rc = pthread_create(&k->reaper, NULL, reaper_main, k) ? SL_ENOMEM : 0;
     if (rc) goto fail;
     *out = k;
     return 0;
 fail:
     sl_kreadpool_stop(k);
+    if (k->reserver_started) {
+        pthread_mutex_lock(&k->reserve_mu);
+        k->reserve_stop = true;
+        pthread_cond_signal(&k->reserve_cv);
+        pthread_mutex_unlock(&k->reserve_mu);
+        pthread_join(k->reserver, NULL);
+    }
     for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
     free(k->streams);
     sl_klisteners_deinit(k);
@@ -862,6 +1096,12 @@ void sl_kinesis_close(sl_kinesis_t *k) {
     pthread_mutex_unlock(&k->reaper_mu);
     pthread_join(k->reaper, NULL);
     sl_kreadpool_stop(k); /* runs the queued reads first */
+    pthread_mutex_lock(&k->reserve_mu);
+    k->reserve_stop = true;
+    pthread_cond_signal(&k->reserve_cv);
+    pthread_mutex_unlock(&k->reserve_mu);
+    pthread_join(k->reserver, NULL);
+    seq_close_all(k);
     for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
     free(k->streams);
     sl_klisteners_deinit(k);

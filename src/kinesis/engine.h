@@ -66,7 +66,22 @@ typedef struct sl_kshard {
     /* Reader-pool jobs using `log` without the engine lock (atomic; counted under the read lock):
      * the background thread closes the log only while this is 0 and it holds the write lock. */
     int readers;
+    /* Sequence reservation (docs/storage-format.md, "Sequence reservations"): storage never hands
+     * out a seq >= seq_reserved, a bound the catalog holds before it is raised here, so a log that
+     * loses records at rest never reuses their seqs. seq_claimed is an upper bound of the next seq
+     * storage assigns: the tip at open plus every record handed to storage since. seq_written is
+     * the catalog's seq_written (records below it were committed). All atomic. */
+    uint64_t seq_reserved, seq_claimed, seq_written;
+    uint64_t seq_tip;          /* the committed tip as last reported by storage (atomic) */
+    uint64_t seq_start;        /* the seq this run's first record gets at least (set at open) */
+    uint64_t seq_raising;      /* (reserve thread) the reservation being persisted, 0 = none */
+    int seq_persist;           /* atomic flag: the reserve thread should persist this shard's bounds */
 } sl_kshard_t;
+
+/* Seqs reserved at a time: one catalog write per shard per SL_KINESIS_SEQ_BLOCK records. A raise
+ * is requested when fewer than half a block remain, so an append waits for one only when a shard
+ * takes half a block (524,288 records) faster than one catalog commit. */
+#define SL_KINESIS_SEQ_BLOCK (UINT64_C(1) << 20)
 
 /* The shard is closed and a reader positioned at the committed tip has read everything. */
 static inline bool sl_kshard_ended(sl_kshard_t *sh, bool caught_up) {
@@ -154,6 +169,13 @@ struct sl_kinesis {
     sl_klisteners_t *listeners;
     sl_kfanout_registry_t *fanout;
     sl_kreadpool_t *readpool;
+    /* reserve thread: persists raised sequence reservations (sl_kshard_seq_claim) */
+    pthread_t reserver;
+    bool reserver_started;
+    pthread_mutex_t reserve_mu;
+    pthread_cond_t reserve_cv;
+    bool reserve_kicked;       /* (reserve_mu) */
+    bool reserve_stop;         /* (reserve_mu) */
 };
 
 /* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their
@@ -177,6 +199,13 @@ int sl_kreadpool_start(sl_kinesis_t *k);
 void sl_kreadpool_stop(sl_kinesis_t *k);
 /* Wakes the background thread (after scheduling a state transition). */
 void sl_kinesis_kick(sl_kinesis_t *k);
+
+/* Claims n seqs of sh's reservation for one append, just before sl_storage_append (caller holds
+ * the engine lock): 0, or SL_EAGAIN when the reservation is used up until the reserve thread has
+ * raised it (answer with throttling; rare). Asks for a raise when less than half a block is left. */
+int sl_kshard_seq_claim(sl_kinesis_t *k, sl_kshard_t *sh, size_t n);
+/* Gives back a claim whose append sl_storage_append refused (it assigned no seq). */
+void sl_kshard_seq_unclaim(sl_kshard_t *sh, size_t n);
 
 /* ---- lookups (caller holds the lock) ---- */
 sl_kstatus_t sl_kstream_status(const sl_kstream_t *s, int64_t now_ms);

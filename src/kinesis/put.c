@@ -175,9 +175,18 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     op->pending = (int)op->group_count + 1;
     for (size_t g = 0; g < op->group_count; g++) {
         sl_kput_group_t *gr = &op->groups[g];
-        __atomic_add_fetch(&gr->shard->inflight, 1, __ATOMIC_ACQ_REL);
-        int rc = sl_storage_append(gr->shard->log, sorted + (gr->entries - order), gr->count, append_cb, gr);
+        /* The seqs must stay within the shard's reservation (sl_kshard_seq_claim). */
+        int rc = sl_kshard_seq_claim(k, gr->shard, gr->count);
         if (rc) {
+            gr->status = rc;
+            if (op->single) sl_kerr_storage(&op->err, k, rc);
+            group_done(gr);
+            continue;
+        }
+        __atomic_add_fetch(&gr->shard->inflight, 1, __ATOMIC_ACQ_REL);
+        rc = sl_storage_append(gr->shard->log, sorted + (gr->entries - order), gr->count, append_cb, gr);
+        if (rc) {
+            sl_kshard_seq_unclaim(gr->shard, gr->count);
             __atomic_sub_fetch(&gr->shard->inflight, 1, __ATOMIC_RELEASE);
             gr->status = rc;
             if (op->single) sl_kerr_storage(&op->err, k, rc);

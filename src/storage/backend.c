@@ -68,3 +68,8 @@ int sl_storage_seek_time(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out) 
 int sl_storage_bounds(sl_shard_log_t *log, sl_shard_bounds_t *out) { return log->st->vt->bounds(log, out); }
 
 int sl_storage_trim(sl_shard_log_t *log, int64_t cutoff_ms) { return log->st->vt->trim(log, cutoff_ms); }
+
+int sl_storage_shard_set_floor(sl_shard_log_t *log, uint64_t floor_seq) {
+    if (floor_seq == 0) return SL_EINVAL;
+    return log->st->vt->set_floor(log, floor_seq);
+}

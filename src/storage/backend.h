@@ -110,6 +110,13 @@ int sl_storage_list(sl_storage_t *st, void (*fn)(void *arg, const char *stream_k
 int sl_storage_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
                           sl_shard_log_t **out);
 void *sl_shard_log_user(const sl_shard_log_t *log);
+/* Makes the log's next seq at least floor_seq: the Kinesis layer's sequence reservation, so that
+ * a log that lost records at rest (a deleted directory, missing segments, a cut tail) never hands
+ * out a seq again. A no-op when the tip is already there. Call after sl_storage_shard_open and
+ * before the first append (SL_EINVAL while appends are pending). The file engine starts a new segment at floor_seq
+ * (the gap is skipped by reads, as a gap between damaged segments is); the memory engine accepts
+ * a floor only while it holds no records. */
+int sl_storage_shard_set_floor(sl_shard_log_t *log, uint64_t floor_seq);
 /* Closes the handle (pending appends complete first). */
 void sl_storage_shard_close(sl_shard_log_t *log);
 /* Deletes a whole stream's logs (every shard of stream_key); shard handles must be closed first. */

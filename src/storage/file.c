@@ -100,6 +100,10 @@ struct file_shard {
     /* (registry mutex) opened by the journal's replay, which left restored records in its tail:
      * the engine keeps it open until file_shard_open hands it out (or the stream is deleted). */
     bool held;
+    /* (set before the first append, then writer) the next record's seq must be at least this
+     * (sl_storage_shard_set_floor): the next round seals the active segment and starts the new one
+     * here. 0 = none. */
+    uint64_t w_floor;
     int64_t last_use_ms;      /* (mu) monotonic */
     file_shard_t *dirty_next;
     file_shard_t *reg_next, *reg_prev;
@@ -906,7 +910,8 @@ static int shard_recover(file_shard_t *s) {
             seg_t *p = s->segs[i - 1];
             if (p->end_seq < g->base_seq)
                 SL_WARN("storage: stream %s shard %s: records with seq %" PRIu64 "..%" PRIu64
-                        " are missing between segments (damaged segment); reads skip them",
+                        " are missing between segments (a damaged or missing segment, or seqs skipped after a loss: see "
+                        "docs/storage-format.md); reads skip them",
                         s->stream_key, s->shard_key, p->end_seq, g->base_seq - 1);
             else if (p->end_seq > g->base_seq)
                 SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log overlaps its predecessor up to seq %" PRIu64
@@ -1055,6 +1060,30 @@ fail:
     SL_ERROR("storage: stream %s shard %s: cannot open the shard log: %s", stream_key, shard_key, sl_strerror(rc));
     pthread_mutex_unlock(&e->reg_mu);
     shard_free(s);
+    return rc;
+}
+
+/* See sl_storage_shard_set_floor. A log with nothing on disk just moves its empty segment; one
+ * with files gets a new segment at the floor from the first commit round that writes to it (a
+ * direct round: roll_requested keeps it out of the journal). */
+static int file_set_floor(sl_shard_log_t *log, uint64_t floor_seq) {
+    file_shard_t *s = (file_shard_t *)log;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->nops || s->in_dirty || s->in_batch || s->w_end_seq != s->next_seq) {
+        rc = SL_EINVAL; /* appends were already made */
+    } else if (floor_seq > s->next_seq) {
+        seg_t *a = s->segs[s->nseg - 1];
+        if (!s->on_disk) {
+            SL_ASSERT(s->nseg == 1 && a->end_seq == a->base_seq);
+            a->base_seq = a->end_seq = floor_seq;
+            s->next_seq = s->w_end_seq = floor_seq;
+        } else {
+            s->w_floor = floor_seq;
+            s->roll_requested = true;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
@@ -1272,8 +1301,10 @@ static int shard_roll(file_shard_t *s, bool *durable) {
     if ((rc = pwrite_all(&e->ops, old->idx_fd, ent, sizeof ent, seal_off))) return rc;
     if (e->ops.fdatasync(old->idx_fd) != 0) { rc = errno_code(errno); goto unseal; }
     int fd, ifd;
-    if ((rc = seg_create_files(s, s->w_end_seq, true, &fd, &ifd))) goto unseal;
-    seg_t *g = seg_new(s->w_end_seq);
+    /* A seq floor (sl_storage_shard_set_floor) starts the new segment above a gap. */
+    uint64_t next_base = s->w_floor > s->w_end_seq ? s->w_floor : s->w_end_seq;
+    if ((rc = seg_create_files(s, next_base, true, &fd, &ifd))) goto unseal;
+    seg_t *g = seg_new(next_base);
     if (!g) {
         e->ops.close(fd);
         e->ops.close(ifd);
@@ -1299,6 +1330,8 @@ static int shard_roll(file_shard_t *s, bool *durable) {
     old->last_arrival = s->w_last_arrival;
     old->npoints = s->w_npoints_disk;
     old->sealed = true;
+    s->w_end_seq = next_base;
+    s->w_floor = 0;
     s->next_seq = s->w_end_seq;
     /* Its descriptors were opened read-write; reopen read-only lazily. */
     if (old->refs == 2) seg_close_fds(e, old);
@@ -1516,6 +1549,7 @@ static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc)
     if (!rc && s->r_seg->index_bad) rc = rebuild_active_index(s);
     bool durable;
     if (!rc && roll_requested && s->nwops == 0 && s->w_end_seq > s->r_seg->base_seq) rc = shard_roll(s, &durable);
+    if (!rc && s->w_floor > s->w_end_seq && (rc = shard_roll(s, &durable)) == 0) region_begin(s, 0);
     if (rc) {
         s->r_status = rc;
         return;
@@ -3405,6 +3439,7 @@ static const sl_storage_vtable_t file_vtable = {
     .seek_time = file_seek_time,
     .bounds = file_bounds,
     .trim = file_trim,
+    .set_floor = file_set_floor,
 };
 
 int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {

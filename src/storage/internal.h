@@ -30,6 +30,7 @@ typedef struct {
     int (*seek_time)(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out);
     int (*bounds)(sl_shard_log_t *log, sl_shard_bounds_t *out);
     int (*trim)(sl_shard_log_t *log, int64_t cutoff_ms);
+    int (*set_floor)(sl_shard_log_t *log, uint64_t floor_seq);
 } sl_storage_vtable_t;
 
 /* First member of every backend's engine struct. */

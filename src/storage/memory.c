@@ -451,6 +451,19 @@ static int mem_trim(sl_shard_log_t *log, int64_t cutoff_ms) {
     return 0;
 }
 
+/* The in-memory log reads by position, so it takes a floor only while it holds no records. */
+static int mem_set_floor(sl_shard_log_t *log, uint64_t floor_seq) {
+    mem_shard_t *s = (mem_shard_t *)log;
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    if (floor_seq > s->next_seq) {
+        if (s->head < s->len || s->pend_head) rc = SL_EINVAL;
+        else s->next_seq = floor_seq;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static const sl_storage_vtable_t mem_vtable = {
     .close = mem_close,
     .list = mem_list,
@@ -463,6 +476,7 @@ static const sl_storage_vtable_t mem_vtable = {
     .seek_time = mem_seek_time,
     .bounds = mem_bounds,
     .trim = mem_trim,
+    .set_floor = mem_set_floor,
 };
 
 int sl_storage_open_memory(const sl_storage_config_t *cfg, sl_storage_t **out) {
