@@ -887,6 +887,26 @@ out:
     return rc;
 }
 
+int sl_catalog_sqlite_copy(const char *src_path, const char *dst_path) {
+    sqlite3 *src = NULL, *dst = NULL;
+    int rc = SL_EIO;
+    if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) goto out;
+    unlink(dst_path);
+    if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        goto out;
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) goto out;
+    int step = sqlite3_backup_step(b, -1);
+    int fin = sqlite3_backup_finish(b);
+    if (step == SQLITE_DONE && fin == SQLITE_OK) rc = 0;
+    else rc = (step & 0xff) == SQLITE_CORRUPT || (step & 0xff) == SQLITE_NOTADB ? SL_ECORRUPT : SL_EIO;
+out:
+    sqlite3_close(src);
+    sqlite3_close(dst);
+    return rc;
+}
+
 /* Runs a one-row query and copies its first column's text into out; returns the SQLite code. */
 static int query_text(sqlite3 *db, const char *sql, char *out, size_t cap) {
     sqlite3_stmt *st = NULL;

@@ -219,6 +219,10 @@ typedef struct {
     char detail[512];      /* the first problem, in words; "" when none */
 } sl_catalog_verify_t;
 
+/* Copies the catalog file at src_path (its WAL included) to a new single-file database at dst_path
+ * through a read-only connection, without migrating or changing src_path. */
+int sl_catalog_sqlite_copy(const char *src_path, const char *dst_path);
+
 /* Checks the catalog file at path without changing it (read-only connection; no migration):
  * returns 0 and fills *out whatever it finds (SL_ENOTFOUND when there is no such file). */
 int sl_catalog_sqlite_verify(const char *path, sl_catalog_verify_t *out);

@@ -205,7 +205,12 @@ static void stream_row(const sl_kinesis_t *k, const sl_kstream_t *s, sl_cat_stre
     };
 }
 
+/* A control-plane change reached the catalog: the background thread refreshes the catalog's
+ * backup soon (catalog.db.bak, what `sluice repair` restores from). */
+static void catalog_changed(sl_kinesis_t *k) { __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE); }
+
 int sl_kinesis_save_stream(sl_kinesis_t *k, sl_kstream_t *s) {
+    catalog_changed(k);
     sl_cat_stream_t row;
     char metrics[256];
     stream_row(k, s, &row, metrics, sizeof metrics);
@@ -215,6 +220,7 @@ int sl_kinesis_save_stream(sl_kinesis_t *k, sl_kstream_t *s) {
 }
 
 int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh) {
+    catalog_changed(k);
     char parent[24], adj[24];
     if (sh->parent >= 0) sl_shardid_format((uint32_t)sh->parent, parent);
     if (sh->adjacent_parent >= 0) sl_shardid_format((uint32_t)sh->adjacent_parent, adj);
@@ -358,6 +364,7 @@ int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u
 int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count, bool on_demand,
                              int32_t max_record_size_kib, int64_t warm_mibps, int64_t now_ms,
                              sl_kstream_t **out) {
+    catalog_changed(k);
     sl_kstream_t *s = calloc(1, sizeof *s);
     if (!s) return SL_ENOMEM;
     s->k = k;
@@ -447,6 +454,7 @@ const sl_ktag_t *sl_ktags_find(const sl_ktags_t *tags, const char *key) {
 }
 
 int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key, const char *value) {
+    catalog_changed(k);
     int rc = sl_catalog_tag_put(k->catalog, arn, key, value ? value : "");
     if (rc) return rc;
     for (size_t i = 0; i < tags->count; i++) {
@@ -472,6 +480,7 @@ int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const
 }
 
 int sl_kinesis_tag_remove(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key) {
+    catalog_changed(k);
     for (size_t i = 0; i < tags->count; i++) {
         if (strcmp(tags->items[i].key, key) != 0) continue;
         int rc = sl_catalog_tag_delete(k->catalog, arn, key);
@@ -486,6 +495,7 @@ int sl_kinesis_tag_remove(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, co
 }
 
 int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const char *policy) {
+    catalog_changed(k);
     int rc = policy ? sl_catalog_policy_put(k->catalog, arn, policy) : sl_catalog_policy_delete(k->catalog, arn);
     if (rc && !(rc == SL_ENOTFOUND && !policy)) return rc;
     free(*slot);
@@ -494,6 +504,7 @@ int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const c
 }
 
 int sl_kinesis_consumer_save(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c) {
+    catalog_changed(k);
     sl_cat_consumer_t row = {
         .stream_id = s->id,
         .name = c->name,
@@ -532,6 +543,7 @@ int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, 
 }
 
 int sl_kinesis_setting_save(sl_kinesis_t *k) {
+    catalog_changed(k);
     int64_t v[2] = {k->commitment_enabled ? 1 : 0, k->commitment_started_ms};
     return sl_catalog_setting_put(k->catalog, "account_commitment", v, sizeof v);
 }
@@ -543,6 +555,7 @@ int sl_kinesis_setting_save(sl_kinesis_t *k) {
  * the stream stays DELETING (its record in the catalog says so) and the next pass retries. Returns
  * whether the stream is gone. */
 static bool remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
+    catalog_changed(k);
     for (size_t i = 0; i < s->shard_count; i++) {
         /* reaper_pass checked there is no reader-pool job, and none can start under the write lock */
         SL_ASSERT(__atomic_load_n(&s->shards[i]->readers, __ATOMIC_ACQUIRE) == 0);
@@ -624,6 +637,17 @@ static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
     return next;
 }
 
+/* Refreshes <data_dir>/catalog.db.bak after control-plane changes, at most once a second. */
+static void backup_pass(sl_kinesis_t *k) {
+    int64_t now = sl_time_now_ms();
+    if (!k->cfg.data_dir || !*k->cfg.data_dir || now - k->backup_last_ms < 1000) return;
+    if (!__atomic_exchange_n(&k->backup_due, 0, __ATOMIC_ACQ_REL)) return;
+    k->backup_last_ms = now;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/catalog.db.bak", k->cfg.data_dir);
+    if (sl_catalog_backup(k->catalog, path) != 0) __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
+}
+
 static void *reaper_main(void *arg) {
     sl_kinesis_t *k = arg;
     int64_t last_retention = 0;
@@ -634,6 +658,9 @@ static void *reaper_main(void *arg) {
         bool retention = now - last_retention >= 60000;
         if (retention) last_retention = now;
         int64_t next = reaper_pass(k, retention);
+        backup_pass(k);
+        if (__atomic_load_n(&k->backup_due, __ATOMIC_ACQUIRE) && next > sl_time_now_ms() + 1000)
+            next = sl_time_now_ms() + 1000;
         pthread_mutex_lock(&k->reaper_mu);
         if (k->stopping) break;
         int64_t wait_ms = next - sl_time_now_ms();
@@ -1062,6 +1089,7 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     SL_INFO("loaded %zu streams with %zu shards from %s", k->stream_count, shards, cfg->data_dir);
     rc = seq_open_all(k);
     if (rc) goto fail;
+    k->backup_due = 1; /* a backup of what this start loaded */
 
     rc = sl_kreadpool_start(k);
     if (rc) goto fail;
@@ -1102,6 +1130,10 @@ void sl_kinesis_close(sl_kinesis_t *k) {
     pthread_mutex_unlock(&k->reserve_mu);
     pthread_join(k->reserver, NULL);
     seq_close_all(k);
+    /* The backup matches the catalog as this clean shutdown leaves it. */
+    __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
+    k->backup_last_ms = 0;
+    backup_pass(k);
     for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
     free(k->streams);
     sl_klisteners_deinit(k);

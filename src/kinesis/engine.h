@@ -129,7 +129,7 @@ struct sl_kstream {
 typedef struct {
     sl_catalog_t *catalog;     /* not owned: opened by the composition root (server/compose.c) */
     sl_storage_t *storage;     /* not owned; its on_commit must be sl_kinesis_storage_commit */
-    const char *data_dir;      /* for log messages only */
+    const char *data_dir;      /* for log messages, and where the catalog's backup is kept */
     const char *region;
     const char *account;
     /* Prepended to every stream's storage key ("" for the default account, "<account id>." for
@@ -176,6 +176,9 @@ struct sl_kinesis {
     pthread_cond_t reserve_cv;
     bool reserve_kicked;       /* (reserve_mu) */
     bool reserve_stop;         /* (reserve_mu) */
+    /* catalog backup (<data_dir>/catalog.db.bak), refreshed by the background thread */
+    int backup_due;            /* atomic flag: a control-plane change since the last backup */
+    int64_t backup_last_ms;    /* (background thread) */
 };
 
 /* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their

@@ -4,6 +4,7 @@
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "server/check.h"
 #include "server/compose.h"
 #include "server/config.h"
 
@@ -17,6 +18,8 @@ static void usage(FILE *out) {
     fprintf(out, "Usage: sluice <command> [options]\n\nCommands:\n"
                  "  serve      run the Kinesis-compatible server (see `sluice serve --help`)\n"
                  "  bench      load-test a Kinesis endpoint (see `sluice bench --help`)\n"
+                 "  check      report the state of a data directory without changing it\n"
+                 "  repair     rebuild what can be rebuilt in a data directory (server stopped)\n"
                  "  version    print the version\n");
 }
 
@@ -70,6 +73,8 @@ int main(int argc, char **argv) {
         return serve(argc - 2, argv + 2);
     }
     if (!strcmp(argv[1], "bench")) return sl_bench_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "check") || !strcmp(argv[1], "repair"))
+        return sl_check_main(argc - 2, argv + 2, !strcmp(argv[1], "repair"));
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("sluice 0.1.0\n");
         return 0;
