@@ -703,7 +703,9 @@ int sl_kshard_seq_claim(sl_kinesis_t *k, sl_kshard_t *sh, size_t n) {
     /* The append gets seqs below `after`; all of them must be below the reservation. */
     if (after > reserved) {
         __atomic_sub_fetch(&sh->seq_claimed, (uint64_t)n, __ATOMIC_ACQ_REL);
-        return SL_EAGAIN;
+        /* A catalog that cannot be written (a full disk) fails the append like storage would. */
+        int err = __atomic_load_n(&k->reserve_error, __ATOMIC_ACQUIRE);
+        return err ? err : SL_EAGAIN;
     }
     return 0;
 }
@@ -753,8 +755,9 @@ static int seq_persist_pass(sl_kinesis_t *k) {
         }
     }
     sl_kinesis_unlock(k);
-    if (rc) SL_WARN("catalog: raising sequence reservations failed: %s; writes to shards that used theirs up are "
-                    "throttled until it succeeds", sl_strerror(rc));
+    __atomic_store_n(&k->reserve_error, rc == SL_EAGAIN ? 0 : rc, __ATOMIC_RELEASE);
+    if (rc) SL_WARN("catalog: raising sequence reservations failed: %s; writes to shards that used theirs up fail "
+                    "until it succeeds", sl_strerror(rc));
     return rc;
 }
 
@@ -855,8 +858,10 @@ static int seq_open_all(sl_kinesis_t *k) {
         }
     }
     if (rc) {
-        SL_WARN("catalog: reserving sequence numbers at start failed: %s; retrying in the background", sl_strerror(rc));
+        SL_WARN("catalog: reserving sequence numbers at start failed: %s; writes fail until a retry in the "
+                "background succeeds", sl_strerror(rc));
         k->reserve_kicked = true;
+        k->reserve_error = rc == SL_EAGAIN ? 0 : rc;
     }
     return 0;
 }

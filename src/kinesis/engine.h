@@ -176,6 +176,7 @@ struct sl_kinesis {
     pthread_cond_t reserve_cv;
     bool reserve_kicked;       /* (reserve_mu) */
     bool reserve_stop;         /* (reserve_mu) */
+    int reserve_error;         /* atomic: why the last raise failed (0 = it did not): claims fail with it */
     /* catalog backup (<data_dir>/catalog.db.bak), refreshed by the background thread */
     int backup_due;            /* atomic flag: a control-plane change since the last backup */
     int64_t backup_last_ms;    /* (background thread) */
@@ -205,7 +206,8 @@ void sl_kinesis_kick(sl_kinesis_t *k);
 
 /* Claims n seqs of sh's reservation for one append, just before sl_storage_append (caller holds
  * the engine lock): 0, or SL_EAGAIN when the reservation is used up until the reserve thread has
- * raised it (answer with throttling; rare). Asks for a raise when less than half a block is left. */
+ * raised it (answer with throttling; rare), or the catalog's error (SL_ENOSPC, SL_EIO) while the
+ * raise keeps failing. Asks for a raise when less than half a block is left. */
 int sl_kshard_seq_claim(sl_kinesis_t *k, sl_kshard_t *sh, size_t n);
 /* Gives back a claim whose append sl_storage_append refused (it assigned no seq). */
 void sl_kshard_seq_unclaim(sl_kshard_t *sh, size_t n);

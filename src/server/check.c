@@ -45,6 +45,7 @@ typedef struct {
     int64_t id;
     char name[129];
     char key[192];           /* storage key "<id>-<name>" */
+    sl_cat_stream_t row;     /* the whole row; its strings are owned copies (stream_row_free) */
 } cat_stream_t;
 
 /* A damaged file found by a check, to be copied aside by repair. */
@@ -123,12 +124,30 @@ static void on_list(void *arg, const char *stream_key, const char *shard_key) {
     c->nlogs++;
 }
 
+static const char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void stream_row_free(sl_cat_stream_t *r) {
+    const char *v[] = {r->account, r->region, r->name, r->arn, r->status, r->mode, r->encryption_type, r->key_id,
+                       r->shard_level_metrics};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) free((void *)v[i]);
+}
+
 static void on_stream(void *arg, const sl_cat_stream_t *s) {
     check_t *c = arg;
     cat_stream_t *n = realloc(c->streams, (c->nstreams + 1) * sizeof *n);
     if (!n) return;
     c->streams = n;
     cat_stream_t *t = &n[c->nstreams++];
+    t->row = *s;
+    t->row.account = dup_or_null(s->account);
+    t->row.region = dup_or_null(s->region);
+    t->row.name = dup_or_null(s->name);
+    t->row.arn = dup_or_null(s->arn);
+    t->row.status = dup_or_null(s->status);
+    t->row.mode = dup_or_null(s->mode);
+    t->row.encryption_type = dup_or_null(s->encryption_type);
+    t->row.key_id = dup_or_null(s->key_id);
+    t->row.shard_level_metrics = dup_or_null(s->shard_level_metrics);
     t->id = s->id;
     snprintf(t->name, sizeof t->name, "%s", s->name);
     snprintf(t->key, sizeof t->key, "%lld-%s", (long long)s->id, s->name);
@@ -144,6 +163,7 @@ static void on_shard(void *arg, const sl_cat_shard_t *s) {
 }
 
 static void catalog_forget(check_t *c) {
+    for (size_t i = 0; i < c->nstreams; i++) stream_row_free(&c->streams[i].row);
     free(c->streams);
     free(c->shards);
     c->streams = NULL;
@@ -440,6 +460,11 @@ static int add_missing(check_t *c, sl_catalog_t *cat, const sl_config_t *cfg, in
                               .seq_reserved = (int64_t)(lc.next_seq + SL_KINESIS_SEQ_BLOCK),
                               .seq_written = (int64_t)lc.next_seq};
         rc = sl_catalog_shard_put(cat, &row);
+        if (rc == 0 && s->row.next_shard_index <= (int32_t)ix) {
+            /* Later resharding must not reuse this shard's index. */
+            s->row.next_shard_index = (int32_t)ix + 1;
+            rc = sl_catalog_stream_update(cat, &s->row);
+        }
         if (rc == 0) {
             on_shard(c, &row);
             printf("repair: added shard %s of stream %s (closed, %" PRIu64 " records)\n", c->logs[i][1], s->name,
