@@ -171,13 +171,14 @@ static const char *check_index(const char *ipath, const seg_scan_t *sc, bool sea
             snprintf(why, cap, "entry %" PRIu64 " has a bad checksum", i);
             bad = why;
         } else if (e.kind == SL_IDX_SEAL) {
-            if (i + 1 != n || e.seq != sc->end_seq || e.offset != sc->size) {
+            /* In a damaged segment the scan stopped early: only the seal's length can be checked. */
+            if (i + 1 != n || (!sc->damaged && e.seq != sc->end_seq) || e.offset != sc->size) {
                 snprintf(why, cap, "its seal (seq %" PRIu64 ", length %" PRIu64 ") disagrees with the segment", e.seq,
                          e.offset);
                 bad = why;
             }
             sealed_seen = true;
-        } else {
+        } else if (e.offset < sc->valid_end) { /* entries past damage cannot be checked here */
             const point_t *p = point_at(sc, e.offset);
             if (!p || p->seq != e.seq || p->arrival != e.arrival_ms) {
                 snprintf(why, cap, "entry %" PRIu64 " (seq %" PRIu64 " at offset %" PRIu64 ") names no such record", i,
