@@ -640,12 +640,10 @@ static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
 /* Refreshes <data_dir>/catalog.db.bak after control-plane changes, at most once a second. */
 static void backup_pass(sl_kinesis_t *k) {
     int64_t now = sl_time_now_ms();
-    if (!k->cfg.data_dir || !*k->cfg.data_dir || now - k->backup_last_ms < 1000) return;
+    if (!k->backup_path[0] || now - k->backup_last_ms < 1000) return;
     if (!__atomic_exchange_n(&k->backup_due, 0, __ATOMIC_ACQ_REL)) return;
     k->backup_last_ms = now;
-    char path[1200];
-    snprintf(path, sizeof path, "%s/catalog.db.bak", k->cfg.data_dir);
-    if (sl_catalog_backup(k->catalog, path) != 0) __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
+    if (sl_catalog_backup(k->catalog, k->backup_path) != 0) __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
 }
 
 static void *reaper_main(void *arg) {
@@ -1061,6 +1059,9 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     pthread_cond_init(&k->reaper_cv, NULL);
     pthread_mutex_init(&k->reserve_mu, NULL);
     pthread_cond_init(&k->reserve_cv, NULL);
+    /* cfg->data_dir need not outlive this call: the backup's path is kept here. */
+    if (cfg->data_dir && *cfg->data_dir)
+        snprintf(k->backup_path, sizeof k->backup_path, "%s/catalog.db.bak", cfg->data_dir);
 
     k->catalog = cfg->catalog;
     k->storage = cfg->storage;

@@ -129,7 +129,7 @@ struct sl_kstream {
 typedef struct {
     sl_catalog_t *catalog;     /* not owned: opened by the composition root (server/compose.c) */
     sl_storage_t *storage;     /* not owned; its on_commit must be sl_kinesis_storage_commit */
-    const char *data_dir;      /* for log messages, and where the catalog's backup is kept */
+    const char *data_dir;      /* for log messages, and where the catalog's backup is kept (copied) */
     const char *region;
     const char *account;
     /* Prepended to every stream's storage key ("" for the default account, "<account id>." for
@@ -180,6 +180,7 @@ struct sl_kinesis {
     /* catalog backup (<data_dir>/catalog.db.bak), refreshed by the background thread */
     int backup_due;            /* atomic flag: a control-plane change since the last backup */
     int64_t backup_last_ms;    /* (background thread) */
+    char backup_path[1200];    /* <data_dir>/catalog.db.bak, "" = none */
 };
 
 /* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their
