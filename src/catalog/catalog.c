@@ -841,6 +841,9 @@ static int sq_backup(sl_catalog_t *base, const char *path) {
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp", 5);
     unlink(tmp);
+    /* Created 0600 like every data file; SQLite then opens the existing (empty) file. */
+    int pfd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (pfd >= 0) close(pfd);
     sqlite3 *dst = NULL;
     int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
