@@ -21,6 +21,7 @@
 #include "storage/backend.h"
 #include "storage/verify.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,6 +36,7 @@
 #define MAX_HASH_KEY "340282366920938463463374607431768211455"
 
 typedef struct {
+    int acct;                /* index in check_t.accounts */
     int64_t stream_id;
     int32_t index;
     int64_t seq_reserved, seq_written;
@@ -42,9 +44,10 @@ typedef struct {
 } cat_shard_t;
 
 typedef struct {
+    int acct;                /* index in check_t.accounts */
     int64_t id;
     char name[129];
-    char key[192];           /* storage key "<id>-<name>" */
+    char key[220];           /* storage key "[<account>.]<id>-<name>" */
     sl_cat_stream_t row;     /* the whole row; its strings are owned copies (stream_row_free) */
 } cat_stream_t;
 
@@ -53,13 +56,26 @@ typedef struct {
     char rel[700];           /* streams/<stream key>/<shard key>/<file> */
 } damaged_t;
 
+/* An account: the default one (its catalog in the data directory, storage keys without a prefix)
+ * or one under accounts/<12 digits>/ (storage keys prefixed "<account>."), see compose.c. */
+typedef struct {
+    char id[16];             /* "" for the default account */
+    char prefix[20];         /* "" or "<id>." */
+    char rel[64];            /* its catalog's path relative to the data directory */
+    bool catalog_ok;         /* its catalog exists and verifies */
+    bool has_dir;            /* accounts/<id>/ exists (always for the default account) */
+    bool loaded;             /* its streams and shards are in check_t (from it or its backup) */
+} account_t;
+
+#define CHECK_ACCOUNTS_MAX 1025
+
 typedef struct {
     const char *data_dir;
     bool quiet;              /* the second check of repair prints only its summary */
+    account_t accounts[CHECK_ACCOUNTS_MAX];
+    int naccounts;
+    int cur_acct;            /* the account whose catalog is being loaded */
     int problems;
-    /* catalog */
-    bool catalog_ok;         /* catalog.db exists and verifies */
-    bool catalog_loaded;
     cat_stream_t *streams;
     size_t nstreams;
     cat_shard_t *shards;
@@ -149,8 +165,9 @@ static void on_stream(void *arg, const sl_cat_stream_t *s) {
     t->row.key_id = dup_or_null(s->key_id);
     t->row.shard_level_metrics = dup_or_null(s->shard_level_metrics);
     t->id = s->id;
+    t->acct = c->cur_acct;
     snprintf(t->name, sizeof t->name, "%s", s->name);
-    snprintf(t->key, sizeof t->key, "%lld-%s", (long long)s->id, s->name);
+    snprintf(t->key, sizeof t->key, "%s%lld-%s", c->accounts[c->cur_acct].prefix, (long long)s->id, s->name);
 }
 
 static void on_shard(void *arg, const sl_cat_shard_t *s) {
@@ -158,7 +175,7 @@ static void on_shard(void *arg, const sl_cat_shard_t *s) {
     cat_shard_t *n = realloc(c->shards, (c->nshards + 1) * sizeof *n);
     if (!n) return;
     c->shards = n;
-    n[c->nshards++] = (cat_shard_t){.stream_id = s->stream_id, .index = s->shard_index,
+    n[c->nshards++] = (cat_shard_t){.acct = c->cur_acct, .stream_id = s->stream_id, .index = s->shard_index,
                                    .seq_reserved = s->seq_reserved, .seq_written = s->seq_written};
 }
 
@@ -169,7 +186,6 @@ static void catalog_forget(check_t *c) {
     c->streams = NULL;
     c->shards = NULL;
     c->nstreams = c->nshards = 0;
-    c->catalog_loaded = false;
 }
 
 /* Loads streams and shards from a private copy of the catalog file at path. */
@@ -193,7 +209,6 @@ static int load_copy(check_t *c, const char *path) {
         unlink(p);
     }
     rmdir(tmpl);
-    c->catalog_loaded = rc == 0;
     return rc;
 }
 
@@ -221,22 +236,63 @@ static cat_stream_t *stream_by_key(check_t *c, const char *key) {
     return NULL;
 }
 
-static cat_shard_t *shard_of(check_t *c, int64_t stream_id, const char *shard_key) {
+static cat_shard_t *shard_of(check_t *c, const cat_stream_t *st, const char *shard_key) {
     uint32_t index;
     if (sl_shardid_parse(shard_key, strlen(shard_key), &index) != 0) return NULL;
     char norm[24];
     sl_shardid_format(index, norm);
     if (strcmp(norm, shard_key) != 0) return NULL;
     for (size_t i = 0; i < c->nshards; i++)
-        if (c->shards[i].stream_id == stream_id && c->shards[i].index == (int32_t)index) return &c->shards[i];
+        if (c->shards[i].acct == st->acct && c->shards[i].stream_id == st->id && c->shards[i].index == (int32_t)index)
+            return &c->shards[i];
     return NULL;
 }
 
-/* One pass over the data directory: catalog, journal, every log. */
+/* The account a storage key belongs to ("<12 digits>." prefixes another account's keys), adding
+ * it to c->accounts when it is not there yet; -1 when there is no room. */
+static int account_of_key(check_t *c, const char *key) {
+    char id[16] = "";
+    if (strlen(key) > 13 && key[12] == '.' && strspn(key, "0123456789") == 12) memcpy(id, key, 12);
+    for (int i = 0; i < c->naccounts; i++)
+        if (strcmp(c->accounts[i].id, id) == 0) return i;
+    if (c->naccounts == CHECK_ACCOUNTS_MAX) return -1;
+    account_t *a = &c->accounts[c->naccounts];
+    memset(a, 0, sizeof *a);
+    snprintf(a->id, sizeof a->id, "%s", id);
+    snprintf(a->prefix, sizeof a->prefix, "%s.", id);
+    snprintf(a->rel, sizeof a->rel, "accounts/%s/catalog.db", id);
+    return c->naccounts++;
+}
+
+/* The default account, then every accounts/<12 digits>/ directory, then accounts only logs name. */
+static void find_accounts(check_t *c) {
+    c->naccounts = 1;
+    memset(&c->accounts[0], 0, sizeof c->accounts[0]);
+    snprintf(c->accounts[0].rel, sizeof c->accounts[0].rel, "catalog.db");
+    c->accounts[0].has_dir = true;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/accounts", c->data_dir);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strlen(e->d_name) != 12 || strspn(e->d_name, "0123456789") != 12) continue;
+        char key[20];
+        snprintf(key, sizeof key, "%s.x", e->d_name);
+        int i = account_of_key(c, key);
+        if (i >= 0) c->accounts[i].has_dir = true;
+    }
+    if (d) closedir(d);
+    for (size_t i = 0; i < c->nlogs; i++) (void)account_of_key(c, c->logs[i][0]);
+}
+
+static size_t account_logs(check_t *c, int acct) {
+    size_t n = 0;
+    for (size_t i = 0; i < c->nlogs; i++) n += account_of_key(c, c->logs[i][0]) == acct;
+    return n;
+}
+
+/* One pass over the data directory: catalogs, journal, every log. */
 static void run_check(check_t *c) {
-    char path[1200], bak[1200];
-    snprintf(path, sizeof path, "%s/catalog.db", c->data_dir);
-    snprintf(bak, sizeof bak, "%s/catalog.db.bak", c->data_dir);
     out(c, "sluice check: data directory %s", c->data_dir);
     struct stat st;
     if (stat(c->data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -244,22 +300,38 @@ static void run_check(check_t *c) {
         return;
     }
     sl_storage_check_list(c->data_dir, on_list, on_say, c);
-
-    bool exists = stat(path, &st) == 0;
-    c->catalog_ok = exists && verify_catalog(c, path, "catalog", true);
-    if (!exists) {
-        if (c->nlogs) problem(c, "catalog %s is missing but %zu shard log(s) are on disk", path, c->nlogs);
-        else out(c, "catalog %s: none yet (a new data directory)", path);
+    find_accounts(c);
+    for (int a = 0; a < c->naccounts; a++) {
+        account_t *acc = &c->accounts[a];
+        char path[1300], bak[1310];
+        snprintf(path, sizeof path, "%s/%s", c->data_dir, acc->rel);
+        snprintf(bak, sizeof bak, "%s.bak", path);
+        const char *what = a == 0 ? "catalog" : "account catalog";
+        bool exists = stat(path, &st) == 0;
+        acc->catalog_ok = exists && verify_catalog(c, path, what, true);
+        size_t nlogs = account_logs(c, a);
+        if (!exists) {
+            if (nlogs) problem(c, "%s %s is missing but %zu shard log(s) of its streams are on disk", what, path, nlogs);
+            else out(c, "%s %s: none yet (a new data directory)", what, path);
+        }
+        bool bak_ok = stat(bak, &st) == 0 && verify_catalog(c, bak, "catalog backup", false);
+        if (!bak_ok && stat(bak, &st) != 0 && exists) out(c, "catalog backup %s: none", bak);
+        size_t before = c->nstreams, shards_before = c->nshards;
+        c->cur_acct = a;
+        int rc = -1;
+        if (acc->catalog_ok) {
+            rc = load_copy(c, path);
+            if (rc != 0) problem(c, "%s %s cannot be read", what, path);
+        } else if (bak_ok) {
+            out(c, "comparing the logs with the catalog backup instead");
+            rc = load_copy(c, bak);
+        } else if (!exists && nlogs == 0) {
+            rc = 0; /* nothing to compare */
+        }
+        acc->loaded = rc == 0;
+        if (rc == 0 && (exists || bak_ok))
+            out(c, "%s: %zu stream(s), %zu shard(s)", what, c->nstreams - before, c->nshards - shards_before);
     }
-    bool bak_ok = stat(bak, &st) == 0 && verify_catalog(c, bak, "catalog backup", false);
-    if (!bak_ok && stat(bak, &st) != 0) out(c, "catalog backup %s: none", bak);
-    if (c->catalog_ok) {
-        if (load_copy(c, path) != 0) problem(c, "catalog %s cannot be read", path);
-    } else if (bak_ok) {
-        out(c, "comparing the logs with the catalog backup instead");
-        load_copy(c, bak);
-    }
-    if (c->catalog_loaded) out(c, "catalog: %zu stream(s), %zu shard(s)", c->nstreams, c->nshards);
 
     sl_storage_journal_check_t j;
     c->cur_stream = c->cur_shard = NULL;
@@ -279,12 +351,14 @@ static void run_check(check_t *c) {
             continue;
         }
         records += lc.records;
-        cat_stream_t *s = c->catalog_loaded ? stream_by_key(c, c->cur_stream) : NULL;
-        cat_shard_t *sh = s ? shard_of(c, s->id, c->cur_shard) : NULL;
+        int acct = account_of_key(c, c->cur_stream);
+        bool loaded = acct >= 0 && c->accounts[acct].loaded;
+        cat_stream_t *s = loaded ? stream_by_key(c, c->cur_stream) : NULL;
+        cat_shard_t *sh = s ? shard_of(c, s, c->cur_shard) : NULL;
         if (sh) sh->seen = true;
         out(c, "log %s/%s: %" PRIu64 " record(s) in %" PRIu64 " segment(s), seq %" PRIu64 "..%" PRIu64, c->cur_stream,
             c->cur_shard, lc.records, lc.segments, lc.first_seq, lc.next_seq - 1);
-        if (c->catalog_loaded && !sh)
+        if (loaded && !sh)
             problem(c, "log %s/%s has no shard in the catalog: it is not served (`sluice repair` adds it)", c->cur_stream,
                     c->cur_shard);
         else if (sh && (uint64_t)sh->seq_written > lc.next_seq)
@@ -294,17 +368,17 @@ static void run_check(check_t *c) {
                     sh->seq_written - 1);
     }
     c->cur_stream = c->cur_shard = NULL;
-    for (size_t i = 0; i < c->nshards && c->catalog_loaded; i++) {
+    for (size_t i = 0; i < c->nshards; i++) {
         cat_shard_t *sh = &c->shards[i];
         if (sh->seen || sh->seq_written <= 1) continue;
         const char *name = "?";
         for (size_t k = 0; k < c->nstreams; k++)
-            if (c->streams[k].id == sh->stream_id) name = c->streams[k].name;
+            if (c->streams[k].acct == sh->acct && c->streams[k].id == sh->stream_id) name = c->streams[k].name;
         char id[24];
         sl_shardid_format((uint32_t)sh->index, id);
-        problem(c, "stream %s shard %s: the catalog records writes up to seq %" PRId64
+        problem(c, "stream %s%s shard %s: the catalog records writes up to seq %" PRId64
                 " but its log directory is missing: records with seq 1..%" PRId64 " are lost (nothing can rebuild them)",
-                name, id, sh->seq_written - 1, sh->seq_written - 1);
+                c->accounts[sh->acct].prefix, name, id, sh->seq_written - 1, sh->seq_written - 1);
     }
     out(c, "%zu log(s), %zu record(s)", c->nlogs, records);
 }
@@ -389,14 +463,19 @@ static void say_nothing(void *arg, bool is_problem, const char *file, const char
  * open shard over the whole range that takes new writes. Retention covers the oldest record so
  * nothing is trimmed at the next start. Shard creation times are not known either: the recovered
  * records' SequenceNumbers change in their creation-time field (order and counters are kept). */
-static int add_missing(check_t *c, sl_catalog_t *cat, const sl_config_t *cfg, int64_t now) {
+static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_t *cfg, int64_t now) {
     int rc = 0;
+    const account_t *acc = &c->accounts[acct];
+    const char *account_id = acc->id[0] ? acc->id : cfg->account_id;
+    size_t plen = strlen(acc->prefix);
+    c->cur_acct = acct;
     for (size_t i = 0; i < c->nlogs && rc == 0; i++) {
         const char *key = c->logs[i][0];
-        if (stream_by_key(c, key)) continue;
-        char *dash = strchr(key, '-');
+        if (account_of_key(c, key) != acct || stream_by_key(c, key)) continue;
+        const char *bare = key + plen;
+        char *dash = strchr(bare, '-');
         char *end = NULL;
-        long long id = strtoll(key, &end, 10);
+        long long id = strtoll(bare, &end, 10);
         if (!dash || end != dash || id <= 0 || !dash[1]) {
             problem(c, "log directory streams/%s is not named <stream id>-<stream name>; left as it is", key);
             continue;
@@ -422,8 +501,8 @@ static int add_missing(check_t *c, sl_catalog_t *cat, const sl_config_t *cfg, in
         if (hours < 24) hours = 24;
         if (hours > 8760) hours = 8760;
         char arn[512];
-        sl_arn_stream(arn, sizeof arn, cfg->region, cfg->account_id, name);
-        sl_cat_stream_t s = {.id = id, .account = cfg->account_id, .region = cfg->region, .name = name, .arn = arn,
+        sl_arn_stream(arn, sizeof arn, cfg->region, account_id, name);
+        sl_cat_stream_t s = {.id = id, .account = account_id, .region = cfg->region, .name = name, .arn = arn,
                              .status = "ACTIVE", .mode = "PROVISIONED", .created_ms = oldest - 2000,
                              .status_until_ms = 0, .retention_hours = (int32_t)hours, .max_record_size_kib = 1024,
                              .encryption_type = "NONE", .shard_level_metrics = "", .warm_throughput_mibps = -1,
@@ -446,8 +525,9 @@ static int add_missing(check_t *c, sl_catalog_t *cat, const sl_config_t *cfg, in
     /* Shards whose logs the catalog lacks (of restored or recovered streams). */
     for (size_t i = 0; i < c->nlogs && rc == 0; i++) {
         cat_stream_t *s = stream_by_key(c, c->logs[i][0]);
+        if (s && s->acct != acct) continue;
         uint32_t ix;
-        if (!s || shard_of(c, s->id, c->logs[i][1]) ||
+        if (!s || shard_of(c, s, c->logs[i][1]) ||
             sl_shardid_parse(c->logs[i][1], strlen(c->logs[i][1]), &ix) != 0)
             continue;
         sl_storage_log_check_t lc;
@@ -479,13 +559,14 @@ static int add_missing(check_t *c, sl_catalog_t *cat, const sl_config_t *cfg, in
  * rebuilt, its reservations may be older than what was handed out since, so each is raised a
  * block above its log's tip (the next start skips ahead); a loss the catalog still records
  * (seq_written above the tip) is acknowledged, so that it is reported no more. */
-static int settle_reservations(check_t *c, sl_catalog_t *cat, bool rebuilt) {
+static int settle_reservations(check_t *c, int acct, sl_catalog_t *cat, bool rebuilt) {
     int rc = 0;
     for (size_t i = 0; i < c->nshards && rc == 0; i++) {
         cat_shard_t *sh = &c->shards[i];
+        if (sh->acct != acct) continue;
         cat_stream_t *s = NULL;
         for (size_t k = 0; k < c->nstreams; k++)
-            if (c->streams[k].id == sh->stream_id) s = &c->streams[k];
+            if (c->streams[k].acct == acct && c->streams[k].id == sh->stream_id) s = &c->streams[k];
         if (!s) continue;
         char id[24];
         sl_shardid_format((uint32_t)sh->index, id);
@@ -511,6 +592,82 @@ static void recover_log(void *arg, const char *stream_key, const char *shard_key
     sl_storage_t *st = arg;
     sl_shard_log_t *log = NULL;
     if (sl_storage_shard_open(st, stream_key, shard_key, NULL, &log) == 0) sl_storage_shard_close(log);
+}
+
+/* Drops the streams and shards of one account from c (its catalog is being replaced). */
+static void account_forget(check_t *c, int acct) {
+    size_t n = 0;
+    for (size_t i = 0; i < c->nstreams; i++) {
+        if (c->streams[i].acct == acct) stream_row_free(&c->streams[i].row);
+        else c->streams[n++] = c->streams[i];
+    }
+    c->nstreams = n;
+    n = 0;
+    for (size_t i = 0; i < c->nshards; i++)
+        if (c->shards[i].acct != acct) c->shards[n++] = c->shards[i];
+    c->nshards = n;
+    c->accounts[acct].loaded = false;
+}
+
+static int repair_catalog(check_t *c, int acct, const sl_config_t *cfg, const char *aside, int64_t now) {
+    account_t *acc = &c->accounts[acct];
+    char path[1300], bak[1310];
+    snprintf(path, sizeof path, "%s/%s", c->data_dir, acc->rel);
+    snprintf(bak, sizeof bak, "%s.bak", path);
+    struct stat st;
+    bool rebuilt = false;
+    int rc = 0;
+    if (!acc->catalog_ok && (stat(path, &st) == 0 || account_logs(c, acct))) {
+        const char *sfx[] = {"", "-wal", "-shm"};
+        for (int i = 0; i < 3; i++) {
+            char rel[100], p[1400];
+            snprintf(rel, sizeof rel, "%s%s", acc->rel, sfx[i]);
+            snprintf(p, sizeof p, "%s/%s", c->data_dir, rel);
+            if (stat(p, &st) != 0) continue;
+            if ((rc = set_aside(c->data_dir, aside, rel, true))) {
+                printf("repair: cannot move %s aside: %s\n", p, sl_strerror(rc));
+                return rc;
+            }
+            printf("repair: moved %s to %s/\n", rel, aside);
+        }
+        account_forget(c, acct);
+        if (acct > 0) {
+            char dir[1300];
+            snprintf(dir, sizeof dir, "%s/accounts/%s", c->data_dir, acc->id);
+            if (mkdirs(dir) != 0) return SL_EIO;
+        }
+        sl_catalog_verify_t v;
+        c->cur_acct = acct;
+        if (sl_catalog_sqlite_verify(bak, &v) == 0 && v.opened && v.integrity_ok && v.schema_ok &&
+            copy_file(bak, path) == 0) {
+            printf("repair: restored %s from its backup %s\n", acc->rel, bak);
+            acc->loaded = load_copy(c, path) == 0;
+            if (!acc->loaded) account_forget(c, acct);
+        } else {
+            printf("repair: no usable backup of %s: rebuilding it from the logs alone\n", acc->rel);
+        }
+        rebuilt = true;
+    } else if (!acc->catalog_ok) {
+        return 0; /* no catalog and no logs: nothing to do */
+    }
+    sl_catalog_t *cat = NULL;
+    rc = sl_catalog_open_sqlite(path, &cat);
+    if (rc) {
+        printf("repair: cannot open the catalog %s: %s\n", path, sl_strerror(rc));
+        return rc;
+    }
+    if (!acc->loaded) {
+        account_forget(c, acct);
+        c->cur_acct = acct;
+        sl_catalog_visitor_t v = {.stream = on_stream, .shard = on_shard};
+        rc = sl_catalog_load(cat, &v, c);
+        acc->loaded = rc == 0;
+    }
+    if (rc == 0) rc = add_missing(c, acct, cat, cfg, now);
+    if (rc == 0) rc = settle_reservations(c, acct, cat, rebuilt);
+    sl_catalog_close(cat);
+    if (rc) printf("repair: updating the catalog %s failed: %s\n", path, sl_strerror(rc));
+    return rc;
 }
 
 static int repair(check_t *c, const sl_config_t *cfg) {
@@ -541,56 +698,10 @@ static int repair(check_t *c, const sl_config_t *cfg) {
         }
     }
 
-    /* 2. The catalog: replaced when damaged (moved aside, never deleted). */
-    char path[1200], bak[1200];
-    snprintf(path, sizeof path, "%s/catalog.db", c->data_dir);
-    snprintf(bak, sizeof bak, "%s/catalog.db.bak", c->data_dir);
-    struct stat st;
-    bool rebuilt = false;
-    if (!c->catalog_ok && (stat(path, &st) == 0 || c->nlogs)) {
-        const char *sfx[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            char rel[64];
-            snprintf(rel, sizeof rel, "catalog.db%s", sfx[i]);
-            char p[1300];
-            snprintf(p, sizeof p, "%s/%s", c->data_dir, rel);
-            if (stat(p, &st) != 0) continue;
-            if ((rc = set_aside(c->data_dir, aside, rel, true))) {
-                printf("repair: cannot move %s aside: %s\n", p, sl_strerror(rc));
-                return rc;
-            }
-            printf("repair: moved %s to %s/\n", rel, aside);
-        }
-        catalog_forget(c);
-        sl_catalog_verify_t v;
-        if (sl_catalog_sqlite_verify(bak, &v) == 0 && v.opened && v.integrity_ok && v.schema_ok &&
-            copy_file(bak, path) == 0) {
-            printf("repair: restored the catalog from its backup %s\n", bak);
-            if (load_copy(c, path) != 0) catalog_forget(c);
-        } else {
-            printf("repair: no usable catalog backup: rebuilding the catalog from the logs alone\n");
-        }
-        rebuilt = true;
-    }
-    sl_catalog_t *cat = NULL;
-    rc = sl_catalog_open_sqlite(path, &cat);
-    if (rc) {
-        printf("repair: cannot open the catalog %s: %s\n", path, sl_strerror(rc));
-        return rc;
-    }
-    if (!c->catalog_loaded) {
-        catalog_forget(c);
-        sl_catalog_visitor_t v = {.stream = on_stream, .shard = on_shard};
-        rc = sl_catalog_load(cat, &v, c);
-        c->catalog_loaded = rc == 0;
-    }
-    if (rc == 0) rc = add_missing(c, cat, cfg, now);
-    if (rc == 0) rc = settle_reservations(c, cat, rebuilt);
-    sl_catalog_close(cat);
-    if (rc) {
-        printf("repair: updating the catalog failed: %s\n", sl_strerror(rc));
-        return rc;
-    }
+    /* 2. Each account's catalog: replaced when damaged (moved aside, never deleted), then completed
+     * with the logs it lacks. */
+    for (int a = 0; a < c->naccounts && rc == 0; a++) rc = repair_catalog(c, a, cfg, aside, now);
+    if (rc) return rc;
 
     /* 3. The engine's own recovery: journal replay, torn tails cut, untrusted indexes rebuilt. */
     sl_storage_config_t scfg = {.data_dir = c->data_dir, .durability = SL_DURABILITY_SYNC};

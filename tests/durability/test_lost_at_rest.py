@@ -182,7 +182,7 @@ def test_check_reports_a_clean_directory_and_a_corrupt_catalog_and_repair_restor
 
         status, text = sluice("repair", "--data-dir", str(server.data_dir))
         assert status == 0, text
-        assert "restored the catalog from its backup" in text, text
+        assert "restored catalog.db from its backup" in text, text
         aside = list((server.data_dir / "damaged").glob("*/catalog.db"))
         assert len(aside) == 1, text  # the damaged file is kept, not deleted
 
@@ -208,7 +208,7 @@ def test_repair_rebuilds_a_catalog_from_the_logs_alone():
         (server.data_dir / "catalog.db.bak").unlink()
         status, text = sluice("repair", "--data-dir", str(server.data_dir))
         assert status == 0, text
-        assert "rebuilding the catalog from the logs alone" in text, text
+        assert "no usable backup of catalog.db: rebuilding it from the logs alone" in text, text
         assert "added stream orphan" in text, text
         status, text = sluice("check", "--data-dir", str(server.data_dir))
         assert status == 0, text
@@ -251,6 +251,51 @@ def test_check_reports_a_damaged_segment_and_repair_sets_it_aside():
         client = client_for(server)
         assert len(read_all(client, "seg")) < 50
         client.put_record(StreamName="seg", Data=b"after", PartitionKey="pk")
+    finally:
+        server.stop()
+        server.cleanup()
+
+
+def test_check_and_repair_cover_every_account():
+    """An account's catalog (accounts/<id>/catalog.db) is checked and repaired like the default one;
+    its logs (storage keys "<account>.<id>-<name>") are not mistaken for the default account's."""
+    import boto3
+    from botocore.config import Config
+    from helpers import REGION, SECRET_KEY
+    account = "111122223333"
+    server = SluiceServer()
+    server.start()
+    try:
+        client = boto3.session.Session(aws_access_key_id=account, aws_secret_access_key=SECRET_KEY,
+                                       region_name=REGION).client(
+            "kinesis", endpoint_url=server.endpoint,
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        create_stream_and_wait(client, "acct", 1)
+        create_stream_and_wait(client_for(server), "acct", 1)  # same name, default account
+        before = [client.put_record(StreamName="acct", Data=b"a-%d" % i, PartitionKey="k")["SequenceNumber"]
+                  for i in range(5)]
+        client_for(server).put_record(StreamName="acct", Data=b"default", PartitionKey="k")
+        assert server.stop() == 0
+        status, text = sluice("check", "--data-dir", str(server.data_dir))
+        assert status == 0, text
+        assert "account catalog" in text and account in text, text
+
+        with open(server.data_dir / "accounts" / account / "catalog.db", "r+b") as f:
+            f.write(b"\xde\xad" * 50)
+        status, text = sluice("check", "--data-dir", str(server.data_dir))
+        assert status == 1, text
+        assert "PROBLEM account catalog" in text, text
+        status, text = sluice("repair", "--data-dir", str(server.data_dir))
+        assert status == 0, text
+        assert "restored accounts/%s/catalog.db from its backup" % account in text, text
+        server.start()
+        got = read_shards(client_for(server), "acct")
+        assert [d for recs in got.values() for _, d in recs] == [b"default"]
+        client = boto3.session.Session(aws_access_key_id=account, aws_secret_access_key=SECRET_KEY,
+                                       region_name=REGION).client("kinesis", endpoint_url=server.endpoint)
+        got = read_shards(client, "acct")
+        assert [(s, d) for recs in got.values() for s, d in recs] == [
+            (seq, b"a-%d" % i) for i, seq in enumerate(before)]
     finally:
         server.stop()
         server.cleanup()
