@@ -207,7 +207,10 @@ static void stream_row(const sl_kinesis_t *k, const sl_kstream_t *s, sl_cat_stre
 
 /* A control-plane change reached the catalog: the background thread refreshes the catalog's
  * backup soon (catalog.db.bak, what `sluice repair` restores from). */
-static void catalog_changed(sl_kinesis_t *k) { __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE); }
+static void catalog_changed(sl_kinesis_t *k) {
+    __atomic_store_n(&k->backup_changed_ms, sl_time_now_ms(), __ATOMIC_RELEASE);
+    __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
+}
 
 int sl_kinesis_save_stream(sl_kinesis_t *k, sl_kstream_t *s) {
     catalog_changed(k);
@@ -637,12 +640,23 @@ static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
     return next;
 }
 
-/* Refreshes <data_dir>/catalog.db.bak after control-plane changes, at most once a second. */
-static void backup_pass(sl_kinesis_t *k) {
+/* Refreshes <data_dir>/catalog.db.bak once control-plane changes have been quiet for
+ * SL_KINESIS_BACKUP_QUIET_MS (or SL_KINESIS_BACKUP_DELAY_MAX_MS after the first pending one), so
+ * that a burst of changes costs one copy and its fsync does not land next to the first writes
+ * that usually follow a CreateStream; `force` backs up now (clean shutdown). */
+static void backup_pass(sl_kinesis_t *k, bool force) {
+    if (!k->backup_path[0]) return;
+    if (!__atomic_load_n(&k->backup_due, __ATOMIC_ACQUIRE)) {
+        k->backup_pending_ms = 0;
+        return;
+    }
     int64_t now = sl_time_now_ms();
-    if (!k->backup_path[0] || now - k->backup_last_ms < 1000) return;
-    if (!__atomic_exchange_n(&k->backup_due, 0, __ATOMIC_ACQ_REL)) return;
-    k->backup_last_ms = now;
+    if (!k->backup_pending_ms) k->backup_pending_ms = now;
+    int64_t quiet = now - __atomic_load_n(&k->backup_changed_ms, __ATOMIC_ACQUIRE);
+    if (!force && quiet < SL_KINESIS_BACKUP_QUIET_MS && now - k->backup_pending_ms < SL_KINESIS_BACKUP_DELAY_MAX_MS)
+        return;
+    __atomic_store_n(&k->backup_due, 0, __ATOMIC_RELEASE);
+    k->backup_pending_ms = 0;
     if (sl_catalog_backup(k->catalog, k->backup_path) != 0) __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
 }
 
@@ -656,9 +670,9 @@ static void *reaper_main(void *arg) {
         bool retention = now - last_retention >= 60000;
         if (retention) last_retention = now;
         int64_t next = reaper_pass(k, retention);
-        backup_pass(k);
-        if (__atomic_load_n(&k->backup_due, __ATOMIC_ACQUIRE) && next > sl_time_now_ms() + 1000)
-            next = sl_time_now_ms() + 1000;
+        backup_pass(k, false);
+        if (__atomic_load_n(&k->backup_due, __ATOMIC_ACQUIRE) && next > sl_time_now_ms() + 500)
+            next = sl_time_now_ms() + 500;
         pthread_mutex_lock(&k->reaper_mu);
         if (k->stopping) break;
         int64_t wait_ms = next - sl_time_now_ms();
@@ -1095,7 +1109,7 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     SL_INFO("loaded %zu streams with %zu shards from %s", k->stream_count, shards, cfg->data_dir);
     rc = seq_open_all(k);
     if (rc) goto fail;
-    k->backup_due = 1; /* a backup of what this start loaded */
+    catalog_changed(k); /* a backup of what this start loaded */
 
     rc = sl_kreadpool_start(k);
     if (rc) goto fail;
@@ -1138,8 +1152,7 @@ void sl_kinesis_close(sl_kinesis_t *k) {
     seq_close_all(k);
     /* The backup matches the catalog as this clean shutdown leaves it. */
     __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
-    k->backup_last_ms = 0;
-    backup_pass(k);
+    backup_pass(k, true);
     for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
     free(k->streams);
     sl_klisteners_deinit(k);

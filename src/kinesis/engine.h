@@ -83,6 +83,11 @@ typedef struct sl_kshard {
  * takes half a block (524,288 records) faster than one catalog commit. */
 #define SL_KINESIS_SEQ_BLOCK (UINT64_C(1) << 20)
 
+/* The catalog's backup (catalog.db.bak, for `sluice repair`) is refreshed once control-plane
+ * changes have been quiet this long, and at the latest this long after the first pending one. */
+#define SL_KINESIS_BACKUP_QUIET_MS 2000
+#define SL_KINESIS_BACKUP_DELAY_MAX_MS 30000
+
 /* The shard is closed and a reader positioned at the committed tip has read everything. */
 static inline bool sl_kshard_ended(sl_kshard_t *sh, bool caught_up) {
     return sh->closed_ms && caught_up && __atomic_load_n(&sh->inflight, __ATOMIC_ACQUIRE) == 0;
@@ -179,7 +184,8 @@ struct sl_kinesis {
     int reserve_error;         /* atomic: why the last raise failed (0 = it did not): claims fail with it */
     /* catalog backup (<data_dir>/catalog.db.bak), refreshed by the background thread */
     int backup_due;            /* atomic flag: a control-plane change since the last backup */
-    int64_t backup_last_ms;    /* (background thread) */
+    int64_t backup_changed_ms; /* atomic: time of the last control-plane change */
+    int64_t backup_pending_ms; /* (background thread) when the pending backup became due, 0 = none */
     char backup_path[1200];    /* <data_dir>/catalog.db.bak, "" = none */
 };
 

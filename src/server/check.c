@@ -276,7 +276,7 @@ static void find_accounts(check_t *c) {
     struct dirent *e;
     while (d && (e = readdir(d))) {
         if (strlen(e->d_name) != 12 || strspn(e->d_name, "0123456789") != 12) continue;
-        char key[20];
+        char key[sizeof e->d_name + 3];
         snprintf(key, sizeof key, "%s.x", e->d_name);
         int i = account_of_key(c, key);
         if (i >= 0) c->accounts[i].has_dir = true;
