@@ -265,4 +265,26 @@ int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, 
 int sl_kinesis_consumer_save(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c);
 int sl_kinesis_setting_save(sl_kinesis_t *k);
 
+/* ---- field changes (control.c; caller holds the write lock and validated the values) ----
+ * Each writes the catalog row with the new values first and changes memory only when that write
+ * succeeded: on a nonzero return (a negative SL_E* code) memory is unchanged. */
+int sl_kinesis_set_retention(sl_kinesis_t *k, sl_kstream_t *s, int32_t hours);
+/* Shard-level metrics as a bit set over sl_kmetric_names. */
+int sl_kinesis_set_metrics(sl_kinesis_t *k, sl_kstream_t *s, unsigned metrics);
+int sl_kinesis_set_max_record_size(sl_kinesis_t *k, sl_kstream_t *s, int32_t kib);
+/* The next three also put the stream in UPDATING for update_stream_ms (as sl_kinesis_begin_update). */
+int sl_kinesis_set_stream_mode(sl_kinesis_t *k, sl_kstream_t *s, bool on_demand, bool set_warm, int64_t warm_mibps,
+                               int64_t now_ms);
+int sl_kinesis_set_warm_throughput(sl_kinesis_t *k, sl_kstream_t *s, int64_t warm_mibps, int64_t now_ms);
+/* key_id is kept only when encrypted (StopStreamEncryption clears it). */
+int sl_kinesis_set_encryption(sl_kinesis_t *k, sl_kstream_t *s, bool encrypted, const char *key_id,
+                              int64_t now_ms);
+/* The account's MinimumThroughputBillingCommitment. */
+int sl_kinesis_set_commitment(sl_kinesis_t *k, bool enabled, int64_t started_ms);
+/* DeregisterStreamConsumer: the consumer becomes DELETING for consumer_ms (then the background
+ * thread removes it). */
+int sl_kinesis_consumer_deregister(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c, int64_t now_ms);
+/* Closes a shard (SplitShard, MergeShards): its closed_ms becomes now_ms. */
+int sl_kinesis_close_shard(sl_kinesis_t *k, sl_kshard_t *sh, int64_t now_ms);
+
 #endif

@@ -142,10 +142,7 @@ static void op_deregister(sl_front_call_t *call) {
         sl_kinesis_unlock(sl_kapi_engine(call));
         return;
     }
-    c->status = SL_KS_DELETING;
-    c->status_until_ms = call->now_ms + sl_kapi_engine(call)->cfg.consumer_ms;
-    int rc = sl_kinesis_consumer_save(sl_kapi_engine(call), s, c);
-    sl_kinesis_kick(sl_kapi_engine(call));
+    int rc = sl_kinesis_consumer_deregister(sl_kapi_engine(call), s, c, call->now_ms);
     char stream[sizeof s->name], arn[sizeof c->arn];
     memcpy(stream, s->name, sizeof stream);
     memcpy(arn, c->arn, sizeof arn);

@@ -74,8 +74,7 @@ static int64_t child_time(const sl_kshard_t *a, const sl_kshard_t *b, int64_t no
 /* Closes `sh` and creates its two children split at `key`. */
 static int do_split(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh, sl_u128_t key, int64_t now) {
     int64_t t = child_time(sh, NULL, now);
-    sh->closed_ms = now;
-    int rc = sl_kinesis_save_shard(k, sh);
+    int rc = sl_kinesis_close_shard(k, sh, now);
     if (rc == 0) rc = sl_kinesis_add_shard(k, s, sh->start, key - 1, (int32_t)sh->index, -1, t, NULL);
     if (rc == 0) rc = sl_kinesis_add_shard(k, s, key, sh->end, (int32_t)sh->index, -1, t, NULL);
     return rc;
@@ -84,9 +83,8 @@ static int do_split(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh, sl_u128_t
 static int do_merge(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *a, sl_kshard_t *b, int64_t now,
                     sl_kshard_t **child) {
     int64_t t = child_time(a, b, now);
-    a->closed_ms = b->closed_ms = now;
-    int rc = sl_kinesis_save_shard(k, a);
-    if (rc == 0) rc = sl_kinesis_save_shard(k, b);
+    int rc = sl_kinesis_close_shard(k, a, now);
+    if (rc == 0) rc = sl_kinesis_close_shard(k, b, now);
     sl_u128_t lo = a->start < b->start ? a->start : b->start, hi = a->end > b->end ? a->end : b->end;
     if (rc == 0) rc = sl_kinesis_add_shard(k, s, lo, hi, (int32_t)a->index, (int32_t)b->index, t, child);
     return rc;

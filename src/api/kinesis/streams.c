@@ -563,8 +563,7 @@ static void retention_op(sl_front_call_t *call, bool increase) {
                     (long long)hours, s->name, s->retention_hours);
         goto out;
     }
-    s->retention_hours = (int32_t)hours;
-    int save_rc = sl_kinesis_save_stream(k, s);
+    int save_rc = sl_kinesis_set_retention(k, s, (int32_t)hours);
     if (save_rc != 0) sl_front_fail_internal(call, save_rc);
     else sl_front_reply(call);
 out:
@@ -590,8 +589,7 @@ static void monitoring_op(sl_front_call_t *call, bool enable) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     unsigned before = s->metrics;
-    s->metrics = enable ? (before | mask) : (before & ~mask);
-    int save_rc = sl_kinesis_save_stream(k, s);
+    int save_rc = sl_kinesis_set_metrics(k, s, enable ? (before | mask) : (before & ~mask));
     if (save_rc != 0) {
         sl_front_fail_internal(call, save_rc);
         goto out;
@@ -668,9 +666,9 @@ static void op_update_account_settings(sl_front_call_t *call) {
     const char *status = sl_val_get_str(sl_val_get(call->in, "MinimumThroughputBillingCommitment"), "Status", NULL);
     bool enable = status && strcmp(status, "ENABLED") == 0;
     sl_kinesis_wrlock(k);
+    int save_rc = 0;
     if (enable && !k->commitment_enabled) {
-        k->commitment_enabled = true;
-        k->commitment_started_ms = call->now_ms;
+        save_rc = sl_kinesis_set_commitment(k, true, call->now_ms);
     } else if (!enable && k->commitment_enabled) {
         if (call->now_ms < k->commitment_started_ms + SL_KINESIS_COMMITMENT_MIN_MS) {
             sl_enc_t *e = &call->enc;
@@ -688,9 +686,13 @@ static void op_update_account_settings(sl_front_call_t *call) {
             sl_front_reply(call);
             return;
         }
-        k->commitment_enabled = false;
+        save_rc = sl_kinesis_set_commitment(k, false, k->commitment_started_ms);
     }
-    sl_kinesis_setting_save(k);
+    if (save_rc != 0) {
+        sl_kinesis_unlock(k);
+        sl_front_fail_internal(call, save_rc);
+        return;
+    }
     encode_commitment(call);
     sl_kinesis_unlock(k);
     sl_front_reply(call);
@@ -704,8 +706,7 @@ static void op_update_max_record_size(sl_front_call_t *call) {
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
-    s->max_record_size_kib = (int32_t)kib;
-    int save_rc = sl_kinesis_save_stream(k, s);
+    int save_rc = sl_kinesis_set_max_record_size(k, s, (int32_t)kib);
     if (save_rc != 0) sl_front_fail_internal(call, save_rc);
     else sl_front_reply(call);
 out:
@@ -729,9 +730,7 @@ static void op_update_stream_mode(sl_front_call_t *call) {
         goto out;
     }
     if (on_demand && !s->on_demand && !sl_kapi_on_demand_limit_ok(call)) goto out;
-    s->on_demand = on_demand;
-    if (has_warm) s->warm_mibps = warm;
-    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
+    int save_rc = sl_kinesis_set_stream_mode(k, s, on_demand, has_warm, warm, call->now_ms);
     if (save_rc != 0) sl_front_fail_internal(call, save_rc);
     else sl_front_reply(call);
 out:
@@ -761,8 +760,7 @@ static void op_update_warm_throughput(sl_front_call_t *call) {
                     "WarmThroughputMiBps %lld exceeds the maximum of 10240 MiBps.", (long long)warm);
         goto out;
     }
-    s->warm_mibps = warm;
-    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
+    int save_rc = sl_kinesis_set_warm_throughput(k, s, warm, call->now_ms);
     if (save_rc != 0) {
         sl_front_fail_internal(call, save_rc);
         goto out;
@@ -816,9 +814,7 @@ static void encryption_op(sl_front_call_t *call, bool start) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId is not a properly formatted Alias or GUID");
         goto out;
     }
-    s->encrypted = start;
-    snprintf(s->key_id, sizeof s->key_id, "%s", start ? key_id : "");
-    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
+    int save_rc = sl_kinesis_set_encryption(k, s, start, key_id, call->now_ms);
     if (save_rc != 0) sl_front_fail_internal(call, save_rc);
     else sl_front_reply(call);
 out:
