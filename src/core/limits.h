@@ -172,6 +172,14 @@
 #define SL_NET_REAP_SCAN_MAX 64                /* idle connections looked at, least recently active first */
 #define SL_NET_LIMIT_LOG_MS 10000              /* connection-limit / out-of-descriptors warnings: one per this per thread */
 #define SL_NET_REQ_POOL_MAX 256                /* released request structures kept per worker for reuse */
+#define SL_NET_READ_BUF_BYTES (64u * 1024)     /* one read(2) per connection into the thread's shared buffer */
+#define SL_NET_ACCEPTS_PER_EVENT 64            /* accepts per readiness event before serving the connections */
+#define SL_NET_LISTEN_BACKLOG 1024             /* listen(2) backlog: bursts of new clients wait in the kernel */
+#define SL_NET_SWEEP_INTERVAL_MS 1000          /* deadlines and idle connections are looked at this often */
+#define SL_NET_TRIM_AFTER_MS 1000              /* idle connections release their cached output buffers after this */
+#define SL_NET_ACCEPT_RETRY_MS 100             /* accept(2) failing (EMFILE...) is retried after this */
+#define SL_NET_H1_DIRECT_READ_MIN (16u * 1024) /* HTTP/1.1 body remainders below this go through the shared buffer */
+#define SL_NET_H1_DIRECT_READ_MAX (256u * 1024) /* ... and at most this much is read straight into a body per read */
 #define SL_HTTP_BODY_INITIAL_BYTES (256u * 1024) /* first body allocation for a large Content-Length; grows as bytes arrive */
 #define SL_LOOP_EVENTS_MAX 256                /* epoll events taken per wait; more wait for the next turn */
 #define SL_LOOP_WAIT_MS_MAX 60000             /* longest single wait for a far timer (fits epoll's int timeout) */
@@ -255,6 +263,9 @@ static_assert(SL_OUTQ_OWN_COPY_BYTES_MAX <= SL_OUTQ_COPY_SEGMENT_BYTES, "a copie
 static_assert(SL_HC_H2_WINDOW <= 0x7fffffffu, "HTTP/2 window above 2^31 - 1");
 static_assert(SL_NET_H2_STREAM_WINDOW <= SL_NET_H2_CONN_WINDOW && SL_NET_H2_CONN_WINDOW <= 0x7fffffffu,
               "HTTP/2 windows granted to clients out of order or range");
+static_assert(SL_NET_H1_DIRECT_READ_MIN <= SL_NET_H1_DIRECT_READ_MAX && SL_NET_H1_DIRECT_READ_MAX <= SL_NET_H1_PIPELINE_BYTES_MAX,
+              "HTTP/1.1 direct body reads: bounds in order");
+static_assert(SL_NET_READ_BUF_BYTES >= SL_NET_H1_DIRECT_READ_MIN, "the shared read buffer takes what is not read directly");
 static_assert(SL_NET_STREAM_LOW_WATER < SL_HTTP_STREAM_HIGH_WATER, "streamed-response marks inverted");
 /* Paths built under data_dir fit: "/accounts", then "/" + a 12-digit account + "/catalog.db". */
 static_assert(SL_DATA_SUBDIR_BYTES_MAX >= SL_CONFIG_PATH_BYTES_MAX + sizeof "/accounts" &&

@@ -11,10 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Body remainders smaller than this go through the shared read buffer. */
-#define DIRECT_READ_MIN (16u * 1024)
-#define DIRECT_READ_MAX (256u * 1024)
-
 static void append_uint(sl_buf_t *b, uint64_t v) {
     char tmp[24];
     size_t n = 0;
@@ -293,9 +289,9 @@ long sl_h1_direct_read(sl_conn_t *c) {
     if (!r) return 0;
     uint8_t *dst;
     size_t room = sl_http1_parser_body_space(&c->parser, &dst);
-    if (room < DIRECT_READ_MIN) return 0;
+    if (room < SL_NET_H1_DIRECT_READ_MIN) return 0;
     /* One read may pass the body budget by at most this much. */
-    if (room > DIRECT_READ_MAX) room = DIRECT_READ_MAX;
+    if (room > SL_NET_H1_DIRECT_READ_MAX) room = SL_NET_H1_DIRECT_READ_MAX;
     long n = sl_conn_recv(c, dst, room);
     if (n == 0) return SL_ECLOSED;
     if (n < 0) return n;

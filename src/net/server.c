@@ -28,14 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_BUF_SIZE (64u * 1024)
-#define ACCEPTS_PER_EVENT 64
-#define LISTEN_BACKLOG 1024
-#define SWEEP_INTERVAL_MS 1000
-/* Idle connections release their cached output buffers after this long. */
-#define TRIM_AFTER_MS 1000
-#define ACCEPT_RETRY_MS 100
-
 static const char H2_PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define H2_PREFACE_LEN 24
 
@@ -984,7 +976,7 @@ static int srv_sweep_interval(const sl_http_server_t *srv) {
     if (srv->header_timeout_ms / 4 < t) t = srv->header_timeout_ms / 4;
     if (srv->body_timeout_ms / 4 < t) t = srv->body_timeout_ms / 4;
     if (srv->tls_handshake_timeout_ms / 4 < t) t = srv->tls_handshake_timeout_ms / 4;
-    if (t > SWEEP_INTERVAL_MS) t = SWEEP_INTERVAL_MS;
+    if (t > SL_NET_SWEEP_INTERVAL_MS) t = SL_NET_SWEEP_INTERVAL_MS;
     return t < 10 ? 10 : t;
 }
 
@@ -1062,7 +1054,7 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
     sl_listener_t *l = (sl_listener_t *)io;
     sl_worker_t *w = l->w;
     bool tls = l->tls;
-    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+    for (int i = 0; i < SL_NET_ACCEPTS_PER_EVENT; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -1085,12 +1077,12 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
                 }
                 /* No spare descriptor (another thread took it): wait a little rather than spin. */
                 char why[128];
-                snprintf(why, sizeof why, "accept: %s, accepts paused for %d ms", strerror(err), ACCEPT_RETRY_MS);
+                snprintf(why, sizeof why, "accept: %s, accepts paused for %d ms", strerror(err), SL_NET_ACCEPT_RETRY_MS);
                 worker_refused(w, why, false);
                 for (int k = 0; k < 2; k++)
                     if (w->listen[k].io.fd >= 0) sl_loop_io_mod(w->loop, &w->listen[k].io, 0);
                 w->accept_paused = true;
-                sl_timer_start(w->loop, ACCEPT_RETRY_MS, worker_resume_accept, w);
+                sl_timer_start(w->loop, SL_NET_ACCEPT_RETRY_MS, worker_resume_accept, w);
             }
             return;
         }
@@ -1183,7 +1175,7 @@ static void worker_sweep(void *arg) {
         int64_t quiet = now - c->last_active_ms;
         if (quiet >= idle_ms) {
             sl_conn_abort(c);
-        } else if (quiet >= TRIM_AFTER_MS) {
+        } else if (quiet >= SL_NET_TRIM_AFTER_MS) {
             sl_outq_trim(&c->out);
         }
     }
@@ -1304,7 +1296,7 @@ static int open_listener(const struct sockaddr_storage *ss, socklen_t len, bool 
     int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (reuseport) setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (bind(s, (const struct sockaddr *)ss, len) != 0 || (reuseport && listen(s, LISTEN_BACKLOG) != 0)) {
+    if (bind(s, (const struct sockaddr *)ss, len) != 0 || (reuseport && listen(s, SL_NET_LISTEN_BACKLOG) != 0)) {
         int e = errno;
         close(s);
         return e;
@@ -1457,7 +1449,7 @@ int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **
         atomic_init(&w->out_pub, 0);
         atomic_init(&w->conn_pub, 0);
         w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        w->rbuf_size = READ_BUF_SIZE;
+        w->rbuf_size = SL_NET_READ_BUF_BYTES;
         w->rbuf = malloc(w->rbuf_size);
         if (!w->rbuf) goto fail;
         rc = sl_loop_create(&w->loop);
