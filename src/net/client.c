@@ -812,6 +812,23 @@ static void h1_eof(hc_conn_t *c) {
     sl_hc_conn_close(c, SL_HTTPC_ECLOSED);
 }
 
+/* Reads up to `len` bytes. Returns the count, or 0 when the caller must stop: nothing to read yet
+ * (the loop reports the socket again), end of stream (handled by h1_eof) or an error (the
+ * connection is closed). */
+static long h1_read(hc_conn_t *c, void *buf, size_t len) {
+    long n = sl_hc_conn_read(c, buf, len);
+    if (n == -1) return 0;
+    if (n == 0) {
+        h1_eof(c);
+        return 0;
+    }
+    if (n < 0) {
+        sl_hc_conn_close(c, (int)n);
+        return 0;
+    }
+    return n;
+}
+
 static void h1_readable(hc_conn_t *c) {
     for (int i = 0; c->state == HC_READY; i++) {
         /* Yield after a few reads; the loop reports the socket again. TLS records already
@@ -828,16 +845,8 @@ static void h1_readable(hc_conn_t *c) {
                 sl_hc_conn_close(c, SL_HTTPC_ENOMEM);
                 return;
             }
-            long n = sl_hc_conn_read(c, dst, want);
-            if (n == -1) return;
-            if (n == 0) {
-                h1_eof(c);
-                return;
-            }
-            if (n < 0) {
-                sl_hc_conn_close(c, (int)n);
-                return;
-            }
+            long n = h1_read(c, dst, want);
+            if (n <= 0) return;
             call->rbody.len += (size_t)n;
             if (sl_http1_resp_body_commit(&c->rp, (size_t)n) == SL_H1RESP_DONE) h1_done(c, call);
             if ((size_t)n < want && !c->ssl) return;
@@ -858,16 +867,8 @@ static void h1_readable(hc_conn_t *c) {
             sl_hc_conn_close(c, SL_HTTPC_ENOMEM);
             return;
         }
-        long n = sl_hc_conn_read(c, p, SL_HC_H1_READ_BYTES);
-        if (n == -1) return;
-        if (n == 0) {
-            h1_eof(c);
-            return;
-        }
-        if (n < 0) {
-            sl_hc_conn_close(c, (int)n);
-            return;
-        }
+        long n = h1_read(c, p, SL_HC_H1_READ_BYTES);
+        if (n <= 0) return;
         c->in.len += (size_t)n;
         h1_process(c);
         if ((size_t)n < SL_HC_H1_READ_BYTES && !c->ssl) return;

@@ -4,6 +4,8 @@
  * line ends in the head and of empty lines before a request. Never asserts on input. */
 #include "net/http1_parser.h"
 
+#include "net/http1_common.h"
+
 #include "core/common.h"
 #include "core/limits.h"
 
@@ -54,23 +56,6 @@ static sl_http1_event_t fail(sl_http1_parser_t *p, int status, const char *reaso
     return SL_HTTP1_ERROR;
 }
 
-static bool is_tchar(unsigned char c) {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return c != 0 && strchr(extra, c) != NULL;
-}
-
-static bool ieq(const char *a, size_t alen, const char *lit) {
-    size_t n = strlen(lit);
-    if (alen != n) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = a[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != lit[i]) return false;
-    }
-    return true;
-}
-
 /* Ensures room for `extra` body bytes plus the trailing NUL. */
 static bool body_reserve(sl_http1_parser_t *p, size_t extra) {
     size_t need = p->body_len + extra + 1;
@@ -89,40 +74,9 @@ static bool body_reserve(sl_http1_parser_t *p, size_t extra) {
     return true;
 }
 
-/* Finds the end of the head (the byte after the empty line). Returns 0 when not yet complete. */
-static size_t find_head_end(sl_http1_parser_t *p, const char *data, size_t len) {
-    size_t i = p->scan_pos;
-    while (i < len) {
-        const char *nl = memchr(data + i, '\n', len - i);
-        if (!nl) { i = len; break; }
-        i = (size_t)(nl - data);
-        if (i + 1 >= len) break;
-        if (data[i + 1] == '\n') return i + 2;
-        if (data[i + 1] == '\r') {
-            if (i + 2 >= len) break;
-            if (data[i + 2] == '\n') return i + 3;
-        }
-        i++;
-    }
-    p->scan_pos = i;
-    return 0;
-}
-
-/* Splits off one line from [*pos, end): returns its start, sets *line_len (without CR LF) and
- * moves *pos past the LF. The head always ends in LF, so a line end exists. */
-static char *next_line(char *buf, size_t *pos, size_t end, size_t *line_len) {
-    char *start = buf + *pos;
-    char *nl = memchr(start, '\n', end - *pos);
-    size_t n = nl ? (size_t)(nl - start) : end - *pos;
-    *pos += n + (nl ? 1 : 0);
-    if (n > 0 && start[n - 1] == '\r') n--;
-    *line_len = n;
-    return start;
-}
-
 static sl_http1_event_t parse_request_line(sl_http1_parser_t *p, char *line, size_t n) {
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)line[i])) i++;
+    while (i < n && sl_h1_is_tchar((unsigned char)line[i])) i++;
     if (i == 0 || i >= n || line[i] != ' ') return fail(p, 400, "malformed request line");
     line[i] = 0;
     p->head.method = line;
@@ -173,7 +127,7 @@ static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_
             while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
             while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
             if (b > a) {
-                if (!ieq(v + a, b - a, "chunked")) return fail(p, 501, "unsupported Transfer-Encoding");
+                if (!sl_h1_ieq(v + a, b - a, "chunked")) return fail(p, 501, "unsupported Transfer-Encoding");
                 if (p->head.chunked) return fail(p, 400, "chunked applied twice");
                 p->head.chunked = true;
             }
@@ -188,20 +142,20 @@ static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_
             size_t a = s, b = e;
             while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
             while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
-            if (ieq(v + a, b - a, "close")) p->head.keep_alive = false;
-            else if (ieq(v + a, b - a, "keep-alive") && p->head.minor_version == 0)
+            if (sl_h1_ieq(v + a, b - a, "close")) p->head.keep_alive = false;
+            else if (sl_h1_ieq(v + a, b - a, "keep-alive") && p->head.minor_version == 0)
                 p->head.keep_alive = true;
             s = e + 1;
         }
     } else if (h->name_len == 6 && memcmp(h->name, "expect", 6) == 0) {
-        if (ieq(v, vn, "100-continue")) p->head.expect_continue = true;
+        if (sl_h1_ieq(v, vn, "100-continue")) p->head.expect_continue = true;
     }
     return SL_HTTP1_NEED_MORE;
 }
 
 static sl_http1_event_t parse_head(sl_http1_parser_t *p, char *buf, size_t hlen) {
     size_t pos = 0, n;
-    char *line = next_line(buf, &pos, hlen, &n);
+    char *line = sl_h1_next_line(buf, &pos, hlen, &n);
     if (parse_request_line(p, line, n) == SL_HTTP1_ERROR) return SL_HTTP1_ERROR;
     p->head.keep_alive = p->head.minor_version == 1;
 
@@ -210,11 +164,11 @@ static sl_http1_event_t parse_head(sl_http1_parser_t *p, char *buf, size_t hlen)
     bool has_cl = false, has_te = false;
     size_t count = 0;
     for (;;) {
-        line = next_line(buf, &pos, hlen, &n);
+        line = sl_h1_next_line(buf, &pos, hlen, &n);
         if (n == 0) break;
         if (line[0] == ' ' || line[0] == '\t') return fail(p, 400, "obsolete line folding");
         size_t i = 0;
-        while (i < n && is_tchar((unsigned char)line[i])) {
+        while (i < n && sl_h1_is_tchar((unsigned char)line[i])) {
             if (line[i] >= 'A' && line[i] <= 'Z') line[i] = (char)(line[i] - 'A' + 'a');
             i++;
         }
@@ -253,7 +207,7 @@ static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const
         p->scan_pos = 0;
         return SL_HTTP1_NEED_MORE;
     }
-    size_t hlen = find_head_end(p, data, len);
+    size_t hlen = sl_h1_find_head_end(&p->scan_pos, data, len);
     if (hlen == 0) {
         if (len > SL_HTTP_HEADER_BYTES_MAX) return fail(p, 431, "request head too large");
         return SL_HTTP1_NEED_MORE;

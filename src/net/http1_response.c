@@ -6,6 +6,8 @@
  * line ends and of empty lines before a response. Never asserts on input. */
 #include "net/http1_response.h"
 
+#include "net/http1_common.h"
+
 #include "core/common.h"
 #include "core/limits.h"
 
@@ -38,62 +40,11 @@ static sl_http1_resp_event_t fail(sl_http1_resp_parser_t *p, const char *reason)
     return SL_H1RESP_ERROR;
 }
 
-static bool is_tchar(unsigned char c) {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return c != 0 && strchr(extra, c) != NULL;
-}
-
-static bool ieq(const char *a, size_t alen, const char *lit) {
-    size_t n = strlen(lit);
-    if (alen != n) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = a[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != lit[i]) return false;
-    }
-    return true;
-}
-
 static int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-}
-
-/* Finds the end of the head (the byte after the empty line). Returns 0 when not yet complete. */
-static size_t find_head_end(sl_http1_resp_parser_t *p, const char *data, size_t len) {
-    size_t i = p->scan_pos;
-    while (i < len) {
-        const char *nl = memchr(data + i, '\n', len - i);
-        if (!nl) {
-            i = len;
-            break;
-        }
-        i = (size_t)(nl - data);
-        if (i + 1 >= len) break;
-        if (data[i + 1] == '\n') return i + 2;
-        if (data[i + 1] == '\r') {
-            if (i + 2 >= len) break;
-            if (data[i + 2] == '\n') return i + 3;
-        }
-        i++;
-    }
-    p->scan_pos = i;
-    return 0;
-}
-
-/* Splits off one line from [*pos, end): returns its start, sets *line_len (without CR LF) and
- * moves *pos past the LF. */
-static char *next_line(char *buf, size_t *pos, size_t end, size_t *line_len) {
-    char *start = buf + *pos;
-    char *nl = memchr(start, '\n', end - *pos);
-    size_t n = nl ? (size_t)(nl - start) : end - *pos;
-    *pos += n + (nl ? 1 : 0);
-    if (n > 0 && start[n - 1] == '\r') n--;
-    *line_len = n;
-    return start;
 }
 
 static bool parse_status_line(sl_http1_resp_parser_t *p, char *line, size_t n) {
@@ -155,7 +106,7 @@ static bool next_token(tokens_t *t, const char **tok, size_t *len) {
 static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *arena, char *head,
                                         size_t n) {
     size_t pos = 0, ll;
-    char *line = next_line(head, &pos, n, &ll);
+    char *line = sl_h1_next_line(head, &pos, n, &ll);
     if (!parse_status_line(p, line, ll)) return fail(p, "malformed status line");
     /* One slot per remaining line is enough (the last line is the empty one). */
     size_t lines = 0;
@@ -168,11 +119,11 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
     bool has_cl = false, has_te = false, chunked = false, close = false, keep = false;
     uint64_t cl = 0;
     for (;;) {
-        line = next_line(head, &pos, n, &ll);
+        line = sl_h1_next_line(head, &pos, n, &ll);
         if (ll == 0) break;
         if (line[0] == ' ' || line[0] == '\t') return fail(p, "obsolete line folding");
         size_t i = 0;
-        while (i < ll && is_tchar((unsigned char)line[i]))
+        while (i < ll && sl_h1_is_tchar((unsigned char)line[i]))
             i++;
         if (i == 0 || i >= ll || line[i] != ':') return fail(p, "malformed header field");
         if (count == cap) return fail(p, "too many header fields");
@@ -202,12 +153,12 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
         } else if (i == 17 && memcmp(line, "transfer-encoding", 17) == 0) {
             has_te = true;
             while (next_token(&t, &tok, &tl))
-                chunked = ieq(tok, tl, "chunked"); /* the last one counts */
+                chunked = sl_h1_ieq(tok, tl, "chunked"); /* the last one counts */
         } else if (i == 10 && memcmp(line, "connection", 10) == 0) {
             while (next_token(&t, &tok, &tl)) {
-                if (ieq(tok, tl, "close"))
+                if (sl_h1_ieq(tok, tl, "close"))
                     close = true;
-                else if (ieq(tok, tl, "keep-alive"))
+                else if (sl_h1_ieq(tok, tl, "keep-alive"))
                     keep = true;
             }
         }
@@ -252,7 +203,7 @@ static sl_http1_resp_event_t feed_head(sl_http1_resp_parser_t *p, sl_arena_t *ar
         *consumed = skip; /* empty lines before a response are ignored */
         return SL_H1RESP_NEED_MORE;
     }
-    size_t end = find_head_end(p, data, len);
+    size_t end = sl_h1_find_head_end(&p->scan_pos, data, len);
     if (end == 0) {
         if (len > SL_HTTP_HEADER_BYTES_MAX) return fail(p, "response head too large");
         return SL_H1RESP_NEED_MORE;

@@ -6,6 +6,7 @@
  * All writes happen in the prepare phase (conn_flush), once per loop iteration per connection, so
  * pipelined responses and many HTTP/2 frames leave in one writev. Protocol callbacks only queue
  * bytes and mark the connection dirty; nothing is freed inside a protocol callback. */
+#include "net/http1_common.h"
 #include "net/internal.h"
 
 #include "core/common.h"
@@ -78,24 +79,13 @@ const char *sl_http_reason(int status) {
     }
 }
 
-static bool name_ieq(const char *a, size_t alen, const char *lit) {
-    size_t n = strlen(lit);
-    if (alen != n) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = a[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != lit[i]) return false;
-    }
-    return true;
-}
-
 bool sl_http_reserved_header(const char *name, size_t len, bool h2) {
-    if (name_ieq(name, len, "content-length") || name_ieq(name, len, "date") ||
-        name_ieq(name, len, "transfer-encoding") || name_ieq(name, len, "connection"))
+    if (sl_h1_ieq(name, len, "content-length") || sl_h1_ieq(name, len, "date") ||
+        sl_h1_ieq(name, len, "transfer-encoding") || sl_h1_ieq(name, len, "connection"))
         return true;
     /* Connection-specific fields are forbidden in HTTP/2 (RFC 9113 section 8.2.2). */
-    return h2 && (name_ieq(name, len, "keep-alive") || name_ieq(name, len, "upgrade") ||
-                  name_ieq(name, len, "proxy-connection") || name_ieq(name, len, "te"));
+    return h2 && (sl_h1_ieq(name, len, "keep-alive") || sl_h1_ieq(name, len, "upgrade") ||
+                  sl_h1_ieq(name, len, "proxy-connection") || sl_h1_ieq(name, len, "te"));
 }
 
 const char *sl_worker_date(sl_worker_t *w, size_t *len) {
