@@ -68,7 +68,10 @@ static int sync_dir(const char *path) {
 
 static int open_catalog(const char *dir, sl_catalog_t **out) {
     char path[SL_DATA_PATH_BYTES_MAX];
-    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    if (snprintf(path, sizeof path, "%s/catalog.db", dir) >= (int)sizeof path) {
+        SL_ERROR("data directory path too long: %s", dir);
+        return SL_EINVAL;
+    }
     int rc = sl_catalog_open_sqlite(path, out);
     if (rc) SL_ERROR("cannot open catalog %s: %s", path, sl_strerror(rc));
     return rc;
