@@ -298,6 +298,48 @@ def list_all_shards(client, name):
             return shards
 
 
+
+def read_shard(client, stream, shard_id, rounds_max=100_000):
+    """Every record of one shard from TRIM_HORIZON to the tip, in the order GetRecords returns them.
+
+    Stops at the first empty page at the tip (MillisBehindLatest 0) or when the shard is closed and
+    read to its end; fails after rounds_max pages so a server that never reaches the tip cannot
+    hang a test."""
+    it = client.get_shard_iterator(StreamName=stream, ShardId=shard_id,
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = []
+    for _ in range(rounds_max):
+        resp = client.get_records(ShardIterator=it, Limit=10_000)
+        records.extend(resp["Records"])
+        it = resp.get("NextShardIterator")
+        if it is None or (not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0):
+            return records
+    raise AssertionError("GetRecords never reached the tip of %s" % shard_id)
+
+
+def read_all_shards(client, stream, shards=None):
+    """{shard id: [record]} over `shards` (default: the first page of ListShards), each read by
+    read_shard."""
+    if shards is None:
+        shards = client.list_shards(StreamName=stream)["Shards"]
+    return {s["ShardId"]: read_shard(client, stream, s["ShardId"]) for s in shards}
+
+
+def seqs_and_data(records):
+    """[(SequenceNumber, Data)] of GetRecords records."""
+    return [(r["SequenceNumber"], r["Data"]) for r in records]
+
+
+def release_server(srv, ok, kept_message):
+    """The finally block of a test that runs its own server: kills it if still running, then
+    removes its files when the test passed (ok), or else prints kept_message (where they are)."""
+    if srv.alive():
+        srv.stop(signal.SIGKILL)
+    if ok:
+        srv.cleanup()
+    else:
+        print(kept_message)
+
 # --- errors --------------------------------------------------------------------
 
 def assert_error(exc_info_or_callable, code, message=None, status=None):

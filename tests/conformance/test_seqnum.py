@@ -19,23 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from helpers import client_for, create_stream_and_wait, unique_name
+from helpers import client_for, create_stream_and_wait, read_shard, unique_name
 
 SHARD0 = "shardId-000000000000"
 FAKETIME_LIBS = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1") + glob.glob("/usr/lib/faketime/libfaketime.so.1"))
 
 
 def read_all(kinesis, name, shard=SHARD0):
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard,
-                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    records = []
-    while it:
-        resp = kinesis.get_records(ShardIterator=it, Limit=10000)
-        records.extend(resp["Records"])
-        if not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0:
-            break
-        it = resp.get("NextShardIterator")
-    return records
+    return read_shard(kinesis, name, shard)
 
 
 def test_clock_stepped_back_across_restart(make_server):

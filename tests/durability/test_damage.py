@@ -11,14 +11,13 @@ the records there had been acknowledged and synced long before). After a restart
 Runs through tests/conformance/run.sh, like test_server_crash.py.
 """
 import re
-import signal
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from helpers import SluiceServer, client_for, create_stream_and_wait  # noqa: E402
+from helpers import SluiceServer, client_for, create_stream_and_wait, read_shard, release_server  # noqa: E402
 
 STREAM = "damaged"
 RECORDS = 1200
@@ -37,16 +36,7 @@ def put_all(client, first, count):
 
 
 def read_all(client):
-    it = client.get_shard_iterator(StreamName=STREAM, ShardId="shardId-000000000000",
-                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    out = []
-    while it:
-        resp = client.get_records(ShardIterator=it, Limit=10_000)
-        out.extend(resp["Records"])
-        if not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0:
-            break
-        it = resp.get("NextShardIterator")
-    return out
+    return read_shard(client, STREAM, "shardId-000000000000")
 
 
 def index_of(record):
@@ -96,9 +86,4 @@ def test_zeros_in_the_active_segment(read_first):
         assert srv.stop() == 0
         ok = True
     finally:
-        if srv.alive():
-            srv.stop(signal.SIGKILL)
-        if ok:
-            srv.cleanup()
-        else:
-            print("server data and log kept in %s" % srv.tmp_dir)
+        release_server(srv, ok, "server data and log kept in %s" % srv.tmp_dir)

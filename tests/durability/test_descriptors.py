@@ -10,7 +10,6 @@ new connections must still be accepted.
 
 Runs through tests/conformance/run.sh, like test_server_crash.py.
 """
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from helpers import SluiceServer, client_for, create_stream_and_wait, list_all_shards  # noqa: E402
+from helpers import SluiceServer, client_for, create_stream_and_wait, list_all_shards, release_server  # noqa: E402
 
 STREAM = "wide"
 SHARDS = 600
@@ -108,9 +107,4 @@ def test_many_shards_few_descriptors():
         assert srv.stop() == 0
         ok = True
     finally:
-        if srv.alive():
-            srv.stop(signal.SIGKILL)
-        if ok:
-            srv.cleanup()
-        else:
-            print("server log kept in %s" % srv.stderr_path)
+        release_server(srv, ok, "server log kept in %s" % srv.stderr_path)

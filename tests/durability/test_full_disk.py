@@ -30,7 +30,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from botocore.exceptions import ClientError  # noqa: E402
-from helpers import SluiceServer, assert_error, client_for, create_stream_and_wait, wait_until  # noqa: E402
+from helpers import SluiceServer, assert_error, client_for, create_stream_and_wait, read_all_shards, wait_until  # noqa: E402
 from test_server_crash import payload, record_id_of  # noqa: E402
 
 STREAM = "full-disk"
@@ -116,19 +116,7 @@ class Writer(threading.Thread):
 
 
 def read_all(client):
-    out = {}
-    for shard in client.list_shards(StreamName=STREAM)["Shards"]:
-        it = client.get_shard_iterator(StreamName=STREAM, ShardId=shard["ShardId"],
-                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        recs = []
-        while it:
-            resp = client.get_records(ShardIterator=it, Limit=10_000)
-            recs.extend(resp["Records"])
-            if not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0:
-                break
-            it = resp.get("NextShardIterator")
-        out[shard["ShardId"]] = recs
-    return out
+    return read_all_shards(client, STREAM)
 
 
 def check_acked(client, acked):

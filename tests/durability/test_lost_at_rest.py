@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from helpers import SluiceServer, client_for, create_stream_and_wait  # noqa: E402
+from helpers import SluiceServer, client_for, create_stream_and_wait, read_all_shards, read_shard, seqs_and_data  # noqa: E402
 
 SHARD0 = "shardId-000000000000"
 
@@ -34,15 +34,7 @@ def put_many(client, stream, n, tag):
 
 
 def read_all(client, stream):
-    it = client.get_shard_iterator(StreamName=stream, ShardId=SHARD0,
-                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    got = []
-    while True:
-        out = client.get_records(ShardIterator=it, Limit=10000)
-        got.extend((r["SequenceNumber"], r["Data"]) for r in out["Records"])
-        it = out.get("NextShardIterator")
-        if not out["Records"] and out.get("MillisBehindLatest", 0) == 0:
-            return got
+    return seqs_and_data(read_shard(client, stream, SHARD0))
 
 
 def shard_dir(server, stream):
@@ -122,19 +114,7 @@ def sluice(*args):
 
 def read_shards(client, stream):
     """{shard id: [(seq, data)]} over every shard of the stream."""
-    result = {}
-    for shard in client.list_shards(StreamName=stream)["Shards"]:
-        it = client.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
-                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        got = []
-        while it:
-            out = client.get_records(ShardIterator=it, Limit=10000)
-            got.extend((r["SequenceNumber"], r["Data"]) for r in out["Records"])
-            it = out.get("NextShardIterator")
-            if not out["Records"] and out.get("MillisBehindLatest", 0) == 0:
-                break
-        result[shard["ShardId"]] = got
-    return result
+    return {sid: seqs_and_data(recs) for sid, recs in read_all_shards(client, stream).items()}
 
 
 def corrupt_catalog(server):

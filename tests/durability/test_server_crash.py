@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from helpers import SluiceServer, client_for, create_stream_and_wait  # noqa: E402
+from helpers import SluiceServer, client_for, create_stream_and_wait, read_all_shards, release_server, seqs_and_data  # noqa: E402
 
 ROUNDS = int(os.environ.get("SLUICE_CRASH_ROUNDS", "10"))
 WRITERS = 2
@@ -107,22 +107,7 @@ def read_everything(client, shard_count):
     """All records of the stream: {shard id: [(seq, data)]} in the order GetRecords returns them."""
     shards = client.list_shards(StreamName=STREAM, MaxResults=1000)["Shards"]
     assert len(shards) == shard_count
-    result = {}
-    for shard in shards:
-        shard_id = shard["ShardId"]
-        iterator = client.get_shard_iterator(StreamName=STREAM, ShardId=shard_id,
-                                             ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        records = []
-        for _ in range(100_000):
-            out = client.get_records(ShardIterator=iterator, Limit=10_000)
-            records.extend((r["SequenceNumber"], r["Data"]) for r in out["Records"])
-            iterator = out.get("NextShardIterator")
-            if iterator is None or (not out["Records"] and out.get("MillisBehindLatest", 0) == 0):
-                break
-        else:
-            raise AssertionError("GetRecords never reached the tip of %s" % shard_id)
-        result[shard_id] = records
-    return result
+    return {sid: seqs_and_data(recs) for sid, recs in read_all_shards(client, STREAM, shards).items()}
 
 
 def verify(client, acked, shard_count):
@@ -215,9 +200,4 @@ def test_acknowledged_records_survive_sigkill(shard_count, options, rounds):
             rc, srv.stderr_tail())
         ok = True
     finally:
-        if srv.alive():
-            srv.stop(signal.SIGKILL)
-        if ok:
-            srv.cleanup()
-        else:
-            print("data directory and server log kept in %s" % srv.tmp_dir)
+        release_server(srv, ok, "data directory and server log kept in %s" % srv.tmp_dir)
