@@ -175,15 +175,33 @@ static bool starts_with(const sl_http_header_t *h, const char *media_type) {
     return n && h->value_len >= n && strncasecmp(h->value, media_type, n) == 0;
 }
 
-/* The 413 for a body over --body-max-bytes is answered by the HTTP server before the request is
- * read: AWS's error shape without a __type, so that SDKs report the status as the error code, as
- * they do for AWS's own 413 (boto3#1147: "An error occurred (413)"), with a message saying which
- * limit was hit. CBOR for a request in a registered service's CBOR content type, JSON otherwise
- * (in the JSON content type of the service the content type names, else of the default one). */
+/* The answers the HTTP server gives itself, before the request reaches a service. The 413 for a
+ * body over --body-max-bytes: AWS's error shape without a __type, so that SDKs report the status
+ * as the error code, as they do for AWS's own 413 (boto3#1147: "An error occurred (413)"), with a
+ * message saying which limit was hit. A request past its header or body deadline (408) is a
+ * RequestTimeoutException and a body refused because the server's request-body memory is spent
+ * (503) is ServiceUnavailable: both are retried by the SDKs. CBOR for a request in a registered
+ * service's CBOR content type, JSON otherwise (in the JSON content type of the service the content
+ * type names, else of the default one; a header deadline may fire before any header arrived). */
 void *sl_front_error_body(void *ctx, int status, const sl_http_header_t *headers,
                           size_t header_count, size_t *len, const char **content_type) {
     const sl_front_t *front = ctx;
-    if (status != 413) return NULL;
+    const char *type, *message;
+    switch (status) {
+    case 413:
+        type = NULL;
+        message = "The request body is larger than this server accepts (--body-max-bytes).";
+        break;
+    case 408:
+        type = SL_AWS_REQUEST_TIMEOUT;
+        message = "The request was not received in time (--header-timeout-ms, --body-timeout-ms).";
+        break;
+    case 503:
+        type = SL_AWS_SERVICE_UNAVAILABLE;
+        message = "The server is out of memory for request bodies; retry later.";
+        break;
+    default: return NULL;
+    }
     const sl_front_service_t *def = front->default_service ? &front->default_service->svc : NULL;
     const sl_front_service_t *match = def;
     bool cbor = false;
@@ -203,8 +221,7 @@ void *sl_front_error_body(void *ctx, int status, const sl_http_header_t *headers
         }
     }
     sl_buf_t b = SL_BUF_INIT;
-    sl_aws_error_body(&b, cbor ? SL_FMT_CBOR : SL_FMT_JSON, NULL,
-                      "The request body is larger than this server accepts (--body-max-bytes).", false);
+    sl_aws_error_body(&b, cbor ? SL_FMT_CBOR : SL_FMT_JSON, type, message, false);
     if (sl_buf_failed(&b)) {
         sl_buf_free(&b);
         return NULL;

@@ -157,14 +157,15 @@ void sl_h1_error(sl_conn_t *c, int status, const char *reason) {
     size_t rlen = strlen(reason);
     size_t dlen;
     const char *date = sl_worker_date(c->w, &dlen);
-    /* After the head (413, a body deadline's 408) the handler's error_body may answer in the
-     * request's protocol. */
+    /* 413 and 408 (after the head, or a header deadline: no headers then) the handler's
+     * error_body may answer in the request's protocol. */
     const sl_http_server_config_t *cfg = &c->w->srv->cfg;
     const char *ctype = "text/plain";
     size_t blen = 0;
-    void *body = (status == 413 || status == 408) && cfg->error_body && c->parser.head.headers
-                     ? cfg->error_body(cfg->handler_ctx, status, c->parser.head.headers,
-                                       c->parser.head.header_count, &blen, &ctype)
+    const sl_http_header_t *hdrs = c->parser.head.headers;
+    void *body = (status == 413 || status == 408) && cfg->error_body
+                     ? cfg->error_body(cfg->handler_ctx, status, hdrs, hdrs ? c->parser.head.header_count : 0,
+                                       &blen, &ctype)
                      : NULL;
     sl_buf_printf(b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", status,
                   sl_http_reason(status), body ? ctype : "text/plain", body ? blen : rlen + 1);

@@ -10,7 +10,9 @@
  * sends (SDK reports: aws-sdk-java-v2#4832 "Service returned error code InternalFailure ... Status
  * Code: 500", aws-sdk-go#362, aws-sdk-ruby#1296), and the per-record ErrorCode of PutRecords. The
  * model's `InternalFailureException` is used only where the model's union demands that member
- * name: the exception events of a SubscribeToShard event stream. */
+ * name: the exception events of a SubscribeToShard event stream. The answers the HTTP server gives
+ * itself: `ServiceUnavailable` 503 (AWS's common errors) and `RequestTimeoutException` 408, a
+ * code the SDKs retry as transient (botocore's standard retry mode, @smithy's TRANSIENT_ERROR_CODES). */
 #ifndef SL_WIRE_AWSERROR_H
 #define SL_WIRE_AWSERROR_H
 
@@ -32,9 +34,11 @@
     X(SL_AWS_LIMIT_EXCEEDED, "LimitExceededException", 400)                                        \
     X(SL_AWS_MISSING_AUTHENTICATION_TOKEN, "MissingAuthenticationTokenException", 400)             \
     X(SL_AWS_PROVISIONED_THROUGHPUT_EXCEEDED, "ProvisionedThroughputExceededException", 400)       \
+    X(SL_AWS_REQUEST_TIMEOUT, "RequestTimeoutException", 408)                                      \
     X(SL_AWS_RESOURCE_IN_USE, "ResourceInUseException", 400)                                       \
     X(SL_AWS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", 400)                                 \
     X(SL_AWS_SERIALIZATION, "SerializationException", 400)                                         \
+    X(SL_AWS_SERVICE_UNAVAILABLE, "ServiceUnavailable", 503)                                       \
     X(SL_AWS_UNKNOWN_OPERATION, "UnknownOperationException", 400)                                  \
     X(SL_AWS_UNRECOGNIZED_CLIENT, "UnrecognizedClientException", 400)                              \
     X(SL_AWS_VALIDATION, "ValidationException", 400)

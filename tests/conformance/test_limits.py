@@ -370,6 +370,46 @@ def test_slow_heads_bodies_and_handshakes_are_closed(make_server):
     assert max(closed_at.values()) < 4.5, "slowest close after %.1f s" % max(closed_at.values())
 
 
+def read_answer(s, timeout_s=10.0):
+    """The head (text) and body (bytes) of one HTTP/1.1 answer with a Content-Length."""
+    s.settimeout(timeout_s)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        got = s.recv(65536)
+        assert got, data
+        data += got
+    head, body = data.split(b"\r\n\r\n", 1)
+    head = head.decode("latin-1")
+    length = int([l.split(":", 1)[1] for l in head.split("\r\n") if l.lower().startswith("content-length:")][0])
+    while len(body) < length:
+        got = s.recv(65536)
+        assert got, (head, body)
+        body += got
+    return head, body[:length]
+
+
+def test_deadline_408_is_an_aws_error_body(make_server):
+    # A slow body (in the request's JSON content type) and a slow head (no content type known yet)
+    # get AWS's error shape: RequestTimeoutException, a code the SDKs retry.
+    srv = server_with(make_server, header_timeout_ms=300, body_timeout_ms=300)
+    slow_body = socket.create_connection(("127.0.0.1", srv.port))
+    slow_body.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                      b"X-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Length: 100\r\n\r\n{")
+    slow_head = socket.create_connection(("127.0.0.1", srv.port))
+    slow_head.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    try:
+        for s in (slow_body, slow_head):
+            head, body = read_answer(s)
+            assert head.startswith("HTTP/1.1 408 "), head
+            assert "content-type: application/x-amz-json-1.1" in head.lower(), head
+            err = json.loads(body)
+            assert err["__type"] == "RequestTimeoutException", err
+            assert "--body-timeout-ms" in err["message"], err
+    finally:
+        slow_body.close()
+        slow_head.close()
+
+
 def settle(socks, quiet_s=0.5, timeout_s=15.0):
     """Waits until the server has dealt with every connection attempt (accepted, or refused and
     closed): no more of `socks` gets closed for quiet_s. Returns how many were closed."""
