@@ -77,7 +77,10 @@ int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t 
 /* Queue bytes (copied). Returns the backlog the response waits behind (>= 0): the unsent bytes
  * queued for it, or more when its connection or the whole process is over its output bound; or
  * SL_ECLOSED. Above SL_HTTP_STREAM_HIGH_WATER callers must pause until on_writable, so that a
- * client that does not read holds at most about one more write. */
+ * client that does not read holds at most about one more write. len 0 writes nothing and only
+ * returns the backlog (arming on_writable when it is above the mark; on HTTP/2, unsent bytes
+ * behind a flow-control window of 0 count as above it): a producer asks it before it produces,
+ * so that nothing is made while its output cannot leave. */
 long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len);
 /* Finish the response (HTTP/1.1 last chunk, HTTP/2 END_STREAM) and release `req`. */
 void sl_http_stream_end(sl_http_req_t *req);

@@ -460,6 +460,16 @@ long sl_h2_stream_write(sl_req_t *r, const void *data, size_t len) {
     return (long)pending;
 }
 
+long sl_h2_stream_backlog(sl_req_t *r) {
+    sl_conn_t *c = r->conn;
+    size_t pending = r->stream_buf.len - r->stream_off;
+    if (pending > 0 && pending <= SL_NET_STREAM_HIGH_WATER &&
+        (nghttp2_session_get_stream_remote_window_size(c->h2, r->stream_id) <= 0 ||
+         nghttp2_session_get_remote_window_size(c->h2) <= 0))
+        pending = SL_NET_STREAM_HIGH_WATER + 1;
+    return (long)pending;
+}
+
 void sl_h2_stream_end(sl_req_t *r) {
     sl_conn_t *c = r->conn;
     nghttp2_session_resume_data(c->h2, r->stream_id);
@@ -472,7 +482,7 @@ void sl_h2_check_writable(sl_conn_t *c) {
     int ready = -1; /* the output bounds, looked at once and only when a stream waits */
     for (sl_req_t *r = c->reqs; r; r = r->next) {
         if (!r->want_writable) continue;
-        if (r->stream_buf.len - r->stream_off >= SL_NET_STREAM_LOW_WATER) continue;
+        if (sl_h2_stream_backlog(r) >= (long)SL_NET_STREAM_LOW_WATER) continue; /* or window 0 */
         if (ready < 0) ready = sl_conn_output_ok(c);
         if (!ready) {
             sl_conn_wait(c);

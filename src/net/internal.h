@@ -261,6 +261,9 @@ void sl_h2_respond(sl_req_t *r, int status, const sl_http_header_t *headers, siz
                    size_t body_len);
 int sl_h2_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n);
 long sl_h2_stream_write(sl_req_t *r, const void *data, size_t len);
+/* The stream's unsent bytes, or more than SL_NET_STREAM_HIGH_WATER when they wait for a
+ * flow-control window of 0 (nothing of them can leave until the client opens it). */
+long sl_h2_stream_backlog(sl_req_t *r);
 void sl_h2_stream_end(sl_req_t *r);
 /* Checks streamed responses for on_writable after output progressed. */
 void sl_h2_check_writable(sl_conn_t *c);

@@ -405,9 +405,16 @@ long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len) {
     sl_req_t *r = (sl_req_t *)req;
     SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
     if (req_gone(r) || (r->pub.http_version == 2 && !r->in_session)) return SL_ECLOSED;
-    if (len == 0) return 0;
-    long pending = r->pub.http_version == 2 ? sl_h2_stream_write(r, data, len)
-                                            : sl_h1_stream_write(r, data, len);
+    long pending;
+    if (len == 0) {
+        /* Only the backlog: whether a write now would wait (arms on_writable when it would). */
+        pending = r->pub.http_version == 2 ? sl_h2_stream_backlog(r) : (long)sl_outq_bytes(&r->conn->out);
+        if (pending > (long)SL_NET_STREAM_HIGH_WATER) r->want_writable = true;
+        /* its flush looks at the bounds again (and waits for them) */
+        if (r->want_writable || !sl_conn_output_ok(r->conn)) sl_conn_mark_dirty(r->conn);
+    } else {
+        pending = r->pub.http_version == 2 ? sl_h2_stream_write(r, data, len) : sl_h1_stream_write(r, data, len);
+    }
     if (pending < 0 || req_gone(r) || sl_conn_output_ok(r->conn)) return pending;
     /* The connection or the process is over its output bound: this response waits too, so that a
      * client that does not read (or an HTTP/2 window of 0) holds at most one more write per

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from helpers import (SluiceServer, client_for, create_stream_and_wait, free_port, sigv4_headers,
-                     unique_name)
+                     stream_arn, unique_name, wait_until)
 
 RECORD_BYTES = 1000 * 1000      # 10 records of 1 MB: one GetRecords answer of ~13.4 MB of JSON
 RECORDS = 10
@@ -224,6 +224,56 @@ def zero_window_wire(srv, it, streams):
         sid = 1 + 2 * i
         wire += h2_frame(H2_HEADERS, H2_END_HEADERS, sid, block) + h2_frame(H2_DATA, H2_END_STREAM, sid, body)
     return wire
+
+
+def test_http2_zero_window_subscriptions_stay_bounded(make_server):
+    # 2 shards x 20 consumers: 40 SubscribeToShard on one HTTP/2 connection whose window is 0.
+    # A subscription reads only when its event can leave, so the connection holds about one
+    # event, not one 2 MiB event per subscription (~2.7 MB of JSON each: ~110 MB in all).
+    srv = server_with(make_server)
+    kinesis = client_for(srv)
+    name = unique_name("fan")
+    create_stream_and_wait(kinesis, name, 2)
+    shards = [sh["ShardId"] for sh in kinesis.describe_stream(StreamName=name)["StreamDescription"]["Shards"]]
+    for i in range(6):
+        for key in ("0", str(2 ** 127)):  # one explicit hash key in each shard
+            kinesis.put_record(StreamName=name, Data=bytes([65 + i]) * RECORD_BYTES, PartitionKey="p",
+                               ExplicitHashKey=key)
+    arns = [kinesis.register_stream_consumer(StreamARN=stream_arn(name), ConsumerName="c%d" % i)
+            ["Consumer"]["ConsumerARN"] for i in range(20)]
+    for arn in arns:
+        wait_until(lambda: kinesis.describe_stream_consumer(ConsumerARN=arn)["ConsumerDescription"]
+                   ["ConsumerStatus"] == "ACTIVE", timeout=20, what="consumer %s to be ACTIVE" % arn)
+    wire = H2_PREFACE + h2_frame(H2_SETTINGS, 0, 0, struct.pack(">HI", H2_SETTINGS_INITIAL_WINDOW_SIZE, 0))
+    sid = 1
+    for arn in arns:
+        for shard in shards:
+            body = json.dumps({"ConsumerARN": arn, "ShardId": shard,
+                               "StartingPosition": {"Type": "TRIM_HORIZON"}}).encode()
+            headers = sigv4_headers(srv.endpoint, "Kinesis_20131202.SubscribeToShard", body)
+            headers["Content-Length"] = str(len(body))
+            block = (hpack_literal(":method", "POST") + hpack_literal(":scheme", "http")
+                     + hpack_literal(":path", "/") + hpack_literal(":authority", "127.0.0.1:%d" % srv.port))
+            for k, v in headers.items():
+                if k.lower() != "host":
+                    block += hpack_literal(k.lower(), v)
+            wire += h2_frame(H2_HEADERS, H2_END_HEADERS, sid, block) + h2_frame(H2_DATA, H2_END_STREAM, sid, body)
+            sid += 2
+    good_stream = small_stream(kinesis)
+    base = rss_mb(srv.proc.pid)
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    try:
+        s.sendall(wire)
+        with GoodClient(srv, good_stream) as good:
+            cpu0 = cpu_s(srv.proc.pid)
+            peak = watch_rss(srv.proc.pid, 4.0, good)
+            cpu = cpu_s(srv.proc.pid) - cpu0
+    finally:
+        s.close()
+    print("RSS %.0f MB -> peak %.0f MB, CPU %.2f s in 4 s" % (base, peak, cpu))
+    assert peak - base < 45, "RSS grew from %.0f MB to %.0f MB" % (base, peak)
+    assert cpu < 2.0, "%.2f s of CPU in 4 s: the paused subscriptions spin" % cpu
+    good.check()
 
 
 def test_response_budget_closes_stalled_readers(make_server):

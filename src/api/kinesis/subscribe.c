@@ -181,6 +181,17 @@ static void sub_pump(sl_sub_t *sub) {
         sub_end(sub);
         return;
     }
+    /* No read while its event could not leave: the connection may be over its output bound
+     * because of the other streams on it (an HTTP/2 window of 0, a burst of subscriptions). */
+    long backlog = sl_http_stream_write(sub->req, NULL, 0);
+    if (backlog < 0) {
+        sub_end(sub);
+        return;
+    }
+    if (backlog > (long)SL_KINESIS_SUBSCRIBE_BACKLOG_HIGH_BYTES) {
+        sub->paused = true; /* on_writable pumps again */
+        return;
+    }
     sl_kread_release(&sub->rd);
     sub->rd = (sl_kread_t){.reader = sub->reader, .records_max = SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX,
                            .bytes_max = SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX, .consumer_arn = sub->consumer_arn, .now_ms = now,
