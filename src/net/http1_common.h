@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /* True for a token character (RFC 9110 section 5.6.2). */
@@ -62,6 +63,40 @@ static inline char *sl_h1_next_line(char *buf, size_t *pos, size_t end, size_t *
     if (n > 0 && start[n - 1] == '\r') n--;
     *line_len = n;
     return start;
+}
+
+/* Parses a Content-Length value: 1 to 18 digits, nothing else (so it cannot overflow). */
+static inline bool sl_h1_parse_length(const char *v, size_t n, uint64_t *out) {
+    if (n == 0 || n > 18) return false;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') return false;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    *out = x;
+    return true;
+}
+
+/* Splits a header field line "name: value" of n bytes in place: lowercases the name and ends it
+ * with a NUL at the colon, sets *name_len and the value's bounds [*value_start, *value_end) with
+ * the blanks around it trimmed. False when the name is not a non-empty token followed by ':'
+ * (whitespace before the colon included). The caller checks the value's characters. */
+static inline bool sl_h1_split_field(char *line, size_t n, size_t *name_len, size_t *value_start,
+                                     size_t *value_end) {
+    size_t i = 0;
+    while (i < n && sl_h1_is_tchar((unsigned char)line[i])) {
+        if (line[i] >= 'A' && line[i] <= 'Z') line[i] = (char)(line[i] - 'A' + 'a');
+        i++;
+    }
+    if (i == 0 || i >= n || line[i] != ':') return false;
+    line[i] = 0;
+    size_t a = i + 1, b = n;
+    while (a < b && (line[a] == ' ' || line[a] == '\t')) a++;
+    while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t')) b--;
+    *name_len = i;
+    *value_start = a;
+    *value_end = b;
+    return true;
 }
 
 #endif

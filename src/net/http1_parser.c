@@ -94,18 +94,6 @@ static sl_http1_event_t parse_request_line(sl_http1_parser_t *p, char *line, siz
     return SL_HTTP1_NEED_MORE;
 }
 
-/* Parses a Content-Length value (digits only). */
-static bool parse_length(const char *v, size_t n, uint64_t *out) {
-    if (n == 0 || n > 18) return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9') return false;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    *out = x;
-    return true;
-}
-
 /* Applies the headers that shape message framing and connection handling. */
 static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_t *h, bool *has_cl,
                                      bool *has_te) {
@@ -113,7 +101,7 @@ static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_
     size_t vn = h->value_len;
     if (h->name_len == 14 && memcmp(h->name, "content-length", 14) == 0) {
         uint64_t cl;
-        if (!parse_length(v, vn, &cl)) return fail(p, 400, "invalid Content-Length");
+        if (!sl_h1_parse_length(v, vn, &cl)) return fail(p, 400, "invalid Content-Length");
         if (*has_cl && cl != p->head.content_length) return fail(p, 400, "conflicting Content-Length");
         *has_cl = true;
         p->head.content_length = cl;
@@ -167,16 +155,8 @@ static sl_http1_event_t parse_head(sl_http1_parser_t *p, char *buf, size_t hlen)
         line = sl_h1_next_line(buf, &pos, hlen, &n);
         if (n == 0) break;
         if (line[0] == ' ' || line[0] == '\t') return fail(p, 400, "obsolete line folding");
-        size_t i = 0;
-        while (i < n && sl_h1_is_tchar((unsigned char)line[i])) {
-            if (line[i] >= 'A' && line[i] <= 'Z') line[i] = (char)(line[i] - 'A' + 'a');
-            i++;
-        }
-        if (i == 0 || i >= n || line[i] != ':') return fail(p, 400, "malformed header field");
-        line[i] = 0;
-        size_t a = i + 1, b = n;
-        while (a < b && (line[a] == ' ' || line[a] == '\t')) a++;
-        while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t')) b--;
+        size_t i, a, b;
+        if (!sl_h1_split_field(line, n, &i, &a, &b)) return fail(p, 400, "malformed header field");
         for (size_t k = a; k < b; k++) {
             unsigned char c = (unsigned char)line[k];
             if ((c < 0x20 && c != '\t') || c == 0x7f) return fail(p, 400, "invalid header value");

@@ -63,18 +63,6 @@ static bool parse_status_line(sl_http1_resp_parser_t *p, char *line, size_t n) {
     return true;
 }
 
-/* Parses a Content-Length value (digits only). */
-static bool parse_length(const char *v, size_t n, uint64_t *out) {
-    if (n == 0 || n > 18) return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9') return false;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    *out = x;
-    return true;
-}
-
 /* Visits the comma-separated, trimmed tokens of a header value. */
 typedef struct {
     const char *v;
@@ -122,19 +110,9 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
         line = sl_h1_next_line(head, &pos, n, &ll);
         if (ll == 0) break;
         if (line[0] == ' ' || line[0] == '\t') return fail(p, "obsolete line folding");
-        size_t i = 0;
-        while (i < ll && sl_h1_is_tchar((unsigned char)line[i]))
-            i++;
-        if (i == 0 || i >= ll || line[i] != ':') return fail(p, "malformed header field");
+        size_t i, a, b;
+        if (!sl_h1_split_field(line, ll, &i, &a, &b)) return fail(p, "malformed header field");
         if (count == cap) return fail(p, "too many header fields");
-        for (size_t k = 0; k < i; k++)
-            if (line[k] >= 'A' && line[k] <= 'Z') line[k] = (char)(line[k] - 'A' + 'a');
-        line[i] = 0;
-        size_t a = i + 1, b = ll;
-        while (a < b && (line[a] == ' ' || line[a] == '\t'))
-            a++;
-        while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t'))
-            b--;
         for (size_t k = a; k < b; k++)
             if ((unsigned char)line[k] < 0x20 && line[k] != '\t')
                 return fail(p, "control character in header");
@@ -146,7 +124,7 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
         size_t tl;
         if (i == 14 && memcmp(line, "content-length", 14) == 0) {
             uint64_t v;
-            if (!parse_length(h->value, h->value_len, &v)) return fail(p, "invalid Content-Length");
+            if (!sl_h1_parse_length(h->value, h->value_len, &v)) return fail(p, "invalid Content-Length");
             if (has_cl && v != cl) return fail(p, "conflicting Content-Length");
             has_cl = true;
             cl = v;
