@@ -86,10 +86,12 @@ struct file_shard {
     seg_t **segs;             /* (mu) sorted by base_seq; the last is active */
     size_t nseg, capseg;
     uint64_t next_seq;        /* (mu) committed tip */
-    /* pending appends (mu) */
-    sl_buf_t pend;
-    op_t *ops;
-    size_t nops, capops;
+    /* pending appends (mu): framed records and their ops, taken by the next commit round */
+    struct {
+        sl_buf_t buf;
+        op_t *ops;
+        size_t n, cap;
+    } pending;
     bool in_dirty, in_batch, closing, roll_requested;
     bool unsynced;            /* (mu) durability=interval: written since the last flush */
     /* (writer; set at open) the shard's directory and first segment exist and are durable. A
@@ -100,55 +102,71 @@ struct file_shard {
     /* (registry mutex) opened by the journal's replay, which left restored records in its tail:
      * the engine keeps it open until file_shard_open hands it out (or the stream is deleted). */
     bool held;
-    /* (set before the first append, then writer) the next record's seq must be at least this
-     * (sl_storage_shard_set_floor): the next round seals the active segment and starts the new one
-     * here. 0 = none. */
-    uint64_t w_floor;
     int64_t last_use_ms;      /* (mu) monotonic */
     file_shard_t *dirty_next;
-    file_shard_t *reg_next, *reg_prev;
-    file_shard_t *hash_next;  /* (registry mutex) bucket chain of the registry's hash table */
-    /* sequential-read hint (mu): the frame at hint_off of segment hint_base has seq hint_seq */
-    uint64_t hint_base, hint_seq, hint_off;
-    /* writer state (writer) */
-    sl_buf_t wbuf, widx;
-    op_t *wops;
-    size_t nwops, capwops;
-    /* w_npoints counts index entries of the active segment, written or not; entries are written
-     * to the index file (w_npoints_disk of them so far) only once the data they point to is
-     * durable, so that recovery may trust everything before the last entry it verifies. widx
-     * holds the entries not written yet. */
-    uint64_t w_size, w_end_seq, w_npoints, w_npoints_disk, w_last_point_off;
-    int64_t w_last_arrival, w_first_arrival; /* w_first_arrival: of the active segment's first record */
-    bool w_needs_truncate;
-    /* the current round's inputs (writer): roll requested, result of opening the active
-     * segment's descriptors, and whether this round creates the shard's files */
-    bool r_roll, r_create;
-    int r_open_rc;
-    /* result of the current round (writer) */
-    size_t r_ok_ops;          /* ops [0, r_ok_ops) are durable in sealed segments or fully written */
-    size_t r_region_op;       /* first op of the unsynced region */
-    int r_status;
-    bool r_region;            /* a region was written to the active segment and awaits sync */
-    uint64_t r_size0, r_end0, r_npoints0, r_last_point0;
-    size_t r_widx_len0;
-    int64_t r_arrival0;
-    seg_t *r_seg;             /* active segment referenced during the round */
-    bool r_jnl;               /* (writer) this round's frames are made durable by the journal */
+    /* (registry mutex) links of the registry's list and bucket chain of its hash table */
+    struct {
+        file_shard_t *next, *prev;
+        file_shard_t *hash_next;
+    } registry;
+    /* sequential-read hint (mu): the frame at hint.off of segment hint.base has seq hint.seq */
+    struct {
+        uint64_t base, seq, off;
+    } hint;
+    /* writer state (writer): the round's frames (buf) and ops, and the active segment as the
+     * commit thread sees it. npoints counts index entries of the active segment, written or not;
+     * entries are written to the index file (npoints_disk of them so far) only once the data they
+     * point to is durable, so that recovery may trust everything before the last entry it
+     * verifies. idx holds the entries not written yet. */
+    struct {
+        sl_buf_t buf, idx;
+        op_t *ops;
+        size_t nops, capops;
+        uint64_t size, end_seq, npoints, npoints_disk, last_point_off;
+        int64_t last_arrival, first_arrival; /* first_arrival: of the active segment's first record */
+        bool needs_truncate;
+        /* (set before the first append, then writer) the next record's seq must be at least
+         * this (sl_storage_shard_set_floor): the next round seals the active segment and starts
+         * the new one here. 0 = none. */
+        uint64_t floor;
+    } writer;
+    /* the current round (writer) */
+    struct {
+        /* inputs: roll requested, result of opening the active segment's descriptors, and
+         * whether this round creates the shard's files */
+        bool roll, create;
+        int open_rc;
+        /* result */
+        size_t ok_ops;        /* ops [0, ok_ops) are durable in sealed segments or fully written */
+        size_t region_op;     /* first op of the unsynced region */
+        int status;
+        bool region;          /* a region was written to the active segment and awaits sync */
+        uint64_t size0, end0, npoints0, last_point0;
+        size_t idx_len0;
+        int64_t arrival0;
+        seg_t *seg;           /* active segment referenced during the round */
+        bool jnl;             /* this round's frames are made durable by the journal */
+        uint64_t lsn;         /* journal lsn of this round's entry */
+    } round;
     /* Frames committed through the journal but not yet written to the active segment file: bytes
-     * [tail_off, tail_off + tail.len) of the active segment (mu). Readers copy them from here;
+     * [tail.off, tail.off + tail.buf.len) of the active segment (mu). Readers copy them from here;
      * the commit thread writes them out when enough gathered, before any direct write or roll,
      * at checkpoints and when the shard closes. */
-    sl_buf_t tail;
-    uint64_t tail_off;
-    /* (writer) index entries [0, ck_npoints) of the segment with base ck_base point at data the
-     * running checkpoint makes durable; written to the index file when it completes. */
-    uint64_t ck_npoints, ck_base;
-    /* Tail queue (engine tq_mu): shards with a non-empty tail, oldest tail first. tail_lsn is the
-     * journal lsn of the entry that started the tail (writer); r_lsn that of this round's entry. */
-    uint64_t tail_lsn, r_lsn;
-    file_shard_t *tq_next, *tq_prev;
-    bool tq_in;
+    struct {
+        sl_buf_t buf;
+        uint64_t off;
+        /* journal lsn of the entry that started the tail (writer) */
+        uint64_t lsn;
+        /* Tail queue (engine tails.mu): shards with a non-empty tail, oldest tail first. */
+        file_shard_t *next, *prev;
+        bool queued;
+    } tail;
+    /* (writer) index entries [0, checkpoint.npoints) of the segment with base checkpoint.base
+     * point at data the running checkpoint makes durable; written to the index file when it
+     * completes. */
+    struct {
+        uint64_t npoints, base;
+    } checkpoint;
 };
 
 typedef struct {
@@ -162,66 +180,90 @@ struct file_engine {
     sl_file_ops_t ops;
     char *root;               /* <data_dir>/streams */
     size_t segment_bytes;
-    pthread_mutex_t reg_mu;
-    file_shard_t *reg_head;
-    file_shard_t **reg_hash;  /* (reg_mu) open shards by (stream key, shard key), chained */
-    size_t reg_hash_cap, reg_count;
-    int open_fds_max;         /* descriptor budget of segment/index files (see engine_fd_budget) */
-    pthread_mutex_t q_mu;
-    pthread_cond_t q_cond;
-    file_shard_t *dirty_head, *dirty_tail;
+    /* open shards */
+    struct {
+        pthread_mutex_t mu;
+        file_shard_t *head;
+        file_shard_t **hash;  /* (registry.mu) open shards by (stream key, shard key), chained */
+        size_t hash_cap, count;
+    } registry;
+    /* segment and index descriptors */
+    struct {
+        int max;              /* descriptor budget of segment/index files (see engine_fd_budget) */
+        atomic_int open;      /* segment and index descriptors held in seg_t */
+    } fds;
+    /* shards with pending appends, for the commit thread (lock order: shard -> dirty.mu) */
+    struct {
+        pthread_mutex_t mu;
+        pthread_cond_t cond;
+        file_shard_t *head, *tail;
+    } dirty;
     bool stop;
     pthread_t commit_thread;
     atomic_size_t pending_bytes;
-    atomic_int open_fds;      /* segment and index descriptors held in seg_t */
-    atomic_int fail_code;
-    atomic_llong fail_until_ms;
+    /* a failed write or sync: new appends fail with code until until_ms (monotonic) */
+    struct {
+        atomic_int code;
+        atomic_llong until_ms;
+    } fail;
     /* fdatasync pool */
-    pthread_mutex_t sync_mu;
-    pthread_cond_t sync_work, sync_done;
-    pthread_t sync_threads[SL_STORAGE_SYNC_THREADS - 1];
-    int nsync_threads;
-    sync_job_t *sync_jobs;
-    size_t sync_n, sync_next, sync_finished;
-    uint64_t sync_gen;
-    bool sync_stop;
+    struct {
+        pthread_mutex_t mu;
+        pthread_cond_t work, done;
+        pthread_t threads[SL_STORAGE_SYNC_THREADS - 1];
+        int nthreads;
+        sync_job_t *jobs;
+        size_t n, next, finished;
+        uint64_t gen;
+        bool stop;
+    } sync;
     /* commit-thread scratch */
-    file_shard_t **batch;
-    size_t batch_cap;
-    sync_job_t *jobs;
-    size_t jobs_cap;
-    sync_job_t *djobs;        /* directory syncs of the shards created in the current chunk */
-    size_t ndjobs, djobs_cap;
+    struct {
+        file_shard_t **batch;
+        size_t batch_cap;
+        sync_job_t *jobs;
+        size_t jobs_cap;
+        sync_job_t *djobs;    /* directory syncs of the shards created in the current chunk */
+        size_t ndjobs, djobs_cap;
+    } scratch;
     /* Shared commit journal (durability=sync; docs/storage-format.md). The commit thread owns the
      * write position; the checkpoint thread makes segment writes durable and records up to where
      * the journal is no longer needed. */
-    bool jon;                 /* (writer) rounds may go through the journal */
-    int jfd;                  /* -1 without a journal */
-    char *jpath;
-    uint64_t jcap;            /* bytes of the ring after SL_JNL_DATA_OFF */
-    uint64_t j_wlsn;          /* (writer) lsn of the next entry */
-    uint64_t j_flsn;          /* (writer) oldest lsn still needed (the last checkpoint's) */
-    uint64_t j_alloc;         /* (writer) bytes of the journal file written so far */
-    sl_buf_t jbuf;            /* (writer) the round's entries */
-    int64_t ck_next_ms;       /* (writer) next time-driven checkpoint */
-    pthread_t ck_thread;
-    bool ck_started;
-    pthread_mutex_t ck_mu;
-    pthread_cond_t ck_cond;
-    int ck_state;             /* (ck_mu) CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED */
-    uint64_t ck_lsn;          /* (ck_mu) lsn the running checkpoint records */
-    uint64_t ck_gen;          /* (checkpoint thread) generation of the last slot written */
-    bool ck_stop;             /* (ck_mu) */
-    pthread_mutex_t tq_mu;    /* guards the tail queue links (a leaf lock) */
-    /* A shard closed with journaled records it could not write to its segment: the journal must
-     * keep them until the next start replays them, so no checkpoint may advance any more. */
-    atomic_bool ck_blocked;
-    /* Journaled records could not be written to their segments because the disk is full (at a
-     * start, or when a tail was due): appends are refused with that code (SL_ENOSPC, SL_EROFS), without touching the
-     * journal, until the commit thread manages to write every tail (it retries every
-     * SL_STORAGE_FAILED_RETRY_MS). Reads are served meanwhile. */
-    atomic_int tails_stuck;   /* 0, or the SL_E* code appends get */
-    file_shard_t *tq_head, *tq_tail;
+    struct {
+        bool on;              /* (writer) rounds may go through the journal */
+        int fd;               /* -1 without a journal */
+        char *path;
+        uint64_t cap;         /* bytes of the ring after SL_JNL_DATA_OFF */
+        uint64_t write_lsn;   /* (writer) lsn of the next entry */
+        uint64_t oldest_lsn;  /* (writer) oldest lsn still needed (the last checkpoint's) */
+        uint64_t alloc;       /* (writer) bytes of the journal file written so far */
+        sl_buf_t buf;         /* (writer) the round's entries */
+    } journal;
+    struct {
+        int64_t next_ms;      /* (writer) next time-driven checkpoint */
+        pthread_t thread;
+        bool started;
+        pthread_mutex_t mu;
+        pthread_cond_t cond;
+        int state;            /* (checkpoint.mu) CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED */
+        uint64_t lsn;         /* (checkpoint.mu) lsn the running checkpoint records */
+        uint64_t gen;         /* (checkpoint thread) generation of the last slot written */
+        bool stop;            /* (checkpoint.mu) */
+        /* A shard closed with journaled records it could not write to its segment: the journal
+         * must keep them until the next start replays them, so no checkpoint may advance any
+         * more. */
+        atomic_bool blocked;
+    } checkpoint;
+    /* shards with a non-empty tail, oldest tail first (the tail queue) */
+    struct {
+        pthread_mutex_t mu;   /* guards the tail queue links (a leaf lock) */
+        /* Journaled records could not be written to their segments because the disk is full (at
+         * a start, or when a tail was due): appends are refused with that code (SL_ENOSPC,
+         * SL_EROFS), without touching the journal, until the commit thread manages to write
+         * every tail (it retries every SL_STORAGE_FAILED_RETRY_MS). Reads are served meanwhile. */
+        atomic_int stuck;     /* 0, or the SL_E* code appends get */
+        file_shard_t *head, *tail;
+    } tails;
 };
 
 enum { CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED };
@@ -312,8 +354,8 @@ static int fsync_dir(file_engine_t *e, const char *dir) {
 }
 
 static void engine_set_failed(file_engine_t *e, int code) {
-    atomic_store(&e->fail_code, code);
-    atomic_store(&e->fail_until_ms, (long long)(sl_time_mono_ms() + SL_STORAGE_FAILED_RETRY_MS));
+    atomic_store(&e->fail.code, code);
+    atomic_store(&e->fail.until_ms, (long long)(sl_time_mono_ms() + SL_STORAGE_FAILED_RETRY_MS));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -331,8 +373,8 @@ static seg_t *seg_new(uint64_t base) {
 }
 
 static void seg_close_fds(file_engine_t *e, seg_t *g) {
-    if (g->fd >= 0) { e->ops.close(g->fd); atomic_fetch_sub(&e->open_fds, 1); }
-    if (g->idx_fd >= 0) { e->ops.close(g->idx_fd); atomic_fetch_sub(&e->open_fds, 1); }
+    if (g->fd >= 0) { e->ops.close(g->fd); atomic_fetch_sub(&e->fds.open, 1); }
+    if (g->idx_fd >= 0) { e->ops.close(g->idx_fd); atomic_fetch_sub(&e->fds.open, 1); }
     g->fd = g->idx_fd = -1;
 }
 
@@ -342,7 +384,7 @@ static void seg_close_fds(file_engine_t *e, seg_t *g) {
  * between two sweeps of the commit thread. */
 static void seg_reader_release_locked(file_shard_t *s, seg_t *g) {
     file_engine_t *e = s->eng;
-    if (atomic_load(&e->open_fds) > e->open_fds_max && g->refs == 1 && !s->closing && !s->in_batch)
+    if (atomic_load(&e->fds.open) > e->fds.max && g->refs == 1 && !s->closing && !s->in_batch)
         seg_close_fds(e, g);
 }
 
@@ -374,7 +416,7 @@ static int seg_open_fds_locked(file_shard_t *s, seg_t *g) {
         int err = errno;
         free(p);
         if (g->fd < 0) return err == ENOENT ? SL_ENOTFOUND : errno_code(err);
-        atomic_fetch_add(&e->open_fds, 1);
+        atomic_fetch_add(&e->fds.open, 1);
     }
     if (g->idx_fd < 0) {
         char *p = seg_path(s, g->base_seq, "idx");
@@ -383,7 +425,7 @@ static int seg_open_fds_locked(file_shard_t *s, seg_t *g) {
         int err = errno;
         free(p);
         if (g->idx_fd < 0) return errno_code(err);
-        atomic_fetch_add(&e->open_fds, 1);
+        atomic_fetch_add(&e->fds.open, 1);
     }
     return 0;
 }
@@ -762,8 +804,8 @@ static int seg_recover(file_shard_t *s, uint64_t base, bool active, seg_t **out)
              * and the commit thread writes them with its next index write. */
             (void)e->ops.ftruncate(ifd, (off_t)keep);
             g->npoints = nvalid;
-            sl_buf_append(&s->widx, sc.entries.data, sc.entries.len);
-            if (sl_buf_failed(&s->widx)) { rc = SL_ENOMEM; goto out; }
+            sl_buf_append(&s->writer.idx, sc.entries.data, sc.entries.len);
+            if (sl_buf_failed(&s->writer.idx)) { rc = SL_ENOMEM; goto out; }
             rc = 0;
         }
     }
@@ -833,12 +875,12 @@ static void shard_free(file_shard_t *s) {
     file_engine_t *e = s->eng;
     for (size_t i = 0; i < s->nseg; i++) seg_unref_locked(e, s->segs[i]);
     free(s->segs);
-    sl_buf_free(&s->pend);
-    sl_buf_free(&s->wbuf);
-    sl_buf_free(&s->widx);
-    sl_buf_free(&s->tail);
-    free(s->ops);
-    free(s->wops);
+    sl_buf_free(&s->pending.buf);
+    sl_buf_free(&s->writer.buf);
+    sl_buf_free(&s->writer.idx);
+    sl_buf_free(&s->tail.buf);
+    free(s->pending.ops);
+    free(s->writer.ops);
     free(s->dir);
     free(s->stream_key);
     free(s->shard_key);
@@ -921,20 +963,20 @@ static int shard_recover(file_shard_t *s) {
     }
     seg_t *a = s->segs[s->nseg - 1];
     s->next_seq = a->end_seq;
-    s->w_size = a->size;
-    s->w_end_seq = a->end_seq;
-    s->w_npoints_disk = a->npoints;
-    s->w_npoints = a->npoints + s->widx.len / SL_IDX_ENTRY_BYTES; /* entries seg_recover could not write */
-    s->w_last_arrival = a->end_seq > a->base_seq ? a->last_arrival : 0;
+    s->writer.size = a->size;
+    s->writer.end_seq = a->end_seq;
+    s->writer.npoints_disk = a->npoints;
+    s->writer.npoints = a->npoints + s->writer.idx.len / SL_IDX_ENTRY_BYTES; /* entries seg_recover could not write */
+    s->writer.last_arrival = a->end_seq > a->base_seq ? a->last_arrival : 0;
     /* Arrival times stay non-decreasing across segments too. */
     for (size_t i = s->nseg; i-- > 0;) {
         if (s->segs[i]->end_seq > s->segs[i]->base_seq) {
-            s->w_last_arrival = s->segs[i]->last_arrival;
+            s->writer.last_arrival = s->segs[i]->last_arrival;
             break;
         }
     }
-    s->w_first_arrival = a->first_arrival;
-    s->w_last_point_off = 0;
+    s->writer.first_arrival = a->first_arrival;
+    s->writer.last_point_off = 0;
     if (a->npoints > 0) {
         /* Find the offset of the last index entry for the sparse-index rule. */
         pthread_mutex_lock(&s->mu);
@@ -946,15 +988,15 @@ static int shard_recover(file_shard_t *s) {
         if (pread_full(&e->ops, a->idx_fd, ent, sizeof ent, SL_IDX_HEADER_BYTES + (a->npoints - 1) * SL_IDX_ENTRY_BYTES) ==
                 (ssize_t)sizeof ent &&
             sl_idx_entry_decode(ent, &ie) == 0)
-            s->w_last_point_off = ie.offset;
+            s->writer.last_point_off = ie.offset;
         pthread_mutex_lock(&s->mu);
         seg_close_fds(e, a);
         pthread_mutex_unlock(&s->mu);
     }
-    if (s->widx.len) {
+    if (s->writer.idx.len) {
         sl_idx_entry_t ie;
-        if (sl_idx_entry_decode((const uint8_t *)s->widx.data + s->widx.len - SL_IDX_ENTRY_BYTES, &ie) == 0)
-            s->w_last_point_off = ie.offset;
+        if (sl_idx_entry_decode((const uint8_t *)s->writer.idx.data + s->writer.idx.len - SL_IDX_ENTRY_BYTES, &ie) == 0)
+            s->writer.last_point_off = ie.offset;
     }
 out:
     free(bases);
@@ -971,72 +1013,72 @@ static size_t registry_hash(const char *stream_key, const char *shard_key) {
 }
 
 static file_shard_t *registry_find_locked(file_engine_t *e, const char *stream_key, const char *shard_key) {
-    if (e->reg_hash_cap == 0) return NULL;
-    size_t b = registry_hash(stream_key, shard_key) & (e->reg_hash_cap - 1);
-    for (file_shard_t *s = e->reg_hash[b]; s; s = s->hash_next)
+    if (e->registry.hash_cap == 0) return NULL;
+    size_t b = registry_hash(stream_key, shard_key) & (e->registry.hash_cap - 1);
+    for (file_shard_t *s = e->registry.hash[b]; s; s = s->registry.hash_next)
         if (strcmp(s->stream_key, stream_key) == 0 && strcmp(s->shard_key, shard_key) == 0) return s;
     return NULL;
 }
 
-/* Adds s to the registry list and hash table (grown to keep chains short); reg_mu held. */
+/* Adds s to the registry list and hash table (grown to keep chains short); registry.mu held. */
 static int registry_add_locked(file_engine_t *e, file_shard_t *s) {
-    if (e->reg_count + 1 > e->reg_hash_cap / 2) {
-        size_t cap = e->reg_hash_cap ? e->reg_hash_cap * 2 : 256;
+    if (e->registry.count + 1 > e->registry.hash_cap / 2) {
+        size_t cap = e->registry.hash_cap ? e->registry.hash_cap * 2 : 256;
         file_shard_t **t = calloc(cap, sizeof *t);
         if (!t) return SL_ENOMEM;
-        for (size_t i = 0; i < e->reg_hash_cap; i++) {
-            while (e->reg_hash[i]) {
-                file_shard_t *x = e->reg_hash[i];
-                e->reg_hash[i] = x->hash_next;
+        for (size_t i = 0; i < e->registry.hash_cap; i++) {
+            while (e->registry.hash[i]) {
+                file_shard_t *x = e->registry.hash[i];
+                e->registry.hash[i] = x->registry.hash_next;
                 size_t b = registry_hash(x->stream_key, x->shard_key) & (cap - 1);
-                x->hash_next = t[b];
+                x->registry.hash_next = t[b];
                 t[b] = x;
             }
         }
-        free(e->reg_hash);
-        e->reg_hash = t;
-        e->reg_hash_cap = cap;
+        free(e->registry.hash);
+        e->registry.hash = t;
+        e->registry.hash_cap = cap;
     }
-    size_t b = registry_hash(s->stream_key, s->shard_key) & (e->reg_hash_cap - 1);
-    s->hash_next = e->reg_hash[b];
-    e->reg_hash[b] = s;
-    e->reg_count++;
-    s->reg_next = e->reg_head;
-    if (e->reg_head) e->reg_head->reg_prev = s;
-    e->reg_head = s;
+    size_t b = registry_hash(s->stream_key, s->shard_key) & (e->registry.hash_cap - 1);
+    s->registry.hash_next = e->registry.hash[b];
+    e->registry.hash[b] = s;
+    e->registry.count++;
+    s->registry.next = e->registry.head;
+    if (e->registry.head) e->registry.head->registry.prev = s;
+    e->registry.head = s;
     return 0;
 }
 
 static void registry_remove_locked(file_engine_t *e, file_shard_t *s) {
-    size_t b = registry_hash(s->stream_key, s->shard_key) & (e->reg_hash_cap - 1);
-    for (file_shard_t **pp = &e->reg_hash[b]; *pp; pp = &(*pp)->hash_next) {
+    size_t b = registry_hash(s->stream_key, s->shard_key) & (e->registry.hash_cap - 1);
+    for (file_shard_t **pp = &e->registry.hash[b]; *pp; pp = &(*pp)->registry.hash_next) {
         if (*pp == s) {
-            *pp = s->hash_next;
+            *pp = s->registry.hash_next;
             break;
         }
     }
-    e->reg_count--;
-    if (s->reg_prev) s->reg_prev->reg_next = s->reg_next; else e->reg_head = s->reg_next;
-    if (s->reg_next) s->reg_next->reg_prev = s->reg_prev;
+    e->registry.count--;
+    if (s->registry.prev) s->registry.prev->registry.next = s->registry.next; else e->registry.head = s->registry.next;
+    if (s->registry.next) s->registry.next->registry.prev = s->registry.prev;
 }
 
 static int file_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
                            sl_shard_log_t **out) {
     file_engine_t *e = (file_engine_t *)st;
     int rc = 0;
-    pthread_mutex_lock(&e->reg_mu);
+    pthread_mutex_lock(&e->registry.mu);
     file_shard_t *s = registry_find_locked(e, stream_key, shard_key);
     if (s && s->held) {
         /* Opened at start by the journal's replay, with restored records in its tail. */
         s->held = false;
         s->base.user = user;
-        pthread_mutex_unlock(&e->reg_mu);
+        pthread_mutex_unlock(&e->registry.mu);
         *out = &s->base;
         return 0;
     }
-    if (s) { pthread_mutex_unlock(&e->reg_mu); return SL_EEXIST; }
+    if (s) { pthread_mutex_unlock(&e->registry.mu); return SL_EEXIST; }
     s = calloc(1, sizeof *s);
-    if (!s) { pthread_mutex_unlock(&e->reg_mu); return SL_ENOMEM; }
+    if (!s) { pthread_mutex_unlock(&e->registry.mu); return SL_ENOMEM; }
     s->eng = e;
     s->base.st = st;
     s->base.user = user;
@@ -1053,12 +1095,12 @@ static int file_shard_open(sl_storage_t *st, const char *stream_key, const char 
     if ((rc = shard_recover(s))) goto fail;
     s->last_use_ms = sl_time_mono_ms();
     if ((rc = registry_add_locked(e, s))) goto fail;
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
     *out = &s->base;
     return 0;
 fail:
     SL_ERROR("storage: stream %s shard %s: cannot open the shard log: %s", stream_key, shard_key, sl_strerror(rc));
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
     shard_free(s);
     return rc;
 }
@@ -1070,16 +1112,16 @@ static int file_set_floor(sl_shard_log_t *log, uint64_t floor_seq) {
     file_shard_t *s = (file_shard_t *)log;
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    if (s->nops || s->in_dirty || s->in_batch || s->w_end_seq != s->next_seq) {
+    if (s->pending.n || s->in_dirty || s->in_batch || s->writer.end_seq != s->next_seq) {
         rc = SL_EINVAL; /* appends were already made */
     } else if (floor_seq > s->next_seq) {
         seg_t *a = s->segs[s->nseg - 1];
         if (!s->on_disk) {
             SL_ASSERT(s->nseg == 1 && a->end_seq == a->base_seq);
             a->base_seq = a->end_seq = floor_seq;
-            s->next_seq = s->w_end_seq = floor_seq;
+            s->next_seq = s->writer.end_seq = floor_seq;
         } else {
-            s->w_floor = floor_seq;
+            s->writer.floor = floor_seq;
             s->roll_requested = true;
         }
     }
@@ -1095,21 +1137,21 @@ static void file_shard_close(sl_shard_log_t *log) {
     file_engine_t *e = s->eng;
     pthread_mutex_lock(&s->mu);
     s->closing = true;
-    while (s->in_dirty || s->in_batch || s->nops > 0) pthread_cond_wait(&s->cond, &s->mu);
+    while (s->in_dirty || s->in_batch || s->pending.n > 0) pthread_cond_wait(&s->cond, &s->mu);
     pthread_mutex_unlock(&s->mu);
     /* The registry lock keeps the commit thread's flush and sweep away from this shard. */
-    pthread_mutex_lock(&e->reg_mu);
+    pthread_mutex_lock(&e->registry.mu);
     pthread_mutex_lock(&s->mu);
     seg_t *a = s->segs[s->nseg - 1];
-    bool tail = s->tail.len > 0;
-    if ((s->unsynced || s->widx.len || tail) && seg_open_fds_locked(s, a) == 0) {
+    bool tail = s->tail.buf.len > 0;
+    if ((s->unsynced || s->writer.idx.len || tail) && seg_open_fds_locked(s, a) == 0) {
         pthread_mutex_unlock(&s->mu);
         int trc = shard_flush_tail(s, a, true);
         pthread_mutex_lock(&s->mu);
         if (trc) {
             SL_ERROR("storage: stream %s shard %s: writing journaled records at close failed: %s; the journal "
                      "restores them at the next start", s->stream_key, s->shard_key, sl_strerror(trc));
-            atomic_store(&e->ck_blocked, true);
+            atomic_store(&e->checkpoint.blocked, true);
         }
         else if (e->ops.fdatasync(a->fd) != 0)
             SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key, s->shard_key,
@@ -1123,7 +1165,7 @@ static void file_shard_close(sl_shard_log_t *log) {
     registry_remove_locked(e, s);
     tq_remove(s);
     shard_free(s);
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1134,15 +1176,15 @@ static void enqueue_dirty_locked(file_shard_t *s) {
     if (s->in_dirty) return;
     s->in_dirty = true;
     file_engine_t *e = s->eng;
-    pthread_mutex_lock(&e->q_mu);
+    pthread_mutex_lock(&e->dirty.mu);
     s->dirty_next = NULL;
-    bool was_empty = e->dirty_head == NULL;
-    if (e->dirty_tail) e->dirty_tail->dirty_next = s; else e->dirty_head = s;
-    e->dirty_tail = s;
+    bool was_empty = e->dirty.head == NULL;
+    if (e->dirty.tail) e->dirty.tail->dirty_next = s; else e->dirty.head = s;
+    e->dirty.tail = s;
     /* The commit thread waits only while the queue is empty: wake it only then (a batch touching
      * hundreds of shards would otherwise signal it hundreds of times). */
-    if (was_empty) pthread_cond_signal(&e->q_cond);
-    pthread_mutex_unlock(&e->q_mu);
+    if (was_empty) pthread_cond_signal(&e->dirty.cond);
+    pthread_mutex_unlock(&e->dirty.mu);
 }
 
 static int file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg) {
@@ -1158,12 +1200,12 @@ static int file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n
             return SL_EINVAL;
         bytes += sl_frame_size(r->partition_key_len, ehk, r->data_len);
     }
-    int stuck = atomic_load(&e->tails_stuck);
+    int stuck = atomic_load(&e->tails.stuck);
     if (stuck) return stuck;
-    int fc = atomic_load(&e->fail_code);
+    int fc = atomic_load(&e->fail.code);
     if (fc != 0) {
-        if (sl_time_mono_ms() < atomic_load(&e->fail_until_ms)) return fc;
-        atomic_store(&e->fail_code, 0);
+        if (sl_time_mono_ms() < atomic_load(&e->fail.until_ms)) return fc;
+        atomic_store(&e->fail.code, 0);
     }
     if (atomic_fetch_add(&e->pending_bytes, bytes) + bytes > SL_STORAGE_PENDING_BYTES_MAX) {
         atomic_fetch_sub(&e->pending_bytes, bytes);
@@ -1172,16 +1214,16 @@ static int file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     if (s->closing) { rc = SL_ECLOSED; goto out; }
-    if (s->nops == s->capops) {
-        size_t cap = s->capops ? s->capops * 2 : 16;
-        op_t *p = realloc(s->ops, cap * sizeof *p);
+    if (s->pending.n == s->pending.cap) {
+        size_t cap = s->pending.cap ? s->pending.cap * 2 : 16;
+        op_t *p = realloc(s->pending.ops, cap * sizeof *p);
         if (!p) { rc = SL_ENOMEM; goto out; }
-        s->ops = p;
-        s->capops = cap;
+        s->pending.ops = p;
+        s->pending.cap = cap;
     }
-    uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->pend, bytes);
+    uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->pending.buf, bytes);
     if (!dst) {
-        s->pend.failed = false;
+        s->pending.buf.failed = false;
         rc = SL_ENOMEM;
         goto out;
     }
@@ -1191,8 +1233,8 @@ static int file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n
         sl_frame_prepare(dst, &r);
         dst += sl_frame_size(r.partition_key_len, r.explicit_hash_key_len, r.data_len);
     }
-    s->pend.len += bytes;
-    s->ops[s->nops++] = (op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};
+    s->pending.buf.len += bytes;
+    s->pending.ops[s->pending.n++] = (op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};
     s->last_use_ms = sl_time_mono_ms();
     enqueue_dirty_locked(s);
 out:
@@ -1208,16 +1250,16 @@ out:
  * is durable. On failure they stay pending and are retried later. Writer state: the commit
  * thread, or a thread that holds the registry lock while the commit thread is not using s. */
 static int flush_pending_index(file_shard_t *s, seg_t *g) {
-    if (s->widx.len == 0) return 0;
-    int rc = pwrite_all(&s->eng->ops, g->idx_fd, s->widx.data, s->widx.len,
-                        SL_IDX_HEADER_BYTES + s->w_npoints_disk * SL_IDX_ENTRY_BYTES);
+    if (s->writer.idx.len == 0) return 0;
+    int rc = pwrite_all(&s->eng->ops, g->idx_fd, s->writer.idx.data, s->writer.idx.len,
+                        SL_IDX_HEADER_BYTES + s->writer.npoints_disk * SL_IDX_ENTRY_BYTES);
     if (rc) {
         SL_WARN("storage: stream %s shard %s: index write failed (%s); will retry", s->stream_key, s->shard_key,
                 sl_strerror(rc));
         return rc;
     }
-    s->w_npoints_disk = s->w_npoints;
-    sl_buf_reset(&s->widx);
+    s->writer.npoints_disk = s->writer.npoints;
+    sl_buf_reset(&s->writer.idx);
     return 0;
 }
 
@@ -1225,49 +1267,49 @@ static int flush_pending_index(file_shard_t *s, seg_t *g) {
  * tails can be written out first and a checkpoint may free the journal up to the oldest one. */
 static void tq_push(file_shard_t *s) {
     file_engine_t *e = s->eng;
-    pthread_mutex_lock(&e->tq_mu);
-    if (!s->tq_in) {
-        s->tq_in = true;
-        s->tq_next = NULL;
-        s->tq_prev = e->tq_tail;
-        if (e->tq_tail) e->tq_tail->tq_next = s; else e->tq_head = s;
-        e->tq_tail = s;
+    pthread_mutex_lock(&e->tails.mu);
+    if (!s->tail.queued) {
+        s->tail.queued = true;
+        s->tail.next = NULL;
+        s->tail.prev = e->tails.tail;
+        if (e->tails.tail) e->tails.tail->tail.next = s; else e->tails.head = s;
+        e->tails.tail = s;
     }
-    pthread_mutex_unlock(&e->tq_mu);
+    pthread_mutex_unlock(&e->tails.mu);
 }
 
 static void tq_remove(file_shard_t *s) {
     file_engine_t *e = s->eng;
-    pthread_mutex_lock(&e->tq_mu);
-    if (s->tq_in) {
-        if (s->tq_prev) s->tq_prev->tq_next = s->tq_next; else e->tq_head = s->tq_next;
-        if (s->tq_next) s->tq_next->tq_prev = s->tq_prev; else e->tq_tail = s->tq_prev;
-        s->tq_in = false;
-        s->tq_next = s->tq_prev = NULL;
+    pthread_mutex_lock(&e->tails.mu);
+    if (s->tail.queued) {
+        if (s->tail.prev) s->tail.prev->tail.next = s->tail.next; else e->tails.head = s->tail.next;
+        if (s->tail.next) s->tail.next->tail.prev = s->tail.prev; else e->tails.tail = s->tail.prev;
+        s->tail.queued = false;
+        s->tail.next = s->tail.prev = NULL;
     }
-    pthread_mutex_unlock(&e->tq_mu);
+    pthread_mutex_unlock(&e->tails.mu);
 }
 
 /* Writes the shard's tail (frames committed through the journal, not yet in the file) to the
  * active segment a, whose descriptors are open; `release` frees the buffer afterwards. Writer
  * state, like flush_pending_index. The bytes stay readable from the tail until they are written. */
 static int shard_flush_tail(file_shard_t *s, seg_t *a, bool release) {
-    size_t len = s->tail.len;
+    size_t len = s->tail.buf.len;
     if (len == 0) {
-        if (release && s->tail.data) {
+        if (release && s->tail.buf.data) {
             pthread_mutex_lock(&s->mu);
-            sl_buf_free(&s->tail);
+            sl_buf_free(&s->tail.buf);
             pthread_mutex_unlock(&s->mu);
         }
         return 0;
     }
-    int rc = pwrite_all(&s->eng->ops, a->fd, s->tail.data, len, s->tail_off);
+    int rc = pwrite_all(&s->eng->ops, a->fd, s->tail.buf.data, len, s->tail.off);
     /* Start writing those pages back now, so that the next checkpoint's syncfs has little left
      * to do (it stalls the journal's fdatasync while it runs). Not a durability step. */
-    if (!rc) (void)sync_file_range(a->fd, (off_t)s->tail_off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    if (!rc) (void)sync_file_range(a->fd, (off_t)s->tail.off, (off_t)len, SYNC_FILE_RANGE_WRITE);
     if (rc) {
         if (rc == SL_ENOSPC || rc == SL_EROFS) {
-            if (!atomic_exchange(&s->eng->tails_stuck, rc))
+            if (!atomic_exchange(&s->eng->tails.stuck, rc))
                 SL_ERROR("storage: stream %s shard %s: %s: journaled records cannot be written to their segments; "
                          "they are durable in the commit journal and readable; writes are refused until they can be "
                          "written", s->stream_key, s->shard_key, sl_strerror(rc));
@@ -1278,31 +1320,31 @@ static int shard_flush_tail(file_shard_t *s, seg_t *a, bool release) {
         return rc;
     }
     pthread_mutex_lock(&s->mu);
-    if (release) sl_buf_free(&s->tail); else sl_buf_reset(&s->tail);
+    if (release) sl_buf_free(&s->tail.buf); else sl_buf_reset(&s->tail.buf);
     pthread_mutex_unlock(&s->mu);
     tq_remove(s);
     return 0;
 }
 
-/* Seals the active segment (its data made durable first) and starts a new one at w_end_seq.
+/* Seals the active segment (its data made durable first) and starts a new one at writer.end_seq.
  * *durable tells whether the active segment's data was made durable before a failure. */
 static int shard_roll(file_shard_t *s, bool *durable) {
     file_engine_t *e = s->eng;
-    seg_t *old = s->r_seg;
+    seg_t *old = s->round.seg;
     int rc;
     *durable = false;
     if (e->ops.fdatasync(old->fd) != 0) return errno_code(errno);
     *durable = true;
     if ((rc = flush_pending_index(s, old))) return rc;
     uint8_t ent[SL_IDX_ENTRY_BYTES];
-    sl_idx_entry_t seal = {.seq = s->w_end_seq, .offset = s->w_size, .arrival_ms = s->w_last_arrival, .kind = SL_IDX_SEAL};
+    sl_idx_entry_t seal = {.seq = s->writer.end_seq, .offset = s->writer.size, .arrival_ms = s->writer.last_arrival, .kind = SL_IDX_SEAL};
     sl_idx_entry_encode(ent, &seal);
-    uint64_t seal_off = SL_IDX_HEADER_BYTES + s->w_npoints * SL_IDX_ENTRY_BYTES;
+    uint64_t seal_off = SL_IDX_HEADER_BYTES + s->writer.npoints * SL_IDX_ENTRY_BYTES;
     if ((rc = pwrite_all(&e->ops, old->idx_fd, ent, sizeof ent, seal_off))) return rc;
     if (e->ops.fdatasync(old->idx_fd) != 0) { rc = errno_code(errno); goto unseal; }
     int fd, ifd;
     /* A seq floor (sl_storage_shard_set_floor) starts the new segment above a gap. */
-    uint64_t next_base = s->w_floor > s->w_end_seq ? s->w_floor : s->w_end_seq;
+    uint64_t next_base = s->writer.floor > s->writer.end_seq ? s->writer.floor : s->writer.end_seq;
     if ((rc = seg_create_files(s, next_base, true, &fd, &ifd))) goto unseal;
     seg_t *g = seg_new(next_base);
     if (!g) {
@@ -1313,7 +1355,7 @@ static int shard_roll(file_shard_t *s, bool *durable) {
     }
     g->fd = fd;
     g->idx_fd = ifd;
-    atomic_fetch_add(&e->open_fds, 2);
+    atomic_fetch_add(&e->fds.open, 2);
     g->refs = 2; /* the list and this round */
     pthread_mutex_lock(&s->mu);
     if (segs_push(s, g)) {
@@ -1324,62 +1366,62 @@ static int shard_roll(file_shard_t *s, bool *durable) {
         goto unseal;
     }
     /* The old segment's data is durable: publish it and seal it. */
-    if (old->end_seq == old->base_seq) old->first_arrival = s->w_first_arrival;
-    old->size = s->w_size;
-    old->end_seq = s->w_end_seq;
-    old->last_arrival = s->w_last_arrival;
-    old->npoints = s->w_npoints_disk;
+    if (old->end_seq == old->base_seq) old->first_arrival = s->writer.first_arrival;
+    old->size = s->writer.size;
+    old->end_seq = s->writer.end_seq;
+    old->last_arrival = s->writer.last_arrival;
+    old->npoints = s->writer.npoints_disk;
     old->sealed = true;
-    s->w_end_seq = next_base;
-    s->w_floor = 0;
-    s->next_seq = s->w_end_seq;
+    s->writer.end_seq = next_base;
+    s->writer.floor = 0;
+    s->next_seq = s->writer.end_seq;
     /* Its descriptors were opened read-write; reopen read-only lazily. */
     if (old->refs == 2) seg_close_fds(e, old);
     seg_unref_locked(e, old);
-    s->r_seg = g;
+    s->round.seg = g;
     pthread_mutex_unlock(&s->mu);
-    s->w_size = SL_SEG_HEADER_BYTES;
-    s->w_npoints = 0;
-    s->w_npoints_disk = 0;
-    s->w_last_point_off = 0;
+    s->writer.size = SL_SEG_HEADER_BYTES;
+    s->writer.npoints = 0;
+    s->writer.npoints_disk = 0;
+    s->writer.last_point_off = 0;
     return 0;
 unseal:
-    if (e->ops.ftruncate(old->idx_fd, (off_t)seal_off) != 0) s->w_needs_truncate = true;
+    if (e->ops.ftruncate(old->idx_fd, (off_t)seal_off) != 0) s->writer.needs_truncate = true;
     return rc;
 }
 
 static void region_begin(file_shard_t *s, size_t op_index) {
-    s->r_region_op = op_index;
-    s->r_size0 = s->w_size;
-    s->r_end0 = s->w_end_seq;
-    s->r_npoints0 = s->w_npoints;
-    s->r_last_point0 = s->w_last_point_off;
-    s->r_arrival0 = s->w_last_arrival;
-    s->r_widx_len0 = s->widx.len;
-    s->r_region = false;
+    s->round.region_op = op_index;
+    s->round.size0 = s->writer.size;
+    s->round.end0 = s->writer.end_seq;
+    s->round.npoints0 = s->writer.npoints;
+    s->round.last_point0 = s->writer.last_point_off;
+    s->round.arrival0 = s->writer.last_arrival;
+    s->round.idx_len0 = s->writer.idx.len;
+    s->round.region = false;
 }
 
 /* Undoes the current region: the writer state returns to the region's start and the bytes written
  * are truncated away (retried before the next write if truncation fails). */
 static void region_rollback(file_shard_t *s) {
     file_engine_t *e = s->eng;
-    s->w_size = s->r_size0;
-    s->w_end_seq = s->r_end0;
-    s->w_npoints = s->r_npoints0;
-    s->w_last_point_off = s->r_last_point0;
-    s->w_last_arrival = s->r_arrival0;
-    s->widx.len = s->r_widx_len0;
-    s->r_region = false;
-    if (s->r_jnl) return; /* nothing was written to the segment file */
-    seg_t *a = s->r_seg;
-    if (a->fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0) s->w_needs_truncate = true;
+    s->writer.size = s->round.size0;
+    s->writer.end_seq = s->round.end0;
+    s->writer.npoints = s->round.npoints0;
+    s->writer.last_point_off = s->round.last_point0;
+    s->writer.last_arrival = s->round.arrival0;
+    s->writer.idx.len = s->round.idx_len0;
+    s->round.region = false;
+    if (s->round.jnl) return; /* nothing was written to the segment file */
+    seg_t *a = s->round.seg;
+    if (a->fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0) s->writer.needs_truncate = true;
 }
 
 static int region_write(file_shard_t *s, size_t buf_from, size_t buf_to) {
     file_engine_t *e = s->eng;
-    seg_t *a = s->r_seg;
+    seg_t *a = s->round.seg;
     int rc = 0;
-    if (buf_to > buf_from) rc = pwrite_all(&e->ops, a->fd, s->wbuf.data + buf_from, buf_to - buf_from, s->r_size0);
+    if (buf_to > buf_from) rc = pwrite_all(&e->ops, a->fd, s->writer.buf.data + buf_from, buf_to - buf_from, s->round.size0);
     return rc;
 }
 
@@ -1494,13 +1536,13 @@ static int rebuild_scan(file_shard_t *s, seg_t *g, uint64_t size, uint64_t end, 
 /* Rewrites the active segment's index from its frames (after a reader found it disagreeing). */
 static int rebuild_active_index(file_shard_t *s) {
     file_engine_t *e = s->eng;
-    seg_t *a = s->r_seg;
+    seg_t *a = s->round.seg;
     scan_t sc = {0};
     sl_buf_init(&sc.entries);
     /* The new index covers everything written, so make it durable first. */
     int rc = e->ops.fdatasync(a->fd) == 0 ? 0 : errno_code(errno);
-    if (!rc) rc = rebuild_scan(s, a, s->w_size, s->w_end_seq, &sc);
-    if (!rc && (sc.end_off != s->w_size || sc.end_seq != s->w_end_seq)) rc = SL_ECORRUPT;
+    if (!rc) rc = rebuild_scan(s, a, s->writer.size, s->writer.end_seq, &sc);
+    if (!rc && (sc.end_off != s->writer.size || sc.end_seq != s->writer.end_seq)) rc = SL_ECORRUPT;
     if (!rc) rc = write_index_file(s, a->base_seq, &sc.entries, NULL);
     if (!rc) {
         /* Put the new index file under the same descriptor number, so that a reader that is
@@ -1520,10 +1562,10 @@ static int rebuild_active_index(file_shard_t *s) {
             a->index_bad = false;
         }
         pthread_mutex_unlock(&s->mu);
-        s->w_npoints = sc.npoints;
-        s->w_npoints_disk = sc.npoints;
-        sl_buf_reset(&s->widx);
-        s->w_last_point_off = sc.last_point_off;
+        s->writer.npoints = sc.npoints;
+        s->writer.npoints_disk = sc.npoints;
+        sl_buf_reset(&s->writer.idx);
+        s->writer.last_point_off = sc.last_point_off;
         SL_INFO("storage: stream %s shard %s: rebuilt the index of segment %020" PRIu64 ".log", s->stream_key,
                 s->shard_key, a->base_seq);
     }
@@ -1534,85 +1576,85 @@ static int rebuild_active_index(file_shard_t *s) {
 /* Writes one shard's share of a commit round: frames get their seqs, full segments roll. */
 static void shard_write_round(file_shard_t *s, bool roll_requested, int open_rc) {
     file_engine_t *e = s->eng;
-    s->r_ok_ops = 0;
-    s->r_status = 0;
+    s->round.ok_ops = 0;
+    s->round.status = 0;
     region_begin(s, 0);
     int rc = open_rc;
     /* A direct write follows the frames committed through the journal, so those go first. */
-    if (!rc && !s->r_jnl && s->tail.len) rc = shard_flush_tail(s, s->r_seg, false);
-    if (!rc && s->w_needs_truncate) {
-        seg_t *a = s->r_seg;
-        if (e->ops.ftruncate(a->fd, (off_t)s->w_size) != 0) rc = errno_code(errno);
+    if (!rc && !s->round.jnl && s->tail.buf.len) rc = shard_flush_tail(s, s->round.seg, false);
+    if (!rc && s->writer.needs_truncate) {
+        seg_t *a = s->round.seg;
+        if (e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0) rc = errno_code(errno);
         else
-            s->w_needs_truncate = false;
+            s->writer.needs_truncate = false;
     }
-    if (!rc && s->r_seg->index_bad) rc = rebuild_active_index(s);
+    if (!rc && s->round.seg->index_bad) rc = rebuild_active_index(s);
     bool durable;
-    if (!rc && roll_requested && s->nwops == 0 && s->w_end_seq > s->r_seg->base_seq) rc = shard_roll(s, &durable);
-    if (!rc && s->w_floor > s->w_end_seq && (rc = shard_roll(s, &durable)) == 0) region_begin(s, 0);
+    if (!rc && roll_requested && s->writer.nops == 0 && s->writer.end_seq > s->round.seg->base_seq) rc = shard_roll(s, &durable);
+    if (!rc && s->writer.floor > s->writer.end_seq && (rc = shard_roll(s, &durable)) == 0) region_begin(s, 0);
     if (rc) {
-        s->r_status = rc;
+        s->round.status = rc;
         return;
     }
     size_t pos = 0, region_from = 0;
-    for (size_t i = 0; i < s->nwops; i++) {
-        op_t *op = &s->wops[i];
-        if (s->w_size >= e->segment_bytes && s->w_end_seq > s->r_seg->base_seq) {
+    for (size_t i = 0; i < s->writer.nops; i++) {
+        op_t *op = &s->writer.ops[i];
+        if (s->writer.size >= e->segment_bytes && s->writer.end_seq > s->round.seg->base_seq) {
             durable = false;
             if ((rc = region_write(s, region_from, pos)) || (rc = shard_roll(s, &durable))) {
                 if (durable) {
                     /* The region is written and durable; only the roll failed (it is retried
                      * by the next round). The appends after it fail. */
-                    s->r_ok_ops = i;
-                    s->r_region = false;
+                    s->round.ok_ops = i;
+                    s->round.region = false;
                 } else {
                     region_rollback(s);
-                    s->r_ok_ops = s->r_region_op;
+                    s->round.ok_ops = s->round.region_op;
                 }
-                s->r_status = rc;
+                s->round.status = rc;
                 return;
             }
-            s->r_ok_ops = i;
+            s->round.ok_ops = i;
             region_begin(s, i);
             region_from = pos;
         }
-        op->first_seq = s->w_end_seq;
+        op->first_seq = s->writer.end_seq;
         for (size_t k = 0; k < op->n; k++) {
-            uint8_t *f = (uint8_t *)s->wbuf.data + pos;
+            uint8_t *f = (uint8_t *)s->writer.buf.data + pos;
             uint32_t len = sl_frame_len(f);
             int64_t arrival = sl_frame_arrival(f);
-            if (arrival < s->w_last_arrival) arrival = s->w_last_arrival;
-            sl_frame_finish(f, s->w_end_seq, arrival);
+            if (arrival < s->writer.last_arrival) arrival = s->writer.last_arrival;
+            sl_frame_finish(f, s->writer.end_seq, arrival);
             if (k == 0) op->arrival_ms = arrival;
-            if (s->w_npoints == 0 || s->w_size >= s->w_last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES) {
+            if (s->writer.npoints == 0 || s->writer.size >= s->writer.last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES) {
                 uint8_t ent[SL_IDX_ENTRY_BYTES];
-                sl_idx_entry_t ie = {.seq = s->w_end_seq, .offset = s->w_size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
+                sl_idx_entry_t ie = {.seq = s->writer.end_seq, .offset = s->writer.size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
                 sl_idx_entry_encode(ent, &ie);
-                sl_buf_append(&s->widx, ent, sizeof ent);
-                if (s->w_npoints == 0) s->w_first_arrival = arrival;
-                s->w_npoints++;
-                s->w_last_point_off = s->w_size;
+                sl_buf_append(&s->writer.idx, ent, sizeof ent);
+                if (s->writer.npoints == 0) s->writer.first_arrival = arrival;
+                s->writer.npoints++;
+                s->writer.last_point_off = s->writer.size;
             }
-            s->w_size += len;
-            s->w_end_seq++;
-            s->w_last_arrival = arrival;
+            s->writer.size += len;
+            s->writer.end_seq++;
+            s->writer.last_arrival = arrival;
             pos += len;
         }
     }
-    if (sl_buf_failed(&s->widx)) {
-        s->widx.failed = false;
+    if (sl_buf_failed(&s->writer.idx)) {
+        s->writer.idx.failed = false;
         rc = SL_ENOMEM;
     } else {
-        rc = s->r_jnl ? 0 : region_write(s, region_from, pos);
+        rc = s->round.jnl ? 0 : region_write(s, region_from, pos);
     }
     if (rc) {
         region_rollback(s);
-        s->r_status = rc;
-        s->r_ok_ops = s->r_region_op;
+        s->round.status = rc;
+        s->round.ok_ops = s->round.region_op;
         return;
     }
-    s->r_region = pos > region_from;
-    s->r_ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->r_region ? s->r_region_op : s->nwops;
+    s->round.region = pos > region_from;
+    s->round.ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->round.region ? s->round.region_op : s->writer.nops;
 }
 
 static int sync_one(file_engine_t *e, const sync_job_t *job) {
@@ -1623,21 +1665,21 @@ static int sync_one(file_engine_t *e, const sync_job_t *job) {
 static void *sync_worker(void *arg) {
     file_engine_t *e = arg;
     uint64_t seen = 0;
-    pthread_mutex_lock(&e->sync_mu);
+    pthread_mutex_lock(&e->sync.mu);
     for (;;) {
-        while (!e->sync_stop && (e->sync_gen == seen || e->sync_next >= e->sync_n)) {
-            seen = e->sync_gen;
-            pthread_cond_wait(&e->sync_work, &e->sync_mu);
+        while (!e->sync.stop && (e->sync.gen == seen || e->sync.next >= e->sync.n)) {
+            seen = e->sync.gen;
+            pthread_cond_wait(&e->sync.work, &e->sync.mu);
         }
-        if (e->sync_stop) break;
-        size_t i = e->sync_next++;
-        sync_job_t *job = &e->sync_jobs[i];
-        pthread_mutex_unlock(&e->sync_mu);
+        if (e->sync.stop) break;
+        size_t i = e->sync.next++;
+        sync_job_t *job = &e->sync.jobs[i];
+        pthread_mutex_unlock(&e->sync.mu);
         job->rc = sync_one(e, job);
-        pthread_mutex_lock(&e->sync_mu);
-        if (++e->sync_finished == e->sync_n) pthread_cond_signal(&e->sync_done);
+        pthread_mutex_lock(&e->sync.mu);
+        if (++e->sync.finished == e->sync.n) pthread_cond_signal(&e->sync.done);
     }
-    pthread_mutex_unlock(&e->sync_mu);
+    pthread_mutex_unlock(&e->sync.mu);
     return NULL;
 }
 
@@ -1653,35 +1695,35 @@ static void sync_many(file_engine_t *e, sync_job_t *jobs, size_t n) {
         }
         SL_WARN("storage: syncfs failed (%s); syncing %zu files one by one", strerror(errno), n);
     }
-    if (n == 1 || e->nsync_threads == 0) {
+    if (n == 1 || e->sync.nthreads == 0) {
         for (size_t i = 0; i < n; i++) jobs[i].rc = sync_one(e, &jobs[i]);
         return;
     }
-    pthread_mutex_lock(&e->sync_mu);
-    e->sync_jobs = jobs;
-    e->sync_n = n;
-    e->sync_next = 0;
-    e->sync_finished = 0;
-    e->sync_gen++;
-    pthread_cond_broadcast(&e->sync_work);
-    while (e->sync_next < e->sync_n) {
-        size_t i = e->sync_next++;
-        pthread_mutex_unlock(&e->sync_mu);
+    pthread_mutex_lock(&e->sync.mu);
+    e->sync.jobs = jobs;
+    e->sync.n = n;
+    e->sync.next = 0;
+    e->sync.finished = 0;
+    e->sync.gen++;
+    pthread_cond_broadcast(&e->sync.work);
+    while (e->sync.next < e->sync.n) {
+        size_t i = e->sync.next++;
+        pthread_mutex_unlock(&e->sync.mu);
         jobs[i].rc = sync_one(e, &jobs[i]);
-        pthread_mutex_lock(&e->sync_mu);
-        e->sync_finished++;
+        pthread_mutex_lock(&e->sync.mu);
+        e->sync.finished++;
     }
-    while (e->sync_finished < e->sync_n) pthread_cond_wait(&e->sync_done, &e->sync_mu);
-    e->sync_n = 0;
-    pthread_mutex_unlock(&e->sync_mu);
+    while (e->sync.finished < e->sync.n) pthread_cond_wait(&e->sync.done, &e->sync.mu);
+    e->sync.n = 0;
+    pthread_mutex_unlock(&e->sync.mu);
 }
 
 static int jobs_reserve(file_engine_t *e, size_t n) {
-    if (n <= e->jobs_cap) return 0;
-    sync_job_t *j = realloc(e->jobs, n * sizeof *j);
+    if (n <= e->scratch.jobs_cap) return 0;
+    sync_job_t *j = realloc(e->scratch.jobs, n * sizeof *j);
     if (!j) return SL_ENOMEM;
-    e->jobs = j;
-    e->jobs_cap = n;
+    e->scratch.jobs = j;
+    e->scratch.jobs_cap = n;
     return 0;
 }
 
@@ -1689,16 +1731,16 @@ static void idle_sweep(file_engine_t *e, int64_t idle_ms);
 
 /* Queues an fsync of directory `path` for the current chunk's creation phase. */
 static int djob_add(file_engine_t *e, const char *path) {
-    if (e->ndjobs == e->djobs_cap) {
-        size_t cap = e->djobs_cap ? e->djobs_cap * 2 : 64;
-        sync_job_t *j = realloc(e->djobs, cap * sizeof *j);
+    if (e->scratch.ndjobs == e->scratch.djobs_cap) {
+        size_t cap = e->scratch.djobs_cap ? e->scratch.djobs_cap * 2 : 64;
+        sync_job_t *j = realloc(e->scratch.djobs, cap * sizeof *j);
         if (!j) return SL_ENOMEM;
-        e->djobs = j;
-        e->djobs_cap = cap;
+        e->scratch.djobs = j;
+        e->scratch.djobs_cap = cap;
     }
     int fd = e->ops.open(path, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0) return errno_code(errno);
-    e->djobs[e->ndjobs++] = (sync_job_t){.fd = fd, .dir = true};
+    e->scratch.djobs[e->scratch.ndjobs++] = (sync_job_t){.fd = fd, .dir = true};
     return 0;
 }
 
@@ -1735,7 +1777,7 @@ static int shard_create_files(file_engine_t *e, file_shard_t *s, seg_t *g, const
     pthread_mutex_lock(&s->mu);
     g->fd = fd;
     g->idx_fd = ifd;
-    atomic_fetch_add(&e->open_fds, 2);
+    atomic_fetch_add(&e->fds.open, 2);
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
@@ -1745,29 +1787,29 @@ static int shard_create_files(file_engine_t *e, file_shard_t *s, seg_t *g, const
 static void create_new_shards(file_engine_t *e, size_t n) {
     const char *prev_stream = NULL;
     bool root_queued = false, any = false;
-    e->ndjobs = 0;
+    e->scratch.ndjobs = 0;
     for (size_t i = 0; i < n; i++) {
-        file_shard_t *s = e->batch[i];
-        if (!s->r_create) continue;
+        file_shard_t *s = e->scratch.batch[i];
+        if (!s->round.create) continue;
         any = true;
-        s->r_open_rc = shard_create_files(e, s, s->r_seg, &prev_stream, &root_queued);
+        s->round.open_rc = shard_create_files(e, s, s->round.seg, &prev_stream, &root_queued);
     }
     if (!any) return;
-    sync_many(e, e->djobs, e->ndjobs);
+    sync_many(e, e->scratch.djobs, e->scratch.ndjobs);
     int rc = 0;
-    for (size_t i = 0; i < e->ndjobs; i++) {
-        if (e->djobs[i].rc && !rc) rc = e->djobs[i].rc;
-        e->ops.close(e->djobs[i].fd);
+    for (size_t i = 0; i < e->scratch.ndjobs; i++) {
+        if (e->scratch.djobs[i].rc && !rc) rc = e->scratch.djobs[i].rc;
+        e->ops.close(e->scratch.djobs[i].fd);
     }
-    e->ndjobs = 0;
+    e->scratch.ndjobs = 0;
     for (size_t i = 0; i < n; i++) {
-        file_shard_t *s = e->batch[i];
-        if (!s->r_create || s->r_open_rc) continue;
+        file_shard_t *s = e->scratch.batch[i];
+        if (!s->round.create || s->round.open_rc) continue;
         if (rc) {
             /* Not durable: fail this round's appends; the next round creates the files again. */
-            s->r_open_rc = rc;
+            s->round.open_rc = rc;
             pthread_mutex_lock(&s->mu);
-            seg_close_fds(e, s->r_seg);
+            seg_close_fds(e, s->round.seg);
             pthread_mutex_unlock(&s->mu);
         } else {
             s->on_disk = true;
@@ -1786,46 +1828,46 @@ static void create_new_shards(file_engine_t *e, size_t n) {
  * the checkpoint that made their data durable completes. */
 
 static size_t jnl_entry_bytes(const file_shard_t *s) {
-    return sl_jnl_entry_size(s->stream_key_len, s->shard_key_len, s->wbuf.len);
+    return sl_jnl_entry_size(s->stream_key_len, s->shard_key_len, s->writer.buf.len);
 }
 
-/* Decides which shards of the round go through the journal (r_jnl). */
+/* Decides which shards of the round go through the journal (round.jnl). */
 static void journal_choose(file_engine_t *e, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        file_shard_t *s = e->batch[i];
-        s->r_jnl = false;
-        if (!e->jon || s->r_open_rc || s->r_roll || s->nwops == 0 || s->w_needs_truncate ||
-            s->wbuf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES || s->w_size + s->wbuf.len >= e->segment_bytes)
+        file_shard_t *s = e->scratch.batch[i];
+        s->round.jnl = false;
+        if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 || s->writer.needs_truncate ||
+            s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES || s->writer.size + s->writer.buf.len >= e->segment_bytes)
             continue;
         pthread_mutex_lock(&s->mu);
-        bool bad = s->r_seg->index_bad;
+        bool bad = s->round.seg->index_bad;
         pthread_mutex_unlock(&s->mu);
         if (bad) continue;
-        s->r_jnl = true;
+        s->round.jnl = true;
         total += jnl_entry_bytes(s);
     }
     if (total == 0) return;
-    uint64_t at = e->j_wlsn, off = at % e->jcap;
-    if (off + total > e->jcap) at += e->jcap - off;
-    if (total <= e->jcap / 2 && at + total - e->j_flsn <= e->jcap) return;
+    uint64_t at = e->journal.write_lsn, off = at % e->journal.cap;
+    if (off + total > e->journal.cap) at += e->journal.cap - off;
+    if (total <= e->journal.cap / 2 && at + total - e->journal.oldest_lsn <= e->journal.cap) return;
     /* The ring is full until the running checkpoint completes: write this round directly. */
-    for (size_t i = 0; i < n; i++) e->batch[i]->r_jnl = false;
+    for (size_t i = 0; i < n; i++) e->scratch.batch[i]->round.jnl = false;
 }
 
 /* Writes zeros up to file offset `upto` (at least GROW_BYTES more, at most the ring's end) so that
  * later fdatasyncs of the journal change no file size. */
 static int journal_extend(file_engine_t *e, uint64_t upto) {
     static const uint8_t zeros[65536];
-    if (upto <= e->j_alloc) return 0;
-    uint64_t end = SL_JNL_DATA_OFF + e->jcap;
-    uint64_t to = SL_MAX(upto, e->j_alloc + SL_STORAGE_JOURNAL_GROW_BYTES);
+    if (upto <= e->journal.alloc) return 0;
+    uint64_t end = SL_JNL_DATA_OFF + e->journal.cap;
+    uint64_t to = SL_MAX(upto, e->journal.alloc + SL_STORAGE_JOURNAL_GROW_BYTES);
     if (to > end) to = end;
-    while (e->j_alloc < to) {
-        size_t len = (size_t)SL_MIN((uint64_t)sizeof zeros, to - e->j_alloc);
-        int rc = pwrite_all(&e->ops, e->jfd, zeros, len, e->j_alloc);
+    while (e->journal.alloc < to) {
+        size_t len = (size_t)SL_MIN((uint64_t)sizeof zeros, to - e->journal.alloc);
+        int rc = pwrite_all(&e->ops, e->journal.fd, zeros, len, e->journal.alloc);
         if (rc) return rc;
-        e->j_alloc += len;
+        e->journal.alloc += len;
     }
     return 0;
 }
@@ -1834,43 +1876,43 @@ static int journal_extend(file_engine_t *e, uint64_t upto) {
 static int journal_write(file_engine_t *e, size_t n, uint64_t *next) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        file_shard_t *s = e->batch[i];
-        if (s->r_jnl && s->r_status == 0 && s->r_region) total += jnl_entry_bytes(s);
+        file_shard_t *s = e->scratch.batch[i];
+        if (s->round.jnl && s->round.status == 0 && s->round.region) total += jnl_entry_bytes(s);
     }
-    uint64_t lsn = e->j_wlsn, off = lsn % e->jcap;
+    uint64_t lsn = e->journal.write_lsn, off = lsn % e->journal.cap;
     int rc;
-    if (off + total > e->jcap) {
+    if (off + total > e->journal.cap) {
         /* Skip the rest of the lap; a PAD entry tells recovery so when a header fits. */
-        uint64_t pad = e->jcap - off;
-        if ((rc = journal_extend(e, SL_JNL_DATA_OFF + e->jcap))) return rc;
+        uint64_t pad = e->journal.cap - off;
+        if ((rc = journal_extend(e, SL_JNL_DATA_OFF + e->journal.cap))) return rc;
         if (pad >= SL_JNL_ENTRY_HEADER_BYTES) {
             uint8_t h[SL_JNL_ENTRY_HEADER_BYTES];
             sl_jnl_pad_encode(h, lsn, (uint32_t)pad);
-            if ((rc = pwrite_all(&e->ops, e->jfd, h, sizeof h, SL_JNL_DATA_OFF + off))) return rc;
+            if ((rc = pwrite_all(&e->ops, e->journal.fd, h, sizeof h, SL_JNL_DATA_OFF + off))) return rc;
         }
         lsn += pad;
         off = 0;
     }
-    sl_buf_reset(&e->jbuf);
-    uint8_t *dst = (uint8_t *)sl_buf_reserve(&e->jbuf, total);
+    sl_buf_reset(&e->journal.buf);
+    uint8_t *dst = (uint8_t *)sl_buf_reserve(&e->journal.buf, total);
     if (!dst) {
-        e->jbuf.failed = false;
+        e->journal.buf.failed = false;
         return SL_ENOMEM;
     }
     uint64_t at = lsn;
     for (size_t i = 0; i < n; i++) {
-        file_shard_t *s = e->batch[i];
-        if (!(s->r_jnl && s->r_status == 0 && s->r_region)) continue;
+        file_shard_t *s = e->scratch.batch[i];
+        if (!(s->round.jnl && s->round.status == 0 && s->round.region)) continue;
         size_t len = jnl_entry_bytes(s);
-        s->r_lsn = at;
-        sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->r_end0,
-                            (uint32_t)(s->w_end_seq - s->r_end0), (const uint8_t *)s->wbuf.data, s->wbuf.len);
+        s->round.lsn = at;
+        sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->round.end0,
+                            (uint32_t)(s->writer.end_seq - s->round.end0), (const uint8_t *)s->writer.buf.data, s->writer.buf.len);
         dst += len;
         at += len;
     }
-    e->jbuf.len = total;
+    e->journal.buf.len = total;
     if ((rc = journal_extend(e, SL_JNL_DATA_OFF + off + total))) return rc;
-    if ((rc = pwrite_all(&e->ops, e->jfd, e->jbuf.data, total, SL_JNL_DATA_OFF + off))) return rc;
+    if ((rc = pwrite_all(&e->ops, e->journal.fd, e->journal.buf.data, total, SL_JNL_DATA_OFF + off))) return rc;
     *next = at;
     return 0;
 }
@@ -1880,59 +1922,59 @@ static int journal_write(file_engine_t *e, size_t n, uint64_t *next) {
  * journaled again with other records. */
 static void journal_failed(file_engine_t *e, int rc) {
     SL_ERROR("storage: commit journal %s: write failed (%s); writing every shard's segment directly from now on",
-             e->jpath, sl_strerror(rc));
-    e->jon = false;
+             e->journal.path, sl_strerror(rc));
+    e->journal.on = false;
 }
 
 /* Appends the round's frames to the shard's tail; mu held. False when out of memory. */
 static bool tail_append_locked(file_shard_t *s) {
-    if (s->tail.len == 0) {
-        s->tail_off = s->r_size0;
-        s->tail_lsn = s->r_lsn;
+    if (s->tail.buf.len == 0) {
+        s->tail.off = s->round.size0;
+        s->tail.lsn = s->round.lsn;
     }
-    SL_ASSERT(s->tail_off + s->tail.len == s->r_size0);
-    sl_buf_append(&s->tail, s->wbuf.data, s->wbuf.len);
-    if (!sl_buf_failed(&s->tail)) return true;
-    s->tail.failed = false;
+    SL_ASSERT(s->tail.off + s->tail.buf.len == s->round.size0);
+    sl_buf_append(&s->tail.buf, s->writer.buf.data, s->writer.buf.len);
+    if (!sl_buf_failed(&s->tail.buf)) return true;
+    s->tail.buf.failed = false;
     return false;
 }
 
 /* No memory for the tail: write the round's frames to the segment now instead. */
 static void tail_append_failed(file_shard_t *s) {
-    int rc = shard_flush_tail(s, s->r_seg, false);
-    if (!rc) rc = pwrite_all(&s->eng->ops, s->r_seg->fd, s->wbuf.data, s->wbuf.len, s->r_size0);
+    int rc = shard_flush_tail(s, s->round.seg, false);
+    if (!rc) rc = pwrite_all(&s->eng->ops, s->round.seg->fd, s->writer.buf.data, s->writer.buf.len, s->round.size0);
     if (rc)
         SL_ERROR("storage: stream %s shard %s: cannot write journaled records to the segment (%s); they are durable "
                  "in the journal and readable after a restart", s->stream_key, s->shard_key, sl_strerror(rc));
 }
 
-/* Checkpoint thread: makes every segment write so far durable, then records ck_lsn. */
+/* Checkpoint thread: makes every segment write so far durable, then records checkpoint.lsn. */
 static int journal_checkpoint_sync(file_engine_t *e, uint64_t lsn) {
-    if (e->ops.syncfs(e->jfd) != 0) return errno_code(errno);
-    uint64_t gen = e->ck_gen + 1;
+    if (e->ops.syncfs(e->journal.fd) != 0) return errno_code(errno);
+    uint64_t gen = e->checkpoint.gen + 1;
     uint8_t slot[SL_JNL_SLOT_BYTES];
     sl_jnl_slot_encode(slot, gen, lsn);
-    int rc = pwrite_all(&e->ops, e->jfd, slot, sizeof slot, (gen & 1) ? SL_JNL_SLOT1_OFF : SL_JNL_SLOT0_OFF);
-    if (!rc && e->ops.fdatasync(e->jfd) != 0) rc = errno_code(errno);
-    if (!rc) e->ck_gen = gen;
+    int rc = pwrite_all(&e->ops, e->journal.fd, slot, sizeof slot, (gen & 1) ? SL_JNL_SLOT1_OFF : SL_JNL_SLOT0_OFF);
+    if (!rc && e->ops.fdatasync(e->journal.fd) != 0) rc = errno_code(errno);
+    if (!rc) e->checkpoint.gen = gen;
     return rc;
 }
 
 static void *ck_main(void *arg) {
     file_engine_t *e = arg;
-    pthread_mutex_lock(&e->ck_mu);
+    pthread_mutex_lock(&e->checkpoint.mu);
     for (;;) {
-        while (!e->ck_stop && e->ck_state != CK_RUNNING) pthread_cond_wait(&e->ck_cond, &e->ck_mu);
-        if (e->ck_state != CK_RUNNING) break;
-        uint64_t lsn = e->ck_lsn;
-        pthread_mutex_unlock(&e->ck_mu);
+        while (!e->checkpoint.stop && e->checkpoint.state != CK_RUNNING) pthread_cond_wait(&e->checkpoint.cond, &e->checkpoint.mu);
+        if (e->checkpoint.state != CK_RUNNING) break;
+        uint64_t lsn = e->checkpoint.lsn;
+        pthread_mutex_unlock(&e->checkpoint.mu);
         int rc = journal_checkpoint_sync(e, lsn);
         if (rc) SL_WARN("storage: commit journal checkpoint failed (%s); will retry", sl_strerror(rc));
-        pthread_mutex_lock(&e->ck_mu);
-        e->ck_state = rc ? CK_FAILED : CK_DONE;
-        pthread_cond_broadcast(&e->ck_cond);
+        pthread_mutex_lock(&e->checkpoint.mu);
+        e->checkpoint.state = rc ? CK_FAILED : CK_DONE;
+        pthread_cond_broadcast(&e->checkpoint.cond);
     }
-    pthread_mutex_unlock(&e->ck_mu);
+    pthread_mutex_unlock(&e->checkpoint.mu);
     return NULL;
 }
 
@@ -1954,11 +1996,11 @@ static int shard_flush_tail_idle(file_shard_t *s, bool release) {
  * buffers). Returns 0 when every tail was written. */
 static int flush_all_tails(file_engine_t *e) {
     int rc = 0;
-    pthread_mutex_lock(&e->reg_mu);
-    for (file_shard_t *s = e->reg_head; s && !rc; s = s->reg_next)
-        if (s->tail.len > 0 || s->tail.data != NULL) rc = shard_flush_tail_idle(s, true);
-    pthread_mutex_unlock(&e->reg_mu);
-    if (!rc && atomic_exchange(&e->tails_stuck, 0))
+    pthread_mutex_lock(&e->registry.mu);
+    for (file_shard_t *s = e->registry.head; s && !rc; s = s->registry.next)
+        if (s->tail.buf.len > 0 || s->tail.buf.data != NULL) rc = shard_flush_tail_idle(s, true);
+    pthread_mutex_unlock(&e->registry.mu);
+    if (!rc && atomic_exchange(&e->tails.stuck, 0))
         SL_INFO("storage: journaled records are written to their segments again; writes are accepted");
     return rc;
 }
@@ -1967,154 +2009,154 @@ static int flush_all_tails(file_engine_t *e) {
  * of the ring before the write position (at most SL_STORAGE_TAIL_AGE_FLUSH_MAX per call, so that no
  * round waits long), so that the next checkpoint can free the journal behind them. */
 static void tail_age_flush(file_engine_t *e) {
-    if (e->jfd < 0) return;
-    pthread_mutex_lock(&e->tq_mu);
-    bool due = e->tq_head && e->tq_head->tail_lsn + e->jcap / 4 <= e->j_wlsn;
-    pthread_mutex_unlock(&e->tq_mu);
+    if (e->journal.fd < 0) return;
+    pthread_mutex_lock(&e->tails.mu);
+    bool due = e->tails.head && e->tails.head->tail.lsn + e->journal.cap / 4 <= e->journal.write_lsn;
+    pthread_mutex_unlock(&e->tails.mu);
     if (!due) return;
-    pthread_mutex_lock(&e->reg_mu);
+    pthread_mutex_lock(&e->registry.mu);
     for (int n = 0; n < SL_STORAGE_TAIL_AGE_FLUSH_MAX; n++) {
-        pthread_mutex_lock(&e->tq_mu);
-        file_shard_t *s = e->tq_head;
-        pthread_mutex_unlock(&e->tq_mu);
-        if (!s || s->tail_lsn + e->jcap / 4 > e->j_wlsn || shard_flush_tail_idle(s, false) != 0) break;
+        pthread_mutex_lock(&e->tails.mu);
+        file_shard_t *s = e->tails.head;
+        pthread_mutex_unlock(&e->tails.mu);
+        if (!s || s->tail.lsn + e->journal.cap / 4 > e->journal.write_lsn || shard_flush_tail_idle(s, false) != 0) break;
     }
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
 }
 
 /* Commit thread: the checkpoint may free the journal up to the oldest tail (everything before it
  * has been written to the segments). Notes which index entries that covers. Returns the lsn. */
 static uint64_t checkpoint_mark(file_engine_t *e) {
-    pthread_mutex_lock(&e->reg_mu);
-    pthread_mutex_lock(&e->tq_mu);
-    uint64_t lsn = e->tq_head ? e->tq_head->tail_lsn : e->j_wlsn;
-    pthread_mutex_unlock(&e->tq_mu);
-    if (lsn != e->j_flsn) {
-        for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
+    pthread_mutex_lock(&e->registry.mu);
+    pthread_mutex_lock(&e->tails.mu);
+    uint64_t lsn = e->tails.head ? e->tails.head->tail.lsn : e->journal.write_lsn;
+    pthread_mutex_unlock(&e->tails.mu);
+    if (lsn != e->journal.oldest_lsn) {
+        for (file_shard_t *s = e->registry.head; s; s = s->registry.next) {
             pthread_mutex_lock(&s->mu);
-            s->ck_base = s->segs[s->nseg - 1]->base_seq;
+            s->checkpoint.base = s->segs[s->nseg - 1]->base_seq;
             pthread_mutex_unlock(&s->mu);
-            uint64_t n = s->w_npoints;
-            if (s->tail.len) {
+            uint64_t n = s->writer.npoints;
+            if (s->tail.buf.len) {
                 /* only the entries that point before the tail */
-                n = s->w_npoints_disk;
-                for (size_t off = 0; off + SL_IDX_ENTRY_BYTES <= s->widx.len; off += SL_IDX_ENTRY_BYTES, n++)
-                    if (sl_le64_get((const uint8_t *)s->widx.data + off + 8) >= s->tail_off) break;
+                n = s->writer.npoints_disk;
+                for (size_t off = 0; off + SL_IDX_ENTRY_BYTES <= s->writer.idx.len; off += SL_IDX_ENTRY_BYTES, n++)
+                    if (sl_le64_get((const uint8_t *)s->writer.idx.data + off + 8) >= s->tail.off) break;
             }
-            s->ck_npoints = n;
+            s->checkpoint.npoints = n;
         }
     }
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
     return lsn;
 }
 
 /* Commit thread, once a checkpoint completed: frees the journal before its lsn and writes the
  * index entries whose data it made durable. */
 static void checkpoint_finish(file_engine_t *e, uint64_t lsn) {
-    e->j_flsn = lsn;
-    pthread_mutex_lock(&e->reg_mu);
-    for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
-        uint64_t upto = s->ck_npoints;
-        s->ck_npoints = 0;
-        if (upto <= s->w_npoints_disk) continue;
+    e->journal.oldest_lsn = lsn;
+    pthread_mutex_lock(&e->registry.mu);
+    for (file_shard_t *s = e->registry.head; s; s = s->registry.next) {
+        uint64_t upto = s->checkpoint.npoints;
+        s->checkpoint.npoints = 0;
+        if (upto <= s->writer.npoints_disk) continue;
         pthread_mutex_lock(&s->mu);
         seg_t *a = s->segs[s->nseg - 1];
-        bool go = a->base_seq == s->ck_base && seg_open_fds_locked(s, a) == 0;
+        bool go = a->base_seq == s->checkpoint.base && seg_open_fds_locked(s, a) == 0;
         if (go) a->refs++;
         pthread_mutex_unlock(&s->mu);
         if (!go) continue;
-        size_t bytes = (size_t)(upto - s->w_npoints_disk) * SL_IDX_ENTRY_BYTES;
-        if (bytes <= s->widx.len &&
-            pwrite_all(&e->ops, a->idx_fd, s->widx.data, bytes, SL_IDX_HEADER_BYTES + s->w_npoints_disk * SL_IDX_ENTRY_BYTES) == 0) {
-            memmove(s->widx.data, s->widx.data + bytes, s->widx.len - bytes);
-            s->widx.len -= bytes;
-            s->w_npoints_disk = upto;
+        size_t bytes = (size_t)(upto - s->writer.npoints_disk) * SL_IDX_ENTRY_BYTES;
+        if (bytes <= s->writer.idx.len &&
+            pwrite_all(&e->ops, a->idx_fd, s->writer.idx.data, bytes, SL_IDX_HEADER_BYTES + s->writer.npoints_disk * SL_IDX_ENTRY_BYTES) == 0) {
+            memmove(s->writer.idx.data, s->writer.idx.data + bytes, s->writer.idx.len - bytes);
+            s->writer.idx.len -= bytes;
+            s->writer.npoints_disk = upto;
             pthread_mutex_lock(&s->mu);
             a->npoints = upto;
             pthread_mutex_unlock(&s->mu);
         }
         seg_unref(s, a);
     }
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
 }
 
 /* Commit thread: completes a finished checkpoint and starts the next one when due. */
 static void checkpoint_poll(file_engine_t *e, int64_t now) {
-    if (e->jfd < 0 || !e->ck_started || atomic_load(&e->ck_blocked)) return;
-    pthread_mutex_lock(&e->ck_mu);
-    int st = e->ck_state;
-    uint64_t done_lsn = e->ck_lsn;
-    if (st == CK_DONE || st == CK_FAILED) e->ck_state = CK_IDLE;
-    pthread_mutex_unlock(&e->ck_mu);
+    if (e->journal.fd < 0 || !e->checkpoint.started || atomic_load(&e->checkpoint.blocked)) return;
+    pthread_mutex_lock(&e->checkpoint.mu);
+    int st = e->checkpoint.state;
+    uint64_t done_lsn = e->checkpoint.lsn;
+    if (st == CK_DONE || st == CK_FAILED) e->checkpoint.state = CK_IDLE;
+    pthread_mutex_unlock(&e->checkpoint.mu);
     if (st == CK_DONE) checkpoint_finish(e, done_lsn);
-    if (st == CK_FAILED) e->ck_next_ms = now + 1000;
-    if (st == CK_RUNNING || e->j_wlsn == e->j_flsn) return;
-    bool space = e->j_wlsn - e->j_flsn >= e->jcap / 2;
-    if (!space && now < e->ck_next_ms) return;
+    if (st == CK_FAILED) e->checkpoint.next_ms = now + 1000;
+    if (st == CK_RUNNING || e->journal.write_lsn == e->journal.oldest_lsn) return;
+    bool space = e->journal.write_lsn - e->journal.oldest_lsn >= e->journal.cap / 2;
+    if (!space && now < e->checkpoint.next_ms) return;
     /* Under load, free the journal up to the oldest tail without writing every tail now
      * (tail_age_flush writes the old ones out a few at a time); periodically, write every tail,
      * so that quiet shards do not keep old journal space. */
     if (!space) {
-        e->ck_next_ms = now + SL_STORAGE_CHECKPOINT_MS;
+        e->checkpoint.next_ms = now + SL_STORAGE_CHECKPOINT_MS;
         if (flush_all_tails(e)) return;
     }
     uint64_t lsn = checkpoint_mark(e);
-    if (lsn == e->j_flsn) return;
-    e->ck_next_ms = now + SL_STORAGE_CHECKPOINT_MS;
-    pthread_mutex_lock(&e->ck_mu);
-    e->ck_lsn = lsn;
-    e->ck_state = CK_RUNNING;
-    pthread_cond_broadcast(&e->ck_cond);
-    pthread_mutex_unlock(&e->ck_mu);
+    if (lsn == e->journal.oldest_lsn) return;
+    e->checkpoint.next_ms = now + SL_STORAGE_CHECKPOINT_MS;
+    pthread_mutex_lock(&e->checkpoint.mu);
+    e->checkpoint.lsn = lsn;
+    e->checkpoint.state = CK_RUNNING;
+    pthread_cond_broadcast(&e->checkpoint.cond);
+    pthread_mutex_unlock(&e->checkpoint.mu);
 }
 
 static void commit_chunk(file_engine_t *e, file_shard_t *list) {
     size_t n = 0;
     for (file_shard_t *s = list; s; s = s->dirty_next) n++;
-    if (n > e->batch_cap) {
-        file_shard_t **b = realloc(e->batch, n * sizeof *b);
+    if (n > e->scratch.batch_cap) {
+        file_shard_t **b = realloc(e->scratch.batch, n * sizeof *b);
         SL_ASSERT(b != NULL); /* a few pointers per shard; nothing sensible to do without them */
-        e->batch = b;
-        e->batch_cap = n;
+        e->scratch.batch = b;
+        e->scratch.batch_cap = n;
     }
     SL_ASSERT(jobs_reserve(e, n + 1) == 0);
     n = 0;
-    for (file_shard_t *s = list; s; s = s->dirty_next) e->batch[n++] = s;
+    for (file_shard_t *s = list; s; s = s->dirty_next) e->scratch.batch[n++] = s;
 
     /* Take each shard's pending appends, create the files of new shards, then write. */
     bool any_create = false;
     for (size_t i = 0; i < n; i++) {
-        file_shard_t *s = e->batch[i];
+        file_shard_t *s = e->scratch.batch[i];
         pthread_mutex_lock(&s->mu);
-        sl_buf_t tb = s->wbuf;
-        s->wbuf = s->pend;
-        s->pend = tb;
-        sl_buf_reset(&s->pend);
-        op_t *to = s->wops;
-        size_t tc = s->capwops;
-        s->wops = s->ops;
-        s->capwops = s->capops;
-        s->nwops = s->nops;
-        s->ops = to;
-        s->capops = tc;
-        s->nops = 0;
+        sl_buf_t tb = s->writer.buf;
+        s->writer.buf = s->pending.buf;
+        s->pending.buf = tb;
+        sl_buf_reset(&s->pending.buf);
+        op_t *to = s->writer.ops;
+        size_t tc = s->writer.capops;
+        s->writer.ops = s->pending.ops;
+        s->writer.capops = s->pending.cap;
+        s->writer.nops = s->pending.n;
+        s->pending.ops = to;
+        s->pending.cap = tc;
+        s->pending.n = 0;
         s->in_dirty = false;
         s->in_batch = true;
-        s->r_roll = s->roll_requested;
+        s->round.roll = s->roll_requested;
         s->roll_requested = false;
         seg_t *a = s->segs[s->nseg - 1];
         a->refs++;
-        s->r_seg = a;
-        s->r_create = !s->on_disk;
-        s->r_open_rc = s->r_create ? 0 : seg_open_fds_locked(s, a);
-        if (s->r_create) any_create = true;
+        s->round.seg = a;
+        s->round.create = !s->on_disk;
+        s->round.open_rc = s->round.create ? 0 : seg_open_fds_locked(s, a);
+        if (s->round.create) any_create = true;
         pthread_mutex_unlock(&s->mu);
     }
     if (any_create) create_new_shards(e, n);
     journal_choose(e, n);
     for (size_t i = 0; i < n; i++) {
-        file_shard_t *s = e->batch[i];
-        shard_write_round(s, s->r_roll, s->r_open_rc);
+        file_shard_t *s = e->scratch.batch[i];
+        shard_write_round(s, s->round.roll, s->round.open_rc);
     }
     /* Group commit: one fdatasync of the journal for the journaled shards, one per shard written
      * directly, in parallel. */
@@ -2124,43 +2166,43 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
         int jrc = 0;
         uint64_t jnext = 0;
         for (size_t i = 0; i < n && !jused; i++) {
-            file_shard_t *s = e->batch[i];
-            jused = s->r_jnl && s->r_status == 0 && s->r_region;
+            file_shard_t *s = e->scratch.batch[i];
+            jused = s->round.jnl && s->round.status == 0 && s->round.region;
         }
         if (jused) {
             jrc = journal_write(e, n, &jnext);
-            if (!jrc) e->jobs[nj++] = (sync_job_t){.fd = e->jfd};
+            if (!jrc) e->scratch.jobs[nj++] = (sync_job_t){.fd = e->journal.fd};
         }
         size_t first_shard_job = nj;
         for (size_t i = 0; i < n; i++) {
-            file_shard_t *s = e->batch[i];
-            if (!s->r_jnl && s->r_status == 0 && s->r_region) e->jobs[nj++] = (sync_job_t){.fd = s->r_seg->fd};
+            file_shard_t *s = e->scratch.batch[i];
+            if (!s->round.jnl && s->round.status == 0 && s->round.region) e->scratch.jobs[nj++] = (sync_job_t){.fd = s->round.seg->fd};
         }
-        sync_many(e, e->jobs, nj);
+        sync_many(e, e->scratch.jobs, nj);
         if (jused) {
-            if (!jrc) jrc = e->jobs[0].rc;
+            if (!jrc) jrc = e->scratch.jobs[0].rc;
             if (jrc) journal_failed(e, jrc);
-            else e->j_wlsn = jnext;
+            else e->journal.write_lsn = jnext;
         }
         nj = first_shard_job;
         for (size_t i = 0; i < n; i++) {
-            file_shard_t *s = e->batch[i];
-            if (!(s->r_status == 0 && s->r_region)) continue;
-            int rc = s->r_jnl ? jrc : e->jobs[nj++].rc;
+            file_shard_t *s = e->scratch.batch[i];
+            if (!(s->round.status == 0 && s->round.region)) continue;
+            int rc = s->round.jnl ? jrc : e->scratch.jobs[nj++].rc;
             if (rc) {
                 region_rollback(s);
-                s->r_status = rc;
+                s->round.status = rc;
             } else {
-                s->r_ok_ops = s->nwops;
-                if (!s->r_jnl) (void)flush_pending_index(s, s->r_seg);
+                s->round.ok_ops = s->writer.nops;
+                if (!s->round.jnl) (void)flush_pending_index(s, s->round.seg);
             }
         }
     }
     /* Publish and complete. */
     for (size_t i = 0; i < n; i++) {
-        file_shard_t *s = e->batch[i];
-        seg_t *a = s->r_seg;
-        bool to_tail = s->r_jnl && s->r_status == 0 && s->r_region;
+        file_shard_t *s = e->scratch.batch[i];
+        seg_t *a = s->round.seg;
+        bool to_tail = s->round.jnl && s->round.status == 0 && s->round.region;
         pthread_mutex_lock(&s->mu);
         bool appended = to_tail && tail_append_locked(s);
         if (to_tail && !appended) {
@@ -2168,41 +2210,41 @@ static void commit_chunk(file_engine_t *e, file_shard_t *list) {
             tail_append_failed(s);
             pthread_mutex_lock(&s->mu);
         }
-        a->size = s->w_size;
-        a->end_seq = s->w_end_seq;
-        a->npoints = s->w_npoints_disk;
-        if (s->w_end_seq > a->base_seq) {
-            a->first_arrival = s->w_first_arrival;
-            a->last_arrival = s->w_last_arrival;
+        a->size = s->writer.size;
+        a->end_seq = s->writer.end_seq;
+        a->npoints = s->writer.npoints_disk;
+        if (s->writer.end_seq > a->base_seq) {
+            a->first_arrival = s->writer.first_arrival;
+            a->last_arrival = s->writer.last_arrival;
         }
         uint64_t old_tip = s->next_seq;
-        s->next_seq = s->w_end_seq;
-        if (s->r_region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
+        s->next_seq = s->writer.end_seq;
+        if (s->round.region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
         pthread_mutex_unlock(&s->mu);
-        if (s->r_status)
+        if (s->round.status)
             SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu completed", s->stream_key,
-                     s->shard_key, sl_strerror(s->r_status), s->nwops - s->r_ok_ops, s->r_ok_ops);
+                     s->shard_key, sl_strerror(s->round.status), s->writer.nops - s->round.ok_ops, s->round.ok_ops);
         /* Out of descriptors is back-pressure for this round only, not a failed disk. */
-        if (s->r_status && s->r_status != SL_EAGAIN) engine_set_failed(e, s->r_status);
+        if (s->round.status && s->round.status != SL_EAGAIN) engine_set_failed(e, s->round.status);
         /* Wake readers first, then complete the appends in order. */
-        if (s->w_end_seq != old_tip && e->base.cfg.on_commit) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->w_end_seq);
+        if (s->writer.end_seq != old_tip && e->base.cfg.on_commit) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->writer.end_seq);
         size_t bytes = 0;
-        for (size_t k = 0; k < s->nwops; k++) {
-            op_t *op = &s->wops[k];
+        for (size_t k = 0; k < s->writer.nops; k++) {
+            op_t *op = &s->writer.ops[k];
             bytes += op->bytes;
-            if (k < s->r_ok_ops) op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
-            else op->cb(op->arg, s->r_status ? s->r_status : SL_EIO, 0, 0);
+            if (k < s->round.ok_ops) op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
+            else op->cb(op->arg, s->round.status ? s->round.status : SL_EIO, 0, 0);
         }
         atomic_fetch_sub(&e->pending_bytes, bytes);
-        s->nwops = 0;
-        sl_buf_reset(&s->wbuf);
+        s->writer.nops = 0;
+        sl_buf_reset(&s->writer.buf);
         if (appended) tq_push(s); /* no-op when the tail was already queued */
         /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
          * them durable until the next checkpoint). A failure is retried later. */
-        if (s->tail.len >= SL_STORAGE_TAIL_FLUSH_BYTES) (void)shard_flush_tail(s, a, false);
+        if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES) (void)shard_flush_tail(s, a, false);
         pthread_mutex_lock(&s->mu);
         seg_unref_locked(e, a);
-        s->r_seg = NULL;
+        s->round.seg = NULL;
         s->in_batch = false;
         pthread_cond_broadcast(&s->cond);
         pthread_mutex_unlock(&s->mu);
@@ -2225,12 +2267,12 @@ static int fd_cand_cmp(const void *a, const void *b) {
  * have no reference but the shard's own) until the engine holds at most 3/4 of its budget; they
  * are reopened on demand. Commit thread. */
 static void fd_sweep(file_engine_t *e) {
-    int target = e->open_fds_max / 4 * 3;
-    if (atomic_load(&e->open_fds) <= target) return;
-    pthread_mutex_lock(&e->reg_mu);
-    fd_cand_t *c = malloc((e->reg_count ? e->reg_count : 1) * sizeof *c);
+    int target = e->fds.max / 4 * 3;
+    if (atomic_load(&e->fds.open) <= target) return;
+    pthread_mutex_lock(&e->registry.mu);
+    fd_cand_t *c = malloc((e->registry.count ? e->registry.count : 1) * sizeof *c);
     size_t n = 0;
-    for (file_shard_t *s = e->reg_head; c && s; s = s->reg_next) {
+    for (file_shard_t *s = e->registry.head; c && s; s = s->registry.next) {
         pthread_mutex_lock(&s->mu);
         bool open = false;
         for (size_t i = 0; i < s->nseg && !open; i++) open = s->segs[i]->fd >= 0 || s->segs[i]->idx_fd >= 0;
@@ -2238,7 +2280,7 @@ static void fd_sweep(file_engine_t *e) {
         pthread_mutex_unlock(&s->mu);
     }
     if (n) qsort(c, n, sizeof *c, fd_cand_cmp);
-    for (size_t k = 0; k < n && atomic_load(&e->open_fds) > target; k++) {
+    for (size_t k = 0; k < n && atomic_load(&e->fds.open) > target; k++) {
         file_shard_t *s = c[k].s;
         pthread_mutex_lock(&s->mu);
         for (size_t i = 0; i < s->nseg && !s->in_batch; i++)
@@ -2246,40 +2288,40 @@ static void fd_sweep(file_engine_t *e) {
         pthread_mutex_unlock(&s->mu);
     }
     free(c);
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
 }
 
 static void commit_round(file_engine_t *e, file_shard_t *list) {
     /* A chunk's shards hold their active segment's two descriptors at once: keep a chunk within a
      * quarter of the budget. */
-    int chunk_max = SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->open_fds_max / 8));
+    int chunk_max = SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->fds.max / 8));
     while (list) {
         file_shard_t *chunk = list, *last = list;
         int n = 1;
         for (; n < chunk_max && last->dirty_next; n++) last = last->dirty_next;
         list = last->dirty_next;
         last->dirty_next = NULL;
-        if (atomic_load(&e->open_fds) + 2 * n > e->open_fds_max) fd_sweep(e);
+        if (atomic_load(&e->fds.open) + 2 * n > e->fds.max) fd_sweep(e);
         commit_chunk(e, chunk);
     }
 }
 
 /* durability=interval: fdatasync every shard written since the last flush. */
 static void interval_flush(file_engine_t *e) {
-    pthread_mutex_lock(&e->reg_mu);
+    pthread_mutex_lock(&e->registry.mu);
     size_t n = 0;
-    for (file_shard_t *s = e->reg_head; s; s = s->reg_next) n += s->unsynced;
-    if (n == 0 || jobs_reserve(e, n) || n > e->batch_cap) {
-        if (n > e->batch_cap) {
-            file_shard_t **b = realloc(e->batch, n * sizeof *b);
-            if (b) { e->batch = b; e->batch_cap = n; }
+    for (file_shard_t *s = e->registry.head; s; s = s->registry.next) n += s->unsynced;
+    if (n == 0 || jobs_reserve(e, n) || n > e->scratch.batch_cap) {
+        if (n > e->scratch.batch_cap) {
+            file_shard_t **b = realloc(e->scratch.batch, n * sizeof *b);
+            if (b) { e->scratch.batch = b; e->scratch.batch_cap = n; }
         }
-        if (n == 0 || n > e->batch_cap || jobs_reserve(e, n)) { pthread_mutex_unlock(&e->reg_mu); return; }
+        if (n == 0 || n > e->scratch.batch_cap || jobs_reserve(e, n)) { pthread_mutex_unlock(&e->registry.mu); return; }
     }
     size_t nj = 0;
     seg_t **segs = malloc(n * sizeof *segs);
-    if (!segs) { pthread_mutex_unlock(&e->reg_mu); return; }
-    for (file_shard_t *s = e->reg_head; s && nj < n; s = s->reg_next) {
+    if (!segs) { pthread_mutex_unlock(&e->registry.mu); return; }
+    for (file_shard_t *s = e->registry.head; s && nj < n; s = s->registry.next) {
         pthread_mutex_lock(&s->mu);
         if (s->unsynced) {
             seg_t *a = s->segs[s->nseg - 1];
@@ -2287,32 +2329,32 @@ static void interval_flush(file_engine_t *e) {
                 s->unsynced = false;
                 a->refs++;
                 segs[nj] = a;
-                e->batch[nj] = s;
-                e->jobs[nj++] = (sync_job_t){.fd = a->fd};
+                e->scratch.batch[nj] = s;
+                e->scratch.jobs[nj++] = (sync_job_t){.fd = a->fd};
             }
         }
         pthread_mutex_unlock(&s->mu);
     }
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
     /* A shard may be closed meanwhile; the segment references keep the descriptors alive. */
-    sync_many(e, e->jobs, nj);
+    sync_many(e, e->scratch.jobs, nj);
     for (size_t i = 0; i < nj; i++) {
-        if (e->jobs[i].rc) {
+        if (e->scratch.jobs[i].rc) {
             SL_ERROR("storage: interval flush: fdatasync failed (%s): acknowledged records written in the last "
                      "interval may not be durable",
-                     sl_strerror(e->jobs[i].rc));
-            engine_set_failed(e, e->jobs[i].rc);
+                     sl_strerror(e->scratch.jobs[i].rc));
+            engine_set_failed(e, e->scratch.jobs[i].rc);
         }
     }
     /* Drop the references under the registry lock, re-finding shards still open. */
-    pthread_mutex_lock(&e->reg_mu);
+    pthread_mutex_lock(&e->registry.mu);
     for (size_t i = 0; i < nj; i++) {
         bool found = false;
-        for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
-            if (s != e->batch[i]) continue;
+        for (file_shard_t *s = e->registry.head; s; s = s->registry.next) {
+            if (s != e->scratch.batch[i]) continue;
             pthread_mutex_lock(&s->mu);
-            if (e->jobs[i].rc == 0 && s->segs[s->nseg - 1] == segs[i] && flush_pending_index(s, segs[i]) == 0)
-                segs[i]->npoints = s->w_npoints_disk;
+            if (e->scratch.jobs[i].rc == 0 && s->segs[s->nseg - 1] == segs[i] && flush_pending_index(s, segs[i]) == 0)
+                segs[i]->npoints = s->writer.npoints_disk;
             seg_unref_locked(e, segs[i]);
             pthread_mutex_unlock(&s->mu);
             found = true;
@@ -2320,42 +2362,42 @@ static void interval_flush(file_engine_t *e) {
         }
         if (!found) seg_unref_locked(e, segs[i]); /* the shard is gone: we hold the last reference */
     }
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
     free(segs);
 }
 
 /* Gives back descriptors and buffers of shards idle for idle_ms. */
 static void idle_sweep(file_engine_t *e, int64_t idle_ms) {
     int64_t now = sl_time_mono_ms();
-    pthread_mutex_lock(&e->reg_mu);
-    for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
+    pthread_mutex_lock(&e->registry.mu);
+    for (file_shard_t *s = e->registry.head; s; s = s->registry.next) {
         pthread_mutex_lock(&s->mu);
-        if (!s->in_dirty && !s->in_batch && !s->unsynced && s->tail.len == 0 && now - s->last_use_ms >= idle_ms) {
+        if (!s->in_dirty && !s->in_batch && !s->unsynced && s->tail.buf.len == 0 && now - s->last_use_ms >= idle_ms) {
             seg_t *a = s->segs[s->nseg - 1];
-            if (s->widx.len && seg_open_fds_locked(s, a) == 0 && e->ops.fdatasync(a->fd) == 0 &&
+            if (s->writer.idx.len && seg_open_fds_locked(s, a) == 0 && e->ops.fdatasync(a->fd) == 0 &&
                 flush_pending_index(s, a) == 0)
-                a->npoints = s->w_npoints_disk;
-            if (s->widx.len) {
+                a->npoints = s->writer.npoints_disk;
+            if (s->writer.idx.len) {
                 pthread_mutex_unlock(&s->mu);
                 continue; /* keep what is needed to retry */
             }
             for (size_t i = 0; i < s->nseg; i++)
                 if (s->segs[i]->refs == 1) seg_close_fds(e, s->segs[i]);
-            if (s->nops == 0) {
-                sl_buf_free(&s->pend);
-                free(s->ops);
-                s->ops = NULL;
-                s->capops = 0;
+            if (s->pending.n == 0) {
+                sl_buf_free(&s->pending.buf);
+                free(s->pending.ops);
+                s->pending.ops = NULL;
+                s->pending.cap = 0;
             }
-            sl_buf_free(&s->wbuf);
-            sl_buf_free(&s->widx);
-            free(s->wops);
-            s->wops = NULL;
-            s->capwops = 0;
+            sl_buf_free(&s->writer.buf);
+            sl_buf_free(&s->writer.idx);
+            free(s->writer.ops);
+            s->writer.ops = NULL;
+            s->writer.capops = 0;
         }
         pthread_mutex_unlock(&s->mu);
     }
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
 }
 
 static void *commit_main(void *arg) {
@@ -2367,42 +2409,42 @@ static void *commit_main(void *arg) {
                              ? (int64_t)SL_MIN(e->base.cfg.commit_interval_us, 100000) * 1000
                              : 0;
     int64_t last_round = 0;
-    pthread_mutex_lock(&e->q_mu);
+    pthread_mutex_lock(&e->dirty.mu);
     for (;;) {
-        while (!e->dirty_head && !e->stop) {
+        while (!e->dirty.head && !e->stop) {
             int64_t now = sl_time_mono_ms();
             int64_t until = next_sweep;
             if (interval_mode && next_flush < until) until = next_flush;
-            if (atomic_load(&e->tails_stuck) && next_retry < until) until = next_retry;
+            if (atomic_load(&e->tails.stuck) && next_retry < until) until = next_retry;
             if (now >= until) break;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             int64_t ns = ts.tv_nsec + (until - now) * 1000000;
             ts.tv_sec += ns / 1000000000;
             ts.tv_nsec = ns % 1000000000;
-            pthread_cond_timedwait(&e->q_cond, &e->q_mu, &ts);
+            pthread_cond_timedwait(&e->dirty.cond, &e->dirty.mu, &ts);
         }
-        if (e->dirty_head && !e->stop && commit_gap > 0) {
+        if (e->dirty.head && !e->stop && commit_gap > 0) {
             /* Group commit window: under load, rounds start at most every commit_interval_us, so
              * that more requests share each sync (measured on a VM whose disk flushes stall the
              * whole machine when issued thousands of times a second under CPU load). */
             int64_t wait = last_round + commit_gap - sl_time_mono_ns();
             if (wait > 0) {
-                pthread_mutex_unlock(&e->q_mu);
+                pthread_mutex_unlock(&e->dirty.mu);
                 struct timespec ts = {.tv_sec = 0, .tv_nsec = wait};
                 nanosleep(&ts, NULL);
-                pthread_mutex_lock(&e->q_mu);
+                pthread_mutex_lock(&e->dirty.mu);
             }
             last_round = sl_time_mono_ns();
         }
-        file_shard_t *list = e->dirty_head;
-        e->dirty_head = e->dirty_tail = NULL;
+        file_shard_t *list = e->dirty.head;
+        e->dirty.head = e->dirty.tail = NULL;
         bool stop = e->stop;
-        pthread_mutex_unlock(&e->q_mu);
+        pthread_mutex_unlock(&e->dirty.mu);
         if (list) commit_round(e, list);
         int64_t now = sl_time_mono_ms();
-        if (atomic_load(&e->tails_stuck) && now >= next_retry) {
-            /* The disk was full: try the tails again (this clears tails_stuck when all are written). */
+        if (atomic_load(&e->tails.stuck) && now >= next_retry) {
+            /* The disk was full: try the tails again (this clears tails.stuck when all are written). */
             (void)flush_all_tails(e);
             next_retry = now + SL_STORAGE_FAILED_RETRY_MS;
         }
@@ -2415,13 +2457,13 @@ static void *commit_main(void *arg) {
         if (now >= next_sweep) {
             idle_sweep(e, SL_STORAGE_IDLE_CLOSE_MS);
             next_sweep = now + 1000;
-        } else if (atomic_load(&e->open_fds) > e->open_fds_max) {
+        } else if (atomic_load(&e->fds.open) > e->fds.max) {
             fd_sweep(e);
         }
-        pthread_mutex_lock(&e->q_mu);
-        if (stop && !list && !e->dirty_head) break;
+        pthread_mutex_lock(&e->dirty.mu);
+        if (stop && !list && !e->dirty.head) break;
     }
-    pthread_mutex_unlock(&e->q_mu);
+    pthread_mutex_unlock(&e->dirty.mu);
     return NULL;
 }
 
@@ -2546,12 +2588,12 @@ static void rebuild_sealed_index(file_shard_t *s, seg_t *g) {
 static ssize_t seg_read(file_shard_t *s, seg_t *g, uint8_t *buf, size_t len, uint64_t off) {
     size_t file_len = len, mem_len = 0;
     pthread_mutex_lock(&s->mu);
-    if (s->tail.len && g == s->segs[s->nseg - 1] && off + len > s->tail_off) {
-        uint64_t from = off > s->tail_off ? off : s->tail_off;
-        uint64_t to = SL_MIN(off + len, s->tail_off + s->tail.len);
+    if (s->tail.buf.len && g == s->segs[s->nseg - 1] && off + len > s->tail.off) {
+        uint64_t from = off > s->tail.off ? off : s->tail.off;
+        uint64_t to = SL_MIN(off + len, s->tail.off + s->tail.buf.len);
         file_len = (size_t)(from - off);
         if (to > from) {
-            memcpy(buf + file_len, s->tail.data + (from - s->tail_off), (size_t)(to - from));
+            memcpy(buf + file_len, s->tail.buf.data + (from - s->tail.off), (size_t)(to - from));
             mem_len = (size_t)(to - from);
         }
     }
@@ -2589,8 +2631,8 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
     uint64_t size = g->size, end = g->end_seq, npoints = g->npoints, base = g->base_seq;
     bool index_bad = g->index_bad, hinted = false;
     uint64_t off = SL_SEG_HEADER_BYTES, off_seq = base;
-    if (s->hint_base == base && s->hint_seq == *pos && s->hint_off >= SL_SEG_HEADER_BYTES && s->hint_off < size) {
-        off = s->hint_off;
+    if (s->hint.base == base && s->hint.seq == *pos && s->hint.off >= SL_SEG_HEADER_BYTES && s->hint.off < size) {
+        off = s->hint.off;
         off_seq = *pos;
         hinted = true;
     }
@@ -2705,9 +2747,9 @@ static int read_segment(file_shard_t *s, file_read_mem_t *m, uint64_t *pos, budg
     if (rebuild) rebuild_sealed_index(s, g);
     pthread_mutex_lock(&s->mu);
     if (!rc) {
-        s->hint_base = base;
-        s->hint_seq = expect;
-        s->hint_off = off;
+        s->hint.base = base;
+        s->hint.seq = expect;
+        s->hint.off = off;
     }
     bool last = g->refs == 1;
     seg_unref_locked(e, g);
@@ -2969,17 +3011,17 @@ static int remove_tree(file_engine_t *e, const char *path, int depth) {
 
 static int file_stream_delete(sl_storage_t *st, const char *stream_key) {
     file_engine_t *e = (file_engine_t *)st;
-    pthread_mutex_lock(&e->reg_mu);
-    for (file_shard_t *s = e->reg_head; s; s = s->reg_next) {
+    pthread_mutex_lock(&e->registry.mu);
+    for (file_shard_t *s = e->registry.head; s; s = s->registry.next) {
         if (strcmp(s->stream_key, stream_key) == 0 && !s->held) {
-            pthread_mutex_unlock(&e->reg_mu);
+            pthread_mutex_unlock(&e->registry.mu);
             return SL_EINVAL;
         }
     }
     /* Shards the journal's replay restored records into and nobody opened: their records go with
      * the stream (the next replay skips a deleted stream's entries). */
-    for (file_shard_t *s = e->reg_head, *next; s; s = next) {
-        next = s->reg_next;
+    for (file_shard_t *s = e->registry.head, *next; s; s = next) {
+        next = s->registry.next;
         if (strcmp(s->stream_key, stream_key) != 0) continue;
         registry_remove_locked(e, s);
         tq_remove(s);
@@ -2988,7 +3030,7 @@ static int file_stream_delete(sl_storage_t *st, const char *stream_key) {
     char *p = path_join(e->root, stream_key);
     int rc = p ? remove_tree(e, p, 0) : SL_ENOMEM;
     if (!rc) rc = fsync_dir(e, e->root);
-    pthread_mutex_unlock(&e->reg_mu);
+    pthread_mutex_unlock(&e->registry.mu);
     free(p);
     return rc;
 }
@@ -2996,58 +3038,58 @@ static int file_stream_delete(sl_storage_t *st, const char *stream_key) {
 /* Frees the engine's locks and memory (threads stopped, shards freed); also the failure path of
  * sl_storage_open_file. */
 static void engine_free(file_engine_t *e) {
-    pthread_mutex_destroy(&e->reg_mu);
-    pthread_mutex_destroy(&e->q_mu);
-    pthread_cond_destroy(&e->q_cond);
-    pthread_mutex_destroy(&e->sync_mu);
-    pthread_cond_destroy(&e->sync_work);
-    pthread_cond_destroy(&e->sync_done);
-    pthread_mutex_destroy(&e->ck_mu);
-    pthread_cond_destroy(&e->ck_cond);
-    pthread_mutex_destroy(&e->tq_mu);
-    free(e->batch);
-    free(e->jobs);
-    free(e->djobs);
-    free(e->reg_hash);
-    sl_buf_free(&e->jbuf);
-    free(e->jpath);
+    pthread_mutex_destroy(&e->registry.mu);
+    pthread_mutex_destroy(&e->dirty.mu);
+    pthread_cond_destroy(&e->dirty.cond);
+    pthread_mutex_destroy(&e->sync.mu);
+    pthread_cond_destroy(&e->sync.work);
+    pthread_cond_destroy(&e->sync.done);
+    pthread_mutex_destroy(&e->checkpoint.mu);
+    pthread_cond_destroy(&e->checkpoint.cond);
+    pthread_mutex_destroy(&e->tails.mu);
+    free(e->scratch.batch);
+    free(e->scratch.jobs);
+    free(e->scratch.djobs);
+    free(e->registry.hash);
+    sl_buf_free(&e->journal.buf);
+    free(e->journal.path);
     free(e->root);
     free(e);
 }
 
 static void file_close(sl_storage_t *st) {
     file_engine_t *e = (file_engine_t *)st;
-    pthread_mutex_lock(&e->q_mu);
+    pthread_mutex_lock(&e->dirty.mu);
     e->stop = true;
-    pthread_cond_signal(&e->q_cond);
-    pthread_mutex_unlock(&e->q_mu);
+    pthread_cond_signal(&e->dirty.cond);
+    pthread_mutex_unlock(&e->dirty.mu);
     pthread_join(e->commit_thread, NULL);
-    if (e->ck_started) {
-        pthread_mutex_lock(&e->ck_mu);
-        e->ck_stop = true;
-        pthread_cond_broadcast(&e->ck_cond);
-        pthread_mutex_unlock(&e->ck_mu);
-        pthread_join(e->ck_thread, NULL);
+    if (e->checkpoint.started) {
+        pthread_mutex_lock(&e->checkpoint.mu);
+        e->checkpoint.stop = true;
+        pthread_cond_broadcast(&e->checkpoint.cond);
+        pthread_mutex_unlock(&e->checkpoint.mu);
+        pthread_join(e->checkpoint.thread, NULL);
     }
-    if (e->jfd >= 0) {
+    if (e->journal.fd >= 0) {
         /* A last checkpoint, so that the next start has nothing to replay. */
-        if (e->j_wlsn != e->j_flsn && !atomic_load(&e->ck_blocked)) {
+        if (e->journal.write_lsn != e->journal.oldest_lsn && !atomic_load(&e->checkpoint.blocked)) {
             int rc = flush_all_tails(e);
             uint64_t lsn = rc ? 0 : checkpoint_mark(e); /* every tail is written: the write position */
             if (!rc) rc = journal_checkpoint_sync(e, lsn);
             if (!rc) checkpoint_finish(e, lsn);
             else SL_WARN("storage: commit journal: final checkpoint failed (%s); the next start replays it", sl_strerror(rc));
         }
-        e->ops.close(e->jfd);
+        e->ops.close(e->journal.fd);
     }
-    pthread_mutex_lock(&e->sync_mu);
-    e->sync_stop = true;
-    pthread_cond_broadcast(&e->sync_work);
-    pthread_mutex_unlock(&e->sync_mu);
-    for (int i = 0; i < e->nsync_threads; i++) pthread_join(e->sync_threads[i], NULL);
-    while (e->reg_head) {
-        file_shard_t *s = e->reg_head;
-        e->reg_head = s->reg_next;
+    pthread_mutex_lock(&e->sync.mu);
+    e->sync.stop = true;
+    pthread_cond_broadcast(&e->sync.work);
+    pthread_mutex_unlock(&e->sync.mu);
+    for (int i = 0; i < e->sync.nthreads; i++) pthread_join(e->sync.threads[i], NULL);
+    while (e->registry.head) {
+        file_shard_t *s = e->registry.head;
+        e->registry.head = s->registry.next;
         shard_free(s);
     }
     engine_free(e);
@@ -3097,30 +3139,30 @@ static int jrep_push(jrep_list_t *l, const uint8_t *ent, const sl_jnl_entry_t *j
     return 0;
 }
 
-/* Writes a new, empty journal (header, first checkpoint slot) over whatever jfd holds. */
+/* Writes a new, empty journal (header, first checkpoint slot) over whatever journal.fd holds. */
 static int journal_create(file_engine_t *e, const char *dir) {
     size_t want = e->base.cfg.journal_bytes ? e->base.cfg.journal_bytes : SL_STORAGE_JOURNAL_BYTES_DEFAULT;
     if (want < SL_JNL_CAPACITY_MIN) want = SL_JNL_CAPACITY_MIN;
     if (want > SL_STORAGE_JOURNAL_BYTES_MAX) want = SL_STORAGE_JOURNAL_BYTES_MAX;
-    e->jcap = want & ~(uint64_t)(SL_JNL_ALIGN - 1);
+    e->journal.cap = want & ~(uint64_t)(SL_JNL_ALIGN - 1);
     uint8_t *h = calloc(1, SL_JNL_DATA_OFF);
     if (!h) return SL_ENOMEM;
-    sl_jnl_file_header_encode(h, e->jcap);
+    sl_jnl_file_header_encode(h, e->journal.cap);
     sl_jnl_slot_encode(h + SL_JNL_SLOT0_OFF, 0, 0);
-    int rc = pwrite_all(&e->ops, e->jfd, h, SL_JNL_DATA_OFF, 0);
+    int rc = pwrite_all(&e->ops, e->journal.fd, h, SL_JNL_DATA_OFF, 0);
     free(h);
-    if (!rc && e->ops.ftruncate(e->jfd, SL_JNL_DATA_OFF) != 0) rc = errno_code(errno);
-    if (!rc && e->ops.fdatasync(e->jfd) != 0) rc = errno_code(errno);
+    if (!rc && e->ops.ftruncate(e->journal.fd, SL_JNL_DATA_OFF) != 0) rc = errno_code(errno);
+    if (!rc && e->ops.fdatasync(e->journal.fd) != 0) rc = errno_code(errno);
     if (!rc) rc = fsync_dir(e, dir);
-    e->ck_gen = 0;
-    e->j_wlsn = e->j_flsn = 0;
-    e->j_alloc = SL_JNL_DATA_OFF;
+    e->checkpoint.gen = 0;
+    e->journal.write_lsn = e->journal.oldest_lsn = 0;
+    e->journal.alloc = SL_JNL_DATA_OFF;
     return rc;
 }
 
 /* Scans the journal from its checkpoint to its first invalid entry, collecting what to replay. */
 static int journal_scan(file_engine_t *e, uint64_t start, jrep_list_t *rep) {
-    uint64_t cap = e->jcap, pos = start;
+    uint64_t cap = e->journal.cap, pos = start;
     uint8_t *buf = NULL;
     size_t bcap = 0;
     int rc = 0;
@@ -3130,9 +3172,9 @@ static int journal_scan(file_engine_t *e, uint64_t start, jrep_list_t *rep) {
             pos += cap - off;
             continue;
         }
-        if (SL_JNL_DATA_OFF + off + SL_JNL_ENTRY_HEADER_BYTES > e->j_alloc) break;
+        if (SL_JNL_DATA_OFF + off + SL_JNL_ENTRY_HEADER_BYTES > e->journal.alloc) break;
         uint8_t h[SL_JNL_ENTRY_HEADER_BYTES];
-        if (pread_full(&e->ops, e->jfd, h, sizeof h, SL_JNL_DATA_OFF + off) != (ssize_t)sizeof h) break;
+        if (pread_full(&e->ops, e->journal.fd, h, sizeof h, SL_JNL_DATA_OFF + off) != (ssize_t)sizeof h) break;
         sl_jnl_entry_t je;
         if (sl_jnl_entry_decode(h, pos, cap - off, &je) != 0) break;
         if (je.kind == SL_JNL_PAD) {
@@ -3140,14 +3182,14 @@ static int journal_scan(file_engine_t *e, uint64_t start, jrep_list_t *rep) {
             pos += je.len;
             continue;
         }
-        if (SL_JNL_DATA_OFF + off + je.len > e->j_alloc) break;
+        if (SL_JNL_DATA_OFF + off + je.len > e->journal.alloc) break;
         if (je.len > bcap) {
             uint8_t *nb = realloc(buf, je.len);
             if (!nb) { rc = SL_ENOMEM; break; }
             buf = nb;
             bcap = je.len;
         }
-        if (pread_full(&e->ops, e->jfd, buf, je.len, SL_JNL_DATA_OFF + off) != (ssize_t)je.len) break;
+        if (pread_full(&e->ops, e->journal.fd, buf, je.len, SL_JNL_DATA_OFF + off) != (ssize_t)je.len) break;
         if (sl_jnl_entry_check(buf, &je) != 0) break;
         char sk[SL_STORAGE_KEY_BYTES_MAX + 1], hk[SL_STORAGE_KEY_BYTES_MAX + 1];
         if (je.stream_key_len > SL_STORAGE_KEY_BYTES_MAX || je.shard_key_len > SL_STORAGE_KEY_BYTES_MAX) break;
@@ -3160,23 +3202,23 @@ static int journal_scan(file_engine_t *e, uint64_t start, jrep_list_t *rep) {
         pos += je.len;
     }
     free(buf);
-    e->j_wlsn = pos;
-    e->j_flsn = start;
+    e->journal.write_lsn = pos;
+    e->journal.oldest_lsn = start;
     return rc;
 }
 
 /* Opens the commit journal, creating it with durability=sync, and collects the entries after its
- * last checkpoint. Without a journal file and another durability setting, jfd stays -1. */
+ * last checkpoint. Without a journal file and another durability setting, journal.fd stays -1. */
 static int journal_open(file_engine_t *e, jrep_list_t *rep) {
     char *dir = path_join(e->base.cfg.data_dir, "journal");
-    e->jpath = dir ? path_join(dir, "journal.jnl") : NULL;
-    if (!e->jpath) {
+    e->journal.path = dir ? path_join(dir, "journal.jnl") : NULL;
+    if (!e->journal.path) {
         free(dir);
         return SL_ENOMEM;
     }
     int rc = 0;
     struct stat st;
-    bool exists = stat(e->jpath, &st) == 0;
+    bool exists = stat(e->journal.path, &st) == 0;
     uint8_t *h = NULL;
     if (!exists && e->base.cfg.durability != SL_DURABILITY_SYNC) goto out;
     if (!exists) {
@@ -3184,60 +3226,60 @@ static int journal_open(file_engine_t *e, jrep_list_t *rep) {
         else if (errno != EEXIST) rc = errno_code(errno);
         if (rc) goto out;
     }
-    e->jfd = e->ops.open(e->jpath, O_RDWR | O_CREAT, 0600);
-    if (e->jfd < 0) {
+    e->journal.fd = e->ops.open(e->journal.path, O_RDWR | O_CREAT, 0600);
+    if (e->journal.fd < 0) {
         rc = errno_code(errno);
         goto out;
     }
     h = malloc(SL_JNL_DATA_OFF);
     if (!h) { rc = SL_ENOMEM; goto out; }
-    ssize_t got = pread_full(&e->ops, e->jfd, h, SL_JNL_DATA_OFF, 0);
+    ssize_t got = pread_full(&e->ops, e->journal.fd, h, SL_JNL_DATA_OFF, 0);
     uint64_t cap = 0;
     if (got != (ssize_t)SL_JNL_DATA_OFF || sl_jnl_file_header_decode(h, &cap) != 0) {
         /* New, or a creation that did not complete (no entry is written before the header is
          * durable). A damaged header of a used journal loses what only it held: say so. */
-        if (got > (ssize_t)SL_JNL_DATA_OFF || (got == (ssize_t)SL_JNL_DATA_OFF && e->ops.fstat(e->jfd, &st) == 0 &&
+        if (got > (ssize_t)SL_JNL_DATA_OFF || (got == (ssize_t)SL_JNL_DATA_OFF && e->ops.fstat(e->journal.fd, &st) == 0 &&
                                                st.st_size > (off_t)SL_JNL_DATA_OFF))
             SL_ERROR("storage: commit journal %s has no valid header; starting a new one (records acknowledged "
-                     "since the last checkpoint may be lost)", e->jpath);
+                     "since the last checkpoint may be lost)", e->journal.path);
         rc = journal_create(e, dir);
         goto out;
     }
-    e->jcap = cap;
+    e->journal.cap = cap;
     uint64_t g0 = 0, l0 = 0, g1 = 0, l1 = 0, start = 0;
     bool v0 = sl_jnl_slot_decode(h + SL_JNL_SLOT0_OFF, &g0, &l0) == 0;
     bool v1 = sl_jnl_slot_decode(h + SL_JNL_SLOT1_OFF, &g1, &l1) == 0;
     if (v0 && (!v1 || g0 >= g1)) {
-        e->ck_gen = g0;
+        e->checkpoint.gen = g0;
         start = l0;
     } else if (v1) {
-        e->ck_gen = g1;
+        e->checkpoint.gen = g1;
         start = l1;
     } else {
-        SL_ERROR("storage: commit journal %s: both checkpoint records are damaged; replaying from its start", e->jpath);
+        SL_ERROR("storage: commit journal %s: both checkpoint records are damaged; replaying from its start", e->journal.path);
     }
-    if (e->ops.fstat(e->jfd, &st) != 0) { rc = errno_code(errno); goto out; }
-    e->j_alloc = SL_MIN((uint64_t)st.st_size, SL_JNL_DATA_OFF + cap);
+    if (e->ops.fstat(e->journal.fd, &st) != 0) { rc = errno_code(errno); goto out; }
+    e->journal.alloc = SL_MIN((uint64_t)st.st_size, SL_JNL_DATA_OFF + cap);
     rc = journal_scan(e, start, rep);
     if (!rc && rep->n)
         SL_INFO("storage: commit journal: %zu entries after the last checkpoint (journal bytes %" PRIu64 "..%" PRIu64
-                ") to check against the shard logs", rep->n, start, e->j_wlsn);
+                ") to check against the shard logs", rep->n, start, e->journal.write_lsn);
 out:
     free(h);
     free(dir);
     return rc;
 }
 
-/* Replay: takes frames of one journal entry that the shard's log lacks (seqs w_end_seq on, arrival
+/* Replay: takes frames of one journal entry that the shard's log lacks (seqs writer.end_seq on, arrival
  * times non-decreasing: the caller checked) as the end of the shard's tail, exactly as if the
  * commit round that journaled them had just completed: readers serve them from memory, the commit
  * thread writes them to the active segment, and no checkpoint passes `lsn` before that. Nothing
  * is written here, so a full disk cannot stop a start. Opening thread, before the commit thread
  * runs. */
 static int shard_adopt_frames(file_shard_t *s, const uint8_t *frames, size_t len, uint64_t lsn) {
-    size_t widx0 = s->widx.len;
-    uint64_t size = s->w_size, end = s->w_end_seq, npoints = s->w_npoints, last_point = s->w_last_point_off;
-    int64_t first_arrival = s->w_first_arrival, last_arrival = s->w_last_arrival;
+    size_t widx0 = s->writer.idx.len;
+    uint64_t size = s->writer.size, end = s->writer.end_seq, npoints = s->writer.npoints, last_point = s->writer.last_point_off;
+    int64_t first_arrival = s->writer.first_arrival, last_arrival = s->writer.last_arrival;
     for (size_t p = 0; p < len;) {
         const uint8_t *f = frames + p;
         int64_t arrival = sl_frame_arrival(f);
@@ -3245,7 +3287,7 @@ static int shard_adopt_frames(file_shard_t *s, const uint8_t *frames, size_t len
             uint8_t ent[SL_IDX_ENTRY_BYTES];
             sl_idx_entry_t ie = {.seq = end, .offset = size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
             sl_idx_entry_encode(ent, &ie);
-            sl_buf_append(&s->widx, ent, sizeof ent);
+            sl_buf_append(&s->writer.idx, ent, sizeof ent);
             if (npoints == 0) first_arrival = arrival;
             npoints++;
             last_point = size;
@@ -3256,25 +3298,25 @@ static int shard_adopt_frames(file_shard_t *s, const uint8_t *frames, size_t len
         p += sl_frame_len(f);
     }
     pthread_mutex_lock(&s->mu);
-    char *dst = sl_buf_reserve(&s->tail, len);
-    if (!dst || sl_buf_failed(&s->widx)) {
-        s->tail.failed = s->widx.failed = false;
-        s->widx.len = widx0;
+    char *dst = sl_buf_reserve(&s->tail.buf, len);
+    if (!dst || sl_buf_failed(&s->writer.idx)) {
+        s->tail.buf.failed = s->writer.idx.failed = false;
+        s->writer.idx.len = widx0;
         pthread_mutex_unlock(&s->mu);
         return SL_ENOMEM;
     }
-    if (s->tail.len == 0) {
-        s->tail_off = s->w_size;
-        s->tail_lsn = lsn;
+    if (s->tail.buf.len == 0) {
+        s->tail.off = s->writer.size;
+        s->tail.lsn = lsn;
     }
     memcpy(dst, frames, len);
-    s->tail.len += len;
-    s->w_size = size;
-    s->w_end_seq = end;
-    s->w_npoints = npoints;
-    s->w_last_point_off = last_point;
-    s->w_first_arrival = first_arrival;
-    s->w_last_arrival = last_arrival;
+    s->tail.buf.len += len;
+    s->writer.size = size;
+    s->writer.end_seq = end;
+    s->writer.npoints = npoints;
+    s->writer.last_point_off = last_point;
+    s->writer.first_arrival = first_arrival;
+    s->writer.last_arrival = last_arrival;
     seg_t *a = s->segs[s->nseg - 1];
     a->size = size;
     a->end_seq = end;
@@ -3315,8 +3357,8 @@ static file_shard_t *replay_shard(file_engine_t *e, const jrep_t *v, size_t n, s
         if (!nb) break;
         buf = nb;
         sl_jnl_entry_t je;
-        uint64_t off = SL_JNL_DATA_OFF + v[k].lsn % e->jcap;
-        if (pread_full(&e->ops, e->jfd, buf, v[k].len, off) != (ssize_t)v[k].len ||
+        uint64_t off = SL_JNL_DATA_OFF + v[k].lsn % e->journal.cap;
+        if (pread_full(&e->ops, e->journal.fd, buf, v[k].len, off) != (ssize_t)v[k].len ||
             sl_jnl_entry_decode(buf, v[k].lsn, v[k].len, &je) != 0 || sl_jnl_entry_check(buf, &je) != 0) {
             SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64 " changed while replaying it",
                      v[0].stream, v[0].shard, v[k].lsn);
@@ -3324,8 +3366,8 @@ static file_shard_t *replay_shard(file_engine_t *e, const jrep_t *v, size_t n, s
         }
         const uint8_t *body = sl_jnl_body(buf, &je);
         size_t p = 0, from = 0, adopted = 0;
-        uint64_t next = s->w_end_seq;
-        int64_t prev_arrival = s->w_last_arrival;
+        uint64_t next = s->writer.end_seq;
+        int64_t prev_arrival = s->writer.last_arrival;
         for (uint32_t f = 0; f < je.nframes; f++) {
             sl_frame_t fr;
             if (sl_frame_decode(body + p, je.body_len - p, &fr) != SL_FRAME_OK || fr.seq != je.first_seq + f) {
@@ -3369,7 +3411,7 @@ static file_shard_t *replay_shard(file_engine_t *e, const jrep_t *v, size_t n, s
         *restored += adopted;
     }
     free(buf);
-    if (s->tail.len == 0) {
+    if (s->tail.buf.len == 0) {
         file_shard_close(log);
         return NULL;
     }
@@ -3378,14 +3420,14 @@ static file_shard_t *replay_shard(file_engine_t *e, const jrep_t *v, size_t n, s
 }
 static int held_cmp(const void *a, const void *b) {
     const file_shard_t *x = *(file_shard_t *const *)a, *y = *(file_shard_t *const *)b;
-    return x->tail_lsn < y->tail_lsn ? -1 : x->tail_lsn > y->tail_lsn;
+    return x->tail.lsn < y->tail.lsn ? -1 : x->tail.lsn > y->tail.lsn;
 }
 
 /* Restores from the journal what the segments lost: the frames become their shards' tails
  * (replay_shard), which are then written to the segments, and a checkpoint is recorded at the
  * journal's end. When they cannot be written (a full disk), no checkpoint moves: the tails stay in
  * memory, readable, and the journal keeps them until the commit thread manages to write them
- * (tails_stuck refuses appends meanwhile), or until the next start. Opening thread, before the
+ * (tails.stuck refuses appends meanwhile), or until the next start. Opening thread, before the
  * engine's threads start. */
 static int journal_replay(file_engine_t *e, jrep_list_t *rep) {
     if (rep->n) qsort(rep->v, rep->n, sizeof *rep->v, jrep_cmp);
@@ -3410,7 +3452,7 @@ static int journal_replay(file_engine_t *e, jrep_list_t *rep) {
     if (records)
         SL_WARN("storage: commit journal: restoring %zu records of %zu shard(s) that had not reached their segments",
                 records, nheld);
-    if (e->j_wlsn == e->j_flsn) return 0;
+    if (e->journal.write_lsn == e->journal.oldest_lsn) return 0;
     int rc = flush_all_tails(e);
     uint64_t lsn = rc ? 0 : checkpoint_mark(e); /* every tail is written: the journal's end */
     if (!rc) rc = journal_checkpoint_sync(e, lsn);
@@ -3423,7 +3465,7 @@ static int journal_replay(file_engine_t *e, jrep_list_t *rep) {
     SL_ERROR("storage: commit journal: cannot write %zu restored records to their segments (%s); they stay in the "
              "journal and are served from memory; writes are refused until they are written",
              records, sl_strerror(rc));
-    atomic_store(&e->tails_stuck, rc);
+    atomic_store(&e->tails.stuck, rc);
     return 0;
 }
 
@@ -3459,26 +3501,26 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
 #undef FILL
     e->base.cfg.file_ops = &e->ops;
     e->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : SL_STORAGE_SEGMENT_BYTES_DEFAULT;
-    e->open_fds_max = engine_fd_budget();
+    e->fds.max = engine_fd_budget();
     e->root = path_join(cfg->data_dir, "streams");
     if (!e->root) { free(e); return SL_ENOMEM; }
-    pthread_mutex_init(&e->reg_mu, NULL);
-    pthread_mutex_init(&e->q_mu, NULL);
-    pthread_cond_init(&e->q_cond, NULL);
-    pthread_mutex_init(&e->sync_mu, NULL);
-    pthread_cond_init(&e->sync_work, NULL);
-    pthread_cond_init(&e->sync_done, NULL);
-    pthread_mutex_init(&e->ck_mu, NULL);
-    pthread_cond_init(&e->ck_cond, NULL);
-    pthread_mutex_init(&e->tq_mu, NULL);
-    e->jfd = -1;
+    pthread_mutex_init(&e->registry.mu, NULL);
+    pthread_mutex_init(&e->dirty.mu, NULL);
+    pthread_cond_init(&e->dirty.cond, NULL);
+    pthread_mutex_init(&e->sync.mu, NULL);
+    pthread_cond_init(&e->sync.work, NULL);
+    pthread_cond_init(&e->sync.done, NULL);
+    pthread_mutex_init(&e->checkpoint.mu, NULL);
+    pthread_cond_init(&e->checkpoint.cond, NULL);
+    pthread_mutex_init(&e->tails.mu, NULL);
+    e->journal.fd = -1;
     jrep_list_t rep = {0};
     atomic_init(&e->pending_bytes, 0);
-    atomic_init(&e->open_fds, 0);
-    atomic_init(&e->fail_code, 0);
-    atomic_init(&e->fail_until_ms, 0);
-    atomic_init(&e->ck_blocked, false);
-    atomic_init(&e->tails_stuck, 0);
+    atomic_init(&e->fds.open, 0);
+    atomic_init(&e->fail.code, 0);
+    atomic_init(&e->fail.until_ms, 0);
+    atomic_init(&e->checkpoint.blocked, false);
+    atomic_init(&e->tails.stuck, 0);
     int rc = 0;
     if (e->ops.mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) rc = errno_code(errno);
     if (!rc && e->ops.mkdir(e->root, 0700) == 0) rc = fsync_dir(e, cfg->data_dir);
@@ -3488,42 +3530,42 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
         goto fail;
     }
     if ((rc = journal_open(e, &rep))) {
-        SL_ERROR("storage: cannot open the commit journal %s: %s", e->jpath ? e->jpath : "", sl_strerror(rc));
+        SL_ERROR("storage: cannot open the commit journal %s: %s", e->journal.path ? e->journal.path : "", sl_strerror(rc));
         goto fail;
     }
-    if (e->jfd >= 0) {
+    if (e->journal.fd >= 0) {
         /* Before the engine's threads start: replay writes nothing it cannot do without. */
         rc = journal_replay(e, &rep);
         jrep_free(&rep);
         if (rc) {
-            SL_ERROR("storage: commit journal %s: cannot replay it: %s", e->jpath, sl_strerror(rc));
+            SL_ERROR("storage: commit journal %s: cannot replay it: %s", e->journal.path, sl_strerror(rc));
             goto fail;
         }
     }
     if (pthread_create(&e->commit_thread, NULL, commit_main, e) != 0) { rc = SL_ENOMEM; goto fail_shards; }
     if (cfg->durability != SL_DURABILITY_NONE) {
         for (int i = 0; i < SL_STORAGE_SYNC_THREADS - 1; i++) {
-            if (pthread_create(&e->sync_threads[i], NULL, sync_worker, e) != 0) break;
-            e->nsync_threads++;
+            if (pthread_create(&e->sync.threads[i], NULL, sync_worker, e) != 0) break;
+            e->sync.nthreads++;
         }
     }
-    if (e->jfd >= 0) {
-        if (pthread_create(&e->ck_thread, NULL, ck_main, e) == 0) e->ck_started = true;
-        e->ck_next_ms = sl_time_mono_ms() + SL_STORAGE_CHECKPOINT_MS;
+    if (e->journal.fd >= 0) {
+        if (pthread_create(&e->checkpoint.thread, NULL, ck_main, e) == 0) e->checkpoint.started = true;
+        e->checkpoint.next_ms = sl_time_mono_ms() + SL_STORAGE_CHECKPOINT_MS;
         /* Without the checkpoint thread the ring would never be freed: write directly then. */
-        e->jon = e->ck_started && cfg->durability == SL_DURABILITY_SYNC;
+        e->journal.on = e->checkpoint.started && cfg->durability == SL_DURABILITY_SYNC;
     }
     *out = &e->base;
     return 0;
 fail_shards:
-    while (e->reg_head) { /* held by the replay; their records stay in the journal */
-        file_shard_t *s = e->reg_head;
-        e->reg_head = s->reg_next;
+    while (e->registry.head) { /* held by the replay; their records stay in the journal */
+        file_shard_t *s = e->registry.head;
+        e->registry.head = s->registry.next;
         shard_free(s);
     }
 fail:
     jrep_free(&rep);
-    if (e->jfd >= 0) e->ops.close(e->jfd);
+    if (e->journal.fd >= 0) e->ops.close(e->journal.fd);
     engine_free(e);
     return rc;
 }
