@@ -11,7 +11,7 @@
  * without it. Control-plane changes hold it for writing. Storage has its own locks below this one.
  * Lock order, outermost first: engine lock, then the fan-out registry's mutex (listen.c; never held
  * while taking the engine lock), then the reader pool's mutex, then storage's locks (registry ->
- * shard -> queue, see storage/file.c), with the catalog's mutex innermost.
+ * shard -> queue, see storage/file_internal.h), with the catalog's mutex innermost.
  *
  * Lifecycle states are evaluated lazily: a stream in CREATING whose status_until_ms has passed is
  * ACTIVE to every reader (sl_kstream_status), so a delay of 0 makes the transition complete before

@@ -2,7 +2,7 @@
  * shared/specs/cluster.md "What the foundation must already respect").
  *
  * Two implementations share this interface and the same tests: the segment-file engine
- * (storage/file.c: append-only segments, sparse indexes, group commit, recovery, retention) and an
+ * (storage/file*.c: append-only segments, sparse indexes, group commit, recovery, retention) and an
  * in-memory twin (storage/memory.c). A remote engine (NATS JetStream) can slot in later, so appends
  * complete through a callback and reads may complete after the call returns.
  *

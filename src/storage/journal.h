@@ -1,6 +1,6 @@
 /* On-disk format of the shared commit journal (docs/storage-format.md, "Commit journal"): the file
  * header, the two checkpoint slots and the entries. Pure functions over byte buffers, shared by
- * the file engine (src/storage/file.c), its recovery and the tests. All integers little-endian.
+ * the file engine (src/storage/file_journal.c), its recovery and the tests. All integers little-endian.
  *
  * The journal is one file used as a ring: byte `lsn` of the endless journal stream lives at file
  * offset SL_JNL_DATA_OFF + lsn % capacity. An entry never wraps: the rest of a lap too small for a

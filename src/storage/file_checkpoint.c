@@ -1,0 +1,178 @@
+/* Checkpoints of the commit journal (overview in file.c; docs/storage-format.md, "Commit
+ * journal"): the commit thread writes shard tails to their segments (every tail periodically, the
+ * oldest ones under load) and marks how far the journal may be freed; the checkpoint thread makes
+ * every segment write so far durable with one syncfs and records that position in a checkpoint
+ * slot of the journal; the commit thread then writes the index entries whose data the checkpoint
+ * made durable. */
+#include "core/common.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "storage/file_internal.h"
+#include "storage/journal.h"
+
+#include <errno.h>
+#include <string.h>
+
+enum { CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED };
+
+/* Checkpoint thread: makes every segment write so far durable, then records checkpoint.lsn. */
+int sl_file_journal_checkpoint_sync(sl_file_engine_t *e, uint64_t lsn) {
+    if (e->ops.syncfs(e->journal.fd) != 0) return sl_file_errno_code(errno);
+    uint64_t gen = e->checkpoint.gen + 1;
+    uint8_t slot[SL_JNL_SLOT_BYTES];
+    sl_jnl_slot_encode(slot, gen, lsn);
+    int rc = sl_file_pwrite_all(&e->ops, e->journal.fd, slot, sizeof slot, (gen & 1) ? SL_JNL_SLOT1_OFF : SL_JNL_SLOT0_OFF);
+    if (!rc && e->ops.fdatasync(e->journal.fd) != 0) rc = sl_file_errno_code(errno);
+    if (!rc) e->checkpoint.gen = gen;
+    return rc;
+}
+
+void *sl_file_ck_main(void *arg) {
+    sl_file_engine_t *e = arg;
+    pthread_mutex_lock(&e->checkpoint.mu);
+    for (;;) {
+        while (!e->checkpoint.stop && e->checkpoint.state != CK_RUNNING) pthread_cond_wait(&e->checkpoint.cond, &e->checkpoint.mu);
+        if (e->checkpoint.state != CK_RUNNING) break;
+        uint64_t lsn = e->checkpoint.lsn;
+        pthread_mutex_unlock(&e->checkpoint.mu);
+        int rc = sl_file_journal_checkpoint_sync(e, lsn);
+        if (rc) SL_WARN("storage: commit journal checkpoint failed (%s); will retry", sl_strerror(rc));
+        pthread_mutex_lock(&e->checkpoint.mu);
+        e->checkpoint.state = rc ? CK_FAILED : CK_DONE;
+        pthread_cond_broadcast(&e->checkpoint.cond);
+    }
+    pthread_mutex_unlock(&e->checkpoint.mu);
+    return NULL;
+}
+
+/* Writes a shard's tail to its active segment outside a commit round, holding a reference to the
+ * segment (its descriptors are opened if closed). Commit thread with the registry lock held. */
+static int shard_flush_tail_idle(sl_file_shard_t *s, bool release) {
+    pthread_mutex_lock(&s->mu);
+    sl_file_seg_t *a = s->segs[s->nseg - 1];
+    int rc = sl_file_seg_open_fds_locked(s, a);
+    if (!rc) a->refs++;
+    pthread_mutex_unlock(&s->mu);
+    if (rc) return rc;
+    rc = sl_file_shard_flush_tail(s, a, release);
+    sl_file_seg_unref(s, a);
+    return rc;
+}
+
+/* Commit thread, between rounds: writes every shard's tail to its segment (and frees the tail
+ * buffers). Returns 0 when every tail was written. */
+int sl_file_flush_all_tails(sl_file_engine_t *e) {
+    int rc = 0;
+    pthread_mutex_lock(&e->registry.mu);
+    for (sl_file_shard_t *s = e->registry.head; s && !rc; s = s->registry.next)
+        if (s->tail.buf.len > 0 || s->tail.buf.data != NULL) rc = shard_flush_tail_idle(s, true);
+    pthread_mutex_unlock(&e->registry.mu);
+    if (!rc && atomic_exchange(&e->tails.stuck, 0))
+        SL_INFO("storage: journaled records are written to their segments again; writes are accepted");
+    return rc;
+}
+
+/* Commit thread, between rounds: writes out the oldest tails while they start more than a quarter
+ * of the ring before the write position (at most SL_STORAGE_TAIL_AGE_FLUSH_MAX per call, so that no
+ * round waits long), so that the next checkpoint can free the journal behind them. */
+void sl_file_tail_age_flush(sl_file_engine_t *e) {
+    if (e->journal.fd < 0) return;
+    pthread_mutex_lock(&e->tails.mu);
+    bool due = e->tails.head && e->tails.head->tail.lsn + e->journal.cap / 4 <= e->journal.write_lsn;
+    pthread_mutex_unlock(&e->tails.mu);
+    if (!due) return;
+    pthread_mutex_lock(&e->registry.mu);
+    for (int n = 0; n < SL_STORAGE_TAIL_AGE_FLUSH_MAX; n++) {
+        pthread_mutex_lock(&e->tails.mu);
+        sl_file_shard_t *s = e->tails.head;
+        pthread_mutex_unlock(&e->tails.mu);
+        if (!s || s->tail.lsn + e->journal.cap / 4 > e->journal.write_lsn || shard_flush_tail_idle(s, false) != 0) break;
+    }
+    pthread_mutex_unlock(&e->registry.mu);
+}
+
+/* Commit thread: the checkpoint may free the journal up to the oldest tail (everything before it
+ * has been written to the segments). Notes which index entries that covers. Returns the lsn. */
+uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e) {
+    pthread_mutex_lock(&e->registry.mu);
+    pthread_mutex_lock(&e->tails.mu);
+    uint64_t lsn = e->tails.head ? e->tails.head->tail.lsn : e->journal.write_lsn;
+    pthread_mutex_unlock(&e->tails.mu);
+    if (lsn != e->journal.oldest_lsn) {
+        for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) {
+            pthread_mutex_lock(&s->mu);
+            s->checkpoint.base = s->segs[s->nseg - 1]->base_seq;
+            pthread_mutex_unlock(&s->mu);
+            uint64_t n = s->writer.npoints;
+            if (s->tail.buf.len) {
+                /* only the entries that point before the tail */
+                n = s->writer.npoints_disk;
+                for (size_t off = 0; off + SL_IDX_ENTRY_BYTES <= s->writer.idx.len; off += SL_IDX_ENTRY_BYTES, n++)
+                    if (sl_le64_get((const uint8_t *)s->writer.idx.data + off + 8) >= s->tail.off) break;
+            }
+            s->checkpoint.npoints = n;
+        }
+    }
+    pthread_mutex_unlock(&e->registry.mu);
+    return lsn;
+}
+
+/* Commit thread, once a checkpoint completed: frees the journal before its lsn and writes the
+ * index entries whose data it made durable. */
+void sl_file_checkpoint_finish(sl_file_engine_t *e, uint64_t lsn) {
+    e->journal.oldest_lsn = lsn;
+    pthread_mutex_lock(&e->registry.mu);
+    for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) {
+        uint64_t upto = s->checkpoint.npoints;
+        s->checkpoint.npoints = 0;
+        if (upto <= s->writer.npoints_disk) continue;
+        pthread_mutex_lock(&s->mu);
+        sl_file_seg_t *a = s->segs[s->nseg - 1];
+        bool go = a->base_seq == s->checkpoint.base && sl_file_seg_open_fds_locked(s, a) == 0;
+        if (go) a->refs++;
+        pthread_mutex_unlock(&s->mu);
+        if (!go) continue;
+        size_t bytes = (size_t)(upto - s->writer.npoints_disk) * SL_IDX_ENTRY_BYTES;
+        if (bytes <= s->writer.idx.len &&
+            sl_file_pwrite_all(&e->ops, a->idx_fd, s->writer.idx.data, bytes, SL_IDX_HEADER_BYTES + s->writer.npoints_disk * SL_IDX_ENTRY_BYTES) == 0) {
+            memmove(s->writer.idx.data, s->writer.idx.data + bytes, s->writer.idx.len - bytes);
+            s->writer.idx.len -= bytes;
+            s->writer.npoints_disk = upto;
+            pthread_mutex_lock(&s->mu);
+            a->npoints = upto;
+            pthread_mutex_unlock(&s->mu);
+        }
+        sl_file_seg_unref(s, a);
+    }
+    pthread_mutex_unlock(&e->registry.mu);
+}
+
+/* Commit thread: completes a finished checkpoint and starts the next one when due. */
+void sl_file_checkpoint_poll(sl_file_engine_t *e, int64_t now) {
+    if (e->journal.fd < 0 || !e->checkpoint.started || atomic_load(&e->checkpoint.blocked)) return;
+    pthread_mutex_lock(&e->checkpoint.mu);
+    int st = e->checkpoint.state;
+    uint64_t done_lsn = e->checkpoint.lsn;
+    if (st == CK_DONE || st == CK_FAILED) e->checkpoint.state = CK_IDLE;
+    pthread_mutex_unlock(&e->checkpoint.mu);
+    if (st == CK_DONE) sl_file_checkpoint_finish(e, done_lsn);
+    if (st == CK_FAILED) e->checkpoint.next_ms = now + 1000;
+    if (st == CK_RUNNING || e->journal.write_lsn == e->journal.oldest_lsn) return;
+    bool space = e->journal.write_lsn - e->journal.oldest_lsn >= e->journal.cap / 2;
+    if (!space && now < e->checkpoint.next_ms) return;
+    /* Under load, free the journal up to the oldest tail without writing every tail now
+     * (sl_file_tail_age_flush writes the old ones out a few at a time); periodically, write every
+     * tail, so that quiet shards do not keep old journal space. */
+    if (!space) {
+        e->checkpoint.next_ms = now + SL_STORAGE_CHECKPOINT_MS;
+        if (sl_file_flush_all_tails(e)) return;
+    }
+    uint64_t lsn = sl_file_checkpoint_mark(e);
+    if (lsn == e->journal.oldest_lsn) return;
+    e->checkpoint.next_ms = now + SL_STORAGE_CHECKPOINT_MS;
+    pthread_mutex_lock(&e->checkpoint.mu);
+    e->checkpoint.lsn = lsn;
+    e->checkpoint.state = CK_RUNNING;
+    pthread_cond_broadcast(&e->checkpoint.cond);
+    pthread_mutex_unlock(&e->checkpoint.mu);
+}

@@ -1,0 +1,743 @@
+/* Appends and commit rounds of the segment-file engine (overview in file.c): appends frame their
+ * records into the shard's pending buffer; the commit thread takes the pending buffers of every
+ * shard with work, in chunks, creates the files of new shards, writes each shard's share
+ * (rolling full segments), makes the round durable (one fdatasync of the journal and one per
+ * directly written shard, in parallel on the sync pool: group commit) and completes the appends.
+ * Also the interval flush (durability=interval) and the commit thread's loop. */
+#include "core/common.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "storage/file_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void engine_set_failed(sl_file_engine_t *e, int code) {
+    atomic_store(&e->fail.code, code);
+    atomic_store(&e->fail.until_ms, (long long)(sl_time_mono_ms() + SL_STORAGE_FAILED_RETRY_MS));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Appends */
+
+void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
+    /* s->mu held; takes the queue mutex (lock order shard -> queue). */
+    if (s->in_dirty) return;
+    s->in_dirty = true;
+    sl_file_engine_t *e = s->eng;
+    pthread_mutex_lock(&e->dirty.mu);
+    s->dirty_next = NULL;
+    bool was_empty = e->dirty.head == NULL;
+    if (e->dirty.tail) e->dirty.tail->dirty_next = s; else e->dirty.head = s;
+    e->dirty.tail = s;
+    /* The commit thread waits only while the queue is empty: wake it only then (a batch touching
+     * hundreds of shards would otherwise signal it hundreds of times). */
+    if (was_empty) pthread_cond_signal(&e->dirty.cond);
+    pthread_mutex_unlock(&e->dirty.mu);
+}
+
+int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg) {
+    sl_file_shard_t *s = (sl_file_shard_t *)log;
+    sl_file_engine_t *e = s->eng;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sl_record_t *r = &records[i];
+        size_t ehk = r->explicit_hash_key ? r->explicit_hash_key_len : 0;
+        if (r->partition_key_len > SL_FRAME_KEY_BYTES_MAX || ehk > SL_FRAME_KEY_BYTES_MAX ||
+            r->data_len > SL_KINESIS_RECORD_DATA_MAX || (r->data_len && !r->data) ||
+            (r->partition_key_len && !r->partition_key))
+            return SL_EINVAL;
+        bytes += sl_frame_size(r->partition_key_len, ehk, r->data_len);
+    }
+    int stuck = atomic_load(&e->tails.stuck);
+    if (stuck) return stuck;
+    int fc = atomic_load(&e->fail.code);
+    if (fc != 0) {
+        if (sl_time_mono_ms() < atomic_load(&e->fail.until_ms)) return fc;
+        atomic_store(&e->fail.code, 0);
+    }
+    if (atomic_fetch_add(&e->pending_bytes, bytes) + bytes > SL_STORAGE_PENDING_BYTES_MAX) {
+        atomic_fetch_sub(&e->pending_bytes, bytes);
+        return SL_EAGAIN;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) { rc = SL_ECLOSED; goto out; }
+    if (s->pending.n == s->pending.cap) {
+        size_t cap = s->pending.cap ? s->pending.cap * 2 : 16;
+        sl_file_op_t *p = realloc(s->pending.ops, cap * sizeof *p);
+        if (!p) { rc = SL_ENOMEM; goto out; }
+        s->pending.ops = p;
+        s->pending.cap = cap;
+    }
+    uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->pending.buf, bytes);
+    if (!dst) {
+        s->pending.buf.failed = false;
+        rc = SL_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sl_record_t r = records[i];
+        if (!r.explicit_hash_key) r.explicit_hash_key_len = 0;
+        sl_frame_prepare(dst, &r);
+        dst += sl_frame_size(r.partition_key_len, r.explicit_hash_key_len, r.data_len);
+    }
+    s->pending.buf.len += bytes;
+    s->pending.ops[s->pending.n++] = (sl_file_op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};
+    s->last_use_ms = sl_time_mono_ms();
+    sl_file_enqueue_dirty_locked(s);
+out:
+    pthread_mutex_unlock(&s->mu);
+    if (rc) atomic_fetch_sub(&e->pending_bytes, bytes);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Commit thread */
+
+/* Writes the pending index entries of the active segment g; call only once the data they point to
+ * is durable. On failure they stay pending and are retried later. Writer state: the commit
+ * thread, or a thread that holds the registry lock while the commit thread is not using s. */
+int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g) {
+    if (s->writer.idx.len == 0) return 0;
+    int rc = sl_file_pwrite_all(&s->eng->ops, g->idx_fd, s->writer.idx.data, s->writer.idx.len,
+                        SL_IDX_HEADER_BYTES + s->writer.npoints_disk * SL_IDX_ENTRY_BYTES);
+    if (rc) {
+        SL_WARN("storage: stream %s shard %s: index write failed (%s); will retry", s->stream_key, s->shard_key,
+                sl_strerror(rc));
+        return rc;
+    }
+    s->writer.npoints_disk = s->writer.npoints;
+    sl_buf_reset(&s->writer.idx);
+    return 0;
+}
+
+/* Seals the active segment (its data made durable first) and starts a new one at writer.end_seq.
+ * *durable tells whether the active segment's data was made durable before a failure. */
+static int shard_roll(sl_file_shard_t *s, bool *durable) {
+    sl_file_engine_t *e = s->eng;
+    sl_file_seg_t *old = s->round.seg;
+    int rc;
+    *durable = false;
+    if (e->ops.fdatasync(old->fd) != 0) return sl_file_errno_code(errno);
+    *durable = true;
+    if ((rc = sl_file_flush_pending_index(s, old))) return rc;
+    uint8_t ent[SL_IDX_ENTRY_BYTES];
+    sl_idx_entry_t seal = {.seq = s->writer.end_seq, .offset = s->writer.size, .arrival_ms = s->writer.last_arrival, .kind = SL_IDX_SEAL};
+    sl_idx_entry_encode(ent, &seal);
+    uint64_t seal_off = SL_IDX_HEADER_BYTES + s->writer.npoints * SL_IDX_ENTRY_BYTES;
+    if ((rc = sl_file_pwrite_all(&e->ops, old->idx_fd, ent, sizeof ent, seal_off))) return rc;
+    if (e->ops.fdatasync(old->idx_fd) != 0) { rc = sl_file_errno_code(errno); goto unseal; }
+    int fd, ifd;
+    /* A seq floor (sl_storage_shard_set_floor) starts the new segment above a gap. */
+    uint64_t next_base = s->writer.floor > s->writer.end_seq ? s->writer.floor : s->writer.end_seq;
+    if ((rc = sl_file_seg_create_files(s, next_base, true, &fd, &ifd))) goto unseal;
+    sl_file_seg_t *g = sl_file_seg_new(next_base);
+    if (!g) {
+        e->ops.close(fd);
+        e->ops.close(ifd);
+        rc = SL_ENOMEM;
+        goto unseal;
+    }
+    g->fd = fd;
+    g->idx_fd = ifd;
+    atomic_fetch_add(&e->fds.open, 2);
+    g->refs = 2; /* the list and this round */
+    pthread_mutex_lock(&s->mu);
+    if (sl_file_segs_push(s, g)) {
+        pthread_mutex_unlock(&s->mu);
+        g->refs = 1;
+        sl_file_seg_unref_locked(e, g);
+        rc = SL_ENOMEM;
+        goto unseal;
+    }
+    /* The old segment's data is durable: publish it and seal it. */
+    if (old->end_seq == old->base_seq) old->first_arrival = s->writer.first_arrival;
+    old->size = s->writer.size;
+    old->end_seq = s->writer.end_seq;
+    old->last_arrival = s->writer.last_arrival;
+    old->npoints = s->writer.npoints_disk;
+    old->sealed = true;
+    s->writer.end_seq = next_base;
+    s->writer.floor = 0;
+    s->next_seq = s->writer.end_seq;
+    /* Its descriptors were opened read-write; reopen read-only lazily. */
+    if (old->refs == 2) sl_file_seg_close_fds(e, old);
+    sl_file_seg_unref_locked(e, old);
+    s->round.seg = g;
+    pthread_mutex_unlock(&s->mu);
+    s->writer.size = SL_SEG_HEADER_BYTES;
+    s->writer.npoints = 0;
+    s->writer.npoints_disk = 0;
+    s->writer.last_point_off = 0;
+    return 0;
+unseal:
+    if (e->ops.ftruncate(old->idx_fd, (off_t)seal_off) != 0) s->writer.needs_truncate = true;
+    return rc;
+}
+
+static void region_begin(sl_file_shard_t *s, size_t op_index) {
+    s->round.region_op = op_index;
+    s->round.size0 = s->writer.size;
+    s->round.end0 = s->writer.end_seq;
+    s->round.npoints0 = s->writer.npoints;
+    s->round.last_point0 = s->writer.last_point_off;
+    s->round.arrival0 = s->writer.last_arrival;
+    s->round.idx_len0 = s->writer.idx.len;
+    s->round.region = false;
+}
+
+/* Undoes the current region: the writer state returns to the region's start and the bytes written
+ * are truncated away (retried before the next write if truncation fails). */
+static void region_rollback(sl_file_shard_t *s) {
+    sl_file_engine_t *e = s->eng;
+    s->writer.size = s->round.size0;
+    s->writer.end_seq = s->round.end0;
+    s->writer.npoints = s->round.npoints0;
+    s->writer.last_point_off = s->round.last_point0;
+    s->writer.last_arrival = s->round.arrival0;
+    s->writer.idx.len = s->round.idx_len0;
+    s->round.region = false;
+    if (s->round.jnl) return; /* nothing was written to the segment file */
+    sl_file_seg_t *a = s->round.seg;
+    if (a->fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0) s->writer.needs_truncate = true;
+}
+
+static int region_write(sl_file_shard_t *s, size_t buf_from, size_t buf_to) {
+    sl_file_engine_t *e = s->eng;
+    sl_file_seg_t *a = s->round.seg;
+    int rc = 0;
+    if (buf_to > buf_from) rc = sl_file_pwrite_all(&e->ops, a->fd, s->writer.buf.data + buf_from, buf_to - buf_from, s->round.size0);
+    return rc;
+}
+
+/* Writes one shard's share of a commit round: frames get their seqs, full segments roll. */
+static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_rc) {
+    sl_file_engine_t *e = s->eng;
+    s->round.ok_ops = 0;
+    s->round.status = 0;
+    region_begin(s, 0);
+    int rc = open_rc;
+    /* A direct write follows the frames committed through the journal, so those go first. */
+    if (!rc && !s->round.jnl && s->tail.buf.len) rc = sl_file_shard_flush_tail(s, s->round.seg, false);
+    if (!rc && s->writer.needs_truncate) {
+        sl_file_seg_t *a = s->round.seg;
+        if (e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0) rc = sl_file_errno_code(errno);
+        else
+            s->writer.needs_truncate = false;
+    }
+    if (!rc && s->round.seg->index_bad) rc = sl_file_rebuild_active_index(s);
+    bool durable;
+    if (!rc && roll_requested && s->writer.nops == 0 && s->writer.end_seq > s->round.seg->base_seq) rc = shard_roll(s, &durable);
+    if (!rc && s->writer.floor > s->writer.end_seq && (rc = shard_roll(s, &durable)) == 0) region_begin(s, 0);
+    if (rc) {
+        s->round.status = rc;
+        return;
+    }
+    size_t pos = 0, region_from = 0;
+    for (size_t i = 0; i < s->writer.nops; i++) {
+        sl_file_op_t *op = &s->writer.ops[i];
+        if (s->writer.size >= e->segment_bytes && s->writer.end_seq > s->round.seg->base_seq) {
+            durable = false;
+            if ((rc = region_write(s, region_from, pos)) || (rc = shard_roll(s, &durable))) {
+                if (durable) {
+                    /* The region is written and durable; only the roll failed (it is retried
+                     * by the next round). The appends after it fail. */
+                    s->round.ok_ops = i;
+                    s->round.region = false;
+                } else {
+                    region_rollback(s);
+                    s->round.ok_ops = s->round.region_op;
+                }
+                s->round.status = rc;
+                return;
+            }
+            s->round.ok_ops = i;
+            region_begin(s, i);
+            region_from = pos;
+        }
+        op->first_seq = s->writer.end_seq;
+        for (size_t k = 0; k < op->n; k++) {
+            uint8_t *f = (uint8_t *)s->writer.buf.data + pos;
+            uint32_t len = sl_frame_len(f);
+            int64_t arrival = sl_frame_arrival(f);
+            if (arrival < s->writer.last_arrival) arrival = s->writer.last_arrival;
+            sl_frame_finish(f, s->writer.end_seq, arrival);
+            if (k == 0) op->arrival_ms = arrival;
+            if (s->writer.npoints == 0 || s->writer.size >= s->writer.last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES) {
+                uint8_t ent[SL_IDX_ENTRY_BYTES];
+                sl_idx_entry_t ie = {.seq = s->writer.end_seq, .offset = s->writer.size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
+                sl_idx_entry_encode(ent, &ie);
+                sl_buf_append(&s->writer.idx, ent, sizeof ent);
+                if (s->writer.npoints == 0) s->writer.first_arrival = arrival;
+                s->writer.npoints++;
+                s->writer.last_point_off = s->writer.size;
+            }
+            s->writer.size += len;
+            s->writer.end_seq++;
+            s->writer.last_arrival = arrival;
+            pos += len;
+        }
+    }
+    if (sl_buf_failed(&s->writer.idx)) {
+        s->writer.idx.failed = false;
+        rc = SL_ENOMEM;
+    } else {
+        rc = s->round.jnl ? 0 : region_write(s, region_from, pos);
+    }
+    if (rc) {
+        region_rollback(s);
+        s->round.status = rc;
+        s->round.ok_ops = s->round.region_op;
+        return;
+    }
+    s->round.region = pos > region_from;
+    s->round.ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->round.region ? s->round.region_op : s->writer.nops;
+}
+
+static int sync_one(sl_file_engine_t *e, const sl_file_sync_job_t *job) {
+    int r = job->dir ? e->ops.fsync(job->fd) : e->ops.fdatasync(job->fd);
+    return r == 0 ? 0 : sl_file_errno_code(errno);
+}
+
+void *sl_file_sync_worker(void *arg) {
+    sl_file_engine_t *e = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&e->sync.mu);
+    for (;;) {
+        while (!e->sync.stop && (e->sync.gen == seen || e->sync.next >= e->sync.n)) {
+            seen = e->sync.gen;
+            pthread_cond_wait(&e->sync.work, &e->sync.mu);
+        }
+        if (e->sync.stop) break;
+        size_t i = e->sync.next++;
+        sl_file_sync_job_t *job = &e->sync.jobs[i];
+        pthread_mutex_unlock(&e->sync.mu);
+        job->rc = sync_one(e, job);
+        pthread_mutex_lock(&e->sync.mu);
+        if (++e->sync.finished == e->sync.n) pthread_cond_signal(&e->sync.done);
+    }
+    pthread_mutex_unlock(&e->sync.mu);
+    return NULL;
+}
+
+/* Runs fdatasync on every job's fd, several at a time; fills job->rc. Commit thread only. */
+static void sync_many(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
+    if (n == 0) return;
+    if (n >= SL_STORAGE_SYNCFS_MIN_FILES && e->ops.syncfs) {
+        /* One flush of the file system makes every written file durable. On failure fall back to
+         * per-file syncs so that each shard learns its own status. */
+        if (e->ops.syncfs(jobs[0].fd) == 0) {
+            for (size_t i = 0; i < n; i++) jobs[i].rc = 0;
+            return;
+        }
+        SL_WARN("storage: syncfs failed (%s); syncing %zu files one by one", strerror(errno), n);
+    }
+    if (n == 1 || e->sync.nthreads == 0) {
+        for (size_t i = 0; i < n; i++) jobs[i].rc = sync_one(e, &jobs[i]);
+        return;
+    }
+    pthread_mutex_lock(&e->sync.mu);
+    e->sync.jobs = jobs;
+    e->sync.n = n;
+    e->sync.next = 0;
+    e->sync.finished = 0;
+    e->sync.gen++;
+    pthread_cond_broadcast(&e->sync.work);
+    while (e->sync.next < e->sync.n) {
+        size_t i = e->sync.next++;
+        pthread_mutex_unlock(&e->sync.mu);
+        jobs[i].rc = sync_one(e, &jobs[i]);
+        pthread_mutex_lock(&e->sync.mu);
+        e->sync.finished++;
+    }
+    while (e->sync.finished < e->sync.n) pthread_cond_wait(&e->sync.done, &e->sync.mu);
+    e->sync.n = 0;
+    pthread_mutex_unlock(&e->sync.mu);
+}
+
+static int jobs_reserve(sl_file_engine_t *e, size_t n) {
+    if (n <= e->scratch.jobs_cap) return 0;
+    sl_file_sync_job_t *j = realloc(e->scratch.jobs, n * sizeof *j);
+    if (!j) return SL_ENOMEM;
+    e->scratch.jobs = j;
+    e->scratch.jobs_cap = n;
+    return 0;
+}
+
+/* Queues an fsync of directory `path` for the current chunk's creation phase. */
+static int djob_add(sl_file_engine_t *e, const char *path) {
+    if (e->scratch.ndjobs == e->scratch.djobs_cap) {
+        size_t cap = e->scratch.djobs_cap ? e->scratch.djobs_cap * 2 : 64;
+        sl_file_sync_job_t *j = realloc(e->scratch.djobs, cap * sizeof *j);
+        if (!j) return SL_ENOMEM;
+        e->scratch.djobs = j;
+        e->scratch.djobs_cap = cap;
+    }
+    int fd = e->ops.open(path, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0) return sl_file_errno_code(errno);
+    e->scratch.djobs[e->scratch.ndjobs++] = (sl_file_sync_job_t){.fd = fd, .dir = true};
+    return 0;
+}
+
+/* Creates the directory and first segment (base 1) of a shard that has none yet, without syncing:
+ * the caller fsyncs the queued directories (root once per chunk, each stream directory once,
+ * each shard directory) before anything is written to the new files, so one sync covers the
+ * creation of every new shard of a round. *prev_stream is the stream directory created or
+ * checked last in this chunk (to skip repeating its mkdir and fsync). Commit thread only. */
+int sl_file_shard_create_files(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_seg_t *g, const char **prev_stream,
+                               bool *root_queued) {
+    pthread_mutex_lock(&s->mu);
+    sl_file_seg_close_fds(e, g); /* left by an earlier attempt whose directory sync failed */
+    pthread_mutex_unlock(&s->mu);
+    int rc = 0, fd = -1, ifd = -1;
+    if (!*root_queued) {
+        if ((rc = djob_add(e, e->root))) return rc;
+        *root_queued = true;
+    }
+    if (!*prev_stream || strcmp(*prev_stream, s->stream_key) != 0) {
+        char *sd = sl_file_path_join(e->root, s->stream_key);
+        if (!sd) return SL_ENOMEM;
+        if (e->ops.mkdir(sd, 0700) != 0 && errno != EEXIST) rc = sl_file_errno_code(errno);
+        if (!rc) rc = djob_add(e, sd);
+        free(sd);
+        if (rc) return rc;
+        *prev_stream = s->stream_key;
+    }
+    if (e->ops.mkdir(s->dir, 0700) != 0 && errno != EEXIST) return sl_file_errno_code(errno);
+    if ((rc = sl_file_seg_create_files(s, g->base_seq, false, &fd, &ifd))) return rc;
+    if ((rc = djob_add(e, s->dir))) {
+        e->ops.close(fd);
+        e->ops.close(ifd);
+        return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    g->fd = fd;
+    g->idx_fd = ifd;
+    atomic_fetch_add(&e->fds.open, 2);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* Creation phase of a chunk: creates the files of every shard of the batch that has none yet and
+ * makes them durable with one group of directory syncs (one syncfs when there are many). */
+static void create_new_shards(sl_file_engine_t *e, size_t n) {
+    const char *prev_stream = NULL;
+    bool root_queued = false, any = false;
+    e->scratch.ndjobs = 0;
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        if (!s->round.create) continue;
+        any = true;
+        s->round.open_rc = sl_file_shard_create_files(e, s, s->round.seg, &prev_stream, &root_queued);
+    }
+    if (!any) return;
+    sync_many(e, e->scratch.djobs, e->scratch.ndjobs);
+    int rc = 0;
+    for (size_t i = 0; i < e->scratch.ndjobs; i++) {
+        if (e->scratch.djobs[i].rc && !rc) rc = e->scratch.djobs[i].rc;
+        e->ops.close(e->scratch.djobs[i].fd);
+    }
+    e->scratch.ndjobs = 0;
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        if (!s->round.create || s->round.open_rc) continue;
+        if (rc) {
+            /* Not durable: fail this round's appends; the next round creates the files again. */
+            s->round.open_rc = rc;
+            pthread_mutex_lock(&s->mu);
+            sl_file_seg_close_fds(e, s->round.seg);
+            pthread_mutex_unlock(&s->mu);
+        } else {
+            s->on_disk = true;
+        }
+    }
+}
+
+static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
+    size_t n = 0;
+    for (sl_file_shard_t *s = list; s; s = s->dirty_next) n++;
+    if (n > e->scratch.batch_cap) {
+        sl_file_shard_t **b = realloc(e->scratch.batch, n * sizeof *b);
+        SL_ASSERT(b != NULL); /* a few pointers per shard; nothing sensible to do without them */
+        e->scratch.batch = b;
+        e->scratch.batch_cap = n;
+    }
+    SL_ASSERT(jobs_reserve(e, n + 1) == 0);
+    n = 0;
+    for (sl_file_shard_t *s = list; s; s = s->dirty_next) e->scratch.batch[n++] = s;
+
+    /* Take each shard's pending appends, create the files of new shards, then write. */
+    bool any_create = false;
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        pthread_mutex_lock(&s->mu);
+        sl_buf_t tb = s->writer.buf;
+        s->writer.buf = s->pending.buf;
+        s->pending.buf = tb;
+        sl_buf_reset(&s->pending.buf);
+        sl_file_op_t *to = s->writer.ops;
+        size_t tc = s->writer.capops;
+        s->writer.ops = s->pending.ops;
+        s->writer.capops = s->pending.cap;
+        s->writer.nops = s->pending.n;
+        s->pending.ops = to;
+        s->pending.cap = tc;
+        s->pending.n = 0;
+        s->in_dirty = false;
+        s->in_batch = true;
+        s->round.roll = s->roll_requested;
+        s->roll_requested = false;
+        sl_file_seg_t *a = s->segs[s->nseg - 1];
+        a->refs++;
+        s->round.seg = a;
+        s->round.create = !s->on_disk;
+        s->round.open_rc = s->round.create ? 0 : sl_file_seg_open_fds_locked(s, a);
+        if (s->round.create) any_create = true;
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (any_create) create_new_shards(e, n);
+    sl_file_journal_choose(e, n);
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        shard_write_round(s, s->round.roll, s->round.open_rc);
+    }
+    /* Group commit: one fdatasync of the journal for the journaled shards, one per shard written
+     * directly, in parallel. */
+    if (e->base.cfg.durability == SL_DURABILITY_SYNC) {
+        size_t nj = 0;
+        bool jused = false;
+        int jrc = 0;
+        uint64_t jnext = 0;
+        for (size_t i = 0; i < n && !jused; i++) {
+            sl_file_shard_t *s = e->scratch.batch[i];
+            jused = s->round.jnl && s->round.status == 0 && s->round.region;
+        }
+        if (jused) {
+            jrc = sl_file_journal_write(e, n, &jnext);
+            if (!jrc) e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = e->journal.fd};
+        }
+        size_t first_shard_job = nj;
+        for (size_t i = 0; i < n; i++) {
+            sl_file_shard_t *s = e->scratch.batch[i];
+            if (!s->round.jnl && s->round.status == 0 && s->round.region) e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = s->round.seg->fd};
+        }
+        sync_many(e, e->scratch.jobs, nj);
+        if (jused) {
+            if (!jrc) jrc = e->scratch.jobs[0].rc;
+            if (jrc) sl_file_journal_failed(e, jrc);
+            else e->journal.write_lsn = jnext;
+        }
+        nj = first_shard_job;
+        for (size_t i = 0; i < n; i++) {
+            sl_file_shard_t *s = e->scratch.batch[i];
+            if (!(s->round.status == 0 && s->round.region)) continue;
+            int rc = s->round.jnl ? jrc : e->scratch.jobs[nj++].rc;
+            if (rc) {
+                region_rollback(s);
+                s->round.status = rc;
+            } else {
+                s->round.ok_ops = s->writer.nops;
+                if (!s->round.jnl) (void)sl_file_flush_pending_index(s, s->round.seg);
+            }
+        }
+    }
+    /* Publish and complete. */
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        sl_file_seg_t *a = s->round.seg;
+        bool to_tail = s->round.jnl && s->round.status == 0 && s->round.region;
+        pthread_mutex_lock(&s->mu);
+        bool appended = to_tail && sl_file_tail_append_locked(s);
+        if (to_tail && !appended) {
+            pthread_mutex_unlock(&s->mu);
+            sl_file_tail_append_failed(s);
+            pthread_mutex_lock(&s->mu);
+        }
+        a->size = s->writer.size;
+        a->end_seq = s->writer.end_seq;
+        a->npoints = s->writer.npoints_disk;
+        if (s->writer.end_seq > a->base_seq) {
+            a->first_arrival = s->writer.first_arrival;
+            a->last_arrival = s->writer.last_arrival;
+        }
+        uint64_t old_tip = s->next_seq;
+        s->next_seq = s->writer.end_seq;
+        if (s->round.region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
+        pthread_mutex_unlock(&s->mu);
+        if (s->round.status)
+            SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu completed", s->stream_key,
+                     s->shard_key, sl_strerror(s->round.status), s->writer.nops - s->round.ok_ops, s->round.ok_ops);
+        /* Out of descriptors is back-pressure for this round only, not a failed disk. */
+        if (s->round.status && s->round.status != SL_EAGAIN) engine_set_failed(e, s->round.status);
+        /* Wake readers first, then complete the appends in order. */
+        if (s->writer.end_seq != old_tip && e->base.cfg.on_commit) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->writer.end_seq);
+        size_t bytes = 0;
+        for (size_t k = 0; k < s->writer.nops; k++) {
+            sl_file_op_t *op = &s->writer.ops[k];
+            bytes += op->bytes;
+            if (k < s->round.ok_ops) op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
+            else op->cb(op->arg, s->round.status ? s->round.status : SL_EIO, 0, 0);
+        }
+        atomic_fetch_sub(&e->pending_bytes, bytes);
+        s->writer.nops = 0;
+        sl_buf_reset(&s->writer.buf);
+        if (appended) sl_file_tq_push(s); /* no-op when the tail was already queued */
+        /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
+         * them durable until the next checkpoint). A failure is retried later. */
+        if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES) (void)sl_file_shard_flush_tail(s, a, false);
+        pthread_mutex_lock(&s->mu);
+        sl_file_seg_unref_locked(e, a);
+        s->round.seg = NULL;
+        s->in_batch = false;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* One commit round over every shard with work, in chunks of at most SL_STORAGE_ROUND_SHARDS_MAX
+ * shards so that the descriptors it needs stay bounded. */
+static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
+    /* A chunk's shards hold their active segment's two descriptors at once: keep a chunk within a
+     * quarter of the budget. */
+    int chunk_max = SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->fds.max / 8));
+    while (list) {
+        sl_file_shard_t *chunk = list, *last = list;
+        int n = 1;
+        for (; n < chunk_max && last->dirty_next; n++) last = last->dirty_next;
+        list = last->dirty_next;
+        last->dirty_next = NULL;
+        if (atomic_load(&e->fds.open) + 2 * n > e->fds.max) sl_file_fd_sweep(e);
+        commit_chunk(e, chunk);
+    }
+}
+
+/* durability=interval: fdatasync every shard written since the last flush. */
+static void interval_flush(sl_file_engine_t *e) {
+    pthread_mutex_lock(&e->registry.mu);
+    size_t n = 0;
+    for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) n += s->unsynced;
+    if (n == 0 || jobs_reserve(e, n) || n > e->scratch.batch_cap) {
+        if (n > e->scratch.batch_cap) {
+            sl_file_shard_t **b = realloc(e->scratch.batch, n * sizeof *b);
+            if (b) { e->scratch.batch = b; e->scratch.batch_cap = n; }
+        }
+        if (n == 0 || n > e->scratch.batch_cap || jobs_reserve(e, n)) { pthread_mutex_unlock(&e->registry.mu); return; }
+    }
+    size_t nj = 0;
+    sl_file_seg_t **segs = malloc(n * sizeof *segs);
+    if (!segs) { pthread_mutex_unlock(&e->registry.mu); return; }
+    for (sl_file_shard_t *s = e->registry.head; s && nj < n; s = s->registry.next) {
+        pthread_mutex_lock(&s->mu);
+        if (s->unsynced) {
+            sl_file_seg_t *a = s->segs[s->nseg - 1];
+            if (sl_file_seg_open_fds_locked(s, a) == 0) {
+                s->unsynced = false;
+                a->refs++;
+                segs[nj] = a;
+                e->scratch.batch[nj] = s;
+                e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = a->fd};
+            }
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&e->registry.mu);
+    /* A shard may be closed meanwhile; the segment references keep the descriptors alive. */
+    sync_many(e, e->scratch.jobs, nj);
+    for (size_t i = 0; i < nj; i++) {
+        if (e->scratch.jobs[i].rc) {
+            SL_ERROR("storage: interval flush: fdatasync failed (%s): acknowledged records written in the last "
+                     "interval may not be durable",
+                     sl_strerror(e->scratch.jobs[i].rc));
+            engine_set_failed(e, e->scratch.jobs[i].rc);
+        }
+    }
+    /* Drop the references under the registry lock, re-finding shards still open. */
+    pthread_mutex_lock(&e->registry.mu);
+    for (size_t i = 0; i < nj; i++) {
+        bool found = false;
+        for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) {
+            if (s != e->scratch.batch[i]) continue;
+            pthread_mutex_lock(&s->mu);
+            if (e->scratch.jobs[i].rc == 0 && s->segs[s->nseg - 1] == segs[i] && sl_file_flush_pending_index(s, segs[i]) == 0)
+                segs[i]->npoints = s->writer.npoints_disk;
+            sl_file_seg_unref_locked(e, segs[i]);
+            pthread_mutex_unlock(&s->mu);
+            found = true;
+            break;
+        }
+        if (!found) sl_file_seg_unref_locked(e, segs[i]); /* the shard is gone: we hold the last reference */
+    }
+    pthread_mutex_unlock(&e->registry.mu);
+    free(segs);
+}
+
+void *sl_file_commit_main(void *arg) {
+    sl_file_engine_t *e = arg;
+    int64_t interval = e->base.cfg.flush_interval_ms > 0 ? e->base.cfg.flush_interval_ms : SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT;
+    int64_t next_flush = sl_time_mono_ms() + interval, next_sweep = sl_time_mono_ms() + 1000, next_retry = 0;
+    bool interval_mode = e->base.cfg.durability == SL_DURABILITY_INTERVAL;
+    int64_t commit_gap = e->base.cfg.durability == SL_DURABILITY_SYNC && e->base.cfg.commit_interval_us > 0
+                             ? (int64_t)SL_MIN(e->base.cfg.commit_interval_us, 100000) * 1000
+                             : 0;
+    int64_t last_round = 0;
+    pthread_mutex_lock(&e->dirty.mu);
+    for (;;) {
+        while (!e->dirty.head && !e->stop) {
+            int64_t now = sl_time_mono_ms();
+            int64_t until = next_sweep;
+            if (interval_mode && next_flush < until) until = next_flush;
+            if (atomic_load(&e->tails.stuck) && next_retry < until) until = next_retry;
+            if (now >= until) break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t ns = ts.tv_nsec + (until - now) * 1000000;
+            ts.tv_sec += ns / 1000000000;
+            ts.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&e->dirty.cond, &e->dirty.mu, &ts);
+        }
+        if (e->dirty.head && !e->stop && commit_gap > 0) {
+            /* Group commit window: under load, rounds start at most every commit_interval_us, so
+             * that more requests share each sync (measured on a VM whose disk flushes stall the
+             * whole machine when issued thousands of times a second under CPU load). */
+            int64_t wait = last_round + commit_gap - sl_time_mono_ns();
+            if (wait > 0) {
+                pthread_mutex_unlock(&e->dirty.mu);
+                struct timespec ts = {.tv_sec = 0, .tv_nsec = wait};
+                nanosleep(&ts, NULL);
+                pthread_mutex_lock(&e->dirty.mu);
+            }
+            last_round = sl_time_mono_ns();
+        }
+        sl_file_shard_t *list = e->dirty.head;
+        e->dirty.head = e->dirty.tail = NULL;
+        bool stop = e->stop;
+        pthread_mutex_unlock(&e->dirty.mu);
+        if (list) commit_round(e, list);
+        int64_t now = sl_time_mono_ms();
+        if (atomic_load(&e->tails.stuck) && now >= next_retry) {
+            /* The disk was full: try the tails again (this clears tails.stuck when all are written). */
+            (void)sl_file_flush_all_tails(e);
+            next_retry = now + SL_STORAGE_FAILED_RETRY_MS;
+        }
+        sl_file_tail_age_flush(e);
+        sl_file_checkpoint_poll(e, now);
+        if (interval_mode && (now >= next_flush || (stop && !list))) {
+            interval_flush(e);
+            next_flush = now + interval;
+        }
+        if (now >= next_sweep) {
+            sl_file_idle_sweep(e, SL_STORAGE_IDLE_CLOSE_MS);
+            next_sweep = now + 1000;
+        } else if (atomic_load(&e->fds.open) > e->fds.max) {
+            sl_file_fd_sweep(e);
+        }
+        pthread_mutex_lock(&e->dirty.mu);
+        if (stop && !list && !e->dirty.head) break;
+    }
+    pthread_mutex_unlock(&e->dirty.mu);
+    return NULL;
+}

@@ -1,0 +1,365 @@
+/* Internals of the segment-file storage engine (storage/file*.c; the overview is in file.c, the
+ * format in docs/storage-format.md): the engine and shard-log structs that every part works on,
+ * and the functions one part calls in another, listed by the file that defines them. Nothing
+ * outside the engine includes this header: other layers and the tests use backend.h (and
+ * internal.h for the file-ops table).
+ *
+ * Threads and ownership:
+ *  - sl_file_engine_t is owned by the caller of sl_storage_open_file until sl_storage_close.
+ *  - sl_file_shard_t is owned by the engine's registry from shard_open to shard_close.
+ *  - sl_file_seg_t is reference counted: the shard's segment list holds one reference, readers
+ *    and the commit thread take one while they use its file descriptors (which may be closed only
+ *    while nobody else holds a reference).
+ *  - Fields marked (mu) are guarded by the shard mutex; fields marked (writer) belong to the
+ *    commit thread alone.
+ * Lock order: engine registry mutex -> shard mutex -> engine queue mutex. No lock is held during
+ * file I/O except the short open() of a lazily opened file descriptor. */
+#ifndef SL_STORAGE_FILE_INTERNAL_H
+#define SL_STORAGE_FILE_INTERNAL_H
+
+#include "core/buf.h"
+#include "storage/format.h"
+#include "storage/internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct sl_file_engine sl_file_engine_t;
+
+typedef struct sl_file_shard sl_file_shard_t;
+
+typedef struct {
+    uint64_t base_seq;
+    uint64_t end_seq;        /* (mu) seq after the last committed record; == base_seq when empty */
+    int64_t first_arrival;   /* (mu) valid when not empty */
+    int64_t last_arrival;    /* (mu) */
+    uint64_t size;           /* (mu) committed bytes, header included */
+    uint64_t npoints;        /* (mu) committed POINT entries in the index file */
+    bool sealed;             /* (mu) */
+    bool index_bad;          /* (mu) the index disagreed with the segment: readers scan instead */
+    bool rebuilding;         /* (mu) a reader is rebuilding this sealed segment's index */
+    int fd, idx_fd;          /* (mu) -1 while closed; opened lazily */
+    int refs;                /* (mu) */
+} sl_file_seg_t;
+
+typedef struct {
+    sl_append_cb cb;
+    void *arg;
+    size_t n;
+    size_t bytes;
+    uint64_t first_seq;      /* (writer) assigned at commit */
+    int64_t arrival_ms;      /* (writer) arrival time assigned to the first record at commit */
+} sl_file_op_t;
+
+struct sl_file_shard {
+    sl_shard_log_t base;
+    sl_file_engine_t *eng;
+    char *dir, *stream_key, *shard_key;
+    size_t stream_key_len, shard_key_len;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;      /* signalled when a commit round for this shard ends */
+    sl_file_seg_t **segs;     /* (mu) sorted by base_seq; the last is active */
+    size_t nseg, capseg;
+    uint64_t next_seq;        /* (mu) committed tip */
+    /* pending appends (mu): framed records and their ops, taken by the next commit round */
+    struct {
+        sl_buf_t buf;
+        sl_file_op_t *ops;
+        size_t n, cap;
+    } pending;
+    bool in_dirty, in_batch, closing, roll_requested;
+    bool unsynced;            /* (mu) durability=interval: written since the last flush */
+    /* (writer; set at open) the shard's directory and first segment exist and are durable. A
+     * shard opened for the first time creates nothing on disk: the commit thread creates its
+     * files in the first round that has appends for it (sl_file_shard_create_files). Until then the
+     * shard is an empty in-memory log whose only segment (base 1) has no descriptors. */
+    bool on_disk;
+    /* (registry mutex) opened by the journal's replay, which left restored records in its tail:
+     * the engine keeps it open until sl_file_shard_open hands it out (or the stream is deleted). */
+    bool held;
+    int64_t last_use_ms;      /* (mu) monotonic */
+    sl_file_shard_t *dirty_next;
+    /* (registry mutex) links of the registry's list and bucket chain of its hash table */
+    struct {
+        sl_file_shard_t *next, *prev;
+        sl_file_shard_t *hash_next;
+    } registry;
+    /* sequential-read hint (mu): the frame at hint.off of segment hint.base has seq hint.seq */
+    struct {
+        uint64_t base, seq, off;
+    } hint;
+    /* writer state (writer): the round's frames (buf) and ops, and the active segment as the
+     * commit thread sees it. npoints counts index entries of the active segment, written or not;
+     * entries are written to the index file (npoints_disk of them so far) only once the data they
+     * point to is durable, so that recovery may trust everything before the last entry it
+     * verifies. idx holds the entries not written yet. */
+    struct {
+        sl_buf_t buf, idx;
+        sl_file_op_t *ops;
+        size_t nops, capops;
+        uint64_t size, end_seq, npoints, npoints_disk, last_point_off;
+        int64_t last_arrival, first_arrival; /* first_arrival: of the active segment's first record */
+        bool needs_truncate;
+        /* (set before the first append, then writer) the next record's seq must be at least
+         * this (sl_storage_shard_set_floor): the next round seals the active segment and starts
+         * the new one here. 0 = none. */
+        uint64_t floor;
+    } writer;
+    /* the current round (writer) */
+    struct {
+        /* inputs: roll requested, result of opening the active segment's descriptors, and
+         * whether this round creates the shard's files */
+        bool roll, create;
+        int open_rc;
+        /* result */
+        size_t ok_ops;        /* ops [0, ok_ops) are durable in sealed segments or fully written */
+        size_t region_op;     /* first op of the unsynced region */
+        int status;
+        bool region;          /* a region was written to the active segment and awaits sync */
+        uint64_t size0, end0, npoints0, last_point0;
+        size_t idx_len0;
+        int64_t arrival0;
+        sl_file_seg_t *seg;   /* active segment referenced during the round */
+        bool jnl;             /* this round's frames are made durable by the journal */
+        uint64_t lsn;         /* journal lsn of this round's entry */
+    } round;
+    /* Frames committed through the journal but not yet written to the active segment file: bytes
+     * [tail.off, tail.off + tail.buf.len) of the active segment (mu). Readers copy them from here;
+     * the commit thread writes them out when enough gathered, before any direct write or roll,
+     * at checkpoints and when the shard closes. */
+    struct {
+        sl_buf_t buf;
+        uint64_t off;
+        /* journal lsn of the entry that started the tail (writer) */
+        uint64_t lsn;
+        /* Tail queue (engine tails.mu): shards with a non-empty tail, oldest tail first. */
+        sl_file_shard_t *next, *prev;
+        bool queued;
+    } tail;
+    /* (writer) index entries [0, checkpoint.npoints) of the segment with base checkpoint.base
+     * point at data the running checkpoint makes durable; written to the index file when it
+     * completes. */
+    struct {
+        uint64_t npoints, base;
+    } checkpoint;
+};
+
+typedef struct {
+    int fd;
+    int rc;
+    bool dir;                 /* a directory: fsync instead of fdatasync */
+} sl_file_sync_job_t;
+
+struct sl_file_engine {
+    sl_storage_t base;
+    sl_file_ops_t ops;
+    char *root;               /* <data_dir>/streams */
+    size_t segment_bytes;
+    /* open shards */
+    struct {
+        pthread_mutex_t mu;
+        sl_file_shard_t *head;
+        sl_file_shard_t **hash; /* (registry.mu) open shards by (stream key, shard key), chained */
+        size_t hash_cap, count;
+    } registry;
+    /* segment and index descriptors */
+    struct {
+        int max;              /* descriptor budget of segment/index files (see sl_file_engine_fd_budget) */
+        atomic_int open;      /* segment and index descriptors held in sl_file_seg_t */
+    } fds;
+    /* shards with pending appends, for the commit thread (lock order: shard -> dirty.mu) */
+    struct {
+        pthread_mutex_t mu;
+        pthread_cond_t cond;
+        sl_file_shard_t *head, *tail;
+    } dirty;
+    bool stop;
+    pthread_t commit_thread;
+    atomic_size_t pending_bytes;
+    /* a failed write or sync: new appends fail with code until until_ms (monotonic) */
+    struct {
+        atomic_int code;
+        atomic_llong until_ms;
+    } fail;
+    /* fdatasync pool */
+    struct {
+        pthread_mutex_t mu;
+        pthread_cond_t work, done;
+        pthread_t threads[SL_STORAGE_SYNC_THREADS - 1];
+        int nthreads;
+        sl_file_sync_job_t *jobs;
+        size_t n, next, finished;
+        uint64_t gen;
+        bool stop;
+    } sync;
+    /* commit-thread scratch */
+    struct {
+        sl_file_shard_t **batch;
+        size_t batch_cap;
+        sl_file_sync_job_t *jobs;
+        size_t jobs_cap;
+        sl_file_sync_job_t *djobs; /* directory syncs of the shards created in the current chunk */
+        size_t ndjobs, djobs_cap;
+    } scratch;
+    /* Shared commit journal (durability=sync; docs/storage-format.md). The commit thread owns the
+     * write position; the checkpoint thread makes segment writes durable and records up to where
+     * the journal is no longer needed. */
+    struct {
+        bool on;              /* (writer) rounds may go through the journal */
+        int fd;               /* -1 without a journal */
+        char *path;
+        uint64_t cap;         /* bytes of the ring after SL_JNL_DATA_OFF */
+        uint64_t write_lsn;   /* (writer) lsn of the next entry */
+        uint64_t oldest_lsn;  /* (writer) oldest lsn still needed (the last checkpoint's) */
+        uint64_t alloc;       /* (writer) bytes of the journal file written so far */
+        sl_buf_t buf;         /* (writer) the round's entries */
+    } journal;
+    struct {
+        int64_t next_ms;      /* (writer) next time-driven checkpoint */
+        pthread_t thread;
+        bool started;
+        pthread_mutex_t mu;
+        pthread_cond_t cond;
+        int state;            /* (checkpoint.mu) CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED */
+        uint64_t lsn;         /* (checkpoint.mu) lsn the running checkpoint records */
+        uint64_t gen;         /* (checkpoint thread) generation of the last slot written */
+        bool stop;            /* (checkpoint.mu) */
+        /* A shard closed with journaled records it could not write to its segment: the journal
+         * must keep them until the next start replays them, so no checkpoint may advance any
+         * more. */
+        atomic_bool blocked;
+    } checkpoint;
+    /* shards with a non-empty tail, oldest tail first (the tail queue) */
+    struct {
+        pthread_mutex_t mu;   /* guards the tail queue links (a leaf lock) */
+        /* Journaled records could not be written to their segments because the disk is full (at
+         * a start, or when a tail was due): appends are refused with that code (SL_ENOSPC,
+         * SL_EROFS), without touching the journal, until the commit thread manages to write
+         * every tail (it retries every SL_STORAGE_FAILED_RETRY_MS). Reads are served meanwhile. */
+        atomic_int stuck;     /* 0, or the SL_E* code appends get */
+        sl_file_shard_t *head, *tail;
+    } tails;
+};
+
+typedef struct {
+    char *stream, *shard;
+    uint64_t lsn;
+    uint32_t len;
+} sl_file_jrep_t;
+
+typedef struct {
+    sl_file_jrep_t *v;
+    size_t n, cap;
+} sl_file_jrep_list_t;
+
+/* file.c */
+int sl_file_errno_code(int err);
+/* Writes all len bytes at off (retrying short writes); 0 or an SL_E* code. */
+int sl_file_pwrite_all(const sl_file_ops_t *ops, int fd, const void *buf, size_t len, uint64_t off);
+ssize_t sl_file_pread_full(const sl_file_ops_t *ops, int fd, void *buf, size_t len, uint64_t off);
+/* a/b, malloc'ed; NULL without memory. */
+char *sl_file_path_join(const char *a, const char *b);
+/* fsyncs the directory; 0 or an SL_E* code. */
+int sl_file_fsync_dir(sl_file_engine_t *e, const char *dir);
+
+/* file_segment.c */
+/* The path of segment `base`'s file with extension ext ("log", "idx"), malloc'ed. */
+char *sl_file_seg_path(const sl_file_shard_t *s, uint64_t base, const char *ext);
+/* A new empty segment at base, with one reference and no descriptors. */
+sl_file_seg_t *sl_file_seg_new(uint64_t base);
+/* Closes the segment's descriptors; mu held (or the shard is private to the caller). */
+void sl_file_seg_close_fds(sl_file_engine_t *e, sl_file_seg_t *g);
+void sl_file_seg_reader_release_locked(sl_file_shard_t *s, sl_file_seg_t *g);
+void sl_file_seg_unref_locked(sl_file_engine_t *e, sl_file_seg_t *g);
+/* Drops a reference, taking the shard mutex (sl_file_seg_reader_release_locked). */
+void sl_file_seg_unref(sl_file_shard_t *s, sl_file_seg_t *g);
+int sl_file_seg_open_fds_locked(sl_file_shard_t *s, sl_file_seg_t *g);
+/* Appends g to the shard's segment list; mu held. */
+int sl_file_segs_push(sl_file_shard_t *s, sl_file_seg_t *g);
+long sl_file_seg_find_locked(const sl_file_shard_t *s, uint64_t seq);
+int sl_file_seg_create_files(sl_file_shard_t *s, uint64_t base, bool durable, int *fd_out, int *idx_out);
+int sl_file_index_search(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t n, bool by_time, uint64_t seq, int64_t ts,
+                         sl_idx_entry_t *out, long *pos_out);
+int sl_file_index_entry_at(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t i, sl_idx_entry_t *out);
+/* The backend's trim (backend.h, sl_storage_trim). */
+int sl_file_trim(sl_shard_log_t *log, int64_t cutoff_ms);
+
+/* file_recover.c */
+/* Loads and recovers the segments of a shard log being opened (seg_recover each). */
+int sl_file_shard_recover(sl_file_shard_t *s);
+void sl_file_find_resume(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t npoints, bool use_index, uint64_t bad_off,
+                         uint64_t expect, int64_t arrival_min, uint64_t size, uint64_t end, uint64_t *seq_out,
+                         uint64_t *off_out);
+int sl_file_rebuild_active_index(sl_file_shard_t *s);
+void sl_file_rebuild_sealed_index(sl_file_shard_t *s, sl_file_seg_t *g);
+
+/* file_registry.c */
+/* Frees a shard log that is off the registry, dropping its segment references. */
+void sl_file_shard_free(sl_file_shard_t *s);
+/* Takes s off the registry's list and hash table; registry.mu held. */
+void sl_file_registry_remove_locked(sl_file_engine_t *e, sl_file_shard_t *s);
+/* The backend's shard_open (backend.h, sl_storage_shard_open). */
+int sl_file_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
+                       sl_shard_log_t **out);
+int sl_file_set_floor(sl_shard_log_t *log, uint64_t floor_seq);
+/* The backend's shard_close (backend.h, sl_storage_shard_close). */
+void sl_file_shard_close(sl_shard_log_t *log);
+void sl_file_fd_sweep(sl_file_engine_t *e);
+void sl_file_idle_sweep(sl_file_engine_t *e, int64_t idle_ms);
+int sl_file_engine_fd_budget(void);
+
+/* file_commit.c */
+/* Queues s for the commit thread; s->mu held (takes dirty.mu). */
+void sl_file_enqueue_dirty_locked(sl_file_shard_t *s);
+/* The backend's append (backend.h, sl_storage_append). */
+int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg);
+int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g);
+/* A thread of the fdatasync pool. */
+void *sl_file_sync_worker(void *arg);
+int sl_file_shard_create_files(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_seg_t *g, const char **prev_stream,
+                               bool *root_queued);
+/* The commit thread. */
+void *sl_file_commit_main(void *arg);
+
+/* file_journal.c */
+void sl_file_tq_push(sl_file_shard_t *s);
+/* Takes s off the tail queue (nothing when it is not queued). */
+void sl_file_tq_remove(sl_file_shard_t *s);
+int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release);
+void sl_file_journal_choose(sl_file_engine_t *e, size_t n);
+int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next);
+void sl_file_journal_failed(sl_file_engine_t *e, int rc);
+bool sl_file_tail_append_locked(sl_file_shard_t *s);
+void sl_file_tail_append_failed(sl_file_shard_t *s);
+/* Frees what sl_file_journal_open collected. */
+void sl_file_jrep_free(sl_file_jrep_list_t *l);
+int sl_file_journal_open(sl_file_engine_t *e, sl_file_jrep_list_t *rep);
+int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep);
+
+/* file_checkpoint.c */
+int sl_file_journal_checkpoint_sync(sl_file_engine_t *e, uint64_t lsn);
+/* The checkpoint thread: runs each checkpoint the commit thread starts. */
+void *sl_file_ck_main(void *arg);
+int sl_file_flush_all_tails(sl_file_engine_t *e);
+void sl_file_tail_age_flush(sl_file_engine_t *e);
+uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e);
+void sl_file_checkpoint_finish(sl_file_engine_t *e, uint64_t lsn);
+void sl_file_checkpoint_poll(sl_file_engine_t *e, int64_t now);
+
+/* file_read.c */
+/* The backend's read_free (backend.h, sl_storage_read_free). */
+void sl_file_read_free(sl_read_result_t *res);
+ssize_t sl_file_seg_read(sl_file_shard_t *s, sl_file_seg_t *g, uint8_t *buf, size_t len, uint64_t off);
+/* The backend's read (backend.h, sl_storage_read). */
+int sl_file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max, int64_t min_arrival_ms,
+                 sl_read_cb cb, void *arg);
+/* The backend's seek_time (backend.h, sl_storage_seek_time). */
+int sl_file_seek_time(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out);
+/* The backend's bounds (backend.h, sl_storage_bounds). */
+int sl_file_bounds(sl_shard_log_t *log, sl_shard_bounds_t *out);
+
+#endif

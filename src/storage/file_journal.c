@@ -1,0 +1,574 @@
+/* The shared commit journal of the segment-file engine (durability=sync; overview in file.c,
+ * format in docs/storage-format.md, "Commit journal").
+ *
+ * A round's small shares go to the journal: one write and one fdatasync of one file, however many
+ * shards the round touches. Their frames stay in each shard's tail (readable from memory) until
+ * enough gather, and are then written to the segment without a sync. A checkpoint writes every
+ * tail, runs one syncfs on the checkpoint thread and then records in the journal header the lsn
+ * before which the journal is no longer needed; index entries of journaled data are written once
+ * the checkpoint that made their data durable completes.
+ *
+ * This file writes a round's entries, keeps the shards' tails (and the tail queue, oldest tail
+ * first), and opens and replays the journal when the engine opens. Checkpoints are in
+ * file_checkpoint.c. */
+#include "core/common.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "storage/file_internal.h"
+#include "storage/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The tail queue orders shards by the journal position their tail starts at, so that the oldest
+ * tails can be written out first and a checkpoint may free the journal up to the oldest one. */
+void sl_file_tq_push(sl_file_shard_t *s) {
+    sl_file_engine_t *e = s->eng;
+    pthread_mutex_lock(&e->tails.mu);
+    if (!s->tail.queued) {
+        s->tail.queued = true;
+        s->tail.next = NULL;
+        s->tail.prev = e->tails.tail;
+        if (e->tails.tail) e->tails.tail->tail.next = s; else e->tails.head = s;
+        e->tails.tail = s;
+    }
+    pthread_mutex_unlock(&e->tails.mu);
+}
+
+void sl_file_tq_remove(sl_file_shard_t *s) {
+    sl_file_engine_t *e = s->eng;
+    pthread_mutex_lock(&e->tails.mu);
+    if (s->tail.queued) {
+        if (s->tail.prev) s->tail.prev->tail.next = s->tail.next; else e->tails.head = s->tail.next;
+        if (s->tail.next) s->tail.next->tail.prev = s->tail.prev; else e->tails.tail = s->tail.prev;
+        s->tail.queued = false;
+        s->tail.next = s->tail.prev = NULL;
+    }
+    pthread_mutex_unlock(&e->tails.mu);
+}
+
+/* Writes the shard's tail (frames committed through the journal, not yet in the file) to the
+ * active segment a, whose descriptors are open; `release` frees the buffer afterwards. Writer
+ * state, like sl_file_flush_pending_index. The bytes stay readable from the tail until they are
+ * written. */
+int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release) {
+    size_t len = s->tail.buf.len;
+    if (len == 0) {
+        if (release && s->tail.buf.data) {
+            pthread_mutex_lock(&s->mu);
+            sl_buf_free(&s->tail.buf);
+            pthread_mutex_unlock(&s->mu);
+        }
+        return 0;
+    }
+    int rc = sl_file_pwrite_all(&s->eng->ops, a->fd, s->tail.buf.data, len, s->tail.off);
+    /* Start writing those pages back now, so that the next checkpoint's syncfs has little left
+     * to do (it stalls the journal's fdatasync while it runs). Not a durability step. */
+    if (!rc) (void)sync_file_range(a->fd, (off_t)s->tail.off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    if (rc) {
+        if (rc == SL_ENOSPC || rc == SL_EROFS) {
+            if (!atomic_exchange(&s->eng->tails.stuck, rc))
+                SL_ERROR("storage: stream %s shard %s: %s: journaled records cannot be written to their segments; "
+                         "they are durable in the commit journal and readable; writes are refused until they can be "
+                         "written", s->stream_key, s->shard_key, sl_strerror(rc));
+            return rc;
+        }
+        SL_WARN("storage: stream %s shard %s: writing journaled records to the segment failed (%s); will retry",
+                s->stream_key, s->shard_key, sl_strerror(rc));
+        return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (release) sl_buf_free(&s->tail.buf); else sl_buf_reset(&s->tail.buf);
+    pthread_mutex_unlock(&s->mu);
+    sl_file_tq_remove(s);
+    return 0;
+}
+
+static size_t jnl_entry_bytes(const sl_file_shard_t *s) {
+    return sl_jnl_entry_size(s->stream_key_len, s->shard_key_len, s->writer.buf.len);
+}
+
+/* Decides which shards of the round go through the journal (round.jnl). */
+void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        s->round.jnl = false;
+        if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 || s->writer.needs_truncate ||
+            s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES || s->writer.size + s->writer.buf.len >= e->segment_bytes)
+            continue;
+        pthread_mutex_lock(&s->mu);
+        bool bad = s->round.seg->index_bad;
+        pthread_mutex_unlock(&s->mu);
+        if (bad) continue;
+        s->round.jnl = true;
+        total += jnl_entry_bytes(s);
+    }
+    if (total == 0) return;
+    uint64_t at = e->journal.write_lsn, off = at % e->journal.cap;
+    if (off + total > e->journal.cap) at += e->journal.cap - off;
+    if (total <= e->journal.cap / 2 && at + total - e->journal.oldest_lsn <= e->journal.cap) return;
+    /* The ring is full until the running checkpoint completes: write this round directly. */
+    for (size_t i = 0; i < n; i++) e->scratch.batch[i]->round.jnl = false;
+}
+
+/* Writes zeros up to file offset `upto` (at least GROW_BYTES more, at most the ring's end) so that
+ * later fdatasyncs of the journal change no file size. */
+static int journal_extend(sl_file_engine_t *e, uint64_t upto) {
+    static const uint8_t zeros[65536];
+    if (upto <= e->journal.alloc) return 0;
+    uint64_t end = SL_JNL_DATA_OFF + e->journal.cap;
+    uint64_t to = SL_MAX(upto, e->journal.alloc + SL_STORAGE_JOURNAL_GROW_BYTES);
+    if (to > end) to = end;
+    while (e->journal.alloc < to) {
+        size_t len = (size_t)SL_MIN((uint64_t)sizeof zeros, to - e->journal.alloc);
+        int rc = sl_file_pwrite_all(&e->ops, e->journal.fd, zeros, len, e->journal.alloc);
+        if (rc) return rc;
+        e->journal.alloc += len;
+    }
+    return 0;
+}
+
+/* Writes the entries of the round's journaled shards (not yet synced); *next is the lsn after them. */
+int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        if (s->round.jnl && s->round.status == 0 && s->round.region) total += jnl_entry_bytes(s);
+    }
+    uint64_t lsn = e->journal.write_lsn, off = lsn % e->journal.cap;
+    int rc;
+    if (off + total > e->journal.cap) {
+        /* Skip the rest of the lap; a PAD entry tells recovery so when a header fits. */
+        uint64_t pad = e->journal.cap - off;
+        if ((rc = journal_extend(e, SL_JNL_DATA_OFF + e->journal.cap))) return rc;
+        if (pad >= SL_JNL_ENTRY_HEADER_BYTES) {
+            uint8_t h[SL_JNL_ENTRY_HEADER_BYTES];
+            sl_jnl_pad_encode(h, lsn, (uint32_t)pad);
+            if ((rc = sl_file_pwrite_all(&e->ops, e->journal.fd, h, sizeof h, SL_JNL_DATA_OFF + off))) return rc;
+        }
+        lsn += pad;
+        off = 0;
+    }
+    sl_buf_reset(&e->journal.buf);
+    uint8_t *dst = (uint8_t *)sl_buf_reserve(&e->journal.buf, total);
+    if (!dst) {
+        e->journal.buf.failed = false;
+        return SL_ENOMEM;
+    }
+    uint64_t at = lsn;
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        if (!(s->round.jnl && s->round.status == 0 && s->round.region)) continue;
+        size_t len = jnl_entry_bytes(s);
+        s->round.lsn = at;
+        sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->round.end0,
+                            (uint32_t)(s->writer.end_seq - s->round.end0), (const uint8_t *)s->writer.buf.data, s->writer.buf.len);
+        dst += len;
+        at += len;
+    }
+    e->journal.buf.len = total;
+    if ((rc = journal_extend(e, SL_JNL_DATA_OFF + off + total))) return rc;
+    if ((rc = sl_file_pwrite_all(&e->ops, e->journal.fd, e->journal.buf.data, total, SL_JNL_DATA_OFF + off))) return rc;
+    *next = at;
+    return 0;
+}
+
+/* A journal write or sync failed: that round's journaled appends fail, and the engine writes
+ * every later round directly (until restart), so that no seq of the failed round is ever
+ * journaled again with other records. */
+void sl_file_journal_failed(sl_file_engine_t *e, int rc) {
+    SL_ERROR("storage: commit journal %s: write failed (%s); writing every shard's segment directly from now on",
+             e->journal.path, sl_strerror(rc));
+    e->journal.on = false;
+}
+
+/* Appends the round's frames to the shard's tail; mu held. False when out of memory. */
+bool sl_file_tail_append_locked(sl_file_shard_t *s) {
+    if (s->tail.buf.len == 0) {
+        s->tail.off = s->round.size0;
+        s->tail.lsn = s->round.lsn;
+    }
+    SL_ASSERT(s->tail.off + s->tail.buf.len == s->round.size0);
+    sl_buf_append(&s->tail.buf, s->writer.buf.data, s->writer.buf.len);
+    if (!sl_buf_failed(&s->tail.buf)) return true;
+    s->tail.buf.failed = false;
+    return false;
+}
+
+/* No memory for the tail: write the round's frames to the segment now instead. */
+void sl_file_tail_append_failed(sl_file_shard_t *s) {
+    int rc = sl_file_shard_flush_tail(s, s->round.seg, false);
+    if (!rc) rc = sl_file_pwrite_all(&s->eng->ops, s->round.seg->fd, s->writer.buf.data, s->writer.buf.len, s->round.size0);
+    if (rc)
+        SL_ERROR("storage: stream %s shard %s: cannot write journaled records to the segment (%s); they are durable "
+                 "in the journal and readable after a restart", s->stream_key, s->shard_key, sl_strerror(rc));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Commit journal: opening and replay */
+
+void sl_file_jrep_free(sl_file_jrep_list_t *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].stream);
+        free(l->v[i].shard);
+    }
+    free(l->v);
+    *l = (sl_file_jrep_list_t){0};
+}
+
+static int jrep_push(sl_file_jrep_list_t *l, const uint8_t *ent, const sl_jnl_entry_t *je, uint64_t lsn) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        sl_file_jrep_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v) return SL_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    sl_file_jrep_t r = {.stream = strndup(sl_jnl_stream_key(ent), je->stream_key_len),
+                .shard = strndup(sl_jnl_shard_key(ent, je), je->shard_key_len),
+                .lsn = lsn,
+                .len = je->len};
+    if (!r.stream || !r.shard) {
+        free(r.stream);
+        free(r.shard);
+        return SL_ENOMEM;
+    }
+    l->v[l->n++] = r;
+    return 0;
+}
+
+/* Writes a new, empty journal (header, first checkpoint slot) over whatever journal.fd holds. */
+static int journal_create(sl_file_engine_t *e, const char *dir) {
+    size_t want = e->base.cfg.journal_bytes ? e->base.cfg.journal_bytes : SL_STORAGE_JOURNAL_BYTES_DEFAULT;
+    if (want < SL_JNL_CAPACITY_MIN) want = SL_JNL_CAPACITY_MIN;
+    if (want > SL_STORAGE_JOURNAL_BYTES_MAX) want = SL_STORAGE_JOURNAL_BYTES_MAX;
+    e->journal.cap = want & ~(uint64_t)(SL_JNL_ALIGN - 1);
+    uint8_t *h = calloc(1, SL_JNL_DATA_OFF);
+    if (!h) return SL_ENOMEM;
+    sl_jnl_file_header_encode(h, e->journal.cap);
+    sl_jnl_slot_encode(h + SL_JNL_SLOT0_OFF, 0, 0);
+    int rc = sl_file_pwrite_all(&e->ops, e->journal.fd, h, SL_JNL_DATA_OFF, 0);
+    free(h);
+    if (!rc && e->ops.ftruncate(e->journal.fd, SL_JNL_DATA_OFF) != 0) rc = sl_file_errno_code(errno);
+    if (!rc && e->ops.fdatasync(e->journal.fd) != 0) rc = sl_file_errno_code(errno);
+    if (!rc) rc = sl_file_fsync_dir(e, dir);
+    e->checkpoint.gen = 0;
+    e->journal.write_lsn = e->journal.oldest_lsn = 0;
+    e->journal.alloc = SL_JNL_DATA_OFF;
+    return rc;
+}
+
+/* Scans the journal from its checkpoint to its first invalid entry, collecting what to replay. */
+static int journal_scan(sl_file_engine_t *e, uint64_t start, sl_file_jrep_list_t *rep) {
+    uint64_t cap = e->journal.cap, pos = start;
+    uint8_t *buf = NULL;
+    size_t bcap = 0;
+    int rc = 0;
+    while (pos - start < cap) {
+        uint64_t off = pos % cap;
+        if (cap - off < SL_JNL_ENTRY_HEADER_BYTES) {
+            pos += cap - off;
+            continue;
+        }
+        if (SL_JNL_DATA_OFF + off + SL_JNL_ENTRY_HEADER_BYTES > e->journal.alloc) break;
+        uint8_t h[SL_JNL_ENTRY_HEADER_BYTES];
+        if (sl_file_pread_full(&e->ops, e->journal.fd, h, sizeof h, SL_JNL_DATA_OFF + off) != (ssize_t)sizeof h) break;
+        sl_jnl_entry_t je;
+        if (sl_jnl_entry_decode(h, pos, cap - off, &je) != 0) break;
+        if (je.kind == SL_JNL_PAD) {
+            if (je.len != cap - off) break;
+            pos += je.len;
+            continue;
+        }
+        if (SL_JNL_DATA_OFF + off + je.len > e->journal.alloc) break;
+        if (je.len > bcap) {
+            uint8_t *nb = realloc(buf, je.len);
+            if (!nb) { rc = SL_ENOMEM; break; }
+            buf = nb;
+            bcap = je.len;
+        }
+        if (sl_file_pread_full(&e->ops, e->journal.fd, buf, je.len, SL_JNL_DATA_OFF + off) != (ssize_t)je.len) break;
+        if (sl_jnl_entry_check(buf, &je) != 0) break;
+        char sk[SL_STORAGE_KEY_BYTES_MAX + 1], hk[SL_STORAGE_KEY_BYTES_MAX + 1];
+        if (je.stream_key_len > SL_STORAGE_KEY_BYTES_MAX || je.shard_key_len > SL_STORAGE_KEY_BYTES_MAX) break;
+        memcpy(sk, sl_jnl_stream_key(buf), je.stream_key_len);
+        sk[je.stream_key_len] = 0;
+        memcpy(hk, sl_jnl_shard_key(buf, &je), je.shard_key_len);
+        hk[je.shard_key_len] = 0;
+        if (!sl_storage_key_valid(sk) || !sl_storage_key_valid(hk)) break;
+        if ((rc = jrep_push(rep, buf, &je, pos))) break;
+        pos += je.len;
+    }
+    free(buf);
+    e->journal.write_lsn = pos;
+    e->journal.oldest_lsn = start;
+    return rc;
+}
+
+/* Opens the commit journal, creating it with durability=sync, and collects the entries after its
+ * last checkpoint. Without a journal file and another durability setting, journal.fd stays -1. */
+int sl_file_journal_open(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
+    char *dir = sl_file_path_join(e->base.cfg.data_dir, "journal");
+    e->journal.path = dir ? sl_file_path_join(dir, "journal.jnl") : NULL;
+    if (!e->journal.path) {
+        free(dir);
+        return SL_ENOMEM;
+    }
+    int rc = 0;
+    struct stat st;
+    bool exists = stat(e->journal.path, &st) == 0;
+    uint8_t *h = NULL;
+    if (!exists && e->base.cfg.durability != SL_DURABILITY_SYNC) goto out;
+    if (!exists) {
+        if (e->ops.mkdir(dir, 0700) == 0) rc = sl_file_fsync_dir(e, e->base.cfg.data_dir);
+        else if (errno != EEXIST) rc = sl_file_errno_code(errno);
+        if (rc) goto out;
+    }
+    e->journal.fd = e->ops.open(e->journal.path, O_RDWR | O_CREAT, 0600);
+    if (e->journal.fd < 0) {
+        rc = sl_file_errno_code(errno);
+        goto out;
+    }
+    h = malloc(SL_JNL_DATA_OFF);
+    if (!h) { rc = SL_ENOMEM; goto out; }
+    ssize_t got = sl_file_pread_full(&e->ops, e->journal.fd, h, SL_JNL_DATA_OFF, 0);
+    uint64_t cap = 0;
+    if (got != (ssize_t)SL_JNL_DATA_OFF || sl_jnl_file_header_decode(h, &cap) != 0) {
+        /* New, or a creation that did not complete (no entry is written before the header is
+         * durable). A damaged header of a used journal loses what only it held: say so. */
+        if (got > (ssize_t)SL_JNL_DATA_OFF || (got == (ssize_t)SL_JNL_DATA_OFF && e->ops.fstat(e->journal.fd, &st) == 0 &&
+                                               st.st_size > (off_t)SL_JNL_DATA_OFF))
+            SL_ERROR("storage: commit journal %s has no valid header; starting a new one (records acknowledged "
+                     "since the last checkpoint may be lost)", e->journal.path);
+        rc = journal_create(e, dir);
+        goto out;
+    }
+    e->journal.cap = cap;
+    uint64_t g0 = 0, l0 = 0, g1 = 0, l1 = 0, start = 0;
+    bool v0 = sl_jnl_slot_decode(h + SL_JNL_SLOT0_OFF, &g0, &l0) == 0;
+    bool v1 = sl_jnl_slot_decode(h + SL_JNL_SLOT1_OFF, &g1, &l1) == 0;
+    if (v0 && (!v1 || g0 >= g1)) {
+        e->checkpoint.gen = g0;
+        start = l0;
+    } else if (v1) {
+        e->checkpoint.gen = g1;
+        start = l1;
+    } else {
+        SL_ERROR("storage: commit journal %s: both checkpoint records are damaged; replaying from its start", e->journal.path);
+    }
+    if (e->ops.fstat(e->journal.fd, &st) != 0) { rc = sl_file_errno_code(errno); goto out; }
+    e->journal.alloc = SL_MIN((uint64_t)st.st_size, SL_JNL_DATA_OFF + cap);
+    rc = journal_scan(e, start, rep);
+    if (!rc && rep->n)
+        SL_INFO("storage: commit journal: %zu entries after the last checkpoint (journal bytes %" PRIu64 "..%" PRIu64
+                ") to check against the shard logs", rep->n, start, e->journal.write_lsn);
+out:
+    free(h);
+    free(dir);
+    return rc;
+}
+
+/* Replay: takes frames of one journal entry that the shard's log lacks (seqs writer.end_seq on, arrival
+ * times non-decreasing: the caller checked) as the end of the shard's tail, exactly as if the
+ * commit round that journaled them had just completed: readers serve them from memory, the commit
+ * thread writes them to the active segment, and no checkpoint passes `lsn` before that. Nothing
+ * is written here, so a full disk cannot stop a start. Opening thread, before the commit thread
+ * runs. */
+static int shard_adopt_frames(sl_file_shard_t *s, const uint8_t *frames, size_t len, uint64_t lsn) {
+    size_t widx0 = s->writer.idx.len;
+    uint64_t size = s->writer.size, end = s->writer.end_seq, npoints = s->writer.npoints, last_point = s->writer.last_point_off;
+    int64_t first_arrival = s->writer.first_arrival, last_arrival = s->writer.last_arrival;
+    for (size_t p = 0; p < len;) {
+        const uint8_t *f = frames + p;
+        int64_t arrival = sl_frame_arrival(f);
+        if (npoints == 0 || size >= last_point + SL_STORAGE_INDEX_INTERVAL_BYTES) {
+            uint8_t ent[SL_IDX_ENTRY_BYTES];
+            sl_idx_entry_t ie = {.seq = end, .offset = size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
+            sl_idx_entry_encode(ent, &ie);
+            sl_buf_append(&s->writer.idx, ent, sizeof ent);
+            if (npoints == 0) first_arrival = arrival;
+            npoints++;
+            last_point = size;
+        }
+        size += sl_frame_len(f);
+        end++;
+        last_arrival = arrival;
+        p += sl_frame_len(f);
+    }
+    pthread_mutex_lock(&s->mu);
+    char *dst = sl_buf_reserve(&s->tail.buf, len);
+    if (!dst || sl_buf_failed(&s->writer.idx)) {
+        s->tail.buf.failed = s->writer.idx.failed = false;
+        s->writer.idx.len = widx0;
+        pthread_mutex_unlock(&s->mu);
+        return SL_ENOMEM;
+    }
+    if (s->tail.buf.len == 0) {
+        s->tail.off = s->writer.size;
+        s->tail.lsn = lsn;
+    }
+    memcpy(dst, frames, len);
+    s->tail.buf.len += len;
+    s->writer.size = size;
+    s->writer.end_seq = end;
+    s->writer.npoints = npoints;
+    s->writer.last_point_off = last_point;
+    s->writer.first_arrival = first_arrival;
+    s->writer.last_arrival = last_arrival;
+    sl_file_seg_t *a = s->segs[s->nseg - 1];
+    a->size = size;
+    a->end_seq = end;
+    a->first_arrival = first_arrival;
+    a->last_arrival = last_arrival;
+    s->next_seq = end;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static int jrep_cmp(const void *a, const void *b) {
+    const sl_file_jrep_t *x = a, *y = b;
+    int c = strcmp(x->stream, y->stream);
+    if (!c) c = strcmp(x->shard, y->shard);
+    if (!c) c = x->lsn < y->lsn ? -1 : x->lsn > y->lsn;
+    return c;
+}
+
+/* Takes into one shard's tail the journaled frames its log lacks (shard_adopt_frames). Returns
+ * the shard, left open and held by the engine (sl_file_shard_open hands it out), when it has
+ * restored records; NULL otherwise. *restored counts them. */
+static sl_file_shard_t *replay_shard(sl_file_engine_t *e, const sl_file_jrep_t *v, size_t n, size_t *restored) {
+    *restored = 0;
+    char *sd = sl_file_path_join(e->root, v[0].stream);
+    char *dir = sd ? sl_file_path_join(sd, v[0].shard) : NULL;
+    struct stat st;
+    bool exists = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    free(sd);
+    free(dir);
+    if (!exists) return NULL; /* the stream was deleted after these records were journaled */
+    sl_shard_log_t *log;
+    if (sl_file_shard_open(&e->base, v[0].stream, v[0].shard, NULL, &log) != 0) return NULL;
+    sl_file_shard_t *s = (sl_file_shard_t *)log;
+    uint8_t *buf = NULL;
+    bool stop = false;
+    for (size_t k = 0; k < n && !stop; k++) {
+        uint8_t *nb = realloc(buf, v[k].len);
+        if (!nb) break;
+        buf = nb;
+        sl_jnl_entry_t je;
+        uint64_t off = SL_JNL_DATA_OFF + v[k].lsn % e->journal.cap;
+        if (sl_file_pread_full(&e->ops, e->journal.fd, buf, v[k].len, off) != (ssize_t)v[k].len ||
+            sl_jnl_entry_decode(buf, v[k].lsn, v[k].len, &je) != 0 || sl_jnl_entry_check(buf, &je) != 0) {
+            SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64 " changed while replaying it",
+                     v[0].stream, v[0].shard, v[k].lsn);
+            break;
+        }
+        const uint8_t *body = sl_jnl_body(buf, &je);
+        size_t p = 0, from = 0, adopted = 0;
+        uint64_t next = s->writer.end_seq;
+        int64_t prev_arrival = s->writer.last_arrival;
+        for (uint32_t f = 0; f < je.nframes; f++) {
+            sl_frame_t fr;
+            if (sl_frame_decode(body + p, je.body_len - p, &fr) != SL_FRAME_OK || fr.seq != je.first_seq + f) {
+                SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64 " holds an invalid record",
+                         v[0].stream, v[0].shard, v[k].lsn);
+                stop = true;
+                break;
+            }
+            if (fr.seq < next) { /* the segment has it */
+                p += fr.frame_len;
+                from = p;
+                continue;
+            }
+            if (fr.seq > next) {
+                SL_ERROR("storage: stream %s shard %s: the log ends at seq %" PRIu64 " but the commit journal continues "
+                         "at seq %" PRIu64 "; records from there on cannot be restored",
+                         v[0].stream, v[0].shard, next - 1, fr.seq);
+                stop = true;
+                break;
+            }
+            if (!s->on_disk || fr.arrival_ms < prev_arrival) {
+                SL_ERROR("storage: stream %s shard %s: %s; journaled records from seq %" PRIu64 " on cannot be restored",
+                         v[0].stream, v[0].shard,
+                         !s->on_disk ? "the shard's segments are missing" : "a journaled record arrived before its predecessor",
+                         fr.seq);
+                stop = true;
+                break;
+            }
+            prev_arrival = fr.arrival_ms;
+            next++;
+            adopted++;
+            p += fr.frame_len;
+        }
+        if (p == from) continue;
+        int rc = shard_adopt_frames(s, body + from, p - from, v[k].lsn);
+        if (rc) {
+            SL_ERROR("storage: stream %s shard %s: cannot restore journaled records: %s", v[0].stream, v[0].shard,
+                     sl_strerror(rc));
+            break;
+        }
+        *restored += adopted;
+    }
+    free(buf);
+    if (s->tail.buf.len == 0) {
+        sl_file_shard_close(log);
+        return NULL;
+    }
+    s->held = true;
+    return s;
+}
+
+static int held_cmp(const void *a, const void *b) {
+    const sl_file_shard_t *x = *(sl_file_shard_t *const *)a, *y = *(sl_file_shard_t *const *)b;
+    return x->tail.lsn < y->tail.lsn ? -1 : x->tail.lsn > y->tail.lsn;
+}
+
+/* Restores from the journal what the segments lost: the frames become their shards' tails
+ * (replay_shard), which are then written to the segments, and a checkpoint is recorded at the
+ * journal's end. When they cannot be written (a full disk), no checkpoint moves: the tails stay in
+ * memory, readable, and the journal keeps them until the commit thread manages to write them
+ * (tails.stuck refuses appends meanwhile), or until the next start. Opening thread, before the
+ * engine's threads start. */
+int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
+    if (rep->n) qsort(rep->v, rep->n, sizeof *rep->v, jrep_cmp);
+    size_t records = 0, nheld = 0;
+    sl_file_shard_t **held = rep->n ? malloc(rep->n * sizeof *held) : NULL;
+    if (rep->n && !held) return SL_ENOMEM;
+    for (size_t i = 0; i < rep->n;) {
+        size_t j = i + 1;
+        while (j < rep->n && strcmp(rep->v[j].stream, rep->v[i].stream) == 0 && strcmp(rep->v[j].shard, rep->v[i].shard) == 0)
+            j++;
+        size_t r = 0;
+        sl_file_shard_t *s = replay_shard(e, rep->v + i, j - i, &r);
+        if (s) held[nheld++] = s;
+        records += r;
+        i = j;
+    }
+    /* The tail queue is ordered by journal position: a checkpoint frees the journal up to the
+     * oldest tail only. */
+    if (nheld) qsort(held, nheld, sizeof *held, held_cmp);
+    for (size_t i = 0; i < nheld; i++) sl_file_tq_push(held[i]);
+    free(held);
+    if (records)
+        SL_WARN("storage: commit journal: restoring %zu records of %zu shard(s) that had not reached their segments",
+                records, nheld);
+    if (e->journal.write_lsn == e->journal.oldest_lsn) return 0;
+    int rc = sl_file_flush_all_tails(e);
+    uint64_t lsn = rc ? 0 : sl_file_checkpoint_mark(e); /* every tail is written: the journal's end */
+    if (!rc) rc = sl_file_journal_checkpoint_sync(e, lsn);
+    if (!rc) {
+        sl_file_checkpoint_finish(e, lsn);
+        return 0;
+    }
+    /* Keep everything: the checkpoint stays where it was, the restored records stay readable from
+     * memory, and the commit thread retries. */
+    SL_ERROR("storage: commit journal: cannot write %zu restored records to their segments (%s); they stay in the "
+             "journal and are served from memory; writes are refused until they are written",
+             records, sl_strerror(rc));
+    atomic_store(&e->tails.stuck, rc);
+    return 0;
+}
