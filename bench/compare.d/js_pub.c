@@ -2,7 +2,8 @@
  * the official C client (Debian libnats). Creates a file-storage stream, then for --duration
  * seconds publishes asynchronously (up to --pending acks outstanding, the client's pipelining), and
  * then measures synchronous publish latency (one message in flight) for --sync seconds. Prints one
- * JSON object like `sluice bench --json`: records_per_s, mb_per_s and latency_ms from the sync phase. */
+ * JSON object like `sluice bench --json`: records_per_s, mb_per_s and latency_ms from the sync
+ * phase. */
 #include <nats/nats.h>
 
 #include <stdio.h>
@@ -26,12 +27,18 @@ int main(int argc, char **argv) {
     double duration = 5, sync_s = 2;
     int size = 100, pending = 4096;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--url")) url = argv[i + 1];
-        else if (!strcmp(argv[i], "--stream")) stream = argv[i + 1];
-        else if (!strcmp(argv[i], "--duration")) duration = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--sync")) sync_s = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--pending")) pending = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "--url"))
+            url = argv[i + 1];
+        else if (!strcmp(argv[i], "--stream"))
+            stream = argv[i + 1];
+        else if (!strcmp(argv[i], "--duration"))
+            duration = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--sync"))
+            sync_s = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--size"))
+            size = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--pending"))
+            pending = atoi(argv[i + 1]);
     }
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
@@ -61,13 +68,16 @@ int main(int argc, char **argv) {
         return 1;
     }
     char *data = malloc((size_t)size);
-    for (int i = 0; i < size; i++) data[i] = (char)('a' + i % 26);
+    for (int i = 0; i < size; i++)
+        data[i] = (char)('a' + i % 26);
     long long sent = 0, errors = 0;
     double t0 = now_s(), end = t0 + duration;
     while (now_s() < end) {
         for (int k = 0; k < 256; k++) {
-            if (js_PublishAsync(js, subject, data, size, NULL) == NATS_OK) sent++;
-            else errors++;
+            if (js_PublishAsync(js, subject, data, size, NULL) == NATS_OK)
+                sent++;
+            else
+                errors++;
         }
     }
     jsPubOptions po;
@@ -95,11 +105,13 @@ int main(int argc, char **argv) {
     }
     qsort(lat, n, sizeof *lat, cmp);
 #define Q(q) (n ? lat[(size_t)((q) * (double)(n - 1))] : 0)
-    printf("{\"workload\":\"js-publish\",\"records\":%lld,\"seconds\":%.3f,\"records_per_s\":%.1f,\"mb_per_s\":%.3f,"
-           "\"sync_records_per_s\":%.1f,\"latency_ms\":{\"count\":%zu,\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},"
+    printf("{\"workload\":\"js-publish\",\"records\":%lld,\"seconds\":%.3f,\"records_per_s\":%.1f,"
+           "\"mb_per_s\":%.3f,"
+           "\"sync_records_per_s\":%.1f,\"latency_ms\":{\"count\":%zu,\"p50\":%.3f,\"p99\":%.3f,"
+           "\"p999\":%.3f,\"max\":%.3f},"
            "\"errors_total\":%lld}\n",
-           sent, elapsed, (double)sent / elapsed, (double)sent * size / elapsed / 1e6, (double)n / sync_s, n, Q(0.5),
-           Q(0.99), Q(0.999), n ? lat[n - 1] : 0, errors);
+           sent, elapsed, (double)sent / elapsed, (double)sent * size / elapsed / 1e6,
+           (double)n / sync_s, n, Q(0.5), Q(0.99), Q(0.999), n ? lat[n - 1] : 0, errors);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     free(data);

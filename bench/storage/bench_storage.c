@@ -30,11 +30,14 @@ static const char *g_only;
 static int g_many_shards = 4096;
 static bool g_skip_disk;
 
-static double now_s(void) { return (double)sl_time_mono_ns() / 1e9; }
+static double now_s(void) {
+    return (double)sl_time_mono_ns() / 1e9;
+}
 static double cpu_s(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 static long rss_kib(void) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -48,7 +51,8 @@ static long rss_kib(void) {
 static int open_fd_count(void) {
     DIR *d = opendir("/proc/self/fd");
     int n = 0;
-    while (d && readdir(d)) n++;
+    while (d && readdir(d))
+        n++;
     if (d) closedir(d);
     return n - 2;
 }
@@ -70,16 +74,21 @@ static void bench_disk(void) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     size_t block = 1 << 20, total = (size_t)2 << 30;
     char *buf = malloc(block);
-    for (size_t i = 0; i < block; i++) buf[i] = (char)(i * 7);
+    for (size_t i = 0; i < block; i++)
+        buf[i] = (char)(i * 7);
     double t0 = now_s();
     for (size_t off = 0; off < total; off += block)
-        if (pwrite(fd, buf, block, (off_t)off) != (ssize_t)block) { perror("pwrite"); break; }
+        if (pwrite(fd, buf, block, (off_t)off) != (ssize_t)block) {
+            perror("pwrite");
+            break;
+        }
     fdatasync(fd);
     double t = now_s() - t0;
     close(fd);
     unlink(path);
     g_disk_mbps = (double)total / t / 1e6;
-    printf("disk: sequential write %.0f MB/s (2 GiB in 1 MiB writes, fdatasync at the end)\n", g_disk_mbps);
+    printf("disk: sequential write %.0f MB/s (2 GiB in 1 MiB writes, fdatasync at the end)\n",
+           g_disk_mbps);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     long n = 0;
     t0 = now_s();
@@ -115,8 +124,10 @@ static void bench_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_
     (void)first_seq;
     bop_t *op = arg;
     flow_t *f = op->flow;
-    if (status) atomic_fetch_add(&f->errors, 1);
-    else atomic_fetch_add(&f->acked_records, op->n);
+    if (status)
+        atomic_fetch_add(&f->errors, 1);
+    else
+        atomic_fetch_add(&f->acked_records, op->n);
     pthread_mutex_lock(&f->mu);
     f->inflight_bytes -= op->bytes;
     pthread_cond_signal(&f->cond);
@@ -127,9 +138,14 @@ static void bench_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_
 static void bench_append(sl_durability_t dur, size_t rec_size, int nshards) {
     static const char *names[] = {"sync", "interval", "none"};
     char *dir = subdir("append");
-    sl_storage_config_t cfg = {.data_dir = dir, .durability = dur, .flush_interval_ms = SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT};
+    sl_storage_config_t cfg = {.data_dir = dir,
+                               .durability = dur,
+                               .flush_interval_ms = SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT};
     sl_storage_t *st;
-    if (sl_storage_open_file(&cfg, &st)) { fprintf(stderr, "open failed\n"); exit(1); }
+    if (sl_storage_open_file(&cfg, &st)) {
+        fprintf(stderr, "open failed\n");
+        exit(1);
+    }
     sl_shard_log_t *logs[64];
     for (int i = 0; i < nshards; i++) {
         char shard[32];
@@ -138,11 +154,13 @@ static void bench_append(sl_durability_t dur, size_t rec_size, int nshards) {
     }
     size_t batch = rec_size <= 1000 ? 500 : 100; /* a full PutRecords of small records, or 1 MiB */
     uint8_t *data = malloc(rec_size);
-    for (size_t i = 0; i < rec_size; i++) data[i] = (uint8_t)(i * 13);
+    for (size_t i = 0; i < rec_size; i++)
+        data[i] = (uint8_t)(i * 13);
     sl_record_t *recs = malloc(batch * sizeof *recs);
     char pk[16] = "partition-key-1";
     for (size_t i = 0; i < batch; i++)
-        recs[i] = (sl_record_t){.partition_key = pk, .partition_key_len = 15, .data = data, .data_len = rec_size};
+        recs[i] = (sl_record_t){
+            .partition_key = pk, .partition_key_len = 15, .data = data, .data_len = rec_size};
     flow_t flow = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     size_t op_bytes = batch * (rec_size + 15 + 32);
     size_t window = 64u << 20;
@@ -150,13 +168,15 @@ static void bench_append(sl_durability_t dur, size_t rec_size, int nshards) {
     unsigned long long issued = 0;
     for (int k = 0; now_s() - t0 < g_seconds; k++) {
         pthread_mutex_lock(&flow.mu);
-        while (flow.inflight_bytes + op_bytes > window) pthread_cond_wait(&flow.cond, &flow.mu);
+        while (flow.inflight_bytes + op_bytes > window)
+            pthread_cond_wait(&flow.cond, &flow.mu);
         flow.inflight_bytes += op_bytes;
         pthread_mutex_unlock(&flow.mu);
         bop_t *op = malloc(sizeof *op);
         *op = (bop_t){.flow = &flow, .bytes = op_bytes, .n = batch};
         int64_t t = sl_time_now_ms();
-        for (size_t i = 0; i < batch; i++) recs[i].arrival_ms = t;
+        for (size_t i = 0; i < batch; i++)
+            recs[i].arrival_ms = t;
         int rc = sl_storage_append(logs[k % nshards], recs, batch, bench_cb, op);
         if (rc) {
             pthread_mutex_lock(&flow.mu);
@@ -169,18 +189,21 @@ static void bench_append(sl_durability_t dur, size_t rec_size, int nshards) {
         issued += batch;
     }
     pthread_mutex_lock(&flow.mu);
-    while (flow.inflight_bytes > 0) pthread_cond_wait(&flow.cond, &flow.mu);
+    while (flow.inflight_bytes > 0)
+        pthread_cond_wait(&flow.cond, &flow.mu);
     pthread_mutex_unlock(&flow.mu);
     double t = now_s() - t0, c = cpu_s() - c0;
     unsigned long long acked = atomic_load(&flow.acked_records);
     double mbps = (double)acked * (double)rec_size / t / 1e6;
     double disk_mbps = (double)acked * (double)(rec_size + 15 + 32) / t / 1e6;
-    printf("append %-8s %6zu B x %d shard(s): %10.0f records/s  %7.1f MB/s payload  %7.1f MB/s on disk (%3.0f%% of disk)"
+    printf("append %-8s %6zu B x %d shard(s): %10.0f records/s  %7.1f MB/s payload  %7.1f MB/s on "
+           "disk (%3.0f%% of disk)"
            "  %9.0f records per CPU-second  errors %d\n",
-           names[dur], rec_size, nshards, (double)acked / t, mbps, disk_mbps, 100.0 * disk_mbps / g_disk_mbps,
-           (double)acked / c, atomic_load(&flow.errors));
+           names[dur], rec_size, nshards, (double)acked / t, mbps, disk_mbps,
+           100.0 * disk_mbps / g_disk_mbps, (double)acked / c, atomic_load(&flow.errors));
     (void)issued;
-    for (int i = 0; i < nshards; i++) sl_storage_shard_close(logs[i]);
+    for (int i = 0; i < nshards; i++)
+        sl_storage_shard_close(logs[i]);
     sl_storage_close(st);
     free(recs);
     free(data);
@@ -229,10 +252,14 @@ static void bench_recovery(void) {
     size_t total = (size_t)g_recovery_gib << 10;
     double t0 = now_s();
     for (size_t i = 0; i < total; i++) {
-        sl_record_t r = {.arrival_ms = sl_time_now_ms(), .partition_key = "k", .partition_key_len = 1, .data = data,
+        sl_record_t r = {.arrival_ms = sl_time_now_ms(),
+                         .partition_key = "k",
+                         .partition_key_len = 1,
+                         .data = data,
                          .data_len = rec};
         pthread_mutex_lock(&flow.mu);
-        while (flow.inflight_bytes >= 64) pthread_cond_wait(&flow.cond, &flow.mu);
+        while (flow.inflight_bytes >= 64)
+            pthread_cond_wait(&flow.cond, &flow.mu);
         flow.inflight_bytes++;
         pthread_mutex_unlock(&flow.mu);
         if (sl_storage_append(log, &r, 1, noop_cb, &flow)) {
@@ -243,7 +270,8 @@ static void bench_recovery(void) {
         }
     }
     pthread_mutex_lock(&flow.mu);
-    while (flow.inflight_bytes > 0) pthread_cond_wait(&flow.cond, &flow.mu);
+    while (flow.inflight_bytes > 0)
+        pthread_cond_wait(&flow.cond, &flow.mu);
     pthread_mutex_unlock(&flow.mu);
     sl_storage_shard_close(log);
     sl_storage_close(st);
@@ -260,11 +288,15 @@ static void bench_recovery(void) {
         sl_storage_bounds(log, &b);
         int rc;
         sl_read_result_t *res = util_read(log, b.next_seq - 1, 1, 1, 0, &rc);
-        sl_record_t r = {.arrival_ms = sl_time_now_ms(), .partition_key = "k", .partition_key_len = 1, .data = data,
+        sl_record_t r = {.arrival_ms = sl_time_now_ms(),
+                         .partition_key = "k",
+                         .partition_key_len = 1,
+                         .data = data,
                          .data_len = 100};
         int arc = util_append(log, &r, 1, NULL);
         double tr = now_s() - t1;
-        printf("recovery: %d GiB log (%llu records, written in %.1f s): reopened, read the tip and appended in %.3f s"
+        printf("recovery: %d GiB log (%llu records, written in %.1f s): reopened, read the tip and "
+               "appended in %.3f s"
                " (%s page cache)%s\n",
                g_recovery_gib, (unsigned long long)(b.next_seq - 1), tw, tr, cold ? "cold" : "warm",
                (res && res->count == 1 && arc == 0) ? "" : " [FAILED]");
@@ -291,12 +323,18 @@ static void bench_memory(void) {
         char stream[32], shard[32];
         snprintf(stream, sizeof stream, "stream-%d", i / 100);
         snprintf(shard, sizeof shard, "shardId-%012d", i % 100);
-        if (sl_storage_shard_open(st, stream, shard, NULL, &logs[i])) { fprintf(stderr, "open %d failed\n", i); exit(1); }
+        if (sl_storage_shard_open(st, stream, shard, NULL, &logs[i])) {
+            fprintf(stderr, "open %d failed\n", i);
+            exit(1);
+        }
     }
     double topen = now_s() - t0;
     flow_t flow = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     for (int i = 0; i < g_shards; i++) {
-        sl_record_t r = {.arrival_ms = sl_time_now_ms(), .partition_key = "k", .partition_key_len = 1, .data = (const uint8_t *)"hello",
+        sl_record_t r = {.arrival_ms = sl_time_now_ms(),
+                         .partition_key = "k",
+                         .partition_key_len = 1,
+                         .data = (const uint8_t *)"hello",
                          .data_len = 5};
         pthread_mutex_lock(&flow.mu);
         flow.inflight_bytes++;
@@ -308,20 +346,22 @@ static void bench_memory(void) {
         }
     }
     pthread_mutex_lock(&flow.mu);
-    while (flow.inflight_bytes > 0) pthread_cond_wait(&flow.cond, &flow.mu);
+    while (flow.inflight_bytes > 0)
+        pthread_cond_wait(&flow.cond, &flow.mu);
     pthread_mutex_unlock(&flow.mu);
     long rss1 = rss_kib();
     int fds1 = open_fd_count();
     sleep(SL_STORAGE_IDLE_CLOSE_MS / 1000 + 2);
     long rss2 = rss_kib();
     int fds2 = open_fd_count();
-    printf("idle shards: %d opened in %.2f s, one record appended to each (errors %d)\n", g_shards, topen,
-           atomic_load(&flow.errors));
+    printf("idle shards: %d opened in %.2f s, one record appended to each (errors %d)\n", g_shards,
+           topen, atomic_load(&flow.errors));
     printf("idle shards: just written: RSS +%ld KiB (%.1f KiB per shard), %d fds\n", rss1 - rss0,
            (double)(rss1 - rss0) / g_shards, fds1 - fds0);
-    printf("idle shards: after the idle sweep: RSS +%ld KiB (%.1f KiB per shard), %d fds\n", rss2 - rss0,
-           (double)(rss2 - rss0) / g_shards, fds2 - fds0);
-    for (int i = 0; i < g_shards; i++) sl_storage_shard_close(logs[i]);
+    printf("idle shards: after the idle sweep: RSS +%ld KiB (%.1f KiB per shard), %d fds\n",
+           rss2 - rss0, (double)(rss2 - rss0) / g_shards, fds2 - fds0);
+    for (int i = 0; i < g_shards; i++)
+        sl_storage_shard_close(logs[i]);
     sl_storage_close(st);
     free(logs);
     util_rm_rf(dir);
@@ -333,17 +373,25 @@ static void bench_open(int nshards) {
     char *dir = subdir("open");
     sl_storage_config_t cfg = {.data_dir = dir, .durability = SL_DURABILITY_SYNC};
     sl_storage_t *st;
-    if (sl_storage_open_file(&cfg, &st)) { fprintf(stderr, "open failed\n"); exit(1); }
+    if (sl_storage_open_file(&cfg, &st)) {
+        fprintf(stderr, "open failed\n");
+        exit(1);
+    }
     sl_shard_log_t **logs = calloc((size_t)nshards, sizeof *logs);
     double t0 = now_s();
     for (int i = 0; i < nshards; i++) {
         char shard[32];
         snprintf(shard, sizeof shard, "shardId-%012d", i);
-        if (sl_storage_shard_open(st, "bench-open", shard, NULL, &logs[i])) { fprintf(stderr, "open %d failed\n", i); exit(1); }
+        if (sl_storage_shard_open(st, "bench-open", shard, NULL, &logs[i])) {
+            fprintf(stderr, "open %d failed\n", i);
+            exit(1);
+        }
     }
     double t = now_s() - t0;
-    printf("open: %d new shards of one stream opened in %.3f s (%.1f us per shard)\n", nshards, t, t * 1e6 / nshards);
-    for (int i = 0; i < nshards; i++) sl_storage_shard_close(logs[i]);
+    printf("open: %d new shards of one stream opened in %.3f s (%.1f us per shard)\n", nshards, t,
+           t * 1e6 / nshards);
+    for (int i = 0; i < nshards; i++)
+        sl_storage_shard_close(logs[i]);
     sl_storage_close(st);
     free(logs);
     util_rm_rf(dir);
@@ -353,7 +401,7 @@ static void bench_open(int nshards) {
 /* ---- 6. PutRecords-like load over many shards ---- */
 typedef struct {
     flow_t *flow;
-    atomic_int groups;    /* appends of this request still outstanding */
+    atomic_int groups; /* appends of this request still outstanding */
     size_t n;
 } preq_t;
 
@@ -376,22 +424,31 @@ static void bench_many(int nshards) {
     char *dir = subdir("many");
     sl_storage_config_t cfg = {.data_dir = dir, .durability = SL_DURABILITY_SYNC};
     sl_storage_t *st;
-    if (sl_storage_open_file(&cfg, &st)) { fprintf(stderr, "open failed\n"); exit(1); }
+    if (sl_storage_open_file(&cfg, &st)) {
+        fprintf(stderr, "open failed\n");
+        exit(1);
+    }
     sl_shard_log_t **logs = calloc((size_t)nshards, sizeof *logs);
     for (int i = 0; i < nshards; i++) {
         char shard[32];
         snprintf(shard, sizeof shard, "shardId-%012d", i);
-        if (sl_storage_shard_open(st, "bench-many", shard, NULL, &logs[i])) { fprintf(stderr, "open %d failed\n", i); exit(1); }
+        if (sl_storage_shard_open(st, "bench-many", shard, NULL, &logs[i])) {
+            fprintf(stderr, "open %d failed\n", i);
+            exit(1);
+        }
     }
     enum { BATCH = 500, REC = 100, INFLIGHT = 16 };
     uint8_t data[REC];
-    for (size_t i = 0; i < REC; i++) data[i] = (uint8_t)(i * 13);
-    int *shard_of = malloc(BATCH * sizeof *shard_of), *count = calloc((size_t)nshards, sizeof *count);
+    for (size_t i = 0; i < REC; i++)
+        data[i] = (uint8_t)(i * 13);
+    int *shard_of = malloc(BATCH * sizeof *shard_of),
+        *count = calloc((size_t)nshards, sizeof *count);
     sl_record_t *recs = malloc(BATCH * sizeof *recs);
     int *touched = malloc(BATCH * sizeof *touched);
     char pk[16] = "partition-key-1";
     for (size_t i = 0; i < BATCH; i++)
-        recs[i] = (sl_record_t){.partition_key = pk, .partition_key_len = 15, .data = data, .data_len = REC};
+        recs[i] = (sl_record_t){
+            .partition_key = pk, .partition_key_len = 15, .data = data, .data_len = REC};
     flow_t flow = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     /* Warm-up, timed apart: one record to every shard (with a lazily creating engine this is
      * where the shards' files are created, as by the first PutRecords after CreateStream). */
@@ -409,7 +466,8 @@ static void bench_many(int nshards) {
         }
     }
     pthread_mutex_lock(&flow.mu);
-    while (flow.inflight_bytes > 0) pthread_cond_wait(&flow.cond, &flow.mu);
+    while (flow.inflight_bytes > 0)
+        pthread_cond_wait(&flow.cond, &flow.mu);
     pthread_mutex_unlock(&flow.mu);
     tw = now_s() - tw;
     uint64_t x = 88172645463325252ull;
@@ -417,13 +475,16 @@ static void bench_many(int nshards) {
     double c0 = cpu_s(), t0 = now_s();
     while (now_s() - t0 < g_seconds) {
         pthread_mutex_lock(&flow.mu);
-        while (flow.inflight_bytes >= INFLIGHT) pthread_cond_wait(&flow.cond, &flow.mu);
+        while (flow.inflight_bytes >= INFLIGHT)
+            pthread_cond_wait(&flow.cond, &flow.mu);
         flow.inflight_bytes++;
         pthread_mutex_unlock(&flow.mu);
         /* Route each record to a random shard, then append each touched shard's records at once. */
         int nt = 0;
         for (int i = 0; i < BATCH; i++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
             shard_of[i] = (int)(x % (uint64_t)nshards);
             if (count[shard_of[i]]++ == 0) touched[nt++] = shard_of[i];
         }
@@ -436,7 +497,10 @@ static void bench_many(int nshards) {
         for (int k = 0; k < nt; k++) {
             int sh = touched[k], m = 0;
             for (int i = 0; i < BATCH; i++)
-                if (shard_of[i] == sh) { group[m] = recs[i]; group[m++].arrival_ms = t; }
+                if (shard_of[i] == sh) {
+                    group[m] = recs[i];
+                    group[m++].arrival_ms = t;
+                }
             count[sh] = 0;
             if (sl_storage_append(logs[sh], group, (size_t)m, preq_cb, r)) {
                 atomic_fetch_add(&flow.errors, 1);
@@ -447,14 +511,19 @@ static void bench_many(int nshards) {
         requests++;
     }
     pthread_mutex_lock(&flow.mu);
-    while (flow.inflight_bytes > 0) pthread_cond_wait(&flow.cond, &flow.mu);
+    while (flow.inflight_bytes > 0)
+        pthread_cond_wait(&flow.cond, &flow.mu);
     pthread_mutex_unlock(&flow.mu);
     double t = now_s() - t0, c = cpu_s() - c0;
     unsigned long long acked = atomic_load(&flow.acked_records);
-    printf("many shards: sync, %5d shards, PutRecords-like 500 x 100 B, 16 in flight: %10.0f records/s  %7.0f requests/s"
-           "  %9.0f records per CPU-second  errors %d  (warm-up: first record to every shard %.3f s)\n",
-           nshards, (double)acked / t, (double)requests / t, (double)acked / c, atomic_load(&flow.errors), tw);
-    for (int i = 0; i < nshards; i++) sl_storage_shard_close(logs[i]);
+    printf("many shards: sync, %5d shards, PutRecords-like 500 x 100 B, 16 in flight: %10.0f "
+           "records/s  %7.0f requests/s"
+           "  %9.0f records per CPU-second  errors %d  (warm-up: first record to every shard %.3f "
+           "s)\n",
+           nshards, (double)acked / t, (double)requests / t, (double)acked / c,
+           atomic_load(&flow.errors), tw);
+    for (int i = 0; i < nshards; i++)
+        sl_storage_shard_close(logs[i]);
     sl_storage_close(st);
     free(logs);
     free(shard_of);
@@ -465,19 +534,29 @@ static void bench_many(int nshards) {
     free(dir);
 }
 
-static bool want(const char *name) { return !g_only || strcmp(g_only, name) == 0; }
+static bool want(const char *name) {
+    return !g_only || strcmp(g_only, name) == 0;
+}
 
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dir") && i + 1 < argc) g_dir = argv[++i];
-        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) g_seconds = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--recovery-gib") && i + 1 < argc) g_recovery_gib = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--shards") && i + 1 < argc) g_shards = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc) g_only = argv[++i];
-        else if (!strcmp(argv[i], "--many-shards") && i + 1 < argc) g_many_shards = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--no-disk")) g_skip_disk = true;
+        if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+            g_dir = argv[++i];
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+            g_seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--recovery-gib") && i + 1 < argc)
+            g_recovery_gib = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--shards") && i + 1 < argc)
+            g_shards = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            g_only = argv[++i];
+        else if (!strcmp(argv[i], "--many-shards") && i + 1 < argc)
+            g_many_shards = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-disk"))
+            g_skip_disk = true;
         else {
-            printf("usage: %s [--dir DIR] [--seconds S] [--recovery-gib G] [--shards N] [--only disk|append|recovery|memory|open|many]\n"
+            printf("usage: %s [--dir DIR] [--seconds S] [--recovery-gib G] [--shards N] [--only "
+                   "disk|append|recovery|memory|open|many]\n"
                    "       [--many-shards N] [--no-disk]\n",
                    argv[0]);
             return 2;
@@ -485,12 +564,15 @@ int main(int argc, char **argv) {
     }
     mkdir(g_dir, 0755);
     sl_log_set_level(SL_LOG_WARN);
-    if (!g_skip_disk) bench_disk(); /* the append figures are reported against it */
-    else g_disk_mbps = 1;
+    if (!g_skip_disk)
+        bench_disk(); /* the append figures are reported against it */
+    else
+        g_disk_mbps = 1;
     if (want("append")) {
         size_t sizes[] = {100, 10240};
         for (int d = 0; d < 3; d++)
-            for (size_t s = 0; s < 2; s++) bench_append((sl_durability_t)d, sizes[s], 1);
+            for (size_t s = 0; s < 2; s++)
+                bench_append((sl_durability_t)d, sizes[s], 1);
         bench_append(SL_DURABILITY_SYNC, 10240, 8);
         bench_append(SL_DURABILITY_SYNC, 100, 8);
     }

@@ -28,10 +28,12 @@ int main(int argc, char **argv) {
     sl_buf_t body = SL_BUF_INIT;
     sl_buf_append_str(&body, "{\"StreamName\":\"bench-stream\",\"Records\":[");
     for (int i = 0; i < RECORDS; i++) {
-        for (int k = 0; k < RECORD_BYTES; k++) rec[k] = (uint8_t)(i * 31 + k * 7);
+        for (int k = 0; k < RECORD_BYTES; k++)
+            rec[k] = (uint8_t)(i * 31 + k * 7);
         sl_base64_encode(rec, RECORD_BYTES, b64);
         b64[sl_base64_encoded_len(RECORD_BYTES)] = 0;
-        sl_buf_printf(&body, "%s{\"Data\":\"%s\",\"PartitionKey\":\"partition-key-%d\"}", i ? "," : "", b64, i);
+        sl_buf_printf(&body, "%s{\"Data\":\"%s\",\"PartitionKey\":\"partition-key-%d\"}",
+                      i ? "," : "", b64, i);
     }
     sl_buf_append_str(&body, "]}");
     char *work = malloc(body.len + 1);
@@ -54,14 +56,16 @@ int main(int argc, char **argv) {
         iters++;
     } while ((t = now_s()) - t0 < budget);
     double json_mbs = (double)body.len * (double)iters / (t - t0) / 1e6;
-    printf("json_parse   PutRecords body %zu bytes (500 x 100-byte records): %8.1f MB/s  (%.1f us/request)\n",
+    printf("json_parse   PutRecords body %zu bytes (500 x 100-byte records): %8.1f MB/s  (%.1f "
+           "us/request)\n",
            body.len, json_mbs, (t - t0) / (double)iters * 1e6);
 
     /* 2. base64 decode of 500 records of 136 characters. */
     size_t enc_len = sl_base64_encoded_len(RECORD_BYTES);
     char *encs = malloc(enc_len * RECORDS);
     for (int i = 0; i < RECORDS; i++) {
-        for (int k = 0; k < RECORD_BYTES; k++) rec[k] = (uint8_t)(i * 31 + k * 7);
+        for (int k = 0; k < RECORD_BYTES; k++)
+            rec[k] = (uint8_t)(i * 31 + k * 7);
         sl_base64_encode(rec, RECORD_BYTES, encs + (size_t)i * enc_len);
     }
     uint8_t out[RECORD_BYTES + 3];
@@ -70,7 +74,8 @@ int main(int argc, char **argv) {
     do {
         for (int i = 0; i < RECORDS; i++) {
             size_t n;
-            if (sl_base64_decode(encs + (size_t)i * enc_len, enc_len, out, &n, NULL) != SL_B64_OK) return 1;
+            if (sl_base64_decode(encs + (size_t)i * enc_len, enc_len, out, &n, NULL) != SL_B64_OK)
+                return 1;
         }
         iters++;
     } while ((t = now_s()) - t0 < budget);
@@ -80,14 +85,16 @@ int main(int argc, char **argv) {
     /* 3. base64 decode of one large 1 MiB blob. */
     size_t big = 1 << 20;
     uint8_t *raw = malloc(big), *dec = malloc(big);
-    for (size_t i = 0; i < big; i++) raw[i] = (uint8_t)(i * 2654435761u >> 13);
+    for (size_t i = 0; i < big; i++)
+        raw[i] = (uint8_t)(i * 2654435761u >> 13);
     char *bigenc = malloc(sl_base64_encoded_len(big));
     sl_base64_encode(raw, big, bigenc);
     iters = 0;
     t0 = now_s();
     do {
         size_t n;
-        if (sl_base64_decode(bigenc, sl_base64_encoded_len(big), dec, &n, NULL) != SL_B64_OK) return 1;
+        if (sl_base64_decode(bigenc, sl_base64_encoded_len(big), dec, &n, NULL) != SL_B64_OK)
+            return 1;
         iters++;
     } while ((t = now_s()) - t0 < budget);
     printf("b64_decode   1 MiB blob:                                   %8.1f MB/s of base64 text\n",

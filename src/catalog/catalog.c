@@ -105,7 +105,8 @@ static int map_err(sqlite3 *db, int rc) {
     }
     /* A read-only file system is named as such, not as an I/O error (SQLite reports it as
      * READONLY, or CANTOPEN when it cannot create the -wal/-shm files). */
-    if ((rc & 0xff) == SQLITE_READONLY || (db && sqlite3_system_errno(db) == EROFS)) return SL_EROFS;
+    if ((rc & 0xff) == SQLITE_READONLY || (db && sqlite3_system_errno(db) == EROFS))
+        return SL_EROFS;
     switch (rc & 0xff) {
     case SQLITE_FULL:
         return SL_ENOSPC;
@@ -340,7 +341,7 @@ static int sq_begin(sl_catalog_t *base) {
     c->in_txn = true;
     c->txn_owner = pthread_self();
     SL_ASSERT(!sqlite3_get_autocommit(c->db)); /* BEGIN succeeded: SQLite holds a transaction */
-    return 0; /* the mutex stays held until commit or rollback */
+    return 0;                                  /* the mutex stays held until commit or rollback */
 }
 
 static int txn_end(sq_catalog_t *c, bool commit) {
@@ -404,12 +405,16 @@ static int sq_stream_insert(sl_catalog_t *base, sl_cat_stream_t *s) {
     if (!stream_valid(s)) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
-    int rc = prep(c, "INSERT INTO streams (" STREAM_COLS ", id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
+    int rc = prep(
+        c, "INSERT INTO streams (" STREAM_COLS ", id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        &st);
     if (rc == 0) {
         bind_stream(st, s);
         /* NULL lets AUTOINCREMENT choose. */
-        if (s->id > 0) sqlite3_bind_int64(st, 16, s->id);
-        else sqlite3_bind_null(st, 16);
+        if (s->id > 0)
+            sqlite3_bind_int64(st, 16, s->id);
+        else
+            sqlite3_bind_null(st, 16);
         rc = run(c, st);
         if (rc == 0) s->id = sqlite3_last_insert_rowid(c->db);
     }
@@ -518,13 +523,15 @@ static int sq_shard_put(sl_catalog_t *base, const sl_cat_shard_t *s) {
     return rc;
 }
 
-static int sq_shard_seq_set(sl_catalog_t *base, int64_t stream_id, int32_t shard_index, int64_t seq_reserved,
-                           int64_t seq_written) {
+static int sq_shard_seq_set(sl_catalog_t *base, int64_t stream_id, int32_t shard_index,
+                            int64_t seq_reserved, int64_t seq_written) {
     sq_catalog_t *c = sq(base);
     if (seq_reserved < 0 || seq_written < 0) return SL_EINVAL;
     lock(c);
     sqlite3_stmt *st;
-    int rc = prep(c, "UPDATE shards SET seq_reserved=?, seq_written=? WHERE stream_id=? AND shard_index=?", &st);
+    int rc = prep(
+        c, "UPDATE shards SET seq_reserved=?, seq_written=? WHERE stream_id=? AND shard_index=?",
+        &st);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, seq_reserved);
         sqlite3_bind_int64(st, 2, seq_written);
@@ -810,7 +817,8 @@ static int sq_load(sl_catalog_t *base, const sl_catalog_visitor_t *v, void *arg)
             rc = each_row(
                 c,
                 "SELECT stream_id, shard_index, parent_shard_id, adjacent_parent_shard_id, "
-                "starting_hash_key, ending_hash_key, created_ms, closed_ms, seq_reserved, seq_written "
+                "starting_hash_key, ending_hash_key, created_ms, closed_ms, seq_reserved, "
+                "seq_written "
                 "FROM shards "
                 "ORDER BY stream_id, shard_index",
                 row_shard, v, arg);
@@ -831,7 +839,9 @@ static int sq_load(sl_catalog_t *base, const sl_catalog_visitor_t *v, void *arg)
 
 /* ---- backup, verification ---- */
 
-int sl_catalog_sqlite_schema_version(void) { return SCHEMA_VERSION; }
+int sl_catalog_sqlite_schema_version(void) {
+    return SCHEMA_VERSION;
+}
 
 static int sq_backup(sl_catalog_t *base, const char *path) {
     sq_catalog_t *c = sq(base);
@@ -845,7 +855,8 @@ static int sq_backup(sl_catalog_t *base, const char *path) {
     int pfd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (pfd >= 0) close(pfd);
     sqlite3 *dst = NULL;
-    int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         SL_WARN("catalog: backup to %s: %s", tmp, dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
         rc = SL_EIO;
@@ -893,17 +904,23 @@ out:
 int sl_catalog_sqlite_copy(const char *src_path, const char *dst_path) {
     sqlite3 *src = NULL, *dst = NULL;
     int rc = SL_EIO;
-    if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) goto out;
-    unlink(dst_path);
-    if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+    if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK)
+        goto out;
+    unlink(dst_path);
+    if (sqlite3_open_v2(dst_path, &dst,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
         goto out;
     sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
     if (!b) goto out;
     int step = sqlite3_backup_step(b, -1);
     int fin = sqlite3_backup_finish(b);
-    if (step == SQLITE_DONE && fin == SQLITE_OK) rc = 0;
-    else rc = (step & 0xff) == SQLITE_CORRUPT || (step & 0xff) == SQLITE_NOTADB ? SL_ECORRUPT : SL_EIO;
+    if (step == SQLITE_DONE && fin == SQLITE_OK)
+        rc = 0;
+    else
+        rc = (step & 0xff) == SQLITE_CORRUPT || (step & 0xff) == SQLITE_NOTADB ? SL_ECORRUPT
+                                                                               : SL_EIO;
 out:
     sqlite3_close(src);
     sqlite3_close(dst);
@@ -938,7 +955,8 @@ int sl_catalog_sqlite_verify(const char *path, sl_catalog_verify_t *out) {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(out->detail, sizeof out->detail, "cannot open: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        snprintf(out->detail, sizeof out->detail, "cannot open: %s",
+                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         sqlite3_close(db);
         return 0;
     }
@@ -953,7 +971,8 @@ int sl_catalog_sqlite_verify(const char *path, sl_catalog_verify_t *out) {
         out->schema_version = text[0] && end && !*end ? (int)v : -1;
         out->schema_ok = out->schema_version >= 1 && out->schema_version <= SCHEMA_VERSION;
         if (!out->schema_ok)
-            snprintf(out->detail, sizeof out->detail, "schema version '%s' is not one this build knows (1..%d)", text,
+            snprintf(out->detail, sizeof out->detail,
+                     "schema version '%s' is not one this build knows (1..%d)", text,
                      SCHEMA_VERSION);
     }
     rc = query_text(db, "PRAGMA integrity_check", text, sizeof text);

@@ -79,8 +79,8 @@ typedef struct sl_catalog_ops {
     int (*stream_delete)(sl_catalog_t *c, int64_t id);
     int (*shard_put)(sl_catalog_t *c, const sl_cat_shard_t *s);
     int (*shard_delete)(sl_catalog_t *c, int64_t stream_id, int32_t shard_index);
-    int (*shard_seq_set)(sl_catalog_t *c, int64_t stream_id, int32_t shard_index, int64_t seq_reserved,
-                         int64_t seq_written);
+    int (*shard_seq_set)(sl_catalog_t *c, int64_t stream_id, int32_t shard_index,
+                         int64_t seq_reserved, int64_t seq_written);
     int (*consumer_put)(sl_catalog_t *c, const sl_cat_consumer_t *k);
     int (*consumer_delete)(sl_catalog_t *c, const char *arn);
     int (*tag_put)(sl_catalog_t *c, const char *resource_arn, const char *key, const char *value);
@@ -212,11 +212,11 @@ int sl_catalog_sqlite_schema_version(void);
 
 /* What sl_catalog_sqlite_verify found. */
 typedef struct {
-    int schema_version;    /* -1 when it could not be read */
-    bool opened;           /* SQLite could open the file and read its schema version */
-    bool integrity_ok;     /* PRAGMA integrity_check answered "ok" */
-    bool schema_ok;        /* schema_version is one this build can open */
-    char detail[512];      /* the first problem, in words; "" when none */
+    int schema_version; /* -1 when it could not be read */
+    bool opened;        /* SQLite could open the file and read its schema version */
+    bool integrity_ok;  /* PRAGMA integrity_check answered "ok" */
+    bool schema_ok;     /* schema_version is one this build can open */
+    char detail[512];   /* the first problem, in words; "" when none */
 } sl_catalog_verify_t;
 
 /* Copies the catalog file at src_path (its WAL included) to a new single-file database at dst_path

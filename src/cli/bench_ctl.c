@@ -16,8 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-int sl_bench_sign(sl_bench_signer_t *s, const sl_bench_cfg_t *cfg, const char *target, const char *sha_hex,
-                  int64_t unix_s, char amz_date[17], char *auth, size_t auth_cap) {
+int sl_bench_sign(sl_bench_signer_t *s, const sl_bench_cfg_t *cfg, const char *target,
+                  const char *sha_hex, int64_t unix_s, char amz_date[17], char *auth,
+                  size_t auth_cap) {
     time_t t = (time_t)unix_s;
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -25,16 +26,24 @@ int sl_bench_sign(sl_bench_signer_t *s, const sl_bench_cfg_t *cfg, const char *t
     if (!s->have_key || memcmp(s->date8, amz_date, 8) != 0) {
         memcpy(s->date8, amz_date, 8);
         s->date8[8] = 0;
-        if (sl_sigv4_derive_key(cfg->secret_key, s->date8, cfg->region, "kinesis", s->key) != 0) return SL_EINVAL;
+        if (sl_sigv4_derive_key(cfg->secret_key, s->date8, cfg->region, "kinesis", s->key) != 0)
+            return SL_EINVAL;
         s->have_key = true;
     }
     sl_sigv4_header_t hs[4] = {{"content-type", "application/x-amz-json-1.1"},
                                {"host", cfg->authority},
                                {"x-amz-date", amz_date},
                                {"x-amz-target", target}};
-    sl_sigv4_sign_input_t in = {.method = "POST", .path = "/", .query = "", .headers = hs, .header_count = 4,
-                                .payload_sha256_hex = sha_hex, .amz_date = amz_date,
-                                .access_key_id = cfg->access_key, .region = cfg->region, .service = "kinesis",
+    sl_sigv4_sign_input_t in = {.method = "POST",
+                                .path = "/",
+                                .query = "",
+                                .headers = hs,
+                                .header_count = 4,
+                                .payload_sha256_hex = sha_hex,
+                                .amz_date = amz_date,
+                                .access_key_id = cfg->access_key,
+                                .region = cfg->region,
+                                .service = "kinesis",
                                 .signing_key = s->key};
     return sl_sigv4_sign(&in, auth, auth_cap);
 }
@@ -78,7 +87,8 @@ static void ctl_done(sl_http_call_t *call, const sl_http_client_resp_t *resp, vo
     sl_loop_stop(g_ctl_loop);
 }
 
-int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *body, int *status, sl_buf_t *resp) {
+int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *body, int *status,
+                      sl_buf_t *resp) {
     if (!g_ctl_loop) {
         sl_http_client_config_t hc = {.connections_per_origin = 1, .timeout_ms = 30000};
         if (sl_loop_create(&g_ctl_loop) != 0) return SL_EIO;
@@ -90,7 +100,8 @@ int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *bod
     }
     char target[96], sha[65], amz_date[17], auth[512], origin[300];
     snprintf(target, sizeof target, "Kinesis_20131202.%s", op);
-    snprintf(origin, sizeof origin, strchr(cfg->host, ':') ? "http://[%s]:%d" : "http://%s:%d", cfg->host, cfg->port);
+    snprintf(origin, sizeof origin, strchr(cfg->host, ':') ? "http://[%s]:%d" : "http://%s:%d",
+             cfg->host, cfg->port);
     sl_sigv4_sha256_hex(body, strlen(body), sha);
     sl_bench_signer_t signer = {0};
     struct timespec now;
@@ -105,12 +116,20 @@ int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *bod
         {"authorization", 13, auth, strlen(auth)},
     };
     ctl_wait_t w = {.resp = resp};
-    sl_http_client_req_t q = {.origin = origin, .version = SL_HTTPC_HTTP1, .method = "POST", .path = "/",
-                              .headers = hs, .header_count = SL_ARRAY_LEN(hs), .body = body,
-                              .body_len = strlen(body), .on_done = ctl_done, .arg = &w};
+    sl_http_client_req_t q = {.origin = origin,
+                              .version = SL_HTTPC_HTTP1,
+                              .method = "POST",
+                              .path = "/",
+                              .headers = hs,
+                              .header_count = SL_ARRAY_LEN(hs),
+                              .body = body,
+                              .body_len = strlen(body),
+                              .on_done = ctl_done,
+                              .arg = &w};
     rc = sl_http_client_submit(g_ctl_http, &q, NULL);
     if (rc != 0) return rc;
-    while (!w.done) sl_loop_run(g_ctl_loop);
+    while (!w.done)
+        sl_loop_run(g_ctl_loop);
     if (w.error) return SL_EIO;
     *status = w.status;
     return 0;
@@ -125,9 +144,10 @@ static void ctl_close(void) {
 
 /* ---- setup ---- */
 
-/* Calls op and parses the JSON answer into *doc (arena); returns the HTTP status or a negative code. */
-static int call_json(const sl_bench_cfg_t *cfg, const char *op, const char *body, sl_arena_t *arena, sl_buf_t *resp,
-                     sl_val_t **doc) {
+/* Calls op and parses the JSON answer into *doc (arena); returns the HTTP status or a negative
+ * code. */
+static int call_json(const sl_bench_cfg_t *cfg, const char *op, const char *body, sl_arena_t *arena,
+                     sl_buf_t *resp, sl_val_t **doc) {
     int status = 0;
     int rc = sl_bench_ctl_call(cfg, op, body, &status, resp);
     if (rc != 0) {
@@ -146,8 +166,8 @@ static int call_json(const sl_bench_cfg_t *cfg, const char *op, const char *body
 }
 
 static void report(const char *op, int status, const sl_buf_t *resp) {
-    fprintf(stderr, "sluice bench: %s failed: HTTP %d %.*s\n", op, status, (int)SL_MIN(resp->len, 400),
-            resp->data ? resp->data : "");
+    fprintf(stderr, "sluice bench: %s failed: HTTP %d %.*s\n", op, status,
+            (int)SL_MIN(resp->len, 400), resp->data ? resp->data : "");
 }
 
 static void sleep_ms(int ms) {
@@ -198,7 +218,8 @@ static int list_shards(sl_bench_cfg_t *cfg, sl_arena_t *arena, sl_buf_t *resp) {
             size_t n;
             const char *id = sl_val_get_str(s, "ShardId", &n);
             sl_val_t *range = sl_val_get(s, "SequenceNumberRange");
-            if (!id || (range && sl_val_get(range, "EndingSequenceNumber"))) continue; /* closed shards */
+            if (!id || (range && sl_val_get(range, "EndingSequenceNumber")))
+                continue; /* closed shards */
             if (cfg->shard_count == cap) {
                 cap = cap ? cap * 2 : 64;
                 char **ids = realloc(cfg->shard_ids, (size_t)cap * sizeof *ids);
@@ -218,8 +239,8 @@ static int list_shards(sl_bench_cfg_t *cfg, sl_arena_t *arena, sl_buf_t *resp) {
 
 static int register_consumer(sl_bench_cfg_t *cfg, int index, sl_arena_t *arena, sl_buf_t *resp) {
     char body[1024];
-    snprintf(body, sizeof body, "{\"StreamARN\":\"%s\",\"ConsumerName\":\"sluice-bench-%d-%d\"}", cfg->stream_arn,
-             (int)getpid(), index);
+    snprintf(body, sizeof body, "{\"StreamARN\":\"%s\",\"ConsumerName\":\"sluice-bench-%d-%d\"}",
+             cfg->stream_arn, (int)getpid(), index);
     sl_val_t *doc;
     int st = call_json(cfg, "RegisterStreamConsumer", body, arena, resp, &doc);
     if (st < 0) return st;
@@ -255,7 +276,8 @@ int sl_bench_setup(sl_bench_cfg_t *cfg) {
     int rc = 0;
     if (cfg->create) {
         char body[256];
-        snprintf(body, sizeof body, "{\"StreamName\":\"%s\",\"ShardCount\":%d}", cfg->stream, cfg->shards);
+        snprintf(body, sizeof body, "{\"StreamName\":\"%s\",\"ShardCount\":%d}", cfg->stream,
+                 cfg->shards);
         int status = 0;
         rc = sl_bench_ctl_call(cfg, "CreateStream", body, &status, &resp);
         if (rc != 0) {
@@ -271,7 +293,8 @@ int sl_bench_setup(sl_bench_cfg_t *cfg) {
     }
     rc = wait_active(cfg, &arena, &resp);
     if (rc != 0) goto done;
-    if (cfg->workload == SL_BENCH_READ || cfg->workload == SL_BENCH_SUBSCRIBE || cfg->workload == SL_BENCH_MIXED) {
+    if (cfg->workload == SL_BENCH_READ || cfg->workload == SL_BENCH_SUBSCRIBE ||
+        cfg->workload == SL_BENCH_MIXED) {
         sl_arena_reset(&arena);
         rc = list_shards(cfg, &arena, &resp);
         if (rc != 0) goto done;

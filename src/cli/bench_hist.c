@@ -6,7 +6,7 @@
 static int bucket_of(uint64_t v) {
     if (v < 128) return (int)v;
     int e = 63 - __builtin_clzll(v); /* 7..63 */
-    uint64_t m = v >> (e - 6);        /* 64..127 */
+    uint64_t m = v >> (e - 6);       /* 64..127 */
     return 128 + (e - 7) * 64 + (int)(m - 64);
 }
 
@@ -25,7 +25,8 @@ void sl_bench_hist_record(sl_bench_hist_t *h, uint64_t value_ns) {
 }
 
 void sl_bench_hist_merge(sl_bench_hist_t *into, const sl_bench_hist_t *from) {
-    for (int i = 0; i < SL_BENCH_HIST_BUCKETS; i++) into->counts[i] += from->counts[i];
+    for (int i = 0; i < SL_BENCH_HIST_BUCKETS; i++)
+        into->counts[i] += from->counts[i];
     into->total += from->total;
     if (from->max_ns > into->max_ns) into->max_ns = from->max_ns;
 }

@@ -14,11 +14,11 @@
 #include <stdint.h>
 
 typedef enum {
-    SL_BENCH_PUT_RECORD = 0,  /* PutRecord, one record per request */
-    SL_BENCH_PUT_RECORDS,     /* PutRecords, --batch records per request */
-    SL_BENCH_READ,            /* catch-up reads: TRIM_HORIZON, GetRecords until caught up */
-    SL_BENCH_SUBSCRIBE,       /* put-to-consumer latency through SubscribeToShard */
-    SL_BENCH_MIXED,           /* half the request slots write PutRecords, half tail with GetRecords */
+    SL_BENCH_PUT_RECORD = 0, /* PutRecord, one record per request */
+    SL_BENCH_PUT_RECORDS,    /* PutRecords, --batch records per request */
+    SL_BENCH_READ,           /* catch-up reads: TRIM_HORIZON, GetRecords until caught up */
+    SL_BENCH_SUBSCRIBE,      /* put-to-consumer latency through SubscribeToShard */
+    SL_BENCH_MIXED, /* half the request slots write PutRecords, half tail with GetRecords */
 } sl_bench_workload_t;
 
 /* ---- latency histogram: log-linear buckets (HDR style), values in nanoseconds ---- */
@@ -42,36 +42,36 @@ uint64_t sl_bench_hist_quantile(const sl_bench_hist_t *h, double q);
 typedef struct {
     char host[256];
     int port;
-    char authority[300];             /* host:port, the Host / :authority value */
+    char authority[300]; /* host:port, the Host / :authority value */
     sl_bench_workload_t workload;
     const char *workload_name;
-    bool null_target;                /* --target null: in-process trivial responder */
+    bool null_target; /* --target null: in-process trivial responder */
     char stream[129];
     char stream_arn[512];
-    int shards;                      /* for --create, and the shard count read back */
+    int shards; /* for --create, and the shard count read back */
     bool create;
     int connections;
     int threads;
-    int http2;                       /* 0: HTTP/1.1, 1: HTTP/2 prior knowledge */
-    int depth;                       /* concurrent requests per HTTP/2 connection */
+    int http2; /* 0: HTTP/1.1, 1: HTTP/2 prior knowledge */
+    int depth; /* concurrent requests per HTTP/2 connection */
     double duration_s;
     double warmup_s;
-    double rate;                     /* records/s (0 = closed loop) */
+    double rate; /* records/s (0 = closed loop) */
     int record_size;
     int batch;
-    int get_limit;                   /* GetRecords Limit */
+    int get_limit; /* GetRecords Limit */
     char region[64];
     char access_key[128];
     char secret_key[128];
     bool json;
     bool quiet;
-    int64_t fill_records;            /* read: PutRecords this many records before the measured phase */
-    bool created;                    /* setup created the stream (it was empty before this run) */
+    int64_t fill_records; /* read: PutRecords this many records before the measured phase */
+    bool created;         /* setup created the stream (it was empty before this run) */
     /* Filled by setup: the shard ids (read, subscribe, mixed) and the consumer ARN (subscribe). */
     char **shard_ids;
     int shard_count;
-    int consumers;                   /* subscribe: consumers per shard (--consumers) */
-    char (*consumer_arns)[600];      /* one ARN per consumer, filled by setup */
+    int consumers;              /* subscribe: consumers per shard (--consumers) */
+    char (*consumer_arns)[600]; /* one ARN per consumer, filled by setup */
 } sl_bench_cfg_t;
 
 /* ---- results ---- */
@@ -91,11 +91,11 @@ typedef struct {
     _Atomic uint64_t errors;
     sl_bench_err_t err[SL_BENCH_ERROR_KINDS_MAX];
     int err_count;
-    uint64_t err_other;            /* errors beyond SL_BENCH_ERROR_KINDS_MAX kinds */
-    sl_bench_hist_t lat;           /* request latency (put; read requests in the read workload) */
-    sl_bench_hist_t e2e;           /* put-to-consumer latency (subscribe) */
-    int64_t last_done_ns;          /* completion time of the last counted request */
-    int readers_left;              /* read: reader slots not caught up when the run ended */
+    uint64_t err_other;   /* errors beyond SL_BENCH_ERROR_KINDS_MAX kinds */
+    sl_bench_hist_t lat;  /* request latency (put; read requests in the read workload) */
+    sl_bench_hist_t e2e;  /* put-to-consumer latency (subscribe) */
+    int64_t last_done_ns; /* completion time of the last counted request */
+    int readers_left;     /* read: reader slots not caught up when the run ended */
 } sl_bench_stats_t;
 
 void sl_bench_stats_error(sl_bench_stats_t *st, const char *kind);
@@ -122,7 +122,8 @@ void sl_bench_error_kind(int status, const char *body, size_t len, char *out, si
  * connection of the control-plane client (net/client.h on a private loop, 30 s timeout); *status
  * and *resp (NUL-terminated) receive the answer. Returns 0 or a negative SL_E* code (connection
  * failures, timeouts). */
-int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *body, int *status, sl_buf_t *resp);
+int sl_bench_ctl_call(const sl_bench_cfg_t *cfg, const char *op, const char *body, int *status,
+                      sl_buf_t *resp);
 
 /* Creates the stream (when cfg->create) and waits until it is ACTIVE, records its ARN, lists its
  * shards (read, subscribe, mixed) and registers a consumer (subscribe). Prints the reason and
@@ -139,8 +140,9 @@ typedef struct {
     uint8_t key[32];
     bool have_key;
 } sl_bench_signer_t;
-int sl_bench_sign(sl_bench_signer_t *s, const sl_bench_cfg_t *cfg, const char *target, const char *sha_hex,
-                  int64_t unix_s, char amz_date[17], char *auth, size_t auth_cap);
+int sl_bench_sign(sl_bench_signer_t *s, const sl_bench_cfg_t *cfg, const char *target,
+                  const char *sha_hex, int64_t unix_s, char amz_date[17], char *auth,
+                  size_t auth_cap);
 
 /* ---- the trivial responder (bench_null.c) ---- */
 

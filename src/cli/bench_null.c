@@ -25,7 +25,8 @@
 #include <unistd.h>
 
 static const char put_records_body[] = "{\"FailedRecordCount\":0,\"Records\":[]}";
-static const char put_record_body[] = "{\"SequenceNumber\":\"1\",\"ShardId\":\"shardId-000000000000\"}";
+static const char put_record_body[] =
+    "{\"SequenceNumber\":\"1\",\"ShardId\":\"shardId-000000000000\"}";
 static const char other_body[] = "{}";
 static const char gsi_body[] = "{\"ShardIterator\":\"null-iterator\"}";
 static char *g_get_body; /* the canned GetRecords answer */
@@ -36,8 +37,8 @@ typedef struct {
     int mode; /* 0: unknown yet, 1: HTTP/1.1, 2: h2c */
     sl_buf_t in;
     sl_buf_t out;
-    size_t out_off;   /* bytes of out already written */
-    const char *big;  /* HTTP/1.1: a canned body written after out, by pointer */
+    size_t out_off;  /* bytes of out already written */
+    const char *big; /* HTTP/1.1: a canned body written after out, by pointer */
     size_t big_len, big_off;
     nghttp2_session *h2;
 } null_conn_t;
@@ -77,8 +78,10 @@ static bool flush_out(null_conn_t *c) {
     while (c->out_off < c->out.len || c->big_off < c->big_len) {
         struct iovec iov[2];
         int n = 0;
-        if (c->out_off < c->out.len) iov[n++] = (struct iovec){c->out.data + c->out_off, c->out.len - c->out_off};
-        if (c->big_off < c->big_len) iov[n++] = (struct iovec){(void *)(c->big + c->big_off), c->big_len - c->big_off};
+        if (c->out_off < c->out.len)
+            iov[n++] = (struct iovec){c->out.data + c->out_off, c->out.len - c->out_off};
+        if (c->big_off < c->big_len)
+            iov[n++] = (struct iovec){(void *)(c->big + c->big_off), c->big_len - c->big_off};
         ssize_t w = writev(c->fd, iov, n);
         if (w <= 0) return false;
         size_t ow = SL_MIN((size_t)w, c->out.len - c->out_off);
@@ -124,7 +127,9 @@ static void serve_h1(null_conn_t *c) {
         size_t bl;
         const char *body = body_for(target, tlen, &bl);
         sl_buf_printf(&c->out,
-                      "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: %zu\r\n\r\n", bl);
+                      "HTTP/1.1 200 OK\r\nContent-Type: "
+                      "application/x-amz-json-1.1\r\nContent-Length: %zu\r\n\r\n",
+                      bl);
         if (bl > 65536) {
             c->big = body;
             c->big_len = bl;
@@ -151,7 +156,8 @@ static ssize_t h2_send(nghttp2_session *s, const uint8_t *data, size_t len, int 
 static int h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nl,
                      const uint8_t *value, size_t vl, uint8_t flags, void *ud) {
     (void)flags, (void)ud;
-    if (f->hd.type != NGHTTP2_HEADERS || nl != 12 || memcmp(name, "x-amz-target", 12) != 0) return 0;
+    if (f->hd.type != NGHTTP2_HEADERS || nl != 12 || memcmp(name, "x-amz-target", 12) != 0)
+        return 0;
     null_stream_t *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
     if (st) st->body = body_for((const char *)value, vl, &st->len);
     return 0;
@@ -168,8 +174,8 @@ static int h2_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
     return 0;
 }
 
-static ssize_t h2_read_body(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
-                            nghttp2_data_source *src, void *ud) {
+static ssize_t h2_read_body(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len,
+                            uint32_t *flags, nghttp2_data_source *src, void *ud) {
     (void)s, (void)sid, (void)ud;
     null_stream_t *st = src->ptr;
     size_t n = SL_MIN(len, st->len - st->off);
@@ -181,14 +187,16 @@ static ssize_t h2_read_body(nghttp2_session *s, int32_t sid, uint8_t *buf, size_
 
 static int h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
     (void)ud;
-    if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+        (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         null_stream_t *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
         if (!st) return 0;
         char clen[24];
         snprintf(clen, sizeof clen, "%zu", st->len);
         nghttp2_nv nv[] = {
             {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE},
-            {(uint8_t *)"content-type", (uint8_t *)"application/x-amz-json-1.1", 12, 26, NGHTTP2_NV_FLAG_NONE},
+            {(uint8_t *)"content-type", (uint8_t *)"application/x-amz-json-1.1", 12, 26,
+             NGHTTP2_NV_FLAG_NONE},
             {(uint8_t *)"content-length", (uint8_t *)clen, 14, strlen(clen), NGHTTP2_NV_FLAG_NONE},
         };
         nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_read_body};
@@ -302,7 +310,8 @@ static void *null_main(void *arg) {
                 continue;
             }
             null_conn_t *c = ptr;
-            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                on_readable(c);
             else if (evs[i].events & EPOLLOUT) {
                 bool held = c->big != NULL;
                 if (flush_out(c) && held && c->mode == 1 && c->in.len) serve_h1(c);
@@ -317,15 +326,17 @@ static int build_get_body(const sl_bench_cfg_t *cfg) {
     size_t n = SL_MIN((size_t)cfg->get_limit, SL_MAX((size_t)1, (size_t)(10u << 20) / size));
     uint8_t *raw = malloc(size);
     if (!raw) return SL_ENOMEM;
-    for (size_t i = 0; i < size; i++) raw[i] = (uint8_t)(i * 131 + 7);
+    for (size_t i = 0; i < size; i++)
+        raw[i] = (uint8_t)(i * 131 + 7);
     sl_buf_t b;
     sl_buf_init(&b);
     sl_buf_append_str(&b, "{\"Records\":[");
     for (size_t i = 0; i < n; i++) {
-        sl_buf_printf(&b,
-                      "%s{\"SequenceNumber\":\"49590338271490256608559692538361571095921575989136588%03zu\","
-                      "\"ApproximateArrivalTimestamp\":1716000000.123,\"Data\":\"",
-                      i ? "," : "", i % 1000);
+        sl_buf_printf(
+            &b,
+            "%s{\"SequenceNumber\":\"49590338271490256608559692538361571095921575989136588%03zu\","
+            "\"ApproximateArrivalTimestamp\":1716000000.123,\"Data\":\"",
+            i ? "," : "", i % 1000);
         char *p = sl_buf_reserve(&b, sl_base64_encoded_len(size));
         if (p) {
             sl_base64_encode(raw, size, p);

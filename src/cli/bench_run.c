@@ -2,12 +2,12 @@
  * outbound HTTP client (net/client.h) holding its share of the keep-alive connections (HTTP/1.1
  * with one request in flight per connection, or h2c prior knowledge with --depth concurrent streams
  * per connection), plus a second client for the SubscribeToShard streams (HTTP/2, one connection
- * per thread). Each thread has request slots, --depth per connection; a slot has a role: a writer (PutRecord/PutRecords from a pool
- * of pre-built, pre-hashed bodies whose signatures are cached per second, so the tool spends its
- * time on I/O, not on JSON or SHA-256), a reader (GetShardIterator then GetRecords over the shards it
- * owns), or a subscriber (SubscribeToShard over HTTP/2, decoding the event stream). Open-loop mode
- * hands out send tokens on a fixed schedule and measures latency from the scheduled time, so a slow
- * server cannot hide its queueing (no coordinated omission). */
+ * per thread). Each thread has request slots, --depth per connection; a slot has a role: a writer
+ * (PutRecord/PutRecords from a pool of pre-built, pre-hashed bodies whose signatures are cached per
+ * second, so the tool spends its time on I/O, not on JSON or SHA-256), a reader (GetShardIterator
+ * then GetRecords over the shards it owns), or a subscriber (SubscribeToShard over HTTP/2, decoding
+ * the event stream). Open-loop mode hands out send tokens on a fixed schedule and measures latency
+ * from the scheduled time, so a slow server cannot hide its queueing (no coordinated omission). */
 #include "cli/bench_internal.h"
 
 #include "core/arena.h"
@@ -58,15 +58,15 @@ typedef struct req {
     bool busy;
     bool in_idle;
     op_t op;
-    sl_http_call_t *call;  /* while busy */
-    int status;            /* subscriber: the response status (from the head) */
+    sl_http_call_t *call; /* while busy */
+    int status;           /* subscriber: the response status (from the head) */
     int64_t sched_ns;
     int body_records;
     /* The body being sent: a pool body or dyn (borrowed by the client until completion). */
     const char *send_body;
     size_t send_len;
     sl_buf_t dyn;
-    sl_buf_t resp;         /* subscriber: event-stream bytes not yet decoded, or an error body */
+    sl_buf_t resp; /* subscriber: event-stream bytes not yet decoded, or an error body */
     /* Reader. */
     shard_state_t *shards;
     int nshards;
@@ -89,7 +89,7 @@ struct thread {
     sl_hrtimer_t *tick;         /* nanosecond deadline: open-loop tokens leave on time */
     int64_t tick_ns;            /* when tick fires, if tick_armed */
     bool tick_armed;
-    bool stopping;              /* the loop ended: completions only release slots */
+    bool stopping; /* the loop ended: completions only release slots */
     req_t *reqs;
     int nreqs;
     int inflight;
@@ -97,7 +97,7 @@ struct thread {
     int put_idle_n;
     req_t **put_wait; /* writers backing off after a transport error */
     int put_wait_n;
-    req_t **pollers;  /* readers and subscribers, checked on every dispatch */
+    req_t **pollers; /* readers and subscribers, checked on every dispatch */
     int npollers;
     int readers_active;
     /* Open loop. */
@@ -177,8 +177,10 @@ static void append_random_b64(sl_buf_t *b, int size, uint64_t *rng) {
     free(raw);
 }
 
-/* A PutRecord body (single) or a PutRecords body of batch records of cfg->record_size random bytes. */
-static void build_put_body(sl_buf_t *b, const sl_bench_cfg_t *cfg, bool single, int batch, uint64_t *rng) {
+/* A PutRecord body (single) or a PutRecords body of batch records of cfg->record_size random bytes.
+ */
+static void build_put_body(sl_buf_t *b, const sl_bench_cfg_t *cfg, bool single, int batch,
+                           uint64_t *rng) {
     if (single) {
         sl_buf_printf(b, "{\"StreamName\":\"%s\",\"Data\":\"", cfg->stream);
         append_random_b64(b, cfg->record_size, rng);
@@ -222,7 +224,8 @@ static int build_bodies(const sl_bench_cfg_t *cfg) {
 }
 
 static void free_bodies(void) {
-    for (int i = 0; i < g_nbodies; i++) free(g_bodies[i].data);
+    for (int i = 0; i < g_nbodies; i++)
+        free(g_bodies[i].data);
     free(g_bodies);
     g_bodies = NULL;
     g_nbodies = 0;
@@ -242,13 +245,18 @@ static void push_idle(thread_t *th, req_t *r) {
 
 static const char *target_of(op_t op, const sl_bench_cfg_t *cfg) {
     switch (op) {
-    case OP_PUT: return cfg->workload == SL_BENCH_PUT_RECORD || cfg->workload == SL_BENCH_SUBSCRIBE
-                            ? "Kinesis_20131202.PutRecord"
-                            : "Kinesis_20131202.PutRecords";
-    case OP_GSI: return "Kinesis_20131202.GetShardIterator";
-    case OP_GET: return "Kinesis_20131202.GetRecords";
-    case OP_SUB: return "Kinesis_20131202.SubscribeToShard";
-    default: return "";
+    case OP_PUT:
+        return cfg->workload == SL_BENCH_PUT_RECORD || cfg->workload == SL_BENCH_SUBSCRIBE
+                   ? "Kinesis_20131202.PutRecord"
+                   : "Kinesis_20131202.PutRecords";
+    case OP_GSI:
+        return "Kinesis_20131202.GetShardIterator";
+    case OP_GET:
+        return "Kinesis_20131202.GetRecords";
+    case OP_SUB:
+        return "Kinesis_20131202.SubscribeToShard";
+    default:
+        return "";
     }
 }
 
@@ -277,8 +285,10 @@ static void on_done(sl_http_call_t *call, const sl_http_client_resp_t *resp, voi
     if (resp->error) {
         if (now >= th->measure_ns) {
             char kind[64];
-            if (resp->error == SL_HTTPC_ESTREAM) snprintf(kind, sizeof kind, "h2 stream reset (%u)", resp->h2_error);
-            else snprintf(kind, sizeof kind, "%s", sl_http_client_strerror(resp->error));
+            if (resp->error == SL_HTTPC_ESTREAM)
+                snprintf(kind, sizeof kind, "h2 stream reset (%u)", resp->h2_error);
+            else
+                snprintf(kind, sizeof kind, "%s", sl_http_client_strerror(resp->error));
             sl_bench_stats_error(&th->st, kind);
         }
         back_off(r, now);
@@ -354,8 +364,8 @@ static void sign_and_send(req_t *r, const char *sha, sigcache_t *cache) {
         return;
     }
     sigcache_t local, *sc = cache ? cache : &local;
-    if (sl_bench_sign(&th->signer, th->cfg, target_of(r->op, th->cfg), sha, sec, sc->amz_date, sc->auth,
-                      sizeof sc->auth) != 0) {
+    if (sl_bench_sign(&th->signer, th->cfg, target_of(r->op, th->cfg), sha, sec, sc->amz_date,
+                      sc->auth, sizeof sc->auth) != 0) {
         sl_bench_stats_error(&th->st, "signing failed");
         return;
     }
@@ -377,7 +387,8 @@ static void issue_put(req_t *r, int64_t sched) {
     r->sched_ns = sched;
     r->op = OP_PUT;
     if (th->cfg->workload == SL_BENCH_SUBSCRIBE) {
-        /* The record carries its send time, so the subscriber can measure put-to-consumer latency. */
+        /* The record carries its send time, so the subscriber can measure put-to-consumer latency.
+         */
         int size = SL_MAX(th->cfg->record_size, 24);
         char *raw = malloc((size_t)size + 1);
         snprintf(raw, (size_t)size + 1, "%020lld", (long long)mono_ns());
@@ -390,13 +401,15 @@ static void issue_put(req_t *r, int64_t sched) {
             r->dyn.len += sl_base64_encoded_len((size_t)size);
         }
         free(raw);
-        sl_buf_printf(&r->dyn, "\",\"PartitionKey\":\"%016llx\"}", (unsigned long long)rng_next(&th->rng));
+        sl_buf_printf(&r->dyn, "\",\"PartitionKey\":\"%016llx\"}",
+                      (unsigned long long)rng_next(&th->rng));
         r->body_records = 1;
         send_json(r, OP_PUT);
         return;
     }
     if (g_fill) {
-        /* Claim up to a batch of the records still to write; a short last batch gets its own body. */
+        /* Claim up to a batch of the records still to write; a short last batch gets its own body.
+         */
         int64_t left = atomic_load(&g_fill_left), n;
         do {
             n = SL_MIN(left, (int64_t)th->cfg->batch);
@@ -428,11 +441,14 @@ static void issue_reader(req_t *r, int64_t now) {
         r->sched_ns = now;
         sl_buf_reset(&r->dyn);
         if (!s->iter) {
-            sl_buf_printf(&r->dyn, "{\"StreamName\":\"%s\",\"ShardId\":\"%s\",\"ShardIteratorType\":\"%s\"}", cfg->stream,
-                          cfg->shard_ids[s->index], cfg->workload == SL_BENCH_MIXED ? "LATEST" : "TRIM_HORIZON");
+            sl_buf_printf(&r->dyn,
+                          "{\"StreamName\":\"%s\",\"ShardId\":\"%s\",\"ShardIteratorType\":\"%s\"}",
+                          cfg->stream, cfg->shard_ids[s->index],
+                          cfg->workload == SL_BENCH_MIXED ? "LATEST" : "TRIM_HORIZON");
             send_json(r, OP_GSI);
         } else {
-            sl_buf_printf(&r->dyn, "{\"ShardIterator\":\"%s\",\"Limit\":%d}", s->iter, cfg->get_limit);
+            sl_buf_printf(&r->dyn, "{\"ShardIterator\":\"%s\",\"Limit\":%d}", s->iter,
+                          cfg->get_limit);
             send_json(r, OP_GET);
         }
         return;
@@ -442,8 +458,10 @@ static void issue_reader(req_t *r, int64_t now) {
 static void issue_sub(req_t *r) {
     const sl_bench_cfg_t *cfg = r->th->cfg;
     sl_buf_reset(&r->dyn);
-    sl_buf_printf(&r->dyn, "{\"ConsumerARN\":\"%s\",\"ShardId\":\"%s\",\"StartingPosition\":{\"Type\":\"LATEST\"}}",
-                  cfg->consumer_arns[r->sub_consumer], cfg->shard_ids[r->sub_shard]);
+    sl_buf_printf(
+        &r->dyn,
+        "{\"ConsumerARN\":\"%s\",\"ShardId\":\"%s\",\"StartingPosition\":{\"Type\":\"LATEST\"}}",
+        cfg->consumer_arns[r->sub_consumer], cfg->shard_ids[r->sub_shard]);
     r->sched_ns = mono_ns();
     send_json(r, OP_SUB);
 }
@@ -484,20 +502,24 @@ static int64_t dispatch(thread_t *th, int64_t now) {
             if (r->wake_ns < next) next = r->wake_ns;
             continue;
         }
-        if (r->role == ROLE_READ) issue_reader(r, now);
-        else issue_sub(r);
+        if (r->role == ROLE_READ)
+            issue_reader(r, now);
+        else
+            issue_sub(r);
     }
     return next;
 }
 
 /* ---- completions ---- */
 
-static bool measured(thread_t *th, int64_t now) { return now >= th->measure_ns && now <= th->end_ns; }
+static bool measured(thread_t *th, int64_t now) {
+    return now >= th->measure_ns && now <= th->end_ns;
+}
 
 /* Counts the records of a GetRecords answer and their decoded data bytes, and finds the next
  * iterator and MillisBehindLatest, by scanning (the base64 data cannot contain quotes). */
-static void scan_get(const char *b, size_t len, uint64_t *records, uint64_t *bytes, const char **iter, size_t *iter_len,
-                     long long *behind) {
+static void scan_get(const char *b, size_t len, uint64_t *records, uint64_t *bytes,
+                     const char **iter, size_t *iter_len, long long *behind) {
     *records = 0;
     *bytes = 0;
     *iter = NULL;
@@ -533,14 +555,16 @@ static void scan_get(const char *b, size_t len, uint64_t *records, uint64_t *byt
 
 static void count_put(thread_t *th, req_t *r, const char *body, size_t len, int64_t now) {
     int failed = 0;
-    if (r->body_records > 1 || th->cfg->workload == SL_BENCH_PUT_RECORDS || th->cfg->workload == SL_BENCH_MIXED) {
+    if (r->body_records > 1 || th->cfg->workload == SL_BENCH_PUT_RECORDS ||
+        th->cfg->workload == SL_BENCH_MIXED) {
         const char *f = body ? memmem(body, len, "\"FailedRecordCount\":", 20) : NULL;
         if (!f) {
             sl_bench_stats_error(&th->st, "bad PutRecords response");
             return;
         }
         /* The count's digits, bounded by the body (it is not NUL-terminated); no overflow. */
-        for (const char *d = f + 20; d < body + len && *d >= '0' && *d <= '9' && failed < 1000000; d++)
+        for (const char *d = f + 20; d < body + len && *d >= '0' && *d <= '9' && failed < 1000000;
+             d++)
             failed = failed * 10 + (*d - '0');
         if (failed > 0) {
             const char *p = body, *end = body + len;
@@ -562,7 +586,8 @@ static void count_put(thread_t *th, req_t *r, const char *body, size_t len, int6
     if (g_fill) atomic_fetch_add(&g_fill_left, r->body_records - ok);
     atomic_fetch_add_explicit(&th->st.requests, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&th->st.records, (uint64_t)ok, memory_order_relaxed);
-    atomic_fetch_add_explicit(&th->st.bytes, (uint64_t)ok * (uint64_t)th->cfg->record_size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&th->st.bytes, (uint64_t)ok * (uint64_t)th->cfg->record_size,
+                              memory_order_relaxed);
     sl_bench_hist_record(&th->st.lat, (uint64_t)(now - r->sched_ns));
     th->st.last_done_ns = now;
 }
@@ -572,7 +597,8 @@ static void reader_done(thread_t *th, req_t *r) {
     th->readers_active--;
 }
 
-static void complete_reader(thread_t *th, req_t *r, int status, const char *body, size_t len, int64_t now) {
+static void complete_reader(thread_t *th, req_t *r, int status, const char *body, size_t len,
+                            int64_t now) {
     shard_state_t *s = &r->shards[r->cur];
     bool is_mixed = th->cfg->workload == SL_BENCH_MIXED;
     if (status != 200) {
@@ -600,8 +626,10 @@ static void complete_reader(thread_t *th, req_t *r, int status, const char *body
     long long behind;
     scan_get(body, len, &recs, &bytes, &it, &il, &behind);
     if (measured(th, now)) {
-        atomic_fetch_add_explicit(is_mixed ? &th->st.read_records : &th->st.records, recs, memory_order_relaxed);
-        atomic_fetch_add_explicit(is_mixed ? &th->st.read_bytes : &th->st.bytes, bytes, memory_order_relaxed);
+        atomic_fetch_add_explicit(is_mixed ? &th->st.read_records : &th->st.records, recs,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(is_mixed ? &th->st.read_bytes : &th->st.bytes, bytes,
+                                  memory_order_relaxed);
         if (!is_mixed) {
             atomic_fetch_add_explicit(&th->st.requests, 1, memory_order_relaxed);
             sl_bench_hist_record(&th->st.lat, (uint64_t)(now - r->sched_ns));
@@ -632,11 +660,15 @@ static void req_complete(req_t *r, int status, const char *body, size_t len) {
     }
     switch (r->role) {
     case ROLE_PUT:
-        if (status == 200 && measured(th, now)) count_put(th, r, body, len, now);
-        else if (g_fill) atomic_fetch_add(&g_fill_left, r->body_records);
+        if (status == 200 && measured(th, now))
+            count_put(th, r, body, len, now);
+        else if (g_fill)
+            atomic_fetch_add(&g_fill_left, r->body_records);
         push_idle(th, r);
         break;
-    case ROLE_READ: complete_reader(th, r, status, body, len, now); break;
+    case ROLE_READ:
+        complete_reader(th, r, status, body, len, now);
+        break;
     case ROLE_SUB:
         /* A subscription ended (5 minutes, or an error): subscribe again shortly. */
         r->wake_ns = now + (status == 200 ? 0 : 1000000000LL);
@@ -644,7 +676,8 @@ static void req_complete(req_t *r, int status, const char *body, size_t len) {
     }
 }
 
-/* Feeds SubscribeToShard response bytes to the event-stream decoder; records put-to-consumer latency. */
+/* Feeds SubscribeToShard response bytes to the event-stream decoder; records put-to-consumer
+ * latency. */
 static void sub_data(req_t *r, const uint8_t *data, size_t len) {
     thread_t *th = r->th;
     sl_buf_append(&r->resp, data, len);
@@ -653,7 +686,8 @@ static void sub_data(req_t *r, const uint8_t *data, size_t len) {
         sl_es_message_t msg;
         const char *reason;
         sl_arena_reset(&th->arena);
-        int rc = sl_es_decode((const uint8_t *)r->resp.data + off, r->resp.len - off, &th->arena, &msg, &reason);
+        int rc = sl_es_decode((const uint8_t *)r->resp.data + off, r->resp.len - off, &th->arena,
+                              &msg, &reason);
         if (rc == SL_EAGAIN) break;
         if (rc != 0) {
             /* Give up on this subscription (its stream is reset) and subscribe again. */
@@ -669,9 +703,12 @@ static void sub_data(req_t *r, const uint8_t *data, size_t len) {
         off += msg.total_len;
         const char *etype = "", *mtype = "";
         for (size_t i = 0; i < msg.header_count; i++) {
-            if (strcmp(msg.headers[i].name, ":event-type") == 0 && msg.headers[i].str) etype = msg.headers[i].str;
-            if (strcmp(msg.headers[i].name, ":message-type") == 0 && msg.headers[i].str) mtype = msg.headers[i].str;
-            if (strcmp(msg.headers[i].name, ":exception-type") == 0 && msg.headers[i].str) etype = msg.headers[i].str;
+            if (strcmp(msg.headers[i].name, ":event-type") == 0 && msg.headers[i].str)
+                etype = msg.headers[i].str;
+            if (strcmp(msg.headers[i].name, ":message-type") == 0 && msg.headers[i].str)
+                mtype = msg.headers[i].str;
+            if (strcmp(msg.headers[i].name, ":exception-type") == 0 && msg.headers[i].str)
+                etype = msg.headers[i].str;
         }
         if (strcmp(mtype, "exception") == 0) {
             char kind[96];
@@ -718,7 +755,8 @@ static bool should_stop(thread_t *th, int64_t now) {
 
 static void tick(void *arg);
 
-/* Makes the tick fire at `next` (ns) at the latest: at most 100 ms ahead, so a stop is seen soon. */
+/* Makes the tick fire at `next` (ns) at the latest: at most 100 ms ahead, so a stop is seen soon.
+ */
 static void arm_tick(thread_t *th, int64_t next, int64_t now) {
     if (next > th->end_ns) next = th->end_ns;
     if (next > now + 100000000LL) next = now + 100000000LL;
@@ -760,7 +798,8 @@ static void *thread_main(void *arg) {
         .h2_streams_max = cfg->http2 ? cfg->depth : 1,
         .timeout_ms = -1,
     };
-    sl_http_client_config_t sc = {.connections_per_origin = 1, .h2_streams_max = SL_MAX(th->nreqs, 1), .timeout_ms = -1};
+    sl_http_client_config_t sc = {
+        .connections_per_origin = 1, .h2_streams_max = SL_MAX(th->nreqs, 1), .timeout_ms = -1};
     if (sl_loop_create(&th->loop) != 0 || sl_http_client_create(th->loop, &hc, &th->http) != 0 ||
         sl_http_client_create(th->loop, &sc, &th->sub_http) != 0) {
         sl_bench_stats_error(&th->st, "out of memory");
@@ -797,7 +836,8 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
     bool sub = cfg->workload == SL_BENCH_SUBSCRIBE;
     int my_sub_shards = 0;
     if (sub)
-        for (int s = id; s < cfg->shard_count; s += T) my_sub_shards += cfg->consumers;
+        for (int s = id; s < cfg->shard_count; s += T)
+            my_sub_shards += cfg->consumers;
     int depth = cfg->http2 ? cfg->depth : 1;
     th->nreqs = my_conns * depth + my_sub_shards;
     th->reqs = calloc((size_t)th->nreqs + 1, sizeof *th->reqs);
@@ -807,8 +847,9 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
     if (!th->sigs || !th->reqs || !th->put_idle || !th->put_wait || !th->pollers) return SL_ENOMEM;
     /* Global slot numbering for the readers' shard ownership: slot g of all threads' slots. */
     int total_slots = cfg->connections * depth;
-    int readers_total = cfg->workload == SL_BENCH_READ ? total_slots
-                        : cfg->workload == SL_BENCH_MIXED ? total_slots / 2 : 0;
+    int readers_total = cfg->workload == SL_BENCH_READ    ? total_slots
+                        : cfg->workload == SL_BENCH_MIXED ? total_slots / 2
+                                                          : 0;
     for (int k = 0; k < th->nreqs; k++) {
         req_t *r = &th->reqs[k];
         r->th = th;
@@ -825,7 +866,8 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
         int i = k / depth, j = k % depth;
         int global_conn = id + i * T; /* connection i of thread id is global connection id + i*T */
         int g = global_conn * depth + j;
-        bool reader = cfg->workload == SL_BENCH_READ || (cfg->workload == SL_BENCH_MIXED && g % 2 == 1);
+        bool reader =
+            cfg->workload == SL_BENCH_READ || (cfg->workload == SL_BENCH_MIXED && g % 2 == 1);
         if (!reader) {
             r->role = ROLE_PUT;
             push_idle(th, r);
@@ -837,7 +879,8 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
             r->finished = true;
             continue;
         }
-        for (int s = ridx; s < cfg->shard_count; s += readers_total) r->nshards++;
+        for (int s = ridx; s < cfg->shard_count; s += readers_total)
+            r->nshards++;
         if (r->nshards == 0) {
             r->finished = true;
             continue;
@@ -845,7 +888,8 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
         r->shards = calloc((size_t)r->nshards, sizeof *r->shards);
         if (!r->shards) return SL_ENOMEM;
         int n = 0;
-        for (int s = ridx; s < cfg->shard_count; s += readers_total) r->shards[n++].index = s;
+        for (int s = ridx; s < cfg->shard_count; s += readers_total)
+            r->shards[n++].index = s;
         r->remaining = r->nshards;
         th->readers_active++;
         th->pollers[th->npollers++] = r;
@@ -854,7 +898,9 @@ static int thread_init(thread_t *th, const sl_bench_cfg_t *cfg, int id, int64_t 
     th->end_ns = th->measure_ns + (int64_t)(cfg->duration_s * 1e9);
     th->t0 = start;
     if (cfg->rate > 0) {
-        int batch = cfg->workload == SL_BENCH_PUT_RECORDS || cfg->workload == SL_BENCH_MIXED ? cfg->batch : 1;
+        int batch = cfg->workload == SL_BENCH_PUT_RECORDS || cfg->workload == SL_BENCH_MIXED
+                        ? cfg->batch
+                        : 1;
         double req_per_s = cfg->rate / batch / T;
         th->interval_ns = 1e9 / req_per_s;
     }
@@ -866,7 +912,8 @@ static void thread_deinit(thread_t *th) {
         req_t *r = &th->reqs[k];
         sl_buf_free(&r->dyn);
         sl_buf_free(&r->resp);
-        for (int s = 0; s < r->nshards; s++) free(r->shards[s].iter);
+        for (int s = 0; s < r->nshards; s++)
+            free(r->shards[s].iter);
         free(r->shards);
     }
     free(th->reqs);
@@ -892,8 +939,10 @@ static void merge(sl_bench_stats_t *into, sl_bench_stats_t *from) {
                 into->err[j].count += from->err[i].count;
                 found = true;
             }
-        if (!found && into->err_count < SL_BENCH_ERROR_KINDS_MAX) into->err[into->err_count++] = from->err[i];
-        else if (!found) into->err_other += from->err[i].count;
+        if (!found && into->err_count < SL_BENCH_ERROR_KINDS_MAX)
+            into->err[into->err_count++] = from->err[i];
+        else if (!found)
+            into->err_other += from->err[i].count;
     }
     into->errors += from->errors;
     sl_bench_hist_merge(&into->lat, &from->lat);
@@ -904,7 +953,8 @@ static void merge(sl_bench_stats_t *into, sl_bench_stats_t *from) {
 /* The origin the clients connect to (an IPv6 literal goes in brackets). */
 static int resolve(const sl_bench_cfg_t *cfg) {
     bool v6 = strchr(cfg->host, ':') != NULL;
-    int n = snprintf(g_origin, sizeof g_origin, v6 ? "http://[%s]:%d" : "http://%s:%d", cfg->host, cfg->port);
+    int n = snprintf(g_origin, sizeof g_origin, v6 ? "http://[%s]:%d" : "http://%s:%d", cfg->host,
+                     cfg->port);
     return n > 0 && n < (int)sizeof g_origin ? 0 : SL_EINVAL;
 }
 
@@ -946,7 +996,8 @@ int sl_bench_run(const sl_bench_cfg_t *cfg, sl_bench_stats_t *total, double *ela
         nanosleep(&ts, NULL);
         int64_t now = mono_ns();
         bool all_done = true;
-        for (int i = 0; i < started; i++) all_done = all_done && ths[i].done;
+        for (int i = 0; i < started; i++)
+            all_done = all_done && ths[i].done;
         if (all_done || now >= end) break;
         if (now < next_print || cfg->quiet) continue;
         next_print += 1000000000LL;
@@ -961,8 +1012,9 @@ int sl_bench_run(const sl_bench_cfg_t *cfg, sl_bench_stats_t *total, double *ela
         if (now < measure) {
             fprintf(stderr, "%s[warmup %4.1fs]", tty ? "\r" : "", (double)(measure - now) / 1e9);
         } else {
-            fprintf(stderr, "%s[%5.1fs] %10.0f records/s %9.2f MB/s", tty ? "\r" : "", (double)(now - measure) / 1e9,
-                    (double)(rec - last_rec) / dt, (double)(bytes - last_bytes) / dt / 1e6);
+            fprintf(stderr, "%s[%5.1fs] %10.0f records/s %9.2f MB/s", tty ? "\r" : "",
+                    (double)(now - measure) / 1e9, (double)(rec - last_rec) / dt,
+                    (double)(bytes - last_bytes) / dt / 1e6);
             if (rrec) fprintf(stderr, " %10.0f read records/s", (double)(rrec - last_rrec) / dt);
             fprintf(stderr, "  errors %llu", (unsigned long long)errs);
             last_t = now;
@@ -971,7 +1023,8 @@ int sl_bench_run(const sl_bench_cfg_t *cfg, sl_bench_stats_t *total, double *ela
         last_rec = rec, last_bytes = bytes, last_rrec = rrec;
     }
     atomic_store(&g_stop, 1);
-    for (int i = 0; i < started; i++) pthread_join(ths[i].tid, NULL);
+    for (int i = 0; i < started; i++)
+        pthread_join(ths[i].tid, NULL);
     if (!cfg->quiet && tty) fprintf(stderr, "\n");
     memset(total, 0, sizeof *total);
     for (int i = 0; i < cfg->threads; i++) {
@@ -982,13 +1035,15 @@ int sl_bench_run(const sl_bench_cfg_t *cfg, sl_bench_stats_t *total, double *ela
     free_bodies();
     int64_t stop = mono_ns();
     if (stop > end) stop = end;
-    if (cfg->workload == SL_BENCH_READ && total->last_done_ns > measure && total->last_done_ns < stop)
+    if (cfg->workload == SL_BENCH_READ && total->last_done_ns > measure &&
+        total->last_done_ns < stop)
         stop = total->last_done_ns;
     *elapsed_s = stop > measure ? (double)(stop - measure) / 1e9 : 0;
     return rc;
 }
 
-int sl_bench_fill(const sl_bench_cfg_t *cfg, uint64_t *records, uint64_t *bytes, double *elapsed_s) {
+int sl_bench_fill(const sl_bench_cfg_t *cfg, uint64_t *records, uint64_t *bytes,
+                  double *elapsed_s) {
     sl_bench_cfg_t f = *cfg;
     f.workload = SL_BENCH_PUT_RECORDS;
     f.warmup_s = 0;
@@ -1004,6 +1059,7 @@ int sl_bench_fill(const sl_bench_cfg_t *cfg, uint64_t *records, uint64_t *bytes,
     g_fill = false;
     *records = st.records;
     *bytes = st.bytes;
-    if (rc == 0 && (atomic_load(&g_fill_left) != 0 || st.records != (uint64_t)cfg->fill_records)) rc = SL_EIO;
+    if (rc == 0 && (atomic_load(&g_fill_left) != 0 || st.records != (uint64_t)cfg->fill_records))
+        rc = SL_EIO;
     return rc;
 }

@@ -99,7 +99,10 @@ char *sl_arena_sprintf(sl_arena_t *a, const char *fmt, ...) {
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0) { va_end(ap2); return NULL; }
+    if (n < 0) {
+        va_end(ap2);
+        return NULL;
+    }
     char *p = sl_arena_alloc(a, (size_t)n + 1);
     if (p) vsnprintf(p, (size_t)n + 1, fmt, ap2);
     va_end(ap2);

@@ -9,9 +9,9 @@
 typedef struct sl_arena_chunk sl_arena_chunk_t;
 
 typedef struct {
-    sl_arena_chunk_t *head;  /* current chunk; older chunks are linked behind it */
-    size_t chunk_size;       /* default size of new chunks */
-    size_t total_bytes;      /* bytes obtained from malloc, for accounting */
+    sl_arena_chunk_t *head; /* current chunk; older chunks are linked behind it */
+    size_t chunk_size;      /* default size of new chunks */
+    size_t total_bytes;     /* bytes obtained from malloc, for accounting */
 } sl_arena_t;
 
 void sl_arena_init(sl_arena_t *a, size_t chunk_size);

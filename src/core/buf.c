@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sl_buf_init(sl_buf_t *b) { *b = (sl_buf_t){0}; }
+void sl_buf_init(sl_buf_t *b) {
+    *b = (sl_buf_t){0};
+}
 
 void sl_buf_free(sl_buf_t *b) {
     free(b->data);
@@ -22,11 +24,18 @@ char *sl_buf_reserve(sl_buf_t *b, size_t extra) {
     if (b->failed) return NULL;
     if (b->cap - b->len < extra) {
         size_t need = b->len + extra;
-        if (need < b->len) { b->failed = true; return NULL; }
+        if (need < b->len) {
+            b->failed = true;
+            return NULL;
+        }
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < need) cap = cap * 2 < cap ? need : cap * 2;
+        while (cap < need)
+            cap = cap * 2 < cap ? need : cap * 2;
         char *p = realloc(b->data, cap);
-        if (!p) { b->failed = true; return NULL; }
+        if (!p) {
+            b->failed = true;
+            return NULL;
+        }
         b->data = p;
         b->cap = cap;
     }
@@ -42,7 +51,9 @@ void sl_buf_append(sl_buf_t *b, const void *data, size_t len) {
     b->len += len;
 }
 
-void sl_buf_append_str(sl_buf_t *b, const char *s) { sl_buf_append(b, s, strlen(s)); }
+void sl_buf_append_str(sl_buf_t *b, const char *s) {
+    sl_buf_append(b, s, strlen(s));
+}
 
 void sl_buf_append_byte(sl_buf_t *b, uint8_t c) {
     char *p = sl_buf_reserve(b, 1);
@@ -55,12 +66,22 @@ void sl_buf_vprintf(sl_buf_t *b, const char *fmt, va_list ap) {
     va_list ap2;
     va_copy(ap2, ap);
     char *p = sl_buf_reserve(b, 64);
-    if (!p) { va_end(ap2); return; }
+    if (!p) {
+        va_end(ap2);
+        return;
+    }
     int n = vsnprintf(p, b->cap - b->len, fmt, ap);
-    if (n < 0) { b->failed = true; va_end(ap2); return; }
+    if (n < 0) {
+        b->failed = true;
+        va_end(ap2);
+        return;
+    }
     if ((size_t)n >= b->cap - b->len) {
         p = sl_buf_reserve(b, (size_t)n + 1);
-        if (!p) { va_end(ap2); return; }
+        if (!p) {
+            va_end(ap2);
+            return;
+        }
         vsnprintf(p, b->cap - b->len, fmt, ap2);
     }
     b->len += (size_t)n;

@@ -28,7 +28,9 @@ void sl_buf_append_str(sl_buf_t *b, const char *s);
 void sl_buf_append_byte(sl_buf_t *b, uint8_t c);
 void sl_buf_printf(sl_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sl_buf_vprintf(sl_buf_t *b, const char *fmt, va_list ap);
-static inline bool sl_buf_failed(const sl_buf_t *b) { return b->failed; }
+static inline bool sl_buf_failed(const sl_buf_t *b) {
+    return b->failed;
+}
 /* Hand the heap block to the caller (who frees it with free()); the buffer becomes empty. */
 char *sl_buf_detach(sl_buf_t *b, size_t *len_out);
 

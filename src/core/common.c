@@ -8,20 +8,34 @@
 
 const char *sl_strerror(int code) {
     switch (code) {
-    case SL_OK: return "ok";
-    case SL_ENOMEM: return "out of memory";
-    case SL_EINVAL: return "invalid argument";
-    case SL_EIO: return "I/O error";
-    case SL_ENOSPC: return "no space left on device";
-    case SL_ENOTFOUND: return "not found";
-    case SL_EEXIST: return "already exists";
-    case SL_ECORRUPT: return "corrupt data";
-    case SL_ELIMIT: return "limit reached";
-    case SL_EAGAIN: return "try again";
-    case SL_ECLOSED: return "closed";
-    case SL_ERANGE: return "out of range";
-    case SL_EROFS: return "read-only file system";
-    default: return "unknown error";
+    case SL_OK:
+        return "ok";
+    case SL_ENOMEM:
+        return "out of memory";
+    case SL_EINVAL:
+        return "invalid argument";
+    case SL_EIO:
+        return "I/O error";
+    case SL_ENOSPC:
+        return "no space left on device";
+    case SL_ENOTFOUND:
+        return "not found";
+    case SL_EEXIST:
+        return "already exists";
+    case SL_ECORRUPT:
+        return "corrupt data";
+    case SL_ELIMIT:
+        return "limit reached";
+    case SL_EAGAIN:
+        return "try again";
+    case SL_ECLOSED:
+        return "closed";
+    case SL_ERANGE:
+        return "out of range";
+    case SL_EROFS:
+        return "read-only file system";
+    default:
+        return "unknown error";
     }
 }
 

@@ -9,10 +9,10 @@
 
 enum {
     SL_OK = 0,
-    SL_ENOMEM = -1,   /* allocation failed */
-    SL_EINVAL = -2,   /* invalid argument or malformed input */
-    SL_EIO = -3,      /* I/O error from the OS */
-    SL_ENOSPC = -4,   /* disk full */
+    SL_ENOMEM = -1, /* allocation failed */
+    SL_EINVAL = -2, /* invalid argument or malformed input */
+    SL_EIO = -3,    /* I/O error from the OS */
+    SL_ENOSPC = -4, /* disk full */
     SL_ENOTFOUND = -5,
     SL_EEXIST = -6,
     SL_ECORRUPT = -7, /* checksum or format mismatch in stored data */
@@ -26,7 +26,8 @@ enum {
 /* Static text for an SL_E* code. */
 const char *sl_strerror(int code);
 
-/* Programmer-error assertion: crashes with file:line. Never use on bytes from the network or disk. */
+/* Programmer-error assertion: crashes with file:line. Never use on bytes from the network or disk.
+ */
 #define SL_ASSERT(cond)                                                                            \
     do {                                                                                           \
         if (!(cond)) sl_assert_fail(#cond, __FILE__, __LINE__);                                    \

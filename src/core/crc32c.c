@@ -18,38 +18,44 @@ static uint32_t crc32c_sw_raw(uint32_t crc, const unsigned char *p, size_t len) 
         memcpy(&v, p, 8);
         v ^= crc;
         crc = g_table[7][v & 0xff] ^ g_table[6][(v >> 8) & 0xff] ^ g_table[5][(v >> 16) & 0xff] ^
-              g_table[4][(v >> 24) & 0xff] ^ g_table[3][(v >> 32) & 0xff] ^ g_table[2][(v >> 40) & 0xff] ^
-              g_table[1][(v >> 48) & 0xff] ^ g_table[0][v >> 56];
+              g_table[4][(v >> 24) & 0xff] ^ g_table[3][(v >> 32) & 0xff] ^
+              g_table[2][(v >> 40) & 0xff] ^ g_table[1][(v >> 48) & 0xff] ^ g_table[0][v >> 56];
         p += 8;
         len -= 8;
     }
-    while (len--) crc = (crc >> 8) ^ g_table[0][(crc ^ *p++) & 0xff];
+    while (len--)
+        crc = (crc >> 8) ^ g_table[0][(crc ^ *p++) & 0xff];
     return crc;
 }
 
 static void crc32c_init(void) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
         g_table[0][i] = c;
     }
     for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++) g_table[t][i] = (g_table[t - 1][i] >> 8) ^ g_table[0][g_table[t - 1][i] & 0xff];
+        for (int t = 1; t < 8; t++)
+            g_table[t][i] = (g_table[t - 1][i] >> 8) ^ g_table[0][g_table[t - 1][i] & 0xff];
 #if defined(__x86_64__)
     __builtin_cpu_init();
     g_have_sse42 = __builtin_cpu_supports("sse4.2");
 #endif
     static const unsigned char zeros[LANE_BYTES];
     for (int t = 0; t < 4; t++)
-        for (uint32_t b = 0; b < 256; b++) g_shift[t][b] = crc32c_sw_raw(b << (8 * t), zeros, LANE_BYTES);
+        for (uint32_t b = 0; b < 256; b++)
+            g_shift[t][b] = crc32c_sw_raw(b << (8 * t), zeros, LANE_BYTES);
 }
 
 #if defined(__x86_64__)
 static uint32_t shift_lane(uint32_t c) {
-    return g_shift[0][c & 0xff] ^ g_shift[1][(c >> 8) & 0xff] ^ g_shift[2][(c >> 16) & 0xff] ^ g_shift[3][c >> 24];
+    return g_shift[0][c & 0xff] ^ g_shift[1][(c >> 8) & 0xff] ^ g_shift[2][(c >> 16) & 0xff] ^
+           g_shift[3][c >> 24];
 }
 
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len) {
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p,
+                                                            size_t len) {
     uint64_t c = crc;
     while (len >= 3 * LANE_BYTES) {
         uint64_t a = c, b = 0, d = 0;
@@ -74,7 +80,8 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
         len -= 8;
     }
     uint32_t c32 = (uint32_t)c;
-    while (len--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    while (len--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
     return c32;
 }
 #endif

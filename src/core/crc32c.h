@@ -1,5 +1,6 @@
 /* CRC32C (Castagnoli), used to checksum every record on disk. Uses the SSE4.2 instruction when the
- * CPU has it, a table otherwise. No Debian package provides a C CRC32C library, so it lives here. */
+ * CPU has it, a table otherwise. No Debian package provides a C CRC32C library, so it lives here.
+ */
 #ifndef SL_CORE_CRC32C_H
 #define SL_CORE_CRC32C_H
 

@@ -7,26 +7,33 @@
 #include <assert.h>
 
 /* ---- HTTP / network ---- */
-#define SL_HTTP_BODY_MAX_BYTES_DEFAULT (16u * 1024 * 1024) /* 10 MiB record base64 ~13.4 MiB; 413 beyond */
-#define SL_HTTP_HEADER_BYTES_MAX (64u * 1024)              /* request line + headers, HTTP/1.1 */
-#define SL_HTTP_HEADERS_MAX 100                            /* header fields per request */
-#define SL_HTTP_IDLE_TIMEOUT_MS 120000                     /* keep-alive idle connections closed after; also a
-                                                              connection whose output has not moved for this long */
-#define SL_HTTP2_STREAMS_MAX 1000                          /* SETTINGS_MAX_CONCURRENT_STREAMS */
-#define SL_HTTP_OUTPUT_BACKLOG_MAX (64u * 1024 * 1024)     /* unsent bytes per streamed response: the handler
-                                                              ignored backpressure, the stream is closed */
+/* 10 MiB record base64 ~13.4 MiB; 413 beyond */
+#define SL_HTTP_BODY_MAX_BYTES_DEFAULT (16u * 1024 * 1024)
+#define SL_HTTP_HEADER_BYTES_MAX (64u * 1024) /* request line + headers, HTTP/1.1 */
+#define SL_HTTP_HEADERS_MAX 100               /* header fields per request */
+/* keep-alive idle connections closed after; also a
+ * connection whose output has not moved for this long */
+#define SL_HTTP_IDLE_TIMEOUT_MS 120000
+#define SL_HTTP2_STREAMS_MAX 1000 /* SETTINGS_MAX_CONCURRENT_STREAMS */
+/* unsent bytes per streamed response: the handler
+ * ignored backpressure, the stream is closed */
+#define SL_HTTP_OUTPUT_BACKLOG_MAX (64u * 1024 * 1024)
 /* Connections: a bound, so that descriptors stay for the shard files (storage takes 60% of the
- * descriptor limit) and a flood of clients is refused with a log line instead of failing accept(). */
-#define SL_HTTP_CONNECTIONS_FDS_PCT 30                     /* max_connections 0: this share of RLIMIT_NOFILE */
-#define SL_HTTP_CONNECTIONS_MIN 64                         /* ... but at least this many */
-#define SL_HTTP_CONNECTIONS_MAX_LIMIT 1000000              /* largest accepted max_connections */
-#define SL_HTTP_PRESSURE_PCT 90                            /* above this share of max_connections ... */
-#define SL_HTTP_PRESSURE_IDLE_MS 2000                      /* ... idle connections are closed after 2 s, not 120 s */
+ * descriptor limit) and a flood of clients is refused with a log line instead of failing accept().
+ */
+/* max_connections 0: this share of RLIMIT_NOFILE */
+#define SL_HTTP_CONNECTIONS_FDS_PCT 30
+#define SL_HTTP_CONNECTIONS_MIN 64            /* ... but at least this many */
+#define SL_HTTP_CONNECTIONS_MAX_LIMIT 1000000 /* largest accepted max_connections */
+/* above this share of max_connections ... */
+#define SL_HTTP_PRESSURE_PCT 90
+/* ... idle connections are closed after 2 s, not 120 s */
+#define SL_HTTP_PRESSURE_IDLE_MS 2000
 /* Deadlines against slow clients (slowloris): a request head must arrive in header_timeout_ms
  * from its first byte, its body in body_timeout_ms after the head (16 MiB in 60 s is 280 KB/s), a
  * TLS handshake in tls_handshake_timeout_ms. */
-#define SL_HTTP_HEADER_TIMEOUT_MS_DEFAULT 20000            /* Apache mod_reqtimeout: 20 s */
-#define SL_HTTP_BODY_TIMEOUT_MS_DEFAULT 60000              /* nginx client_body_timeout: 60 s */
+#define SL_HTTP_HEADER_TIMEOUT_MS_DEFAULT 20000 /* Apache mod_reqtimeout: 20 s */
+#define SL_HTTP_BODY_TIMEOUT_MS_DEFAULT 60000   /* nginx client_body_timeout: 60 s */
 #define SL_HTTP_TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT 10000
 /* Unsent response bytes: a response is produced only when it can be sent soon. A connection whose
  * unsent output (queued bytes, HTTP/2 bodies waiting for flow-control window) is above
@@ -39,7 +46,8 @@
  * (GetRecords reads 10 MB first), so a burst of streams is let through a few at a time: as many as
  * SL_HTTP_CONN_OUTPUT_MAX / (the connection's recent largest answer), 1 to this. */
 #define SL_HTTP2_DISPATCH_MAX 64
-#define SL_HTTP_RESPONSE_BUFFER_BYTES_DEFAULT (256u * 1024 * 1024) /* ~19 concurrent 10 MiB GetRecords */
+/* ~19 concurrent 10 MiB GetRecords */
+#define SL_HTTP_RESPONSE_BUFFER_BYTES_DEFAULT (256u * 1024 * 1024)
 /* Buffered request bodies, process-wide (request_buffer_max_bytes). Over it, HTTP/1.1 bodies stop
  * being read (TCP backpressure) and HTTP/2 bodies get 503; bodies up to SL_HTTP_BODY_SMALL_BYTES
  * (a PutRecords of 500 small records) may use an extra eighth, so that large bodies held open by
@@ -48,157 +56,257 @@
 #define SL_HTTP_BODY_SMALL_BYTES (256u * 1024)
 
 /* ---- outbound HTTP client (net/client.h) ---- */
-#define SL_HTTP_CLIENT_CONNECT_TIMEOUT_MS_DEFAULT 10000  /* TCP connect + TLS handshake */
-#define SL_HTTP_CLIENT_TIMEOUT_MS_DEFAULT 60000          /* whole call, when the request sets none */
-#define SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT 60000     /* pooled idle connections closed after; below the server's 120 s */
-#define SL_HTTP_CLIENT_ORIGINS_MAX 256                   /* scheme+host+port+protocol pools per client */
-#define SL_HTTP_CLIENT_CONNS_PER_ORIGIN_DEFAULT 16       /* pool size per origin */
-#define SL_HTTP_CLIENT_CONNS_PER_ORIGIN_MAX 100000       /* `sluice bench --connections` upper bound */
-#define SL_HTTP_CLIENT_QUEUED_MAX 100000                 /* calls waiting for a connection per origin */
-#define SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT (32u * 1024 * 1024) /* GetRecords: 10 MiB base64 ~13.4 MiB */
-#define SL_HTTP_CLIENT_H2_STREAMS_DEFAULT 100            /* concurrent streams per HTTP/2 connection (also capped by the server) */
-#define SL_HTTP_CLIENT_CALLS_POOLED_MAX 256              /* finished calls kept for reuse per client */
-#define SL_HTTP_CLIENT_POOLED_BUFFER_BYTES_MAX (16u * 1024 * 1024) /* body buffer kept with a pooled call */
-#define SL_HTTP_CLIENT_SWEEP_MIN_MS 250                  /* shortest period of the idle-connection sweep */
-#define SL_HTTP_CLIENT_SWEEP_MAX_MS 5000                 /* longest period of the idle-connection sweep */
-#define SL_HC_READ_BYTES (256u * 1024)                   /* bytes per read() into a client connection's input */
-#define SL_HC_H1_READ_BYTES (64u * 1024)                 /* HTTP/1.1: per-connection input buffer (bodies are read into the call's buffer); 1,000 connections hold 64 MB */
-#define SL_HC_READS_PER_EVENT 8                          /* reads per readiness event before yielding to others */
-#define SL_HC_H2_OUTPUT_HIGH (1u * 1024 * 1024)          /* HTTP/2: no new frames while this much output waits */
-#define SL_HC_H2_WINDOW (1u << 30)                       /* HTTP/2 windows granted to servers: a 10 MiB answer needs no WINDOW_UPDATE round trip */
-#define SL_HTTP_CHUNK_LINE_BYTES_MAX 4096                /* chunk-size line (size + extensions) of a chunked response */
-#define SL_HTTP_CHUNK_SIZE_DIGITS_MAX 15                 /* hex digits of a chunk size: below 2^60, far above any body bound */
+#define SL_HTTP_CLIENT_CONNECT_TIMEOUT_MS_DEFAULT 10000 /* TCP connect + TLS handshake */
+/* whole call, when the request sets none */
+#define SL_HTTP_CLIENT_TIMEOUT_MS_DEFAULT 60000
+/* pooled idle connections closed after; below the server's 120 s */
+#define SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT 60000
+/* scheme+host+port+protocol pools per client */
+#define SL_HTTP_CLIENT_ORIGINS_MAX 256
+#define SL_HTTP_CLIENT_CONNS_PER_ORIGIN_DEFAULT 16 /* pool size per origin */
+/* `sluice bench --connections` upper bound */
+#define SL_HTTP_CLIENT_CONNS_PER_ORIGIN_MAX 100000
+/* calls waiting for a connection per origin */
+#define SL_HTTP_CLIENT_QUEUED_MAX 100000
+/* GetRecords: 10 MiB base64 ~13.4 MiB */
+#define SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT (32u * 1024 * 1024)
+/* concurrent streams per HTTP/2 connection (also capped by the server) */
+#define SL_HTTP_CLIENT_H2_STREAMS_DEFAULT 100
+/* finished calls kept for reuse per client */
+#define SL_HTTP_CLIENT_CALLS_POOLED_MAX 256
+/* body buffer kept with a pooled call */
+#define SL_HTTP_CLIENT_POOLED_BUFFER_BYTES_MAX (16u * 1024 * 1024)
+/* shortest period of the idle-connection sweep */
+#define SL_HTTP_CLIENT_SWEEP_MIN_MS 250
+/* longest period of the idle-connection sweep */
+#define SL_HTTP_CLIENT_SWEEP_MAX_MS 5000
+/* bytes per read() into a client connection's input */
+#define SL_HC_READ_BYTES (256u * 1024)
+/* HTTP/1.1: per-connection input buffer (bodies are read into the call's buffer); 1,000 connections
+ * hold 64 MB */
+#define SL_HC_H1_READ_BYTES (64u * 1024)
+/* reads per readiness event before yielding to others */
+#define SL_HC_READS_PER_EVENT 8
+/* HTTP/2: no new frames while this much output waits */
+#define SL_HC_H2_OUTPUT_HIGH (1u * 1024 * 1024)
+/* HTTP/2 windows granted to servers: a 10 MiB answer needs no WINDOW_UPDATE round trip */
+#define SL_HC_H2_WINDOW (1u << 30)
+/* chunk-size line (size + extensions) of a chunked response */
+#define SL_HTTP_CHUNK_LINE_BYTES_MAX 4096
+/* hex digits of a chunk size: below 2^60, far above any body bound */
+#define SL_HTTP_CHUNK_SIZE_DIGITS_MAX 15
 
 /* ---- wire ---- */
-#define SL_WIRE_DEPTH_MAX 64                  /* nesting depth of JSON/CBOR documents */
-#define SL_EVENTSTREAM_HEADERS_MAX (128 * 1024) /* botocore decoder limit */
+#define SL_WIRE_DEPTH_MAX 64                          /* nesting depth of JSON/CBOR documents */
+#define SL_EVENTSTREAM_HEADERS_MAX (128 * 1024)       /* botocore decoder limit */
 #define SL_EVENTSTREAM_PAYLOAD_MAX (24 * 1024 * 1024) /* botocore decoder limit */
-#define SL_WIRE_VALUES_MAX 1000000              /* values per decoded JSON/CBOR document: ~50 bytes of arena each, caps hostile bodies at ~50 MB */
-#define SL_JSON_VALUE_BLOCK_MAX 256             /* values per arena block of the JSON parser: blocks double from 8 up to this */
-#define SL_SIGV4_HEADERS_MAX 32                 /* headers signed by sl_sigv4_sign (SDKs sign 3 to 8) */
-#define SL_SIGV4_CANON_BYTES_MAX 8192           /* canonical request built by sl_sigv4_sign; SL_ELIMIT beyond */
+/* values per decoded JSON/CBOR document: ~50 bytes of arena each, caps hostile bodies at ~50 MB */
+#define SL_WIRE_VALUES_MAX 1000000
+/* values per arena block of the JSON parser: blocks double from 8 up to this */
+#define SL_JSON_VALUE_BLOCK_MAX 256
+/* headers signed by sl_sigv4_sign (SDKs sign 3 to 8) */
+#define SL_SIGV4_HEADERS_MAX 32
+/* canonical request built by sl_sigv4_sign; SL_ELIMIT beyond */
+#define SL_SIGV4_CANON_BYTES_MAX 8192
 
 /* ---- Kinesis data plane (AWS limits) ---- */
-#define SL_KINESIS_RECORD_DATA_MAX (10u * 1024 * 1024)          /* model: Data blob max 10 MiB */
-#define SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT 1024              /* per stream, 1 MiB */
+#define SL_KINESIS_RECORD_DATA_MAX (10u * 1024 * 1024) /* model: Data blob max 10 MiB */
+#define SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT 1024    /* per stream, 1 MiB */
 #define SL_KINESIS_MAX_RECORD_SIZE_KIB_MIN 1024
 #define SL_KINESIS_MAX_RECORD_SIZE_KIB_MAX 10240
-#define SL_KINESIS_PUT_RECORDS_MAX 500                           /* entries per PutRecords */
-#define SL_KINESIS_PUT_RECORDS_BYTES_MAX (10u * 1024 * 1024)     /* whole PutRecords request */
+#define SL_KINESIS_PUT_RECORDS_MAX 500                       /* entries per PutRecords */
+#define SL_KINESIS_PUT_RECORDS_BYTES_MAX (10u * 1024 * 1024) /* whole PutRecords request */
 #define SL_KINESIS_PARTITION_KEY_CHARS_MAX 256
-#define SL_NAME_CHARS_MAX 128                                    /* model: StreamName, ConsumerName 1-128 */
-#define SL_ARN_CHARS_MAX 2048                                    /* model: StreamARN, ConsumerARN 1-2048 */
-#define SL_REGION_CHARS_MAX 64                                   /* region part of an ARN we accept */
-#define SL_SHARD_INDEX_MAX 2147483647u                           /* kinesalite: shard indexes are below 2^31 */
-#define SL_TOKEN_ITERATOR_CHARS_MAX 512                          /* model: ShardIterator 1-512 chars */
-#define SL_TOKEN_PLAIN_MAX 340                                   /* plaintext of a generic token: sealed, it stays <= 512 chars */
-#define SL_KINESIS_GET_RECORDS_MAX 10000                         /* records per GetRecords */
-#define SL_KINESIS_GET_RECORDS_BYTES_MAX (10u * 1024 * 1024)     /* bytes per GetRecords */
-#define SL_KINESIS_ITERATOR_TTL_MS 300000                        /* 5 minutes */
-#define SL_KINESIS_NEXT_TOKEN_TTL_MS 300000                      /* ListShards/ListStreamConsumers */
+/* model: StreamName, ConsumerName 1-128 */
+#define SL_NAME_CHARS_MAX 128
+/* model: StreamARN, ConsumerARN 1-2048 */
+#define SL_ARN_CHARS_MAX 2048
+/* region part of an ARN we accept */
+#define SL_REGION_CHARS_MAX 64
+/* kinesalite: shard indexes are below 2^31 */
+#define SL_SHARD_INDEX_MAX 2147483647u
+/* model: ShardIterator 1-512 chars */
+#define SL_TOKEN_ITERATOR_CHARS_MAX 512
+/* plaintext of a generic token: sealed, it stays <= 512 chars */
+#define SL_TOKEN_PLAIN_MAX 340
+#define SL_KINESIS_GET_RECORDS_MAX 10000                     /* records per GetRecords */
+#define SL_KINESIS_GET_RECORDS_BYTES_MAX (10u * 1024 * 1024) /* bytes per GetRecords */
+#define SL_KINESIS_ITERATOR_TTL_MS 300000                    /* 5 minutes */
+/* ListShards/ListStreamConsumers */
+#define SL_KINESIS_NEXT_TOKEN_TTL_MS 300000
 #define SL_KINESIS_RETENTION_HOURS_MIN 24
 #define SL_KINESIS_RETENTION_HOURS_MAX 8760
 #define SL_KINESIS_RETENTION_HOURS_DEFAULT 24
-#define SL_KINESIS_SHARD_LIMIT_DEFAULT 500                       /* account shard limit (us-east-1 default) */
+/* account shard limit (us-east-1 default) */
+#define SL_KINESIS_SHARD_LIMIT_DEFAULT 500
 #define SL_KINESIS_ON_DEMAND_STREAM_LIMIT_DEFAULT 50
-#define SL_KINESIS_ON_DEMAND_SHARDS 4                            /* initial shards of an ON_DEMAND stream */
-#define SL_KINESIS_CREATING_STREAMS_MAX 5                        /* streams in CREATING at once */
+/* initial shards of an ON_DEMAND stream */
+#define SL_KINESIS_ON_DEMAND_SHARDS 4
+#define SL_KINESIS_CREATING_STREAMS_MAX 5 /* streams in CREATING at once */
 #define SL_KINESIS_TAGS_PER_STREAM_MAX 50
 #define SL_KINESIS_CONSUMERS_PER_STREAM_MAX 20
 #define SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX 100
 #define SL_KINESIS_LIST_SHARDS_MAX 1000
 #define SL_KINESIS_LIST_STREAMS_MAX 100
 #define SL_KINESIS_LIST_CONSUMERS_MAX 100
-#define SL_KINESIS_STATE_DELAY_MS_DEFAULT 500                    /* CREATING->ACTIVE etc. */
-#define SL_KINESIS_COMMITMENT_MIN_MS (24LL * 3600 * 1000)        /* a MinimumThroughputBillingCommitment lasts at least 24 h */
-#define SL_KINESIS_ERROR_MESSAGE_BYTES 4096                      /* an error text: longest input quoted is a 2,048-char ARN */
-#define SL_KINESIS_LISTENERS_MAX 16                              /* commit listeners (fan-out, Firehose, ESM, metrics...) */
-#define SL_KINESIS_READ_THREADS 2                                /* reader pool: reads and seeks off the network threads */
-#define SL_KINESIS_READ_QUEUE_MAX 4096                           /* queued reads; beyond, ProvisionedThroughputExceeded */
-#define SL_KINESIS_DELETE_RETRY_MS 5                              /* removal of a deleted stream waits for reads in flight */
-#define SL_KINESIS_RESUBSCRIBE_MS 5000                           /* one SubscribeToShard per consumer and shard per 5 s */
-#define SL_KINESIS_SUBSCRIPTION_MS 300000                        /* AWS: a SubscribeToShard stream lives 5 minutes */
-#define SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS 5000                  /* empty event when idle (client read timeouts, checkpoints) */
-#define SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX (2u * 1024 * 1024)  /* per event; AWS pushes up to 2 MiB/s per shard */
-#define SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX 10000             /* per event, as GetRecords */
-#define SL_KINESIS_SUBSCRIBE_BACKLOG_HIGH_BYTES (1u * 1024 * 1024) /* unsent event bytes before a subscription pauses */
+#define SL_KINESIS_STATE_DELAY_MS_DEFAULT 500 /* CREATING->ACTIVE etc. */
+/* a MinimumThroughputBillingCommitment lasts at least 24 h */
+#define SL_KINESIS_COMMITMENT_MIN_MS (24LL * 3600 * 1000)
+/* an error text: longest input quoted is a 2,048-char ARN */
+#define SL_KINESIS_ERROR_MESSAGE_BYTES 4096
+/* commit listeners (fan-out, Firehose, ESM, metrics...) */
+#define SL_KINESIS_LISTENERS_MAX 16
+/* reader pool: reads and seeks off the network threads */
+#define SL_KINESIS_READ_THREADS 2
+/* queued reads; beyond, ProvisionedThroughputExceeded */
+#define SL_KINESIS_READ_QUEUE_MAX 4096
+/* removal of a deleted stream waits for reads in flight */
+#define SL_KINESIS_DELETE_RETRY_MS 5
+/* one SubscribeToShard per consumer and shard per 5 s */
+#define SL_KINESIS_RESUBSCRIBE_MS 5000
+/* AWS: a SubscribeToShard stream lives 5 minutes */
+#define SL_KINESIS_SUBSCRIPTION_MS 300000
+/* empty event when idle (client read timeouts, checkpoints) */
+#define SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS 5000
+/* per event; AWS pushes up to 2 MiB/s per shard */
+#define SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX (2u * 1024 * 1024)
+#define SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX 10000 /* per event, as GetRecords */
+/* unsent event bytes before a subscription pauses */
+#define SL_KINESIS_SUBSCRIBE_BACKLOG_HIGH_BYTES (1u * 1024 * 1024)
 
 /* ---- catalog ---- */
-#define SL_CATALOG_BUSY_TIMEOUT_MS 5000       /* wait for another process holding the write lock (e.g. a backup tool) */
+/* wait for another process holding the write lock (e.g. a backup tool) */
+#define SL_CATALOG_BUSY_TIMEOUT_MS 5000
 
 /* ---- storage ---- */
-#define SL_STORAGE_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)  /* roll the active segment beyond this */
-#define SL_STORAGE_INDEX_INTERVAL_BYTES 4096                  /* sparse index: one entry per this many bytes */
-#define SL_STORAGE_PENDING_BYTES_MAX (256u * 1024 * 1024)     /* unflushed bytes before appends get SL_EAGAIN */
-#define SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT 200              /* durability=interval */
-#define SL_JNL_CAPACITY_MIN (64u * 1024)                      /* smallest commit journal (--journal-bytes) */
-#define SL_STORAGE_FAILED_RETRY_MS 100            /* after a failed write or sync, appends fail fast this long (a full disk is not hammered) */
-#define SL_STORAGE_SYNC_THREADS 4                 /* threads running one group commit's fdatasync calls in parallel */
-#define SL_STORAGE_SYNCFS_MIN_FILES 8             /* a round touching this many files syncs them with one syncfs(2) (bench/compare shard scaling) */
-#define SL_STORAGE_IDLE_CLOSE_MS 5000             /* a shard log unused this long gives back descriptors and buffers */
-#define SL_STORAGE_OPEN_FDS_MAX 4096              /* open segment/index descriptors before unused shards' are closed... */
-#define SL_STORAGE_OPEN_FDS_SHARE_PCT 60          /* ...or this share of RLIMIT_NOFILE when larger; the rest is for sockets */
-#define SL_STORAGE_FD_PRESSURE_IDLE_MS 100        /* under descriptor pressure, shards unused this long are closed */
-#define SL_STORAGE_ROUND_SHARDS_MAX 1024          /* shards per commit sub-round: descriptors a round holds open at once */
-#define SL_STORAGE_JOURNAL_BYTES_DEFAULT (128u * 1024 * 1024) /* commit journal ring (--journal-bytes) */
-#define SL_STORAGE_JOURNAL_BYTES_MAX (1024u * 1024 * 1024)    /* largest commit journal ring */
-#define SL_STORAGE_JOURNAL_DIRECT_BYTES (64u * 1024)          /* a shard's share of a round from this size goes to its segment, not the journal */
-#define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)  /* journaled frames gathered per shard before a segment write */
-#define SL_STORAGE_CHECKPOINT_MS 2000             /* checkpoint period (also when half of the ring is in use) */
-#define SL_STORAGE_JOURNAL_GROW_BYTES (4u * 1024 * 1024) /* journal file grows by this much during its first lap */
-#define SL_STORAGE_TAIL_AGE_FLUSH_MAX 256         /* old tails (a quarter ring back) written per pass */
-#define SL_STORAGE_KEY_BYTES_MAX 200              /* stream or shard key, used as a directory name */
+/* roll the active segment beyond this */
+#define SL_STORAGE_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)
+/* sparse index: one entry per this many bytes */
+#define SL_STORAGE_INDEX_INTERVAL_BYTES 4096
+/* unflushed bytes before appends get SL_EAGAIN */
+#define SL_STORAGE_PENDING_BYTES_MAX (256u * 1024 * 1024)
+#define SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT 200 /* durability=interval */
+/* smallest commit journal (--journal-bytes) */
+#define SL_JNL_CAPACITY_MIN (64u * 1024)
+/* after a failed write or sync, appends fail fast this long (a full disk is not hammered) */
+#define SL_STORAGE_FAILED_RETRY_MS 100
+/* threads running one group commit's fdatasync calls in parallel */
+#define SL_STORAGE_SYNC_THREADS 4
+/* a round touching this many files syncs them with one syncfs(2) (bench/compare shard scaling) */
+#define SL_STORAGE_SYNCFS_MIN_FILES 8
+/* a shard log unused this long gives back descriptors and buffers */
+#define SL_STORAGE_IDLE_CLOSE_MS 5000
+/* open segment/index descriptors before unused shards' are closed... */
+#define SL_STORAGE_OPEN_FDS_MAX 4096
+/* ...or this share of RLIMIT_NOFILE when larger; the rest is for sockets */
+#define SL_STORAGE_OPEN_FDS_SHARE_PCT 60
+/* under descriptor pressure, shards unused this long are closed */
+#define SL_STORAGE_FD_PRESSURE_IDLE_MS 100
+/* shards per commit sub-round: descriptors a round holds open at once */
+#define SL_STORAGE_ROUND_SHARDS_MAX 1024
+/* commit journal ring (--journal-bytes) */
+#define SL_STORAGE_JOURNAL_BYTES_DEFAULT (128u * 1024 * 1024)
+#define SL_STORAGE_JOURNAL_BYTES_MAX (1024u * 1024 * 1024) /* largest commit journal ring */
+/* a shard's share of a round from this size goes to its segment, not the journal */
+#define SL_STORAGE_JOURNAL_DIRECT_BYTES (64u * 1024)
+/* journaled frames gathered per shard before a segment write */
+#define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)
+/* checkpoint period (also when half of the ring is in use) */
+#define SL_STORAGE_CHECKPOINT_MS 2000
+/* journal file grows by this much during its first lap */
+#define SL_STORAGE_JOURNAL_GROW_BYTES (4u * 1024 * 1024)
+/* old tails (a quarter ring back) written per pass */
+#define SL_STORAGE_TAIL_AGE_FLUSH_MAX 256
+/* stream or shard key, used as a directory name */
+#define SL_STORAGE_KEY_BYTES_MAX 200
 
 /* ---- the AWS front and its model-driven validator (front) ---- */
-#define SL_FRONT_ROUTES_MAX 64                /* routes of each kind (paths, target prefixes, signing names) */
-#define SL_API_VALIDATION_ERRORS_MAX 10       /* AWS lists at most 10 validation errors in one message */
-#define SL_API_PATTERNS_MAX 64                /* distinct model patterns over all service models (Kinesis: 7) */
-#define SL_API_MEMBER_NAMES_CACHED_MAX 32     /* members whose name lengths a list of structures measures once */
+/* routes of each kind (paths, target prefixes, signing names) */
+#define SL_FRONT_ROUTES_MAX 64
+/* AWS lists at most 10 validation errors in one message */
+#define SL_API_VALIDATION_ERRORS_MAX 10
+/* distinct model patterns over all service models (Kinesis: 7) */
+#define SL_API_PATTERNS_MAX 64
+/* members whose name lengths a list of structures measures once */
+#define SL_API_MEMBER_NAMES_CACHED_MAX 32
 
 /* ---- memory (core) ---- */
-#define SL_ARENA_CHUNK_BYTES_DEFAULT 8192     /* arena chunk when sl_arena_init gets 0; larger requests get their own */
+/* arena chunk when sl_arena_init gets 0; larger requests get their own */
+#define SL_ARENA_CHUNK_BYTES_DEFAULT 8192
 
 /* ---- event loop and output queues (net) ---- */
-#define SL_HTTP_STREAM_HIGH_WATER (1u * 1024 * 1024) /* streamed response: above this backlog a writer waits for on_writable */
-#define SL_NET_STREAM_LOW_WATER (256u * 1024)  /* ... which fires once the backlog is below this */
-#define SL_NET_H2_OUTPUT_HIGH (512u * 1024)    /* HTTP/2: no new frames (nor reads) while this much output waits */
-#define SL_NET_H2_STREAM_WINDOW (1u * 1024 * 1024) /* HTTP/2 window granted to a client per request body */
-#define SL_NET_H2_CONN_WINDOW (16u * 1024 * 1024) /* HTTP/2 window granted to a client per connection */
-#define SL_NET_H1_PIPELINE_BYTES_MAX (256u * 1024) /* unparsed HTTP/1.1 input held while a request runs */
-#define SL_NET_READS_PER_EVENT 8               /* reads per readiness event before yielding to other connections */
-#define SL_NET_LINGER_MS 2000                  /* after Connection: close, input drained this long (no RST over the answer) */
-#define SL_NET_BUDGET_RETRY_MS 10              /* connections waiting for a budget are looked at again this often */
-#define SL_NET_REAP_QUIET_MS 100               /* at the connection bound, an idle connection this quiet makes room */
-#define SL_NET_REAP_SCAN_MAX 64                /* idle connections looked at, least recently active first */
-#define SL_NET_LIMIT_LOG_MS 10000              /* connection-limit / out-of-descriptors warnings: one per this per thread */
-#define SL_NET_REQ_POOL_MAX 256                /* released request structures kept per worker for reuse */
-#define SL_NET_READ_BUF_BYTES (64u * 1024)     /* one read(2) per connection into the thread's shared buffer */
-#define SL_NET_ACCEPTS_PER_EVENT 64            /* accepts per readiness event before serving the connections */
-#define SL_NET_LISTEN_BACKLOG 1024             /* listen(2) backlog: bursts of new clients wait in the kernel */
-#define SL_NET_SWEEP_INTERVAL_MS 1000          /* deadlines and idle connections are looked at this often */
-#define SL_NET_TRIM_AFTER_MS 1000              /* idle connections release their cached output buffers after this */
-#define SL_NET_ACCEPT_RETRY_MS 100             /* accept(2) failing (EMFILE...) is retried after this */
-#define SL_NET_H1_DIRECT_READ_MIN (16u * 1024) /* HTTP/1.1 body remainders below this go through the shared buffer */
-#define SL_NET_H1_DIRECT_READ_MAX (256u * 1024) /* ... and at most this much is read straight into a body per read */
-#define SL_HTTP_BODY_INITIAL_BYTES (256u * 1024) /* first body allocation for a large Content-Length; grows as bytes arrive */
-#define SL_LOOP_EVENTS_MAX 256                /* epoll events taken per wait; more wait for the next turn */
-#define SL_LOOP_WAIT_MS_MAX 60000             /* longest single wait for a far timer (fits epoll's int timeout) */
-#define SL_OUTQ_COPY_SEGMENT_BYTES (16u * 1024) /* smallest copy buffer of an output queue (one is kept for reuse) */
-#define SL_OUTQ_OWN_COPY_BYTES_MAX 1024u      /* owned blocks up to this are copied: cheaper than an iovec and free() */
+/* streamed response: above this backlog a writer waits for on_writable */
+#define SL_HTTP_STREAM_HIGH_WATER (1u * 1024 * 1024)
+#define SL_NET_STREAM_LOW_WATER (256u * 1024) /* ... which fires once the backlog is below this */
+/* HTTP/2: no new frames (nor reads) while this much output waits */
+#define SL_NET_H2_OUTPUT_HIGH (512u * 1024)
+/* HTTP/2 window granted to a client per request body */
+#define SL_NET_H2_STREAM_WINDOW (1u * 1024 * 1024)
+/* HTTP/2 window granted to a client per connection */
+#define SL_NET_H2_CONN_WINDOW (16u * 1024 * 1024)
+/* unparsed HTTP/1.1 input held while a request runs */
+#define SL_NET_H1_PIPELINE_BYTES_MAX (256u * 1024)
+/* reads per readiness event before yielding to other connections */
+#define SL_NET_READS_PER_EVENT 8
+/* after Connection: close, input drained this long (no RST over the answer) */
+#define SL_NET_LINGER_MS 2000
+/* connections waiting for a budget are looked at again this often */
+#define SL_NET_BUDGET_RETRY_MS 10
+/* at the connection bound, an idle connection this quiet makes room */
+#define SL_NET_REAP_QUIET_MS 100
+/* idle connections looked at, least recently active first */
+#define SL_NET_REAP_SCAN_MAX 64
+/* connection-limit / out-of-descriptors warnings: one per this per thread */
+#define SL_NET_LIMIT_LOG_MS 10000
+/* released request structures kept per worker for reuse */
+#define SL_NET_REQ_POOL_MAX 256
+/* one read(2) per connection into the thread's shared buffer */
+#define SL_NET_READ_BUF_BYTES (64u * 1024)
+/* accepts per readiness event before serving the connections */
+#define SL_NET_ACCEPTS_PER_EVENT 64
+/* listen(2) backlog: bursts of new clients wait in the kernel */
+#define SL_NET_LISTEN_BACKLOG 1024
+/* deadlines and idle connections are looked at this often */
+#define SL_NET_SWEEP_INTERVAL_MS 1000
+/* idle connections release their cached output buffers after this */
+#define SL_NET_TRIM_AFTER_MS 1000
+/* accept(2) failing (EMFILE...) is retried after this */
+#define SL_NET_ACCEPT_RETRY_MS 100
+/* HTTP/1.1 body remainders below this go through the shared buffer */
+#define SL_NET_H1_DIRECT_READ_MIN (16u * 1024)
+/* ... and at most this much is read straight into a body per read */
+#define SL_NET_H1_DIRECT_READ_MAX (256u * 1024)
+/* first body allocation for a large Content-Length; grows as bytes arrive */
+#define SL_HTTP_BODY_INITIAL_BYTES (256u * 1024)
+/* epoll events taken per wait; more wait for the next turn */
+#define SL_LOOP_EVENTS_MAX 256
+/* longest single wait for a far timer (fits epoll's int timeout) */
+#define SL_LOOP_WAIT_MS_MAX 60000
+/* smallest copy buffer of an output queue (one is kept for reuse) */
+#define SL_OUTQ_COPY_SEGMENT_BYTES (16u * 1024)
+/* owned blocks up to this are copied: cheaper than an iovec and free() */
+#define SL_OUTQ_OWN_COPY_BYTES_MAX 1024u
 
 /* ---- sluice bench (cli) ---- */
-#define SL_BENCH_ERROR_KINDS_MAX 32           /* distinct error texts counted; the rest are "other" */
-#define SL_BENCH_THREADS_MAX 256              /* --threads: client event-loop threads */
-#define SL_BENCH_FILL_REQUEST_BYTES (5u << 20) /* --fill batches: AWS's classic 5 MiB PutRecords limit */
+/* distinct error texts counted; the rest are "other" */
+#define SL_BENCH_ERROR_KINDS_MAX 32
+#define SL_BENCH_THREADS_MAX 256 /* --threads: client event-loop threads */
+/* --fill batches: AWS's classic 5 MiB PutRecords limit */
+#define SL_BENCH_FILL_REQUEST_BYTES (5u << 20)
 
 /* ---- server process ---- */
-#define SL_CONFIG_PATH_BYTES_MAX 1024         /* data_dir, tls_cert, tls_key, config, with the NUL; longer values are refused */
+/* data_dir, tls_cert, tls_key, config, with the NUL; longer values are refused */
+#define SL_CONFIG_PATH_BYTES_MAX 1024
 #define SL_CONFIG_LINE_BYTES_MAX 4096         /* one line of the configuration file */
 #define SL_CONFIG_CORS_ORIGINS_BYTES_MAX 2048 /* the --cors-origins list, with the NUL */
-#define SL_DATA_SUBDIR_BYTES_MAX (SL_CONFIG_PATH_BYTES_MAX + 64) /* data_dir/<one directory name>: accounts, tls */
-#define SL_DATA_PATH_BYTES_MAX (SL_CONFIG_PATH_BYTES_MAX + 176) /* a path under data_dir: data_dir/accounts/<id>/catalog.db */
-#define SL_SERVER_MMAP_THRESHOLD_BYTES (32 * 1024 * 1024)     /* malloc: heap, not mmap, below this */
-#define SL_SERVER_TRIM_THRESHOLD_BYTES (256 * 1024 * 1024)    /* malloc: free heap kept before trimming */
+/* data_dir/<one directory name>: accounts, tls */
+#define SL_DATA_SUBDIR_BYTES_MAX (SL_CONFIG_PATH_BYTES_MAX + 64)
+/* a path under data_dir: data_dir/accounts/<id>/catalog.db */
+#define SL_DATA_PATH_BYTES_MAX (SL_CONFIG_PATH_BYTES_MAX + 176)
+/* malloc: heap, not mmap, below this */
+#define SL_SERVER_MMAP_THRESHOLD_BYTES (32 * 1024 * 1024)
+/* malloc: free heap kept before trimming */
+#define SL_SERVER_TRIM_THRESHOLD_BYTES (256 * 1024 * 1024)
 /* Most accounts one server can hold (the default one included; docs/security.md, "Accounts");
  * --accounts-max (default 64) chooses the bound below it. Each account costs a SQLite catalog
  * connection (3 descriptors, up to 2 MB of page cache) and a background thread; the storage
@@ -222,8 +330,8 @@ static_assert(SL_KINESIS_GET_RECORDS_BYTES_MAX >= SL_KINESIS_RECORD_DATA_MAX,
               "a GetRecords answer can carry the largest record");
 static_assert(SL_KINESIS_ON_DEMAND_SHARDS <= SL_KINESIS_SHARD_LIMIT_DEFAULT,
               "an ON_DEMAND stream fits the default shard limit");
-/* A request body holds a full PutRecords: its data in base64, 500 entries' keys and JSON punctuation
- * (320 bytes each covers a 256-char partition key), and a stream ARN. */
+/* A request body holds a full PutRecords: its data in base64, 500 entries' keys and JSON
+ * punctuation (320 bytes each covers a 256-char partition key), and a stream ARN. */
 static_assert(SL_HTTP_BODY_MAX_BYTES_DEFAULT >=
                   SL_BASE64_CHARS(SL_KINESIS_PUT_RECORDS_BYTES_MAX) +
                       SL_KINESIS_PUT_RECORDS_MAX * (SL_KINESIS_PARTITION_KEY_CHARS_MAX + 64u) +
@@ -232,14 +340,18 @@ static_assert(SL_HTTP_BODY_MAX_BYTES_DEFAULT >=
 /* A SubscribeToShard event can carry the largest record, in base64, within botocore's limit. */
 static_assert(SL_EVENTSTREAM_PAYLOAD_MAX >= SL_BASE64_CHARS(SL_KINESIS_RECORD_DATA_MAX) + 64 * 1024,
               "event-stream payload limit below one largest record");
-/* A full SubscribeToShard event (its byte budget in base64, with per-record overhead) fits it too. */
+/* A full SubscribeToShard event (its byte budget in base64, with per-record overhead) fits it too.
+ */
 static_assert(SL_EVENTSTREAM_PAYLOAD_MAX >= SL_BASE64_CHARS(SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX) +
                                                 SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX * 256u,
               "event-stream payload limit below a full SubscribeToShard event");
-static_assert(SL_KINESIS_READ_THREADS >= 1 && SL_KINESIS_READ_QUEUE_MAX >= 1, "the reader pool needs a thread");
-static_assert(SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS < SL_KINESIS_SUBSCRIPTION_MS, "idle events within a subscription");
+static_assert(SL_KINESIS_READ_THREADS >= 1 && SL_KINESIS_READ_QUEUE_MAX >= 1,
+              "the reader pool needs a thread");
+static_assert(SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS < SL_KINESIS_SUBSCRIPTION_MS,
+              "idle events within a subscription");
 /* A decoded PutRecords (about 4 values per entry) stays far below the per-document value bound. */
-static_assert(SL_WIRE_VALUES_MAX >= 4 * SL_KINESIS_PUT_RECORDS_MAX + 64, "value bound below a PutRecords");
+static_assert(SL_WIRE_VALUES_MAX >= 4 * SL_KINESIS_PUT_RECORDS_MAX + 64,
+              "value bound below a PutRecords");
 static_assert(SL_JSON_VALUE_BLOCK_MAX <= SL_WIRE_VALUES_MAX, "one block larger than a document");
 /* The longest consumer ARN built from the longest names fits the model's ARN limit:
  * "arn:aws:kinesis:" region ":" account ":stream/" name "/consumer/" name ":" 20 digits. */
@@ -253,33 +365,46 @@ static_assert(SL_STORAGE_PENDING_BYTES_MAX >= 2 * SL_KINESIS_PUT_RECORDS_BYTES_M
 static_assert(SL_JNL_CAPACITY_MIN <= SL_STORAGE_JOURNAL_BYTES_DEFAULT &&
                   SL_STORAGE_JOURNAL_BYTES_DEFAULT <= SL_STORAGE_JOURNAL_BYTES_MAX,
               "journal default outside its range");
-static_assert(SL_STORAGE_JOURNAL_GROW_BYTES <= SL_STORAGE_JOURNAL_BYTES_DEFAULT, "journal grows past its size");
-/* Descriptors: storage's share and the connections' share of RLIMIT_NOFILE leave room for the rest. */
-static_assert(SL_STORAGE_OPEN_FDS_SHARE_PCT + SL_HTTP_CONNECTIONS_FDS_PCT < 100, "descriptor shares overcommitted");
+static_assert(SL_STORAGE_JOURNAL_GROW_BYTES <= SL_STORAGE_JOURNAL_BYTES_DEFAULT,
+              "journal grows past its size");
+/* Descriptors: storage's share and the connections' share of RLIMIT_NOFILE leave room for the rest.
+ */
+static_assert(SL_STORAGE_OPEN_FDS_SHARE_PCT + SL_HTTP_CONNECTIONS_FDS_PCT < 100,
+              "descriptor shares overcommitted");
 /* A stream key is the 12-digit account, ".", and the stream name. */
-static_assert(SL_STORAGE_KEY_BYTES_MAX >= 12 + 1 + SL_NAME_CHARS_MAX, "storage key bound below an account's stream key");
-static_assert(SL_OUTQ_OWN_COPY_BYTES_MAX <= SL_OUTQ_COPY_SEGMENT_BYTES, "a copied block fits one segment");
+static_assert(SL_STORAGE_KEY_BYTES_MAX >= 12 + 1 + SL_NAME_CHARS_MAX,
+              "storage key bound below an account's stream key");
+static_assert(SL_OUTQ_OWN_COPY_BYTES_MAX <= SL_OUTQ_COPY_SEGMENT_BYTES,
+              "a copied block fits one segment");
 /* HTTP/2 windows are at most 2^31 - 1 (RFC 9113, 6.9.1); a stream's fits its connection's. */
 static_assert(SL_HC_H2_WINDOW <= 0x7fffffffu, "HTTP/2 window above 2^31 - 1");
-static_assert(SL_NET_H2_STREAM_WINDOW <= SL_NET_H2_CONN_WINDOW && SL_NET_H2_CONN_WINDOW <= 0x7fffffffu,
+static_assert(SL_NET_H2_STREAM_WINDOW <= SL_NET_H2_CONN_WINDOW &&
+                  SL_NET_H2_CONN_WINDOW <= 0x7fffffffu,
               "HTTP/2 windows granted to clients out of order or range");
-static_assert(SL_NET_H1_DIRECT_READ_MIN <= SL_NET_H1_DIRECT_READ_MAX && SL_NET_H1_DIRECT_READ_MAX <= SL_NET_H1_PIPELINE_BYTES_MAX,
+static_assert(SL_NET_H1_DIRECT_READ_MIN <= SL_NET_H1_DIRECT_READ_MAX &&
+                  SL_NET_H1_DIRECT_READ_MAX <= SL_NET_H1_PIPELINE_BYTES_MAX,
               "HTTP/1.1 direct body reads: bounds in order");
-static_assert(SL_NET_READ_BUF_BYTES >= SL_NET_H1_DIRECT_READ_MIN, "the shared read buffer takes what is not read directly");
-static_assert(SL_NET_STREAM_LOW_WATER < SL_HTTP_STREAM_HIGH_WATER, "streamed-response marks inverted");
+static_assert(SL_NET_READ_BUF_BYTES >= SL_NET_H1_DIRECT_READ_MIN,
+              "the shared read buffer takes what is not read directly");
+static_assert(SL_NET_STREAM_LOW_WATER < SL_HTTP_STREAM_HIGH_WATER,
+              "streamed-response marks inverted");
 /* Paths built under data_dir fit: "/accounts", then "/" + a 12-digit account + "/catalog.db". */
 static_assert(SL_DATA_SUBDIR_BYTES_MAX >= SL_CONFIG_PATH_BYTES_MAX + sizeof "/accounts" &&
-                  SL_DATA_PATH_BYTES_MAX >= SL_DATA_SUBDIR_BYTES_MAX + 1 + 12 + sizeof "/catalog.db",
+                  SL_DATA_PATH_BYTES_MAX >=
+                      SL_DATA_SUBDIR_BYTES_MAX + 1 + 12 + sizeof "/catalog.db",
               "derived data paths could be truncated");
-static_assert(SL_HTTP_BODY_INITIAL_BYTES <= SL_HTTP_BODY_MAX_BYTES_DEFAULT, "initial body above the body limit");
+static_assert(SL_HTTP_BODY_INITIAL_BYTES <= SL_HTTP_BODY_MAX_BYTES_DEFAULT,
+              "initial body above the body limit");
 static_assert(SL_HTTP_CLIENT_SWEEP_MIN_MS <= SL_HTTP_CLIENT_SWEEP_MAX_MS &&
                   SL_HTTP_CLIENT_SWEEP_MAX_MS < SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT,
               "the sweep must run well within the client's idle timeout");
 /* The client reads a full GetRecords answer (10 MiB base64, plus JSON per record) by default. */
 static_assert(SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT >=
-                  SL_BASE64_CHARS(SL_KINESIS_GET_RECORDS_BYTES_MAX) + SL_KINESIS_GET_RECORDS_MAX * 256u,
+                  SL_BASE64_CHARS(SL_KINESIS_GET_RECORDS_BYTES_MAX) +
+                      SL_KINESIS_GET_RECORDS_MAX * 256u,
               "client body bound below one GetRecords answer");
 /* The client's idle timeout is below the server's, so the client closes first. */
-static_assert(SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT < SL_HTTP_IDLE_TIMEOUT_MS, "client idle timeout not below the server's");
+static_assert(SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT < SL_HTTP_IDLE_TIMEOUT_MS,
+              "client idle timeout not below the server's");
 
 #endif

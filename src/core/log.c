@@ -10,8 +10,12 @@
 
 static volatile sl_log_level_t g_level = SL_LOG_INFO;
 
-void sl_log_set_level(sl_log_level_t level) { g_level = level; }
-sl_log_level_t sl_log_get_level(void) { return g_level; }
+void sl_log_set_level(sl_log_level_t level) {
+    g_level = level;
+}
+sl_log_level_t sl_log_get_level(void) {
+    return g_level;
+}
 
 void sl_log(sl_log_level_t level, const char *fmt, ...) {
     static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -21,8 +25,8 @@ void sl_log(sl_log_level_t level, const char *fmt, ...) {
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      ts.tv_nsec / 1000000, names[level]);
     va_list ap;
     va_start(ap, fmt);

@@ -2,7 +2,12 @@
 #ifndef SL_CORE_LOG_H
 #define SL_CORE_LOG_H
 
-typedef enum { SL_LOG_DEBUG = 0, SL_LOG_INFO = 1, SL_LOG_WARN = 2, SL_LOG_ERROR = 3 } sl_log_level_t;
+typedef enum {
+    SL_LOG_DEBUG = 0,
+    SL_LOG_INFO = 1,
+    SL_LOG_WARN = 2,
+    SL_LOG_ERROR = 3
+} sl_log_level_t;
 
 void sl_log_set_level(sl_log_level_t level);
 sl_log_level_t sl_log_get_level(void);

@@ -8,7 +8,9 @@ int64_t sl_time_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t sl_time_mono_ms(void) { return sl_time_mono_ns() / 1000000; }
+int64_t sl_time_mono_ms(void) {
+    return sl_time_mono_ns() / 1000000;
+}
 
 int64_t sl_time_mono_ns(void) {
     struct timespec ts;

@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-int64_t sl_time_now_ms(void);   /* CLOCK_REALTIME, ms since the epoch */
-int64_t sl_time_mono_ms(void);  /* CLOCK_MONOTONIC, ms */
-int64_t sl_time_mono_ns(void);  /* CLOCK_MONOTONIC, ns */
+int64_t sl_time_now_ms(void);  /* CLOCK_REALTIME, ms since the epoch */
+int64_t sl_time_mono_ms(void); /* CLOCK_MONOTONIC, ms */
+int64_t sl_time_mono_ns(void); /* CLOCK_MONOTONIC, ns */
 
 #endif

@@ -9,7 +9,8 @@
 #include <string.h>
 
 void sl_front_cors_free(sl_front_t *front) {
-    for (size_t i = 0; i < front->cors_origin_count; i++) free(front->cors_origins[i]);
+    for (size_t i = 0; i < front->cors_origin_count; i++)
+        free(front->cors_origins[i]);
     free(front->cors_origins);
     front->cors_origins = NULL;
     front->cors_origin_count = 0;
@@ -20,33 +21,41 @@ void sl_front_cors_free(sl_front_t *front) {
 int sl_front_cors_parse(sl_front_t *front, const sl_front_config_t *cfg) {
     const char *p = cfg->cors_origins ? cfg->cors_origins : "";
     while (*p) {
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
         size_t n = strcspn(p, ",");
-        while (n > 0 && p[n - 1] == ' ') n--;
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
         if (n == 0) break;
         size_t len = n;
         if (len > 1 && p[len - 1] == '/') len--;
         if (len == 1 && p[0] == '*') {
             if (!cfg->signatures_verified) {
-                SL_ERROR("cors_origins: '*' (any web page) needs SigV4 signature verification, which "
-                         "this server does not do yet; list the allowed origins instead");
+                SL_ERROR(
+                    "cors_origins: '*' (any web page) needs SigV4 signature verification, which "
+                    "this server does not do yet; list the allowed origins instead");
                 return SL_EINVAL;
             }
             front->cors_any = true;
         } else {
-            size_t scheme = strncmp(p, "http://", 7) == 0 ? 7 : strncmp(p, "https://", 8) == 0 ? 8 : 0;
+            size_t scheme = strncmp(p, "http://", 7) == 0    ? 7
+                            : strncmp(p, "https://", 8) == 0 ? 8
+                                                             : 0;
             if (!scheme || len <= scheme || memchr(p + scheme, '/', len - scheme) ||
                 memchr(p, ' ', len)) {
                 SL_ERROR("cors_origins: '%.*s' is not an origin (scheme://host[:port], e.g. "
-                         "http://localhost:3000)", (int)n, p);
+                         "http://localhost:3000)",
+                         (int)n, p);
                 return SL_EINVAL;
             }
-            char **grown = realloc(front->cors_origins, (front->cors_origin_count + 1) * sizeof *grown);
+            char **grown =
+                realloc(front->cors_origins, (front->cors_origin_count + 1) * sizeof *grown);
             if (!grown) return SL_ENOMEM;
             front->cors_origins = grown;
             char *o = malloc(len + 1);
             if (!o) return SL_ENOMEM;
-            for (size_t i = 0; i < len; i++) o[i] = (char)tolower((unsigned char)p[i]);
+            for (size_t i = 0; i < len; i++)
+                o[i] = (char)tolower((unsigned char)p[i]);
             o[len] = 0;
             front->cors_origins[front->cors_origin_count++] = o;
         }
@@ -79,7 +88,8 @@ static bool host_is_loopback(const char *host, size_t len) {
 /* May a page of `origin` call this server? Listed origins may; so may a page the server itself
  * serves on a loopback address (same origin as the Host header: a future console), but not a page
  * whose Host is some other name, which is what a DNS-rebinding page would send. */
-bool sl_front_origin_allowed(const sl_front_t *front, const sl_http_req_t *req, const char *origin) {
+bool sl_front_origin_allowed(const sl_front_t *front, const sl_http_req_t *req,
+                             const char *origin) {
     if (front->cors_any) return true;
     size_t olen = strlen(origin);
     for (size_t i = 0; i < front->cors_origin_count; i++)

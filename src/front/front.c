@@ -26,9 +26,9 @@ typedef struct {
     sl_http_req_t *req;
     const sl_front_svc_t *svc; /* the routed service; NULL: none routed and no default */
     char request_id[40];
-    const char *origin;        /* Origin header or NULL */
-    char ct[128];              /* media type of Content-Type, lower-cased ("" when absent) */
-    const char *target;        /* X-Amz-Target or NULL */
+    const char *origin; /* Origin header or NULL */
+    char ct[128];       /* media type of Content-Type, lower-cased ("" when absent) */
+    const char *target; /* X-Amz-Target or NULL */
 } front_req_t;
 
 /* ---- protocol bindings ---- */
@@ -64,15 +64,19 @@ int sl_front_create(const sl_front_config_t *cfg, sl_front_t **out) {
 
 void sl_front_destroy(sl_front_t *front) {
     if (!front) return;
-    for (size_t i = 0; i < front->service_count; i++) free(front->services[i].handlers);
+    for (size_t i = 0; i < front->service_count; i++)
+        free(front->services[i].handlers);
     sl_front_cors_free(front);
     free(front);
 }
 
 static int route_error(const char *what, const char *key, int rc) {
-    if (rc == SL_EEXIST) SL_ERROR("front: %s %s is routed twice", what, key);
-    else if (rc == SL_ELIMIT) SL_ERROR("front: no room for %s %s (SL_FRONT_ROUTES_MAX)", what, key);
-    else if (rc) SL_ERROR("front: %s '%s' cannot be routed", what, key ? key : "(null)");
+    if (rc == SL_EEXIST)
+        SL_ERROR("front: %s %s is routed twice", what, key);
+    else if (rc == SL_ELIMIT)
+        SL_ERROR("front: no room for %s %s (SL_FRONT_ROUTES_MAX)", what, key);
+    else if (rc)
+        SL_ERROR("front: %s '%s' cannot be routed", what, key ? key : "(null)");
     return rc;
 }
 
@@ -138,20 +142,23 @@ static const char *header(sl_http_req_t *req, const char *name) {
     return sl_arena_strndup(req->arena, h->value, h->value_len);
 }
 
-static const char *xml_access_denied =
-    "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n"
-    "</AccessDeniedException>\n";
+static const char *xml_access_denied = "<AccessDeniedException>\n  <Message>Unable to determine "
+                                       "service/operation name to be authorized</Message>\n"
+                                       "</AccessDeniedException>\n";
 
 /* The media type of the Content-Type header before ';', trimmed and lower-cased, into ct. */
 static void media_type(sl_http_req_t *req, char *ct, size_t cap) {
     const char *raw = header(req, "content-type");
     ct[0] = 0;
     if (!raw) return;
-    while (*raw == ' ' || *raw == '\t') raw++;
+    while (*raw == ' ' || *raw == '\t')
+        raw++;
     size_t n = strcspn(raw, ";");
-    while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t')) n--;
+    while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t'))
+        n--;
     if (n >= cap) n = cap - 1;
-    for (size_t i = 0; i < n; i++) ct[i] = (char)tolower((unsigned char)raw[i]);
+    for (size_t i = 0; i < n; i++)
+        ct[i] = (char)tolower((unsigned char)raw[i]);
     ct[n] = 0;
 }
 
@@ -193,10 +200,13 @@ static sl_front_call_t *new_call(const front_req_t *rq, sl_fmt_t fmt) {
  * browsers send without a preflight (a text/plain POST, a form). */
 static void refuse_origin(const front_req_t *rq, sl_fmt_t fmt) {
     sl_buf_t b = SL_BUF_INIT;
-    sl_buf_printf(&b, "Origin %s is not allowed to call this server from a browser: CORS is off "
-                      "except for the origins listed in --cors-origins.", rq->origin);
+    sl_buf_printf(&b,
+                  "Origin %s is not allowed to call this server from a browser: CORS is off "
+                  "except for the origins listed in --cors-origins.",
+                  rq->origin);
     sl_buf_append_byte(&b, 0);
-    const char *msg = sl_buf_failed(&b) ? NULL : sl_arena_strndup(rq->req->arena, b.data, b.len - 1);
+    const char *msg =
+        sl_buf_failed(&b) ? NULL : sl_arena_strndup(rq->req->arena, b.data, b.len - 1);
     sl_buf_free(&b);
     sl_front_send_error_status(rq->req, rq->svc ? &rq->svc->svc : NULL, rq->request_id, NULL, fmt,
                                403, SL_AWS_ACCESS_DENIED, msg);
@@ -255,8 +265,10 @@ void sl_front_handle_http(void *ctx, sl_http_req_t *req) {
         return;
     }
     /* 3. the routed service's protocol binding (unrouted requests: the JSON one) */
-    if (svc) bindings[svc->protocol].handle(&rq);
-    else handle_json(&rq);
+    if (svc)
+        bindings[svc->protocol].handle(&rq);
+    else
+        handle_json(&rq);
 }
 
 /* AWS JSON 1.0/1.1 and CBOR: POST with X-Amz-Target "<target prefix>.<operation>". */
@@ -287,9 +299,8 @@ static void handle_json(front_req_t *rq) {
             op_name = dot + 1;
         }
     }
-    const sl_op_t *op = service_ok && op_name
-                            ? sl_model_find_op(svc->model, op_name, strlen(op_name))
-                            : NULL;
+    const sl_op_t *op =
+        service_ok && op_name ? sl_model_find_op(svc->model, op_name, strlen(op_name)) : NULL;
 
     /* 5. empty body: JSON only for exactly the service's JSON content type, otherwise CBOR */
     if (req->body_len == 0) {
@@ -302,7 +313,8 @@ static void handle_json(front_req_t *rq) {
         if (!target || !op_name)
             sl_front_send_copy(req, request_id, origin, 403, NULL, xml_access_denied);
         else
-            sl_front_send_copy(req, request_id, origin, 404, NULL, "<UnknownOperationException/>\n");
+            sl_front_send_copy(req, request_id, origin, 404, NULL,
+                               "<UnknownOperationException/>\n");
         return;
     }
     /* 7. parse */
@@ -316,8 +328,10 @@ static void handle_json(front_req_t *rq) {
          * content type (kinesalite's connection tests, recorded on AWS). */
         bool bad = prc != 0 || !doc || doc->type != SL_VAL_MAP;
         sl_front_send_copy(req, request_id, origin, bad ? 400 : 404, SL_FRONT_CT_LEGACY_JSON,
-                           bad ? "{\"Output\":{\"__type\":\"com.amazon.coral.service#SerializationException\"},\"Version\":\"1.0\"}"
-                               : "{\"Output\":{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"},\"Version\":\"1.0\"}");
+                           bad ? "{\"Output\":{\"__type\":\"com.amazon.coral.service#"
+                                 "SerializationException\"},\"Version\":\"1.0\"}"
+                               : "{\"Output\":{\"__type\":\"com.amazon.coral.service#"
+                                 "UnknownOperationException\"},\"Version\":\"1.0\"}");
         return;
     }
     if (prc != 0 || !doc || doc->type != SL_VAL_MAP) {
@@ -335,7 +349,8 @@ static void handle_json(front_req_t *rq) {
     bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
     sl_sigv4_auth_t auth;
     const char *etype = NULL, *emsg = NULL;
-    if (sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena, &auth, &etype, &emsg) != 0) {
+    if (sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena, &auth, &etype,
+                       &emsg) != 0) {
         sl_front_send_error(req, svc, request_id, origin, fmt, etype, emsg);
         return;
     }

@@ -54,9 +54,9 @@ typedef void (*sl_front_op_fn)(sl_front_call_t *call);
 /* A service as the composition root registers it. The strings and the model are static (or
  * outlive the front); the front copies the descriptor. */
 struct sl_front_service {
-    const char *name;                  /* for logs: "kinesis" */
+    const char *name; /* for logs: "kinesis" */
     sl_front_protocol_t protocol;
-    const sl_service_model_t *model;   /* generated (tools/gen_model.py); target prefix, ops */
+    const sl_service_model_t *model; /* generated (tools/gen_model.py); target prefix, ops */
     /* The handler of an operation of the model, or NULL when the service has none (the request is
      * then answered InternalFailure). Asked once per operation at registration. */
     sl_front_op_fn (*handler)(const char *op_name);
@@ -73,7 +73,7 @@ struct sl_front_service {
      * prefix and signing name are unknown, or that has neither): AWS's Kinesis endpoint does. At
      * most one service may set it. */
     bool default_route;
-    void *binding;                     /* the binding's own object, as call->binding */
+    void *binding; /* the binding's own object, as call->binding */
     /* The account hook: maps the request's SigV4 access key id (NULL when the request has none)
      * to the service's context for that account, stored in call->account. Returns 0, SL_ELIMIT
      * when the account cannot be created because of a bound (UnrecognizedClientException), or
@@ -94,14 +94,14 @@ struct sl_front_call {
     sl_arena_t *arena;
     sl_fmt_t fmt;
     const sl_op_t *op;
-    sl_val_t *in;            /* validated input (a map; never NULL) */
+    sl_val_t *in; /* validated input (a map; never NULL) */
     int64_t now_ms;
     char request_id[40];
-    sl_buf_t out;            /* response body */
-    sl_enc_t enc;            /* writes into out */
-    const char *origin;      /* CORS: an allowed Origin header, or NULL */
-    void *state;             /* the handler's own state, for asynchronous handlers */
-    void *route_ctx;         /* a plain route's ctx */
+    sl_buf_t out;       /* response body */
+    sl_enc_t enc;       /* writes into out */
+    const char *origin; /* CORS: an allowed Origin header, or NULL */
+    void *state;        /* the handler's own state, for asynchronous handlers */
+    void *route_ctx;    /* a plain route's ctx */
     void (*post_fn)(struct sl_front_call *call); /* pending sl_front_post */
 };
 
@@ -145,8 +145,8 @@ void *sl_front_error_body(void *ctx, int status, const sl_http_header_t *headers
 void sl_front_reply(sl_front_call_t *call);
 /* Sends an answer of a plain route: status, content type and body (copied), with the request id
  * and CORS headers every answer carries. */
-void sl_front_respond(sl_front_call_t *call, int status, const char *content_type,
-                      const void *body, size_t len);
+void sl_front_respond(sl_front_call_t *call, int status, const char *content_type, const void *body,
+                      size_t len);
 /* Sends an AWS error: `type` is an SL_AWS_* constant (wire/awserror.h), whose table gives the HTTP
  * status. `fmt` NULL = no message. */
 void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...)

@@ -28,8 +28,8 @@ typedef struct {
 
 /* Owned by the composition root; filled before the server starts, read-only afterwards. */
 struct sl_front {
-    sl_router_t router;       /* destinations: sl_front_svc_t (targets, signing names) and
-                                 sl_front_route_t (paths) */
+    sl_router_t router; /* destinations: sl_front_svc_t (targets, signing names) and
+                           sl_front_route_t (paths) */
     sl_front_svc_t services[SL_FRONT_ROUTES_MAX];
     size_t service_count;
     sl_front_svc_t *default_service; /* answers what no route claims; NULL = the built-in one */
@@ -45,22 +45,20 @@ struct sl_front {
 int sl_front_cors_parse(sl_front_t *front, const sl_front_config_t *cfg);
 void sl_front_cors_free(sl_front_t *front);
 /* May a page of `origin` call this server? (listed, or the server's own loopback origin) */
-bool sl_front_origin_allowed(const sl_front_t *front, const sl_http_req_t *req,
-                             const char *origin);
+bool sl_front_origin_allowed(const sl_front_t *front, const sl_http_req_t *req, const char *origin);
 
 /* respond.c. `svc` chooses the content types of an answer (NULL: AWS JSON 1.1 / CBOR 1.1). */
 void sl_front_make_request_id(char out[40]);
 void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origin, int status,
                    const char *content_type, void *body, size_t len);
-void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin,
-                        int status, const char *content_type, const char *body);
+void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin, int status,
+                        const char *content_type, const char *body);
 const char *sl_front_content_type(const sl_front_service_t *svc, sl_fmt_t fmt);
 /* An AWS error with an explicit status (the table's, or 403 for a refused origin). */
 void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
                                 const char *request_id, const char *origin, sl_fmt_t fmt,
                                 int status, const char *type, const char *message);
-void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc,
-                         const char *request_id, const char *origin, sl_fmt_t fmt,
-                         const char *type, const char *message);
+void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                         const char *origin, sl_fmt_t fmt, const char *type, const char *message);
 
 #endif

@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-const sl_op_t *sl_model_find_op(const sl_service_model_t *model, const char *name, size_t name_len) {
+const sl_op_t *sl_model_find_op(const sl_service_model_t *model, const char *name,
+                                size_t name_len) {
     for (size_t i = 0; i < model->op_count; i++) {
         const sl_op_t *op = &model->ops[i];
         if (strlen(op->name) == name_len && memcmp(op->name, name, name_len) == 0) return op;

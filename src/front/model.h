@@ -14,7 +14,7 @@ typedef enum {
     SL_SHAPE_STRING,
     SL_SHAPE_INTEGER,
     SL_SHAPE_LONG,
-    SL_SHAPE_DOUBLE,     /* double and float (no model constraints are carried for them) */
+    SL_SHAPE_DOUBLE, /* double and float (no model constraints are carried for them) */
     SL_SHAPE_BOOLEAN,
     SL_SHAPE_BLOB,
     SL_SHAPE_TIMESTAMP,
@@ -37,7 +37,7 @@ typedef enum {
 } sl_member_location_t;
 
 typedef struct {
-    const char *name;        /* wire name, e.g. "StreamName" */
+    const char *name; /* wire name, e.g. "StreamName" */
     const sl_shape_t *shape;
     bool required;
     sl_member_location_t location;
@@ -45,18 +45,18 @@ typedef struct {
 } sl_member_t;
 
 struct sl_shape {
-    const char *name;        /* model shape name, e.g. "StreamName" */
+    const char *name; /* model shape name, e.g. "StreamName" */
     sl_shape_type_t type;
     bool has_min, has_max;
-    int64_t min, max;        /* length for strings/blobs/lists/maps, value for numbers */
-    const char *pattern;     /* model regex (Java syntax) or NULL */
+    int64_t min, max;    /* length for strings/blobs/lists/maps, value for numbers */
+    const char *pattern; /* model regex (Java syntax) or NULL */
     const char *const *enum_values;
     size_t enum_count;
     const sl_member_t *members; /* structure */
     size_t member_count;
-    const sl_shape_t *member;   /* list element */
-    const sl_shape_t *key;      /* map key */
-    const sl_shape_t *value;    /* map value */
+    const sl_shape_t *member; /* list element */
+    const sl_shape_t *key;    /* map key */
+    const sl_shape_t *value;  /* map value */
     /* Added for validation (see tools/gen_model.py): */
     const char *pattern_ere;    /* `pattern` translated to an anchored POSIX ERE, or NULL */
     const char *enum_text;      /* "[A, B, ...]" in the order AWS prints the set, or NULL */
@@ -67,25 +67,25 @@ struct sl_shape {
 };
 
 typedef struct {
-    const char *name;           /* "PutRecords" */
-    const sl_shape_t *input;    /* NULL when the operation takes no input */
+    const char *name;        /* "PutRecords" */
+    const sl_shape_t *input; /* NULL when the operation takes no input */
     const sl_shape_t *output;
-    const char *http_method;    /* the model's http trait: "POST" */
-    const char *request_uri;    /* "/" (AWS JSON); REST: "/2015-03-31/functions/{FunctionName}" */
+    const char *http_method; /* the model's http trait: "POST" */
+    const char *request_uri; /* "/" (AWS JSON); REST: "/2015-03-31/functions/{FunctionName}" */
 } sl_op_t;
 
 /* An error shape of the model (a structure with the `exception` trait). */
 typedef struct {
-    const char *name;           /* "ResourceNotFoundException" */
-    int status;                 /* the model's httpStatusCode; 400, or 500 for a `fault` */
+    const char *name; /* "ResourceNotFoundException" */
+    int status;       /* the model's httpStatusCode; 400, or 500 for a `fault` */
 } sl_model_error_t;
 
 typedef struct {
-    const char *service;        /* botocore's service name: "kinesis" */
-    const char *target_prefix;  /* "Kinesis_20131202"; NULL for protocols without targets */
-    const char *signing_name;   /* SigV4 credential scope service: "kinesis" */
-    const char *protocol;       /* the model's protocol: "json", "rest-json", "query", ... */
-    const char *json_version;   /* "1.1" (AWS JSON protocols), else NULL */
+    const char *service;       /* botocore's service name: "kinesis" */
+    const char *target_prefix; /* "Kinesis_20131202"; NULL for protocols without targets */
+    const char *signing_name;  /* SigV4 credential scope service: "kinesis" */
+    const char *protocol;      /* the model's protocol: "json", "rest-json", "query", ... */
+    const char *json_version;  /* "1.1" (AWS JSON protocols), else NULL */
     const sl_op_t *ops;
     size_t op_count;
     const sl_model_error_t *errors; /* sorted by name */

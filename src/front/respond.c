@@ -27,8 +27,9 @@ static uint64_t rng_next(void) {
 
 void sl_front_make_request_id(char out[40]) {
     uint64_t a = rng_next(), b = rng_next();
-    snprintf(out, 40, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-             (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
+    snprintf(out, 40, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+             (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
 }
 
 static char *make_id2(sl_arena_t *a) {
@@ -72,14 +73,16 @@ void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origi
     sl_http_respond(req, status, h, n, body, len);
 }
 
-void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin,
-                        int status, const char *content_type, const char *body) {
+void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin, int status,
+                        const char *content_type, const char *body) {
     size_t len = body ? strlen(body) : 0;
     void *copy = NULL;
     if (len) {
         copy = malloc(len);
-        if (copy) memcpy(copy, body, len);
-        else len = 0;
+        if (copy)
+            memcpy(copy, body, len);
+        else
+            len = 0;
     }
     sl_front_send(req, request_id, origin, status, content_type, copy, len);
 }
@@ -101,9 +104,8 @@ void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *sv
     sl_front_send(req, request_id, origin, status, sl_front_content_type(svc, fmt), body, len);
 }
 
-void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc,
-                         const char *request_id, const char *origin, sl_fmt_t fmt,
-                         const char *type, const char *message) {
+void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                         const char *origin, sl_fmt_t fmt, const char *type, const char *message) {
     sl_front_send_error_status(req, svc, request_id, origin, fmt, sl_aws_error_status(type), type,
                                message);
 }
@@ -122,8 +124,8 @@ void sl_front_reply(sl_front_call_t *call) {
                   sl_front_content_type(call->service, call->fmt), body, len);
 }
 
-void sl_front_respond(sl_front_call_t *call, int status, const char *content_type,
-                      const void *body, size_t len) {
+void sl_front_respond(sl_front_call_t *call, int status, const char *content_type, const void *body,
+                      size_t len) {
     void *copy = len ? malloc(len) : NULL;
     if (len && !copy) {
         sl_front_fail_internal(call, SL_ENOMEM);
@@ -200,7 +202,8 @@ void *sl_front_error_body(void *ctx, int status, const sl_http_header_t *headers
         type = SL_AWS_SERVICE_UNAVAILABLE;
         message = "The server is out of memory for request bodies; retry later.";
         break;
-    default: return NULL;
+    default:
+        return NULL;
     }
     const sl_front_service_t *def = front->default_service ? &front->default_service->svc : NULL;
     const sl_front_service_t *match = def;

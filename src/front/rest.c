@@ -60,13 +60,13 @@ static bool match(const char *tmpl, const char *target, label_t *labels, size_t 
         if (greedy) {
             /* the rest of the template is literal: the label takes what comes before it */
             size_t rest = (size_t)(te - t);
-            if (memchr(t, '{', rest) || (size_t)(pe - p) <= rest ||
-                memcmp(pe - rest, t, rest) != 0)
+            if (memchr(t, '{', rest) || (size_t)(pe - p) <= rest || memcmp(pe - rest, t, rest) != 0)
                 return false;
             end = pe - rest;
         } else {
             end = p;
-            while (end < pe && *end != '/') end++;
+            while (end < pe && *end != '/')
+                end++;
         }
         if (end == p) return false; /* labels are never empty */
         l->value = p;
@@ -98,9 +98,12 @@ static size_t literal_chars(const char *tmpl) {
     size_t n = 0;
     bool in_label = false;
     for (const char *t = tmpl; *t && *t != '?'; t++) {
-        if (*t == '{') in_label = true;
-        else if (*t == '}') in_label = false;
-        else if (!in_label) n++;
+        if (*t == '{')
+            in_label = true;
+        else if (*t == '}')
+            in_label = false;
+        else if (!in_label)
+            n++;
     }
     return n + (strchr(tmpl, '?') ? 1 : 0); /* a template query is one more constraint */
 }
@@ -131,7 +134,8 @@ static int hexval(char c) {
     return -1;
 }
 
-/* Percent-decoded copy (NUL-terminated) in the arena; a '%' not followed by two hex digits stays. */
+/* Percent-decoded copy (NUL-terminated) in the arena; a '%' not followed by two hex digits stays.
+ */
 static char *pct_decode(sl_arena_t *a, const char *s, size_t len, size_t *out_len) {
     char *out = sl_arena_alloc(a, len + 1);
     if (!out) return NULL;
@@ -196,7 +200,8 @@ static bool parse_time(const char *s, int64_t *ms) {
             char *num_end;
             errno = 0;
             double secs = strtod(s, &num_end);
-            if (num_end == s || *num_end || errno || secs != secs || secs > 9.2e15 || secs < -9.2e15)
+            if (num_end == s || *num_end || errno || secs != secs || secs > 9.2e15 ||
+                secs < -9.2e15)
                 return false;
             *ms = (int64_t)(secs * 1000.0);
             return true;
@@ -232,7 +237,10 @@ static int from_text(dctx_t *c, const sl_member_t *m, const sl_shape_t *s, const
         v = new_val(c, SL_VAL_NUMBER);
         if (v) {
             v->u.num.d = d;
-            v->u.num.i = integer ? i : (d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d);
+            v->u.num.i = integer ? i
+                                 : (d >= 9.2e18    ? INT64_MAX
+                                    : d <= -9.2e18 ? INT64_MIN
+                                                   : (int64_t)d);
             v->u.num.is_integer = integer;
             v->u.num.text = text;
             v->u.num.text_len = len;
@@ -353,16 +361,15 @@ static int query_member(dctx_t *c, const sl_shape_t *in, const sl_member_t *m, c
             continue;
         sl_val_t *v;
         if (s->type == SL_SHAPE_LIST) {
-            if (!*out && !(*out = new_val(c, SL_VAL_ARRAY)))
-                return oom(c);
-            if (from_text(c, m, s->member, text, text_len, &v) || append_item(c, *out, v)) return -1;
+            if (!*out && !(*out = new_val(c, SL_VAL_ARRAY))) return oom(c);
+            if (from_text(c, m, s->member, text, text_len, &v) || append_item(c, *out, v))
+                return -1;
         } else if (!*out) {
             if (from_text(c, m, s, text, text_len, &v)) return -1;
             *out = v; /* the first occurrence, as AWS's frameworks read a single value */
         }
     }
-    if (s->type == SL_SHAPE_MAP && map.count && !(*out = kvs_map(c, &map)))
-        return oom(c);
+    if (s->type == SL_SHAPE_MAP && map.count && !(*out = kvs_map(c, &map))) return oom(c);
     return 0;
 }
 
@@ -377,7 +384,8 @@ static int header_member(dctx_t *c, const sl_member_t *m, const sl_http_req_t *r
         if (s->type != SL_SHAPE_MAP) return fail(c, "%s is not a map%s", m->name, "");
         for (size_t i = 0; i < req->header_count; i++) {
             const sl_http_header_t *h = &req->headers[i];
-            if (h->name_len <= lnlen || strncasecmp(h->name, m->location_name, lnlen) != 0) continue;
+            if (h->name_len <= lnlen || strncasecmp(h->name, m->location_name, lnlen) != 0)
+                continue;
             sl_val_t *v;
             char *text = sl_arena_strndup(c->arena, h->value, h->value_len);
             sl_member_t vm = {.name = m->name, .shape = s->value};
@@ -404,9 +412,11 @@ static int header_member(dctx_t *c, const sl_member_t *m, const sl_http_req_t *r
     for (const char *p = h->value, *e = h->value + h->value_len; p < e;) {
         const char *comma = memchr(p, ',', (size_t)(e - p));
         const char *end = comma ? comma : e;
-        while (p < end && *p == ' ') p++;
+        while (p < end && *p == ' ')
+            p++;
         const char *last = end;
-        while (last > p && last[-1] == ' ') last--;
+        while (last > p && last[-1] == ' ')
+            last--;
         char *text = sl_arena_strndup(c->arena, p, (size_t)(last - p));
         sl_val_t *v;
         if (!text) return oom(c);

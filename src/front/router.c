@@ -84,12 +84,14 @@ static size_t separator(const char *p, const char *end, bool encoded) {
 static bool scope_field(const char *p, const char *end, bool encoded, const char **name,
                         size_t *len) {
     for (int field = 0; field < 3; field++) {
-        while (p < end && !separator(p, end, encoded)) p++;
+        while (p < end && !separator(p, end, encoded))
+            p++;
         if (p >= end) return false;
         p += separator(p, end, encoded);
     }
     const char *start = p;
-    while (p < end && !separator(p, end, encoded)) p++;
+    while (p < end && !separator(p, end, encoded))
+        p++;
     if (p == start || p >= end) return false; /* the scope goes on with its terminator */
     *name = start;
     *len = (size_t)(p - start);

@@ -17,9 +17,9 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *key;     /* target prefix, path, or signing name (not owned: static strings) */
-    const char *method;  /* paths only: "GET" */
-    bool prefix;         /* paths only: key is a prefix of the path */
+    const char *key;    /* target prefix, path, or signing name (not owned: static strings) */
+    const char *method; /* paths only: "GET" */
+    bool prefix;        /* paths only: key is a prefix of the path */
     void *dest;
 } sl_route_t;
 

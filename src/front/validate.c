@@ -33,8 +33,8 @@
 #include <stdio.h>
 #include <string.h>
 
-
-/* ---- compiled patterns ------------------------------------------------------------------------ */
+/* ---- compiled patterns ------------------------------------------------------------------------
+ */
 
 /* Patterns are compiled once and shared by all threads. Slots are published by incrementing
  * `regex_count` after the slot is filled, so readers scan without the lock. The generated model
@@ -58,7 +58,8 @@ static const regex_t *regex_get(const char *ere) {
     for (size_t i = 0; i < n && !found; i++)
         if (regex_slots[i].ere == ere) found = &regex_slots[i].re;
     if (!found) {
-        /* A model with more distinct patterns than slots is a programmer error (raise the bound). */
+        /* A model with more distinct patterns than slots is a programmer error (raise the bound).
+         */
         SL_ASSERT(n < SL_API_PATTERNS_MAX);
         /* The generator produced and the unit tests compile every pattern: failure is a bug. */
         SL_ASSERT(regcomp(&regex_slots[n].re, ere, REG_EXTENDED | REG_NOSUB) == 0);
@@ -79,14 +80,15 @@ static bool pattern_matches(const sl_shape_t *shape, const char *s, size_t len) 
     return regexec(re, s, 1, m, REG_STARTEND) == 0;
 }
 
-/* ---- context ---------------------------------------------------------------------------------- */
+/* ---- context ----------------------------------------------------------------------------------
+ */
 
 typedef struct {
     sl_arena_t *arena;
     sl_fmt_t fmt;
     sl_front_error_t *err;
-    sl_buf_t msg;       /* constraint errors joined with "; " */
-    int count;          /* constraint errors collected (<= SL_API_VALIDATION_ERRORS_MAX) */
+    sl_buf_t msg; /* constraint errors joined with "; " */
+    int count;    /* constraint errors collected (<= SL_API_VALIDATION_ERRORS_MAX) */
     bool oom;
 } vctx_t;
 
@@ -95,9 +97,9 @@ typedef enum { SEG_MEMBER, SEG_INDEX, SEG_KEY } seg_kind_t;
 typedef struct seg {
     const struct seg *up;
     seg_kind_t kind;
-    const char *s;      /* SEG_MEMBER: member name; SEG_KEY: map key */
-    size_t n;           /* SEG_KEY: key length */
-    size_t index;       /* SEG_INDEX: 0-based */
+    const char *s; /* SEG_MEMBER: member name; SEG_KEY: map key */
+    size_t n;      /* SEG_KEY: key length */
+    size_t index;  /* SEG_INDEX: 0-based */
 } seg_t;
 
 /* Text from the request; messages are C strings, so a NUL byte is shown as "\u0000". */
@@ -148,7 +150,6 @@ static uint32_t identity_hash(const void *p) {
 }
 
 static void render_value(sl_buf_t *b, const sl_shape_t *shape, const sl_val_t *v);
-
 
 static void render_item(sl_buf_t *b, const sl_shape_t *shape, const sl_val_t *v) {
     if (v && v->type != SL_VAL_NULL && shape && shape->type == SL_SHAPE_STRUCTURE) {
@@ -231,7 +232,8 @@ static void add_error(vctx_t *c, const sl_shape_t *shape, const sl_val_t *v, con
     c->count++;
 }
 
-/* ---- type pass (SerializationException) -------------------------------------------------------- */
+/* ---- type pass (SerializationException) --------------------------------------------------------
+ */
 
 static int type_error(vctx_t *c, const char *message) {
     c->err->type = SL_AWS_SERIALIZATION;
@@ -261,14 +263,22 @@ static int type_errorf(vctx_t *c, const char *fmt, ...) {
 /* Article + name of the Java target type in AWS's "can not be converted to ..." texts. */
 static const char *target_name(const sl_shape_t *shape) {
     switch (shape->type) {
-    case SL_SHAPE_STRING: return "an String";
-    case SL_SHAPE_INTEGER: return "an Integer";
-    case SL_SHAPE_LONG: return "an Long";
-    case SL_SHAPE_DOUBLE: return "an Double";
-    case SL_SHAPE_BOOLEAN: return "an Boolean";
-    case SL_SHAPE_BLOB: return "a Blob";
-    case SL_SHAPE_TIMESTAMP: return "milliseconds since epoch";
-    default: return "an Object";
+    case SL_SHAPE_STRING:
+        return "an String";
+    case SL_SHAPE_INTEGER:
+        return "an Integer";
+    case SL_SHAPE_LONG:
+        return "an Long";
+    case SL_SHAPE_DOUBLE:
+        return "an Double";
+    case SL_SHAPE_BOOLEAN:
+        return "an Boolean";
+    case SL_SHAPE_BLOB:
+        return "a Blob";
+    case SL_SHAPE_TIMESTAMP:
+        return "milliseconds since epoch";
+    default:
+        return "an Object";
     }
 }
 
@@ -276,10 +286,14 @@ static const char *target_name(const sl_shape_t *shape) {
  * AWS text; they are named like Java's byte[] ("[B") and numbers respectively [unverified]. */
 static const char *source_class(const sl_val_t *v) {
     switch (v->type) {
-    case SL_VAL_BOOL: return "java.lang.Boolean";
-    case SL_VAL_STRING: return "java.lang.String";
-    case SL_VAL_BYTES: return "[B";
-    default: return "com.amazon.coral.value.json.numbers.TruncatingBigNumber";
+    case SL_VAL_BOOL:
+        return "java.lang.Boolean";
+    case SL_VAL_STRING:
+        return "java.lang.String";
+    case SL_VAL_BYTES:
+        return "[B";
+    default:
+        return "com.amazon.coral.value.json.numbers.TruncatingBigNumber";
     }
 }
 
@@ -289,7 +303,9 @@ static int container_mismatch(vctx_t *c, const sl_val_t *v) {
     return type_error(c, "Start of structure or map found where not expected.");
 }
 
-static int64_t clamp_i64(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : x > hi ? hi : x; }
+static int64_t clamp_i64(int64_t x, int64_t lo, int64_t hi) {
+    return x < lo ? lo : x > hi ? hi : x;
+}
 
 /* Rounded to the nearest millisecond, saturated (no libm needed). */
 static int64_t double_to_ms(double ms) {
@@ -334,7 +350,10 @@ static int check_blob_text(vctx_t *c, sl_val_t *v) {
 /* Accepted spellings of a boolean given as a string (kinesalite notes that AWS converts these);
  * returns false when s is none of them. */
 static bool parse_bool_text(const char *s, size_t n, bool *out) {
-    static const struct { const char *text; bool value; } words[] = {
+    static const struct {
+        const char *text;
+        bool value;
+    } words[] = {
         {"true", true}, {"false", false}, {"1", true}, {"0", false}, {"yes", true}, {"no", false},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(words); i++) {
@@ -432,7 +451,8 @@ static int check_type(vctx_t *c, const sl_shape_t *shape, sl_val_t *v) {
         if (v->type == SL_VAL_NUMBER) {
             /* Fractions are truncated (num.i already is); an Integer beyond the int range is
              * clamped as AWS does before range validation; a Long keeps its int64 value. */
-            if (shape->type == SL_SHAPE_INTEGER) v->u.num.i = clamp_i64(v->u.num.i, INT32_MIN, INT32_MAX);
+            if (shape->type == SL_SHAPE_INTEGER)
+                v->u.num.i = clamp_i64(v->u.num.i, INT32_MIN, INT32_MAX);
             v->u.num.d = (double)v->u.num.i;
             return 0;
         }
@@ -511,7 +531,8 @@ static int check_type(vctx_t *c, const sl_shape_t *shape, sl_val_t *v) {
                            target_name(shape));
 
     case SL_SHAPE_LIST:
-        if (v->type == SL_VAL_MAP) return type_error(c, "Start of structure or map found where not expected.");
+        if (v->type == SL_VAL_MAP)
+            return type_error(c, "Start of structure or map found where not expected.");
         if (v->type != SL_VAL_ARRAY) return type_error(c, "Expected list or null");
         if (shape->member->type == SL_SHAPE_STRUCTURE) {
             /* Structure elements: what check_type does for each, with the names measured once. */
@@ -545,7 +566,8 @@ static int check_type(vctx_t *c, const sl_shape_t *shape, sl_val_t *v) {
     return 0;
 }
 
-/* ---- constraint pass (ValidationException) ---------------------------------------------------- */
+/* ---- constraint pass (ValidationException) ----------------------------------------------------
+ */
 
 /* Java String.length(): UTF-16 code units of UTF-8 text. Eight ASCII bytes at a time (each is one
  * unit); any other byte goes through the per-byte rule, so invalid UTF-8 counts as before. */
@@ -668,21 +690,26 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
     case SL_SHAPE_LONG:
         if (v->type != SL_VAL_NUMBER) return;
         if (s->has_min && v->u.num.i < s->min)
-            add_error(c, s, v, path, "Member must have value greater than or equal to %" PRId64, s->min);
+            add_error(c, s, v, path, "Member must have value greater than or equal to %" PRId64,
+                      s->min);
         if (s->has_max && v->u.num.i > s->max)
-            add_error(c, s, v, path, "Member must have value less than or equal to %" PRId64, s->max);
+            add_error(c, s, v, path, "Member must have value less than or equal to %" PRId64,
+                      s->max);
         return;
 
     case SL_SHAPE_STRING: {
         if (v->type != SL_VAL_STRING) return;
         if (s->pattern_ere && !pattern_matches(s, v->u.str.ptr, v->u.str.len))
-            add_error(c, s, v, path, "Member must satisfy regular expression pattern: %s", s->pattern);
+            add_error(c, s, v, path, "Member must satisfy regular expression pattern: %s",
+                      s->pattern);
         if (s->has_min || s->has_max) {
             int64_t len = (int64_t)utf16_length(v->u.str.ptr, v->u.str.len);
             if (s->has_min && len < s->min)
-                add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64, s->min);
+                add_error(c, s, v, path,
+                          "Member must have length greater than or equal to %" PRId64, s->min);
             if (s->has_max && len > s->max)
-                add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64, s->max);
+                add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64,
+                          s->max);
         }
         if (s->enum_count && !enum_contains(s, v->u.str.ptr, v->u.str.len))
             add_error(c, s, v, path, "Member must satisfy enum value set: %s", s->enum_text);
@@ -693,9 +720,11 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
         if (v->type != SL_VAL_BYTES) return;
         int64_t len = (int64_t)v->u.str.len;
         if (s->has_min && len < s->min)
-            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64, s->min);
+            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64,
+                      s->min);
         if (s->has_max && len > s->max)
-            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64, s->max);
+            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64,
+                      s->max);
         return;
     }
 
@@ -703,11 +732,14 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
         if (v->type != SL_VAL_ARRAY) return;
         int64_t n = (int64_t)v->u.arr.count;
         if (s->has_min && n < s->min)
-            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64, s->min);
+            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64,
+                      s->min);
         if (s->has_max && n > s->max)
-            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64, s->max);
+            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64,
+                      s->max);
         const sl_shape_t *elem = s->member;
-        if (elem->type == SL_SHAPE_STRUCTURE || elem->type == SL_SHAPE_LIST || elem->type == SL_SHAPE_MAP) {
+        if (elem->type == SL_SHAPE_STRUCTURE || elem->type == SL_SHAPE_LIST ||
+            elem->type == SL_SHAPE_MAP) {
             name_lens_t lens;
             const name_lens_t *nl =
                 elem->type == SL_SHAPE_STRUCTURE ? name_lens_init(&lens, elem) : NULL;
@@ -727,13 +759,15 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
         } else if (shape_has_rules(elem)) {
             /* Scalar elements: one composite rule for the whole list (a null element fails it). */
             bool ok = true;
-            for (size_t i = 0; i < v->u.arr.count && ok; i++) ok = scalar_ok(elem, v->u.arr.items[i]);
+            for (size_t i = 0; i < v->u.arr.count && ok; i++)
+                ok = scalar_ok(elem, v->u.arr.items[i]);
             if (!ok) add_composite_error(c, s, v, path, "Member must satisfy constraint", elem);
         } else {
             for (size_t i = 0; i < v->u.arr.count && c->count < SL_API_VALIDATION_ERRORS_MAX; i++) {
                 const sl_val_t *item = v->u.arr.items[i];
                 seg_t seg = {.up = path, .kind = SEG_INDEX, .index = i};
-                if (!item || item->type == SL_VAL_NULL) add_error(c, elem, NULL, &seg, "Member must not be null");
+                if (!item || item->type == SL_VAL_NULL)
+                    add_error(c, elem, NULL, &seg, "Member must not be null");
             }
         }
         return;
@@ -743,9 +777,11 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
         if (v->type != SL_VAL_MAP) return;
         int64_t n = (int64_t)v->u.map.count;
         if (s->has_min && n < s->min)
-            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64, s->min);
+            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64,
+                      s->min);
         if (s->has_max && n > s->max)
-            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64, s->max);
+            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64,
+                      s->max);
         if (shape_has_rules(s->key)) {
             bool ok = true;
             for (size_t i = 0; i < v->u.map.count && ok; i++) {
@@ -756,7 +792,8 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
             if (!ok) add_composite_error(c, s, v, path, "Map keys must satisfy constraint", s->key);
         }
         const sl_shape_t *val = s->value;
-        if (val->type == SL_SHAPE_STRUCTURE || val->type == SL_SHAPE_LIST || val->type == SL_SHAPE_MAP) {
+        if (val->type == SL_SHAPE_STRUCTURE || val->type == SL_SHAPE_LIST ||
+            val->type == SL_SHAPE_MAP) {
             for (size_t i = 0; i < v->u.map.count && c->count < SL_API_VALIDATION_ERRORS_MAX; i++) {
                 const sl_kv_t *kv = &v->u.map.items[i];
                 seg_t seg = {.up = path, .kind = SEG_KEY, .s = kv->key, .n = kv->key_len};
@@ -770,7 +807,8 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
             bool ok = true;
             for (size_t i = 0; i < v->u.map.count && ok; i++) {
                 const sl_val_t *item = v->u.map.items[i].val;
-                ok = shape_has_rules(val) ? scalar_ok(val, item) : item && item->type != SL_VAL_NULL;
+                ok =
+                    shape_has_rules(val) ? scalar_ok(val, item) : item && item->type != SL_VAL_NULL;
             }
             if (!ok) add_composite_error(c, s, v, path, "Map value must satisfy constraint", val);
         }
@@ -802,10 +840,11 @@ static void check_struct(vctx_t *c, const sl_shape_t *shape, const sl_val_t *v, 
     }
 }
 
-/* ---- entry point -------------------------------------------------------------------------------- */
+/* ---- entry point --------------------------------------------------------------------------------
+ */
 
 int sl_front_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t *arena,
-                    sl_front_error_t *err) {
+                      sl_front_error_t *err) {
     SL_ASSERT(op && arena && err);
     err->type = NULL;
     err->message = NULL;

@@ -14,12 +14,12 @@
 #include "wire/value.h"
 
 typedef struct {
-    const char *type;          /* SL_AWS_SERIALIZATION / SL_AWS_VALIDATION (wire/awserror.h) */
-    const char *message;       /* may be NULL: the error then has no message */
+    const char *type;    /* SL_AWS_SERIALIZATION / SL_AWS_VALIDATION (wire/awserror.h) */
+    const char *message; /* may be NULL: the error then has no message */
 } sl_front_error_t;
 
 /* input may be NULL (empty document). Returns 0 when valid, -1 with *err filled (arena strings). */
 int sl_front_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t *arena,
-                    sl_front_error_t *err);
+                      sl_front_error_t *err);
 
 #endif

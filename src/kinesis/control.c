@@ -54,15 +54,16 @@ int sl_kinesis_set_max_record_size(sl_kinesis_t *k, sl_kstream_t *s, int32_t kib
     return commit_stream(k, s, &next);
 }
 
-int sl_kinesis_set_stream_mode(sl_kinesis_t *k, sl_kstream_t *s, bool on_demand, bool set_warm, int64_t warm_mibps,
-                               int64_t now_ms) {
+int sl_kinesis_set_stream_mode(sl_kinesis_t *k, sl_kstream_t *s, bool on_demand, bool set_warm,
+                               int64_t warm_mibps, int64_t now_ms) {
     sl_kstream_t next = *s;
     next.on_demand = on_demand;
     if (set_warm) next.warm_mibps = warm_mibps;
     return commit_update(k, s, &next, now_ms);
 }
 
-int sl_kinesis_set_warm_throughput(sl_kinesis_t *k, sl_kstream_t *s, int64_t warm_mibps, int64_t now_ms) {
+int sl_kinesis_set_warm_throughput(sl_kinesis_t *k, sl_kstream_t *s, int64_t warm_mibps,
+                                   int64_t now_ms) {
     sl_kstream_t next = *s;
     next.warm_mibps = warm_mibps;
     return commit_update(k, s, &next, now_ms);
@@ -91,7 +92,8 @@ int sl_kinesis_set_commitment(sl_kinesis_t *k, bool enabled, int64_t started_ms)
     return rc;
 }
 
-int sl_kinesis_consumer_deregister(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c, int64_t now_ms) {
+int sl_kinesis_consumer_deregister(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c,
+                                   int64_t now_ms) {
     sl_kconsumer_t next = *c;
     next.status = SL_KS_DELETING;
     next.status_until_ms = now_ms + k->cfg.consumer_ms;

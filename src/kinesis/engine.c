@@ -14,17 +14,27 @@
 #include <string.h>
 
 const char *const sl_kmetric_names[SL_KMETRICS_COUNT] = {
-    "IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
-    "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds",
+    "IncomingBytes",
+    "IncomingRecords",
+    "OutgoingBytes",
+    "OutgoingRecords",
+    "WriteProvisionedThroughputExceeded",
+    "ReadProvisionedThroughputExceeded",
+    "IteratorAgeMilliseconds",
 };
 
 const char *sl_kstatus_name(sl_kstatus_t s) {
     switch (s) {
-    case SL_KS_CREATING: return "CREATING";
-    case SL_KS_ACTIVE: return "ACTIVE";
-    case SL_KS_UPDATING: return "UPDATING";
-    case SL_KS_DELETING: return "DELETING";
-    default: return "DELETED";
+    case SL_KS_CREATING:
+        return "CREATING";
+    case SL_KS_ACTIVE:
+        return "ACTIVE";
+    case SL_KS_UPDATING:
+        return "UPDATING";
+    case SL_KS_DELETING:
+        return "DELETING";
+    default:
+        return "DELETED";
     }
 }
 
@@ -61,8 +71,10 @@ size_t sl_kinesis_lower_bound(sl_kinesis_t *k, const char *name, size_t len, boo
         size_t mid = (lo + hi) / 2;
         const char *n = k->streams[mid]->name;
         int c = name_cmp(n, strlen(n), name, len);
-        if (c < 0 || (exclusive && c == 0)) lo = mid + 1;
-        else hi = mid;
+        if (c < 0 || (exclusive && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -80,8 +92,10 @@ sl_kshard_t *sl_kstream_shard(const sl_kstream_t *s, uint32_t index) {
     size_t lo = 0, hi = s->shard_count;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (s->shards[mid]->index < index) lo = mid + 1;
-        else hi = mid;
+        if (s->shards[mid]->index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < s->shard_count && s->shards[lo]->index == index ? s->shards[lo] : NULL;
 }
@@ -90,8 +104,10 @@ sl_kshard_t *sl_kstream_route(const sl_kstream_t *s, sl_u128_t hash) {
     size_t lo = 0, hi = s->open_count;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (s->open_ends[mid] < hash) lo = mid + 1;
-        else hi = mid;
+        if (s->open_ends[mid] < hash)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo < s->open_count && s->open_shards[lo]->start <= hash) return s->open_shards[lo];
     return NULL;
@@ -103,7 +119,8 @@ static int open_cmp(const void *a, const void *b) {
 }
 
 int sl_kstream_reindex(sl_kstream_t *s) {
-    sl_kshard_t **idx = realloc(s->open_shards, (s->shard_count ? s->shard_count : 1) * sizeof *idx);
+    sl_kshard_t **idx =
+        realloc(s->open_shards, (s->shard_count ? s->shard_count : 1) * sizeof *idx);
     if (!idx) return SL_ENOMEM;
     size_t n = 0;
     for (size_t i = 0; i < s->shard_count; i++)
@@ -113,7 +130,8 @@ int sl_kstream_reindex(sl_kstream_t *s) {
     s->open_count = 0;
     sl_u128_t *ends = realloc(s->open_ends, (n ? n : 1) * sizeof *ends);
     if (!ends) return SL_ENOMEM;
-    for (size_t i = 0; i < n; i++) ends[i] = idx[i]->end;
+    for (size_t i = 0; i < n; i++)
+        ends[i] = idx[i]->end;
     s->open_ends = ends;
     s->open_count = n;
     return 0;
@@ -121,14 +139,16 @@ int sl_kstream_reindex(sl_kstream_t *s) {
 
 size_t sl_kstream_open_shards(const sl_kstream_t *s) {
     size_t n = 0;
-    for (size_t i = 0; i < s->shard_count; i++) n += s->shards[i]->closed_ms == 0;
+    for (size_t i = 0; i < s->shard_count; i++)
+        n += s->shards[i]->closed_ms == 0;
     return n;
 }
 
 size_t sl_kinesis_open_shard_count(sl_kinesis_t *k, int64_t now_ms) {
     size_t n = 0;
     for (size_t i = 0; i < k->stream_count; i++)
-        if (sl_kstream_status(k->streams[i], now_ms) != SL_KS_GONE) n += sl_kstream_open_shards(k->streams[i]);
+        if (sl_kstream_status(k->streams[i], now_ms) != SL_KS_GONE)
+            n += sl_kstream_open_shards(k->streams[i]);
     return n;
 }
 
@@ -141,7 +161,8 @@ size_t sl_kinesis_on_demand_count(sl_kinesis_t *k, int64_t now_ms) {
 
 size_t sl_kinesis_creating_count(sl_kinesis_t *k, int64_t now_ms) {
     size_t n = 0;
-    for (size_t i = 0; i < k->stream_count; i++) n += sl_kstream_status(k->streams[i], now_ms) == SL_KS_CREATING;
+    for (size_t i = 0; i < k->stream_count; i++)
+        n += sl_kstream_status(k->streams[i], now_ms) == SL_KS_CREATING;
     return n;
 }
 
@@ -182,8 +203,8 @@ static unsigned metrics_parse(const char *t) {
     return m;
 }
 
-static void stream_row(const sl_kinesis_t *k, const sl_kstream_t *s, sl_cat_stream_t *row, char *metrics,
-                       size_t mcap) {
+static void stream_row(const sl_kinesis_t *k, const sl_kstream_t *s, sl_cat_stream_t *row,
+                       char *metrics, size_t mcap) {
     metrics_text(s->metrics, metrics, mcap);
     *row = (sl_cat_stream_t){
         .id = s->id,
@@ -240,7 +261,9 @@ int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh) {
         .seq_written = (int64_t)__atomic_load_n(&sh->seq_written, __ATOMIC_ACQUIRE),
     };
     int rc = sl_catalog_shard_put(k->catalog, &row);
-    if (rc) SL_ERROR("catalog: saving shard %s of %s failed: %s", sh->id, sh->stream->name, sl_strerror(rc));
+    if (rc)
+        SL_ERROR("catalog: saving shard %s of %s failed: %s", sh->id, sh->stream->name,
+                 sl_strerror(rc));
     return rc;
 }
 
@@ -269,11 +292,13 @@ static void consumer_free(sl_kconsumer_t *c) {
 }
 
 static void stream_free(sl_kstream_t *s) {
-    for (size_t i = 0; i < s->shard_count; i++) shard_free(s->shards[i]);
+    for (size_t i = 0; i < s->shard_count; i++)
+        shard_free(s->shards[i]);
     free(s->shards);
     free(s->open_shards);
     free(s->open_ends);
-    for (size_t i = 0; i < s->consumer_count; i++) consumer_free(s->consumers[i]);
+    for (size_t i = 0; i < s->consumer_count; i++)
+        consumer_free(s->consumers[i]);
     free(s->consumers);
     tags_free(&s->tags);
     free(s->policy);
@@ -349,8 +374,9 @@ static sl_kshard_t *shard_new(uint32_t index, sl_u128_t start, sl_u128_t end, in
     return sh;
 }
 
-int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end, int32_t parent,
-                         int32_t adjacent_parent, int64_t now_ms, sl_kshard_t **out) {
+int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end,
+                         int32_t parent, int32_t adjacent_parent, int64_t now_ms,
+                         sl_kshard_t **out) {
     sl_kshard_t *sh = shard_new(s->next_shard_index, start, end, now_ms);
     if (!sh) return SL_ENOMEM;
     sh->parent = parent;
@@ -390,14 +416,18 @@ int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count,
     rc = sl_catalog_stream_insert(k->catalog, &row);
     if (rc) goto fail_tx;
     s->id = row.id;
-    snprintf(s->storage_key, sizeof s->storage_key, "%s%lld-%s", k->storage_prefix, (long long)s->id, s->name);
+    snprintf(s->storage_key, sizeof s->storage_key, "%s%lld-%s", k->storage_prefix,
+             (long long)s->id, s->name);
     /* Initial shards are dated a little before the stream so that their StartingSequenceNumber is
      * below any record's (kinesalite does the same). */
     for (int i = 0; i < shard_count; i++) {
         sl_u128_t a, b;
         sl_hashkey_split_even(shard_count, i, &a, &b);
         sl_kshard_t *sh = shard_new((uint32_t)i, a, b, now_ms - 2000);
-        if (!sh) { rc = SL_ENOMEM; goto fail_tx; }
+        if (!sh) {
+            rc = SL_ENOMEM;
+            goto fail_tx;
+        }
         rc = shard_attach(k, s, sh);
         if (rc == 0) rc = sl_kinesis_save_shard(k, sh);
         if (rc) goto fail_tx;
@@ -456,7 +486,8 @@ const sl_ktag_t *sl_ktags_find(const sl_ktags_t *tags, const char *key) {
     return NULL;
 }
 
-int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key, const char *value) {
+int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key,
+                       const char *value) {
     catalog_changed(k);
     int rc = sl_catalog_tag_put(k->catalog, arn, key, value ? value : "");
     if (rc) return rc;
@@ -499,7 +530,8 @@ int sl_kinesis_tag_remove(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, co
 
 int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const char *policy) {
     catalog_changed(k);
-    int rc = policy ? sl_catalog_policy_put(k->catalog, arn, policy) : sl_catalog_policy_delete(k->catalog, arn);
+    int rc = policy ? sl_catalog_policy_put(k->catalog, arn, policy)
+                    : sl_catalog_policy_delete(k->catalog, arn);
     if (rc && !(rc == SL_ENOTFOUND && !policy)) return rc;
     free(*slot);
     *slot = policy ? strdup(policy) : NULL;
@@ -560,7 +592,8 @@ int sl_kinesis_setting_save(sl_kinesis_t *k) {
 static bool remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
     catalog_changed(k);
     for (size_t i = 0; i < s->shard_count; i++) {
-        /* reaper_pass checked there is no reader-pool job, and none can start under the write lock */
+        /* reaper_pass checked there is no reader-pool job, and none can start under the write lock
+         */
         SL_ASSERT(__atomic_load_n(&s->shards[i]->readers, __ATOMIC_ACQUIRE) == 0);
         if (s->shards[i]->log) sl_storage_shard_close(s->shards[i]->log);
         s->shards[i]->log = NULL;
@@ -598,7 +631,8 @@ static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
                         /* A reader-pool job still uses one of its logs (it started before the
                          * deletion was due): try again in a moment rather than wait under the
                          * lock, which the job's completion needs. */
-                        if (now + SL_KINESIS_DELETE_RETRY_MS < next) next = now + SL_KINESIS_DELETE_RETRY_MS;
+                        if (now + SL_KINESIS_DELETE_RETRY_MS < next)
+                            next = now + SL_KINESIS_DELETE_RETRY_MS;
                         i++;
                         continue;
                     }
@@ -618,7 +652,8 @@ static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
                 if (co->status == SL_KS_DELETING) {
                     sl_catalog_consumer_delete(k->catalog, co->arn);
                     consumer_free(co);
-                    memmove(&s->consumers[c], &s->consumers[c + 1], (s->consumer_count - c - 1) * sizeof *s->consumers);
+                    memmove(&s->consumers[c], &s->consumers[c + 1],
+                            (s->consumer_count - c - 1) * sizeof *s->consumers);
                     s->consumer_count--;
                     continue;
                 }
@@ -653,11 +688,13 @@ static void backup_pass(sl_kinesis_t *k, bool force) {
     int64_t now = sl_time_now_ms();
     if (!k->backup_pending_ms) k->backup_pending_ms = now;
     int64_t quiet = now - __atomic_load_n(&k->backup_changed_ms, __ATOMIC_ACQUIRE);
-    if (!force && quiet < SL_KINESIS_BACKUP_QUIET_MS && now - k->backup_pending_ms < SL_KINESIS_BACKUP_DELAY_MAX_MS)
+    if (!force && quiet < SL_KINESIS_BACKUP_QUIET_MS &&
+        now - k->backup_pending_ms < SL_KINESIS_BACKUP_DELAY_MAX_MS)
         return;
     __atomic_store_n(&k->backup_due, 0, __ATOMIC_RELEASE);
     k->backup_pending_ms = 0;
-    if (sl_catalog_backup(k->catalog, k->backup_path) != 0) __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
+    if (sl_catalog_backup(k->catalog, k->backup_path) != 0)
+        __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
 }
 
 static void *reaper_main(void *arg) {
@@ -726,7 +763,9 @@ void sl_kshard_seq_unclaim(sl_kshard_t *sh, size_t n) {
     __atomic_sub_fetch(&sh->seq_claimed, (uint64_t)n, __ATOMIC_ACQ_REL);
 }
 
-static uint64_t u64_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static uint64_t u64_max(uint64_t a, uint64_t b) {
+    return a > b ? a : b;
+}
 
 /* Persists, in one catalog transaction, the bounds of every shard that asked: a reservation one
  * block above its claims when less than half a block is left, and its committed tip. Only then
@@ -745,13 +784,16 @@ static int seq_persist_pass(sl_kinesis_t *k) {
             uint64_t written = u64_max(__atomic_load_n(&sh->seq_written, __ATOMIC_ACQUIRE),
                                        __atomic_load_n(&sh->seq_tip, __ATOMIC_ACQUIRE));
             sh->seq_raising = want;
-            rc = sl_catalog_shard_seq_set(k->catalog, s->id, (int32_t)sh->index, (int64_t)want, (int64_t)written);
+            rc = sl_catalog_shard_seq_set(k->catalog, s->id, (int32_t)sh->index, (int64_t)want,
+                                          (int64_t)written);
             if (rc == SL_ENOTFOUND) rc = 0; /* no row (yet): its insert carries the reservation */
             if (rc == 0) __atomic_store_n(&sh->seq_written, written, __ATOMIC_RELEASE);
         }
     }
-    if (rc == 0) rc = sl_catalog_commit(k->catalog);
-    else sl_catalog_rollback(k->catalog);
+    if (rc == 0)
+        rc = sl_catalog_commit(k->catalog);
+    else
+        sl_catalog_rollback(k->catalog);
     for (size_t i = 0; i < k->stream_count; i++) {
         sl_kstream_t *s = k->streams[i];
         for (size_t j = 0; j < s->shard_count; j++) {
@@ -759,7 +801,8 @@ static int seq_persist_pass(sl_kinesis_t *k) {
             if (!sh->seq_raising) continue;
             if (rc == 0) {
                 uint64_t cur = __atomic_load_n(&sh->seq_reserved, __ATOMIC_ACQUIRE);
-                if (sh->seq_raising > cur) __atomic_store_n(&sh->seq_reserved, sh->seq_raising, __ATOMIC_RELEASE);
+                if (sh->seq_raising > cur)
+                    __atomic_store_n(&sh->seq_reserved, sh->seq_raising, __ATOMIC_RELEASE);
             } else {
                 __atomic_store_n(&sh->seq_persist, 1, __ATOMIC_RELEASE); /* retried */
             }
@@ -768,8 +811,11 @@ static int seq_persist_pass(sl_kinesis_t *k) {
     }
     sl_kinesis_unlock(k);
     __atomic_store_n(&k->reserve_error, rc == SL_EAGAIN ? 0 : rc, __ATOMIC_RELEASE);
-    if (rc) SL_WARN("catalog: raising sequence reservations failed: %s; writes to shards that used theirs up fail "
-                    "until it succeeds", sl_strerror(rc));
+    if (rc)
+        SL_WARN("catalog: raising sequence reservations failed: %s; writes to shards that used "
+                "theirs up fail "
+                "until it succeeds",
+                sl_strerror(rc));
     return rc;
 }
 
@@ -819,8 +865,8 @@ static int seq_open_all(sl_kinesis_t *k) {
             if (sh->seq_reserved > tip) {
                 rc = sl_storage_shard_set_floor(sh->log, sh->seq_reserved);
                 if (rc) {
-                    SL_ERROR("storage: stream %s shard %s: cannot continue at seq %" PRIu64 ": %s", s->name, sh->id,
-                             sh->seq_reserved, sl_strerror(rc));
+                    SL_ERROR("storage: stream %s shard %s: cannot continue at seq %" PRIu64 ": %s",
+                             s->name, sh->id, sh->seq_reserved, sl_strerror(rc));
                     return rc;
                 }
                 next = sh->seq_reserved;
@@ -828,13 +874,16 @@ static int seq_open_all(sl_kinesis_t *k) {
             if (sh->seq_written > tip) {
                 lost++;
                 bool empty = b.first_seq == b.next_seq && b.bytes == 0 && tip == 1;
-                SL_WARN("recovery: stream %s shard %s: the catalog records writes up to seq %" PRIu64
-                        " but the log ends at seq %" PRIu64 "%s%s%s: records with seq %" PRIu64 "..%" PRIu64
-                        " are lost; new records continue at seq %" PRIu64 ", above every seq handed out before "
-                        "(sluice check lists what is on disk)",
-                        s->name, sh->id, sh->seq_written - 1, tip - 1, empty ? " (its directory streams/" : "",
-                        empty ? s->storage_key : "", empty ? "/... is missing or holds no segment" : "", tip,
-                        sh->seq_written - 1, next);
+                SL_WARN(
+                    "recovery: stream %s shard %s: the catalog records writes up to seq %" PRIu64
+                    " but the log ends at seq %" PRIu64 "%s%s%s: records with seq %" PRIu64
+                    "..%" PRIu64 " are lost; new records continue at seq %" PRIu64
+                    ", above every seq handed out before "
+                    "(sluice check lists what is on disk)",
+                    s->name, sh->id, sh->seq_written - 1, tip - 1,
+                    empty ? " (its directory streams/" : "", empty ? s->storage_key : "",
+                    empty ? "/... is missing or holds no segment" : "", tip, sh->seq_written - 1,
+                    next);
             } else if (next > tip) {
                 jumped++;
             }
@@ -846,32 +895,41 @@ static int seq_open_all(sl_kinesis_t *k) {
     }
     if (jumped)
         SL_INFO("recovery: %zu shard(s) continue at their reserved sequence numbers, up to %" PRIu64
-                " above their logs' tips (the last run did not shut down cleanly, so seqs it may have handed out "
-                "are skipped)", jumped, (uint64_t)SL_KINESIS_SEQ_BLOCK);
+                " above their logs' tips (the last run did not shut down cleanly, so seqs it may "
+                "have handed out "
+                "are skipped)",
+                jumped, (uint64_t)SL_KINESIS_SEQ_BLOCK);
     if (lost) SL_WARN("recovery: %zu shard(s) lost records at rest (see above)", lost);
     int rc = sl_catalog_begin(k->catalog);
     for (size_t i = 0; i < k->stream_count && rc == 0; i++) {
         sl_kstream_t *s = k->streams[i];
         for (size_t j = 0; j < s->shard_count && rc == 0; j++) {
             sl_kshard_t *sh = s->shards[j];
-            rc = sl_catalog_shard_seq_set(k->catalog, s->id, (int32_t)sh->index, (int64_t)sh->seq_raising,
-                                          (int64_t)sh->seq_written);
+            rc = sl_catalog_shard_seq_set(k->catalog, s->id, (int32_t)sh->index,
+                                          (int64_t)sh->seq_raising, (int64_t)sh->seq_written);
         }
     }
-    if (rc == 0) rc = sl_catalog_commit(k->catalog);
-    else sl_catalog_rollback(k->catalog);
+    if (rc == 0)
+        rc = sl_catalog_commit(k->catalog);
+    else
+        sl_catalog_rollback(k->catalog);
     for (size_t i = 0; i < k->stream_count; i++) {
         sl_kstream_t *s = k->streams[i];
         for (size_t j = 0; j < s->shard_count; j++) {
             sl_kshard_t *sh = s->shards[j];
-            if (rc == 0) sh->seq_reserved = sh->seq_raising;
-            else sh->seq_persist = 1; /* the reserve thread retries; until then writes may be throttled */
+            if (rc == 0)
+                sh->seq_reserved = sh->seq_raising;
+            else
+                sh->seq_persist =
+                    1; /* the reserve thread retries; until then writes may be throttled */
             sh->seq_raising = 0;
         }
     }
     if (rc) {
-        SL_WARN("catalog: reserving sequence numbers at start failed: %s; writes fail until a retry in the "
-                "background succeeds", sl_strerror(rc));
+        SL_WARN("catalog: reserving sequence numbers at start failed: %s; writes fail until a "
+                "retry in the "
+                "background succeeds",
+                sl_strerror(rc));
         k->reserve_kicked = true;
         k->reserve_error = rc == SL_EAGAIN ? 0 : rc;
     }
@@ -900,11 +958,15 @@ static void seq_close_all(sl_kinesis_t *k) {
             if (rc == SL_ENOTFOUND) rc = 0;
         }
     }
-    if (rc == 0) rc = sl_catalog_commit(k->catalog);
-    else sl_catalog_rollback(k->catalog);
+    if (rc == 0)
+        rc = sl_catalog_commit(k->catalog);
+    else
+        sl_catalog_rollback(k->catalog);
     if (rc)
-        SL_WARN("catalog: recording the shards' tips at shutdown failed: %s; the next start skips ahead to the "
-                "reserved sequence numbers", sl_strerror(rc));
+        SL_WARN("catalog: recording the shards' tips at shutdown failed: %s; the next start skips "
+                "ahead to the "
+                "reserved sequence numbers",
+                sl_strerror(rc));
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -924,13 +986,16 @@ static sl_kstream_t *stream_by_id(sl_kinesis_t *k, int64_t id) {
 static void load_stream(void *arg, const sl_cat_stream_t *r) {
     load_ctx_t *lc = arg;
     sl_kstream_t *s = calloc(1, sizeof *s);
-    if (!s) { lc->rc = SL_ENOMEM; return; }
+    if (!s) {
+        lc->rc = SL_ENOMEM;
+        return;
+    }
     s->k = lc->k;
     s->id = r->id;
     snprintf(s->name, sizeof s->name, "%s", r->name);
     snprintf(s->arn, sizeof s->arn, "%s", r->arn);
-    snprintf(s->storage_key, sizeof s->storage_key, "%s%lld-%s", lc->k->storage_prefix, (long long)s->id,
-             s->name);
+    snprintf(s->storage_key, sizeof s->storage_key, "%s%lld-%s", lc->k->storage_prefix,
+             (long long)s->id, s->name);
     s->status = status_parse(r->status);
     s->status_until_ms = r->status_until_ms;
     s->on_demand = r->mode && strcmp(r->mode, "ON_DEMAND") == 0;
@@ -942,7 +1007,10 @@ static void load_stream(void *arg, const sl_cat_stream_t *r) {
     s->metrics = metrics_parse(r->shard_level_metrics);
     s->warm_mibps = r->warm_throughput_mibps;
     s->next_shard_index = (uint32_t)r->next_shard_index;
-    if (stream_insert_sorted(lc->k, s) != 0) { stream_free(s); lc->rc = SL_ENOMEM; }
+    if (stream_insert_sorted(lc->k, s) != 0) {
+        stream_free(s);
+        lc->rc = SL_ENOMEM;
+    }
 }
 
 static void load_shard(void *arg, const sl_cat_shard_t *r) {
@@ -953,12 +1021,16 @@ static void load_shard(void *arg, const sl_cat_shard_t *r) {
     sl_hashkey_parse(r->starting_hash_key, strlen(r->starting_hash_key), &a);
     sl_hashkey_parse(r->ending_hash_key, strlen(r->ending_hash_key), &b);
     sl_kshard_t *sh = shard_new((uint32_t)r->shard_index, a, b, r->created_ms);
-    if (!sh) { lc->rc = SL_ENOMEM; return; }
+    if (!sh) {
+        lc->rc = SL_ENOMEM;
+        return;
+    }
     sh->closed_ms = r->closed_ms;
     sh->seq_reserved = r->seq_reserved > 0 ? (uint64_t)r->seq_reserved : 0;
     sh->seq_written = r->seq_written > 0 ? (uint64_t)r->seq_written : 0;
     uint32_t p;
-    if (r->parent_shard_id && sl_shardid_parse(r->parent_shard_id, strlen(r->parent_shard_id), &p) == 0)
+    if (r->parent_shard_id &&
+        sl_shardid_parse(r->parent_shard_id, strlen(r->parent_shard_id), &p) == 0)
         sh->parent = (int32_t)p;
     if (r->adjacent_parent_shard_id &&
         sl_shardid_parse(r->adjacent_parent_shard_id, strlen(r->adjacent_parent_shard_id), &p) == 0)
@@ -973,7 +1045,11 @@ static void load_consumer(void *arg, const sl_cat_consumer_t *r) {
     if (!s) return;
     sl_kconsumer_t *c = calloc(1, sizeof *c);
     sl_kconsumer_t **n = c ? realloc(s->consumers, (s->consumer_count + 1) * sizeof *n) : NULL;
-    if (!n) { free(c); lc->rc = SL_ENOMEM; return; }
+    if (!n) {
+        free(c);
+        lc->rc = SL_ENOMEM;
+        return;
+    }
     s->consumers = n;
     snprintf(c->name, sizeof c->name, "%s", r->name);
     snprintf(c->arn, sizeof c->arn, "%s", r->arn);
@@ -1011,7 +1087,10 @@ static void load_tag(void *arg, const char *arn, const char *key, const char *va
     resource_slots(lc->k, arn, &tags, &policy);
     if (!tags) return;
     sl_ktag_t *n = realloc(tags->items, (tags->count + 1) * sizeof *n);
-    if (!n) { lc->rc = SL_ENOMEM; return; }
+    if (!n) {
+        lc->rc = SL_ENOMEM;
+        return;
+    }
     tags->items = n;
     n[tags->count].key = strdup(key);
     n[tags->count].value = strdup(value);
@@ -1047,8 +1126,10 @@ static void reconcile_log(void *arg, const char *stream_key, const char *shard_k
         for (size_t j = 0; j < s->shard_count; j++)
             if (strcmp(s->shards[j]->id, shard_key) == 0) return;
     }
-    SL_WARN("recovery: log streams/%s/%s has no shard in the catalog; it is left on disk untouched and not "
-            "served (remove it by hand once it is not needed)", stream_key, shard_key);
+    SL_WARN("recovery: log streams/%s/%s has no shard in the catalog; it is left on disk untouched "
+            "and not "
+            "served (remove it by hand once it is not needed)",
+            stream_key, shard_key);
 }
 
 static int load_token_key(sl_kinesis_t *k) {
@@ -1067,7 +1148,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     if (k->cfg.iterator_ttl_ms <= 0) k->cfg.iterator_ttl_ms = SL_KINESIS_ITERATOR_TTL_MS;
     snprintf(k->region, sizeof k->region, "%s", cfg->region);
     snprintf(k->account, sizeof k->account, "%s", cfg->account);
-    snprintf(k->storage_prefix, sizeof k->storage_prefix, "%s", cfg->storage_prefix ? cfg->storage_prefix : "");
+    snprintf(k->storage_prefix, sizeof k->storage_prefix, "%s",
+             cfg->storage_prefix ? cfg->storage_prefix : "");
     pthread_rwlock_init(&k->lock, NULL);
     pthread_mutex_init(&k->reaper_mu, NULL);
     pthread_cond_init(&k->reaper_cv, NULL);
@@ -1085,14 +1167,19 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     if (rc) goto fail;
     int64_t v[2];
     size_t vn = 0;
-    if (sl_catalog_setting_get(k->catalog, "account_commitment", v, sizeof v, &vn) == 0 && vn == sizeof v) {
+    if (sl_catalog_setting_get(k->catalog, "account_commitment", v, sizeof v, &vn) == 0 &&
+        vn == sizeof v) {
         k->commitment_enabled = v[0] != 0;
         k->commitment_started_ms = v[1];
     }
 
     load_ctx_t lc = {.k = k};
     sl_catalog_visitor_t vis = {
-        .stream = load_stream, .shard = load_shard, .consumer = load_consumer, .tag = load_tag, .policy = load_policy,
+        .stream = load_stream,
+        .shard = load_shard,
+        .consumer = load_consumer,
+        .tag = load_tag,
+        .policy = load_policy,
     };
     rc = sl_catalog_load(k->catalog, &vis, &lc);
     if (rc == 0) rc = lc.rc;
@@ -1100,12 +1187,14 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
         SL_ERROR("loading the catalog failed: %s", sl_strerror(rc));
         goto fail;
     }
-    for (size_t i = 0; i < k->stream_count && rc == 0; i++) rc = sl_kstream_reindex(k->streams[i]);
+    for (size_t i = 0; i < k->stream_count && rc == 0; i++)
+        rc = sl_kstream_reindex(k->streams[i]);
     if (rc) goto fail;
     reconcile_ctx_t rcx = {.k = k};
     sl_storage_list(k->storage, reconcile_log, &rcx);
     size_t shards = 0;
-    for (size_t i = 0; i < k->stream_count; i++) shards += k->streams[i]->shard_count;
+    for (size_t i = 0; i < k->stream_count; i++)
+        shards += k->streams[i]->shard_count;
     SL_INFO("loaded %zu streams with %zu shards from %s", k->stream_count, shards, cfg->data_dir);
     rc = seq_open_all(k);
     if (rc) goto fail;
@@ -1129,7 +1218,8 @@ fail:
         pthread_mutex_unlock(&k->reserve_mu);
         pthread_join(k->reserver, NULL);
     }
-    for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
+    for (size_t i = 0; i < k->stream_count; i++)
+        stream_free(k->streams[i]);
     free(k->streams);
     sl_klisteners_deinit(k);
     free(k);
@@ -1153,7 +1243,8 @@ void sl_kinesis_close(sl_kinesis_t *k) {
     /* The backup matches the catalog as this clean shutdown leaves it. */
     __atomic_store_n(&k->backup_due, 1, __ATOMIC_RELEASE);
     backup_pass(k, true);
-    for (size_t i = 0; i < k->stream_count; i++) stream_free(k->streams[i]);
+    for (size_t i = 0; i < k->stream_count; i++)
+        stream_free(k->streams[i]);
     free(k->streams);
     sl_klisteners_deinit(k);
     pthread_rwlock_destroy(&k->lock);

@@ -6,12 +6,13 @@
  * semantics on these structures (until they move behind kinesis.h too).
  *
  * Locking: one reader-writer lock guards all metadata (streams, shards, consumers, tags, policies).
- * Data-plane calls (kinesis.h: put, iterators, the reader) hold it for reading only inside kinesis/,
- * while they look up shards and hand records to storage; reads and seeks run on the reader pool
- * without it. Control-plane changes hold it for writing. Storage has its own locks below this one.
- * Lock order, outermost first: engine lock, then the fan-out registry's mutex (listen.c; never held
- * while taking the engine lock), then the reader pool's mutex, then storage's locks (registry ->
- * shard -> queue, see storage/file_internal.h), with the catalog's mutex innermost.
+ * Data-plane calls (kinesis.h: put, iterators, the reader) hold it for reading only inside
+ * kinesis/, while they look up shards and hand records to storage; reads and seeks run on the
+ * reader pool without it. Control-plane changes hold it for writing. Storage has its own locks
+ * below this one. Lock order, outermost first: engine lock, then the fan-out registry's mutex
+ * (listen.c; never held while taking the engine lock), then the reader pool's mutex, then storage's
+ * locks (registry -> shard -> queue, see storage/file_internal.h), with the catalog's mutex
+ * innermost.
  *
  * Lifecycle states are evaluated lazily: a stream in CREATING whose status_until_ms has passed is
  * ACTIVE to every reader (sl_kstream_status), so a delay of 0 makes the transition complete before
@@ -28,7 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { SL_KS_CREATING = 0, SL_KS_ACTIVE, SL_KS_UPDATING, SL_KS_DELETING, SL_KS_GONE } sl_kstatus_t;
+typedef enum {
+    SL_KS_CREATING = 0,
+    SL_KS_ACTIVE,
+    SL_KS_UPDATING,
+    SL_KS_DELETING,
+    SL_KS_GONE
+} sl_kstatus_t;
 
 const char *sl_kstatus_name(sl_kstatus_t s);
 
@@ -52,13 +59,13 @@ typedef struct {
 typedef struct sl_kshard {
     sl_kstream_t *stream;
     uint32_t index;
-    char id[24];               /* shardId-000000000000 */
-    sl_u128_t start, end;      /* hash key range, inclusive */
+    char id[24];          /* shardId-000000000000 */
+    sl_u128_t start, end; /* hash key range, inclusive */
     char start_dec[40], end_dec[40];
     int64_t created_ms;
-    int64_t closed_ms;         /* 0 = open */
+    int64_t closed_ms;               /* 0 = open */
     int32_t parent, adjacent_parent; /* shard indexes, -1 = none */
-    sl_shard_log_t *log;       /* owned */
+    sl_shard_log_t *log;             /* owned */
     /* Appends handed to storage and not completed yet (atomic). A closed shard has ended only
      * when readers are caught up AND none is in flight: an append accepted just before a split
      * or merge commits after the parent was closed, and must still be read from the parent. */
@@ -72,10 +79,10 @@ typedef struct sl_kshard {
      * storage assigns: the tip at open plus every record handed to storage since. seq_written is
      * the catalog's seq_written (records below it were committed). All atomic. */
     uint64_t seq_reserved, seq_claimed, seq_written;
-    uint64_t seq_tip;          /* the committed tip as last reported by storage (atomic) */
-    uint64_t seq_start;        /* the seq this run's first record gets at least (set at open) */
-    uint64_t seq_raising;      /* (reserve thread) the reservation being persisted, 0 = none */
-    int seq_persist;           /* atomic flag: the reserve thread should persist this shard's bounds */
+    uint64_t seq_tip;     /* the committed tip as last reported by storage (atomic) */
+    uint64_t seq_start;   /* the seq this run's first record gets at least (set at open) */
+    uint64_t seq_raising; /* (reserve thread) the reservation being persisted, 0 = none */
+    int seq_persist;      /* atomic flag: the reserve thread should persist this shard's bounds */
 } sl_kshard_t;
 
 /* Seqs reserved at a time: one catalog write per shard per SL_KINESIS_SEQ_BLOCK records. A raise
@@ -96,7 +103,7 @@ static inline bool sl_kshard_ended(sl_kshard_t *sh, bool caught_up) {
 typedef struct sl_kconsumer {
     char name[129];
     char arn[512];
-    sl_kstatus_t status;       /* CREATING / ACTIVE / DELETING */
+    sl_kstatus_t status; /* CREATING / ACTIVE / DELETING */
     int64_t status_until_ms;
     int64_t created_ms;
     sl_ktags_t tags;
@@ -104,44 +111,45 @@ typedef struct sl_kconsumer {
 } sl_kconsumer_t;
 
 struct sl_kstream {
-    sl_kinesis_t *k;           /* the engine (account) the stream belongs to */
-    int64_t id;                /* catalog id */
+    sl_kinesis_t *k; /* the engine (account) the stream belongs to */
+    int64_t id;      /* catalog id */
     char name[129];
     char arn[512];
     char storage_key[192];
-    sl_kstatus_t status;       /* stored state; see sl_kstream_status for the effective one */
-    int64_t status_until_ms;   /* when CREATING/UPDATING become ACTIVE, DELETING becomes gone */
+    sl_kstatus_t status;     /* stored state; see sl_kstream_status for the effective one */
+    int64_t status_until_ms; /* when CREATING/UPDATING become ACTIVE, DELETING becomes gone */
     bool on_demand;
     int64_t created_ms;
     int32_t retention_hours;
     int32_t max_record_size_kib;
     bool encrypted;
     char key_id[2049];
-    unsigned metrics;          /* bit i = sl_kmetric_names[i] */
-    int64_t warm_mibps;        /* -1 = none */
+    unsigned metrics;   /* bit i = sl_kmetric_names[i] */
+    int64_t warm_mibps; /* -1 = none */
     uint32_t next_shard_index;
-    sl_kshard_t **shards;      /* by index ascending */
+    sl_kshard_t **shards; /* by index ascending */
     size_t shard_count;
-    sl_kshard_t **open_shards; /* open shards by StartingHashKey (routing index, sl_kstream_reindex) */
-    sl_u128_t *open_ends;       /* open_shards[i]->end, contiguous so that routing stays in cache */
+    sl_kshard_t *
+        *open_shards;     /* open shards by StartingHashKey (routing index, sl_kstream_reindex) */
+    sl_u128_t *open_ends; /* open_shards[i]->end, contiguous so that routing stays in cache */
     size_t open_count;
     sl_ktags_t tags;
     sl_kconsumer_t **consumers;
     size_t consumer_count;
-    char *policy;              /* resource policy JSON text or NULL */
+    char *policy; /* resource policy JSON text or NULL */
 };
 
 typedef struct {
-    sl_catalog_t *catalog;     /* not owned: opened by the composition root (server/compose.c) */
-    sl_storage_t *storage;     /* not owned; its on_commit must be sl_kinesis_storage_commit */
-    const char *data_dir;      /* for log messages, and where the catalog's backup is kept (copied) */
+    sl_catalog_t *catalog; /* not owned: opened by the composition root (server/compose.c) */
+    sl_storage_t *storage; /* not owned; its on_commit must be sl_kinesis_storage_commit */
+    const char *data_dir;  /* for log messages, and where the catalog's backup is kept (copied) */
     const char *region;
     const char *account;
     /* Prepended to every stream's storage key ("" for the default account, "<account id>." for
      * the others), so accounts share one storage backend without sharing a log. */
     const char *storage_prefix;
     int64_t create_stream_ms, delete_stream_ms, update_stream_ms, consumer_ms;
-    int64_t iterator_ttl_ms;   /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
+    int64_t iterator_ttl_ms; /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
     int64_t shard_limit;
     int64_t on_demand_stream_limit;
 } sl_kinesis_config_t;
@@ -159,8 +167,8 @@ struct sl_kinesis {
     pthread_rwlock_t lock;
     sl_catalog_t *catalog;
     sl_storage_t *storage;
-    uint8_t token_key[32];     /* seals shard iterators and NextTokens; kept in the catalog */
-    sl_kstream_t **streams;    /* sorted by name (ListStreams order), includes DELETING ones */
+    uint8_t token_key[32];  /* seals shard iterators and NextTokens; kept in the catalog */
+    sl_kstream_t **streams; /* sorted by name (ListStreams order), includes DELETING ones */
     size_t stream_count;
     /* account settings */
     bool commitment_enabled;
@@ -179,14 +187,15 @@ struct sl_kinesis {
     bool reserver_started;
     pthread_mutex_t reserve_mu;
     pthread_cond_t reserve_cv;
-    bool reserve_kicked;       /* (reserve_mu) */
-    bool reserve_stop;         /* (reserve_mu) */
-    int reserve_error;         /* atomic: why the last raise failed (0 = it did not): claims fail with it */
+    bool reserve_kicked; /* (reserve_mu) */
+    bool reserve_stop;   /* (reserve_mu) */
+    int reserve_error; /* atomic: why the last raise failed (0 = it did not): claims fail with it */
     /* catalog backup (<data_dir>/catalog.db.bak), refreshed by the background thread */
     int backup_due;            /* atomic flag: a control-plane change since the last backup */
     int64_t backup_changed_ms; /* atomic: time of the last control-plane change */
-    int64_t backup_pending_ms; /* (background thread) when the pending backup became due, 0 = none */
-    char backup_path[1200];    /* <data_dir>/catalog.db.bak, "" = none */
+    int64_t
+        backup_pending_ms;  /* (background thread) when the pending backup became due, 0 = none */
+    char backup_path[1200]; /* <data_dir>/catalog.db.bak, "" = none */
 };
 
 /* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their
@@ -199,9 +208,15 @@ void sl_kinesis_close(sl_kinesis_t *k);
  * committed; calls that engine's commit listeners (kinesis.h). Runs on a storage thread. */
 void sl_kinesis_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq);
 
-static inline void sl_kinesis_rdlock(sl_kinesis_t *k) { pthread_rwlock_rdlock(&k->lock); }
-static inline void sl_kinesis_wrlock(sl_kinesis_t *k) { pthread_rwlock_wrlock(&k->lock); }
-static inline void sl_kinesis_unlock(sl_kinesis_t *k) { pthread_rwlock_unlock(&k->lock); }
+static inline void sl_kinesis_rdlock(sl_kinesis_t *k) {
+    pthread_rwlock_rdlock(&k->lock);
+}
+static inline void sl_kinesis_wrlock(sl_kinesis_t *k) {
+    pthread_rwlock_wrlock(&k->lock);
+}
+static inline void sl_kinesis_unlock(sl_kinesis_t *k) {
+    pthread_rwlock_unlock(&k->lock);
+}
 /* Data-plane internals (listen.c, read.c), called by engine.c. */
 int sl_klisteners_init(sl_kinesis_t *k);
 void sl_klisteners_deinit(sl_kinesis_t *k);
@@ -242,7 +257,8 @@ sl_kconsumer_t *sl_kstream_consumer(const sl_kstream_t *s, const char *name, siz
 int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count, bool on_demand,
                              int32_t max_record_size_kib, int64_t warm_mibps, int64_t now_ms,
                              sl_kstream_t **out);
-/* Marks the stream DELETING (gone after delete_stream_ms); data removed by the background thread. */
+/* Marks the stream DELETING (gone after delete_stream_ms); data removed by the background thread.
+ */
 int sl_kinesis_delete_stream(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms);
 /* Puts the stream in UPDATING for update_stream_ms (it becomes ACTIVE by itself), persists the
  * stream row with whatever fields the caller changed, and wakes the background thread. */
@@ -254,9 +270,11 @@ int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh);
 int sl_kstream_reindex(sl_kstream_t *s);
 /* Adds a new shard (resharding) with the stream's next index; opens its log. */
 int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end,
-                         int32_t parent, int32_t adjacent_parent, int64_t now_ms, sl_kshard_t **out);
+                         int32_t parent, int32_t adjacent_parent, int64_t now_ms,
+                         sl_kshard_t **out);
 /* Tags of a resource (stream or consumer): set/remove write through to the catalog. */
-int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key, const char *value);
+int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key,
+                       const char *value);
 int sl_kinesis_tag_remove(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key);
 const sl_ktag_t *sl_ktags_find(const sl_ktags_t *tags, const char *key);
 int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const char *policy);
@@ -272,10 +290,12 @@ int sl_kinesis_set_retention(sl_kinesis_t *k, sl_kstream_t *s, int32_t hours);
 /* Shard-level metrics as a bit set over sl_kmetric_names. */
 int sl_kinesis_set_metrics(sl_kinesis_t *k, sl_kstream_t *s, unsigned metrics);
 int sl_kinesis_set_max_record_size(sl_kinesis_t *k, sl_kstream_t *s, int32_t kib);
-/* The next three also put the stream in UPDATING for update_stream_ms (as sl_kinesis_begin_update). */
-int sl_kinesis_set_stream_mode(sl_kinesis_t *k, sl_kstream_t *s, bool on_demand, bool set_warm, int64_t warm_mibps,
-                               int64_t now_ms);
-int sl_kinesis_set_warm_throughput(sl_kinesis_t *k, sl_kstream_t *s, int64_t warm_mibps, int64_t now_ms);
+/* The next three also put the stream in UPDATING for update_stream_ms (as sl_kinesis_begin_update).
+ */
+int sl_kinesis_set_stream_mode(sl_kinesis_t *k, sl_kstream_t *s, bool on_demand, bool set_warm,
+                               int64_t warm_mibps, int64_t now_ms);
+int sl_kinesis_set_warm_throughput(sl_kinesis_t *k, sl_kstream_t *s, int64_t warm_mibps,
+                                   int64_t now_ms);
 /* key_id is kept only when encrypted (StopStreamEncryption clears it). */
 int sl_kinesis_set_encryption(sl_kinesis_t *k, sl_kstream_t *s, bool encrypted, const char *key_id,
                               int64_t now_ms);
@@ -283,7 +303,8 @@ int sl_kinesis_set_encryption(sl_kinesis_t *k, sl_kstream_t *s, bool encrypted, 
 int sl_kinesis_set_commitment(sl_kinesis_t *k, bool enabled, int64_t started_ms);
 /* DeregisterStreamConsumer: the consumer becomes DELETING for consumer_ms (then the background
  * thread removes it). */
-int sl_kinesis_consumer_deregister(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c, int64_t now_ms);
+int sl_kinesis_consumer_deregister(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c,
+                                   int64_t now_ms);
 /* Closes a shard (SplitShard, MergeShards): its closed_ms becomes now_ms. */
 int sl_kinesis_close_shard(sl_kinesis_t *k, sl_kshard_t *sh, int64_t now_ms);
 

@@ -31,18 +31,20 @@ bool sl_kerr_internal(sl_kerr_t *err, int code) {
 
 bool sl_kerr_storage(sl_kerr_t *err, sl_kinesis_t *k, int rc) {
     if (rc == SL_EAGAIN)
-        return sl_kerr_set(err, SL_KERR_THROUGHPUT_EXCEEDED,
-                           "Rate exceeded for shard in stream under account %s: the storage write queue is full.",
-                           k->account);
+        return sl_kerr_set(
+            err, SL_KERR_THROUGHPUT_EXCEEDED,
+            "Rate exceeded for shard in stream under account %s: the storage write queue is full.",
+            k->account);
     return sl_kerr_internal(err, rc);
 }
 
 bool sl_kerr_stream_not_found(sl_kerr_t *err, sl_kinesis_t *k, const char *name, size_t len) {
-    return sl_kerr_set(err, SL_KERR_RESOURCE_NOT_FOUND, "Stream %.*s under account %s not found.", (int)len, name,
-                       k->account);
+    return sl_kerr_set(err, SL_KERR_RESOURCE_NOT_FOUND, "Stream %.*s under account %s not found.",
+                       (int)len, name, k->account);
 }
 
-sl_kstream_t *sl_kinesis_resolve_arn(sl_kinesis_t *k, const char *arn, size_t len, int64_t now_ms, sl_kerr_t *err) {
+sl_kstream_t *sl_kinesis_resolve_arn(sl_kinesis_t *k, const char *arn, size_t len, int64_t now_ms,
+                                     sl_kerr_t *err) {
     sl_arn_t a;
     if (sl_arn_parse_stream(arn, len, &a) != 0 || a.consumer_len) {
         sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT, "Invalid StreamARN %.*s.", (int)len, arn);
@@ -58,17 +60,20 @@ sl_kstream_t *sl_kinesis_resolve_arn(sl_kinesis_t *k, const char *arn, size_t le
     return s;
 }
 
-sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t now_ms, sl_kerr_t *err) {
+sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t now_ms,
+                                 sl_kerr_t *err) {
     if (!ref->name && !ref->arn) {
-        sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT, "Either StreamName or StreamARN must be provided.");
+        sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
+                    "Either StreamName or StreamARN must be provided.");
         return NULL;
     }
     if (ref->arn) {
         sl_kstream_t *s = sl_kinesis_resolve_arn(k, ref->arn, ref->arn_len, now_ms, err);
-        if (s && ref->name && (strlen(s->name) != ref->name_len || memcmp(s->name, ref->name, ref->name_len) != 0)) {
+        if (s && ref->name &&
+            (strlen(s->name) != ref->name_len || memcmp(s->name, ref->name, ref->name_len) != 0)) {
             sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                        "StreamARN %.*s and StreamName %.*s do not identify the same stream.", (int)ref->arn_len,
-                        ref->arn, (int)ref->name_len, ref->name);
+                        "StreamARN %.*s and StreamName %.*s do not identify the same stream.",
+                        (int)ref->arn_len, ref->arn, (int)ref->name_len, ref->name);
             return NULL;
         }
         return s;
@@ -78,7 +83,11 @@ sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const sl_kstream_ref_t *ref, i
     return s;
 }
 
-sl_seqnum_t sl_kinesis_seqnum(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter, int64_t arrival_ms) {
-    return (sl_seqnum_t){.shard_created_s = shard_created_ms / 1000, .shard_index = shard_index, .counter = counter,
-                         .record_s = arrival_ms / 1000, .version = 2};
+sl_seqnum_t sl_kinesis_seqnum(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter,
+                              int64_t arrival_ms) {
+    return (sl_seqnum_t){.shard_created_s = shard_created_ms / 1000,
+                         .shard_index = shard_index,
+                         .counter = counter,
+                         .record_s = arrival_ms / 1000,
+                         .version = 2};
 }

@@ -41,22 +41,24 @@ typedef enum {
     SL_KERR_VALIDATION,          /* ValidationException */
     SL_KERR_THROUGHPUT_EXCEEDED, /* ProvisionedThroughputExceededException */
     SL_KERR_EXPIRED_ITERATOR,    /* ExpiredIteratorException */
-    SL_KERR_INTERNAL,            /* InternalFailure: `cause` is the SL_E* code, the message is empty */
+    SL_KERR_INTERNAL, /* InternalFailure: `cause` is the SL_E* code, the message is empty */
 } sl_kerr_type_t;
 
 /* An AWS error as a value: type SL_KERR_NONE means no error. */
 typedef struct {
     sl_kerr_type_t type;
-    int cause;                   /* SL_KERR_INTERNAL: what failed (SL_EIO, SL_ENOSPC, SL_ENOMEM, ...) */
+    int cause; /* SL_KERR_INTERNAL: what failed (SL_EIO, SL_ENOSPC, SL_ENOMEM, ...) */
     char message[SL_KINESIS_ERROR_MESSAGE_BYTES];
 } sl_kerr_t;
 
 /* Sets the error (message printf-style; fmt NULL = no message, as some AWS errors have none).
  * Returns false so that callers can write `return sl_kerr_set(...)`. */
-bool sl_kerr_set(sl_kerr_t *err, sl_kerr_type_t type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool sl_kerr_set(sl_kerr_t *err, sl_kerr_type_t type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Sets an internal failure caused by `code` (an SL_E* value). */
 bool sl_kerr_internal(sl_kerr_t *err, int code);
-/* Sets the error for a storage failure code: SL_EAGAIN is throttling, the rest internal failures. */
+/* Sets the error for a storage failure code: SL_EAGAIN is throttling, the rest internal failures.
+ */
 bool sl_kerr_storage(sl_kerr_t *err, sl_kinesis_t *k, int rc);
 
 /* A stream as requests name it: StreamName and/or StreamARN (pointers NULL when absent). */
@@ -69,14 +71,17 @@ typedef struct {
 
 /* Resolves a stream reference with AWS's errors (caller holds the engine lock; for the control
  * plane until it moves into kinesis/). */
-sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t now_ms, sl_kerr_t *err);
-sl_kstream_t *sl_kinesis_resolve_arn(sl_kinesis_t *k, const char *arn, size_t len, int64_t now_ms, sl_kerr_t *err);
+sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t now_ms,
+                                 sl_kerr_t *err);
+sl_kstream_t *sl_kinesis_resolve_arn(sl_kinesis_t *k, const char *arn, size_t len, int64_t now_ms,
+                                     sl_kerr_t *err);
 /* The "Stream X under account Y not found." error. */
 bool sl_kerr_stream_not_found(sl_kerr_t *err, sl_kinesis_t *k, const char *name, size_t len);
 
 /* Public sequence number of a record: the shard-local storage counter and the arrival time in the
  * shard's layout (seqnum.h). */
-sl_seqnum_t sl_kinesis_seqnum(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter, int64_t arrival_ms);
+sl_seqnum_t sl_kinesis_seqnum(int64_t shard_created_ms, uint32_t shard_index, uint64_t counter,
+                              int64_t arrival_ms);
 
 /* ---- put ------------------------------------------------------------------------------------- */
 
@@ -90,20 +95,20 @@ typedef struct {
     size_t shard_id_len;
     int64_t shard_created_ms;
     uint32_t shard_index;
-    size_t count;              /* records in this group */
-    int status;                /* 0, SL_EAGAIN (throttled) or another storage failure */
-    uint64_t first_seq;        /* counter of the group's first record (the rest follow, in order) */
-    int64_t arrival_ms;        /* the arrival time storage kept for the group's records */
+    size_t count;       /* records in this group */
+    int status;         /* 0, SL_EAGAIN (throttled) or another storage failure */
+    uint64_t first_seq; /* counter of the group's first record (the rest follow, in order) */
+    int64_t arrival_ms; /* the arrival time storage kept for the group's records */
     /* private */
-    size_t *entries;           /* indexes of this group's records in the request */
-    sl_kshard_t *shard;        /* valid until the group's append completed */
+    size_t *entries;    /* indexes of this group's records in the request */
+    sl_kshard_t *shard; /* valid until the group's append completed */
     struct sl_kput *op;
 } sl_kput_group_t;
 
 /* Where one record went. */
 typedef struct {
-    int32_t group;             /* index into groups */
-    uint64_t seq;              /* storage counter (when the group's status is 0) */
+    int32_t group; /* index into groups */
+    uint64_t seq;  /* storage counter (when the group's status is 0) */
 } sl_kput_entry_t;
 
 typedef struct sl_kput sl_kput_t;
@@ -118,13 +123,13 @@ typedef void (*sl_kput_cb)(sl_kput_t *op);
 struct sl_kput {
     /* in */
     sl_kstream_ref_t stream;
-    sl_krecord_t *records;     /* caller's; arrival_ms is set here */
+    sl_krecord_t *records; /* caller's; arrival_ms is set here */
     size_t count;
-    bool single;               /* PutRecord: error texts name "data", storage failures go to err */
-    const char *ordering;      /* PutRecord SequenceNumberForOrdering or NULL */
+    bool single;          /* PutRecord: error texts name "data", storage failures go to err */
+    const char *ordering; /* PutRecord SequenceNumberForOrdering or NULL */
     size_t ordering_len;
     int64_t now_ms;
-    sl_arena_t *arena;         /* allocations for this call; must outlive the callback */
+    sl_arena_t *arena; /* allocations for this call; must outlive the callback */
     sl_kput_cb cb;
     void *arg;
     /* out */
@@ -133,8 +138,8 @@ struct sl_kput {
     bool encrypted;
     sl_kput_group_t *groups;
     size_t group_count;
-    sl_kput_entry_t *entries;  /* one per record */
-    size_t failed;             /* records in groups whose status is not 0 */
+    sl_kput_entry_t *entries; /* one per record */
+    size_t failed;            /* records in groups whose status is not 0 */
     /* private */
     int pending;
 };
@@ -147,14 +152,15 @@ typedef struct sl_kjob {
     void (*run)(struct sl_kjob *job);
 } sl_kjob_t;
 
-/* ---- positions and iterators ------------------------------------------------------------------ */
+/* ---- positions and iterators ------------------------------------------------------------------
+ */
 
 typedef enum {
     SL_KSTART_AT_SEQUENCE_NUMBER,
     SL_KSTART_AFTER_SEQUENCE_NUMBER,
     SL_KSTART_TRIM_HORIZON,
     SL_KSTART_LATEST,
-    SL_KSTART_AT_TIMESTAMP,   /* also any other text: AWS asks for the timestamp then */
+    SL_KSTART_AT_TIMESTAMP, /* also any other text: AWS asks for the timestamp then */
 } sl_kstart_type_t;
 
 sl_kstart_type_t sl_kstart_type_parse(const char *text);
@@ -189,7 +195,7 @@ struct sl_kiterator {
     const char *shard_id;
     size_t shard_id_len;
     sl_kstart_t start;
-    const char *op_name;       /* "GetShardIterator" or "SubscribeToShard", for error texts */
+    const char *op_name; /* "GetShardIterator" or "SubscribeToShard", for error texts */
     int64_t now_ms;
     sl_kiterator_cb cb;
     void *arg;
@@ -207,7 +213,8 @@ struct sl_kiterator {
 
 int sl_kinesis_shard_iterator(sl_kinesis_t *k, sl_kiterator_t *op);
 
-/* ---- the reader ------------------------------------------------------------------------------- */
+/* ---- the reader -------------------------------------------------------------------------------
+ */
 
 /* A child of a closed shard (ChildShards). */
 typedef struct {
@@ -227,28 +234,28 @@ struct sl_kread {
     sl_kreader_t reader;
     size_t records_max;
     size_t bytes_max;
-    const char *stream_arn;    /* GetRecords' StreamARN (must name the reader's stream) or NULL */
+    const char *stream_arn; /* GetRecords' StreamARN (must name the reader's stream) or NULL */
     size_t stream_arn_len;
-    const char *consumer_arn;  /* SubscribeToShard: the consumer must still be ACTIVE, else NULL */
+    const char *consumer_arn; /* SubscribeToShard: the consumer must still be ACTIVE, else NULL */
     int64_t now_ms;
     sl_kread_cb cb;
     void *arg;
     /* out */
-    sl_kerr_t err;             /* set with no records; or ResourceNotFound with gone = true */
-    bool gone;                 /* the stream or shard disappeared while reading */
+    sl_kerr_t err; /* set with no records; or ResourceNotFound with gone = true */
+    bool gone;     /* the stream or shard disappeared while reading */
     const sl_krecord_t *records;
     size_t count;
     size_t bytes;
-    uint64_t next_position;    /* where the next read continues */
-    bool caught_up;            /* the read reached the committed tip */
-    bool shard_ended;          /* closed shard, fully read: children below, no next position */
+    uint64_t next_position; /* where the next read continues */
+    bool caught_up;         /* the read reached the committed tip */
+    bool shard_ended;       /* closed shard, fully read: children below, no next position */
     int64_t millis_behind;
     int64_t shard_created_ms;
     uint32_t shard_index;
     bool encrypted;
     sl_kchild_t children[2];
     size_t child_count;
-    sl_seqnum_t continuation;  /* the last record's number, else the position before next */
+    sl_seqnum_t continuation; /* the last record's number, else the position before next */
     /* private */
     sl_read_result_t *res;
     sl_kinesis_t *k;
@@ -262,17 +269,19 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op);
 void sl_kread_release(sl_kread_t *op);
 
 /* GetRecords' iterator handling: opens a shard iterator (InvalidArgument / ExpiredIterator errors)
- * into a reader; seals a reader into an iterator issued now (returns its length, <= 0 on failure). */
-bool sl_kinesis_iterator_open(sl_kinesis_t *k, const char *text, size_t len, int64_t now_ms, sl_kreader_t *out,
-                              sl_kerr_t *err);
+ * into a reader; seals a reader into an iterator issued now (returns its length, <= 0 on failure).
+ */
+bool sl_kinesis_iterator_open(sl_kinesis_t *k, const char *text, size_t len, int64_t now_ms,
+                              sl_kreader_t *out, sl_kerr_t *err);
 int sl_kinesis_iterator_seal(sl_kinesis_t *k, const sl_kreader_t *reader, int64_t now_ms,
                              char out[SL_TOKEN_ITERATOR_CHARS_MAX + 1]);
 
-/* ---- commit listeners ------------------------------------------------------------------------- */
+/* ---- commit listeners -------------------------------------------------------------------------
+ */
 
 /* Records were committed on a shard: next_seq is its new committed tip. */
 typedef struct {
-    const void *shard_key;     /* identity of the shard (compare only; sl_kfanout uses it) */
+    const void *shard_key; /* identity of the shard (compare only; sl_kfanout uses it) */
     const char *stream;
     uint32_t shard_index;
     uint64_t next_seq;
@@ -322,7 +331,7 @@ struct sl_ksubscribe {
     /* out */
     sl_kerr_t err;
     sl_kreader_t reader;
-    char consumer[512];        /* the consumer's ARN */
+    char consumer[512]; /* the consumer's ARN */
     /* private */
     sl_kiterator_t it;
 };
@@ -345,8 +354,8 @@ bool sl_kfanout_waiting(sl_kfanout_t *f);
 void sl_kfanout_unwait(sl_kfanout_t *f);
 /* Unregisters; no callback runs after it returns. */
 void sl_kfanout_remove(sl_kfanout_t *f);
-/* Wakes the subscriptions of a stream (only those of consumer_arn when not NULL), so that they see a
- * deletion at once. Call without holding the engine lock. */
+/* Wakes the subscriptions of a stream (only those of consumer_arn when not NULL), so that they see
+ * a deletion at once. Call without holding the engine lock. */
 void sl_kinesis_fanout_kick(sl_kinesis_t *k, const char *stream, const char *consumer_arn);
 
 #endif

@@ -30,25 +30,25 @@ struct sl_klisteners {
 };
 
 struct sl_kfanout {
-    sl_kfanout_t *next;        /* in the registry (under mu) */
+    sl_kfanout_t *next; /* in the registry (under mu) */
     sl_kfanout_registry_t *reg;
     sl_kinesis_t *k;
-    sl_kreader_t reader;       /* stream, incarnation and shard; position unused */
-    const void *shard_key;     /* the sl_kshard_t, compared only */
+    sl_kreader_t reader;   /* stream, incarnation and shard; position unused */
+    const void *shard_key; /* the sl_kshard_t, compared only */
     char consumer_arn[512];
     sl_kfanout_cbs_t cbs;
-    bool waiting;              /* armed by sl_kfanout_wait (under mu) */
+    bool waiting; /* armed by sl_kfanout_wait (under mu) */
 };
 
 struct sl_kfanout_registry {
     pthread_mutex_t mu;
-    sl_kfanout_t *subs;        /* live subscriptions */
-    int count;                 /* written under mu, read atomically without it */
+    sl_kfanout_t *subs; /* live subscriptions */
+    int count;          /* written under mu, read atomically without it */
     struct {
         char consumer_arn[512];
         uint32_t shard_index;
         int64_t ms;
-    } *recent;                 /* successful subscriptions of the last SL_KINESIS_RESUBSCRIBE_MS */
+    } * recent; /* successful subscriptions of the last SL_KINESIS_RESUBSCRIBE_MS */
     size_t recent_count;
 };
 
@@ -118,10 +118,13 @@ void sl_klisteners_notify(sl_kinesis_t *k, sl_kshard_t *shard, uint64_t next_seq
     if (!l || !shard) return;
     /* The shard outlives its log's commits (a log is closed, completing its appends, before the
      * shard is freed), and its identity fields never change. */
-    sl_kcommit_t c = {.shard_key = shard, .stream = shard->stream->name, .shard_index = shard->index,
+    sl_kcommit_t c = {.shard_key = shard,
+                      .stream = shard->stream->name,
+                      .shard_index = shard->index,
                       .next_seq = next_seq};
     pthread_rwlock_rdlock(&l->lock);
-    for (size_t i = 0; i < l->count; i++) l->items[i].fn(l->items[i].ctx, &c);
+    for (size_t i = 0; i < l->count; i++)
+        l->items[i].fn(l->items[i].ctx, &c);
     pthread_rwlock_unlock(&l->lock);
 }
 
@@ -148,7 +151,8 @@ void sl_kinesis_fanout_kick(sl_kinesis_t *k, const char *stream, const char *con
     sl_kfanout_registry_t *reg = k->fanout;
     pthread_mutex_lock(&reg->mu);
     for (sl_kfanout_t *f = reg->subs; f; f = f->next) {
-        if (strcmp(f->reader.stream, stream) != 0 || (consumer_arn && strcmp(f->consumer_arn, consumer_arn) != 0))
+        if (strcmp(f->reader.stream, stream) != 0 ||
+            (consumer_arn && strcmp(f->consumer_arn, consumer_arn) != 0))
             continue;
         wake_locked(f);
     }
@@ -171,7 +175,9 @@ sl_kfanout_t *sl_kfanout_add(sl_kinesis_t *k, const sl_kreader_t *reader, const 
     snprintf(f->consumer_arn, sizeof f->consumer_arn, "%s", consumer_arn);
     sl_kinesis_rdlock(k);
     sl_kstream_t *s = sl_kinesis_find(k, reader->stream, strlen(reader->stream), now_ms);
-    f->shard_key = s && s->created_ms == reader->stream_created_ms ? sl_kstream_shard(s, reader->shard_index) : NULL;
+    f->shard_key = s && s->created_ms == reader->stream_created_ms
+                       ? sl_kstream_shard(s, reader->shard_index)
+                       : NULL;
     sl_kinesis_unlock(k);
 
     pthread_mutex_lock(&reg->mu);
@@ -179,7 +185,8 @@ sl_kfanout_t *sl_kfanout_add(sl_kinesis_t *k, const sl_kreader_t *reader, const 
     bool recent = false;
     for (size_t i = 0; i < reg->recent_count; i++) {
         if (now_ms - reg->recent[i].ms >= SL_KINESIS_RESUBSCRIBE_MS) continue;
-        if (reg->recent[i].shard_index == reader->shard_index && !strcmp(reg->recent[i].consumer_arn, consumer_arn))
+        if (reg->recent[i].shard_index == reader->shard_index &&
+            !strcmp(reg->recent[i].consumer_arn, consumer_arn))
             recent = true;
         reg->recent[w++] = reg->recent[i];
     }
@@ -188,7 +195,8 @@ sl_kfanout_t *sl_kfanout_add(sl_kinesis_t *k, const sl_kreader_t *reader, const 
         pthread_mutex_unlock(&reg->mu);
         free(f);
         sl_kerr_set(err, SL_KERR_RESOURCE_IN_USE,
-                    "Another active subscription exists for consumer %s on shard %.*s; a consumer can subscribe to a "
+                    "Another active subscription exists for consumer %s on shard %.*s; a consumer "
+                    "can subscribe to a "
                     "shard once every 5 seconds.",
                     consumer_arn, (int)shard_id_len, shard_id_text);
         return NULL;
@@ -196,13 +204,16 @@ sl_kfanout_t *sl_kfanout_add(sl_kinesis_t *k, const sl_kreader_t *reader, const 
     void *nr = realloc(reg->recent, (reg->recent_count + 1) * sizeof *reg->recent);
     if (nr) {
         reg->recent = nr;
-        snprintf(reg->recent[reg->recent_count].consumer_arn, sizeof reg->recent->consumer_arn, "%s", consumer_arn);
+        snprintf(reg->recent[reg->recent_count].consumer_arn, sizeof reg->recent->consumer_arn,
+                 "%s", consumer_arn);
         reg->recent[reg->recent_count].shard_index = reader->shard_index;
         reg->recent[reg->recent_count].ms = now_ms;
         reg->recent_count++;
     }
     for (sl_kfanout_t *o = reg->subs; o; o = o->next) {
-        if (o->reader.shard_index != reader->shard_index || strcmp(o->consumer_arn, consumer_arn) != 0) continue;
+        if (o->reader.shard_index != reader->shard_index ||
+            strcmp(o->consumer_arn, consumer_arn) != 0)
+            continue;
         o->cbs.replaced(o->cbs.arg);
     }
     f->next = reg->subs;
@@ -222,9 +233,11 @@ bool sl_kfanout_wait(sl_kfanout_t *f, uint64_t position) {
     sl_shard_bounds_t b;
     bool more = false;
     sl_kinesis_rdlock(k);
-    sl_kstream_t *s = sl_kinesis_find(k, f->reader.stream, strlen(f->reader.stream), sl_time_now_ms());
-    sl_kshard_t *sh = s && s->created_ms == f->reader.stream_created_ms ? sl_kstream_shard(s, f->reader.shard_index)
-                                                                      : NULL;
+    sl_kstream_t *s =
+        sl_kinesis_find(k, f->reader.stream, strlen(f->reader.stream), sl_time_now_ms());
+    sl_kshard_t *sh = s && s->created_ms == f->reader.stream_created_ms
+                          ? sl_kstream_shard(s, f->reader.shard_index)
+                          : NULL;
     if (sh && sh->log && sl_storage_bounds(sh->log, &b) == 0) more = b.next_seq > position;
     bool closed = sh && sl_kshard_ended(sh, true);
     sl_kinesis_unlock(k);

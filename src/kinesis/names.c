@@ -171,7 +171,8 @@ int sl_arn_parse_consumer(const char *s, size_t len, sl_arn_t *out) {
     out->consumer = cons;
     out->consumer_len = cons_len;
     out->consumer_created_s = v;
-    SL_ASSERT(v >= 0 && out->stream_len <= SL_NAME_CHARS_MAX && out->consumer_len <= SL_NAME_CHARS_MAX);
+    SL_ASSERT(v >= 0 && out->stream_len <= SL_NAME_CHARS_MAX &&
+              out->consumer_len <= SL_NAME_CHARS_MAX);
     return 0;
 fail:
     memset(out, 0, sizeof *out);

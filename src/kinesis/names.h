@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_SHARDID_CHARS 20            /* "shardId-" + 12 digits */
+#define SL_SHARDID_CHARS 20 /* "shardId-" + 12 digits */
 #define SL_ACCOUNT_CHARS 12
 
 /* Writes "shardId-" + the 12-digit zero-padded index, NUL-terminated. Returns the length (20). */

@@ -19,9 +19,11 @@ static bool writable(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms, sl_kerr_t
 /* Hash of a record: ExplicitHashKey when given, else MD5 of the partition key. */
 static bool record_hash(const sl_krecord_t *r, sl_u128_t *hash, sl_kerr_t *err) {
     if (r->explicit_hash_key) {
-        if (sl_hashkey_parse(r->explicit_hash_key, r->explicit_hash_key_len, hash) == 0) return true;
+        if (sl_hashkey_parse(r->explicit_hash_key, r->explicit_hash_key_len, hash) == 0)
+            return true;
         return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                           "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified "
+                           "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, "
+                           "2^128-1]. Specified "
                            "value was %.*s",
                            (int)r->explicit_hash_key_len, r->explicit_hash_key);
     }
@@ -30,20 +32,24 @@ static bool record_hash(const sl_krecord_t *r, sl_u128_t *hash, sl_kerr_t *err) 
 }
 
 /* `index` is the 1-based position in PutRecords' Records, 0 for PutRecord (path of the error). */
-static bool record_fits(sl_kinesis_t *k, sl_kstream_t *s, const sl_krecord_t *r, size_t index, sl_kerr_t *err) {
+static bool record_fits(sl_kinesis_t *k, sl_kstream_t *s, const sl_krecord_t *r, size_t index,
+                        sl_kerr_t *err) {
     size_t dlen = r->data_len, plen = r->partition_key_len;
     size_t max = (size_t)s->max_record_size_kib * 1024;
     if (dlen > max) {
         char path[48] = "data";
         if (index) snprintf(path, sizeof path, "records.%zu.member.data", index);
-        return sl_kerr_set(err, SL_KERR_VALIDATION,
-                           "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=%zu cap=%zu]' at "
-                           "'%s' failed to satisfy constraint: Member must have length less than or equal to %zu",
-                           dlen, dlen, path, max);
+        return sl_kerr_set(
+            err, SL_KERR_VALIDATION,
+            "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=%zu cap=%zu]' "
+            "at "
+            "'%s' failed to satisfy constraint: Member must have length less than or equal to %zu",
+            dlen, dlen, path, max);
     }
     if (dlen + plen > max)
         return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                           "Record size %zu bytes (data plus partition key) exceeds the maximum record size of %d KiB "
+                           "Record size %zu bytes (data plus partition key) exceeds the maximum "
+                           "record size of %d KiB "
                            "of stream %s under account %s.",
                            dlen + plen, s->max_record_size_kib, s->name, k->account);
     return true;
@@ -52,19 +58,22 @@ static bool record_fits(sl_kinesis_t *k, sl_kstream_t *s, const sl_krecord_t *r,
 static bool ordering_ok(sl_kinesis_t *k, sl_kstream_t *s, const sl_kput_t *op, sl_kerr_t *err) {
     sl_seqnum_t sn;
     if (!op->ordering) return true;
-    if (sl_seqnum_parse(op->ordering, op->ordering_len, &sn) == 0 && sn.record_s * 1000 <= op->now_ms + 1000)
+    if (sl_seqnum_parse(op->ordering, op->ordering_len, &sn) == 0 &&
+        sn.record_s * 1000 <= op->now_ms + 1000)
         return true;
-    return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                       "ExclusiveMinimumSequenceNumber %.*s used in PutRecord on stream %s under account %s is "
-                       "invalid.",
-                       (int)op->ordering_len, op->ordering, s->name, k->account);
+    return sl_kerr_set(
+        err, SL_KERR_INVALID_ARGUMENT,
+        "ExclusiveMinimumSequenceNumber %.*s used in PutRecord on stream %s under account %s is "
+        "invalid.",
+        (int)op->ordering_len, op->ordering, s->name, k->account);
 }
 
 /* One group's append finished (or failed to start): the last one completes the operation. */
 static bool group_done(sl_kput_group_t *g) {
     sl_kput_t *op = g->op;
     if (g->status == 0)
-        for (size_t j = 0; j < g->count; j++) op->entries[g->entries[j]].seq = g->first_seq + j;
+        for (size_t j = 0; j < g->count; j++)
+            op->entries[g->entries[j]].seq = g->first_seq + j;
     else
         __atomic_add_fetch(&op->failed, g->count, __ATOMIC_RELAXED);
     return __atomic_sub_fetch(&op->pending, 1, __ATOMIC_ACQ_REL) == 0;
@@ -76,7 +85,8 @@ static void append_cb(void *arg, int status, uint64_t first_seq, int64_t arrival
     SL_ASSERT(status != 0 || (first_seq >= 1 && first_seq + g->count > first_seq));
     g->status = status;
     g->first_seq = first_seq;
-    g->arrival_ms = arrival_ms; /* the time storage kept, which reads serve: max(request, previous) */
+    g->arrival_ms =
+        arrival_ms; /* the time storage kept, which reads serve: max(request, previous) */
     __atomic_sub_fetch(&g->shard->inflight, 1, __ATOMIC_RELEASE);
     if (status) SL_WARN("put to %s failed in storage: %s", g->shard_id, sl_strerror(status));
     sl_kput_t *op = g->op;
@@ -131,7 +141,8 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     /* group by shard, keeping request order inside each group; a small open-addressing table
      * finds a shard's group (a batch may touch hundreds of shards) */
     size_t hcap = 16;
-    while (hcap < 2 * groups_max) hcap <<= 1;
+    while (hcap < 2 * groups_max)
+        hcap <<= 1;
     sl_kshard_t **hkey = sl_arena_calloc(a, hcap, sizeof *hkey);
     int32_t *hslot = sl_arena_alloc(a, hcap * sizeof *hslot);
     if (!op->groups || !hkey || !hslot) {
@@ -140,7 +151,8 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     }
     for (size_t i = 0; i < n; i++) {
         size_t h = (size_t)(((uintptr_t)route[i] >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (hcap - 1);
-        while (hkey[h] && hkey[h] != route[i]) h = (h + 1) & (hcap - 1);
+        while (hkey[h] && hkey[h] != route[i])
+            h = (h + 1) & (hcap - 1);
         size_t g = hkey[h] ? (size_t)hslot[h] : op->group_count;
         if (g == op->group_count) {
             hkey[h] = route[i];
@@ -184,7 +196,8 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             continue;
         }
         __atomic_add_fetch(&gr->shard->inflight, 1, __ATOMIC_ACQ_REL);
-        rc = sl_storage_append(gr->shard->log, sorted + (gr->entries - order), gr->count, append_cb, gr);
+        rc = sl_storage_append(gr->shard->log, sorted + (gr->entries - order), gr->count, append_cb,
+                               gr);
         if (rc) {
             sl_kshard_seq_unclaim(gr->shard, gr->count);
             __atomic_sub_fetch(&gr->shard->inflight, 1, __ATOMIC_RELEASE);

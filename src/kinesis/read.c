@@ -21,7 +21,7 @@
 
 struct sl_kreadpool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;         /* jobs queued or stopping */
+    pthread_cond_t cv; /* jobs queued or stopping */
     sl_kjob_t *head, *tail;
     size_t queued;
     bool stopping;
@@ -36,7 +36,8 @@ static void *pool_main(void *arg) {
     pthread_setname_np(pthread_self(), "sl-read");
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->head && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->cv, &p->mu);
         sl_kjob_t *j = p->head;
         if (!j) break; /* stopping with nothing queued */
         p->head = j->next;
@@ -73,7 +74,8 @@ void sl_kreadpool_stop(sl_kinesis_t *k) {
     p->stopping = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
     SL_ASSERT(p->head == NULL);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
@@ -90,8 +92,10 @@ static int pool_submit(sl_kinesis_t *k, sl_kjob_t *j) {
         pthread_mutex_unlock(&p->mu);
         return p->stopping ? SL_ECLOSED : SL_EAGAIN;
     }
-    if (p->tail) p->tail->next = j;
-    else p->head = j;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
     p->tail = j;
     p->queued++;
     pthread_cond_signal(&p->cv);
@@ -108,8 +112,8 @@ static void reader_done(sl_kshard_t *sh) {
 
 /* ---- positions ---- */
 
-static const char *const start_names[] = {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST",
-                                          "AT_TIMESTAMP"};
+static const char *const start_names[] = {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER",
+                                          "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"};
 
 sl_kstart_type_t sl_kstart_type_parse(const char *text) {
     for (int t = SL_KSTART_AT_SEQUENCE_NUMBER; t < SL_KSTART_AT_TIMESTAMP; t++)
@@ -117,27 +121,31 @@ sl_kstart_type_t sl_kstart_type_parse(const char *text) {
     return SL_KSTART_AT_TIMESTAMP;
 }
 
-const char *sl_kstart_type_name(sl_kstart_type_t t) { return start_names[t]; }
+const char *sl_kstart_type_name(sl_kstart_type_t t) {
+    return start_names[t];
+}
 
 static bool shard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now_ms) {
     return sh->closed_ms && sh->closed_ms + (int64_t)s->retention_hours * 3600000 < now_ms;
 }
 
 /* Shard by ShardId text, with AWS's two texts for a malformed and a missing id. */
-static sl_kshard_t *shard_by_id(sl_kinesis_t *k, sl_kstream_t *s, const char *id, size_t len, int64_t now_ms,
-                                sl_kerr_t *err) {
+static sl_kshard_t *shard_by_id(sl_kinesis_t *k, sl_kstream_t *s, const char *id, size_t len,
+                                int64_t now_ms, sl_kerr_t *err) {
     uint32_t index;
     if (sl_shardid_parse(id, len, &index) != 0) {
-        sl_kerr_set(err, SL_KERR_RESOURCE_NOT_FOUND, "Could not find shard %.*s in stream %s under account %s.",
-                    (int)len, id, s->name, k->account);
+        sl_kerr_set(err, SL_KERR_RESOURCE_NOT_FOUND,
+                    "Could not find shard %.*s in stream %s under account %s.", (int)len, id,
+                    s->name, k->account);
         return NULL;
     }
     sl_kshard_t *sh = sl_kstream_shard(s, index);
     if (!sh || shard_expired(s, sh, now_ms)) {
         char norm[24];
         sl_shardid_format(index, norm);
-        sl_kerr_set(err, SL_KERR_RESOURCE_NOT_FOUND, "Shard %s in stream %s under account %s does not exist", norm,
-                    s->name, k->account);
+        sl_kerr_set(err, SL_KERR_RESOURCE_NOT_FOUND,
+                    "Shard %s in stream %s under account %s does not exist", norm, s->name,
+                    k->account);
         return NULL;
     }
     return sh;
@@ -149,23 +157,28 @@ static void seek_run(sl_kjob_t *j);
  * Returns DONE (reader or err filled) or PENDING when an AT_TIMESTAMP seek was queued. */
 static int position_locked(sl_kinesis_t *k, sl_kiterator_t *op, sl_kstream_t *s, sl_kshard_t *sh) {
     const sl_kstart_t *st = &op->start;
-    bool at = st->type == SL_KSTART_AT_SEQUENCE_NUMBER, after = st->type == SL_KSTART_AFTER_SEQUENCE_NUMBER;
+    bool at = st->type == SL_KSTART_AT_SEQUENCE_NUMBER,
+         after = st->type == SL_KSTART_AFTER_SEQUENCE_NUMBER;
     bool horizon = st->type == SL_KSTART_TRIM_HORIZON, latest = st->type == SL_KSTART_LATEST;
     const char *seq = st->sequence_number;
     size_t slen = st->sequence_number_len;
     sl_kerr_t *err = &op->err;
     if ((at || after) && !seq) {
         sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
-                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no "
+                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                    "StartingSequenceNumber "
+                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request "
+                    "specified %s and no "
                     "StartingSequenceNumber.",
                     sl_kstart_type_name(st->type));
         return SL_KINESIS_DONE;
     }
     if ((horizon || latest) && seq) {
         sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
-                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a "
+                    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                    "StartingSequenceNumber "
+                    "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request "
+                    "specified %s and also a "
                     "StartingSequenceNumber.",
                     sl_kstart_type_name(st->type));
         return SL_KINESIS_DONE;
@@ -183,7 +196,8 @@ static int position_locked(sl_kinesis_t *k, sl_kiterator_t *op, sl_kstream_t *s,
         sl_seqnum_t sn;
         if (sl_seqnum_parse(seq, slen, &sn) != 0) {
             sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                        "StartingSequenceNumber %.*s used in %s on shard %s in stream %s under account %s is invalid.",
+                        "StartingSequenceNumber %.*s used in %s on shard %s in stream %s under "
+                        "account %s is invalid.",
                         (int)slen, seq, op->op_name, sh->id, s->name, k->account);
             return SL_KINESIS_DONE;
         }
@@ -191,13 +205,15 @@ static int position_locked(sl_kinesis_t *k, sl_kiterator_t *op, sl_kstream_t *s,
             char other[24];
             sl_shardid_format(sn.shard_index, other);
             sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                        "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
+                        "Invalid StartingSequenceNumber. It encodes %s, while it was used in a "
+                        "call to a shard with %s",
                         other, sh->id);
             return SL_KINESIS_DONE;
         }
         if (sn.version != 2 || sn.shard_created_s != sh->created_ms / 1000) {
             sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                        "StartingSequenceNumber %.*s used in %s on shard %s in stream %s under account %s is invalid "
+                        "StartingSequenceNumber %.*s used in %s on shard %s in stream %s under "
+                        "account %s is invalid "
                         "because it did not come from this stream.",
                         (int)slen, seq, op->op_name, sh->id, s->name, k->account);
             return SL_KINESIS_DONE;
@@ -206,13 +222,15 @@ static int position_locked(sl_kinesis_t *k, sl_kiterator_t *op, sl_kstream_t *s,
     } else if (!horizon) { /* AT_TIMESTAMP */
         if (!st->has_timestamp) {
             sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                        "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request "
+                        "Must specify timestampInMillis parameter for iterator of type "
+                        "AT_TIMESTAMP. Current request "
                         "has no timestamp parameter.");
             return SL_KINESIS_DONE;
         }
         if (st->timestamp_ms > op->now_ms) {
             sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                        "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+                        "The timestampInMillis parameter cannot be greater than the "
+                        "currentTimestampInMillis. "
                         "timestampInMillis: %lld, currentTimestampInMillis: %lld",
                         (long long)st->timestamp_ms, (long long)op->now_ms);
             return SL_KINESIS_DONE;
@@ -236,8 +254,10 @@ static int position_locked(sl_kinesis_t *k, sl_kiterator_t *op, sl_kstream_t *s,
 static void iterator_finish(sl_kinesis_t *k, sl_kiterator_t *op) {
     if (op->err.type || !op->want_iterator) return;
     int n = sl_kinesis_iterator_seal(k, &op->reader, op->now_ms, op->iterator);
-    if (n <= 0) sl_kerr_internal(&op->err, SL_EINVAL);
-    else op->iterator_len = (size_t)n;
+    if (n <= 0)
+        sl_kerr_internal(&op->err, SL_EINVAL);
+    else
+        op->iterator_len = (size_t)n;
 }
 
 static void seek_run(sl_kjob_t *j) {
@@ -247,8 +267,10 @@ static void seek_run(sl_kjob_t *j) {
     int rc = sl_storage_seek_time(op->shard->log, op->start.timestamp_ms, &pos);
     reader_done(op->shard);
     op->shard = NULL;
-    if (rc) sl_kerr_internal(&op->err, rc);
-    else op->reader.position = pos;
+    if (rc)
+        sl_kerr_internal(&op->err, rc);
+    else
+        op->reader.position = pos;
     iterator_finish(k, op);
     op->cb(op);
 }
@@ -267,10 +289,14 @@ int sl_kinesis_shard_iterator(sl_kinesis_t *k, sl_kiterator_t *op) {
         if (!s) {
             uint32_t index;
             char norm[24];
-            if (sl_shardid_parse(op->shard_id, op->shard_id_len, &index) == 0) sl_shardid_format(index, norm);
-            else snprintf(norm, sizeof norm, "%.*s", (int)SL_MIN(op->shard_id_len, 23), op->shard_id);
-            sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND, "Shard %s in stream %.*s under account %s does not exist",
-                        norm, (int)op->stream.name_len, op->stream.name, k->account);
+            if (sl_shardid_parse(op->shard_id, op->shard_id_len, &index) == 0)
+                sl_shardid_format(index, norm);
+            else
+                snprintf(norm, sizeof norm, "%.*s", (int)SL_MIN(op->shard_id_len, 23),
+                         op->shard_id);
+            sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND,
+                        "Shard %s in stream %.*s under account %s does not exist", norm,
+                        (int)op->stream.name_len, op->stream.name, k->account);
             goto out;
         }
     } else {
@@ -288,8 +314,8 @@ out:
 
 /* ---- iterators ---- */
 
-bool sl_kinesis_iterator_open(sl_kinesis_t *k, const char *text, size_t len, int64_t now_ms, sl_kreader_t *out,
-                              sl_kerr_t *err) {
+bool sl_kinesis_iterator_open(sl_kinesis_t *k, const char *text, size_t len, int64_t now_ms,
+                              sl_kreader_t *out, sl_kerr_t *err) {
     sl_iterator_t it;
     if (!text || sl_iterator_decode(k->token_key, text, len, &it) != 0)
         return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT, "Invalid ShardIterator.");
@@ -305,11 +331,13 @@ bool sl_kinesis_iterator_open(sl_kinesis_t *k, const char *text, size_t len, int
             strftime(outs[i], 40, "%a %b %d %H:%M:%S UTC %Y", &tm);
         }
         return sl_kerr_set(err, SL_KERR_EXPIRED_ITERATOR,
-                           "Iterator expired. The iterator was created at time %s while right now it is %s which is "
+                           "Iterator expired. The iterator was created at time %s while right now "
+                           "it is %s which is "
                            "further in the future than the tolerated delay of %d milliseconds.",
                            created, now, (int)k->cfg.iterator_ttl_ms);
     }
-    *out = (sl_kreader_t){.stream_created_ms = it.stream_created_ms, .shard_index = it.shard_index,
+    *out = (sl_kreader_t){.stream_created_ms = it.stream_created_ms,
+                          .shard_index = it.shard_index,
                           .position = it.position};
     memcpy(out->stream, it.stream_name, sizeof out->stream);
     return true;
@@ -317,8 +345,10 @@ bool sl_kinesis_iterator_open(sl_kinesis_t *k, const char *text, size_t len, int
 
 int sl_kinesis_iterator_seal(sl_kinesis_t *k, const sl_kreader_t *reader, int64_t now_ms,
                              char out[SL_TOKEN_ITERATOR_CHARS_MAX + 1]) {
-    sl_iterator_t it = {.stream_created_ms = reader->stream_created_ms, .shard_index = reader->shard_index,
-                        .position = reader->position, .issued_ms = now_ms};
+    sl_iterator_t it = {.stream_created_ms = reader->stream_created_ms,
+                        .shard_index = reader->shard_index,
+                        .position = reader->position,
+                        .issued_ms = now_ms};
     memcpy(it.stream_name, reader->stream, sizeof it.stream_name);
     return sl_iterator_encode(k->token_key, &it, out, SL_TOKEN_ITERATOR_CHARS_MAX + 1);
 }
@@ -331,7 +361,8 @@ static void read_run(sl_kjob_t *j);
 static bool consumer_active(const sl_kstream_t *s, const char *arn, int64_t now_ms) {
     bool ok = false;
     for (size_t i = 0; s && i < s->consumer_count; i++)
-        if (!strcmp(s->consumers[i]->arn, arn)) ok = sl_kconsumer_status(s->consumers[i], now_ms) == SL_KS_ACTIVE;
+        if (!strcmp(s->consumers[i]->arn, arn))
+            ok = sl_kconsumer_status(s->consumers[i], now_ms) == SL_KS_ACTIVE;
     return ok;
 }
 
@@ -353,27 +384,30 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
         if (!sh || !sh->log || !consumer_ok) {
             bool consumer = !consumer_ok && sh;
             sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND, "%s %s under account %s not found.",
-                        consumer ? "Consumer" : "Stream", consumer ? op->consumer_arn : r->stream, k->account);
+                        consumer ? "Consumer" : "Stream", consumer ? op->consumer_arn : r->stream,
+                        k->account);
             goto done;
         }
     } else {
         char id[24];
         sl_shardid_format(r->shard_index, id);
         if (!s) {
-            sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND, "Shard %s in stream %s under account %s does not exist",
-                        id, r->stream, k->account);
+            sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND,
+                        "Shard %s in stream %s under account %s does not exist", id, r->stream,
+                        k->account);
             goto done;
         }
         if (op->stream_arn && (strlen(s->arn) != op->stream_arn_len ||
                                memcmp(s->arn, op->stream_arn, op->stream_arn_len) != 0)) {
             sl_kerr_set(&op->err, SL_KERR_INVALID_ARGUMENT,
-                        "StreamARN %.*s does not match the stream of the ShardIterator.", (int)op->stream_arn_len,
-                        op->stream_arn);
+                        "StreamARN %.*s does not match the stream of the ShardIterator.",
+                        (int)op->stream_arn_len, op->stream_arn);
             goto done;
         }
         if (!sh || !sh->log) {
-            sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND, "Shard %s in stream %s under account %s does not exist",
-                        id, s->name, k->account);
+            sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND,
+                        "Shard %s in stream %s under account %s does not exist", id, s->name,
+                        k->account);
             goto done;
         }
     }
@@ -411,22 +445,25 @@ static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
     op->next_position = res->next_seq;
     op->caught_up = res->next_seq >= res->bounds.next_seq;
     int64_t behind = 0;
-    if (!op->caught_up && res->count) behind = res->bounds.last_arrival_ms - res->records[res->count - 1].arrival_ms;
+    if (!op->caught_up && res->count)
+        behind = res->bounds.last_arrival_ms - res->records[res->count - 1].arrival_ms;
     op->millis_behind = behind < 0 ? 0 : behind;
     if (res->count) {
         const sl_record_t *last = &res->records[res->count - 1];
-        op->continuation = sl_kinesis_seqnum(op->shard_created_ms, op->shard_index, last->seq, last->arrival_ms);
-    } else {
         op->continuation =
-            sl_kinesis_seqnum(op->shard_created_ms, op->shard_index, res->next_seq ? res->next_seq - 1 : 0,
-                              res->next_seq > 1 ? res->bounds.last_arrival_ms : op->shard_created_ms);
+            sl_kinesis_seqnum(op->shard_created_ms, op->shard_index, last->seq, last->arrival_ms);
+    } else {
+        op->continuation = sl_kinesis_seqnum(
+            op->shard_created_ms, op->shard_index, res->next_seq ? res->next_seq - 1 : 0,
+            res->next_seq > 1 ? res->bounds.last_arrival_ms : op->shard_created_ms);
     }
     op->shard_ended = false;
     op->child_count = 0;
     sl_kinesis_rdlock(k);
     const sl_kreader_t *r = &op->reader;
     sl_kstream_t *s = sl_kinesis_find(k, r->stream, strlen(r->stream), op->now_ms);
-    sl_kshard_t *sh = s && s->created_ms == r->stream_created_ms ? sl_kstream_shard(s, r->shard_index) : NULL;
+    sl_kshard_t *sh =
+        s && s->created_ms == r->stream_created_ms ? sl_kstream_shard(s, r->shard_index) : NULL;
     if (!sh) {
         op->gone = true;
         sl_kerr_stream_not_found(&op->err, k, r->stream, strlen(r->stream));
@@ -435,12 +472,15 @@ static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
         op->shard_ended = sl_kshard_ended(sh, op->caught_up);
         for (size_t i = 0; op->shard_ended && i < s->shard_count && op->child_count < 2; i++) {
             const sl_kshard_t *c = s->shards[i];
-            if (c->parent != (int32_t)sh->index && c->adjacent_parent != (int32_t)sh->index) continue;
+            if (c->parent != (int32_t)sh->index && c->adjacent_parent != (int32_t)sh->index)
+                continue;
             sl_kchild_t *ch = &op->children[op->child_count++];
             memcpy(ch->shard_id, c->id, sizeof ch->shard_id);
             ch->parent_count = 0;
-            if (c->parent >= 0) sl_shardid_format((uint32_t)c->parent, ch->parents[ch->parent_count++]);
-            if (c->adjacent_parent >= 0) sl_shardid_format((uint32_t)c->adjacent_parent, ch->parents[ch->parent_count++]);
+            if (c->parent >= 0)
+                sl_shardid_format((uint32_t)c->parent, ch->parents[ch->parent_count++]);
+            if (c->adjacent_parent >= 0)
+                sl_shardid_format((uint32_t)c->adjacent_parent, ch->parents[ch->parent_count++]);
             memcpy(ch->start_dec, c->start_dec, sizeof ch->start_dec);
             memcpy(ch->end_dec, c->end_dec, sizeof ch->end_dec);
         }
@@ -463,8 +503,8 @@ static void read_storage_cb(void *arg, int status, sl_read_result_t *res) {
 
 static void read_run(sl_kjob_t *j) {
     sl_kread_t *op = (sl_kread_t *)((char *)j - offsetof(sl_kread_t, job));
-    int rc = sl_storage_read(op->shard->log, op->reader.position, op->records_max, op->bytes_max, op->cutoff_ms,
-                             read_storage_cb, op);
+    int rc = sl_storage_read(op->shard->log, op->reader.position, op->records_max, op->bytes_max,
+                             op->cutoff_ms, read_storage_cb, op);
     if (rc) {
         reader_done(op->shard);
         op->shard = NULL;
@@ -504,7 +544,8 @@ int sl_kinesis_subscribe(sl_kinesis_t *k, sl_ksubscribe_t *op) {
         goto out;
     }
     if (sl_arn_parse_consumer(arn, alen, &a) != 0) {
-        sl_kerr_set(&op->err, SL_KERR_INVALID_ARGUMENT, "Invalid ConsumerARN %.*s.", (int)alen, arn);
+        sl_kerr_set(&op->err, SL_KERR_INVALID_ARGUMENT, "Invalid ConsumerARN %.*s.", (int)alen,
+                    arn);
         goto out;
     }
     if (a.account_len == strlen(k->account) && memcmp(a.account, k->account, a.account_len) == 0)
@@ -512,19 +553,21 @@ int sl_kinesis_subscribe(sl_kinesis_t *k, sl_ksubscribe_t *op) {
     c = s ? sl_kstream_consumer(s, a.consumer, a.consumer_len) : NULL;
     if (!c || strlen(c->arn) != alen || memcmp(c->arn, arn, alen) != 0 ||
         sl_kconsumer_status(c, op->now_ms) == SL_KS_GONE) {
-        sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND, "Consumer %.*s under account %s not found.", (int)alen, arn,
-                    k->account);
+        sl_kerr_set(&op->err, SL_KERR_RESOURCE_NOT_FOUND,
+                    "Consumer %.*s under account %s not found.", (int)alen, arn, k->account);
         goto out;
     }
     if (sl_kconsumer_status(c, op->now_ms) != SL_KS_ACTIVE) {
-        sl_kerr_set(&op->err, SL_KERR_RESOURCE_IN_USE, "Consumer %s under account %s is not in ACTIVE state.", c->arn,
-                    k->account);
+        sl_kerr_set(&op->err, SL_KERR_RESOURCE_IN_USE,
+                    "Consumer %s under account %s is not in ACTIVE state.", c->arn, k->account);
         goto out;
     }
     snprintf(op->consumer, sizeof op->consumer, "%s", c->arn);
     sl_kshard_t *sh = shard_by_id(k, s, op->shard_id, op->shard_id_len, op->now_ms, &op->err);
     if (!sh) goto out;
-    op->it = (sl_kiterator_t){.start = op->start, .op_name = "SubscribeToShard", .now_ms = op->now_ms,
+    op->it = (sl_kiterator_t){.start = op->start,
+                              .op_name = "SubscribeToShard",
+                              .now_ms = op->now_ms,
                               .cb = subscribe_position_done};
     rc = position_locked(k, &op->it, s, sh);
     if (rc == SL_KINESIS_DONE) {

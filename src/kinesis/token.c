@@ -162,8 +162,10 @@ static uint64_t get_be(const uint8_t *p, int bytes) {
  * position(8) issued_ms(8), integers big-endian. */
 #define ITERATOR_FIXED (1 + 1 + 8 + 4 + 8 + 8)
 /* An iterator for the longest stream name is sealed and still a valid ShardIterator. */
-static_assert(ITERATOR_FIXED + SL_NAME_CHARS_MAX <= SL_TOKEN_PLAIN_MAX, "iterator plaintext too long");
-static_assert(SL_TOKEN_ENCODED_LEN(ITERATOR_FIXED + SL_NAME_CHARS_MAX) <= SL_TOKEN_ITERATOR_CHARS_MAX,
+static_assert(ITERATOR_FIXED + SL_NAME_CHARS_MAX <= SL_TOKEN_PLAIN_MAX,
+              "iterator plaintext too long");
+static_assert(SL_TOKEN_ENCODED_LEN(ITERATOR_FIXED + SL_NAME_CHARS_MAX) <=
+                  SL_TOKEN_ITERATOR_CHARS_MAX,
               "iterator token too long");
 
 int sl_iterator_encode(const uint8_t key[32], const sl_iterator_t *it, char *out, size_t out_cap) {

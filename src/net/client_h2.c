@@ -278,7 +278,8 @@ void sl_hc_h2_readable(hc_conn_t *c) {
         }
     }
     for (int i = 0; c->state == HC_READY; i++) {
-        if (i >= SL_HC_READS_PER_EVENT && !(c->ssl && SSL_pending(c->ssl) > 0)) break; /* as h1_readable */
+        if (i >= SL_HC_READS_PER_EVENT && !(c->ssl && SSL_pending(c->ssl) > 0))
+            break; /* as h1_readable */
         long n = sl_hc_conn_read(c, cl->scratch, SL_HC_READ_BYTES);
         if (n == -1) break;
         if (n == 0) {

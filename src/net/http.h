@@ -30,16 +30,16 @@ typedef struct sl_http_req sl_http_req_t;
 /* A complete request. Owned by the net layer; valid until the response completes (sl_http_respond
  * or sl_http_stream_end), even if the client disconnects meanwhile. */
 struct sl_http_req {
-    const char *method;      /* NUL-terminated, e.g. "POST" */
-    const char *path;        /* NUL-terminated request target incl. query string, e.g. "/?a=b" */
+    const char *method; /* NUL-terminated, e.g. "POST" */
+    const char *path;   /* NUL-terminated request target incl. query string, e.g. "/?a=b" */
     sl_http_header_t *headers;
     size_t header_count;
-    const uint8_t *body;     /* request body (NUL-terminated for convenience, not counted in len) */
+    const uint8_t *body; /* request body (NUL-terminated for convenience, not counted in len) */
     size_t body_len;
-    int http_version;        /* 1 (HTTP/1.x) or 2 */
-    bool tls;                /* arrived over TLS */
-    sl_arena_t *arena;       /* per-request arena, released after the response completes */
-    void *user;              /* free for the handler's use */
+    int http_version;  /* 1 (HTTP/1.x) or 2 */
+    bool tls;          /* arrived over TLS */
+    sl_arena_t *arena; /* per-request arena, released after the response completes */
+    void *user;        /* free for the handler's use */
 };
 
 /* Called once per request on the request's loop thread. The handler must eventually answer with
@@ -62,7 +62,8 @@ void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *hea
  * No Content-Length is ever sent on a streamed response.
  * on_writable: called when the unsent backlog drops below the low-water mark after a write
  *   returned SL_EAGAIN-level backpressure; on_close: the client went away (after it, write/end are
- *   still allowed and are no-ops; the handler must still call sl_http_stream_end to release req). */
+ *   still allowed and are no-ops; the handler must still call sl_http_stream_end to release req).
+ */
 typedef struct {
     void (*on_writable)(sl_http_req_t *req, void *arg);
     void (*on_close)(sl_http_req_t *req, void *arg);
@@ -94,14 +95,14 @@ typedef void *(*sl_http_error_body_fn)(void *ctx, int status, const sl_http_head
                                        size_t header_count, size_t *len, const char **content_type);
 
 typedef struct {
-    const char *bind_address;     /* e.g. "127.0.0.1" */
-    int port;                     /* plain port (HTTP/1.1 + h2c prior knowledge) */
-    int tls_port;                 /* 0 = no TLS listener; TLS serves HTTP/1.1 and h2 (ALPN or preface) */
-    const char *tls_cert_file;    /* PEM; NULL with tls_port set = self-signed written to tls_dir */
+    const char *bind_address; /* e.g. "127.0.0.1" */
+    int port;                 /* plain port (HTTP/1.1 + h2c prior knowledge) */
+    int tls_port; /* 0 = no TLS listener; TLS serves HTTP/1.1 and h2 (ALPN or preface) */
+    const char *tls_cert_file; /* PEM; NULL with tls_port set = self-signed written to tls_dir */
     const char *tls_key_file;
-    const char *tls_dir;          /* where a generated self-signed cert/key are kept */
-    int threads;                  /* network threads; 0 = one per core */
-    size_t body_max_bytes;        /* larger request bodies get 413 */
+    const char *tls_dir;   /* where a generated self-signed cert/key are kept */
+    int threads;           /* network threads; 0 = one per core */
+    size_t body_max_bytes; /* larger request bodies get 413 */
     sl_http_handler_fn handler;
     void *handler_ctx;
     sl_http_error_body_fn error_body; /* optional (ctx = handler_ctx) */

@@ -20,7 +20,8 @@ static void append_uint(sl_buf_t *b, uint64_t v) {
     } while (v);
     char *p = sl_buf_reserve(b, n);
     if (!p) return;
-    for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
     b->len += n;
 }
 
@@ -44,16 +45,20 @@ static void build_head(sl_buf_t *b, sl_req_t *r, int status, const sl_http_heade
     size_t dlen;
     const char *date = sl_worker_date(r->worker, &dlen);
     sl_buf_append(b, date, dlen);
-    if (r->keep_alive) sl_buf_append_str(b, "Connection: keep-alive\r\n");
-    else sl_buf_append_str(b, "Connection: close\r\n");
+    if (r->keep_alive)
+        sl_buf_append_str(b, "Connection: keep-alive\r\n");
+    else
+        sl_buf_append_str(b, "Connection: close\r\n");
 }
 
 /* The response is complete: release the request and let the connection continue. */
 static void h1_finish(sl_req_t *r) {
     sl_conn_t *c = r->conn;
     c->h1_busy = false;
-    if (!r->keep_alive) c->close_after_flush = true;
-    else c->process_input = true;
+    if (!r->keep_alive)
+        c->close_after_flush = true;
+    else
+        c->process_input = true;
     r->handler_owned = false;
     sl_req_maybe_free(r);
     sl_conn_mark_dirty(c);
@@ -79,8 +84,10 @@ void sl_h1_respond(sl_req_t *r, int status, const sl_http_header_t *headers, siz
         free(body);
     } else {
         if (rc == 0) rc = sl_outq_copy(&c->out, b->data, b->len);
-        if (rc == 0 && !bodyless && !r->head_method && body_len > 0) rc = sl_outq_own(&c->out, body, body_len);
-        else free(body);
+        if (rc == 0 && !bodyless && !r->head_method && body_len > 0)
+            rc = sl_outq_own(&c->out, body, body_len);
+        else
+            free(body);
     }
     if (rc != 0) {
         sl_conn_abort(c);
@@ -164,8 +171,8 @@ void sl_h1_error(sl_conn_t *c, int status, const char *reason) {
     size_t blen = 0;
     const sl_http_header_t *hdrs = c->parser.head.headers;
     void *body = (status == 413 || status == 408) && cfg->error_body
-                     ? cfg->error_body(cfg->handler_ctx, status, hdrs, hdrs ? c->parser.head.header_count : 0,
-                                       &blen, &ctype)
+                     ? cfg->error_body(cfg->handler_ctx, status, hdrs,
+                                       hdrs ? c->parser.head.header_count : 0, &blen, &ctype)
                      : NULL;
     sl_buf_printf(b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", status,
                   sl_http_reason(status), body ? ctype : "text/plain", body ? blen : rlen + 1);
@@ -213,8 +220,10 @@ static void h1_on_head(sl_conn_t *c) {
     const sl_http1_head_t *h = &c->parser.head;
     if (h->expect_continue && h->minor_version >= 1 && (h->chunked || h->content_length > 0)) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (sl_outq_copy(&c->out, cont, sizeof cont - 1) != 0) sl_conn_abort(c);
-        else sl_conn_mark_dirty(c);
+        if (sl_outq_copy(&c->out, cont, sizeof cont - 1) != 0)
+            sl_conn_abort(c);
+        else
+            sl_conn_mark_dirty(c);
     }
 }
 

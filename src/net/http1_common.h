@@ -91,8 +91,10 @@ static inline bool sl_h1_split_field(char *line, size_t n, size_t *name_len, siz
     if (i == 0 || i >= n || line[i] != ':') return false;
     line[i] = 0;
     size_t a = i + 1, b = n;
-    while (a < b && (line[a] == ' ' || line[a] == '\t')) a++;
-    while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t')) b--;
+    while (a < b && (line[a] == ' ' || line[a] == '\t'))
+        a++;
+    while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t'))
+        b--;
     *name_len = i;
     *value_start = a;
     *value_end = b;

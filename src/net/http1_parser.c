@@ -61,7 +61,8 @@ static bool body_reserve(sl_http1_parser_t *p, size_t extra) {
     size_t need = p->body_len + extra + 1;
     if (need <= p->body_cap) return true;
     size_t cap = p->body_cap ? p->body_cap : 1024;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     size_t limit = p->body_max_bytes + 1;
     if (p->state == P_BODY_CL && p->head.content_length + 1 < limit)
         limit = (size_t)p->head.content_length + 1;
@@ -76,12 +77,14 @@ static bool body_reserve(sl_http1_parser_t *p, size_t extra) {
 
 static sl_http1_event_t parse_request_line(sl_http1_parser_t *p, char *line, size_t n) {
     size_t i = 0;
-    while (i < n && sl_h1_is_tchar((unsigned char)line[i])) i++;
+    while (i < n && sl_h1_is_tchar((unsigned char)line[i]))
+        i++;
     if (i == 0 || i >= n || line[i] != ' ') return fail(p, 400, "malformed request line");
     line[i] = 0;
     p->head.method = line;
     size_t t = ++i;
-    while (i < n && (unsigned char)line[i] > 0x20 && line[i] != 0x7f) i++;
+    while (i < n && (unsigned char)line[i] > 0x20 && line[i] != 0x7f)
+        i++;
     if (i == t || i >= n || line[i] != ' ') return fail(p, 400, "malformed request target");
     line[i] = 0;
     p->head.target = line + t;
@@ -102,7 +105,8 @@ static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_
     if (h->name_len == 14 && memcmp(h->name, "content-length", 14) == 0) {
         uint64_t cl;
         if (!sl_h1_parse_length(v, vn, &cl)) return fail(p, 400, "invalid Content-Length");
-        if (*has_cl && cl != p->head.content_length) return fail(p, 400, "conflicting Content-Length");
+        if (*has_cl && cl != p->head.content_length)
+            return fail(p, 400, "conflicting Content-Length");
         *has_cl = true;
         p->head.content_length = cl;
     } else if (h->name_len == 17 && memcmp(h->name, "transfer-encoding", 17) == 0) {
@@ -110,12 +114,16 @@ static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_
         size_t s = 0;
         while (s < vn) {
             size_t e = s;
-            while (e < vn && v[e] != ',') e++;
+            while (e < vn && v[e] != ',')
+                e++;
             size_t a = s, b = e;
-            while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
-            while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
+            while (a < b && (v[a] == ' ' || v[a] == '\t'))
+                a++;
+            while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+                b--;
             if (b > a) {
-                if (!sl_h1_ieq(v + a, b - a, "chunked")) return fail(p, 501, "unsupported Transfer-Encoding");
+                if (!sl_h1_ieq(v + a, b - a, "chunked"))
+                    return fail(p, 501, "unsupported Transfer-Encoding");
                 if (p->head.chunked) return fail(p, 400, "chunked applied twice");
                 p->head.chunked = true;
             }
@@ -126,11 +134,15 @@ static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_
         size_t s = 0;
         while (s < vn) {
             size_t e = s;
-            while (e < vn && v[e] != ',') e++;
+            while (e < vn && v[e] != ',')
+                e++;
             size_t a = s, b = e;
-            while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
-            while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
-            if (sl_h1_ieq(v + a, b - a, "close")) p->head.keep_alive = false;
+            while (a < b && (v[a] == ' ' || v[a] == '\t'))
+                a++;
+            while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+                b--;
+            if (sl_h1_ieq(v + a, b - a, "close"))
+                p->head.keep_alive = false;
             else if (sl_h1_ieq(v + a, b - a, "keep-alive") && p->head.minor_version == 0)
                 p->head.keep_alive = true;
             s = e + 1;
@@ -181,7 +193,8 @@ static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const
                                   size_t len, size_t *consumed) {
     /* Empty lines before a request line are ignored (RFC 9112 section 2.2). */
     size_t skip = 0;
-    while (skip < len && (data[skip] == '\r' || data[skip] == '\n')) skip++;
+    while (skip < len && (data[skip] == '\r' || data[skip] == '\n'))
+        skip++;
     if (skip > 0) {
         *consumed = skip;
         p->scan_pos = 0;
@@ -194,7 +207,8 @@ static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const
     }
     if (hlen > SL_HTTP_HEADER_BYTES_MAX) return fail(p, 431, "request head too large");
     size_t lines = 0;
-    for (size_t i = 0; i < hlen; i++) lines += data[i] == '\n';
+    for (size_t i = 0; i < hlen; i++)
+        lines += data[i] == '\n';
     size_t nhdr = lines < SL_HTTP_HEADERS_MAX ? lines : SL_HTTP_HEADERS_MAX;
     char *buf = sl_arena_alloc(arena, hlen + 1);
     p->head.headers = sl_arena_alloc(arena, (nhdr ? nhdr : 1) * sizeof(sl_http_header_t));
@@ -207,11 +221,13 @@ static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const
     if (p->head.chunked) {
         p->state = P_CHUNK_SIZE;
     } else if (p->head.content_length > 0) {
-        if (p->head.content_length > p->body_max_bytes) return fail(p, 413, "request body too large");
+        if (p->head.content_length > p->body_max_bytes)
+            return fail(p, 413, "request body too large");
         p->remaining = p->head.content_length;
         p->state = P_BODY_CL;
-        size_t first = p->head.content_length < SL_HTTP_BODY_INITIAL_BYTES ? (size_t)p->head.content_length
-                                                                  : SL_HTTP_BODY_INITIAL_BYTES;
+        size_t first = p->head.content_length < SL_HTTP_BODY_INITIAL_BYTES
+                           ? (size_t)p->head.content_length
+                           : SL_HTTP_BODY_INITIAL_BYTES;
         if (!body_reserve(p, first)) return fail(p, 500, "out of memory");
     } else {
         p->state = P_DONE;
@@ -227,9 +243,12 @@ static sl_http1_event_t feed_chunked(sl_http1_parser_t *p, const char *data, siz
         switch (p->state) {
         case P_CHUNK_SIZE: {
             int d = -1;
-            if (c >= '0' && c <= '9') d = c - '0';
-            else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+            if (c >= '0' && c <= '9')
+                d = c - '0';
+            else if (c >= 'a' && c <= 'f')
+                d = c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F')
+                d = c - 'A' + 10;
             if (d >= 0) {
                 if (++p->chunk_digits > 15) return fail(p, 413, "chunk too large");
                 p->chunk_size = p->chunk_size * 16 + (uint64_t)d;
@@ -237,14 +256,28 @@ static sl_http1_event_t feed_chunked(sl_http1_parser_t *p, const char *data, siz
                 break;
             }
             if (p->chunk_digits == 0) return fail(p, 400, "malformed chunk size");
-            if (c == ';' || c == ' ' || c == '\t') { p->state = P_CHUNK_EXT; p->line_len = 0; break; }
-            if (c == '\r') { p->state = P_CHUNK_SIZE_LF; i++; break; }
+            if (c == ';' || c == ' ' || c == '\t') {
+                p->state = P_CHUNK_EXT;
+                p->line_len = 0;
+                break;
+            }
+            if (c == '\r') {
+                p->state = P_CHUNK_SIZE_LF;
+                i++;
+                break;
+            }
             return fail(p, 400, "malformed chunk size");
         }
         case P_CHUNK_EXT:
-            if (c == '\r') { p->state = P_CHUNK_SIZE_LF; i++; break; }
-            if ((c < 0x20 && c != '\t') || c == 0x7f) return fail(p, 400, "malformed chunk extension");
-            if (++p->line_len > SL_HTTP_CHUNK_LINE_BYTES_MAX) return fail(p, 400, "chunk extension too long");
+            if (c == '\r') {
+                p->state = P_CHUNK_SIZE_LF;
+                i++;
+                break;
+            }
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return fail(p, 400, "malformed chunk extension");
+            if (++p->line_len > SL_HTTP_CHUNK_LINE_BYTES_MAX)
+                return fail(p, 400, "chunk extension too long");
             i++;
             break;
         case P_CHUNK_SIZE_LF:
@@ -283,11 +316,16 @@ static sl_http1_event_t feed_chunked(sl_http1_parser_t *p, const char *data, siz
             i++;
             break;
         case P_TRAILER_START:
-            if (c == '\r') { p->state = P_TRAILER_END_LF; i++; break; }
+            if (c == '\r') {
+                p->state = P_TRAILER_END_LF;
+                i++;
+                break;
+            }
             p->state = P_TRAILER_LINE;
             break;
         case P_TRAILER_LINE:
-            if (++p->trailer_bytes > SL_HTTP_HEADER_BYTES_MAX) return fail(p, 431, "trailers too large");
+            if (++p->trailer_bytes > SL_HTTP_HEADER_BYTES_MAX)
+                return fail(p, 431, "trailers too large");
             if (c == '\n') p->state = P_TRAILER_START;
             i++;
             break;
@@ -337,7 +375,8 @@ sl_http1_event_t sl_http1_parser_feed(sl_http1_parser_t *p, sl_arena_t *arena, c
 
 size_t sl_http1_parser_body_space(sl_http1_parser_t *p, uint8_t **dst) {
     if (p->state != P_BODY_CL || p->remaining == 0) return 0;
-    size_t want = p->remaining < SL_HTTP_BODY_INITIAL_BYTES ? (size_t)p->remaining : SL_HTTP_BODY_INITIAL_BYTES;
+    size_t want = p->remaining < SL_HTTP_BODY_INITIAL_BYTES ? (size_t)p->remaining
+                                                            : SL_HTTP_BODY_INITIAL_BYTES;
     if (!body_reserve(p, want)) return 0;
     size_t room = p->body_cap - p->body_len - 1;
     if (room > p->remaining) room = (size_t)p->remaining;

@@ -41,9 +41,9 @@ typedef struct {
     size_t body_max_bytes;
     /* state (private) */
     int state;
-    size_t scan_pos;     /* bytes of the pending head already scanned for its end */
-    uint64_t remaining;  /* Content-Length body bytes or current chunk bytes still expected */
-    size_t line_len;     /* bytes of the current chunk-size or trailer line */
+    size_t scan_pos;    /* bytes of the pending head already scanned for its end */
+    uint64_t remaining; /* Content-Length body bytes or current chunk bytes still expected */
+    size_t line_len;    /* bytes of the current chunk-size or trailer line */
     size_t trailer_bytes;
     uint64_t chunk_size;
     int chunk_digits;
@@ -51,8 +51,8 @@ typedef struct {
     sl_http1_head_t head;
     uint8_t *body;
     size_t body_len, body_cap;
-    int error_status;          /* 400, 413, 431, 501 or 505 after SL_HTTP1_ERROR */
-    const char *error_reason;  /* static text */
+    int error_status;         /* 400, 413, 431, 501 or 505 after SL_HTTP1_ERROR */
+    const char *error_reason; /* static text */
 } sl_http1_parser_t;
 
 void sl_http1_parser_init(sl_http1_parser_t *p, size_t body_max_bytes);

@@ -124,7 +124,8 @@ static sl_http1_resp_event_t parse_head(sl_http1_resp_parser_t *p, sl_arena_t *a
         size_t tl;
         if (i == 14 && memcmp(line, "content-length", 14) == 0) {
             uint64_t v;
-            if (!sl_h1_parse_length(h->value, h->value_len, &v)) return fail(p, "invalid Content-Length");
+            if (!sl_h1_parse_length(h->value, h->value_len, &v))
+                return fail(p, "invalid Content-Length");
             if (has_cl && v != cl) return fail(p, "conflicting Content-Length");
             has_cl = true;
             cl = v;
@@ -208,7 +209,8 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
         case R_CHUNK_SIZE: {
             int v = hex_value(c);
             if (v >= 0) {
-                if (++p->chunk_digits > SL_HTTP_CHUNK_SIZE_DIGITS_MAX) return fail(p, "chunk size too large");
+                if (++p->chunk_digits > SL_HTTP_CHUNK_SIZE_DIGITS_MAX)
+                    return fail(p, "chunk size too large");
                 p->remaining = p->remaining * 16 + (uint64_t)v;
                 i++;
                 break;
@@ -226,7 +228,8 @@ static sl_http1_resp_event_t feed_chunked(sl_http1_resp_parser_t *p, const char 
             break;
         }
         case R_CHUNK_EXT:
-            if (++p->line_len > SL_HTTP_CHUNK_LINE_BYTES_MAX) return fail(p, "chunk extension too long");
+            if (++p->line_len > SL_HTTP_CHUNK_LINE_BYTES_MAX)
+                return fail(p, "chunk extension too long");
             i++;
             if (c == '\n') goto size_done_consumed;
             if ((unsigned char)c < 0x20 && c != '\t' && c != '\r')

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static sl_conn_t *conn_of(void *user_data) { return user_data; }
+static sl_conn_t *conn_of(void *user_data) {
+    return user_data;
+}
 
 static sl_req_t *stream_req(nghttp2_session *s, int32_t stream_id) {
     return nghttp2_session_get_stream_user_data(s, stream_id);
@@ -44,7 +46,8 @@ static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, v
     return 0;
 }
 
-static int add_header(sl_req_t *r, const char *name, size_t nlen, const uint8_t *value, size_t vlen) {
+static int add_header(sl_req_t *r, const char *name, size_t nlen, const uint8_t *value,
+                      size_t vlen) {
     if (r->pub.header_count >= SL_HTTP_HEADERS_MAX) return -1;
     if (r->pub.header_count == r->header_cap) {
         size_t cap = r->header_cap ? r->header_cap * 2 : 16;
@@ -80,21 +83,25 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
             r->pub.path = sl_arena_strndup(r->pub.arena, (const char *)value, valuelen);
             if (!r->pub.path) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         } else if (namelen == 10 && memcmp(nm, ":authority", 10) == 0) {
-            if (add_header(r, "host", 4, value, valuelen) != 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+            if (add_header(r, "host", 4, value, valuelen) != 0)
+                return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         }
         return 0;
     }
-    if (add_header(r, nm, namelen, value, valuelen) != 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if (add_header(r, nm, namelen, value, valuelen) != 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     if (namelen == 14 && memcmp(nm, "content-length", 14) == 0) {
         /* nghttp2 validated the digits; size the body buffer once or refuse it early. */
         uint64_t cl = 0;
-        for (size_t i = 0; i < valuelen && i < 19; i++) cl = cl * 10 + (uint64_t)(value[i] - '0');
+        for (size_t i = 0; i < valuelen && i < 19; i++)
+            cl = cl * 10 + (uint64_t)(value[i] - '0');
         size_t max = r->worker->srv->cfg.body_max_bytes;
         r->body_expected = cl > max ? max : (size_t)cl;
         if (cl > max) {
             r->too_large = true;
         } else if (cl > 0 && !r->body) {
-            size_t first = cl < SL_NET_H2_STREAM_WINDOW * 4 ? (size_t)cl : SL_NET_H2_STREAM_WINDOW * 4;
+            size_t first =
+                cl < SL_NET_H2_STREAM_WINDOW * 4 ? (size_t)cl : SL_NET_H2_STREAM_WINDOW * 4;
             r->body = malloc(first + 1);
             if (r->body) r->body_cap = first + 1;
         }
@@ -117,14 +124,16 @@ static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     sl_conn_t *c = conn_of(user_data);
     if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
     sl_req_t *r = stream_req(s, stream_id);
-    if (!r || r->too_large || r->over_budget || r->responded || r->handler_owned || r->deferred) return 0;
+    if (!r || r->too_large || r->over_budget || r->responded || r->handler_owned || r->deferred)
+        return 0;
     size_t max = r->worker->srv->cfg.body_max_bytes;
     if (len > max - r->body_len) {
         r->too_large = true;
         h2_drop_body(r);
         return 0;
     }
-    if (r->body_acct == 0) r->body_small = r->body_expected > 0 && r->body_expected <= SL_HTTP_BODY_SMALL_BYTES;
+    if (r->body_acct == 0)
+        r->body_small = r->body_expected > 0 && r->body_expected <= SL_HTTP_BODY_SMALL_BYTES;
     if (!sl_body_budget_ok(r->worker->srv, r->body_small)) {
         /* Buffered request bodies are over the process-wide budget: refuse this one (503, the
          * client may retry) rather than buffer it; the rest of it is read and dropped. */
@@ -135,7 +144,8 @@ static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     size_t need = r->body_len + len + 1;
     if (need > r->body_cap) {
         size_t cap = r->body_cap ? r->body_cap : 4096;
-        while (cap < need) cap *= 2;
+        while (cap < need)
+            cap *= 2;
         if (cap > max + 1) cap = max + 1;
         uint8_t *b = realloc(r->body, cap);
         if (!b) {
@@ -170,14 +180,15 @@ static void h2_internal_response(sl_req_t *r, int status) {
     const char *ctype = NULL;
     size_t blen = 0;
     void *body = status != 400 && cfg->error_body
-                     ? cfg->error_body(cfg->handler_ctx, status, r->pub.headers, r->pub.header_count,
-                                       &blen, &ctype)
+                     ? cfg->error_body(cfg->handler_ctx, status, r->pub.headers,
+                                       r->pub.header_count, &blen, &ctype)
                      : NULL;
     int n = snprintf(len, sizeof len, "%zu", body ? blen : 0);
-    nghttp2_nv nv[] = {{(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE},
-                       {(uint8_t *)"content-length", (uint8_t *)len, 14, (size_t)n, NGHTTP2_NV_FLAG_NONE},
-                       {(uint8_t *)"content-type", (uint8_t *)(ctype ? ctype : ""), 12, ctype ? strlen(ctype) : 0,
-                        NGHTTP2_NV_FLAG_NONE}};
+    nghttp2_nv nv[] = {
+        {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"content-length", (uint8_t *)len, 14, (size_t)n, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"content-type", (uint8_t *)(ctype ? ctype : ""), 12, ctype ? strlen(ctype) : 0,
+         NGHTTP2_NV_FLAG_NONE}};
     int rv;
     if (body) {
         free(r->resp_body);
@@ -217,8 +228,10 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
          * the request waits, complete, until they are (sl_h2_dispatch_deferred). */
         r->deferred = true;
         r->defer_next = NULL;
-        if (c->defer_tail) c->defer_tail->defer_next = r;
-        else c->defer_head = r;
+        if (c->defer_tail)
+            c->defer_tail->defer_next = r;
+        else
+            c->defer_head = r;
         c->defer_tail = r;
         sl_conn_wait(c);
         return 0;
@@ -237,7 +250,8 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
     r->in_session = false;
     /* Response bytes never to be sent leave the connection's count (and memory) now. */
-    size_t held = (r->resp_body ? r->resp_len - r->resp_off : 0) + (r->stream_buf.len - r->stream_off);
+    size_t held =
+        (r->resp_body ? r->resp_len - r->resp_off : 0) + (r->stream_buf.len - r->stream_off);
     SL_ASSERT(c->h2_held >= held);
     c->h2_held -= held;
     free(r->resp_body);
@@ -292,7 +306,8 @@ static ssize_t h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, s
         r->stream_off = 0;
         if (r->stream_ended) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
     } else if (r->stream_off > 65536 && r->stream_off > r->stream_buf.len / 2) {
-        memmove(r->stream_buf.data, r->stream_buf.data + r->stream_off, r->stream_buf.len - r->stream_off);
+        memmove(r->stream_buf.data, r->stream_buf.data + r->stream_off,
+                r->stream_buf.len - r->stream_off);
         r->stream_buf.len -= r->stream_off;
         r->stream_off = 0;
     }
@@ -322,13 +337,15 @@ void sl_h2_callbacks_destroy(sl_http_server_t *srv) {
 
 int sl_h2_start(sl_conn_t *c) {
     sl_http_server_t *srv = c->w->srv;
-    if (nghttp2_session_server_new2(&c->h2, srv->h2_callbacks, c, srv->h2_option) != 0) return SL_ENOMEM;
+    if (nghttp2_session_server_new2(&c->h2, srv->h2_callbacks, c, srv->h2_option) != 0)
+        return SL_ENOMEM;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, SL_HTTP2_STREAMS_MAX},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, SL_NET_H2_STREAM_WINDOW},
     };
     if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, SL_ARRAY_LEN(iv)) != 0 ||
-        nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, SL_NET_H2_CONN_WINDOW) != 0)
+        nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, SL_NET_H2_CONN_WINDOW) !=
+            0)
         return SL_ENOMEM;
     c->proto = SL_PROTO_H2;
     sl_conn_mark_dirty(c);
@@ -371,7 +388,8 @@ static nghttp2_nv *build_nva(sl_req_t *r, int status, const sl_http_header_t *he
     char *st = sl_arena_sprintf(a, "%d", status >= 100 && status <= 999 ? status : 500);
     if (!nv || !st) return NULL;
     size_t k = 0;
-    nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st), NGHTTP2_NV_FLAG_NONE};
+    nv[k++] =
+        (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st), NGHTTP2_NV_FLAG_NONE};
     for (size_t i = 0; i < n; i++) {
         const sl_http_header_t *h = &headers[i];
         if (sl_http_reserved_header(h->name, h->name_len, true)) continue;
@@ -385,7 +403,8 @@ static nghttp2_nv *build_nva(sl_req_t *r, int status, const sl_http_header_t *he
     size_t dlen;
     const char *date = sl_worker_date(r->worker, &dlen);
     /* The cache holds "Date: <value>\r\n". */
-    nv[k++] = (nghttp2_nv){(uint8_t *)"date", (uint8_t *)date + 6, 4, dlen - 8, NGHTTP2_NV_FLAG_NONE};
+    nv[k++] =
+        (nghttp2_nv){(uint8_t *)"date", (uint8_t *)date + 6, 4, dlen - 8, NGHTTP2_NV_FLAG_NONE};
     if (with_length) {
         char *cl = sl_arena_sprintf(a, "%zu", body_len);
         if (!cl) return NULL;
@@ -417,7 +436,8 @@ void sl_h2_respond(sl_req_t *r, int status, const sl_http_header_t *headers, siz
         }
     }
     free(body);
-    if (rv != 0) nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
+    if (rv != 0)
+        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
     r->handler_owned = false;
     sl_req_maybe_free(r);
     sl_conn_mark_dirty(c);
@@ -447,7 +467,8 @@ long sl_h2_stream_write(sl_req_t *r, const void *data, size_t len) {
         size_t pending = r->stream_buf.len - r->stream_off;
         if (sl_buf_failed(&r->stream_buf) || pending > SL_HTTP_OUTPUT_BACKLOG_MAX) {
             /* The client does not read and the handler ignored backpressure. */
-            nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
+            nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id,
+                                      NGHTTP2_INTERNAL_ERROR);
             r->closed = true;
             sl_conn_mark_dirty(c);
             return SL_ECLOSED;

@@ -38,42 +38,42 @@ struct sl_req {
     sl_http_req_t pub; /* must stay first */
     sl_arena_t arena_storage;
     sl_worker_t *worker;
-    sl_conn_t *conn;           /* NULL once the connection is gone */
-    sl_req_t *prev, *next;     /* conn->reqs list (next also links the worker's free pool) */
-    sl_req_t *wprev, *wnext;   /* worker->live list: every allocated request */
-    int32_t stream_id;         /* HTTP/2 */
-    size_t header_cap;         /* HTTP/2: capacity of pub.headers (arena) */
-    uint8_t *body;             /* malloc'd request body */
+    sl_conn_t *conn;         /* NULL once the connection is gone */
+    sl_req_t *prev, *next;   /* conn->reqs list (next also links the worker's free pool) */
+    sl_req_t *wprev, *wnext; /* worker->live list: every allocated request */
+    int32_t stream_id;       /* HTTP/2 */
+    size_t header_cap;       /* HTTP/2: capacity of pub.headers (arena) */
+    uint8_t *body;           /* malloc'd request body */
     size_t body_len, body_cap;
     /* Lifetime: the request is freed when none of these hold it. */
-    bool conn_owned;           /* HTTP/1.1: being parsed */
-    bool handler_owned;        /* dispatched, response not yet complete */
-    bool in_session;           /* HTTP/2: the stream still exists in the nghttp2 session */
-    int refs;                  /* pending notifications */
-    bool closed;               /* client gone */
-    bool too_large;            /* HTTP/2: body over the limit, answered 413 by the net layer */
-    bool head_method;          /* HEAD: no response body */
-    bool keep_alive;           /* HTTP/1.1 */
-    int minor_version;         /* HTTP/1.x */
+    bool conn_owned;    /* HTTP/1.1: being parsed */
+    bool handler_owned; /* dispatched, response not yet complete */
+    bool in_session;    /* HTTP/2: the stream still exists in the nghttp2 session */
+    int refs;           /* pending notifications */
+    bool closed;        /* client gone */
+    bool too_large;     /* HTTP/2: body over the limit, answered 413 by the net layer */
+    bool head_method;   /* HEAD: no response body */
+    bool keep_alive;    /* HTTP/1.1 */
+    int minor_version;  /* HTTP/1.x */
     /* response */
-    bool responded;            /* sl_http_respond or sl_http_stream_begin called */
+    bool responded; /* sl_http_respond or sl_http_stream_begin called */
     bool streaming;
     bool stream_ended;
-    bool stream_raw;           /* HTTP/1.0 streamed: close-delimited, no chunk framing */
+    bool stream_raw; /* HTTP/1.0 streamed: close-delimited, no chunk framing */
     bool want_writable;
     sl_http_stream_cbs_t cbs;
-    uint8_t *resp_body;        /* HTTP/2 full response body (malloc'd) */
+    uint8_t *resp_body; /* HTTP/2 full response body (malloc'd) */
     size_t resp_len, resp_off;
-    sl_buf_t stream_buf;       /* HTTP/2 streamed bytes not yet taken by nghttp2 */
+    sl_buf_t stream_buf; /* HTTP/2 streamed bytes not yet taken by nghttp2 */
     size_t stream_off;
     /* budgets and deadlines */
-    size_t body_acct;          /* body bytes counted in the server's request-body budget */
-    bool body_small;           /* ... in its small-body share (see sl_body_budget_ok) */
-    int64_t start_ms;          /* HTTP/2: stream opened (its header + body deadline) */
-    bool over_budget;          /* HTTP/2: body refused for the body budget, answered 503 */
-    size_t body_expected;      /* HTTP/2: content-length when given, else 0 */
-    bool deferred;             /* HTTP/2: complete, waiting in conn->defer list for dispatch */
-    bool awaiting;             /* HTTP/2: dispatched, not answered yet (counted in conn->awaiting) */
+    size_t body_acct;     /* body bytes counted in the server's request-body budget */
+    bool body_small;      /* ... in its small-body share (see sl_body_budget_ok) */
+    int64_t start_ms;     /* HTTP/2: stream opened (its header + body deadline) */
+    bool over_budget;     /* HTTP/2: body refused for the body budget, answered 503 */
+    size_t body_expected; /* HTTP/2: content-length when given, else 0 */
+    bool deferred;        /* HTTP/2: complete, waiting in conn->defer list for dispatch */
+    bool awaiting;        /* HTTP/2: dispatched, not answered yet (counted in conn->awaiting) */
     sl_req_t *defer_next;
     /* deferred notifications (worker->notify list) */
     sl_req_t *notify_next;
@@ -83,51 +83,51 @@ struct sl_req {
 struct sl_conn {
     sl_loop_io_t io; /* must stay first */
     sl_worker_t *w;
-    sl_conn_t *prev, *next;    /* worker->conns */
-    sl_conn_t *dirty_next;     /* worker->dirty list */
-    sl_conn_t *dead_next;      /* worker->dead list */
+    sl_conn_t *prev, *next; /* worker->conns */
+    sl_conn_t *dirty_next;  /* worker->dirty list */
+    sl_conn_t *dead_next;   /* worker->dead list */
     bool in_dirty;
     int proto;
     bool tls;
     SSL *ssl;
     bool ssl_read_wants_write, ssl_write_wants_read;
-    bool dead;                 /* socket closed; freed in the next prepare phase */
-    bool peer_eof;             /* the client shut down its side */
+    bool dead;     /* socket closed; freed in the next prepare phase */
+    bool peer_eof; /* the client shut down its side */
     bool read_paused;
-    bool read_again;           /* TLS: decrypted bytes may be buffered; read without an event */
-    bool process_input;        /* HTTP/1.1: parse buffered input (after a response completed) */
-    bool close_after_flush;    /* graceful close once the output is written */
-    bool lingering;            /* output done, write side shut, draining input until EOF */
+    bool read_again;        /* TLS: decrypted bytes may be buffered; read without an event */
+    bool process_input;     /* HTTP/1.1: parse buffered input (after a response completed) */
+    bool close_after_flush; /* graceful close once the output is written */
+    bool lingering;         /* output done, write side shut, draining input until EOF */
     int64_t linger_deadline_ms;
-    int64_t last_active_ms;    /* last request activity; the LRU order of worker->conns */
-    int64_t accept_ms;         /* accepted, or switched to TLS on the plain port */
-    int64_t req_start_ms;      /* first byte of the request (or preface) being received; 0: none */
-    int64_t head_done_ms;      /* HTTP/1.1: head of the current request complete; 0: not yet */
-    int64_t last_send_ms;      /* output last moved (or was empty) */
+    int64_t last_active_ms; /* last request activity; the LRU order of worker->conns */
+    int64_t accept_ms;      /* accepted, or switched to TLS on the plain port */
+    int64_t req_start_ms;   /* first byte of the request (or preface) being received; 0: none */
+    int64_t head_done_ms;   /* HTTP/1.1: head of the current request complete; 0: not yet */
+    int64_t last_send_ms;   /* output last moved (or was empty) */
     /* budgets */
     sl_conn_t *wait_prev, *wait_next; /* worker->wait list */
     bool in_wait;
-    bool recheck;              /* look at the waits again in the prepare phase */
-    bool dispatch_wait;        /* HTTP/1.1: next request not parsed until the output drains */
-    bool body_wait;            /* HTTP/1.1: reading paused for the request-body budget */
-    size_t out_acct;           /* unsent bytes counted in worker->out_bytes */
-    size_t h2_held;            /* HTTP/2: response bytes not yet handed to nghttp2 */
-    size_t h1_body_acct;       /* HTTP/1.1: body bytes of the request being parsed, counted */
-    bool h1_body_small;        /* ... in the small-body share */
-    char *in;                  /* unprocessed input */
+    bool recheck;        /* look at the waits again in the prepare phase */
+    bool dispatch_wait;  /* HTTP/1.1: next request not parsed until the output drains */
+    bool body_wait;      /* HTTP/1.1: reading paused for the request-body budget */
+    size_t out_acct;     /* unsent bytes counted in worker->out_bytes */
+    size_t h2_held;      /* HTTP/2: response bytes not yet handed to nghttp2 */
+    size_t h1_body_acct; /* HTTP/1.1: body bytes of the request being parsed, counted */
+    bool h1_body_small;  /* ... in the small-body share */
+    char *in;            /* unprocessed input */
     size_t in_len, in_cap;
     sl_outq_t out;
-    sl_req_t *reqs;            /* requests linked to this connection */
+    sl_req_t *reqs; /* requests linked to this connection */
     size_t req_count;
     /* HTTP/1.1 */
     sl_http1_parser_t parser;
-    sl_req_t *h1_cur;          /* request being parsed or in flight */
-    bool h1_busy;              /* a dispatched request awaits its response */
+    sl_req_t *h1_cur; /* request being parsed or in flight */
+    bool h1_busy;     /* a dispatched request awaits its response */
     /* HTTP/2 */
     nghttp2_session *h2;
     sl_req_t *defer_head, *defer_tail; /* complete streams waiting for the output bound */
-    size_t awaiting;           /* dispatched streams not answered yet */
-    size_t resp_max;           /* recent largest answer (decays by 1/8 per answer) */
+    size_t awaiting;                   /* dispatched streams not answered yet */
+    size_t resp_max;                   /* recent largest answer (decays by 1/8 per answer) */
 };
 
 /* A listening socket of one worker. */
@@ -143,32 +143,32 @@ struct sl_worker {
     sl_loop_t *loop;
     pthread_t thread;
     bool thread_started;
-    sl_listener_t listen[2];   /* plain, TLS */
+    sl_listener_t listen[2]; /* plain, TLS */
     int stop_grace_ms;
     sl_timer_t *sweep_timer;
     sl_timer_t *grace_timer;
     bool stopping;
-    sl_conn_t *conns;          /* most recently active first */
+    sl_conn_t *conns; /* most recently active first */
     sl_conn_t *conns_tail;
     size_t conn_count;
-    atomic_size_t conn_pub;    /* conn_count, read by the other workers */
-    size_t out_bytes;          /* unsent response bytes of this worker's connections */
-    atomic_size_t out_pub;     /* out_bytes, read by the other workers */
-    sl_conn_t *wait_head;      /* connections waiting for a budget */
+    atomic_size_t conn_pub; /* conn_count, read by the other workers */
+    size_t out_bytes;       /* unsent response bytes of this worker's connections */
+    atomic_size_t out_pub;  /* out_bytes, read by the other workers */
+    sl_conn_t *wait_head;   /* connections waiting for a budget */
     sl_timer_t *wait_timer;
-    int reserve_fd;            /* spare descriptor, given up to refuse a client cleanly at EMFILE */
+    int reserve_fd; /* spare descriptor, given up to refuse a client cleanly at EMFILE */
     int64_t limit_log_ms;
-    size_t refused;            /* connections refused since the last warning */
+    size_t refused; /* connections refused since the last warning */
     sl_conn_t *dirty_head;
-    sl_conn_t *dead_head;      /* closed connections awaiting free (linked by dead_next) */
-    sl_req_t *live;            /* every request not in the pool */
+    sl_conn_t *dead_head; /* closed connections awaiting free (linked by dead_next) */
+    sl_req_t *live;       /* every request not in the pool */
     sl_req_t *notify_head, *notify_tail;
-    sl_req_t *pool;            /* free request structures (linked by next) */
+    sl_req_t *pool; /* free request structures (linked by next) */
     size_t pool_len;
-    uint8_t *rbuf;             /* read scratch buffer */
+    uint8_t *rbuf; /* read scratch buffer */
     size_t rbuf_size;
-    sl_buf_t scratch;          /* response head building */
-    char date[64];             /* "Date: ...\r\n" */
+    sl_buf_t scratch; /* response head building */
+    char date[64];    /* "Date: ...\r\n" */
     size_t date_len;
     int64_t date_sec;
     bool accept_paused;
@@ -182,7 +182,7 @@ struct sl_http_server {
     int header_timeout_ms, body_timeout_ms, tls_handshake_timeout_ms;
     size_t max_connections;
     size_t request_budget, response_budget;
-    atomic_size_t body_bytes;  /* request-body bytes buffered, all workers (large bodies) */
+    atomic_size_t body_bytes;       /* request-body bytes buffered, all workers (large bodies) */
     atomic_size_t small_body_bytes; /* ... small bodies */
     SSL_CTX *ssl_ctx;
     nghttp2_session_callbacks *h2_callbacks;
@@ -235,8 +235,8 @@ size_t sl_h1_input(sl_conn_t *c, const char *data, size_t len);
 /* Reads a large Content-Length body straight into the body buffer when possible. Returns bytes
  * read (>0), 0 when not applicable, SL_EAGAIN, or another negative code (EOF: SL_ECLOSED). */
 long sl_h1_direct_read(sl_conn_t *c);
-void sl_h1_respond(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n,
-                   void *body, size_t body_len);
+void sl_h1_respond(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n, void *body,
+                   size_t body_len);
 int sl_h1_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n);
 long sl_h1_stream_write(sl_req_t *r, const void *data, size_t len);
 void sl_h1_stream_end(sl_req_t *r);

@@ -55,11 +55,17 @@ struct sl_loop {
 
 static _Thread_local sl_loop_t *tls_current_loop;
 
-sl_loop_t *sl_loop_current(void) { return tls_current_loop; }
+sl_loop_t *sl_loop_current(void) {
+    return tls_current_loop;
+}
 
-int64_t sl_loop_now_ms(const sl_loop_t *loop) { return loop->now_ms; }
+int64_t sl_loop_now_ms(const sl_loop_t *loop) {
+    return loop->now_ms;
+}
 
-void sl_loop_set_current(sl_loop_t *loop) { tls_current_loop = loop; }
+void sl_loop_set_current(sl_loop_t *loop) {
+    tls_current_loop = loop;
+}
 
 /* Runs every queued post; new posts made meanwhile wait for the next wakeup. */
 static void loop_run_posts(sl_loop_t *loop) {
@@ -117,9 +123,11 @@ void sl_loop_destroy(sl_loop_t *loop) {
     /* Posted functions may own their arguments: run them so nothing leaks. They may post again. */
     sl_loop_t *saved = tls_current_loop;
     tls_current_loop = loop;
-    for (int round = 0; round < 16 && loop->post_head; round++) loop_run_posts(loop);
+    for (int round = 0; round < 16 && loop->post_head; round++)
+        loop_run_posts(loop);
     tls_current_loop = saved;
-    for (size_t i = 0; i < loop->heap_len; i++) free(loop->heap[i]);
+    for (size_t i = 0; i < loop->heap_len; i++)
+        free(loop->heap[i]);
     free(loop->heap);
     close(loop->wake_io.fd);
     close(loop->epfd);
@@ -134,8 +142,10 @@ int sl_loop_post(sl_loop_t *loop, sl_loop_fn fn, void *arg) {
     p->fn = fn;
     p->arg = arg;
     pthread_mutex_lock(&loop->mu);
-    if (loop->post_tail) loop->post_tail->next = p;
-    else loop->post_head = p;
+    if (loop->post_tail)
+        loop->post_tail->next = p;
+    else
+        loop->post_head = p;
     loop->post_tail = p;
     bool wake = !loop->woken;
     loop->woken = true;
@@ -148,7 +158,9 @@ int sl_loop_post(sl_loop_t *loop, sl_loop_fn fn, void *arg) {
     return 0;
 }
 
-void sl_loop_stop(sl_loop_t *loop) { loop->stop = true; }
+void sl_loop_stop(sl_loop_t *loop) {
+    loop->stop = true;
+}
 
 void sl_loop_set_prepare(sl_loop_t *loop, bool (*fn)(void *arg), void *arg) {
     loop->prepare = fn;
@@ -202,7 +214,10 @@ static void heap_down(sl_loop_t *loop, size_t i) {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         const sl_timer_t *best = t;
-        if (l < loop->heap_len && timer_less(loop->heap[l], best)) { m = l; best = loop->heap[l]; }
+        if (l < loop->heap_len && timer_less(loop->heap[l], best)) {
+            m = l;
+            best = loop->heap[l];
+        }
         if (r < loop->heap_len && timer_less(loop->heap[r], best)) m = r;
         if (m == i) break;
         heap_set(loop, i, loop->heap[m]);

@@ -31,7 +31,8 @@ int sl_loop_create(sl_loop_t **out);
 void sl_loop_run(sl_loop_t *loop);
 /* Makes sl_loop_run() return after the current iteration (loop thread only). */
 void sl_loop_stop(sl_loop_t *loop);
-/* Destroys a loop that is not running (see net/loop_internal.h for what happens to pending work). */
+/* Destroys a loop that is not running (see net/loop_internal.h for what happens to pending work).
+ */
 void sl_loop_destroy(sl_loop_t *loop);
 
 #endif

@@ -14,7 +14,8 @@ typedef void (*sl_loop_io_fn)(sl_loop_io_t *io, uint32_t events);
 
 /* A watched file descriptor. Owned by whoever embeds it; it must stay allocated until
  * sl_loop_io_del() and the end of the current loop iteration (events already fetched for it in
- * this iteration are still delivered unless io->fd is set to -1, which makes the loop skip them). */
+ * this iteration are still delivered unless io->fd is set to -1, which makes the loop skip them).
+ */
 struct sl_loop_io {
     int fd;
     uint32_t events; /* EPOLL* mask currently registered */

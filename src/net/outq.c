@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-void sl_outq_init(sl_outq_t *q) { memset(q, 0, sizeof *q); }
+void sl_outq_init(sl_outq_t *q) {
+    memset(q, 0, sizeof *q);
+}
 
 void sl_outq_deinit(sl_outq_t *q) {
-    for (size_t i = 0; i < q->count; i++) free(q->segs[(q->head + i) % q->cap].data);
+    for (size_t i = 0; i < q->count; i++)
+        free(q->segs[(q->head + i) % q->cap].data);
     free(q->segs);
     free(q->spare);
     memset(q, 0, sizeof *q);
@@ -27,7 +29,8 @@ static sl_outq_seg_t *push_seg(sl_outq_t *q) {
         size_t cap = q->cap ? q->cap * 2 : 8;
         sl_outq_seg_t *s = malloc(cap * sizeof *s);
         if (!s) return NULL;
-        for (size_t i = 0; i < q->count; i++) s[i] = q->segs[(q->head + i) % q->cap];
+        for (size_t i = 0; i < q->count; i++)
+            s[i] = q->segs[(q->head + i) % q->cap];
         free(q->segs);
         q->segs = s;
         q->cap = cap;
@@ -55,7 +58,10 @@ int sl_outq_copy(sl_outq_t *q, const void *data, size_t len) {
             if (!buf) return SL_ENOMEM;
         }
         t = push_seg(q);
-        if (!t) { free(buf); return SL_ENOMEM; }
+        if (!t) {
+            free(buf);
+            return SL_ENOMEM;
+        }
         t->data = buf;
         t->cap = cap;
     }
@@ -72,7 +78,10 @@ int sl_outq_own(sl_outq_t *q, void *data, size_t len) {
         return rc;
     }
     sl_outq_seg_t *t = push_seg(q);
-    if (!t) { free(data); return SL_ENOMEM; }
+    if (!t) {
+        free(data);
+        return SL_ENOMEM;
+    }
     t->data = data;
     t->len = len;
     q->bytes += len;
@@ -97,7 +106,10 @@ void sl_outq_consume(sl_outq_t *q, size_t n) {
     while (q->count > 0) {
         sl_outq_seg_t *s = &q->segs[q->head];
         size_t avail = s->len - s->off;
-        if (n < avail) { s->off += n; return; }
+        if (n < avail) {
+            s->off += n;
+            return;
+        }
         n -= avail;
         if (s->cap && !q->spare) {
             q->spare = s->data;

@@ -18,8 +18,8 @@ typedef struct {
 typedef struct {
     sl_outq_seg_t *segs; /* ring */
     size_t head, count, cap;
-    size_t bytes;        /* unsent bytes in total */
-    char *spare;         /* one recycled copy segment buffer */
+    size_t bytes; /* unsent bytes in total */
+    char *spare;  /* one recycled copy segment buffer */
     size_t spare_cap;
 } sl_outq_t;
 
@@ -37,6 +37,8 @@ size_t sl_outq_iov(const sl_outq_t *q, struct iovec *iov, size_t max);
 void sl_outq_consume(sl_outq_t *q, size_t n);
 /* Releases cached memory (the spare buffer; the ring when empty), e.g. for idle connections. */
 void sl_outq_trim(sl_outq_t *q);
-static inline size_t sl_outq_bytes(const sl_outq_t *q) { return q->bytes; }
+static inline size_t sl_outq_bytes(const sl_outq_t *q) {
+    return q->bytes;
+}
 
 #endif

@@ -43,39 +43,72 @@ static void conn_account(sl_conn_t *c);
 
 const char *sl_http_reason(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -135,8 +168,10 @@ sl_req_t *sl_req_new(sl_conn_t *c) {
 static void req_unlink_conn(sl_req_t *r) {
     sl_conn_t *c = r->conn;
     if (!c) return;
-    if (r->prev) r->prev->next = r->next;
-    else c->reqs = r->next;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        c->reqs = r->next;
     if (r->next) r->next->prev = r->prev;
     r->prev = r->next = NULL;
     c->req_count--;
@@ -149,8 +184,10 @@ static void req_unlink_conn(sl_req_t *r) {
 static void req_free(sl_req_t *r) {
     sl_worker_t *w = r->worker;
     req_unlink_conn(r);
-    if (r->wprev) r->wprev->wnext = r->wnext;
-    else w->live = r->wnext;
+    if (r->wprev)
+        r->wprev->wnext = r->wnext;
+    else
+        w->live = r->wnext;
     if (r->wnext) r->wnext->wprev = r->wprev;
     if (r->body_acct) sl_body_budget_release(w->srv, r->body_small, r->body_acct);
     free(r->body);
@@ -181,8 +218,10 @@ void sl_req_notify(sl_req_t *r, bool close, bool writable) {
     r->refs++;
     r->notify_next = NULL;
     sl_worker_t *w = r->worker;
-    if (w->notify_tail) w->notify_tail->notify_next = r;
-    else w->notify_head = r;
+    if (w->notify_tail)
+        w->notify_tail->notify_next = r;
+    else
+        w->notify_head = r;
     w->notify_tail = r;
 }
 
@@ -306,14 +345,17 @@ void sl_conn_wait(sl_conn_t *c) {
     c->wait_next = w->wait_head;
     if (w->wait_head) w->wait_head->wait_prev = c;
     w->wait_head = c;
-    if (!w->wait_timer) w->wait_timer = sl_timer_start(w->loop, SL_NET_BUDGET_RETRY_MS, worker_wait_fire, w);
+    if (!w->wait_timer)
+        w->wait_timer = sl_timer_start(w->loop, SL_NET_BUDGET_RETRY_MS, worker_wait_fire, w);
 }
 
 static void conn_unwait(sl_conn_t *c) {
     if (!c->in_wait) return;
     sl_worker_t *w = c->w;
-    if (c->wait_prev) c->wait_prev->wait_next = c->wait_next;
-    else w->wait_head = c->wait_next;
+    if (c->wait_prev)
+        c->wait_prev->wait_next = c->wait_next;
+    else
+        w->wait_head = c->wait_next;
     if (c->wait_next) c->wait_next->wait_prev = c->wait_prev;
     c->wait_prev = c->wait_next = NULL;
     c->in_wait = false;
@@ -333,16 +375,20 @@ static void worker_wait_fire(void *arg) {
 }
 
 bool sl_body_budget_ok(sl_http_server_t *srv, bool small) {
-    if (small) return atomic_load_explicit(&srv->small_body_bytes, memory_order_relaxed) < srv->request_budget / 8;
+    if (small)
+        return atomic_load_explicit(&srv->small_body_bytes, memory_order_relaxed) <
+               srv->request_budget / 8;
     return atomic_load_explicit(&srv->body_bytes, memory_order_relaxed) < srv->request_budget;
 }
 
 void sl_body_budget_add(sl_http_server_t *srv, bool small, size_t n) {
-    atomic_fetch_add_explicit(small ? &srv->small_body_bytes : &srv->body_bytes, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(small ? &srv->small_body_bytes : &srv->body_bytes, n,
+                              memory_order_relaxed);
 }
 
 void sl_body_budget_release(sl_http_server_t *srv, bool small, size_t n) {
-    atomic_fetch_sub_explicit(small ? &srv->small_body_bytes : &srv->body_bytes, n, memory_order_relaxed);
+    atomic_fetch_sub_explicit(small ? &srv->small_body_bytes : &srv->body_bytes, n,
+                              memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -366,7 +412,9 @@ bool sl_http_req_closed(const sl_http_req_t *req) {
     return r->closed || !r->conn || r->conn->dead;
 }
 
-static bool req_gone(const sl_req_t *r) { return !r->conn || r->conn->dead || r->closed; }
+static bool req_gone(const sl_req_t *r) {
+    return !r->conn || r->conn->dead || r->closed;
+}
 
 void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *headers,
                      size_t header_count, void *body, size_t body_len) {
@@ -381,8 +429,10 @@ void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *hea
         sl_req_maybe_free(r);
         return;
     }
-    if (r->pub.http_version == 2) sl_h2_respond(r, status, headers, header_count, body, body_len);
-    else sl_h1_respond(r, status, headers, header_count, body, body_len);
+    if (r->pub.http_version == 2)
+        sl_h2_respond(r, status, headers, header_count, body, body_len);
+    else
+        sl_h1_respond(r, status, headers, header_count, body, body_len);
 }
 
 int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t *headers,
@@ -408,12 +458,14 @@ long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len) {
     long pending;
     if (len == 0) {
         /* Only the backlog: whether a write now would wait (arms on_writable when it would). */
-        pending = r->pub.http_version == 2 ? sl_h2_stream_backlog(r) : (long)sl_outq_bytes(&r->conn->out);
+        pending =
+            r->pub.http_version == 2 ? sl_h2_stream_backlog(r) : (long)sl_outq_bytes(&r->conn->out);
         if (pending > (long)SL_NET_STREAM_HIGH_WATER) r->want_writable = true;
         /* its flush looks at the bounds again (and waits for them) */
         if (r->want_writable || !sl_conn_output_ok(r->conn)) sl_conn_mark_dirty(r->conn);
     } else {
-        pending = r->pub.http_version == 2 ? sl_h2_stream_write(r, data, len) : sl_h1_stream_write(r, data, len);
+        pending = r->pub.http_version == 2 ? sl_h2_stream_write(r, data, len)
+                                           : sl_h1_stream_write(r, data, len);
     }
     if (pending < 0 || req_gone(r) || sl_conn_output_ok(r->conn)) return pending;
     /* The connection or the process is over its output bound: this response waits too, so that a
@@ -434,8 +486,10 @@ void sl_http_stream_end(sl_http_req_t *req) {
         sl_req_maybe_free(r);
         return;
     }
-    if (r->pub.http_version == 2) sl_h2_stream_end(r);
-    else sl_h1_stream_end(r);
+    if (r->pub.http_version == 2)
+        sl_h2_stream_end(r);
+    else
+        sl_h1_stream_end(r);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -450,10 +504,14 @@ void sl_conn_mark_dirty(sl_conn_t *c) {
 
 static void conn_list_unlink(sl_conn_t *c) {
     sl_worker_t *w = c->w;
-    if (c->prev) c->prev->next = c->next;
-    else w->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    else w->conns_tail = c->prev;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        w->conns_tail = c->prev;
     c->prev = c->next = NULL;
 }
 
@@ -461,8 +519,10 @@ static void conn_list_push(sl_conn_t *c) {
     sl_worker_t *w = c->w;
     c->prev = NULL;
     c->next = w->conns;
-    if (w->conns) w->conns->prev = c;
-    else w->conns_tail = c;
+    if (w->conns)
+        w->conns->prev = c;
+    else
+        w->conns_tail = c;
     w->conns = c;
 }
 
@@ -565,11 +625,17 @@ long sl_conn_recv(sl_conn_t *c, void *buf, size_t cap) {
     int n = SSL_read(c->ssl, buf, cap > INT32_MAX ? INT32_MAX : (int)cap);
     if (n > 0) return n;
     switch (SSL_get_error(c->ssl, n)) {
-    case SSL_ERROR_WANT_READ: return SL_EAGAIN;
-    case SSL_ERROR_WANT_WRITE: c->ssl_read_wants_write = true; return SL_EAGAIN;
-    case SSL_ERROR_ZERO_RETURN: return 0;
-    case SSL_ERROR_SYSCALL: return errno == 0 ? 0 : SL_EIO; /* EOF without close_notify */
-    default: return SL_EIO;
+    case SSL_ERROR_WANT_READ:
+        return SL_EAGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        c->ssl_read_wants_write = true;
+        return SL_EAGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        return errno == 0 ? 0 : SL_EIO; /* EOF without close_notify */
+    default:
+        return SL_EIO;
     }
 }
 
@@ -599,9 +665,13 @@ static long conn_send(sl_conn_t *c) {
         return w;
     }
     switch (SSL_get_error(c->ssl, w)) {
-    case SSL_ERROR_WANT_WRITE: return SL_EAGAIN;
-    case SSL_ERROR_WANT_READ: c->ssl_write_wants_read = true; return SL_EAGAIN;
-    default: return SL_EIO;
+    case SSL_ERROR_WANT_WRITE:
+        return SL_EAGAIN;
+    case SSL_ERROR_WANT_READ:
+        c->ssl_write_wants_read = true;
+        return SL_EAGAIN;
+    default:
+        return SL_EIO;
     }
 }
 
@@ -609,7 +679,8 @@ static void conn_update_events(sl_conn_t *c) {
     if (c->dead) return;
     uint32_t ev = 0;
     bool want_read = !c->peer_eof && !c->read_paused;
-    if (c->proto == SL_PROTO_H2 && sl_outq_bytes(&c->out) >= SL_NET_H2_OUTPUT_HIGH) want_read = false;
+    if (c->proto == SL_PROTO_H2 && sl_outq_bytes(&c->out) >= SL_NET_H2_OUTPUT_HIGH)
+        want_read = false;
     if (c->lingering) want_read = !c->peer_eof;
     if (want_read || c->ssl_write_wants_read) ev |= EPOLLIN;
     if (!c->peer_eof) ev |= EPOLLRDHUP;
@@ -661,8 +732,10 @@ static size_t conn_consume(sl_conn_t *c, const char *data, size_t len) {
         case SL_PROTO_H1:
             return total + sl_h1_input(c, data + total, len - total);
         case SL_PROTO_H2:
-            if (sl_h2_input(c, data + total, len - total) != 0) sl_conn_abort(c);
-            else sl_conn_mark_dirty(c);
+            if (sl_h2_input(c, data + total, len - total) != 0)
+                sl_conn_abort(c);
+            else
+                sl_conn_mark_dirty(c);
             return len;
         default:
             return total;
@@ -674,7 +747,8 @@ static size_t conn_consume(sl_conn_t *c, const char *data, size_t len) {
 static bool in_reserve(sl_conn_t *c, size_t extra) {
     if (c->in_cap - c->in_len >= extra) return true;
     size_t cap = c->in_cap ? c->in_cap : 4096;
-    while (cap - c->in_len < extra) cap *= 2;
+    while (cap - c->in_len < extra)
+        cap *= 2;
     char *p = realloc(c->in, cap);
     if (!p) return false;
     c->in = p;
@@ -685,7 +759,10 @@ static bool in_reserve(sl_conn_t *c, size_t extra) {
 static void conn_input(sl_conn_t *c, const char *data, size_t len) {
     bool from_in = c->in_len > 0;
     if (from_in) {
-        if (!in_reserve(c, len)) { sl_conn_abort(c); return; }
+        if (!in_reserve(c, len)) {
+            sl_conn_abort(c);
+            return;
+        }
         memcpy(c->in + c->in_len, data, len);
         c->in_len += len;
         data = c->in;
@@ -697,7 +774,10 @@ static void conn_input(sl_conn_t *c, const char *data, size_t len) {
         memmove(c->in, c->in + used, len - used);
         c->in_len = len - used;
     } else if (used < len) {
-        if (!in_reserve(c, len - used)) { sl_conn_abort(c); return; }
+        if (!in_reserve(c, len - used)) {
+            sl_conn_abort(c);
+            return;
+        }
         memcpy(c->in, data + used, len - used);
         c->in_len = len - used;
     }
@@ -721,7 +801,8 @@ static void conn_process_buffered(sl_conn_t *c) {
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
     }
-    if (c->read_paused && !c->h1_busy && !c->close_after_flush && !c->dispatch_wait && !c->body_wait) {
+    if (c->read_paused && !c->h1_busy && !c->close_after_flush && !c->dispatch_wait &&
+        !c->body_wait) {
         c->read_paused = false;
         if (c->ssl) c->read_again = true;
         conn_update_events(c);
@@ -744,8 +825,12 @@ static void conn_handshake(sl_conn_t *c) {
     }
     uint32_t ev;
     switch (SSL_get_error(c->ssl, rc)) {
-    case SSL_ERROR_WANT_READ: ev = EPOLLIN | EPOLLRDHUP; break;
-    case SSL_ERROR_WANT_WRITE: ev = EPOLLOUT | EPOLLRDHUP; break;
+    case SSL_ERROR_WANT_READ:
+        ev = EPOLLIN | EPOLLRDHUP;
+        break;
+    case SSL_ERROR_WANT_WRITE:
+        ev = EPOLLOUT | EPOLLRDHUP;
+        break;
     default:
         SL_DEBUG("net: TLS handshake failed");
         sl_conn_abort(c);
@@ -787,7 +872,8 @@ static void conn_do_read(sl_conn_t *c) {
             if (k < 0) return;
             continue;
         }
-        if (c->proto == SL_PROTO_H1 && !c->h1_busy && !c->close_after_flush && sl_h1_body_blocked(c)) {
+        if (c->proto == SL_PROTO_H1 && !c->h1_busy && !c->close_after_flush &&
+            sl_h1_body_blocked(c)) {
             /* Over the request-body budget: leave the bytes in the socket (TCP pushes back on
              * the client) until buffered bodies are released. */
             c->body_wait = true;
@@ -803,19 +889,32 @@ static void conn_do_read(sl_conn_t *c) {
                 continue;
             }
             if (n == SL_EAGAIN) return;
-            if (n == SL_ECLOSED) { conn_on_eof(c); return; }
-            if (n < 0) { sl_conn_abort(c); return; }
+            if (n == SL_ECLOSED) {
+                conn_on_eof(c);
+                return;
+            }
+            if (n < 0) {
+                sl_conn_abort(c);
+                return;
+            }
         }
         n = sl_conn_recv(c, w->rbuf, w->rbuf_size);
         if (n == SL_EAGAIN) {
             if (c->ssl_read_wants_write) conn_update_events(c);
             return;
         }
-        if (n == 0) { conn_on_eof(c); return; }
-        if (n < 0) { sl_conn_abort(c); return; }
+        if (n == 0) {
+            conn_on_eof(c);
+            return;
+        }
+        if (n < 0) {
+            sl_conn_abort(c);
+            return;
+        }
         /* HTTP/2 counts complete frames as activity (a byte a second is not). */
         if (c->proto != SL_PROTO_H2) sl_conn_touch(c);
-        if (c->proto == SL_PROTO_SNIFF && c->req_start_ms == 0) c->req_start_ms = sl_loop_now_ms(w->loop);
+        if (c->proto == SL_PROTO_SNIFF && c->req_start_ms == 0)
+            c->req_start_ms = sl_loop_now_ms(w->loop);
         conn_input(c, (const char *)w->rbuf, (size_t)n);
         if (!c->ssl && (size_t)n < w->rbuf_size) return;
     }
@@ -956,8 +1055,10 @@ static void conn_on_io(sl_loop_io_t *io, uint32_t events) {
     if (events & EPOLLIN) {
         conn_do_read(c);
     } else if (events & (EPOLLRDHUP | EPOLLHUP)) {
-        if (c->peer_eof) sl_conn_abort(c);
-        else conn_on_eof(c);
+        if (c->peer_eof)
+            sl_conn_abort(c);
+        else
+            conn_on_eof(c);
     }
     if (c->dead) return;
     if ((events & EPOLLOUT) || c->ssl_write_wants_read || sl_outq_bytes(&c->out) > 0)
@@ -1025,7 +1126,8 @@ static bool conn_is_idle(const sl_conn_t *c) {
 static bool worker_reap_idle(sl_worker_t *w, int64_t quiet_ms) {
     int64_t now = sl_loop_now_ms(w->loop);
     int scanned = 0;
-    for (sl_conn_t *c = w->conns_tail; c && scanned < SL_NET_REAP_SCAN_MAX; c = c->prev, scanned++) {
+    for (sl_conn_t *c = w->conns_tail; c && scanned < SL_NET_REAP_SCAN_MAX;
+         c = c->prev, scanned++) {
         if (c->lingering || !conn_is_idle(c) || now - c->last_active_ms < quiet_ms) continue;
         sl_conn_abort(c);
         return true;
@@ -1039,9 +1141,10 @@ static void worker_refused(sl_worker_t *w, const char *why, bool refused) {
     int64_t now = sl_loop_now_ms(w->loop);
     if (w->limit_log_ms != 0 && now - w->limit_log_ms < SL_NET_LIMIT_LOG_MS) return;
     sl_http_server_t *srv = w->srv;
-    SL_WARN("net: %s with %zu connections open (max_connections %zu): refused %zu new connection(s) "
-            "in the last %d s; raise --max-connections and the descriptor limit (ulimit -n)",
-            why, server_conn_total(srv), srv->max_connections, w->refused, SL_NET_LIMIT_LOG_MS / 1000);
+    SL_WARN(
+        "net: %s with %zu connections open (max_connections %zu): refused %zu new connection(s) "
+        "in the last %d s; raise --max-connections and the descriptor limit (ulimit -n)",
+        why, server_conn_total(srv), srv->max_connections, w->refused, SL_NET_LIMIT_LOG_MS / 1000);
     w->limit_log_ms = now;
     w->refused = 0;
 }
@@ -1074,7 +1177,8 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
                 }
                 /* No spare descriptor (another thread took it): wait a little rather than spin. */
                 char why[128];
-                snprintf(why, sizeof why, "accept: %s, accepts paused for %d ms", strerror(err), SL_NET_ACCEPT_RETRY_MS);
+                snprintf(why, sizeof why, "accept: %s, accepts paused for %d ms", strerror(err),
+                         SL_NET_ACCEPT_RETRY_MS);
                 worker_refused(w, why, false);
                 for (int k = 0; k < 2; k++)
                     if (w->listen[k].io.fd >= 0) sl_loop_io_mod(w->loop, &w->listen[k].io, 0);
@@ -1118,7 +1222,9 @@ static bool conn_check_deadlines(sl_conn_t *c, int64_t now) {
         return false;
     }
     if (c->proto == SL_PROTO_SNIFF) {
-        if (c->in_len == 0 || c->req_start_ms == 0 || now - c->req_start_ms < srv->header_timeout_ms) return true;
+        if (c->in_len == 0 || c->req_start_ms == 0 ||
+            now - c->req_start_ms < srv->header_timeout_ms)
+            return true;
         sl_conn_abort(c);
         return false;
     }
@@ -1187,7 +1293,8 @@ static void worker_check_stopped(sl_worker_t *w) {
 static void worker_grace_expired(void *arg) {
     sl_worker_t *w = arg;
     w->grace_timer = NULL;
-    while (w->conns) sl_conn_abort(w->conns);
+    while (w->conns)
+        sl_conn_abort(w->conns);
     sl_loop_stop(w->loop);
 }
 
@@ -1246,7 +1353,8 @@ static void *worker_main(void *arg) {
     if (w->grace_timer) sl_timer_cancel(w->grace_timer);
     if (w->wait_timer) sl_timer_cancel(w->wait_timer);
     w->sweep_timer = w->grace_timer = w->wait_timer = NULL;
-    while (w->conns) sl_conn_abort(w->conns);
+    while (w->conns)
+        sl_conn_abort(w->conns);
     worker_prepare(w);
     if (srv->cfg.on_thread_stop) srv->cfg.on_thread_stop(w->loop, srv->cfg.handler_ctx);
     sl_loop_set_current(NULL);
@@ -1257,7 +1365,8 @@ static void *worker_main(void *arg) {
 /* Listening sockets                                                                           */
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char ps[16];
@@ -1274,8 +1383,10 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, sock
 }
 
 static void set_port(struct sockaddr_storage *ss, int port) {
-    if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    else ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    if (ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
 }
 
 static int bind_error(int err, const char *host, int port) {
@@ -1286,14 +1397,16 @@ static int bind_error(int err, const char *host, int port) {
 }
 
 /* Opens one listening socket; reuseport=false makes a probe that fails if anyone holds the port. */
-static int open_listener(const struct sockaddr_storage *ss, socklen_t len, bool reuseport, int *fd) {
+static int open_listener(const struct sockaddr_storage *ss, socklen_t len, bool reuseport,
+                         int *fd) {
     *fd = -1;
     int s = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) return errno;
     int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (reuseport) setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (bind(s, (const struct sockaddr *)ss, len) != 0 || (reuseport && listen(s, SL_NET_LISTEN_BACKLOG) != 0)) {
+    if (bind(s, (const struct sockaddr *)ss, len) != 0 ||
+        (reuseport && listen(s, SL_NET_LISTEN_BACKLOG) != 0)) {
         int e = errno;
         close(s);
         return e;
@@ -1346,14 +1459,17 @@ static int listen_all(sl_http_server_t *srv, int slot, int port, int *actual) {
 /* ------------------------------------------------------------------------------------------ */
 /* Server                                                                                      */
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s) {
+    return s ? strdup(s) : NULL;
+}
 
 /* SL_HTTP_CONNECTIONS_FDS_PCT of the descriptor limit: the rest is for shard files and the like. */
 static size_t default_max_connections(void) {
     struct rlimit rl;
     size_t n = SL_HTTP_CONNECTIONS_MIN;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rlim_t cur = rl.rlim_cur == RLIM_INFINITY ? (rlim_t)SL_HTTP_CONNECTIONS_MAX_LIMIT * 4 : rl.rlim_cur;
+        rlim_t cur =
+            rl.rlim_cur == RLIM_INFINITY ? (rlim_t)SL_HTTP_CONNECTIONS_MAX_LIMIT * 4 : rl.rlim_cur;
         size_t share = (size_t)(cur / 100 * SL_HTTP_CONNECTIONS_FDS_PCT);
         if (share > n) n = share;
     }
@@ -1415,16 +1531,21 @@ int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **
     srv->cfg.tls_key_file = srv->tls_key_file;
     srv->cfg.tls_dir = srv->tls_dir;
     if (srv->cfg.body_max_bytes == 0) srv->cfg.body_max_bytes = SL_HTTP_BODY_MAX_BYTES_DEFAULT;
-    srv->idle_timeout_ms = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : SL_HTTP_IDLE_TIMEOUT_MS;
-    srv->header_timeout_ms = cfg->header_timeout_ms > 0 ? cfg->header_timeout_ms : SL_HTTP_HEADER_TIMEOUT_MS_DEFAULT;
-    srv->body_timeout_ms = cfg->body_timeout_ms > 0 ? cfg->body_timeout_ms : SL_HTTP_BODY_TIMEOUT_MS_DEFAULT;
-    srv->tls_handshake_timeout_ms =
-        cfg->tls_handshake_timeout_ms > 0 ? cfg->tls_handshake_timeout_ms : SL_HTTP_TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT;
+    srv->idle_timeout_ms =
+        cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : SL_HTTP_IDLE_TIMEOUT_MS;
+    srv->header_timeout_ms =
+        cfg->header_timeout_ms > 0 ? cfg->header_timeout_ms : SL_HTTP_HEADER_TIMEOUT_MS_DEFAULT;
+    srv->body_timeout_ms =
+        cfg->body_timeout_ms > 0 ? cfg->body_timeout_ms : SL_HTTP_BODY_TIMEOUT_MS_DEFAULT;
+    srv->tls_handshake_timeout_ms = cfg->tls_handshake_timeout_ms > 0
+                                        ? cfg->tls_handshake_timeout_ms
+                                        : SL_HTTP_TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT;
     srv->request_budget = cfg->request_buffer_max_bytes ? cfg->request_buffer_max_bytes
                                                         : SL_HTTP_REQUEST_BUFFER_BYTES_DEFAULT;
     srv->response_budget = cfg->response_buffer_max_bytes ? cfg->response_buffer_max_bytes
                                                           : SL_HTTP_RESPONSE_BUFFER_BYTES_DEFAULT;
-    srv->max_connections = cfg->max_connections > 0 ? (size_t)cfg->max_connections : default_max_connections();
+    srv->max_connections =
+        cfg->max_connections > 0 ? (size_t)cfg->max_connections : default_max_connections();
     atomic_init(&srv->body_bytes, 0);
     atomic_init(&srv->small_body_bytes, 0);
     int n = cfg->threads;
@@ -1436,8 +1557,9 @@ int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **
     int rc = SL_ENOMEM;
     srv->workers = calloc((size_t)n, sizeof *srv->workers);
     if (!srv->bind_address || !srv->workers) goto fail;
-    for (int i = 0; i < n; i++) srv->workers[i].listen[0].io.fd = srv->workers[i].listen[1].io.fd =
-                                    srv->workers[i].reserve_fd = -1;
+    for (int i = 0; i < n; i++)
+        srv->workers[i].listen[0].io.fd = srv->workers[i].listen[1].io.fd =
+            srv->workers[i].reserve_fd = -1;
     for (int i = 0; i < n; i++) {
         sl_worker_t *w = &srv->workers[i];
         w->srv = srv;
@@ -1479,8 +1601,8 @@ int sl_http_server_start(const sl_http_server_config_t *cfg, sl_http_server_t **
         }
         w->thread_started = true;
     }
-    SL_INFO("net: listening on %s:%d%s (%d threads, at most %zu connections)", srv->bind_address, srv->port,
-            srv->tls_port ? " and TLS" : "", n, srv->max_connections);
+    SL_INFO("net: listening on %s:%d%s (%d threads, at most %zu connections)", srv->bind_address,
+            srv->port, srv->tls_port ? " and TLS" : "", n, srv->max_connections);
     *out = srv;
     return 0;
 fail:
@@ -1488,8 +1610,12 @@ fail:
     return rc;
 }
 
-int sl_http_server_port(const sl_http_server_t *srv) { return srv->port; }
-int sl_http_server_tls_port(const sl_http_server_t *srv) { return srv->tls_port; }
+int sl_http_server_port(const sl_http_server_t *srv) {
+    return srv->port;
+}
+int sl_http_server_tls_port(const sl_http_server_t *srv) {
+    return srv->tls_port;
+}
 
 void sl_http_server_stop(sl_http_server_t *srv, int grace_ms) {
     if (!srv) return;
@@ -1497,7 +1623,8 @@ void sl_http_server_stop(sl_http_server_t *srv, int grace_ms) {
         sl_worker_t *w = &srv->workers[i];
         w->stop_grace_ms = grace_ms;
         /* sl_loop_post only fails when malloc does; retry rather than hang in join. */
-        while (sl_loop_post(w->loop, worker_begin_stop, w) != 0) usleep(1000);
+        while (sl_loop_post(w->loop, worker_begin_stop, w) != 0)
+            usleep(1000);
     }
     for (int i = 0; i < srv->nworkers; i++)
         if (srv->workers[i].thread_started) pthread_join(srv->workers[i].thread, NULL);

@@ -70,8 +70,8 @@ static int make_self_signed(EVP_PKEY **pkey_out, X509 **x509_out) {
         !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 24 * 3600) || !X509_set_pubkey(x, pkey))
         goto fail;
     X509_NAME *name = X509_get_subject_name(x);
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
-                                    -1, 0) ||
+    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
+                                    -1, -1, 0) ||
         !X509_set_issuer_name(x, name))
         goto fail;
     X509V3_CTX ctx;
@@ -107,7 +107,8 @@ fail:
 /* Writes a PEM file atomically (temporary file + rename) with the given mode. */
 static int write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, X509 *x) {
     char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) return SL_EINVAL;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+        return SL_EINVAL;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) {
         SL_ERROR("net: TLS: cannot create %s: %s", tmp, strerror(errno));
@@ -169,7 +170,8 @@ static int self_signed(SSL_CTX *ctx, const char *dir) {
         if (rc == 0) rc = write_pem(cert, 0644, NULL, x);
         if (rc == 0) SL_INFO("net: TLS: generated a self-signed certificate in %s", cert);
     }
-    if (rc == 0 && (SSL_CTX_use_certificate(ctx, x) != 1 || SSL_CTX_use_PrivateKey(ctx, pkey) != 1)) {
+    if (rc == 0 &&
+        (SSL_CTX_use_certificate(ctx, x) != 1 || SSL_CTX_use_PrivateKey(ctx, pkey) != 1)) {
         log_ssl_error("cannot use the generated certificate");
         rc = SL_EIO;
     }

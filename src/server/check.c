@@ -36,45 +36,45 @@
 #define MAX_HASH_KEY "340282366920938463463374607431768211455"
 
 typedef struct {
-    int acct;                /* index in check_t.accounts */
+    int acct; /* index in check_t.accounts */
     int64_t stream_id;
     int32_t index;
     int64_t seq_reserved, seq_written;
-    bool seen;               /* a log on disk was matched to it */
+    bool seen; /* a log on disk was matched to it */
 } cat_shard_t;
 
 typedef struct {
-    int acct;                /* index in check_t.accounts */
+    int acct; /* index in check_t.accounts */
     int64_t id;
     char name[129];
-    char key[220];           /* storage key "[<account>.]<id>-<name>" */
-    sl_cat_stream_t row;     /* the whole row; its strings are owned copies (stream_row_free) */
+    char key[220];       /* storage key "[<account>.]<id>-<name>" */
+    sl_cat_stream_t row; /* the whole row; its strings are owned copies (stream_row_free) */
 } cat_stream_t;
 
 /* A damaged file found by a check, to be copied aside by repair. */
 typedef struct {
-    char rel[700];           /* streams/<stream key>/<shard key>/<file> */
+    char rel[700]; /* streams/<stream key>/<shard key>/<file> */
 } damaged_t;
 
 /* An account: the default one (its catalog in the data directory, storage keys without a prefix)
  * or one under accounts/<12 digits>/ (storage keys prefixed "<account>."), see compose.c. */
 typedef struct {
-    char id[16];             /* "" for the default account */
-    char prefix[20];         /* "" or "<id>." */
-    char rel[64];            /* its catalog's path relative to the data directory */
-    bool catalog_ok;         /* its catalog exists and verifies */
-    bool has_dir;            /* accounts/<id>/ exists (always for the default account) */
-    bool loaded;             /* its streams and shards are in check_t (from it or its backup) */
+    char id[16];     /* "" for the default account */
+    char prefix[20]; /* "" or "<id>." */
+    char rel[64];    /* its catalog's path relative to the data directory */
+    bool catalog_ok; /* its catalog exists and verifies */
+    bool has_dir;    /* accounts/<id>/ exists (always for the default account) */
+    bool loaded;     /* its streams and shards are in check_t (from it or its backup) */
 } account_t;
 
 #define CHECK_ACCOUNTS_MAX 1025
 
 typedef struct {
     const char *data_dir;
-    bool quiet;              /* the second check of repair prints only its summary */
+    bool quiet; /* the second check of repair prints only its summary */
     account_t accounts[CHECK_ACCOUNTS_MAX];
     int naccounts;
-    int cur_acct;            /* the account whose catalog is being loaded */
+    int cur_acct; /* the account whose catalog is being loaded */
     int problems;
     cat_stream_t *streams;
     size_t nstreams;
@@ -115,7 +115,8 @@ static void remember_damaged(check_t *c, const char *file) {
     damaged_t *n = realloc(c->damaged, (c->ndamaged + 1) * sizeof *n);
     if (!n) return;
     c->damaged = n;
-    snprintf(n[c->ndamaged].rel, sizeof n[c->ndamaged].rel, "streams/%s/%s/%s", c->cur_stream, c->cur_shard, file);
+    snprintf(n[c->ndamaged].rel, sizeof n[c->ndamaged].rel, "streams/%s/%s/%s", c->cur_stream,
+             c->cur_shard, file);
     c->ndamaged++;
 }
 
@@ -140,12 +141,22 @@ static void on_list(void *arg, const char *stream_key, const char *shard_key) {
     c->nlogs++;
 }
 
-static const char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static const char *dup_or_null(const char *s) {
+    return s ? strdup(s) : NULL;
+}
 
 static void stream_row_free(sl_cat_stream_t *r) {
-    const char *v[] = {r->account, r->region, r->name, r->arn, r->status, r->mode, r->encryption_type, r->key_id,
+    const char *v[] = {r->account,
+                       r->region,
+                       r->name,
+                       r->arn,
+                       r->status,
+                       r->mode,
+                       r->encryption_type,
+                       r->key_id,
                        r->shard_level_metrics};
-    for (size_t i = 0; i < sizeof v / sizeof *v; i++) free((void *)v[i]);
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        free((void *)v[i]);
 }
 
 static void on_stream(void *arg, const sl_cat_stream_t *s) {
@@ -167,7 +178,8 @@ static void on_stream(void *arg, const sl_cat_stream_t *s) {
     t->id = s->id;
     t->acct = c->cur_acct;
     snprintf(t->name, sizeof t->name, "%s", s->name);
-    snprintf(t->key, sizeof t->key, "%s%lld-%s", c->accounts[c->cur_acct].prefix, (long long)s->id, s->name);
+    snprintf(t->key, sizeof t->key, "%s%lld-%s", c->accounts[c->cur_acct].prefix, (long long)s->id,
+             s->name);
 }
 
 static void on_shard(void *arg, const sl_cat_shard_t *s) {
@@ -175,12 +187,16 @@ static void on_shard(void *arg, const sl_cat_shard_t *s) {
     cat_shard_t *n = realloc(c->shards, (c->nshards + 1) * sizeof *n);
     if (!n) return;
     c->shards = n;
-    n[c->nshards++] = (cat_shard_t){.acct = c->cur_acct, .stream_id = s->stream_id, .index = s->shard_index,
-                                   .seq_reserved = s->seq_reserved, .seq_written = s->seq_written};
+    n[c->nshards++] = (cat_shard_t){.acct = c->cur_acct,
+                                    .stream_id = s->stream_id,
+                                    .index = s->shard_index,
+                                    .seq_reserved = s->seq_reserved,
+                                    .seq_written = s->seq_written};
 }
 
 static void catalog_forget(check_t *c) {
-    for (size_t i = 0; i < c->nstreams; i++) stream_row_free(&c->streams[i].row);
+    for (size_t i = 0; i < c->nstreams; i++)
+        stream_row_free(&c->streams[i].row);
     free(c->streams);
     free(c->shards);
     c->streams = NULL;
@@ -220,10 +236,12 @@ static bool verify_catalog(check_t *c, const char *path, const char *what, bool 
     bool ok = rc == 0 && v.opened && v.integrity_ok && v.schema_ok;
     if (ok) {
         out(c, "%s %s: schema version %d%s, integrity ok", what, path, v.schema_version,
-            v.schema_version < sl_catalog_sqlite_schema_version() ? " (the next start migrates it)" : "");
+            v.schema_version < sl_catalog_sqlite_schema_version() ? " (the next start migrates it)"
+                                                                  : "");
     } else if (is_problem) {
-        problem(c, "%s %s is damaged: %s; the server cannot start on it (`sluice repair` replaces it)", what, path,
-                v.detail[0] ? v.detail : sl_strerror(rc));
+        problem(c,
+                "%s %s is damaged: %s; the server cannot start on it (`sluice repair` replaces it)",
+                what, path, v.detail[0] ? v.detail : sl_strerror(rc));
     } else {
         out(c, "%s %s is not usable: %s", what, path, v.detail[0] ? v.detail : sl_strerror(rc));
     }
@@ -243,7 +261,8 @@ static cat_shard_t *shard_of(check_t *c, const cat_stream_t *st, const char *sha
     sl_shardid_format(index, norm);
     if (strcmp(norm, shard_key) != 0) return NULL;
     for (size_t i = 0; i < c->nshards; i++)
-        if (c->shards[i].acct == st->acct && c->shards[i].stream_id == st->id && c->shards[i].index == (int32_t)index)
+        if (c->shards[i].acct == st->acct && c->shards[i].stream_id == st->id &&
+            c->shards[i].index == (int32_t)index)
             return &c->shards[i];
     return NULL;
 }
@@ -282,12 +301,14 @@ static void find_accounts(check_t *c) {
         if (i >= 0) c->accounts[i].has_dir = true;
     }
     if (d) closedir(d);
-    for (size_t i = 0; i < c->nlogs; i++) (void)account_of_key(c, c->logs[i][0]);
+    for (size_t i = 0; i < c->nlogs; i++)
+        (void)account_of_key(c, c->logs[i][0]);
 }
 
 static size_t account_logs(check_t *c, int acct) {
     size_t n = 0;
-    for (size_t i = 0; i < c->nlogs; i++) n += account_of_key(c, c->logs[i][0]) == acct;
+    for (size_t i = 0; i < c->nlogs; i++)
+        n += account_of_key(c, c->logs[i][0]) == acct;
     return n;
 }
 
@@ -311,8 +332,11 @@ static void run_check(check_t *c) {
         acc->catalog_ok = exists && verify_catalog(c, path, what, true);
         size_t nlogs = account_logs(c, a);
         if (!exists) {
-            if (nlogs) problem(c, "%s %s is missing but %zu shard log(s) of its streams are on disk", what, path, nlogs);
-            else out(c, "%s %s: none yet (a new data directory)", what, path);
+            if (nlogs)
+                problem(c, "%s %s is missing but %zu shard log(s) of its streams are on disk", what,
+                        path, nlogs);
+            else
+                out(c, "%s %s: none yet (a new data directory)", what, path);
         }
         bool bak_ok = stat(bak, &st) == 0 && verify_catalog(c, bak, "catalog backup", false);
         if (!bak_ok && stat(bak, &st) != 0 && exists) out(c, "catalog backup %s: none", bak);
@@ -330,15 +354,20 @@ static void run_check(check_t *c) {
         }
         acc->loaded = rc == 0;
         if (rc == 0 && (exists || bak_ok))
-            out(c, "%s: %zu stream(s), %zu shard(s)", what, c->nstreams - before, c->nshards - shards_before);
+            out(c, "%s: %zu stream(s), %zu shard(s)", what, c->nstreams - before,
+                c->nshards - shards_before);
     }
 
     sl_storage_journal_check_t j;
     c->cur_stream = c->cur_shard = NULL;
-    if (sl_storage_check_journal(c->data_dir, on_say, c, &j) != 0) problem(c, "journal cannot be read");
-    else if (!j.exists) out(c, "journal: none");
+    if (sl_storage_check_journal(c->data_dir, on_say, c, &j) != 0)
+        problem(c, "journal cannot be read");
+    else if (!j.exists)
+        out(c, "journal: none");
     else if (j.header_ok)
-        out(c, "journal: checkpoint at %" PRIu64 "; %" PRIu64 " entr%s (%" PRIu64 " records) to replay at the next start",
+        out(c,
+            "journal: checkpoint at %" PRIu64 "; %" PRIu64 " entr%s (%" PRIu64
+            " records) to replay at the next start",
             j.checkpoint_lsn, j.entries, j.entries == 1 ? "y" : "ies", j.frames);
 
     size_t records = 0;
@@ -356,14 +385,19 @@ static void run_check(check_t *c) {
         cat_stream_t *s = loaded ? stream_by_key(c, c->cur_stream) : NULL;
         cat_shard_t *sh = s ? shard_of(c, s, c->cur_shard) : NULL;
         if (sh) sh->seen = true;
-        out(c, "log %s/%s: %" PRIu64 " record(s) in %" PRIu64 " segment(s), seq %" PRIu64 "..%" PRIu64, c->cur_stream,
-            c->cur_shard, lc.records, lc.segments, lc.first_seq, lc.next_seq - 1);
+        out(c,
+            "log %s/%s: %" PRIu64 " record(s) in %" PRIu64 " segment(s), seq %" PRIu64 "..%" PRIu64,
+            c->cur_stream, c->cur_shard, lc.records, lc.segments, lc.first_seq, lc.next_seq - 1);
         if (loaded && !sh)
-            problem(c, "log %s/%s has no shard in the catalog: it is not served (`sluice repair` adds it)", c->cur_stream,
-                    c->cur_shard);
+            problem(
+                c,
+                "log %s/%s has no shard in the catalog: it is not served (`sluice repair` adds it)",
+                c->cur_stream, c->cur_shard);
         else if (sh && (uint64_t)sh->seq_written > lc.next_seq)
-            problem(c, "log %s/%s: the catalog records writes up to seq %" PRId64 " but the log ends at seq %" PRIu64
-                    ": records with seq %" PRIu64 "..%" PRId64 " are lost",
+            problem(c,
+                    "log %s/%s: the catalog records writes up to seq %" PRId64
+                    " but the log ends at seq %" PRIu64 ": records with seq %" PRIu64 "..%" PRId64
+                    " are lost",
                     c->cur_stream, c->cur_shard, sh->seq_written - 1, lc.next_seq - 1, lc.next_seq,
                     sh->seq_written - 1);
     }
@@ -373,11 +407,14 @@ static void run_check(check_t *c) {
         if (sh->seen || sh->seq_written <= 1) continue;
         const char *name = "?";
         for (size_t k = 0; k < c->nstreams; k++)
-            if (c->streams[k].acct == sh->acct && c->streams[k].id == sh->stream_id) name = c->streams[k].name;
+            if (c->streams[k].acct == sh->acct && c->streams[k].id == sh->stream_id)
+                name = c->streams[k].name;
         char id[24];
         sl_shardid_format((uint32_t)sh->index, id);
-        problem(c, "stream %s%s shard %s: the catalog records writes up to seq %" PRId64
-                " but its log directory is missing: records with seq 1..%" PRId64 " are lost (nothing can rebuild them)",
+        problem(c,
+                "stream %s%s shard %s: the catalog records writes up to seq %" PRId64
+                " but its log directory is missing: records with seq 1..%" PRId64
+                " are lost (nothing can rebuild them)",
                 c->accounts[sh->acct].prefix, name, id, sh->seq_written - 1, sh->seq_written - 1);
     }
     out(c, "%zu log(s), %zu record(s)", c->nlogs, records);
@@ -425,8 +462,10 @@ static int copy_file(const char *src, const char *dst) {
         for (ssize_t w = 0; w < n && rc == 0;) {
             ssize_t k = write(o, buf + w, (size_t)(n - w));
             if (k < 0 && errno == EINTR) continue;
-            if (k <= 0) rc = SL_EIO;
-            else w += k;
+            if (k <= 0)
+                rc = SL_EIO;
+            else
+                w += k;
         }
     }
     if (rc == 0 && fsync(o) != 0) rc = SL_EIO;
@@ -463,7 +502,8 @@ static void say_nothing(void *arg, bool is_problem, const char *file, const char
  * open shard over the whole range that takes new writes. Retention covers the oldest record so
  * nothing is trimmed at the next start. Shard creation times are not known either: the recovered
  * records' SequenceNumbers change in their creation-time field (order and counters are kept). */
-static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_t *cfg, int64_t now) {
+static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_t *cfg,
+                       int64_t now) {
     int rc = 0;
     const account_t *acc = &c->accounts[acct];
     const char *account_id = acc->id[0] ? acc->id : cfg->account_id;
@@ -477,7 +517,9 @@ static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_
         char *end = NULL;
         long long id = strtoll(bare, &end, 10);
         if (!dash || end != dash || id <= 0 || !dash[1]) {
-            problem(c, "log directory streams/%s is not named <stream id>-<stream name>; left as it is", key);
+            problem(
+                c, "log directory streams/%s is not named <stream id>-<stream name>; left as it is",
+                key);
             continue;
         }
         const char *name = dash + 1;
@@ -492,8 +534,8 @@ static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_
             if (!any || ix > max_index) max_index = ix;
             any = true;
             sl_storage_log_check_t lc;
-            if (sl_storage_check_log(c->data_dir, key, c->logs[j][1], say_nothing, c, &lc) == 0 && lc.records &&
-                lc.first_arrival_ms < oldest)
+            if (sl_storage_check_log(c->data_dir, key, c->logs[j][1], say_nothing, c, &lc) == 0 &&
+                lc.records && lc.first_arrival_ms < oldest)
                 oldest = lc.first_arrival_ms;
         }
         if (!any) continue;
@@ -502,25 +544,42 @@ static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_
         if (hours > 8760) hours = 8760;
         char arn[512];
         sl_arn_stream(arn, sizeof arn, cfg->region, account_id, name);
-        sl_cat_stream_t s = {.id = id, .account = account_id, .region = cfg->region, .name = name, .arn = arn,
-                             .status = "ACTIVE", .mode = "PROVISIONED", .created_ms = oldest - 2000,
-                             .status_until_ms = 0, .retention_hours = (int32_t)hours, .max_record_size_kib = 1024,
-                             .encryption_type = "NONE", .shard_level_metrics = "", .warm_throughput_mibps = -1,
+        sl_cat_stream_t s = {.id = id,
+                             .account = account_id,
+                             .region = cfg->region,
+                             .name = name,
+                             .arn = arn,
+                             .status = "ACTIVE",
+                             .mode = "PROVISIONED",
+                             .created_ms = oldest - 2000,
+                             .status_until_ms = 0,
+                             .retention_hours = (int32_t)hours,
+                             .max_record_size_kib = 1024,
+                             .encryption_type = "NONE",
+                             .shard_level_metrics = "",
+                             .warm_throughput_mibps = -1,
                              .next_shard_index = (int32_t)max_index + 2};
         rc = sl_catalog_stream_insert(cat, &s);
         if (rc) {
-            problem(c, "cannot add stream %s (id %lld) to the catalog: %s", name, id, sl_strerror(rc));
+            problem(c, "cannot add stream %s (id %lld) to the catalog: %s", name, id,
+                    sl_strerror(rc));
             rc = 0;
             continue;
         }
         on_stream(c, &s);
-        sl_cat_shard_t open_shard = {.stream_id = id, .shard_index = (int32_t)max_index + 1, .starting_hash_key = "0",
-                                     .ending_hash_key = MAX_HASH_KEY, .created_ms = now,
-                                     .seq_reserved = 1 + (int64_t)SL_KINESIS_SEQ_BLOCK, .seq_written = 1};
+        sl_cat_shard_t open_shard = {.stream_id = id,
+                                     .shard_index = (int32_t)max_index + 1,
+                                     .starting_hash_key = "0",
+                                     .ending_hash_key = MAX_HASH_KEY,
+                                     .created_ms = now,
+                                     .seq_reserved = 1 + (int64_t)SL_KINESIS_SEQ_BLOCK,
+                                     .seq_written = 1};
         rc = sl_catalog_shard_put(cat, &open_shard);
         if (rc == 0) on_shard(c, &open_shard);
-        printf("repair: added stream %s (from streams/%s) with a new open shard %u; its recovered shards are closed, "
-               "retention %lld hours\n", name, key, max_index + 1, (long long)hours);
+        printf("repair: added stream %s (from streams/%s) with a new open shard %u; its recovered "
+               "shards are closed, "
+               "retention %lld hours\n",
+               name, key, max_index + 1, (long long)hours);
     }
     /* Shards whose logs the catalog lacks (of restored or recovered streams). */
     for (size_t i = 0; i < c->nlogs && rc == 0; i++) {
@@ -533,10 +592,15 @@ static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_
         sl_storage_log_check_t lc;
         c->cur_stream = c->logs[i][0];
         c->cur_shard = c->logs[i][1];
-        if (sl_storage_check_log(c->data_dir, c->cur_stream, c->cur_shard, say_nothing, c, &lc) != 0) continue;
-        sl_cat_shard_t row = {.stream_id = s->id, .shard_index = (int32_t)ix, .starting_hash_key = "0",
+        if (sl_storage_check_log(c->data_dir, c->cur_stream, c->cur_shard, say_nothing, c, &lc) !=
+            0)
+            continue;
+        sl_cat_shard_t row = {.stream_id = s->id,
+                              .shard_index = (int32_t)ix,
+                              .starting_hash_key = "0",
                               .ending_hash_key = MAX_HASH_KEY,
-                              .created_ms = lc.records ? lc.first_arrival_ms - 2000 : now, .closed_ms = now,
+                              .created_ms = lc.records ? lc.first_arrival_ms - 2000 : now,
+                              .closed_ms = now,
                               .seq_reserved = (int64_t)(lc.next_seq + SL_KINESIS_SEQ_BLOCK),
                               .seq_written = (int64_t)lc.next_seq};
         rc = sl_catalog_shard_put(cat, &row);
@@ -547,8 +611,8 @@ static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_
         }
         if (rc == 0) {
             on_shard(c, &row);
-            printf("repair: added shard %s of stream %s (closed, %" PRIu64 " records)\n", c->logs[i][1], s->name,
-                   lc.records);
+            printf("repair: added shard %s of stream %s (closed, %" PRIu64 " records)\n",
+                   c->logs[i][1], s->name, lc.records);
         }
     }
     c->cur_stream = c->cur_shard = NULL;
@@ -573,10 +637,12 @@ static int settle_reservations(check_t *c, int acct, sl_catalog_t *cat, bool reb
         sl_storage_log_check_t lc;
         if (sl_storage_check_log(c->data_dir, s->key, id, say_nothing, c, &lc) != 0) continue;
         int64_t tip = (int64_t)lc.next_seq, reserved = sh->seq_reserved, written = sh->seq_written;
-        if (rebuilt && reserved < tip + (int64_t)SL_KINESIS_SEQ_BLOCK) reserved = tip + (int64_t)SL_KINESIS_SEQ_BLOCK;
+        if (rebuilt && reserved < tip + (int64_t)SL_KINESIS_SEQ_BLOCK)
+            reserved = tip + (int64_t)SL_KINESIS_SEQ_BLOCK;
         if (written > tip) {
             if (reserved < written) reserved = written;
-            printf("repair: stream %s shard %s: records with seq %lld..%lld are lost; acknowledged (new records "
+            printf("repair: stream %s shard %s: records with seq %lld..%lld are lost; acknowledged "
+                   "(new records "
                    "continue above seq %lld)\n",
                    s->name, id, (long long)tip, (long long)written - 1, (long long)reserved - 1);
             written = tip;
@@ -587,19 +653,21 @@ static int settle_reservations(check_t *c, int acct, sl_catalog_t *cat, bool reb
     return rc;
 }
 
-
 static void recover_log(void *arg, const char *stream_key, const char *shard_key) {
     sl_storage_t *st = arg;
     sl_shard_log_t *log = NULL;
-    if (sl_storage_shard_open(st, stream_key, shard_key, NULL, &log) == 0) sl_storage_shard_close(log);
+    if (sl_storage_shard_open(st, stream_key, shard_key, NULL, &log) == 0)
+        sl_storage_shard_close(log);
 }
 
 /* Drops the streams and shards of one account from c (its catalog is being replaced). */
 static void account_forget(check_t *c, int acct) {
     size_t n = 0;
     for (size_t i = 0; i < c->nstreams; i++) {
-        if (c->streams[i].acct == acct) stream_row_free(&c->streams[i].row);
-        else c->streams[n++] = c->streams[i];
+        if (c->streams[i].acct == acct)
+            stream_row_free(&c->streams[i].row);
+        else
+            c->streams[n++] = c->streams[i];
     }
     c->nstreams = n;
     n = 0;
@@ -609,7 +677,8 @@ static void account_forget(check_t *c, int acct) {
     c->accounts[acct].loaded = false;
 }
 
-static int repair_catalog(check_t *c, int acct, const sl_config_t *cfg, const char *aside, int64_t now) {
+static int repair_catalog(check_t *c, int acct, const sl_config_t *cfg, const char *aside,
+                          int64_t now) {
     account_t *acc = &c->accounts[acct];
     char path[1300], bak[1310];
     snprintf(path, sizeof path, "%s/%s", c->data_dir, acc->rel);
@@ -690,9 +759,11 @@ static int repair(check_t *c, const sl_config_t *cfg) {
         for (int e = 0; e < 2; e++) {
             memcpy(rel + n - 3, exts[e], 3);
             int r = set_aside(c->data_dir, aside, rel, false);
-            if (r == 0) printf("repair: copied %s to %s/\n", rel, aside);
+            if (r == 0)
+                printf("repair: copied %s to %s/\n", rel, aside);
             else if (r != SL_ENOTFOUND) {
-                printf("repair: cannot copy %s aside: %s; stopping before anything changes\n", rel, sl_strerror(r));
+                printf("repair: cannot copy %s aside: %s; stopping before anything changes\n", rel,
+                       sl_strerror(r));
                 return r;
             }
         }
@@ -700,7 +771,8 @@ static int repair(check_t *c, const sl_config_t *cfg) {
 
     /* 2. Each account's catalog: replaced when damaged (moved aside, never deleted), then completed
      * with the logs it lacks. */
-    for (int a = 0; a < c->naccounts && rc == 0; a++) rc = repair_catalog(c, a, cfg, aside, now);
+    for (int a = 0; a < c->naccounts && rc == 0; a++)
+        rc = repair_catalog(c, a, cfg, aside, now);
     if (rc) return rc;
 
     /* 3. The engine's own recovery: journal replay, torn tails cut, untrusted indexes rebuilt. */
@@ -720,13 +792,19 @@ static int repair(check_t *c, const sl_config_t *cfg) {
 int sl_check_main(int argc, char **argv, bool do_repair) {
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("Usage: sluice %s [--data-dir DIR] [serve options]\n\n%s\n", do_repair ? "repair" : "check",
-                   do_repair ? "Rebuilds what can be rebuilt from the segments on disk: copies damaged files to\n"
-                               "DIR/damaged/<time>/, replaces a damaged catalog by its backup (or rebuilds it from\n"
-                               "the logs), adds logs the catalog lacks, recovers every log. Run it with the server\n"
+            printf("Usage: sluice %s [--data-dir DIR] [serve options]\n\n%s\n",
+                   do_repair ? "repair" : "check",
+                   do_repair ? "Rebuilds what can be rebuilt from the segments on disk: copies "
+                               "damaged files to\n"
+                               "DIR/damaged/<time>/, replaces a damaged catalog by its backup (or "
+                               "rebuilds it from\n"
+                               "the logs), adds logs the catalog lacks, recovers every log. Run it "
+                               "with the server\n"
                                "stopped. Exit status 0 when the directory is clean afterwards."
-                             : "Reports the state of a data directory without changing it: the catalog, its backup,\n"
-                               "the commit journal, every segment and index, and the catalog against the logs.\n"
+                             : "Reports the state of a data directory without changing it: the "
+                               "catalog, its backup,\n"
+                               "the commit journal, every segment and index, and the catalog "
+                               "against the logs.\n"
                                "Exit status 0 when clean, 1 when problems were found.");
             return 0;
         }
@@ -737,8 +815,11 @@ int sl_check_main(int argc, char **argv, bool do_repair) {
     check_t c = {.data_dir = cfg.data_dir};
     run_check(&c);
     if (!do_repair) {
-        if (c.problems) printf("summary: %d problem(s); `sluice repair` rebuilds what can be rebuilt\n", c.problems);
-        else printf("summary: clean\n");
+        if (c.problems)
+            printf("summary: %d problem(s); `sluice repair` rebuilds what can be rebuilt\n",
+                   c.problems);
+        else
+            printf("summary: clean\n");
         int status = c.problems ? 1 : 0;
         check_free(&c);
         fflush(stdout);
@@ -755,8 +836,10 @@ int sl_check_main(int argc, char **argv, bool do_repair) {
     printf("--- after repair ---\n");
     run_check(&c);
     int status = rc || c.problems ? 1 : 0;
-    if (c.problems) printf("summary: %d problem(s) remain after repair\n", c.problems);
-    else printf("summary: repaired; the data directory is clean\n");
+    if (c.problems)
+        printf("summary: %d problem(s) remain after repair\n", c.problems);
+    else
+        printf("summary: repaired; the data directory is clean\n");
     check_free(&c);
     fflush(stdout);
     return status;

@@ -12,12 +12,12 @@
 typedef enum { OPT_STR, OPT_INT } opt_type_t;
 
 typedef struct {
-    const char *name;      /* config-file key; the flag is --name with '_' -> '-' */
+    const char *name; /* config-file key; the flag is --name with '_' -> '-' */
     opt_type_t type;
     size_t offset;
-    size_t size;           /* for strings */
-    const char *def;       /* default as text */
-    int64_t min, max;      /* for ints */
+    size_t size;                /* for strings */
+    const char *def;            /* default as text */
+    int64_t min, max;           /* for ints */
     const char *const *choices; /* for enumerated strings, NULL-terminated */
     const char *help;
 } opt_t;
@@ -31,45 +31,65 @@ static const char *const log_level_choices[] = {"debug", "info", "warn", "error"
 static const opt_t g_opts[] = {
     {"config", S(config), "", 0, 0, NULL, "Configuration file with `name = value` lines"},
     {"bind", S(bind), "127.0.0.1", 0, 0, NULL, "Address to listen on"},
-    {"port", I(port), "4567", 0, 65535, NULL, "TCP port for HTTP/1.1 and HTTP/2 (0 = any free port)"},
-    {"tls_port", I(tls_port), "0", 0, 65535, NULL, "TCP port for TLS (HTTP/1.1 and h2 via ALPN); 0 = off"},
-    {"tls_cert", S(tls_cert), "", 0, 0, NULL, "PEM certificate for TLS (default: self-signed, generated in the data dir)"},
+    {"port", I(port), "4567", 0, 65535, NULL,
+     "TCP port for HTTP/1.1 and HTTP/2 (0 = any free port)"},
+    {"tls_port", I(tls_port), "0", 0, 65535, NULL,
+     "TCP port for TLS (HTTP/1.1 and h2 via ALPN); 0 = off"},
+    {"tls_cert", S(tls_cert), "", 0, 0, NULL,
+     "PEM certificate for TLS (default: self-signed, generated in the data dir)"},
     {"tls_key", S(tls_key), "", 0, 0, NULL, "PEM private key for TLS"},
-    {"data_dir", S(data_dir), "./sluice-data", 0, 0, NULL, "Directory for the catalog and the shard logs"},
+    {"data_dir", S(data_dir), "./sluice-data", 0, 0, NULL,
+     "Directory for the catalog and the shard logs"},
     {"region", S(region), "us-east-1", 0, 0, NULL, "Region reported in ARNs"},
     {"account_id", S(account_id), "000000000000", 0, 0, NULL,
-     "12-digit id of the default account (every request whose access key id is not a 12-digit account id), "
+     "12-digit id of the default account (every request whose access key id is not a 12-digit "
+     "account id), "
      "reported in ARNs and messages"},
     {"threads", I(threads), "0", 0, 256, NULL, "Network threads (0 = one per core)"},
     {"durability", S(durability), "sync", 0, 0, durability_choices,
-     "sync: acknowledge after fdatasync (group commit); interval: fdatasync every flush_interval_ms; none: leave it to the OS"},
-    {"flush_interval_ms", I(flush_interval_ms), "200", 1, 60000, NULL, "Flush interval for durability=interval"},
+     "sync: acknowledge after fdatasync (group commit); interval: fdatasync every "
+     "flush_interval_ms; none: leave it to the OS"},
+    {"flush_interval_ms", I(flush_interval_ms), "200", 1, 60000, NULL,
+     "Flush interval for durability=interval"},
     {"commit_interval_us", I(commit_interval_us), "500", 0, 100000, NULL,
-     "durability=sync: least time between the starts of two group commits; requests arriving meanwhile join the "
+     "durability=sync: least time between the starts of two group commits; requests arriving "
+     "meanwhile join the "
      "next one (fewer, larger syncs under load; no wait when idle)"},
     {"journal_bytes", I(journal_bytes), "134217728", 1048576, 1073741824, NULL,
      "durability=sync: size of the shared commit journal (a ring; see docs/storage-format.md)"},
-    {"segment_bytes", I(segment_bytes), "67108864", 1048576, 4294967296LL, NULL, "Roll shard log segments beyond this size"},
-    {"create_stream_ms", I(create_stream_ms), "0", 0, 600000, NULL, "Time a new stream stays CREATING"},
-    {"delete_stream_ms", I(delete_stream_ms), "0", 0, 600000, NULL, "Time a deleted stream stays DELETING"},
-    {"update_stream_ms", I(update_stream_ms), "0", 0, 600000, NULL, "Time a stream stays UPDATING after resharding, mode or encryption changes"},
-    {"consumer_ms", I(consumer_ms), "0", 0, 600000, NULL, "Time a consumer stays CREATING / DELETING"},
+    {"segment_bytes", I(segment_bytes), "67108864", 1048576, 4294967296LL, NULL,
+     "Roll shard log segments beyond this size"},
+    {"create_stream_ms", I(create_stream_ms), "0", 0, 600000, NULL,
+     "Time a new stream stays CREATING"},
+    {"delete_stream_ms", I(delete_stream_ms), "0", 0, 600000, NULL,
+     "Time a deleted stream stays DELETING"},
+    {"update_stream_ms", I(update_stream_ms), "0", 0, 600000, NULL,
+     "Time a stream stays UPDATING after resharding, mode or encryption changes"},
+    {"consumer_ms", I(consumer_ms), "0", 0, 600000, NULL,
+     "Time a consumer stays CREATING / DELETING"},
     {"iterator_ttl_ms", I(iterator_ttl_ms), "300000", 1000, 300000, NULL,
      "Lifetime of shard iterators (AWS: 5 minutes); lower only to test expiry handling"},
-    {"shard_limit", I(shard_limit), "500", 1, 1000000, NULL, "Account shard limit (DescribeLimits ShardLimit)"},
-    {"on_demand_stream_limit", I(on_demand_stream_limit), "50", 0, 1000000, NULL, "Account limit of ON_DEMAND streams"},
+    {"shard_limit", I(shard_limit), "500", 1, 1000000, NULL,
+     "Account shard limit (DescribeLimits ShardLimit)"},
+    {"on_demand_stream_limit", I(on_demand_stream_limit), "50", 0, 1000000, NULL,
+     "Account limit of ON_DEMAND streams"},
     {"accounts_max", I(accounts_max), "64", 1, SL_SERVER_ACCOUNTS_MAX, NULL,
-     "Accounts the server holds, the default one included: a 12-digit access key id selects its own account "
+     "Accounts the server holds, the default one included: a 12-digit access key id selects its "
+     "own account "
      "(docs/security.md); a new one beyond this gets UnrecognizedClientException"},
-    {"body_max_bytes", I(body_max_bytes), "16777216", 1048576, 1073741824, NULL, "Largest request body; larger gets 413"},
+    {"body_max_bytes", I(body_max_bytes), "16777216", 1048576, 1073741824, NULL,
+     "Largest request body; larger gets 413"},
     {"cors_origins", S(cors_origins), "", 0, 0, NULL,
-     "Comma-separated web origins (scheme://host[:port]) whose pages may call the API from a browser; empty = "
+     "Comma-separated web origins (scheme://host[:port]) whose pages may call the API from a "
+     "browser; empty = "
      "CORS off: requests carrying any other Origin are refused (docs/security.md)"},
     {"max_connections", I(max_connections), "0", 0, SL_HTTP_CONNECTIONS_MAX_LIMIT, NULL,
-     "Open client connections, all threads (0 = 30% of the descriptor limit); at the bound the oldest idle one is "
+     "Open client connections, all threads (0 = 30% of the descriptor limit); at the bound the "
+     "oldest idle one is "
      "closed for a new client, else the new one is refused and a warning logged"},
     {"idle_timeout_ms", I(idle_timeout_ms), "120000", 100, 3600000, NULL,
-     "Close keep-alive connections idle this long, and connections whose output has not moved for this long "
+     "Close keep-alive connections idle this long, and connections whose output has not moved for "
+     "this long "
      "(2 s near max_connections)"},
     {"header_timeout_ms", I(header_timeout_ms), "20000", 100, 3600000, NULL,
      "A request head must arrive within this time of its first byte (else 408 and close)"},
@@ -77,14 +97,19 @@ static const opt_t g_opts[] = {
      "A request body must arrive within this time after its head (else 408 and close)"},
     {"tls_handshake_timeout_ms", I(tls_handshake_timeout_ms), "10000", 100, 3600000, NULL,
      "A TLS handshake must finish within this time of the connection"},
-    {"request_buffer_max_bytes", I(request_buffer_max_bytes), "268435456", 1048576, 68719476736LL, NULL,
-     "Request bodies buffered in memory, all connections; over it large bodies wait (HTTP/1.1) or get 503 (HTTP/2)"},
-    {"response_buffer_max_bytes", I(response_buffer_max_bytes), "268435456", 1048576, 68719476736LL, NULL,
-     "Unsent response bytes in memory, all connections; over it new requests wait until clients read"},
+    {"request_buffer_max_bytes", I(request_buffer_max_bytes), "268435456", 1048576, 68719476736LL,
+     NULL,
+     "Request bodies buffered in memory, all connections; over it large bodies wait (HTTP/1.1) or "
+     "get 503 (HTTP/2)"},
+    {"response_buffer_max_bytes", I(response_buffer_max_bytes), "268435456", 1048576, 68719476736LL,
+     NULL,
+     "Unsent response bytes in memory, all connections; over it new requests wait until clients "
+     "read"},
     {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
 };
 
-static int set_opt(sl_config_t *cfg, const opt_t *o, const char *value, const char *source, FILE *err) {
+static int set_opt(sl_config_t *cfg, const opt_t *o, const char *value, const char *source,
+                   FILE *err) {
     char *base = (char *)cfg + o->offset;
     if (o->type == OPT_STR) {
         if (strlen(value) >= o->size) {
@@ -93,9 +118,11 @@ static int set_opt(sl_config_t *cfg, const opt_t *o, const char *value, const ch
         }
         if (o->choices) {
             bool ok = false;
-            for (const char *const *c = o->choices; *c; c++) ok |= strcmp(*c, value) == 0;
+            for (const char *const *c = o->choices; *c; c++)
+                ok |= strcmp(*c, value) == 0;
             if (!ok) {
-                fprintf(err, "sluice: %s: '%s' is not a valid value for '%s'\n", source, value, o->name);
+                fprintf(err, "sluice: %s: '%s' is not a valid value for '%s'\n", source, value,
+                        o->name);
                 return -1;
             }
         }
@@ -106,8 +133,8 @@ static int set_opt(sl_config_t *cfg, const opt_t *o, const char *value, const ch
     errno = 0;
     long long v = strtoll(value, &end, 10);
     if (errno || end == value || *end || v < o->min || v > o->max) {
-        fprintf(err, "sluice: %s: '%s' for '%s' must be an integer in [%lld, %lld]\n", source, value,
-                o->name, (long long)o->min, (long long)o->max);
+        fprintf(err, "sluice: %s: '%s' for '%s' must be an integer in [%lld, %lld]\n", source,
+                value, o->name, (long long)o->min, (long long)o->max);
         return -1;
     }
     *(int64_t *)(void *)base = v;
@@ -129,9 +156,11 @@ static const opt_t *find_opt(const char *name, size_t len) {
 }
 
 static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
     return s;
 }
 
@@ -179,7 +208,8 @@ static int load_file(sl_config_t *cfg, const char *path, FILE *err) {
 
 static void env_name(const char *name, char *out, size_t cap) {
     size_t n = (size_t)snprintf(out, cap, "SLUICE_");
-    for (const char *p = name; *p && n + 1 < cap; p++) out[n++] = (char)toupper((unsigned char)*p);
+    for (const char *p = name; *p && n + 1 < cap; p++)
+        out[n++] = (char)toupper((unsigned char)*p);
     out[n] = 0;
 }
 
@@ -191,8 +221,10 @@ int sl_config_load(sl_config_t *cfg, int argc, char **argv, FILE *err) {
     /* the config file path comes from the command line or the environment */
     const char *file = getenv("SLUICE_CONFIG");
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) file = argv[i + 1];
-        else if (strncmp(argv[i], "--config=", 9) == 0) file = argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
     }
     if (file && *file && load_file(cfg, file, err) != 0) return -1;
 
@@ -230,13 +262,16 @@ int sl_config_load(sl_config_t *cfg, int argc, char **argv, FILE *err) {
 }
 
 void sl_config_print_help(FILE *out) {
-    fprintf(out, "Usage: sluice serve [options]\n\nOptions (also SLUICE_<NAME> environment variables and "
-                 "`name = value` lines in the --config file):\n");
+    fprintf(
+        out,
+        "Usage: sluice serve [options]\n\nOptions (also SLUICE_<NAME> environment variables and "
+        "`name = value` lines in the --config file):\n");
     for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++) {
         const opt_t *o = &g_opts[i];
         char flag[64];
         size_t n = (size_t)snprintf(flag, sizeof flag, "--");
-        for (const char *p = o->name; *p && n + 1 < sizeof flag; p++) flag[n++] = *p == '_' ? '-' : *p;
+        for (const char *p = o->name; *p && n + 1 < sizeof flag; p++)
+            flag[n++] = *p == '_' ? '-' : *p;
         flag[n] = 0;
         fprintf(out, "  %-26s %s", flag, o->help);
         if (*o->def) fprintf(out, " (default: %s)", o->def);
@@ -245,21 +280,25 @@ void sl_config_print_help(FILE *out) {
 }
 
 void sl_config_print_markdown(FILE *out) {
-    fprintf(out, "| option | environment | type | default | description |\n|---|---|---|---|---|\n");
+    fprintf(out,
+            "| option | environment | type | default | description |\n|---|---|---|---|---|\n");
     for (size_t i = 0; i < sizeof g_opts / sizeof g_opts[0]; i++) {
         const opt_t *o = &g_opts[i];
         char flag[64], env[96];
         size_t n = 0;
-        for (const char *p = o->name; *p && n + 1 < sizeof flag; p++) flag[n++] = *p == '_' ? '-' : *p;
+        for (const char *p = o->name; *p && n + 1 < sizeof flag; p++)
+            flag[n++] = *p == '_' ? '-' : *p;
         flag[n] = 0;
         env_name(o->name, env, sizeof env);
         const char *type = o->type == OPT_INT ? "integer" : o->choices ? "choice" : "string";
-        fprintf(out, "| `--%s` | `%s` | %s | %s%s%s | %s", flag, env, type, *o->def ? "`" : "", *o->def ? o->def : "",
-                *o->def ? "`" : "", o->help);
-        if (o->type == OPT_INT) fprintf(out, " (%lld to %lld)", (long long)o->min, (long long)o->max);
+        fprintf(out, "| `--%s` | `%s` | %s | %s%s%s | %s", flag, env, type, *o->def ? "`" : "",
+                *o->def ? o->def : "", *o->def ? "`" : "", o->help);
+        if (o->type == OPT_INT)
+            fprintf(out, " (%lld to %lld)", (long long)o->min, (long long)o->max);
         if (o->choices) {
             fprintf(out, " (one of:");
-            for (const char *const *c = o->choices; *c; c++) fprintf(out, " `%s`", *c);
+            for (const char *const *c = o->choices; *c; c++)
+                fprintf(out, " `%s`", *c);
             fprintf(out, ")");
         }
         fprintf(out, " |\n");

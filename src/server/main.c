@@ -36,9 +36,12 @@ static int serve(int argc, char **argv) {
     }
     sl_config_t cfg;
     if (sl_config_load(&cfg, argc, argv, stderr) != 0) return 2;
-    if (!strcmp(cfg.log_level, "debug")) sl_log_set_level(SL_LOG_DEBUG);
-    else if (!strcmp(cfg.log_level, "warn")) sl_log_set_level(SL_LOG_WARN);
-    else if (!strcmp(cfg.log_level, "error")) sl_log_set_level(SL_LOG_ERROR);
+    if (!strcmp(cfg.log_level, "debug"))
+        sl_log_set_level(SL_LOG_DEBUG);
+    else if (!strcmp(cfg.log_level, "warn"))
+        sl_log_set_level(SL_LOG_WARN);
+    else if (!strcmp(cfg.log_level, "error"))
+        sl_log_set_level(SL_LOG_ERROR);
 
     /* Block the shutdown signals in every thread; the main thread waits for them with sigwait. */
     sigset_t set;

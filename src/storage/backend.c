@@ -11,8 +11,8 @@ bool sl_storage_key_valid(const char *key) {
     if (strcmp(key, ".") == 0 || strcmp(key, "..") == 0) return false;
     for (size_t i = 0; i < n; i++) {
         char c = key[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                  c == '.' || c == '-';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
         if (!ok) return false;
     }
     return true;
@@ -22,17 +22,21 @@ void sl_storage_close(sl_storage_t *st) {
     if (st) st->vt->close(st);
 }
 
-int sl_storage_list(sl_storage_t *st, void (*fn)(void *arg, const char *stream_key, const char *shard_key), void *arg) {
+int sl_storage_list(sl_storage_t *st,
+                    void (*fn)(void *arg, const char *stream_key, const char *shard_key),
+                    void *arg) {
     return st->vt->list(st, fn, arg);
 }
 
-int sl_storage_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
-                          sl_shard_log_t **out) {
+int sl_storage_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key,
+                          void *user, sl_shard_log_t **out) {
     if (!sl_storage_key_valid(stream_key) || !sl_storage_key_valid(shard_key)) return SL_EINVAL;
     return st->vt->shard_open(st, stream_key, shard_key, user, out);
 }
 
-void *sl_shard_log_user(const sl_shard_log_t *log) { return log->user; }
+void *sl_shard_log_user(const sl_shard_log_t *log) {
+    return log->user;
+}
 
 void sl_storage_shard_close(sl_shard_log_t *log) {
     if (log) log->st->vt->shard_close(log);
@@ -43,7 +47,8 @@ int sl_storage_stream_delete(sl_storage_t *st, const char *stream_key) {
     return st->vt->stream_delete(st, stream_key);
 }
 
-int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg) {
+int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
+                      void *arg) {
     if (!records || n == 0 || !cb) return SL_EINVAL;
     return log->st->vt->append(log, records, n, cb, arg);
 }
@@ -65,9 +70,13 @@ int sl_storage_seek_time(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out) 
     return log->st->vt->seek_time(log, ts_ms, seq_out);
 }
 
-int sl_storage_bounds(sl_shard_log_t *log, sl_shard_bounds_t *out) { return log->st->vt->bounds(log, out); }
+int sl_storage_bounds(sl_shard_log_t *log, sl_shard_bounds_t *out) {
+    return log->st->vt->bounds(log, out);
+}
 
-int sl_storage_trim(sl_shard_log_t *log, int64_t cutoff_ms) { return log->st->vt->trim(log, cutoff_ms); }
+int sl_storage_trim(sl_shard_log_t *log, int64_t cutoff_ms) {
+    return log->st->vt->trim(log, cutoff_ms);
+}
 
 int sl_storage_shard_set_floor(sl_shard_log_t *log, uint64_t floor_seq) {
     if (floor_seq == 0) return SL_EINVAL;

@@ -7,8 +7,8 @@
  * complete through a callback and reads may complete after the call returns.
  *
  * Positions: every record in a shard log gets a shard-local 64-bit counter `seq`, assigned by the
- * backend at append time, starting at 1, strictly increasing, never reused (the file engine makes it
- * contiguous). The Kinesis layer encodes it into the public SequenceNumber. Arrival times are
+ * backend at append time, starting at 1, strictly increasing, never reused (the file engine makes
+ * it contiguous). The Kinesis layer encodes it into the public SequenceNumber. Arrival times are
  * non-decreasing within a shard log (the backend stores max(given, previous)).
  *
  * Threads: every function is thread-safe. Callbacks run on a storage thread (the commit thread for
@@ -27,19 +27,19 @@ typedef struct sl_file_ops sl_file_ops_t;
 typedef struct sl_shard_log sl_shard_log_t;
 
 typedef enum {
-    SL_DURABILITY_SYNC = 0,  /* default: acknowledged => fdatasync'd (group commit) */
-    SL_DURABILITY_INTERVAL,  /* acknowledged after write(); fdatasync every flush_interval_ms */
-    SL_DURABILITY_NONE,      /* acknowledged after write(); the OS decides when to flush */
+    SL_DURABILITY_SYNC = 0, /* default: acknowledged => fdatasync'd (group commit) */
+    SL_DURABILITY_INTERVAL, /* acknowledged after write(); fdatasync every flush_interval_ms */
+    SL_DURABILITY_NONE,     /* acknowledged after write(); the OS decides when to flush */
 } sl_durability_t;
 
 typedef struct {
-    const char *data_dir;          /* file engine: logs live under <data_dir>/streams/ */
+    const char *data_dir; /* file engine: logs live under <data_dir>/streams/ */
     sl_durability_t durability;
-    int flush_interval_ms;         /* SL_DURABILITY_INTERVAL */
-    size_t segment_bytes;          /* roll the active segment beyond this (0 = default) */
-    size_t journal_bytes;          /* file engine, durability=sync: commit journal ring size (0 = default) */
-    int commit_interval_us;        /* file engine, durability=sync: least time between the starts of two
-                                    * commit rounds; appends arriving meanwhile join the next (0 = none) */
+    int flush_interval_ms; /* SL_DURABILITY_INTERVAL */
+    size_t segment_bytes;  /* roll the active segment beyond this (0 = default) */
+    size_t journal_bytes; /* file engine, durability=sync: commit journal ring size (0 = default) */
+    int commit_interval_us; /* file engine, durability=sync: least time between the starts of two
+                             * commit rounds; appends arriving meanwhile join the next (0 = none) */
     const sl_file_ops_t *file_ops; /* NULL = the real POSIX calls */
     /* Called after records of `log` become committed (visible); next_seq is the new tip. Runs on a
      * storage thread; may be NULL. Used to wake long-polling readers and push consumers. */
@@ -50,7 +50,7 @@ typedef struct {
 /* One record, as appended and as read back. For reads the pointers point into the read result's
  * memory. explicit_hash_key is the decimal text or NULL/0-length when not given. */
 typedef struct {
-    uint64_t seq;                  /* ignored on append; set on read */
+    uint64_t seq; /* ignored on append; set on read */
     int64_t arrival_ms;
     const char *partition_key;
     size_t partition_key_len;
@@ -61,21 +61,21 @@ typedef struct {
 } sl_record_t;
 
 typedef struct {
-    uint64_t first_seq;            /* oldest retained record (trim horizon); == next_seq when empty */
-    uint64_t next_seq;             /* committed tip: seq the next committed record will have */
-    int64_t first_arrival_ms;      /* of first_seq's record, 0 if empty */
-    int64_t last_arrival_ms;       /* of the newest committed record, 0 if empty */
-    uint64_t bytes;                /* bytes on disk (or in memory) */
+    uint64_t first_seq;       /* oldest retained record (trim horizon); == next_seq when empty */
+    uint64_t next_seq;        /* committed tip: seq the next committed record will have */
+    int64_t first_arrival_ms; /* of first_seq's record, 0 if empty */
+    int64_t last_arrival_ms;  /* of the newest committed record, 0 if empty */
+    uint64_t bytes;           /* bytes on disk (or in memory) */
 } sl_shard_bounds_t;
 
 typedef struct {
     sl_record_t *records;
     size_t count;
-    size_t bytes;                  /* sum of data_len + partition_key_len of returned records */
-    uint64_t next_seq;             /* where to continue: after the last returned record, else the
-                                      position actually read from (>= from_seq, >= trim horizon) */
-    sl_shard_bounds_t bounds;      /* bounds at read time */
-    void *mem;                     /* backend-owned memory behind the pointers */
+    size_t bytes;             /* sum of data_len + partition_key_len of returned records */
+    uint64_t next_seq;        /* where to continue: after the last returned record, else the
+                                 position actually read from (>= from_seq, >= trim horizon) */
+    sl_shard_bounds_t bounds; /* bounds at read time */
+    void *mem;                /* backend-owned memory behind the pointers */
 } sl_read_result_t;
 
 /* status: 0, or SL_EIO / SL_ENOSPC / SL_ECLOSED. first_seq: seq of the first appended record; the
@@ -99,7 +99,8 @@ void sl_storage_close(sl_storage_t *st);
  * its stream key and shard key (the names passed to sl_storage_shard_open). The file engine
  * creates a log on its first append, so a shard that was opened but never written is not listed
  * (it is an empty log). */
-int sl_storage_list(sl_storage_t *st, void (*fn)(void *arg, const char *stream_key, const char *shard_key),
+int sl_storage_list(sl_storage_t *st,
+                    void (*fn)(void *arg, const char *stream_key, const char *shard_key),
                     void *arg);
 
 /* Opens the log of one shard: <data_dir>/streams/<stream_key>/<shard_key>/. Recovers the active
@@ -107,15 +108,15 @@ int sl_storage_list(sl_storage_t *st, void (*fn)(void *arg, const char *stream_k
  * does not exist yet is opened empty without touching the disk; its directory and files are
  * created (durably) by the first commit round that has appends for it. `user` is returned by
  * sl_shard_log_user (for on_commit). Keys: [A-Za-z0-9_.-]{1,200}. */
-int sl_storage_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
-                          sl_shard_log_t **out);
+int sl_storage_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key,
+                          void *user, sl_shard_log_t **out);
 void *sl_shard_log_user(const sl_shard_log_t *log);
 /* Makes the log's next seq at least floor_seq: the Kinesis layer's sequence reservation, so that
  * a log that lost records at rest (a deleted directory, missing segments, a cut tail) never hands
  * out a seq again. A no-op when the tip is already there. Call after sl_storage_shard_open and
- * before the first append (SL_EINVAL while appends are pending). The file engine starts a new segment at floor_seq
- * (the gap is skipped by reads, as a gap between damaged segments is); the memory engine accepts
- * a floor only while it holds no records. */
+ * before the first append (SL_EINVAL while appends are pending). The file engine starts a new
+ * segment at floor_seq (the gap is skipped by reads, as a gap between damaged segments is); the
+ * memory engine accepts a floor only while it holds no records. */
 int sl_storage_shard_set_floor(sl_shard_log_t *log, uint64_t floor_seq);
 /* Closes the handle (pending appends complete first). */
 void sl_storage_shard_close(sl_shard_log_t *log);
@@ -128,7 +129,8 @@ int sl_storage_stream_delete(sl_storage_t *st, const char *stream_key);
  * (SL_EAGAIN: pending bytes over SL_STORAGE_PENDING_BYTES_MAX; SL_ENOSPC/SL_EIO: the engine is in
  * a failed state and has not recovered yet; SL_ECLOSED) and never calls cb. Record bytes are copied
  * before the call returns. */
-int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg);
+int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
+                      void *arg);
 
 /* Reads committed records with seq >= from_seq (from_seq below the trim horizon reads from the
  * horizon), skipping records with arrival_ms < min_arrival_ms (retention cut-off; 0 = none), up

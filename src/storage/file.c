@@ -51,15 +51,20 @@
 int sl_file_errno_code(int err) {
     switch (err) {
     case ENOSPC:
-    case EDQUOT: return SL_ENOSPC;
-    case EROFS: return SL_EROFS;
+    case EDQUOT:
+        return SL_ENOSPC;
+    case EROFS:
+        return SL_EROFS;
     case EMFILE:
-    case ENFILE: return SL_EAGAIN;
-    default: return SL_EIO;
+    case ENFILE:
+        return SL_EAGAIN;
+    default:
+        return SL_EIO;
     }
 }
 
-int sl_file_pwrite_all(const sl_file_ops_t *ops, int fd, const void *buf, size_t len, uint64_t off) {
+int sl_file_pwrite_all(const sl_file_ops_t *ops, int fd, const void *buf, size_t len,
+                       uint64_t off) {
     const uint8_t *p = buf;
     while (len > 0) {
         ssize_t w = ops->pwrite(fd, p, len, (off_t)off);
@@ -120,7 +125,10 @@ static int file_list(sl_storage_t *st, void (*fn)(void *, const char *, const ch
     while ((de = readdir(d))) {
         if (!sl_storage_key_valid(de->d_name)) continue;
         char *sp = sl_file_path_join(e->root, de->d_name);
-        if (!sp) { closedir(d); return SL_ENOMEM; }
+        if (!sp) {
+            closedir(d);
+            return SL_ENOMEM;
+        }
         DIR *d2 = opendir(sp);
         if (d2) {
             struct dirent *de2;
@@ -128,7 +136,8 @@ static int file_list(sl_storage_t *st, void (*fn)(void *, const char *, const ch
                 if (!sl_storage_key_valid(de2->d_name)) continue;
                 char *hp = sl_file_path_join(sp, de2->d_name);
                 struct stat sb;
-                if (hp && stat(hp, &sb) == 0 && S_ISDIR(sb.st_mode)) fn(arg, de->d_name, de2->d_name);
+                if (hp && stat(hp, &sb) == 0 && S_ISDIR(sb.st_mode))
+                    fn(arg, de->d_name, de2->d_name);
                 free(hp);
             }
             closedir(d2);
@@ -147,7 +156,10 @@ static int remove_tree(sl_file_engine_t *e, const char *path, int depth) {
     while ((de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
         char *p = sl_file_path_join(path, de->d_name);
-        if (!p) { rc = SL_ENOMEM; break; }
+        if (!p) {
+            rc = SL_ENOMEM;
+            break;
+        }
         struct stat sb;
         if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode) && depth < 2) {
             int r = remove_tree(e, p, depth + 1);
@@ -228,10 +240,15 @@ static void file_close(sl_storage_t *st) {
         /* A last checkpoint, so that the next start has nothing to replay. */
         if (e->journal.write_lsn != e->journal.oldest_lsn && !atomic_load(&e->checkpoint.blocked)) {
             int rc = sl_file_flush_all_tails(e);
-            uint64_t lsn = rc ? 0 : sl_file_checkpoint_mark(e); /* every tail is written: the write position */
+            uint64_t lsn =
+                rc ? 0 : sl_file_checkpoint_mark(e); /* every tail is written: the write position */
             if (!rc) rc = sl_file_journal_checkpoint_sync(e, lsn);
-            if (!rc) sl_file_checkpoint_finish(e, lsn);
-            else SL_WARN("storage: commit journal: final checkpoint failed (%s); the next start replays it", sl_strerror(rc));
+            if (!rc)
+                sl_file_checkpoint_finish(e, lsn);
+            else
+                SL_WARN("storage: commit journal: final checkpoint failed (%s); the next start "
+                        "replays it",
+                        sl_strerror(rc));
         }
         e->ops.close(e->journal.fd);
     }
@@ -239,7 +256,8 @@ static void file_close(sl_storage_t *st) {
     e->sync.stop = true;
     pthread_cond_broadcast(&e->sync.work);
     pthread_mutex_unlock(&e->sync.mu);
-    for (int i = 0; i < e->sync.nthreads; i++) pthread_join(e->sync.threads[i], NULL);
+    for (int i = 0; i < e->sync.nthreads; i++)
+        pthread_join(e->sync.threads[i], NULL);
     while (e->registry.head) {
         sl_file_shard_t *s = e->registry.head;
         e->registry.head = s->registry.next;
@@ -274,15 +292,30 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     e->base.cfg = *cfg;
     const sl_file_ops_t *o = cfg->file_ops ? cfg->file_ops : &sl_file_ops_posix;
     e->ops = *o;
-#define FILL(f) if (!e->ops.f) e->ops.f = sl_file_ops_posix.f
-    FILL(open); FILL(close); FILL(pwrite); FILL(pread); FILL(fdatasync); FILL(fsync); FILL(ftruncate);
-    FILL(unlink); FILL(rename); FILL(mkdir); FILL(fstat); FILL(rmdir); FILL(syncfs);
+#define FILL(f)                                                                                    \
+    if (!e->ops.f) e->ops.f = sl_file_ops_posix.f
+    FILL(open);
+    FILL(close);
+    FILL(pwrite);
+    FILL(pread);
+    FILL(fdatasync);
+    FILL(fsync);
+    FILL(ftruncate);
+    FILL(unlink);
+    FILL(rename);
+    FILL(mkdir);
+    FILL(fstat);
+    FILL(rmdir);
+    FILL(syncfs);
 #undef FILL
     e->base.cfg.file_ops = &e->ops;
     e->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : SL_STORAGE_SEGMENT_BYTES_DEFAULT;
     e->fds.max = sl_file_engine_fd_budget();
     e->root = sl_file_path_join(cfg->data_dir, "streams");
-    if (!e->root) { free(e); return SL_ENOMEM; }
+    if (!e->root) {
+        free(e);
+        return SL_ENOMEM;
+    }
     pthread_mutex_init(&e->registry.mu, NULL);
     pthread_mutex_init(&e->dirty.mu, NULL);
     pthread_cond_init(&e->dirty.cond, NULL);
@@ -302,14 +335,17 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     atomic_init(&e->tails.stuck, 0);
     int rc = 0;
     if (e->ops.mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) rc = sl_file_errno_code(errno);
-    if (!rc && e->ops.mkdir(e->root, 0700) == 0) rc = sl_file_fsync_dir(e, cfg->data_dir);
-    else if (!rc && errno != EEXIST) rc = sl_file_errno_code(errno);
+    if (!rc && e->ops.mkdir(e->root, 0700) == 0)
+        rc = sl_file_fsync_dir(e, cfg->data_dir);
+    else if (!rc && errno != EEXIST)
+        rc = sl_file_errno_code(errno);
     if (rc) {
         SL_ERROR("storage: cannot create %s: %s", e->root, sl_strerror(rc));
         goto fail;
     }
     if ((rc = sl_file_journal_open(e, &rep))) {
-        SL_ERROR("storage: cannot open the commit journal %s: %s", e->journal.path ? e->journal.path : "", sl_strerror(rc));
+        SL_ERROR("storage: cannot open the commit journal %s: %s",
+                 e->journal.path ? e->journal.path : "", sl_strerror(rc));
         goto fail;
     }
     if (e->journal.fd >= 0) {
@@ -317,11 +353,15 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
         rc = sl_file_journal_replay(e, &rep);
         sl_file_jrep_free(&rep);
         if (rc) {
-            SL_ERROR("storage: commit journal %s: cannot replay it: %s", e->journal.path, sl_strerror(rc));
+            SL_ERROR("storage: commit journal %s: cannot replay it: %s", e->journal.path,
+                     sl_strerror(rc));
             goto fail;
         }
     }
-    if (pthread_create(&e->commit_thread, NULL, sl_file_commit_main, e) != 0) { rc = SL_ENOMEM; goto fail_shards; }
+    if (pthread_create(&e->commit_thread, NULL, sl_file_commit_main, e) != 0) {
+        rc = SL_ENOMEM;
+        goto fail_shards;
+    }
     if (cfg->durability != SL_DURABILITY_NONE) {
         for (int i = 0; i < SL_STORAGE_SYNC_THREADS - 1; i++) {
             if (pthread_create(&e->sync.threads[i], NULL, sl_file_sync_worker, e) != 0) break;
@@ -329,7 +369,8 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
         }
     }
     if (e->journal.fd >= 0) {
-        if (pthread_create(&e->checkpoint.thread, NULL, sl_file_ck_main, e) == 0) e->checkpoint.started = true;
+        if (pthread_create(&e->checkpoint.thread, NULL, sl_file_ck_main, e) == 0)
+            e->checkpoint.started = true;
         e->checkpoint.next_ms = sl_time_mono_ms() + SL_STORAGE_CHECKPOINT_MS;
         /* Without the checkpoint thread the ring would never be freed: write directly then. */
         e->journal.on = e->checkpoint.started && cfg->durability == SL_DURABILITY_SYNC;

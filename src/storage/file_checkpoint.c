@@ -21,7 +21,8 @@ int sl_file_journal_checkpoint_sync(sl_file_engine_t *e, uint64_t lsn) {
     uint64_t gen = e->checkpoint.gen + 1;
     uint8_t slot[SL_JNL_SLOT_BYTES];
     sl_jnl_slot_encode(slot, gen, lsn);
-    int rc = sl_file_pwrite_all(&e->ops, e->journal.fd, slot, sizeof slot, (gen & 1) ? SL_JNL_SLOT1_OFF : SL_JNL_SLOT0_OFF);
+    int rc = sl_file_pwrite_all(&e->ops, e->journal.fd, slot, sizeof slot,
+                                (gen & 1) ? SL_JNL_SLOT1_OFF : SL_JNL_SLOT0_OFF);
     if (!rc && e->ops.fdatasync(e->journal.fd) != 0) rc = sl_file_errno_code(errno);
     if (!rc) e->checkpoint.gen = gen;
     return rc;
@@ -31,12 +32,14 @@ void *sl_file_ck_main(void *arg) {
     sl_file_engine_t *e = arg;
     pthread_mutex_lock(&e->checkpoint.mu);
     for (;;) {
-        while (!e->checkpoint.stop && e->checkpoint.state != CK_RUNNING) pthread_cond_wait(&e->checkpoint.cond, &e->checkpoint.mu);
+        while (!e->checkpoint.stop && e->checkpoint.state != CK_RUNNING)
+            pthread_cond_wait(&e->checkpoint.cond, &e->checkpoint.mu);
         if (e->checkpoint.state != CK_RUNNING) break;
         uint64_t lsn = e->checkpoint.lsn;
         pthread_mutex_unlock(&e->checkpoint.mu);
         int rc = sl_file_journal_checkpoint_sync(e, lsn);
-        if (rc) SL_WARN("storage: commit journal checkpoint failed (%s); will retry", sl_strerror(rc));
+        if (rc)
+            SL_WARN("storage: commit journal checkpoint failed (%s); will retry", sl_strerror(rc));
         pthread_mutex_lock(&e->checkpoint.mu);
         e->checkpoint.state = rc ? CK_FAILED : CK_DONE;
         pthread_cond_broadcast(&e->checkpoint.cond);
@@ -68,7 +71,8 @@ int sl_file_flush_all_tails(sl_file_engine_t *e) {
         if (s->tail.buf.len > 0 || s->tail.buf.data != NULL) rc = shard_flush_tail_idle(s, true);
     pthread_mutex_unlock(&e->registry.mu);
     if (!rc && atomic_exchange(&e->tails.stuck, 0))
-        SL_INFO("storage: journaled records are written to their segments again; writes are accepted");
+        SL_INFO(
+            "storage: journaled records are written to their segments again; writes are accepted");
     return rc;
 }
 
@@ -78,7 +82,8 @@ int sl_file_flush_all_tails(sl_file_engine_t *e) {
 void sl_file_tail_age_flush(sl_file_engine_t *e) {
     if (e->journal.fd < 0) return;
     pthread_mutex_lock(&e->tails.mu);
-    bool due = e->tails.head && e->tails.head->tail.lsn + e->journal.cap / 4 <= e->journal.write_lsn;
+    bool due =
+        e->tails.head && e->tails.head->tail.lsn + e->journal.cap / 4 <= e->journal.write_lsn;
     pthread_mutex_unlock(&e->tails.mu);
     if (!due) return;
     pthread_mutex_lock(&e->registry.mu);
@@ -86,7 +91,9 @@ void sl_file_tail_age_flush(sl_file_engine_t *e) {
         pthread_mutex_lock(&e->tails.mu);
         sl_file_shard_t *s = e->tails.head;
         pthread_mutex_unlock(&e->tails.mu);
-        if (!s || s->tail.lsn + e->journal.cap / 4 > e->journal.write_lsn || shard_flush_tail_idle(s, false) != 0) break;
+        if (!s || s->tail.lsn + e->journal.cap / 4 > e->journal.write_lsn ||
+            shard_flush_tail_idle(s, false) != 0)
+            break;
     }
     pthread_mutex_unlock(&e->registry.mu);
 }
@@ -107,8 +114,10 @@ uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e) {
             if (s->tail.buf.len) {
                 /* only the entries that point before the tail */
                 n = s->writer.npoints_disk;
-                for (size_t off = 0; off + SL_IDX_ENTRY_BYTES <= s->writer.idx.len; off += SL_IDX_ENTRY_BYTES, n++)
-                    if (sl_le64_get((const uint8_t *)s->writer.idx.data + off + 8) >= s->tail.off) break;
+                for (size_t off = 0; off + SL_IDX_ENTRY_BYTES <= s->writer.idx.len;
+                     off += SL_IDX_ENTRY_BYTES, n++)
+                    if (sl_le64_get((const uint8_t *)s->writer.idx.data + off + 8) >= s->tail.off)
+                        break;
             }
             s->checkpoint.npoints = n;
         }
@@ -134,7 +143,9 @@ void sl_file_checkpoint_finish(sl_file_engine_t *e, uint64_t lsn) {
         if (!go) continue;
         size_t bytes = (size_t)(upto - s->writer.npoints_disk) * SL_IDX_ENTRY_BYTES;
         if (bytes <= s->writer.idx.len &&
-            sl_file_pwrite_all(&e->ops, a->idx_fd, s->writer.idx.data, bytes, SL_IDX_HEADER_BYTES + s->writer.npoints_disk * SL_IDX_ENTRY_BYTES) == 0) {
+            sl_file_pwrite_all(&e->ops, a->idx_fd, s->writer.idx.data, bytes,
+                               SL_IDX_HEADER_BYTES + s->writer.npoints_disk * SL_IDX_ENTRY_BYTES) ==
+                0) {
             memmove(s->writer.idx.data, s->writer.idx.data + bytes, s->writer.idx.len - bytes);
             s->writer.idx.len -= bytes;
             s->writer.npoints_disk = upto;

@@ -31,7 +31,10 @@ void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
     pthread_mutex_lock(&e->dirty.mu);
     s->dirty_next = NULL;
     bool was_empty = e->dirty.head == NULL;
-    if (e->dirty.tail) e->dirty.tail->dirty_next = s; else e->dirty.head = s;
+    if (e->dirty.tail)
+        e->dirty.tail->dirty_next = s;
+    else
+        e->dirty.head = s;
     e->dirty.tail = s;
     /* The commit thread waits only while the queue is empty: wake it only then (a batch touching
      * hundreds of shards would otherwise signal it hundreds of times). */
@@ -39,7 +42,8 @@ void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
     pthread_mutex_unlock(&e->dirty.mu);
 }
 
-int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg) {
+int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
+                   void *arg) {
     sl_file_shard_t *s = (sl_file_shard_t *)log;
     sl_file_engine_t *e = s->eng;
     size_t bytes = 0;
@@ -65,11 +69,17 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     }
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    if (s->closing) { rc = SL_ECLOSED; goto out; }
+    if (s->closing) {
+        rc = SL_ECLOSED;
+        goto out;
+    }
     if (s->pending.n == s->pending.cap) {
         size_t cap = s->pending.cap ? s->pending.cap * 2 : 16;
         sl_file_op_t *p = realloc(s->pending.ops, cap * sizeof *p);
-        if (!p) { rc = SL_ENOMEM; goto out; }
+        if (!p) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
         s->pending.ops = p;
         s->pending.cap = cap;
     }
@@ -104,10 +114,10 @@ out:
 int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g) {
     if (s->writer.idx.len == 0) return 0;
     int rc = sl_file_pwrite_all(&s->eng->ops, g->idx_fd, s->writer.idx.data, s->writer.idx.len,
-                        SL_IDX_HEADER_BYTES + s->writer.npoints_disk * SL_IDX_ENTRY_BYTES);
+                                SL_IDX_HEADER_BYTES + s->writer.npoints_disk * SL_IDX_ENTRY_BYTES);
     if (rc) {
-        SL_WARN("storage: stream %s shard %s: index write failed (%s); will retry", s->stream_key, s->shard_key,
-                sl_strerror(rc));
+        SL_WARN("storage: stream %s shard %s: index write failed (%s); will retry", s->stream_key,
+                s->shard_key, sl_strerror(rc));
         return rc;
     }
     s->writer.npoints_disk = s->writer.npoints;
@@ -126,11 +136,17 @@ static int shard_roll(sl_file_shard_t *s, bool *durable) {
     *durable = true;
     if ((rc = sl_file_flush_pending_index(s, old))) return rc;
     uint8_t ent[SL_IDX_ENTRY_BYTES];
-    sl_idx_entry_t seal = {.seq = s->writer.end_seq, .offset = s->writer.size, .arrival_ms = s->writer.last_arrival, .kind = SL_IDX_SEAL};
+    sl_idx_entry_t seal = {.seq = s->writer.end_seq,
+                           .offset = s->writer.size,
+                           .arrival_ms = s->writer.last_arrival,
+                           .kind = SL_IDX_SEAL};
     sl_idx_entry_encode(ent, &seal);
     uint64_t seal_off = SL_IDX_HEADER_BYTES + s->writer.npoints * SL_IDX_ENTRY_BYTES;
     if ((rc = sl_file_pwrite_all(&e->ops, old->idx_fd, ent, sizeof ent, seal_off))) return rc;
-    if (e->ops.fdatasync(old->idx_fd) != 0) { rc = sl_file_errno_code(errno); goto unseal; }
+    if (e->ops.fdatasync(old->idx_fd) != 0) {
+        rc = sl_file_errno_code(errno);
+        goto unseal;
+    }
     int fd, ifd;
     /* A seq floor (sl_storage_shard_set_floor) starts the new segment above a gap. */
     uint64_t next_base = s->writer.floor > s->writer.end_seq ? s->writer.floor : s->writer.end_seq;
@@ -203,14 +219,17 @@ static void region_rollback(sl_file_shard_t *s) {
     s->round.region = false;
     if (s->round.jnl) return; /* nothing was written to the segment file */
     sl_file_seg_t *a = s->round.seg;
-    if (a->fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0) s->writer.needs_truncate = true;
+    if (a->fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0)
+        s->writer.needs_truncate = true;
 }
 
 static int region_write(sl_file_shard_t *s, size_t buf_from, size_t buf_to) {
     sl_file_engine_t *e = s->eng;
     sl_file_seg_t *a = s->round.seg;
     int rc = 0;
-    if (buf_to > buf_from) rc = sl_file_pwrite_all(&e->ops, a->fd, s->writer.buf.data + buf_from, buf_to - buf_from, s->round.size0);
+    if (buf_to > buf_from)
+        rc = sl_file_pwrite_all(&e->ops, a->fd, s->writer.buf.data + buf_from, buf_to - buf_from,
+                                s->round.size0);
     return rc;
 }
 
@@ -222,17 +241,21 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
     region_begin(s, 0);
     int rc = open_rc;
     /* A direct write follows the frames committed through the journal, so those go first. */
-    if (!rc && !s->round.jnl && s->tail.buf.len) rc = sl_file_shard_flush_tail(s, s->round.seg, false);
+    if (!rc && !s->round.jnl && s->tail.buf.len)
+        rc = sl_file_shard_flush_tail(s, s->round.seg, false);
     if (!rc && s->writer.needs_truncate) {
         sl_file_seg_t *a = s->round.seg;
-        if (e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0) rc = sl_file_errno_code(errno);
+        if (e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0)
+            rc = sl_file_errno_code(errno);
         else
             s->writer.needs_truncate = false;
     }
     if (!rc && s->round.seg->index_bad) rc = sl_file_rebuild_active_index(s);
     bool durable;
-    if (!rc && roll_requested && s->writer.nops == 0 && s->writer.end_seq > s->round.seg->base_seq) rc = shard_roll(s, &durable);
-    if (!rc && s->writer.floor > s->writer.end_seq && (rc = shard_roll(s, &durable)) == 0) region_begin(s, 0);
+    if (!rc && roll_requested && s->writer.nops == 0 && s->writer.end_seq > s->round.seg->base_seq)
+        rc = shard_roll(s, &durable);
+    if (!rc && s->writer.floor > s->writer.end_seq && (rc = shard_roll(s, &durable)) == 0)
+        region_begin(s, 0);
     if (rc) {
         s->round.status = rc;
         return;
@@ -267,9 +290,13 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
             if (arrival < s->writer.last_arrival) arrival = s->writer.last_arrival;
             sl_frame_finish(f, s->writer.end_seq, arrival);
             if (k == 0) op->arrival_ms = arrival;
-            if (s->writer.npoints == 0 || s->writer.size >= s->writer.last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES) {
+            if (s->writer.npoints == 0 ||
+                s->writer.size >= s->writer.last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES) {
                 uint8_t ent[SL_IDX_ENTRY_BYTES];
-                sl_idx_entry_t ie = {.seq = s->writer.end_seq, .offset = s->writer.size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
+                sl_idx_entry_t ie = {.seq = s->writer.end_seq,
+                                     .offset = s->writer.size,
+                                     .arrival_ms = arrival,
+                                     .kind = SL_IDX_POINT};
                 sl_idx_entry_encode(ent, &ie);
                 sl_buf_append(&s->writer.idx, ent, sizeof ent);
                 if (s->writer.npoints == 0) s->writer.first_arrival = arrival;
@@ -295,7 +322,9 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
         return;
     }
     s->round.region = pos > region_from;
-    s->round.ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->round.region ? s->round.region_op : s->writer.nops;
+    s->round.ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->round.region
+                          ? s->round.region_op
+                          : s->writer.nops;
 }
 
 static int sync_one(sl_file_engine_t *e, const sl_file_sync_job_t *job) {
@@ -331,13 +360,15 @@ static void sync_many(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
         /* One flush of the file system makes every written file durable. On failure fall back to
          * per-file syncs so that each shard learns its own status. */
         if (e->ops.syncfs(jobs[0].fd) == 0) {
-            for (size_t i = 0; i < n; i++) jobs[i].rc = 0;
+            for (size_t i = 0; i < n; i++)
+                jobs[i].rc = 0;
             return;
         }
         SL_WARN("storage: syncfs failed (%s); syncing %zu files one by one", strerror(errno), n);
     }
     if (n == 1 || e->sync.nthreads == 0) {
-        for (size_t i = 0; i < n; i++) jobs[i].rc = sync_one(e, &jobs[i]);
+        for (size_t i = 0; i < n; i++)
+            jobs[i].rc = sync_one(e, &jobs[i]);
         return;
     }
     pthread_mutex_lock(&e->sync.mu);
@@ -354,7 +385,8 @@ static void sync_many(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
         pthread_mutex_lock(&e->sync.mu);
         e->sync.finished++;
     }
-    while (e->sync.finished < e->sync.n) pthread_cond_wait(&e->sync.done, &e->sync.mu);
+    while (e->sync.finished < e->sync.n)
+        pthread_cond_wait(&e->sync.done, &e->sync.mu);
     e->sync.n = 0;
     pthread_mutex_unlock(&e->sync.mu);
 }
@@ -388,8 +420,8 @@ static int djob_add(sl_file_engine_t *e, const char *path) {
  * each shard directory) before anything is written to the new files, so one sync covers the
  * creation of every new shard of a round. *prev_stream is the stream directory created or
  * checked last in this chunk (to skip repeating its mkdir and fsync). Commit thread only. */
-int sl_file_shard_create_files(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_seg_t *g, const char **prev_stream,
-                               bool *root_queued) {
+int sl_file_shard_create_files(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_seg_t *g,
+                               const char **prev_stream, bool *root_queued) {
     pthread_mutex_lock(&s->mu);
     sl_file_seg_close_fds(e, g); /* left by an earlier attempt whose directory sync failed */
     pthread_mutex_unlock(&s->mu);
@@ -432,7 +464,8 @@ static void create_new_shards(sl_file_engine_t *e, size_t n) {
         sl_file_shard_t *s = e->scratch.batch[i];
         if (!s->round.create) continue;
         any = true;
-        s->round.open_rc = sl_file_shard_create_files(e, s, s->round.seg, &prev_stream, &root_queued);
+        s->round.open_rc =
+            sl_file_shard_create_files(e, s, s->round.seg, &prev_stream, &root_queued);
     }
     if (!any) return;
     sync_many(e, e->scratch.djobs, e->scratch.ndjobs);
@@ -459,7 +492,8 @@ static void create_new_shards(sl_file_engine_t *e, size_t n) {
 
 static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
     size_t n = 0;
-    for (sl_file_shard_t *s = list; s; s = s->dirty_next) n++;
+    for (sl_file_shard_t *s = list; s; s = s->dirty_next)
+        n++;
     if (n > e->scratch.batch_cap) {
         sl_file_shard_t **b = realloc(e->scratch.batch, n * sizeof *b);
         SL_ASSERT(b != NULL); /* a few pointers per shard; nothing sensible to do without them */
@@ -468,7 +502,8 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
     }
     SL_ASSERT(jobs_reserve(e, n + 1) == 0);
     n = 0;
-    for (sl_file_shard_t *s = list; s; s = s->dirty_next) e->scratch.batch[n++] = s;
+    for (sl_file_shard_t *s = list; s; s = s->dirty_next)
+        e->scratch.batch[n++] = s;
 
     /* Take each shard's pending appends, create the files of new shards, then write. */
     bool any_create = false;
@@ -523,13 +558,16 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
         size_t first_shard_job = nj;
         for (size_t i = 0; i < n; i++) {
             sl_file_shard_t *s = e->scratch.batch[i];
-            if (!s->round.jnl && s->round.status == 0 && s->round.region) e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = s->round.seg->fd};
+            if (!s->round.jnl && s->round.status == 0 && s->round.region)
+                e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = s->round.seg->fd};
         }
         sync_many(e, e->scratch.jobs, nj);
         if (jused) {
             if (!jrc) jrc = e->scratch.jobs[0].rc;
-            if (jrc) sl_file_journal_failed(e, jrc);
-            else e->journal.write_lsn = jnext;
+            if (jrc)
+                sl_file_journal_failed(e, jrc);
+            else
+                e->journal.write_lsn = jnext;
         }
         nj = first_shard_job;
         for (size_t i = 0; i < n; i++) {
@@ -569,18 +607,23 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
         if (s->round.region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
         pthread_mutex_unlock(&s->mu);
         if (s->round.status)
-            SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu completed", s->stream_key,
-                     s->shard_key, sl_strerror(s->round.status), s->writer.nops - s->round.ok_ops, s->round.ok_ops);
+            SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu "
+                     "completed",
+                     s->stream_key, s->shard_key, sl_strerror(s->round.status),
+                     s->writer.nops - s->round.ok_ops, s->round.ok_ops);
         /* Out of descriptors is back-pressure for this round only, not a failed disk. */
         if (s->round.status && s->round.status != SL_EAGAIN) engine_set_failed(e, s->round.status);
         /* Wake readers first, then complete the appends in order. */
-        if (s->writer.end_seq != old_tip && e->base.cfg.on_commit) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->writer.end_seq);
+        if (s->writer.end_seq != old_tip && e->base.cfg.on_commit)
+            e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->writer.end_seq);
         size_t bytes = 0;
         for (size_t k = 0; k < s->writer.nops; k++) {
             sl_file_op_t *op = &s->writer.ops[k];
             bytes += op->bytes;
-            if (k < s->round.ok_ops) op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
-            else op->cb(op->arg, s->round.status ? s->round.status : SL_EIO, 0, 0);
+            if (k < s->round.ok_ops)
+                op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
+            else
+                op->cb(op->arg, s->round.status ? s->round.status : SL_EIO, 0, 0);
         }
         atomic_fetch_sub(&e->pending_bytes, bytes);
         s->writer.nops = 0;
@@ -588,7 +631,8 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
         if (appended) sl_file_tq_push(s); /* no-op when the tail was already queued */
         /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
          * them durable until the next checkpoint). A failure is retried later. */
-        if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES) (void)sl_file_shard_flush_tail(s, a, false);
+        if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES)
+            (void)sl_file_shard_flush_tail(s, a, false);
         pthread_mutex_lock(&s->mu);
         sl_file_seg_unref_locked(e, a);
         s->round.seg = NULL;
@@ -607,7 +651,8 @@ static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
     while (list) {
         sl_file_shard_t *chunk = list, *last = list;
         int n = 1;
-        for (; n < chunk_max && last->dirty_next; n++) last = last->dirty_next;
+        for (; n < chunk_max && last->dirty_next; n++)
+            last = last->dirty_next;
         list = last->dirty_next;
         last->dirty_next = NULL;
         if (atomic_load(&e->fds.open) + 2 * n > e->fds.max) sl_file_fd_sweep(e);
@@ -619,17 +664,27 @@ static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
 static void interval_flush(sl_file_engine_t *e) {
     pthread_mutex_lock(&e->registry.mu);
     size_t n = 0;
-    for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) n += s->unsynced;
+    for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next)
+        n += s->unsynced;
     if (n == 0 || jobs_reserve(e, n) || n > e->scratch.batch_cap) {
         if (n > e->scratch.batch_cap) {
             sl_file_shard_t **b = realloc(e->scratch.batch, n * sizeof *b);
-            if (b) { e->scratch.batch = b; e->scratch.batch_cap = n; }
+            if (b) {
+                e->scratch.batch = b;
+                e->scratch.batch_cap = n;
+            }
         }
-        if (n == 0 || n > e->scratch.batch_cap || jobs_reserve(e, n)) { pthread_mutex_unlock(&e->registry.mu); return; }
+        if (n == 0 || n > e->scratch.batch_cap || jobs_reserve(e, n)) {
+            pthread_mutex_unlock(&e->registry.mu);
+            return;
+        }
     }
     size_t nj = 0;
     sl_file_seg_t **segs = malloc(n * sizeof *segs);
-    if (!segs) { pthread_mutex_unlock(&e->registry.mu); return; }
+    if (!segs) {
+        pthread_mutex_unlock(&e->registry.mu);
+        return;
+    }
     for (sl_file_shard_t *s = e->registry.head; s && nj < n; s = s->registry.next) {
         pthread_mutex_lock(&s->mu);
         if (s->unsynced) {
@@ -649,7 +704,8 @@ static void interval_flush(sl_file_engine_t *e) {
     sync_many(e, e->scratch.jobs, nj);
     for (size_t i = 0; i < nj; i++) {
         if (e->scratch.jobs[i].rc) {
-            SL_ERROR("storage: interval flush: fdatasync failed (%s): acknowledged records written in the last "
+            SL_ERROR("storage: interval flush: fdatasync failed (%s): acknowledged records written "
+                     "in the last "
                      "interval may not be durable",
                      sl_strerror(e->scratch.jobs[i].rc));
             engine_set_failed(e, e->scratch.jobs[i].rc);
@@ -662,14 +718,17 @@ static void interval_flush(sl_file_engine_t *e) {
         for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) {
             if (s != e->scratch.batch[i]) continue;
             pthread_mutex_lock(&s->mu);
-            if (e->scratch.jobs[i].rc == 0 && s->segs[s->nseg - 1] == segs[i] && sl_file_flush_pending_index(s, segs[i]) == 0)
+            if (e->scratch.jobs[i].rc == 0 && s->segs[s->nseg - 1] == segs[i] &&
+                sl_file_flush_pending_index(s, segs[i]) == 0)
                 segs[i]->npoints = s->writer.npoints_disk;
             sl_file_seg_unref_locked(e, segs[i]);
             pthread_mutex_unlock(&s->mu);
             found = true;
             break;
         }
-        if (!found) sl_file_seg_unref_locked(e, segs[i]); /* the shard is gone: we hold the last reference */
+        if (!found)
+            sl_file_seg_unref_locked(e,
+                                     segs[i]); /* the shard is gone: we hold the last reference */
     }
     pthread_mutex_unlock(&e->registry.mu);
     free(segs);
@@ -677,12 +736,15 @@ static void interval_flush(sl_file_engine_t *e) {
 
 void *sl_file_commit_main(void *arg) {
     sl_file_engine_t *e = arg;
-    int64_t interval = e->base.cfg.flush_interval_ms > 0 ? e->base.cfg.flush_interval_ms : SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT;
-    int64_t next_flush = sl_time_mono_ms() + interval, next_sweep = sl_time_mono_ms() + 1000, next_retry = 0;
+    int64_t interval = e->base.cfg.flush_interval_ms > 0 ? e->base.cfg.flush_interval_ms
+                                                         : SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT;
+    int64_t next_flush = sl_time_mono_ms() + interval, next_sweep = sl_time_mono_ms() + 1000,
+            next_retry = 0;
     bool interval_mode = e->base.cfg.durability == SL_DURABILITY_INTERVAL;
-    int64_t commit_gap = e->base.cfg.durability == SL_DURABILITY_SYNC && e->base.cfg.commit_interval_us > 0
-                             ? (int64_t)SL_MIN(e->base.cfg.commit_interval_us, 100000) * 1000
-                             : 0;
+    int64_t commit_gap =
+        e->base.cfg.durability == SL_DURABILITY_SYNC && e->base.cfg.commit_interval_us > 0
+            ? (int64_t)SL_MIN(e->base.cfg.commit_interval_us, 100000) * 1000
+            : 0;
     int64_t last_round = 0;
     pthread_mutex_lock(&e->dirty.mu);
     for (;;) {
@@ -719,7 +781,8 @@ void *sl_file_commit_main(void *arg) {
         if (list) commit_round(e, list);
         int64_t now = sl_time_mono_ms();
         if (atomic_load(&e->tails.stuck) && now >= next_retry) {
-            /* The disk was full: try the tails again (this clears tails.stuck when all are written). */
+            /* The disk was full: try the tails again (this clears tails.stuck when all are
+             * written). */
             (void)sl_file_flush_all_tails(e);
             next_retry = now + SL_STORAGE_FAILED_RETRY_MS;
         }

@@ -34,16 +34,16 @@ typedef struct sl_file_shard sl_file_shard_t;
 
 typedef struct {
     uint64_t base_seq;
-    uint64_t end_seq;        /* (mu) seq after the last committed record; == base_seq when empty */
-    int64_t first_arrival;   /* (mu) valid when not empty */
-    int64_t last_arrival;    /* (mu) */
-    uint64_t size;           /* (mu) committed bytes, header included */
-    uint64_t npoints;        /* (mu) committed POINT entries in the index file */
-    bool sealed;             /* (mu) */
-    bool index_bad;          /* (mu) the index disagreed with the segment: readers scan instead */
-    bool rebuilding;         /* (mu) a reader is rebuilding this sealed segment's index */
-    int fd, idx_fd;          /* (mu) -1 while closed; opened lazily */
-    int refs;                /* (mu) */
+    uint64_t end_seq;      /* (mu) seq after the last committed record; == base_seq when empty */
+    int64_t first_arrival; /* (mu) valid when not empty */
+    int64_t last_arrival;  /* (mu) */
+    uint64_t size;         /* (mu) committed bytes, header included */
+    uint64_t npoints;      /* (mu) committed POINT entries in the index file */
+    bool sealed;           /* (mu) */
+    bool index_bad;        /* (mu) the index disagreed with the segment: readers scan instead */
+    bool rebuilding;       /* (mu) a reader is rebuilding this sealed segment's index */
+    int fd, idx_fd;        /* (mu) -1 while closed; opened lazily */
+    int refs;              /* (mu) */
 } sl_file_seg_t;
 
 typedef struct {
@@ -51,8 +51,8 @@ typedef struct {
     void *arg;
     size_t n;
     size_t bytes;
-    uint64_t first_seq;      /* (writer) assigned at commit */
-    int64_t arrival_ms;      /* (writer) arrival time assigned to the first record at commit */
+    uint64_t first_seq; /* (writer) assigned at commit */
+    int64_t arrival_ms; /* (writer) arrival time assigned to the first record at commit */
 } sl_file_op_t;
 
 struct sl_file_shard {
@@ -61,10 +61,10 @@ struct sl_file_shard {
     char *dir, *stream_key, *shard_key;
     size_t stream_key_len, shard_key_len;
     pthread_mutex_t mu;
-    pthread_cond_t cond;      /* signalled when a commit round for this shard ends */
-    sl_file_seg_t **segs;     /* (mu) sorted by base_seq; the last is active */
+    pthread_cond_t cond;  /* signalled when a commit round for this shard ends */
+    sl_file_seg_t **segs; /* (mu) sorted by base_seq; the last is active */
     size_t nseg, capseg;
-    uint64_t next_seq;        /* (mu) committed tip */
+    uint64_t next_seq; /* (mu) committed tip */
     /* pending appends (mu): framed records and their ops, taken by the next commit round */
     struct {
         sl_buf_t buf;
@@ -72,7 +72,7 @@ struct sl_file_shard {
         size_t n, cap;
     } pending;
     bool in_dirty, in_batch, closing, roll_requested;
-    bool unsynced;            /* (mu) durability=interval: written since the last flush */
+    bool unsynced; /* (mu) durability=interval: written since the last flush */
     /* (writer; set at open) the shard's directory and first segment exist and are durable. A
      * shard opened for the first time creates nothing on disk: the commit thread creates its
      * files in the first round that has appends for it (sl_file_shard_create_files). Until then the
@@ -81,7 +81,7 @@ struct sl_file_shard {
     /* (registry mutex) opened by the journal's replay, which left restored records in its tail:
      * the engine keeps it open until sl_file_shard_open hands it out (or the stream is deleted). */
     bool held;
-    int64_t last_use_ms;      /* (mu) monotonic */
+    int64_t last_use_ms; /* (mu) monotonic */
     sl_file_shard_t *dirty_next;
     /* (registry mutex) links of the registry's list and bucket chain of its hash table */
     struct {
@@ -102,7 +102,8 @@ struct sl_file_shard {
         sl_file_op_t *ops;
         size_t nops, capops;
         uint64_t size, end_seq, npoints, npoints_disk, last_point_off;
-        int64_t last_arrival, first_arrival; /* first_arrival: of the active segment's first record */
+        int64_t last_arrival,
+            first_arrival; /* first_arrival: of the active segment's first record */
         bool needs_truncate;
         /* (set before the first append, then writer) the next record's seq must be at least
          * this (sl_storage_shard_set_floor): the next round seals the active segment and starts
@@ -116,16 +117,16 @@ struct sl_file_shard {
         bool roll, create;
         int open_rc;
         /* result */
-        size_t ok_ops;        /* ops [0, ok_ops) are durable in sealed segments or fully written */
-        size_t region_op;     /* first op of the unsynced region */
+        size_t ok_ops;    /* ops [0, ok_ops) are durable in sealed segments or fully written */
+        size_t region_op; /* first op of the unsynced region */
         int status;
-        bool region;          /* a region was written to the active segment and awaits sync */
+        bool region; /* a region was written to the active segment and awaits sync */
         uint64_t size0, end0, npoints0, last_point0;
         size_t idx_len0;
         int64_t arrival0;
-        sl_file_seg_t *seg;   /* active segment referenced during the round */
-        bool jnl;             /* this round's frames are made durable by the journal */
-        uint64_t lsn;         /* journal lsn of this round's entry */
+        sl_file_seg_t *seg; /* active segment referenced during the round */
+        bool jnl;           /* this round's frames are made durable by the journal */
+        uint64_t lsn;       /* journal lsn of this round's entry */
     } round;
     /* Frames committed through the journal but not yet written to the active segment file: bytes
      * [tail.off, tail.off + tail.buf.len) of the active segment (mu). Readers copy them from here;
@@ -151,13 +152,13 @@ struct sl_file_shard {
 typedef struct {
     int fd;
     int rc;
-    bool dir;                 /* a directory: fsync instead of fdatasync */
+    bool dir; /* a directory: fsync instead of fdatasync */
 } sl_file_sync_job_t;
 
 struct sl_file_engine {
     sl_storage_t base;
     sl_file_ops_t ops;
-    char *root;               /* <data_dir>/streams */
+    char *root; /* <data_dir>/streams */
     size_t segment_bytes;
     /* open shards */
     struct {
@@ -168,8 +169,8 @@ struct sl_file_engine {
     } registry;
     /* segment and index descriptors */
     struct {
-        int max;              /* descriptor budget of segment/index files (see sl_file_engine_fd_budget) */
-        atomic_int open;      /* segment and index descriptors held in sl_file_seg_t */
+        int max; /* descriptor budget of segment/index files (see sl_file_engine_fd_budget) */
+        atomic_int open; /* segment and index descriptors held in sl_file_seg_t */
     } fds;
     /* shards with pending appends, for the commit thread (lock order: shard -> dirty.mu) */
     struct {
@@ -209,25 +210,25 @@ struct sl_file_engine {
      * write position; the checkpoint thread makes segment writes durable and records up to where
      * the journal is no longer needed. */
     struct {
-        bool on;              /* (writer) rounds may go through the journal */
-        int fd;               /* -1 without a journal */
+        bool on; /* (writer) rounds may go through the journal */
+        int fd;  /* -1 without a journal */
         char *path;
-        uint64_t cap;         /* bytes of the ring after SL_JNL_DATA_OFF */
-        uint64_t write_lsn;   /* (writer) lsn of the next entry */
-        uint64_t oldest_lsn;  /* (writer) oldest lsn still needed (the last checkpoint's) */
-        uint64_t alloc;       /* (writer) bytes of the journal file written so far */
-        sl_buf_t buf;         /* (writer) the round's entries */
+        uint64_t cap;        /* bytes of the ring after SL_JNL_DATA_OFF */
+        uint64_t write_lsn;  /* (writer) lsn of the next entry */
+        uint64_t oldest_lsn; /* (writer) oldest lsn still needed (the last checkpoint's) */
+        uint64_t alloc;      /* (writer) bytes of the journal file written so far */
+        sl_buf_t buf;        /* (writer) the round's entries */
     } journal;
     struct {
-        int64_t next_ms;      /* (writer) next time-driven checkpoint */
+        int64_t next_ms; /* (writer) next time-driven checkpoint */
         pthread_t thread;
         bool started;
         pthread_mutex_t mu;
         pthread_cond_t cond;
-        int state;            /* (checkpoint.mu) CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED */
-        uint64_t lsn;         /* (checkpoint.mu) lsn the running checkpoint records */
-        uint64_t gen;         /* (checkpoint thread) generation of the last slot written */
-        bool stop;            /* (checkpoint.mu) */
+        int state;    /* (checkpoint.mu) CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED */
+        uint64_t lsn; /* (checkpoint.mu) lsn the running checkpoint records */
+        uint64_t gen; /* (checkpoint thread) generation of the last slot written */
+        bool stop;    /* (checkpoint.mu) */
         /* A shard closed with journaled records it could not write to its segment: the journal
          * must keep them until the next start replays them, so no checkpoint may advance any
          * more. */
@@ -235,12 +236,12 @@ struct sl_file_engine {
     } checkpoint;
     /* shards with a non-empty tail, oldest tail first (the tail queue) */
     struct {
-        pthread_mutex_t mu;   /* guards the tail queue links (a leaf lock) */
+        pthread_mutex_t mu; /* guards the tail queue links (a leaf lock) */
         /* Journaled records could not be written to their segments because the disk is full (at
          * a start, or when a tail was due): appends are refused with that code (SL_ENOSPC,
          * SL_EROFS), without touching the journal, until the commit thread manages to write
          * every tail (it retries every SL_STORAGE_FAILED_RETRY_MS). Reads are served meanwhile. */
-        atomic_int stuck;     /* 0, or the SL_E* code appends get */
+        atomic_int stuck; /* 0, or the SL_E* code appends get */
         sl_file_shard_t *head, *tail;
     } tails;
 };
@@ -281,9 +282,10 @@ int sl_file_seg_open_fds_locked(sl_file_shard_t *s, sl_file_seg_t *g);
 /* Appends g to the shard's segment list; mu held. */
 int sl_file_segs_push(sl_file_shard_t *s, sl_file_seg_t *g);
 long sl_file_seg_find_locked(const sl_file_shard_t *s, uint64_t seq);
-int sl_file_seg_create_files(sl_file_shard_t *s, uint64_t base, bool durable, int *fd_out, int *idx_out);
-int sl_file_index_search(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t n, bool by_time, uint64_t seq, int64_t ts,
-                         sl_idx_entry_t *out, long *pos_out);
+int sl_file_seg_create_files(sl_file_shard_t *s, uint64_t base, bool durable, int *fd_out,
+                             int *idx_out);
+int sl_file_index_search(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t n, bool by_time,
+                         uint64_t seq, int64_t ts, sl_idx_entry_t *out, long *pos_out);
 int sl_file_index_entry_at(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t i, sl_idx_entry_t *out);
 /* The backend's trim (backend.h, sl_storage_trim). */
 int sl_file_trim(sl_shard_log_t *log, int64_t cutoff_ms);
@@ -291,9 +293,9 @@ int sl_file_trim(sl_shard_log_t *log, int64_t cutoff_ms);
 /* file_recover.c */
 /* Loads and recovers the segments of a shard log being opened (seg_recover each). */
 int sl_file_shard_recover(sl_file_shard_t *s);
-void sl_file_find_resume(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t npoints, bool use_index, uint64_t bad_off,
-                         uint64_t expect, int64_t arrival_min, uint64_t size, uint64_t end, uint64_t *seq_out,
-                         uint64_t *off_out);
+void sl_file_find_resume(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t npoints, bool use_index,
+                         uint64_t bad_off, uint64_t expect, int64_t arrival_min, uint64_t size,
+                         uint64_t end, uint64_t *seq_out, uint64_t *off_out);
 int sl_file_rebuild_active_index(sl_file_shard_t *s);
 void sl_file_rebuild_sealed_index(sl_file_shard_t *s, sl_file_seg_t *g);
 
@@ -316,12 +318,13 @@ int sl_file_engine_fd_budget(void);
 /* Queues s for the commit thread; s->mu held (takes dirty.mu). */
 void sl_file_enqueue_dirty_locked(sl_file_shard_t *s);
 /* The backend's append (backend.h, sl_storage_append). */
-int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg);
+int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
+                   void *arg);
 int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g);
 /* A thread of the fdatasync pool. */
 void *sl_file_sync_worker(void *arg);
-int sl_file_shard_create_files(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_seg_t *g, const char **prev_stream,
-                               bool *root_queued);
+int sl_file_shard_create_files(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_seg_t *g,
+                               const char **prev_stream, bool *root_queued);
 /* The commit thread. */
 void *sl_file_commit_main(void *arg);
 
@@ -353,10 +356,11 @@ void sl_file_checkpoint_poll(sl_file_engine_t *e, int64_t now);
 /* file_read.c */
 /* The backend's read_free (backend.h, sl_storage_read_free). */
 void sl_file_read_free(sl_read_result_t *res);
-ssize_t sl_file_seg_read(sl_file_shard_t *s, sl_file_seg_t *g, uint8_t *buf, size_t len, uint64_t off);
+ssize_t sl_file_seg_read(sl_file_shard_t *s, sl_file_seg_t *g, uint8_t *buf, size_t len,
+                         uint64_t off);
 /* The backend's read (backend.h, sl_storage_read). */
-int sl_file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max, int64_t min_arrival_ms,
-                 sl_read_cb cb, void *arg);
+int sl_file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
+                 int64_t min_arrival_ms, sl_read_cb cb, void *arg);
 /* The backend's seek_time (backend.h, sl_storage_seek_time). */
 int sl_file_seek_time(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out);
 /* The backend's bounds (backend.h, sl_storage_bounds). */

@@ -33,7 +33,10 @@ void sl_file_tq_push(sl_file_shard_t *s) {
         s->tail.queued = true;
         s->tail.next = NULL;
         s->tail.prev = e->tails.tail;
-        if (e->tails.tail) e->tails.tail->tail.next = s; else e->tails.head = s;
+        if (e->tails.tail)
+            e->tails.tail->tail.next = s;
+        else
+            e->tails.head = s;
         e->tails.tail = s;
     }
     pthread_mutex_unlock(&e->tails.mu);
@@ -43,8 +46,14 @@ void sl_file_tq_remove(sl_file_shard_t *s) {
     sl_file_engine_t *e = s->eng;
     pthread_mutex_lock(&e->tails.mu);
     if (s->tail.queued) {
-        if (s->tail.prev) s->tail.prev->tail.next = s->tail.next; else e->tails.head = s->tail.next;
-        if (s->tail.next) s->tail.next->tail.prev = s->tail.prev; else e->tails.tail = s->tail.prev;
+        if (s->tail.prev)
+            s->tail.prev->tail.next = s->tail.next;
+        else
+            e->tails.head = s->tail.next;
+        if (s->tail.next)
+            s->tail.next->tail.prev = s->tail.prev;
+        else
+            e->tails.tail = s->tail.prev;
         s->tail.queued = false;
         s->tail.next = s->tail.prev = NULL;
     }
@@ -72,17 +81,24 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
     if (rc) {
         if (rc == SL_ENOSPC || rc == SL_EROFS) {
             if (!atomic_exchange(&s->eng->tails.stuck, rc))
-                SL_ERROR("storage: stream %s shard %s: %s: journaled records cannot be written to their segments; "
-                         "they are durable in the commit journal and readable; writes are refused until they can be "
-                         "written", s->stream_key, s->shard_key, sl_strerror(rc));
+                SL_ERROR("storage: stream %s shard %s: %s: journaled records cannot be written to "
+                         "their segments; "
+                         "they are durable in the commit journal and readable; writes are refused "
+                         "until they can be "
+                         "written",
+                         s->stream_key, s->shard_key, sl_strerror(rc));
             return rc;
         }
-        SL_WARN("storage: stream %s shard %s: writing journaled records to the segment failed (%s); will retry",
+        SL_WARN("storage: stream %s shard %s: writing journaled records to the segment failed "
+                "(%s); will retry",
                 s->stream_key, s->shard_key, sl_strerror(rc));
         return rc;
     }
     pthread_mutex_lock(&s->mu);
-    if (release) sl_buf_free(&s->tail.buf); else sl_buf_reset(&s->tail.buf);
+    if (release)
+        sl_buf_free(&s->tail.buf);
+    else
+        sl_buf_reset(&s->tail.buf);
     pthread_mutex_unlock(&s->mu);
     sl_file_tq_remove(s);
     return 0;
@@ -98,8 +114,9 @@ void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         s->round.jnl = false;
-        if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 || s->writer.needs_truncate ||
-            s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES || s->writer.size + s->writer.buf.len >= e->segment_bytes)
+        if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 ||
+            s->writer.needs_truncate || s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
+            s->writer.size + s->writer.buf.len >= e->segment_bytes)
             continue;
         pthread_mutex_lock(&s->mu);
         bool bad = s->round.seg->index_bad;
@@ -113,7 +130,8 @@ void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
     if (off + total > e->journal.cap) at += e->journal.cap - off;
     if (total <= e->journal.cap / 2 && at + total - e->journal.oldest_lsn <= e->journal.cap) return;
     /* The ring is full until the running checkpoint completes: write this round directly. */
-    for (size_t i = 0; i < n; i++) e->scratch.batch[i]->round.jnl = false;
+    for (size_t i = 0; i < n; i++)
+        e->scratch.batch[i]->round.jnl = false;
 }
 
 /* Writes zeros up to file offset `upto` (at least GROW_BYTES more, at most the ring's end) so that
@@ -133,7 +151,8 @@ static int journal_extend(sl_file_engine_t *e, uint64_t upto) {
     return 0;
 }
 
-/* Writes the entries of the round's journaled shards (not yet synced); *next is the lsn after them. */
+/* Writes the entries of the round's journaled shards (not yet synced); *next is the lsn after them.
+ */
 int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -149,7 +168,9 @@ int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next) {
         if (pad >= SL_JNL_ENTRY_HEADER_BYTES) {
             uint8_t h[SL_JNL_ENTRY_HEADER_BYTES];
             sl_jnl_pad_encode(h, lsn, (uint32_t)pad);
-            if ((rc = sl_file_pwrite_all(&e->ops, e->journal.fd, h, sizeof h, SL_JNL_DATA_OFF + off))) return rc;
+            if ((rc = sl_file_pwrite_all(&e->ops, e->journal.fd, h, sizeof h,
+                                         SL_JNL_DATA_OFF + off)))
+                return rc;
         }
         lsn += pad;
         off = 0;
@@ -166,14 +187,18 @@ int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next) {
         if (!(s->round.jnl && s->round.status == 0 && s->round.region)) continue;
         size_t len = jnl_entry_bytes(s);
         s->round.lsn = at;
-        sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->round.end0,
-                            (uint32_t)(s->writer.end_seq - s->round.end0), (const uint8_t *)s->writer.buf.data, s->writer.buf.len);
+        sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key,
+                            s->shard_key_len, s->round.end0,
+                            (uint32_t)(s->writer.end_seq - s->round.end0),
+                            (const uint8_t *)s->writer.buf.data, s->writer.buf.len);
         dst += len;
         at += len;
     }
     e->journal.buf.len = total;
     if ((rc = journal_extend(e, SL_JNL_DATA_OFF + off + total))) return rc;
-    if ((rc = sl_file_pwrite_all(&e->ops, e->journal.fd, e->journal.buf.data, total, SL_JNL_DATA_OFF + off))) return rc;
+    if ((rc = sl_file_pwrite_all(&e->ops, e->journal.fd, e->journal.buf.data, total,
+                                 SL_JNL_DATA_OFF + off)))
+        return rc;
     *next = at;
     return 0;
 }
@@ -182,7 +207,8 @@ int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next) {
  * every later round directly (until restart), so that no seq of the failed round is ever
  * journaled again with other records. */
 void sl_file_journal_failed(sl_file_engine_t *e, int rc) {
-    SL_ERROR("storage: commit journal %s: write failed (%s); writing every shard's segment directly from now on",
+    SL_ERROR("storage: commit journal %s: write failed (%s); writing every shard's segment "
+             "directly from now on",
              e->journal.path, sl_strerror(rc));
     e->journal.on = false;
 }
@@ -203,10 +229,14 @@ bool sl_file_tail_append_locked(sl_file_shard_t *s) {
 /* No memory for the tail: write the round's frames to the segment now instead. */
 void sl_file_tail_append_failed(sl_file_shard_t *s) {
     int rc = sl_file_shard_flush_tail(s, s->round.seg, false);
-    if (!rc) rc = sl_file_pwrite_all(&s->eng->ops, s->round.seg->fd, s->writer.buf.data, s->writer.buf.len, s->round.size0);
+    if (!rc)
+        rc = sl_file_pwrite_all(&s->eng->ops, s->round.seg->fd, s->writer.buf.data,
+                                s->writer.buf.len, s->round.size0);
     if (rc)
-        SL_ERROR("storage: stream %s shard %s: cannot write journaled records to the segment (%s); they are durable "
-                 "in the journal and readable after a restart", s->stream_key, s->shard_key, sl_strerror(rc));
+        SL_ERROR("storage: stream %s shard %s: cannot write journaled records to the segment (%s); "
+                 "they are durable "
+                 "in the journal and readable after a restart",
+                 s->stream_key, s->shard_key, sl_strerror(rc));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -221,7 +251,8 @@ void sl_file_jrep_free(sl_file_jrep_list_t *l) {
     *l = (sl_file_jrep_list_t){0};
 }
 
-static int jrep_push(sl_file_jrep_list_t *l, const uint8_t *ent, const sl_jnl_entry_t *je, uint64_t lsn) {
+static int jrep_push(sl_file_jrep_list_t *l, const uint8_t *ent, const sl_jnl_entry_t *je,
+                     uint64_t lsn) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         sl_file_jrep_t *v = realloc(l->v, cap * sizeof *v);
@@ -230,9 +261,9 @@ static int jrep_push(sl_file_jrep_list_t *l, const uint8_t *ent, const sl_jnl_en
         l->cap = cap;
     }
     sl_file_jrep_t r = {.stream = strndup(sl_jnl_stream_key(ent), je->stream_key_len),
-                .shard = strndup(sl_jnl_shard_key(ent, je), je->shard_key_len),
-                .lsn = lsn,
-                .len = je->len};
+                        .shard = strndup(sl_jnl_shard_key(ent, je), je->shard_key_len),
+                        .lsn = lsn,
+                        .len = je->len};
     if (!r.stream || !r.shard) {
         free(r.stream);
         free(r.shard);
@@ -244,7 +275,8 @@ static int jrep_push(sl_file_jrep_list_t *l, const uint8_t *ent, const sl_jnl_en
 
 /* Writes a new, empty journal (header, first checkpoint slot) over whatever journal.fd holds. */
 static int journal_create(sl_file_engine_t *e, const char *dir) {
-    size_t want = e->base.cfg.journal_bytes ? e->base.cfg.journal_bytes : SL_STORAGE_JOURNAL_BYTES_DEFAULT;
+    size_t want =
+        e->base.cfg.journal_bytes ? e->base.cfg.journal_bytes : SL_STORAGE_JOURNAL_BYTES_DEFAULT;
     if (want < SL_JNL_CAPACITY_MIN) want = SL_JNL_CAPACITY_MIN;
     if (want > SL_STORAGE_JOURNAL_BYTES_MAX) want = SL_STORAGE_JOURNAL_BYTES_MAX;
     e->journal.cap = want & ~(uint64_t)(SL_JNL_ALIGN - 1);
@@ -254,7 +286,8 @@ static int journal_create(sl_file_engine_t *e, const char *dir) {
     sl_jnl_slot_encode(h + SL_JNL_SLOT0_OFF, 0, 0);
     int rc = sl_file_pwrite_all(&e->ops, e->journal.fd, h, SL_JNL_DATA_OFF, 0);
     free(h);
-    if (!rc && e->ops.ftruncate(e->journal.fd, SL_JNL_DATA_OFF) != 0) rc = sl_file_errno_code(errno);
+    if (!rc && e->ops.ftruncate(e->journal.fd, SL_JNL_DATA_OFF) != 0)
+        rc = sl_file_errno_code(errno);
     if (!rc && e->ops.fdatasync(e->journal.fd) != 0) rc = sl_file_errno_code(errno);
     if (!rc) rc = sl_file_fsync_dir(e, dir);
     e->checkpoint.gen = 0;
@@ -277,7 +310,9 @@ static int journal_scan(sl_file_engine_t *e, uint64_t start, sl_file_jrep_list_t
         }
         if (SL_JNL_DATA_OFF + off + SL_JNL_ENTRY_HEADER_BYTES > e->journal.alloc) break;
         uint8_t h[SL_JNL_ENTRY_HEADER_BYTES];
-        if (sl_file_pread_full(&e->ops, e->journal.fd, h, sizeof h, SL_JNL_DATA_OFF + off) != (ssize_t)sizeof h) break;
+        if (sl_file_pread_full(&e->ops, e->journal.fd, h, sizeof h, SL_JNL_DATA_OFF + off) !=
+            (ssize_t)sizeof h)
+            break;
         sl_jnl_entry_t je;
         if (sl_jnl_entry_decode(h, pos, cap - off, &je) != 0) break;
         if (je.kind == SL_JNL_PAD) {
@@ -288,14 +323,21 @@ static int journal_scan(sl_file_engine_t *e, uint64_t start, sl_file_jrep_list_t
         if (SL_JNL_DATA_OFF + off + je.len > e->journal.alloc) break;
         if (je.len > bcap) {
             uint8_t *nb = realloc(buf, je.len);
-            if (!nb) { rc = SL_ENOMEM; break; }
+            if (!nb) {
+                rc = SL_ENOMEM;
+                break;
+            }
             buf = nb;
             bcap = je.len;
         }
-        if (sl_file_pread_full(&e->ops, e->journal.fd, buf, je.len, SL_JNL_DATA_OFF + off) != (ssize_t)je.len) break;
+        if (sl_file_pread_full(&e->ops, e->journal.fd, buf, je.len, SL_JNL_DATA_OFF + off) !=
+            (ssize_t)je.len)
+            break;
         if (sl_jnl_entry_check(buf, &je) != 0) break;
         char sk[SL_STORAGE_KEY_BYTES_MAX + 1], hk[SL_STORAGE_KEY_BYTES_MAX + 1];
-        if (je.stream_key_len > SL_STORAGE_KEY_BYTES_MAX || je.shard_key_len > SL_STORAGE_KEY_BYTES_MAX) break;
+        if (je.stream_key_len > SL_STORAGE_KEY_BYTES_MAX ||
+            je.shard_key_len > SL_STORAGE_KEY_BYTES_MAX)
+            break;
         memcpy(sk, sl_jnl_stream_key(buf), je.stream_key_len);
         sk[je.stream_key_len] = 0;
         memcpy(hk, sl_jnl_shard_key(buf, &je), je.shard_key_len);
@@ -325,8 +367,10 @@ int sl_file_journal_open(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
     uint8_t *h = NULL;
     if (!exists && e->base.cfg.durability != SL_DURABILITY_SYNC) goto out;
     if (!exists) {
-        if (e->ops.mkdir(dir, 0700) == 0) rc = sl_file_fsync_dir(e, e->base.cfg.data_dir);
-        else if (errno != EEXIST) rc = sl_file_errno_code(errno);
+        if (e->ops.mkdir(dir, 0700) == 0)
+            rc = sl_file_fsync_dir(e, e->base.cfg.data_dir);
+        else if (errno != EEXIST)
+            rc = sl_file_errno_code(errno);
         if (rc) goto out;
     }
     e->journal.fd = e->ops.open(e->journal.path, O_RDWR | O_CREAT, 0600);
@@ -335,16 +379,22 @@ int sl_file_journal_open(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
         goto out;
     }
     h = malloc(SL_JNL_DATA_OFF);
-    if (!h) { rc = SL_ENOMEM; goto out; }
+    if (!h) {
+        rc = SL_ENOMEM;
+        goto out;
+    }
     ssize_t got = sl_file_pread_full(&e->ops, e->journal.fd, h, SL_JNL_DATA_OFF, 0);
     uint64_t cap = 0;
     if (got != (ssize_t)SL_JNL_DATA_OFF || sl_jnl_file_header_decode(h, &cap) != 0) {
         /* New, or a creation that did not complete (no entry is written before the header is
          * durable). A damaged header of a used journal loses what only it held: say so. */
-        if (got > (ssize_t)SL_JNL_DATA_OFF || (got == (ssize_t)SL_JNL_DATA_OFF && e->ops.fstat(e->journal.fd, &st) == 0 &&
-                                               st.st_size > (off_t)SL_JNL_DATA_OFF))
-            SL_ERROR("storage: commit journal %s has no valid header; starting a new one (records acknowledged "
-                     "since the last checkpoint may be lost)", e->journal.path);
+        if (got > (ssize_t)SL_JNL_DATA_OFF ||
+            (got == (ssize_t)SL_JNL_DATA_OFF && e->ops.fstat(e->journal.fd, &st) == 0 &&
+             st.st_size > (off_t)SL_JNL_DATA_OFF))
+            SL_ERROR("storage: commit journal %s has no valid header; starting a new one (records "
+                     "acknowledged "
+                     "since the last checkpoint may be lost)",
+                     e->journal.path);
         rc = journal_create(e, dir);
         goto out;
     }
@@ -359,36 +409,45 @@ int sl_file_journal_open(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
         e->checkpoint.gen = g1;
         start = l1;
     } else {
-        SL_ERROR("storage: commit journal %s: both checkpoint records are damaged; replaying from its start", e->journal.path);
+        SL_ERROR("storage: commit journal %s: both checkpoint records are damaged; replaying from "
+                 "its start",
+                 e->journal.path);
     }
-    if (e->ops.fstat(e->journal.fd, &st) != 0) { rc = sl_file_errno_code(errno); goto out; }
+    if (e->ops.fstat(e->journal.fd, &st) != 0) {
+        rc = sl_file_errno_code(errno);
+        goto out;
+    }
     e->journal.alloc = SL_MIN((uint64_t)st.st_size, SL_JNL_DATA_OFF + cap);
     rc = journal_scan(e, start, rep);
     if (!rc && rep->n)
-        SL_INFO("storage: commit journal: %zu entries after the last checkpoint (journal bytes %" PRIu64 "..%" PRIu64
-                ") to check against the shard logs", rep->n, start, e->journal.write_lsn);
+        SL_INFO(
+            "storage: commit journal: %zu entries after the last checkpoint (journal bytes %" PRIu64
+            "..%" PRIu64 ") to check against the shard logs",
+            rep->n, start, e->journal.write_lsn);
 out:
     free(h);
     free(dir);
     return rc;
 }
 
-/* Replay: takes frames of one journal entry that the shard's log lacks (seqs writer.end_seq on, arrival
- * times non-decreasing: the caller checked) as the end of the shard's tail, exactly as if the
- * commit round that journaled them had just completed: readers serve them from memory, the commit
- * thread writes them to the active segment, and no checkpoint passes `lsn` before that. Nothing
- * is written here, so a full disk cannot stop a start. Opening thread, before the commit thread
- * runs. */
+/* Replay: takes frames of one journal entry that the shard's log lacks (seqs writer.end_seq on,
+ * arrival times non-decreasing: the caller checked) as the end of the shard's tail, exactly as if
+ * the commit round that journaled them had just completed: readers serve them from memory, the
+ * commit thread writes them to the active segment, and no checkpoint passes `lsn` before that.
+ * Nothing is written here, so a full disk cannot stop a start. Opening thread, before the commit
+ * thread runs. */
 static int shard_adopt_frames(sl_file_shard_t *s, const uint8_t *frames, size_t len, uint64_t lsn) {
     size_t widx0 = s->writer.idx.len;
-    uint64_t size = s->writer.size, end = s->writer.end_seq, npoints = s->writer.npoints, last_point = s->writer.last_point_off;
+    uint64_t size = s->writer.size, end = s->writer.end_seq, npoints = s->writer.npoints,
+             last_point = s->writer.last_point_off;
     int64_t first_arrival = s->writer.first_arrival, last_arrival = s->writer.last_arrival;
     for (size_t p = 0; p < len;) {
         const uint8_t *f = frames + p;
         int64_t arrival = sl_frame_arrival(f);
         if (npoints == 0 || size >= last_point + SL_STORAGE_INDEX_INTERVAL_BYTES) {
             uint8_t ent[SL_IDX_ENTRY_BYTES];
-            sl_idx_entry_t ie = {.seq = end, .offset = size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
+            sl_idx_entry_t ie = {
+                .seq = end, .offset = size, .arrival_ms = arrival, .kind = SL_IDX_POINT};
             sl_idx_entry_encode(ent, &ie);
             sl_buf_append(&s->writer.idx, ent, sizeof ent);
             if (npoints == 0) first_arrival = arrival;
@@ -441,7 +500,8 @@ static int jrep_cmp(const void *a, const void *b) {
 /* Takes into one shard's tail the journaled frames its log lacks (shard_adopt_frames). Returns
  * the shard, left open and held by the engine (sl_file_shard_open hands it out), when it has
  * restored records; NULL otherwise. *restored counts them. */
-static sl_file_shard_t *replay_shard(sl_file_engine_t *e, const sl_file_jrep_t *v, size_t n, size_t *restored) {
+static sl_file_shard_t *replay_shard(sl_file_engine_t *e, const sl_file_jrep_t *v, size_t n,
+                                     size_t *restored) {
     *restored = 0;
     char *sd = sl_file_path_join(e->root, v[0].stream);
     char *dir = sd ? sl_file_path_join(sd, v[0].shard) : NULL;
@@ -462,8 +522,10 @@ static sl_file_shard_t *replay_shard(sl_file_engine_t *e, const sl_file_jrep_t *
         sl_jnl_entry_t je;
         uint64_t off = SL_JNL_DATA_OFF + v[k].lsn % e->journal.cap;
         if (sl_file_pread_full(&e->ops, e->journal.fd, buf, v[k].len, off) != (ssize_t)v[k].len ||
-            sl_jnl_entry_decode(buf, v[k].lsn, v[k].len, &je) != 0 || sl_jnl_entry_check(buf, &je) != 0) {
-            SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64 " changed while replaying it",
+            sl_jnl_entry_decode(buf, v[k].lsn, v[k].len, &je) != 0 ||
+            sl_jnl_entry_check(buf, &je) != 0) {
+            SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64
+                     " changed while replaying it",
                      v[0].stream, v[0].shard, v[k].lsn);
             break;
         }
@@ -473,8 +535,10 @@ static sl_file_shard_t *replay_shard(sl_file_engine_t *e, const sl_file_jrep_t *
         int64_t prev_arrival = s->writer.last_arrival;
         for (uint32_t f = 0; f < je.nframes; f++) {
             sl_frame_t fr;
-            if (sl_frame_decode(body + p, je.body_len - p, &fr) != SL_FRAME_OK || fr.seq != je.first_seq + f) {
-                SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64 " holds an invalid record",
+            if (sl_frame_decode(body + p, je.body_len - p, &fr) != SL_FRAME_OK ||
+                fr.seq != je.first_seq + f) {
+                SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64
+                         " holds an invalid record",
                          v[0].stream, v[0].shard, v[k].lsn);
                 stop = true;
                 break;
@@ -485,16 +549,19 @@ static sl_file_shard_t *replay_shard(sl_file_engine_t *e, const sl_file_jrep_t *
                 continue;
             }
             if (fr.seq > next) {
-                SL_ERROR("storage: stream %s shard %s: the log ends at seq %" PRIu64 " but the commit journal continues "
+                SL_ERROR("storage: stream %s shard %s: the log ends at seq %" PRIu64
+                         " but the commit journal continues "
                          "at seq %" PRIu64 "; records from there on cannot be restored",
                          v[0].stream, v[0].shard, next - 1, fr.seq);
                 stop = true;
                 break;
             }
             if (!s->on_disk || fr.arrival_ms < prev_arrival) {
-                SL_ERROR("storage: stream %s shard %s: %s; journaled records from seq %" PRIu64 " on cannot be restored",
+                SL_ERROR("storage: stream %s shard %s: %s; journaled records from seq %" PRIu64
+                         " on cannot be restored",
                          v[0].stream, v[0].shard,
-                         !s->on_disk ? "the shard's segments are missing" : "a journaled record arrived before its predecessor",
+                         !s->on_disk ? "the shard's segments are missing"
+                                     : "a journaled record arrived before its predecessor",
                          fr.seq);
                 stop = true;
                 break;
@@ -507,8 +574,8 @@ static sl_file_shard_t *replay_shard(sl_file_engine_t *e, const sl_file_jrep_t *
         if (p == from) continue;
         int rc = shard_adopt_frames(s, body + from, p - from, v[k].lsn);
         if (rc) {
-            SL_ERROR("storage: stream %s shard %s: cannot restore journaled records: %s", v[0].stream, v[0].shard,
-                     sl_strerror(rc));
+            SL_ERROR("storage: stream %s shard %s: cannot restore journaled records: %s",
+                     v[0].stream, v[0].shard, sl_strerror(rc));
             break;
         }
         *restored += adopted;
@@ -540,7 +607,8 @@ int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
     if (rep->n && !held) return SL_ENOMEM;
     for (size_t i = 0; i < rep->n;) {
         size_t j = i + 1;
-        while (j < rep->n && strcmp(rep->v[j].stream, rep->v[i].stream) == 0 && strcmp(rep->v[j].shard, rep->v[i].shard) == 0)
+        while (j < rep->n && strcmp(rep->v[j].stream, rep->v[i].stream) == 0 &&
+               strcmp(rep->v[j].shard, rep->v[i].shard) == 0)
             j++;
         size_t r = 0;
         sl_file_shard_t *s = replay_shard(e, rep->v + i, j - i, &r);
@@ -551,14 +619,17 @@ int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
     /* The tail queue is ordered by journal position: a checkpoint frees the journal up to the
      * oldest tail only. */
     if (nheld) qsort(held, nheld, sizeof *held, held_cmp);
-    for (size_t i = 0; i < nheld; i++) sl_file_tq_push(held[i]);
+    for (size_t i = 0; i < nheld; i++)
+        sl_file_tq_push(held[i]);
     free(held);
     if (records)
-        SL_WARN("storage: commit journal: restoring %zu records of %zu shard(s) that had not reached their segments",
+        SL_WARN("storage: commit journal: restoring %zu records of %zu shard(s) that had not "
+                "reached their segments",
                 records, nheld);
     if (e->journal.write_lsn == e->journal.oldest_lsn) return 0;
     int rc = sl_file_flush_all_tails(e);
-    uint64_t lsn = rc ? 0 : sl_file_checkpoint_mark(e); /* every tail is written: the journal's end */
+    uint64_t lsn =
+        rc ? 0 : sl_file_checkpoint_mark(e); /* every tail is written: the journal's end */
     if (!rc) rc = sl_file_journal_checkpoint_sync(e, lsn);
     if (!rc) {
         sl_file_checkpoint_finish(e, lsn);
@@ -566,7 +637,8 @@ int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
     }
     /* Keep everything: the checkpoint stays where it was, the restored records stay readable from
      * memory, and the commit thread retries. */
-    SL_ERROR("storage: commit journal: cannot write %zu restored records to their segments (%s); they stay in the "
+    SL_ERROR("storage: commit journal: cannot write %zu restored records to their segments (%s); "
+             "they stay in the "
              "journal and are served from memory; writes are refused until they are written",
              records, sl_strerror(rc));
     atomic_store(&e->tails.stuck, rc);

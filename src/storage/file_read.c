@@ -32,7 +32,8 @@ static void bounds_locked(const sl_file_shard_t *s, sl_shard_bounds_t *b) {
         const sl_file_seg_t *g = s->segs[i];
         b->bytes += g->size;
         if (g->end_seq > g->base_seq) {
-            if (b->first_seq == s->next_seq && b->first_arrival_ms == 0 && b->last_arrival_ms == 0) {
+            if (b->first_seq == s->next_seq && b->first_arrival_ms == 0 &&
+                b->last_arrival_ms == 0) {
                 b->first_seq = g->base_seq;
                 b->first_arrival_ms = g->first_arrival;
             }
@@ -84,8 +85,8 @@ static int result_push(file_read_mem_t *m, const sl_frame_t *f) {
 }
 
 /* Finds where to start reading seq `pos` in g: the hint, the index, or the segment's start. */
-static void locate(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t pos, uint64_t npoints, bool index_bad,
-                   uint64_t *off, uint64_t *off_seq, bool *from_index) {
+static void locate(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t pos, uint64_t npoints,
+                   bool index_bad, uint64_t *off, uint64_t *off_seq, bool *from_index) {
     *off = SL_SEG_HEADER_BYTES;
     *off_seq = g->base_seq;
     *from_index = false;
@@ -96,7 +97,8 @@ static void locate(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t pos, uint64_t 
         pthread_mutex_lock(&s->mu);
         g->index_bad = true;
         pthread_mutex_unlock(&s->mu);
-        SL_WARN("storage: stream %s shard %s: index of segment %020" PRIu64 ".log is unreadable; scanning instead",
+        SL_WARN("storage: stream %s shard %s: index of segment %020" PRIu64
+                ".log is unreadable; scanning instead",
                 s->stream_key, s->shard_key, g->base_seq);
         return;
     }
@@ -108,7 +110,8 @@ static void locate(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t pos, uint64_t 
 
 /* Reads len bytes at off of segment g (descriptors open), taking the bytes that are still in the
  * shard's tail from memory. Returns the bytes read (short only at the file's end) or a code. */
-ssize_t sl_file_seg_read(sl_file_shard_t *s, sl_file_seg_t *g, uint8_t *buf, size_t len, uint64_t off) {
+ssize_t sl_file_seg_read(sl_file_shard_t *s, sl_file_seg_t *g, uint8_t *buf, size_t len,
+                         uint64_t off) {
     size_t file_len = len, mem_len = 0;
     pthread_mutex_lock(&s->mu);
     if (s->tail.buf.len && g == s->segs[s->nseg - 1] && off + len > s->tail.off) {
@@ -154,7 +157,8 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
     uint64_t size = g->size, end = g->end_seq, npoints = g->npoints, base = g->base_seq;
     bool index_bad = g->index_bad, hinted = false;
     uint64_t off = SL_SEG_HEADER_BYTES, off_seq = base;
-    if (s->hint.base == base && s->hint.seq == *pos && s->hint.off >= SL_SEG_HEADER_BYTES && s->hint.off < size) {
+    if (s->hint.base == base && s->hint.seq == *pos && s->hint.off >= SL_SEG_HEADER_BYTES &&
+        s->hint.off < size) {
         off = s->hint.off;
         off_seq = *pos;
         hinted = true;
@@ -172,7 +176,8 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
     while (!rc && off < size && !b->full) {
         double rem_recs = (double)(b->records_max - res->count);
         double rem_bytes = res->bytes < b->bytes_max ? (double)(b->bytes_max - res->bytes) : 0;
-        double overhead = avg > SL_FRAME_HEADER_BYTES + 1 ? avg / (avg - SL_FRAME_HEADER_BYTES) : 2.0;
+        double overhead =
+            avg > SL_FRAME_HEADER_BYTES + 1 ? avg / (avg - SL_FRAME_HEADER_BYTES) : 2.0;
         double want = rem_recs * avg;
         if (rem_bytes * overhead < want) want = rem_bytes * overhead;
         want += (double)(*pos > expect ? *pos - expect : 0) * avg + avg + SL_FRAME_HEADER_BYTES;
@@ -181,11 +186,18 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
         min_chunk = 65536;
         size_t chunk = (size_t)SL_MIN((uint64_t)want, size - off);
         uint8_t *blk = read_block_new(m, chunk);
-        if (!blk) { rc = SL_ENOMEM; break; }
+        if (!blk) {
+            rc = SL_ENOMEM;
+            break;
+        }
         ssize_t got = sl_file_seg_read(s, g, blk, chunk, off);
-        if (got < 0) { rc = (int)got; break; }
+        if (got < 0) {
+            rc = (int)got;
+            break;
+        }
         if ((size_t)got != chunk) {
-            SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log is shorter than its committed length",
+            SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64
+                     ".log is shorter than its committed length",
                      s->stream_key, s->shard_key, base);
             rc = SL_ECORRUPT;
             break;
@@ -196,7 +208,8 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
             sl_frame_status_t st = sl_frame_decode(blk + p, chunk - p, &f);
             if ((st == SL_FRAME_TORN_BODY || st == SL_FRAME_TORN_HEADER) && off + chunk < size) {
                 /* The frame continues past this chunk: the next chunk starts at it and holds it. */
-                if (p == 0) min_chunk = st == SL_FRAME_TORN_BODY ? f.frame_len : SL_FRAME_HEADER_BYTES;
+                if (p == 0)
+                    min_chunk = st == SL_FRAME_TORN_BODY ? f.frame_len : SL_FRAME_HEADER_BYTES;
                 break;
             }
             if (st != SL_FRAME_OK || f.seq != expect) {
@@ -220,11 +233,14 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
                     pthread_mutex_lock(&s->mu);
                     bool ibad = g->index_bad;
                     pthread_mutex_unlock(&s->mu);
-                    sl_file_find_resume(s, g, npoints, !ibad, off + p, expect, INT64_MIN, size, end, &rs, &ro);
-                    SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64 ".log: %s at offset %" PRIu64
-                             "; records with seq %" PRIu64 "..%" PRIu64 " are unreadable and skipped",
+                    sl_file_find_resume(s, g, npoints, !ibad, off + p, expect, INT64_MIN, size, end,
+                                        &rs, &ro);
+                    SL_ERROR("storage: stream %s shard %s: segment %020" PRIu64
+                             ".log: %s at offset %" PRIu64 "; records with seq %" PRIu64
+                             "..%" PRIu64 " are unreadable and skipped",
                              s->stream_key, s->shard_key, base,
-                             st == SL_FRAME_OK ? "record out of sequence" : sl_frame_status_str(st), off + p, expect, rs - 1);
+                             st == SL_FRAME_OK ? "record out of sequence" : sl_frame_status_str(st),
+                             off + p, expect, rs - 1);
                     off = ro;
                     expect = rs;
                     if (*pos < rs) *pos = rs;
@@ -250,7 +266,8 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
             first = false;
             if (f.seq >= *pos) {
                 size_t cost = (size_t)f.data_len + f.pk_len;
-                if (res->count >= b->records_max || (res->count > 0 && res->bytes + cost > b->bytes_max)) {
+                if (res->count >= b->records_max ||
+                    (res->count > 0 && res->bytes + cost > b->bytes_max)) {
                     b->full = true;
                     break;
                 }
@@ -263,7 +280,8 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
         off += p;
     next_chunk:;
     }
-    if (!rc && off >= size && *pos < end) *pos = end; /* should not happen: the segment ended early */
+    if (!rc && off >= size && *pos < end)
+        *pos = end; /* should not happen: the segment ended early */
     pthread_mutex_lock(&s->mu);
     bool rebuild = g->sealed && g->index_bad && !g->rebuilding;
     pthread_mutex_unlock(&s->mu);
@@ -283,8 +301,8 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
 
 static int seek_time_impl(sl_file_shard_t *s, int64_t ts, uint64_t *out);
 
-int sl_file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max, int64_t min_arrival_ms,
-                 sl_read_cb cb, void *arg) {
+int sl_file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
+                 int64_t min_arrival_ms, sl_read_cb cb, void *arg) {
     sl_file_shard_t *s = (sl_file_shard_t *)log;
     file_read_mem_t *m = calloc(1, sizeof *m);
     if (!m) return SL_ENOMEM;
@@ -302,13 +320,15 @@ int sl_file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, siz
     pthread_mutex_unlock(&s->mu);
     uint64_t pos = from_seq < res->bounds.first_seq ? res->bounds.first_seq : from_seq;
     int rc = 0;
-    if (min_arrival_ms > 0 && res->bounds.first_seq < res->bounds.next_seq && res->bounds.first_arrival_ms < min_arrival_ms) {
+    if (min_arrival_ms > 0 && res->bounds.first_seq < res->bounds.next_seq &&
+        res->bounds.first_arrival_ms < min_arrival_ms) {
         uint64_t t;
         if ((rc = seek_time_impl(s, min_arrival_ms, &t))) goto fail;
         if (t > pos) pos = t;
     }
     budget_t b = {.records_max = records_max, .bytes_max = bytes_max};
-    while (!rc && !b.full && pos < res->bounds.next_seq && res->count < records_max) rc = read_segment(s, m, &pos, &b);
+    while (!rc && !b.full && pos < res->bounds.next_seq && res->count < records_max)
+        rc = read_segment(s, m, &pos, &b);
     if (rc && res->count == 0) goto fail;
     res->next_seq = res->count ? res->records[res->count - 1].seq + 1 : pos;
     cb(arg, 0, res);
@@ -318,9 +338,10 @@ fail:
     return rc;
 }
 
-/* Reads frame headers from `off` on until one has arrival >= ts; *seq_out is its seq, or end_seq. */
-static int scan_time(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t off, uint64_t size, uint64_t seq,
-                     uint64_t end_seq, int64_t ts, uint64_t *seq_out) {
+/* Reads frame headers from `off` on until one has arrival >= ts; *seq_out is its seq, or end_seq.
+ */
+static int scan_time(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t off, uint64_t size,
+                     uint64_t seq, uint64_t end_seq, int64_t ts, uint64_t *seq_out) {
     size_t cap = 65536;
     uint8_t *buf = malloc(cap);
     if (!buf) return SL_ENOMEM;
@@ -332,14 +353,23 @@ static int scan_time(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t off, uint64_
         if (off < boff || off + SL_FRAME_HEADER_BYTES > boff + blen) {
             size_t want = (size_t)SL_MIN((uint64_t)cap, size - off);
             ssize_t got = sl_file_seg_read(s, g, buf, want, off);
-            if (got < (ssize_t)SL_FRAME_HEADER_BYTES) { rc = got < 0 ? (int)got : SL_ECORRUPT; break; }
+            if (got < (ssize_t)SL_FRAME_HEADER_BYTES) {
+                rc = got < 0 ? (int)got : SL_ECORRUPT;
+                break;
+            }
             boff = off;
             blen = (size_t)got;
         }
         sl_frame_t f;
         sl_frame_status_t st = sl_frame_peek(buf + (off - boff), blen - (size_t)(off - boff), &f);
-        if ((st != SL_FRAME_OK && st != SL_FRAME_TORN_BODY) || f.seq != seq) { rc = SL_ECORRUPT; break; }
-        if (f.arrival_ms >= ts) { *seq_out = f.seq; break; }
+        if ((st != SL_FRAME_OK && st != SL_FRAME_TORN_BODY) || f.seq != seq) {
+            rc = SL_ECORRUPT;
+            break;
+        }
+        if (f.arrival_ms >= ts) {
+            *seq_out = f.seq;
+            break;
+        }
         off += f.frame_len;
         seq++;
     }
@@ -362,9 +392,14 @@ static int seek_time_impl(sl_file_shard_t *s, int64_t ts, uint64_t *out) {
         size_t mid = lo + (hi - lo) / 2;
         const sl_file_seg_t *g = s->segs[mid];
         bool after = g->end_seq > g->base_seq && g->last_arrival >= ts;
-        if (after) hi = mid; else lo = mid + 1;
+        if (after)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    while (lo < s->nseg && !(s->segs[lo]->end_seq > s->segs[lo]->base_seq && s->segs[lo]->last_arrival >= ts)) lo++;
+    while (lo < s->nseg &&
+           !(s->segs[lo]->end_seq > s->segs[lo]->base_seq && s->segs[lo]->last_arrival >= ts))
+        lo++;
     if (lo == s->nseg) {
         *out = b.next_seq;
         pthread_mutex_unlock(&s->mu);

@@ -15,7 +15,8 @@
 
 void sl_file_shard_free(sl_file_shard_t *s) {
     sl_file_engine_t *e = s->eng;
-    for (size_t i = 0; i < s->nseg; i++) sl_file_seg_unref_locked(e, s->segs[i]);
+    for (size_t i = 0; i < s->nseg; i++)
+        sl_file_seg_unref_locked(e, s->segs[i]);
     free(s->segs);
     sl_buf_free(&s->pending.buf);
     sl_buf_free(&s->writer.buf);
@@ -34,17 +35,21 @@ void sl_file_shard_free(sl_file_shard_t *s) {
 /* FNV-1a over "stream_key/shard_key". */
 static size_t registry_hash(const char *stream_key, const char *shard_key) {
     uint64_t h = 1469598103934665603ull;
-    for (const char *p = stream_key; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (const char *p = stream_key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
     h = (h ^ '/') * 1099511628211ull;
-    for (const char *p = shard_key; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (const char *p = shard_key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
     return (size_t)(h ^ (h >> 29));
 }
 
-static sl_file_shard_t *registry_find_locked(sl_file_engine_t *e, const char *stream_key, const char *shard_key) {
+static sl_file_shard_t *registry_find_locked(sl_file_engine_t *e, const char *stream_key,
+                                             const char *shard_key) {
     if (e->registry.hash_cap == 0) return NULL;
     size_t b = registry_hash(stream_key, shard_key) & (e->registry.hash_cap - 1);
     for (sl_file_shard_t *s = e->registry.hash[b]; s; s = s->registry.hash_next)
-        if (strcmp(s->stream_key, stream_key) == 0 && strcmp(s->shard_key, shard_key) == 0) return s;
+        if (strcmp(s->stream_key, stream_key) == 0 && strcmp(s->shard_key, shard_key) == 0)
+            return s;
     return NULL;
 }
 
@@ -86,7 +91,10 @@ void sl_file_registry_remove_locked(sl_file_engine_t *e, sl_file_shard_t *s) {
         }
     }
     e->registry.count--;
-    if (s->registry.prev) s->registry.prev->registry.next = s->registry.next; else e->registry.head = s->registry.next;
+    if (s->registry.prev)
+        s->registry.prev->registry.next = s->registry.next;
+    else
+        e->registry.head = s->registry.next;
     if (s->registry.next) s->registry.next->registry.prev = s->registry.prev;
 }
 
@@ -104,9 +112,15 @@ int sl_file_shard_open(sl_storage_t *st, const char *stream_key, const char *sha
         *out = &s->base;
         return 0;
     }
-    if (s) { pthread_mutex_unlock(&e->registry.mu); return SL_EEXIST; }
+    if (s) {
+        pthread_mutex_unlock(&e->registry.mu);
+        return SL_EEXIST;
+    }
     s = calloc(1, sizeof *s);
-    if (!s) { pthread_mutex_unlock(&e->registry.mu); return SL_ENOMEM; }
+    if (!s) {
+        pthread_mutex_unlock(&e->registry.mu);
+        return SL_ENOMEM;
+    }
     s->eng = e;
     s->base.st = st;
     s->base.user = user;
@@ -119,7 +133,10 @@ int sl_file_shard_open(sl_storage_t *st, const char *stream_key, const char *sha
     char *sd = sl_file_path_join(e->root, stream_key);
     s->dir = sd ? sl_file_path_join(sd, shard_key) : NULL;
     free(sd);
-    if (!s->stream_key || !s->shard_key || !s->dir) { rc = SL_ENOMEM; goto fail; }
+    if (!s->stream_key || !s->shard_key || !s->dir) {
+        rc = SL_ENOMEM;
+        goto fail;
+    }
     if ((rc = sl_file_shard_recover(s))) goto fail;
     s->last_use_ms = sl_time_mono_ms();
     if ((rc = registry_add_locked(e, s))) goto fail;
@@ -127,7 +144,8 @@ int sl_file_shard_open(sl_storage_t *st, const char *stream_key, const char *sha
     *out = &s->base;
     return 0;
 fail:
-    SL_ERROR("storage: stream %s shard %s: cannot open the shard log: %s", stream_key, shard_key, sl_strerror(rc));
+    SL_ERROR("storage: stream %s shard %s: cannot open the shard log: %s", stream_key, shard_key,
+             sl_strerror(rc));
     pthread_mutex_unlock(&e->registry.mu);
     sl_file_shard_free(s);
     return rc;
@@ -162,7 +180,8 @@ void sl_file_shard_close(sl_shard_log_t *log) {
     sl_file_engine_t *e = s->eng;
     pthread_mutex_lock(&s->mu);
     s->closing = true;
-    while (s->in_dirty || s->in_batch || s->pending.n > 0) pthread_cond_wait(&s->cond, &s->mu);
+    while (s->in_dirty || s->in_batch || s->pending.n > 0)
+        pthread_cond_wait(&s->cond, &s->mu);
     pthread_mutex_unlock(&s->mu);
     /* The registry lock keeps the commit thread's flush and sweep away from this shard. */
     pthread_mutex_lock(&e->registry.mu);
@@ -174,13 +193,14 @@ void sl_file_shard_close(sl_shard_log_t *log) {
         int trc = sl_file_shard_flush_tail(s, a, true);
         pthread_mutex_lock(&s->mu);
         if (trc) {
-            SL_ERROR("storage: stream %s shard %s: writing journaled records at close failed: %s; the journal "
-                     "restores them at the next start", s->stream_key, s->shard_key, sl_strerror(trc));
+            SL_ERROR("storage: stream %s shard %s: writing journaled records at close failed: %s; "
+                     "the journal "
+                     "restores them at the next start",
+                     s->stream_key, s->shard_key, sl_strerror(trc));
             atomic_store(&e->checkpoint.blocked, true);
-        }
-        else if (e->ops.fdatasync(a->fd) != 0)
-            SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key, s->shard_key,
-                     strerror(errno));
+        } else if (e->ops.fdatasync(a->fd) != 0)
+            SL_ERROR("storage: stream %s shard %s: fdatasync at close failed: %s", s->stream_key,
+                     s->shard_key, strerror(errno));
         else
             (void)sl_file_flush_pending_index(s, a);
     }
@@ -215,7 +235,8 @@ void sl_file_fd_sweep(sl_file_engine_t *e) {
     for (sl_file_shard_t *s = e->registry.head; c && s; s = s->registry.next) {
         pthread_mutex_lock(&s->mu);
         bool open = false;
-        for (size_t i = 0; i < s->nseg && !open; i++) open = s->segs[i]->fd >= 0 || s->segs[i]->idx_fd >= 0;
+        for (size_t i = 0; i < s->nseg && !open; i++)
+            open = s->segs[i]->fd >= 0 || s->segs[i]->idx_fd >= 0;
         if (open && !s->in_batch) c[n++] = (fd_cand_t){.used_ms = s->last_use_ms, .s = s};
         pthread_mutex_unlock(&s->mu);
     }
@@ -237,10 +258,11 @@ void sl_file_idle_sweep(sl_file_engine_t *e, int64_t idle_ms) {
     pthread_mutex_lock(&e->registry.mu);
     for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) {
         pthread_mutex_lock(&s->mu);
-        if (!s->in_dirty && !s->in_batch && !s->unsynced && s->tail.buf.len == 0 && now - s->last_use_ms >= idle_ms) {
+        if (!s->in_dirty && !s->in_batch && !s->unsynced && s->tail.buf.len == 0 &&
+            now - s->last_use_ms >= idle_ms) {
             sl_file_seg_t *a = s->segs[s->nseg - 1];
-            if (s->writer.idx.len && sl_file_seg_open_fds_locked(s, a) == 0 && e->ops.fdatasync(a->fd) == 0 &&
-                sl_file_flush_pending_index(s, a) == 0)
+            if (s->writer.idx.len && sl_file_seg_open_fds_locked(s, a) == 0 &&
+                e->ops.fdatasync(a->fd) == 0 && sl_file_flush_pending_index(s, a) == 0)
                 a->npoints = s->writer.npoints_disk;
             if (s->writer.idx.len) {
                 pthread_mutex_unlock(&s->mu);
@@ -266,15 +288,16 @@ void sl_file_idle_sweep(sl_file_engine_t *e, int64_t idle_ms) {
 }
 
 /* Segment and index descriptors the engine may keep open: a share of the process's descriptor
- * limit (SL_STORAGE_OPEN_FDS_MAX when the limit is unknown). Closing descriptors of shards idle for only
- * SL_STORAGE_FD_PRESSURE_IDLE_MS costs two open() calls per shard per commit round when the
+ * limit (SL_STORAGE_OPEN_FDS_MAX when the limit is unknown). Closing descriptors of shards idle for
+ * only SL_STORAGE_FD_PRESSURE_IDLE_MS costs two open() calls per shard per commit round when the
  * touched shards need more than the budget, so a budget that fits two descriptors per shard of a
  * 4,096-shard stream matters (measured with bench_storage --only many). */
 int sl_file_engine_fd_budget(void) {
     struct rlimit rl;
     long budget = SL_STORAGE_OPEN_FDS_MAX;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        long cur = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 24) ? (1l << 24) : (long)rl.rlim_cur;
+        long cur = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 24) ? (1l << 24)
+                                                                            : (long)rl.rlim_cur;
         long share = cur / 100 * SL_STORAGE_OPEN_FDS_SHARE_PCT;
         /* Never more than the share, though: a budget above the limit itself (a soft limit of
          * 1,024 is common) ends in open() failing with EMFILE and sockets starving. */

@@ -31,8 +31,14 @@ sl_file_seg_t *sl_file_seg_new(uint64_t base) {
 }
 
 void sl_file_seg_close_fds(sl_file_engine_t *e, sl_file_seg_t *g) {
-    if (g->fd >= 0) { e->ops.close(g->fd); atomic_fetch_sub(&e->fds.open, 1); }
-    if (g->idx_fd >= 0) { e->ops.close(g->idx_fd); atomic_fetch_sub(&e->fds.open, 1); }
+    if (g->fd >= 0) {
+        e->ops.close(g->fd);
+        atomic_fetch_sub(&e->fds.open, 1);
+    }
+    if (g->idx_fd >= 0) {
+        e->ops.close(g->idx_fd);
+        atomic_fetch_sub(&e->fds.open, 1);
+    }
     g->fd = g->idx_fd = -1;
 }
 
@@ -105,7 +111,10 @@ long sl_file_seg_find_locked(const sl_file_shard_t *s, uint64_t seq) {
     size_t lo = 0, hi = s->nseg;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->segs[mid]->base_seq <= seq) lo = mid + 1; else hi = mid;
+        if (s->segs[mid]->base_seq <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return (long)lo - 1;
 }
@@ -113,20 +122,33 @@ long sl_file_seg_find_locked(const sl_file_shard_t *s, uint64_t seq) {
 /* Creates an empty segment file and its index. With `durable` the segment header is fdatasync'd
  * and the directory fsync'd before returning; without, the caller makes them durable (the first
  * segment of a new shard: see sl_file_shard_create_files). */
-int sl_file_seg_create_files(sl_file_shard_t *s, uint64_t base, bool durable, int *fd_out, int *idx_out) {
+int sl_file_seg_create_files(sl_file_shard_t *s, uint64_t base, bool durable, int *fd_out,
+                             int *idx_out) {
     sl_file_engine_t *e = s->eng;
     int rc = 0, fd = -1, ifd = -1;
     char *lp = sl_file_seg_path(s, base, "log"), *ip = sl_file_seg_path(s, base, "idx");
-    if (!lp || !ip) { rc = SL_ENOMEM; goto fail; }
+    if (!lp || !ip) {
+        rc = SL_ENOMEM;
+        goto fail;
+    }
     uint8_t hdr[SL_SEG_HEADER_BYTES], ihdr[SL_IDX_HEADER_BYTES];
     sl_seg_header_encode(hdr, base);
     sl_idx_header_encode(ihdr, base, SL_STORAGE_INDEX_INTERVAL_BYTES);
     fd = e->ops.open(lp, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) { rc = sl_file_errno_code(errno); goto fail; }
+    if (fd < 0) {
+        rc = sl_file_errno_code(errno);
+        goto fail;
+    }
     if ((rc = sl_file_pwrite_all(&e->ops, fd, hdr, sizeof hdr, 0))) goto fail;
-    if (durable && e->ops.fdatasync(fd) != 0) { rc = sl_file_errno_code(errno); goto fail; }
+    if (durable && e->ops.fdatasync(fd) != 0) {
+        rc = sl_file_errno_code(errno);
+        goto fail;
+    }
     ifd = e->ops.open(ip, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (ifd < 0) { rc = sl_file_errno_code(errno); goto fail; }
+    if (ifd < 0) {
+        rc = sl_file_errno_code(errno);
+        goto fail;
+    }
     if ((rc = sl_file_pwrite_all(&e->ops, ifd, ihdr, sizeof ihdr, 0))) goto fail;
     if (durable && (rc = sl_file_fsync_dir(e, s->dir))) goto fail;
     free(lp);
@@ -146,8 +168,8 @@ fail:
 
 /* Index of the last POINT entry of g (among its first n) whose key is <= the target: by seq when
  * by_time is false, by arrival < ts when true. -1 when none. Reads the index file with pread. */
-int sl_file_index_search(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t n, bool by_time, uint64_t seq, int64_t ts,
-                         sl_idx_entry_t *out, long *pos_out) {
+int sl_file_index_search(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t n, bool by_time,
+                         uint64_t seq, int64_t ts, sl_idx_entry_t *out, long *pos_out) {
     long lo = 0, hi = (long)n - 1, best = -1;
     sl_idx_entry_t bestent = {0};
     while (lo <= hi) {
@@ -155,7 +177,8 @@ int sl_file_index_search(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t n, bool 
         uint8_t ent[SL_IDX_ENTRY_BYTES];
         sl_idx_entry_t ie;
         if (sl_file_pread_full(&s->eng->ops, g->idx_fd, ent, sizeof ent,
-                       SL_IDX_HEADER_BYTES + (uint64_t)mid * SL_IDX_ENTRY_BYTES) != (ssize_t)sizeof ent ||
+                               SL_IDX_HEADER_BYTES + (uint64_t)mid * SL_IDX_ENTRY_BYTES) !=
+                (ssize_t)sizeof ent ||
             sl_idx_entry_decode(ent, &ie) != 0 || ie.kind != SL_IDX_POINT)
             return SL_ECORRUPT;
         bool le = by_time ? ie.arrival_ms < ts : ie.seq <= seq;
@@ -175,8 +198,8 @@ int sl_file_index_search(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t n, bool 
 /* Reads POINT entry i of g's index file. */
 int sl_file_index_entry_at(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t i, sl_idx_entry_t *out) {
     uint8_t ent[SL_IDX_ENTRY_BYTES];
-    if (sl_file_pread_full(&s->eng->ops, g->idx_fd, ent, sizeof ent, SL_IDX_HEADER_BYTES + i * SL_IDX_ENTRY_BYTES) !=
-            (ssize_t)sizeof ent ||
+    if (sl_file_pread_full(&s->eng->ops, g->idx_fd, ent, sizeof ent,
+                           SL_IDX_HEADER_BYTES + i * SL_IDX_ENTRY_BYTES) != (ssize_t)sizeof ent ||
         sl_idx_entry_decode(ent, out) != 0 || out->kind != SL_IDX_POINT)
         return SL_ECORRUPT;
     return 0;
@@ -207,11 +230,14 @@ int sl_file_trim(sl_shard_log_t *log, int64_t cutoff_ms) {
     pthread_mutex_unlock(&s->mu);
     int rc = 0;
     for (size_t i = 0; i < nv; i++) {
-        char *lp = sl_file_seg_path(s, victims[i]->base_seq, "log"), *ip = sl_file_seg_path(s, victims[i]->base_seq, "idx");
+        char *lp = sl_file_seg_path(s, victims[i]->base_seq, "log"),
+             *ip = sl_file_seg_path(s, victims[i]->base_seq, "idx");
         if (lp && e->ops.unlink(lp) != 0 && errno != ENOENT) rc = sl_file_errno_code(errno);
         if (ip && e->ops.unlink(ip) != 0 && errno != ENOENT) rc = sl_file_errno_code(errno);
-        SL_DEBUG("storage: stream %s shard %s: retention deleted segment %020" PRIu64 ".log (seq %" PRIu64 "..%" PRIu64 ")",
-                 s->stream_key, s->shard_key, victims[i]->base_seq, victims[i]->base_seq, victims[i]->end_seq - 1);
+        SL_DEBUG("storage: stream %s shard %s: retention deleted segment %020" PRIu64
+                 ".log (seq %" PRIu64 "..%" PRIu64 ")",
+                 s->stream_key, s->shard_key, victims[i]->base_seq, victims[i]->base_seq,
+                 victims[i]->end_seq - 1);
         free(lp);
         free(ip);
     }
@@ -219,7 +245,8 @@ int sl_file_trim(sl_shard_log_t *log, int64_t cutoff_ms) {
         int r2 = sl_file_fsync_dir(e, s->dir);
         if (!rc) rc = r2;
         pthread_mutex_lock(&s->mu);
-        for (size_t i = 0; i < nv; i++) sl_file_seg_unref_locked(e, victims[i]);
+        for (size_t i = 0; i < nv; i++)
+            sl_file_seg_unref_locked(e, victims[i]);
         pthread_mutex_unlock(&s->mu);
     }
     return rc;

@@ -13,7 +13,8 @@ static const char seg_magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'S', 'G'};
 static const char idx_magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'I', 'X'};
 
 void sl_frame_prepare(uint8_t *dst, const sl_record_t *r) {
-    SL_ASSERT(r->partition_key_len <= SL_FRAME_KEY_BYTES_MAX && r->explicit_hash_key_len <= SL_FRAME_KEY_BYTES_MAX);
+    SL_ASSERT(r->partition_key_len <= SL_FRAME_KEY_BYTES_MAX &&
+              r->explicit_hash_key_len <= SL_FRAME_KEY_BYTES_MAX);
     size_t pk = r->partition_key_len, ehk = r->explicit_hash_key ? r->explicit_hash_key_len : 0;
     size_t len = sl_frame_size(pk, ehk, r->data_len);
     uint8_t *body = dst + SL_FRAME_HEADER_BYTES;
@@ -45,7 +46,8 @@ sl_frame_status_t sl_frame_peek(const uint8_t *p, size_t avail, sl_frame_t *out)
     uint32_t pk = (uint32_t)p[24] | (uint32_t)p[25] << 8;
     uint32_t ehk = (uint32_t)p[26] | (uint32_t)p[27] << 8;
     uint32_t data = sl_le32_get(p + 28);
-    if (data > SL_KINESIS_RECORD_DATA_MAX || (uint64_t)len != (uint64_t)SL_FRAME_HEADER_BYTES + pk + ehk + data)
+    if (data > SL_KINESIS_RECORD_DATA_MAX ||
+        (uint64_t)len != (uint64_t)SL_FRAME_HEADER_BYTES + pk + ehk + data)
         return SL_FRAME_BAD_HEADER;
     out->frame_len = len;
     out->seq = sl_le64_get(p + 8);
@@ -71,16 +73,22 @@ sl_frame_status_t sl_frame_decode(const uint8_t *p, size_t avail, sl_frame_t *ou
 
 const char *sl_frame_status_str(sl_frame_status_t s) {
     switch (s) {
-    case SL_FRAME_OK: return "ok";
-    case SL_FRAME_TORN_HEADER: return "torn record header";
-    case SL_FRAME_TORN_BODY: return "torn record body";
-    case SL_FRAME_BAD_HEADER: return "invalid record header";
-    case SL_FRAME_BAD_CRC: return "record checksum mismatch";
+    case SL_FRAME_OK:
+        return "ok";
+    case SL_FRAME_TORN_HEADER:
+        return "torn record header";
+    case SL_FRAME_TORN_BODY:
+        return "torn record body";
+    case SL_FRAME_BAD_HEADER:
+        return "invalid record header";
+    case SL_FRAME_BAD_CRC:
+        return "record checksum mismatch";
     }
     return "?";
 }
 
-static void header_encode(uint8_t out[32], const char magic[8], uint32_t word, uint64_t base, uint32_t extra) {
+static void header_encode(uint8_t out[32], const char magic[8], uint32_t word, uint64_t base,
+                          uint32_t extra) {
     memcpy(out, magic, 8);
     sl_le32_put(out + 8, SL_FORMAT_VERSION);
     sl_le32_put(out + 12, word);
@@ -89,10 +97,12 @@ static void header_encode(uint8_t out[32], const char magic[8], uint32_t word, u
     sl_le32_put(out + 28, sl_crc32c(0, out, 28));
 }
 
-static int header_decode(const uint8_t in[32], const char magic[8], uint32_t word, uint64_t *base, uint32_t *extra) {
+static int header_decode(const uint8_t in[32], const char magic[8], uint32_t word, uint64_t *base,
+                         uint32_t *extra) {
     if (memcmp(in, magic, 8) != 0) return SL_ECORRUPT;
     if (sl_le32_get(in + 28) != sl_crc32c(0, in, 28)) return SL_ECORRUPT;
-    if (sl_le32_get(in + 8) != SL_FORMAT_VERSION || sl_le32_get(in + 12) != word) return SL_ECORRUPT;
+    if (sl_le32_get(in + 8) != SL_FORMAT_VERSION || sl_le32_get(in + 12) != word)
+        return SL_ECORRUPT;
     *base = sl_le64_get(in + 16);
     *extra = sl_le32_get(in + 24);
     return 0;
@@ -107,11 +117,13 @@ int sl_seg_header_decode(const uint8_t in[SL_SEG_HEADER_BYTES], uint64_t *base_s
     return header_decode(in, seg_magic, SL_SEG_HEADER_BYTES, base_seq, &extra);
 }
 
-void sl_idx_header_encode(uint8_t out[SL_IDX_HEADER_BYTES], uint64_t base_seq, uint32_t interval_bytes) {
+void sl_idx_header_encode(uint8_t out[SL_IDX_HEADER_BYTES], uint64_t base_seq,
+                          uint32_t interval_bytes) {
     header_encode(out, idx_magic, SL_IDX_ENTRY_BYTES, base_seq, interval_bytes);
 }
 
-int sl_idx_header_decode(const uint8_t in[SL_IDX_HEADER_BYTES], uint64_t *base_seq, uint32_t *interval_bytes) {
+int sl_idx_header_decode(const uint8_t in[SL_IDX_HEADER_BYTES], uint64_t *base_seq,
+                         uint32_t *interval_bytes) {
     return header_decode(in, idx_magic, SL_IDX_ENTRY_BYTES, base_seq, interval_bytes);
 }
 

@@ -13,22 +13,26 @@
 #include <stdint.h>
 
 #define SL_FORMAT_VERSION 1u
-#define SL_SEG_HEADER_BYTES 32u   /* "SLUICESG" u32 version u32 header_bytes u64 base_seq u32 0 u32 crc */
-#define SL_FRAME_HEADER_BYTES 32u /* u32 frame_len u32 crc u64 seq i64 arrival u16 pk u16 ehk u32 data */
-#define SL_IDX_HEADER_BYTES 32u   /* "SLUICEIX" u32 version u32 entry_bytes u64 base_seq u32 interval u32 crc */
-#define SL_IDX_ENTRY_BYTES 32u    /* u64 seq u64 offset i64 arrival u32 kind u32 crc */
+#define SL_SEG_HEADER_BYTES                                                                        \
+    32u /* "SLUICESG" u32 version u32 header_bytes u64 base_seq u32 0 u32 crc */
+#define SL_FRAME_HEADER_BYTES                                                                      \
+    32u /* u32 frame_len u32 crc u64 seq i64 arrival u16 pk u16 ehk u32 data */
+#define SL_IDX_HEADER_BYTES                                                                        \
+    32u /* "SLUICEIX" u32 version u32 entry_bytes u64 base_seq u32 interval u32 crc */
+#define SL_IDX_ENTRY_BYTES 32u /* u64 seq u64 offset i64 arrival u32 kind u32 crc */
 #define SL_FRAME_KEY_BYTES_MAX 65535u
 
 /* Largest frame the engine writes or accepts when reading: a 10 MiB blob plus both keys. */
-#define SL_FRAME_BYTES_MAX ((uint64_t)SL_FRAME_HEADER_BYTES + 2u * SL_FRAME_KEY_BYTES_MAX + SL_KINESIS_RECORD_DATA_MAX)
+#define SL_FRAME_BYTES_MAX                                                                         \
+    ((uint64_t)SL_FRAME_HEADER_BYTES + 2u * SL_FRAME_KEY_BYTES_MAX + SL_KINESIS_RECORD_DATA_MAX)
 
 enum { SL_IDX_POINT = 0, SL_IDX_SEAL = 1 };
 
 typedef struct {
     uint64_t seq;
-    uint64_t offset;     /* POINT: the frame's offset; SEAL: the segment's length */
-    int64_t arrival_ms;  /* POINT: the frame's arrival; SEAL: the last record's arrival */
-    uint32_t kind;       /* SEAL: seq is the seq after the last record */
+    uint64_t offset;    /* POINT: the frame's offset; SEAL: the segment's length */
+    int64_t arrival_ms; /* POINT: the frame's arrival; SEAL: the last record's arrival */
+    uint32_t kind;      /* SEAL: seq is the seq after the last record */
 } sl_idx_entry_t;
 
 /* A decoded frame; pointers point into the decoded buffer. */
@@ -41,7 +45,10 @@ typedef struct {
 } sl_frame_t;
 
 static inline void sl_le32_put(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
 }
 static inline void sl_le64_put(uint8_t *p, uint64_t v) {
     sl_le32_put(p, (uint32_t)v);
@@ -66,14 +73,18 @@ void sl_frame_prepare(uint8_t *dst, const sl_record_t *r);
 /* Sets seq and arrival time of a prepared frame and completes its checksum. */
 void sl_frame_finish(uint8_t *frame, uint64_t seq, int64_t arrival_ms);
 /* Reads the arrival time stored in a frame header. */
-static inline int64_t sl_frame_arrival(const uint8_t *frame) { return (int64_t)sl_le64_get(frame + 16); }
-static inline uint32_t sl_frame_len(const uint8_t *frame) { return sl_le32_get(frame); }
+static inline int64_t sl_frame_arrival(const uint8_t *frame) {
+    return (int64_t)sl_le64_get(frame + 16);
+}
+static inline uint32_t sl_frame_len(const uint8_t *frame) {
+    return sl_le32_get(frame);
+}
 
 typedef enum {
     SL_FRAME_OK = 0,
-    SL_FRAME_TORN_HEADER,  /* fewer than SL_FRAME_HEADER_BYTES available */
-    SL_FRAME_TORN_BODY,    /* the header is sane but the frame extends past the available bytes */
-    SL_FRAME_BAD_HEADER,   /* lengths inconsistent (zeros, garbage) */
+    SL_FRAME_TORN_HEADER, /* fewer than SL_FRAME_HEADER_BYTES available */
+    SL_FRAME_TORN_BODY,   /* the header is sane but the frame extends past the available bytes */
+    SL_FRAME_BAD_HEADER,  /* lengths inconsistent (zeros, garbage) */
     SL_FRAME_BAD_CRC,
 } sl_frame_status_t;
 
@@ -88,8 +99,10 @@ void sl_seg_header_encode(uint8_t out[SL_SEG_HEADER_BYTES], uint64_t base_seq);
 /* 0 and *base_seq, or SL_ECORRUPT (bad magic, version, size or checksum). */
 int sl_seg_header_decode(const uint8_t in[SL_SEG_HEADER_BYTES], uint64_t *base_seq);
 
-void sl_idx_header_encode(uint8_t out[SL_IDX_HEADER_BYTES], uint64_t base_seq, uint32_t interval_bytes);
-int sl_idx_header_decode(const uint8_t in[SL_IDX_HEADER_BYTES], uint64_t *base_seq, uint32_t *interval_bytes);
+void sl_idx_header_encode(uint8_t out[SL_IDX_HEADER_BYTES], uint64_t base_seq,
+                          uint32_t interval_bytes);
+int sl_idx_header_decode(const uint8_t in[SL_IDX_HEADER_BYTES], uint64_t *base_seq,
+                         uint32_t *interval_bytes);
 void sl_idx_entry_encode(uint8_t out[SL_IDX_ENTRY_BYTES], const sl_idx_entry_t *e);
 int sl_idx_entry_decode(const uint8_t in[SL_IDX_ENTRY_BYTES], sl_idx_entry_t *e);
 

@@ -20,12 +20,14 @@
 typedef struct {
     void (*close)(sl_storage_t *st);
     int (*list)(sl_storage_t *st, void (*fn)(void *, const char *, const char *), void *arg);
-    int (*shard_open)(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user, sl_shard_log_t **out);
+    int (*shard_open)(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
+                      sl_shard_log_t **out);
     void (*shard_close)(sl_shard_log_t *log);
     int (*stream_delete)(sl_storage_t *st, const char *stream_key);
-    int (*append)(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg);
-    int (*read)(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max, int64_t min_arrival_ms,
-                sl_read_cb cb, void *arg);
+    int (*append)(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
+                  void *arg);
+    int (*read)(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
+                int64_t min_arrival_ms, sl_read_cb cb, void *arg);
     void (*read_free)(sl_read_result_t *res);
     int (*seek_time)(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out);
     int (*bounds)(sl_shard_log_t *log, sl_shard_bounds_t *out);
@@ -48,6 +50,8 @@ struct sl_shard_log {
 /* True when key matches [A-Za-z0-9_.-]{1,200} and is not "." or "..". */
 bool sl_storage_key_valid(const char *key);
 /* Total bytes a record counts against a read budget (data + partition key). */
-static inline size_t sl_record_budget_bytes(const sl_record_t *r) { return r->data_len + r->partition_key_len; }
+static inline size_t sl_record_budget_bytes(const sl_record_t *r) {
+    return r->data_len + r->partition_key_len;
+}
 
 #endif

@@ -25,7 +25,8 @@ int sl_jnl_file_header_decode(const uint8_t in[SL_JNL_FILE_HEADER_BYTES], uint64
         sl_le32_get(in + 12) != SL_JNL_DATA_OFF || sl_le32_get(in + 28) != sl_crc32c(0, in, 28))
         return SL_ECORRUPT;
     uint64_t cap = sl_le64_get(in + 16);
-    if (cap < SL_JNL_CAPACITY_MIN || cap % SL_JNL_ALIGN != 0 || cap > ((uint64_t)1 << 40)) return SL_ECORRUPT;
+    if (cap < SL_JNL_CAPACITY_MIN || cap % SL_JNL_ALIGN != 0 || cap > ((uint64_t)1 << 40))
+        return SL_ECORRUPT;
     *capacity = cap;
     return 0;
 }
@@ -39,14 +40,15 @@ void sl_jnl_slot_encode(uint8_t out[SL_JNL_SLOT_BYTES], uint64_t gen, uint64_t l
 }
 
 int sl_jnl_slot_decode(const uint8_t in[SL_JNL_SLOT_BYTES], uint64_t *gen, uint64_t *lsn) {
-    if (memcmp(in, SLOT_MAGIC, 8) != 0 || sl_le32_get(in + 28) != sl_crc32c(0, in, 28)) return SL_ECORRUPT;
+    if (memcmp(in, SLOT_MAGIC, 8) != 0 || sl_le32_get(in + 28) != sl_crc32c(0, in, 28))
+        return SL_ECORRUPT;
     *gen = sl_le64_get(in + 8);
     *lsn = sl_le64_get(in + 16);
     return 0;
 }
 
-static void header_put(uint8_t *out, uint32_t kind, uint64_t lsn, uint32_t len, uint32_t nframes, uint64_t first_seq,
-                       uint16_t skl, uint16_t hkl, uint32_t body_len) {
+static void header_put(uint8_t *out, uint32_t kind, uint64_t lsn, uint32_t len, uint32_t nframes,
+                       uint64_t first_seq, uint16_t skl, uint16_t hkl, uint32_t body_len) {
     sl_le32_put(out, kind);
     sl_le32_put(out + 4, 0);
     sl_le64_put(out + 8, lsn);
@@ -61,11 +63,11 @@ static void header_put(uint8_t *out, uint32_t kind, uint64_t lsn, uint32_t len, 
 }
 
 void sl_jnl_entry_encode(uint8_t *out, uint64_t lsn, const char *stream_key, size_t stream_key_len,
-                         const char *shard_key, size_t shard_key_len, uint64_t first_seq, uint32_t nframes,
-                         const uint8_t *body, size_t body_len) {
+                         const char *shard_key, size_t shard_key_len, uint64_t first_seq,
+                         uint32_t nframes, const uint8_t *body, size_t body_len) {
     size_t len = sl_jnl_entry_size(stream_key_len, shard_key_len, body_len);
-    header_put(out, SL_JNL_RECORDS, lsn, (uint32_t)len, nframes, first_seq, (uint16_t)stream_key_len,
-               (uint16_t)shard_key_len, (uint32_t)body_len);
+    header_put(out, SL_JNL_RECORDS, lsn, (uint32_t)len, nframes, first_seq,
+               (uint16_t)stream_key_len, (uint16_t)shard_key_len, (uint32_t)body_len);
     uint8_t *p = out + SL_JNL_ENTRY_HEADER_BYTES;
     memcpy(p, stream_key, stream_key_len);
     p += stream_key_len;
@@ -82,7 +84,8 @@ void sl_jnl_pad_encode(uint8_t out[SL_JNL_ENTRY_HEADER_BYTES], uint64_t lsn, uin
     sl_le32_put(out + 4, sl_crc32c(0, out + 8, SL_JNL_ENTRY_HEADER_BYTES - 8));
 }
 
-int sl_jnl_entry_decode(const uint8_t *in, uint64_t expect_lsn, uint64_t max_len, sl_jnl_entry_t *out) {
+int sl_jnl_entry_decode(const uint8_t *in, uint64_t expect_lsn, uint64_t max_len,
+                        sl_jnl_entry_t *out) {
     sl_jnl_entry_t e = {
         .kind = sl_le32_get(in),
         .lsn = sl_le64_get(in + 8),
@@ -93,7 +96,8 @@ int sl_jnl_entry_decode(const uint8_t *in, uint64_t expect_lsn, uint64_t max_len
         .shard_key_len = (uint16_t)(in[34] | in[35] << 8),
         .body_len = sl_le32_get(in + 36),
     };
-    if (e.lsn != expect_lsn || e.len < SL_JNL_ENTRY_HEADER_BYTES || e.len % SL_JNL_ALIGN != 0 || e.len > max_len)
+    if (e.lsn != expect_lsn || e.len < SL_JNL_ENTRY_HEADER_BYTES || e.len % SL_JNL_ALIGN != 0 ||
+        e.len > max_len)
         return SL_ECORRUPT;
     if (e.kind == SL_JNL_PAD) {
         if (e.nframes || e.body_len || e.stream_key_len || e.shard_key_len ||

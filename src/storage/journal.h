@@ -1,6 +1,7 @@
 /* On-disk format of the shared commit journal (docs/storage-format.md, "Commit journal"): the file
  * header, the two checkpoint slots and the entries. Pure functions over byte buffers, shared by
- * the file engine (src/storage/file_journal.c), its recovery and the tests. All integers little-endian.
+ * the file engine (src/storage/file_journal.c), its recovery and the tests. All integers
+ * little-endian.
  *
  * The journal is one file used as a ring: byte `lsn` of the endless journal stream lives at file
  * offset SL_JNL_DATA_OFF + lsn % capacity. An entry never wraps: the rest of a lap too small for a
@@ -16,15 +17,17 @@
 #include <stdint.h>
 
 #define SL_JNL_VERSION 1u
-#define SL_JNL_FILE_HEADER_BYTES 32u   /* "SLUICEJN" u32 version u32 data_off u64 capacity u32 0 u32 crc */
-#define SL_JNL_SLOT_BYTES 32u          /* "SLUICECP" u64 gen u64 lsn u32 0 u32 crc */
+#define SL_JNL_FILE_HEADER_BYTES                                                                   \
+    32u                       /* "SLUICEJN" u32 version u32 data_off u64 capacity u32 0 u32 crc */
+#define SL_JNL_SLOT_BYTES 32u /* "SLUICECP" u64 gen u64 lsn u32 0 u32 crc */
 #define SL_JNL_SLOT0_OFF 512u
 #define SL_JNL_SLOT1_OFF 1024u
-#define SL_JNL_DATA_OFF 4096u          /* entries start here */
+#define SL_JNL_DATA_OFF 4096u /* entries start here */
 #define SL_JNL_ENTRY_HEADER_BYTES 40u
 #define SL_JNL_ALIGN 8u
 /* sl_jnl_file_header_decode rejects a capacity that is not aligned: the clamped one must pass. */
-static_assert(SL_JNL_CAPACITY_MIN % SL_JNL_ALIGN == 0 && SL_STORAGE_JOURNAL_BYTES_DEFAULT % SL_JNL_ALIGN == 0 &&
+static_assert(SL_JNL_CAPACITY_MIN % SL_JNL_ALIGN == 0 &&
+                  SL_STORAGE_JOURNAL_BYTES_DEFAULT % SL_JNL_ALIGN == 0 &&
                   SL_STORAGE_JOURNAL_BYTES_MAX % SL_JNL_ALIGN == 0,
               "journal capacities not aligned");
 
@@ -38,7 +41,7 @@ enum {
 typedef struct {
     uint32_t kind;
     uint64_t lsn;
-    uint32_t len;         /* whole entry, header included, a multiple of SL_JNL_ALIGN */
+    uint32_t len; /* whole entry, header included, a multiple of SL_JNL_ALIGN */
     uint32_t nframes;
     uint64_t first_seq;
     uint16_t stream_key_len, shard_key_len;
@@ -54,7 +57,8 @@ void sl_jnl_slot_encode(uint8_t out[SL_JNL_SLOT_BYTES], uint64_t gen, uint64_t l
 int sl_jnl_slot_decode(const uint8_t in[SL_JNL_SLOT_BYTES], uint64_t *gen, uint64_t *lsn);
 
 /* Size of a RECORDS entry with these key and body lengths. */
-static inline size_t sl_jnl_entry_size(size_t stream_key_len, size_t shard_key_len, size_t body_len) {
+static inline size_t sl_jnl_entry_size(size_t stream_key_len, size_t shard_key_len,
+                                       size_t body_len) {
     size_t n = SL_JNL_ENTRY_HEADER_BYTES + stream_key_len + shard_key_len + body_len;
     return (n + SL_JNL_ALIGN - 1) & ~(size_t)(SL_JNL_ALIGN - 1);
 }
@@ -62,8 +66,8 @@ static inline size_t sl_jnl_entry_size(size_t stream_key_len, size_t shard_key_l
 /* Writes a RECORDS entry (sl_jnl_entry_size bytes) into out, checksummed. Keys are at most 65535
  * bytes; body_len at most UINT32_MAX - header. */
 void sl_jnl_entry_encode(uint8_t *out, uint64_t lsn, const char *stream_key, size_t stream_key_len,
-                         const char *shard_key, size_t shard_key_len, uint64_t first_seq, uint32_t nframes,
-                         const uint8_t *body, size_t body_len);
+                         const char *shard_key, size_t shard_key_len, uint64_t first_seq,
+                         uint32_t nframes, const uint8_t *body, size_t body_len);
 /* Writes a PAD entry header of total length len (>= SL_JNL_ENTRY_HEADER_BYTES, aligned); only its
  * header is written and checksummed. */
 void sl_jnl_pad_encode(uint8_t out[SL_JNL_ENTRY_HEADER_BYTES], uint64_t lsn, uint32_t len);
@@ -71,11 +75,14 @@ void sl_jnl_pad_encode(uint8_t out[SL_JNL_ENTRY_HEADER_BYTES], uint64_t lsn, uin
 /* Decodes the header at in (SL_JNL_ENTRY_HEADER_BYTES readable) and checks it is the entry at
  * expect_lsn: kind, lsn, lengths consistent, at most max_len long. Returns 0 or SL_ECORRUPT. A
  * PAD's checksum is checked here; a RECORDS entry's with sl_jnl_entry_check once it is read. */
-int sl_jnl_entry_decode(const uint8_t *in, uint64_t expect_lsn, uint64_t max_len, sl_jnl_entry_t *out);
+int sl_jnl_entry_decode(const uint8_t *in, uint64_t expect_lsn, uint64_t max_len,
+                        sl_jnl_entry_t *out);
 /* Checks the checksum of a whole RECORDS entry (e->len bytes at in). 0 or SL_ECORRUPT. */
 int sl_jnl_entry_check(const uint8_t *in, const sl_jnl_entry_t *e);
 /* Pointers into a checked RECORDS entry. */
-static inline const char *sl_jnl_stream_key(const uint8_t *in) { return (const char *)in + SL_JNL_ENTRY_HEADER_BYTES; }
+static inline const char *sl_jnl_stream_key(const uint8_t *in) {
+    return (const char *)in + SL_JNL_ENTRY_HEADER_BYTES;
+}
 static inline const char *sl_jnl_shard_key(const uint8_t *in, const sl_jnl_entry_t *e) {
     return (const char *)in + SL_JNL_ENTRY_HEADER_BYTES + e->stream_key_len;
 }

@@ -29,7 +29,7 @@ typedef struct mem_op {
     sl_append_cb cb;
     void *arg;
     size_t n, bytes;
-    int64_t arrival_ms;      /* assigned to the first record at commit */
+    int64_t arrival_ms; /* assigned to the first record at commit */
     mem_rec_t *recs[];
 } mem_op_t;
 
@@ -72,7 +72,9 @@ typedef struct {
     sl_read_result_t res;
 } mem_read_mem_t;
 
-static size_t rec_cost(const mem_rec_t *r) { return sl_frame_size(r->pk_len, r->ehk_len, r->data_len); }
+static size_t rec_cost(const mem_rec_t *r) {
+    return sl_frame_size(r->pk_len, r->ehk_len, r->data_len);
+}
 
 static void mem_commit_shard(mem_engine_t *e, mem_shard_t *s) {
     pthread_mutex_lock(&s->mu);
@@ -90,10 +92,14 @@ static void mem_commit_shard(mem_engine_t *e, mem_shard_t *s) {
                 s->head = 0;
             }
             size_t cap = s->cap ? s->cap : 64;
-            while (cap < s->len + op->n) cap *= 2;
+            while (cap < s->len + op->n)
+                cap *= 2;
             if (cap != s->cap) {
                 mem_rec_t **p = realloc(s->recs, cap * sizeof *p);
-                if (!p) { oom = true; break; }
+                if (!p) {
+                    oom = true;
+                    break;
+                }
                 s->recs = p;
                 s->cap = cap;
             }
@@ -113,14 +119,16 @@ static void mem_commit_shard(mem_engine_t *e, mem_shard_t *s) {
     pthread_mutex_unlock(&s->mu);
 
     /* Wake readers first, then complete the appends in order. */
-    if (e->base.cfg.on_commit && tip != first_seqs_base) e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, tip);
+    if (e->base.cfg.on_commit && tip != first_seqs_base)
+        e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, tip);
     uint64_t seq = first_seqs_base;
     while (ops) {
         mem_op_t *op = ops;
         ops = op->next;
         atomic_fetch_sub(&e->pending_bytes, op->bytes);
         if (op->n && op->recs[0]) { /* not stored: out of memory */
-            for (size_t i = 0; i < op->n; i++) free(op->recs[i]);
+            for (size_t i = 0; i < op->n; i++)
+                free(op->recs[i]);
             op->cb(op->arg, SL_ENOMEM, 0, 0);
         } else {
             op->cb(op->arg, 0, seq, op->arrival_ms);
@@ -139,7 +147,8 @@ static void *mem_commit_main(void *arg) {
     mem_engine_t *e = arg;
     pthread_mutex_lock(&e->q_mu);
     for (;;) {
-        while (!e->dirty_head && !e->stop) pthread_cond_wait(&e->q_cond, &e->q_mu);
+        while (!e->dirty_head && !e->stop)
+            pthread_cond_wait(&e->q_cond, &e->q_mu);
         if (!e->dirty_head && e->stop) break;
         mem_shard_t *list = e->dirty_head;
         e->dirty_head = e->dirty_tail = NULL;
@@ -157,7 +166,8 @@ static void *mem_commit_main(void *arg) {
 }
 
 static void mem_shard_free(mem_shard_t *s) {
-    for (size_t i = s->head; i < s->len; i++) free(s->recs[i]);
+    for (size_t i = s->head; i < s->len; i++)
+        free(s->recs[i]);
     free(s->recs);
     free(s->stream_key);
     free(s->shard_key);
@@ -169,7 +179,8 @@ static void mem_shard_free(mem_shard_t *s) {
 /* Waits until every append queued on s has completed. */
 static void mem_shard_drain(mem_shard_t *s) {
     pthread_mutex_lock(&s->mu);
-    while (s->pend_head || s->in_dirty || s->in_batch) pthread_cond_wait(&s->idle_cond, &s->mu);
+    while (s->pend_head || s->in_dirty || s->in_batch)
+        pthread_cond_wait(&s->idle_cond, &s->mu);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -194,21 +205,29 @@ static void mem_close(sl_storage_t *st) {
 static int mem_list(sl_storage_t *st, void (*fn)(void *, const char *, const char *), void *arg) {
     mem_engine_t *e = (mem_engine_t *)st;
     pthread_mutex_lock(&e->reg_mu);
-    for (mem_shard_t *s = e->shards; s; s = s->reg_next) fn(arg, s->stream_key, s->shard_key);
+    for (mem_shard_t *s = e->shards; s; s = s->reg_next)
+        fn(arg, s->stream_key, s->shard_key);
     pthread_mutex_unlock(&e->reg_mu);
     return 0;
 }
 
-static int mem_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
-                          sl_shard_log_t **out) {
+static int mem_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key,
+                          void *user, sl_shard_log_t **out) {
     mem_engine_t *e = (mem_engine_t *)st;
     pthread_mutex_lock(&e->reg_mu);
     mem_shard_t *s = e->shards;
-    while (s && (strcmp(s->stream_key, stream_key) != 0 || strcmp(s->shard_key, shard_key) != 0)) s = s->reg_next;
-    if (s && s->open) { pthread_mutex_unlock(&e->reg_mu); return SL_EEXIST; }
+    while (s && (strcmp(s->stream_key, stream_key) != 0 || strcmp(s->shard_key, shard_key) != 0))
+        s = s->reg_next;
+    if (s && s->open) {
+        pthread_mutex_unlock(&e->reg_mu);
+        return SL_EEXIST;
+    }
     if (!s) {
         s = calloc(1, sizeof *s);
-        if (!s) { pthread_mutex_unlock(&e->reg_mu); return SL_ENOMEM; }
+        if (!s) {
+            pthread_mutex_unlock(&e->reg_mu);
+            return SL_ENOMEM;
+        }
         s->stream_key = strdup(stream_key);
         s->shard_key = strdup(shard_key);
         if (!s->stream_key || !s->shard_key) {
@@ -264,7 +283,8 @@ static int mem_stream_delete(sl_storage_t *st, const char *stream_key) {
     return 0;
 }
 
-static int mem_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb, void *arg) {
+static int mem_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
+                      void *arg) {
     mem_shard_t *s = (mem_shard_t *)log;
     mem_engine_t *e = s->eng;
     size_t bytes = 0;
@@ -306,18 +326,25 @@ static int mem_append(sl_shard_log_t *log, const sl_record_t *records, size_t n,
     pthread_mutex_lock(&s->mu);
     if (!s->open) {
         pthread_mutex_unlock(&s->mu);
-        for (size_t i = 0; i < n; i++) free(op->recs[i]);
+        for (size_t i = 0; i < n; i++)
+            free(op->recs[i]);
         free(op);
         atomic_fetch_sub(&e->pending_bytes, bytes);
         return SL_ECLOSED;
     }
-    if (s->pend_tail) s->pend_tail->next = op; else s->pend_head = op;
+    if (s->pend_tail)
+        s->pend_tail->next = op;
+    else
+        s->pend_head = op;
     s->pend_tail = op;
     bool signal = !s->in_dirty;
     s->in_dirty = true;
     if (signal) {
         pthread_mutex_lock(&e->q_mu);
-        if (e->dirty_tail) e->dirty_tail->dirty_next = s; else e->dirty_head = s;
+        if (e->dirty_tail)
+            e->dirty_tail->dirty_next = s;
+        else
+            e->dirty_head = s;
         e->dirty_tail = s;
         pthread_cond_signal(&e->q_cond);
         pthread_mutex_unlock(&e->q_mu);
@@ -326,7 +353,8 @@ static int mem_append(sl_shard_log_t *log, const sl_record_t *records, size_t n,
     return 0;
 nomem:
     if (op) {
-        for (size_t i = 0; i < n; i++) free(op->recs[i]);
+        for (size_t i = 0; i < n; i++)
+            free(op->recs[i]);
         free(op);
     }
     atomic_fetch_sub(&e->pending_bytes, bytes);
@@ -343,7 +371,10 @@ static size_t mem_find_time_locked(const mem_shard_t *s, int64_t ts) {
     size_t lo = s->head, hi = s->len;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->recs[mid]->arrival_ms < ts) lo = mid + 1; else hi = mid;
+        if (s->recs[mid]->arrival_ms < ts)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -389,7 +420,10 @@ static int mem_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, 
     size_t hdr = (sizeof(mem_read_mem_t) + 15) & ~(size_t)15;
     size_t arr = (count * sizeof(sl_record_t) + 15) & ~(size_t)15;
     mem_read_mem_t *m = malloc(hdr + arr + payload + 1);
-    if (!m) { pthread_mutex_unlock(&s->mu); return SL_ENOMEM; }
+    if (!m) {
+        pthread_mutex_unlock(&s->mu);
+        return SL_ENOMEM;
+    }
     m->freefn = mem_read_free;
     sl_read_result_t *res = &m->res;
     memset(res, 0, sizeof *res);
@@ -457,8 +491,10 @@ static int mem_set_floor(sl_shard_log_t *log, uint64_t floor_seq) {
     pthread_mutex_lock(&s->mu);
     int rc = 0;
     if (floor_seq > s->next_seq) {
-        if (s->head < s->len || s->pend_head) rc = SL_EINVAL;
-        else s->next_seq = floor_seq;
+        if (s->head < s->len || s->pend_head)
+            rc = SL_EINVAL;
+        else
+            s->next_seq = floor_seq;
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

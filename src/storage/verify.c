@@ -34,10 +34,11 @@ static ssize_t read_at(int fd, void *buf, size_t len, uint64_t off) {
     return (ssize_t)done;
 }
 
-static void sayf(sl_storage_check_say say, void *arg, bool problem, const char *file, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static void sayf(sl_storage_check_say say, void *arg, bool problem, const char *file,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void sayf(sl_storage_check_say say, void *arg, bool problem, const char *file, const char *fmt, ...) {
+static void sayf(sl_storage_check_say say, void *arg, bool problem, const char *file,
+                 const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -62,12 +63,13 @@ typedef struct {
     int64_t first_arrival, last_arrival;
     uint64_t records;
     bool damaged;
-    point_t *points;                          /* every frame start, for the index check */
+    point_t *points; /* every frame start, for the index check */
     size_t npoints, cap;
 } seg_scan_t;
 
 /* Scans a segment's frames from its header on; stops at the first invalid one. */
-static int scan_segment(int fd, uint64_t size, uint64_t base, int64_t prev_arrival, seg_scan_t *sc) {
+static int scan_segment(int fd, uint64_t size, uint64_t base, int64_t prev_arrival,
+                        seg_scan_t *sc) {
     sc->base = base;
     sc->end_seq = base;
     sc->size = size;
@@ -81,19 +83,27 @@ static int scan_segment(int fd, uint64_t size, uint64_t base, int64_t prev_arriv
     while (off < size) {
         size_t want = (size_t)SL_MIN((uint64_t)bcap, size - off);
         ssize_t got = read_at(fd, buf, want, off);
-        if (got < 0) { rc = SL_EIO; break; }
+        if (got < 0) {
+            rc = SL_EIO;
+            break;
+        }
         size_t p = 0;
         bool stop = false;
         while (p < (size_t)got) {
             sl_frame_t f;
             sl_frame_status_t st = sl_frame_decode(buf + p, (size_t)got - p, &f);
-            if ((st == SL_FRAME_TORN_BODY || st == SL_FRAME_TORN_HEADER) && off + (uint64_t)got < size) {
+            if ((st == SL_FRAME_TORN_BODY || st == SL_FRAME_TORN_HEADER) &&
+                off + (uint64_t)got < size) {
                 if (p == 0) {
                     /* A frame larger than the buffer: grow it to hold the frame. */
                     size_t need = st == SL_FRAME_TORN_BODY ? f.frame_len : SL_FRAME_HEADER_BYTES;
                     if (need > bcap && need <= SL_FRAME_BYTES_MAX) {
                         uint8_t *nb = realloc(buf, need);
-                        if (!nb) { rc = SL_ENOMEM; stop = true; break; }
+                        if (!nb) {
+                            rc = SL_ENOMEM;
+                            stop = true;
+                            break;
+                        }
                         buf = nb;
                         bcap = need;
                         p = SIZE_MAX; /* re-read at off */
@@ -110,7 +120,11 @@ static int scan_segment(int fd, uint64_t size, uint64_t base, int64_t prev_arriv
             if (sc->npoints == sc->cap) {
                 size_t ncap = sc->cap ? sc->cap * 2 : 256;
                 point_t *np = realloc(sc->points, ncap * sizeof *np);
-                if (!np) { rc = SL_ENOMEM; stop = true; break; }
+                if (!np) {
+                    rc = SL_ENOMEM;
+                    stop = true;
+                    break;
+                }
                 sc->points = np;
                 sc->cap = ncap;
             }
@@ -136,14 +150,18 @@ static const point_t *point_at(const seg_scan_t *sc, uint64_t off) {
     size_t lo = 0, hi = sc->npoints;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (sc->points[mid].off < off) lo = mid + 1;
-        else hi = mid;
+        if (sc->points[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < sc->npoints && sc->points[lo].off == off ? &sc->points[lo] : NULL;
 }
 
-/* Checks an index file against the scan; returns a reason when it would not be trusted, else NULL. */
-static const char *check_index(const char *ipath, const seg_scan_t *sc, bool sealed, char *why, size_t cap) {
+/* Checks an index file against the scan; returns a reason when it would not be trusted, else NULL.
+ */
+static const char *check_index(const char *ipath, const seg_scan_t *sc, bool sealed, char *why,
+                               size_t cap) {
     int fd = open(ipath, O_RDONLY);
     if (fd < 0) return "missing";
     struct stat st;
@@ -166,23 +184,29 @@ static const char *check_index(const char *ipath, const seg_scan_t *sc, bool sea
     for (uint64_t i = 0; i < n && !bad; i++) {
         uint8_t ent[SL_IDX_ENTRY_BYTES];
         sl_idx_entry_t e;
-        if (read_at(fd, ent, sizeof ent, SL_IDX_HEADER_BYTES + i * SL_IDX_ENTRY_BYTES) != (ssize_t)sizeof ent ||
+        if (read_at(fd, ent, sizeof ent, SL_IDX_HEADER_BYTES + i * SL_IDX_ENTRY_BYTES) !=
+                (ssize_t)sizeof ent ||
             sl_idx_entry_decode(ent, &e) != 0) {
             snprintf(why, cap, "entry %" PRIu64 " has a bad checksum", i);
             bad = why;
         } else if (e.kind == SL_IDX_SEAL) {
-            /* In a damaged segment the scan stopped early: only the seal's length can be checked. */
+            /* In a damaged segment the scan stopped early: only the seal's length can be checked.
+             */
             if (i + 1 != n || (!sc->damaged && e.seq != sc->end_seq) || e.offset != sc->size) {
-                snprintf(why, cap, "its seal (seq %" PRIu64 ", length %" PRIu64 ") disagrees with the segment", e.seq,
-                         e.offset);
+                snprintf(why, cap,
+                         "its seal (seq %" PRIu64 ", length %" PRIu64
+                         ") disagrees with the segment",
+                         e.seq, e.offset);
                 bad = why;
             }
             sealed_seen = true;
         } else if (e.offset < sc->valid_end) { /* entries past damage cannot be checked here */
             const point_t *p = point_at(sc, e.offset);
             if (!p || p->seq != e.seq || p->arrival != e.arrival_ms) {
-                snprintf(why, cap, "entry %" PRIu64 " (seq %" PRIu64 " at offset %" PRIu64 ") names no such record", i,
-                         e.seq, e.offset);
+                snprintf(why, cap,
+                         "entry %" PRIu64 " (seq %" PRIu64 " at offset %" PRIu64
+                         ") names no such record",
+                         i, e.seq, e.offset);
                 bad = why;
             }
         }
@@ -211,12 +235,16 @@ int sl_storage_check_log(const char *data_dir, const char *stream_key, const cha
         size_t len = strlen(de->d_name);
         if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
             out->leftovers++;
-            sayf(say, arg, false, de->d_name, "leftover temporary file (the next start deletes it)");
+            sayf(say, arg, false, de->d_name,
+                 "leftover temporary file (the next start deletes it)");
         } else if (sl_seg_name_parse(de->d_name, "log", &b)) {
             if (n == cap) {
                 cap = cap ? cap * 2 : 16;
                 uint64_t *nb = realloc(bases, cap * sizeof *nb);
-                if (!nb) { rc = SL_ENOMEM; break; }
+                if (!nb) {
+                    rc = SL_ENOMEM;
+                    break;
+                }
                 bases = nb;
             }
             bases[n++] = b;
@@ -224,7 +252,10 @@ int sl_storage_check_log(const char *data_dir, const char *stream_key, const cha
             if (ni == icap) {
                 icap = icap ? icap * 2 : 16;
                 uint64_t *nb = realloc(ibases, icap * sizeof *nb);
-                if (!nb) { rc = SL_ENOMEM; break; }
+                if (!nb) {
+                    rc = SL_ENOMEM;
+                    break;
+                }
                 ibases = nb;
             }
             ibases[ni++] = b;
@@ -264,14 +295,14 @@ int sl_storage_check_log(const char *data_dir, const char *stream_key, const cha
         }
         uint8_t hdr[SL_SEG_HEADER_BYTES];
         uint64_t hbase = 0;
-        if (read_at(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr || sl_seg_header_decode(hdr, &hbase) != 0 ||
-            hbase != bases[i]) {
+        if (read_at(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
+            sl_seg_header_decode(hdr, &hbase) != 0 || hbase != bases[i]) {
             close(fd);
             out->damaged++;
             sayf(say, arg, true, name,
-                 "torn or corrupt segment header: %s (%lld bytes); recovery empties it", active
-                     ? "nothing in it can be trusted"
-                     : "nothing in this sealed segment can be trusted",
+                 "torn or corrupt segment header: %s (%lld bytes); recovery empties it",
+                 active ? "nothing in it can be trusted"
+                        : "nothing in this sealed segment can be trusted",
                  (long long)st.st_size);
             if (i == 0) out->first_seq = bases[i];
             if (active) out->next_seq = bases[i];
@@ -287,7 +318,8 @@ int sl_storage_check_log(const char *data_dir, const char *stream_key, const cha
         if (i > 0 && prev_end < bases[i]) {
             out->gaps++;
             sayf(say, arg, false, name,
-                 "records with seq %" PRIu64 "..%" PRIu64 " are in no segment (a damaged or missing segment, or seqs "
+                 "records with seq %" PRIu64 "..%" PRIu64
+                 " are in no segment (a damaged or missing segment, or seqs "
                  "skipped after a loss)",
                  prev_end, bases[i] - 1);
         } else if (i > 0 && prev_end > bases[i]) {
@@ -296,10 +328,12 @@ int sl_storage_check_log(const char *data_dir, const char *stream_key, const cha
         if (sc.damaged) {
             out->damaged++;
             sayf(say, arg, true, name,
-                 "invalid record at offset %" PRIu64 " of %" PRIu64 " bytes (after seq %" PRIu64 "): %s", sc.valid_end,
-                 sc.size, sc.end_seq - 1,
+                 "invalid record at offset %" PRIu64 " of %" PRIu64 " bytes (after seq %" PRIu64
+                 "): %s",
+                 sc.valid_end, sc.size, sc.end_seq - 1,
                  active ? "the next start cuts the rest (a torn tail after a crash, or damage)"
-                        : "a sealed segment: readers skip the damaged records; recovery cuts the rest if its index "
+                        : "a sealed segment: readers skip the damaged records; recovery cuts the "
+                          "rest if its index "
                           "is rebuilt");
         }
         char why[200];
@@ -308,8 +342,10 @@ int sl_storage_check_log(const char *data_dir, const char *stream_key, const cha
          * damaged index is a problem there, a short one is not. */
         if (bad) {
             out->bad_indexes++;
-            sayf(say, arg, true, iname, "index not trusted (%s): rebuilt from the segment by `sluice repair` or at "
-                                        "the next start", bad);
+            sayf(say, arg, true, iname,
+                 "index not trusted (%s): rebuilt from the segment by `sluice repair` or at "
+                 "the next start",
+                 bad);
         }
         if (out->records == 0 && sc.records) {
             out->first_seq = sc.base;
@@ -330,9 +366,12 @@ out:
     return rc;
 }
 
-static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
-/* The sorted names of a directory's entries that are directories (NULL-terminated, caller frees). */
+/* The sorted names of a directory's entries that are directories (NULL-terminated, caller frees).
+ */
 static char **subdirs(const char *path, size_t *count) {
     *count = 0;
     DIR *d = opendir(path);
@@ -365,11 +404,13 @@ static char **subdirs(const char *path, size_t *count) {
 }
 
 static void free_names(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) free(v[i]);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
-int sl_storage_check_list(const char *data_dir, void (*fn)(void *arg, const char *stream_key, const char *shard_key),
+int sl_storage_check_list(const char *data_dir,
+                          void (*fn)(void *arg, const char *stream_key, const char *shard_key),
                           sl_storage_check_say say, void *arg) {
     char root[4096];
     snprintf(root, sizeof root, "%s/streams", data_dir);
@@ -386,7 +427,8 @@ int sl_storage_check_list(const char *data_dir, void (*fn)(void *arg, const char
         char **shards = subdirs(sd, &nh);
         for (size_t j = 0; j < nh; j++) {
             if (!sl_storage_key_valid(shards[j])) {
-                sayf(say, arg, true, NULL, "streams/%s/%s: not a shard key; ignored", streams[i], shards[j]);
+                sayf(say, arg, true, NULL, "streams/%s/%s: not a shard key; ignored", streams[i],
+                     shards[j]);
                 continue;
             }
             fn(arg, streams[i], shards[j]);
@@ -408,10 +450,14 @@ int sl_storage_check_journal(const char *data_dir, sl_storage_check_say say, voi
     struct stat st;
     uint8_t *h = malloc(SL_JNL_DATA_OFF);
     int rc = 0;
-    if (!h) { close(fd); return SL_ENOMEM; }
+    if (!h) {
+        close(fd);
+        return SL_ENOMEM;
+    }
     if (fstat(fd, &st) != 0 || read_at(fd, h, SL_JNL_DATA_OFF, 0) != (ssize_t)SL_JNL_DATA_OFF ||
         sl_jnl_file_header_decode(h, &out->capacity) != 0) {
-        sayf(say, arg, true, "journal/journal.jnl", "bad header: the next start cannot use the journal");
+        sayf(say, arg, true, "journal/journal.jnl",
+             "bad header: the next start cannot use the journal");
         goto out;
     }
     uint64_t g0 = 0, l0 = 0, g1 = 0, l1 = 0;
@@ -423,7 +469,8 @@ int sl_storage_check_journal(const char *data_dir, sl_storage_check_say say, voi
     }
     out->header_ok = true;
     out->checkpoint_lsn = s0 && (!s1 || g0 >= g1) ? l0 : l1;
-    uint64_t cap = out->capacity, start = out->checkpoint_lsn, pos = start, fsize = (uint64_t)st.st_size;
+    uint64_t cap = out->capacity, start = out->checkpoint_lsn, pos = start,
+             fsize = (uint64_t)st.st_size;
     uint8_t *buf = NULL;
     size_t bcap = 0;
     while (pos - start < cap) {
@@ -433,7 +480,8 @@ int sl_storage_check_journal(const char *data_dir, sl_storage_check_say say, voi
             continue;
         }
         uint8_t eh[SL_JNL_ENTRY_HEADER_BYTES];
-        if (SL_JNL_DATA_OFF + off + sizeof eh > fsize || read_at(fd, eh, sizeof eh, SL_JNL_DATA_OFF + off) != (ssize_t)sizeof eh)
+        if (SL_JNL_DATA_OFF + off + sizeof eh > fsize ||
+            read_at(fd, eh, sizeof eh, SL_JNL_DATA_OFF + off) != (ssize_t)sizeof eh)
             break;
         sl_jnl_entry_t je;
         if (sl_jnl_entry_decode(eh, pos, cap - off, &je) != 0) break;
@@ -445,11 +493,15 @@ int sl_storage_check_journal(const char *data_dir, sl_storage_check_say say, voi
         if (SL_JNL_DATA_OFF + off + je.len > fsize) break;
         if (je.len > bcap) {
             uint8_t *nb = realloc(buf, je.len);
-            if (!nb) { rc = SL_ENOMEM; break; }
+            if (!nb) {
+                rc = SL_ENOMEM;
+                break;
+            }
             buf = nb;
             bcap = je.len;
         }
-        if (read_at(fd, buf, je.len, SL_JNL_DATA_OFF + off) != (ssize_t)je.len || sl_jnl_entry_check(buf, &je) != 0)
+        if (read_at(fd, buf, je.len, SL_JNL_DATA_OFF + off) != (ssize_t)je.len ||
+            sl_jnl_entry_check(buf, &je) != 0)
             break;
         out->entries++;
         out->frames += je.nframes;

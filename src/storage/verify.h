@@ -13,17 +13,17 @@
 
 /* What verifying one shard log found. */
 typedef struct {
-    bool exists;              /* the log's directory exists */
+    bool exists; /* the log's directory exists */
     uint64_t segments;
     uint64_t records;         /* valid records found */
     uint64_t first_seq;       /* seq of the oldest valid record (== next_seq when none) */
     uint64_t next_seq;        /* seq after the newest valid record: what recovery will find */
     int64_t first_arrival_ms; /* 0 when no record */
     int64_t last_arrival_ms;
-    uint64_t damaged;         /* segments with bytes that recovery would cut or readers skip */
-    uint64_t bad_indexes;     /* index files that recovery or readers would rebuild */
-    uint64_t gaps;            /* seq ranges missing between segments */
-    uint64_t leftovers;       /* *.tmp files and indexes without a segment */
+    uint64_t damaged;     /* segments with bytes that recovery would cut or readers skip */
+    uint64_t bad_indexes; /* index files that recovery or readers would rebuild */
+    uint64_t gaps;        /* seq ranges missing between segments */
+    uint64_t leftovers;   /* *.tmp files and indexes without a segment */
 } sl_storage_log_check_t;
 
 /* Called once per finding: `problem` tells a defect from information; `file` is the file's path
@@ -39,7 +39,8 @@ int sl_storage_check_log(const char *data_dir, const char *stream_key, const cha
 /* Calls fn for every shard log directory under <data_dir>/streams (stream key, shard key), in name
  * order, without opening an engine; entries whose names are not valid keys are reported through
  * `say` as problems and skipped. */
-int sl_storage_check_list(const char *data_dir, void (*fn)(void *arg, const char *stream_key, const char *shard_key),
+int sl_storage_check_list(const char *data_dir,
+                          void (*fn)(void *arg, const char *stream_key, const char *shard_key),
                           sl_storage_check_say say, void *arg);
 
 /* What verifying the commit journal found. */
@@ -48,7 +49,7 @@ typedef struct {
     bool header_ok;
     uint64_t capacity;
     uint64_t checkpoint_lsn;
-    uint64_t entries;         /* valid entries after the checkpoint: a start replays them */
+    uint64_t entries; /* valid entries after the checkpoint: a start replays them */
     uint64_t frames;
 } sl_storage_journal_check_t;
 

@@ -38,10 +38,14 @@ const char *sl_aws_failure_message(int code) {
     case SL_EROFS:
         return "Internal service failure: the server's data directory is on a read-only file "
                "system; writes are refused.";
-    case SL_EIO: return "Internal service failure: an I/O error in the server's storage.";
-    case SL_ECORRUPT: return "Internal service failure: damaged data in the server's storage.";
-    case SL_ENOMEM: return "Internal service failure: the server is out of memory.";
-    default: return "Internal service failure.";
+    case SL_EIO:
+        return "Internal service failure: an I/O error in the server's storage.";
+    case SL_ECORRUPT:
+        return "Internal service failure: damaged data in the server's storage.";
+    case SL_ENOMEM:
+        return "Internal service failure: the server is out of memory.";
+    default:
+        return "Internal service failure.";
     }
 }
 

@@ -12,7 +12,8 @@
  * model's `InternalFailureException` is used only where the model's union demands that member
  * name: the exception events of a SubscribeToShard event stream. The answers the HTTP server gives
  * itself: `ServiceUnavailable` 503 (AWS's common errors) and `RequestTimeoutException` 408, a
- * code the SDKs retry as transient (botocore's standard retry mode, @smithy's TRANSIENT_ERROR_CODES). */
+ * code the SDKs retry as transient (botocore's standard retry mode, @smithy's
+ * TRANSIENT_ERROR_CODES). */
 #ifndef SL_WIRE_AWSERROR_H
 #define SL_WIRE_AWSERROR_H
 

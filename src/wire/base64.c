@@ -8,7 +8,8 @@
 #include <pthread.h>
 #include <string.h>
 
-static const char b64_alphabet[65] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_alphabet[65] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Six-bit value of each alphabet character; 0xFF for everything else, '=' included. */
 static const uint8_t b64_value[256] = {
@@ -30,7 +31,9 @@ static const uint8_t b64_value[256] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 };
 
-size_t sl_base64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
+size_t sl_base64_encoded_len(size_t n) {
+    return (n + 2) / 3 * 4;
+}
 
 /* Two output characters for every 12-bit value, built once: the encoder then needs two table
  * lookups per three input bytes (GetRecords and SubscribeToShard encode every record's data). */
@@ -56,13 +59,15 @@ static void b64_pairs_init(void) {
  * shuffle / multiply / lookup method of Muła and Lemire, "Faster Base64 Encoding and Decoding
  * Using AVX2 Instructions", 2018). Returns the number of input bytes consumed (a multiple of 3);
  * never reads past in[n-1]. GetRecords spends most of its CPU here for large records. */
-__attribute__((target("avx2"))) static size_t b64_encode_avx2(const uint8_t *in, size_t n, char *out) {
+__attribute__((target("avx2"))) static size_t b64_encode_avx2(const uint8_t *in, size_t n,
+                                                              char *out) {
     size_t i = 0;
-    const __m256i shuf = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
-                                          1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+    const __m256i shuf = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10, 1, 0,
+                                          2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
     /* offset to add per class: index 0 = a..z, 1..10 = 0..9, 11 = '+', 12 = '/', 13 = A..Z */
-    const __m256i lut = _mm256_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0,
-                                         71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0);
+    const __m256i lut =
+        _mm256_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0, 71, -4, -4,
+                         -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0);
     while (n - i >= 28) { /* each half loads 16 bytes at +0 and +12 */
         __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
         __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 12));
@@ -166,11 +171,14 @@ static sl_b64_status_t decode_slow(const char *in, size_t n, uint8_t *out, size_
     /* Only alphabet characters followed by a run of '=' remain; the byte length is a multiple of
      * 4 now, because every character is ASCII. */
     size_t pad = 0;
-    while (pad < n && in[n - 1 - pad] == '=') pad++;
+    while (pad < n && in[n - 1 - pad] == '=')
+        pad++;
     if (pad > 2) return SL_B64_BAD_LAST;
     size_t data_chars = n - pad;
-    if (pad == 1 && (b64_value[(unsigned char)in[data_chars - 1]] & 0x3) != 0) return SL_B64_BAD_LAST;
-    if (pad == 2 && (b64_value[(unsigned char)in[data_chars - 1]] & 0xF) != 0) return SL_B64_BAD_LAST;
+    if (pad == 1 && (b64_value[(unsigned char)in[data_chars - 1]] & 0x3) != 0)
+        return SL_B64_BAD_LAST;
+    if (pad == 2 && (b64_value[(unsigned char)in[data_chars - 1]] & 0xF) != 0)
+        return SL_B64_BAD_LAST;
     uint32_t acc = 0;
     int bits = 0;
     size_t o = 0;
@@ -195,16 +203,19 @@ static sl_b64_status_t decode_slow(const char *in, size_t n, uint8_t *out, size_
  * input guarantees that room in the caller's buffer. Returns the characters consumed. */
 __attribute__((target("avx2"))) static size_t b64_decode_avx2(const unsigned char *p, size_t avail,
                                                               uint8_t *o, bool *invalid) {
-    const __m256i lut_lo = _mm256_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13,
-                                            0x1A, 0x1B, 0x1B, 0x1B, 0x1A, 0x15, 0x11, 0x11, 0x11, 0x11, 0x11,
-                                            0x11, 0x11, 0x11, 0x11, 0x13, 0x1A, 0x1B, 0x1B, 0x1B, 0x1A);
-    const __m256i lut_hi = _mm256_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10,
-                                            0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x01, 0x02, 0x04, 0x08,
-                                            0x04, 0x08, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
-    const __m256i lut_roll = _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 19,
-                                              4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m256i pack = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, 2, 1, 0, 6, 5,
-                                          4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+    const __m256i lut_lo =
+        _mm256_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1A,
+                         0x1B, 0x1B, 0x1B, 0x1A, 0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                         0x11, 0x11, 0x13, 0x1A, 0x1B, 0x1B, 0x1B, 0x1A);
+    const __m256i lut_hi =
+        _mm256_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10,
+                         0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08,
+                         0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+    const __m256i lut_roll =
+        _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 19, 4,
+                         -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i pack = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, 2,
+                                          1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
     size_t i = 0;
     *invalid = false;

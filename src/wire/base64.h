@@ -19,14 +19,16 @@ void sl_base64_encode(const void *data, size_t n, char *out);
 
 typedef enum {
     SL_B64_OK = 0,
-    SL_B64_BAD_LENGTH,   /* "Base64 encoded length is expected a multiple of 4 bytes but found: <n>" */
-    SL_B64_BAD_CHAR,     /* "Invalid Base64 character: '<c>'" (bad_char set) */
-    SL_B64_BAD_LAST,     /* "Invalid last non-pad Base64 character dectected" */
+    SL_B64_BAD_LENGTH, /* "Base64 encoded length is expected a multiple of 4 bytes but found: <n>"
+                        */
+    SL_B64_BAD_CHAR,   /* "Invalid Base64 character: '<c>'" (bad_char set) */
+    SL_B64_BAD_LAST,   /* "Invalid last non-pad Base64 character dectected" */
 } sl_b64_status_t;
 
 /* Decodes into out (capacity >= n/4*3). Returns the status; *out_len the decoded length;
  * *bad_char the offending character for SL_B64_BAD_CHAR. */
-sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len, char *bad_char);
+sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len,
+                                 char *bad_char);
 
 /* Appends AWS's reason text for a failed decode of in[0..n) with status st (the part after
  * "'<value>' can not be converted to a Blob: "), e.g. "Invalid Base64 character: '<c>'".

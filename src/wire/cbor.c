@@ -3,7 +3,8 @@
  * of open frames (arrays, maps, tags, indefinite strings) turns those events into a tree in the
  * request arena. Callbacks cannot return errors, so the first error is recorded in the context,
  * later callbacks do nothing, and the loop stops. Strings are copied into the arena (the input is
- * const and our strings must be NUL-terminated). Text strings must be valid UTF-8, map keys text. */
+ * const and our strings must be NUL-terminated). Text strings must be valid UTF-8, map keys text.
+ */
 #include "wire/cbor.h"
 
 #include "core/buf.h"
@@ -36,8 +37,8 @@ typedef struct {
     frame_t frames[SL_WIRE_DEPTH_MAX];
     sl_val_t **scratch; /* children of open containers (maps: key, value, key, value ...) */
     size_t scratch_len, scratch_cap;
-    sl_buf_t chunks;    /* the indefinite string being assembled */
-    size_t values;      /* bounded by SL_WIRE_VALUES_MAX */
+    sl_buf_t chunks; /* the indefinite string being assembled */
+    size_t values;   /* bounded by SL_WIRE_VALUES_MAX */
 } cbor_ctx_t;
 
 static void set_err(cbor_ctx_t *c, const char *reason) {
@@ -241,10 +242,14 @@ static void emit_float(cbor_ctx_t *c, double d) {
     sl_val_t *v = new_val(c, SL_VAL_NUMBER);
     if (!v) return;
     v->u.num.d = d;
-    if (d != d) v->u.num.i = 0;
-    else if (d >= 9223372036854775808.0) v->u.num.i = INT64_MAX;
-    else if (d <= -9223372036854775808.0) v->u.num.i = INT64_MIN;
-    else v->u.num.i = (int64_t)d;
+    if (d != d)
+        v->u.num.i = 0;
+    else if (d >= 9223372036854775808.0)
+        v->u.num.i = INT64_MAX;
+    else if (d <= -9223372036854775808.0)
+        v->u.num.i = INT64_MIN;
+    else
+        v->u.num.i = (int64_t)d;
     emit(c, v);
 }
 
@@ -292,24 +297,56 @@ static void start_chunks(cbor_ctx_t *c, frame_kind_t kind) {
 
 /* ---- libcbor callbacks ---- */
 
-static void cb_uint8(void *ctx, uint8_t v) { emit_number(ctx, false, v); }
-static void cb_uint16(void *ctx, uint16_t v) { emit_number(ctx, false, v); }
-static void cb_uint32(void *ctx, uint32_t v) { emit_number(ctx, false, v); }
-static void cb_uint64(void *ctx, uint64_t v) { emit_number(ctx, false, v); }
-static void cb_negint8(void *ctx, uint8_t v) { emit_number(ctx, true, v); }
-static void cb_negint16(void *ctx, uint16_t v) { emit_number(ctx, true, v); }
-static void cb_negint32(void *ctx, uint32_t v) { emit_number(ctx, true, v); }
-static void cb_negint64(void *ctx, uint64_t v) { emit_number(ctx, true, v); }
+static void cb_uint8(void *ctx, uint8_t v) {
+    emit_number(ctx, false, v);
+}
+static void cb_uint16(void *ctx, uint16_t v) {
+    emit_number(ctx, false, v);
+}
+static void cb_uint32(void *ctx, uint32_t v) {
+    emit_number(ctx, false, v);
+}
+static void cb_uint64(void *ctx, uint64_t v) {
+    emit_number(ctx, false, v);
+}
+static void cb_negint8(void *ctx, uint8_t v) {
+    emit_number(ctx, true, v);
+}
+static void cb_negint16(void *ctx, uint16_t v) {
+    emit_number(ctx, true, v);
+}
+static void cb_negint32(void *ctx, uint32_t v) {
+    emit_number(ctx, true, v);
+}
+static void cb_negint64(void *ctx, uint64_t v) {
+    emit_number(ctx, true, v);
+}
 
-static void cb_bytes(void *ctx, cbor_data data, size_t len) { on_string(ctx, SL_VAL_BYTES, data, len); }
-static void cb_text(void *ctx, cbor_data data, size_t len) { on_string(ctx, SL_VAL_STRING, data, len); }
-static void cb_bytes_start(void *ctx) { start_chunks(ctx, FR_BYTE_CHUNKS); }
-static void cb_text_start(void *ctx) { start_chunks(ctx, FR_TEXT_CHUNKS); }
+static void cb_bytes(void *ctx, cbor_data data, size_t len) {
+    on_string(ctx, SL_VAL_BYTES, data, len);
+}
+static void cb_text(void *ctx, cbor_data data, size_t len) {
+    on_string(ctx, SL_VAL_STRING, data, len);
+}
+static void cb_bytes_start(void *ctx) {
+    start_chunks(ctx, FR_BYTE_CHUNKS);
+}
+static void cb_text_start(void *ctx) {
+    start_chunks(ctx, FR_TEXT_CHUNKS);
+}
 
-static void cb_array_start(void *ctx, size_t n) { start_container(ctx, false, false, n); }
-static void cb_indef_array_start(void *ctx) { start_container(ctx, false, true, 0); }
-static void cb_map_start(void *ctx, size_t n) { start_container(ctx, true, false, n); }
-static void cb_indef_map_start(void *ctx) { start_container(ctx, true, true, 0); }
+static void cb_array_start(void *ctx, size_t n) {
+    start_container(ctx, false, false, n);
+}
+static void cb_indef_array_start(void *ctx) {
+    start_container(ctx, false, true, 0);
+}
+static void cb_map_start(void *ctx, size_t n) {
+    start_container(ctx, true, false, n);
+}
+static void cb_indef_map_start(void *ctx) {
+    start_container(ctx, true, true, 0);
+}
 
 static void cb_tag(void *ctx, uint64_t tag) {
     cbor_ctx_t *c = ctx;
@@ -318,8 +355,12 @@ static void cb_tag(void *ctx, uint64_t tag) {
     if (f) f->tag = tag;
 }
 
-static void cb_float(void *ctx, float v) { emit_float(ctx, v); }
-static void cb_double(void *ctx, double v) { emit_float(ctx, v); }
+static void cb_float(void *ctx, float v) {
+    emit_float(ctx, v);
+}
+static void cb_double(void *ctx, double v) {
+    emit_float(ctx, v);
+}
 
 static void cb_null(void *ctx) {
     cbor_ctx_t *c = ctx;
@@ -347,7 +388,8 @@ static void cb_break(void *ctx) {
     if (f->kind == FR_TEXT_CHUNKS || f->kind == FR_BYTE_CHUNKS) {
         sl_val_type_t type = f->kind == FR_TEXT_CHUNKS ? SL_VAL_STRING : SL_VAL_BYTES;
         c->depth--;
-        emit_string(c, type, (const uint8_t *)(c->chunks.data ? c->chunks.data : ""), c->chunks.len);
+        emit_string(c, type, (const uint8_t *)(c->chunks.data ? c->chunks.data : ""),
+                    c->chunks.len);
         return;
     }
     if ((f->kind != FR_ARRAY && f->kind != FR_MAP) || !f->indefinite) {

@@ -36,7 +36,8 @@ static void json_string(sl_buf_t *b, const char *s, size_t len) {
     size_t i = 0;
     while (i < len) {
         size_t run = i;
-        while (run < len && !json_escape[(unsigned char)s[run]]) run++;
+        while (run < len && !json_escape[(unsigned char)s[run]])
+            run++;
         if (run > i) memcpy(w, s + i, run - i);
         w += run - i;
         i = run;
@@ -130,8 +131,10 @@ static inline void json_before_value(sl_enc_t *e) {
     } while (0)
 
 static void cbor_int(sl_enc_t *e, int64_t v) {
-    if (v >= 0) CBOR_PUT(e, cbor_encode_uint((uint64_t)v, buf, 9));
-    else CBOR_PUT(e, cbor_encode_negint((uint64_t)(-1 - v), buf, 9));
+    if (v >= 0)
+        CBOR_PUT(e, cbor_encode_uint((uint64_t)v, buf, 9));
+    else
+        CBOR_PUT(e, cbor_encode_negint((uint64_t)(-1 - v), buf, 9));
 }
 
 /* ---- public API ---- */
@@ -176,7 +179,8 @@ void sl_enc_map_end(sl_enc_t *e) {
     e->after_key = false;
     if (e->fmt == SL_FMT_JSON)
         put_byte(e->out, '}');
-    else CBOR_PUT(e, cbor_encode_break(buf, 9));
+    else
+        CBOR_PUT(e, cbor_encode_break(buf, 9));
 }
 
 void sl_enc_array_begin(sl_enc_t *e) {
@@ -197,7 +201,8 @@ void sl_enc_array_end(sl_enc_t *e) {
     e->after_key = false;
     if (e->fmt == SL_FMT_JSON)
         put_byte(e->out, ']');
-    else CBOR_PUT(e, cbor_encode_break(buf, 9));
+    else
+        CBOR_PUT(e, cbor_encode_break(buf, 9));
 }
 
 void sl_enc_key_n(sl_enc_t *e, const char *key, size_t len) {
@@ -213,7 +218,9 @@ void sl_enc_key_n(sl_enc_t *e, const char *key, size_t len) {
     }
 }
 
-void sl_enc_key(sl_enc_t *e, const char *key) { sl_enc_key_n(e, key, strlen(key)); }
+void sl_enc_key(sl_enc_t *e, const char *key) {
+    sl_enc_key_n(e, key, strlen(key));
+}
 
 void sl_enc_str(sl_enc_t *e, const char *s, size_t len) {
     if (e->fmt == SL_FMT_JSON) {
@@ -225,7 +232,9 @@ void sl_enc_str(sl_enc_t *e, const char *s, size_t len) {
     }
 }
 
-void sl_enc_cstr(sl_enc_t *e, const char *s) { sl_enc_str(e, s, strlen(s)); }
+void sl_enc_cstr(sl_enc_t *e, const char *s) {
+    sl_enc_str(e, s, strlen(s));
+}
 
 void sl_enc_int(sl_enc_t *e, int64_t v) {
     if (e->fmt == SL_FMT_JSON) {
@@ -372,8 +381,10 @@ static void enc_number(sl_enc_t *e, const sl_val_t *v) {
     /* An integer outside int64 (saturated) is written as a double so no value silently changes;
      * the price is that exactly INT64_MIN/INT64_MAX from CBOR also become doubles. */
     bool fits = v->u.num.is_integer && v->u.num.i != INT64_MAX && v->u.num.i != INT64_MIN;
-    if (fits) sl_enc_int(e, v->u.num.i);
-    else sl_enc_double(e, v->u.num.d);
+    if (fits)
+        sl_enc_int(e, v->u.num.i);
+    else
+        sl_enc_double(e, v->u.num.d);
 }
 
 void sl_enc_value(sl_enc_t *e, const sl_val_t *v) {
@@ -382,15 +393,28 @@ void sl_enc_value(sl_enc_t *e, const sl_val_t *v) {
         return;
     }
     switch (v->type) {
-    case SL_VAL_NULL: sl_enc_null(e); break;
-    case SL_VAL_BOOL: sl_enc_bool(e, v->u.b); break;
-    case SL_VAL_NUMBER: enc_number(e, v); break;
-    case SL_VAL_STRING: sl_enc_str(e, v->u.str.ptr, v->u.str.len); break;
-    case SL_VAL_BYTES: sl_enc_bytes(e, v->u.str.ptr, v->u.str.len); break;
-    case SL_VAL_TIMESTAMP: sl_enc_timestamp_ms(e, v->u.ts_ms); break;
+    case SL_VAL_NULL:
+        sl_enc_null(e);
+        break;
+    case SL_VAL_BOOL:
+        sl_enc_bool(e, v->u.b);
+        break;
+    case SL_VAL_NUMBER:
+        enc_number(e, v);
+        break;
+    case SL_VAL_STRING:
+        sl_enc_str(e, v->u.str.ptr, v->u.str.len);
+        break;
+    case SL_VAL_BYTES:
+        sl_enc_bytes(e, v->u.str.ptr, v->u.str.len);
+        break;
+    case SL_VAL_TIMESTAMP:
+        sl_enc_timestamp_ms(e, v->u.ts_ms);
+        break;
     case SL_VAL_ARRAY:
         sl_enc_array_begin(e);
-        for (size_t i = 0; i < v->u.arr.count && !e->out->failed; i++) sl_enc_value(e, v->u.arr.items[i]);
+        for (size_t i = 0; i < v->u.arr.count && !e->out->failed; i++)
+            sl_enc_value(e, v->u.arr.items[i]);
         sl_enc_array_end(e);
         break;
     case SL_VAL_MAP:
@@ -401,6 +425,8 @@ void sl_enc_value(sl_enc_t *e, const sl_val_t *v) {
         }
         sl_enc_map_end(e);
         break;
-    default: e->out->failed = true; break;
+    default:
+        e->out->failed = true;
+        break;
     }
 }

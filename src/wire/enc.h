@@ -4,11 +4,11 @@
  *         (never exponent notation), compact (no spaces).
  *   CBOR: (libcbor encoders) maps/arrays indefinite-length, blobs as byte strings, timestamps as
  *         tag 1 + unsigned integer milliseconds.
- * JSON strings: '"', '\\' and control characters escaped (\u00XX for controls), UTF-8 passed through.
- * JSON timestamps: 1716000000 when ms % 1000 == 0, else 1716000000.123 / .12 / .1 (trailing zeros
- * trimmed). sl_enc_value echoes JSON number literals verbatim in JSON output.
- * Errors (allocation) are sticky in the underlying sl_buf_t. Nesting is bounded by SL_WIRE_DEPTH_MAX;
- * deeper nesting or unbalanced ends also mark the buffer failed (no crash). */
+ * JSON strings: '"', '\\' and control characters escaped (\u00XX for controls), UTF-8 passed
+ * through. JSON timestamps: 1716000000 when ms % 1000 == 0, else 1716000000.123 / .12 / .1
+ * (trailing zeros trimmed). sl_enc_value echoes JSON number literals verbatim in JSON output.
+ * Errors (allocation) are sticky in the underlying sl_buf_t. Nesting is bounded by
+ * SL_WIRE_DEPTH_MAX; deeper nesting or unbalanced ends also mark the buffer failed (no crash). */
 #ifndef SL_WIRE_ENC_H
 #define SL_WIRE_ENC_H
 
@@ -29,7 +29,7 @@ void sl_enc_map_begin(sl_enc_t *e);
 void sl_enc_map_end(sl_enc_t *e);
 void sl_enc_array_begin(sl_enc_t *e);
 void sl_enc_array_end(sl_enc_t *e);
-void sl_enc_key(sl_enc_t *e, const char *key); /* next value belongs to this key */
+void sl_enc_key(sl_enc_t *e, const char *key);               /* next value belongs to this key */
 void sl_enc_key_n(sl_enc_t *e, const char *key, size_t len); /* same, key not NUL-terminated */
 void sl_enc_str(sl_enc_t *e, const char *s, size_t len);
 void sl_enc_cstr(sl_enc_t *e, const char *s);

@@ -74,21 +74,29 @@ int sl_es_encode(sl_buf_t *out, const sl_es_header_t *headers, size_t header_cou
 static int fixed_value_size(uint8_t type) {
     switch (type) {
     case 0:
-    case 1: return 0;
-    case 2: return 1;
-    case 3: return 2;
-    case 4: return 4;
+    case 1:
+        return 0;
+    case 2:
+        return 1;
+    case 3:
+        return 2;
+    case 4:
+        return 4;
     case 5:
-    case 8: return 8;
-    case 9: return 16;
-    default: return -1;
+    case 8:
+        return 8;
+    case 9:
+        return 16;
+    default:
+        return -1;
     }
 }
 
 /* FNV-1a over a header name, for the duplicate check. */
 static uint32_t name_hash(const uint8_t *p, size_t n) {
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
     return h;
 }
 
@@ -154,7 +162,8 @@ int sl_es_decode(const uint8_t *data, size_t len, sl_arena_t *arena, sl_es_messa
         hdrs = sl_arena_calloc(arena, count, sizeof *hdrs);
         /* Open-addressing set of header indexes for the duplicate check (load factor <= 1/2). */
         size_t slots = 16;
-        while (slots < count * 2) slots *= 2;
+        while (slots < count * 2)
+            slots *= 2;
         uint32_t *set = sl_arena_calloc(arena, slots, sizeof *set);
         size_t *name_lens = sl_arena_alloc(arena, count * sizeof *name_lens);
         if (!hdrs || !set || !name_lens) {
@@ -186,14 +195,33 @@ int sl_es_decode(const uint8_t *data, size_t len, sl_arena_t *arena, sl_es_messa
             }
             d->type = *p++;
             switch (d->type) {
-            case 0: d->num = 1; break;
-            case 1: d->num = 0; break;
-            case 2: d->num = (int8_t)p[0]; p += 1; break;
-            case 3: d->num = (int16_t)(uint16_t)((uint16_t)p[0] << 8 | p[1]); p += 2; break;
-            case 4: d->num = (int32_t)get_be32(p); p += 4; break;
+            case 0:
+                d->num = 1;
+                break;
+            case 1:
+                d->num = 0;
+                break;
+            case 2:
+                d->num = (int8_t)p[0];
+                p += 1;
+                break;
+            case 3:
+                d->num = (int16_t)(uint16_t)((uint16_t)p[0] << 8 | p[1]);
+                p += 2;
+                break;
+            case 4:
+                d->num = (int32_t)get_be32(p);
+                p += 4;
+                break;
             case 5:
-            case 8: d->num = (int64_t)get_be64(p); p += 8; break;
-            case 9: memcpy(d->uuid, p, 16); p += 16; break;
+            case 8:
+                d->num = (int64_t)get_be64(p);
+                p += 8;
+                break;
+            case 9:
+                memcpy(d->uuid, p, 16);
+                p += 16;
+                break;
             default: { /* 6, 7: validated above */
                 size_t vlen = (size_t)p[0] << 8 | p[1];
                 p += 2;

@@ -20,16 +20,16 @@
 /* Children of the containers being parsed wait on one scratch stack and are copied into the
  * arena when their container closes, so arrays and maps get exactly-sized item arrays. */
 typedef struct {
-    char *p;          /* cursor */
-    char *end;        /* data + len; *end is NUL */
+    char *p;   /* cursor */
+    char *end; /* data + len; *end is NUL */
     sl_arena_t *arena;
     const char *reason;
-    sl_val_t **vals;  /* scratch stack of array items */
+    sl_val_t **vals; /* scratch stack of array items */
     size_t vals_len, vals_cap;
-    sl_kv_t *kvs;     /* scratch stack of map members */
+    sl_kv_t *kvs; /* scratch stack of map members */
     size_t kvs_len, kvs_cap;
     int depth;
-    size_t values; /* bounded by SL_WIRE_VALUES_MAX */
+    size_t values;   /* bounded by SL_WIRE_VALUES_MAX */
     sl_val_t *spare; /* values taken from the arena in blocks, not yet handed out */
     size_t spare_len;
     size_t block_len; /* size of the next block: 8, doubling up to SL_JSON_VALUE_BLOCK_MAX */
@@ -52,7 +52,9 @@ static const unsigned char str_special[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-static inline bool is_ws(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+static inline bool is_ws(unsigned char c) {
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
 
 static inline void skip_ws(json_parser_t *j) {
     char *p = j->p;
@@ -221,14 +223,30 @@ static __attribute__((noinline)) int parse_string_rest(json_parser_t *j, char *s
             char e = r[1];
             r += 2;
             switch (e) {
-            case '"': *w++ = '"'; break;
-            case '\\': *w++ = '\\'; break;
-            case '/': *w++ = '/'; break;
-            case 'b': *w++ = '\b'; break;
-            case 'f': *w++ = '\f'; break;
-            case 'n': *w++ = '\n'; break;
-            case 'r': *w++ = '\r'; break;
-            case 't': *w++ = '\t'; break;
+            case '"':
+                *w++ = '"';
+                break;
+            case '\\':
+                *w++ = '\\';
+                break;
+            case '/':
+                *w++ = '/';
+                break;
+            case 'b':
+                *w++ = '\b';
+                break;
+            case 'f':
+                *w++ = '\f';
+                break;
+            case 'n':
+                *w++ = '\n';
+                break;
+            case 'r':
+                *w++ = '\r';
+                break;
+            case 't':
+                *w++ = '\t';
+                break;
             case 'u': {
                 if (end - r < 4) return fail(j, "invalid \\u escape");
                 int cu = read_hex4(r);
@@ -239,7 +257,8 @@ static __attribute__((noinline)) int parse_string_rest(json_parser_t *j, char *s
                     if (end - r < 6 || r[0] != '\\' || r[1] != 'u')
                         return fail(j, "unpaired UTF-16 surrogate escape");
                     int lo = read_hex4(r + 2);
-                    if (lo < 0xDC00 || lo > 0xDFFF) return fail(j, "unpaired UTF-16 surrogate escape");
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        return fail(j, "unpaired UTF-16 surrogate escape");
                     r += 6;
                     cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
                 } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
@@ -295,7 +314,10 @@ static inline int64_t saturate_i64(double d) {
 static int parse_number(json_parser_t *j, sl_val_t *v) {
     char *s = j->p, *p = s;
     bool neg = false;
-    if (*p == '-') { neg = true; p++; }
+    if (*p == '-') {
+        neg = true;
+        p++;
+    }
     uint64_t mag = 0;
     bool overflow = false;
     if (*p == '0') {
@@ -303,8 +325,10 @@ static int parse_number(json_parser_t *j, sl_val_t *v) {
     } else if (*p >= '1' && *p <= '9') {
         while (*p >= '0' && *p <= '9') {
             unsigned dgt = (unsigned)(*p - '0');
-            if (mag > (UINT64_MAX - dgt) / 10) overflow = true;
-            else mag = mag * 10 + dgt;
+            if (mag > (UINT64_MAX - dgt) / 10)
+                overflow = true;
+            else
+                mag = mag * 10 + dgt;
             p++;
         }
     } else {
@@ -315,14 +339,16 @@ static int parse_number(json_parser_t *j, sl_val_t *v) {
         integer = false;
         p++;
         if (!(*p >= '0' && *p <= '9')) return fail(j, "invalid number");
-        while (*p >= '0' && *p <= '9') p++;
+        while (*p >= '0' && *p <= '9')
+            p++;
     }
     if (*p == 'e' || *p == 'E') {
         integer = false;
         p++;
         if (*p == '+' || *p == '-') p++;
         if (!(*p >= '0' && *p <= '9')) return fail(j, "invalid number");
-        while (*p >= '0' && *p <= '9') p++;
+        while (*p >= '0' && *p <= '9')
+            p++;
     }
     v->type = SL_VAL_NUMBER;
     v->u.num.text = s;
@@ -462,7 +488,9 @@ static int parse_object(json_parser_t *j, sl_val_t *v) {
     return 0;
 }
 
-static inline bool match_lit(const char *p, const char *lit, size_t n) { return memcmp(p, lit, n) == 0; }
+static inline bool match_lit(const char *p, const char *lit, size_t n) {
+    return memcmp(p, lit, n) == 0;
+}
 
 /* Parses one value at j->p (whitespace already skipped). */
 static int parse_value(json_parser_t *j, sl_val_t **out) {

@@ -1,10 +1,11 @@
 /* JSON decoder (RFC 8259) into the sl_val_t tree. Hand-written for the hot path: PutRecords and
  * GetRecords bodies are parsed zero-copy into the request arena (issue: generic JSON DOM building
- * must not dominate). Strict: rejects trailing garbage, invalid UTF-8 escapes, depth > SL_WIRE_DEPTH_MAX.
- * The buffer must be followed by one readable NUL byte (the net layer guarantees it), because
- * strings without escapes point into it and must be NUL-terminated — the parser writes NULs over
- * closing quotes, so `data` is modified (escaped strings are decoded in place too: hash the body
- * for SigV4 before parsing). Decisions: invalid UTF-8 and unpaired surrogate escapes are rejected;
+ * must not dominate). Strict: rejects trailing garbage, invalid UTF-8 escapes, depth >
+ * SL_WIRE_DEPTH_MAX. The buffer must be followed by one readable NUL byte (the net layer guarantees
+ * it), because strings without escapes point into it and must be NUL-terminated — the parser writes
+ * NULs over closing quotes, so `data` is modified (escaped strings are decoded in place too: hash
+ * the body for SigV4 before parsing). Decisions: invalid UTF-8 and unpaired surrogate escapes are
+ * rejected;
  * "\u0000" is accepted (the string then holds a NUL; use its length); map keys are NUL-terminated
  * as well; numbers keep their literal text, is_integer means no fraction and no exponent, i is the
  * value truncated toward zero and saturated to int64 (1e3 -> 1000, -2.7 -> -2, 1e30 -> INT64_MAX).

@@ -21,7 +21,9 @@ typedef struct {
     int occurrences;
 } param_t;
 
-static bool is_trim_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static bool is_trim_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 /* ---- header form ---- */
 
@@ -33,11 +35,14 @@ static void parse_header(const char *h, param_t out[3]) {
     bool first = true;
     for (;;) {
         const char *tok = p;
-        while (*p && *p != ',' && *p != ' ') p++;
+        while (*p && *p != ',' && *p != ' ')
+            p++;
         const char *tok_end = p;
         if (!first) {
-            while (tok < tok_end && is_trim_space(*tok)) tok++;
-            while (tok_end > tok && is_trim_space(tok_end[-1])) tok_end--;
+            while (tok < tok_end && is_trim_space(*tok))
+                tok++;
+            while (tok_end > tok && is_trim_space(tok_end[-1]))
+                tok_end--;
             if (tok < tok_end) {
                 const char *eq = memchr(tok, '=', (size_t)(tok_end - tok));
                 const char *name_end = eq ? eq : tok_end;
@@ -65,8 +70,8 @@ static void parse_header(const char *h, param_t out[3]) {
 
 /* ---- query form ---- */
 
-static const char *const query_params[5] = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",
-                                            "X-Amz-SignedHeaders", "X-Amz-Date"};
+static const char *const query_params[5] = {"X-Amz-Algorithm", "X-Amz-Credential",
+                                            "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"};
 
 static int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -103,7 +108,8 @@ static int parse_query(const char *q, sl_arena_t *arena, param_t out[5], bool *h
     const char *p = q;
     while (*p) {
         const char *piece = p;
-        while (*p && *p != '&') p++;
+        while (*p && *p != '&')
+            p++;
         const char *piece_end = p;
         if (*p) p++;
         if (piece == piece_end) continue;
@@ -130,12 +136,14 @@ static int parse_query(const char *q, sl_arena_t *arena, param_t out[5], bool *h
 }
 
 /* Splits "<AKID>/<date>/<region>/<service>/aws4_request" into arena strings ("" when absent). */
-static int split_credential(sl_arena_t *arena, const char *cred, size_t len, sl_sigv4_auth_t *auth) {
+static int split_credential(sl_arena_t *arena, const char *cred, size_t len,
+                            sl_sigv4_auth_t *auth) {
     const char **parts[4] = {&auth->access_key_id, &auth->date, &auth->region, &auth->service};
     size_t start = 0;
     for (int i = 0; i < 4; i++) {
         size_t end = start;
-        while (end < len && cred[end] != '/') end++;
+        while (end < len && cred[end] != '/')
+            end++;
         size_t n = start < len ? end - start : 0;
         char *s = sl_arena_strndup(arena, start < len ? cred + start : "", n);
         if (!s) return SL_ENOMEM;
@@ -157,7 +165,8 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
 
     if (auth_header && auth_query) {
         *err_type = SL_AWS_INVALID_SIGNATURE;
-        *err_msg = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.";
+        *err_msg = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as "
+                   "HTTP header.";
         return SL_EINVAL;
     }
     if (!auth_header && !auth_query) {
@@ -173,16 +182,21 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
         param_t hp[3];
         parse_header(authorization, hp);
         for (int i = 0; i < 3; i++)
-            if (!hp[i].found) sl_buf_printf(&msg, "Authorization header requires '%s' parameter. ", header_params[i]);
+            if (!hp[i].found)
+                sl_buf_printf(&msg, "Authorization header requires '%s' parameter. ",
+                              header_params[i]);
         if (!has_date)
-            sl_buf_append_str(&msg, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ");
+            sl_buf_append_str(&msg, "Authorization header requires existence of either a "
+                                    "'X-Amz-Date' or a 'Date' header. ");
         if (msg.len) sl_buf_printf(&msg, "Authorization=%s", authorization);
         cred = hp[0].ptr, cred_len = hp[0].len;
         signature = hp[1].ptr, sig_len = hp[1].len;
         signed_headers = hp[2].ptr, sh_len = hp[2].len;
     } else {
         for (int i = 0; i < 5; i++)
-            if (!qp[i].found) sl_buf_printf(&msg, "AWS query-string parameters must include '%s'. ", query_params[i]);
+            if (!qp[i].found)
+                sl_buf_printf(&msg, "AWS query-string parameters must include '%s'. ",
+                              query_params[i]);
         if (msg.len) sl_buf_append_str(&msg, "Re-examine the query-string parameters.");
         cred = qp[1].ptr, cred_len = qp[1].len;
         signature = qp[2].ptr, sig_len = qp[2].len;
@@ -209,15 +223,15 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
 }
 
 /* ---- signing ----
- * The canonical request is METHOD \n path \n query \n (name:value \n)* \n signed-names \n payload-hash,
- * headers lower-cased, values trimmed, sorted by name; the string to sign is the algorithm, the
- * date, the scope and the hex SHA-256 of the canonical request (AWS "Signature Version 4 signing
- * process"). Everything is built in fixed stack buffers: the client signs every request. */
+ * The canonical request is METHOD \n path \n query \n (name:value \n)* \n signed-names \n
+ * payload-hash, headers lower-cased, values trimmed, sorted by name; the string to sign is the
+ * algorithm, the date, the scope and the hex SHA-256 of the canonical request (AWS "Signature
+ * Version 4 signing process"). Everything is built in fixed stack buffers: the client signs every
+ * request. */
 
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdio.h>
-
 
 static void to_hex(const uint8_t *d, size_t n, char *out) {
     static const char hx[] = "0123456789abcdef";
@@ -234,13 +248,14 @@ void sl_sigv4_sha256_hex(const void *data, size_t len, char hex_out[65]) {
     to_hex(md, sizeof md, hex_out);
 }
 
-static void hmac256(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32]) {
+static void hmac256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                    uint8_t out[32]) {
     unsigned int n = 32;
     HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &n);
 }
 
-int sl_sigv4_derive_key(const char *secret_key, const char *date8, const char *region, const char *service,
-                        uint8_t key_out[32]) {
+int sl_sigv4_derive_key(const char *secret_key, const char *date8, const char *region,
+                        const char *service, uint8_t key_out[32]) {
     char k[256];
     int n = snprintf(k, sizeof k, "AWS4%s", secret_key);
     if (n < 0 || (size_t)n >= sizeof k) return SL_EINVAL;
@@ -268,7 +283,8 @@ static bool put(char *out, size_t cap, size_t *pos, const char *s, size_t n) {
 }
 
 int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap) {
-    if (in->header_count == 0 || in->header_count > SL_SIGV4_HEADERS_MAX || strlen(in->amz_date) != 16)
+    if (in->header_count == 0 || in->header_count > SL_SIGV4_HEADERS_MAX ||
+        strlen(in->amz_date) != 16)
         return SL_EINVAL;
     canon_header_t hs[SL_SIGV4_HEADERS_MAX];
     for (size_t i = 0; i < in->header_count; i++) {
@@ -282,8 +298,10 @@ int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap) {
         hs[i].name_len = nl;
         const char *v = in->headers[i].value;
         size_t vl = strlen(v);
-        while (vl && *v == ' ') v++, vl--;
-        while (vl && v[vl - 1] == ' ') vl--;
+        while (vl && *v == ' ')
+            v++, vl--;
+        while (vl && v[vl - 1] == ' ')
+            vl--;
         hs[i].value = v;
         hs[i].value_len = vl;
     }
@@ -308,14 +326,20 @@ int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap) {
 
     char canon[SL_SIGV4_CANON_BYTES_MAX];
     size_t cp = 0;
-    bool ok = put(canon, sizeof canon, &cp, in->method, strlen(in->method)) && put(canon, sizeof canon, &cp, "\n", 1) &&
-              put(canon, sizeof canon, &cp, in->path, strlen(in->path)) && put(canon, sizeof canon, &cp, "\n", 1) &&
-              put(canon, sizeof canon, &cp, in->query ? in->query : "", in->query ? strlen(in->query) : 0) &&
+    bool ok = put(canon, sizeof canon, &cp, in->method, strlen(in->method)) &&
+              put(canon, sizeof canon, &cp, "\n", 1) &&
+              put(canon, sizeof canon, &cp, in->path, strlen(in->path)) &&
+              put(canon, sizeof canon, &cp, "\n", 1) &&
+              put(canon, sizeof canon, &cp, in->query ? in->query : "",
+                  in->query ? strlen(in->query) : 0) &&
               put(canon, sizeof canon, &cp, "\n", 1);
     for (size_t i = 0; ok && i < in->header_count; i++)
-        ok = put(canon, sizeof canon, &cp, hs[i].name, hs[i].name_len) && put(canon, sizeof canon, &cp, ":", 1) &&
-             put(canon, sizeof canon, &cp, hs[i].value, hs[i].value_len) && put(canon, sizeof canon, &cp, "\n", 1);
-    ok = ok && put(canon, sizeof canon, &cp, "\n", 1) && put(canon, sizeof canon, &cp, signed_names, sn) &&
+        ok = put(canon, sizeof canon, &cp, hs[i].name, hs[i].name_len) &&
+             put(canon, sizeof canon, &cp, ":", 1) &&
+             put(canon, sizeof canon, &cp, hs[i].value, hs[i].value_len) &&
+             put(canon, sizeof canon, &cp, "\n", 1);
+    ok = ok && put(canon, sizeof canon, &cp, "\n", 1) &&
+         put(canon, sizeof canon, &cp, signed_names, sn) &&
          put(canon, sizeof canon, &cp, "\n", 1) &&
          put(canon, sizeof canon, &cp, in->payload_sha256_hex, strlen(in->payload_sha256_hex));
     if (!ok) return SL_ELIMIT;
@@ -326,15 +350,17 @@ int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap) {
     memcpy(date8, in->amz_date, 8);
     date8[8] = 0;
     char sts[512];
-    int n = snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", in->amz_date, date8,
-                     in->region, in->service, canon_hex);
+    int n = snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
+                     in->amz_date, date8, in->region, in->service, canon_hex);
     if (n < 0 || (size_t)n >= sizeof sts) return SL_ELIMIT;
     uint8_t sig[32];
     hmac256(in->signing_key, 32, sts, (size_t)n, sig);
     char sig_hex[65];
     to_hex(sig, 32, sig_hex);
-    n = snprintf(out, out_cap, "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",
-                 in->access_key_id, date8, in->region, in->service, signed_names, sig_hex);
+    n = snprintf(
+        out, out_cap,
+        "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",
+        in->access_key_id, date8, in->region, in->service, signed_names, sig_hex);
     if (n < 0 || (size_t)n >= out_cap) return SL_ELIMIT;
     return 0;
 }

@@ -14,9 +14,9 @@ typedef enum { SL_FMT_JSON = 0, SL_FMT_CBOR = 1 } sl_fmt_t;
 typedef enum {
     SL_VAL_NULL = 0,
     SL_VAL_BOOL,
-    SL_VAL_NUMBER,    /* JSON number, CBOR int or float */
-    SL_VAL_STRING,    /* UTF-8 text */
-    SL_VAL_BYTES,     /* CBOR byte string; decoded blob after validation */
+    SL_VAL_NUMBER, /* JSON number, CBOR int or float */
+    SL_VAL_STRING, /* UTF-8 text */
+    SL_VAL_BYTES,  /* CBOR byte string; decoded blob after validation */
     SL_VAL_ARRAY,
     SL_VAL_MAP,
     SL_VAL_TIMESTAMP, /* CBOR tag 1 (ms); any timestamp after validation */
@@ -42,18 +42,18 @@ struct sl_val {
             size_t text_len;
         } num;
         struct {
-            const char *ptr;  /* NUL-terminated (arena copy or in-body with a NUL after it) */
+            const char *ptr; /* NUL-terminated (arena copy or in-body with a NUL after it) */
             size_t len;
-        } str;                /* SL_VAL_STRING and SL_VAL_BYTES */
+        } str; /* SL_VAL_STRING and SL_VAL_BYTES */
         struct {
             sl_val_t **items;
             size_t count;
         } arr;
         struct {
-            sl_kv_t *items;   /* in document order; duplicate keys: the last one wins on lookup */
+            sl_kv_t *items; /* in document order; duplicate keys: the last one wins on lookup */
             size_t count;
         } map;
-        int64_t ts_ms;        /* SL_VAL_TIMESTAMP: ms since the epoch */
+        int64_t ts_ms; /* SL_VAL_TIMESTAMP: ms since the epoch */
     } u;
 };
 

@@ -18,7 +18,9 @@ static size_t payload_of(uint64_t seq, uint8_t *out) {
     size_t len = 1 + (size_t)((seq * 2654435761u) % MAX_PAYLOAD);
     uint64_t x = seq * 0x9E3779B97F4A7C15ull + 11;
     for (size_t i = 0; i < len; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         out[i] = (uint8_t)x;
     }
     return len;
@@ -57,10 +59,13 @@ static void writer_cb(void *arg, int status, uint64_t first_seq, int64_t arrival
 }
 
 static int writer_main(const char *dir) {
-    sl_storage_config_t cfg = {.data_dir = dir, .durability = SL_DURABILITY_SYNC, .segment_bytes = 256 * 1024};
+    sl_storage_config_t cfg = {
+        .data_dir = dir, .durability = SL_DURABILITY_SYNC, .segment_bytes = 256 * 1024};
     sl_storage_t *st;
     sl_shard_log_t *log;
-    if (sl_storage_open_file(&cfg, &st) || sl_storage_shard_open(st, "crash", "shard-0", NULL, &log)) return 2;
+    if (sl_storage_open_file(&cfg, &st) ||
+        sl_storage_shard_open(st, "crash", "shard-0", NULL, &log))
+        return 2;
     sl_shard_bounds_t b;
     sl_storage_bounds(log, &b);
     uint64_t next = b.next_seq;
@@ -70,11 +75,15 @@ static int writer_main(const char *dir) {
         sl_record_t r[8];
         for (size_t i = 0; i < n; i++) {
             size_t len = payload_of(next + i, bufs[i]);
-            r[i] = (sl_record_t){.arrival_ms = sl_time_now_ms(), .partition_key = "pk", .partition_key_len = 2,
-                                 .data = bufs[i], .data_len = len};
+            r[i] = (sl_record_t){.arrival_ms = sl_time_now_ms(),
+                                 .partition_key = "pk",
+                                 .partition_key_len = 2,
+                                 .data = bufs[i],
+                                 .data_len = len};
         }
         pthread_mutex_lock(&w_mu);
-        while (w_outstanding >= 64) pthread_cond_wait(&w_cond, &w_mu);
+        while (w_outstanding >= 64)
+            pthread_cond_wait(&w_cond, &w_mu);
         w_outstanding++;
         pthread_mutex_unlock(&w_mu);
         wop_t *op = malloc(sizeof *op);
@@ -92,10 +101,12 @@ static int writer_main(const char *dir) {
 /* ---- driver ---- */
 
 static int verify(const char *dir, uint64_t acked, uint64_t *tip_out) {
-    sl_storage_config_t cfg = {.data_dir = dir, .durability = SL_DURABILITY_SYNC, .segment_bytes = 256 * 1024};
+    sl_storage_config_t cfg = {
+        .data_dir = dir, .durability = SL_DURABILITY_SYNC, .segment_bytes = 256 * 1024};
     sl_storage_t *st;
     sl_shard_log_t *log;
-    if (sl_storage_open_file(&cfg, &st) || sl_storage_shard_open(st, "crash", "shard-0", NULL, &log)) {
+    if (sl_storage_open_file(&cfg, &st) ||
+        sl_storage_shard_open(st, "crash", "shard-0", NULL, &log)) {
         fprintf(stderr, "driver: cannot reopen the log\n");
         return 1;
     }
@@ -103,8 +114,8 @@ static int verify(const char *dir, uint64_t acked, uint64_t *tip_out) {
     sl_storage_bounds(log, &b);
     int bad = 0;
     if (b.next_seq - 1 < acked) {
-        fprintf(stderr, "driver: acknowledged up to seq %llu but the log ends at %llu\n", (unsigned long long)acked,
-                (unsigned long long)(b.next_seq - 1));
+        fprintf(stderr, "driver: acknowledged up to seq %llu but the log ends at %llu\n",
+                (unsigned long long)acked, (unsigned long long)(b.next_seq - 1));
         bad++;
     }
     uint64_t pos = 1;
@@ -113,7 +124,8 @@ static int verify(const char *dir, uint64_t acked, uint64_t *tip_out) {
         int rc;
         sl_read_result_t *res = util_read(log, pos, 10000, 64u << 20, 0, &rc);
         if (!res || res->count == 0) {
-            fprintf(stderr, "driver: read at %llu failed: %s\n", (unsigned long long)pos, sl_strerror(rc));
+            fprintf(stderr, "driver: read at %llu failed: %s\n", (unsigned long long)pos,
+                    sl_strerror(rc));
             bad++;
             sl_storage_read_free(res);
             break;
@@ -178,7 +190,8 @@ int main(int argc, char **argv) {
                 buf[i] = '\0';
                 unsigned long long first;
                 size_t n;
-                if (sscanf(buf + start, "A %llu %zu", &first, &n) == 2 && first + n - 1 > acked) acked = first + n - 1;
+                if (sscanf(buf + start, "A %llu %zu", &first, &n) == 2 && first + n - 1 > acked)
+                    acked = first + n - 1;
                 start = i + 1;
             }
             memmove(buf, buf + start, have - start);
@@ -193,16 +206,21 @@ int main(int argc, char **argv) {
         }
         uint64_t tip = 0;
         failures += verify(dir, acked, &tip);
-        fprintf(stderr, "round %d: killed after acknowledging up to seq %llu; log ends at %llu (%llu unacknowledged kept)\n",
-                round, (unsigned long long)acked, (unsigned long long)tip, (unsigned long long)(tip - acked));
+        fprintf(stderr,
+                "round %d: killed after acknowledging up to seq %llu; log ends at %llu (%llu "
+                "unacknowledged kept)\n",
+                round, (unsigned long long)acked, (unsigned long long)tip,
+                (unsigned long long)(tip - acked));
         if (acked <= acked_total) {
             fprintf(stderr, "driver: the writer made no progress\n");
             failures++;
         }
         acked_total = tip;
     }
-    if (failures == 0) util_rm_rf(dir);
-    else fprintf(stderr, "data left in %s\n", dir);
+    if (failures == 0)
+        util_rm_rf(dir);
+    else
+        fprintf(stderr, "data left in %s\n", dir);
     free(dir);
     fprintf(stderr, "%s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;

@@ -29,8 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (pos + nl + vl > size) break;
         char *name = sl_arena_strndup(&arena, (const char *)data + pos, nl);
         char *val = sl_arena_strndup(&arena, (const char *)data + pos + nl, vl);
-        for (size_t i = 0; i < nl; i++) if (!name[i]) name[i] = 'x';
-        for (size_t i = 0; i < vl; i++) if (!val[i]) val[i] = 'x';
+        for (size_t i = 0; i < nl; i++)
+            if (!name[i]) name[i] = 'x';
+        for (size_t i = 0; i < vl; i++)
+            if (!val[i]) val[i] = 'x';
         strs[ns++] = name;
         strs[ns++] = val;
         hdrs[nh++] = (sl_es_header_t){name, val};
@@ -48,14 +50,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (dup) {
         if (rc != SL_EINVAL) abort();
     } else {
-        if (rc != 0 || m.total_len != b.len || m.header_count != nh || m.payload_len != plen) abort();
+        if (rc != 0 || m.total_len != b.len || m.header_count != nh || m.payload_len != plen)
+            abort();
         if (plen && memcmp(m.payload, payload, plen) != 0) abort();
         for (size_t i = 0; i < nh; i++) {
             if (strcmp(m.headers[i].name, hdrs[i].name) != 0) abort();
             if (m.headers[i].type != 7 || strcmp(m.headers[i].str, hdrs[i].value) != 0) abort();
         }
         /* Any strict prefix needs more bytes or is (never) invalid. */
-        if (sl_es_decode((const uint8_t *)b.data, b.len - 1, &arena, &m, &reason) != SL_EAGAIN) abort();
+        if (sl_es_decode((const uint8_t *)b.data, b.len - 1, &arena, &m, &reason) != SL_EAGAIN)
+            abort();
     }
     (void)strs;
     sl_buf_free(&b);

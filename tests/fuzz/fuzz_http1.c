@@ -57,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (size_t i = 0; i < p.head.header_count; i++) {
                 const sl_http_header_t *h = &p.head.headers[i];
                 check(strlen(h->name) == h->name_len && strlen(h->value) == h->value_len);
-                for (size_t k = 0; k < h->name_len; k++) check(!(h->name[k] >= 'A' && h->name[k] <= 'Z'));
+                for (size_t k = 0; k < h->name_len; k++)
+                    check(!(h->name[k] >= 'A' && h->name[k] <= 'Z'));
             }
             continue;
         }

@@ -37,14 +37,18 @@ static const sl_member_t get_members[] = {
     {"Rest", &s_lmap, false, SL_LOC_QUERY, "Rest"},
     {"Description", &s_string, false, SL_LOC_BODY, NULL},
 };
-static const sl_shape_t get_in = {.name = "GetItemRequest", .type = SL_SHAPE_STRUCTURE,
-                                  .members = get_members, .member_count = 12};
+static const sl_shape_t get_in = {.name = "GetItemRequest",
+                                  .type = SL_SHAPE_STRUCTURE,
+                                  .members = get_members,
+                                  .member_count = 12};
 static const sl_member_t invoke_members[] = {
     {"FunctionName", &s_string, true, SL_LOC_URI, "FunctionName"},
     {"Payload", &s_blob, false, SL_LOC_BODY, NULL},
 };
-static const sl_shape_t invoke_in = {.name = "InvocationRequest", .type = SL_SHAPE_STRUCTURE,
-                                     .members = invoke_members, .member_count = 2,
+static const sl_shape_t invoke_in = {.name = "InvocationRequest",
+                                     .type = SL_SHAPE_STRUCTURE,
+                                     .members = invoke_members,
+                                     .member_count = 2,
                                      .payload = "Payload"};
 static const sl_op_t ops[] = {
     {"GetItem", &get_in, NULL, "POST", "/things/{Name}/items/{Key+}"},
@@ -64,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (p > end + 1) p = end + 1;
     }
     size_t vlen = strlen(parts[1]);
-    sl_http_header_t h[] = {{"x-ids", 5, parts[1], vlen}, {"x-ratio", 7, parts[1], vlen},
+    sl_http_header_t h[] = {{"x-ids", 5, parts[1], vlen},
+                            {"x-ratio", 7, parts[1], vlen},
                             {"if-modified-since", 17, parts[1], vlen},
                             {"x-meta-k", 8, parts[1], vlen}};
     size_t body_len = strlen(parts[2]);
@@ -76,8 +81,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(body, parts[2], body_len + 1);
     sl_arena_t arena;
     sl_arena_init(&arena, 4096);
-    sl_http_req_t req = {.method = "POST", .path = parts[0], .headers = h, .header_count = 4,
-                         .body = (const uint8_t *)body, .body_len = body_len, .arena = &arena};
+    sl_http_req_t req = {.method = "POST",
+                         .path = parts[0],
+                         .headers = h,
+                         .header_count = 4,
+                         .body = (const uint8_t *)body,
+                         .body_len = body_len,
+                         .arena = &arena};
     const sl_op_t *op = sl_front_rest_find_op(&model, "POST", parts[0]);
     if (op) {
         sl_val_t *doc = NULL;

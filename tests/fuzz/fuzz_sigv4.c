@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sl_arena_init(&arena, 1024);
     sl_sigv4_auth_t a;
     const char *type = NULL, *msg = NULL;
-    int rc = sl_sigv4_check((flags & 2) ? NULL : authz, (flags & 4) ? NULL : query, flags & 1, &arena,
-                            &a, &type, &msg);
+    int rc = sl_sigv4_check((flags & 2) ? NULL : authz, (flags & 4) ? NULL : query, flags & 1,
+                            &arena, &a, &type, &msg);
     if (rc == 0) {
         if (type || msg || !a.access_key_id || !a.date || !a.region || !a.service ||
             !a.signed_headers || !a.signature)

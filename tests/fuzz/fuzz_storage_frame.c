@@ -1,7 +1,7 @@
 /* Fuzz target for the storage engine's on-disk decoders: record frames (as the recovery scan walks
- * a segment tail), segment headers, index entries and commit-journal headers, slots and entries. Bytes from disk are input: any content must
- * give a status, never a crash or an out-of-bounds read. A decoded frame must re-encode to the
- * same bytes. */
+ * a segment tail), segment headers, index entries and commit-journal headers, slots and entries.
+ * Bytes from disk are input: any content must give a status, never a crash or an out-of-bounds
+ * read. A decoded frame must re-encode to the same bytes. */
 #include "storage/format.h"
 #include "storage/journal.h"
 
@@ -20,9 +20,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (f.frame_len == 0 || f.frame_len > size - off) abort();
         /* re-encode and compare */
         sl_record_t r = {.arrival_ms = f.arrival_ms,
-                         .partition_key = (const char *)f.pk, .partition_key_len = f.pk_len,
-                         .explicit_hash_key = (const char *)f.ehk, .explicit_hash_key_len = f.ehk_len,
-                         .data = f.data, .data_len = f.data_len};
+                         .partition_key = (const char *)f.pk,
+                         .partition_key_len = f.pk_len,
+                         .explicit_hash_key = (const char *)f.ehk,
+                         .explicit_hash_key_len = f.ehk_len,
+                         .data = f.data,
+                         .data_len = f.data_len};
         size_t n = sl_frame_size(f.pk_len, f.ehk_len, f.data_len);
         if (n != f.frame_len) abort();
         uint8_t *copy = malloc(n);

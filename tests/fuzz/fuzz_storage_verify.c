@@ -1,7 +1,8 @@
 /* Fuzz target for `sluice check`'s read-only verification of a shard log and of the commit journal
  * (storage/verify.c): the input becomes a segment file and its index (input: u32 segment length,
  * the segment bytes, then the index bytes) and, whole, a journal file, in a scratch directory.
- * Files on disk are input: any content must give findings, never a crash or an out-of-bounds read. */
+ * Files on disk are input: any content must give findings, never a crash or an out-of-bounds read.
+ */
 #include "storage/format.h"
 #include "storage/verify.h"
 
@@ -31,8 +32,13 @@ static void say(void *arg, bool problem, const char *file, const char *msg) {
 
 static void cleanup(void) {
     const char *files[] = {"streams/1-s/shardId-000000000000/00000000000000000001.log",
-                           "streams/1-s/shardId-000000000000/00000000000000000001.idx", "journal/journal.jnl",
-                           "streams/1-s/shardId-000000000000", "streams/1-s", "streams", "journal", ""};
+                           "streams/1-s/shardId-000000000000/00000000000000000001.idx",
+                           "journal/journal.jnl",
+                           "streams/1-s/shardId-000000000000",
+                           "streams/1-s",
+                           "streams",
+                           "journal",
+                           ""};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/%s", root, files[i]);
@@ -43,7 +49,8 @@ static void cleanup(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!root[0]) {
         atexit(cleanup);
-        snprintf(root, sizeof root, "%s/sluice-fuzz-verify-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        snprintf(root, sizeof root, "%s/sluice-fuzz-verify-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         if (!mkdtemp(root)) abort();
         char p[512];
         snprintf(p, sizeof p, "%s/streams", root);

@@ -15,9 +15,9 @@
 
 static pthread_mutex_t g_fault_mu = PTHREAD_MUTEX_INITIALIZER;
 static sl_fault_kind_t g_kind;
-static long g_nth;         /* fault at this write (or sync) count */
-static long g_writes;      /* pwrite calls since arm */
-static long g_syncs;       /* fdatasync/fsync calls since arm */
+static long g_nth;    /* fault at this write (or sync) count */
+static long g_writes; /* pwrite calls since arm */
+static long g_syncs;  /* fdatasync/fsync calls since arm */
 static bool g_sticky, g_lose, g_crashed;
 static unsigned g_seed;
 /* Lowest offset written through each fd since its last sync, or -1. */
@@ -26,7 +26,8 @@ static bool g_unsynced_init;
 
 static void unsynced_init_locked(void) {
     if (g_unsynced_init) return;
-    for (size_t i = 0; i < FAULT_FDS_MAX; i++) g_unsynced[i] = -1;
+    for (size_t i = 0; i < FAULT_FDS_MAX; i++)
+        g_unsynced[i] = -1;
     g_unsynced_init = true;
 }
 
@@ -87,8 +88,10 @@ static void lose_unsynced_locked(void) {
         } else {
             char buf[4096];
             for (off_t off = cut; off < st.st_size;) {
-                size_t n = (size_t)(st.st_size - off < (off_t)sizeof buf ? st.st_size - off : (off_t)sizeof buf);
-                for (size_t i = 0; i < n; i++) buf[i] = how == 1 ? 0 : (char)fault_rand_locked();
+                size_t n = (size_t)(st.st_size - off < (off_t)sizeof buf ? st.st_size - off
+                                                                         : (off_t)sizeof buf);
+                for (size_t i = 0; i < n; i++)
+                    buf[i] = how == 1 ? 0 : (char)fault_rand_locked();
                 if (pwrite(fd, buf, n, off) != (ssize_t)n) break;
                 off += (off_t)n;
             }
@@ -100,7 +103,10 @@ static int fault_open(const char *path, int flags, mode_t mode) {
     pthread_mutex_lock(&g_fault_mu);
     bool dead = g_crashed;
     pthread_mutex_unlock(&g_fault_mu);
-    if (dead && (flags & (O_CREAT | O_TRUNC))) { errno = EIO; return -1; }
+    if (dead && (flags & (O_CREAT | O_TRUNC))) {
+        errno = EIO;
+        return -1;
+    }
     int fd = open(path, flags | O_CLOEXEC, mode);
     if (fd >= 0 && fd < FAULT_FDS_MAX) {
         pthread_mutex_lock(&g_fault_mu);
@@ -124,10 +130,15 @@ static int fault_close(int fd) {
 static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
     pthread_mutex_lock(&g_fault_mu);
     unsynced_init_locked();
-    if (g_crashed) { pthread_mutex_unlock(&g_fault_mu); errno = EIO; return -1; }
+    if (g_crashed) {
+        pthread_mutex_unlock(&g_fault_mu);
+        errno = EIO;
+        return -1;
+    }
     long n = ++g_writes;
     sl_fault_kind_t kind = g_kind;
-    bool hit = kind != SL_FAULT_NONE && kind != SL_FAULT_SYNC_EIO && (n == g_nth || (g_sticky && n > g_nth));
+    bool hit = kind != SL_FAULT_NONE && kind != SL_FAULT_SYNC_EIO &&
+               (n == g_nth || (g_sticky && n > g_nth));
     if (hit && (kind == SL_FAULT_ENOSPC || kind == SL_FAULT_EIO)) {
         pthread_mutex_unlock(&g_fault_mu);
         errno = kind == SL_FAULT_ENOSPC ? ENOSPC : EIO;
@@ -137,7 +148,8 @@ static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
     if (hit && n == g_nth && kind == SL_FAULT_SHORT) todo = len / 2;
     if (hit && n == g_nth && kind == SL_FAULT_CRASH) todo = len ? fault_rand_locked() % len : 0;
     ssize_t w = todo ? pwrite(fd, buf, todo, off) : 0;
-    if (w > 0 && fd < FAULT_FDS_MAX && (g_unsynced[fd] < 0 || off < g_unsynced[fd])) g_unsynced[fd] = off;
+    if (w > 0 && fd < FAULT_FDS_MAX && (g_unsynced[fd] < 0 || off < g_unsynced[fd]))
+        g_unsynced[fd] = off;
     if (hit && n == g_nth && kind == SL_FAULT_CRASH) {
         g_crashed = true;
         if (g_lose) lose_unsynced_locked();
@@ -146,14 +158,21 @@ static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
         return -1;
     }
     pthread_mutex_unlock(&g_fault_mu);
-    if (hit && kind == SL_FAULT_SHORT && todo == 0) { errno = EIO; return -1; }
+    if (hit && kind == SL_FAULT_SHORT && todo == 0) {
+        errno = EIO;
+        return -1;
+    }
     return w;
 }
 
 static int fault_sync_common(int fd, int (*real)(int)) {
     pthread_mutex_lock(&g_fault_mu);
     unsynced_init_locked();
-    if (g_crashed) { pthread_mutex_unlock(&g_fault_mu); errno = EIO; return -1; }
+    if (g_crashed) {
+        pthread_mutex_unlock(&g_fault_mu);
+        errno = EIO;
+        return -1;
+    }
     long n = ++g_syncs;
     if (g_kind == SL_FAULT_SYNC_EIO && (n == g_nth || (g_sticky && n > g_nth))) {
         pthread_mutex_unlock(&g_fault_mu);
@@ -170,19 +189,24 @@ static int fault_sync_common(int fd, int (*real)(int)) {
     return rc;
 }
 
-static int fault_fdatasync(int fd) { return fault_sync_common(fd, fdatasync); }
+static int fault_fdatasync(int fd) {
+    return fault_sync_common(fd, fdatasync);
+}
 
 /* syncfs makes every file durable: like a sync of each tracked descriptor. */
 static int fault_syncfs(int fd) {
     int rc = fault_sync_common(fd, syncfs);
     if (rc == 0) {
         pthread_mutex_lock(&g_fault_mu);
-        for (size_t i = 0; i < FAULT_FDS_MAX; i++) g_unsynced[i] = -1;
+        for (size_t i = 0; i < FAULT_FDS_MAX; i++)
+            g_unsynced[i] = -1;
         pthread_mutex_unlock(&g_fault_mu);
     }
     return rc;
 }
-static int fault_fsync(int fd) { return fault_sync_common(fd, fsync); }
+static int fault_fsync(int fd) {
+    return fault_sync_common(fd, fsync);
+}
 
 static bool fault_dead(void) {
     pthread_mutex_lock(&g_fault_mu);
@@ -192,11 +216,21 @@ static bool fault_dead(void) {
     return dead;
 }
 
-static int fault_ftruncate(int fd, off_t len) { return fault_dead() ? -1 : ftruncate(fd, len); }
-static int fault_unlink(const char *path) { return fault_dead() ? -1 : unlink(path); }
-static int fault_rename(const char *from, const char *to) { return fault_dead() ? -1 : rename(from, to); }
-static int fault_mkdir(const char *path, mode_t mode) { return fault_dead() ? -1 : mkdir(path, mode); }
-static int fault_rmdir(const char *path) { return fault_dead() ? -1 : rmdir(path); }
+static int fault_ftruncate(int fd, off_t len) {
+    return fault_dead() ? -1 : ftruncate(fd, len);
+}
+static int fault_unlink(const char *path) {
+    return fault_dead() ? -1 : unlink(path);
+}
+static int fault_rename(const char *from, const char *to) {
+    return fault_dead() ? -1 : rename(from, to);
+}
+static int fault_mkdir(const char *path, mode_t mode) {
+    return fault_dead() ? -1 : mkdir(path, mode);
+}
+static int fault_rmdir(const char *path) {
+    return fault_dead() ? -1 : rmdir(path);
+}
 
 const sl_file_ops_t sl_file_ops_fault = {
     .open = fault_open,

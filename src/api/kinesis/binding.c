@@ -17,7 +17,9 @@ void sl_kapi_destroy(sl_kapi_t *api) {
     free(api);
 }
 
-void sl_kapi_attach_kinesis(sl_kapi_t *api, sl_kinesis_t *k) { sl_kapi_subs_attach(api, k); }
+void sl_kapi_attach_kinesis(sl_kapi_t *api, sl_kinesis_t *k) {
+    sl_kapi_subs_attach(api, k);
+}
 
 void sl_kapi_describe(sl_kapi_t *api, sl_front_service_t *svc) {
     *svc = (sl_front_service_t){

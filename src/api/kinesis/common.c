@@ -8,22 +8,32 @@
 
 const char *sl_kapi_error_type(sl_kerr_type_t type) {
     switch (type) {
-    case SL_KERR_INVALID_ARGUMENT: return SL_AWS_INVALID_ARGUMENT;
-    case SL_KERR_RESOURCE_NOT_FOUND: return SL_AWS_RESOURCE_NOT_FOUND;
-    case SL_KERR_RESOURCE_IN_USE: return SL_AWS_RESOURCE_IN_USE;
-    case SL_KERR_VALIDATION: return SL_AWS_VALIDATION;
-    case SL_KERR_THROUGHPUT_EXCEEDED: return SL_AWS_PROVISIONED_THROUGHPUT_EXCEEDED;
-    case SL_KERR_EXPIRED_ITERATOR: return SL_AWS_EXPIRED_ITERATOR;
+    case SL_KERR_INVALID_ARGUMENT:
+        return SL_AWS_INVALID_ARGUMENT;
+    case SL_KERR_RESOURCE_NOT_FOUND:
+        return SL_AWS_RESOURCE_NOT_FOUND;
+    case SL_KERR_RESOURCE_IN_USE:
+        return SL_AWS_RESOURCE_IN_USE;
+    case SL_KERR_VALIDATION:
+        return SL_AWS_VALIDATION;
+    case SL_KERR_THROUGHPUT_EXCEEDED:
+        return SL_AWS_PROVISIONED_THROUGHPUT_EXCEEDED;
+    case SL_KERR_EXPIRED_ITERATOR:
+        return SL_AWS_EXPIRED_ITERATOR;
     case SL_KERR_NONE:
-    case SL_KERR_INTERNAL: break;
+    case SL_KERR_INTERNAL:
+        break;
     }
     return SL_AWS_INTERNAL_FAILURE;
 }
 
 void sl_kapi_fail_err(sl_front_call_t *call, const sl_kerr_t *err) {
-    if (err->type == SL_KERR_INTERNAL) sl_front_fail_internal(call, err->cause);
-    else if (err->message[0]) sl_front_fail(call, sl_kapi_error_type(err->type), "%s", err->message);
-    else sl_front_fail(call, sl_kapi_error_type(err->type), NULL);
+    if (err->type == SL_KERR_INTERNAL)
+        sl_front_fail_internal(call, err->cause);
+    else if (err->message[0])
+        sl_front_fail(call, sl_kapi_error_type(err->type), "%s", err->message);
+    else
+        sl_front_fail(call, sl_kapi_error_type(err->type), NULL);
 }
 
 void sl_kapi_not_found(sl_front_call_t *call, const char *name, size_t len) {
@@ -52,8 +62,9 @@ sl_kstream_t *sl_kapi_stream(sl_front_call_t *call) {
 bool sl_kapi_require_active(sl_front_call_t *call, sl_kstream_t *s) {
     sl_kstatus_t st = sl_kstream_status(s, call->now_ms);
     if (st == SL_KS_ACTIVE) return true;
-    sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
-                sl_kapi_engine(call)->account, sl_kstatus_name(st));
+    sl_front_fail(call, SL_AWS_RESOURCE_IN_USE,
+                  "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
+                  sl_kapi_engine(call)->account, sl_kstatus_name(st));
     return false;
 }
 
@@ -108,7 +119,8 @@ void sl_kapi_encode_children(sl_enc_t *e, const sl_kchild_t *children, size_t co
         sl_enc_kv_cstr(e, "ShardId", c->shard_id);
         sl_enc_key(e, "ParentShards");
         sl_enc_array_begin(e);
-        for (int p = 0; p < c->parent_count; p++) sl_enc_cstr(e, c->parents[p]);
+        for (int p = 0; p < c->parent_count; p++)
+            sl_enc_cstr(e, c->parents[p]);
         sl_enc_array_end(e);
         sl_enc_key(e, "HashKeyRange");
         sl_enc_map_begin(e);
@@ -124,12 +136,16 @@ bool sl_kapi_shard_limit_ok(sl_front_call_t *call, int64_t extra) {
     size_t open = sl_kinesis_open_shard_count(sl_kapi_engine(call), call->now_ms);
     if ((int64_t)open + extra <= sl_kapi_engine(call)->cfg.shard_limit) return true;
     sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                "This request would exceed the shard limit for the account %s in %s. Current shard count for the "
-                "account: %zu. Limit: %lld. Number of additional shards that would have resulted from this request: "
-                "%lld. Refer to the AWS Service Limits page "
-                "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how "
-                "to request higher limits.",
-                sl_kapi_engine(call)->account, sl_kapi_engine(call)->region, open, (long long)sl_kapi_engine(call)->cfg.shard_limit, (long long)extra);
+                  "This request would exceed the shard limit for the account %s in %s. Current "
+                  "shard count for the "
+                  "account: %zu. Limit: %lld. Number of additional shards that would have resulted "
+                  "from this request: "
+                  "%lld. Refer to the AWS Service Limits page "
+                  "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for "
+                  "current limits and how "
+                  "to request higher limits.",
+                  sl_kapi_engine(call)->account, sl_kapi_engine(call)->region, open,
+                  (long long)sl_kapi_engine(call)->cfg.shard_limit, (long long)extra);
     return false;
 }
 
@@ -140,7 +156,8 @@ void sl_kapi_encode_records(sl_enc_t *e, const sl_kread_t *rd, bool encrypted) {
     for (size_t i = 0; i < rd->count; i++) {
         const sl_krecord_t *r = &rd->records[i];
         sl_enc_map_begin(e);
-        sl_seqnum_t sn = sl_kinesis_seqnum(rd->shard_created_ms, rd->shard_index, r->seq, r->arrival_ms);
+        sl_seqnum_t sn =
+            sl_kinesis_seqnum(rd->shard_created_ms, rd->shard_index, r->seq, r->arrival_ms);
         size_t seq_len = sl_seqnum_format(&sn, seq);
         SL_ENC_KV_PLAIN(e, "SequenceNumber", seq, seq_len);
         sl_enc_key(e, "ApproximateArrivalTimestamp");
@@ -156,9 +173,11 @@ void sl_kapi_encode_records(sl_enc_t *e, const sl_kread_t *rd, bool encrypted) {
 
 bool sl_kapi_on_demand_limit_ok(sl_front_call_t *call) {
     sl_kinesis_t *k = sl_kapi_engine(call);
-    if ((int64_t)sl_kinesis_on_demand_count(k, call->now_ms) < k->cfg.on_demand_stream_limit) return true;
+    if ((int64_t)sl_kinesis_on_demand_count(k, call->now_ms) < k->cfg.on_demand_stream_limit)
+        return true;
     sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                "This request would exceed the on-demand stream limit for the account %s in %s. Limit: %lld.",
-                k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
+                  "This request would exceed the on-demand stream limit for the account %s in %s. "
+                  "Limit: %lld.",
+                  k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
     return false;
 }

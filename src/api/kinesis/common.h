@@ -16,7 +16,8 @@ bool sl_kapi_require_active(sl_front_call_t *call, sl_kstream_t *s);
 void sl_kapi_not_found(sl_front_call_t *call, const char *name, size_t len);
 /* The AWS error table's entry (wire/awserror.h) for a core error type. */
 const char *sl_kapi_error_type(sl_kerr_type_t type);
-/* Sends a core error as the AWS error (InternalFailure with the cause's message for internal ones). */
+/* Sends a core error as the AWS error (InternalFailure with the cause's message for internal ones).
+ */
 void sl_kapi_fail_err(sl_front_call_t *call, const sl_kerr_t *err);
 void sl_kapi_encode_shard(sl_front_call_t *call, const sl_kshard_t *sh);
 void sl_kapi_encode_hash_range(sl_front_call_t *call, const sl_kshard_t *sh);

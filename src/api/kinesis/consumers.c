@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-void sl_kapi_encode_consumer(sl_front_call_t *call, const sl_kstream_t *s, const sl_kconsumer_t *c, bool with_stream);
-void sl_kapi_encode_consumer(sl_front_call_t *call, const sl_kstream_t *s, const sl_kconsumer_t *c, bool with_stream) {
+void sl_kapi_encode_consumer(sl_front_call_t *call, const sl_kstream_t *s, const sl_kconsumer_t *c,
+                             bool with_stream);
+void sl_kapi_encode_consumer(sl_front_call_t *call, const sl_kstream_t *s, const sl_kconsumer_t *c,
+                             bool with_stream) {
     sl_enc_t *e = &call->enc;
     sl_enc_map_begin(e);
     sl_enc_kv_cstr(e, "ConsumerName", c->name);
@@ -32,33 +34,37 @@ sl_kconsumer_t *sl_kapi_consumer(sl_front_call_t *call, sl_kstream_t **stream_ou
     if (arn) {
         sl_arn_t a;
         if (sl_arn_parse_consumer(arn, alen, &a) != 0) {
-            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ConsumerARN %.*s.", (int)alen, arn);
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ConsumerARN %.*s.", (int)alen,
+                          arn);
             return NULL;
         }
-        if (a.account_len == strlen(sl_kapi_engine(call)->account) && memcmp(a.account, sl_kapi_engine(call)->account, a.account_len) == 0)
+        if (a.account_len == strlen(sl_kapi_engine(call)->account) &&
+            memcmp(a.account, sl_kapi_engine(call)->account, a.account_len) == 0)
             s = sl_kinesis_find(sl_kapi_engine(call), a.stream, a.stream_len, call->now_ms);
         sl_kconsumer_t *c = s ? sl_kstream_consumer(s, a.consumer, a.consumer_len) : NULL;
         if (!c || strlen(c->arn) != alen || memcmp(c->arn, arn, alen) != 0 ||
             sl_kconsumer_status(c, call->now_ms) == SL_KS_GONE ||
             (name && (strlen(c->name) != nlen || memcmp(c->name, name, nlen) != 0))) {
-            sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Consumer %.*s under account %s not found.", (int)alen, arn,
-                        sl_kapi_engine(call)->account);
+            sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND,
+                          "Consumer %.*s under account %s not found.", (int)alen, arn,
+                          sl_kapi_engine(call)->account);
             return NULL;
         }
         *stream_out = s;
         return c;
     }
     if (!sarn || !name) {
-        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Either ConsumerARN or both ConsumerName and StreamARN must be "
-                                                      "provided.");
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                      "Either ConsumerARN or both ConsumerName and StreamARN must be "
+                      "provided.");
         return NULL;
     }
     s = sl_kapi_stream_by_arn(call, sarn, salen);
     if (!s) return NULL;
     sl_kconsumer_t *c = sl_kstream_consumer(s, name, nlen);
     if (!c || sl_kconsumer_status(c, call->now_ms) == SL_KS_GONE) {
-        sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Consumer %.*s under account %s not found.", (int)nlen, name,
-                    sl_kapi_engine(call)->account);
+        sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Consumer %.*s under account %s not found.",
+                      (int)nlen, name, sl_kapi_engine(call)->account);
         return NULL;
     }
     *stream_out = s;
@@ -75,8 +81,9 @@ static void op_register(sl_front_call_t *call) {
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     sl_kconsumer_t *existing = sl_kstream_consumer(s, name, nlen);
     if (existing && sl_kconsumer_status(existing, call->now_ms) != SL_KS_GONE) {
-        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Consumer %s under stream %s already exists for account %s.",
-                    existing->name, s->name, k->account);
+        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE,
+                      "Consumer %s under stream %s already exists for account %s.", existing->name,
+                      s->name, k->account);
         goto out;
     }
     size_t live = 0, creating = 0;
@@ -88,12 +95,14 @@ static void op_register(sl_front_call_t *call) {
     size_t limit = k->commitment_enabled && s->on_demand ? 50 : SL_KINESIS_CONSUMERS_PER_STREAM_MAX;
     if (live >= limit) {
         sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                    "Consumer limit of %zu reached for stream %s under account %s.", limit, s->name, k->account);
+                      "Consumer limit of %zu reached for stream %s under account %s.", limit,
+                      s->name, k->account);
         goto out;
     }
     if (creating >= 5) {
         sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                    "Stream %s under account %s already has 5 consumers in CREATING state.", s->name, k->account);
+                      "Stream %s under account %s already has 5 consumers in CREATING state.",
+                      s->name, k->account);
         goto out;
     }
     char namez[129];
@@ -208,10 +217,12 @@ static void op_list(sl_front_call_t *call) {
     }
     sl_enc_array_end(e);
     if (more) {
-        consumer_token_t nt = {.stream_created_ms = s->created_ms, .issued_ms = call->now_ms, .offset = (uint32_t)i};
+        consumer_token_t nt = {
+            .stream_created_ms = s->created_ms, .issued_ms = call->now_ms, .offset = (uint32_t)i};
         snprintf(nt.stream, sizeof nt.stream, "%s", s->name);
         char buf[1024];
-        if (sl_token_seal(k->token_key, &nt, sizeof nt, buf, sizeof buf) > 0) sl_enc_kv_cstr(e, "NextToken", buf);
+        if (sl_token_seal(k->token_key, &nt, sizeof nt, buf, sizeof buf) > 0)
+            sl_enc_kv_cstr(e, "NextToken", buf);
     }
     sl_enc_map_end(e);
     sl_front_reply(call);
@@ -220,9 +231,14 @@ out:
 }
 
 void sl_kapi_consumer_ops(const char *name, sl_front_op_fn *fn) {
-    if (!strcmp(name, "RegisterStreamConsumer")) *fn = op_register;
-    else if (!strcmp(name, "DescribeStreamConsumer")) *fn = op_describe;
-    else if (!strcmp(name, "DeregisterStreamConsumer")) *fn = op_deregister;
-    else if (!strcmp(name, "ListStreamConsumers")) *fn = op_list;
-    else if (!strcmp(name, "SubscribeToShard")) *fn = sl_kapi_subscribe;
+    if (!strcmp(name, "RegisterStreamConsumer"))
+        *fn = op_register;
+    else if (!strcmp(name, "DescribeStreamConsumer"))
+        *fn = op_describe;
+    else if (!strcmp(name, "DeregisterStreamConsumer"))
+        *fn = op_deregister;
+    else if (!strcmp(name, "ListStreamConsumers"))
+        *fn = op_list;
+    else if (!strcmp(name, "SubscribeToShard"))
+        *fn = sl_kapi_subscribe;
 }

@@ -56,7 +56,8 @@ static void put_record_finish(sl_front_call_t *call) {
     }
     const sl_kput_group_t *g = &op->groups[0];
     char seq[64];
-    sl_seqnum_t sn = sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, g->first_seq, g->arrival_ms);
+    sl_seqnum_t sn =
+        sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, g->first_seq, g->arrival_ms);
     size_t seq_len = sl_seqnum_format(&sn, seq);
     sl_enc_t *e = &call->enc;
     sl_enc_map_begin(e);
@@ -83,7 +84,8 @@ static void put_records_finish(sl_front_call_t *call) {
     sl_enc_array_begin(e);
     /* A group's records have consecutive counters, so each sequence number is printed from the
      * previous one (sl_seqnum_run_next) rather than from scratch. */
-    sl_seqnum_run_t *runs = sl_arena_calloc(call->arena, op->group_count ? op->group_count : 1, sizeof *runs);
+    sl_seqnum_run_t *runs =
+        sl_arena_calloc(call->arena, op->group_count ? op->group_count : 1, sizeof *runs);
     if (!runs) {
         sl_front_fail_internal(call, SL_ENOMEM);
         return;
@@ -97,7 +99,8 @@ static void put_records_finish(sl_front_call_t *call) {
             if (run->len && r->seq == run->cur.counter + 1) {
                 sl_seqnum_run_next(run);
             } else {
-                sl_seqnum_t sn = sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
+                sl_seqnum_t sn =
+                    sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
                 sl_seqnum_run_init(run, &sn);
             }
             SL_ENC_KV_PLAIN(e, "SequenceNumber", run->text, run->len);
@@ -105,8 +108,8 @@ static void put_records_finish(sl_front_call_t *call) {
         } else if (g->status == SL_EAGAIN) {
             sl_enc_kv_cstr(e, "ErrorCode", SL_AWS_PROVISIONED_THROUGHPUT_EXCEEDED);
             char msg[400];
-            snprintf(msg, sizeof msg, "Rate exceeded for shard %s in stream %s under account %s.", g->shard_id,
-                     op->stream_name, sl_kapi_engine(call)->account);
+            snprintf(msg, sizeof msg, "Rate exceeded for shard %s in stream %s under account %s.",
+                     g->shard_id, op->stream_name, sl_kapi_engine(call)->account);
             sl_enc_kv_cstr(e, "ErrorMessage", msg);
         } else {
             sl_enc_kv_cstr(e, "ErrorCode", SL_AWS_INTERNAL_FAILURE);
@@ -134,22 +137,35 @@ static void put(sl_front_call_t *call, bool single) {
         sl_front_fail_internal(call, SL_ENOMEM);
         return;
     }
-    *op = (sl_kput_t){.stream = stream_ref(call), .records = recs, .count = n, .single = single,
-                      .now_ms = call->now_ms, .arena = call->arena, .cb = put_cb, .arg = call};
+    *op = (sl_kput_t){.stream = stream_ref(call),
+                      .records = recs,
+                      .count = n,
+                      .single = single,
+                      .now_ms = call->now_ms,
+                      .arena = call->arena,
+                      .cb = put_cb,
+                      .arg = call};
     if (single) {
         fill_record(call->in, &recs[0]);
         op->ordering = sl_val_get_str(call->in, "SequenceNumberForOrdering", &op->ordering_len);
     } else {
-        for (size_t i = 0; i < n; i++) fill_record(list->u.arr.items[i], &recs[i]);
+        for (size_t i = 0; i < n; i++)
+            fill_record(list->u.arr.items[i], &recs[i]);
     }
     call->state = op;
     if (sl_kinesis_put(sl_kapi_engine(call), op) == SL_KINESIS_PENDING) return;
-    if (single) put_record_finish(call);
-    else put_records_finish(call);
+    if (single)
+        put_record_finish(call);
+    else
+        put_records_finish(call);
 }
 
-static void op_put_record(sl_front_call_t *call) { put(call, true); }
-static void op_put_records(sl_front_call_t *call) { put(call, false); }
+static void op_put_record(sl_front_call_t *call) {
+    put(call, true);
+}
+static void op_put_records(sl_front_call_t *call) {
+    put(call, false);
+}
 
 /* ---------------------------------------------------------------------------------------------- */
 /* GetShardIterator */
@@ -167,11 +183,15 @@ static void get_shard_iterator_finish(sl_front_call_t *call) {
     sl_front_reply(call);
 }
 
-static void get_shard_iterator_cb(sl_kiterator_t *op) { sl_front_post(op->arg, get_shard_iterator_finish); }
+static void get_shard_iterator_cb(sl_kiterator_t *op) {
+    sl_front_post(op->arg, get_shard_iterator_finish);
+}
 
 /* StartingPosition / ShardIteratorType members as the core's starting position. */
 sl_kstart_t sl_kapi_start(const char *type, const char *seq, size_t seq_len, const sl_val_t *ts) {
-    return (sl_kstart_t){.type = sl_kstart_type_parse(type), .sequence_number = seq, .sequence_number_len = seq_len,
+    return (sl_kstart_t){.type = sl_kstart_type_parse(type),
+                         .sequence_number = seq,
+                         .sequence_number_len = seq_len,
                          .has_timestamp = ts && ts->type == SL_VAL_TIMESTAMP,
                          .timestamp_ms = ts && ts->type == SL_VAL_TIMESTAMP ? ts->u.ts_ms : 0};
 }
@@ -186,12 +206,18 @@ static void op_get_shard_iterator(sl_front_call_t *call) {
     const char *shard_id = sl_val_get_str(call->in, "ShardId", &idlen);
     const char *type = sl_val_get_str(call->in, "ShardIteratorType", NULL);
     const char *seq = sl_val_get_str(call->in, "StartingSequenceNumber", &slen);
-    *op = (sl_kiterator_t){.stream = stream_ref(call), .shard_id = shard_id, .shard_id_len = idlen,
-                           .start = sl_kapi_start(type, seq, slen, sl_val_get(call->in, "Timestamp")),
-                           .op_name = "GetShardIterator", .now_ms = call->now_ms, .cb = get_shard_iterator_cb,
-                           .arg = call};
+    *op =
+        (sl_kiterator_t){.stream = stream_ref(call),
+                         .shard_id = shard_id,
+                         .shard_id_len = idlen,
+                         .start = sl_kapi_start(type, seq, slen, sl_val_get(call->in, "Timestamp")),
+                         .op_name = "GetShardIterator",
+                         .now_ms = call->now_ms,
+                         .cb = get_shard_iterator_cb,
+                         .arg = call};
     call->state = op;
-    if (sl_kinesis_shard_iterator(sl_kapi_engine(call), op) == SL_KINESIS_DONE) get_shard_iterator_finish(call);
+    if (sl_kinesis_shard_iterator(sl_kapi_engine(call), op) == SL_KINESIS_DONE)
+        get_shard_iterator_finish(call);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -224,7 +250,9 @@ static void get_records_finish(sl_front_call_t *call) {
     sl_front_reply(call);
 }
 
-static void get_records_cb(sl_kread_t *op) { sl_front_post(op->arg, get_records_finish); }
+static void get_records_cb(sl_kread_t *op) {
+    sl_front_post(op->arg, get_records_finish);
+}
 
 static void op_get_records(sl_front_call_t *call) {
     sl_kread_t *op = sl_arena_alloc(call->arena, sizeof *op);
@@ -236,11 +264,15 @@ static void op_get_records(sl_front_call_t *call) {
     const char *text = sl_val_get_str(call->in, "ShardIterator", &len);
     int64_t limit = SL_KINESIS_GET_RECORDS_MAX;
     sl_val_get_int(call->in, "Limit", &limit);
-    *op = (sl_kread_t){.records_max = (size_t)limit, .bytes_max = SL_KINESIS_GET_RECORDS_BYTES_MAX,
-                       .now_ms = call->now_ms, .cb = get_records_cb, .arg = call};
+    *op = (sl_kread_t){.records_max = (size_t)limit,
+                       .bytes_max = SL_KINESIS_GET_RECORDS_BYTES_MAX,
+                       .now_ms = call->now_ms,
+                       .cb = get_records_cb,
+                       .arg = call};
     op->stream_arn = sl_val_get_str(call->in, "StreamARN", &op->stream_arn_len);
     call->state = op;
-    if (!sl_kinesis_iterator_open(sl_kapi_engine(call), text, len, call->now_ms, &op->reader, &op->err)) {
+    if (!sl_kinesis_iterator_open(sl_kapi_engine(call), text, len, call->now_ms, &op->reader,
+                                  &op->err)) {
         sl_kapi_fail_err(call, &op->err);
         return;
     }
@@ -248,8 +280,12 @@ static void op_get_records(sl_front_call_t *call) {
 }
 
 void sl_kapi_data_ops(const char *name, sl_front_op_fn *fn) {
-    if (!strcmp(name, "PutRecord")) *fn = op_put_record;
-    else if (!strcmp(name, "PutRecords")) *fn = op_put_records;
-    else if (!strcmp(name, "GetShardIterator")) *fn = op_get_shard_iterator;
-    else if (!strcmp(name, "GetRecords")) *fn = op_get_records;
+    if (!strcmp(name, "PutRecord"))
+        *fn = op_put_record;
+    else if (!strcmp(name, "PutRecords"))
+        *fn = op_put_records;
+    else if (!strcmp(name, "GetShardIterator"))
+        *fn = op_get_shard_iterator;
+    else if (!strcmp(name, "GetRecords"))
+        *fn = op_get_records;
 }

@@ -25,7 +25,9 @@ struct sl_kapi {
 };
 
 /* The engine of the request's account: what the composition root's account hook answered. */
-static inline sl_kinesis_t *sl_kapi_engine(const sl_front_call_t *call) { return call->account; }
+static inline sl_kinesis_t *sl_kapi_engine(const sl_front_call_t *call) {
+    return call->account;
+}
 
 /* The list of connected engines (subscribe.c). */
 void sl_kapi_subs_init(sl_kapi_t *api);

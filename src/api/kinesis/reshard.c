@@ -12,8 +12,9 @@
 
 static bool provisioned(sl_front_call_t *call, sl_kstream_t *s, const char *op) {
     if (!s->on_demand) return true;
-    sl_front_fail(call, SL_AWS_VALIDATION, "%s is not supported for stream %s under account %s in ON_DEMAND mode.",
-                op, s->name, sl_kapi_engine(call)->account);
+    sl_front_fail(call, SL_AWS_VALIDATION,
+                  "%s is not supported for stream %s under account %s in ON_DEMAND mode.", op,
+                  s->name, sl_kapi_engine(call)->account);
     return false;
 }
 
@@ -39,8 +40,9 @@ static bool shard_arg(sl_front_call_t *call, const char *member, uint32_t *index
     if (sl_shardid_parse(id, len, index) == 0) return true;
     const char *name = request_stream_name(call, &nlen);
     if (!name) return true; /* sl_kapi_stream reports the missing stream first */
-    sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Could not find shard %.*s in stream %.*s under account %s.",
-                (int)len, id, (int)nlen, name, sl_kapi_engine(call)->account);
+    sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND,
+                  "Could not find shard %.*s in stream %.*s under account %s.", (int)len, id,
+                  (int)nlen, name, sl_kapi_engine(call)->account);
     return false;
 }
 
@@ -50,15 +52,17 @@ static sl_kshard_t *open_shard(sl_front_call_t *call, sl_kstream_t *s, uint32_t 
     if (!sh || sl_kapi_shard_expired(s, sh, call->now_ms)) {
         char id[24];
         sl_shardid_format(index, id);
-        sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Could not find shard %s in stream %s under account %s.", id,
-                    s->name, sl_kapi_engine(call)->account);
+        sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND,
+                      "Could not find shard %s in stream %s under account %s.", id, s->name,
+                      sl_kapi_engine(call)->account);
         return NULL;
     }
     if (sh->closed_ms) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Shard %s in stream %s under account %s has already been merged or split, and thus is not "
-                    "eligible for merging or splitting.",
-                    sh->id, s->name, sl_kapi_engine(call)->account);
+                      "Shard %s in stream %s under account %s has already been merged or split, "
+                      "and thus is not "
+                      "eligible for merging or splitting.",
+                      sh->id, s->name, sl_kapi_engine(call)->account);
         return NULL;
     }
     return sh;
@@ -75,7 +79,8 @@ static int64_t child_time(const sl_kshard_t *a, const sl_kshard_t *b, int64_t no
 static int do_split(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh, sl_u128_t key, int64_t now) {
     int64_t t = child_time(sh, NULL, now);
     int rc = sl_kinesis_close_shard(k, sh, now);
-    if (rc == 0) rc = sl_kinesis_add_shard(k, s, sh->start, key - 1, (int32_t)sh->index, -1, t, NULL);
+    if (rc == 0)
+        rc = sl_kinesis_add_shard(k, s, sh->start, key - 1, (int32_t)sh->index, -1, t, NULL);
     if (rc == 0) rc = sl_kinesis_add_shard(k, s, key, sh->end, (int32_t)sh->index, -1, t, NULL);
     return rc;
 }
@@ -85,8 +90,10 @@ static int do_merge(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *a, sl_kshard_
     int64_t t = child_time(a, b, now);
     int rc = sl_kinesis_close_shard(k, a, now);
     if (rc == 0) rc = sl_kinesis_close_shard(k, b, now);
-    sl_u128_t lo = a->start < b->start ? a->start : b->start, hi = a->end > b->end ? a->end : b->end;
-    if (rc == 0) rc = sl_kinesis_add_shard(k, s, lo, hi, (int32_t)a->index, (int32_t)b->index, t, child);
+    sl_u128_t lo = a->start < b->start ? a->start : b->start,
+              hi = a->end > b->end ? a->end : b->end;
+    if (rc == 0)
+        rc = sl_kinesis_add_shard(k, s, lo, hi, (int32_t)a->index, (int32_t)b->index, t, child);
     return rc;
 }
 
@@ -104,11 +111,13 @@ static void op_split_shard(sl_front_call_t *call) {
     sl_u128_t key = 0;
     bool parsed = sl_hashkey_parse(key_text, klen, &key) == 0;
     if (!parsed || key <= sh->start + 1 || key >= sh->end) {
-        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "NewStartingHashKey %.*s used in SplitShard() on shard %s in stream %s under account %s is not "
-                    "both greater than one plus the shard's StartingHashKey %s and less than the shard's "
-                    "EndingHashKey %s.",
-                    (int)klen, key_text, sh->id, s->name, k->account, sh->start_dec, sh->end_dec);
+        sl_front_fail(
+            call, SL_AWS_INVALID_ARGUMENT,
+            "NewStartingHashKey %.*s used in SplitShard() on shard %s in stream %s under account "
+            "%s is not "
+            "both greater than one plus the shard's StartingHashKey %s and less than the shard's "
+            "EndingHashKey %s.",
+            (int)klen, key_text, sh->id, s->name, k->account, sh->start_dec, sh->end_dec);
         goto out;
     }
     if (!sl_kapi_shard_limit_ok(call, 1)) goto out;
@@ -118,8 +127,10 @@ static void op_split_shard(sl_front_call_t *call) {
         goto out;
     }
     int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
-    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
-    else sl_front_reply(call);
+    if (save_rc != 0)
+        sl_front_fail_internal(call, save_rc);
+    else
+        sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
@@ -127,7 +138,8 @@ out:
 static void op_merge_shards(sl_front_call_t *call) {
     sl_kinesis_t *k = sl_kapi_engine(call);
     uint32_t ia = 0, ib = 0;
-    if (!shard_arg(call, "ShardToMerge", &ia) || !shard_arg(call, "AdjacentShardToMerge", &ib)) return;
+    if (!shard_arg(call, "ShardToMerge", &ia) || !shard_arg(call, "AdjacentShardToMerge", &ib))
+        return;
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "MergeShards")) goto out;
@@ -141,9 +153,10 @@ static void op_merge_shards(sl_front_call_t *call) {
     bool adjacent = a != b && a->end != SL_HASHKEY_MAX && a->end + 1 == b->start;
     if (!adjacent) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for "
-                    "merging",
-                    a->id, b->id, s->name, k->account);
+                      "Shards %s and %s in stream %s under account %s are not an adjacent pair of "
+                      "shards eligible for "
+                      "merging",
+                      a->id, b->id, s->name, k->account);
         goto out;
     }
     int rc = do_merge(k, s, a, b, call->now_ms, NULL);
@@ -152,13 +165,17 @@ static void op_merge_shards(sl_front_call_t *call) {
         goto out;
     }
     int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
-    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
-    else sl_front_reply(call);
+    if (save_rc != 0)
+        sl_front_fail_internal(call, save_rc);
+    else
+        sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
-static sl_kshard_t *open_shard_at(sl_kstream_t *s, sl_u128_t key) { return sl_kstream_route(s, key); }
+static sl_kshard_t *open_shard_at(sl_kstream_t *s, sl_u128_t key) {
+    return sl_kstream_route(s, key);
+}
 
 static void op_update_shard_count(sl_front_call_t *call) {
     sl_kinesis_t *k = sl_kapi_engine(call);
@@ -166,20 +183,23 @@ static void op_update_shard_count(sl_front_call_t *call) {
     sl_val_get_int(call->in, "TargetShardCount", &target);
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
-    if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "UpdateShardCount")) goto out;
+    if (!s || !sl_kapi_require_active(call, s) || !provisioned(call, s, "UpdateShardCount"))
+        goto out;
     int64_t current = (int64_t)sl_kstream_open_shards(s);
     if (target > current * 2) {
         sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                    "UpdateShardCount cannot scale up over double your current open shard count. Current open shard "
-                    "count: %lld Target shard count: %lld",
-                    (long long)current, (long long)target);
+                      "UpdateShardCount cannot scale up over double your current open shard count. "
+                      "Current open shard "
+                      "count: %lld Target shard count: %lld",
+                      (long long)current, (long long)target);
         goto out;
     }
     if (target * 2 < current) {
         sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                    "UpdateShardCount cannot scale down below half your current open shard count. Current open shard "
-                    "count: %lld Target shard count: %lld",
-                    (long long)current, (long long)target);
+                      "UpdateShardCount cannot scale down below half your current open shard "
+                      "count. Current open shard "
+                      "count: %lld Target shard count: %lld",
+                      (long long)current, (long long)target);
         goto out;
     }
     if (target > current && !sl_kapi_shard_limit_ok(call, target - current)) goto out;
@@ -225,7 +245,10 @@ out:
 }
 
 void sl_kapi_reshard_ops(const char *name, sl_front_op_fn *fn) {
-    if (!strcmp(name, "SplitShard")) *fn = op_split_shard;
-    else if (!strcmp(name, "MergeShards")) *fn = op_merge_shards;
-    else if (!strcmp(name, "UpdateShardCount")) *fn = op_update_shard_count;
+    if (!strcmp(name, "SplitShard"))
+        *fn = op_split_shard;
+    else if (!strcmp(name, "MergeShards"))
+        *fn = op_merge_shards;
+    else if (!strcmp(name, "UpdateShardCount"))
+        *fn = op_update_shard_count;
 }

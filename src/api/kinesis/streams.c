@@ -72,41 +72,47 @@ static void op_create_stream(sl_front_call_t *call) {
     bool has_shards = sl_val_get_int(call->in, "ShardCount", &shards);
     sl_val_get_int(call->in, "MaxRecordSizeInKiB", &max_kib);
     bool has_warm = sl_val_get_int(call->in, "WarmThroughputMiBps", &warm);
-    const char *mode = sl_val_get_str(sl_val_get(call->in, "StreamModeDetails"), "StreamMode", NULL);
+    const char *mode =
+        sl_val_get_str(sl_val_get(call->in, "StreamModeDetails"), "StreamMode", NULL);
     bool on_demand = mode ? strcmp(mode, "ON_DEMAND") == 0 : !has_shards;
     if (on_demand) {
         if (has_shards && mode) {
-            sl_front_fail(call, SL_AWS_VALIDATION, "ShardCount is not supported for streams in ON_DEMAND mode.");
+            sl_front_fail(call, SL_AWS_VALIDATION,
+                          "ShardCount is not supported for streams in ON_DEMAND mode.");
             return;
         }
         shards = SL_KINESIS_ON_DEMAND_SHARDS;
     } else if (!has_shards) {
-        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "ShardCount is required for streams in PROVISIONED mode.");
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                      "ShardCount is required for streams in PROVISIONED mode.");
         return;
     }
     if (has_warm && !on_demand) {
-        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "WarmThroughputMiBps is only supported for ON_DEMAND streams.");
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                      "WarmThroughputMiBps is only supported for ON_DEMAND streams.");
         return;
     }
     if (has_warm && !k->commitment_enabled) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "WarmThroughputMiBps requires the account's MinimumThroughputBillingCommitment to be ENABLED.");
+                      "WarmThroughputMiBps requires the account's "
+                      "MinimumThroughputBillingCommitment to be ENABLED.");
         return;
     }
     sl_val_t *tags = sl_val_get(call->in, "Tags");
     if (tags && tags->u.map.count > SL_KINESIS_TAGS_PER_STREAM_MAX) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Failed to create stream %.*s under account %s because a given stream cannot have more than "
-                    "%d tags associated with it.",
-                    (int)nlen, name, k->account, SL_KINESIS_TAGS_PER_STREAM_MAX);
+                      "Failed to create stream %.*s under account %s because a given stream cannot "
+                      "have more than "
+                      "%d tags associated with it.",
+                      (int)nlen, name, k->account, SL_KINESIS_TAGS_PER_STREAM_MAX);
         return;
     }
 
     sl_kinesis_wrlock(k);
     if (sl_kinesis_find(k, name, nlen, call->now_ms)) {
         sl_kinesis_unlock(k);
-        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.", (int)nlen, name,
-                    k->account);
+        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.",
+                      (int)nlen, name, k->account);
         return;
     }
     /* a stream still DELETING (or gone but not yet reaped) with the same name blocks re-creation */
@@ -114,8 +120,8 @@ static void op_create_stream(sl_front_call_t *call) {
     if (pos < k->stream_count && strlen(k->streams[pos]->name) == nlen &&
         memcmp(k->streams[pos]->name, name, nlen) == 0) {
         sl_kinesis_unlock(k);
-        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.", (int)nlen, name,
-                    k->account);
+        sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %.*s under account %s already exists.",
+                      (int)nlen, name, k->account);
         return;
     }
     if (!sl_kapi_shard_limit_ok(call, shards)) {
@@ -129,15 +135,16 @@ static void op_create_stream(sl_front_call_t *call) {
     if (sl_kinesis_creating_count(k, call->now_ms) >= SL_KINESIS_CREATING_STREAMS_MAX) {
         sl_kinesis_unlock(k);
         sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                    "This request would exceed the limit of %d streams in CREATING state for the account %s in %s.",
-                    SL_KINESIS_CREATING_STREAMS_MAX, k->account, k->region);
+                      "This request would exceed the limit of %d streams in CREATING state for the "
+                      "account %s in %s.",
+                      SL_KINESIS_CREATING_STREAMS_MAX, k->account, k->region);
         return;
     }
     char namez[129];
     snprintf(namez, sizeof namez, "%.*s", (int)nlen, name);
     sl_kstream_t *s = NULL;
-    int rc = sl_kinesis_create_stream(k, namez, (int)shards, on_demand, (int32_t)max_kib, has_warm ? warm : -1,
-                                      call->now_ms, &s);
+    int rc = sl_kinesis_create_stream(k, namez, (int)shards, on_demand, (int32_t)max_kib,
+                                      has_warm ? warm : -1, call->now_ms, &s);
     if (rc == 0 && tags) {
         for (size_t i = 0; i < tags->u.map.count && rc == 0; i++) {
             const sl_kv_t *kv = &tags->u.map.items[i];
@@ -164,9 +171,10 @@ static void op_delete_stream(sl_front_call_t *call) {
     if (!s) goto out;
     if (s->consumer_count && !enforce) {
         sl_front_fail(call, SL_AWS_RESOURCE_IN_USE,
-                    "Stream %s under account %s has registered consumers. Use EnforceConsumerDeletion to delete "
-                    "the stream with its consumers.",
-                    s->name, k->account);
+                      "Stream %s under account %s has registered consumers. Use "
+                      "EnforceConsumerDeletion to delete "
+                      "the stream with its consumers.",
+                      s->name, k->account);
         goto out;
     }
     char name[sizeof s->name];
@@ -190,7 +198,8 @@ static void op_describe_stream(sl_front_call_t *call) {
     sl_kinesis_t *k = sl_kapi_engine(call);
     int64_t limit = SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX;
     sl_val_get_int(call->in, "Limit", &limit);
-    if (limit > SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX) limit = SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX;
+    if (limit > SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX)
+        limit = SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX;
     size_t start_len = 0;
     const char *start = val_str(call, "ExclusiveStartShardId", &start_len);
     sl_kinesis_rdlock(k);
@@ -242,7 +251,8 @@ static void op_describe_stream_summary(sl_front_call_t *call) {
     sl_enc_key(e, "StreamDescriptionSummary");
     sl_enc_map_begin(e);
     encode_stream_common(e, s, st);
-    sl_enc_kv_int(e, "OpenShardCount", shards_visible(k, s, st) ? (int64_t)sl_kstream_open_shards(s) : 0);
+    sl_enc_kv_int(e, "OpenShardCount",
+                  shards_visible(k, s, st) ? (int64_t)sl_kstream_open_shards(s) : 0);
     sl_enc_kv_int(e, "ConsumerCount", (int64_t)s->consumer_count);
     if (s->on_demand && s->warm_mibps >= 0) {
         sl_enc_key(e, "WarmThroughput");
@@ -262,14 +272,14 @@ out:
 /* ---- pagination tokens ---- */
 
 typedef struct {
-    uint8_t kind;          /* 1 ListStreams, 2 ListShards, 3 ListStreamConsumers */
+    uint8_t kind; /* 1 ListStreams, 2 ListShards, 3 ListStreamConsumers */
     int64_t issued_ms;
     int64_t stream_created_ms;
     int64_t filter_ts_ms;
-    uint32_t after_index;  /* last index returned */
-    uint8_t filter;        /* ListShards filter type + 1, 0 = none */
+    uint32_t after_index; /* last index returned */
+    uint8_t filter;       /* ListShards filter type + 1, 0 = none */
     uint8_t has_filter_ts;
-    char name[129];        /* stream name / last stream name */
+    char name[129]; /* stream name / last stream name */
 } page_token_t;
 
 static char *token_make(sl_front_call_t *call, const page_token_t *t) {
@@ -280,9 +290,11 @@ static char *token_make(sl_front_call_t *call, const page_token_t *t) {
 }
 
 /* Returns 0 ok, -1 invalid (error sent), -2 expired (error sent). */
-static int token_read(sl_front_call_t *call, const char *s, size_t len, uint8_t kind, page_token_t *t) {
+static int token_read(sl_front_call_t *call, const char *s, size_t len, uint8_t kind,
+                      page_token_t *t) {
     size_t n = 0;
-    if (sl_token_open(sl_kapi_engine(call)->token_key, s, len, t, sizeof *t, &n) != 0 || n != sizeof *t || t->kind != kind) {
+    if (sl_token_open(sl_kapi_engine(call)->token_key, s, len, t, sizeof *t, &n) != 0 ||
+        n != sizeof *t || t->kind != kind) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid NextToken.");
         return -1;
     }
@@ -327,7 +339,8 @@ static void op_list_streams(sl_front_call_t *call) {
     sl_enc_map_begin(e);
     sl_enc_key(e, "StreamNames");
     sl_enc_array_begin(e);
-    for (size_t j = 0; j < n; j++) sl_enc_cstr(e, page[j]->name);
+    for (size_t j = 0; j < n; j++)
+        sl_enc_cstr(e, page[j]->name);
     sl_enc_array_end(e);
     sl_enc_kv_bool(e, "HasMoreStreams", more);
     if (more && n) {
@@ -356,9 +369,16 @@ static void op_list_streams(sl_front_call_t *call) {
 }
 
 /* ---- ListShards ---- */
-enum { F_AFTER_SHARD_ID, F_AT_TRIM_HORIZON, F_FROM_TRIM_HORIZON, F_AT_LATEST, F_AT_TIMESTAMP, F_FROM_TIMESTAMP };
+enum {
+    F_AFTER_SHARD_ID,
+    F_AT_TRIM_HORIZON,
+    F_FROM_TRIM_HORIZON,
+    F_AT_LATEST,
+    F_AT_TIMESTAMP,
+    F_FROM_TIMESTAMP
+};
 static const char *const filter_names[] = {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON",
-                                           "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP"};
+                                           "AT_LATEST",      "AT_TIMESTAMP",    "FROM_TIMESTAMP"};
 
 static bool shard_is_root(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now) {
     int32_t parents[2] = {sh->parent, sh->adjacent_parent};
@@ -370,17 +390,22 @@ static bool shard_is_root(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t 
     return true;
 }
 
-static bool shard_matches(const sl_kstream_t *s, const sl_kshard_t *sh, int filter, int64_t ts, uint32_t after,
-                          int64_t now) {
+static bool shard_matches(const sl_kstream_t *s, const sl_kshard_t *sh, int filter, int64_t ts,
+                          uint32_t after, int64_t now) {
     switch (filter) {
-    case F_AFTER_SHARD_ID: return sh->index > after;
-    case F_AT_TRIM_HORIZON: return shard_is_root(s, sh, now);
-    case F_AT_LATEST: return sh->closed_ms == 0;
+    case F_AFTER_SHARD_ID:
+        return sh->index > after;
+    case F_AT_TRIM_HORIZON:
+        return shard_is_root(s, sh, now);
+    case F_AT_LATEST:
+        return sh->closed_ms == 0;
     case F_AT_TIMESTAMP:
         if (sh->created_ms <= ts) return sh->closed_ms == 0 || sh->closed_ms > ts;
         return shard_is_root(s, sh, now) && sh->parent < 0;
-    case F_FROM_TIMESTAMP: return sh->closed_ms == 0 || sh->closed_ms >= ts;
-    default: return true;
+    case F_FROM_TIMESTAMP:
+        return sh->closed_ms == 0 || sh->closed_ms >= ts;
+    default:
+        return true;
     }
 }
 
@@ -404,17 +429,18 @@ static void op_list_shards(sl_front_call_t *call) {
     page_token_t t = {0};
     if (tok) {
         if (name || arn) {
-            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "NextToken and StreamName cannot be provided together.");
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                          "NextToken and StreamName cannot be provided together.");
             return;
         }
         if (start) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "NextToken and ExclusiveStartShardId cannot be provided together.");
+                          "NextToken and ExclusiveStartShardId cannot be provided together.");
             return;
         }
         if (created) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "NextToken and StreamCreationTimestamp cannot be provided together.");
+                          "NextToken and StreamCreationTimestamp cannot be provided together.");
             return;
         }
         if (token_read(call, tok, tok_len, 2, &t) != 0) return;
@@ -425,7 +451,8 @@ static void op_list_shards(sl_front_call_t *call) {
         after = t.after_index;
         has_after = true;
     } else if (!name && !arn) {
-        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Either NextToken or StreamName should be provided.");
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                      "Either NextToken or StreamName should be provided.");
         return;
     }
     if (!tok && filter_v) {
@@ -438,31 +465,33 @@ static void op_list_shards(sl_front_call_t *call) {
         if (filter == F_AFTER_SHARD_ID) {
             if (!sid) {
                 sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                            "ShardId must be provided when ShardFilter type is AFTER_SHARD_ID.");
+                              "ShardId must be provided when ShardFilter type is AFTER_SHARD_ID.");
                 return;
             }
             uint32_t idx;
             if (sl_shardid_parse(sid, sid_len, &idx) != 0) {
-                sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ShardId %.*s in ShardFilter.", (int)sid_len,
-                            sid);
+                sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Invalid ShardId %.*s in ShardFilter.",
+                              (int)sid_len, sid);
                 return;
             }
             after = idx;
         } else if (sid) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "ShardId can only be provided when ShardFilter type is AFTER_SHARD_ID.");
+                          "ShardId can only be provided when ShardFilter type is AFTER_SHARD_ID.");
             return;
         }
         if (filter == F_AT_TIMESTAMP || filter == F_FROM_TIMESTAMP) {
             if (!ts || ts->type != SL_VAL_TIMESTAMP) {
                 sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                            "Timestamp must be provided when ShardFilter type is %s.", filter_names[filter]);
+                              "Timestamp must be provided when ShardFilter type is %s.",
+                              filter_names[filter]);
                 return;
             }
             filter_ts = ts->u.ts_ms;
         } else if (ts) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "Timestamp can only be provided when ShardFilter type is AT_TIMESTAMP or FROM_TIMESTAMP.");
+                          "Timestamp can only be provided when ShardFilter type is AT_TIMESTAMP or "
+                          "FROM_TIMESTAMP.");
             return;
         }
     }
@@ -486,7 +515,8 @@ static void op_list_shards(sl_front_call_t *call) {
         s = sl_kapi_stream(call);
     }
     if (!s) goto out;
-    if (created && created->type == SL_VAL_TIMESTAMP && created->u.ts_ms / 1000 != s->created_ms / 1000) {
+    if (created && created->type == SL_VAL_TIMESTAMP &&
+        created->u.ts_ms / 1000 != s->created_ms / 1000) {
         sl_kapi_not_found(call, s->name, strlen(s->name));
         goto out;
     }
@@ -514,8 +544,12 @@ static void op_list_shards(sl_front_call_t *call) {
     }
     sl_enc_array_end(e);
     if (more) {
-        page_token_t nt = {.kind = 2, .issued_ms = call->now_ms, .stream_created_ms = s->created_ms,
-                           .filter_ts_ms = filter_ts, .after_index = last, .filter = (uint8_t)(filter + 1)};
+        page_token_t nt = {.kind = 2,
+                           .issued_ms = call->now_ms,
+                           .stream_created_ms = s->created_ms,
+                           .filter_ts_ms = filter_ts,
+                           .after_index = last,
+                           .filter = (uint8_t)(filter + 1)};
         snprintf(nt.name, sizeof nt.name, "%s", s->name);
         char *ts = token_make(call, &nt);
         if (ts) sl_enc_kv_cstr(e, "NextToken", ts);
@@ -537,41 +571,51 @@ static void retention_op(sl_front_call_t *call, bool increase) {
     if (!sl_kapi_require_active(call, s)) goto out;
     if (hours < SL_KINESIS_RETENTION_HOURS_MIN) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Minimum allowed retention period is %d hours. Requested retention period (%lld hours) is too "
-                    "short.",
-                    SL_KINESIS_RETENTION_HOURS_MIN, (long long)hours);
+                      "Minimum allowed retention period is %d hours. Requested retention period "
+                      "(%lld hours) is too "
+                      "short.",
+                      SL_KINESIS_RETENTION_HOURS_MIN, (long long)hours);
         goto out;
     }
     if (hours > SL_KINESIS_RETENTION_HOURS_MAX) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Maximum allowed retention period is %d hours. Requested retention period (%lld hours) is too "
-                    "long.",
-                    SL_KINESIS_RETENTION_HOURS_MAX, (long long)hours);
+                      "Maximum allowed retention period is %d hours. Requested retention period "
+                      "(%lld hours) is too "
+                      "long.",
+                      SL_KINESIS_RETENTION_HOURS_MAX, (long long)hours);
         goto out;
     }
     if (increase && hours < s->retention_hours) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Requested retention period (%lld hours) for stream %s can not be shorter than existing "
-                    "retention period (%d hours). Use DecreaseRetentionPeriod API.",
-                    (long long)hours, s->name, s->retention_hours);
+                      "Requested retention period (%lld hours) for stream %s can not be shorter "
+                      "than existing "
+                      "retention period (%d hours). Use DecreaseRetentionPeriod API.",
+                      (long long)hours, s->name, s->retention_hours);
         goto out;
     }
     if (!increase && hours > s->retention_hours) {
-        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Requested retention period (%lld hours) for stream %s can not be longer than existing "
-                    "retention period (%d hours). Use IncreaseRetentionPeriod API.",
-                    (long long)hours, s->name, s->retention_hours);
+        sl_front_fail(
+            call, SL_AWS_INVALID_ARGUMENT,
+            "Requested retention period (%lld hours) for stream %s can not be longer than existing "
+            "retention period (%d hours). Use IncreaseRetentionPeriod API.",
+            (long long)hours, s->name, s->retention_hours);
         goto out;
     }
     int save_rc = sl_kinesis_set_retention(k, s, (int32_t)hours);
-    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
-    else sl_front_reply(call);
+    if (save_rc != 0)
+        sl_front_fail_internal(call, save_rc);
+    else
+        sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
-static void op_increase_retention(sl_front_call_t *call) { retention_op(call, true); }
-static void op_decrease_retention(sl_front_call_t *call) { retention_op(call, false); }
+static void op_increase_retention(sl_front_call_t *call) {
+    retention_op(call, true);
+}
+static void op_decrease_retention(sl_front_call_t *call) {
+    retention_op(call, false);
+}
 
 /* ---- enhanced monitoring ---- */
 static void monitoring_op(sl_front_call_t *call, bool enable) {
@@ -613,8 +657,12 @@ out:
     sl_kinesis_unlock(k);
 }
 
-static void op_enable_monitoring(sl_front_call_t *call) { monitoring_op(call, true); }
-static void op_disable_monitoring(sl_front_call_t *call) { monitoring_op(call, false); }
+static void op_enable_monitoring(sl_front_call_t *call) {
+    monitoring_op(call, true);
+}
+static void op_disable_monitoring(sl_front_call_t *call) {
+    monitoring_op(call, false);
+}
 
 /* ---- DescribeLimits ---- */
 static void op_describe_limits(sl_front_call_t *call) {
@@ -663,7 +711,8 @@ static void op_describe_account_settings(sl_front_call_t *call) {
 
 static void op_update_account_settings(sl_front_call_t *call) {
     sl_kinesis_t *k = sl_kapi_engine(call);
-    const char *status = sl_val_get_str(sl_val_get(call->in, "MinimumThroughputBillingCommitment"), "Status", NULL);
+    const char *status =
+        sl_val_get_str(sl_val_get(call->in, "MinimumThroughputBillingCommitment"), "Status", NULL);
     bool enable = status && strcmp(status, "ENABLED") == 0;
     sl_kinesis_wrlock(k);
     int save_rc = 0;
@@ -707,8 +756,10 @@ static void op_update_max_record_size(sl_front_call_t *call) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     int save_rc = sl_kinesis_set_max_record_size(k, s, (int32_t)kib);
-    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
-    else sl_front_reply(call);
+    if (save_rc != 0)
+        sl_front_fail_internal(call, save_rc);
+    else
+        sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
@@ -716,7 +767,8 @@ out:
 /* ---- UpdateStreamMode ---- */
 static void op_update_stream_mode(sl_front_call_t *call) {
     sl_kinesis_t *k = sl_kapi_engine(call);
-    const char *mode = sl_val_get_str(sl_val_get(call->in, "StreamModeDetails"), "StreamMode", NULL);
+    const char *mode =
+        sl_val_get_str(sl_val_get(call->in, "StreamModeDetails"), "StreamMode", NULL);
     int64_t warm = -1;
     bool has_warm = sl_val_get_int(call->in, "WarmThroughputMiBps", &warm);
     bool on_demand = mode && strcmp(mode, "ON_DEMAND") == 0;
@@ -724,15 +776,18 @@ static void op_update_stream_mode(sl_front_call_t *call) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (has_warm && (!on_demand || !k->commitment_enabled)) {
-        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "WarmThroughputMiBps can only be set when switching to ON_DEMAND with the account's "
-                    "MinimumThroughputBillingCommitment ENABLED.");
+        sl_front_fail(
+            call, SL_AWS_INVALID_ARGUMENT,
+            "WarmThroughputMiBps can only be set when switching to ON_DEMAND with the account's "
+            "MinimumThroughputBillingCommitment ENABLED.");
         goto out;
     }
     if (on_demand && !s->on_demand && !sl_kapi_on_demand_limit_ok(call)) goto out;
     int save_rc = sl_kinesis_set_stream_mode(k, s, on_demand, has_warm, warm, call->now_ms);
-    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
-    else sl_front_reply(call);
+    if (save_rc != 0)
+        sl_front_fail_internal(call, save_rc);
+    else
+        sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
@@ -747,17 +802,19 @@ static void op_update_warm_throughput(sl_front_call_t *call) {
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (!s->on_demand) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Warm throughput can only be configured for streams in ON_DEMAND mode.");
+                      "Warm throughput can only be configured for streams in ON_DEMAND mode.");
         goto out;
     }
     if (!k->commitment_enabled) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED.");
+                      "Warm throughput requires the account's MinimumThroughputBillingCommitment "
+                      "to be ENABLED.");
         goto out;
     }
     if (warm > 10240) {
         sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                    "WarmThroughputMiBps %lld exceeds the maximum of 10240 MiBps.", (long long)warm);
+                      "WarmThroughputMiBps %lld exceeds the maximum of 10240 MiBps.",
+                      (long long)warm);
         goto out;
     }
     int save_rc = sl_kinesis_set_warm_throughput(k, s, warm, call->now_ms);
@@ -783,13 +840,15 @@ out:
 /* ---- encryption flags (StartStreamEncryption / StopStreamEncryption) ---- */
 static bool key_id_valid(const char *id) {
     if (strncmp(id, "alias/", 6) == 0) return id[6] != 0;
-    if (strncmp(id, "arn:", 4) == 0) return strstr(id, ":kms:") && (strstr(id, ":key/") || strstr(id, ":alias/"));
+    if (strncmp(id, "arn:", 4) == 0)
+        return strstr(id, ":kms:") && (strstr(id, ":key/") || strstr(id, ":alias/"));
     /* key GUID 8-4-4-4-12 hex */
     static const int groups[5] = {8, 4, 4, 4, 12};
     const char *p = id;
     for (int g = 0; g < 5; g++) {
         for (int i = 0; i < groups[g]; i++, p++)
-            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))) return false;
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
+                return false;
         if (g < 4 && *p++ != '-') return false;
     }
     return *p == 0;
@@ -803,26 +862,34 @@ static void encryption_op(sl_front_call_t *call, bool start) {
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
     if (!type || strcmp(type, "KMS") != 0) {
-        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Only KMS encryption type is supported. Received %s.",
-                    type ? type : "null");
+        sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                      "Only KMS encryption type is supported. Received %s.", type ? type : "null");
         goto out;
     }
     if (!key_id_valid(key_id)) {
         if (strncmp(key_id, "arn:", 4) == 0)
-            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId ARN is not a properly formatted ARN");
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                          "Received KeyId ARN is not a properly formatted ARN");
         else
-            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT, "Received KeyId is not a properly formatted Alias or GUID");
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                          "Received KeyId is not a properly formatted Alias or GUID");
         goto out;
     }
     int save_rc = sl_kinesis_set_encryption(k, s, start, key_id, call->now_ms);
-    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
-    else sl_front_reply(call);
+    if (save_rc != 0)
+        sl_front_fail_internal(call, save_rc);
+    else
+        sl_front_reply(call);
 out:
     sl_kinesis_unlock(k);
 }
 
-static void op_start_encryption(sl_front_call_t *call) { encryption_op(call, true); }
-static void op_stop_encryption(sl_front_call_t *call) { encryption_op(call, false); }
+static void op_start_encryption(sl_front_call_t *call) {
+    encryption_op(call, true);
+}
+static void op_stop_encryption(sl_front_call_t *call) {
+    encryption_op(call, false);
+}
 
 /* ---- table ---- */
 

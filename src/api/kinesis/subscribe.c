@@ -27,21 +27,21 @@
 
 struct sl_sub {
     sl_kapi_t *api;
-    sl_kinesis_t *k;            /* the engine of the subscriber's account */
+    sl_kinesis_t *k; /* the engine of the subscriber's account */
     sl_http_req_t *req;
     sl_loop_t *loop;
     sl_fmt_t fmt;
     char consumer_arn[512];
-    sl_kreader_t reader;        /* stream, shard and the next position to push */
-    sl_kfanout_t *fan;          /* registration in the core's fan-out registry */
+    sl_kreader_t reader; /* stream, shard and the next position to push */
+    sl_kfanout_t *fan;   /* registration in the core's fan-out registry */
     int64_t started_ms;
-    int refs;                   /* atomic */
-    bool wake_posted;           /* a wake-up is queued (atomic) */
-    bool reading;               /* a read is in flight */
-    bool paused;                /* output backlog above the high-water mark */
+    int refs;         /* atomic */
+    bool wake_posted; /* a wake-up is queued (atomic) */
+    bool reading;     /* a read is in flight */
+    bool paused;      /* output backlog above the high-water mark */
     bool ended;
     sl_timer_t *idle_timer;
-    sl_kread_t rd;              /* the read in flight or just completed */
+    sl_kread_t rd; /* the read in flight or just completed */
     /* Guards `closed` against the reader pool: once the subscription ended on its loop (which may
      * then stop and be freed at shutdown), a read completing later does not post to it. */
     pthread_mutex_t post_mu;
@@ -50,7 +50,9 @@ struct sl_sub {
 
 static void sub_pump(sl_sub_t *sub);
 
-void sl_kapi_subs_init(sl_kapi_t *api) { pthread_mutex_init(&api->engines_mu, NULL); }
+void sl_kapi_subs_init(sl_kapi_t *api) {
+    pthread_mutex_init(&api->engines_mu, NULL);
+}
 
 void sl_kapi_subs_deinit(sl_kapi_t *api) {
     free(api->engines);
@@ -69,12 +71,13 @@ static const char *payload_type(sl_fmt_t fmt) {
     return fmt == SL_FMT_CBOR ? "application/x-amz-cbor-1.1" : "application/json";
 }
 
-static long sub_write_event(sl_sub_t *sub, const char *message_type, const char *type_header, const char *type,
-                            const void *payload, size_t len) {
+static long sub_write_event(sl_sub_t *sub, const char *message_type, const char *type_header,
+                            const char *type, const void *payload, size_t len) {
     sl_es_header_t h[3] = {
         {":message-type", message_type},
         {type_header, type},
-        {":content-type", strcmp(message_type, "exception") == 0 ? "application/json" : payload_type(sub->fmt)},
+        {":content-type",
+         strcmp(message_type, "exception") == 0 ? "application/json" : payload_type(sub->fmt)},
     };
     sl_buf_t b = SL_BUF_INIT;
     if (sl_es_encode(&b, h, 3, payload, len) != 0 || sl_buf_failed(&b)) {
@@ -96,7 +99,7 @@ static void sub_end(sl_sub_t *sub) {
     sl_kfanout_remove(sub->fan); /* no wake-up or take-over is posted after this */
     sub->fan = NULL;
     pthread_mutex_lock(&sub->post_mu);
-    sub->closed = true;          /* nor a read completion */
+    sub->closed = true; /* nor a read completion */
     pthread_mutex_unlock(&sub->post_mu);
     sl_http_stream_end(sub->req);
     sub->req = NULL;
@@ -110,7 +113,8 @@ static void sub_exception(sl_sub_t *sub, const char *type, const char *message) 
     sub_end(sub);
 }
 
-/* A core error as the exception event: the model's InternalFailureException for internal failures. */
+/* A core error as the exception event: the model's InternalFailureException for internal failures.
+ */
 static void sub_exception_err(sl_sub_t *sub, const sl_kerr_t *err) {
     if (err->type == SL_KERR_INTERNAL)
         sub_exception(sub, SL_AWS_INTERNAL_FAILURE_EVENT, sl_aws_failure_message(err->cause));
@@ -155,7 +159,8 @@ static void sub_on_wake(void *arg) {
 
 void sl_kapi_subs_kick(sl_kapi_t *api, const char *stream, const char *consumer_arn) {
     pthread_mutex_lock(&api->engines_mu);
-    for (size_t i = 0; i < api->engine_count; i++) sl_kinesis_fanout_kick(api->engines[i], stream, consumer_arn);
+    for (size_t i = 0; i < api->engine_count; i++)
+        sl_kinesis_fanout_kick(api->engines[i], stream, consumer_arn);
     pthread_mutex_unlock(&api->engines_mu);
 }
 
@@ -193,9 +198,13 @@ static void sub_pump(sl_sub_t *sub) {
         return;
     }
     sl_kread_release(&sub->rd);
-    sub->rd = (sl_kread_t){.reader = sub->reader, .records_max = SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX,
-                           .bytes_max = SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX, .consumer_arn = sub->consumer_arn, .now_ms = now,
-                           .cb = sub_read_cb, .arg = sub};
+    sub->rd = (sl_kread_t){.reader = sub->reader,
+                           .records_max = SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX,
+                           .bytes_max = SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX,
+                           .consumer_arn = sub->consumer_arn,
+                           .now_ms = now,
+                           .cb = sub_read_cb,
+                           .arg = sub};
     sub->reading = true;
     __atomic_add_fetch(&sub->refs, 1, __ATOMIC_ACQ_REL); /* for the read completion post */
     if (sl_kinesis_read(sub->k, &sub->rd) == SL_KINESIS_PENDING) return;
@@ -240,9 +249,10 @@ static void sub_on_read(void *arg) {
     sub->reader.position = rd->next_position;
     bool caught_up = rd->caught_up, shard_end = rd->shard_ended, gone = rd->gone;
     sl_kread_release(rd);
-    long backlog = sl_buf_failed(&out) ? SL_ENOMEM
-                                       : sub_write_event(sub, "event", ":event-type", "SubscribeToShardEvent",
-                                                         out.data, out.len);
+    long backlog = sl_buf_failed(&out)
+                       ? SL_ENOMEM
+                       : sub_write_event(sub, "event", ":event-type", "SubscribeToShardEvent",
+                                         out.data, out.len);
     sl_buf_free(&out);
     if (backlog < 0 || shard_end || gone) {
         sub_end(sub);
@@ -257,7 +267,8 @@ static void sub_on_read(void *arg) {
         if (sl_kfanout_wait(sub->fan, sub->reader.position)) {
             if (!sub->paused) sub_pump(sub);
         } else if (!sub->idle_timer) {
-            sub->idle_timer = sl_timer_start(sub->loop, SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS, sub_idle_fire, sub);
+            sub->idle_timer =
+                sl_timer_start(sub->loop, SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS, sub_idle_fire, sub);
         }
     }
     sub_unref(sub);
@@ -292,7 +303,8 @@ static void sub_on_close(sl_http_req_t *req, void *arg) {
 static void sub_on_replaced(void *arg) {
     sl_sub_t *sub = arg;
     __atomic_add_fetch(&sub->refs, 1, __ATOMIC_ACQ_REL);
-    if (sl_loop_post(sub->loop, sub_terminate, sub) != 0) __atomic_sub_fetch(&sub->refs, 1, __ATOMIC_ACQ_REL);
+    if (sl_loop_post(sub->loop, sub_terminate, sub) != 0)
+        __atomic_sub_fetch(&sub->refs, 1, __ATOMIC_ACQ_REL);
 }
 
 /* ---- the operation ---- */
@@ -318,12 +330,12 @@ static void subscribe_finish(sl_front_call_t *call) {
     sub->started_ms = call->now_ms;
     sub->refs = 1;
     pthread_mutex_init(&sub->post_mu, NULL);
-    /* the re-subscribe rule: one successful subscription per (consumer, shard) every 5 s; a later one
-     * takes over from the older stream */
+    /* the re-subscribe rule: one successful subscription per (consumer, shard) every 5 s; a later
+     * one takes over from the older stream */
     sl_kfanout_cbs_t cbs = {.wake = sub_on_wake, .replaced = sub_on_replaced, .arg = sub};
     sl_kerr_t *err = &op->err;
-    sub->fan = sl_kfanout_add(sl_kapi_engine(call), &sub->reader, sub->consumer_arn, op->shard_id, op->shard_id_len, call->now_ms,
-                              &cbs, err);
+    sub->fan = sl_kfanout_add(sl_kapi_engine(call), &sub->reader, sub->consumer_arn, op->shard_id,
+                              op->shard_id_len, call->now_ms, &cbs, err);
     if (!sub->fan) {
         pthread_mutex_destroy(&sub->post_mu);
         free(sub);
@@ -336,7 +348,8 @@ static void subscribe_finish(sl_front_call_t *call) {
         {"Content-Type", 12, "application/vnd.amazon.eventstream", 34},
         {"x-amzn-RequestId", 16, rid, strlen(rid)},
     };
-    sl_http_stream_cbs_t scbs = {.on_writable = sub_on_writable, .on_close = sub_on_close, .arg = sub};
+    sl_http_stream_cbs_t scbs = {
+        .on_writable = sub_on_writable, .on_close = sub_on_close, .arg = sub};
     if (sl_http_stream_begin(call->req, 200, h, 2, &scbs) != 0) {
         sub_end(sub);
         return;
@@ -346,7 +359,9 @@ static void subscribe_finish(sl_front_call_t *call) {
     sub_pump(sub);
 }
 
-static void subscribe_cb(sl_ksubscribe_t *op) { sl_front_post(op->arg, subscribe_finish); }
+static void subscribe_cb(sl_ksubscribe_t *op) {
+    sl_front_post(op->arg, subscribe_finish);
+}
 
 void sl_kapi_subscribe(sl_front_call_t *call) {
     sl_ksubscribe_t *op = sl_arena_alloc(call->arena, sizeof *op);
@@ -359,7 +374,9 @@ void sl_kapi_subscribe(sl_front_call_t *call) {
     const char *type = sl_val_get_str(pos, "Type", NULL);
     const char *seq = sl_val_get_str(pos, "SequenceNumber", &slen);
     *op = (sl_ksubscribe_t){.start = sl_kapi_start(type, seq, slen, sl_val_get(pos, "Timestamp")),
-                            .now_ms = call->now_ms, .cb = subscribe_cb, .arg = call};
+                            .now_ms = call->now_ms,
+                            .cb = subscribe_cb,
+                            .arg = call};
     op->consumer_arn = sl_val_get_str(call->in, "ConsumerARN", &op->consumer_arn_len);
     op->shard_id = sl_val_get_str(call->in, "ShardId", &op->shard_id_len);
     call->state = op;
@@ -375,7 +392,8 @@ void sl_kapi_subs_attach(sl_kapi_t *api, sl_kinesis_t *k) {
         api->engines = n;
         n[api->engine_count++] = k;
     } else {
-        SL_ERROR("subscribe: cannot remember engine %s for deletion wake-ups (out of memory)", k->account);
+        SL_ERROR("subscribe: cannot remember engine %s for deletion wake-ups (out of memory)",
+                 k->account);
     }
     pthread_mutex_unlock(&api->engines_mu);
 }

@@ -1,5 +1,6 @@
 /* Kinesis tagging and resource-policy operations: AddTagsToStream, RemoveTagsFromStream,
- * ListTagsForStream, TagResource, UntagResource, ListTagsForResource, Put/Get/DeleteResourcePolicy. */
+ * ListTagsForStream, TagResource, UntagResource, ListTagsForResource, Put/Get/DeleteResourcePolicy.
+ */
 #include "api/kinesis/common.h"
 
 #include "core/limits.h"
@@ -13,9 +14,13 @@ static int tag_chars(const char *s, size_t len) {
     int pct = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) continue;
+        if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            continue;
         if (strchr(" _./=+-@", c) && c) continue;
-        if (c == '%') { pct = 1; continue; }
+        if (c == '%') {
+            pct = 1;
+            continue;
+        }
         return 1;
     }
     return pct ? 2 : 0;
@@ -44,8 +49,8 @@ static bool resource(sl_front_call_t *call, const char *arn, size_t len, sl_kstr
         sl_kconsumer_t *c = sl_kstream_consumer(s, a.consumer, a.consumer_len);
         if (!c || strlen(c->arn) != len || memcmp(c->arn, arn, len) != 0 ||
             sl_kconsumer_status(c, call->now_ms) == SL_KS_GONE) {
-            sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "Consumer %.*s under account %s not found.", (int)len, arn,
-                        k->account);
+            sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND,
+                          "Consumer %.*s under account %s not found.", (int)len, arn, k->account);
             return false;
         }
         *c_out = c;
@@ -54,7 +59,8 @@ static bool resource(sl_front_call_t *call, const char *arn, size_t len, sl_kstr
     return true;
 }
 
-static void add_tags(sl_front_call_t *call, sl_kstream_t *s, sl_ktags_t *tags, const char *arn, bool for_stream) {
+static void add_tags(sl_front_call_t *call, sl_kstream_t *s, sl_ktags_t *tags, const char *arn,
+                     bool for_stream) {
     sl_kinesis_t *k = sl_kapi_engine(call);
     sl_val_t *m = sl_val_get(call->in, "Tags");
     size_t n = m ? m->u.map.count : 0;
@@ -66,41 +72,48 @@ static void add_tags(sl_front_call_t *call, sl_kstream_t *s, sl_ktags_t *tags, c
         int ck = tag_chars(kv->key, kv->key_len), cv = tag_chars(v, vlen);
         if (ck == 1 || cv == 1) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
-                        "space, _ . / = + - %% @.");
+                          "Some tags contain invalid characters. Valid characters: Unicode "
+                          "letters, digits, white "
+                          "space, _ . / = + - %% @.");
             return;
         }
         if (ck == 2 || cv == 2) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "Failed to add tags to stream %s under account %s because some tags contained illegal "
-                        "characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+',"
-                        "'-','@'.",
-                        s->name, k->account);
+                          "Failed to add tags to stream %s under account %s because some tags "
+                          "contained illegal "
+                          "characters. The allowed characters are Unicode letters, white-spaces, "
+                          "'_',',','/','=','+',"
+                          "'-','@'.",
+                          s->name, k->account);
             return;
         }
         if (kv->key_len >= 4 && strncmp(kv->key, "aws:", 4) == 0) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "Failed to add tags to stream %s under account %s because some tags contained illegal "
-                        "characters. Tag keys must not start with 'aws:'.",
-                        s->name, k->account);
+                          "Failed to add tags to stream %s under account %s because some tags "
+                          "contained illegal "
+                          "characters. Tag keys must not start with 'aws:'.",
+                          s->name, k->account);
             return;
         }
         char *key = sl_arena_strndup(call->arena, kv->key, kv->key_len);
         bool dup = false;
         for (size_t j = 0; j < i; j++)
-            dup |= m->u.map.items[j].key_len == kv->key_len && memcmp(m->u.map.items[j].key, kv->key, kv->key_len) == 0;
+            dup |= m->u.map.items[j].key_len == kv->key_len &&
+                   memcmp(m->u.map.items[j].key, kv->key, kv->key_len) == 0;
         if (!dup && !sl_ktags_find(tags, key)) new_keys++;
     }
     if (tags->count + new_keys > SL_KINESIS_TAGS_PER_STREAM_MAX) {
         if (for_stream)
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "Failed to add tags to stream %s under account %s because a given stream cannot have more "
-                        "than 10 tags associated with it.",
-                        s->name, k->account);
+                          "Failed to add tags to stream %s under account %s because a given stream "
+                          "cannot have more "
+                          "than 10 tags associated with it.",
+                          s->name, k->account);
         else
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "Failed to add tags to resource %s because a resource cannot have more than %d tags.", arn,
-                        SL_KINESIS_TAGS_PER_STREAM_MAX);
+                          "Failed to add tags to resource %s because a resource cannot have more "
+                          "than %d tags.",
+                          arn, SL_KINESIS_TAGS_PER_STREAM_MAX);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -126,8 +139,9 @@ static bool remove_keys_ok(sl_front_call_t *call, const sl_kstream_t *s) {
         const sl_val_t *v = l->u.arr.items[i];
         if (v->type == SL_VAL_STRING && tag_chars(v->u.str.ptr, v->u.str.len) == 1) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
-                        "space, _ . / = + - %% @.");
+                          "Some tags contain invalid characters. Valid characters: Unicode "
+                          "letters, digits, white "
+                          "space, _ . / = + - %% @.");
             return false;
         }
     }
@@ -135,10 +149,12 @@ static bool remove_keys_ok(sl_front_call_t *call, const sl_kstream_t *s) {
         const sl_val_t *v = l->u.arr.items[i];
         if (v->type == SL_VAL_STRING && tag_chars(v->u.str.ptr, v->u.str.len) == 2) {
             sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
-                        "Failed to remove tags from stream %s under account %s because some tags contained illegal "
-                        "characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+',"
-                        "'-','@'.",
-                        s->name, sl_kapi_engine(call)->account);
+                          "Failed to remove tags from stream %s under account %s because some tags "
+                          "contained illegal "
+                          "characters. The allowed characters are Unicode letters, white-spaces, "
+                          "'_',',','/','=','+',"
+                          "'-','@'.",
+                          s->name, sl_kapi_engine(call)->account);
             return false;
         }
     }
@@ -169,8 +185,9 @@ static void encode_tag(sl_enc_t *e, const sl_ktag_t *t) {
 static bool tags_writable(sl_front_call_t *call, sl_kstream_t *s) {
     sl_kstatus_t st = sl_kstream_status(s, call->now_ms);
     if (st == SL_KS_ACTIVE || st == SL_KS_UPDATING) return true;
-    sl_front_fail(call, SL_AWS_RESOURCE_IN_USE, "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
-                sl_kapi_engine(call)->account, sl_kstatus_name(st));
+    sl_front_fail(call, SL_AWS_RESOURCE_IN_USE,
+                  "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
+                  sl_kapi_engine(call)->account, sl_kstatus_name(st));
     return false;
 }
 
@@ -224,8 +241,8 @@ typedef struct {
     sl_kconsumer_t *consumer; /* NULL for a stream ARN */
     sl_ktags_t *tags;
     char **policy;
-    const char *arn;          /* canonical ARN of the resource */
-    const char *given;        /* ResourceARN as sent */
+    const char *arn;   /* canonical ARN of the resource */
+    const char *given; /* ResourceARN as sent */
     size_t given_len;
 } res_t;
 
@@ -234,8 +251,10 @@ typedef struct {
 static res_t resource_begin(sl_front_call_t *call, bool write) {
     res_t r = {0};
     r.given = sl_val_get_str(call->in, "ResourceARN", &r.given_len);
-    if (write) sl_kinesis_wrlock(sl_kapi_engine(call));
-    else sl_kinesis_rdlock(sl_kapi_engine(call));
+    if (write)
+        sl_kinesis_wrlock(sl_kapi_engine(call));
+    else
+        sl_kinesis_rdlock(sl_kapi_engine(call));
     sl_kstream_t *s = NULL;
     sl_kconsumer_t *c = NULL;
     if (!resource(call, r.given, r.given_len, &s, &c)) {
@@ -271,7 +290,8 @@ static void op_list_tags_for_resource(sl_front_call_t *call) {
     sl_enc_map_begin(e);
     sl_enc_key(e, "Tags");
     sl_enc_array_begin(e);
-    for (size_t i = 0; i < r.tags->count; i++) encode_tag(e, &r.tags->items[i]);
+    for (size_t i = 0; i < r.tags->count; i++)
+        encode_tag(e, &r.tags->items[i]);
     sl_enc_array_end(e);
     sl_enc_map_end(e);
     sl_front_reply(call);
@@ -283,8 +303,10 @@ static void op_put_resource_policy(sl_front_call_t *call) {
     res_t r = resource_begin(call, true);
     if (!r.stream) return;
     int save_rc = sl_kinesis_policy_set(sl_kapi_engine(call), r.policy, r.arn, policy);
-    if (save_rc != 0) sl_front_fail_internal(call, save_rc);
-    else sl_front_reply(call);
+    if (save_rc != 0)
+        sl_front_fail_internal(call, save_rc);
+    else
+        sl_front_reply(call);
     sl_kinesis_unlock(sl_kapi_engine(call));
 }
 
@@ -304,8 +326,8 @@ static void op_delete_resource_policy(sl_front_call_t *call) {
     if (!r.stream) return;
     int rc = 0;
     if (!*r.policy)
-        sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND, "No resource policy found for resource ARN %.*s.",
-                    (int)r.given_len, r.given);
+        sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND,
+                      "No resource policy found for resource ARN %.*s.", (int)r.given_len, r.given);
     else if ((rc = sl_kinesis_policy_set(sl_kapi_engine(call), r.policy, r.arn, NULL)) != 0)
         sl_front_fail_internal(call, rc);
     else

@@ -42,16 +42,27 @@ static seen_t load(sl_catalog_t *c) {
 }
 
 static sl_cat_stream_t make_stream(const char *name, const char *arn) {
-    return (sl_cat_stream_t){.account = "000000000000", .region = "us-east-1", .name = name, .arn = arn,
-                             .status = "ACTIVE", .mode = "PROVISIONED", .created_ms = 1700000000000,
-                             .retention_hours = 24, .max_record_size_kib = 1024, .warm_throughput_mibps = -1,
+    return (sl_cat_stream_t){.account = "000000000000",
+                             .region = "us-east-1",
+                             .name = name,
+                             .arn = arn,
+                             .status = "ACTIVE",
+                             .mode = "PROVISIONED",
+                             .created_ms = 1700000000000,
+                             .retention_hours = 24,
+                             .max_record_size_kib = 1024,
+                             .warm_throughput_mibps = -1,
                              .next_shard_index = 1};
 }
 
 static sl_cat_shard_t make_shard(int64_t stream_id, int64_t reserved, int64_t written) {
-    return (sl_cat_shard_t){.stream_id = stream_id, .shard_index = 0, .starting_hash_key = "0",
+    return (sl_cat_shard_t){.stream_id = stream_id,
+                            .shard_index = 0,
+                            .starting_hash_key = "0",
                             .ending_hash_key = "340282366920938463463374607431768211455",
-                            .created_ms = 1700000000000, .seq_reserved = reserved, .seq_written = written};
+                            .created_ms = 1700000000000,
+                            .seq_reserved = reserved,
+                            .seq_written = written};
 }
 
 static void reservations(void) {
@@ -126,11 +137,12 @@ static void migration(void) {
     sl_catalog_close(c);
     sqlite3 *db = NULL;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(db,
-                              "ALTER TABLE shards DROP COLUMN seq_reserved; ALTER TABLE shards DROP COLUMN "
-                              "seq_written; UPDATE schema_version SET version = 1",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
+    CHECK_EQ_INT(
+        sqlite3_exec(db,
+                     "ALTER TABLE shards DROP COLUMN seq_reserved; ALTER TABLE shards DROP COLUMN "
+                     "seq_written; UPDATE schema_version SET version = 1",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     sl_catalog_verify_t v;
     CHECK_EQ_INT(sl_catalog_sqlite_verify(path, &v), 0);
@@ -179,7 +191,8 @@ static void verification(void) {
         long size = ftell(f);
         CHECK(size > 8192);
         fseek(f, 4096, SEEK_SET);
-        for (int i = 0; i < 4096; i++) fputc(0x5a, f);
+        for (int i = 0; i < 4096; i++)
+            fputc(0x5a, f);
         fclose(f);
     }
     CHECK_EQ_INT(sl_catalog_sqlite_verify(path, &v), 0);
@@ -189,7 +202,8 @@ static void verification(void) {
     /* A destroyed header: not even opened. */
     f = fopen(path, "r+b");
     if (f) {
-        for (int i = 0; i < 100; i++) fputc(0, f);
+        for (int i = 0; i < 100; i++)
+            fputc(0, f);
         fclose(f);
     }
     CHECK_EQ_INT(sl_catalog_sqlite_verify(path, &v), 0);

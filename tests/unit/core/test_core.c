@@ -17,14 +17,18 @@ int main(void) {
     static unsigned char buf[4096];
     uint64_t x = 88172645463325252ull;
     for (size_t i = 0; i < sizeof buf; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         buf[i] = (unsigned char)x;
     }
     size_t bad = 0;
     for (size_t len = 0; len < 3000; len += (len < 800 ? 1 : 37))
         for (size_t off = 0; off < 8; off += 3) {
             if (sl_crc32c(0, buf + off, len) != sl_crc32c_portable(0, buf + off, len)) bad++;
-            if (sl_crc32c(0x12345678u, buf + off, len) != sl_crc32c_portable(0x12345678u, buf + off, len)) bad++;
+            if (sl_crc32c(0x12345678u, buf + off, len) !=
+                sl_crc32c_portable(0x12345678u, buf + off, len))
+                bad++;
         }
     CHECK_EQ_INT(bad, 0);
 
@@ -42,7 +46,8 @@ int main(void) {
     sl_arena_deinit(&a);
 
     sl_buf_t b = SL_BUF_INIT;
-    for (int i = 0; i < 1000; i++) sl_buf_printf(&b, "%d,", i);
+    for (int i = 0; i < 1000; i++)
+        sl_buf_printf(&b, "%d,", i);
     CHECK(!sl_buf_failed(&b));
     CHECK(b.len > 3000);
     CHECK(memcmp(b.data, "0,1,2,", 6) == 0);

@@ -27,8 +27,10 @@ static const sl_member_t invoke_members[] = {
     {"Qualifier", &s_string, false, SL_LOC_QUERY, "Qualifier"},
     {"Payload", &s_blob, false, SL_LOC_BODY, NULL},
 };
-static const sl_shape_t invoke_in = {.name = "InvocationRequest", .type = SL_SHAPE_STRUCTURE,
-                                     .members = invoke_members, .member_count = 4,
+static const sl_shape_t invoke_in = {.name = "InvocationRequest",
+                                     .type = SL_SHAPE_STRUCTURE,
+                                     .members = invoke_members,
+                                     .member_count = 4,
                                      .payload = "Payload"};
 
 static const sl_member_t get_members[] = {
@@ -44,15 +46,19 @@ static const sl_member_t get_members[] = {
     {"Meta", &s_map, false, SL_LOC_HEADERS, "X-Meta-"},
     {"Rest", &s_map, false, SL_LOC_QUERY, "Rest"},
 };
-static const sl_shape_t get_in = {.name = "GetItemRequest", .type = SL_SHAPE_STRUCTURE,
-                                  .members = get_members, .member_count = 11};
+static const sl_shape_t get_in = {.name = "GetItemRequest",
+                                  .type = SL_SHAPE_STRUCTURE,
+                                  .members = get_members,
+                                  .member_count = 11};
 
 static const sl_member_t put_members[] = {
     {"Name", &s_string, true, SL_LOC_URI, "Name"},
     {"Description", &s_string, false, SL_LOC_BODY, NULL},
 };
-static const sl_shape_t put_in = {.name = "PutThingRequest", .type = SL_SHAPE_STRUCTURE,
-                                  .members = put_members, .member_count = 2};
+static const sl_shape_t put_in = {.name = "PutThingRequest",
+                                  .type = SL_SHAPE_STRUCTURE,
+                                  .members = put_members,
+                                  .member_count = 2};
 
 static const sl_op_t ops[] = {
     {"GetItem", &get_in, NULL, "GET", "/things/{Name}/items/{Key+}"},
@@ -61,16 +67,16 @@ static const sl_op_t ops[] = {
     {"ListVersions", &put_in, NULL, "GET", "/things/{Name}?versions"},
     {"PutThing", &put_in, NULL, "PUT", "/things/{Name}"},
 };
-static const sl_service_model_t model = {.service = "things", .protocol = "rest-json",
-                                         .ops = ops, .op_count = 5};
+static const sl_service_model_t model = {
+    .service = "things", .protocol = "rest-json", .ops = ops, .op_count = 5};
 
 static sl_arena_t arena;
 
 static void test_uri_match(void) {
     CHECK(sl_front_uri_match("/things/{Name}", "/things/a"));
     CHECK(sl_front_uri_match("/things/{Name}", "/things/a?x=1"));
-    CHECK(!sl_front_uri_match("/things/{Name}", "/things/"));      /* labels are never empty */
-    CHECK(!sl_front_uri_match("/things/{Name}", "/things/a/b"));   /* one segment */
+    CHECK(!sl_front_uri_match("/things/{Name}", "/things/"));    /* labels are never empty */
+    CHECK(!sl_front_uri_match("/things/{Name}", "/things/a/b")); /* one segment */
     CHECK(!sl_front_uri_match("/things/{Name}", "/thing/a"));
     CHECK(!sl_front_uri_match("/things/{Name}", "/things"));
     CHECK(sl_front_uri_match("/things/{Name}/items/{Key+}", "/things/a/items/b/c/d"));
@@ -83,7 +89,7 @@ static void test_uri_match(void) {
     CHECK(!sl_front_uri_match("/things/{Name}?versions", "/things/a"));
     CHECK(sl_front_uri_match("/o/{K}?x-id=GetObject", "/o/k?x-id=GetObject"));
     CHECK(!sl_front_uri_match("/o/{K}?x-id=GetObject", "/o/k?x-id=PutObject"));
-    CHECK(!sl_front_uri_match("/things/{Name", "/things/a"));      /* broken template */
+    CHECK(!sl_front_uri_match("/things/{Name", "/things/a")); /* broken template */
     CHECK(!sl_front_uri_match("/things/{}", "/things/a"));
 }
 
@@ -103,37 +109,46 @@ static void test_find_op(void) {
 
 /* Decodes a request for op; the body is copied into a writable, NUL-terminated buffer. */
 static int decode(const char *opname, const char *method, const char *path,
-                  sl_http_header_t *headers, size_t header_count, const char *body,
-                  sl_val_t **doc, sl_front_error_t *err) {
+                  sl_http_header_t *headers, size_t header_count, const char *body, sl_val_t **doc,
+                  sl_front_error_t *err) {
     const sl_op_t *op = NULL;
     for (size_t i = 0; i < model.op_count; i++)
         if (strcmp(ops[i].name, opname) == 0) op = &ops[i];
     size_t len = body ? strlen(body) : 0;
     char *copy = sl_arena_alloc(&arena, len + 1);
     memcpy(copy, body ? body : "", len + 1);
-    sl_http_req_t req = {.method = method, .path = path, .headers = headers,
-                         .header_count = header_count, .body = (const uint8_t *)copy,
-                         .body_len = len, .arena = &arena};
+    sl_http_req_t req = {.method = method,
+                         .path = path,
+                         .headers = headers,
+                         .header_count = header_count,
+                         .body = (const uint8_t *)copy,
+                         .body_len = len,
+                         .arena = &arena};
     *err = (sl_front_error_t){0};
     return sl_front_rest_decode(op, &req, &arena, doc, err);
 }
 
-#define HDR(n, v) {n, sizeof n - 1, v, sizeof v - 1}
+#define HDR(n, v)                                                                                  \
+    { n, sizeof n - 1, v, sizeof v - 1 }
 
 static void test_decode_invoke(void) {
     sl_http_header_t h[] = {HDR("x-amz-invocation-type", "Event"), HDR("content-type", "x")};
     sl_val_t *doc;
     sl_front_error_t err;
-    CHECK_EQ_INT(decode("Invoke", "POST", "/2015-03-31/functions/my%20fn%2Fx/invocations?Qualifier=v%241",
-                        h, 2, "raw \"bytes\"", &doc, &err), 0);
+    CHECK_EQ_INT(decode("Invoke", "POST",
+                        "/2015-03-31/functions/my%20fn%2Fx/invocations?Qualifier=v%241", h, 2,
+                        "raw \"bytes\"", &doc, &err),
+                 0);
     CHECK_EQ_STR(sl_val_get_str(doc, "FunctionName", NULL), "my fn/x");
     CHECK_EQ_STR(sl_val_get_str(doc, "Qualifier", NULL), "v$1");
     CHECK_EQ_STR(sl_val_get_str(doc, "InvocationType", NULL), "Event");
     sl_val_t *p = sl_val_get(doc, "Payload");
-    CHECK(p && p->type == SL_VAL_BYTES && p->u.str.len == 11 && memcmp(p->u.str.ptr, "raw \"bytes\"", 11) == 0);
+    CHECK(p && p->type == SL_VAL_BYTES && p->u.str.len == 11 &&
+          memcmp(p->u.str.ptr, "raw \"bytes\"", 11) == 0);
     /* no body, no header, no query: only the label */
-    CHECK_EQ_INT(decode("Invoke", "POST", "/2015-03-31/functions/f/invocations", NULL, 0, NULL,
-                        &doc, &err), 0);
+    CHECK_EQ_INT(
+        decode("Invoke", "POST", "/2015-03-31/functions/f/invocations", NULL, 0, NULL, &doc, &err),
+        0);
     CHECK_EQ_INT(doc->u.map.count, 1);
     CHECK(sl_val_get(doc, "Payload") == NULL && sl_val_get(doc, "Qualifier") == NULL);
 }
@@ -147,7 +162,8 @@ static void test_decode_types(void) {
     CHECK_EQ_INT(decode("GetItem", "GET",
                         "/things/n1/items/a/b%2Bc?tag=x&tag=y%20z&since=2026-12-06T08:00:00.5Z"
                         "&deep=true&limit=25&other=1&more=two",
-                        h, 5, NULL, &doc, &err), 0);
+                        h, 5, NULL, &doc, &err),
+                 0);
     /* the assembled document is what the model validator takes, as for AWS JSON */
     sl_front_error_t verr = {0};
     CHECK_EQ_INT(sl_front_validate(&ops[0], doc, SL_FMT_JSON, &arena, &verr), 0);
@@ -165,7 +181,8 @@ static void test_decode_types(void) {
     int64_t limit = 0;
     CHECK(sl_val_get_int(doc, "Limit", &limit) && limit == 25);
     sl_val_t *ratio = sl_val_get(doc, "Ratio");
-    CHECK(ratio && ratio->type == SL_VAL_NUMBER && ratio->u.num.d == 0.25 && !ratio->u.num.is_integer);
+    CHECK(ratio && ratio->type == SL_VAL_NUMBER && ratio->u.num.d == 0.25 &&
+          !ratio->u.num.is_integer);
     sl_val_t *ids = sl_val_get(doc, "Ids");
     CHECK(ids && ids->type == SL_VAL_ARRAY && ids->u.arr.count == 3);
     if (ids && ids->u.arr.count == 3) CHECK_EQ_STR(ids->u.arr.items[1]->u.str.ptr, "b");
@@ -178,8 +195,9 @@ static void test_decode_types(void) {
     CHECK_EQ_STR(sl_val_get_str(rest, "more", NULL), "two");
     CHECK(sl_val_get(rest, "tag") == NULL);
     /* epoch seconds are a timestamp too */
-    CHECK_EQ_INT(decode("GetItem", "GET", "/things/n/items/k?since=1796544000", NULL, 0, NULL,
-                        &doc, &err), 0);
+    CHECK_EQ_INT(
+        decode("GetItem", "GET", "/things/n/items/k?since=1796544000", NULL, 0, NULL, &doc, &err),
+        0);
     since = sl_val_get(doc, "Since");
     CHECK(since && since->type == SL_VAL_TIMESTAMP && since->u.ts_ms == 1796544000000LL);
 }
@@ -189,7 +207,8 @@ static void test_decode_body_and_errors(void) {
     sl_front_error_t err;
     /* body members and labels in one document; a label wins over a body member of its name */
     CHECK_EQ_INT(decode("PutThing", "PUT", "/things/real", NULL, 0,
-                        "{\"Description\":\"d\",\"Name\":\"fake\"}", &doc, &err), 0);
+                        "{\"Description\":\"d\",\"Name\":\"fake\"}", &doc, &err),
+                 0);
     CHECK_EQ_STR(sl_val_get_str(doc, "Description", NULL), "d");
     CHECK_EQ_STR(sl_val_get_str(doc, "Name", NULL), "real");
     /* a body that is not a JSON object: SerializationException without a message, as AWS JSON */

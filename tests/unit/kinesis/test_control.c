@@ -1,26 +1,32 @@
-/* Control-plane field changes (kinesis/control.c) write the catalog first: with the catalog's writes
- * failing (fault injection on the catalog's own ops table: the SQLite implementation with its row
- * writes replaced by ones that return SL_EIO), every change leaves memory as it was and returns the
- * error; with the writes working, memory changes and the catalog has the new values (checked by
- * reopening the engine on the same data directory). */
+/* Control-plane field changes (kinesis/control.c) write the catalog first: with the catalog's
+ * writes failing (fault injection on the catalog's own ops table: the SQLite implementation with
+ * its row writes replaced by ones that return SL_EIO), every change leaves memory as it was and
+ * returns the error; with the writes working, memory changes and the catalog has the new values
+ * (checked by reopening the engine on the same data directory). */
 #include "kinesis_util.h"
 #include "kinesis/engine.h"
 #include "test.h"
 
 static int fail_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s) {
-    (void)c; (void)s;
+    (void)c;
+    (void)s;
     return SL_EIO;
 }
 static int fail_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s) {
-    (void)c; (void)s;
+    (void)c;
+    (void)s;
     return SL_EIO;
 }
 static int fail_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k) {
-    (void)c; (void)k;
+    (void)c;
+    (void)k;
     return SL_EIO;
 }
 static int fail_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len) {
-    (void)c; (void)key; (void)value; (void)len;
+    (void)c;
+    (void)key;
+    (void)value;
+    (void)len;
     return SL_EIO;
 }
 
@@ -38,7 +44,9 @@ static void catalog_fail(sl_catalog_t *c) {
     c->ops = &failing_ops;
 }
 
-static void catalog_restore(sl_catalog_t *c) { c->ops = real_ops; }
+static void catalog_restore(sl_catalog_t *c) {
+    c->ops = real_ops;
+}
 
 typedef struct {
     int32_t retention_hours, max_record_size_kib;
@@ -50,17 +58,25 @@ typedef struct {
 } fields_t;
 
 static fields_t fields_of(const sl_kstream_t *s) {
-    fields_t f = {s->retention_hours, s->max_record_size_kib, s->metrics, s->on_demand, s->encrypted,
-                  s->warm_mibps, s->status_until_ms, s->status, ""};
+    fields_t f = {s->retention_hours,
+                  s->max_record_size_kib,
+                  s->metrics,
+                  s->on_demand,
+                  s->encrypted,
+                  s->warm_mibps,
+                  s->status_until_ms,
+                  s->status,
+                  ""};
     snprintf(f.key_id, sizeof f.key_id, "%s", s->key_id);
     return f;
 }
 
 static bool fields_equal(const fields_t *a, const fields_t *b) {
-    return a->retention_hours == b->retention_hours && a->max_record_size_kib == b->max_record_size_kib &&
-           a->metrics == b->metrics && a->on_demand == b->on_demand && a->encrypted == b->encrypted &&
-           a->warm_mibps == b->warm_mibps && a->status_until_ms == b->status_until_ms && a->status == b->status &&
-           strcmp(a->key_id, b->key_id) == 0;
+    return a->retention_hours == b->retention_hours &&
+           a->max_record_size_kib == b->max_record_size_kib && a->metrics == b->metrics &&
+           a->on_demand == b->on_demand && a->encrypted == b->encrypted &&
+           a->warm_mibps == b->warm_mibps && a->status_until_ms == b->status_until_ms &&
+           a->status == b->status && strcmp(a->key_id, b->key_id) == 0;
 }
 
 static const char *const KEY = "alias/test-key";

@@ -4,8 +4,12 @@
 #include "kinesis_util.h"
 #include "test.h"
 
-static sl_kstream_ref_t by_name(const char *n) { return (sl_kstream_ref_t){.name = n, .name_len = strlen(n)}; }
-static sl_kstream_ref_t by_arn(const char *a) { return (sl_kstream_ref_t){.arn = a, .arn_len = strlen(a)}; }
+static sl_kstream_ref_t by_name(const char *n) {
+    return (sl_kstream_ref_t){.name = n, .name_len = strlen(n)};
+}
+static sl_kstream_ref_t by_arn(const char *a) {
+    return (sl_kstream_ref_t){.arn = a, .arn_len = strlen(a)};
+}
 
 static void test_resolve(sl_kinesis_t *k) {
     int64_t now = sl_time_now_ms();
@@ -27,8 +31,10 @@ static void test_resolve(sl_kinesis_t *k) {
     r.name = "t";
     r.name_len = 1;
     CHECK(sl_kinesis_resolve(k, &r, now, &err) == NULL);
-    CHECK_EQ_STR(err.message, "StreamARN arn:aws:kinesis:us-east-1:123456789012:stream/s and StreamName t do not "
-                              "identify the same stream.");
+    CHECK_EQ_STR(
+        err.message,
+        "StreamARN arn:aws:kinesis:us-east-1:123456789012:stream/s and StreamName t do not "
+        "identify the same stream.");
     r = by_arn("arn:aws:kinesis:us-east-1:999999999999:stream/s"); /* another account */
     CHECK(sl_kinesis_resolve(k, &r, now, &err) == NULL);
     CHECK(err.type == SL_KERR_RESOURCE_NOT_FOUND);
@@ -43,7 +49,8 @@ static void test_storage_errors(sl_kinesis_t *k) {
     sl_kerr_t err;
     CHECK(!sl_kerr_storage(&err, k, SL_EAGAIN));
     CHECK(err.type == SL_KERR_THROUGHPUT_EXCEEDED);
-    CHECK(strstr(err.message, "Rate exceeded for shard in stream under account 123456789012") != NULL);
+    CHECK(strstr(err.message, "Rate exceeded for shard in stream under account 123456789012") !=
+          NULL);
     CHECK(!sl_kerr_storage(&err, k, SL_ENOSPC));
     CHECK(err.type == SL_KERR_INTERNAL);
     CHECK_EQ_INT(err.cause, SL_ENOSPC);

@@ -1,7 +1,8 @@
-/* Commit listeners and the fan-out registry (kinesis/listen.c) on the memory backend (catalog in a scratch directory): any number of
- * listeners see every commit with its shard and tip, a removed one no more; a subscription armed
- * with sl_kfanout_wait is woken once by the next commit on its shard (not by other shards), kicks
- * wake it at once, and the 5-second re-subscribe rule and take-over hold. */
+/* Commit listeners and the fan-out registry (kinesis/listen.c) on the memory backend (catalog in a
+ * scratch directory): any number of listeners see every commit with its shard and tip, a removed
+ * one no more; a subscription armed with sl_kfanout_wait is woken once by the next commit on its
+ * shard (not by other shards), kicks wake it at once, and the 5-second re-subscribe rule and
+ * take-over hold. */
 #include "kinesis_util.h"
 #include "test.h"
 
@@ -14,7 +15,8 @@ typedef struct {
     char last_stream[129];
 } counter_t;
 
-#define COUNTER_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, ""}
+#define COUNTER_INIT                                                                               \
+    { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, "" }
 
 static void on_commit(void *ctx, const sl_kcommit_t *c) {
     counter_t *n = ctx;
@@ -66,9 +68,12 @@ static void test_listeners(sl_kinesis_t *k, sl_arena_t *a) {
     /* a bounded table: the fan-out registry holds one slot */
     counter_t many[SL_KINESIS_LISTENERS_MAX];
     int added = 0;
-    while (added < SL_KINESIS_LISTENERS_MAX && sl_kinesis_listener_add(k, on_commit, &many[added]) == 0) added++;
+    while (added < SL_KINESIS_LISTENERS_MAX &&
+           sl_kinesis_listener_add(k, on_commit, &many[added]) == 0)
+        added++;
     CHECK_EQ_INT(added, SL_KINESIS_LISTENERS_MAX - 1);
-    for (int i = 0; i < added; i++) sl_kinesis_listener_remove(k, on_commit, &many[i]);
+    for (int i = 0; i < added; i++)
+        sl_kinesis_listener_remove(k, on_commit, &many[i]);
 }
 
 typedef struct {
@@ -106,7 +111,8 @@ static void test_fanout(sl_kinesis_t *k, sl_arena_t *a) {
     sl_kfanout_cbs_t cbs = {.wake = sub_wake, .replaced = sub_replaced, .arg = &s1};
     sl_kerr_t err;
     int64_t now = sl_time_now_ms();
-    sl_kfanout_t *f = sl_kfanout_add(k, &it.reader, arn, "shardId-000000000000", 20, now, &cbs, &err);
+    sl_kfanout_t *f =
+        sl_kfanout_add(k, &it.reader, arn, "shardId-000000000000", 20, now, &cbs, &err);
     CHECK(f != NULL);
     /* caught up at the tip: armed, nothing to read */
     CHECK(!sl_kfanout_wait(f, it.reader.position));
@@ -134,11 +140,13 @@ static void test_fanout(sl_kinesis_t *k, sl_arena_t *a) {
     /* the same consumer and shard within 5 s: refused with AWS's text */
     sub_t s2 = {.mu = PTHREAD_MUTEX_INITIALIZER};
     cbs.arg = &s2;
-    CHECK(sl_kfanout_add(k, &it.reader, arn, "shardId-000000000000", 20, now + 1000, &cbs, &err) == NULL);
+    CHECK(sl_kfanout_add(k, &it.reader, arn, "shardId-000000000000", 20, now + 1000, &cbs, &err) ==
+          NULL);
     CHECK(err.type == SL_KERR_RESOURCE_IN_USE);
     CHECK(strstr(err.message, "Another active subscription exists for consumer") != NULL);
     /* later: accepted, and the older subscription is told to end */
-    sl_kfanout_t *g = sl_kfanout_add(k, &it.reader, arn, "shardId-000000000000", 20, now + 6000, &cbs, &err);
+    sl_kfanout_t *g =
+        sl_kfanout_add(k, &it.reader, arn, "shardId-000000000000", 20, now + 6000, &cbs, &err);
     CHECK(g != NULL);
     CHECK_EQ_INT(s1.replaced, 1);
     CHECK_EQ_INT(s2.replaced, 0);

@@ -1,6 +1,7 @@
-/* PutRecord / PutRecords through the typed core (kinesis/put.c), on the memory backend (catalog in a scratch directory): routing by
- * partition key and explicit hash key, grouping by shard in request order, consecutive counters,
- * the validation errors with AWS's texts, and the stored arrival time in the result. */
+/* PutRecord / PutRecords through the typed core (kinesis/put.c), on the memory backend (catalog in
+ * a scratch directory): routing by partition key and explicit hash key, grouping by shard in
+ * request order, consecutive counters, the validation errors with AWS's texts, and the stored
+ * arrival time in the result. */
 #include "kinesis_util.h"
 #include "test.h"
 
@@ -17,7 +18,8 @@ static void test_single(sl_kinesis_t *k, sl_arena_t *a) {
     kutil_put(k, a, "one", &r, 1, true, &op);
     CHECK_EQ_INT(op.groups[0].first_seq, 2);
     /* the sequence number composed from the group is a 56-digit version-2 number of shard 0 */
-    sl_seqnum_t sn = sl_kinesis_seqnum(op.groups[0].shard_created_ms, 0, op.groups[0].first_seq, op.groups[0].arrival_ms);
+    sl_seqnum_t sn = sl_kinesis_seqnum(op.groups[0].shard_created_ms, 0, op.groups[0].first_seq,
+                                       op.groups[0].arrival_ms);
     char text[64];
     CHECK_EQ_INT(sl_seqnum_format(&sn, text), 56);
     sl_seqnum_t back;
@@ -64,7 +66,8 @@ static void test_batch_routing(sl_kinesis_t *k, sl_arena_t *a) {
     kutil_put(k, a, "four", &again, 1, false, &op2);
     CHECK_EQ_STR(op2.groups[0].shard_id, op.groups[op.entries[5].group].shard_id);
     sl_u128_t h = sl_hashkey_of_partition_key(pks[5], strlen(pks[5]));
-    CHECK_EQ_INT((int)(h >> 126), (int)(op2.groups[0].shard_index)); /* 4 even ranges: the top 2 bits */
+    CHECK_EQ_INT((int)(h >> 126),
+                 (int)(op2.groups[0].shard_index)); /* 4 even ranges: the top 2 bits */
 }
 
 static void test_errors(sl_kinesis_t *k, sl_arena_t *a) {
@@ -79,28 +82,34 @@ static void test_errors(sl_kinesis_t *k, sl_arena_t *a) {
     bad[1].explicit_hash_key_len = strlen(bad[1].explicit_hash_key);
     kutil_put(k, a, "one", bad, 2, false, &op);
     CHECK(op.err.type == SL_KERR_INVALID_ARGUMENT);
-    CHECK_EQ_STR(op.err.message, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
-                                 "Specified value was 340282366920938463463374607431768211456");
+    CHECK_EQ_STR(op.err.message,
+                 "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+                 "Specified value was 340282366920938463463374607431768211456");
 
     static uint8_t big[1024 * 1024 + 1];
-    sl_krecord_t large[2] = {kutil_record("a", "1"), {.partition_key = "b", .partition_key_len = 1, .data = big,
-                                                      .data_len = sizeof big}};
+    sl_krecord_t large[2] = {
+        kutil_record("a", "1"),
+        {.partition_key = "b", .partition_key_len = 1, .data = big, .data_len = sizeof big}};
     kutil_put(k, a, "one", large, 2, false, &op);
     CHECK(op.err.type == SL_KERR_VALIDATION);
-    CHECK(strstr(op.err.message, "at 'records.2.member.data' failed to satisfy constraint") != NULL);
+    CHECK(strstr(op.err.message, "at 'records.2.member.data' failed to satisfy constraint") !=
+          NULL);
     kutil_put(k, a, "one", &large[1], 1, true, &op);
     CHECK(strstr(op.err.message, "at 'data' failed to satisfy constraint") != NULL);
 
     /* data within the limit, data + partition key over it */
-    sl_krecord_t edge = {.partition_key = "pk", .partition_key_len = 2, .data = big, .data_len = 1024 * 1024};
+    sl_krecord_t edge = {
+        .partition_key = "pk", .partition_key_len = 2, .data = big, .data_len = 1024 * 1024};
     kutil_put(k, a, "one", &edge, 1, true, &op);
     CHECK(op.err.type == SL_KERR_INVALID_ARGUMENT);
-    CHECK(strstr(op.err.message, "Record size 1048578 bytes (data plus partition key) exceeds") != NULL);
+    CHECK(strstr(op.err.message, "Record size 1048578 bytes (data plus partition key) exceeds") !=
+          NULL);
 
     /* 11 records of 1 MiB: the batch is over 10 MiB */
     sl_krecord_t many[11];
     for (int i = 0; i < 11; i++)
-        many[i] = (sl_krecord_t){.partition_key = "p", .partition_key_len = 1, .data = big, .data_len = 1000000};
+        many[i] = (sl_krecord_t){
+            .partition_key = "p", .partition_key_len = 1, .data = big, .data_len = 1000000};
     kutil_put(k, a, "one", many, 11, false, &op);
     CHECK(op.err.type == SL_KERR_INVALID_ARGUMENT);
     CHECK_EQ_STR(op.err.message, "Records size exceeds 10 MB limit");
@@ -108,12 +117,20 @@ static void test_errors(sl_kinesis_t *k, sl_arena_t *a) {
     /* SequenceNumberForOrdering must parse */
     sl_kput_t ord;
     kutil_wait_t w = KUTIL_WAIT_INIT;
-    ord = (sl_kput_t){.stream = {.name = "one", .name_len = 3}, .records = &r, .count = 1, .single = true,
-                      .ordering = "12x", .ordering_len = 3, .now_ms = sl_time_now_ms(), .arena = a,
-                      .cb = kutil_put_cb, .arg = &w};
+    ord = (sl_kput_t){.stream = {.name = "one", .name_len = 3},
+                      .records = &r,
+                      .count = 1,
+                      .single = true,
+                      .ordering = "12x",
+                      .ordering_len = 3,
+                      .now_ms = sl_time_now_ms(),
+                      .arena = a,
+                      .cb = kutil_put_cb,
+                      .arg = &w};
     CHECK_EQ_INT(sl_kinesis_put(k, &ord), SL_KINESIS_DONE);
     CHECK(ord.err.type == SL_KERR_INVALID_ARGUMENT);
-    CHECK(strstr(ord.err.message, "ExclusiveMinimumSequenceNumber 12x used in PutRecord on stream one") != NULL);
+    CHECK(strstr(ord.err.message,
+                 "ExclusiveMinimumSequenceNumber 12x used in PutRecord on stream one") != NULL);
 }
 
 int main(void) {

@@ -5,14 +5,17 @@
 #include "kinesis_util.h"
 #include "test.h"
 
-static sl_kstart_t start(sl_kstart_type_t t) { return (sl_kstart_t){.type = t}; }
+static sl_kstart_t start(sl_kstart_type_t t) {
+    return (sl_kstart_t){.type = t};
+}
 
 static void fill(sl_kinesis_t *k, sl_arena_t *a, int n, size_t size) {
     char *data = malloc(size + 1);
     memset(data, 'd', size);
     data[size] = 0;
     sl_krecord_t *recs = calloc((size_t)n, sizeof *recs);
-    for (int i = 0; i < n; i++) recs[i] = kutil_record("pk", data);
+    for (int i = 0; i < n; i++)
+        recs[i] = kutil_record("pk", data);
     sl_kput_t op;
     kutil_put(k, a, "s", recs, (size_t)n, false, &op);
     CHECK(op.err.type == SL_KERR_NONE);
@@ -39,11 +42,14 @@ static void test_positions(sl_kinesis_t *k) {
     CHECK(rd.err.type == SL_KERR_NONE);
     CHECK_EQ_INT(rd.count, 1);
     char seq[64];
-    sl_seqnum_t sn = sl_kinesis_seqnum(rd.shard_created_ms, rd.shard_index, rd.records[0].seq, rd.records[0].arrival_ms);
+    sl_seqnum_t sn = sl_kinesis_seqnum(rd.shard_created_ms, rd.shard_index, rd.records[0].seq,
+                                       rd.records[0].arrival_ms);
     sl_seqnum_format(&sn, seq);
     int64_t first_arrival = rd.records[0].arrival_ms;
     sl_kread_release(&rd);
-    sl_kstart_t at = {.type = SL_KSTART_AT_SEQUENCE_NUMBER, .sequence_number = seq, .sequence_number_len = strlen(seq)};
+    sl_kstart_t at = {.type = SL_KSTART_AT_SEQUENCE_NUMBER,
+                      .sequence_number = seq,
+                      .sequence_number_len = strlen(seq)};
     kutil_iterator(k, "s", "shardId-000000000000", at, &it);
     CHECK(it.err.type == SL_KERR_NONE);
     CHECK_EQ_INT(it.reader.position, 1);
@@ -52,7 +58,8 @@ static void test_positions(sl_kinesis_t *k) {
     CHECK_EQ_INT(it.reader.position, 2);
 
     /* AT_TIMESTAMP seeks on the reader pool */
-    sl_kstart_t ts = {.type = SL_KSTART_AT_TIMESTAMP, .has_timestamp = true, .timestamp_ms = first_arrival};
+    sl_kstart_t ts = {
+        .type = SL_KSTART_AT_TIMESTAMP, .has_timestamp = true, .timestamp_ms = first_arrival};
     kutil_iterator(k, "s", "shardId-000000000000", ts, &it);
     CHECK(it.err.type == SL_KERR_NONE);
     CHECK_EQ_INT(it.reader.position, 1);
@@ -66,15 +73,21 @@ static void test_positions(sl_kinesis_t *k) {
 
     /* errors with AWS's texts */
     kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_AT_SEQUENCE_NUMBER), &it);
-    CHECK(strstr(it.err.message, "Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber.") != NULL);
-    sl_kstart_t bad = {.type = SL_KSTART_AT_SEQUENCE_NUMBER, .sequence_number = "123", .sequence_number_len = 3};
+    CHECK(strstr(it.err.message,
+                 "Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber.") != NULL);
+    sl_kstart_t bad = {
+        .type = SL_KSTART_AT_SEQUENCE_NUMBER, .sequence_number = "123", .sequence_number_len = 3};
     kutil_iterator(k, "s", "shardId-000000000000", bad, &it);
     CHECK(it.err.type == SL_KERR_INVALID_ARGUMENT); /* an old-layout number: not from this shard */
     kutil_iterator(k, "s", "shardId-000000000009", start(SL_KSTART_LATEST), &it);
     CHECK(it.err.type == SL_KERR_RESOURCE_NOT_FOUND);
-    CHECK_EQ_STR(it.err.message, "Shard shardId-000000000009 in stream s under account 123456789012 does not exist");
+    CHECK_EQ_STR(
+        it.err.message,
+        "Shard shardId-000000000009 in stream s under account 123456789012 does not exist");
     kutil_iterator(k, "nope", "shardId-000000000000", start(SL_KSTART_LATEST), &it);
-    CHECK_EQ_STR(it.err.message, "Shard shardId-000000000000 in stream nope under account 123456789012 does not exist");
+    CHECK_EQ_STR(
+        it.err.message,
+        "Shard shardId-000000000000 in stream nope under account 123456789012 does not exist");
     CHECK(sl_kstart_type_parse("LATEST") == SL_KSTART_LATEST);
     CHECK(sl_kstart_type_parse("bogus") == SL_KSTART_AT_TIMESTAMP);
 }
@@ -125,7 +138,9 @@ static void test_budgets(sl_kinesis_t *k) {
     sl_kreader_t gone = {.stream = "nope", .shard_index = 0};
     kutil_read(k, &gone, 10, 1000, &rd);
     CHECK(rd.err.type == SL_KERR_RESOURCE_NOT_FOUND);
-    CHECK_EQ_STR(rd.err.message, "Shard shardId-000000000000 in stream nope under account 123456789012 does not exist");
+    CHECK_EQ_STR(
+        rd.err.message,
+        "Shard shardId-000000000000 in stream nope under account 123456789012 does not exist");
 }
 
 /* Reads complete on the reader pool, never on the caller's (network) thread. */
@@ -142,8 +157,12 @@ static void thread_cb(sl_kread_t *op) {
 static void test_pool_thread(sl_kinesis_t *k) {
     kutil_wait_t w = KUTIL_WAIT_INIT;
     caller = pthread_self();
-    sl_kread_t rd = {.reader = {.stream = "s", .shard_index = 0, .position = 1}, .records_max = 5, .bytes_max = 1 << 20,
-                     .now_ms = sl_time_now_ms(), .cb = thread_cb, .arg = &w};
+    sl_kread_t rd = {.reader = {.stream = "s", .shard_index = 0, .position = 1},
+                     .records_max = 5,
+                     .bytes_max = 1 << 20,
+                     .now_ms = sl_time_now_ms(),
+                     .cb = thread_cb,
+                     .arg = &w};
     sl_kiterator_t it;
     kutil_iterator(k, "s", "shardId-000000000000", start(SL_KSTART_TRIM_HORIZON), &it);
     rd.reader = it.reader;
@@ -174,7 +193,8 @@ static void count_cb(sl_kread_t *op) {
 static bool stream_listed(sl_kinesis_t *k, const char *name) {
     bool found = false;
     sl_kinesis_rdlock(k);
-    for (size_t i = 0; i < k->stream_count; i++) found |= strcmp(k->streams[i]->name, name) == 0;
+    for (size_t i = 0; i < k->stream_count; i++)
+        found |= strcmp(k->streams[i]->name, name) == 0;
     sl_kinesis_unlock(k);
     return found;
 }
@@ -185,7 +205,8 @@ static void test_delete_during_reads(sl_kinesis_t *k, sl_arena_t *a) {
     static char data[1001];
     memset(data, 'x', 1000);
     sl_krecord_t recs[50];
-    for (int i = 0; i < 50; i++) recs[i] = kutil_record("pk", data);
+    for (int i = 0; i < 50; i++)
+        recs[i] = kutil_record("pk", data);
     sl_kput_t put;
     kutil_put(k, a, "d", recs, 50, false, &put);
     CHECK_EQ_INT(put.failed, 0);
@@ -195,8 +216,12 @@ static void test_delete_during_reads(sl_kinesis_t *k, sl_arena_t *a) {
     static sl_kread_t rds[READS];
     int pending = 0;
     for (int i = 0; i < READS; i++) {
-        rds[i] = (sl_kread_t){.reader = it.reader, .records_max = 50, .bytes_max = 1 << 20,
-                              .now_ms = sl_time_now_ms(), .cb = count_cb, .arg = &c};
+        rds[i] = (sl_kread_t){.reader = it.reader,
+                              .records_max = 50,
+                              .bytes_max = 1 << 20,
+                              .now_ms = sl_time_now_ms(),
+                              .cb = count_cb,
+                              .arg = &c};
         pending += sl_kinesis_read(k, &rds[i]) == SL_KINESIS_PENDING;
     }
     sl_kinesis_wrlock(k);
@@ -205,7 +230,8 @@ static void test_delete_during_reads(sl_kinesis_t *k, sl_arena_t *a) {
     if (s) CHECK_EQ_INT(sl_kinesis_delete_stream(k, s, sl_time_now_ms()), 0);
     sl_kinesis_unlock(k);
     pthread_mutex_lock(&c.mu);
-    while (c.done < pending) pthread_cond_wait(&c.cond, &c.mu);
+    while (c.done < pending)
+        pthread_cond_wait(&c.cond, &c.mu);
     pthread_mutex_unlock(&c.mu);
     for (int i = 0; i < READS; i++) {
         CHECK(rds[i].err.type == SL_KERR_NONE || rds[i].err.type == SL_KERR_RESOURCE_NOT_FOUND);
@@ -214,7 +240,8 @@ static void test_delete_during_reads(sl_kinesis_t *k, sl_arena_t *a) {
     }
     /* the background thread removes it (polling the engine's list, at most 5 s) */
     int64_t deadline = sl_time_now_ms() + 5000;
-    while (stream_listed(k, "d") && sl_time_now_ms() < deadline) sl_kinesis_kick(k), usleep(1000);
+    while (stream_listed(k, "d") && sl_time_now_ms() < deadline)
+        sl_kinesis_kick(k), usleep(1000);
     CHECK(!stream_listed(k, "d"));
 }
 
@@ -245,7 +272,8 @@ static void test_shard_end(sl_kinesis_t *k, sl_arena_t *a) {
     sl_kshard_t *parent = sl_kstream_shard(s, 0);
     sl_u128_t mid = SL_HASHKEY_MAX / 2;
     CHECK_EQ_INT(sl_kinesis_add_shard(k, s, 0, mid, 0, -1, sl_time_now_ms(), NULL), 0);
-    CHECK_EQ_INT(sl_kinesis_add_shard(k, s, mid + 1, SL_HASHKEY_MAX, 0, -1, sl_time_now_ms(), NULL), 0);
+    CHECK_EQ_INT(sl_kinesis_add_shard(k, s, mid + 1, SL_HASHKEY_MAX, 0, -1, sl_time_now_ms(), NULL),
+                 0);
     parent->closed_ms = sl_time_now_ms();
     CHECK_EQ_INT(sl_kinesis_save_shard(k, parent), 0);
     CHECK_EQ_INT(sl_kstream_reindex(s), 0);

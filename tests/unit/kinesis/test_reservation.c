@@ -29,8 +29,13 @@ static void env_open(env_t *e) {
     CHECK_EQ_INT(sl_catalog_open_sqlite(catpath, &e->cat), 0);
     sl_storage_config_t scfg = {.data_dir = dir, .on_commit = sl_kinesis_storage_commit};
     CHECK_EQ_INT(sl_storage_open_file(&scfg, &e->st), 0);
-    sl_kinesis_config_t kcfg = {.catalog = e->cat, .storage = e->st, .data_dir = dir, .region = "us-east-1",
-                                .account = "000000000000", .shard_limit = 100, .on_demand_stream_limit = 10};
+    sl_kinesis_config_t kcfg = {.catalog = e->cat,
+                                .storage = e->st,
+                                .data_dir = dir,
+                                .region = "us-east-1",
+                                .account = "000000000000",
+                                .shard_limit = 100,
+                                .on_demand_stream_limit = 10};
     CHECK_EQ_INT(sl_kinesis_open(&kcfg, &e->k), 0);
 }
 
@@ -77,10 +82,14 @@ static void put_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms
 static uint64_t put(sl_kinesis_t *k, sl_kshard_t *sh) {
     CHECK_EQ_INT(sl_kshard_seq_claim(k, sh, 1), 0);
     put_t p = {0};
-    sl_record_t r = {.arrival_ms = sl_time_now_ms(), .partition_key = "pk", .partition_key_len = 2,
-                     .data = (const uint8_t *)"x", .data_len = 1};
+    sl_record_t r = {.arrival_ms = sl_time_now_ms(),
+                     .partition_key = "pk",
+                     .partition_key_len = 2,
+                     .data = (const uint8_t *)"x",
+                     .data_len = 1};
     CHECK_EQ_INT(sl_storage_append(sh->log, &r, 1, put_cb, &p), 0);
-    while (!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE)) usleep(1000);
+    while (!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE))
+        usleep(1000);
     CHECK_EQ_INT(p.status, 0);
     return p.seq;
 }
@@ -100,7 +109,8 @@ int main(void) {
     CHECK_EQ_INT(put(e.k, sh), 1);
     CHECK_EQ_INT(put(e.k, sh), 2);
 
-    /* Claims past half the block: the reserve thread raises the reservation one block above them. */
+    /* Claims past half the block: the reserve thread raises the reservation one block above them.
+     */
     sl_kinesis_rdlock(e.k);
     CHECK_EQ_INT(sl_kshard_seq_claim(e.k, sh, SL_KINESIS_SEQ_BLOCK / 2 + 10), 0);
     int64_t deadline = sl_time_now_ms() + 10000;

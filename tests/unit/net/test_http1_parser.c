@@ -31,7 +31,10 @@ static result_t run(const char *in, size_t len, size_t step, size_t body_max) {
         size_t used;
         sl_http1_event_t ev = sl_http1_parser_feed(&p, &a, in + start, avail - start, &used);
         start += used;
-        if (ev == SL_HTTP1_ERROR) { res.error_status = p.error_status; break; }
+        if (ev == SL_HTTP1_ERROR) {
+            res.error_status = p.error_status;
+            break;
+        }
         if (ev == SL_HTTP1_HEAD) {
             res.saw_head = true;
             res.expect_continue = p.head.expect_continue;
@@ -44,7 +47,8 @@ static result_t run(const char *in, size_t len, size_t step, size_t body_max) {
                 res.header_count = p.head.header_count;
                 if (p.head.header_count) {
                     snprintf(res.first_name, sizeof res.first_name, "%s", p.head.headers[0].name);
-                    snprintf(res.first_value, sizeof res.first_value, "%s", p.head.headers[0].value);
+                    snprintf(res.first_value, sizeof res.first_value, "%s",
+                             p.head.headers[0].value);
                 }
                 res.keep_alive = p.head.keep_alive;
                 size_t bl;
@@ -72,7 +76,8 @@ static result_t run(const char *in, size_t len, size_t step, size_t body_max) {
 #define RUN(lit, step) run(lit, sizeof(lit) - 1, step, 1024)
 
 int main(void) {
-    static const char get[] = "GET /a?b=c HTTP/1.1\r\nHost: example\r\nX-Mixed-Case:  v a l  \r\n\r\n";
+    static const char get[] =
+        "GET /a?b=c HTTP/1.1\r\nHost: example\r\nX-Mixed-Case:  v a l  \r\n\r\n";
     for (size_t step = 1; step <= sizeof get; step++) {
         result_t r = RUN(get, step);
         CHECK_EQ_INT(r.events_done, 1);
@@ -118,7 +123,9 @@ int main(void) {
         CHECK_EQ_INT(r.body_len, 21);
     }
 
-    static const char pipelined[] = "\r\nGET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nokGET /3 HTTP/1.0\r\n\r\n";
+    static const char pipelined[] =
+        "\r\nGET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nokGET /3 "
+        "HTTP/1.0\r\n\r\n";
     for (size_t step = 1; step <= sizeof pipelined; step += 3) {
         result_t r = RUN(pipelined, step);
         CHECK_EQ_INT(r.events_done, 3);
@@ -145,19 +152,31 @@ int main(void) {
     CHECK_EQ_INT(RUN("GET / HTTP/2.0\r\n\r\n", 100).error_status, 505);
     CHECK_EQ_INT(RUN("GET / HTTP/1.1\r\nX: a\x01 b\r\n\r\n", 100).error_status, 400);
     CHECK_EQ_INT(RUN("POST / HTTP/1.1\r\nContent-Length: 12a\r\n\r\n", 100).error_status, 400);
-    CHECK_EQ_INT(RUN("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 100).error_status, 400);
-    CHECK_EQ_INT(RUN("POST / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 100).error_status, 400);
-    CHECK_EQ_INT(RUN("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 100).error_status, 501);
-    CHECK_EQ_INT(RUN("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 100).error_status, 400);
+    CHECK_EQ_INT(
+        RUN("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 100).error_status,
+        400);
+    CHECK_EQ_INT(
+        RUN("POST / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 100)
+            .error_status,
+        400);
+    CHECK_EQ_INT(
+        RUN("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 100).error_status, 501);
+    CHECK_EQ_INT(RUN("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 100).error_status,
+                 400);
     CHECK_EQ_INT(RUN("POST / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", 100).error_status, 413);
-    CHECK_EQ_INT(RUN("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 100).error_status, 400);
-    CHECK_EQ_INT(RUN("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 100).error_status, 400);
-    CHECK_EQ_INT(RUN("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n401\r\n", 100).error_status, 413);
+    CHECK_EQ_INT(
+        RUN("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 100).error_status, 400);
+    CHECK_EQ_INT(
+        RUN("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 100).error_status,
+        400);
+    CHECK_EQ_INT(
+        RUN("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n401\r\n", 100).error_status, 413);
     {
         /* Too many header fields -> 431. */
         char buf[8192];
         size_t n = (size_t)snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\n");
-        for (int i = 0; i <= SL_HTTP_HEADERS_MAX; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, "h%d: v\r\n", i);
+        for (int i = 0; i <= SL_HTTP_HEADERS_MAX; i++)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "h%d: v\r\n", i);
         n += (size_t)snprintf(buf + n, sizeof buf - n, "\r\n");
         CHECK_EQ_INT(run(buf, n, 4096, 1024).error_status, 431);
         /* Head over SL_HTTP_HEADER_BYTES_MAX without an end -> 431 (no unbounded buffering). */

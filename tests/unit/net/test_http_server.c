@@ -27,11 +27,11 @@
 #define BODY_MAX (4u * 1024 * 1024)
 
 static atomic_int g_thread_starts, g_thread_stops;
-static atomic_int g_stream_closes;     /* on_close callbacks */
-static atomic_int g_delay_saw_closed;  /* delayed answers that found the client gone */
+static atomic_int g_stream_closes;    /* on_close callbacks */
+static atomic_int g_delay_saw_closed; /* delayed answers that found the client gone */
 static atomic_int g_delay_answered;
 static atomic_int g_long_active;
-static atomic_int g_big_calls;         /* /big answers produced */
+static atomic_int g_big_calls; /* /big answers produced */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Handler                                                                                  */
@@ -65,13 +65,16 @@ static void respond_text(sl_http_req_t *req, int status, const char *text) {
 static void echo(sl_http_req_t *req) {
     size_t cap = 4096 + (req->body_len < 256 ? req->body_len : 256);
     char *out = malloc(cap);
-    int n = snprintf(out, cap, "method=%s\npath=%s\nversion=%d\ntls=%d\nlen=%zu\ncrc=%08x\nnul=%d\n",
-                     req->method, req->path, req->http_version, req->tls, req->body_len,
-                     sl_crc32c(0, req->body, req->body_len), req->body[req->body_len] == 0);
+    int n =
+        snprintf(out, cap, "method=%s\npath=%s\nversion=%d\ntls=%d\nlen=%zu\ncrc=%08x\nnul=%d\n",
+                 req->method, req->path, req->http_version, req->tls, req->body_len,
+                 sl_crc32c(0, req->body, req->body_len), req->body[req->body_len] == 0);
     for (size_t i = 0; i < req->header_count && n < (int)cap - 300; i++)
-        n += snprintf(out + n, cap - (size_t)n, "h:%s=%.100s\n", req->headers[i].name, req->headers[i].value);
+        n += snprintf(out + n, cap - (size_t)n, "h:%s=%.100s\n", req->headers[i].name,
+                      req->headers[i].value);
     if (req->body_len <= 256)
-        n += snprintf(out + n, cap - (size_t)n, "body=%.*s\n", (int)req->body_len, (const char *)req->body);
+        n += snprintf(out + n, cap - (size_t)n, "body=%.*s\n", (int)req->body_len,
+                      (const char *)req->body);
     sl_http_header_t h[] = {{"Content-Type", 12, "text/plain", 10}};
     sl_http_respond(req, 200, h, 1, out, (size_t)n);
 }
@@ -199,7 +202,8 @@ static void handler(void *ctx, sl_http_req_t *req) {
         flood_t *f = malloc(sizeof *f);
         f->req = req;
         f->left = (size_t)(query_param(req->path, "mb", v, sizeof v) ? atoi(v) : 1) << 20;
-        sl_http_stream_cbs_t cbs = {.on_writable = flood_writable, .on_close = flood_close, .arg = f};
+        sl_http_stream_cbs_t cbs = {
+            .on_writable = flood_writable, .on_close = flood_close, .arg = f};
         if (sl_http_stream_begin(req, 200, NULL, 0, &cbs) != 0) {
             sl_http_stream_end(req);
             free(f);
@@ -212,7 +216,8 @@ static void handler(void *ctx, sl_http_req_t *req) {
         atomic_fetch_add(&g_big_calls, 1);
         size_t n = 3u * 1024 * 1024 + 17;
         char *b = malloc(n);
-        for (size_t i = 0; i < n; i++) b[i] = (char)('a' + i % 26);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (char)('a' + i % 26);
         sl_http_respond(req, 200, NULL, 0, b, n);
         return;
     }
@@ -261,7 +266,9 @@ static void send_all(int fd, const void *data, size_t len) {
     }
 }
 
-static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
+static void send_str(int fd, const char *s) {
+    send_all(fd, s, strlen(s));
+}
 
 /* A buffered reader for HTTP/1.1 responses on one socket. */
 typedef struct {
@@ -308,7 +315,8 @@ static const char *find_header(const char *head, const char *name) {
     for (const char *p = strstr(head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
         if (strncasecmp(p + 2, name, n) == 0 && p[2 + n] == ':') {
             const char *v = p + 3 + n;
-            while (*v == ' ') v++;
+            while (*v == ' ')
+                v++;
             return v;
         }
     }
@@ -388,7 +396,8 @@ static int run_cmd(const char *cmd, char *out, size_t cap) {
     size_t n = 0;
     if (out && cap) {
         size_t k;
-        while (n + 1 < cap && (k = fread(out + n, 1, cap - 1 - n, p)) > 0) n += k;
+        while (n + 1 < cap && (k = fread(out + n, 1, cap - 1 - n, p)) > 0)
+            n += k;
         out[n] = 0;
     }
     char sink[4096];
@@ -399,13 +408,15 @@ static int run_cmd(const char *cmd, char *out, size_t cap) {
 
 static int count_substr(const char *s, const char *sub) {
     int n = 0;
-    for (const char *p = s; (p = strstr(p, sub)); p += strlen(sub)) n++;
+    for (const char *p = s; (p = strstr(p, sub)); p += strlen(sub))
+        n++;
     return n;
 }
 
 static bool wait_for(atomic_int *v, int want, int timeout_ms) {
     int64_t end = sl_time_mono_ms() + timeout_ms;
-    while (atomic_load(v) < want && sl_time_mono_ms() < end) usleep(5000);
+    while (atomic_load(v) < want && sl_time_mono_ms() < end)
+        usleep(5000);
     return atomic_load(v) >= want;
 }
 
@@ -441,15 +452,15 @@ static size_t h2_request(uint8_t *out, size_t cap, uint32_t sid, const char *pat
 }
 
 typedef struct {
-    int status;          /* from the HEADERS on the watched stream */
+    int status; /* from the HEADERS on the watched stream */
     char body[8192];
     size_t body_len;
-    bool end_stream;     /* END_STREAM seen on the watched stream */
-    int ping_acks;       /* PING frames with ACK */
+    bool end_stream; /* END_STREAM seen on the watched stream */
+    int ping_acks;   /* PING frames with ACK */
     uint8_t ping_data[8];
-    int pings;           /* PING frames without ACK (server-initiated) */
+    int pings; /* PING frames without ACK (server-initiated) */
     int goaways, rsts;
-    bool closed;         /* server closed the connection */
+    bool closed; /* server closed the connection */
 } h2_result_t;
 
 /* Reads frames until EOF or timeout or (stop_on_end && END_STREAM on `sid`). */
@@ -495,11 +506,16 @@ static void h2_read(int fd, uint32_t sid, bool stop_on_end, int timeout_ms, h2_r
                     ssize_t k = nghttp2_hd_inflate_hd2(inf, &nv, &fl, pl + off, flen - off, 1);
                     if (k < 0) break;
                     off += (size_t)k;
-                    if (fl & NGHTTP2_HD_INFLATE_FINAL) { nghttp2_hd_inflate_end_headers(inf); break; }
+                    if (fl & NGHTTP2_HD_INFLATE_FINAL) {
+                        nghttp2_hd_inflate_end_headers(inf);
+                        break;
+                    }
                     if (k == 0 && !(fl & NGHTTP2_HD_INFLATE_EMIT)) break;
                 }
             } else if (type == 0x0 && stream == sid) {
-                size_t n = flen < sizeof res->body - res->body_len ? flen : sizeof res->body - res->body_len;
+                size_t n = flen < sizeof res->body - res->body_len
+                               ? flen
+                               : sizeof res->body - res->body_len;
                 memcpy(res->body + res->body_len, pl, n);
                 res->body_len += n;
             } else if (type == 0x6) {
@@ -514,7 +530,8 @@ static void h2_read(int fd, uint32_t sid, bool stop_on_end, int timeout_ms, h2_r
             } else if (type == 0x3) {
                 res->rsts++;
             }
-            if (stream == sid && (type == 0x0 || type == 0x1) && (flags & 0x1)) res->end_stream = true;
+            if (stream == sid && (type == 0x0 || type == 0x1) && (flags & 0x1))
+                res->end_stream = true;
             memmove(buf, buf + 9 + flen, len - 9 - flen);
             len -= 9 + flen;
             if (stop_on_end && res->end_stream) goto done;
@@ -555,7 +572,8 @@ static void test_h1_pipelined(int port) {
     CHECK(a.body && strstr(a.body, "nul=1\n"));
     CHECK(strstr(a.head, "HTTP/1.1 200 OK\r\n") == a.head);
     CHECK(find_header(a.head, "Date") != NULL);
-    CHECK(find_header(a.head, "Connection") && strncmp(find_header(a.head, "Connection"), "keep-alive", 10) == 0);
+    CHECK(find_header(a.head, "Connection") &&
+          strncmp(find_header(a.head, "Connection"), "keep-alive", 10) == 0);
     CHECK_EQ_INT(b.status, 200);
     CHECK(b.body && strstr(b.body, "path=/echo/2\n"));
     CHECK(b.body && strstr(b.body, "body=hello\n"));
@@ -567,7 +585,10 @@ static void test_h1_pipelined(int port) {
     CHECK(find_header(c.head, "Content-Length") == NULL);
     CHECK(read_response(&r, &d));
     CHECK(d.body && strstr(d.body, "method=OPTIONS\n"));
-    free(a.body); free(b.body); free(c.body); free(d.body);
+    free(a.body);
+    free(b.body);
+    free(c.body);
+    free(d.body);
     free(r.buf);
     close(fd);
 }
@@ -577,7 +598,8 @@ static void test_h1_chunked_request(int port) {
     const char req[] = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                        "4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n";
     /* byte by byte to exercise incremental parsing over the socket */
-    for (size_t i = 0; i < sizeof req - 1; i += 7) send_all(fd, req + i, SL_MIN(7, sizeof req - 1 - i));
+    for (size_t i = 0; i < sizeof req - 1; i += 7)
+        send_all(fd, req + i, SL_MIN(7, sizeof req - 1 - i));
     reader_t r = {.fd = fd};
     response_t a;
     CHECK(read_response(&r, &a));
@@ -591,7 +613,8 @@ static void test_h1_chunked_request(int port) {
 static void test_h1_large_body(int port) {
     size_t n = 3u * 1024 * 1024 + 5;
     char *body = malloc(n);
-    for (size_t i = 0; i < n; i++) body[i] = (char)(i * 7);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)(i * 7);
     uint32_t crc = sl_crc32c(0, body, n);
     int fd = connect_to(port);
     char head[128];
@@ -610,9 +633,13 @@ static void test_h1_large_body(int port) {
     CHECK(read_response(&r, &b));
     CHECK_EQ_INT(b.body_len, 3u * 1024 * 1024 + 17);
     bool ok = b.body != NULL;
-    for (size_t i = 0; ok && i < b.body_len; i++) ok = b.body[i] == (char)('a' + i % 26);
+    for (size_t i = 0; ok && i < b.body_len; i++)
+        ok = b.body[i] == (char)('a' + i % 26);
     CHECK(ok);
-    free(a.body); free(b.body); free(r.buf); free(body);
+    free(a.body);
+    free(b.body);
+    free(r.buf);
+    free(body);
     close(fd);
 }
 
@@ -620,7 +647,8 @@ static void test_h1_errors(int port) {
     /* 413 decided by Content-Length before the body, connection closed after. */
     int fd = connect_to(port);
     char head[128];
-    int hl = snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nContent-Length: %u\r\n\r\n", BODY_MAX + 1);
+    int hl = snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nContent-Length: %u\r\n\r\n",
+                      BODY_MAX + 1);
     send_all(fd, head, (size_t)hl);
     send_str(fd, "partial body");
     reader_t r = {.fd = fd};
@@ -629,7 +657,8 @@ static void test_h1_errors(int port) {
     CHECK_EQ_INT(a.status, 413);
     CHECK(strstr(a.head, "Connection: close") != NULL);
     CHECK(wait_eof(fd));
-    free(a.body); free(r.buf);
+    free(a.body);
+    free(r.buf);
     close(fd);
 
     /* malformed -> 400 and close */
@@ -639,7 +668,8 @@ static void test_h1_errors(int port) {
     CHECK(read_response(&r, &a));
     CHECK_EQ_INT(a.status, 400);
     CHECK(wait_eof(fd));
-    free(a.body); free(r.buf);
+    free(a.body);
+    free(r.buf);
     close(fd);
 
     /* header section over the limit -> 431 */
@@ -652,7 +682,9 @@ static void test_h1_errors(int port) {
     r = (reader_t){.fd = fd};
     CHECK(read_response(&r, &a));
     CHECK_EQ_INT(a.status, 431);
-    free(a.body); free(r.buf); free(h);
+    free(a.body);
+    free(r.buf);
+    free(h);
     close(fd);
 
     /* HTTP/1.0: answered, then closed */
@@ -663,7 +695,8 @@ static void test_h1_errors(int port) {
     CHECK_EQ_INT(a.status, 200);
     CHECK(strstr(a.head, "Connection: close") != NULL);
     CHECK(wait_eof(fd));
-    free(a.body); free(r.buf);
+    free(a.body);
+    free(r.buf);
     close(fd);
 }
 
@@ -692,7 +725,8 @@ static void test_h1_half_close(int port) {
         snprintf(want, sizeof want, "len=%zu\n", n);
         CHECK(a.body && strstr(a.body, want));
         CHECK(wait_eof(fd));
-        free(a.body); free(r.buf);
+        free(a.body);
+        free(r.buf);
         close(fd);
     }
     /* A framing error followed by a large tail: the 400 must arrive before the close. */
@@ -705,7 +739,8 @@ static void test_h1_half_close(int port) {
         response_t a = {0};
         CHECK(read_response(&r, &a));
         CHECK_EQ_INT(a.status, 400);
-        free(a.body); free(r.buf);
+        free(a.body);
+        free(r.buf);
         close(fd);
     }
     free(body);
@@ -723,7 +758,8 @@ static void test_h1_expect_continue(int port) {
     CHECK(read_response(&r, &b));
     CHECK_EQ_INT(b.status, 200);
     CHECK(b.body && strstr(b.body, "body=data\n"));
-    free(b.body); free(r.buf);
+    free(b.body);
+    free(r.buf);
     close(fd);
 }
 
@@ -741,7 +777,9 @@ static void test_h1_delay_and_stream(int port) {
     CHECK(find_header(b.head, "Content-Length") == NULL);
     CHECK_EQ_INT(b.chunks, 6);
     CHECK(b.body && strcmp(b.body, "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\nchunk 5\n") == 0);
-    free(a.body); free(b.body); free(r.buf);
+    free(a.body);
+    free(b.body);
+    free(r.buf);
     close(fd);
 
     /* Client gone before the delayed answer: the handler sees sl_http_req_closed(). */
@@ -781,7 +819,9 @@ static void test_backpressure(int port) {
     /* HTTP/2: flow control windows and the same backpressure. */
     before = atomic_load(&g_writable_calls);
     char cmd[256], out[256];
-    snprintf(cmd, sizeof cmd, "curl -s --http2-prior-knowledge http://127.0.0.1:%d/flood?mb=24 | (sleep 0.3; wc -c)", port);
+    snprintf(cmd, sizeof cmd,
+             "curl -s --http2-prior-knowledge http://127.0.0.1:%d/flood?mb=24 | (sleep 0.3; wc -c)",
+             port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK_EQ_INT(atol(out), 24 << 20);
     CHECK(atomic_load(&g_writable_calls) > before);
@@ -794,7 +834,8 @@ static void test_pipelined_answers_wait_for_the_client(int port) {
     int fd = connect_to(port);
     char reqs[20 * 32];
     size_t len = 0;
-    for (int i = 0; i < 20; i++) len += (size_t)snprintf(reqs + len, sizeof reqs - len, "GET /big HTTP/1.1\r\n\r\n");
+    for (int i = 0; i < 20; i++)
+        len += (size_t)snprintf(reqs + len, sizeof reqs - len, "GET /big HTTP/1.1\r\n\r\n");
     send_all(fd, reqs, len);
     usleep(300000);
     int made = atomic_load(&g_big_calls) - before;
@@ -815,7 +856,8 @@ static void test_pipelined_answers_wait_for_the_client(int port) {
 static void test_h2_curl(int port) {
     char cmd[512], out[65536];
     snprintf(cmd, sizeof cmd,
-             "curl -s --http2-prior-knowledge -H 'X-Amz-Target: T' -d hello -w 'HTTPVER=%%{http_version}' "
+             "curl -s --http2-prior-knowledge -H 'X-Amz-Target: T' -d hello -w "
+             "'HTTPVER=%%{http_version}' "
              "http://127.0.0.1:%d/echo?x=1",
              port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
@@ -838,15 +880,19 @@ static void test_h2_curl(int port) {
     int tfd = mkstemp(path);
     size_t n = 2u * 1024 * 1024 + 3;
     char *body = malloc(n);
-    for (size_t i = 0; i < n; i++) body[i] = (char)(i * 13);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)(i * 13);
     CHECK((size_t)write(tfd, body, n) == n);
     close(tfd);
-    snprintf(cmd, sizeof cmd, "curl -s --http2-prior-knowledge --data-binary @%s http://127.0.0.1:%d/echo", path, port);
+    snprintf(cmd, sizeof cmd,
+             "curl -s --http2-prior-knowledge --data-binary @%s http://127.0.0.1:%d/echo", path,
+             port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     char want[64];
     snprintf(want, sizeof want, "len=%zu\ncrc=%08x\n", n, sl_crc32c(0, body, n));
     CHECK(strstr(out, want) != NULL);
-    snprintf(cmd, sizeof cmd, "curl -s --http2-prior-knowledge http://127.0.0.1:%d/big | wc -c", port);
+    snprintf(cmd, sizeof cmd, "curl -s --http2-prior-knowledge http://127.0.0.1:%d/big | wc -c",
+             port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK_EQ_INT(atol(out), 3 * 1024 * 1024 + 17);
     free(body);
@@ -854,17 +900,20 @@ static void test_h2_curl(int port) {
     /* body over the limit -> 413 */
     FILE *f = fopen(path, "w");
     char *zero = calloc(1, 1 << 20);
-    for (int i = 0; i < 5; i++) fwrite(zero, 1, 1 << 20, f);
+    for (int i = 0; i < 5; i++)
+        fwrite(zero, 1, 1 << 20, f);
     fclose(f);
     free(zero);
     snprintf(cmd, sizeof cmd,
-             "curl -s -o /dev/null -w '%%{http_code}' --http2-prior-knowledge --data-binary @%s http://127.0.0.1:%d/echo",
+             "curl -s -o /dev/null -w '%%{http_code}' --http2-prior-knowledge --data-binary @%s "
+             "http://127.0.0.1:%d/echo",
              path, port);
     run_cmd(cmd, out, sizeof out);
     CHECK_EQ_STR(out, "413");
     /* the same without a content-length (chunked upload turned into DATA frames) */
     snprintf(cmd, sizeof cmd,
-             "curl -s -o /dev/null -w '%%{http_code}' --http2-prior-knowledge -H 'Transfer-Encoding: chunked' "
+             "curl -s -o /dev/null -w '%%{http_code}' --http2-prior-knowledge -H "
+             "'Transfer-Encoding: chunked' "
              "--data-binary @%s http://127.0.0.1:%d/echo",
              path, port);
     run_cmd(cmd, out, sizeof out);
@@ -874,7 +923,10 @@ static void test_h2_curl(int port) {
 
 static void test_h2_nghttp_stream(int port) {
     char cmd[256], out[65536];
-    snprintf(cmd, sizeof cmd, "nghttp -n -s http://127.0.0.1:%d/stream?n=4 >/dev/null && nghttp http://127.0.0.1:%d/stream?n=4", port, port);
+    snprintf(cmd, sizeof cmd,
+             "nghttp -n -s http://127.0.0.1:%d/stream?n=4 >/dev/null && nghttp "
+             "http://127.0.0.1:%d/stream?n=4",
+             port, port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK_EQ_STR(out, "chunk 0\nchunk 1\nchunk 2\nchunk 3\n");
     snprintf(cmd, sizeof cmd, "nghttp -v http://127.0.0.1:%d/stream?n=2", port);
@@ -975,12 +1027,17 @@ static void test_h2_raw_goaway(int port) {
 
 static void test_tls(int port, int tls_port) {
     char cmd[512], out[65536];
-    snprintf(cmd, sizeof cmd, "curl -sk --http2 -d tls -w 'HTTPVER=%%{http_version}' https://127.0.0.1:%d/echo", tls_port);
+    snprintf(cmd, sizeof cmd,
+             "curl -sk --http2 -d tls -w 'HTTPVER=%%{http_version}' https://127.0.0.1:%d/echo",
+             tls_port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "HTTPVER=2") != NULL);
     CHECK(strstr(out, "tls=1\n") != NULL);
     CHECK(strstr(out, "body=tls\n") != NULL);
-    snprintf(cmd, sizeof cmd, "curl -sk --http1.1 -w 'HTTPVER=%%{http_version}' https://127.0.0.1:%d/echo?a https://127.0.0.1:%d/echo?b", tls_port, tls_port);
+    snprintf(cmd, sizeof cmd,
+             "curl -sk --http1.1 -w 'HTTPVER=%%{http_version}' https://127.0.0.1:%d/echo?a "
+             "https://127.0.0.1:%d/echo?b",
+             tls_port, tls_port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK_EQ_INT(count_substr(out, "HTTPVER=1.1"), 2);
     CHECK(strstr(out, "version=1\n") != NULL && strstr(out, "tls=1\n") != NULL);
@@ -994,11 +1051,15 @@ static void test_tls(int port, int tls_port) {
     CHECK_EQ_INT(count_substr(out, "CONN=1\n"), 1);
     CHECK_EQ_INT(count_substr(out, "CONN=0\n"), 59);
     /* h2 prior knowledge over TLS without ALPN */
-    snprintf(cmd, sizeof cmd, "curl -sk --http2-prior-knowledge --no-alpn -w 'HTTPVER=%%{http_version}' https://127.0.0.1:%d/echo", tls_port);
+    snprintf(cmd, sizeof cmd,
+             "curl -sk --http2-prior-knowledge --no-alpn -w 'HTTPVER=%%{http_version}' "
+             "https://127.0.0.1:%d/echo",
+             tls_port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "HTTPVER=2") != NULL && strstr(out, "tls=1\n") != NULL);
     /* TLS on the plain port (first byte 0x16) */
-    snprintf(cmd, sizeof cmd, "curl -sk --http2 -w 'HTTPVER=%%{http_version}' https://127.0.0.1:%d/echo", port);
+    snprintf(cmd, sizeof cmd,
+             "curl -sk --http2 -w 'HTTPVER=%%{http_version}' https://127.0.0.1:%d/echo", port);
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "HTTPVER=2") != NULL && strstr(out, "tls=1\n") != NULL);
     /* large bodies and a streamed response over TLS */
@@ -1016,7 +1077,9 @@ static void test_tls(int port, int tls_port) {
     CHECK_EQ_STR(out, "chunk 0\nchunk 1\nchunk 2\n");
     /* the self-signed certificate names localhost */
     snprintf(cmd, sizeof cmd,
-             "echo | openssl s_client -connect 127.0.0.1:%d -alpn h2 2>/dev/null | grep -aE 'subject=|ALPN'", tls_port);
+             "echo | openssl s_client -connect 127.0.0.1:%d -alpn h2 2>/dev/null | grep -aE "
+             "'subject=|ALPN'",
+             tls_port);
     run_cmd(cmd, out, sizeof out);
     CHECK(strstr(out, "CN = localhost") != NULL);
     CHECK(strstr(out, "ALPN protocol: h2") != NULL);
@@ -1032,7 +1095,8 @@ static void test_idle_timeout(int port) {
     CHECK(wait_eof(fd)); /* idle timeout of this server: 1000 ms */
     int64_t waited = sl_time_mono_ms() - t0;
     CHECK(waited >= 900 && waited < 4000);
-    free(a.body); free(r.buf);
+    free(a.body);
+    free(r.buf);
     close(fd);
 }
 
@@ -1072,7 +1136,8 @@ static void test_deadlines_and_connection_bound(void) {
     expect_408_and_close(fd, sl_time_mono_ms());
     /* At the bound, a new client is served and the oldest idle connection makes room. */
     int idle[4];
-    for (int i = 0; i < 4; i++) idle[i] = connect_to(port);
+    for (int i = 0; i < 4; i++)
+        idle[i] = connect_to(port);
     usleep(200000);
     fd = connect_to(port);
     send_str(fd, "GET /echo HTTP/1.1\r\n\r\n");
@@ -1084,7 +1149,8 @@ static void test_deadlines_and_connection_bound(void) {
     free(a.body);
     free(r.buf);
     close(fd);
-    for (int i = 0; i < 4; i++) close(idle[i]);
+    for (int i = 0; i < 4; i++)
+        close(idle[i]);
     sl_http_server_stop(srv, 1000);
 }
 
@@ -1201,11 +1267,17 @@ int main(void) {
     /* Restart with the same tls_dir: the certificate is reused, not regenerated. */
     FILE *f = fopen(cert_path, "r");
     char before[4096] = {0}, after[4096] = {0};
-    if (f) { fread(before, 1, sizeof before - 1, f); fclose(f); }
+    if (f) {
+        fread(before, 1, sizeof before - 1, f);
+        fclose(f);
+    }
     cfg.tls_port = free_port();
     CHECK_EQ_INT(sl_http_server_start(&cfg, &srv), 0);
     f = fopen(cert_path, "r");
-    if (f) { fread(after, 1, sizeof after - 1, f); fclose(f); }
+    if (f) {
+        fread(after, 1, sizeof after - 1, f);
+        fclose(f);
+    }
     CHECK(before[0] && strcmp(before, after) == 0);
     char cmd[256], out[4096];
     snprintf(cmd, sizeof cmd, "curl -sk https://127.0.0.1:%d/echo", sl_http_server_tls_port(srv));
@@ -1220,7 +1292,8 @@ int main(void) {
     cfg.tls_key_file = key_path;
     CHECK_EQ_INT(sl_http_server_start(&cfg, &srv), 0);
     CHECK_EQ_INT(sl_http_server_tls_port(srv), 0);
-    snprintf(cmd, sizeof cmd, "curl -sk https://127.0.0.1:%d/echo http://127.0.0.1:%d/echo", sl_http_server_port(srv), sl_http_server_port(srv));
+    snprintf(cmd, sizeof cmd, "curl -sk https://127.0.0.1:%d/echo http://127.0.0.1:%d/echo",
+             sl_http_server_port(srv), sl_http_server_port(srv));
     CHECK_EQ_INT(run_cmd(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "tls=1\n") != NULL && strstr(out, "tls=0\n") != NULL);
     /* stop with a streamed response still open: on_close lets the handler end it */

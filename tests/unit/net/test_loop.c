@@ -14,9 +14,16 @@ static int order_len;
 static int posts_seen;
 static bool post_on_loop_thread = true;
 
-static void record(void *arg) { order[order_len++] = (int)(intptr_t)arg; }
-static void fail_fn(void *arg) { (void)arg; order[order_len++] = -1; }
-static void stop_fn(void *arg) { sl_loop_stop(arg); }
+static void record(void *arg) {
+    order[order_len++] = (int)(intptr_t)arg;
+}
+static void fail_fn(void *arg) {
+    (void)arg;
+    order[order_len++] = -1;
+}
+static void stop_fn(void *arg) {
+    sl_loop_stop(arg);
+}
 
 static void count_post(void *arg) {
     (void)arg;
@@ -27,7 +34,8 @@ static void count_post(void *arg) {
 
 static void *poster(void *arg) {
     (void)arg;
-    for (int i = 0; i < 2000; i++) sl_loop_post(g_loop, count_post, NULL);
+    for (int i = 0; i < 2000; i++)
+        sl_loop_post(g_loop, count_post, NULL);
     return NULL;
 }
 
@@ -65,11 +73,13 @@ int main(void) {
 
     /* FIFO order of posts, and destroy runs posts still queued. */
     order_len = 0;
-    for (int i = 0; i < 5; i++) sl_loop_post(g_loop, record, (void *)(intptr_t)(10 + i));
+    for (int i = 0; i < 5; i++)
+        sl_loop_post(g_loop, record, (void *)(intptr_t)(10 + i));
     sl_loop_post(g_loop, stop_fn, g_loop);
     sl_loop_run(g_loop);
     CHECK_EQ_INT(order_len, 5);
-    for (int i = 0; i < 5; i++) CHECK_EQ_INT(order[i], 10 + i);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(order[i], 10 + i);
     sl_loop_post(g_loop, record, (void *)99);
     sl_timer_start(g_loop, 1000, fail_fn, NULL); /* freed without running */
     sl_loop_destroy(g_loop);

@@ -16,19 +16,26 @@
 #include <unistd.h>
 
 static int util_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
+    (void)sb;
+    (void)flag;
+    (void)ftw;
     return remove(path);
 }
 
 /* Removes a directory tree (test scratch directories only). */
-static inline void util_rm_rf(const char *path) { nftw(path, util_rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
+static inline void util_rm_rf(const char *path) {
+    nftw(path, util_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 /* Creates a fresh scratch directory under TMPDIR (or /tmp); the caller frees the string. */
 static inline char *util_tmpdir(const char *tag) {
     const char *base = getenv("TMPDIR");
     char *p = malloc(512);
     snprintf(p, 512, "%s/sluice-%s-XXXXXX", base && *base ? base : "/tmp", tag);
-    if (!mkdtemp(p)) { perror("mkdtemp"); exit(2); }
+    if (!mkdtemp(p)) {
+        perror("mkdtemp");
+        exit(2);
+    }
     return p;
 }
 
@@ -54,20 +61,22 @@ static inline void util_wait_cb(void *arg, int status, uint64_t first_seq, int64
 
 /* Appends and waits for the callback. Returns the immediate error, or the callback status;
  * *arrival_ms (when not NULL) gets the arrival time the callback reported. */
-static inline int util_append_arrival(sl_shard_log_t *log, const sl_record_t *recs, size_t n, uint64_t *first_seq,
-                                      int64_t *arrival_ms) {
+static inline int util_append_arrival(sl_shard_log_t *log, const sl_record_t *recs, size_t n,
+                                      uint64_t *first_seq, int64_t *arrival_ms) {
     util_wait_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     int rc = sl_storage_append(log, recs, n, util_wait_cb, &w);
     if (rc) return rc;
     pthread_mutex_lock(&w.mu);
-    while (!w.done) pthread_cond_wait(&w.cond, &w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cond, &w.mu);
     pthread_mutex_unlock(&w.mu);
     if (first_seq) *first_seq = w.first_seq;
     if (arrival_ms) *arrival_ms = w.arrival_ms;
     return w.status;
 }
 
-static inline int util_append(sl_shard_log_t *log, const sl_record_t *recs, size_t n, uint64_t *first_seq) {
+static inline int util_append(sl_shard_log_t *log, const sl_record_t *recs, size_t n,
+                              uint64_t *first_seq) {
     return util_append_arrival(log, recs, n, first_seq, NULL);
 }
 
@@ -85,8 +94,8 @@ static inline void util_read_cb(void *arg, int status, sl_read_result_t *res) {
 }
 
 /* Synchronous read (both backends call back before returning). Returns NULL on error (*rc set). */
-static inline sl_read_result_t *util_read(sl_shard_log_t *log, uint64_t from, size_t rmax, size_t bmax, int64_t min_arrival,
-                                          int *rc) {
+static inline sl_read_result_t *util_read(sl_shard_log_t *log, uint64_t from, size_t rmax,
+                                          size_t bmax, int64_t min_arrival, int *rc) {
     util_read_t r = {0};
     int c = sl_storage_read(log, from, rmax, bmax, min_arrival, util_read_cb, &r);
     if (rc) *rc = c ? c : r.status;
@@ -99,7 +108,9 @@ static inline size_t util_payload(uint64_t key, uint8_t *out, size_t max_len) {
     uint64_t x = key * 0x9E3779B97F4A7C15ull + 1;
     size_t len = (size_t)(x % (max_len + 1));
     for (size_t i = 0; i < len; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         out[i] = (uint8_t)x;
     }
     return len;

@@ -21,7 +21,8 @@ static void on_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq) {
     (void)ctx;
     (void)log;
     unsigned long long prev = atomic_load(&g_commit_tip);
-    while (next_seq > prev && !atomic_compare_exchange_weak(&g_commit_tip, &prev, next_seq)) {}
+    while (next_seq > prev && !atomic_compare_exchange_weak(&g_commit_tip, &prev, next_seq)) {
+    }
     atomic_fetch_add(&g_commit_calls, 1);
 }
 
@@ -29,8 +30,11 @@ static sl_storage_t *open_engine(size_t segment_bytes) {
     static int n;
     char dir[600];
     snprintf(dir, sizeof dir, "%s/%d", g_dir, ++n);
-    sl_storage_config_t cfg = {.data_dir = dir, .durability = g_be->durability, .flush_interval_ms = 20,
-                               .segment_bytes = segment_bytes, .on_commit = on_commit};
+    sl_storage_config_t cfg = {.data_dir = dir,
+                               .durability = g_be->durability,
+                               .flush_interval_ms = 20,
+                               .segment_bytes = segment_bytes,
+                               .on_commit = on_commit};
     sl_storage_t *st = NULL;
     int rc = g_be->file ? sl_storage_open_file(&cfg, &st) : sl_storage_open_memory(&cfg, &st);
     CHECK_EQ_INT(rc, 0);
@@ -38,7 +42,10 @@ static sl_storage_t *open_engine(size_t segment_bytes) {
 }
 
 static sl_record_t rec(const char *pk, const void *data, size_t len, int64_t arrival) {
-    return (sl_record_t){.arrival_ms = arrival, .partition_key = pk, .partition_key_len = strlen(pk), .data = data,
+    return (sl_record_t){.arrival_ms = arrival,
+                         .partition_key = pk,
+                         .partition_key_len = strlen(pk),
+                         .data = data,
                          .data_len = len};
 }
 
@@ -54,7 +61,8 @@ static void test_append_read_basic(void) {
     CHECK_EQ_INT(b.next_seq, 1);
     atomic_store(&g_commit_tip, 0);
 
-    sl_record_t r[3] = {rec("k1", "hello", 5, 1000), rec("k2", "", 0, 1001), rec("k3", "world!", 6, 1002)};
+    sl_record_t r[3] = {rec("k1", "hello", 5, 1000), rec("k2", "", 0, 1001),
+                        rec("k3", "world!", 6, 1002)};
     r[2].explicit_hash_key = "340282366920938463463374607431768211455";
     r[2].explicit_hash_key_len = strlen(r[2].explicit_hash_key);
     uint64_t first = 0;
@@ -79,11 +87,14 @@ static void test_append_read_basic(void) {
         CHECK_EQ_INT(res->bytes, 5 + 2 + 0 + 2 + 6 + 2 + 5 + 2);
         CHECK_EQ_INT(res->records[0].seq, 1);
         CHECK(res->records[0].data_len == 5 && memcmp(res->records[0].data, "hello", 5) == 0);
-        CHECK(res->records[0].partition_key_len == 2 && memcmp(res->records[0].partition_key, "k1", 2) == 0);
-        CHECK(res->records[0].explicit_hash_key == NULL || res->records[0].explicit_hash_key_len == 0);
+        CHECK(res->records[0].partition_key_len == 2 &&
+              memcmp(res->records[0].partition_key, "k1", 2) == 0);
+        CHECK(res->records[0].explicit_hash_key == NULL ||
+              res->records[0].explicit_hash_key_len == 0);
         CHECK_EQ_INT(res->records[1].data_len, 0);
         CHECK(res->records[2].explicit_hash_key_len == 39 &&
-              memcmp(res->records[2].explicit_hash_key, "340282366920938463463374607431768211455", 39) == 0);
+              memcmp(res->records[2].explicit_hash_key, "340282366920938463463374607431768211455",
+                     39) == 0);
         CHECK(memcmp(res->records[2].data, "world!", 6) == 0);
         CHECK_EQ_INT(res->records[3].seq, 4);
         CHECK_EQ_INT(res->records[3].arrival_ms, 1002);
@@ -115,7 +126,8 @@ static void test_append_read_basic(void) {
     sl_shard_log_t *other = NULL;
     CHECK_EQ_INT(sl_storage_shard_open(st, "bad/key", "s", NULL, &other), SL_EINVAL);
     CHECK_EQ_INT(sl_storage_shard_open(st, "..", "s", NULL, &other), SL_EINVAL);
-    CHECK_EQ_INT(sl_storage_shard_open(st, "stream-a", "shardId-000000000000", NULL, &other), SL_EEXIST);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "stream-a", "shardId-000000000000", NULL, &other),
+                 SL_EEXIST);
 
     sl_storage_shard_close(log);
     sl_storage_close(st);
@@ -135,8 +147,12 @@ static void test_time(void) {
         sl_record_t r = rec("pk", payload, (size_t)(i % 100), 1000 + 10 * (i / 4));
         CHECK_EQ_INT(util_append(log, &r, 1, NULL), 0);
     }
-    struct { int64_t ts; uint64_t want; } cases[] = {
-        {0, 1}, {1000, 1}, {1001, 5}, {1010, 5}, {1015, 9}, {1500, 201}, {1990, 397}, {1991, 401}, {99999, 401},
+    struct {
+        int64_t ts;
+        uint64_t want;
+    } cases[] = {
+        {0, 1},      {1000, 1},   {1001, 5},   {1010, 5},    {1015, 9},
+        {1500, 201}, {1990, 397}, {1991, 401}, {99999, 401},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
         CHECK_EQ_INT(sl_storage_seek_time(log, cases[i].ts, &seq), 0);
@@ -145,7 +161,8 @@ static void test_time(void) {
     /* Reads skip records older than min_arrival_ms. */
     int rc;
     sl_read_result_t *res = util_read(log, 1, 10, 1 << 20, 1500, &rc);
-    CHECK(res && res->count == 10 && res->records[0].seq == 201 && res->records[0].arrival_ms == 1500);
+    CHECK(res && res->count == 10 && res->records[0].seq == 201 &&
+          res->records[0].arrival_ms == 1500);
     sl_storage_read_free(res);
     res = util_read(log, 300, 10, 1 << 20, 1500, &rc);
     CHECK(res && res->count == 10 && res->records[0].seq == 300);
@@ -168,7 +185,8 @@ static void test_time(void) {
     CHECK_EQ_INT(arrival, 1990);
     res = util_read(log, seq, 10, 1000, 0, &rc);
     CHECK(res && res->count == 3);
-    for (size_t i = 0; res && i < res->count; i++) CHECK_EQ_INT(res->records[i].arrival_ms, arrival);
+    for (size_t i = 0; res && i < res->count; i++)
+        CHECK_EQ_INT(res->records[i].arrival_ms, arrival);
     sl_storage_read_free(res);
     /* A later time is kept as given. */
     r = rec("pk", "y", 1, 2500);
@@ -182,7 +200,9 @@ static void test_time(void) {
     CHECK(res && res->count == 405);
     if (res) {
         bool ok = true;
-        for (size_t i = 0; i < res->count; i++) ok &= res->records[i].seq == i + 1 && res->records[i].data_len == (i < 400 ? i % 100 : 1);
+        for (size_t i = 0; i < res->count; i++)
+            ok &=
+                res->records[i].seq == i + 1 && res->records[i].data_len == (i < 400 ? i % 100 : 1);
         CHECK(ok);
     }
     sl_storage_read_free(res);
@@ -224,22 +244,31 @@ static void *producer_main(void *arg) {
     for (int k = 0; k < 300; k++) {
         prod_sync_t ps[3];
         for (int sh = 0; sh < 3; sh++) {
-            ps[sh] = (prod_sync_t){.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .outstanding = 1,
-                                   .p = p, .shard = sh, .k = k};
+            ps[sh] = (prod_sync_t){.mu = PTHREAD_MUTEX_INITIALIZER,
+                                   .cond = PTHREAD_COND_INITIALIZER,
+                                   .outstanding = 1,
+                                   .p = p,
+                                   .shard = sh,
+                                   .k = k};
             size_t n = 1 + (size_t)((k + sh + p->thread) % 3);
             sl_record_t r[3];
             for (size_t i = 0; i < n; i++) {
-                uint64_t key = ((uint64_t)p->thread << 32) | ((uint64_t)sh << 24) | ((uint64_t)k << 4) | i;
+                uint64_t key =
+                    ((uint64_t)p->thread << 32) | ((uint64_t)sh << 24) | ((uint64_t)k << 4) | i;
                 size_t len = util_payload(key, data[sh] + 200 * i, 199);
                 r[i] = rec("producer", data[sh] + 200 * i, len, 0);
             }
             p->n[sh][k] = n;
             int rc = sl_storage_append(p->logs[sh], r, n, prod_cb, &ps[sh]);
-            if (rc) { p->status_errors++; ps[sh].outstanding = 0; }
+            if (rc) {
+                p->status_errors++;
+                ps[sh].outstanding = 0;
+            }
         }
         for (int sh = 0; sh < 3; sh++) {
             pthread_mutex_lock(&ps[sh].mu);
-            while (ps[sh].outstanding) pthread_cond_wait(&ps[sh].cond, &ps[sh].mu);
+            while (ps[sh].outstanding)
+                pthread_cond_wait(&ps[sh].cond, &ps[sh].mu);
             pthread_mutex_unlock(&ps[sh].mu);
         }
     }
@@ -252,7 +281,8 @@ static void test_concurrent_appends(void) {
     sl_storage_t *st = open_engine(64 * 1024);
     sl_shard_log_t *logs[3];
     const char *names[3] = {"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"};
-    for (int i = 0; i < 3; i++) CHECK_EQ_INT(sl_storage_shard_open(st, "conc", names[i], NULL, &logs[i]), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(sl_storage_shard_open(st, "conc", names[i], NULL, &logs[i]), 0);
     enum { T = 4 };
     static producer_t prods[T];
     pthread_t th[T];
@@ -262,12 +292,14 @@ static void test_concurrent_appends(void) {
         prods[t].thread = t;
         pthread_create(&th[t], NULL, producer_main, &prods[t]);
     }
-    for (int t = 0; t < T; t++) pthread_join(th[t], NULL);
+    for (int t = 0; t < T; t++)
+        pthread_join(th[t], NULL);
     for (int sh = 0; sh < 3; sh++) {
         size_t total = 0;
         for (int t = 0; t < T; t++) {
             CHECK_EQ_INT(prods[t].status_errors, 0);
-            for (int k = 0; k < 300; k++) total += prods[t].n[sh][k];
+            for (int k = 0; k < 300; k++)
+                total += prods[t].n[sh][k];
         }
         uint64_t *owner = calloc(total + 1, sizeof *owner);
         bool tiled = true;
@@ -275,8 +307,12 @@ static void test_concurrent_appends(void) {
             for (int k = 0; k < 300; k++)
                 for (size_t i = 0; i < prods[t].n[sh][k]; i++) {
                     uint64_t seq = prods[t].first[sh][k] + i;
-                    if (seq < 1 || seq > total || owner[seq]) { tiled = false; continue; }
-                    owner[seq] = (((uint64_t)t << 32) | ((uint64_t)sh << 24) | ((uint64_t)k << 4) | i) + 1;
+                    if (seq < 1 || seq > total || owner[seq]) {
+                        tiled = false;
+                        continue;
+                    }
+                    owner[seq] =
+                        (((uint64_t)t << 32) | ((uint64_t)sh << 24) | ((uint64_t)k << 4) | i) + 1;
                 }
         CHECK(tiled);
         int rc;
@@ -286,7 +322,9 @@ static void test_concurrent_appends(void) {
             size_t bad = 0;
             for (size_t i = 0; i < res->count; i++) {
                 const sl_record_t *r = &res->records[i];
-                if (r->seq != i + 1 || !owner[r->seq] || !util_payload_ok(owner[r->seq] - 1, r->data, r->data_len, 199)) bad++;
+                if (r->seq != i + 1 || !owner[r->seq] ||
+                    !util_payload_ok(owner[r->seq] - 1, r->data, r->data_len, 199))
+                    bad++;
             }
             CHECK_EQ_INT(bad, 0);
         }
@@ -297,8 +335,12 @@ static void test_concurrent_appends(void) {
         bool order = true;
         while (pos <= total && pieces < 100000) {
             res = util_read(logs[sh], pos, 7, 700, 0, &rc);
-            if (!res || res->count == 0) { sl_storage_read_free(res); break; }
-            for (size_t i = 0; i < res->count; i++) order &= res->records[i].seq == pos + i;
+            if (!res || res->count == 0) {
+                sl_storage_read_free(res);
+                break;
+            }
+            for (size_t i = 0; i < res->count; i++)
+                order &= res->records[i].seq == pos + i;
             seen += res->count;
             pos = res->next_seq;
             pieces++;
@@ -311,7 +353,8 @@ static void test_concurrent_appends(void) {
         sl_storage_bounds(logs[sh], &b);
         CHECK_EQ_INT(b.next_seq, total + 1);
     }
-    for (int i = 0; i < 3; i++) sl_storage_shard_close(logs[i]);
+    for (int i = 0; i < 3; i++)
+        sl_storage_shard_close(logs[i]);
     sl_storage_close(st);
 }
 
@@ -398,7 +441,8 @@ static void test_retention(void) {
     sl_storage_read_free(res);
     /* A reader passing the retention cut-off never sees an expired record. */
     res = util_read(log, 1, 1000, SIZE_MAX, 1050, &rc);
-    CHECK(res && res->count == 50 && res->records[0].seq == 51 && res->records[0].arrival_ms == 1050);
+    CHECK(res && res->count == 50 && res->records[0].seq == 51 &&
+          res->records[0].arrival_ms == 1050);
     sl_storage_read_free(res);
     /* Shortening retention later takes effect at the next trim. */
     CHECK_EQ_INT(sl_storage_trim(log, 1090), 0);
@@ -431,7 +475,8 @@ static void test_large_records(void) {
     CHECK_EQ_INT(sl_storage_shard_open(st, "big", "h", NULL, &log), 0);
     size_t sizes[] = {10u * 1024 * 1024, 1, 3u * 1024 * 1024, 70000, 0};
     uint8_t *data = malloc(sizes[0]);
-    for (size_t i = 0; i < sizes[0]; i++) data[i] = (uint8_t)(i * 31 + (i >> 16));
+    for (size_t i = 0; i < sizes[0]; i++)
+        data[i] = (uint8_t)(i * 31 + (i >> 16));
     for (size_t i = 0; i < SL_ARRAY_LEN(sizes); i++) {
         sl_record_t r = rec("big", data, sizes[i], 1);
         CHECK_EQ_INT(util_append(log, &r, 1, NULL), 0);
@@ -465,8 +510,10 @@ static void run_suite(const backend_t *be) {
     test_lifecycle();
     test_retention();
     test_large_records();
-    if (sl_test_failures == before) util_rm_rf(g_dir);
-    else fprintf(stderr, "   (data left in %s)\n", g_dir);
+    if (sl_test_failures == before)
+        util_rm_rf(g_dir);
+    else
+        fprintf(stderr, "   (data left in %s)\n", g_dir);
     free(g_dir);
 }
 
@@ -477,6 +524,7 @@ int main(void) {
         {"file/interval", true, SL_DURABILITY_INTERVAL},
         {"file/none", true, SL_DURABILITY_NONE},
     };
-    for (size_t i = 0; i < SL_ARRAY_LEN(backends); i++) run_suite(&backends[i]);
+    for (size_t i = 0; i < SL_ARRAY_LEN(backends); i++)
+        run_suite(&backends[i]);
     TEST_MAIN_END();
 }

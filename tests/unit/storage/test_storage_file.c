@@ -21,7 +21,9 @@ static size_t payload_of(uint64_t seq, uint8_t *out) {
     size_t len = 40 + (size_t)((seq * 7) % 60);
     uint64_t x = seq * 0x9E3779B97F4A7C15ull + 3;
     for (size_t i = 0; i < len; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         out[i] = (uint8_t)x;
     }
     return len;
@@ -33,7 +35,8 @@ static size_t frame_of(uint64_t seq) {
 /* Offset of record seq in a segment that starts at base. */
 static uint64_t offset_of(uint64_t base, uint64_t seq) {
     uint64_t off = SL_SEG_HEADER_BYTES;
-    for (uint64_t s = base; s < seq; s++) off += frame_of(s);
+    for (uint64_t s = base; s < seq; s++)
+        off += frame_of(s);
     return off;
 }
 
@@ -45,8 +48,12 @@ static char *new_dir(void) {
     return d;
 }
 
-static sl_storage_t *open_eng(const char *dir, sl_durability_t dur, size_t seg, const sl_file_ops_t *ops) {
-    sl_storage_config_t cfg = {.data_dir = dir, .durability = dur, .flush_interval_ms = 10, .segment_bytes = seg,
+static sl_storage_t *open_eng(const char *dir, sl_durability_t dur, size_t seg,
+                              const sl_file_ops_t *ops) {
+    sl_storage_config_t cfg = {.data_dir = dir,
+                               .durability = dur,
+                               .flush_interval_ms = 10,
+                               .segment_bytes = seg,
                                .file_ops = ops};
     sl_storage_t *st = NULL;
     int rc = sl_storage_open_file(&cfg, &st);
@@ -65,7 +72,10 @@ static void fill(sl_shard_log_t *log, uint64_t from, uint64_t to) {
     uint8_t buf[128];
     for (uint64_t seq = from; seq <= to; seq++) {
         size_t len = payload_of(seq, buf);
-        sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq), .partition_key = "pk", .partition_key_len = 2, .data = buf,
+        sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq),
+                         .partition_key = "pk",
+                         .partition_key_len = 2,
+                         .data = buf,
                          .data_len = len};
         uint64_t got = 0;
         int rc = util_append(log, &r, 1, &got);
@@ -93,8 +103,8 @@ static void verify(sl_shard_log_t *log, uint64_t last) {
     for (size_t i = 0; i < res->count; i++) {
         const sl_record_t *r = &res->records[i];
         size_t len = payload_of(i + 1, buf);
-        if (r->seq != i + 1 || r->data_len != len || memcmp(r->data, buf, len) != 0 || r->partition_key_len != 2 ||
-            r->arrival_ms != (int64_t)(1001 + i))
+        if (r->seq != i + 1 || r->data_len != len || memcmp(r->data, buf, len) != 0 ||
+            r->partition_key_len != 2 || r->arrival_ms != (int64_t)(1001 + i))
             bad++;
     }
     CHECK_EQ_INT(bad, 0);
@@ -119,7 +129,9 @@ static void patch_file(const char *path, uint64_t off, const void *data, size_t 
     close(fd);
 }
 
-static void truncate_file(const char *path, uint64_t len) { CHECK(truncate(path, (off_t)len) == 0); }
+static void truncate_file(const char *path, uint64_t len) {
+    CHECK(truncate(path, (off_t)len) == 0);
+}
 
 /* ---- restart ---- */
 
@@ -155,9 +167,15 @@ static void test_arrival_after_restart(void) {
     sl_storage_close(st);
     st = open_eng(dir, SL_DURABILITY_SYNC, 8192, NULL);
     log = open_log(st);
-    sl_record_t r[2] = {{.arrival_ms = 3, .partition_key = "pk", .partition_key_len = 2, .data = (const uint8_t *)"x",
+    sl_record_t r[2] = {{.arrival_ms = 3,
+                         .partition_key = "pk",
+                         .partition_key_len = 2,
+                         .data = (const uint8_t *)"x",
                          .data_len = 1},
-                        {.arrival_ms = 3, .partition_key = "pk", .partition_key_len = 2, .data = (const uint8_t *)"y",
+                        {.arrival_ms = 3,
+                         .partition_key = "pk",
+                         .partition_key_len = 2,
+                         .data = (const uint8_t *)"y",
                          .data_len = 1}};
     uint64_t seq = 0;
     int64_t arrival = 0;
@@ -166,7 +184,8 @@ static void test_arrival_after_restart(void) {
     CHECK_EQ_INT(arrival, 1050);
     int rc;
     sl_read_result_t *res = util_read(log, 51, 10, 1000, 0, &rc);
-    CHECK(res && res->count == 2 && res->records[0].arrival_ms == 1050 && res->records[1].arrival_ms == 1050);
+    CHECK(res && res->count == 2 && res->records[0].arrival_ms == 1050 &&
+          res->records[1].arrival_ms == 1050);
     sl_storage_read_free(res);
     sl_storage_close(st);
     free(dir);
@@ -286,7 +305,15 @@ static void test_lazy_open_faults(void) {
 
 /* ---- damaged tails ---- */
 
-typedef enum { TORN_HEADER, TORN_BODY, BAD_CRC, BAD_CRC_MIDDLE, GARBAGE_AFTER, ZERO_TAIL, TORN_SEG_HEADER } damage_t;
+typedef enum {
+    TORN_HEADER,
+    TORN_BODY,
+    BAD_CRC,
+    BAD_CRC_MIDDLE,
+    GARBAGE_AFTER,
+    ZERO_TAIL,
+    TORN_SEG_HEADER
+} damage_t;
 
 static void test_damage(damage_t kind, const char *name) {
     fprintf(stderr, "-- damaged tail: %s\n", name);
@@ -333,7 +360,8 @@ static void test_damage(damage_t kind, const char *name) {
         if (res) {
             size_t i = 0, bad = 0;
             uint8_t buf[128];
-            for (; i < res->count && res->records[i].seq == i + 1; i++) {}
+            for (; i < res->count && res->records[i].seq == i + 1; i++) {
+            }
             CHECK_EQ_INT(i, 149);
             uint64_t resume = i < res->count ? res->records[i].seq : 0;
             CHECK(resume > 150 && resume < 200);
@@ -359,7 +387,8 @@ static void test_damage(damage_t kind, const char *name) {
         return;
     }
     case GARBAGE_AFTER:
-        for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 131 + 7);
+        for (size_t i = 0; i < sizeof junk; i++)
+            junk[i] = (uint8_t)(i * 131 + 7);
         patch_file(seg, end, junk, 777);
         keep = n;
         break;
@@ -450,7 +479,8 @@ static void test_index_rebuild(void) {
     /* An entry that disagrees with its segment (valid checksum, wrong offset). */
     uint8_t ent[SL_IDX_ENTRY_BYTES];
     fd = open(idx1, O_RDONLY);
-    CHECK(pread(fd, ent, sizeof ent, SL_IDX_HEADER_BYTES + 2 * SL_IDX_ENTRY_BYTES) == (ssize_t)sizeof ent);
+    CHECK(pread(fd, ent, sizeof ent, SL_IDX_HEADER_BYTES + 2 * SL_IDX_ENTRY_BYTES) ==
+          (ssize_t)sizeof ent);
     close(fd);
     sl_idx_entry_t ie;
     CHECK_EQ_INT(sl_idx_entry_decode(ent, &ie), 0);
@@ -486,7 +516,10 @@ static void test_index_rebuild(void) {
     size_t bad = 0, n = 0;
     for (uint64_t off = SL_IDX_HEADER_BYTES;; off += SL_IDX_ENTRY_BYTES) {
         if (pread(fd, ent, sizeof ent, (off_t)off) != (ssize_t)sizeof ent) break;
-        if (sl_idx_entry_decode(ent, &ie) != 0) { bad++; continue; }
+        if (sl_idx_entry_decode(ent, &ie) != 0) {
+            bad++;
+            continue;
+        }
         n++;
         if (ie.kind == SL_IDX_POINT && ie.offset != offset_of(1, ie.seq)) bad++;
     }
@@ -521,12 +554,17 @@ static void test_index_rebuild(void) {
 static int append_one(sl_shard_log_t *log, uint64_t seq, uint64_t *got) {
     uint8_t buf[128];
     size_t len = payload_of(seq, buf);
-    sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq), .partition_key = "pk", .partition_key_len = 2, .data = buf,
+    sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq),
+                     .partition_key = "pk",
+                     .partition_key_len = 2,
+                     .data = buf,
                      .data_len = len};
     return util_append(log, &r, 1, got);
 }
 
-static int append_one_lazy(sl_shard_log_t *log, uint64_t seq, uint64_t *got) { return append_one(log, seq, got); }
+static int append_one_lazy(sl_shard_log_t *log, uint64_t seq, uint64_t *got) {
+    return append_one(log, seq, got);
+}
 
 static void test_fault_errors(void) {
     fprintf(stderr, "-- fault injection: ENOSPC, EIO, short writes, fdatasync failure\n");
@@ -539,7 +577,8 @@ static void test_fault_errors(void) {
     /* One failed data write: that append fails, nothing is lost, the engine recovers by itself. */
     sl_fault_arm(SL_FAULT_ENOSPC, 1, false, false, 1);
     CHECK_EQ_INT(append_one(log, 11, &got), SL_ENOSPC);
-    CHECK_EQ_INT(append_one(log, 11, &got), SL_ENOSPC); /* fail fast while the disk is being spared */
+    CHECK_EQ_INT(append_one(log, 11, &got),
+                 SL_ENOSPC); /* fail fast while the disk is being spared */
     usleep((SL_STORAGE_FAILED_RETRY_MS + 20) * 1000);
     CHECK_EQ_INT(append_one(log, 11, &got), 0);
     CHECK_EQ_INT(got, 11);
@@ -550,7 +589,10 @@ static void test_fault_errors(void) {
     int failures = 0, successes = 0;
     while (sl_time_mono_ms() < until) {
         int rc = append_one(log, 12, &got);
-        if (rc == SL_ENOSPC) failures++; else successes++;
+        if (rc == SL_ENOSPC)
+            failures++;
+        else
+            successes++;
         usleep(5000);
     }
     CHECK(failures > 10);
@@ -563,8 +605,10 @@ static void test_fault_errors(void) {
     sl_shard_bounds_t b;
     sl_fault_arm(SL_FAULT_EIO, 2, false, false, 1);
     int rc = append_one(log, 21, &got);
-    if (rc == 0) CHECK_EQ_INT(got, 21);
-    else CHECK_EQ_INT(rc, SL_EIO);
+    if (rc == 0)
+        CHECK_EQ_INT(got, 21);
+    else
+        CHECK_EQ_INT(rc, SL_EIO);
     sl_fault_disarm();
     usleep((SL_STORAGE_FAILED_RETRY_MS + 20) * 1000);
     sl_storage_bounds(log, &b);
@@ -614,7 +658,7 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int outstanding;
-    uint64_t acked_max;  /* highest seq acknowledged, with everything below it acknowledged */
+    uint64_t acked_max; /* highest seq acknowledged, with everything below it acknowledged */
     bool failed, order_bad;
     uint64_t expect_first[4096];
     bool acked[4096];
@@ -645,7 +689,8 @@ static void crash_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_
  * power loss may: after reopening with the real calls, every acknowledged record is there with
  * its payload, the log is a clean prefix, and it accepts appends again. */
 static void test_crashes(sl_durability_t dur, int rounds) {
-    fprintf(stderr, "-- simulated crashes (%s), %d rounds\n", dur == SL_DURABILITY_SYNC ? "sync" : "interval", rounds);
+    fprintf(stderr, "-- simulated crashes (%s), %d rounds\n",
+            dur == SL_DURABILITY_SYNC ? "sync" : "interval", rounds);
     static crash_state_t cs;
     static crash_op_t ops[4096];
     for (int round = 0; round < rounds; round++) {
@@ -665,16 +710,25 @@ static void test_crashes(sl_durability_t dur, int rounds) {
             sl_record_t r[3];
             for (size_t i = 0; i < n; i++) {
                 size_t len = payload_of(next + i, buf[i]);
-                r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next + i), .partition_key = "pk",
-                                     .partition_key_len = 2, .data = buf[i], .data_len = len};
+                r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next + i),
+                                     .partition_key = "pk",
+                                     .partition_key_len = 2,
+                                     .data = buf[i],
+                                     .data_len = len};
             }
             pthread_mutex_lock(&cs.mu);
-            while (cs.outstanding >= 8) pthread_cond_wait(&cs.cond, &cs.mu);
+            while (cs.outstanding >= 8)
+                pthread_cond_wait(&cs.cond, &cs.mu);
             bool failed = cs.failed;
             cs.expect_first[k] = next;
             cs.outstanding++;
             pthread_mutex_unlock(&cs.mu);
-            if (failed) { pthread_mutex_lock(&cs.mu); cs.outstanding--; pthread_mutex_unlock(&cs.mu); break; }
+            if (failed) {
+                pthread_mutex_lock(&cs.mu);
+                cs.outstanding--;
+                pthread_mutex_unlock(&cs.mu);
+                break;
+            }
             ops[k] = (crash_op_t){.cs = &cs, .k = k};
             int rc = sl_storage_append(log, r, n, crash_cb, &ops[k]);
             if (rc) {
@@ -688,7 +742,8 @@ static void test_crashes(sl_durability_t dur, int rounds) {
             next += n;
         }
         pthread_mutex_lock(&cs.mu);
-        while (cs.outstanding > 0) pthread_cond_wait(&cs.cond, &cs.mu);
+        while (cs.outstanding > 0)
+            pthread_cond_wait(&cs.cond, &cs.mu);
         pthread_mutex_unlock(&cs.mu);
         sl_storage_close(st);
         sl_fault_disarm();
@@ -708,7 +763,8 @@ static void test_crashes(sl_durability_t dur, int rounds) {
             fprintf(stderr, "round %d: acknowledged up to %llu but the log ends at %llu\n", round,
                     (unsigned long long)acked, (unsigned long long)(b.next_seq - 1));
         if (dur == SL_DURABILITY_SYNC) CHECK(b.next_seq - 1 >= acked);
-        verify(log, b.next_seq - 1); /* whatever survived is a clean prefix with the right payloads */
+        verify(log,
+               b.next_seq - 1); /* whatever survived is a clean prefix with the right payloads */
         fill(log, b.next_seq, b.next_seq + 20);
         verify(log, b.next_seq + 20);
         sl_storage_close(st);
@@ -720,8 +776,11 @@ static void test_crashes(sl_durability_t dur, int rounds) {
 /* ---- shared commit journal ---- */
 
 static sl_storage_t *open_eng_j(const char *dir, const sl_file_ops_t *ops, size_t journal_bytes) {
-    sl_storage_config_t cfg = {.data_dir = dir, .durability = SL_DURABILITY_SYNC, .segment_bytes = 20000,
-                               .journal_bytes = journal_bytes, .file_ops = ops};
+    sl_storage_config_t cfg = {.data_dir = dir,
+                               .durability = SL_DURABILITY_SYNC,
+                               .segment_bytes = 20000,
+                               .journal_bytes = journal_bytes,
+                               .file_ops = ops};
     sl_storage_t *st = NULL;
     CHECK_EQ_INT(sl_storage_open_file(&cfg, &st), 0);
     return st;
@@ -737,7 +796,8 @@ static void test_journal_wrap_and_crash(void) {
     sl_storage_t *st = open_eng_j(dir, &sl_file_ops_fault, SL_JNL_CAPACITY_MIN);
     const char *keys[3] = {"h0", "h1", "h2"};
     sl_shard_log_t *logs[3];
-    for (int i = 0; i < 3; i++) CHECK_EQ_INT(sl_storage_shard_open(st, "s", keys[i], NULL, &logs[i]), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", keys[i], NULL, &logs[i]), 0);
     uint64_t next[3] = {1, 1, 1};
     uint8_t buf[8][128];
     for (int round = 0; round < 900; round++) {
@@ -746,8 +806,11 @@ static void test_journal_wrap_and_crash(void) {
         sl_record_t r[8];
         for (size_t i = 0; i < n; i++) {
             size_t len = payload_of(next[sh] + i, buf[i]);
-            r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i), .partition_key = "pk",
-                                 .partition_key_len = 2, .data = buf[i], .data_len = len};
+            r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i),
+                                 .partition_key = "pk",
+                                 .partition_key_len = 2,
+                                 .data = buf[i],
+                                 .data_len = len};
         }
         uint64_t got = 0;
         CHECK_EQ_INT(util_append(logs[sh], r, n, &got), 0);
@@ -759,7 +822,8 @@ static void test_journal_wrap_and_crash(void) {
     char jp[700];
     snprintf(jp, sizeof jp, "%s/journal/journal.jnl", dir);
     CHECK(stat(jp, &jst) == 0 && jst.st_size <= (off_t)(SL_JNL_DATA_OFF + SL_JNL_CAPACITY_MIN));
-    for (int i = 0; i < 3; i++) sl_storage_shard_close(logs[i]);
+    for (int i = 0; i < 3; i++)
+        sl_storage_shard_close(logs[i]);
     sl_storage_close(st);
     st = open_eng_j(dir, &sl_file_ops_fault, SL_JNL_CAPACITY_MIN);
     for (int i = 0; i < 3; i++) {
@@ -775,8 +839,11 @@ static void test_journal_wrap_and_crash(void) {
         sl_record_t r[8];
         for (size_t i = 0; i < n; i++) {
             size_t len = payload_of(next[sh] + i, buf[i]);
-            r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i), .partition_key = "pk",
-                                 .partition_key_len = 2, .data = buf[i], .data_len = len};
+            r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i),
+                                 .partition_key = "pk",
+                                 .partition_key_len = 2,
+                                 .data = buf[i],
+                                 .data_len = len};
         }
         uint64_t got = 0;
         if (util_append(logs[sh], r, n, &got) != 0) break;
@@ -784,7 +851,8 @@ static void test_journal_wrap_and_crash(void) {
         acked[sh] = next[sh] - 1;
     }
     CHECK(sl_fault_crashed());
-    for (int i = 0; i < 3; i++) sl_storage_shard_close(logs[i]);
+    for (int i = 0; i < 3; i++)
+        sl_storage_shard_close(logs[i]);
     sl_storage_close(st);
     sl_fault_disarm();
     st = open_eng_j(dir, NULL, SL_JNL_CAPACITY_MIN);
@@ -814,7 +882,8 @@ static void test_journal_deleted_stream(void) {
     fill(log, 1, 30);
     sl_fault_arm(SL_FAULT_CRASH, 1, false, false, 7);
     uint8_t b[8] = {0};
-    sl_record_t r = {.partition_key = "pk", .partition_key_len = 2, .data = b, .data_len = sizeof b};
+    sl_record_t r = {
+        .partition_key = "pk", .partition_key_len = 2, .data = b, .data_len = sizeof b};
     CHECK(util_append(log, &r, 1, NULL) != 0);
     sl_storage_shard_close(log);
     sl_storage_close(st);
@@ -909,13 +978,17 @@ static void test_full_disk_recovers(void) {
     uint64_t got = 0, last = 20;
     for (int i = 0; i < 400; i++) {
         int rc = append_one(log, last + 1, &got);
-        if (rc) { CHECK_EQ_INT(rc, SL_ENOSPC); break; }
+        if (rc) {
+            CHECK_EQ_INT(rc, SL_ENOSPC);
+            break;
+        }
         last++;
     }
     g_disk_full = false;
     int64_t deadline = sl_time_mono_ms() + 5000;
     int rc;
-    while ((rc = append_one(log, last + 1, &got)) == SL_ENOSPC && sl_time_mono_ms() < deadline) usleep(10000);
+    while ((rc = append_one(log, last + 1, &got)) == SL_ENOSPC && sl_time_mono_ms() < deadline)
+        usleep(10000);
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(got, last + 1);
     verify(log, last + 1);
@@ -951,8 +1024,10 @@ int main(void) {
     int rounds = env ? atoi(env) : 60;
     test_crashes(SL_DURABILITY_SYNC, rounds);
     test_crashes(SL_DURABILITY_INTERVAL, rounds / 3);
-    if (sl_test_failures == 0) util_rm_rf(g_root);
-    else fprintf(stderr, "data left in %s\n", g_root);
+    if (sl_test_failures == 0)
+        util_rm_rf(g_root);
+    else
+        fprintf(stderr, "data left in %s\n", g_root);
     free(g_root);
     TEST_MAIN_END();
 }

@@ -21,7 +21,11 @@ static sl_storage_t *open_eng(const char *dir, sl_durability_t dur) {
 static uint64_t put(sl_shard_log_t *log, int64_t arrival, size_t len) {
     uint8_t buf[256];
     memset(buf, (int)arrival, sizeof buf);
-    sl_record_t r = {.arrival_ms = arrival, .partition_key = "pk", .partition_key_len = 2, .data = buf, .data_len = len};
+    sl_record_t r = {.arrival_ms = arrival,
+                     .partition_key = "pk",
+                     .partition_key_len = 2,
+                     .data = buf,
+                     .data_len = len};
     uint64_t seq = 0;
     CHECK_EQ_INT(util_append(log, &r, 1, &seq), 0);
     return seq;
@@ -35,7 +39,8 @@ static void seqs(sl_shard_log_t *log, char *out, size_t cap) {
     size_t n = 0;
     out[0] = 0;
     for (size_t i = 0; res && i < res->count; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%llu", i ? "," : "", (unsigned long long)res->records[i].seq);
+        n += (size_t)snprintf(out + n, cap - n, "%s%llu", i ? "," : "",
+                              (unsigned long long)res->records[i].seq);
     sl_storage_read_free(res);
 }
 
@@ -69,7 +74,8 @@ static void test_log_with_segments(sl_durability_t dur, size_t len) {
     char *dir = util_tmpdir("floor");
     sl_storage_t *st = open_eng(dir, dur);
     sl_shard_log_t *log = open_log(st);
-    for (int i = 1; i <= 3; i++) CHECK_EQ_INT(put(log, 100 + i, len), (uint64_t)i);
+    for (int i = 1; i <= 3; i++)
+        CHECK_EQ_INT(put(log, 100 + i, len), (uint64_t)i);
     sl_storage_shard_close(log);
     sl_storage_close(st);
 
@@ -124,8 +130,8 @@ static void test_memory(void) {
 int main(void) {
     test_fresh_log(SL_DURABILITY_SYNC);
     test_fresh_log(SL_DURABILITY_INTERVAL);
-    test_log_with_segments(SL_DURABILITY_SYNC, 20);    /* journaled rounds */
-    test_log_with_segments(SL_DURABILITY_SYNC, 200);   /* still small: journaled */
+    test_log_with_segments(SL_DURABILITY_SYNC, 20);  /* journaled rounds */
+    test_log_with_segments(SL_DURABILITY_SYNC, 200); /* still small: journaled */
     test_log_with_segments(SL_DURABILITY_INTERVAL, 20);
     test_log_with_segments(SL_DURABILITY_NONE, 20);
     test_memory();

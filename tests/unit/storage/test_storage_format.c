@@ -12,9 +12,15 @@ static void test_frame_roundtrip(void) {
     uint8_t buf[256];
     const char *pk = "partition-1", *ehk = "12345678901234567890";
     uint8_t data[100];
-    for (int i = 0; i < 100; i++) data[i] = (uint8_t)(i * 7);
-    sl_record_t r = {.arrival_ms = 1700000000123, .partition_key = pk, .partition_key_len = strlen(pk),
-                     .explicit_hash_key = ehk, .explicit_hash_key_len = strlen(ehk), .data = data, .data_len = 100};
+    for (int i = 0; i < 100; i++)
+        data[i] = (uint8_t)(i * 7);
+    sl_record_t r = {.arrival_ms = 1700000000123,
+                     .partition_key = pk,
+                     .partition_key_len = strlen(pk),
+                     .explicit_hash_key = ehk,
+                     .explicit_hash_key_len = strlen(ehk),
+                     .data = data,
+                     .data_len = 100};
     size_t len = sl_frame_size(r.partition_key_len, r.explicit_hash_key_len, r.data_len);
     CHECK_EQ_INT(len, 32 + 11 + 20 + 100);
     sl_frame_prepare(buf, &r);
@@ -32,7 +38,8 @@ static void test_frame_roundtrip(void) {
     CHECK(memcmp(f.ehk, ehk, 20) == 0);
     CHECK_EQ_INT(f.data_len, 100);
     CHECK(memcmp(f.data, data, 100) == 0);
-    /* The checksum is the documented one: CRC32C of the payload, continued over header bytes 8..31. */
+    /* The checksum is the documented one: CRC32C of the payload, continued over header bytes 8..31.
+     */
     uint32_t crc = sl_crc32c(sl_crc32c(0, buf + 32, len - 32), buf + 8, 24);
     CHECK_EQ_INT(crc, sl_le32_get(buf + 4));
 
@@ -123,7 +130,8 @@ static void test_names(void) {
     CHECK(!sl_seg_name_parse("00000000000000000001.log.tmp", "log", &v));
 }
 
-/* Commit journal: header, checkpoint slots, entries; every damaged or misplaced entry is refused. */
+/* Commit journal: header, checkpoint slots, entries; every damaged or misplaced entry is refused.
+ */
 static void test_journal_format(void) {
     uint8_t h[SL_JNL_FILE_HEADER_BYTES];
     uint64_t cap = 0;
@@ -150,7 +158,11 @@ static void test_journal_format(void) {
     for (int i = 0; i < 2; i++) {
         uint8_t d[10];
         memset(d, 'a' + i, sizeof d);
-        sl_record_t r = {.arrival_ms = 5, .partition_key = "k", .partition_key_len = 1, .data = d, .data_len = sizeof d};
+        sl_record_t r = {.arrival_ms = 5,
+                         .partition_key = "k",
+                         .partition_key_len = 1,
+                         .data = d,
+                         .data_len = sizeof d};
         sl_frame_prepare(body + blen, &r);
         sl_frame_finish(body + blen, 40 + (uint64_t)i, 5);
         blen += sl_frame_size(1, 0, sizeof d);

@@ -14,12 +14,15 @@ typedef struct {
 
 static void say(void *arg, bool problem, const char *file, const char *msg) {
     findings_t *f = arg;
-    if (problem) f->problems++;
-    else f->infos++;
+    if (problem)
+        f->problems++;
+    else
+        f->infos++;
     snprintf(f->last, sizeof f->last, "%s: %s", file ? file : "-", msg);
 }
 
-static void write_log(const char *dir, int n, sl_durability_t dur, bool close_engine, sl_storage_t **keep) {
+static void write_log(const char *dir, int n, sl_durability_t dur, bool close_engine,
+                      sl_storage_t **keep) {
     sl_storage_config_t cfg = {.data_dir = dir, .durability = dur, .segment_bytes = 4096};
     sl_storage_t *st = NULL;
     CHECK_EQ_INT(sl_storage_open_file(&cfg, &st), 0);
@@ -28,7 +31,10 @@ static void write_log(const char *dir, int n, sl_durability_t dur, bool close_en
     uint8_t buf[200];
     for (int i = 0; i < n; i++) {
         memset(buf, i, sizeof buf);
-        sl_record_t r = {.arrival_ms = 1000 + i, .partition_key = "pk", .partition_key_len = 2, .data = buf,
+        sl_record_t r = {.arrival_ms = 1000 + i,
+                         .partition_key = "pk",
+                         .partition_key_len = 2,
+                         .data = buf,
                          .data_len = 100 + (size_t)(i % 50)};
         CHECK_EQ_INT(util_append(log, &r, 1, NULL), 0);
     }

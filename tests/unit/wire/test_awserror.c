@@ -19,13 +19,17 @@ static const char *json(sl_buf_t *b, const char *type, const char *msg, bool cap
 
 int main(void) {
     sl_buf_t b = SL_BUF_INIT;
-    CHECK_EQ_STR(json(&b, "ResourceNotFoundException", "Stream s under account 000000000000 not found.", false),
-                 "{\"__type\":\"ResourceNotFoundException\",\"message\":\"Stream s under account 000000000000 not found.\"}");
-    CHECK_EQ_STR(json(&b, "SerializationException", NULL, false), "{\"__type\":\"SerializationException\"}");
+    CHECK_EQ_STR(json(&b, "ResourceNotFoundException",
+                      "Stream s under account 000000000000 not found.", false),
+                 "{\"__type\":\"ResourceNotFoundException\",\"message\":\"Stream s under account "
+                 "000000000000 not found.\"}");
+    CHECK_EQ_STR(json(&b, "SerializationException", NULL, false),
+                 "{\"__type\":\"SerializationException\"}");
     CHECK_EQ_STR(json(&b, "SerializationException", "Expected list or null", true),
                  "{\"__type\":\"SerializationException\",\"Message\":\"Expected list or null\"}");
-    CHECK_EQ_STR(json(&b, "ValidationException", "Value 'a\"b' at 'x'\n", false),
-                 "{\"__type\":\"ValidationException\",\"message\":\"Value 'a\\\"b' at 'x'\\u000a\"}");
+    CHECK_EQ_STR(
+        json(&b, "ValidationException", "Value 'a\"b' at 'x'\n", false),
+        "{\"__type\":\"ValidationException\",\"message\":\"Value 'a\\\"b' at 'x'\\u000a\"}");
 
     sl_arena_t arena;
     sl_arena_init(&arena, 1024);

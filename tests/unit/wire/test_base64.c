@@ -60,7 +60,8 @@ int main(void) {
     /* Round trip of every length up to 300 with all byte values. */
     uint8_t data[300], dec[300];
     char enc[404];
-    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 37 + 11);
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 37 + 11);
     for (size_t n = 0; n <= sizeof data; n++) {
         sl_base64_encode(data, n, enc);
         size_t el = sl_base64_encoded_len(n), dl = 0;
@@ -70,14 +71,25 @@ int main(void) {
     }
 
     /* Length first (kinesalite's and AWS's order). */
-    check_error("23456", SL_B64_BAD_LENGTH, "Base64 encoded length is expected a multiple of 4 bytes but found: 5");
-    check_error("a", SL_B64_BAD_LENGTH, "Base64 encoded length is expected a multiple of 4 bytes but found: 1");
-    check_error("AB=", SL_B64_BAD_LENGTH, "Base64 encoded length is expected a multiple of 4 bytes but found: 3");
-    check_error("!!!!!", SL_B64_BAD_LENGTH, "Base64 encoded length is expected a multiple of 4 bytes but found: 5");
+    check_error("23456", SL_B64_BAD_LENGTH,
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 5");
+    check_error("a", SL_B64_BAD_LENGTH,
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 1");
+    check_error("AB=", SL_B64_BAD_LENGTH,
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 3");
+    check_error("!!!!!", SL_B64_BAD_LENGTH,
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 5");
     /* Lengths count UTF-16 units: "é" is 2 bytes but 1 character; an emoji is 2 units. */
-    check_error("\xc3\xa9" "AAA", SL_B64_BAD_CHAR, "Invalid Base64 character: '\xc3\xa9'");
-    check_error("\xc3\xa9" "AA", SL_B64_BAD_LENGTH, "Base64 encoded length is expected a multiple of 4 bytes but found: 3");
-    check_error("\xf0\x9f\x98\x80" "AA", SL_B64_BAD_CHAR, "Invalid Base64 character: '\xf0\x9f\x98\x80'");
+    check_error("\xc3\xa9"
+                "AAA",
+                SL_B64_BAD_CHAR, "Invalid Base64 character: '\xc3\xa9'");
+    check_error("\xc3\xa9"
+                "AA",
+                SL_B64_BAD_LENGTH,
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 3");
+    check_error("\xf0\x9f\x98\x80"
+                "AA",
+                SL_B64_BAD_CHAR, "Invalid Base64 character: '\xf0\x9f\x98\x80'");
 
     /* Then the first invalid character, including '=' followed by a non-'='. */
     char bad = 0, *reason;
@@ -93,7 +105,8 @@ int main(void) {
     check_error("AA==AAAA", SL_B64_BAD_CHAR, "Invalid Base64 character: '='");
     check_error("Zm9v-_==", SL_B64_BAD_CHAR, "Invalid Base64 character: '-'"); /* URL alphabet */
     /* Whitespace is an invalid character (AWS and kinesalite do not skip it). */
-    check_error("Zm9v Zm9v", SL_B64_BAD_LENGTH, "Base64 encoded length is expected a multiple of 4 bytes but found: 9");
+    check_error("Zm9v Zm9v", SL_B64_BAD_LENGTH,
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 9");
     check_error("Zm9v\nZm9", SL_B64_BAD_CHAR, "Invalid Base64 character: '\n'");
     check_error("Zm 9", SL_B64_BAD_CHAR, "Invalid Base64 character: ' '");
     check_error("Zm9vYmFy\r\n  ", SL_B64_BAD_CHAR, "Invalid Base64 character: '\r'");

@@ -35,7 +35,8 @@ int main(void) {
             unsigned char *in = malloc(n + 1);
             char *want = malloc(n * 2 + 8), *got = malloc(n * 2 + 8);
             unsigned char *back = malloc(n + 8);
-            for (size_t k = 0; k < n; k++) in[k] = fill == 0 ? (unsigned char)rand() : fill == 1 ? 0xff : 0;
+            for (size_t k = 0; k < n; k++)
+                in[k] = fill == 0 ? (unsigned char)rand() : fill == 1 ? 0xff : 0;
             size_t len = sl_base64_encoded_len(n);
             reference(in, n, want);
             sl_base64_encode(in, n, got);
@@ -60,7 +61,8 @@ int main(void) {
     const char bad_chars[] = "!-_ \n=.";
     for (size_t n = 30; n <= 400; n += 7) {
         unsigned char *in = malloc(n);
-        for (size_t k = 0; k < n; k++) in[k] = (unsigned char)rand();
+        for (size_t k = 0; k < n; k++)
+            in[k] = (unsigned char)rand();
         size_t len = sl_base64_encoded_len(n);
         char *text = malloc(len + 1);
         uint8_t *back = malloc(n + 8);
@@ -86,7 +88,8 @@ int main(void) {
     for (int pos = 0; pos < 60; pos++) {
         for (int c = 0; c < 256; c++) {
             char text[64];
-            for (int k = 0; k < 64; k++) text[k] = alpha[(k * 7) % 64];
+            for (int k = 0; k < 64; k++)
+                text[k] = alpha[(k * 7) % 64];
             text[pos] = (char)c;
             uint8_t back[64];
             size_t out_len = 0;

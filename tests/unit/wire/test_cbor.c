@@ -1,7 +1,7 @@
 /* Unit tests of the CBOR decoder: captured Java SDK bytes (spec §1.3), definite and indefinite
  * containers and strings, tag 1 timestamps in all forms, integers at the int64 edges, floats of all
- * widths, and rejection of malformed, truncated, trailing and hostile input. Inputs are hand-written
- * bytes or built with libcbor's encoder. */
+ * widths, and rejection of malformed, truncated, trailing and hostile input. Inputs are
+ * hand-written bytes or built with libcbor's encoder. */
 #include "test.h"
 
 #include "core/arena.h"
@@ -30,7 +30,9 @@ static sl_val_t *dec_n(const void *bytes, size_t n, const char **reason) {
 }
 
 /* Decodes a byte array. */
-static sl_val_t *dec_bytes(const uint8_t *b, size_t n) { return dec_n(b, n, NULL); }
+static sl_val_t *dec_bytes(const uint8_t *b, size_t n) {
+    return dec_n(b, n, NULL);
+}
 #define D(arr) dec_bytes(arr, sizeof arr)
 
 static const char *reject_reason(const uint8_t *b, size_t n) {
@@ -42,7 +44,7 @@ static const char *reject_reason(const uint8_t *b, size_t n) {
 
 static void test_spec_timestamp(void) {
     /* floci #2368: {"Timestamp": tag1 + uint64 1787036486712}. */
-    static const uint8_t b[] = {0xa1, 0x69, 'T', 'i', 'm', 'e', 's', 't', 'a', 'm', 'p',
+    static const uint8_t b[] = {0xa1, 0x69, 'T',  'i',  'm',  'e',  's',  't',  'a',  'm', 'p',
                                 0xc1, 0x1b, 0x00, 0x00, 0x01, 0xa0, 0x13, 0xac, 0xcc, 0x38};
     sl_val_t *v = D(b);
     CHECK(v && v->type == SL_VAL_MAP);
@@ -54,14 +56,14 @@ static void test_spec_timestamp(void) {
 static void test_indefinite(void) {
     /* Jackson style: indefinite map and array, chunked byte and text strings. */
     static const uint8_t b[] = {
-        0xbf,                                   /* map(*) */
-        0x64, 'D', 'a', 't', 'a',               /* "Data" */
+        0xbf,                                           /* map(*) */
+        0x64, 'D',  'a',  't',  'a',                    /* "Data" */
         0x5f, 0x42, 0x01, 0x02, 0x41, 0x03, 0x40, 0xff, /* bytes(*) 0102 03 '' */
-        0x7f, 0x61, 'P', 0x62, 'a', 'r', 0xff,  /* text(*) "Par" */
-        0x7f, 0x62, 'p', 'k', 0xff,             /* "pk" via chunks */
-        0x63, 'A', 'r', 'r',
-        0x9f, 0x01, 0x20, 0xf5, 0xf4, 0xf6, 0xf7, 0x80, 0xa0, 0x9f, 0xff, 0xff, /* [1,-1,t,f,null,undef,[],{},[]] */
-        0x65, 'E', 'm', 'p', 't', 'y', 0x5f, 0xff, /* bytes(*) with no chunks */
+        0x7f, 0x61, 'P',  0x62, 'a',  'r',  0xff,       /* text(*) "Par" */
+        0x7f, 0x62, 'p',  'k',  0xff,                   /* "pk" via chunks */
+        0x63, 'A',  'r',  'r',  0x9f, 0x01, 0x20, 0xf5,
+        0xf4, 0xf6, 0xf7, 0x80, 0xa0, 0x9f, 0xff, 0xff, /* [1,-1,t,f,null,undef,[],{},[]] */
+        0x65, 'E',  'm',  'p',  't',  'y',  0x5f, 0xff, /* bytes(*) with no chunks */
         0xff};
     sl_val_t *v = D(b);
     CHECK(v && v->type == SL_VAL_MAP && v->u.map.count == 4);
@@ -85,7 +87,8 @@ static void test_indefinite(void) {
         CHECK(a->u.arr.items[8]->type == SL_VAL_ARRAY && a->u.arr.items[8]->u.arr.count == 0);
     }
     sl_val_t *e = sl_val_get(v, "Empty");
-    CHECK(e && e->type == SL_VAL_BYTES && e->u.str.len == 0 && e->u.str.ptr && e->u.str.ptr[0] == 0);
+    CHECK(e && e->type == SL_VAL_BYTES && e->u.str.len == 0 && e->u.str.ptr &&
+          e->u.str.ptr[0] == 0);
 }
 
 static void test_definite_with_libcbor(void) {
@@ -122,11 +125,13 @@ static void test_definite_with_libcbor(void) {
     CHECK(recs && recs->u.arr.count == 1);
     if (recs && recs->u.arr.count == 1) {
         sl_val_t *d = sl_val_get(recs->u.arr.items[0], "Data");
-        CHECK(d && d->type == SL_VAL_BYTES && d->u.str.len == 2 && (uint8_t)d->u.str.ptr[1] == 0xff);
+        CHECK(d && d->type == SL_VAL_BYTES && d->u.str.len == 2 &&
+              (uint8_t)d->u.str.ptr[1] == 0xff);
         CHECK_EQ_STR(sl_val_get_str(recs->u.arr.items[0], "PartitionKey", NULL), "k");
     }
     /* Every truncation of a valid document is rejected. */
-    for (size_t cut = 0; cut < n; cut++) CHECK(dec_n(buf, cut, NULL) == NULL);
+    for (size_t cut = 0; cut < n; cut++)
+        CHECK(dec_n(buf, cut, NULL) == NULL);
 }
 
 static void test_numbers(void) {
@@ -251,9 +256,11 @@ static void test_errors(void) {
     CHECK_EQ_STR(REJ(simple8), "malformed CBOR");
     static const uint8_t reserved[] = {0x1c};
     CHECK_EQ_STR(REJ(reserved), "malformed CBOR");
-    static const uint8_t huge_array[] = {0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t huge_array[] = {0x9b, 0xff, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0x01};
     CHECK_EQ_STR(REJ(huge_array), "truncated document");
-    static const uint8_t huge_bytes[] = {0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t huge_bytes[] = {0x5b, 0xff, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0x01};
     CHECK_EQ_STR(REJ(huge_bytes), "truncated document");
     static const uint8_t huge_map[] = {0xbb, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     CHECK(strlen(REJ(huge_map)) > 0);

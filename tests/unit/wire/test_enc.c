@@ -64,11 +64,12 @@ static void test_json_basic(void) {
     sl_enc_array_end(&e);
     sl_enc_map_end(&e);
     CHECK(!sl_buf_failed(&b));
-    CHECK_EQ_STR(text(&b),
-                 "{\"FailedRecordCount\":0,\"Records\":[{\"SequenceNumber\":\"4960\",\"ShardId\":"
-                 "\"shardId-000000000000\"},{\"ErrorCode\":\"ProvisionedThroughputExceededException\"}],"
-                 "\"HasMore\":false,\"Empty\":[],\"E2\":{},\"Null\":null,\"Min\":-9223372036854775808,"
-                 "\"Max\":9223372036854775807,\"Data\":\"aGVsbG8=\",\"Nums\":[-1,true,0.1,1.5,null]}");
+    CHECK_EQ_STR(
+        text(&b),
+        "{\"FailedRecordCount\":0,\"Records\":[{\"SequenceNumber\":\"4960\",\"ShardId\":"
+        "\"shardId-000000000000\"},{\"ErrorCode\":\"ProvisionedThroughputExceededException\"}],"
+        "\"HasMore\":false,\"Empty\":[],\"E2\":{},\"Null\":null,\"Min\":-9223372036854775808,"
+        "\"Max\":9223372036854775807,\"Data\":\"aGVsbG8=\",\"Nums\":[-1,true,0.1,1.5,null]}");
     CHECK(strstr(b.data, "\"FailedRecordCount\":0") != NULL);
     sl_buf_free(&b);
 }
@@ -82,8 +83,9 @@ static void test_json_strings(void) {
     sl_enc_str(&e, "a\0b", 3);
     sl_enc_cstr(&e, "");
     sl_enc_array_end(&e);
-    CHECK_EQ_STR(text(&b), "[\"q\\\"b\\\\s/\\u000a\\u0009\\u0001\\u001f\x7f \xc3\xa9\xf0\x9f\x98\x80\","
-                           "\"a\\u0000b\",\"\"]");
+    CHECK_EQ_STR(text(&b),
+                 "[\"q\\\"b\\\\s/\\u000a\\u0009\\u0001\\u001f\x7f \xc3\xa9\xf0\x9f\x98\x80\","
+                 "\"a\\u0000b\",\"\"]");
     sl_buf_free(&b);
 }
 
@@ -92,11 +94,16 @@ static void test_json_timestamps(void) {
         int64_t ms;
         const char *want;
     } cases[] = {
-        {1716000000000LL, "1716000000"},   {1716000000123LL, "1716000000.123"},
-        {1716000000120LL, "1716000000.12"}, {1716000000100LL, "1716000000.1"},
-        {1716000000001LL, "1716000000.001"}, {1716000000010LL, "1716000000.01"},
-        {0, "0"},                          {5, "0.005"},
-        {-1500, "-1.5"},                   {253402300799999LL, "253402300799.999"},
+        {1716000000000LL, "1716000000"},
+        {1716000000123LL, "1716000000.123"},
+        {1716000000120LL, "1716000000.12"},
+        {1716000000100LL, "1716000000.1"},
+        {1716000000001LL, "1716000000.001"},
+        {1716000000010LL, "1716000000.01"},
+        {0, "0"},
+        {5, "0.005"},
+        {-1500, "-1.5"},
+        {253402300799999LL, "253402300799.999"},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
         sl_buf_t b = SL_BUF_INIT;
@@ -127,9 +134,9 @@ static void test_cbor_bytes(void) {
     sl_enc_cstr(&e, "x");
     sl_enc_array_end(&e);
     sl_enc_map_end(&e);
-    static const uint8_t want[] = {0xbf, 0x61, 'T', 0xc1, 0x1b, 0x00, 0x00, 0x01, 0xa0, 0x13, 0xac,
-                                   0xcc, 0x38, 0x61, 'D', 0x42, 0x01, 0x02, 0x61, 'A', 0x9f,
-                                   0x19, 0x01, 0xf4, 0x20, 0xf5, 0xf6, 0x61, 'x', 0xff, 0xff};
+    static const uint8_t want[] = {0xbf, 0x61, 'T',  0xc1, 0x1b, 0x00, 0x00, 0x01, 0xa0, 0x13, 0xac,
+                                   0xcc, 0x38, 0x61, 'D',  0x42, 0x01, 0x02, 0x61, 'A',  0x9f, 0x19,
+                                   0x01, 0xf4, 0x20, 0xf5, 0xf6, 0x61, 'x',  0xff, 0xff};
     CHECK_EQ_INT(b.len, sizeof want);
     CHECK(b.len == sizeof want && memcmp(b.data, want, sizeof want) == 0);
     sl_buf_free(&b);
@@ -143,8 +150,9 @@ static char *mutable_copy(const char *s) {
 }
 
 static void test_round_trips(void) {
-    const char *doc = "{\"a\":[1,-0,1e3,12345678901234567890,2.5,\"s\\u00e9\\n\",true,false,null,{}],"
-                      "\"b\":{\"c\":[]},\"\\\"k\":\"v\"}";
+    const char *doc =
+        "{\"a\":[1,-0,1e3,12345678901234567890,2.5,\"s\\u00e9\\n\",true,false,null,{}],"
+        "\"b\":{\"c\":[]},\"\\\"k\":\"v\"}";
     char *body = mutable_copy(doc);
     sl_val_t *v = NULL;
     CHECK_EQ_INT(sl_json_parse(body, strlen(body), &arena, &v, NULL), 0);
@@ -153,8 +161,10 @@ static void test_round_trips(void) {
     sl_enc_init(&e, &b, SL_FMT_JSON);
     sl_enc_value(&e, v);
     /* Numbers are echoed verbatim; escapes re-encoded canonically. */
-    CHECK_EQ_STR(text(&b), "{\"a\":[1,-0,1e3,12345678901234567890,2.5,\"s\xc3\xa9\\u000a\",true,false,null,{}],"
-                           "\"b\":{\"c\":[]},\"\\\"k\":\"v\"}");
+    CHECK_EQ_STR(
+        text(&b),
+        "{\"a\":[1,-0,1e3,12345678901234567890,2.5,\"s\xc3\xa9\\u000a\",true,false,null,{}],"
+        "\"b\":{\"c\":[]},\"\\\"k\":\"v\"}");
     /* JSON -> CBOR -> tree: same logical document. */
     sl_buf_t c = SL_BUF_INIT;
     sl_enc_init(&e, &c, SL_FMT_CBOR);
@@ -177,8 +187,10 @@ static void test_round_trips(void) {
     sl_buf_reset(&b);
     sl_enc_init(&e, &b, SL_FMT_JSON);
     sl_enc_value(&e, w);
-    CHECK_EQ_STR(text(&b), "{\"a\":[1,0,1000,1.2345678901234567e+19,2.5,\"s\xc3\xa9\\u000a\",true,false,null,{}],"
-                           "\"b\":{\"c\":[]},\"\\\"k\":\"v\"}");
+    CHECK_EQ_STR(
+        text(&b),
+        "{\"a\":[1,0,1000,1.2345678901234567e+19,2.5,\"s\xc3\xa9\\u000a\",true,false,null,{}],"
+        "\"b\":{\"c\":[]},\"\\\"k\":\"v\"}");
     /* Bytes and timestamps in a tree. */
     sl_val_t ts = {.type = SL_VAL_TIMESTAMP, .u.ts_ms = 1500};
     sl_val_t by = {.type = SL_VAL_BYTES, .u.str = {"\xff", 1}};
@@ -196,12 +208,15 @@ static void test_depth_and_misuse(void) {
     sl_buf_t b = SL_BUF_INIT;
     sl_enc_t e;
     sl_enc_init(&e, &b, SL_FMT_JSON);
-    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++) sl_enc_array_begin(&e);
-    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++) sl_enc_array_end(&e);
+    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++)
+        sl_enc_array_begin(&e);
+    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++)
+        sl_enc_array_end(&e);
     CHECK(!sl_buf_failed(&b));
     CHECK_EQ_INT(b.len, 2 * SL_WIRE_DEPTH_MAX);
     sl_enc_array_begin(&e);
-    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++) sl_enc_array_begin(&e);
+    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++)
+        sl_enc_array_begin(&e);
     CHECK(sl_buf_failed(&b)); /* refused, not crashed */
     sl_buf_free(&b);
     sl_enc_init(&e, &b, SL_FMT_CBOR);
@@ -249,7 +264,8 @@ static void test_cbor2_crosscheck(void) {
              "/usr/bin/python3 -c 'import io,sys,cbor2.decoder as d\n"
              "d.semantic_decoders.pop(1, None)\n"
              "f=open(sys.argv[1],\"rb\")\n"
-             "print(repr(d.CBORDecoder(f, tag_hook=lambda dec,t: (\"tag\",t.tag,t.value)).decode()))' %s 2>&1",
+             "print(repr(d.CBORDecoder(f, tag_hook=lambda dec,t: "
+             "(\"tag\",t.tag,t.value)).decode()))' %s 2>&1",
              path);
     FILE *p = popen(cmd, "r");
     char out[1024] = {0};
@@ -257,9 +273,10 @@ static void test_cbor2_crosscheck(void) {
     if (p) pclose(p);
     out[n] = 0;
     unlink(path);
-    CHECK_EQ_STR(out, "{'Records': [{'Data': b'\\x00\\xff', 'ApproximateArrivalTimestamp': ('tag', 1, "
-                      "1787036486712), 'PartitionKey': 'p\xc3\xa9'}], 'MillisBehindLatest': -5, "
-                      "'Big': 9223372036854775807, 'F': 0.25}\n");
+    CHECK_EQ_STR(out,
+                 "{'Records': [{'Data': b'\\x00\\xff', 'ApproximateArrivalTimestamp': ('tag', 1, "
+                 "1787036486712), 'PartitionKey': 'p\xc3\xa9'}], 'MillisBehindLatest': -5, "
+                 "'Big': 9223372036854775807, 'F': 0.25}\n");
     sl_buf_free(&b);
 }
 

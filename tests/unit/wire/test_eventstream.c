@@ -30,11 +30,13 @@ static size_t unhex(const char *hex, uint8_t *out) {
 }
 
 static void put32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
 }
 
 /* Frames a raw header block and payload with correct lengths and CRCs. */
-static size_t frame(uint8_t *out, const uint8_t *headers, size_t hlen, const char *payload, size_t plen) {
+static size_t frame(uint8_t *out, const uint8_t *headers, size_t hlen, const char *payload,
+                    size_t plen) {
     size_t total = 16 + hlen + plen;
     put32(out, (uint32_t)total);
     put32(out + 4, (uint32_t)hlen);
@@ -48,7 +50,8 @@ static size_t frame(uint8_t *out, const uint8_t *headers, size_t hlen, const cha
 static void test_spec_vector(void) {
     static const char *hex =
         "00000068 00000056 4e681724 0d3a6d6573736167652d74797065 07 0005 6576656e74 "
-        "0b3a6576656e742d74797065 07 0010 696e697469616c2d726573706f6e7365 0d3a636f6e74656e742d74797065 "
+        "0b3a6576656e742d74797065 07 0010 696e697469616c2d726573706f6e7365 "
+        "0d3a636f6e74656e742d74797065 "
         "07 0010 6170706c69636174696f6e2f6a736f6e 7b7d fe942c1d";
     uint8_t want[128];
     size_t want_len = unhex(hex, want);
@@ -77,7 +80,8 @@ static void test_spec_vector(void) {
         CHECK_EQ_INT(m.headers[2].str_len, 16);
     }
     /* Every strict prefix asks for more bytes. */
-    for (size_t cut = 0; cut < want_len; cut++) CHECK_EQ_INT(sl_es_decode(want, cut, &arena, &m, &r), SL_EAGAIN);
+    for (size_t cut = 0; cut < want_len; cut++)
+        CHECK_EQ_INT(sl_es_decode(want, cut, &arena, &m, &r), SL_EAGAIN);
     /* Two messages back to back: the first is consumed exactly. */
     uint8_t two[208];
     memcpy(two, want, 104);
@@ -91,16 +95,45 @@ static void test_all_header_types(void) {
     uint8_t h[256], msg[512];
     size_t n = 0;
 #define NAME(s) (h[n++] = (uint8_t)strlen(s), memcpy(h + n, s, strlen(s)), n += strlen(s))
-    NAME("t"); h[n++] = 0;
-    NAME("f"); h[n++] = 1;
-    NAME("b"); h[n++] = 2; h[n++] = 0xfe;
-    NAME("s"); h[n++] = 3; h[n++] = 0x80; h[n++] = 0x00;
-    NAME("i"); h[n++] = 4; put32(h + n, 0xfffffffe); n += 4;
-    NAME("l"); h[n++] = 5; put32(h + n, 0x00000001); put32(h + n + 4, 0x00000002); n += 8;
-    NAME("y"); h[n++] = 6; h[n++] = 0; h[n++] = 3; memcpy(h + n, "\x00\x01\x02", 3); n += 3;
-    NAME("str"); h[n++] = 7; h[n++] = 0; h[n++] = 0;
-    NAME("ts"); h[n++] = 8; put32(h + n, 0); put32(h + n + 4, 1500); n += 8;
-    NAME("u"); h[n++] = 9; for (int i = 0; i < 16; i++) h[n++] = (uint8_t)i;
+    NAME("t");
+    h[n++] = 0;
+    NAME("f");
+    h[n++] = 1;
+    NAME("b");
+    h[n++] = 2;
+    h[n++] = 0xfe;
+    NAME("s");
+    h[n++] = 3;
+    h[n++] = 0x80;
+    h[n++] = 0x00;
+    NAME("i");
+    h[n++] = 4;
+    put32(h + n, 0xfffffffe);
+    n += 4;
+    NAME("l");
+    h[n++] = 5;
+    put32(h + n, 0x00000001);
+    put32(h + n + 4, 0x00000002);
+    n += 8;
+    NAME("y");
+    h[n++] = 6;
+    h[n++] = 0;
+    h[n++] = 3;
+    memcpy(h + n, "\x00\x01\x02", 3);
+    n += 3;
+    NAME("str");
+    h[n++] = 7;
+    h[n++] = 0;
+    h[n++] = 0;
+    NAME("ts");
+    h[n++] = 8;
+    put32(h + n, 0);
+    put32(h + n + 4, 1500);
+    n += 8;
+    NAME("u");
+    h[n++] = 9;
+    for (int i = 0; i < 16; i++)
+        h[n++] = (uint8_t)i;
 #undef NAME
     size_t len = frame(msg, h, n, "payload", 7);
     sl_es_message_t m;

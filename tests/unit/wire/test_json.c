@@ -34,13 +34,18 @@ static sl_val_t *parse_n(const char *text, size_t n, const char **reason) {
     return v;
 }
 
-static sl_val_t *parse(const char *text) { return parse_n(text, strlen(text), NULL); }
+static sl_val_t *parse(const char *text) {
+    return parse_n(text, strlen(text), NULL);
+}
 
-static bool rejects(const char *text) { return parse(text) == NULL; }
+static bool rejects(const char *text) {
+    return parse(text) == NULL;
+}
 
 static void test_structure(void) {
-    sl_val_t *v = parse(" {\"StreamName\" : \"s1\", \"Limit\":10,\"On\":true,\"Off\":false,\"N\":null,"
-                        "\"A\":[1,[],{}], \"E\":{}}\n");
+    sl_val_t *v =
+        parse(" {\"StreamName\" : \"s1\", \"Limit\":10,\"On\":true,\"Off\":false,\"N\":null,"
+              "\"A\":[1,[],{}], \"E\":{}}\n");
     CHECK(v && v->type == SL_VAL_MAP);
     if (!v) return;
     CHECK_EQ_INT(v->u.map.count, 7);
@@ -113,7 +118,8 @@ static void test_strings(void) {
     big[298] = '"';
     v = parse_n(big, 299, NULL);
     CHECK(v && v->type == SL_VAL_STRING && v->u.str.len == 296);
-    if (v) CHECK(v->u.str.ptr[249] == '\n' && v->u.str.ptr[250] == 'Q' && v->u.str.ptr[296] == '\0');
+    if (v)
+        CHECK(v->u.str.ptr[249] == '\n' && v->u.str.ptr[250] == 'Q' && v->u.str.ptr[296] == '\0');
     v = parse("\"\"");
     CHECK(v && v->u.str.len == 0 && v->u.str.ptr[0] == '\0');
 
@@ -132,8 +138,8 @@ static void test_strings(void) {
     CHECK(rejects("\"\\'\""));
     CHECK(parse_n("\"\\ud83d\"", 8, &r) == NULL); /* lone high surrogate */
     CHECK_EQ_STR(r, "unpaired UTF-16 surrogate escape");
-    CHECK(rejects("\"\\ude00\""));          /* lone low surrogate */
-    CHECK(rejects("\"\\ud83d\\u0041\""));   /* high surrogate + non-surrogate */
+    CHECK(rejects("\"\\ude00\""));        /* lone low surrogate */
+    CHECK(rejects("\"\\ud83d\\u0041\"")); /* high surrogate + non-surrogate */
     CHECK(rejects("\"\\ud83dx\""));
     CHECK(parse_n("\"\xff\"", 3, &r) == NULL);
     CHECK_EQ_STR(r, "invalid UTF-8 in string");
@@ -146,8 +152,9 @@ static void test_strings(void) {
 }
 
 static void test_numbers(void) {
-    sl_val_t *v = parse("[0,-0,123,-45,1e3,1.5,-2.75,1E-2,12345678901234567890,-9223372036854775808,"
-                        "9223372036854775807,9223372036854775808,1e400,2.5e1,9007199254740993]");
+    sl_val_t *v =
+        parse("[0,-0,123,-45,1e3,1.5,-2.75,1E-2,12345678901234567890,-9223372036854775808,"
+              "9223372036854775807,9223372036854775808,1e400,2.5e1,9007199254740993]");
     CHECK(v && v->u.arr.count == 15);
     if (!v || v->u.arr.count != 15) return;
     sl_val_t **n = v->u.arr.items;
@@ -190,12 +197,16 @@ static void test_numbers(void) {
 static void test_depth(void) {
     char doc[2 * SL_WIRE_DEPTH_MAX + 8];
     size_t n = 0;
-    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++) doc[n++] = '[';
-    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++) doc[n++] = ']';
+    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++)
+        doc[n++] = '[';
+    for (int i = 0; i < SL_WIRE_DEPTH_MAX; i++)
+        doc[n++] = ']';
     CHECK(parse_n(doc, n, NULL) != NULL);
     n = 0;
-    for (int i = 0; i < SL_WIRE_DEPTH_MAX + 1; i++) doc[n++] = '[';
-    for (int i = 0; i < SL_WIRE_DEPTH_MAX + 1; i++) doc[n++] = ']';
+    for (int i = 0; i < SL_WIRE_DEPTH_MAX + 1; i++)
+        doc[n++] = '[';
+    for (int i = 0; i < SL_WIRE_DEPTH_MAX + 1; i++)
+        doc[n++] = ']';
     const char *r;
     CHECK(parse_n(doc, n, &r) == NULL);
     CHECK_EQ_STR(r, "nesting too deep");
@@ -268,9 +279,10 @@ static void test_garbage(void) {
 }
 
 static void test_putrecords_shape(void) {
-    const char *doc = "{\"Records\":[{\"Data\":\"aGVsbG8=\",\"PartitionKey\":\"pk1\"},"
-                      "{\"Data\":\"d29ybGQ=\",\"PartitionKey\":\"pk2\",\"ExplicitHashKey\":\"123\"}],"
-                      "\"StreamName\":\"orders\"}";
+    const char *doc =
+        "{\"Records\":[{\"Data\":\"aGVsbG8=\",\"PartitionKey\":\"pk1\"},"
+        "{\"Data\":\"d29ybGQ=\",\"PartitionKey\":\"pk2\",\"ExplicitHashKey\":\"123\"}],"
+        "\"StreamName\":\"orders\"}";
     sl_val_t *v = parse(doc);
     CHECK(v != NULL);
     sl_val_t *recs = sl_val_get(v, "Records");

@@ -8,8 +8,8 @@
 
 static const char *const secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
-static void sign(const char *method, const sl_sigv4_header_t *hs, size_t n, const char *body, const char *date,
-                 const char *service, char *out, size_t cap) {
+static void sign(const char *method, const sl_sigv4_header_t *hs, size_t n, const char *body,
+                 const char *date, const char *service, char *out, size_t cap) {
     char date8[9];
     memcpy(date8, date, 8);
     date8[8] = 0;
@@ -17,9 +17,17 @@ static void sign(const char *method, const sl_sigv4_header_t *hs, size_t n, cons
     CHECK_EQ_INT(sl_sigv4_derive_key(secret, date8, "us-east-1", service, key), 0);
     char hash[65];
     sl_sigv4_sha256_hex(body, strlen(body), hash);
-    sl_sigv4_sign_input_t in = {.method = method, .path = "/", .query = "", .headers = hs, .header_count = n,
-                                .payload_sha256_hex = hash, .amz_date = date, .access_key_id = "AKIDEXAMPLE",
-                                .region = "us-east-1", .service = service, .signing_key = key};
+    sl_sigv4_sign_input_t in = {.method = method,
+                                .path = "/",
+                                .query = "",
+                                .headers = hs,
+                                .header_count = n,
+                                .payload_sha256_hex = hash,
+                                .amz_date = date,
+                                .access_key_id = "AKIDEXAMPLE",
+                                .region = "us-east-1",
+                                .service = service,
+                                .signing_key = key};
     CHECK_EQ_INT(sl_sigv4_sign(&in, out, cap), 0);
 }
 
@@ -30,35 +38,48 @@ int main(void) {
     CHECK_EQ_STR(hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 
     /* aws-sig-v4-test-suite/get-vanilla. */
-    sl_sigv4_header_t get_hs[] = {{"Host", "example.amazonaws.com"}, {"X-Amz-Date", "20150830T123600Z"}};
+    sl_sigv4_header_t get_hs[] = {{"Host", "example.amazonaws.com"},
+                                  {"X-Amz-Date", "20150830T123600Z"}};
     sign("GET", get_hs, 2, "", "20150830T123600Z", "service", out, sizeof out);
-    CHECK_EQ_STR(out, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-                      "SignedHeaders=host;x-amz-date, "
-                      "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+    CHECK_EQ_STR(out,
+                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+                 "SignedHeaders=host;x-amz-date, "
+                 "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
 
     /* aws-sig-v4-test-suite/post-vanilla (headers given out of order and with padding). */
-    sl_sigv4_header_t post_hs[] = {{"X-Amz-Date", " 20150830T123600Z "}, {"host", "example.amazonaws.com"}};
+    sl_sigv4_header_t post_hs[] = {{"X-Amz-Date", " 20150830T123600Z "},
+                                   {"host", "example.amazonaws.com"}};
     sign("POST", post_hs, 2, "", "20150830T123600Z", "service", out, sizeof out);
-    CHECK_EQ_STR(out, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-                      "SignedHeaders=host;x-amz-date, "
-                      "Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
+    CHECK_EQ_STR(out,
+                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+                 "SignedHeaders=host;x-amz-date, "
+                 "Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
 
     /* A Kinesis PutRecord as botocore 1.43 signs it (SigV4Auth, same credentials and date). */
     sl_sigv4_header_t k_hs[] = {{"Content-Type", "application/x-amz-json-1.1"},
                                 {"X-Amz-Target", "Kinesis_20131202.PutRecord"},
                                 {"X-Amz-Date", "20261122T042340Z"},
                                 {"Host", "127.0.0.1:4567"}};
-    sign("POST", k_hs, 4, "{\"StreamName\":\"bench\",\"Data\":\"aGVsbG8=\",\"PartitionKey\":\"k1\"}",
+    sign("POST", k_hs, 4,
+         "{\"StreamName\":\"bench\",\"Data\":\"aGVsbG8=\",\"PartitionKey\":\"k1\"}",
          "20261122T042340Z", "kinesis", out, sizeof out);
-    CHECK_EQ_STR(out, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/kinesis/aws4_request, "
-                      "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
-                      "Signature=f6e04da64181380c367781923deaf614a41fa03fc8f126c9898567ebc9d4f88a");
+    CHECK_EQ_STR(out,
+                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/kinesis/aws4_request, "
+                 "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+                 "Signature=f6e04da64181380c367781923deaf614a41fa03fc8f126c9898567ebc9d4f88a");
 
     /* Errors: no headers, a bad date, an output buffer too small. */
     uint8_t key[32] = {0};
-    sl_sigv4_sign_input_t bad = {.method = "POST", .path = "/", .query = "", .headers = get_hs, .header_count = 0,
-                                 .payload_sha256_hex = hash, .amz_date = "20150830T123600Z",
-                                 .access_key_id = "AKIDEXAMPLE", .region = "us-east-1", .service = "kinesis",
+    sl_sigv4_sign_input_t bad = {.method = "POST",
+                                 .path = "/",
+                                 .query = "",
+                                 .headers = get_hs,
+                                 .header_count = 0,
+                                 .payload_sha256_hex = hash,
+                                 .amz_date = "20150830T123600Z",
+                                 .access_key_id = "AKIDEXAMPLE",
+                                 .region = "us-east-1",
+                                 .service = "kinesis",
                                  .signing_key = key};
     CHECK_EQ_INT(sl_sigv4_sign(&bad, out, sizeof out), SL_EINVAL);
     bad.header_count = 2;
