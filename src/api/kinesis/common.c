@@ -181,3 +181,10 @@ bool sl_kapi_on_demand_limit_ok(sl_front_call_t *call) {
                   k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
     return false;
 }
+
+void sl_kapi_reply_saved(sl_front_call_t *call, int rc) {
+    if (rc != 0)
+        sl_front_fail_internal(call, rc);
+    else
+        sl_front_reply(call);
+}

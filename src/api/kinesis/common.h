@@ -19,6 +19,9 @@ const char *sl_kapi_error_type(sl_kerr_type_t type);
 /* Sends a core error as the AWS error (InternalFailure with the cause's message for internal ones).
  */
 void sl_kapi_fail_err(sl_front_call_t *call, const sl_kerr_t *err);
+/* Answers an operation whose change was just saved: InternalFailure for a failed save (rc, an
+ * SL_E* code; nothing was changed), else the reply encoded so far. */
+void sl_kapi_reply_saved(sl_front_call_t *call, int rc);
 void sl_kapi_encode_shard(sl_front_call_t *call, const sl_kshard_t *sh);
 void sl_kapi_encode_hash_range(sl_front_call_t *call, const sl_kshard_t *sh);
 /* A shard is expired once it was closed longer ago than the retention period. */

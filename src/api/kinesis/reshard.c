@@ -126,11 +126,7 @@ static void op_split_shard(sl_front_call_t *call) {
         sl_front_fail_internal(call, rc);
         goto out;
     }
-    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
-    if (save_rc != 0)
-        sl_front_fail_internal(call, save_rc);
-    else
-        sl_front_reply(call);
+    sl_kapi_reply_saved(call, sl_kinesis_begin_update(k, s, call->now_ms));
 out:
     sl_kinesis_unlock(k);
 }
@@ -164,11 +160,7 @@ static void op_merge_shards(sl_front_call_t *call) {
         sl_front_fail_internal(call, rc);
         goto out;
     }
-    int save_rc = sl_kinesis_begin_update(k, s, call->now_ms);
-    if (save_rc != 0)
-        sl_front_fail_internal(call, save_rc);
-    else
-        sl_front_reply(call);
+    sl_kapi_reply_saved(call, sl_kinesis_begin_update(k, s, call->now_ms));
 out:
     sl_kinesis_unlock(k);
 }

@@ -601,11 +601,7 @@ static void retention_op(sl_front_call_t *call, bool increase) {
             (long long)hours, s->name, s->retention_hours);
         goto out;
     }
-    int save_rc = sl_kinesis_set_retention(k, s, (int32_t)hours);
-    if (save_rc != 0)
-        sl_front_fail_internal(call, save_rc);
-    else
-        sl_front_reply(call);
+    sl_kapi_reply_saved(call, sl_kinesis_set_retention(k, s, (int32_t)hours));
 out:
     sl_kinesis_unlock(k);
 }
@@ -755,11 +751,7 @@ static void op_update_max_record_size(sl_front_call_t *call) {
     sl_kinesis_wrlock(k);
     sl_kstream_t *s = sl_kapi_stream(call);
     if (!s || !sl_kapi_require_active(call, s)) goto out;
-    int save_rc = sl_kinesis_set_max_record_size(k, s, (int32_t)kib);
-    if (save_rc != 0)
-        sl_front_fail_internal(call, save_rc);
-    else
-        sl_front_reply(call);
+    sl_kapi_reply_saved(call, sl_kinesis_set_max_record_size(k, s, (int32_t)kib));
 out:
     sl_kinesis_unlock(k);
 }
@@ -783,11 +775,8 @@ static void op_update_stream_mode(sl_front_call_t *call) {
         goto out;
     }
     if (on_demand && !s->on_demand && !sl_kapi_on_demand_limit_ok(call)) goto out;
-    int save_rc = sl_kinesis_set_stream_mode(k, s, on_demand, has_warm, warm, call->now_ms);
-    if (save_rc != 0)
-        sl_front_fail_internal(call, save_rc);
-    else
-        sl_front_reply(call);
+    sl_kapi_reply_saved(call,
+                        sl_kinesis_set_stream_mode(k, s, on_demand, has_warm, warm, call->now_ms));
 out:
     sl_kinesis_unlock(k);
 }
@@ -875,11 +864,7 @@ static void encryption_op(sl_front_call_t *call, bool start) {
                           "Received KeyId is not a properly formatted Alias or GUID");
         goto out;
     }
-    int save_rc = sl_kinesis_set_encryption(k, s, start, key_id, call->now_ms);
-    if (save_rc != 0)
-        sl_front_fail_internal(call, save_rc);
-    else
-        sl_front_reply(call);
+    sl_kapi_reply_saved(call, sl_kinesis_set_encryption(k, s, start, key_id, call->now_ms));
 out:
     sl_kinesis_unlock(k);
 }

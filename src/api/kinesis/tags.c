@@ -302,11 +302,7 @@ static void op_put_resource_policy(sl_front_call_t *call) {
     const char *policy = sl_val_get_str(call->in, "Policy", NULL);
     res_t r = resource_begin(call, true);
     if (!r.stream) return;
-    int save_rc = sl_kinesis_policy_set(sl_kapi_engine(call), r.policy, r.arn, policy);
-    if (save_rc != 0)
-        sl_front_fail_internal(call, save_rc);
-    else
-        sl_front_reply(call);
+    sl_kapi_reply_saved(call, sl_kinesis_policy_set(sl_kapi_engine(call), r.policy, r.arn, policy));
     sl_kinesis_unlock(sl_kapi_engine(call));
 }
 
@@ -324,14 +320,12 @@ static void op_get_resource_policy(sl_front_call_t *call) {
 static void op_delete_resource_policy(sl_front_call_t *call) {
     res_t r = resource_begin(call, true);
     if (!r.stream) return;
-    int rc = 0;
     if (!*r.policy)
         sl_front_fail(call, SL_AWS_RESOURCE_NOT_FOUND,
                       "No resource policy found for resource ARN %.*s.", (int)r.given_len, r.given);
-    else if ((rc = sl_kinesis_policy_set(sl_kapi_engine(call), r.policy, r.arn, NULL)) != 0)
-        sl_front_fail_internal(call, rc);
     else
-        sl_front_reply(call);
+        sl_kapi_reply_saved(call,
+                            sl_kinesis_policy_set(sl_kapi_engine(call), r.policy, r.arn, NULL));
     sl_kinesis_unlock(sl_kapi_engine(call));
 }
 
