@@ -47,15 +47,7 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     sl_file_shard_t *s = (sl_file_shard_t *)log;
     sl_file_engine_t *e = s->eng;
     size_t bytes = 0;
-    for (size_t i = 0; i < n; i++) {
-        const sl_record_t *r = &records[i];
-        size_t ehk = r->explicit_hash_key ? r->explicit_hash_key_len : 0;
-        if (r->partition_key_len > SL_FRAME_KEY_BYTES_MAX || ehk > SL_FRAME_KEY_BYTES_MAX ||
-            r->data_len > SL_KINESIS_RECORD_DATA_MAX || (r->data_len && !r->data) ||
-            (r->partition_key_len && !r->partition_key))
-            return SL_EINVAL;
-        bytes += sl_frame_size(r->partition_key_len, ehk, r->data_len);
-    }
+    if (sl_frame_batch_bytes(records, n, &bytes) != 0) return SL_EINVAL;
     int stuck = atomic_load(&e->tails.stuck);
     if (stuck) return stuck;
     int fc = atomic_load(&e->fail.code);

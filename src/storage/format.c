@@ -161,3 +161,18 @@ bool sl_seg_name_parse(const char *name, const char *ext, uint64_t *base_seq) {
     *base_seq = v;
     return true;
 }
+
+int sl_frame_batch_bytes(const sl_record_t *records, size_t n, size_t *bytes_out) {
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sl_record_t *r = &records[i];
+        size_t ehk = r->explicit_hash_key ? r->explicit_hash_key_len : 0;
+        if (r->partition_key_len > SL_FRAME_KEY_BYTES_MAX || ehk > SL_FRAME_KEY_BYTES_MAX ||
+            r->data_len > SL_KINESIS_RECORD_DATA_MAX || (r->data_len && !r->data) ||
+            (r->partition_key_len && !r->partition_key))
+            return SL_EINVAL;
+        bytes += sl_frame_size(r->partition_key_len, ehk, r->data_len);
+    }
+    *bytes_out = bytes;
+    return 0;
+}

@@ -70,6 +70,10 @@ static inline size_t sl_frame_size(size_t pk_len, size_t ehk_len, size_t data_le
  * temporarily holds the checksum of the payload alone, so that sl_frame_finish can complete it
  * cheaply once seq and arrival time are known. Key lengths must be <= SL_FRAME_KEY_BYTES_MAX. */
 void sl_frame_prepare(uint8_t *dst, const sl_record_t *r);
+/* Checks the n records of one append against the frame format's limits (key lengths, data size,
+ * no NULL with a length) and sums their framed sizes into *bytes_out. Returns 0, or SL_EINVAL
+ * (nothing is summed) when a record cannot be framed. Every backend's append starts with it. */
+int sl_frame_batch_bytes(const sl_record_t *records, size_t n, size_t *bytes_out);
 /* Sets seq and arrival time of a prepared frame and completes its checksum. */
 void sl_frame_finish(uint8_t *frame, uint64_t seq, int64_t arrival_ms);
 /* Reads the arrival time stored in a frame header. */
