@@ -1,10 +1,10 @@
-/* The generic AWS front (shared/DESIGN.md, "front/"): everything between an HTTP request and a
- * service's operation handler that does not depend on the service. It owns the router (X-Amz-Target
- * prefix, path and method, SigV4 signing name; front/router.h), request ids, AWS's
- * request-processing order (shared/specs/kinesis-data-streams.md §1.5: CORS, preflight, method,
- * empty body, content type, body parsing, target, SigV4 format checks, model validation), the AWS
- * error shapes (JSON/CBOR `__type` + message, the 413, the legacy application/json answers, the
- * XML access-denied), CORS (--cors-origins) and the account hook.
+/* The generic AWS front (docs/architecture.md, "The front and its services"): everything between an
+ * HTTP request and a service's operation handler that does not depend on the service. It owns the
+ * router (X-Amz-Target prefix, path and method, SigV4 signing name; front/router.h), request ids,
+ * AWS's request-processing order (docs/architecture.md, "PutRecords", step 2: CORS, preflight,
+ * method, empty body, content type, body parsing, target, SigV4 format checks, model validation),
+ * the AWS error shapes (JSON/CBOR `__type` + message, the 413, the legacy application/json answers,
+ * the XML access-denied), CORS (--cors-origins) and the account hook.
  *
  * Services do not live here: the composition root (server/compose.c) registers each service's
  * descriptor (protocol, generated model, handlers, signing name, target prefix, content types,

@@ -1,9 +1,9 @@
-/* Model-driven request validation with AWS's exact texts (shared/specs/kinesis-data-streams.md
- * §1.5–1.6): first type checks over the whole document (SerializationException), then constraint
- * checks (ValidationException "N validation error(s) detected: ...", at most 10 listed, in AWS's
- * order). Validation also coerces the tree in place so handlers see one form whatever the codec:
- *   blob      -> SL_VAL_BYTES (JSON base64 decoded into the arena)
- *   timestamp -> SL_VAL_TIMESTAMP (JSON seconds with fraction, CBOR tag1/int ms)
+/* Model-driven request validation with AWS's exact texts (tests/conformance/test_errors.py;
+ * the order is docs/architecture.md's "PutRecords", step 2): first type checks over the whole
+ * document (SerializationException), then constraint checks (ValidationException "N validation
+ * error(s) detected: ...", at most 10 listed, in AWS's order). Validation also coerces the tree in
+ * place so handlers see one form whatever the codec: blob      -> SL_VAL_BYTES (JSON base64 decoded
+ * into the arena) timestamp -> SL_VAL_TIMESTAMP (JSON seconds with fraction, CBOR tag1/int ms)
  *   integer/long -> SL_VAL_NUMBER with u.num.i set (fractions truncated, ints clamped as AWS does)
  * Unknown members are ignored, null members are treated as absent. */
 #ifndef SL_FRONT_VALIDATE_H

@@ -1,7 +1,7 @@
-/* The composition root of `sluice serve` (shared/DESIGN.md, "server/"): the one place that knows
- * every layer. It creates the data directory, opens the catalog and chooses and opens the storage
- * backend, injects both into the Kinesis engine, creates the front and registers its routes (each
- * service's descriptor with its account hook, and the plain routes: GET /health), hands the
+/* The composition root of `sluice serve` (docs/architecture.md, "Start-up"): the one place that
+ * knows every layer. It creates the data directory, opens the catalog and chooses and opens the
+ * storage backend, injects both into the Kinesis engine, creates the front and registers its routes
+ * (each service's descriptor with its account hook, and the plain routes: GET /health), hands the
  * front's handler to the HTTP server and starts its threads. main.c only parses the
  * configuration, calls this and waits for a signal.
  *

@@ -1,5 +1,5 @@
-/* Storage backend interface: the log engine under every shard (shared/DESIGN.md "Storage",
- * shared/specs/cluster.md "What the foundation must already respect").
+/* Storage backend interface: the log engine under every shard (docs/architecture.md "Layers";
+ * docs/storage-format.md for the file engine).
  *
  * Two implementations share this interface and the same tests: the segment-file engine
  * (storage/file*.c: append-only segments, sparse indexes, group commit, recovery, retention) and an

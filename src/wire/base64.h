@@ -1,5 +1,5 @@
 /* Base64 (standard alphabet, padded) for JSON blobs. The decoder reports the exact AWS
- * SerializationException reasons (see shared/specs/kinesis-data-streams.md §1.6), checked in
+ * SerializationException reasons (tests/conformance/test_errors.py holds them), checked in
  * kinesalite's order: length (a multiple of 4) first, then the first character outside the
  * alphabet or a '=' followed by something other than '=' (so whitespace and newlines are invalid
  * characters, as in AWS), then the padding and the unused low bits of the last character (at most

@@ -1,10 +1,10 @@
-/* The Kinesis Data Streams binding (shared/DESIGN.md, "api/<service>/"): the generated model
- * (model.c), the operation table (sl_kapi_handler) and the handlers, each of which decodes its
- * validated input, calls the Kinesis core (kinesis/kinesis.h) and encodes the result. Everything
- * else between HTTP and a handler (routing, content types, validation, errors, CORS, the account
- * hook) is the generic front's (front/front.h); the composition root registers this binding's
- * descriptor there (sl_kapi_describe) with its account hook, whose answer for a request is the
- * engine of the request's account (call->account). */
+/* The Kinesis Data Streams binding (docs/architecture.md, "The front and its services"): the
+ * generated model (model.c), the operation table (sl_kapi_handler) and the handlers, each of which
+ * decodes its validated input, calls the Kinesis core (kinesis/kinesis.h) and encodes the result.
+ * Everything else between HTTP and a handler (routing, content types, validation, errors, CORS, the
+ * account hook) is the generic front's (front/front.h); the composition root registers this
+ * binding's descriptor there (sl_kapi_describe) with its account hook, whose answer for a request
+ * is the engine of the request's account (call->account). */
 #ifndef SL_API_KINESIS_BINDING_H
 #define SL_API_KINESIS_BINDING_H
 
