@@ -232,6 +232,16 @@ static void add_error(vctx_t *c, const sl_shape_t *shape, const sl_val_t *v, con
     c->count++;
 }
 
+/* The length rule of a string (UTF-16 units), blob (bytes), list or map (entries). */
+static void check_length(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const seg_t *path,
+                         int64_t len) {
+    if (s->has_min && len < s->min)
+        add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64,
+                  s->min);
+    if (s->has_max && len > s->max)
+        add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64, s->max);
+}
+
 /* ---- type pass (SerializationException) --------------------------------------------------------
  */
 
@@ -704,12 +714,7 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
                       s->pattern);
         if (s->has_min || s->has_max) {
             int64_t len = (int64_t)utf16_length(v->u.str.ptr, v->u.str.len);
-            if (s->has_min && len < s->min)
-                add_error(c, s, v, path,
-                          "Member must have length greater than or equal to %" PRId64, s->min);
-            if (s->has_max && len > s->max)
-                add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64,
-                          s->max);
+            check_length(c, s, v, path, len);
         }
         if (s->enum_count && !enum_contains(s, v->u.str.ptr, v->u.str.len))
             add_error(c, s, v, path, "Member must satisfy enum value set: %s", s->enum_text);
@@ -719,24 +724,14 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
     case SL_SHAPE_BLOB: {
         if (v->type != SL_VAL_BYTES) return;
         int64_t len = (int64_t)v->u.str.len;
-        if (s->has_min && len < s->min)
-            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64,
-                      s->min);
-        if (s->has_max && len > s->max)
-            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64,
-                      s->max);
+        check_length(c, s, v, path, len);
         return;
     }
 
     case SL_SHAPE_LIST: {
         if (v->type != SL_VAL_ARRAY) return;
         int64_t n = (int64_t)v->u.arr.count;
-        if (s->has_min && n < s->min)
-            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64,
-                      s->min);
-        if (s->has_max && n > s->max)
-            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64,
-                      s->max);
+        check_length(c, s, v, path, n);
         const sl_shape_t *elem = s->member;
         if (elem->type == SL_SHAPE_STRUCTURE || elem->type == SL_SHAPE_LIST ||
             elem->type == SL_SHAPE_MAP) {
@@ -776,12 +771,7 @@ static void check_value(vctx_t *c, const sl_shape_t *s, const sl_val_t *v, const
     case SL_SHAPE_MAP: {
         if (v->type != SL_VAL_MAP) return;
         int64_t n = (int64_t)v->u.map.count;
-        if (s->has_min && n < s->min)
-            add_error(c, s, v, path, "Member must have length greater than or equal to %" PRId64,
-                      s->min);
-        if (s->has_max && n > s->max)
-            add_error(c, s, v, path, "Member must have length less than or equal to %" PRId64,
-                      s->max);
+        check_length(c, s, v, path, n);
         if (shape_has_rules(s->key)) {
             bool ok = true;
             for (size_t i = 0; i < v->u.map.count && ok; i++) {
