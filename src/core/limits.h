@@ -104,6 +104,11 @@
 #define SL_WIRE_VALUES_MAX 1000000
 /* values per arena block of the JSON parser: blocks double from 8 up to this */
 #define SL_JSON_VALUE_BLOCK_MAX 256
+/* elements plus attributes of one parsed XML body: S3's largest, CompleteMultipartUpload with
+ * 10,000 parts, has ~30,000; ~100 bytes of arena each */
+#define SL_XML_NODES_MAX 100000
+/* attributes of one XML element (checked for duplicates pairwise, so kept small) */
+#define SL_XML_ATTRS_MAX 32
 /* headers signed by sl_sigv4_sign (SDKs sign 3 to 8) */
 #define SL_SIGV4_HEADERS_MAX 32
 /* canonical request built by sl_sigv4_sign; SL_ELIMIT beyond */
