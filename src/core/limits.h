@@ -412,4 +412,16 @@ static_assert(SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT >=
 static_assert(SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT < SL_HTTP_IDLE_TIMEOUT_MS,
               "client idle timeout not below the server's");
 
+/* Kinesis Data Analytics SQL applications (src/analytics/). */
+#define SL_ANALYTICS_CODE_MAX_CHARS 102400 /* ApplicationCode, the API's maximum */
+/* Nesting of expressions and queries: bounds the parser's and planner's recursion. */
+#define SL_ANALYTICS_SQL_DEPTH_MAX 200
+#define SL_ANALYTICS_IDENT_MAX_CHARS 128    /* identifiers (stream, pump, column names) */
+#define SL_ANALYTICS_STRING_MAX_BYTES 65535 /* VARCHAR(n): 0 < n < 65535 */
+/* Memory bounds of one window: rows held by one sliding-window partition, groups open in one
+ * tumbling window, stagger windows open at once. A row beyond a bound goes to error_stream. */
+#define SL_ANALYTICS_WINDOW_ROWS_MAX 100000
+#define SL_ANALYTICS_WINDOW_GROUPS_MAX 1000000
+#define SL_ANALYTICS_ERROR_DATA_MAX_BYTES 49152 /* error_stream DATA_ROW is VARCHAR(49152) */
+
 #endif
