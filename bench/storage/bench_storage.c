@@ -159,8 +159,7 @@ static void bench_append(sl_durability_t dur, size_t rec_size, int nshards) {
     sl_record_t *recs = malloc(batch * sizeof *recs);
     char pk[16] = "partition-key-1";
     for (size_t i = 0; i < batch; i++)
-        recs[i] = (sl_record_t){
-            .partition_key = pk, .partition_key_len = 15, .data = data, .data_len = rec_size};
+        recs[i] = (sl_record_t){.key = pk, .key_len = 15, .data = data, .data_len = rec_size};
     flow_t flow = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     size_t op_bytes = batch * (rec_size + 15 + 32);
     size_t window = 64u << 20;
@@ -253,8 +252,8 @@ static void bench_recovery(void) {
     double t0 = now_s();
     for (size_t i = 0; i < total; i++) {
         sl_record_t r = {.arrival_ms = sl_time_now_ms(),
-                         .partition_key = "k",
-                         .partition_key_len = 1,
+                         .key = "k",
+                         .key_len = 1,
                          .data = data,
                          .data_len = rec};
         pthread_mutex_lock(&flow.mu);
@@ -289,8 +288,8 @@ static void bench_recovery(void) {
         int rc;
         sl_read_result_t *res = util_read(log, b.next_seq - 1, 1, 1, 0, &rc);
         sl_record_t r = {.arrival_ms = sl_time_now_ms(),
-                         .partition_key = "k",
-                         .partition_key_len = 1,
+                         .key = "k",
+                         .key_len = 1,
                          .data = data,
                          .data_len = 100};
         int arc = util_append(log, &r, 1, NULL);
@@ -332,8 +331,8 @@ static void bench_memory(void) {
     flow_t flow = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     for (int i = 0; i < g_shards; i++) {
         sl_record_t r = {.arrival_ms = sl_time_now_ms(),
-                         .partition_key = "k",
-                         .partition_key_len = 1,
+                         .key = "k",
+                         .key_len = 1,
                          .data = (const uint8_t *)"hello",
                          .data_len = 5};
         pthread_mutex_lock(&flow.mu);
@@ -447,8 +446,7 @@ static void bench_many(int nshards) {
     int *touched = malloc(BATCH * sizeof *touched);
     char pk[16] = "partition-key-1";
     for (size_t i = 0; i < BATCH; i++)
-        recs[i] = (sl_record_t){
-            .partition_key = pk, .partition_key_len = 15, .data = data, .data_len = REC};
+        recs[i] = (sl_record_t){.key = pk, .key_len = 15, .data = data, .data_len = REC};
     flow_t flow = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     /* Warm-up, timed apart: one record to every shard (with a lazily creating engine this is
      * where the shards' files are created, as by the first PutRecords after CreateStream). */

@@ -161,8 +161,9 @@
 #define SL_KINESIS_ERROR_MESSAGE_BYTES 4096
 /* commit listeners (fan-out, Firehose, ESM, metrics...) */
 #define SL_KINESIS_LISTENERS_MAX 16
-/* reader pool: reads and seeks off the network threads */
+/* reader pool: reads and seeks off the network threads; one pool for every account */
 #define SL_KINESIS_READ_THREADS 2
+#define SL_KINESIS_READ_THREADS_MAX 64
 /* queued reads; beyond, ProvisionedThroughputExceeded */
 #define SL_KINESIS_READ_QUEUE_MAX 4096
 /* removal of a deleted stream waits for reads in flight */
@@ -350,7 +351,9 @@ static_assert(SL_EVENTSTREAM_PAYLOAD_MAX >= SL_BASE64_CHARS(SL_KINESIS_RECORD_DA
 static_assert(SL_EVENTSTREAM_PAYLOAD_MAX >= SL_BASE64_CHARS(SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX) +
                                                 SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX * 256u,
               "event-stream payload limit below a full SubscribeToShard event");
-static_assert(SL_KINESIS_READ_THREADS >= 1 && SL_KINESIS_READ_QUEUE_MAX >= 1,
+static_assert(SL_KINESIS_READ_THREADS >= 1 &&
+                  SL_KINESIS_READ_THREADS <= SL_KINESIS_READ_THREADS_MAX &&
+                  SL_KINESIS_READ_QUEUE_MAX >= 1,
               "the reader pool needs a thread");
 static_assert(SL_KINESIS_SUBSCRIBE_IDLE_EVENT_MS < SL_KINESIS_SUBSCRIPTION_MS,
               "idle events within a subscription");

@@ -1200,8 +1200,12 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     if (rc) goto fail;
     catalog_changed(k); /* a backup of what this start loaded */
 
-    rc = sl_kreadpool_start(k);
-    if (rc) goto fail;
+    k->readpool = cfg->readpool;
+    if (!k->readpool) {
+        rc = sl_kreadpool_create(SL_KINESIS_READ_THREADS, &k->readpool);
+        if (rc) goto fail;
+        k->readpool_owned = true;
+    }
     rc = pthread_create(&k->reserver, NULL, reserver_main, k) ? SL_ENOMEM : 0;
     if (rc) goto fail;
     k->reserver_started = true;
@@ -1210,7 +1214,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     *out = k;
     return 0;
 fail:
-    sl_kreadpool_stop(k);
+    sl_kreadpool_detach(k);
+    if (k->readpool_owned) sl_kreadpool_destroy(k->readpool);
     if (k->reserver_started) {
         pthread_mutex_lock(&k->reserve_mu);
         k->reserve_stop = true;
@@ -1233,7 +1238,9 @@ void sl_kinesis_close(sl_kinesis_t *k) {
     pthread_cond_signal(&k->reaper_cv);
     pthread_mutex_unlock(&k->reaper_mu);
     pthread_join(k->reaper, NULL);
-    sl_kreadpool_stop(k); /* runs the queued reads first */
+    sl_kreadpool_detach(k); /* its queued reads run first */
+    if (k->readpool_owned) sl_kreadpool_destroy(k->readpool);
+    k->readpool = NULL;
     pthread_mutex_lock(&k->reserve_mu);
     k->reserve_stop = true;
     pthread_cond_signal(&k->reserve_cv);

@@ -45,6 +45,8 @@ extern const char *const sl_kmetric_names[SL_KMETRICS_COUNT];
 
 typedef struct sl_kstream sl_kstream_t;
 typedef struct sl_kinesis sl_kinesis_t;
+/* The reader pool (read.c): threads that run storage reads and seeks off the network threads. */
+typedef struct sl_kreadpool sl_kreadpool_t;
 
 typedef struct {
     char *key;
@@ -148,6 +150,10 @@ typedef struct {
     /* Prepended to every stream's storage key ("" for the default account, "<account id>." for
      * the others), so accounts share one storage backend without sharing a log. */
     const char *storage_prefix;
+    /* The reader pool (sl_kreadpool_create, below) shared by every account's engine: not
+     * owned, created by the composition root before the engines and destroyed after them. NULL =
+     * the engine starts a pool of its own (tests, tools). */
+    sl_kreadpool_t *readpool;
     int64_t create_stream_ms, delete_stream_ms, update_stream_ms, consumer_ms;
     int64_t iterator_ttl_ms; /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
     int64_t shard_limit;
@@ -157,7 +163,12 @@ typedef struct {
 /* Private state of the data-plane files (listen.c, read.c); owned by the engine. */
 typedef struct sl_klisteners sl_klisteners_t;
 typedef struct sl_kfanout_registry sl_kfanout_registry_t;
-typedef struct sl_kreadpool sl_kreadpool_t;
+
+/* One engine's share of the reader pool (read.c; fields under the pool's mutex). */
+typedef struct {
+    size_t jobs; /* queued or running jobs of this engine */
+    bool closed; /* the engine is closing: no new job */
+} sl_kpool_client_t;
 
 struct sl_kinesis {
     sl_kinesis_config_t cfg;
@@ -181,7 +192,9 @@ struct sl_kinesis {
     /* data plane (kinesis.h): commit listeners, the SubscribeToShard registry, the reader pool */
     sl_klisteners_t *listeners;
     sl_kfanout_registry_t *fanout;
-    sl_kreadpool_t *readpool;
+    sl_kreadpool_t *readpool; /* shared (cfg.readpool) unless readpool_owned */
+    bool readpool_owned;
+    sl_kpool_client_t pool_client;
     /* reserve thread: persists raised sequence reservations (sl_kshard_seq_claim) */
     pthread_t reserver;
     bool reserver_started;
@@ -221,8 +234,15 @@ static inline void sl_kinesis_unlock(sl_kinesis_t *k) {
 int sl_klisteners_init(sl_kinesis_t *k);
 void sl_klisteners_deinit(sl_kinesis_t *k);
 void sl_klisteners_notify(sl_kinesis_t *k, sl_kshard_t *shard, uint64_t next_seq);
-int sl_kreadpool_start(sl_kinesis_t *k);
-void sl_kreadpool_stop(sl_kinesis_t *k);
+/* Starts a reader pool of `threads` threads (1..SL_KINESIS_READ_THREADS_MAX) with a queue of at
+ * most SL_KINESIS_READ_QUEUE_MAX jobs (beyond, reads are throttled). One pool serves every
+ * account's engine (sl_kinesis_config_t.readpool); the composition root creates it before the
+ * engines and destroys it after every engine that uses it was closed (each close waits for its
+ * own jobs). */
+int sl_kreadpool_create(int threads, sl_kreadpool_t **out);
+void sl_kreadpool_destroy(sl_kreadpool_t *p);
+/* Waits until no job of k is queued or running on its pool and refuses new ones (SL_ECLOSED). */
+void sl_kreadpool_detach(sl_kinesis_t *k);
 /* Wakes the background thread (after scheduling a state transition). */
 void sl_kinesis_kick(sl_kinesis_t *k);
 

@@ -85,9 +85,45 @@ sl_seqnum_t sl_kinesis_seqnum(int64_t shard_created_ms, uint32_t shard_index, ui
 
 /* ---- put ------------------------------------------------------------------------------------- */
 
-/* A record to put: data, partition key, optional explicit hash key (decimal text). The same
- * layout as storage's record, so a batch reaches the log without a copy. */
-typedef sl_record_t sl_krecord_t;
+/* A Kinesis record: data, partition key, optional explicit hash key (decimal text; NULL/0-length
+ * when not given), and on reads the storage counter and the arrival time. Storage's record
+ * (storage/backend.h) is generic (key, attributes, data); the Kinesis names live here only.
+ * Puts copy each record into a storage record field by field (put.c groups records by shard into a
+ * new array anyway, so this costs nothing extra). Reads hand storage's result array out as
+ * sl_krecord_t without a conversion: the two structs have the same members of the same types in
+ * the same order (checked below), storage writes the array before the read's callback, and
+ * readers only read it afterwards, from other translation units. A conversion would cost an
+ * allocation and a pass per record on every GetRecords and SubscribeToShard event. */
+typedef struct {
+    uint64_t seq; /* reads: the storage counter */
+    int64_t arrival_ms;
+    const char *partition_key;
+    size_t partition_key_len;
+    const char *explicit_hash_key;
+    size_t explicit_hash_key_len;
+    const uint8_t *data;
+    size_t data_len;
+} sl_krecord_t;
+
+#define SL_KRECORD_SAME_(a, b)                                                                     \
+    static_assert(offsetof(sl_krecord_t, a) == offsetof(sl_record_t, b) &&                         \
+                      sizeof(((sl_krecord_t *)0)->a) == sizeof(((sl_record_t *)0)->b),             \
+                  "sl_krecord_t must match sl_record_t: " #a)
+SL_KRECORD_SAME_(seq, seq);
+SL_KRECORD_SAME_(arrival_ms, arrival_ms);
+SL_KRECORD_SAME_(partition_key, key);
+SL_KRECORD_SAME_(partition_key_len, key_len);
+SL_KRECORD_SAME_(explicit_hash_key, attributes);
+SL_KRECORD_SAME_(explicit_hash_key_len, attributes_len);
+SL_KRECORD_SAME_(data, data);
+SL_KRECORD_SAME_(data_len, data_len);
+static_assert(sizeof(sl_krecord_t) == sizeof(sl_record_t), "sl_krecord_t must match sl_record_t");
+#undef SL_KRECORD_SAME_
+
+/* The records of a storage read result as Kinesis records (see sl_krecord_t). */
+static inline const sl_krecord_t *sl_krecords_of(const sl_record_t *records) {
+    return (const sl_krecord_t *)(const void *)records;
+}
 
 /* The records of one put that went to one shard (one storage append). */
 typedef struct {
@@ -150,6 +186,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op);
 typedef struct sl_kjob {
     struct sl_kjob *next;
     void (*run)(struct sl_kjob *job);
+    sl_kpool_client_t *client; /* the engine it runs for */
 } sl_kjob_t;
 
 /* ---- positions and iterators ------------------------------------------------------------------

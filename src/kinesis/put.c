@@ -104,7 +104,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
      * zeroed; groups (one per shard, sized once the stream is known) are. */
     op->entries = sl_arena_alloc(a, (n ? n : 1) * sizeof *op->entries);
     size_t *order = sl_arena_alloc(a, (n ? n : 1) * sizeof *order);
-    sl_krecord_t *sorted = sl_arena_alloc(a, (n ? n : 1) * sizeof *sorted);
+    sl_record_t *sorted = sl_arena_alloc(a, (n ? n : 1) * sizeof *sorted);
     sl_kshard_t **route = sl_arena_alloc(a, (n ? n : 1) * sizeof *route);
     if (!op->entries || !order || !sorted || !route) {
         sl_kerr_internal(&op->err, SL_ENOMEM);
@@ -179,7 +179,16 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     /* sorted holds the records grouped by shard, each group at the same offset as its entries */
     for (size_t i = 0; i < n; i++) {
         sl_kput_group_t *g = &op->groups[op->entries[i].group];
-        sorted[(size_t)(g->entries - order) + g->count] = op->records[i];
+        const sl_krecord_t *r = &op->records[i];
+        sorted[(size_t)(g->entries - order) + g->count] = (sl_record_t){
+            .arrival_ms = r->arrival_ms,
+            .key = r->partition_key,
+            .key_len = r->partition_key_len,
+            .attributes = r->explicit_hash_key,
+            .attributes_len = r->explicit_hash_key_len,
+            .data = r->data,
+            .data_len = r->data_len,
+        };
         g->entries[g->count++] = i;
     }
     /* One extra count for this call: callbacks that complete before the loop ends never see

@@ -21,11 +21,12 @@
 
 struct sl_kreadpool {
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* jobs queued or stopping */
+    pthread_cond_t cv;      /* jobs queued or stopping */
+    pthread_cond_t idle_cv; /* a client's last job finished */
     sl_kjob_t *head, *tail;
     size_t queued;
     bool stopping;
-    pthread_t threads[SL_KINESIS_READ_THREADS];
+    pthread_t threads[SL_KINESIS_READ_THREADS_MAX];
     int nthreads;
 };
 
@@ -43,32 +44,38 @@ static void *pool_main(void *arg) {
         p->head = j->next;
         if (!p->head) p->tail = NULL;
         p->queued--;
+        /* the job may be freed by its own callback: keep its client */
+        sl_kpool_client_t *c = j->client;
         pthread_mutex_unlock(&p->mu);
         j->run(j);
         pthread_mutex_lock(&p->mu);
+        SL_ASSERT(c->jobs > 0);
+        if (--c->jobs == 0 && c->closed) pthread_cond_broadcast(&p->idle_cv);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-int sl_kreadpool_start(sl_kinesis_t *k) {
+int sl_kreadpool_create(int threads, sl_kreadpool_t **out) {
+    *out = NULL;
+    if (threads < 1 || threads > SL_KINESIS_READ_THREADS_MAX) return SL_EINVAL;
     sl_kreadpool_t *p = calloc(1, sizeof *p);
     if (!p) return SL_ENOMEM;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    k->readpool = p;
-    for (int i = 0; i < SL_KINESIS_READ_THREADS; i++) {
+    pthread_cond_init(&p->idle_cv, NULL);
+    for (int i = 0; i < threads; i++) {
         if (pthread_create(&p->threads[i], NULL, pool_main, p) != 0) {
-            sl_kreadpool_stop(k);
+            sl_kreadpool_destroy(p);
             return SL_ENOMEM;
         }
         p->nthreads++;
     }
+    *out = p;
     return 0;
 }
 
-void sl_kreadpool_stop(sl_kinesis_t *k) {
-    sl_kreadpool_t *p = k->readpool;
+void sl_kreadpool_destroy(sl_kreadpool_t *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
     p->stopping = true;
@@ -76,21 +83,33 @@ void sl_kreadpool_stop(sl_kinesis_t *k) {
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
-    SL_ASSERT(p->head == NULL);
+    SL_ASSERT(p->head == NULL); /* every engine detached (and so drained) first */
+    pthread_cond_destroy(&p->idle_cv);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
-    k->readpool = NULL;
+}
+
+void sl_kreadpool_detach(sl_kinesis_t *k) {
+    sl_kreadpool_t *p = k->readpool;
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    k->pool_client.closed = true;
+    while (k->pool_client.jobs > 0)
+        pthread_cond_wait(&p->idle_cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* Queues a job (the caller counted itself in the shard's readers). */
 static int pool_submit(sl_kinesis_t *k, sl_kjob_t *j) {
     sl_kreadpool_t *p = k->readpool;
     j->next = NULL;
+    j->client = &k->pool_client;
     pthread_mutex_lock(&p->mu);
-    if (p->stopping || p->queued >= SL_KINESIS_READ_QUEUE_MAX) {
+    if (p->stopping || k->pool_client.closed || p->queued >= SL_KINESIS_READ_QUEUE_MAX) {
+        bool closed = p->stopping || k->pool_client.closed;
         pthread_mutex_unlock(&p->mu);
-        return p->stopping ? SL_ECLOSED : SL_EAGAIN;
+        return closed ? SL_ECLOSED : SL_EAGAIN;
     }
     if (p->tail)
         p->tail->next = j;
@@ -98,6 +117,7 @@ static int pool_submit(sl_kinesis_t *k, sl_kjob_t *j) {
         p->head = j;
     p->tail = j;
     p->queued++;
+    k->pool_client.jobs++;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
@@ -439,7 +459,7 @@ static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
     SL_ASSERT(res->count == 0 || (res->records[0].seq >= op->reader.position &&
                                   res->records[res->count - 1].seq + 1 == res->next_seq));
     op->res = res;
-    op->records = res->records;
+    op->records = sl_krecords_of(res->records);
     op->count = res->count;
     op->bytes = res->bytes;
     op->next_position = res->next_seq;

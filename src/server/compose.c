@@ -29,11 +29,12 @@ typedef struct {
 } account_t;
 
 struct sl_compose {
-    sl_config_t cfg;        /* copy of the configuration */
-    sl_storage_t *storage;  /* owned; shared by every account's shard logs */
-    sl_front_t *front;      /* owned: the AWS front, its routes registered by sl_compose_open */
-    sl_kapi_t *kapi;        /* owned: the Kinesis binding */
-    sl_http_server_t *http; /* owned */
+    sl_config_t cfg;          /* copy of the configuration */
+    sl_storage_t *storage;    /* owned; shared by every account's shard logs */
+    sl_kreadpool_t *readpool; /* owned; the reader pool every account's engine reads on */
+    sl_front_t *front;        /* owned: the AWS front, its routes registered by sl_compose_open */
+    sl_kapi_t *kapi;          /* owned: the Kinesis binding */
+    sl_http_server_t *http;   /* owned */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -104,6 +105,7 @@ static int open_kinesis(sl_compose_t *root, account_t *a, const char *dir,
         .region = cfg->region,
         .account = a->id,
         .storage_prefix = storage_prefix,
+        .readpool = root->readpool,
         .create_stream_ms = cfg->create_stream_ms,
         .delete_stream_ms = cfg->delete_stream_ms,
         .update_stream_ms = cfg->update_stream_ms,
@@ -300,6 +302,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     int rc = make_dir(cfg->data_dir);
     if (rc == 0) rc = open_catalog(cfg->data_dir, &def->catalog);
     if (rc == 0) rc = open_storage(root);
+    if (rc == 0) rc = sl_kreadpool_create(SL_KINESIS_READ_THREADS, &root->readpool);
     if (rc == 0) rc = open_kinesis(root, def, cfg->data_dir, "");
     if (rc == 0) {
         root->account_count = 1;
@@ -323,6 +326,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_kapi_destroy(root->kapi);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
         sl_kinesis_close(root->accounts[i].kinesis);
+    sl_kreadpool_destroy(root->readpool); /* after the engines: each waited for its reads */
     if (root->storage) sl_storage_close(root->storage);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
         sl_catalog_close(root->accounts[i].catalog);

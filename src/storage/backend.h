@@ -47,15 +47,19 @@ typedef struct {
     void *ctx;
 } sl_storage_config_t;
 
-/* One record, as appended and as read back. For reads the pointers point into the read result's
- * memory. explicit_hash_key is the decimal text or NULL/0-length when not given. */
+/* One record, as appended and as read back: a key, attributes and data, which storage keeps as
+ * opaque bytes (the owner gives them meaning: Kinesis stores the partition key as the key and the
+ * explicit hash key as the attributes; kinesis/kinesis.h maps the names). Key and attributes are
+ * at most 65535 bytes each (the frame's u16 lengths); attributes are NULL/0-length when there are
+ * none. For reads the pointers point into the read result's memory. The seq and the arrival time
+ * are storage's own. */
 typedef struct {
     uint64_t seq; /* ignored on append; set on read */
     int64_t arrival_ms;
-    const char *partition_key;
-    size_t partition_key_len;
-    const char *explicit_hash_key;
-    size_t explicit_hash_key_len;
+    const char *key;
+    size_t key_len;
+    const char *attributes;
+    size_t attributes_len;
     const uint8_t *data;
     size_t data_len;
 } sl_record_t;
@@ -71,7 +75,7 @@ typedef struct {
 typedef struct {
     sl_record_t *records;
     size_t count;
-    size_t bytes;             /* sum of data_len + partition_key_len of returned records */
+    size_t bytes;             /* sum of data_len + key_len of returned records */
     uint64_t next_seq;        /* where to continue: after the last returned record, else the
                                  position actually read from (>= from_seq, >= trim horizon) */
     sl_shard_bounds_t bounds; /* bounds at read time */

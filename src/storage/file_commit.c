@@ -83,9 +83,9 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     }
     for (size_t i = 0; i < n; i++) {
         sl_record_t r = records[i];
-        if (!r.explicit_hash_key) r.explicit_hash_key_len = 0;
+        if (!r.attributes) r.attributes_len = 0;
         sl_frame_prepare(dst, &r);
-        dst += sl_frame_size(r.partition_key_len, r.explicit_hash_key_len, r.data_len);
+        dst += sl_frame_size(r.key_len, r.attributes_len, r.data_len);
     }
     s->pending.buf.len += bytes;
     s->pending.ops[s->pending.n++] = (sl_file_op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};

@@ -73,14 +73,14 @@ static int result_push(file_read_mem_t *m, const sl_frame_t *f) {
     res->records[res->count++] = (sl_record_t){
         .seq = f->seq,
         .arrival_ms = f->arrival_ms,
-        .partition_key = (const char *)f->pk,
-        .partition_key_len = f->pk_len,
-        .explicit_hash_key = f->ehk_len ? (const char *)f->ehk : NULL,
-        .explicit_hash_key_len = f->ehk_len,
+        .key = (const char *)f->key,
+        .key_len = f->key_len,
+        .attributes = f->attr_len ? (const char *)f->attr : NULL,
+        .attributes_len = f->attr_len,
         .data = f->data,
         .data_len = f->data_len,
     };
-    res->bytes += (size_t)f->data_len + f->pk_len;
+    res->bytes += (size_t)f->data_len + f->key_len;
     return 0;
 }
 
@@ -265,7 +265,7 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
             }
             first = false;
             if (f.seq >= *pos) {
-                size_t cost = (size_t)f.data_len + f.pk_len;
+                size_t cost = (size_t)f.data_len + f.key_len;
                 if (res->count >= b->records_max ||
                     (res->count > 0 && res->bytes + cost > b->bytes_max)) {
                     b->full = true;

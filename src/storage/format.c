@@ -13,22 +13,21 @@ static const char seg_magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'S', 'G'};
 static const char idx_magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'I', 'X'};
 
 void sl_frame_prepare(uint8_t *dst, const sl_record_t *r) {
-    SL_ASSERT(r->partition_key_len <= SL_FRAME_KEY_BYTES_MAX &&
-              r->explicit_hash_key_len <= SL_FRAME_KEY_BYTES_MAX);
-    size_t pk = r->partition_key_len, ehk = r->explicit_hash_key ? r->explicit_hash_key_len : 0;
-    size_t len = sl_frame_size(pk, ehk, r->data_len);
+    SL_ASSERT(r->key_len <= SL_FRAME_KEY_BYTES_MAX && r->attributes_len <= SL_FRAME_KEY_BYTES_MAX);
+    size_t key = r->key_len, attr = r->attributes ? r->attributes_len : 0;
+    size_t len = sl_frame_size(key, attr, r->data_len);
     uint8_t *body = dst + SL_FRAME_HEADER_BYTES;
-    if (pk) memcpy(body, r->partition_key, pk);
-    if (ehk) memcpy(body + pk, r->explicit_hash_key, ehk);
-    if (r->data_len) memcpy(body + pk + ehk, r->data, r->data_len);
+    if (key) memcpy(body, r->key, key);
+    if (attr) memcpy(body + key, r->attributes, attr);
+    if (r->data_len) memcpy(body + key + attr, r->data, r->data_len);
     sl_le32_put(dst, (uint32_t)len);
     sl_le32_put(dst + 4, sl_crc32c(0, body, len - SL_FRAME_HEADER_BYTES));
     sl_le64_put(dst + 8, 0);
     sl_le64_put(dst + 16, (uint64_t)r->arrival_ms);
-    dst[24] = (uint8_t)pk;
-    dst[25] = (uint8_t)(pk >> 8);
-    dst[26] = (uint8_t)ehk;
-    dst[27] = (uint8_t)(ehk >> 8);
+    dst[24] = (uint8_t)key;
+    dst[25] = (uint8_t)(key >> 8);
+    dst[26] = (uint8_t)attr;
+    dst[27] = (uint8_t)(attr >> 8);
     sl_le32_put(dst + 28, (uint32_t)r->data_len);
 }
 
@@ -43,21 +42,21 @@ void sl_frame_finish(uint8_t *frame, uint64_t seq, int64_t arrival_ms) {
 sl_frame_status_t sl_frame_peek(const uint8_t *p, size_t avail, sl_frame_t *out) {
     if (avail < SL_FRAME_HEADER_BYTES) return SL_FRAME_TORN_HEADER;
     uint32_t len = sl_le32_get(p);
-    uint32_t pk = (uint32_t)p[24] | (uint32_t)p[25] << 8;
-    uint32_t ehk = (uint32_t)p[26] | (uint32_t)p[27] << 8;
+    uint32_t key = (uint32_t)p[24] | (uint32_t)p[25] << 8;
+    uint32_t attr = (uint32_t)p[26] | (uint32_t)p[27] << 8;
     uint32_t data = sl_le32_get(p + 28);
     if (data > SL_KINESIS_RECORD_DATA_MAX ||
-        (uint64_t)len != (uint64_t)SL_FRAME_HEADER_BYTES + pk + ehk + data)
+        (uint64_t)len != (uint64_t)SL_FRAME_HEADER_BYTES + key + attr + data)
         return SL_FRAME_BAD_HEADER;
     out->frame_len = len;
     out->seq = sl_le64_get(p + 8);
     out->arrival_ms = (int64_t)sl_le64_get(p + 16);
-    out->pk_len = pk;
-    out->ehk_len = ehk;
+    out->key_len = key;
+    out->attr_len = attr;
     out->data_len = data;
-    out->pk = p + SL_FRAME_HEADER_BYTES;
-    out->ehk = out->pk + pk;
-    out->data = out->ehk + ehk;
+    out->key = p + SL_FRAME_HEADER_BYTES;
+    out->attr = out->key + key;
+    out->data = out->attr + attr;
     if (avail < len) return SL_FRAME_TORN_BODY;
     return SL_FRAME_OK;
 }
@@ -166,12 +165,12 @@ int sl_frame_batch_bytes(const sl_record_t *records, size_t n, size_t *bytes_out
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
         const sl_record_t *r = &records[i];
-        size_t ehk = r->explicit_hash_key ? r->explicit_hash_key_len : 0;
-        if (r->partition_key_len > SL_FRAME_KEY_BYTES_MAX || ehk > SL_FRAME_KEY_BYTES_MAX ||
+        size_t attr = r->attributes ? r->attributes_len : 0;
+        if (r->key_len > SL_FRAME_KEY_BYTES_MAX || attr > SL_FRAME_KEY_BYTES_MAX ||
             r->data_len > SL_KINESIS_RECORD_DATA_MAX || (r->data_len && !r->data) ||
-            (r->partition_key_len && !r->partition_key))
+            (r->key_len && !r->key))
             return SL_EINVAL;
-        bytes += sl_frame_size(r->partition_key_len, ehk, r->data_len);
+        bytes += sl_frame_size(r->key_len, attr, r->data_len);
     }
     *bytes_out = bytes;
     return 0;

@@ -16,7 +16,7 @@
 #define SL_SEG_HEADER_BYTES                                                                        \
     32u /* "SLUICESG" u32 version u32 header_bytes u64 base_seq u32 0 u32 crc */
 #define SL_FRAME_HEADER_BYTES                                                                      \
-    32u /* u32 frame_len u32 crc u64 seq i64 arrival u16 pk u16 ehk u32 data */
+    32u /* u32 frame_len u32 crc u64 seq i64 arrival u16 key u16 attributes u32 data */
 #define SL_IDX_HEADER_BYTES                                                                        \
     32u /* "SLUICEIX" u32 version u32 entry_bytes u64 base_seq u32 interval u32 crc */
 #define SL_IDX_ENTRY_BYTES 32u /* u64 seq u64 offset i64 arrival u32 kind u32 crc */
@@ -40,8 +40,8 @@ typedef struct {
     uint32_t frame_len;
     uint64_t seq;
     int64_t arrival_ms;
-    const uint8_t *pk, *ehk, *data;
-    uint32_t pk_len, ehk_len, data_len;
+    const uint8_t *key, *attr, *data;
+    uint32_t key_len, attr_len, data_len;
 } sl_frame_t;
 
 static inline void sl_le32_put(uint8_t *p, uint32_t v) {
@@ -62,8 +62,8 @@ static inline uint64_t sl_le64_get(const uint8_t *p) {
 }
 
 /* Bytes of the frame of a record with these field lengths. */
-static inline size_t sl_frame_size(size_t pk_len, size_t ehk_len, size_t data_len) {
-    return SL_FRAME_HEADER_BYTES + pk_len + ehk_len + data_len;
+static inline size_t sl_frame_size(size_t key_len, size_t attr_len, size_t data_len) {
+    return SL_FRAME_HEADER_BYTES + key_len + attr_len + data_len;
 }
 
 /* Writes the frame of r into dst (sl_frame_size bytes) with seq 0 and r->arrival_ms; the crc field

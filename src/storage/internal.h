@@ -51,7 +51,7 @@ struct sl_shard_log {
 bool sl_storage_key_valid(const char *key);
 /* Total bytes a record counts against a read budget (data + partition key). */
 static inline size_t sl_record_budget_bytes(const sl_record_t *r) {
-    return r->data_len + r->partition_key_len;
+    return r->data_len + r->key_len;
 }
 
 #endif

@@ -19,9 +19,9 @@
 typedef struct {
     uint64_t seq;
     int64_t arrival_ms;
-    uint32_t pk_len, ehk_len, data_len;
-    bool has_ehk;
-    uint8_t bytes[]; /* pk, ehk, data */
+    uint32_t key_len, attr_len, data_len;
+    bool has_attr;
+    uint8_t bytes[]; /* key, attr, data */
 } mem_rec_t;
 
 typedef struct mem_op {
@@ -73,7 +73,7 @@ typedef struct {
 } mem_read_mem_t;
 
 static size_t rec_cost(const mem_rec_t *r) {
-    return sl_frame_size(r->pk_len, r->ehk_len, r->data_len);
+    return sl_frame_size(r->key_len, r->attr_len, r->data_len);
 }
 
 static void mem_commit_shard(mem_engine_t *e, mem_shard_t *s) {
@@ -301,18 +301,18 @@ static int mem_append(sl_shard_log_t *log, const sl_record_t *records, size_t n,
     op->bytes = bytes;
     for (size_t i = 0; i < n; i++) {
         const sl_record_t *r = &records[i];
-        size_t ehk = r->explicit_hash_key ? r->explicit_hash_key_len : 0;
-        mem_rec_t *m = malloc(sizeof *m + r->partition_key_len + ehk + r->data_len);
+        size_t attr = r->attributes ? r->attributes_len : 0;
+        mem_rec_t *m = malloc(sizeof *m + r->key_len + attr + r->data_len);
         if (!m) goto nomem;
         m->seq = 0;
         m->arrival_ms = r->arrival_ms;
-        m->pk_len = (uint32_t)r->partition_key_len;
-        m->ehk_len = (uint32_t)ehk;
-        m->has_ehk = r->explicit_hash_key != NULL && ehk > 0;
+        m->key_len = (uint32_t)r->key_len;
+        m->attr_len = (uint32_t)attr;
+        m->has_attr = r->attributes != NULL && attr > 0;
         m->data_len = (uint32_t)r->data_len;
-        if (m->pk_len) memcpy(m->bytes, r->partition_key, m->pk_len);
-        if (ehk) memcpy(m->bytes + m->pk_len, r->explicit_hash_key, ehk);
-        if (m->data_len) memcpy(m->bytes + m->pk_len + ehk, r->data, m->data_len);
+        if (m->key_len) memcpy(m->bytes, r->key, m->key_len);
+        if (attr) memcpy(m->bytes + m->key_len, r->attributes, attr);
+        if (m->data_len) memcpy(m->bytes + m->key_len + attr, r->data, m->data_len);
         op->recs[i] = m;
     }
     pthread_mutex_lock(&s->mu);
@@ -402,10 +402,10 @@ static int mem_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, 
         start = s->head + (size_t)(from - s->recs[s->head]->seq);
         for (size_t i = start; i < s->len && count < records_max; i++) {
             const mem_rec_t *r = s->recs[i];
-            size_t cost = (size_t)r->data_len + r->pk_len;
+            size_t cost = (size_t)r->data_len + r->key_len;
             if (count > 0 && bytes + cost > bytes_max) break;
             bytes += cost;
-            payload += r->pk_len + r->ehk_len + r->data_len;
+            payload += r->key_len + r->attr_len + r->data_len;
             count++;
         }
     }
@@ -425,16 +425,16 @@ static int mem_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, 
     uint8_t *p = (uint8_t *)m + hdr + arr;
     for (size_t k = 0; k < count; k++) {
         const mem_rec_t *r = s->recs[start + k];
-        size_t len = (size_t)r->pk_len + r->ehk_len + r->data_len;
+        size_t len = (size_t)r->key_len + r->attr_len + r->data_len;
         memcpy(p, r->bytes, len);
         res->records[k] = (sl_record_t){
             .seq = r->seq,
             .arrival_ms = r->arrival_ms,
-            .partition_key = (const char *)p,
-            .partition_key_len = r->pk_len,
-            .explicit_hash_key = r->has_ehk ? (const char *)p + r->pk_len : NULL,
-            .explicit_hash_key_len = r->ehk_len,
-            .data = p + r->pk_len + r->ehk_len,
+            .key = (const char *)p,
+            .key_len = r->key_len,
+            .attributes = r->has_attr ? (const char *)p + r->key_len : NULL,
+            .attributes_len = r->attr_len,
+            .data = p + r->key_len + r->attr_len,
             .data_len = r->data_len,
         };
         p += len;

@@ -76,8 +76,8 @@ static int writer_main(const char *dir) {
         for (size_t i = 0; i < n; i++) {
             size_t len = payload_of(next + i, bufs[i]);
             r[i] = (sl_record_t){.arrival_ms = sl_time_now_ms(),
-                                 .partition_key = "pk",
-                                 .partition_key_len = 2,
+                                 .key = "pk",
+                                 .key_len = 2,
                                  .data = bufs[i],
                                  .data_len = len};
         }

@@ -20,13 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (f.frame_len == 0 || f.frame_len > size - off) abort();
         /* re-encode and compare */
         sl_record_t r = {.arrival_ms = f.arrival_ms,
-                         .partition_key = (const char *)f.pk,
-                         .partition_key_len = f.pk_len,
-                         .explicit_hash_key = (const char *)f.ehk,
-                         .explicit_hash_key_len = f.ehk_len,
+                         .key = (const char *)f.key,
+                         .key_len = f.key_len,
+                         .attributes = (const char *)f.attr,
+                         .attributes_len = f.attr_len,
                          .data = f.data,
                          .data_len = f.data_len};
-        size_t n = sl_frame_size(f.pk_len, f.ehk_len, f.data_len);
+        size_t n = sl_frame_size(f.key_len, f.attr_len, f.data_len);
         if (n != f.frame_len) abort();
         uint8_t *copy = malloc(n);
         if (!copy) return 0;

@@ -34,7 +34,9 @@ typedef struct {
     sl_kinesis_t *k;
 } kutil_engine_t;
 
-static inline sl_kinesis_t *kutil_open(kutil_engine_t *e, const char *dir, bool memory) {
+/* As kutil_open, reading on `pool` (NULL: the engine starts a pool of its own). */
+static inline sl_kinesis_t *kutil_open_pool(kutil_engine_t *e, const char *dir, bool memory,
+                                            sl_kreadpool_t *pool) {
     char path[600];
     snprintf(path, sizeof path, "%s/catalog.db", dir);
     sl_storage_config_t scfg = {.data_dir = dir, .on_commit = sl_kinesis_storage_commit};
@@ -50,12 +52,17 @@ static inline sl_kinesis_t *kutil_open(kutil_engine_t *e, const char *dir, bool 
                                .region = "us-east-1",
                                .account = "123456789012",
                                .shard_limit = 500,
-                               .on_demand_stream_limit = 50};
+                               .on_demand_stream_limit = 50,
+                               .readpool = pool};
     if (sl_kinesis_open(&cfg, &e->k) != 0) {
         fprintf(stderr, "sl_kinesis_open failed\n");
         exit(2);
     }
     return e->k;
+}
+
+static inline sl_kinesis_t *kutil_open(kutil_engine_t *e, const char *dir, bool memory) {
+    return kutil_open_pool(e, dir, memory, NULL);
 }
 
 static inline void kutil_close(kutil_engine_t *e) {

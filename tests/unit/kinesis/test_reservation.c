@@ -83,8 +83,8 @@ static uint64_t put(sl_kinesis_t *k, sl_kshard_t *sh) {
     CHECK_EQ_INT(sl_kshard_seq_claim(k, sh, 1), 0);
     put_t p = {0};
     sl_record_t r = {.arrival_ms = sl_time_now_ms(),
-                     .partition_key = "pk",
-                     .partition_key_len = 2,
+                     .key = "pk",
+                     .key_len = 2,
                      .data = (const uint8_t *)"x",
                      .data_len = 1};
     CHECK_EQ_INT(sl_storage_append(sh->log, &r, 1, put_cb, &p), 0);

@@ -42,11 +42,8 @@ static sl_storage_t *open_engine(size_t segment_bytes) {
 }
 
 static sl_record_t rec(const char *pk, const void *data, size_t len, int64_t arrival) {
-    return (sl_record_t){.arrival_ms = arrival,
-                         .partition_key = pk,
-                         .partition_key_len = strlen(pk),
-                         .data = data,
-                         .data_len = len};
+    return (sl_record_t){
+        .arrival_ms = arrival, .key = pk, .key_len = strlen(pk), .data = data, .data_len = len};
 }
 
 static void test_append_read_basic(void) {
@@ -63,8 +60,8 @@ static void test_append_read_basic(void) {
 
     sl_record_t r[3] = {rec("k1", "hello", 5, 1000), rec("k2", "", 0, 1001),
                         rec("k3", "world!", 6, 1002)};
-    r[2].explicit_hash_key = "340282366920938463463374607431768211455";
-    r[2].explicit_hash_key_len = strlen(r[2].explicit_hash_key);
+    r[2].attributes = "340282366920938463463374607431768211455";
+    r[2].attributes_len = strlen(r[2].attributes);
     uint64_t first = 0;
     CHECK_EQ_INT(util_append(log, r, 3, &first), 0);
     CHECK_EQ_INT(first, 1);
@@ -87,14 +84,12 @@ static void test_append_read_basic(void) {
         CHECK_EQ_INT(res->bytes, 5 + 2 + 0 + 2 + 6 + 2 + 5 + 2);
         CHECK_EQ_INT(res->records[0].seq, 1);
         CHECK(res->records[0].data_len == 5 && memcmp(res->records[0].data, "hello", 5) == 0);
-        CHECK(res->records[0].partition_key_len == 2 &&
-              memcmp(res->records[0].partition_key, "k1", 2) == 0);
-        CHECK(res->records[0].explicit_hash_key == NULL ||
-              res->records[0].explicit_hash_key_len == 0);
+        CHECK(res->records[0].key_len == 2 && memcmp(res->records[0].key, "k1", 2) == 0);
+        CHECK(res->records[0].attributes == NULL || res->records[0].attributes_len == 0);
         CHECK_EQ_INT(res->records[1].data_len, 0);
-        CHECK(res->records[2].explicit_hash_key_len == 39 &&
-              memcmp(res->records[2].explicit_hash_key, "340282366920938463463374607431768211455",
-                     39) == 0);
+        CHECK(res->records[2].attributes_len == 39 &&
+              memcmp(res->records[2].attributes, "340282366920938463463374607431768211455", 39) ==
+                  0);
         CHECK(memcmp(res->records[2].data, "world!", 6) == 0);
         CHECK_EQ_INT(res->records[3].seq, 4);
         CHECK_EQ_INT(res->records[3].arrival_ms, 1002);

@@ -73,8 +73,8 @@ static void fill(sl_shard_log_t *log, uint64_t from, uint64_t to) {
     for (uint64_t seq = from; seq <= to; seq++) {
         size_t len = payload_of(seq, buf);
         sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq),
-                         .partition_key = "pk",
-                         .partition_key_len = 2,
+                         .key = "pk",
+                         .key_len = 2,
                          .data = buf,
                          .data_len = len};
         uint64_t got = 0;
@@ -104,7 +104,7 @@ static void verify(sl_shard_log_t *log, uint64_t last) {
         const sl_record_t *r = &res->records[i];
         size_t len = payload_of(i + 1, buf);
         if (r->seq != i + 1 || r->data_len != len || memcmp(r->data, buf, len) != 0 ||
-            r->partition_key_len != 2 || r->arrival_ms != (int64_t)(1001 + i))
+            r->key_len != 2 || r->arrival_ms != (int64_t)(1001 + i))
             bad++;
     }
     CHECK_EQ_INT(bad, 0);
@@ -167,16 +167,9 @@ static void test_arrival_after_restart(void) {
     sl_storage_close(st);
     st = open_eng(dir, SL_DURABILITY_SYNC, 8192, NULL);
     log = open_log(st);
-    sl_record_t r[2] = {{.arrival_ms = 3,
-                         .partition_key = "pk",
-                         .partition_key_len = 2,
-                         .data = (const uint8_t *)"x",
-                         .data_len = 1},
-                        {.arrival_ms = 3,
-                         .partition_key = "pk",
-                         .partition_key_len = 2,
-                         .data = (const uint8_t *)"y",
-                         .data_len = 1}};
+    sl_record_t r[2] = {
+        {.arrival_ms = 3, .key = "pk", .key_len = 2, .data = (const uint8_t *)"x", .data_len = 1},
+        {.arrival_ms = 3, .key = "pk", .key_len = 2, .data = (const uint8_t *)"y", .data_len = 1}};
     uint64_t seq = 0;
     int64_t arrival = 0;
     CHECK_EQ_INT(util_append_arrival(log, r, 2, &seq, &arrival), 0);
@@ -555,8 +548,8 @@ static int append_one(sl_shard_log_t *log, uint64_t seq, uint64_t *got) {
     uint8_t buf[128];
     size_t len = payload_of(seq, buf);
     sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq),
-                     .partition_key = "pk",
-                     .partition_key_len = 2,
+                     .key = "pk",
+                     .key_len = 2,
                      .data = buf,
                      .data_len = len};
     return util_append(log, &r, 1, got);
@@ -711,8 +704,8 @@ static void test_crashes(sl_durability_t dur, int rounds) {
             for (size_t i = 0; i < n; i++) {
                 size_t len = payload_of(next + i, buf[i]);
                 r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next + i),
-                                     .partition_key = "pk",
-                                     .partition_key_len = 2,
+                                     .key = "pk",
+                                     .key_len = 2,
                                      .data = buf[i],
                                      .data_len = len};
             }
@@ -807,8 +800,8 @@ static void test_journal_wrap_and_crash(void) {
         for (size_t i = 0; i < n; i++) {
             size_t len = payload_of(next[sh] + i, buf[i]);
             r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i),
-                                 .partition_key = "pk",
-                                 .partition_key_len = 2,
+                                 .key = "pk",
+                                 .key_len = 2,
                                  .data = buf[i],
                                  .data_len = len};
         }
@@ -840,8 +833,8 @@ static void test_journal_wrap_and_crash(void) {
         for (size_t i = 0; i < n; i++) {
             size_t len = payload_of(next[sh] + i, buf[i]);
             r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i),
-                                 .partition_key = "pk",
-                                 .partition_key_len = 2,
+                                 .key = "pk",
+                                 .key_len = 2,
                                  .data = buf[i],
                                  .data_len = len};
         }
@@ -882,8 +875,7 @@ static void test_journal_deleted_stream(void) {
     fill(log, 1, 30);
     sl_fault_arm(SL_FAULT_CRASH, 1, false, false, 7);
     uint8_t b[8] = {0};
-    sl_record_t r = {
-        .partition_key = "pk", .partition_key_len = 2, .data = b, .data_len = sizeof b};
+    sl_record_t r = {.key = "pk", .key_len = 2, .data = b, .data_len = sizeof b};
     CHECK(util_append(log, &r, 1, NULL) != 0);
     sl_storage_shard_close(log);
     sl_storage_close(st);

@@ -21,11 +21,8 @@ static sl_storage_t *open_eng(const char *dir, sl_durability_t dur) {
 static uint64_t put(sl_shard_log_t *log, int64_t arrival, size_t len) {
     uint8_t buf[256];
     memset(buf, (int)arrival, sizeof buf);
-    sl_record_t r = {.arrival_ms = arrival,
-                     .partition_key = "pk",
-                     .partition_key_len = 2,
-                     .data = buf,
-                     .data_len = len};
+    sl_record_t r = {
+        .arrival_ms = arrival, .key = "pk", .key_len = 2, .data = buf, .data_len = len};
     uint64_t seq = 0;
     CHECK_EQ_INT(util_append(log, &r, 1, &seq), 0);
     return seq;

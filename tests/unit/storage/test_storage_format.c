@@ -15,13 +15,13 @@ static void test_frame_roundtrip(void) {
     for (int i = 0; i < 100; i++)
         data[i] = (uint8_t)(i * 7);
     sl_record_t r = {.arrival_ms = 1700000000123,
-                     .partition_key = pk,
-                     .partition_key_len = strlen(pk),
-                     .explicit_hash_key = ehk,
-                     .explicit_hash_key_len = strlen(ehk),
+                     .key = pk,
+                     .key_len = strlen(pk),
+                     .attributes = ehk,
+                     .attributes_len = strlen(ehk),
                      .data = data,
                      .data_len = 100};
-    size_t len = sl_frame_size(r.partition_key_len, r.explicit_hash_key_len, r.data_len);
+    size_t len = sl_frame_size(r.key_len, r.attributes_len, r.data_len);
     CHECK_EQ_INT(len, 32 + 11 + 20 + 100);
     sl_frame_prepare(buf, &r);
     sl_frame_t f;
@@ -32,10 +32,10 @@ static void test_frame_roundtrip(void) {
     CHECK_EQ_INT(f.frame_len, len);
     CHECK_EQ_INT(f.seq, 42);
     CHECK_EQ_INT(f.arrival_ms, 1700000000456);
-    CHECK_EQ_INT(f.pk_len, 11);
-    CHECK(memcmp(f.pk, pk, 11) == 0);
-    CHECK_EQ_INT(f.ehk_len, 20);
-    CHECK(memcmp(f.ehk, ehk, 20) == 0);
+    CHECK_EQ_INT(f.key_len, 11);
+    CHECK(memcmp(f.key, pk, 11) == 0);
+    CHECK_EQ_INT(f.attr_len, 20);
+    CHECK(memcmp(f.attr, ehk, 20) == 0);
     CHECK_EQ_INT(f.data_len, 100);
     CHECK(memcmp(f.data, data, 100) == 0);
     /* The checksum is the documented one: CRC32C of the payload, continued over header bytes 8..31.
@@ -76,7 +76,7 @@ static void test_frame_empty_fields(void) {
     CHECK_EQ_INT(sl_frame_decode(buf, 32, &f), SL_FRAME_OK);
     CHECK_EQ_INT(f.frame_len, 32);
     CHECK_EQ_INT(f.data_len, 0);
-    CHECK_EQ_INT(f.ehk_len, 0);
+    CHECK_EQ_INT(f.attr_len, 0);
 }
 
 static void test_headers(void) {
@@ -158,11 +158,8 @@ static void test_journal_format(void) {
     for (int i = 0; i < 2; i++) {
         uint8_t d[10];
         memset(d, 'a' + i, sizeof d);
-        sl_record_t r = {.arrival_ms = 5,
-                         .partition_key = "k",
-                         .partition_key_len = 1,
-                         .data = d,
-                         .data_len = sizeof d};
+        sl_record_t r = {
+            .arrival_ms = 5, .key = "k", .key_len = 1, .data = d, .data_len = sizeof d};
         sl_frame_prepare(body + blen, &r);
         sl_frame_finish(body + blen, 40 + (uint64_t)i, 5);
         blen += sl_frame_size(1, 0, sizeof d);

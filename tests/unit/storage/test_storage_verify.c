@@ -32,8 +32,8 @@ static void write_log(const char *dir, int n, sl_durability_t dur, bool close_en
     for (int i = 0; i < n; i++) {
         memset(buf, i, sizeof buf);
         sl_record_t r = {.arrival_ms = 1000 + i,
-                         .partition_key = "pk",
-                         .partition_key_len = 2,
+                         .key = "pk",
+                         .key_len = 2,
                          .data = buf,
                          .data_len = 100 + (size_t)(i % 50)};
         CHECK_EQ_INT(util_append(log, &r, 1, NULL), 0);
