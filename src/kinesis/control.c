@@ -1,11 +1,13 @@
-/* Control-plane field changes with catalog write-through: each function builds the stream (or
- * consumer, or account setting) row from a copy with the new values, writes it to the catalog, and
- * changes the engine's memory only when that write succeeded. A failed write (a full disk, an I/O
- * error) therefore leaves memory exactly as the catalog has it, and the caller answers a failure.
- * The caller holds the engine's write lock (engine.h) and has validated the request. */
+/* Control-plane field changes with catalog write-through, and the checks the control-plane
+ * operations share (state, account limits, shard expiry). Field changes: each function builds the
+ * stream (or consumer, or account setting) row from a copy with the new values, writes it to the
+ * catalog, and changes the engine's memory only when that write succeeded. A failed write (a full
+ * disk, an I/O error) therefore leaves memory exactly as the catalog has it, and the caller answers
+ * a failure. The caller holds the engine's write lock (engine.h) and has validated the request. */
 #include "kinesis/engine.h"
 
 #include "core/common.h"
+#include "kinesis/kinesis.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -111,4 +113,38 @@ int sl_kinesis_close_shard(sl_kinesis_t *k, sl_kshard_t *sh, int64_t now_ms) {
     int rc = sl_kinesis_save_shard(k, &next);
     if (rc == 0) sh->closed_ms = now_ms;
     return rc;
+}
+
+bool sl_kstream_require_active(sl_kinesis_t *k, const sl_kstream_t *s, int64_t now_ms,
+                               sl_kerr_t *err) {
+    sl_kstatus_t st = sl_kstream_status(s, now_ms);
+    if (st == SL_KS_ACTIVE) return true;
+    return sl_kerr_set(err, SL_KERR_RESOURCE_IN_USE,
+                       "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
+                       k->account, sl_kstatus_name(st));
+}
+
+bool sl_kinesis_shard_limit_ok(sl_kinesis_t *k, int64_t extra, int64_t now_ms, sl_kerr_t *err) {
+    size_t open = sl_kinesis_open_shard_count(k, now_ms);
+    if ((int64_t)open + extra <= k->cfg.shard_limit) return true;
+    return sl_kerr_set(
+        err, SL_KERR_LIMIT_EXCEEDED,
+        "This request would exceed the shard limit for the account %s in %s. Current shard count "
+        "for the account: %zu. Limit: %lld. Number of additional shards that would have resulted "
+        "from this request: %lld. Refer to the AWS Service Limits page "
+        "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current "
+        "limits and how to request higher limits.",
+        k->account, k->region, open, (long long)k->cfg.shard_limit, (long long)extra);
+}
+
+bool sl_kinesis_on_demand_limit_ok(sl_kinesis_t *k, int64_t now_ms, sl_kerr_t *err) {
+    if ((int64_t)sl_kinesis_on_demand_count(k, now_ms) < k->cfg.on_demand_stream_limit) return true;
+    return sl_kerr_set(err, SL_KERR_LIMIT_EXCEEDED,
+                       "This request would exceed the on-demand stream limit for the account %s "
+                       "in %s. Limit: %lld.",
+                       k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
+}
+
+bool sl_kshard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now_ms) {
+    return sh->closed_ms && sh->closed_ms + (int64_t)s->retention_hours * 3600000 < now_ms;
 }

@@ -118,21 +118,32 @@ static int open_cmp(const void *a, const void *b) {
     return x->start < y->start ? -1 : x->start > y->start ? 1 : 0;
 }
 
+int sl_kstream_reserve(sl_kstream_t *s, size_t extra) {
+    size_t need = s->shard_count + extra ? s->shard_count + extra : 1;
+    if (need <= s->shard_cap) return 0;
+    sl_kshard_t **shards = realloc(s->shards, need * sizeof *shards);
+    if (!shards) return SL_ENOMEM;
+    s->shards = shards;
+    sl_kshard_t **open = realloc(s->open_shards, need * sizeof *open);
+    if (!open) return SL_ENOMEM;
+    s->open_shards = open;
+    sl_u128_t *ends = realloc(s->open_ends, need * sizeof *ends);
+    if (!ends) return SL_ENOMEM;
+    s->open_ends = ends;
+    s->shard_cap = need;
+    return 0;
+}
+
 int sl_kstream_reindex(sl_kstream_t *s) {
-    sl_kshard_t **idx =
-        realloc(s->open_shards, (s->shard_count ? s->shard_count : 1) * sizeof *idx);
-    if (!idx) return SL_ENOMEM;
+    int rc = sl_kstream_reserve(s, 0);
+    if (rc) return rc;
+    sl_kshard_t **idx = s->open_shards;
     size_t n = 0;
     for (size_t i = 0; i < s->shard_count; i++)
         if (!s->shards[i]->closed_ms) idx[n++] = s->shards[i];
     qsort(idx, n, sizeof *idx, open_cmp);
-    s->open_shards = idx;
-    s->open_count = 0;
-    sl_u128_t *ends = realloc(s->open_ends, (n ? n : 1) * sizeof *ends);
-    if (!ends) return SL_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        ends[i] = idx[i]->end;
-    s->open_ends = ends;
+        s->open_ends[i] = idx[i]->end;
     s->open_count = n;
     return 0;
 }
@@ -340,10 +351,9 @@ void sl_kinesis_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq
     sl_klisteners_notify(k, sh, next_seq);
 }
 
-static int shard_attach(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh) {
-    sl_kshard_t **n = realloc(s->shards, (s->shard_count + 1) * sizeof *n);
-    if (!n) return SL_ENOMEM;
-    s->shards = n;
+void sl_kstream_insert_shard(sl_kstream_t *s, sl_kshard_t *sh) {
+    SL_ASSERT(s->shard_count < s->shard_cap);
+    sl_kshard_t **n = s->shards;
     size_t i = s->shard_count;
     while (i > 0 && n[i - 1]->index > sh->index) {
         n[i] = n[i - 1];
@@ -352,9 +362,19 @@ static int shard_attach(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh) {
     n[i] = sh;
     s->shard_count++;
     sh->stream = s;
+}
+
+static int shard_open_log(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh) {
     int rc = sl_storage_shard_open(k->storage, s->storage_key, sh->id, sh, &sh->log);
     if (rc) SL_ERROR("storage: opening log of %s/%s failed: %s", s->name, sh->id, sl_strerror(rc));
     return rc;
+}
+
+static int shard_attach(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh) {
+    int rc = sl_kstream_reserve(s, 1);
+    if (rc) return rc;
+    sl_kstream_insert_shard(s, sh);
+    return shard_open_log(k, s, sh);
 }
 
 static sl_kshard_t *shard_new(uint32_t index, sl_u128_t start, sl_u128_t end, int64_t created_ms) {
@@ -372,6 +392,27 @@ static sl_kshard_t *shard_new(uint32_t index, sl_u128_t start, sl_u128_t end, in
     sh->seq_claimed = sh->seq_tip = sh->seq_start = sh->seq_written = 1;
     sh->seq_reserved = 1 + SL_KINESIS_SEQ_BLOCK;
     return sh;
+}
+
+int sl_kshard_prepare(sl_kinesis_t *k, sl_kstream_t *s, uint32_t index, sl_u128_t start,
+                      sl_u128_t end, int32_t parent, int32_t adjacent_parent, int64_t created_ms,
+                      sl_kshard_t **out) {
+    sl_kshard_t *sh = shard_new(index, start, end, created_ms);
+    if (!sh) return SL_ENOMEM;
+    sh->parent = parent;
+    sh->adjacent_parent = adjacent_parent;
+    sh->stream = s; /* the log's user: storage reaches the engine through it */
+    int rc = shard_open_log(k, s, sh);
+    if (rc) {
+        free(sh);
+        return rc;
+    }
+    *out = sh;
+    return 0;
+}
+
+void sl_kshard_discard(sl_kshard_t *sh) {
+    shard_free(sh);
 }
 
 int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end,

@@ -47,6 +47,7 @@ typedef struct sl_kstream sl_kstream_t;
 typedef struct sl_kinesis sl_kinesis_t;
 /* The reader pool (read.c): threads that run storage reads and seeks off the network threads. */
 typedef struct sl_kreadpool sl_kreadpool_t;
+struct sl_kerr; /* sl_kerr_t, kinesis.h */
 
 typedef struct {
     char *key;
@@ -131,6 +132,7 @@ struct sl_kstream {
     uint32_t next_shard_index;
     sl_kshard_t **shards; /* by index ascending */
     size_t shard_count;
+    size_t shard_cap; /* room in shards, open_shards and open_ends (sl_kstream_reserve) */
     sl_kshard_t *
         *open_shards;     /* open shards by StartingHashKey (routing index, sl_kstream_reindex) */
     sl_u128_t *open_ends; /* open_shards[i]->end, contiguous so that routing stays in cache */
@@ -286,8 +288,21 @@ int sl_kinesis_begin_update(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms);
 /* Persists the stream row (after changing fields). */
 int sl_kinesis_save_stream(sl_kinesis_t *k, sl_kstream_t *s);
 int sl_kinesis_save_shard(sl_kinesis_t *k, sl_kshard_t *sh);
-/* Rebuilds the routing index after shards were added or closed (caller holds the write lock). */
+/* Rebuilds the routing index after shards were added or closed (caller holds the write lock).
+ * Cannot fail when sl_kstream_reserve made room for every shard beforehand. */
 int sl_kstream_reindex(sl_kstream_t *s);
+/* Makes room for `extra` more shards in the stream's arrays (shards and the routing index), so
+ * that inserting them and reindexing cannot fail afterwards. */
+int sl_kstream_reserve(sl_kstream_t *s, size_t extra);
+/* A new shard of s for resharding, with its log opened (an empty log touches no disk), but not yet
+ * part of s: no reader or appender can see it until sl_kstream_insert_shard. */
+int sl_kshard_prepare(sl_kinesis_t *k, sl_kstream_t *s, uint32_t index, sl_u128_t start,
+                      sl_u128_t end, int32_t parent, int32_t adjacent_parent, int64_t created_ms,
+                      sl_kshard_t **out);
+/* Closes the log of a prepared shard that was never inserted, and frees it. */
+void sl_kshard_discard(sl_kshard_t *sh);
+/* Inserts a prepared shard into s by index; room was made with sl_kstream_reserve. */
+void sl_kstream_insert_shard(sl_kstream_t *s, sl_kshard_t *sh);
 /* Adds a new shard (resharding) with the stream's next index; opens its log. */
 int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end,
                          int32_t parent, int32_t adjacent_parent, int64_t now_ms,
@@ -327,5 +342,16 @@ int sl_kinesis_consumer_deregister(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsume
                                    int64_t now_ms);
 /* Closes a shard (SplitShard, MergeShards): its closed_ms becomes now_ms. */
 int sl_kinesis_close_shard(sl_kinesis_t *k, sl_kshard_t *sh, int64_t now_ms);
+
+/* ---- checks shared by the control-plane operations (control.c; caller holds the lock) ---- */
+/* ResourceInUseException unless the stream is ACTIVE. */
+bool sl_kstream_require_active(sl_kinesis_t *k, const sl_kstream_t *s, int64_t now_ms,
+                               struct sl_kerr *err);
+/* LimitExceededException unless `extra` more open shards fit the account's shard limit. */
+bool sl_kinesis_shard_limit_ok(sl_kinesis_t *k, int64_t extra, int64_t now_ms, struct sl_kerr *err);
+/* LimitExceededException unless one more ON_DEMAND stream fits the account's limit. */
+bool sl_kinesis_on_demand_limit_ok(sl_kinesis_t *k, int64_t now_ms, struct sl_kerr *err);
+/* A shard is expired once it was closed longer ago than the stream's retention period. */
+bool sl_kshard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now_ms);
 
 #endif

@@ -41,11 +41,13 @@ typedef enum {
     SL_KERR_VALIDATION,          /* ValidationException */
     SL_KERR_THROUGHPUT_EXCEEDED, /* ProvisionedThroughputExceededException */
     SL_KERR_EXPIRED_ITERATOR,    /* ExpiredIteratorException */
+    SL_KERR_LIMIT_EXCEEDED,      /* LimitExceededException */
+    SL_KERR_EXPIRED_NEXT_TOKEN,  /* ExpiredNextTokenException */
     SL_KERR_INTERNAL, /* InternalFailure: `cause` is the SL_E* code, the message is empty */
 } sl_kerr_type_t;
 
 /* An AWS error as a value: type SL_KERR_NONE means no error. */
-typedef struct {
+typedef struct sl_kerr {
     sl_kerr_type_t type;
     int cause; /* SL_KERR_INTERNAL: what failed (SL_EIO, SL_ENOSPC, SL_ENOMEM, ...) */
     char message[SL_KINESIS_ERROR_MESSAGE_BYTES];

@@ -20,6 +20,10 @@ const char *sl_kapi_error_type(sl_kerr_type_t type) {
         return SL_AWS_PROVISIONED_THROUGHPUT_EXCEEDED;
     case SL_KERR_EXPIRED_ITERATOR:
         return SL_AWS_EXPIRED_ITERATOR;
+    case SL_KERR_LIMIT_EXCEEDED:
+        return SL_AWS_LIMIT_EXCEEDED;
+    case SL_KERR_EXPIRED_NEXT_TOKEN:
+        return SL_AWS_EXPIRED_NEXT_TOKEN;
     case SL_KERR_NONE:
     case SL_KERR_INTERNAL:
         break;
@@ -49,10 +53,22 @@ sl_kstream_t *sl_kapi_stream_by_arn(sl_front_call_t *call, const char *arn, size
     return s;
 }
 
-sl_kstream_t *sl_kapi_stream(sl_front_call_t *call) {
+sl_kstream_ref_t sl_kapi_stream_ref(const sl_front_call_t *call) {
     sl_kstream_ref_t ref = {0};
     ref.name = sl_val_get_str(call->in, "StreamName", &ref.name_len);
     ref.arn = sl_val_get_str(call->in, "StreamARN", &ref.arn_len);
+    return ref;
+}
+
+void sl_kapi_answer(sl_front_call_t *call, bool ok, const sl_kerr_t *err) {
+    if (ok)
+        sl_front_reply(call);
+    else
+        sl_kapi_fail_err(call, err);
+}
+
+sl_kstream_t *sl_kapi_stream(sl_front_call_t *call) {
+    sl_kstream_ref_t ref = sl_kapi_stream_ref(call);
     sl_kerr_t err;
     sl_kstream_t *s = sl_kinesis_resolve(sl_kapi_engine(call), &ref, call->now_ms, &err);
     if (!s) sl_kapi_fail_err(call, &err);

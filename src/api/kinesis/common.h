@@ -4,8 +4,13 @@
 #define SL_API_KINESIS_COMMON_H
 
 #include "api/kinesis/internal.h"
+#include "kinesis/control.h"
 #include "kinesis/kinesis.h"
 
+/* The stream a request names (its StreamName and StreamARN members), for the core. */
+sl_kstream_ref_t sl_kapi_stream_ref(const sl_front_call_t *call);
+/* Ends a handler after its core call: the core's error when !ok, else the reply encoded so far. */
+void sl_kapi_answer(sl_front_call_t *call, bool ok, const sl_kerr_t *err);
 /* Resolves the stream named by StreamName and/or StreamARN (caller holds the engine lock).
  * On failure sends the AWS error and returns NULL. */
 sl_kstream_t *sl_kapi_stream(sl_front_call_t *call);

@@ -1,51 +1,22 @@
 /* Control-plane field changes (kinesis/control.c) write the catalog first: with the catalog's
- * writes failing (fault injection on the catalog's own ops table: the SQLite implementation with
- * its row writes replaced by ones that return SL_EIO), every change leaves memory as it was and
+ * writes failing (tests/support/fault_catalog.h: the SQLite catalog's own operations wrapped so
+ * that its writes return SL_EIO), every change leaves memory as it was and
  * returns the error; with the writes working, memory changes and the catalog has the new values
  * (checked by reopening the engine on the same data directory). */
 #include "kinesis_util.h"
 #include "kinesis/engine.h"
+#include "support/fault_catalog.h"
 #include "test.h"
 
-static int fail_stream_update(sl_catalog_t *c, const sl_cat_stream_t *s) {
-    (void)c;
-    (void)s;
-    return SL_EIO;
-}
-static int fail_shard_put(sl_catalog_t *c, const sl_cat_shard_t *s) {
-    (void)c;
-    (void)s;
-    return SL_EIO;
-}
-static int fail_consumer_put(sl_catalog_t *c, const sl_cat_consumer_t *k) {
-    (void)c;
-    (void)k;
-    return SL_EIO;
-}
-static int fail_setting_put(sl_catalog_t *c, const char *key, const void *value, size_t len) {
-    (void)c;
-    (void)key;
-    (void)value;
-    (void)len;
-    return SL_EIO;
-}
-
-static sl_catalog_ops_t failing_ops;
-static const sl_catalog_ops_t *real_ops;
-
-/* Makes every stream, shard, consumer and setting write of the catalog fail until restored. */
+/* Makes every catalog write of this thread fail until restored (tests/support/fault_catalog.h). */
 static void catalog_fail(sl_catalog_t *c) {
-    real_ops = c->ops;
-    failing_ops = *real_ops;
-    failing_ops.stream_update = fail_stream_update;
-    failing_ops.shard_put = fail_shard_put;
-    failing_ops.consumer_put = fail_consumer_put;
-    failing_ops.setting_put = fail_setting_put;
-    c->ops = &failing_ops;
+    sl_fault_catalog_install(c);
+    sl_fault_catalog_arm(1, SL_EIO, true);
 }
 
 static void catalog_restore(sl_catalog_t *c) {
-    c->ops = real_ops;
+    sl_fault_catalog_disarm();
+    sl_fault_catalog_remove(c);
 }
 
 typedef struct {
