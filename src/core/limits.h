@@ -76,6 +76,30 @@
 #define SL_HTTP_CLIENT_CALLS_POOLED_MAX 256
 /* body buffer kept with a pooled call */
 #define SL_HTTP_CLIENT_POOLED_BUFFER_BYTES_MAX (16u * 1024 * 1024)
+/* ---- libsluice (src/client/) and the KPL aggregate codec (wire/kpl.h) ---- */
+/* table entries or records in one aggregate: a 10 MiB record holds at most ~3.5M 3-byte records */
+#define SL_KPL_ENTRIES_MAX (4u * 1024 * 1024)
+/* KPL defaults (KinesisProducerConfiguration) */
+#define SL_PRODUCER_AGGREGATION_MAX_SIZE_DEFAULT 51200
+#define SL_PRODUCER_COLLECTION_MAX_COUNT_DEFAULT 500 /* PutRecords: 500 records per request */
+#define SL_PRODUCER_COLLECTION_MAX_SIZE_DEFAULT (5u * 1024 * 1024) /* PutRecords: 5 MiB */
+#define SL_PRODUCER_RECORD_MAX_BUFFERED_TIME_MS_DEFAULT 100
+#define SL_PRODUCER_RECORD_TTL_MS_DEFAULT 30000
+#define SL_PRODUCER_RATE_LIMIT_PERCENT_DEFAULT 150
+/* shard write limits the per-shard limiter is a percentage of (AWS: 1000 records/s, 1 MiB/s) */
+#define SL_PRODUCER_SHARD_RECORDS_PER_S 1000
+#define SL_PRODUCER_SHARD_BYTES_PER_S (1024u * 1024)
+/* records accepted and not yet completed; put answers SL_EAGAIN above (memory bound) */
+#define SL_PRODUCER_OUTSTANDING_MAX_DEFAULT 1000000
+/* PutRecords requests in flight at once per producer */
+#define SL_PRODUCER_REQUESTS_IN_FLIGHT_MAX 64
+/* retry backoff: base doubles per attempt up to the cap, with full jitter */
+#define SL_PRODUCER_BACKOFF_BASE_MS 25
+#define SL_PRODUCER_BACKOFF_MAX_MS 2000
+/* a record over this (data + partition key) is refused by put (AWS's per-record limit) */
+#define SL_PRODUCER_USER_RECORD_BYTES_MAX (1024u * 1024)
+/* bytes of one credentials or config file that are read */
+#define SL_CLIENT_PROFILE_FILE_BYTES_MAX (1024u * 1024)
 /* shortest period of the idle-connection sweep */
 #define SL_HTTP_CLIENT_SWEEP_MIN_MS 250
 /* longest period of the idle-connection sweep */

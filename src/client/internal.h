@@ -1,0 +1,34 @@
+/* libsluice internals shared by its files: the client's resolved settings and its thread. */
+#ifndef SL_CLIENT_INTERNAL_H
+#define SL_CLIENT_INTERNAL_H
+
+#include "client/sluice.h"
+#include "net/loop.h"
+
+#include <stdint.h>
+
+/* Endpoint, region and credentials after resolution (client/profile.c). Strings are heap copies
+ * owned by the struct. */
+typedef struct {
+    char *endpoint_url; /* as given */
+    char *origin;       /* scheme://authority for the HTTP client */
+    char *authority;    /* host[:port], the signed Host header */
+    char *region;
+    char *access_key_id;
+    char *secret_access_key;
+    char *session_token; /* NULL when none */
+} sl_client_settings_t;
+
+/* Resolves cfg against the environment and the profile files. Returns 0, SL_EINVAL (with a
+ * message on stderr-free *why) or SL_ENOMEM. */
+int sl_client_settings_resolve(const sl_client_config_t *cfg, sl_client_settings_t *out,
+                               const char **why);
+void sl_client_settings_free(sl_client_settings_t *s);
+
+/* The client's loop (its thread runs it). Producers schedule their work there. */
+sl_loop_t *sl_client_loop(sl_client_t *client);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t sl_client_now_ms(void);
+
+#endif

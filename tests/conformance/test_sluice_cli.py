@@ -1,0 +1,117 @@
+"""The `sluice` stream commands end to end against a real server, as a person would use them:
+put from stdin, tail (JSON lines, de-aggregated), `tail -f` in a pseudo-terminal across a shard
+split, replay of a time range into another stream, and the exit statuses of the error paths."""
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+
+from helpers import client_for, create_stream_and_wait, sluice_bin, unique_name
+
+
+def sluice(server, *args, stdin=None, endpoint=None):
+    cmd = [str(sluice_bin()), args[0], "--endpoint-url", endpoint or server.endpoint] + list(args[1:])
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def tail_json(server, name):
+    out = sluice(server, "tail", "--stream-name", name, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def test_create_put_stdin_tail_describe_delete(server):
+    name = unique_name("cli")
+    assert sluice(server, "create", "--stream-name", name, "--shard-count", "3").returncode == 0
+    lines = ["line %d" % i for i in range(200)]
+    put = sluice(server, "put", "--stream-name", name, "--partition-key", "k{n}",
+                 stdin="\n".join(lines) + "\n")
+    assert put.returncode == 0, put.stderr
+    assert "put 200 of 200 records" in put.stderr
+    got = tail_json(server, name)
+    assert sorted(r["data"] for r in got) == sorted(lines)
+    assert {r["partitionKey"] for r in got} == {"k%d" % i for i in range(200)}
+    # Aggregated: one Kinesis record per shard, the user records come back with sub-sequence
+    # numbers and their own keys.
+    agg = sluice(server, "put", "--stream-name", name, "--aggregate", "--partition-key", "same",
+                 "a1", "a2", "a3")
+    assert agg.returncode == 0, agg.stderr
+    subs = [r for r in tail_json(server, name) if r["partitionKey"] == "same"]
+    assert [(r["data"], r["subSequenceNumber"]) for r in subs] == [("a1", 0), ("a2", 1), ("a3", 2)]
+    assert len({r["sequenceNumber"] for r in subs}) == 1
+    desc = sluice(server, "describe", "--stream-name", name)
+    assert desc.returncode == 0 and "shardId-000000000002" in desc.stdout
+    assert name in sluice(server, "ls").stdout.split()
+    assert sluice(server, "delete", "--stream-name", name).returncode == 0
+    assert name not in sluice(server, "ls").stdout.split()
+
+
+def test_exit_statuses(server):
+    missing = sluice(server, "tail", "--stream-name", unique_name("none"))
+    assert missing.returncode == 1
+    assert "ResourceNotFoundException" in missing.stderr
+    assert sluice(server, "put", "--stream-name", "x", "--bogus").returncode == 2
+    assert sluice(server, "describe").returncode == 2
+    helped = sluice(server, "tail", "--help")
+    assert helped.returncode == 0 and "--format raw|json|hex" in helped.stdout
+    down = sluice(server, "ls", endpoint="http://127.0.0.1:1")
+    assert down.returncode == 3
+
+
+def read_until(fd, proc, wanted, timeout=30):
+    """Collects pty output until every line of `wanted` was seen."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = set(buf.decode(errors="replace").replace("\r", "").split("\n"))
+        if wanted <= lines:
+            return lines
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                buf += os.read(fd, 65536)
+            except OSError:
+                break
+        assert proc.poll() is None, "tail -f exited: %r" % buf
+    raise AssertionError("missing lines: %s" % sorted(wanted - lines))
+
+
+def test_tail_follow_across_a_split_in_a_terminal(server):
+    kinesis = client_for(server)
+    name = unique_name("follow")
+    create_stream_and_wait(kinesis, name, shards=1)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(sluice_bin()), "tail", "--endpoint-url", server.endpoint,
+                             "--stream-name", name, "-f", "--from", "TRIM_HORIZON"],
+                            stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    try:
+        before = {"before %d" % i for i in range(5)}
+        put = sluice(server, "put", "--stream-name", name, *sorted(before))
+        assert put.returncode == 0
+        read_until(master, proc, before)
+        kinesis.split_shard(StreamName=name, ShardToSplit="shardId-000000000000",
+                            NewStartingHashKey=str(2**127))
+        after = {"after %d" % i for i in range(20)}
+        put = sluice(server, "put", "--stream-name", name, *sorted(after))
+        assert put.returncode == 0, put.stderr
+        read_until(master, proc, after)
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+
+
+def test_replay_copies_a_time_range(server):
+    a, b = unique_name("from"), unique_name("to")
+    for n in (a, b):
+        assert sluice(server, "create", "--stream-name", n).returncode == 0
+    records = ["r%d" % i for i in range(50)]
+    assert sluice(server, "put", "--stream-name", a, stdin="\n".join(records)).returncode == 0
+    rep = sluice(server, "replay", "--from-stream", a, "--to-stream", b, "--start-time",
+                 "2000-01-01T00:00:00Z", "--end-time", "now")
+    assert rep.returncode == 0, rep.stderr
+    assert "replayed 50 of 50" in rep.stderr
+    assert sorted(r["data"] for r in tail_json(server, b)) == sorted(records)
