@@ -1,6 +1,8 @@
 /* The composition root of `sluice serve` (see compose.h). */
 #include "server/compose.h"
+#include "server/ingest_keys.h"
 
+#include "api/ingest/ingest.h"
 #include "api/kinesis/binding.h"
 #include "catalog/catalog.h"
 #include "core/common.h"
@@ -34,7 +36,9 @@ struct sl_compose {
     sl_kreadpool_t *readpool; /* owned; the reader pool every account's engine reads on */
     sl_front_t *front;        /* owned: the AWS front, its routes registered by sl_compose_open */
     sl_kapi_t *kapi;          /* owned: the Kinesis binding */
-    sl_http_server_t *http;   /* owned */
+    sl_ingest_keys_t *ingest_keys; /* owned: --ingest-keys, NULL when the ingest front is off */
+    sl_ingest_t *ingest;           /* owned: the ingest front's binding (default account) */
+    sl_http_server_t *http;        /* owned */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -222,6 +226,14 @@ static int open_front(sl_compose_t *root) {
         rc = sl_front_add_service(root->front, &kinesis);
     }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
+    /* The HTTP ingest front: its routes exist only with --ingest-keys. */
+    if (rc == 0 && root->cfg.ingest_keys[0]) {
+        rc = sl_ingest_keys_open(root->cfg.ingest_keys, &root->ingest_keys);
+        if (rc == 0)
+            rc = sl_ingest_create(root->accounts[0].kinesis, sl_ingest_keys_check,
+                                  root->ingest_keys, &root->ingest);
+        if (rc == 0) rc = sl_ingest_register(root->ingest, root->front);
+    }
     return rc;
 }
 
@@ -324,6 +336,8 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (root->http) sl_http_server_stop(root->http, grace_ms);
     sl_front_destroy(root->front);
     sl_kapi_destroy(root->kapi);
+    sl_ingest_destroy(root->ingest);
+    sl_ingest_keys_close(root->ingest_keys);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
         sl_kinesis_close(root->accounts[i].kinesis);
     sl_kreadpool_destroy(root->readpool); /* after the engines: each waited for its reads */

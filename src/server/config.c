@@ -83,6 +83,10 @@ static const opt_t g_opts[] = {
      "Comma-separated web origins (scheme://host[:port]) whose pages may call the API from a "
      "browser; empty = "
      "CORS off: requests carrying any other Origin are refused (docs/security.md)"},
+    {"ingest_keys", S(ingest_keys), "", 0, 0, NULL,
+     "API keys of the HTTP ingest front (POST /ingest/{stream}, docs/ingest.md): a file of "
+     "`key stream-pattern records-per-second` lines, re-read when it changes; empty = no ingest "
+     "routes"},
     {"max_connections", I(max_connections), "0", 0, SL_HTTP_CONNECTIONS_MAX_LIMIT, NULL,
      "Open client connections, all threads (0 = 30% of the descriptor limit); at the bound the "
      "oldest idle one is "

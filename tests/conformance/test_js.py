@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from helpers import sluice_bin
+
 JS_DIR = pathlib.Path(__file__).resolve().parent / "js"
 JS_FILES = sorted(p.name for p in JS_DIR.glob("*.test.mjs"))
 
@@ -16,6 +18,8 @@ def node_env(server):
     env = dict(os.environ)
     env["SLUICE_ENDPOINT"] = server.endpoint
     env["SLUICE_ACCOUNT_ID"] = getattr(server, "account_id", "000000000000")
+    # kpl.test.mjs runs the sluice CLI (libsluice) against the same server.
+    env["SLUICE_BIN"] = str(sluice_bin())
     # The SDK must not pick up a developer's real AWS configuration.
     for key in list(env):
         if key.startswith("AWS_"):
