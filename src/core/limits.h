@@ -213,6 +213,9 @@
 #define SL_STORAGE_SEGMENT_BYTES_DEFAULT (64u * 1024 * 1024)
 /* sparse index: one entry per this many bytes */
 #define SL_STORAGE_INDEX_INTERVAL_BYTES 4096
+/* reads served from a shard's in-memory tail on the caller's thread (sl_storage_read_memory)
+ * copy at most this much; larger ones go to the reader pool */
+#define SL_STORAGE_MEMORY_READ_BYTES_MAX (256u * 1024)
 /* unflushed bytes before appends get SL_EAGAIN */
 #define SL_STORAGE_PENDING_BYTES_MAX (256u * 1024 * 1024)
 #define SL_STORAGE_FLUSH_INTERVAL_MS_DEFAULT 200 /* durability=interval */

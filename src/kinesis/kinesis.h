@@ -267,7 +267,9 @@ typedef struct sl_kread sl_kread_t;
 typedef void (*sl_kread_cb)(sl_kread_t *op);
 
 /* One read from a reader's position with a record and byte budget (at least one record when one is
- * available). Runs on the reader pool; the result is valid until sl_kread_release. */
+ * available). Runs on the reader pool; the result is valid until sl_kread_release. With
+ * memory_first, a read that storage can serve from memory (sl_storage_read_memory: the records
+ * committed last) completes during the call instead (SL_KINESIS_DONE with the result filled). */
 struct sl_kread {
     /* in */
     sl_kreader_t reader;
@@ -276,6 +278,7 @@ struct sl_kread {
     const char *stream_arn; /* GetRecords' StreamARN (must name the reader's stream) or NULL */
     size_t stream_arn_len;
     const char *consumer_arn; /* SubscribeToShard: the consumer must still be ACTIVE, else NULL */
+    bool memory_first;        /* try a read from storage's memory on the caller's thread first */
     int64_t now_ms;
     sl_kread_cb cb;
     void *arg;

@@ -376,6 +376,8 @@ int sl_kinesis_iterator_seal(sl_kinesis_t *k, const sl_kreader_t *reader, int64_
 /* ---- reads ---- */
 
 static void read_run(sl_kjob_t *j);
+static void read_result(sl_kread_t *op, sl_read_result_t *res);
+static void read_shard_locked(sl_kread_t *op, const sl_kstream_t *s, sl_kshard_t *sh);
 
 /* Is the consumer (SubscribeToShard) still ACTIVE? (caller holds the engine lock) */
 static bool consumer_active(const sl_kstream_t *s, const char *arn, int64_t now_ms) {
@@ -434,6 +436,18 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
     op->cutoff_ms = op->now_ms - (int64_t)s->retention_hours * 3600000;
     op->shard_created_ms = sh->created_ms;
     op->shard_index = sh->index;
+    if (op->memory_first) {
+        /* Records still in storage's memory are copied here, on the caller's thread, under the
+         * read lock (which keeps the log open): no I/O, a bounded copy, and no trip to a pool
+         * thread and back, which is most of a caught-up subscriber's latency. */
+        sl_read_result_t *res = NULL;
+        if (sl_storage_read_memory(sh->log, r->position, op->records_max, op->bytes_max,
+                                   op->cutoff_ms, &res) == 0) {
+            read_result(op, res);
+            read_shard_locked(op, s, sh);
+            goto done;
+        }
+    }
     op->shard = sh;
     op->job.run = read_run;
     __atomic_add_fetch(&sh->readers, 1, __ATOMIC_ACQ_REL);
@@ -450,9 +464,8 @@ done:
     return SL_KINESIS_DONE;
 }
 
-/* Describes a completed storage read (engine lock taken here, after the I/O). */
-static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
-    sl_kinesis_t *k = op->k;
+/* Describes a completed storage read: the records and positions (no lock needed). */
+static void read_result(sl_kread_t *op, sl_read_result_t *res) {
     /* storage's contract: a read never moves a reader backwards, and returns records in order from
      * its position on */
     SL_ASSERT(res->next_seq >= op->reader.position);
@@ -479,11 +492,13 @@ static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
     }
     op->shard_ended = false;
     op->child_count = 0;
-    sl_kinesis_rdlock(k);
+}
+
+/* Describes the shard after a read: gone, encryption, shard end and children (caller holds the
+ * engine lock; s and sh as looked up now, NULL when gone). */
+static void read_shard_locked(sl_kread_t *op, const sl_kstream_t *s, sl_kshard_t *sh) {
+    sl_kinesis_t *k = op->k;
     const sl_kreader_t *r = &op->reader;
-    sl_kstream_t *s = sl_kinesis_find(k, r->stream, strlen(r->stream), op->now_ms);
-    sl_kshard_t *sh =
-        s && s->created_ms == r->stream_created_ms ? sl_kstream_shard(s, r->shard_index) : NULL;
     if (!sh) {
         op->gone = true;
         sl_kerr_stream_not_found(&op->err, k, r->stream, strlen(r->stream));
@@ -505,6 +520,18 @@ static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
             memcpy(ch->end_dec, c->end_dec, sizeof ch->end_dec);
         }
     }
+}
+
+/* Describes a read completed on the pool (engine lock taken here, after the I/O). */
+static void read_finish(sl_kread_t *op, sl_read_result_t *res) {
+    sl_kinesis_t *k = op->k;
+    read_result(op, res);
+    sl_kinesis_rdlock(k);
+    const sl_kreader_t *r = &op->reader;
+    sl_kstream_t *s = sl_kinesis_find(k, r->stream, strlen(r->stream), op->now_ms);
+    sl_kshard_t *sh =
+        s && s->created_ms == r->stream_created_ms ? sl_kstream_shard(s, r->shard_index) : NULL;
+    read_shard_locked(op, s, sh);
     sl_kinesis_unlock(k);
 }
 

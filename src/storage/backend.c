@@ -59,6 +59,15 @@ int sl_storage_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, 
     return log->st->vt->read(log, from_seq, records_max, bytes_max, min_arrival_ms, cb, arg);
 }
 
+int sl_storage_read_memory(sl_shard_log_t *log, uint64_t from_seq, size_t records_max,
+                           size_t bytes_max, int64_t min_arrival_ms, sl_read_result_t **out) {
+    *out = NULL;
+    if (records_max == 0) return SL_EINVAL;
+    if (log->st->vt->read_memory)
+        return log->st->vt->read_memory(log, from_seq, records_max, bytes_max, min_arrival_ms, out);
+    return SL_EAGAIN;
+}
+
 void sl_storage_read_free(sl_read_result_t *res) {
     if (!res || !res->mem) return;
     /* The first word of every backend's read memory is its free function. */

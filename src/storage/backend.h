@@ -144,6 +144,16 @@ int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n,
 int sl_storage_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
                     int64_t min_arrival_ms, sl_read_cb cb, void *arg);
 void sl_storage_read_free(sl_read_result_t *res);
+/* The same read, done at once on the caller's thread, but only when the engine can serve it from
+ * memory alone (no file I/O, no descriptor opened): the file engine serves it when the records
+ * are in the shard's in-memory tail (the last ones committed through the journal) and copies at
+ * most SL_STORAGE_MEMORY_READ_BYTES_MAX bytes; the memory engine always serves it. So a reader
+ * that keeps up (SubscribeToShard) gets new records without a trip to a reader thread. Returns 0
+ * with *out set (free with sl_storage_read_free) and exactly the result sl_storage_read would give;
+ * or SL_EAGAIN when the read needs the disk or more memory than the bound (use sl_storage_read), or
+ * another negative code. */
+int sl_storage_read_memory(sl_shard_log_t *log, uint64_t from_seq, size_t records_max,
+                           size_t bytes_max, int64_t min_arrival_ms, sl_read_result_t **out);
 
 /* Seq of the first committed record with arrival_ms >= ts_ms, or the tip when there is none. */
 int sl_storage_seek_time(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out);

@@ -275,6 +275,7 @@ static const sl_storage_vtable_t file_vtable = {
     .append = sl_file_append,
     .read = sl_file_read,
     .read_free = sl_file_read_free,
+    .read_memory = sl_file_read_memory,
     .seek_time = sl_file_seek_time,
     .bounds = sl_file_bounds,
     .trim = sl_file_trim,

@@ -359,6 +359,8 @@ void sl_file_read_free(sl_read_result_t *res);
 ssize_t sl_file_seg_read(sl_file_shard_t *s, sl_file_seg_t *g, uint8_t *buf, size_t len,
                          uint64_t off);
 /* The backend's read (backend.h, sl_storage_read). */
+int sl_file_read_memory(sl_shard_log_t *log, uint64_t from_seq, size_t records_max,
+                        size_t bytes_max, int64_t min_arrival_ms, sl_read_result_t **out);
 int sl_file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
                  int64_t min_arrival_ms, sl_read_cb cb, void *arg);
 /* The backend's seek_time (backend.h, sl_storage_seek_time). */

@@ -301,6 +301,114 @@ static int read_segment(sl_file_shard_t *s, file_read_mem_t *m, uint64_t *pos, b
 
 static int seek_time_impl(sl_file_shard_t *s, int64_t ts, uint64_t *out);
 
+/* A read served from the shard's tail alone (backend.h, sl_storage_read_memory). Under the shard's
+ * mutex it finds `from_seq` in the tail (at the sequential hint, else by walking the tail's frame
+ * headers), walks the frames the budget takes and copies them; the checksums are verified after
+ * the mutex is released, as sl_file_read does. Anything it cannot answer exactly as sl_file_read
+ * would (records below the trim horizon or the retention cut-off, a position before the tail, a
+ * damaged frame, a copy over the bound) is SL_EAGAIN: the caller reads through the pool. */
+int sl_file_read_memory(sl_shard_log_t *log, uint64_t from_seq, size_t records_max,
+                        size_t bytes_max, int64_t min_arrival_ms, sl_read_result_t **out) {
+    sl_file_shard_t *s = (sl_file_shard_t *)log;
+    *out = NULL;
+    file_read_mem_t *m = calloc(1, sizeof *m);
+    if (!m) return SL_ENOMEM;
+    m->freefn = sl_file_read_free;
+    sl_read_result_t *res = &m->res;
+    res->mem = m;
+    int rc = SL_EAGAIN;
+    uint64_t pos = from_seq, start_off = 0, end_off = 0, base = 0;
+    uint8_t *blk = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        rc = SL_ECLOSED;
+        goto unlock;
+    }
+    bounds_locked(s, &res->bounds);
+    const sl_shard_bounds_t *b = &res->bounds;
+    if (pos < b->first_seq) goto unlock;
+    if (min_arrival_ms > 0 && b->first_seq < b->next_seq && b->first_arrival_ms < min_arrival_ms)
+        goto unlock; /* records to skip by arrival time: sl_file_read seeks */
+    if (pos >= b->next_seq) {
+        rc = 0; /* nothing committed past the position: an empty result, as sl_file_read gives */
+        goto unlock;
+    }
+    if (s->nseg == 0 || s->tail.buf.len == 0) goto unlock;
+    const sl_file_seg_t *g = s->segs[s->nseg - 1];
+    base = g->base_seq;
+    const uint8_t *tail = (const uint8_t *)s->tail.buf.data;
+    uint64_t toff = s->tail.off, tend = s->tail.off + s->tail.buf.len;
+    uint64_t off = toff;
+    if (s->hint.base == g->base_seq && s->hint.seq == pos && s->hint.off >= toff &&
+        s->hint.off < tend)
+        off = s->hint.off;
+    sl_frame_t f;
+    /* find the position (the hint, or a walk over the tail's headers) */
+    for (;;) {
+        if (off >= tend ||
+            sl_frame_peek(tail + (off - toff), (size_t)(tend - off), &f) != SL_FRAME_OK ||
+            f.seq > pos)
+            goto unlock; /* the position is before the tail (on disk), or the tail is odd */
+        if (f.seq == pos) break;
+        off += f.frame_len;
+    }
+    start_off = off;
+    size_t count = 0, bytes = 0;
+    uint64_t expect = pos;
+    while (off < tend && count < records_max) {
+        if (sl_frame_peek(tail + (off - toff), (size_t)(tend - off), &f) != SL_FRAME_OK ||
+            f.seq != expect)
+            goto unlock;
+        size_t cost = (size_t)f.data_len + f.key_len;
+        if (count > 0 && bytes + cost > bytes_max) break;
+        if (off + f.frame_len - start_off > SL_STORAGE_MEMORY_READ_BYTES_MAX) goto unlock;
+        bytes += cost;
+        count++;
+        expect++;
+        off += f.frame_len;
+    }
+    /* the tail ends the log: stopping at its end without a full budget means caught up */
+    if (off >= tend && count < records_max && expect < b->next_seq) goto unlock;
+    end_off = off;
+    blk = read_block_new(m, (size_t)(end_off - start_off));
+    if (!blk) {
+        rc = SL_ENOMEM;
+        goto unlock;
+    }
+    memcpy(blk, tail + (start_off - toff), (size_t)(end_off - start_off));
+    s->last_use_ms = sl_time_mono_ms();
+    rc = 0;
+unlock:
+    pthread_mutex_unlock(&s->mu);
+    if (rc || !blk) {
+        if (rc) {
+            sl_file_read_free(res);
+            return rc;
+        }
+        res->next_seq = pos;
+        *out = res;
+        return 0;
+    }
+    size_t p = 0, len = (size_t)(end_off - start_off);
+    while (p < len) {
+        sl_frame_t fr;
+        if (sl_frame_decode(blk + p, len - p, &fr) != SL_FRAME_OK || (rc = result_push(m, &fr))) {
+            sl_file_read_free(res);
+            return rc ? rc : SL_EAGAIN; /* damage: sl_file_read skips it and says what was lost */
+        }
+        p += fr.frame_len;
+    }
+    res->next_seq = res->records[res->count - 1].seq + 1;
+    /* the next sequential read continues after these records */
+    pthread_mutex_lock(&s->mu);
+    s->hint.base = base;
+    s->hint.seq = res->next_seq;
+    s->hint.off = end_off;
+    pthread_mutex_unlock(&s->mu);
+    *out = res;
+    return 0;
+}
+
 int sl_file_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
                  int64_t min_arrival_ms, sl_read_cb cb, void *arg) {
     sl_file_shard_t *s = (sl_file_shard_t *)log;

@@ -29,6 +29,8 @@ typedef struct {
     int (*read)(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
                 int64_t min_arrival_ms, sl_read_cb cb, void *arg);
     void (*read_free)(sl_read_result_t *res);
+    int (*read_memory)(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
+                       int64_t min_arrival_ms, sl_read_result_t **out);
     int (*seek_time)(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out);
     int (*bounds)(sl_shard_log_t *log, sl_shard_bounds_t *out);
     int (*trim)(sl_shard_log_t *log, int64_t cutoff_ms);

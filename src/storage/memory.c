@@ -447,6 +447,17 @@ static int mem_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, 
     return 0;
 }
 
+static void mem_read_memory_cb(void *arg, int status, sl_read_result_t *res) {
+    (void)status;
+    *(sl_read_result_t **)arg = res;
+}
+
+/* Every read of this engine is from memory and completes during the call. */
+static int mem_read_memory(sl_shard_log_t *log, uint64_t from_seq, size_t records_max,
+                           size_t bytes_max, int64_t min_arrival_ms, sl_read_result_t **out) {
+    return mem_read(log, from_seq, records_max, bytes_max, min_arrival_ms, mem_read_memory_cb, out);
+}
+
 static int mem_seek_time(sl_shard_log_t *log, int64_t ts_ms, uint64_t *seq_out) {
     mem_shard_t *s = (mem_shard_t *)log;
     pthread_mutex_lock(&s->mu);
@@ -501,6 +512,7 @@ static const sl_storage_vtable_t mem_vtable = {
     .append = mem_append,
     .read = mem_read,
     .read_free = mem_read_free,
+    .read_memory = mem_read_memory,
     .seek_time = mem_seek_time,
     .bounds = mem_bounds,
     .trim = mem_trim,

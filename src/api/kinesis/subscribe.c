@@ -35,10 +35,12 @@ struct sl_sub {
     sl_kreader_t reader; /* stream, shard and the next position to push */
     sl_kfanout_t *fan;   /* registration in the core's fan-out registry */
     int64_t started_ms;
-    int refs;         /* atomic */
-    bool wake_posted; /* a wake-up is queued (atomic) */
-    bool reading;     /* a read is in flight */
-    bool paused;      /* output backlog above the high-water mark */
+    int refs;            /* atomic */
+    bool wake_posted;    /* a wake-up is queued (atomic) */
+    bool reading;        /* a read is in flight */
+    bool paused;         /* output backlog above the high-water mark */
+    bool caught_up;      /* the last read reached the committed tip */
+    bool in_memory_read; /* pushing a read served from memory (no second one inside it) */
     bool ended;
     sl_timer_t *idle_timer;
     sl_kread_t rd; /* the read in flight or just completed */
@@ -202,12 +204,26 @@ static void sub_pump(sl_sub_t *sub) {
                            .records_max = SL_KINESIS_SUBSCRIBE_EVENT_RECORDS_MAX,
                            .bytes_max = SL_KINESIS_SUBSCRIBE_EVENT_BYTES_MAX,
                            .consumer_arn = sub->consumer_arn,
+                           /* caught up: the next records are the ones just committed, which
+                            * storage still holds in memory; read them here, without the pool */
+                           .memory_first = sub->caught_up && !sub->in_memory_read,
                            .now_ms = now,
                            .cb = sub_read_cb,
                            .arg = sub};
     sub->reading = true;
     __atomic_add_fetch(&sub->refs, 1, __ATOMIC_ACQ_REL); /* for the read completion post */
     if (sl_kinesis_read(sub->k, &sub->rd) == SL_KINESIS_PENDING) return;
+    if (sub->rd.err.type == SL_KERR_NONE) {
+        /* read from memory: push it now (sub_on_read drops the read's reference). A commit that
+         * races with the wait below pumps again, through the pool this time, so this never
+         * recurses deeper than once. */
+        __atomic_add_fetch(&sub->refs, 1, __ATOMIC_ACQ_REL);
+        sub->in_memory_read = true;
+        sub_on_read(sub);
+        sub->in_memory_read = false;
+        sub_unref(sub);
+        return;
+    }
     sub->reading = false;
     sub_unref(sub);
     sub_exception_err(sub, &sub->rd.err);
@@ -247,6 +263,7 @@ static void sub_on_read(void *arg) {
     sl_enc_map_end(e);
 
     sub->reader.position = rd->next_position;
+    sub->caught_up = rd->caught_up;
     bool caught_up = rd->caught_up, shard_end = rd->shard_ended, gone = rd->gone;
     sl_kread_release(rd);
     long backlog = sl_buf_failed(&out)

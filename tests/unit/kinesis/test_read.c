@@ -9,7 +9,7 @@ static sl_kstart_t start(sl_kstart_type_t t) {
     return (sl_kstart_t){.type = t};
 }
 
-static void fill(sl_kinesis_t *k, sl_arena_t *a, int n, size_t size) {
+static void fill_stream(sl_kinesis_t *k, sl_arena_t *a, const char *name, int n, size_t size) {
     char *data = malloc(size + 1);
     memset(data, 'd', size);
     data[size] = 0;
@@ -17,11 +17,15 @@ static void fill(sl_kinesis_t *k, sl_arena_t *a, int n, size_t size) {
     for (int i = 0; i < n; i++)
         recs[i] = kutil_record("pk", data);
     sl_kput_t op;
-    kutil_put(k, a, "s", recs, (size_t)n, false, &op);
+    kutil_put(k, a, name, recs, (size_t)n, false, &op);
     CHECK(op.err.type == SL_KERR_NONE);
     CHECK_EQ_INT(op.failed, 0);
     free(recs);
     free(data);
+}
+
+static void fill(sl_kinesis_t *k, sl_arena_t *a, int n, size_t size) {
+    fill_stream(k, a, "s", n, size);
 }
 
 static void test_positions(sl_kinesis_t *k) {
@@ -174,6 +178,57 @@ static void test_pool_thread(sl_kinesis_t *k) {
     sl_kread_release(&rd);
 }
 
+/* memory_first: records still in storage's memory are read during the call, with exactly the
+ * result a pool read gives; a read storage cannot serve from memory still goes to the pool. */
+static void test_memory_first(sl_kinesis_t *k, sl_arena_t *a) {
+    kutil_stream(k, "m", 1);
+    sl_kiterator_t it;
+    kutil_iterator(k, "m", "shardId-000000000000", start(SL_KSTART_LATEST), &it);
+    fill_stream(k, a, "m", 3, 100);
+    sl_kread_t pool, mem = {.reader = it.reader,
+                            .records_max = 10,
+                            .bytes_max = 1 << 20,
+                            .memory_first = true,
+                            .now_ms = sl_time_now_ms(),
+                            .cb = thread_cb};
+    CHECK_EQ_INT(sl_kinesis_read(k, &mem), SL_KINESIS_DONE);
+    CHECK(mem.err.type == SL_KERR_NONE);
+    kutil_read(k, &it.reader, 10, 1 << 20, &pool);
+    CHECK_EQ_INT(mem.count, 3);
+    CHECK_EQ_INT(mem.count, pool.count);
+    CHECK_EQ_INT(mem.next_position, pool.next_position);
+    CHECK(mem.caught_up && pool.caught_up);
+    CHECK_EQ_INT(mem.millis_behind, pool.millis_behind);
+    char c1[64], c2[64];
+    sl_seqnum_format(&mem.continuation, c1);
+    sl_seqnum_format(&pool.continuation, c2);
+    CHECK_EQ_STR(c1, c2);
+    for (size_t i = 0; i < mem.count; i++) {
+        CHECK_EQ_INT(mem.records[i].seq, pool.records[i].seq);
+        CHECK_EQ_INT(mem.records[i].partition_key_len, 2);
+        CHECK(memcmp(mem.records[i].data, pool.records[i].data, 100) == 0);
+    }
+    sl_kread_release(&mem);
+    sl_kread_release(&pool);
+    /* from the horizon the first records are no longer in the tail once it was written out */
+    kutil_wait_t w = KUTIL_WAIT_INIT;
+    kutil_iterator(k, "m", "shardId-000000000000", start(SL_KSTART_TRIM_HORIZON), &it);
+    fill_stream(k, a, "m", 40, 1000); /* more than SL_STORAGE_TAIL_FLUSH_BYTES */
+    mem = (sl_kread_t){.reader = it.reader,
+                       .records_max = 5,
+                       .bytes_max = 1 << 20,
+                       .memory_first = true,
+                       .now_ms = sl_time_now_ms(),
+                       .cb = thread_cb,
+                       .arg = &w};
+    caller = pthread_self();
+    CHECK_EQ_INT(sl_kinesis_read(k, &mem), SL_KINESIS_PENDING);
+    kutil_block(&w);
+    CHECK_EQ_STR(cb_thread_name, "sl-read");
+    CHECK_EQ_INT(mem.count, 5);
+    sl_kread_release(&mem);
+}
+
 /* A stream deleted while reads of it are queued on the pool: every read completes (records or
  * ResourceNotFound), and the background thread removes the stream once they are done. */
 typedef struct {
@@ -311,6 +366,7 @@ int main(void) {
     test_positions(k);
     test_budgets(k);
     test_pool_thread(k);
+    test_memory_first(k, &a);
     test_iterators(k);
     test_shard_end(k, &a);
     test_delete_during_reads(k, &a);
