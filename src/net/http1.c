@@ -310,3 +310,116 @@ long sl_h1_direct_read(sl_conn_t *c) {
     if (sl_http1_parser_body_commit(&c->parser, (size_t)n) == SL_HTTP1_DONE) h1_on_done(c, r);
     return n;
 }
+
+/* ---- the protocol table (internal.h) ---- */
+
+static bool h1_input_held(const sl_conn_t *c) {
+    return c->h1_busy || c->close_after_flush || c->dispatch_wait;
+}
+
+static bool h1_read_blocked(sl_conn_t *c) {
+    return !c->h1_busy && !c->close_after_flush && sl_h1_body_blocked(c);
+}
+
+static long h1_read_direct(sl_conn_t *c) {
+    if (c->in_len > 0 || c->h1_busy || c->close_after_flush) return 0;
+    return sl_h1_direct_read(c);
+}
+
+static bool h1_on_eof(sl_conn_t *c) {
+    /* A response (or an error answer to broken framing) may already be queued but not yet
+     * flushed: the read loop can see EOF before the prepare phase writes. A client that only shut
+     * down its sending side must still get it. */
+    if (!c->h1_busy && sl_outq_bytes(&c->out) == 0) return false;
+    /* A request in flight: the client may only have shut down its sending side. Keep the socket
+     * to deliver the response, but tell the handler the client is gone. */
+    sl_req_t *r = c->h1_busy ? c->h1_cur : NULL;
+    if (r) {
+        r->closed = true;
+        r->keep_alive = false;
+        sl_req_notify(r, true, false);
+    }
+    c->close_after_flush = true;
+    return true;
+}
+
+static void h1_on_output(sl_conn_t *c) {
+    if (!c->h1_cur || !c->h1_cur->want_writable ||
+        sl_outq_bytes(&c->out) >= SL_NET_STREAM_LOW_WATER)
+        return;
+    if (sl_conn_output_ok(c)) {
+        c->h1_cur->want_writable = false;
+        sl_req_notify(c->h1_cur, false, true);
+    } else {
+        sl_conn_wait(c); /* the process is over its output budget */
+    }
+}
+
+/* Parses input buffered while the previous request was in flight, then reads again. */
+static void h1_resume(sl_conn_t *c, bool recheck) {
+    (void)recheck;
+    if (!c->process_input || c->h1_busy) return;
+    c->process_input = false;
+    if (c->in_len > 0) {
+        size_t used = sl_h1_input(c, c->in, c->in_len);
+        if (c->dead) return;
+        memmove(c->in, c->in + used, c->in_len - used);
+        c->in_len -= used;
+    }
+    if (c->read_paused && !c->h1_busy && !c->close_after_flush && !c->dispatch_wait &&
+        !c->body_wait) {
+        c->read_paused = false;
+        if (c->ssl) c->read_again = true;
+        sl_conn_update_events(c);
+    }
+}
+
+static bool h1_idle(const sl_conn_t *c) {
+    /* Pipelined requests waiting in the input buffer are work, not idleness. */
+    return !c->h1_busy && sl_outq_bytes(&c->out) == 0 && c->in_len == 0 && !c->dispatch_wait;
+}
+
+static bool h1_check_deadlines(sl_conn_t *c, int64_t now) {
+    const sl_http_server_t *srv = c->w->srv;
+    if (c->h1_busy || c->close_after_flush || !c->h1_cur || c->req_start_ms == 0) return true;
+    if (c->head_done_ms == 0) {
+        if (now - c->req_start_ms < srv->header_timeout_ms) return true;
+        sl_h1_error(c, 408, "request header timeout");
+        return false;
+    }
+    if (c->body_wait || now - c->head_done_ms < srv->body_timeout_ms) return true;
+    sl_h1_error(c, 408, "request body timeout");
+    return false;
+}
+
+static bool h1_stop(sl_conn_t *c) {
+    if (c->h1_busy) {
+        if (c->h1_cur) c->h1_cur->keep_alive = false;
+        return true;
+    }
+    return c->close_after_flush; /* an error response is still leaving */
+}
+
+static long h1_stream_backlog(sl_req_t *r) {
+    return (long)sl_outq_bytes(&r->conn->out);
+}
+
+const sl_proto_t sl_h1_proto = {
+    .input = sl_h1_input,
+    .input_held = h1_input_held,
+    .read_blocked = h1_read_blocked,
+    .body_blocked = sl_h1_body_blocked,
+    .read_direct = h1_read_direct,
+    .bytes_are_activity = true,
+    .on_eof = h1_on_eof,
+    .on_output = h1_on_output,
+    .resume = h1_resume,
+    .idle = h1_idle,
+    .check_deadlines = h1_check_deadlines,
+    .stop = h1_stop,
+    .respond = sl_h1_respond,
+    .stream_begin = sl_h1_stream_begin,
+    .stream_write = sl_h1_stream_write,
+    .stream_backlog = h1_stream_backlog,
+    .stream_end = sl_h1_stream_end,
+};

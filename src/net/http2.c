@@ -207,6 +207,14 @@ static void h2_internal_response(sl_req_t *r, int status) {
     sl_conn_mark_dirty(c);
 }
 
+/* Dispatches a complete stream; it counts among the connection's unanswered streams until its
+ * answer starts (sl_conn_can_dispatch). */
+static void h2_dispatch(sl_req_t *r) {
+    r->awaiting = true;
+    r->conn->awaiting++;
+    sl_req_dispatch(r);
+}
+
 static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *user_data) {
     sl_conn_t *c = conn_of(user_data);
     if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -236,7 +244,7 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
         sl_conn_wait(c);
         return 0;
     }
-    sl_req_dispatch(r);
+    h2_dispatch(r);
     return 0;
 }
 
@@ -348,6 +356,7 @@ int sl_h2_start(sl_conn_t *c) {
             0)
         return SL_ENOMEM;
     c->proto = SL_PROTO_H2;
+    c->ops = &sl_h2_proto;
     sl_conn_mark_dirty(c);
     return 0;
 }
@@ -529,7 +538,7 @@ void sl_h2_dispatch_deferred(sl_conn_t *c) {
             sl_req_maybe_free(r);
             continue;
         }
-        sl_req_dispatch(r);
+        h2_dispatch(r);
     }
     sl_conn_mark_dirty(c);
 }
@@ -543,3 +552,49 @@ void sl_h2_expire_streams(sl_conn_t *c, int64_t now_ms) {
         h2_internal_response(r, 408);
     }
 }
+
+/* ---- the protocol table (internal.h) ---- */
+
+static size_t h2_input(sl_conn_t *c, const char *data, size_t len) {
+    if (sl_h2_input(c, data, len) != 0)
+        sl_conn_abort(c);
+    else
+        sl_conn_mark_dirty(c);
+    return len;
+}
+
+static void h2_resume(sl_conn_t *c, bool recheck) {
+    if (recheck && c->defer_head) sl_h2_dispatch_deferred(c);
+}
+
+static bool h2_check_deadlines(sl_conn_t *c, int64_t now) {
+    sl_h2_expire_streams(c, now);
+    return !c->dead;
+}
+
+static bool h2_stop(sl_conn_t *c) {
+    sl_h2_goaway(c);
+    sl_conn_mark_dirty(c);
+    return true;
+}
+
+static bool h2_req_open(const sl_req_t *r) {
+    return r->in_session;
+}
+
+const sl_proto_t sl_h2_proto = {
+    .input = h2_input,
+    .read_output_high = SL_NET_H2_OUTPUT_HIGH,
+    .pump = sl_h2_pump,
+    .on_output = sl_h2_check_writable,
+    .finished = sl_h2_done,
+    .resume = h2_resume,
+    .check_deadlines = h2_check_deadlines,
+    .stop = h2_stop,
+    .req_open = h2_req_open,
+    .respond = sl_h2_respond,
+    .stream_begin = sl_h2_stream_begin,
+    .stream_write = sl_h2_stream_write,
+    .stream_backlog = sl_h2_stream_backlog,
+    .stream_end = sl_h2_stream_end,
+};

@@ -32,12 +32,69 @@ typedef struct sl_req sl_req_t;
  * reaping, request pool) are in core/limits.h. */
 #define SL_NET_STREAM_HIGH_WATER SL_HTTP_STREAM_HIGH_WATER
 
+/* A connection's phase: before its protocol is known (TLS handshake, sniffing the HTTP/2
+ * preface), then HTTP/1.1 or HTTP/2, whose behaviour is in its sl_proto_t table (c->ops). */
 enum { SL_PROTO_SNIFF, SL_PROTO_TLS_HANDSHAKE, SL_PROTO_H1, SL_PROTO_H2 };
+
+/* One protocol's behaviour on a connection, as a table of functions (h2o's per-protocol
+ * callbacks): server.c runs sockets, TLS, budgets and timers and calls these instead of branching
+ * on the protocol; http1.c and http2.c each define one table. NULL members do nothing. */
+typedef struct sl_proto {
+    /* ---- input ---- */
+    /* Consumes input; returns the bytes consumed (all of them when the connection was closed). */
+    size_t (*input)(sl_conn_t *c, const char *data, size_t len);
+    /* True while the protocol takes no input (HTTP/1.1: a request in flight): input is buffered
+     * and reading pauses once SL_NET_H1_PIPELINE_BYTES_MAX of it waits. */
+    bool (*input_held)(const sl_conn_t *c);
+    /* Before a socket read: true when the bytes must stay in the socket (request-body budget). */
+    bool (*read_blocked)(sl_conn_t *c);
+    /* After a budget wait: is the body still over the request-body budget? */
+    bool (*body_blocked)(sl_conn_t *c);
+    /* A read straight into the body being received: bytes (>0), 0 when not applicable,
+     * SL_EAGAIN, SL_ECLOSED at end of stream, or another negative code. */
+    long (*read_direct)(sl_conn_t *c);
+    /* Input bytes count as activity for the idle timer (HTTP/2 counts complete frames). */
+    bool bytes_are_activity;
+    /* Reading pauses while this much output is unsent (0: no such bound). */
+    size_t read_output_high;
+    /* The client shut down its sending side: true when the connection stays open to deliver an
+     * answer (the protocol arranged the close), false to close now. */
+    bool (*on_eof)(sl_conn_t *c);
+    /* ---- output and the prepare phase ---- */
+    /* Moves the protocol's frames into the output queue (before each write): 0 or a code. */
+    int (*pump)(sl_conn_t *c);
+    /* Output was written: streamed responses below their low-water mark get on_writable. */
+    void (*on_output)(sl_conn_t *c);
+    /* With no output left: true when the connection is finished (closes now). */
+    bool (*finished)(sl_conn_t *c);
+    /* Prepare phase: continue what waited (recheck: a budget wait ended). */
+    void (*resume)(sl_conn_t *c, bool recheck);
+    /* No request in progress: the connection may be reaped. NULL: no request held. */
+    bool (*idle)(const sl_conn_t *c);
+    /* Header and body deadlines: false when the connection was closed or answered. */
+    bool (*check_deadlines)(sl_conn_t *c, int64_t now_ms);
+    /* The server stops: true when the connection finishes gracefully (GOAWAY, the answer in
+     * flight), false to close it now. */
+    bool (*stop)(sl_conn_t *c);
+    /* ---- responses (sl_http_respond and sl_http_stream_*) ---- */
+    /* The request can still be answered on its connection (HTTP/2: the stream exists). */
+    bool (*req_open)(const sl_req_t *r);
+    void (*respond)(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n, void *body,
+                    size_t body_len);
+    int (*stream_begin)(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n);
+    long (*stream_write)(sl_req_t *r, const void *data, size_t len);
+    /* The response's unsent bytes (more than SL_NET_STREAM_HIGH_WATER when they cannot leave). */
+    long (*stream_backlog)(sl_req_t *r);
+    void (*stream_end)(sl_req_t *r);
+} sl_proto_t;
+
+extern const sl_proto_t sl_h1_proto, sl_h2_proto;
 
 struct sl_req {
     sl_http_req_t pub; /* must stay first */
     sl_arena_t arena_storage;
     sl_worker_t *worker;
+    const sl_proto_t *ops;   /* its connection's protocol */
     sl_conn_t *conn;         /* NULL once the connection is gone */
     sl_req_t *prev, *next;   /* conn->reqs list (next also links the worker's free pool) */
     sl_req_t *wprev, *wnext; /* worker->live list: every allocated request */
@@ -88,6 +145,7 @@ struct sl_conn {
     sl_conn_t *dead_next;   /* worker->dead list */
     bool in_dirty;
     int proto;
+    const sl_proto_t *ops; /* the protocol once known (SL_PROTO_H1/H2), else NULL */
     bool tls;
     SSL *ssl;
     bool ssl_read_wants_write, ssl_write_wants_read;
@@ -206,6 +264,8 @@ void sl_req_maybe_free(sl_req_t *r);
 void sl_req_notify(sl_req_t *r, bool close, bool writable);
 /* Dispatches a complete request to the handler. */
 void sl_req_dispatch(sl_req_t *r);
+/* Sets the epoll interest from the connection's state. */
+void sl_conn_update_events(sl_conn_t *c);
 /* Marks request activity on the connection (idle timer, LRU order). */
 void sl_conn_touch(sl_conn_t *c);
 /* True when c's unsent output is under SL_HTTP_CONN_OUTPUT_MAX and the process-wide total under

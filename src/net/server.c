@@ -33,7 +33,6 @@ static const char H2_PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define H2_PREFACE_LEN 24
 
 static void conn_on_io(sl_loop_io_t *io, uint32_t events);
-static void conn_update_events(sl_conn_t *c);
 static void conn_do_read(sl_conn_t *c);
 static void worker_check_stopped(sl_worker_t *w);
 static void conn_account(sl_conn_t *c);
@@ -152,6 +151,7 @@ sl_req_t *sl_req_new(sl_conn_t *c) {
     }
     r->worker = w;
     r->conn = c;
+    r->ops = c->ops;
     r->pub.arena = &r->arena_storage;
     r->pub.tls = c->tls;
     sl_buf_init(&r->stream_buf);
@@ -236,10 +236,6 @@ void sl_req_dispatch(sl_req_t *r) {
     r->pub.body_len = r->body_len;
     r->conn_owned = false;
     r->handler_owned = true;
-    if (r->pub.http_version == 2 && r->conn) {
-        r->awaiting = true;
-        r->conn->awaiting++;
-    }
     srv->cfg.handler(srv->cfg.handler_ctx, &r->pub);
 }
 
@@ -317,8 +313,9 @@ bool sl_conn_output_ok(sl_conn_t *c) {
     return server_out_total(c->w->srv) < c->w->srv->response_budget;
 }
 
-/* HTTP/2: unanswered streams allowed, from the connection's recent answer sizes. */
-static size_t h2_awaiting_allowed(const sl_conn_t *c) {
+/* Unanswered requests allowed, from the connection's recent answer sizes (only HTTP/2 has several
+ * at once: HTTP/1.1 answers one at a time and counts none). */
+static size_t awaiting_allowed(const sl_conn_t *c) {
     size_t per = c->resp_max > 1024 ? c->resp_max : 1024;
     size_t allowed = SL_HTTP_CONN_OUTPUT_MAX / per;
     if (allowed < 1) allowed = 1;
@@ -327,7 +324,7 @@ static size_t h2_awaiting_allowed(const sl_conn_t *c) {
 
 bool sl_conn_can_dispatch(sl_conn_t *c) {
     if (!sl_conn_output_ok(c)) return false;
-    return c->proto != SL_PROTO_H2 || c->awaiting < h2_awaiting_allowed(c);
+    return c->awaiting < awaiting_allowed(c);
 }
 
 static void worker_wait_fire(void *arg);
@@ -336,8 +333,8 @@ void sl_conn_wait(sl_conn_t *c) {
     if (c->in_wait || c->dead) return;
     /* Held back by its own output or unanswered streams: its own progress (output written, an
      * answer) looks again, no need to poll. Only the process-wide budgets need the timer. */
-    if (!c->body_wait && (c->out_acct >= SL_HTTP_CONN_OUTPUT_MAX ||
-                          (c->proto == SL_PROTO_H2 && c->awaiting >= h2_awaiting_allowed(c))))
+    if (!c->body_wait &&
+        (c->out_acct >= SL_HTTP_CONN_OUTPUT_MAX || c->awaiting >= awaiting_allowed(c)))
         return;
     sl_worker_t *w = c->w;
     c->in_wait = true;
@@ -416,6 +413,11 @@ static bool req_gone(const sl_req_t *r) {
     return !r->conn || r->conn->dead || r->closed;
 }
 
+/* Can r still be answered on its connection? */
+static bool req_open(const sl_req_t *r) {
+    return r->conn && !r->conn->dead && (!r->ops->req_open || r->ops->req_open(r));
+}
+
 void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *headers,
                      size_t header_count, void *body, size_t body_len) {
     sl_req_t *r = (sl_req_t *)req;
@@ -423,16 +425,13 @@ void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *hea
     r->responded = true;
     if (!body) body_len = 0;
     req_answered(r, body_len);
-    if (!r->conn || r->conn->dead || (r->pub.http_version == 2 && !r->in_session)) {
+    if (!req_open(r)) {
         free(body);
         r->handler_owned = false;
         sl_req_maybe_free(r);
         return;
     }
-    if (r->pub.http_version == 2)
-        sl_h2_respond(r, status, headers, header_count, body, body_len);
-    else
-        sl_h1_respond(r, status, headers, header_count, body, body_len);
+    r->ops->respond(r, status, headers, header_count, body, body_len);
 }
 
 int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t *headers,
@@ -443,29 +442,26 @@ int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t 
     r->streaming = true;
     if (cbs) r->cbs = *cbs;
     req_answered(r, 0);
-    if (req_gone(r) || (r->pub.http_version == 2 && !r->in_session)) {
+    if (req_gone(r) || !req_open(r)) {
         r->closed = true;
         return SL_ECLOSED;
     }
-    if (r->pub.http_version == 2) return sl_h2_stream_begin(r, status, headers, header_count);
-    return sl_h1_stream_begin(r, status, headers, header_count);
+    return r->ops->stream_begin(r, status, headers, header_count);
 }
 
 long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len) {
     sl_req_t *r = (sl_req_t *)req;
     SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
-    if (req_gone(r) || (r->pub.http_version == 2 && !r->in_session)) return SL_ECLOSED;
+    if (req_gone(r) || !req_open(r)) return SL_ECLOSED;
     long pending;
     if (len == 0) {
         /* Only the backlog: whether a write now would wait (arms on_writable when it would). */
-        pending =
-            r->pub.http_version == 2 ? sl_h2_stream_backlog(r) : (long)sl_outq_bytes(&r->conn->out);
+        pending = r->ops->stream_backlog(r);
         if (pending > (long)SL_NET_STREAM_HIGH_WATER) r->want_writable = true;
         /* its flush looks at the bounds again (and waits for them) */
         if (r->want_writable || !sl_conn_output_ok(r->conn)) sl_conn_mark_dirty(r->conn);
     } else {
-        pending = r->pub.http_version == 2 ? sl_h2_stream_write(r, data, len)
-                                           : sl_h1_stream_write(r, data, len);
+        pending = r->ops->stream_write(r, data, len);
     }
     if (pending < 0 || req_gone(r) || sl_conn_output_ok(r->conn)) return pending;
     /* The connection or the process is over its output bound: this response waits too, so that a
@@ -481,15 +477,12 @@ void sl_http_stream_end(sl_http_req_t *req) {
     sl_req_t *r = (sl_req_t *)req;
     SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
     r->stream_ended = true;
-    if (!r->conn || r->conn->dead || (r->pub.http_version == 2 && !r->in_session)) {
+    if (!req_open(r)) {
         r->handler_owned = false;
         sl_req_maybe_free(r);
         return;
     }
-    if (r->pub.http_version == 2)
-        sl_h2_stream_end(r);
-    else
-        sl_h1_stream_end(r);
+    r->ops->stream_end(r);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -675,11 +668,11 @@ static long conn_send(sl_conn_t *c) {
     }
 }
 
-static void conn_update_events(sl_conn_t *c) {
+void sl_conn_update_events(sl_conn_t *c) {
     if (c->dead) return;
     uint32_t ev = 0;
     bool want_read = !c->peer_eof && !c->read_paused;
-    if (c->proto == SL_PROTO_H2 && sl_outq_bytes(&c->out) >= SL_NET_H2_OUTPUT_HIGH)
+    if (c->ops && c->ops->read_output_high && sl_outq_bytes(&c->out) >= c->ops->read_output_high)
         want_read = false;
     if (c->lingering) want_read = !c->peer_eof;
     if (want_read || c->ssl_write_wants_read) ev |= EPOLLIN;
@@ -690,56 +683,34 @@ static void conn_update_events(sl_conn_t *c) {
 
 static void conn_on_eof(sl_conn_t *c) {
     c->peer_eof = true;
-    /* A response (or an error answer to broken framing) may already be queued but not yet
-     * flushed: the read loop can see EOF before the prepare phase writes. A client that only shut
-     * down its sending side must still get it. */
-    bool h1_unsent = c->proto == SL_PROTO_H1 && sl_outq_bytes(&c->out) > 0;
-    if (c->lingering || c->proto != SL_PROTO_H1 || (!c->h1_busy && !h1_unsent)) {
+    if (c->lingering || !c->ops || !c->ops->on_eof || !c->ops->on_eof(c)) {
         sl_conn_abort(c);
         return;
     }
-    /* HTTP/1.1 request in flight: the client may only have shut down its sending side. Keep the
-     * socket to deliver the response, but tell the handler the client is gone. */
-    sl_req_t *r = c->h1_busy ? c->h1_cur : NULL;
-    if (r) {
-        r->closed = true;
-        r->keep_alive = false;
-        sl_req_notify(r, true, false);
-    }
-    c->close_after_flush = true;
-    conn_update_events(c);
+    sl_conn_update_events(c);
 }
 
 /* Hands input to the protocol; returns bytes consumed. */
 static size_t conn_consume(sl_conn_t *c, const char *data, size_t len) {
     size_t total = 0;
     while (!c->dead) {
-        switch (c->proto) {
-        case SL_PROTO_SNIFF: {
+        if (c->proto == SL_PROTO_SNIFF) {
             size_t n = len - total < H2_PREFACE_LEN ? len - total : H2_PREFACE_LEN;
             if (n == 0) return total;
             if (memcmp(data + total, H2_PREFACE, n) != 0) {
                 c->proto = SL_PROTO_H1;
-                break;
+                c->ops = &sl_h1_proto;
+                continue;
             }
             if (n < H2_PREFACE_LEN) return total; /* wait for the rest of the preface */
             if (sl_h2_start(c) != 0) {
                 sl_conn_abort(c);
                 return len;
             }
-            break;
+            continue;
         }
-        case SL_PROTO_H1:
-            return total + sl_h1_input(c, data + total, len - total);
-        case SL_PROTO_H2:
-            if (sl_h2_input(c, data + total, len - total) != 0)
-                sl_conn_abort(c);
-            else
-                sl_conn_mark_dirty(c);
-            return len;
-        default:
-            return total;
-        }
+        if (!c->ops) return total; /* TLS handshake */
+        return total + c->ops->input(c, data + total, len - total);
     }
     return len;
 }
@@ -786,26 +757,10 @@ static void conn_input(sl_conn_t *c, const char *data, size_t len) {
         c->in = NULL;
         c->in_cap = 0;
     }
-    if (c->proto == SL_PROTO_H1 && (c->h1_busy || c->close_after_flush || c->dispatch_wait) &&
+    if (c->ops && c->ops->input_held && c->ops->input_held(c) &&
         c->in_len >= SL_NET_H1_PIPELINE_BYTES_MAX) {
         c->read_paused = true;
-        conn_update_events(c);
-    }
-}
-
-/* Parses HTTP/1.1 input buffered while the previous request was in flight. */
-static void conn_process_buffered(sl_conn_t *c) {
-    if (c->in_len > 0) {
-        size_t used = conn_consume(c, c->in, c->in_len);
-        if (c->dead) return;
-        memmove(c->in, c->in + used, c->in_len - used);
-        c->in_len -= used;
-    }
-    if (c->read_paused && !c->h1_busy && !c->close_after_flush && !c->dispatch_wait &&
-        !c->body_wait) {
-        c->read_paused = false;
-        if (c->ssl) c->read_again = true;
-        conn_update_events(c);
+        sl_conn_update_events(c);
     }
 }
 
@@ -872,18 +827,17 @@ static void conn_do_read(sl_conn_t *c) {
             if (k < 0) return;
             continue;
         }
-        if (c->proto == SL_PROTO_H1 && !c->h1_busy && !c->close_after_flush &&
-            sl_h1_body_blocked(c)) {
+        if (c->ops && c->ops->read_blocked && c->ops->read_blocked(c)) {
             /* Over the request-body budget: leave the bytes in the socket (TCP pushes back on
              * the client) until buffered bodies are released. */
             c->body_wait = true;
             c->read_paused = true;
-            conn_update_events(c);
+            sl_conn_update_events(c);
             sl_conn_wait(c);
             return;
         }
-        if (c->proto == SL_PROTO_H1 && c->in_len == 0 && !c->h1_busy && !c->close_after_flush) {
-            n = sl_h1_direct_read(c);
+        if (c->ops && c->ops->read_direct) {
+            n = c->ops->read_direct(c);
             if (n > 0) {
                 sl_conn_touch(c);
                 continue;
@@ -900,7 +854,7 @@ static void conn_do_read(sl_conn_t *c) {
         }
         n = sl_conn_recv(c, w->rbuf, w->rbuf_size);
         if (n == SL_EAGAIN) {
-            if (c->ssl_read_wants_write) conn_update_events(c);
+            if (c->ssl_read_wants_write) sl_conn_update_events(c);
             return;
         }
         if (n == 0) {
@@ -912,7 +866,7 @@ static void conn_do_read(sl_conn_t *c) {
             return;
         }
         /* HTTP/2 counts complete frames as activity (a byte a second is not). */
-        if (c->proto != SL_PROTO_H2) sl_conn_touch(c);
+        if (!c->ops || c->ops->bytes_are_activity) sl_conn_touch(c);
         if (c->proto == SL_PROTO_SNIFF && c->req_start_ms == 0)
             c->req_start_ms = sl_loop_now_ms(w->loop);
         conn_input(c, (const char *)w->rbuf, (size_t)n);
@@ -938,7 +892,7 @@ static void conn_begin_linger(sl_conn_t *c) {
         sl_conn_abort(c);
         return;
     }
-    conn_update_events(c);
+    sl_conn_update_events(c);
 }
 
 static void conn_flush(sl_conn_t *c) {
@@ -946,7 +900,7 @@ static void conn_flush(sl_conn_t *c) {
     int64_t now = sl_loop_now_ms(c->w->loop);
     bool sent = false;
     for (int round = 0; round < 64; round++) {
-        if (c->proto == SL_PROTO_H2 && sl_h2_pump(c) != 0) {
+        if (c->ops && c->ops->pump && c->ops->pump(c) != 0) {
             sl_conn_abort(c);
             return;
         }
@@ -966,17 +920,7 @@ static void conn_flush(sl_conn_t *c) {
     }
     conn_account(c);
     if (c->out_acct == 0) c->last_send_ms = now;
-    if (c->proto == SL_PROTO_H2) {
-        sl_h2_check_writable(c);
-    } else if (c->h1_cur && c->h1_cur->want_writable &&
-               sl_outq_bytes(&c->out) < SL_NET_STREAM_LOW_WATER) {
-        if (sl_conn_output_ok(c)) {
-            c->h1_cur->want_writable = false;
-            sl_req_notify(c->h1_cur, false, true);
-        } else {
-            sl_conn_wait(c); /* the process is over its output budget */
-        }
-    }
+    if (c->ops && c->ops->on_output) c->ops->on_output(c);
     /* Output drained below the bound: requests waiting for it go on now, not at the next retry. */
     if ((c->dispatch_wait || c->defer_head) && !c->recheck) {
         if (sl_conn_can_dispatch(c)) {
@@ -987,7 +931,7 @@ static void conn_flush(sl_conn_t *c) {
         }
     }
     if (sl_outq_bytes(&c->out) == 0) {
-        if (c->proto == SL_PROTO_H2 && sl_h2_done(c)) {
+        if (c->ops && c->ops->finished && c->ops->finished(c)) {
             sl_conn_abort(c);
             return;
         }
@@ -996,16 +940,17 @@ static void conn_flush(sl_conn_t *c) {
             return;
         }
     }
-    conn_update_events(c);
+    sl_conn_update_events(c);
 }
 
 /* Prepare-phase work for one connection. */
 static void conn_service(sl_conn_t *c) {
     if (c->dead) return;
+    bool recheck = c->recheck;
     if (c->recheck) {
         c->recheck = false;
         if (c->body_wait) {
-            if (sl_h1_body_blocked(c)) {
+            if (c->ops && c->ops->body_blocked && c->ops->body_blocked(c)) {
                 sl_conn_wait(c);
             } else {
                 /* The wait was ours, not the client's: its body deadline starts again. */
@@ -1013,7 +958,7 @@ static void conn_service(sl_conn_t *c) {
                 c->head_done_ms = sl_loop_now_ms(c->w->loop);
                 c->read_paused = false;
                 c->read_again = true;
-                conn_update_events(c);
+                sl_conn_update_events(c);
             }
         }
         if (c->dispatch_wait) {
@@ -1024,13 +969,9 @@ static void conn_service(sl_conn_t *c) {
                 sl_conn_wait(c);
             }
         }
-        if (c->proto == SL_PROTO_H2 && c->defer_head) sl_h2_dispatch_deferred(c);
-        if (c->dead) return;
     }
-    if (c->process_input && c->proto == SL_PROTO_H1 && !c->h1_busy) {
-        c->process_input = false;
-        conn_process_buffered(c);
-    }
+    if (c->ops && c->ops->resume) c->ops->resume(c, recheck);
+    if (c->dead) return;
     if (c->read_again && !c->read_paused && !c->dead) {
         c->read_again = false;
         conn_do_read(c);
@@ -1113,9 +1054,7 @@ static bool worker_prepare(void *arg) {
 static void worker_resume_accept(void *arg);
 
 static bool conn_is_idle(const sl_conn_t *c) {
-    /* Pipelined requests waiting in the input buffer are work, not idleness. */
-    if (c->proto == SL_PROTO_H1)
-        return !c->h1_busy && sl_outq_bytes(&c->out) == 0 && c->in_len == 0 && !c->dispatch_wait;
+    if (c->ops && c->ops->idle) return c->ops->idle(c);
     for (const sl_req_t *r = c->reqs; r; r = r->next)
         if (r->handler_owned || r->responded || r->deferred) return false;
     return sl_outq_bytes(&c->out) == 0;
@@ -1228,19 +1167,7 @@ static bool conn_check_deadlines(sl_conn_t *c, int64_t now) {
         sl_conn_abort(c);
         return false;
     }
-    if (c->proto == SL_PROTO_H2) {
-        sl_h2_expire_streams(c, now);
-        return !c->dead;
-    }
-    if (c->h1_busy || c->close_after_flush || !c->h1_cur || c->req_start_ms == 0) return true;
-    if (c->head_done_ms == 0) {
-        if (now - c->req_start_ms < srv->header_timeout_ms) return true;
-        sl_h1_error(c, 408, "request header timeout");
-        return false;
-    }
-    if (c->body_wait || now - c->head_done_ms < srv->body_timeout_ms) return true;
-    sl_h1_error(c, 408, "request body timeout");
-    return false;
+    return !c->ops || !c->ops->check_deadlines || c->ops->check_deadlines(c, now);
 }
 
 static void worker_sweep(void *arg) {
@@ -1312,16 +1239,7 @@ static void worker_begin_stop(void *arg) {
     sl_conn_t *next;
     for (sl_conn_t *c = w->conns; c; c = next) {
         next = c->next;
-        if (c->proto == SL_PROTO_H2) {
-            sl_h2_goaway(c);
-            sl_conn_mark_dirty(c);
-        } else if (c->proto == SL_PROTO_H1 && c->h1_busy) {
-            if (c->h1_cur) c->h1_cur->keep_alive = false;
-        } else if (c->proto == SL_PROTO_H1 && c->close_after_flush) {
-            /* an error response is still leaving */
-        } else {
-            sl_conn_abort(c);
-        }
+        if (!c->ops || !c->ops->stop || !c->ops->stop(c)) sl_conn_abort(c);
     }
     if (w->conn_count > 0) {
         w->grace_timer = sl_timer_start(w->loop, (uint64_t)(grace_ms > 0 ? grace_ms : 0),
