@@ -34,6 +34,8 @@ const char *sl_strerror(int code) {
         return "out of range";
     case SL_EROFS:
         return "read-only file system";
+    case SL_ETIMEDOUT:
+        return "timed out";
     default:
         return "unknown error";
     }

@@ -15,12 +15,13 @@ enum {
     SL_ENOSPC = -4, /* disk full */
     SL_ENOTFOUND = -5,
     SL_EEXIST = -6,
-    SL_ECORRUPT = -7, /* checksum or format mismatch in stored data */
-    SL_ELIMIT = -8,   /* a bound from limits.h was reached */
-    SL_EAGAIN = -9,   /* try again later (backpressure) */
-    SL_ECLOSED = -10, /* object or connection already closed */
-    SL_ERANGE = -11,  /* value out of range (e.g. position before trim horizon) */
-    SL_EROFS = -12,   /* the file system is read-only */
+    SL_ECORRUPT = -7,   /* checksum or format mismatch in stored data */
+    SL_ELIMIT = -8,     /* a bound from limits.h was reached */
+    SL_EAGAIN = -9,     /* try again later (backpressure) */
+    SL_ECLOSED = -10,   /* object or connection already closed */
+    SL_ERANGE = -11,    /* value out of range (e.g. position before trim horizon) */
+    SL_EROFS = -12,     /* the file system is read-only */
+    SL_ETIMEDOUT = -13, /* a deadline passed (e.g. a request body that stopped coming) */
 };
 
 /* Static text for an SL_E* code. */

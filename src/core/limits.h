@@ -279,6 +279,9 @@
 #define SL_NET_H2_CONN_WINDOW (16u * 1024 * 1024)
 /* unparsed HTTP/1.1 input held while a request runs */
 #define SL_NET_H1_PIPELINE_BYTES_MAX (256u * 1024)
+/* streamed request bodies: bytes received ahead of the handler before HTTP/1.1 stops taking
+ * input (HTTP/2 is bounded by the stream window) */
+#define SL_NET_BODY_PIECE_BYTES (256u * 1024)
 /* reads per readiness event before yielding to other connections */
 #define SL_NET_READS_PER_EVENT 8
 /* after Connection: close, input drained this long (no RST over the answer) */

@@ -36,10 +36,11 @@ struct sl_http_req {
     size_t header_count;
     const uint8_t *body; /* request body (NUL-terminated for convenience, not counted in len) */
     size_t body_len;
-    int http_version;  /* 1 (HTTP/1.x) or 2 */
-    bool tls;          /* arrived over TLS */
-    sl_arena_t *arena; /* per-request arena, released after the response completes */
-    void *user;        /* free for the handler's use */
+    int http_version;   /* 1 (HTTP/1.x) or 2 */
+    bool body_streamed; /* dispatched at its head: the body comes through sl_http_body_read */
+    bool tls;           /* arrived over TLS */
+    sl_arena_t *arena;  /* per-request arena, released after the response completes */
+    void *user;         /* free for the handler's use */
 };
 
 /* Called once per request on the request's loop thread. The handler must eventually answer with
@@ -86,6 +87,31 @@ long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len);
 /* Finish the response (HTTP/1.1 last chunk, HTTP/2 END_STREAM) and release `req`. */
 void sl_http_stream_end(sl_http_req_t *req);
 
+/* Streamed request bodies (opt-in, for bodies larger than body_max_bytes or consumed as they
+ * arrive: Kinesis Video PutMedia, S3 PutObject). When the server's stream_body hook says yes for
+ * a request head, the handler gets the request at once, with body_streamed set and an empty body,
+ * and reads the body in pieces as they arrive, with backpressure: while the handler holds a piece
+ * (from on_data until sl_http_body_next) the server buffers at most about SL_NET_BODY_PIECE_BYTES
+ * more (HTTP/1.1: then it stops reading the socket; HTTP/2: the stream's flow-control window is
+ * not given back). Callbacks run on the request's loop thread, never from inside the calls below.
+ * The handler answers as usual, at any time; an HTTP/1.1 connection whose request body was not
+ * read to its end closes after the answer. */
+typedef struct {
+    /* The next piece of the body, valid until sl_http_body_next; no other piece comes before it.
+     * last: this is the end of the body (len may be 0 then; no sl_http_body_next needed). */
+    void (*on_data)(sl_http_req_t *req, const uint8_t *data, size_t len, bool last, void *arg);
+    /* The body cannot complete: SL_ECLOSED (the client went away or reset the stream),
+     * SL_EINVAL (broken chunked framing), SL_ETIMEDOUT (HTTP/1.1: no byte for body_timeout_ms
+     * while the handler held nothing). Nothing follows it. */
+    void (*on_error)(sl_http_req_t *req, int code, void *arg);
+    void *arg;
+} sl_http_body_cbs_t;
+
+/* Starts reading a streamed body (once per request). SL_EINVAL when the body is not streamed. */
+int sl_http_body_read(sl_http_req_t *req, const sl_http_body_cbs_t *cbs);
+/* The handler is done with the piece it holds: the next one may come. */
+void sl_http_body_next(sl_http_req_t *req);
+
 /* The body of an answer the server gives without calling the handler (413: a body over
  * body_max_bytes; 408: a body past its deadline; 503: an HTTP/2 body over the request-body
  * budget), so that it is in the protocol the clients speak. `headers` are the request's
@@ -106,6 +132,9 @@ typedef struct {
     sl_http_handler_fn handler;
     void *handler_ctx;
     sl_http_error_body_fn error_body; /* optional (ctx = handler_ctx) */
+    /* Optional: called on the loop thread once a request's head is complete (method, path,
+     * headers; no body yet); true = stream its body (sl_http_body_read). ctx = handler_ctx. */
+    bool (*stream_body)(void *ctx, const sl_http_req_t *head);
     /* Called once on each network thread after its loop is created (e.g. to set up per-thread
      * state); may be NULL. ctx is handler_ctx; sl_loop_current() already returns `loop`. */
     void (*on_thread_start)(sl_loop_t *loop, void *ctx);

@@ -55,6 +55,7 @@ static void build_head(sl_buf_t *b, sl_req_t *r, int status, const sl_http_heade
 static void h1_finish(sl_req_t *r) {
     sl_conn_t *c = r->conn;
     c->h1_busy = false;
+    if (c->h1_stream == r) c->h1_stream = NULL; /* answered before its body's end: closes */
     if (!r->keep_alive)
         c->close_after_flush = true;
     else
@@ -64,9 +65,16 @@ static void h1_finish(sl_req_t *r) {
     sl_conn_mark_dirty(c);
 }
 
+/* An answer before the end of a streamed body: the rest of it cannot be skipped reliably, so the
+ * connection closes after the answer. */
+static void h1_body_unread(sl_req_t *r) {
+    if (r->pub.body_streamed && !r->sbody.complete) r->keep_alive = false;
+}
+
 void sl_h1_respond(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n, void *body,
                    size_t body_len) {
     sl_conn_t *c = r->conn;
+    h1_body_unread(r);
     sl_buf_t *b = &c->w->scratch;
     build_head(b, r, status, headers, n);
     bool bodyless = status < 200 || status == 204 || status == 304;
@@ -100,6 +108,7 @@ void sl_h1_respond(sl_req_t *r, int status, const sl_http_header_t *headers, siz
 
 int sl_h1_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n) {
     sl_conn_t *c = r->conn;
+    h1_body_unread(r);
     if (r->minor_version == 0) {
         /* HTTP/1.0 has no chunked coding: the end of the body is the end of the connection. */
         r->stream_raw = true;
@@ -248,9 +257,71 @@ static void h1_on_done(sl_conn_t *c, sl_req_t *r) {
     sl_req_dispatch(r);
 }
 
+/* ---- streamed request bodies ---- */
+
+bool sl_h1_stream_hook(void *ctx, const sl_http1_head_t *h) {
+    sl_conn_t *c = ctx;
+    sl_req_t *r = c->h1_cur;
+    const sl_http_server_config_t *cfg = &c->w->srv->cfg;
+    if (!r || !cfg->stream_body) return false;
+    r->pub.method = h->method;
+    r->pub.path = h->target;
+    r->pub.headers = h->headers;
+    r->pub.header_count = h->header_count;
+    r->pub.http_version = 1;
+    return cfg->stream_body(cfg->handler_ctx, &r->pub);
+}
+
+/* The head of a request whose body is streamed: dispatch it now; its body follows. */
+static void h1_stream_dispatch(sl_conn_t *c, sl_req_t *r) {
+    const sl_http1_head_t *h = &c->parser.head;
+    r->pub.method = h->method;
+    r->pub.path = h->target;
+    r->pub.headers = h->headers;
+    r->pub.header_count = h->header_count;
+    r->pub.http_version = 1;
+    r->pub.body_streamed = true;
+    r->minor_version = h->minor_version;
+    r->keep_alive = h->keep_alive && !c->w->stopping;
+    r->head_method = strcmp(h->method, "HEAD") == 0;
+    c->h1_stream = r;
+    c->h1_busy = true;
+    sl_req_dispatch(r);
+}
+
+/* The streamed body is complete: the parser is free, the response may still be running. */
+static void h1_stream_done(sl_conn_t *c) {
+    sl_req_t *r = c->h1_stream;
+    c->h1_stream = NULL;
+    sl_http1_parser_reset(&c->parser);
+    c->req_start_ms = c->head_done_ms = 0;
+    r->sbody.complete = true;
+    sl_req_body_notify(r);
+}
+
+/* Bytes of a streamed body: kept for the handler; false (stop taking input) once enough wait. */
+static bool h1_stream_piece(sl_conn_t *c, const uint8_t *data, size_t len) {
+    sl_req_t *r = c->h1_stream;
+    c->head_done_ms = sl_loop_now_ms(c->w->loop); /* the body deadline counts from progress */
+    if (r->sbody.finished || r->sbody.error) return true; /* the handler is done with it */
+    sl_buf_append(&r->sbody.in, data, len);
+    if (sl_buf_failed(&r->sbody.in)) {
+        sl_req_body_fail(r, SL_ENOMEM);
+        sl_conn_abort(c);
+        return false;
+    }
+    sl_req_body_notify(r);
+    return r->sbody.in.len < SL_NET_BODY_PIECE_BYTES;
+}
+
+static bool h1_stream_full(const sl_conn_t *c) {
+    return c->h1_stream && c->h1_stream->sbody.in.len >= SL_NET_BODY_PIECE_BYTES;
+}
+
 size_t sl_h1_input(sl_conn_t *c, const char *data, size_t len) {
     size_t total = 0;
-    while (!c->dead && !c->h1_busy && !c->close_after_flush) {
+    while (!c->dead && (!c->h1_busy || c->h1_stream) && !c->close_after_flush &&
+           !h1_stream_full(c)) {
         if (!c->h1_cur) {
             if (total == len) break;
             if (!sl_conn_can_dispatch(c)) {
@@ -282,11 +353,24 @@ size_t sl_h1_input(sl_conn_t *c, const char *data, size_t len) {
             break;
         case SL_HTTP1_HEAD:
             h1_on_head(c);
+            if (c->parser.streaming && !c->dead) h1_stream_dispatch(c, r);
+            break;
+        case SL_HTTP1_BODY:
+            if (!h1_stream_piece(c, c->parser.piece, c->parser.piece_len)) return total;
             break;
         case SL_HTTP1_DONE:
-            h1_on_done(c, r);
+            if (c->h1_stream == r)
+                h1_stream_done(c);
+            else
+                h1_on_done(c, r);
             break;
         case SL_HTTP1_ERROR:
+            if (c->h1_stream == r) {
+                /* the handler has the request: no error answer can follow its own */
+                sl_req_body_fail(r, SL_EINVAL);
+                sl_conn_abort(c);
+                return len;
+            }
             sl_h1_error(c, c->parser.error_status, c->parser.error_reason);
             return len;
         }
@@ -358,7 +442,8 @@ static void h1_on_output(sl_conn_t *c) {
 /* Parses input buffered while the previous request was in flight, then reads again. */
 static void h1_resume(sl_conn_t *c, bool recheck) {
     (void)recheck;
-    if (!c->process_input || c->h1_busy) return;
+    bool taking = !c->h1_busy || (c->h1_stream && !h1_stream_full(c));
+    if (!c->process_input || !taking) return;
     c->process_input = false;
     if (c->in_len > 0) {
         size_t used = sl_h1_input(c, c->in, c->in_len);
@@ -366,8 +451,8 @@ static void h1_resume(sl_conn_t *c, bool recheck) {
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
     }
-    if (c->read_paused && !c->h1_busy && !c->close_after_flush && !c->dispatch_wait &&
-        !c->body_wait) {
+    taking = !c->h1_busy || (c->h1_stream && !h1_stream_full(c));
+    if (c->read_paused && taking && !c->close_after_flush && !c->dispatch_wait && !c->body_wait) {
         c->read_paused = false;
         if (c->ssl) c->read_again = true;
         sl_conn_update_events(c);
@@ -381,6 +466,14 @@ static bool h1_idle(const sl_conn_t *c) {
 
 static bool h1_check_deadlines(sl_conn_t *c, int64_t now) {
     const sl_http_server_t *srv = c->w->srv;
+    sl_req_t *sr = c->h1_stream;
+    if (sr && !sr->sbody.holding && sr->sbody.in.len == 0 && c->in_len == 0 &&
+        now - c->head_done_ms >= srv->body_timeout_ms) {
+        /* a streamed body that stopped coming while the handler waited for it */
+        sl_req_body_fail(sr, SL_ETIMEDOUT);
+        sl_conn_abort(c);
+        return false;
+    }
     if (c->h1_busy || c->close_after_flush || !c->h1_cur || c->req_start_ms == 0) return true;
     if (c->head_done_ms == 0) {
         if (now - c->req_start_ms < srv->header_timeout_ms) return true;
@@ -398,6 +491,16 @@ static bool h1_stop(sl_conn_t *c) {
         return true;
     }
     return c->close_after_flush; /* an error response is still leaving */
+}
+
+/* The handler gave a piece back: take the input that waited, and read again. */
+static void h1_body_next(sl_req_t *r, size_t taken) {
+    (void)taken;
+    sl_conn_t *c = r->conn;
+    if (c->h1_stream != r) return;
+    c->head_done_ms = sl_loop_now_ms(c->w->loop);
+    c->process_input = true;
+    sl_conn_mark_dirty(c);
 }
 
 static long h1_stream_backlog(sl_req_t *r) {
@@ -422,4 +525,5 @@ const sl_proto_t sl_h1_proto = {
     .stream_write = sl_h1_stream_write,
     .stream_backlog = h1_stream_backlog,
     .stream_end = sl_h1_stream_end,
+    .body_next = h1_body_next,
 };

@@ -45,8 +45,19 @@ void sl_http1_parser_deinit(sl_http1_parser_t *p) {
 
 void sl_http1_parser_reset(sl_http1_parser_t *p) {
     size_t max = p->body_max_bytes;
+    bool (*hook)(void *, const sl_http1_head_t *) = p->stream_hook;
+    void *ctx = p->stream_ctx;
     free(p->body);
     sl_http1_parser_init(p, max);
+    p->stream_hook = hook;
+    p->stream_ctx = ctx;
+}
+
+/* A streamed body's next n bytes at data. */
+static sl_http1_event_t piece(sl_http1_parser_t *p, const char *data, size_t n) {
+    p->piece = (const uint8_t *)data;
+    p->piece_len = n;
+    return SL_HTTP1_BODY;
 }
 
 static sl_http1_event_t fail(sl_http1_parser_t *p, int status, const char *reason) {
@@ -218,8 +229,12 @@ static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const
     *consumed = hlen;
     p->scan_pos = 0;
     if (parse_head(p, buf, hlen) == SL_HTTP1_ERROR) return SL_HTTP1_ERROR;
+    p->streaming = p->stream_hook && p->stream_hook(p->stream_ctx, &p->head);
     if (p->head.chunked) {
         p->state = P_CHUNK_SIZE;
+    } else if (p->head.content_length > 0 && p->streaming) {
+        p->remaining = p->head.content_length;
+        p->state = P_BODY_CL;
     } else if (p->head.content_length > 0) {
         if (p->head.content_length > p->body_max_bytes)
             return fail(p, 413, "request body too large");
@@ -287,7 +302,7 @@ static sl_http1_event_t feed_chunked(sl_http1_parser_t *p, const char *data, siz
                 p->state = P_TRAILER_START;
                 break;
             }
-            if (p->chunk_size > p->body_max_bytes - p->body_len)
+            if (!p->streaming && p->chunk_size > p->body_max_bytes - p->body_len)
                 return fail(p, 413, "request body too large");
             p->remaining = p->chunk_size;
             p->state = P_CHUNK_DATA;
@@ -295,6 +310,12 @@ static sl_http1_event_t feed_chunked(sl_http1_parser_t *p, const char *data, siz
         case P_CHUNK_DATA: {
             size_t n = len - i;
             if (n > p->remaining) n = (size_t)p->remaining;
+            if (p->streaming) {
+                p->remaining -= n;
+                if (p->remaining == 0) p->state = P_CHUNK_DATA_CR;
+                *consumed = i + n;
+                return piece(p, data + i, n);
+            }
             if (!body_reserve(p, n)) return fail(p, 500, "out of memory");
             memcpy(p->body + p->body_len, data + i, n);
             p->body_len += n;
@@ -340,6 +361,7 @@ static sl_http1_event_t feed_chunked(sl_http1_parser_t *p, const char *data, siz
     }
     *consumed = i;
     if (p->state == P_DONE) {
+        if (p->streaming) return SL_HTTP1_DONE;
         if (!body_reserve(p, 0)) return fail(p, 500, "out of memory");
         p->body[p->body_len] = 0;
         return SL_HTTP1_DONE;
@@ -356,6 +378,13 @@ sl_http1_event_t sl_http1_parser_feed(sl_http1_parser_t *p, sl_arena_t *arena, c
     case P_BODY_CL: {
         size_t n = len;
         if (n > p->remaining) n = (size_t)p->remaining;
+        if (p->streaming) {
+            if (n == 0) return SL_HTTP1_NEED_MORE;
+            p->remaining -= n;
+            if (p->remaining == 0) p->state = P_DONE;
+            *consumed = n;
+            return piece(p, data, n);
+        }
         if (n > 0) {
             if (!body_reserve(p, n)) return fail(p, 500, "out of memory");
             memcpy(p->body + p->body_len, data, n);
@@ -374,7 +403,7 @@ sl_http1_event_t sl_http1_parser_feed(sl_http1_parser_t *p, sl_arena_t *arena, c
 }
 
 size_t sl_http1_parser_body_space(sl_http1_parser_t *p, uint8_t **dst) {
-    if (p->state != P_BODY_CL || p->remaining == 0) return 0;
+    if (p->state != P_BODY_CL || p->remaining == 0 || p->streaming) return 0;
     size_t want = p->remaining < SL_HTTP_BODY_INITIAL_BYTES ? (size_t)p->remaining
                                                             : SL_HTTP_BODY_INITIAL_BYTES;
     if (!body_reserve(p, want)) return 0;

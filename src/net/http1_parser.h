@@ -21,6 +21,7 @@ typedef enum {
     SL_HTTP1_HEAD = 1,      /* the head is parsed (p->head valid); the body, if any, follows */
     SL_HTTP1_DONE = 2,      /* the request is complete (head + body) */
     SL_HTTP1_ERROR = 3,     /* answer p->error_status and close the connection */
+    SL_HTTP1_BODY = 4,      /* streamed body: p->piece[0..piece_len) are the next body bytes */
 } sl_http1_event_t;
 
 /* A parsed request head. Strings point into the arena copy and are NUL-terminated. */
@@ -39,6 +40,11 @@ typedef struct {
 typedef struct {
     /* configuration */
     size_t body_max_bytes;
+    /* Opt-in body streaming: asked once per request when its head is parsed; true = the body is
+     * not buffered but handed out piece by piece (SL_HTTP1_BODY events pointing into the fed
+     * bytes), and body_max_bytes does not bound it. NULL = every body is buffered. */
+    bool (*stream_hook)(void *ctx, const sl_http1_head_t *head);
+    void *stream_ctx;
     /* state (private) */
     int state;
     size_t scan_pos;    /* bytes of the pending head already scanned for its end */
@@ -49,6 +55,9 @@ typedef struct {
     int chunk_digits;
     /* results */
     sl_http1_head_t head;
+    bool streaming;       /* this request's body is streamed (stream_hook said so) */
+    const uint8_t *piece; /* SL_HTTP1_BODY: the bytes, inside the data just fed */
+    size_t piece_len;
     uint8_t *body;
     size_t body_len, body_cap;
     int error_status;         /* 400, 413, 431, 501 or 505 after SL_HTTP1_ERROR */

@@ -118,12 +118,47 @@ static void h2_drop_body(sl_req_t *r) {
     r->body_acct = 0;
 }
 
+/* Bytes of a streamed body: the connection's window is given back at once (other streams go on),
+ * the stream's only when the handler gives the piece back (h2_body_next), so the client can send
+ * at most one stream window ahead of the handler. */
+static void h2_stream_data(nghttp2_session *s, sl_req_t *r, int32_t stream_id, const uint8_t *data,
+                           size_t len) {
+    nghttp2_session_consume_connection(s, len);
+    if (!r->handler_owned || r->sbody.finished || r->sbody.error) {
+        nghttp2_session_consume_stream(s, stream_id, len); /* nobody reads it any more */
+        return;
+    }
+    sl_buf_append(&r->sbody.in, data, len);
+    if (sl_buf_failed(&r->sbody.in)) {
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
+        sl_req_body_fail(r, SL_ENOMEM);
+        return;
+    }
+    sl_req_body_notify(r);
+}
+
+static int h2_buffer_data(nghttp2_session *s, sl_req_t *r, int32_t stream_id, const uint8_t *data,
+                          size_t len);
+
+/* Automatic WINDOW_UPDATEs are off (sl_h2_callbacks_create) so that streamed bodies can hold
+ * their stream's window: every other DATA byte is given back as soon as it was received. */
 static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
                             const uint8_t *data, size_t len, void *user_data) {
     (void)flags;
     sl_conn_t *c = conn_of(user_data);
     if (c->dead) return NGHTTP2_ERR_CALLBACK_FAILURE;
     sl_req_t *r = stream_req(s, stream_id);
+    if (r && r->pub.body_streamed) {
+        h2_stream_data(s, r, stream_id, data, len);
+        return 0;
+    }
+    int rv = h2_buffer_data(s, r, stream_id, data, len);
+    nghttp2_session_consume(s, stream_id, len);
+    return rv;
+}
+
+static int h2_buffer_data(nghttp2_session *s, sl_req_t *r, int32_t stream_id, const uint8_t *data,
+                          size_t len) {
     if (!r || r->too_large || r->over_budget || r->responded || r->handler_owned || r->deferred)
         return 0;
     size_t max = r->worker->srv->cfg.body_max_bytes;
@@ -221,7 +256,25 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
     sl_conn_touch(c);
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     sl_req_t *r = stream_req(s, frame->hd.stream_id);
+    if (r && r->pub.body_streamed) {
+        if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+            r->sbody.complete = true;
+            sl_req_body_notify(r);
+        }
+        return 0;
+    }
     if (!r || r->responded || r->handler_owned || r->deferred) return 0;
+    if (frame->hd.type == NGHTTP2_HEADERS && r->pub.method && r->pub.path &&
+        c->w->srv->cfg.stream_body &&
+        c->w->srv->cfg.stream_body(c->w->srv->cfg.handler_ctx, &r->pub)) {
+        /* the body is streamed: dispatch at the head; its DATA goes to the handler as it comes */
+        h2_drop_body(r);
+        r->too_large = false;
+        r->pub.body_streamed = true;
+        r->sbody.complete = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+        h2_dispatch(r);
+        return 0;
+    }
     if (r->too_large || r->over_budget) {
         h2_internal_response(r, r->too_large ? 413 : 503);
         return 0;
@@ -333,6 +386,7 @@ int sl_h2_callbacks_create(sl_http_server_t *srv) {
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_on_stream_close);
     srv->h2_callbacks = cbs;
     if (nghttp2_option_new(&srv->h2_option) != 0) return SL_ENOMEM;
+    nghttp2_option_set_no_auto_window_update(srv->h2_option, 1);
     return 0;
 }
 
@@ -582,6 +636,13 @@ static bool h2_req_open(const sl_req_t *r) {
     return r->in_session;
 }
 
+/* The handler gave back a piece of a streamed body: open the stream's window by as much. */
+static void h2_body_next(sl_req_t *r, size_t taken) {
+    if (!r->in_session) return;
+    nghttp2_session_consume_stream(r->conn->h2, r->stream_id, taken);
+    sl_conn_mark_dirty(r->conn);
+}
+
 const sl_proto_t sl_h2_proto = {
     .input = h2_input,
     .read_output_high = SL_NET_H2_OUTPUT_HIGH,
@@ -597,4 +658,5 @@ const sl_proto_t sl_h2_proto = {
     .stream_write = sl_h2_stream_write,
     .stream_backlog = sl_h2_stream_backlog,
     .stream_end = sl_h2_stream_end,
+    .body_next = h2_body_next,
 };

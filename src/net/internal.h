@@ -77,6 +77,8 @@ typedef struct sl_proto {
      * flight), false to close it now. */
     bool (*stop)(sl_conn_t *c);
     /* ---- responses (sl_http_respond and sl_http_stream_*) ---- */
+    /* A streamed request body's piece of `taken` bytes was given back: receive more. */
+    void (*body_next)(sl_req_t *r, size_t taken);
     /* The request can still be answered on its connection (HTTP/2: the stream exists). */
     bool (*req_open)(const sl_req_t *r);
     void (*respond)(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n, void *body,
@@ -89,6 +91,19 @@ typedef struct sl_proto {
 } sl_proto_t;
 
 extern const sl_proto_t sl_h1_proto, sl_h2_proto;
+
+/* A streamed request body (sl_http_body_read): what was received and what the handler holds. */
+typedef struct {
+    sl_http_body_cbs_t cbs;
+    bool reading;  /* sl_http_body_read was called */
+    sl_buf_t in;   /* received, not handed out yet */
+    uint8_t *held; /* handed out, until sl_http_body_next (malloc'd) */
+    size_t held_len;
+    bool holding;
+    bool complete; /* the whole body was received */
+    bool finished; /* the last piece or the error was handed out */
+    int error;     /* why the body cannot complete, 0 = it still can */
+} sl_req_body_t;
 
 struct sl_req {
     sl_http_req_t pub; /* must stay first */
@@ -134,7 +149,8 @@ struct sl_req {
     sl_req_t *defer_next;
     /* deferred notifications (worker->notify list) */
     sl_req_t *notify_next;
-    bool in_notify, notify_close, notify_writable;
+    bool in_notify, notify_close, notify_writable, notify_body;
+    sl_req_body_t sbody; /* streamed request body (pub.body_streamed) */
 };
 
 struct sl_conn {
@@ -179,8 +195,9 @@ struct sl_conn {
     size_t req_count;
     /* HTTP/1.1 */
     sl_http1_parser_t parser;
-    sl_req_t *h1_cur; /* request being parsed or in flight */
-    bool h1_busy;     /* a dispatched request awaits its response */
+    sl_req_t *h1_cur;    /* request being parsed or in flight */
+    sl_req_t *h1_stream; /* dispatched at its head, its body still being received */
+    bool h1_busy;        /* a dispatched request awaits its response */
     /* HTTP/2 */
     nghttp2_session *h2;
     sl_req_t *defer_head, *defer_tail; /* complete streams waiting for the output bound */
@@ -262,8 +279,12 @@ long sl_conn_recv(sl_conn_t *c, void *buf, size_t cap);
 void sl_req_maybe_free(sl_req_t *r);
 /* Schedules on_close / on_writable for a streamed response, outside protocol callbacks. */
 void sl_req_notify(sl_req_t *r, bool close, bool writable);
-/* Dispatches a complete request to the handler. */
+/* Dispatches a complete request to the handler (or, body_streamed, one whose head is). */
 void sl_req_dispatch(sl_req_t *r);
+/* Streamed request bodies: bytes arrived or the body completed (hands the next piece out from the
+ * notification phase); the body cannot complete (code for on_error; no-op once complete). */
+void sl_req_body_notify(sl_req_t *r);
+void sl_req_body_fail(sl_req_t *r, int code);
 /* Sets the epoll interest from the connection's state. */
 void sl_conn_update_events(sl_conn_t *c);
 /* Marks request activity on the connection (idle timer, LRU order). */
@@ -304,6 +325,8 @@ void sl_h1_stream_end(sl_req_t *r);
 void sl_h1_error(sl_conn_t *c, int status, const char *reason);
 /* True when reading more of the current request body must wait for the body budget. */
 bool sl_h1_body_blocked(sl_conn_t *c);
+/* The parser's stream_hook: asks the server's stream_body hook about the head (ctx = conn). */
+bool sl_h1_stream_hook(void *ctx, const sl_http1_head_t *head);
 
 /* ---- http2.c ---- */
 int sl_h2_callbacks_create(sl_http_server_t *srv);

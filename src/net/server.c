@@ -178,6 +178,7 @@ static void req_unlink_conn(sl_req_t *r) {
     if (r->awaiting) c->awaiting--;
     r->awaiting = false;
     if (c->h1_cur == r) c->h1_cur = NULL;
+    if (c->h1_stream == r) c->h1_stream = NULL;
     r->conn = NULL;
 }
 
@@ -193,6 +194,8 @@ static void req_free(sl_req_t *r) {
     free(r->body);
     free(r->resp_body);
     sl_buf_free(&r->stream_buf);
+    sl_buf_free(&r->sbody.in);
+    free(r->sbody.held);
     if (w->pool_len < SL_NET_REQ_POOL_MAX && r->arena_storage.total_bytes <= 16384) {
         sl_arena_reset(&r->arena_storage);
         r->next = w->pool;
@@ -209,10 +212,8 @@ void sl_req_maybe_free(sl_req_t *r) {
     req_free(r);
 }
 
-void sl_req_notify(sl_req_t *r, bool close, bool writable) {
-    if (!r->streaming || r->stream_ended || !r->handler_owned) return;
-    if (close) r->notify_close = true;
-    if (writable) r->notify_writable = true;
+/* Queues r for the notification phase (worker_run_notifications). */
+static void req_queue_notify(sl_req_t *r) {
     if (r->in_notify) return;
     r->in_notify = true;
     r->refs++;
@@ -223,6 +224,71 @@ void sl_req_notify(sl_req_t *r, bool close, bool writable) {
     else
         w->notify_head = r;
     w->notify_tail = r;
+}
+
+void sl_req_notify(sl_req_t *r, bool close, bool writable) {
+    if (close) sl_req_body_fail(r, SL_ECLOSED);
+    if (!r->streaming || r->stream_ended || !r->handler_owned) return;
+    if (close) r->notify_close = true;
+    if (writable) r->notify_writable = true;
+    req_queue_notify(r);
+}
+
+void sl_req_body_notify(sl_req_t *r) {
+    if (!r->pub.body_streamed || !r->handler_owned || r->sbody.finished) return;
+    r->notify_body = true;
+    req_queue_notify(r);
+}
+
+void sl_req_body_fail(sl_req_t *r, int code) {
+    if (!r->pub.body_streamed || r->sbody.complete || r->sbody.error) return;
+    r->sbody.error = code;
+    sl_req_body_notify(r);
+}
+
+/* Hands the next piece of a streamed body (or its error) to the handler, from the notification
+ * phase: the received bytes become the held piece until sl_http_body_next. */
+static void req_body_deliver(sl_req_t *r) {
+    sl_req_body_t *b = &r->sbody;
+    if (!r->handler_owned || !b->reading || b->finished) return;
+    if (b->error) {
+        b->finished = true;
+        if (b->cbs.on_error) b->cbs.on_error(&r->pub, b->error, b->cbs.arg);
+        return;
+    }
+    if (b->holding || (b->in.len == 0 && !b->complete)) return;
+    free(b->held);
+    b->held = (uint8_t *)b->in.data;
+    b->held_len = b->in.len;
+    b->in = SL_BUF_INIT;
+    b->holding = true;
+    bool last = b->complete;
+    if (last) b->finished = true;
+    b->cbs.on_data(&r->pub, b->held ? b->held : (const uint8_t *)"", b->held_len, last, b->cbs.arg);
+}
+
+int sl_http_body_read(sl_http_req_t *req, const sl_http_body_cbs_t *cbs) {
+    sl_req_t *r = (sl_req_t *)req;
+    SL_ASSERT(r->handler_owned && cbs && cbs->on_data);
+    if (!req->body_streamed || r->sbody.reading) return SL_EINVAL;
+    r->sbody.reading = true;
+    r->sbody.cbs = *cbs;
+    sl_req_body_notify(r);
+    return 0;
+}
+
+void sl_http_body_next(sl_http_req_t *req) {
+    sl_req_t *r = (sl_req_t *)req;
+    SL_ASSERT(r->handler_owned && req->body_streamed);
+    if (!r->sbody.holding) return;
+    size_t taken = r->sbody.held_len;
+    r->sbody.holding = false;
+    free(r->sbody.held);
+    r->sbody.held = NULL;
+    r->sbody.held_len = 0;
+    if (r->sbody.finished) return;
+    if (r->conn && !r->conn->dead && r->ops->body_next) r->ops->body_next(r, taken);
+    sl_req_body_notify(r);
 }
 
 void sl_req_dispatch(sl_req_t *r) {
@@ -245,8 +311,8 @@ static void worker_run_notifications(sl_worker_t *w) {
         w->notify_head = r->notify_next;
         if (!w->notify_head) w->notify_tail = NULL;
         r->in_notify = false;
-        bool close = r->notify_close, writable = r->notify_writable;
-        r->notify_close = r->notify_writable = false;
+        bool close = r->notify_close, writable = r->notify_writable, body = r->notify_body;
+        r->notify_close = r->notify_writable = r->notify_body = false;
         /* Once the handler ended the response, no callback may reach it. */
         if (r->handler_owned && r->streaming && !r->stream_ended) {
             if (close) {
@@ -255,6 +321,7 @@ static void worker_run_notifications(sl_worker_t *w) {
                 if (r->cbs.on_writable) r->cbs.on_writable(&r->pub, r->cbs.arg);
             }
         }
+        if (body) req_body_deliver(r);
         r->refs--;
         sl_req_maybe_free(r);
     }
@@ -538,6 +605,10 @@ static sl_conn_t *conn_new(sl_worker_t *w, int fd, bool tls) {
     c->resp_max = SL_HTTP_CONN_OUTPUT_MAX; /* a new connection starts with one stream at a time */
     sl_outq_init(&c->out);
     sl_http1_parser_init(&c->parser, w->srv->cfg.body_max_bytes);
+    if (w->srv->cfg.stream_body) {
+        c->parser.stream_hook = sl_h1_stream_hook;
+        c->parser.stream_ctx = c;
+    }
     if (tls) {
         c->ssl = SSL_new(w->srv->ssl_ctx);
         if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {

@@ -15,15 +15,22 @@ static void check(int cond) {
     if (!cond) abort();
 }
 
+static bool stream_all(void *ctx, const sl_http1_head_t *head) {
+    (void)ctx;
+    return head->method != NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size == 0) return 0;
     size_t step = (size_t)(data[0] % 64) + 1;
     bool direct = data[0] & 0x80; /* also exercise the direct body read path */
+    bool stream = data[0] & 0x40; /* and streamed bodies (pieces, no body_max_bytes bound) */
     const char *in = (const char *)data + 1;
     size_t len = size - 1;
 
     sl_http1_parser_t p;
     sl_http1_parser_init(&p, BODY_MAX);
+    if (stream) p.stream_hook = stream_all;
     sl_arena_t arena;
     sl_arena_init(&arena, 1024);
     size_t start = 0, avail = step < len ? step : len;
@@ -52,6 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             check(p.error_status >= 400 && p.error_status < 600 && p.error_reason != NULL);
             break;
         }
+        if (ev == SL_HTTP1_BODY) {
+            /* a piece lies inside the bytes just fed and was consumed with them */
+            check(stream && p.piece_len > 0 && p.piece_len <= used);
+            check((const char *)p.piece >= in + start - used &&
+                  (const char *)p.piece + p.piece_len <= in + start);
+            continue;
+        }
         if (ev == SL_HTTP1_HEAD) {
             check(p.head.method && p.head.target);
             for (size_t i = 0; i < p.head.header_count; i++) {
@@ -65,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (ev == SL_HTTP1_DONE) {
             size_t blen;
             uint8_t *body = sl_http1_parser_take_body(&p, &blen);
-            check(blen <= BODY_MAX);
+            check(blen <= BODY_MAX && (!stream || blen == 0));
             if (body) check(body[blen] == 0);
             free(body);
             sl_http1_parser_reset(&p);
