@@ -355,20 +355,24 @@ int sl_file_read_memory(sl_shard_log_t *log, uint64_t from_seq, size_t records_m
     start_off = off;
     size_t count = 0, bytes = 0;
     uint64_t expect = pos;
-    while (off < tend && count < records_max) {
+    bool full = false;
+    while (off < tend && expect < b->next_seq && !full) {
         if (sl_frame_peek(tail + (off - toff), (size_t)(tend - off), &f) != SL_FRAME_OK ||
             f.seq != expect)
             goto unlock;
         size_t cost = (size_t)f.data_len + f.key_len;
-        if (count > 0 && bytes + cost > bytes_max) break;
+        if (count >= records_max || (count > 0 && bytes + cost > bytes_max)) {
+            full = true;
+            break;
+        }
         if (off + f.frame_len - start_off > SL_STORAGE_MEMORY_READ_BYTES_MAX) goto unlock;
         bytes += cost;
         count++;
         expect++;
         off += f.frame_len;
     }
-    /* the tail ends the log: stopping at its end without a full budget means caught up */
-    if (off >= tend && count < records_max && expect < b->next_seq) goto unlock;
+    /* stopping before the budget is full must mean the committed tip was reached */
+    if (!full && count < records_max && expect < b->next_seq) goto unlock;
     end_off = off;
     blk = read_block_new(m, (size_t)(end_off - start_off));
     if (!blk) {
