@@ -263,6 +263,30 @@
 /* members whose name lengths a list of structures measures once */
 #define SL_API_MEMBER_NAMES_CACHED_MAX 32
 
+/* ---- authentication (front, iam) ---- */
+/* AWS: access key ids are 16 to 128 characters */
+#define SL_AUTH_ACCESS_KEY_BYTES_MAX 129
+/* AWS secret access keys are 40 characters; room for longer ones chosen by hand */
+#define SL_AUTH_SECRET_BYTES_MAX 129
+/* session tokens (STS's are ~1 KB; room for the longest seen) */
+#define SL_AUTH_SESSION_TOKEN_BYTES_MAX 4096
+/* principal ARN: arn:aws:iam::<12>:user/<path><name 64> */
+#define SL_AUTH_ARN_BYTES_MAX 2048
+/* user name (IAM: 64) or credentials-file section */
+#define SL_AUTH_NAME_BYTES_MAX 129
+/* principals of one credentials file */
+#define SL_AUTH_FILE_PRINCIPALS_MAX 4096
+/* credentials file size: a few hundred bytes per principal */
+#define SL_AUTH_FILE_BYTES_MAX (4u * 1024 * 1024)
+/* how often a lookup checks whether the credentials file changed */
+#define SL_AUTH_FILE_CHECK_MS 1000
+/* signing keys cached per network thread (one per key, day, region and service in use) */
+#define SL_AUTH_KEY_CACHE_ENTRIES 64
+/* AWS: a signed request is accepted within 5 minutes of the server's clock */
+#define SL_AUTH_SKEW_MS (5 * 60 * 1000)
+/* AWS: X-Amz-Expires of a presigned request is at most 7 days */
+#define SL_AUTH_PRESIGN_EXPIRES_MAX_S (7 * 24 * 3600)
+
 /* ---- memory (core) ---- */
 /* arena chunk when sl_arena_init gets 0; larger requests get their own */
 #define SL_ARENA_CHUNK_BYTES_DEFAULT 8192

@@ -17,6 +17,7 @@
 #include "wire/sigv4.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,14 @@ int sl_front_create(const sl_front_config_t *cfg, sl_front_t **out) {
     sl_front_t *front = calloc(1, sizeof *front);
     if (!front) return SL_ENOMEM;
     int rc = sl_front_cors_parse(front, cfg);
+    if (rc == 0 && cfg->signatures_verified && !cfg->principal) {
+        SL_ERROR("front: signatures_verified needs a principal lookup");
+        rc = SL_EINVAL;
+    }
+    front->verify = cfg->signatures_verified;
+    front->principal = cfg->principal;
+    front->principal_ctx = cfg->principal_ctx;
+    snprintf(front->region, sizeof front->region, "%s", cfg->region ? cfg->region : "us-east-1");
     if (rc) {
         sl_front_cors_free(front);
         free(front);
@@ -317,7 +326,9 @@ static void handle_json(front_req_t *rq) {
                                "<UnknownOperationException/>\n");
         return;
     }
-    /* 7. parse */
+    /* 7. parse (in place: the signature needs the body's hash first) */
+    char body_hash[65] = "";
+    if (rq->front->verify) sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
     sl_fmt_t fmt = is_cbor ? SL_FMT_CBOR : SL_FMT_JSON;
     sl_val_t *doc = NULL;
     const char *reason = NULL;
@@ -343,7 +354,7 @@ static void handle_json(front_req_t *rq) {
         sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_UNKNOWN_OPERATION, NULL);
         return;
     }
-    /* 9. authentication (format checks; signature verification is a separate issue) */
+    /* 9. authentication: the format checks, then (--auth sigv4) the signature (auth.c) */
     const char *authz = header(req, "authorization");
     const char *query = strchr(req->path, '?');
     bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
@@ -354,6 +365,17 @@ static void handle_json(front_req_t *rq) {
         sl_front_send_error(req, svc, request_id, origin, fmt, etype, emsg);
         return;
     }
+    const sl_front_principal_t *principal = NULL;
+    if (rq->front->verify) {
+        int vrc = sl_front_verify(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
+                                  &principal, &etype, &emsg);
+        if (vrc) {
+            if (vrc != SL_EINVAL)
+                etype = SL_AWS_INTERNAL_FAILURE, emsg = sl_aws_failure_message(vrc);
+            sl_front_send_error(req, svc, request_id, origin, fmt, etype, emsg);
+            return;
+        }
+    }
     /* 10. validation */
     sl_front_error_t verr = {0};
     if (sl_front_validate(op, doc, fmt, req->arena, &verr) != 0) {
@@ -363,7 +385,8 @@ static void handle_json(front_req_t *rq) {
     /* 11. the account: the composition root's hook maps the access key id to the service's
      * context for that account (docs/security.md, "Accounts") */
     void *account = svc->account_ctx;
-    int arc = svc->account ? svc->account(svc->account_ctx, auth.access_key_id, &account) : 0;
+    const char *account_key = principal ? principal->account_id : auth.access_key_id;
+    int arc = svc->account ? svc->account(svc->account_ctx, account_key, &account) : 0;
     if (arc) {
         if (arc == SL_ELIMIT)
             sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_UNRECOGNIZED_CLIENT,
@@ -383,6 +406,7 @@ static void handle_json(front_req_t *rq) {
     }
     call->account = account;
     call->access_key_id = auth.access_key_id;
+    call->principal = principal;
     call->op = op;
     call->in = doc;
     fn(call);

@@ -19,6 +19,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/limits.h"
 #include "front/model.h"
 #include "net/http.h"
 #include "wire/enc.h"
@@ -28,6 +29,18 @@
 #include <stdint.h>
 
 typedef struct sl_front sl_front_t;
+
+/* The principal who signed a request, as the composition root's lookup (sl_front_config_t
+ * .principal) describes it: the secret to verify with and who it is. */
+typedef struct {
+    char secret[SL_AUTH_SECRET_BYTES_MAX];
+    char account_id[16];
+    char arn[SL_AUTH_ARN_BYTES_MAX]; /* arn:aws:iam::<account>:user/<name> */
+    char user_name[SL_AUTH_NAME_BYTES_MAX];
+    char session_token[SL_AUTH_SESSION_TOKEN_BYTES_MAX]; /* "" = none required */
+    int64_t expiration_s;                                /* 0 = never */
+    bool admin;
+} sl_front_principal_t;
 typedef struct sl_front_call sl_front_call_t;
 typedef struct sl_front_service sl_front_service_t;
 
@@ -74,8 +87,17 @@ struct sl_front_service {
      * most one service may set it. */
     bool default_route;
     void *binding; /* the binding's own object, as call->binding */
-    /* The account hook: maps the request's SigV4 access key id (NULL when the request has none)
-     * to the service's context for that account, stored in call->account. Returns 0, SL_ELIMIT
+    /* SigV4 scope: the region a request must be signed for when signatures are verified (a
+     * global service such as IAM: "us-east-1"); NULL = the front's region. */
+    const char *signing_region;
+    /* S3's SigV4 rules: the path is URI-encoded once, and x-amz-content-sha256 may be
+     * UNSIGNED-PAYLOAD or STREAMING-... (then signed as sent). Every other service signs the
+     * body's SHA-256 and encodes the path twice. */
+    bool sigv4_unsigned_payload;
+    /* The account hook: maps the request's account key (NULL when the request has none) to the
+     * service's context for that account, stored in call->account. The key is the verified
+     * principal's 12-digit account id when signatures are verified, else the SigV4 access key id
+     * (docs/security.md, "Accounts"). Returns 0, SL_ELIMIT
      * when the account cannot be created because of a bound (UnrecognizedClientException), or
      * another negative SL_E* (InternalFailure). Runs on network threads, after validation. NULL =
      * call->account is account_ctx for every request. */
@@ -90,6 +112,8 @@ struct sl_front_call {
     void *binding;                     /* service->binding */
     void *account;                     /* the account hook's answer (Kinesis: the engine) */
     const char *access_key_id;         /* from the SigV4 credential, or NULL */
+    /* The verified principal (its secret wiped), or NULL in open mode. */
+    const sl_front_principal_t *principal;
     sl_http_req_t *req;
     sl_arena_t *arena;
     sl_fmt_t fmt;
@@ -111,10 +135,16 @@ typedef struct {
      * nor the server's own loopback origin is refused with 403 (docs/security.md). "*" (any
      * origin) is accepted only together with signatures_verified. */
     const char *cors_origins;
-    /* Hook for SigV4 verification: true once every request's signature is checked against a
-     * principal's secret. Nothing sets it yet (signatures are only checked for their format), so
-     * the server runs in open mode and refuses "*" in cors_origins. */
+    /* SigV4 verification (--auth sigv4): true when every request's signature is checked against
+     * the secret of its principal (then "*" in cors_origins is accepted). It needs `principal`.
+     * False = open mode: signatures are only checked for their format. */
     bool signatures_verified;
+    /* The principal of an access key id: 0 and *out filled, or SL_ENOTFOUND (an unknown or
+     * inactive key: UnrecognizedClientException). Runs on network threads. */
+    int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
+    void *principal_ctx;
+    /* The region requests must be signed for (services may name another: signing_region). */
+    const char *region;
 } sl_front_config_t;
 
 /* Returns SL_EINVAL (after logging why) for a malformed cors_origins list. */

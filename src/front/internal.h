@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "front/front.h"
 #include "front/router.h"
+#include "wire/sigv4.h"
 
 #include <stdbool.h>
 
@@ -39,6 +40,11 @@ struct sl_front {
     char **cors_origins;
     size_t cors_origin_count;
     bool cors_any; /* "*": only with signatures verified */
+    /* SigV4 verification (auth.c); verify false = open mode. */
+    bool verify;
+    int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
+    void *principal_ctx;
+    char region[64];
 };
 
 /* cors.c */
@@ -46,6 +52,15 @@ int sl_front_cors_parse(sl_front_t *front, const sl_front_config_t *cfg);
 void sl_front_cors_free(sl_front_t *front);
 /* May a page of `origin` call this server? (listed, or the server's own loopback origin) */
 bool sl_front_origin_allowed(const sl_front_t *front, const sl_http_req_t *req, const char *origin);
+
+/* auth.c: verifies the signature of a request whose SigV4 parts passed the format checks, for
+ * service svc at now_ms. body_hash: the hex SHA-256 of the body as received (taken before the
+ * body is parsed, since parsers decode strings in place). Returns 0 with *out the principal (an
+ * arena copy, secret wiped), or SL_EINVAL with AWS's error in *err_type / *err_msg (arena or static
+ * strings), or SL_ENOMEM. */
+int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_service_t *svc,
+                    const sl_sigv4_auth_t *auth, const char *body_hash, int64_t now_ms,
+                    const sl_front_principal_t **out, const char **err_type, const char **err_msg);
 
 /* respond.c. `svc` chooses the content types of an answer (NULL: AWS JSON 1.1 / CBOR 1.1). */
 void sl_front_make_request_id(char out[40]);

@@ -9,6 +9,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "front/front.h"
+#include "iam/credentials.h"
 #include "kinesis/engine.h"
 #include "net/http.h"
 #include "storage/backend.h"
@@ -39,6 +40,7 @@ struct sl_compose {
     sl_ingest_keys_t *ingest_keys; /* owned: --ingest-keys, NULL when the ingest front is off */
     sl_ingest_t *ingest;           /* owned: the ingest front's binding (default account) */
     sl_http_server_t *http;        /* owned */
+    sl_iam_creds_t *creds;         /* owned: the --credentials file (--auth sigv4), or NULL */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -211,9 +213,71 @@ static void health(sl_front_call_t *call) {
     sl_front_respond(call, 200, "application/json", body, sizeof body - 1);
 }
 
+/* ---- authentication (docs/security.md) ---- */
+
+static bool is_loopback(const char *addr) {
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+           strcmp(addr, "[::1]") == 0 || strcmp(addr, "localhost") == 0;
+}
+
+/* The front's principal lookup (sl_front_config_t.principal): the credentials file. */
+static int principal_of_key(void *ctx, const char *access_key_id, sl_front_principal_t *out) {
+    sl_compose_t *root = ctx;
+    sl_iam_principal_t p;
+    int rc = sl_iam_creds_lookup(root->creds, access_key_id, &p);
+    if (rc == 0) {
+        memcpy(out->secret, p.secret, sizeof out->secret);
+        memcpy(out->account_id, p.account_id, sizeof out->account_id);
+        memcpy(out->user_name, p.user_name, sizeof out->user_name);
+        memcpy(out->session_token, p.session_token, sizeof out->session_token);
+        snprintf(out->arn, sizeof out->arn, "arn:aws:iam::%s:user/%s", p.account_id, p.user_name);
+        out->expiration_s = p.expiration_s;
+        out->admin = p.admin;
+    }
+    memset(&p, 0, sizeof p);
+    return rc;
+}
+
+/* The authentication mode: --auth sigv4 reads the credentials file; --auth open is refused on
+ * a non-loopback address unless --insecure-open-network says so (and then it is logged). */
+static int open_auth(sl_compose_t *root) {
+    const sl_config_t *cfg = &root->cfg;
+    bool loopback = is_loopback(cfg->bind);
+    if (strcmp(cfg->auth, "sigv4") == 0) {
+        if (!cfg->credentials[0]) {
+            SL_ERROR("--auth sigv4 needs --credentials FILE (the principals and their secrets; "
+                     "docs/security.md)");
+            return SL_EINVAL;
+        }
+        int rc = sl_iam_creds_open(cfg->credentials, cfg->account_id, &root->creds);
+        if (rc) return rc;
+        SL_INFO("auth: sigv4 (every request's signature is verified)");
+    } else if (!loopback) {
+        if (!cfg->insecure_open_network) {
+            SL_ERROR("--bind %s is not a loopback address and --auth is open: anyone who reaches "
+                     "the port could call every operation. Use --auth sigv4 --credentials FILE, "
+                     "or pass --insecure-open-network 1 to accept that (docs/security.md)",
+                     cfg->bind);
+            return SL_EINVAL;
+        }
+        SL_WARN("INSECURE: --auth open on %s (--insecure-open-network): signatures are NOT "
+                "verified; anyone who reaches the port can call every operation of every account",
+                cfg->bind);
+    }
+    if (!loopback)
+        SL_WARN("%s is not a loopback address: requests on the plain port travel unencrypted; "
+                "use TLS (--tls-port, --tls-cert) and https:// endpoints (docs/security.md)",
+                cfg->bind);
+    return 0;
+}
+
 /* The front and its routes: every service's descriptor and the plain routes. */
 static int open_front(sl_compose_t *root) {
-    sl_front_config_t fcfg = {.cors_origins = root->cfg.cors_origins};
+    sl_front_config_t fcfg = {.cors_origins = root->cfg.cors_origins,
+                              .signatures_verified = root->creds != NULL,
+                              .principal = root->creds ? principal_of_key : NULL,
+                              .principal_ctx = root,
+                              .region = root->cfg.region};
     int rc = sl_front_create(&fcfg, &root->front);
     if (rc == 0) rc = sl_kapi_create(&root->kapi);
     for (size_t i = 0; rc == 0 && i < root->account_count; i++)
@@ -311,7 +375,8 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     pthread_mutex_init(&root->accounts_mu, NULL);
     account_t *def = &root->accounts[0];
     snprintf(def->id, sizeof def->id, "%s", cfg->account_id);
-    int rc = make_dir(cfg->data_dir);
+    int rc = open_auth(root);
+    if (rc == 0) rc = make_dir(cfg->data_dir);
     if (rc == 0) rc = open_catalog(cfg->data_dir, &def->catalog);
     if (rc == 0) rc = open_storage(root);
     if (rc == 0) rc = sl_kreadpool_create(SL_KINESIS_READ_THREADS, &root->readpool);
@@ -335,6 +400,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (!root) return;
     if (root->http) sl_http_server_stop(root->http, grace_ms);
     sl_front_destroy(root->front);
+    sl_iam_creds_close(root->creds);
     sl_kapi_destroy(root->kapi);
     sl_ingest_destroy(root->ingest);
     sl_ingest_keys_close(root->ingest_keys);

@@ -23,6 +23,7 @@ typedef struct {
 } opt_t;
 
 static const char *const durability_choices[] = {"sync", "interval", "none", NULL};
+static const char *const auth_choices[] = {"open", "sigv4", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 
 #define S(field) OPT_STR, offsetof(sl_config_t, field), sizeof(((sl_config_t *)0)->field)
@@ -87,6 +88,15 @@ static const opt_t g_opts[] = {
      "API keys of the HTTP ingest front (POST /ingest/{stream}, docs/ingest.md): a file of "
      "`key stream-pattern records-per-second` lines, re-read when it changes; empty = no ingest "
      "routes"},
+    {"auth", S(auth), "open", 0, 0, auth_choices,
+     "open: any well-formed SigV4 signature is accepted (loopback only); sigv4: every signature is "
+     "verified against --credentials (docs/security.md)"},
+    {"credentials", S(credentials), "", 0, 0, NULL,
+     "AWS shared-credentials INI file of the principals (aws_access_key_id, aws_secret_access_key, "
+     "account_id, admin); re-read when it changes; needed by --auth sigv4"},
+    {"insecure_open_network", I(insecure_open_network), "0", 0, 1, NULL,
+     "1 = allow --auth open on a non-loopback --bind: anyone who reaches the port can call every "
+     "operation (logged as a warning at start)"},
     {"max_connections", I(max_connections), "0", 0, SL_HTTP_CONNECTIONS_MAX_LIMIT, NULL,
      "Open client connections, all threads (0 = 30% of the descriptor limit); at the bound the "
      "oldest idle one is "

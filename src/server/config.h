@@ -36,6 +36,9 @@ typedef struct {
     int64_t body_max_bytes;
     char cors_origins[SL_CONFIG_CORS_ORIGINS_BYTES_MAX];
     char ingest_keys[SL_CONFIG_PATH_BYTES_MAX];
+    char auth[16];
+    char credentials[SL_CONFIG_PATH_BYTES_MAX];
+    int64_t insecure_open_network;
     int64_t max_connections;
     int64_t idle_timeout_ms;
     int64_t header_timeout_ms;

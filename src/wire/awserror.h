@@ -27,6 +27,7 @@
     X(SL_AWS_ACCESS_DENIED, "AccessDeniedException", 400)                                          \
     X(SL_AWS_EXPIRED_ITERATOR, "ExpiredIteratorException", 400)                                    \
     X(SL_AWS_EXPIRED_NEXT_TOKEN, "ExpiredNextTokenException", 400)                                 \
+    X(SL_AWS_EXPIRED_TOKEN, "ExpiredTokenException", 400)                                          \
     X(SL_AWS_INCOMPLETE_SIGNATURE, "IncompleteSignatureException", 400)                            \
     X(SL_AWS_INTERNAL_FAILURE, "InternalFailure", 500)                                             \
     X(SL_AWS_INTERNAL_FAILURE_EVENT, "InternalFailureException", 500)                              \

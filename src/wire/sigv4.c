@@ -70,8 +70,12 @@ static void parse_header(const char *h, param_t out[3]) {
 
 /* ---- query form ---- */
 
-static const char *const query_params[5] = {"X-Amz-Algorithm", "X-Amz-Credential",
-                                            "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"};
+/* The five a presigned request must carry, then two optional ones the verifier needs. */
+#define QUERY_REQUIRED 5
+#define QUERY_PARAMS 7
+static const char *const query_params[QUERY_PARAMS] = {
+    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",     "X-Amz-SignedHeaders",
+    "X-Amz-Date",      "X-Amz-Expires",    "X-Amz-Security-Token"};
 
 static int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -100,9 +104,10 @@ static char *url_decode(sl_arena_t *arena, const char *s, size_t n, size_t *len_
     return d;
 }
 
-/* Fills out[] for the five query parameters; *has_algorithm when X-Amz-Algorithm occurs at all. */
-static int parse_query(const char *q, sl_arena_t *arena, param_t out[5], bool *has_algorithm) {
-    memset(out, 0, 5 * sizeof *out);
+/* Fills out[] for the query parameters; *has_algorithm when X-Amz-Algorithm occurs at all. */
+static int parse_query(const char *q, sl_arena_t *arena, param_t out[QUERY_PARAMS],
+                       bool *has_algorithm) {
+    memset(out, 0, QUERY_PARAMS * sizeof *out);
     *has_algorithm = false;
     if (!q) return 0;
     const char *p = q;
@@ -118,7 +123,7 @@ static int parse_query(const char *q, sl_arena_t *arena, param_t out[5], bool *h
         size_t key_len;
         char *key = url_decode(arena, piece, (size_t)(key_end - piece), &key_len);
         if (!key) return SL_ENOMEM;
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < QUERY_PARAMS; i++) {
             if (key_len != strlen(query_params[i]) || memcmp(key, query_params[i], key_len) != 0)
                 continue;
             size_t vlen = 0;
@@ -135,14 +140,16 @@ static int parse_query(const char *q, sl_arena_t *arena, param_t out[5], bool *h
     return 0;
 }
 
-/* Splits "<AKID>/<date>/<region>/<service>/aws4_request" into arena strings ("" when absent). */
+/* Splits "<AKID>/<date>/<region>/<service>/aws4_request" into arena strings ("" when absent; the
+ * terminator keeps whatever follows the fourth '/'). */
 static int split_credential(sl_arena_t *arena, const char *cred, size_t len,
                             sl_sigv4_auth_t *auth) {
-    const char **parts[4] = {&auth->access_key_id, &auth->date, &auth->region, &auth->service};
+    const char **parts[5] = {&auth->access_key_id, &auth->date, &auth->region, &auth->service,
+                             &auth->terminator};
     size_t start = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         size_t end = start;
-        while (end < len && cred[end] != '/')
+        while (end < len && (i == 4 || cred[end] != '/'))
             end++;
         size_t n = start < len ? end - start : 0;
         char *s = sl_arena_strndup(arena, start < len ? cred + start : "", n);
@@ -159,7 +166,7 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
     *err_type = NULL;
     *err_msg = NULL;
     bool auth_header = authorization && authorization[0];
-    param_t qp[5];
+    param_t qp[QUERY_PARAMS];
     bool auth_query;
     if (parse_query(query, arena, qp, &auth_query) != 0) return SL_ENOMEM;
 
@@ -193,7 +200,7 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
         signature = hp[1].ptr, sig_len = hp[1].len;
         signed_headers = hp[2].ptr, sh_len = hp[2].len;
     } else {
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < QUERY_REQUIRED; i++)
             if (!qp[i].found)
                 sl_buf_printf(&msg, "AWS query-string parameters must include '%s'. ",
                               query_params[i]);
@@ -219,6 +226,11 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
     auth->signature = sl_arena_strndup(arena, signature, sig_len);
     if (!auth->signed_headers || !auth->signature) return SL_ENOMEM;
     if (split_credential(arena, cred, cred_len, auth) != 0) return SL_ENOMEM;
+    if (auth->from_query) {
+        auth->amz_date = qp[4].ptr;
+        auth->expires = qp[5].occurrences ? qp[5].ptr : NULL;
+        auth->security_token = qp[6].occurrences ? qp[6].ptr : NULL;
+    }
     return 0;
 }
 
@@ -363,4 +375,275 @@ int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap) {
         in->access_key_id, date8, in->region, in->service, signed_names, sig_hex);
     if (n < 0 || (size_t)n >= out_cap) return SL_ELIMIT;
     return 0;
+}
+
+/* ---- verification ----
+ * The server rebuilds the canonical request from the request as received. Everything is built in
+ * the request's arena: the target, the query and the headers are bounded by the HTTP server's
+ * limits, and nothing here allocates outside the arena. */
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+static bool is_unreserved(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
+}
+
+/* Appends s[0..n) percent-encoded (RFC 3986 unreserved kept; '/' kept when keep_slash). */
+static void uri_encode(sl_buf_t *b, const char *s, size_t n, bool keep_slash) {
+    static const char hx[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (is_unreserved(c) || (keep_slash && c == '/')) {
+            sl_buf_append_byte(b, (char)c);
+        } else {
+            char e[3] = {'%', hx[c >> 4], hx[c & 15]};
+            sl_buf_append(b, e, 3);
+        }
+    }
+}
+
+/* Percent-decodes s[0..n) into the arena; '+' stays '+' (RFC 3986; clients sign what they send,
+ * and SDKs send spaces as %20). Malformed escapes are kept as they are. */
+static char *pct_decode(sl_arena_t *arena, const char *s, size_t n, size_t *len_out) {
+    char *d = sl_arena_alloc(arena, n + 1);
+    if (!d) return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            d[o++] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+            i += 2;
+        } else {
+            d[o++] = s[i];
+        }
+    }
+    d[o] = '\0';
+    *len_out = o;
+    return d;
+}
+
+typedef struct {
+    const char *name; /* encoded, NUL-terminated (arena) */
+    const char *value;
+} query_pair_t;
+
+static int cmp_pair(const void *a, const void *b) {
+    const query_pair_t *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+/* Re-encodes one decoded part into an arena string. */
+static const char *encode_part(sl_arena_t *arena, const char *raw, size_t n) {
+    size_t dlen;
+    char *dec = pct_decode(arena, raw, n, &dlen);
+    if (!dec) return NULL;
+    sl_buf_t b = SL_BUF_INIT;
+    uri_encode(&b, dec, dlen, false);
+    const char *out =
+        sl_buf_failed(&b) ? NULL : sl_arena_strndup(arena, b.data ? b.data : "", b.len);
+    sl_buf_free(&b);
+    return out;
+}
+
+/* The canonical query string of the raw query q[0..n) into b. */
+static int canonical_query(sl_buf_t *b, const char *q, size_t n, bool presigned,
+                           sl_arena_t *arena) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += q[i] == '&';
+    query_pair_t *pairs = sl_arena_alloc(arena, (count + 1) * sizeof *pairs);
+    if (!pairs) return SL_ENOMEM;
+    size_t np = 0;
+    const char *p = q, *end = q + n;
+    while (p < end) {
+        const char *piece = p;
+        while (p < end && *p != '&')
+            p++;
+        const char *piece_end = p;
+        if (p < end) p++;
+        if (piece == piece_end) continue;
+        const char *eq = memchr(piece, '=', (size_t)(piece_end - piece));
+        const char *key_end = eq ? eq : piece_end;
+        const char *name = encode_part(arena, piece, (size_t)(key_end - piece));
+        const char *value = eq ? encode_part(arena, eq + 1, (size_t)(piece_end - eq - 1))
+                               : encode_part(arena, "", 0);
+        if (!name || !value) return SL_ENOMEM;
+        if (presigned && strcmp(name, "X-Amz-Signature") == 0) continue;
+        pairs[np++] = (query_pair_t){name, value};
+    }
+    qsort(pairs, np, sizeof *pairs, cmp_pair);
+    for (size_t i = 0; i < np; i++) {
+        if (i) sl_buf_append_byte(b, '&');
+        sl_buf_append_str(b, pairs[i].name);
+        sl_buf_append_byte(b, '=');
+        sl_buf_append_str(b, pairs[i].value);
+    }
+    return 0;
+}
+
+/* Appends a header value trimmed, with runs of spaces (and tabs) collapsed to one space. */
+static void append_trimmed(sl_buf_t *b, const char *v, size_t n) {
+    size_t i = 0;
+    while (i < n && (v[i] == ' ' || v[i] == '\t'))
+        i++;
+    while (n > i && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    bool space = false;
+    for (; i < n; i++) {
+        if (v[i] == ' ' || v[i] == '\t') {
+            space = true;
+            continue;
+        }
+        if (space) sl_buf_append_byte(b, ' ');
+        space = false;
+        sl_buf_append_byte(b, v[i]);
+    }
+}
+
+int sl_sigv4_canonical_request(const sl_sigv4_canon_input_t *in, sl_arena_t *arena,
+                               const char **out, size_t *out_len) {
+    sl_buf_t b = SL_BUF_INIT;
+    const char *target = in->target;
+    const char *qmark = strchr(target, '?');
+    size_t path_len = qmark ? (size_t)(qmark - target) : strlen(target);
+    int rc = 0;
+
+    sl_buf_append_str(&b, in->method);
+    sl_buf_append_byte(&b, '\n');
+    if (path_len == 0) {
+        sl_buf_append_byte(&b, '/');
+    } else if (in->path_encoded_once) {
+        size_t dlen;
+        char *dec = pct_decode(arena, target, path_len, &dlen);
+        if (!dec) rc = SL_ENOMEM;
+        if (dec) uri_encode(&b, dec, dlen, true);
+    } else {
+        uri_encode(&b, target, path_len, true);
+    }
+    sl_buf_append_byte(&b, '\n');
+    if (rc == 0 && qmark)
+        rc = canonical_query(&b, qmark + 1, strlen(qmark + 1), in->presigned, arena);
+    sl_buf_append_byte(&b, '\n');
+
+    /* Each signed header, in the order the client listed them (SDKs list them sorted). */
+    const char *sh = in->signed_headers;
+    while (rc == 0 && *sh) {
+        const char *semi = strchr(sh, ';');
+        size_t nl = semi ? (size_t)(semi - sh) : strlen(sh);
+        if (nl) {
+            for (size_t k = 0; k < nl; k++) {
+                char c = sh[k];
+                sl_buf_append_byte(&b, (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c);
+            }
+            sl_buf_append_byte(&b, ':');
+            /* Newer SDKs (JavaScript v3) sign the HTTP/2 pseudo-header ":authority" even over
+             * HTTP/1.1: its value is the Host header's (the HTTP/2 layer stores :authority as
+             * host too). */
+            const char *want = sh;
+            size_t want_len = nl;
+            if (nl == 10 && strncmp(sh, ":authority", 10) == 0) want = "host", want_len = 4;
+            bool first = true;
+            for (size_t i = 0; i < in->header_count; i++) {
+                const sl_sigv4_req_header_t *h = &in->headers[i];
+                if (h->name_len != want_len || strncasecmp(h->name, want, want_len) != 0) continue;
+                if (!first) sl_buf_append_byte(&b, ',');
+                first = false;
+                append_trimmed(&b, h->value, h->value_len);
+            }
+            sl_buf_append_byte(&b, '\n');
+        }
+        sh += nl;
+        if (*sh == ';') sh++;
+    }
+    sl_buf_append_byte(&b, '\n');
+    sl_buf_append_str(&b, in->signed_headers);
+    sl_buf_append_byte(&b, '\n');
+    sl_buf_append_str(&b, in->payload_hash);
+    if (rc == 0 && sl_buf_failed(&b)) rc = SL_ENOMEM;
+    if (rc == 0) {
+        *out = sl_arena_strndup(arena, b.data, b.len);
+        *out_len = b.len;
+        if (!*out) rc = SL_ENOMEM;
+    }
+    sl_buf_free(&b);
+    return rc;
+}
+
+int sl_sigv4_signature_hex(const char *canonical_request, size_t len, const char *amz_date,
+                           const char *date8, const char *region, const char *service,
+                           const uint8_t signing_key[32], char hex_out[65]) {
+    char creq_hex[65];
+    sl_sigv4_sha256_hex(canonical_request, len, creq_hex);
+    char sts[512];
+    int n = snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", amz_date,
+                     date8, region, service, creq_hex);
+    if (n < 0 || (size_t)n >= sizeof sts) return SL_ELIMIT;
+    uint8_t sig[32];
+    hmac256(signing_key, 32, sts, (size_t)n, sig);
+    to_hex(sig, 32, hex_out);
+    return 0;
+}
+
+bool sl_sigv4_equal(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb) return false;
+    return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+static bool digits(const char *s, size_t n, int *out) {
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static int to_epoch(int y, int mo, int d, int h, int mi, int s, int64_t *out) {
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return SL_EINVAL;
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = s};
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+int sl_sigv4_parse_amz_date(const char *s, int64_t *epoch_s) {
+    int y, mo, d, h, mi, sec;
+    if (!s || strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z' || !digits(s, 4, &y) ||
+        !digits(s + 4, 2, &mo) || !digits(s + 6, 2, &d) || !digits(s + 9, 2, &h) ||
+        !digits(s + 11, 2, &mi) || !digits(s + 13, 2, &sec))
+        return SL_EINVAL;
+    return to_epoch(y, mo, d, h, mi, sec, epoch_s);
+}
+
+int sl_sigv4_parse_http_date(const char *s, int64_t *epoch_s) {
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    int d, y, h, mi, sec;
+    if (!s || strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || strcmp(s + 25, " GMT") != 0 ||
+        !digits(s + 5, 2, &d) || !digits(s + 12, 4, &y) || !digits(s + 17, 2, &h) ||
+        !digits(s + 20, 2, &mi) || !digits(s + 23, 2, &sec))
+        return SL_EINVAL;
+    for (int m = 0; m < 12; m++)
+        if (memcmp(months + 3 * m, s + 8, 3) == 0)
+            return to_epoch(y, m + 1, d, h, mi, sec, epoch_s);
+    return SL_EINVAL;
+}
+
+void sl_sigv4_format_amz_date(int64_t epoch_s, char out[17]) {
+    time_t t = (time_t)epoch_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }

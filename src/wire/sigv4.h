@@ -1,7 +1,9 @@
 /* SigV4 request authentication: the format checks AWS performs before anything else (header form
  * `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` or the query
- * form X-Amz-Algorithm=...), with AWS's exact exception names and messages (spec §1.7). Signature
- * verification is a separate issue; the parsed parts are returned for it. */
+ * form X-Amz-Algorithm=...), with AWS's exact exception names and messages (spec §1.7); the
+ * verification steps (canonical request of a received request, string to sign, signature,
+ * constant-time comparison, X-Amz-Date parsing), which the front combines with its principals and
+ * its clock (front/auth.c); and signing for clients (`sluice bench`). */
 #ifndef SL_WIRE_SIGV4_H
 #define SL_WIRE_SIGV4_H
 
@@ -17,6 +19,10 @@ typedef struct {
     const char *service;
     const char *signed_headers;
     const char *signature;
+    const char *terminator; /* the scope's fifth part ("aws4_request") */
+    const char *amz_date;   /* X-Amz-Date of the query form (decoded), NULL for the header form */
+    const char *expires;    /* X-Amz-Expires of the query form, NULL when absent */
+    const char *security_token; /* X-Amz-Security-Token of the query form, NULL when absent */
     bool from_query;
 } sl_sigv4_auth_t;
 
@@ -71,5 +77,58 @@ int sl_sigv4_derive_key(const char *secret_key, const char *date8, const char *r
  * NUL-terminated to out. Returns 0, SL_EINVAL (too many or empty headers, bad amz_date) or
  * SL_ELIMIT (out_cap too small). */
 int sl_sigv4_sign(const sl_sigv4_sign_input_t *in, char *out, size_t out_cap);
+
+/* ---- verification (server side: the front) ---- */
+
+/* A header of the received request (the net layer's sl_http_header_t has the same layout): the
+ * name lower-case, both strings NUL-terminated. */
+typedef struct {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} sl_sigv4_req_header_t;
+
+typedef struct {
+    const char *method;
+    const char *target; /* the request target as received: raw path and query ("/a%20b?x=1") */
+    const sl_sigv4_req_header_t *headers;
+    size_t header_count;
+    const char *signed_headers; /* "content-type;host;x-amz-date" from the credential */
+    const char *payload_hash;   /* lower-case hex SHA-256 of the body, or UNSIGNED-PAYLOAD, ... */
+    bool presigned;             /* query form: X-Amz-Signature is left out of the query */
+    bool path_encoded_once;     /* S3: the path is encoded once; other services encode it twice */
+} sl_sigv4_canon_input_t;
+
+/* Builds the canonical request of a received request (AWS "Create a canonical request"): the
+ * method; the URI-encoded path (every byte but the unreserved ones and '/' percent-encoded, so a
+ * path received encoded is encoded a second time, as AWS does for every service but S3); the
+ * query's parameters decoded, re-encoded with RFC 3986's unreserved set and sorted by name, then
+ * value; each signed header with the values of all its occurrences joined by ',', trimmed and
+ * with runs of spaces collapsed (a signed header the request lacks has an empty value, so the
+ * signature fails); the signed header list; the payload hash. Writes an arena string to *out.
+ * Returns 0 or SL_ENOMEM. */
+int sl_sigv4_canonical_request(const sl_sigv4_canon_input_t *in, sl_arena_t *arena,
+                               const char **out, size_t *out_len);
+
+/* The hex signature of a canonical request: the string to sign
+ * "AWS4-HMAC-SHA256\n<amz_date>\n<date8>/<region>/<service>/aws4_request\n<hex sha256(creq)>"
+ * signed with signing_key (sl_sigv4_derive_key). Returns 0 or SL_ELIMIT (parts too long). */
+int sl_sigv4_signature_hex(const char *canonical_request, size_t len, const char *amz_date,
+                           const char *date8, const char *region, const char *service,
+                           const uint8_t signing_key[32], char hex_out[65]);
+
+/* True when the two NUL-terminated strings are equal, in time that depends only on their
+ * lengths (the signature comparison: no early exit an attacker could time). */
+bool sl_sigv4_equal(const char *a, const char *b);
+
+/* Parses an ISO 8601 basic time "yyyymmddThhmmssZ" (X-Amz-Date) into seconds since the epoch.
+ * Returns 0 or SL_EINVAL. */
+int sl_sigv4_parse_amz_date(const char *s, int64_t *epoch_s);
+/* Parses an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT", the Date header SigV4 also accepts).
+ * Returns 0 or SL_EINVAL. */
+int sl_sigv4_parse_http_date(const char *s, int64_t *epoch_s);
+/* Writes epoch_s as "yyyymmddThhmmssZ" and a NUL to out. */
+void sl_sigv4_format_amz_date(int64_t epoch_s, char out[17]);
 
 #endif
