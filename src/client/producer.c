@@ -562,7 +562,6 @@ static void request_done(const sl_client_response_t *resp, void *arg) {
         pump(p);
         return;
     }
-    uint64_t stored = 0;
     for (size_t i = 0; i < rq->count; i++) {
         entry_t *en = &rq->entries[i];
         sl_val_t *item = list->u.arr.items[i];
@@ -579,7 +578,11 @@ static void request_done(const sl_client_response_t *resp, void *arg) {
             }
             continue;
         }
-        stored++;
+        /* Counted before the records complete, so that a caller woken by the last completion
+         * sees it. */
+        pthread_mutex_lock(&p->mu);
+        p->stats.kinesis_records_put++;
+        pthread_mutex_unlock(&p->mu);
         if (en->shard_id[0] && strcmp(en->shard_id, shard) != 0) p->map_stale = true;
         for (uint64_t k = 0; r; k++) {
             urec_t *next = r->next;
@@ -593,9 +596,6 @@ static void request_done(const sl_client_response_t *resp, void *arg) {
         }
     }
     sl_arena_deinit(&arena);
-    pthread_mutex_lock(&p->mu);
-    p->stats.kinesis_records_put += stored;
-    pthread_mutex_unlock(&p->mu);
     request_free(rq);
     pump(p);
 }

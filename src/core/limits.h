@@ -146,6 +146,11 @@
 #define SL_KINESIS_PUT_RECORDS_MAX 500                       /* entries per PutRecords */
 #define SL_KINESIS_PUT_RECORDS_BYTES_MAX (10u * 1024 * 1024) /* whole PutRecords request */
 #define SL_KINESIS_PARTITION_KEY_CHARS_MAX 256
+/* x-sluice-idempotency-key (kinesis/idem.c): its length, how long a key's result is remembered,
+ * and how many keys an engine remembers at most (the oldest are forgotten first) */
+#define SL_KINESIS_IDEMPOTENCY_KEY_BYTES_MAX 128
+#define SL_KINESIS_IDEMPOTENCY_WINDOW_MS (10 * 60 * 1000)
+#define SL_KINESIS_IDEMPOTENCY_KEYS_MAX 1000000
 /* model: StreamName, ConsumerName 1-128 */
 #define SL_NAME_CHARS_MAX 128
 /* model: StreamARN, ConsumerARN 1-2048 */

@@ -5,6 +5,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "kinesis/idem.h"
 #include "kinesis/names.h"
 #include "kinesis/token.h"
 
@@ -1204,6 +1205,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     k->storage = cfg->storage;
     int rc = sl_klisteners_init(k);
     if (rc) goto fail;
+    rc = sl_kidem_create(&k->idem);
+    if (rc) goto fail;
     rc = load_token_key(k);
     if (rc) goto fail;
     int64_t v[2];
@@ -1268,6 +1271,7 @@ fail:
         stream_free(k->streams[i]);
     free(k->streams);
     sl_klisteners_deinit(k);
+    sl_kidem_destroy(k->idem);
     free(k);
     return rc;
 }
@@ -1295,6 +1299,7 @@ void sl_kinesis_close(sl_kinesis_t *k) {
         stream_free(k->streams[i]);
     free(k->streams);
     sl_klisteners_deinit(k);
+    sl_kidem_destroy(k->idem);
     pthread_rwlock_destroy(&k->lock);
     free(k);
 }

@@ -197,6 +197,7 @@ struct sl_kinesis {
     sl_kreadpool_t *readpool; /* shared (cfg.readpool) unless readpool_owned */
     bool readpool_owned;
     sl_kpool_client_t pool_client;
+    struct sl_kidem *idem; /* idempotency keys of puts (kinesis/idem.c) */
     /* reserve thread: persists raised sequence reservations (sl_kshard_seq_claim) */
     pthread_t reserver;
     bool reserver_started;

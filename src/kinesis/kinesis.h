@@ -170,6 +170,11 @@ struct sl_kput {
     sl_arena_t *arena; /* allocations for this call; must outlive the callback */
     sl_kput_cb cb;
     void *arg;
+    /* Sluice's idempotency key (x-sluice-idempotency-key; kinesis/idem.c) or NULL: a put that
+     * repeats a key of the same stream within the window gets the first put's result (same
+     * shards and sequence numbers) and appends nothing. */
+    const char *idempotency_key;
+    size_t idempotency_key_len;
     /* out */
     sl_kerr_t err;
     char stream_name[129];
@@ -178,8 +183,12 @@ struct sl_kput {
     size_t group_count;
     sl_kput_entry_t *entries; /* one per record */
     size_t failed;            /* records in groups whose status is not 0 */
+    bool replayed;            /* the result is a remembered one (idempotency key) */
     /* private */
     int pending;
+    bool idem_owner;           /* this put holds its key's entry (sl_kidem_finish at the end) */
+    struct sl_kput *idem_next; /* waiting for the owner of the same key */
+    void *idem_entry;          /* the owner's entry in the idempotency table */
 };
 
 int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op);

@@ -6,6 +6,7 @@
 
 #include "core/common.h"
 #include "core/log.h"
+#include "kinesis/idem.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -90,8 +91,12 @@ static void append_cb(void *arg, int status, uint64_t first_seq, int64_t arrival
     __atomic_sub_fetch(&g->shard->inflight, 1, __ATOMIC_RELEASE);
     if (status) SL_WARN("put to %s failed in storage: %s", g->shard_id, sl_strerror(status));
     sl_kput_t *op = g->op;
-    if (status && op->single) sl_kerr_storage(&op->err, g->shard->stream->k, status);
-    if (group_done(g)) op->cb(op);
+    sl_kinesis_t *k = g->shard->stream->k;
+    if (status && op->single) sl_kerr_storage(&op->err, k, status);
+    if (group_done(g)) {
+        if (op->idem_owner) sl_kidem_finish(k->idem, op);
+        op->cb(op);
+    }
 }
 
 int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
@@ -100,6 +105,10 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     op->err.type = SL_KERR_NONE;
     op->group_count = 0;
     op->failed = 0;
+    op->replayed = false;
+    op->idem_owner = false;
+    op->idem_next = NULL;
+    op->idem_entry = NULL;
     /* Every field of entries, order and sorted is written before it is read, so they are not
      * zeroed; groups (one per shard, sized once the stream is known) are. */
     op->entries = sl_arena_alloc(a, (n ? n : 1) * sizeof *op->entries);
@@ -115,6 +124,14 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     if (!s || !writable(k, s, op->now_ms, &op->err)) goto done;
     snprintf(op->stream_name, sizeof op->stream_name, "%s", s->name);
     op->encrypted = s->encrypted;
+    if (op->idempotency_key) {
+        sl_kidem_status_t st = sl_kidem_begin(k->idem, s->name, op);
+        if (st == SL_KIDEM_REPLAYED) goto done;
+        if (st == SL_KIDEM_WAITING) {
+            sl_kinesis_unlock(k);
+            return SL_KINESIS_PENDING;
+        }
+    }
     /* validate and route every record before anything is appended: a bad one fails the call */
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -216,9 +233,13 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
         }
     }
     sl_kinesis_unlock(k);
-    if (__atomic_sub_fetch(&op->pending, 1, __ATOMIC_ACQ_REL) == 0) return SL_KINESIS_DONE;
+    if (__atomic_sub_fetch(&op->pending, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (op->idem_owner) sl_kidem_finish(k->idem, op);
+        return SL_KINESIS_DONE;
+    }
     return SL_KINESIS_PENDING;
 done:
     sl_kinesis_unlock(k);
+    if (op->idem_owner) sl_kidem_finish(k->idem, op);
     return SL_KINESIS_DONE;
 }

@@ -152,6 +152,21 @@ static void put(sl_front_call_t *call, bool single) {
         for (size_t i = 0; i < n; i++)
             fill_record(list->u.arr.items[i], &recs[i]);
     }
+    /* Sluice's extension: a retried put with the same key gets the first one's result. */
+    const sl_http_header_t *idem = sl_http_req_header(call->req, "x-sluice-idempotency-key");
+    if (idem) {
+        bool ok = idem->value_len >= 1 && idem->value_len <= SL_KINESIS_IDEMPOTENCY_KEY_BYTES_MAX;
+        for (size_t i = 0; ok && i < idem->value_len; i++)
+            ok = idem->value[i] > 0x20 && idem->value[i] < 0x7f;
+        if (!ok) {
+            sl_front_fail(call, SL_AWS_INVALID_ARGUMENT,
+                          "x-sluice-idempotency-key must be 1 to %d printable ASCII characters.",
+                          SL_KINESIS_IDEMPOTENCY_KEY_BYTES_MAX);
+            return;
+        }
+        op->idempotency_key = idem->value;
+        op->idempotency_key_len = idem->value_len;
+    }
     call->state = op;
     if (sl_kinesis_put(sl_kapi_engine(call), op) == SL_KINESIS_PENDING) return;
     if (single)
