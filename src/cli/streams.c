@@ -36,7 +36,7 @@ typedef struct {
     const char *from, *start_time, *end_time;
     const char *partition_key, *format, *output, *input_format;
     long shard_count;
-    bool follow, aggregate, no_deaggregate, no_wait, insecure, help;
+    bool follow, aggregate, no_deaggregate, no_wait, insecure, http2, help;
     char **args; /* positional arguments (put's records) */
     int arg_count;
 } opts_t;
@@ -672,7 +672,7 @@ static int cmd_replay(const opts_t *o, sl_client_t *c) {
 
 /* ---- the command table and options ---- */
 
-#define COMMON "[--endpoint-url URL] [--region R] [--profile P]"
+#define COMMON "[--endpoint-url URL] [--region R] [--profile P] [--http2] [--no-verify-ssl]"
 
 static const command_t commands[] = {
     {"create", "create a stream and wait until it is ACTIVE",
@@ -714,7 +714,8 @@ static void command_help(FILE *out, const command_t *cmd) {
             "Usage: sluice %s %s\n              %s\n\n%s.\n\n"
             "Every command takes --endpoint-url (default: AWS_ENDPOINT_URL_KINESIS,\n"
             "AWS_ENDPOINT_URL, else " DEFAULT_ENDPOINT "), --region (default: AWS_REGION,\n"
-            "AWS_DEFAULT_REGION, the profile's, else us-east-1), --profile and --no-verify-ssl.\n"
+            "AWS_DEFAULT_REGION, the profile's, else us-east-1), --profile, --http2 (HTTP/2:\n"
+            "prior knowledge on http://, ALPN on https://) and --no-verify-ssl.\n"
             "Times: ISO 8601 (2026-12-06T10:00:00Z), epoch seconds, or now.\n"
             "Exit status: 0 success, 1 service error or failed records, 2 usage, 3 unreachable.\n"
             "See docs/cli.md.\n",
@@ -757,6 +758,7 @@ int sl_cli_stream_main(const char *name, int argc, char **argv) {
         {"--no-deaggregate", &o.no_deaggregate},
         {"--no-wait", &o.no_wait},
         {"--no-verify-ssl", &o.insecure},
+        {"--http2", &o.http2},
         {"--help", &o.help},
         {"-h", &o.help},
     };
@@ -825,6 +827,7 @@ int sl_cli_stream_main(const char *name, int argc, char **argv) {
                              .region = o.region,
                              .profile = o.profile,
                              .tls_insecure = o.insecure,
+                             .http_version = o.http2 ? 2 : 0,
                              .connect_timeout_ms = 3000};
     sl_client_t *c;
     int rc = sl_client_create(&cc, &c);

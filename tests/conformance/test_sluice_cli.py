@@ -8,12 +8,15 @@ import select
 import subprocess
 import time
 
-from helpers import client_for, create_stream_and_wait, sluice_bin, unique_name
+from helpers import client_for, create_stream_and_wait, free_port, sluice_bin, unique_name
 
 
-def sluice(server, *args, stdin=None, endpoint=None):
-    cmd = [str(sluice_bin()), args[0], "--endpoint-url", endpoint or server.endpoint] + list(args[1:])
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+def sluice(server, *args, stdin=None, endpoint=None, env=None):
+    cmd = [str(sluice_bin()), args[0]]
+    if endpoint != "":
+        cmd += ["--endpoint-url", endpoint or server.endpoint]
+    return subprocess.run(cmd + list(args[1:]), input=stdin, capture_output=True, text=True,
+                          timeout=60, env=env)
 
 
 def tail_json(server, name):
@@ -115,3 +118,68 @@ def test_replay_copies_a_time_range(server):
     assert rep.returncode == 0, rep.stderr
     assert "replayed 50 of 50" in rep.stderr
     assert sorted(r["data"] for r in tail_json(server, b)) == sorted(records)
+
+
+def test_tls_and_http2(make_server):
+    tls_port = free_port()
+    srv = make_server(extra_args=["--tls-port", str(tls_port)])
+    https = "https://127.0.0.1:%d" % tls_port
+    name = unique_name("tls")
+    assert sluice(srv, "create", "--stream-name", name, "--no-verify-ssl", endpoint=https,
+                  ).returncode == 0
+    for extra in ([], ["--http2"]):
+        put = sluice(srv, "put", "--stream-name", name, "--no-verify-ssl", *extra, "via-tls",
+                     endpoint=https)
+        assert put.returncode == 0, put.stderr
+    h2 = sluice(srv, "put", "--stream-name", name, "--http2", "via-h2c")
+    assert h2.returncode == 0, h2.stderr
+    out = sluice(srv, "tail", "--stream-name", name, "--http2", "--no-verify-ssl", endpoint=https)
+    assert sorted(out.stdout.split()) == ["via-h2c", "via-tls", "via-tls"]
+    # The server's certificate is self-signed: without --no-verify-ssl the handshake fails.
+    refused = sluice(srv, "ls", endpoint=https)
+    assert refused.returncode == 3 and "TLS" in refused.stderr
+
+
+def test_endpoint_and_credentials_from_profile_files(server, tmp_path):
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text(
+        "[default]\nregion = us-west-2\n\n[profile lab]\nregion = eu-west-1\n"
+        "endpoint_url = %s\ns3 =\n  endpoint_url = http://127.0.0.1:1\n" % server.endpoint)
+    (tmp_path / ".aws" / "credentials").write_text(
+        "[lab]\naws_access_key_id = AKIDLAB\naws_secret_access_key = labsecret\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), AWS_PROFILE="lab")
+    name = unique_name("prof")
+    made = sluice(server, "create", "--stream-name", name, endpoint="", env=env)
+    assert made.returncode == 0, made.stderr
+    # The environment wins over the profile.
+    env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:1"
+    assert sluice(server, "ls", endpoint="", env=env).returncode == 3
+    assert sluice(server, "describe", "--stream-name", name).returncode == 0
+
+
+def test_cat_a_time_range_to_a_file(server, tmp_path):
+    name = unique_name("cat")
+    assert sluice(server, "create", "--stream-name", name, "--shard-count", "2").returncode == 0
+    assert sluice(server, "put", "--stream-name", name, "early").returncode == 0
+    kinesis = client_for(server)
+    it = kinesis.get_shard_iterator  # the arrival time of "early", from the server
+    start = None
+    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+        recs = kinesis.get_records(ShardIterator=it(
+            StreamName=name, ShardId=shard["ShardId"],
+            ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]
+        for r in recs:
+            start = r["ApproximateArrivalTimestamp"].timestamp() + 0.001
+    assert start is not None
+    # The next put is another process, started well after "early" arrived.
+    assert sluice(server, "put", "--stream-name", name, "late1", "late2").returncode == 0
+    out = tmp_path / "range.txt"
+    cat = sluice(server, "cat", "--stream-name", name, "--start-time", "%.3f" % start,
+                 "--end-time", "now", "--output", str(out))
+    assert cat.returncode == 0, cat.stderr
+    assert sorted(out.read_text().split()) == ["late1", "late2"]
+    everything = sluice(server, "cat", "--stream-name", name)
+    assert sorted(everything.stdout.split()) == ["early", "late1", "late2"]
+    assert sluice(server, "cat", "--stream-name", name, "--start-time", "yesterday"
+                  ).returncode == 2
