@@ -50,11 +50,16 @@ def test_single_and_batch_records_land_with_their_keys(make_server, tmp_path):
     assert status == 200 and body["failedRecordCount"] == 0 and len(body["records"]) == 3
     status, _ = curl(url, "no key given", "x-api-key: devkey")
     assert status == 200
+    # A webhook retried with the same Idempotency-Key is stored once, with the first answer.
+    first = curl(url, "delivery 42", "x-api-key: devkey", "Idempotency-Key: delivery-42")
+    again = curl(url, "delivery 42", "x-api-key: devkey", "Idempotency-Key: delivery-42")
+    assert first[0] == 200 and again == first
     got = records(srv, name)
     assert ("sensor-1", "hello") in got and ("from-query", "q") in got
     assert ("d-7", '{"device":{"id":"d-7"}}') in got
     assert [d for k, d in got if k == "batch"] == ["one", "two", "three"]
     assert [k for k, d in got if d == "no key given"][0]  # a random key
+    assert [d for k, d in got].count("delivery 42") == 1
 
 
 def test_keys_patterns_rate_limit_and_reload(make_server, tmp_path):

@@ -334,6 +334,21 @@ static void handle(sl_front_call_t *call) {
                          .arena = call->arena,
                          .cb = put_done,
                          .arg = call};
+    /* A retried POST with the same key gets the first answer (kinesis/idem.h). */
+    const sl_http_header_t *idem = sl_http_req_header(req, "x-sluice-idempotency-key");
+    if (!idem) idem = sl_http_req_header(req, "idempotency-key");
+    if (idem) {
+        bool ok = idem->value_len >= 1 && idem->value_len <= SL_KINESIS_IDEMPOTENCY_KEY_BYTES_MAX;
+        for (size_t i = 0; ok && i < idem->value_len; i++)
+            ok = idem->value[i] > 0x20 && idem->value[i] < 0x7f;
+        if (!ok) {
+            fail(call, 400, "ValidationException",
+                 "the idempotency key must be 1 to 128 printable ASCII characters");
+            return;
+        }
+        ic->op.idempotency_key = idem->value;
+        ic->op.idempotency_key_len = idem->value_len;
+    }
     call->state = ic;
     if (sl_kinesis_put(in->kinesis, &ic->op) != SL_KINESIS_PENDING) finish(call);
 }
