@@ -1183,6 +1183,76 @@ static int load_token_key(sl_kinesis_t *k) {
     return sl_catalog_setting_put(k->catalog, "token_key", k->token_key, sizeof k->token_key);
 }
 
+/* ---- idempotency keys after a restart (kinesis/idem.h, "Durability") ---- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int status;
+    sl_read_result_t *res;
+} idem_read_t;
+
+static void idem_read_cb(void *arg, int status, sl_read_result_t *res) {
+    idem_read_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->status = status;
+    w->res = res; /* kept: freed by idem_restore_shard */
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Reads the shard's records of the last idempotency window and restores their tags. */
+static void idem_restore_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh, int64_t since) {
+    uint64_t seq;
+    if (!sh->log || sl_storage_seek_time(sh->log, since, &seq) != 0) return;
+    for (;;) {
+        idem_read_t w = {.status = 0};
+        pthread_mutex_init(&w.mu, NULL);
+        pthread_cond_init(&w.cv, NULL);
+        int rc = sl_storage_read(sh->log, seq, SL_KINESIS_GET_RECORDS_MAX,
+                                 SL_KINESIS_GET_RECORDS_BYTES_MAX, since, idem_read_cb, &w);
+        if (rc == 0) {
+            pthread_mutex_lock(&w.mu);
+            while (!w.done)
+                pthread_cond_wait(&w.cv, &w.mu);
+            pthread_mutex_unlock(&w.mu);
+        }
+        pthread_mutex_destroy(&w.mu);
+        pthread_cond_destroy(&w.cv);
+        if (rc != 0 || w.status != 0 || !w.res) {
+            if (w.res) sl_storage_read_free(w.res);
+            return;
+        }
+        size_t n = w.res->count;
+        uint64_t next = w.res->next_seq;
+        for (size_t i = 0; i < n; i++) {
+            const sl_record_t *r = &w.res->records[i];
+            const char *key;
+            size_t key_len, index, count;
+            if (sl_kidem_parse_tag(r->attributes, r->attributes_len, &key, &key_len, &index,
+                                   &count))
+                sl_kidem_restore(k->idem, s->name, s->encrypted, key, key_len, index, count, sh->id,
+                                 sh->created_ms, sh->index, r->seq, r->arrival_ms);
+        }
+        sl_storage_read_free(w.res);
+        if (n == 0 || next <= seq) return;
+        seq = next;
+    }
+}
+
+static void idem_restore(sl_kinesis_t *k) {
+    int64_t since = sl_time_now_ms() - SL_KINESIS_IDEMPOTENCY_WINDOW_MS;
+    for (size_t i = 0; i < k->stream_count; i++)
+        for (size_t j = 0; j < k->streams[i]->shard_count; j++)
+            idem_restore_shard(k, k->streams[i], k->streams[i]->shards[j], since);
+    size_t n = sl_kidem_restore_end(k->idem);
+    if (n)
+        SL_INFO("restored %zu idempotency keys of the last %d s", n,
+                SL_KINESIS_IDEMPOTENCY_WINDOW_MS / 1000);
+}
+
 int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     sl_kinesis_t *k = calloc(1, sizeof *k);
     if (!k) return SL_ENOMEM;
@@ -1242,6 +1312,7 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     SL_INFO("loaded %zu streams with %zu shards from %s", k->stream_count, shards, cfg->data_dir);
     rc = seq_open_all(k);
     if (rc) goto fail;
+    idem_restore(k);
     catalog_changed(k); /* a backup of what this start loaded */
 
     k->readpool = cfg->readpool;

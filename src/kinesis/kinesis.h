@@ -170,9 +170,10 @@ struct sl_kput {
     sl_arena_t *arena; /* allocations for this call; must outlive the callback */
     sl_kput_cb cb;
     void *arg;
-    /* Sluice's idempotency key (x-sluice-idempotency-key; kinesis/idem.c) or NULL: a put that
+    /* Sluice's idempotency key (x-sluice-idempotency-key; kinesis/idem.h) or NULL: a put that
      * repeats a key of the same stream within the window gets the first put's result (same
-     * shards and sequence numbers) and appends nothing. */
+     * shards and sequence numbers) and appends nothing. Stored records then carry the key in
+     * their attributes after the explicit hash key and a NUL. */
     const char *idempotency_key;
     size_t idempotency_key_len;
     /* out */

@@ -197,7 +197,8 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     for (size_t i = 0; i < n; i++) {
         sl_kput_group_t *g = &op->groups[op->entries[i].group];
         const sl_krecord_t *r = &op->records[i];
-        sorted[(size_t)(g->entries - order) + g->count] = (sl_record_t){
+        sl_record_t *dst = &sorted[(size_t)(g->entries - order) + g->count];
+        *dst = (sl_record_t){
             .arrival_ms = r->arrival_ms,
             .key = r->partition_key,
             .key_len = r->partition_key_len,
@@ -206,6 +207,11 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             .data = r->data,
             .data_len = r->data_len,
         };
+        /* The idempotency key goes to disk with the record (kinesis/idem.h, "Durability"). */
+        if (op->idem_owner && !sl_kidem_tag(op, i, &dst->attributes, &dst->attributes_len)) {
+            sl_kerr_internal(&op->err, SL_ENOMEM);
+            goto done;
+        }
         g->entries[g->count++] = i;
     }
     /* One extra count for this call: callbacks that complete before the loop ends never see

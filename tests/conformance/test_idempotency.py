@@ -89,3 +89,23 @@ def test_an_unknown_stream_is_not_remembered(server):
     create_stream_and_wait(client_for(server), name)
     status, body = put_records(server, name, [b"z"], key="early")
     assert status == 200 and body["FailedRecordCount"] == 0
+
+
+def test_keys_survive_a_kill_and_restart(make_server):
+    srv = make_server()
+    kinesis = client_for(srv)
+    name = unique_name("idurable")
+    create_stream_and_wait(kinesis, name, shards=3)
+    datas = [b"d-%d" % i for i in range(30)]
+    status, first = put_records(srv, name, datas, key="before-crash")
+    assert status == 200 and first["FailedRecordCount"] == 0
+    single = {"StreamName": name, "Data": b64(b"solo"), "PartitionKey": "s"}
+    hdr = {"x-sluice-idempotency-key": "solo-1"}
+    one = raw_request(srv, "Kinesis_20131202.PutRecord", single, headers=hdr)
+    assert one.status == 200
+    srv.restart(kill=True)  # SIGKILL: only what is on disk is left
+    status, again = put_records(srv, name, datas, key="before-crash")
+    assert status == 200 and again == first
+    two = raw_request(srv, "Kinesis_20131202.PutRecord", single, headers=hdr)
+    assert two.status == 200 and two.json() == one.json()
+    assert stored(srv, name) == sorted(datas + [b"solo"])
