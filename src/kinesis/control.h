@@ -64,4 +64,147 @@ typedef struct {
 
 bool sl_kinesis_update_shard_count(sl_kinesis_t *k, sl_kscale_t *op, sl_kerr_t *err);
 
+/* ---- tags and resource policies (tags.c) -------------------------------------------------------
+ * A stream's tags change only while it is ACTIVE or UPDATING. Adding or removing several tags
+ * writes every row in one catalog transaction. A resource is a stream or a consumer, named by its
+ * ARN (ResourceARN). */
+
+/* A tag of a request, or of a result (then both strings are NUL-terminated, in the arena). */
+typedef struct {
+    const char *key;
+    size_t key_len;
+    const char *value; /* "" when the request gave none */
+    size_t value_len;
+} sl_ktag_ref_t;
+
+/* AddTagsToStream (stream) or TagResource (resource true: resource_arn names it). */
+typedef struct {
+    sl_kstream_ref_t stream;
+    bool resource;
+    const char *resource_arn;
+    size_t resource_arn_len;
+    const sl_ktag_ref_t *tags;
+    size_t count;
+    int64_t now_ms;
+} sl_ktag_add_t;
+
+bool sl_kinesis_tags_add(sl_kinesis_t *k, const sl_ktag_add_t *op, sl_kerr_t *err);
+
+/* RemoveTagsFromStream (stream) or UntagResource (resource): keys not present are ignored. */
+typedef struct {
+    sl_kstream_ref_t stream;
+    bool resource;
+    const char *resource_arn;
+    size_t resource_arn_len;
+    const sl_ktag_ref_t *keys; /* values unused */
+    size_t count;
+    int64_t now_ms;
+} sl_ktag_remove_t;
+
+bool sl_kinesis_tags_remove(sl_kinesis_t *k, const sl_ktag_remove_t *op, sl_kerr_t *err);
+
+/* ListTagsForStream (stream; limit and exclusive_start apply) or ListTagsForResource (resource:
+ * every tag). Tags come sorted by key, copied into `arena`. */
+typedef struct {
+    /* in */
+    sl_kstream_ref_t stream;
+    bool resource;
+    const char *resource_arn;
+    size_t resource_arn_len;
+    int64_t limit;
+    const char *exclusive_start; /* NUL-terminated, or NULL */
+    int64_t now_ms;
+    sl_arena_t *arena;
+    /* out */
+    sl_ktag_ref_t *tags;
+    size_t count;
+    bool more;
+} sl_ktag_list_t;
+
+bool sl_kinesis_tags_list(sl_kinesis_t *k, sl_ktag_list_t *op, sl_kerr_t *err);
+
+/* PutResourcePolicy (policy set), DeleteResourcePolicy (policy NULL: ResourceNotFoundException
+ * when there is none) and GetResourcePolicy (sl_kinesis_policy_get: "{}" when there is none, copied
+ * into the arena). */
+typedef struct {
+    const char *resource_arn;
+    size_t resource_arn_len;
+    const char *policy; /* NUL-terminated */
+    int64_t now_ms;
+} sl_kpolicy_t;
+
+bool sl_kinesis_policy_put(sl_kinesis_t *k, const sl_kpolicy_t *op, sl_kerr_t *err);
+bool sl_kinesis_policy_get(sl_kinesis_t *k, const sl_kpolicy_t *op, sl_arena_t *arena,
+                           const char **policy, sl_kerr_t *err);
+
+/* ---- consumers (consumers.c) ----------------------------------------------------------------- */
+
+/* A consumer as the describe and list operations report it. */
+typedef struct {
+    char name[129];
+    char arn[512];
+    sl_kstatus_t status;
+    int64_t created_ms;
+    char stream_arn[512];
+} sl_kconsumer_info_t;
+
+/* A consumer as requests name it: ConsumerARN, or StreamARN + ConsumerName. */
+typedef struct {
+    const char *arn;
+    size_t arn_len;
+    const char *stream_arn;
+    size_t stream_arn_len;
+    const char *name;
+    size_t name_len;
+} sl_kconsumer_ref_t;
+
+/* RegisterStreamConsumer: the stream (StreamARN) must be ACTIVE; the consumer starts CREATING. */
+typedef struct {
+    /* in */
+    const char *stream_arn;
+    size_t stream_arn_len;
+    const char *name;
+    size_t name_len;
+    const sl_ktag_ref_t *tags;
+    size_t tag_count;
+    int64_t now_ms;
+    /* out */
+    sl_kconsumer_info_t consumer;
+} sl_kconsumer_register_t;
+
+bool sl_kinesis_register_consumer(sl_kinesis_t *k, sl_kconsumer_register_t *op, sl_kerr_t *err);
+
+/* DescribeStreamConsumer. */
+bool sl_kinesis_describe_consumer(sl_kinesis_t *k, const sl_kconsumer_ref_t *ref, int64_t now_ms,
+                                  sl_kconsumer_info_t *out, sl_kerr_t *err);
+
+/* DeregisterStreamConsumer: the consumer becomes DELETING. *out names its stream and ARN, so that
+ * the caller can end its subscriptions (sl_kinesis_fanout_kick, without the lock). */
+typedef struct {
+    char stream_name[129];
+    char consumer_arn[512];
+} sl_kconsumer_gone_t;
+
+bool sl_kinesis_deregister_consumer(sl_kinesis_t *k, const sl_kconsumer_ref_t *ref, int64_t now_ms,
+                                    sl_kconsumer_gone_t *out, sl_kerr_t *err);
+
+/* ListStreamConsumers: a page of the stream's consumers (registration order) and the NextToken of
+ * the next page ("" when none), both in the arena. */
+typedef struct {
+    /* in */
+    const char *stream_arn;
+    size_t stream_arn_len;
+    const char *next_token;
+    size_t next_token_len;
+    int64_t max_results;
+    int64_t now_ms;
+    sl_arena_t *arena;
+    /* out */
+    sl_kconsumer_info_t *consumers;
+    size_t count;
+    const char *next; /* NULL when none */
+} sl_kconsumer_list_t;
+
+bool sl_kinesis_list_consumers(sl_kinesis_t *k, sl_kconsumer_list_t *op, sl_kerr_t *err);
+
 #endif

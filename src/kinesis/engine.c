@@ -528,14 +528,11 @@ const sl_ktag_t *sl_ktags_find(const sl_ktags_t *tags, const char *key) {
     return NULL;
 }
 
-int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key,
-                       const char *value) {
-    catalog_changed(k);
-    int rc = sl_catalog_tag_put(k->catalog, arn, key, value ? value : "");
-    if (rc) return rc;
+/* The memory side of a tag change (after its catalog write). */
+static int tags_mem_set(sl_ktags_t *tags, const char *key, const char *value) {
     for (size_t i = 0; i < tags->count; i++) {
         if (strcmp(tags->items[i].key, key) != 0) continue;
-        char *v = strdup(value ? value : "");
+        char *v = strdup(value);
         if (!v) return SL_ENOMEM;
         free(tags->items[i].value);
         tags->items[i].value = v;
@@ -544,30 +541,67 @@ int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const
     sl_ktag_t *n = realloc(tags->items, (tags->count + 1) * sizeof *n);
     if (!n) return SL_ENOMEM;
     tags->items = n;
+    char *k = strdup(key), *v = strdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return SL_ENOMEM;
+    }
     size_t i = tags->count;
     while (i > 0 && strcmp(n[i - 1].key, key) > 0) {
         n[i] = n[i - 1];
         i--;
     }
-    n[i].key = strdup(key);
-    n[i].value = strdup(value ? value : "");
+    n[i].key = k;
+    n[i].value = v;
     tags->count++;
-    return n[i].key && n[i].value ? 0 : SL_ENOMEM;
+    return 0;
 }
 
-int sl_kinesis_tag_remove(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key) {
-    catalog_changed(k);
+static void tags_mem_remove(sl_ktags_t *tags, const char *key) {
     for (size_t i = 0; i < tags->count; i++) {
         if (strcmp(tags->items[i].key, key) != 0) continue;
-        int rc = sl_catalog_tag_delete(k->catalog, arn, key);
-        if (rc && rc != SL_ENOTFOUND) return rc;
         free(tags->items[i].key);
         free(tags->items[i].value);
         memmove(&tags->items[i], &tags->items[i + 1], (tags->count - i - 1) * sizeof *tags->items);
         tags->count--;
-        return 0;
+        return;
     }
-    return 0;
+}
+
+int sl_kinesis_tags_write(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn,
+                          const char *const *keys, const char *const *values, size_t n) {
+    catalog_changed(k);
+    int rc = sl_catalog_begin(k->catalog);
+    if (rc) return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (values) {
+            rc = sl_catalog_tag_put(k->catalog, arn, keys[i], values[i]);
+        } else if (sl_ktags_find(tags, keys[i])) {
+            rc = sl_catalog_tag_delete(k->catalog, arn, keys[i]);
+            if (rc == SL_ENOTFOUND) rc = 0;
+        }
+    }
+    if (rc == 0) rc = sl_catalog_commit(k->catalog);
+    if (rc) {
+        sl_catalog_rollback(k->catalog);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!values) {
+            tags_mem_remove(tags, keys[i]);
+            continue;
+        }
+        int mrc = tags_mem_set(tags, keys[i], values[i]);
+        if (mrc && rc == 0) rc = mrc;
+    }
+    return rc;
+}
+
+int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key,
+                       const char *value) {
+    const char *v = value ? value : "";
+    return sl_kinesis_tags_write(k, tags, arn, &key, &v, 1);
 }
 
 int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const char *policy) {

@@ -308,11 +308,14 @@ void sl_kstream_insert_shard(sl_kstream_t *s, sl_kshard_t *sh);
 int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u128_t end,
                          int32_t parent, int32_t adjacent_parent, int64_t now_ms,
                          sl_kshard_t **out);
-/* Tags of a resource (stream or consumer): set/remove write through to the catalog. */
+/* Sets one tag of a resource (stream or consumer): the catalog first, then memory. */
 int sl_kinesis_tag_set(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key,
                        const char *value);
-int sl_kinesis_tag_remove(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn, const char *key);
 const sl_ktag_t *sl_ktags_find(const sl_ktags_t *tags, const char *key);
+/* Sets n tags (values given) or removes n keys (values NULL; absent keys are skipped) of a
+ * resource: every row in one catalog transaction, then memory. */
+int sl_kinesis_tags_write(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn,
+                          const char *const *keys, const char *const *values, size_t n);
 int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const char *policy);
 int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, int64_t now_ms,
                             sl_kconsumer_t **out);

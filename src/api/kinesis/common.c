@@ -204,3 +204,17 @@ void sl_kapi_reply_saved(sl_front_call_t *call, int rc) {
     else
         sl_front_reply(call);
 }
+
+/* The Tags map of a request as the core's tags (values "" when not strings). */
+sl_ktag_ref_t *sl_kapi_tags_in(sl_front_call_t *call, size_t *count) {
+    sl_val_t *m = sl_val_get(call->in, "Tags");
+    *count = m ? m->u.map.count : 0;
+    sl_ktag_ref_t *tags = sl_arena_calloc(call->arena, *count ? *count : 1, sizeof *tags);
+    for (size_t i = 0; tags && i < *count; i++) {
+        const sl_kv_t *kv = &m->u.map.items[i];
+        bool str = kv->val && kv->val->type == SL_VAL_STRING;
+        tags[i] = (sl_ktag_ref_t){kv->key, kv->key_len, str ? kv->val->u.str.ptr : "",
+                                  str ? kv->val->u.str.len : 0};
+    }
+    return tags;
+}

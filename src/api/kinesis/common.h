@@ -53,9 +53,9 @@ void sl_kapi_tags_ops(const char *name, sl_front_op_fn *fn);
 void sl_kapi_data_ops(const char *name, sl_front_op_fn *fn);
 void sl_kapi_consumer_ops(const char *name, sl_front_op_fn *fn);
 void sl_kapi_reshard_ops(const char *name, sl_front_op_fn *fn);
-/* Consumer from ConsumerARN, or StreamARN + ConsumerName (caller holds the engine lock); sends the
- * error and returns NULL when there is none. */
-sl_kconsumer_t *sl_kapi_consumer(sl_front_call_t *call, sl_kstream_t **stream_out);
+/* The Tags map of a request (CreateStream, AddTagsToStream, TagResource, RegisterStreamConsumer)
+ * as the core's tags, in the call's arena (values "" when not strings); NULL when out of memory. */
+sl_ktag_ref_t *sl_kapi_tags_in(sl_front_call_t *call, size_t *count);
 void sl_kapi_subscribe(sl_front_call_t *call);
 /* Sends LimitExceededException unless one more ON_DEMAND stream fits the account limit. */
 bool sl_kapi_on_demand_limit_ok(sl_front_call_t *call);
