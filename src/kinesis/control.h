@@ -13,6 +13,7 @@
 #ifndef SL_KINESIS_CONTROL_H
 #define SL_KINESIS_CONTROL_H
 
+#include "kinesis/hashkey.h"
 #include "kinesis/kinesis.h"
 
 #include <stdbool.h>
@@ -206,5 +207,198 @@ typedef struct {
 } sl_kconsumer_list_t;
 
 bool sl_kinesis_list_consumers(sl_kinesis_t *k, sl_kconsumer_list_t *op, sl_kerr_t *err);
+
+/* ---- streams (streams.c) --------------------------------------------------------------------- */
+
+/* A stream as the describe and list operations report it. */
+typedef struct {
+    char name[129];
+    char arn[512];
+    sl_kstatus_t status; /* effective state (CREATING turns ACTIVE by itself, ...) */
+    bool on_demand;
+    int32_t retention_hours;
+    int64_t created_ms;
+    const char *metrics[SL_KMETRICS_COUNT]; /* enabled shard-level metrics, in the model's order */
+    size_t metric_count;
+    bool encrypted;
+    char key_id[2049]; /* "" when none */
+    /* DescribeStreamSummary */
+    size_t open_shard_count; /* 0 while the stream shows no shards (CREATING) */
+    size_t consumer_count;
+    int64_t warm_mibps; /* -1 = none */
+    int32_t max_record_size_kib;
+} sl_kstream_info_t;
+
+/* A shard as DescribeStream and ListShards report it. */
+typedef struct {
+    uint32_t index;
+    int32_t parent, adjacent_parent; /* -1 = none */
+    sl_u128_t start, end;            /* hash key range */
+    int64_t created_ms;
+    int64_t closed_ms; /* 0 = open */
+} sl_kshard_info_t;
+
+/* CreateStream: PROVISIONED with shard_count shards, or ON_DEMAND (mode "ON_DEMAND", or no mode
+ * and no shard count) with SL_KINESIS_ON_DEMAND_SHARDS; tags are set with it. */
+typedef struct {
+    const char *name;
+    size_t name_len;
+    bool has_shard_count;
+    int64_t shard_count;
+    const char *mode; /* StreamModeDetails.StreamMode, NUL-terminated, or NULL */
+    int64_t max_record_size_kib;
+    bool has_warm;
+    int64_t warm_mibps;
+    const sl_ktag_ref_t *tags;
+    size_t tag_count;
+    int64_t now_ms;
+} sl_kcreate_t;
+
+bool sl_kinesis_create_stream_op(sl_kinesis_t *k, const sl_kcreate_t *op, sl_kerr_t *err);
+
+/* DeleteStream: refused while consumers are registered unless enforce_consumer_deletion. *name
+ * receives the stream's name (to end its subscriptions, sl_kinesis_fanout_kick). */
+bool sl_kinesis_delete_stream_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref,
+                                 bool enforce_consumer_deletion, int64_t now_ms, char name[129],
+                                 sl_kerr_t *err);
+
+/* DescribeStream: the stream and a page of its shards (after exclusive_start, by ShardId). */
+typedef struct {
+    /* in */
+    sl_kstream_ref_t stream;
+    int64_t limit;
+    const char *exclusive_start;
+    size_t exclusive_start_len;
+    int64_t now_ms;
+    sl_arena_t *arena;
+    /* out */
+    sl_kstream_info_t info;
+    sl_kshard_info_t *shards;
+    size_t shard_count;
+    bool more;
+} sl_kdescribe_t;
+
+bool sl_kinesis_describe_stream(sl_kinesis_t *k, sl_kdescribe_t *op, sl_kerr_t *err);
+
+/* DescribeStreamSummary. */
+bool sl_kinesis_describe_stream_summary(sl_kinesis_t *k, const sl_kstream_ref_t *ref,
+                                        int64_t now_ms, sl_kstream_info_t *out, sl_kerr_t *err);
+
+/* ListStreams: a page of stream names and summaries (name order) after exclusive_start or the
+ * position a NextToken names; next is the NextToken of the page after, or NULL. */
+typedef struct {
+    /* in */
+    int64_t limit;
+    const char *exclusive_start;
+    size_t exclusive_start_len;
+    const char *next_token;
+    size_t next_token_len;
+    int64_t now_ms;
+    sl_arena_t *arena;
+    /* out */
+    sl_kstream_info_t *streams; /* name, arn, status, on_demand and created_ms only */
+    size_t count;
+    bool more;
+    const char *next;
+} sl_klist_streams_t;
+
+bool sl_kinesis_list_streams(sl_kinesis_t *k, sl_klist_streams_t *op, sl_kerr_t *err);
+
+/* ListShards: the stream by name/ARN or by NextToken, ShardFilter, ExclusiveStartShardId and
+ * StreamCreationTimestamp, with AWS's argument errors. */
+typedef struct {
+    /* in */
+    sl_kstream_ref_t stream;
+    const char *next_token;
+    size_t next_token_len;
+    const char *exclusive_start;
+    size_t exclusive_start_len;
+    bool has_created;   /* StreamCreationTimestamp is present */
+    bool created_valid; /* ... and a timestamp */
+    int64_t created_ms;
+    bool has_filter;
+    const char *filter_type; /* ShardFilter.Type, NUL-terminated, or NULL */
+    const char *filter_shard_id;
+    size_t filter_shard_id_len;
+    bool has_filter_ts;
+    bool filter_ts_valid; /* the Timestamp member is a timestamp */
+    int64_t filter_ts_ms;
+    int64_t max_results;
+    int64_t now_ms;
+    sl_arena_t *arena;
+    /* out */
+    sl_kshard_info_t *shards;
+    size_t count;
+    const char *next;
+} sl_klist_shards_t;
+
+bool sl_kinesis_list_shards(sl_kinesis_t *k, sl_klist_shards_t *op, sl_kerr_t *err);
+
+/* Increase/DecreaseStreamRetentionPeriod. */
+bool sl_kinesis_set_retention_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t hours,
+                                 bool increase, int64_t now_ms, sl_kerr_t *err);
+
+/* Enable/DisableEnhancedMonitoring: metric names ("ALL" = every one) are added or removed; out
+ * has the stream's name, ARN and the metrics before (current) and after (desired). */
+typedef struct {
+    /* in */
+    sl_kstream_ref_t stream;
+    const char *const *names;
+    size_t name_count;
+    bool enable;
+    int64_t now_ms;
+    /* out */
+    sl_kstream_info_t before, after;
+} sl_kmonitoring_t;
+
+bool sl_kinesis_set_monitoring(sl_kinesis_t *k, sl_kmonitoring_t *op, sl_kerr_t *err);
+
+/* DescribeLimits. */
+typedef struct {
+    int64_t shard_limit;
+    int64_t open_shard_count;
+    int64_t on_demand_stream_count;
+    int64_t on_demand_stream_limit;
+} sl_klimits_t;
+
+void sl_kinesis_describe_limits(sl_kinesis_t *k, int64_t now_ms, sl_klimits_t *out);
+
+/* The account's MinimumThroughputBillingCommitment. */
+typedef enum {
+    SL_KCOMMIT_DISABLED,
+    SL_KCOMMIT_ENABLED,
+    SL_KCOMMIT_ENABLED_UNTIL_EARLIEST_ALLOWED_END,
+} sl_kcommit_status_t;
+
+typedef struct {
+    sl_kcommit_status_t status;
+    int64_t started_ms, earliest_end_ms; /* when not DISABLED */
+} sl_kcommitment_t;
+
+void sl_kinesis_describe_account(sl_kinesis_t *k, sl_kcommitment_t *out);
+/* UpdateAccountSettings: enabling starts the commitment; disabling before its earliest end keeps
+ * it (status ENABLED_UNTIL_EARLIEST_ALLOWED_END). */
+bool sl_kinesis_update_account(sl_kinesis_t *k, bool enable, int64_t now_ms, sl_kcommitment_t *out,
+                               sl_kerr_t *err);
+
+/* UpdateMaxRecordSize. */
+bool sl_kinesis_set_max_record_size_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t kib,
+                                       int64_t now_ms, sl_kerr_t *err);
+
+/* UpdateStreamMode (mode NUL-terminated or NULL; warm throughput only when switching to
+ * ON_DEMAND under a commitment). */
+bool sl_kinesis_set_stream_mode_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, const char *mode,
+                                   bool has_warm, int64_t warm_mibps, int64_t now_ms,
+                                   sl_kerr_t *err);
+
+/* UpdateStreamWarmThroughput; out has the stream's name and ARN. */
+bool sl_kinesis_set_warm_throughput_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref,
+                                       int64_t warm_mibps, int64_t now_ms, sl_kstream_info_t *out,
+                                       sl_kerr_t *err);
+
+/* Start/StopStreamEncryption (type and key_id NUL-terminated or NULL). */
+bool sl_kinesis_set_encryption_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, bool start,
+                                  const char *type, const char *key_id, int64_t now_ms,
+                                  sl_kerr_t *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* Helpers shared by the Kinesis operation handlers (see common.h). */
 #include "api/kinesis/common.h"
 
+#include "kinesis/hashkey.h"
 #include "kinesis/names.h"
 #include "kinesis/seqnum.h"
 
@@ -40,19 +41,6 @@ void sl_kapi_fail_err(sl_front_call_t *call, const sl_kerr_t *err) {
         sl_front_fail(call, sl_kapi_error_type(err->type), NULL);
 }
 
-void sl_kapi_not_found(sl_front_call_t *call, const char *name, size_t len) {
-    sl_kerr_t err;
-    sl_kerr_stream_not_found(&err, sl_kapi_engine(call), name, len);
-    sl_kapi_fail_err(call, &err);
-}
-
-sl_kstream_t *sl_kapi_stream_by_arn(sl_front_call_t *call, const char *arn, size_t len) {
-    sl_kerr_t err;
-    sl_kstream_t *s = sl_kinesis_resolve_arn(sl_kapi_engine(call), arn, len, call->now_ms, &err);
-    if (!s) sl_kapi_fail_err(call, &err);
-    return s;
-}
-
 sl_kstream_ref_t sl_kapi_stream_ref(const sl_front_call_t *call) {
     sl_kstream_ref_t ref = {0};
     ref.name = sl_val_get_str(call->in, "StreamName", &ref.name_len);
@@ -67,41 +55,11 @@ void sl_kapi_answer(sl_front_call_t *call, bool ok, const sl_kerr_t *err) {
         sl_kapi_fail_err(call, err);
 }
 
-sl_kstream_t *sl_kapi_stream(sl_front_call_t *call) {
-    sl_kstream_ref_t ref = sl_kapi_stream_ref(call);
-    sl_kerr_t err;
-    sl_kstream_t *s = sl_kinesis_resolve(sl_kapi_engine(call), &ref, call->now_ms, &err);
-    if (!s) sl_kapi_fail_err(call, &err);
-    return s;
-}
-
-bool sl_kapi_require_active(sl_front_call_t *call, sl_kstream_t *s) {
-    sl_kstatus_t st = sl_kstream_status(s, call->now_ms);
-    if (st == SL_KS_ACTIVE) return true;
-    sl_front_fail(call, SL_AWS_RESOURCE_IN_USE,
-                  "Stream %s under account %s not ACTIVE, instead in state %s", s->name,
-                  sl_kapi_engine(call)->account, sl_kstatus_name(st));
-    return false;
-}
-
-bool sl_kapi_shard_expired(const sl_kstream_t *s, const sl_kshard_t *sh, int64_t now_ms) {
-    return sh->closed_ms && sh->closed_ms + (int64_t)s->retention_hours * 3600000 < now_ms;
-}
-
-void sl_kapi_encode_hash_range(sl_front_call_t *call, const sl_kshard_t *sh) {
-    sl_enc_t *e = &call->enc;
-    sl_enc_key(e, "HashKeyRange");
+void sl_kapi_encode_shard(sl_enc_t *e, const sl_kshard_info_t *sh) {
+    char id[24], seq[64], key[40];
     sl_enc_map_begin(e);
-    sl_enc_kv_cstr(e, "StartingHashKey", sh->start_dec);
-    sl_enc_kv_cstr(e, "EndingHashKey", sh->end_dec);
-    sl_enc_map_end(e);
-}
-
-void sl_kapi_encode_shard(sl_front_call_t *call, const sl_kshard_t *sh) {
-    sl_enc_t *e = &call->enc;
-    char id[24], seq[64];
-    sl_enc_map_begin(e);
-    sl_enc_kv_cstr(e, "ShardId", sh->id);
+    sl_shardid_format(sh->index, id);
+    sl_enc_kv_cstr(e, "ShardId", id);
     if (sh->parent >= 0) {
         sl_shardid_format((uint32_t)sh->parent, id);
         sl_enc_kv_cstr(e, "ParentShardId", id);
@@ -110,7 +68,13 @@ void sl_kapi_encode_shard(sl_front_call_t *call, const sl_kshard_t *sh) {
         sl_shardid_format((uint32_t)sh->adjacent_parent, id);
         sl_enc_kv_cstr(e, "AdjacentParentShardId", id);
     }
-    sl_kapi_encode_hash_range(call, sh);
+    sl_enc_key(e, "HashKeyRange");
+    sl_enc_map_begin(e);
+    sl_hashkey_format(sh->start, key);
+    sl_enc_kv_cstr(e, "StartingHashKey", key);
+    sl_hashkey_format(sh->end, key);
+    sl_enc_kv_cstr(e, "EndingHashKey", key);
+    sl_enc_map_end(e);
     sl_enc_key(e, "SequenceNumberRange");
     sl_enc_map_begin(e);
     sl_seqnum_t sn;
@@ -148,23 +112,6 @@ void sl_kapi_encode_children(sl_enc_t *e, const sl_kchild_t *children, size_t co
     sl_enc_array_end(e);
 }
 
-bool sl_kapi_shard_limit_ok(sl_front_call_t *call, int64_t extra) {
-    size_t open = sl_kinesis_open_shard_count(sl_kapi_engine(call), call->now_ms);
-    if ((int64_t)open + extra <= sl_kapi_engine(call)->cfg.shard_limit) return true;
-    sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                  "This request would exceed the shard limit for the account %s in %s. Current "
-                  "shard count for the "
-                  "account: %zu. Limit: %lld. Number of additional shards that would have resulted "
-                  "from this request: "
-                  "%lld. Refer to the AWS Service Limits page "
-                  "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for "
-                  "current limits and how "
-                  "to request higher limits.",
-                  sl_kapi_engine(call)->account, sl_kapi_engine(call)->region, open,
-                  (long long)sl_kapi_engine(call)->cfg.shard_limit, (long long)extra);
-    return false;
-}
-
 void sl_kapi_encode_records(sl_enc_t *e, const sl_kread_t *rd, bool encrypted) {
     char seq[64];
     sl_enc_key(e, "Records");
@@ -185,24 +132,6 @@ void sl_kapi_encode_records(sl_enc_t *e, const sl_kread_t *rd, bool encrypted) {
         sl_enc_map_end(e);
     }
     sl_enc_array_end(e);
-}
-
-bool sl_kapi_on_demand_limit_ok(sl_front_call_t *call) {
-    sl_kinesis_t *k = sl_kapi_engine(call);
-    if ((int64_t)sl_kinesis_on_demand_count(k, call->now_ms) < k->cfg.on_demand_stream_limit)
-        return true;
-    sl_front_fail(call, SL_AWS_LIMIT_EXCEEDED,
-                  "This request would exceed the on-demand stream limit for the account %s in %s. "
-                  "Limit: %lld.",
-                  k->account, k->region, (long long)k->cfg.on_demand_stream_limit);
-    return false;
-}
-
-void sl_kapi_reply_saved(sl_front_call_t *call, int rc) {
-    if (rc != 0)
-        sl_front_fail_internal(call, rc);
-    else
-        sl_front_reply(call);
 }
 
 /* The Tags map of a request as the core's tags (values "" when not strings). */
