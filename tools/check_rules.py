@@ -10,6 +10,8 @@ Rules (each finding names file:line and the rule):
   link     src/<L>/CMakeLists.txt links only sl_<M> for layers M that L may use; no CMake file
            puts src/ itself on an include path (that would make every layer visible).
   banned   no call in src/ of a function that cannot be used safely (BANNED below).
+  private  a core's private header is included, and its private functions (its lock) are called,
+           only by the layers PRIVATE below allows (api/ bindings use the typed core only).
 Known violations that other work is removing are listed in tools/check_rules.allow; a finding not
 in that list fails, and so does an entry there that no longer occurs (the list only shrinks).
 
@@ -72,6 +74,17 @@ BANNED = {
     "localtime": "localtime_r",
     "asctime": "strftime",
     "ctime": "strftime",
+}
+
+# Headers and functions private to a layer: who may include the header, who may call the
+# functions. A binding (api/) reaches a core through its typed header only (kinesis/kinesis.h and
+# kinesis/control.h): the engine's state and its lock stay inside kinesis/ (the composition root
+# includes engine.h to open and close engines).
+PRIVATE = {
+    "kinesis/engine.h": {"include": ["kinesis", "server"],
+                         "call": {"sl_kinesis_rdlock": ["kinesis"],
+                                  "sl_kinesis_wrlock": ["kinesis"],
+                                  "sl_kinesis_unlock": ["kinesis"]}},
 }
 
 # Files produced by a generator (they follow the generator's layout, not clang-format's): the
@@ -217,10 +230,29 @@ def check_sources(findings):
             findings.append(("symbol", path, other, line_of(text, m.start()),
                              "%s (declared in src/%s/) used in %s: %s may not use %s"
                              % (m.group(0), other, layer, layer, other)))
+        check_private(path, layer, raw, text, findings)
         for m in banned_re.finditer(text):
             name = m.group(1)
             findings.append(("banned", path, name, line_of(text, m.start()),
                              "%s(): use %s" % (name, BANNED[name])))
+
+
+def check_private(path, layer, raw, text, findings):
+    include_re = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
+    for m in include_re.finditer(raw):
+        rule = PRIVATE.get(m.group(1))
+        if rule and layer not in rule["include"] and text[raw.index("#", m.start())] == "#":
+            findings.append(("private", path, m.group(1), line_of(raw, m.start()),
+                             'include "%s": private to %s' % (m.group(1),
+                                                             ", ".join(rule["include"]))))
+    for header, rule in PRIVATE.items():
+        for name, layers in rule["call"].items():
+            if layer in layers:
+                continue
+            for m in re.finditer(r"(?<![\w.>])%s\s*\(" % re.escape(name), text):
+                findings.append(("private", path, name, line_of(text, m.start()),
+                                 "%s() (%s) is private to %s" % (name, header,
+                                                                 ", ".join(layers))))
 
 
 def check_cmake(findings):

@@ -1408,3 +1408,7 @@ void sl_kinesis_close(sl_kinesis_t *k) {
     pthread_rwlock_destroy(&k->lock);
     free(k);
 }
+
+const char *sl_kinesis_account(const sl_kinesis_t *k) {
+    return k->account;
+}

@@ -1,9 +1,9 @@
-/* The Kinesis engine: every stream, shard and consumer of the node, their lifecycle states, and
- * their logs. Owns the in-memory view of the catalog (which it writes through on every change) and
- * one storage handle per shard. Knows nothing of HTTP or JSON. The data plane (PutRecord(s),
- * iterators, reads, SubscribeToShard, commit listeners) is the typed API of kinesis.h, which takes
- * the lock itself; the control-plane handlers of src/api/ still take it and apply the operation's
- * semantics on these structures (until they move behind kinesis.h too).
+/* The Kinesis engine, private to kinesis/: every stream, shard and consumer of the node, their
+ * lifecycle states, and their logs. Owns the in-memory view of the catalog (which it writes through
+ * on every change) and one storage handle per shard. Knows nothing of HTTP or JSON. Callers outside
+ * kinesis/ use the typed API (kinesis.h: the data plane; control.h: the control plane), which takes
+ * the lock itself; only the composition root (server/) includes this header, to open and close the
+ * engine. tools/check_rules.py fails when api/ includes it or calls the lock functions.
  *
  * Locking: one reader-writer lock guards all metadata (streams, shards, consumers, tags, policies).
  * Data-plane calls (kinesis.h: put, iterators, the reader) hold it for reading only inside
@@ -22,6 +22,7 @@
 
 #include "catalog/catalog.h"
 #include "kinesis/hashkey.h"
+#include "kinesis/status.h"
 #include "storage/backend.h"
 
 #include <pthread.h>
@@ -29,25 +30,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-    SL_KS_CREATING = 0,
-    SL_KS_ACTIVE,
-    SL_KS_UPDATING,
-    SL_KS_DELETING,
-    SL_KS_GONE
-} sl_kstatus_t;
-
-const char *sl_kstatus_name(sl_kstatus_t s);
-
-/* Shard-level metric bits (EnableEnhancedMonitoring), in the model's enum order. */
-#define SL_KMETRICS_COUNT 7
-extern const char *const sl_kmetric_names[SL_KMETRICS_COUNT];
-
 typedef struct sl_kstream sl_kstream_t;
-typedef struct sl_kinesis sl_kinesis_t;
 /* The reader pool (read.c): threads that run storage reads and seeks off the network threads. */
 typedef struct sl_kreadpool sl_kreadpool_t;
-struct sl_kerr; /* sl_kerr_t, kinesis.h */
+struct sl_kerr;        /* sl_kerr_t, kinesis.h */
+struct sl_kstream_ref; /* sl_kstream_ref_t, kinesis.h */
 
 typedef struct {
     char *key;
@@ -167,7 +154,7 @@ typedef struct sl_klisteners sl_klisteners_t;
 typedef struct sl_kfanout_registry sl_kfanout_registry_t;
 
 /* One engine's share of the reader pool (read.c; fields under the pool's mutex). */
-typedef struct {
+typedef struct sl_kpool_client {
     size_t jobs; /* queued or running jobs of this engine */
     bool closed; /* the engine is closing: no new job */
 } sl_kpool_client_t;
@@ -256,6 +243,12 @@ void sl_kinesis_kick(sl_kinesis_t *k);
 int sl_kshard_seq_claim(sl_kinesis_t *k, sl_kshard_t *sh, size_t n);
 /* Gives back a claim whose append sl_storage_append refused (it assigned no seq). */
 void sl_kshard_seq_unclaim(sl_kshard_t *sh, size_t n);
+
+/* Resolves a stream reference (kinesis.h) with AWS's errors (caller holds the engine lock). */
+sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const struct sl_kstream_ref *ref, int64_t now_ms,
+                                 struct sl_kerr *err);
+sl_kstream_t *sl_kinesis_resolve_arn(sl_kinesis_t *k, const char *arn, size_t len, int64_t now_ms,
+                                     struct sl_kerr *err);
 
 /* ---- lookups (caller holds the lock) ---- */
 sl_kstatus_t sl_kstream_status(const sl_kstream_t *s, int64_t now_ms);

@@ -3,6 +3,7 @@
 #include "kinesis/kinesis.h"
 
 #include "core/common.h"
+#include "kinesis/engine.h"
 #include "kinesis/names.h"
 
 #include <stdarg.h>

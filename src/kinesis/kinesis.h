@@ -18,9 +18,11 @@
 
 #include "core/arena.h"
 #include "core/limits.h"
-#include "kinesis/engine.h"
+#include "kinesis/hashkey.h"
 #include "kinesis/seqnum.h"
+#include "kinesis/status.h"
 #include "kinesis/token.h"
+#include "storage/backend.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,6 +30,9 @@
 
 #define SL_KINESIS_DONE 0
 #define SL_KINESIS_PENDING 1
+
+typedef struct sl_kshard sl_kshard_t;             /* engine.h, private */
+typedef struct sl_kpool_client sl_kpool_client_t; /* engine.h, private */
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
@@ -64,19 +69,13 @@ bool sl_kerr_internal(sl_kerr_t *err, int code);
 bool sl_kerr_storage(sl_kerr_t *err, sl_kinesis_t *k, int rc);
 
 /* A stream as requests name it: StreamName and/or StreamARN (pointers NULL when absent). */
-typedef struct {
+typedef struct sl_kstream_ref {
     const char *name;
     size_t name_len;
     const char *arn;
     size_t arn_len;
 } sl_kstream_ref_t;
 
-/* Resolves a stream reference with AWS's errors (caller holds the engine lock; for the control
- * plane until it moves into kinesis/). */
-sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t now_ms,
-                                 sl_kerr_t *err);
-sl_kstream_t *sl_kinesis_resolve_arn(sl_kinesis_t *k, const char *arn, size_t len, int64_t now_ms,
-                                     sl_kerr_t *err);
 /* The "Stream X under account Y not found." error. */
 bool sl_kerr_stream_not_found(sl_kerr_t *err, sl_kinesis_t *k, const char *name, size_t len);
 

@@ -14,6 +14,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "kinesis/engine.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -6,6 +6,7 @@
 
 #include "core/common.h"
 #include "core/log.h"
+#include "kinesis/engine.h"
 #include "kinesis/idem.h"
 
 #include <stdio.h>

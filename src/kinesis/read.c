@@ -11,6 +11,7 @@
 
 #include "core/common.h"
 #include "core/log.h"
+#include "kinesis/engine.h"
 #include "kinesis/names.h"
 
 #include <pthread.h>

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Self-test of tools/check_rules.py: the script is copied into a small fake tree in a temporary
 directory and must pass it clean, then find every planted violation (an include edge, a symbol
-edge, a CMake link, src/ on an include path, a banned call, an unknown layer) and a stale
-allow-list entry, and accept an allow-listed finding. Python standard library only."""
+edge, a CMake link, src/ on an include path, a banned call, an unknown layer, a private header
+or lock call outside its layers) and a stale allow-list entry, and accept an allow-listed finding.
+Python standard library only."""
 import os
 import shutil
 import subprocess
@@ -65,6 +66,10 @@ class CheckRulesTest(unittest.TestCase):
             "bench/x/CMakeLists.txt": "include_directories(${CMAKE_SOURCE_DIR}/src)\n",
             "src/mystery/a.c": "int a;\n",
             "tools/check_rules.allow": "banned src/net/gone.c atoi\n",
+            "src/kinesis/engine.h": "void sl_kinesis_wrlock(void *k);\n",
+            "src/api/k.c": '#include "kinesis/engine.h"\n'
+                           "void h(void *k) {\n    sl_kinesis_wrlock(k);\n}\n",
+            "src/server/c.c": '#include "kinesis/engine.h"\nint c;\n',
         })
         rc, out = self.run_check()
         self.assertEqual(rc, 1, out)
@@ -76,8 +81,12 @@ class CheckRulesTest(unittest.TestCase):
                        "src/net/CMakeLists.txt:2: [link] links sl_wire: net may not use wire",
                        "bench/x/CMakeLists.txt:1: [link] puts src/ on an include path",
                        "src/mystery:0: [layer]",
-                       "[allow] 'banned src/net/gone.c atoi' no longer occurs"):
+                       "[allow] 'banned src/net/gone.c atoi' no longer occurs",
+                       'src/api/k.c:1: [private] include "kinesis/engine.h": private to',
+                       "src/api/k.c:3: [private] sl_kinesis_wrlock() (kinesis/engine.h) is "
+                       "private to kinesis"):
             self.assertIn(needle, out)
+        self.assertNotIn("src/server/c.c", out)
 
     def test_allow_listed_finding_passes(self):
         self.write({

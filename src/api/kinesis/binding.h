@@ -9,7 +9,7 @@
 #define SL_API_KINESIS_BINDING_H
 
 #include "front/front.h"
-#include "kinesis/engine.h"
+#include "kinesis/kinesis.h"
 
 /* The binding's own state: the engines connected (for the deletion kicks of SubscribeToShard). */
 typedef struct sl_kapi sl_kapi_t;

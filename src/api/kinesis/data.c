@@ -109,7 +109,7 @@ static void put_records_finish(sl_front_call_t *call) {
             sl_enc_kv_cstr(e, "ErrorCode", SL_AWS_PROVISIONED_THROUGHPUT_EXCEEDED);
             char msg[400];
             snprintf(msg, sizeof msg, "Rate exceeded for shard %s in stream %s under account %s.",
-                     g->shard_id, op->stream_name, sl_kapi_engine(call)->account);
+                     g->shard_id, op->stream_name, sl_kinesis_account(sl_kapi_engine(call)));
             sl_enc_kv_cstr(e, "ErrorMessage", msg);
         } else {
             sl_enc_kv_cstr(e, "ErrorCode", SL_AWS_INTERNAL_FAILURE);

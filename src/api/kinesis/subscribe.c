@@ -410,7 +410,7 @@ void sl_kapi_subs_attach(sl_kapi_t *api, sl_kinesis_t *k) {
         n[api->engine_count++] = k;
     } else {
         SL_ERROR("subscribe: cannot remember engine %s for deletion wake-ups (out of memory)",
-                 k->account);
+                 sl_kinesis_account(k));
     }
     pthread_mutex_unlock(&api->engines_mu);
 }

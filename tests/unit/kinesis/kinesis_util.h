@@ -9,6 +9,7 @@
 #include "core/common.h"
 #include "core/time.h"
 #include "catalog/catalog.h"
+#include "kinesis/engine.h"
 #include "kinesis/kinesis.h"
 #include "storage/backend.h"
 
