@@ -78,7 +78,8 @@ typedef struct {
     size_t value_len;
 } sl_ktag_ref_t;
 
-/* AddTagsToStream (stream) or TagResource (resource true: resource_arn names it). */
+/* AddTagsToStream / RemoveTagsFromStream (stream), or TagResource / UntagResource (resource true:
+ * resource_arn names it). Removing ignores keys that are not there (values unused). */
 typedef struct {
     sl_kstream_ref_t stream;
     bool resource;
@@ -87,22 +88,10 @@ typedef struct {
     const sl_ktag_ref_t *tags;
     size_t count;
     int64_t now_ms;
-} sl_ktag_add_t;
+} sl_ktag_change_t;
 
-bool sl_kinesis_tags_add(sl_kinesis_t *k, const sl_ktag_add_t *op, sl_kerr_t *err);
-
-/* RemoveTagsFromStream (stream) or UntagResource (resource): keys not present are ignored. */
-typedef struct {
-    sl_kstream_ref_t stream;
-    bool resource;
-    const char *resource_arn;
-    size_t resource_arn_len;
-    const sl_ktag_ref_t *keys; /* values unused */
-    size_t count;
-    int64_t now_ms;
-} sl_ktag_remove_t;
-
-bool sl_kinesis_tags_remove(sl_kinesis_t *k, const sl_ktag_remove_t *op, sl_kerr_t *err);
+bool sl_kinesis_tags_add(sl_kinesis_t *k, const sl_ktag_change_t *op, sl_kerr_t *err);
+bool sl_kinesis_tags_remove(sl_kinesis_t *k, const sl_ktag_change_t *op, sl_kerr_t *err);
 
 /* ListTagsForStream (stream; limit and exclusive_start apply) or ListTagsForResource (resource:
  * every tag). Tags come sorted by key, copied into `arena`. */
@@ -334,10 +323,6 @@ typedef struct {
 
 bool sl_kinesis_list_shards(sl_kinesis_t *k, sl_klist_shards_t *op, sl_kerr_t *err);
 
-/* Increase/DecreaseStreamRetentionPeriod. */
-bool sl_kinesis_set_retention_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t hours,
-                                 bool increase, int64_t now_ms, sl_kerr_t *err);
-
 /* Enable/DisableEnhancedMonitoring: metric names ("ALL" = every one) are added or removed; out
  * has the stream's name, ARN and the metrics before (current) and after (desired). */
 typedef struct {
@@ -381,24 +366,36 @@ void sl_kinesis_describe_account(sl_kinesis_t *k, sl_kcommitment_t *out);
 bool sl_kinesis_update_account(sl_kinesis_t *k, bool enable, int64_t now_ms, sl_kcommitment_t *out,
                                sl_kerr_t *err);
 
-/* UpdateMaxRecordSize. */
-bool sl_kinesis_set_max_record_size_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t kib,
-                                       int64_t now_ms, sl_kerr_t *err);
+/* The changes of one stream's settings that share one shape: the stream must be ACTIVE, the
+ * operation's members are checked with AWS's texts, and the new values are written through
+ * (control.c: catalog first). Mode, warm throughput and encryption put the stream in UPDATING. */
+typedef enum {
+    SL_KCHANGE_RETENTION_INCREASE, /* IncreaseStreamRetentionPeriod: retention_hours */
+    SL_KCHANGE_RETENTION_DECREASE, /* DecreaseStreamRetentionPeriod: retention_hours */
+    SL_KCHANGE_MAX_RECORD_SIZE,    /* UpdateMaxRecordSize: max_record_size_kib */
+    SL_KCHANGE_STREAM_MODE,        /* UpdateStreamMode: mode, has_warm/warm_mibps */
+    SL_KCHANGE_WARM_THROUGHPUT,    /* UpdateStreamWarmThroughput: warm_mibps */
+    SL_KCHANGE_ENCRYPTION_START,   /* StartStreamEncryption: encryption_type, key_id */
+    SL_KCHANGE_ENCRYPTION_STOP,    /* StopStreamEncryption: encryption_type, key_id */
+} sl_kchange_kind_t;
 
-/* UpdateStreamMode (mode NUL-terminated or NULL; warm throughput only when switching to
- * ON_DEMAND under a commitment). */
-bool sl_kinesis_set_stream_mode_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, const char *mode,
-                                   bool has_warm, int64_t warm_mibps, int64_t now_ms,
-                                   sl_kerr_t *err);
+typedef struct {
+    /* in */
+    sl_kstream_ref_t stream;
+    sl_kchange_kind_t kind;
+    int64_t retention_hours;
+    int64_t max_record_size_kib;
+    bool has_warm;
+    int64_t warm_mibps;
+    const char *mode;            /* StreamModeDetails.StreamMode (NUL-terminated) or NULL */
+    const char *encryption_type; /* NUL-terminated or NULL */
+    const char *key_id;          /* NUL-terminated or NULL */
+    int64_t now_ms;
+    /* out */
+    char stream_name[129];
+    char stream_arn[512];
+} sl_kstream_change_t;
 
-/* UpdateStreamWarmThroughput; out has the stream's name and ARN. */
-bool sl_kinesis_set_warm_throughput_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref,
-                                       int64_t warm_mibps, int64_t now_ms, sl_kstream_info_t *out,
-                                       sl_kerr_t *err);
-
-/* Start/StopStreamEncryption (type and key_id NUL-terminated or NULL). */
-bool sl_kinesis_set_encryption_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, bool start,
-                                  const char *type, const char *key_id, int64_t now_ms,
-                                  sl_kerr_t *err);
+bool sl_kinesis_change_stream(sl_kinesis_t *k, sl_kstream_change_t *op, sl_kerr_t *err);
 
 #endif

@@ -478,16 +478,6 @@ static bool retention_checked(sl_kinesis_t *k, sl_kstream_t *s, int64_t hours, b
     return true;
 }
 
-bool sl_kinesis_set_retention_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t hours,
-                                 bool increase, int64_t now_ms, sl_kerr_t *err) {
-    sl_kinesis_wrlock(k);
-    sl_kstream_t *s = active_stream(k, ref, now_ms, err);
-    bool ok = s && retention_checked(k, s, hours, increase, err) &&
-              saved(sl_kinesis_set_retention(k, s, (int32_t)hours), err);
-    sl_kinesis_unlock(k);
-    return ok;
-}
-
 bool sl_kinesis_set_monitoring(sl_kinesis_t *k, sl_kmonitoring_t *op, sl_kerr_t *err) {
     unsigned mask = 0;
     for (size_t i = 0; i < op->name_count; i++) {
@@ -546,34 +536,14 @@ bool sl_kinesis_update_account(sl_kinesis_t *k, bool enable, int64_t now_ms, sl_
     return saved(rc, err);
 }
 
-bool sl_kinesis_set_max_record_size_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t kib,
-                                       int64_t now_ms, sl_kerr_t *err) {
-    sl_kinesis_wrlock(k);
-    sl_kstream_t *s = active_stream(k, ref, now_ms, err);
-    bool ok = s && saved(sl_kinesis_set_max_record_size(k, s, (int32_t)kib), err);
-    sl_kinesis_unlock(k);
-    return ok;
-}
-
-bool sl_kinesis_set_stream_mode_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, const char *mode,
-                                   bool has_warm, int64_t warm_mibps, int64_t now_ms,
-                                   sl_kerr_t *err) {
-    bool on_demand = mode && strcmp(mode, "ON_DEMAND") == 0;
-    sl_kinesis_wrlock(k);
-    bool ok = false;
-    sl_kstream_t *s = active_stream(k, ref, now_ms, err);
-    if (!s) goto out;
-    if (has_warm && (!on_demand || !k->commitment_enabled)) {
-        sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
-                    "WarmThroughputMiBps can only be set when switching to ON_DEMAND with the "
-                    "account's MinimumThroughputBillingCommitment ENABLED.");
-        goto out;
-    }
-    if (on_demand && !s->on_demand && !sl_kinesis_on_demand_limit_ok(k, now_ms, err)) goto out;
-    ok = saved(sl_kinesis_set_stream_mode(k, s, on_demand, has_warm, warm_mibps, now_ms), err);
-out:
-    sl_kinesis_unlock(k);
-    return ok;
+/* UpdateStreamMode's checks. */
+static bool mode_checked(sl_kinesis_t *k, const sl_kstream_t *s, const sl_kstream_change_t *op,
+                         bool on_demand, sl_kerr_t *err) {
+    if (op->has_warm && (!on_demand || !k->commitment_enabled))
+        return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
+                           "WarmThroughputMiBps can only be set when switching to ON_DEMAND with "
+                           "the account's MinimumThroughputBillingCommitment ENABLED.");
+    return !on_demand || s->on_demand || sl_kinesis_on_demand_limit_ok(k, op->now_ms, err);
 }
 
 static bool warm_checked(sl_kinesis_t *k, const sl_kstream_t *s, int64_t warm, sl_kerr_t *err) {
@@ -589,18 +559,6 @@ static bool warm_checked(sl_kinesis_t *k, const sl_kstream_t *s, int64_t warm, s
                            "WarmThroughputMiBps %lld exceeds the maximum of 10240 MiBps.",
                            (long long)warm);
     return true;
-}
-
-bool sl_kinesis_set_warm_throughput_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref,
-                                       int64_t warm_mibps, int64_t now_ms, sl_kstream_info_t *out,
-                                       sl_kerr_t *err) {
-    sl_kinesis_wrlock(k);
-    sl_kstream_t *s = active_stream(k, ref, now_ms, err);
-    bool ok = s && warm_checked(k, s, warm_mibps, err) &&
-              saved(sl_kinesis_set_warm_throughput(k, s, warm_mibps, now_ms), err);
-    if (ok) info_of(s, now_ms, out);
-    sl_kinesis_unlock(k);
-    return ok;
 }
 
 static bool key_id_valid(const char *id) {
@@ -632,13 +590,45 @@ static bool encryption_checked(const char *type, const char *key_id, sl_kerr_t *
                        "Received KeyId is not a properly formatted Alias or GUID");
 }
 
-bool sl_kinesis_set_encryption_op(sl_kinesis_t *k, const sl_kstream_ref_t *ref, bool start,
-                                  const char *type, const char *key_id, int64_t now_ms,
-                                  sl_kerr_t *err) {
+/* The checks of one change, then its write (control.c). */
+static bool change(sl_kinesis_t *k, sl_kstream_t *s, const sl_kstream_change_t *op,
+                   sl_kerr_t *err) {
+    int64_t now = op->now_ms;
+    bool on_demand = op->mode && strcmp(op->mode, "ON_DEMAND") == 0;
+    switch (op->kind) {
+    case SL_KCHANGE_RETENTION_INCREASE:
+    case SL_KCHANGE_RETENTION_DECREASE: {
+        bool increase = op->kind == SL_KCHANGE_RETENTION_INCREASE;
+        return retention_checked(k, s, op->retention_hours, increase, err) &&
+               saved(sl_kinesis_set_retention(k, s, (int32_t)op->retention_hours), err);
+    }
+    case SL_KCHANGE_MAX_RECORD_SIZE:
+        return saved(sl_kinesis_set_max_record_size(k, s, (int32_t)op->max_record_size_kib), err);
+    case SL_KCHANGE_STREAM_MODE:
+        return mode_checked(k, s, op, on_demand, err) &&
+               saved(sl_kinesis_set_stream_mode(k, s, on_demand, op->has_warm, op->warm_mibps, now),
+                     err);
+    case SL_KCHANGE_WARM_THROUGHPUT:
+        return warm_checked(k, s, op->warm_mibps, err) &&
+               saved(sl_kinesis_set_warm_throughput(k, s, op->warm_mibps, now), err);
+    case SL_KCHANGE_ENCRYPTION_START:
+    case SL_KCHANGE_ENCRYPTION_STOP: {
+        bool start = op->kind == SL_KCHANGE_ENCRYPTION_START;
+        return encryption_checked(op->encryption_type, op->key_id, err) &&
+               saved(sl_kinesis_set_encryption(k, s, start, op->key_id, now), err);
+    }
+    }
+    return sl_kerr_internal(err, SL_EINVAL);
+}
+
+bool sl_kinesis_change_stream(sl_kinesis_t *k, sl_kstream_change_t *op, sl_kerr_t *err) {
     sl_kinesis_wrlock(k);
-    sl_kstream_t *s = active_stream(k, ref, now_ms, err);
-    bool ok = s && encryption_checked(type, key_id, err) &&
-              saved(sl_kinesis_set_encryption(k, s, start, key_id, now_ms), err);
+    sl_kstream_t *s = active_stream(k, &op->stream, op->now_ms, err);
+    bool ok = s && change(k, s, op, err);
+    if (ok) {
+        snprintf(op->stream_name, sizeof op->stream_name, "%s", s->name);
+        snprintf(op->stream_arn, sizeof op->stream_arn, "%s", s->arn);
+    }
     sl_kinesis_unlock(k);
     return ok;
 }

@@ -130,7 +130,7 @@ static bool tags_write(sl_kinesis_t *k, const target_t *t, const sl_ktag_ref_t *
 
 /* AddTagsToStream / TagResource: every tag is checked (characters, the 'aws:' prefix) before the
  * count of keys the resource would have; messages name the stream even for a consumer. */
-static bool add_checked(sl_kinesis_t *k, const target_t *t, const sl_ktag_add_t *op,
+static bool add_checked(sl_kinesis_t *k, const target_t *t, const sl_ktag_change_t *op,
                         sl_kerr_t *err) {
     const char *stream = t->stream->name;
     size_t new_keys = 0;
@@ -173,7 +173,7 @@ static bool add_checked(sl_kinesis_t *k, const target_t *t, const sl_ktag_add_t 
                        t->arn, SL_KINESIS_TAGS_PER_STREAM_MAX);
 }
 
-bool sl_kinesis_tags_add(sl_kinesis_t *k, const sl_ktag_add_t *op, sl_kerr_t *err) {
+bool sl_kinesis_tags_add(sl_kinesis_t *k, const sl_ktag_change_t *op, sl_kerr_t *err) {
     sl_kinesis_wrlock(k);
     target_t t;
     bool ok = target(k, &op->stream, op->resource, op->resource_arn, op->resource_arn_len,
@@ -185,12 +185,12 @@ bool sl_kinesis_tags_add(sl_kinesis_t *k, const sl_ktag_add_t *op, sl_kerr_t *er
 
 /* RemoveTagsFromStream checks the keys' characters as AddTagsToStream does, every key for invalid
  * characters first, then every key for '%'. */
-static bool remove_keys_ok(sl_kinesis_t *k, const target_t *t, const sl_ktag_remove_t *op,
+static bool remove_keys_ok(sl_kinesis_t *k, const target_t *t, const sl_ktag_change_t *op,
                            sl_kerr_t *err) {
     for (size_t i = 0; i < op->count; i++)
-        if (tag_chars(op->keys[i].key, op->keys[i].key_len) == 1) return invalid_chars(err);
+        if (tag_chars(op->tags[i].key, op->tags[i].key_len) == 1) return invalid_chars(err);
     for (size_t i = 0; i < op->count; i++)
-        if (tag_chars(op->keys[i].key, op->keys[i].key_len) == 2)
+        if (tag_chars(op->tags[i].key, op->tags[i].key_len) == 2)
             return sl_kerr_set(err, SL_KERR_INVALID_ARGUMENT,
                                "Failed to remove tags from stream %s under account %s because "
                                "some tags contained illegal characters. The allowed characters "
@@ -199,13 +199,13 @@ static bool remove_keys_ok(sl_kinesis_t *k, const target_t *t, const sl_ktag_rem
     return true;
 }
 
-bool sl_kinesis_tags_remove(sl_kinesis_t *k, const sl_ktag_remove_t *op, sl_kerr_t *err) {
+bool sl_kinesis_tags_remove(sl_kinesis_t *k, const sl_ktag_change_t *op, sl_kerr_t *err) {
     sl_kinesis_wrlock(k);
     target_t t;
     bool ok = target(k, &op->stream, op->resource, op->resource_arn, op->resource_arn_len,
                      op->now_ms, true, &t, err) &&
               (op->resource || remove_keys_ok(k, &t, op, err)) &&
-              tags_write(k, &t, op->keys, op->count, false, err);
+              tags_write(k, &t, op->tags, op->count, false, err);
     sl_kinesis_unlock(k);
     return ok;
 }

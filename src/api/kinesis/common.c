@@ -55,6 +55,12 @@ void sl_kapi_answer(sl_front_call_t *call, bool ok, const sl_kerr_t *err) {
         sl_kapi_fail_err(call, err);
 }
 
+void sl_kapi_finish(sl_front_call_t *call, bool ok, const sl_kerr_t *err, sl_kapi_encode_fn encode,
+                    const void *result) {
+    if (ok) encode(&call->enc, result);
+    sl_kapi_answer(call, ok, err);
+}
+
 void sl_kapi_encode_shard(sl_enc_t *e, const sl_kshard_info_t *sh) {
     char id[24], seq[64], key[40];
     sl_enc_map_begin(e);

@@ -11,6 +11,11 @@
 sl_kstream_ref_t sl_kapi_stream_ref(const sl_front_call_t *call);
 /* Ends a handler after its core call: the core's error when !ok, else the reply encoded so far. */
 void sl_kapi_answer(sl_front_call_t *call, bool ok, const sl_kerr_t *err);
+/* Writes an operation's output from the core's result. */
+typedef void (*sl_kapi_encode_fn)(sl_enc_t *e, const void *result);
+/* sl_kapi_answer, with the output written by encode(e, result) first when ok. */
+void sl_kapi_finish(sl_front_call_t *call, bool ok, const sl_kerr_t *err, sl_kapi_encode_fn encode,
+                    const void *result);
 /* The AWS error table's entry (wire/awserror.h) for a core error type. */
 const char *sl_kapi_error_type(sl_kerr_type_t type);
 /* Sends a core error as the AWS error (InternalFailure with the cause's message for internal ones).

@@ -26,21 +26,33 @@ static sl_kconsumer_ref_t consumer_ref(const sl_front_call_t *call) {
     return ref;
 }
 
+/* Writes {key: Consumer} (RegisterStreamConsumer: without StreamARN) or {key: ConsumerDescription}.
+ */
+static void encode_wrapped(sl_enc_t *e, const char *key, const sl_kconsumer_info_t *c,
+                           bool with_stream) {
+    sl_enc_map_begin(e);
+    sl_enc_key(e, key);
+    encode_consumer(e, c, with_stream);
+    sl_enc_map_end(e);
+}
+
+static void encode_registered(sl_enc_t *e, const void *result) {
+    encode_wrapped(e, "Consumer", result, false);
+}
+
+static void encode_described(sl_enc_t *e, const void *result) {
+    encode_wrapped(e, "ConsumerDescription", result, true);
+}
+
 static void op_register(sl_front_call_t *call) {
     sl_kconsumer_register_t op = {.now_ms = call->now_ms};
     op.stream_arn = sl_val_get_str(call->in, "StreamARN", &op.stream_arn_len);
     op.name = sl_val_get_str(call->in, "ConsumerName", &op.name_len);
     op.tags = sl_kapi_tags_in(call, &op.tag_count);
-    sl_kerr_t err;
     if (!op.tags) return sl_front_fail_internal(call, SL_ENOMEM);
+    sl_kerr_t err;
     bool ok = sl_kinesis_register_consumer(sl_kapi_engine(call), &op, &err);
-    if (ok) {
-        sl_enc_map_begin(&call->enc);
-        sl_enc_key(&call->enc, "Consumer");
-        encode_consumer(&call->enc, &op.consumer, false);
-        sl_enc_map_end(&call->enc);
-    }
-    sl_kapi_answer(call, ok, &err);
+    sl_kapi_finish(call, ok, &err, encode_registered, &op.consumer);
 }
 
 static void op_describe(sl_front_call_t *call) {
@@ -48,13 +60,7 @@ static void op_describe(sl_front_call_t *call) {
     sl_kconsumer_info_t c;
     sl_kerr_t err;
     bool ok = sl_kinesis_describe_consumer(sl_kapi_engine(call), &ref, call->now_ms, &c, &err);
-    if (ok) {
-        sl_enc_map_begin(&call->enc);
-        sl_enc_key(&call->enc, "ConsumerDescription");
-        encode_consumer(&call->enc, &c, true);
-        sl_enc_map_end(&call->enc);
-    }
-    sl_kapi_answer(call, ok, &err);
+    sl_kapi_finish(call, ok, &err, encode_described, &c);
 }
 
 static void op_deregister(sl_front_call_t *call) {
@@ -67,6 +73,18 @@ static void op_deregister(sl_front_call_t *call) {
     if (ok) sl_kapi_subs_kick(api, gone.stream_name, gone.consumer_arn);
 }
 
+static void encode_list(sl_enc_t *e, const void *result) {
+    const sl_kconsumer_list_t *op = result;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "Consumers");
+    sl_enc_array_begin(e);
+    for (size_t i = 0; i < op->count; i++)
+        encode_consumer(e, &op->consumers[i], false);
+    sl_enc_array_end(e);
+    if (op->next) sl_enc_kv_cstr(e, "NextToken", op->next);
+    sl_enc_map_end(e);
+}
+
 static void op_list(sl_front_call_t *call) {
     sl_kconsumer_list_t op = {
         .max_results = SL_KINESIS_LIST_CONSUMERS_MAX, .now_ms = call->now_ms, .arena = call->arena};
@@ -77,18 +95,7 @@ static void op_list(sl_front_call_t *call) {
         op.max_results = SL_KINESIS_LIST_CONSUMERS_MAX;
     sl_kerr_t err;
     bool ok = sl_kinesis_list_consumers(sl_kapi_engine(call), &op, &err);
-    if (ok) {
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        sl_enc_key(e, "Consumers");
-        sl_enc_array_begin(e);
-        for (size_t i = 0; i < op.count; i++)
-            encode_consumer(e, &op.consumers[i], false);
-        sl_enc_array_end(e);
-        if (op.next) sl_enc_kv_cstr(e, "NextToken", op.next);
-        sl_enc_map_end(e);
-    }
-    sl_kapi_answer(call, ok, &err);
+    sl_kapi_finish(call, ok, &err, encode_list, &op);
 }
 
 void sl_kapi_consumer_ops(const char *name, sl_front_op_fn *fn) {

@@ -27,6 +27,14 @@ static void encode_metrics(sl_enc_t *e, const char *key, const sl_kstream_info_t
     sl_enc_array_end(e);
 }
 
+static void encode_warm(sl_enc_t *e, int64_t mibps) {
+    sl_enc_key(e, "WarmThroughput");
+    sl_enc_map_begin(e);
+    sl_enc_kv_int(e, "TargetMiBps", mibps);
+    sl_enc_kv_int(e, "CurrentMiBps", mibps);
+    sl_enc_map_end(e);
+}
+
 /* The members StreamDescription and StreamDescriptionSummary share. */
 static void encode_stream_common(sl_enc_t *e, const sl_kstream_info_t *s) {
     sl_enc_kv_cstr(e, "StreamName", s->name);
@@ -84,6 +92,18 @@ static void op_delete_stream(sl_front_call_t *call) {
 }
 
 /* ---- DescribeStream, DescribeStreamSummary ---- */
+static void encode_description(sl_enc_t *e, const void *result) {
+    const sl_kdescribe_t *op = result;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "StreamDescription");
+    sl_enc_map_begin(e);
+    encode_stream_common(e, &op->info);
+    encode_shards(e, op->shards, op->shard_count);
+    sl_enc_kv_bool(e, "HasMoreShards", op->more);
+    sl_enc_map_end(e);
+    sl_enc_map_end(e);
+}
+
 static void op_describe_stream(sl_front_call_t *call) {
     sl_kdescribe_t op = {.stream = sl_kapi_stream_ref(call),
                          .limit = SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX,
@@ -95,18 +115,21 @@ static void op_describe_stream(sl_front_call_t *call) {
     op.exclusive_start = val_str(call, "ExclusiveStartShardId", &op.exclusive_start_len);
     sl_kerr_t err;
     bool ok = sl_kinesis_describe_stream(sl_kapi_engine(call), &op, &err);
-    if (ok) {
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        sl_enc_key(e, "StreamDescription");
-        sl_enc_map_begin(e);
-        encode_stream_common(e, &op.info);
-        encode_shards(e, op.shards, op.shard_count);
-        sl_enc_kv_bool(e, "HasMoreShards", op.more);
-        sl_enc_map_end(e);
-        sl_enc_map_end(e);
-    }
-    sl_kapi_answer(call, ok, &err);
+    sl_kapi_finish(call, ok, &err, encode_description, &op);
+}
+
+static void encode_summary(sl_enc_t *e, const void *result) {
+    const sl_kstream_info_t *s = result;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "StreamDescriptionSummary");
+    sl_enc_map_begin(e);
+    encode_stream_common(e, s);
+    sl_enc_kv_int(e, "OpenShardCount", (int64_t)s->open_shard_count);
+    sl_enc_kv_int(e, "ConsumerCount", (int64_t)s->consumer_count);
+    if (s->on_demand && s->warm_mibps >= 0) encode_warm(e, s->warm_mibps);
+    sl_enc_kv_int(e, "MaxRecordSizeInKiB", s->max_record_size_kib);
+    sl_enc_map_end(e);
+    sl_enc_map_end(e);
 }
 
 static void op_describe_stream_summary(sl_front_call_t *call) {
@@ -115,29 +138,37 @@ static void op_describe_stream_summary(sl_front_call_t *call) {
     sl_kerr_t err;
     bool ok =
         sl_kinesis_describe_stream_summary(sl_kapi_engine(call), &ref, call->now_ms, &s, &err);
-    if (ok) {
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        sl_enc_key(e, "StreamDescriptionSummary");
-        sl_enc_map_begin(e);
-        encode_stream_common(e, &s);
-        sl_enc_kv_int(e, "OpenShardCount", (int64_t)s.open_shard_count);
-        sl_enc_kv_int(e, "ConsumerCount", (int64_t)s.consumer_count);
-        if (s.on_demand && s.warm_mibps >= 0) {
-            sl_enc_key(e, "WarmThroughput");
-            sl_enc_map_begin(e);
-            sl_enc_kv_int(e, "TargetMiBps", s.warm_mibps);
-            sl_enc_kv_int(e, "CurrentMiBps", s.warm_mibps);
-            sl_enc_map_end(e);
-        }
-        sl_enc_kv_int(e, "MaxRecordSizeInKiB", s.max_record_size_kib);
-        sl_enc_map_end(e);
-        sl_enc_map_end(e);
-    }
-    sl_kapi_answer(call, ok, &err);
+    sl_kapi_finish(call, ok, &err, encode_summary, &s);
 }
 
 /* ---- ListStreams, ListShards ---- */
+static void encode_stream_list(sl_enc_t *e, const void *result) {
+    const sl_klist_streams_t *op = result;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "StreamNames");
+    sl_enc_array_begin(e);
+    for (size_t j = 0; j < op->count; j++)
+        sl_enc_cstr(e, op->streams[j].name);
+    sl_enc_array_end(e);
+    sl_enc_kv_bool(e, "HasMoreStreams", op->more);
+    if (op->next) sl_enc_kv_cstr(e, "NextToken", op->next);
+    sl_enc_key(e, "StreamSummaries");
+    sl_enc_array_begin(e);
+    for (size_t j = 0; j < op->count; j++) {
+        const sl_kstream_info_t *s = &op->streams[j];
+        sl_enc_map_begin(e);
+        sl_enc_kv_cstr(e, "StreamName", s->name);
+        sl_enc_kv_cstr(e, "StreamARN", s->arn);
+        sl_enc_kv_cstr(e, "StreamStatus", sl_kstatus_name(s->status));
+        encode_mode(e, s->on_demand);
+        sl_enc_key(e, "StreamCreationTimestamp");
+        sl_enc_timestamp_ms(e, s->created_ms);
+        sl_enc_map_end(e);
+    }
+    sl_enc_array_end(e);
+    sl_enc_map_end(e);
+}
+
 static void op_list_streams(sl_front_call_t *call) {
     sl_klist_streams_t op = {
         .limit = SL_KINESIS_LIST_STREAMS_MAX, .now_ms = call->now_ms, .arena = call->arena};
@@ -147,33 +178,15 @@ static void op_list_streams(sl_front_call_t *call) {
     op.next_token = val_str(call, "NextToken", &op.next_token_len);
     sl_kerr_t err;
     bool ok = sl_kinesis_list_streams(sl_kapi_engine(call), &op, &err);
-    if (ok) {
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        sl_enc_key(e, "StreamNames");
-        sl_enc_array_begin(e);
-        for (size_t j = 0; j < op.count; j++)
-            sl_enc_cstr(e, op.streams[j].name);
-        sl_enc_array_end(e);
-        sl_enc_kv_bool(e, "HasMoreStreams", op.more);
-        if (op.next) sl_enc_kv_cstr(e, "NextToken", op.next);
-        sl_enc_key(e, "StreamSummaries");
-        sl_enc_array_begin(e);
-        for (size_t j = 0; j < op.count; j++) {
-            const sl_kstream_info_t *s = &op.streams[j];
-            sl_enc_map_begin(e);
-            sl_enc_kv_cstr(e, "StreamName", s->name);
-            sl_enc_kv_cstr(e, "StreamARN", s->arn);
-            sl_enc_kv_cstr(e, "StreamStatus", sl_kstatus_name(s->status));
-            encode_mode(e, s->on_demand);
-            sl_enc_key(e, "StreamCreationTimestamp");
-            sl_enc_timestamp_ms(e, s->created_ms);
-            sl_enc_map_end(e);
-        }
-        sl_enc_array_end(e);
-        sl_enc_map_end(e);
-    }
-    sl_kapi_answer(call, ok, &err);
+    sl_kapi_finish(call, ok, &err, encode_stream_list, &op);
+}
+
+static void encode_shard_list(sl_enc_t *e, const void *result) {
+    const sl_klist_shards_t *op = result;
+    sl_enc_map_begin(e);
+    encode_shards(e, op->shards, op->count);
+    if (op->next) sl_enc_kv_cstr(e, "NextToken", op->next);
+    sl_enc_map_end(e);
 }
 
 static void op_list_shards(sl_front_call_t *call) {
@@ -201,36 +214,24 @@ static void op_list_shards(sl_front_call_t *call) {
     if (op.max_results > SL_KINESIS_LIST_SHARDS_MAX) op.max_results = SL_KINESIS_LIST_SHARDS_MAX;
     sl_kerr_t err;
     bool ok = sl_kinesis_list_shards(sl_kapi_engine(call), &op, &err);
-    if (ok) {
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        encode_shards(e, op.shards, op.count);
-        if (op.next) sl_enc_kv_cstr(e, "NextToken", op.next);
-        sl_enc_map_end(e);
-    }
-    sl_kapi_answer(call, ok, &err);
+    sl_kapi_finish(call, ok, &err, encode_shard_list, &op);
 }
 
-/* ---- retention, monitoring, limits, account settings ---- */
-static void retention_op(sl_front_call_t *call, bool increase) {
-    int64_t hours = 0;
-    sl_val_get_int(call->in, "RetentionPeriodHours", &hours);
-    sl_kstream_ref_t ref = sl_kapi_stream_ref(call);
-    sl_kerr_t err;
-    bool ok = sl_kinesis_set_retention_op(sl_kapi_engine(call), &ref, hours, increase, call->now_ms,
-                                          &err);
-    sl_kapi_answer(call, ok, &err);
+/* ---- monitoring, limits, account settings ---- */
+static void encode_monitoring(sl_enc_t *e, const void *result) {
+    const sl_kmonitoring_t *op = result;
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "StreamName", op->after.name);
+    sl_enc_kv_cstr(e, "StreamARN", op->after.arn);
+    encode_metrics(e, "CurrentShardLevelMetrics", &op->before);
+    encode_metrics(e, "DesiredShardLevelMetrics", &op->after);
+    sl_enc_map_end(e);
 }
 
-static void op_increase_retention(sl_front_call_t *call) {
-    retention_op(call, true);
-}
-static void op_decrease_retention(sl_front_call_t *call) {
-    retention_op(call, false);
-}
-
-static void monitoring_op(sl_front_call_t *call, bool enable) {
-    sl_kmonitoring_t op = {.stream = sl_kapi_stream_ref(call), .enable = enable};
+/* Enable/DisableEnhancedMonitoring. */
+static void op_monitoring(sl_front_call_t *call) {
+    sl_kmonitoring_t op = {.stream = sl_kapi_stream_ref(call)};
+    op.enable = strncmp(call->op->name, "Enable", 6) == 0;
     op.now_ms = call->now_ms;
     sl_val_t *list = sl_val_get(call->in, "ShardLevelMetrics");
     size_t n = list ? list->u.arr.count : 0;
@@ -242,23 +243,7 @@ static void monitoring_op(sl_front_call_t *call, bool enable) {
     op.names = names;
     sl_kerr_t err;
     bool ok = sl_kinesis_set_monitoring(sl_kapi_engine(call), &op, &err);
-    if (ok) {
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        sl_enc_kv_cstr(e, "StreamName", op.after.name);
-        sl_enc_kv_cstr(e, "StreamARN", op.after.arn);
-        encode_metrics(e, "CurrentShardLevelMetrics", &op.before);
-        encode_metrics(e, "DesiredShardLevelMetrics", &op.after);
-        sl_enc_map_end(e);
-    }
-    sl_kapi_answer(call, ok, &err);
-}
-
-static void op_enable_monitoring(sl_front_call_t *call) {
-    monitoring_op(call, true);
-}
-static void op_disable_monitoring(sl_front_call_t *call) {
-    monitoring_op(call, false);
+    sl_kapi_finish(call, ok, &err, encode_monitoring, &op);
 }
 
 static void op_describe_limits(sl_front_call_t *call) {
@@ -274,7 +259,8 @@ static void op_describe_limits(sl_front_call_t *call) {
     sl_front_reply(call);
 }
 
-static void encode_commitment(sl_enc_t *e, const sl_kcommitment_t *c) {
+static void encode_commitment(sl_enc_t *e, const void *result) {
+    const sl_kcommitment_t *c = result;
     static const char *const names[] = {"DISABLED", "ENABLED",
                                         "ENABLED_UNTIL_EARLIEST_ALLOWED_END"};
     sl_enc_map_begin(e);
@@ -305,71 +291,53 @@ static void op_update_account_settings(sl_front_call_t *call) {
     sl_kcommitment_t c;
     sl_kerr_t err;
     bool ok = sl_kinesis_update_account(sl_kapi_engine(call), enable, call->now_ms, &c, &err);
-    if (ok) encode_commitment(&call->enc, &c);
-    sl_kapi_answer(call, ok, &err);
+    sl_kapi_finish(call, ok, &err, encode_commitment, &c);
 }
 
-/* ---- record size, stream mode, warm throughput, encryption ---- */
-static void op_update_max_record_size(sl_front_call_t *call) {
-    int64_t kib = 0;
-    sl_val_get_int(call->in, "MaxRecordSizeInKiB", &kib);
-    sl_kstream_ref_t ref = sl_kapi_stream_ref(call);
+/* ---- retention, record size, stream mode, warm throughput, encryption ---- */
+static void encode_warm_change(sl_enc_t *e, const void *result) {
+    const sl_kstream_change_t *op = result;
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "StreamARN", op->stream_arn);
+    sl_enc_kv_cstr(e, "StreamName", op->stream_name);
+    encode_warm(e, op->warm_mibps);
+    sl_enc_map_end(e);
+}
+
+static void encode_nothing(sl_enc_t *e, const void *result) {
+    (void)e;
+    (void)result;
+}
+
+/* The operations of sl_kinesis_change_stream, by name; each reads only its own members. */
+static const struct {
+    const char *name;
+    sl_kchange_kind_t kind;
+} stream_changes[] = {
+    {"IncreaseStreamRetentionPeriod", SL_KCHANGE_RETENTION_INCREASE},
+    {"DecreaseStreamRetentionPeriod", SL_KCHANGE_RETENTION_DECREASE},
+    {"UpdateMaxRecordSize", SL_KCHANGE_MAX_RECORD_SIZE},
+    {"UpdateStreamMode", SL_KCHANGE_STREAM_MODE},
+    {"UpdateStreamWarmThroughput", SL_KCHANGE_WARM_THROUGHPUT},
+    {"StartStreamEncryption", SL_KCHANGE_ENCRYPTION_START},
+    {"StopStreamEncryption", SL_KCHANGE_ENCRYPTION_STOP},
+};
+
+static void op_change_stream(sl_front_call_t *call) {
+    sl_kstream_change_t op = {.stream = sl_kapi_stream_ref(call), .now_ms = call->now_ms};
+    for (size_t i = 0; i < SL_ARRAY_LEN(stream_changes); i++)
+        if (strcmp(stream_changes[i].name, call->op->name) == 0) op.kind = stream_changes[i].kind;
+    sl_val_get_int(call->in, "RetentionPeriodHours", &op.retention_hours);
+    sl_val_get_int(call->in, "MaxRecordSizeInKiB", &op.max_record_size_kib);
+    op.has_warm = sl_val_get_int(call->in, "WarmThroughputMiBps", &op.warm_mibps);
+    op.mode = sl_val_get_str(sl_val_get(call->in, "StreamModeDetails"), "StreamMode", NULL);
+    op.encryption_type = sl_val_get_str(call->in, "EncryptionType", NULL);
+    op.key_id = sl_val_get_str(call->in, "KeyId", NULL);
     sl_kerr_t err;
-    bool ok =
-        sl_kinesis_set_max_record_size_op(sl_kapi_engine(call), &ref, kib, call->now_ms, &err);
-    sl_kapi_answer(call, ok, &err);
-}
-
-static void op_update_stream_mode(sl_front_call_t *call) {
-    const char *mode =
-        sl_val_get_str(sl_val_get(call->in, "StreamModeDetails"), "StreamMode", NULL);
-    int64_t warm = -1;
-    bool has_warm = sl_val_get_int(call->in, "WarmThroughputMiBps", &warm);
-    sl_kstream_ref_t ref = sl_kapi_stream_ref(call);
-    sl_kerr_t err;
-    bool ok = sl_kinesis_set_stream_mode_op(sl_kapi_engine(call), &ref, mode, has_warm, warm,
-                                            call->now_ms, &err);
-    sl_kapi_answer(call, ok, &err);
-}
-
-static void op_update_warm_throughput(sl_front_call_t *call) {
-    int64_t warm = 0;
-    sl_val_get_int(call->in, "WarmThroughputMiBps", &warm);
-    sl_kstream_ref_t ref = sl_kapi_stream_ref(call);
-    sl_kstream_info_t s;
-    sl_kerr_t err;
-    bool ok =
-        sl_kinesis_set_warm_throughput_op(sl_kapi_engine(call), &ref, warm, call->now_ms, &s, &err);
-    if (ok) {
-        sl_enc_t *e = &call->enc;
-        sl_enc_map_begin(e);
-        sl_enc_kv_cstr(e, "StreamARN", s.arn);
-        sl_enc_kv_cstr(e, "StreamName", s.name);
-        sl_enc_key(e, "WarmThroughput");
-        sl_enc_map_begin(e);
-        sl_enc_kv_int(e, "TargetMiBps", warm);
-        sl_enc_kv_int(e, "CurrentMiBps", warm);
-        sl_enc_map_end(e);
-        sl_enc_map_end(e);
-    }
-    sl_kapi_answer(call, ok, &err);
-}
-
-static void encryption_op(sl_front_call_t *call, bool start) {
-    const char *type = sl_val_get_str(call->in, "EncryptionType", NULL);
-    const char *key_id = sl_val_get_str(call->in, "KeyId", NULL);
-    sl_kstream_ref_t ref = sl_kapi_stream_ref(call);
-    sl_kerr_t err;
-    bool ok = sl_kinesis_set_encryption_op(sl_kapi_engine(call), &ref, start, type, key_id,
-                                           call->now_ms, &err);
-    sl_kapi_answer(call, ok, &err);
-}
-
-static void op_start_encryption(sl_front_call_t *call) {
-    encryption_op(call, true);
-}
-static void op_stop_encryption(sl_front_call_t *call) {
-    encryption_op(call, false);
+    bool ok = sl_kinesis_change_stream(sl_kapi_engine(call), &op, &err);
+    sl_kapi_finish(call, ok, &err,
+                   op.kind == SL_KCHANGE_WARM_THROUGHPUT ? encode_warm_change : encode_nothing,
+                   &op);
 }
 
 /* ---- table ---- */
@@ -385,21 +353,16 @@ sl_front_op_fn sl_kapi_handler(const char *name) {
         {"DescribeStreamSummary", op_describe_stream_summary},
         {"ListStreams", op_list_streams},
         {"ListShards", op_list_shards},
-        {"IncreaseStreamRetentionPeriod", op_increase_retention},
-        {"DecreaseStreamRetentionPeriod", op_decrease_retention},
-        {"EnableEnhancedMonitoring", op_enable_monitoring},
-        {"DisableEnhancedMonitoring", op_disable_monitoring},
+        {"EnableEnhancedMonitoring", op_monitoring},
+        {"DisableEnhancedMonitoring", op_monitoring},
         {"DescribeLimits", op_describe_limits},
         {"DescribeAccountSettings", op_describe_account_settings},
         {"UpdateAccountSettings", op_update_account_settings},
-        {"UpdateMaxRecordSize", op_update_max_record_size},
-        {"UpdateStreamMode", op_update_stream_mode},
-        {"UpdateStreamWarmThroughput", op_update_warm_throughput},
-        {"StartStreamEncryption", op_start_encryption},
-        {"StopStreamEncryption", op_stop_encryption},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)
         if (strcmp(table[i].name, name) == 0) return table[i].fn;
+    for (size_t i = 0; i < SL_ARRAY_LEN(stream_changes); i++)
+        if (strcmp(stream_changes[i].name, name) == 0) return op_change_stream;
     sl_front_op_fn fn = NULL;
     sl_kapi_tags_ops(name, &fn);
     if (!fn) sl_kapi_data_ops(name, &fn);

@@ -27,6 +27,18 @@ static bool create(sl_kinesis_t *k, const char *name, int64_t shards, sl_kerr_t 
     return sl_kinesis_create_stream_op(k, &op, err);
 }
 
+static bool change(sl_kinesis_t *k, sl_kchange_kind_t kind, int64_t value, const char *key_id,
+                   sl_kerr_t *err) {
+    sl_kstream_change_t op = {.stream = ref("life"),
+                              .kind = kind,
+                              .retention_hours = value,
+                              .max_record_size_kib = value,
+                              .encryption_type = "KMS",
+                              .key_id = key_id,
+                              .now_ms = sl_time_now_ms()};
+    return sl_kinesis_change_stream(k, &op, err);
+}
+
 static bool summary(sl_kinesis_t *k, const char *name, sl_kstream_info_t *out) {
     sl_kstream_ref_t r = ref(name);
     sl_kerr_t err;
@@ -134,10 +146,10 @@ static void test_settings(kutil_engine_t *e, const char *dir) {
     sl_kerr_t err;
     sl_kstream_ref_t r = ref("life");
     int64_t now = sl_time_now_ms();
-    CHECK(sl_kinesis_set_retention_op(k, &r, 48, true, now, &err));
-    CHECK(!sl_kinesis_set_retention_op(k, &r, 24, true, now, &err));
+    CHECK(change(k, SL_KCHANGE_RETENTION_INCREASE, 48, NULL, &err));
+    CHECK(!change(k, SL_KCHANGE_RETENTION_INCREASE, 24, NULL, &err));
     CHECK(strstr(err.message, "Use DecreaseRetentionPeriod API.") != NULL);
-    CHECK(!sl_kinesis_set_retention_op(k, &r, 1, false, now, &err));
+    CHECK(!change(k, SL_KCHANGE_RETENTION_DECREASE, 1, NULL, &err));
     CHECK(strstr(err.message, "Minimum allowed retention period is 24 hours.") == err.message);
 
     const char *names[] = {"IncomingBytes", "ALL"};
@@ -163,9 +175,9 @@ static void test_settings(kutil_engine_t *e, const char *dir) {
     CHECK_EQ_INT(c.status, SL_KCOMMIT_ENABLED_UNTIL_EARLIEST_ALLOWED_END);
     CHECK_EQ_INT(c.earliest_end_ms, now + SL_KINESIS_COMMITMENT_MIN_MS);
 
-    CHECK(!sl_kinesis_set_encryption_op(k, &r, true, "KMS", "not-a-key", now, &err));
+    CHECK(!change(k, SL_KCHANGE_ENCRYPTION_START, 0, "not-a-key", &err));
     CHECK_EQ_STR(err.message, "Received KeyId is not a properly formatted Alias or GUID");
-    CHECK(sl_kinesis_set_encryption_op(k, &r, true, "KMS", "alias/x", now, &err));
+    CHECK(change(k, SL_KCHANGE_ENCRYPTION_START, 0, "alias/x", &err));
     sl_kstream_info_t s;
     CHECK(summary(k, "life", &s));
     CHECK(s.encrypted);
@@ -174,10 +186,10 @@ static void test_settings(kutil_engine_t *e, const char *dir) {
     /* with every catalog write failing, nothing changes, in memory or in the catalog */
     sl_fault_catalog_install(e->catalog);
     sl_fault_catalog_arm(1, SL_EIO, true);
-    CHECK(!sl_kinesis_set_retention_op(k, &r, 72, true, now, &err));
+    CHECK(!change(k, SL_KCHANGE_RETENTION_INCREASE, 72, NULL, &err));
     CHECK(err.type == SL_KERR_INTERNAL && err.cause == SL_EIO);
-    CHECK(!sl_kinesis_set_max_record_size_op(k, &r, 2048, now, &err));
-    CHECK(!sl_kinesis_set_encryption_op(k, &r, false, "KMS", "alias/x", now, &err));
+    CHECK(!change(k, SL_KCHANGE_MAX_RECORD_SIZE, 2048, NULL, &err));
+    CHECK(!change(k, SL_KCHANGE_ENCRYPTION_STOP, 0, "alias/x", &err));
     m.enable = false;
     CHECK(!sl_kinesis_set_monitoring(k, &m, &err));
     CHECK(!create(k, "never", 1, &err));

@@ -15,28 +15,27 @@ static sl_ktag_ref_t tag(const char *key, const char *value) {
     return (sl_ktag_ref_t){key, strlen(key), value, strlen(value)};
 }
 
+/* Adds the tags, or removes their keys, of stream "t" (arn NULL) or of the resource. */
+static bool change(sl_kinesis_t *k, bool adding, const char *arn, const sl_ktag_ref_t *tags,
+                   size_t n, sl_kerr_t *err) {
+    sl_ktag_change_t op = {.stream = {.name = "t", .name_len = 1},
+                           .resource = arn != NULL,
+                           .resource_arn = arn,
+                           .resource_arn_len = arn ? strlen(arn) : 0,
+                           .tags = tags,
+                           .count = n,
+                           .now_ms = sl_time_now_ms()};
+    return adding ? sl_kinesis_tags_add(k, &op, err) : sl_kinesis_tags_remove(k, &op, err);
+}
+
 static bool add(sl_kinesis_t *k, const char *arn, const sl_ktag_ref_t *tags, size_t n,
                 sl_kerr_t *err) {
-    sl_ktag_add_t op = {.stream = {.name = "t", .name_len = 1},
-                        .resource = arn != NULL,
-                        .resource_arn = arn,
-                        .resource_arn_len = arn ? strlen(arn) : 0,
-                        .tags = tags,
-                        .count = n,
-                        .now_ms = sl_time_now_ms()};
-    return sl_kinesis_tags_add(k, &op, err);
+    return change(k, true, arn, tags, n, err);
 }
 
 static bool del(sl_kinesis_t *k, const char *arn, const sl_ktag_ref_t *keys, size_t n,
                 sl_kerr_t *err) {
-    sl_ktag_remove_t op = {.stream = {.name = "t", .name_len = 1},
-                           .resource = arn != NULL,
-                           .resource_arn = arn,
-                           .resource_arn_len = arn ? strlen(arn) : 0,
-                           .keys = keys,
-                           .count = n,
-                           .now_ms = sl_time_now_ms()};
-    return sl_kinesis_tags_remove(k, &op, err);
+    return change(k, false, arn, keys, n, err);
 }
 
 /* "k1=v1,k2=v2" of the stream (arn NULL) or the resource. */
