@@ -101,6 +101,12 @@ SERVICES = {
         # Every pattern must translate exactly (AWS's messages for Kinesis were recorded).
         "strict_patterns": True,
     },
+    "dynamodb": {
+        "symbol": "sl_dynamodb_model",
+        "expected_operations": 57,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
 }
 
 TYPE_ENUM = {

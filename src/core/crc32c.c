@@ -99,3 +99,26 @@ uint32_t sl_crc32c_portable(uint32_t crc, const void *data, size_t len) {
     pthread_once(&g_once, crc32c_init);
     return ~crc32c_sw_raw(~crc, data, len);
 }
+
+/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zlib's crc32: the checksum DynamoDB
+ * puts in its x-amz-crc32 response header. Table built once, on first use. */
+static uint32_t ieee_table[256];
+static pthread_once_t ieee_once = PTHREAD_ONCE_INIT;
+
+static void ieee_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        ieee_table[i] = c;
+    }
+}
+
+uint32_t sl_crc32_ieee(uint32_t crc, const void *data, size_t len) {
+    pthread_once(&ieee_once, ieee_init);
+    const uint8_t *p = data;
+    crc = ~crc;
+    for (size_t i = 0; i < len; i++)
+        crc = ieee_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}

@@ -11,5 +11,8 @@
 uint32_t sl_crc32c(uint32_t crc, const void *data, size_t len);
 /* The same with the table method only (tests compare the two). */
 uint32_t sl_crc32c_portable(uint32_t crc, const void *data, size_t len);
+/* CRC-32 (IEEE, zlib's crc32): extend `crc` (0 to start). sl_crc32_ieee(0, "123456789", 9) ==
+ * 0xCBF43926. */
+uint32_t sl_crc32_ieee(uint32_t crc, const void *data, size_t len);
 
 #endif

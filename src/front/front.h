@@ -86,6 +86,9 @@ struct sl_front_service {
      * prefix and signing name are unknown, or that has neither): AWS's Kinesis endpoint does. At
      * most one service may set it. */
     bool default_route;
+    /* Every answer carries x-amz-crc32, the CRC-32 (IEEE) of its body, which DynamoDB's SDKs
+     * check. */
+    bool crc32_header;
     void *binding; /* the binding's own object, as call->binding */
     /* SigV4 scope: the region a request must be signed for when signatures are verified (a
      * global service such as IAM: "us-east-1"); NULL = the front's region. */

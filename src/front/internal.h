@@ -64,6 +64,10 @@ int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_
 
 /* respond.c. `svc` chooses the content types of an answer (NULL: AWS JSON 1.1 / CBOR 1.1). */
 void sl_front_make_request_id(char out[40]);
+/* As sl_front_send, with the headers the service asks for (svc NULL = none). */
+void sl_front_send_svc(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                       const char *origin, int status, const char *content_type, void *body,
+                       size_t len);
 void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origin, int status,
                    const char *content_type, void *body, size_t len);
 void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin, int status,

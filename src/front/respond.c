@@ -3,6 +3,7 @@
  * (reply, fail, post). */
 #include "front/internal.h"
 
+#include "core/crc32c.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "wire/awserror.h"
@@ -49,7 +50,14 @@ static char *make_id2(sl_arena_t *a) {
 
 void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origin, int status,
                    const char *content_type, void *body, size_t len) {
-    sl_http_header_t h[8];
+    sl_front_send_svc(req, NULL, request_id, origin, status, content_type, body, len);
+}
+
+void sl_front_send_svc(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                       const char *origin, int status, const char *content_type, void *body,
+                       size_t len) {
+    sl_http_header_t h[9];
+    char crc[16];
     size_t n = 0;
     char *id2 = make_id2(req->arena);
 #define H(nm, val)                                                                                 \
@@ -63,6 +71,10 @@ void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origi
     H("x-amzn-RequestId", request_id);
     if (id2) H("x-amz-id-2", id2);
     if (content_type) H("Content-Type", content_type);
+    if (svc && svc->crc32_header) {
+        snprintf(crc, sizeof crc, "%u", (unsigned)sl_crc32_ieee(0, body, len));
+        H("x-amz-crc32", crc);
+    }
     if (origin) { /* an allowed origin (sl_front_origin_allowed) */
         H("Access-Control-Allow-Origin", origin);
         H("Vary", "Origin");
@@ -101,7 +113,8 @@ void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *sv
     sl_aws_error_body(&b, fmt, type, message, capital);
     size_t len;
     char *body = sl_buf_detach(&b, &len);
-    sl_front_send(req, request_id, origin, status, sl_front_content_type(svc, fmt), body, len);
+    sl_front_send_svc(req, svc, request_id, origin, status, sl_front_content_type(svc, fmt), body,
+                      len);
 }
 
 void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
@@ -120,8 +133,8 @@ void sl_front_reply(sl_front_call_t *call) {
         return;
     }
     body = sl_buf_detach(&call->out, &len);
-    sl_front_send(call->req, call->request_id, call->origin, 200,
-                  sl_front_content_type(call->service, call->fmt), body, len);
+    sl_front_send_svc(call->req, call->service, call->request_id, call->origin, 200,
+                      sl_front_content_type(call->service, call->fmt), body, len);
 }
 
 void sl_front_respond(sl_front_call_t *call, int status, const char *content_type, const void *body,

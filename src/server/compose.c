@@ -2,12 +2,14 @@
 #include "server/compose.h"
 #include "server/ingest_keys.h"
 
+#include "api/dynamodb/binding.h"
 #include "api/ingest/ingest.h"
 #include "api/kinesis/binding.h"
 #include "catalog/catalog.h"
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "dynamodb/dynamodb.h"
 #include "front/front.h"
 #include "iam/credentials.h"
 #include "kinesis/engine.h"
@@ -24,11 +26,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* One account: its catalog and its Kinesis engine (both owned by the root). */
+/* One account: its catalog, its Kinesis engine and its DynamoDB tables (all owned by the root). */
 typedef struct {
     char id[16];
     sl_catalog_t *catalog;
     sl_kinesis_t *kinesis;
+    sl_ddb_t *dynamodb;
 } account_t;
 
 struct sl_compose {
@@ -123,7 +126,21 @@ static int open_kinesis(sl_compose_t *root, account_t *a, const char *dir,
     return sl_kinesis_open(&kcfg, &a->kinesis);
 }
 
+/* Opens the DynamoDB tables of account a (<dir>/dynamodb.db). */
+static int open_dynamodb(sl_compose_t *root, account_t *a, const char *dir) {
+    char path[SL_DATA_PATH_BYTES_MAX];
+    if (snprintf(path, sizeof path, "%s/dynamodb.db", dir) >= (int)sizeof path) return SL_EINVAL;
+    sl_ddb_config_t dcfg = {
+        .path = path,
+        .region = root->cfg.region,
+        .account = a->id,
+        .create_table_ms = root->cfg.create_table_ms,
+    };
+    return sl_ddb_open(&dcfg, &a->dynamodb);
+}
+
 static void account_close(account_t *a) {
+    sl_ddb_close(a->dynamodb);
     sl_kinesis_close(a->kinesis);
     sl_catalog_close(a->catalog);
     *a = (account_t){0};
@@ -161,6 +178,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0 && create) rc = sync_dir(accounts);
     if (rc == 0 && create) rc = sync_dir(root->cfg.data_dir);
     if (rc == 0) rc = open_kinesis(root, a, dir, prefix);
+    if (rc == 0) rc = open_dynamodb(root, a, dir);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -204,6 +222,14 @@ static int kinesis_for_key(void *ctx, const char *access_key_id, void **out) {
     account_t *a;
     int rc = account_for_key(ctx, access_key_id, &a);
     if (rc == 0) *out = a->kinesis;
+    return rc;
+}
+
+/* The DynamoDB descriptor's account hook: the tables of the request's account. */
+static int dynamodb_for_key(void *ctx, const char *access_key_id, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, access_key_id, &a);
+    if (rc == 0) *out = a->dynamodb;
     return rc;
 }
 
@@ -288,6 +314,13 @@ static int open_front(sl_compose_t *root) {
         kinesis.account = kinesis_for_key;
         kinesis.account_ctx = root;
         rc = sl_front_add_service(root->front, &kinesis);
+    }
+    if (rc == 0) {
+        sl_front_service_t dynamodb;
+        sl_dapi_describe(&dynamodb);
+        dynamodb.account = dynamodb_for_key;
+        dynamodb.account_ctx = root;
+        rc = sl_front_add_service(root->front, &dynamodb);
     }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
@@ -381,6 +414,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_storage(root);
     if (rc == 0) rc = sl_kreadpool_create(SL_KINESIS_READ_THREADS, &root->readpool);
     if (rc == 0) rc = open_kinesis(root, def, cfg->data_dir, "");
+    if (rc == 0) rc = open_dynamodb(root, def, cfg->data_dir);
     if (rc == 0) {
         root->account_count = 1;
         rc = accounts_reopen(root);
@@ -404,8 +438,10 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_kapi_destroy(root->kapi);
     sl_ingest_destroy(root->ingest);
     sl_ingest_keys_close(root->ingest_keys);
-    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
+    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
+        sl_ddb_close(root->accounts[i].dynamodb);
         sl_kinesis_close(root->accounts[i].kinesis);
+    }
     sl_kreadpool_destroy(root->readpool); /* after the engines: each waited for its reads */
     if (root->storage) sl_storage_close(root->storage);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)

@@ -68,6 +68,8 @@ static const opt_t g_opts[] = {
      "Time a stream stays UPDATING after resharding, mode or encryption changes"},
     {"consumer_ms", I(consumer_ms), "0", 0, 600000, NULL,
      "Time a consumer stays CREATING / DELETING"},
+    {"create_table_ms", I(create_table_ms), "0", 0, 600000, NULL,
+     "Time a new DynamoDB table stays CREATING"},
     {"iterator_ttl_ms", I(iterator_ttl_ms), "300000", 1000, 300000, NULL,
      "Lifetime of shard iterators (AWS: 5 minutes); lower only to test expiry handling"},
     {"shard_limit", I(shard_limit), "500", 1, 1000000, NULL,

@@ -29,6 +29,7 @@ typedef struct {
     int64_t delete_stream_ms;
     int64_t update_stream_ms;
     int64_t consumer_ms;
+    int64_t create_table_ms;
     int64_t iterator_ttl_ms;
     int64_t shard_limit;
     int64_t on_demand_stream_limit;

@@ -25,12 +25,14 @@
 /* X(constant, __type, HTTP status) */
 #define SL_AWS_ERROR_TABLE(X)                                                                      \
     X(SL_AWS_ACCESS_DENIED, "AccessDeniedException", 400)                                          \
+    X(SL_AWS_CONDITIONAL_CHECK_FAILED, "ConditionalCheckFailedException", 400)                     \
     X(SL_AWS_EXPIRED_ITERATOR, "ExpiredIteratorException", 400)                                    \
     X(SL_AWS_EXPIRED_NEXT_TOKEN, "ExpiredNextTokenException", 400)                                 \
     X(SL_AWS_EXPIRED_TOKEN, "ExpiredTokenException", 400)                                          \
     X(SL_AWS_INCOMPLETE_SIGNATURE, "IncompleteSignatureException", 400)                            \
     X(SL_AWS_INTERNAL_FAILURE, "InternalFailure", 500)                                             \
     X(SL_AWS_INTERNAL_FAILURE_EVENT, "InternalFailureException", 500)                              \
+    X(SL_AWS_INTERNAL_SERVER_ERROR, "InternalServerError", 500)                                    \
     X(SL_AWS_INVALID_ARGUMENT, "InvalidArgumentException", 400)                                    \
     X(SL_AWS_INVALID_SIGNATURE, "InvalidSignatureException", 400)                                  \
     X(SL_AWS_LIMIT_EXCEEDED, "LimitExceededException", 400)                                        \
