@@ -42,7 +42,9 @@ LAYERS = {
     "dynamodb": ["core", "catalog"],
     "firehose": _SERVICES,
     "esm": _SERVICES,
-    "functions": _SERVICES,
+    # functions runs its supervisor on a net loop with timers (DESIGN.md: net owns the loops
+    # "also for service threads")
+    "functions": _SERVICES + ["net"],
     "analytics": _SERVICES,
     "video": _SERVICES,
     "front": ["core", "net", "wire"],

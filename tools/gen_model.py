@@ -107,6 +107,14 @@ SERVICES = {
         "overlays": NO_OVERLAYS,
         "strict_patterns": False,
     },
+    "lambda": {
+        "symbol": "sl_lambda_model",
+        # botocore 1.43.11; the binding serves the function operations (docs/functions.md)
+        "expected_operations": 85,
+        "overlays": NO_OVERLAYS,
+        # Lambda's texts were not recorded: a pattern without an ERE translation is not checked.
+        "strict_patterns": False,
+    },
 }
 
 TYPE_ENUM = {
@@ -210,7 +218,8 @@ def java_regex_to_ere(pattern):
                 out.append(ere_literal(chr(int(hexa, 16)), in_bracket, pattern))
                 continue
             if in_bracket:
-                table = {"d": "0-9", "w": "A-Za-z0-9_", "s": "[:space:]", "-": "-", "/": "/",
+                # "\-" is a literal '-': marked (DASH) so that bracket_end does not read a range
+                table = {"d": "0-9", "w": "A-Za-z0-9_", "s": "[:space:]", "-": DASH, "/": "/",
                          ".": ".", "_": "_"}
             else:
                 table = {"d": "[0-9]", "D": "[^0-9]", "w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]",
@@ -225,16 +234,23 @@ def java_regex_to_ere(pattern):
         if in_bracket:
             if c == "]":
                 in_bracket = False
+                out.append(bracket_end(out, bracket_start))
+                i += 1
+                continue
             elif c == "[":
                 raise UnsupportedPattern("nested bracket in pattern %r" % pattern)
             out.append(c)
         else:
+            if c == "(" and p[i + 1:i + 2] == "?":
+                # lookarounds and inline flags have no POSIX form
+                raise UnsupportedPattern("(?...) group in pattern %r" % pattern)
             if c == "[":
                 in_bracket = True
                 out.append(c)
                 if i + 1 < len(p) and p[i + 1] == "^":
                     out.append("^")
                     i += 1
+                bracket_start = len(out)
             elif c == ".":
                 # Java's '.' does not match line terminators; POSIX '.' would.
                 out.append("[^\n\r]")
@@ -244,6 +260,34 @@ def java_regex_to_ere(pattern):
     if in_bracket:
         raise UnsupportedPattern("unterminated bracket in pattern %r" % pattern)
     return "^(" + "".join(out) + ")$"
+
+
+DASH = "\x01"  # an escaped '-' inside a bracket, until bracket_end places it
+
+
+def bracket_end(out, start):
+    """Closes the bracket expression whose elements are out[start:] (removed from out): Java reads
+    a '-' that cannot end a range ("[0-9-_]", "[-a]", "[a-]") as a literal, POSIX only at the end
+    of the bracket, so such a '-' moves there. Returns the rewritten elements and the ']'."""
+    text = "".join(out[start:])
+    del out[start:]
+    items, literal_dash, i = [], False, 0
+    while i < len(text):
+        if text.startswith("[:", i):
+            end = text.index(":]", i) + 2
+            items.append(text[i:end])
+            i = end
+        elif i + 2 < len(text) and text[i + 1] == "-" and text[i] not in ("-", DASH) \
+                and text[i + 2] != DASH:
+            items.append(text[i:i + 3])
+            i += 3
+        elif text[i] in ("-", DASH):
+            literal_dash = True
+            i += 1
+        else:
+            items.append(text[i])
+            i += 1
+    return "".join(items) + ("-" if literal_dash else "") + "]"
 
 
 def ere_literal(ch, in_bracket, pattern):
@@ -462,9 +506,10 @@ def generate(service, model):
         inp = "&" + c_ident(op["input"]["shape"]) if "input" in op else "NULL"
         out = "&" + c_ident(op["output"]["shape"]) if "output" in op else "NULL"
         http = op.get("http", {})
-        w("    {%s, %s, %s, %s, %s}," % (c_str(opname), inp, out,
-                                       c_str(http.get("method", "POST")),
-                                       c_str(http.get("requestUri", "/"))))
+        w("    {%s, %s, %s, %s, %s, %d}," % (c_str(opname), inp, out,
+                                           c_str(http.get("method", "POST")),
+                                           c_str(http.get("requestUri", "/")),
+                                           int(http.get("responseCode", 0))))
     w("};")
     w("")
     errors = sorted(n for n, s in shapes.items() if s.get("exception"))

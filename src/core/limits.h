@@ -261,10 +261,12 @@
 /* ---- the AWS front and its model-driven validator (front) ---- */
 /* routes of each kind (paths, target prefixes, signing names) */
 #define SL_FRONT_ROUTES_MAX 64
+/* REST answers: headers bound to output members (Lambda's Invoke sets 3) */
+#define SL_FRONT_OUT_HEADERS_MAX 8
 /* AWS lists at most 10 validation errors in one message */
 #define SL_API_VALIDATION_ERRORS_MAX 10
-/* distinct model patterns over all service models (Kinesis: 7) */
-#define SL_API_PATTERNS_MAX 64
+/* distinct model patterns over all service models (Kinesis: 7, Lambda: 58) */
+#define SL_API_PATTERNS_MAX 128
 /* members whose name lengths a list of structures measures once */
 #define SL_API_MEMBER_NAMES_CACHED_MAX 32
 
@@ -378,6 +380,47 @@
  * backend (commit thread, journal) is shared. A new access key beyond the bound gets
  * UnrecognizedClientException. */
 #define SL_SERVER_ACCOUNTS_MAX 1024
+
+/* ---- functions (Lambda; AWS's quotas where they exist) ---- */
+/* function name (64) + NUL */
+#define SL_FN_NAME_BYTES_MAX 65
+/* function and role ARNs we store (AWS allows longer role ARNs: refused as invalid here) */
+#define SL_FN_ARN_BYTES_MAX 256
+/* Handler: 128 + NUL */
+#define SL_FN_HANDLER_BYTES_MAX 129
+/* Description: 256 + NUL */
+#define SL_FN_DESCRIPTION_BYTES_MAX 257
+/* Environment variables: 4 KB in all (AWS) */
+#define SL_FN_ENV_BYTES_MAX 4096
+/* functions per account */
+#define SL_FN_FUNCTIONS_MAX 1000
+/* execution environments (processes) alive at once, all accounts */
+#define SL_FN_ENVS_MAX 64
+/* synchronous payload and response: 6 MB (AWS) */
+#define SL_FN_PAYLOAD_BYTES_MAX (6u * 1024 * 1024)
+/* Event invocation payload: 1 MB (AWS, since 2025; was 256 KB) */
+#define SL_FN_EVENT_PAYLOAD_BYTES_MAX (1024u * 1024)
+/* queued Event invocations per function */
+#define SL_FN_EVENT_QUEUE_MAX 10000
+/* X-Amz-Log-Result: the last 4 KB of the log (AWS) */
+#define SL_FN_LOG_TAIL_BYTES 4096
+/* output of one environment kept between two invocations' ends (more is cut, with a note) */
+#define SL_FN_ENV_LOG_BYTES_MAX (1024u * 1024)
+/* a function's log file is rotated (one old file kept) past this size */
+#define SL_FN_LOG_FILE_BYTES_MAX (4u * 1024 * 1024)
+/* unzipped deployment package: 250 MB (AWS) */
+#define SL_FN_UNZIPPED_BYTES_MAX (250u * 1024 * 1024)
+/* files in a deployment package */
+#define SL_FN_ZIP_ENTRIES_MAX 20000
+/* an environment idle this long is stopped */
+#define SL_FN_IDLE_MS 300000
+/* init phase (start to the first /next) allowed on top of the function's timeout: 10 s (AWS) */
+#define SL_FN_INIT_TIMEOUT_MS 10000
+/* RLIMIT_DATA of a function's process: MemorySize plus this (thread stacks and the runtime's own
+ * mappings count against it too; node's heap is held to 90% of MemorySize) */
+#define SL_FN_MEMORY_SLACK_MB 256
+/* Event invocations: attempts in all (the first and two retries, AWS) */
+#define SL_FN_EVENT_ATTEMPTS 3
 
 /* ---- relations between bounds (checked at compile time) ---- */
 #define SL_BASE64_CHARS(bytes) ((((bytes) + 2) / 3) * 4)

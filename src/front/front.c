@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/time.h"
+#include "front/rest.h"
 #include "front/validate.h"
 #include "wire/awserror.h"
 #include "wire/cbor.h"
@@ -35,6 +36,7 @@ typedef struct {
 /* ---- protocol bindings ---- */
 
 static void handle_json(front_req_t *rq);
+static void handle_rest_json(front_req_t *rq);
 
 /* The protocol bindings: request decoding, error shapes, and what follows routing. A protocol
  * without a binding cannot be registered yet (front.h lists the next ones). */
@@ -43,7 +45,7 @@ static const struct {
     void (*handle)(front_req_t *rq);
 } bindings[] = {
     [SL_FRONT_PROTO_JSON] = {"AWS JSON 1.0/1.1 and CBOR", handle_json},
-    [SL_FRONT_PROTO_REST_JSON] = {"REST-JSON", NULL},
+    [SL_FRONT_PROTO_REST_JSON] = {"REST-JSON", handle_rest_json},
     [SL_FRONT_PROTO_QUERY] = {"Query", NULL},
     [SL_FRONT_PROTO_REST_XML] = {"REST-XML", NULL},
 };
@@ -112,13 +114,14 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
     if (!fs->handlers) return SL_ENOMEM;
     for (size_t i = 0; i < svc->model->op_count; i++)
         fs->handlers[i] = svc->handler(svc->model->ops[i].name);
-    int rc = sl_router_add_target(&front->router, svc->model->target_prefix, fs);
+    bool has_target = svc->model->target_prefix != NULL;
+    int rc = has_target ? sl_router_add_target(&front->router, svc->model->target_prefix, fs) : 0;
     if (rc) route_error("target prefix", svc->model->target_prefix, rc);
     if (rc == 0 && svc->signing_name) {
         rc = sl_router_add_signing_name(&front->router, svc->signing_name, fs);
         if (rc) {
             route_error("signing name", svc->signing_name, rc);
-            front->router.target_count--; /* undo the target route added above */
+            if (has_target) front->router.target_count--; /* undo the target route above */
         }
     }
     if (rc) {
@@ -128,6 +131,8 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
     }
     front->service_count++;
     if (svc->default_route) front->default_service = fs;
+    if (svc->protocol == SL_FRONT_PROTO_REST_JSON)
+        front->rest_services[front->rest_service_count++] = fs;
     return 0;
 }
 
@@ -183,6 +188,10 @@ static const sl_front_svc_t *route_service(const sl_front_t *front, sl_http_req_
     if (sl_router_scope_service(header(req, "authorization"), query ? query + 1 : NULL, &name,
                                 &len))
         fs = sl_router_by_signing_name(&front->router, name, len);
+    /* unsigned REST requests: the service one of whose URI templates matches */
+    for (size_t i = 0; !fs && !target && i < front->rest_service_count; i++)
+        if (sl_front_rest_find_op(front->rest_services[i]->svc.model, req->method, req->path))
+            fs = front->rest_services[i];
     return fs ? fs : front->default_service;
 }
 
@@ -401,6 +410,77 @@ static void handle_json(front_req_t *rq) {
     sl_front_call_t *call = new_call(rq, fmt);
     if (!call || !fn) {
         sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_INTERNAL_FAILURE,
+                            sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));
+        return;
+    }
+    call->account = account;
+    call->access_key_id = auth.access_key_id;
+    call->principal = principal;
+    call->op = op;
+    call->in = doc;
+    fn(call);
+}
+
+/* REST-JSON: the operation by method and URI template; members from the URI, the query string,
+ * the headers and the body (front/rest.h). */
+static void handle_rest_json(front_req_t *rq) {
+    sl_http_req_t *req = rq->req;
+    const sl_front_service_t *svc = &rq->svc->svc;
+    const char *request_id = rq->request_id, *origin = rq->origin;
+    const sl_op_t *op = sl_front_rest_find_op(svc->model, req->method, req->path);
+    if (!op) {
+        sl_front_send_error_status(req, svc, request_id, origin, SL_FMT_JSON, 404,
+                                   SL_AWS_UNKNOWN_OPERATION, NULL);
+        return;
+    }
+    /* the body's hash first: decoding parses it in place */
+    char body_hash[65] = "";
+    if (rq->front->verify) sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
+    const char *authz = header(req, "authorization");
+    const char *query = strchr(req->path, '?');
+    bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
+    sl_sigv4_auth_t auth;
+    const char *etype = NULL, *emsg = NULL;
+    if (sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena, &auth, &etype,
+                       &emsg) != 0) {
+        sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, etype, emsg);
+        return;
+    }
+    const sl_front_principal_t *principal = NULL;
+    if (rq->front->verify) {
+        int vrc = sl_front_verify(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
+                                  &principal, &etype, &emsg);
+        if (vrc) {
+            if (vrc != SL_EINVAL)
+                etype = SL_AWS_INTERNAL_FAILURE, emsg = sl_aws_failure_message(vrc);
+            sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, etype, emsg);
+            return;
+        }
+    }
+    sl_val_t *doc = NULL;
+    sl_front_error_t verr = {0};
+    if (sl_front_rest_decode(op, req, req->arena, &doc, &verr) != 0 ||
+        sl_front_validate(op, doc, SL_FMT_JSON, req->arena, &verr) != 0) {
+        sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, verr.type, verr.message);
+        return;
+    }
+    void *account = svc->account_ctx;
+    const char *account_key = principal ? principal->account_id : auth.access_key_id;
+    int arc = svc->account ? svc->account(svc->account_ctx, account_key, &account) : 0;
+    if (arc) {
+        if (arc == SL_ELIMIT)
+            sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON,
+                                SL_AWS_UNRECOGNIZED_CLIENT,
+                                "The security token included in the request is invalid.");
+        else
+            sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, SL_AWS_INTERNAL_FAILURE,
+                                sl_aws_failure_message(arc));
+        return;
+    }
+    sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
+    sl_front_call_t *call = new_call(rq, SL_FMT_JSON);
+    if (!call || !fn) {
+        sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, SL_AWS_INTERNAL_FAILURE,
                             sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));
         return;
     }

@@ -44,19 +44,21 @@ typedef struct {
 typedef struct sl_front_call sl_front_call_t;
 typedef struct sl_front_service sl_front_service_t;
 
-/* The wire protocols of AWS services. Only SL_FRONT_PROTO_JSON has a binding today; the others
+/* The wire protocols of AWS services. JSON and REST_JSON have bindings today; the others
  * are the next steps, in the order the next services need them (each gets a row in front.c's
  * binding table: request decoding into an sl_val_t map for the model validator, and its error
  * shape):
  *   REST_JSON: Lambda, Kinesis Video (members from the URI, query string, headers and body;
- *              errors with x-amzn-ErrorType), routed by path prefix and method. The decoding
- *              half exists (front/rest.h); the answers and the routing are the next step.
+ *              errors with x-amzn-ErrorType and {"Type":"User","message":...}), routed by SigV4
+ *              signing name, else (no X-Amz-Target) by method and the model's URI templates;
+ *              answers bind output members to headers and the status (sl_front_out_header,
+ *              sl_front_out_status) and the payload member to the body (sl_front_reply_payload).
  *   QUERY:     IAM, STS, SQS, SNS, CloudWatch (form-encoded Action=...; XML answers), routed by
  *              SigV4 signing name.
  *   REST_XML:  S3 (path-style buckets), routed by signing name and path. */
 typedef enum {
     SL_FRONT_PROTO_JSON,      /* AWS JSON 1.0/1.1, and CBOR where the service accepts it */
-    SL_FRONT_PROTO_REST_JSON, /* next step */
+    SL_FRONT_PROTO_REST_JSON, /* REST-JSON: routed by signing name, else method + URI template */
     SL_FRONT_PROTO_QUERY,     /* next step */
     SL_FRONT_PROTO_REST_XML,  /* next step */
 } sl_front_protocol_t;
@@ -130,6 +132,11 @@ struct sl_front_call {
     void *state;        /* the handler's own state, for asynchronous handlers */
     void *route_ctx;    /* a plain route's ctx */
     void (*post_fn)(struct sl_front_call *call); /* pending sl_front_post */
+    /* REST protocols: the answer's status (0 = the operation's responseCode) and the headers
+     * bound to output members (sl_front_out_header), in the arena. */
+    int status;
+    sl_http_header_t *out_headers;
+    size_t out_header_count;
 };
 
 typedef struct {
@@ -184,6 +191,16 @@ void sl_front_respond(sl_front_call_t *call, int status, const char *content_typ
  * status. `fmt` NULL = no message. */
 void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* REST protocols: sets the header bound to the output member `member` of the call's operation
+ * (value copied). Returns 0, or SL_EINVAL when the output has no such header member. */
+int sl_front_out_header(sl_front_call_t *call, const char *member, const char *value);
+/* REST protocols: the answer's status instead of the operation's responseCode (the output's
+ * statusCode member: Invoke's 200/202/204). */
+void sl_front_out_status(sl_front_call_t *call, int status);
+/* REST protocols: answers with the output's payload member as the whole body (copied), e.g.
+ * Invoke's Payload, with the status and headers set so far. */
+void sl_front_reply_payload(sl_front_call_t *call, const char *content_type, const void *body,
+                            size_t len);
 /* Sends InternalFailure (500) for an operation that failed with `code` (an SL_E* value from the
  * storage or the catalog), with the message naming the cause (sl_aws_failure_message). */
 void sl_front_fail_internal(sl_front_call_t *call, int code);

@@ -34,6 +34,10 @@ struct sl_front {
     sl_front_svc_t services[SL_FRONT_ROUTES_MAX];
     size_t service_count;
     sl_front_svc_t *default_service; /* answers what no route claims; NULL = the built-in one */
+    /* REST services, also routed by their URI templates when a request has neither a target nor
+     * a known signing name */
+    sl_front_svc_t *rest_services[SL_FRONT_ROUTES_MAX];
+    size_t rest_service_count;
     sl_front_route_t routes[SL_FRONT_ROUTES_MAX];
     size_t route_count;
     /* CORS (cors.c): origins allowed to call from a browser, lower-cased, owned; see front.h. */
@@ -70,6 +74,14 @@ void sl_front_send_svc(sl_http_req_t *req, const sl_front_service_t *svc, const 
                        size_t len);
 void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origin, int status,
                    const char *content_type, void *body, size_t len);
+/* sl_front_send_svc with extra headers (copied; REST output members). */
+void sl_front_send_full(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                        const char *origin, int status, const char *content_type,
+                        const sl_http_header_t *extra, size_t extra_count, void *body, size_t len);
+/* sl_front_send with extra headers (copied). */
+void sl_front_send_headers(sl_http_req_t *req, const char *request_id, const char *origin,
+                           int status, const char *content_type, const sl_http_header_t *extra,
+                           size_t extra_count, void *body, size_t len);
 void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin, int status,
                         const char *content_type, const char *body);
 const char *sl_front_content_type(const sl_front_service_t *svc, sl_fmt_t fmt);

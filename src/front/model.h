@@ -72,6 +72,7 @@ typedef struct {
     const sl_shape_t *output;
     const char *http_method; /* the model's http trait: "POST" */
     const char *request_uri; /* "/" (AWS JSON); REST: "/2015-03-31/functions/{FunctionName}" */
+    int response_code;       /* REST: the http trait's responseCode; 0 = 200 */
 } sl_op_t;
 
 /* An error shape of the model (a structure with the `exception` trait). */

@@ -56,7 +56,20 @@ void sl_front_send(sl_http_req_t *req, const char *request_id, const char *origi
 void sl_front_send_svc(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
                        const char *origin, int status, const char *content_type, void *body,
                        size_t len) {
-    sl_http_header_t h[9];
+    sl_front_send_full(req, svc, request_id, origin, status, content_type, NULL, 0, body, len);
+}
+
+void sl_front_send_headers(sl_http_req_t *req, const char *request_id, const char *origin,
+                           int status, const char *content_type, const sl_http_header_t *extra,
+                           size_t extra_count, void *body, size_t len) {
+    sl_front_send_full(req, NULL, request_id, origin, status, content_type, extra, extra_count,
+                       body, len);
+}
+
+void sl_front_send_full(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                        const char *origin, int status, const char *content_type,
+                        const sl_http_header_t *extra, size_t extra_count, void *body, size_t len) {
+    sl_http_header_t h[9 + SL_FRONT_OUT_HEADERS_MAX];
     char crc[16];
     size_t n = 0;
     char *id2 = make_id2(req->arena);
@@ -82,6 +95,8 @@ void sl_front_send_svc(sl_http_req_t *req, const sl_front_service_t *svc, const 
           "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date");
     }
 #undef H
+    for (size_t i = 0; i < extra_count && i < SL_FRONT_OUT_HEADERS_MAX; i++)
+        h[n++] = extra[i];
     sl_http_respond(req, status, h, n, body, len);
 }
 
@@ -105,9 +120,30 @@ const char *sl_front_content_type(const sl_front_service_t *svc, sl_fmt_t fmt) {
     return svc ? svc->json_content_type : SL_FRONT_CT_JSON;
 }
 
+/* REST-JSON errors as botocore's rest-json parser reads them: the type in x-amzn-ErrorType, the
+ * body {"Type":"User"|"Service","message":...} (Lambda's shape; "Service" for 5xx faults). */
+static void send_rest_error(sl_http_req_t *req, const char *request_id, const char *origin,
+                            int status, const char *type, const char *message) {
+    sl_buf_t b = SL_BUF_INIT;
+    sl_enc_t e;
+    sl_enc_init(&e, &b, SL_FMT_JSON);
+    sl_enc_map_begin(&e);
+    sl_enc_kv_cstr(&e, "Type", status >= 500 ? "Service" : "User");
+    if (message) sl_enc_kv_cstr(&e, "message", message);
+    sl_enc_map_end(&e);
+    size_t len;
+    char *body = sl_buf_detach(&b, &len);
+    sl_http_header_t h = {"x-amzn-ErrorType", 16, type ? type : "", type ? strlen(type) : 0};
+    sl_front_send_headers(req, request_id, origin, status, "application/json", &h, 1, body, len);
+}
+
 void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
                                 const char *request_id, const char *origin, sl_fmt_t fmt,
                                 int status, const char *type, const char *message) {
+    if (svc && svc->protocol == SL_FRONT_PROTO_REST_JSON) {
+        send_rest_error(req, request_id, origin, status, type, message);
+        return;
+    }
     sl_buf_t b = SL_BUF_INIT;
     bool capital = type && strcmp(type, SL_AWS_SERIALIZATION) == 0;
     sl_aws_error_body(&b, fmt, type, message, capital);
@@ -119,8 +155,19 @@ void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *sv
 
 void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
                          const char *origin, sl_fmt_t fmt, const char *type, const char *message) {
-    sl_front_send_error_status(req, svc, request_id, origin, fmt, sl_aws_error_status(type), type,
-                               message);
+    /* a REST service's own error shapes carry their status in its model (Lambda's
+     * ResourceNotFoundException is a 404, Kinesis's a 400) */
+    const sl_model_error_t *me = svc && svc->protocol != SL_FRONT_PROTO_JSON && type
+                                     ? sl_model_find_error(svc->model, type)
+                                     : NULL;
+    sl_front_send_error_status(req, svc, request_id, origin, fmt,
+                               me ? me->status : sl_aws_error_status(type), type, message);
+}
+
+/* The status of a REST answer: the handler's, else the operation's responseCode. */
+static int rest_status(const sl_front_call_t *call) {
+    if (call->status) return call->status;
+    return call->op && call->op->response_code ? call->op->response_code : 200;
 }
 
 void sl_front_reply(sl_front_call_t *call) {
@@ -133,8 +180,49 @@ void sl_front_reply(sl_front_call_t *call) {
         return;
     }
     body = sl_buf_detach(&call->out, &len);
+    if (call->service && call->service->protocol == SL_FRONT_PROTO_REST_JSON) {
+        sl_front_send_full(call->req, call->service, call->request_id, call->origin,
+                           rest_status(call), len ? "application/json" : NULL, call->out_headers,
+                           call->out_header_count, body, len);
+        return;
+    }
     sl_front_send_svc(call->req, call->service, call->request_id, call->origin, 200,
                       sl_front_content_type(call->service, call->fmt), body, len);
+}
+
+int sl_front_out_header(sl_front_call_t *call, const char *member, const char *value) {
+    const sl_shape_t *out = call->op ? call->op->output : NULL;
+    const sl_member_t *m = NULL;
+    for (size_t i = 0; out && i < out->member_count && !m; i++)
+        if (strcmp(out->members[i].name, member) == 0) m = &out->members[i];
+    if (!m || m->location != SL_LOC_HEADER || call->out_header_count >= SL_FRONT_OUT_HEADERS_MAX)
+        return SL_EINVAL;
+    if (!call->out_headers &&
+        !(call->out_headers =
+              sl_arena_calloc(call->arena, SL_FRONT_OUT_HEADERS_MAX, sizeof *call->out_headers)))
+        return SL_ENOMEM;
+    char *v = sl_arena_strndup(call->arena, value, strlen(value));
+    if (!v) return SL_ENOMEM;
+    call->out_headers[call->out_header_count++] =
+        (sl_http_header_t){m->location_name, strlen(m->location_name), v, strlen(v)};
+    return 0;
+}
+
+void sl_front_out_status(sl_front_call_t *call, int status) {
+    call->status = status;
+}
+
+void sl_front_reply_payload(sl_front_call_t *call, const char *content_type, const void *body,
+                            size_t len) {
+    void *copy = len ? malloc(len) : NULL;
+    if (len && !copy) {
+        sl_front_fail_internal(call, SL_ENOMEM);
+        return;
+    }
+    if (len) memcpy(copy, body, len);
+    sl_buf_free(&call->out);
+    sl_front_send_headers(call->req, call->request_id, call->origin, rest_status(call),
+                          content_type, call->out_headers, call->out_header_count, copy, len);
 }
 
 void sl_front_respond(sl_front_call_t *call, int status, const char *content_type, const void *body,
@@ -228,6 +316,7 @@ void *sl_front_error_body(void *ctx, int status, const sl_http_header_t *headers
         cbor = false;
         for (size_t s = 0; s < front->service_count && !cbor; s++) {
             const sl_front_service_t *svc = &front->services[s].svc;
+            if (svc->protocol != SL_FRONT_PROTO_JSON) continue; /* REST: application/json */
             if (starts_with(h, svc->cbor_content_type)) {
                 match = svc;
                 cbor = true;

@@ -42,6 +42,10 @@ static bool match(const char *tmpl, const char *target, label_t *labels, size_t 
     const char *t = tmpl, *te = tmpl + strcspn(tmpl, "?");
     const char *p = target, *pe = target + strcspn(target, "?");
     size_t n = 0;
+    /* A template ending in a literal matches with or without one trailing '/': model versions
+     * differ ("/2015-03-31/functions/" in older Lambda models, without the slash in newer). */
+    bool loose_slash = te > tmpl && te[-1] != '}';
+    if (loose_slash && te[-1] == '/') te--;
     while (t < te) {
         if (*t != '{') {
             if (p >= pe || *p != *t) return false;
@@ -73,7 +77,9 @@ static bool match(const char *tmpl, const char *target, label_t *labels, size_t 
         l->value_len = (size_t)(end - p);
         p = end;
     }
+    if (loose_slash && p + 1 == pe && *p == '/') p++;
     if (p != pe) return false;
+    te = tmpl + strcspn(tmpl, "?");
     if (*te == '?') {
         const char *query = *pe == '?' ? pe + 1 : NULL;
         for (const char *q = te + 1; *q;) {

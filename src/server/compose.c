@@ -5,6 +5,7 @@
 #include "api/dynamodb/binding.h"
 #include "api/ingest/ingest.h"
 #include "api/kinesis/binding.h"
+#include "api/lambda/binding.h"
 #include "catalog/catalog.h"
 #include "core/common.h"
 #include "core/limits.h"
@@ -12,6 +13,7 @@
 #include "dynamodb/dynamodb.h"
 #include "front/front.h"
 #include "iam/credentials.h"
+#include "functions/functions.h"
 #include "kinesis/engine.h"
 #include "net/http.h"
 #include "storage/backend.h"
@@ -26,12 +28,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* One account: its catalog, its Kinesis engine and its DynamoDB tables (all owned by the root). */
+/* One account: its catalog, its Kinesis engine, its DynamoDB tables (owned by the root) and its
+ * functions (owned by the functions service). */
 typedef struct {
     char id[16];
     sl_catalog_t *catalog;
     sl_kinesis_t *kinesis;
     sl_ddb_t *dynamodb;
+    sl_fn_account_t *functions; /* NULL with --functions off */
 } account_t;
 
 struct sl_compose {
@@ -40,10 +44,12 @@ struct sl_compose {
     sl_kreadpool_t *readpool; /* owned; the reader pool every account's engine reads on */
     sl_front_t *front;        /* owned: the AWS front, its routes registered by sl_compose_open */
     sl_kapi_t *kapi;          /* owned: the Kinesis binding */
-    sl_ingest_keys_t *ingest_keys; /* owned: --ingest-keys, NULL when the ingest front is off */
-    sl_ingest_t *ingest;           /* owned: the ingest front's binding (default account) */
-    sl_http_server_t *http;        /* owned */
-    sl_iam_creds_t *creds;         /* owned: the --credentials file (--auth sigv4), or NULL */
+    sl_ingest_keys_t *ingest_keys;  /* owned: --ingest-keys, NULL when the ingest front is off */
+    sl_ingest_t *ingest;            /* owned: the ingest front's binding (default account) */
+    sl_http_server_t *http;         /* owned */
+    sl_iam_creds_t *creds;          /* owned: the --credentials file (--auth sigv4), or NULL */
+    sl_functions_t *functions;      /* owned; NULL with --functions off */
+    sl_http_server_t *runtime_http; /* owned: the Runtime API on a loopback port */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -179,6 +185,8 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0 && create) rc = sync_dir(root->cfg.data_dir);
     if (rc == 0) rc = open_kinesis(root, a, dir, prefix);
     if (rc == 0) rc = open_dynamodb(root, a, dir);
+    if (rc == 0 && root->functions)
+        rc = sl_functions_account_open(root->functions, id, dir, &a->functions);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -231,6 +239,63 @@ static int dynamodb_for_key(void *ctx, const char *access_key_id, void **out) {
     int rc = account_for_key(ctx, access_key_id, &a);
     if (rc == 0) *out = a->dynamodb;
     return rc;
+}
+
+/* The Lambda descriptor's account hook: the functions of the request's account (NULL with
+ * --functions off: the binding then refuses every operation). */
+static int functions_for_key(void *ctx, const char *access_key_id, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, access_key_id, &a);
+    if (rc == 0) *out = a->functions;
+    return rc;
+}
+
+/* The functions service, with the default account's functions. Function processes run code from
+ * the API: --functions off skips this. */
+static int open_functions(sl_compose_t *root) {
+    const sl_config_t *cfg = &root->cfg;
+    if (strcmp(cfg->functions, "on") != 0) return 0;
+    char runtime_dir[SL_DATA_SUBDIR_BYTES_MAX];
+    snprintf(runtime_dir, sizeof runtime_dir, "%s/runtime", cfg->data_dir);
+    sl_functions_config_t fcfg = {
+        .region = cfg->region,
+        .runtime_dir = runtime_dir,
+        .concurrency = (int)cfg->functions_concurrency,
+        .retry_delay_ms = cfg->functions_retry_ms,
+    };
+    int rc = sl_functions_create(&fcfg, &root->functions);
+    if (rc) {
+        SL_ERROR("cannot start the functions service: %s", sl_strerror(rc));
+        return rc;
+    }
+    return sl_functions_account_open(root->functions, root->accounts[0].id, cfg->data_dir,
+                                     &root->accounts[0].functions);
+}
+
+/* The Runtime API server (127.0.0.1, a free port), started after the main listener so that the
+ * first "listening on" line of the log stays the API's. */
+static int start_runtime_api(sl_compose_t *root) {
+    if (!root->functions) return 0;
+    sl_http_server_config_t hcfg = {
+        .bind_address = "127.0.0.1",
+        .port = 0,
+        .threads = 1,
+        .body_max_bytes = SL_FN_PAYLOAD_BYTES_MAX + 1024 * 1024,
+        .handler = sl_lapi_runtime_handle,
+        .handler_ctx = root->functions,
+        /* a runtime waits in /next for as long as no invocation comes */
+        .idle_timeout_ms = 3600000,
+    };
+    int rc = sl_http_server_start(&hcfg, &root->runtime_http);
+    if (rc) {
+        SL_ERROR("cannot listen for the Lambda Runtime API: %s", sl_strerror(rc));
+        return rc;
+    }
+    char api[64];
+    snprintf(api, sizeof api, "127.0.0.1:%d", sl_http_server_port(root->runtime_http));
+    sl_functions_set_runtime_api(root->functions, api);
+    SL_INFO("functions: Runtime API on %s", api);
+    return 0;
 }
 
 /* GET /health: the server is up and serving (a plain route of the front). */
@@ -321,6 +386,13 @@ static int open_front(sl_compose_t *root) {
         dynamodb.account = dynamodb_for_key;
         dynamodb.account_ctx = root;
         rc = sl_front_add_service(root->front, &dynamodb);
+        /* under --auth sigv4 the binding lets only admin principals create or change functions;
+         * sl_lapi_admin_fn can refuse more (IAM policies, later). NULL = no further check */
+        sl_front_service_t lambda;
+        sl_lapi_describe(&lambda, NULL, NULL);
+        lambda.account = functions_for_key;
+        lambda.account_ctx = root;
+        rc = sl_front_add_service(root->front, &lambda);
     }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
@@ -415,12 +487,14 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = sl_kreadpool_create(SL_KINESIS_READ_THREADS, &root->readpool);
     if (rc == 0) rc = open_kinesis(root, def, cfg->data_dir, "");
     if (rc == 0) rc = open_dynamodb(root, def, cfg->data_dir);
+    if (rc == 0) rc = open_functions(root);
     if (rc == 0) {
         root->account_count = 1;
         rc = accounts_reopen(root);
     }
     if (rc == 0) rc = open_front(root);
     if (rc == 0) rc = start_http(root);
+    if (rc == 0) rc = start_runtime_api(root);
     if (rc) {
         SL_ERROR("cannot start: %s", sl_strerror(rc));
         sl_compose_close(root, 0);
@@ -432,7 +506,11 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
 
 void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (!root) return;
+    /* the functions first: no completion reaches a network loop once they are stopped */
+    sl_functions_stop(root->functions);
     if (root->http) sl_http_server_stop(root->http, grace_ms);
+    if (root->runtime_http) sl_http_server_stop(root->runtime_http, 0);
+    sl_functions_destroy(root->functions);
     sl_front_destroy(root->front);
     sl_iam_creds_close(root->creds);
     sl_kapi_destroy(root->kapi);

@@ -25,6 +25,7 @@ typedef struct {
 static const char *const durability_choices[] = {"sync", "interval", "none", NULL};
 static const char *const auth_choices[] = {"open", "sigv4", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
+static const char *const on_off_choices[] = {"on", "off", NULL};
 
 #define S(field) OPT_STR, offsetof(sl_config_t, field), sizeof(((sl_config_t *)0)->field)
 #define I(field) OPT_INT, offsetof(sl_config_t, field), 0
@@ -121,6 +122,13 @@ static const opt_t g_opts[] = {
      NULL,
      "Unsent response bytes in memory, all connections; over it new requests wait until clients "
      "read"},
+    {"functions", S(functions), "on", 0, 0, on_off_choices,
+     "on: serve the Lambda API and run functions (their code runs on this host, "
+     "docs/functions.md); off: refuse every Lambda operation"},
+    {"functions_concurrency", I(functions_concurrency), "10", 1, SL_FN_ENVS_MAX, NULL,
+     "Concurrent function executions per account; more are throttled (TooManyRequestsException)"},
+    {"functions_retry_ms", I(functions_retry_ms), "60000", 10, 3600000, NULL,
+     "Event invocations: first retry after this, the second after twice it (AWS: 1 and 2 minutes)"},
     {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
 };
 

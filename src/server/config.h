@@ -47,6 +47,9 @@ typedef struct {
     int64_t tls_handshake_timeout_ms;
     int64_t request_buffer_max_bytes;
     int64_t response_buffer_max_bytes;
+    char functions[8];
+    int64_t functions_concurrency;
+    int64_t functions_retry_ms;
     char log_level[16];
     char config[SL_CONFIG_PATH_BYTES_MAX];
 } sl_config_t;

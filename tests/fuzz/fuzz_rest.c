@@ -51,8 +51,8 @@ static const sl_shape_t invoke_in = {.name = "InvocationRequest",
                                      .member_count = 2,
                                      .payload = "Payload"};
 static const sl_op_t ops[] = {
-    {"GetItem", &get_in, NULL, "POST", "/things/{Name}/items/{Key+}"},
-    {"Invoke", &invoke_in, NULL, "POST", "/f/{FunctionName}/invocations?x-id=Invoke"},
+    {"GetItem", &get_in, NULL, "POST", "/things/{Name}/items/{Key+}", 0},
+    {"Invoke", &invoke_in, NULL, "POST", "/f/{FunctionName}/invocations?x-id=Invoke", 0},
 };
 static const sl_service_model_t model = {.service = "fuzz", .ops = ops, .op_count = 2};
 

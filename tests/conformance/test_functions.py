@@ -1,0 +1,501 @@
+"""Conformance: Lambda functions (docs/functions.md) through real clients.
+
+Functions are deployed as zips, as on AWS, and run by the server through the Lambda Runtime API:
+a bash+curl `bootstrap` (the shape of AWS's custom-runtime tutorial) through the AWS CLI v2, Node
+and Python handlers through boto3 (the JS SDK v3 runs tests/conformance/js/functions.test.mjs).
+Each behaviour a user sees is checked: the answer, environment variables, a thrown error
+(FunctionError and the error document), the timeout, a crash, warm reuse, the concurrency limit,
+DryRun, Event invocations and their retries, the logs (Tail), the states SDK waiters poll, and
+durability across a restart.
+"""
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import zipfile
+
+import pytest
+
+from helpers import unique_name, wait_until
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+
+BOOTSTRAP = """#!/bin/bash
+set -euo pipefail
+source $LAMBDA_TASK_ROOT/"$(echo $_HANDLER | cut -d. -f1).sh"
+while true
+do
+  HEADERS="$(mktemp)"
+  EVENT_DATA=$(curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next")
+  REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  RESPONSE=$($(echo "$_HANDLER" | cut -d. -f2) "$EVENT_DATA")
+  curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response" -d "$RESPONSE"
+done
+"""
+
+FUNCTION_SH = """function handler () {
+  EVENT_DATA=$1
+  echo "$EVENT_DATA" 1>&2;
+  RESPONSE="Echoing request: '$EVENT_DATA'"
+  echo $RESPONSE
+}
+"""
+
+NODE_ASYNC = """
+let count = 0;
+export const handler = async (event, context) => {
+  count += 1;
+  if (event.fail) throw new TypeError('boom: ' + event.fail);
+  if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep));
+  if (event.crash) process.exit(3);
+  console.log('hello from node', event.n ?? 0);
+  return {
+    count, event, greeting: process.env.GREETING ?? null,
+    requestId: context.awsRequestId, name: context.functionName,
+    arn: context.invokedFunctionArn, memory: context.memoryLimitInMB,
+    remaining: context.getRemainingTimeInMillis(), logGroup: context.logGroupName,
+  };
+};
+"""
+
+NODE_CALLBACK = """
+exports.handler = function (event, context, callback) {
+  if (event.fail) return callback(new Error('callback failure'));
+  setTimeout(() => callback(null, { style: 'callback', got: event }), 5);
+};
+"""
+
+PYTHON_HANDLER = """
+import logging
+import os
+import time
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+COUNT = 0
+
+class Boom(Exception):
+    pass
+
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    if event.get("fail"):
+        raise Boom("python failure")
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    print("hello from python", COUNT)
+    logger.info("logged %d", COUNT)
+    return {"count": COUNT, "event": event, "greeting": os.environ.get("GREETING"),
+            "requestId": context.aws_request_id, "name": context.function_name,
+            "remaining": context.get_remaining_time_in_millis(),
+            "memory": context.memory_limit_in_mb}
+"""
+
+# An Event target that fails its first two attempts and succeeds on the third; it counts its
+# attempts in a file beside the code (the environment is killed between attempts by the crash).
+NODE_FLAKY = """
+import fs from 'node:fs';
+export const handler = async (event) => {
+  const file = process.env.MARKER;
+  const n = (fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : 0) + 1;
+  fs.writeFileSync(file, String(n));
+  if (n < 3) throw new Error('attempt ' + n + ' fails');
+  return 'ok';
+};
+"""
+
+
+def fn_name(tag):
+    """A function name unique in this test process: at most 64 of [A-Za-z0-9_-], ending in the
+    tag and a counter."""
+    return unique_name(tag).replace(".", "-")[-64:]
+
+
+def make_zip(files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, (text, mode) in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o100000 | mode) << 16
+            info.create_system = 3  # unix: the mode bits are meaningful
+            z.writestr(info, text)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def lam(server):
+    return _lambda(server)
+
+
+def _lambda(server, access_key="AKIDEXAMPLE"):
+    import boto3
+    from botocore.config import Config
+    return boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1",
+                        aws_access_key_id=access_key, aws_secret_access_key="secret",
+                        config=Config(retries={"max_attempts": 0}, read_timeout=60))
+
+
+def create(lam, name, runtime, handler, files, **kwargs):
+    resp = lam.create_function(FunctionName=name, Runtime=runtime, Handler=handler, Role=ROLE,
+                               Code={"ZipFile": make_zip(files)}, **kwargs)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name,
+                                              WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    return resp
+
+
+def invoke(lam, name, event=None, **kwargs):
+    resp = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **kwargs)
+    payload = resp["Payload"].read()
+    return resp, json.loads(payload) if payload else None
+
+
+def test_cli_bootstrap_bash_curl(server):
+    """AWS's custom-runtime tutorial, through the AWS CLI v2: create-function with a zip holding a
+    bash+curl bootstrap, then invoke returns the handler's output and the log tail."""
+    name = fn_name("bash")
+    tmp = tempfile.mkdtemp()
+    try:
+        zpath = os.path.join(tmp, "function.zip")
+        with open(zpath, "wb") as f:
+            f.write(make_zip({"bootstrap": (BOOTSTRAP, 0o755), "function.sh": (FUNCTION_SH, 0o755)}))
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
+                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
+                   AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+        cli = ["/usr/bin/aws", "--endpoint-url", server.endpoint, "--output", "json", "lambda"]
+        out = subprocess.run(cli + ["create-function", "--function-name", name, "--zip-file",
+                                    "fileb://" + zpath, "--handler", "function.handler",
+                                    "--runtime", "provided.al2023", "--role", ROLE],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        created = json.loads(out.stdout)
+        assert created["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:" + name
+        assert created["State"] == "Pending"
+        result = os.path.join(tmp, "out.json")
+        out = subprocess.run(cli + ["invoke", "--function-name", name, "--payload",
+                                    '{"text":"Hello"}', "--cli-binary-format",
+                                    "raw-in-base64-out", "--log-type", "Tail", result],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        meta = json.loads(out.stdout)
+        assert meta["StatusCode"] == 200
+        with open(result) as f:
+            assert f.read().strip() == "Echoing request: '{\"text\":\"Hello\"}'"
+        log = base64.b64decode(meta["LogResult"]).decode()
+        assert log.startswith("START RequestId: ")
+        assert '{"text":"Hello"}' in log  # the handler's stderr
+        assert "\nEND RequestId: " in log and "\nREPORT RequestId: " in log
+        assert "Init Duration: " in log
+    finally:
+        shutil.rmtree(tmp)
+
+
+def test_node_async_env_context_and_warm_reuse(server, lam):
+    name = fn_name("node")
+    create(lam, name, "nodejs20.x", "index.handler", {"index.mjs": (NODE_ASYNC, 0o644)},
+           Environment={"Variables": {"GREETING": "hi there"}}, MemorySize=256)
+    resp, out = invoke(lam, name, {"n": 1})
+    assert resp["StatusCode"] == 200 and "FunctionError" not in resp
+    assert out["count"] == 1 and out["event"] == {"n": 1}
+    assert out["greeting"] == "hi there"
+    assert out["name"] == name and out["memory"] == "256"
+    assert out["arn"].endswith(":function:" + name)
+    assert 0 < out["remaining"] <= 3000
+    assert out["logGroup"] == "/aws/lambda/" + name
+    # warm: the module-level counter goes on in the same environment
+    _, out2 = invoke(lam, name, {"n": 2})
+    assert out2["count"] == 2 and out2["requestId"] != out["requestId"]
+    resp, _ = invoke(lam, name, {"n": 3}, LogType="Tail")
+    log = base64.b64decode(resp["LogResult"]).decode()
+    assert "\tINFO\thello from node 3" in log
+    assert "Init Duration" not in log  # warm
+
+
+def test_node_thrown_error_is_function_error(server, lam):
+    name = fn_name("nodeerr")
+    create(lam, name, "nodejs22.x", "index.handler", {"index.mjs": (NODE_ASYNC, 0o644)})
+    resp, out = invoke(lam, name, {"fail": "x"})
+    assert resp["StatusCode"] == 200
+    assert resp["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "TypeError" and out["errorMessage"] == "boom: x"
+    assert isinstance(out["trace"], list)
+
+
+def test_node_callback_style(server, lam):
+    name = fn_name("nodecb")
+    create(lam, name, "nodejs18.x", "index.handler", {"index.js": (NODE_CALLBACK, 0o644)})
+    _, out = invoke(lam, name, {"a": 1})
+    assert out == {"style": "callback", "got": {"a": 1}}
+    resp, out = invoke(lam, name, {"fail": True})
+    assert resp["FunctionError"] == "Unhandled" and out["errorMessage"] == "callback failure"
+
+
+def test_python_handler(server, lam):
+    name = fn_name("py")
+    create(lam, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)},
+           Environment={"Variables": {"GREETING": "hallo"}})
+    resp, out = invoke(lam, name, {"k": "v"}, LogType="Tail")
+    assert out["count"] == 1 and out["event"] == {"k": "v"} and out["greeting"] == "hallo"
+    assert out["memory"] == "128" and out["name"] == name
+    log = base64.b64decode(resp["LogResult"]).decode()
+    assert "hello from python 1" in log
+    assert re.search(r"\n\[INFO\]\t\d{4}-\d\d-\d\dT[0-9:.]+Z\t%s\tlogged 1\n" % out["requestId"], log)
+    _, out = invoke(lam, name, {})
+    assert out["count"] == 2
+    resp, out = invoke(lam, name, {"fail": True})
+    assert resp["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Boom" and out["errorMessage"] == "python failure"
+    assert isinstance(out["stackTrace"], list)
+
+
+def test_timeout_kills_and_reports(server, lam):
+    name = fn_name("slow")
+    create(lam, name, "nodejs20.x", "index.handler", {"index.mjs": (NODE_ASYNC, 0o644)},
+           Timeout=1)
+    t0 = time.monotonic()
+    resp, out = invoke(lam, name, {"sleep": 5000}, LogType="Tail")
+    assert time.monotonic() - t0 < 4
+    assert resp["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in out["errorMessage"]
+    assert "Task timed out after 1.00 seconds" in base64.b64decode(resp["LogResult"]).decode()
+    # a fresh environment answers the next call (the old one was killed)
+    _, out = invoke(lam, name, {})
+    assert out["count"] == 1
+
+
+def test_crash_is_runtime_exit_error(server, lam):
+    name = fn_name("crash")
+    create(lam, name, "nodejs20.x", "index.handler", {"index.mjs": (NODE_ASYNC, 0o644)})
+    resp, out = invoke(lam, name, {"crash": True})
+    assert resp["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error: exit status 3" in out["errorMessage"]
+    _, out = invoke(lam, name, {})
+    assert out["count"] == 1
+
+
+def test_concurrency_limit_throttles(server, lam):
+    name = fn_name("conc")
+    create(lam, name, "python3.11", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    assert lam.get_function(FunctionName=name)["Concurrency"] == {"ReservedConcurrentExecutions": 1}
+    results = {}
+
+    def slow():
+        results["slow"] = invoke(_lambda(server), name, {"sleep": 2})
+
+    t = threading.Thread(target=slow)
+    t.start()
+    # the slow invocation holds the only slot once its event is delivered (START in the log)
+    log = os.path.join(server.data_dir, "functions", name, "logs", "function.log")
+    wait_until(lambda: os.path.exists(log) and "START RequestId" in open(log).read(), timeout=30,
+               what="the first invocation started")
+    with pytest.raises(lam.exceptions.TooManyRequestsException) as e:
+        invoke(lam, name, {})
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    t.join()
+    assert results["slow"][1]["count"] == 1
+    lam.delete_function_concurrency(FunctionName=name)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    with pytest.raises(lam.exceptions.TooManyRequestsException):
+        invoke(lam, name, {})
+
+
+def test_dry_run_and_event(server, lam):
+    name = fn_name("evt")
+    create(lam, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    resp = lam.invoke(FunctionName=name, InvocationType="DryRun", Payload=b"{}")
+    assert resp["StatusCode"] == 204
+    resp = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"e":1}')
+    assert resp["StatusCode"] == 202
+    log = os.path.join(server.data_dir, "functions", name, "logs", "function.log")
+    wait_until(lambda: os.path.exists(log) and "REPORT RequestId" in open(log).read(),
+               timeout=20, what="the Event invocation ran")
+
+
+def test_event_retried_twice(make_server):
+    srv = make_server(functions_retry_ms=200)
+    lam = _lambda(srv)
+    name = fn_name("flaky")
+    marker = os.path.join(srv.data_dir, "marker-" + name)
+    create(lam, name, "nodejs20.x", "index.handler", {"index.mjs": (NODE_FLAKY, 0o644)},
+           Environment={"Variables": {"MARKER": marker}})
+    assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    wait_until(lambda: os.path.exists(marker) and open(marker).read() == "3", timeout=30,
+               what="three attempts")
+    qdir = os.path.join(srv.data_dir, "functions", name, "queue")
+    wait_until(lambda: not os.listdir(qdir), timeout=10, what="the queue entry removed")
+
+
+def test_delete_during_invocations(server, lam):
+    """Deleting a function while its Event queue runs and a call is in progress ends the call
+    with an error and leaves nothing running."""
+    name = fn_name("del")
+    create(lam, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    for _ in range(5):
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"sleep": 0.5}')
+    results = {}
+
+    def slow():
+        results["slow"] = invoke(_lambda(server), name, {"sleep": 3})
+
+    t = threading.Thread(target=slow)
+    t.start()
+    log = os.path.join(server.data_dir, "functions", name, "logs", "function.log")
+    # five events and the call: six starts (each event runs once: they succeed)
+    wait_until(lambda: os.path.exists(log) and open(log).read().count("START RequestId") >= 6,
+               timeout=30, what="every invocation started")
+    lam.delete_function(FunctionName=name)
+    t.join()
+    resp, _ = results["slow"]
+    assert resp["FunctionError"] == "Unhandled"
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName=name)
+    assert not os.path.exists(os.path.join(server.data_dir, "functions", name))
+
+
+def test_errors_as_botocore_parses_them(server, lam):
+    with pytest.raises(lam.exceptions.ResourceNotFoundException) as e:
+        lam.get_function(FunctionName="no-such-function")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert e.value.response["Error"]["Message"] == (
+        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:no-such-function")
+    name = fn_name("dup")
+    create(lam, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    with pytest.raises(lam.exceptions.ResourceConflictException) as e:
+        lam.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler",
+                            Role=ROLE, Code={"ZipFile": make_zip({"app.py": ("", 0o644)})})
+    assert e.value.response["Error"]["Message"] == "Function already exist: " + name
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.create_function(FunctionName=fn_name("badzip"), Runtime="python3.12",
+                            Handler="app.handler", Role=ROLE, Code={"ZipFile": b"not a zip"})
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        lam.invoke(FunctionName=name, Payload=b"{not json")
+    # operations this server does not serve: a client error, not a retried 500
+    with pytest.raises(lam.exceptions.ClientError) as e:
+        lam.list_aliases(FunctionName=name)
+    assert e.value.response["Error"]["Code"] == "NotImplementedException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_functions_are_per_account(server, lam):
+    name = fn_name("acct")
+    create(lam, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    other = _lambda(server, access_key="111122223333")
+    with pytest.raises(other.exceptions.ResourceNotFoundException) as e:
+        other.get_function(FunctionName=name)
+    assert e.value.response["Error"]["Message"] == (
+        "Function not found: arn:aws:lambda:us-east-1:111122223333:function:" + name)
+    create(other, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    arn = other.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    assert arn == "arn:aws:lambda:us-east-1:111122223333:function:" + name
+    _, out = invoke(other, name, {})
+    assert out["count"] == 1
+
+
+def test_list_update_delete_and_restart(make_server):
+    srv = make_server()
+    lam = _lambda(srv)
+    names = sorted(fn_name("l%d" % i) for i in range(3))
+    for n in names:
+        create(lam, n, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    page = lam.list_functions(MaxItems=2)
+    assert [f["FunctionName"] for f in page["Functions"]] == names[:2]
+    page2 = lam.list_functions(MaxItems=2, Marker=page["NextMarker"])
+    assert [f["FunctionName"] for f in page2["Functions"]] == names[2:]
+    assert "NextMarker" not in page2
+    # configuration and code updates take effect in new environments
+    lam.update_function_configuration(FunctionName=names[0], Timeout=10,
+                                      Environment={"Variables": {"GREETING": "updated"}})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=names[0],
+                                               WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    _, out = invoke(lam, names[0], {})
+    assert out["greeting"] == "updated" and out["remaining"] > 3000
+    lam.update_function_code(FunctionName=names[0], ZipFile=make_zip(
+        {"app.py": ("def handler(event, context):\n    return 'v2'\n", 0o644)}))
+    _, out = invoke(lam, names[0], {})
+    assert out == "v2"
+    lam.delete_function(FunctionName=names[1])
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName=names[1])
+    # durable: the functions and their code survive a restart
+    srv.restart()
+    lam = _lambda(srv)
+    got = lam.get_function_configuration(FunctionName=names[0])
+    assert got["Timeout"] == 10 and got["State"] == "Active"
+    assert got["Environment"] == {"Variables": {"GREETING": "updated"}}
+    _, out = invoke(lam, names[0], {})
+    assert out == "v2"
+    assert sorted(f["FunctionName"] for f in lam.list_functions()["Functions"]) == [names[0],
+                                                                                     names[2]]
+
+
+def test_reduced_environment_and_memory_limit(make_server):
+    """The server's own environment does not reach a function; MemorySize bounds its data."""
+    srv = make_server(env={"SLUICE_TEST_SECRET": "do-not-leak"})
+    lam = _lambda(srv)
+    name = fn_name("env")
+    code = ("import os\n"
+            "def handler(event, context):\n"
+            "    if event.get('alloc_mb'):\n"
+            "        bytearray(event['alloc_mb'] << 20)\n"
+            "    return {'secret': os.environ.get('SLUICE_TEST_SECRET'), 'cwd': os.getcwd(),\n"
+            "            'root': os.environ['LAMBDA_TASK_ROOT'], 'path': os.environ['PATH'],\n"
+            "            'region': os.environ['AWS_REGION'],\n"
+            "            'api': os.environ['AWS_LAMBDA_RUNTIME_API']}\n")
+    create(lam, name, "python3.12", "app.handler", {"app.py": (code, 0o644)})
+    _, out = invoke(lam, name, {})
+    assert out["secret"] is None
+    assert out["cwd"] == out["root"] and out["root"].startswith(str(srv.data_dir))
+    assert out["path"] == "/usr/local/bin:/usr/bin:/bin" and out["region"] == "us-east-1"
+    assert out["api"].startswith("127.0.0.1:")
+    resp, out = invoke(lam, name, {"alloc_mb": 1024})
+    assert resp["FunctionError"] == "Unhandled" and out["errorType"] == "MemoryError"
+
+
+def test_only_admins_create_functions_when_signatures_are_verified(make_server, tmp_path):
+    creds = tmp_path / "credentials"
+    creds.write_text("[boss]\naws_access_key_id = AKIDADMIN\naws_secret_access_key = s1\n"
+                     "admin = true\n\n[app]\naws_access_key_id = AKIDAPP\n"
+                     "aws_secret_access_key = s2\n")
+    srv = make_server(auth="sigv4", credentials=str(creds))
+
+    def client(key, secret):
+        import boto3
+        from botocore.config import Config
+        return boto3.client("lambda", endpoint_url=srv.endpoint, region_name="us-east-1",
+                            aws_access_key_id=key, aws_secret_access_key=secret,
+                            config=Config(retries={"max_attempts": 0}))
+
+    boss, app = client("AKIDADMIN", "s1"), client("AKIDAPP", "s2")
+    name = fn_name("auth")
+    with pytest.raises(app.exceptions.ClientError) as e:
+        create(app, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "arn:aws:iam::000000000000:user/app" in e.value.response["Error"]["Message"]
+    create(boss, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
+    # any verified principal of the account may invoke; a wrong secret may not
+    _, out = invoke(app, name, {"k": 1})
+    assert out["event"] == {"k": 1}
+    arn = boss.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    _, out = invoke(app, arn, {"k": 2})  # the ARN in the path, signed as botocore encodes it
+    assert out["event"] == {"k": 2}
+    with pytest.raises(app.exceptions.ClientError) as e:
+        invoke(client("AKIDAPP", "wrong"), name, {})
+    assert e.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+
+def test_functions_off(make_server):
+    srv = make_server(functions="off")
+    lam = _lambda(srv)
+    with pytest.raises(lam.exceptions.ServiceException) as e:
+        lam.list_functions()
+    assert "--functions off" in e.value.response["Error"]["Message"]
