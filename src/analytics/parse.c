@@ -1481,6 +1481,7 @@ static sl_sql_window_t *parse_window_spec(parser_t *p) {
             w->rows = is_kw(p, "ROWS");
             next(p);
             have_frame = true;
+            w->framed = true;
             bool between = accept_kw(p, "BETWEEN");
             if (accept_kw(p, "CURRENT")) {
                 if (!expect_kw(p, "ROW")) return NULL;

@@ -138,6 +138,7 @@ typedef struct {
     size_t npartition;
     sl_sql_expr_t **order;
     size_t norder;
+    bool framed;      /* a ROWS or RANGE frame was given */
     bool rows;        /* ROWS (else RANGE) */
     bool current_row; /* ... CURRENT ROW (no PRECEDING bound) */
     int64_t rows_n;   /* ROWS n PRECEDING */

@@ -1,6 +1,8 @@
 /* Fuzz target for application code: the bytes are parsed as a script, as one expression and as
- * a type name (analytics/parse.c). Nothing may crash, hang or read out of bounds; a failed parse
- * must leave a message and a position inside the text. */
+ * a type name (analytics/parse.c), planned against an engine with one input stream, and a few
+ * rows are run through whatever loaded (analytics/plan.c, engine.c). Nothing may crash, hang or
+ * read out of bounds; a failed parse or plan must leave a message. */
+#include "analytics/engine.h"
 #include "analytics/sql.h"
 #include "core/arena.h"
 
@@ -21,9 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (!script.stmts[i].name && !script.stmts[i].target) abort();
     }
     sl_arena_reset(&a);
-    sl_sql_expr_t *e;
-    rc = sl_sql_parse_expr(s, size, &a, &e, &err);
-    if (rc == 0 && !e) abort();
+    sl_sql_expr_t *x;
+    rc = sl_sql_parse_expr(s, size, &a, &x, &err);
+    if (rc == 0 && !x) abort();
     if (rc == -2 && err.message[0] == 0) abort();
     sl_sql_type_t t;
     if (sl_sql_parse_type(s, size, &t) == 0) {
@@ -31,5 +33,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (sl_sql_type_format(&t, buf, sizeof buf) == 0) abort();
     }
     sl_arena_deinit(&a);
+
+    sl_an_engine_t *e;
+    if (sl_an_engine_create(NULL, 0, &e)) abort();
+    static const sl_sql_column_t cols[] = {
+        {"TICKER_SYMBOL", {SL_SQL_VARCHAR, false, 4, 0}},
+        {"PRICE", {SL_SQL_DOUBLE, false, 0, 0}},
+        {"N", {SL_SQL_INTEGER, false, 0, 0}},
+        {"EVENT_TIME", {SL_SQL_TIMESTAMP, false, 0, 0}},
+    };
+    if (sl_an_engine_add_source(e, "SOURCE_SQL_STREAM_001", cols, 4, &err)) abort();
+    rc = sl_an_engine_load(e, s, size, &err);
+    if (rc == -2 && err.message[0] == 0) abort();
+    if (rc == 0) {
+        for (int i = 0; i < 8; i++) {
+            sl_sql_value_t v[4] = {
+                {.kind = SL_SQL_VARCHAR, .u.s = {i % 2 ? "AMZN" : "X", i % 2 ? 4 : 1}},
+                {.kind = SL_SQL_DOUBLE, .u.d = i * 1.5 - 3},
+                {.kind = SL_SQL_INTEGER, .u.i = i - 2, .null = i == 5},
+                {.kind = SL_SQL_TIMESTAMP, .u.i = i * 7000},
+            };
+            sl_an_engine_insert(e, "SOURCE_SQL_STREAM_001", i * 20000, v, 4);
+        }
+        sl_an_engine_advance(e, 3600000);
+    }
+    sl_an_engine_destroy(e);
     return 0;
 }

@@ -1,0 +1,75 @@
+/* The streaming-SQL engine of Kinesis Data Analytics SQL applications: in-application streams,
+ * pumps compiled from application code, and the operators that run them (filter/project,
+ * tumbling GROUP BY, sliding OVER windows, stagger windows), with a clock the caller drives.
+ *
+ * Time is the caller's: every input row carries its ROWTIME (non-decreasing per stream) and
+ * sl_an_engine_advance() is the rowtime bound that closes windows without traffic. Tests drive it
+ * as a virtual clock; the application runner drives it from the wall clock. Single-threaded: one
+ * engine belongs to one thread. Rows that fail evaluation, coercion or a memory bound go to the
+ * system stream error_stream with AWS's record shape (docs/analytics.md). */
+#ifndef SL_ANALYTICS_ENGINE_H
+#define SL_ANALYTICS_ENGINE_H
+
+#include "analytics/sql.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sl_an_engine sl_an_engine_t;
+
+/* A row seen by a subscriber: valid only during the callback. */
+typedef struct {
+    int64_t rowtime_ms;
+    const sl_sql_value_t *values;
+    size_t nvalues;
+} sl_an_row_t;
+
+typedef void (*sl_an_sink_fn)(void *ctx, const char *stream, const sl_an_row_t *row);
+
+typedef struct {
+    size_t window_rows_max;   /* rows in one sliding-window partition */
+    size_t window_groups_max; /* groups in one tumbling window; open stagger windows */
+} sl_an_options_t;
+
+/* The defaults from core/limits.h. */
+sl_an_options_t sl_an_options_default(void);
+
+/* Creates an engine whose clock starts at `now_ms`; error_stream exists from the start. */
+int sl_an_engine_create(const sl_an_options_t *opt, int64_t now_ms, sl_an_engine_t **out);
+void sl_an_engine_destroy(sl_an_engine_t *e);
+
+/* Declares an input stream (what an application input's NamePrefix_00n becomes). Its names are
+ * taken as written (they are quoted identifiers). APPROXIMATE_ARRIVAL_TIME is added implicitly. */
+int sl_an_engine_add_source(sl_an_engine_t *e, const char *name, const sl_sql_column_t *cols,
+                            size_t ncols, sl_sql_error_t *err);
+
+/* Parses and plans application code and starts its pumps. On invalid code returns SL_EINVAL
+ * with the CodeValidationException message in `err`, and the engine is unchanged. */
+int sl_an_engine_load(sl_an_engine_t *e, const char *code, size_t len, sl_sql_error_t *err);
+
+/* Calls `fn` for every row inserted into `stream` from now on (outputs, error_stream). */
+int sl_an_engine_subscribe(sl_an_engine_t *e, const char *stream, sl_an_sink_fn fn, void *ctx);
+
+/* The columns of an in-application stream (not ROWTIME), or SL_ENOTFOUND. */
+int sl_an_engine_columns(sl_an_engine_t *e, const char *stream, const sl_sql_column_t **cols,
+                         size_t *ncols);
+
+/* Inserts one row into a source stream at `rowtime_ms` (>= the stream's last ROWTIME, else the
+ * row goes to error_stream); the values are converted to the stream's column types. Advances the
+ * clock to `rowtime_ms`. Returns 0 (also when the row went to error_stream), or SL_ENOTFOUND. */
+int sl_an_engine_insert(sl_an_engine_t *e, const char *stream, int64_t rowtime_ms,
+                        const sl_sql_value_t *values, size_t nvalues);
+
+/* A rowtime bound: no later input row has ROWTIME < now_ms. Closes every window that ends at or
+ * before it, in stream order. */
+void sl_an_engine_advance(sl_an_engine_t *e, int64_t now_ms);
+
+/* Writes a value as text: TIMESTAMP as "2018-11-01 00:00:00.000", DOUBLE as Java prints it
+ * ("68.0", "1.0E10"), NULL as "NULL". Returns the length (truncated to cap - 1). */
+size_t sl_an_value_format(const sl_sql_value_t *v, int scale, char *buf, size_t cap);
+
+/* Evaluates a constant expression (the SQL reference's function examples): the result as text in
+ * `out`, or the planner's or evaluator's message with a negative return. */
+int sl_an_eval_text(const char *expr, char *out, size_t cap);
+
+#endif

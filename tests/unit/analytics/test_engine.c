@@ -1,0 +1,475 @@
+/* The spec's acceptance examples (§6) driven through the engine's C API with the virtual clock:
+ * in-memory input rows with explicit ROWTIMEs, exact expected output rows (ROWTIME first). Also
+ * window edge cases (empty windows, late rows, many keys), the memory bounds, error_stream and
+ * the planner's messages for invalid SQL. */
+#include "analytics/engine.h"
+#include "analytics/internal.h"
+#include "core/common.h"
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Collected output: one line per row, "ROWTIME|v1|v2|...". */
+typedef struct {
+    char lines[4096][256];
+    size_t n;
+} sink_t;
+
+static void collect(void *ctx, const char *stream, const sl_an_row_t *row) {
+    sink_t *s = ctx;
+    if (s->n == SL_ARRAY_LEN(s->lines)) return;
+    char *l = s->lines[s->n++];
+    size_t k = 0;
+    sl_sql_value_t t = {.kind = SL_SQL_TIMESTAMP, .u.i = row->rowtime_ms};
+    k += sl_an_value_format(&t, 0, l, 256);
+    for (size_t i = 0; i < row->nvalues && k + 2 < 256; i++) {
+        l[k++] = '|';
+        k += sl_an_value_format(&row->values[i], 0, l + k, 256 - k);
+    }
+    l[k] = 0;
+    (void)stream;
+}
+
+static int64_t ts(const char *s) {
+    int64_t t = 0;
+    if (!an_parse_time(s, strlen(s), SL_SQL_TIMESTAMP, &t)) {
+        fprintf(stderr, "bad time %s\n", s);
+        abort();
+    }
+    return t;
+}
+
+/* Inserts a row given as text values ("NULL" is NULL); the engine converts them to the column
+ * types. */
+static void put(sl_an_engine_t *e, const char *stream, const char *rowtime, size_t n, ...) {
+    sl_sql_value_t v[16];
+    va_list ap;
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = va_arg(ap, const char *);
+        memset(&v[i], 0, sizeof v[i]);
+        v[i].kind = SL_SQL_VARCHAR;
+        if (strcmp(s, "NULL") == 0) {
+            v[i].null = true;
+        } else {
+            v[i].u.s.ptr = s;
+            v[i].u.s.len = (uint32_t)strlen(s);
+        }
+    }
+    va_end(ap);
+    CHECK_EQ_INT(sl_an_engine_insert(e, stream, ts(rowtime), v, n), 0);
+}
+
+static sl_an_engine_t *engine_with(const char *source, const char *const *names,
+                                   const char *const *types, size_t n) {
+    sl_an_engine_t *e;
+    if (sl_an_engine_create(NULL, ts("2018-01-01 00:00:00"), &e)) abort();
+    sl_sql_column_t cols[16];
+    for (size_t i = 0; i < n; i++) {
+        cols[i].name = names[i];
+        if (sl_sql_parse_type(types[i], strlen(types[i]), &cols[i].type)) abort();
+    }
+    sl_sql_error_t err;
+    if (sl_an_engine_add_source(e, source, cols, n, &err)) abort();
+    return e;
+}
+
+static bool load(sl_an_engine_t *e, const char *code) {
+    sl_sql_error_t err;
+    int rc = sl_an_engine_load(e, code, strlen(code), &err);
+    if (rc) fprintf(stderr, "load failed: %s\n", err.message);
+    CHECK_EQ_INT(rc, 0);
+    return rc == 0;
+}
+
+static void load_err(sl_an_engine_t *e, const char *code, const char *message) {
+    sl_sql_error_t err;
+    int rc = sl_an_engine_load(e, code, strlen(code), &err);
+    CHECK_EQ_INT(rc, -2);
+    CHECK_EQ_STR(err.message, message);
+}
+
+#define EXPECT_ROWS(sink, ...)                                                                     \
+    do {                                                                                           \
+        const char *exp_[] = {__VA_ARGS__};                                                        \
+        CHECK_EQ_INT((sink)->n, SL_ARRAY_LEN(exp_));                                               \
+        for (size_t i_ = 0; i_ < SL_ARRAY_LEN(exp_) && i_ < (sink)->n; i_++)                       \
+            CHECK_EQ_STR((sink)->lines[i_], exp_[i_]);                                             \
+        (sink)->n = 0;                                                                             \
+    } while (0)
+
+#define EXPECT_NONE(sink)                                                                          \
+    do {                                                                                           \
+        CHECK_EQ_INT((sink)->n, 0);                                                                \
+        (sink)->n = 0;                                                                             \
+    } while (0)
+
+static const char *const W_NAMES[] = {"CITY", "TEMP"};
+static const char *const W_TYPES[] = {"VARCHAR(16)", "INTEGER"};
+
+static void weather(sl_an_engine_t *e) {
+    static const char *const rows[][3] = {
+        {"2018-11-01 01:00:00", "Denver", "29"},    {"2018-11-01 01:00:00", "Anchorage", "2"},
+        {"2018-11-01 06:00:00", "Miami", "65"},     {"2018-11-01 07:00:00", "Denver", "32"},
+        {"2018-11-01 09:00:00", "Anchorage", "9"},  {"2018-11-01 13:00:00", "Denver", "50"},
+        {"2018-11-01 17:00:00", "Anchorage", "10"}, {"2018-11-01 18:00:00", "Miami", "71"},
+        {"2018-11-01 19:00:00", "Denver", "43"},    {"2018-11-02 01:00:00", "Anchorage", "4"},
+        {"2018-11-02 01:00:00", "Denver", "39"},    {"2018-11-02 07:00:00", "Denver", "46"},
+        {"2018-11-02 09:00:00", "Anchorage", "3"},  {"2018-11-02 13:00:00", "Denver", "56"},
+        {"2018-11-02 17:00:00", "Anchorage", "2"},  {"2018-11-02 19:00:00", "Denver", "50"},
+        {"2018-11-03 01:00:00", "Denver", "36"},    {"2018-11-03 01:00:00", "Anchorage", "1"},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(rows); i++)
+        put(e, "WEATHERSTREAM", rows[i][0], 2, rows[i][1], rows[i][2]);
+}
+
+/* T1: tumbling daily min/max; no row for a day until a row or bound reaches its end. */
+static void test_t1_tumbling(void) {
+    sl_an_engine_t *e = engine_with("WEATHERSTREAM", W_NAMES, W_TYPES, 2);
+    static sink_t out;
+    out.n = 0;
+    if (load(e, "CREATE STREAM OUT_S (FLOOR_DAY TIMESTAMP, MIN_TEMP INTEGER, MAX_TEMP INTEGER);\n"
+                "CREATE PUMP P AS INSERT INTO OUT_S SELECT STREAM FLOOR(WEATHERSTREAM.ROWTIME TO "
+                "DAY) AS FLOOR_DAY, MIN(TEMP) AS MIN_TEMP, MAX(TEMP) AS MAX_TEMP FROM "
+                "WEATHERSTREAM GROUP BY FLOOR(WEATHERSTREAM.ROWTIME TO DAY);")) {
+        sl_an_engine_subscribe(e, "OUT_S", collect, &out);
+        weather(e);
+        EXPECT_ROWS(&out, "2018-11-02 00:00:00.000|2018-11-01 00:00:00.000|2|71",
+                    "2018-11-03 00:00:00.000|2018-11-02 00:00:00.000|2|56");
+        sl_an_engine_advance(e, ts("2018-11-03 23:59:59.999"));
+        EXPECT_NONE(&out);
+        sl_an_engine_advance(e, ts("2018-11-04 00:00:00"));
+        EXPECT_ROWS(&out, "2018-11-04 00:00:00.000|2018-11-03 00:00:00.000|1|36");
+        /* an empty window emits nothing */
+        sl_an_engine_advance(e, ts("2018-11-09 00:00:00"));
+        EXPECT_NONE(&out);
+    }
+    sl_an_engine_destroy(e);
+}
+
+/* T2: per city, integer average by SUM/COUNT (integer division truncates). */
+static void test_t2_tumbling_per_city(void) {
+    sl_an_engine_t *e = engine_with("WEATHERSTREAM", W_NAMES, W_TYPES, 2);
+    static sink_t out;
+    out.n = 0;
+    if (load(e, "CREATE STREAM OUT_S (FLOOR_DAY TIMESTAMP, CITY VARCHAR(16), MIN_TEMP INTEGER, "
+                "MAX_TEMP INTEGER, AVG_TEMP INTEGER);\n"
+                "CREATE PUMP P AS INSERT INTO OUT_S SELECT STREAM FLOOR(WEATHERSTREAM.ROWTIME TO "
+                "DAY) AS FLOOR_DAY, CITY, MIN(TEMP) AS MIN_TEMP, MAX(TEMP) AS MAX_TEMP, "
+                "SUM(TEMP)/COUNT(TEMP) AS AVG_TEMP FROM WEATHERSTREAM GROUP BY "
+                "FLOOR(WEATHERSTREAM.ROWTIME TO DAY), CITY;")) {
+        sl_an_engine_subscribe(e, "OUT_S", collect, &out);
+        weather(e);
+        EXPECT_ROWS(&out, "2018-11-02 00:00:00.000|2018-11-01 00:00:00.000|Anchorage|2|10|7",
+                    "2018-11-02 00:00:00.000|2018-11-01 00:00:00.000|Denver|29|50|38",
+                    "2018-11-02 00:00:00.000|2018-11-01 00:00:00.000|Miami|65|71|68",
+                    "2018-11-03 00:00:00.000|2018-11-02 00:00:00.000|Anchorage|2|4|3",
+                    "2018-11-03 00:00:00.000|2018-11-02 00:00:00.000|Denver|39|56|47");
+        sl_an_engine_advance(e, ts("2018-11-04 00:00:00"));
+        EXPECT_ROWS(&out, "2018-11-04 00:00:00.000|2018-11-03 00:00:00.000|Anchorage|1|1|1",
+                    "2018-11-04 00:00:00.000|2018-11-03 00:00:00.000|Denver|36|36|36");
+    }
+    sl_an_engine_destroy(e);
+}
+
+/* T3: sliding one-day window, inclusive lower bound; one row per input row. */
+static void test_t3_sliding(void) {
+    sl_an_engine_t *e = engine_with("WEATHERSTREAM", W_NAMES, W_TYPES, 2);
+    static sink_t out;
+    out.n = 0;
+    if (load(e, "CREATE STREAM OUT_S (WMIN_TEMP INTEGER, WMAX_TEMP INTEGER);\n"
+                "CREATE PUMP P AS INSERT INTO OUT_S SELECT STREAM ROWTIME, MIN(TEMP) OVER W1 AS "
+                "WMIN_TEMP, MAX(TEMP) OVER W1 AS WMAX_TEMP FROM WEATHERSTREAM WINDOW W1 AS (RANGE "
+                "INTERVAL '1' DAY PRECEDING);")) {
+        sl_an_engine_subscribe(e, "OUT_S", collect, &out);
+        weather(e);
+        EXPECT_ROWS(&out, "2018-11-01 01:00:00.000|29|29", "2018-11-01 01:00:00.000|2|29",
+                    "2018-11-01 06:00:00.000|2|65", "2018-11-01 07:00:00.000|2|65",
+                    "2018-11-01 09:00:00.000|2|65", "2018-11-01 13:00:00.000|2|65",
+                    "2018-11-01 17:00:00.000|2|65", "2018-11-01 18:00:00.000|2|71",
+                    "2018-11-01 19:00:00.000|2|71", "2018-11-02 01:00:00.000|2|71",
+                    "2018-11-02 01:00:00.000|2|71", "2018-11-02 07:00:00.000|4|71",
+                    "2018-11-02 09:00:00.000|3|71", "2018-11-02 13:00:00.000|3|71",
+                    "2018-11-02 17:00:00.000|2|71", "2018-11-02 19:00:00.000|2|56",
+                    "2018-11-03 01:00:00.000|2|56", "2018-11-03 01:00:00.000|1|56");
+    }
+    sl_an_engine_destroy(e);
+}
+
+static const char *const S_NAMES[] = {"EVENT_TIME", "TICKER_SYMBOL"};
+static const char *const S_TYPES[] = {"TIMESTAMP", "VARCHAR(4)"};
+
+static void stagger_rows(sl_an_engine_t *e) {
+    put(e, "SOURCE_SQL_STREAM_001", "2018-01-01 11:00:20", 2, "2018-01-01 11:00:10", "AMZN");
+    put(e, "SOURCE_SQL_STREAM_001", "2018-01-01 11:00:30", 2, "2018-01-01 11:00:20", "AMZN");
+    put(e, "SOURCE_SQL_STREAM_001", "2018-01-01 11:01:05", 2, "2018-01-01 11:00:55", "AMZN");
+    put(e, "SOURCE_SQL_STREAM_001", "2018-01-01 11:01:15", 2, "2018-01-01 11:01:05", "AMZN");
+}
+
+/* T4: stagger window per (minute of event time, ticker), opened by its first row. */
+static void test_t4_stagger(void) {
+    sl_an_engine_t *e = engine_with("SOURCE_SQL_STREAM_001", S_NAMES, S_TYPES, 2);
+    static sink_t out;
+    out.n = 0;
+    if (load(e, "CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (EVENT_TIME TIMESTAMP, "
+                "TICKER_SYMBOL VARCHAR(4), TICKER_COUNT INTEGER);\n"
+                "CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\" "
+                "SELECT STREAM FLOOR(EVENT_TIME TO MINUTE), TICKER_SYMBOL, COUNT(TICKER_SYMBOL) "
+                "AS ticker_count FROM \"SOURCE_SQL_STREAM_001\" WINDOWED BY STAGGER (PARTITION BY "
+                "FLOOR(EVENT_TIME TO MINUTE), TICKER_SYMBOL RANGE INTERVAL '1' MINUTE);")) {
+        sl_an_engine_subscribe(e, "DESTINATION_SQL_STREAM", collect, &out);
+        stagger_rows(e);
+        EXPECT_NONE(&out); /* no row has reached 11:01:20 yet */
+        sl_an_engine_advance(e, ts("2018-01-01 11:02:14.999"));
+        EXPECT_ROWS(&out, "2018-01-01 11:01:20.000|2018-01-01 11:00:00.000|AMZN|3");
+        sl_an_engine_advance(e, ts("2018-01-01 11:02:15"));
+        EXPECT_ROWS(&out, "2018-01-01 11:02:15.000|2018-01-01 11:01:00.000|AMZN|1");
+    }
+    sl_an_engine_destroy(e);
+}
+
+/* T5: the same rows, tumbling by ROWTIME with an event-time key. */
+static void test_t5_tumbling_event_time(void) {
+    sl_an_engine_t *e = engine_with("SOURCE_SQL_STREAM_001", S_NAMES, S_TYPES, 2);
+    static sink_t out;
+    out.n = 0;
+    if (load(e, "CREATE STREAM D (TICKER_SYMBOL VARCHAR(4), EVENT_MINUTE TIMESTAMP, C BIGINT);\n"
+                "CREATE PUMP P AS INSERT INTO D SELECT STREAM TICKER_SYMBOL, FLOOR(EVENT_TIME TO "
+                "MINUTE), COUNT(TICKER_SYMBOL) FROM \"SOURCE_SQL_STREAM_001\" GROUP BY "
+                "ticker_symbol, FLOOR(EVENT_TIME TO MINUTE), "
+                "STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '1' MINUTE);")) {
+        sl_an_engine_subscribe(e, "D", collect, &out);
+        stagger_rows(e);
+        EXPECT_ROWS(&out, "2018-01-01 11:01:00.000|AMZN|2018-01-01 11:00:00.000|2");
+        sl_an_engine_advance(e, ts("2018-01-01 11:02:00"));
+        EXPECT_ROWS(&out, "2018-01-01 11:02:00.000|AMZN|2018-01-01 11:00:00.000|1",
+                    "2018-01-01 11:02:00.000|AMZN|2018-01-01 11:01:00.000|1");
+    }
+    sl_an_engine_destroy(e);
+}
+
+static const char *const D_NAMES[] = {"TICKER_SYMBOL", "SECTOR", "CHANGE", "PRICE"};
+static const char *const D_TYPES[] = {"VARCHAR(4)", "VARCHAR(16)", "REAL", "REAL"};
+
+/* T7 and T8: a continuous filter, then throttled alerts through a subquery over a window. */
+static void test_t7_t8_alerts(void) {
+    sl_an_engine_t *e = engine_with("SOURCE_SQL_STREAM_001", D_NAMES, D_TYPES, 4);
+    static sink_t change, alerts;
+    change.n = alerts.n = 0;
+    if (load(e,
+             "CREATE OR REPLACE STREAM \"CHANGE_STREAM\" (ticker_symbol VARCHAR(4), sector "
+             "VARCHAR(16), change REAL, price REAL);\n"
+             "CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"CHANGE_STREAM\" SELECT "
+             "STREAM ticker_symbol, sector, change, price FROM \"SOURCE_SQL_STREAM_001\" WHERE "
+             "(ABS(Change / (Price - Change)) * 100) > 1;\n"
+             "CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (ticker_symbol VARCHAR(4), "
+             "change REAL, trigger_count INTEGER);\n"
+             "CREATE OR REPLACE PUMP trigger_count_pump AS INSERT INTO \"DESTINATION_SQL_STREAM\" "
+             "SELECT STREAM ticker_symbol, change, trigger_count FROM (SELECT STREAM "
+             "ticker_symbol, change, COUNT(*) OVER W1 as trigger_count FROM \"CHANGE_STREAM\" "
+             "WINDOW W1 AS (PARTITION BY ticker_symbol RANGE INTERVAL '1' MINUTE PRECEDING)) "
+             "WHERE trigger_count >= 1;")) {
+        sl_an_engine_subscribe(e, "CHANGE_STREAM", collect, &change);
+        sl_an_engine_subscribe(e, "DESTINATION_SQL_STREAM", collect, &alerts);
+        const char *S = "SOURCE_SQL_STREAM_001";
+        put(e, S, "2018-01-01 10:00:00", 4, "AAA", "TECH", "1.02", "101.02"); /* 1.02 % */
+        put(e, S, "2018-01-01 10:00:10", 4, "BBB", "TECH", "0.99", "100.99"); /* 0.99 % */
+        put(e, S, "2018-01-01 10:00:20", 4, "AAA", "TECH", "-2", "98");       /* 2 % */
+        put(e, S, "2018-01-01 10:01:30", 4, "AAA", "TECH", "5", "105");
+        EXPECT_ROWS(&change, "2018-01-01 10:00:00.000|AAA|TECH|1.02|101.02",
+                    "2018-01-01 10:00:20.000|AAA|TECH|-2.0|98.0",
+                    "2018-01-01 10:01:30.000|AAA|TECH|5.0|105.0");
+        EXPECT_ROWS(&alerts, "2018-01-01 10:00:00.000|AAA|1.02|1",
+                    "2018-01-01 10:00:20.000|AAA|-2.0|2", "2018-01-01 10:01:30.000|AAA|5.0|1");
+    }
+    sl_an_engine_destroy(e);
+}
+
+/* ROWS n PRECEDING, LAG, NTH_VALUE, FIRST_VALUE/LAST_VALUE, EXP_AVG over partitions. */
+static void test_analytic_functions(void) {
+    static const char *const names[] = {"K", "X"};
+    static const char *const types[] = {"VARCHAR(4)", "INTEGER"};
+    sl_an_engine_t *e = engine_with("S", names, types, 2);
+    static sink_t out;
+    out.n = 0;
+    if (load(e, "CREATE STREAM O (K VARCHAR(4), S INTEGER, C BIGINT, L INTEGER, L2 INTEGER, "
+                "F INTEGER, LV INTEGER, N INTEGER, NL INTEGER, A INTEGER, V DOUBLE);\n"
+                "CREATE PUMP P AS INSERT INTO O SELECT STREAM K, SUM(X) OVER W, COUNT(*) OVER W, "
+                "LAG(X) OVER W, LAG(X, 2, -1) OVER W, FIRST_VALUE(X) OVER W, LAST_VALUE(X) OVER "
+                "W, NTH_VALUE(X, 2) OVER W, NTH_VALUE(X, 2) FROM LAST OVER W, AVG(X) OVER W, "
+                "VAR_POP(X) OVER W FROM S WINDOW W AS (PARTITION BY K ROWS 2 PRECEDING);")) {
+        sl_an_engine_subscribe(e, "O", collect, &out);
+        put(e, "S", "2018-01-01 00:00:01", 2, "a", "1");
+        put(e, "S", "2018-01-01 00:00:02", 2, "b", "10");
+        put(e, "S", "2018-01-01 00:00:03", 2, "a", "2");
+        put(e, "S", "2018-01-01 00:00:04", 2, "a", "4");
+        put(e, "S", "2018-01-01 00:00:05", 2, "a", "8");
+        /* VAR_POP is 14/9 and 56/9; Welford's update lands one ulp from the nearest double */
+        EXPECT_ROWS(&out, "2018-01-01 00:00:01.000|a|1|1|NULL|-1|1|1|NULL|NULL|1|0.0",
+                    "2018-01-01 00:00:02.000|b|10|1|NULL|-1|10|10|NULL|NULL|10|0.0",
+                    "2018-01-01 00:00:03.000|a|3|2|1|-1|1|2|2|1|1|0.25",
+                    "2018-01-01 00:00:04.000|a|7|3|2|1|1|4|2|2|2|1.5555555555555554",
+                    "2018-01-01 00:00:05.000|a|14|3|4|2|2|8|4|4|4|6.222222222222221");
+    }
+    sl_an_engine_destroy(e);
+}
+
+/* Edge cases: late rows in a tumbling window, many keys, the memory bounds, error_stream. */
+static void test_edges(void) {
+    static const char *const names[] = {"K", "X"};
+    static const char *const types[] = {"VARCHAR(8)", "INTEGER"};
+    sl_an_options_t opt = sl_an_options_default();
+    opt.window_groups_max = 3;
+    opt.window_rows_max = 2;
+    sl_an_engine_t *e;
+    if (sl_an_engine_create(&opt, 0, &e)) abort();
+    sl_sql_column_t cols[2];
+    for (int i = 0; i < 2; i++) {
+        cols[i].name = names[i];
+        sl_sql_parse_type(types[i], strlen(types[i]), &cols[i].type);
+    }
+    sl_sql_error_t err;
+    sl_an_engine_add_source(e, "S", cols, 2, &err);
+    static sink_t out, errors, slide;
+    out.n = errors.n = slide.n = 0;
+    if (load(e, "CREATE STREAM O (K VARCHAR(8), C BIGINT);\n"
+                "CREATE STREAM Q (X INTEGER, C BIGINT);\n"
+                "CREATE PUMP P AS INSERT INTO O SELECT STREAM K, COUNT(*) FROM S GROUP BY K, "
+                "STEP(S.ROWTIME BY INTERVAL '10' SECOND);\n"
+                "CREATE PUMP P2 AS INSERT INTO Q SELECT STREAM X, COUNT(*) OVER (ROWS 5 "
+                "PRECEDING) FROM S WHERE 100 / X > 1;")) {
+        sl_an_engine_subscribe(e, "O", collect, &out);
+        sl_an_engine_subscribe(e, "Q", collect, &slide);
+        sl_an_engine_subscribe(e, "error_stream", collect, &errors);
+        put(e, "S", "1970-01-01 00:00:01", 2, "a", "1");
+        put(e, "S", "1970-01-01 00:00:02", 2, "b", "2");
+        put(e, "S", "1970-01-01 00:00:03", 2, "c", "3");
+        put(e, "S", "1970-01-01 00:00:04", 2, "d", "0"); /* a 4th group; and 100 / 0 */
+        put(e, "S", "1970-01-01 00:00:05", 2, "a", "x"); /* not an INTEGER */
+        CHECK_EQ_INT(errors.n, 4);
+        if (errors.n == 4) {
+            /* the sliding window holds at most 2 rows: the third goes to error_stream */
+            CHECK(strstr(errors.lines[0], "|ERROR|Window limit|Window memory limit reached: 2 "
+                                          "rows|1970-01-01 00:00:03.000|") != NULL);
+            CHECK(strstr(errors.lines[1], "|ERROR|Window limit|Window memory limit reached: 3 "
+                                          "groups|1970-01-01 00:00:04.000|") != NULL);
+            /* DATA_ROW is the hex of {"K":"d","X":0,...} */
+            CHECK(strstr(errors.lines[1], "7b224b223a2264222c2258223a30") != NULL);
+            CHECK(strstr(errors.lines[2], "|Evaluation error|Division by zero|") != NULL);
+            CHECK(strstr(errors.lines[2], "|P2") != NULL);
+            /* a row that does not convert to the input's types: no pump, DATA_ROW as given */
+            CHECK_EQ_STR(errors.lines[3], "1970-01-01 00:00:05.000|1970-01-01 00:00:05.000|ERROR|"
+                                          "Data conversion error|Cannot convert 'x' to INTEGER|"
+                                          "1970-01-01 00:00:05.000|7b224b223a2261222c2258223a2278"
+                                          "227d|NULL");
+        }
+        EXPECT_ROWS(&slide, "1970-01-01 00:00:01.000|1|1", "1970-01-01 00:00:02.000|2|2");
+        errors.n = 0;
+        sl_an_engine_advance(e, 10000);
+        EXPECT_ROWS(&out, "1970-01-01 00:00:10.000|a|1", "1970-01-01 00:00:10.000|b|1",
+                    "1970-01-01 00:00:10.000|c|1");
+        /* a row older than the last bound is refused */
+        put(e, "S", "1970-01-01 00:00:09", 2, "z", "1");
+        CHECK_EQ_INT(errors.n, 1);
+        if (errors.n) CHECK(strstr(errors.lines[0], "|Out of order|") != NULL);
+    }
+    sl_an_engine_destroy(e);
+
+    /* many keys: 10 000 groups in one window, each counted once */
+    e = engine_with("S", names, types, 2);
+    if (load(e, "CREATE STREAM O (K VARCHAR(8), C BIGINT);\n"
+                "CREATE PUMP P AS INSERT INTO O SELECT STREAM K, COUNT(*) FROM S GROUP BY K, "
+                "FLOOR(S.ROWTIME TO MINUTE);")) {
+        static sink_t many;
+        many.n = 0;
+        sl_an_engine_subscribe(e, "O", collect, &many);
+        sl_sql_value_t v[2];
+        char key[16];
+        for (int i = 0; i < 10000; i++) {
+            snprintf(key, sizeof key, "k%05d", i);
+            v[0] = (sl_sql_value_t){.kind = SL_SQL_VARCHAR, .u.s = {key, (uint32_t)strlen(key)}};
+            v[1] = (sl_sql_value_t){.kind = SL_SQL_INTEGER, .u.i = i};
+            sl_an_engine_insert(e, "S", ts("2018-01-01 00:00:00") + i, v, 2);
+        }
+        sl_an_engine_advance(e, ts("2018-01-01 00:01:00"));
+        CHECK_EQ_INT(many.n, 4096); /* the sink keeps the first 4096 */
+        CHECK_EQ_STR(many.lines[0], "2018-01-01 00:01:00.000|k00000|1");
+        CHECK_EQ_STR(many.lines[4095], "2018-01-01 00:01:00.000|k04095|1");
+    }
+    sl_an_engine_destroy(e);
+}
+
+static void test_plan_errors(void) {
+    sl_an_engine_t *e = engine_with("WEATHERSTREAM", W_NAMES, W_TYPES, 2);
+    const char *pre = "CREATE STREAM O (A INTEGER, B VARCHAR(4));\n";
+    char code[1024];
+#define ERR(sql, msg)                                                                              \
+    do {                                                                                           \
+        snprintf(code, sizeof code, "%sCREATE PUMP P AS INSERT INTO O %s;", pre, sql);             \
+        load_err(e, code, msg);                                                                    \
+    } while (0)
+    ERR("SELECT STREAM TEMP, NOPE FROM WEATHERSTREAM",
+        "From line 2, column 52 to line 2, column 55: Column 'NOPE' not found in any table");
+    ERR("SELECT STREAM TEMP, CITY FROM NOWHERE",
+        "From line 2, column 62 to line 2, column 68: Object 'NOWHERE' not found");
+    ERR("SELECT STREAM TEMP + CITY, CITY FROM WEATHERSTREAM",
+        "From line 2, column 46 to line 2, column 56: Cannot apply '+' to arguments of type "
+        "'<INTEGER> + <VARCHAR(16)>'");
+    ERR("SELECT STREAM MAX(TEMP), CITY FROM WEATHERSTREAM GROUP BY CITY",
+        "From line 2, column 32 to line 2, column 93: Streaming aggregation requires at least one "
+        "monotonic expression in GROUP BY clause");
+    ERR("SELECT STREAM TEMP, CITY FROM WEATHERSTREAM GROUP BY CITY, FLOOR(ROWTIME TO HOUR)",
+        "From line 2, column 46 to line 2, column 49: Expression 'TEMP' is not being grouped");
+    ERR("SELECT STREAM TEMP, CITY FROM WEATHERSTREAM WHERE MAX(TEMP) > 1",
+        "From line 2, column 82 to line 2, column 90: Aggregate expression is illegal in WHERE "
+        "clause");
+    ERR("SELECT STREAM TEMP FROM WEATHERSTREAM",
+        "From line 2, column 32 to line 2, column 68: Number of INSERT target columns (2) does not "
+        "equal number of source items (1)");
+    ERR("SELECT STREAM CITY, CITY FROM WEATHERSTREAM",
+        "From line 2, column 46 to line 2, column 49: Cannot assign to target field 'A' of type "
+        "INTEGER from source field 'CITY' of type VARCHAR(16)");
+    ERR("SELECT TEMP, CITY FROM WEATHERSTREAM",
+        "From line 2, column 32 to line 2, column 67: SELECT on a stream needs the STREAM keyword: "
+        "SELECT STREAM ...");
+    ERR("SELECT STREAM FOO(TEMP), CITY FROM WEATHERSTREAM",
+        "From line 2, column 46 to line 2, column 54: No match found for function signature "
+        "FOO(<NUMERIC>)");
+    ERR("SELECT STREAM LAG(TEMP), CITY FROM WEATHERSTREAM",
+        "From line 2, column 46 to line 2, column 54: OVER clause is necessary for window "
+        "functions");
+    ERR("SELECT STREAM MAX(TEMP) OVER W2, CITY FROM WEATHERSTREAM WINDOW W1 AS (ROWS 2 "
+        "PRECEDING)",
+        "From line 2, column 46 to line 2, column 62: Window 'W2' not found");
+    ERR("SELECT STREAM TEMP, CAST(TIMESTAMP '2018-13-01 00:00:00' AS VARCHAR(4)) FROM "
+        "WEATHERSTREAM",
+        "From line 2, column 57 to line 2, column 87: Illegal TIMESTAMP literal "
+        "'2018-13-01 00:00:00'");
+    ERR("SELECT STREAM TEMP, CITY FROM WEATHERSTREAM WHERE CITY = 1",
+        "From line 2, column 82 to line 2, column 89: Cannot apply '=' to arguments of type "
+        "'<VARCHAR(16)> = <INTEGER>'");
+    load_err(e, "CREATE STREAM X (A INT); CREATE STREAM X (B INT);",
+             "From line 1, column 26 to line 1, column 48: Object 'X' already exists");
+    load_err(e, "CREATE STREAM X (A INT); CREATE PUMP P AS INSERT INTO X SELECT STREAM A FROM X;",
+             "Pumps form a cycle through stream 'X'");
+    /* a failed load leaves the engine unchanged: the same names load afterwards */
+    CHECK(load(e, "CREATE STREAM X (A INT); CREATE PUMP P AS INSERT INTO X SELECT STREAM TEMP "
+                  "FROM WEATHERSTREAM;"));
+#undef ERR
+    sl_an_engine_destroy(e);
+}
+
+int main(void) {
+    test_t1_tumbling();
+    test_t2_tumbling_per_city();
+    test_t3_sliding();
+    test_t4_stagger();
+    test_t5_tumbling_event_time();
+    test_t7_t8_alerts();
+    test_analytic_functions();
+    test_edges();
+    test_plan_errors();
+    TEST_MAIN_END();
+}
