@@ -34,8 +34,8 @@ static sl_an_engine_t *setup(const char *code) {
     sl_sql_error_t err;
     if (sl_an_engine_create(NULL, 0, &e)) exit(1);
     sl_sql_column_t cols[] = {
-        {"TICKER_SYMBOL", {SL_SQL_VARCHAR, false, 8, 0}},
-        {"PRICE", {SL_SQL_DOUBLE, false, 0, 0}},
+        {"TICKER_SYMBOL", {.kind = SL_SQL_VARCHAR, .len = 8}},
+        {"PRICE", {.kind = SL_SQL_DOUBLE, .len = 0}},
     };
     if (sl_an_engine_add_source(e, "SOURCE_SQL_STREAM_001", cols, 2, &err) ||
         sl_an_engine_load(e, code, strlen(code), &err)) {

@@ -137,7 +137,7 @@ typedef struct {
     size_t head, n, cap;
 } an_deque_t;
 
-typedef enum { AN_OP_PROJECT, AN_OP_GROUP, AN_OP_STAGGER, AN_OP_SLIDING } an_op_kind_t;
+typedef enum { AN_OP_PROJECT, AN_OP_GROUP, AN_OP_STAGGER, AN_OP_SLIDING, AN_OP_SORT } an_op_kind_t;
 
 /* One SELECT of a pump. Owned by the engine (its ops list). */
 struct an_op {
@@ -170,6 +170,15 @@ struct an_op {
     an_stream_t *target; /* the pump's target, for the last operator */
     int *target_col;     /* output column -> target column */
     an_stream_t *source; /* the stream the chain reads */
+    /* sort (ORDER BY of a query): keys over the query's output columns */
+    an_expr_t **order;
+    bool *desc;
+    size_t norder;
+    int64_t within_ms; /* T-sort buffer, or -1 */
+    an_row_t **buf;    /* buffered rows, arrival order */
+    size_t nbuf, capbuf;
+    an_row_t *cur_lead;   /* ORDER BY: the leading key of the buffered rows */
+    int64_t sorted_until; /* T-sort: ROWTIME of the last row emitted */
 };
 
 struct sl_an_engine {
@@ -856,6 +865,154 @@ static void sliding_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sq
     emit(op, ctx, rowtime, v, n);
 }
 
+/* --- ORDER BY: sort within the leading monotonic key, or a T-sort WITHIN an interval ------- */
+
+typedef struct {
+    an_op_t *op;
+    sl_sql_value_t *keys; /* nbuf x norder */
+} sort_ctx_t;
+
+static int cmp_sorted(const void *pa, const void *pb, void *arg) {
+    const sort_ctx_t *sc = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb, n = sc->op->norder;
+    for (size_t k = 0; k < n; k++) {
+        int c = an_compare_nulls_first(&sc->keys[a * n + k], &sc->keys[b * n + k]);
+        if (c) return sc->op->desc[k] ? -c : c;
+    }
+    return a < b ? -1 : a > b ? 1 : 0; /* stable: arrival order */
+}
+
+static void sort_emit_row(an_op_t *op, an_row_t *r, int64_t rowtime) {
+    an_ctx_t ctx = make_ctx(op->eng);
+    ctx.row = r->v;
+    ctx.nrow = r->n;
+    ctx.rowtime = rowtime;
+    ctx.out_rowtime = rowtime;
+    emit(op, &ctx, rowtime, r->v, r->n);
+}
+
+/* Emits the buffered rows of one leading key, sorted by the other keys, at the ROWTIME of the
+ * latest of them (so the output stays in ROWTIME order). */
+static void sort_flush(an_op_t *op) {
+    size_t n = op->nbuf;
+    if (n) {
+        sort_ctx_t sc = {op, malloc(n * op->norder * sizeof(sl_sql_value_t))};
+        size_t *idx = malloc(n * sizeof *idx);
+        int64_t t = INT64_MIN;
+        if (sc.keys && idx) {
+            for (size_t i = 0; i < n; i++) {
+                an_ctx_t ctx = make_ctx(op->eng);
+                ctx.row = op->buf[i]->v;
+                ctx.nrow = op->buf[i]->n;
+                ctx.rowtime = ctx.out_rowtime = op->buf[i]->rowtime;
+                idx[i] = i;
+                if (op->buf[i]->rowtime > t) t = op->buf[i]->rowtime;
+                for (size_t k = 0; k < op->norder; k++) {
+                    sl_sql_value_t *kv = &sc.keys[i * op->norder + k];
+                    if (an_eval(&ctx, op->order[k], kv)) {
+                        kv->null = true; /* evaluated before: cannot fail now */
+                    }
+                }
+            }
+            qsort_r(idx, n, sizeof *idx, cmp_sorted, &sc);
+            for (size_t i = 0; i < n; i++)
+                sort_emit_row(op, op->buf[idx[i]], t);
+        }
+        free(sc.keys);
+        free(idx);
+        for (size_t i = 0; i < n; i++)
+            free(op->buf[i]);
+        op->nbuf = 0;
+    }
+    free(op->cur_lead);
+    op->cur_lead = NULL;
+}
+
+static int sort_push(an_op_t *op, an_row_t *r) {
+    if (op->nbuf == op->capbuf) {
+        size_t cap = op->capbuf ? op->capbuf * 2 : 64;
+        an_row_t **g = realloc(op->buf, cap * sizeof *g);
+        if (!g) return SL_ENOMEM;
+        op->buf = g;
+        op->capbuf = cap;
+    }
+    op->buf[op->nbuf++] = r;
+    return 0;
+}
+
+static void sort_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sql_value_t *v,
+                     size_t n) {
+    if (op->nbuf >= op->eng->opt.window_rows_max) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Window memory limit reached: %zu rows",
+                 op->eng->opt.window_rows_max);
+        row_error(op, "Window limit", msg, rowtime, v, n);
+        return;
+    }
+    if (op->within_ms >= 0) {
+        /* T-sort: rows may arrive out of ROWTIME order within the interval */
+        if (rowtime < op->sorted_until) {
+            row_error(op, "Late row", "Row is later than the ORDER BY ... WITHIN interval", rowtime,
+                      v, n);
+            return;
+        }
+        an_row_t *r = an_row_copy(rowtime, v, n);
+        if (!r || sort_push(op, r)) {
+            free(r);
+            return;
+        }
+        /* keep the buffer sorted by ROWTIME (insertion: rows are nearly in order) */
+        size_t i = op->nbuf - 1;
+        while (i > 0 && op->buf[i - 1]->rowtime > rowtime) {
+            op->buf[i] = op->buf[i - 1];
+            i--;
+        }
+        op->buf[i] = r;
+        int64_t newest = INT64_MIN;
+        for (size_t k = 0; k < op->nbuf; k++)
+            if (op->buf[k]->rowtime > newest) newest = op->buf[k]->rowtime;
+        size_t done = 0;
+        while (done < op->nbuf && op->buf[done]->rowtime <= newest - op->within_ms) {
+            op->sorted_until = op->buf[done]->rowtime;
+            sort_emit_row(op, op->buf[done], op->buf[done]->rowtime);
+            free(op->buf[done]);
+            done++;
+        }
+        memmove(op->buf, op->buf + done, (op->nbuf - done) * sizeof *op->buf);
+        op->nbuf -= done;
+        return;
+    }
+    sl_sql_value_t lead;
+    if (an_eval(ctx, op->order[0], &lead)) {
+        row_error(op, "Evaluation error", ctx->error, rowtime, v, n);
+        return;
+    }
+    if (op->cur_lead && !an_equal_keys(&op->cur_lead->v[0], &lead, 1)) sort_flush(op);
+    if (!op->cur_lead) {
+        op->cur_lead = an_row_copy(rowtime, &lead, 1);
+        if (!op->cur_lead) return;
+    }
+    an_row_t *r = an_row_copy(rowtime, v, n);
+    if (!r || sort_push(op, r)) free(r);
+}
+
+/* A bound passes the leading key when the key, computed at the bound's time, differs. */
+static void sort_bound(an_op_t *op, int64_t t) {
+    if (op->within_ms >= 0 || !op->cur_lead || !an_plan_is_monotonic(op->order[0])) return;
+    if (op->order[0]->kind == AN_X_FUNC && op->order[0]->fn == AN_F_MONOTONIC) return;
+    sl_sql_value_t *nulls = sl_arena_calloc(&op->eng->tmp, op->in.ncols + 1, sizeof *nulls);
+    if (!nulls) return;
+    for (size_t i = 0; i < op->in.ncols; i++)
+        nulls[i].null = true;
+    an_ctx_t ctx = make_ctx(op->eng);
+    ctx.row = nulls;
+    ctx.nrow = op->in.ncols;
+    ctx.rowtime = ctx.out_rowtime = t;
+    sl_sql_value_t lead;
+    if (an_eval(&ctx, op->order[0], &lead) == 0 && !an_equal_keys(&op->cur_lead->v[0], &lead, 1))
+        sort_flush(op);
+}
+
 static void op_row(an_op_t *op, int64_t rowtime, const sl_sql_value_t *v, size_t n) {
     an_ctx_t ctx = make_ctx(op->eng);
     ctx.row = v;
@@ -885,6 +1042,9 @@ static void op_row(an_op_t *op, int64_t rowtime, const sl_sql_value_t *v, size_t
     case AN_OP_SLIDING:
         sliding_row(op, &ctx, rowtime, v, n);
         break;
+    case AN_OP_SORT:
+        sort_row(op, &ctx, rowtime, v, n);
+        break;
     default:
         break;
     }
@@ -903,6 +1063,8 @@ static void op_bound(an_op_t *op, int64_t t) {
         }
     } else if (op->kind == AN_OP_STAGGER) {
         stagger_close(op, t);
+    } else if (op->kind == AN_OP_SORT) {
+        sort_bound(op, t);
     }
     if (op->next) op_bound(op->next, t);
 }
@@ -927,6 +1089,10 @@ static void op_free(an_op_t *op) {
         free(op->wmaps[w].buckets);
     }
     free(op->wmaps);
+    for (size_t i = 0; i < op->nbuf; i++)
+        free(op->buf[i]);
+    free(op->buf);
+    free(op->cur_lead);
     free(op);
 }
 
@@ -985,13 +1151,13 @@ int sl_an_engine_create(const sl_an_options_t *opt, int64_t now_ms, sl_an_engine
     sl_arena_init(&e->names, 4096);
     sl_arena_init(&e->tmp, 64 * 1024);
     static const sl_sql_column_t error_cols[] = {
-        {"ERROR_TIME", {SL_SQL_TIMESTAMP, false, 0, 0}},
-        {"ERROR_LEVEL", {SL_SQL_VARCHAR, false, 10, 0}},
-        {"ERROR_NAME", {SL_SQL_VARCHAR, false, 32, 0}},
-        {"MESSAGE", {SL_SQL_VARCHAR, false, 4096, 0}},
-        {"DATA_ROWTIME", {SL_SQL_TIMESTAMP, false, 0, 0}},
-        {"DATA_ROW", {SL_SQL_VARCHAR, false, 49152, 0}},
-        {"PUMP_NAME", {SL_SQL_VARCHAR, false, 128, 0}},
+        {"ERROR_TIME", {.kind = SL_SQL_TIMESTAMP, .len = 0}},
+        {"ERROR_LEVEL", {.kind = SL_SQL_VARCHAR, .len = 10}},
+        {"ERROR_NAME", {.kind = SL_SQL_VARCHAR, .len = 32}},
+        {"MESSAGE", {.kind = SL_SQL_VARCHAR, .len = 4096}},
+        {"DATA_ROWTIME", {.kind = SL_SQL_TIMESTAMP, .len = 0}},
+        {"DATA_ROW", {.kind = SL_SQL_VARCHAR, .len = 49152}},
+        {"PUMP_NAME", {.kind = SL_SQL_VARCHAR, .len = 128}},
     };
     e->errors = stream_new("error_stream", error_cols, 7, 7);
     if (!e->errors || push_ptr((void ***)&e->streams, &e->nstreams, e->errors)) {
@@ -1267,6 +1433,10 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
         for (size_t i = 0; i < sel->ngroup; i++) {
             op->keys[i] = an_plan_expr(cc, sel->group[i]);
             if (!op->keys[i]) goto fail;
+            if (op->keys[i]->type.kind == SL_SQL_ROW) {
+                an_plan_fail(cc, &sel->group[i]->pos, "Cannot group by a ROW");
+                goto fail;
+            }
             if (op->kind == AN_OP_GROUP && an_plan_is_monotonic(op->keys[i])) {
                 op->mono[op->nmono++] = (int)i;
                 int64_t ms, months;
@@ -1397,6 +1567,86 @@ static bool assignable(const sl_sql_type_t *from, const sl_sql_type_t *to) {
     return false;
 }
 
+/* ORDER BY of a query: an operator after its SELECTs that sorts within the leading monotonic key
+ * (ORDER BY FLOOR(s.ROWTIME TO SECOND), score DESC), or a T-sort (ORDER BY ... WITHIN interval)
+ * that puts rows selected AS ROWTIME back in order. */
+static int plan_sort(an_load_t *ld, const sl_sql_stmt_t *st, const sl_sql_query_t *q,
+                     an_op_t **selects, an_stream_t *t, int *cols) {
+    an_op_t *op = calloc(1, sizeof *op);
+    if (!op || push_ptr((void ***)&ld->ops, &ld->nops, op)) {
+        free(op);
+        return load_fail(ld, NULL, "%s%s", "out of memory", "");
+    }
+    const an_op_t *first = selects[0];
+    const sl_sql_from_t *f = &q->selects[0]->from[0];
+    op->kind = AN_OP_SORT;
+    op->eng = ld->e;
+    op->pump = st->name;
+    op->rowtime_item = -1;
+    op->width_key = -1;
+    op->within_ms = q->within_ms;
+    op->in.cols = first->out;
+    op->in.ncols = op->in.nvisible = first->nout;
+    op->in.qualifier = f->alias ? f->alias : f->name;
+    op->in.stream_name = f->name;
+    op->in.alias = f->alias;
+    op->source = first->source;
+    op->target = t;
+    op->target_col = cols;
+    op->nout = first->nout;
+    op->out = first->out;
+    op->items = sl_arena_calloc(ld->arena, op->nout + 1, sizeof *op->items);
+    op->out_item = sl_arena_calloc(ld->arena, op->nout + 1, sizeof *op->out_item);
+    op->order = sl_arena_calloc(ld->arena, q->norder, sizeof *op->order);
+    op->desc = sl_arena_calloc(ld->arena, q->norder, sizeof *op->desc);
+    an_cc_t *cc = sl_arena_calloc(ld->arena, 1, sizeof *cc);
+    if (!op->items || !op->out_item || !op->order || !op->desc || !cc)
+        return load_fail(ld, NULL, "%s%s", "out of memory", "");
+    for (size_t i = 0; i < op->nout; i++) {
+        an_expr_t *x = sl_arena_calloc(ld->arena, 1, sizeof *x);
+        if (!x) return load_fail(ld, NULL, "%s%s", "out of memory", "");
+        x->kind = AN_X_COL;
+        x->slot = (int)i;
+        x->type = op->out[i].type;
+        op->items[i] = x;
+        op->out_item[i] = (int)i;
+    }
+    op->nitems = op->nout;
+    for (size_t s = 0; s < q->nselects; s++) {
+        selects[s]->target = NULL;
+        selects[s]->target_col = NULL;
+        selects[s]->next = op;
+    }
+    if (q->within_ms >= 0) {
+        for (size_t s = 0; s < q->nselects; s++)
+            if (selects[s]->rowtime_item < 0)
+                return load_fail(ld, &q->order[0].expr->pos, "%s%s",
+                                 "ORDER BY ... WITHIN needs the sort key selected AS ROWTIME", "");
+        for (size_t k = 0; k < q->norder; k++)
+            if (q->order[k].desc)
+                return load_fail(ld, &q->order[k].expr->pos, "%s%s",
+                                 "DESC is not allowed in ORDER BY ... WITHIN", "");
+        return 0;
+    }
+    cc->arena = ld->arena;
+    cc->err = ld->err;
+    cc->scope = &op->in;
+    cc->clause = "ORDER BY";
+    for (size_t k = 0; k < q->norder; k++) {
+        op->order[k] = an_plan_expr(cc, q->order[k].expr);
+        if (!op->order[k]) {
+            ld->failed = true;
+            return -1;
+        }
+        op->desc[k] = q->order[k].desc;
+    }
+    op->norder = q->norder;
+    if (!an_plan_is_monotonic(op->order[0]) || op->desc[0])
+        return load_fail(ld, &q->order[0].expr->pos, "%s%s",
+                         "Streaming ORDER BY must start with monotonic expression", "");
+    return 0;
+}
+
 static int plan_insert(an_load_t *ld, const sl_sql_stmt_t *st) {
     an_stream_t *t = find_stream(ld->streams, ld->nstreams, st->target);
     if (!t || t->system) return load_fail(ld, &st->pos, "Object '%s' not found%s", st->target, "");
@@ -1404,9 +1654,6 @@ static int plan_insert(an_load_t *ld, const sl_sql_stmt_t *st) {
         return load_fail(ld, &st->pos, "Cannot insert into the input stream '%s'%s", st->target,
                          "");
     const sl_sql_query_t *q = st->query;
-    if (q->norder)
-        return load_fail(ld, &q->order[0].expr->pos, "%s%s",
-                         "ORDER BY on a stream is not supported yet", "");
     /* the target's columns: all, or the named ones */
     int *cols = sl_arena_calloc(ld->arena, t->ncols + 1, sizeof *cols);
     size_t ncols = 0;
@@ -1425,6 +1672,8 @@ static int plan_insert(an_load_t *ld, const sl_sql_stmt_t *st) {
         for (size_t j = 0; j < t->ncols; j++)
             cols[ncols++] = (int)j;
     }
+    an_op_t **ops = sl_arena_calloc(ld->arena, q->nselects + 1, sizeof *ops);
+    if (!ops) return load_fail(ld, NULL, "%s%s", "out of memory", "");
     for (size_t s = 0; s < q->nselects; s++) {
         an_op_t *first;
         an_op_t *op = plan_select(ld, st->name, q->selects[s], &first);
@@ -1453,8 +1702,16 @@ static int plan_insert(an_load_t *ld, const sl_sql_stmt_t *st) {
         }
         op->target = t;
         op->target_col = cols;
+        ops[s] = op;
     }
+    if (q->norder) return plan_sort(ld, st, q, ops, t, cols);
     return 0;
+}
+
+static an_stream_t *chain_target(const an_op_t *op) {
+    while (op->next)
+        op = op->next;
+    return op->target;
 }
 
 /* Orders streams so that every pump's source comes before its target (bounds close windows
@@ -1475,7 +1732,7 @@ static int order_streams(an_load_t *ld, an_stream_t ***out) {
         ld->streams[i]->indegree = 0;
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; i < alln[k]; i++)
-            if (all[k][i]->target && all[k][i]->source) all[k][i]->target->indegree++;
+            if (all[k][i]->source && chain_target(all[k][i])) chain_target(all[k][i])->indegree++;
     size_t placed = 0;
     while (placed < n) {
         size_t pick = n;
@@ -1495,7 +1752,8 @@ static int order_streams(an_load_t *ld, an_stream_t ***out) {
         order[placed++] = s;
         for (int k = 0; k < 2; k++)
             for (size_t i = 0; i < alln[k]; i++)
-                if (all[k][i]->source == s && all[k][i]->target) all[k][i]->target->indegree--;
+                if (all[k][i]->source == s && chain_target(all[k][i]))
+                    chain_target(all[k][i])->indegree--;
     }
     free(done);
     *out = order;

@@ -399,6 +399,13 @@ static const struct {
     {"LOCALTIMESTAMP", AN_F_CURRENT_TIMESTAMP},
     {"CURRENT_ROW_TIMESTAMP", AN_F_CURRENT_ROW_TIMESTAMP},
     {"MONOTONIC", AN_F_MONOTONIC},
+    {"REGEX_REPLACE", AN_F_REGEX_REPLACE},
+    {"REGEX_LOG_PARSE", AN_F_REGEX_LOG_PARSE},
+    {"FAST_REGEX_LOG_PARSE", AN_F_FAST_REGEX_LOG_PARSE},
+    {"FAST_REGEX_LOG_PARSER", AN_F_FAST_REGEX_LOG_PARSE},
+    {"VARIABLE_COLUMN_LOG_PARSE", AN_F_VARIABLE_COLUMN_LOG_PARSE},
+    {"FIXED_COLUMN_LOG_PARSE", AN_F_FIXED_COLUMN_LOG_PARSE},
+    {"W3C_LOG_PARSE", AN_F_W3C_LOG_PARSE},
 };
 
 int an_fn_lookup(const char *name) {
@@ -414,6 +421,7 @@ static const char *type_class(int k) {
     if (k == SL_SQL_INTERVAL_DT || k == SL_SQL_INTERVAL_YM) return "INTERVAL";
     if (k == SL_SQL_BOOLEAN) return "BOOLEAN";
     if (k == SL_SQL_NULL) return "NULL";
+    if (k == SL_SQL_ROW) return "ROW";
     return "BINARY";
 }
 
@@ -433,7 +441,8 @@ static void type_of(sl_sql_type_t *t, int kind) {
 }
 
 /* Checks argument counts and types of a scalar function and sets its result type. */
-int an_fn_type(an_expr_t *e, char *msg, size_t cap) {
+int an_fn_type(an_expr_t *e, sl_arena_t *arena, char *msg, size_t cap) {
+    if (e->fn > AN_F_LOG_FIRST) return an_log_type(e, arena, msg, cap);
     size_t n = e->nargs;
     int k0 = n > 0 ? e->args[0]->type.kind : SL_SQL_NULL;
     int k1 = n > 1 ? e->args[1]->type.kind : SL_SQL_NULL;
@@ -591,6 +600,14 @@ int an_fn_type(an_expr_t *e, char *msg, size_t cap) {
         if (n != 1) return no_match(e, msg, cap);
         e->type = e->args[0]->type;
         return 0;
+    case AN_F_REGEX_REPLACE:
+        if (n != 5 || !TEXTISH(k0) || !TEXTISH(k1) || !TEXTISH(e->args[2]->type.kind) ||
+            !(is_exact(e->args[3]->type.kind) || e->args[3]->type.kind == SL_SQL_NULL) ||
+            !(is_exact(e->args[4]->type.kind) || e->args[4]->type.kind == SL_SQL_NULL))
+            return no_match(e, msg, cap);
+        type_of(&e->type, SL_SQL_VARCHAR);
+        e->type.len = SL_ANALYTICS_STRING_MAX_BYTES - 1;
+        return 0;
     default:
         return no_match(e, msg, cap);
     }
@@ -628,7 +645,7 @@ static int64_t floor_div(int64_t a, int64_t b) {
 }
 
 static int eval_fn(an_ctx_t *ctx, const an_expr_t *e, sl_sql_value_t *out) {
-    sl_sql_value_t a[4];
+    sl_sql_value_t a[5];
     size_t n = e->nargs;
     int rk = e->type.kind;
     /* functions that do not evaluate all their arguments first */
@@ -646,9 +663,10 @@ static int eval_fn(an_ctx_t *ctx, const an_expr_t *e, sl_sql_value_t *out) {
         set_null(out, rk);
         return 0;
     }
-    if (n > 4) return err(ctx, "too many arguments");
+    if (n > 5) return err(ctx, "too many arguments");
     for (size_t i = 0; i < n; i++)
         if (an_eval(ctx, e->args[i], &a[i])) return -1;
+    if (e->fn > AN_F_LOG_FIRST) return an_log_eval(ctx, e, a, out);
     switch (e->fn) {
     case AN_F_CURRENT_DATE:
         set_int(out, SL_SQL_DATE, an_floor_time(ctx->start_ms, SL_SQL_UNIT_DAY));
@@ -923,6 +941,8 @@ static int eval_fn(an_ctx_t *ctx, const an_expr_t *e, sl_sql_value_t *out) {
     case AN_F_MONOTONIC:
         *out = a[0];
         return 0;
+    case AN_F_REGEX_REPLACE:
+        return an_regex_replace(ctx, a, out);
     default:
         return errf(ctx, "function %lld cannot be evaluated here", e->fn);
     }
@@ -1180,6 +1200,14 @@ int an_eval(an_ctx_t *ctx, const an_expr_t *e, sl_sql_value_t *out) {
         return an_cast(ctx, &a, &e->type, out);
     case AN_X_FUNC:
         return eval_fn(ctx, e, out);
+    case AN_X_FIELD:
+        if (an_eval(ctx, e->args[0], &a)) return -1;
+        if (a.null || (uint32_t)e->slot >= a.u.row.n) {
+            set_null(out, e->type.kind);
+            return 0;
+        }
+        *out = a.u.row.v[e->slot];
+        return 0;
     default:
         return err(ctx, "unknown expression");
     }

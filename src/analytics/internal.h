@@ -36,6 +36,7 @@ typedef enum {
     AN_X_CASE,
     AN_X_CAST,
     AN_X_FUNC,
+    AN_X_FIELD, /* field `slot` of the ROW args[0] */
 } an_xkind_t;
 
 typedef struct an_expr an_expr_t;
@@ -141,6 +142,13 @@ typedef enum {
     AN_F_CURRENT_TIMESTAMP,
     AN_F_CURRENT_ROW_TIMESTAMP,
     AN_F_MONOTONIC,
+    AN_F_REGEX_REPLACE,
+    AN_F_LOG_FIRST, /* marker: the log parsers follow; they return a ROW */
+    AN_F_REGEX_LOG_PARSE,
+    AN_F_FAST_REGEX_LOG_PARSE,
+    AN_F_VARIABLE_COLUMN_LOG_PARSE,
+    AN_F_FIXED_COLUMN_LOG_PARSE,
+    AN_F_W3C_LOG_PARSE,
 } an_fn_t;
 
 /* The function id for an upper-case name, or AN_F_NONE. */
@@ -148,8 +156,15 @@ int an_fn_lookup(const char *name);
 static inline bool an_fn_is_aggregate(int fn) {
     return fn > AN_F_NONE && fn < AN_F_AGG_LAST;
 }
-/* Checks argument types and sets e->type; on failure writes a message and returns -1. */
-int an_fn_type(an_expr_t *e, char *msg, size_t cap);
+/* Checks argument types and sets e->type (plan-time data goes into `arena`); on failure writes
+ * a message and returns -1. */
+int an_fn_type(an_expr_t *e, sl_arena_t *arena, char *msg, size_t cap);
+
+/* The log parsers (analytics/logparse.c): their ROW type from their literal arguments, and
+ * their value for evaluated arguments `a`. REGEX_REPLACE on evaluated arguments. */
+int an_log_type(an_expr_t *e, sl_arena_t *arena, char *msg, size_t cap);
+int an_log_eval(an_ctx_t *ctx, const an_expr_t *e, const sl_sql_value_t *a, sl_sql_value_t *out);
+int an_regex_replace(an_ctx_t *ctx, const sl_sql_value_t *a, sl_sql_value_t *out);
 
 /* --- time ---------------------------------------------------------------------------------- */
 int64_t an_days_from_civil(int64_t y, int m, int d);

@@ -1935,6 +1935,7 @@ const char *sl_sql_kind_name(int kind) {
         [SL_SQL_TIMESTAMP] = "TIMESTAMP",
         [SL_SQL_INTERVAL_DT] = "INTERVAL DAY TO SECOND",
         [SL_SQL_INTERVAL_YM] = "INTERVAL YEAR TO MONTH",
+        [SL_SQL_ROW] = "ROW",
     };
     return kind >= 0 && kind < SL_SQL_KIND_COUNT && names[kind] ? names[kind] : "ANY";
 }

@@ -131,6 +131,7 @@ static int cannot_apply(an_cc_t *cc, const sl_sql_expr_t *src, int op, const sl_
 
 /* Can values of a and b be compared (=, <, IN, BETWEEN, CASE branches)? */
 static bool comparable(int a, int b) {
+    if (a == SL_SQL_ROW || b == SL_SQL_ROW) return false;
     if (a == SL_SQL_NULL || b == SL_SQL_NULL) return true;
     if (is_num(a) && is_num(b)) return true;
     if (is_text(a) && is_text(b)) return true;
@@ -239,23 +240,34 @@ static bool name_eq(const char *a, const char *b) {
     return strcmp(a, b) == 0;
 }
 
-static an_expr_t *resolve_column(an_cc_t *cc, const sl_sql_expr_t *src) {
-    const an_scope_t *sc = cc->scope;
-    const char *col = src->parts[src->nparts - 1];
-    if (src->nparts > 2)
-        return an_plan_fail(cc, &src->pos, "Column '%s' not found in table '%s'", col,
-                            src->parts[src->nparts - 2]),
-               NULL;
-    if (src->nparts == 2) {
-        if (!sc || !sc->qualifier || !name_eq(src->parts[0], sc->qualifier)) {
-            if (sc && sc->stream_name && name_eq(src->parts[0], sc->stream_name) && !sc->alias) {
-                /* the stream's own name qualifies when it has no alias */
-            } else {
-                an_plan_fail(cc, &src->pos, "Table '%s' not found", src->parts[0]);
-                return NULL;
-            }
+static bool qualifies(const an_scope_t *sc, const char *q) {
+    if (!sc) return false;
+    if (sc->qualifier && name_eq(q, sc->qualifier)) return true;
+    /* the stream's own name qualifies when it has no alias */
+    return sc->stream_name && !sc->alias && name_eq(q, sc->stream_name);
+}
+
+/* A field of a ROW column: col.field or qualifier.col.field (log parser results). */
+static an_expr_t *resolve_field(an_cc_t *cc, const sl_sql_expr_t *src, an_expr_t *row,
+                                const char *field) {
+    const sl_sql_type_t *t = &row->type;
+    for (int32_t i = 0; i < t->len; i++) {
+        if (name_eq(t->fields[i].name, field)) {
+            an_expr_t *x = xnode(cc, AN_X_FIELD, src, 1);
+            if (!x) return NULL;
+            x->args[0] = row;
+            x->slot = i;
+            x->type = t->fields[i].type;
+            x->type.not_null = false;
+            return x;
         }
     }
+    an_plan_fail(cc, &src->pos, "Unknown field '%s'", field);
+    return NULL;
+}
+
+static an_expr_t *column_at(an_cc_t *cc, const sl_sql_expr_t *src, const char *col) {
+    const an_scope_t *sc = cc->scope;
     if (name_eq(col, "ROWTIME")) {
         an_expr_t *x = xnode(cc, AN_X_ROWTIME, src, 0);
         if (!x) return NULL;
@@ -272,10 +284,40 @@ static an_expr_t *resolve_column(an_cc_t *cc, const sl_sql_expr_t *src) {
             return x;
         }
     }
-    if (src->nparts == 2)
-        an_plan_fail(cc, &src->pos, "Column '%s' not found in table '%s'", col, src->parts[0]);
-    else
-        an_plan_fail(cc, &src->pos, "Column '%s' not found in any table", col);
+    return NULL;
+}
+
+static an_expr_t *resolve_column(an_cc_t *cc, const sl_sql_expr_t *src) {
+    const an_scope_t *sc = cc->scope;
+    const char *const *p = src->parts;
+    size_t n = src->nparts;
+    if (n == 1) {
+        an_expr_t *x = column_at(cc, src, p[0]);
+        if (!x && !cc->failed)
+            an_plan_fail(cc, &src->pos, "Column '%s' not found in any table", p[0]);
+        return x;
+    }
+    if (qualifies(sc, p[0])) {
+        an_expr_t *x = column_at(cc, src, p[1]);
+        if (!x) {
+            if (!cc->failed)
+                an_plan_fail(cc, &src->pos, "Column '%s' not found in table '%s'", p[1], p[0]);
+            return NULL;
+        }
+        if (n == 2) return x;
+        if (x->type.kind != SL_SQL_ROW) {
+            an_plan_fail(cc, &src->pos, "Column '%s' has no fields", p[1]);
+            return NULL;
+        }
+        return resolve_field(cc, src, x, p[2]);
+    }
+    if (n == 2) {
+        an_expr_t *x = column_at(cc, src, p[0]);
+        if (x && x->type.kind == SL_SQL_ROW) return resolve_field(cc, src, x, p[1]);
+        if (!cc->failed) an_plan_fail(cc, &src->pos, "Table '%s' not found", p[0]);
+        return NULL;
+    }
+    an_plan_fail(cc, &src->pos, "Table '%s' not found", p[0]);
     return NULL;
 }
 
@@ -671,7 +713,7 @@ static an_expr_t *compile(an_cc_t *cc, const sl_sql_expr_t *e) {
             x = xnode(cc, AN_X_FUNC, e, e->nargs);
             if (!x || !compile_args(cc, x, e)) return NULL;
             char msg[256];
-            an_fn_type(x, msg, sizeof msg);
+            an_fn_type(x, cc->arena, msg, sizeof msg);
             an_plan_fail(cc, &e->pos, "%s", msg);
             return NULL;
         }
@@ -692,7 +734,7 @@ static an_expr_t *compile(an_cc_t *cc, const sl_sql_expr_t *e) {
         x->fn = fn;
         x->unit = e->unit;
         char msg[256];
-        if (an_fn_type(x, msg, sizeof msg)) {
+        if (an_fn_type(x, cc->arena, msg, sizeof msg)) {
             an_plan_fail(cc, &e->pos, "%s", msg);
             return NULL;
         }
@@ -731,6 +773,7 @@ bool an_expr_equal(const an_expr_t *a, const an_expr_t *b) {
     case AN_X_COL:
     case AN_X_KEY:
     case AN_X_AGG:
+    case AN_X_FIELD:
         if (a->slot != b->slot) return false;
         break;
     case AN_X_CAST:

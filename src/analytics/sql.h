@@ -37,21 +37,26 @@ typedef enum {
     SL_SQL_TIMESTAMP,
     SL_SQL_INTERVAL_DT, /* day-time interval, milliseconds; expressions only */
     SL_SQL_INTERVAL_YM, /* year-month interval, months; expressions only */
+    SL_SQL_ROW,         /* the result of a log parser: fields named in the type */
     SL_SQL_KIND_COUNT,
 } sl_sql_kind_t;
+
+typedef struct sl_sql_column sl_sql_column_t;
 
 typedef struct {
     uint8_t kind;  /* sl_sql_kind_t */
     bool not_null; /* declared NOT NULL */
-    int32_t len;   /* CHAR/VARCHAR/BINARY length, DECIMAL precision; 0 = unspecified */
+    int32_t len;   /* CHAR/VARCHAR/BINARY length, DECIMAL precision; ROW: number of fields */
     int32_t scale; /* DECIMAL scale */
+    const sl_sql_column_t *fields; /* ROW: the fields (in the plan's arena) */
 } sl_sql_type_t;
 
 /* A value. Strings and binaries point into storage owned by whoever holds the value (a row, an
  * arena); they are not NUL-terminated. DECIMAL is held as a double rounded to its scale (see
  * docs/analytics.md). Times are milliseconds: TIMESTAMP since the epoch, DATE at midnight UTC,
  * TIME since midnight. */
-typedef struct {
+typedef struct sl_sql_value sl_sql_value_t;
+struct sl_sql_value {
     uint8_t kind; /* sl_sql_kind_t */
     bool null;
     union {
@@ -62,8 +67,12 @@ typedef struct {
             const char *ptr;
             uint32_t len;
         } s; /* CHAR, VARCHAR, BINARY, VARBINARY */
+        struct {
+            const sl_sql_value_t *v;
+            uint32_t n;
+        } row; /* ROW */
     } u;
-} sl_sql_value_t;
+};
 
 typedef enum {
     SL_SQL_UNIT_NONE = 0,
@@ -239,10 +248,10 @@ struct sl_sql_query {
     sl_sql_pos_t pos;
 };
 
-typedef struct {
+struct sl_sql_column {
     const char *name;
     sl_sql_type_t type;
-} sl_sql_column_t;
+};
 
 typedef enum {
     SL_SQL_STMT_CREATE_STREAM,

@@ -17,22 +17,53 @@ static bool is_string_kind(int k) {
     return k == SL_SQL_CHAR || k == SL_SQL_VARCHAR || k == SL_SQL_BINARY || k == SL_SQL_VARBINARY;
 }
 
+/* Bytes a value needs behind the row: its text, or a ROW's fields and their text. */
+static size_t extra_bytes(const sl_sql_value_t *v) {
+    if (v->null) return 0;
+    if (is_string_kind(v->kind)) return v->u.s.len;
+    if (v->kind != SL_SQL_ROW) return 0;
+    size_t n = v->u.row.n * sizeof(sl_sql_value_t);
+    for (uint32_t i = 0; i < v->u.row.n; i++)
+        if (v->u.row.v[i].kind != SL_SQL_ROW) n += extra_bytes(&v->u.row.v[i]);
+    return n;
+}
+
+/* Copies what `v` points to into `*p` and re-points `v` there (one level of ROW). */
+static void copy_extra(sl_sql_value_t *v, char **p) {
+    if (v->null) return;
+    if (is_string_kind(v->kind)) {
+        if (v->u.s.len) memcpy(*p, v->u.s.ptr, v->u.s.len);
+        v->u.s.ptr = *p;
+        *p += v->u.s.len;
+    } else if (v->kind == SL_SQL_ROW) {
+        sl_sql_value_t *fields = (sl_sql_value_t *)*p;
+        *p += v->u.row.n * sizeof *fields;
+        for (uint32_t i = 0; i < v->u.row.n; i++) {
+            fields[i] = v->u.row.v[i];
+            if (fields[i].kind == SL_SQL_ROW) { /* nested rows are not produced */
+                fields[i].null = true;
+                continue;
+            }
+            copy_extra(&fields[i], p);
+        }
+        v->u.row.v = fields;
+    }
+}
+
 an_row_t *an_row_copy(int64_t rowtime, const sl_sql_value_t *values, size_t n) {
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++)
-        if (!values[i].null && is_string_kind(values[i].kind)) bytes += values[i].u.s.len;
-    an_row_t *r = malloc(sizeof *r + n * sizeof r->v[0] + bytes);
+        bytes += extra_bytes(&values[i]);
+    /* values are 8-byte aligned; ROW fields copied behind them must be too */
+    an_row_t *r = malloc(sizeof *r + n * sizeof r->v[0] + bytes + n * 8);
     if (!r) return NULL;
     r->rowtime = rowtime;
     r->n = (uint32_t)n;
     char *p = (char *)&r->v[n];
     for (size_t i = 0; i < n; i++) {
         r->v[i] = values[i];
-        if (!values[i].null && is_string_kind(values[i].kind)) {
-            if (values[i].u.s.len) memcpy(p, values[i].u.s.ptr, values[i].u.s.len);
-            r->v[i].u.s.ptr = p;
-            p += values[i].u.s.len;
-        }
+        if (values[i].kind == SL_SQL_ROW) p = (char *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
+        copy_extra(&r->v[i], &p);
     }
     return r;
 }
@@ -679,6 +710,21 @@ size_t sl_an_value_format(const sl_sql_value_t *v, int scale, char *buf, size_t 
             int64_t x = v->u.i < 0 ? -v->u.i : v->u.i;
             n = snprintf(buf, cap, "%c%lld-%02lld", v->u.i < 0 ? '-' : '+', (long long)(x / 12),
                          (long long)(x % 12));
+            break;
+        }
+        case SL_SQL_ROW: {
+            size_t k = 0;
+            if (k + 1 < cap) buf[k++] = '(';
+            for (uint32_t i = 0; i < v->u.row.n && k + 1 < cap; i++) {
+                if (i && k + 2 < cap) {
+                    buf[k++] = ',';
+                    buf[k++] = ' ';
+                }
+                k += sl_an_value_format(&v->u.row.v[i], 0, buf + k, cap - k);
+            }
+            if (k + 1 < cap) buf[k++] = ')';
+            buf[k] = 0;
+            n = (int)k;
             break;
         }
         default:

@@ -37,10 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sl_an_engine_t *e;
     if (sl_an_engine_create(NULL, 0, &e)) abort();
     static const sl_sql_column_t cols[] = {
-        {"TICKER_SYMBOL", {SL_SQL_VARCHAR, false, 4, 0}},
-        {"PRICE", {SL_SQL_DOUBLE, false, 0, 0}},
-        {"N", {SL_SQL_INTEGER, false, 0, 0}},
-        {"EVENT_TIME", {SL_SQL_TIMESTAMP, false, 0, 0}},
+        {"TICKER_SYMBOL", {.kind = SL_SQL_VARCHAR, .len = 4}},
+        {"PRICE", {.kind = SL_SQL_DOUBLE, .len = 0}},
+        {"N", {.kind = SL_SQL_INTEGER, .len = 0}},
+        {"EVENT_TIME", {.kind = SL_SQL_TIMESTAMP, .len = 0}},
     };
     if (sl_an_engine_add_source(e, "SOURCE_SQL_STREAM_001", cols, 4, &err)) abort();
     rc = sl_an_engine_load(e, s, size, &err);

@@ -401,6 +401,71 @@ static void test_edges(void) {
     sl_an_engine_destroy(e);
 }
 
+/* T11: log parsers return a ROW whose fields a query reads as alias.column.field. */
+static void test_t11_log_rows(void) {
+    static const char *const names[] = {"LOGENTRY", "REFERRER"};
+    static const char *const types[] = {"VARCHAR(256)", "VARCHAR(64)"};
+    sl_an_engine_t *e = engine_with("SOURCE_SQL_STREAM_001", names, types, 2);
+    static sink_t out;
+    out.n = 0;
+    if (load(e, "CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (ip VARCHAR(16), status "
+                "INTEGER, host VARCHAR(16), ref VARCHAR(64));\n"
+                "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"DESTINATION_SQL_STREAM\" SELECT "
+                "STREAM t.r.COLUMN1, CAST(t.r.COLUMN6 AS INTEGER), SUBSTRING(\"ref\", 12, "
+                "(POSITION('.com' IN "
+                "\"ref\") - POSITION('www.' IN \"ref\") - 4)), REGEX_REPLACE(\"ref\", "
+                "'http://', 'https://', 1, 0) FROM (SELECT STREAM W3C_LOG_PARSE(LOGENTRY, "
+                "'COMMON'), REFERRER FROM \"SOURCE_SQL_STREAM_001\") AS t(r, \"ref\");")) {
+        sl_an_engine_subscribe(e, "DESTINATION_SQL_STREAM", collect, &out);
+        put(e, "SOURCE_SQL_STREAM_001", "2018-01-01 00:00:01", 2,
+            "192.168.254.30 - John [24/May/2004:22:01:02 -0700] \"GET /icons/apache_pb.gif "
+            "HTTP/1.1\" 304 0",
+            "http://www.amazon.com");
+        EXPECT_ROWS(&out,
+                    "2018-01-01 00:00:01.000|192.168.254.30|304|amazon|https://www.amazon.com");
+    }
+    load_err(e,
+             "CREATE STREAM X (A VARCHAR(4)); CREATE PUMP Q AS INSERT INTO X SELECT STREAM "
+             "t.r.NOPE FROM (SELECT STREAM W3C_LOG_PARSE(LOGENTRY, 'COMMON') AS r FROM "
+             "\"SOURCE_SQL_STREAM_001\") AS t;",
+             "From line 1, column 78 to line 1, column 85: Unknown field 'NOPE'");
+    sl_an_engine_destroy(e);
+}
+
+/* ORDER BY within the leading monotonic key (the anomaly-sorting pump), and a T-sort. */
+static void test_order_by(void) {
+    static const char *const names[] = {"K", "X", "T"};
+    static const char *const types[] = {"VARCHAR(4)", "DOUBLE", "TIMESTAMP"};
+    sl_an_engine_t *e = engine_with("S", names, types, 3);
+    static sink_t out, tsort;
+    out.n = tsort.n = 0;
+    if (load(e, "CREATE STREAM O (K VARCHAR(4), SCORE DOUBLE);\n"
+                "CREATE PUMP P AS INSERT INTO O SELECT STREAM K, X FROM S ORDER BY "
+                "FLOOR(S.ROWTIME TO SECOND), X DESC;\n"
+                "CREATE STREAM O2 (K VARCHAR(4));\n"
+                "CREATE PUMP P2 AS INSERT INTO O2 SELECT STREAM T AS ROWTIME, K FROM S ORDER BY "
+                "T WITHIN INTERVAL '2' SECOND;")) {
+        sl_an_engine_subscribe(e, "O", collect, &out);
+        sl_an_engine_subscribe(e, "O2", collect, &tsort);
+        put(e, "S", "2018-01-01 10:00:00.100", 3, "a", "1", "2018-01-01 09:59:59");
+        put(e, "S", "2018-01-01 10:00:00.200", 3, "b", "3", "2018-01-01 09:59:58");
+        put(e, "S", "2018-01-01 10:00:00.300", 3, "c", "2", "2018-01-01 10:00:01");
+        put(e, "S", "2018-01-01 10:00:01", 3, "d", "5", "2018-01-01 10:00:03");
+        EXPECT_ROWS(&out, "2018-01-01 10:00:00.300|b|3.0", "2018-01-01 10:00:00.300|c|2.0",
+                    "2018-01-01 10:00:00.300|a|1.0");
+        sl_an_engine_advance(e, ts("2018-01-01 10:00:02"));
+        EXPECT_ROWS(&out, "2018-01-01 10:00:01.000|d|5.0");
+        EXPECT_ROWS(&tsort, "2018-01-01 09:59:58.000|b", "2018-01-01 09:59:59.000|a",
+                    "2018-01-01 10:00:01.000|c");
+    }
+    load_err(e,
+             "CREATE STREAM X (K VARCHAR(4)); CREATE PUMP Q AS INSERT INTO X SELECT STREAM K "
+             "FROM S ORDER BY K;",
+             "From line 1, column 96 to line 1, column 96: Streaming ORDER BY must start with "
+             "monotonic expression");
+    sl_an_engine_destroy(e);
+}
+
 static void test_plan_errors(void) {
     sl_an_engine_t *e = engine_with("WEATHERSTREAM", W_NAMES, W_TYPES, 2);
     const char *pre = "CREATE STREAM O (A INTEGER, B VARCHAR(4));\n";
@@ -470,6 +535,8 @@ int main(void) {
     test_t7_t8_alerts();
     test_analytic_functions();
     test_edges();
+    test_t11_log_rows();
+    test_order_by();
     test_plan_errors();
     TEST_MAIN_END();
 }

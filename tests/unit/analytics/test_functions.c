@@ -207,7 +207,48 @@ static void test_logic(void) {
                    "condition; got INTEGER");
 }
 
+/* T11 and the SQL reference's log-parsing examples; a ROW prints as (field, field, ...). */
+static void test_log_parsers(void) {
+    eq("REGEX_REPLACE('http://www.amazon.com', 'http://', 'https://', 1, 0)",
+       "https://www.amazon.com");
+    eq("REGEX_REPLACE('aaa', 'a', 'b', 2, 0)", "abb");
+    eq("REGEX_REPLACE('aaa', 'a', 'b', 1, 2)", "aba");
+    eq("REGEX_REPLACE('abc', 'x', 'y', 1, 0)", "abc");
+    eq("REGEX_REPLACE('abc', 'b', 'y', 9, 0)", "abc"); /* start past the end: unchanged */
+    eq("REGEX_REPLACE('2018-03-25', '(\\d+)-(\\d+)-(\\d+)', '$3/$2/$1', 1, 0)", "25/03/2018");
+    eq("REGEX_REPLACE('a.b', '\\.', '\\$', 1, 0)", "a$b");
+    fails("REGEX_REPLACE('abc', 'b', 'y', 0, 0)", "REGEX_REPLACE start position must be positive");
+    fails("REGEX_REPLACE('abc', 'b', 'y', 1, -1)", "REGEX_REPLACE occurrence must not be negative");
+    eq("REGEX_LOG_PARSE('203.0.113.24 - - [25/Mar/2018:15:25:37 -0700] \"GET /index.php "
+       "HTTP/1.1\" 200 125 \"-\" \"Mozilla/5.0 [en] Gecko/20100101 Firefox/52.0\"', "
+       "'(\\w.+) (\\d.+) (\\w.+) (\\w.+)')",
+       "(203.0.113.24 - - [25/Mar/2018:15:25:37 -0700] \"GET /index.php HTTP/1.1\" 200, 125 "
+       "\"-\" \"Mozilla/5.0 [en], Gecko/20100101, Firefox/52.0\")");
+    eq("REGEX_LOG_PARSE('no digits here', '(\\w+) (\\d+)')", "NULL");
+    eq("REGEX_LOG_PARSE('7 x', '(\\d+) (\\w+)', 'N TYPE INTEGER, S TYPE VARCHAR(4)')", "(7, x)");
+    eq("VARIABLE_COLUMN_LOG_PARSE('x,y,z', 'COL_1 TYPE VARCHAR(16), COL_2 TYPE VARCHAR(16), "
+       "COL_3 TYPE VARCHAR(16)', ',')",
+       "(x, y, z)");
+    eq("VARIABLE_COLUMN_LOG_PARSE('a|b', 3, '|')", "(a, b, NULL)");
+    eq("VARIABLE_COLUMN_LOG_PARSE('a\\,b,\"c,d\",e', 3, ',', '\\', '\"')", "(a,b, c,d, e)");
+    eq("VARIABLE_COLUMN_LOG_PARSE('1' || U&'\\0009' || '2.5', 'A TYPE INTEGER, B TYPE DOUBLE', "
+       "U&'\\0009')",
+       "(1, 2.5)");
+    eq("FIXED_COLUMN_LOG_PARSE('ab  1234 25/Mar/2018:15:25:37', 'S TYPE VARCHAR(4) START 0 FOR "
+       "4, N TYPE INTEGER START 4 FOR 4, \"ts\" TYPE TIMESTAMP ''dd/MMM/yyyy:HH:mm:ss'' START 9')",
+       "(ab, 1234, 2018-03-25 15:25:37.000)");
+    eq("W3C_LOG_PARSE('192.168.254.30 - John [24/May/2004:22:01:02 -0700] \"GET "
+       "/icons/apache_pb.gif HTTP/1.1\" 304 0', 'COMMON')",
+       "(192.168.254.30, -, John, [24/May/2004:22:01:02 -0700], GET /icons/apache_pb.gif "
+       "HTTP/1.1, 304, 0)");
+    eq("W3C_LOG_PARSE('x', 'COMMON')", "NULL");
+    fails("REGEX_LOG_PARSE('a', '(')",
+          "From line 1, column 1 to line 1, column 25: Invalid regular expression at offset 1: "
+          "missing closing parenthesis");
+}
+
 int main(void) {
+    test_log_parsers();
     test_numeric();
     test_strings();
     test_datetime();
