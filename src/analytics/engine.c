@@ -28,6 +28,7 @@ typedef struct {
     an_op_t *op; /* a pump's first operator, or NULL for a sink */
     sl_an_sink_fn fn;
     void *ctx;
+    int side; /* a stream-to-stream join: which side the stream is (0 left, 1 right) */
 } an_sub_t;
 
 /* An in-application stream. Owned by the engine. */
@@ -41,6 +42,16 @@ struct an_stream {
     size_t nsubs;
     size_t indegree; /* pumps writing it, for the bound order */
 };
+
+/* A reference table (an application's reference data source), joined with streams. Owned by
+ * the engine; its rows are replaced whole when the data is reloaded. */
+typedef struct {
+    const char *name;
+    sl_sql_column_t *cols;
+    size_t ncols;
+    an_row_t **rows;
+    size_t nrows;
+} an_table_t;
 
 /* --- a hash map of keyed state (groups, stagger windows, window partitions) ---------------- */
 
@@ -170,6 +181,17 @@ struct an_op {
     an_stream_t *target; /* the pump's target, for the last operator */
     int *target_col;     /* output column -> target column */
     an_stream_t *source; /* the stream the chain reads */
+    an_table_t *table;   /* joined reference table, or NULL */
+    bool reads_source;   /* the chain's first operator: subscribed to `source` */
+    /* stream-to-stream join: the right side's stream, each side's window and stored rows */
+    an_stream_t *join_source;
+    int join_kind;                  /* sl_sql_join_t */
+    const sl_sql_window_t *jwin[2]; /* NULL: the side contributes its current row only */
+    size_t jcols[2];                /* columns of each side; combined row: left, right, ROWTIMEs */
+    struct an_jrow *jrows[2];
+    size_t njrows[2], capjrows[2];
+    bool left_join;
+    an_expr_t *on;
     /* sort (ORDER BY of a query): keys over the query's output columns */
     an_expr_t **order;
     bool *desc;
@@ -193,6 +215,8 @@ struct sl_an_engine {
     sl_arena_t names; /* names of sources */
     sl_arena_t tmp;   /* temporaries of one insert or advance */
     an_stream_t *errors;
+    an_table_t **tables;
+    size_t ntables;
 };
 
 sl_an_options_t sl_an_options_default(void) {
@@ -214,10 +238,10 @@ static int push_ptr(void ***v, size_t *n, void *p) {
     return 0;
 }
 
-static int subscribe(an_stream_t *s, an_op_t *op, sl_an_sink_fn fn, void *ctx) {
+static int subscribe(an_stream_t *s, an_op_t *op, sl_an_sink_fn fn, void *ctx, int side) {
     an_sub_t *grown = realloc(s->subs, (s->nsubs + 1) * sizeof *grown);
     if (!grown) return SL_ENOMEM;
-    grown[s->nsubs++] = (an_sub_t){op, fn, ctx};
+    grown[s->nsubs++] = (an_sub_t){op, fn, ctx, side};
     s->subs = grown;
     return 0;
 }
@@ -1013,7 +1037,191 @@ static void sort_bound(an_op_t *op, int64_t t) {
         sort_flush(op);
 }
 
+/* --- stream-to-stream joins ---------------------------------------------------------------- */
+
+typedef struct an_jrow {
+    an_row_t *row;
+    bool matched;
+} an_jrow_t;
+
+static bool join_preserves(const an_op_t *op, int side) {
+    return op->join_kind == SL_SQL_JOIN_FULL ||
+           (side == 0 ? op->join_kind == SL_SQL_JOIN_LEFT : op->join_kind == SL_SQL_JOIN_RIGHT);
+}
+
+static void op_process(an_op_t *op, int64_t rowtime, const sl_sql_value_t *v, size_t n);
+
+/* Builds the combined row [left columns, right columns, left ROWTIME, right ROWTIME]; a NULL
+ * side is padded with NULLs. */
+static sl_sql_value_t *join_combine(an_op_t *op, const an_row_t *l, const an_row_t *r,
+                                    size_t *total) {
+    size_t n = op->jcols[0] + op->jcols[1] + 2;
+    sl_sql_value_t *c = sl_arena_calloc(&op->eng->tmp, n, sizeof *c);
+    if (!c) return NULL;
+    const an_row_t *sides[2] = {l, r};
+    size_t at = 0;
+    for (int s = 0; s < 2; s++) {
+        for (size_t i = 0; i < op->jcols[s]; i++, at++) {
+            if (sides[s]) {
+                c[at] = sides[s]->v[i];
+            } else {
+                c[at].null = true;
+                c[at].kind = op->in.cols[at].type.kind;
+            }
+        }
+    }
+    for (int s = 0; s < 2; s++) {
+        c[at].kind = SL_SQL_TIMESTAMP;
+        if (sides[s])
+            c[at].u.i = sides[s]->rowtime;
+        else
+            c[at].null = true;
+        at++;
+    }
+    *total = n;
+    return c;
+}
+
+/* Emits an unmatched row of a preserved side, padded with NULLs, at `rowtime`. */
+static void join_emit_unmatched(an_op_t *op, int side, const an_row_t *r, int64_t rowtime) {
+    size_t n;
+    sl_sql_value_t *c = join_combine(op, side == 0 ? r : NULL, side == 0 ? NULL : r, &n);
+    if (c) op_process(op, rowtime, c, n);
+}
+
+/* When a stored row leaves its side's window: RANGE windows at ROWTIME + range, ROWS windows
+ * when n + 1 newer rows have arrived (then at `now`). */
+static int64_t join_expiry(const an_op_t *op, int side, const an_row_t *r) {
+    const sl_sql_window_t *w = op->jwin[side];
+    if (w->rows) return INT64_MAX;
+    return r->rowtime + (w->current_row ? 0 : w->range_ms);
+}
+
+/* Drops rows that have left their window before `now`, emitting the unmatched rows of a
+ * preserved side, in ROWTIME order across both sides. */
+static void join_expire(an_op_t *op, int64_t now) {
+    for (;;) {
+        int pick = -1;
+        int64_t best = INT64_MAX;
+        for (int s = 0; s < 2; s++) {
+            if (!op->jwin[s] || op->njrows[s] == 0) continue;
+            const an_jrow_t *j = &op->jrows[s][0];
+            int64_t exp = join_expiry(op, s, j->row);
+            bool gone =
+                op->jwin[s]->rows ? op->njrows[s] > (size_t)op->jwin[s]->rows_n + 1 : exp < now;
+            if (gone && (pick < 0 || (exp < best))) {
+                pick = s;
+                best = exp;
+            }
+        }
+        if (pick < 0) return;
+        an_jrow_t j = op->jrows[pick][0];
+        memmove(op->jrows[pick], op->jrows[pick] + 1, (op->njrows[pick] - 1) * sizeof j);
+        op->njrows[pick]--;
+        if (!j.matched && join_preserves(op, pick))
+            join_emit_unmatched(op, pick, j.row, op->jwin[pick]->rows ? now : best);
+        free(j.row);
+    }
+}
+
+static void join_row(an_op_t *op, int side, int64_t rowtime, const sl_sql_value_t *v, size_t n) {
+    join_expire(op, rowtime);
+    int other = 1 - side;
+    an_row_t *me = an_row_copy(rowtime, v, n);
+    if (!me) return;
+    bool matched = false;
+    /* the arriving row meets the other side's window (an unwindowed side keeps no rows) */
+    for (size_t i = 0; i < op->njrows[other]; i++) {
+        an_jrow_t *j = &op->jrows[other][i];
+        size_t total;
+        sl_sql_value_t *c =
+            join_combine(op, side == 0 ? me : j->row, side == 0 ? j->row : me, &total);
+        if (!c) break;
+        bool hit = true;
+        if (op->on) {
+            an_ctx_t ctx = make_ctx(op->eng);
+            ctx.row = c;
+            ctx.nrow = total;
+            ctx.rowtime = ctx.out_rowtime = rowtime;
+            if (an_eval_cond(&ctx, op->on, &hit)) {
+                row_error(op, "Evaluation error", ctx.error, rowtime, c, total);
+                continue;
+            }
+        }
+        if (!hit) continue;
+        matched = true;
+        j->matched = true;
+        op_process(op, rowtime, c, total);
+    }
+    if (op->jwin[side]) {
+        if (op->njrows[side] >= op->eng->opt.window_rows_max) {
+            row_error(op, "Window limit", "Window memory limit reached: join rows", rowtime, v, n);
+            free(me);
+            return;
+        }
+        if (op->njrows[side] == op->capjrows[side]) {
+            size_t cap = op->capjrows[side] ? op->capjrows[side] * 2 : 16;
+            an_jrow_t *g = realloc(op->jrows[side], cap * sizeof *g);
+            if (!g) {
+                free(me);
+                return;
+            }
+            op->jrows[side] = g;
+            op->capjrows[side] = cap;
+        }
+        op->jrows[side][op->njrows[side]++] = (an_jrow_t){me, matched};
+        join_expire(op, rowtime); /* a ROWS window may now hold one row too many */
+        return;
+    }
+    if (!matched && join_preserves(op, side)) join_emit_unmatched(op, side, me, rowtime);
+    free(me);
+}
+
+/* A stream row joined with a reference table: one row per matching table row (ON), or, for a
+ * LEFT JOIN without a match, one row padded with NULLs. */
 static void op_row(an_op_t *op, int64_t rowtime, const sl_sql_value_t *v, size_t n) {
+    if (!op->table) {
+        op_process(op, rowtime, v, n);
+        return;
+    }
+    an_table_t *t = op->table;
+    size_t total = n + t->ncols;
+    sl_sql_value_t *row = sl_arena_alloc(&op->eng->tmp, (total + 1) * sizeof *row);
+    if (!row) return;
+    memcpy(row, v, n * sizeof *row);
+    bool matched = false;
+    for (size_t r = 0; r < t->nrows; r++) {
+        memcpy(row + n, t->rows[r]->v, t->ncols * sizeof *row);
+        bool hit = true;
+        if (op->on) {
+            an_ctx_t ctx = make_ctx(op->eng);
+            ctx.row = row;
+            ctx.nrow = total;
+            ctx.rowtime = ctx.out_rowtime = rowtime;
+            if (an_eval_cond(&ctx, op->on, &hit)) {
+                row_error(op, "Evaluation error", ctx.error, rowtime, row, total);
+                return;
+            }
+        }
+        if (!hit) continue;
+        matched = true;
+        op_process(op, rowtime, row, total);
+        /* op_process may have kept pointers into row: give the next match its own copy */
+        row = sl_arena_alloc(&op->eng->tmp, (total + 1) * sizeof *row);
+        if (!row) return;
+        memcpy(row, v, n * sizeof *row);
+    }
+    if (!matched && op->left_join) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            memset(&row[n + c], 0, sizeof row[n + c]);
+            row[n + c].kind = t->cols[c].type.kind;
+            row[n + c].null = true;
+        }
+        op_process(op, rowtime, row, total);
+    }
+}
+
+static void op_process(an_op_t *op, int64_t rowtime, const sl_sql_value_t *v, size_t n) {
     an_ctx_t ctx = make_ctx(op->eng);
     ctx.row = v;
     ctx.nrow = n;
@@ -1066,6 +1274,7 @@ static void op_bound(an_op_t *op, int64_t t) {
     } else if (op->kind == AN_OP_SORT) {
         sort_bound(op, t);
     }
+    if (op->join_source) join_expire(op, t);
     if (op->next) op_bound(op->next, t);
 }
 
@@ -1089,6 +1298,11 @@ static void op_free(an_op_t *op) {
         free(op->wmaps[w].buckets);
     }
     free(op->wmaps);
+    for (int side = 0; side < 2; side++) {
+        for (size_t i = 0; i < op->njrows[side]; i++)
+            free(op->jrows[side][i].row);
+        free(op->jrows[side]);
+    }
     for (size_t i = 0; i < op->nbuf; i++)
         free(op->buf[i]);
     free(op->buf);
@@ -1110,7 +1324,9 @@ static void stream_insert(sl_an_engine_t *e, an_stream_t *s, int64_t rowtime,
     s->last_rowtime = rowtime;
     sl_an_row_t row = {rowtime, v, n};
     for (size_t i = 0; i < s->nsubs; i++) {
-        if (s->subs[i].op)
+        if (s->subs[i].op && s->subs[i].op->join_source)
+            join_row(s->subs[i].op, s->subs[i].side, rowtime, v, n);
+        else if (s->subs[i].op)
             op_row(s->subs[i].op, rowtime, v, n);
         else
             s->subs[i].fn(s->subs[i].ctx, s->name, &row);
@@ -1178,6 +1394,13 @@ void sl_an_engine_destroy(sl_an_engine_t *e) {
     for (size_t i = 0; i < e->nstreams; i++)
         stream_free(e->streams[i]);
     free(e->streams);
+    for (size_t i = 0; i < e->ntables; i++) {
+        for (size_t r = 0; r < e->tables[i]->nrows; r++)
+            free(e->tables[i]->rows[r]);
+        free(e->tables[i]->rows);
+        free(e->tables[i]);
+    }
+    free(e->tables);
     for (size_t i = 0; i < e->narenas; i++)
         sl_arena_deinit(&e->arenas[i]);
     free(e->arenas);
@@ -1213,10 +1436,82 @@ int sl_an_engine_add_source(sl_an_engine_t *e, const char *name, const sl_sql_co
     return 0;
 }
 
+int sl_an_engine_set_table(sl_an_engine_t *e, const char *name, const sl_sql_column_t *cols,
+                           size_t ncols, const sl_sql_value_t *values, size_t nrows,
+                           sl_sql_error_t *err) {
+    memset(err, 0, sizeof *err);
+    an_table_t *t = NULL;
+    for (size_t i = 0; i < e->ntables; i++)
+        if (strcmp(e->tables[i]->name, name) == 0) t = e->tables[i];
+    if (!t && find_stream(e->streams, e->nstreams, name)) {
+        snprintf(err->message, sizeof err->message, "Object '%s' already exists", name);
+        return SL_EEXIST;
+    }
+    if (t) {
+        bool same = t->ncols == ncols;
+        for (size_t c = 0; same && c < ncols; c++)
+            same = strcmp(t->cols[c].name, cols[c].name) == 0 &&
+                   t->cols[c].type.kind == cols[c].type.kind;
+        if (!same) {
+            snprintf(err->message, sizeof err->message,
+                     "The columns of reference table '%s' cannot change while it is in use", name);
+            return SL_EINVAL;
+        }
+    }
+    /* convert every row first, so a bad row leaves the old data in place */
+    an_row_t **rows = calloc(nrows + 1, sizeof *rows);
+    if (!rows) return SL_ENOMEM;
+    sl_arena_reset(&e->tmp);
+    an_ctx_t ctx = make_ctx(e);
+    sl_sql_value_t *row = sl_arena_calloc(&e->tmp, ncols + 1, sizeof *row);
+    int rc = row ? 0 : SL_ENOMEM;
+    for (size_t r = 0; r < nrows && rc == 0; r++) {
+        for (size_t c = 0; c < ncols && rc == 0; c++) {
+            if (an_cast(&ctx, &values[r * ncols + c], &cols[c].type, &row[c])) {
+                snprintf(err->message, sizeof err->message,
+                         "Reference table '%s', row %zu, column '%s': %s", name, r + 1,
+                         cols[c].name, ctx.error);
+                rc = SL_EINVAL;
+            }
+        }
+        if (rc == 0 && !(rows[r] = an_row_copy(0, row, ncols))) rc = SL_ENOMEM;
+    }
+    if (rc == 0 && !t) {
+        t = calloc(1, sizeof *t);
+        sl_sql_column_t *copy = sl_arena_calloc(&e->names, ncols + 1, sizeof *copy);
+        char *n = sl_arena_strndup(&e->names, name, strlen(name));
+        if (!t || !copy || !n || push_ptr((void ***)&e->tables, &e->ntables, t)) {
+            free(t);
+            rc = SL_ENOMEM;
+        } else {
+            for (size_t c = 0; c < ncols; c++) {
+                copy[c] = cols[c];
+                copy[c].name = sl_arena_strndup(&e->names, cols[c].name, strlen(cols[c].name));
+                if (!copy[c].name) rc = SL_ENOMEM;
+            }
+            t->name = n;
+            t->cols = copy;
+            t->ncols = ncols;
+        }
+    }
+    if (rc) {
+        for (size_t r = 0; r < nrows; r++)
+            free(rows[r]);
+        free(rows);
+        return rc;
+    }
+    for (size_t r = 0; r < t->nrows; r++)
+        free(t->rows[r]);
+    free(t->rows);
+    t->rows = rows;
+    t->nrows = nrows;
+    return 0;
+}
+
 int sl_an_engine_subscribe(sl_an_engine_t *e, const char *stream, sl_an_sink_fn fn, void *ctx) {
     an_stream_t *s = find_stream(e->streams, e->nstreams, stream);
     if (!s) return SL_ENOTFOUND;
-    return subscribe(s, NULL, fn, ctx);
+    return subscribe(s, NULL, fn, ctx, 0);
 }
 
 int sl_an_engine_columns(sl_an_engine_t *e, const char *stream, const sl_sql_column_t **cols,
@@ -1308,8 +1603,34 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
                   "");
         return NULL;
     }
-    if (sel->nfrom != 1) {
-        load_fail(ld, &sel->from[1].pos, "%s%s", "Joins are not supported yet", "");
+    an_table_t *table = NULL;
+    if (sel->nfrom == 2 && sel->from[1].kind == SL_SQL_FROM_STREAM && !sel->from[1].over &&
+        !sel->from[1].over_name) {
+        for (size_t i = 0; i < ld->e->ntables; i++)
+            if (strcmp(ld->e->tables[i]->name, sel->from[1].name) == 0) table = ld->e->tables[i];
+    }
+    an_stream_t *right = NULL;
+    if (sel->nfrom == 2 && !table) {
+        const sl_sql_from_t *rf = &sel->from[1];
+        if (rf->kind != SL_SQL_FROM_STREAM || sel->from[0].kind != SL_SQL_FROM_STREAM) {
+            load_fail(ld, &rf->pos, "%s%s", "A join of two streams names both streams", "");
+            return NULL;
+        }
+        right = find_stream(ld->streams, ld->nstreams, rf->name);
+        if (!right || right->system) {
+            load_fail(ld, &rf->pos, "Object '%s' not found%s", rf->name, "");
+            return NULL;
+        }
+    }
+    if (sel->nfrom > 2) {
+        load_fail(ld, &sel->from[2].pos, "%s%s", "A SELECT joins at most two inputs", "");
+        return NULL;
+    }
+    if (table && sel->from[1].join != SL_SQL_JOIN_INNER && sel->from[1].join != SL_SQL_JOIN_LEFT &&
+        sel->from[1].join != SL_SQL_JOIN_CROSS) {
+        load_fail(ld, &sel->from[1].pos, "%s%s",
+                  "A reference table joins a stream with [INNER] JOIN, LEFT JOIN or CROSS JOIN",
+                  "");
         return NULL;
     }
     if (sel->distinct) {
@@ -1334,11 +1655,12 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
             load_fail(ld, &f->pos, "Object '%s' not found%s", f->name, "");
             return NULL;
         }
-        if (f->over || f->over_name) {
-            load_fail(ld, &f->pos, "%s%s", "Joins are not supported yet", "");
+        if ((f->over || f->over_name) && !right) {
+            load_fail(ld, &f->pos, "%s%s", "OVER on a FROM item is only allowed in a join", "");
             return NULL;
         }
         op->source = s;
+        op->reads_source = true;
         op->in.qualifier = f->alias ? f->alias : s->name;
         op->in.stream_name = s->name;
         op->in.alias = f->alias;
@@ -1382,11 +1704,84 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
         return NULL;
     }
 
+    if (table) {
+        const sl_sql_from_t *tf = &sel->from[1];
+        sl_sql_column_t *all =
+            sl_arena_calloc(ld->arena, op->in.ncols + table->ncols + 1, sizeof *all);
+        if (!all) return NULL;
+        memcpy(all, op->in.cols, op->in.ncols * sizeof *all);
+        memcpy(all + op->in.ncols, table->cols, table->ncols * sizeof *all);
+        op->in.has_table = true;
+        op->in.table_first = op->in.ncols;
+        op->in.table_name = table->name;
+        op->in.table_alias = tf->alias;
+        op->in.table_qualifier = tf->alias ? tf->alias : table->name;
+        op->in.cols = all;
+        op->in.ncols += table->ncols;
+        op->table = table;
+        op->left_join = tf->join == SL_SQL_JOIN_LEFT;
+    }
+    if (right) {
+        const sl_sql_from_t *rf = &sel->from[1];
+        for (int side = 0; side < 2; side++) {
+            const sl_sql_from_t *sf = &sel->from[side];
+            const sl_sql_window_t *w = sf->over;
+            if (!w && sf->over_name) {
+                for (size_t i = 0; i < sel->nwindows; i++)
+                    if (strcmp(sel->windows[i]->name, sf->over_name) == 0) w = sel->windows[i];
+                if (!w) {
+                    load_fail(ld, &sf->pos, "Window '%s' not found%s", sf->over_name, "");
+                    return NULL;
+                }
+            }
+            if (w && (w->npartition || !w->framed)) {
+                load_fail(ld, &w->pos, "%s%s",
+                          "The window of a join needs a frame (RANGE INTERVAL ... PRECEDING or "
+                          "ROWS n PRECEDING) and no PARTITION BY",
+                          "");
+                return NULL;
+            }
+            op->jwin[side] = w;
+        }
+        if (!op->jwin[0] && !op->jwin[1]) {
+            load_fail(ld, &rf->pos, "%s%s",
+                      "A join of two streams needs a window (OVER) on at least one side", "");
+            return NULL;
+        }
+        sl_sql_column_t *all =
+            sl_arena_calloc(ld->arena, op->in.ncols + right->ncols + 1, sizeof *all);
+        if (!all) return NULL;
+        memcpy(all, op->in.cols, op->in.ncols * sizeof *all);
+        memcpy(all + op->in.ncols, right->cols, right->ncols * sizeof *all);
+        op->jcols[0] = op->in.ncols;
+        op->jcols[1] = right->ncols;
+        op->in.has_table = true;
+        op->in.table_first = op->in.ncols;
+        op->in.table_name = right->name;
+        op->in.table_alias = rf->alias;
+        op->in.table_qualifier = rf->alias ? rf->alias : right->name;
+        op->in.cols = all;
+        op->in.ncols += right->ncols;
+        op->in.side_rowtimes = true;
+        op->in.rowtime_first = op->in.ncols;
+        op->join_source = right;
+        op->join_kind = rf->join == SL_SQL_JOIN_CROSS ? SL_SQL_JOIN_INNER : rf->join;
+    }
     an_cc_t *cc = sl_arena_calloc(ld->arena, 1, sizeof *cc);
     if (!cc) return NULL;
     cc->arena = ld->arena;
     cc->err = ld->err;
     cc->scope = &op->in;
+    if ((table || right) && sel->from[1].on) {
+        cc->clause = "ON";
+        op->on = an_plan_expr(cc, sel->from[1].on);
+        if (!op->on) goto fail;
+        if (op->on->type.kind != SL_SQL_BOOLEAN && op->on->type.kind != SL_SQL_NULL) {
+            an_plan_fail(cc, &sel->from[1].on->pos, "ON clause must be a condition");
+            goto fail;
+        }
+        cc->clause = NULL;
+    }
     cc->window_defs = sel->windows;
     cc->nwindow_defs = sel->nwindows;
     for (size_t i = 0; i < sel->nwindows; i++)
@@ -1466,7 +1861,7 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
     /* the select list, with * expanded */
     size_t cap = 0;
     for (size_t i = 0; i < sel->nitems; i++)
-        cap += sel->items[i].expr->kind == SL_SQL_E_STAR ? op->in.nvisible : 1;
+        cap += sel->items[i].expr->kind == SL_SQL_E_STAR ? op->in.ncols : 1;
     op->items = sl_arena_calloc(ld->arena, cap + 1, sizeof *op->items);
     op->out = sl_arena_calloc(ld->arena, cap + 1, sizeof *op->out);
     op->out_item = sl_arena_calloc(ld->arena, cap + 1, sizeof *op->out_item);
@@ -1474,23 +1869,42 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
     for (size_t i = 0; i < sel->nitems; i++) {
         const sl_sql_item_t *it = &sel->items[i];
         if (it->expr->kind == SL_SQL_E_STAR) {
-            if (it->expr->nparts &&
-                (!op->in.qualifier || strcmp(it->expr->parts[0], op->in.qualifier) != 0)) {
-                an_plan_fail(cc, &it->expr->pos, "Table '%s' not found", it->expr->parts[0]);
-                goto fail;
+            /* the stream's visible columns, then the table's; alias.* names one side */
+            bool want[2] = {true, op->in.has_table};
+            if (it->expr->nparts) {
+                const char *q = it->expr->parts[0];
+                bool s0 =
+                    (op->in.qualifier && strcmp(q, op->in.qualifier) == 0) ||
+                    (!op->in.alias && op->in.stream_name && strcmp(q, op->in.stream_name) == 0);
+                bool s1 = op->in.has_table &&
+                          (strcmp(q, op->in.table_qualifier) == 0 ||
+                           (!op->in.table_alias && strcmp(q, op->in.table_name) == 0));
+                if (!s0 && !s1) {
+                    an_plan_fail(cc, &it->expr->pos, "Table '%s' not found", q);
+                    goto fail;
+                }
+                want[0] = s0;
+                want[1] = s1;
             }
-            for (size_t c = 0; c < op->in.nvisible; c++) {
-                sl_sql_expr_t *col = sl_arena_calloc(ld->arena, 1, sizeof *col);
-                if (!col) goto fail;
-                col->kind = SL_SQL_E_COL;
-                col->parts[0] = op->in.cols[c].name;
-                col->nparts = 1;
-                col->pos = it->expr->pos;
-                an_expr_t *x = an_plan_expr(cc, col);
-                if (!x) goto fail;
-                op->out[op->nout] = (sl_sql_column_t){op->in.cols[c].name, x->type};
-                op->out_item[op->nout++] = (int)op->nitems;
-                op->items[op->nitems++] = x;
+            for (int side = 0; side < 2; side++) {
+                if (!want[side]) continue;
+                size_t lo = side ? op->in.table_first : 0;
+                size_t hi = side ? op->in.ncols : op->in.nvisible;
+                for (size_t c = lo; c < hi; c++) {
+                    an_expr_t *x = sl_arena_calloc(ld->arena, 1, sizeof *x);
+                    if (!x) goto fail;
+                    x->kind = AN_X_COL;
+                    x->slot = (int)c;
+                    x->type = op->in.cols[c].type;
+                    if (side) x->type.not_null = false;
+                    if (op->kind == AN_OP_GROUP || op->kind == AN_OP_STAGGER) {
+                        x = an_plan_grouped(cc, x, op->keys, op->nkeys);
+                        if (!x) goto fail;
+                    }
+                    op->out[op->nout] = (sl_sql_column_t){op->in.cols[c].name, x->type};
+                    op->out_item[op->nout++] = (int)op->nitems;
+                    op->items[op->nitems++] = x;
+                }
             }
             continue;
         }
@@ -1732,7 +2146,10 @@ static int order_streams(an_load_t *ld, an_stream_t ***out) {
         ld->streams[i]->indegree = 0;
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; i < alln[k]; i++)
-            if (all[k][i]->source && chain_target(all[k][i])) chain_target(all[k][i])->indegree++;
+            if (all[k][i]->source && chain_target(all[k][i])) {
+                chain_target(all[k][i])->indegree++;
+                if (all[k][i]->join_source) chain_target(all[k][i])->indegree++;
+            }
     size_t placed = 0;
     while (placed < n) {
         size_t pick = n;
@@ -1750,10 +2167,14 @@ static int order_streams(an_load_t *ld, an_stream_t ***out) {
         done[pick] = true;
         an_stream_t *s = ld->streams[pick];
         order[placed++] = s;
-        for (int k = 0; k < 2; k++)
-            for (size_t i = 0; i < alln[k]; i++)
+        for (int k = 0; k < 2; k++) {
+            for (size_t i = 0; i < alln[k]; i++) {
                 if (all[k][i]->source == s && chain_target(all[k][i]))
                     chain_target(all[k][i])->indegree--;
+                if (all[k][i]->join_source == s && chain_target(all[k][i]))
+                    chain_target(all[k][i])->indegree--;
+            }
+        }
     }
     free(done);
     *out = order;
@@ -1816,10 +2237,10 @@ int sl_an_engine_load(sl_an_engine_t *e, const char *code, size_t len, sl_sql_er
     /* commit: subscriptions, streams in bound order, operators */
     for (size_t i = 0; i < ld.nops; i++) {
         an_op_t *op = ld.ops[i];
-        /* the first operator of each chain reads the stream: it is the one whose input scope is
-         * the stream itself */
-        if (op->source && op->in.cols == op->source->cols) {
-            if (subscribe(op->source, op, NULL, NULL)) {
+        /* the first operator of each chain reads the stream */
+        if (op->reads_source) {
+            if (subscribe(op->source, op, NULL, NULL, 0) ||
+                (op->join_source && subscribe(op->join_source, op, NULL, NULL, 1))) {
                 rc = SL_ENOMEM;
                 goto fail; /* cannot happen half-way in practice; see docs */
             }

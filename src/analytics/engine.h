@@ -43,6 +43,14 @@ void sl_an_engine_destroy(sl_an_engine_t *e);
 int sl_an_engine_add_source(sl_an_engine_t *e, const char *name, const sl_sql_column_t *cols,
                             size_t ncols, sl_sql_error_t *err);
 
+/* Creates or reloads a reference table (an application's reference data source): `values` holds
+ * nrows x ncols values, converted to the column types. Reloading replaces every row at once
+ * (AWS re-reads the object only on UpdateApplication); the columns cannot change once code uses
+ * the table. Returns SL_EINVAL with a message for a value that does not convert. */
+int sl_an_engine_set_table(sl_an_engine_t *e, const char *name, const sl_sql_column_t *cols,
+                           size_t ncols, const sl_sql_value_t *values, size_t nrows,
+                           sl_sql_error_t *err);
+
 /* Parses and plans application code and starts its pumps. On invalid code returns SL_EINVAL
  * with the CodeValidationException message in `err`, and the engine is unchanged. */
 int sl_an_engine_load(sl_an_engine_t *e, const char *code, size_t len, sl_sql_error_t *err);

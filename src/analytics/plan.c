@@ -240,11 +240,17 @@ static bool name_eq(const char *a, const char *b) {
     return strcmp(a, b) == 0;
 }
 
-static bool qualifies(const an_scope_t *sc, const char *q) {
-    if (!sc) return false;
-    if (sc->qualifier && name_eq(q, sc->qualifier)) return true;
-    /* the stream's own name qualifies when it has no alias */
-    return sc->stream_name && !sc->alias && name_eq(q, sc->stream_name);
+/* Which side a qualifier names: 0 the stream, 1 the reference table, -1 neither. A name
+ * qualifies when it is the alias, or the object's own name when it has no alias. */
+static int qualifies(const an_scope_t *sc, const char *q) {
+    if (!sc) return -1;
+    if (sc->qualifier && name_eq(q, sc->qualifier)) return 0;
+    if (sc->stream_name && !sc->alias && name_eq(q, sc->stream_name)) return 0;
+    if (sc->has_table) {
+        if (sc->table_qualifier && name_eq(q, sc->table_qualifier)) return 1;
+        if (!sc->table_alias && name_eq(q, sc->table_name)) return 1;
+    }
+    return -1;
 }
 
 /* A field of a ROW column: col.field or qualifier.col.field (log parser results). */
@@ -266,25 +272,42 @@ static an_expr_t *resolve_field(an_cc_t *cc, const sl_sql_expr_t *src, an_expr_t
     return NULL;
 }
 
-static an_expr_t *column_at(an_cc_t *cc, const sl_sql_expr_t *src, const char *col) {
+/* The column `col` on `side` (0 the stream, 1 the table, -1 either: ambiguity is an error). */
+static an_expr_t *column_at(an_cc_t *cc, const sl_sql_expr_t *src, const char *col, int side) {
     const an_scope_t *sc = cc->scope;
-    if (name_eq(col, "ROWTIME")) {
+    if (name_eq(col, "ROWTIME") && sc && sc->side_rowtimes && side >= 0) {
+        an_expr_t *x = xnode(cc, AN_X_COL, src, 0);
+        if (!x) return NULL;
+        x->slot = (int)(sc->rowtime_first + (size_t)side);
+        x->type.kind = SL_SQL_TIMESTAMP;
+        return x;
+    }
+    if (name_eq(col, "ROWTIME") && side != 1) {
         an_expr_t *x = xnode(cc, AN_X_ROWTIME, src, 0);
         if (!x) return NULL;
         x->type.kind = SL_SQL_TIMESTAMP;
         x->type.not_null = true;
         return x;
     }
-    for (size_t i = 0; sc && i < sc->ncols; i++) {
-        if (name_eq(sc->cols[i].name, col)) {
-            an_expr_t *x = xnode(cc, AN_X_COL, src, 0);
-            if (!x) return NULL;
-            x->slot = (int)i;
-            x->type = sc->cols[i].type;
-            return x;
+    if (!sc) return NULL;
+    size_t split = sc->has_table ? sc->table_first : sc->ncols;
+    size_t lo = side == 1 ? split : 0, hi = side == 0 ? split : sc->ncols;
+    int found = -1;
+    for (size_t i = lo; i < hi; i++) {
+        if (!name_eq(sc->cols[i].name, col)) continue;
+        if (found >= 0 && ((size_t)found < split) != (i < split)) {
+            an_plan_fail(cc, &src->pos, "Column '%s' is ambiguous", col);
+            return NULL;
         }
+        if (found < 0) found = (int)i;
     }
-    return NULL;
+    if (found < 0) return NULL;
+    an_expr_t *x = xnode(cc, AN_X_COL, src, 0);
+    if (!x) return NULL;
+    x->slot = found;
+    x->type = sc->cols[found].type;
+    if (sc->has_table && (size_t)found >= split) x->type.not_null = false; /* LEFT JOIN pads */
+    return x;
 }
 
 static an_expr_t *resolve_column(an_cc_t *cc, const sl_sql_expr_t *src) {
@@ -292,13 +315,14 @@ static an_expr_t *resolve_column(an_cc_t *cc, const sl_sql_expr_t *src) {
     const char *const *p = src->parts;
     size_t n = src->nparts;
     if (n == 1) {
-        an_expr_t *x = column_at(cc, src, p[0]);
+        an_expr_t *x = column_at(cc, src, p[0], -1);
         if (!x && !cc->failed)
             an_plan_fail(cc, &src->pos, "Column '%s' not found in any table", p[0]);
         return x;
     }
-    if (qualifies(sc, p[0])) {
-        an_expr_t *x = column_at(cc, src, p[1]);
+    int side = qualifies(sc, p[0]);
+    if (side >= 0) {
+        an_expr_t *x = column_at(cc, src, p[1], side);
         if (!x) {
             if (!cc->failed)
                 an_plan_fail(cc, &src->pos, "Column '%s' not found in table '%s'", p[1], p[0]);
@@ -312,7 +336,7 @@ static an_expr_t *resolve_column(an_cc_t *cc, const sl_sql_expr_t *src) {
         return resolve_field(cc, src, x, p[2]);
     }
     if (n == 2) {
-        an_expr_t *x = column_at(cc, src, p[0]);
+        an_expr_t *x = column_at(cc, src, p[0], -1);
         if (x && x->type.kind == SL_SQL_ROW) return resolve_field(cc, src, x, p[1]);
         if (!cc->failed) an_plan_fail(cc, &src->pos, "Table '%s' not found", p[0]);
         return NULL;

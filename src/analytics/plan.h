@@ -8,14 +8,20 @@
 #define AN_AGGS_MAX 64    /* aggregate and analytic calls in one SELECT */
 #define AN_WINDOWS_MAX 16 /* distinct windows in one SELECT */
 
-/* The columns a SELECT reads: one stream or subquery (joins are not planned yet). */
+/* The columns a SELECT reads: one stream or subquery, optionally joined with a reference table
+ * whose columns follow at slots [table_first, ncols). */
 typedef struct {
     const char *qualifier;   /* alias, or the stream's name */
     const char *stream_name; /* the stream's own name (also accepted as qualifier) */
     const char *alias;
     const sl_sql_column_t *cols;
     size_t ncols;
-    size_t nvisible; /* columns SELECT * expands to */
+    size_t nvisible; /* columns of the stream SELECT * expands to */
+    bool has_table;
+    size_t table_first;
+    const char *table_qualifier, *table_name, *table_alias;
+    bool side_rowtimes; /* a join of two streams: s.ROWTIME of each side at rowtime_first + side */
+    size_t rowtime_first;
 } an_scope_t;
 
 /* A sliding window used by OVER calls. */

@@ -43,6 +43,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         {"EVENT_TIME", {.kind = SL_SQL_TIMESTAMP, .len = 0}},
     };
     if (sl_an_engine_add_source(e, "SOURCE_SQL_STREAM_001", cols, 4, &err)) abort();
+    if (sl_an_engine_add_source(e, "SOURCE_SQL_STREAM_002", cols, 4, &err)) abort();
+    sl_sql_value_t table[4] = {
+        {.kind = SL_SQL_VARCHAR, .u.s = {"AMZN", 4}},
+        {.kind = SL_SQL_VARCHAR, .u.s = {"Amazon", 6}},
+        {.kind = SL_SQL_VARCHAR, .u.s = {"X", 1}},
+        {.kind = SL_SQL_VARCHAR, .null = true},
+    };
+    static const sl_sql_column_t tcols[] = {
+        {"Ticker", {.kind = SL_SQL_VARCHAR, .len = 4}},
+        {"Company", {.kind = SL_SQL_VARCHAR, .len = 16}},
+    };
+    if (sl_an_engine_set_table(e, "CompanyName", tcols, 2, table, 2, &err)) abort();
     rc = sl_an_engine_load(e, s, size, &err);
     if (rc == -2 && err.message[0] == 0) abort();
     if (rc == 0) {
@@ -53,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 {.kind = SL_SQL_INTEGER, .u.i = i - 2, .null = i == 5},
                 {.kind = SL_SQL_TIMESTAMP, .u.i = i * 7000},
             };
-            sl_an_engine_insert(e, "SOURCE_SQL_STREAM_001", i * 20000, v, 4);
+            sl_an_engine_insert(e, i % 3 ? "SOURCE_SQL_STREAM_001" : "SOURCE_SQL_STREAM_002",
+                                i * 20000, v, 4);
         }
         sl_an_engine_advance(e, 3600000);
     }
