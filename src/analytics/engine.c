@@ -298,9 +298,10 @@ full:
     return 2 * k;
 }
 
-static void error_record(sl_an_engine_t *e, const char *pump, const char *name, const char *message,
-                         int64_t data_rowtime, const an_scope_t *sc, const sl_sql_value_t *v,
-                         size_t n) {
+/* Inserts one error_stream row; DATA_ROW is `hex` (NULL: SQL NULL). */
+static void error_record_hex(sl_an_engine_t *e, const char *pump, const char *name,
+                             const char *message, int64_t data_rowtime, const char *hex,
+                             size_t hl) {
     sl_sql_value_t rec[7];
     memset(rec, 0, sizeof rec);
     rec[0].kind = SL_SQL_TIMESTAMP;
@@ -310,17 +311,15 @@ static void error_record(sl_an_engine_t *e, const char *pump, const char *name, 
     vtext(&rec[3], message, strlen(message));
     rec[4].kind = SL_SQL_TIMESTAMP;
     rec[4].u.i = data_rowtime;
-    char *hex = NULL;
-    size_t hl = v ? data_row(e, sc, v, n, &hex) : 0;
-    if (hex)
+    if (hex) {
         vtext(&rec[5], hex, hl);
-    else {
+    } else {
         rec[5].kind = SL_SQL_VARCHAR;
         rec[5].null = true;
     }
-    if (pump)
+    if (pump) {
         vtext(&rec[6], pump, strlen(pump));
-    else {
+    } else {
         rec[6].kind = SL_SQL_VARCHAR;
         rec[6].null = true;
     }
@@ -330,6 +329,14 @@ static void error_record(sl_an_engine_t *e, const char *pump, const char *name, 
     sl_an_row_t row = {t, rec, 7};
     for (size_t i = 0; i < s->nsubs; i++)
         if (s->subs[i].fn) s->subs[i].fn(s->subs[i].ctx, s->name, &row);
+}
+
+static void error_record(sl_an_engine_t *e, const char *pump, const char *name, const char *message,
+                         int64_t data_rowtime, const an_scope_t *sc, const sl_sql_value_t *v,
+                         size_t n) {
+    char *hex = NULL;
+    size_t hl = v ? data_row(e, sc, v, n, &hex) : 0;
+    error_record_hex(e, pump, name, message, data_rowtime, hex, hl);
 }
 
 /* --- operators ----------------------------------------------------------------------------- */
@@ -1550,6 +1557,19 @@ int sl_an_engine_insert(sl_an_engine_t *e, const char *stream, int64_t rowtime_m
     }
     stream_insert(e, s, rowtime_ms, row, s->ncols, NULL);
     return 0;
+}
+
+void sl_an_engine_insert_error(sl_an_engine_t *e, const char *stream, int64_t rowtime_ms,
+                               const char *message, const void *data, size_t len) {
+    sl_arena_reset(&e->tmp);
+    if (rowtime_ms > e->now) e->now = rowtime_ms;
+    (void)stream;
+    size_t n = SL_MIN(len, SL_ANALYTICS_ERROR_DATA_MAX_BYTES / 2);
+    char *hex = sl_arena_alloc(&e->tmp, 2 * n + 1);
+    if (!hex) return;
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)data)[i]);
+    error_record_hex(e, NULL, "Data conversion error", message, rowtime_ms, hex, 2 * n);
 }
 
 void sl_an_engine_advance(sl_an_engine_t *e, int64_t now_ms) {

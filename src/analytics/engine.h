@@ -68,6 +68,11 @@ int sl_an_engine_columns(sl_an_engine_t *e, const char *stream, const sl_sql_col
 int sl_an_engine_insert(sl_an_engine_t *e, const char *stream, int64_t rowtime_ms,
                         const sl_sql_value_t *values, size_t nvalues);
 
+/* Puts a record that could not be mapped to `stream`'s columns into error_stream (ERROR_NAME
+ * "Data conversion error", DATA_ROW the record's bytes in hex, PUMP_NAME NULL). */
+void sl_an_engine_insert_error(sl_an_engine_t *e, const char *stream, int64_t rowtime_ms,
+                               const char *message, const void *data, size_t len);
+
 /* A rowtime bound: no later input row has ROWTIME < now_ms. Closes every window that ends at or
  * before it, in stream order. */
 void sl_an_engine_advance(sl_an_engine_t *e, int64_t now_ms);
