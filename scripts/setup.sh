@@ -11,11 +11,12 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # tests drive (pytest and cbor2 from Debian, the AWS CLI v2, curl, nghttp, clang for libFuzzer,
 # libfaketime for tests that run the server with a shifted clock, chromium for the browser CORS
 # test), clang-format for the format check (tools.format), libzip (function deployment packages),
-# PCRE2 (the SQL engine's regular expressions).
+# PCRE2 (the SQL engine's regular expressions), zip (the JavaScript functions test packs its
+# handlers with it).
 packages=(
   build-essential cmake pkg-config clang-format
   libssl-dev libnghttp2-dev libcbor-dev libsqlite3-dev zlib1g-dev libzstd-dev libzip-dev libpcre2-dev
-  python3-pytest python3-cbor2 awscli curl nghttp2-client clang libfaketime chromium
+  python3-pytest python3-cbor2 awscli curl nghttp2-client clang libfaketime chromium zip
 )
 # The JavaScript SDK used by the conformance tests needs node >= 20.
 node_major_min=20
