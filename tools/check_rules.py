@@ -29,7 +29,7 @@ import sys
 
 # The layer map of shared/DESIGN.md ("Layers"): each layer and the layers it may use. A layer may
 # always use itself. Change DESIGN.md first, then this table; the CMake link lines follow it.
-_SERVICES = ["core", "wire", "catalog", "kms", "iam", "kinesis"]
+_SERVICES = ["core", "wire", "catalog", "kms", "iam", "kinesis", "objstore"]
 LAYERS = {
     "core": [],
     "net": ["core"],
@@ -40,6 +40,7 @@ LAYERS = {
     "iam": ["core", "catalog"],
     "kinesis": ["core", "storage", "catalog", "kms"],
     "dynamodb": ["core", "catalog"],
+    "objstore": ["core"],
     "firehose": _SERVICES,
     "esm": _SERVICES,
     # functions runs its supervisor on a net loop with timers (DESIGN.md: net owns the loops
@@ -48,13 +49,13 @@ LAYERS = {
     "analytics": _SERVICES,
     "video": _SERVICES,
     "front": ["core", "net", "wire"],
-    "api": ["core", "net", "wire", "front", "kinesis", "dynamodb", "firehose", "esm", "functions",
-            "analytics", "video", "iam", "kms"],
+    "api": ["core", "net", "wire", "front", "kinesis", "dynamodb", "objstore", "firehose", "esm",
+            "functions", "analytics", "video", "iam", "kms"],
     "client": ["core", "net", "wire"],
     "cli": ["core", "net", "wire", "client"],
     "server": ["core", "net", "wire", "storage", "catalog", "kms", "iam", "kinesis", "dynamodb",
-               "firehose",
-               "esm", "functions", "analytics", "video", "front", "api", "client", "cli"],
+               "objstore", "firehose", "esm", "functions", "analytics", "video", "front", "api",
+               "client", "cli"],
 }
 
 # Calls with no bound or no error report, and their replacements (STYLE.md: every buffer has a

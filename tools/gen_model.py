@@ -115,6 +115,16 @@ SERVICES = {
         # Lambda's texts were not recorded: a pattern without an ERE translation is not checked.
         "strict_patterns": False,
     },
+    # S3 (REST-XML): the object store's binding (api/s3/). The model routes every operation (so
+    # a subresource Sluice does not implement is answered NotImplemented, not as another
+    # operation) and types the members of the URI, query and headers; S3 has no validation
+    # messages to reproduce.
+    "s3": {
+        "symbol": "sl_s3_model",
+        "expected_operations": 111,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
 }
 
 TYPE_ENUM = {

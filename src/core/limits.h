@@ -120,6 +120,25 @@
 /* hex digits of a chunk size: below 2^60, far above any body bound */
 #define SL_HTTP_CHUNK_SIZE_DIGITS_MAX 15
 
+/* ---- object store (S3) ---- */
+#define SL_OBJSTORE_KEY_BYTES_MAX 1024   /* S3: object key names are at most 1024 bytes */
+#define SL_OBJSTORE_META_BYTES_MAX 2048  /* S3: user metadata (x-amz-meta-*) at most 2 KB */
+#define SL_OBJSTORE_HEADERS_MAX 64       /* stored headers of one object (metadata + system) */
+#define SL_OBJSTORE_BUCKETS_MAX 1000     /* S3: buckets per account (the raised quota) */
+#define SL_OBJSTORE_LIST_KEYS_MAX 1000   /* S3: max-keys, max-parts, max-uploads cap */
+#define SL_OBJSTORE_DELETE_KEYS_MAX 1000 /* S3: keys in one DeleteObjects request */
+#define SL_OBJSTORE_PARTS_MAX 10000      /* S3: parts of a multipart upload, numbered 1..10000 */
+#define SL_OBJSTORE_PART_BYTES_MIN (5u << 20) /* S3: every part but the last is at least 5 MiB */
+/* jobs waiting for the object store's worker threads; beyond, SlowDown (503) */
+#define SL_OBJSTORE_QUEUE_MAX 1024
+#define SL_OBJSTORE_WORKERS 4 /* threads doing the object store's file I/O (and fsync) */
+/* one GetObject answer is read whole into memory until the net layer streams responses from
+ * files: larger reads need a Range (the AWS CLI and boto3 fetch big objects in 8 MiB ranges) */
+#define SL_OBJSTORE_GET_BYTES_MAX (1024u << 20)
+/* bytes of an object file's header (key, etag, stored headers) read when an index is rebuilt */
+#define SL_OBJSTORE_HEADER_BYTES_MAX (16u << 10)
+#define SL_OBJSTORE_COPY_CHUNK_BYTES (1u << 20) /* copies (CopyObject, Complete) move this much */
+
 /* ---- wire ---- */
 #define SL_WIRE_DEPTH_MAX 64                          /* nesting depth of JSON/CBOR documents */
 #define SL_EVENTSTREAM_HEADERS_MAX (128 * 1024)       /* botocore decoder limit */
@@ -424,6 +443,7 @@
 
 /* ---- relations between bounds (checked at compile time) ---- */
 #define SL_BASE64_CHARS(bytes) ((((bytes) + 2) / 3) * 4)
+static_assert(SL_XML_NODES_MAX >= 3 * SL_OBJSTORE_PARTS_MAX + 16, "CompleteMultipartUpload fits");
 static_assert(SL_KINESIS_MAX_RECORD_SIZE_KIB_MIN <= SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT &&
                   SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT <= SL_KINESIS_MAX_RECORD_SIZE_KIB_MAX,
               "max record size default outside its range");

@@ -22,17 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One request while the front decides where it goes (on the stack of sl_front_handle_http). */
-typedef struct {
-    sl_front_t *front;
-    sl_http_req_t *req;
-    const sl_front_svc_t *svc; /* the routed service; NULL: none routed and no default */
-    char request_id[40];
-    const char *origin; /* Origin header or NULL */
-    char ct[128];       /* media type of Content-Type, lower-cased ("" when absent) */
-    const char *target; /* X-Amz-Target or NULL */
-} front_req_t;
-
 /* ---- protocol bindings ---- */
 
 static void handle_json(front_req_t *rq);
@@ -47,7 +36,7 @@ static const struct {
     [SL_FRONT_PROTO_JSON] = {"AWS JSON 1.0/1.1 and CBOR", handle_json},
     [SL_FRONT_PROTO_REST_JSON] = {"REST-JSON", handle_rest_json},
     [SL_FRONT_PROTO_QUERY] = {"Query", NULL},
-    [SL_FRONT_PROTO_REST_XML] = {"REST-XML", NULL},
+    [SL_FRONT_PROTO_REST_XML] = {"REST-XML", sl_front_handle_rest_xml},
 };
 
 /* ---- registration ---- */
@@ -96,7 +85,8 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
         SL_ERROR("front: service %s: its protocol has no binding yet", svc->name);
         return SL_EINVAL;
     }
-    if (!svc->model || !svc->handler || !svc->json_content_type) {
+    if (!svc->model || !svc->handler ||
+        (!svc->json_content_type && svc->protocol != SL_FRONT_PROTO_REST_XML)) {
         SL_ERROR("front: service %s: a model, a handler lookup and a content type are required",
                  svc->name);
         return SL_EINVAL;
@@ -150,7 +140,7 @@ int sl_front_add_route(sl_front_t *front, const char *method, const char *path, 
 
 /* ---- request processing ---- */
 
-static const char *header(sl_http_req_t *req, const char *name) {
+const char *sl_front_header(sl_http_req_t *req, const char *name) {
     const sl_http_header_t *h = sl_http_req_header(req, name);
     if (!h) return NULL;
     return sl_arena_strndup(req->arena, h->value, h->value_len);
@@ -162,7 +152,7 @@ static const char *xml_access_denied = "<AccessDeniedException>\n  <Message>Unab
 
 /* The media type of the Content-Type header before ';', trimmed and lower-cased, into ct. */
 static void media_type(sl_http_req_t *req, char *ct, size_t cap) {
-    const char *raw = header(req, "content-type");
+    const char *raw = sl_front_header(req, "content-type");
     ct[0] = 0;
     if (!raw) return;
     while (*raw == ' ' || *raw == '\t')
@@ -185,8 +175,8 @@ static const sl_front_svc_t *route_service(const sl_front_t *front, sl_http_req_
     const char *name;
     size_t len;
     const char *query = strchr(req->path, '?');
-    if (sl_router_scope_service(header(req, "authorization"), query ? query + 1 : NULL, &name,
-                                &len))
+    if (sl_router_scope_service(sl_front_header(req, "authorization"), query ? query + 1 : NULL,
+                                &name, &len))
         fs = sl_router_by_signing_name(&front->router, name, len);
     /* unsigned REST requests: the service one of whose URI templates matches */
     for (size_t i = 0; !fs && !target && i < front->rest_service_count; i++)
@@ -195,8 +185,7 @@ static const sl_front_svc_t *route_service(const sl_front_t *front, sl_http_req_
     return fs ? fs : front->default_service;
 }
 
-/* A new call in the request's arena (NULL when out of memory). */
-static sl_front_call_t *new_call(const front_req_t *rq, sl_fmt_t fmt) {
+sl_front_call_t *sl_front_new_call(const front_req_t *rq, sl_fmt_t fmt) {
     sl_front_call_t *call = sl_arena_calloc(rq->req->arena, 1, sizeof *call);
     if (!call) return NULL;
     call->front = rq->front;
@@ -235,8 +224,8 @@ static void preflight(const front_req_t *rq) {
     const char *origin = rq->origin, *request_id = rq->request_id;
     sl_http_header_t h[8];
     size_t n = 0;
-    const char *acrh = header(req, "access-control-request-headers");
-    const char *acrm = header(req, "access-control-request-method");
+    const char *acrh = sl_front_header(req, "access-control-request-headers");
+    const char *acrm = sl_front_header(req, "access-control-request-method");
     h[n++] = (sl_http_header_t){"x-amzn-RequestId", 16, request_id, strlen(request_id)};
     h[n++] = (sl_http_header_t){"Access-Control-Allow-Origin", 27, origin, strlen(origin)};
     h[n++] = (sl_http_header_t){"Vary", 4, "Origin", 6};
@@ -249,9 +238,9 @@ static void preflight(const front_req_t *rq) {
 void sl_front_handle_http(void *ctx, sl_http_req_t *req) {
     front_req_t rq = {.front = ctx, .req = req};
     sl_front_make_request_id(rq.request_id);
-    rq.origin = header(req, "origin");
+    rq.origin = sl_front_header(req, "origin");
     media_type(req, rq.ct, sizeof rq.ct);
-    rq.target = header(req, "x-amz-target");
+    rq.target = sl_front_header(req, "x-amz-target");
     rq.svc = route_service(rq.front, req, rq.target);
     const sl_front_service_t *svc = rq.svc ? &rq.svc->svc : NULL;
     bool is_cbor = svc && svc->cbor_content_type && strcmp(rq.ct, svc->cbor_content_type) == 0;
@@ -271,7 +260,7 @@ void sl_front_handle_http(void *ctx, sl_http_req_t *req) {
     if (route) {
         const sl_front_svc_t *routed = rq.svc;
         rq.svc = NULL; /* a plain route's errors are AWS JSON 1.1 */
-        sl_front_call_t *call = new_call(&rq, SL_FMT_JSON);
+        sl_front_call_t *call = sl_front_new_call(&rq, SL_FMT_JSON);
         rq.svc = routed;
         if (!call) {
             sl_front_send_error(req, NULL, rq.request_id, rq.origin, SL_FMT_JSON,
@@ -364,7 +353,7 @@ static void handle_json(front_req_t *rq) {
         return;
     }
     /* 9. authentication: the format checks, then (--auth sigv4) the signature (auth.c) */
-    const char *authz = header(req, "authorization");
+    const char *authz = sl_front_header(req, "authorization");
     const char *query = strchr(req->path, '?');
     bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
     sl_sigv4_auth_t auth;
@@ -407,7 +396,7 @@ static void handle_json(front_req_t *rq) {
     }
     /* 12. the operation's handler */
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
-    sl_front_call_t *call = new_call(rq, fmt);
+    sl_front_call_t *call = sl_front_new_call(rq, fmt);
     if (!call || !fn) {
         sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_INTERNAL_FAILURE,
                             sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));

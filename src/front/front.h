@@ -55,12 +55,16 @@ typedef struct sl_front_service sl_front_service_t;
  *              sl_front_out_status) and the payload member to the body (sl_front_reply_payload).
  *   QUERY:     IAM, STS, SQS, SNS, CloudWatch (form-encoded Action=...; XML answers), routed by
  *              SigV4 signing name.
- *   REST_XML:  S3 (path-style buckets), routed by signing name and path. */
+ *   REST_XML:  S3 (front/restxml.c): routed by the signing name; path-style and virtual-host
+ *              buckets; operations found by method, URI template, template query and required
+ *              headers; members from the URI, query and headers (call->in), the payload decoded
+ *              from aws-chunked and checked against x-amz-content-sha256 (call->body); errors as
+ *              S3's <Error> document. */
 typedef enum {
     SL_FRONT_PROTO_JSON,      /* AWS JSON 1.0/1.1, and CBOR where the service accepts it */
     SL_FRONT_PROTO_REST_JSON, /* REST-JSON: routed by signing name, else method + URI template */
     SL_FRONT_PROTO_QUERY,     /* next step */
-    SL_FRONT_PROTO_REST_XML,  /* next step */
+    SL_FRONT_PROTO_REST_XML,  /* S3 */
 } sl_front_protocol_t;
 
 /* An operation handler: answers the call exactly once, with sl_front_reply or an sl_front_fail*. */
@@ -124,6 +128,10 @@ struct sl_front_call {
     sl_fmt_t fmt;
     const sl_op_t *op;
     sl_val_t *in; /* validated input (a map; never NULL) */
+    /* REST-XML: the request's payload (aws-chunked already decoded, in the net layer's buffer);
+     * its XML, when the operation takes an XML document, is parsed by the handler. */
+    const uint8_t *body;
+    size_t body_len;
     int64_t now_ms;
     char request_id[40];
     sl_buf_t out;       /* response body */
@@ -187,6 +195,16 @@ void sl_front_reply(sl_front_call_t *call);
  * and CORS headers every answer carries. */
 void sl_front_respond(sl_front_call_t *call, int status, const char *content_type, const void *body,
                       size_t len);
+/* Sends an answer with more headers (copied) and a body whose ownership passes to the net layer
+ * (malloc'd; NULL with len > 0 only for HEAD, whose Content-Length is then len and nothing is
+ * sent); REST-XML answers also carry S3's x-amz-request-id. */
+void sl_front_respond_ex(sl_front_call_t *call, int status, const char *content_type,
+                         const sl_http_header_t *headers, size_t header_count, void *body,
+                         size_t len);
+/* Sends an error with an explicit status, in the service's error shape (REST-XML: S3's <Error>
+ * document with the detail element, e.g. <BucketName>, when detail_name is set). */
+void sl_front_fail_status(sl_front_call_t *call, int status, const char *type, const char *message,
+                          const char *detail_name, const char *detail_value);
 /* Sends an AWS error: `type` is an SL_AWS_* constant (wire/awserror.h), whose table gives the HTTP
  * status. `fmt` NULL = no message. */
 void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...)

@@ -51,6 +51,25 @@ struct sl_front {
     char region[64];
 };
 
+/* One request while the front decides where it goes (on the stack of sl_front_handle_http). */
+typedef struct {
+    sl_front_t *front;
+    sl_http_req_t *req;
+    const sl_front_svc_t *svc; /* the routed service; NULL: none routed and no default */
+    char request_id[40];
+    const char *origin; /* Origin header or NULL */
+    char ct[128];       /* media type of Content-Type, lower-cased ("" when absent) */
+    const char *target; /* X-Amz-Target or NULL */
+} front_req_t;
+
+/* front.c: a header's value copied into the request arena (NULL when absent); a new call in the
+ * request's arena (NULL when out of memory). */
+const char *sl_front_header(sl_http_req_t *req, const char *name);
+sl_front_call_t *sl_front_new_call(const front_req_t *rq, sl_fmt_t fmt);
+
+/* restxml.c: the REST-XML binding (S3), after routing. */
+void sl_front_handle_rest_xml(front_req_t *rq);
+
 /* cors.c */
 int sl_front_cors_parse(sl_front_t *front, const sl_front_config_t *cfg);
 void sl_front_cors_free(sl_front_t *front);
@@ -82,6 +101,15 @@ void sl_front_send_full(sl_http_req_t *req, const sl_front_service_t *svc, const
 void sl_front_send_headers(sl_http_req_t *req, const char *request_id, const char *origin,
                            int status, const char *content_type, const sl_http_header_t *extra,
                            size_t extra_count, void *body, size_t len);
+/* sl_front_send with more headers (copied) and, for REST-XML, S3's x-amz-request-id. */
+void sl_front_send_ex(sl_http_req_t *req, const char *request_id, const char *origin, int status,
+                      const char *content_type, const sl_http_header_t *extra, size_t extra_count,
+                      bool s3_ids, void *body, size_t len);
+/* The error document of REST-XML (S3): <Error><Code/><Message/>[<detail/>]<RequestId/>
+ * <HostId/></Error>, application/xml. */
+void sl_front_send_xml_error(sl_http_req_t *req, const char *request_id, const char *origin,
+                             int status, const char *code, const char *message,
+                             const char *detail_name, const char *detail_value);
 void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin, int status,
                         const char *content_type, const char *body);
 const char *sl_front_content_type(const sl_front_service_t *svc, sl_fmt_t fmt);

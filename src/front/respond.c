@@ -8,6 +8,7 @@
 #include "core/time.h"
 #include "wire/awserror.h"
 #include "wire/base64.h"
+#include "wire/xml.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,12 +67,41 @@ void sl_front_send_headers(sl_http_req_t *req, const char *request_id, const cha
                        body, len);
 }
 
+static void send_core(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                      const char *origin, int status, const char *content_type,
+                      const sl_http_header_t *extra, size_t extra_count, bool s3_ids, void *body,
+                      size_t len);
+
 void sl_front_send_full(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
                         const char *origin, int status, const char *content_type,
                         const sl_http_header_t *extra, size_t extra_count, void *body, size_t len) {
-    sl_http_header_t h[9 + SL_FRONT_OUT_HEADERS_MAX];
+    send_core(req, svc, request_id, origin, status, content_type, extra, extra_count,
+              svc && svc->protocol == SL_FRONT_PROTO_REST_XML, body, len);
+}
+
+void sl_front_send_ex(sl_http_req_t *req, const char *request_id, const char *origin, int status,
+                      const char *content_type, const sl_http_header_t *extra, size_t extra_count,
+                      bool s3_ids, void *body, size_t len) {
+    send_core(req, NULL, request_id, origin, status, content_type, extra, extra_count, s3_ids, body,
+              len);
+}
+
+/* The headers every answer carries, the extra ones (any number: S3's object answers carry the
+ * stored headers), then the answer. */
+static void send_core(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                      const char *origin, int status, const char *content_type,
+                      const sl_http_header_t *extra, size_t extra_count, bool s3_ids, void *body,
+                      size_t len) {
+    sl_http_header_t fixed[10 + SL_FRONT_OUT_HEADERS_MAX], *h = fixed;
     char crc[16];
     size_t n = 0;
+    if (extra_count > SL_FRONT_OUT_HEADERS_MAX) {
+        h = sl_arena_alloc(req->arena, (10 + extra_count) * sizeof *h);
+        if (!h) {
+            h = fixed;
+            extra_count = SL_FRONT_OUT_HEADERS_MAX;
+        }
+    }
     char *id2 = make_id2(req->arena);
 #define H(nm, val)                                                                                 \
     do {                                                                                           \
@@ -82,6 +112,7 @@ void sl_front_send_full(sl_http_req_t *req, const sl_front_service_t *svc, const
         n++;                                                                                       \
     } while (0)
     H("x-amzn-RequestId", request_id);
+    if (s3_ids) H("x-amz-request-id", request_id);
     if (id2) H("x-amz-id-2", id2);
     if (content_type) H("Content-Type", content_type);
     if (svc && svc->crc32_header) {
@@ -95,7 +126,7 @@ void sl_front_send_full(sl_http_req_t *req, const sl_front_service_t *svc, const
           "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date");
     }
 #undef H
-    for (size_t i = 0; i < extra_count && i < SL_FRONT_OUT_HEADERS_MAX; i++)
+    for (size_t i = 0; i < extra_count; i++)
         h[n++] = extra[i];
     sl_http_respond(req, status, h, n, body, len);
 }
@@ -137,11 +168,35 @@ static void send_rest_error(sl_http_req_t *req, const char *request_id, const ch
     sl_front_send_headers(req, request_id, origin, status, "application/json", &h, 1, body, len);
 }
 
+void sl_front_send_xml_error(sl_http_req_t *req, const char *request_id, const char *origin,
+                             int status, const char *code, const char *message,
+                             const char *detail_name, const char *detail_value) {
+    sl_buf_t b = SL_BUF_INIT;
+    sl_xml_writer_t w;
+    sl_xml_writer_init(&w, &b);
+    sl_xml_declaration(&w);
+    sl_xml_open(&w, "Error", NULL);
+    sl_xml_element(&w, "Code", code);
+    if (message) sl_xml_element(&w, "Message", message);
+    if (detail_name && detail_value) sl_xml_element(&w, detail_name, detail_value);
+    sl_xml_element(&w, "RequestId", request_id);
+    sl_xml_finish(&w);
+    size_t len = 0;
+    char *body = sl_buf_failed(&b) ? NULL : sl_buf_detach(&b, &len);
+    sl_buf_free(&b);
+    sl_front_send_ex(req, request_id, origin, status, "application/xml", NULL, 0, true, body, len);
+}
+
 void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
                                 const char *request_id, const char *origin, sl_fmt_t fmt,
                                 int status, const char *type, const char *message) {
     if (svc && svc->protocol == SL_FRONT_PROTO_REST_JSON) {
         send_rest_error(req, request_id, origin, status, type, message);
+        return;
+    }
+    if (svc && svc->protocol == SL_FRONT_PROTO_REST_XML) {
+        sl_front_send_xml_error(req, request_id, origin, status, type ? type : "InternalError",
+                                message, NULL, NULL);
         return;
     }
     sl_buf_t b = SL_BUF_INIT;
@@ -234,6 +289,26 @@ void sl_front_respond(sl_front_call_t *call, int status, const char *content_typ
     }
     if (len) memcpy(copy, body, len);
     sl_front_send(call->req, call->request_id, call->origin, status, content_type, copy, len);
+}
+
+void sl_front_respond_ex(sl_front_call_t *call, int status, const char *content_type,
+                         const sl_http_header_t *headers, size_t header_count, void *body,
+                         size_t len) {
+    bool s3 = call->service && call->service->protocol == SL_FRONT_PROTO_REST_XML;
+    sl_buf_free(&call->out);
+    sl_front_send_ex(call->req, call->request_id, call->origin, status, content_type, headers,
+                     header_count, s3, body, len);
+}
+
+void sl_front_fail_status(sl_front_call_t *call, int status, const char *type, const char *message,
+                          const char *detail_name, const char *detail_value) {
+    sl_buf_free(&call->out);
+    if (call->service && call->service->protocol == SL_FRONT_PROTO_REST_XML)
+        sl_front_send_xml_error(call->req, call->request_id, call->origin, status, type, message,
+                                detail_name, detail_value);
+    else
+        sl_front_send_error_status(call->req, call->service, call->request_id, call->origin,
+                                   call->fmt, status, type, message);
 }
 
 void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...) {

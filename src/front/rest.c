@@ -84,7 +84,10 @@ static bool match(const char *tmpl, const char *target, label_t *labels, size_t 
         const char *query = *pe == '?' ? pe + 1 : NULL;
         for (const char *q = te + 1; *q;) {
             size_t k = strcspn(q, "&");
-            if (k && !query_has(query, q, k)) return false;
+            /* "x-id=GetObject" (S3) names the operation: AWS does not require it (clients whose
+             * models predate it never send it), but one that is sent must match. */
+            bool hint = k >= 5 && memcmp(q, "x-id=", 5) == 0 && !query_has(query, "x-id", 4);
+            if (k && !hint && !query_has(query, q, k)) return false;
             q += k;
             if (*q == '&') q++;
         }
@@ -99,11 +102,13 @@ bool sl_front_uri_match(const char *request_uri, const char *target) {
     return match(request_uri, target, labels, &n);
 }
 
-/* Literal characters of a template's path: how specific it is. */
+/* Literal characters of a template's path: how specific it is. Each query parameter the template
+ * requires is one more constraint (the x-id hint is none). */
 static size_t literal_chars(const char *tmpl) {
     size_t n = 0;
     bool in_label = false;
-    for (const char *t = tmpl; *t && *t != '?'; t++) {
+    const char *t = tmpl;
+    for (; *t && *t != '?'; t++) {
         if (*t == '{')
             in_label = true;
         else if (*t == '}')
@@ -111,7 +116,63 @@ static size_t literal_chars(const char *tmpl) {
         else if (!in_label)
             n++;
     }
-    return n + (strchr(tmpl, '?') ? 1 : 0); /* a template query is one more constraint */
+    for (const char *q = *t ? t + 1 : t; *q;) {
+        size_t k = strcspn(q, "&");
+        if (k && !(k >= 5 && memcmp(q, "x-id=", 5) == 0)) n++;
+        q += k;
+        if (*q == '&') q++;
+    }
+    return n;
+}
+
+/* Does the request carry every header and query member the operation's input requires? (S3's
+ * PutObject, UploadPart, CopyObject and UploadPartCopy share one URI and differ only by the
+ * required partNumber and uploadId parameters and x-amz-copy-source header.) Sets *count to the
+ * number of such members. */
+static bool required_headers_present(const sl_op_t *op, const sl_http_req_t *req,
+                                     const char *target, size_t *count) {
+    *count = 0;
+    const sl_shape_t *in = op->input;
+    const char *query = strchr(target, '?');
+    for (size_t i = 0; in && i < in->member_count; i++) {
+        const sl_member_t *m = &in->members[i];
+        if (!m->required) continue;
+        if (m->location == SL_LOC_QUERY) {
+            if (!query_has(query ? query + 1 : NULL, m->location_name, strlen(m->location_name)))
+                return false;
+            (*count)++;
+            continue;
+        }
+        if (m->location != SL_LOC_HEADER) continue;
+        char lower[128];
+        size_t n = strlen(m->location_name);
+        if (n >= sizeof lower) return false;
+        for (size_t k = 0; k <= n; k++)
+            lower[k] = (char)tolower((unsigned char)m->location_name[k]);
+        if (!sl_http_req_header(req, lower)) return false;
+        (*count)++;
+    }
+    return true;
+}
+
+const sl_op_t *sl_front_rest_find_op_req(const sl_service_model_t *model, const sl_http_req_t *req,
+                                         const char *target) {
+    const sl_op_t *best = NULL;
+    size_t best_score = 0;
+    for (size_t i = 0; i < model->op_count; i++) {
+        const sl_op_t *op = &model->ops[i];
+        size_t headers;
+        if (!op->http_method || !op->request_uri || strcmp(op->http_method, req->method) != 0)
+            continue;
+        if (!sl_front_uri_match(op->request_uri, target)) continue;
+        if (!required_headers_present(op, req, target, &headers)) continue;
+        size_t score = literal_chars(op->request_uri) + headers;
+        if (!best || score > best_score) {
+            best = op;
+            best_score = score;
+        }
+    }
+    return best;
 }
 
 const sl_op_t *sl_front_rest_find_op(const sl_service_model_t *model, const char *method,
@@ -466,20 +527,20 @@ static int body_doc(dctx_t *c, const sl_shape_t *in, sl_http_req_t *req, kvs_t *
     return 0;
 }
 
-int sl_front_rest_decode(const sl_op_t *op, sl_http_req_t *req, sl_arena_t *arena, sl_val_t **out,
-                         sl_front_error_t *err) {
+static int decode(const sl_op_t *op, sl_http_req_t *req, const char *target, bool with_body,
+                  sl_arena_t *arena, sl_val_t **out, sl_front_error_t *err) {
     dctx_t c = {.arena = arena, .err = err};
     label_t labels[LABELS_MAX];
     size_t label_count = 0;
-    if (!op->request_uri || !match(op->request_uri, req->path, labels, &label_count)) {
+    if (!op->request_uri || !match(op->request_uri, target, labels, &label_count)) {
         err->type = SL_AWS_SERIALIZATION;
         err->message = "The request target does not match the operation's URI.";
         return -1;
     }
     const sl_shape_t *in = op->input;
     kvs_t doc = {0};
-    if (body_doc(&c, in, req, &doc)) return -1;
-    const char *query = strchr(req->path, '?');
+    if (with_body && body_doc(&c, in, req, &doc)) return -1;
+    const char *query = strchr(target, '?');
     query = query ? query + 1 : NULL;
     for (size_t i = 0; in && i < in->member_count; i++) {
         const sl_member_t *m = &in->members[i];
@@ -512,4 +573,14 @@ int sl_front_rest_decode(const sl_op_t *op, sl_http_req_t *req, sl_arena_t *aren
     *out = kvs_map(&c, &doc);
     if (!*out) return oom(&c);
     return 0;
+}
+
+int sl_front_rest_decode(const sl_op_t *op, sl_http_req_t *req, sl_arena_t *arena, sl_val_t **out,
+                         sl_front_error_t *err) {
+    return decode(op, req, req->path, true, arena, out, err);
+}
+
+int sl_front_rest_decode_members(const sl_op_t *op, sl_http_req_t *req, const char *target,
+                                 sl_arena_t *arena, sl_val_t **out, sl_front_error_t *err) {
+    return decode(op, req, target, false, arena, out, err);
 }

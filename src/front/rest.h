@@ -29,6 +29,13 @@ bool sl_front_uri_match(const char *request_uri, const char *target);
 const sl_op_t *sl_front_rest_find_op(const sl_service_model_t *model, const char *method,
                                      const char *target);
 
+/* As sl_front_rest_find_op for a whole request: the method is the request's, and an operation
+ * matches only when the request has every header and query parameter its input requires (each
+ * also counts toward the score). A template's "x-id=<Operation>" query parameter is optional (S3
+ * clients whose models predate it do not send it). */
+const sl_op_t *sl_front_rest_find_op_req(const sl_service_model_t *model, const sl_http_req_t *req,
+                                         const char *target);
+
 /* Builds op's input document for req (whose target matched op->request_uri): the body (a JSON
  * object, or the input's payload member: a blob or string as is, a structure as JSON), then the
  * members bound to the URI, the query string and headers (later ones win over body members of
@@ -41,5 +48,11 @@ const sl_op_t *sl_front_rest_find_op(const sl_service_model_t *model, const char
  * provides). */
 int sl_front_rest_decode(const sl_op_t *op, sl_http_req_t *req, sl_arena_t *arena, sl_val_t **out,
                          sl_front_error_t *err);
+
+/* As sl_front_rest_decode, for request target `target` (the path after virtual-host addressing
+ * put the bucket in it), without the body: the members from the URI, query and headers only
+ * (REST-XML bodies are a payload the handler reads). */
+int sl_front_rest_decode_members(const sl_op_t *op, sl_http_req_t *req, const char *target,
+                                 sl_arena_t *arena, sl_val_t **out, sl_front_error_t *err);
 
 #endif

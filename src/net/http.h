@@ -55,7 +55,9 @@ bool sl_http_req_closed(const sl_http_req_t *req);
 
 /* Complete response. `body` is malloc'd memory whose ownership passes to the net layer (freed with
  * free()), or NULL with body_len 0. Content-Length, Date and (HTTP/1.1) Connection are added by the
- * net layer; `headers` are copied. After this call `req` must not be touched. */
+ * net layer; `headers` are copied. After this call `req` must not be touched. For a HEAD request
+ * no body is sent and Content-Length is body_len, so body may be NULL with the length the GET
+ * would have (S3's HeadObject). */
 void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *headers,
                      size_t header_count, void *body, size_t body_len);
 

@@ -490,8 +490,8 @@ void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *hea
     sl_req_t *r = (sl_req_t *)req;
     SL_ASSERT(r->handler_owned && !r->responded);
     r->responded = true;
-    if (!body) body_len = 0;
-    req_answered(r, body_len);
+    if (!body && !r->head_method) body_len = 0; /* HEAD: the length alone (http.h) */
+    req_answered(r, body ? body_len : 0);
     if (!req_open(r)) {
         free(body);
         r->handler_owned = false;

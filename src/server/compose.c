@@ -6,6 +6,7 @@
 #include "api/ingest/ingest.h"
 #include "api/kinesis/binding.h"
 #include "api/lambda/binding.h"
+#include "api/s3/binding.h"
 #include "catalog/catalog.h"
 #include "core/common.h"
 #include "core/limits.h"
@@ -16,6 +17,7 @@
 #include "functions/functions.h"
 #include "kinesis/engine.h"
 #include "net/http.h"
+#include "objstore/objstore.h"
 #include "storage/backend.h"
 
 #include <dirent.h>
@@ -28,14 +30,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* One account: its catalog, its Kinesis engine, its DynamoDB tables (owned by the root) and its
- * functions (owned by the functions service). */
+/* One account: its catalog, its Kinesis engine, its DynamoDB tables and its object store (owned by
+ * the root) and its functions (owned by the functions service). */
 typedef struct {
     char id[16];
     sl_catalog_t *catalog;
     sl_kinesis_t *kinesis;
     sl_ddb_t *dynamodb;
     sl_fn_account_t *functions; /* NULL with --functions off */
+    sl_objstore_t *objstore;    /* <account dir>/objects */
 } account_t;
 
 struct sl_compose {
@@ -44,12 +47,14 @@ struct sl_compose {
     sl_kreadpool_t *readpool; /* owned; the reader pool every account's engine reads on */
     sl_front_t *front;        /* owned: the AWS front, its routes registered by sl_compose_open */
     sl_kapi_t *kapi;          /* owned: the Kinesis binding */
-    sl_ingest_keys_t *ingest_keys;  /* owned: --ingest-keys, NULL when the ingest front is off */
-    sl_ingest_t *ingest;            /* owned: the ingest front's binding (default account) */
-    sl_http_server_t *http;         /* owned */
-    sl_iam_creds_t *creds;          /* owned: the --credentials file (--auth sigv4), or NULL */
-    sl_functions_t *functions;      /* owned; NULL with --functions off */
-    sl_http_server_t *runtime_http; /* owned: the Runtime API on a loopback port */
+    sl_ingest_keys_t *ingest_keys;     /* owned: --ingest-keys, NULL when the ingest front is off */
+    sl_ingest_t *ingest;               /* owned: the ingest front's binding (default account) */
+    sl_http_server_t *http;            /* owned */
+    sl_iam_creds_t *creds;             /* owned: the --credentials file (--auth sigv4), or NULL */
+    sl_functions_t *functions;         /* owned; NULL with --functions off */
+    sl_http_server_t *runtime_http;    /* owned: the Runtime API on a loopback port */
+    sl_s3api_t *s3api;                 /* owned: the S3 binding */
+    sl_objstore_pool_t *objstore_pool; /* owned: the object stores' worker threads */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -145,7 +150,15 @@ static int open_dynamodb(sl_compose_t *root, account_t *a, const char *dir) {
     return sl_ddb_open(&dcfg, &a->dynamodb);
 }
 
+/* Opens the object store of an account whose directory is `dir`. */
+static int open_objstore(account_t *a, const char *dir) {
+    char path[SL_DATA_PATH_BYTES_MAX + 16];
+    snprintf(path, sizeof path, "%s/objects", dir);
+    return sl_objstore_open(path, &a->objstore);
+}
+
 static void account_close(account_t *a) {
+    sl_objstore_close(a->objstore);
     sl_ddb_close(a->dynamodb);
     sl_kinesis_close(a->kinesis);
     sl_catalog_close(a->catalog);
@@ -187,6 +200,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0) rc = open_dynamodb(root, a, dir);
     if (rc == 0 && root->functions)
         rc = sl_functions_account_open(root->functions, id, dir, &a->functions);
+    if (rc == 0) rc = open_objstore(a, dir);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -298,6 +312,14 @@ static int start_runtime_api(sl_compose_t *root) {
     return 0;
 }
 
+/* The S3 descriptor's account hook: the object store of the request's account. */
+static int objstore_for_key(void *ctx, const char *access_key_id, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, access_key_id, &a);
+    if (rc == 0) *out = a->objstore;
+    return rc;
+}
+
 /* GET /health: the server is up and serving (a plain route of the front). */
 static void health(sl_front_call_t *call) {
     static const char body[] = "{\"status\":\"ok\"}";
@@ -394,6 +416,15 @@ static int open_front(sl_compose_t *root) {
         lambda.account_ctx = root;
         rc = sl_front_add_service(root->front, &lambda);
     }
+    if (rc == 0) rc = sl_objstore_pool_create(SL_OBJSTORE_WORKERS, &root->objstore_pool);
+    if (rc == 0) rc = sl_s3api_create(root->objstore_pool, root->cfg.region, &root->s3api);
+    if (rc == 0) {
+        sl_front_service_t s3;
+        sl_s3api_describe(root->s3api, &s3);
+        s3.account = objstore_for_key;
+        s3.account_ctx = root;
+        rc = sl_front_add_service(root->front, &s3);
+    }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
     if (rc == 0 && root->cfg.ingest_keys[0]) {
@@ -488,6 +519,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_kinesis(root, def, cfg->data_dir, "");
     if (rc == 0) rc = open_dynamodb(root, def, cfg->data_dir);
     if (rc == 0) rc = open_functions(root);
+    if (rc == 0) rc = open_objstore(def, cfg->data_dir);
     if (rc == 0) {
         root->account_count = 1;
         rc = accounts_reopen(root);
@@ -508,6 +540,9 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (!root) return;
     /* the functions first: no completion reaches a network loop once they are stopped */
     sl_functions_stop(root->functions);
+    /* then the object store's jobs: each posts its answer to a network loop */
+    sl_objstore_pool_destroy(root->objstore_pool);
+    root->objstore_pool = NULL;
     if (root->http) sl_http_server_stop(root->http, grace_ms);
     if (root->runtime_http) sl_http_server_stop(root->runtime_http, 0);
     sl_functions_destroy(root->functions);
@@ -516,14 +551,17 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_kapi_destroy(root->kapi);
     sl_ingest_destroy(root->ingest);
     sl_ingest_keys_close(root->ingest_keys);
+    sl_s3api_destroy(root->s3api);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
         sl_ddb_close(root->accounts[i].dynamodb);
         sl_kinesis_close(root->accounts[i].kinesis);
     }
     sl_kreadpool_destroy(root->readpool); /* after the engines: each waited for its reads */
     if (root->storage) sl_storage_close(root->storage);
-    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
+    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
+        sl_objstore_close(root->accounts[i].objstore);
         sl_catalog_close(root->accounts[i].catalog);
+    }
     pthread_mutex_destroy(&root->accounts_mu);
     free(root);
 }

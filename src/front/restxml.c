@@ -1,0 +1,218 @@
+/* The REST-XML protocol binding (S3; front.h): what happens to a request after the router gave it
+ * to a REST-XML service.
+ *   1. addressing: a virtual-host request ("<bucket>.s3.<anything>" or "<bucket>.localhost" in
+ *      Host) gets its bucket put in front of the path, so that path-style and virtual-host
+ *      requests meet the same URI templates ("/{Bucket}/{Key+}");
+ *   2. the operation: by method, URI template, the template's query parameters and the headers
+ *      the input requires (rest.h: sl_front_rest_find_op_req); none = NotImplemented (501);
+ *   3. SigV4 format checks (verification plugs in here, see below);
+ *   4. the payload: aws-chunked bodies (STREAMING-* x-amz-content-sha256, Content-Encoding
+ *      aws-chunked) decoded in place, with x-amz-decoded-content-length checked; a hex
+ *      x-amz-content-sha256 checked against the body (XAmzContentSHA256Mismatch);
+ *      UNSIGNED-PAYLOAD taken as is;
+ *   5. the members from the URI, query and headers (call->in) and the account hook;
+ *   6. the handler, with call->body the decoded payload.
+ * Errors are S3's <Error> document with its status. Bodies are the net layer's buffered body
+ * (bounded by --body-max-bytes); request-body streaming replaces that when the net layer has it. */
+#include "front/internal.h"
+
+#include "core/log.h"
+#include "front/rest.h"
+#include "wire/awschunked.h"
+#include "wire/sigv4.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void fail(const front_req_t *rq, int status, const char *code, const char *message) {
+    sl_front_send_xml_error(rq->req, rq->request_id, rq->origin, status, code, message, NULL, NULL);
+}
+
+/* The bucket named by a virtual-host Host header, or NULL (path style). */
+static const char *virtual_host_bucket(sl_http_req_t *req) {
+    const char *host = sl_front_header(req, "host");
+    if (!host || host[0] == '[') return NULL; /* none, or an IPv6 literal */
+    size_t n = strcspn(host, ":");
+    char *h = sl_arena_strndup(req->arena, host, n);
+    if (!h) return NULL;
+    for (char *p = h; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    char *cut = strstr(h, ".s3.");
+    if (!cut) cut = strstr(h, ".s3-");
+    if (!cut && n > 10 && strcmp(h + n - 10, ".localhost") == 0) cut = h + n - 10;
+    if (!cut || cut == h) return NULL;
+    *cut = 0;
+    return h;
+}
+
+/* The request target as the URI templates see it: "/<bucket><path>" for virtual-host requests,
+ * and "/bucket/" (a bucket with an empty key, as some clients write bucket operations) as
+ * "/bucket". */
+static const char *effective_target(sl_http_req_t *req) {
+    const char *path = req->path;
+    const char *bucket = virtual_host_bucket(req);
+    if (bucket) {
+        size_t n = strlen(bucket) + strlen(path) + 2;
+        char *t = sl_arena_alloc(req->arena, n);
+        if (!t) return NULL;
+        snprintf(t, n, "/%s%s", bucket, path);
+        path = t;
+    }
+    size_t plen = strcspn(path, "?");
+    const char *slash = plen > 1 ? memchr(path + 1, '/', plen - 1) : NULL;
+    if (slash && slash == path + plen - 1) {
+        size_t n = strlen(path);
+        char *t = sl_arena_alloc(req->arena, n);
+        if (!t) return NULL;
+        memcpy(t, path, plen - 1);
+        memcpy(t + plen - 1, path + plen, n - plen + 1);
+        path = t;
+    }
+    return path;
+}
+
+/* Hook for SigV4 verification of aws-chunked bodies: each chunk signature chains on the previous
+ * one (seed: the Authorization header's signature). The verifier, when it exists, checks them
+ * here; until then the decoder checks only their form. */
+static int on_chunk(void *ctx, const char *signature, size_t signature_len, const uint8_t *data,
+                    size_t len) {
+    (void)ctx;
+    (void)data;
+    (void)len;
+    return signature && signature_len != 64 ? -1 : 0;
+}
+
+static bool is_hex64(const char *s) {
+    if (strlen(s) != 64) return false;
+    for (const char *p = s; *p; p++)
+        if (!isxdigit((unsigned char)*p)) return false;
+    return true;
+}
+
+/* Step 4: decodes the payload in place; false after answering an error. */
+static bool decode_payload(const front_req_t *rq, const uint8_t **body, size_t *body_len) {
+    sl_http_req_t *req = rq->req;
+    const char *sha = sl_front_header(req, "x-amz-content-sha256");
+    const char *enc = sl_front_header(req, "content-encoding");
+    bool chunked =
+        (sha && strncmp(sha, "STREAMING-", 10) == 0) || (enc && strstr(enc, "aws-chunked") != NULL);
+    *body = req->body;
+    *body_len = req->body_len;
+    if (chunked) {
+        sl_awschunked_cbs_t cbs = {.on_chunk = on_chunk};
+        size_t out_len;
+        const char *reason;
+        uint8_t *data = (uint8_t *)req->body; /* the net layer's own buffer, writable */
+        if (req->body_len == 0 ||
+            sl_awschunked_decode(data, req->body_len, data, &out_len, &cbs, &reason) != 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "The aws-chunked body is malformed: %s.",
+                     req->body_len ? reason : "empty body");
+            fail(rq, 400, "InvalidRequest", msg);
+            return false;
+        }
+        const char *decoded = sl_front_header(req, "x-amz-decoded-content-length");
+        char *end = NULL;
+        unsigned long long want = decoded ? strtoull(decoded, &end, 10) : 0;
+        if (decoded && (end == decoded || *end || want != out_len)) {
+            fail(rq, 400, "IncompleteBody",
+                 "You did not provide the number of bytes specified by the "
+                 "x-amz-decoded-content-length HTTP header");
+            return false;
+        }
+        *body_len = out_len;
+        return true;
+    }
+    if (sha && strcmp(sha, "UNSIGNED-PAYLOAD") != 0) {
+        if (!is_hex64(sha)) {
+            fail(rq, 400, "InvalidArgument",
+                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-"
+                 "TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-"
+                 "PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-"
+                 "ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.");
+            return false;
+        }
+        char got[65];
+        sl_sigv4_sha256_hex(req->body, req->body_len, got);
+        if (strcasecmp(got, sha) != 0) {
+            fail(rq, 400, "XAmzContentSHA256Mismatch",
+                 "The provided 'x-amz-content-sha256' header does not match what was computed.");
+            return false;
+        }
+    }
+    return true;
+}
+
+void sl_front_handle_rest_xml(front_req_t *rq) {
+    sl_http_req_t *req = rq->req;
+    const sl_front_service_t *svc = &rq->svc->svc;
+    /* 1. addressing */
+    const char *target = effective_target(req);
+    if (!target) {
+        fail(rq, 500, "InternalError", "We encountered an internal error. Please try again.");
+        return;
+    }
+    /* 2. the operation */
+    const sl_op_t *op = sl_front_rest_find_op_req(svc->model, req, target);
+    if (!op) {
+        fail(rq, 501, "NotImplemented",
+             "A header you provided implies functionality that is not implemented");
+        return;
+    }
+    /* 3. authentication: SigV4's form (the verifier, when it exists, checks the signature here,
+     * with the canonical request built from req->path, not the virtual-host target) */
+    const char *query = strchr(req->path, '?');
+    bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
+    sl_sigv4_auth_t auth;
+    const char *etype = NULL, *emsg = NULL;
+    if (sl_sigv4_check(sl_front_header(req, "authorization"), query ? query + 1 : NULL, has_date,
+                       req->arena, &auth, &etype, &emsg) != 0) {
+        bool missing = etype && strstr(etype, "Missing") != NULL;
+        fail(rq, missing ? 403 : 400, missing ? "AccessDenied" : "AuthorizationHeaderMalformed",
+             emsg ? emsg : "The authorization header is malformed.");
+        return;
+    }
+    /* 4. the payload */
+    const uint8_t *body;
+    size_t body_len;
+    if (!decode_payload(rq, &body, &body_len)) return;
+    /* 5. members and the account */
+    sl_val_t *doc = NULL;
+    sl_front_error_t derr = {0};
+    if (sl_front_rest_decode_members(op, req, target, req->arena, &doc, &derr) != 0) {
+        fail(rq, 400, "InvalidArgument", derr.message ? derr.message : "Invalid Argument");
+        return;
+    }
+    void *account = svc->account_ctx;
+    int arc = svc->account ? svc->account(svc->account_ctx, auth.access_key_id, &account) : 0;
+    if (arc) {
+        if (arc == SL_ELIMIT)
+            fail(rq, 403, "InvalidAccessKeyId",
+                 "The AWS Access Key Id you provided does not exist in our records.");
+        else
+            fail(rq, 500, "InternalError", "We encountered an internal error. Please try again.");
+        return;
+    }
+    /* 6. the handler */
+    sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
+    if (!fn) {
+        fail(rq, 501, "NotImplemented",
+             "A header you provided implies functionality that is not implemented");
+        return;
+    }
+    sl_front_call_t *call = sl_front_new_call(rq, SL_FMT_JSON);
+    if (!call) {
+        fail(rq, 500, "InternalError", "We encountered an internal error. Please try again.");
+        return;
+    }
+    call->account = account;
+    call->access_key_id = auth.access_key_id;
+    call->op = op;
+    call->in = doc;
+    call->body = body;
+    call->body_len = body_len;
+    fn(call);
+}
