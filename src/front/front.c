@@ -175,9 +175,11 @@ static const sl_front_svc_t *route_service(const sl_front_t *front, sl_http_req_
     const char *name;
     size_t len;
     const char *query = strchr(req->path, '?');
-    if (sl_router_scope_service(sl_front_header(req, "authorization"), query ? query + 1 : NULL,
-                                &name, &len))
+    const char *authz = sl_front_header(req, "authorization");
+    if (sl_router_scope_service(authz, query ? query + 1 : NULL, &name, &len))
         fs = sl_router_by_signing_name(&front->router, name, len);
+    else if (sl_front_sigv2(authz, query ? query + 1 : NULL, req->arena))
+        fs = sl_router_by_signing_name(&front->router, "s3", 2); /* SigV2 is S3's alone */
     /* unsigned REST requests: the service one of whose URI templates matches */
     for (size_t i = 0; !fs && !target && i < front->rest_service_count; i++)
         if (sl_front_rest_find_op(front->rest_services[i]->svc.model, req->method, req->path))

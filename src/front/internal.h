@@ -67,6 +67,11 @@ typedef struct {
 const char *sl_front_header(sl_http_req_t *req, const char *name);
 sl_front_call_t *sl_front_new_call(const front_req_t *rq, sl_fmt_t fmt);
 
+/* restxml.c: the access key id of a request signed with AWS's older SigV2 scheme, which only S3
+ * still takes (an "AWS <key>:<signature>" Authorization header, or a presigned URL's
+ * AWSAccessKeyId and Signature parameters, as boto3 presigns S3 URLs by default), or NULL. */
+const char *sl_front_sigv2(const char *authorization, const char *query, sl_arena_t *arena);
+
 /* restxml.c: the REST-XML binding (S3), after routing. */
 void sl_front_handle_rest_xml(front_req_t *rq);
 

@@ -5,7 +5,8 @@
  *      requests meet the same URI templates ("/{Bucket}/{Key+}");
  *   2. the operation: by method, URI template, the template's query parameters and the headers
  *      the input requires (rest.h: sl_front_rest_find_op_req); none = NotImplemented (501);
- *   3. SigV4 format checks (verification plugs in here, see below);
+ *   3. SigV4 format checks (verification plugs in here, see below); SigV2 (S3's older scheme,
+ *      which boto3 still uses to presign S3 URLs) is taken with its access key id;
  *   4. the payload: aws-chunked bodies (STREAMING-* x-amz-content-sha256, Content-Encoding
  *      aws-chunked) decoded in place, with x-amz-decoded-content-length checked; a hex
  *      x-amz-content-sha256 checked against the body (XAmzContentSHA256Mismatch);
@@ -146,6 +147,30 @@ static bool decode_payload(const front_req_t *rq, const uint8_t **body, size_t *
     return true;
 }
 
+/* The value of query parameter `name` (still percent-encoded) in the arena, or NULL. */
+static const char *query_param(const char *query, const char *name, sl_arena_t *arena) {
+    size_t n = strlen(name);
+    for (const char *q = query; q && *q;) {
+        size_t k = strcspn(q, "&");
+        if (k > n && q[n] == '=' && memcmp(q, name, n) == 0)
+            return sl_arena_strndup(arena, q + n + 1, k - n - 1);
+        q += k;
+        if (*q == '&') q++;
+    }
+    return NULL;
+}
+
+const char *sl_front_sigv2(const char *authorization, const char *query, sl_arena_t *arena) {
+    if (authorization && strncmp(authorization, "AWS ", 4) == 0) {
+        const char *key = authorization + 4, *colon = strchr(key, ':');
+        if (!colon || colon == key || !colon[1]) return NULL;
+        return sl_arena_strndup(arena, key, (size_t)(colon - key));
+    }
+    if (authorization || !query_param(query, "Signature", arena)) return NULL;
+    const char *key = query_param(query, "AWSAccessKeyId", arena);
+    return key && *key ? key : NULL;
+}
+
 void sl_front_handle_rest_xml(front_req_t *rq) {
     sl_http_req_t *req = rq->req;
     const sl_front_service_t *svc = &rq->svc->svc;
@@ -166,10 +191,12 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
      * with the canonical request built from req->path, not the virtual-host target) */
     const char *query = strchr(req->path, '?');
     bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
-    sl_sigv4_auth_t auth;
+    sl_sigv4_auth_t auth = {0};
     const char *etype = NULL, *emsg = NULL;
-    if (sl_sigv4_check(sl_front_header(req, "authorization"), query ? query + 1 : NULL, has_date,
-                       req->arena, &auth, &etype, &emsg) != 0) {
+    const char *authz = sl_front_header(req, "authorization");
+    auth.access_key_id = sl_front_sigv2(authz, query ? query + 1 : NULL, req->arena);
+    if (!auth.access_key_id && sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena,
+                                              &auth, &etype, &emsg) != 0) {
         bool missing = etype && strstr(etype, "Missing") != NULL;
         fail(rq, missing ? 403 : 400, missing ? "AccessDenied" : "AuthorizationHeaderMalformed",
              emsg ? emsg : "The authorization header is malformed.");

@@ -390,3 +390,20 @@ def test_transfer_manager_multipart(s3, bucket, tmp_path):
     buf = io.BytesIO()
     s3.download_fileobj(bucket, "tm/src.bin", buf)
     assert buf.getvalue() == data
+
+
+def test_presigned_urls(s3, endpoint, bucket):
+    """URLs presigned by boto3 (its default scheme for S3, and SigV4) work without credentials."""
+    import urllib.request
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "pre"})
+    req = urllib.request.Request(put, data=b"presigned body", method="PUT",
+                                 headers={"Content-Type": "text/plain"})
+    assert urllib.request.urlopen(req).status == 200
+    v4 = boto3.session.Session(aws_access_key_id=os.environ.get("S3_TEST_KEY", ACCESS_KEY),
+                               aws_secret_access_key=os.environ.get("S3_TEST_SECRET", SECRET_KEY),
+                               region_name=REGION).client(
+        "s3", endpoint_url=endpoint,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    get = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "pre"})
+    assert "X-Amz-Credential=" in get
+    assert urllib.request.urlopen(get).read() == b"presigned body"
