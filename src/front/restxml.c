@@ -18,6 +18,8 @@
 #include "front/internal.h"
 
 #include "core/log.h"
+#include "core/time.h"
+#include "wire/awserror.h"
 #include "front/rest.h"
 #include "wire/awschunked.h"
 #include "wire/sigv4.h"
@@ -147,6 +149,22 @@ static bool decode_payload(const front_req_t *rq, const uint8_t **body, size_t *
     return true;
 }
 
+/* A failed signature check (auth.c names it with the JSON protocols' types) as S3 answers it. */
+static void fail_verify(const front_req_t *rq, int rc, const char *etype, const char *emsg) {
+    if (rc != SL_EINVAL || !etype) {
+        fail(rq, 500, "InternalError", "We encountered an internal error. Please try again.");
+    } else if (strcmp(etype, SL_AWS_INVALID_SIGNATURE) == 0) {
+        fail(rq, 403, "SignatureDoesNotMatch", emsg);
+    } else if (strcmp(etype, SL_AWS_UNRECOGNIZED_CLIENT) == 0) {
+        fail(rq, 403, "InvalidAccessKeyId",
+             "The AWS Access Key Id you provided does not exist in our records.");
+    } else if (strstr(etype, "Expired")) {
+        fail(rq, 400, "ExpiredToken", emsg);
+    } else {
+        fail(rq, 403, "AccessDenied", emsg);
+    }
+}
+
 /* The value of query parameter `name` (still percent-encoded) in the arena, or NULL. */
 static const char *query_param(const char *query, const char *name, sl_arena_t *arena) {
     size_t n = strlen(name);
@@ -187,20 +205,37 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
              "A header you provided implies functionality that is not implemented");
         return;
     }
-    /* 3. authentication: SigV4's form (the verifier, when it exists, checks the signature here,
-     * with the canonical request built from req->path, not the virtual-host target) */
+    /* 3. authentication: SigV4's form, then (--auth sigv4) the signature (auth.c), with S3's
+     * rules (the descriptor's sigv4_unsigned_payload) and over the raw body, before any aws-chunked
+     * decoding; the chunk signatures are not verified (their hook is on_chunk above) */
     const char *query = strchr(req->path, '?');
     bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
     sl_sigv4_auth_t auth = {0};
     const char *etype = NULL, *emsg = NULL;
     const char *authz = sl_front_header(req, "authorization");
     auth.access_key_id = sl_front_sigv2(authz, query ? query + 1 : NULL, req->arena);
+    if (auth.access_key_id && rq->front->verify) {
+        fail(rq, 403, "AccessDenied",
+             "SigV2 signatures are not accepted with --auth sigv4: sign with SigV4.");
+        return;
+    }
     if (!auth.access_key_id && sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena,
                                               &auth, &etype, &emsg) != 0) {
         bool missing = etype && strstr(etype, "Missing") != NULL;
         fail(rq, missing ? 403 : 400, missing ? "AccessDenied" : "AuthorizationHeaderMalformed",
              emsg ? emsg : "The authorization header is malformed.");
         return;
+    }
+    const sl_front_principal_t *principal = NULL;
+    if (rq->front->verify) {
+        char body_hash[65];
+        sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
+        int vrc = sl_front_verify(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
+                                  &principal, &etype, &emsg);
+        if (vrc) {
+            fail_verify(rq, vrc, etype, emsg);
+            return;
+        }
     }
     /* 4. the payload */
     const uint8_t *body;
@@ -214,7 +249,8 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
         return;
     }
     void *account = svc->account_ctx;
-    int arc = svc->account ? svc->account(svc->account_ctx, auth.access_key_id, &account) : 0;
+    const char *account_key = principal ? principal->account_id : auth.access_key_id;
+    int arc = svc->account ? svc->account(svc->account_ctx, account_key, &account) : 0;
     if (arc) {
         if (arc == SL_ELIMIT)
             fail(rq, 403, "InvalidAccessKeyId",
@@ -237,6 +273,7 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
     }
     call->account = account;
     call->access_key_id = auth.access_key_id;
+    call->principal = principal;
     call->op = op;
     call->in = doc;
     call->body = body;

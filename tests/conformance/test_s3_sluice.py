@@ -14,6 +14,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from helpers import REGION, SECRET_KEY, unique_name
 
@@ -189,3 +190,49 @@ def test_objects_survive_restart(make_server):
     assert s3.get_object(Bucket="persist", Key="mp")["Body"].read() == b"part"
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="persist")["Contents"]]
     assert keys == ["a/b", "mp"]
+
+
+def test_signatures_verified(make_server, tmp_path):
+    """--auth sigv4: S3 requests are verified with S3's SigV4 rules (path encoded once, the payload
+    hash as sent), presigned SigV4 URLs work, SigV2 and wrong secrets are refused as S3 does, and
+    each principal's account has its own buckets."""
+    import urllib.error
+    import urllib.request
+    key, secret = "AKIAS3ADMIN00EXAMPLE", "s3/admin+secret"
+    other_key, other_secret = "AKIAS3OTHER00EXAMPLE", "other-secret"
+    creds = tmp_path / "credentials"
+    creds.write_text("[admin]\naws_access_key_id = %s\naws_secret_access_key = %s\nadmin = true\n"
+                     "[other]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                     "account_id = 222233334444\n" % (key, secret, other_key, other_secret))
+    srv = make_server(auth="sigv4", credentials=str(creds))
+
+    def client(k, s, **cfg):
+        session = boto3.session.Session(aws_access_key_id=k, aws_secret_access_key=s,
+                                        region_name=REGION)
+        return session.client("s3", endpoint_url=srv.endpoint, config=Config(
+            retries={"total_max_attempts": 1}, s3={"addressing_style": "path"}, **cfg))
+
+    s3 = client(key, secret)
+    s3.create_bucket(Bucket="signed")
+    s3.put_object(Bucket="signed", Key="dir/with space+plus", Body=b"ok")
+    assert s3.get_object(Bucket="signed", Key="dir/with space+plus")["Body"].read() == b"ok"
+    uid = s3.create_multipart_upload(Bucket="signed", Key="mp")["UploadId"]
+    etag = s3.upload_part(Bucket="signed", Key="mp", UploadId=uid, PartNumber=1,
+                          Body=b"p")["ETag"]
+    s3.complete_multipart_upload(Bucket="signed", Key="mp", UploadId=uid,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    v4 = client(key, secret, signature_version="s3v4")
+    url = v4.generate_presigned_url("get_object", Params={"Bucket": "signed", "Key": "mp"})
+    assert urllib.request.urlopen(url).read() == b"p"
+    bad = client(key, "wrong-secret")
+    with pytest.raises(ClientError) as e:
+        bad.list_objects_v2(Bucket="signed")
+    assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    v2_url = s3.generate_presigned_url("get_object", Params={"Bucket": "signed", "Key": "mp"})
+    assert "AWSAccessKeyId=" in v2_url
+    with pytest.raises(urllib.error.HTTPError) as h:
+        urllib.request.urlopen(v2_url)
+    assert h.value.code == 403 and b"<Code>AccessDenied</Code>" in h.value.read()
+    other = client(other_key, other_secret)
+    assert [b["Name"] for b in other.list_buckets()["Buckets"]] == []

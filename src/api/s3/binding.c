@@ -48,6 +48,7 @@ void sl_s3api_describe(sl_s3api_t *api, sl_front_service_t *svc) {
         .model = &sl_s3_model,
         .handler = sl_s3api_handler,
         .signing_name = sl_s3_model.signing_name,
+        .sigv4_unsigned_payload = true, /* S3's SigV4 rules (front.h) */
         .binding = api,
     };
 }
