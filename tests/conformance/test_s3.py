@@ -395,7 +395,8 @@ def test_transfer_manager_multipart(s3, bucket, tmp_path):
 def test_presigned_urls(s3, endpoint, bucket):
     """URLs presigned by boto3 (its default scheme for S3, and SigV4) work without credentials."""
     import urllib.request
-    put = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "pre"})
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "pre",
+                                                          "ContentType": "text/plain"})
     req = urllib.request.Request(put, data=b"presigned body", method="PUT",
                                  headers={"Content-Type": "text/plain"})
     assert urllib.request.urlopen(req).status == 200
