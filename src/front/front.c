@@ -427,7 +427,7 @@ static void handle_rest_json(front_req_t *rq) {
     /* the body's hash first: decoding parses it in place */
     char body_hash[65] = "";
     if (rq->front->verify) sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
-    const char *authz = header(req, "authorization");
+    const char *authz = sl_front_header(req, "authorization");
     const char *query = strchr(req->path, '?');
     bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
     sl_sigv4_auth_t auth;
@@ -469,7 +469,7 @@ static void handle_rest_json(front_req_t *rq) {
         return;
     }
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
-    sl_front_call_t *call = new_call(rq, SL_FMT_JSON);
+    sl_front_call_t *call = sl_front_new_call(rq, SL_FMT_JSON);
     if (!call || !fn) {
         sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, SL_AWS_INTERNAL_FAILURE,
                             sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));
