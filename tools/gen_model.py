@@ -122,6 +122,11 @@ SERVICES = {
     "s3": {
         "symbol": "sl_s3_model",
         "expected_operations": 111,  # botocore 1.43.11
+    # STS (Query protocol): GetCallerIdentity is served (api/sts/); the rest of the model routes
+    # and validates the others, which answer InternalFailure until they have a handler.
+    "sts": {
+        "symbol": "sl_sts_model",
+        "expected_operations": 11,  # botocore 1.43.11
         "overlays": NO_OVERLAYS,
         "strict_patterns": False,
     },

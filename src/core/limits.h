@@ -289,6 +289,9 @@
 /* members whose name lengths a list of structures measures once */
 #define SL_API_MEMBER_NAMES_CACHED_MAX 32
 
+/* parameters of one Query-protocol request (IAM's largest inputs have a few dozen) */
+#define SL_FORM_PARAMS_MAX 1000
+
 /* ---- authentication (front, iam) ---- */
 /* AWS: access key ids are 16 to 128 characters */
 #define SL_AUTH_ACCESS_KEY_BYTES_MAX 129

@@ -27,6 +27,10 @@
 static void handle_json(front_req_t *rq);
 static void handle_rest_json(front_req_t *rq);
 
+static void handle_query(front_req_t *rq) {
+    sl_front_query_handle(rq->front, rq->req, rq->svc, rq->request_id, rq->origin, rq->ct);
+}
+
 /* The protocol bindings: request decoding, error shapes, and what follows routing. A protocol
  * without a binding cannot be registered yet (front.h lists the next ones). */
 static const struct {
@@ -35,7 +39,7 @@ static const struct {
 } bindings[] = {
     [SL_FRONT_PROTO_JSON] = {"AWS JSON 1.0/1.1 and CBOR", handle_json},
     [SL_FRONT_PROTO_REST_JSON] = {"REST-JSON", handle_rest_json},
-    [SL_FRONT_PROTO_QUERY] = {"Query", NULL},
+    [SL_FRONT_PROTO_QUERY] = {"Query", handle_query},
     [SL_FRONT_PROTO_REST_XML] = {"REST-XML", sl_front_handle_rest_xml},
 };
 
@@ -86,8 +90,11 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
         return SL_EINVAL;
     }
     if (!svc->model || !svc->handler ||
-        (!svc->json_content_type && svc->protocol != SL_FRONT_PROTO_REST_XML)) {
-        SL_ERROR("front: service %s: a model, a handler lookup and a content type are required",
+        ((svc->protocol == SL_FRONT_PROTO_JSON || svc->protocol == SL_FRONT_PROTO_REST_JSON) &&
+         !svc->json_content_type) ||
+        (svc->protocol == SL_FRONT_PROTO_QUERY && (!svc->signing_name || svc->default_route))) {
+        SL_ERROR("front: service %s: a model, a handler lookup and a content type (JSON) or a "
+                 "signing name (Query, never the default route) are required",
                  svc->name);
         return SL_EINVAL;
     }

@@ -24,6 +24,7 @@
 #include "net/http.h"
 #include "wire/enc.h"
 #include "wire/value.h"
+#include "wire/xml.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,7 +55,7 @@ typedef struct sl_front_service sl_front_service_t;
  *              answers bind output members to headers and the status (sl_front_out_header,
  *              sl_front_out_status) and the payload member to the body (sl_front_reply_payload).
  *   QUERY:     IAM, STS, SQS, SNS, CloudWatch (form-encoded Action=...; XML answers), routed by
- *              SigV4 signing name.
+ *              SigV4 signing name (front/query.c; scalar members only so far).
  *   REST_XML:  S3 (front/restxml.c): routed by the signing name; path-style and virtual-host
  *              buckets; operations found by method, URI template, template query and required
  *              headers; members from the URI, query and headers (call->in), the payload decoded
@@ -63,7 +64,7 @@ typedef struct sl_front_service sl_front_service_t;
 typedef enum {
     SL_FRONT_PROTO_JSON,      /* AWS JSON 1.0/1.1, and CBOR where the service accepts it */
     SL_FRONT_PROTO_REST_JSON, /* REST-JSON: routed by signing name, else method + URI template */
-    SL_FRONT_PROTO_QUERY,     /* next step */
+    SL_FRONT_PROTO_QUERY,     /* form-encoded requests, XML answers (front/query.c) */
     SL_FRONT_PROTO_REST_XML,  /* S3 */
 } sl_front_protocol_t;
 
@@ -85,8 +86,11 @@ struct sl_front_service {
     /* Content types (lower case) the service accepts and answers in: the JSON one
      * ("application/x-amz-json-1.1"), the CBOR one or NULL, and whether a body sent as plain
      * "application/json" gets the legacy protocol's answers (Kinesis: parsed, then refused). */
-    const char *json_content_type;
+    const char *json_content_type; /* JSON protocols only */
     const char *cbor_content_type;
+    /* Query protocol: the namespace of its XML answers
+     * ("https://sts.amazonaws.com/doc/2011-06-15/"). */
+    const char *xml_namespace;
     bool legacy_json;
     /* This service's conventions answer requests that no route claims (a POST whose target
      * prefix and signing name are unknown, or that has neither): AWS's Kinesis endpoint does. At
@@ -136,6 +140,7 @@ struct sl_front_call {
     char request_id[40];
     sl_buf_t out;       /* response body */
     sl_enc_t enc;       /* writes into out */
+    bool query;         /* a Query-protocol call: XML answers (sl_front_query_begin/_end) */
     const char *origin; /* CORS: an allowed Origin header, or NULL */
     void *state;        /* the handler's own state, for asynchronous handlers */
     void *route_ctx;    /* a plain route's ctx */
@@ -222,6 +227,12 @@ void sl_front_reply_payload(sl_front_call_t *call, const char *content_type, con
 /* Sends InternalFailure (500) for an operation that failed with `code` (an SL_E* value from the
  * storage or the catalog), with the message naming the cause (sl_aws_failure_message). */
 void sl_front_fail_internal(sl_front_call_t *call, int code);
+/* Query protocol answers: _begin opens <OpResponse xmlns=...> (and <OpResult> when `result`) on
+ * call->out; the handler writes the result's elements with w; _end closes them, adds
+ * <ResponseMetadata><RequestId> and sends 200 (sl_front_reply). Errors: sl_front_fail, which
+ * answers a Query call with AWS's Query error XML. */
+void sl_front_query_begin(sl_front_call_t *call, sl_xml_writer_t *w, bool result);
+void sl_front_query_end(sl_front_call_t *call, sl_xml_writer_t *w);
 /* Runs fn(call) on the request's loop thread (from storage threads or a reader pool). */
 void sl_front_post(sl_front_call_t *call, void (*fn)(sl_front_call_t *call));
 

@@ -90,6 +90,13 @@ int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_
                     const sl_sigv4_auth_t *auth, const char *body_hash, int64_t now_ms,
                     const sl_front_principal_t **out, const char **err_type, const char **err_msg);
 
+/* query.c: the Query protocol binding, and its error answer (a JSON type such as
+ * InvalidSignatureException is given its Query code, SignatureDoesNotMatch). */
+void sl_front_query_handle(sl_front_t *front, sl_http_req_t *req, const sl_front_svc_t *fs,
+                           const char *request_id, const char *origin, const char *ct);
+void sl_front_query_error(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                          const char *origin, const char *type, const char *message);
+
 /* respond.c. `svc` chooses the content types of an answer (NULL: AWS JSON 1.1 / CBOR 1.1). */
 void sl_front_make_request_id(char out[40]);
 /* As sl_front_send, with the headers the service asks for (svc NULL = none). */

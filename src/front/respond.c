@@ -230,6 +230,10 @@ void sl_front_reply(sl_front_call_t *call) {
     char *body = NULL;
     if (sl_buf_failed(&call->out)) {
         sl_buf_free(&call->out);
+        if (call->query) {
+            sl_front_fail_internal(call, SL_ENOMEM);
+            return;
+        }
         sl_front_send_error(call->req, call->service, call->request_id, call->origin, call->fmt,
                             SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(SL_ENOMEM));
         return;
@@ -242,7 +246,8 @@ void sl_front_reply(sl_front_call_t *call) {
         return;
     }
     sl_front_send_svc(call->req, call->service, call->request_id, call->origin, 200,
-                      sl_front_content_type(call->service, call->fmt), body, len);
+                      call->query ? "text/xml" : sl_front_content_type(call->service, call->fmt),
+                      body, len);
 }
 
 int sl_front_out_header(sl_front_call_t *call, const char *member, const char *value) {
@@ -324,12 +329,20 @@ void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...
         sl_buf_free(&b);
     }
     sl_buf_free(&call->out);
-    sl_front_send_error(call->req, call->service, call->request_id, call->origin, call->fmt, type,
-                        msg);
+    if (call->query)
+        sl_front_query_error(call->req, call->service, call->request_id, call->origin, type, msg);
+    else
+        sl_front_send_error(call->req, call->service, call->request_id, call->origin, call->fmt,
+                            type, msg);
 }
 
 void sl_front_fail_internal(sl_front_call_t *call, int code) {
     sl_buf_free(&call->out);
+    if (call->query) {
+        sl_front_query_error(call->req, call->service, call->request_id, call->origin,
+                             SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(code));
+        return;
+    }
     sl_front_send_error(call->req, call->service, call->request_id, call->origin, call->fmt,
                         SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(code));
 }

@@ -7,6 +7,7 @@
 #include "api/kinesis/binding.h"
 #include "api/lambda/binding.h"
 #include "api/s3/binding.h"
+#include "api/sts/binding.h"
 #include "catalog/catalog.h"
 #include "core/common.h"
 #include "core/limits.h"
@@ -320,6 +321,14 @@ static int objstore_for_key(void *ctx, const char *access_key_id, void **out) {
     return rc;
 }
 
+/* The STS descriptor's account hook: the caller's account id (the principal's, or in open mode
+ * the one the access key names, as for Kinesis), without creating an account. */
+static int sts_account(void *ctx, const char *key, void **out) {
+    sl_compose_t *root = ctx;
+    *out = (void *)(key && is_account_id(key) ? key : root->accounts[0].id);
+    return 0;
+}
+
 /* GET /health: the server is up and serving (a plain route of the front). */
 static void health(sl_front_call_t *call) {
     static const char body[] = "{\"status\":\"ok\"}";
@@ -424,6 +433,13 @@ static int open_front(sl_compose_t *root) {
         s3.account = objstore_for_key;
         s3.account_ctx = root;
         rc = sl_front_add_service(root->front, &s3);
+    }
+    if (rc == 0) {
+        sl_front_service_t sts;
+        sl_sts_describe(&sts);
+        sts.account = sts_account;
+        sts.account_ctx = root;
+        rc = sl_front_add_service(root->front, &sts);
     }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */

@@ -430,3 +430,39 @@ def test_cors_any_origin_needs_sigv4(srv, tmp_path):
     finally:
         assert server.stop() == 0
         server.cleanup()
+
+
+# ---- STS over the Query protocol, verified ----
+
+def sts_client(server, key=ADMIN_KEY, secret=ADMIN_SECRET):
+    return boto3.client("sts", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=key, aws_secret_access_key=secret,
+                        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def test_sts_get_caller_identity(srv):
+    out = sts_client(srv).get_caller_identity()
+    assert out["Account"] == "000000000000"
+    assert out["Arn"] == "arn:aws:iam::000000000000:user/admin"
+    assert out["UserId"].startswith("AIDA") and len(out["UserId"]) == 21
+    assert out["UserId"] == sts_client(srv).get_caller_identity()["UserId"]  # stable
+    other = sts_client(srv, OTHER_KEY, OTHER_SECRET).get_caller_identity()
+    assert (other["Account"], other["Arn"]) == (OTHER_ACCOUNT,
+                                                f"arn:aws:iam::{OTHER_ACCOUNT}:user/other")
+    p = aws_cli(srv, OTHER_KEY, OTHER_SECRET, "sts", "get-caller-identity")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["Arn"] == f"arn:aws:iam::{OTHER_ACCOUNT}:user/other"
+
+
+def test_sts_errors_have_query_codes(srv):
+    with pytest.raises(ClientError) as e:
+        sts_client(srv, secret="wrong").get_caller_identity()
+    assert e.value.response["Error"] == {"Type": "Sender", "Code": "SignatureDoesNotMatch",
+                                         "Message": MISMATCH}
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    with pytest.raises(ClientError) as e:
+        sts_client(srv, key="AKIANOBODY00EXAMPLE").get_caller_identity()
+    assert e.value.response["Error"] == {"Type": "Sender", "Code": "InvalidClientTokenId",
+                                         "Message": INVALID_TOKEN}
+    p = aws_cli(srv, ADMIN_KEY, "wrong", "sts", "get-caller-identity")
+    assert p.returncode != 0 and "SignatureDoesNotMatch" in p.stderr
