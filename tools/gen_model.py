@@ -122,6 +122,18 @@ SERVICES = {
     "s3": {
         "symbol": "sl_s3_model",
         "expected_operations": 111,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
+    # IAM (Query protocol): the users, access keys and inline user policies subset is served
+    # (api/iam/); the rest of the model routes and validates the others, which answer
+    # InternalFailure until they have a handler.
+    "iam": {
+        "symbol": "sl_iam_model",
+        "expected_operations": 176,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
     # STS (Query protocol): GetCallerIdentity is served (api/sts/); the rest of the model routes
     # and validates the others, which answer InternalFailure until they have a handler.
     "sts": {

@@ -86,6 +86,23 @@ static const char *const migrations[] = {
      * Rows written by a version 1 build read 0: nothing known, nothing to continue above. */
     "ALTER TABLE shards ADD COLUMN seq_reserved INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE shards ADD COLUMN seq_written INTEGER NOT NULL DEFAULT 0;",
+    /* 2 -> 3: IAM users, access keys (secrets wrapped by the master key) and inline user
+     * policies (docs/security.md, "IAM"). */
+    "CREATE TABLE IF NOT EXISTS iam_users ("
+    "  name TEXT PRIMARY KEY,"
+    "  user_id TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS iam_access_keys ("
+    "  access_key_id TEXT PRIMARY KEY,"
+    "  user_name TEXT NOT NULL REFERENCES iam_users(name),"
+    "  status TEXT NOT NULL,"
+    "  secret_wrapped BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS iam_user_policies ("
+    "  user_name TEXT NOT NULL REFERENCES iam_users(name),"
+    "  policy_name TEXT NOT NULL,"
+    "  document TEXT NOT NULL,"
+    "  PRIMARY KEY (user_name, policy_name));",
 };
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
@@ -729,6 +746,104 @@ static int sq_setting_delete(sl_catalog_t *base, const char *key) {
     return rc;
 }
 
+/* ---- IAM ---- */
+
+static int sq_iam_user_put(sl_catalog_t *base, const sl_cat_iam_user_t *u) {
+    sq_catalog_t *c = sq(base);
+    if (!u->name || !u->user_id) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c, "INSERT INTO iam_users (name, user_id, created_ms) VALUES (?,?,?)", &st);
+    if (rc == 0) {
+        bind_text(st, 1, u->name);
+        bind_text(st, 2, u->user_id);
+        sqlite3_bind_int64(st, 3, u->created_ms);
+        rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+static int sq_iam_user_delete(sl_catalog_t *base, const char *name) {
+    sq_catalog_t *c = sq(base);
+    if (!name) return SL_EINVAL;
+    lock(c);
+    int rc = run_with_text(c, "DELETE FROM iam_users WHERE name=?1", name);
+    if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+    unlock(c);
+    return rc;
+}
+
+static int sq_iam_key_put(sl_catalog_t *base, const sl_cat_iam_key_t *k) {
+    sq_catalog_t *c = sq(base);
+    if (!k->access_key_id || !k->user_name || !k->status || !k->secret_wrapped ||
+        k->secret_wrapped_len == 0 || k->secret_wrapped_len > INT32_MAX)
+        return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "INSERT INTO iam_access_keys (access_key_id, user_name, status, secret_wrapped, "
+                  "created_ms) VALUES (?,?,?,?,?) ON CONFLICT (access_key_id) DO UPDATE SET "
+                  "status=excluded.status",
+                  &st);
+    if (rc == 0) {
+        bind_text(st, 1, k->access_key_id);
+        bind_text(st, 2, k->user_name);
+        bind_text(st, 3, k->status);
+        sqlite3_bind_blob(st, 4, k->secret_wrapped, (int)k->secret_wrapped_len, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, k->created_ms);
+        rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+static int sq_iam_key_delete(sl_catalog_t *base, const char *access_key_id) {
+    sq_catalog_t *c = sq(base);
+    if (!access_key_id) return SL_EINVAL;
+    lock(c);
+    int rc = run_with_text(c, "DELETE FROM iam_access_keys WHERE access_key_id=?1", access_key_id);
+    if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+    unlock(c);
+    return rc;
+}
+
+static int sq_iam_policy_put(sl_catalog_t *base, const sl_cat_iam_policy_t *p) {
+    sq_catalog_t *c = sq(base);
+    if (!p->user_name || !p->policy_name || !p->document) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "INSERT INTO iam_user_policies (user_name, policy_name, document) VALUES (?,?,?) "
+                  "ON CONFLICT (user_name, policy_name) DO UPDATE SET document=excluded.document",
+                  &st);
+    if (rc == 0) {
+        bind_text(st, 1, p->user_name);
+        bind_text(st, 2, p->policy_name);
+        bind_text(st, 3, p->document);
+        rc = run(c, st);
+    }
+    unlock(c);
+    return rc;
+}
+
+static int sq_iam_policy_delete(sl_catalog_t *base, const char *user_name,
+                                const char *policy_name) {
+    sq_catalog_t *c = sq(base);
+    if (!user_name || !policy_name) return SL_EINVAL;
+    lock(c);
+    sqlite3_stmt *st;
+    int rc = prep(c, "DELETE FROM iam_user_policies WHERE user_name=? AND policy_name=?", &st);
+    if (rc == 0) {
+        bind_text(st, 1, user_name);
+        bind_text(st, 2, policy_name);
+        rc = run(c, st);
+        if (rc == 0 && sqlite3_changes(c->db) == 0) rc = SL_ENOTFOUND;
+    }
+    unlock(c);
+    return rc;
+}
+
 /* ---- load ---- */
 
 /* Steps a query, calling row() for each row; finalizes. */
@@ -804,6 +919,28 @@ static void row_policy(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *ar
     v->policy(arg, col_text(st, 0), col_text(st, 1));
 }
 
+static void row_iam_user(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg) {
+    sl_cat_iam_user_t u = {col_text(st, 0), col_text(st, 1), sqlite3_column_int64(st, 2)};
+    v->iam_user(arg, &u);
+}
+
+static void row_iam_key(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg) {
+    sl_cat_iam_key_t k = {
+        .access_key_id = col_text(st, 0),
+        .user_name = col_text(st, 1),
+        .status = col_text(st, 2),
+        .secret_wrapped = sqlite3_column_blob(st, 3),
+        .secret_wrapped_len = (size_t)sqlite3_column_bytes(st, 3),
+        .created_ms = sqlite3_column_int64(st, 4),
+    };
+    v->iam_key(arg, &k);
+}
+
+static void row_iam_policy(sqlite3_stmt *st, const sl_catalog_visitor_t *v, void *arg) {
+    sl_cat_iam_policy_t p = {col_text(st, 0), col_text(st, 1), col_text(st, 2)};
+    v->iam_policy(arg, &p);
+}
+
 static int sq_load(sl_catalog_t *base, const sl_catalog_visitor_t *v, void *arg) {
     sq_catalog_t *c = sq(base);
     lock(c);
@@ -831,6 +968,19 @@ static int sq_load(sl_catalog_t *base, const sl_catalog_visitor_t *v, void *arg)
             rc = each_row(c, "SELECT arn, key, value FROM tags ORDER BY arn, key", row_tag, v, arg);
         if (rc == 0 && v->policy)
             rc = each_row(c, "SELECT arn, policy FROM policies ORDER BY arn", row_policy, v, arg);
+        if (rc == 0 && v->iam_user)
+            rc = each_row(c, "SELECT name, user_id, created_ms FROM iam_users ORDER BY name",
+                          row_iam_user, v, arg);
+        if (rc == 0 && v->iam_key)
+            rc = each_row(c,
+                          "SELECT access_key_id, user_name, status, secret_wrapped, created_ms "
+                          "FROM iam_access_keys ORDER BY user_name, created_ms, access_key_id",
+                          row_iam_key, v, arg);
+        if (rc == 0 && v->iam_policy)
+            rc = each_row(c,
+                          "SELECT user_name, policy_name, document FROM iam_user_policies "
+                          "ORDER BY user_name, policy_name",
+                          row_iam_policy, v, arg);
         rc = op_end(c, rc);
     }
     unlock(c);
@@ -1003,6 +1153,12 @@ static const sl_catalog_ops_t sq_ops = {
     .setting_put = sq_setting_put,
     .setting_get = sq_setting_get,
     .setting_delete = sq_setting_delete,
+    .iam_user_put = sq_iam_user_put,
+    .iam_user_delete = sq_iam_user_delete,
+    .iam_key_put = sq_iam_key_put,
+    .iam_key_delete = sq_iam_key_delete,
+    .iam_policy_put = sq_iam_policy_put,
+    .iam_policy_delete = sq_iam_policy_delete,
     .load = sq_load,
     .backup = sq_backup,
 };

@@ -57,6 +57,24 @@ typedef struct {
     int64_t created_ms, status_until_ms;
 } sl_cat_consumer_t;
 
+/* IAM rows of the account (iam/store.c): users, their access keys (the secret wrapped by the
+ * master key, never in clear) and their inline policies. */
+typedef struct {
+    const char *name, *user_id;
+    int64_t created_ms;
+} sl_cat_iam_user_t;
+
+typedef struct {
+    const char *access_key_id, *user_name, *status; /* status: Active | Inactive */
+    const void *secret_wrapped;
+    size_t secret_wrapped_len;
+    int64_t created_ms;
+} sl_cat_iam_key_t;
+
+typedef struct {
+    const char *user_name, *policy_name, *document;
+} sl_cat_iam_policy_t;
+
 /* Callbacks for sl_catalog_load; NULL members are skipped. Callbacks must not call back into the
  * catalog. */
 typedef struct {
@@ -65,6 +83,9 @@ typedef struct {
     void (*consumer)(void *arg, const sl_cat_consumer_t *k);
     void (*tag)(void *arg, const char *arn, const char *key, const char *value);
     void (*policy)(void *arg, const char *arn, const char *policy);
+    void (*iam_user)(void *arg, const sl_cat_iam_user_t *u);
+    void (*iam_key)(void *arg, const sl_cat_iam_key_t *k);
+    void (*iam_policy)(void *arg, const sl_cat_iam_policy_t *p);
 } sl_catalog_visitor_t;
 
 /* The operations of a catalog implementation; sl_catalog_* below call them and carry the contract.
@@ -90,6 +111,12 @@ typedef struct sl_catalog_ops {
     int (*setting_put)(sl_catalog_t *c, const char *key, const void *value, size_t len);
     int (*setting_get)(sl_catalog_t *c, const char *key, void *buf, size_t cap, size_t *len_out);
     int (*setting_delete)(sl_catalog_t *c, const char *key);
+    int (*iam_user_put)(sl_catalog_t *c, const sl_cat_iam_user_t *u);
+    int (*iam_user_delete)(sl_catalog_t *c, const char *name);
+    int (*iam_key_put)(sl_catalog_t *c, const sl_cat_iam_key_t *k);
+    int (*iam_key_delete)(sl_catalog_t *c, const char *access_key_id);
+    int (*iam_policy_put)(sl_catalog_t *c, const sl_cat_iam_policy_t *p);
+    int (*iam_policy_delete)(sl_catalog_t *c, const char *user_name, const char *policy_name);
     int (*load)(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg);
     int (*backup)(sl_catalog_t *c, const char *path);
 } sl_catalog_ops_t;
@@ -195,6 +222,27 @@ static inline int sl_catalog_setting_delete(sl_catalog_t *c, const char *key) {
 
 /* Visits every stream (by id), then shards (by stream id, index), consumers (by stream id,
  * created_ms, arn), tags (by arn, key), policies (by arn), all in one read transaction. */
+/* IAM rows. _put of a user fails with SL_EEXIST when it exists; _put of a key or a policy
+ * inserts or replaces. _delete: SL_ENOTFOUND when absent. */
+static inline int sl_catalog_iam_user_put(sl_catalog_t *c, const sl_cat_iam_user_t *u) {
+    return c->ops->iam_user_put(c, u);
+}
+static inline int sl_catalog_iam_user_delete(sl_catalog_t *c, const char *name) {
+    return c->ops->iam_user_delete(c, name);
+}
+static inline int sl_catalog_iam_key_put(sl_catalog_t *c, const sl_cat_iam_key_t *k) {
+    return c->ops->iam_key_put(c, k);
+}
+static inline int sl_catalog_iam_key_delete(sl_catalog_t *c, const char *access_key_id) {
+    return c->ops->iam_key_delete(c, access_key_id);
+}
+static inline int sl_catalog_iam_policy_put(sl_catalog_t *c, const sl_cat_iam_policy_t *p) {
+    return c->ops->iam_policy_put(c, p);
+}
+static inline int sl_catalog_iam_policy_delete(sl_catalog_t *c, const char *user_name,
+                                               const char *policy_name) {
+    return c->ops->iam_policy_delete(c, user_name, policy_name);
+}
 static inline int sl_catalog_load(sl_catalog_t *c, const sl_catalog_visitor_t *v, void *arg) {
     return c->ops->load(c, v, arg);
 }

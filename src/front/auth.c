@@ -138,8 +138,10 @@ int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_
                     "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of "
                     "date from HTTP: '%s' != '%.8s', from '%s'.",
                     auth->date, amz_date, amz_date);
-    const char *region = svc->signing_region ? svc->signing_region : front->region;
-    if (strcmp(auth->region, region) != 0)
+    /* The server's region. A global service (IAM) has no region of its own: SDKs sign it for
+     * us-east-1 on AWS, but for the client's region when an endpoint URL is given, so any
+     * region is accepted there (it is still part of the signature). */
+    if (strcmp(auth->region, front->region) != 0 && !svc->signing_region)
         return fail(arena, err_type, err_msg, SL_AWS_INVALID_SIGNATURE,
                     "Credential should be scoped to a valid region, not '%s'. ", auth->region);
     const char *service = svc->signing_name ? svc->signing_name : svc->name;

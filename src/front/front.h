@@ -100,8 +100,9 @@ struct sl_front_service {
      * check. */
     bool crc32_header;
     void *binding; /* the binding's own object, as call->binding */
-    /* SigV4 scope: the region a request must be signed for when signatures are verified (a
-     * global service such as IAM: "us-east-1"); NULL = the front's region. */
+    /* SigV4 scope of a global service (IAM: "us-east-1", what SDKs sign for on AWS): set, any
+     * region is accepted (with an endpoint URL SDKs sign for the client's region); NULL = only
+     * the front's region. */
     const char *signing_region;
     /* S3's SigV4 rules: the path is URI-encoded once, and x-amz-content-sha256 may be
      * UNSIGNED-PAYLOAD or STREAMING-... (then signed as sent). Every other service signs the

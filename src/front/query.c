@@ -61,6 +61,11 @@ void sl_front_query_error(sl_http_req_t *req, const sl_front_service_t *svc, con
     const char *code = query_code(type, &status);
     /* A service's own errors (NoSuchEntity, ...) carry their status in its model. */
     const sl_model_error_t *me = svc ? sl_model_find_error(svc->model, type) : NULL;
+    if (!me && svc) { /* the model names them <Code>Exception */
+        char name[128];
+        snprintf(name, sizeof name, "%sException", type);
+        me = sl_model_find_error(svc->model, name);
+    }
     if (me) status = me->status;
     sl_buf_t b = SL_BUF_INIT;
     sl_xml_writer_t w;

@@ -6,6 +6,7 @@
 #include "api/ingest/ingest.h"
 #include "api/kinesis/binding.h"
 #include "api/lambda/binding.h"
+#include "api/iam/binding.h"
 #include "api/s3/binding.h"
 #include "api/sts/binding.h"
 #include "catalog/catalog.h"
@@ -16,6 +17,7 @@
 #include "front/front.h"
 #include "iam/credentials.h"
 #include "functions/functions.h"
+#include "iam/store.h"
 #include "kinesis/engine.h"
 #include "net/http.h"
 #include "objstore/objstore.h"
@@ -32,7 +34,7 @@
 #include <unistd.h>
 
 /* One account: its catalog, its Kinesis engine, its DynamoDB tables and its object store (owned by
- * the root) and its functions (owned by the functions service). */
+ * the root), its functions (owned by the functions service) and the IAM store's view of it. */
 typedef struct {
     char id[16];
     sl_catalog_t *catalog;
@@ -40,6 +42,7 @@ typedef struct {
     sl_ddb_t *dynamodb;
     sl_fn_account_t *functions; /* NULL with --functions off */
     sl_objstore_t *objstore;    /* <account dir>/objects */
+    sl_iam_account_t iam;
 } account_t;
 
 struct sl_compose {
@@ -56,6 +59,7 @@ struct sl_compose {
     sl_http_server_t *runtime_http;    /* owned: the Runtime API on a loopback port */
     sl_s3api_t *s3api;                 /* owned: the S3 binding */
     sl_objstore_pool_t *objstore_pool; /* owned: the object stores' worker threads */
+    sl_iam_store_t *iam;               /* owned: IAM users, keys and policies of every account */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -207,6 +211,14 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
         account_close(a);
         return rc;
     }
+    snprintf(a->iam.id, sizeof a->iam.id, "%s", id);
+    a->iam.catalog = a->catalog;
+    if (!create) rc = sl_iam_store_load(root->iam, &a->iam);
+    if (rc) {
+        SL_ERROR("cannot load the IAM rows of account %s: %s", id, sl_strerror(rc));
+        account_close(a);
+        return rc;
+    }
     if (root->kapi) sl_kapi_attach_kinesis(root->kapi, a->kinesis);
     if (create) SL_INFO("account %s created in %s", id, dir);
     __atomic_store_n(&root->account_count, n + 1, __ATOMIC_RELEASE);
@@ -329,6 +341,35 @@ static int sts_account(void *ctx, const char *key, void **out) {
     return 0;
 }
 
+/* The IAM descriptor's account hook: the caller's account as the IAM store sees it (created on
+ * first use, as for Kinesis). */
+static int iam_account(void *ctx, const char *key, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, key, &a);
+    if (rc == 0) *out = &a->iam;
+    return rc;
+}
+
+/* The master key (--master-key-file, default <data_dir>/master.key) and the IAM store, with the
+ * default account's rows (the other accounts load theirs as they open). */
+static int open_iam(sl_compose_t *root) {
+    char path[SL_DATA_PATH_BYTES_MAX];
+    if (root->cfg.master_key_file[0])
+        snprintf(path, sizeof path, "%s", root->cfg.master_key_file);
+    else
+        snprintf(path, sizeof path, "%s/master.key", root->cfg.data_dir);
+    uint8_t key[32];
+    int rc = sl_iam_master_key_load(path, key);
+    if (rc == 0) rc = sl_iam_store_create(key, &root->iam);
+    memset(key, 0, sizeof key);
+    account_t *def = &root->accounts[0];
+    snprintf(def->iam.id, sizeof def->iam.id, "%s", def->id);
+    def->iam.catalog = def->catalog;
+    if (rc == 0) rc = sl_iam_store_load(root->iam, &def->iam);
+    if (rc) SL_ERROR("cannot open the IAM store: %s", sl_strerror(rc));
+    return rc;
+}
+
 /* GET /health: the server is up and serving (a plain route of the front). */
 static void health(sl_front_call_t *call) {
     static const char body[] = "{\"status\":\"ok\"}";
@@ -342,11 +383,13 @@ static bool is_loopback(const char *addr) {
            strcmp(addr, "[::1]") == 0 || strcmp(addr, "localhost") == 0;
 }
 
-/* The front's principal lookup (sl_front_config_t.principal): the credentials file. */
+/* The front's principal lookup (sl_front_config_t.principal): the credentials file, then the
+ * access keys of IAM users (CreateAccessKey). */
 static int principal_of_key(void *ctx, const char *access_key_id, sl_front_principal_t *out) {
     sl_compose_t *root = ctx;
     sl_iam_principal_t p;
     int rc = sl_iam_creds_lookup(root->creds, access_key_id, &p);
+    if (rc == SL_ENOTFOUND) rc = sl_iam_store_lookup(root->iam, access_key_id, &p);
     if (rc == 0) {
         memcpy(out->secret, p.secret, sizeof out->secret);
         memcpy(out->account_id, p.account_id, sizeof out->account_id);
@@ -441,6 +484,13 @@ static int open_front(sl_compose_t *root) {
         sts.account_ctx = root;
         rc = sl_front_add_service(root->front, &sts);
     }
+    if (rc == 0) {
+        sl_front_service_t iam;
+        sl_iamapi_describe(root->iam, &iam);
+        iam.account = iam_account;
+        iam.account_ctx = root;
+        rc = sl_front_add_service(root->front, &iam);
+    }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
     if (rc == 0 && root->cfg.ingest_keys[0]) {
@@ -530,6 +580,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     int rc = open_auth(root);
     if (rc == 0) rc = make_dir(cfg->data_dir);
     if (rc == 0) rc = open_catalog(cfg->data_dir, &def->catalog);
+    if (rc == 0) rc = open_iam(root);
     if (rc == 0) rc = open_storage(root);
     if (rc == 0) rc = sl_kreadpool_create(SL_KINESIS_READ_THREADS, &root->readpool);
     if (rc == 0) rc = open_kinesis(root, def, cfg->data_dir, "");
@@ -564,6 +615,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_functions_destroy(root->functions);
     sl_front_destroy(root->front);
     sl_iam_creds_close(root->creds);
+    sl_iam_store_destroy(root->iam);
     sl_kapi_destroy(root->kapi);
     sl_ingest_destroy(root->ingest);
     sl_ingest_keys_close(root->ingest_keys);

@@ -40,6 +40,7 @@ typedef struct {
     char auth[16];
     char credentials[SL_CONFIG_PATH_BYTES_MAX];
     int64_t insecure_open_network;
+    char master_key_file[SL_CONFIG_PATH_BYTES_MAX];
     int64_t max_connections;
     int64_t idle_timeout_ms;
     int64_t header_timeout_ms;

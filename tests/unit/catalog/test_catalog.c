@@ -66,7 +66,11 @@ static void on_policy(void *arg, const char *arn, const char *policy) {
     APPEND(d, "policy %s %s\n", arn, policy);
 }
 
-static const sl_catalog_visitor_t visitor = {on_stream, on_shard, on_consumer, on_tag, on_policy};
+static const sl_catalog_visitor_t visitor = {.stream = on_stream,
+                                             .shard = on_shard,
+                                             .consumer = on_consumer,
+                                             .tag = on_tag,
+                                             .policy = on_policy};
 
 static void dump(sl_catalog_t *c, dump_t *d) {
     memset(d, 0, sizeof *d);
