@@ -37,7 +37,7 @@ LAYERS = {
     "storage": ["core"],
     "catalog": ["core"],
     "kms": ["core"],
-    "iam": ["core", "catalog"],
+    "iam": ["core", "wire", "catalog"],
     "kinesis": ["core", "storage", "catalog", "kms"],
     "dynamodb": ["core", "catalog"],
     "objstore": ["core"],

@@ -1,0 +1,51 @@
+/* IAM policy documents: parsing and evaluation (no HTTP; the front's authorization step will ask
+ * through a hook). The subset: Version; Statement (one object or a list) with Effect Allow|Deny,
+ * Action or NotAction and Resource or NotResource (a string or a list; `*` and `?` wildcards,
+ * actions compared without regard to case), Sid, and Condition with the operators IpAddress /
+ * NotIpAddress on aws:SourceIp (IPv4 CIDR) and Bool on aws:SecureTransport. Evaluation follows
+ * AWS's rule: an explicit Deny in any policy wins, else an Allow in any policy allows, else the
+ * request is denied (implicitly).
+ *
+ * A parsed policy lives in the arena it was parsed into. */
+#ifndef SL_IAM_POLICY_H
+#define SL_IAM_POLICY_H
+
+#include "core/arena.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sl_iam_policy sl_iam_policy_t;
+
+/* What a request asks: the action ("kinesis:PutRecord"), the resource ARN, and the condition
+ * keys' values. */
+typedef struct {
+    const char *action;
+    const char *resource;
+    const char *source_ip; /* dotted IPv4, or NULL */
+    bool secure_transport;
+} sl_iam_request_t;
+
+typedef enum {
+    SL_IAM_IMPLICIT_DENY = 0, /* no statement applies */
+    SL_IAM_ALLOW,
+    SL_IAM_EXPLICIT_DENY,
+} sl_iam_decision_t;
+
+/* Parses a policy document (text[0..len), not modified). Returns 0 and *out, or SL_EINVAL with
+ * a static *reason (AWS answers MalformedPolicyDocument), or SL_ENOMEM. */
+int sl_iam_policy_parse(const char *text, size_t len, sl_arena_t *arena, sl_iam_policy_t **out,
+                        const char **reason);
+
+/* The decision of one policy for a request. */
+sl_iam_decision_t sl_iam_policy_decide(const sl_iam_policy_t *policy, const sl_iam_request_t *req);
+
+/* The decision of several policies together (explicit deny wins, then allow). */
+sl_iam_decision_t sl_iam_policies_decide(const sl_iam_policy_t *const *policies, size_t count,
+                                         const sl_iam_request_t *req);
+
+/* `*` / `?` glob match of text against pattern; case-insensitive when fold. */
+bool sl_iam_glob(const char *pattern, const char *text, bool fold);
+
+#endif

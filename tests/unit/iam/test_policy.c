@@ -1,0 +1,123 @@
+/* Unit tests of IAM policy parsing and evaluation (iam/policy.c): Allow/Deny, explicit deny wins,
+ * implicit deny, Action wildcards (case-insensitive), NotAction, Resource / NotResource with ARN
+ * wildcards, the aws:SourceIp and aws:SecureTransport conditions, and malformed documents. */
+#include "test.h"
+
+#include "core/arena.h"
+#include "core/common.h"
+#include "iam/policy.h"
+
+static sl_arena_t arena;
+
+static const sl_iam_policy_t *parse(const char *text) {
+    sl_iam_policy_t *p = NULL;
+    const char *reason = NULL;
+    int rc = sl_iam_policy_parse(text, strlen(text), &arena, &p, &reason);
+    if (rc) fprintf(stderr, "parse: %s\n", reason);
+    CHECK_EQ_INT(rc, 0);
+    return p;
+}
+
+static void expect_malformed(const char *text) {
+    sl_iam_policy_t *p = NULL;
+    const char *reason = NULL;
+    CHECK_EQ_INT(sl_iam_policy_parse(text, strlen(text), &arena, &p, &reason), SL_EINVAL);
+    CHECK(reason != NULL);
+}
+
+#define ORDERS "arn:aws:kinesis:us-east-1:111122223333:stream/orders"
+#define OTHER "arn:aws:kinesis:us-east-1:111122223333:stream/other"
+
+static sl_iam_decision_t decide(const sl_iam_policy_t *p, const char *action, const char *res) {
+    sl_iam_request_t r = {.action = action, .resource = res, .source_ip = "10.1.2.3"};
+    return sl_iam_policy_decide(p, &r);
+}
+
+static void test_allow_and_deny(void) {
+    const sl_iam_policy_t *p =
+        parse("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":"
+              "\"kinesis:PutRecord\",\"Resource\":\"" ORDERS "\"}]}");
+    CHECK_EQ_INT(decide(p, "kinesis:PutRecord", ORDERS), SL_IAM_ALLOW);
+    CHECK_EQ_INT(decide(p, "Kinesis:putrecord", ORDERS), SL_IAM_ALLOW); /* actions fold case */
+    CHECK_EQ_INT(decide(p, "kinesis:PutRecord", OTHER), SL_IAM_IMPLICIT_DENY);
+    CHECK_EQ_INT(decide(p, "kinesis:GetRecords", ORDERS), SL_IAM_IMPLICIT_DENY);
+    const sl_iam_policy_t *deny =
+        parse("{\"Statement\":{\"Effect\":\"Deny\",\"Action\":\"kinesis:*\",\"Resource\":\"*\"}}");
+    const sl_iam_policy_t *both[] = {p, deny};
+    sl_iam_request_t r = {.action = "kinesis:PutRecord", .resource = ORDERS};
+    CHECK_EQ_INT(sl_iam_policies_decide(both, 2, &r), SL_IAM_EXPLICIT_DENY);
+    CHECK_EQ_INT(sl_iam_policies_decide(both, 1, &r), SL_IAM_ALLOW);
+    CHECK_EQ_INT(sl_iam_policies_decide(both, 0, &r), SL_IAM_IMPLICIT_DENY);
+}
+
+static void test_wildcards_and_not(void) {
+    const sl_iam_policy_t *p = parse(
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"kinesis:Get*\",\"kinesis:Describe?"
+        "treamSummary\"],\"Resource\":\"arn:aws:kinesis:*:111122223333:stream/ord*\"},"
+        "{\"Effect\":\"Allow\",\"NotAction\":\"kinesis:Delete*\",\"NotResource\":\"" ORDERS
+        "\"}]}");
+    CHECK_EQ_INT(decide(p, "kinesis:GetRecords", ORDERS), SL_IAM_ALLOW);
+    CHECK_EQ_INT(decide(p, "kinesis:DescribeStreamSummary", ORDERS), SL_IAM_ALLOW);
+    CHECK_EQ_INT(decide(p, "kinesis:PutRecord", ORDERS), SL_IAM_IMPLICIT_DENY);
+    CHECK_EQ_INT(decide(p, "kinesis:PutRecord", OTHER), SL_IAM_ALLOW);            /* NotResource */
+    CHECK_EQ_INT(decide(p, "kinesis:DeleteStream", OTHER), SL_IAM_IMPLICIT_DENY); /* NotAction */
+    CHECK(sl_iam_glob("a*b?d", "aXXbcd", false));
+    CHECK(!sl_iam_glob("a*b?d", "aXXbd", false));
+    CHECK(sl_iam_glob("*", "", false));
+    CHECK(!sl_iam_glob("Stream", "stream", false));
+}
+
+static void test_conditions(void) {
+    const sl_iam_policy_t *p = parse(
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":"
+        "{\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"192.168.1.7\"]},\"Bool\":{\"aws:"
+        "SecureTransport\":\"true\"}}}]}");
+    sl_iam_request_t r = {.action = "kinesis:PutRecord",
+                          .resource = ORDERS,
+                          .source_ip = "10.200.3.4",
+                          .secure_transport = true};
+    CHECK_EQ_INT(sl_iam_policy_decide(p, &r), SL_IAM_ALLOW);
+    r.secure_transport = false;
+    CHECK_EQ_INT(sl_iam_policy_decide(p, &r), SL_IAM_IMPLICIT_DENY);
+    r.secure_transport = true;
+    r.source_ip = "192.168.1.7";
+    CHECK_EQ_INT(sl_iam_policy_decide(p, &r), SL_IAM_ALLOW);
+    r.source_ip = "192.168.1.8";
+    CHECK_EQ_INT(sl_iam_policy_decide(p, &r), SL_IAM_IMPLICIT_DENY);
+    r.source_ip = NULL;
+    CHECK_EQ_INT(sl_iam_policy_decide(p, &r), SL_IAM_IMPLICIT_DENY);
+    const sl_iam_policy_t *q = parse(
+        "{\"Statement\":{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":"
+        "{\"NotIpAddress\":{\"aws:SourceIp\":\"127.0.0.0/8\"}}}}");
+    r.source_ip = "127.0.0.1";
+    CHECK_EQ_INT(sl_iam_policy_decide(q, &r), SL_IAM_IMPLICIT_DENY);
+    r.source_ip = "10.0.0.1";
+    CHECK_EQ_INT(sl_iam_policy_decide(q, &r), SL_IAM_EXPLICIT_DENY);
+}
+
+static void test_malformed(void) {
+    expect_malformed("");
+    expect_malformed("[]");
+    expect_malformed("{\"Statement\":[]}");
+    expect_malformed("{\"Version\":\"2020-01-01\",\"Statement\":{\"Effect\":\"Allow\","
+                     "\"Action\":\"*\",\"Resource\":\"*\"}}");
+    expect_malformed("{\"Statement\":{\"Effect\":\"Maybe\",\"Action\":\"*\",\"Resource\":\"*\"}}");
+    expect_malformed("{\"Statement\":{\"Effect\":\"Allow\",\"Resource\":\"*\"}}");
+    expect_malformed("{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"NotAction\":\"x\","
+                     "\"Resource\":\"*\"}}");
+    expect_malformed("{\"Statement\":{\"Effect\":\"Allow\",\"Action\":[1],\"Resource\":\"*\"}}");
+    expect_malformed("{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\","
+                     "\"Condition\":{\"StringEquals\":{\"aws:username\":\"bob\"}}}}");
+    expect_malformed("{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\","
+                     "\"Principal\":\"*\"}}");
+}
+
+int main(void) {
+    sl_arena_init(&arena, 4096);
+    test_allow_and_deny();
+    test_wildcards_and_not();
+    test_conditions();
+    test_malformed();
+    sl_arena_deinit(&arena);
+    TEST_MAIN_END();
+}
