@@ -236,10 +236,15 @@ int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_
     memset(key, 0, sizeof key);
     if (rc) goto out;
     if (!sl_sigv4_equal(expected, auth->signature)) {
-        /* The canonical request holds no secret: at debug level it shows a client author what
-         * was signed (AWS shows it in the message of some services). */
-        SL_DEBUG("auth: signature mismatch for %s; canonical request:\n%s", auth->access_key_id,
-                 creq);
+        /* At debug level the canonical request shows a client author what was signed (AWS
+         * shows it in the message of some services); not when it holds a session token. */
+        if (strstr(auth->signed_headers, "x-amz-security-token") || auth->security_token)
+            SL_DEBUG("auth: signature mismatch for %s (canonical request not shown: it holds a "
+                     "session token)",
+                     auth->access_key_id);
+        else
+            SL_DEBUG("auth: signature mismatch for %s; canonical request:\n%s", auth->access_key_id,
+                     creq);
         rc = SL_EINVAL;
         *err_type = SL_AWS_INVALID_SIGNATURE;
         *err_msg = signature_mismatch;
