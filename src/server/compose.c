@@ -460,6 +460,8 @@ static int open_front(sl_compose_t *root) {
         dynamodb.account = dynamodb_for_key;
         dynamodb.account_ctx = root;
         rc = sl_front_add_service(root->front, &dynamodb);
+    }
+    if (rc == 0) {
         /* under --auth sigv4 the binding lets only admin principals create or change functions;
          * sl_lapi_admin_fn can refuse more (IAM policies, later). NULL = no further check */
         sl_front_service_t lambda;
@@ -499,6 +501,8 @@ static int open_front(sl_compose_t *root) {
             rc = sl_ingest_create(root->accounts[0].kinesis, sl_ingest_keys_check,
                                   root->ingest_keys, &root->ingest);
         if (rc == 0) rc = sl_ingest_register(root->ingest, root->front);
+    } else if (rc == 0) {
+        rc = sl_ingest_register_absent(root->front);
     }
     return rc;
 }

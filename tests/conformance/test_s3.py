@@ -76,7 +76,8 @@ def test_bucket_lifecycle(s3):
     s3.head_bucket(Bucket=name)
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert name in names
-    assert error_of(s3.create_bucket, Bucket=name)[:2] == ("BucketAlreadyOwnedByYou", 409)
+    # North Virginia (REGION): re-creating a bucket one owns succeeds, for legacy compatibility.
+    assert s3.create_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
     s3.put_object(Bucket=name, Key="k", Body=b"x")
     code, status, _ = error_of(s3.delete_bucket, Bucket=name)
     assert (code, status) == ("BucketNotEmpty", 409)
@@ -408,3 +409,19 @@ def test_presigned_urls(s3, endpoint, bucket):
     get = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "pre"})
     assert "X-Amz-Credential=" in get
     assert urllib.request.urlopen(get).read() == b"presigned body"
+
+
+def test_recreating_an_owned_bucket_outside_us_east_1(make_server):
+    """Every region but us-east-1 answers BucketAlreadyOwnedByYou (409)."""
+    srv = make_server(region="eu-west-1")
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                                    region_name="eu-west-1")
+    client = session.client("s3", endpoint_url=srv.endpoint,
+                            config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                                          s3={"addressing_style": "path"}))
+    name = bucket_name()
+    client.create_bucket(Bucket=name,
+                         CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    code, status, _ = error_of(client.create_bucket, Bucket=name,
+                               CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert (code, status) == ("BucketAlreadyOwnedByYou", 409)

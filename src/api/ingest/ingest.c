@@ -370,3 +370,11 @@ void sl_ingest_destroy(sl_ingest_t *in) {
 int sl_ingest_register(sl_ingest_t *in, sl_front_t *front) {
     return sl_front_add_route(front, "POST", "/ingest/", true, handle, in);
 }
+
+static void handle_absent(sl_front_call_t *call) {
+    fail(call, 404, "NotFoundException", "Not Found");
+}
+
+int sl_ingest_register_absent(sl_front_t *front) {
+    return sl_front_add_route(front, "POST", "/ingest/", true, handle_absent, NULL);
+}

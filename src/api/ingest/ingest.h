@@ -26,5 +26,8 @@ int sl_ingest_create(sl_kinesis_t *k, sl_ingest_auth_fn auth, void *auth_ctx, sl
 void sl_ingest_destroy(sl_ingest_t *in);
 /* Registers POST /ingest/ (a prefix route) on the front. Same errors as sl_front_add_route. */
 int sl_ingest_register(sl_ingest_t *in, sl_front_t *front);
+/* Without --ingest-keys the ingest front does not exist: POST /ingest/... is answered 404
+ * (NotFoundException, "Not Found") instead of the Kinesis endpoint's answer to an unknown path. */
+int sl_ingest_register_absent(sl_front_t *front);
 
 #endif

@@ -298,6 +298,11 @@ static size_t info_headers(job_t *j, sl_http_header_t *h, size_t cap) {
 
 static void create_bucket_work(job_t *j) {
     j->rc = sl_objstore_create_bucket(j->store, j->bucket, j->call->now_ms, &j->err);
+    /* S3 answers BucketAlreadyOwnedByYou in every region but North Virginia, where re-creating a
+     * bucket one already owns succeeds (200), for legacy compatibility. */
+    if (j->rc && j->err.code == SL_S3_BUCKET_ALREADY_OWNED &&
+        strcmp(api_of(j->call)->region, "us-east-1") == 0)
+        j->rc = 0;
 }
 
 static void create_bucket_done(job_t *j) {
