@@ -24,6 +24,10 @@ typedef struct sl_ddb sl_ddb_t;
 
 #define SL_DDB_NAME_MAX 255          /* table, index and attribute names in key schemas */
 #define SL_DDB_ITEM_BYTES_MAX 409600 /* 400 KB */
+/* Levels of nesting an item may have: DynamoDB allows 32; the JSON decoder's depth bound
+ * (SL_WIRE_DEPTH_MAX, two JSON levels per level of M or L) lets requests carry 31, so updates are
+ * held to what a request could put and an answer can carry. */
+#define SL_DDB_NESTING_MAX 31
 #define SL_DDB_GSI_MAX 20
 #define SL_DDB_TAGS_MAX 50
 #define SL_DDB_ATTR_DEFS_MAX 64

@@ -207,6 +207,11 @@ static int apply(sl_ddb_t *d, const sl_ddb_write_t *w, int64_t now_ms, sl_arena_
             return -1;
         }
         if (check_item(t, next, &hash, &range, err)) return -1;
+        if (sl_ddb_item_depth(next) > SL_DDB_NESTING_MAX) {
+            sl_ddb_fail(err, SL_DDB_ERR_VALIDATION,
+                        "Nesting Levels have exceeded supported limits");
+            return -1;
+        }
     }
     sl_buf_t key = SL_BUF_INIT, blob = SL_BUF_INIT;
     sl_ddb_store_key(&key, hash, range);

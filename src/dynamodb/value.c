@@ -142,6 +142,32 @@ size_t sl_ddb_item_size(const sl_ddb_item_t *item) {
     return n;
 }
 
+static size_t val_depth(const sl_ddb_val_t *v) {
+    size_t max = 0;
+    if (v->type == SL_DDB_L)
+        for (size_t i = 0; i < v->u.list.count; i++) {
+            size_t d = val_depth(&v->u.list.items[i]);
+            if (d > max) max = d;
+        }
+    else if (v->type == SL_DDB_M)
+        for (size_t i = 0; i < v->u.map.count; i++) {
+            size_t d = val_depth(&v->u.map.items[i].val);
+            if (d > max) max = d;
+        }
+    else
+        return 0;
+    return max + 1;
+}
+
+size_t sl_ddb_item_depth(const sl_ddb_item_t *item) {
+    size_t max = 0;
+    for (size_t i = 0; i < item->count; i++) {
+        size_t d = val_depth(&item->attrs[i].val);
+        if (d > max) max = d;
+    }
+    return max + 1;
+}
+
 int sl_ddb_val_copy(sl_arena_t *arena, const sl_ddb_val_t *src, sl_ddb_val_t *dst) {
     *dst = *src;
     switch (src->type) {

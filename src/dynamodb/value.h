@@ -78,6 +78,9 @@ int sl_ddb_val_cmp(const sl_ddb_val_t *a, const sl_ddb_val_t *b);
 size_t sl_ddb_val_size(const sl_ddb_val_t *v);
 size_t sl_ddb_item_size(const sl_ddb_item_t *item);
 
+/* Nesting depth: 1 for an item of scalars, one more for each level of M or L. */
+size_t sl_ddb_item_depth(const sl_ddb_item_t *item);
+
 /* Deep copy into an arena; returns 0 or SL_ENOMEM. */
 int sl_ddb_val_copy(sl_arena_t *arena, const sl_ddb_val_t *src, sl_ddb_val_t *dst);
 int sl_ddb_item_copy(sl_arena_t *arena, const sl_ddb_item_t *src, sl_ddb_item_t *dst);

@@ -3,9 +3,10 @@ legacy parameter forms, and their error paths with DynamoDB's texts.
 
 The same file runs against dynalite, a DynamoDB reimplementation whose texts were recorded on AWS,
 to show that the expectations are DynamoDB's own: set DYNAMODB_ENDPOINT to its URL (the session
-server is then not used). Tests marked `dynamodb_only` hold texts that dynalite words its own way
-(its expression parser reports PEG-style syntax errors where DynamoDB reports the token and the
-text near it); docs/dynamodb.md lists the differences.
+server is then not used). Tests marked `dynamodb_only` hold what dynalite does its own way or not
+at all (its expression parser reports PEG-style syntax errors where DynamoDB reports the token and
+the text near it; it predates ReturnValuesOnConditionCheckFailure); docs/dynamodb.md lists the
+differences.
 """
 import os
 import time
@@ -739,3 +740,36 @@ def test_crc32_header(ddb, table):
     # botocore checks the header against the body and raises on a mismatch; the body of an
     # item that is not there is "{}".
     assert int(headers["x-amz-crc32"]) == zlib.crc32(b"{}") & 0xffffffff
+
+
+@pytest.mark.dynamodb_only
+def test_return_values_on_condition_check_failure(ddb, table):
+    """The old item comes back with the ConditionalCheckFailedException (dynalite predates this)."""
+    key = {"id": {"S": "rv"}}
+    ddb.put_item(TableName=table, Item={**key, "v": {"N": "1"}})
+    err = assert_error(lambda: ddb.put_item(TableName=table, Item=key,
+                                            ConditionExpression="v = :two",
+                                            ExpressionAttributeValues={":two": {"N": "2"}},
+                                            ReturnValuesOnConditionCheckFailure="ALL_OLD"),
+                       "ConditionalCheckFailedException", "The conditional request failed")
+    assert err.response["Item"] == {**key, "v": {"N": "1"}}
+
+
+@pytest.mark.dynamodb_only
+def test_nesting_limit(ddb, table):
+    """Documents nest up to what a request can carry; an update nesting deeper is refused (as
+    DynamoDB refuses more than 32 levels; dynalite does not check)."""
+    def nested(levels, leaf):
+        v = leaf
+        for _ in range(levels):
+            v = {"M": {"k": v}}
+        return v
+    key = {"id": {"S": "deep"}}
+    ddb.put_item(TableName=table, Item={**key, "d": nested(29, {"S": "leaf"})})
+    item = ddb.get_item(TableName=table, Key=key)["Item"]
+    assert item["d"] == nested(29, {"S": "leaf"})
+    assert_error(lambda: ddb.update_item(
+        TableName=table, Key=key, UpdateExpression="SET d." + ".".join(["k"] * 28) + ".x = :v",
+        ExpressionAttributeValues={":v": nested(5, {"N": "1"})}),
+        "ValidationException", "Nesting Levels have exceeded supported limits")
+    assert ddb.get_item(TableName=table, Key=key)["Item"]["d"] == nested(29, {"S": "leaf"})
