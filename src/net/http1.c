@@ -355,9 +355,18 @@ size_t sl_h1_input(sl_conn_t *c, const char *data, size_t len) {
             h1_on_head(c);
             if (c->parser.streaming && !c->dead) h1_stream_dispatch(c, r);
             break;
-        case SL_HTTP1_BODY:
-            if (!h1_stream_piece(c, c->parser.piece, c->parser.piece_len)) return total;
+        case SL_HTTP1_BODY: {
+            bool more = h1_stream_piece(c, c->parser.piece, c->parser.piece_len);
+            if (c->dead) return len;
+            /* The body's last bytes: end it now. Waiting for the DONE event of the next feed
+             * would hang when these bytes filled the piece buffer and none are left to feed. */
+            if (c->parser.piece_last && c->h1_stream == r) {
+                h1_stream_done(c);
+                break;
+            }
+            if (!more) return total;
             break;
+        }
         case SL_HTTP1_DONE:
             if (c->h1_stream == r)
                 h1_stream_done(c);

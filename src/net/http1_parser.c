@@ -57,6 +57,7 @@ void sl_http1_parser_reset(sl_http1_parser_t *p) {
 static sl_http1_event_t piece(sl_http1_parser_t *p, const char *data, size_t n) {
     p->piece = (const uint8_t *)data;
     p->piece_len = n;
+    p->piece_last = p->state == P_DONE;
     return SL_HTTP1_BODY;
 }
 

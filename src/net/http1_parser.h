@@ -58,6 +58,8 @@ typedef struct {
     bool streaming;       /* this request's body is streamed (stream_hook said so) */
     const uint8_t *piece; /* SL_HTTP1_BODY: the bytes, inside the data just fed */
     size_t piece_len;
+    bool piece_last; /* SL_HTTP1_BODY of a Content-Length body: these are its last bytes (the
+                      * request is complete; SL_HTTP1_DONE follows on the next feed) */
     uint8_t *body;
     size_t body_len, body_cap;
     int error_status;         /* 400, 413, 431, 501 or 505 after SL_HTTP1_ERROR */

@@ -290,6 +290,28 @@ static void test_h1_backpressure(int port) {
     free(body);
 }
 
+/* The body's last bytes fill the piece buffer exactly while the handler holds a piece: the
+ * parser has then seen the whole body but the server stopped feeding it at the full buffer, and
+ * no byte is left to feed once the piece is given back. The body must still end (last = true)
+ * instead of leaving the client waiting for an answer. */
+static void test_h1_last_bytes_fill_the_piece(int port) {
+    size_t first = 1000, n = first + SL_NET_BODY_PIECE_BYTES;
+    uint8_t *body = pattern(n);
+    int fd = connect_to(port);
+    char head[256];
+    snprintf(head, sizeof head,
+             "PUT /stream/fill?first=400 HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
+    atomic_store(&g_held_now, 0);
+    CHECK(send_all(fd, head, strlen(head)) && send_all(fd, body, first));
+    CHECK(wait_for(&g_held_now, 1, 5000)); /* the handler holds the first piece */
+    CHECK(send_all(fd, body + first, n - first));
+    char *ans = read_answer(fd);
+    expect_answer(ans, n, sl_crc32c(0, body, n), 1);
+    free(ans);
+    close(fd);
+    free(body);
+}
+
 /* A client that stalls in the middle of its body (shorter than the body deadline) and goes on:
  * the body arrives whole. */
 static void test_h1_stall(int port) {
@@ -403,6 +425,7 @@ int main(void) {
     test_h1_large(port);
     test_h1_chunked(port);
     test_h1_backpressure(port);
+    test_h1_last_bytes_fill_the_piece(port);
     test_h1_stall(port);
     test_h1_disconnect(port);
     test_h1_early_answer(port);
