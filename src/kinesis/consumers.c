@@ -105,28 +105,6 @@ static sl_kstream_t *register_checked(sl_kinesis_t *k, const sl_kconsumer_regist
     return s;
 }
 
-/* The registration's tags, in one transaction after the consumer's row. */
-static int register_tags(sl_kinesis_t *k, sl_kconsumer_t *c, const sl_ktag_ref_t *tags, size_t n) {
-    if (!n) return 0;
-    char **keys = calloc(n, sizeof *keys), **values = calloc(n, sizeof *values);
-    int rc = keys && values ? 0 : SL_ENOMEM;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        keys[i] = strndup(tags[i].key, tags[i].key_len);
-        values[i] = strndup(tags[i].value ? tags[i].value : "", tags[i].value_len);
-        if (!keys[i] || !values[i]) rc = SL_ENOMEM;
-    }
-    if (rc == 0)
-        rc = sl_kinesis_tags_write(k, &c->tags, c->arn, (const char *const *)keys,
-                                   (const char *const *)values, n);
-    for (size_t i = 0; i < n; i++) {
-        free(keys ? keys[i] : NULL);
-        free(values ? values[i] : NULL);
-    }
-    free(keys);
-    free(values);
-    return rc;
-}
-
 bool sl_kinesis_register_consumer(sl_kinesis_t *k, sl_kconsumer_register_t *op, sl_kerr_t *err) {
     sl_kinesis_wrlock(k);
     bool ok = false;
@@ -135,8 +113,10 @@ bool sl_kinesis_register_consumer(sl_kinesis_t *k, sl_kconsumer_register_t *op, 
         char name[129];
         snprintf(name, sizeof name, "%.*s", (int)op->name_len, op->name);
         sl_kconsumer_t *c = NULL;
-        int rc = sl_kinesis_consumer_add(k, s, name, op->now_ms, &c);
-        if (rc == 0) rc = register_tags(k, c, op->tags, op->tag_count);
+        sl_ktag_rows_t rows;
+        int rc = sl_ktag_rows_make(op->tags, op->tag_count, &rows);
+        if (rc == 0) rc = sl_kinesis_consumer_add(k, s, name, &rows, op->now_ms, &c);
+        sl_ktag_rows_free(&rows);
         if (rc == 0) info_of(s, c, op->now_ms, &op->consumer);
         ok = rc == 0 || sl_kerr_internal(err, rc);
     }

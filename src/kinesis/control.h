@@ -71,7 +71,7 @@ bool sl_kinesis_update_shard_count(sl_kinesis_t *k, sl_kscale_t *op, sl_kerr_t *
  * ARN (ResourceARN). */
 
 /* A tag of a request, or of a result (then both strings are NUL-terminated, in the arena). */
-typedef struct {
+typedef struct sl_ktag_ref {
     const char *key;
     size_t key_len;
     const char *value; /* "" when the request gave none */

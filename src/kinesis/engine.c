@@ -432,9 +432,29 @@ int sl_kinesis_add_shard(sl_kinesis_t *k, sl_kstream_t *s, sl_u128_t start, sl_u
     return rc;
 }
 
+static int tags_mem_set(sl_ktags_t *tags, const char *key, const char *value);
+
+/* The catalog rows of a new resource's tags (inside the caller's transaction). */
+static int tag_rows_put(sl_kinesis_t *k, const char *arn, const sl_ktag_rows_t *tags) {
+    int rc = 0;
+    for (size_t i = 0; tags && i < tags->count && rc == 0; i++)
+        rc = sl_catalog_tag_put(k->catalog, arn, tags->keys[i], tags->values[i]);
+    return rc;
+}
+
+/* The memory side, once those rows are committed. */
+static int tag_rows_apply(sl_ktags_t *t, const sl_ktag_rows_t *tags) {
+    int rc = 0;
+    for (size_t i = 0; tags && i < tags->count; i++) {
+        int mrc = tags_mem_set(t, tags->keys[i], tags->values[i]);
+        if (mrc && rc == 0) rc = mrc;
+    }
+    return rc;
+}
+
 int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count, bool on_demand,
-                             int32_t max_record_size_kib, int64_t warm_mibps, int64_t now_ms,
-                             sl_kstream_t **out) {
+                             int32_t max_record_size_kib, int64_t warm_mibps,
+                             const sl_ktag_rows_t *tags, int64_t now_ms, sl_kstream_t **out) {
     catalog_changed(k);
     sl_kstream_t *s = calloc(1, sizeof *s);
     if (!s) return SL_ENOMEM;
@@ -474,6 +494,8 @@ int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count,
         if (rc == 0) rc = sl_kinesis_save_shard(k, sh);
         if (rc) goto fail_tx;
     }
+    rc = tag_rows_put(k, s->arn, tags);
+    if (rc) goto fail_tx;
     rc = sl_catalog_commit(k->catalog);
     if (rc) goto fail_tx;
     rc = sl_kstream_reindex(s);
@@ -482,7 +504,7 @@ int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count,
     if (rc) goto fail;
     if (out) *out = s;
     sl_kinesis_kick(k);
-    return 0;
+    return tag_rows_apply(&s->tags, tags);
 fail_tx:
     sl_catalog_rollback(k->catalog);
 fail:
@@ -627,8 +649,8 @@ int sl_kinesis_consumer_save(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c
     return sl_catalog_consumer_put(k->catalog, &row);
 }
 
-int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, int64_t now_ms,
-                            sl_kconsumer_t **out) {
+int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name,
+                            const sl_ktag_rows_t *tags, int64_t now_ms, sl_kconsumer_t **out) {
     sl_kconsumer_t *c = calloc(1, sizeof *c);
     if (!c) return SL_ENOMEM;
     snprintf(c->name, sizeof c->name, "%s", name);
@@ -642,7 +664,13 @@ int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, 
         return SL_ENOMEM;
     }
     s->consumers = n;
-    int rc = sl_kinesis_consumer_save(k, s, c);
+    int rc = sl_catalog_begin(k->catalog);
+    if (rc == 0) {
+        rc = sl_kinesis_consumer_save(k, s, c);
+        if (rc == 0) rc = tag_rows_put(k, c->arn, tags);
+        if (rc == 0) rc = sl_catalog_commit(k->catalog);
+        if (rc) sl_catalog_rollback(k->catalog);
+    }
     if (rc) {
         free(c);
         return rc;
@@ -650,7 +678,7 @@ int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, 
     n[s->consumer_count++] = c;
     *out = c;
     sl_kinesis_kick(k);
-    return 0;
+    return tag_rows_apply(&c->tags, tags);
 }
 
 int sl_kinesis_setting_save(sl_kinesis_t *k) {

@@ -268,11 +268,25 @@ size_t sl_kinesis_on_demand_count(sl_kinesis_t *k, int64_t now_ms);
 size_t sl_kinesis_creating_count(sl_kinesis_t *k, int64_t now_ms);
 sl_kconsumer_t *sl_kstream_consumer(const sl_kstream_t *s, const char *name, size_t len);
 
+/* Tags written with a new resource (CreateStream, RegisterStreamConsumer), NUL-terminated. */
+typedef struct {
+    const char *const *keys;
+    const char *const *values;
+    size_t count;
+} sl_ktag_rows_t;
+
+/* NUL-terminated copies of a request's tags (control.h), freed with sl_ktag_rows_free (also after
+ * a failure). */
+struct sl_ktag_ref;
+int sl_ktag_rows_make(const struct sl_ktag_ref *in, size_t n, sl_ktag_rows_t *out);
+void sl_ktag_rows_free(sl_ktag_rows_t *rows);
+
 /* ---- changes (caller holds the write lock); each writes through to the catalog ---- */
-/* Creates a stream in CREATING with `shard_count` shards of even hash ranges. */
+/* Creates a stream in CREATING with `shard_count` shards of even hash ranges and its tags (NULL =
+ * none): every row in one catalog transaction, then memory. */
 int sl_kinesis_create_stream(sl_kinesis_t *k, const char *name, int shard_count, bool on_demand,
-                             int32_t max_record_size_kib, int64_t warm_mibps, int64_t now_ms,
-                             sl_kstream_t **out);
+                             int32_t max_record_size_kib, int64_t warm_mibps,
+                             const sl_ktag_rows_t *tags, int64_t now_ms, sl_kstream_t **out);
 /* Marks the stream DELETING (gone after delete_stream_ms); data removed by the background thread.
  */
 int sl_kinesis_delete_stream(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms);
@@ -310,8 +324,10 @@ const sl_ktag_t *sl_ktags_find(const sl_ktags_t *tags, const char *key);
 int sl_kinesis_tags_write(sl_kinesis_t *k, sl_ktags_t *tags, const char *arn,
                           const char *const *keys, const char *const *values, size_t n);
 int sl_kinesis_policy_set(sl_kinesis_t *k, char **slot, const char *arn, const char *policy);
-int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name, int64_t now_ms,
-                            sl_kconsumer_t **out);
+/* A new consumer (CREATING) with its tags (NULL = none): its row and its tags' rows in one catalog
+ * transaction, then memory. */
+int sl_kinesis_consumer_add(sl_kinesis_t *k, sl_kstream_t *s, const char *name,
+                            const sl_ktag_rows_t *tags, int64_t now_ms, sl_kconsumer_t **out);
 int sl_kinesis_consumer_save(sl_kinesis_t *k, sl_kstream_t *s, sl_kconsumer_t *c);
 int sl_kinesis_setting_save(sl_kinesis_t *k);
 

@@ -122,14 +122,13 @@ bool sl_kinesis_create_stream_op(sl_kinesis_t *k, const sl_kcreate_t *op, sl_ker
     char name[129];
     snprintf(name, sizeof name, "%.*s", (int)op->name_len, op->name);
     sl_kstream_t *s = NULL;
-    int rc =
-        sl_kinesis_create_stream(k, name, (int)shards, on_demand, (int32_t)op->max_record_size_kib,
-                                 op->has_warm ? op->warm_mibps : -1, op->now_ms, &s);
-    for (size_t i = 0; rc == 0 && i < op->tag_count; i++) {
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)op->tags[i].key_len, op->tags[i].key);
-        rc = sl_kinesis_tag_set(k, &s->tags, s->arn, key, op->tags[i].value);
-    }
+    sl_ktag_rows_t rows;
+    int rc = sl_ktag_rows_make(op->tags, op->tag_count, &rows);
+    if (rc == 0)
+        rc = sl_kinesis_create_stream(k, name, (int)shards, on_demand,
+                                      (int32_t)op->max_record_size_kib,
+                                      op->has_warm ? op->warm_mibps : -1, &rows, op->now_ms, &s);
+    sl_ktag_rows_free(&rows);
     ok = saved(rc, err);
 out:
     sl_kinesis_unlock(k);

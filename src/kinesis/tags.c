@@ -116,6 +116,18 @@ static void tags_copy_free(char **keys, char **values, size_t n) {
     free(values);
 }
 
+int sl_ktag_rows_make(const sl_ktag_ref_t *in, size_t n, sl_ktag_rows_t *out) {
+    char **keys = NULL, **values = NULL;
+    int rc = tags_copy(in, n, &keys, &values);
+    *out = (sl_ktag_rows_t){(const char *const *)keys, (const char *const *)values, n};
+    return rc;
+}
+
+void sl_ktag_rows_free(sl_ktag_rows_t *rows) {
+    tags_copy_free((char **)rows->keys, (char **)rows->values, rows->count);
+    *rows = (sl_ktag_rows_t){0};
+}
+
 /* Writes the tags (values) or removes the keys (values false) in one transaction. */
 static bool tags_write(sl_kinesis_t *k, const target_t *t, const sl_ktag_ref_t *in, size_t n,
                        bool values, sl_kerr_t *err) {

@@ -92,8 +92,9 @@ static inline void kutil_rm_rf(const char *path) {
 static inline sl_kstream_t *kutil_stream(sl_kinesis_t *k, const char *name, int shards) {
     sl_kstream_t *s = NULL;
     sl_kinesis_wrlock(k);
-    int rc = sl_kinesis_create_stream(
-        k, name, shards, false, SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT, -1, sl_time_now_ms(), &s);
+    int rc =
+        sl_kinesis_create_stream(k, name, shards, false, SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT, -1,
+                                 NULL, sl_time_now_ms(), &s);
     sl_kinesis_unlock(k);
     if (rc) {
         fprintf(stderr, "create_stream failed: %d\n", rc);

@@ -117,9 +117,28 @@ static void test_failed_writes(kutil_engine_t *e, const char *dir) {
     sl_kconsumer_info_t d;
     CHECK(sl_kinesis_describe_consumer(e->k, &ref, sl_time_now_ms(), &d, &err));
     CHECK_EQ_INT(d.status, SL_KS_ACTIVE);
+    /* a registration with tags: the consumer's row, the tag's row and the commit, each failing */
+    sl_ktag_ref_t tags[] = {{"team", 4, "x", 1}};
+    sl_kconsumer_register_t op = {.stream_arn = stream_arn,
+                                  .stream_arn_len = strlen(stream_arn),
+                                  .name = "tagged",
+                                  .name_len = 6,
+                                  .tags = tags,
+                                  .tag_count = 1,
+                                  .now_ms = sl_time_now_ms()};
+    for (long nth = 1; nth <= 3; nth++) {
+        sl_fault_catalog_install(e->catalog);
+        sl_fault_catalog_arm(nth, SL_EIO, false);
+        CHECK(!sl_kinesis_register_consumer(e->k, &op, &err));
+        sl_fault_catalog_disarm();
+        sl_fault_catalog_remove(e->catalog);
+        CHECK_EQ_INT(count_live(e->k), 2);
+    }
     kutil_close(e);
     kutil_open(e, dir, false);
     CHECK_EQ_INT(count_live(e->k), 2);
+    CHECK(sl_kinesis_register_consumer(e->k, &op, &err));
+    CHECK_EQ_INT(count_live(e->k), 3);
     sl_kconsumer_ref_t four = by_name("four");
     CHECK(!sl_kinesis_describe_consumer(e->k, &four, sl_time_now_ms(), &d, &err));
 }

@@ -62,7 +62,7 @@ static void test_failed_write_changes_nothing(kutil_engine_t *e) {
     fields_t before = fields_of(s);
     sl_kshard_t *sh = sl_kstream_shard(s, 0);
     sl_kconsumer_t *c = NULL;
-    CHECK_EQ_INT(sl_kinesis_consumer_add(k, s, "reader", now, &c), 0);
+    CHECK_EQ_INT(sl_kinesis_consumer_add(k, s, "reader", NULL, now, &c), 0);
     sl_kstatus_t consumer_status = c->status;
     int64_t consumer_until = c->status_until_ms;
     bool commitment = k->commitment_enabled;

@@ -101,7 +101,8 @@ int main(void) {
     env_open(&e);
     sl_kinesis_wrlock(e.k);
     sl_kstream_t *s = NULL;
-    CHECK_EQ_INT(sl_kinesis_create_stream(e.k, "r", 1, false, 1024, -1, sl_time_now_ms(), &s), 0);
+    CHECK_EQ_INT(sl_kinesis_create_stream(e.k, "r", 1, false, 1024, -1, NULL, sl_time_now_ms(), &s),
+                 0);
     sl_kinesis_unlock(e.k);
     catalog_bounds(e.cat);
     CHECK_EQ_INT(g_reserved, 1 + (int64_t)SL_KINESIS_SEQ_BLOCK);

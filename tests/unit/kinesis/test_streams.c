@@ -209,6 +209,30 @@ static void test_settings(kutil_engine_t *e, const char *dir) {
     }
 }
 
+/* CreateStream writes the stream, its shards and its tags in one transaction: whichever write
+ * fails, no stream exists afterwards, in memory or in the catalog. */
+static void test_create_atomic(kutil_engine_t *e, const char *dir) {
+    sl_kerr_t err;
+    sl_kstream_info_t s;
+    for (long nth = 1; nth <= 4; nth++) { /* stream, shard, tag, commit */
+        sl_fault_catalog_install(e->catalog);
+        sl_fault_catalog_arm(nth, SL_EIO, false);
+        CHECK(!create(e->k, "atomic", 1, &err));
+        CHECK_EQ_INT(sl_fault_catalog_failed(), 1);
+        sl_fault_catalog_disarm();
+        sl_fault_catalog_remove(e->catalog);
+        CHECK(!summary(e->k, "atomic", &s));
+    }
+    kutil_close(e);
+    kutil_open(e, dir, false);
+    CHECK(!summary(e->k, "atomic", &s));
+    CHECK(create(e->k, "atomic", 1, &err));
+    sl_ktag_list_t l = {.stream = ref("atomic"), .limit = 10, .now_ms = sl_time_now_ms()};
+    l.arena = &arena;
+    CHECK(sl_kinesis_tags_list(e->k, &l, &err));
+    CHECK_EQ_INT(l.count, 1);
+}
+
 int main(void) {
     char *dir = kutil_tmpdir("streams");
     sl_arena_init(&arena, 1 << 20);
@@ -218,6 +242,7 @@ int main(void) {
     test_lifecycle(e.k);
     test_list_shards(e.k);
     test_settings(&e, dir);
+    test_create_atomic(&e, dir);
     kutil_close(&e);
     sl_arena_deinit(&arena);
     kutil_rm_rf(dir);
