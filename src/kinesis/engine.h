@@ -22,6 +22,7 @@
 
 #include "catalog/catalog.h"
 #include "kinesis/hashkey.h"
+#include "kinesis/open.h"
 #include "kinesis/status.h"
 #include "storage/backend.h"
 
@@ -31,8 +32,6 @@
 #include <stdint.h>
 
 typedef struct sl_kstream sl_kstream_t;
-/* The reader pool (read.c): threads that run storage reads and seeks off the network threads. */
-typedef struct sl_kreadpool sl_kreadpool_t;
 struct sl_kerr;        /* sl_kerr_t, kinesis.h */
 struct sl_kstream_ref; /* sl_kstream_ref_t, kinesis.h */
 
@@ -74,11 +73,6 @@ typedef struct sl_kshard {
     uint64_t seq_raising; /* (reserve thread) the reservation being persisted, 0 = none */
     int seq_persist;      /* atomic flag: the reserve thread should persist this shard's bounds */
 } sl_kshard_t;
-
-/* Seqs reserved at a time: one catalog write per shard per SL_KINESIS_SEQ_BLOCK records. A raise
- * is requested when fewer than half a block remain, so an append waits for one only when a shard
- * takes half a block (524,288 records) faster than one catalog commit. */
-#define SL_KINESIS_SEQ_BLOCK (UINT64_C(1) << 20)
 
 /* The catalog's backup (catalog.db.bak, for `sluice repair`) is refreshed once control-plane
  * changes have been quiet this long, and at the latest this long after the first pending one. */
@@ -129,25 +123,6 @@ struct sl_kstream {
     size_t consumer_count;
     char *policy; /* resource policy JSON text or NULL */
 };
-
-typedef struct {
-    sl_catalog_t *catalog; /* not owned: opened by the composition root (server/compose.c) */
-    sl_storage_t *storage; /* not owned; its on_commit must be sl_kinesis_storage_commit */
-    const char *data_dir;  /* for log messages, and where the catalog's backup is kept (copied) */
-    const char *region;
-    const char *account;
-    /* Prepended to every stream's storage key ("" for the default account, "<account id>." for
-     * the others), so accounts share one storage backend without sharing a log. */
-    const char *storage_prefix;
-    /* The reader pool (sl_kreadpool_create, below) shared by every account's engine: not
-     * owned, created by the composition root before the engines and destroyed after them. NULL =
-     * the engine starts a pool of its own (tests, tools). */
-    sl_kreadpool_t *readpool;
-    int64_t create_stream_ms, delete_stream_ms, update_stream_ms, consumer_ms;
-    int64_t iterator_ttl_ms; /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
-    int64_t shard_limit;
-    int64_t on_demand_stream_limit;
-} sl_kinesis_config_t;
 
 /* Private state of the data-plane files (listen.c, read.c); owned by the engine. */
 typedef struct sl_klisteners sl_klisteners_t;
@@ -201,16 +176,6 @@ struct sl_kinesis {
     char backup_path[1200]; /* <data_dir>/catalog.db.bak, "" = none */
 };
 
-/* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their
- * tails) and reconciles logs and catalog, then starts the background thread. The catalog and the
- * storage stay the caller's (the composition root opens them before and closes them after). */
-int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out);
-/* Stops the background thread and closes the engine's shard logs (not the catalog or storage). */
-void sl_kinesis_close(sl_kinesis_t *k);
-/* The storage on_commit callback (ctx unused): records of a shard log opened by an engine became
- * committed; calls that engine's commit listeners (kinesis.h). Runs on a storage thread. */
-void sl_kinesis_storage_commit(void *ctx, sl_shard_log_t *log, uint64_t next_seq);
-
 static inline void sl_kinesis_rdlock(sl_kinesis_t *k) {
     pthread_rwlock_rdlock(&k->lock);
 }
@@ -224,13 +189,6 @@ static inline void sl_kinesis_unlock(sl_kinesis_t *k) {
 int sl_klisteners_init(sl_kinesis_t *k);
 void sl_klisteners_deinit(sl_kinesis_t *k);
 void sl_klisteners_notify(sl_kinesis_t *k, sl_kshard_t *shard, uint64_t next_seq);
-/* Starts a reader pool of `threads` threads (1..SL_KINESIS_READ_THREADS_MAX) with a queue of at
- * most SL_KINESIS_READ_QUEUE_MAX jobs (beyond, reads are throttled). One pool serves every
- * account's engine (sl_kinesis_config_t.readpool); the composition root creates it before the
- * engines and destroys it after every engine that uses it was closed (each close waits for its
- * own jobs). */
-int sl_kreadpool_create(int threads, sl_kreadpool_t **out);
-void sl_kreadpool_destroy(sl_kreadpool_t *p);
 /* Waits until no job of k is queued or running on its pool and refuses new ones (SL_ECLOSED). */
 void sl_kreadpool_detach(sl_kinesis_t *k);
 /* Wakes the background thread (after scheduling a state transition). */

@@ -15,7 +15,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/time.h"
-#include "kinesis/engine.h"
+#include "kinesis/open.h"
 #include "kinesis/names.h"
 #include "server/config.h"
 #include "storage/backend.h"

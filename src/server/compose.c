@@ -18,7 +18,7 @@
 #include "iam/credentials.h"
 #include "functions/functions.h"
 #include "iam/store.h"
-#include "kinesis/engine.h"
+#include "kinesis/open.h"
 #include "net/http.h"
 #include "objstore/objstore.h"
 #include "storage/backend.h"

@@ -70,6 +70,7 @@ class CheckRulesTest(unittest.TestCase):
             "src/api/k.c": '#include "kinesis/engine.h"\n'
                            "void h(void *k) {\n    sl_kinesis_wrlock(k);\n}\n",
             "src/server/c.c": '#include "kinesis/engine.h"\nint c;\n',
+            "src/server/d.c": '#include "kinesis/open.h"\nint d;\n',
         })
         rc, out = self.run_check()
         self.assertEqual(rc, 1, out)
@@ -84,9 +85,10 @@ class CheckRulesTest(unittest.TestCase):
                        "[allow] 'banned src/net/gone.c atoi' no longer occurs",
                        'src/api/k.c:1: [private] include "kinesis/engine.h": private to',
                        "src/api/k.c:3: [private] sl_kinesis_wrlock() (kinesis/engine.h) is "
-                       "private to kinesis"):
+                       "private to kinesis",
+                       'src/server/c.c:1: [private] include "kinesis/engine.h": private to'):
             self.assertIn(needle, out)
-        self.assertNotIn("src/server/c.c", out)
+        self.assertNotIn("src/server/d.c", out)
 
     def test_allow_listed_finding_passes(self):
         self.write({
