@@ -24,6 +24,7 @@
 #include "kinesis/hashkey.h"
 #include "kinesis/open.h"
 #include "kinesis/status.h"
+#include "kinesis/throttle.h"
 #include "storage/backend.h"
 
 #include <pthread.h>
@@ -72,6 +73,7 @@ typedef struct sl_kshard {
     uint64_t seq_start;   /* the seq this run's first record gets at least (set at open) */
     uint64_t seq_raising; /* (reserve thread) the reservation being persisted, 0 = none */
     int seq_persist;      /* atomic flag: the reserve thread should persist this shard's bounds */
+    sl_kshard_limits_t limits; /* used only with cfg.throughput_limits (throttle.h) */
 } sl_kshard_t;
 
 /* The catalog's backup (catalog.db.bak, for `sluice repair`) is refreshed once control-plane

@@ -140,6 +140,7 @@ typedef struct {
     size_t *entries;    /* indexes of this group's records in the request */
     sl_kshard_t *shard; /* valid until the group's append completed */
     struct sl_kput *op;
+    bool refused; /* refused by the shard's throughput limits: never appended */
 } sl_kput_group_t;
 
 /* Where one record went. */

@@ -9,6 +9,7 @@
 #include "kinesis/status.h"
 #include "storage/backend.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Seqs reserved at a time: one catalog write per shard per SL_KINESIS_SEQ_BLOCK records. A raise
@@ -37,6 +38,8 @@ typedef struct {
     int64_t iterator_ttl_ms; /* shard iterator lifetime (0 = SL_KINESIS_ITERATOR_TTL_MS) */
     int64_t shard_limit;
     int64_t on_demand_stream_limit;
+    /* AWS's per-shard write and GetRecords limits (kinesis/throttle.h); false = no throttling */
+    bool throughput_limits;
 } sl_kinesis_config_t;
 
 /* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their

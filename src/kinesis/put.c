@@ -153,27 +153,53 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
         sl_kerr_set(&op->err, SL_KERR_INVALID_ARGUMENT, "Records size exceeds 10 MB limit");
         goto done;
     }
-    /* routing picks one of the stream's shards, so there are at most this many groups */
-    size_t groups_max = n < s->shard_count ? n : s->shard_count;
+    /* With throughput limits on, each record takes from its shard's buckets in request order; a
+     * refused one goes to its shard's second group, which is never appended (per-record
+     * ProvisionedThroughputExceededException), and fails PutRecord. */
+    uint8_t *refused = NULL;
+    if (k->cfg.throughput_limits) {
+        refused = sl_arena_alloc(a, n ? n : 1);
+        if (!refused) {
+            sl_kerr_internal(&op->err, SL_ENOMEM);
+            goto done;
+        }
+        int64_t now_ns = sl_kthrottle_now_ns();
+        for (size_t i = 0; i < n; i++) {
+            const sl_krecord_t *r = &op->records[i];
+            refused[i] = !sl_kshard_limits_write(
+                &route[i]->limits, (int64_t)(r->data_len + r->partition_key_len), now_ns);
+            if (refused[i] && op->single) {
+                sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED,
+                            "Rate exceeded for shard %s in stream %s under account %s.",
+                            route[i]->id, s->name, k->account);
+                goto done;
+            }
+        }
+    }
+    /* routing picks one of the stream's shards (twice with limits), so there are at most this
+     * many groups */
+    size_t shard_groups = s->shard_count * (refused ? 2 : 1);
+    size_t groups_max = n < shard_groups ? n : shard_groups;
     op->groups = sl_arena_calloc(a, groups_max ? groups_max : 1, sizeof *op->groups);
     /* group by shard, keeping request order inside each group; a small open-addressing table
      * finds a shard's group (a batch may touch hundreds of shards) */
     size_t hcap = 16;
     while (hcap < 2 * groups_max)
         hcap <<= 1;
-    sl_kshard_t **hkey = sl_arena_calloc(a, hcap, sizeof *hkey);
+    uintptr_t *hkey = sl_arena_calloc(a, hcap, sizeof *hkey); /* shard | 1 when refused */
     int32_t *hslot = sl_arena_alloc(a, hcap * sizeof *hslot);
     if (!op->groups || !hkey || !hslot) {
         sl_kerr_internal(&op->err, SL_ENOMEM);
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        size_t h = (size_t)(((uintptr_t)route[i] >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (hcap - 1);
-        while (hkey[h] && hkey[h] != route[i])
+        uintptr_t key = (uintptr_t)route[i] | (refused && refused[i]);
+        size_t h = (size_t)((key >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (hcap - 1);
+        while (hkey[h] && hkey[h] != key)
             h = (h + 1) & (hcap - 1);
         size_t g = hkey[h] ? (size_t)hslot[h] : op->group_count;
         if (g == op->group_count) {
-            hkey[h] = route[i];
+            hkey[h] = key;
             hslot[h] = (int32_t)g;
             SL_ASSERT(g < groups_max);
             sl_kput_group_t *gr = &op->groups[op->group_count++];
@@ -184,6 +210,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             gr->arrival_ms = op->now_ms;
             gr->shard = route[i];
             gr->op = op;
+            gr->refused = key & 1;
         }
         op->entries[i].group = (int32_t)g;
         op->groups[g].count++;
@@ -220,6 +247,11 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     op->pending = (int)op->group_count + 1;
     for (size_t g = 0; g < op->group_count; g++) {
         sl_kput_group_t *gr = &op->groups[g];
+        if (gr->refused) {
+            gr->status = SL_EAGAIN;
+            group_done(gr);
+            continue;
+        }
         /* The seqs must stay within the shard's reservation (sl_kshard_seq_claim). */
         int rc = sl_kshard_seq_claim(k, gr->shard, gr->count);
         if (rc) {

@@ -433,6 +433,12 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
                         k->account);
             goto done;
         }
+        if (k->cfg.throughput_limits &&
+            !sl_kshard_limits_read(&sh->limits, sl_kthrottle_now_ns())) {
+            sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard - %s/%s/%s",
+                        k->account, s->name, sh->id);
+            goto done;
+        }
     }
     op->cutoff_ms = op->now_ms - (int64_t)s->retention_hours * 3600000;
     op->shard_created_ms = sh->created_ms;
@@ -504,6 +510,9 @@ static void read_shard_locked(sl_kread_t *op, const sl_kstream_t *s, sl_kshard_t
         op->gone = true;
         sl_kerr_stream_not_found(&op->err, k, r->stream, strlen(r->stream));
     } else {
+        /* GetRecords' bytes count against the shard's read bandwidth once they are known */
+        if (k->cfg.throughput_limits && !op->consumer_arn)
+            sl_kshard_limits_read_bytes(&sh->limits, (int64_t)op->bytes, sl_kthrottle_now_ns());
         op->encrypted = s->encrypted;
         op->shard_ended = sl_kshard_ended(sh, op->caught_up);
         for (size_t i = 0; op->shard_ended && i < s->shard_count && op->child_count < 2; i++) {

@@ -138,6 +138,7 @@ static int open_kinesis(sl_compose_t *root, account_t *a, const char *dir,
         .iterator_ttl_ms = cfg->iterator_ttl_ms,
         .shard_limit = cfg->shard_limit,
         .on_demand_stream_limit = cfg->on_demand_stream_limit,
+        .throughput_limits = strcmp(cfg->throughput_limits, "aws") == 0,
     };
     return sl_kinesis_open(&kcfg, &a->kinesis);
 }

@@ -26,6 +26,7 @@ static const char *const durability_choices[] = {"sync", "interval", "none", NUL
 static const char *const auth_choices[] = {"open", "sigv4", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const on_off_choices[] = {"on", "off", NULL};
+static const char *const throughput_limits_choices[] = {"off", "aws", NULL};
 
 #define S(field) OPT_STR, offsetof(sl_config_t, field), sizeof(((sl_config_t *)0)->field)
 #define I(field) OPT_INT, offsetof(sl_config_t, field), 0
@@ -77,6 +78,10 @@ static const opt_t g_opts[] = {
      "Account shard limit (DescribeLimits ShardLimit)"},
     {"on_demand_stream_limit", I(on_demand_stream_limit), "50", 0, 1000000, NULL,
      "Account limit of ON_DEMAND streams"},
+    {"throughput_limits", S(throughput_limits), "off", 0, 0, throughput_limits_choices,
+     "off: no throttling; aws: AWS's per-shard limits (writes 1 MiB/s and 1,000 records/s, "
+     "GetRecords 2 MiB/s and 5 calls/s) with ProvisionedThroughputExceededException "
+     "(docs/compatibility.md)"},
     {"accounts_max", I(accounts_max), "64", 1, SL_SERVER_ACCOUNTS_MAX, NULL,
      "Accounts the server holds, the default one included: a 12-digit access key id selects its "
      "own account "

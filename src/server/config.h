@@ -33,6 +33,7 @@ typedef struct {
     int64_t iterator_ttl_ms;
     int64_t shard_limit;
     int64_t on_demand_stream_limit;
+    char throughput_limits[8];
     int64_t accounts_max;
     int64_t body_max_bytes;
     char cors_origins[SL_CONFIG_CORS_ORIGINS_BYTES_MAX];

@@ -1,0 +1,140 @@
+"""Per-shard throughput limits (issue 19, item 1): `--throughput-limits aws` throttles writes above
+1,000 records/s (or 1 MiB/s) and GetRecords above 5 calls/s per shard with AWS's
+ProvisionedThroughputExceededException (per record in PutRecords); without it nothing is throttled.
+
+The buckets hold one second of burst and refill continuously, so over a run of batches sent as fast
+as the client can, the server admits 1,000 records for the first instant plus 1,000 per second
+after it. The client cannot see the server's clock, so the bounds use its own: at least
+1,000 + 1,000 x (last send - first reply) and at most 1,000 + 1,000 x (last reply - first send),
+each with a tolerance of 2% + 5 records (timer and rounding slack; the math itself is exact).
+"""
+import time
+
+import pytest
+
+from helpers import ACCOUNT, assert_error, client_for, create_stream_and_wait, unique_name
+
+BATCH = 500
+TOLERANCE = lambda n: 0.02 * n + 5  # noqa: E731
+
+
+def batch(i):
+    return [{"Data": b"x" * 10, "PartitionKey": "k%d" % j} for j in range(i, i + BATCH)]
+
+
+def write_run(client, name, seconds):
+    """PutRecords batches of 500 tiny records to one shard for `seconds`; returns per-batch
+    results and the client-side times of the first send, first reply, last send and last reply."""
+    results = []
+    t_first_send = time.monotonic()
+    t_first_reply = t_last_send = t_last_reply = None
+    while True:
+        t_send = time.monotonic()
+        if t_send - t_first_send > seconds and len(results) >= 3:
+            break
+        out = client.put_records(StreamName=name, Records=batch(len(results) * BATCH))
+        t_reply = time.monotonic()
+        if t_first_reply is None:
+            t_first_reply = t_reply
+        t_last_send, t_last_reply = t_send, t_reply
+        results.append(out)
+    return results, t_first_send, t_first_reply, t_last_send, t_last_reply
+
+
+def test_writes_above_the_shard_limit_are_throttled_per_record(make_server):
+    srv = make_server(throughput_limits="aws")
+    client = client_for(srv)
+    name = unique_name("tl")
+    create_stream_and_wait(client, name, 1)
+    results, first_send, first_reply, last_send, last_reply = write_run(client, name, 2.0)
+    accepted = refused = 0
+    message = ("Rate exceeded for shard shardId-000000000000 in stream %s under account %s."
+               % (name, ACCOUNT))
+    for out in results:
+        failed = 0
+        for rec in out["Records"]:
+            if "ErrorCode" in rec:
+                failed += 1
+                assert rec["ErrorCode"] == "ProvisionedThroughputExceededException"
+                assert rec["ErrorMessage"] == message
+                assert "SequenceNumber" not in rec
+            else:
+                assert rec["ShardId"] == "shardId-000000000000"
+        assert out["FailedRecordCount"] == failed
+        accepted += BATCH - failed
+        refused += failed
+    # nothing under the limit is refused: the first second's burst (two batches) passes whole
+    assert results[0]["FailedRecordCount"] == 0 and results[1]["FailedRecordCount"] == 0
+    # the writer ran well above the limit, and the excess was refused
+    sent = len(results) * BATCH
+    elapsed = last_reply - first_send
+    assert sent / elapsed > 2000, "the writer was too slow to test the limit: %d in %.2f s" % (
+        sent, elapsed)
+    assert refused > 0 and results[-1]["FailedRecordCount"] > 0
+    low = 1000 + 1000 * (last_send - first_reply)
+    high = 1000 + 1000 * (last_reply - first_send)
+    assert low - TOLERANCE(low) <= accepted <= high + TOLERANCE(high), (accepted, low, high)
+    # what was accepted is what the shard holds
+    it = client.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000",
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    got = client.get_records(ShardIterator=it, Limit=10000)["Records"]
+    assert len(got) == accepted
+    # PutRecord gets the exception itself: after 1 MiB of writes drained the byte bucket, a
+    # 500 KiB record needs about half a second of refill
+    big = [{"Data": b"z" * (100 * 1024), "PartitionKey": "b%d" % i} for i in range(11)]
+    client.put_records(StreamName=name, Records=big)
+    assert_error(lambda: client.put_record(StreamName=name, Data=b"x" * (500 * 1024),
+                                           PartitionKey="k"),
+                 "ProvisionedThroughputExceededException", message)
+
+
+def test_write_bytes_limit(make_server):
+    """1 MiB/s counts data plus partition key: ten 100 KiB records fit, the rest of the burst
+    does not."""
+    srv = make_server(throughput_limits="aws")
+    client = client_for(srv)
+    name = unique_name("tb")
+    create_stream_and_wait(client, name, 1)
+    recs = [{"Data": b"y" * (100 * 1024 - 2), "PartitionKey": "p%d" % i} for i in range(10)]
+    assert client.put_records(StreamName=name, Records=recs)["FailedRecordCount"] == 0
+    out = client.put_records(StreamName=name, Records=recs)
+    # at most what refilled since (100 KiB takes ~98 ms at 1 MiB/s) was accepted
+    assert out["FailedRecordCount"] >= 8
+    assert out["Records"][-1]["ErrorCode"] == "ProvisionedThroughputExceededException"
+
+
+def test_get_records_above_5_calls_per_second_is_throttled(make_server):
+    srv = make_server(throughput_limits="aws")
+    client = client_for(srv)
+    name = unique_name("tr")
+    create_stream_and_wait(client, name, 1)
+    client.put_record(StreamName=name, Data=b"r", PartitionKey="k")
+    it = client.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000",
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    ok, errors = 0, []
+    start = time.monotonic()
+    for _ in range(10):
+        try:
+            client.get_records(ShardIterator=it)
+            ok += 1
+        except client.exceptions.ProvisionedThroughputExceededException as e:
+            errors.append(e)
+    elapsed = time.monotonic() - start
+    # the burst of 5 passes whole; after it only what refilled (5 per second) passes
+    assert 5 <= ok <= 5 + int(5 * elapsed) + 1, (ok, elapsed)
+    assert errors
+    assert_error(errors[0], "ProvisionedThroughputExceededException",
+                 "Rate exceeded for Shard - %s/%s/shardId-000000000000" % (ACCOUNT, name), 400)
+    # the limit is per shard and refills: a second later a call passes again
+    time.sleep(1.0)  # the refill itself is what is tested: no condition to wait for
+    assert client.get_records(ShardIterator=it)["Records"][0]["Data"] == b"r"
+
+
+def test_nothing_is_throttled_when_limits_are_off(kinesis, stream):
+    for i in range(8):  # 4,000 records as fast as the client can, well above 1,000/s
+        out = kinesis.put_records(StreamName=stream, Records=batch(i * BATCH))
+        assert out["FailedRecordCount"] == 0
+    it = kinesis.get_shard_iterator(StreamName=stream, ShardId="shardId-000000000000",
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    for _ in range(12):
+        kinesis.get_records(ShardIterator=it, Limit=1)
