@@ -56,6 +56,8 @@ int sl_front_create(const sl_front_config_t *cfg, sl_front_t **out) {
     front->verify = cfg->signatures_verified;
     front->principal = cfg->principal;
     front->principal_ctx = cfg->principal_ctx;
+    front->authorize = cfg->authorize;
+    front->authorize_ctx = cfg->authorize_ctx;
     snprintf(front->region, sizeof front->region, "%s", cfg->region ? cfg->region : "us-east-1");
     if (rc) {
         sl_front_cors_free(front);
@@ -287,6 +289,46 @@ void sl_front_handle_http(void *ctx, sl_http_req_t *req) {
         handle_json(&rq);
 }
 
+/* Authorization of a verified non-admin principal (docs/security.md): the identity-based
+ * policies' decision for the operation's action and resource. Returns true when the request may
+ * go on; otherwise it has been answered AccessDeniedException, with AWS's message. */
+static bool authorized(const front_req_t *rq, const sl_front_principal_t *principal,
+                       const sl_op_t *op, const sl_val_t *in, void *account, sl_fmt_t fmt) {
+    const sl_front_t *front = rq->front;
+    const sl_front_service_t *svc = &rq->svc->svc;
+    if (!principal || principal->admin || !front->authorize || !svc->resource) return true;
+    sl_arena_t *arena = rq->req->arena;
+    const char *resource =
+        svc->resource(op, in, account, front->region, principal->account_id, arena);
+    sl_buf_t b = SL_BUF_INIT;
+    sl_buf_printf(&b, "%s:%s", svc->action_prefix ? svc->action_prefix : svc->signing_name,
+                  op->name);
+    sl_buf_append_byte(&b, 0);
+    const char *action = sl_buf_failed(&b) ? NULL : sl_arena_strndup(arena, b.data, b.len - 1);
+    sl_buf_free(&b);
+    sl_front_authz_t d = resource && action ? front->authorize(front->authorize_ctx, principal,
+                                                               action, resource, arena)
+                                            : SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    if (d == SL_FRONT_AUTHZ_ALLOW) return true;
+    b = SL_BUF_INIT;
+    if (d == SL_FRONT_AUTHZ_EXPLICIT_DENY)
+        sl_buf_printf(&b,
+                      "User: %s is not authorized to perform: %s on resource: %s with an "
+                      "explicit deny in an identity-based policy",
+                      principal->arn, action ? action : "", resource ? resource : "");
+    else
+        sl_buf_printf(&b,
+                      "User: %s is not authorized to perform: %s on resource: %s because no "
+                      "identity-based policy allows the %s action",
+                      principal->arn, action ? action : "", resource ? resource : "",
+                      action ? action : "");
+    sl_buf_append_byte(&b, 0);
+    const char *msg = sl_buf_failed(&b) ? NULL : sl_arena_strndup(arena, b.data, b.len - 1);
+    sl_buf_free(&b);
+    sl_front_send_error(rq->req, svc, rq->request_id, rq->origin, fmt, SL_AWS_ACCESS_DENIED, msg);
+    return false;
+}
+
 /* AWS JSON 1.0/1.1 and CBOR: POST with X-Amz-Target "<target prefix>.<operation>". */
 static void handle_json(front_req_t *rq) {
     sl_http_req_t *req = rq->req;
@@ -403,6 +445,8 @@ static void handle_json(front_req_t *rq) {
                                 sl_aws_failure_message(arc));
         return;
     }
+    /* 11b. authorization: the principal's policies (non-admin principals, --auth sigv4) */
+    if (!authorized(rq, principal, op, doc, account, fmt)) return;
     /* 12. the operation's handler */
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
     sl_front_call_t *call = sl_front_new_call(rq, fmt);

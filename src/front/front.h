@@ -104,6 +104,13 @@ struct sl_front_service {
      * region is accepted (with an endpoint URL SDKs sign for the client's region); NULL = only
      * the front's region. */
     const char *signing_region;
+    /* Authorization (--auth sigv4, docs/security.md): the resource ARN an operation acts on, from
+     * its validated input and the account hook's answer (the stream ARN, the consumer ARN, or
+     * the account's `*` resource), in the arena. Set, every request of a non-admin principal is authorized before its handler
+     * (action "<action_prefix>:<operation>"); NULL = the service does not authorize yet. */
+    const char *(*resource)(const sl_op_t *op, const sl_val_t *in, void *account,
+                            const char *region, const char *account_id, sl_arena_t *arena);
+    const char *action_prefix; /* "kinesis" */
     /* S3's SigV4 rules: the path is URI-encoded once, and x-amz-content-sha256 may be
      * UNSIGNED-PAYLOAD or STREAMING-... (then signed as sent). Every other service signs the
      * body's SHA-256 and encodes the path twice. */
@@ -153,6 +160,13 @@ struct sl_front_call {
     size_t out_header_count;
 };
 
+/* The decision of the authorization hook (sl_front_config_t.authorize). */
+typedef enum {
+    SL_FRONT_AUTHZ_IMPLICIT_DENY = 0, /* no policy allows */
+    SL_FRONT_AUTHZ_ALLOW,
+    SL_FRONT_AUTHZ_EXPLICIT_DENY,
+} sl_front_authz_t;
+
 typedef struct {
     /* Web origins ("scheme://host[:port]", comma-separated) whose pages may call the server from
      * a browser; NULL or "" = CORS off. A request carrying an Origin header that is neither listed
@@ -167,6 +181,12 @@ typedef struct {
      * inactive key: UnrecognizedClientException). Runs on network threads. */
     int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
     void *principal_ctx;
+    /* The identity-based policies' decision for a non-admin principal, an action
+     * ("kinesis:PutRecord") and a resource ARN; NULL = no authorization. Runs on network
+     * threads. */
+    sl_front_authz_t (*authorize)(void *ctx, const sl_front_principal_t *principal,
+                                  const char *action, const char *resource, sl_arena_t *arena);
+    void *authorize_ctx;
     /* The region requests must be signed for (services may name another: signing_region). */
     const char *region;
 } sl_front_config_t;

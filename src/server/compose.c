@@ -17,6 +17,7 @@
 #include "front/front.h"
 #include "iam/credentials.h"
 #include "functions/functions.h"
+#include "iam/policy.h"
 #include "iam/store.h"
 #include "kinesis/open.h"
 #include "net/http.h"
@@ -404,6 +405,43 @@ static int principal_of_key(void *ctx, const char *access_key_id, sl_front_princ
     return rc;
 }
 
+/* The front's authorization hook (sl_front_config_t.authorize): the inline policies of the
+ * principal's IAM user together (explicit deny wins, then allow); a principal without an IAM user
+ * (a non-admin of the credentials file) has none, so it is denied. A stored document that no
+ * longer parses counts as no policy. */
+static sl_front_authz_t authorize(void *ctx, const sl_front_principal_t *principal,
+                                  const char *action, const char *resource, sl_arena_t *arena) {
+    enum { POLICIES_MAX = 32 };
+    account_t *a;
+    if (account_for_key(ctx, principal->account_id, &a) != 0) return SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    sl_compose_t *root = ctx;
+    char names[POLICIES_MAX][SL_AUTH_NAME_BYTES_MAX];
+    size_t count = 0;
+    if (sl_iam_policy_list(root->iam, &a->iam, principal->user_name, names, POLICIES_MAX, &count) !=
+        0)
+        return SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    const sl_iam_policy_t *policies[POLICIES_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        char *doc = NULL;
+        const char *reason = NULL;
+        sl_iam_policy_t *p = NULL;
+        if (sl_iam_policy_get(root->iam, &a->iam, principal->user_name, names[i], &doc) != 0)
+            continue;
+        if (sl_iam_policy_parse(doc, strlen(doc), arena, &p, &reason) == 0) policies[n++] = p;
+        free(doc);
+    }
+    sl_iam_request_t req = {.action = action, .resource = resource};
+    switch (sl_iam_policies_decide(policies, n, &req)) {
+    case SL_IAM_ALLOW:
+        return SL_FRONT_AUTHZ_ALLOW;
+    case SL_IAM_EXPLICIT_DENY:
+        return SL_FRONT_AUTHZ_EXPLICIT_DENY;
+    default:
+        return SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    }
+}
+
 /* The authentication mode: --auth sigv4 reads the credentials file; --auth open is refused on
  * a non-loopback address unless --insecure-open-network says so (and then it is logged). */
 static int open_auth(sl_compose_t *root) {
@@ -443,6 +481,8 @@ static int open_front(sl_compose_t *root) {
                               .signatures_verified = root->creds != NULL,
                               .principal = root->creds ? principal_of_key : NULL,
                               .principal_ctx = root,
+                              .authorize = root->creds ? authorize : NULL,
+                              .authorize_ctx = root,
                               .region = root->cfg.region};
     int rc = sl_front_create(&fcfg, &root->front);
     if (rc == 0) rc = sl_kapi_create(&root->kapi);

@@ -45,10 +45,10 @@ def credentials_text(extra=""):
     return (f"[admin]\naws_access_key_id = {ADMIN_KEY}\naws_secret_access_key = {ADMIN_SECRET}\n"
             "admin = true\n\n"
             f"# a principal of another account\n[other]\naws_access_key_id={OTHER_KEY}\n"
-            f"aws_secret_access_key={OTHER_SECRET}\naccount_id={OTHER_ACCOUNT}\nadmin=false\n"
+            f"aws_secret_access_key={OTHER_SECRET}\naccount_id={OTHER_ACCOUNT}\nadmin=true\n"
             "region = eu-west-1 ; ignored, as the AWS tools ignore keys they do not use\n\n"
             f"[temporary]\naws_access_key_id={TOKEN_KEY}\naws_secret_access_key={TOKEN_SECRET}\n"
-            f"aws_session_token={TOKEN}\nexpiration=2999-01-01T00:00:00Z\n\n"
+            f"aws_session_token={TOKEN}\nexpiration=2999-01-01T00:00:00Z\nadmin=true\n\n"
             f"[expired]\naws_access_key_id={EXPIRED_KEY}\naws_secret_access_key={TOKEN_SECRET}\n"
             f"aws_session_token={TOKEN}\nexpiration=2001-01-01T00:00:00Z\n" + extra)
 
@@ -354,7 +354,7 @@ def test_credentials_file_is_reread(srv):
     original = srv.creds_path.read_text()
     try:
         srv.creds_path.write_text(original + f"\n[new]\naws_access_key_id={new_key}\n"
-                                  f"aws_secret_access_key={new_secret}\n")
+                                  f"aws_secret_access_key={new_secret}\nadmin=true\n")
 
         def accepted():
             try:

@@ -84,7 +84,11 @@ def test_access_keys_sign_requests(srv):
     sts = client(srv, "sts", k["AccessKeyId"], k["SecretAccessKey"])
     assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::000000000000:user/bob"
     kinesis = client(srv, "kinesis", k["AccessKeyId"], k["SecretAccessKey"])
-    assert "StreamNames" in kinesis.list_streams()
+    # The key is recognised; without a policy the user may do nothing (test_authz.py).
+    denied = ("User: arn:aws:iam::000000000000:user/bob is not authorized to perform: "
+              "kinesis:ListStreams on resource: arn:aws:kinesis:us-east-1:000000000000:* because "
+              "no identity-based policy allows the kinesis:ListStreams action")
+    assert_error(lambda: kinesis.list_streams(), "AccessDeniedException", denied, 400)
     # The key's secret is never listed again.
     meta = iam.list_access_keys(UserName="bob")["AccessKeyMetadata"]
     assert [(m["AccessKeyId"], m["Status"]) for m in meta] == [(k["AccessKeyId"], "Active")]
@@ -100,7 +104,7 @@ def test_access_keys_sign_requests(srv):
     assert iam_error(lambda: sts.get_caller_identity())[:2] == ("InvalidClientTokenId",
                                                                 INVALID_TOKEN)
     iam.update_access_key(UserName="bob", AccessKeyId=k["AccessKeyId"], Status="Active")
-    kinesis.list_streams()
+    assert_error(lambda: kinesis.list_streams(), "AccessDeniedException", denied, 400)
     # A user with keys cannot be deleted.
     assert iam_error(lambda: iam.delete_user(UserName="bob"))[::2] == ("DeleteConflict", 409)
     iam.delete_access_key(UserName="bob", AccessKeyId=k2["AccessKeyId"])
