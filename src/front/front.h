@@ -106,8 +106,9 @@ struct sl_front_service {
     const char *signing_region;
     /* Authorization (--auth sigv4, docs/security.md): the resource ARN an operation acts on, from
      * its validated input and the account hook's answer (the stream ARN, the consumer ARN, or
-     * the account's `*` resource), in the arena. Set, every request of a non-admin principal is authorized before its handler
-     * (action "<action_prefix>:<operation>"); NULL = the service does not authorize yet. */
+     * the account's `*` resource), in the arena. Set, every request of a non-admin principal is
+     * authorized before its handler (action "<action_prefix>:<operation>"); NULL = the service
+     * does not authorize yet. */
     const char *(*resource)(const sl_op_t *op, const sl_val_t *in, void *account,
                             const char *region, const char *account_id, sl_arena_t *arena);
     const char *action_prefix; /* "kinesis" */
