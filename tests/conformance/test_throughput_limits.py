@@ -10,9 +10,11 @@ each with a tolerance of 2% + 5 records (timer and rounding slack; the math itse
 """
 import time
 
-import pytest
+import boto3
+from botocore.config import Config
 
-from helpers import ACCOUNT, assert_error, client_for, create_stream_and_wait, unique_name
+from helpers import (ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, assert_error, client_for,
+                     create_stream_and_wait, unique_name)
 
 BATCH = 500
 TOLERANCE = lambda n: 0.02 * n + 5  # noqa: E731
@@ -138,3 +140,28 @@ def test_nothing_is_throttled_when_limits_are_off(kinesis, stream):
                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     for _ in range(12):
         kinesis.get_records(ShardIterator=it, Limit=1)
+
+
+def test_boto3_retry_logic_recovers(make_server):
+    """boto3's standard retry mode treats the exception as throttling and backs off until the
+    bucket refilled: the calls succeed, after at least one retry."""
+    srv = make_server(throughput_limits="aws")
+    plain = client_for(srv)
+    retrying = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                                     region_name=REGION).client(
+        "kinesis", endpoint_url=srv.endpoint,
+        config=Config(retries={"total_max_attempts": 10, "mode": "standard"}))
+    name = unique_name("tq")
+    create_stream_and_wait(plain, name, 1)
+    big = [{"Data": b"z" * (100 * 1024), "PartitionKey": "b%d" % i} for i in range(11)]
+    plain.put_records(StreamName=name, Records=big)
+    out = retrying.put_record(StreamName=name, Data=b"x" * (500 * 1024), PartitionKey="k")
+    assert out["ShardId"] == "shardId-000000000000"
+    assert out["ResponseMetadata"]["RetryAttempts"] >= 1
+    it = plain.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000",
+                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    retries = 0
+    for _ in range(8):  # above 5 calls/s: some are throttled and retried, none fails
+        got = retrying.get_records(ShardIterator=it, Limit=1)
+        retries += got["ResponseMetadata"]["RetryAttempts"]
+    assert retries >= 1
