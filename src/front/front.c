@@ -306,9 +306,10 @@ static bool authorized(const front_req_t *rq, const sl_front_principal_t *princi
     sl_buf_append_byte(&b, 0);
     const char *action = sl_buf_failed(&b) ? NULL : sl_arena_strndup(arena, b.data, b.len - 1);
     sl_buf_free(&b);
-    sl_front_authz_t d = resource && action ? front->authorize(front->authorize_ctx, principal,
-                                                               action, resource, arena)
-                                            : SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    sl_front_authz_t d = resource && action
+                             ? front->authorize(front->authorize_ctx, principal, action, resource,
+                                                rq->req->tls, arena)
+                             : SL_FRONT_AUTHZ_IMPLICIT_DENY;
     if (d == SL_FRONT_AUTHZ_ALLOW) return true;
     b = SL_BUF_INIT;
     if (d == SL_FRONT_AUTHZ_EXPLICIT_DENY)

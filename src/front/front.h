@@ -183,10 +183,12 @@ typedef struct {
     int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
     void *principal_ctx;
     /* The identity-based policies' decision for a non-admin principal, an action
-     * ("kinesis:PutRecord") and a resource ARN; NULL = no authorization. Runs on network
+     * ("kinesis:PutRecord") and a resource ARN; secure: the request came over TLS
+     * (aws:SecureTransport); NULL = no authorization. Runs on network
      * threads. */
     sl_front_authz_t (*authorize)(void *ctx, const sl_front_principal_t *principal,
-                                  const char *action, const char *resource, sl_arena_t *arena);
+                                  const char *action, const char *resource, bool secure,
+                                  sl_arena_t *arena);
     void *authorize_ctx;
     /* The region requests must be signed for (services may name another: signing_region). */
     const char *region;

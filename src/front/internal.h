@@ -49,7 +49,8 @@ struct sl_front {
     int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
     void *principal_ctx;
     sl_front_authz_t (*authorize)(void *ctx, const sl_front_principal_t *principal,
-                                  const char *action, const char *resource, sl_arena_t *arena);
+                                  const char *action, const char *resource, bool secure,
+                                  sl_arena_t *arena);
     void *authorize_ctx;
     char region[64];
 };

@@ -408,9 +408,11 @@ static int principal_of_key(void *ctx, const char *access_key_id, sl_front_princ
 /* The front's authorization hook (sl_front_config_t.authorize): the inline policies of the
  * principal's IAM user together (explicit deny wins, then allow); a principal without an IAM user
  * (a non-admin of the credentials file) has none, so it is denied. A stored document that no
- * longer parses counts as no policy. */
+ * longer parses counts as no policy. aws:SourceIp is not known here yet (no such condition
+ * matches). */
 static sl_front_authz_t authorize(void *ctx, const sl_front_principal_t *principal,
-                                  const char *action, const char *resource, sl_arena_t *arena) {
+                                  const char *action, const char *resource, bool secure,
+                                  sl_arena_t *arena) {
     enum { POLICIES_MAX = 32 };
     account_t *a;
     if (account_for_key(ctx, principal->account_id, &a) != 0) return SL_FRONT_AUTHZ_IMPLICIT_DENY;
@@ -431,7 +433,7 @@ static sl_front_authz_t authorize(void *ctx, const sl_front_principal_t *princip
         if (sl_iam_policy_parse(doc, strlen(doc), arena, &p, &reason) == 0) policies[n++] = p;
         free(doc);
     }
-    sl_iam_request_t req = {.action = action, .resource = resource};
+    sl_iam_request_t req = {.action = action, .resource = resource, .secure_transport = secure};
     switch (sl_iam_policies_decide(policies, n, &req)) {
     case SL_IAM_ALLOW:
         return SL_FRONT_AUTHZ_ALLOW;

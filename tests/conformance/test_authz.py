@@ -8,7 +8,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from helpers import REGION, SluiceServer, assert_error, create_stream_and_wait, unique_name
+from helpers import (REGION, SluiceServer, assert_error, create_stream_and_wait, free_port,
+                     unique_name)
 
 ADMIN_KEY, ADMIN_SECRET = "AKIAADMINAUTHZEXAMPL", "admin/authz+secret"
 PLAIN_KEY, PLAIN_SECRET = "AKIAPLAINAUTHZEXAMP", "plain/authz+secret"
@@ -24,7 +25,8 @@ def srv(tmp_path_factory):
                      f"admin=true\n\n[plain]\naws_access_key_id={PLAIN_KEY}\n"
                      f"aws_secret_access_key={PLAIN_SECRET}\n")
     server = SluiceServer(options={"auth": "sigv4", "credentials": str(creds),
-                                   "master_key_file": str(d / "master.key")})
+                                   "master_key_file": str(d / "master.key"),
+                                   "tls_port": free_port()})
     server.start()
     yield server
     assert server.stop() == 0, server.stderr_tail()
@@ -127,3 +129,31 @@ def test_principal_without_policies_is_denied(srv):
                  f"User: arn:aws:iam::{ACCOUNT}:user/plain is not authorized to perform: "
                  f"kinesis:DescribeLimits on resource: arn:aws:kinesis:{REGION}:{ACCOUNT}:* "
                  "because no identity-based policy allows the kinesis:DescribeLimits action", 400)
+
+
+def test_secure_transport_condition(srv, producer):
+    # aws:SecureTransport is false over the plain port: an Allow that needs TLS does not apply
+    # there, and does over the TLS port.
+    k, allowed, _ = producer
+    creds = k._get_credentials()
+    over_tls = boto3.client("kinesis", endpoint_url=f"https://127.0.0.1:{srv.options['tls_port']}",
+                            region_name=REGION, verify=False,
+                            aws_access_key_id=creds.access_key,
+                            aws_secret_access_key=creds.secret_key,
+                            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    iam = client(srv, "iam")
+    for name, tls in (("tls-only", "true"), ("plain-ok", "false")):
+        iam.put_user_policy(UserName="producer", PolicyName=name, PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "kinesis:DescribeStreamSummary",
+                           "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": tls}}}]}))
+        try:
+            if tls == "true":
+                assert_error(lambda: k.describe_stream_summary(StreamName=allowed),
+                             "AccessDeniedException",
+                             denied("kinesis:DescribeStreamSummary", stream_arn(allowed)), 400)
+                assert over_tls.describe_stream_summary(StreamName=allowed)["StreamDescriptionSummary"]
+            else:
+                assert k.describe_stream_summary(StreamName=allowed)["StreamDescriptionSummary"]
+        finally:
+            iam.delete_user_policy(UserName="producer", PolicyName=name)
