@@ -289,15 +289,10 @@ void sl_front_handle_http(void *ctx, sl_http_req_t *req) {
         handle_json(&rq);
 }
 
-/* Authorization of a verified non-admin principal (docs/security.md): the identity-based
- * policies' decision for the operation's action and resource. Returns true when the request may
- * go on; otherwise it has been answered AccessDeniedException, with AWS's message. */
-static bool authorized(const front_req_t *rq, const sl_front_principal_t *principal,
-                       const sl_op_t *op, const sl_val_t *in, void *account, sl_fmt_t fmt) {
-    const sl_front_t *front = rq->front;
-    const sl_front_service_t *svc = &rq->svc->svc;
-    if (!principal || principal->admin || !front->authorize || !svc->resource) return true;
-    sl_arena_t *arena = rq->req->arena;
+const char *sl_front_authz_denied(const sl_front_t *front, const sl_front_service_t *svc,
+                                  const sl_front_principal_t *principal, const sl_op_t *op,
+                                  const sl_val_t *in, void *account, bool tls, sl_arena_t *arena) {
+    if (!principal || principal->admin || !front->authorize || !svc->resource) return NULL;
     const char *resource =
         svc->resource(op, in, account, front->region, principal->account_id, arena);
     sl_buf_t b = SL_BUF_INIT;
@@ -306,11 +301,10 @@ static bool authorized(const front_req_t *rq, const sl_front_principal_t *princi
     sl_buf_append_byte(&b, 0);
     const char *action = sl_buf_failed(&b) ? NULL : sl_arena_strndup(arena, b.data, b.len - 1);
     sl_buf_free(&b);
-    sl_front_authz_t d = resource && action
-                             ? front->authorize(front->authorize_ctx, principal, action, resource,
-                                                rq->req->tls, arena)
-                             : SL_FRONT_AUTHZ_IMPLICIT_DENY;
-    if (d == SL_FRONT_AUTHZ_ALLOW) return true;
+    sl_front_authz_t d = resource && action ? front->authorize(front->authorize_ctx, principal,
+                                                               action, resource, tls, arena)
+                                            : SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    if (d == SL_FRONT_AUTHZ_ALLOW) return NULL;
     b = SL_BUF_INIT;
     if (d == SL_FRONT_AUTHZ_EXPLICIT_DENY)
         sl_buf_printf(&b,
@@ -326,7 +320,18 @@ static bool authorized(const front_req_t *rq, const sl_front_principal_t *princi
     sl_buf_append_byte(&b, 0);
     const char *msg = sl_buf_failed(&b) ? NULL : sl_arena_strndup(arena, b.data, b.len - 1);
     sl_buf_free(&b);
-    sl_front_send_error(rq->req, svc, rq->request_id, rq->origin, fmt, SL_AWS_ACCESS_DENIED, msg);
+    return msg ? msg : "";
+}
+
+/* Authorization for the JSON binding: true when the request may go on; otherwise it has been
+ * answered AccessDeniedException, with AWS's message. */
+static bool authorized(const front_req_t *rq, const sl_front_principal_t *principal,
+                       const sl_op_t *op, const sl_val_t *in, void *account, sl_fmt_t fmt) {
+    const char *msg = sl_front_authz_denied(rq->front, &rq->svc->svc, principal, op, in, account,
+                                            rq->req->tls, rq->req->arena);
+    if (!msg) return true;
+    sl_front_send_error(rq->req, &rq->svc->svc, rq->request_id, rq->origin, fmt,
+                        SL_AWS_ACCESS_DENIED, msg);
     return false;
 }
 

@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from helpers import (REGION, SluiceServer, assert_error, create_stream_and_wait, free_port,
                      unique_name)
@@ -157,3 +158,19 @@ def test_secure_transport_condition(srv, producer):
                 assert k.describe_stream_summary(StreamName=allowed)["StreamDescriptionSummary"]
         finally:
             iam.delete_user_policy(UserName="producer", PolicyName=name)
+
+
+def test_iam_user_cannot_grant_itself_permissions(srv):
+    """IAM calls are authorized too: a user without IAM permissions cannot give itself a policy."""
+    iam = client(srv, "iam")
+    iam.create_user(UserName="selfgrant")
+    key = iam.create_access_key(UserName="selfgrant")["AccessKey"]
+    own = client(srv, "iam", key["AccessKeyId"], key["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        own.put_user_policy(UserName="selfgrant", PolicyName="all", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    err = e.value.response["Error"]
+    assert "is not authorized to perform: iam:PutUserPolicy on resource: " \
+        f"arn:aws:iam::{ACCOUNT}:user/selfgrant" in err["Message"], err
+    assert iam.list_user_policies(UserName="selfgrant")["PolicyNames"] == []

@@ -111,8 +111,14 @@ def test_access_keys_sign_requests(srv):
     assert iam_error(lambda: iam.delete_access_key(UserName="bob",
                                                    AccessKeyId=k2["AccessKeyId"])) == (
         "NoSuchEntity", f"The Access Key with id {k2['AccessKeyId']} cannot be found.", 404)
-    # A user creates a key for itself (no UserName): the caller's user.
-    own = client(srv, "iam", k["AccessKeyId"], k["SecretAccessKey"]).create_access_key()
+    # A user creates a key for itself (no UserName): the caller's user. IAM calls are authorized
+    # like any other (test_authz.py), so the user needs iam:CreateAccessKey.
+    bob_iam = client(srv, "iam", k["AccessKeyId"], k["SecretAccessKey"])
+    assert iam_error(lambda: bob_iam.create_access_key())[0] == "AccessDenied"
+    iam.put_user_policy(UserName="bob", PolicyName="own-keys", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "*"}]}))
+    own = bob_iam.create_access_key()
     assert own["AccessKey"]["UserName"] == "bob"
 
 
@@ -184,6 +190,7 @@ def test_other_account_has_its_own_users(srv, tmp_path):
     # An admin of another account sees none of this account's users.
     creds = tmp_path / "credentials"
     creds.write_text(f"[admin]\naws_access_key_id={ADMIN_KEY}\naws_secret_access_key={ADMIN_SECRET}\n"
+                     "admin=true\n"
                      "[other]\naws_access_key_id=AKIAOTHER000EXAMPLE\naws_secret_access_key=o\n"
                      "account_id=111122223333\nadmin=true\n")
     server = SluiceServer(options={"auth": "sigv4", "credentials": str(creds)})

@@ -370,6 +370,22 @@ static sl_front_op_fn handler(const char *op_name) {
     return op_unsupported;
 }
 
+/* The resource an IAM operation acts on, for authorization (docs/security.md): the user it names
+ * (arn:aws:iam::<account>:user/<UserName>), else the account's `*`. A non-admin principal may call
+ * IAM only as far as its policies allow `iam:<Operation>`, as on AWS: without this an IAM user
+ * could grant itself any permission. */
+static const char *iam_resource(const sl_op_t *op, const sl_val_t *in, void *account,
+                                const char *region, const char *account_id, sl_arena_t *arena) {
+    (void)op;
+    (void)account;
+    (void)region;
+    size_t len = 0;
+    const char *user = sl_val_get_str(in, "UserName", &len);
+    if (user)
+        return sl_arena_sprintf(arena, "arn:aws:iam::%s:user/%.*s", account_id, (int)len, user);
+    return sl_arena_sprintf(arena, "arn:aws:iam::%s:*", account_id);
+}
+
 void sl_iamapi_describe(sl_iam_store_t *store, sl_front_service_t *svc) {
     *svc = (sl_front_service_t){
         .name = "iam",
@@ -380,5 +396,7 @@ void sl_iamapi_describe(sl_iam_store_t *store, sl_front_service_t *svc) {
         .signing_region = "us-east-1",
         .xml_namespace = "https://iam.amazonaws.com/doc/2010-05-08/",
         .binding = store,
+        .resource = iam_resource,
+        .action_prefix = "iam",
     };
 }
