@@ -320,6 +320,14 @@
 /* arena chunk when sl_arena_init gets 0; larger requests get their own */
 #define SL_ARENA_CHUNK_BYTES_DEFAULT 8192
 
+/* ---- metrics registry (core/metrics.h) ---- */
+/* cells per chunk a thread allocates on first touch (4 KiB); a histogram's buckets + 2 fit in one
+ */
+#define SL_METRICS_CHUNK_CELLS 512
+/* cells in all (each thread's block holds 2048 chunk pointers, 16 KiB); a counter series takes 2,
+ * a histogram 3 + its bounds: about 100,000 series. Beyond, new series count nothing. */
+#define SL_METRICS_CELLS_MAX (1u << 20)
+
 /* ---- event loop and output queues (net) ---- */
 /* streamed response: above this backlog a writer waits for on_writable */
 #define SL_HTTP_STREAM_HIGH_WATER (1u * 1024 * 1024)
@@ -445,6 +453,7 @@
 #define SL_FN_EVENT_ATTEMPTS 3
 
 /* ---- relations between bounds (checked at compile time) ---- */
+static_assert(SL_METRICS_CELLS_MAX % SL_METRICS_CHUNK_CELLS == 0, "whole chunks of metric cells");
 #define SL_BASE64_CHARS(bytes) ((((bytes) + 2) / 3) * 4)
 static_assert(SL_XML_NODES_MAX >= 3 * SL_OBJSTORE_PARTS_MAX + 16, "CompleteMultipartUpload fits");
 static_assert(SL_KINESIS_MAX_RECORD_SIZE_KIB_MIN <= SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT &&
