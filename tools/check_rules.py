@@ -41,8 +41,13 @@ LAYERS = {
     "kinesis": ["core", "storage", "catalog", "kms"],
     "dynamodb": ["core", "catalog"],
     "objstore": ["core"],
+    # SQS and SNS (the failure destinations of event-source mappings): SNS delivers to SQS
+    # queues in-process and to HTTP endpoints with net's outbound client on its own loop; it
+    # writes its JSON envelopes with wire.
+    "sqs": ["core", "catalog"],
+    "sns": ["core", "catalog", "net", "wire", "sqs"],
     "firehose": _SERVICES,
-    "esm": _SERVICES,
+    "esm": _SERVICES + ["sqs", "sns"],
     # functions runs its supervisor on a net loop with timers (DESIGN.md: net owns the loops
     # "also for service threads")
     "functions": _SERVICES + ["net"],
@@ -50,12 +55,12 @@ LAYERS = {
     "video": _SERVICES,
     "front": ["core", "net", "wire"],
     "api": ["core", "net", "wire", "front", "kinesis", "dynamodb", "objstore", "firehose", "esm",
-            "functions", "analytics", "video", "iam", "kms"],
+            "functions", "analytics", "video", "iam", "kms", "sqs", "sns"],
     "client": ["core", "net", "wire"],
     "cli": ["core", "net", "wire", "client"],
     "server": ["core", "net", "wire", "storage", "catalog", "kms", "iam", "kinesis", "dynamodb",
                "objstore", "firehose", "esm", "functions", "analytics", "video", "front", "api",
-               "client", "cli"],
+               "client", "cli", "sqs", "sns"],
 }
 
 # Calls with no bound or no error report, and their replacements (STYLE.md: every buffer has a

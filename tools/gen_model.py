@@ -142,6 +142,21 @@ SERVICES = {
         "overlays": NO_OVERLAYS,
         "strict_patterns": False,
     },
+    # SQS (AWS JSON 1.0 for current SDKs, Query for older ones): the queue subset of docs/sqs.md
+    # is served (api/sqs/); the other operations answer InternalFailure until they have a handler.
+    "sqs": {
+        "symbol": "sl_sqs_model",
+        "expected_operations": 23,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
+    # SNS (Query protocol): the topic subset of docs/sns.md (api/sns/).
+    "sns": {
+        "symbol": "sl_sns_model",
+        "expected_operations": 42,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
 }
 
 TYPE_ENUM = {

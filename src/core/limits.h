@@ -561,4 +561,25 @@ static_assert(SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT < SL_HTTP_IDLE_TIMEOUT_MS,
 #define SL_ANALYTICS_WINDOW_GROUPS_MAX 1000000
 #define SL_ANALYTICS_ERROR_DATA_MAX_BYTES 49152 /* error_stream DATA_ROW is VARCHAR(49152) */
 
+/* SQS (src/sqs/; AWS's quotas where they exist). */
+#define SL_SQS_QUEUES_MAX 1000           /* queues per account (ListQueues answers at most 1000) */
+#define SL_SQS_QUEUE_MESSAGES_MAX 200000 /* messages kept per queue: a send beyond is OverLimit */
+#define SL_SQS_INFLIGHT_MAX 120000       /* SQS: in-flight messages of a standard queue */
+#define SL_SQS_MESSAGE_BYTES_MAX 1048576 /* SQS: MaximumMessageSize's largest value (1 MiB) */
+#define SL_SQS_MESSAGE_ATTRS_MAX 10      /* SQS: message attributes per message */
+#define SL_SQS_BATCH_MAX 10              /* SQS: entries per batch request */
+#define SL_SQS_WAITERS_MAX 4096          /* long polls waiting at once per account */
+#define SL_SQS_TAGS_MAX 50               /* SQS: tags per queue */
+#define SL_SQS_ATTRS_STORED_MAX 24       /* queue attributes kept per queue (SQS names 22) */
+#define SL_SQS_DEDUP_MAX 100000          /* FIFO deduplication ids remembered per queue (5 min) */
+/* SNS (src/sns/). */
+#define SL_SNS_TOPICS_MAX 1000          /* topics per account */
+#define SL_SNS_SUBSCRIPTIONS_MAX 10000  /* subscriptions per account */
+#define SL_SNS_MESSAGE_BYTES_MAX 262144 /* SNS: Publish message size */
+#define SL_SNS_DELIVERIES_MAX 10000     /* HTTP deliveries queued or retrying per account */
+#define SL_SNS_HTTP_ATTEMPTS 4          /* SNS's default HTTP policy: 3 retries */
+#define SL_SNS_HTTP_RETRY_MS 1000       /* delay before an HTTP retry (doubled each time) */
+#define SL_SNS_HTTP_TIMEOUT_MS 15000    /* SNS: an HTTP endpoint must answer within 15 s */
+static_assert(SL_SQS_INFLIGHT_MAX <= SL_SQS_QUEUE_MESSAGES_MAX, "in-flight above kept messages");
+
 #endif
