@@ -238,6 +238,12 @@ void sl_front_fail_status(sl_front_call_t *call, int status, const char *type, c
  * status. `fmt` NULL = no message. */
 void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* REST-JSON: an error carrying more members of its error shape than Type and message: the ones
+ * the model binds to headers (e.g. Lambda's Retry-After) and body members as name, value pairs
+ * (e.g. "Reason", "ConcurrentInvocationLimitExceeded"). Other protocols: sl_front_fail. */
+void sl_front_fail_rest(sl_front_call_t *call, const char *type, const char *message,
+                        const sl_http_header_t *headers, size_t header_count,
+                        const char *const *body_kv, size_t body_pairs);
 /* REST protocols: sets the header bound to the output member `member` of the call's operation
  * (value copied). Returns 0, or SL_EINVAL when the output has no such header member. */
 int sl_front_out_header(sl_front_call_t *call, const char *member, const char *value);

@@ -152,20 +152,34 @@ const char *sl_front_content_type(const sl_front_service_t *svc, sl_fmt_t fmt) {
 }
 
 /* REST-JSON errors as botocore's rest-json parser reads them: the type in x-amzn-ErrorType, the
- * body {"Type":"User"|"Service","message":...} (Lambda's shape; "Service" for 5xx faults). */
-static void send_rest_error(sl_http_req_t *req, const char *request_id, const char *origin,
-                            int status, const char *type, const char *message) {
+ * body {"Type":"User"|"Service","message":...} (Lambda's shape; "Service" for 5xx faults), plus
+ * the error shape's other members: body_kv (name, value pairs) and headers. */
+static void send_rest_error_ex(sl_http_req_t *req, const char *request_id, const char *origin,
+                               int status, const char *type, const char *message,
+                               const sl_http_header_t *headers, size_t header_count,
+                               const char *const *body_kv, size_t body_pairs) {
     sl_buf_t b = SL_BUF_INIT;
     sl_enc_t e;
     sl_enc_init(&e, &b, SL_FMT_JSON);
     sl_enc_map_begin(&e);
     sl_enc_kv_cstr(&e, "Type", status >= 500 ? "Service" : "User");
     if (message) sl_enc_kv_cstr(&e, "message", message);
+    for (size_t i = 0; i < body_pairs; i++)
+        sl_enc_kv_cstr(&e, body_kv[2 * i], body_kv[2 * i + 1]);
     sl_enc_map_end(&e);
     size_t len;
     char *body = sl_buf_detach(&b, &len);
-    sl_http_header_t h = {"x-amzn-ErrorType", 16, type ? type : "", type ? strlen(type) : 0};
-    sl_front_send_headers(req, request_id, origin, status, "application/json", &h, 1, body, len);
+    sl_http_header_t h[1 + SL_FRONT_OUT_HEADERS_MAX];
+    size_t n = 0;
+    h[n++] = (sl_http_header_t){"x-amzn-ErrorType", 16, type ? type : "", type ? strlen(type) : 0};
+    for (size_t i = 0; i < header_count && n < sizeof h / sizeof h[0]; i++)
+        h[n++] = headers[i];
+    sl_front_send_headers(req, request_id, origin, status, "application/json", h, n, body, len);
+}
+
+static void send_rest_error(sl_http_req_t *req, const char *request_id, const char *origin,
+                            int status, const char *type, const char *message) {
+    send_rest_error_ex(req, request_id, origin, status, type, message, NULL, 0, NULL, 0);
 }
 
 void sl_front_send_xml_error(sl_http_req_t *req, const char *request_id, const char *origin,
@@ -334,6 +348,20 @@ void sl_front_fail(sl_front_call_t *call, const char *type, const char *fmt, ...
     else
         sl_front_send_error(call->req, call->service, call->request_id, call->origin, call->fmt,
                             type, msg);
+}
+
+void sl_front_fail_rest(sl_front_call_t *call, const char *type, const char *message,
+                        const sl_http_header_t *headers, size_t header_count,
+                        const char *const *body_kv, size_t body_pairs) {
+    if (!call->service || call->service->protocol != SL_FRONT_PROTO_REST_JSON) {
+        sl_front_fail(call, type, "%s", message);
+        return;
+    }
+    const sl_model_error_t *me = type ? sl_model_find_error(call->service->model, type) : NULL;
+    sl_buf_free(&call->out);
+    send_rest_error_ex(call->req, call->request_id, call->origin,
+                       me ? me->status : sl_aws_error_status(type), type, message, headers,
+                       header_count, body_kv, body_pairs);
 }
 
 void sl_front_fail_internal(sl_front_call_t *call, int code) {

@@ -480,6 +480,7 @@ void sl_fn_queue_pump(sl_functions_t *fns, fn_t *f) {
             if (rc != SL_ELIMIT) {
                 /* could not start a process: counts as a failed attempt */
                 q->attempts++;
+                sl_fn_queue_mark(f, q, q->attempts - 1);
                 q->due_ms = now + fns->cfg.retry_delay_ms;
                 if (next_due < 0 || q->due_ms < next_due) next_due = q->due_ms;
                 continue;
@@ -517,6 +518,7 @@ static void event_done(sl_functions_t *fns, fn_t *f, queued_t *q, bool ok) {
     if (!ok && q->attempts < SL_FN_EVENT_ATTEMPTS) {
         /* AWS waits 1 minute, then 2: retry_delay_ms, then twice it */
         q->due_ms = sl_time_mono_ms() + fns->cfg.retry_delay_ms * q->attempts;
+        sl_fn_queue_mark(f, q, q->attempts - 1);
         return;
     }
     if (!ok) {

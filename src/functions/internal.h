@@ -43,7 +43,8 @@ struct sl_fn_account {
     sl_fn_account_t *next;
 };
 
-/* An Event invocation waiting in a function's queue (durable as queue/<seq>.evt). */
+/* An Event invocation waiting in a function's queue (durable as queue/<seq>.evt, renamed
+ * queue/<seq>-<attempts>.evt once an attempt failed, so a restart resumes the count). */
 struct queued {
     uint64_t seq;
     uint8_t *payload;
@@ -119,6 +120,8 @@ int sl_fn_store_remove(fn_t *f);
 void sl_fn_store_code_dir(const fn_t *f, char *out, size_t cap);
 int sl_fn_queue_save(fn_t *f, queued_t *q);
 void sl_fn_queue_remove(fn_t *f, const queued_t *q);
+/* Records q->attempts (after it grew from `before`) in the entry's name (a rename: atomic). */
+void sl_fn_queue_mark(fn_t *f, const queued_t *q, int before);
 void sl_fn_log_write(fn_t *f, const char *text, size_t len);
 void sl_fn_config_copy(sl_fn_config_t *dst, const sl_fn_config_t *src);
 int sl_fn_write_file(const char *path, const void *data, size_t len);

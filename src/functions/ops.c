@@ -529,6 +529,7 @@ void sl_fn_ops_run(sl_functions_t *fns, sl_fn_op_t *op) {
             break;
         }
         sl_fn_config_copy(&op->config, &f->cfg);
+        if (f->queue_count) sl_fn_queue_pump(fns, f); /* more room: queued events may run */
         break;
     }
     case SL_FN_GET_CONCURRENCY:

@@ -6,6 +6,7 @@
 #include "functions/internal.h"
 
 #include "core/log.h"
+#include "core/time.h"
 #include "wire/base64.h"
 #include "wire/enc.h"
 #include "wire/json.h"
@@ -208,7 +209,8 @@ static int load_config(fn_t *f, const sl_fn_account_t *a) {
     return rc;
 }
 
-/* Reads queue/<seq>.evt files back (attempts start again: they are not recorded). */
+/* Reads queue/<seq>.evt and queue/<seq>-<attempts>.evt files back: failed attempts count on, the
+ * next one after the retry delay from now (when the last one failed is not kept). */
 static void load_queue(fn_t *f) {
     char qdir[SL_DATA_PATH_BYTES_MAX + 8];
     snprintf(qdir, sizeof qdir, "%s/queue", f->dir);
@@ -219,6 +221,12 @@ static void load_queue(fn_t *f) {
     while ((e = readdir(d)) != NULL) {
         char *end;
         unsigned long long seq = strtoull(e->d_name, &end, 10);
+        long attempts = 0;
+        if (end != e->d_name && *end == '-') {
+            char *num = end + 1;
+            attempts = strtol(num, &end, 10);
+            if (end == num || attempts < 0 || attempts > 1000) continue;
+        }
         if (end == e->d_name || strcmp(end, ".evt") != 0) continue;
         char path[SL_DATA_PATH_BYTES_MAX + 40];
         if (snprintf(path, sizeof path, "%s/%s", qdir, e->d_name) >= (int)sizeof path) continue;
@@ -237,6 +245,8 @@ static void load_queue(fn_t *f) {
             continue;
         }
         q->seq = seq;
+        q->attempts = (int)attempts;
+        if (attempts) q->due_ms = sl_time_mono_ms() + f->account->fns->cfg.retry_delay_ms * attempts;
         q->payload = (uint8_t *)sl_buf_detach(&b, &q->payload_len);
         *tail = q;
         tail = &q->next;
@@ -509,10 +519,32 @@ int sl_fn_queue_save(fn_t *f, queued_t *q) {
     return sl_fn_write_file(path, q->payload, q->payload_len);
 }
 
+#define QUEUE_PATH_BYTES (SL_DATA_PATH_BYTES_MAX + 48)
+
+static void queue_path(const fn_t *f, uint64_t seq, int attempts, char path[QUEUE_PATH_BYTES]) {
+    char tail[40];
+    if (attempts)
+        snprintf(tail, sizeof tail, "%020llu-%d.evt", (unsigned long long)seq, attempts);
+    else
+        snprintf(tail, sizeof tail, "%020llu.evt", (unsigned long long)seq);
+    snprintf(path, QUEUE_PATH_BYTES, "%s/queue/%s", f->dir, tail);
+}
+
 void sl_fn_queue_remove(fn_t *f, const queued_t *q) {
-    char path[SL_DATA_PATH_BYTES_MAX + 40];
-    snprintf(path, sizeof path, "%s/queue/%020llu.evt", f->dir, (unsigned long long)q->seq);
-    unlink(path);
+    char path[QUEUE_PATH_BYTES];
+    queue_path(f, q->seq, q->attempts, path);
+    if (unlink(path) != 0 && q->attempts) {
+        /* the attempt that just ended was not recorded in the name */
+        queue_path(f, q->seq, q->attempts - 1, path);
+        unlink(path);
+    }
+}
+
+void sl_fn_queue_mark(fn_t *f, const queued_t *q, int before) {
+    char from[QUEUE_PATH_BYTES], to[QUEUE_PATH_BYTES];
+    queue_path(f, q->seq, before, from);
+    queue_path(f, q->seq, q->attempts, to);
+    rename(from, to);
 }
 
 /* ---- logs ---- */

@@ -113,6 +113,24 @@ export const handler = async (event) => {
 };
 """
 
+NODE_FAILING = """
+import fs from 'node:fs';
+export const handler = async (event) => {
+  const file = process.env.MARKER;
+  const n = (fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : 0) + 1;
+  fs.writeFileSync(file, String(n));
+  throw new Error('attempt ' + n + ' fails');
+};
+"""
+
+NODE_RECORDER = """
+import fs from 'node:fs';
+export const handler = async (event) => {
+  fs.appendFileSync(process.env.RECORD, event.id + '\\n');
+  return 'ok';
+};
+"""
+
 
 def fn_name(tag):
     """A function name unique in this test process: at most 64 of [A-Za-z0-9_-], ending in the
@@ -301,6 +319,10 @@ def test_concurrency_limit_throttles(server, lam):
     with pytest.raises(lam.exceptions.TooManyRequestsException) as e:
         invoke(lam, name, {})
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert e.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert e.value.response["Error"]["Message"] == "Rate Exceeded."
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+    assert e.value.response["retryAfterSeconds"] == "1"
     t.join()
     assert results["slow"][1]["count"] == 1
     lam.delete_function_concurrency(FunctionName=name)
@@ -333,6 +355,55 @@ def test_event_retried_twice(make_server):
                what="three attempts")
     qdir = os.path.join(srv.data_dir, "functions", name, "queue")
     wait_until(lambda: not os.listdir(qdir), timeout=10, what="the queue entry removed")
+
+
+def test_event_attempts_survive_kill(make_server):
+    """A failed Event invocation's attempts are counted across a kill -9 of the server: after the
+    restart it is tried only the remaining times (three attempts in all, as AWS)."""
+    srv = make_server(functions_retry_ms=3600000)
+    lam = _lambda(srv)
+    name = fn_name("always")
+    marker = os.path.join(srv.data_dir, "marker-" + name)
+    create(lam, name, "nodejs20.x", "index.handler", {"index.mjs": (NODE_FAILING, 0o644)},
+           Environment={"Variables": {"MARKER": marker}})
+    assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    qdir = os.path.join(srv.data_dir, "functions", name, "queue")
+    # the first attempt failed and is recorded; the next one is an hour away
+    wait_until(lambda: os.path.exists(marker) and open(marker).read() == "1"
+               and [f for f in os.listdir(qdir) if f.endswith("-1.evt")],
+               timeout=30, what="the first failed attempt recorded")
+    srv.options["functions_retry_ms"] = 100
+    srv.restart(kill=True)
+    wait_until(lambda: not os.listdir(qdir), timeout=30, what="the queue entry discarded")
+    assert open(marker).read() == "3"
+    log = os.path.join(srv.data_dir, "functions", name, "logs", "function.log")
+    assert "Event invocation discarded after 3 attempts" in open(log).read()
+
+
+def test_event_queue_survives_kill(make_server):
+    """Event invocations acknowledged with 202 survive a kill -9 and all run after the restart."""
+    srv = make_server()
+    lam = _lambda(srv)
+    name = fn_name("queued")
+    record = os.path.join(srv.data_dir, "record-" + name)
+    create(lam, name, "nodejs20.x", "index.handler", {"index.mjs": (NODE_RECORDER, 0o644)},
+           Environment={"Variables": {"RECORD": record}})
+    # no concurrency: every event waits in the queue
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    ids = ["e%02d" % i for i in range(20)]
+    for i in ids:
+        resp = lam.invoke(FunctionName=name, InvocationType="Event",
+                          Payload=json.dumps({"id": i}).encode())
+        assert resp["StatusCode"] == 202
+    srv.restart(kill=True)
+    assert not os.path.exists(record)
+    lam = _lambda(srv)
+    lam.delete_function_concurrency(FunctionName=name)
+    wait_until(lambda: os.path.exists(record) and len(open(record).read().split()) == 20,
+               timeout=60, what="every queued event ran")
+    assert sorted(open(record).read().split()) == ids
+    qdir = os.path.join(srv.data_dir, "functions", name, "queue")
+    wait_until(lambda: not os.listdir(qdir), timeout=10, what="the queue emptied")
 
 
 def test_delete_during_invocations(server, lam):

@@ -123,6 +123,14 @@ static void answer(sl_front_call_t *call) {
     /* the op lives in the request's arena: its outputs are released before the answer frees it */
     if (op->error_type) {
         sl_fn_op_deinit(op);
+        if (op->throttle_reason) {
+            /* TooManyRequestsException's Reason, and Retry-After: a slot frees as soon as an
+             * invocation ends, so one second is a fair hint */
+            const char *kv[] = {"Reason", op->throttle_reason};
+            sl_http_header_t h = {"Retry-After", 11, "1", 1};
+            sl_front_fail_rest(call, op->error_type, op->error_message, &h, 1, kv, 1);
+            return;
+        }
         sl_front_fail(call, op->error_type, "%s", op->error_message);
         return;
     }
