@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -169,11 +170,25 @@ static env_t *spawn(sl_functions_t *fns, fn_t *f, int *rc_out) {
     char code[SL_DATA_PATH_BYTES_MAX], tmp[SL_DATA_PATH_BYTES_MAX + 8];
     sl_fn_store_code_dir(f, code, sizeof code);
     snprintf(tmp, sizeof tmp, "%s/tmp", f->dir);
-    mkdir(tmp, 0700);
     if (!fns->runtime_api[0]) { /* the Runtime API server is not up yet (start-up) */
         *rc_out = SL_EAGAIN;
         return NULL;
     }
+    if (fns->sandboxed) {
+        char from[sizeof code];
+        memcpy(from, code, sizeof from);
+        int rc = sl_fn_sandbox_stage(fns, f, from, code, sizeof code, tmp, sizeof tmp);
+        if (rc) {
+            SL_WARN("functions: cannot stage %s for its user: %s", f->cfg.name, sl_strerror(rc));
+            *rc_out = rc;
+            return NULL;
+        }
+    } else {
+        mkdir(tmp, 0700);
+    }
+    uid_t run_uid = fns->run_uid;
+    gid_t run_gid = fns->run_gid;
+    bool drop = fns->sandboxed;
     env_t *e = calloc(1, sizeof *e);
     strv_t argv = {.store = SL_BUF_INIT}, envp = {.store = SL_BUF_INIT};
     int pipefd[2] = {-1, -1}, devnull = -1;
@@ -249,6 +264,8 @@ static env_t *spawn(sl_functions_t *fns, fn_t *f, int *rc_out) {
         setrlimit(RLIMIT_DATA, &mem);
         struct rlimit nocore = {0, 0};
         setrlimit(RLIMIT_CORE, &nocore);
+        if (drop && (setgroups(1, &run_gid) != 0 || setgid(run_gid) != 0 || setuid(run_uid) != 0))
+            _exit(126);
         if (chdir(code) != 0) _exit(126);
         syscall(SYS_close_range, 3u, ~0u, 0u);
         execve(argv.items[0], argv.items, envp.items);

@@ -48,17 +48,36 @@ int sl_functions_create(const sl_functions_config_t *cfg, sl_functions_t **out) 
     fns->cfg.region = fns->region;
     fns->cfg.runtime_dir = fns->runtime_dir;
     if (fns->cfg.concurrency <= 0) fns->cfg.concurrency = 10;
+    fns->cfg.user = NULL;
     sl_fn_find_interpreters(fns);
+    if (cfg->user && *cfg->user) {
+        int rc = sl_fn_sandbox_init(fns, cfg->user);
+        if (rc) {
+            free(fns);
+            return rc;
+        }
+        /* the runtime clients must be readable by the functions' user */
+        snprintf(fns->runtime_dir, sizeof fns->runtime_dir, "%s/runtime", fns->run_root);
+    }
     if (mkdir(fns->runtime_dir, 0700) != 0 && errno != EEXIST)
         SL_WARN("functions: cannot create %s: %s", fns->runtime_dir, strerror(errno));
     write_runtime(fns, "node-ric.mjs", sl_fn_node_ric);
     write_runtime(fns, "python-ric.py", sl_fn_python_ric);
+    if (fns->sandboxed) {
+        char path[SL_DATA_PATH_BYTES_MAX + 32];
+        chmod(fns->runtime_dir, 0755);
+        snprintf(path, sizeof path, "%s/node-ric.mjs", fns->runtime_dir);
+        chmod(path, 0644);
+        snprintf(path, sizeof path, "%s/python-ric.py", fns->runtime_dir);
+        chmod(path, 0644);
+    }
     int rc = sl_loop_create(&fns->loop);
     if (rc == 0 && pthread_create(&fns->thread, NULL, supervisor_main, fns) != 0) {
         sl_loop_destroy(fns->loop);
         rc = SL_EIO;
     }
     if (rc) {
+        sl_fn_sandbox_cleanup(fns);
         free(fns);
         return rc;
     }
@@ -88,6 +107,7 @@ void sl_functions_destroy(sl_functions_t *fns) {
     for (env_t *e = fns->envs; e; e = e->next)
         pthread_join(e->reader, NULL);
     sl_loop_destroy(fns->loop); /* runs the posted exits (no-ops while stopping) */
+    sl_fn_sandbox_cleanup(fns);
     for (env_t *e = fns->envs, *next; e; e = next) {
         next = e->next;
         if (e->pidfd >= 0) close(e->pidfd);

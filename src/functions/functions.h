@@ -30,6 +30,7 @@ typedef struct {
     const char *runtime_dir; /* where the runtime-interface clients are written at start */
     int concurrency;         /* concurrent executions per account (AWS's default quota: 1000) */
     int64_t retry_delay_ms;  /* Event invocations: first retry after this, second after twice */
+    const char *user;        /* run function processes as this user (name or uid); NULL: ours */
 } sl_functions_config_t;
 
 /* Starts the supervisor thread and writes the runtime clients into runtime_dir. */

@@ -31,6 +31,11 @@ struct sl_functions {
     env_t *envs;
     int env_count;
     uint64_t seq; /* ids */
+    /* --functions-user (sandbox.c): processes run as run_uid:run_gid, from copies under run_root */
+    bool sandboxed;
+    uid_t run_uid;
+    gid_t run_gid;
+    char run_root[512];
 };
 
 struct sl_fn_account {
@@ -131,6 +136,14 @@ void sl_fn_ops_run(sl_functions_t *fns, sl_fn_op_t *op);
 void sl_fn_invoke(sl_functions_t *fns, fn_t *f, sl_fn_op_t *op);
 void sl_fn_retire(sl_functions_t *fns, fn_t *f, bool deleting);
 void sl_fn_queue_pump(sl_functions_t *fns, fn_t *f);
+
+/* sandbox.c: --functions-user. _init resolves the user (a name or uid; the server must run as
+ * root) and makes the run root; _stage copies f's code (once per code revision) and prepares its
+ * TMPDIR, both readable by the user, and gives their paths; _cleanup removes the run root. */
+int sl_fn_sandbox_init(sl_functions_t *fns, const char *user);
+int sl_fn_sandbox_stage(sl_functions_t *fns, fn_t *f, const char *code, char *staged,
+                        size_t staged_cap, char *tmp, size_t tmp_cap);
+void sl_fn_sandbox_cleanup(sl_functions_t *fns);
 void sl_fn_runtime_run(sl_functions_t *fns, sl_fn_rt_t *rt);
 void sl_fn_envs_stop_all(sl_functions_t *fns);
 void sl_fn_find_interpreters(sl_functions_t *fns);

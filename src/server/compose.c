@@ -291,6 +291,7 @@ static int open_functions(sl_compose_t *root) {
         .runtime_dir = runtime_dir,
         .concurrency = (int)cfg->functions_concurrency,
         .retry_delay_ms = cfg->functions_retry_ms,
+        .user = cfg->functions_user,
     };
     int rc = sl_functions_create(&fcfg, &root->functions);
     if (rc) {

@@ -137,6 +137,9 @@ static const opt_t g_opts[] = {
      "Concurrent function executions per account; more are throttled (TooManyRequestsException)"},
     {"functions_retry_ms", I(functions_retry_ms), "60000", 10, 3600000, NULL,
      "Event invocations: first retry after this, the second after twice it (AWS: 1 and 2 minutes)"},
+    {"functions_user", S(functions_user), "", 0, 0, NULL,
+     "Run function processes as this user (name or uid; the server must run as root); their code "
+     "is staged outside the data directory, which they cannot read; empty = the server's user"},
     {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
 };
 

@@ -52,6 +52,7 @@ typedef struct {
     char functions[8];
     int64_t functions_concurrency;
     int64_t functions_retry_ms;
+    char functions_user[64];
     char log_level[16];
     char config[SL_CONFIG_PATH_BYTES_MAX];
 } sl_config_t;

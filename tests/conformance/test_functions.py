@@ -23,7 +23,7 @@ import zipfile
 
 import pytest
 
-from helpers import unique_name, wait_until
+from helpers import ServerCrashed, SluiceServer, unique_name, wait_until
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
@@ -129,6 +129,31 @@ export const handler = async (event) => {
   fs.appendFileSync(process.env.RECORD, event.id + '\\n');
   return 'ok';
 };
+"""
+
+PYTHON_WHOAMI = """
+import os
+count = 0
+def handler(event, context):
+    global count
+    count += 1
+    out = {"uid": os.getuid(), "gid": os.getgid(), "cwd": os.getcwd(), "count": count,
+           "task_root": os.environ["LAMBDA_TASK_ROOT"], "version": open("version.txt").read()}
+    path = os.path.join(os.environ["TMPDIR"], "scratch")
+    with open(path, "w") as f:
+        f.write("ok")
+    out["tmp_ok"] = open(path).read() == "ok"
+    try:
+        os.listdir(event["data_dir"])
+        out["data_dir"] = "readable"
+    except PermissionError:
+        out["data_dir"] = "denied"
+    try:
+        open(os.path.join(out["task_root"], "app.py"), "a").close()
+        out["code"] = "writable"
+    except PermissionError:
+        out["code"] = "read-only"
+    return out
 """
 
 
@@ -404,6 +429,55 @@ def test_event_queue_survives_kill(make_server):
     assert sorted(open(record).read().split()) == ids
     qdir = os.path.join(srv.data_dir, "functions", name, "queue")
     wait_until(lambda: not os.listdir(qdir), timeout=10, what="the queue emptied")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--functions-user needs the server to run as root")
+def test_functions_user(make_server):
+    """--functions-user: function processes run as that user, from a copy of their code it can
+    read but not change, with their own TMPDIR, and cannot read the server's data directory."""
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    srv = make_server(functions_user="nobody")
+    lam = _lambda(srv)
+    name = fn_name("user")
+    create(lam, name, "python3.12", "app.handler",
+           {"app.py": (PYTHON_WHOAMI, 0o600), "version.txt": ("1", 0o600)})
+    _, out = invoke(lam, name, {"data_dir": str(srv.data_dir)})
+    assert (out["uid"], out["gid"]) == (nobody.pw_uid, nobody.pw_gid)
+    assert out["data_dir"] == "denied" and out["code"] == "read-only" and out["tmp_ok"]
+    assert out["cwd"] == out["task_root"] and not out["cwd"].startswith(str(srv.data_dir))
+    assert out["version"] == "1"
+    _, out = invoke(lam, name, {"data_dir": str(srv.data_dir)})
+    assert out["count"] == 2  # the warm environment is reused
+    # new code: a new copy, the old one removed
+    old_root = out["task_root"]
+    lam.update_function_code(FunctionName=name, ZipFile=make_zip(
+        {"app.py": (PYTHON_WHOAMI, 0o600), "version.txt": ("2", 0o600)}))
+    wait_until(lambda: lam.get_function(FunctionName=name)["Configuration"]["LastUpdateStatus"]
+               == "Successful", timeout=30, what="the update")
+    _, out = invoke(lam, name, {"data_dir": str(srv.data_dir)})
+    assert out["version"] == "2" and out["count"] == 1 and out["uid"] == nobody.pw_uid
+    assert not os.path.exists(old_root)
+    # Node's runtime client too
+    node = fn_name("usernode")
+    create(lam, node, "nodejs20.x", "index.handler", {"index.mjs": (NODE_ASYNC, 0o600)})
+    _, out = invoke(lam, node, {})
+    assert out["count"] == 1
+    run_root = os.path.dirname(old_root)
+    srv.stop()
+    assert not os.path.exists(run_root)  # removed at shutdown
+
+
+def test_functions_user_unknown():
+    """An unknown --functions-user stops the start with a message, not at the first invocation."""
+    srv = SluiceServer(options={"functions_user": "no-such-user-here"})
+    try:
+        with pytest.raises(ServerCrashed) as e:
+            srv.start()
+        assert "--functions-user no-such-user-here: no such user" in str(e.value)
+    finally:
+        srv.stop()
+        srv.cleanup()
 
 
 def test_delete_during_invocations(server, lam):
