@@ -126,6 +126,51 @@ export const handler = async (event, context) => {
     const fn = `js-zero-${suffix}`;
     await deploy(fn, 'python3.12', 'main.handler', { 'main.py': 'def handler(e, c):\n    return 1\n' });
     await client.send(new PutFunctionConcurrencyCommand({ FunctionName: fn, ReservedConcurrentExecutions: 0 }));
-    await assert.rejects(call(fn, {}), (e) => e instanceof TooManyRequestsException);
+    await assert.rejects(call(fn, {}), (e) => e instanceof TooManyRequestsException &&
+      e.Reason === 'ReservedFunctionConcurrentInvocationLimitExceeded' && e.retryAfterSeconds === '1');
+  });
+
+  it('gives a context that @aws-lambda-powertools/logger reads as on AWS', async () => {
+    // the package and its dependencies go into the zip, as users deploy them
+    const dir = fs.mkdtempSync(path.join(tmp, 'pt-'));
+    const modules = path.join(import.meta.dirname, 'node_modules');
+    for (const p of ['@aws-lambda-powertools/logger', '@aws-lambda-powertools/commons', '@aws/lambda-invoke-store'])
+      fs.cpSync(path.join(modules, p), path.join(dir, 'node_modules', p), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'index.mjs'), `import { Logger } from '@aws-lambda-powertools/logger';
+const logger = new Logger({ serviceName: 'sluice-test' });
+export const handler = async (event, context) => {
+  logger.addContext(context);
+  logger.info('handled', { n: event.n });
+  return { ok: true };
+};`);
+    const zip = path.join(tmp, 'pt.zip');
+    execFileSync('zip', ['-q', '-r', zip, '.'], { cwd: dir });
+    const fn = `js-powertools-${suffix}`;
+    await client.send(new CreateFunctionCommand({
+      FunctionName: fn, Runtime: 'nodejs22.x', Handler: 'index.handler', Role: role,
+      MemorySize: 256, Code: { ZipFile: fs.readFileSync(zip) },
+    }));
+    created.push(fn);
+    await waitUntilFunctionActiveV2({ client, maxWaitTime: 20, minDelay: 1 }, { FunctionName: fn });
+    const arn = (await client.send(new GetFunctionCommand({ FunctionName: fn }))).Configuration.FunctionArn;
+    for (const n of [1, 2]) {
+      const { out, body } = await call(fn, { n }, { LogType: 'Tail' });
+      assert.deepEqual(body, { ok: true });
+      const log = Buffer.from(out.LogResult, 'base64').toString('utf8');
+      const line = log.split('\n').find((l) => l.startsWith('{') && l.includes('"handled"'));
+      assert.ok(line, log);
+      const rec = JSON.parse(line);
+      assert.equal(rec.message, 'handled');
+      assert.equal(rec.level, 'INFO');
+      assert.equal(rec.service, 'sluice-test');
+      assert.equal(rec.n, n);
+      assert.equal(rec.function_name, fn);
+      assert.equal(rec.function_arn, arn);
+      assert.equal(Number(rec.function_memory_size), 256);
+      assert.match(rec.function_request_id, /^[0-9a-f-]{36}$/);
+      assert.ok(log.includes(`START RequestId: ${rec.function_request_id}`), log);
+      assert.equal(rec.cold_start, n === 1);
+      assert.ok(!Number.isNaN(Date.parse(rec.timestamp)));
+    }
   });
 });
