@@ -246,7 +246,8 @@ static void load_queue(fn_t *f) {
         }
         q->seq = seq;
         q->attempts = (int)attempts;
-        if (attempts) q->due_ms = sl_time_mono_ms() + f->account->fns->cfg.retry_delay_ms * attempts;
+        if (attempts)
+            q->due_ms = sl_time_mono_ms() + f->account->fns->cfg.retry_delay_ms * attempts;
         q->payload = (uint8_t *)sl_buf_detach(&b, &q->payload_len);
         *tail = q;
         tail = &q->next;
