@@ -69,6 +69,7 @@ typedef struct {
     urec_t *recs; /* chained through next, in aggregate order */
     size_t count;
     bool aggregated;
+    size_t bytes;      /* data + partition key, as the shard's byte limit counts them */
     char shard_id[64]; /* predicted */
 } entry_t;
 
@@ -458,6 +459,7 @@ static void request_add(request_t *rq, entry_t *en, const void *data, size_t len
     sl_enc_kv_str(&e, "PartitionKey", pk, pk_len);
     if (ehk) sl_enc_kv_str(&e, "ExplicitHashKey", ehk, ehk_len);
     sl_enc_map_end(&e);
+    en->bytes = len + pk_len;
     rq->entries[rq->count++] = *en;
     rq->bytes += len + pk_len;
 }
@@ -582,6 +584,7 @@ static void request_done(const sl_client_response_t *resp, void *arg) {
          * sees it. */
         pthread_mutex_lock(&p->mu);
         p->stats.kinesis_records_put++;
+        p->stats.bytes_put += en->bytes;
         pthread_mutex_unlock(&p->mu);
         if (en->shard_id[0] && strcmp(en->shard_id, shard) != 0) p->map_stale = true;
         for (uint64_t k = 0; r; k++) {

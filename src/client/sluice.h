@@ -188,8 +188,9 @@ typedef struct {
     uint64_t user_records_put;    /* completed successfully */
     uint64_t user_records_failed; /* completed with an error (expiry included) */
     uint64_t kinesis_records_put; /* Kinesis records stored (aggregates count once) */
-    uint64_t requests;            /* PutRecords requests sent */
-    uint64_t retries;             /* user records sent again */
+    uint64_t bytes_put; /* their data + partition key bytes (what the shards' limits count) */
+    uint64_t requests;  /* PutRecords requests sent */
+    uint64_t retries;   /* user records sent again */
 } sl_producer_stats_t;
 void sl_producer_stats(const sl_producer_t *p, sl_producer_stats_t *out);
 
