@@ -196,6 +196,11 @@
 /* initial shards of an ON_DEMAND stream */
 #define SL_KINESIS_ON_DEMAND_SHARDS 4
 #define SL_KINESIS_CREATING_STREAMS_MAX 5 /* streams in CREATING at once */
+/* Fault injection (--fault, docs/capacity.md): rules at once, and the longest added latency (a
+ * request held longer would meet the clients' own timeouts, which is a different test). */
+#define SL_KINESIS_FAULT_RULES_MAX 16
+#define SL_KINESIS_FAULT_SPEC_BYTES_MAX 2048
+#define SL_KINESIS_FAULT_LATENCY_MS_MAX 60000
 #define SL_KINESIS_TAGS_PER_STREAM_MAX 50
 #define SL_KINESIS_CONSUMERS_PER_STREAM_MAX 20
 #define SL_KINESIS_DESCRIBE_STREAM_SHARDS_MAX 100

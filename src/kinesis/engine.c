@@ -1320,6 +1320,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     if (!k) return SL_ENOMEM;
     k->cfg = *cfg;
     if (k->cfg.iterator_ttl_ms <= 0) k->cfg.iterator_ttl_ms = SL_KINESIS_ITERATOR_TTL_MS;
+    if (cfg->faults) k->faults = *cfg->faults;
+    k->fault_draws = (uint64_t)sl_kthrottle_now_ns(); /* a different sequence of draws each run */
     snprintf(k->region, sizeof k->region, "%s", cfg->region);
     snprintf(k->account, sizeof k->account, "%s", cfg->account);
     snprintf(k->storage_prefix, sizeof k->storage_prefix, "%s",

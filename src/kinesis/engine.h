@@ -21,6 +21,7 @@
 #define SL_KINESIS_ENGINE_H
 
 #include "catalog/catalog.h"
+#include "kinesis/fault.h"
 #include "kinesis/hashkey.h"
 #include "kinesis/open.h"
 #include "kinesis/status.h"
@@ -176,6 +177,9 @@ struct sl_kinesis {
     int64_t
         backup_pending_ms;  /* (background thread) when the pending backup became due, 0 = none */
     char backup_path[1200]; /* <data_dir>/catalog.db.bak, "" = none */
+    /* fault injection (fault.h): the rules (under the engine lock) and the draws' counter */
+    sl_kfaults_t faults;
+    uint64_t fault_draws; /* atomic */
 };
 
 static inline void sl_kinesis_rdlock(sl_kinesis_t *k) {
@@ -203,6 +207,14 @@ void sl_kinesis_kick(sl_kinesis_t *k);
 int sl_kshard_seq_claim(sl_kinesis_t *k, sl_kshard_t *sh, size_t n);
 /* Gives back a claim whose append sl_storage_append refused (it assigned no seq). */
 void sl_kshard_seq_unclaim(sl_kshard_t *sh, size_t n);
+
+/* Fault injection (fault.c; caller holds the engine lock): the rules for op (SL_KFAULT_WRITE or
+ * _READ) on stream s into out (room for SL_KINESIS_FAULT_RULES_MAX), their count; then one draw of
+ * the error (first hit wins) and of the latency (hits add up). */
+size_t sl_kfaults_select(sl_kinesis_t *k, const sl_kstream_t *s, unsigned op,
+                         const sl_kfault_rule_t **out);
+sl_kfault_error_t sl_kfaults_error(sl_kinesis_t *k, const sl_kfault_rule_t *const *rules, size_t n);
+int64_t sl_kfaults_latency(sl_kinesis_t *k, const sl_kfault_rule_t *const *rules, size_t n);
 
 /* Resolves a stream reference (kinesis.h) with AWS's errors (caller holds the engine lock). */
 sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const struct sl_kstream_ref *ref, int64_t now_ms,

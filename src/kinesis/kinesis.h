@@ -140,8 +140,16 @@ typedef struct {
     size_t *entries;    /* indexes of this group's records in the request */
     sl_kshard_t *shard; /* valid until the group's append completed */
     struct sl_kput *op;
-    bool refused; /* refused by the shard's throughput limits: never appended */
+    /* never appended: refused by the shard's throughput limits or by an injected throughput
+     * error (SL_KPUT_REFUSED_THROTTLED), or failed by an injected internal error
+     * (SL_KPUT_REFUSED_FAILED) */
+    uint8_t refused;
 } sl_kput_group_t;
+
+enum { SL_KPUT_REFUSED_THROTTLED = 1, SL_KPUT_REFUSED_FAILED = 2 };
+/* The status of a group failed by fault injection (fault.h): an internal failure whose message is
+ * AWS's plain "Internal service failure." */
+#define SL_KINESIS_FAULT_STATUS SL_EINVAL
 
 /* Where one record went. */
 typedef struct {
@@ -185,6 +193,7 @@ struct sl_kput {
     sl_kput_entry_t *entries; /* one per record */
     size_t failed;            /* records in groups whose status is not 0 */
     bool replayed;            /* the result is a remembered one (idempotency key) */
+    int64_t delay_ms;         /* fault injection: hold the answer back this long */
     /* private */
     int pending;
     bool idem_owner;           /* this put holds its key's entry (sl_kidem_finish at the end) */
@@ -308,6 +317,7 @@ struct sl_kread {
     sl_kchild_t children[2];
     size_t child_count;
     sl_seqnum_t continuation; /* the last record's number, else the position before next */
+    int64_t delay_ms;         /* fault injection (GetRecords): hold the answer back this long */
     /* private */
     sl_read_result_t *res;
     sl_kinesis_t *k;

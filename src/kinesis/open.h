@@ -6,6 +6,7 @@
 #define SL_KINESIS_OPEN_H
 
 #include "catalog/catalog.h"
+#include "kinesis/fault.h"
 #include "kinesis/status.h"
 #include "storage/backend.h"
 
@@ -40,6 +41,9 @@ typedef struct {
     int64_t on_demand_stream_limit;
     /* AWS's per-shard write and GetRecords limits (kinesis/throttle.h); false = no throttling */
     bool throughput_limits;
+    /* Fault injection rules (kinesis/fault.h, copied at open; NULL = none); changed at run time
+     * with sl_kinesis_set_faults. */
+    const sl_kfaults_t *faults;
 } sl_kinesis_config_t;
 
 /* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A group's key in put's table is its shard's address with the refusal in the low two bits. */
+static_assert(_Alignof(sl_kshard_t) >= 4, "shard pointers need two free low bits");
+
 static bool writable(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms, sl_kerr_t *err) {
     sl_kstatus_t st = sl_kstream_status(s, now_ms);
     if (st == SL_KS_ACTIVE || st == SL_KS_UPDATING) return true;
@@ -107,6 +110,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     op->group_count = 0;
     op->failed = 0;
     op->replayed = false;
+    op->delay_ms = 0;
     op->idem_owner = false;
     op->idem_next = NULL;
     op->idem_entry = NULL;
@@ -153,21 +157,46 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
         sl_kerr_set(&op->err, SL_KERR_INVALID_ARGUMENT, "Records size exceeds 10 MB limit");
         goto done;
     }
-    /* With throughput limits on, each record takes from its shard's buckets in request order; a
-     * refused one goes to its shard's second group, which is never appended (per-record
-     * ProvisionedThroughputExceededException), and fails PutRecord. */
+    /* Fault injection (fault.h) draws first, per record for PutRecords' errors; then, with
+     * throughput limits on, each record left takes from its shard's buckets in request order. A
+     * refused record goes to its shard's second (throttled) or third (failed) group, which is
+     * never appended (per-record errors), and fails PutRecord. */
     uint8_t *refused = NULL;
-    if (k->cfg.throughput_limits) {
-        refused = sl_arena_alloc(a, n ? n : 1);
+    if (k->faults.count || k->cfg.throughput_limits) {
+        refused = sl_arena_calloc(a, n ? n : 1, 1);
         if (!refused) {
             sl_kerr_internal(&op->err, SL_ENOMEM);
             goto done;
         }
+    }
+    if (k->faults.count) {
+        const sl_kfault_rule_t *rules[SL_KINESIS_FAULT_RULES_MAX];
+        size_t nr = sl_kfaults_select(k, s, SL_KFAULT_WRITE, rules);
+        if (nr) op->delay_ms = sl_kfaults_latency(k, rules, nr);
+        for (size_t i = 0; nr && i < n; i++) {
+            sl_kfault_error_t e = sl_kfaults_error(k, rules, nr);
+            if (e == SL_KFAULT_ERROR_NONE) continue;
+            refused[i] = e == SL_KFAULT_ERROR_THROUGHPUT ? SL_KPUT_REFUSED_THROTTLED
+                                                         : SL_KPUT_REFUSED_FAILED;
+            if (op->single) {
+                if (e == SL_KFAULT_ERROR_THROUGHPUT)
+                    sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED,
+                                "Rate exceeded for shard %s in stream %s under account %s.",
+                                route[i]->id, s->name, k->account);
+                else
+                    sl_kerr_internal(&op->err, SL_KINESIS_FAULT_STATUS);
+                goto done;
+            }
+        }
+    }
+    if (k->cfg.throughput_limits) {
         int64_t now_ns = sl_kthrottle_now_ns();
         for (size_t i = 0; i < n; i++) {
             const sl_krecord_t *r = &op->records[i];
-            refused[i] = !sl_kshard_limits_write(
-                &route[i]->limits, (int64_t)(r->data_len + r->partition_key_len), now_ns);
+            if (refused[i]) continue;
+            if (!sl_kshard_limits_write(&route[i]->limits,
+                                        (int64_t)(r->data_len + r->partition_key_len), now_ns))
+                refused[i] = SL_KPUT_REFUSED_THROTTLED;
             if (refused[i] && op->single) {
                 sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED,
                             "Rate exceeded for shard %s in stream %s under account %s.",
@@ -176,9 +205,9 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             }
         }
     }
-    /* routing picks one of the stream's shards (twice with limits), so there are at most this
-     * many groups */
-    size_t shard_groups = s->shard_count * (refused ? 2 : 1);
+    /* routing picks one of the stream's shards (three times with refusals: appended, throttled,
+     * failed), so there are at most this many groups */
+    size_t shard_groups = s->shard_count * (refused ? 3 : 1);
     size_t groups_max = n < shard_groups ? n : shard_groups;
     op->groups = sl_arena_calloc(a, groups_max ? groups_max : 1, sizeof *op->groups);
     /* group by shard, keeping request order inside each group; a small open-addressing table
@@ -186,14 +215,14 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     size_t hcap = 16;
     while (hcap < 2 * groups_max)
         hcap <<= 1;
-    uintptr_t *hkey = sl_arena_calloc(a, hcap, sizeof *hkey); /* shard | 1 when refused */
+    uintptr_t *hkey = sl_arena_calloc(a, hcap, sizeof *hkey); /* shard | its refusal */
     int32_t *hslot = sl_arena_alloc(a, hcap * sizeof *hslot);
     if (!op->groups || !hkey || !hslot) {
         sl_kerr_internal(&op->err, SL_ENOMEM);
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        uintptr_t key = (uintptr_t)route[i] | (refused && refused[i]);
+        uintptr_t key = (uintptr_t)route[i] | (refused ? refused[i] : 0u);
         size_t h = (size_t)((key >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (hcap - 1);
         while (hkey[h] && hkey[h] != key)
             h = (h + 1) & (hcap - 1);
@@ -210,7 +239,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             gr->arrival_ms = op->now_ms;
             gr->shard = route[i];
             gr->op = op;
-            gr->refused = key & 1;
+            gr->refused = (uint8_t)(key & 3);
         }
         op->entries[i].group = (int32_t)g;
         op->groups[g].count++;
@@ -248,7 +277,8 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     for (size_t g = 0; g < op->group_count; g++) {
         sl_kput_group_t *gr = &op->groups[g];
         if (gr->refused) {
-            gr->status = SL_EAGAIN;
+            gr->status =
+                gr->refused == SL_KPUT_REFUSED_THROTTLED ? SL_EAGAIN : SL_KINESIS_FAULT_STATUS;
             group_done(gr);
             continue;
         }

@@ -389,6 +389,26 @@ static bool consumer_active(const sl_kstream_t *s, const char *arn, int64_t now_
     return ok;
 }
 
+/* Fault injection (fault.h) on one GetRecords call: the latency to add, and false with the error
+ * set when an error rule hit (caller holds the engine lock). */
+static bool read_fault(sl_kread_t *op, const sl_kstream_t *s, const sl_kshard_t *sh) {
+    sl_kinesis_t *k = op->k;
+    const sl_kfault_rule_t *rules[SL_KINESIS_FAULT_RULES_MAX];
+    size_t n = sl_kfaults_select(k, s, SL_KFAULT_READ, rules);
+    if (!n) return true;
+    op->delay_ms = sl_kfaults_latency(k, rules, n);
+    switch (sl_kfaults_error(k, rules, n)) {
+    case SL_KFAULT_ERROR_NONE:
+        return true;
+    case SL_KFAULT_ERROR_THROUGHPUT:
+        return sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED,
+                           "Rate exceeded for Shard - %s/%s/%s", k->account, s->name, sh->id);
+    case SL_KFAULT_ERROR_INTERNAL:
+        break;
+    }
+    return sl_kerr_internal(&op->err, SL_KINESIS_FAULT_STATUS);
+}
+
 int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
     const sl_kreader_t *r = &op->reader;
     op->err.type = SL_KERR_NONE;
@@ -397,6 +417,7 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
     op->records = NULL;
     op->count = op->bytes = 0;
     op->k = k;
+    op->delay_ms = 0;
     sl_kinesis_rdlock(k);
     sl_kstream_t *s = sl_kinesis_find(k, r->stream, strlen(r->stream), op->now_ms);
     if (s && s->created_ms != r->stream_created_ms) s = NULL;
@@ -433,6 +454,7 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
                         k->account);
             goto done;
         }
+        if (k->faults.count && !read_fault(op, s, sh)) goto done;
         if (k->cfg.throughput_limits &&
             !sl_kshard_limits_read(&sh->limits, sl_kthrottle_now_ns())) {
             sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard - %s/%s/%s",

@@ -61,6 +61,7 @@ struct sl_compose {
     sl_s3api_t *s3api;                 /* owned: the S3 binding */
     sl_objstore_pool_t *objstore_pool; /* owned: the object stores' worker threads */
     sl_iam_store_t *iam;               /* owned: IAM users, keys and policies of every account */
+    sl_kfaults_t faults;               /* --fault, parsed once, given to every account's engine */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -120,6 +121,19 @@ static int open_storage(sl_compose_t *root) {
     return rc;
 }
 
+/* --fault (kinesis/fault.h): parsed once, before anything is opened, so a bad rule stops the
+ * start with its reason. */
+static int parse_faults(sl_compose_t *root) {
+    const char *reason = NULL;
+    const char *spec = root->cfg.fault;
+    if (sl_kfaults_parse(spec, strlen(spec), &root->faults, &reason) == 0) {
+        if (root->faults.count) SL_WARN("fault injection is on: %s", spec);
+        return 0;
+    }
+    SL_ERROR("--fault: %s", reason);
+    return SL_EINVAL;
+}
+
 /* Opens the engine of account a (whose catalog is open) with its logs in the shared storage. */
 static int open_kinesis(sl_compose_t *root, account_t *a, const char *dir,
                         const char *storage_prefix) {
@@ -140,6 +154,7 @@ static int open_kinesis(sl_compose_t *root, account_t *a, const char *dir,
         .shard_limit = cfg->shard_limit,
         .on_demand_stream_limit = cfg->on_demand_stream_limit,
         .throughput_limits = strcmp(cfg->throughput_limits, "aws") == 0,
+        .faults = &root->faults,
     };
     return sl_kinesis_open(&kcfg, &a->kinesis);
 }
@@ -625,7 +640,8 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     pthread_mutex_init(&root->accounts_mu, NULL);
     account_t *def = &root->accounts[0];
     snprintf(def->id, sizeof def->id, "%s", cfg->account_id);
-    int rc = open_auth(root);
+    int rc = parse_faults(root);
+    if (rc == 0) rc = open_auth(root);
     if (rc == 0) rc = make_dir(cfg->data_dir);
     if (rc == 0) rc = open_catalog(cfg->data_dir, &def->catalog);
     if (rc == 0) rc = open_iam(root);

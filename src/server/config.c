@@ -82,6 +82,10 @@ static const opt_t g_opts[] = {
      "off: no throttling; aws: AWS's per-shard limits (writes 1 MiB/s and 1,000 records/s, "
      "GetRecords 2 MiB/s and 5 calls/s) with ProvisionedThroughputExceededException "
      "(docs/compatibility.md)"},
+    {"fault", S(fault), "", 0, 0, NULL,
+     "Fault injection for testing retry logic (docs/capacity.md): `;`-separated rules such as "
+     "`stream=orders*,op=write,error=throughput,rate=0.1` (op: write, read, any; error: "
+     "throughput, internal; latency_ms=N; rate: fraction hit); empty = none"},
     {"accounts_max", I(accounts_max), "64", 1, SL_SERVER_ACCOUNTS_MAX, NULL,
      "Accounts the server holds, the default one included: a 12-digit access key id selects its "
      "own account "

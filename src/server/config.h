@@ -34,6 +34,7 @@ typedef struct {
     int64_t shard_limit;
     int64_t on_demand_stream_limit;
     char throughput_limits[8];
+    char fault[SL_KINESIS_FAULT_SPEC_BYTES_MAX + 1];
     int64_t accounts_max;
     int64_t body_max_bytes;
     char cors_origins[SL_CONFIG_CORS_ORIGINS_BYTES_MAX];

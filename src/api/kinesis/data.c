@@ -37,6 +37,30 @@ static void fill_record(const sl_val_t *rec, sl_krecord_t *out) {
     }
 }
 
+/* An answer held back by fault injection (kinesis/fault.h: latency_ms). */
+typedef struct {
+    sl_front_call_t *call;
+    void (*fn)(sl_front_call_t *call);
+} delayed_t;
+
+static void delayed_fire(void *arg) {
+    delayed_t *d = arg;
+    d->fn(d->call);
+}
+
+/* Answers with fn(call) now, or after delay_ms on the request's loop (a timer; when the server
+ * stops first, the request and its timer are dropped together). */
+static void answer_after(sl_front_call_t *call, int64_t delay_ms,
+                         void (*fn)(sl_front_call_t *call)) {
+    delayed_t *d = delay_ms > 0 ? sl_arena_alloc(call->arena, sizeof *d) : NULL;
+    if (d) {
+        *d = (delayed_t){call, fn};
+        if (sl_timer_start(sl_http_req_loop(call->req), (uint64_t)delay_ms, delayed_fire, d))
+            return;
+    }
+    fn(call);
+}
+
 /* StreamName / StreamARN of the input. */
 static sl_kstream_ref_t stream_ref(sl_front_call_t *call) {
     sl_kstream_ref_t r = {0};
@@ -123,9 +147,13 @@ static void put_records_finish(sl_front_call_t *call) {
     sl_front_reply(call);
 }
 
+static void put_answer(sl_front_call_t *call) {
+    sl_kput_t *op = call->state;
+    answer_after(call, op->delay_ms, op->single ? put_record_finish : put_records_finish);
+}
+
 static void put_cb(sl_kput_t *op) {
-    sl_front_call_t *call = op->arg;
-    sl_front_post(call, op->single ? put_record_finish : put_records_finish);
+    sl_front_post(op->arg, put_answer);
 }
 
 static void put(sl_front_call_t *call, bool single) {
@@ -168,11 +196,7 @@ static void put(sl_front_call_t *call, bool single) {
         op->idempotency_key_len = idem->value_len;
     }
     call->state = op;
-    if (sl_kinesis_put(sl_kapi_engine(call), op) == SL_KINESIS_PENDING) return;
-    if (single)
-        put_record_finish(call);
-    else
-        put_records_finish(call);
+    if (sl_kinesis_put(sl_kapi_engine(call), op) == SL_KINESIS_DONE) put_answer(call);
 }
 
 static void op_put_record(sl_front_call_t *call) {
@@ -265,8 +289,13 @@ static void get_records_finish(sl_front_call_t *call) {
     sl_front_reply(call);
 }
 
+static void get_records_answer(sl_front_call_t *call) {
+    sl_kread_t *op = call->state;
+    answer_after(call, op->delay_ms, get_records_finish);
+}
+
 static void get_records_cb(sl_kread_t *op) {
-    sl_front_post(op->arg, get_records_finish);
+    sl_front_post(op->arg, get_records_answer);
 }
 
 static void op_get_records(sl_front_call_t *call) {
@@ -291,7 +320,7 @@ static void op_get_records(sl_front_call_t *call) {
         sl_kapi_fail_err(call, &op->err);
         return;
     }
-    if (sl_kinesis_read(sl_kapi_engine(call), op) == SL_KINESIS_DONE) get_records_finish(call);
+    if (sl_kinesis_read(sl_kapi_engine(call), op) == SL_KINESIS_DONE) get_records_answer(call);
 }
 
 void sl_kapi_data_ops(const char *name, sl_front_op_fn *fn) {

@@ -1,0 +1,174 @@
+"""Fault injection (issue 19, item 4; docs/capacity.md, "Fault injection"): `--fault` fails a
+chosen fraction of a stream's writes or reads with ProvisionedThroughputExceededException or
+InternalFailure, or holds their answers back, with AWS's shapes: per record in PutRecords, per call
+in PutRecord and GetRecords.
+
+Tolerance: each record (or call) is hit independently with probability p, so over n draws the
+count of hits is binomial; the tests accept n*p within 5 standard deviations, sqrt(n*p*(1-p)) each
+(a false failure about once in 1.7 million runs).
+"""
+import math
+import re
+import shutil
+import subprocess
+import time
+
+import boto3
+from botocore.config import Config
+
+from helpers import (ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, assert_error, client_for,
+                     create_stream_and_wait, read_shard, sluice_bin, unique_name)
+from test_js import JS_DIR, node_env
+
+BATCH = 500
+
+
+def within(hits, n, p):
+    sigma = math.sqrt(n * p * (1 - p))
+    return abs(hits - n * p) <= 5 * sigma
+
+
+def put_batches(client, name, batches, tag="k"):
+    """PutRecords `batches` batches of 500; returns (results, records sent)."""
+    results, sent = [], []
+    for b in range(batches):
+        recs = [{"Data": ("%s-%d-%d" % (tag, b, i)).encode(), "PartitionKey": "%s%d" % (tag, i)}
+                for i in range(BATCH)]
+        sent.extend(recs)
+        results.append(client.put_records(StreamName=name, Records=recs))
+    return results, sent
+
+
+def test_write_errors_hit_the_configured_fraction(make_server):
+    srv = make_server(fault="stream=*-thr-*,op=write,error=throughput,rate=0.25;"
+                            "stream=*-int-*,op=write,error=internal,rate=0.1")
+    client = client_for(srv)
+    thr, intl, clean = unique_name("thr"), unique_name("int"), unique_name("clean")
+    for name in (thr, intl, clean):
+        create_stream_and_wait(client, name, 2)
+
+    results, sent = put_batches(client, thr, 8)
+    n = len(sent)
+    failed = 0
+    accepted = set()
+    for out in results:
+        batch_failed = 0
+        for rec in out["Records"]:
+            if "ErrorCode" in rec:
+                batch_failed += 1
+                assert rec["ErrorCode"] == "ProvisionedThroughputExceededException"
+                assert re.fullmatch(
+                    r"Rate exceeded for shard shardId-00000000000[01] in stream %s under "
+                    r"account %s\." % (re.escape(thr), ACCOUNT), rec["ErrorMessage"])
+                assert "SequenceNumber" not in rec and "ShardId" not in rec
+            else:
+                accepted.add(rec["SequenceNumber"])
+        assert out["FailedRecordCount"] == batch_failed
+        failed += batch_failed
+    assert within(failed, n, 0.25), (failed, n)
+    # exactly the accepted records were stored, none of the refused ones
+    stored = read_shard(client, thr, "shardId-000000000000") + \
+        read_shard(client, thr, "shardId-000000000001")
+    assert sorted(r["SequenceNumber"] for r in stored) == sorted(accepted)
+
+    results, sent = put_batches(client, intl, 8)
+    failed = 0
+    for out in results:
+        for rec in out["Records"]:
+            if "ErrorCode" in rec:
+                failed += 1
+                assert rec["ErrorCode"] == "InternalFailure"
+                assert rec["ErrorMessage"] == "Internal service failure."
+    assert within(failed, len(sent), 0.1), (failed, len(sent))
+
+    # a stream no rule names is untouched
+    results, _ = put_batches(client, clean, 2)
+    assert all(out["FailedRecordCount"] == 0 for out in results)
+
+
+def test_put_record_and_get_records_fail_per_call(make_server):
+    srv = make_server(fault="stream=*-wall-*,op=write,error=internal;"
+                            "stream=*-rd-*,op=read,error=throughput,rate=0.5;"
+                            "stream=*-wthr-*,op=write,error=throughput")
+    client = client_for(srv)
+    wall, rd, wthr = unique_name("wall"), unique_name("rd"), unique_name("wthr")
+    for name in (wall, rd, wthr):
+        create_stream_and_wait(client, name, 1)
+    assert_error(lambda: client.put_record(StreamName=wall, Data=b"x", PartitionKey="k"),
+                 "InternalFailure", "Internal service failure.", 500)
+    assert_error(lambda: client.put_record(StreamName=wthr, Data=b"x", PartitionKey="k"),
+                 "ProvisionedThroughputExceededException",
+                 "Rate exceeded for shard shardId-000000000000 in stream %s under account %s."
+                 % (wthr, ACCOUNT), 400)
+
+    # reads: writes pass (the rule is op=read), half of the GetRecords calls are throttled
+    client.put_record(StreamName=rd, Data=b"r", PartitionKey="k")
+    it = client.get_shard_iterator(StreamName=rd, ShardId="shardId-000000000000",
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    calls, throttled = 400, 0
+    for _ in range(calls):
+        try:
+            out = client.get_records(ShardIterator=it)
+            assert out["Records"][0]["Data"] == b"r"
+        except client.exceptions.ProvisionedThroughputExceededException as e:
+            throttled += 1
+            assert_error(e, "ProvisionedThroughputExceededException",
+                         "Rate exceeded for Shard - %s/%s/shardId-000000000000" % (ACCOUNT, rd),
+                         400)
+    assert within(throttled, calls, 0.5), (throttled, calls)
+
+
+def test_latency_holds_the_answer_back(make_server):
+    srv = make_server(fault="stream=*-slow-*,op=any,latency_ms=400")
+    client = client_for(srv)
+    slow, fast = unique_name("slow"), unique_name("fast")
+    create_stream_and_wait(client, slow, 1)
+    create_stream_and_wait(client, fast, 1)
+    t0 = time.monotonic()
+    out = client.put_record(StreamName=slow, Data=b"late", PartitionKey="k")
+    t_slow = time.monotonic() - t0
+    t0 = time.monotonic()
+    client.put_record(StreamName=fast, Data=b"early", PartitionKey="k")
+    t_fast = time.monotonic() - t0
+    assert t_slow >= 0.4, t_slow
+    assert t_fast < t_slow, (t_fast, t_slow)
+    # the delayed write was stored (only its answer was late), and reads are held back too
+    it = client.get_shard_iterator(StreamName=slow, ShardId="shardId-000000000000",
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    t0 = time.monotonic()
+    got = client.get_records(ShardIterator=it)["Records"]
+    assert time.monotonic() - t0 >= 0.4
+    assert [r["SequenceNumber"] for r in got] == [out["SequenceNumber"]]
+
+
+def test_sdk_retries_recover_from_injected_errors(make_server):
+    """boto3's standard retry mode and the JS SDK v3's default one retry the injected errors; every
+    record is stored once per successful answer."""
+    srv = make_server(fault="op=write,error=throughput,rate=0.3;op=write,error=internal,rate=0.1")
+    config = Config(retries={"total_max_attempts": 12, "mode": "standard"})
+    retrying = boto3.session.Session(aws_access_key_id=ACCESS_KEY,
+                                     aws_secret_access_key=SECRET_KEY,
+                                     region_name=REGION).client(
+        "kinesis", endpoint_url=srv.endpoint, config=config)
+    name = unique_name("retry")
+    create_stream_and_wait(retrying, name, 1)
+    seqs = [retrying.put_record(StreamName=name, Data=b"%d" % i, PartitionKey="k")
+            ["SequenceNumber"] for i in range(60)]
+    stored = read_shard(retrying, name, "shardId-000000000000")
+    assert [r["SequenceNumber"] for r in stored] == seqs
+    assert [r["Data"] for r in stored] == [b"%d" % i for i in range(60)]
+
+    node = shutil.which("node")
+    assert node, "node is not installed: run scripts/setup.sh"
+    proc = subprocess.run([node, "faults.mjs"], cwd=JS_DIR, env=node_env(srv),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_bad_fault_rule_stops_the_start(tmp_path):
+    proc = subprocess.run(
+        [str(sluice_bin()), "serve", "--port", "0", "--data-dir", str(tmp_path / "d"),
+         "--fault", "stream=s,error=sometimes"],
+        capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    assert "--fault: error must be throughput or internal" in proc.stderr
