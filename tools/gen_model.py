@@ -150,6 +150,13 @@ SERVICES = {
         "overlays": NO_OVERLAYS,
         "strict_patterns": False,
     },
+    # Kinesis Data Analytics (AWS JSON 1.1): SQL applications (api/kinesisanalytics/).
+    "kinesisanalytics": {
+        "symbol": "sl_kinesisanalytics_model",
+        "expected_operations": 20,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
     # SNS (Query protocol): the topic subset of docs/sns.md (api/sns/).
     "sns": {
         "symbol": "sl_sns_model",

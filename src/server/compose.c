@@ -3,6 +3,8 @@
 #include "server/ingest_keys.h"
 
 #include "api/dynamodb/binding.h"
+#include "analytics/apps.h"
+#include "api/kinesisanalytics/binding.h"
 #include "api/ingest/ingest.h"
 #include "api/kinesis/binding.h"
 #include "api/lambda/binding.h"
@@ -43,6 +45,7 @@ typedef struct {
     sl_ddb_t *dynamodb;
     sl_fn_account_t *functions; /* NULL with --functions off */
     sl_objstore_t *objstore;    /* <account dir>/objects */
+    sl_an_apps_t *analytics;    /* <account dir>/analytics.db and its running applications */
     sl_iam_account_t iam;
 } account_t;
 
@@ -172,6 +175,20 @@ static int open_dynamodb(sl_compose_t *root, account_t *a, const char *dir) {
     return sl_ddb_open(&dcfg, &a->dynamodb);
 }
 
+/* Opens the Kinesis Data Analytics applications of account a (<dir>/analytics.db); those that
+ * were RUNNING run again. */
+static int open_analytics(sl_compose_t *root, account_t *a, const char *dir) {
+    char path[SL_DATA_PATH_BYTES_MAX];
+    if (snprintf(path, sizeof path, "%s/analytics.db", dir) >= (int)sizeof path) return SL_EINVAL;
+    sl_an_apps_config_t acfg = {
+        .region = root->cfg.region,
+        .account_id = a->id,
+        .path = path,
+        .kinesis = a->kinesis,
+    };
+    return sl_an_apps_open(&acfg, &a->analytics);
+}
+
 /* Opens the object store of an account whose directory is `dir`. */
 static int open_objstore(account_t *a, const char *dir) {
     char path[SL_DATA_PATH_BYTES_MAX + 16];
@@ -180,6 +197,7 @@ static int open_objstore(account_t *a, const char *dir) {
 }
 
 static void account_close(account_t *a) {
+    sl_an_apps_close(a->analytics); /* its runners use the account's streams */
     sl_objstore_close(a->objstore);
     sl_ddb_close(a->dynamodb);
     sl_kinesis_close(a->kinesis);
@@ -223,6 +241,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0 && root->functions)
         rc = sl_functions_account_open(root->functions, id, dir, &a->functions);
     if (rc == 0) rc = open_objstore(a, dir);
+    if (rc == 0) rc = open_analytics(root, a, dir);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -278,6 +297,13 @@ static int kinesis_for_key(void *ctx, const char *access_key_id, void **out) {
 }
 
 /* The DynamoDB descriptor's account hook: the tables of the request's account. */
+static int analytics_for_key(void *ctx, const char *access_key_id, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, access_key_id, &a);
+    if (rc == 0) *out = a->analytics;
+    return rc;
+}
+
 static int dynamodb_for_key(void *ctx, const char *access_key_id, void **out) {
     account_t *a;
     int rc = account_for_key(ctx, access_key_id, &a);
@@ -514,6 +540,13 @@ static int open_front(sl_compose_t *root) {
         rc = sl_front_add_service(root->front, &kinesis);
     }
     if (rc == 0) {
+        sl_front_service_t analytics;
+        sl_kdaapi_describe(&analytics);
+        analytics.account = analytics_for_key;
+        analytics.account_ctx = root;
+        rc = sl_front_add_service(root->front, &analytics);
+    }
+    if (rc == 0) {
         sl_front_service_t dynamodb;
         sl_dapi_describe(&dynamodb);
         dynamodb.account = dynamodb_for_key;
@@ -651,6 +684,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_dynamodb(root, def, cfg->data_dir);
     if (rc == 0) rc = open_functions(root);
     if (rc == 0) rc = open_objstore(def, cfg->data_dir);
+    if (rc == 0) rc = open_analytics(root, def, cfg->data_dir);
     if (rc == 0) {
         root->account_count = 1;
         rc = accounts_reopen(root);
@@ -685,6 +719,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_ingest_keys_close(root->ingest_keys);
     sl_s3api_destroy(root->s3api);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
+        sl_an_apps_close(root->accounts[i].analytics); /* before the streams its runners use */
         sl_ddb_close(root->accounts[i].dynamodb);
         sl_kinesis_close(root->accounts[i].kinesis);
     }

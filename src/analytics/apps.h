@@ -1,0 +1,180 @@
+/* Kinesis Data Analytics SQL applications as a service (docs/analytics.md): each account's
+ * applications (their inputs, outputs, code, tags, version and status), kept durably in the
+ * account's analytics.db, and the runners that execute a RUNNING application's code over its
+ * Sluice input stream into its output streams (runner.c). Typed and transport-free: the binding
+ * (api/kinesisanalytics) decodes requests into these structures and encodes the answers.
+ *
+ * Threads: every operation takes the account's lock; a running application has its own thread,
+ * which reads and writes streams through the Kinesis core of the account. */
+#ifndef SL_ANALYTICS_APPS_H
+#define SL_ANALYTICS_APPS_H
+
+#include "analytics/sql.h"
+#include "wire/enc.h"
+#include "wire/value.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sl_kinesis sl_kinesis_t;
+typedef struct sl_an_apps sl_an_apps_t;
+
+#define SL_AN_APP_NAME_MAX 128
+#define SL_AN_ARN_MAX 2048
+#define SL_AN_ID_MAX 50
+#define SL_AN_INAPP_NAME_MAX 32
+#define SL_AN_COLUMNS_MAX 1000
+#define SL_AN_OUTPUTS_MAX 3
+#define SL_AN_TAGS_MAX 50
+#define SL_AN_PARALLELISM_MAX 64
+#define SL_AN_APPS_MAX 50 /* applications per account (AWS's default quota) */
+
+typedef enum {
+    SL_AN_READY,
+    SL_AN_STARTING,
+    SL_AN_RUNNING,
+    SL_AN_UPDATING,
+    SL_AN_STOPPING,
+    SL_AN_DELETING
+} sl_an_status_t;
+const char *sl_an_status_name(sl_an_status_t s);
+
+/* One column of a SourceSchema. */
+typedef struct {
+    char *name;     /* RecordColumn.Name */
+    char *sql_type; /* "VARCHAR(4)", "DOUBLE" ... */
+    char *mapping;  /* JSON: the JSONPath; NULL when absent */
+} sl_an_column_def_t;
+
+typedef struct {
+    bool csv;        /* RecordFormatType CSV, else JSON */
+    char *row_path;  /* JSON RecordRowPath (NULL: no MappingParameters) */
+    char *row_delim; /* CSV RecordRowDelimiter */
+    char *col_delim; /* CSV RecordColumnDelimiter */
+    char *encoding;  /* RecordEncoding or NULL */
+    sl_an_column_def_t *cols;
+    size_t ncols;
+} sl_an_schema_t;
+
+/* A streaming input (at most one per application). */
+typedef struct {
+    char id[SL_AN_ID_MAX + 1];
+    char name_prefix[SL_AN_INAPP_NAME_MAX + 1];
+    bool firehose; /* KinesisFirehoseInput, else KinesisStreamsInput */
+    char *resource_arn;
+    char *role_arn;
+    int parallelism; /* InputParallelism.Count, 1..64 */
+    sl_an_schema_t schema;
+    char *processor_arn; /* InputProcessingConfiguration's InputLambdaProcessor, or NULL */
+    char *processor_role_arn;
+    char starting_position[24]; /* the last StartApplication's for this input, or "" */
+} sl_an_input_t;
+
+typedef enum { SL_AN_OUT_STREAM, SL_AN_OUT_FIREHOSE, SL_AN_OUT_LAMBDA } sl_an_output_kind_t;
+
+typedef struct {
+    char id[SL_AN_ID_MAX + 1];
+    char name[SL_AN_INAPP_NAME_MAX + 1]; /* the in-application stream (case-sensitive) */
+    sl_an_output_kind_t kind;
+    char *resource_arn;
+    char *role_arn;
+    bool csv; /* DestinationSchema.RecordFormatType CSV, else JSON */
+} sl_an_output_t;
+
+typedef struct {
+    char *key;
+    char *value; /* NULL when absent */
+} sl_an_tag_t;
+
+/* An application's configuration as DescribeApplication reports it (strings owned). */
+typedef struct {
+    char name[SL_AN_APP_NAME_MAX + 1];
+    char arn[SL_AN_ARN_MAX + 1];
+    char *description; /* NULL when absent */
+    char *code;        /* NULL when absent */
+    sl_an_status_t status;
+    int64_t version;
+    int64_t created_ms, updated_ms;
+    bool has_input;
+    sl_an_input_t input;
+    sl_an_output_t outputs[SL_AN_OUTPUTS_MAX];
+    size_t noutputs;
+    sl_an_tag_t *tags;
+    size_t ntags;
+    int next_id;        /* the next sub-resource id's first number ("<n>.1") */
+    int64_t started_ms; /* the last StartApplication: where NOW starts reading */
+} sl_an_app_t;
+
+void sl_an_app_free(sl_an_app_t *a); /* the owned members; not a itself */
+int sl_an_app_copy(sl_an_app_t *dst, const sl_an_app_t *src);
+
+/* An error as the binding reports it: the AWS type and message; type NULL = success. */
+typedef struct {
+    const char *type;
+    char message[512];
+} sl_an_err_t;
+
+typedef struct {
+    const char *region;
+    const char *account_id;
+    const char *path;      /* the account's analytics.db */
+    sl_kinesis_t *kinesis; /* the account's streams: inputs and outputs */
+    int poll_ms;           /* a runner's idle wait between reads (0: 200) */
+} sl_an_apps_config_t;
+
+int sl_an_apps_open(const sl_an_apps_config_t *cfg, sl_an_apps_t **out);
+/* Stops every runner (their positions are saved as LAST_STOPPED_POINT) and frees. */
+void sl_an_apps_close(sl_an_apps_t *apps);
+
+/* CreateApplication: app holds the request (name, description, code, input, outputs, tags; ids
+ * are given here). On success *app is completed (ARN, status, version, ids, timestamps). */
+bool sl_an_create(sl_an_apps_t *apps, sl_an_app_t *app, int64_t now_ms, sl_an_err_t *err);
+/* DescribeApplication: a copy in *out (free with sl_an_app_free). */
+bool sl_an_describe(sl_an_apps_t *apps, const char *name, sl_an_app_t *out, sl_an_err_t *err);
+/* ListApplications: names after `exclusive_start` (or from the first), at most `limit`. */
+typedef struct {
+    char name[SL_AN_APP_NAME_MAX + 1];
+    char arn[SL_AN_ARN_MAX + 1];
+    sl_an_status_t status;
+} sl_an_summary_t;
+bool sl_an_list(sl_an_apps_t *apps, const char *exclusive_start, int limit, sl_an_summary_t *out,
+                size_t *count, bool *more, sl_an_err_t *err);
+/* DeleteApplication: create_ms must equal the application's CreateTimestamp (ms). */
+bool sl_an_delete(sl_an_apps_t *apps, const char *name, int64_t create_ms, sl_an_err_t *err);
+
+/* StartApplication: positions[i] for input ids[i] ("NOW", "TRIM_HORIZON", "LAST_STOPPED_POINT"). */
+bool sl_an_start(sl_an_apps_t *apps, const char *name, const char *const *ids,
+                 const char *const *positions, size_t n, int64_t now_ms, sl_an_err_t *err);
+bool sl_an_stop(sl_an_apps_t *apps, const char *name, int64_t now_ms, sl_an_err_t *err);
+
+/* The mutations that carry CurrentApplicationVersionId: `fn` changes a copy of the application
+ * (returning false with err set to refuse); the copy is validated (code against the inputs),
+ * stored with the version incremented, and a running application restarts on it. */
+typedef bool (*sl_an_change_fn)(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+bool sl_an_change(sl_an_apps_t *apps, const char *name, int64_t current_version, int64_t now_ms,
+                  sl_an_change_fn fn, void *ctx, sl_an_err_t *err);
+/* A new sub-resource id ("<n>.1") for app (advances app->next_id). */
+void sl_an_new_id(sl_an_app_t *app, char id[SL_AN_ID_MAX + 1]);
+
+/* Tags by application ARN: add (replacing values), remove, list. */
+bool sl_an_tag(sl_an_apps_t *apps, const char *arn, const sl_an_tag_t *tags, size_t n,
+               sl_an_err_t *err);
+bool sl_an_untag(sl_an_apps_t *apps, const char *arn, const char *const *keys, size_t n,
+                 sl_an_err_t *err);
+/* The application of an ARN, copied (for ListTagsForResource). */
+bool sl_an_describe_arn(sl_an_apps_t *apps, const char *arn, sl_an_app_t *out, sl_an_err_t *err);
+
+/* ---- the wire shapes (AWS's member names; the binding's answers and the stored records) ---- */
+
+/* ApplicationDetail (stored: with the tags and the next id, which only the store keeps). */
+void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored);
+void sl_an_schema_encode(sl_enc_t *e, const sl_an_schema_t *s);
+/* An Input / Output of a request (or their stored descriptions); a SourceSchema; a Tags list.
+ * Strings are copied (free with the app). Returns 0 or SL_ENOMEM. */
+int sl_an_input_decode(const sl_val_t *v, sl_an_input_t *in);
+int sl_an_output_decode(const sl_val_t *v, sl_an_output_t *o);
+int sl_an_schema_decode(const sl_val_t *v, sl_an_schema_t *s);
+int sl_an_tags_decode(const sl_val_t *list, sl_an_tag_t **out, size_t *n);
+
+#endif

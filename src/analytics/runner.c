@@ -1,0 +1,472 @@
+/* The runner of a RUNNING application (see runner.h). */
+#include "analytics/runner.h"
+
+#include "analytics/mapping.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/common.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "kinesis/follow.h"
+#include "wire/enc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RUNNER_PUT_RECORDS_MAX 500 /* one PutRecords */
+#define RUNNER_SAVE_EVERY_MS 1000
+
+/* Rows waiting for their output stream: the encoded records, in order. */
+typedef struct {
+    struct sl_an_runner *r;
+    const sl_an_output_t *out;
+    char stream[512]; /* the output stream's ARN */
+    sl_buf_t data;    /* the records back to back */
+    size_t *ends;     /* end offset of each record in data */
+    size_t count, cap;
+} pending_t;
+
+struct sl_an_runner {
+    sl_an_apps_config_t cfg;
+    sl_an_app_t app;
+    char pos_path[1400];
+    bool resume;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    /* the thread's */
+    sl_an_engine_t *eng;
+    sl_kfollow_t *follow;
+    sl_an_record_schema_t schema;
+    sl_an_record_column_t *cols;
+    char (*inapp)[SL_AN_INAPP_NAME_MAX + 16]; /* the input's in-app stream names */
+    int64_t *last_rowtime;                    /* per in-app stream */
+    pending_t outputs[SL_AN_OUTPUTS_MAX];
+    uint64_t key_counter;
+};
+
+/* ---- preparing an engine ---- */
+
+static bool fail(sl_an_err_t *err, const char *type, const char *msg) {
+    err->type = type;
+    snprintf(err->message, sizeof err->message, "%s", msg);
+    return false;
+}
+
+bool sl_an_runner_prepare(sl_an_engine_t *eng, const sl_an_app_t *a, sl_an_err_t *err) {
+    if (a->has_input) {
+        size_t n = a->input.schema.ncols;
+        sl_sql_column_t *cols = calloc(n + 1, sizeof *cols);
+        if (!cols) return fail(err, "ServiceUnavailableException", "Out of memory.");
+        for (size_t c = 0; c < n; c++) {
+            cols[c].name = a->input.schema.cols[c].name;
+            const char *t = a->input.schema.cols[c].sql_type;
+            if (sl_sql_parse_type(t, strlen(t), &cols[c].type) != 0) {
+                free(cols);
+                return fail(err, "InvalidArgumentException", "Invalid SQL type");
+            }
+        }
+        sl_sql_error_t se;
+        for (int i = 0; i < a->input.parallelism; i++) {
+            char name[SL_AN_INAPP_NAME_MAX + 16];
+            snprintf(name, sizeof name, "%s_%03d", a->input.name_prefix, (i + 1) % 1000);
+            if (sl_an_engine_add_source(eng, name, cols, n, &se) != 0) {
+                free(cols);
+                return fail(err, "InvalidArgumentException", se.message);
+            }
+        }
+        free(cols);
+    }
+    sl_sql_error_t se;
+    if (a->code && *a->code && sl_an_engine_load(eng, a->code, strlen(a->code), &se) != 0)
+        return fail(err, "CodeValidationException", se.message);
+    return true;
+}
+
+/* ---- outputs ---- */
+
+static void json_value(sl_enc_t *e, const sl_sql_value_t *v, const sl_sql_type_t *t) {
+    if (v->null) {
+        sl_enc_null(e);
+        return;
+    }
+    switch (v->kind) {
+    case SL_SQL_BOOLEAN:
+        sl_enc_bool(e, v->u.b);
+        return;
+    case SL_SQL_TINYINT:
+    case SL_SQL_SMALLINT:
+    case SL_SQL_INTEGER:
+    case SL_SQL_BIGINT:
+        sl_enc_int(e, v->u.i);
+        return;
+    case SL_SQL_REAL:
+    case SL_SQL_DOUBLE:
+    case SL_SQL_DECIMAL:
+        sl_enc_double(e, v->u.d);
+        return;
+    default: {
+        char text[4096];
+        size_t n = sl_an_value_format(v, t ? t->scale : 0, text, sizeof text);
+        sl_enc_str(e, text, n);
+    }
+    }
+}
+
+/* A row of an output's in-application stream, encoded as its DestinationSchema says: a JSON
+ * object keyed by the column names, or a CSV line. */
+static void on_output_row(void *ctx, const char *stream, const sl_an_row_t *row) {
+    (void)stream;
+    pending_t *p = ctx;
+    const sl_sql_column_t *cols = NULL;
+    size_t ncols = 0;
+    sl_an_engine_columns(p->r->eng, p->out->name, &cols, &ncols);
+    size_t start = p->data.len;
+    if (p->out->csv) {
+        for (size_t i = 0; i < row->nvalues; i++) {
+            char text[4096];
+            size_t n = row->values[i].null
+                           ? 0
+                           : sl_an_value_format(&row->values[i], i < ncols ? cols[i].type.scale : 0,
+                                                text, sizeof text);
+            if (i) sl_buf_append_byte(&p->data, ',');
+            sl_buf_append(&p->data, text, n);
+        }
+        sl_buf_append_byte(&p->data, '\n');
+    } else {
+        sl_enc_t e;
+        sl_enc_init(&e, &p->data, SL_FMT_JSON);
+        sl_enc_map_begin(&e);
+        for (size_t i = 0; i < row->nvalues && i < ncols; i++) {
+            sl_enc_key(&e, cols[i].name);
+            json_value(&e, &row->values[i], &cols[i].type);
+        }
+        sl_enc_map_end(&e);
+    }
+    if (sl_buf_failed(&p->data)) return;
+    if (p->count == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        size_t *ends = realloc(p->ends, cap * sizeof *ends);
+        if (!ends) {
+            p->data.len = start;
+            return;
+        }
+        p->ends = ends;
+        p->cap = cap;
+    }
+    p->ends[p->count++] = p->data.len;
+}
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} waiter_t;
+
+static void put_done(sl_kput_t *op) {
+    waiter_t *w = op->arg;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Puts an output's waiting rows (PutRecords of at most 500). Rows a put could not store stay
+ * waiting, in order, for the next flush: delivery is retried without end, as on AWS. */
+static void flush_output(sl_an_runner_t *r, pending_t *p) {
+    size_t done = 0;
+    while (done < p->count) {
+        size_t n = SL_MIN(p->count - done, (size_t)RUNNER_PUT_RECORDS_MAX);
+        sl_krecord_t recs[RUNNER_PUT_RECORDS_MAX];
+        char keys[RUNNER_PUT_RECORDS_MAX][24];
+        for (size_t i = 0; i < n; i++) {
+            size_t from = done + i ? p->ends[done + i - 1] : 0;
+            size_t len = snprintf(keys[i], sizeof keys[i], "%" PRIu64, ++r->key_counter);
+            recs[i] = (sl_krecord_t){.partition_key = keys[i],
+                                     .partition_key_len = len,
+                                     .data = (const uint8_t *)p->data.data + from,
+                                     .data_len = p->ends[done + i] - from};
+        }
+        sl_arena_t arena;
+        sl_arena_init(&arena, 8192);
+        waiter_t w = {.done = false};
+        pthread_mutex_init(&w.mu, NULL);
+        pthread_cond_init(&w.cv, NULL);
+        size_t arn_len = strlen(p->stream);
+        sl_kput_t op = {
+            .stream = {NULL, 0, p->stream, arn_len},
+            .records = recs,
+            .count = n,
+            .now_ms = sl_time_now_ms(),
+            .arena = &arena,
+            .cb = put_done,
+            .arg = &w,
+        };
+        int rc = sl_kinesis_put(r->cfg.kinesis, &op);
+        if (rc == SL_KINESIS_PENDING) {
+            pthread_mutex_lock(&w.mu);
+            while (!w.done)
+                pthread_cond_wait(&w.cv, &w.mu);
+            pthread_mutex_unlock(&w.mu);
+        }
+        pthread_cond_destroy(&w.cv);
+        pthread_mutex_destroy(&w.mu);
+        bool ok = rc >= 0 && op.err.type == SL_KERR_NONE && op.failed == 0;
+        sl_arena_deinit(&arena);
+        if (!ok) {
+            if (rc < 0 || op.err.type != SL_KERR_NONE)
+                SL_WARN("analytics: application %s cannot write to %s (%s); retrying", r->app.name,
+                        p->stream, op.err.message);
+            break; /* a partly stored batch is put again whole: at least once */
+        }
+        done += n;
+    }
+    if (done == 0) return;
+    size_t cut = p->ends[done - 1];
+    memmove(p->data.data, p->data.data + cut, p->data.len - cut);
+    p->data.len -= cut;
+    for (size_t i = done; i < p->count; i++)
+        p->ends[i - done] = p->ends[i] - cut;
+    p->count -= done;
+}
+
+/* ---- input ---- */
+
+typedef struct {
+    sl_an_runner_t *r;
+    int stream;
+    int64_t arrival_ms;
+} row_ctx_t;
+
+static void on_row(void *ctx, const sl_sql_value_t *values, size_t n) {
+    row_ctx_t *rc = ctx;
+    sl_an_runner_t *r = rc->r;
+    sl_sql_value_t row[SL_AN_COLUMNS_MAX + 1];
+    if (n > SL_AN_COLUMNS_MAX) n = SL_AN_COLUMNS_MAX;
+    memcpy(row, values, n * sizeof *row);
+    row[n] = (sl_sql_value_t){.kind = SL_SQL_TIMESTAMP, .u.i = rc->arrival_ms};
+    sl_an_engine_insert(r->eng, r->inapp[rc->stream], r->last_rowtime[rc->stream], row, n + 1);
+}
+
+static int on_records(void *ctx, const char *shard_id, const sl_krecord_t *records, size_t count) {
+    sl_an_runner_t *r = ctx;
+    uint32_t index = 0;
+    sscanf(shard_id, "shardId-%" SCNu32, &index);
+    int stream = (int)(index % (uint32_t)r->app.input.parallelism);
+    sl_arena_t arena;
+    sl_arena_init(&arena, 16384);
+    for (size_t i = 0; i < count; i++) {
+        /* ROWTIME: the time the row entered the in-application stream, never going back */
+        int64_t now = sl_time_now_ms();
+        if (now > r->last_rowtime[stream]) r->last_rowtime[stream] = now;
+        row_ctx_t rc = {r, stream, records[i].arrival_ms};
+        char msg[512];
+        sl_arena_reset(&arena);
+        if (sl_an_map_record(&r->schema, (const char *)records[i].data, records[i].data_len, &arena,
+                             on_row, &rc, msg, sizeof msg) != 0)
+            sl_an_engine_insert_error(r->eng, r->inapp[stream], r->last_rowtime[stream], msg,
+                                      records[i].data, records[i].data_len);
+    }
+    sl_arena_deinit(&arena);
+    return 0;
+}
+
+/* ---- positions (LAST_STOPPED_POINT) ---- */
+
+static void save_positions(sl_an_runner_t *r) {
+    sl_buf_t b = SL_BUF_INIT;
+    if (sl_kfollow_save(r->follow, &b) != 0) {
+        sl_buf_free(&b);
+        return;
+    }
+    char tmp[sizeof r->pos_path + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->pos_path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, b.data ? b.data : "", b.len) == (ssize_t)b.len && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    if (ok && rename(tmp, r->pos_path) != 0) ok = false;
+    if (!ok)
+        SL_WARN("analytics: cannot save the positions of %s: %s", r->app.name, strerror(errno));
+    sl_buf_free(&b);
+}
+
+static void load_positions(sl_an_runner_t *r) {
+    FILE *fp = fopen(r->pos_path, "rb");
+    if (!fp) return;
+    sl_buf_t b = SL_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        sl_buf_append(&b, chunk, n);
+    fclose(fp);
+    if (!sl_buf_failed(&b) && b.len) sl_kfollow_restore(r->follow, b.data, b.len);
+    sl_buf_free(&b);
+}
+
+/* ---- the thread ---- */
+
+static int setup(sl_an_runner_t *r) {
+    const sl_an_app_t *a = &r->app;
+    sl_an_options_t opt = sl_an_options_default();
+    int rc = sl_an_engine_create(&opt, sl_time_now_ms(), &r->eng);
+    if (rc) return rc;
+    sl_an_err_t err = {0};
+    if (!sl_an_runner_prepare(r->eng, a, &err)) {
+        SL_ERROR("analytics: application %s: %s", a->name, err.message);
+        return SL_EINVAL;
+    }
+    int par = a->input.parallelism;
+    r->inapp = calloc((size_t)par, sizeof *r->inapp);
+    r->last_rowtime = calloc((size_t)par, sizeof *r->last_rowtime);
+    r->cols = calloc(a->input.schema.ncols + 1, sizeof *r->cols);
+    if (!r->inapp || !r->last_rowtime || !r->cols) return SL_ENOMEM;
+    for (int i = 0; i < par; i++)
+        snprintf(r->inapp[i], sizeof r->inapp[i], "%s_%03d", a->input.name_prefix, (i + 1) % 1000);
+    const sl_an_schema_t *s = &a->input.schema;
+    for (size_t c = 0; c < s->ncols; c++) {
+        r->cols[c].name = s->cols[c].name;
+        sl_sql_parse_type(s->cols[c].sql_type, strlen(s->cols[c].sql_type), &r->cols[c].type);
+        r->cols[c].mapping = s->cols[c].mapping;
+    }
+    r->schema = (sl_an_record_schema_t){
+        .format = s->csv ? SL_AN_FORMAT_CSV : SL_AN_FORMAT_JSON,
+        .row_path = s->row_path ? s->row_path : "$",
+        .row_delim = s->row_delim ? s->row_delim : "\n",
+        .col_delim = s->col_delim ? s->col_delim : ",",
+        .cols = r->cols,
+        .ncols = s->ncols,
+    };
+    for (size_t i = 0; i < a->noutputs; i++) {
+        rc = sl_an_engine_subscribe(r->eng, a->outputs[i].name, on_output_row, &r->outputs[i]);
+        if (rc) return rc;
+    }
+    /* NOW: records that arrive from the StartApplication on (a timestamp, so that records put
+     * right after the call are read even before this thread opened the shards) */
+    const char *pos = a->input.starting_position;
+    sl_kfollow_config_t fc = {
+        .k = r->cfg.kinesis,
+        .stream = a->input.resource_arn,
+        .start = strcmp(pos, "TRIM_HORIZON") == 0 ? SL_KSTART_TRIM_HORIZON : SL_KSTART_AT_TIMESTAMP,
+        .start_ms = a->started_ms,
+    };
+    rc = sl_kfollow_create(&fc, &r->follow);
+    if (rc) return rc;
+    if (r->resume || strcmp(pos, "LAST_STOPPED_POINT") == 0)
+        load_positions(r);
+    else
+        unlink(r->pos_path);
+    return 0;
+}
+
+static bool wait_or_stop(sl_an_runner_t *r, int ms) {
+    pthread_mutex_lock(&r->mu);
+    if (!r->stop && ms > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    bool stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return stop;
+}
+
+static void *runner_main(void *arg) {
+    sl_an_runner_t *r = arg;
+    int rc = setup(r);
+    if (rc) {
+        SL_ERROR("analytics: application %s cannot run: %s", r->app.name, sl_strerror(rc));
+        return NULL;
+    }
+    int64_t saved_mono = sl_time_mono_ms();
+    bool dirty = false;
+    for (;;) {
+        size_t delivered = 0;
+        bool caught_up = true;
+        rc = sl_kfollow_pass(r->follow, on_records, r, &delivered, &caught_up);
+        sl_an_engine_advance(r->eng, sl_time_now_ms());
+        bool waiting = false;
+        for (size_t i = 0; i < r->app.noutputs; i++) {
+            flush_output(r, &r->outputs[i]);
+            if (r->outputs[i].count) waiting = true;
+        }
+        if (delivered) dirty = true;
+        /* positions move only once the rows they produced are stored, so a restart from
+         * LAST_STOPPED_POINT repeats at most the last second's records */
+        if (dirty && !waiting && sl_time_mono_ms() - saved_mono >= RUNNER_SAVE_EVERY_MS) {
+            save_positions(r);
+            saved_mono = sl_time_mono_ms();
+            dirty = false;
+        }
+        bool idle = rc != 0 || (caught_up && !delivered) || waiting;
+        if (wait_or_stop(r, idle ? r->cfg.poll_ms : 0)) break;
+    }
+    sl_an_engine_advance(r->eng, sl_time_now_ms());
+    for (size_t i = 0; i < r->app.noutputs; i++)
+        flush_output(r, &r->outputs[i]);
+    save_positions(r);
+    return NULL;
+}
+
+int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, const sl_an_app_t *app,
+                       bool resume, sl_an_runner_t **out) {
+    sl_an_runner_t *r = calloc(1, sizeof *r);
+    if (!r) return SL_ENOMEM;
+    r->cfg = *cfg;
+    r->resume = resume;
+    if (sl_an_app_copy(&r->app, app) != 0) {
+        free(r);
+        return SL_ENOMEM;
+    }
+    snprintf(r->pos_path, sizeof r->pos_path, "%s.%s.pos", pos_base, app->name);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    for (size_t i = 0; i < r->app.noutputs; i++) {
+        r->outputs[i].r = r;
+        r->outputs[i].out = &r->app.outputs[i];
+        r->outputs[i].data = (sl_buf_t)SL_BUF_INIT;
+        snprintf(r->outputs[i].stream, sizeof r->outputs[i].stream, "%s",
+                 r->app.outputs[i].resource_arn);
+    }
+    if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
+        sl_an_app_free(&r->app);
+        free(r);
+        return SL_EIO;
+    }
+    *out = r;
+    return 0;
+}
+
+void sl_an_runner_stop(sl_an_runner_t *r) {
+    if (!r) return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    sl_kfollow_destroy(r->follow);
+    sl_an_engine_destroy(r->eng);
+    for (size_t i = 0; i < SL_AN_OUTPUTS_MAX; i++) {
+        sl_buf_free(&r->outputs[i].data);
+        free(r->outputs[i].ends);
+    }
+    free(r->cols);
+    free(r->inapp);
+    free(r->last_rowtime);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    sl_an_app_free(&r->app);
+    free(r);
+}

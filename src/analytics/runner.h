@@ -1,0 +1,26 @@
+/* The runner of a RUNNING application (runner.c): one thread that follows the input stream
+ * (kinesis/follow.h), maps its records into the in-application source streams, advances the
+ * engine with the wall clock (processing time), and puts the rows of each output's in-application
+ * stream into the output's Sluice stream. Its shard positions are the application's
+ * LAST_STOPPED_POINT, kept in <analytics.db path>.<application>.pos. */
+#ifndef SL_ANALYTICS_RUNNER_H
+#define SL_ANALYTICS_RUNNER_H
+
+#include "analytics/apps.h"
+#include "analytics/engine.h"
+
+typedef struct sl_an_runner sl_an_runner_t;
+
+/* Declares the application's input streams in eng and loads its code. */
+bool sl_an_runner_prepare(sl_an_engine_t *eng, const sl_an_app_t *a, sl_an_err_t *err);
+
+/* Starts a runner on a copy of app (with cfg's Kinesis core and the store's path in pos_base).
+ * resume: carry on from the saved positions (a restart of the server, an update of the running
+ * application); else the input's starting position decides, and NOW and TRIM_HORIZON forget the
+ * positions of an earlier run. */
+int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, const sl_an_app_t *app,
+                       bool resume, sl_an_runner_t **out);
+/* Stops the thread (its last rows are put and its positions saved) and frees. NULL: no-op. */
+void sl_an_runner_stop(sl_an_runner_t *r);
+
+#endif

@@ -1,0 +1,544 @@
+/* The Kinesis Data Analytics binding (see binding.h): KinesisAnalytics_20150814's operations. */
+#include "api/kinesisanalytics/binding.h"
+
+#include "api/kinesisanalytics/model.h"
+#include "core/common.h"
+#include "wire/awserror.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static sl_an_apps_t *apps_of(sl_front_call_t *call) {
+    return call->account;
+}
+
+static const char *str(const sl_val_t *map, const char *key) {
+    return sl_val_get_str(map, key, NULL);
+}
+
+static void answer_error(sl_front_call_t *call, const sl_an_err_t *err) {
+    /* the model's faults answer 500; every other error 400 */
+    int status = strcmp(err->type, "ServiceUnavailableException") == 0 ? 500 : 400;
+    sl_front_fail_status(call, status, err->type, err->message, NULL, NULL);
+}
+
+static void reply_empty(sl_front_call_t *call) {
+    sl_enc_map_begin(&call->enc);
+    sl_enc_map_end(&call->enc);
+    sl_front_reply(call);
+}
+
+static void unsupported(sl_front_call_t *call, const char *what) {
+    sl_front_fail(call, "UnsupportedOperationException",
+                  "%s are not supported by this server yet (docs/analytics.md)", what);
+}
+
+static void out_of_memory(sl_front_call_t *call) {
+    sl_front_fail_status(call, 500, "ServiceUnavailableException", "Out of memory.", NULL, NULL);
+}
+
+static void enc_summary(sl_enc_t *e, const char *name, const char *arn, sl_an_status_t status) {
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "ApplicationName", name);
+    sl_enc_kv_cstr(e, "ApplicationARN", arn);
+    sl_enc_kv_cstr(e, "ApplicationStatus", sl_an_status_name(status));
+    sl_enc_map_end(e);
+}
+
+/* ---- applications ---- */
+
+static void h_create(sl_front_call_t *call) {
+    const sl_val_t *in = call->in;
+    const sl_val_t *inputs = sl_val_get(in, "Inputs"), *outputs = sl_val_get(in, "Outputs");
+    const sl_val_t *cw = sl_val_get(in, "CloudWatchLoggingOptions");
+    if (cw && cw->u.arr.count) {
+        unsupported(call, "CloudWatch logging options");
+        return;
+    }
+    if (inputs && inputs->u.arr.count > 1) {
+        sl_front_fail(call, "InvalidArgumentException",
+                      "Only one streaming input is supported per application");
+        return;
+    }
+    if (outputs && outputs->u.arr.count > SL_AN_OUTPUTS_MAX) {
+        sl_front_fail(call, "LimitExceededException", "An application can have at most %d outputs",
+                      SL_AN_OUTPUTS_MAX);
+        return;
+    }
+    sl_an_app_t app;
+    memset(&app, 0, sizeof app);
+    snprintf(app.name, sizeof app.name, "%s", str(in, "ApplicationName"));
+    int rc = 0;
+    const char *s;
+    if ((s = str(in, "ApplicationDescription")) && !(app.description = strdup(s))) rc = SL_ENOMEM;
+    if (!rc && (s = str(in, "ApplicationCode")) && !(app.code = strdup(s))) rc = SL_ENOMEM;
+    if (!rc && inputs && inputs->u.arr.count) {
+        app.has_input = true;
+        rc = sl_an_input_decode(inputs->u.arr.items[0], &app.input);
+    }
+    for (size_t i = 0; !rc && outputs && i < outputs->u.arr.count; i++) {
+        rc = sl_an_output_decode(outputs->u.arr.items[i], &app.outputs[i]);
+        app.noutputs++;
+    }
+    if (!rc) rc = sl_an_tags_decode(sl_val_get(in, "Tags"), &app.tags, &app.ntags);
+    if (rc) {
+        sl_an_app_free(&app);
+        out_of_memory(call);
+        return;
+    }
+    if (app.ntags > SL_AN_TAGS_MAX) {
+        sl_an_app_free(&app);
+        sl_front_fail(call, "TooManyTagsException", "Application %s would have more than %d tags",
+                      str(in, "ApplicationName"), SL_AN_TAGS_MAX);
+        return;
+    }
+    sl_an_err_t err = {0};
+    if (!sl_an_create(apps_of(call), &app, call->now_ms, &err)) {
+        sl_an_app_free(&app);
+        answer_error(call, &err);
+        return;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "ApplicationSummary");
+    enc_summary(e, app.name, app.arn, app.status);
+    sl_enc_map_end(e);
+    sl_an_app_free(&app);
+    sl_front_reply(call);
+}
+
+static void h_describe(sl_front_call_t *call) {
+    sl_an_app_t app;
+    sl_an_err_t err = {0};
+    if (!sl_an_describe(apps_of(call), str(call->in, "ApplicationName"), &app, &err)) {
+        answer_error(call, &err);
+        return;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "ApplicationDetail");
+    sl_an_app_encode(e, &app, false);
+    sl_enc_map_end(e);
+    sl_an_app_free(&app);
+    sl_front_reply(call);
+}
+
+static void h_list(sl_front_call_t *call) {
+    int64_t limit = 50;
+    sl_val_get_int(call->in, "Limit", &limit);
+    sl_an_summary_t *page = sl_arena_calloc(call->arena, (size_t)limit, sizeof *page);
+    if (!page) {
+        out_of_memory(call);
+        return;
+    }
+    size_t n = 0;
+    bool more = false;
+    sl_an_err_t err = {0};
+    if (!sl_an_list(apps_of(call), str(call->in, "ExclusiveStartApplicationName"), (int)limit, page,
+                    &n, &more, &err)) {
+        answer_error(call, &err);
+        return;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "ApplicationSummaries");
+    sl_enc_array_begin(e);
+    for (size_t i = 0; i < n; i++)
+        enc_summary(e, page[i].name, page[i].arn, page[i].status);
+    sl_enc_array_end(e);
+    sl_enc_kv_bool(e, "HasMoreApplications", more);
+    sl_enc_map_end(e);
+    sl_front_reply(call);
+}
+
+static void h_delete(sl_front_call_t *call) {
+    const sl_val_t *ts = sl_val_get(call->in, "CreateTimestamp");
+    int64_t create_ms = ts && ts->type == SL_VAL_TIMESTAMP ? ts->u.ts_ms : -1;
+    sl_an_err_t err = {0};
+    if (!sl_an_delete(apps_of(call), str(call->in, "ApplicationName"), create_ms, &err)) {
+        answer_error(call, &err);
+        return;
+    }
+    reply_empty(call);
+}
+
+static void h_start(sl_front_call_t *call) {
+    const sl_val_t *cfgs = sl_val_get(call->in, "InputConfigurations");
+    size_t n = cfgs ? cfgs->u.arr.count : 0;
+    const char **ids = sl_arena_calloc(call->arena, n + 1, sizeof *ids);
+    const char **pos = sl_arena_calloc(call->arena, n + 1, sizeof *pos);
+    if (!ids || !pos) {
+        out_of_memory(call);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sl_val_t *c = cfgs->u.arr.items[i];
+        ids[i] = str(c, "Id");
+        pos[i] = str(sl_val_get(c, "InputStartingPositionConfiguration"), "InputStartingPosition");
+        if (!pos[i]) pos[i] = "NOW";
+    }
+    sl_an_err_t err = {0};
+    if (!sl_an_start(apps_of(call), str(call->in, "ApplicationName"), ids, pos, n, call->now_ms,
+                     &err)) {
+        answer_error(call, &err);
+        return;
+    }
+    reply_empty(call);
+}
+
+static void h_stop(sl_front_call_t *call) {
+    sl_an_err_t err = {0};
+    if (!sl_an_stop(apps_of(call), str(call->in, "ApplicationName"), call->now_ms, &err)) {
+        answer_error(call, &err);
+        return;
+    }
+    reply_empty(call);
+}
+
+/* ---- changes under CurrentApplicationVersionId ---- */
+
+static bool oom(sl_an_err_t *err) {
+    err->type = "ServiceUnavailableException";
+    snprintf(err->message, sizeof err->message, "Out of memory.");
+    return false;
+}
+
+static bool refuse(sl_an_err_t *err, const char *type, const char *msg) {
+    err->type = type;
+    snprintf(err->message, sizeof err->message, "%s", msg);
+    return false;
+}
+
+static int replace_str(char **dst, const char *src) {
+    if (!src) return 0;
+    char *copy = strdup(src);
+    if (!copy) return SL_ENOMEM;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+static void change(sl_front_call_t *call, sl_an_change_fn fn, void *ctx) {
+    int64_t version = 0;
+    sl_val_get_int(call->in, "CurrentApplicationVersionId", &version);
+    sl_an_err_t err = {0};
+    if (!sl_an_change(apps_of(call), str(call->in, "ApplicationName"), version, call->now_ms, fn,
+                      ctx, &err)) {
+        answer_error(call, &err);
+        return;
+    }
+    reply_empty(call);
+}
+
+static bool add_input(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    if (app->has_input)
+        return refuse(err, "InvalidArgumentException",
+                      "Application already has an input; only one streaming input is supported");
+    if (sl_an_input_decode(ctx, &app->input) != 0) return oom(err);
+    app->has_input = true;
+    sl_an_new_id(app, app->input.id);
+    return true;
+}
+
+static void h_add_input(sl_front_call_t *call) {
+    change(call, add_input, sl_val_get(call->in, "Input"));
+}
+
+static bool add_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    if (app->noutputs >= SL_AN_OUTPUTS_MAX)
+        return refuse(err, "LimitExceededException", "An application can have at most 3 outputs");
+    sl_an_output_t *o = &app->outputs[app->noutputs];
+    if (sl_an_output_decode(ctx, o) != 0) return oom(err);
+    app->noutputs++;
+    sl_an_new_id(app, o->id);
+    return true;
+}
+
+static void h_add_output(sl_front_call_t *call) {
+    change(call, add_output, sl_val_get(call->in, "Output"));
+}
+
+static bool delete_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    const char *id = ctx;
+    for (size_t i = 0; i < app->noutputs; i++) {
+        if (strcmp(app->outputs[i].id, id) != 0) continue;
+        free(app->outputs[i].resource_arn);
+        free(app->outputs[i].role_arn);
+        memmove(&app->outputs[i], &app->outputs[i + 1],
+                (app->noutputs - i - 1) * sizeof app->outputs[0]);
+        app->noutputs--;
+        return true;
+    }
+    err->type = "ResourceNotFoundException";
+    snprintf(err->message, sizeof err->message, "Output id %s is not found in application %s", id,
+             app->name);
+    return false;
+}
+
+static void h_delete_output(sl_front_call_t *call) {
+    change(call, delete_output, (void *)str(call->in, "OutputId"));
+}
+
+/* UpdateApplication's ApplicationUpdate, member by member. */
+static bool update_input(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) {
+    const char *id = str(u, "InputId");
+    if (!app->has_input || strcmp(app->input.id, id) != 0) {
+        err->type = "ResourceNotFoundException";
+        snprintf(err->message, sizeof err->message, "Input id %s is not found in application %s",
+                 id, app->name);
+        return false;
+    }
+    sl_an_input_t *in = &app->input;
+    const char *prefix = str(u, "NamePrefixUpdate");
+    if (prefix) snprintf(in->name_prefix, sizeof in->name_prefix, "%s", prefix);
+    const sl_val_t *ks = sl_val_get(u, "KinesisStreamsInputUpdate");
+    const sl_val_t *fh = sl_val_get(u, "KinesisFirehoseInputUpdate");
+    const sl_val_t *src = ks ? ks : fh;
+    if (src) {
+        in->firehose = fh != NULL && !ks;
+        if (replace_str(&in->resource_arn, str(src, "ResourceARNUpdate")) ||
+            replace_str(&in->role_arn, str(src, "RoleARNUpdate")))
+            return oom(err);
+    }
+    int64_t count;
+    if (sl_val_get_int(sl_val_get(u, "InputParallelismUpdate"), "CountUpdate", &count))
+        in->parallelism = (int)count;
+    const sl_val_t *su = sl_val_get(u, "InputSchemaUpdate");
+    if (su) {
+        /* the update's members are a SourceSchema's with "Update" names */
+        sl_an_schema_t next;
+        const sl_val_t *fmt = sl_val_get(su, "RecordFormatUpdate");
+        const sl_val_t *cols = sl_val_get(su, "RecordColumnUpdates");
+        const char *enc = str(su, "RecordEncodingUpdate");
+        /* decoded through a SourceSchema view: RecordFormat and RecordColumns */
+        sl_kv_t items[2];
+        size_t n = 0;
+        if (fmt) items[n++] = (sl_kv_t){"RecordFormat", 12, (sl_val_t *)fmt};
+        if (cols) items[n++] = (sl_kv_t){"RecordColumns", 13, (sl_val_t *)cols};
+        sl_val_t view = {.type = SL_VAL_MAP, .u.map = {items, n}};
+        if (sl_an_schema_decode(&view, &next) != 0) return oom(err);
+        if (!fmt) { /* the format stays */
+            next.csv = in->schema.csv;
+            next.row_path = in->schema.row_path, in->schema.row_path = NULL;
+            next.row_delim = in->schema.row_delim, in->schema.row_delim = NULL;
+            next.col_delim = in->schema.col_delim, in->schema.col_delim = NULL;
+        }
+        if (!cols) { /* the columns stay */
+            next.cols = in->schema.cols, in->schema.cols = NULL;
+            next.ncols = in->schema.ncols, in->schema.ncols = 0;
+        }
+        next.encoding = enc ? strdup(enc) : in->schema.encoding;
+        if (!enc) in->schema.encoding = NULL;
+        sl_an_schema_t old = in->schema;
+        in->schema = next;
+        /* free what was replaced */
+        free(old.row_path);
+        free(old.row_delim);
+        free(old.col_delim);
+        free(old.encoding);
+        for (size_t i = 0; i < old.ncols; i++) {
+            free(old.cols[i].name);
+            free(old.cols[i].sql_type);
+            free(old.cols[i].mapping);
+        }
+        free(old.cols);
+    }
+    return true;
+}
+
+static bool update_output(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) {
+    const char *id = str(u, "OutputId");
+    sl_an_output_t *o = NULL;
+    for (size_t i = 0; i < app->noutputs; i++)
+        if (strcmp(app->outputs[i].id, id) == 0) o = &app->outputs[i];
+    if (!o) {
+        err->type = "ResourceNotFoundException";
+        snprintf(err->message, sizeof err->message, "Output id %s is not found in application %s",
+                 id, app->name);
+        return false;
+    }
+    const char *name = str(u, "NameUpdate");
+    if (name) snprintf(o->name, sizeof o->name, "%s", name);
+    static const char *const kinds[] = {"KinesisStreamsOutputUpdate", "KinesisFirehoseOutputUpdate",
+                                        "LambdaOutputUpdate"};
+    for (int k = 0; k < 3; k++) {
+        const sl_val_t *d = sl_val_get(u, kinds[k]);
+        if (!d) continue;
+        o->kind = (sl_an_output_kind_t)k;
+        if (replace_str(&o->resource_arn, str(d, "ResourceARNUpdate")) ||
+            replace_str(&o->role_arn, str(d, "RoleARNUpdate")))
+            return oom(err);
+    }
+    const char *fmt = str(sl_val_get(u, "DestinationSchemaUpdate"), "RecordFormatType");
+    if (fmt) o->csv = strcmp(fmt, "CSV") == 0;
+    return true;
+}
+
+static bool update(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    const sl_val_t *u = ctx;
+    const sl_val_t *refs = sl_val_get(u, "ReferenceDataSourceUpdates");
+    const sl_val_t *cws = sl_val_get(u, "CloudWatchLoggingOptionUpdates");
+    if ((refs && refs->u.arr.count) || (cws && cws->u.arr.count))
+        return refuse(err, "UnsupportedOperationException",
+                      "Reference data sources and CloudWatch logging options are not supported "
+                      "by this server yet (docs/analytics.md)");
+    const char *code = str(u, "ApplicationCodeUpdate");
+    if (code && replace_str(&app->code, code)) return oom(err);
+    const sl_val_t *ins = sl_val_get(u, "InputUpdates");
+    for (size_t i = 0; ins && i < ins->u.arr.count; i++)
+        if (!update_input(app, ins->u.arr.items[i], err)) return false;
+    const sl_val_t *outs = sl_val_get(u, "OutputUpdates");
+    for (size_t i = 0; outs && i < outs->u.arr.count; i++)
+        if (!update_output(app, outs->u.arr.items[i], err)) return false;
+    return true;
+}
+
+static void h_update(sl_front_call_t *call) {
+    change(call, update, sl_val_get(call->in, "ApplicationUpdate"));
+}
+
+/* ---- tags ---- */
+
+static void h_tag(sl_front_call_t *call) {
+    sl_an_tag_t *tags = NULL;
+    size_t n = 0;
+    if (sl_an_tags_decode(sl_val_get(call->in, "Tags"), &tags, &n) != 0) {
+        out_of_memory(call);
+        return;
+    }
+    sl_an_err_t err = {0};
+    bool ok = sl_an_tag(apps_of(call), str(call->in, "ResourceARN"), tags, n, &err);
+    for (size_t i = 0; i < n; i++) {
+        free(tags[i].key);
+        free(tags[i].value);
+    }
+    free(tags);
+    if (!ok) {
+        answer_error(call, &err);
+        return;
+    }
+    reply_empty(call);
+}
+
+static void h_untag(sl_front_call_t *call) {
+    const sl_val_t *keys = sl_val_get(call->in, "TagKeys");
+    size_t n = keys ? keys->u.arr.count : 0;
+    const char **k = sl_arena_calloc(call->arena, n + 1, sizeof *k);
+    if (!k) {
+        out_of_memory(call);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        k[i] = keys->u.arr.items[i]->u.str.ptr;
+    sl_an_err_t err = {0};
+    if (!sl_an_untag(apps_of(call), str(call->in, "ResourceARN"), k, n, &err)) {
+        answer_error(call, &err);
+        return;
+    }
+    reply_empty(call);
+}
+
+static void h_list_tags(sl_front_call_t *call) {
+    sl_an_app_t app;
+    sl_an_err_t err = {0};
+    if (!sl_an_describe_arn(apps_of(call), str(call->in, "ResourceARN"), &app, &err)) {
+        answer_error(call, &err);
+        return;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "Tags");
+    sl_enc_array_begin(e);
+    for (size_t i = 0; i < app.ntags; i++) {
+        sl_enc_map_begin(e);
+        sl_enc_kv_cstr(e, "Key", app.tags[i].key);
+        if (app.tags[i].value) sl_enc_kv_cstr(e, "Value", app.tags[i].value);
+        sl_enc_map_end(e);
+    }
+    sl_enc_array_end(e);
+    sl_enc_map_end(e);
+    sl_an_app_free(&app);
+    sl_front_reply(call);
+}
+
+/* ---- not yet ---- */
+
+static void h_reference(sl_front_call_t *call) {
+    unsupported(call, "Reference data sources");
+}
+
+static void h_cloudwatch(sl_front_call_t *call) {
+    unsupported(call, "CloudWatch logging options");
+}
+
+static void h_processing(sl_front_call_t *call) {
+    unsupported(call, "Input processing configurations (Lambda preprocessing)");
+}
+
+static void h_discover(sl_front_call_t *call) {
+    unsupported(call, "Input schema discovery (DiscoverInputSchema)");
+}
+
+/* ---- the descriptor ---- */
+
+/* Authorization: the application the operation names (by name or ARN), else the account's. */
+static const char *resource(const sl_op_t *op, const sl_val_t *in, void *account,
+                            const char *region, const char *account_id, sl_arena_t *arena) {
+    (void)op;
+    (void)account;
+    const char *arn = str(in, "ResourceARN");
+    if (arn) return arn;
+    const char *name = str(in, "ApplicationName");
+    char buf[SL_AN_ARN_MAX + 1];
+    if (name)
+        snprintf(buf, sizeof buf, "arn:aws:kinesisanalytics:%s:%s:application/%s", region,
+                 account_id, name);
+    else
+        snprintf(buf, sizeof buf, "*");
+    return sl_arena_strndup(arena, buf, strlen(buf));
+}
+
+void sl_kdaapi_describe(sl_front_service_t *svc) {
+    *svc = (sl_front_service_t){
+        .name = "kinesisanalytics",
+        .protocol = SL_FRONT_PROTO_JSON,
+        .model = &sl_kinesisanalytics_model,
+        .handler = sl_kdaapi_handler,
+        .signing_name = sl_kinesisanalytics_model.signing_name,
+        .json_content_type = "application/x-amz-json-1.1",
+        .resource = resource,
+        .action_prefix = "kinesisanalytics",
+    };
+}
+
+sl_front_op_fn sl_kdaapi_handler(const char *name) {
+    static const struct {
+        const char *name;
+        sl_front_op_fn fn;
+    } table[] = {
+        {"CreateApplication", h_create},
+        {"DescribeApplication", h_describe},
+        {"ListApplications", h_list},
+        {"DeleteApplication", h_delete},
+        {"StartApplication", h_start},
+        {"StopApplication", h_stop},
+        {"UpdateApplication", h_update},
+        {"AddApplicationInput", h_add_input},
+        {"AddApplicationOutput", h_add_output},
+        {"DeleteApplicationOutput", h_delete_output},
+        {"TagResource", h_tag},
+        {"UntagResource", h_untag},
+        {"ListTagsForResource", h_list_tags},
+        {"AddApplicationReferenceDataSource", h_reference},
+        {"DeleteApplicationReferenceDataSource", h_reference},
+        {"AddApplicationCloudWatchLoggingOption", h_cloudwatch},
+        {"DeleteApplicationCloudWatchLoggingOption", h_cloudwatch},
+        {"AddApplicationInputProcessingConfiguration", h_processing},
+        {"DeleteApplicationInputProcessingConfiguration", h_processing},
+        {"DiscoverInputSchema", h_discover},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)
+        if (strcmp(table[i].name, name) == 0) return table[i].fn;
+    return NULL;
+}

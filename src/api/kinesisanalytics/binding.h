@@ -1,0 +1,16 @@
+/* The Kinesis Data Analytics binding (docs/analytics.md): the generated model (model.c) and the
+ * handlers of KinesisAnalytics_20150814, which decode the validated input into the typed
+ * requests of the applications core (analytics/apps.h) and encode its answers. The composition
+ * root registers the descriptor with an account hook whose answer is the account's sl_an_apps_t. */
+#ifndef SL_API_KINESISANALYTICS_BINDING_H
+#define SL_API_KINESISANALYTICS_BINDING_H
+
+#include "analytics/apps.h"
+#include "front/front.h"
+
+/* Fills *svc with the descriptor (AWS JSON 1.1, target prefix KinesisAnalytics_20150814, signing
+ * name kinesisanalytics). The caller adds the account hook. */
+void sl_kdaapi_describe(sl_front_service_t *svc);
+sl_front_op_fn sl_kdaapi_handler(const char *op_name);
+
+#endif

@@ -1,0 +1,207 @@
+"""Kinesis Data Analytics SQL applications through boto3's `kinesisanalytics` client against a
+real server: the control plane (create, describe, list, update, add and delete outputs, tags,
+start, stop, delete, AWS's errors) and applications running over Sluice streams (records in,
+SQL, rows out), across a restart of the server and from LAST_STOPPED_POINT."""
+import json
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from helpers import ACCESS_KEY, REGION, SECRET_KEY, client_for, unique_name, wait_until
+
+ROLE = "arn:aws:iam::000000000000:role/kda"
+
+CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker VARCHAR(4), price DOUBLE);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM "ticker", "price" FROM "SOURCE_SQL_STREAM_001" WHERE "price" > 10;
+"""
+
+
+def kda_for(server):
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY,
+                                    aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    return session.client("kinesisanalytics", endpoint_url=server.endpoint,
+                          config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def stream(kinesis, name, shards=1):
+    kinesis.create_stream(StreamName=name, ShardCount=shards)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name,
+                                             WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    return kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+
+
+def app_input(arn, prefix="SOURCE_SQL_STREAM"):
+    return {
+        "NamePrefix": prefix,
+        "KinesisStreamsInput": {"ResourceARN": arn, "RoleARN": ROLE},
+        "InputSchema": {
+            "RecordFormat": {"RecordFormatType": "JSON",
+                             "MappingParameters": {"JSONMappingParameters": {"RecordRowPath": "$"}}},
+            "RecordEncoding": "UTF-8",
+            "RecordColumns": [
+                {"Name": "ticker", "SqlType": "VARCHAR(4)", "Mapping": "$.ticker"},
+                {"Name": "price", "SqlType": "DOUBLE", "Mapping": "$.price"},
+            ],
+        },
+    }
+
+
+def app_output(arn, fmt="JSON"):
+    return {"Name": "DESTINATION_SQL_STREAM",
+            "KinesisStreamsOutput": {"ResourceARN": arn, "RoleARN": ROLE},
+            "DestinationSchema": {"RecordFormatType": fmt}}
+
+
+def read_all(kinesis, name):
+    out = []
+    for sh in kinesis.list_shards(StreamName=name)["Shards"]:
+        it = kinesis.get_shard_iterator(StreamName=name, ShardId=sh["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            r = kinesis.get_records(ShardIterator=it, Limit=10000)
+            out += [rec["Data"] for rec in r["Records"]]
+            if not r["Records"]:
+                break
+            it = r.get("NextShardIterator")
+    return out
+
+
+def put(kinesis, name, prices, ticker="AMZN"):
+    kinesis.put_records(StreamName=name, Records=[
+        {"PartitionKey": str(i), "Data": json.dumps({"ticker": ticker, "price": p}).encode()}
+        for i, p in enumerate(prices)])
+
+
+def create(kda, name, in_arn, out_arn, code=CODE, fmt="JSON"):
+    kda.create_application(ApplicationName=name, ApplicationCode=code,
+                           Inputs=[app_input(in_arn)], Outputs=[app_output(out_arn, fmt)],
+                           Tags=[{"Key": "team", "Value": "streams"}])
+    return kda.describe_application(ApplicationName=name)["ApplicationDetail"]
+
+
+def start(kda, name, position="NOW"):
+    detail = kda.describe_application(ApplicationName=name)["ApplicationDetail"]
+    kda.start_application(ApplicationName=name, InputConfigurations=[{
+        "Id": detail["InputDescriptions"][0]["InputId"],
+        "InputStartingPositionConfiguration": {"InputStartingPosition": position}}])
+
+
+def test_control_plane(server):
+    kinesis, kda = client_for(server), kda_for(server)
+    in_arn, out_arn = stream(kinesis, unique_name("kin")), stream(kinesis, unique_name("kout"))
+    name = unique_name("app")
+    detail = create(kda, name, in_arn, out_arn)
+    assert detail["ApplicationStatus"] == "READY"
+    assert detail["ApplicationVersionId"] == 1
+    assert detail["ApplicationARN"] == \
+        "arn:aws:kinesisanalytics:us-east-1:000000000000:application/" + name
+    (inp,) = detail["InputDescriptions"]
+    assert inp["InAppStreamNames"] == ["SOURCE_SQL_STREAM_001"]
+    assert inp["KinesisStreamsInputDescription"] == {"ResourceARN": in_arn, "RoleARN": ROLE}
+    assert inp["InputSchema"]["RecordColumns"][1] == \
+        {"Name": "price", "SqlType": "DOUBLE", "Mapping": "$.price"}
+    assert inp["InputParallelism"] == {"Count": 1}
+    (out,) = detail["OutputDescriptions"]
+    assert out["Name"] == "DESTINATION_SQL_STREAM" and out["OutputId"] != inp["InputId"]
+    assert detail["ApplicationCode"] == CODE
+    # list, pagination
+    other = name + "-b"
+    kda.create_application(ApplicationName=other)
+    page = kda.list_applications(Limit=1, ExclusiveStartApplicationName=name)
+    assert [a["ApplicationName"] for a in page["ApplicationSummaries"]] == [other]
+    # errors
+    with pytest.raises(kda.exceptions.ResourceInUseException):
+        kda.create_application(ApplicationName=name)
+    with pytest.raises(kda.exceptions.CodeValidationException):
+        kda.create_application(ApplicationName=name + "-bad", ApplicationCode="SELEC 1;")
+    with pytest.raises(kda.exceptions.ResourceNotFoundException):
+        kda.describe_application(ApplicationName=name + "-none")
+    with pytest.raises(kda.exceptions.ConcurrentModificationException):
+        kda.update_application(ApplicationName=name, CurrentApplicationVersionId=7,
+                               ApplicationUpdate={"ApplicationCodeUpdate": CODE})
+    # a version per change
+    kda.update_application(ApplicationName=name, CurrentApplicationVersionId=1,
+                           ApplicationUpdate={"ApplicationCodeUpdate": CODE + "-- v2\n"})
+    kda.delete_application_output(ApplicationName=name, CurrentApplicationVersionId=2,
+                                  OutputId=out["OutputId"])
+    kda.add_application_output(ApplicationName=name, CurrentApplicationVersionId=3,
+                               Output=app_output(out_arn, "CSV"))
+    detail = kda.describe_application(ApplicationName=name)["ApplicationDetail"]
+    assert detail["ApplicationVersionId"] == 4
+    assert detail["OutputDescriptions"][0]["DestinationSchema"] == {"RecordFormatType": "CSV"}
+    assert detail["ApplicationCode"].endswith("-- v2\n")
+    # tags
+    arn = detail["ApplicationARN"]
+    kda.tag_resource(ResourceARN=arn, Tags=[{"Key": "env", "Value": "test"}])
+    kda.untag_resource(ResourceARN=arn, TagKeys=["team"])
+    assert kda.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "env", "Value": "test"}]
+    # delete needs the create timestamp
+    with pytest.raises(kda.exceptions.ResourceNotFoundException):
+        kda.delete_application(ApplicationName=other, CreateTimestamp=0)
+    created = kda.describe_application(ApplicationName=other)["ApplicationDetail"]["CreateTimestamp"]
+    kda.delete_application(ApplicationName=other, CreateTimestamp=created)
+    with pytest.raises(kda.exceptions.ResourceNotFoundException):
+        kda.describe_application(ApplicationName=other)
+
+
+def test_start_needs_outputs_in_code(server):
+    kinesis, kda = client_for(server), kda_for(server)
+    in_arn, out_arn = stream(kinesis, unique_name("kin")), stream(kinesis, unique_name("kout"))
+    name = unique_name("app")
+    create(kda, name, in_arn, out_arn, code="CREATE STREAM \"OTHER\" (a INT);")
+    with pytest.raises(kda.exceptions.InvalidApplicationConfigurationException):
+        start(kda, name)
+    assert kda.describe_application(ApplicationName=name)["ApplicationDetail"][
+        "ApplicationStatus"] == "READY"
+
+
+def test_running_application(make_server):
+    srv = make_server()
+    kinesis, kda = client_for(srv), kda_for(srv)
+    in_name, out_name = unique_name("kin"), unique_name("kout")
+    in_arn, out_arn = stream(kinesis, in_name, 2), stream(kinesis, out_name)
+    put(kinesis, in_name, [100])  # before the start: NOW skips it
+    name = unique_name("app")
+    create(kda, name, in_arn, out_arn)
+    start(kda, name, "NOW")
+    assert kda.describe_application(ApplicationName=name)["ApplicationDetail"][
+        "ApplicationStatus"] == "RUNNING"
+    # NOW is the time of StartApplication: records put after it are read, the earlier one not
+    put(kinesis, in_name, [5, 11, 12, 3, 40])
+    rows = wait_until(lambda: (lambda r: r if len(r) >= 3 else None)(read_all(kinesis, out_name)),
+                      timeout=20, what="three rows out")
+    assert sorted(json.loads(r)["PRICE"] for r in rows) == [11, 12, 40]
+    assert json.loads(rows[0]).keys() == {"TICKER", "PRICE"}
+    before = len(rows)
+    # a restart resumes the running application where it stopped
+    srv.restart()
+    put(kinesis, in_name, [50])
+    wait_until(lambda: len(read_all(kinesis, out_name)) == before + 1, timeout=20,
+               what="the row after the restart")
+    # stop, records while stopped, start from LAST_STOPPED_POINT: nothing lost
+    kda.stop_application(ApplicationName=name)
+    assert kda.describe_application(ApplicationName=name)["ApplicationDetail"][
+        "ApplicationStatus"] == "READY"
+    put(kinesis, in_name, [60, 1, 70])
+    start(kda, name, "LAST_STOPPED_POINT")
+    wait_until(lambda: len(read_all(kinesis, out_name)) == before + 3, timeout=20,
+               what="the rows put while stopped")
+    prices = sorted(json.loads(r)["PRICE"] for r in read_all(kinesis, out_name))
+    assert [p for p in prices if p >= 50] == [50, 60, 70]
+    # an update of a running application takes effect: CSV output, a new filter
+    version = kda.describe_application(ApplicationName=name)["ApplicationDetail"][
+        "ApplicationVersionId"]
+    kda.update_application(ApplicationName=name, CurrentApplicationVersionId=version,
+                           ApplicationUpdate={"ApplicationCodeUpdate": CODE.replace("> 10", "> 80"),
+                                              "OutputUpdates": [{
+                                                  "OutputId": kda.describe_application(
+                                                      ApplicationName=name)["ApplicationDetail"][
+                                                      "OutputDescriptions"][0]["OutputId"],
+                                                  "DestinationSchemaUpdate": {
+                                                      "RecordFormatType": "CSV"}}]})
+    put(kinesis, in_name, [75, 90])
+    wait_until(lambda: b"AMZN,90.0\n" in read_all(kinesis, out_name), timeout=20,
+               what="the CSV row of the updated code")
+    assert not any(r.startswith(b"AMZN,75") for r in read_all(kinesis, out_name))
