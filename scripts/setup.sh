@@ -10,13 +10,14 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages: toolchain, the C libraries Sluice links against, and the real clients the
 # tests drive (pytest and cbor2 from Debian, the AWS CLI v2, curl, nghttp, clang for libFuzzer,
 # libfaketime for tests that run the server with a shifted clock, chromium for the browser CORS
-# test), clang-format for the format check (tools.format), libzip (function deployment packages),
+# test and the web console's), tmux (the `sluice top` test), clang-format for the format check
+# (tools.format), libzip (function deployment packages),
 # PCRE2 (the SQL engine's regular expressions), zip (the JavaScript functions test packs its
 # handlers with it).
 packages=(
   build-essential cmake pkg-config clang-format
   libssl-dev libnghttp2-dev libcbor-dev libsqlite3-dev zlib1g-dev libzstd-dev libzip-dev libpcre2-dev
-  python3-pytest python3-cbor2 awscli curl nghttp2-client clang libfaketime chromium zip
+  python3-pytest python3-cbor2 awscli curl nghttp2-client clang libfaketime chromium zip tmux
 )
 # The JavaScript SDK used by the conformance tests needs node >= 20.
 node_major_min=20
@@ -62,16 +63,18 @@ if [ "$(node_major)" -lt "$node_major_min" ]; then
   exit 1
 fi
 
-# Test-only npm dependencies, pinned by package-lock.json. Reinstalled when node_modules is
+# npm dependencies, pinned by package-lock.json: the test-only ones (tests/conformance/js) and the
+# web console's build tool (console/: vite, run by CMake). Reinstalled when node_modules is
 # missing or older than the lock file.
-js_dir="$repo_root/tests/conformance/js"
-if [ -f "$js_dir/package-lock.json" ]; then
-  stamp="$js_dir/node_modules/.package-lock.json"
-  if [ ! -f "$stamp" ] || [ "$js_dir/package-lock.json" -nt "$stamp" ]; then
-    log "npm ci in tests/conformance/js"
-    (cd "$js_dir" && npm ci --no-audit --no-fund --loglevel=error)
+for js_dir in "$repo_root/tests/conformance/js" "$repo_root/console"; do
+  if [ -f "$js_dir/package-lock.json" ]; then
+    stamp="$js_dir/node_modules/.package-lock.json"
+    if [ ! -f "$stamp" ] || [ "$js_dir/package-lock.json" -nt "$stamp" ]; then
+      log "npm ci in ${js_dir#"$repo_root"/}"
+      (cd "$js_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
   fi
-fi
+done
 
 # The conformance tests need a Python whose botocore knows all 39 Kinesis operations (the
 # image's default pyenv python3 has botocore 1.43); Debian's python3-boto3 is too old. This is

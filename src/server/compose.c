@@ -2,6 +2,7 @@
 #include "server/compose.h"
 #include "server/ingest_keys.h"
 
+#include "api/console/console.h"
 #include "api/dynamodb/binding.h"
 #include "analytics/apps.h"
 #include "api/kinesisanalytics/binding.h"
@@ -586,6 +587,7 @@ static int open_front(sl_compose_t *root) {
         rc = sl_front_add_service(root->front, &iam);
     }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
+    if (rc == 0) rc = sl_console_register(root->front);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
     if (rc == 0 && root->cfg.ingest_keys[0]) {
         rc = sl_ingest_keys_open(root->cfg.ingest_keys, &root->ingest_keys);

@@ -1,0 +1,97 @@
+// Live throughput of streams: the page polls Sluice's Prometheus endpoint (/metrics) and turns
+// the counters of each stream (CloudWatch's IncomingBytes, IncomingRecords, GetRecords.Bytes,
+// GetRecords.Records under their Prometheus names) into rates between two polls. History is
+// kept while the page is open (the last HISTORY points). A server without /metrics answers 404:
+// rates then show as "—".
+
+const HISTORY = 60;
+
+// Which counter a sample name is, by the CloudWatch metric it carries.
+function kindOf(name) {
+  const n = name.toLowerCase().replace(/_total$/, '');
+  if (n.endsWith('incoming_bytes')) return 'inBytes';
+  if (n.endsWith('incoming_records')) return 'inRecords';
+  if (n.endsWith('get_records_bytes') || n.endsWith('outgoing_bytes')) return 'outBytes';
+  if (n.endsWith('get_records_records') || n.endsWith('outgoing_records')) return 'outRecords';
+  return null;
+}
+
+function labelsOf(text) {
+  const labels = {};
+  const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+  let m;
+  while ((m = re.exec(text))) labels[m[1]] = m[2].replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+  return labels;
+}
+
+// Prometheus text -> { stream: { inBytes, inRecords, outBytes, outRecords } } (stream-level
+// samples only: a shard-level sample carries a shard label and would count twice).
+export function parseMetrics(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line || line[0] === '#') continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const kind = kindOf(m[1]);
+    if (!kind) continue;
+    const labels = labelsOf(m[3] || '');
+    const stream = labels.stream ?? labels.stream_name ?? labels.StreamName;
+    if (stream === undefined || labels.shard !== undefined || labels.shard_id !== undefined) continue;
+    const entry = (out[stream] ||= { inBytes: 0, inRecords: 0, outBytes: 0, outRecords: 0 });
+    entry[kind] += Number(m[4]) || 0;
+  }
+  return out;
+}
+
+export class Throughput {
+  constructor() {
+    this.last = null;
+    this.lastTime = 0;
+    this.history = new Map(); // stream -> [{inBytes, inRecords, outBytes, outRecords}] per second
+    this.available = null; // unknown until the first poll
+  }
+
+  async poll() {
+    let text;
+    try {
+      const res = await fetch('/metrics', { headers: { accept: 'text/plain' } });
+      if (!res.ok) {
+        this.available = false;
+        return;
+      }
+      text = await res.text();
+    } catch {
+      this.available = false;
+      return;
+    }
+    this.available = true;
+    const now = performance.now();
+    const counters = parseMetrics(text);
+    if (this.last) {
+      const seconds = Math.max(0.001, (now - this.lastTime) / 1000);
+      for (const [stream, c] of Object.entries(counters)) {
+        const before = this.last[stream] || { inBytes: 0, inRecords: 0, outBytes: 0, outRecords: 0 };
+        const point = {};
+        for (const k of Object.keys(c)) point[k] = Math.max(0, c[k] - before[k]) / seconds;
+        const list = this.history.get(stream) || [];
+        list.push(point);
+        if (list.length > HISTORY) list.shift();
+        this.history.set(stream, list);
+      }
+    }
+    this.last = counters;
+    this.lastTime = now;
+  }
+
+  // The latest rates of a stream, or null before two polls.
+  now(stream) {
+    const list = this.history.get(stream);
+    return list && list.length ? list[list.length - 1] : null;
+  }
+
+  series(stream, kind) {
+    return (this.history.get(stream) || []).map((p) => p[kind]);
+  }
+}
+
+export const throughput = new Throughput();
