@@ -1,5 +1,5 @@
-/* The DynamoDB engine of one account: tables in memory, written through to the item store by the
- * writer thread (see dynamodb.h). */
+/* The DynamoDB engine of one account: tables in memory, written through to the item store by its
+ * group-commit writer (see dynamodb.h, catalog/itemwriter.h). */
 #include "dynamodb/internal.h"
 
 #include "core/crc32c.h"
@@ -8,74 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- the writer thread ---- */
-
-static void *writer_main(void *arg) {
-    sl_ddb_t *d = arg;
-    pthread_mutex_lock(&d->wmu);
-    while (1) {
-        while (!d->wq_head && !d->stopping)
-            pthread_cond_wait(&d->wcond, &d->wmu);
-        if (!d->wq_head && d->stopping) break;
-        sl_ddb_wop_t *list = d->wq_head;
-        d->wq_head = d->wq_tail = NULL;
-        pthread_mutex_unlock(&d->wmu);
-        size_t n = 0;
-        for (sl_ddb_wop_t *w = list; w; w = w->next)
-            n += w->has_op;
-        sl_itemstore_op_t *ops = calloc(n + 1, sizeof *ops);
-        int rc = ops ? 0 : SL_ENOMEM;
-        size_t i = 0;
-        for (sl_ddb_wop_t *w = list; ops && w; w = w->next)
-            if (w->has_op) ops[i++] = w->op;
-        if (rc == 0 && d->failed) rc = d->failed;
-        if (rc == 0 && n) rc = sl_itemstore_write(d->store, ops, n);
-        if (rc && !d->failed) {
-            SL_ERROR("dynamodb: the item store of account %s failed (%s); later writes fail too",
-                     d->account, sl_strerror(rc));
-            d->failed = rc;
-        }
-        free(ops);
-        while (list) {
-            sl_ddb_wop_t *next = list->next;
-            if (list->done) list->done(list->ctx, rc);
-            free(list);
-            list = next;
-        }
-        pthread_mutex_lock(&d->wmu);
-    }
-    pthread_mutex_unlock(&d->wmu);
-    return NULL;
-}
-
-/* Queues a store change (kind with copies of table, key and val in one block) and/or a done
- * callback. Caller holds the engine's write lock, so changes reach the store in memory order. */
-int sl_ddb_enqueue(sl_ddb_t *d, bool has_op, sl_itemstore_op_kind_t kind, const char *table,
-                   const void *key, size_t key_len, const void *val, size_t val_len,
-                   void (*done)(void *ctx, int status), void *ctx) {
-    size_t tlen = strlen(table) + 1;
-    sl_ddb_wop_t *w = malloc(sizeof *w + tlen + key_len + val_len);
-    if (!w) return SL_ENOMEM;
-    memset(w, 0, sizeof *w);
-    char *p = (char *)(w + 1);
-    memcpy(p, table, tlen);
-    if (key_len) memcpy(p + tlen, key, key_len);
-    if (val_len) memcpy(p + tlen + key_len, val, val_len);
-    w->has_op = has_op;
-    w->op = (sl_itemstore_op_t){kind, p, p + tlen, key_len, p + tlen + key_len, val_len};
-    w->done = done;
-    w->ctx = ctx;
-    pthread_mutex_lock(&d->wmu);
-    if (d->wq_tail)
-        d->wq_tail->next = w;
-    else
-        d->wq_head = w;
-    d->wq_tail = w;
-    pthread_cond_signal(&d->wcond);
-    pthread_mutex_unlock(&d->wmu);
-    return 0;
-}
 
 /* ---- items in memory ---- */
 
@@ -249,11 +181,9 @@ int sl_ddb_open(const sl_ddb_config_t *cfg, sl_ddb_t **out) {
     snprintf(d->account, sizeof d->account, "%s", cfg->account);
     d->create_table_ms = cfg->create_table_ms;
     pthread_rwlock_init(&d->lock, NULL);
-    pthread_mutex_init(&d->wmu, NULL);
-    pthread_cond_init(&d->wcond, NULL);
     int rc = d->tables ? sl_itemstore_open(cfg->path, &d->store) : SL_ENOMEM;
     if (rc == 0) rc = sl_itemstore_load(d->store, load_table, load_item, d);
-    if (rc == 0) rc = pthread_create(&d->writer, NULL, writer_main, d) ? SL_ENOMEM : 0;
+    if (rc == 0) rc = sl_itemwriter_start(d->store, "dynamodb", d->account, &d->writer);
     if (rc) {
         SL_ERROR("dynamodb: cannot open %s: %s", cfg->path, sl_strerror(rc));
         sl_itemstore_close(d->store);
@@ -263,27 +193,18 @@ int sl_ddb_open(const sl_ddb_config_t *cfg, sl_ddb_t **out) {
         free(d);
         return rc;
     }
-    d->writer_started = true;
     *out = d;
     return 0;
 }
 
 void sl_ddb_close(sl_ddb_t *d) {
     if (!d) return;
-    if (d->writer_started) {
-        pthread_mutex_lock(&d->wmu);
-        d->stopping = true;
-        pthread_cond_signal(&d->wcond);
-        pthread_mutex_unlock(&d->wmu);
-        pthread_join(d->writer, NULL);
-    }
+    sl_itemwriter_stop(d->writer); /* writes what is queued first */
     sl_itemstore_close(d->store);
     for (size_t i = 0; i < d->table_count; i++)
         sl_ddb_table_free(d->tables[i]);
     free(d->tables);
     pthread_rwlock_destroy(&d->lock);
-    pthread_mutex_destroy(&d->wmu);
-    pthread_cond_destroy(&d->wcond);
     free(d);
 }
 

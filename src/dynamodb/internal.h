@@ -4,6 +4,7 @@
 #define SL_DYNAMODB_INTERNAL_H
 
 #include "catalog/itemstore.h"
+#include "catalog/itemwriter.h"
 #include "core/common.h"
 #include "dynamodb/dynamodb.h"
 
@@ -29,15 +30,6 @@ typedef struct {
     int64_t bytes;
 } sl_ddb_table_t;
 
-/* A queued store change and/or completion. */
-typedef struct sl_ddb_wop {
-    struct sl_ddb_wop *next;
-    bool has_op;
-    sl_itemstore_op_t op;
-    void (*done)(void *ctx, int status);
-    void *ctx;
-} sl_ddb_wop_t;
-
 struct sl_ddb {
     char region[32];
     char account[16];
@@ -45,19 +37,19 @@ struct sl_ddb {
     pthread_rwlock_t lock;   /* tables and their items */
     sl_ddb_table_t **tables; /* SL_DDB_TABLES_MAX slots */
     size_t table_count;
-    sl_itemstore_t *store; /* used by the writer thread only (and sl_ddb_open) */
-    pthread_t writer;
-    bool writer_started;
-    pthread_mutex_t wmu; /* the queue below and stopping */
-    pthread_cond_t wcond;
-    sl_ddb_wop_t *wq_head, *wq_tail;
-    bool stopping;
-    int failed; /* a store write failed: the SL_E* code (writer thread only) */
+    sl_itemstore_t *store;   /* used by the writer only (and sl_ddb_open) */
+    sl_itemwriter_t *writer; /* group commit of every change (catalog/itemwriter.h) */
 };
 
-int sl_ddb_enqueue(sl_ddb_t *d, bool has_op, sl_itemstore_op_kind_t kind, const char *table,
-                   const void *key, size_t key_len, const void *val, size_t val_len,
-                   void (*done)(void *ctx, int status), void *ctx);
+/* Queues a store change and/or a completion (sl_itemwriter_enqueue). Caller holds the engine's
+ * write lock, so changes reach the store in memory order. */
+static inline int sl_ddb_enqueue(sl_ddb_t *d, bool has_op, sl_itemstore_op_kind_t kind,
+                                 const char *table, const void *key, size_t key_len,
+                                 const void *val, size_t val_len,
+                                 void (*done)(void *ctx, int status), void *ctx) {
+    return sl_itemwriter_enqueue(d->writer, has_op, kind, table, key, key_len, val, val_len, done,
+                                 ctx);
+}
 sl_ddb_table_t *sl_ddb_find(sl_ddb_t *d, const char *name);
 void sl_ddb_table_free(sl_ddb_table_t *t);
 void sl_ddb_ditem_key(const sl_ddb_ditem_t *it, sl_ddb_val_t *hash, sl_ddb_val_t *range);
