@@ -157,6 +157,14 @@ SERVICES = {
         "overlays": NO_OVERLAYS,
         "strict_patterns": False,
     },
+    # Kinesis Data Analytics v2 (AWS JSON 1.1): its SQL-1_0 applications, the binding beside v1's
+    # (api/kinesisanalytics/v2.c).
+    "kinesisanalyticsv2": {
+        "symbol": "sl_kinesisanalyticsv2_model",
+        "expected_operations": 33,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
     # SNS (Query protocol): the topic subset of docs/sns.md (api/sns/).
     "sns": {
         "symbol": "sl_sns_model",

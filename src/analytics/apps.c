@@ -111,6 +111,7 @@ static int input_copy(sl_an_input_t *d, const sl_an_input_t *s) {
 void sl_an_app_free(sl_an_app_t *a) {
     free(a->description);
     free(a->code);
+    free(a->service_role);
     if (a->has_input) input_free(&a->input);
     for (size_t i = 0; i < a->noutputs; i++) {
         free(a->outputs[i].resource_arn);
@@ -126,12 +127,13 @@ void sl_an_app_free(sl_an_app_t *a) {
 
 int sl_an_app_copy(sl_an_app_t *d, const sl_an_app_t *s) {
     *d = *s;
-    d->description = d->code = NULL;
+    d->description = d->code = d->service_role = NULL;
     d->has_input = false;
     d->noutputs = d->ntags = 0;
     d->tags = NULL;
     int rc = dup_opt(&d->description, s->description);
     if (!rc) rc = dup_opt(&d->code, s->code);
+    if (!rc) rc = dup_opt(&d->service_role, s->service_role);
     if (!rc && s->has_input) {
         d->has_input = true;
         rc = input_copy(&d->input, &s->input);
@@ -214,17 +216,7 @@ static void inapp_name(const sl_an_input_t *in, int i, char *out, size_t cap) {
     snprintf(out, cap, "%s_%03d", in->name_prefix, (i + 1) % 1000);
 }
 
-void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored) {
-    sl_enc_map_begin(e);
-    sl_enc_kv_cstr(e, "ApplicationName", a->name);
-    enc_opt(e, "ApplicationDescription", a->description);
-    sl_enc_kv_cstr(e, "ApplicationARN", a->arn);
-    sl_enc_kv_cstr(e, "ApplicationStatus", sl_an_status_name(a->status));
-    sl_enc_key(e, "CreateTimestamp");
-    sl_enc_timestamp_ms(e, a->created_ms);
-    sl_enc_key(e, "LastUpdateTimestamp");
-    sl_enc_timestamp_ms(e, a->updated_ms);
-    sl_enc_key(e, "InputDescriptions");
+void sl_an_inputs_encode(sl_enc_t *e, const sl_an_app_t *a) {
     sl_enc_array_begin(e);
     if (a->has_input) {
         const sl_an_input_t *in = &a->input;
@@ -264,7 +256,9 @@ void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored) {
         sl_enc_map_end(e);
     }
     sl_enc_array_end(e);
-    sl_enc_key(e, "OutputDescriptions");
+}
+
+void sl_an_outputs_encode(sl_enc_t *e, const sl_an_app_t *a) {
     sl_enc_array_begin(e);
     for (size_t i = 0; i < a->noutputs; i++) {
         const sl_an_output_t *o = &a->outputs[i];
@@ -282,6 +276,22 @@ void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored) {
         sl_enc_map_end(e);
     }
     sl_enc_array_end(e);
+}
+
+void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored) {
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "ApplicationName", a->name);
+    enc_opt(e, "ApplicationDescription", a->description);
+    sl_enc_kv_cstr(e, "ApplicationARN", a->arn);
+    sl_enc_kv_cstr(e, "ApplicationStatus", sl_an_status_name(a->status));
+    sl_enc_key(e, "CreateTimestamp");
+    sl_enc_timestamp_ms(e, a->created_ms);
+    sl_enc_key(e, "LastUpdateTimestamp");
+    sl_enc_timestamp_ms(e, a->updated_ms);
+    sl_enc_key(e, "InputDescriptions");
+    sl_an_inputs_encode(e, a);
+    sl_enc_key(e, "OutputDescriptions");
+    sl_an_outputs_encode(e, a);
     sl_enc_key(e, "ReferenceDataSourceDescriptions");
     sl_enc_array_begin(e);
     sl_enc_array_end(e);
@@ -292,6 +302,7 @@ void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored) {
     sl_enc_kv_int(e, "ApplicationVersionId", a->version);
     if (stored) {
         /* what only the store keeps */
+        enc_opt(e, "ServiceExecutionRole", a->service_role);
         sl_enc_kv_int(e, "NextId", a->next_id);
         sl_enc_kv_int(e, "StartedAt", a->started_ms);
         sl_enc_key(e, "Tags");
@@ -304,6 +315,47 @@ void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored) {
         }
         sl_enc_array_end(e);
     }
+    sl_enc_map_end(e);
+}
+
+void sl_an_app_encode_v2(sl_enc_t *e, const sl_an_app_t *a) {
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "ApplicationARN", a->arn);
+    enc_opt(e, "ApplicationDescription", a->description);
+    sl_enc_kv_cstr(e, "ApplicationName", a->name);
+    sl_enc_kv_cstr(e, "RuntimeEnvironment", "SQL-1_0");
+    enc_opt(e, "ServiceExecutionRole", a->service_role);
+    sl_enc_kv_cstr(e, "ApplicationStatus", sl_an_status_name(a->status));
+    sl_enc_kv_int(e, "ApplicationVersionId", a->version);
+    sl_enc_key(e, "CreateTimestamp");
+    sl_enc_timestamp_ms(e, a->created_ms);
+    sl_enc_key(e, "LastUpdateTimestamp");
+    sl_enc_timestamp_ms(e, a->updated_ms);
+    sl_enc_key(e, "ApplicationConfigurationDescription");
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "SqlApplicationConfigurationDescription");
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "InputDescriptions");
+    sl_an_inputs_encode(e, a);
+    sl_enc_key(e, "OutputDescriptions");
+    sl_an_outputs_encode(e, a);
+    sl_enc_key(e, "ReferenceDataSourceDescriptions");
+    sl_enc_array_begin(e);
+    sl_enc_array_end(e);
+    sl_enc_map_end(e);
+    sl_enc_key(e, "ApplicationCodeConfigurationDescription");
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "CodeContentType", "PLAINTEXT");
+    sl_enc_key(e, "CodeContentDescription");
+    sl_enc_map_begin(e);
+    enc_opt(e, "TextContent", a->code);
+    sl_enc_kv_int(e, "CodeSize", a->code ? (int64_t)strlen(a->code) : 0);
+    sl_enc_map_end(e);
+    sl_enc_map_end(e);
+    sl_enc_map_end(e);
+    sl_enc_key(e, "CloudWatchLoggingOptionDescriptions");
+    sl_enc_array_begin(e);
+    sl_enc_array_end(e);
     sl_enc_map_end(e);
 }
 
@@ -427,6 +479,7 @@ static int app_decode(const sl_val_t *v, sl_an_app_t *a) {
     val_copy(v, "ApplicationARN", a->arn, sizeof a->arn);
     a->description = val_dup(v, "ApplicationDescription");
     a->code = val_dup(v, "ApplicationCode");
+    a->service_role = val_dup(v, "ServiceExecutionRole");
     int64_t n = 0;
     sl_val_get_int(v, "ApplicationVersionId", &a->version);
     sl_val_get_int(v, "NextId", &n);
@@ -767,6 +820,7 @@ bool sl_an_list(sl_an_apps_t *s, const char *exclusive_start, int limit, sl_an_s
         snprintf(out[n].name, sizeof out[n].name, "%s", s->apps[i]->name);
         snprintf(out[n].arn, sizeof out[n].arn, "%s", s->apps[i]->arn);
         out[n].status = s->apps[i]->status;
+        out[n].version = s->apps[i]->version;
     }
     *count = n;
     *more = i < s->count;
@@ -858,7 +912,7 @@ bool sl_an_change(sl_an_apps_t *s, const char *name, int64_t current_version, in
     size_t at = seek(s, name, &found);
     bool ok = found || not_found(err, name);
     sl_an_app_t *a = ok ? s->apps[at] : NULL;
-    if (ok && a->version != current_version)
+    if (ok && current_version > 0 && a->version != current_version)
         ok = fail(err, "ConcurrentModificationException",
                   "Current application version %lld does not match the provided version %lld",
                   (long long)a->version, (long long)current_version);

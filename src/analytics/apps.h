@@ -104,6 +104,7 @@ typedef struct {
     size_t ntags;
     int next_id;        /* the next sub-resource id's first number ("<n>.1") */
     int64_t started_ms; /* the last StartApplication: where NOW starts reading */
+    char *service_role; /* v2's ServiceExecutionRole (NULL when made with v1) */
 } sl_an_app_t;
 
 void sl_an_app_free(sl_an_app_t *a); /* the owned members; not a itself */
@@ -137,6 +138,7 @@ typedef struct {
     char name[SL_AN_APP_NAME_MAX + 1];
     char arn[SL_AN_ARN_MAX + 1];
     sl_an_status_t status;
+    int64_t version;
 } sl_an_summary_t;
 bool sl_an_list(sl_an_apps_t *apps, const char *exclusive_start, int limit, sl_an_summary_t *out,
                 size_t *count, bool *more, sl_an_err_t *err);
@@ -148,7 +150,8 @@ bool sl_an_start(sl_an_apps_t *apps, const char *name, const char *const *ids,
                  const char *const *positions, size_t n, int64_t now_ms, sl_an_err_t *err);
 bool sl_an_stop(sl_an_apps_t *apps, const char *name, int64_t now_ms, sl_an_err_t *err);
 
-/* The mutations that carry CurrentApplicationVersionId: `fn` changes a copy of the application
+/* The mutations that carry CurrentApplicationVersionId (v2 may leave it out: current_version 0
+ * skips the check): `fn` changes a copy of the application
  * (returning false with err set to refuse); the copy is validated (code against the inputs),
  * stored with the version incremented, and a running application restarts on it. */
 typedef bool (*sl_an_change_fn)(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
@@ -169,6 +172,12 @@ bool sl_an_describe_arn(sl_an_apps_t *apps, const char *arn, sl_an_app_t *out, s
 
 /* ApplicationDetail (stored: with the tags and the next id, which only the store keeps). */
 void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored);
+/* v2's ApplicationDetail (RuntimeEnvironment SQL-1_0, the SQL configuration and the code in
+ * ApplicationConfigurationDescription). */
+void sl_an_app_encode_v2(sl_enc_t *e, const sl_an_app_t *a);
+/* The InputDescriptions and OutputDescriptions lists (AddApplicationInput/Output's answers). */
+void sl_an_inputs_encode(sl_enc_t *e, const sl_an_app_t *a);
+void sl_an_outputs_encode(sl_enc_t *e, const sl_an_app_t *a);
 void sl_an_schema_encode(sl_enc_t *e, const sl_an_schema_t *s);
 /* An Input / Output of a request (or their stored descriptions); a SourceSchema; a Tags list.
  * Strings are copied (free with the app). Returns 0 or SL_ENOMEM. */

@@ -548,6 +548,13 @@ static int open_front(sl_compose_t *root) {
         rc = sl_front_add_service(root->front, &analytics);
     }
     if (rc == 0) {
+        sl_front_service_t analytics_v2;
+        sl_kdaapi_describe_v2(&analytics_v2);
+        analytics_v2.account = analytics_for_key;
+        analytics_v2.account_ctx = root;
+        rc = sl_front_add_service(root->front, &analytics_v2);
+    }
+    if (rc == 0) {
         sl_front_service_t dynamodb;
         sl_dapi_describe(&dynamodb);
         dynamodb.account = dynamodb_for_key;

@@ -32,10 +32,10 @@ def stream(kinesis, name, shards=1):
     return kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
 
 
-def app_input(arn, prefix="SOURCE_SQL_STREAM"):
+def app_input(arn, prefix="SOURCE_SQL_STREAM", v2=False):
     return {
         "NamePrefix": prefix,
-        "KinesisStreamsInput": {"ResourceARN": arn, "RoleARN": ROLE},
+        "KinesisStreamsInput": {"ResourceARN": arn} if v2 else {"ResourceARN": arn, "RoleARN": ROLE},
         "InputSchema": {
             "RecordFormat": {"RecordFormatType": "JSON",
                              "MappingParameters": {"JSONMappingParameters": {"RecordRowPath": "$"}}},
@@ -48,9 +48,10 @@ def app_input(arn, prefix="SOURCE_SQL_STREAM"):
     }
 
 
-def app_output(arn, fmt="JSON"):
+def app_output(arn, fmt="JSON", v2=False):
     return {"Name": "DESTINATION_SQL_STREAM",
-            "KinesisStreamsOutput": {"ResourceARN": arn, "RoleARN": ROLE},
+            "KinesisStreamsOutput": {"ResourceARN": arn} if v2 else {"ResourceARN": arn,
+                                                                     "RoleARN": ROLE},
             "DestinationSchema": {"RecordFormatType": fmt}}
 
 
@@ -205,3 +206,65 @@ def test_running_application(make_server):
     wait_until(lambda: b"AMZN,90.0\n" in read_all(kinesis, out_name), timeout=20,
                what="the CSV row of the updated code")
     assert not any(r.startswith(b"AMZN,75") for r in read_all(kinesis, out_name))
+
+
+def kda2_for(server):
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY,
+                                    aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    return session.client("kinesisanalyticsv2", endpoint_url=server.endpoint,
+                          config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def test_v2_api_on_the_same_applications(server):
+    """kinesisanalyticsv2 with RuntimeEnvironment SQL-1_0: one application model with v1."""
+    kinesis, v1, v2 = client_for(server), kda_for(server), kda2_for(server)
+    in_name, out_name = unique_name("kin"), unique_name("kout")
+    in_arn, out_arn = stream(kinesis, in_name), stream(kinesis, out_name)
+    name = unique_name("app2")
+    detail = v2.create_application(
+        ApplicationName=name, RuntimeEnvironment="SQL-1_0", ServiceExecutionRole=ROLE,
+        ApplicationConfiguration={
+            "SqlApplicationConfiguration": {"Inputs": [app_input(in_arn, v2=True)],
+                                            "Outputs": [app_output(out_arn, v2=True)]},
+            "ApplicationCodeConfiguration": {"CodeContent": {"TextContent": CODE},
+                                             "CodeContentType": "PLAINTEXT"}})["ApplicationDetail"]
+    assert detail["RuntimeEnvironment"] == "SQL-1_0"
+    assert detail["ServiceExecutionRole"] == ROLE
+    assert detail["ApplicationStatus"] == "READY" and detail["ApplicationVersionId"] == 1
+    sql = detail["ApplicationConfigurationDescription"]["SqlApplicationConfigurationDescription"]
+    assert sql["InputDescriptions"][0]["InAppStreamNames"] == ["SOURCE_SQL_STREAM_001"]
+    code = detail["ApplicationConfigurationDescription"]["ApplicationCodeConfigurationDescription"]
+    assert code["CodeContentType"] == "PLAINTEXT"
+    assert code["CodeContentDescription"]["TextContent"] == CODE
+    # the same application through v1
+    assert v1.describe_application(ApplicationName=name)["ApplicationDetail"][
+        "ApplicationCode"] == CODE
+    with pytest.raises(v2.exceptions.UnsupportedOperationException):
+        v2.create_application(ApplicationName=name + "-flink", RuntimeEnvironment="FLINK-1_15",
+                              ServiceExecutionRole=ROLE)
+    # run it
+    v2.start_application(ApplicationName=name, RunConfiguration={"SqlRunConfigurations": [{
+        "InputId": sql["InputDescriptions"][0]["InputId"],
+        "InputStartingPositionConfiguration": {"InputStartingPosition": "NOW"}}]})
+    put(kinesis, in_name, [1, 20, 30])
+    wait_until(lambda: len(read_all(kinesis, out_name)) == 2, timeout=20, what="two rows out")
+    # v2 changes answer the new version; UpdateApplication may leave the version out
+    added = v2.add_application_output(ApplicationName=name, CurrentApplicationVersionId=1,
+                                      Output=app_output(out_arn, "CSV", v2=True))
+    assert added["ApplicationVersionId"] == 2 and len(added["OutputDescriptions"]) == 2
+    updated = v2.update_application(ApplicationName=name, ApplicationConfigurationUpdate={
+        "ApplicationCodeConfigurationUpdate": {"CodeContentUpdate": {
+            "TextContentUpdate": CODE.replace("> 10", "> 25")}}})["ApplicationDetail"]
+    assert updated["ApplicationVersionId"] == 3 and updated["ApplicationStatus"] == "RUNNING"
+    put(kinesis, in_name, [21, 26])
+    wait_until(lambda: b"AMZN,26.0\n" in read_all(kinesis, out_name), timeout=20,
+               what="the updated code's CSV row")
+    summaries = v2.list_applications()["ApplicationSummaries"]
+    mine = [s for s in summaries if s["ApplicationName"] == name]
+    assert mine == [{"ApplicationName": name, "ApplicationARN": detail["ApplicationARN"],
+                     "ApplicationStatus": "RUNNING", "ApplicationVersionId": 3,
+                     "RuntimeEnvironment": "SQL-1_0"}]
+    v2.stop_application(ApplicationName=name)
+    v2.delete_application(ApplicationName=name, CreateTimestamp=detail["CreateTimestamp"])
+    with pytest.raises(v2.exceptions.ResourceNotFoundException):
+        v2.describe_application(ApplicationName=name)

@@ -1,5 +1,5 @@
 /* The Kinesis Data Analytics binding (see binding.h): KinesisAnalytics_20150814's operations. */
-#include "api/kinesisanalytics/binding.h"
+#include "api/kinesisanalytics/internal.h"
 
 #include "api/kinesisanalytics/model.h"
 #include "core/common.h"
@@ -9,32 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static sl_an_apps_t *apps_of(sl_front_call_t *call) {
-    return call->account;
-}
-
-static const char *str(const sl_val_t *map, const char *key) {
-    return sl_val_get_str(map, key, NULL);
-}
-
-static void answer_error(sl_front_call_t *call, const sl_an_err_t *err) {
+void sl_kda_answer_error(sl_front_call_t *call, const sl_an_err_t *err) {
     /* the model's faults answer 500; every other error 400 */
     int status = strcmp(err->type, "ServiceUnavailableException") == 0 ? 500 : 400;
     sl_front_fail_status(call, status, err->type, err->message, NULL, NULL);
 }
 
-static void reply_empty(sl_front_call_t *call) {
+void sl_kda_reply_empty(sl_front_call_t *call) {
     sl_enc_map_begin(&call->enc);
     sl_enc_map_end(&call->enc);
     sl_front_reply(call);
 }
 
-static void unsupported(sl_front_call_t *call, const char *what) {
+void sl_kda_unsupported(sl_front_call_t *call, const char *what) {
     sl_front_fail(call, "UnsupportedOperationException",
                   "%s are not supported by this server yet (docs/analytics.md)", what);
 }
 
-static void out_of_memory(sl_front_call_t *call) {
+void sl_kda_out_of_memory(sl_front_call_t *call) {
     sl_front_fail_status(call, 500, "ServiceUnavailableException", "Out of memory.", NULL, NULL);
 }
 
@@ -53,7 +45,7 @@ static void h_create(sl_front_call_t *call) {
     const sl_val_t *inputs = sl_val_get(in, "Inputs"), *outputs = sl_val_get(in, "Outputs");
     const sl_val_t *cw = sl_val_get(in, "CloudWatchLoggingOptions");
     if (cw && cw->u.arr.count) {
-        unsupported(call, "CloudWatch logging options");
+        sl_kda_unsupported(call, "CloudWatch logging options");
         return;
     }
     if (inputs && inputs->u.arr.count > 1) {
@@ -84,7 +76,7 @@ static void h_create(sl_front_call_t *call) {
     if (!rc) rc = sl_an_tags_decode(sl_val_get(in, "Tags"), &app.tags, &app.ntags);
     if (rc) {
         sl_an_app_free(&app);
-        out_of_memory(call);
+        sl_kda_out_of_memory(call);
         return;
     }
     if (app.ntags > SL_AN_TAGS_MAX) {
@@ -96,7 +88,7 @@ static void h_create(sl_front_call_t *call) {
     sl_an_err_t err = {0};
     if (!sl_an_create(apps_of(call), &app, call->now_ms, &err)) {
         sl_an_app_free(&app);
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
     sl_enc_t *e = &call->enc;
@@ -112,7 +104,7 @@ static void h_describe(sl_front_call_t *call) {
     sl_an_app_t app;
     sl_an_err_t err = {0};
     if (!sl_an_describe(apps_of(call), str(call->in, "ApplicationName"), &app, &err)) {
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
     sl_enc_t *e = &call->enc;
@@ -129,7 +121,7 @@ static void h_list(sl_front_call_t *call) {
     sl_val_get_int(call->in, "Limit", &limit);
     sl_an_summary_t *page = sl_arena_calloc(call->arena, (size_t)limit, sizeof *page);
     if (!page) {
-        out_of_memory(call);
+        sl_kda_out_of_memory(call);
         return;
     }
     size_t n = 0;
@@ -137,7 +129,7 @@ static void h_list(sl_front_call_t *call) {
     sl_an_err_t err = {0};
     if (!sl_an_list(apps_of(call), str(call->in, "ExclusiveStartApplicationName"), (int)limit, page,
                     &n, &more, &err)) {
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
     sl_enc_t *e = &call->enc;
@@ -152,15 +144,15 @@ static void h_list(sl_front_call_t *call) {
     sl_front_reply(call);
 }
 
-static void h_delete(sl_front_call_t *call) {
+void sl_kda_delete(sl_front_call_t *call) {
     const sl_val_t *ts = sl_val_get(call->in, "CreateTimestamp");
     int64_t create_ms = ts && ts->type == SL_VAL_TIMESTAMP ? ts->u.ts_ms : -1;
     sl_an_err_t err = {0};
     if (!sl_an_delete(apps_of(call), str(call->in, "ApplicationName"), create_ms, &err)) {
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
-    reply_empty(call);
+    sl_kda_reply_empty(call);
 }
 
 static void h_start(sl_front_call_t *call) {
@@ -169,7 +161,7 @@ static void h_start(sl_front_call_t *call) {
     const char **ids = sl_arena_calloc(call->arena, n + 1, sizeof *ids);
     const char **pos = sl_arena_calloc(call->arena, n + 1, sizeof *pos);
     if (!ids || !pos) {
-        out_of_memory(call);
+        sl_kda_out_of_memory(call);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -181,19 +173,19 @@ static void h_start(sl_front_call_t *call) {
     sl_an_err_t err = {0};
     if (!sl_an_start(apps_of(call), str(call->in, "ApplicationName"), ids, pos, n, call->now_ms,
                      &err)) {
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
-    reply_empty(call);
+    sl_kda_reply_empty(call);
 }
 
-static void h_stop(sl_front_call_t *call) {
+void sl_kda_stop(sl_front_call_t *call) {
     sl_an_err_t err = {0};
     if (!sl_an_stop(apps_of(call), str(call->in, "ApplicationName"), call->now_ms, &err)) {
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
-    reply_empty(call);
+    sl_kda_reply_empty(call);
 }
 
 /* ---- changes under CurrentApplicationVersionId ---- */
@@ -219,19 +211,23 @@ static int replace_str(char **dst, const char *src) {
     return 0;
 }
 
-static void change(sl_front_call_t *call, sl_an_change_fn fn, void *ctx) {
+bool sl_kda_change(sl_front_call_t *call, sl_an_change_fn fn, void *ctx) {
     int64_t version = 0;
     sl_val_get_int(call->in, "CurrentApplicationVersionId", &version);
     sl_an_err_t err = {0};
     if (!sl_an_change(apps_of(call), str(call->in, "ApplicationName"), version, call->now_ms, fn,
                       ctx, &err)) {
-        answer_error(call, &err);
-        return;
+        sl_kda_answer_error(call, &err);
+        return false;
     }
-    reply_empty(call);
+    return true;
 }
 
-static bool add_input(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+static void change(sl_front_call_t *call, sl_an_change_fn fn, void *ctx) {
+    if (sl_kda_change(call, fn, ctx)) sl_kda_reply_empty(call);
+}
+
+bool sl_kda_add_input(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
     if (app->has_input)
         return refuse(err, "InvalidArgumentException",
                       "Application already has an input; only one streaming input is supported");
@@ -242,10 +238,10 @@ static bool add_input(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
 }
 
 static void h_add_input(sl_front_call_t *call) {
-    change(call, add_input, sl_val_get(call->in, "Input"));
+    change(call, sl_kda_add_input, sl_val_get(call->in, "Input"));
 }
 
-static bool add_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+bool sl_kda_add_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
     if (app->noutputs >= SL_AN_OUTPUTS_MAX)
         return refuse(err, "LimitExceededException", "An application can have at most 3 outputs");
     sl_an_output_t *o = &app->outputs[app->noutputs];
@@ -256,10 +252,10 @@ static bool add_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
 }
 
 static void h_add_output(sl_front_call_t *call) {
-    change(call, add_output, sl_val_get(call->in, "Output"));
+    change(call, sl_kda_add_output, sl_val_get(call->in, "Output"));
 }
 
-static bool delete_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+bool sl_kda_delete_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
     const char *id = ctx;
     for (size_t i = 0; i < app->noutputs; i++) {
         if (strcmp(app->outputs[i].id, id) != 0) continue;
@@ -277,11 +273,11 @@ static bool delete_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
 }
 
 static void h_delete_output(sl_front_call_t *call) {
-    change(call, delete_output, (void *)str(call->in, "OutputId"));
+    change(call, sl_kda_delete_output, (void *)str(call->in, "OutputId"));
 }
 
 /* UpdateApplication's ApplicationUpdate, member by member. */
-static bool update_input(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) {
+bool sl_kda_update_input(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) {
     const char *id = str(u, "InputId");
     if (!app->has_input || strcmp(app->input.id, id) != 0) {
         err->type = "ResourceNotFoundException";
@@ -347,7 +343,7 @@ static bool update_input(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) 
     return true;
 }
 
-static bool update_output(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) {
+bool sl_kda_update_output(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) {
     const char *id = str(u, "OutputId");
     sl_an_output_t *o = NULL;
     for (size_t i = 0; i < app->noutputs; i++)
@@ -387,10 +383,10 @@ static bool update(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
     if (code && replace_str(&app->code, code)) return oom(err);
     const sl_val_t *ins = sl_val_get(u, "InputUpdates");
     for (size_t i = 0; ins && i < ins->u.arr.count; i++)
-        if (!update_input(app, ins->u.arr.items[i], err)) return false;
+        if (!sl_kda_update_input(app, ins->u.arr.items[i], err)) return false;
     const sl_val_t *outs = sl_val_get(u, "OutputUpdates");
     for (size_t i = 0; outs && i < outs->u.arr.count; i++)
-        if (!update_output(app, outs->u.arr.items[i], err)) return false;
+        if (!sl_kda_update_output(app, outs->u.arr.items[i], err)) return false;
     return true;
 }
 
@@ -400,11 +396,11 @@ static void h_update(sl_front_call_t *call) {
 
 /* ---- tags ---- */
 
-static void h_tag(sl_front_call_t *call) {
+void sl_kda_tag(sl_front_call_t *call) {
     sl_an_tag_t *tags = NULL;
     size_t n = 0;
     if (sl_an_tags_decode(sl_val_get(call->in, "Tags"), &tags, &n) != 0) {
-        out_of_memory(call);
+        sl_kda_out_of_memory(call);
         return;
     }
     sl_an_err_t err = {0};
@@ -415,35 +411,35 @@ static void h_tag(sl_front_call_t *call) {
     }
     free(tags);
     if (!ok) {
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
-    reply_empty(call);
+    sl_kda_reply_empty(call);
 }
 
-static void h_untag(sl_front_call_t *call) {
+void sl_kda_untag(sl_front_call_t *call) {
     const sl_val_t *keys = sl_val_get(call->in, "TagKeys");
     size_t n = keys ? keys->u.arr.count : 0;
     const char **k = sl_arena_calloc(call->arena, n + 1, sizeof *k);
     if (!k) {
-        out_of_memory(call);
+        sl_kda_out_of_memory(call);
         return;
     }
     for (size_t i = 0; i < n; i++)
         k[i] = keys->u.arr.items[i]->u.str.ptr;
     sl_an_err_t err = {0};
     if (!sl_an_untag(apps_of(call), str(call->in, "ResourceARN"), k, n, &err)) {
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
-    reply_empty(call);
+    sl_kda_reply_empty(call);
 }
 
-static void h_list_tags(sl_front_call_t *call) {
+void sl_kda_list_tags(sl_front_call_t *call) {
     sl_an_app_t app;
     sl_an_err_t err = {0};
     if (!sl_an_describe_arn(apps_of(call), str(call->in, "ResourceARN"), &app, &err)) {
-        answer_error(call, &err);
+        sl_kda_answer_error(call, &err);
         return;
     }
     sl_enc_t *e = &call->enc;
@@ -464,26 +460,26 @@ static void h_list_tags(sl_front_call_t *call) {
 
 /* ---- not yet ---- */
 
-static void h_reference(sl_front_call_t *call) {
-    unsupported(call, "Reference data sources");
+void sl_kda_reference(sl_front_call_t *call) {
+    sl_kda_unsupported(call, "Reference data sources");
 }
 
-static void h_cloudwatch(sl_front_call_t *call) {
-    unsupported(call, "CloudWatch logging options");
+void sl_kda_cloudwatch(sl_front_call_t *call) {
+    sl_kda_unsupported(call, "CloudWatch logging options");
 }
 
-static void h_processing(sl_front_call_t *call) {
-    unsupported(call, "Input processing configurations (Lambda preprocessing)");
+void sl_kda_processing(sl_front_call_t *call) {
+    sl_kda_unsupported(call, "Input processing configurations (Lambda preprocessing)");
 }
 
-static void h_discover(sl_front_call_t *call) {
-    unsupported(call, "Input schema discovery (DiscoverInputSchema)");
+void sl_kda_discover(sl_front_call_t *call) {
+    sl_kda_unsupported(call, "Input schema discovery (DiscoverInputSchema)");
 }
 
 /* ---- the descriptor ---- */
 
 /* Authorization: the application the operation names (by name or ARN), else the account's. */
-static const char *resource(const sl_op_t *op, const sl_val_t *in, void *account,
+const char *sl_kda_resource(const sl_op_t *op, const sl_val_t *in, void *account,
                             const char *region, const char *account_id, sl_arena_t *arena) {
     (void)op;
     (void)account;
@@ -507,7 +503,7 @@ void sl_kdaapi_describe(sl_front_service_t *svc) {
         .handler = sl_kdaapi_handler,
         .signing_name = sl_kinesisanalytics_model.signing_name,
         .json_content_type = "application/x-amz-json-1.1",
-        .resource = resource,
+        .resource = sl_kda_resource,
         .action_prefix = "kinesisanalytics",
     };
 }
@@ -520,23 +516,23 @@ sl_front_op_fn sl_kdaapi_handler(const char *name) {
         {"CreateApplication", h_create},
         {"DescribeApplication", h_describe},
         {"ListApplications", h_list},
-        {"DeleteApplication", h_delete},
+        {"DeleteApplication", sl_kda_delete},
         {"StartApplication", h_start},
-        {"StopApplication", h_stop},
+        {"StopApplication", sl_kda_stop},
         {"UpdateApplication", h_update},
         {"AddApplicationInput", h_add_input},
         {"AddApplicationOutput", h_add_output},
         {"DeleteApplicationOutput", h_delete_output},
-        {"TagResource", h_tag},
-        {"UntagResource", h_untag},
-        {"ListTagsForResource", h_list_tags},
-        {"AddApplicationReferenceDataSource", h_reference},
-        {"DeleteApplicationReferenceDataSource", h_reference},
-        {"AddApplicationCloudWatchLoggingOption", h_cloudwatch},
-        {"DeleteApplicationCloudWatchLoggingOption", h_cloudwatch},
-        {"AddApplicationInputProcessingConfiguration", h_processing},
-        {"DeleteApplicationInputProcessingConfiguration", h_processing},
-        {"DiscoverInputSchema", h_discover},
+        {"TagResource", sl_kda_tag},
+        {"UntagResource", sl_kda_untag},
+        {"ListTagsForResource", sl_kda_list_tags},
+        {"AddApplicationReferenceDataSource", sl_kda_reference},
+        {"DeleteApplicationReferenceDataSource", sl_kda_reference},
+        {"AddApplicationCloudWatchLoggingOption", sl_kda_cloudwatch},
+        {"DeleteApplicationCloudWatchLoggingOption", sl_kda_cloudwatch},
+        {"AddApplicationInputProcessingConfiguration", sl_kda_processing},
+        {"DeleteApplicationInputProcessingConfiguration", sl_kda_processing},
+        {"DiscoverInputSchema", sl_kda_discover},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)
         if (strcmp(table[i].name, name) == 0) return table[i].fn;

@@ -13,4 +13,10 @@
 void sl_kdaapi_describe(sl_front_service_t *svc);
 sl_front_op_fn sl_kdaapi_handler(const char *op_name);
 
+/* The v2 API (KinesisAnalytics_20180523, v2.c) for SQL-1_0 applications, on the same applications:
+ * an application made with one API is seen and changed with the other, as on AWS. Routed by its
+ * target prefix (both sign as kinesisanalytics). */
+void sl_kdaapi_describe_v2(sl_front_service_t *svc);
+sl_front_op_fn sl_kdaapi_handler_v2(const char *op_name);
+
 #endif

@@ -1,0 +1,47 @@
+/* What the two Kinesis Data Analytics bindings share (v1 in binding.c, v2 in v2.c): helpers,
+ * the versioned changes and the handlers whose requests and answers are the same in both. */
+#ifndef SL_API_KINESISANALYTICS_INTERNAL_H
+#define SL_API_KINESISANALYTICS_INTERNAL_H
+
+#include "api/kinesisanalytics/binding.h"
+
+#include <string.h>
+
+static inline sl_an_apps_t *apps_of(sl_front_call_t *call) {
+    return call->account;
+}
+
+static inline const char *str(const sl_val_t *map, const char *key) {
+    return sl_val_get_str(map, key, NULL);
+}
+
+void sl_kda_answer_error(sl_front_call_t *call, const sl_an_err_t *err);
+void sl_kda_reply_empty(sl_front_call_t *call);
+void sl_kda_unsupported(sl_front_call_t *call, const char *what);
+void sl_kda_out_of_memory(sl_front_call_t *call);
+
+/* A change under CurrentApplicationVersionId (sl_an_change): true when made; else answered. */
+bool sl_kda_change(sl_front_call_t *call, sl_an_change_fn fn, void *ctx);
+/* The changes (ctx: the request's Input, Output, OutputId). */
+bool sl_kda_add_input(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+bool sl_kda_add_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+bool sl_kda_delete_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+bool sl_kda_update_input(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err);
+bool sl_kda_update_output(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err);
+
+/* Authorization: the application the operation names (by name or ARN), else the account's. */
+const char *sl_kda_resource(const sl_op_t *op, const sl_val_t *in, void *account,
+                            const char *region, const char *account_id, sl_arena_t *arena);
+
+/* Handlers whose request and answer shapes v1 and v2 share. */
+void sl_kda_delete(sl_front_call_t *call);
+void sl_kda_stop(sl_front_call_t *call);
+void sl_kda_tag(sl_front_call_t *call);
+void sl_kda_untag(sl_front_call_t *call);
+void sl_kda_list_tags(sl_front_call_t *call);
+void sl_kda_reference(sl_front_call_t *call);
+void sl_kda_cloudwatch(sl_front_call_t *call);
+void sl_kda_processing(sl_front_call_t *call);
+void sl_kda_discover(sl_front_call_t *call);
+
+#endif
