@@ -122,15 +122,33 @@ void sl_an_app_free(sl_an_app_t *a) {
         free(a->tags[i].value);
     }
     free(a->tags);
+    if (a->has_ref) sl_an_ref_free(&a->ref);
+    for (size_t i = 0; i < a->ncwlogs; i++)
+        sl_an_cwlog_free(&a->cwlogs[i]);
     memset(a, 0, sizeof *a);
+}
+
+void sl_an_ref_free(sl_an_refsrc_t *r) {
+    free(r->bucket_arn);
+    free(r->file_key);
+    free(r->role_arn);
+    schema_free(&r->schema);
+    memset(r, 0, sizeof *r);
+}
+
+void sl_an_cwlog_free(sl_an_cwlog_t *c) {
+    free(c->log_stream_arn);
+    free(c->role_arn);
+    memset(c, 0, sizeof *c);
 }
 
 int sl_an_app_copy(sl_an_app_t *d, const sl_an_app_t *s) {
     *d = *s;
     d->description = d->code = d->service_role = NULL;
     d->has_input = false;
-    d->noutputs = d->ntags = 0;
+    d->noutputs = d->ntags = d->ncwlogs = 0;
     d->tags = NULL;
+    d->has_ref = false;
     int rc = dup_opt(&d->description, s->description);
     if (!rc) rc = dup_opt(&d->code, s->code);
     if (!rc) rc = dup_opt(&d->service_role, s->service_role);
@@ -144,6 +162,23 @@ int sl_an_app_copy(sl_an_app_t *d, const sl_an_app_t *s) {
         d->noutputs++;
         rc = dup_opt(&d->outputs[i].resource_arn, s->outputs[i].resource_arn);
         if (!rc) rc = dup_opt(&d->outputs[i].role_arn, s->outputs[i].role_arn);
+    }
+    if (!rc && s->has_ref) {
+        d->has_ref = true;
+        d->ref = s->ref;
+        d->ref.bucket_arn = d->ref.file_key = d->ref.role_arn = NULL;
+        memset(&d->ref.schema, 0, sizeof d->ref.schema);
+        rc = dup_opt(&d->ref.bucket_arn, s->ref.bucket_arn);
+        if (!rc) rc = dup_opt(&d->ref.file_key, s->ref.file_key);
+        if (!rc) rc = dup_opt(&d->ref.role_arn, s->ref.role_arn);
+        if (!rc) rc = schema_copy(&d->ref.schema, &s->ref.schema);
+    }
+    for (size_t i = 0; !rc && i < s->ncwlogs; i++) {
+        d->cwlogs[i] = s->cwlogs[i];
+        d->cwlogs[i].log_stream_arn = d->cwlogs[i].role_arn = NULL;
+        d->ncwlogs++;
+        rc = dup_opt(&d->cwlogs[i].log_stream_arn, s->cwlogs[i].log_stream_arn);
+        if (!rc) rc = dup_opt(&d->cwlogs[i].role_arn, s->cwlogs[i].role_arn);
     }
     if (!rc && s->ntags && !(d->tags = calloc(s->ntags, sizeof *d->tags))) rc = SL_ENOMEM;
     for (size_t i = 0; !rc && i < s->ntags; i++) {
@@ -278,6 +313,38 @@ void sl_an_outputs_encode(sl_enc_t *e, const sl_an_app_t *a) {
     sl_enc_array_end(e);
 }
 
+void sl_an_refs_encode(sl_enc_t *e, const sl_an_app_t *a) {
+    sl_enc_array_begin(e);
+    if (a->has_ref) {
+        const sl_an_refsrc_t *r = &a->ref;
+        sl_enc_map_begin(e);
+        sl_enc_kv_cstr(e, "ReferenceId", r->id);
+        sl_enc_kv_cstr(e, "TableName", r->table);
+        sl_enc_key(e, "S3ReferenceDataSourceDescription");
+        sl_enc_map_begin(e);
+        enc_opt(e, "BucketARN", r->bucket_arn);
+        enc_opt(e, "FileKey", r->file_key);
+        enc_opt(e, "ReferenceRoleARN", r->role_arn);
+        sl_enc_map_end(e);
+        sl_enc_key(e, "ReferenceSchema");
+        sl_an_schema_encode(e, &r->schema);
+        sl_enc_map_end(e);
+    }
+    sl_enc_array_end(e);
+}
+
+void sl_an_cwlogs_encode(sl_enc_t *e, const sl_an_app_t *a) {
+    sl_enc_array_begin(e);
+    for (size_t i = 0; i < a->ncwlogs; i++) {
+        sl_enc_map_begin(e);
+        sl_enc_kv_cstr(e, "CloudWatchLoggingOptionId", a->cwlogs[i].id);
+        enc_opt(e, "LogStreamARN", a->cwlogs[i].log_stream_arn);
+        enc_opt(e, "RoleARN", a->cwlogs[i].role_arn);
+        sl_enc_map_end(e);
+    }
+    sl_enc_array_end(e);
+}
+
 void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored) {
     sl_enc_map_begin(e);
     sl_enc_kv_cstr(e, "ApplicationName", a->name);
@@ -293,11 +360,9 @@ void sl_an_app_encode(sl_enc_t *e, const sl_an_app_t *a, bool stored) {
     sl_enc_key(e, "OutputDescriptions");
     sl_an_outputs_encode(e, a);
     sl_enc_key(e, "ReferenceDataSourceDescriptions");
-    sl_enc_array_begin(e);
-    sl_enc_array_end(e);
+    sl_an_refs_encode(e, a);
     sl_enc_key(e, "CloudWatchLoggingOptionDescriptions");
-    sl_enc_array_begin(e);
-    sl_enc_array_end(e);
+    sl_an_cwlogs_encode(e, a);
     enc_opt(e, "ApplicationCode", a->code);
     sl_enc_kv_int(e, "ApplicationVersionId", a->version);
     if (stored) {
@@ -340,8 +405,7 @@ void sl_an_app_encode_v2(sl_enc_t *e, const sl_an_app_t *a) {
     sl_enc_key(e, "OutputDescriptions");
     sl_an_outputs_encode(e, a);
     sl_enc_key(e, "ReferenceDataSourceDescriptions");
-    sl_enc_array_begin(e);
-    sl_enc_array_end(e);
+    sl_an_refs_encode(e, a);
     sl_enc_map_end(e);
     sl_enc_key(e, "ApplicationCodeConfigurationDescription");
     sl_enc_map_begin(e);
@@ -354,8 +418,7 @@ void sl_an_app_encode_v2(sl_enc_t *e, const sl_an_app_t *a) {
     sl_enc_map_end(e);
     sl_enc_map_end(e);
     sl_enc_key(e, "CloudWatchLoggingOptionDescriptions");
-    sl_enc_array_begin(e);
-    sl_enc_array_end(e);
+    sl_an_cwlogs_encode(e, a);
     sl_enc_map_end(e);
 }
 
@@ -473,6 +536,26 @@ int sl_an_tags_decode(const sl_val_t *list, sl_an_tag_t **out, size_t *n) {
     return 0;
 }
 
+int sl_an_ref_decode(const sl_val_t *v, sl_an_refsrc_t *r) {
+    memset(r, 0, sizeof *r);
+    val_copy(v, "ReferenceId", r->id, sizeof r->id);
+    val_copy(v, "TableName", r->table, sizeof r->table);
+    const sl_val_t *s3 = sl_val_get(v, "S3ReferenceDataSource");
+    if (!s3) s3 = sl_val_get(v, "S3ReferenceDataSourceDescription");
+    r->bucket_arn = val_dup(s3, "BucketARN");
+    r->file_key = val_dup(s3, "FileKey");
+    r->role_arn = val_dup(s3, "ReferenceRoleARN");
+    return sl_an_schema_decode(sl_val_get(v, "ReferenceSchema"), &r->schema);
+}
+
+int sl_an_cwlog_decode(const sl_val_t *v, sl_an_cwlog_t *c) {
+    memset(c, 0, sizeof *c);
+    val_copy(v, "CloudWatchLoggingOptionId", c->id, sizeof c->id);
+    c->log_stream_arn = val_dup(v, "LogStreamARN");
+    c->role_arn = val_dup(v, "RoleARN");
+    return 0;
+}
+
 static int app_decode(const sl_val_t *v, sl_an_app_t *a) {
     memset(a, 0, sizeof *a);
     val_copy(v, "ApplicationName", a->name, sizeof a->name);
@@ -506,6 +589,18 @@ static int app_decode(const sl_val_t *v, sl_an_app_t *a) {
          i++) {
         rc = sl_an_output_decode(outs->u.arr.items[i], &a->outputs[i]);
         a->noutputs++;
+    }
+    const sl_val_t *refs = sl_val_get(v, "ReferenceDataSourceDescriptions");
+    if (!rc && refs && refs->type == SL_VAL_ARRAY && refs->u.arr.count) {
+        a->has_ref = true;
+        rc = sl_an_ref_decode(refs->u.arr.items[0], &a->ref);
+    }
+    const sl_val_t *cws = sl_val_get(v, "CloudWatchLoggingOptionDescriptions");
+    for (size_t i = 0;
+         !rc && cws && cws->type == SL_VAL_ARRAY && i < cws->u.arr.count && i < SL_AN_CWLOGS_MAX;
+         i++) {
+        rc = sl_an_cwlog_decode(cws->u.arr.items[i], &a->cwlogs[i]);
+        a->ncwlogs++;
     }
     if (!rc) rc = sl_an_tags_decode(sl_val_get(v, "Tags"), &a->tags, &a->ntags);
     return rc;
@@ -683,33 +778,14 @@ static bool validate(const sl_an_app_t *a, sl_an_err_t *err) {
             return fail(err, "InvalidArgumentException",
                         "Exactly one of KinesisStreamsOutput, KinesisFirehoseOutput or "
                         "LambdaOutput must be specified");
+    if (a->has_ref && !a->ref.schema.ncols)
+        return fail(err, "InvalidArgumentException", "ReferenceSchema needs RecordColumns");
     sl_an_engine_t *eng = NULL;
     sl_an_options_t opt = sl_an_options_default();
     if (sl_an_engine_create(&opt, 0, &eng) != 0)
         return fail(err, "ServiceUnavailableException", "Out of memory.");
-    bool ok = true;
-    sl_sql_error_t se;
-    memset(&se, 0, sizeof se);
-    if (a->has_input) {
-        sl_sql_column_t *cols = calloc(a->input.schema.ncols + 1, sizeof *cols);
-        if (!cols) ok = fail(err, "ServiceUnavailableException", "Out of memory.");
-        for (size_t c = 0; ok && c < a->input.schema.ncols; c++) {
-            const sl_an_column_def_t *d = &a->input.schema.cols[c];
-            cols[c].name = d->name;
-            if (sl_sql_parse_type(d->sql_type, strlen(d->sql_type), &cols[c].type) != 0)
-                ok = fail(err, "InvalidArgumentException", "Invalid SQL type %s for column %s",
-                          d->sql_type, d->name);
-        }
-        for (int i = 0; ok && i < a->input.parallelism; i++) {
-            char name[SL_AN_INAPP_NAME_MAX + 16];
-            inapp_name(&a->input, i, name, sizeof name);
-            if (sl_an_engine_add_source(eng, name, cols, a->input.schema.ncols, &se) != 0)
-                ok = fail(err, "InvalidArgumentException", "%s", se.message);
-        }
-        free(cols);
-    }
-    if (ok && a->code && *a->code && sl_an_engine_load(eng, a->code, strlen(a->code), &se) != 0)
-        ok = fail(err, "CodeValidationException", "%s", se.message);
+    /* the inputs' streams, the reference table (empty here) and the code */
+    bool ok = sl_an_runner_prepare(eng, a, NULL, err);
     sl_an_engine_destroy(eng);
     return ok;
 }
@@ -720,7 +796,7 @@ static bool validate_outputs(const sl_an_app_t *a, sl_an_err_t *err) {
     sl_an_options_t opt = sl_an_options_default();
     if (sl_an_engine_create(&opt, 0, &eng) != 0)
         return fail(err, "ServiceUnavailableException", "Out of memory.");
-    bool ok = sl_an_runner_prepare(eng, a, err);
+    bool ok = sl_an_runner_prepare(eng, a, NULL, err);
     for (size_t i = 0; ok && i < a->noutputs; i++) {
         const sl_sql_column_t *cols;
         size_t n;
@@ -745,6 +821,9 @@ bool sl_an_create(sl_an_apps_t *s, sl_an_app_t *app, int64_t now_ms, sl_an_err_t
     if (app->has_input) sl_an_new_id(app, app->input.id);
     for (size_t i = 0; i < app->noutputs; i++)
         sl_an_new_id(app, app->outputs[i].id);
+    if (app->has_ref) sl_an_new_id(app, app->ref.id);
+    for (size_t i = 0; i < app->ncwlogs; i++)
+        sl_an_new_id(app, app->cwlogs[i].id);
     if (!validate(app, err)) return false;
     pthread_mutex_lock(&s->mu);
     bool found;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 typedef struct sl_kinesis sl_kinesis_t;
+typedef struct sl_objstore sl_objstore_t;
 typedef struct sl_an_apps sl_an_apps_t;
 
 #define SL_AN_APP_NAME_MAX 128
@@ -29,6 +30,7 @@ typedef struct sl_an_apps sl_an_apps_t;
 #define SL_AN_TAGS_MAX 50
 #define SL_AN_PARALLELISM_MAX 64
 #define SL_AN_APPS_MAX 50 /* applications per account (AWS's default quota) */
+#define SL_AN_CWLOGS_MAX 10
 
 typedef enum {
     SL_AN_READY,
@@ -82,6 +84,24 @@ typedef struct {
     bool csv; /* DestinationSchema.RecordFormatType CSV, else JSON */
 } sl_an_output_t;
 
+/* A reference data source (at most one): an object of the account's object store loaded into an
+ * in-application table when the application starts or is updated. */
+typedef struct {
+    char id[SL_AN_ID_MAX + 1];
+    char table[SL_AN_INAPP_NAME_MAX + 1];
+    char *bucket_arn; /* arn:aws:s3:::<bucket> */
+    char *file_key;
+    char *role_arn;
+    sl_an_schema_t schema;
+} sl_an_refsrc_t;
+
+/* A CloudWatch logging option: kept and reported (logs go to the server's log). */
+typedef struct {
+    char id[SL_AN_ID_MAX + 1];
+    char *log_stream_arn;
+    char *role_arn;
+} sl_an_cwlog_t;
+
 typedef struct {
     char *key;
     char *value; /* NULL when absent */
@@ -100,6 +120,10 @@ typedef struct {
     sl_an_input_t input;
     sl_an_output_t outputs[SL_AN_OUTPUTS_MAX];
     size_t noutputs;
+    bool has_ref;
+    sl_an_refsrc_t ref;
+    sl_an_cwlog_t cwlogs[SL_AN_CWLOGS_MAX];
+    size_t ncwlogs;
     sl_an_tag_t *tags;
     size_t ntags;
     int next_id;        /* the next sub-resource id's first number ("<n>.1") */
@@ -119,9 +143,10 @@ typedef struct {
 typedef struct {
     const char *region;
     const char *account_id;
-    const char *path;      /* the account's analytics.db */
-    sl_kinesis_t *kinesis; /* the account's streams: inputs and outputs */
-    int poll_ms;           /* a runner's idle wait between reads (0: 200) */
+    const char *path;        /* the account's analytics.db */
+    sl_kinesis_t *kinesis;   /* the account's streams: inputs and outputs */
+    sl_objstore_t *objstore; /* the account's object store: reference data (NULL: none) */
+    int poll_ms;             /* a runner's idle wait between reads (0: 200) */
 } sl_an_apps_config_t;
 
 int sl_an_apps_open(const sl_an_apps_config_t *cfg, sl_an_apps_t **out);
@@ -178,6 +203,8 @@ void sl_an_app_encode_v2(sl_enc_t *e, const sl_an_app_t *a);
 /* The InputDescriptions and OutputDescriptions lists (AddApplicationInput/Output's answers). */
 void sl_an_inputs_encode(sl_enc_t *e, const sl_an_app_t *a);
 void sl_an_outputs_encode(sl_enc_t *e, const sl_an_app_t *a);
+void sl_an_refs_encode(sl_enc_t *e, const sl_an_app_t *a);
+void sl_an_cwlogs_encode(sl_enc_t *e, const sl_an_app_t *a);
 void sl_an_schema_encode(sl_enc_t *e, const sl_an_schema_t *s);
 /* An Input / Output of a request (or their stored descriptions); a SourceSchema; a Tags list.
  * Strings are copied (free with the app). Returns 0 or SL_ENOMEM. */
@@ -185,5 +212,11 @@ int sl_an_input_decode(const sl_val_t *v, sl_an_input_t *in);
 int sl_an_output_decode(const sl_val_t *v, sl_an_output_t *o);
 int sl_an_schema_decode(const sl_val_t *v, sl_an_schema_t *s);
 int sl_an_tags_decode(const sl_val_t *list, sl_an_tag_t **out, size_t *n);
+/* A ReferenceDataSource (or its stored description) / a CloudWatchLoggingOption (or its
+ * description). */
+int sl_an_ref_decode(const sl_val_t *v, sl_an_refsrc_t *r);
+int sl_an_cwlog_decode(const sl_val_t *v, sl_an_cwlog_t *c);
+void sl_an_ref_free(sl_an_refsrc_t *r);
+void sl_an_cwlog_free(sl_an_cwlog_t *c);
 
 #endif

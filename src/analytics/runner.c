@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "kinesis/follow.h"
+#include "objstore/objstore.h"
 #include "wire/enc.h"
 
 #include <errno.h>
@@ -60,19 +61,114 @@ static bool fail(sl_an_err_t *err, const char *type, const char *msg) {
     return false;
 }
 
-bool sl_an_runner_prepare(sl_an_engine_t *eng, const sl_an_app_t *a, sl_an_err_t *err) {
+/* The columns of a schema as the engine takes them (names and types borrowed), or NULL. */
+static sl_sql_column_t *columns_of(const sl_an_schema_t *s) {
+    sl_sql_column_t *cols = calloc(s->ncols + 1, sizeof *cols);
+    for (size_t c = 0; cols && c < s->ncols; c++) {
+        cols[c].name = s->cols[c].name;
+        const char *t = s->cols[c].sql_type;
+        if (sl_sql_parse_type(t, strlen(t), &cols[c].type) != 0) {
+            free(cols);
+            return NULL;
+        }
+    }
+    return cols;
+}
+
+/* The rows of a reference table: values of every row back to back, strings in the arena. */
+typedef struct {
+    sl_sql_value_t *values;
+    size_t ncols, nrows, cap;
+    sl_arena_t *arena;
+    bool failed;
+} table_rows_t;
+
+static void on_table_row(void *ctx, const sl_sql_value_t *values, size_t n) {
+    table_rows_t *t = ctx;
+    if (t->failed) return;
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        sl_sql_value_t *grown = realloc(t->values, cap * t->ncols * sizeof *grown);
+        if (!grown) {
+            t->failed = true;
+            return;
+        }
+        t->values = grown;
+        t->cap = cap;
+    }
+    sl_sql_value_t *row = &t->values[t->nrows * t->ncols];
+    for (size_t i = 0; i < t->ncols; i++) {
+        row[i] = i < n ? values[i] : (sl_sql_value_t){.null = true};
+        /* strings point into the mapping's scratch: copy them into the table's arena */
+        if (i < n && !row[i].null &&
+            (row[i].kind == SL_SQL_CHAR || row[i].kind == SL_SQL_VARCHAR ||
+             row[i].kind == SL_SQL_BINARY || row[i].kind == SL_SQL_VARBINARY)) {
+            char *copy = sl_arena_alloc(t->arena, row[i].u.s.len + 1);
+            if (!copy) {
+                t->failed = true;
+                return;
+            }
+            memcpy(copy, row[i].u.s.ptr, row[i].u.s.len);
+            row[i].u.s.ptr = copy;
+        }
+    }
+    t->nrows++;
+}
+
+/* Reads the reference object (a local bucket of the account's object store) into rows. A missing
+ * object or a record that does not map leaves the table empty or without that record, logged, as
+ * AWS keeps the application RUNNING without the data. */
+static void load_table(sl_objstore_t *store, const sl_an_app_t *a, table_rows_t *t) {
+    const sl_an_refsrc_t *r = &a->ref;
+    const char *bucket = r->bucket_arn ? strstr(r->bucket_arn, ":::") : NULL;
+    if (!bucket || !r->file_key) return;
+    bucket += 3;
+    sl_arena_t scratch;
+    sl_arena_init(&scratch, 4096);
+    sl_objstore_info_t info;
+    sl_objstore_err_t oerr = {0};
+    void *data = NULL;
+    uint64_t first = 0, len = 0;
+    int rc = sl_objstore_get(store, bucket, r->file_key, NULL, &scratch, &info, &data, &first, &len,
+                             &oerr);
+    if (rc != 0) {
+        SL_WARN("analytics: application %s: reference data s3://%s/%s cannot be read (%s)", a->name,
+                bucket, r->file_key, oerr.code ? oerr.code->code : sl_strerror(rc));
+        sl_arena_deinit(&scratch);
+        return;
+    }
+    sl_an_record_column_t *cols = calloc(r->schema.ncols + 1, sizeof *cols);
+    if (cols) {
+        for (size_t c = 0; c < r->schema.ncols; c++) {
+            cols[c].name = r->schema.cols[c].name;
+            sl_sql_parse_type(r->schema.cols[c].sql_type, strlen(r->schema.cols[c].sql_type),
+                              &cols[c].type);
+            cols[c].mapping = r->schema.cols[c].mapping;
+        }
+        sl_an_record_schema_t schema = {
+            .format = r->schema.csv ? SL_AN_FORMAT_CSV : SL_AN_FORMAT_JSON,
+            .row_path = r->schema.row_path ? r->schema.row_path : "$",
+            .row_delim = r->schema.row_delim ? r->schema.row_delim : "\n",
+            .col_delim = r->schema.col_delim ? r->schema.col_delim : ",",
+            .cols = cols,
+            .ncols = r->schema.ncols,
+        };
+        char msg[512];
+        if (sl_an_map_record(&schema, data, len, &scratch, on_table_row, t, msg, sizeof msg) != 0)
+            SL_WARN("analytics: application %s: reference data s3://%s/%s: %s", a->name, bucket,
+                    r->file_key, msg);
+    }
+    free(cols);
+    free(data);
+    sl_arena_deinit(&scratch);
+}
+
+bool sl_an_runner_prepare(sl_an_engine_t *eng, const sl_an_app_t *a, sl_objstore_t *objstore,
+                          sl_an_err_t *err) {
     if (a->has_input) {
         size_t n = a->input.schema.ncols;
-        sl_sql_column_t *cols = calloc(n + 1, sizeof *cols);
-        if (!cols) return fail(err, "ServiceUnavailableException", "Out of memory.");
-        for (size_t c = 0; c < n; c++) {
-            cols[c].name = a->input.schema.cols[c].name;
-            const char *t = a->input.schema.cols[c].sql_type;
-            if (sl_sql_parse_type(t, strlen(t), &cols[c].type) != 0) {
-                free(cols);
-                return fail(err, "InvalidArgumentException", "Invalid SQL type");
-            }
-        }
+        sl_sql_column_t *cols = columns_of(&a->input.schema);
+        if (!cols) return fail(err, "InvalidArgumentException", "Invalid SQL type");
         sl_sql_error_t se;
         for (int i = 0; i < a->input.parallelism; i++) {
             char name[SL_AN_INAPP_NAME_MAX + 16];
@@ -83,6 +179,22 @@ bool sl_an_runner_prepare(sl_an_engine_t *eng, const sl_an_app_t *a, sl_an_err_t
             }
         }
         free(cols);
+    }
+    if (a->has_ref) {
+        sl_sql_column_t *cols = columns_of(&a->ref.schema);
+        if (!cols) return fail(err, "InvalidArgumentException", "Invalid SQL type");
+        sl_arena_t arena;
+        sl_arena_init(&arena, 4096);
+        table_rows_t rows = {.ncols = a->ref.schema.ncols, .arena = &arena};
+        if (objstore) load_table(objstore, a, &rows);
+        sl_sql_error_t se;
+        int rc = sl_an_engine_set_table(eng, a->ref.table, cols, a->ref.schema.ncols,
+                                        rows.failed ? NULL : rows.values,
+                                        rows.failed ? 0 : rows.nrows, &se);
+        free(rows.values);
+        sl_arena_deinit(&arena);
+        free(cols);
+        if (rc != 0) return fail(err, "InvalidArgumentException", se.message);
     }
     sl_sql_error_t se;
     if (a->code && *a->code && sl_an_engine_load(eng, a->code, strlen(a->code), &se) != 0)
@@ -318,7 +430,7 @@ static int setup(sl_an_runner_t *r) {
     int rc = sl_an_engine_create(&opt, sl_time_now_ms(), &r->eng);
     if (rc) return rc;
     sl_an_err_t err = {0};
-    if (!sl_an_runner_prepare(r->eng, a, &err)) {
+    if (!sl_an_runner_prepare(r->eng, a, r->cfg.objstore, &err)) {
         SL_ERROR("analytics: application %s: %s", a->name, err.message);
         return SL_EINVAL;
     }

@@ -11,8 +11,10 @@
 
 typedef struct sl_an_runner sl_an_runner_t;
 
-/* Declares the application's input streams in eng and loads its code. */
-bool sl_an_runner_prepare(sl_an_engine_t *eng, const sl_an_app_t *a, sl_an_err_t *err);
+/* Declares the application's input streams and its reference table in eng (the table's rows read
+ * from `objstore`; NULL: an empty table, to check code) and loads its code. */
+bool sl_an_runner_prepare(sl_an_engine_t *eng, const sl_an_app_t *a, sl_objstore_t *objstore,
+                          sl_an_err_t *err);
 
 /* Starts a runner on a copy of app (with cfg's Kinesis core and the store's path in pos_base).
  * resume: carry on from the saved positions (a restart of the server, an update of the running

@@ -186,6 +186,7 @@ static int open_analytics(sl_compose_t *root, account_t *a, const char *dir) {
         .account_id = a->id,
         .path = path,
         .kinesis = a->kinesis,
+        .objstore = a->objstore,
     };
     return sl_an_apps_open(&acfg, &a->analytics);
 }

@@ -268,3 +268,81 @@ def test_v2_api_on_the_same_applications(server):
     v2.delete_application(ApplicationName=name, CreateTimestamp=detail["CreateTimestamp"])
     with pytest.raises(v2.exceptions.ResourceNotFoundException):
         v2.describe_application(ApplicationName=name)
+
+
+def test_reference_data_and_logging_options(server):
+    """A reference data source in Sluice's object store joins the stream (loaded at start, and
+    again on UpdateApplication); CloudWatch logging options are kept and reported."""
+    kinesis, kda = client_for(server), kda_for(server)
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY,
+                                    aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    s3 = session.client("s3", endpoint_url=server.endpoint)
+    bucket = unique_name("ref").lower().replace("_", "-")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="tickers.csv", Body=b"AMZN,Amazon\nASD,SomeCompanyA\n")
+    s3.put_object(Bucket=bucket, Key="tickers2.csv", Body=b"AMZN,Amazon.com\n")
+    in_name, out_name = unique_name("kin"), unique_name("kout")
+    in_arn, out_arn = stream(kinesis, in_name), stream(kinesis, out_name)
+    code = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker VARCHAR(4), company VARCHAR(32), price DOUBLE);
+CREATE OR REPLACE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM s."ticker", r."Company", s."price" FROM "SOURCE_SQL_STREAM_001" AS s
+  JOIN "CompanyName" AS r ON s."ticker" = r."Ticker";
+"""
+    name = unique_name("ref")
+    log_arn = "arn:aws:logs:us-east-1:000000000000:log-group:kda:log-stream:app"
+    # code that joins the table is checked against it: the table comes first, then the code
+    kda.create_application(ApplicationName=name, ApplicationCode="",
+                           Inputs=[app_input(in_arn)], Outputs=[app_output(out_arn)],
+                           CloudWatchLoggingOptions=[{"LogStreamARN": log_arn, "RoleARN": ROLE}])
+    with pytest.raises(kda.exceptions.CodeValidationException):
+        kda.update_application(ApplicationName=name, CurrentApplicationVersionId=1,
+                               ApplicationUpdate={"ApplicationCodeUpdate": code})
+    kda.add_application_reference_data_source(
+        ApplicationName=name, CurrentApplicationVersionId=1, ReferenceDataSource={
+            "TableName": "CompanyName",
+            "S3ReferenceDataSource": {"BucketARN": "arn:aws:s3:::" + bucket,
+                                      "FileKey": "tickers.csv", "ReferenceRoleARN": ROLE},
+            "ReferenceSchema": {
+                "RecordFormat": {"RecordFormatType": "CSV", "MappingParameters": {
+                    "CSVMappingParameters": {"RecordRowDelimiter": "\n",
+                                             "RecordColumnDelimiter": ","}}},
+                "RecordEncoding": "UTF-8",
+                "RecordColumns": [{"Name": "Ticker", "SqlType": "VARCHAR(4)"},
+                                  {"Name": "Company", "SqlType": "VARCHAR(32)"}]}})
+    kda.update_application(ApplicationName=name, CurrentApplicationVersionId=2,
+                           ApplicationUpdate={"ApplicationCodeUpdate": code})
+    detail = kda.describe_application(ApplicationName=name)["ApplicationDetail"]
+    (ref,) = detail["ReferenceDataSourceDescriptions"]
+    assert ref["TableName"] == "CompanyName"
+    assert ref["S3ReferenceDataSourceDescription"]["FileKey"] == "tickers.csv"
+    (cw,) = detail["CloudWatchLoggingOptionDescriptions"]
+    assert cw["LogStreamARN"] == log_arn and cw["CloudWatchLoggingOptionId"]
+    start(kda, name)
+    put(kinesis, in_name, [10])
+    put(kinesis, in_name, [20], ticker="ASD")
+    put(kinesis, in_name, [30], ticker="ZZZ")  # no match: no row
+    rows = wait_until(lambda: (lambda r: r if len(r) >= 2 else None)(read_all(kinesis, out_name)),
+                      timeout=20, what="two joined rows")
+    assert sorted((json.loads(r)["TICKER"], json.loads(r)["COMPANY"]) for r in rows) == \
+        [("AMZN", "Amazon"), ("ASD", "SomeCompanyA")]
+    # an update re-reads the reference data
+    kda.update_application(ApplicationName=name, CurrentApplicationVersionId=3, ApplicationUpdate={
+        "ReferenceDataSourceUpdates": [{"ReferenceId": ref["ReferenceId"],
+                                        "S3ReferenceDataSourceUpdate": {
+                                            "FileKeyUpdate": "tickers2.csv"}}],
+        "CloudWatchLoggingOptionUpdates": [{
+            "CloudWatchLoggingOptionId": cw["CloudWatchLoggingOptionId"],
+            "LogStreamARNUpdate": log_arn + "2"}]})
+    put(kinesis, in_name, [40])
+    wait_until(lambda: any(json.loads(r)["COMPANY"] == "Amazon.com"
+                           for r in read_all(kinesis, out_name)), timeout=20,
+               what="the row joined with the new reference data")
+    detail = kda.describe_application(ApplicationName=name)["ApplicationDetail"]
+    assert detail["CloudWatchLoggingOptionDescriptions"][0]["LogStreamARN"] == log_arn + "2"
+    kda.delete_application_cloud_watch_logging_option(
+        ApplicationName=name, CurrentApplicationVersionId=4,
+        CloudWatchLoggingOptionId=cw["CloudWatchLoggingOptionId"])
+    with pytest.raises(kda.exceptions.ResourceNotFoundException):
+        kda.delete_application_reference_data_source(ApplicationName=name,
+                                                     CurrentApplicationVersionId=5,
+                                                     ReferenceId="9.9")

@@ -43,11 +43,6 @@ static void enc_summary(sl_enc_t *e, const char *name, const char *arn, sl_an_st
 static void h_create(sl_front_call_t *call) {
     const sl_val_t *in = call->in;
     const sl_val_t *inputs = sl_val_get(in, "Inputs"), *outputs = sl_val_get(in, "Outputs");
-    const sl_val_t *cw = sl_val_get(in, "CloudWatchLoggingOptions");
-    if (cw && cw->u.arr.count) {
-        sl_kda_unsupported(call, "CloudWatch logging options");
-        return;
-    }
     if (inputs && inputs->u.arr.count > 1) {
         sl_front_fail(call, "InvalidArgumentException",
                       "Only one streaming input is supported per application");
@@ -77,6 +72,10 @@ static void h_create(sl_front_call_t *call) {
     if (rc) {
         sl_an_app_free(&app);
         sl_kda_out_of_memory(call);
+        return;
+    }
+    if (sl_kda_decode_extras(call, sl_val_get(in, "CloudWatchLoggingOptions"), NULL, &app) != 0) {
+        sl_an_app_free(&app);
         return;
     }
     if (app.ntags > SL_AN_TAGS_MAX) {
@@ -371,14 +370,143 @@ bool sl_kda_update_output(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err)
     return true;
 }
 
+/* ---- reference data sources and CloudWatch logging options ---- */
+
+int sl_kda_decode_extras(sl_front_call_t *call, const sl_val_t *cwlogs, const sl_val_t *refs,
+                         sl_an_app_t *app) {
+    size_t ncw = cwlogs ? cwlogs->u.arr.count : 0, nref = refs ? refs->u.arr.count : 0;
+    if (ncw > SL_AN_CWLOGS_MAX || nref > 1) {
+        sl_front_fail(call, "LimitExceededException",
+                      nref > 1 ? "An application can have at most one reference data source"
+                               : "An application can have at most %d CloudWatch logging options",
+                      SL_AN_CWLOGS_MAX);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; !rc && i < ncw; i++) {
+        rc = sl_an_cwlog_decode(cwlogs->u.arr.items[i], &app->cwlogs[i]);
+        app->ncwlogs++;
+    }
+    if (!rc && nref) {
+        app->has_ref = true;
+        rc = sl_an_ref_decode(refs->u.arr.items[0], &app->ref);
+    }
+    if (rc) {
+        sl_kda_out_of_memory(call);
+        return -1;
+    }
+    return 0;
+}
+
+bool sl_kda_add_ref(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    if (app->has_ref)
+        return refuse(err, "LimitExceededException",
+                      "An application can have at most one reference data source");
+    if (sl_an_ref_decode(ctx, &app->ref) != 0) return oom(err);
+    app->has_ref = true;
+    sl_an_new_id(app, app->ref.id);
+    return true;
+}
+
+static bool no_such(sl_an_err_t *err, const char *what, const char *id, const sl_an_app_t *app) {
+    err->type = "ResourceNotFoundException";
+    snprintf(err->message, sizeof err->message, "%s id %s is not found in application %s", what,
+             id ? id : "", app->name);
+    return false;
+}
+
+bool sl_kda_delete_ref(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    const char *id = ctx;
+    if (!app->has_ref || strcmp(app->ref.id, id) != 0)
+        return no_such(err, "Reference data source", id, app);
+    sl_an_ref_free(&app->ref);
+    app->has_ref = false;
+    return true;
+}
+
+bool sl_kda_add_cwlog(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    if (app->ncwlogs >= SL_AN_CWLOGS_MAX)
+        return refuse(err, "LimitExceededException",
+                      "An application can have at most 10 CloudWatch logging options");
+    sl_an_cwlog_t *c = &app->cwlogs[app->ncwlogs];
+    if (sl_an_cwlog_decode(ctx, c) != 0) return oom(err);
+    app->ncwlogs++;
+    sl_an_new_id(app, c->id);
+    return true;
+}
+
+bool sl_kda_delete_cwlog(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    const char *id = ctx;
+    for (size_t i = 0; i < app->ncwlogs; i++) {
+        if (strcmp(app->cwlogs[i].id, id) != 0) continue;
+        sl_an_cwlog_free(&app->cwlogs[i]);
+        memmove(&app->cwlogs[i], &app->cwlogs[i + 1],
+                (app->ncwlogs - i - 1) * sizeof app->cwlogs[0]);
+        app->ncwlogs--;
+        return true;
+    }
+    return no_such(err, "CloudWatch logging option", id, app);
+}
+
+bool sl_kda_update_ref(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) {
+    const char *id = str(u, "ReferenceId");
+    if (!app->has_ref || strcmp(app->ref.id, id) != 0)
+        return no_such(err, "Reference data source", id, app);
+    sl_an_refsrc_t *r = &app->ref;
+    const char *table = str(u, "TableNameUpdate");
+    if (table) snprintf(r->table, sizeof r->table, "%s", table);
+    const sl_val_t *s3 = sl_val_get(u, "S3ReferenceDataSourceUpdate");
+    if (replace_str(&r->bucket_arn, str(s3, "BucketARNUpdate")) ||
+        replace_str(&r->file_key, str(s3, "FileKeyUpdate")) ||
+        replace_str(&r->role_arn, str(s3, "ReferenceRoleARNUpdate")))
+        return oom(err);
+    const sl_val_t *schema = sl_val_get(u, "ReferenceSchemaUpdate");
+    if (schema) {
+        sl_an_schema_t next;
+        if (sl_an_schema_decode(schema, &next) != 0) return oom(err);
+        sl_an_refsrc_t old = {.schema = r->schema};
+        r->schema = next;
+        sl_an_ref_free(&old);
+    }
+    return true;
+}
+
+bool sl_kda_update_cwlog(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) {
+    const char *id = str(u, "CloudWatchLoggingOptionId");
+    for (size_t i = 0; i < app->ncwlogs; i++) {
+        if (strcmp(app->cwlogs[i].id, id) != 0) continue;
+        if (replace_str(&app->cwlogs[i].log_stream_arn, str(u, "LogStreamARNUpdate")) ||
+            replace_str(&app->cwlogs[i].role_arn, str(u, "RoleARNUpdate")))
+            return oom(err);
+        return true;
+    }
+    return no_such(err, "CloudWatch logging option", id, app);
+}
+
+static void h_add_ref(sl_front_call_t *call) {
+    change(call, sl_kda_add_ref, sl_val_get(call->in, "ReferenceDataSource"));
+}
+
+static void h_delete_ref(sl_front_call_t *call) {
+    change(call, sl_kda_delete_ref, (void *)str(call->in, "ReferenceId"));
+}
+
+static void h_add_cwlog(sl_front_call_t *call) {
+    change(call, sl_kda_add_cwlog, sl_val_get(call->in, "CloudWatchLoggingOption"));
+}
+
+static void h_delete_cwlog(sl_front_call_t *call) {
+    change(call, sl_kda_delete_cwlog, (void *)str(call->in, "CloudWatchLoggingOptionId"));
+}
+
 static bool update(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
     const sl_val_t *u = ctx;
     const sl_val_t *refs = sl_val_get(u, "ReferenceDataSourceUpdates");
     const sl_val_t *cws = sl_val_get(u, "CloudWatchLoggingOptionUpdates");
-    if ((refs && refs->u.arr.count) || (cws && cws->u.arr.count))
-        return refuse(err, "UnsupportedOperationException",
-                      "Reference data sources and CloudWatch logging options are not supported "
-                      "by this server yet (docs/analytics.md)");
+    for (size_t i = 0; refs && i < refs->u.arr.count; i++)
+        if (!sl_kda_update_ref(app, refs->u.arr.items[i], err)) return false;
+    for (size_t i = 0; cws && i < cws->u.arr.count; i++)
+        if (!sl_kda_update_cwlog(app, cws->u.arr.items[i], err)) return false;
     const char *code = str(u, "ApplicationCodeUpdate");
     if (code && replace_str(&app->code, code)) return oom(err);
     const sl_val_t *ins = sl_val_get(u, "InputUpdates");
@@ -460,14 +588,6 @@ void sl_kda_list_tags(sl_front_call_t *call) {
 
 /* ---- not yet ---- */
 
-void sl_kda_reference(sl_front_call_t *call) {
-    sl_kda_unsupported(call, "Reference data sources");
-}
-
-void sl_kda_cloudwatch(sl_front_call_t *call) {
-    sl_kda_unsupported(call, "CloudWatch logging options");
-}
-
 void sl_kda_processing(sl_front_call_t *call) {
     sl_kda_unsupported(call, "Input processing configurations (Lambda preprocessing)");
 }
@@ -526,10 +646,10 @@ sl_front_op_fn sl_kdaapi_handler(const char *name) {
         {"TagResource", sl_kda_tag},
         {"UntagResource", sl_kda_untag},
         {"ListTagsForResource", sl_kda_list_tags},
-        {"AddApplicationReferenceDataSource", sl_kda_reference},
-        {"DeleteApplicationReferenceDataSource", sl_kda_reference},
-        {"AddApplicationCloudWatchLoggingOption", sl_kda_cloudwatch},
-        {"DeleteApplicationCloudWatchLoggingOption", sl_kda_cloudwatch},
+        {"AddApplicationReferenceDataSource", h_add_ref},
+        {"DeleteApplicationReferenceDataSource", h_delete_ref},
+        {"AddApplicationCloudWatchLoggingOption", h_add_cwlog},
+        {"DeleteApplicationCloudWatchLoggingOption", h_delete_cwlog},
         {"AddApplicationInputProcessingConfiguration", sl_kda_processing},
         {"DeleteApplicationInputProcessingConfiguration", sl_kda_processing},
         {"DiscoverInputSchema", sl_kda_discover},

@@ -28,6 +28,19 @@ bool sl_kda_add_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
 bool sl_kda_delete_output(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
 bool sl_kda_update_input(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err);
 bool sl_kda_update_output(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err);
+/* ctx: the request's ReferenceDataSource, ReferenceId, CloudWatchLoggingOption,
+ * CloudWatchLoggingOptionId. */
+bool sl_kda_add_ref(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+bool sl_kda_delete_ref(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+bool sl_kda_add_cwlog(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+bool sl_kda_delete_cwlog(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+/* One ReferenceDataSourceUpdate / CloudWatchLoggingOptionUpdate. */
+bool sl_kda_update_ref(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err);
+bool sl_kda_update_cwlog(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err);
+/* CreateApplication's CloudWatchLoggingOptions and reference data sources into app; 0, or -1
+ * when answered. */
+int sl_kda_decode_extras(sl_front_call_t *call, const sl_val_t *cwlogs, const sl_val_t *refs,
+                         sl_an_app_t *app);
 
 /* Authorization: the application the operation names (by name or ARN), else the account's. */
 const char *sl_kda_resource(const sl_op_t *op, const sl_val_t *in, void *account,
@@ -39,8 +52,6 @@ void sl_kda_stop(sl_front_call_t *call);
 void sl_kda_tag(sl_front_call_t *call);
 void sl_kda_untag(sl_front_call_t *call);
 void sl_kda_list_tags(sl_front_call_t *call);
-void sl_kda_reference(sl_front_call_t *call);
-void sl_kda_cloudwatch(sl_front_call_t *call);
 void sl_kda_processing(sl_front_call_t *call);
 void sl_kda_discover(sl_front_call_t *call);
 

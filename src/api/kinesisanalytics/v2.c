@@ -38,12 +38,6 @@ static void h_create(sl_front_call_t *call) {
     const sl_val_t *sql = sl_val_get(conf, "SqlApplicationConfiguration");
     const sl_val_t *code = sl_val_get(conf, "ApplicationCodeConfiguration");
     const sl_val_t *inputs = sl_val_get(sql, "Inputs"), *outputs = sl_val_get(sql, "Outputs");
-    const sl_val_t *refs = sl_val_get(sql, "ReferenceDataSources");
-    const sl_val_t *cw = sl_val_get(in, "CloudWatchLoggingOptions");
-    if ((refs && refs->u.arr.count) || (cw && cw->u.arr.count)) {
-        sl_kda_unsupported(call, "Reference data sources and CloudWatch logging options");
-        return;
-    }
     const char *ctype = str(code, "CodeContentType");
     if (ctype && strcmp(ctype, "PLAINTEXT") != 0) {
         sl_front_fail(call, "InvalidArgumentException",
@@ -81,6 +75,11 @@ static void h_create(sl_front_call_t *call) {
     if (rc) {
         sl_an_app_free(&app);
         sl_kda_out_of_memory(call);
+        return;
+    }
+    if (sl_kda_decode_extras(call, sl_val_get(in, "CloudWatchLoggingOptions"),
+                             sl_val_get(sql, "ReferenceDataSources"), &app) != 0) {
+        sl_an_app_free(&app);
         return;
     }
     sl_an_err_t err = {0};
@@ -172,13 +171,10 @@ static bool update(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
     const sl_val_t *sql = sl_val_get(conf, "SqlApplicationConfigurationUpdate");
     const sl_val_t *refs = sl_val_get(sql, "ReferenceDataSourceUpdates");
     const sl_val_t *cws = sl_val_get(in, "CloudWatchLoggingOptionUpdates");
-    if ((refs && refs->u.arr.count) || (cws && cws->u.arr.count)) {
-        err->type = "UnsupportedOperationException";
-        snprintf(err->message, sizeof err->message,
-                 "Reference data sources and CloudWatch logging options are not supported by "
-                 "this server yet (docs/analytics.md)");
-        return false;
-    }
+    for (size_t i = 0; refs && i < refs->u.arr.count; i++)
+        if (!sl_kda_update_ref(app, refs->u.arr.items[i], err)) return false;
+    for (size_t i = 0; cws && i < cws->u.arr.count; i++)
+        if (!sl_kda_update_cwlog(app, cws->u.arr.items[i], err)) return false;
     const char *code =
         str(sl_val_get(sl_val_get(conf, "ApplicationCodeConfigurationUpdate"), "CodeContentUpdate"),
             "TextContentUpdate");
@@ -213,7 +209,9 @@ static void h_update(sl_front_call_t *call) {
 }
 
 /* AddApplicationInput/Output and DeleteApplicationOutput answer the new version (and lists). */
-static void reply_version(sl_front_call_t *call, bool inputs, bool outputs) {
+enum { V_INPUTS = 1, V_OUTPUTS = 2, V_REFS = 4, V_CWLOGS = 8 };
+
+static void reply_version(sl_front_call_t *call, int lists) {
     sl_an_app_t app;
     sl_an_err_t err = {0};
     if (!sl_an_describe(apps_of(call), str(call->in, "ApplicationName"), &app, &err)) {
@@ -224,13 +222,21 @@ static void reply_version(sl_front_call_t *call, bool inputs, bool outputs) {
     sl_enc_map_begin(e);
     sl_enc_kv_cstr(e, "ApplicationARN", app.arn);
     sl_enc_kv_int(e, "ApplicationVersionId", app.version);
-    if (inputs) {
+    if (lists & V_INPUTS) {
         sl_enc_key(e, "InputDescriptions");
         sl_an_inputs_encode(e, &app);
     }
-    if (outputs) {
+    if (lists & V_OUTPUTS) {
         sl_enc_key(e, "OutputDescriptions");
         sl_an_outputs_encode(e, &app);
+    }
+    if (lists & V_REFS) {
+        sl_enc_key(e, "ReferenceDataSourceDescriptions");
+        sl_an_refs_encode(e, &app);
+    }
+    if (lists & V_CWLOGS) {
+        sl_enc_key(e, "CloudWatchLoggingOptionDescriptions");
+        sl_an_cwlogs_encode(e, &app);
     }
     sl_enc_map_end(e);
     sl_an_app_free(&app);
@@ -239,17 +245,38 @@ static void reply_version(sl_front_call_t *call, bool inputs, bool outputs) {
 
 static void h_add_input(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_add_input, sl_val_get(call->in, "Input")))
-        reply_version(call, true, false);
+        reply_version(call, V_INPUTS);
 }
 
 static void h_add_output(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_add_output, sl_val_get(call->in, "Output")))
-        reply_version(call, false, true);
+        reply_version(call, V_OUTPUTS);
 }
 
 static void h_delete_output(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_delete_output, (void *)str(call->in, "OutputId")))
-        reply_version(call, false, false);
+        reply_version(call, 0);
+}
+
+static void h_add_ref(sl_front_call_t *call) {
+    if (sl_kda_change(call, sl_kda_add_ref, sl_val_get(call->in, "ReferenceDataSource")))
+        reply_version(call, V_REFS);
+}
+
+static void h_delete_ref(sl_front_call_t *call) {
+    if (sl_kda_change(call, sl_kda_delete_ref, (void *)str(call->in, "ReferenceId")))
+        reply_version(call, 0);
+}
+
+static void h_add_cwlog(sl_front_call_t *call) {
+    if (sl_kda_change(call, sl_kda_add_cwlog, sl_val_get(call->in, "CloudWatchLoggingOption")))
+        reply_version(call, V_CWLOGS);
+}
+
+static void h_delete_cwlog(sl_front_call_t *call) {
+    if (sl_kda_change(call, sl_kda_delete_cwlog,
+                      (void *)str(call->in, "CloudWatchLoggingOptionId")))
+        reply_version(call, V_CWLOGS);
 }
 
 static void h_flink_only(sl_front_call_t *call) {
@@ -289,10 +316,10 @@ sl_front_op_fn sl_kdaapi_handler_v2(const char *name) {
         {"TagResource", sl_kda_tag},
         {"UntagResource", sl_kda_untag},
         {"ListTagsForResource", sl_kda_list_tags},
-        {"AddApplicationReferenceDataSource", sl_kda_reference},
-        {"DeleteApplicationReferenceDataSource", sl_kda_reference},
-        {"AddApplicationCloudWatchLoggingOption", sl_kda_cloudwatch},
-        {"DeleteApplicationCloudWatchLoggingOption", sl_kda_cloudwatch},
+        {"AddApplicationReferenceDataSource", h_add_ref},
+        {"DeleteApplicationReferenceDataSource", h_delete_ref},
+        {"AddApplicationCloudWatchLoggingOption", h_add_cwlog},
+        {"DeleteApplicationCloudWatchLoggingOption", h_delete_cwlog},
         {"AddApplicationInputProcessingConfiguration", sl_kda_processing},
         {"DeleteApplicationInputProcessingConfiguration", sl_kda_processing},
         {"DiscoverInputSchema", sl_kda_discover},
