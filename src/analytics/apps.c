@@ -617,7 +617,32 @@ struct sl_an_apps {
     sl_an_app_t **apps; /* sorted by name */
     size_t count;
     sl_an_runner_t **runners; /* runners[i] belongs to apps[i] (NULL when not running) */
+    int discovering;          /* DiscoverInputSchema threads running (mu) */
+    pthread_cond_t discovered;
 };
+
+sl_kinesis_t *sl_an_apps_kinesis(sl_an_apps_t *s) {
+    return s->cfg.kinesis;
+}
+
+sl_objstore_t *sl_an_apps_objstore(sl_an_apps_t *s) {
+    return s->cfg.objstore;
+}
+
+void sl_an_apps_discovering(sl_an_apps_t *s, int delta) {
+    pthread_mutex_lock(&s->mu);
+    s->discovering += delta;
+    if (s->discovering == 0) pthread_cond_broadcast(&s->discovered);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sl_an_apps_quiesce(sl_an_apps_t *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    while (s->discovering > 0)
+        pthread_cond_wait(&s->discovered, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
 
 static int store_put(sl_an_apps_t *s, const sl_an_app_t *a) {
     sl_buf_t b = SL_BUF_INIT;
@@ -727,6 +752,7 @@ int sl_an_apps_open(const sl_an_apps_config_t *cfg, sl_an_apps_t **out) {
     s->cfg.path = s->path;
     if (s->cfg.poll_ms <= 0) s->cfg.poll_ms = 200;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->discovered, NULL);
     int rc = sl_itemstore_open(cfg->path, &s->store);
     if (rc == 0) rc = sl_itemstore_load(s->store, load_table, load_item, s);
     if (rc) {
@@ -747,6 +773,7 @@ int sl_an_apps_open(const sl_an_apps_config_t *cfg, sl_an_apps_t **out) {
 
 void sl_an_apps_close(sl_an_apps_t *s) {
     if (!s) return;
+    sl_an_apps_quiesce(s);
     for (size_t i = 0; i < s->count; i++) {
         sl_an_runner_stop(s->runners[i]);
         sl_an_app_free(s->apps[i]);
@@ -755,6 +782,7 @@ void sl_an_apps_close(sl_an_apps_t *s) {
     free(s->apps);
     free(s->runners);
     sl_itemstore_close(s->store);
+    pthread_cond_destroy(&s->discovered);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

@@ -193,6 +193,32 @@ bool sl_an_untag(sl_an_apps_t *apps, const char *arn, const char *const *keys, s
 /* The application of an ARN, copied (for ListTagsForResource). */
 bool sl_an_describe_arn(sl_an_apps_t *apps, const char *arn, sl_an_app_t *out, sl_an_err_t *err);
 
+/* ---- DiscoverInputSchema (discover.c) ---- */
+
+typedef struct {
+    const char *resource_arn;      /* a stream to sample, or NULL */
+    const char *starting_position; /* NOW (wait a few seconds for records), TRIM_HORIZON ... */
+    const char *bucket_arn;        /* else an object of the account's object store */
+    const char *file_key;
+} sl_an_discover_req_t;
+
+typedef struct {
+    sl_an_err_t err;       /* type NULL: found */
+    sl_an_schema_t schema; /* InputSchema */
+    char **raw;            /* RawInputRecords */
+    size_t nraw;
+    char **parsed; /* ParsedInputRecords: nparsed rows of schema.ncols fields (NULL: null) */
+    size_t nparsed;
+} sl_an_discovery_t;
+
+/* Samples and infers on a thread of its own; `done(ctx)` runs there when *out is filled (the
+ * server's close waits for it: sl_an_apps_quiesce). Returns 0 or SL_ENOMEM/SL_EIO. */
+int sl_an_discover_start(sl_an_apps_t *apps, const sl_an_discover_req_t *req,
+                         sl_an_discovery_t *out, void (*done)(void *ctx), void *ctx);
+void sl_an_discovery_free(sl_an_discovery_t *d);
+/* Waits until no discovery runs (before the front that answers them stops). NULL: no-op. */
+void sl_an_apps_quiesce(sl_an_apps_t *apps);
+
 /* ---- the wire shapes (AWS's member names; the binding's answers and the stored records) ---- */
 
 /* ApplicationDetail (stored: with the tags and the next id, which only the store keeps). */

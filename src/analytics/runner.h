@@ -25,4 +25,10 @@ int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, con
 /* Stops the thread (its last rows are put and its positions saved) and frees. NULL: no-op. */
 void sl_an_runner_stop(sl_an_runner_t *r);
 
+/* For discover.c: the account's Kinesis core and object store, and the count of discoveries
+ * running (sl_an_apps_quiesce waits for it to fall to 0). */
+sl_kinesis_t *sl_an_apps_kinesis(sl_an_apps_t *apps);
+sl_objstore_t *sl_an_apps_objstore(sl_an_apps_t *apps);
+void sl_an_apps_discovering(sl_an_apps_t *apps, int delta);
+
 #endif

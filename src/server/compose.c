@@ -718,6 +718,10 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     /* then the object store's jobs: each posts its answer to a network loop */
     sl_objstore_pool_destroy(root->objstore_pool);
     root->objstore_pool = NULL;
+    /* DiscoverInputSchema answers from a thread of its own: let them finish while the front
+     * can still send them */
+    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
+        sl_an_apps_quiesce(root->accounts[i].analytics);
     if (root->http) sl_http_server_stop(root->http, grace_ms);
     if (root->runtime_http) sl_http_server_stop(root->runtime_http, 0);
     sl_functions_destroy(root->functions);

@@ -346,3 +346,67 @@ CREATE OR REPLACE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM"
         kda.delete_application_reference_data_source(ApplicationName=name,
                                                      CurrentApplicationVersionId=5,
                                                      ReferenceId="9.9")
+
+
+DATA_CSV = (b"year,month,state,producer_type,energy_source,units,consumption\r\n"
+            b"2001,1,AK,TotalElectricPowerIndustry,Coal,ShortTons,47615\r\n"
+            b"2001,1,AK,TotalElectricPowerIndustry,Petroleum,Barrels,79133\r\n"
+            b"2001,1,AK,TotalElectricPowerIndustry,Gas,Mcf,4217\r\n"
+            b"2001,1,AL,TotalElectricPowerIndustry,Coal,ShortTons,3073466\r\n"
+            b"2001,1,AL,TotalElectricPowerIndustry,Petroleum,Barrels,61924\r\n")
+
+
+def test_discover_input_schema(server):
+    """DiscoverInputSchema over an object (the documentation's CSV example) and over a stream of
+    JSON records, with the same inference through v2."""
+    kinesis, kda = client_for(server), kda_for(server)
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY,
+                                    aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    s3 = session.client("s3", endpoint_url=server.endpoint)
+    bucket = unique_name("disc").lower().replace("_", "-")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="data.csv", Body=DATA_CSV)
+    out = kda.discover_input_schema(S3Configuration={
+        "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::" + bucket, "FileKey": "data.csv"})
+    schema = out["InputSchema"]
+    assert schema["RecordFormat"] == {"RecordFormatType": "CSV", "MappingParameters": {
+        "CSVMappingParameters": {"RecordRowDelimiter": "\r\n", "RecordColumnDelimiter": ","}}}
+    assert [(c["Name"], c["SqlType"]) for c in schema["RecordColumns"]] == [
+        ("COL_year", "INTEGER"), ("COL_month", "INTEGER"), ("state", "VARCHAR(4)"),
+        ("producer_type", "VARCHAR(64)"), ("energy_source", "VARCHAR(16)"),
+        ("units", "VARCHAR(16)"), ("consumption", "INTEGER")]
+    assert out["ParsedInputRecords"][0] == [None, None, "state", "producer_type",
+                                            "energy_source", "units", None]
+    assert out["ParsedInputRecords"][1][:3] == ["2001", "1", "AK"]
+    assert len(out["RawInputRecords"]) == 6
+    # a stream of JSON records, from TRIM_HORIZON
+    name = unique_name("kdisc")
+    arn = stream(kinesis, name)
+    kinesis.put_records(StreamName=name, Records=[
+        {"PartitionKey": "k", "Data": json.dumps(
+            {"TICKER_SYMBOL": t, "SECTOR": s, "CHANGE": c, "PRICE": p, "user": "x"}).encode()}
+        for t, s, c, p in [("AMZN", "TECHNOLOGY", -0.5, 84.51), ("WAS", "RETAIL", 1.25, 12.0)]])
+    out = kda.discover_input_schema(ResourceARN=arn, RoleARN=ROLE,
+                                    InputStartingPositionConfiguration={
+                                        "InputStartingPosition": "TRIM_HORIZON"})
+    schema = out["InputSchema"]
+    assert schema["RecordFormat"]["RecordFormatType"] == "JSON"
+    assert [(c["Name"], c["SqlType"], c["Mapping"]) for c in schema["RecordColumns"]] == [
+        ("TICKER_SYMBOL", "VARCHAR(4)", "$.TICKER_SYMBOL"), ("SECTOR", "VARCHAR(16)", "$.SECTOR"),
+        ("CHANGE", "REAL", "$.CHANGE"), ("PRICE", "REAL", "$.PRICE"),
+        ("COL_user", "VARCHAR(4)", "$.user")]
+    assert out["ParsedInputRecords"][0][0] == "AMZN"
+    # the discovered schema is one CreateApplication takes as it is
+    kda.create_application(ApplicationName=unique_name("disc"), Inputs=[{
+        "NamePrefix": "SOURCE_SQL_STREAM",
+        "KinesisStreamsInput": {"ResourceARN": arn, "RoleARN": ROLE},
+        "InputSchema": schema}])
+    v2 = kda2_for(server)
+    out2 = v2.discover_input_schema(ResourceARN=arn, ServiceExecutionRole=ROLE,
+                                    InputStartingPositionConfiguration={
+                                        "InputStartingPosition": "TRIM_HORIZON"})
+    assert out2["InputSchema"] == schema
+    with pytest.raises(kda.exceptions.UnableToDetectSchemaException):
+        kda.discover_input_schema(ResourceARN=stream(kinesis, unique_name("kempty")),
+                                  RoleARN=ROLE, InputStartingPositionConfiguration={
+                                      "InputStartingPosition": "TRIM_HORIZON"})

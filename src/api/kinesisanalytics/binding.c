@@ -592,8 +592,72 @@ void sl_kda_processing(sl_front_call_t *call) {
     sl_kda_unsupported(call, "Input processing configurations (Lambda preprocessing)");
 }
 
+static void discover_answer(sl_front_call_t *call) {
+    sl_an_discovery_t *d = call->state;
+    if (d->err.type) {
+        sl_kda_answer_error(call, &d->err);
+        sl_an_discovery_free(d);
+        return;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_key(e, "InputSchema");
+    sl_an_schema_encode(e, &d->schema);
+    sl_enc_key(e, "ParsedInputRecords");
+    sl_enc_array_begin(e);
+    for (size_t r = 0; r < d->nparsed; r++) {
+        sl_enc_array_begin(e);
+        for (size_t c = 0; c < d->schema.ncols; c++) {
+            const char *v = d->parsed[r * d->schema.ncols + c];
+            if (v)
+                sl_enc_cstr(e, v);
+            else
+                sl_enc_null(e);
+        }
+        sl_enc_array_end(e);
+    }
+    sl_enc_array_end(e);
+    sl_enc_key(e, "RawInputRecords");
+    sl_enc_array_begin(e);
+    for (size_t r = 0; r < d->nraw; r++)
+        sl_enc_cstr(e, d->raw[r]);
+    sl_enc_array_end(e);
+    sl_enc_map_end(e);
+    sl_an_discovery_free(d);
+    sl_front_reply(call);
+}
+
+static void discover_done(void *ctx) {
+    sl_front_post(ctx, discover_answer); /* from the discovery's thread to the request's loop */
+}
+
 void sl_kda_discover(sl_front_call_t *call) {
-    sl_kda_unsupported(call, "Input schema discovery (DiscoverInputSchema)");
+    const sl_val_t *in = call->in;
+    if (sl_val_get(in, "InputProcessingConfiguration")) {
+        sl_kda_unsupported(call, "Input processing configurations (Lambda preprocessing)");
+        return;
+    }
+    const sl_val_t *s3 = sl_val_get(in, "S3Configuration");
+    sl_an_discover_req_t req = {
+        .resource_arn = str(in, "ResourceARN"),
+        .starting_position =
+            str(sl_val_get(in, "InputStartingPositionConfiguration"), "InputStartingPosition"),
+        .bucket_arn = str(s3, "BucketARN"),
+        .file_key = str(s3, "FileKey"),
+    };
+    if (!req.resource_arn == !s3) {
+        sl_front_fail(call, "InvalidArgumentException",
+                      "Either a streaming source (ResourceARN) or an S3Configuration is required");
+        return;
+    }
+    sl_an_discovery_t *d = sl_arena_calloc(call->arena, 1, sizeof *d);
+    if (!d) {
+        sl_kda_out_of_memory(call);
+        return;
+    }
+    call->state = d;
+    if (sl_an_discover_start(apps_of(call), &req, d, discover_done, call) != 0)
+        sl_kda_out_of_memory(call);
 }
 
 /* ---- the descriptor ---- */
