@@ -1,11 +1,13 @@
-/* `sluice create|delete|ls|describe|put|tail|cat|replay`: the stream commands, each a thin layer
- * over libsluice (client/sluice.h): the control-plane commands send one JSON call and print the
- * answer in a readable form; put uses the producer; tail and cat use the reader (every shard,
+/* `sluice create|delete|ls|describe|put|tail|cat|replay|consume`: the stream commands, each a thin
+ * layer over libsluice (client/sluice.h): the control-plane commands send one JSON call and print
+ * the answer in a readable form; put uses the producer; tail and cat use the reader (every shard,
  * across reshards, de-aggregating); replay is a reader on one stream feeding a producer on
  * another. Progress goes to stdout as a one-line bar when stdout is a terminal and carries no
  * data. Exit statuses: 0 success, 1 the service answered an error (or records failed), 2 usage,
  * 3 the endpoint could not be reached. */
 #include "cli/streams.h"
+
+#include "cli/consume.h"
 
 #include "client/sluice.h"
 #include "core/buf.h"
@@ -35,8 +37,11 @@ typedef struct {
     const char *stream, *to_stream;
     const char *from, *start_time, *end_time;
     const char *partition_key, *format, *output, *input_format;
+    const char *application, *exec_cmd, *multilang_cmd, *worker_id, *dynamodb_endpoint_url;
+    const char *failover_ms, *idle_ms, *parent_poll_ms, *shard_sync_ms, *max_records;
     long shard_count;
-    bool follow, aggregate, no_deaggregate, no_wait, insecure, http2, help;
+    bool follow, aggregate, no_deaggregate, no_wait, insecure, http2, help, fan_out;
+    sl_client_config_t client_cfg;
     char **args; /* positional arguments (put's records) */
     int arg_count;
 } opts_t;
@@ -670,6 +675,44 @@ static int cmd_replay(const opts_t *o, sl_client_t *c) {
     return status != EXIT_OK ? status : failed ? EXIT_SERVICE : EXIT_OK;
 }
 
+/* A positive integer option (NULL: 0, the default). -1 when malformed. */
+static int int_option(const char *name, const char *v) {
+    if (!v) return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > 1000000000) {
+        fprintf(stderr, "sluice consume: %s must be a positive integer\n", name);
+        return -1;
+    }
+    return (int)n;
+}
+
+static int cmd_consume(const opts_t *o, sl_client_t *c) {
+    sl_reader_config_t rc = {0};
+    if (start_of(o, &rc, o->from, "TRIM_HORIZON") != 0) return EXIT_USAGE;
+    sl_cli_consume_opts_t co = {
+        .stream = o->stream,
+        .application = o->application,
+        .exec_cmd = o->exec_cmd,
+        .multilang_cmd = o->multilang_cmd,
+        .worker_id = o->worker_id,
+        .dynamodb_endpoint_url = o->dynamodb_endpoint_url,
+        .start = rc.start,
+        .start_ms = rc.start_ms,
+        .retrieval = o->fan_out ? SL_RETRIEVAL_FAN_OUT : SL_RETRIEVAL_POLLING,
+        .failover_time_ms = int_option("--failover-time-ms", o->failover_ms),
+        .idle_time_ms = int_option("--idle-time-between-reads-ms", o->idle_ms),
+        .parent_poll_ms = int_option("--parent-shard-poll-interval-ms", o->parent_poll_ms),
+        .shard_sync_ms = int_option("--shard-sync-interval-ms", o->shard_sync_ms),
+        .max_records = int_option("--max-records", o->max_records),
+        .client_cfg = o->client_cfg,
+    };
+    if (co.failover_time_ms < 0 || co.idle_time_ms < 0 || co.parent_poll_ms < 0 ||
+        co.shard_sync_ms < 0 || co.max_records < 0)
+        return EXIT_USAGE;
+    return sl_cli_consume(c, &co);
+}
+
 /* ---- the command table and options ---- */
 
 #define COMMON "[--endpoint-url URL] [--region R] [--profile P] [--http2] [--no-verify-ssl]"
@@ -696,6 +739,13 @@ static const command_t commands[] = {
      cmd_cat, true},
     {"replay", "copy a time range of one stream into another",
      "--from-stream A --to-stream B --start-time T [--end-time T] [--aggregate]", cmd_replay, true},
+    {"consume", "a KCL-style worker: leases, checkpoints, a command per batch or a processor",
+     "--stream-name S --application-name APP (--exec CMD | --multilang CMD)\n"
+     "             [--from LATEST|TRIM_HORIZON|TIME] [--enhanced-fan-out] [--worker-id ID]\n"
+     "             [--dynamodb-endpoint-url URL] [--failover-time-ms N]\n"
+     "             [--idle-time-between-reads-ms N] [--parent-shard-poll-interval-ms N]\n"
+     "             [--shard-sync-interval-ms N] [--max-records N]",
+     cmd_consume, true},
 };
 
 bool sl_cli_is_stream_command(const char *name) {
@@ -747,6 +797,16 @@ int sl_cli_stream_main(const char *name, int argc, char **argv) {
         {"--format", &o.format},
         {"--output", &o.output},
         {"--input", &o.input_format},
+        {"--application-name", &o.application},
+        {"--exec", &o.exec_cmd},
+        {"--multilang", &o.multilang_cmd},
+        {"--worker-id", &o.worker_id},
+        {"--dynamodb-endpoint-url", &o.dynamodb_endpoint_url},
+        {"--failover-time-ms", &o.failover_ms},
+        {"--idle-time-between-reads-ms", &o.idle_ms},
+        {"--parent-shard-poll-interval-ms", &o.parent_poll_ms},
+        {"--shard-sync-interval-ms", &o.shard_sync_ms},
+        {"--max-records", &o.max_records},
     };
     struct {
         const char *flag;
@@ -759,6 +819,7 @@ int sl_cli_stream_main(const char *name, int argc, char **argv) {
         {"--no-wait", &o.no_wait},
         {"--no-verify-ssl", &o.insecure},
         {"--http2", &o.http2},
+        {"--enhanced-fan-out", &o.fan_out},
         {"--help", &o.help},
         {"-h", &o.help},
     };
@@ -829,6 +890,7 @@ int sl_cli_stream_main(const char *name, int argc, char **argv) {
                              .tls_insecure = o.insecure,
                              .http_version = o.http2 ? 2 : 0,
                              .connect_timeout_ms = 3000};
+    o.client_cfg = cc;
     sl_client_t *c;
     int rc = sl_client_create(&cc, &c);
     if (rc != 0) {

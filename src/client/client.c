@@ -33,13 +33,27 @@ struct sl_client {
     pthread_cond_t cond;
     bool ready;
     int start_rc;
-    char key_date[9]; /* date of the cached signing key (loop thread) */
-    uint8_t key[32];
+    char key_date[2][9]; /* per service: date of the cached signing key (loop thread) */
+    uint8_t key[2][32];
+};
+
+/* The services a client calls: Kinesis (AWS JSON 1.1) and DynamoDB (AWS JSON 1.0, the lease
+ * table of the consumer), each with its target prefix, content type and signing name. */
+typedef struct {
+    const char *target_prefix;
+    const char *content_type;
+    const char *signing_name;
+} service_t;
+
+static const service_t services[2] = {
+    {"Kinesis_20131202", "application/x-amz-json-1.1", "kinesis"},
+    {"DynamoDB_20120810", "application/x-amz-json-1.0", "dynamodb"},
 };
 
 /* One call: owns copies of everything it sends. */
 typedef struct {
     sl_client_t *client;
+    int service; /* index in services */
     char target[96];
     char *body;
     size_t len;
@@ -231,18 +245,21 @@ static void start_call(void *arg) {
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
-    if (memcmp(c->key_date, amz_date, 8) != 0) {
-        memcpy(c->key_date, amz_date, 8);
-        c->key_date[8] = 0;
-        if (sl_sigv4_derive_key(c->s.secret_access_key, c->key_date, c->s.region, "kinesis",
-                                c->key) != 0) {
-            c->key_date[0] = 0;
+    const service_t *svc = &services[k->service];
+    char *key_date = c->key_date[k->service];
+    uint8_t *key = c->key[k->service];
+    if (memcmp(key_date, amz_date, 8) != 0) {
+        memcpy(key_date, amz_date, 8);
+        key_date[8] = 0;
+        if (sl_sigv4_derive_key(c->s.secret_access_key, key_date, c->s.region, svc->signing_name,
+                                key) != 0) {
+            key_date[0] = 0;
             fail_call(k, SL_EINVAL, "secret access key too long");
             return;
         }
     }
     sl_sigv4_sha256_hex(k->body, k->len, sha);
-    sl_sigv4_header_t sh[5] = {{"content-type", "application/x-amz-json-1.1"},
+    sl_sigv4_header_t sh[5] = {{"content-type", svc->content_type},
                                {"host", c->s.authority},
                                {"x-amz-date", amz_date},
                                {"x-amz-target", k->target},
@@ -256,8 +273,8 @@ static void start_call(void *arg) {
                                 .amz_date = amz_date,
                                 .access_key_id = c->s.access_key_id,
                                 .region = c->s.region,
-                                .service = "kinesis",
-                                .signing_key = c->key};
+                                .service = svc->signing_name,
+                                .signing_key = key};
     if (sl_sigv4_sign(&in, auth, sizeof auth) != 0) {
         fail_call(k, SL_EINVAL, "could not sign the request");
         return;
@@ -265,7 +282,7 @@ static void start_call(void *arg) {
     sl_http_header_t hs[7];
     size_t n = 0;
     hs[n++] = (sl_http_header_t){"host", 4, c->s.authority, strlen(c->s.authority)};
-    hs[n++] = (sl_http_header_t){"content-type", 12, "application/x-amz-json-1.1", 26};
+    hs[n++] = (sl_http_header_t){"content-type", 12, svc->content_type, strlen(svc->content_type)};
     hs[n++] = (sl_http_header_t){"x-amz-target", 12, k->target, strlen(k->target)};
     hs[n++] = (sl_http_header_t){"x-amz-date", 10, amz_date, strlen(amz_date)};
     hs[n++] = (sl_http_header_t){"authorization", 13, auth, strlen(auth)};
@@ -289,12 +306,15 @@ static void start_call(void *arg) {
     if (rc != 0) fail_call(k, rc == SL_ELIMIT ? SL_EAGAIN : SL_EIO, sl_strerror(rc));
 }
 
-int sl_client_call(sl_client_t *client, const char *operation, const char *json, size_t len,
-                   const char *idempotency_key, sl_client_done_fn done, void *arg) {
+static int call_service(sl_client_t *client, int service, const char *operation, const char *json,
+                        size_t len, const char *idempotency_key, sl_client_done_fn done,
+                        void *arg) {
     if (!client || !operation || !done || (!json && len)) return SL_EINVAL;
     call_t *k = calloc(1, sizeof *k);
     if (!k) return SL_ENOMEM;
-    int w = snprintf(k->target, sizeof k->target, "Kinesis_20131202.%s", operation);
+    k->service = service;
+    int w =
+        snprintf(k->target, sizeof k->target, "%s.%s", services[service].target_prefix, operation);
     if (w < 0 || (size_t)w >= sizeof k->target) {
         free(k);
         return SL_EINVAL;
@@ -314,6 +334,16 @@ int sl_client_call(sl_client_t *client, const char *operation, const char *json,
     int rc = sl_loop_post(client->loop, start_call, k);
     if (rc != 0) call_free(k);
     return rc;
+}
+
+int sl_client_call(sl_client_t *client, const char *operation, const char *json, size_t len,
+                   const char *idempotency_key, sl_client_done_fn done, void *arg) {
+    return call_service(client, 0, operation, json, len, idempotency_key, done, arg);
+}
+
+int sl_client_call_dynamodb(sl_client_t *client, const char *operation, const char *json,
+                            size_t len, sl_client_done_fn done, void *arg) {
+    return call_service(client, 1, operation, json, len, NULL, done, arg);
 }
 
 /* ---- blocking calls ---- */
@@ -349,13 +379,13 @@ static void sync_done(const sl_client_response_t *r, void *arg) {
     pthread_mutex_unlock(&w->mu);
 }
 
-int sl_client_call_sync(sl_client_t *client, const char *operation, const char *json, size_t len,
-                        sl_client_result_t *out) {
+static int call_sync(sl_client_t *client, int service, const char *operation, const char *json,
+                     size_t len, sl_client_result_t *out) {
     memset(out, 0, sizeof *out);
     sync_wait_t w = {.out = out};
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cond, NULL);
-    int rc = sl_client_call(client, operation, json, len, NULL, sync_done, &w);
+    int rc = call_service(client, service, operation, json, len, NULL, sync_done, &w);
     if (rc == 0) {
         pthread_mutex_lock(&w.mu);
         while (!w.done)
@@ -371,6 +401,16 @@ int sl_client_call_sync(sl_client_t *client, const char *operation, const char *
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cond);
     return rc;
+}
+
+int sl_client_call_sync(sl_client_t *client, const char *operation, const char *json, size_t len,
+                        sl_client_result_t *out) {
+    return call_sync(client, 0, operation, json, len, out);
+}
+
+int sl_client_call_dynamodb_sync(sl_client_t *client, const char *operation, const char *json,
+                                 size_t len, sl_client_result_t *out) {
+    return call_sync(client, 1, operation, json, len, out);
 }
 
 void sl_client_result_free(sl_client_result_t *r) {

@@ -5,6 +5,8 @@
 #include "client/sluice.h"
 #include "net/loop.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Endpoint, region and credentials after resolution (client/profile.c). Strings are heap copies
@@ -27,6 +29,12 @@ void sl_client_settings_free(sl_client_settings_t *s);
 
 /* The client's loop (its thread runs it). Producers schedule their work there. */
 sl_loop_t *sl_client_loop(sl_client_t *client);
+
+/* 128-bit hash keys (client/producer.c): a decimal key of up to 39 digits, and MD5 of a
+ * partition key as Kinesis routes it. */
+typedef unsigned __int128 u128_t;
+bool sl_client_u128_parse(const char *s, size_t n, u128_t *out);
+u128_t sl_client_md5_key(const char *pk, size_t len);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t sl_client_now_ms(void);

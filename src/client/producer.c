@@ -30,8 +30,6 @@
 #include <string.h>
 #include <time.h>
 
-typedef unsigned __int128 u128_t;
-
 typedef struct urec urec_t;
 /* One user record; pk, ehk and data live in the same allocation. */
 struct urec {
@@ -129,7 +127,7 @@ static void pump(sl_producer_t *p);
 
 /* ---- 128-bit hash keys ---- */
 
-static bool u128_parse(const char *s, size_t n, u128_t *out) {
+bool sl_client_u128_parse(const char *s, size_t n, u128_t *out) {
     if (n == 0 || n > 39) return false;
     u128_t v = 0;
     for (size_t i = 0; i < n; i++) {
@@ -154,7 +152,7 @@ static void u128_format(u128_t v, char out[40]) {
     out[n] = 0;
 }
 
-static u128_t md5_key(const char *pk, size_t len) {
+u128_t sl_client_md5_key(const char *pk, size_t len) {
     uint8_t d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
     EVP_Digest(pk, len, d, &dl, EVP_md5(), NULL);
@@ -372,8 +370,8 @@ static void map_done(const sl_client_response_t *resp, void *arg) {
         const char *lo = sl_val_get_str(range, "StartingHashKey", &n2);
         const char *hi = sl_val_get_str(range, "EndingHashKey", &n3);
         shard_t sh = {0};
-        if (!id || n1 >= sizeof sh.id || !lo || !hi || !u128_parse(lo, n2, &sh.start) ||
-            !u128_parse(hi, n3, &sh.end))
+        if (!id || n1 >= sizeof sh.id || !lo || !hi || !sl_client_u128_parse(lo, n2, &sh.start) ||
+            !sl_client_u128_parse(hi, n3, &sh.end))
             continue;
         memcpy(sh.id, id, n1);
         if (acc->count == acc->cap) {
@@ -776,9 +774,9 @@ int sl_producer_put(sl_producer_t *p, const char *partition_key, const char *exp
         return SL_EINVAL;
     u128_t hash;
     if (explicit_hash_key) {
-        if (!u128_parse(explicit_hash_key, ehk_len, &hash)) return SL_EINVAL;
+        if (!sl_client_u128_parse(explicit_hash_key, ehk_len, &hash)) return SL_EINVAL;
     } else {
-        hash = md5_key(partition_key, pk_len);
+        hash = sl_client_md5_key(partition_key, pk_len);
     }
     urec_t *r = malloc(sizeof *r + pk_len + 1 + ehk_len + 1 + len);
     if (!r) return SL_ENOMEM;

@@ -12,6 +12,10 @@
  * - A reader (sl_reader_t) reads every shard of a stream from a start position, following
  *   resharding (children after their parents), and de-aggregates KPL records (a record whose
  *   checksum fails is passed through raw, as the KCL does).
+ * - A consumer (sl_consumer_t) is a worker of the Kinesis Client Library's kind: shard leases in
+ *   a DynamoDB table named after the application (KCL 2.x's schema and lease protocol, so KCL
+ *   workers and these share one table), load balanced across the workers of the application,
+ *   checkpoints, parents before children, and a record processor per leased shard.
  *
  * Threads: every function may be called from any thread unless it says otherwise. Callbacks run on
  * the client's background thread: they must not block and must not call the blocking functions
@@ -29,15 +33,16 @@
 extern "C" {
 #endif
 
-#define SLUICE_ENOMEM (-1)    /* allocation failed */
-#define SLUICE_EINVAL (-2)    /* invalid argument */
-#define SLUICE_EIO (-3)       /* the endpoint could not be reached (connection, TLS, timeout) */
-#define SLUICE_ELIMIT (-8)    /* a bound was reached (e.g. too many records outstanding) */
-#define SLUICE_EAGAIN (-9)    /* try again later */
-#define SLUICE_ECLOSED (-10)  /* the object is shutting down */
-#define SLUICE_ETIMEOUT (-13) /* a wait ended before its condition */
-#define SLUICE_ESERVICE (-14) /* the service answered an error (see error_code) */
-#define SLUICE_EEXPIRED (-15) /* a record's time-to-live passed before it was stored */
+#define SLUICE_ENOMEM (-1)      /* allocation failed */
+#define SLUICE_EINVAL (-2)      /* invalid argument */
+#define SLUICE_EIO (-3)         /* the endpoint could not be reached (connection, TLS, timeout) */
+#define SLUICE_ELIMIT (-8)      /* a bound was reached (e.g. too many records outstanding) */
+#define SLUICE_EAGAIN (-9)      /* try again later */
+#define SLUICE_ECLOSED (-10)    /* the object is shutting down */
+#define SLUICE_ETIMEOUT (-13)   /* a wait ended before its condition */
+#define SLUICE_ESERVICE (-14)   /* the service answered an error (see error_code) */
+#define SLUICE_EEXPIRED (-15)   /* a record's time-to-live passed before it was stored */
+#define SLUICE_ELEASELOST (-16) /* the consumer no longer holds the shard's lease */
 
 /* Static text for a SLUICE_E* code. */
 const char *sl_client_strerror(int code);
@@ -99,6 +104,12 @@ typedef void (*sl_client_done_fn)(const sl_client_response_t *resp, void *arg);
 int sl_client_call(sl_client_t *client, const char *operation, const char *json, size_t len,
                    const char *idempotency_key, sl_client_done_fn done, void *arg);
 
+/* Same for a DynamoDB operation ("GetItem"): AWS JSON 1.0, signed for the service "dynamodb".
+ * Sluice serves DynamoDB on the same endpoint; for AWS, create a second client whose endpoint
+ * is https://dynamodb.<region>.amazonaws.com. */
+int sl_client_call_dynamodb(sl_client_t *client, const char *operation, const char *json,
+                            size_t len, sl_client_done_fn done, void *arg);
+
 /* A blocking call's answer: strings are heap copies owned by the result. */
 typedef struct {
     int error;
@@ -114,6 +125,9 @@ typedef struct {
  * sl_client_result_free in every case. */
 int sl_client_call_sync(sl_client_t *client, const char *operation, const char *json, size_t len,
                         sl_client_result_t *out);
+/* Blocking sl_client_call_dynamodb, with sl_client_call_sync's results. */
+int sl_client_call_dynamodb_sync(sl_client_t *client, const char *operation, const char *json,
+                                 size_t len, sl_client_result_t *out);
 void sl_client_result_free(sl_client_result_t *r);
 
 /* ---- producer ---- */
@@ -248,6 +262,95 @@ int sl_reader_poll(sl_reader_t *r, sl_record_fn fn, void *arg, bool *caught_up, 
 /* The last service error of the reader ("ResourceNotFoundException: ..."). */
 const char *sl_reader_error(const sl_reader_t *r);
 void sl_reader_destroy(sl_reader_t *r);
+
+/* ---- consumer ---- */
+
+/* How a worker reads: GetRecords polling, or enhanced fan-out (SubscribeToShard, HTTP/2 on the
+ * client when it can). */
+typedef enum { SL_RETRIEVAL_POLLING = 0, SL_RETRIEVAL_FAN_OUT } sl_retrieval_t;
+
+typedef struct {
+    const char *application_name; /* the lease table's name (and the fan-out consumer's) */
+    const char *stream_name;
+    const char *worker_id; /* NULL: "<hostname>:<pid>:<random>" */
+    /* The client for the lease table; NULL: the Kinesis client (Sluice serves both). */
+    sl_client_t *lease_client;
+    sl_read_start_t initial_position; /* for shards without a checkpoint; default TRIM_HORIZON */
+    int64_t initial_timestamp_ms;     /* SL_READ_AT_TIMESTAMP */
+    sl_retrieval_t retrieval;
+    const char *consumer_name; /* fan-out: the registered consumer; NULL = application_name */
+    /* KCL's timings and bounds; 0 = KCL 2.x's default (in parentheses). */
+    int failover_time_ms;        /* a lease not renewed for this long is expired (10000) */
+    int shard_sync_interval_ms;  /* ListShards to find new shards (60000) */
+    int parent_poll_interval_ms; /* a child waits for its parents' SHARD_END (10000) */
+    int idle_between_reads_ms;   /* polling: pause after an empty GetRecords (1500) */
+    int max_records;             /* polling: GetRecords Limit (10000) */
+    int max_leases_for_worker;   /* (unbounded) */
+    int max_leases_to_steal;     /* per taker run (1) */
+    bool call_process_records_even_for_empty_list; /* (false) */
+} sl_consumer_config_t;
+
+/* Fills cfg with KCL 2.x's defaults (polling retrieval, TRIM_HORIZON). */
+void sl_consumer_config_init(sl_consumer_config_t *cfg);
+
+typedef struct sl_checkpointer sl_checkpointer_t;
+
+typedef struct {
+    const char *shard_id;
+    const char *sequence_number; /* the lease's checkpoint: a sequence number or TRIM_HORIZON,
+                                    LATEST, AT_TIMESTAMP */
+    uint64_t sub_sequence_number;
+} sl_shard_init_t;
+
+typedef struct {
+    const sl_record_t *records; /* de-aggregated user records, in the shard's order */
+    size_t count;
+    int64_t millis_behind_latest;
+    sl_checkpointer_t *checkpointer;
+} sl_records_input_t;
+
+/* A record processor: one instance (its `shard` state) per leased shard, driven by one thread of
+ * the worker, never by two at once. Every initialize is followed by process_records calls and
+ * ends with exactly one of lease_lost (another worker took the lease or it expired; do not
+ * checkpoint), shard_ended (the shard is closed and read to its end: the processor must
+ * checkpoint, which stores SHARD_END, or the shard is offered to it again) or shutdown_requested
+ * (the worker is shutting down; it may checkpoint). Free the shard state in that last call. */
+typedef struct {
+    /* Returns the shard's state in *shard; non-zero to refuse the lease (it is released). */
+    int (*initialize)(void *app, const sl_shard_init_t *in, void **shard);
+    void (*process_records)(void *shard, const sl_records_input_t *in);
+    void (*lease_lost)(void *shard);
+    void (*shard_ended)(void *shard, sl_checkpointer_t *cp);
+    void (*shutdown_requested)(void *shard, sl_checkpointer_t *cp);
+} sl_record_processor_t;
+
+/* Stores a checkpoint in the lease (a conditional UpdateItem, as the KCL does): the given
+ * position, or with sequence_number NULL the last record handed to the processor (SHARD_END in
+ * shard_ended). Only from inside the processor's callbacks. Returns 0, SLUICE_EINVAL (before the
+ * last checkpoint or after the last record handed out), SLUICE_ELEASELOST (the lease is gone:
+ * stop processing) or SLUICE_EIO / SLUICE_ESERVICE (try again). */
+int sl_checkpointer_checkpoint(sl_checkpointer_t *cp, const char *sequence_number,
+                               uint64_t sub_sequence_number);
+
+typedef struct sl_consumer sl_consumer_t;
+
+/* Creates a worker of application cfg->application_name on cfg->stream_name; it starts nothing
+ * yet. The clients must outlive the consumer. Returns 0, SLUICE_EINVAL or SLUICE_ENOMEM. */
+int sl_consumer_create(sl_client_t *client, const sl_consumer_config_t *cfg,
+                       const sl_record_processor_t *processor, void *app, sl_consumer_t **out);
+/* Runs the worker on the calling thread until sl_consumer_shutdown (from another thread or a
+ * signal-driven thread): creates the lease table when missing, syncs shards into leases, renews,
+ * takes and steals leases, and runs a thread per held shard. Returns 0 after a graceful shutdown,
+ * or SLUICE_ESERVICE / SLUICE_EIO when the lease table cannot be created or read at start. */
+int sl_consumer_run(sl_consumer_t *c);
+/* Asks the worker to stop (async-signal-safe): every processor gets shutdown_requested, then the
+ * worker gives its leases up (so other workers take them at once) and sl_consumer_run returns. */
+void sl_consumer_shutdown(sl_consumer_t *c);
+/* The worker's identifier (the leaseOwner it writes). */
+const char *sl_consumer_worker_id(const sl_consumer_t *c);
+/* The last error the worker logged ("" when none). */
+const char *sl_consumer_error(const sl_consumer_t *c);
+void sl_consumer_destroy(sl_consumer_t *c);
 
 #ifdef __cplusplus
 }
