@@ -53,7 +53,8 @@ static const service_t services[2] = {
 /* One call: owns copies of everything it sends. */
 typedef struct {
     sl_client_t *client;
-    int service; /* index in services */
+    sl_client_stream_t *stream; /* a streamed answer (SubscribeToShard); NULL: buffered */
+    int service;                /* index in services */
     char target[96];
     char *body;
     size_t len;
@@ -172,6 +173,63 @@ void sl_client_destroy(sl_client_t *client) {
     free(client);
 }
 
+/* A call whose answer is read as it arrives (client/internal.h). The application thread reads
+ * `pending`; the loop thread appends to it. Freed when both the reader (close) and the loop (the
+ * call's end or its cancellation) let go: `refs` is touched on the loop thread only. */
+struct sl_client_stream {
+    sl_client_t *client;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    sl_buf_t pending;     /* mu */
+    bool finished;        /* mu */
+    int status;           /* mu */
+    int error;            /* mu */
+    sl_http_call_t *call; /* loop thread: while the call runs */
+    call_t *k;            /* loop thread: the call's request */
+    int refs;
+};
+
+static void call_free(call_t *k);
+
+static void stream_unref(sl_client_stream_t *st) {
+    if (--st->refs > 0) return;
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cond);
+    sl_buf_free(&st->pending);
+    free(st);
+}
+
+static void stream_head(sl_http_call_t *call, const sl_http_client_resp_t *resp, void *arg) {
+    (void)call;
+    call_t *k = arg;
+    pthread_mutex_lock(&k->stream->mu);
+    k->stream->status = resp->status;
+    pthread_mutex_unlock(&k->stream->mu);
+}
+
+static void stream_data(sl_http_call_t *call, const uint8_t *data, size_t len, void *arg) {
+    (void)call;
+    call_t *k = arg;
+    sl_client_stream_t *st = k->stream;
+    pthread_mutex_lock(&st->mu);
+    sl_buf_append(&st->pending, data, len);
+    pthread_cond_signal(&st->cond);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* The end of a streamed call (its done function, or its failure to start). */
+static void stream_end(const sl_client_response_t *r, void *arg) {
+    sl_client_stream_t *st = arg;
+    pthread_mutex_lock(&st->mu);
+    st->finished = true;
+    st->error = r->error;
+    if (r->status) st->status = r->status;
+    pthread_cond_signal(&st->cond);
+    pthread_mutex_unlock(&st->mu);
+    st->call = NULL;
+    st->k = NULL; /* freed by the caller of done */
+}
+
 static void call_free(call_t *k) {
     free(k->body);
     free(k->idempotency_key);
@@ -220,15 +278,19 @@ static void call_done(sl_http_call_t *call, const sl_http_client_resp_t *resp, v
             r.error_code = t ? t : "HTTPError";
         }
     }
+    sl_client_stream_t *st = k->stream;
     k->done(&r, k->arg);
     sl_arena_deinit(&arena);
     call_free(k);
+    if (st) stream_unref(st);
 }
 
 static void fail_call(call_t *k, int error, const char *text) {
     sl_client_response_t r = {.error = error, .error_text = text, .body = ""};
+    sl_client_stream_t *st = k->stream;
     k->done(&r, k->arg);
     call_free(k);
+    if (st) stream_unref(st);
 }
 
 static void start_call(void *arg) {
@@ -302,17 +364,24 @@ static void start_call(void *arg) {
                               .body_len = k->len,
                               .on_done = call_done,
                               .arg = k};
-    int rc = sl_http_client_submit(c->http, &q, NULL);
+    if (k->stream) {
+        q.on_head = stream_head;
+        q.on_data = stream_data;
+        q.timeout_ms = -1; /* a subscription lasts minutes */
+        k->stream->k = k;
+    }
+    int rc = sl_http_client_submit(c->http, &q, k->stream ? &k->stream->call : NULL);
     if (rc != 0) fail_call(k, rc == SL_ELIMIT ? SL_EAGAIN : SL_EIO, sl_strerror(rc));
 }
 
-static int call_service(sl_client_t *client, int service, const char *operation, const char *json,
-                        size_t len, const char *idempotency_key, sl_client_done_fn done,
-                        void *arg) {
+static int call_service_stream(sl_client_t *client, int service, const char *operation,
+                               const char *json, size_t len, const char *idempotency_key,
+                               sl_client_done_fn done, void *arg, sl_client_stream_t *stream) {
     if (!client || !operation || !done || (!json && len)) return SL_EINVAL;
     call_t *k = calloc(1, sizeof *k);
     if (!k) return SL_ENOMEM;
     k->service = service;
+    k->stream = stream;
     int w =
         snprintf(k->target, sizeof k->target, "%s.%s", services[service].target_prefix, operation);
     if (w < 0 || (size_t)w >= sizeof k->target) {
@@ -334,6 +403,79 @@ static int call_service(sl_client_t *client, int service, const char *operation,
     int rc = sl_loop_post(client->loop, start_call, k);
     if (rc != 0) call_free(k);
     return rc;
+}
+
+static int call_service(sl_client_t *client, int service, const char *operation, const char *json,
+                        size_t len, const char *idempotency_key, sl_client_done_fn done,
+                        void *arg) {
+    return call_service_stream(client, service, operation, json, len, idempotency_key, done, arg,
+                               NULL);
+}
+
+int sl_client_stream_open(sl_client_t *client, const char *operation, const char *json, size_t len,
+                          sl_client_stream_t **out) {
+    sl_client_stream_t *st = calloc(1, sizeof *st);
+    if (!st) return SL_ENOMEM;
+    st->client = client;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cond, NULL);
+    sl_buf_init(&st->pending);
+    st->refs = 2; /* the reader and the call */
+    int rc = call_service_stream(client, 0, operation, json, len, NULL, stream_end, st, st);
+    if (rc != 0) {
+        st->refs = 1;
+        stream_unref(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+int sl_client_stream_read(sl_client_stream_t *st, sl_buf_t *into, int timeout_ms, int *status,
+                          int *error) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&st->mu);
+    while (st->pending.len == 0 && !st->finished)
+        if (pthread_cond_timedwait(&st->cond, &st->mu, &until) != 0) break;
+    int rc = 0;
+    *status = st->status;
+    *error = st->error;
+    if (st->pending.len) {
+        sl_buf_append(into, st->pending.data, st->pending.len);
+        sl_buf_reset(&st->pending);
+        rc = sl_buf_failed(into) ? SL_ENOMEM : 1;
+    } else if (st->finished) {
+        rc = -1;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+static void stream_close_on_loop(void *arg) {
+    sl_client_stream_t *st = arg;
+    if (st->call) {
+        /* Cancelled: its done function never runs, so its request and reference go here. */
+        sl_http_client_cancel(st->call);
+        st->call = NULL;
+        call_free(st->k);
+        st->k = NULL;
+        st->refs--; /* the call's reference; the reader's goes below */
+    }
+    stream_unref(st);
+}
+
+void sl_client_stream_close(sl_client_stream_t *st) {
+    if (!st) return;
+    /* Posting fails only when memory is exhausted: the stream is then left to the client's
+     * end (destroying the client completes the call). */
+    sl_loop_post(st->client->loop, stream_close_on_loop, st);
 }
 
 int sl_client_call(sl_client_t *client, const char *operation, const char *json, size_t len,

@@ -27,6 +27,7 @@
 #include "core/common.h"
 #include "wire/base64.h"
 #include "wire/enc.h"
+#include "wire/eventstream.h"
 #include "wire/json.h"
 
 #include <math.h>
@@ -226,8 +227,13 @@ static int kinesis_call(sl_consumer_t *c, const char *op, sl_buf_t *body, sl_are
     if (code) code[0] = 0;
     sl_client_result_t res;
     int rc = sl_client_call_sync(c->client, op, body->data, body->len, &res);
+    bool expected = rc == SLUICE_ESERVICE && res.error_code &&
+                    !strcmp(op, "RegisterStreamConsumer") &&
+                    !strcmp(res.error_code, "ResourceInUseException");
     if (rc != 0) {
         if (code && res.error_code) snprintf(code, code_cap, "%s", res.error_code);
+    }
+    if (rc != 0 && !expected) {
         log_error(c, "%s on %s: %s: %s", op, c->stream, res.error_code ? res.error_code : "Error",
                   res.error_message ? res.error_message : sl_client_strerror(rc));
     } else if (v) {
@@ -623,6 +629,30 @@ static int batch_add_kinesis(batch_t *b, const sl_record_t *outer) {
     return rc;
 }
 
+/* Where reading (re)starts: after the last record handed out (or after `resume`, a fan-out
+ * continuation), else at the checkpoint, else the checkpoint's sentinel position. */
+static void start_position(sl_consumer_t *c, held_t *h, const char *resume, sl_enc_t *e,
+                           const char *type_key, const char *seq_key) {
+    if (resume && resume[0]) {
+        sl_enc_kv_cstr(e, type_key, "AFTER_SEQUENCE_NUMBER");
+        sl_enc_kv_cstr(e, seq_key, resume);
+    } else if (h->any_handed) {
+        sl_enc_kv_cstr(e, type_key, "AFTER_SEQUENCE_NUMBER");
+        sl_enc_kv_cstr(e, seq_key, h->last_seq);
+    } else if (!is_sentinel(h->lease.checkpoint)) {
+        sl_enc_kv_cstr(e, type_key, "AT_SEQUENCE_NUMBER");
+        sl_enc_kv_cstr(e, seq_key, h->lease.checkpoint);
+    } else if (!strcmp(h->lease.checkpoint, "LATEST")) {
+        sl_enc_kv_cstr(e, type_key, "LATEST");
+    } else if (!strcmp(h->lease.checkpoint, "AT_TIMESTAMP")) {
+        sl_enc_kv_cstr(e, type_key, "AT_TIMESTAMP");
+        sl_enc_key(e, "Timestamp");
+        sl_enc_timestamp_ms(e, c->cfg.initial_timestamp_ms);
+    } else {
+        sl_enc_kv_cstr(e, type_key, "TRIM_HORIZON");
+    }
+}
+
 static int get_iterator(sl_consumer_t *c, held_t *h, char **iterator) {
     sl_arena_t arena;
     sl_arena_init(&arena, 2048);
@@ -632,21 +662,7 @@ static int get_iterator(sl_consumer_t *c, held_t *h, char **iterator) {
     sl_enc_map_begin(&e);
     sl_enc_kv_cstr(&e, "StreamName", c->stream);
     sl_enc_kv_cstr(&e, "ShardId", h->lease.key);
-    if (h->any_handed) {
-        sl_enc_kv_cstr(&e, "ShardIteratorType", "AFTER_SEQUENCE_NUMBER");
-        sl_enc_kv_cstr(&e, "StartingSequenceNumber", h->last_seq);
-    } else if (!is_sentinel(h->lease.checkpoint)) {
-        sl_enc_kv_cstr(&e, "ShardIteratorType", "AT_SEQUENCE_NUMBER");
-        sl_enc_kv_cstr(&e, "StartingSequenceNumber", h->lease.checkpoint);
-    } else if (!strcmp(h->lease.checkpoint, "LATEST")) {
-        sl_enc_kv_cstr(&e, "ShardIteratorType", "LATEST");
-    } else if (!strcmp(h->lease.checkpoint, "AT_TIMESTAMP")) {
-        sl_enc_kv_cstr(&e, "ShardIteratorType", "AT_TIMESTAMP");
-        sl_enc_key(&e, "Timestamp");
-        sl_enc_timestamp_ms(&e, c->cfg.initial_timestamp_ms);
-    } else {
-        sl_enc_kv_cstr(&e, "ShardIteratorType", "TRIM_HORIZON");
-    }
+    start_position(c, h, NULL, &e, "ShardIteratorType", "StartingSequenceNumber");
     sl_enc_map_end(&e);
     sl_val_t *v = NULL;
     int rc = kinesis_call(c, "GetShardIterator", &b, &arena, &v, NULL, 0);
@@ -719,6 +735,8 @@ static void release(sl_consumer_t *c, held_t *h) {
     pthread_mutex_unlock(&h->mu);
 }
 
+static int add_records(held_t *h, const sl_val_t *list, batch_t *b, sl_arena_t *arena);
+
 /* One GetRecords; fills b, and at the shard's end *ended and the children. Returns 0 or an
  * error; *retry_ms > 0 asks for a pause (throttling). */
 static int poll_once(sl_consumer_t *c, held_t *h, char **iterator, batch_t *b, int64_t *behind,
@@ -743,8 +761,21 @@ static int poll_once(sl_consumer_t *c, held_t *h, char **iterator, batch_t *b, i
         *retry_ms = !strcmp(code, "ProvisionedThroughputExceededException") ? 1000 : 500;
         return rc;
     }
-    const sl_val_t *list = sl_val_get(v, "Records");
+    rc = add_records(h, sl_val_get(v, "Records"), b, arena);
+    if (rc != 0) return rc;
     sl_val_get_int(v, "MillisBehindLatest", behind);
+    const char *next = sl_val_get_str(v, "NextShardIterator", NULL);
+    free(*iterator);
+    *iterator = next ? strdup(next) : NULL;
+    if (!next) {
+        *ended = true;
+        create_children(c, h, sl_val_get(v, "ChildShards"));
+    }
+    return 0;
+}
+
+/* Adds the Kinesis records of a GetRecords answer or a SubscribeToShardEvent to the batch. */
+static int add_records(held_t *h, const sl_val_t *list, batch_t *b, sl_arena_t *arena) {
     for (size_t i = 0; list && list->type == SL_VAL_ARRAY && i < list->u.arr.count; i++) {
         const sl_val_t *item = list->u.arr.items[i];
         size_t dlen = 0;
@@ -765,17 +796,195 @@ static int poll_once(sl_consumer_t *c, held_t *h, char **iterator, batch_t *b, i
                                              : 0,
                            .data = data,
                            .data_len = len};
-        rc = batch_add_kinesis(b, &rec);
+        int rc = batch_add_kinesis(b, &rec);
         if (rc != 0) return rc;
     }
-    const char *next = sl_val_get_str(v, "NextShardIterator", NULL);
-    free(*iterator);
-    *iterator = next ? strdup(next) : NULL;
-    if (!next) {
-        *ended = true;
-        create_children(c, h, sl_val_get(v, "ChildShards"));
-    }
     return 0;
+}
+
+/* ---- enhanced fan-out ---- */
+
+/* A shard's reading state: a shard iterator (polling) or a subscription (fan-out). */
+typedef struct {
+    char *iterator;
+    sl_client_stream_t *sub;
+    sl_buf_t bytes;                /* received from the subscription, not yet decoded */
+    char resume[SL_LEASE_SEQ_MAX]; /* the last ContinuationSequenceNumber */
+} reading_t;
+
+static void unsubscribe(reading_t *rd) {
+    sl_client_stream_close(rd->sub);
+    rd->sub = NULL;
+    sl_buf_reset(&rd->bytes);
+}
+
+static int subscribe(sl_consumer_t *c, held_t *h, reading_t *rd) {
+    sl_buf_t b = SL_BUF_INIT;
+    sl_enc_t e;
+    sl_enc_init(&e, &b, SL_FMT_JSON);
+    sl_enc_map_begin(&e);
+    sl_enc_kv_cstr(&e, "ConsumerARN", c->consumer_arn);
+    sl_enc_kv_cstr(&e, "ShardId", h->lease.key);
+    sl_enc_key(&e, "StartingPosition");
+    sl_enc_map_begin(&e);
+    start_position(c, h, rd->resume, &e, "Type", "SequenceNumber");
+    sl_enc_map_end(&e);
+    sl_enc_map_end(&e);
+    int rc = sl_buf_failed(&b)
+                 ? SL_ENOMEM
+                 : sl_client_stream_open(c->client, "SubscribeToShard", b.data, b.len, &rd->sub);
+    sl_buf_free(&b);
+    sl_buf_reset(&rd->bytes);
+    return rc;
+}
+
+static const char *es_header(const sl_es_message_t *m, const char *name) {
+    for (size_t i = 0; i < m->header_count; i++)
+        if (!strcmp(m->headers[i].name, name)) return m->headers[i].str;
+    return NULL;
+}
+
+/* Waits up to a tenth of a second for the next SubscribeToShardEvent and fills b from it;
+ * subscribes first when needed, and again when a subscription ends (every 5 minutes). */
+static int fan_out_once(sl_consumer_t *c, held_t *h, reading_t *rd, batch_t *b, int64_t *behind,
+                        bool *ended, sl_arena_t *arena, int *retry_ms) {
+    if (!rd->sub) {
+        int rc = subscribe(c, h, rd);
+        if (rc != 0) {
+            log_error(c, "SubscribeToShard %s: %s", h->lease.key, sl_client_strerror(rc));
+            *retry_ms = 1000;
+            return rc;
+        }
+    }
+    for (;;) {
+        int status = 0, error = 0;
+        if (rd->bytes.len) {
+            sl_es_message_t m;
+            const char *reason = NULL;
+            int rc =
+                sl_es_decode((const uint8_t *)rd->bytes.data, rd->bytes.len, arena, &m, &reason);
+            if (rc == 0) {
+                const char *type = es_header(&m, ":message-type");
+                const char *event = es_header(&m, ":event-type");
+                char *payload = sl_arena_strndup(arena, (const char *)m.payload, m.payload_len);
+                size_t consumed = m.total_len;
+                memmove(rd->bytes.data, rd->bytes.data + consumed, rd->bytes.len - consumed);
+                rd->bytes.len -= consumed;
+                if (!payload) return SL_ENOMEM;
+                if (!type || strcmp(type, "event") != 0) {
+                    const char *ex = es_header(&m, ":exception-type");
+                    log_error(c, "SubscribeToShard %s: %s: %s", h->lease.key, ex ? ex : "error",
+                              payload);
+                    unsubscribe(rd);
+                    *retry_ms = 1000;
+                    return SLUICE_ESERVICE;
+                }
+                if (!event || strcmp(event, "SubscribeToShardEvent") != 0) continue;
+                sl_val_t *v = NULL;
+                if (sl_json_parse(payload, m.payload_len, arena, &v, &reason) != 0) {
+                    log_error(c, "SubscribeToShard %s: malformed event", h->lease.key);
+                    unsubscribe(rd);
+                    *retry_ms = 500;
+                    return SLUICE_ESERVICE;
+                }
+                rc = add_records(h, sl_val_get(v, "Records"), b, arena);
+                if (rc != 0) return rc;
+                sl_val_get_int(v, "MillisBehindLatest", behind);
+                const char *next = sl_val_get_str(v, "ContinuationSequenceNumber", NULL);
+                if (next) {
+                    snprintf(rd->resume, sizeof rd->resume, "%s", next);
+                } else {
+                    /* The shard's end: ChildShards and no continuation. */
+                    *ended = true;
+                    create_children(c, h, sl_val_get(v, "ChildShards"));
+                    unsubscribe(rd);
+                }
+                return 0;
+            }
+            if (rc != SL_EAGAIN) {
+                log_error(c, "SubscribeToShard %s: %s", h->lease.key,
+                          reason ? reason : "malformed event stream");
+                unsubscribe(rd);
+                *retry_ms = 500;
+                return SLUICE_ESERVICE;
+            }
+        }
+        int r = sl_client_stream_read(rd->sub, &rd->bytes, 100, &status, &error);
+        if (r == 0) return 0; /* nothing yet: the caller checks its flags and comes back */
+        if (r < -1) return r;
+        if (status != 0 && status != 200) {
+            /* An error answer: its JSON body, once complete. */
+            while (r != -1)
+                r = sl_client_stream_read(rd->sub, &rd->bytes, 1000, &status, &error);
+            sl_buf_append_byte(&rd->bytes, 0);
+            log_error(c, "SubscribeToShard %s: HTTP %d: %s", h->lease.key, status,
+                      sl_buf_failed(&rd->bytes) ? "" : rd->bytes.data);
+            unsubscribe(rd);
+            *retry_ms = 1000;
+            return SLUICE_ESERVICE;
+        }
+        if (r == -1) {
+            /* The subscription ended (its 5 minutes, or the connection): subscribe again. */
+            if (error) *retry_ms = 500;
+            unsubscribe(rd);
+            return error ? SLUICE_EIO : 0;
+        }
+    }
+}
+
+/* Registers the application's fan-out consumer (or finds it) and waits until it is ACTIVE. */
+static int register_consumer(sl_consumer_t *c) {
+    sl_arena_t arena;
+    sl_arena_init(&arena, 8192);
+    sl_buf_t b = SL_BUF_INIT;
+    sl_enc_t e;
+    sl_enc_init(&e, &b, SL_FMT_JSON);
+    sl_enc_map_begin(&e);
+    sl_enc_kv_cstr(&e, "StreamName", c->stream);
+    sl_enc_map_end(&e);
+    sl_val_t *v = NULL;
+    char code[96];
+    int rc = kinesis_call(c, "DescribeStreamSummary", &b, &arena, &v, code, sizeof code);
+    const char *arn =
+        rc == 0 ? sl_val_get_str(sl_val_get(v, "StreamDescriptionSummary"), "StreamARN", NULL)
+                : NULL;
+    char stream_arn[512] = "";
+    if (arn) snprintf(stream_arn, sizeof stream_arn, "%s", arn);
+    if (rc == 0 && !arn) rc = SLUICE_ESERVICE;
+    if (rc == 0) {
+        sl_buf_reset(&b);
+        sl_enc_init(&e, &b, SL_FMT_JSON);
+        sl_enc_map_begin(&e);
+        sl_enc_kv_cstr(&e, "StreamARN", stream_arn);
+        sl_enc_kv_cstr(&e, "ConsumerName", c->consumer_name);
+        sl_enc_map_end(&e);
+        rc = kinesis_call(c, "RegisterStreamConsumer", &b, &arena, &v, code, sizeof code);
+        if (rc != 0 && !strcmp(code, "ResourceInUseException")) rc = 0; /* registered before */
+    }
+    for (int i = 0; rc == 0 && i < 600; i++) {
+        sl_buf_reset(&b);
+        sl_enc_init(&e, &b, SL_FMT_JSON);
+        sl_enc_map_begin(&e);
+        sl_enc_kv_cstr(&e, "StreamARN", stream_arn);
+        sl_enc_kv_cstr(&e, "ConsumerName", c->consumer_name);
+        sl_enc_map_end(&e);
+        rc = kinesis_call(c, "DescribeStreamConsumer", &b, &arena, &v, code, sizeof code);
+        const sl_val_t *d = rc == 0 ? sl_val_get(v, "ConsumerDescription") : NULL;
+        const char *status = d ? sl_val_get_str(d, "ConsumerStatus", NULL) : NULL;
+        const char *carn = d ? sl_val_get_str(d, "ConsumerARN", NULL) : NULL;
+        if (status && carn && !strcmp(status, "ACTIVE")) {
+            snprintf(c->consumer_arn, sizeof c->consumer_arn, "%s", carn);
+            break;
+        }
+        if (rc == 0) usleep(100 * 1000);
+    }
+    if (rc == 0 && !c->consumer_arn[0]) {
+        log_error(c, "the consumer %s did not become ACTIVE", c->consumer_name);
+        rc = SLUICE_ESERVICE;
+    }
+    sl_buf_free(&b);
+    sl_arena_deinit(&arena);
+    return rc;
 }
 
 static void hand_out(sl_consumer_t *c, held_t *h, batch_t *b, int64_t behind) {
@@ -796,7 +1005,8 @@ static void hand_out(sl_consumer_t *c, held_t *h, batch_t *b, int64_t behind) {
 static void *shard_main(void *arg) {
     held_t *h = arg;
     sl_consumer_t *c = h->c;
-    char *iterator = NULL;
+    bool fan_out = c->cfg.retrieval == SL_RETRIEVAL_FAN_OUT;
+    reading_t rd = {.bytes = SL_BUF_INIT};
     if (!strcmp(h->lease.checkpoint, "SHARD_END")) {
         release(c, h);
         goto out;
@@ -828,11 +1038,11 @@ static void *shard_main(void *arg) {
             c->proc.shutdown_requested(h->proc_state, &h->cp);
             goto out;
         }
-        if (!iterator && get_iterator(c, h, &iterator) != 0) {
+        if (!fan_out && !rd.iterator && get_iterator(c, h, &rd.iterator) != 0) {
             nap(h, 500);
             continue;
         }
-        if (!iterator) {
+        if (!fan_out && !rd.iterator) {
             ended = true; /* no iterator: the shard is closed and past its end */
             break;
         }
@@ -847,7 +1057,8 @@ static void *shard_main(void *arg) {
                      .skip_sub = h->lease.checkpoint_sub};
         int64_t behind = 0;
         int retry_ms = 0;
-        int rc = poll_once(c, h, &iterator, &b, &behind, &ended, &arena, &retry_ms);
+        int rc = fan_out ? fan_out_once(c, h, &rd, &b, &behind, &ended, &arena, &retry_ms)
+                         : poll_once(c, h, &rd.iterator, &b, &behind, &ended, &arena, &retry_ms);
         if (rc == 0) {
             if (b.count) skip_seq[0] = 0;
             if (!atomic_load(&h->lost)) hand_out(c, h, &b, behind);
@@ -857,7 +1068,7 @@ static void *shard_main(void *arg) {
         sl_arena_deinit(&arena);
         if (rc != 0)
             nap(h, retry_ms);
-        else if (got == 0 && !ended)
+        else if (got == 0 && !ended && !fan_out)
             nap(h, c->cfg.idle_between_reads_ms);
     }
     /* The shard is read to its end: the processor must checkpoint SHARD_END. */
@@ -881,7 +1092,9 @@ static void *shard_main(void *arg) {
     release(c, h);
     atomic_store(&c->sync_soon, true);
 out:
-    free(iterator);
+    free(rd.iterator);
+    sl_client_stream_close(rd.sub);
+    sl_buf_free(&rd.bytes);
     atomic_store(&h->done, true);
     return NULL;
 }
@@ -968,6 +1181,7 @@ int sl_consumer_run(sl_consumer_t *c) {
         return rc == SL_EIO ? SLUICE_EIO : SLUICE_ESERVICE;
     }
     rc = shard_sync(c);
+    if (rc == 0 && c->cfg.retrieval == SL_RETRIEVAL_FAN_OUT) rc = register_consumer(c);
     if (rc != 0) return rc == SL_EIO ? SLUICE_EIO : SLUICE_ESERVICE;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

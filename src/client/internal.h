@@ -3,6 +3,7 @@
 #define SL_CLIENT_INTERNAL_H
 
 #include "client/sluice.h"
+#include "core/buf.h"
 #include "net/loop.h"
 
 #include <stdbool.h>
@@ -29,6 +30,20 @@ void sl_client_settings_free(sl_client_settings_t *s);
 
 /* The client's loop (its thread runs it). Producers schedule their work there. */
 sl_loop_t *sl_client_loop(sl_client_t *client);
+
+/* A Kinesis call whose answer is read as it arrives (SubscribeToShard's event stream): no
+ * timeout, no buffering beyond what the reader has not taken yet. */
+typedef struct sl_client_stream sl_client_stream_t;
+int sl_client_stream_open(sl_client_t *client, const char *operation, const char *json, size_t len,
+                          sl_client_stream_t **out);
+/* Appends the bytes received so far to `into`, waiting up to timeout_ms for some. Returns 1 when
+ * bytes were appended, 0 when none came in time, -1 when the answer ended and everything was
+ * read, or SL_ENOMEM; *status is the HTTP status (0 before the head), *error 0 or the call's
+ * failure (SL_EIO / SL_ECLOSED after the end). */
+int sl_client_stream_read(sl_client_stream_t *s, sl_buf_t *into, int timeout_ms, int *status,
+                          int *error);
+/* Ends the call if it still runs and frees the stream (any thread). */
+void sl_client_stream_close(sl_client_stream_t *s);
 
 /* 128-bit hash keys (client/producer.c): a decimal key of up to 39 digits, and MD5 of a
  * partition key as Kinesis routes it. */

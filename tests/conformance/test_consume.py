@@ -5,6 +5,7 @@ MultiLangDaemon protocol). Several workers share a stream: shards are balanced, 
 leases are taken within the failover time, records come at least once and never again after a
 checkpoint, and parents are processed before their children across a split and a merge.
 Failover timings are shortened (--failover-time-ms) so that the tests run in seconds."""
+import hashlib
 import json
 import os
 import shutil
@@ -333,6 +334,146 @@ def test_parents_before_children_across_split_and_merge(server, workdir):
     assert {e["shard"] for e in ended} == {"shardId-000000000000", "shardId-000000000001",
                                             "shardId-000000000002"}
     assert all(e["error"] is None for e in ended)
+
+
+def test_fan_out_worker_reads_across_a_split_and_resumes(server, workdir):
+    tmp, workers = workdir
+    kinesis = client_for(server)
+    stream, app = unique_name("cefo"), unique_name("app")
+    create(kinesis, stream, 2)
+    put(kinesis, stream, 0, 30)
+    fan_out = multilang() + ["--enhanced-fan-out"]
+    w1 = Worker(server, tmp, stream, app, "w1", fan_out)
+    workers.append(w1)
+    wait_for("30 records", lambda: len(processed(tmp)) >= 30)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"][
+        "StreamARN"]
+    consumers = kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]
+    assert [c["ConsumerName"] for c in consumers] == [app]  # named after the application
+    kinesis.split_shard(StreamName=stream, ShardToSplit="shardId-000000000000",
+                        NewStartingHashKey=str(2**126))
+    wait_for("split done", lambda: kinesis.describe_stream_summary(StreamName=stream)[
+        "StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    put(kinesis, stream, 30, 30)
+    wait_for("60 records", lambda: len(processed(tmp)) >= 60)
+    assert w1.terminate() == 0, w1.stderr()
+    # A second worker resumes every shard from its checkpoint over its own subscriptions.
+    put(kinesis, stream, 60, 20)
+    w2 = Worker(server, tmp, stream, app, "w2", fan_out)
+    workers.append(w2)
+    wait_for("80 records", lambda: len(processed(tmp)) >= 80)
+    assert w2.terminate() == 0, w2.stderr()
+    evs = events(tmp)
+    got = [e["data"] for e in evs if e["event"] == "record"]
+    assert sorted(got) == sorted("r%d" % i for i in range(80))  # graceful: exactly once
+    order = [e["shard"] for e in evs if e["event"] == "record"]
+    parent_last = max(i for i, s in enumerate(order) if s == "shardId-000000000000")
+    for child in ("shardId-000000000002", "shardId-000000000003"):
+        assert parent_last < min(i for i, s in enumerate(order) if s == child)
+    assert leases(server, app)["shardId-000000000000"]["checkpoint"] == "SHARD_END"
+
+
+def kpl_aggregate(records):
+    """A KPL aggregate (magic, protobuf AggregatedRecord, MD5) of (partition key, data) pairs,
+    encoded here by hand from the format in docs/libsluice.md."""
+    def varint(n):
+        out = b""
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out += bytes([byte | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    def field(number, payload):
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    keys = sorted({k for k, _ in records})
+    body = b"".join(field(1, k.encode()) for k in keys)
+    for key, data in records:
+        body += field(3, varint(1 << 3) + varint(keys.index(key)) + field(3, data))
+    return b"\xf3\x89\x9a\xc2" + body + hashlib.md5(body).digest()
+
+
+def keys_in(lo, hi, count, prefix):
+    """Partition keys whose MD5 falls in [lo, hi]."""
+    out, i = [], 0
+    while len(out) < count:
+        key = "%s%d" % (prefix, i)
+        if lo <= int.from_bytes(hashlib.md5(key.encode()).digest(), "big") <= hi:
+            out.append(key)
+        i += 1
+    return out
+
+
+def consumer_check(server, stream, app, out):
+    path = sluice_bin().resolve().parents[2] / "tests" / "client" / "consumer_check"
+    assert path.exists(), "consumer_check not built at %s" % path
+    return subprocess.Popen([str(path), server.endpoint, stream, app, str(FAILOVER_MS)],
+                            stdout=open(out, "ab"), stderr=subprocess.PIPE)
+
+
+def test_c_api_consumer_checkpoints_and_drops_aggregates_outside_the_shard(server, workdir):
+    tmp, _ = workdir
+    kinesis = client_for(server)
+    stream, app = unique_name("capi"), unique_name("app")
+    create(kinesis, stream, 1)
+    half = 2**127
+    kinesis.split_shard(StreamName=stream, ShardToSplit="shardId-000000000000",
+                        NewStartingHashKey=str(half))
+    wait_for("split done", lambda: kinesis.describe_stream_summary(StreamName=stream)[
+        "StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    low, high = keys_in(0, half - 1, 6, "lo"), keys_in(half, 2**128 - 1, 6, "hi")
+    good_low = kpl_aggregate([(k, b"A%d" % i) for i, k in enumerate(low[:3])])
+    # Routed to the low shard by its explicit hash key, but with sub-records of the high range:
+    # what a producer that predicted the old shard map writes after a split. Dropped whole.
+    mixed = kpl_aggregate([(low[3], b"B0"), (high[0], b"B1"), (low[4], b"B2")])
+    good_high = kpl_aggregate([(k, b"C%d" % i) for i, k in enumerate(high[1:4])])
+    out = kinesis.put_records(StreamName=stream, Records=[
+        {"Data": good_low, "PartitionKey": "a", "ExplicitHashKey": "0"},
+        {"Data": mixed, "PartitionKey": "a", "ExplicitHashKey": "1"},
+        {"Data": good_high, "PartitionKey": "a", "ExplicitHashKey": str(half)},
+        {"Data": b"P0", "PartitionKey": low[5]},
+        {"Data": b"P1", "PartitionKey": high[5]},
+    ])
+    assert out["FailedRecordCount"] == 0
+    log = tmp / "capi.out"
+    lines = lambda: log.read_text().splitlines() if log.exists() else []
+    proc = consumer_check(server, stream, app, log)
+    try:
+        wait_for("8 records", lambda: sum(l.startswith("rec ") for l in lines()) >= 8)
+        wait_for("checkpoints", lambda: sum(l.startswith("cp ") for l in lines()) >= 2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, proc.stderr.read().decode()
+    got = [l.split() for l in lines()]
+    recs = {(l[1], l[5]): (l[2], int(l[3])) for l in got if l[0] == "rec"}
+    assert sorted(d for _, d in recs) == ["A0", "A1", "A2", "C0", "C1", "C2", "P0", "P1"]
+    assert {s for s, d in recs if d.startswith("A")} == {"shardId-000000000001"}
+    assert [recs[("shardId-000000000001", "A%d" % i)][1] for i in range(3)] == [0, 1, 2]
+    assert "dropped the aggregate" in proc.stderr.read().decode()
+    assert all(l[-1] == "0" for l in got if l[0] == "cp")
+    assert all(l[-1] == "-2" for l in got if l[0] in ("bad-after", "bad-before"))
+    assert any(l[0] == "bad-before" for l in got)  # the aggregate's batch had several positions
+    assert ["ended", "shardId-000000000000", "0"] in got  # the empty parent, SHARD_END stored
+    table = leases(server, app)
+    assert table["shardId-000000000000"]["checkpoint"] == "SHARD_END"
+    last_low = max(v for (s, _), v in recs.items() if s == "shardId-000000000001")
+    assert (table["shardId-000000000001"]["checkpoint"],
+            int(table["shardId-000000000001"]["checkpointSubSequenceNumber"])) == last_low
+    # Restarted, the worker resumes after its checkpoints: nothing again.
+    log.write_text("")
+    put(kinesis, stream, 0, 4)
+    proc = consumer_check(server, stream, app, log)
+    try:
+        wait_for("4 new records", lambda: sum(l.startswith("rec ") for l in lines()) >= 4)
+        time.sleep(0.5)  # room for a wrong redelivery to show up
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    again = sorted(l.split()[5] for l in lines() if l.startswith("rec "))
+    assert again == ["r0", "r1", "r2", "r3"]
+    inits = [l.split() for l in lines() if l.startswith("init ")]
+    assert {i[1] for i in inits} == {"shardId-000000000001", "shardId-000000000002"}
 
 
 def test_usage_errors(server):
