@@ -41,9 +41,11 @@ typedef struct {
 } app_t;
 
 static sl_consumer_t *signal_target;
+static volatile sig_atomic_t stopping; /* SIGTERM/SIGINT arrived: no more retries */
 
 static void on_signal(int sig) {
     (void)sig;
+    stopping = 1;
     if (signal_target) sl_consumer_shutdown(signal_target);
 }
 
@@ -175,8 +177,9 @@ static void exec_records(void *shard, const sl_records_input_t *in) {
         if (status == 0) break;
         fprintf(stderr, "sluice consume: %s: the command exited with %d on %zu records; again\n",
                 s->shard, status, in->count);
+        /* Shutting down: the batch stays unacknowledged and comes again to the next worker. */
         for (int i = 0; i < 50; i++) {
-            if (s->app->failed) return;
+            if (s->app->failed || stopping) return;
             usleep(20 * 1000);
         }
         if (attempt >= 1000) return;
