@@ -201,6 +201,20 @@ def test_exec_failed_command_is_retried(server, workdir):
     assert "exited with 3" in w.stderr()
 
 
+def test_exec_sigterm_ends_the_retries_of_a_failing_command(server, workdir):
+    tmp, workers = workdir
+    kinesis = client_for(server)
+    stream, app = unique_name("cstuck"), unique_name("app")
+    create(kinesis, stream, 1)
+    put(kinesis, stream, 0, 3)
+    w = Worker(server, tmp, stream, app, "w1", ["--exec", "exit 1"])
+    workers.append(w)
+    wait_for("a failed batch", lambda: "exited with 1" in w.stderr())
+    assert w.terminate(timeout=10) == 0, w.stderr()
+    # Nothing was acknowledged: the batch comes again from the start.
+    assert leases(server, app)["shardId-000000000000"]["checkpoint"] == "TRIM_HORIZON"
+
+
 def test_aws_kcl_processor_checkpoints_and_second_worker_takes_over(server, workdir):
     tmp, workers = workdir
     kinesis = client_for(server)
