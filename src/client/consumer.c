@@ -65,6 +65,7 @@ struct held {
     bool started;
     pthread_t thread;
     /* Shard thread only: */
+    sl_lease_table_t table; /* the shard thread's calls (its own error text) */
     sl_checkpointer_t cp;
     void *proc_state;                /* the processor's state for this shard */
     char last_seq[SL_LEASE_SEQ_MAX]; /* the last record handed to the processor */
@@ -450,6 +451,8 @@ static void add_held(sl_consumer_t *c, const sl_lease_t *l) {
     h->lease = *l;
     h->renewed_ms = sl_client_now_ms();
     h->cp.h = h;
+    h->table.client = c->table.client;
+    h->table.table = c->table.table;
     pthread_mutex_lock(&c->mu);
     h->next = c->held;
     c->held = h;
@@ -702,12 +705,12 @@ static void create_children(sl_consumer_t *c, held_t *h, const sl_val_t *childre
                  hr ? sl_val_get_str(hr, "StartingHashKey", NULL) ?: "" : "");
         snprintf(l.end_hash, sizeof l.end_hash, "%s",
                  hr ? sl_val_get_str(hr, "EndingHashKey", NULL) ?: "" : "");
-        int rc = sl_lease_create(&c->table, &l);
-        if (rc != 0 && rc != SLUICE_ELEASELOST) log_error(c, "%s", c->table.error);
+        int rc = sl_lease_create(&h->table, &l);
+        if (rc != 0 && rc != SLUICE_ELEASELOST) log_error(c, "%s", h->table.error);
         if (nids < SL_ARRAY_LEN(ids)) ids[nids++] = id;
     }
-    if (nids && sl_lease_set_children(&c->table, h->lease.key, ids, nids) != 0)
-        log_error(c, "%s", c->table.error);
+    if (nids && sl_lease_set_children(&h->table, h->lease.key, ids, nids) != 0)
+        log_error(c, "%s", h->table.error);
 }
 
 /* Waits until every parent's lease says SHARD_END or is gone. False when the shard must stop. */
@@ -717,9 +720,9 @@ static bool wait_for_parents(sl_consumer_t *c, held_t *h) {
             if (atomic_load(&h->lost) || atomic_load(&h->stop)) return false;
             sl_lease_t parent;
             bool found = false;
-            int rc = sl_lease_get(&c->table, h->lease.parents[p], &parent, &found);
+            int rc = sl_lease_get(&h->table, h->lease.parents[p], &parent, &found);
             if (rc == 0 && (!found || !strcmp(parent.checkpoint, "SHARD_END"))) break;
-            if (rc != 0) log_error(c, "%s", c->table.error);
+            if (rc != 0) log_error(c, "%s", h->table.error);
             nap(h, c->cfg.parent_poll_interval_ms);
         }
     }
@@ -729,8 +732,8 @@ static bool wait_for_parents(sl_consumer_t *c, held_t *h) {
 /* Gives the lease up (its shard is finished or refused), so no worker holds it. */
 static void release(sl_consumer_t *c, held_t *h) {
     pthread_mutex_lock(&h->mu);
-    if (!atomic_load(&h->lost) && sl_lease_evict(&c->table, &h->lease) != 0)
-        log_error(c, "releasing %s: %s", h->lease.key, c->table.error);
+    if (!atomic_load(&h->lost) && sl_lease_evict(&h->table, &h->lease) != 0)
+        log_error(c, "releasing %s: %s", h->lease.key, h->table.error);
     h->released = true;
     pthread_mutex_unlock(&h->mu);
 }
@@ -1127,12 +1130,12 @@ int sl_checkpointer_checkpoint(sl_checkpointer_t *cp, const char *sequence_numbe
         int before = seq_cmp(seq, h->lease.checkpoint);
         if (before < 0 || (before == 0 && (int64_t)sub < h->lease.checkpoint_sub)) rc = SL_EINVAL;
     }
-    if (rc == 0) rc = sl_lease_checkpoint(&c->table, &h->lease, seq, (int64_t)sub);
+    if (rc == 0) rc = sl_lease_checkpoint(&h->table, &h->lease, seq, (int64_t)sub);
     pthread_mutex_unlock(&h->mu);
     if (rc == SLUICE_ELEASELOST) {
         atomic_store(&h->lost, true);
     } else if (rc != 0 && rc != SL_EINVAL) {
-        log_error(c, "checkpoint of %s: %s", h->lease.key, c->table.error);
+        log_error(c, "checkpoint of %s: %s", h->lease.key, h->table.error);
         if (rc == SL_EIO) rc = SLUICE_EIO;
     }
     return rc;
