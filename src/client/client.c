@@ -272,7 +272,11 @@ static void call_done(sl_http_call_t *call, const sl_http_client_resp_t *resp, v
         r.body = "";
         r.body_len = 0;
     } else if (resp->status != 200) {
-        error_parts(resp->body, r.body_len, &arena, &r.error_code, &r.error_message);
+        /* A streamed answer's error body went to the stream's reader, not here. */
+        if (resp->body)
+            error_parts(resp->body, r.body_len, &arena, &r.error_code, &r.error_message);
+        else
+            r.error_code = r.error_message = "";
         if (!*r.error_code) {
             char *t = sl_arena_sprintf(&arena, "HTTP%d", resp->status);
             r.error_code = t ? t : "HTTPError";

@@ -104,6 +104,8 @@ def workdir():
     for w in workers:
         if w.proc.poll() is None:
             w.kill()
+        # Shown by pytest when the test failed.
+        print("--- %s stderr:\n%s" % (w.name, w.stderr()[-4000:]))
     shutil.rmtree(d, ignore_errors=True)
 
 
