@@ -76,8 +76,7 @@ int main(int argc, char **argv) {
     for (int i = 4; i < argc; i++) {
         if (!strcmp(argv[i], "--records") && i + 1 < argc) g_target = atol(argv[++i]);
         if (!strcmp(argv[i], "--fan-out")) fan_out = true;
-        if (!strcmp(argv[i], "--checkpoint-every-ms") && i + 1 < argc)
-            g_every_ms = atoi(argv[++i]);
+        if (!strcmp(argv[i], "--checkpoint-every-ms") && i + 1 < argc) g_every_ms = atoi(argv[++i]);
     }
     sl_client_config_t cc = {.endpoint_url = argv[1],
                              .region = "us-east-1",
