@@ -140,13 +140,23 @@ typedef struct {
     char message[512];
 } sl_an_err_t;
 
+/* Invokes a function of the account (RequestResponse) and waits for it, from a runner's thread:
+ * 0 with the response payload (*result, malloc'd), or non-zero with a message in `error` (the
+ * function failed, timed out or does not exist). */
+typedef int (*sl_an_invoke_fn)(void *ctx, const char *function, const void *payload, size_t len,
+                               uint8_t **result, size_t *result_len, char *error, size_t error_cap);
+
 typedef struct {
     const char *region;
     const char *account_id;
     const char *path;        /* the account's analytics.db */
     sl_kinesis_t *kinesis;   /* the account's streams: inputs and outputs */
     sl_objstore_t *objstore; /* the account's object store: reference data (NULL: none) */
-    int poll_ms;             /* a runner's idle wait between reads (0: 200) */
+    /* Lambda preprocessing of inputs and Lambda outputs (set by the composition root from the
+     * functions service; NULL: such applications fail to run their functions, retrying) */
+    sl_an_invoke_fn invoke;
+    void *invoke_ctx;
+    int poll_ms; /* a runner's idle wait between reads (0: 200) */
 } sl_an_apps_config_t;
 
 int sl_an_apps_open(const sl_an_apps_config_t *cfg, sl_an_apps_t **out);

@@ -514,8 +514,9 @@ static void infer(sl_an_discovery_t *d, bool crlf) {
 
 /* ---- sampling ---- */
 
-static int on_sample(void *ctx, const char *shard_id, const sl_krecord_t *records, size_t n) {
-    (void)shard_id;
+static int on_sample(void *ctx, const sl_kfollow_shard_t *shard, const sl_krecord_t *records,
+                     size_t n) {
+    (void)shard;
     sl_an_discovery_t *d = ctx;
     for (size_t i = 0; i < n && d->nraw < DISCOVER_RECORDS_MAX; i++)
         result_add_raw(d, (const char *)records[i].data, records[i].data_len);

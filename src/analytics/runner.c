@@ -8,6 +8,9 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "kinesis/follow.h"
+#include "kinesis/seqnum.h"
+#include "wire/base64.h"
+#include "wire/json.h"
 #include "objstore/objstore.h"
 #include "wire/enc.h"
 
@@ -31,6 +34,7 @@ typedef struct {
     sl_buf_t data;    /* the records back to back */
     size_t *ends;     /* end offset of each record in data */
     size_t count, cap;
+    int retries; /* Lambda outputs: failed deliveries of the first rows in a row (retryHint) */
 } pending_t;
 
 struct sl_an_runner {
@@ -202,6 +206,48 @@ bool sl_an_runner_prepare(sl_an_engine_t *eng, const sl_an_app_t *a, sl_objstore
     return true;
 }
 
+/* ---- functions (Lambda preprocessing and outputs) ---- */
+
+/* Invokes fn with the JSON in b and parses the JSON answer into *out (in arena). */
+static int invoke_json(sl_an_runner_t *r, const char *fn, const sl_buf_t *b, sl_arena_t *arena,
+                       sl_val_t **out) {
+    if (!r->cfg.invoke) {
+        SL_WARN("analytics: application %s: function %s cannot be invoked (--functions off)",
+                r->app.name, fn);
+        return SL_EAGAIN;
+    }
+    uint8_t *res = NULL;
+    size_t res_len = 0;
+    char error[256] = "";
+    if (r->cfg.invoke(r->cfg.invoke_ctx, fn, b->data, b->len, &res, &res_len, error,
+                      sizeof error) != 0) {
+        SL_WARN("analytics: application %s: function %s failed (%s); retrying", r->app.name, fn,
+                error);
+        free(res);
+        return SL_EAGAIN;
+    }
+    char *copy = sl_arena_strndup(arena, (const char *)res, res_len);
+    free(res);
+    const char *reason;
+    if (!copy || sl_json_parse(copy, res_len, arena, out, &reason) != 0 ||
+        (*out)->type != SL_VAL_MAP) {
+        SL_WARN("analytics: application %s: function %s answered no JSON object; retrying",
+                r->app.name, fn);
+        return SL_EAGAIN;
+    }
+    return 0;
+}
+
+/* The result of recordId in a function's {"records":[{"recordId","result","data"}]}. */
+static const sl_val_t *result_of(const sl_val_t *answer, const char *id) {
+    const sl_val_t *list = sl_val_get(answer, "records");
+    for (size_t i = 0; list && list->type == SL_VAL_ARRAY && i < list->u.arr.count; i++) {
+        const char *rid = sl_val_get_str(list->u.arr.items[i], "recordId", NULL);
+        if (rid && strcmp(rid, id) == 0) return list->u.arr.items[i];
+    }
+    return NULL;
+}
+
 /* ---- outputs ---- */
 
 static void json_value(sl_enc_t *e, const sl_sql_value_t *v, const sl_sql_type_t *t) {
@@ -290,10 +336,61 @@ static void put_done(sl_kput_t *op) {
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Puts an output's waiting rows (PutRecords of at most 500). Rows a put could not store stay
- * waiting, in order, for the next flush: delivery is retried without end, as on AWS. */
+/* Delivers n waiting rows from `from` to a Lambda output: true when the function answered Ok
+ * for every one (else they are all sent again, retryHint one higher). */
+static bool deliver_lambda(sl_an_runner_t *r, pending_t *p, size_t from, size_t n) {
+    sl_buf_t b = SL_BUF_INIT;
+    sl_enc_t e;
+    sl_enc_init(&e, &b, SL_FMT_JSON);
+    char id[200];
+    snprintf(id, sizeof id, "%s-%" PRIu64, r->app.name, ++r->key_counter);
+    sl_enc_map_begin(&e);
+    sl_enc_kv_cstr(&e, "invocationId", id);
+    sl_enc_kv_cstr(&e, "applicationArn", r->app.arn);
+    sl_enc_key(&e, "records");
+    sl_enc_array_begin(&e);
+    for (size_t i = from; i < from + n; i++) {
+        size_t start = i ? p->ends[i - 1] : 0;
+        snprintf(id, sizeof id, "%zu", i - from);
+        sl_enc_map_begin(&e);
+        sl_enc_kv_cstr(&e, "recordId", id);
+        sl_enc_key(&e, "lambdaDeliveryRecordMetadata");
+        sl_enc_map_begin(&e);
+        sl_enc_kv_int(&e, "retryHint", p->retries);
+        sl_enc_map_end(&e);
+        sl_enc_key(&e, "data");
+        sl_enc_bytes(&e, p->data.data + start, p->ends[i] - start);
+        sl_enc_map_end(&e);
+    }
+    sl_enc_array_end(&e);
+    sl_enc_map_end(&e);
+    sl_arena_t arena;
+    sl_arena_init(&arena, 16384);
+    sl_val_t *answer = NULL;
+    bool ok = !sl_buf_failed(&b) && invoke_json(r, p->out->resource_arn, &b, &arena, &answer) == 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        snprintf(id, sizeof id, "%zu", i);
+        const sl_val_t *res = result_of(answer, id);
+        const char *result = res ? sl_val_get_str(res, "result", NULL) : NULL;
+        ok = result && strcmp(result, "Ok") == 0;
+    }
+    sl_arena_deinit(&arena);
+    sl_buf_free(&b);
+    p->retries = ok ? 0 : p->retries + 1;
+    return ok;
+}
+
+/* Puts an output's waiting rows (PutRecords of at most 500, or one invocation of a Lambda
+ * output). Rows that could not be delivered stay waiting, in order, for the next flush: delivery
+ * is retried without end, as on AWS. */
 static void flush_output(sl_an_runner_t *r, pending_t *p) {
     size_t done = 0;
+    while (p->out->kind == SL_AN_OUT_LAMBDA && done < p->count) {
+        size_t n = SL_MIN(p->count - done, (size_t)RUNNER_PUT_RECORDS_MAX);
+        if (!deliver_lambda(r, p, done, n)) break;
+        done += n;
+    }
+    if (p->out->kind == SL_AN_OUT_LAMBDA) goto cut;
     while (done < p->count) {
         size_t n = SL_MIN(p->count - done, (size_t)RUNNER_PUT_RECORDS_MAX);
         sl_krecord_t recs[RUNNER_PUT_RECORDS_MAX];
@@ -340,6 +437,7 @@ static void flush_output(sl_an_runner_t *r, pending_t *p) {
         }
         done += n;
     }
+cut:
     if (done == 0) return;
     size_t cut = p->ends[done - 1];
     memmove(p->data.data, p->data.data + cut, p->data.len - cut);
@@ -367,27 +465,112 @@ static void on_row(void *ctx, const sl_sql_value_t *values, size_t n) {
     sl_an_engine_insert(r->eng, r->inapp[rc->stream], r->last_rowtime[rc->stream], row, n + 1);
 }
 
-static int on_records(void *ctx, const char *shard_id, const sl_krecord_t *records, size_t count) {
+/* One record into its in-application stream (or error_stream when it does not map). */
+static void insert_record(sl_an_runner_t *r, int stream, int64_t arrival_ms, const void *data,
+                          size_t len, sl_arena_t *arena) {
+    /* ROWTIME: the time the row entered the in-application stream, never going back */
+    int64_t now = sl_time_now_ms();
+    if (now > r->last_rowtime[stream]) r->last_rowtime[stream] = now;
+    row_ctx_t rc = {r, stream, arrival_ms};
+    char msg[512];
+    sl_arena_reset(arena);
+    if (sl_an_map_record(&r->schema, data, len, arena, on_row, &rc, msg, sizeof msg) != 0)
+        sl_an_engine_insert_error(r->eng, r->inapp[stream], r->last_rowtime[stream], msg, data,
+                                  len);
+}
+
+/* Lambda preprocessing (InputProcessingConfiguration): the batch goes to the function as AWS
+ * sends it; Ok records (their new data) are mapped, Dropped ones skipped, ProcessingFailed ones
+ * and those the answer leaves out go to error_stream. A failed invocation stops the pass: the
+ * batch is read and sent again (AWS retries without end). */
+static int preprocess(sl_an_runner_t *r, const sl_kfollow_shard_t *shard, int stream,
+                      const sl_krecord_t *records, size_t count, sl_arena_t *arena) {
+    sl_buf_t b = SL_BUF_INIT;
+    sl_enc_t e;
+    sl_enc_init(&e, &b, SL_FMT_JSON);
+    char id[200];
+    snprintf(id, sizeof id, "%s-%" PRIu64 "-%" PRIu64, r->app.name, ++r->key_counter,
+             (uint64_t)sl_time_now_ms());
+    sl_enc_map_begin(&e);
+    sl_enc_kv_cstr(&e, "invocationId", id);
+    sl_enc_kv_cstr(&e, "applicationArn", r->app.arn);
+    sl_enc_kv_cstr(&e, "streamArn", r->app.input.resource_arn);
+    sl_enc_key(&e, "records");
+    sl_enc_array_begin(&e);
+    for (size_t i = 0; i < count; i++) {
+        const sl_krecord_t *k = &records[i];
+        sl_seqnum_t sn = sl_kinesis_seqnum(shard->created_ms, shard->index, k->seq, k->arrival_ms);
+        char seq[64];
+        sl_seqnum_format(&sn, seq);
+        snprintf(id, sizeof id, "%zu", i);
+        sl_enc_map_begin(&e);
+        sl_enc_kv_cstr(&e, "recordId", id);
+        sl_enc_key(&e, "kinesisStreamRecordMetadata");
+        sl_enc_map_begin(&e);
+        sl_enc_kv_cstr(&e, "shardId", shard->shard_id);
+        sl_enc_kv_str(&e, "partitionKey", k->partition_key, k->partition_key_len);
+        sl_enc_kv_cstr(&e, "sequenceNumber", seq);
+        sl_enc_kv_int(&e, "approximateArrivalTimestamp", k->arrival_ms);
+        sl_enc_map_end(&e);
+        sl_enc_key(&e, "data");
+        sl_enc_bytes(&e, k->data, k->data_len);
+        sl_enc_map_end(&e);
+    }
+    sl_enc_array_end(&e);
+    sl_enc_map_end(&e);
+    sl_arena_t answer_arena;
+    sl_arena_init(&answer_arena, 16384);
+    sl_val_t *answer = NULL;
+    int rc = sl_buf_failed(&b)
+                 ? SL_ENOMEM
+                 : invoke_json(r, r->app.input.processor_arn, &b, &answer_arena, &answer);
+    sl_buf_free(&b);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        snprintf(id, sizeof id, "%zu", i);
+        const sl_val_t *res = result_of(answer, id);
+        const char *result = res ? sl_val_get_str(res, "result", NULL) : NULL;
+        if (result && strcmp(result, "Dropped") == 0) continue;
+        size_t dlen = 0;
+        const char *data =
+            result && strcmp(result, "Ok") == 0 ? sl_val_get_str(res, "data", &dlen) : NULL;
+        uint8_t *bytes = data ? malloc(dlen / 4 * 3 + 3) : NULL;
+        size_t blen = 0;
+        char bad;
+        if (bytes && sl_base64_decode(data, dlen, bytes, &blen, &bad) == SL_B64_OK) {
+            insert_record(r, stream, records[i].arrival_ms, bytes, blen, arena);
+        } else {
+            int64_t now = sl_time_now_ms();
+            if (now > r->last_rowtime[stream]) r->last_rowtime[stream] = now;
+            sl_an_engine_insert_error(
+                r->eng, r->inapp[stream], r->last_rowtime[stream],
+                !res      ? "The preprocessing function returned no result for the record"
+                : !result ? "The preprocessing function's result has no status"
+                : strcmp(result, "Ok") == 0 ? "The preprocessing function returned invalid data"
+                                            : "The preprocessing function failed the record",
+                records[i].data, records[i].data_len);
+        }
+        free(bytes);
+    }
+    sl_arena_deinit(&answer_arena);
+    return rc;
+}
+
+static int on_records(void *ctx, const sl_kfollow_shard_t *shard, const sl_krecord_t *records,
+                      size_t count) {
     sl_an_runner_t *r = ctx;
-    uint32_t index = 0;
-    sscanf(shard_id, "shardId-%" SCNu32, &index);
-    int stream = (int)(index % (uint32_t)r->app.input.parallelism);
+    int stream = (int)(shard->index % (uint32_t)r->app.input.parallelism);
     sl_arena_t arena;
     sl_arena_init(&arena, 16384);
-    for (size_t i = 0; i < count; i++) {
-        /* ROWTIME: the time the row entered the in-application stream, never going back */
-        int64_t now = sl_time_now_ms();
-        if (now > r->last_rowtime[stream]) r->last_rowtime[stream] = now;
-        row_ctx_t rc = {r, stream, records[i].arrival_ms};
-        char msg[512];
-        sl_arena_reset(&arena);
-        if (sl_an_map_record(&r->schema, (const char *)records[i].data, records[i].data_len, &arena,
-                             on_row, &rc, msg, sizeof msg) != 0)
-            sl_an_engine_insert_error(r->eng, r->inapp[stream], r->last_rowtime[stream], msg,
-                                      records[i].data, records[i].data_len);
+    int rc = 0;
+    if (r->app.input.processor_arn) {
+        rc = preprocess(r, shard, stream, records, count, &arena);
+    } else {
+        for (size_t i = 0; i < count; i++)
+            insert_record(r, stream, records[i].arrival_ms, records[i].data, records[i].data_len,
+                          &arena);
     }
     sl_arena_deinit(&arena);
-    return 0;
+    return rc;
 }
 
 /* ---- positions (LAST_STOPPED_POINT) ---- */

@@ -232,7 +232,8 @@ static int read_shard(sl_kfollow_t *f, fshard_t *s, sl_kfollow_fn fn, void *ctx,
     }
     char id[24];
     sl_shardid_format(s->index, id);
-    rc = op.count ? fn(ctx, id, op.records, op.count) : 0;
+    sl_kfollow_shard_t shard = {id, s->index, op.shard_created_ms};
+    rc = op.count ? fn(ctx, &shard, op.records, op.count) : 0;
     if (rc == 0) {
         *delivered += op.count;
         if (op.shard_ended) {

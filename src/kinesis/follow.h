@@ -33,10 +33,18 @@ typedef struct {
 int sl_kfollow_create(const sl_kfollow_config_t *cfg, sl_kfollow_t **out);
 void sl_kfollow_destroy(sl_kfollow_t *f);
 
+/* The shard records come from: its id, index and creation time (a record's public sequence
+ * number is sl_kinesis_seqnum(created_ms, index, record->seq, record->arrival_ms)). */
+typedef struct {
+    const char *shard_id;
+    uint32_t index;
+    int64_t created_ms;
+} sl_kfollow_shard_t;
+
 /* Records of one read of one shard, in order. A non-zero return stops the pass (it is returned)
  * and the shard's position does not move past these records. */
-typedef int (*sl_kfollow_fn)(void *ctx, const char *shard_id, const sl_krecord_t *records,
-                             size_t count);
+typedef int (*sl_kfollow_fn)(void *ctx, const sl_kfollow_shard_t *shard,
+                             const sl_krecord_t *records, size_t count);
 
 /* One pass: lists the shards when needed (first pass, after a shard ended, every few seconds)
  * and reads each readable shard once. *delivered counts the records handed to fn; *caught_up

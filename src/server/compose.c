@@ -176,6 +176,68 @@ static int open_dynamodb(sl_compose_t *root, account_t *a, const char *dir) {
     return sl_ddb_open(&dcfg, &a->dynamodb);
 }
 
+/* An analytics runner invokes a function (Lambda preprocessing, a Lambda output) of its account:
+ * submitted to the functions service, waited for on the runner's thread. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} invoke_wait_t;
+
+static void analytics_invoked(sl_fn_op_t *op) {
+    invoke_wait_t *w = op->arg;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int analytics_invoke(void *ctx, const char *function, const void *payload, size_t len,
+                            uint8_t **result, size_t *result_len, char *error, size_t cap) {
+    account_t *a = ctx;
+    *result = NULL;
+    *result_len = 0;
+    if (!a->functions) {
+        snprintf(error, cap, "the functions service is off (--functions off)");
+        return SL_EINVAL;
+    }
+    invoke_wait_t w = {.done = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    sl_fn_op_t op = {
+        .kind = SL_FN_INVOKE,
+        .account = a->functions,
+        .function_name = function,
+        .invoke_type = SL_FN_INVOKE_SYNC,
+        .payload = payload,
+        .payload_len = len,
+        .done = analytics_invoked,
+        .arg = &w,
+    };
+    sl_fn_submit(&op);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    int rc = 0;
+    if (op.error_type) {
+        snprintf(error, cap, "%s: %s", op.error_type, op.error_message);
+        rc = SL_EAGAIN;
+    } else if (op.function_error) {
+        snprintf(error, cap, "%s: %.*s", op.function_error, (int)SL_MIN(op.result_len, 200),
+                 op.result ? (const char *)op.result : "");
+        rc = SL_EAGAIN;
+    } else {
+        *result = op.result; /* taken over */
+        *result_len = op.result_len;
+        op.result = NULL;
+    }
+    sl_fn_op_deinit(&op);
+    return rc;
+}
+
 /* Opens the Kinesis Data Analytics applications of account a (<dir>/analytics.db); those that
  * were RUNNING run again. */
 static int open_analytics(sl_compose_t *root, account_t *a, const char *dir) {
@@ -187,6 +249,8 @@ static int open_analytics(sl_compose_t *root, account_t *a, const char *dir) {
         .path = path,
         .kinesis = a->kinesis,
         .objstore = a->objstore,
+        .invoke = analytics_invoke,
+        .invoke_ctx = a,
     };
     return sl_an_apps_open(&acfg, &a->analytics);
 }
@@ -723,6 +787,11 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
         sl_an_apps_quiesce(root->accounts[i].analytics);
     if (root->http) sl_http_server_stop(root->http, grace_ms);
+    /* analytics runners may be waiting for a function: they stop while functions still run */
+    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
+        sl_an_apps_close(root->accounts[i].analytics);
+        root->accounts[i].analytics = NULL;
+    }
     if (root->runtime_http) sl_http_server_stop(root->runtime_http, 0);
     sl_functions_destroy(root->functions);
     sl_front_destroy(root->front);

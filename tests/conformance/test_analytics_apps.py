@@ -410,3 +410,83 @@ def test_discover_input_schema(server):
         kda.discover_input_schema(ResourceARN=stream(kinesis, unique_name("kempty")),
                                   RoleARN=ROLE, InputStartingPositionConfiguration={
                                       "InputStartingPosition": "TRIM_HORIZON"})
+
+
+PREPROCESSOR = """
+export const handler = async (event) => ({
+  records: event.records.map((r) => {
+    const doc = JSON.parse(Buffer.from(r.data, 'base64').toString('utf8'));
+    if (doc.ticker === 'DROP') return { recordId: r.recordId, result: 'Dropped', data: r.data };
+    if (doc.ticker === 'FAIL') return { recordId: r.recordId, result: 'ProcessingFailed', data: r.data };
+    if (!r.kinesisStreamRecordMetadata.sequenceNumber || !r.kinesisStreamRecordMetadata.shardId)
+      throw new Error('no metadata');
+    doc.price = doc.price * 100;
+    return { recordId: r.recordId, result: 'Ok', data: Buffer.from(JSON.stringify(doc)).toString('base64') };
+  }),
+});
+"""
+
+DELIVERY = """
+import fs from 'node:fs';
+export const handler = async (event) => {
+  for (const r of event.records)
+    fs.appendFileSync(process.env.OUT, Buffer.from(r.data, 'base64').toString('utf8') + '\\n');
+  return { records: event.records.map((r) => ({ recordId: r.recordId, result: 'Ok' })) };
+};
+"""
+
+
+def test_lambda_preprocessing_and_output(server, tmp_path):
+    """InputProcessingConfiguration's function transforms, drops and fails records before the
+    SQL; a LambdaOutput function receives the rows."""
+    import io
+    import zipfile
+
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY,
+                                    aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    lam = session.client("lambda", endpoint_url=server.endpoint)
+
+    def deploy(name, code, env=None):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("index.mjs", code)
+        lam.create_function(FunctionName=name, Runtime="nodejs20.x", Handler="index.handler",
+                            Role="arn:aws:iam::000000000000:role/l", Code={"ZipFile": buf.getvalue()},
+                            Environment={"Variables": env or {}})
+        lam.get_waiter("function_active_v2").wait(FunctionName=name,
+                                                  WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+        return lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+
+    out_file = tmp_path / "delivered.txt"
+    pre_arn = deploy(unique_name("pre"), PREPROCESSOR)
+    out_arn = deploy(unique_name("deliver"), DELIVERY, {"OUT": str(out_file)})
+    kinesis, kda = client_for(server), kda_for(server)
+    in_name = unique_name("kin")
+    in_arn = stream(kinesis, in_name)
+    name = unique_name("lam")
+    inp = app_input(in_arn)
+    inp["InputProcessingConfiguration"] = {"InputLambdaProcessor": {"ResourceARN": pre_arn,
+                                                                    "RoleARN": ROLE}}
+    kda.create_application(ApplicationName=name, ApplicationCode=CODE, Inputs=[inp], Outputs=[{
+        "Name": "DESTINATION_SQL_STREAM",
+        "LambdaOutput": {"ResourceARN": out_arn, "RoleARN": ROLE},
+        "DestinationSchema": {"RecordFormatType": "JSON"}}])
+    detail = kda.describe_application(ApplicationName=name)["ApplicationDetail"]
+    assert detail["InputDescriptions"][0]["InputProcessingConfigurationDescription"] == {
+        "InputLambdaProcessorDescription": {"ResourceARN": pre_arn, "RoleARN": ROLE}}
+    assert detail["OutputDescriptions"][0]["LambdaOutputDescription"]["ResourceARN"] == out_arn
+    start(kda, name)
+    put(kinesis, in_name, [0.5, 0.05])               # 50 passes the filter, 5 does not
+    put(kinesis, in_name, [9], ticker="DROP")
+    put(kinesis, in_name, [9], ticker="FAIL")
+    put(kinesis, in_name, [0.2], ticker="WAS")        # 20
+    rows = wait_until(lambda: out_file.exists() and (lambda t: t if len(t) >= 2 else None)(
+        out_file.read_text().split()), timeout=30, what="two rows delivered to the function")
+    assert sorted((json.loads(r)["TICKER"], json.loads(r)["PRICE"]) for r in rows) == \
+        [("AMZN", 50), ("WAS", 20)]
+    # the processing configuration can be taken away again
+    kda.delete_application_input_processing_configuration(
+        ApplicationName=name, CurrentApplicationVersionId=1,
+        InputId=detail["InputDescriptions"][0]["InputId"])
+    assert "InputProcessingConfigurationDescription" not in kda.describe_application(
+        ApplicationName=name)["ApplicationDetail"]["InputDescriptions"][0]

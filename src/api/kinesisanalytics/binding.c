@@ -287,6 +287,11 @@ bool sl_kda_update_input(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) 
     sl_an_input_t *in = &app->input;
     const char *prefix = str(u, "NamePrefixUpdate");
     if (prefix) snprintf(in->name_prefix, sizeof in->name_prefix, "%s", prefix);
+    const sl_val_t *proc = sl_val_get(sl_val_get(u, "InputProcessingConfigurationUpdate"),
+                                      "InputLambdaProcessorUpdate");
+    if (proc && (replace_str(&in->processor_arn, str(proc, "ResourceARNUpdate")) ||
+                 replace_str(&in->processor_role_arn, str(proc, "RoleARNUpdate"))))
+        return oom(err);
     const sl_val_t *ks = sl_val_get(u, "KinesisStreamsInputUpdate");
     const sl_val_t *fh = sl_val_get(u, "KinesisFirehoseInputUpdate");
     const sl_val_t *src = ks ? ks : fh;
@@ -483,6 +488,41 @@ bool sl_kda_update_cwlog(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err) 
     return no_such(err, "CloudWatch logging option", id, app);
 }
 
+static sl_an_input_t *input_of(sl_an_app_t *app, const char *id, sl_an_err_t *err) {
+    if (app->has_input && id && strcmp(app->input.id, id) == 0) return &app->input;
+    no_such(err, "Input", id, app);
+    return NULL;
+}
+
+bool sl_kda_add_processing(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    const sl_val_t *in = ctx;
+    sl_an_input_t *input = input_of(app, str(in, "InputId"), err);
+    if (!input) return false;
+    const sl_val_t *lambda =
+        sl_val_get(sl_val_get(in, "InputProcessingConfiguration"), "InputLambdaProcessor");
+    if (replace_str(&input->processor_arn, str(lambda, "ResourceARN")) ||
+        replace_str(&input->processor_role_arn, str(lambda, "RoleARN")))
+        return oom(err);
+    return true;
+}
+
+bool sl_kda_delete_processing(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
+    sl_an_input_t *input = input_of(app, str(ctx, "InputId"), err);
+    if (!input) return false;
+    free(input->processor_arn);
+    free(input->processor_role_arn);
+    input->processor_arn = input->processor_role_arn = NULL;
+    return true;
+}
+
+static void h_add_processing(sl_front_call_t *call) {
+    change(call, sl_kda_add_processing, call->in);
+}
+
+static void h_delete_processing(sl_front_call_t *call) {
+    change(call, sl_kda_delete_processing, call->in);
+}
+
 static void h_add_ref(sl_front_call_t *call) {
     change(call, sl_kda_add_ref, sl_val_get(call->in, "ReferenceDataSource"));
 }
@@ -588,10 +628,6 @@ void sl_kda_list_tags(sl_front_call_t *call) {
 
 /* ---- not yet ---- */
 
-void sl_kda_processing(sl_front_call_t *call) {
-    sl_kda_unsupported(call, "Input processing configurations (Lambda preprocessing)");
-}
-
 static void discover_answer(sl_front_call_t *call) {
     sl_an_discovery_t *d = call->state;
     if (d->err.type) {
@@ -634,7 +670,7 @@ static void discover_done(void *ctx) {
 void sl_kda_discover(sl_front_call_t *call) {
     const sl_val_t *in = call->in;
     if (sl_val_get(in, "InputProcessingConfiguration")) {
-        sl_kda_unsupported(call, "Input processing configurations (Lambda preprocessing)");
+        sl_kda_unsupported(call, "Lambda preprocessing of the sampled records");
         return;
     }
     const sl_val_t *s3 = sl_val_get(in, "S3Configuration");
@@ -714,8 +750,8 @@ sl_front_op_fn sl_kdaapi_handler(const char *name) {
         {"DeleteApplicationReferenceDataSource", h_delete_ref},
         {"AddApplicationCloudWatchLoggingOption", h_add_cwlog},
         {"DeleteApplicationCloudWatchLoggingOption", h_delete_cwlog},
-        {"AddApplicationInputProcessingConfiguration", sl_kda_processing},
-        {"DeleteApplicationInputProcessingConfiguration", sl_kda_processing},
+        {"AddApplicationInputProcessingConfiguration", h_add_processing},
+        {"DeleteApplicationInputProcessingConfiguration", h_delete_processing},
         {"DiscoverInputSchema", sl_kda_discover},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)

@@ -33,6 +33,9 @@ bool sl_kda_update_output(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err)
 bool sl_kda_add_ref(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
 bool sl_kda_delete_ref(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
 bool sl_kda_add_cwlog(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+/* ctx: the request (InputId and InputProcessingConfiguration). */
+bool sl_kda_add_processing(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
+bool sl_kda_delete_processing(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
 bool sl_kda_delete_cwlog(void *ctx, sl_an_app_t *app, sl_an_err_t *err);
 /* One ReferenceDataSourceUpdate / CloudWatchLoggingOptionUpdate. */
 bool sl_kda_update_ref(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err);
@@ -52,7 +55,7 @@ void sl_kda_stop(sl_front_call_t *call);
 void sl_kda_tag(sl_front_call_t *call);
 void sl_kda_untag(sl_front_call_t *call);
 void sl_kda_list_tags(sl_front_call_t *call);
-void sl_kda_processing(sl_front_call_t *call);
+
 void sl_kda_discover(sl_front_call_t *call);
 
 #endif

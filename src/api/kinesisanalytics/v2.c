@@ -258,6 +258,14 @@ static void h_delete_output(sl_front_call_t *call) {
         reply_version(call, 0);
 }
 
+static void h_add_processing(sl_front_call_t *call) {
+    if (sl_kda_change(call, sl_kda_add_processing, call->in)) reply_version(call, V_INPUTS);
+}
+
+static void h_delete_processing(sl_front_call_t *call) {
+    if (sl_kda_change(call, sl_kda_delete_processing, call->in)) reply_version(call, 0);
+}
+
 static void h_add_ref(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_add_ref, sl_val_get(call->in, "ReferenceDataSource")))
         reply_version(call, V_REFS);
@@ -320,8 +328,8 @@ sl_front_op_fn sl_kdaapi_handler_v2(const char *name) {
         {"DeleteApplicationReferenceDataSource", h_delete_ref},
         {"AddApplicationCloudWatchLoggingOption", h_add_cwlog},
         {"DeleteApplicationCloudWatchLoggingOption", h_delete_cwlog},
-        {"AddApplicationInputProcessingConfiguration", sl_kda_processing},
-        {"DeleteApplicationInputProcessingConfiguration", sl_kda_processing},
+        {"AddApplicationInputProcessingConfiguration", h_add_processing},
+        {"DeleteApplicationInputProcessingConfiguration", h_delete_processing},
         {"DiscoverInputSchema", sl_kda_discover},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)
