@@ -41,19 +41,10 @@ static bool fail(sl_an_err_t *err, const char *type, const char *fmt, ...) {
 
 /* ---- owned strings and copies ---- */
 
-static char *dup_n(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
 static int dup_opt(char **dst, const char *src) {
     *dst = NULL;
     if (!src) return 0;
-    *dst = dup_n(src, strlen(src));
+    *dst = strndup(src, strlen(src));
     return *dst ? 0 : SL_ENOMEM;
 }
 
@@ -427,7 +418,7 @@ void sl_an_app_encode_v2(sl_enc_t *e, const sl_an_app_t *a) {
 static char *val_dup(const sl_val_t *map, const char *key) {
     size_t len;
     const char *s = sl_val_get_str(map, key, &len);
-    return s ? dup_n(s, len) : NULL;
+    return s ? strndup(s, len) : NULL;
 }
 
 static void val_copy(const sl_val_t *map, const char *key, char *dst, size_t cap) {

@@ -254,10 +254,8 @@ static void result_add_raw(sl_an_discovery_t *d, const char *s, size_t len) {
     char **grown = realloc(d->raw, (d->nraw + 1) * sizeof *grown);
     if (!grown) return;
     d->raw = grown;
-    char *copy = malloc(len + 1);
+    char *copy = strndup(s, len);
     if (!copy) return;
-    memcpy(copy, s, len);
-    copy[len] = 0;
     d->raw[d->nraw++] = copy;
 }
 
@@ -279,15 +277,6 @@ void sl_an_discovery_free(sl_an_discovery_t *d) {
     free(d->schema.col_delim);
     free(d->schema.encoding);
     memset(d, 0, sizeof *d);
-}
-
-static char *dup_or_null(const char *s, size_t len) {
-    char *c = malloc(len + 1);
-    if (c) {
-        memcpy(c, s, len);
-        c[len] = 0;
-    }
-    return c;
 }
 
 /* ---- JSON ---- */
@@ -326,7 +315,7 @@ static bool infer_json(sl_an_discovery_t *d) {
                     break;
                 }
                 cols = grown;
-                cols[ncols++] = (jcol_t){dup_or_null(kv->key, kv->key_len), {T_NONE, 0}};
+                cols[ncols++] = (jcol_t){strndup(kv->key, kv->key_len), {T_NONE, 0}};
             }
             const sl_val_t *v = kv->val;
             if (!v || v->type == SL_VAL_NULL) continue;
@@ -368,9 +357,9 @@ static bool infer_json(sl_an_discovery_t *d) {
             char **slot = &d->parsed[r * ncols + c];
             if (!v) continue;
             if (v->type == SL_VAL_STRING) {
-                *slot = dup_or_null(v->u.str.ptr, v->u.str.len);
+                *slot = strndup(v->u.str.ptr, v->u.str.len);
             } else if (v->type == SL_VAL_NUMBER) {
-                *slot = dup_or_null(v->u.num.text, v->u.num.text_len);
+                *slot = strndup(v->u.num.text, v->u.num.text_len);
             } else if (v->type == SL_VAL_BOOL) {
                 *slot = strdup(v->u.b ? "true" : "false");
             } else {
@@ -378,7 +367,7 @@ static bool infer_json(sl_an_discovery_t *d) {
                 sl_enc_t e;
                 sl_enc_init(&e, &b, SL_FMT_JSON);
                 sl_enc_value(&e, v);
-                if (!sl_buf_failed(&b)) *slot = dup_or_null(b.data, b.len);
+                if (!sl_buf_failed(&b)) *slot = strndup(b.data, b.len);
                 sl_buf_free(&b);
             }
         }
@@ -484,7 +473,7 @@ static bool infer_csv(sl_an_discovery_t *d, bool crlf) {
         split(d->raw[r], delim, starts, lens, width);
         for (size_t c = 0; c < width; c++)
             if (fits(&types[c], starts[c], lens[c]))
-                d->parsed[r * width + c] = dup_or_null(starts[c], lens[c]);
+                d->parsed[r * width + c] = strndup(starts[c], lens[c]);
     }
     if (ok) d->nparsed = d->nraw;
     free(types);

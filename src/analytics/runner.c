@@ -7,6 +7,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "core/waiter.h"
 #include "kinesis/follow.h"
 #include "kinesis/seqnum.h"
 #include "wire/base64.h"
@@ -322,18 +323,8 @@ static void on_output_row(void *ctx, const char *stream, const sl_an_row_t *row)
     p->ends[p->count++] = p->data.len;
 }
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-} waiter_t;
-
 static void put_done(sl_kput_t *op) {
-    waiter_t *w = op->arg;
-    pthread_mutex_lock(&w->mu);
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    sl_waiter_signal(op->arg, 0);
 }
 
 /* Delivers n waiting rows from `from` to a Lambda output: true when the function answered Ok
@@ -405,9 +396,8 @@ static void flush_output(sl_an_runner_t *r, pending_t *p) {
         }
         sl_arena_t arena;
         sl_arena_init(&arena, 8192);
-        waiter_t w = {.done = false};
-        pthread_mutex_init(&w.mu, NULL);
-        pthread_cond_init(&w.cv, NULL);
+        sl_waiter_t w;
+        sl_waiter_init(&w);
         size_t arn_len = strlen(p->stream);
         sl_kput_t op = {
             .stream = {NULL, 0, p->stream, arn_len},
@@ -419,14 +409,10 @@ static void flush_output(sl_an_runner_t *r, pending_t *p) {
             .arg = &w,
         };
         int rc = sl_kinesis_put(r->cfg.kinesis, &op);
-        if (rc == SL_KINESIS_PENDING) {
-            pthread_mutex_lock(&w.mu);
-            while (!w.done)
-                pthread_cond_wait(&w.cv, &w.mu);
-            pthread_mutex_unlock(&w.mu);
-        }
-        pthread_cond_destroy(&w.cv);
-        pthread_mutex_destroy(&w.mu);
+        if (rc == SL_KINESIS_PENDING)
+            sl_waiter_wait(&w);
+        else
+            sl_waiter_destroy(&w);
         bool ok = rc >= 0 && op.err.type == SL_KERR_NONE && op.failed == 0;
         sl_arena_deinit(&arena);
         if (!ok) {
@@ -465,12 +451,18 @@ static void on_row(void *ctx, const sl_sql_value_t *values, size_t n) {
     sl_an_engine_insert(r->eng, r->inapp[rc->stream], r->last_rowtime[rc->stream], row, n + 1);
 }
 
+/* ROWTIME of a row entering in-application stream `stream` now: the wall clock, never going
+ * back. */
+static int64_t rowtime_now(sl_an_runner_t *r, int stream) {
+    int64_t now = sl_time_now_ms();
+    if (now > r->last_rowtime[stream]) r->last_rowtime[stream] = now;
+    return r->last_rowtime[stream];
+}
+
 /* One record into its in-application stream (or error_stream when it does not map). */
 static void insert_record(sl_an_runner_t *r, int stream, int64_t arrival_ms, const void *data,
                           size_t len, sl_arena_t *arena) {
-    /* ROWTIME: the time the row entered the in-application stream, never going back */
-    int64_t now = sl_time_now_ms();
-    if (now > r->last_rowtime[stream]) r->last_rowtime[stream] = now;
+    rowtime_now(r, stream);
     row_ctx_t rc = {r, stream, arrival_ms};
     char msg[512];
     sl_arena_reset(arena);
@@ -539,10 +531,8 @@ static int preprocess(sl_an_runner_t *r, const sl_kfollow_shard_t *shard, int st
         if (bytes && sl_base64_decode(data, dlen, bytes, &blen, &bad) == SL_B64_OK) {
             insert_record(r, stream, records[i].arrival_ms, bytes, blen, arena);
         } else {
-            int64_t now = sl_time_now_ms();
-            if (now > r->last_rowtime[stream]) r->last_rowtime[stream] = now;
             sl_an_engine_insert_error(
-                r->eng, r->inapp[stream], r->last_rowtime[stream],
+                r->eng, r->inapp[stream], rowtime_now(r, stream),
                 !res      ? "The preprocessing function returned no result for the record"
                 : !result ? "The preprocessing function's result has no status"
                 : strcmp(result, "Ok") == 0 ? "The preprocessing function returned invalid data"

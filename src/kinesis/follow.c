@@ -4,11 +4,11 @@
 #include "core/arena.h"
 #include "core/common.h"
 #include "core/time.h"
+#include "core/waiter.h"
 #include "kinesis/control.h"
 #include "kinesis/names.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,43 +39,20 @@ struct sl_kfollow {
 
 /* ---- waiting for the reader pool ---- */
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-} waiter_t;
-
-static void waiter_init(waiter_t *w) {
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    w->done = false;
-}
-
-static void waiter_signal(waiter_t *w) {
-    pthread_mutex_lock(&w->mu);
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-/* Waits when the operation is pending, then frees the waiter. */
-static void waiter_finish(waiter_t *w, int rc) {
-    if (rc == SL_KINESIS_PENDING) {
-        pthread_mutex_lock(&w->mu);
-        while (!w->done)
-            pthread_cond_wait(&w->cv, &w->mu);
-        pthread_mutex_unlock(&w->mu);
-    }
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
+/* Waits when the operation is pending, else just frees the waiter. */
+static void waiter_finish(sl_waiter_t *w, int rc) {
+    if (rc == SL_KINESIS_PENDING)
+        sl_waiter_wait(w);
+    else
+        sl_waiter_destroy(w);
 }
 
 static void iterator_done(sl_kiterator_t *op) {
-    waiter_signal(op->arg);
+    sl_waiter_signal(op->arg, 0);
 }
 
 static void read_done(sl_kread_t *op) {
-    waiter_signal(op->arg);
+    sl_waiter_signal(op->arg, 0);
 }
 
 /* ---- shards ---- */
@@ -179,8 +156,8 @@ static int open_reader(sl_kfollow_t *f, fshard_t *s) {
         start.has_timestamp = true;
         start.timestamp_ms = f->cfg.start_ms;
     }
-    waiter_t w;
-    waiter_init(&w);
+    sl_waiter_t w;
+    sl_waiter_init(&w);
     sl_kiterator_t op = {
         .stream = ref_of(f),
         .shard_id = id,
@@ -206,8 +183,8 @@ static int open_reader(sl_kfollow_t *f, fshard_t *s) {
 /* One read of one shard. */
 static int read_shard(sl_kfollow_t *f, fshard_t *s, sl_kfollow_fn fn, void *ctx, size_t *delivered,
                       bool *caught_up) {
-    waiter_t w;
-    waiter_init(&w);
+    sl_waiter_t w;
+    sl_waiter_init(&w);
     sl_kread_t op = {
         .reader = s->reader,
         .records_max = f->cfg.records_max,

@@ -16,6 +16,7 @@
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/waiter.h"
 #include "dynamodb/dynamodb.h"
 #include "front/front.h"
 #include "iam/credentials.h"
@@ -178,18 +179,8 @@ static int open_dynamodb(sl_compose_t *root, account_t *a, const char *dir) {
 
 /* An analytics runner invokes a function (Lambda preprocessing, a Lambda output) of its account:
  * submitted to the functions service, waited for on the runner's thread. */
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-} invoke_wait_t;
-
 static void analytics_invoked(sl_fn_op_t *op) {
-    invoke_wait_t *w = op->arg;
-    pthread_mutex_lock(&w->mu);
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    sl_waiter_signal(op->arg, 0);
 }
 
 static int analytics_invoke(void *ctx, const char *function, const void *payload, size_t len,
@@ -201,9 +192,8 @@ static int analytics_invoke(void *ctx, const char *function, const void *payload
         snprintf(error, cap, "the functions service is off (--functions off)");
         return SL_EINVAL;
     }
-    invoke_wait_t w = {.done = false};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
+    sl_waiter_t w;
+    sl_waiter_init(&w);
     sl_fn_op_t op = {
         .kind = SL_FN_INVOKE,
         .account = a->functions,
@@ -215,12 +205,7 @@ static int analytics_invoke(void *ctx, const char *function, const void *payload
         .arg = &w,
     };
     sl_fn_submit(&op);
-    pthread_mutex_lock(&w.mu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
-    pthread_cond_destroy(&w.cv);
-    pthread_mutex_destroy(&w.mu);
+    sl_waiter_wait(&w);
     int rc = 0;
     if (op.error_type) {
         snprintf(error, cap, "%s: %s", op.error_type, op.error_message);

@@ -728,33 +728,42 @@ void sl_kdaapi_describe(sl_front_service_t *svc) {
     };
 }
 
+/* The operations of both APIs: v1's handler and v2's (the same where the shapes are). */
+static const struct {
+    const char *name;
+    sl_front_op_fn v1, v2;
+} OPS[] = {
+    {"CreateApplication", h_create, sl_kda2_create},
+    {"DescribeApplication", h_describe, sl_kda2_describe},
+    {"ListApplications", h_list, sl_kda2_list},
+    {"DeleteApplication", sl_kda_delete, sl_kda_delete},
+    {"StartApplication", h_start, sl_kda2_start},
+    {"StopApplication", sl_kda_stop, sl_kda_stop},
+    {"UpdateApplication", h_update, sl_kda2_update},
+    {"AddApplicationInput", h_add_input, sl_kda2_add_input},
+    {"AddApplicationOutput", h_add_output, sl_kda2_add_output},
+    {"DeleteApplicationOutput", h_delete_output, sl_kda2_delete_output},
+    {"TagResource", sl_kda_tag, sl_kda_tag},
+    {"UntagResource", sl_kda_untag, sl_kda_untag},
+    {"ListTagsForResource", sl_kda_list_tags, sl_kda_list_tags},
+    {"AddApplicationReferenceDataSource", h_add_ref, sl_kda2_add_ref},
+    {"DeleteApplicationReferenceDataSource", h_delete_ref, sl_kda2_delete_ref},
+    {"AddApplicationCloudWatchLoggingOption", h_add_cwlog, sl_kda2_add_cwlog},
+    {"DeleteApplicationCloudWatchLoggingOption", h_delete_cwlog, sl_kda2_delete_cwlog},
+    {"AddApplicationInputProcessingConfiguration", h_add_processing, sl_kda2_add_processing},
+    {"DeleteApplicationInputProcessingConfiguration", h_delete_processing,
+     sl_kda2_delete_processing},
+    {"DiscoverInputSchema", sl_kda_discover, sl_kda_discover},
+};
+
 sl_front_op_fn sl_kdaapi_handler(const char *name) {
-    static const struct {
-        const char *name;
-        sl_front_op_fn fn;
-    } table[] = {
-        {"CreateApplication", h_create},
-        {"DescribeApplication", h_describe},
-        {"ListApplications", h_list},
-        {"DeleteApplication", sl_kda_delete},
-        {"StartApplication", h_start},
-        {"StopApplication", sl_kda_stop},
-        {"UpdateApplication", h_update},
-        {"AddApplicationInput", h_add_input},
-        {"AddApplicationOutput", h_add_output},
-        {"DeleteApplicationOutput", h_delete_output},
-        {"TagResource", sl_kda_tag},
-        {"UntagResource", sl_kda_untag},
-        {"ListTagsForResource", sl_kda_list_tags},
-        {"AddApplicationReferenceDataSource", h_add_ref},
-        {"DeleteApplicationReferenceDataSource", h_delete_ref},
-        {"AddApplicationCloudWatchLoggingOption", h_add_cwlog},
-        {"DeleteApplicationCloudWatchLoggingOption", h_delete_cwlog},
-        {"AddApplicationInputProcessingConfiguration", h_add_processing},
-        {"DeleteApplicationInputProcessingConfiguration", h_delete_processing},
-        {"DiscoverInputSchema", sl_kda_discover},
-    };
-    for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)
-        if (strcmp(table[i].name, name) == 0) return table[i].fn;
+    for (size_t i = 0; i < SL_ARRAY_LEN(OPS); i++)
+        if (strcmp(OPS[i].name, name) == 0) return OPS[i].v1;
     return NULL;
+}
+
+sl_front_op_fn sl_kdaapi_handler_v2(const char *name) {
+    for (size_t i = 0; i < SL_ARRAY_LEN(OPS); i++)
+        if (strcmp(OPS[i].name, name) == 0) return OPS[i].v2;
+    return sl_kda2_flink_only; /* the rest of v2's model: Flink's */
 }

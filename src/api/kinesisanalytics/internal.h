@@ -58,4 +58,23 @@ void sl_kda_list_tags(sl_front_call_t *call);
 
 void sl_kda_discover(sl_front_call_t *call);
 
+/* The v2 handlers whose answers differ from v1's (v2.c); the operation table in binding.c pairs
+ * them with v1's. */
+void sl_kda2_create(sl_front_call_t *call);
+void sl_kda2_describe(sl_front_call_t *call);
+void sl_kda2_list(sl_front_call_t *call);
+void sl_kda2_start(sl_front_call_t *call);
+void sl_kda2_update(sl_front_call_t *call);
+void sl_kda2_add_input(sl_front_call_t *call);
+void sl_kda2_add_output(sl_front_call_t *call);
+void sl_kda2_delete_output(sl_front_call_t *call);
+void sl_kda2_add_processing(sl_front_call_t *call);
+void sl_kda2_delete_processing(sl_front_call_t *call);
+void sl_kda2_add_ref(sl_front_call_t *call);
+void sl_kda2_delete_ref(sl_front_call_t *call);
+void sl_kda2_add_cwlog(sl_front_call_t *call);
+void sl_kda2_delete_cwlog(sl_front_call_t *call);
+/* v2's Flink-only operations (snapshots, versions, VPC ...). */
+void sl_kda2_flink_only(sl_front_call_t *call);
+
 #endif

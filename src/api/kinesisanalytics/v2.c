@@ -24,7 +24,7 @@ static void reply_detail(sl_front_call_t *call, const char *name) {
     sl_front_reply(call);
 }
 
-static void h_create(sl_front_call_t *call) {
+void sl_kda2_create(sl_front_call_t *call) {
     const sl_val_t *in = call->in;
     const char *runtime = str(in, "RuntimeEnvironment");
     if (strcmp(runtime, "SQL-1_0") != 0) {
@@ -92,11 +92,11 @@ static void h_create(sl_front_call_t *call) {
     reply_detail(call, str(in, "ApplicationName"));
 }
 
-static void h_describe(sl_front_call_t *call) {
+void sl_kda2_describe(sl_front_call_t *call) {
     reply_detail(call, str(call->in, "ApplicationName"));
 }
 
-static void h_list(sl_front_call_t *call) {
+void sl_kda2_list(sl_front_call_t *call) {
     int64_t limit = 50;
     sl_val_get_int(call->in, "Limit", &limit);
     sl_an_summary_t *page = sl_arena_calloc(call->arena, (size_t)limit, sizeof *page);
@@ -127,7 +127,7 @@ static void h_list(sl_front_call_t *call) {
     sl_front_reply(call);
 }
 
-static void h_start(sl_front_call_t *call) {
+void sl_kda2_start(sl_front_call_t *call) {
     const char *name = str(call->in, "ApplicationName");
     const sl_val_t *cfgs =
         sl_val_get(sl_val_get(call->in, "RunConfiguration"), "SqlRunConfigurations");
@@ -204,7 +204,7 @@ static bool update(void *ctx, sl_an_app_t *app, sl_an_err_t *err) {
     return true;
 }
 
-static void h_update(sl_front_call_t *call) {
+void sl_kda2_update(sl_front_call_t *call) {
     if (sl_kda_change(call, update, call->in)) reply_detail(call, str(call->in, "ApplicationName"));
 }
 
@@ -243,51 +243,51 @@ static void reply_version(sl_front_call_t *call, int lists) {
     sl_front_reply(call);
 }
 
-static void h_add_input(sl_front_call_t *call) {
+void sl_kda2_add_input(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_add_input, sl_val_get(call->in, "Input")))
         reply_version(call, V_INPUTS);
 }
 
-static void h_add_output(sl_front_call_t *call) {
+void sl_kda2_add_output(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_add_output, sl_val_get(call->in, "Output")))
         reply_version(call, V_OUTPUTS);
 }
 
-static void h_delete_output(sl_front_call_t *call) {
+void sl_kda2_delete_output(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_delete_output, (void *)str(call->in, "OutputId")))
         reply_version(call, 0);
 }
 
-static void h_add_processing(sl_front_call_t *call) {
+void sl_kda2_add_processing(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_add_processing, call->in)) reply_version(call, V_INPUTS);
 }
 
-static void h_delete_processing(sl_front_call_t *call) {
+void sl_kda2_delete_processing(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_delete_processing, call->in)) reply_version(call, 0);
 }
 
-static void h_add_ref(sl_front_call_t *call) {
+void sl_kda2_add_ref(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_add_ref, sl_val_get(call->in, "ReferenceDataSource")))
         reply_version(call, V_REFS);
 }
 
-static void h_delete_ref(sl_front_call_t *call) {
+void sl_kda2_delete_ref(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_delete_ref, (void *)str(call->in, "ReferenceId")))
         reply_version(call, 0);
 }
 
-static void h_add_cwlog(sl_front_call_t *call) {
+void sl_kda2_add_cwlog(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_add_cwlog, sl_val_get(call->in, "CloudWatchLoggingOption")))
         reply_version(call, V_CWLOGS);
 }
 
-static void h_delete_cwlog(sl_front_call_t *call) {
+void sl_kda2_delete_cwlog(sl_front_call_t *call) {
     if (sl_kda_change(call, sl_kda_delete_cwlog,
                       (void *)str(call->in, "CloudWatchLoggingOptionId")))
         reply_version(call, V_CWLOGS);
 }
 
-static void h_flink_only(sl_front_call_t *call) {
+void sl_kda2_flink_only(sl_front_call_t *call) {
     sl_kda_unsupported(call, "Snapshots, versions, VPC configurations, maintenance windows and "
                              "presigned URLs (Flink applications)");
 }
@@ -304,35 +304,4 @@ void sl_kdaapi_describe_v2(sl_front_service_t *svc) {
         .resource = sl_kda_resource,
         .action_prefix = "kinesisanalytics",
     };
-}
-
-sl_front_op_fn sl_kdaapi_handler_v2(const char *name) {
-    static const struct {
-        const char *name;
-        sl_front_op_fn fn;
-    } table[] = {
-        {"CreateApplication", h_create},
-        {"DescribeApplication", h_describe},
-        {"ListApplications", h_list},
-        {"DeleteApplication", sl_kda_delete},
-        {"StartApplication", h_start},
-        {"StopApplication", sl_kda_stop},
-        {"UpdateApplication", h_update},
-        {"AddApplicationInput", h_add_input},
-        {"AddApplicationOutput", h_add_output},
-        {"DeleteApplicationOutput", h_delete_output},
-        {"TagResource", sl_kda_tag},
-        {"UntagResource", sl_kda_untag},
-        {"ListTagsForResource", sl_kda_list_tags},
-        {"AddApplicationReferenceDataSource", h_add_ref},
-        {"DeleteApplicationReferenceDataSource", h_delete_ref},
-        {"AddApplicationCloudWatchLoggingOption", h_add_cwlog},
-        {"DeleteApplicationCloudWatchLoggingOption", h_delete_cwlog},
-        {"AddApplicationInputProcessingConfiguration", h_add_processing},
-        {"DeleteApplicationInputProcessingConfiguration", h_delete_processing},
-        {"DiscoverInputSchema", sl_kda_discover},
-    };
-    for (size_t i = 0; i < SL_ARRAY_LEN(table); i++)
-        if (strcmp(table[i].name, name) == 0) return table[i].fn;
-    return h_flink_only; /* the rest of the model: Flink's */
 }
