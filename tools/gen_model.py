@@ -480,6 +480,7 @@ def generate(service, model):
         w("static const sl_shape_t %s;" % c_ident(n))
     w("")
 
+    speaks_query = "query" in meta.get("protocols", [meta["protocol"]])
     for n in names:
         s = shapes[n]
         t = s["type"]
@@ -523,6 +524,9 @@ def generate(service, model):
                 w("static const sl_member_t %s_members[] = {" % ident)
                 for mname, m in members:
                     loc = ", SL_LOC_BODY, NULL"
+                    if "location" not in m and "locationName" in m and speaks_query:
+                        # The Query protocol's parameter name for this member (SQS: Attribute).
+                        loc = ", SL_LOC_BODY, %s" % c_str(m["locationName"])
                     if "location" in m:
                         if m["location"] not in LOCATION_ENUM:
                             fail("%s.%s: unknown location %r" % (n, mname, m["location"]))
@@ -551,6 +555,14 @@ def generate(service, model):
         elif t == "map":
             fields.append(".key = &%s" % c_ident(s["key"]["shape"]))
             fields.append(".value = &%s" % c_ident(s["value"]["shape"]))
+        if t in ("list", "map") and speaks_query:
+            # Query protocol serialization: flattened lists and maps, element names.
+            if s.get("flattened"):
+                fields.append(".flattened = true")
+            for part, field in (("member", "member_name"), ("key", "key_name"),
+                                ("value", "value_name")):
+                if part in s and "locationName" in s[part]:
+                    fields.append(".%s = %s" % (field, c_str(s[part]["locationName"])))
         w("static const sl_shape_t %s = {" % ident)
         for f in fields:
             w("    %s," % f)

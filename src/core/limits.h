@@ -294,8 +294,12 @@
 /* members whose name lengths a list of structures measures once */
 #define SL_API_MEMBER_NAMES_CACHED_MAX 32
 
-/* parameters of one Query-protocol request (IAM's largest inputs have a few dozen) */
-#define SL_FORM_PARAMS_MAX 1000
+/* parameters of one Query-protocol request: CloudWatch's PutMetricData takes 1,000 data of a
+ * name, a value, a unit and up to 30 dimensions (2 parameters each) */
+#define SL_FORM_PARAMS_MAX 65536
+/* nesting of a Query parameter name (Struct.List.member.1.Map.entry.2.value...): deeper than
+ * any AWS Query model */
+#define SL_QUERY_DEPTH_MAX 32
 
 /* ---- authentication (front, iam) ---- */
 /* AWS: access key ids are 16 to 128 characters */

@@ -41,7 +41,9 @@ typedef struct {
     const sl_shape_t *shape;
     bool required;
     sl_member_location_t location;
-    const char *location_name; /* label, parameter or header name (SL_LOC_BODY: NULL) */
+    /* label, parameter or header name; SL_LOC_BODY: NULL, except the Query protocol's parameter
+     * name when the model renames the member (SQS: Attributes travel as Attribute.N) */
+    const char *location_name;
 } sl_member_t;
 
 struct sl_shape {
@@ -64,6 +66,10 @@ struct sl_shape {
     const char *java_class;     /* structure: AWS's Java class, printed in list values */
     bool eventstream;           /* structure is an event stream union (SubscribeToShard) */
     const char *payload;        /* REST structure: the member that is the whole body, or NULL */
+    /* Query protocol lists and maps: `flattened` drops the .member / .entry step; the element,
+     * key and value names when the model renames them (NULL: member, key, value). */
+    bool flattened;
+    const char *member_name, *key_name, *value_name;
 };
 
 typedef struct {

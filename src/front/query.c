@@ -8,19 +8,22 @@
  * protocols' InvalidSignatureException is SignatureDoesNotMatch here, UnrecognizedClientException
  * is InvalidClientTokenId, ValidationException is ValidationError).
  *
- * Members: the operation's top-level scalar members (strings, numbers, booleans) are read by
- * name; lists and structures (`Tags.member.1.Key`) are not decoded yet (no operation the front
- * serves takes them). Then the same steps as every binding: SigV4 (format, then the signature),
+ * Members: decoded from the parameter names by walking the model (sl_front_query_decode: nested
+ * structures, `.member.N` lists, `.entry.N.key` maps, flattened forms and renamed members as the
+ * model says). Then the same steps as every binding: SigV4 (format, then the signature),
  * model validation, the account hook, the handler. */
 #include "front/internal.h"
 
 #include "core/log.h"
 #include "core/time.h"
+#include "front/query.h"
+#include "front/rest.h"
 #include "front/validate.h"
 #include "wire/awserror.h"
 #include "wire/form.h"
 #include "wire/xml.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,58 +114,279 @@ void sl_front_query_end(sl_front_call_t *call, sl_xml_writer_t *w) {
     sl_front_reply(call);
 }
 
-/* The operation's scalar input members from the parameters, as the map the validator takes. */
-static int build_input(const sl_op_t *op, const sl_form_param_t *ps, size_t n, sl_arena_t *arena,
-                       sl_val_t **out) {
-    sl_val_t *map = sl_arena_calloc(arena, 1, sizeof *map);
-    if (!map) return SL_ENOMEM;
-    map->type = SL_VAL_MAP;
-    *out = map;
-    const sl_shape_t *in = op->input;
-    if (!in || in->type != SL_SHAPE_STRUCTURE || in->member_count == 0) return 0;
-    map->u.map.items = sl_arena_calloc(arena, in->member_count, sizeof *map->u.map.items);
-    if (!map->u.map.items) return SL_ENOMEM;
-    for (size_t i = 0; i < in->member_count; i++) {
-        const sl_member_t *m = &in->members[i];
-        const char *v = sl_form_get(ps, n, m->name);
-        if (!v) continue;
-        sl_val_t *val = sl_arena_calloc(arena, 1, sizeof *val);
-        if (!val) return SL_ENOMEM;
-        switch (m->shape->type) {
-        case SL_SHAPE_INTEGER:
-        case SL_SHAPE_LONG: {
-            char *end;
-            long long x = strtoll(v, &end, 10);
-            if (!*v || *end) { /* as a string: the validator reports the type */
-                val->type = SL_VAL_STRING;
-                val->u.str.ptr = v;
-                val->u.str.len = strlen(v);
-            } else {
-                val->type = SL_VAL_NUMBER;
-                val->u.num.i = x;
-                val->u.num.d = (double)x;
-                val->u.num.is_integer = true;
-            }
-            break;
+/* ---- input decoding: parameters into a tree of nodes (one per structure, list element, map
+ * entry and scalar, found by walking each parameter's name down the model), then the tree into
+ * the document the validator and the handlers take. Lists and maps keep their elements in dense
+ * arrays by index, with one budget of slots for the whole request so a name like
+ * `L.member.65536` cannot make the decoder allocate more than a few slots per parameter. */
+
+typedef struct qnode qnode_t;
+struct qnode {
+    const sl_shape_t *shape;
+    const char *text; /* scalar: the value (the last parameter wins) */
+    qnode_t **kids;   /* structure: one per member; list: by index - 1; map: entries by index - 1 */
+    qnode_t *key, *value; /* a map entry's */
+    size_t cap, len;      /* list, map: kids' capacity and 1 + the highest index seen */
+};
+
+typedef struct {
+    sl_arena_t *arena;
+    size_t slots_left; /* list and map slots the request may still allocate */
+    const char *reason;
+} qctx_t;
+
+static qnode_t *qnode_new(qctx_t *c, const sl_shape_t *shape) {
+    qnode_t *n = sl_arena_calloc(c->arena, 1, sizeof *n);
+    if (n) n->shape = shape;
+    return n;
+}
+
+/* The length of the path component at p (up to '.' or the end). */
+static size_t component_len(const char *p) {
+    const char *dot = strchr(p, '.');
+    return dot ? (size_t)(dot - p) : strlen(p);
+}
+
+static bool component_is(const char *p, size_t len, const char *name) {
+    return strlen(name) == len && memcmp(p, name, len) == 0;
+}
+
+/* A 1-based index component (digits, no sign, no leading zero) at p; 0 when it is not one. */
+static size_t parse_index(const char *p, size_t len) {
+    if (len == 0 || len > 9 || *p == '0') return 0;
+    size_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') return 0;
+        v = v * 10 + (size_t)(p[i] - '0');
+    }
+    return v;
+}
+
+/* Slot `index` (1-based) of a list or map node, grown within the request's budget. */
+static qnode_t **slot(qctx_t *c, qnode_t *n, size_t index) {
+    if (index > n->cap) {
+        size_t cap = n->cap ? n->cap : 4;
+        while (cap < index)
+            cap *= 2;
+        if (cap - n->cap > c->slots_left) {
+            c->reason = "Too many list or map elements for the request's parameters";
+            return NULL;
         }
-        case SL_SHAPE_BOOLEAN:
-            val->type = SL_VAL_BOOL;
-            val->u.b = strcmp(v, "true") == 0;
-            break;
-        case SL_SHAPE_STRING:
-            val->type = SL_VAL_STRING;
-            val->u.str.ptr = v;
-            val->u.str.len = strlen(v);
-            break;
-        default: /* lists, maps, structures: not decoded (see the top of the file) */
-            continue;
+        qnode_t **kids = sl_arena_calloc(c->arena, cap, sizeof *kids);
+        if (!kids) return NULL;
+        if (n->len) memcpy(kids, n->kids, n->len * sizeof *kids);
+        c->slots_left -= cap - n->cap;
+        n->kids = kids;
+        n->cap = cap;
+    }
+    if (index > n->len) n->len = index;
+    return &n->kids[index - 1];
+}
+
+static int put(qctx_t *c, qnode_t *n, const char *p, const char *value, int depth);
+
+/* The member of structure node n named by the component at p, then the rest of the path. */
+static int put_member(qctx_t *c, qnode_t *n, const char *p, const char *value, int depth) {
+    const sl_shape_t *s = n->shape;
+    size_t len = component_len(p);
+    for (size_t i = 0; i < s->member_count; i++) {
+        const sl_member_t *m = &s->members[i];
+        if (m->location != SL_LOC_BODY) continue;
+        /* A flattened list whose element is named travels under the element's name. */
+        const char *name =
+            m->shape->type == SL_SHAPE_LIST && m->shape->flattened && m->shape->member_name
+                ? m->shape->member_name
+            : m->location_name ? m->location_name
+                               : m->name;
+        if (!component_is(p, len, name)) continue;
+        if (!n->kids && !(n->kids = sl_arena_calloc(c->arena, s->member_count, sizeof *n->kids)))
+            return SL_ENOMEM;
+        if (!n->kids[i] && !(n->kids[i] = qnode_new(c, m->shape))) return SL_ENOMEM;
+        return put(c, n->kids[i], p + len, value, depth + 1);
+    }
+    return 0; /* no such member: ignored */
+}
+
+/* Puts `value` at path p (empty, or ".Component...") below node n. */
+static int put(qctx_t *c, qnode_t *n, const char *p, const char *value, int depth) {
+    const sl_shape_t *s = n->shape;
+    if (depth > SL_QUERY_DEPTH_MAX) return 0;
+    if (s->type != SL_SHAPE_LIST && s->type != SL_SHAPE_MAP && s->type != SL_SHAPE_STRUCTURE) {
+        if (!*p) n->text = value;
+        return 0;
+    }
+    if (!*p) return 0; /* `List=`: an empty list (the node exists); a bare structure: nothing */
+    if (*p != '.') return 0;
+    p++;
+    if (s->type == SL_SHAPE_STRUCTURE) return put_member(c, n, p, value, depth);
+    size_t len = component_len(p);
+    if (!s->flattened) { /* List.member.N, Map.entry.N */
+        const char *step =
+            s->type == SL_SHAPE_LIST ? (s->member_name ? s->member_name : "member") : "entry";
+        if (!component_is(p, len, step) || p[len] != '.') return 0;
+        p += len + 1;
+        len = component_len(p);
+    }
+    size_t index = parse_index(p, len);
+    if (!index) return 0;
+    p += len;
+    qnode_t **kid = slot(c, n, index);
+    if (!kid) return c->reason ? SL_EINVAL : SL_ENOMEM;
+    if (s->type == SL_SHAPE_LIST) {
+        if (!*kid && !(*kid = qnode_new(c, s->member))) return SL_ENOMEM;
+        return put(c, *kid, p, value, depth + 1);
+    }
+    if (!*kid && !(*kid = qnode_new(c, NULL))) return SL_ENOMEM; /* the entry */
+    if (*p != '.') return 0;
+    p++;
+    len = component_len(p);
+    qnode_t **part;
+    const sl_shape_t *part_shape;
+    if (component_is(p, len, s->key_name ? s->key_name : "key")) {
+        part = &(*kid)->key;
+        part_shape = s->key;
+    } else if (component_is(p, len, s->value_name ? s->value_name : "value")) {
+        part = &(*kid)->value;
+        part_shape = s->value;
+    } else {
+        return 0;
+    }
+    if (!*part && !(*part = qnode_new(c, part_shape))) return SL_ENOMEM;
+    return put(c, *part, p + len, value, depth + 1);
+}
+
+static sl_val_t *new_val(sl_arena_t *arena, sl_val_type_t type) {
+    sl_val_t *v = sl_arena_calloc(arena, 1, sizeof *v);
+    if (v) v->type = type;
+    return v;
+}
+
+static sl_val_t *scalar(sl_arena_t *arena, const sl_shape_t *s, const char *text) {
+    sl_val_t *v = new_val(arena, SL_VAL_STRING);
+    if (!v) return NULL;
+    v->u.str.ptr = text;
+    v->u.str.len = strlen(text);
+    char *end;
+    switch (s->type) {
+    case SL_SHAPE_INTEGER:
+    case SL_SHAPE_LONG: {
+        errno = 0;
+        long long x = strtoll(text, &end, 10);
+        if (*text && !*end && !errno) { /* else a string: the validator reports the type */
+            v->type = SL_VAL_NUMBER;
+            v->u.num.i = x;
+            v->u.num.d = (double)x;
+            v->u.num.is_integer = true;
         }
-        sl_kv_t *kv = &map->u.map.items[map->u.map.count++];
-        kv->key = m->name;
-        kv->key_len = strlen(m->name);
-        kv->val = val;
+        break;
+    }
+    case SL_SHAPE_DOUBLE: {
+        double d = strtod(text, &end);
+        if (*text && !*end && d == d) {
+            v->type = SL_VAL_NUMBER;
+            v->u.num.d = d;
+            v->u.num.i = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d;
+            v->u.num.text = text;
+            v->u.num.text_len = strlen(text);
+        }
+        break;
+    }
+    case SL_SHAPE_BOOLEAN:
+        if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
+            v->type = SL_VAL_BOOL;
+            v->u.b = text[0] == 't';
+        }
+        break;
+    case SL_SHAPE_TIMESTAMP: {
+        int64_t ms;
+        if (sl_front_parse_time(text, &ms)) {
+            v->type = SL_VAL_TIMESTAMP;
+            v->u.ts_ms = ms;
+        }
+        break;
+    }
+    default: /* strings; blobs are base64 text, decoded by the validator as for JSON */
+        break;
+    }
+    return v;
+}
+
+static int to_val(sl_arena_t *arena, const qnode_t *n, sl_val_t **out, int depth);
+
+static int kids_to_array(sl_arena_t *arena, const qnode_t *n, sl_val_t *v, int depth) {
+    v->u.arr.items = sl_arena_calloc(arena, n->len ? n->len : 1, sizeof *v->u.arr.items);
+    if (!v->u.arr.items) return SL_ENOMEM;
+    for (size_t i = 0; i < n->len; i++) {
+        if (!n->kids[i]) continue;
+        int rc = to_val(arena, n->kids[i], &v->u.arr.items[v->u.arr.count], depth + 1);
+        if (rc) return rc;
+        if (v->u.arr.items[v->u.arr.count]) v->u.arr.count++;
     }
     return 0;
+}
+
+static int kids_to_map(sl_arena_t *arena, const qnode_t *n, sl_val_t *v, int depth) {
+    const sl_shape_t *s = n->shape;
+    size_t max = s->type == SL_SHAPE_STRUCTURE ? s->member_count : n->len;
+    v->u.map.items = sl_arena_calloc(arena, max ? max : 1, sizeof *v->u.map.items);
+    if (!v->u.map.items) return SL_ENOMEM;
+    for (size_t i = 0; i < max && n->kids; i++) {
+        const qnode_t *kid = n->kids[i];
+        if (!kid) continue;
+        const char *key;
+        if (s->type == SL_SHAPE_STRUCTURE) {
+            key = s->members[i].name;
+        } else { /* an entry: a key with text and a value */
+            if (!kid->key || !kid->key->text || !kid->value) continue;
+            key = kid->key->text;
+            kid = kid->value;
+        }
+        sl_kv_t *kv = &v->u.map.items[v->u.map.count];
+        int rc = to_val(arena, kid, &kv->val, depth + 1);
+        if (rc) return rc;
+        if (!kv->val) continue;
+        kv->key = key;
+        kv->key_len = strlen(key);
+        v->u.map.count++;
+    }
+    return 0;
+}
+
+/* The document of node n; *out NULL for a scalar that got no value. */
+static int to_val(sl_arena_t *arena, const qnode_t *n, sl_val_t **out, int depth) {
+    const sl_shape_t *s = n->shape;
+    *out = NULL;
+    if (depth > SL_QUERY_DEPTH_MAX + 2) return 0;
+    switch (s->type) {
+    case SL_SHAPE_STRUCTURE:
+    case SL_SHAPE_MAP:
+        if (!(*out = new_val(arena, SL_VAL_MAP))) return SL_ENOMEM;
+        return kids_to_map(arena, n, *out, depth);
+    case SL_SHAPE_LIST:
+        if (!(*out = new_val(arena, SL_VAL_ARRAY))) return SL_ENOMEM;
+        return kids_to_array(arena, n, *out, depth);
+    default:
+        if (!n->text) return 0;
+        return (*out = scalar(arena, s, n->text)) ? 0 : SL_ENOMEM;
+    }
+}
+
+int sl_front_query_decode(const sl_shape_t *input, const sl_form_param_t *ps, size_t n,
+                          sl_arena_t *arena, sl_val_t **out, const char **reason) {
+    *out = NULL;
+    if (!input || input->type != SL_SHAPE_STRUCTURE || input->member_count == 0) {
+        *out = new_val(arena, SL_VAL_MAP);
+        return *out ? 0 : SL_ENOMEM;
+    }
+    qctx_t c = {.arena = arena, .slots_left = 4 * n + 64};
+    qnode_t *root = qnode_new(&c, input);
+    if (!root) return SL_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int rc = put_member(&c, root, ps[i].name, ps[i].value, 0);
+        if (rc == SL_EINVAL) *reason = c.reason;
+        if (rc) return rc;
+    }
+    return to_val(arena, root, out, 0);
 }
 
 void sl_front_query_handle(sl_front_t *front, sl_http_req_t *req, const sl_front_svc_t *fs,
@@ -224,8 +448,9 @@ void sl_front_query_handle(sl_front_t *front, sl_http_req_t *req, const sl_front
 
     /* validation */
     sl_val_t *doc;
-    if (build_input(op, ps, n, req->arena, &doc) != 0)
-        FAIL(SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(SL_ENOMEM));
+    rc = sl_front_query_decode(op->input, ps, n, req->arena, &doc, &reason);
+    if (rc == SL_EINVAL) FAIL(SL_AWS_SERIALIZATION, reason);
+    if (rc) FAIL(SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(SL_ENOMEM));
     sl_front_error_t verr = {0};
     if (sl_front_validate(op, doc, SL_FMT_JSON, req->arena, &verr) != 0)
         FAIL(verr.type, verr.message);

@@ -247,9 +247,7 @@ static sl_val_t *new_val(dctx_t *c, sl_val_type_t type) {
     return v;
 }
 
-/* ISO 8601 (2026-12-06T08:00:00[.123]Z), RFC 1123 (Sun, 06 Dec 2026 08:00:00 GMT) or epoch
- * seconds (with a fraction) as ms since the epoch. */
-static bool parse_time(const char *s, int64_t *ms) {
+bool sl_front_parse_time(const char *s, int64_t *ms) {
     struct tm tm = {0};
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
     int64_t frac_ms = 0;
@@ -322,7 +320,7 @@ static int from_text(dctx_t *c, const sl_member_t *m, const sl_shape_t *s, const
         break;
     case SL_SHAPE_TIMESTAMP: {
         int64_t ms;
-        if (!parse_time(text, &ms))
+        if (!sl_front_parse_time(text, &ms))
             return fail(c, "The value of %s is not a timestamp: '%s'.", m->name, text);
         v = new_val(c, SL_VAL_TIMESTAMP);
         if (v) v->u.ts_ms = ms;

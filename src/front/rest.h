@@ -55,4 +55,9 @@ int sl_front_rest_decode(const sl_op_t *op, sl_http_req_t *req, sl_arena_t *aren
 int sl_front_rest_decode_members(const sl_op_t *op, sl_http_req_t *req, const char *target,
                                  sl_arena_t *arena, sl_val_t **out, sl_front_error_t *err);
 
+/* ISO 8601 (2026-12-06T08:00:00[.123]Z), RFC 1123 (Sun, 06 Dec 2026 08:00:00 GMT) or epoch
+ * seconds (with a fraction) as ms since the epoch; false for anything else. Also the Query
+ * protocol's timestamps. */
+bool sl_front_parse_time(const char *s, int64_t *ms);
+
 #endif
