@@ -13,11 +13,12 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # test and the web console's), tmux (the `sluice top` test), clang-format for the format check
 # (tools.format), libzip (function deployment packages),
 # PCRE2 (the SQL engine's regular expressions), zip (the JavaScript functions test packs its
-# handlers with it).
+# handlers with it), prometheus (promtool checks /metrics; a real Prometheus scrapes it in a test).
 packages=(
   build-essential cmake pkg-config clang-format
   libssl-dev libnghttp2-dev libcbor-dev libsqlite3-dev zlib1g-dev libzstd-dev libzip-dev libpcre2-dev
   python3-pytest python3-cbor2 awscli curl nghttp2-client clang libfaketime chromium zip tmux
+  prometheus
 )
 # The JavaScript SDK used by the conformance tests needs node >= 20.
 node_major_min=20

@@ -272,7 +272,9 @@ void sl_metrics_collect(void (*fn)(void *arg, const sl_metric_sample_t *sample),
         for (sl_series_t *s = m->head; s; s = s->next) {
             if (!atomic_load(&s->live)) continue;
             sl_metric_sample_t sample = {.desc = m->desc, .values = (const char *const *)s->values};
-            if (m->desc->kind == SL_METRIC_GAUGE) {
+            /* gauges, and counters kept by a collect callback (process CPU time) */
+            if (m->desc->kind == SL_METRIC_GAUGE ||
+                (m->desc->kind == SL_METRIC_COUNTER && m->desc->collect)) {
                 sample.sum = (double)atomic_load_explicit(&s->gauge, memory_order_relaxed);
             } else {
                 memset(buckets, 0, sizeof(uint64_t) * (m->desc->bounds_len + 1));

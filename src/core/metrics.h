@@ -18,6 +18,8 @@
 #ifndef SL_CORE_METRICS_H
 #define SL_CORE_METRICS_H
 
+#include "core/buf.h"
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,7 +46,8 @@ typedef struct sl_metric_desc {
     size_t bounds_len;
     const char *labels[SL_METRIC_LABELS_MAX]; /* dimension names (CloudWatch's), NULL-padded */
     /* Optional: called (under the registry mutex, from the exporting thread) before each
-     * collect; it sets the family's gauges with sl_metric_set and may create series. */
+     * collect; it sets the family's gauges with sl_metric_set and may create series. A counter
+     * with a collect callback is read from the value it sets too (a total the OS keeps). */
     void (*collect)(void *arg);
     void *collect_arg;
 } sl_metric_desc_t;
@@ -104,6 +107,15 @@ void sl_metrics_collect(void (*fn)(void *arg, const sl_metric_sample_t *sample),
 
 /* Calls `fn` once per declared family (for # HELP / # TYPE lines of families with no series). */
 void sl_metrics_families(void (*fn)(void *arg, const sl_metric_desc_t *desc), void *arg);
+
+/* Appends every live series to `out` in the Prometheus text exposition format (0.0.4): # HELP and
+ * # TYPE per family, labels in snake_case (StreamName -> stream_name), values times prom_scale,
+ * histograms as cumulative _bucket{le=...}, _sum and _count. Returns 0 or SL_ENOMEM. */
+int sl_metrics_prometheus(sl_buf_t *out);
+
+/* Declares the process metrics (process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_open_fds, process_start_time_seconds, ...), read from /proc at each export. */
+void sl_metrics_process_declare(void);
 
 /* Whether the hot-path calls were compiled in. */
 bool sl_metrics_enabled(void);

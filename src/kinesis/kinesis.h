@@ -194,6 +194,7 @@ struct sl_kput {
     size_t failed;            /* records in groups whose status is not 0 */
     bool replayed;            /* the result is a remembered one (idempotency key) */
     int64_t delay_ms;         /* fault injection: hold the answer back this long */
+    unsigned shard_metrics;   /* the stream's enhanced monitoring: bit i = sl_kmetric_names[i] */
     /* private */
     int pending;
     bool idem_owner;           /* this put holds its key's entry (sl_kidem_finish at the end) */
@@ -318,6 +319,7 @@ struct sl_kread {
     size_t child_count;
     sl_seqnum_t continuation; /* the last record's number, else the position before next */
     int64_t delay_ms;         /* fault injection (GetRecords): hold the answer back this long */
+    unsigned shard_metrics;   /* the stream's enhanced monitoring: bit i = sl_kmetric_names[i] */
     /* private */
     sl_read_result_t *res;
     sl_kinesis_t *k;

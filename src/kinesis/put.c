@@ -109,6 +109,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     op->err.type = SL_KERR_NONE;
     op->group_count = 0;
     op->failed = 0;
+    op->shard_metrics = 0;
     op->replayed = false;
     op->delay_ms = 0;
     op->idem_owner = false;
@@ -129,6 +130,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     if (!s || !writable(k, s, op->now_ms, &op->err)) goto done;
     snprintf(op->stream_name, sizeof op->stream_name, "%s", s->name);
     op->encrypted = s->encrypted;
+    op->shard_metrics = s->metrics;
     if (op->idempotency_key) {
         sl_kidem_status_t st = sl_kidem_begin(k->idem, s->name, op);
         if (st == SL_KIDEM_REPLAYED) goto done;

@@ -416,6 +416,7 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
     op->res = NULL;
     op->records = NULL;
     op->count = op->bytes = 0;
+    op->shard_metrics = 0;
     op->k = k;
     op->delay_ms = 0;
     sl_kinesis_rdlock(k);
@@ -536,6 +537,7 @@ static void read_shard_locked(sl_kread_t *op, const sl_kstream_t *s, sl_kshard_t
         if (k->cfg.throughput_limits && !op->consumer_arn)
             sl_kshard_limits_read_bytes(&sh->limits, (int64_t)op->bytes, sl_kthrottle_now_ns());
         op->encrypted = s->encrypted;
+        op->shard_metrics = s->metrics;
         op->shard_ended = sl_kshard_ended(sh, op->caught_up);
         for (size_t i = 0; op->shard_ended && i < s->shard_count && op->child_count < 2; i++) {
             const sl_kshard_t *c = s->shards[i];

@@ -1,6 +1,7 @@
 /* The composition root of `sluice serve` (see compose.h). */
 #include "server/compose.h"
 #include "server/ingest_keys.h"
+#include "server/observe.h"
 
 #include "api/console/console.h"
 #include "api/dynamodb/binding.h"
@@ -8,6 +9,7 @@
 #include "api/kinesisanalytics/binding.h"
 #include "api/ingest/ingest.h"
 #include "api/kinesis/binding.h"
+#include "api/kinesis/metrics.h"
 #include "api/lambda/binding.h"
 #include "api/iam/binding.h"
 #include "api/s3/binding.h"
@@ -63,6 +65,7 @@ struct sl_compose {
     sl_iam_creds_t *creds;             /* owned: the --credentials file (--auth sigv4), or NULL */
     sl_functions_t *functions;         /* owned; NULL with --functions off */
     sl_http_server_t *runtime_http;    /* owned: the Runtime API on a loopback port */
+    sl_http_server_t *metrics_http;    /* owned: --metrics-port, or NULL */
     sl_s3api_t *s3api;                 /* owned: the S3 binding */
     sl_objstore_pool_t *objstore_pool; /* owned: the object stores' worker threads */
     sl_iam_store_t *iam;               /* owned: IAM users, keys and policies of every account */
@@ -645,6 +648,7 @@ static int open_front(sl_compose_t *root) {
     }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     if (rc == 0) rc = sl_console_register(root->front);
+    if (rc == 0) rc = sl_observe_register(root->front);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
     if (rc == 0 && root->cfg.ingest_keys[0]) {
         rc = sl_ingest_keys_open(root->cfg.ingest_keys, &root->ingest_keys);
@@ -748,9 +752,12 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
         root->account_count = 1;
         rc = accounts_reopen(root);
     }
+    if (rc == 0) sl_kapi_metrics_declare();
     if (rc == 0) rc = open_front(root);
     if (rc == 0) rc = start_http(root);
     if (rc == 0) rc = start_runtime_api(root);
+    if (rc == 0 && cfg->metrics_port)
+        rc = sl_observe_start_port(cfg->bind, (int)cfg->metrics_port, &root->metrics_http);
     if (rc) {
         SL_ERROR("cannot start: %s", sl_strerror(rc));
         sl_compose_close(root, 0);
@@ -778,6 +785,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
         root->accounts[i].analytics = NULL;
     }
     if (root->runtime_http) sl_http_server_stop(root->runtime_http, 0);
+    if (root->metrics_http) sl_http_server_stop(root->metrics_http, 0);
     sl_functions_destroy(root->functions);
     sl_front_destroy(root->front);
     sl_iam_creds_close(root->creds);

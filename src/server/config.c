@@ -145,6 +145,9 @@ static const opt_t g_opts[] = {
      "Run function processes as this user (name or uid; the server must run as root); their code "
      "is staged outside the data directory, which they cannot read; empty = the server's user"},
     {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
+    {"metrics_port", I(metrics_port), "0", 0, 65535, NULL,
+     "Also serve GET /metrics (Prometheus text) on this TCP port of --bind, and nothing else; "
+     "0 = only on the main port (docs/observability.md)"},
 };
 
 static int set_opt(sl_config_t *cfg, const opt_t *o, const char *value, const char *source,

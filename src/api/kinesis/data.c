@@ -3,10 +3,13 @@
  * encodes the result; completions from storage or the reader pool are posted back to the request's
  * network loop (sl_front_post). No storage call and no engine lock here. */
 #include "api/kinesis/common.h"
+#include "api/kinesis/metrics.h"
 
 #include "core/common.h"
 #include "core/limits.h"
+#include "core/time.h"
 #include "kinesis/kinesis.h"
+#include "kinesis/names.h"
 #include "kinesis/seqnum.h"
 
 #include <stdio.h>
@@ -72,8 +75,82 @@ static sl_kstream_ref_t stream_ref(sl_front_call_t *call) {
 /* ---------------------------------------------------------------------------------------------- */
 /* PutRecord and PutRecords */
 
+/* A put and the time its handler began (for the Latency metrics). */
+typedef struct {
+    sl_kput_t op;
+    int64_t start_ns;
+} put_call_t;
+
+static double since_ms(int64_t start_ns) {
+    return (double)(sl_time_mono_ns() - start_ns) / 1e6;
+}
+
+/* The AWS/Kinesis metrics of a finished put (metrics.h): counted only when the stream was found,
+ * data bytes of the stored records only, nothing stored for a remembered (idempotent) answer. */
+static void count_put(sl_front_call_t *call, const sl_kput_t *op) {
+    const char *acct = sl_kinesis_account(sl_kapi_engine(call)), *stream = op->stream_name;
+    if (!stream[0]) return;
+    double ms = since_ms(((const put_call_t *)(const void *)op)->start_ns);
+    size_t ok = 0, throttled = 0, bytes = 0;
+    if (!op->err.type && !op->replayed) {
+        for (size_t i = 0; i < op->count; i++) {
+            const sl_kput_group_t *g = &op->groups[op->entries[i].group];
+            if (g->status == 0) {
+                ok++;
+                bytes += op->records[i].data_len;
+            } else if (g->status == SL_EAGAIN) {
+                throttled++;
+            }
+        }
+        for (size_t i = 0; op->shard_metrics && i < op->group_count; i++) {
+            const sl_kput_group_t *g = &op->groups[i];
+            if (g->status == SL_EAGAIN) {
+                sl_metric_add(sl_kapi_shard_metric(acct, stream, g->shard_id, op->shard_metrics,
+                                                   SL_KM_SHARD_WRITE_EXCEEDED),
+                              g->count);
+                continue;
+            }
+            if (g->status) continue;
+            size_t gbytes = 0;
+            for (size_t j = 0; j < g->count; j++)
+                gbytes += op->records[g->entries[j]].data_len;
+            sl_metric_add(sl_kapi_shard_metric(acct, stream, g->shard_id, op->shard_metrics,
+                                               SL_KM_SHARD_INCOMING_BYTES),
+                          gbytes);
+            sl_metric_add(sl_kapi_shard_metric(acct, stream, g->shard_id, op->shard_metrics,
+                                               SL_KM_SHARD_INCOMING_RECORDS),
+                          g->count);
+        }
+    } else if (op->err.type == SL_KERR_THROUGHPUT_EXCEEDED) {
+        throttled = 1;
+    }
+    if (ok) {
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_INCOMING_BYTES), bytes);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_INCOMING_RECORDS), ok);
+    }
+    if (throttled) sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_WRITE_EXCEEDED), throttled);
+    if (op->single) {
+        if (ok) sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORD_BYTES), bytes);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORD_SUCCESS), ok ? 1 : 0);
+        sl_metric_observe(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORD_LATENCY), ms);
+        return;
+    }
+    if (!op->err.type) {
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_BYTES), bytes);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_RECORDS), ok);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_TOTAL), op->count);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_SUCCESSFUL), ok);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_FAILED),
+                      op->replayed ? 0 : op->count - ok - throttled);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_THROTTLED), throttled);
+    }
+    sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_SUCCESS), ok ? 1 : 0);
+    sl_metric_observe(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_LATENCY), ms);
+}
+
 static void put_record_finish(sl_front_call_t *call) {
     sl_kput_t *op = call->state;
+    count_put(call, op);
     if (op->err.type) {
         sl_kapi_fail_err(call, &op->err);
         return;
@@ -94,6 +171,7 @@ static void put_record_finish(sl_front_call_t *call) {
 
 static void put_records_finish(sl_front_call_t *call) {
     sl_kput_t *op = call->state;
+    count_put(call, op);
     if (op->err.type) {
         sl_kapi_fail_err(call, &op->err);
         return;
@@ -157,7 +235,8 @@ static void put_cb(sl_kput_t *op) {
 }
 
 static void put(sl_front_call_t *call, bool single) {
-    sl_kput_t *op = sl_arena_alloc(call->arena, sizeof *op);
+    put_call_t *pc = sl_arena_alloc(call->arena, sizeof *pc);
+    sl_kput_t *op = pc ? &pc->op : NULL;
     sl_val_t *list = single ? NULL : sl_val_get(call->in, "Records");
     size_t n = single ? 1 : list ? list->u.arr.count : 0;
     sl_krecord_t *recs = sl_arena_alloc(call->arena, (n ? n : 1) * sizeof *recs);
@@ -173,6 +252,7 @@ static void put(sl_front_call_t *call, bool single) {
                       .arena = call->arena,
                       .cb = put_cb,
                       .arg = call};
+    pc->start_ns = sl_time_mono_ns();
     if (single) {
         fill_record(call->in, &recs[0]);
         op->ordering = sl_val_get_str(call->in, "SequenceNumberForOrdering", &op->ordering_len);
@@ -262,9 +342,50 @@ static void op_get_shard_iterator(sl_front_call_t *call) {
 /* ---------------------------------------------------------------------------------------------- */
 /* GetRecords */
 
+typedef struct {
+    sl_kread_t op;
+    int64_t start_ns;
+} get_call_t;
+
+/* The AWS/Kinesis metrics of a finished GetRecords whose iterator named a stream. */
+static void count_get(sl_front_call_t *call, const sl_kread_t *op) {
+    const char *acct = sl_kinesis_account(sl_kapi_engine(call)), *stream = op->reader.stream;
+    if (!stream[0] || op->gone) return;
+    char shard[24];
+    sl_shardid_format(op->reader.shard_index, shard);
+    if (op->err.type == SL_KERR_THROUGHPUT_EXCEEDED) {
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_READ_EXCEEDED), 1);
+        /* the stream's monitoring set is not known on this path: counted at stream level only */
+    }
+    if (op->err.type) {
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_GET_RECORDS_SUCCESS), 0);
+        return;
+    }
+    size_t bytes = 0;
+    for (size_t i = 0; i < op->count; i++)
+        bytes += op->records[i].data_len;
+    int64_t age = op->count ? call->now_ms - op->records[op->count - 1].arrival_ms : 0;
+    if (age < 0) age = 0;
+    sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_GET_RECORDS_BYTES), bytes);
+    sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_GET_RECORDS_RECORDS), op->count);
+    sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_GET_RECORDS_SUCCESS), 1);
+    sl_metric_set(sl_kapi_metric(acct, stream, SL_KM_GET_RECORDS_AGE), age);
+    sl_metric_observe(sl_kapi_metric(acct, stream, SL_KM_GET_RECORDS_LATENCY),
+                      since_ms(((const get_call_t *)(const void *)op)->start_ns));
+    unsigned on = op->shard_metrics;
+    if (on) {
+        sl_metric_add(sl_kapi_shard_metric(acct, stream, shard, on, SL_KM_SHARD_OUTGOING_BYTES),
+                      bytes);
+        sl_metric_add(sl_kapi_shard_metric(acct, stream, shard, on, SL_KM_SHARD_OUTGOING_RECORDS),
+                      op->count);
+        sl_metric_set(sl_kapi_shard_metric(acct, stream, shard, on, SL_KM_SHARD_ITERATOR_AGE), age);
+    }
+}
+
 static void get_records_finish(sl_front_call_t *call) {
     sl_kread_t *op = call->state;
     sl_kinesis_t *k = sl_kapi_engine(call);
+    count_get(call, op);
     if (op->err.type) {
         sl_kread_release(op);
         sl_kapi_fail_err(call, &op->err);
@@ -299,7 +420,8 @@ static void get_records_cb(sl_kread_t *op) {
 }
 
 static void op_get_records(sl_front_call_t *call) {
-    sl_kread_t *op = sl_arena_alloc(call->arena, sizeof *op);
+    get_call_t *gc = sl_arena_alloc(call->arena, sizeof *gc);
+    sl_kread_t *op = gc ? &gc->op : NULL;
     if (!op) {
         sl_front_fail_internal(call, SL_ENOMEM);
         return;
@@ -313,6 +435,7 @@ static void op_get_records(sl_front_call_t *call) {
                        .now_ms = call->now_ms,
                        .cb = get_records_cb,
                        .arg = call};
+    gc->start_ns = sl_time_mono_ns();
     op->stream_arn = sl_val_get_str(call->in, "StreamARN", &op->stream_arn_len);
     call->state = op;
     if (!sl_kinesis_iterator_open(sl_kapi_engine(call), text, len, call->now_ms, &op->reader,

@@ -3,6 +3,7 @@
  * settings, stream mode, warm throughput, max record size and encryption flags. The semantics are
  * the core's (kinesis/streams.c); these handlers decode the request, call it and encode. */
 #include "api/kinesis/common.h"
+#include "api/kinesis/metrics.h"
 
 #include "core/limits.h"
 
@@ -87,6 +88,7 @@ static void op_delete_stream(sl_front_call_t *call) {
     bool ok =
         sl_kinesis_delete_stream_op(sl_kapi_engine(call), &ref, enforce, call->now_ms, name, &err);
     sl_kapi_t *api = call->binding; /* call is released with the reply */
+    if (ok) sl_kapi_metrics_release_stream(sl_kinesis_account(sl_kapi_engine(call)), name);
     sl_kapi_answer(call, ok, &err);
     if (ok) sl_kapi_subs_kick(api, name, NULL);
 }
@@ -243,6 +245,8 @@ static void op_monitoring(sl_front_call_t *call) {
     op.names = names;
     sl_kerr_t err;
     bool ok = sl_kinesis_set_monitoring(sl_kapi_engine(call), &op, &err);
+    if (ok && !op.enable)
+        sl_kapi_metrics_release_shards(sl_kinesis_account(sl_kapi_engine(call)), op.after.name);
     sl_kapi_finish(call, ok, &err, encode_monitoring, &op);
 }
 

@@ -1,0 +1,16 @@
+/* The observability routes of the composition root (docs/observability.md): GET /metrics on the
+ * main port (a plain route of the front) and, with --metrics-port, on a listener of its own that
+ * serves nothing else. */
+#ifndef SL_SERVER_OBSERVE_H
+#define SL_SERVER_OBSERVE_H
+
+#include "front/front.h"
+#include "net/http.h"
+
+/* Declares the process metrics and registers GET /metrics with the front. */
+int sl_observe_register(sl_front_t *front);
+
+/* Starts the --metrics-port listener on bind_address:port (port > 0). */
+int sl_observe_start_port(const char *bind_address, int port, sl_http_server_t **out);
+
+#endif
