@@ -41,6 +41,8 @@ LAYERS = {
     "kinesis": ["core", "storage", "catalog", "kms"],
     "dynamodb": ["core", "catalog"],
     "objstore": ["core"],
+    # CloudWatch's metric store: data from PutMetricData and samples of core's metrics registry
+    "cloudwatch": ["core"],
     # SQS and SNS (the failure destinations of event-source mappings): SNS delivers to SQS
     # queues in-process and to HTTP endpoints with net's outbound client on its own loop; it
     # writes its JSON envelopes with wire.
@@ -55,12 +57,12 @@ LAYERS = {
     "video": _SERVICES,
     "front": ["core", "net", "wire"],
     "api": ["core", "net", "wire", "front", "kinesis", "dynamodb", "objstore", "firehose", "esm",
-            "functions", "analytics", "video", "iam", "kms", "sqs", "sns"],
+            "functions", "analytics", "video", "iam", "kms", "sqs", "sns", "cloudwatch"],
     "client": ["core", "net", "wire"],
     "cli": ["core", "net", "wire", "client"],
     "server": ["core", "net", "wire", "storage", "catalog", "kms", "iam", "kinesis", "dynamodb",
                "objstore", "firehose", "esm", "functions", "analytics", "video", "front", "api",
-               "client", "cli", "sqs", "sns"],
+               "client", "cli", "sqs", "sns", "cloudwatch"],
 }
 
 # Calls with no bound or no error report, and their replacements (STYLE.md: every buffer has a

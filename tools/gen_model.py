@@ -134,6 +134,15 @@ SERVICES = {
         "overlays": NO_OVERLAYS,
         "strict_patterns": False,
     },
+    # CloudWatch (AWS JSON 1.0 and Query; the model lists Smithy RPC v2 CBOR first): the metrics
+    # subset (PutMetricData, GetMetricStatistics, GetMetricData, ListMetrics) is served
+    # (api/cloudwatch/, docs/observability.md); the other operations answer InternalFailure.
+    "cloudwatch": {
+        "symbol": "sl_cloudwatch_model",
+        "expected_operations": 46,  # botocore 1.43.11
+        "overlays": NO_OVERLAYS,
+        "strict_patterns": False,
+    },
     # STS (Query protocol): GetCallerIdentity is served (api/sts/); the rest of the model routes
     # and validates the others, which answer InternalFailure until they have a handler.
     "sts": {

@@ -337,6 +337,11 @@
  * a histogram 3 + its bounds: about 100,000 series. Beyond, new series count nothing. */
 #define SL_METRICS_CELLS_MAX (1u << 20)
 
+/* ---- CloudWatch metric store (cloudwatch/) ---- */
+/* metrics (namespace, name, dimensions) of all accounts; PutMetricData beyond gets
+ * LimitExceeded. At 1,440 points a day each, a metric is ~35 KB a day in memory. */
+#define SL_CW_METRICS_MAX 100000
+
 /* ---- event loop and output queues (net) ---- */
 /* streamed response: above this backlog a writer waits for on_writable */
 #define SL_HTTP_STREAM_HIGH_WATER (1u * 1024 * 1024)

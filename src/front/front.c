@@ -113,7 +113,9 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
     if (!fs->handlers) return SL_ENOMEM;
     for (size_t i = 0; i < svc->model->op_count; i++)
         fs->handlers[i] = svc->handler(svc->model->ops[i].name);
-    bool has_target = svc->model->target_prefix != NULL;
+    /* Query requests carry no target: a Query descriptor is routed by its signing name only,
+     * so a service may have a JSON descriptor (target) and a Query one (CloudWatch). */
+    bool has_target = svc->model->target_prefix != NULL && svc->protocol != SL_FRONT_PROTO_QUERY;
     int rc = has_target ? sl_router_add_target(&front->router, svc->model->target_prefix, fs) : 0;
     if (rc) route_error("target prefix", svc->model->target_prefix, rc);
     if (rc == 0 && svc->signing_name) {

@@ -3,6 +3,7 @@
 #include "server/ingest_keys.h"
 #include "server/observe.h"
 
+#include "api/cloudwatch/binding.h"
 #include "api/console/console.h"
 #include "api/dynamodb/binding.h"
 #include "analytics/apps.h"
@@ -66,6 +67,7 @@ struct sl_compose {
     sl_functions_t *functions;         /* owned; NULL with --functions off */
     sl_http_server_t *runtime_http;    /* owned: the Runtime API on a loopback port */
     sl_http_server_t *metrics_http;    /* owned: --metrics-port, or NULL */
+    sl_cw_t *cloudwatch;               /* owned: the CloudWatch metric store (every account) */
     sl_s3api_t *s3api;                 /* owned: the S3 binding */
     sl_objstore_pool_t *objstore_pool; /* owned: the object stores' worker threads */
     sl_iam_store_t *iam;               /* owned: IAM users, keys and policies of every account */
@@ -646,6 +648,13 @@ static int open_front(sl_compose_t *root) {
         iam.account_ctx = root;
         rc = sl_front_add_service(root->front, &iam);
     }
+    for (int query = 0; rc == 0 && query < 2; query++) {
+        sl_front_service_t cw;
+        sl_cwapi_describe(root->cloudwatch, query, &cw);
+        cw.account = sts_account; /* the caller's account id, as for STS */
+        cw.account_ctx = root;
+        rc = sl_front_add_service(root->front, &cw);
+    }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     if (rc == 0) rc = sl_console_register(root->front);
     if (rc == 0) rc = sl_observe_register(root->front);
@@ -753,6 +762,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
         rc = accounts_reopen(root);
     }
     if (rc == 0) sl_kapi_metrics_declare();
+    if (rc == 0) rc = sl_cw_open(cfg->data_dir, (int)cfg->metrics_window_days, &root->cloudwatch);
     if (rc == 0) rc = open_front(root);
     if (rc == 0) rc = start_http(root);
     if (rc == 0) rc = start_runtime_api(root);
@@ -787,6 +797,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (root->runtime_http) sl_http_server_stop(root->runtime_http, 0);
     if (root->metrics_http) sl_http_server_stop(root->metrics_http, 0);
     sl_functions_destroy(root->functions);
+    sl_cw_close(root->cloudwatch); /* after the server: no call waits for its writer */
     sl_front_destroy(root->front);
     sl_iam_creds_close(root->creds);
     sl_iam_store_destroy(root->iam);

@@ -148,6 +148,9 @@ static const opt_t g_opts[] = {
     {"metrics_port", I(metrics_port), "0", 0, 65535, NULL,
      "Also serve GET /metrics (Prometheus text) on this TCP port of --bind, and nothing else; "
      "0 = only on the main port (docs/observability.md)"},
+    {"metrics_window_days", I(metrics_window_days), "15", 1, 455, NULL,
+     "Days of 1-minute CloudWatch data kept for GetMetricStatistics and GetMetricData "
+     "(CloudWatch keeps 15)"},
 };
 
 static int set_opt(sl_config_t *cfg, const opt_t *o, const char *value, const char *source,

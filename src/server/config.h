@@ -56,6 +56,7 @@ typedef struct {
     char functions_user[64];
     char log_level[16];
     int64_t metrics_port;
+    int64_t metrics_window_days;
     char config[SL_CONFIG_PATH_BYTES_MAX];
 } sl_config_t;
 

@@ -931,6 +931,8 @@ static const sl_shape_t shape_MessageAttributeMap = {
     .type = SL_SHAPE_MAP,
     .key = &shape_String,
     .value = &shape_MessageAttributeValue,
+    .key_name = "Name",
+    .value_name = "Value",
 };
 
 static const sl_member_t shape_MessageAttributeValue_members[] = {
