@@ -50,6 +50,7 @@ static struct {
     block_t *blocks, *free_blocks;
 } g = {.mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, .once = PTHREAD_ONCE_INIT};
 
+#ifndef SL_METRICS_OFF
 static _Thread_local block_t *t_block;
 
 static void thread_exit(void *arg) {
@@ -111,6 +112,8 @@ static uint64_t dbits(double d) {
     memcpy(&u, &d, sizeof u);
     return u;
 }
+#endif /* SL_METRICS_OFF */
+
 static double bitsd(uint64_t u) {
     double d;
     memcpy(&d, &u, sizeof d);
@@ -118,6 +121,7 @@ static double bitsd(uint64_t u) {
 }
 
 #ifndef SL_METRICS_OFF
+/* The hot path (compiled out with SL_METRICS_OFF). */
 void sl_metric_add(sl_series_t *s, uint64_t value) {
     if (!s) return;
     cell_t *c = cells_of(s);

@@ -248,9 +248,22 @@ static void preflight(const front_req_t *rq) {
     sl_http_respond(req, 200, h, n, NULL, 0);
 }
 
+static void handle_http(front_req_t *rqp);
+
 void sl_front_handle_http(void *ctx, sl_http_req_t *req) {
     front_req_t rq = {.front = ctx, .req = req};
     sl_front_make_request_id(rq.request_id);
+    /* the lines logged while this thread handles the request carry its id (the query string is
+     * left out: a presigned URL carries a signature there) */
+    sl_log_set_request_id(rq.request_id);
+    SL_DEBUG("request %s %.*s", req->method, (int)strcspn(req->path, "?"), req->path);
+    handle_http(&rq);
+    sl_log_set_request_id(NULL);
+}
+
+static void handle_http(front_req_t *rqp) {
+    front_req_t rq = *rqp;
+    sl_http_req_t *req = rq.req;
     rq.origin = sl_front_header(req, "origin");
     media_type(req, rq.ct, sizeof rq.ct);
     rq.target = sl_front_header(req, "x-amz-target");

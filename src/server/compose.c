@@ -68,6 +68,7 @@ struct sl_compose {
     sl_http_server_t *runtime_http;    /* owned: the Runtime API on a loopback port */
     sl_http_server_t *metrics_http;    /* owned: --metrics-port, or NULL */
     sl_cw_t *cloudwatch;               /* owned: the CloudWatch metric store (every account) */
+    volatile bool ready;               /* GET /ready: open and accepting writes (atomic) */
     sl_s3api_t *s3api;                 /* owned: the S3 binding */
     sl_objstore_pool_t *objstore_pool; /* owned: the object stores' worker threads */
     sl_iam_store_t *iam;               /* owned: IAM users, keys and policies of every account */
@@ -657,7 +658,7 @@ static int open_front(sl_compose_t *root) {
     }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     if (rc == 0) rc = sl_console_register(root->front);
-    if (rc == 0) rc = sl_observe_register(root->front);
+    if (rc == 0) rc = sl_observe_register(root->front, &root->ready);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
     if (rc == 0 && root->cfg.ingest_keys[0]) {
         rc = sl_ingest_keys_open(root->cfg.ingest_keys, &root->ingest_keys);
@@ -773,12 +774,14 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
         sl_compose_close(root, 0);
         return rc;
     }
+    __atomic_store_n(&root->ready, true, __ATOMIC_RELEASE);
     *out = root;
     return 0;
 }
 
 void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (!root) return;
+    __atomic_store_n(&root->ready, false, __ATOMIC_RELEASE);
     /* the functions first: no completion reaches a network loop once they are stopped */
     sl_functions_stop(root->functions);
     /* then the object store's jobs: each posts its answer to a network loop */

@@ -25,6 +25,7 @@ typedef struct {
 static const char *const durability_choices[] = {"sync", "interval", "none", NULL};
 static const char *const auth_choices[] = {"open", "sigv4", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_format_choices[] = {"text", "json", "logfmt", NULL};
 static const char *const on_off_choices[] = {"on", "off", NULL};
 static const char *const throughput_limits_choices[] = {"off", "aws", NULL};
 
@@ -145,6 +146,9 @@ static const opt_t g_opts[] = {
      "Run function processes as this user (name or uid; the server must run as root); their code "
      "is staged outside the data directory, which they cannot read; empty = the server's user"},
     {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
+    {"log_format", S(log_format), "text", 0, 0, log_format_choices,
+     "text, json (one JSON object a line) or logfmt; lines logged while a request is handled carry "
+     "its request_id (the x-amzn-RequestId its client sees; docs/observability.md)"},
     {"metrics_port", I(metrics_port), "0", 0, 65535, NULL,
      "Also serve GET /metrics (Prometheus text) on this TCP port of --bind, and nothing else; "
      "0 = only on the main port (docs/observability.md)"},

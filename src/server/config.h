@@ -55,6 +55,7 @@ typedef struct {
     int64_t functions_retry_ms;
     char functions_user[64];
     char log_level[16];
+    char log_format[16];
     int64_t metrics_port;
     int64_t metrics_window_days;
     char config[SL_CONFIG_PATH_BYTES_MAX];

@@ -44,6 +44,10 @@ static int serve(int argc, char **argv) {
         sl_log_set_level(SL_LOG_WARN);
     else if (!strcmp(cfg.log_level, "error"))
         sl_log_set_level(SL_LOG_ERROR);
+    if (!strcmp(cfg.log_format, "json"))
+        sl_log_set_format(SL_LOG_FORMAT_JSON);
+    else if (!strcmp(cfg.log_format, "logfmt"))
+        sl_log_set_format(SL_LOG_FORMAT_LOGFMT);
 
     /* Block the shutdown signals in every thread; the main thread waits for them with sigwait. */
     sigset_t set;

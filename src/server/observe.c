@@ -24,9 +24,20 @@ static void metrics_route(sl_front_call_t *call) {
     sl_buf_free(&b);
 }
 
-int sl_observe_register(sl_front_t *front) {
+static void ready_route(sl_front_call_t *call) {
+    const volatile bool *ready = call->route_ctx;
+    static const char yes[] = "{\"status\":\"ready\"}", no[] = "{\"status\":\"not ready\"}";
+    if (__atomic_load_n(ready, __ATOMIC_ACQUIRE))
+        sl_front_respond(call, 200, "application/json", yes, sizeof yes - 1);
+    else
+        sl_front_respond(call, 503, "application/json", no, sizeof no - 1);
+}
+
+int sl_observe_register(sl_front_t *front, const volatile bool *ready) {
     sl_metrics_process_declare();
-    return sl_front_add_route(front, "GET", "/metrics", false, metrics_route, NULL);
+    int rc = sl_front_add_route(front, "GET", "/metrics", false, metrics_route, NULL);
+    if (rc == 0) rc = sl_front_add_route(front, "GET", "/ready", false, ready_route, (void *)ready);
+    return rc;
 }
 
 /* The --metrics-port listener's handler: /metrics, else 404. */
