@@ -434,15 +434,6 @@ static held_t *held_find(sl_consumer_t *c, const char *key) {
     return NULL;
 }
 
-static void shuffle(size_t *idx, size_t n, unsigned *seed) {
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)rand_r(seed) % i;
-        size_t t = idx[i - 1];
-        idx[i - 1] = idx[j];
-        idx[j] = t;
-    }
-}
-
 static void add_held(sl_consumer_t *c, const sl_lease_t *l) {
     held_t *h = calloc(1, sizeof *h);
     if (!h) return; /* not taken after all: it expires and another worker takes it */
@@ -467,17 +458,10 @@ static void take(sl_consumer_t *c, unsigned *seed) {
         return;
     }
     int64_t now = sl_client_now_ms();
-    size_t *avail = calloc(n + 1, sizeof *avail), navail = 0;
-    size_t *very_old = calloc(n + 1, sizeof *very_old), nold = 0;
-    /* Workers and their counts over live (not available) leases; this worker always counts. */
-    struct owner_count {
-        const char *owner;
-        int count;
-    } *owners = calloc(n + 1, sizeof *owners);
-    size_t nowners = 0;
-    if (!avail || !very_old || !owners) goto done;
-    owners[nowners++] = (struct owner_count){c->worker_id, 0};
-    size_t live_leases = 0;
+    sl_lease_view_t *views = calloc(n + 1, sizeof *views);
+    size_t chosen[64];
+    size_t nchosen = 0;
+    if (!views) goto done;
     for (size_t i = 0; i < n; i++) {
         sl_lease_t *l = &all[i];
         /* Remember when each counter last moved, by this worker's clock. */
@@ -500,65 +484,15 @@ static void take(sl_consumer_t *c, unsigned *seed) {
             s->counter = l->counter;
             s->changed_ms = now;
         }
-        if (!strcmp(l->checkpoint, "SHARD_END")) continue; /* finished: nobody holds it */
-        live_leases++;
-        bool mine = held_find(c, l->key) != NULL;
-        bool expired = now - s->changed_ms > c->cfg.failover_time_ms;
-        if (mine) {
-            owners[0].count++;
-            continue;
-        }
-        if (!l->owner[0] || expired) {
-            avail[navail++] = i;
-            if (now - s->changed_ms > 3LL * c->cfg.failover_time_ms) very_old[nold++] = i;
-            continue;
-        }
-        size_t k = 0;
-        while (k < nowners && strcmp(owners[k].owner, l->owner))
-            k++;
-        if (k == nowners) owners[nowners++] = (struct owner_count){l->owner, 0};
-        owners[k].count++;
+        views[i] = (sl_lease_view_t){.owner = l->owner,
+                                     .idle_ms = now - s->changed_ms,
+                                     .mine = held_find(c, l->key) != NULL,
+                                     .finished = !strcmp(l->checkpoint, "SHARD_END")};
     }
-    int mine = owners[0].count;
-    int workers = (int)nowners;
-    int target = (size_t)workers >= live_leases ? 1 : (int)((live_leases + workers - 1) / workers);
-    if (target > c->cfg.max_leases_for_worker) target = c->cfg.max_leases_for_worker;
-    size_t chosen[64];
-    size_t nchosen = 0;
-    if (nold > 0) {
-        /* Leases nobody renewed for three failover times are taken at once, beyond the target. */
-        shuffle(very_old, nold, seed);
-        int room = c->cfg.max_leases_for_worker - mine;
-        for (size_t i = 0; i < nold && (int)nchosen < room && nchosen < SL_ARRAY_LEN(chosen); i++)
-            chosen[nchosen++] = very_old[i];
-    } else if (target - mine > 0) {
-        int need = target - mine;
-        if (navail > 0) {
-            shuffle(avail, navail, seed);
-            for (size_t i = 0; i < navail && (int)nchosen < need && nchosen < SL_ARRAY_LEN(chosen);
-                 i++)
-                chosen[nchosen++] = avail[i];
-        } else {
-            /* Steal from the most loaded worker when it holds at least the target. */
-            size_t most = 0;
-            for (size_t k = 1; k < nowners; k++)
-                if (owners[k].count > owners[most].count) most = k;
-            if (most != 0 && owners[most].count >= target) {
-                int steal = owners[most].count - target < need ? owners[most].count - target : need;
-                if (need > 1 && steal == 0) steal = 1;
-                if (steal > c->cfg.max_leases_to_steal) steal = c->cfg.max_leases_to_steal;
-                size_t *theirs = avail; /* reuse: no available leases */
-                size_t ntheirs = 0;
-                for (size_t i = 0; i < n; i++)
-                    if (!strcmp(all[i].owner, owners[most].owner) &&
-                        strcmp(all[i].checkpoint, "SHARD_END"))
-                        theirs[ntheirs++] = i;
-                shuffle(theirs, ntheirs, seed);
-                for (size_t i = 0; i < ntheirs && (int)nchosen < steal; i++)
-                    chosen[nchosen++] = theirs[i];
-            }
-        }
-    }
+    sl_taker_config_t tc = {.failover_ms = c->cfg.failover_time_ms,
+                            .max_leases_for_worker = c->cfg.max_leases_for_worker,
+                            .max_leases_to_steal = c->cfg.max_leases_to_steal};
+    nchosen = sl_lease_choose(views, n, c->worker_id, &tc, seed, chosen, SL_ARRAY_LEN(chosen));
     for (size_t i = 0; i < nchosen; i++) {
         sl_lease_t l = all[chosen[i]];
         int rc = sl_lease_take(&c->table, &l, c->worker_id);
@@ -568,9 +502,7 @@ static void take(sl_consumer_t *c, unsigned *seed) {
             log_error(c, "taking %s: %s", l.key, c->table.error);
     }
 done:
-    free(avail);
-    free(very_old);
-    free(owners);
+    free(views);
     free(all);
 }
 

@@ -456,3 +456,90 @@ int sl_lease_set_children(sl_lease_table_t *t, const char *key, const char *cons
     sl_buf_free(&b);
     return rc;
 }
+
+/* ---- the taker's choice ---- */
+
+static void shuffle(size_t *idx, size_t n, unsigned *seed) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)rand_r(seed) % i;
+        size_t t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+}
+
+size_t sl_lease_choose(const sl_lease_view_t *leases, size_t n, const char *me,
+                       const sl_taker_config_t *cfg, unsigned *seed, size_t *out, size_t cap) {
+    size_t nchosen = 0;
+    size_t *avail = calloc(n + 1, sizeof *avail), navail = 0;
+    size_t *very_old = calloc(n + 1, sizeof *very_old), nold = 0;
+    /* Workers and their counts over live, not available leases; this worker always counts. */
+    struct owner_count {
+        const char *owner;
+        int count;
+    } *owners = calloc(n + 1, sizeof *owners);
+    size_t nowners = 0;
+    if (!avail || !very_old || !owners) goto done;
+    owners[nowners++] = (struct owner_count){me, 0};
+    size_t live = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sl_lease_view_t *l = &leases[i];
+        if (l->finished) continue;
+        live++;
+        if (l->mine) {
+            owners[0].count++;
+            continue;
+        }
+        if (!l->owner[0] || l->idle_ms > cfg->failover_ms) {
+            avail[navail++] = i;
+            if (l->idle_ms > 3LL * cfg->failover_ms) very_old[nold++] = i;
+            continue;
+        }
+        size_t k = 0;
+        while (k < nowners && strcmp(owners[k].owner, l->owner))
+            k++;
+        if (k == nowners) owners[nowners++] = (struct owner_count){l->owner, 0};
+        owners[k].count++;
+    }
+    int mine = owners[0].count;
+    size_t workers = nowners;
+    int target = workers >= live ? 1 : (int)((live + workers - 1) / workers);
+    if (target > cfg->max_leases_for_worker) target = cfg->max_leases_for_worker;
+    if (nold > 0) {
+        shuffle(very_old, nold, seed);
+        int room = cfg->max_leases_for_worker - mine;
+        for (size_t i = 0; i < nold && (int)nchosen < room && nchosen < cap; i++)
+            out[nchosen++] = very_old[i];
+    } else if (target - mine > 0) {
+        int need = target - mine;
+        if (navail > 0) {
+            shuffle(avail, navail, seed);
+            for (size_t i = 0; i < navail && (int)nchosen < need && nchosen < cap; i++)
+                out[nchosen++] = avail[i];
+        } else {
+            size_t most = 0;
+            for (size_t k = 1; k < nowners; k++)
+                if (owners[k].count > owners[most].count) most = k;
+            if (most != 0 && owners[most].count >= target) {
+                int over = owners[most].count - target;
+                int steal = over < need ? over : need;
+                if (need > 1 && steal == 0) steal = 1;
+                if (steal > cfg->max_leases_to_steal) steal = cfg->max_leases_to_steal;
+                size_t *theirs = avail; /* free: nothing is available */
+                size_t ntheirs = 0;
+                for (size_t i = 0; i < n; i++)
+                    if (!leases[i].finished && !leases[i].mine &&
+                        !strcmp(leases[i].owner, owners[most].owner))
+                        theirs[ntheirs++] = i;
+                shuffle(theirs, ntheirs, seed);
+                for (size_t i = 0; i < ntheirs && (int)nchosen < steal && nchosen < cap; i++)
+                    out[nchosen++] = theirs[i];
+            }
+        }
+    }
+done:
+    free(avail);
+    free(very_old);
+    free(owners);
+    return nchosen;
+}

@@ -62,4 +62,31 @@ int sl_lease_checkpoint(sl_lease_table_t *t, sl_lease_t *l, const char *seq, int
 int sl_lease_set_children(sl_lease_table_t *t, const char *key, const char *const *children,
                           size_t count);
 
+/* ---- the taker's choice (pure; client/lease.c) ---- */
+
+/* One lease as the taker sees it. */
+typedef struct {
+    const char *owner; /* "" when unowned */
+    int64_t idle_ms;   /* how long its counter stood still, by this worker's clock */
+    bool mine;         /* this worker holds it */
+    bool finished;     /* checkpoint SHARD_END: nobody holds it any more */
+} sl_lease_view_t;
+
+typedef struct {
+    int failover_ms;
+    int max_leases_for_worker;
+    int max_leases_to_steal;
+} sl_taker_config_t;
+
+/* KCL 2.x's taker decision for worker `me` over every lease of the table: expired = idle longer
+ * than the failover time; available = unowned or expired; target = ceil(live leases / workers)
+ * (workers: the owners of live, not available leases, and me), capped by max_leases_for_worker.
+ * Leases idle for 3 failover times are taken first, all at once (up to the cap); otherwise
+ * random available ones up to the target; with none available, up to max_leases_to_steal of the
+ * most loaded worker's when it holds at least the target (one when more than one is needed and
+ * it holds exactly the target). Writes the chosen indices to out (at most cap) and returns how
+ * many. */
+size_t sl_lease_choose(const sl_lease_view_t *leases, size_t n, const char *me,
+                       const sl_taker_config_t *cfg, unsigned *seed, size_t *out, size_t cap);
+
 #endif
