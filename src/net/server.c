@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/time.h"
 
 #include <errno.h>
@@ -36,6 +37,28 @@ static void conn_on_io(sl_loop_io_t *io, uint32_t events);
 static void conn_do_read(sl_conn_t *c);
 static void worker_check_stopped(sl_worker_t *w);
 static void conn_account(sl_conn_t *c);
+
+/* Connection metrics (docs/observability.md, "Network"), every listener of the process together. */
+static const sl_metric_desc_t d_accepted = {
+    .prom_name = "sluice_net_connections_accepted_total",
+    .help = "TCP connections accepted (HTTP/1.1, HTTP/2 and TLS, every listener).",
+    .kind = SL_METRIC_COUNTER};
+static const sl_metric_desc_t d_open = {.prom_name = "sluice_net_connections_open",
+                                        .help = "TCP connections open now (every listener).",
+                                        .kind = SL_METRIC_GAUGE};
+typedef struct {
+    sl_series_t *accepted, *open;
+} net_metrics_t;
+static net_metrics_t g_net_metrics;
+static pthread_once_t g_net_metrics_once = PTHREAD_ONCE_INIT;
+static void net_metrics_init(void) {
+    g_net_metrics.accepted = sl_metric_series(sl_metric_declare(&d_accepted), NULL);
+    g_net_metrics.open = sl_metric_series(sl_metric_declare(&d_open), NULL);
+}
+static const net_metrics_t *net_metrics(void) {
+    pthread_once(&g_net_metrics_once, net_metrics_init);
+    return &g_net_metrics;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Reason phrases and header helpers                                                           */
@@ -628,6 +651,8 @@ static sl_conn_t *conn_new(sl_worker_t *w, int fd, bool tls) {
     conn_list_push(c);
     w->conn_count++;
     atomic_store_explicit(&w->conn_pub, w->conn_count, memory_order_relaxed);
+    sl_metric_add(net_metrics()->accepted, 1);
+    sl_metric_gauge_add(net_metrics()->open, 1);
     return c;
 }
 
@@ -653,6 +678,7 @@ void sl_conn_abort(sl_conn_t *c) {
     conn_account(c); /* dead: its unsent bytes no longer count */
     w->conn_count--;
     atomic_store_explicit(&w->conn_pub, w->conn_count, memory_order_relaxed);
+    sl_metric_gauge_add(net_metrics()->open, -1);
     c->dead_next = w->dead_head;
     w->dead_head = c;
     worker_check_stopped(w);

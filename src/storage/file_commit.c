@@ -7,13 +7,63 @@
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/time.h"
 #include "storage/file_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- metrics (docs/observability.md, "Storage"): one process-wide set, whatever the engine ----
+ */
+
+static const double sync_ms[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000};
+static const sl_metric_desc_t d_rounds = {
+    .prom_name = "sluice_storage_commit_rounds_total",
+    .help = "Group-commit rounds of the file engine (one write and sync step for many appends).",
+    .kind = SL_METRIC_COUNTER};
+static const sl_metric_desc_t d_round_time = {
+    .prom_name = "sluice_storage_commit_round_seconds",
+    .help = "Time of one commit round, from taking the appends to completing them (durable).",
+    .kind = SL_METRIC_HISTOGRAM,
+    .prom_scale = 0.001,
+    .bounds = sync_ms,
+    .bounds_len = SL_ARRAY_LEN(sync_ms)};
+static const sl_metric_desc_t d_sync = {
+    .prom_name = "sluice_storage_fsync_seconds",
+    .help = "Time of one fdatasync (journal or segment) or fsync (directory) of a commit.",
+    .kind = SL_METRIC_HISTOGRAM,
+    .prom_scale = 0.001,
+    .bounds = sync_ms,
+    .bounds_len = SL_ARRAY_LEN(sync_ms)};
+static const sl_metric_desc_t d_bytes = {
+    .prom_name = "sluice_storage_committed_bytes_total",
+    .help = "Bytes of the appends that commit rounds made durable.",
+    .kind = SL_METRIC_COUNTER};
+static const sl_metric_desc_t d_journal = {
+    .prom_name = "sluice_storage_journal_used_bytes",
+    .help = "Bytes of the commit journal holding frames not yet checkpointed.",
+    .kind = SL_METRIC_GAUGE};
+static const sl_metric_desc_t d_journal_cap = {.prom_name = "sluice_storage_journal_capacity_bytes",
+                                               .help = "Size of the commit journal (a ring).",
+                                               .kind = SL_METRIC_GAUGE};
+
+static struct {
+    pthread_once_t once;
+    sl_series_t *rounds, *round_time, *sync, *bytes, *journal, *journal_cap;
+} g_m = {.once = PTHREAD_ONCE_INIT};
+
+static void metrics_init(void) {
+    g_m.rounds = sl_metric_series(sl_metric_declare(&d_rounds), NULL);
+    g_m.round_time = sl_metric_series(sl_metric_declare(&d_round_time), NULL);
+    g_m.sync = sl_metric_series(sl_metric_declare(&d_sync), NULL);
+    g_m.bytes = sl_metric_series(sl_metric_declare(&d_bytes), NULL);
+    g_m.journal = sl_metric_series(sl_metric_declare(&d_journal), NULL);
+    g_m.journal_cap = sl_metric_series(sl_metric_declare(&d_journal_cap), NULL);
+}
 
 static void engine_set_failed(sl_file_engine_t *e, int code) {
     atomic_store(&e->fail.code, code);
@@ -57,6 +107,7 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     }
     if (atomic_fetch_add(&e->pending_bytes, bytes) + bytes > SL_STORAGE_PENDING_BYTES_MAX) {
         atomic_fetch_sub(&e->pending_bytes, bytes);
+        if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);
         return SL_EAGAIN;
     }
     int rc = 0;
@@ -320,7 +371,10 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
 }
 
 static int sync_one(sl_file_engine_t *e, const sl_file_sync_job_t *job) {
+    pthread_once(&g_m.once, metrics_init);
+    int64_t t0 = sl_time_mono_ns();
     int r = job->dir ? e->ops.fsync(job->fd) : e->ops.fdatasync(job->fd);
+    sl_metric_observe(g_m.sync, (double)(sl_time_mono_ns() - t0) / 1e6);
     return r == 0 ? 0 : sl_file_errno_code(errno);
 }
 
@@ -618,6 +672,7 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
                 op->cb(op->arg, s->round.status ? s->round.status : SL_EIO, 0, 0);
         }
         atomic_fetch_sub(&e->pending_bytes, bytes);
+        if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);
         s->writer.nops = 0;
         sl_buf_reset(&s->writer.buf);
         if (appended) sl_file_tq_push(s); /* no-op when the tail was already queued */
@@ -640,6 +695,8 @@ static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
     /* A chunk's shards hold their active segment's two descriptors at once: keep a chunk within a
      * quarter of the budget. */
     int chunk_max = SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->fds.max / 8));
+    pthread_once(&g_m.once, metrics_init);
+    int64_t t0 = sl_time_mono_ns();
     while (list) {
         sl_file_shard_t *chunk = list, *last = list;
         int n = 1;
@@ -649,6 +706,12 @@ static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
         last->dirty_next = NULL;
         if (atomic_load(&e->fds.open) + 2 * n > e->fds.max) sl_file_fd_sweep(e);
         commit_chunk(e, chunk);
+    }
+    sl_metric_add(g_m.rounds, 1);
+    sl_metric_observe(g_m.round_time, (double)(sl_time_mono_ns() - t0) / 1e6);
+    if (e->journal.fd >= 0) {
+        sl_metric_set(g_m.journal, (int64_t)(e->journal.write_lsn - e->journal.oldest_lsn));
+        sl_metric_set(g_m.journal_cap, (int64_t)e->journal.cap);
     }
 }
 

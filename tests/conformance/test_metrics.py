@@ -85,6 +85,14 @@ def test_values_equal_what_was_done(server, kinesis):
     assert calls >= 2 and value(text, "sluice_kinesis_get_records_success_total", **lab) == calls
     # no shard-level series without enhanced monitoring (as on AWS)
     assert value(text, "sluice_kinesis_shard_incoming_bytes_total", **lab) is None
+    # storage and network
+    assert value(text, "sluice_storage_commit_rounds_total") >= 1
+    assert value(text, "sluice_storage_committed_bytes_total") >= total
+    assert value(text, "sluice_storage_commit_round_seconds_count") >= 1
+    assert value(text, "sluice_storage_fsync_seconds_count") >= 1
+    assert value(text, "sluice_storage_journal_capacity_bytes") > 0
+    assert value(text, "sluice_net_connections_accepted_total") >= 1
+    assert value(text, "sluice_net_connections_open") >= 1
     # process metrics
     assert value(text, "process_resident_memory_bytes") > 0
     assert value(text, "process_open_fds") > 0
