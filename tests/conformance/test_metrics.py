@@ -196,3 +196,35 @@ def test_prometheus_scrapes_sluice(server, kinesis, stream):
             proc.wait()
         log.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_subscribe_to_shard_metrics(server, kinesis, stream):
+    from helpers import stream_arn, wait_until as wait
+    arn = kinesis.register_stream_consumer(StreamARN=stream_arn(stream),
+                                           ConsumerName="metrics")["Consumer"]["ConsumerARN"]
+    wait(lambda: kinesis.describe_stream_consumer(ConsumerARN=arn)["ConsumerDescription"]
+         ["ConsumerStatus"] == "ACTIVE", what="consumer ACTIVE")
+    for i in range(4):
+        kinesis.put_record(StreamName=stream, Data=b"e" * (10 + i), PartitionKey="a")
+    shard = list_all_shards(kinesis, stream)[0]["ShardId"]
+    resp = client_for(server, read_timeout=20).subscribe_to_shard(
+        ConsumerARN=arn, ShardId=shard, StartingPosition={"Type": "TRIM_HORIZON"})
+    events = resp["EventStream"]
+    got = 0
+    try:
+        for event in events:
+            got += len(event["SubscribeToShardEvent"]["Records"])
+            if got >= 4:
+                break
+    finally:
+        events.close()
+    lab = {"stream_name": stream}
+
+    def counted():
+        text = scrape(server.port)
+        return value(text, "sluice_kinesis_subscribe_to_shard_event_records_total", **lab) == 4
+    wait(counted, what="SubscribeToShardEvent.Records on /metrics")
+    text = scrape(server.port)
+    assert value(text, "sluice_kinesis_subscribe_to_shard_success_total", **lab) == 1
+    assert value(text, "sluice_kinesis_subscribe_to_shard_event_bytes_total", **lab) == 46
+    assert value(text, "sluice_kinesis_subscribe_to_shard_event_success_total", **lab) >= 1

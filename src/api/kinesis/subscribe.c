@@ -13,6 +13,7 @@
  * pool only post to that loop. `refs` counts the pending posts plus one for the open stream; the
  * subscription is freed on its loop thread when it has ended and refs reaches zero. */
 #include "api/kinesis/common.h"
+#include "api/kinesis/metrics.h"
 
 #include "core/limits.h"
 #include "core/log.h"
@@ -262,6 +263,18 @@ static void sub_on_read(void *arg) {
     sl_enc_kv_int(e, "MillisBehindLatest", rd->millis_behind);
     sl_enc_map_end(e);
 
+    /* AWS/Kinesis SubscribeToShardEvent.* (metrics.h), dimension StreamName */
+    const char *acct = sl_kinesis_account(sub->k), *stream = sub->reader.stream;
+    size_t data_bytes = 0;
+    for (size_t i = 0; i < rd->count; i++)
+        data_bytes += rd->records[i].data_len;
+    if (!rd->gone) {
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_SUBSCRIBE_EVENT_BYTES), data_bytes);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_SUBSCRIBE_EVENT_RECORDS), rd->count);
+        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_SUBSCRIBE_EVENT_SUCCESS), 1);
+        sl_metric_set(sl_kapi_metric(acct, stream, SL_KM_SUBSCRIBE_EVENT_BEHIND),
+                      rd->millis_behind);
+    }
     sub->reader.position = rd->next_position;
     sub->caught_up = rd->caught_up;
     bool caught_up = rd->caught_up, shard_end = rd->shard_ended, gone = rd->gone;
@@ -372,6 +385,8 @@ static void subscribe_finish(sl_front_call_t *call) {
         return;
     }
     const char *empty = call->fmt == SL_FMT_CBOR ? "\xbf\xff" : "{}";
+    sl_metric_add(
+        sl_kapi_metric(sl_kinesis_account(sub->k), sub->reader.stream, SL_KM_SUBSCRIBE_SUCCESS), 1);
     sub_write_event(sub, "event", ":event-type", "initial-response", empty, 2);
     sub_pump(sub);
 }
