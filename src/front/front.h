@@ -254,6 +254,14 @@ void sl_front_out_status(sl_front_call_t *call, int status);
  * Invoke's Payload, with the status and headers set so far. */
 void sl_front_reply_payload(sl_front_call_t *call, const char *content_type, const void *body,
                             size_t len);
+/* Sends an error of a service that speaks both JSON and the Query protocol (SQS,
+ * "awsQueryCompatible"): a Query call gets the Query error XML with `code`
+ * ("AWS.SimpleQueueService.NonExistentQueue") and `status`; a JSON call gets {"__type": type,
+ * "message"} (type as AWS writes it, "com.amazonaws.sqs#QueueDoesNotExist") with the header
+ * x-amzn-query-error: "<code>;Sender" (or
+ * ";Receiver" for 5xx), which the SDKs read to report the Query code. */
+void sl_front_fail_compat(sl_front_call_t *call, int status, const char *type, const char *code,
+                          const char *message);
 /* Sends InternalFailure (500) for an operation that failed with `code` (an SL_E* value from the
  * storage or the catalog), with the message naming the cause (sl_aws_failure_message). */
 void sl_front_fail_internal(sl_front_call_t *call, int code);

@@ -100,6 +100,10 @@ void sl_front_query_handle(sl_front_t *front, sl_http_req_t *req, const sl_front
                            const char *request_id, const char *origin, const char *ct);
 void sl_front_query_error(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
                           const char *origin, const char *type, const char *message);
+/* The Query error XML with an explicit status and code. */
+void sl_front_query_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
+                                 const char *request_id, const char *origin, int status,
+                                 const char *code, const char *message);
 
 /* respond.c. `svc` chooses the content types of an answer (NULL: AWS JSON 1.1 / CBOR 1.1). */
 void sl_front_make_request_id(char out[40]);

@@ -70,6 +70,12 @@ void sl_front_query_error(sl_http_req_t *req, const sl_front_service_t *svc, con
         me = sl_model_find_error(svc->model, name);
     }
     if (me) status = me->status;
+    sl_front_query_error_status(req, svc, request_id, origin, status, code, message);
+}
+
+void sl_front_query_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
+                                 const char *request_id, const char *origin, int status,
+                                 const char *code, const char *message) {
     sl_buf_t b = SL_BUF_INIT;
     sl_xml_writer_t w;
     sl_xml_writer_init(&w, &b);

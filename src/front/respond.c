@@ -364,6 +364,29 @@ void sl_front_fail_rest(sl_front_call_t *call, const char *type, const char *mes
                        header_count, body_kv, body_pairs);
 }
 
+void sl_front_fail_compat(sl_front_call_t *call, int status, const char *type, const char *code,
+                          const char *message) {
+    sl_buf_free(&call->out);
+    if (call->query) {
+        sl_front_query_error_status(call->req, call->service, call->request_id, call->origin,
+                                    status, code, message);
+        return;
+    }
+    sl_buf_t b = SL_BUF_INIT;
+    sl_aws_error_body(&b, call->fmt, type, message, false);
+    size_t len;
+    char *body = sl_buf_detach(&b, &len);
+    sl_buf_t hv = SL_BUF_INIT;
+    sl_buf_printf(&hv, "%s;%s", code, status >= 500 ? "Receiver" : "Sender");
+    sl_buf_append_byte(&hv, 0);
+    const char *value =
+        sl_buf_failed(&hv) ? "" : sl_arena_strndup(call->arena, hv.data, hv.len - 1);
+    sl_buf_free(&hv);
+    sl_http_header_t h = {"x-amzn-query-error", 18, value ? value : "", value ? strlen(value) : 0};
+    sl_front_send_full(call->req, call->service, call->request_id, call->origin, status,
+                       sl_front_content_type(call->service, call->fmt), &h, 1, body, len);
+}
+
 void sl_front_fail_internal(sl_front_call_t *call, int code) {
     sl_buf_free(&call->out);
     if (call->query) {

@@ -14,6 +14,7 @@
 #include "api/lambda/binding.h"
 #include "api/iam/binding.h"
 #include "api/s3/binding.h"
+#include "api/sqs/binding.h"
 #include "api/sts/binding.h"
 #include "catalog/catalog.h"
 #include "core/common.h"
@@ -29,6 +30,8 @@
 #include "kinesis/open.h"
 #include "net/http.h"
 #include "objstore/objstore.h"
+#include "sns/sns.h"
+#include "sqs/sqs.h"
 #include "storage/backend.h"
 
 #include <dirent.h>
@@ -51,6 +54,8 @@ typedef struct {
     sl_fn_account_t *functions; /* NULL with --functions off */
     sl_objstore_t *objstore;    /* <account dir>/objects */
     sl_an_apps_t *analytics;    /* <account dir>/analytics.db and its running applications */
+    sl_sqs_t *sqs;              /* <account dir>/sqs.db */
+    sl_sns_t *sns;              /* <account dir>/sns.db */
     sl_iam_account_t iam;
 } account_t;
 
@@ -246,6 +251,25 @@ static int open_analytics(sl_compose_t *root, account_t *a, const char *dir) {
     return sl_an_apps_open(&acfg, &a->analytics);
 }
 
+/* The SNS core's way to the queues of an account (deliveries to SQS subscriptions). */
+static int sqs_of_account(void *ctx, const char *account, sl_sqs_t **out);
+
+/* Opens the SQS queues and SNS topics of account a (<dir>/sqs.db, <dir>/sns.db). */
+static int open_sqs_sns(sl_compose_t *root, account_t *a, const char *dir) {
+    char path[SL_DATA_PATH_BYTES_MAX];
+    if (snprintf(path, sizeof path, "%s/sqs.db", dir) >= (int)sizeof path) return SL_EINVAL;
+    sl_sqs_config_t qcfg = {.path = path, .region = root->cfg.region, .account = a->id};
+    int rc = sl_sqs_open(&qcfg, &a->sqs);
+    if (rc) return rc;
+    snprintf(path, sizeof path, "%s/sns.db", dir);
+    sl_sns_config_t ncfg = {.path = path,
+                            .region = root->cfg.region,
+                            .account = a->id,
+                            .sqs_of_account = sqs_of_account,
+                            .sqs_ctx = root};
+    return sl_sns_open(&ncfg, &a->sns);
+}
+
 /* Opens the object store of an account whose directory is `dir`. */
 static int open_objstore(account_t *a, const char *dir) {
     char path[SL_DATA_PATH_BYTES_MAX + 16];
@@ -255,6 +279,8 @@ static int open_objstore(account_t *a, const char *dir) {
 
 static void account_close(account_t *a) {
     sl_an_apps_close(a->analytics); /* its runners use the account's streams */
+    sl_sns_close(a->sns);
+    sl_sqs_close(a->sqs);
     sl_objstore_close(a->objstore);
     sl_ddb_close(a->dynamodb);
     sl_kinesis_close(a->kinesis);
@@ -299,6 +325,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
         rc = sl_functions_account_open(root->functions, id, dir, &a->functions);
     if (rc == 0) rc = open_objstore(a, dir);
     if (rc == 0) rc = open_analytics(root, a, dir);
+    if (rc == 0) rc = open_sqs_sns(root, a, dir);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -365,6 +392,20 @@ static int dynamodb_for_key(void *ctx, const char *access_key_id, void **out) {
     account_t *a;
     int rc = account_for_key(ctx, access_key_id, &a);
     if (rc == 0) *out = a->dynamodb;
+    return rc;
+}
+
+static int sqs_of_account(void *ctx, const char *account, sl_sqs_t **out) {
+    account_t *a = account_find(ctx, account);
+    *out = a ? a->sqs : NULL;
+    return a ? 0 : SL_ENOTFOUND;
+}
+
+/* The SQS descriptors' account hook: the queues of the request's account. */
+static int sqs_for_key(void *ctx, const char *access_key_id, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, access_key_id, &a);
+    if (rc == 0) *out = a->sqs;
     return rc;
 }
 
@@ -656,6 +697,14 @@ static int open_front(sl_compose_t *root) {
         cw.account_ctx = root;
         rc = sl_front_add_service(root->front, &cw);
     }
+    if (rc == 0) {
+        sl_front_service_t sqs_json, sqs_query;
+        sl_sqsapi_describe(&sqs_json, &sqs_query);
+        sqs_json.account = sqs_query.account = sqs_for_key;
+        sqs_json.account_ctx = sqs_query.account_ctx = root;
+        rc = sl_front_add_service(root->front, &sqs_json);
+        if (rc == 0) rc = sl_front_add_service(root->front, &sqs_query);
+    }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     if (rc == 0) rc = sl_console_register(root->front);
     if (rc == 0) rc = sl_observe_register(root->front, &root->ready);
@@ -759,7 +808,10 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_objstore(def, cfg->data_dir);
     if (rc == 0) rc = open_analytics(root, def, cfg->data_dir);
     if (rc == 0) {
-        root->account_count = 1;
+        root->account_count = 1; /* before SNS, which finds queues by account */
+        rc = open_sqs_sns(root, def, cfg->data_dir);
+    }
+    if (rc == 0) {
         rc = accounts_reopen(root);
     }
     if (rc == 0) sl_kapi_metrics_declare();
@@ -784,6 +836,9 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     __atomic_store_n(&root->ready, false, __ATOMIC_RELEASE);
     /* the functions first: no completion reaches a network loop once they are stopped */
     sl_functions_stop(root->functions);
+    /* and the long polls of SQS: each posts its answer to a network loop */
+    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
+        sl_sqs_stop(root->accounts[i].sqs);
     /* then the object store's jobs: each posts its answer to a network loop */
     sl_objstore_pool_destroy(root->objstore_pool);
     root->objstore_pool = NULL;
@@ -808,8 +863,11 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_ingest_destroy(root->ingest);
     sl_ingest_keys_close(root->ingest_keys);
     sl_s3api_destroy(root->s3api);
+    for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) /* SNS delivers into SQS: first */
+        sl_sns_close(root->accounts[i].sns);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
         sl_an_apps_close(root->accounts[i].analytics); /* before the streams its runners use */
+        sl_sqs_close(root->accounts[i].sqs);
         sl_ddb_close(root->accounts[i].dynamodb);
         sl_kinesis_close(root->accounts[i].kinesis);
     }

@@ -678,22 +678,14 @@ static const sl_shape_t shape_MessageSystemAttributeMap = {
     .value = &shape_String,
 };
 
-static const char *const shape_MessageSystemAttributeName_enum[] = {"All", "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp", "SequenceNumber", "MessageDeduplicationId", "MessageGroupId", "AWSTraceHeader", "DeadLetterQueueSourceArn"};
 static const sl_shape_t shape_MessageSystemAttributeName = {
     .name = "MessageSystemAttributeName",
     .type = SL_SHAPE_STRING,
-    .enum_values = shape_MessageSystemAttributeName_enum,
-    .enum_count = 10,
-    .enum_text = "[All, SenderId, SentTimestamp, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp, SequenceNumber, MessageDeduplicationId, MessageGroupId, AWSTraceHeader, DeadLetterQueueSourceArn]",
 };
 
-static const char *const shape_MessageSystemAttributeNameForSends_enum[] = {"AWSTraceHeader"};
 static const sl_shape_t shape_MessageSystemAttributeNameForSends = {
     .name = "MessageSystemAttributeNameForSends",
     .type = SL_SHAPE_STRING,
-    .enum_values = shape_MessageSystemAttributeNameForSends_enum,
-    .enum_count = 1,
-    .enum_text = "[AWSTraceHeader]",
 };
 
 static const sl_member_t shape_MessageSystemAttributeValue_members[] = {
@@ -743,13 +735,9 @@ static const sl_shape_t shape_QueueAttributeMap = {
     .value = &shape_String,
 };
 
-static const char *const shape_QueueAttributeName_enum[] = {"All", "Policy", "VisibilityTimeout", "MaximumMessageSize", "MessageRetentionPeriod", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "CreatedTimestamp", "LastModifiedTimestamp", "QueueArn", "ApproximateNumberOfMessagesDelayed", "DelaySeconds", "ReceiveMessageWaitTimeSeconds", "RedrivePolicy", "FifoQueue", "ContentBasedDeduplication", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "DeduplicationScope", "FifoThroughputLimit", "RedriveAllowPolicy", "SqsManagedSseEnabled"};
 static const sl_shape_t shape_QueueAttributeName = {
     .name = "QueueAttributeName",
     .type = SL_SHAPE_STRING,
-    .enum_values = shape_QueueAttributeName_enum,
-    .enum_count = 22,
-    .enum_text = "[All, Policy, VisibilityTimeout, MaximumMessageSize, MessageRetentionPeriod, ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible, CreatedTimestamp, LastModifiedTimestamp, QueueArn, ApproximateNumberOfMessagesDelayed, DelaySeconds, ReceiveMessageWaitTimeSeconds, RedrivePolicy, FifoQueue, ContentBasedDeduplication, KmsMasterKeyId, KmsDataKeyReusePeriodSeconds, DeduplicationScope, FifoThroughputLimit, RedriveAllowPolicy, SqsManagedSseEnabled]",
 };
 
 static const sl_shape_t shape_QueueUrlList = {
