@@ -14,6 +14,7 @@
 #include "api/lambda/binding.h"
 #include "api/iam/binding.h"
 #include "api/s3/binding.h"
+#include "api/sns/binding.h"
 #include "api/sqs/binding.h"
 #include "api/sts/binding.h"
 #include "catalog/catalog.h"
@@ -409,6 +410,20 @@ static int sqs_for_key(void *ctx, const char *access_key_id, void **out) {
     return rc;
 }
 
+static int sns_of_account(void *ctx, const char *account, sl_sns_t **out) {
+    account_t *a = account_find(ctx, account);
+    *out = a ? a->sns : NULL;
+    return a ? 0 : SL_ENOTFOUND;
+}
+
+/* The SNS descriptor's account hook: the topics of the request's account. */
+static int sns_for_key(void *ctx, const char *access_key_id, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, access_key_id, &a);
+    if (rc == 0) *out = a->sns;
+    return rc;
+}
+
 /* The Lambda descriptor's account hook: the functions of the request's account (NULL with
  * --functions off: the binding then refuses every operation). */
 static int functions_for_key(void *ctx, const char *access_key_id, void **out) {
@@ -704,6 +719,14 @@ static int open_front(sl_compose_t *root) {
         sqs_json.account_ctx = sqs_query.account_ctx = root;
         rc = sl_front_add_service(root->front, &sqs_json);
         if (rc == 0) rc = sl_front_add_service(root->front, &sqs_query);
+    }
+    if (rc == 0) {
+        sl_front_service_t sns;
+        sl_snsapi_describe(&sns);
+        sns.account = sns_for_key;
+        sns.account_ctx = root;
+        rc = sl_front_add_service(root->front, &sns);
+        if (rc == 0) rc = sl_snsapi_register_routes(root->front, sns_of_account, root);
     }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     if (rc == 0) rc = sl_console_register(root->front);

@@ -866,9 +866,11 @@ static void deliver_http(sl_sns_t *s, const char *url, const char *type, const c
 }
 
 static void envelope_common(sl_enc_t *e, const char *base_url) {
-    char sig[64];
     static const char fake[] = "Sluice does not sign SNS messages with an AWS certificate.";
-    sl_base64_encode(fake, 44, sig);
+    char sig[((sizeof fake - 1) / 3 + 1) * 4 + 1];
+    size_t n = sl_base64_encoded_len(sizeof fake - 1);
+    sl_base64_encode(fake, sizeof fake - 1, sig);
+    sig[n] = 0;
     sl_enc_kv_cstr(e, "SignatureVersion", "1");
     sl_enc_kv_cstr(e, "Signature", sig);
     char url[400];
