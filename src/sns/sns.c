@@ -4,6 +4,7 @@
 #include "sns/sns.h"
 
 #include "catalog/itemstore.h"
+#include "catalog/itemwriter.h"
 #include "core/buf.h"
 #include "core/common.h"
 #include "core/limits.h"
@@ -43,14 +44,6 @@ typedef struct {
     size_t attr_count;
 } sub_t;
 
-typedef struct wop {
-    struct wop *next;
-    bool has_op;
-    sl_itemstore_op_t op;
-    sl_sns_done_fn done;
-    void *ctx;
-} wop_t;
-
 /* An HTTP delivery: owned by the delivery loop from its post until it is freed there. */
 typedef struct delivery {
     struct delivery *prev, *next;
@@ -80,14 +73,9 @@ struct sl_sns {
     size_t topic_count;
     sub_t **subs;
     size_t sub_count;
-    /* the writer */
+    /* the store and its group-commit writer (catalog/itemwriter.h) */
     sl_itemstore_t *store;
-    pthread_mutex_t wmu;
-    pthread_cond_t wcond;
-    wop_t *wq_head, *wq_tail;
-    pthread_t writer;
-    bool writer_started, writer_quit;
-    int failed;
+    sl_itemwriter_t *writer;
     /* the delivery thread: its loop, client and live deliveries (loop thread only) */
     sl_loop_t *loop;
     pthread_t deliverer;
@@ -236,70 +224,14 @@ static bool get_kvs(const uint8_t **p, const uint8_t *end, sl_sns_kv_t *kvs, siz
     return true;
 }
 
-/* ---- the writer thread ---- */
-
-static void *writer_main(void *arg) {
-    sl_sns_t *s = arg;
-    pthread_mutex_lock(&s->wmu);
-    while (1) {
-        while (!s->wq_head && !s->writer_quit)
-            pthread_cond_wait(&s->wcond, &s->wmu);
-        if (!s->wq_head && s->writer_quit) break;
-        wop_t *list = s->wq_head;
-        s->wq_head = s->wq_tail = NULL;
-        pthread_mutex_unlock(&s->wmu);
-        size_t n = 0;
-        for (wop_t *w = list; w; w = w->next)
-            n += w->has_op;
-        sl_itemstore_op_t *ops = calloc(n + 1, sizeof *ops);
-        int rc = ops ? s->failed : SL_ENOMEM;
-        size_t i = 0;
-        for (wop_t *w = list; ops && w; w = w->next)
-            if (w->has_op) ops[i++] = w->op;
-        if (rc == 0 && n) rc = sl_itemstore_write(s->store, ops, n);
-        if (rc && !s->failed) {
-            SL_ERROR("sns: the store of account %s failed (%s); later writes fail too", s->account,
-                     sl_strerror(rc));
-            s->failed = rc;
-        }
-        free(ops);
-        while (list) {
-            wop_t *next = list->next;
-            if (list->done) list->done(list->ctx, rc);
-            free(list);
-            list = next;
-        }
-        pthread_mutex_lock(&s->wmu);
-    }
-    pthread_mutex_unlock(&s->wmu);
-    return NULL;
-}
+/* ---- the writer ---- */
 
 /* Queues a store change and/or a completion; caller holds mu (store order = memory order). */
 static int enqueue(sl_sns_t *s, bool has_op, sl_itemstore_op_kind_t kind, const char *table,
                    const char *key, const void *val, size_t val_len, sl_sns_done_fn done,
                    void *ctx) {
-    size_t tlen = strlen(table) + 1, klen = key ? strlen(key) : 0;
-    wop_t *w = malloc(sizeof *w + tlen + klen + val_len);
-    if (!w) return SL_ENOMEM;
-    memset(w, 0, sizeof *w);
-    char *p = (char *)(w + 1);
-    memcpy(p, table, tlen);
-    if (klen) memcpy(p + tlen, key, klen);
-    if (val_len) memcpy(p + tlen + klen, val, val_len);
-    w->has_op = has_op;
-    w->op = (sl_itemstore_op_t){kind, p, p + tlen, klen, p + tlen + klen, val_len};
-    w->done = done;
-    w->ctx = ctx;
-    pthread_mutex_lock(&s->wmu);
-    if (s->wq_tail)
-        s->wq_tail->next = w;
-    else
-        s->wq_head = w;
-    s->wq_tail = w;
-    pthread_cond_signal(&s->wcond);
-    pthread_mutex_unlock(&s->wmu);
-    return 0;
+    return sl_itemwriter_enqueue(s->writer, has_op, kind, table, key, key ? strlen(key) : 0, val,
+                                 val_len, done, ctx);
 }
 
 static int save_topic(sl_sns_t *s, const topic_t *t, sl_sns_done_fn done, void *ctx) {
@@ -444,12 +376,9 @@ int sl_sns_open(const sl_sns_config_t *cfg, sl_sns_t **out) {
     s->sqs_ctx = cfg->sqs_ctx;
     s->tls_insecure = cfg->tls_insecure;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->wmu, NULL);
-    pthread_cond_init(&s->wcond, NULL);
     int rc = sl_itemstore_open(cfg->path, &s->store);
     if (rc == 0) rc = sl_itemstore_load(s->store, load_topic, load_sub, s);
-    if (rc == 0) rc = pthread_create(&s->writer, NULL, writer_main, s) ? SL_ENOMEM : 0;
-    if (rc == 0) s->writer_started = true;
+    if (rc == 0) rc = sl_itemwriter_start(s->store, "sns", s->account, &s->writer);
     if (rc == 0) rc = sl_loop_create(&s->loop);
     if (rc == 0) rc = sl_loop_post(s->loop, delivery_init, s);
     if (rc == 0) rc = pthread_create(&s->deliverer, NULL, deliverer_main, s) ? SL_ENOMEM : 0;
@@ -500,13 +429,7 @@ void sl_sns_close(sl_sns_t *sns) {
         pthread_join(sns->deliverer, NULL);
     }
     if (sns->loop) sl_loop_destroy(sns->loop);
-    if (sns->writer_started) {
-        pthread_mutex_lock(&sns->wmu);
-        sns->writer_quit = true;
-        pthread_cond_signal(&sns->wcond);
-        pthread_mutex_unlock(&sns->wmu);
-        pthread_join(sns->writer, NULL);
-    }
+    sl_itemwriter_stop(sns->writer);
     sl_itemstore_close(sns->store);
     for (size_t i = 0; i < sns->topic_count; i++)
         topic_free(sns->topics[i]);
@@ -514,8 +437,6 @@ void sl_sns_close(sl_sns_t *sns) {
         sub_free(sns->subs[i]);
     free(sns->subs);
     pthread_mutex_destroy(&sns->mu);
-    pthread_mutex_destroy(&sns->wmu);
-    pthread_cond_destroy(&sns->wcond);
     free(sns);
 }
 

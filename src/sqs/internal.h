@@ -1,9 +1,10 @@
 /* The SQS core's state (private to src/sqs/; see sqs.h). One mutex per account (mu) guards every
- * queue and message; the writer queue has its own (wmu), taken inside mu. */
+ * queue and message; the item writer's queue lock is taken inside it. */
 #ifndef SL_SQS_INTERNAL_H
 #define SL_SQS_INTERNAL_H
 
 #include "catalog/itemstore.h"
+#include "catalog/itemwriter.h"
 #include "core/common.h"
 #include "core/limits.h"
 #include "sqs/sqs.h"
@@ -80,16 +81,6 @@ typedef struct sl_sqs_waiter {
     void *ctx;
 } sl_sqs_waiter_t;
 
-/* A change queued for the writer thread: an item store op (copies in the same block) and/or a
- * completion. */
-typedef struct sl_sqs_wop {
-    struct sl_sqs_wop *next;
-    bool has_op;
-    sl_itemstore_op_t op;
-    void (*done)(void *ctx, int status);
-    void *ctx;
-} sl_sqs_wop_t;
-
 struct sl_sqs {
     char region[32];
     char account[16];
@@ -105,15 +96,9 @@ struct sl_sqs {
     pthread_t timer;
     bool timer_started;
     bool timer_quit;
-    /* the writer */
+    /* the store and its group-commit writer (catalog/itemwriter.h) */
     sl_itemstore_t *store;
-    pthread_mutex_t wmu;
-    pthread_cond_t wcond;
-    sl_sqs_wop_t *wq_head, *wq_tail;
-    pthread_t writer;
-    bool writer_started;
-    bool writer_quit;
-    int failed; /* the store's first error: later writes fail too */
+    sl_itemwriter_t *writer;
 };
 
 /* The stored encodings' primitives (little-endian; strings as u32 length + bytes). */

@@ -1,5 +1,6 @@
-/* The SQS core of one account: errors, open and close, the writer thread (durable changes, grouped
- * into one item store transaction per round) and the timer thread (long polls). See sqs.h. */
+/* The SQS core of one account: errors, open and close, its item writer (durable changes, one
+ * item store transaction per round; catalog/itemwriter.h) and the timer thread (long polls). See
+ * sqs.h. */
 #include "sqs/internal.h"
 
 #include "core/log.h"
@@ -64,70 +65,13 @@ sl_sqs_queue_t *sl_sqs_find(sl_sqs_t *sqs, const char *name) {
     return NULL;
 }
 
-/* ---- the writer thread ---- */
-
-static void *writer_main(void *arg) {
-    sl_sqs_t *s = arg;
-    pthread_mutex_lock(&s->wmu);
-    while (1) {
-        while (!s->wq_head && !s->writer_quit)
-            pthread_cond_wait(&s->wcond, &s->wmu);
-        if (!s->wq_head && s->writer_quit) break;
-        sl_sqs_wop_t *list = s->wq_head;
-        s->wq_head = s->wq_tail = NULL;
-        pthread_mutex_unlock(&s->wmu);
-        size_t n = 0;
-        for (sl_sqs_wop_t *w = list; w; w = w->next)
-            n += w->has_op;
-        sl_itemstore_op_t *ops = calloc(n + 1, sizeof *ops);
-        int rc = ops ? 0 : SL_ENOMEM;
-        size_t i = 0;
-        for (sl_sqs_wop_t *w = list; ops && w; w = w->next)
-            if (w->has_op) ops[i++] = w->op;
-        if (rc == 0 && s->failed) rc = s->failed;
-        if (rc == 0 && n) rc = sl_itemstore_write(s->store, ops, n);
-        if (rc && !s->failed) {
-            SL_ERROR("sqs: the store of account %s failed (%s); later writes fail too", s->account,
-                     sl_strerror(rc));
-            s->failed = rc;
-        }
-        free(ops);
-        while (list) {
-            sl_sqs_wop_t *next = list->next;
-            if (list->done) list->done(list->ctx, rc);
-            free(list);
-            list = next;
-        }
-        pthread_mutex_lock(&s->wmu);
-    }
-    pthread_mutex_unlock(&s->wmu);
-    return NULL;
-}
+/* ---- the writer ---- */
 
 int sl_sqs_enqueue(sl_sqs_t *sqs, bool has_op, sl_itemstore_op_kind_t kind, const char *table,
                    const void *key, size_t key_len, const void *val, size_t val_len,
                    void (*done)(void *ctx, int status), void *ctx) {
-    size_t tlen = strlen(table) + 1;
-    sl_sqs_wop_t *w = malloc(sizeof *w + tlen + key_len + val_len);
-    if (!w) return SL_ENOMEM;
-    memset(w, 0, sizeof *w);
-    char *p = (char *)(w + 1);
-    memcpy(p, table, tlen);
-    if (key_len) memcpy(p + tlen, key, key_len);
-    if (val_len) memcpy(p + tlen + key_len, val, val_len);
-    w->has_op = has_op;
-    w->op = (sl_itemstore_op_t){kind, p, p + tlen, key_len, p + tlen + key_len, val_len};
-    w->done = done;
-    w->ctx = ctx;
-    pthread_mutex_lock(&sqs->wmu);
-    if (sqs->wq_tail)
-        sqs->wq_tail->next = w;
-    else
-        sqs->wq_head = w;
-    sqs->wq_tail = w;
-    pthread_cond_signal(&sqs->wcond);
-    pthread_mutex_unlock(&sqs->wmu);
-    return 0;
+    return sl_itemwriter_enqueue(sqs->writer, has_op, kind, table, key, key_len, val, val_len, done,
+                                 ctx);
 }
 
 /* ---- the timer thread: long polls ---- */
@@ -270,8 +214,6 @@ int sl_sqs_open(const sl_sqs_config_t *cfg, sl_sqs_t **out) {
     s->next_incarnation = 1;
     s->next_receipt = (uint64_t)sl_time_now_ms() << 16;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->wmu, NULL);
-    pthread_cond_init(&s->wcond, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_REALTIME);
@@ -279,8 +221,7 @@ int sl_sqs_open(const sl_sqs_config_t *cfg, sl_sqs_t **out) {
     pthread_condattr_destroy(&ca);
     int rc = sl_itemstore_open(cfg->path, &s->store);
     if (rc == 0) rc = sl_itemstore_load(s->store, load_queue, load_message, s);
-    if (rc == 0) rc = pthread_create(&s->writer, NULL, writer_main, s) ? SL_ENOMEM : 0;
-    if (rc == 0) s->writer_started = true;
+    if (rc == 0) rc = sl_itemwriter_start(s->store, "sqs", s->account, &s->writer);
     if (rc == 0) rc = pthread_create(&s->timer, NULL, timer_main, s) ? SL_ENOMEM : 0;
     if (rc == 0) s->timer_started = true;
     if (rc) {
@@ -312,19 +253,11 @@ void sl_sqs_close(sl_sqs_t *sqs) {
         pthread_mutex_unlock(&sqs->mu);
         pthread_join(sqs->timer, NULL);
     }
-    if (sqs->writer_started) {
-        pthread_mutex_lock(&sqs->wmu);
-        sqs->writer_quit = true;
-        pthread_cond_signal(&sqs->wcond);
-        pthread_mutex_unlock(&sqs->wmu);
-        pthread_join(sqs->writer, NULL);
-    }
+    sl_itemwriter_stop(sqs->writer);
     sl_itemstore_close(sqs->store);
     for (size_t i = 0; i < sqs->queue_count; i++)
         sl_sqs_queue_free(sqs->queues[i]);
     pthread_mutex_destroy(&sqs->mu);
-    pthread_mutex_destroy(&sqs->wmu);
-    pthread_cond_destroy(&sqs->wcond);
     pthread_cond_destroy(&sqs->tcond);
     free(sqs);
 }
