@@ -89,6 +89,42 @@ KINESIS_OVERLAYS = {
     "constraints": {},
 }
 
+# SQS's Query protocol names (botocore's SQS Query model before SQS moved to JSON, which the AWS
+# CLI v2 of Debian and older SDKs still send): flattened maps as Attribute.N.Name/Value, lists as
+# AttributeName.N, batch entries as SendMessageBatchRequestEntry.N.Id.
+SQS_QUERY_NAMES = {
+    "members": {
+        "CreateQueueRequest.Attributes": "Attribute",
+        "CreateQueueRequest.tags": "Tag",
+        "SetQueueAttributesRequest.Attributes": "Attribute",
+        "SendMessageRequest.MessageAttributes": "MessageAttribute",
+        "SendMessageRequest.MessageSystemAttributes": "MessageSystemAttribute",
+        "SendMessageBatchRequestEntry.MessageAttributes": "MessageAttribute",
+        "SendMessageBatchRequestEntry.MessageSystemAttributes": "MessageSystemAttribute",
+        "TagQueueRequest.Tags": "Tag",
+        "MessageAttributeValue.StringListValues": "StringListValue",
+        "MessageAttributeValue.BinaryListValues": "BinaryListValue",
+    },
+    "shapes": {
+        "AttributeNameList": {"member": "AttributeName"},
+        "MessageAttributeNameList": {"member": "MessageAttributeName"},
+        "MessageSystemAttributeList": {"member": "MessageSystemAttributeName"},
+        "SendMessageBatchRequestEntryList": {"member": "SendMessageBatchRequestEntry"},
+        "DeleteMessageBatchRequestEntryList": {"member": "DeleteMessageBatchRequestEntry"},
+        "ChangeMessageVisibilityBatchRequestEntryList": {
+            "member": "ChangeMessageVisibilityBatchRequestEntry"},
+        "TagKeyList": {"member": "TagKey"},
+        "AWSAccountIdList": {"member": "AWSAccountId"},
+        "ActionNameList": {"member": "ActionName"},
+        "StringList": {"member": "StringListValue"},
+        "BinaryList": {"member": "BinaryListValue"},
+        "QueueAttributeMap": {"key": "Name", "value": "Value"},
+        "MessageBodyAttributeMap": {"key": "Name", "value": "Value"},
+        "MessageBodySystemAttributeMap": {"key": "Name", "value": "Value"},
+        "TagMap": {"key": "Key", "value": "Value"},
+    },
+}
+
 NO_OVERLAYS = {"validation_order": {}, "enum_message_order": {}, "constraints": {}}
 
 # The services with a binding under src/api/<service>/: the C symbol of the table, the fewest
@@ -161,6 +197,7 @@ SERVICES = {
         # SQS checks attribute names itself (InvalidAttributeName, and ReceiveMessage's
         # AttributeNames takes message attribute names the enum lacks): no enum constraints.
         "check_enums": False,
+        "query_names": SQS_QUERY_NAMES,
     },
     # Kinesis Data Analytics (AWS JSON 1.1): SQL applications (api/kinesisanalytics/).
     "kinesisanalytics": {
@@ -248,6 +285,9 @@ def load_model(service):
         model = botocore.loaders.Loader().load_service_model(service, "service-2")
     except botocore.exceptions.UnknownServiceError:
         fail("botocore %s has no service named %r" % (botocore.__version__, service))
+    query_names = service_config(service).get("query_names")
+    if query_names:
+        apply_query_names(model, query_names)
     n = len(model["operations"])
     expected = service_config(service)["expected_operations"]
     if n < expected:
@@ -256,6 +296,25 @@ def load_model(service):
                                                     os.path.dirname(botocore.__file__), n,
                                                     service, expected))
     return model
+
+
+def apply_query_names(model, names):
+    """Gives a JSON model the Query protocol's serialization names that its older Query model had
+    (SQS moved to JSON and dropped them; older clients still send `Attribute.1.Name`): the model
+    then speaks Query too, and the members, list elements and map keys/values get their names."""
+    meta = model["metadata"]
+    meta["protocols"] = list(meta.get("protocols", [meta["protocol"]])) + ["query"]
+    shapes = model["shapes"]
+    for ref, name in names["members"].items():
+        sname, mname = ref.split(".")
+        if mname not in shapes[sname]["members"]:
+            fail("overlay query_names names unknown member %s" % ref)
+        shapes[sname]["members"][mname]["locationName"] = name
+    for sname, parts in names["shapes"].items():
+        if sname not in shapes:
+            fail("overlay query_names names unknown shape %s" % sname)
+        for part, name in parts.items():
+            shapes[sname][part]["locationName"] = name
 
 
 def java_regex_to_ere(pattern):

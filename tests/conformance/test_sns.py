@@ -59,13 +59,14 @@ def receive_one(sqs, url):
 
 def test_topics(sns):
     name = uniq("t")
-    arn = sns.create_topic(Name=name)["TopicArn"]
+    arn = sns.create_topic(Name=name, Attributes={"DisplayName": "First"})["TopicArn"]
     assert arn.startswith("arn:aws:sns:%s:" % REGION) and arn.endswith(":" + name)
     assert sns.create_topic(Name=name)["TopicArn"] == arn  # idempotent
     assert arn in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
     attrs = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
     assert attrs["TopicArn"] == arn
     assert attrs["SubscriptionsConfirmed"] == "0"
+    assert attrs["DisplayName"] == "First"
     sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Mine")
     assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"] == "Mine"
     sns.delete_topic(TopicArn=arn)
@@ -88,20 +89,24 @@ def test_publish_to_sqs(sns, sqs):
     assert [(s["SubscriptionArn"], s["Protocol"], s["Endpoint"]) for s in subs] == [
         (sub, "sqs", qarn)]
     assert sub in [s["SubscriptionArn"] for s in sns.list_subscriptions()["Subscriptions"]]
-    mid = sns.publish(TopicArn=topic, Message="hello", Subject="greeting")["MessageId"]
+    mid = sns.publish(TopicArn=topic, Message="hello", Subject="greeting", MessageAttributes={
+        "k": {"DataType": "String", "StringValue": "v"}})["MessageId"]
     env = json.loads(receive_one(sqs, url)["Body"])
     assert env["Type"] == "Notification"
     assert (env["MessageId"], env["TopicArn"], env["Message"], env["Subject"]) == (
         mid, topic, "hello", "greeting")
+    assert env["MessageAttributes"] == {"k": {"Type": "String", "Value": "v"}}
     assert env["Timestamp"].endswith("Z") and "UnsubscribeURL" in env
     # raw delivery: the message itself, its attributes as SQS message attributes
     sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="RawMessageDelivery",
                                     AttributeValue="true")
     attrs = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
     assert attrs["RawMessageDelivery"] == "true" and attrs["Endpoint"] == qarn
-    sns.publish(TopicArn=topic, Message="raw body")
+    sns.publish(TopicArn=topic, Message="raw body", MessageAttributes={
+        "k": {"DataType": "String", "StringValue": "v"}})
     m = receive_one(sqs, url)
     assert m["Body"] == "raw body"
+    assert m["MessageAttributes"] == {"k": {"DataType": "String", "StringValue": "v"}}
     sns.unsubscribe(SubscriptionArn=sub)
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
     with pytest.raises(ClientError) as e:

@@ -4,8 +4,10 @@ visibility timeouts, long polls, batches, purge, FIFO order and deduplication, a
 codes. With SQS_REFERENCE_ENDPOINT set (e.g. http://127.0.0.1:5000 of `moto_server`) the same
 file runs against that server instead, to show that the expectations are SQS's."""
 import hashlib
+import json
 import os
 import struct
+import subprocess
 import threading
 import time
 import uuid
@@ -285,3 +287,54 @@ def test_fifo_order_and_deduplication(sqs):
     with pytest.raises(ClientError) as e:
         sqs.create_queue(QueueName=qname(), Attributes={"FifoQueue": "true"})
     assert code_of(e) == "InvalidParameterValue"
+
+
+def test_query_protocol_with_aws_cli_v2(request, sqs):
+    """The AWS CLI v2 of Debian (2.9) speaks SQS's Query protocol: flattened attribute maps,
+    message attributes, lists and batch entries; it checks the MD5s too."""
+    endpoint = REFERENCE or request.getfixturevalue("server").endpoint
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+               AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+
+    def aws(*args, ok=True):
+        p = subprocess.run(["/usr/bin/aws", "--endpoint-url", endpoint, "--output", "json",
+                            "sqs"] + list(args), capture_output=True, text=True, env=env,
+                           timeout=60)
+        if not ok:
+            assert p.returncode != 0
+            return p.stderr
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout) if p.stdout.strip() else None
+
+    name = qname("cli")
+    url = aws("create-queue", "--queue-name", name, "--attributes",
+              "VisibilityTimeout=7,DelaySeconds=0")["QueueUrl"]
+    attrs = aws("get-queue-attributes", "--queue-url", url, "--attribute-names",
+                "VisibilityTimeout", "QueueArn")["Attributes"]
+    assert attrs["VisibilityTimeout"] == "7" and attrs["QueueArn"].endswith(":" + name)
+    sent = aws("send-message", "--queue-url", url, "--message-body", "via query",
+               "--message-attributes",
+               '{"s":{"DataType":"String","StringValue":"v"},'
+               '"b":{"DataType":"Binary","BinaryValue":"AAE="}}')
+    got = aws("receive-message", "--queue-url", url, "--attribute-names", "All",
+              "--message-attribute-names", "All")["Messages"][0]
+    assert got["MessageId"] == sent["MessageId"] and got["Body"] == "via query"
+    assert got["MessageAttributes"]["s"] == {"StringValue": "v", "DataType": "String"}
+    assert got["Attributes"]["ApproximateReceiveCount"] == "1"
+    aws("delete-message", "--queue-url", url, "--receipt-handle", got["ReceiptHandle"])
+    out = aws("send-message-batch", "--queue-url", url, "--entries",
+              "Id=a,MessageBody=one", "Id=b,MessageBody=two")
+    assert sorted(e["Id"] for e in out["Successful"]) == ["a", "b"]
+    msgs = []
+    while len(msgs) < 2:
+        msgs += aws("receive-message", "--queue-url", url, "--max-number-of-messages", "10",
+                    "--wait-time-seconds", "1").get("Messages", [])
+    out = aws("delete-message-batch", "--queue-url", url, "--entries", json.dumps(
+        [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]))
+    assert len(out["Successful"]) == 2
+    assert url in aws("list-queues", "--queue-name-prefix", name)["QueueUrls"]
+    err = aws("get-queue-url", "--queue-name", name + "-none", ok=False)
+    assert "AWS.SimpleQueueService.NonExistentQueue" in err
+    aws("delete-queue", "--queue-url", url)

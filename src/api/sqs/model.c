@@ -97,12 +97,16 @@ static const sl_shape_t shape_AWSAccountIdList = {
     .name = "AWSAccountIdList",
     .type = SL_SHAPE_LIST,
     .member = &shape_String,
+    .flattened = true,
+    .member_name = "AWSAccountId",
 };
 
 static const sl_shape_t shape_ActionNameList = {
     .name = "ActionNameList",
     .type = SL_SHAPE_LIST,
     .member = &shape_String,
+    .flattened = true,
+    .member_name = "ActionName",
 };
 
 static const sl_member_t shape_AddPermissionRequest_members[] = {
@@ -125,6 +129,8 @@ static const sl_shape_t shape_AttributeNameList = {
     .name = "AttributeNameList",
     .type = SL_SHAPE_LIST,
     .member = &shape_QueueAttributeName,
+    .flattened = true,
+    .member_name = "AttributeName",
 };
 
 static const sl_member_t shape_BatchResultErrorEntry_members[] = {
@@ -147,6 +153,7 @@ static const sl_shape_t shape_BatchResultErrorEntryList = {
     .name = "BatchResultErrorEntryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_BatchResultErrorEntry,
+    .flattened = true,
 };
 
 static const sl_shape_t shape_Binary = {
@@ -158,6 +165,7 @@ static const sl_shape_t shape_BinaryList = {
     .name = "BinaryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_Binary,
+    .member_name = "BinaryListValue",
 };
 
 static const sl_shape_t shape_Boolean = {
@@ -229,6 +237,8 @@ static const sl_shape_t shape_ChangeMessageVisibilityBatchRequestEntryList = {
     .name = "ChangeMessageVisibilityBatchRequestEntryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_ChangeMessageVisibilityBatchRequestEntry,
+    .flattened = true,
+    .member_name = "ChangeMessageVisibilityBatchRequestEntry",
 };
 
 static const sl_member_t shape_ChangeMessageVisibilityBatchResult_members[] = {
@@ -262,6 +272,7 @@ static const sl_shape_t shape_ChangeMessageVisibilityBatchResultEntryList = {
     .name = "ChangeMessageVisibilityBatchResultEntryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_ChangeMessageVisibilityBatchResultEntry,
+    .flattened = true,
 };
 
 static const sl_member_t shape_ChangeMessageVisibilityRequest_members[] = {
@@ -281,8 +292,8 @@ static const sl_shape_t shape_ChangeMessageVisibilityRequest = {
 
 static const sl_member_t shape_CreateQueueRequest_members[] = {
     {"QueueName", &shape_String, true, SL_LOC_BODY, NULL},
-    {"Attributes", &shape_QueueAttributeMap, false, SL_LOC_BODY, NULL},
-    {"tags", &shape_TagMap, false, SL_LOC_BODY, NULL},
+    {"Attributes", &shape_QueueAttributeMap, false, SL_LOC_BODY, "Attribute"},
+    {"tags", &shape_TagMap, false, SL_LOC_BODY, "Tag"},
 };
 static const uint8_t shape_CreateQueueRequest_order[] = {0, 1, 2};
 static const sl_shape_t shape_CreateQueueRequest = {
@@ -339,6 +350,8 @@ static const sl_shape_t shape_DeleteMessageBatchRequestEntryList = {
     .name = "DeleteMessageBatchRequestEntryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_DeleteMessageBatchRequestEntry,
+    .flattened = true,
+    .member_name = "DeleteMessageBatchRequestEntry",
 };
 
 static const sl_member_t shape_DeleteMessageBatchResult_members[] = {
@@ -372,6 +385,7 @@ static const sl_shape_t shape_DeleteMessageBatchResultEntryList = {
     .name = "DeleteMessageBatchResultEntryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_DeleteMessageBatchResultEntry,
+    .flattened = true,
 };
 
 static const sl_member_t shape_DeleteMessageRequest_members[] = {
@@ -536,6 +550,7 @@ static const sl_shape_t shape_ListMessageMoveTasksResultEntryList = {
     .name = "ListMessageMoveTasksResultEntryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_ListMessageMoveTasksResultEntry,
+    .flattened = true,
 };
 
 static const sl_member_t shape_ListQueueTagsRequest_members[] = {
@@ -626,13 +641,15 @@ static const sl_shape_t shape_MessageAttributeNameList = {
     .name = "MessageAttributeNameList",
     .type = SL_SHAPE_LIST,
     .member = &shape_MessageAttributeName,
+    .flattened = true,
+    .member_name = "MessageAttributeName",
 };
 
 static const sl_member_t shape_MessageAttributeValue_members[] = {
     {"StringValue", &shape_String, false, SL_LOC_BODY, NULL},
     {"BinaryValue", &shape_Binary, false, SL_LOC_BODY, NULL},
-    {"StringListValues", &shape_StringList, false, SL_LOC_BODY, NULL},
-    {"BinaryListValues", &shape_BinaryList, false, SL_LOC_BODY, NULL},
+    {"StringListValues", &shape_StringList, false, SL_LOC_BODY, "StringListValue"},
+    {"BinaryListValues", &shape_BinaryList, false, SL_LOC_BODY, "BinaryListValue"},
     {"DataType", &shape_String, true, SL_LOC_BODY, NULL},
 };
 static const uint8_t shape_MessageAttributeValue_order[] = {0, 1, 2, 3, 4};
@@ -650,6 +667,9 @@ static const sl_shape_t shape_MessageBodyAttributeMap = {
     .type = SL_SHAPE_MAP,
     .key = &shape_String,
     .value = &shape_MessageAttributeValue,
+    .flattened = true,
+    .key_name = "Name",
+    .value_name = "Value",
 };
 
 static const sl_shape_t shape_MessageBodySystemAttributeMap = {
@@ -657,18 +677,24 @@ static const sl_shape_t shape_MessageBodySystemAttributeMap = {
     .type = SL_SHAPE_MAP,
     .key = &shape_MessageSystemAttributeNameForSends,
     .value = &shape_MessageSystemAttributeValue,
+    .flattened = true,
+    .key_name = "Name",
+    .value_name = "Value",
 };
 
 static const sl_shape_t shape_MessageList = {
     .name = "MessageList",
     .type = SL_SHAPE_LIST,
     .member = &shape_Message,
+    .flattened = true,
 };
 
 static const sl_shape_t shape_MessageSystemAttributeList = {
     .name = "MessageSystemAttributeList",
     .type = SL_SHAPE_LIST,
     .member = &shape_MessageSystemAttributeName,
+    .flattened = true,
+    .member_name = "MessageSystemAttributeName",
 };
 
 static const sl_shape_t shape_MessageSystemAttributeMap = {
@@ -676,6 +702,7 @@ static const sl_shape_t shape_MessageSystemAttributeMap = {
     .type = SL_SHAPE_MAP,
     .key = &shape_MessageSystemAttributeName,
     .value = &shape_String,
+    .flattened = true,
 };
 
 static const sl_shape_t shape_MessageSystemAttributeName = {
@@ -733,6 +760,9 @@ static const sl_shape_t shape_QueueAttributeMap = {
     .type = SL_SHAPE_MAP,
     .key = &shape_QueueAttributeName,
     .value = &shape_String,
+    .flattened = true,
+    .key_name = "Name",
+    .value_name = "Value",
 };
 
 static const sl_shape_t shape_QueueAttributeName = {
@@ -744,6 +774,7 @@ static const sl_shape_t shape_QueueUrlList = {
     .name = "QueueUrlList",
     .type = SL_SHAPE_LIST,
     .member = &shape_String,
+    .flattened = true,
 };
 
 static const sl_member_t shape_ReceiveMessageRequest_members[] = {
@@ -811,8 +842,8 @@ static const sl_member_t shape_SendMessageBatchRequestEntry_members[] = {
     {"Id", &shape_String, true, SL_LOC_BODY, NULL},
     {"MessageBody", &shape_String, true, SL_LOC_BODY, NULL},
     {"DelaySeconds", &shape_NullableInteger, false, SL_LOC_BODY, NULL},
-    {"MessageAttributes", &shape_MessageBodyAttributeMap, false, SL_LOC_BODY, NULL},
-    {"MessageSystemAttributes", &shape_MessageBodySystemAttributeMap, false, SL_LOC_BODY, NULL},
+    {"MessageAttributes", &shape_MessageBodyAttributeMap, false, SL_LOC_BODY, "MessageAttribute"},
+    {"MessageSystemAttributes", &shape_MessageBodySystemAttributeMap, false, SL_LOC_BODY, "MessageSystemAttribute"},
     {"MessageDeduplicationId", &shape_String, false, SL_LOC_BODY, NULL},
     {"MessageGroupId", &shape_String, false, SL_LOC_BODY, NULL},
 };
@@ -830,6 +861,8 @@ static const sl_shape_t shape_SendMessageBatchRequestEntryList = {
     .name = "SendMessageBatchRequestEntryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_SendMessageBatchRequestEntry,
+    .flattened = true,
+    .member_name = "SendMessageBatchRequestEntry",
 };
 
 static const sl_member_t shape_SendMessageBatchResult_members[] = {
@@ -868,14 +901,15 @@ static const sl_shape_t shape_SendMessageBatchResultEntryList = {
     .name = "SendMessageBatchResultEntryList",
     .type = SL_SHAPE_LIST,
     .member = &shape_SendMessageBatchResultEntry,
+    .flattened = true,
 };
 
 static const sl_member_t shape_SendMessageRequest_members[] = {
     {"QueueUrl", &shape_String, true, SL_LOC_BODY, NULL},
     {"MessageBody", &shape_String, true, SL_LOC_BODY, NULL},
     {"DelaySeconds", &shape_NullableInteger, false, SL_LOC_BODY, NULL},
-    {"MessageAttributes", &shape_MessageBodyAttributeMap, false, SL_LOC_BODY, NULL},
-    {"MessageSystemAttributes", &shape_MessageBodySystemAttributeMap, false, SL_LOC_BODY, NULL},
+    {"MessageAttributes", &shape_MessageBodyAttributeMap, false, SL_LOC_BODY, "MessageAttribute"},
+    {"MessageSystemAttributes", &shape_MessageBodySystemAttributeMap, false, SL_LOC_BODY, "MessageSystemAttribute"},
     {"MessageDeduplicationId", &shape_String, false, SL_LOC_BODY, NULL},
     {"MessageGroupId", &shape_String, false, SL_LOC_BODY, NULL},
 };
@@ -908,7 +942,7 @@ static const sl_shape_t shape_SendMessageResult = {
 
 static const sl_member_t shape_SetQueueAttributesRequest_members[] = {
     {"QueueUrl", &shape_String, true, SL_LOC_BODY, NULL},
-    {"Attributes", &shape_QueueAttributeMap, true, SL_LOC_BODY, NULL},
+    {"Attributes", &shape_QueueAttributeMap, true, SL_LOC_BODY, "Attribute"},
 };
 static const uint8_t shape_SetQueueAttributesRequest_order[] = {0, 1};
 static const sl_shape_t shape_SetQueueAttributesRequest = {
@@ -957,6 +991,7 @@ static const sl_shape_t shape_StringList = {
     .name = "StringList",
     .type = SL_SHAPE_LIST,
     .member = &shape_String,
+    .member_name = "StringListValue",
 };
 
 static const sl_shape_t shape_TagKey = {
@@ -968,6 +1003,8 @@ static const sl_shape_t shape_TagKeyList = {
     .name = "TagKeyList",
     .type = SL_SHAPE_LIST,
     .member = &shape_TagKey,
+    .flattened = true,
+    .member_name = "TagKey",
 };
 
 static const sl_shape_t shape_TagMap = {
@@ -975,11 +1012,14 @@ static const sl_shape_t shape_TagMap = {
     .type = SL_SHAPE_MAP,
     .key = &shape_TagKey,
     .value = &shape_TagValue,
+    .flattened = true,
+    .key_name = "Key",
+    .value_name = "Value",
 };
 
 static const sl_member_t shape_TagQueueRequest_members[] = {
     {"QueueUrl", &shape_String, true, SL_LOC_BODY, NULL},
-    {"Tags", &shape_TagMap, true, SL_LOC_BODY, NULL},
+    {"Tags", &shape_TagMap, true, SL_LOC_BODY, "Tag"},
 };
 static const uint8_t shape_TagQueueRequest_order[] = {0, 1};
 static const sl_shape_t shape_TagQueueRequest = {
