@@ -215,7 +215,7 @@ static void put_kvs(sl_buf_t *b, const sl_sns_kv_t *kvs, size_t count) {
 static bool get_kvs(const uint8_t **p, const uint8_t *end, sl_sns_kv_t *kvs, size_t *count) {
     if (*p >= end) return false;
     size_t n = *(*p)++;
-    static char name[256], value[SL_SNS_MESSAGE_BYTES_MAX / 8];
+    static char name[256], value[SL_SNS_MESSAGE_BYTES_MAX + 1];
     for (size_t i = 0; i < n; i++) {
         if (!get_str(p, end, name, sizeof name) || !get_str(p, end, value, sizeof value))
             return false;
@@ -462,6 +462,11 @@ static const char *const topic_attr_names[] = {
     "FifoThroughputScope",
 };
 
+/* An attribute value the store keeps (AWS bounds policies at 30 KiB, filter policies lower). */
+static bool attr_value_ok(const char *value) {
+    return strlen(value) <= SL_SNS_MESSAGE_BYTES_MAX;
+}
+
 static bool topic_attr_known(const char *name) {
     for (size_t i = 0; i < SL_ARRAY_LEN(topic_attr_names); i++)
         if (strcmp(topic_attr_names[i], name) == 0) return true;
@@ -480,6 +485,9 @@ int sl_sns_create_topic(sl_sns_t *sns, const char *name, const sl_sns_kv_t *attr
             return fail(err, SL_SNS_INVALID_PARAMETER,
                         "Invalid parameter: Attributes Reason: Unknown attribute %.64s",
                         attrs[i].name);
+        if (!attr_value_ok(attrs[i].value))
+            return fail(err, SL_SNS_INVALID_PARAMETER,
+                        "Invalid parameter: Attributes Reason: %.64s is too long", attrs[i].name);
         if (strcmp(attrs[i].name, "FifoTopic") == 0)
             fifo_attr = strcmp(attrs[i].value, "true") == 0;
     }
@@ -659,6 +667,8 @@ int sl_sns_set_topic_attribute(sl_sns_t *sns, const char *arn, const char *name,
                                sl_sns_err_t *err, sl_sns_done_fn done, void *ctx) {
     if (!topic_attr_known(name) || strcmp(name, "FifoTopic") == 0)
         return fail(err, SL_SNS_INVALID_PARAMETER, "Invalid parameter: AttributeName");
+    if (!attr_value_ok(value))
+        return fail(err, SL_SNS_INVALID_PARAMETER, "Invalid parameter: AttributeValue");
     pthread_mutex_lock(&sns->mu);
     topic_t *t = find_topic(sns, arn);
     int rc = !t ? fail(err, SL_SNS_NOT_FOUND, "Topic does not exist")
@@ -896,7 +906,7 @@ int sl_sns_subscribe(sl_sns_t *sns, const char *topic_arn, const char *protocol,
                         "Invalid parameter: Endpoint must match the specified protocol");
     }
     for (size_t i = 0; i < attr_count; i++)
-        if (!sub_attr_known(attrs[i].name))
+        if (!sub_attr_known(attrs[i].name) || !attr_value_ok(attrs[i].value))
             return fail(err, SL_SNS_INVALID_PARAMETER,
                         "Invalid parameter: Attributes Reason: Unknown attribute %.64s",
                         attrs[i].name);
@@ -1091,6 +1101,8 @@ int sl_sns_set_subscription_attribute(sl_sns_t *sns, const char *sub_arn, const 
                                       void *ctx) {
     if (!sub_attr_known(name))
         return fail(err, SL_SNS_INVALID_PARAMETER, "Invalid parameter: AttributeName");
+    if (!attr_value_ok(value))
+        return fail(err, SL_SNS_INVALID_PARAMETER, "Invalid parameter: AttributeValue");
     if (strcmp(name, "RawMessageDelivery") == 0 && strcmp(value, "true") != 0 &&
         strcmp(value, "false") != 0)
         return fail(err, SL_SNS_INVALID_PARAMETER,
