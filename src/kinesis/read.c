@@ -460,6 +460,7 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
             !sl_kshard_limits_read(&sh->limits, sl_kthrottle_now_ns())) {
             sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard - %s/%s/%s",
                         k->account, s->name, sh->id);
+            op->shard_metrics = s->metrics; /* ReadProvisionedThroughputExceeded per shard */
             goto done;
         }
     }

@@ -228,3 +228,29 @@ def test_subscribe_to_shard_metrics(server, kinesis, stream):
     assert value(text, "sluice_kinesis_subscribe_to_shard_success_total", **lab) == 1
     assert value(text, "sluice_kinesis_subscribe_to_shard_event_bytes_total", **lab) == 46
     assert value(text, "sluice_kinesis_subscribe_to_shard_event_success_total", **lab) >= 1
+
+
+def test_read_throttling_is_counted_per_stream_and_shard(make_server):
+    from botocore.exceptions import ClientError
+    srv = make_server(throughput_limits="aws")
+    client = client_for(srv)
+    name = unique_name("rt")
+    create_stream_and_wait(client, name, 1)
+    shard = list_all_shards(client, name)[0]["ShardId"]
+    client.enable_enhanced_monitoring(StreamName=name,
+                                      ShardLevelMetrics=["ReadProvisionedThroughputExceeded"])
+    it = client.get_shard_iterator(StreamName=name, ShardId=shard,
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    refused = 0
+    for _ in range(12):  # 5 GetRecords calls per second per shard
+        try:
+            client.get_records(ShardIterator=it)
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+            refused += 1
+    assert refused >= 1
+    text = scrape(srv.port)
+    lab = {"stream_name": name}
+    assert value(text, "sluice_kinesis_read_provisioned_throughput_exceeded_total", **lab) == refused
+    assert value(text, "sluice_kinesis_shard_read_provisioned_throughput_exceeded_total",
+                 shard_id=shard, **lab) == refused

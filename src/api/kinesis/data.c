@@ -355,7 +355,9 @@ static void count_get(sl_front_call_t *call, const sl_kread_t *op) {
     sl_shardid_format(op->reader.shard_index, shard);
     if (op->err.type == SL_KERR_THROUGHPUT_EXCEEDED) {
         sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_READ_EXCEEDED), 1);
-        /* the stream's monitoring set is not known on this path: counted at stream level only */
+        sl_metric_add(
+            sl_kapi_shard_metric(acct, stream, shard, op->shard_metrics, SL_KM_SHARD_READ_EXCEEDED),
+            1);
     }
     if (op->err.type) {
         sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_GET_RECORDS_SUCCESS), 0);
