@@ -59,6 +59,9 @@ typedef struct {
     int delay_s;
     int wait_s;
     int max_size;
+    /* RedrivePolicy: the dead-letter queue (same account) and maxReceiveCount; 0 = none */
+    char dlq[96];
+    int max_receive;
     bool fifo;
     bool content_dedup;
     int64_t created_ms, modified_ms, purged_ms;

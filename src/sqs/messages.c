@@ -612,6 +612,24 @@ sl_sqs_received_t *sl_sqs_take(sl_sqs_t *sqs, sl_sqs_queue_t *q, int max, int vi
             m = next;
             continue;
         }
+        sl_sqs_queue_t *dlq =
+            q->max_receive && m->visible_ms <= now_ms && m->receive_count >= q->max_receive
+                ? sl_sqs_find(sqs, q->dlq)
+                : NULL;
+        if (dlq && dlq != q && dlq->count < SL_SQS_QUEUE_MESSAGES_MAX) {
+            /* received maxReceiveCount times: it moves to the dead-letter queue */
+            if (sl_sqs_enqueue(sqs, true, SL_ITEMSTORE_PUT_ITEM, dlq->name, m->id, strlen(m->id),
+                               m->blob, m->blob_len, NULL, NULL) == 0 &&
+                sl_sqs_enqueue(sqs, true, SL_ITEMSTORE_DELETE_ITEM, q->name, m->id, strlen(m->id),
+                               NULL, 0, NULL, NULL) == 0) {
+                sl_sqs_msg_unlink(q, m);
+                m->inflight = false;
+                m->visible_ms = now_ms;
+                sl_sqs_msg_link(dlq, m);
+            }
+            m = next;
+            continue;
+        }
         if (m->visible_ms <= now_ms && !(nb && group_blocked(blocked, nb, m->group_id))) {
             m->receive_count++;
             if (!m->first_receive_ms) m->first_receive_ms = now_ms;

