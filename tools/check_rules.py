@@ -49,7 +49,9 @@ LAYERS = {
     "sqs": ["core", "catalog"],
     "sns": ["core", "catalog", "net", "wire", "sqs"],
     "firehose": _SERVICES,
-    "esm": _SERVICES + ["sqs", "sns"],
+    # esm invokes functions in process (the functions core), runs its pollers on a net loop and
+    # sends OnFailure records to SQS queues and SNS topics in process
+    "esm": _SERVICES + ["functions", "net", "sqs", "sns"],
     # functions runs its supervisor on a net loop with timers (DESIGN.md: net owns the loops
     # "also for service threads")
     "functions": _SERVICES + ["net"],

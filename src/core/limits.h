@@ -466,6 +466,34 @@
 /* Event invocations: attempts in all (the first and two retries, AWS) */
 #define SL_FN_EVENT_ATTEMPTS 3
 
+/* ---- event-source mappings (Lambda's Kinesis pollers; AWS's quotas where they exist) ---- */
+/* EventSourceArn (a stream or consumer ARN) + NUL */
+#define SL_ESM_ARN_BYTES_MAX 512
+/* DestinationConfig.OnFailure.Destination: 350 (AWS) + NUL */
+#define SL_ESM_DESTINATION_BYTES_MAX 351
+/* FilterCriteria.Filters: 5 by default on AWS, a quota raisable to 10 */
+#define SL_ESM_FILTERS_MAX 10
+/* one filter Pattern: 4096 characters (AWS) */
+#define SL_ESM_PATTERN_BYTES_MAX 4096
+/* mappings per account */
+#define SL_ESM_MAPPINGS_MAX 1000
+/* records a shard's poller holds read but not yet processed (all its batchers): twice the largest
+ * batch, so one batch can be invoked while the next fills */
+#define SL_ESM_BUFFER_RECORDS_MAX 20000
+/* bytes of record data a shard's poller holds (the invocation payload cap is 6 MB) */
+#define SL_ESM_BUFFER_BYTES_MAX (16u * 1024 * 1024)
+/* a batch's invocation payload: 6 MB (AWS: the batch is cut short to fit) */
+#define SL_ESM_PAYLOAD_BYTES_MAX (6u * 1024 * 1024)
+/* records one read asks for (GetRecords' limit) */
+#define SL_ESM_READ_RECORDS_MAX 10000
+/* first retry of a failed batch after this, doubling up to SL_ESM_RETRY_MAX_MS */
+#define SL_ESM_RETRY_BASE_MS 100
+#define SL_ESM_RETRY_MAX_MS 10000
+/* a caught-up poller looks again after this without a commit (shard discovery, missed wakes) */
+#define SL_ESM_IDLE_POLL_MS 1000
+/* checkpoints of a mapping are written at most this often (all dirty shards in one transaction) */
+#define SL_ESM_CHECKPOINT_INTERVAL_MS 50
+
 /* ---- relations between bounds (checked at compile time) ---- */
 static_assert(SL_METRICS_CELLS_MAX % SL_METRICS_CHUNK_CELLS == 0, "whole chunks of metric cells");
 #define SL_BASE64_CHARS(bytes) ((((bytes) + 2) / 3) * 4)

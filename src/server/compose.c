@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/waiter.h"
 #include "dynamodb/dynamodb.h"
+#include "esm/esm.h"
 #include "front/front.h"
 #include "iam/credentials.h"
 #include "functions/functions.h"
@@ -53,6 +54,8 @@ typedef struct {
     sl_kinesis_t *kinesis;
     sl_ddb_t *dynamodb;
     sl_fn_account_t *functions; /* NULL with --functions off */
+    sl_esm_account_t *esm;      /* owned by the esm service; NULL with --functions off */
+    sl_lapi_account_t lambda;   /* what the Lambda binding's account hook answers */
     sl_objstore_t *objstore;    /* <account dir>/objects */
     sl_an_apps_t *analytics;    /* <account dir>/analytics.db and its running applications */
     sl_sqs_t *sqs;              /* <account dir>/sqs.db */
@@ -71,6 +74,7 @@ struct sl_compose {
     sl_http_server_t *http;            /* owned */
     sl_iam_creds_t *creds;             /* owned: the --credentials file (--auth sigv4), or NULL */
     sl_functions_t *functions;         /* owned; NULL with --functions off */
+    sl_esm_t *esm;                     /* owned: event-source mappings; NULL with --functions off */
     sl_http_server_t *runtime_http;    /* owned: the Runtime API on a loopback port */
     sl_http_server_t *metrics_http;    /* owned: --metrics-port, or NULL */
     sl_cw_t *cloudwatch;               /* owned: the CloudWatch metric store (every account) */
@@ -278,6 +282,21 @@ static int open_objstore(account_t *a, const char *dir) {
     return sl_objstore_open(path, &a->objstore);
 }
 
+/* Opens the event-source mappings of account a (<dir>/esm.db), once its engine, functions and
+ * object store are open; with --functions off there are none. */
+static int open_esm(sl_compose_t *root, account_t *a, const char *dir) {
+    a->lambda.functions = a->functions;
+    if (!root->esm) return 0;
+    sl_esm_account_config_t ecfg = {.account_id = a->id,
+                                    .dir = dir,
+                                    .kinesis = a->kinesis,
+                                    .functions = a->functions,
+                                    .objstore = a->objstore};
+    int rc = sl_esm_account_open(root->esm, &ecfg, &a->esm);
+    a->lambda.esm = a->esm;
+    return rc;
+}
+
 static void account_close(account_t *a) {
     sl_an_apps_close(a->analytics); /* its runners use the account's streams */
     sl_sns_close(a->sns);
@@ -327,6 +346,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0) rc = open_objstore(a, dir);
     if (rc == 0) rc = open_analytics(root, a, dir);
     if (rc == 0) rc = open_sqs_sns(root, a, dir);
+    if (rc == 0) rc = open_esm(root, a, dir);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -429,7 +449,7 @@ static int sns_for_key(void *ctx, const char *access_key_id, void **out) {
 static int functions_for_key(void *ctx, const char *access_key_id, void **out) {
     account_t *a;
     int rc = account_for_key(ctx, access_key_id, &a);
-    if (rc == 0) *out = a->functions;
+    if (rc == 0) *out = &a->lambda;
     return rc;
 }
 
@@ -450,6 +470,12 @@ static int open_functions(sl_compose_t *root) {
     int rc = sl_functions_create(&fcfg, &root->functions);
     if (rc) {
         SL_ERROR("cannot start the functions service: %s", sl_strerror(rc));
+        return rc;
+    }
+    sl_esm_config_t ecfg = {.region = cfg->region};
+    rc = sl_esm_create(&ecfg, &root->esm);
+    if (rc) {
+        SL_ERROR("cannot start the event-source mapping service: %s", sl_strerror(rc));
         return rc;
     }
     return sl_functions_account_open(root->functions, root->accounts[0].id, cfg->data_dir,
@@ -834,6 +860,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
         root->account_count = 1; /* before SNS, which finds queues by account */
         rc = open_sqs_sns(root, def, cfg->data_dir);
     }
+    if (rc == 0) rc = open_esm(root, def, cfg->data_dir);
     if (rc == 0) {
         rc = accounts_reopen(root);
     }
@@ -859,6 +886,8 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     __atomic_store_n(&root->ready, false, __ATOMIC_RELEASE);
     /* the functions first: no completion reaches a network loop once they are stopped */
     sl_functions_stop(root->functions);
+    /* then the pollers (no invocation completes any more; their checkpoints are written) */
+    sl_esm_stop(root->esm);
     /* and the long polls of SQS: each posts its answer to a network loop */
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
         sl_sqs_stop(root->accounts[i].sqs);
@@ -894,6 +923,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
         sl_ddb_close(root->accounts[i].dynamodb);
         sl_kinesis_close(root->accounts[i].kinesis);
     }
+    sl_esm_destroy(root->esm);            /* after the engines: their reads completed */
     sl_kreadpool_destroy(root->readpool); /* after the engines: each waited for its reads */
     if (root->storage) sl_storage_close(root->storage);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {

@@ -204,7 +204,8 @@ static void op_done(sl_fn_op_t *op) {
 }
 
 static sl_fn_op_t *new_op(sl_front_call_t *call, sl_fn_op_kind_t kind) {
-    if (!call->account) {
+    const sl_lapi_account_t *account = call->account;
+    if (!account || !account->functions) {
         sl_front_fail(call, "ServiceException",
                       "Functions are switched off on this server (--functions off).");
         return NULL;
@@ -215,7 +216,7 @@ static sl_fn_op_t *new_op(sl_front_call_t *call, sl_fn_op_kind_t kind) {
         return NULL;
     }
     op->kind = kind;
-    op->account = call->account;
+    op->account = account->functions;
     op->function_name = sl_val_get_str(call->in, "FunctionName", NULL);
     op->qualifier = sl_val_get_str(call->in, "Qualifier", NULL);
     op->done = op_done;
@@ -412,6 +413,8 @@ static void h_unsupported(sl_front_call_t *call) {
 }
 
 sl_front_op_fn sl_lapi_handler(const char *op_name) {
+    sl_front_op_fn esm = sl_lapi_esm_handler(op_name);
+    if (esm) return esm;
     for (size_t i = 0; i < SL_ARRAY_LEN(handlers); i++)
         if (strcmp(handlers[i].name, op_name) == 0) return handlers[i].fn;
     return h_unsupported;

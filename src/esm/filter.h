@@ -1,0 +1,11 @@
+/* FilterCriteria (see esm.h): AWS's event-pattern syntax (EventBridge's) applied to a Kinesis
+ * record, with its data base64-decoded and parsed as JSON. */
+#ifndef SL_ESM_FILTER_H
+#define SL_ESM_FILTER_H
+
+#include "esm/internal.h"
+
+/* True when the record matches one of the mapping's patterns (or it has none). */
+bool sl_esm_filter_match_record(const mapping_t *m, const rec_t *r);
+
+#endif
