@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "esm/filter.h"
 #include "kinesis/control.h"
 #include "kinesis/names.h"
 #include "wire/enc.h"
@@ -82,6 +83,7 @@ void sl_esm_destroy(sl_esm_t *esm) {
         while (m) {
             mapping_t *mn = m->next;
             sl_esm_mapping_free_shards(m);
+            sl_esm_filter_free(m);
             sl_esm_info_deinit(&m->info);
             free(m->loaded);
             free(m);
@@ -422,6 +424,7 @@ static bool stream_of_arn(const char *arn, char out[129]) {
 }
 
 static void link_mapping(sl_esm_account_t *a, mapping_t *m) {
+    sl_esm_metrics_open(m);
     mapping_t **pp = &a->mappings;
     while (*pp)
         pp = &(*pp)->next;
@@ -499,6 +502,8 @@ int sl_esm_account_open(sl_esm_t *esm, const sl_esm_account_config_t *cfg, sl_es
     a->kinesis = cfg->kinesis;
     a->functions = cfg->functions;
     a->objstore = cfg->objstore;
+    a->sqs = cfg->sqs;
+    a->sns = cfg->sns;
     pthread_mutex_init(&a->watch_mu, NULL);
     char path[SL_DATA_PATH_BYTES_MAX + 16];
     snprintf(path, sizeof path, "%s/esm.db", a->dir);
@@ -595,20 +600,6 @@ static bool valid_destination(const char *d) {
            strncmp(d, "arn:aws:s3:::", 13) == 0;
 }
 
-/* Checks a filter pattern: a JSON object (AWS's event-pattern syntax is checked by the matcher
- * when it compiles; here, that it is an object). */
-static bool valid_pattern(const char *p) {
-    sl_arena_t arena;
-    sl_arena_init(&arena, 4096);
-    size_t len = strlen(p);
-    char *copy = sl_arena_strndup(&arena, p, len);
-    sl_val_t *v = NULL;
-    const char *reason;
-    bool ok = copy && sl_json_parse(copy, len, &arena, &v, &reason) == 0 && v->type == SL_VAL_MAP;
-    sl_arena_deinit(&arena);
-    return ok;
-}
-
 /* Checks the members of a create or update that the model does not (AWS's texts). */
 static bool check_spec(sl_esm_op_t *op) {
     const sl_esm_spec_t *s = &op->spec;
@@ -631,7 +622,7 @@ static bool check_spec(sl_esm_op_t *op) {
         return false;
     }
     for (size_t i = 0; s->has_filters && i < s->pattern_count; i++)
-        if (!valid_pattern(s->patterns[i])) {
+        if (!sl_esm_pattern_valid(s->patterns[i])) {
             fail(op, "InvalidParameterValueException", "Invalid filter pattern definition.");
             return false;
         }
@@ -925,6 +916,7 @@ static void finish_update(sl_esm_op_t *op) {
     sl_esm_info_deinit(&m->info);
     m->info = next;
     m->generation++;
+    sl_esm_filter_compile(m);
     if (restart || (was_enabled && !next.enabled)) {
         sl_esm_checkpoint_write(m);
         sl_esm_mapping_stop(m);
@@ -959,10 +951,12 @@ static void op_delete(sl_esm_op_t *op) {
     *pp = m->next;
     a->mapping_count--;
     sl_esm_mapping_stop(m);
+    sl_esm_metrics_release(m);
     watch_update(a);
     op->info = m->info; /* the op takes the patterns */
     op->info.state = "Deleting";
     sl_esm_mapping_free_shards(m);
+    sl_esm_filter_free(m);
     free(m->loaded);
     free(m);
     op->done(op);
@@ -998,10 +992,78 @@ void sl_esm_submit(sl_esm_t *esm, sl_esm_op_t *op) {
     }
 }
 
-/* SQS and SNS destinations come with those services (src/sqs, src/sns). */
+/* OnFailure to an SQS queue (durable before this returns) or an SNS topic, by ARN, in process.
+ * Blocks the service thread for the queue's disk write, as an OnFailure delivery blocks its shard
+ * on AWS. */
 int sl_esm_deliver_other(mapping_t *m, const char *arn, const sl_buf_t *doc) {
-    (void)doc;
-    SL_WARN("event-source mapping %s: OnFailure destination %s is not served yet", m->info.uuid,
-            arn);
-    return SL_ENOTFOUND;
+    sl_esm_account_t *a = m->account;
+    int rc = SL_ENOTFOUND;
+    char detail[320] = "the service is not served";
+    if (strncmp(arn, "arn:aws:sqs:", 12) == 0 && a->sqs) {
+        sl_sqs_sent_t sent;
+        sl_sqs_err_t err = {0};
+        rc = sl_sqs_send_arn_wait(a->sqs, arn, doc->data, doc->len, &sent, &err);
+        if (rc)
+            snprintf(detail, sizeof detail, "%s", err.message[0] ? err.message : sl_strerror(rc));
+    } else if (strncmp(arn, "arn:aws:sns:", 12) == 0 && a->sns) {
+        char id[40];
+        sl_sns_err_t err = {0};
+        rc = sl_sns_publish_arn(a->sns, arn, doc->data, doc->len, id, &err);
+        if (rc)
+            snprintf(detail, sizeof detail, "%s", err.message[0] ? err.message : sl_strerror(rc));
+    }
+    if (rc)
+        SL_WARN("event-source mapping %s: OnFailure to %s not delivered: %s", m->info.uuid, arn,
+                detail);
+    return rc;
+}
+
+/* ---- metrics ---- */
+
+#define ESM_COUNTER(var, cw, prom, text)                                                           \
+    static const sl_metric_desc_t var = {.ns = "AWS/Lambda",                                       \
+                                         .name = cw,                                               \
+                                         .prom_name = prom,                                        \
+                                         .help = text,                                             \
+                                         .kind = SL_METRIC_COUNTER,                                \
+                                         .unit = "Count",                                          \
+                                         .labels = {"EventSourceMappingUUID"}}
+ESM_COUNTER(g_polled, "PolledEventCount", "sluice_esm_polled_events_total",
+            "Records an event-source mapping read from its stream.");
+ESM_COUNTER(g_filtered, "FilteredOutEventCount", "sluice_esm_filtered_out_events_total",
+            "Records that matched none of the mapping's filter patterns.");
+ESM_COUNTER(g_invoked, "InvokedEventCount", "sluice_esm_invoked_events_total",
+            "Records sent to the function (each attempt counts).");
+ESM_COUNTER(g_failed, "FailedInvokeEventCount", "sluice_esm_failed_invoke_events_total",
+            "Records of invocations that failed.");
+ESM_COUNTER(g_dropped, "DroppedEventCount", "sluice_esm_dropped_events_total",
+            "Records discarded after retries or by age.");
+ESM_COUNTER(g_delivered, "OnFailureDestinationDeliveredEventCount",
+            "sluice_esm_on_failure_delivered_events_total",
+            "Records whose OnFailure record reached its destination.");
+static const sl_metric_desc_t g_age = {.ns = "AWS/Lambda",
+                                       .name = "IteratorAge",
+                                       .prom_name = "sluice_esm_iterator_age_milliseconds",
+                                       .help = "Age of the last record of the last batch the "
+                                               "mapping processed, when processed.",
+                                       .kind = SL_METRIC_GAUGE,
+                                       .unit = "Milliseconds",
+                                       .labels = {"EventSourceMappingUUID"}};
+
+void sl_esm_metrics_open(mapping_t *m) {
+    const char *values[] = {m->info.uuid};
+    m->m_polled = sl_metric_series(sl_metric_declare(&g_polled), values);
+    m->m_filtered = sl_metric_series(sl_metric_declare(&g_filtered), values);
+    m->m_invoked = sl_metric_series(sl_metric_declare(&g_invoked), values);
+    m->m_failed = sl_metric_series(sl_metric_declare(&g_failed), values);
+    m->m_dropped = sl_metric_series(sl_metric_declare(&g_dropped), values);
+    m->m_delivered = sl_metric_series(sl_metric_declare(&g_delivered), values);
+    m->m_iterator_age = sl_metric_series(sl_metric_declare(&g_age), values);
+}
+
+void sl_esm_metrics_release(mapping_t *m) {
+    sl_series_t *all[] = {m->m_polled,  m->m_filtered,  m->m_invoked,     m->m_failed,
+                          m->m_dropped, m->m_delivered, m->m_iterator_age};
+    for (size_t i = 0; i < SL_ARRAY_LEN(all); i++)
+        if (all[i]) sl_series_release(all[i]);
 }

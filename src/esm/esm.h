@@ -21,6 +21,8 @@
 #include "functions/functions.h"
 #include "kinesis/kinesis.h"
 #include "objstore/objstore.h"
+#include "sns/sns.h"
+#include "sqs/sqs.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,6 +50,8 @@ typedef struct {
     sl_kinesis_t *kinesis;      /* the account's streams */
     sl_fn_account_t *functions; /* NULL with --functions off (mappings are then refused) */
     sl_objstore_t *objstore;    /* S3 OnFailure destinations */
+    sl_sqs_t *sqs;              /* SQS OnFailure destinations (NULL: none served) */
+    sl_sns_t *sns;              /* SNS OnFailure destinations (NULL: none served) */
 } sl_esm_account_config_t;
 
 /* Opens the account's mappings and checkpoints (creating esm.db on the first mapping), registers

@@ -218,6 +218,7 @@ void sl_esm_on_failure(batcher_t *b, size_t n, const char *condition, const sl_f
     shard_t *sh = b->shard;
     mapping_t *m = sh->m;
     m->metrics.dropped += n;
+    sl_metric_add(m->m_dropped, n);
     const char *dest = m->info.on_failure;
     if (!dest[0] || !n || !b->head) return;
     const rec_t *first = b->head, *last = b->head;
@@ -277,7 +278,10 @@ void sl_esm_on_failure(batcher_t *b, size_t n, const char *condition, const sl_f
         else
             rc = sl_esm_deliver_other(m, dest, &doc);
     }
-    if (rc == 0) m->metrics.delivered += n;
+    if (rc == 0) {
+        m->metrics.delivered += n;
+        sl_metric_add(m->m_delivered, n);
+    }
     sl_buf_free(&doc);
     sl_buf_free(&payload);
 }
@@ -296,7 +300,20 @@ void sl_esm_window_processed(batcher_t *b) {
 /* ---- metrics ---- */
 
 void sl_esm_metrics_invoked(mapping_t *m, batcher_t *b, const sl_fn_op_t *op, int64_t ms) {
-    (void)b, (void)ms;
+    (void)ms;
     m->metrics.invocations++;
-    if (op->error_type || op->function_error) m->metrics.errors++;
+    sl_metric_add(m->m_invoked, b->batch);
+    if (op->error_type || op->function_error) {
+        m->metrics.errors++;
+        sl_metric_add(m->m_failed, b->batch);
+        return;
+    }
+    size_t i = 1;
+    const rec_t *last = b->head;
+    for (; last && last->next && i < b->batch; i++)
+        last = last->next;
+    if (last) {
+        m->metrics.iterator_age_ms = sl_time_now_ms() - last->arrival_ms;
+        sl_metric_set(m->m_iterator_age, m->metrics.iterator_age_ms);
+    }
 }

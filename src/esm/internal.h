@@ -4,7 +4,10 @@
 #define SL_ESM_INTERNAL_H
 
 #include "catalog/itemstore.h"
+#include "core/arena.h"
 #include "core/buf.h"
+#include "core/metrics.h"
+#include "wire/value.h"
 #include "esm/esm.h"
 #include "net/loop.h"
 
@@ -107,10 +110,17 @@ struct mapping {
         bool done;
     } * loaded; /* checkpoints read from esm.db, applied as the shards' pollers start */
     size_t loaded_count;
+    sl_arena_t *filter_arena; /* the parsed FilterCriteria patterns (filter.c) */
+    sl_val_t *filters[SL_ESM_FILTERS_MAX];
+    bool filter_data[SL_ESM_FILTERS_MAX]; /* the pattern names the record's data */
+    size_t filter_count;
     struct {
         uint64_t invocations, errors, polled, filtered, dropped, delivered;
         int64_t iterator_age_ms;
     } metrics;
+    /* the mapping's series in the metrics registry (AWS/Lambda, EventSourceMappingUUID) */
+    sl_series_t *m_polled, *m_filtered, *m_invoked, *m_failed, *m_dropped, *m_delivered,
+        *m_iterator_age;
 };
 
 struct sl_esm_account {
@@ -120,6 +130,8 @@ struct sl_esm_account {
     sl_kinesis_t *kinesis;
     sl_fn_account_t *functions;
     sl_objstore_t *objstore;
+    sl_sqs_t *sqs;
+    sl_sns_t *sns;
     sl_itemstore_t *store; /* NULL until the first write or a load found the file */
     mapping_t *mappings;
     size_t mapping_count;
@@ -153,6 +165,10 @@ int sl_esm_checkpoint_write(mapping_t *m);
 
 /* OnFailure to an SQS queue or SNS topic (destinations other than S3). */
 int sl_esm_deliver_other(mapping_t *m, const char *arn, const sl_buf_t *doc);
+
+/* The mapping's metric series (created when the mapping is, released when it is deleted). */
+void sl_esm_metrics_open(mapping_t *m);
+void sl_esm_metrics_release(mapping_t *m);
 
 /* poll.c */
 void sl_esm_mapping_start(mapping_t *m);

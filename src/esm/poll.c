@@ -355,6 +355,7 @@ void sl_esm_mapping_start(mapping_t *m) {
     if (m->running) return;
     m->running = true;
     m->discovered = false;
+    sl_esm_filter_compile(m);
     discover(m);
 }
 
@@ -416,7 +417,11 @@ static void read_done(shard_t *sh) {
         rec->data_len = r->data_len;
         sh->reader.position = r->seq + 1;
         sh->encrypted = rd->encrypted;
+        m->metrics.polled++;
+        sl_metric_add(m->m_polled, 1);
         if (m->info.pattern_count && !sl_esm_filter_match_record(m, rec)) {
+            m->metrics.filtered++;
+            sl_metric_add(m->m_filtered, 1);
             free(rec); /* filtered out: processed */
             continue;
         }

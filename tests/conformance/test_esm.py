@@ -506,3 +506,39 @@ def test_kill_9_mid_batch_delivers_every_record(tmp_path):
     finally:
         srv.stop()
         srv.cleanup()
+
+
+# ---- filters ----
+
+def test_filter_criteria_on_data_fields(lam, kin):
+    fn = Recorder(lam, "filter")
+    stream, arn = stream_with(kin)
+    patterns = [
+        {"data": {"city": ["Los Angeles"], "temp": [{"numeric": [">", 30]}]}},
+        {"partitionKey": [{"prefix": "vip-"}], "data": {"kind": [{"anything-but": ["test"]}]}},
+        {"data": {"tag": [{"equals-ignore-case": "urgent"}], "note": [{"exists": False}]}},
+    ]
+    uuid = lam.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn.name, StartingPosition="TRIM_HORIZON",
+        FilterCriteria={"Filters": [{"Pattern": json.dumps(p)} for p in patterns]})["UUID"]
+    got = lam.get_event_source_mapping(UUID=uuid)
+    assert [json.loads(f["Pattern"]) for f in got["FilterCriteria"]["Filters"]] == patterns
+    records = [
+        ("k", {"id": "a", "city": "Los Angeles", "temp": 35}),       # pattern 1
+        ("k", {"id": "b", "city": "Los Angeles", "temp": 20}),       # too cold
+        ("k", {"id": "c", "city": "Boston", "temp": 35}),            # wrong city
+        ("vip-1", {"id": "d", "kind": "real"}),                      # pattern 2
+        ("vip-2", {"id": "e", "kind": "test"}),                      # anything-but
+        ("other", {"id": "f", "kind": "real"}),                      # no prefix
+        ("k", {"id": "g", "tag": "URGENT"}),                         # pattern 3
+        ("k", {"id": "h", "tag": "urgent", "note": "x"}),            # exists false
+    ]
+    for key, doc in records:
+        kin.put_record(StreamName=stream, Data=json.dumps(doc).encode(), PartitionKey=key)
+    kin.put_record(StreamName=stream, Data=b"not json at all", PartitionKey="vip-3")
+    kin.put_record(StreamName=stream, Data=json.dumps({"id": "z", "city": "Los Angeles",
+                                                       "temp": 99}).encode(), PartitionKey="k")
+    wait_until(lambda: any('"z"' in d for d in fn.datas()), timeout=30, what="the last match")
+    ids = [json.loads(d)["id"] for d in fn.datas()]
+    assert ids == ["a", "d", "g", "z"]
+    lam.delete_event_source_mapping(UUID=uuid)
