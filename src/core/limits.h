@@ -491,6 +491,10 @@
 #define SL_ESM_RETRY_MAX_MS 10000
 /* a caught-up poller looks again after this without a commit (shard discovery, missed wakes) */
 #define SL_ESM_IDLE_POLL_MS 1000
+/* tumbling windows: the state a function may carry (AWS: 1 MB; more ends the window early) */
+#define SL_ESM_WINDOW_STATE_BYTES_MAX (1024u * 1024)
+/* a window is complete this long after its end once no record of it is left (commit latency) */
+#define SL_ESM_WINDOW_GRACE_MS 200
 /* checkpoints of a mapping are written at most this often (all dirty shards in one transaction) */
 #define SL_ESM_CHECKPOINT_INTERVAL_MS 50
 

@@ -141,7 +141,7 @@ int sl_esm_response_parse(batcher_t *b, const uint8_t *res, size_t len, size_t *
     const char *reason;
     char *text = len ? sl_arena_strndup(&arena, (const char *)res, len) : NULL;
     if (text && sl_json_parse(text, len, &arena, &v, &reason) != 0) v = NULL;
-    if (tumbling) {
+    if (tumbling && !b->win_final) {
         /* a window's response must carry its state */
         const sl_val_t *state = v && v->type == SL_VAL_MAP ? sl_val_get(v, "state") : NULL;
         if (!state || state->type != SL_VAL_MAP) {
@@ -288,13 +288,42 @@ void sl_esm_on_failure(batcher_t *b, size_t n, const char *condition, const sl_f
 
 /* ---- tumbling windows ---- */
 
-bool sl_esm_window_due(batcher_t *b) {
-    (void)b;
+bool sl_esm_window_due(batcher_t *b, int64_t *wake_wall_ms) {
+    const shard_t *sh = b->shard;
+    int64_t w = (int64_t)sh->m->info.tumbling_s * 1000;
+    *wake_wall_ms = 0;
+    if (!b->win_start_ms) {
+        if (!b->head) return false;
+        b->win_start_ms = b->head->arrival_ms / w * w;
+        sl_buf_reset(&b->state);
+        b->win_early = false;
+    }
+    if (b->win_early) return true;
+    int64_t end = b->win_start_ms + w;
+    if (b->head) return b->head->arrival_ms >= end;
+    /* records arrive with the commit's time: once the end (plus the time a commit takes to be
+     * read) passed and the shard's reader is not bringing more, the window is complete */
+    int64_t due = end + SL_ESM_WINDOW_GRACE_MS;
+    if (sl_time_now_ms() >= due && !sh->reading) return true;
+    *wake_wall_ms = due;
     return false;
 }
 
 void sl_esm_window_processed(batcher_t *b) {
-    (void)b;
+    if (b->win_final || !b->shard->m->info.tumbling_s) return;
+    sl_buf_t old = b->state;
+    b->state = b->pending_state;
+    b->pending_state = old;
+    sl_buf_reset(&b->pending_state);
+    if (b->state.len > SL_ESM_WINDOW_STATE_BYTES_MAX) b->win_early = true;
+}
+
+void sl_esm_window_reset(batcher_t *b) {
+    b->win_start_ms = 0;
+    b->win_final = false;
+    b->win_early = false;
+    sl_buf_reset(&b->state);
+    sl_buf_reset(&b->pending_state);
 }
 
 /* ---- metrics ---- */

@@ -22,10 +22,15 @@ int sl_esm_response_parse(batcher_t *b, const uint8_t *res, size_t len, size_t *
  * last invocation (NULL when there was none). Failures to deliver are logged. */
 void sl_esm_on_failure(batcher_t *b, size_t n, const char *condition, const sl_fn_op_t *op);
 
-/* Tumbling windows: true when b's window ended and its final invocation is due; the batch that
- * just succeeded was processed (the window state and its end are taken from the response). */
-bool sl_esm_window_due(batcher_t *b);
+/* Tumbling windows: opens b's window at its first record's arrival (aligned on the window size)
+ * and says whether its final invocation is due (a record of a later window is next, the window's
+ * end passed with no record left, or its state outgrew SL_ESM_WINDOW_STATE_BYTES_MAX); when not,
+ * and no record waits, *wake_wall_ms is when to look again (0 = no window open). */
+bool sl_esm_window_due(batcher_t *b, int64_t *wake_wall_ms);
+/* A batch of the window succeeded: its response's state becomes the window's. */
 void sl_esm_window_processed(batcher_t *b);
+/* The window ended (its final invocation succeeded or was given up): state dropped. */
+void sl_esm_window_reset(batcher_t *b);
 
 /* An invocation of the mapping completed after `ms` (metrics). */
 void sl_esm_metrics_invoked(mapping_t *m, batcher_t *b, const sl_fn_op_t *op, int64_t ms);

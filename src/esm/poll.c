@@ -532,6 +532,7 @@ static void batcher_drop(batcher_t *b, size_t n) {
  * or a new batch. */
 static void batch_finished(batcher_t *b, size_t n) {
     batcher_drop(b, n);
+    if (b->win_final) sl_esm_window_reset(b); /* the final invocation ends the window */
     b->batch = b->split_count ? b->splits[--b->split_count] : 0;
     b->attempts = 0;
     b->invoke_count = 0;
@@ -569,15 +570,21 @@ static void batcher_pump(batcher_t *b) {
     mapping_t *m = sh->m;
     if (b->invoking || !m || !m->running) return;
     if (drop_expired(b)) shard_checkpoint(sh);
-    bool window_end = m->info.tumbling_s > 0 && sl_esm_window_due(b);
-    if (!b->head && !window_end) return;
-    int64_t now = sl_time_mono_ms();
+    int64_t wake_ms = 0, now = sl_time_mono_ms();
+    bool window_end = m->info.tumbling_s > 0 && sl_esm_window_due(b, &wake_ms);
+    if (!b->head && !window_end) {
+        if (wake_ms) batcher_arm(b, now + (wake_ms - sl_time_now_ms())); /* the window's end */
+        return;
+    }
     if (b->retry_due_ms > now) {
         batcher_arm(b, b->retry_due_ms);
         return;
     }
     size_t n = b->batch;
-    if (!n) {
+    b->win_final = window_end;
+    if (window_end) {
+        n = 0; /* the window's final invocation: its state, no records */
+    } else if (!n) {
         n = b->count < (size_t)m->info.batch_size ? b->count : (size_t)m->info.batch_size;
         /* MaximumBatchingWindowInSeconds: wait for a full batch (or 6 MB) until the window ends */
         if (m->info.window_s > 0 && n < (size_t)m->info.batch_size &&

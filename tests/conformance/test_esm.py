@@ -542,3 +542,45 @@ def test_filter_criteria_on_data_fields(lam, kin):
     ids = [json.loads(d)["id"] for d in fn.datas()]
     assert ids == ["a", "d", "g", "z"]
     lam.delete_event_source_mapping(UUID=uuid)
+
+
+# ---- tumbling windows ----
+
+def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(lam, kin):
+    fn = Recorder(lam, "window")
+    stream, arn = stream_with(kin)
+    uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn.name,
+                                           StartingPosition="TRIM_HORIZON", BatchSize=2,
+                                           TumblingWindowInSeconds=2)["UUID"]
+    assert lam.get_event_source_mapping(UUID=uuid)["TumblingWindowInSeconds"] == 2
+    # wait for the start of a window so that the five records share one
+    wait_until(lambda: time.time() % 2 < 0.5, timeout=5, interval=0.01, what="a window start")
+    put(kin, stream, ["w%d" % i for i in range(5)])
+    wait_until(lambda: any(e.get("isFinalInvokeForWindow") for e in fn.events()), timeout=30,
+               what="the window's final invocation")
+    events = fn.events()
+    final = [e for e in events if e["isFinalInvokeForWindow"]][0]
+    normal = [e for e in events if not e["isFinalInvokeForWindow"]]
+    assert final["Records"] == []
+    assert final["state"] == {"count": 5}
+    assert final["isWindowTerminatedEarly"] is False
+    assert final["shardId"] == "shardId-000000000000" and final["eventSourceARN"] == arn
+    assert normal[0]["state"] == {}
+    sizes = [len(e["Records"]) for e in normal]
+    assert sum(sizes) == 5 and max(sizes) <= 2
+    # each invocation gets the state the previous one returned
+    assert [e["state"] for e in normal] == [{}] + [{"count": sum(sizes[:i + 1])}
+                                                   for i in range(len(sizes) - 1)]
+    start = final["window"]["start"]
+    assert all(e["window"] == final["window"] for e in normal)
+    assert start.endswith("Z") and len(start) == 20
+    ws = time.mktime(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    we = time.mktime(time.strptime(final["window"]["end"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    assert we - ws == 2 and ws % 2 == 0
+    # the next window starts with empty state
+    put(kin, stream, ["next"])
+    wait_until(lambda: "next" in fn.datas(), timeout=30, what="a record of the next window")
+    nxt = [e for e in fn.events() if any(
+        base64.b64decode(r["kinesis"]["data"]) == b"next" for r in e["Records"])][0]
+    assert nxt["state"] == {}
+    lam.delete_event_source_mapping(UUID=uuid)
