@@ -584,3 +584,33 @@ def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(lam, kin):
         base64.b64decode(r["kinesis"]["data"]) == b"next" for r in e["Records"])][0]
     assert nxt["state"] == {}
     lam.delete_event_source_mapping(UUID=uuid)
+
+
+# ---- resharding ----
+
+def test_split_mid_stream_parents_before_children(lam, kin):
+    fn = Recorder(lam, "split", env={"SLEEP_MS": "30"})
+    stream, arn = stream_with(kin)
+    uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn.name,
+                                           StartingPosition="TRIM_HORIZON", BatchSize=3)["UUID"]
+    before = ["before-%02d" % i for i in range(12)]
+    for i, d in enumerate(before):
+        kin.put_record(StreamName=stream, Data=d.encode(), PartitionKey="key-%d" % (i % 4))
+    kin.split_shard(StreamName=stream, ShardToSplit="shardId-000000000000",
+                    NewStartingHashKey=str(2 ** 127))
+    wait_until(lambda: kin.describe_stream_summary(StreamName=stream)[
+        "StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE", timeout=30, what="split done")
+    after = ["after-%02d" % i for i in range(12)]
+    for i, d in enumerate(after):
+        kin.put_record(StreamName=stream, Data=d.encode(), PartitionKey="key-%d" % (i % 4))
+    fn.wait_datas(before + after)
+    got = fn.datas()
+    last_parent = max(got.index(d) for d in before)
+    first_child = min(got.index(d) for d in after)
+    assert last_parent < first_child, got
+    shards = {r["eventID"].split(":")[0] for r in fn.records()}
+    assert shards == {"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}
+    for k in range(4):  # per-key order across the split
+        seen = [d for d in got if int(d[-2:]) % 4 == k]
+        assert seen == [d for d in before + after if int(d[-2:]) % 4 == k], seen
+    lam.delete_event_source_mapping(UUID=uuid)
