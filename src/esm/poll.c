@@ -687,9 +687,11 @@ static void invoke_done_posted(void *arg) {
             sl_esm_window_processed(b);
             batch_finished(b, b->batch);
         } else if (verdict == SL_ESM_RESPONSE_PARTIAL) {
+            /* checkpoint before the lowest failed record; the rest is retried as it is (with
+             * bisect on too: the batch was split at that record, AWS's rule) */
             snprintf(m->info.last_result, sizeof m->info.last_result, "OK");
             sl_esm_window_processed(b);
-            batch_failed(b, failed_at, true);
+            batch_failed(b, failed_at, false);
         } else {
             snprintf(m->info.last_result, sizeof m->info.last_result,
                      "PROBLEM: Function call failed");

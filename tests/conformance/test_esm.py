@@ -37,6 +37,8 @@ export const handler = async (event) => {
   if (recs.some((r) => text(r).startsWith('poison'))) throw new Error('poison record');
   const seen = fs.existsSync(seenFile) ? fs.readFileSync(seenFile, 'utf8').split('\n') : [];
   for (const r of recs) {
+    if (text(r).startsWith('fail-always'))
+      return { batchItemFailures: [{ itemIdentifier: r.kinesis.sequenceNumber }] };
     if (text(r).startsWith('fail-once') && !seen.includes(r.kinesis.sequenceNumber)) {
       fs.appendFileSync(seenFile, r.kinesis.sequenceNumber + '\n');
       return { batchItemFailures: [{ itemIdentifier: r.kinesis.sequenceNumber }] };
@@ -459,6 +461,35 @@ def test_partial_batch_response(lam, kin):
     assert events[1]["Records"][0]["kinesis"]["sequenceNumber"] == puts[2]["SequenceNumber"]
     time.sleep(0.3)
     assert len(fn.events()) == 2  # the retry succeeded: nothing more
+    lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_partial_batch_failures_exhausted_go_to_on_failure(server, lam, kin):
+    """OnFailure still works with ReportBatchItemFailures: the reported record and those after it
+    in the batch are retried, then discarded with their record; the shard moves on."""
+    s3 = s3_client(server)
+    bucket = "esm-partial-%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+    s3.create_bucket(Bucket=bucket)
+    fn = Recorder(lam, "partial-fail")
+    stream, arn = stream_with(kin)
+    datas = ["q-0", "fail-always-1", "q-2"]
+    puts = put(kin, stream, datas)
+    uuid = lam.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn.name, StartingPosition="TRIM_HORIZON", BatchSize=10,
+        FunctionResponseTypes=["ReportBatchItemFailures"], MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": "arn:aws:s3:::" + bucket}})["UUID"]
+    wait_until(lambda: s3.list_objects_v2(Bucket=bucket).get("Contents"), timeout=30,
+               what="the OnFailure record")
+    key = s3.list_objects_v2(Bucket=bucket)["Contents"][0]["Key"]
+    info = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["KinesisBatchInfo"]
+    assert info["startSequenceNumber"] == puts[1]["SequenceNumber"]
+    assert info["endSequenceNumber"] == puts[2]["SequenceNumber"]
+    assert info["batchSize"] == 2
+    put(kin, stream, ["q-3"])
+    fn.wait_datas(["q-3"])
+    batches = [[base64.b64decode(r["kinesis"]["data"]).decode() for r in e["Records"]]
+               for e in fn.events()]
+    assert batches[:3] == [datas, datas[1:], ["q-3"]]
     lam.delete_event_source_mapping(UUID=uuid)
 
 
