@@ -737,6 +737,15 @@ static void finish_create(sl_esm_op_t *op) {
         fail(op, "InvalidParameterValueException", "Stream not found: %s", i->source_arn);
         goto fail;
     }
+    if (strstr(i->source_arn, "/consumer/")) {
+        /* enhanced fan-out: the consumer must be registered */
+        sl_kconsumer_ref_t cref = {.arn = i->source_arn, .arn_len = strlen(i->source_arn)};
+        sl_kconsumer_info_t cinfo;
+        if (!sl_kinesis_describe_consumer(a->kinesis, &cref, sl_time_now_ms(), &cinfo, &kerr)) {
+            fail(op, "InvalidParameterValueException", "Consumer not found: %s", i->source_arn);
+            goto fail;
+        }
+    }
     sl_esm_make_uuid(a->esm, i->uuid);
     copy_str(i->starting_position, sizeof i->starting_position, op->spec.starting_position);
     i->has_starting_ts = op->spec.has_starting_ts;

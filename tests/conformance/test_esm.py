@@ -645,3 +645,23 @@ def test_split_mid_stream_parents_before_children(lam, kin):
         seen = [d for d in got if int(d[-2:]) % 4 == k]
         assert seen == [d for d in before + after if int(d[-2:]) % 4 == k], seen
     lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_consumer_arn_source_delivers_with_the_stream_arn(lam, kin):
+    fn = Recorder(lam, "efo")
+    stream, arn = stream_with(kin)
+    consumer = kin.register_stream_consumer(StreamARN=arn, ConsumerName="esm-efo")["Consumer"]
+    wait_until(lambda: kin.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])[
+        "ConsumerDescription"]["ConsumerStatus"] == "ACTIVE", timeout=30, what="consumer")
+    with pytest.raises(ClientError) as e:
+        lam.create_event_source_mapping(EventSourceArn=arn + "/consumer/nope:1", FunctionName=fn.name,
+                                        StartingPosition="LATEST")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    uuid = lam.create_event_source_mapping(EventSourceArn=consumer["ConsumerARN"],
+                                           FunctionName=fn.name,
+                                           StartingPosition="TRIM_HORIZON")["UUID"]
+    assert lam.get_event_source_mapping(UUID=uuid)["EventSourceArn"] == consumer["ConsumerARN"]
+    put(kin, stream, ["e1", "e2"])
+    fn.wait_datas(["e1", "e2"])
+    assert {r["eventSourceARN"] for r in fn.records()} == {arn}
+    lam.delete_event_source_mapping(UUID=uuid)
