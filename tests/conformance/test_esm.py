@@ -315,9 +315,14 @@ def test_event_shape_batch_size_and_order(lam, kin):
 
 def test_latest_and_at_timestamp(lam, kin):
     stream, arn = stream_with(kin)
-    put(kin, stream, ["old1", "old2"])
-    time.sleep(1.1)  # arrival times are kept in milliseconds; the boundary must be between them
-    boundary = time.time()
+    olds = put(kin, stream, ["old1", "old2"])
+    it = kin.get_shard_iterator(StreamName=stream, ShardId=olds[0]["ShardId"],
+                                ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    last_old = kin.get_records(ShardIterator=it)["Records"][-1]["ApproximateArrivalTimestamp"]
+    # SDKs send StartingPositionTimestamp in whole seconds: the next second after the old ones
+    boundary = int(last_old.timestamp()) + 1
+    wait_until(lambda: time.time() > boundary + 0.005, timeout=5, interval=0.001,
+               what="the clock past the boundary")
     put(kin, stream, ["mid1"])
     latest = Recorder(lam, "latest")
     at_ts = Recorder(lam, "atts")
@@ -326,9 +331,7 @@ def test_latest_and_at_timestamp(lam, kin):
     u2 = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=at_ts.name,
                                          StartingPosition="AT_TIMESTAMP",
                                          StartingPositionTimestamp=boundary)["UUID"]
-    wait_state(lam, u1, "Enabled")
-    # LATEST is resolved when the mapping starts: wait until it has its position
-    time.sleep(0.3)
+    # LATEST is resolved when the mapping is created: a record put after the answer is new
     put(kin, stream, ["new1"])
     latest.wait_datas(["new1"])
     at_ts.wait_datas(["mid1", "new1"])
@@ -459,8 +462,10 @@ def test_partial_batch_response(lam, kin):
     # checkpointed before the lowest failed record; retried from it on
     assert second == datas[2:]
     assert events[1]["Records"][0]["kinesis"]["sequenceNumber"] == puts[2]["SequenceNumber"]
-    time.sleep(0.3)
-    assert len(fn.events()) == 2  # the retry succeeded: nothing more
+    # the retry succeeded: the next batch holds only what was put next
+    put(kin, stream, ["p-5"])
+    fn.wait_datas(["p-5"])
+    assert [len(e["Records"]) for e in fn.events()] == [5, 3, 1]
     lam.delete_event_source_mapping(UUID=uuid)
 
 
