@@ -341,6 +341,20 @@ def test_latest_and_at_timestamp(lam, kin):
     lam.delete_event_source_mapping(UUID=u2)
 
 
+def test_batching_window_gathers_records(lam, kin):
+    fn = Recorder(lam, "window-batch")
+    stream, arn = stream_with(kin)
+    uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn.name,
+                                           StartingPosition="LATEST", BatchSize=100,
+                                           MaximumBatchingWindowInSeconds=1)["UUID"]
+    start = time.monotonic()
+    put(kin, stream, ["b1", "b2", "b3"])
+    fn.wait_datas(["b1", "b2", "b3"])
+    assert time.monotonic() - start >= 0.9  # the window was waited for
+    assert [len(e["Records"]) for e in fn.events()] == [3]
+    lam.delete_event_source_mapping(UUID=uuid)
+
+
 def test_two_mappings_each_see_every_record_and_puts_never_wait(lam, kin):
     stream, arn = stream_with(kin, shards=2)
     slow = Recorder(lam, "slow", env={"SLEEP_MS": "1500"})
