@@ -495,6 +495,8 @@
 #define SL_ESM_WINDOW_STATE_BYTES_MAX (1024u * 1024)
 /* a window is complete this long after its end once no record of it is left (commit latency) */
 #define SL_ESM_WINDOW_GRACE_MS 200
+/* a poller throttled by a shard's GetRecords limit (5 reads/s) reads again after this */
+#define SL_ESM_THROTTLED_RETRY_MS 200
 /* checkpoints of a mapping are written at most this often (all dirty shards in one transaction) */
 #define SL_ESM_CHECKPOINT_INTERVAL_MS 50
 

@@ -75,9 +75,12 @@ struct shard {
     bool idle;    /* caught up: waiting for a commit (watch list) or the idle timer */
     sl_kiterator_t it;
     sl_kread_t read;
-    bool positioning;     /* a shard iterator (AT_TIMESTAMP seek) is in flight */
-    bool from_trim;       /* no StartingPosition: a child, or a shard found later */
-    bool encrypted;       /* the stream's records are encrypted (encryptionType KMS) */
+    bool positioning; /* a shard iterator (AT_TIMESTAMP seek) is in flight */
+    bool from_trim;   /* no StartingPosition: a child, or a shard found later */
+    bool encrypted;   /* the stream's records are encrypted (encryptionType KMS) */
+    /* enhanced fan-out: the consumer ARN the reads are made for (dedicated throughput, as
+     * SubscribeToShard: not counted in GetRecords' limits), "" for a stream source */
+    char consumer[SL_ESM_ARN_BYTES_MAX];
     shard_t *orphan_next; /* in sl_esm_t.orphans once detached while busy */
     sl_esm_t *esm;        /* set while in that list */
     int64_t created_ms;

@@ -210,11 +210,13 @@ static void idle_timer_fired(void *arg) {
     shard_pump(sh);
 }
 
-static void shard_idle(shard_t *sh) {
+static void shard_idle_for(shard_t *sh, uint64_t ms) {
     sh->idle = true;
-    if (!sh->idle_timer)
-        sh->idle_timer =
-            sl_timer_start(sh->m->account->esm->loop, SL_ESM_IDLE_POLL_MS, idle_timer_fired, sh);
+    if (!sh->idle_timer) sh->idle_timer = sl_timer_start(sh->loop, ms, idle_timer_fired, sh);
+}
+
+static void shard_idle(shard_t *sh) {
+    shard_idle_for(sh, SL_ESM_IDLE_POLL_MS);
 }
 
 /* Resolves the shard's first position: its checkpoint, else the mapping's StartingPosition
@@ -279,6 +281,8 @@ static int shard_add(mapping_t *m, const sl_kshard_info_t *si, bool first) {
     if (!sh) return SL_ENOMEM;
     sh->m = m;
     sh->loop = m->account->esm->loop;
+    if (strstr(m->info.source_arn, "/consumer/"))
+        snprintf(sh->consumer, sizeof sh->consumer, "%s", m->info.source_arn);
     sh->index = si->index;
     sl_shardid_format(si->index, sh->id);
     sh->parent = si->parent;
@@ -392,10 +396,13 @@ static void read_done(shard_t *sh) {
     if (rd->err.type != SL_KERR_NONE) {
         SL_DEBUG("event-source mapping %s: read of %s: %s", m->info.uuid, sh->id, rd->err.message);
         sl_kread_release(rd);
-        if (rd->gone) {
-            sh->positioned = false;
-        }
-        shard_idle(sh);
+        if (rd->gone) sh->positioned = false;
+        /* throttled by the shard's GetRecords limits (--throughput-limits aws), which a standard
+         * mapping shares with every reader, as on AWS: try again after one read's share */
+        if (rd->err.type == SL_KERR_THROUGHPUT_EXCEEDED)
+            shard_idle_for(sh, SL_ESM_THROTTLED_RETRY_MS);
+        else
+            shard_idle(sh);
         return;
     }
     for (size_t i = 0; i < rd->count; i++) {
@@ -462,6 +469,7 @@ static void shard_read(shard_t *sh) {
     rd->bytes_max = SL_ESM_BUFFER_BYTES_MAX - sh->buffered_bytes;
     rd->now_ms = sl_time_now_ms();
     rd->memory_first = true;
+    if (sh->consumer[0]) rd->consumer_arn = sh->consumer;
     rd->cb = read_cb;
     rd->arg = sh;
     sh->reading = true;

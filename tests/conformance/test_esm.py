@@ -690,3 +690,29 @@ def test_consumer_arn_source_delivers_with_the_stream_arn(lam, kin):
     fn.wait_datas(["e1", "e2"])
     assert {r["eventSourceARN"] for r in fn.records()} == {arn}
     lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_throughput_limits_standard_and_fan_out_mappings(make_server):
+    """With AWS's per-shard limits on, a standard mapping shares the shard's 5 GetRecords/s with
+    other readers and still delivers everything (throttled reads are retried); a consumer-ARN
+    mapping reads with the consumer's dedicated throughput."""
+    srv = make_server(throughput_limits="aws")
+    lam, kin = lam_client(srv), client_for(srv)
+    stream, arn = stream_with(kin)
+    consumer = kin.register_stream_consumer(StreamARN=arn, ConsumerName="lim")["Consumer"]
+    wait_until(lambda: kin.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])[
+        "ConsumerDescription"]["ConsumerStatus"] == "ACTIVE", timeout=30, what="consumer")
+    std, efo = Recorder(lam, "lim-std"), Recorder(lam, "lim-efo")
+    u1 = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=std.name,
+                                         StartingPosition="TRIM_HORIZON", BatchSize=1)["UUID"]
+    u2 = lam.create_event_source_mapping(EventSourceArn=consumer["ConsumerARN"],
+                                         FunctionName=efo.name, StartingPosition="TRIM_HORIZON",
+                                         BatchSize=1)["UUID"]
+    datas = ["lim-%02d" % i for i in range(15)]
+    for d in datas:
+        kin.put_record(StreamName=stream, Data=d.encode(), PartitionKey="k")
+    std.wait_datas(datas)
+    efo.wait_datas(datas)
+    assert std.datas()[:15] == datas and efo.datas()[:15] == datas
+    lam.delete_event_source_mapping(UUID=u1)
+    lam.delete_event_source_mapping(UUID=u2)
