@@ -196,6 +196,14 @@
 /* initial shards of an ON_DEMAND stream */
 #define SL_KINESIS_ON_DEMAND_SHARDS 4
 #define SL_KINESIS_CREATING_STREAMS_MAX 5 /* streams in CREATING at once */
+/* ON_DEMAND streams' own write limit (with --throughput-limits): AWS's 4 MiB/s to start, twice the
+ * observed peak, at most 200 MiB/s (and 1,000 records/s per MiB/s). */
+#define SL_KINESIS_ON_DEMAND_MIBPS_MIN 4
+#define SL_KINESIS_ON_DEMAND_MIBPS_MAX 200
+/* Control-plane quotas (--quotas aws): AWS's defaults. */
+#define SL_KINESIS_SCALE_PER_DAY_MAX 10       /* UpdateShardCount per stream, rolling 24 h */
+#define SL_KINESIS_KEY_CHANGES_PER_DAY_MAX 25 /* Start/StopStreamEncryption each, rolling 24 h */
+#define SL_KINESIS_RESHARD_CALLS_PER_S 5      /* SplitShard + MergeShards per account */
 /* Fault injection (--fault, docs/capacity.md): rules at once, and the longest added latency (a
  * request held longer would meet the clients' own timeouts, which is a different test). */
 #define SL_KINESIS_FAULT_RULES_MAX 16

@@ -811,6 +811,8 @@ static void *reaper_main(void *arg) {
         bool retention = now - last_retention >= 60000;
         if (retention) last_retention = now;
         int64_t next = reaper_pass(k, retention);
+        int64_t scale_next = sl_kscale_pass(k, sl_time_now_ms());
+        if (scale_next < next) next = scale_next;
         backup_pass(k, false);
         if (__atomic_load_n(&k->backup_due, __ATOMIC_ACQUIRE) && next > sl_time_now_ms() + 500)
             next = sl_time_now_ms() + 500;
@@ -1321,6 +1323,12 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     k->cfg = *cfg;
     if (k->cfg.iterator_ttl_ms <= 0) k->cfg.iterator_ttl_ms = SL_KINESIS_ITERATOR_TTL_MS;
     if (cfg->faults) k->faults = *cfg->faults;
+    k->rates = SL_KLIMIT_RATES_AWS;
+    if (cfg->shard_write_bytes_per_s > 0) k->rates.write_bytes_per_s = cfg->shard_write_bytes_per_s;
+    if (cfg->shard_write_records_per_s > 0)
+        k->rates.write_records_per_s = cfg->shard_write_records_per_s;
+    if (cfg->shard_read_bytes_per_s > 0) k->rates.read_bytes_per_s = cfg->shard_read_bytes_per_s;
+    if (cfg->shard_read_calls_per_s > 0) k->rates.read_calls_per_s = cfg->shard_read_calls_per_s;
     k->fault_draws = (uint64_t)sl_kthrottle_now_ns(); /* a different sequence of draws each run */
     snprintf(k->region, sizeof k->region, "%s", cfg->region);
     snprintf(k->account, sizeof k->account, "%s", cfg->account);

@@ -75,6 +75,11 @@ typedef struct sl_kshard {
     uint64_t seq_raising; /* (reserve thread) the reservation being persisted, 0 = none */
     int seq_persist;      /* atomic flag: the reserve thread should persist this shard's bounds */
     sl_kshard_limits_t limits; /* used only with cfg.throughput_limits (throttle.h) */
+    /* On-demand scaling (scale.c): writes handed to storage (atomic; ON_DEMAND streams only), and
+     * the scaler's view of them (the background thread's only) */
+    uint64_t put_bytes, put_records;
+    uint64_t seen_bytes, seen_records;
+    int64_t hot_since_ms, cold_since_ms; /* 0 = not hot / not cold */
 } sl_kshard_t;
 
 /* The catalog's backup (catalog.db.bak, for `sluice repair`) is refreshed once control-plane
@@ -96,6 +101,12 @@ typedef struct sl_kconsumer {
     sl_ktags_t tags;
     char *policy;
 } sl_kconsumer_t;
+
+/* The times of a stream's last calls of one kind (quota.c), a ring; 0 = unused. */
+typedef struct {
+    int64_t at_ms[SL_KINESIS_KEY_CHANGES_PER_DAY_MAX];
+    uint32_t next;
+} sl_kquota_ring_t;
 
 struct sl_kstream {
     sl_kinesis_t *k; /* the engine (account) the stream belongs to */
@@ -125,6 +136,13 @@ struct sl_kstream {
     sl_kconsumer_t **consumers;
     size_t consumer_count;
     char *policy; /* resource policy JSON text or NULL */
+    /* ON_DEMAND streams (scale.c): the stream's own write limit with cfg.throughput_limits, its
+     * capacity in MiB/s (atomic; 0 = the minimum) and the peak write rate the scaler saw */
+    sl_kbucket_t od_records, od_bytes;
+    int64_t od_capacity_mibps;
+    int64_t od_peak_bytes_per_s;
+    /* control-plane quotas (quota.c; under the write lock) */
+    sl_kquota_ring_t quota_scale, quota_key_start, quota_key_stop;
 };
 
 /* Private state of the data-plane files (listen.c, read.c); owned by the engine. */
@@ -177,6 +195,9 @@ struct sl_kinesis {
     int64_t
         backup_pending_ms;  /* (background thread) when the pending backup became due, 0 = none */
     char backup_path[1200]; /* <data_dir>/catalog.db.bak, "" = none */
+    sl_kbucket_t quota_reshard;           /* SplitShard and MergeShards of the account (quota.c) */
+    sl_klimit_rates_t rates;              /* the per-shard limits' rates (cfg, AWS's by default) */
+    int64_t scale_last_ms, scale_next_ms; /* on-demand scaler (scale.c; background thread) */
     /* fault injection (fault.h): the rules (under the engine lock) and the draws' counter */
     sl_kfaults_t faults;
     uint64_t fault_draws; /* atomic */
@@ -215,6 +236,27 @@ size_t sl_kfaults_select(sl_kinesis_t *k, const sl_kstream_t *s, unsigned op,
                          const sl_kfault_rule_t **out);
 sl_kfault_error_t sl_kfaults_error(sl_kinesis_t *k, const sl_kfault_rule_t *const *rules, size_t n);
 int64_t sl_kfaults_latency(sl_kinesis_t *k, const sl_kfault_rule_t *const *rules, size_t n);
+
+/* On-demand scaling (scale.c), run by the background thread: samples the write rates of every
+ * ON_DEMAND stream's open shards, splits one that stayed hot, merges two that stayed cold,
+ * pre-scales to the warm throughput, through the ordinary reshard path (reshard.c). Takes the
+ * engine lock itself; returns when it wants to run next. */
+int64_t sl_kscale_pass(sl_kinesis_t *k, int64_t now_ms);
+/* The reshard path for the scaler: like SplitShard, MergeShards and UpdateShardCount (which must
+ * stay within double/half), but for ON_DEMAND streams and outside the control-plane quotas. */
+bool sl_kscale_split(sl_kinesis_t *k, const char *stream, uint32_t shard, sl_u128_t key,
+                     int64_t now_ms, struct sl_kerr *err);
+bool sl_kscale_merge(sl_kinesis_t *k, const char *stream, uint32_t shard, uint32_t adjacent,
+                     int64_t now_ms, struct sl_kerr *err);
+bool sl_kscale_to(sl_kinesis_t *k, const char *stream, int64_t target, int64_t now_ms,
+                  struct sl_kerr *err);
+
+/* Control-plane quotas (quota.c; no-ops unless cfg.quotas): each counts one call and returns
+ * true, or sets LimitExceededException and returns false. The stream's need the write lock. */
+bool sl_kquota_scale(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms, struct sl_kerr *err);
+bool sl_kquota_encryption(sl_kinesis_t *k, sl_kstream_t *s, bool start, int64_t now_ms,
+                          struct sl_kerr *err);
+bool sl_kquota_reshard_rate(sl_kinesis_t *k, const char *op, struct sl_kerr *err);
 
 /* Resolves a stream reference (kinesis.h) with AWS's errors (caller holds the engine lock). */
 sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const struct sl_kstream_ref *ref, int64_t now_ms,

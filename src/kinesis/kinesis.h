@@ -144,6 +144,7 @@ typedef struct {
      * error (SL_KPUT_REFUSED_THROTTLED), or failed by an injected internal error
      * (SL_KPUT_REFUSED_FAILED) */
     uint8_t refused;
+    size_t bytes; /* data plus partition keys of the group's records */
 } sl_kput_group_t;
 
 enum { SL_KPUT_REFUSED_THROTTLED = 1, SL_KPUT_REFUSED_FAILED = 2 };

@@ -41,6 +41,19 @@ typedef struct {
     int64_t on_demand_stream_limit;
     /* AWS's per-shard write and GetRecords limits (kinesis/throttle.h); false = no throttling */
     bool throughput_limits;
+    /* their rates (--shard-write-bytes-per-s ...); 0 = AWS's number */
+    int64_t shard_write_bytes_per_s, shard_write_records_per_s;
+    int64_t shard_read_bytes_per_s, shard_read_calls_per_s;
+    /* On-demand scaling (kinesis/scale.c; docs/capacity.md): off = ON_DEMAND streams keep their
+     * shards. A shard above up_share of its capacity for window_ms splits; two adjacent shards
+     * below down_share for window_ms merge; open shards stay within [shards_min, shards_max]. */
+    bool on_demand_scaling;
+    double on_demand_scale_up_share, on_demand_scale_down_share;
+    int64_t on_demand_window_ms;
+    int64_t on_demand_shards_min, on_demand_shards_max;
+    /* AWS's control-plane quotas (kinesis/quota.c): UpdateShardCount 10 and key changes 25 per
+     * stream per rolling 24 h, SplitShard/MergeShards 5 per second per account */
+    bool quotas;
     /* Fault injection rules (kinesis/fault.h, copied at open; NULL = none); changed at run time
      * with sl_kinesis_set_faults. */
     const sl_kfaults_t *faults;

@@ -73,6 +73,24 @@ static bool ordering_ok(sl_kinesis_t *k, sl_kstream_t *s, const sl_kput_t *op, s
         (int)op->ordering_len, op->ordering, s->name, k->account);
 }
 
+/* An on-demand stream's own write limit (docs/capacity.md, "On-demand streams"): its capacity in
+ * MiB/s (at least 4, twice the peak the scaler observed, at most 200), and 1,000 records/s per
+ * MiB/s. A record the stream refuses gives back what its shard took. */
+static bool stream_limits_write(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *sh, int64_t bytes,
+                                int64_t now_ns) {
+    int64_t mibps = __atomic_load_n(&s->od_capacity_mibps, __ATOMIC_RELAXED);
+    if (mibps < SL_KINESIS_ON_DEMAND_MIBPS_MIN) mibps = SL_KINESIS_ON_DEMAND_MIBPS_MIN;
+    if (sl_kwrite_take(&s->od_records, &s->od_bytes, mibps * SL_KTHROTTLE_WRITE_RECORDS_PER_S,
+                       mibps * SL_KTHROTTLE_WRITE_BYTES_PER_S, bytes, now_ns))
+        return true;
+    sl_kbucket_refund(&sh->limits.write_records,
+                      sl_kbucket_cost_ns(1, k->rates.write_records_per_s));
+    sl_kbucket_refund(&sh->limits.write_bytes,
+                      sl_kbucket_cost_ns(bytes, k->rates.write_bytes_per_s));
+    __atomic_add_fetch(&sh->limits.write_throttled, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
 /* One group's append finished (or failed to start): the last one completes the operation. */
 static bool group_done(sl_kput_group_t *g) {
     sl_kput_t *op = g->op;
@@ -196,8 +214,9 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
         for (size_t i = 0; i < n; i++) {
             const sl_krecord_t *r = &op->records[i];
             if (refused[i]) continue;
-            if (!sl_kshard_limits_write(&route[i]->limits,
-                                        (int64_t)(r->data_len + r->partition_key_len), now_ns))
+            int64_t bytes = (int64_t)(r->data_len + r->partition_key_len);
+            if (!sl_kshard_limits_write(&route[i]->limits, &k->rates, bytes, now_ns) ||
+                (s->on_demand && !stream_limits_write(k, s, route[i], bytes, now_ns)))
                 refused[i] = SL_KPUT_REFUSED_THROTTLED;
             if (refused[i] && op->single) {
                 sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED,
@@ -271,6 +290,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             sl_kerr_internal(&op->err, SL_ENOMEM);
             goto done;
         }
+        g->bytes += r->data_len + r->partition_key_len;
         g->entries[g->count++] = i;
     }
     /* One extra count for this call: callbacks that complete before the loop ends never see
@@ -293,6 +313,12 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             continue;
         }
         __atomic_add_fetch(&gr->shard->inflight, 1, __ATOMIC_ACQ_REL);
+        /* the on-demand scaler's sample (scale.c); counted before the append, whose
+         * completion may free nothing but may run at once */
+        if (s->on_demand) {
+            __atomic_add_fetch(&gr->shard->put_records, gr->count, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&gr->shard->put_bytes, gr->bytes, __ATOMIC_RELAXED);
+        }
         rc = sl_storage_append(gr->shard->log, sorted + (gr->entries - order), gr->count, append_cb,
                                gr);
         if (rc) {

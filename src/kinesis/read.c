@@ -457,7 +457,7 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
         }
         if (k->faults.count && !read_fault(op, s, sh)) goto done;
         if (k->cfg.throughput_limits &&
-            !sl_kshard_limits_read(&sh->limits, sl_kthrottle_now_ns())) {
+            !sl_kshard_limits_read(&sh->limits, &k->rates, sl_kthrottle_now_ns())) {
             sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard - %s/%s/%s",
                         k->account, s->name, sh->id);
             op->shard_metrics = s->metrics; /* ReadProvisionedThroughputExceeded per shard */
@@ -536,7 +536,8 @@ static void read_shard_locked(sl_kread_t *op, const sl_kstream_t *s, sl_kshard_t
     } else {
         /* GetRecords' bytes count against the shard's read bandwidth once they are known */
         if (k->cfg.throughput_limits && !op->consumer_arn)
-            sl_kshard_limits_read_bytes(&sh->limits, (int64_t)op->bytes, sl_kthrottle_now_ns());
+            sl_kshard_limits_read_bytes(&sh->limits, &k->rates, (int64_t)op->bytes,
+                                        sl_kthrottle_now_ns());
         op->encrypted = s->encrypted;
         op->shard_metrics = s->metrics;
         op->shard_ended = sl_kshard_ended(sh, op->caught_up);

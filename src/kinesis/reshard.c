@@ -42,7 +42,8 @@ typedef struct {
     size_t add_count;
     uint32_t *close; /* indexes of the existing shards it closes */
     size_t close_count;
-    size_t cap; /* of each array */
+    size_t cap;     /* of each array */
+    bool automatic; /* the on-demand scaler's (scale.c): no quota is counted */
 } plan_t;
 
 /* A plan over s's open shards with room for `steps` splits or merges. */
@@ -185,12 +186,17 @@ static int plan_commit(plan_t *p) {
     return 0;
 }
 
-/* The stream of a resharding request: it must be ACTIVE and PROVISIONED. */
+/* The stream of a resharding request: it must be ACTIVE and PROVISIONED (ON_DEMAND for the
+ * scaler's). */
 static sl_kstream_t *reshard_stream(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t now_ms,
-                                    const char *op, sl_kerr_t *err) {
+                                    const char *op, bool automatic, sl_kerr_t *err) {
     sl_kstream_t *s = sl_kinesis_resolve(k, ref, now_ms, err);
     if (!s || !sl_kstream_require_active(k, s, now_ms, err)) return NULL;
-    if (!s->on_demand) return s;
+    if (s->on_demand == automatic) return s;
+    if (automatic) {
+        sl_kerr_set(err, SL_KERR_RESOURCE_IN_USE, "Stream %s is no longer ON_DEMAND.", s->name);
+        return NULL;
+    }
     sl_kerr_set(err, SL_KERR_VALIDATION,
                 "%s is not supported for stream %s under account %s in ON_DEMAND mode.", op,
                 s->name, k->account);
@@ -244,17 +250,18 @@ static ptrdiff_t open_shard(plan_t *p, uint32_t index, sl_kerr_t *err) {
  * shards, since its target is at most twice their number). */
 static bool reshard(sl_kinesis_t *k, const sl_kstream_ref_t *ref, int64_t now_ms, const char *op,
                     size_t steps, bool (*step)(plan_t *p, const void *arg, sl_kerr_t *err),
-                    const void *arg, sl_kerr_t *err) {
+                    const void *arg, bool automatic, sl_kerr_t *err) {
     sl_kinesis_wrlock(k);
     plan_t p = {0};
     bool ok = false;
-    sl_kstream_t *s = reshard_stream(k, ref, now_ms, op, err);
+    sl_kstream_t *s = reshard_stream(k, ref, now_ms, op, automatic, err);
     if (!s) goto out;
     int rc = plan_init(&p, k, s, steps ? steps : 3 * s->open_count + 1, now_ms);
     if (rc) {
         sl_kerr_internal(err, rc);
         goto out;
     }
+    p.automatic = automatic;
     if (!step(&p, arg, err)) goto out;
     rc = p.add_count ? plan_commit(&p) : 0;
     if (rc) {
@@ -293,7 +300,8 @@ static bool split_step(plan_t *p, const void *arg, sl_kerr_t *err) {
 bool sl_kinesis_split_shard(sl_kinesis_t *k, const sl_ksplit_t *op, sl_kerr_t *err) {
     uint32_t index = 0;
     if (!shard_arg(k, &op->stream, op->shard_id, op->shard_id_len, &index, err)) return false;
-    return reshard(k, &op->stream, op->now_ms, "SplitShard", 1, split_step, op, err);
+    if (!sl_kquota_reshard_rate(k, "SplitShard", err)) return false;
+    return reshard(k, &op->stream, op->now_ms, "SplitShard", 1, split_step, op, false, err);
 }
 
 static bool merge_step(plan_t *p, const void *arg, sl_kerr_t *err) {
@@ -328,7 +336,8 @@ bool sl_kinesis_merge_shards(sl_kinesis_t *k, const sl_kmerge_t *op, sl_kerr_t *
     if (!shard_arg(k, &op->stream, op->shard_id, op->shard_id_len, &index, err) ||
         !shard_arg(k, &op->stream, op->adjacent_id, op->adjacent_id_len, &index, err))
         return false;
-    return reshard(k, &op->stream, op->now_ms, "MergeShards", 1, merge_step, op, err);
+    if (!sl_kquota_reshard_rate(k, "MergeShards", err)) return false;
+    return reshard(k, &op->stream, op->now_ms, "MergeShards", 1, merge_step, op, false, err);
 }
 
 static bool scale_step(plan_t *p, const void *arg, sl_kerr_t *err) {
@@ -350,6 +359,7 @@ static bool scale_step(plan_t *p, const void *arg, sl_kerr_t *err) {
     if (target > current && !sl_kinesis_shard_limit_ok(p->k, target - current, p->now_ms, err))
         return false;
     if (target == current) return true;
+    if (!p->automatic && !sl_kquota_scale(p->k, p->s, p->now_ms, err)) return false;
     /* 1. split open shards at every target boundary that falls inside one */
     for (int64_t i = 1; i < target; i++) {
         sl_u128_t b, e;
@@ -372,5 +382,45 @@ static bool scale_step(plan_t *p, const void *arg, sl_kerr_t *err) {
 }
 
 bool sl_kinesis_update_shard_count(sl_kinesis_t *k, sl_kscale_t *op, sl_kerr_t *err) {
-    return reshard(k, &op->stream, op->now_ms, "UpdateShardCount", 0, scale_step, op, err);
+    return reshard(k, &op->stream, op->now_ms, "UpdateShardCount", 0, scale_step, op, false, err);
+}
+
+/* ---- the on-demand scaler's path (scale.c) ---- */
+
+static sl_kstream_ref_t ref_of(const char *stream) {
+    return (sl_kstream_ref_t){.name = stream, .name_len = strlen(stream)};
+}
+
+bool sl_kscale_split(sl_kinesis_t *k, const char *stream, uint32_t shard, sl_u128_t key,
+                     int64_t now_ms, sl_kerr_t *err) {
+    char id[24], dec[40];
+    sl_shardid_format(shard, id);
+    size_t n = sl_hashkey_format(key, dec);
+    sl_ksplit_t op = {.stream = ref_of(stream),
+                      .shard_id = id,
+                      .shard_id_len = strlen(id),
+                      .hash_key = dec,
+                      .hash_key_len = n,
+                      .now_ms = now_ms};
+    return reshard(k, &op.stream, now_ms, "SplitShard", 1, split_step, &op, true, err);
+}
+
+bool sl_kscale_merge(sl_kinesis_t *k, const char *stream, uint32_t shard, uint32_t adjacent,
+                     int64_t now_ms, sl_kerr_t *err) {
+    char a[24], b[24];
+    sl_shardid_format(shard, a);
+    sl_shardid_format(adjacent, b);
+    sl_kmerge_t op = {.stream = ref_of(stream),
+                      .shard_id = a,
+                      .shard_id_len = strlen(a),
+                      .adjacent_id = b,
+                      .adjacent_id_len = strlen(b),
+                      .now_ms = now_ms};
+    return reshard(k, &op.stream, now_ms, "MergeShards", 1, merge_step, &op, true, err);
+}
+
+bool sl_kscale_to(sl_kinesis_t *k, const char *stream, int64_t target, int64_t now_ms,
+                  sl_kerr_t *err) {
+    sl_kscale_t op = {.stream = ref_of(stream), .target = target, .now_ms = now_ms};
+    return reshard(k, &op.stream, now_ms, "UpdateShardCount", 0, scale_step, &op, true, err);
 }

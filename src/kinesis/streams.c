@@ -614,6 +614,7 @@ static bool change(sl_kinesis_t *k, sl_kstream_t *s, const sl_kstream_change_t *
     case SL_KCHANGE_ENCRYPTION_STOP: {
         bool start = op->kind == SL_KCHANGE_ENCRYPTION_START;
         return encryption_checked(op->encryption_type, op->key_id, err) &&
+               sl_kquota_encryption(k, s, start, now, err) &&
                saved(sl_kinesis_set_encryption(k, s, start, op->key_id, now), err);
     }
     }

@@ -77,6 +77,15 @@ static inline bool sl_kbucket_positive(sl_kbucket_t *b, int64_t now_ns) {
     return __atomic_load_n(&b->full_ns, __ATOMIC_RELAXED) - now_ns < SL_KTHROTTLE_NS_PER_S;
 }
 
+/* The rates of the limits (--shard-write-bytes-per-s ...; AWS's by default), each > 0. */
+typedef struct {
+    int64_t write_bytes_per_s, write_records_per_s, read_bytes_per_s, read_calls_per_s;
+} sl_klimit_rates_t;
+
+#define SL_KLIMIT_RATES_AWS                                                                        \
+    ((sl_klimit_rates_t){SL_KTHROTTLE_WRITE_BYTES_PER_S, SL_KTHROTTLE_WRITE_RECORDS_PER_S,         \
+                         SL_KTHROTTLE_READ_BYTES_PER_S, SL_KTHROTTLE_READ_CALLS_PER_S})
+
 /* The limits of one shard (in sl_kshard_t) and what they refused (for the metrics to come). */
 typedef struct {
     sl_kbucket_t write_bytes, write_records, read_bytes, read_calls;
@@ -85,34 +94,46 @@ typedef struct {
         read_throttled; /* atomic: GetRecords calls refused (ReadProvisionedThroughputExceeded) */
 } sl_kshard_limits_t;
 
-/* Admits one record of `bytes` (data plus partition key) to the shard, or counts it throttled. */
-static inline bool sl_kshard_limits_write(sl_kshard_limits_t *l, int64_t bytes, int64_t now_ns) {
-    int64_t rec = sl_kbucket_cost_ns(1, SL_KTHROTTLE_WRITE_RECORDS_PER_S);
-    if (sl_kbucket_take(&l->write_records, rec, now_ns)) {
-        if (sl_kbucket_take(&l->write_bytes,
-                            sl_kbucket_cost_ns(bytes, SL_KTHROTTLE_WRITE_BYTES_PER_S), now_ns))
+/* Admits one record of `bytes` (data plus partition key) to a pair of write buckets (a shard's,
+ * or an on-demand stream's) at the given rates. */
+static inline bool sl_kwrite_take(sl_kbucket_t *records, sl_kbucket_t *bytes_bucket,
+                                  int64_t records_per_s, int64_t bytes_per_s, int64_t bytes,
+                                  int64_t now_ns) {
+    int64_t rec = sl_kbucket_cost_ns(1, records_per_s);
+    if (sl_kbucket_take(records, rec, now_ns)) {
+        if (sl_kbucket_take(bytes_bucket, sl_kbucket_cost_ns(bytes, bytes_per_s), now_ns))
             return true;
-        sl_kbucket_refund(&l->write_records, rec);
+        sl_kbucket_refund(records, rec);
     }
+    return false;
+}
+
+/* Admits one record of `bytes` (data plus partition key) to the shard, or counts it throttled. */
+static inline bool sl_kshard_limits_write(sl_kshard_limits_t *l, const sl_klimit_rates_t *rates,
+                                          int64_t bytes, int64_t now_ns) {
+    if (sl_kwrite_take(&l->write_records, &l->write_bytes, rates->write_records_per_s,
+                       rates->write_bytes_per_s, bytes, now_ns))
+        return true;
     __atomic_add_fetch(&l->write_throttled, 1, __ATOMIC_RELAXED);
     return false;
 }
 
 /* Admits one GetRecords call, or counts it throttled: a call token, and read bandwidth not in debt
  * (the call's bytes are charged after the read, sl_kshard_limits_read_bytes). */
-static inline bool sl_kshard_limits_read(sl_kshard_limits_t *l, int64_t now_ns) {
+static inline bool sl_kshard_limits_read(sl_kshard_limits_t *l, const sl_klimit_rates_t *rates,
+                                         int64_t now_ns) {
     if (sl_kbucket_positive(&l->read_bytes, now_ns) &&
-        sl_kbucket_take(&l->read_calls, sl_kbucket_cost_ns(1, SL_KTHROTTLE_READ_CALLS_PER_S),
-                        now_ns))
+        sl_kbucket_take(&l->read_calls, sl_kbucket_cost_ns(1, rates->read_calls_per_s), now_ns))
         return true;
     __atomic_add_fetch(&l->read_throttled, 1, __ATOMIC_RELAXED);
     return false;
 }
 
-static inline void sl_kshard_limits_read_bytes(sl_kshard_limits_t *l, int64_t bytes,
+static inline void sl_kshard_limits_read_bytes(sl_kshard_limits_t *l,
+                                               const sl_klimit_rates_t *rates, int64_t bytes,
                                                int64_t now_ns) {
     if (bytes > 0)
-        sl_kbucket_charge(&l->read_bytes, sl_kbucket_cost_ns(bytes, SL_KTHROTTLE_READ_BYTES_PER_S),
+        sl_kbucket_charge(&l->read_bytes, sl_kbucket_cost_ns(bytes, rates->read_bytes_per_s),
                           now_ns);
 }
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OPT_STR, OPT_INT } opt_type_t;
+typedef enum { OPT_STR, OPT_INT, OPT_SHARE } opt_type_t; /* OPT_SHARE: a double in [0, 1] */
 
 typedef struct {
     const char *name; /* config-file key; the flag is --name with '_' -> '-' */
@@ -31,6 +31,7 @@ static const char *const throughput_limits_choices[] = {"off", "aws", NULL};
 
 #define S(field) OPT_STR, offsetof(sl_config_t, field), sizeof(((sl_config_t *)0)->field)
 #define I(field) OPT_INT, offsetof(sl_config_t, field), 0
+#define F(field) OPT_SHARE, offsetof(sl_config_t, field), 0
 
 static const opt_t g_opts[] = {
     {"config", S(config), "", 0, 0, NULL, "Configuration file with `name = value` lines"},
@@ -83,6 +84,33 @@ static const opt_t g_opts[] = {
      "off: no throttling; aws: AWS's per-shard limits (writes 1 MiB/s and 1,000 records/s, "
      "GetRecords 2 MiB/s and 5 calls/s) with ProvisionedThroughputExceededException "
      "(docs/compatibility.md)"},
+    {"quotas", S(quotas), "off", 0, 0, throughput_limits_choices,
+     "off: no control-plane rate quotas; aws: AWS's (UpdateShardCount 10 and "
+     "Start/StopStreamEncryption 25 each per stream per rolling 24 h, SplitShard and MergeShards "
+     "5 per second per account) with LimitExceededException (docs/capacity.md)"},
+    {"shard_write_bytes_per_s", I(shard_write_bytes_per_s), "1048576", 1, 1099511627776LL, NULL,
+     "With throughput limits: write bytes (data plus partition key) per second per shard"},
+    {"shard_write_records_per_s", I(shard_write_records_per_s), "1000", 1, 1000000000, NULL,
+     "With throughput limits: records written per second per shard"},
+    {"shard_read_bytes_per_s", I(shard_read_bytes_per_s), "2097152", 1, 1099511627776LL, NULL,
+     "With throughput limits: GetRecords bytes per second per shard"},
+    {"shard_read_calls_per_s", I(shard_read_calls_per_s), "5", 1, 1000000, NULL,
+     "With throughput limits: GetRecords calls per second per shard"},
+    {"on_demand_scaling", S(on_demand_scaling), "on", 0, 0, on_off_choices,
+     "on: ON_DEMAND streams split hot shards and merge cold adjacent ones by themselves "
+     "(docs/capacity.md); off: they keep their shards"},
+    {"on_demand_scale_up_share", F(on_demand_scale_up_share), "0.5", 0, 0, NULL,
+     "ON_DEMAND: split a shard whose writes stay above this share of a shard's capacity (1 MiB/s "
+     "or 1,000 records/s) for --on-demand-window-s"},
+    {"on_demand_scale_down_share", F(on_demand_scale_down_share), "0.1", 0, 0, NULL,
+     "ON_DEMAND: merge two adjacent shards whose writes both stay below this share for "
+     "--on-demand-window-s"},
+    {"on_demand_window_s", I(on_demand_window_s), "60", 1, 86400, NULL,
+     "ON_DEMAND: how long a shard must stay hot or cold before it is split or merged"},
+    {"on_demand_shards_min", I(on_demand_shards_min), "4", 1, 10000, NULL,
+     "ON_DEMAND: fewest open shards a stream scales down to (AWS: 4)"},
+    {"on_demand_shards_max", I(on_demand_shards_max), "200", 1, 10000, NULL,
+     "ON_DEMAND: most open shards a stream scales up to (AWS: 200 MiB/s of writes)"},
     {"fault", S(fault), "", 0, 0, NULL,
      "Fault injection for testing retry logic (docs/capacity.md): `;`-separated rules such as "
      "`stream=orders*,op=write,error=throughput,rate=0.1` (op: write, read, any; error: "
@@ -180,6 +208,16 @@ static int set_opt(sl_config_t *cfg, const opt_t *o, const char *value, const ch
     }
     char *end;
     errno = 0;
+    if (o->type == OPT_SHARE) {
+        double d = strtod(value, &end);
+        if (errno || end == value || *end || !(d >= 0 && d <= 1)) {
+            fprintf(err, "sluice: %s: '%s' for '%s' must be a number from 0 to 1\n", source, value,
+                    o->name);
+            return -1;
+        }
+        *(double *)(void *)base = d;
+        return 0;
+    }
     long long v = strtoll(value, &end, 10);
     if (errno || end == value || *end || v < o->min || v > o->max) {
         fprintf(err, "sluice: %s: '%s' for '%s' must be an integer in [%lld, %lld]\n", source,
@@ -339,11 +377,15 @@ void sl_config_print_markdown(FILE *out) {
             flag[n++] = *p == '_' ? '-' : *p;
         flag[n] = 0;
         env_name(o->name, env, sizeof env);
-        const char *type = o->type == OPT_INT ? "integer" : o->choices ? "choice" : "string";
+        const char *type = o->type == OPT_INT     ? "integer"
+                           : o->type == OPT_SHARE ? "fraction"
+                           : o->choices           ? "choice"
+                                                  : "string";
         fprintf(out, "| `--%s` | `%s` | %s | %s%s%s | %s", flag, env, type, *o->def ? "`" : "",
                 *o->def ? o->def : "", *o->def ? "`" : "", o->help);
         if (o->type == OPT_INT)
             fprintf(out, " (%lld to %lld)", (long long)o->min, (long long)o->max);
+        if (o->type == OPT_SHARE) fprintf(out, " (0 to 1)");
         if (o->choices) {
             fprintf(out, " (one of:");
             for (const char *const *c = o->choices; *c; c++)

@@ -35,6 +35,12 @@ typedef struct {
     int64_t on_demand_stream_limit;
     char throughput_limits[8];
     char fault[SL_KINESIS_FAULT_SPEC_BYTES_MAX + 1];
+    char quotas[8];
+    int64_t shard_write_bytes_per_s, shard_write_records_per_s;
+    int64_t shard_read_bytes_per_s, shard_read_calls_per_s;
+    char on_demand_scaling[4];
+    double on_demand_scale_up_share, on_demand_scale_down_share;
+    int64_t on_demand_window_s, on_demand_shards_min, on_demand_shards_max;
     int64_t accounts_max;
     int64_t body_max_bytes;
     char cors_origins[SL_CONFIG_CORS_ORIGINS_BYTES_MAX];

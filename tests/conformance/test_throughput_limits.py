@@ -165,3 +165,43 @@ def test_boto3_retry_logic_recovers(make_server):
         got = retrying.get_records(ShardIterator=it, Limit=1)
         retries += got["ResponseMetadata"]["RetryAttempts"]
     assert retries >= 1
+
+
+def test_custom_limit_numbers(make_server):
+    """--shard-write-records-per-s and friends replace AWS's numbers (the texts stay AWS's)."""
+    srv = make_server(throughput_limits="aws", shard_write_records_per_s=100,
+                      shard_read_calls_per_s=2)
+    client = client_for(srv)
+    name = unique_name("tc")
+    create_stream_and_wait(client, name, 1)
+    start = time.monotonic()
+    out = client.put_records(StreamName=name, Records=batch(0))
+    elapsed = time.monotonic() - start
+    accepted = BATCH - out["FailedRecordCount"]
+    assert 100 <= accepted <= 100 + 100 * elapsed + 2, (accepted, elapsed)
+    it = client.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000",
+                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    client.get_records(ShardIterator=it)
+    client.get_records(ShardIterator=it)
+    assert_error(lambda: client.get_records(ShardIterator=it),
+                 "ProvisionedThroughputExceededException")
+
+
+def test_on_demand_stream_level_limit(make_server):
+    """An ON_DEMAND stream accepts at most its own capacity, 4 MiB/s and 4,000 records/s to
+    start, whatever its shards would take (their limit is raised here to show the stream's)."""
+    srv = make_server(throughput_limits="aws", shard_write_records_per_s=100000,
+                      on_demand_scaling="off")
+    client = client_for(srv)
+    name = unique_name("od")
+    create_stream_and_wait(client, name, None, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    results, first_send, first_reply, last_send, last_reply = write_run(client, name, 1.0)
+    accepted = sum(BATCH - out["FailedRecordCount"] for out in results)
+    low = 4000 + 4000 * (last_send - first_reply)
+    high = 4000 + 4000 * (last_reply - first_send)
+    sent = len(results) * BATCH
+    assert sent > high, "the writer was too slow to test the limit: %d" % sent
+    assert low - TOLERANCE(low) <= accepted <= high + TOLERANCE(high), (accepted, low, high)
+    refused = [r for out in results for r in out["Records"] if "ErrorCode" in r]
+    assert refused[0]["ErrorCode"] == "ProvisionedThroughputExceededException"
+    assert refused[0]["ErrorMessage"].startswith("Rate exceeded for shard shardId-")

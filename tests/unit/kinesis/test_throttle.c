@@ -59,33 +59,51 @@ static void refund_and_charge(void) {
 }
 
 static void shard_limits(void) {
+    const sl_klimit_rates_t aws = SL_KLIMIT_RATES_AWS;
     sl_kshard_limits_t l = {0};
     /* 1,000 records/s: small records pass up to the count, then are counted throttled */
     int ok = 0;
     for (int i = 0; i < 1500; i++)
-        ok += sl_kshard_limits_write(&l, 100, T0);
+        ok += sl_kshard_limits_write(&l, &aws, 100, T0);
     CHECK_EQ_INT(ok, 1000);
     CHECK_EQ_INT(l.write_throttled, 500);
     /* 1 MiB/s: ten records of 100 KiB pass, the eleventh does not, and a refused record gives
      * back its record token */
     sl_kshard_limits_t m = {0};
     for (int i = 0; i < 10; i++)
-        CHECK(sl_kshard_limits_write(&m, 100 * 1024, T0));
-    CHECK(!sl_kshard_limits_write(&m, 100 * 1024, T0));
+        CHECK(sl_kshard_limits_write(&m, &aws, 100 * 1024, T0));
+    CHECK(!sl_kshard_limits_write(&m, &aws, 100 * 1024, T0));
     CHECK_EQ_INT(m.write_throttled, 1);
     for (int i = 0; i < 990; i++)
-        CHECK(sl_kshard_limits_write(&m, 0, T0));
-    CHECK(!sl_kshard_limits_write(&m, 0, T0));
+        CHECK(sl_kshard_limits_write(&m, &aws, 0, T0));
+    CHECK(!sl_kshard_limits_write(&m, &aws, 0, T0));
     /* 5 GetRecords calls a second; 2 MiB/s of reads: a 10 MiB response blocks calls for 4 s */
     sl_kshard_limits_t r = {0};
     for (int i = 0; i < 5; i++)
-        CHECK(sl_kshard_limits_read(&r, T0));
-    CHECK(!sl_kshard_limits_read(&r, T0));
-    CHECK(sl_kshard_limits_read(&r, T0 + S / 5));
-    sl_kshard_limits_read_bytes(&r, 10 << 20, T0 + S / 5);
-    CHECK(!sl_kshard_limits_read(&r, T0 + 4 * S));
-    CHECK(sl_kshard_limits_read(&r, T0 + 5 * S));
+        CHECK(sl_kshard_limits_read(&r, &aws, T0));
+    CHECK(!sl_kshard_limits_read(&r, &aws, T0));
+    CHECK(sl_kshard_limits_read(&r, &aws, T0 + S / 5));
+    sl_kshard_limits_read_bytes(&r, &aws, 10 << 20, T0 + S / 5);
+    CHECK(!sl_kshard_limits_read(&r, &aws, T0 + 4 * S));
+    CHECK(sl_kshard_limits_read(&r, &aws, T0 + 5 * S));
     CHECK_EQ_INT(r.read_throttled, 2);
+}
+
+/* Custom rates (--shard-write-records-per-s ...) replace AWS's numbers. */
+static void custom_rates(void) {
+    const sl_klimit_rates_t slow = {.write_bytes_per_s = 1000,
+                                    .write_records_per_s = 10,
+                                    .read_bytes_per_s = 1000,
+                                    .read_calls_per_s = 2};
+    sl_kshard_limits_t l = {0};
+    int ok = 0;
+    for (int i = 0; i < 20; i++)
+        ok += sl_kshard_limits_write(&l, &slow, 1, T0);
+    CHECK_EQ_INT(ok, 10);
+    CHECK(sl_kshard_limits_write(&l, &slow, 1, T0 + S / 10));
+    CHECK(sl_kshard_limits_read(&l, &slow, T0));
+    CHECK(sl_kshard_limits_read(&l, &slow, T0));
+    CHECK(!sl_kshard_limits_read(&l, &slow, T0));
 }
 
 int main(void) {
@@ -93,5 +111,6 @@ int main(void) {
     large_take_leaves_debt();
     refund_and_charge();
     shard_limits();
+    custom_rates();
     TEST_MAIN_END();
 }
