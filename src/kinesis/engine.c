@@ -1329,6 +1329,7 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
         k->rates.write_records_per_s = cfg->shard_write_records_per_s;
     if (cfg->shard_read_bytes_per_s > 0) k->rates.read_bytes_per_s = cfg->shard_read_bytes_per_s;
     if (cfg->shard_read_calls_per_s > 0) k->rates.read_calls_per_s = cfg->shard_read_calls_per_s;
+    if (cfg->efo_bytes_per_s > 0) k->rates.efo_bytes_per_s = cfg->efo_bytes_per_s;
     k->fault_draws = (uint64_t)sl_kthrottle_now_ns(); /* a different sequence of draws each run */
     snprintf(k->region, sizeof k->region, "%s", cfg->region);
     snprintf(k->account, sizeof k->account, "%s", cfg->account);

@@ -330,6 +330,16 @@ struct sl_kread {
 };
 
 int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op);
+
+/* Enhanced fan-out's limit per consumer and shard (with throughput limits on: 2 MiB/s, or
+ * --efo-bytes-per-s; docs/capacity.md): a subscription keeps one budget (zeroed at its start),
+ * charges each pushed event's record bytes to it, and waits the returned time before its next
+ * read (0 = at once; always 0 with the limits off). Like AWS, nothing is refused: the consumer is
+ * paced. */
+typedef struct {
+    int64_t full_ns; /* the budget's bucket (kinesis/throttle.h) */
+} sl_kefo_budget_t;
+int64_t sl_kinesis_efo_charge(sl_kinesis_t *k, sl_kefo_budget_t *budget, size_t bytes);
 /* Frees the records of a completed read (safe on a read that returned none). */
 void sl_kread_release(sl_kread_t *op);
 

@@ -44,6 +44,7 @@ typedef struct {
     /* their rates (--shard-write-bytes-per-s ...); 0 = AWS's number */
     int64_t shard_write_bytes_per_s, shard_write_records_per_s;
     int64_t shard_read_bytes_per_s, shard_read_calls_per_s;
+    int64_t efo_bytes_per_s; /* per enhanced fan-out consumer and shard */
     /* On-demand scaling (kinesis/scale.c; docs/capacity.md): off = ON_DEMAND streams keep their
      * shards. A shard above up_share of its capacity for window_ms splits; two adjacent shards
      * below down_share for window_ms merge; open shards stay within [shards_min, shards_max]. */

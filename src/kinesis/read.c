@@ -495,6 +495,16 @@ done:
     return SL_KINESIS_DONE;
 }
 
+int64_t sl_kinesis_efo_charge(sl_kinesis_t *k, sl_kefo_budget_t *budget, size_t bytes) {
+    if (!k->cfg.throughput_limits || !bytes) return 0;
+    sl_kbucket_t *b = (sl_kbucket_t *)(void *)&budget->full_ns;
+    int64_t now = sl_kthrottle_now_ns();
+    sl_kbucket_charge(b, sl_kbucket_cost_ns((int64_t)bytes, k->rates.efo_bytes_per_s), now);
+    /* the next read may start once the bucket is out of debt (as GetRecords' bandwidth) */
+    int64_t debt_ns = __atomic_load_n(&b->full_ns, __ATOMIC_RELAXED) - now - SL_KTHROTTLE_NS_PER_S;
+    return debt_ns > 0 ? (debt_ns + 999999) / 1000000 : 0;
+}
+
 /* Describes a completed storage read: the records and positions (no lock needed). */
 static void read_result(sl_kread_t *op, sl_read_result_t *res) {
     /* storage's contract: a read never moves a reader backwards, and returns records in order from

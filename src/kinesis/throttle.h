@@ -23,6 +23,7 @@
 #define SL_KTHROTTLE_WRITE_RECORDS_PER_S INT64_C(1000)
 #define SL_KTHROTTLE_READ_BYTES_PER_S (INT64_C(2) << 20)
 #define SL_KTHROTTLE_READ_CALLS_PER_S INT64_C(5)
+#define SL_KTHROTTLE_EFO_BYTES_PER_S (INT64_C(2) << 20)
 
 typedef struct {
     int64_t full_ns; /* atomic: when the bucket is full again; 0 = full since the start */
@@ -80,11 +81,13 @@ static inline bool sl_kbucket_positive(sl_kbucket_t *b, int64_t now_ns) {
 /* The rates of the limits (--shard-write-bytes-per-s ...; AWS's by default), each > 0. */
 typedef struct {
     int64_t write_bytes_per_s, write_records_per_s, read_bytes_per_s, read_calls_per_s;
+    int64_t efo_bytes_per_s; /* per enhanced fan-out consumer and shard */
 } sl_klimit_rates_t;
 
 #define SL_KLIMIT_RATES_AWS                                                                        \
     ((sl_klimit_rates_t){SL_KTHROTTLE_WRITE_BYTES_PER_S, SL_KTHROTTLE_WRITE_RECORDS_PER_S,         \
-                         SL_KTHROTTLE_READ_BYTES_PER_S, SL_KTHROTTLE_READ_CALLS_PER_S})
+                         SL_KTHROTTLE_READ_BYTES_PER_S, SL_KTHROTTLE_READ_CALLS_PER_S,             \
+                         SL_KTHROTTLE_EFO_BYTES_PER_S})
 
 /* The limits of one shard (in sl_kshard_t) and what they refused (for the metrics to come). */
 typedef struct {

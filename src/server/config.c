@@ -96,6 +96,9 @@ static const opt_t g_opts[] = {
      "With throughput limits: GetRecords bytes per second per shard"},
     {"shard_read_calls_per_s", I(shard_read_calls_per_s), "5", 1, 1000000, NULL,
      "With throughput limits: GetRecords calls per second per shard"},
+    {"efo_bytes_per_s", I(efo_bytes_per_s), "2097152", 1, 1099511627776LL, NULL,
+     "With throughput limits: SubscribeToShard bytes per second per consumer and shard (paced, "
+     "not refused)"},
     {"on_demand_scaling", S(on_demand_scaling), "on", 0, 0, on_off_choices,
      "on: ON_DEMAND streams split hot shards and merge cold adjacent ones by themselves "
      "(docs/capacity.md); off: they keep their shards"},

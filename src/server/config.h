@@ -38,6 +38,7 @@ typedef struct {
     char quotas[8];
     int64_t shard_write_bytes_per_s, shard_write_records_per_s;
     int64_t shard_read_bytes_per_s, shard_read_calls_per_s;
+    int64_t efo_bytes_per_s;
     char on_demand_scaling[4];
     double on_demand_scale_up_share, on_demand_scale_down_share;
     int64_t on_demand_window_s, on_demand_shards_min, on_demand_shards_max;

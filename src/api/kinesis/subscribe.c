@@ -44,7 +44,9 @@ struct sl_sub {
     bool in_memory_read; /* pushing a read served from memory (no second one inside it) */
     bool ended;
     sl_timer_t *idle_timer;
-    sl_kread_t rd; /* the read in flight or just completed */
+    sl_timer_t *pace_timer;  /* enhanced fan-out's limit: the next read waits for it */
+    sl_kefo_budget_t budget; /* the consumer's bytes per second on this shard */
+    sl_kread_t rd;           /* the read in flight or just completed */
     /* Guards `closed` against the reader pool: once the subscription ended on its loop (which may
      * then stop and be freed at shutdown), a read completing later does not post to it. */
     pthread_mutex_t post_mu;
@@ -99,6 +101,10 @@ static void sub_end(sl_sub_t *sub) {
         sl_timer_cancel(sub->idle_timer);
         sub->idle_timer = NULL;
     }
+    if (sub->pace_timer) {
+        sl_timer_cancel(sub->pace_timer);
+        sub->pace_timer = NULL;
+    }
     sl_kfanout_remove(sub->fan); /* no wake-up or take-over is posted after this */
     sub->fan = NULL;
     pthread_mutex_lock(&sub->post_mu);
@@ -133,6 +139,12 @@ static void sub_idle_fire(void *arg) {
     if (sub->ended) return;
     sl_kfanout_unwait(sub->fan);
     sub_pump(sub);
+}
+
+static void sub_pace_fire(void *arg) {
+    sl_sub_t *sub = arg;
+    sub->pace_timer = NULL;
+    if (!sub->ended) sub_pump(sub);
 }
 
 static void sub_wake(void *arg) {
@@ -183,7 +195,7 @@ static void sub_read_cb(sl_kread_t *op) {
 }
 
 static void sub_pump(sl_sub_t *sub) {
-    if (sub->ended || sub->reading || sub->paused) return;
+    if (sub->ended || sub->reading || sub->paused || sub->pace_timer) return;
     int64_t now = sl_time_now_ms();
     if (now - sub->started_ms >= SL_KINESIS_SUBSCRIPTION_MS) {
         sub_end(sub);
@@ -278,6 +290,7 @@ static void sub_on_read(void *arg) {
     sub->reader.position = rd->next_position;
     sub->caught_up = rd->caught_up;
     bool caught_up = rd->caught_up, shard_end = rd->shard_ended, gone = rd->gone;
+    int64_t pace_ms = sl_kinesis_efo_charge(sub->k, &sub->budget, rd->bytes);
     sl_kread_release(rd);
     long backlog = sl_buf_failed(&out)
                        ? SL_ENOMEM
@@ -290,6 +303,15 @@ static void sub_on_read(void *arg) {
         return;
     }
     if (backlog > (long)SL_KINESIS_SUBSCRIBE_BACKLOG_HIGH_BYTES) sub->paused = true;
+    if (pace_ms > 0) {
+        /* over the consumer's bytes per second: read again once the budget allows (the timer
+         * pumps; a wake-up or on_writable meanwhile does not) */
+        sub->pace_timer = sl_timer_start(sub->loop, (uint64_t)pace_ms, sub_pace_fire, sub);
+        if (sub->pace_timer) {
+            sub_unref(sub);
+            return;
+        }
+    }
     if (!caught_up && !sub->paused) {
         sub_pump(sub);
     } else if (caught_up) {
