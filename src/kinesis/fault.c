@@ -254,15 +254,3 @@ int64_t sl_kfaults_latency(sl_kinesis_t *k, const sl_kfault_rule_t *const *rules
         if (rules[i]->latency_ms && hit(k, rules[i])) ms += rules[i]->latency_ms;
     return ms < SL_KINESIS_FAULT_LATENCY_MS_MAX ? ms : SL_KINESIS_FAULT_LATENCY_MS_MAX;
 }
-
-void sl_kinesis_set_faults(sl_kinesis_t *k, const sl_kfaults_t *f) {
-    sl_kinesis_wrlock(k);
-    k->faults = *f;
-    sl_kinesis_unlock(k);
-}
-
-void sl_kinesis_get_faults(sl_kinesis_t *k, sl_kfaults_t *out) {
-    sl_kinesis_rdlock(k);
-    *out = k->faults;
-    sl_kinesis_unlock(k);
-}

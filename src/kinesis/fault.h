@@ -18,7 +18,6 @@
 #define SL_KINESIS_FAULT_H
 
 #include "core/limits.h"
-#include "kinesis/status.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,10 +61,5 @@ typedef struct {
 
 /* A draw of 32 uniform bits from a shared counter (atomic; any thread). */
 uint32_t sl_kfault_draw(uint64_t *counter);
-
-/* Replaces the engine's rules (the composition root at start, from --fault; the admin route at
- * run time) and copies them out. Thread-safe: the data plane reads them under the engine lock. */
-void sl_kinesis_set_faults(sl_kinesis_t *k, const sl_kfaults_t *f);
-void sl_kinesis_get_faults(sl_kinesis_t *k, sl_kfaults_t *out);
 
 #endif

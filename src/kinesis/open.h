@@ -55,8 +55,7 @@ typedef struct {
     /* AWS's control-plane quotas (kinesis/quota.c): UpdateShardCount 10 and key changes 25 per
      * stream per rolling 24 h, SplitShard/MergeShards 5 per second per account */
     bool quotas;
-    /* Fault injection rules (kinesis/fault.h, copied at open; NULL = none); changed at run time
-     * with sl_kinesis_set_faults. */
+    /* Fault injection rules (kinesis/fault.h, copied at open; NULL = none). */
     const sl_kfaults_t *faults;
 } sl_kinesis_config_t;
 
