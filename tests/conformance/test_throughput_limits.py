@@ -8,6 +8,8 @@ after it. The client cannot see the server's clock, so the bounds use its own: a
 1,000 + 1,000 x (last send - first reply) and at most 1,000 + 1,000 x (last reply - first send),
 each with a tolerance of 2% + 5 records (timer and rounding slack; the math itself is exact).
 """
+import shutil
+import subprocess
 import time
 
 import boto3
@@ -15,6 +17,7 @@ from botocore.config import Config
 
 from helpers import (ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, assert_error, client_for,
                      create_stream_and_wait, unique_name)
+from test_js import JS_DIR, node_env
 
 BATCH = 500
 TOLERANCE = lambda n: 0.02 * n + 5  # noqa: E731
@@ -253,3 +256,13 @@ def test_enhanced_fan_out_is_paced_per_consumer_and_shard(make_server):
             other.close()
     finally:
         sub.close()
+
+
+def test_js_sdk_sees_limits_and_quotas(make_server):
+    """The AWS SDK for JavaScript v3 against limits and quotas: js/capacity.mjs."""
+    srv = make_server(throughput_limits="aws", quotas="aws")
+    node = shutil.which("node")
+    assert node, "node is not installed: run scripts/setup.sh"
+    proc = subprocess.run([node, "capacity.mjs"], cwd=JS_DIR, env=node_env(srv),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
