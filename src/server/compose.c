@@ -294,8 +294,9 @@ static int open_objstore(account_t *a, const char *dir) {
     return sl_objstore_open(path, &a->objstore);
 }
 
-/* Opens the event-source mappings of account a (<dir>/esm.db), once its engine, functions and
- * object store are open; with --functions off there are none. */
+/* Opens the event-source mappings of account a (<dir>/esm.db), once its engine, functions, object
+ * store, queues and topics (their OnFailure destinations) are open; with --functions off there
+ * are none. */
 static int open_esm(sl_compose_t *root, account_t *a, const char *dir) {
     a->lambda.functions = a->functions;
     if (!root->esm) return 0;
@@ -303,7 +304,9 @@ static int open_esm(sl_compose_t *root, account_t *a, const char *dir) {
                                     .dir = dir,
                                     .kinesis = a->kinesis,
                                     .functions = a->functions,
-                                    .objstore = a->objstore};
+                                    .objstore = a->objstore,
+                                    .sqs = a->sqs,
+                                    .sns = a->sns};
     int rc = sl_esm_account_open(root->esm, &ecfg, &a->esm);
     a->lambda.esm = a->esm;
     return rc;

@@ -716,3 +716,43 @@ def test_throughput_limits_standard_and_fan_out_mappings(make_server):
     assert std.datas()[:15] == datas and efo.datas()[:15] == datas
     lam.delete_event_source_mapping(UUID=u1)
     lam.delete_event_source_mapping(UUID=u2)
+
+
+def test_on_failure_to_sqs_queue_read_with_the_cli(server, lam, kin):
+    """A poison record's OnFailure record reaches an SQS queue of Sluice's SQS, read with
+    `aws sqs receive-message` (the AWS CLI v2, Query protocol); the shard moves on."""
+    sqs = boto3.client("sqs", endpoint_url=server.endpoint, region_name="us-east-1",
+                       aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+    queue = "esm-dlq-%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    fn = Recorder(lam, "sqs-dlq")
+    stream, arn = stream_with(kin)
+    puts = put(kin, stream, ["fine-0", "poison-1", "fine-2"])
+    uuid = lam.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn.name, StartingPosition="TRIM_HORIZON", BatchSize=10,
+        BisectBatchOnFunctionError=True, MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": qarn}})["UUID"]
+    fn.wait_datas(["fine-0", "fine-2"])
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    body = None
+    deadline = time.monotonic() + 30
+    while body is None and time.monotonic() < deadline:
+        out = subprocess.run(["/usr/bin/aws", "--endpoint-url", server.endpoint, "--output",
+                              "json", "sqs", "receive-message", "--queue-url", url,
+                              "--wait-time-seconds", "5"],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        msgs = json.loads(out.stdout or "{}").get("Messages", [])
+        if msgs:
+            body = json.loads(msgs[0]["Body"])
+    assert body is not None, "no OnFailure record on the queue"
+    assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert body["KinesisBatchInfo"]["startSequenceNumber"] == puts[1]["SequenceNumber"]
+    assert body["KinesisBatchInfo"]["batchSize"] == 1
+    assert body["KinesisBatchInfo"]["streamArn"] == arn
+    assert "payload" not in body  # SQS and SNS get the range only
+    lam.delete_event_source_mapping(UUID=uuid)
