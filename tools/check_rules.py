@@ -36,7 +36,7 @@ LAYERS = {
     "wire": ["core"],
     "storage": ["core"],
     "catalog": ["core"],
-    "kms": ["core"],
+    "kms": ["core", "catalog"],
     "iam": ["core", "wire", "catalog"],
     "kinesis": ["core", "storage", "catalog", "kms"],
     "dynamodb": ["core", "catalog"],

@@ -162,6 +162,8 @@
 #define SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT 1024    /* per stream, 1 MiB */
 #define SL_KINESIS_MAX_RECORD_SIZE_KIB_MIN 1024
 #define SL_KINESIS_MAX_RECORD_SIZE_KIB_MAX 10240
+/* KMS keys one stream can have been encrypted under (one data key each; kinesis/crypt.c): ours */
+#define SL_KINESIS_DATA_KEYS_MAX 64
 #define SL_KINESIS_PUT_RECORDS_MAX 500                       /* entries per PutRecords */
 #define SL_KINESIS_PUT_RECORDS_BYTES_MAX (10u * 1024 * 1024) /* whole PutRecords request */
 #define SL_KINESIS_PARTITION_KEY_CHARS_MAX 256

@@ -314,6 +314,7 @@ static void stream_free(sl_kstream_t *s) {
     free(s->consumers);
     tags_free(&s->tags);
     free(s->policy);
+    sl_kcrypt_free(s);
     free(s);
 }
 
@@ -705,6 +706,11 @@ static bool remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
     int rc = sl_storage_stream_delete(k->storage, s->storage_key);
     if (rc) SL_WARN("storage: deleting logs of stream %s failed: %s", s->name, sl_strerror(rc));
     rc = sl_catalog_stream_delete(k->catalog, s->id);
+    if (rc == 0 && s->dk_count) {
+        char name[256];
+        snprintf(name, sizeof name, "sse:%s", s->storage_key);
+        sl_catalog_setting_delete(k->catalog, name); /* its data keys: nothing left to read */
+    }
     if (rc) {
         SL_WARN("catalog: deleting stream %s failed: %s; will retry", s->name, sl_strerror(rc));
         s->status_until_ms = now + 1000;
@@ -1376,6 +1382,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
     }
     for (size_t i = 0; i < k->stream_count && rc == 0; i++)
         rc = sl_kstream_reindex(k->streams[i]);
+    for (size_t i = 0; i < k->stream_count && rc == 0; i++)
+        rc = sl_kcrypt_load(k, k->streams[i]);
     if (rc) goto fail;
     reconcile_ctx_t rcx = {.k = k};
     sl_storage_list(k->storage, reconcile_log, &rcx);

@@ -23,6 +23,7 @@
 #include "catalog/catalog.h"
 #include "kinesis/fault.h"
 #include "kinesis/hashkey.h"
+#include "kinesis/kinesis.h"
 #include "kinesis/open.h"
 #include "kinesis/status.h"
 #include "kinesis/throttle.h"
@@ -108,6 +109,15 @@ typedef struct {
     uint32_t next;
 } sl_kquota_ring_t;
 
+/* One data key of a stream (encryption at rest, kinesis/crypt.c): generated under the KMS key
+ * key_arn by StartStreamEncryption, kept wrapped in the catalog, unwrapped here. */
+typedef struct {
+    char key_arn[160];
+    uint8_t key[32];
+    bool usable;  /* unwrapped (false when its KMS key was deleted) */
+    uint64_t uid; /* process-unique: identifies the key in per-thread cipher contexts */
+} sl_kdatakey_t;
+
 struct sl_kstream {
     sl_kinesis_t *k; /* the engine (account) the stream belongs to */
     int64_t id;      /* catalog id */
@@ -143,7 +153,28 @@ struct sl_kstream {
     int64_t od_peak_bytes_per_s;
     /* control-plane quotas (quota.c; under the write lock) */
     sl_kquota_ring_t quota_scale, quota_key_start, quota_key_stop;
+    /* Encryption at rest (crypt.c): data keys by generation - 1 (SL_KINESIS_DATA_KEYS_MAX slots,
+     * NULL until the first StartStreamEncryption), appended under the write lock, and published
+     * through dk_count (release), so a reader holding the read lock may use entries below it;
+     * dk_current is the generation puts use while encrypted (0 = none). Freed with the stream. */
+    sl_kdatakey_t *dks;
+    size_t dk_count;
+    uint16_t dk_current;
 };
+
+/* Encryption at rest (crypt.c). load: the stream's data keys from the catalog (at open). start:
+ * the data key of the KMS key `key_id` (a new one, written to the catalog, unless the stream has
+ * one for that key), made current; KMS errors as sl_kerr_t (caller holds the write lock).
+ * check: the current key's KMS key is usable (puts). seal: encrypts the data of n records into
+ * the arena (caller holds the read lock). open: decrypts the encrypted records of a read result
+ * in place and fills op->record_encrypted (caller holds the read lock; s NULL = gone). */
+int sl_kcrypt_load(sl_kinesis_t *k, sl_kstream_t *s);
+bool sl_kcrypt_start(sl_kinesis_t *k, sl_kstream_t *s, const char *key_id, int64_t now_ms,
+                     sl_kerr_t *err);
+bool sl_kcrypt_check(sl_kinesis_t *k, const sl_kstream_t *s, int64_t now_ms, sl_kerr_t *err);
+bool sl_kcrypt_seal(const sl_kstream_t *s, sl_record_t *records, size_t n, sl_arena_t *arena);
+void sl_kcrypt_open(sl_kinesis_t *k, const sl_kstream_t *s, struct sl_kread *op);
+void sl_kcrypt_free(sl_kstream_t *s);
 
 /* Private state of the data-plane files (listen.c, read.c); owned by the engine. */
 typedef struct sl_klisteners sl_klisteners_t;

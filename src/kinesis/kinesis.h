@@ -48,6 +48,9 @@ typedef enum {
     SL_KERR_EXPIRED_ITERATOR,    /* ExpiredIteratorException */
     SL_KERR_LIMIT_EXCEEDED,      /* LimitExceededException */
     SL_KERR_EXPIRED_NEXT_TOKEN,  /* ExpiredNextTokenException */
+    SL_KERR_KMS_DISABLED,        /* KMSDisabledException */
+    SL_KERR_KMS_INVALID_STATE,   /* KMSInvalidStateException */
+    SL_KERR_KMS_NOT_FOUND,       /* KMSNotFoundException */
     SL_KERR_INTERNAL, /* InternalFailure: `cause` is the SL_E* code, the message is empty */
 } sl_kerr_type_t;
 
@@ -315,7 +318,9 @@ struct sl_kread {
     int64_t millis_behind;
     int64_t shard_created_ms;
     uint32_t shard_index;
-    bool encrypted;
+    bool encrypted;            /* the stream is encrypted now */
+    uint8_t *record_encrypted; /* per record: stored encrypted (NULL = none was) */
+    bool kms_on;               /* the engine encrypts at rest (record_encrypted is the truth) */
     sl_kchild_t children[2];
     size_t child_count;
     sl_seqnum_t continuation; /* the last record's number, else the position before next */

@@ -8,6 +8,7 @@
 #include "catalog/catalog.h"
 #include "kinesis/fault.h"
 #include "kinesis/status.h"
+#include "kms/kms.h"
 #include "storage/backend.h"
 
 #include <stdbool.h>
@@ -57,6 +58,10 @@ typedef struct {
     bool quotas;
     /* Fault injection rules (kinesis/fault.h, copied at open; NULL = none). */
     const sl_kfaults_t *faults;
+    /* KMS (not owned; the composition root loads the account's keys before the engine): with it,
+     * StartStreamEncryption encrypts new records at rest (kinesis/crypt.c); NULL = the
+     * encryption settings are kept but records are stored as given (tests, tools). */
+    sl_kms_t *kms;
 } sl_kinesis_config_t;
 
 /* Loads every stream from cfg->catalog, opens every shard log in cfg->storage (recovering their

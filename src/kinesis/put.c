@@ -149,6 +149,8 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     snprintf(op->stream_name, sizeof op->stream_name, "%s", s->name);
     op->encrypted = s->encrypted;
     op->shard_metrics = s->metrics;
+    /* an encrypted stream's KMS key must be usable (KMSDisabledException, ...) */
+    if (s->encrypted && !sl_kcrypt_check(k, s, op->now_ms, &op->err)) goto done;
     if (op->idempotency_key) {
         sl_kidem_status_t st = sl_kidem_begin(k->idem, s->name, op);
         if (st == SL_KIDEM_REPLAYED) goto done;
@@ -292,6 +294,11 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
         }
         g->bytes += r->data_len + r->partition_key_len;
         g->entries[g->count++] = i;
+    }
+    /* encryption at rest (crypt.c): the data goes to storage sealed under the stream's data key */
+    if (s->encrypted && s->dk_current && !sl_kcrypt_seal(s, sorted, n, a)) {
+        sl_kerr_internal(&op->err, SL_ENOMEM);
+        goto done;
     }
     /* One extra count for this call: callbacks that complete before the loop ends never see
      * pending reach 0, so the last word is this function's (DONE) or a storage thread's (cb). */

@@ -415,6 +415,7 @@ int sl_kinesis_read(sl_kinesis_t *k, sl_kread_t *op) {
     op->gone = false;
     op->res = NULL;
     op->records = NULL;
+    op->record_encrypted = NULL;
     op->count = op->bytes = 0;
     op->shard_metrics = 0;
     op->k = k;
@@ -550,6 +551,8 @@ static void read_shard_locked(sl_kread_t *op, const sl_kstream_t *s, sl_kshard_t
                                         sl_kthrottle_now_ns());
         op->encrypted = s->encrypted;
         op->shard_metrics = s->metrics;
+        op->kms_on = k->cfg.kms != NULL;
+        sl_kcrypt_open(k, s, op);
         op->shard_ended = sl_kshard_ended(sh, op->caught_up);
         for (size_t i = 0; op->shard_ended && i < s->shard_count && op->child_count < 2; i++) {
             const sl_kshard_t *c = s->shards[i];
@@ -608,6 +611,8 @@ static void read_run(sl_kjob_t *j) {
 
 void sl_kread_release(sl_kread_t *op) {
     if (op->res) sl_storage_read_free(op->res);
+    free(op->record_encrypted);
+    op->record_encrypted = NULL;
     op->res = NULL;
     op->records = NULL;
     op->count = 0;

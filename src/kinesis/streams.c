@@ -615,6 +615,7 @@ static bool change(sl_kinesis_t *k, sl_kstream_t *s, const sl_kstream_change_t *
         bool start = op->kind == SL_KCHANGE_ENCRYPTION_START;
         return encryption_checked(op->encryption_type, op->key_id, err) &&
                sl_kquota_encryption(k, s, start, now, err) &&
+               (!start || sl_kcrypt_start(k, s, op->key_id, now, err)) &&
                saved(sl_kinesis_set_encryption(k, s, start, op->key_id, now), err);
     }
     }

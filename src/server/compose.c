@@ -13,6 +13,7 @@
 #include "api/kinesis/metrics.h"
 #include "api/lambda/binding.h"
 #include "api/iam/binding.h"
+#include "api/kms/binding.h"
 #include "api/s3/binding.h"
 #include "api/sns/binding.h"
 #include "api/sqs/binding.h"
@@ -61,6 +62,7 @@ typedef struct {
     sl_sqs_t *sqs;              /* <account dir>/sqs.db */
     sl_sns_t *sns;              /* <account dir>/sns.db */
     sl_iam_account_t iam;
+    sl_kmsapi_account_t kms; /* the KMS binding's view of the account */
 } account_t;
 
 struct sl_compose {
@@ -83,6 +85,7 @@ struct sl_compose {
     sl_objstore_pool_t *objstore_pool; /* owned: the object stores' worker threads */
     sl_iam_store_t *iam;               /* owned: IAM users, keys and policies of every account */
     sl_kfaults_t faults;               /* --fault, parsed once, given to every account's engine */
+    sl_kms_t *kms;                     /* owned: KMS keys and aliases of every account */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -155,6 +158,16 @@ static int parse_faults(sl_compose_t *root) {
     return SL_EINVAL;
 }
 
+/* Loads the KMS keys of account a (whose catalog is open), before its engine, which unwraps its
+ * streams' data keys with them. */
+static int open_kms(sl_compose_t *root, account_t *a) {
+    a->kms.kms = root->kms;
+    snprintf(a->kms.id, sizeof a->kms.id, "%s", a->id);
+    int rc = sl_kms_load(root->kms, a->id, a->catalog);
+    if (rc) SL_ERROR("cannot load the KMS keys of account %s: %s", a->id, sl_strerror(rc));
+    return rc;
+}
+
 /* Opens the engine of account a (whose catalog is open) with its logs in the shared storage. */
 static int open_kinesis(sl_compose_t *root, account_t *a, const char *dir,
                         const char *storage_prefix) {
@@ -188,6 +201,7 @@ static int open_kinesis(sl_compose_t *root, account_t *a, const char *dir,
         .on_demand_shards_min = cfg->on_demand_shards_min,
         .on_demand_shards_max = cfg->on_demand_shards_max,
         .faults = &root->faults,
+        .kms = root->kms,
     };
     return sl_kinesis_open(&kcfg, &a->kinesis);
 }
@@ -354,6 +368,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0 && create) rc = sync_dir(dir);
     if (rc == 0 && create) rc = sync_dir(accounts);
     if (rc == 0 && create) rc = sync_dir(root->cfg.data_dir);
+    if (rc == 0) rc = open_kms(root, a);
     if (rc == 0) rc = open_kinesis(root, a, dir, prefix);
     if (rc == 0) rc = open_dynamodb(root, a, dir);
     if (rc == 0 && root->functions)
@@ -539,6 +554,14 @@ static int sts_account(void *ctx, const char *key, void **out) {
     return 0;
 }
 
+/* The KMS descriptor's account hook: the caller's account as the KMS binding sees it. */
+static int kms_account(void *ctx, const char *key, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, key, &a);
+    if (rc == 0) *out = &a->kms;
+    return rc;
+}
+
 /* The IAM descriptor's account hook: the caller's account as the IAM store sees it (created on
  * first use, as for Kinesis). */
 static int iam_account(void *ctx, const char *key, void **out) {
@@ -548,8 +571,8 @@ static int iam_account(void *ctx, const char *key, void **out) {
     return rc;
 }
 
-/* The master key (--master-key-file, default <data_dir>/master.key) and the IAM store, with the
- * default account's rows (the other accounts load theirs as they open). */
+/* The master key (--master-key-file, default <data_dir>/master.key), the IAM store with the
+ * default account's rows (the other accounts load theirs as they open) and the KMS keys. */
 static int open_iam(sl_compose_t *root) {
     char path[SL_DATA_PATH_BYTES_MAX];
     if (root->cfg.master_key_file[0])
@@ -559,6 +582,7 @@ static int open_iam(sl_compose_t *root) {
     uint8_t key[32];
     int rc = sl_iam_master_key_load(path, key);
     if (rc == 0) rc = sl_iam_store_create(key, &root->iam);
+    if (rc == 0) rc = sl_kms_create(key, root->cfg.region, &root->kms);
     memset(key, 0, sizeof key);
     account_t *def = &root->accounts[0];
     snprintf(def->iam.id, sizeof def->iam.id, "%s", def->id);
@@ -769,6 +793,13 @@ static int open_front(sl_compose_t *root) {
         rc = sl_front_add_service(root->front, &sns);
         if (rc == 0) rc = sl_snsapi_register_routes(root->front, sns_of_account, root);
     }
+    if (rc == 0) {
+        sl_front_service_t kms;
+        sl_kmsapi_describe(&kms);
+        kms.account = kms_account;
+        kms.account_ctx = root;
+        rc = sl_front_add_service(root->front, &kms);
+    }
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     if (rc == 0) rc = sl_console_register(root->front);
     if (rc == 0) rc = sl_observe_register(root->front, &root->ready);
@@ -866,6 +897,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_iam(root);
     if (rc == 0) rc = open_storage(root);
     if (rc == 0) rc = sl_kreadpool_create(SL_KINESIS_READ_THREADS, &root->readpool);
+    if (rc == 0) rc = open_kms(root, def);
     if (rc == 0) rc = open_kinesis(root, def, cfg->data_dir, "");
     if (rc == 0) rc = open_dynamodb(root, def, cfg->data_dir);
     if (rc == 0) rc = open_functions(root);
@@ -940,6 +972,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     }
     sl_esm_destroy(root->esm);            /* after the engines: their reads completed */
     sl_kreadpool_destroy(root->readpool); /* after the engines: each waited for its reads */
+    sl_kms_destroy(root->kms);            /* after the engines, which unwrap through it */
     if (root->storage) sl_storage_close(root->storage);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
         sl_objstore_close(root->accounts[i].objstore);

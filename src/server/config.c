@@ -142,8 +142,9 @@ static const opt_t g_opts[] = {
      "1 = allow --auth open on a non-loopback --bind: anyone who reaches the port can call every "
      "operation (logged as a warning at start)"},
     {"master_key_file", S(master_key_file), "", 0, 0, NULL,
-     "File of the 256-bit key that wraps IAM access-key secrets (created with mode 0600 when "
-     "absent; empty = <data_dir>/master.key); keep a copy outside the data directory"},
+     "File of the 256-bit key that wraps IAM access-key secrets and KMS key material (created "
+     "with mode 0600 when absent; empty = <data_dir>/master.key); keep a copy outside the data "
+     "directory"},
     {"max_connections", I(max_connections), "0", 0, SL_HTTP_CONNECTIONS_MAX_LIMIT, NULL,
      "Open client connections, all threads (0 = 30% of the descriptor limit); at the bound the "
      "oldest idle one is "

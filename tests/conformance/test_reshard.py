@@ -3,6 +3,7 @@ closed parents with EndingSequenceNumber, children with ParentShardId/AdjacentPa
 GetRecords ending a closed shard with ChildShards and no NextShardIterator, SubscribeToShard
 ending with ChildShards and no ContinuationSequenceNumber, and the encryption flags."""
 
+import boto3
 import pytest
 
 from helpers import (MAX_HASH, ACCOUNT, assert_error, list_all_shards, partition_hash,
@@ -194,7 +195,9 @@ def test_subscribe_ends_at_closed_shard(kinesis, new_stream, server):
 
 def test_encryption_flags(kinesis, new_stream):
     name = new_stream(1)
-    key = "arn:aws:kms:us-east-1:000000000000:key/12345678-1234-1234-1234-123456789012"
+    kms = boto3.client("kms", endpoint_url=kinesis.meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
     kinesis.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=key)
     wait_for_status(kinesis, name, "ACTIVE")
     d = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]

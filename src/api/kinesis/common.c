@@ -25,6 +25,12 @@ const char *sl_kapi_error_type(sl_kerr_type_t type) {
         return SL_AWS_LIMIT_EXCEEDED;
     case SL_KERR_EXPIRED_NEXT_TOKEN:
         return SL_AWS_EXPIRED_NEXT_TOKEN;
+    case SL_KERR_KMS_DISABLED:
+        return "KMSDisabledException";
+    case SL_KERR_KMS_INVALID_STATE:
+        return "KMSInvalidStateException";
+    case SL_KERR_KMS_NOT_FOUND:
+        return "KMSNotFoundException";
     case SL_KERR_NONE:
     case SL_KERR_INTERNAL:
         break;
@@ -119,6 +125,9 @@ void sl_kapi_encode_children(sl_enc_t *e, const sl_kchild_t *children, size_t co
 }
 
 void sl_kapi_encode_records(sl_enc_t *e, const sl_kread_t *rd, bool encrypted) {
+    /* EncryptionType is the record's own: stored encrypted (kinesis/crypt.c); an engine without
+     * KMS (tests, tools) stores records as given and reports the stream's setting */
+    const uint8_t *flags = rd->record_encrypted;
     char seq[64];
     sl_enc_key(e, "Records");
     sl_enc_array_begin(e);
@@ -134,7 +143,7 @@ void sl_kapi_encode_records(sl_enc_t *e, const sl_kread_t *rd, bool encrypted) {
         sl_enc_key(e, "Data");
         sl_enc_bytes(e, r->data, r->data_len);
         sl_enc_kv_str(e, "PartitionKey", r->partition_key, r->partition_key_len);
-        if (encrypted) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
+        if (flags ? flags[i] : encrypted && !rd->kms_on) sl_enc_kv_cstr(e, "EncryptionType", "KMS");
         sl_enc_map_end(e);
     }
     sl_enc_array_end(e);
