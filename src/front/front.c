@@ -308,17 +308,35 @@ const char *sl_front_authz_denied(const sl_front_t *front, const sl_front_servic
                                   const sl_front_principal_t *principal, const sl_op_t *op,
                                   const sl_val_t *in, void *account, bool tls, sl_arena_t *arena) {
     if (!principal || principal->admin || !front->authorize || !svc->resource) return NULL;
-    const char *resource =
+    const char *resources =
         svc->resource(op, in, account, front->region, principal->account_id, arena);
+    const char *name = svc->action ? svc->action(op) : NULL;
     sl_buf_t b = SL_BUF_INIT;
     sl_buf_printf(&b, "%s:%s", svc->action_prefix ? svc->action_prefix : svc->signing_name,
-                  op->name);
+                  name ? name : op->name);
     sl_buf_append_byte(&b, 0);
     const char *action = sl_buf_failed(&b) ? NULL : sl_arena_strndup(arena, b.data, b.len - 1);
     sl_buf_free(&b);
-    sl_front_authz_t d = resource && action ? front->authorize(front->authorize_ctx, principal,
-                                                               action, resource, tls, arena)
-                                            : SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    /* every resource must be allowed; the message names the first one that is not */
+    sl_front_authz_t d = SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    const char *resource = resources;
+    const char *op_action = action;
+    for (const char *r = resources; r && op_action;) {
+        const char *nl = strchr(r, '\n');
+        resource = nl ? sl_arena_strndup(arena, r, (size_t)(nl - r)) : r;
+        /* a line "<action> <resource>" asks for another action on that resource */
+        const char *sp = resource ? strchr(resource, ' ') : NULL;
+        action = op_action;
+        if (sp) {
+            action = sl_arena_strndup(arena, resource, (size_t)(sp - resource));
+            resource = sp + 1;
+        }
+        d = resource && action
+                ? front->authorize(front->authorize_ctx, principal, action, resource, tls, arena)
+                : SL_FRONT_AUTHZ_IMPLICIT_DENY;
+        if (d != SL_FRONT_AUTHZ_ALLOW || !nl) break;
+        r = nl + 1;
+    }
     if (d == SL_FRONT_AUTHZ_ALLOW) return NULL;
     b = SL_BUF_INIT;
     if (d == SL_FRONT_AUTHZ_EXPLICIT_DENY)
@@ -538,6 +556,15 @@ static void handle_rest_json(front_req_t *rq) {
         else
             sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, SL_AWS_INTERNAL_FAILURE,
                                 sl_aws_failure_message(arc));
+        return;
+    }
+    /* authorization: the principal's policies (non-admin principals, --auth sigv4); REST
+     * services answer AccessDeniedException with 403 */
+    const char *denied =
+        sl_front_authz_denied(rq->front, svc, principal, op, doc, account, req->tls, req->arena);
+    if (denied) {
+        sl_front_send_error_status(req, svc, request_id, origin, SL_FMT_JSON, 403,
+                                   SL_AWS_ACCESS_DENIED, denied);
         return;
     }
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];

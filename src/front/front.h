@@ -108,10 +108,14 @@ struct sl_front_service {
      * its validated input and the account hook's answer (the stream ARN, the consumer ARN, or
      * the account's `*` resource), in the arena. Set, every request of a non-admin principal is
      * authorized before its handler (action "<action_prefix>:<operation>"); NULL = the service
-     * does not authorize yet. */
+     * does not authorize yet. An operation on several resources (DynamoDB's BatchWriteItem)
+     * answers them separated by '\n': each must be allowed. */
     const char *(*resource)(const sl_op_t *op, const sl_val_t *in, void *account,
                             const char *region, const char *account_id, sl_arena_t *arena);
     const char *action_prefix; /* "kinesis" */
+    /* The IAM action's name (after the prefix) when it is not the operation's (S3's HeadObject is
+     * s3:GetObject, Lambda's Invoke lambda:InvokeFunction); NULL = the operation's name. */
+    const char *(*action)(const sl_op_t *op);
     /* S3's SigV4 rules: the path is URI-encoded once, and x-amz-content-sha256 may be
      * UNSIGNED-PAYLOAD or STREAMING-... (then signed as sent). Every other service signs the
      * body's SHA-256 and encodes the path twice. */

@@ -259,6 +259,13 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
             fail(rq, 500, "InternalError", "We encountered an internal error. Please try again.");
         return;
     }
+    /* 5b. authorization: the principal's policies (non-admin principals, --auth sigv4) */
+    const char *denied =
+        sl_front_authz_denied(rq->front, svc, principal, op, doc, account, req->tls, req->arena);
+    if (denied) {
+        fail(rq, 403, "AccessDenied", denied);
+        return;
+    }
     /* 6. the handler */
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
     if (!fn) {

@@ -1,4 +1,5 @@
 /* The DynamoDB binding's descriptor and operation table (see binding.h). */
+#include "api/dynamodb/authz.h"
 #include "api/dynamodb/internal.h"
 
 #include "api/dynamodb/model.h"
@@ -13,6 +14,8 @@ void sl_dapi_describe(sl_front_service_t *svc) {
         .signing_name = sl_dynamodb_model.signing_name,
         .json_content_type = "application/x-amz-json-1.0",
         .crc32_header = true,
+        .resource = sl_dapi_resource,
+        .action_prefix = "dynamodb",
     };
 }
 

@@ -1,6 +1,7 @@
 /* The Lambda function operations (see binding.h): each handler decodes its validated input into
  * an sl_fn_op_t, submits it to the functions core, and encodes the result on its network thread
  * (the core completes on its supervisor thread; sl_front_post brings the answer back). */
+#include "api/lambda/authz.h"
 #include "api/lambda/binding.h"
 
 #include "api/lambda/model.h"
@@ -34,6 +35,9 @@ void sl_lapi_describe(sl_front_service_t *svc, sl_lapi_admin_fn admin, void *adm
         .signing_name = sl_lambda_model.signing_name,
         .json_content_type = "application/json",
         .binding = &g_lapi,
+        .resource = sl_lapi_resource,
+        .action_prefix = "lambda",
+        .action = sl_lapi_action,
     };
 }
 

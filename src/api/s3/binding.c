@@ -3,6 +3,7 @@
  * pool (SlowDown when the pool's queue is full), where the job's `work` runs the store's blocking
  * call; the job then posts itself back to the request's loop, where `done` encodes S3's answer.
  * No file, lock or fsync here: those are the store's. */
+#include "api/s3/authz.h"
 #include "api/s3/binding.h"
 
 #include "api/s3/model.h"
@@ -50,6 +51,9 @@ void sl_s3api_describe(sl_s3api_t *api, sl_front_service_t *svc) {
         .signing_name = sl_s3_model.signing_name,
         .sigv4_unsigned_payload = true, /* S3's SigV4 rules (front.h) */
         .binding = api,
+        .resource = sl_s3api_resource,
+        .action_prefix = "s3",
+        .action = sl_s3api_action,
     };
 }
 
