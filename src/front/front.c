@@ -306,8 +306,11 @@ static void handle_http(front_req_t *rqp) {
 
 const char *sl_front_authz_denied(const sl_front_t *front, const sl_front_service_t *svc,
                                   const sl_front_principal_t *principal, const sl_op_t *op,
-                                  const sl_val_t *in, void *account, bool tls, sl_arena_t *arena) {
-    if (!principal || principal->admin || !front->authorize || !svc->resource) return NULL;
+                                  const sl_val_t *in, void *account, const sl_http_req_t *req,
+                                  bool cross) {
+    if (!principal || !front->authorize || !svc->resource) return NULL;
+    if (principal->admin && !cross) return NULL;
+    sl_arena_t *arena = req->arena;
     const char *resources =
         svc->resource(op, in, account, front->region, principal->account_id, arena);
     const char *name = svc->action ? svc->action(op) : NULL;
@@ -331,24 +334,31 @@ const char *sl_front_authz_denied(const sl_front_t *front, const sl_front_servic
             action = sl_arena_strndup(arena, resource, (size_t)(sp - resource));
             resource = sp + 1;
         }
-        d = resource && action
-                ? front->authorize(front->authorize_ctx, principal, action, resource, tls, arena)
-                : SL_FRONT_AUTHZ_IMPLICIT_DENY;
+        sl_front_authz_req_t ar = {.action = action,
+                                   .resource = resource,
+                                   .secure_transport = req->tls,
+                                   .source_ip = req->peer_ip ? req->peer_ip : ""};
+        d = resource && action ? front->authorize(front->authorize_ctx, principal, &ar, arena)
+                               : SL_FRONT_AUTHZ_IMPLICIT_DENY;
         if (d != SL_FRONT_AUTHZ_ALLOW || !nl) break;
         r = nl + 1;
     }
     if (d == SL_FRONT_AUTHZ_ALLOW) return NULL;
+    bool by_resource =
+        d == SL_FRONT_AUTHZ_RESOURCE_IMPLICIT_DENY || d == SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY;
+    const char *kind = by_resource ? "resource-based" : "identity-based";
     b = SL_BUF_INIT;
-    if (d == SL_FRONT_AUTHZ_EXPLICIT_DENY)
+    if (d == SL_FRONT_AUTHZ_EXPLICIT_DENY || d == SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY)
         sl_buf_printf(&b,
                       "User: %s is not authorized to perform: %s on resource: %s with an "
-                      "explicit deny in an identity-based policy",
-                      principal->arn, action ? action : "", resource ? resource : "");
+                      "explicit deny in %s %s policy",
+                      principal->arn, action ? action : "", resource ? resource : "",
+                      by_resource ? "a" : "an", kind);
     else
         sl_buf_printf(&b,
                       "User: %s is not authorized to perform: %s on resource: %s because no "
-                      "identity-based policy allows the %s action",
-                      principal->arn, action ? action : "", resource ? resource : "",
+                      "%s policy allows the %s action",
+                      principal->arn, action ? action : "", resource ? resource : "", kind,
                       action ? action : "");
     sl_buf_append_byte(&b, 0);
     const char *msg = sl_buf_failed(&b) ? NULL : sl_arena_strndup(arena, b.data, b.len - 1);
@@ -359,9 +369,10 @@ const char *sl_front_authz_denied(const sl_front_t *front, const sl_front_servic
 /* Authorization for the JSON binding: true when the request may go on; otherwise it has been
  * answered AccessDeniedException, with AWS's message. */
 static bool authorized(const front_req_t *rq, const sl_front_principal_t *principal,
-                       const sl_op_t *op, const sl_val_t *in, void *account, sl_fmt_t fmt) {
-    const char *msg = sl_front_authz_denied(rq->front, &rq->svc->svc, principal, op, in, account,
-                                            rq->req->tls, rq->req->arena);
+                       const sl_op_t *op, const sl_val_t *in, void *account, bool cross,
+                       sl_fmt_t fmt) {
+    const char *msg =
+        sl_front_authz_denied(rq->front, &rq->svc->svc, principal, op, in, account, rq->req, cross);
     if (!msg) return true;
     sl_front_send_error(rq->req, &rq->svc->svc, rq->request_id, rq->origin, fmt,
                         SL_AWS_ACCESS_DENIED, msg);
@@ -471,9 +482,14 @@ static void handle_json(front_req_t *rq) {
         return;
     }
     /* 11. the account: the composition root's hook maps the access key id to the service's
-     * context for that account (docs/security.md, "Accounts") */
+     * context for that account (docs/security.md, "Accounts"); a verified principal naming
+     * another account's resource by ARN reaches that account (cross-account access) */
     void *account = svc->account_ctx;
     const char *account_key = principal ? principal->account_id : auth.access_key_id;
+    char owner[16];
+    bool cross = principal && svc->resource_account && svc->resource_account(op, doc, owner) &&
+                 strcmp(owner, principal->account_id) != 0;
+    if (cross) account_key = owner;
     int arc = svc->account ? svc->account(svc->account_ctx, account_key, &account) : 0;
     if (arc) {
         if (arc == SL_ELIMIT)
@@ -485,7 +501,7 @@ static void handle_json(front_req_t *rq) {
         return;
     }
     /* 11b. authorization: the principal's policies (non-admin principals, --auth sigv4) */
-    if (!authorized(rq, principal, op, doc, account, fmt)) return;
+    if (!authorized(rq, principal, op, doc, account, cross, fmt)) return;
     /* 12. the operation's handler */
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
     sl_front_call_t *call = sl_front_new_call(rq, fmt);
@@ -561,7 +577,7 @@ static void handle_rest_json(front_req_t *rq) {
     /* authorization: the principal's policies (non-admin principals, --auth sigv4); REST
      * services answer AccessDeniedException with 403 */
     const char *denied =
-        sl_front_authz_denied(rq->front, svc, principal, op, doc, account, req->tls, req->arena);
+        sl_front_authz_denied(rq->front, svc, principal, op, doc, account, req, false);
     if (denied) {
         sl_front_send_error_status(req, svc, request_id, origin, SL_FMT_JSON, 403,
                                    SL_AWS_ACCESS_DENIED, denied);

@@ -116,6 +116,12 @@ struct sl_front_service {
     /* The IAM action's name (after the prefix) when it is not the operation's (S3's HeadObject is
      * s3:GetObject, Lambda's Invoke lambda:InvokeFunction); NULL = the operation's name. */
     const char *(*action)(const sl_op_t *op);
+    /* Cross-account access (--auth sigv4): the 12-digit account that owns the resource the
+     * request names by ARN (Kinesis's StreamARN, ConsumerARN, ResourceARN), into out; false when
+     * it names none. A verified principal's request for another account's resource goes to that
+     * account (the account hook is asked for it) and is allowed only when that resource's
+     * resource-based policy allows it too. NULL = requests stay in the principal's account. */
+    bool (*resource_account)(const sl_op_t *op, const sl_val_t *in, char out[16]);
     /* S3's SigV4 rules: the path is URI-encoded once, and x-amz-content-sha256 may be
      * UNSIGNED-PAYLOAD or STREAMING-... (then signed as sent). Every other service signs the
      * body's SHA-256 and encodes the path twice. */
@@ -167,10 +173,22 @@ struct sl_front_call {
 
 /* The decision of the authorization hook (sl_front_config_t.authorize). */
 typedef enum {
-    SL_FRONT_AUTHZ_IMPLICIT_DENY = 0, /* no policy allows */
+    SL_FRONT_AUTHZ_IMPLICIT_DENY = 0, /* no identity-based policy allows */
     SL_FRONT_AUTHZ_ALLOW,
-    SL_FRONT_AUTHZ_EXPLICIT_DENY,
+    SL_FRONT_AUTHZ_EXPLICIT_DENY,          /* in an identity-based policy */
+    SL_FRONT_AUTHZ_RESOURCE_IMPLICIT_DENY, /* another account's resource: no resource-based
+                                              policy allows */
+    SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY, /* in a resource-based policy */
 } sl_front_authz_t;
+
+/* What the authorization hook is asked: the action ("kinesis:PutRecord"), the resource ARN and
+ * the condition keys' values. */
+typedef struct {
+    const char *action;
+    const char *resource;
+    bool secure_transport; /* aws:SecureTransport: the request came over TLS */
+    const char *source_ip; /* aws:SourceIp: the client's address ("" when unknown) */
+} sl_front_authz_req_t;
 
 typedef struct {
     /* Web origins ("scheme://host[:port]", comma-separated) whose pages may call the server from
@@ -186,13 +204,11 @@ typedef struct {
      * inactive key: UnrecognizedClientException). Runs on network threads. */
     int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
     void *principal_ctx;
-    /* The identity-based policies' decision for a non-admin principal, an action
-     * ("kinesis:PutRecord") and a resource ARN; secure: the request came over TLS
-     * (aws:SecureTransport); NULL = no authorization. Runs on network
-     * threads. */
+    /* The policies' decision for a principal (non-admin, or any principal reaching another
+     * account's resource) and a request: identity-based policies, and the resource-based
+     * policy of the resource; NULL = no authorization. Runs on network threads. */
     sl_front_authz_t (*authorize)(void *ctx, const sl_front_principal_t *principal,
-                                  const char *action, const char *resource, bool secure,
-                                  sl_arena_t *arena);
+                                  const sl_front_authz_req_t *req, sl_arena_t *arena);
     void *authorize_ctx;
     /* The region requests must be signed for (services may name another: signing_region). */
     const char *region;

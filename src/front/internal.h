@@ -49,8 +49,7 @@ struct sl_front {
     int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
     void *principal_ctx;
     sl_front_authz_t (*authorize)(void *ctx, const sl_front_principal_t *principal,
-                                  const char *action, const char *resource, bool secure,
-                                  sl_arena_t *arena);
+                                  const sl_front_authz_req_t *req, sl_arena_t *arena);
     void *authorize_ctx;
     char region[64];
 };
@@ -137,14 +136,17 @@ const char *sl_front_content_type(const sl_front_service_t *svc, sl_fmt_t fmt);
 void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
                                 const char *request_id, const char *origin, sl_fmt_t fmt,
                                 int status, const char *type, const char *message);
-/* Authorization of a verified non-admin principal (docs/security.md): the identity-based
- * policies' decision for the operation's action ("<action_prefix>:<operation>") and the resource
- * the service's hook names. NULL = allowed (also for admins, open mode and services without a
- * resource hook); otherwise AWS's AccessDenied message, in the arena. Every binding calls it
- * after the account hook and before the handler. */
+/* Authorization of a verified principal (docs/security.md): the policies' decision for the
+ * operation's action ("<action_prefix>:<operation>") and the resource the service's hook names,
+ * with the request's TLS and client address as condition keys. NULL = allowed (also for admins
+ * in their own account, open mode and services without a resource hook); otherwise AWS's
+ * AccessDenied message, in the arena. cross: the request is for another account's resource
+ * (sl_front_service_t.resource_account), which admins need a resource policy for too. Every
+ * binding calls it after the account hook and before the handler. */
 const char *sl_front_authz_denied(const sl_front_t *front, const sl_front_service_t *svc,
                                   const sl_front_principal_t *principal, const sl_op_t *op,
-                                  const sl_val_t *in, void *account, bool tls, sl_arena_t *arena);
+                                  const sl_val_t *in, void *account, const sl_http_req_t *req,
+                                  bool cross);
 void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
                          const char *origin, sl_fmt_t fmt, const char *type, const char *message);
 

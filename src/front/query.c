@@ -468,8 +468,7 @@ void sl_front_query_handle(sl_front_t *front, sl_http_req_t *req, const sl_front
     if (arc == SL_ELIMIT)
         FAIL(SL_AWS_UNRECOGNIZED_CLIENT, "The security token included in the request is invalid.");
     if (arc) FAIL(SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(arc));
-    const char *denied =
-        sl_front_authz_denied(front, svc, principal, op, doc, account, req->tls, req->arena);
+    const char *denied = sl_front_authz_denied(front, svc, principal, op, doc, account, req, false);
     if (denied) FAIL(SL_AWS_ACCESS_DENIED, denied);
     sl_front_op_fn fn = fs->handlers[op - svc->model->ops];
     if (!fn) FAIL(SL_AWS_INTERNAL_FAILURE, sl_aws_failure_message(SL_EINVAL));

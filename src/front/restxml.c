@@ -261,7 +261,7 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
     }
     /* 5b. authorization: the principal's policies (non-admin principals, --auth sigv4) */
     const char *denied =
-        sl_front_authz_denied(rq->front, svc, principal, op, doc, account, req->tls, req->arena);
+        sl_front_authz_denied(rq->front, svc, principal, op, doc, account, req, false);
     if (denied) {
         fail(rq, 403, "AccessDenied", denied);
         return;

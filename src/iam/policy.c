@@ -21,6 +21,8 @@ typedef struct {
     strs_t action, resource;
     strs_t source_ip, not_source_ip; /* IpAddress / NotIpAddress aws:SourceIp */
     int secure_transport;            /* Bool aws:SecureTransport: -1 none, 0 false, 1 true */
+    bool has_principal;              /* a resource policy's statement: principals below */
+    strs_t principals;               /* "*", account ids, root ARNs, user ARNs */
 } statement_t;
 
 struct sl_iam_policy {
@@ -88,7 +90,25 @@ static bool any_cidr(const strs_t *s, const char *ip) {
     return false;
 }
 
+/* A Principal entry names the request's principal: "*", its account (the id or the root ARN),
+ * or its own ARN. */
+static bool principal_matches(const char *p, const sl_iam_request_t *req) {
+    if (strcmp(p, "*") == 0) return true;
+    const char *acct = req->principal_account;
+    if (acct && strcmp(p, acct) == 0) return true;
+    if (acct && strncmp(p, "arn:aws:iam::", 13) == 0 && strncmp(p + 13, acct, 12) == 0 &&
+        strcmp(p + 25, ":root") == 0)
+        return true;
+    return req->principal_arn && strcmp(p, req->principal_arn) == 0;
+}
+
 static bool applies(const statement_t *st, const sl_iam_request_t *req) {
+    if (st->has_principal) {
+        bool who = false;
+        for (size_t i = 0; i < st->principals.count && !who; i++)
+            who = principal_matches(st->principals.items[i], req);
+        if (!who) return false;
+    }
     bool a = any_glob(&st->action, req->action, true);
     if (st->not_action ? a : !a) return false;
     bool r = any_glob(&st->resource, req->resource, false);
@@ -194,7 +214,22 @@ static int condition(const sl_val_t *c, sl_arena_t *arena, statement_t *st, cons
     return 0;
 }
 
-static int statement(const sl_val_t *v, sl_arena_t *arena, statement_t *st, const char **reason) {
+/* Principal: "*" or {"AWS": string or list}. */
+static int principal(const sl_val_t *v, sl_arena_t *arena, statement_t *st, const char **reason) {
+    if (v->type == SL_VAL_STRING && strcmp(v->u.str.ptr, "*") == 0)
+        return strings(v, arena, &st->principals, reason);
+    const sl_val_t *aws =
+        v->type == SL_VAL_MAP && v->u.map.count == 1 ? sl_val_get(v, "AWS") : NULL;
+    if (!aws) {
+        *reason = "Principal must be \"*\" or {\"AWS\": ...} (other principal types are not "
+                  "supported)";
+        return SL_EINVAL;
+    }
+    return strings(aws, arena, &st->principals, reason);
+}
+
+static int statement(const sl_val_t *v, sl_arena_t *arena, bool resource_policy, statement_t *st,
+                     const char **reason) {
     memset(st, 0, sizeof *st);
     st->secure_transport = -1;
     if (v->type != SL_VAL_MAP) {
@@ -231,6 +266,9 @@ static int statement(const sl_val_t *v, sl_arena_t *arena, statement_t *st, cons
             rc = strings(kv->val, arena, &st->resource, reason);
         } else if (key_is(kv, "Condition")) {
             rc = condition(kv->val, arena, st, reason);
+        } else if (key_is(kv, "Principal") && resource_policy) {
+            st->has_principal = true;
+            rc = principal(kv->val, arena, st, reason);
         } else if (key_is(kv, "Sid")) {
             if (kv->val->type != SL_VAL_STRING) {
                 *reason = "Sid must be a string";
@@ -246,11 +284,15 @@ static int statement(const sl_val_t *v, sl_arena_t *arena, statement_t *st, cons
         *reason = "a statement needs Effect, Action (or NotAction) and Resource (or NotResource)";
         return SL_EINVAL;
     }
+    if (resource_policy && !st->has_principal) {
+        *reason = "a statement of a resource-based policy needs a Principal";
+        return SL_EINVAL;
+    }
     return 0;
 }
 
-int sl_iam_policy_parse(const char *text, size_t len, sl_arena_t *arena, sl_iam_policy_t **out,
-                        const char **reason) {
+static int parse(const char *text, size_t len, sl_arena_t *arena, bool resource_policy,
+                 sl_iam_policy_t **out, const char **reason) {
     *reason = NULL;
     char *copy = sl_arena_alloc(arena, len + 1); /* the parser decodes strings in place */
     sl_iam_policy_t *p = sl_arena_calloc(arena, 1, sizeof *p);
@@ -280,10 +322,20 @@ int sl_iam_policy_parse(const char *text, size_t len, sl_arena_t *arena, sl_iam_
     if (!p->statements) return SL_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const sl_val_t *v = stmts->type == SL_VAL_MAP ? stmts : stmts->u.arr.items[i];
-        int rc = statement(v, arena, &p->statements[i], reason);
+        int rc = statement(v, arena, resource_policy, &p->statements[i], reason);
         if (rc) return rc;
     }
     p->count = n;
     *out = p;
     return 0;
+}
+
+int sl_iam_policy_parse(const char *text, size_t len, sl_arena_t *arena, sl_iam_policy_t **out,
+                        const char **reason) {
+    return parse(text, len, arena, false, out, reason);
+}
+
+int sl_iam_resource_policy_parse(const char *text, size_t len, sl_arena_t *arena,
+                                 sl_iam_policy_t **out, const char **reason) {
+    return parse(text, len, arena, true, out, reason);
 }

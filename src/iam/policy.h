@@ -25,6 +25,9 @@ typedef struct {
     const char *resource;
     const char *source_ip; /* dotted IPv4, or NULL */
     bool secure_transport;
+    /* who asks (resource policies' Principal): the principal's ARN and its 12-digit account */
+    const char *principal_arn;
+    const char *principal_account;
 } sl_iam_request_t;
 
 typedef enum {
@@ -37,6 +40,12 @@ typedef enum {
  * a static *reason (AWS answers MalformedPolicyDocument), or SL_ENOMEM. */
 int sl_iam_policy_parse(const char *text, size_t len, sl_arena_t *arena, sl_iam_policy_t **out,
                         const char **reason);
+/* A resource-based policy (a stream's or consumer's PutResourcePolicy): every statement also
+ * names its Principal: "*" or {"AWS": one or a list of an account id, an account's root ARN
+ * "arn:aws:iam::<account>:root" (any principal of that account), a user's ARN, or "*"}; a
+ * statement applies only to the principals it names. */
+int sl_iam_resource_policy_parse(const char *text, size_t len, sl_arena_t *arena,
+                                 sl_iam_policy_t **out, const char **reason);
 
 /* The decision of one policy for a request. */
 sl_iam_decision_t sl_iam_policy_decide(const sl_iam_policy_t *policy, const sl_iam_request_t *req);

@@ -36,11 +36,12 @@ struct sl_http_req {
     size_t header_count;
     const uint8_t *body; /* request body (NUL-terminated for convenience, not counted in len) */
     size_t body_len;
-    int http_version;   /* 1 (HTTP/1.x) or 2 */
-    bool body_streamed; /* dispatched at its head: the body comes through sl_http_body_read */
-    bool tls;           /* arrived over TLS */
-    sl_arena_t *arena;  /* per-request arena, released after the response completes */
-    void *user;         /* free for the handler's use */
+    int http_version;    /* 1 (HTTP/1.x) or 2 */
+    bool body_streamed;  /* dispatched at its head: the body comes through sl_http_body_read */
+    bool tls;            /* arrived over TLS */
+    const char *peer_ip; /* the client's address as text ("127.0.0.1", "::1"), "" when unknown */
+    sl_arena_t *arena;   /* per-request arena, released after the response completes */
+    void *user;          /* free for the handler's use */
 };
 
 /* Called once per request on the request's loop thread. The handler must eventually answer with

@@ -163,6 +163,7 @@ struct sl_conn {
     int proto;
     const sl_proto_t *ops; /* the protocol once known (SL_PROTO_H1/H2), else NULL */
     bool tls;
+    char peer_ip[48]; /* the client's address as text (getpeername at accept) */
     SSL *ssl;
     bool ssl_read_wants_write, ssl_write_wants_read;
     bool dead;     /* socket closed; freed in the next prepare phase */

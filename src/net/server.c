@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -177,6 +178,7 @@ sl_req_t *sl_req_new(sl_conn_t *c) {
     r->ops = c->ops;
     r->pub.arena = &r->arena_storage;
     r->pub.tls = c->tls;
+    r->pub.peer_ip = c->peer_ip;
     sl_buf_init(&r->stream_buf);
     r->next = c->reqs;
     if (c->reqs) c->reqs->prev = r;
@@ -617,6 +619,23 @@ void sl_conn_touch(sl_conn_t *c) {
     }
 }
 
+/* The client's address as text (an IPv4-mapped IPv6 address as its IPv4 form), "" if unknown. */
+static void peer_ip_of(int fd, char *out, size_t cap) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    out[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) return;
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)cap);
+        else
+            inet_ntop(AF_INET6, a, out, (socklen_t)cap);
+    }
+}
+
 static sl_conn_t *conn_new(sl_worker_t *w, int fd, bool tls) {
     sl_conn_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -624,6 +643,7 @@ static sl_conn_t *conn_new(sl_worker_t *w, int fd, bool tls) {
     c->io.cb = conn_on_io;
     c->w = w;
     c->proto = SL_PROTO_SNIFF;
+    peer_ip_of(fd, c->peer_ip, sizeof c->peer_ip);
     c->last_active_ms = c->accept_ms = c->last_send_ms = sl_loop_now_ms(w->loop);
     c->resp_max = SL_HTTP_CONN_OUTPUT_MAX; /* a new connection starts with one stream at a time */
     sl_outq_init(&c->out);

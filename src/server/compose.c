@@ -22,6 +22,7 @@
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "core/waiter.h"
 #include "dynamodb/dynamodb.h"
 #include "esm/esm.h"
@@ -30,6 +31,7 @@
 #include "functions/functions.h"
 #include "iam/policy.h"
 #include "iam/store.h"
+#include "kinesis/control.h"
 #include "kinesis/open.h"
 #include "net/http.h"
 #include "objstore/objstore.h"
@@ -625,23 +627,21 @@ static int principal_of_key(void *ctx, const char *access_key_id, sl_front_princ
     return rc;
 }
 
-/* The front's authorization hook (sl_front_config_t.authorize): the inline policies of the
- * principal's IAM user together (explicit deny wins, then allow); a principal without an IAM user
- * (a non-admin of the credentials file) has none, so it is denied. A stored document that no
- * longer parses counts as no policy. aws:SourceIp is not known here yet (no such condition
- * matches). */
-static sl_front_authz_t authorize(void *ctx, const sl_front_principal_t *principal,
-                                  const char *action, const char *resource, bool secure,
-                                  sl_arena_t *arena) {
+/* The identity-based policies of a principal's IAM user together, for a request (a principal
+ * without an IAM user, a non-admin of the credentials file, has none: implicit deny). A stored
+ * document that no longer parses counts as no policy. */
+static sl_iam_decision_t identity_decision(sl_compose_t *root,
+                                           const sl_front_principal_t *principal,
+                                           const sl_iam_request_t *req, sl_arena_t *arena) {
     enum { POLICIES_MAX = 32 };
     account_t *a;
-    if (account_for_key(ctx, principal->account_id, &a) != 0) return SL_FRONT_AUTHZ_IMPLICIT_DENY;
-    sl_compose_t *root = ctx;
+    if (principal->admin) return SL_IAM_ALLOW;
+    if (account_for_key(root, principal->account_id, &a) != 0) return SL_IAM_IMPLICIT_DENY;
     char names[POLICIES_MAX][SL_AUTH_NAME_BYTES_MAX];
     size_t count = 0;
     if (sl_iam_policy_list(root->iam, &a->iam, principal->user_name, names, POLICIES_MAX, &count) !=
         0)
-        return SL_FRONT_AUTHZ_IMPLICIT_DENY;
+        return SL_IAM_IMPLICIT_DENY;
     const sl_iam_policy_t *policies[POLICIES_MAX];
     size_t n = 0;
     for (size_t i = 0; i < count; i++) {
@@ -653,15 +653,72 @@ static sl_front_authz_t authorize(void *ctx, const sl_front_principal_t *princip
         if (sl_iam_policy_parse(doc, strlen(doc), arena, &p, &reason) == 0) policies[n++] = p;
         free(doc);
     }
-    sl_iam_request_t req = {.action = action, .resource = resource, .secure_transport = secure};
-    switch (sl_iam_policies_decide(policies, n, &req)) {
-    case SL_IAM_ALLOW:
-        return SL_FRONT_AUTHZ_ALLOW;
-    case SL_IAM_EXPLICIT_DENY:
-        return SL_FRONT_AUTHZ_EXPLICIT_DENY;
-    default:
-        return SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    return sl_iam_policies_decide(policies, n, req);
+}
+
+/* The account field of an ARN (arn:partition:service:region:account:...) when it is 12 digits. */
+static bool arn_account(const char *arn, char out[16]) {
+    const char *p = arn;
+    for (int field = 0; field < 4 && p; field++) {
+        p = strchr(p, ':');
+        if (p) p++;
     }
+    if (!p || strncmp(arn, "arn:", 4) != 0 || strspn(p, "0123456789") != 12 || p[12] != ':')
+        return false;
+    memcpy(out, p, 12);
+    out[12] = '\0';
+    return true;
+}
+
+/* The resource-based policy of a Kinesis stream or consumer (PutResourcePolicy), decided for
+ * the request; implicit deny when the resource has none (or it does not parse) or is not a
+ * Kinesis stream or consumer. The owner's account is looked up, never created. */
+static sl_iam_decision_t resource_decision(sl_compose_t *root, const char *owner,
+                                           const sl_iam_request_t *req, sl_arena_t *arena) {
+    if (strncmp(req->resource, "arn:aws:kinesis:", 16) != 0 || !strstr(req->resource, ":stream/"))
+        return SL_IAM_IMPLICIT_DENY;
+    account_t *a = account_find(root, owner);
+    if (!a) return SL_IAM_IMPLICIT_DENY;
+    sl_kpolicy_t op = {.resource_arn = req->resource,
+                       .resource_arn_len = strlen(req->resource),
+                       .now_ms = sl_time_now_ms()};
+    const char *text = NULL, *reason = NULL;
+    sl_kerr_t err;
+    sl_iam_policy_t *p = NULL;
+    if (!sl_kinesis_policy_get(a->kinesis, &op, arena, &text, &err) || !text ||
+        sl_iam_resource_policy_parse(text, strlen(text), arena, &p, &reason) != 0)
+        return SL_IAM_IMPLICIT_DENY;
+    return sl_iam_policy_decide(p, req);
+}
+
+/* The front's authorization hook (sl_front_config_t.authorize), as AWS evaluates policies:
+ * an explicit deny in the principal's identity-based policies or in the resource's
+ * resource-based policy wins; within one account either kind of policy may allow (an admin of
+ * the credentials file is allowed by its identity); a resource of another account needs both
+ * (cross-account access is granted only by the owner's resource policy). aws:SourceIp is the
+ * client's address, aws:SecureTransport whether it came over TLS. */
+static sl_front_authz_t authorize(void *ctx, const sl_front_principal_t *principal,
+                                  const sl_front_authz_req_t *r, sl_arena_t *arena) {
+    sl_compose_t *root = ctx;
+    char owner[16];
+    if (!arn_account(r->resource, owner))
+        snprintf(owner, sizeof owner, "%s", principal->account_id);
+    bool cross = strcmp(owner, principal->account_id) != 0;
+    sl_iam_request_t req = {.action = r->action,
+                            .resource = r->resource,
+                            .source_ip = r->source_ip[0] ? r->source_ip : NULL,
+                            .secure_transport = r->secure_transport,
+                            .principal_arn = principal->arn,
+                            .principal_account = principal->account_id};
+    sl_iam_decision_t id = identity_decision(root, principal, &req, arena);
+    if (id == SL_IAM_EXPLICIT_DENY) return SL_FRONT_AUTHZ_EXPLICIT_DENY;
+    sl_iam_decision_t res = resource_decision(root, owner, &req, arena);
+    if (res == SL_IAM_EXPLICIT_DENY) return SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY;
+    if (!cross)
+        return id == SL_IAM_ALLOW || res == SL_IAM_ALLOW ? SL_FRONT_AUTHZ_ALLOW
+                                                         : SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    if (id != SL_IAM_ALLOW) return SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    return res == SL_IAM_ALLOW ? SL_FRONT_AUTHZ_ALLOW : SL_FRONT_AUTHZ_RESOURCE_IMPLICIT_DENY;
 }
 
 /* The authentication mode: --auth sigv4 reads the credentials file; --auth open is refused on

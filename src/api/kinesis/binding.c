@@ -61,6 +61,26 @@ static const char *kinesis_resource(const sl_op_t *op, const sl_val_t *in, void 
     return out;
 }
 
+/* The account of the stream or consumer the request names by ARN (cross-account access): the
+ * fifth field of arn:aws:kinesis:<region>:<account>:stream/..., when it is 12 digits. */
+static bool kinesis_resource_account(const sl_op_t *op, const sl_val_t *in, char out[16]) {
+    (void)op;
+    const char *arn = sl_val_get_str(in, "ConsumerARN", NULL);
+    if (!arn) arn = sl_val_get_str(in, "StreamARN", NULL);
+    if (!arn) arn = sl_val_get_str(in, "ResourceARN", NULL);
+    if (!arn || strncmp(arn, "arn:", 4) != 0) return false;
+    const char *p = arn;
+    for (int field = 0; field < 4; field++) {
+        p = strchr(p, ':');
+        if (!p) return false;
+        p++;
+    }
+    if (strspn(p, "0123456789") != 12 || p[12] != ':') return false;
+    memcpy(out, p, 12);
+    out[12] = '\0';
+    return true;
+}
+
 void sl_kapi_describe(sl_kapi_t *api, sl_front_service_t *svc) {
     *svc = (sl_front_service_t){
         .name = "kinesis",
@@ -75,5 +95,6 @@ void sl_kapi_describe(sl_kapi_t *api, sl_front_service_t *svc) {
         .binding = api,
         .resource = kinesis_resource,
         .action_prefix = "kinesis",
+        .resource_account = kinesis_resource_account,
     };
 }

@@ -112,8 +112,41 @@ static void test_malformed(void) {
                      "\"Principal\":\"*\"}}");
 }
 
+/* Resource-based policies: a statement applies to the principals it names only. */
+static void test_resource_policy(void) {
+    const char *text =
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"arn:aws:iam::"
+        "444455556666:root\",\"arn:aws:iam::777788889999:user/bob\"]},\"Action\":\"kinesis:*\","
+        "\"Resource\":\"" ORDERS "\"},{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":"
+        "\"kinesis:DeleteStream\",\"Resource\":\"*\"}]}";
+    sl_iam_policy_t *p = NULL;
+    const char *reason = NULL;
+    CHECK_EQ_INT(sl_iam_resource_policy_parse(text, strlen(text), &arena, &p, &reason), 0);
+    sl_iam_request_t r = {.action = "kinesis:PutRecord",
+                          .resource = ORDERS,
+                          .principal_arn = "arn:aws:iam::444455556666:user/alice",
+                          .principal_account = "444455556666"};
+    CHECK(sl_iam_policy_decide(p, &r) == SL_IAM_ALLOW); /* any principal of the root's account */
+    r.principal_arn = "arn:aws:iam::777788889999:user/bob";
+    r.principal_account = "777788889999";
+    CHECK(sl_iam_policy_decide(p, &r) == SL_IAM_ALLOW); /* that user */
+    r.principal_arn = "arn:aws:iam::777788889999:user/eve";
+    CHECK(sl_iam_policy_decide(p, &r) == SL_IAM_IMPLICIT_DENY); /* another user of its account */
+    r.action = "kinesis:DeleteStream";
+    CHECK(sl_iam_policy_decide(p, &r) == SL_IAM_EXPLICIT_DENY);
+    /* an identity policy may not name a principal; a resource policy must */
+    expect_malformed("{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
+                     "\"*\",\"Resource\":\"*\"}}");
+    const char *no_principal =
+        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}";
+    CHECK_EQ_INT(
+        sl_iam_resource_policy_parse(no_principal, strlen(no_principal), &arena, &p, &reason),
+        SL_EINVAL);
+}
+
 int main(void) {
     sl_arena_init(&arena, 4096);
+    test_resource_policy();
     test_allow_and_deny();
     test_wildcards_and_not();
     test_conditions();
