@@ -152,14 +152,14 @@ int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_
     /* the principal */
     sl_front_principal_t *p = sl_arena_alloc(arena, sizeof *p);
     if (!p) return SL_ENOMEM;
-    if (front->principal(front->principal_ctx, auth->access_key_id, p) != 0) {
+    const char *token =
+        auth->from_query ? auth->security_token : header(req, "x-amz-security-token");
+    if (token && !*token) token = NULL;
+    if (front->principal(front->principal_ctx, auth->access_key_id, token, p) != 0) {
         *err_type = SL_AWS_UNRECOGNIZED_CLIENT;
         *err_msg = token_invalid;
         return SL_EINVAL;
     }
-    const char *token =
-        auth->from_query ? auth->security_token : header(req, "x-amz-security-token");
-    if (token && !*token) token = NULL;
     if ((token != NULL) != (p->session_token[0] != 0) ||
         (token && !sl_sigv4_equal(token, p->session_token))) {
         rc = SL_EINVAL;

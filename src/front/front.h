@@ -36,11 +36,13 @@ typedef struct sl_front sl_front_t;
 typedef struct {
     char secret[SL_AUTH_SECRET_BYTES_MAX];
     char account_id[16];
-    char arn[SL_AUTH_ARN_BYTES_MAX]; /* arn:aws:iam::<account>:user/<name> */
-    char user_name[SL_AUTH_NAME_BYTES_MAX];
+    char arn[SL_AUTH_ARN_BYTES_MAX]; /* arn:aws:iam::<account>:user/<name> (or an assumed role) */
+    char user_name[SL_AUTH_NAME_BYTES_MAX]; /* the user, or the role, whose policies apply */
     char session_token[SL_AUTH_SESSION_TOKEN_BYTES_MAX]; /* "" = none required */
     int64_t expiration_s;                                /* 0 = never */
     bool admin;
+    bool temporary; /* STS credentials (GetSessionToken, AssumeRole) */
+    bool role;      /* an assumed role: user_name is the role's name */
 } sl_front_principal_t;
 typedef struct sl_front_call sl_front_call_t;
 typedef struct sl_front_service sl_front_service_t;
@@ -202,7 +204,8 @@ typedef struct {
     bool signatures_verified;
     /* The principal of an access key id: 0 and *out filled, or SL_ENOTFOUND (an unknown or
      * inactive key: UnrecognizedClientException). Runs on network threads. */
-    int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
+    int (*principal)(void *ctx, const char *access_key_id, const char *session_token,
+                     sl_front_principal_t *out);
     void *principal_ctx;
     /* The policies' decision for a principal (non-admin, or any principal reaching another
      * account's resource) and a request: identity-based policies, and the resource-based

@@ -46,7 +46,8 @@ struct sl_front {
     bool cors_any; /* "*": only with signatures verified */
     /* SigV4 verification (auth.c); verify false = open mode. */
     bool verify;
-    int (*principal)(void *ctx, const char *access_key_id, sl_front_principal_t *out);
+    int (*principal)(void *ctx, const char *access_key_id, const char *session_token,
+                     sl_front_principal_t *out);
     void *principal_ctx;
     sl_front_authz_t (*authorize)(void *ctx, const sl_front_principal_t *principal,
                                   const sl_front_authz_req_t *req, sl_arena_t *arena);

@@ -30,6 +30,7 @@
 #include "iam/credentials.h"
 #include "functions/functions.h"
 #include "iam/policy.h"
+#include "iam/session.h"
 #include "iam/store.h"
 #include "kinesis/control.h"
 #include "kinesis/open.h"
@@ -88,6 +89,7 @@ struct sl_compose {
     sl_iam_store_t *iam;               /* owned: IAM users, keys and policies of every account */
     sl_kfaults_t faults;               /* --fault, parsed once, given to every account's engine */
     sl_kms_t *kms;                     /* owned: KMS keys and aliases of every account */
+    uint8_t session_key[32];           /* seals STS session tokens (from the master key) */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -585,6 +587,7 @@ static int open_iam(sl_compose_t *root) {
     int rc = sl_iam_master_key_load(path, key);
     if (rc == 0) rc = sl_iam_store_create(key, &root->iam);
     if (rc == 0) rc = sl_kms_create(key, root->cfg.region, &root->kms);
+    if (rc == 0) sl_iam_session_key(key, root->session_key);
     memset(key, 0, sizeof key);
     account_t *def = &root->accounts[0];
     snprintf(def->iam.id, sizeof def->iam.id, "%s", def->id);
@@ -607,10 +610,40 @@ static bool is_loopback(const char *addr) {
            strcmp(addr, "[::1]") == 0 || strcmp(addr, "localhost") == 0;
 }
 
-/* The front's principal lookup (sl_front_config_t.principal): the credentials file, then the
- * access keys of IAM users (CreateAccessKey). */
-static int principal_of_key(void *ctx, const char *access_key_id, sl_front_principal_t *out) {
+/* Temporary credentials (iam/session.h): the session the token carries, when it was issued for
+ * this access key by this server. */
+static int principal_of_session(sl_compose_t *root, const char *access_key_id, const char *token,
+                                sl_front_principal_t *out) {
+    sl_iam_session_t s;
+    char secret[48];
+    if (sl_iam_session_open(root->session_key, access_key_id, token, &s, secret) != 0)
+        return SL_ENOTFOUND;
+    snprintf(out->secret, sizeof out->secret, "%s", secret);
+    memcpy(out->account_id, s.account_id, sizeof out->account_id);
+    memcpy(out->user_name, s.user_name, sizeof out->user_name);
+    snprintf(out->session_token, sizeof out->session_token, "%s", token);
+    if (s.role)
+        snprintf(out->arn, sizeof out->arn, "arn:aws:sts::%s:assumed-role/%s/%s", s.account_id,
+                 s.user_name, s.role_session);
+    else
+        snprintf(out->arn, sizeof out->arn, "arn:aws:iam::%s:user/%s", s.account_id, s.user_name);
+    out->expiration_s = s.expiration_s;
+    out->admin = s.admin;
+    out->temporary = true;
+    out->role = s.role;
+    memset(secret, 0, sizeof secret);
+    return 0;
+}
+
+/* The front's principal lookup (sl_front_config_t.principal): STS's temporary credentials
+ * (ASIA... keys with their session token), the credentials file, then the access keys of IAM
+ * users (CreateAccessKey). */
+static int principal_of_key(void *ctx, const char *access_key_id, const char *session_token,
+                            sl_front_principal_t *out) {
     sl_compose_t *root = ctx;
+    if (session_token && strncmp(access_key_id, "ASIA", 4) == 0 &&
+        strncmp(session_token, "SLS1", 4) == 0)
+        return principal_of_session(root, access_key_id, session_token, out);
     sl_iam_principal_t p;
     int rc = sl_iam_creds_lookup(root->creds, access_key_id, &p);
     if (rc == SL_ENOTFOUND) rc = sl_iam_store_lookup(root->iam, access_key_id, &p);
@@ -622,9 +655,28 @@ static int principal_of_key(void *ctx, const char *access_key_id, sl_front_princ
         snprintf(out->arn, sizeof out->arn, "arn:aws:iam::%s:user/%s", p.account_id, p.user_name);
         out->expiration_s = p.expiration_s;
         out->admin = p.admin;
+        out->temporary = out->role = false;
     }
     memset(&p, 0, sizeof p);
     return rc;
+}
+
+/* STS's credential issuer (api/sts/binding.h): temporary credentials for the caller
+ * (GetSessionToken). In open mode nothing is verified: the credentials name the caller's
+ * account by its id as the access key, so requests signed with them stay in that account. */
+static int sts_issue(void *ctx, const sl_front_principal_t *caller, const char *account,
+                     int64_t expiration_s, sl_iam_session_creds_t *out) {
+    sl_compose_t *root = ctx;
+    if (!caller) {
+        int rc = sl_iam_session_issue(root->session_key,
+                                      &(sl_iam_session_t){.expiration_s = expiration_s}, out);
+        snprintf(out->access_key_id, sizeof out->access_key_id, "%s", account);
+        return rc;
+    }
+    sl_iam_session_t s = {.admin = caller->admin, .expiration_s = expiration_s};
+    memcpy(s.account_id, caller->account_id, sizeof s.account_id);
+    memcpy(s.user_name, caller->user_name, sizeof s.user_name);
+    return sl_iam_session_issue(root->session_key, &s, out);
 }
 
 /* The identity-based policies of a principal's IAM user together, for a request (a principal
@@ -815,7 +867,7 @@ static int open_front(sl_compose_t *root) {
     }
     if (rc == 0) {
         sl_front_service_t sts;
-        sl_sts_describe(&sts);
+        sl_sts_describe(&sts, sts_issue, root);
         sts.account = sts_account;
         sts.account_ctx = root;
         rc = sl_front_add_service(root->front, &sts);
@@ -1036,5 +1088,6 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
         sl_catalog_close(root->accounts[i].catalog);
     }
     pthread_mutex_destroy(&root->accounts_mu);
+    memset(root->session_key, 0, sizeof root->session_key);
     free(root);
 }

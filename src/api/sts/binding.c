@@ -2,12 +2,14 @@
 #include "api/sts/binding.h"
 
 #include "api/sts/model.h"
+#include "core/common.h"
 #include "wire/awserror.h"
 #include "wire/sigv4.h"
 #include "wire/xml.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* An IAM user's unique id as AWS shapes them ("AIDA" + 17 characters), derived from its ARN so
  * that it is stable across restarts. */
@@ -38,6 +40,61 @@ static void op_get_caller_identity(sl_front_call_t *call) {
     sl_front_query_end(call, &w);
 }
 
+typedef struct {
+    sl_sts_issue_fn issue;
+    void *ctx;
+} issuer_t;
+
+static issuer_t g_issuer;
+
+static void iso_time(int64_t s, char out[32]) {
+    time_t t = (time_t)s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* GetSessionToken: DurationSeconds 900..129600 (default 43200, 12 hours); not with temporary
+ * credentials, as on AWS. */
+static void op_get_session_token(sl_front_call_t *call) {
+    int64_t duration = 43200;
+    sl_val_get_int(call->in, "DurationSeconds", &duration);
+    if (duration < 900 || duration > 129600) {
+        sl_front_fail(call, SL_AWS_VALIDATION,
+                      "1 validation error detected: Value '%lld' at 'durationSeconds' failed to "
+                      "satisfy constraint: Member must have value %s",
+                      (long long)duration,
+                      duration < 900 ? "greater than or equal to 900"
+                                     : "less than or equal to 129600");
+        return;
+    }
+    if (call->principal && call->principal->temporary) {
+        sl_front_fail(call, SL_AWS_ACCESS_DENIED,
+                      "Cannot call GetSessionToken with session credentials");
+        return;
+    }
+    issuer_t *is = call->binding;
+    sl_iam_session_creds_t *c = sl_arena_alloc(call->arena, sizeof *c);
+    int64_t expiration = call->now_ms / 1000 + duration;
+    int rc = c ? is->issue(is->ctx, call->principal, call->account, expiration, c) : SL_ENOMEM;
+    if (rc) {
+        sl_front_fail_internal(call, rc);
+        return;
+    }
+    char date[32];
+    iso_time(expiration, date);
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, true);
+    sl_xml_open(&w, "Credentials", NULL);
+    sl_xml_element(&w, "AccessKeyId", c->access_key_id);
+    sl_xml_element(&w, "SecretAccessKey", c->secret);
+    sl_xml_element(&w, "SessionToken", c->session_token);
+    sl_xml_element(&w, "Expiration", date);
+    sl_xml_close(&w);
+    sl_front_query_end(call, &w);
+    memset(c, 0, sizeof *c);
+}
+
 static void op_unsupported(sl_front_call_t *call) {
     sl_front_fail(call, SL_AWS_INTERNAL_FAILURE, "%s is not supported by this server.",
                   call->op->name);
@@ -45,11 +102,14 @@ static void op_unsupported(sl_front_call_t *call) {
 
 static sl_front_op_fn handler(const char *op_name) {
     if (strcmp(op_name, "GetCallerIdentity") == 0) return op_get_caller_identity;
+    if (strcmp(op_name, "GetSessionToken") == 0) return op_get_session_token;
     return op_unsupported;
 }
 
-void sl_sts_describe(sl_front_service_t *svc) {
+void sl_sts_describe(sl_front_service_t *svc, sl_sts_issue_fn issue, void *issue_ctx) {
+    g_issuer = (issuer_t){issue, issue_ctx};
     *svc = (sl_front_service_t){
+        .binding = &g_issuer,
         .name = "sts",
         .protocol = SL_FRONT_PROTO_QUERY,
         .model = &sl_sts_model,
