@@ -162,6 +162,10 @@
 #define SL_KINESIS_MAX_RECORD_SIZE_KIB_DEFAULT 1024    /* per stream, 1 MiB */
 #define SL_KINESIS_MAX_RECORD_SIZE_KIB_MIN 1024
 #define SL_KINESIS_MAX_RECORD_SIZE_KIB_MAX 10240
+/* The line log (core/linelog.h: the audit log): queued bytes before lines are dropped, and the
+ * file's path. */
+#define SL_LINELOG_QUEUE_BYTES_MAX (16u * 1024 * 1024)
+#define SL_LINELOG_PATH_BYTES_MAX 4096
 /* KMS keys one stream can have been encrypted under (one data key each; kinesis/crypt.c): ours */
 #define SL_KINESIS_DATA_KEYS_MAX 64
 #define SL_KINESIS_PUT_RECORDS_MAX 500                       /* entries per PutRecords */

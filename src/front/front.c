@@ -58,6 +58,7 @@ int sl_front_create(const sl_front_config_t *cfg, sl_front_t **out) {
     front->principal_ctx = cfg->principal_ctx;
     front->authorize = cfg->authorize;
     front->authorize_ctx = cfg->authorize_ctx;
+    front->audit = cfg->audit_log;
     snprintf(front->region, sizeof front->region, "%s", cfg->region ? cfg->region : "us-east-1");
     if (rc) {
         sl_front_cors_free(front);
@@ -298,6 +299,7 @@ static void handle_http(front_req_t *rqp) {
         return;
     }
     /* 3. the routed service's protocol binding (unrouted requests: the JSON one) */
+    if (svc) sl_front_audit_begin(rq.front, req, rq.request_id, svc);
     if (svc)
         bindings[svc->protocol].handle(&rq);
     else
@@ -308,6 +310,7 @@ const char *sl_front_authz_denied(const sl_front_t *front, const sl_front_servic
                                   const sl_front_principal_t *principal, const sl_op_t *op,
                                   const sl_val_t *in, void *account, const sl_http_req_t *req,
                                   bool cross) {
+    sl_front_audit_note((sl_http_req_t *)req, op, principal, NULL, in);
     if (!principal || !front->authorize || !svc->resource) return NULL;
     if (principal->admin && !cross) return NULL;
     sl_arena_t *arena = req->arena;
@@ -464,6 +467,7 @@ static void handle_json(front_req_t *rq) {
         sl_front_send_error(req, svc, request_id, origin, fmt, etype, emsg);
         return;
     }
+    sl_front_audit_note(req, op, NULL, auth.access_key_id, NULL);
     const sl_front_principal_t *principal = NULL;
     if (rq->front->verify) {
         int vrc = sl_front_verify(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
@@ -543,6 +547,7 @@ static void handle_rest_json(front_req_t *rq) {
         sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, etype, emsg);
         return;
     }
+    sl_front_audit_note(req, op, NULL, auth.access_key_id, NULL);
     const sl_front_principal_t *principal = NULL;
     if (rq->front->verify) {
         int vrc = sl_front_verify(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),

@@ -20,6 +20,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/limits.h"
+#include "core/linelog.h"
 #include "front/model.h"
 #include "net/http.h"
 #include "wire/enc.h"
@@ -215,6 +216,9 @@ typedef struct {
     void *authorize_ctx;
     /* The region requests must be signed for (services may name another: signing_region). */
     const char *region;
+    /* The audit log (--audit-log; not owned, outlives the front), or NULL: one CloudTrail-style
+     * JSON line per request routed to a service (front/audit.c, docs/security.md). */
+    sl_linelog_t *audit_log;
 } sl_front_config_t;
 
 /* Returns SL_EINVAL (after logging why) for a malformed cors_origins list. */

@@ -28,9 +28,13 @@ typedef struct {
 } sl_front_route_t;
 
 /* Owned by the composition root; filled before the server starts, read-only afterwards. */
+/* The audit record of a request (audit.c). */
+typedef struct sl_front_audit sl_front_audit_t;
+
 struct sl_front {
-    sl_router_t router; /* destinations: sl_front_svc_t (targets, signing names) and
-                           sl_front_route_t (paths) */
+    sl_linelog_t *audit; /* --audit-log, or NULL (not owned) */
+    sl_router_t router;  /* destinations: sl_front_svc_t (targets, signing names) and
+                            sl_front_route_t (paths) */
     sl_front_svc_t services[SL_FRONT_ROUTES_MAX];
     size_t service_count;
     sl_front_svc_t *default_service; /* answers what no route claims; NULL = the built-in one */
@@ -75,6 +79,18 @@ sl_front_call_t *sl_front_new_call(const front_req_t *rq, sl_fmt_t fmt);
  * still takes (an "AWS <key>:<signature>" Authorization header, or a presigned URL's
  * AWSAccessKeyId and Signature parameters, as boto3 presigns S3 URLs by default), or NULL. */
 const char *sl_front_sigv2(const char *authorization, const char *query, sl_arena_t *arena);
+
+/* audit.c: the audit log (docs/security.md). begin attaches a record to a request routed to a
+ * service (req->user; nothing without --audit-log); note fills what the front learns (NULL
+ * arguments leave a field as it is); error records the AWS error answered; emit writes the line
+ * once, when the answer is sent (respond.c). Each is a no-op on a request without a record. */
+void sl_front_audit_begin(const sl_front_t *front, sl_http_req_t *req, const char *request_id,
+                          const sl_front_service_t *svc);
+void sl_front_audit_note(sl_http_req_t *req, const sl_op_t *op,
+                         const sl_front_principal_t *principal, const char *access_key_id,
+                         const sl_val_t *in);
+void sl_front_audit_error(sl_http_req_t *req, const char *type, const char *message);
+void sl_front_audit_emit(sl_http_req_t *req, int status);
 
 /* restxml.c: the REST-XML binding (S3), after routing. */
 void sl_front_handle_rest_xml(front_req_t *rq);

@@ -60,6 +60,7 @@ static const char *query_code(const char *type, int *status) {
 
 void sl_front_query_error(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
                           const char *origin, const char *type, const char *message) {
+    sl_front_audit_error(req, type, message);
     int status;
     const char *code = query_code(type, &status);
     /* A service's own errors (NoSuchEntity, ...) carry their status in its model. */
@@ -442,6 +443,7 @@ void sl_front_query_handle(sl_front_t *front, sl_http_req_t *req, const sl_front
     if (sl_sigv4_check(authz ? authz->value : NULL, query ? query + 1 : NULL, has_date, req->arena,
                        &auth, &etype, &emsg) != 0)
         FAIL(etype ? etype : SL_AWS_INTERNAL_FAILURE, emsg);
+    sl_front_audit_note(req, op, NULL, auth.access_key_id, NULL);
     const sl_front_principal_t *principal = NULL;
     if (front->verify) {
         char body_hash[65];

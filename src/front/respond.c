@@ -92,6 +92,7 @@ static void send_core(sl_http_req_t *req, const sl_front_service_t *svc, const c
                       const char *origin, int status, const char *content_type,
                       const sl_http_header_t *extra, size_t extra_count, bool s3_ids, void *body,
                       size_t len) {
+    sl_front_audit_emit(req, status);
     sl_http_header_t fixed[10 + SL_FRONT_OUT_HEADERS_MAX], *h = fixed;
     char crc[16];
     size_t n = 0;
@@ -185,6 +186,7 @@ static void send_rest_error(sl_http_req_t *req, const char *request_id, const ch
 void sl_front_send_xml_error(sl_http_req_t *req, const char *request_id, const char *origin,
                              int status, const char *code, const char *message,
                              const char *detail_name, const char *detail_value) {
+    sl_front_audit_error(req, code, message);
     sl_buf_t b = SL_BUF_INIT;
     sl_xml_writer_t w;
     sl_xml_writer_init(&w, &b);
@@ -204,6 +206,7 @@ void sl_front_send_xml_error(sl_http_req_t *req, const char *request_id, const c
 void sl_front_send_error_status(sl_http_req_t *req, const sl_front_service_t *svc,
                                 const char *request_id, const char *origin, sl_fmt_t fmt,
                                 int status, const char *type, const char *message) {
+    sl_front_audit_error(req, type, message);
     if (svc && svc->protocol == SL_FRONT_PROTO_REST_JSON) {
         send_rest_error(req, request_id, origin, status, type, message);
         return;

@@ -226,6 +226,7 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
              emsg ? emsg : "The authorization header is malformed.");
         return;
     }
+    sl_front_audit_note(req, op, NULL, auth.access_key_id, NULL);
     const sl_front_principal_t *principal = NULL;
     if (rq->front->verify) {
         char body_hash[65];

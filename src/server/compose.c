@@ -21,6 +21,7 @@
 #include "catalog/catalog.h"
 #include "core/common.h"
 #include "core/limits.h"
+#include "core/linelog.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "core/waiter.h"
@@ -89,6 +90,7 @@ struct sl_compose {
     sl_iam_store_t *iam;               /* owned: IAM users, keys and policies of every account */
     sl_kfaults_t faults;               /* --fault, parsed once, given to every account's engine */
     sl_kms_t *kms;                     /* owned: KMS keys and aliases of every account */
+    sl_linelog_t *audit;               /* owned: --audit-log, or NULL */
     uint8_t session_key[32];           /* seals STS session tokens (from the master key) */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
@@ -814,7 +816,8 @@ static int open_front(sl_compose_t *root) {
                               .principal_ctx = root,
                               .authorize = root->creds ? authorize : NULL,
                               .authorize_ctx = root,
-                              .region = root->cfg.region};
+                              .region = root->cfg.region,
+                              .audit_log = root->audit};
     int rc = sl_front_create(&fcfg, &root->front);
     if (rc == 0) rc = sl_kapi_create(&root->kapi);
     for (size_t i = 0; rc == 0 && i < root->account_count; i++)
@@ -1022,6 +1025,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     }
     if (rc == 0) sl_kapi_metrics_declare();
     if (rc == 0) rc = sl_cw_open(cfg->data_dir, (int)cfg->metrics_window_days, &root->cloudwatch);
+    if (rc == 0 && cfg->audit_log[0]) rc = sl_linelog_open(cfg->audit_log, &root->audit);
     if (rc == 0) rc = open_front(root);
     if (rc == 0) rc = start_http(root);
     if (rc == 0) rc = start_runtime_api(root);
@@ -1065,6 +1069,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_functions_destroy(root->functions);
     sl_cw_close(root->cloudwatch); /* after the server: no call waits for its writer */
     sl_front_destroy(root->front);
+    sl_linelog_close(root->audit); /* after the server: every answer was sent */
     sl_iam_creds_close(root->creds);
     sl_iam_store_destroy(root->iam);
     sl_kapi_destroy(root->kapi);

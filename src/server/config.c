@@ -132,6 +132,9 @@ static const opt_t g_opts[] = {
      "API keys of the HTTP ingest front (POST /ingest/{stream}, docs/ingest.md): a file of "
      "`key stream-pattern records-per-second` lines, re-read when it changes; empty = no ingest "
      "routes"},
+    {"audit_log", S(audit_log), "", 0, 0, NULL,
+     "Audit log: one JSON line per API request with CloudTrail's field names (who, what, from "
+     "where, the error), never a secret or a record's data (docs/security.md); empty = off"},
     {"auth", S(auth), "open", 0, 0, auth_choices,
      "open: any well-formed SigV4 signature is accepted (loopback only); sigv4: every signature is "
      "verified against --credentials (docs/security.md)"},

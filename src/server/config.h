@@ -47,6 +47,7 @@ typedef struct {
     char cors_origins[SL_CONFIG_CORS_ORIGINS_BYTES_MAX];
     char ingest_keys[SL_CONFIG_PATH_BYTES_MAX];
     char auth[16];
+    char audit_log[SL_CONFIG_PATH_BYTES_MAX];
     char credentials[SL_CONFIG_PATH_BYTES_MAX];
     int64_t insecure_open_network;
     char master_key_file[SL_CONFIG_PATH_BYTES_MAX];
