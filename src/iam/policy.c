@@ -280,6 +280,12 @@ static int statement(const sl_val_t *v, sl_arena_t *arena, bool resource_policy,
         }
         if (rc) return rc;
     }
+    if (resource_policy && !resource) {
+        /* a role's trust policy names no resource: the policy's own resource is meant */
+        static const char *const any[] = {"*"};
+        st->resource = (strs_t){(const char **)any, 1};
+        resource = true;
+    }
     if (!effect || !action || !resource) {
         *reason = "a statement needs Effect, Action (or NotAction) and Resource (or NotResource)";
         return SL_EINVAL;

@@ -43,7 +43,8 @@ int sl_iam_policy_parse(const char *text, size_t len, sl_arena_t *arena, sl_iam_
 /* A resource-based policy (a stream's or consumer's PutResourcePolicy): every statement also
  * names its Principal: "*" or {"AWS": one or a list of an account id, an account's root ARN
  * "arn:aws:iam::<account>:root" (any principal of that account), a user's ARN, or "*"}; a
- * statement applies only to the principals it names. */
+ * statement applies only to the principals it names. A statement without Resource (a role's
+ * trust policy) applies to the resource the policy belongs to. */
 int sl_iam_resource_policy_parse(const char *text, size_t len, sl_arena_t *arena,
                                  sl_iam_policy_t **out, const char **reason);
 

@@ -31,6 +31,7 @@
 #include "iam/credentials.h"
 #include "functions/functions.h"
 #include "iam/policy.h"
+#include "iam/roles.h"
 #include "iam/session.h"
 #include "iam/store.h"
 #include "kinesis/control.h"
@@ -40,6 +41,7 @@
 #include "sns/sns.h"
 #include "sqs/sqs.h"
 #include "storage/backend.h"
+#include "wire/awserror.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -91,6 +93,8 @@ struct sl_compose {
     sl_kfaults_t faults;               /* --fault, parsed once, given to every account's engine */
     sl_kms_t *kms;                     /* owned: KMS keys and aliases of every account */
     sl_linelog_t *audit;               /* owned: --audit-log, or NULL */
+    sl_iam_roles_t *roles;             /* owned: IAM roles of every account */
+    sl_iamapi_t iamapi;                /* the IAM binding's view: iam and roles */
     uint8_t session_key[32];           /* seals STS session tokens (from the master key) */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
@@ -391,6 +395,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     snprintf(a->iam.id, sizeof a->iam.id, "%s", id);
     a->iam.catalog = a->catalog;
     if (!create) rc = sl_iam_store_load(root->iam, &a->iam);
+    if (rc == 0) rc = sl_iam_roles_load(root->roles, id, a->catalog);
     if (rc) {
         SL_ERROR("cannot load the IAM rows of account %s: %s", id, sl_strerror(rc));
         account_close(a);
@@ -589,12 +594,14 @@ static int open_iam(sl_compose_t *root) {
     int rc = sl_iam_master_key_load(path, key);
     if (rc == 0) rc = sl_iam_store_create(key, &root->iam);
     if (rc == 0) rc = sl_kms_create(key, root->cfg.region, &root->kms);
+    if (rc == 0) rc = sl_iam_roles_create(&root->roles);
     if (rc == 0) sl_iam_session_key(key, root->session_key);
     memset(key, 0, sizeof key);
     account_t *def = &root->accounts[0];
     snprintf(def->iam.id, sizeof def->iam.id, "%s", def->id);
     def->iam.catalog = def->catalog;
     if (rc == 0) rc = sl_iam_store_load(root->iam, &def->iam);
+    if (rc == 0) rc = sl_iam_roles_load(root->roles, def->id, def->catalog);
     if (rc) SL_ERROR("cannot open the IAM store: %s", sl_strerror(rc));
     return rc;
 }
@@ -681,6 +688,27 @@ static int sts_issue(void *ctx, const sl_front_principal_t *caller, const char *
     return sl_iam_session_issue(root->session_key, &s, out);
 }
 
+/* The inline policies of a role together, for a request. */
+static sl_iam_decision_t role_decision(sl_compose_t *root, const char *account, const char *role,
+                                       const sl_iam_request_t *req, sl_arena_t *arena) {
+    char names[SL_IAM_ROLE_POLICIES_MAX][SL_AUTH_NAME_BYTES_MAX];
+    size_t count = 0;
+    if (sl_iam_role_policy_list(root->roles, account, role, names, SL_IAM_ROLE_POLICIES_MAX,
+                                &count) != 0)
+        return SL_IAM_IMPLICIT_DENY;
+    const sl_iam_policy_t *policies[SL_IAM_ROLE_POLICIES_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        char *doc = NULL;
+        const char *reason = NULL;
+        sl_iam_policy_t *p = NULL;
+        if (sl_iam_role_policy_get(root->roles, account, role, names[i], &doc) != 0) continue;
+        if (sl_iam_policy_parse(doc, strlen(doc), arena, &p, &reason) == 0) policies[n++] = p;
+        free(doc);
+    }
+    return sl_iam_policies_decide(policies, n, req);
+}
+
 /* The identity-based policies of a principal's IAM user together, for a request (a principal
  * without an IAM user, a non-admin of the credentials file, has none: implicit deny). A stored
  * document that no longer parses counts as no policy. */
@@ -693,6 +721,8 @@ static sl_iam_decision_t identity_decision(sl_compose_t *root,
     if (account_for_key(root, principal->account_id, &a) != 0) return SL_IAM_IMPLICIT_DENY;
     char names[POLICIES_MAX][SL_AUTH_NAME_BYTES_MAX];
     size_t count = 0;
+    if (principal->role) /* an assumed role's session: the role's policies */
+        return role_decision(root, principal->account_id, principal->user_name, req, arena);
     if (sl_iam_policy_list(root->iam, &a->iam, principal->user_name, names, POLICIES_MAX, &count) !=
         0)
         return SL_IAM_IMPLICIT_DENY;
@@ -773,6 +803,80 @@ static sl_front_authz_t authorize(void *ctx, const sl_front_principal_t *princip
                                                          : SL_FRONT_AUTHZ_IMPLICIT_DENY;
     if (id != SL_IAM_ALLOW) return SL_FRONT_AUTHZ_IMPLICIT_DENY;
     return res == SL_IAM_ALLOW ? SL_FRONT_AUTHZ_ALLOW : SL_FRONT_AUTHZ_RESOURCE_IMPLICIT_DENY;
+}
+
+/* STS AssumeRole (api/sts/binding.h), as AWS decides it: the role's trust policy must allow
+ * the caller sts:AssumeRole (an explicit deny there or in the caller's identity policies wins);
+ * a trust policy naming the caller's own ARN in the role's account is enough, one naming its
+ * account needs the caller's identity to allow sts:AssumeRole on the role too, and so does every
+ * caller of another account. A role that does not exist is refused the same way. Open mode
+ * verifies nobody: an existing role is assumed. */
+static int sts_assume(void *ctx, sl_sts_assume_t *op) {
+    sl_compose_t *root = ctx;
+    const sl_front_principal_t *caller = op->caller;
+    char owner[16] = "";
+    const char *slash = op->role_arn ? strrchr(op->role_arn, '/') : NULL;
+    bool arn_ok = op->role_arn && strncmp(op->role_arn, "arn:aws:iam::", 13) == 0 &&
+                  arn_account(op->role_arn, owner) && strstr(op->role_arn, ":role/") && slash &&
+                  slash[1];
+    const char *who = caller ? caller->arn : "anonymous";
+    snprintf(op->error_message, sizeof op->error_message,
+             "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", who,
+             op->role_arn ? op->role_arn : "");
+    sl_iam_role_t *role = malloc(sizeof *role);
+    if (!role) return SL_ENOMEM;
+    sl_arena_t arena;
+    sl_arena_init(&arena, 4096);
+    bool allowed = arn_ok && account_find(root, owner) &&
+                   sl_iam_role_get(root->roles, owner, slash + 1, role) == 0;
+    if (allowed && caller) {
+        sl_iam_request_t req = {.action = "sts:AssumeRole",
+                                .resource = op->role_arn,
+                                .principal_arn = caller->arn,
+                                .principal_account = caller->account_id};
+        sl_iam_policy_t *trust = NULL;
+        const char *reason = NULL;
+        sl_iam_decision_t by_trust = SL_IAM_IMPLICIT_DENY, exact = SL_IAM_IMPLICIT_DENY;
+        if (sl_iam_resource_policy_parse(role->trust, strlen(role->trust), &arena, &trust,
+                                         &reason) == 0) {
+            by_trust = sl_iam_policy_decide(trust, &req);
+            sl_iam_request_t only_arn = req;
+            only_arn.principal_account = NULL; /* matches the caller's own ARN (or "*") only */
+            exact = sl_iam_policy_decide(trust, &only_arn);
+        }
+        sl_iam_decision_t id = identity_decision(root, caller, &req, &arena);
+        bool same = strcmp(owner, caller->account_id) == 0;
+        allowed = by_trust == SL_IAM_ALLOW && id != SL_IAM_EXPLICIT_DENY &&
+                  (id == SL_IAM_ALLOW || (same && exact == SL_IAM_ALLOW));
+    }
+    int rc = 0;
+    if (!allowed) {
+        op->error_type = SL_AWS_ACCESS_DENIED;
+    } else if (op->duration_s < 900 || op->duration_s > role->max_session_s) {
+        op->error_type = SL_AWS_VALIDATION;
+        snprintf(op->error_message, sizeof op->error_message, "%s",
+                 op->duration_s < 900
+                     ? "1 validation error detected: Value at 'durationSeconds' failed to "
+                       "satisfy constraint: Member must have value greater than or equal to 900"
+                     : "The requested DurationSeconds exceeds the MaxSessionDuration set for "
+                       "this role.");
+    } else {
+        sl_iam_session_t s = {.role = true, .expiration_s = op->now_s + op->duration_s};
+        snprintf(s.account_id, sizeof s.account_id, "%s", owner);
+        snprintf(s.user_name, sizeof s.user_name, "%s", role->name);
+        snprintf(s.role_session, sizeof s.role_session, "%s", op->session_name);
+        rc = sl_iam_session_issue(root->session_key, &s, &op->creds);
+        op->expiration_s = s.expiration_s;
+        snprintf(op->assumed_role_id, sizeof op->assumed_role_id, "%s:%s", role->role_id,
+                 op->session_name);
+        snprintf(op->assumed_role_arn, sizeof op->assumed_role_arn,
+                 "arn:aws:sts::%s:assumed-role/%s/%s", owner, role->name, op->session_name);
+        if (!caller) /* open mode: requests signed with the role's key land in its account */
+            snprintf(op->creds.access_key_id, sizeof op->creds.access_key_id, "%s", owner);
+    }
+    sl_arena_deinit(&arena);
+    free(role);
+    return rc;
 }
 
 /* The authentication mode: --auth sigv4 reads the credentials file; --auth open is refused on
@@ -870,14 +974,16 @@ static int open_front(sl_compose_t *root) {
     }
     if (rc == 0) {
         sl_front_service_t sts;
-        sl_sts_describe(&sts, sts_issue, root);
+        sl_sts_hooks_t hooks = {.issue = sts_issue, .assume = sts_assume, .ctx = root};
+        sl_sts_describe(&sts, &hooks);
         sts.account = sts_account;
         sts.account_ctx = root;
         rc = sl_front_add_service(root->front, &sts);
     }
     if (rc == 0) {
         sl_front_service_t iam;
-        sl_iamapi_describe(root->iam, &iam);
+        root->iamapi = (sl_iamapi_t){root->iam, root->roles};
+        sl_iamapi_describe(&root->iamapi, &iam);
         iam.account = iam_account;
         iam.account_ctx = root;
         rc = sl_front_add_service(root->front, &iam);
@@ -1072,6 +1178,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_linelog_close(root->audit); /* after the server: every answer was sent */
     sl_iam_creds_close(root->creds);
     sl_iam_store_destroy(root->iam);
+    sl_iam_roles_destroy(root->roles);
     sl_kapi_destroy(root->kapi);
     sl_ingest_destroy(root->ingest);
     sl_ingest_keys_close(root->ingest_keys);

@@ -132,3 +132,61 @@ def test_aws_cli_v2(srv):
                        timeout=60)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/admin"
+
+
+def policy(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def test_assume_role(srv):
+    iam = client(srv, "iam")
+    keys = {}
+    for user in ("carl", "dora"):
+        iam.create_user(UserName=user)
+        keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
+    role = iam.create_role(RoleName="reader", AssumeRolePolicyDocument=policy(
+        {"Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:user/carl",
+                                                  f"arn:aws:iam::{OTHER}:root"]},
+         "Action": "sts:AssumeRole"}))["Role"]
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/reader"
+    assert role["Arn"] == role_arn and role["RoleId"].startswith("AROA")
+    doc = iam.get_role(RoleName="reader")["Role"]["AssumeRolePolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc  # boto3 decodes it
+    assert doc["Statement"][0]["Action"] == "sts:AssumeRole"
+    iam.put_role_policy(RoleName="reader", PolicyName="list", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "kinesis:ListStreams", "Resource": "*"}))
+    assert "reader" in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+
+    def sts_of(user):
+        return client(srv, "sts", keys[user]["AccessKeyId"], keys[user]["SecretAccessKey"])
+
+    # carl is named by the trust policy: no identity policy of its own is needed
+    got = sts_of("carl").assume_role(RoleArn=role_arn, RoleSessionName="s1")
+    assert got["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/s1"
+    c = got["Credentials"]
+    me = with_creds(srv, "sts", c).get_caller_identity()
+    assert me["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/s1"
+    k = with_creds(srv, "kinesis", c)
+    assert "StreamNames" in k.list_streams()  # the role's policy allows it
+    code, msg = error(lambda: k.create_stream(StreamName="nope", ShardCount=1))
+    assert code == "AccessDeniedException"
+    assert msg.startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/reader/s1 is not authorized "
+                          "to perform: kinesis:CreateStream")
+    # dora is not in the trust policy
+    assert error(lambda: sts_of("dora").assume_role(RoleArn=role_arn, RoleSessionName="s2")) == (
+        "AccessDenied", f"User: arn:aws:iam::{ACCOUNT}:user/dora is not authorized to perform: "
+        f"sts:AssumeRole on resource: {role_arn}")
+    assert error(lambda: sts_of("carl").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/missing", RoleSessionName="s3"))[0] == "AccessDenied"
+    # another account trusted by its root: its admin may assume the role
+    other = client(srv, "sts", OTHER_KEY, OTHER_SECRET)
+    c2 = other.assume_role(RoleArn=role_arn, RoleSessionName="xa", DurationSeconds=900)[
+        "Credentials"]
+    assert with_creds(srv, "sts", c2).get_caller_identity()["Account"] == ACCOUNT
+    assert error(lambda: other.assume_role(RoleArn=role_arn, RoleSessionName="xa",
+                                           DurationSeconds=7200))[0] == "ValidationError"
+    # a role with policies cannot be deleted
+    assert error(lambda: iam.delete_role(RoleName="reader"))[0] == "DeleteConflict"
+    iam.delete_role_policy(RoleName="reader", PolicyName="list")
+    iam.delete_role(RoleName="reader")
+    assert error(lambda: iam.get_role(RoleName="reader"))[0] == "NoSuchEntity"

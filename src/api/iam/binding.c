@@ -15,7 +15,11 @@
 #include <time.h>
 
 static sl_iam_store_t *store_of(sl_front_call_t *call) {
-    return call->binding;
+    return ((sl_iamapi_t *)call->binding)->store;
+}
+
+static sl_iam_roles_t *roles_of(sl_front_call_t *call) {
+    return ((sl_iamapi_t *)call->binding)->roles;
 }
 
 static const sl_iam_account_t *account_of(sl_front_call_t *call) {
@@ -347,6 +351,217 @@ static void op_delete_user_policy(sl_front_call_t *call) {
     sl_front_query_end(call, &w);
 }
 
+/* ---- roles ---- */
+
+/* The document must be a JSON object (AWS: MalformedPolicyDocument). */
+static bool document_ok(sl_front_call_t *call, const char *doc) {
+    size_t len = strlen(doc);
+    char *copy = sl_arena_strndup(call->arena, doc, len);
+    sl_val_t *v = NULL;
+    const char *reason;
+    if (copy && sl_json_parse(copy, len, call->arena, &v, &reason) == 0 && v &&
+        v->type == SL_VAL_MAP)
+        return true;
+    sl_front_fail(call, "MalformedPolicyDocument", "Syntax errors in policy.");
+    return false;
+}
+
+static void fail_role(sl_front_call_t *call, int rc, const char *name) {
+    switch (rc) {
+    case SL_ENOTFOUND:
+        sl_front_fail(call, "NoSuchEntity", "The role with name %s cannot be found.", name);
+        return;
+    case SL_EEXIST:
+        if (strcmp(call->op->name, "DeleteRole") == 0)
+            sl_front_fail(call, "DeleteConflict",
+                          "Cannot delete entity, must delete policies first.");
+        else
+            sl_front_fail(call, "EntityAlreadyExists", "Role with name %s already exists.", name);
+        return;
+    case SL_ELIMIT:
+        sl_front_fail(call, "LimitExceeded", "Cannot exceed quota for RolesPerAccount: %d",
+                      SL_IAM_ROLES_MAX);
+        return;
+    default:
+        sl_front_fail_internal(call, rc);
+    }
+}
+
+static void write_role(sl_front_call_t *call, sl_xml_writer_t *w, const sl_iam_role_t *r) {
+    char date[32];
+    iso_time(r->created_ms, date);
+    sl_buf_t enc = SL_BUF_INIT;
+    url_encode(&enc, r->trust);
+    sl_xml_element(w, "Path", "/");
+    sl_xml_element(w, "RoleName", r->name);
+    sl_xml_element(w, "RoleId", r->role_id);
+    sl_xml_element_fmt(w, "Arn", "arn:aws:iam::%s:role/%s", account_of(call)->id, r->name);
+    sl_xml_element(w, "CreateDate", date);
+    sl_xml_element_len(w, "AssumeRolePolicyDocument", enc.data ? enc.data : "", enc.len);
+    sl_xml_element_fmt(w, "MaxSessionDuration", "%d", (int)r->max_session_s);
+    sl_buf_free(&enc);
+}
+
+static void op_create_role(sl_front_call_t *call) {
+    const char *name = member(call, "RoleName"), *trust = member(call, "AssumeRolePolicyDocument");
+    int64_t max = 3600;
+    sl_val_get_int(call->in, "MaxSessionDuration", &max);
+    if (!document_ok(call, trust)) return;
+    sl_iam_role_t *r = malloc(sizeof *r);
+    int rc = r ? sl_iam_role_create(roles_of(call), account_of(call)->id, name, trust, (int32_t)max,
+                                    call->now_ms, r)
+               : SL_ENOMEM;
+    if (rc == 0) {
+        sl_xml_writer_t w;
+        sl_front_query_begin(call, &w, true);
+        sl_xml_open(&w, "Role", NULL);
+        write_role(call, &w, r);
+        sl_xml_close(&w);
+        sl_front_query_end(call, &w);
+    } else {
+        fail_role(call, rc, name);
+    }
+    free(r);
+}
+
+static void op_get_role(sl_front_call_t *call) {
+    const char *name = member(call, "RoleName");
+    sl_iam_role_t *r = malloc(sizeof *r);
+    int rc = r ? sl_iam_role_get(roles_of(call), account_of(call)->id, name, r) : SL_ENOMEM;
+    if (rc == 0) {
+        sl_xml_writer_t w;
+        sl_front_query_begin(call, &w, true);
+        sl_xml_open(&w, "Role", NULL);
+        write_role(call, &w, r);
+        sl_xml_close(&w);
+        sl_front_query_end(call, &w);
+    } else {
+        fail_role(call, rc, name);
+    }
+    free(r);
+}
+
+static void op_list_roles(sl_front_call_t *call) {
+    int64_t max = 100;
+    sl_val_get_int(call->in, "MaxItems", &max);
+    sl_iam_role_t *roles = malloc((size_t)max * sizeof *roles);
+    if (!roles) {
+        sl_front_fail_internal(call, SL_ENOMEM);
+        return;
+    }
+    bool more;
+    const char *marker = member(call, "Marker");
+    size_t n = sl_iam_role_list(roles_of(call), account_of(call)->id, marker ? marker : "", roles,
+                                (size_t)max, &more);
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, true);
+    sl_xml_element(&w, "IsTruncated", more ? "true" : "false");
+    sl_xml_open(&w, "Roles", NULL);
+    for (size_t i = 0; i < n; i++) {
+        sl_xml_open(&w, "member", NULL);
+        write_role(call, &w, &roles[i]);
+        sl_xml_close(&w);
+    }
+    sl_xml_close(&w);
+    if (more && n) sl_xml_element(&w, "Marker", roles[n - 1].name);
+    free(roles);
+    sl_front_query_end(call, &w);
+}
+
+static void op_delete_role(sl_front_call_t *call) {
+    const char *name = member(call, "RoleName");
+    int rc = sl_iam_role_delete(roles_of(call), account_of(call)->id, name);
+    if (rc) {
+        fail_role(call, rc, name);
+        return;
+    }
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, false);
+    sl_front_query_end(call, &w);
+}
+
+static void op_put_role_policy(sl_front_call_t *call) {
+    const char *role = member(call, "RoleName"), *name = member(call, "PolicyName");
+    const char *doc = member(call, "PolicyDocument");
+    if (!document_ok(call, doc)) return;
+    int rc = sl_iam_role_policy_put(roles_of(call), account_of(call)->id, role, name, doc);
+    if (rc) {
+        fail_role(call, rc, role);
+        return;
+    }
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, false);
+    sl_front_query_end(call, &w);
+}
+
+static void op_get_role_policy(sl_front_call_t *call) {
+    const char *role = member(call, "RoleName"), *name = member(call, "PolicyName");
+    char *doc = NULL;
+    int rc = sl_iam_role_policy_get(roles_of(call), account_of(call)->id, role, name, &doc);
+    if (rc == SL_ENOTFOUND) {
+        sl_iam_role_t *r = malloc(sizeof *r);
+        if (r && sl_iam_role_get(roles_of(call), account_of(call)->id, role, r) == 0)
+            sl_front_fail(call, "NoSuchEntity", "The role policy with name %s cannot be found.",
+                          name);
+        else
+            fail_role(call, rc, role);
+        free(r);
+        return;
+    }
+    if (rc) {
+        sl_front_fail_internal(call, rc);
+        return;
+    }
+    sl_buf_t enc = SL_BUF_INIT;
+    url_encode(&enc, doc);
+    free(doc);
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, true);
+    sl_xml_element(&w, "RoleName", role);
+    sl_xml_element(&w, "PolicyName", name);
+    sl_xml_element_len(&w, "PolicyDocument", enc.data ? enc.data : "", enc.len);
+    sl_buf_free(&enc);
+    sl_front_query_end(call, &w);
+}
+
+static void op_list_role_policies(sl_front_call_t *call) {
+    const char *role = member(call, "RoleName");
+    char(*names)[SL_AUTH_NAME_BYTES_MAX] =
+        sl_arena_alloc(call->arena, SL_IAM_ROLE_POLICIES_MAX * sizeof *names);
+    size_t n = 0;
+    int rc = names ? sl_iam_role_policy_list(roles_of(call), account_of(call)->id, role, names,
+                                             SL_IAM_ROLE_POLICIES_MAX, &n)
+                   : SL_ENOMEM;
+    if (rc) {
+        fail_role(call, rc, role);
+        return;
+    }
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, true);
+    sl_xml_open(&w, "PolicyNames", NULL);
+    for (size_t i = 0; i < n; i++)
+        sl_xml_element(&w, "member", names[i]);
+    sl_xml_close(&w);
+    sl_xml_element(&w, "IsTruncated", "false");
+    sl_front_query_end(call, &w);
+}
+
+static void op_delete_role_policy(sl_front_call_t *call) {
+    const char *role = member(call, "RoleName"), *name = member(call, "PolicyName");
+    int rc = sl_iam_role_policy_delete(roles_of(call), account_of(call)->id, role, name);
+    if (rc == SL_ENOTFOUND) {
+        sl_front_fail(call, "NoSuchEntity", "The role policy with name %s cannot be found.", name);
+        return;
+    }
+    if (rc) {
+        sl_front_fail_internal(call, rc);
+        return;
+    }
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, false);
+    sl_front_query_end(call, &w);
+}
+
 static void op_unsupported(sl_front_call_t *call) {
     sl_front_fail(call, SL_AWS_INTERNAL_FAILURE, "%s is not supported by this server.",
                   call->op->name);
@@ -356,12 +571,26 @@ static const struct {
     const char *name;
     sl_front_op_fn fn;
 } ops[] = {
-    {"CreateAccessKey", op_create_access_key},   {"CreateUser", op_create_user},
-    {"DeleteAccessKey", op_delete_access_key},   {"DeleteUser", op_delete_user},
-    {"DeleteUserPolicy", op_delete_user_policy}, {"GetUser", op_get_user},
-    {"GetUserPolicy", op_get_user_policy},       {"ListAccessKeys", op_list_access_keys},
-    {"ListUserPolicies", op_list_user_policies}, {"ListUsers", op_list_users},
-    {"PutUserPolicy", op_put_user_policy},       {"UpdateAccessKey", op_update_access_key},
+    {"CreateAccessKey", op_create_access_key},
+    {"CreateUser", op_create_user},
+    {"DeleteAccessKey", op_delete_access_key},
+    {"DeleteUser", op_delete_user},
+    {"DeleteUserPolicy", op_delete_user_policy},
+    {"GetUser", op_get_user},
+    {"GetUserPolicy", op_get_user_policy},
+    {"ListAccessKeys", op_list_access_keys},
+    {"ListUserPolicies", op_list_user_policies},
+    {"ListUsers", op_list_users},
+    {"PutUserPolicy", op_put_user_policy},
+    {"UpdateAccessKey", op_update_access_key},
+    {"CreateRole", op_create_role},
+    {"GetRole", op_get_role},
+    {"ListRoles", op_list_roles},
+    {"DeleteRole", op_delete_role},
+    {"PutRolePolicy", op_put_role_policy},
+    {"GetRolePolicy", op_get_role_policy},
+    {"ListRolePolicies", op_list_role_policies},
+    {"DeleteRolePolicy", op_delete_role_policy},
 };
 
 static sl_front_op_fn handler(const char *op_name) {
@@ -381,12 +610,16 @@ static const char *iam_resource(const sl_op_t *op, const sl_val_t *in, void *acc
     (void)region;
     size_t len = 0;
     const char *user = sl_val_get_str(in, "UserName", &len);
+    const char *role = sl_val_get_str(in, "RoleName", &len);
+    if (role)
+        return sl_arena_sprintf(arena, "arn:aws:iam::%s:role/%.*s", account_id, (int)len, role);
+    user = sl_val_get_str(in, "UserName", &len);
     if (user)
         return sl_arena_sprintf(arena, "arn:aws:iam::%s:user/%.*s", account_id, (int)len, user);
     return sl_arena_sprintf(arena, "arn:aws:iam::%s:*", account_id);
 }
 
-void sl_iamapi_describe(sl_iam_store_t *store, sl_front_service_t *svc) {
+void sl_iamapi_describe(sl_iamapi_t *api, sl_front_service_t *svc) {
     *svc = (sl_front_service_t){
         .name = "iam",
         .protocol = SL_FRONT_PROTO_QUERY,
@@ -395,7 +628,7 @@ void sl_iamapi_describe(sl_iam_store_t *store, sl_front_service_t *svc) {
         .signing_name = sl_iam_model.signing_name,
         .signing_region = "us-east-1",
         .xml_namespace = "https://iam.amazonaws.com/doc/2010-05-08/",
-        .binding = store,
+        .binding = api,
         .resource = iam_resource,
         .action_prefix = "iam",
     };

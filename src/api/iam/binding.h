@@ -8,10 +8,19 @@
 #define SL_API_IAM_BINDING_H
 
 #include "front/front.h"
+#include "iam/roles.h"
 #include "iam/store.h"
 
-/* Fills *svc with the IAM descriptor over `store` (no account hook: the composition root sets
+/* What the binding serves (owned by the composition root): users, keys and user policies, and
+ * roles (CreateRole, GetRole, ListRoles, DeleteRole, PutRolePolicy, GetRolePolicy,
+ * ListRolePolicies, DeleteRolePolicy) for STS's AssumeRole. */
+typedef struct {
+    sl_iam_store_t *store;
+    sl_iam_roles_t *roles;
+} sl_iamapi_t;
+
+/* Fills *svc with the IAM descriptor over `api` (no account hook: the composition root sets
  * it). */
-void sl_iamapi_describe(sl_iam_store_t *store, sl_front_service_t *svc);
+void sl_iamapi_describe(sl_iamapi_t *api, sl_front_service_t *svc);
 
 #endif

@@ -40,12 +40,7 @@ static void op_get_caller_identity(sl_front_call_t *call) {
     sl_front_query_end(call, &w);
 }
 
-typedef struct {
-    sl_sts_issue_fn issue;
-    void *ctx;
-} issuer_t;
-
-static issuer_t g_issuer;
+static sl_sts_hooks_t g_hooks;
 
 static void iso_time(int64_t s, char out[32]) {
     time_t t = (time_t)s;
@@ -73,7 +68,7 @@ static void op_get_session_token(sl_front_call_t *call) {
                       "Cannot call GetSessionToken with session credentials");
         return;
     }
-    issuer_t *is = call->binding;
+    sl_sts_hooks_t *is = call->binding;
     sl_iam_session_creds_t *c = sl_arena_alloc(call->arena, sizeof *c);
     int64_t expiration = call->now_ms / 1000 + duration;
     int rc = c ? is->issue(is->ctx, call->principal, call->account, expiration, c) : SL_ENOMEM;
@@ -95,6 +90,48 @@ static void op_get_session_token(sl_front_call_t *call) {
     memset(c, 0, sizeof *c);
 }
 
+/* AssumeRole: DurationSeconds 900.. the role's MaxSessionDuration (default 3600). */
+static void op_assume_role(sl_front_call_t *call) {
+    sl_sts_hooks_t *is = call->binding;
+    sl_sts_assume_t *op = sl_arena_calloc(call->arena, 1, sizeof *op);
+    if (!op) {
+        sl_front_fail_internal(call, SL_ENOMEM);
+        return;
+    }
+    op->duration_s = 3600;
+    sl_val_get_int(call->in, "DurationSeconds", &op->duration_s);
+    op->caller = call->principal;
+    op->account = call->account;
+    op->role_arn = sl_val_get_str(call->in, "RoleArn", NULL);
+    op->session_name = sl_val_get_str(call->in, "RoleSessionName", NULL);
+    op->now_s = call->now_ms / 1000;
+    int rc = is->assume(is->ctx, op);
+    if (rc) {
+        sl_front_fail_internal(call, rc);
+        return;
+    }
+    if (op->error_type) {
+        sl_front_fail(call, op->error_type, "%s", op->error_message);
+        return;
+    }
+    char date[32];
+    iso_time(op->expiration_s, date);
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, true);
+    sl_xml_open(&w, "Credentials", NULL);
+    sl_xml_element(&w, "AccessKeyId", op->creds.access_key_id);
+    sl_xml_element(&w, "SecretAccessKey", op->creds.secret);
+    sl_xml_element(&w, "SessionToken", op->creds.session_token);
+    sl_xml_element(&w, "Expiration", date);
+    sl_xml_close(&w);
+    sl_xml_open(&w, "AssumedRoleUser", NULL);
+    sl_xml_element(&w, "AssumedRoleId", op->assumed_role_id);
+    sl_xml_element(&w, "Arn", op->assumed_role_arn);
+    sl_xml_close(&w);
+    sl_front_query_end(call, &w);
+    memset(&op->creds, 0, sizeof op->creds);
+}
+
 static void op_unsupported(sl_front_call_t *call) {
     sl_front_fail(call, SL_AWS_INTERNAL_FAILURE, "%s is not supported by this server.",
                   call->op->name);
@@ -103,13 +140,14 @@ static void op_unsupported(sl_front_call_t *call) {
 static sl_front_op_fn handler(const char *op_name) {
     if (strcmp(op_name, "GetCallerIdentity") == 0) return op_get_caller_identity;
     if (strcmp(op_name, "GetSessionToken") == 0) return op_get_session_token;
+    if (strcmp(op_name, "AssumeRole") == 0) return op_assume_role;
     return op_unsupported;
 }
 
-void sl_sts_describe(sl_front_service_t *svc, sl_sts_issue_fn issue, void *issue_ctx) {
-    g_issuer = (issuer_t){issue, issue_ctx};
+void sl_sts_describe(sl_front_service_t *svc, const sl_sts_hooks_t *hooks) {
+    g_hooks = *hooks;
     *svc = (sl_front_service_t){
-        .binding = &g_issuer,
+        .binding = &g_hooks,
         .name = "sts",
         .protocol = SL_FRONT_PROTO_QUERY,
         .model = &sl_sts_model,

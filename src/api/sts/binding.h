@@ -16,7 +16,32 @@
 typedef int (*sl_sts_issue_fn)(void *ctx, const sl_front_principal_t *caller, const char *account,
                                int64_t expiration_s, sl_iam_session_creds_t *out);
 
-/* Fills *svc with the STS descriptor (no account hook: the composition root sets it). */
-void sl_sts_describe(sl_front_service_t *svc, sl_sts_issue_fn issue, void *issue_ctx);
+/* AssumeRole: what the binding asks and what it answers. */
+typedef struct {
+    const sl_front_principal_t *caller; /* NULL in open mode */
+    const char *account;                /* the caller's */
+    const char *role_arn;
+    const char *session_name;
+    int64_t duration_s;
+    int64_t now_s;
+    /* out */
+    sl_iam_session_creds_t creds;
+    int64_t expiration_s;
+    char assumed_role_id[SL_AUTH_NAME_BYTES_MAX + 32];
+    char assumed_role_arn[SL_AUTH_ARN_BYTES_MAX];
+    const char *error_type; /* set when refused (AccessDenied, ValidationError) */
+    char error_message[SL_AUTH_ARN_BYTES_MAX + 256];
+} sl_sts_assume_t;
+
+typedef struct {
+    sl_sts_issue_fn issue;
+    /* AssumeRole: 0 with op's out filled, or 0 with op->error_type set (refused), or SL_E*. */
+    int (*assume)(void *ctx, sl_sts_assume_t *op);
+    void *ctx;
+} sl_sts_hooks_t;
+
+/* Fills *svc with the STS descriptor (no account hook: the composition root sets it); the hooks
+ * are copied. */
+void sl_sts_describe(sl_front_service_t *svc, const sl_sts_hooks_t *hooks);
 
 #endif

@@ -137,6 +137,14 @@ static void test_resource_policy(void) {
     /* an identity policy may not name a principal; a resource policy must */
     expect_malformed("{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
                      "\"*\",\"Resource\":\"*\"}}");
+    /* a trust policy names no Resource: it applies to the resource it is attached to */
+    const char *trust = "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
+                        "\"444455556666\"},\"Action\":\"sts:AssumeRole\"}}";
+    CHECK_EQ_INT(sl_iam_resource_policy_parse(trust, strlen(trust), &arena, &p, &reason), 0);
+    r.action = "sts:AssumeRole";
+    r.resource = "arn:aws:iam::111122223333:role/reader";
+    r.principal_account = "444455556666";
+    CHECK(sl_iam_policy_decide(p, &r) == SL_IAM_ALLOW);
     const char *no_principal =
         "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}";
     CHECK_EQ_INT(
