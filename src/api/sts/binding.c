@@ -86,8 +86,8 @@ static void op_get_session_token(sl_front_call_t *call) {
     sl_xml_element(&w, "SessionToken", c->session_token);
     sl_xml_element(&w, "Expiration", date);
     sl_xml_close(&w);
+    memset(c, 0, sizeof *c); /* before the answer goes: it frees the arena */
     sl_front_query_end(call, &w);
-    memset(c, 0, sizeof *c);
 }
 
 /* AssumeRole: DurationSeconds 900.. the role's MaxSessionDuration (default 3600). */
@@ -128,8 +128,8 @@ static void op_assume_role(sl_front_call_t *call) {
     sl_xml_element(&w, "AssumedRoleId", op->assumed_role_id);
     sl_xml_element(&w, "Arn", op->assumed_role_arn);
     sl_xml_close(&w);
+    memset(&op->creds, 0, sizeof op->creds); /* before the answer goes: it frees the arena */
     sl_front_query_end(call, &w);
-    memset(&op->creds, 0, sizeof op->creds);
 }
 
 static void op_unsupported(sl_front_call_t *call) {
