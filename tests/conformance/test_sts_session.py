@@ -190,3 +190,31 @@ def test_assume_role(srv):
     iam.delete_role_policy(RoleName="reader", PolicyName="list")
     iam.delete_role(RoleName="reader")
     assert error(lambda: iam.get_role(RoleName="reader"))[0] == "NoSuchEntity"
+
+
+JS_DIR = __import__("pathlib").Path(__file__).resolve().parent / "js"
+
+
+def test_js_sdk_v3(srv):
+    """The JavaScript SDK v3 with temporary credentials, on a stream encrypted at rest."""
+    import shutil
+    node = shutil.which("node")
+    assert node, "node is not installed: run scripts/setup.sh"
+    assert (JS_DIR / "node_modules" / "@aws-sdk" / "client-kinesis").is_dir(), (
+        "tests/conformance/js/node_modules is missing: run scripts/setup.sh (npm ci)")
+    kid = client(srv, "kms").create_key()["KeyMetadata"]["KeyId"]
+    k = client(srv, "kinesis")
+    name = unique_name("jsenc")
+    create_stream_and_wait(k, name)
+    k.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=kid)
+    c = client(srv, "sts").get_session_token()["Credentials"]
+    env = {key: v for key, v in os.environ.items() if not key.startswith("AWS_")}
+    env.update(SLUICE_ENDPOINT=srv.endpoint, SLUICE_KEY=c["AccessKeyId"],
+               SLUICE_SECRET=c["SecretAccessKey"], SLUICE_TOKEN=c["SessionToken"],
+               SLUICE_STREAM=name, AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    p = subprocess.run([node, "--test", "--test-reporter=spec", "security.sigv4.mjs"], cwd=JS_DIR,
+                       env=env, capture_output=True, text=True, timeout=120)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-10000:]
+    assert "pass 0" not in out and "fail 0" in out, out[-3000:]
