@@ -627,7 +627,22 @@ def test_only_admins_create_functions_when_signatures_are_verified(make_server, 
     assert e.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "arn:aws:iam::000000000000:user/app" in e.value.response["Error"]["Message"]
     create(boss, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
-    # any verified principal of the account may invoke; a wrong secret may not
+    # a principal whose policies allow lambda:InvokeFunction may invoke (docs/security.md,
+    # "Authorization"); one without (app, a non-admin of the credentials file) may not
+    with pytest.raises(app.exceptions.ClientError) as e:
+        invoke(app, name, {})
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    import json
+    import boto3
+    iam = boto3.client("iam", endpoint_url=srv.endpoint, region_name="us-east-1",
+                       aws_access_key_id="AKIDADMIN", aws_secret_access_key="s1")
+    iam.create_user(UserName="invoker")
+    key = iam.create_access_key(UserName="invoker")["AccessKey"]
+    iam.put_user_policy(UserName="invoker", PolicyName="invoke", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                       "Resource": "arn:aws:lambda:us-east-1:000000000000:function:*"}]}))
+    app = client(key["AccessKeyId"], key["SecretAccessKey"])
     _, out = invoke(app, name, {"k": 1})
     assert out["event"] == {"k": 1}
     arn = boss.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
