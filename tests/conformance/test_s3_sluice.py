@@ -203,7 +203,8 @@ def test_signatures_verified(make_server, tmp_path):
     creds = tmp_path / "credentials"
     creds.write_text("[admin]\naws_access_key_id = %s\naws_secret_access_key = %s\nadmin = true\n"
                      "[other]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
-                     "account_id = 222233334444\n" % (key, secret, other_key, other_secret))
+                     "account_id = 222233334444\nadmin = true\n"
+                     % (key, secret, other_key, other_secret))
     srv = make_server(auth="sigv4", credentials=str(creds))
 
     def client(k, s, **cfg):
