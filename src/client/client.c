@@ -59,6 +59,7 @@ typedef struct {
     char *body;
     size_t len;
     char *idempotency_key;
+    char *get_path; /* a plain, unsigned GET of this path (sl_client_get) instead of an operation */
     sl_client_done_fn done;
     void *arg;
 } call_t;
@@ -233,6 +234,7 @@ static void stream_end(const sl_client_response_t *r, void *arg) {
 static void call_free(call_t *k) {
     free(k->body);
     free(k->idempotency_key);
+    free(k->get_path);
     free(k);
 }
 
@@ -302,6 +304,20 @@ static void start_call(void *arg) {
     sl_client_t *c = k->client;
     if (!c->http) {
         fail_call(k, SL_ECLOSED, "client closed");
+        return;
+    }
+    if (k->get_path) {
+        const sl_http_header_t host = {"host", 4, c->s.authority, strlen(c->s.authority)};
+        sl_http_client_req_t q = {.origin = c->s.origin,
+                                  .version = c->version,
+                                  .method = "GET",
+                                  .path = k->get_path,
+                                  .headers = &host,
+                                  .header_count = 1,
+                                  .on_done = call_done,
+                                  .arg = k};
+        int rc = sl_http_client_submit(c->http, &q, NULL);
+        if (rc != 0) fail_call(k, rc == SL_ELIMIT ? SL_EAGAIN : SL_EIO, sl_strerror(rc));
         return;
     }
     char amz_date[17], sha[65], auth[600];
@@ -402,6 +418,23 @@ static int call_service_stream(sl_client_t *client, int service, const char *ope
     if (len) memcpy(k->body, json, len);
     k->body[len] = 0;
     k->len = len;
+    k->done = done;
+    k->arg = arg;
+    int rc = sl_loop_post(client->loop, start_call, k);
+    if (rc != 0) call_free(k);
+    return rc;
+}
+
+int sl_client_get(sl_client_t *client, const char *path, sl_client_done_fn done, void *arg) {
+    if (!client || !path || path[0] != '/' || !done) return SL_EINVAL;
+    call_t *k = calloc(1, sizeof *k);
+    if (!k) return SL_ENOMEM;
+    k->client = client;
+    k->get_path = strdup(path);
+    if (!k->get_path) {
+        call_free(k);
+        return SL_ENOMEM;
+    }
     k->done = done;
     k->arg = arg;
     int rc = sl_loop_post(client->loop, start_call, k);
@@ -525,13 +558,15 @@ static void sync_done(const sl_client_response_t *r, void *arg) {
     pthread_mutex_unlock(&w->mu);
 }
 
+/* An operation of a service, or (get_path set) a plain GET, waited for. */
 static int call_sync(sl_client_t *client, int service, const char *operation, const char *json,
-                     size_t len, sl_client_result_t *out) {
+                     size_t len, const char *get_path, sl_client_result_t *out) {
     memset(out, 0, sizeof *out);
     sync_wait_t w = {.out = out};
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cond, NULL);
-    int rc = call_service(client, service, operation, json, len, NULL, sync_done, &w);
+    int rc = get_path ? sl_client_get(client, get_path, sync_done, &w)
+                      : call_service(client, service, operation, json, len, NULL, sync_done, &w);
     if (rc == 0) {
         pthread_mutex_lock(&w.mu);
         while (!w.done)
@@ -551,12 +586,16 @@ static int call_sync(sl_client_t *client, int service, const char *operation, co
 
 int sl_client_call_sync(sl_client_t *client, const char *operation, const char *json, size_t len,
                         sl_client_result_t *out) {
-    return call_sync(client, 0, operation, json, len, out);
+    return call_sync(client, 0, operation, json, len, NULL, out);
 }
 
 int sl_client_call_dynamodb_sync(sl_client_t *client, const char *operation, const char *json,
                                  size_t len, sl_client_result_t *out) {
-    return call_sync(client, 1, operation, json, len, out);
+    return call_sync(client, 1, operation, json, len, NULL, out);
+}
+
+int sl_client_get_sync(sl_client_t *client, const char *path, sl_client_result_t *out) {
+    return call_sync(client, 0, NULL, NULL, 0, path, out);
 }
 
 void sl_client_result_free(sl_client_result_t *r) {

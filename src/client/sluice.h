@@ -128,6 +128,11 @@ int sl_client_call_sync(sl_client_t *client, const char *operation, const char *
 /* Blocking sl_client_call_dynamodb, with sl_client_call_sync's results. */
 int sl_client_call_dynamodb_sync(sl_client_t *client, const char *operation, const char *json,
                                  size_t len, sl_client_result_t *out);
+/* A plain, unsigned GET of `path` ("/metrics", "/health") on the client's endpoint, over its
+ * connections: done gets the status and the body (error_code "HTTP404" and so on when the status
+ * is not 200). Same returns as sl_client_call; _sync as sl_client_call_sync. */
+int sl_client_get(sl_client_t *client, const char *path, sl_client_done_fn done, void *arg);
+int sl_client_get_sync(sl_client_t *client, const char *path, sl_client_result_t *out);
 void sl_client_result_free(sl_client_result_t *r);
 
 /* ---- producer ---- */

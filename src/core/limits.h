@@ -611,6 +611,16 @@ static_assert(SL_HTTP_CLIENT_RESPONSE_BODY_MAX_BYTES_DEFAULT >=
 static_assert(SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT < SL_HTTP_IDLE_TIMEOUT_MS,
               "client idle timeout not below the server's");
 
+/* `sluice top` (cli/top.c): streams and shards shown per refresh (a terminal shows fewer), series
+ * read from /metrics, names (a stream name is at most 128 characters, a shard id 20), and the
+ * refresh interval's range in seconds. */
+#define SL_TOP_STREAMS_MAX 1000
+#define SL_TOP_SHARDS_MAX 10000
+#define SL_TOP_SERIES_MAX 100000
+#define SL_TOP_NAME_BYTES 130
+#define SL_TOP_INTERVAL_MIN_S 0.1
+#define SL_TOP_INTERVAL_MAX_S 3600.0
+
 /* Kinesis Data Analytics SQL applications (src/analytics/). */
 #define SL_ANALYTICS_CODE_MAX_CHARS 102400 /* ApplicationCode, the API's maximum */
 /* Nesting of expressions and queries: bounds the parser's and planner's recursion. */

@@ -2,6 +2,7 @@
  * composition root (server/compose.c), then waits for SIGTERM/SIGINT. */
 #include "cli/bench.h"
 #include "cli/streams.h"
+#include "cli/top.h"
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -16,9 +17,11 @@
 #include <string.h>
 
 static void usage(FILE *out) {
-    fprintf(out, "Usage: sluice <command> [options]\n\nCommands:\n"
-                 "  serve      run the Kinesis-compatible server (see `sluice serve --help`)\n"
-                 "  bench      load-test a Kinesis endpoint (see `sluice bench --help`)\n");
+    fprintf(out,
+            "Usage: sluice <command> [options]\n\nCommands:\n"
+            "  serve      run the Kinesis-compatible server (see `sluice serve --help`)\n"
+            "  bench      load-test a Kinesis endpoint (see `sluice bench --help`)\n"
+            "  top        live view of streams, shards, rates and lag (`sluice top --help`)\n");
     sl_cli_stream_usage(out);
     fprintf(out, "  check      report the state of a data directory without changing it\n"
                  "  repair     rebuild what can be rebuilt in a data directory (server stopped)\n"
@@ -82,6 +85,7 @@ int main(int argc, char **argv) {
         return serve(argc - 2, argv + 2);
     }
     if (!strcmp(argv[1], "bench")) return sl_bench_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "top")) return sl_cli_top_main(argc - 2, argv + 2);
     if (sl_cli_is_stream_command(argv[1])) return sl_cli_stream_main(argv[1], argc - 2, argv + 2);
     if (!strcmp(argv[1], "check") || !strcmp(argv[1], "repair"))
         return sl_check_main(argc - 2, argv + 2, !strcmp(argv[1], "repair"));
