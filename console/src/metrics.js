@@ -7,8 +7,10 @@
 const HISTORY = 60;
 
 // Which counter a sample name is, by the CloudWatch metric it carries.
+// A histogram counts through its _sum; its _count and _bucket lines are skipped.
 function kindOf(name) {
-  const n = name.toLowerCase().replace(/_total$/, '');
+  if (/_(bucket|count)$/.test(name)) return null;
+  const n = name.toLowerCase().replace(/_(total|sum)$/, '');
   if (n.endsWith('incoming_bytes')) return 'inBytes';
   if (n.endsWith('incoming_records')) return 'inRecords';
   if (n.endsWith('get_records_bytes') || n.endsWith('outgoing_bytes')) return 'outBytes';
@@ -24,8 +26,19 @@ function labelsOf(text) {
   return labels;
 }
 
-// Prometheus text -> { stream: { inBytes, inRecords, outBytes, outRecords } } (stream-level
-// samples only: a shard-level sample carries a shard label and would count twice).
+// The key of a stream's series: Sluice labels them with the account (one server holds several)
+// and the stream name.
+export function seriesKey(account, stream) {
+  return `${account || ''}/${stream}`;
+}
+
+// The account of a stream ARN (arn:aws:kinesis:region:account:stream/name), or ''.
+export function accountOf(arn) {
+  return (arn || '').split(':')[4] || '';
+}
+
+// Prometheus text -> { 'account/stream': { inBytes, inRecords, outBytes, outRecords } }
+// (stream-level samples only: a shard-level sample carries a shard label and would count twice).
 export function parseMetrics(text) {
   const out = {};
   for (const line of text.split('\n')) {
@@ -37,7 +50,8 @@ export function parseMetrics(text) {
     const labels = labelsOf(m[3] || '');
     const stream = labels.stream ?? labels.stream_name ?? labels.StreamName;
     if (stream === undefined || labels.shard !== undefined || labels.shard_id !== undefined) continue;
-    const entry = (out[stream] ||= { inBytes: 0, inRecords: 0, outBytes: 0, outRecords: 0 });
+    const key = seriesKey(labels.account_id ?? labels.account, stream);
+    const entry = (out[key] ||= { inBytes: 0, inRecords: 0, outBytes: 0, outRecords: 0 });
     entry[kind] += Number(m[4]) || 0;
   }
   return out;
@@ -83,14 +97,18 @@ export class Throughput {
     this.lastTime = now;
   }
 
-  // The latest rates of a stream, or null before two polls.
-  now(stream) {
-    const list = this.history.get(stream);
-    return list && list.length ? list[list.length - 1] : null;
+  history_(account, stream) {
+    return this.history.get(seriesKey(account, stream)) || this.history.get(seriesKey('', stream)) || [];
   }
 
-  series(stream, kind) {
-    return (this.history.get(stream) || []).map((p) => p[kind]);
+  // The latest rates of a stream of an account, or null before two polls.
+  now(account, stream) {
+    const list = this.history_(account, stream);
+    return list.length ? list[list.length - 1] : null;
+  }
+
+  series(account, stream, kind) {
+    return this.history_(account, stream).map((p) => p[kind]);
   }
 }
 

@@ -4,7 +4,7 @@
 import { kinesis, kinesisAll } from './api.js';
 import { lineage, shortId } from './lineage.js';
 import { needSignIn } from './main.js';
-import { throughput } from './metrics.js';
+import { accountOf, throughput } from './metrics.js';
 import { every, fill, h, hours, rate, sparkline, status, when } from './ui.js';
 import { viewer } from './viewer.js';
 
@@ -88,12 +88,13 @@ function overview(name, refresh) {
         ['Enhanced monitoring', (d.EnhancedMonitoring?.[0]?.ShardLevelMetrics || []).join(', ') || 'off'],
         ['Created', when(d.StreamCreationTimestamp)],
       ]));
-      const r = throughput.now(name);
+      const account = accountOf(d.StreamARN);
+      const r = throughput.now(account, name);
       fill(charts, throughput.available === false ? h('p', { class: 'muted' }, 'This server does not serve /metrics.') : [
         h('div', { class: 'chart' }, h('div', {}, 'Incoming ', h('strong', {}, r ? rate(r.inBytes) : '—'), h('span', { class: 'muted' }, r ? ' · ' + rate(r.inRecords, 'rec') : '')),
-          sparkline([throughput.series(name, 'inBytes')], { width: 420, height: 70, labels: ['incoming bytes/s'] })),
+          sparkline([throughput.series(account, name, 'inBytes')], { width: 420, height: 70, labels: ['incoming bytes/s'] })),
         h('div', { class: 'chart' }, h('div', {}, 'Outgoing ', h('strong', {}, r ? rate(r.outBytes) : '—'), h('span', { class: 'muted' }, r ? ' · ' + rate(r.outRecords, 'rec') : '')),
-          sparkline([[], throughput.series(name, 'outBytes')], { width: 420, height: 70, labels: ['', 'outgoing bytes/s'] })),
+          sparkline([[], throughput.series(account, name, 'outBytes')], { width: 420, height: 70, labels: ['', 'outgoing bytes/s'] })),
       ]);
     },
   };

@@ -3,7 +3,7 @@
 // every few seconds; and the form that creates a stream.
 import { kinesis, kinesisAll } from './api.js';
 import { needSignIn } from './main.js';
-import { throughput } from './metrics.js';
+import { accountOf, throughput } from './metrics.js';
 import { every, fill, h, hours, rate, sparkline, status } from './ui.js';
 
 const REFRESH_MS = 2000;
@@ -29,6 +29,7 @@ function createForm(onCreated) {
       await kinesis('CreateStream', input);
       status(`Stream ${name} is being created`);
       form.reset();
+      shards.value = 1;
       shardsLabel.hidden = false;
       onCreated();
     } catch (err) {
@@ -42,7 +43,7 @@ export function streamsPage(root) {
   const body = h('tbody', { id: 'streams-body' });
   const table = h('table', { class: 'list', id: 'streams' },
     h('thead', {}, h('tr', {}, ['Name', 'Status', 'Mode', 'Open shards', 'Retention', 'Encryption', 'Consumers',
-      'Incoming', 'Outgoing', 'Last minute'].map((t) => h('th', {}, t)))), body);
+      'Incoming', 'Outgoing', 'Last 2 min'].map((t) => h('th', {}, t)))), body);
   const empty = h('p', { class: 'muted', id: 'streams-empty', hidden: true }, 'No data streams yet: create one below.');
   const metricsNote = h('p', { class: 'muted small', id: 'metrics-note', hidden: true },
     'Throughput needs the server\'s /metrics endpoint, which this server does not serve.');
@@ -67,7 +68,8 @@ export function streamsPage(root) {
     metricsNote.hidden = throughput.available !== false;
     fill(body, list.sort((a, b) => a.StreamName.localeCompare(b.StreamName)).map((s) => {
       const d = summaries.get(s.StreamName) || {};
-      const r = throughput.now(s.StreamName);
+      const account = accountOf(s.StreamARN || d.StreamARN);
+      const r = throughput.now(account, s.StreamName);
       const href = '#/streams/' + encodeURIComponent(s.StreamName);
       return h('tr', { 'data-stream': s.StreamName },
         h('td', {}, h('a', { href, class: 'strong' }, s.StreamName)),
@@ -79,7 +81,7 @@ export function streamsPage(root) {
         h('td', { class: 'num' }, d.ConsumerCount ?? '—'),
         h('td', { class: 'num' }, r ? [rate(r.inBytes), h('div', { class: 'muted small' }, rate(r.inRecords, 'rec'))] : '—'),
         h('td', { class: 'num' }, r ? [rate(r.outBytes), h('div', { class: 'muted small' }, rate(r.outRecords, 'rec'))] : '—'),
-        h('td', {}, sparkline([throughput.series(s.StreamName, 'inBytes'), throughput.series(s.StreamName, 'outBytes')],
+        h('td', {}, sparkline([throughput.series(account, s.StreamName, 'inBytes'), throughput.series(account, s.StreamName, 'outBytes')],
           { labels: ['incoming bytes/s', 'outgoing bytes/s'] })));
     }));
     root.querySelector('#streams')?.setAttribute('data-loaded', 'true');

@@ -51,13 +51,14 @@ export function hours(h) {
 // A small line chart of the last values of one or two series (SVG, no library).
 export function sparkline(series, { width = 160, height = 36, labels = [] } = {}) {
   const all = series.flat().filter((v) => v !== null && v !== undefined);
-  const max = Math.max(1, ...all);
-  const svg = s('svg', { class: 'spark', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' });
+  const max = Math.max(1, ...all) * 1.15;
+  const svg = s('svg', { class: 'spark', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
+    preserveAspectRatio: 'none' });
   series.forEach((values, i) => {
     if (!values.length) return;
     const step = width / Math.max(1, values.length - 1);
     const pts = values.map((v, j) => `${(j * step).toFixed(1)},${(height - 2 - ((v || 0) / max) * (height - 4)).toFixed(1)}`);
-    svg.append(s('polyline', { class: 'series' + i, points: pts.join(' '), fill: 'none' },
+    svg.append(s('polyline', { class: 'series' + i, points: pts.join(' '), fill: 'none', 'vector-effect': 'non-scaling-stroke' },
       labels[i] ? s('title', {}, labels[i]) : null));
   });
   return svg;

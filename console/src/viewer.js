@@ -81,6 +81,8 @@ export function viewer(streamName) {
   }
 
   function add(shard, recs) {
+    // Stay at the bottom while the user is there (tail -f); leave the view alone once they scroll up.
+    const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 40;
     for (const r of recs) {
       const rec = { ...r, shard, data: decodeBase64(r.Data) };
       records.push(rec);
@@ -91,7 +93,7 @@ export function viewer(streamName) {
       list.firstChild?.remove();
     }
     count.textContent = `${records.length} record${records.length === 1 ? '' : 's'}`;
-    if (recs.length && follow.checked) list.lastChild?.scrollIntoView({ block: 'nearest' });
+    if (recs.length && atBottom) list.scrollTop = list.scrollHeight;
   }
 
   function iteratorInput(shardId, type) {

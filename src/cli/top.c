@@ -42,8 +42,10 @@ typedef struct {
     bool has_age_gauge;
 } counters_t;
 
-/* One series of /metrics: a stream (shard "") or a shard of it. */
+/* One series of /metrics: a stream (shard "") or a shard of it, of an account ("" when the
+ * server does not label accounts). */
 typedef struct {
+    char account[SL_TOP_ACCOUNT_BYTES];
     char stream[SL_TOP_NAME_BYTES];
     char shard[SL_TOP_NAME_BYTES];
     counters_t c;
@@ -65,6 +67,7 @@ typedef struct {
 
 typedef struct {
     char name[SL_TOP_NAME_BYTES];
+    char account[SL_TOP_ACCOUNT_BYTES]; /* from the stream's ARN: its series' account_id */
     char status[24];
     bool on_demand, encrypted;
     int64_t retention_h, open_shards, consumers;
@@ -137,9 +140,9 @@ static double *slot_of(counters_t *c, const char *name, size_t len, double *scal
     return NULL;
 }
 
-/* Copies the value of label `key` from a label list ("a=\"x\",b=\"y\"") into out; false when
- * absent. Escapes (\" \\ \n) are undone. */
-static bool label(const char *labels, size_t len, const char *key, char *out, size_t cap) {
+/* Copies the value of label `key` from a label list ("a=\"x\",b=\"y\"") into out; false (and out
+ * "") when absent. Escapes (\" \\ \n) are undone. */
+static bool label_find(const char *labels, size_t len, const char *key, char *out, size_t cap) {
     size_t klen = strlen(key);
     for (size_t i = 0; i < len;) {
         size_t name_start = i;
@@ -166,9 +169,17 @@ static bool label(const char *labels, size_t len, const char *key, char *out, si
     return false;
 }
 
-static series_t *series_find(sample_t *s, const char *stream, const char *shard, bool add) {
+static bool label(const char *labels, size_t len, const char *key, char *out, size_t cap) {
+    if (label_find(labels, len, key, out, cap)) return true;
+    out[0] = 0;
+    return false;
+}
+
+static series_t *series_find(sample_t *s, const char *account, const char *stream,
+                             const char *shard, bool add) {
     for (size_t i = 0; i < s->count; i++)
-        if (!strcmp(s->items[i].stream, stream) && !strcmp(s->items[i].shard, shard))
+        if (!strcmp(s->items[i].stream, stream) && !strcmp(s->items[i].shard, shard) &&
+            !strcmp(s->items[i].account, account))
             return &s->items[i];
     if (!add || s->count >= SL_TOP_SERIES_MAX) return NULL;
     if (s->count % 64 == 0) {
@@ -178,6 +189,7 @@ static series_t *series_find(sample_t *s, const char *stream, const char *shard,
     }
     series_t *x = &s->items[s->count++];
     memset(x, 0, sizeof *x);
+    snprintf(x->account, sizeof x->account, "%s", account);
     snprintf(x->stream, sizeof x->stream, "%s", stream);
     snprintf(x->shard, sizeof x->shard, "%s", shard);
     return x;
@@ -215,15 +227,17 @@ static void metrics_parse(const char *text, size_t len, sample_t *s) {
         double *slot = slot_of(&probe, p, (size_t)(name_end - p), &scale);
         if (!slot) continue;
         char stream[SL_TOP_NAME_BYTES], shard[SL_TOP_NAME_BYTES] = "";
+        char account[SL_TOP_ACCOUNT_BYTES] = "";
         if (!label(labels, labels_len, "stream_name", stream, sizeof stream) &&
             !label(labels, labels_len, "stream", stream, sizeof stream))
             continue;
         if (!label(labels, labels_len, "shard_id", shard, sizeof shard))
             label(labels, labels_len, "shard", shard, sizeof shard);
+        label(labels, labels_len, "account_id", account, sizeof account);
         char *num_end;
         double v = strtod(value, &num_end);
         if (num_end == value || v != v || v > 1e300 || v < -1e300) continue; /* NaN, Inf */
-        series_t *x = series_find(s, stream, shard, true);
+        series_t *x = series_find(s, account, stream, shard, true);
         if (!x) continue;
         slot = slot_of(&x->c, p, (size_t)(name_end - p), &scale);
         if (slot == &x->c.age_ms)
@@ -381,6 +395,16 @@ static int streams_fetch(sl_client_t *c, const opts_t *o, stream_t **out, size_t
             const char *mode =
                 sl_val_get_str(sl_val_get(d, "StreamModeDetails"), "StreamMode", NULL);
             const char *enc = sl_val_get_str(d, "EncryptionType", NULL);
+            const char *arn = sl_val_get_str(d, "StreamARN", NULL);
+            /* arn:aws:kinesis:<region>:<account>:stream/<name> */
+            for (int colons = 0; arn && *arn && colons < 4; arn++)
+                colons += *arn == ':';
+            if (arn) {
+                size_t len = strcspn(arn, ":");
+                if (len >= sizeof st->account) len = sizeof st->account - 1;
+                memcpy(st->account, arn, len);
+                st->account[len] = 0;
+            }
             snprintf(st->status, sizeof st->status, "%s", status ? status : "?");
             st->on_demand = mode && !strcmp(mode, "ON_DEMAND");
             st->encrypted = enc && !strcmp(enc, "KMS");
@@ -429,13 +453,16 @@ static void count_text(char *out, size_t cap, double v) {
 }
 
 /* The rates of one series between two samples, as text columns (dashes when unknown). */
-static void rates_text(const sample_t *prev, const sample_t *cur, const char *stream,
+static void rates_text(const sample_t *prev, const sample_t *cur, const stream_t *st,
                        const char *shard, char cols[5][24]) {
     for (int i = 0; i < 5; i++)
         snprintf(cols[i], 24, "-");
     if (!prev || !cur->available || !prev->available) return;
-    series_t *a = series_find((sample_t *)prev, stream, shard, false);
-    series_t *b = series_find((sample_t *)cur, stream, shard, false);
+    /* The stream's account's series, or the unlabelled one of a server that has no accounts. */
+    const char *account =
+        series_find((sample_t *)cur, st->account, st->name, shard, false) ? st->account : "";
+    series_t *a = series_find((sample_t *)prev, account, st->name, shard, false);
+    series_t *b = series_find((sample_t *)cur, account, st->name, shard, false);
     if (!b) {
         if (shard[0]) return; /* no shard-level series: enhanced monitoring is off */
         for (int i = 0; i < 4; i++)
@@ -513,14 +540,14 @@ static void draw(sl_buf_t *out, const opts_t *o, sl_client_t *c, const stream_t 
     for (size_t i = 0; i < n && (!tty || lines < height - 1); i++) {
         const stream_t *st = &streams[i];
         char r[5][24];
-        rates_text(prev, cur, st->name, "", r);
+        rates_text(prev, cur, st, "", r);
         put_line(out, width, tty, "%s%-32s%s %-9s %-5s %6" PRId64 " %12s %9s %12s %9s %9s",
                  tty ? "\x1b[1m" : "", st->name, tty ? "\x1b[0m" : "", st->status,
                  st->on_demand ? "OD" : "PROV", st->open_shards, r[0], r[1], r[2], r[3], r[4]);
         lines++;
         for (size_t j = 0; j < st->shard_count && (!tty || lines < height - 1); j++) {
             const shard_t *sh = &st->shards[j];
-            rates_text(prev, cur, st->name, sh->id, r);
+            rates_text(prev, cur, st, sh->id, r);
             char range[32];
             snprintf(range, sizeof range, "%3.0f-%3.0f%%", sh->start * 100, sh->end * 100);
             put_line(out, width, tty, "  %-30s %-9s %-12s %12s %9s %12s %9s %9s", sh->id,
