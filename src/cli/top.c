@@ -9,6 +9,8 @@
  * --iterations) it prints one frame per refresh, for scripts. */
 #include "cli/top.h"
 
+#include "cli/prom.h"
+
 #include "client/sluice.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -140,41 +142,6 @@ static double *slot_of(counters_t *c, const char *name, size_t len, double *scal
     return NULL;
 }
 
-/* Copies the value of label `key` from a label list ("a=\"x\",b=\"y\"") into out; false (and out
- * "") when absent. Escapes (\" \\ \n) are undone. */
-static bool label_find(const char *labels, size_t len, const char *key, char *out, size_t cap) {
-    size_t klen = strlen(key);
-    for (size_t i = 0; i < len;) {
-        size_t name_start = i;
-        while (i < len && labels[i] != '=')
-            i++;
-        size_t name_len = i - name_start;
-        if (i + 1 >= len || labels[i + 1] != '"') return false;
-        i += 2;
-        size_t o = 0;
-        while (i < len && labels[i] != '"') {
-            char ch = labels[i++];
-            if (ch == '\\' && i < len) {
-                ch = labels[i++];
-                if (ch == 'n') ch = '\n';
-            }
-            if (o + 1 < cap) out[o++] = ch;
-        }
-        out[o] = 0;
-        i++; /* the closing quote */
-        if (name_len == klen && memcmp(labels + name_start, key, klen) == 0) return true;
-        while (i < len && (labels[i] == ',' || labels[i] == ' '))
-            i++;
-    }
-    return false;
-}
-
-static bool label(const char *labels, size_t len, const char *key, char *out, size_t cap) {
-    if (label_find(labels, len, key, out, cap)) return true;
-    out[0] = 0;
-    return false;
-}
-
 static series_t *series_find(sample_t *s, const char *account, const char *stream,
                              const char *shard, bool add) {
     for (size_t i = 0; i < s->count; i++)
@@ -195,56 +162,26 @@ static series_t *series_find(sample_t *s, const char *account, const char *strea
     return x;
 }
 
-/* Adds the Kinesis samples of a Prometheus text exposition to s. */
-static void metrics_parse(const char *text, size_t len, sample_t *s) {
-    const char *end = text + len;
-    for (const char *line = text; line < end;) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        if (!eol) eol = end;
-        const char *p = line;
-        line = eol + 1;
-        if (p == eol || *p == '#') continue;
-        const char *name_end = p;
-        while (name_end < eol && *name_end != '{' && *name_end != ' ')
-            name_end++;
-        const char *labels = "", *value = name_end;
-        size_t labels_len = 0;
-        if (name_end < eol && *name_end == '{') {
-            labels = name_end + 1;
-            const char *close = labels;
-            for (bool quoted = false; close < eol && (quoted || *close != '}'); close++) {
-                if (*close == '\\' && quoted)
-                    close++;
-                else if (*close == '"')
-                    quoted = !quoted;
-            }
-            if (close >= eol) continue;
-            labels_len = (size_t)(close - labels);
-            value = close + 1;
-        }
-        counters_t probe = {0};
-        double scale;
-        double *slot = slot_of(&probe, p, (size_t)(name_end - p), &scale);
-        if (!slot) continue;
-        char stream[SL_TOP_NAME_BYTES], shard[SL_TOP_NAME_BYTES] = "";
-        char account[SL_TOP_ACCOUNT_BYTES] = "";
-        if (!label(labels, labels_len, "stream_name", stream, sizeof stream) &&
-            !label(labels, labels_len, "stream", stream, sizeof stream))
-            continue;
-        if (!label(labels, labels_len, "shard_id", shard, sizeof shard))
-            label(labels, labels_len, "shard", shard, sizeof shard);
-        label(labels, labels_len, "account_id", account, sizeof account);
-        char *num_end;
-        double v = strtod(value, &num_end);
-        if (num_end == value || v != v || v > 1e300 || v < -1e300) continue; /* NaN, Inf */
-        series_t *x = series_find(s, account, stream, shard, true);
-        if (!x) continue;
-        slot = slot_of(&x->c, p, (size_t)(name_end - p), &scale);
-        if (slot == &x->c.age_ms)
-            *slot = v * scale; /* a gauge: the latest value */
-        else
-            *slot += v * scale;
-    }
+/* Adds one sample of /metrics to s when it is a Kinesis counter of a stream (or of a shard). */
+static void metrics_sample(const sl_prom_sample_t *m, void *ctx) {
+    sample_t *s = ctx;
+    counters_t probe = {0};
+    double scale;
+    if (!slot_of(&probe, m->name, m->name_len, &scale)) return;
+    char stream[SL_TOP_NAME_BYTES], shard[SL_TOP_NAME_BYTES], account[SL_TOP_ACCOUNT_BYTES];
+    if (!sl_prom_label(m->labels, m->labels_len, "stream_name", stream, sizeof stream) &&
+        !sl_prom_label(m->labels, m->labels_len, "stream", stream, sizeof stream))
+        return;
+    if (!sl_prom_label(m->labels, m->labels_len, "shard_id", shard, sizeof shard))
+        sl_prom_label(m->labels, m->labels_len, "shard", shard, sizeof shard);
+    sl_prom_label(m->labels, m->labels_len, "account_id", account, sizeof account);
+    series_t *x = series_find(s, account, stream, shard, true);
+    if (!x) return;
+    double *slot = slot_of(&x->c, m->name, m->name_len, &scale);
+    if (slot == &x->c.age_ms)
+        *slot = m->value * scale; /* a gauge: the latest value */
+    else
+        *slot += m->value * scale;
 }
 
 static void sample_fetch(sl_client_t *c, sample_t *s) {
@@ -252,7 +189,7 @@ static void sample_fetch(sl_client_t *c, sample_t *s) {
     s->at_s = now_s();
     sl_client_result_t r;
     s->available = sl_client_get_sync(c, "/metrics", &r) == 0;
-    if (s->available) metrics_parse(r.body, r.body_len, s);
+    if (s->available) sl_prom_parse(r.body, r.body_len, metrics_sample, s);
     sl_client_result_free(&r);
 }
 
