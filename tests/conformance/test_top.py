@@ -1,6 +1,6 @@
 """`sluice top` (docs/cli.md) as a person sees it: run in a real terminal (tmux, on a socket of the
-test's own), it shows the stream and its shards with their hash-key ranges, live rates while a
-client puts records, the lineage after a split, and quits on q. Also the one-shot output when
+test's own), it shows the stream and its shards with their hash-key ranges, live rates (from the
+server's /metrics) while a client puts records, the lineage after a split, and quits on q. Also the one-shot output when
 stdout is not a terminal (--iterations), and its usage errors."""
 import os
 import shutil
@@ -74,14 +74,13 @@ def test_top_in_a_terminal(server):
         assert row(screen, "shardId-000000000000")[1:3] == ["open", "0-"]
         assert row(screen, "shardId-000000000001")[1] == "open"
         assert "50-100%" in " ".join(row(screen, "shardId-000000000001"))
+        assert "rates: the server does not serve /metrics" not in screen
         producer.start()
-        metrics = "rates: the server does not serve /metrics" not in screen
-        if metrics:
-            # Live rates: the stream's IN column shows bytes per second above zero.
-            wait_until(lambda: (lambda r: r and r[4] not in ("-", "0") and float(r[4]) > 0)(
-                row(tmux.screen(), name)), timeout=20, what="a live incoming rate")
-        else:
-            assert row(screen, name)[4] == "-"
+        # Live rates: the stream's IN and REC/S columns show bytes and records per second above
+        # zero while the client puts (from the server's /metrics).
+        wait_until(lambda: (lambda r: r and r[4] not in ("-", "0") and float(r[4]) > 0
+                            and float(r[6]) > 0)(row(tmux.screen(), name)),
+                   timeout=20, what="a live incoming rate")
         client.split_shard(StreamName=name, ShardToSplit="shardId-000000000000",
                            NewStartingHashKey=str(2 ** 126))
         wait_until(lambda: row(tmux.screen(), "shardId-000000000003") is not None, timeout=20,
