@@ -48,7 +48,9 @@ LAYERS = {
     # writes its JSON envelopes with wire.
     "sqs": ["core", "catalog"],
     "sns": ["core", "catalog", "net", "wire", "sqs"],
-    "firehose": _SERVICES,
+    # firehose keeps each delivery stream's buffer in a storage log of its own (the streams' group
+    # commit) and posts to HTTP endpoints and external S3 with net's outbound client
+    "firehose": _SERVICES + ["storage", "net"],
     # esm invokes functions in process (the functions core), runs its pollers on a net loop and
     # sends OnFailure records to SQS queues and SNS topics in process
     "esm": _SERVICES + ["functions", "net", "sqs", "sns"],

@@ -1222,8 +1222,10 @@ typedef struct {
 } reconcile_ctx_t;
 
 /* Whether a log on disk is for this engine (account) to reconcile: other accounts' stream keys
- * start with "<12-digit account id>.", the default account's with the catalog id and '-'. */
+ * start with "<12-digit account id>.", the default account's with the catalog id and '-'; keys
+ * starting with '_' are other services' logs in the same storage. */
 static bool key_is_ours(const sl_kinesis_t *k, const char *stream_key) {
+    if (stream_key[0] == '_') return false; /* another service's log (Firehose's "_fh.") */
     size_t n = strlen(k->storage_prefix);
     if (n) return strncmp(stream_key, k->storage_prefix, n) == 0;
     return !(strspn(stream_key, "0123456789") == 12 && stream_key[12] == '.');

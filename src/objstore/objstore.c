@@ -190,7 +190,8 @@ static int load_bucket(sl_objstore_t *s, const char *name) {
         bucket_free(b);
         return rc;
     }
-    qsort(b->entries, b->count, sizeof *b->entries, entry_cmp);
+    if (b->count) /* an empty bucket has no entry array (qsort of NULL is undefined) */
+        qsort(b->entries, b->count, sizeof *b->entries, entry_cmp);
     if (s->bucket_count >= SL_OBJSTORE_BUCKETS_MAX) {
         bucket_free(b);
         SL_WARN("objstore: bucket %s not served: more than %d buckets", name,

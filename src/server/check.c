@@ -381,7 +381,9 @@ static void run_check(check_t *c) {
         }
         records += lc.records;
         int acct = account_of_key(c, c->cur_stream);
-        bool loaded = acct >= 0 && c->accounts[acct].loaded;
+        /* keys starting with '_' are other services' logs (Firehose's buffers): checked, but
+         * no catalog row names them */
+        bool loaded = c->cur_stream[0] != '_' && acct >= 0 && c->accounts[acct].loaded;
         cat_stream_t *s = loaded ? stream_by_key(c, c->cur_stream) : NULL;
         cat_shard_t *sh = s ? shard_of(c, s, c->cur_shard) : NULL;
         if (sh) sh->seen = true;
@@ -511,7 +513,7 @@ static int add_missing(check_t *c, int acct, sl_catalog_t *cat, const sl_config_
     c->cur_acct = acct;
     for (size_t i = 0; i < c->nlogs && rc == 0; i++) {
         const char *key = c->logs[i][0];
-        if (account_of_key(c, key) != acct || stream_by_key(c, key)) continue;
+        if (key[0] == '_' || account_of_key(c, key) != acct || stream_by_key(c, key)) continue;
         const char *bare = key + plen;
         char *dash = strchr(bare, '-');
         char *end = NULL;

@@ -8,6 +8,7 @@
 #include "api/dynamodb/binding.h"
 #include "analytics/apps.h"
 #include "api/kinesisanalytics/binding.h"
+#include "api/firehose/binding.h"
 #include "api/ingest/ingest.h"
 #include "api/kinesis/binding.h"
 #include "api/kinesis/metrics.h"
@@ -27,6 +28,7 @@
 #include "core/waiter.h"
 #include "dynamodb/dynamodb.h"
 #include "esm/esm.h"
+#include "firehose/firehose.h"
 #include "front/front.h"
 #include "iam/credentials.h"
 #include "functions/functions.h"
@@ -67,6 +69,7 @@ typedef struct {
     sl_an_apps_t *analytics;    /* <account dir>/analytics.db and its running applications */
     sl_sqs_t *sqs;              /* <account dir>/sqs.db */
     sl_sns_t *sns;              /* <account dir>/sns.db */
+    sl_firehose_t *firehose;    /* <account dir>/firehose.db, buffers in the shared storage */
     sl_iam_account_t iam;
     sl_kmsapi_account_t kms; /* the KMS binding's view of the account */
 } account_t;
@@ -336,10 +339,30 @@ static int open_esm(sl_compose_t *root, account_t *a, const char *dir) {
     return rc;
 }
 
+/* Opens the delivery streams of account a (after its object store: they deliver into it). */
+static int open_firehose(sl_compose_t *root, account_t *a, const char *dir, bool is_default) {
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, is_default ? "_fh." : "_fh.%s.", a->id);
+    sl_firehose_config_t fcfg = {
+        .dir = dir,
+        .region = root->cfg.region,
+        .account = a->id,
+        .storage = root->storage,
+        .storage_prefix = prefix,
+        .objstore = a->objstore,
+        .kinesis = a->kinesis,
+        .create_ms = root->cfg.create_stream_ms,
+        .fixed_time_ms = root->cfg.firehose_fixed_time_ms,
+        .external_buckets = root->cfg.s3_external_buckets,
+    };
+    return sl_firehose_open(&fcfg, &a->firehose);
+}
+
 static void account_close(account_t *a) {
     sl_an_apps_close(a->analytics); /* its runners use the account's streams */
     sl_sns_close(a->sns);
     sl_sqs_close(a->sqs);
+    sl_firehose_close(a->firehose);
     sl_objstore_close(a->objstore);
     sl_ddb_close(a->dynamodb);
     sl_kinesis_close(a->kinesis);
@@ -387,6 +410,7 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0) rc = open_analytics(root, a, dir);
     if (rc == 0) rc = open_sqs_sns(root, a, dir);
     if (rc == 0) rc = open_esm(root, a, dir);
+    if (rc == 0) rc = open_firehose(root, a, dir, false);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -547,6 +571,14 @@ static int start_runtime_api(sl_compose_t *root) {
     sl_functions_set_runtime_api(root->functions, api);
     SL_INFO("functions: Runtime API on %s", api);
     return 0;
+}
+
+/* The Firehose descriptor's account hook: the delivery streams of the request's account. */
+static int firehose_for_key(void *ctx, const char *access_key_id, void **out) {
+    account_t *a;
+    int rc = account_for_key(ctx, access_key_id, &a);
+    if (rc == 0) *out = a->firehose;
+    return rc;
 }
 
 /* The S3 descriptor's account hook: the object store of the request's account. */
@@ -973,6 +1005,13 @@ static int open_front(sl_compose_t *root) {
         rc = sl_front_add_service(root->front, &s3);
     }
     if (rc == 0) {
+        sl_front_service_t firehose;
+        sl_fhapi_describe(&firehose);
+        firehose.account = firehose_for_key;
+        firehose.account_ctx = root;
+        rc = sl_front_add_service(root->front, &firehose);
+    }
+    if (rc == 0) {
         sl_front_service_t sts;
         sl_sts_hooks_t hooks = {.issue = sts_issue, .assume = sts_assume, .ctx = root};
         sl_sts_describe(&sts, &hooks);
@@ -1121,6 +1160,7 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_functions(root);
     if (rc == 0) rc = open_objstore(def, cfg->data_dir);
     if (rc == 0) rc = open_analytics(root, def, cfg->data_dir);
+    if (rc == 0) rc = open_firehose(root, def, cfg->data_dir, true);
     if (rc == 0) {
         root->account_count = 1; /* before SNS, which finds queues by account */
         rc = open_sqs_sns(root, def, cfg->data_dir);
@@ -1188,6 +1228,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
         sl_an_apps_close(root->accounts[i].analytics); /* before the streams its runners use */
         sl_sqs_close(root->accounts[i].sqs);
+        sl_firehose_close(root->accounts[i].firehose); /* before storage: it owns logs there */
         sl_ddb_close(root->accounts[i].dynamodb);
         sl_kinesis_close(root->accounts[i].kinesis);
     }

@@ -180,6 +180,12 @@ static const opt_t g_opts[] = {
     {"functions_user", S(functions_user), "", 0, 0, NULL,
      "Run function processes as this user (name or uid; the server must run as root); their code "
      "is staged outside the data directory, which they cannot read; empty = the server's user"},
+    {"firehose_fixed_time_ms", I(firehose_fixed_time_ms), "0", 0, 253402300799999LL, NULL,
+     "Tests: the arrival time (ms since the epoch) of every Firehose record, which names its S3 "
+     "objects and prefixes; 0 = the clock"},
+    {"s3_external_buckets", S(s3_external_buckets), "", 0, 0, NULL,
+     "File mapping Firehose destination buckets to external S3-compatible servers, one "
+     "`bucket endpoint-url access-key secret [region]` a line (docs/firehose.md)"},
     {"log_level", S(log_level), "info", 0, 0, log_level_choices, "debug, info, warn or error"},
     {"log_format", S(log_format), "text", 0, 0, log_format_choices,
      "text, json (one JSON object a line) or logfmt; lines logged while a request is handled carry "

@@ -578,7 +578,7 @@ def test_invalid_utf8(ctx, data):
 def test_unknown_targets(ctx):
     rng = random.Random(SEED + 3)
     targets = ["Kinesis_20131202.Nope", "Kinesis_20131202.", "Kinesis_20131202", ".ListStreams",
-               "Kinesis_20131203.ListStreams", "Firehose_20150804.ListDeliveryStreams",
+               "Kinesis_20131203.ListStreams", "Firehose_20150805.ListDeliveryStreams",
                "Kinesis_20131202.ListStreams.x", "Kinesis_20131202.List Streams",
                "Kinesis_20131202." + "A" * 8000, "Kinesis_20131202.\u00e9t\u00e9".encode().decode("latin-1"),
                "Kinesis_20131202.ListStreamz", ""]

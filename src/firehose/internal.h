@@ -1,0 +1,203 @@
+/* Private to firehose/: the account's state, the delivery streams and the value-tree helpers. */
+#ifndef SL_FIREHOSE_INTERNAL_H
+#define SL_FIREHOSE_INTERNAL_H
+
+#include "catalog/itemstore.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/metrics.h"
+#include "firehose/compress.h"
+#include "firehose/firehose.h"
+#include "kinesis/kinesis.h"
+#include "net/http.h"
+#include "storage/backend.h"
+
+#include <pthread.h>
+
+#define FH_STREAMS_MAX 5000 /* delivery streams of one account (AWS's raised quota) */
+#define FH_TAGS_MAX 50      /* AWS: tags per delivery stream */
+#define FH_EXTERNAL_MAX 64  /* buckets mapped to external S3-compatible servers */
+
+/* A bucket of another S3-compatible server (--s3-external-buckets; external.c). */
+typedef struct {
+    char bucket[64];
+    char origin[320];    /* "http://host:port" */
+    char authority[300]; /* "host:port", the signed Host */
+    char access_key[160], secret[160], region[40];
+} fh_external_t;
+
+typedef struct {
+    char *key, *value; /* malloc'd; value may be NULL */
+} fh_tag_t;
+
+/* KinesisStreamAsSource: where the delivery stream reads one shard of its source stream. */
+typedef struct {
+    char shard_id[24];
+    sl_kreader_t reader; /* stream, incarnation, shard and the position of the next record */
+    bool ended;          /* a closed shard read to its end */
+} fh_src_shard_t;
+
+/* What the delivery thread needs of a destination, read from its configuration. */
+typedef struct {
+    bool s3;         /* an S3-like destination the thread delivers (ExtendedS3, S3) */
+    bool http;       /* HttpEndpoint: posts, then the S3 bucket below for failed records */
+    char bucket[64]; /* from BucketARN arn:aws:s3:::<bucket> */
+    char prefix[1100], error_prefix[1100], file_ext[140];
+    uint64_t size_bytes;
+    int64_t interval_ms;
+    sl_fh_compression_t compression;
+} fh_dest_t;
+
+/* The stream's metric series (firehose/metrics.c); NULL ones count nothing. */
+typedef struct {
+    sl_series_t *incoming_bytes, *incoming_records, *incoming_requests, *throttled;
+    sl_series_t *s3_bytes, *s3_records, *s3_objects, *s3_success, *s3_freshness;
+    sl_series_t *kds_bytes, *kds_records;
+    sl_series_t *http_bytes, *http_records, *http_success;
+} fh_metrics_t;
+
+/* One delivery stream. Owned by the account (fh->streams); a deleted stream moves to the
+ * graveyard, where the delivery thread closes and frees it. Fields below `mu` are guarded by
+ * fh->mu; the pending counters are atomics the storage callback updates. */
+typedef struct fh_stream {
+    char name[72];
+    char arn[320];
+    char type[32];
+    char status[24];
+    int64_t version;
+    int64_t created_ms, updated_ms;
+    char enc_status[24], enc_key_type[32], enc_key_arn[520];
+    char source_arn[520], source_role[520];
+    int64_t source_start_ms;
+    char dest_kind[48];
+    sl_arena_t dest_arena; /* owns dest; replaced whole by UpdateDestination */
+    sl_val_t *dest;
+    fh_tag_t tags[FH_TAGS_MAX];
+    size_t tag_count;
+    char log_key[200];
+    uint64_t log_id;
+    sl_shard_log_t *log;
+    bool deleted;
+    bool busy; /* the delivery thread works on it (fh->mu) */
+    /* Progress (the delivery thread's; persisted in the "progress" table). */
+    uint64_t ckpt; /* first seq not delivered */
+    bool intent;   /* a delivery of [intent_first, +intent_count) to intent_bucket/intent_key */
+    uint64_t intent_first, intent_count;
+    char intent_bucket[64];
+    char intent_key[1200];
+    /* Buffer state (atomics): bytes appended and not delivered, and the monotonic time the
+     * oldest of them arrived (0 = none). */
+    int64_t pending_bytes;
+    int64_t pending_since_mono;
+    bool flush_now;             /* deliver what is buffered at once (after a restart) */
+    int64_t retry_at_mono;      /* after a failed delivery */
+    int attempts;               /* failed attempts of the current delivery */
+    int64_t first_failure_mono; /* HttpEndpoint: when the current batch first failed */
+    fh_metrics_t metrics;
+    /* KinesisStreamAsSource: the shards read (the delivery thread's; "sources" table). */
+    fh_src_shard_t *src;
+    size_t src_count, src_cap;
+} fh_stream_t;
+
+struct sl_firehose {
+    sl_firehose_config_t cfg;
+    char region[32], account[16], prefix[40];
+    sl_itemstore_t *store; /* firehose.db; store_mu serializes its users */
+    pthread_mutex_t store_mu;
+    pthread_mutex_t mu; /* streams, graveyard and every stream's guarded fields */
+    pthread_cond_t wake;
+    fh_stream_t **streams; /* sorted by name */
+    size_t stream_count;
+    fh_stream_t **graveyard;
+    size_t grave_count, grave_cap;
+    bool stopping;
+    pthread_t thread;
+    bool thread_started;
+    sl_fh_stats_t stats; /* atomics */
+    /* HttpEndpoint deliveries: the outbound client on a loop of its own thread (http.c). */
+    struct sl_loop *loop;
+    struct sl_http_client *http;
+    pthread_t http_thread;
+    bool http_started;
+    fh_external_t externals[FH_EXTERNAL_MAX];
+    size_t external_count;
+};
+
+/* ---- value trees (values.c) ---- */
+sl_val_t *fh_val_clone(sl_arena_t *a, const sl_val_t *v);
+sl_val_t *fh_val_str(sl_arena_t *a, const char *s);
+sl_val_t *fh_val_int(sl_arena_t *a, int64_t i);
+sl_val_t *fh_val_map(sl_arena_t *a);
+/* Sets map[key] = v (replacing), in the arena. */
+void fh_val_set(sl_arena_t *a, sl_val_t *map, const char *key, sl_val_t *v);
+/* Removes map[key]. */
+void fh_val_remove(sl_val_t *map, const char *key);
+/* A copy of base with update merged in member by member (maps recursively; other values and
+ * the members named in `whole` replaced). */
+sl_val_t *fh_val_merge(sl_arena_t *a, const sl_val_t *base, const sl_val_t *update);
+/* Renames a member of a map (no-op when absent). */
+void fh_val_rename(sl_val_t *map, const char *from, const char *to);
+int fh_val_to_json(const sl_val_t *v, sl_buf_t *out);
+/* Parses JSON text into a tree in the arena (the text is copied). */
+int fh_val_from_json(sl_arena_t *a, const char *text, size_t len, sl_val_t **out);
+
+/* ---- KinesisStreamAsSource (source.c) ---- */
+/* Reads what the source stream's shards hold past their checkpoints into the stream's buffer
+ * (de-aggregating KPL records) and records the new positions. Delivery thread only. */
+int fh_source_pump(sl_firehose_t *fh, fh_stream_t *s);
+int fh_source_load(sl_firehose_t *fh, fh_stream_t *s, const void *val, size_t len);
+int fh_source_persist(sl_firehose_t *fh, fh_stream_t *s);
+/* Is the source stream's ARN one of this account's streams? */
+bool fh_source_exists(sl_firehose_t *fh, const char *arn);
+int fh_store_write(sl_firehose_t *fh, const sl_itemstore_op_t *ops, size_t n);
+
+/* ---- HttpEndpoint (http.c) ---- */
+int fh_http_start(sl_firehose_t *fh);
+/* Ends the HTTP calls in flight and refuses new ones (at close, before joining the delivery
+ * thread); fh_http_stop then stops the loop. */
+void fh_http_cancel(sl_firehose_t *fh);
+void fh_http_stop(sl_firehose_t *fh);
+/* https://, or http:// on a loopback host (tests). */
+bool fh_http_url_allowed(const char *url);
+/* Posts the oldest buffered records (or the recorded batch again); *done when the batch is
+ * finished (delivered, dropped after a 413, or written to the backup bucket after the retry
+ * duration). Returns 0 or an SL_E* code for a failure of the server itself. */
+int fh_deliver_http(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *dest, const fh_dest_t *d,
+                    int64_t version, bool *done);
+
+/* One call on the outbound client, waited for (delivery thread). Returns 0 or an
+ * sl_http_client_error_t; *resp_body is malloc'd (NUL-terminated) when set. */
+int fh_http_call(sl_firehose_t *fh, const char *method, const char *origin, const char *path,
+                 const sl_http_header_t *headers, size_t header_count, const void *body, size_t len,
+                 int *status, char **resp_body, size_t *resp_len);
+
+/* ---- external S3 (external.c) ---- */
+int fh_external_load(sl_firehose_t *fh, const char *path);
+/* One line of the file: 1 and *e filled, 0 for a blank or comment line, -1 when malformed. */
+int fh_external_parse_line(char *line, fh_external_t *e);
+const fh_external_t *fh_external_find(const sl_firehose_t *fh, const char *bucket);
+/* PutObject on the external server; why gets the reason of a failure. */
+int fh_external_put(sl_firehose_t *fh, const fh_external_t *e, const char *key, const void *data,
+                    size_t len, const char *content_encoding, char *why, size_t why_cap);
+
+/* ---- object names and puts (deliver.c) ---- */
+/* The key of an object whose first record is first_seq: the prefix (or, with error_type, the
+ * error prefix) and <name>-<version>-<time>-<uuid><ext>. */
+int fh_object_key(const fh_dest_t *d, const char *name, int64_t version, uint64_t log_id,
+                  uint64_t first_seq, int64_t ts_ms, const char *error_type, char *out, size_t cap);
+/* Compresses data by d's format and puts it as d->bucket/key. */
+int fh_put_object(sl_firehose_t *fh, const fh_stream_t *s, const fh_dest_t *d, const char *key,
+                  uint64_t first_seq, const uint8_t *data, size_t len, int64_t mtime_ms);
+
+/* ---- metrics (metrics.c) ---- */
+void fh_metrics_open(fh_stream_t *s);
+void fh_metrics_release(fh_stream_t *s);
+
+/* ---- delivery (deliver.c) ---- */
+void *fh_deliver_main(void *arg);
+/* The destination settings of a stream's configuration. */
+void fh_dest_read(const char *kind, const sl_val_t *dest, fh_dest_t *out);
+int fh_progress_write(sl_firehose_t *fh, fh_stream_t *s);
+int64_t fh_now_ms(const sl_firehose_t *fh);
+
+#endif
