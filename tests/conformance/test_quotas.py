@@ -9,9 +9,11 @@ The texts of these refusals were not captured from AWS; they follow the style of
 UpdateShardCount messages and are listed in docs/capacity.md as Sluice's."""
 import time
 
-from helpers import (ACCOUNT, assert_error, client_for, create_stream_and_wait, unique_name)
+import boto3
 
-KEY = "arn:aws:kms:us-east-1:%s:key/12345678-1234-1234-1234-123456789012" % ACCOUNT
+from helpers import (ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, assert_error, client_for,
+                     create_stream_and_wait, unique_name)
+
 
 
 def scale_ten_times(client, name):
@@ -51,14 +53,18 @@ def test_update_shard_count_is_not_counted_without_quotas(kinesis, new_stream):
 
 def test_encryption_key_changes_25_per_day(make_server):
     client = client_for(make_server(quotas="aws"))
+    # a key of Sluice's own KMS: StartStreamEncryption refuses keys that do not exist
+    kms = boto3.client("kms", endpoint_url=client.meta.endpoint_url, region_name=REGION,
+                       aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
     name = unique_name()
     create_stream_and_wait(client, name, 1)
     for _ in range(25):
-        client.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=KEY)
-        client.stop_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=KEY)
+        client.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=key)
+        client.stop_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=key)
     for op, call in (("StartStreamEncryption", client.start_stream_encryption),
                      ("StopStreamEncryption", client.stop_stream_encryption)):
-        assert_error(lambda: call(StreamName=name, EncryptionType="KMS", KeyId=KEY),
+        assert_error(lambda: call(StreamName=name, EncryptionType="KMS", KeyId=key),
                      "LimitExceededException",
                      "%s cannot be called more than 25 times in a rolling 24-hour period for "
                      "stream %s under account %s." % (op, name, ACCOUNT), 400)
