@@ -226,6 +226,11 @@ typedef struct {
 int sl_an_discover_start(sl_an_apps_t *apps, const sl_an_discover_req_t *req,
                          sl_an_discovery_t *out, void (*done)(void *ctx), void *ctx);
 void sl_an_discovery_free(sl_an_discovery_t *d);
+/* The inference alone (what the thread runs after sampling): records added with _add_raw (text,
+ * copied), then _infer fills the schema and the parsed records, or err
+ * (UnableToDetectSchemaException). crlf: the sample's rows ended in \r\n. */
+void sl_an_discovery_add_raw(sl_an_discovery_t *d, const char *s, size_t len);
+void sl_an_discover_infer(sl_an_discovery_t *d, bool crlf);
 /* Waits until no discovery runs (before the front that answers them stops). NULL: no-op. */
 void sl_an_apps_quiesce(sl_an_apps_t *apps);
 

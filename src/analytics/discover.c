@@ -250,7 +250,7 @@ static bool fits(const col_type_t *t, const char *s, size_t len) {
 
 /* ---- the result ---- */
 
-static void result_add_raw(sl_an_discovery_t *d, const char *s, size_t len) {
+void sl_an_discovery_add_raw(sl_an_discovery_t *d, const char *s, size_t len) {
     char **grown = realloc(d->raw, (d->nraw + 1) * sizeof *grown);
     if (!grown) return;
     d->raw = grown;
@@ -482,8 +482,7 @@ static bool infer_csv(sl_an_discovery_t *d, bool crlf) {
     return ok;
 }
 
-/* Infers the schema of the sampled raw records. */
-static void infer(sl_an_discovery_t *d, bool crlf) {
+void sl_an_discover_infer(sl_an_discovery_t *d, bool crlf) {
     if (d->nraw && infer_json(d)) return;
     /* a JSON attempt may have left parts */
     sl_an_schema_t empty = {0};
@@ -508,7 +507,7 @@ static int on_sample(void *ctx, const sl_kfollow_shard_t *shard, const sl_krecor
     (void)shard;
     sl_an_discovery_t *d = ctx;
     for (size_t i = 0; i < n && d->nraw < DISCOVER_RECORDS_MAX; i++)
-        result_add_raw(d, (const char *)records[i].data, records[i].data_len);
+        sl_an_discovery_add_raw(d, (const char *)records[i].data, records[i].data_len);
     return 0;
 }
 
@@ -585,7 +584,7 @@ static bool sample_object(const job_t *j, sl_an_discovery_t *d) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *stop = nl ? nl : end;
         const char *line_end = stop > p && stop[-1] == '\r' ? stop - 1 : stop;
-        if (line_end > p) result_add_raw(d, p, (size_t)(line_end - p));
+        if (line_end > p) sl_an_discovery_add_raw(d, p, (size_t)(line_end - p));
         p = nl ? nl + 1 : end;
     }
     free(data);
@@ -599,7 +598,7 @@ static void *discover_main(void *arg) {
         sample_stream(j, j->out);
     else
         crlf = sample_object(j, j->out);
-    if (!j->out->err.type) infer(j->out, crlf);
+    if (!j->out->err.type) sl_an_discover_infer(j->out, crlf);
     sl_an_apps_t *apps = j->apps;
     j->done(j->ctx);
     free(j->resource_arn);

@@ -490,3 +490,24 @@ def test_lambda_preprocessing_and_output(server, tmp_path):
         InputId=detail["InputDescriptions"][0]["InputId"])
     assert "InputProcessingConfigurationDescription" not in kda.describe_application(
         ApplicationName=name)["ApplicationDetail"]["InputDescriptions"][0]
+
+
+def test_application_survives_kill_9(make_server):
+    """A kill -9 loses neither the application (stored before the answer) nor rows: it runs again
+    from its saved positions, so every record is processed at least once."""
+    srv = make_server()
+    kinesis, kda = client_for(srv), kda_for(srv)
+    in_name, out_name = unique_name("kin"), unique_name("kout")
+    in_arn, out_arn = stream(kinesis, in_name), stream(kinesis, out_name)
+    name = unique_name("app")
+    create(kda, name, in_arn, out_arn)
+    start(kda, name, "NOW")
+    put(kinesis, in_name, [11, 12])
+    wait_until(lambda: len(read_all(kinesis, out_name)) >= 2, timeout=20, what="two rows")
+    srv.restart(kill=True)
+    kda = kda_for(srv)
+    detail = kda.describe_application(ApplicationName=name)["ApplicationDetail"]
+    assert detail["ApplicationStatus"] == "RUNNING" and detail["ApplicationCode"] == CODE
+    put(kinesis, in_name, [13, 5])
+    wait_until(lambda: {json.loads(r)["PRICE"] for r in read_all(kinesis, out_name)} ==
+               {11, 12, 13}, timeout=20, what="the row put after the kill")
