@@ -15,11 +15,11 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # PCRE2 (the SQL engine's regular expressions), zip (the JavaScript functions test packs its
 # handlers with it), prometheus (promtool checks /metrics; a real Prometheus scrapes it in a test),
 # libsnappy (Firehose's Snappy objects) with python3-snappy and unzip (the tests read Firehose's
-# compressed objects with independent tools).
+# compressed objects with independent tools), tzdata (Firehose's CustomTimeZone reads its zones).
 packages=(
   build-essential cmake pkg-config clang-format
   libssl-dev libnghttp2-dev libcbor-dev libsqlite3-dev zlib1g-dev libzstd-dev libzip-dev libpcre2-dev
-  libsnappy-dev python3-snappy unzip
+  libsnappy-dev python3-snappy unzip tzdata
   python3-pytest python3-cbor2 awscli curl nghttp2-client clang libfaketime chromium zip tmux
   prometheus
 )

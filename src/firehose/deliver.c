@@ -39,6 +39,7 @@ void fh_dest_read(const char *kind, const sl_val_t *dest, fh_dest_t *out) {
     str_into(out->prefix, sizeof out->prefix, s3, "Prefix");
     str_into(out->error_prefix, sizeof out->error_prefix, s3, "ErrorOutputPrefix");
     str_into(out->file_ext, sizeof out->file_ext, s3, "FileExtension");
+    str_into(out->time_zone, sizeof out->time_zone, dest, "CustomTimeZone");
     const sl_val_t *hints = get(out->s3 ? dest : dest, "BufferingHints");
     int64_t mb = 5, secs = 300;
     sl_val_get_int(hints, "SizeInMBs", &mb);
@@ -162,10 +163,51 @@ typedef struct {
     sl_val_t *dest; /* a copy of the configuration, in the tick's arena */
 } job_t;
 
-int fh_object_key(const fh_dest_t *d, const char *name, int64_t version, uint64_t log_id,
-                  uint64_t first_seq, int64_t ts_ms, const char *error_type, char *out,
-                  size_t cap) {
+int fh_tz_offset(sl_firehose_t *fh, const char *name, int64_t ts_ms, int32_t *off_s) {
+    *off_s = 0;
+    if (!name[0] || strcmp(name, "UTC") == 0) return 0;
+    int64_t t = ts_ms >= 0 ? ts_ms / 1000 : -((-ts_ms + 999) / 1000);
+    pthread_mutex_lock(&fh->tz_mu);
+    for (size_t i = 0; i < fh->tz_count; i++) {
+        if (strcmp(fh->tzs[i].name, name) == 0) {
+            *off_s = sl_fh_tz_offset(&fh->tzs[i].tz, t);
+            pthread_mutex_unlock(&fh->tz_mu);
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&fh->tz_mu);
+    sl_fh_tz_t tz;
+    int rc = sl_fh_tz_load(NULL, name, &tz); /* outside the lock: it reads a file */
+    if (rc) return rc;
+    *off_s = sl_fh_tz_offset(&tz, t);
+    pthread_mutex_lock(&fh->tz_mu);
+    bool kept = false;
+    if (fh->tz_count < FH_TZ_CACHE_MAX) {
+        bool known = false;
+        for (size_t i = 0; i < fh->tz_count; i++)
+            known |= strcmp(fh->tzs[i].name, name) == 0;
+        if (!known) {
+            snprintf(fh->tzs[fh->tz_count].name, sizeof fh->tzs[0].name, "%s", name);
+            fh->tzs[fh->tz_count++].tz = tz;
+            kept = true;
+        }
+    }
+    pthread_mutex_unlock(&fh->tz_mu);
+    if (!kept) sl_fh_tz_free(&tz);
+    return 0;
+}
+
+int fh_object_key(sl_firehose_t *fh, const fh_dest_t *d, const char *name, int64_t version,
+                  uint64_t log_id, uint64_t first_seq, int64_t ts_ms, const char *error_type,
+                  char *out, size_t cap) {
     uint64_t seed = mix64(log_id ^ mix64(first_seq));
+    /* AWS evaluates the prefix and the name's time in CustomTimeZone: the formatting works on
+     * UTC fields, so the instant is shifted by the zone's offset at that instant */
+    int32_t off_s = 0;
+    if (fh_tz_offset(fh, d->time_zone, ts_ms, &off_s) != 0)
+        SL_WARN("firehose: CustomTimeZone %s is no longer in the time zone database: UTC used",
+                d->time_zone);
+    ts_ms += (int64_t)off_s * 1000;
     char prefix[SL_FH_PREFIX_EVAL_MAX + 1];
     if (sl_fh_object_prefix(d->prefix, d->error_prefix, error_type, ts_ms, seed, prefix,
                             sizeof prefix) != 0)
@@ -241,8 +283,8 @@ static int deliver_s3(sl_firehose_t *fh, fh_stream_t *s, const job_t *j) {
         if (rc == 0 && got == 0) goto done;
         char key[1200];
         if (rc == 0)
-            rc = fh_object_key(&j->d, j->name, j->version, j->log_id, s->ckpt, first_arrival, NULL,
-                               key, sizeof key);
+            rc = fh_object_key(fh, &j->d, j->name, j->version, j->log_id, s->ckpt, first_arrival,
+                               NULL, key, sizeof key);
         if (rc == 0) {
             s->intent = true;
             s->intent_first = s->ckpt;

@@ -315,6 +315,7 @@ int sl_firehose_open(const sl_firehose_config_t *cfg, sl_firehose_t **out) {
     fh->cfg.storage_prefix = fh->prefix;
     pthread_mutex_init(&fh->mu, NULL);
     pthread_mutex_init(&fh->store_mu, NULL);
+    pthread_mutex_init(&fh->tz_mu, NULL);
     pthread_cond_init(&fh->wake, NULL);
     char path[4200];
     snprintf(path, sizeof path, "%s/firehose.db", cfg->dir);
@@ -366,6 +367,9 @@ void sl_firehose_close(sl_firehose_t *fh) {
     free(fh->streams);
     free(fh->graveyard);
     if (fh->store) sl_itemstore_close(fh->store);
+    for (size_t i = 0; i < fh->tz_count; i++)
+        sl_fh_tz_free(&fh->tzs[i].tz);
+    pthread_mutex_destroy(&fh->tz_mu);
     pthread_cond_destroy(&fh->wake);
     pthread_mutex_destroy(&fh->store_mu);
     pthread_mutex_destroy(&fh->mu);
@@ -477,6 +481,18 @@ static bool dest_prepare(sl_arena_t *a, const char *kind, sl_val_t *cfg, sl_fher
                 kind);
 }
 
+/* CustomTimeZone of an ExtendedS3 configuration or update: a zone of the time zone database.
+ * Checked before fh->mu is taken (loading a zone reads a file). */
+static bool time_zone_ok(sl_firehose_t *fh, const sl_val_t *cfg, sl_fherr_t *err) {
+    const char *tz = str_of(cfg, "CustomTimeZone");
+    int32_t off;
+    if (!tz || fh_tz_offset(fh, tz, 0, &off) == 0) return true;
+    return fail(err, SL_FHERR_INVALID_ARGUMENT,
+                "CustomTimeZone %s is not a supported time zone. Use an IANA time zone name such "
+                "as Asia/Tokyo, or UTC.",
+                tz);
+}
+
 /* ---- operations ---- */
 
 static bool tag_key_ok(const char *key, sl_fherr_t *err) {
@@ -521,6 +537,7 @@ int sl_firehose_create(sl_firehose_t *fh, const sl_fh_create_t *req, char arn[32
                -1;
     for (size_t i = 0; i < req->tag_count; i++)
         if (!tag_key_ok(req->tags[i].key, err)) return -1;
+    if (!time_zone_ok(fh, req->dest, err)) return -1;
     if (req->tag_count > FH_TAGS_MAX)
         return fail(err, SL_FHERR_LIMIT, "A delivery stream can have at most 50 tags."), -1;
     fh_stream_t *s = calloc(1, sizeof *s);
@@ -699,6 +716,7 @@ int sl_firehose_update(sl_firehose_t *fh, const sl_fh_update_t *req, sl_fherr_t 
         return fail(err, SL_FHERR_INVALID_ARGUMENT,
                     "Exactly one destination update is supported for a Firehose"),
                -1;
+    if (!time_zone_ok(fh, req->update, err)) return -1;
     pthread_mutex_lock(&fh->mu);
     fh_stream_t *s = find(fh, req->name);
     int rc = 0;

@@ -490,7 +490,7 @@ static int backup_failed(sl_firehose_t *fh, fh_stream_t *s, const fh_dest_t *d, 
     int rc = sl_buf_failed(&docs) ? SL_ENOMEM : 0;
     char key[1200];
     if (rc == 0)
-        rc = fh_object_key(d, s->name, version, s->log_id, s->intent_first, r->first_arrival,
+        rc = fh_object_key(fh, d, s->name, version, s->log_id, s->intent_first, r->first_arrival,
                            "http-endpoint-failed", key, sizeof key);
     if (rc == 0)
         rc = fh_put_object(fh, s, d, key, s->intent_first, (const uint8_t *)docs.data, docs.len,

@@ -8,6 +8,7 @@
 #include "core/metrics.h"
 #include "firehose/compress.h"
 #include "firehose/firehose.h"
+#include "firehose/tz.h"
 #include "kinesis/kinesis.h"
 #include "net/http.h"
 #include "storage/backend.h"
@@ -17,6 +18,7 @@
 #define FH_STREAMS_MAX 5000 /* delivery streams of one account (AWS's raised quota) */
 #define FH_TAGS_MAX 50      /* AWS: tags per delivery stream */
 #define FH_EXTERNAL_MAX 64  /* buckets mapped to external S3-compatible servers */
+#define FH_TZ_CACHE_MAX 64  /* CustomTimeZone zones kept parsed per account */
 
 /* A bucket of another S3-compatible server (--s3-external-buckets; external.c). */
 typedef struct {
@@ -43,6 +45,7 @@ typedef struct {
     bool http;       /* HttpEndpoint: posts, then the S3 bucket below for failed records */
     char bucket[64]; /* from BucketARN arn:aws:s3:::<bucket> */
     char prefix[1100], error_prefix[1100], file_ext[140];
+    char time_zone[64]; /* CustomTimeZone ("" = UTC) */
     uint64_t size_bytes;
     int64_t interval_ms;
     sl_fh_compression_t compression;
@@ -121,6 +124,13 @@ struct sl_firehose {
     bool http_started;
     fh_external_t externals[FH_EXTERNAL_MAX];
     size_t external_count;
+    /* CustomTimeZone zones, parsed once (tz.c); entries never change once added (tz_mu). */
+    pthread_mutex_t tz_mu;
+    struct {
+        char name[64];
+        sl_fh_tz_t tz;
+    } tzs[FH_TZ_CACHE_MAX];
+    size_t tz_count;
 };
 
 /* ---- value trees (values.c) ---- */
@@ -181,10 +191,14 @@ int fh_external_put(sl_firehose_t *fh, const fh_external_t *e, const char *key, 
                     size_t len, const char *content_encoding, char *why, size_t why_cap);
 
 /* ---- object names and puts (deliver.c) ---- */
+/* The UTC offset (seconds) of the zone `name` ("" or "UTC": 0) at ts_ms. Returns 0 or
+ * SL_ENOTFOUND for a name that is no zone of the time zone database. */
+int fh_tz_offset(sl_firehose_t *fh, const char *name, int64_t ts_ms, int32_t *off_s);
 /* The key of an object whose first record is first_seq: the prefix (or, with error_type, the
- * error prefix) and <name>-<version>-<time>-<uuid><ext>. */
-int fh_object_key(const fh_dest_t *d, const char *name, int64_t version, uint64_t log_id,
-                  uint64_t first_seq, int64_t ts_ms, const char *error_type, char *out, size_t cap);
+ * error prefix) and <name>-<version>-<time>-<uuid><ext>, times in d's CustomTimeZone. */
+int fh_object_key(sl_firehose_t *fh, const fh_dest_t *d, const char *name, int64_t version,
+                  uint64_t log_id, uint64_t first_seq, int64_t ts_ms, const char *error_type,
+                  char *out, size_t cap);
 /* Compresses data by d's format and puts it as d->bucket/key. */
 int fh_put_object(sl_firehose_t *fh, const fh_stream_t *s, const fh_dest_t *d, const char *key,
                   uint64_t first_seq, const uint8_t *data, size_t len, int64_t mtime_ms);

@@ -351,6 +351,45 @@ def test_version_in_object_name(fh, s3, bucket):
     fh.delete_delivery_stream(DeliveryStreamName=name)
 
 
+def test_custom_time_zone(fh, s3, bucket):
+    """CustomTimeZone: the default prefix, !{timestamp:...} expressions and the object name's time
+    are evaluated in the zone (2023-11-14T22:13:20Z is 07:13:20 the next day in Tokyo, 17:13:20
+    in New York); an unknown zone is refused; UpdateDestination changes it."""
+    name = unique_name("ds")
+    fh.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_config(
+        bucket, CustomTimeZone="Asia/Tokyo", BufferingHints={"SizeInMBs": 1,
+                                                             "IntervalInSeconds": 0}))
+    d = fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+    assert d["Destinations"][0]["ExtendedS3DestinationDescription"]["CustomTimeZone"] == \
+        "Asia/Tokyo"
+    fh.put_record(DeliveryStreamName=name, Record={"Data": b"a"})
+    key = wait_objects(s3, bucket, 1)[0]
+    assert re.fullmatch(r"2023/11/15/07/%s-1-2023-11-15-07-13-20-%s" % (re.escape(name), UUID),
+                        key), key
+    fh.update_destination(DeliveryStreamName=name, CurrentDeliveryStreamVersionId="1",
+                          DestinationId="destinationId-000000000001",
+                          ExtendedS3DestinationUpdate={
+                              "CustomTimeZone": "America/New_York",
+                              "Prefix": "ny/!{timestamp:yyyy-MM-dd'T'HH}/",
+                              "ErrorOutputPrefix": "err/!{firehose:error-output-type}/"})
+    fh.put_record(DeliveryStreamName=name, Record={"Data": b"b"})
+    keys = wait_objects(s3, bucket, 2)
+    ny = [k for k in keys if k.startswith("ny/")]
+    assert len(ny) == 1 and re.fullmatch(r"ny/2023-11-14T17/%s-2-2023-11-14-17-13-20-%s"
+                                         % (re.escape(name), UUID), ny[0]), keys
+    for zone, error in (("Mars/Olympus_Mons", "InvalidArgumentException"),
+                        ("Asia", "InvalidArgumentException"),
+                        ("../etc/passwd", "ValidationException")):  # the model's pattern
+        assert_error(lambda: fh.update_destination(
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId="2",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={"CustomTimeZone": zone}), error)
+    assert_error(lambda: fh.create_delivery_stream(
+        DeliveryStreamName=unique_name("ds"), ExtendedS3DestinationConfiguration=s3_config(
+            bucket, CustomTimeZone="Nowhere/Land")), "InvalidArgumentException")
+    fh.delete_delivery_stream(DeliveryStreamName=name)
+
+
 def test_buffering_by_size(fh, s3, bucket):
     name = unique_name("ds")
     fh.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_config(
