@@ -812,56 +812,73 @@ def test_http_endpoint_needs_https(fh, bucket):
         "ValidationException")
 
 
-# ---- an external S3-compatible server (s3rver, which verifies SigV4 signatures) ----
+# ---- external S3-compatible servers: s3rver (which verifies SigV4 signatures) and moto_server,
+# the same delivery test against both ----
 
-def test_external_s3_bucket(make_server, tmp_path):
+@pytest.fixture(params=["s3rver", "moto"])
+def external_s3(request, tmp_path):
+    """An S3-compatible server on loopback with a bucket "ext": (kind, endpoint, its client)."""
+    import sys
     from helpers import free_port
-    js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
-    s3rver = os.path.join(js, "node_modules", ".bin", "s3rver")
-    assert os.path.exists(s3rver), "s3rver is missing: run scripts/setup.sh (npm ci)"
     port = free_port()
-    proc = subprocess.Popen([s3rver, "-d", str(tmp_path / "s3rver"), "-a", "127.0.0.1", "-p",
-                             str(port), "-s", "--configure-bucket", "ext"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if request.param == "s3rver":
+        js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
+        exe = os.path.join(js, "node_modules", ".bin", "s3rver")
+        assert os.path.exists(exe), "s3rver is missing: run scripts/setup.sh (npm ci)"
+        args, key = [exe, "-d", str(tmp_path / "s3rver"), "-a", "127.0.0.1", "-p", str(port), "-s",
+                     "--configure-bucket", "ext"], "S3RVER"
+    else:
+        # moto 5.2 in the image's default python3 (the one running this test)
+        args, key = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], "moto"
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         endpoint = "http://127.0.0.1:%d" % port
-        session = boto3.session.Session(aws_access_key_id="S3RVER",
-                                        aws_secret_access_key="S3RVER", region_name=REGION)
+        session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=key,
+                                        region_name=REGION)
         ext = session.client("s3", endpoint_url=endpoint,
                              config=Config(s3={"addressing_style": "path"}))
-        wait_until(lambda: _answers(ext), timeout=20, what="s3rver")
-        mapping = tmp_path / "buckets"
-        mapping.write_text("# bucket endpoint key secret region\next %s S3RVER S3RVER\n" % endpoint)
-        srv = make_server(firehose_fixed_time_ms=FIXED_MS, s3_external_buckets=str(mapping))
-        fh, local = clients(srv.endpoint)
-        fh.create_delivery_stream(DeliveryStreamName="ext", ExtendedS3DestinationConfiguration=
-                                  s3_config("ext", Prefix="out/ key+", CompressionFormat="GZIP",
-                                            BufferingHints={"SizeInMBs": 1,
-                                                            "IntervalInSeconds": 0}))
-        fh.put_record_batch(DeliveryStreamName="ext",
-                            Records=[{"Data": b"x%d\n" % i} for i in range(50)])
-
-        def listed():
-            return [o["Key"] for o in ext.list_objects_v2(Bucket="ext").get("Contents", [])]
-        keys = wait_until(listed, timeout=20, what="an object in s3rver")
-        assert re.fullmatch(r"out/ key\+2023/11/14/22/ext-1-2023-11-14-22-13-20-%s\.gz" % UUID,
-                            keys[0]), keys
-        got = ext.get_object(Bucket="ext", Key=keys[0])["Body"].read()
-        assert gzip.decompress(got) == b"".join(b"x%d\n" % i for i in range(50))
-        # an access key s3rver does not know is refused: nothing is delivered, the records stay
-        # buffered (and are retried). (s3rver 3.7 checks the key id but, as boto3 shows too,
-        # accepts a wrong secret, so this is the refusal it can give.)
-        mapping.write_text("ext %s NOPE S3RVER\n" % endpoint)
-        srv.stop()
-        srv.start()
-        fh, _ = clients(srv.endpoint)
-        fh.put_record(DeliveryStreamName="ext", Record={"Data": b"later\n"})
-        wait_until(lambda: "InvalidAccessKeyId" in srv.stderr_tail(), timeout=20,
-                   what="a refused access key in the log")
-        assert len(listed()) == 1
+        wait_until(lambda: _answers(ext), timeout=30, what=request.param)
+        if request.param == "moto":
+            ext.create_bucket(Bucket="ext")
+        yield request.param, endpoint, key, ext
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_external_s3_bucket(make_server, tmp_path, external_s3):
+    kind, endpoint, key, ext = external_s3
+    mapping = tmp_path / "buckets"
+    mapping.write_text("# bucket endpoint key secret region\next %s %s %s\n" % (endpoint, key, key))
+    srv = make_server(firehose_fixed_time_ms=FIXED_MS, s3_external_buckets=str(mapping))
+    fh, local = clients(srv.endpoint)
+    fh.create_delivery_stream(DeliveryStreamName="ext", ExtendedS3DestinationConfiguration=
+                              s3_config("ext", Prefix="out/ key+", CompressionFormat="GZIP",
+                                        BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 0}))
+    fh.put_record_batch(DeliveryStreamName="ext",
+                        Records=[{"Data": b"x%d\n" % i} for i in range(50)])
+
+    def listed():
+        return [o["Key"] for o in ext.list_objects_v2(Bucket="ext").get("Contents", [])]
+    keys = wait_until(listed, timeout=20, what="an object in " + kind)
+    assert re.fullmatch(r"out/ key\+2023/11/14/22/ext-1-2023-11-14-22-13-20-%s\.gz" % UUID,
+                        keys[0]), keys
+    got = ext.get_object(Bucket="ext", Key=keys[0])["Body"].read()
+    assert gzip.decompress(got) == b"".join(b"x%d\n" % i for i in range(50))
+    assert local.list_buckets()["Buckets"] == [], "nothing went to the local object store"
+    if kind != "s3rver":
+        return
+    # an access key s3rver does not know is refused: nothing is delivered, the records stay
+    # buffered (and are retried). (s3rver 3.7 checks the key id but, as boto3 shows too, accepts
+    # a wrong secret, so this is the refusal it can give; moto checks neither.)
+    mapping.write_text("ext %s NOPE S3RVER\n" % endpoint)
+    srv.stop()
+    srv.start()
+    fh, _ = clients(srv.endpoint)
+    fh.put_record(DeliveryStreamName="ext", Record={"Data": b"later\n"})
+    wait_until(lambda: "InvalidAccessKeyId" in srv.stderr_tail(), timeout=20,
+               what="a refused access key in the log")
+    assert len(listed()) == 1
 
 
 def _answers(client):
