@@ -41,6 +41,7 @@ static const struct {
     [SL_FRONT_PROTO_REST_JSON] = {"REST-JSON", handle_rest_json},
     [SL_FRONT_PROTO_QUERY] = {"Query", handle_query},
     [SL_FRONT_PROTO_REST_XML] = {"REST-XML", sl_front_handle_rest_xml},
+    [SL_FRONT_PROTO_RPC_V2_CBOR] = {"Smithy RPC v2 CBOR", sl_front_handle_rpcv2},
 };
 
 /* ---- registration ---- */
@@ -95,6 +96,8 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
     if (!svc->model || !svc->handler ||
         ((svc->protocol == SL_FRONT_PROTO_JSON || svc->protocol == SL_FRONT_PROTO_REST_JSON) &&
          !svc->json_content_type) ||
+        (svc->protocol == SL_FRONT_PROTO_RPC_V2_CBOR &&
+         (!svc->model->target_prefix || svc->signing_name || svc->default_route)) ||
         (svc->protocol == SL_FRONT_PROTO_QUERY && (!svc->signing_name || svc->default_route))) {
         SL_ERROR("front: service %s: a model, a handler lookup and a content type (JSON) or a "
                  "signing name (Query, never the default route) are required",
@@ -115,8 +118,10 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
     for (size_t i = 0; i < svc->model->op_count; i++)
         fs->handlers[i] = svc->handler(svc->model->ops[i].name);
     /* Query requests carry no target: a Query descriptor is routed by its signing name only,
-     * so a service may have a JSON descriptor (target) and a Query one (CloudWatch). */
-    bool has_target = svc->model->target_prefix != NULL && svc->protocol != SL_FRONT_PROTO_QUERY;
+     * so a service may have a JSON descriptor (target) and a Query one (CloudWatch). Smithy RPC
+     * v2 CBOR ones are routed by their path. */
+    bool has_target = svc->model->target_prefix != NULL && svc->protocol != SL_FRONT_PROTO_QUERY &&
+                      svc->protocol != SL_FRONT_PROTO_RPC_V2_CBOR;
     int rc = has_target ? sl_router_add_target(&front->router, svc->model->target_prefix, fs) : 0;
     if (rc) route_error("target prefix", svc->model->target_prefix, rc);
     if (rc == 0 && svc->signing_name) {
@@ -135,6 +140,8 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
     if (svc->default_route) front->default_service = fs;
     if (svc->protocol == SL_FRONT_PROTO_REST_JSON)
         front->rest_services[front->rest_service_count++] = fs;
+    if (svc->protocol == SL_FRONT_PROTO_RPC_V2_CBOR)
+        front->rpcv2_services[front->rpcv2_service_count++] = fs;
     return 0;
 }
 
@@ -178,11 +185,13 @@ static void media_type(sl_http_req_t *req, char *ct, size_t cap) {
     ct[n] = 0;
 }
 
-/* The service of a request: by X-Amz-Target prefix, else by SigV4 signing name, else the
- * default service (NULL when none is registered). */
+/* The service of a request: by the Smithy RPC v2 path, else by X-Amz-Target prefix, else by
+ * SigV4 signing name, else the default service (NULL when none is registered). */
 static const sl_front_svc_t *route_service(const sl_front_t *front, sl_http_req_t *req,
                                            const char *target) {
-    const sl_front_svc_t *fs = target ? sl_router_by_target(&front->router, target) : NULL;
+    const sl_front_svc_t *fs = sl_front_rpcv2_route(front, req->path);
+    if (fs) return fs;
+    fs = target ? sl_router_by_target(&front->router, target) : NULL;
     if (fs) return fs;
     const char *name;
     size_t len;
@@ -212,6 +221,7 @@ sl_front_call_t *sl_front_new_call(const front_req_t *rq, sl_fmt_t fmt) {
     memcpy(call->request_id, rq->request_id, sizeof rq->request_id);
     call->origin = rq->origin;
     sl_enc_init(&call->enc, &call->out, fmt);
+    call->enc.cbor_seconds = rq->svc && rq->svc->svc.protocol == SL_FRONT_PROTO_RPC_V2_CBOR;
     return call;
 }
 
@@ -456,6 +466,16 @@ static void handle_json(front_req_t *rq) {
         sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_UNKNOWN_OPERATION, NULL);
         return;
     }
+    sl_front_dispatch(rq, op, doc, fmt, body_hash);
+}
+
+/* Steps 9 to 12 of the JSON binding, shared with Smithy RPC v2 CBOR (rpcv2.c): authentication,
+ * validation, the account, authorization and the operation's handler. */
+void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt_t fmt,
+                       const char *body_hash) {
+    sl_http_req_t *req = rq->req;
+    const sl_front_service_t *svc = &rq->svc->svc;
+    const char *request_id = rq->request_id, *origin = rq->origin;
     /* 9. authentication: the format checks, then (--auth sigv4) the signature (auth.c) */
     const char *authz = sl_front_header(req, "authorization");
     const char *query = strchr(req->path, '?');

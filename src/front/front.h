@@ -69,6 +69,10 @@ typedef enum {
     SL_FRONT_PROTO_REST_JSON, /* REST-JSON: routed by signing name, else method + URI template */
     SL_FRONT_PROTO_QUERY,     /* form-encoded requests, XML answers (front/query.c) */
     SL_FRONT_PROTO_REST_XML,  /* S3 */
+    /* Smithy RPC v2 CBOR (front/rpcv2.c): POST /service/<target prefix>/operation/<op>, CBOR
+     * with timestamps in seconds, `smithy-protocol: rpc-v2-cbor`; routed by that path only (no
+     * signing name, never the default route); cbor_content_type "application/cbor". */
+    SL_FRONT_PROTO_RPC_V2_CBOR,
 } sl_front_protocol_t;
 
 /* An operation handler: answers the call exactly once, with sl_front_reply or an sl_front_fail*. */

@@ -42,6 +42,9 @@ struct sl_front {
      * a known signing name */
     sl_front_svc_t *rest_services[SL_FRONT_ROUTES_MAX];
     size_t rest_service_count;
+    /* Smithy RPC v2 CBOR services, routed by /service/<target prefix>/operation/ (rpcv2.c) */
+    sl_front_svc_t *rpcv2_services[SL_FRONT_ROUTES_MAX];
+    size_t rpcv2_service_count;
     sl_front_route_t routes[SL_FRONT_ROUTES_MAX];
     size_t route_count;
     /* CORS (cors.c): origins allowed to call from a browser, lower-cased, owned; see front.h. */
@@ -91,6 +94,17 @@ void sl_front_audit_note(sl_http_req_t *req, const sl_op_t *op,
                          const sl_val_t *in);
 void sl_front_audit_error(sl_http_req_t *req, const char *type, const char *message);
 void sl_front_audit_emit(sl_http_req_t *req, int status);
+
+/* front.c: steps 9 to 12 of an RPC protocol's request (AWS JSON, CBOR, Smithy RPC v2 CBOR) whose
+ * operation and input document are known: SigV4 checks (body_hash: the hex SHA-256 of the body
+ * when signatures are verified), model validation, the account hook, authorization, the handler. */
+void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt_t fmt,
+                       const char *body_hash);
+
+/* rpcv2.c: the Smithy RPC v2 CBOR binding after routing, and its route (the registered service
+ * the path /service/<name>/operation/... names, or NULL). */
+void sl_front_handle_rpcv2(front_req_t *rq);
+const sl_front_svc_t *sl_front_rpcv2_route(const sl_front_t *front, const char *path);
 
 /* restxml.c: the REST-XML binding (S3), after routing. */
 void sl_front_handle_rest_xml(front_req_t *rq);

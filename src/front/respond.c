@@ -116,6 +116,7 @@ static void send_core(sl_http_req_t *req, const sl_front_service_t *svc, const c
     if (s3_ids) H("x-amz-request-id", request_id);
     if (id2) H("x-amz-id-2", id2);
     if (content_type) H("Content-Type", content_type);
+    if (svc && svc->protocol == SL_FRONT_PROTO_RPC_V2_CBOR) H("smithy-protocol", "rpc-v2-cbor");
     if (svc && svc->crc32_header) {
         snprintf(crc, sizeof crc, "%u", (unsigned)sl_crc32_ieee(0, body, len));
         H("x-amz-crc32", crc);
@@ -229,7 +230,8 @@ void sl_front_send_error(sl_http_req_t *req, const sl_front_service_t *svc, cons
                          const char *origin, sl_fmt_t fmt, const char *type, const char *message) {
     /* a REST service's own error shapes carry their status in its model (Lambda's
      * ResourceNotFoundException is a 404, Kinesis's a 400) */
-    const sl_model_error_t *me = svc && svc->protocol != SL_FRONT_PROTO_JSON && type
+    const sl_model_error_t *me = svc && svc->protocol != SL_FRONT_PROTO_JSON &&
+                                         svc->protocol != SL_FRONT_PROTO_RPC_V2_CBOR && type
                                      ? sl_model_find_error(svc->model, type)
                                      : NULL;
     sl_front_send_error_status(req, svc, request_id, origin, fmt,

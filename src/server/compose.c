@@ -1027,9 +1027,9 @@ static int open_front(sl_compose_t *root) {
         iam.account_ctx = root;
         rc = sl_front_add_service(root->front, &iam);
     }
-    for (int query = 0; rc == 0 && query < 2; query++) {
+    for (int proto = 0; rc == 0 && proto < SL_CWAPI_PROTOCOLS; proto++) {
         sl_front_service_t cw;
-        sl_cwapi_describe(root->cloudwatch, query, &cw);
+        sl_cwapi_describe(root->cloudwatch, (sl_cwapi_protocol_t)proto, &cw);
         cw.account = sts_account; /* the caller's account id, as for STS */
         cw.account_ctx = root;
         rc = sl_front_add_service(root->front, &cw);

@@ -37,8 +37,9 @@ typedef struct {
     frame_t frames[SL_WIRE_DEPTH_MAX];
     sl_val_t **scratch; /* children of open containers (maps: key, value, key, value ...) */
     size_t scratch_len, scratch_cap;
-    sl_buf_t chunks; /* the indefinite string being assembled */
-    size_t values;   /* bounded by SL_WIRE_VALUES_MAX */
+    sl_buf_t chunks;   /* the indefinite string being assembled */
+    size_t values;     /* bounded by SL_WIRE_VALUES_MAX */
+    bool tag1_seconds; /* Smithy RPC v2 CBOR: tag 1 content counts seconds, integer or not */
 } cbor_ctx_t;
 
 static void set_err(cbor_ctx_t *c, const char *reason) {
@@ -95,12 +96,19 @@ static bool push_scratch(cbor_ctx_t *c, sl_val_t *v) {
 
 /* Applies tag `tag` to its content. Tag 1 (epoch time) with a number becomes a timestamp: an
  * integer counts milliseconds (what AWS SDKs send), a float below 1e11 seconds, else
- * milliseconds. Other tags, and tag 1 on anything else, leave the content unchanged. */
+ * milliseconds; in Smithy RPC v2 CBOR (tag1_seconds) any number counts seconds. Other tags, and
+ * tag 1 on anything else, leave the content unchanged. */
 static sl_val_t *apply_tag(cbor_ctx_t *c, uint64_t tag, sl_val_t *v) {
     if (tag != 1 || v->type != SL_VAL_NUMBER) return v;
     double d = v->u.num.d;
     int64_t ms;
-    if (v->u.num.is_integer) {
+    if (c->tag1_seconds) {
+        if (!isfinite(d) || d >= 9.2e15 || d <= -9.2e15) {
+            set_err(c, "timestamp out of range");
+            return NULL;
+        }
+        ms = v->u.num.is_integer ? v->u.num.i * 1000 : llround(d * 1000.0);
+    } else if (v->u.num.is_integer) {
         if (d >= 9223372036854775808.0 || d < -9223372036854775808.0) {
             set_err(c, "timestamp out of range");
             return NULL;
@@ -435,6 +443,11 @@ static const struct cbor_callbacks callbacks = {
 
 int sl_cbor_parse(const uint8_t *data, size_t len, sl_arena_t *arena, sl_val_t **out,
                   const char **reason) {
+    return sl_cbor_parse_ex(data, len, false, arena, out, reason);
+}
+
+int sl_cbor_parse_ex(const uint8_t *data, size_t len, bool tag1_seconds, sl_arena_t *arena,
+                     sl_val_t **out, const char **reason) {
     SL_ASSERT(arena && out);
     const char *dummy;
     if (!reason) reason = &dummy;
@@ -450,6 +463,7 @@ int sl_cbor_parse(const uint8_t *data, size_t len, sl_arena_t *arena, sl_val_t *
         return SL_ENOMEM;
     }
     c->arena = arena;
+    c->tag1_seconds = tag1_seconds;
     size_t pos = 0;
     while (pos < len && !c->done && !c->err) {
         struct cbor_decoder_result r = cbor_stream_decode(data + pos, len - pos, &callbacks, c);

@@ -16,5 +16,9 @@
 
 int sl_cbor_parse(const uint8_t *data, size_t len, sl_arena_t *arena, sl_val_t **out,
                   const char **reason);
+/* As sl_cbor_parse; with tag1_seconds, the content of tag 1 counts seconds whether it is an
+ * integer or a float (Smithy RPC v2 CBOR), so an integer beyond +-9.2e15 is out of range. */
+int sl_cbor_parse_ex(const uint8_t *data, size_t len, bool tag1_seconds, sl_arena_t *arena,
+                     sl_val_t **out, const char **reason);
 
 #endif

@@ -283,6 +283,12 @@ void sl_enc_timestamp_ms(sl_enc_t *e, int64_t ms) {
     if (e->fmt == SL_FMT_JSON) {
         json_before_value(e);
         json_timestamp(e->out, ms);
+    } else if (e->cbor_seconds) {
+        CBOR_PUT(e, cbor_encode_tag(1, buf, 9));
+        if (ms % 1000 == 0)
+            cbor_int(e, ms / 1000);
+        else
+            CBOR_PUT(e, cbor_encode_double((double)ms / 1000.0, buf, 9));
     } else {
         CBOR_PUT(e, cbor_encode_tag(1, buf, 9));
         cbor_int(e, ms);

@@ -22,6 +22,9 @@ typedef struct {
     int depth;
     bool need_comma[SL_WIRE_DEPTH_MAX + 1]; /* JSON: an element was written at this depth */
     bool after_key;                         /* JSON: a key was just written */
+    /* CBOR timestamps as Smithy RPC v2 CBOR writes them: tag 1 + epoch seconds (an integer when
+     * whole, else float64), not milliseconds. Set by the caller after sl_enc_init. */
+    bool cbor_seconds;
 } sl_enc_t;
 
 void sl_enc_init(sl_enc_t *e, sl_buf_t *out, sl_fmt_t fmt);

@@ -527,14 +527,21 @@ static sl_front_op_fn handler(const char *op_name) {
     return op_unsupported;
 }
 
-void sl_cwapi_describe(sl_cw_t *cw, bool query, sl_front_service_t *svc) {
+void sl_cwapi_describe(sl_cw_t *cw, sl_cwapi_protocol_t protocol, sl_front_service_t *svc) {
+    static const sl_front_protocol_t protocols[] = {
+        [SL_CWAPI_JSON] = SL_FRONT_PROTO_JSON,
+        [SL_CWAPI_QUERY] = SL_FRONT_PROTO_QUERY,
+        [SL_CWAPI_RPC_V2_CBOR] = SL_FRONT_PROTO_RPC_V2_CBOR,
+    };
+    bool query = protocol == SL_CWAPI_QUERY;
     *svc = (sl_front_service_t){
         .name = "cloudwatch",
-        .protocol = query ? SL_FRONT_PROTO_QUERY : SL_FRONT_PROTO_JSON,
+        .protocol = protocols[protocol],
         .model = &sl_cloudwatch_model,
         .handler = handler,
         .signing_name = query ? sl_cloudwatch_model.signing_name : NULL,
         .json_content_type = "application/x-amz-json-1.0",
+        .cbor_content_type = protocol == SL_CWAPI_RPC_V2_CBOR ? "application/cbor" : NULL,
         .xml_namespace = "http://monitoring.amazonaws.com/doc/2010-08-01/",
         .binding = cw,
     };
