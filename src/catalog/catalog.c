@@ -295,6 +295,13 @@ int sl_catalog_open_sqlite(const char *path, sl_catalog_t **out) {
     rc = exec_sql(c, "PRAGMA foreign_keys = ON");
     if (rc < 0) goto fail;
 
+    /* One connection per file, held for the server's life: in exclusive locking mode SQLite keeps
+     * the WAL index in the heap instead of a memory-mapped `-shm` file. A mapped file's pages get
+     * their disk blocks only when first written through the mapping, and on a full disk that write
+     * kills the process with SIGBUS instead of returning an error (seen at a start on a full disk).
+     * It also keeps a second server off the same data directory. */
+    rc = exec_sql(c, "PRAGMA locking_mode = EXCLUSIVE");
+    if (rc < 0) goto fail;
     /* journal_mode answers with the mode in force; anything but WAL means we cannot keep our
      * durability promise (e.g. a read-only or in-memory database). */
     sqlite3_stmt *st = NULL;

@@ -54,6 +54,9 @@ int sl_itemstore_open(const char *path, sl_itemstore_t **out) {
     int rc = map_rc(sqlite3_open_v2(
         path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL));
     if (rc) SL_ERROR("item store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "");
+    /* Exclusive locking keeps the WAL index in the heap, not in a mapped -shm file whose pages
+     * SIGBUS on a full disk (see sl_catalog_open_sqlite). */
+    if (rc == 0) rc = exec(s, "PRAGMA locking_mode = EXCLUSIVE");
     if (rc == 0) rc = exec(s, "PRAGMA journal_mode = WAL");
     if (rc == 0) rc = exec(s, "PRAGMA synchronous = FULL");
     if (rc == 0)
