@@ -52,6 +52,22 @@ void fh_dest_read(const char *kind, const sl_val_t *dest, fh_dest_t *out) {
     out->compression = c < 0 ? SL_FH_UNCOMPRESSED : (sl_fh_compression_t)c;
 }
 
+bool fh_dest_read_backup(const char *kind, const sl_val_t *dest, fh_dest_t *out) {
+    char mode[32];
+    str_into(mode, sizeof mode, dest, "S3BackupMode");
+    if (strcmp(kind, "HttpEndpoint") == 0 && strcmp(mode, "AllData") == 0) {
+        fh_dest_read(kind, dest, out);
+        out->http = false;
+        return out->bucket[0] != 0;
+    }
+    const sl_val_t *backup = get(dest, "S3BackupConfiguration");
+    if (strcmp(kind, "ExtendedS3") != 0 || strcmp(mode, "Enabled") != 0 || !backup) return false;
+    fh_dest_read("S3", backup, out);
+    /* the backup is an S3 configuration, which has no zone of its own: the stream's applies */
+    str_into(out->time_zone, sizeof out->time_zone, dest, "CustomTimeZone");
+    return out->bucket[0] != 0;
+}
+
 /* ---- synchronous reads of a buffer log ---- */
 
 typedef struct {
@@ -156,6 +172,8 @@ static void uuid_of(uint64_t seed, char out[37]) {
 
 typedef struct {
     fh_dest_t d;
+    fh_dest_t backup; /* the source-record backup, when backup_on */
+    bool backup_on;
     bool source; /* KinesisStreamAsSource: read the source first */
     char name[72];
     int64_t version;
@@ -285,12 +303,19 @@ static int deliver_s3(sl_firehose_t *fh, fh_stream_t *s, const job_t *j) {
         if (rc == 0)
             rc = fh_object_key(fh, &j->d, j->name, j->version, j->log_id, s->ckpt, first_arrival,
                                NULL, key, sizeof key);
+        char backup_key[1200] = "";
+        if (rc == 0 && j->backup_on)
+            rc = fh_object_key(fh, &j->backup, j->name, j->version, j->log_id ^ FH_BACKUP_SALT,
+                               s->ckpt, first_arrival, NULL, backup_key, sizeof backup_key);
         if (rc == 0) {
             s->intent = true;
             s->intent_first = s->ckpt;
             s->intent_count = got;
             snprintf(s->intent_bucket, sizeof s->intent_bucket, "%s", j->d.bucket);
             snprintf(s->intent_key, sizeof s->intent_key, "%s", key);
+            snprintf(s->intent_backup_bucket, sizeof s->intent_backup_bucket, "%s",
+                     j->backup_on ? j->backup.bucket : "");
+            snprintf(s->intent_backup_key, sizeof s->intent_backup_key, "%s", backup_key);
             rc = fh_progress_write(fh, s);
             if (rc) s->intent = false;
         }
@@ -303,6 +328,14 @@ static int deliver_s3(sl_firehose_t *fh, fh_stream_t *s, const job_t *j) {
         snprintf(d.bucket, sizeof d.bucket, "%s", s->intent_bucket);
         rc = fh_put_object(fh, s, &d, s->intent_key, s->intent_first, (const uint8_t *)body.data,
                            body.len, first_arrival);
+    }
+    if (rc == 0 && s->intent_backup_key[0]) {
+        /* the source records' backup: the backup configuration's compression (the configured
+         * one, or the stream's settings when backup was turned off since the intent) */
+        fh_dest_t b = j->backup_on ? j->backup : j->d;
+        snprintf(b.bucket, sizeof b.bucket, "%s", s->intent_backup_bucket);
+        rc = fh_put_object(fh, s, &b, s->intent_backup_key, s->intent_first,
+                           (const uint8_t *)body.data, body.len, first_arrival);
     }
     if (rc) goto done;
     s->ckpt = s->intent_first + s->intent_count;
@@ -381,6 +414,7 @@ void *fh_deliver_main(void *arg) {
             int64_t since = __atomic_load_n(&s->pending_since_mono, __ATOMIC_RELAXED);
             sl_metric_set(s->metrics.s3_freshness, since ? (now - since) / 1000 : 0);
             fh_dest_read(s->dest_kind, s->dest, &j->d);
+            j->backup_on = fh_dest_read_backup(s->dest_kind, s->dest, &j->backup);
             j->source = s->source_arn[0] && strcmp(status_of_stream(fh, s), "ACTIVE") == 0;
             if (!j->source && (!(j->d.s3 || j->d.http) || !due(s, &j->d, now))) continue;
             snprintf(j->name, sizeof j->name, "%s", s->name);

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "firehose/prefix.h"
+#include "wire/enc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -141,19 +142,31 @@ static int stream_persist(sl_firehose_t *fh, const fh_stream_t *s) {
 }
 
 int fh_progress_write(sl_firehose_t *fh, fh_stream_t *s) {
-    char doc[1600];
-    int n;
-    if (s->intent)
-        n = snprintf(doc, sizeof doc,
-                     "{\"ckpt\":%" PRIu64 ",\"first\":%" PRIu64 ",\"count\":%" PRIu64
-                     ",\"bucket\":\"%s\",\"key\":\"%s\"}",
-                     s->ckpt, s->intent_first, s->intent_count, s->intent_bucket, s->intent_key);
-    else
-        n = snprintf(doc, sizeof doc, "{\"ckpt\":%" PRIu64 "}", s->ckpt);
-    if (n < 0 || (size_t)n >= sizeof doc) return SL_EINVAL;
-    sl_itemstore_op_t op = {SL_ITEMSTORE_PUT_ITEM, PROGRESS, s->name,
-                            strlen(s->name),       doc,      (size_t)n};
-    return fh_store_write(fh, &op, 1);
+    sl_buf_t doc;
+    sl_buf_init(&doc);
+    sl_enc_t e;
+    sl_enc_init(&e, &doc, SL_FMT_JSON);
+    sl_enc_map_begin(&e);
+    sl_enc_kv_int(&e, "ckpt", (int64_t)s->ckpt);
+    if (s->intent) {
+        sl_enc_kv_int(&e, "first", (int64_t)s->intent_first);
+        sl_enc_kv_int(&e, "count", (int64_t)s->intent_count);
+        sl_enc_kv_cstr(&e, "bucket", s->intent_bucket);
+        sl_enc_kv_cstr(&e, "key", s->intent_key);
+        if (s->intent_backup_key[0]) {
+            sl_enc_kv_cstr(&e, "backupBucket", s->intent_backup_bucket);
+            sl_enc_kv_cstr(&e, "backupKey", s->intent_backup_key);
+        }
+    }
+    sl_enc_map_end(&e);
+    int rc = sl_buf_failed(&doc) ? SL_ENOMEM : 0;
+    if (rc == 0) {
+        sl_itemstore_op_t op = {SL_ITEMSTORE_PUT_ITEM, PROGRESS, s->name,
+                                strlen(s->name),       doc.data, doc.len};
+        rc = fh_store_write(fh, &op, 1);
+    }
+    sl_buf_free(&doc);
+    return rc;
 }
 
 static void copy_str(char *dst, size_t cap, const sl_val_t *m, const char *key) {
@@ -255,6 +268,8 @@ static int load_progress(void *ctx, const char *table, const void *key, size_t k
             s->intent_count = (uint64_t)get_int(m, "count");
             copy_str(s->intent_bucket, sizeof s->intent_bucket, m, "bucket");
             copy_str(s->intent_key, sizeof s->intent_key, m, "key");
+            copy_str(s->intent_backup_bucket, sizeof s->intent_backup_bucket, m, "backupBucket");
+            copy_str(s->intent_backup_key, sizeof s->intent_backup_key, m, "backupKey");
         }
     }
     sl_arena_deinit(&tmp);
@@ -435,6 +450,10 @@ static bool dest_prepare(sl_arena_t *a, const char *kind, sl_val_t *cfg, sl_fher
         }
         if (strcmp(kind, "ExtendedS3") == 0 && !sl_val_get(cfg, "S3BackupMode"))
             fh_val_set(a, cfg, "S3BackupMode", fh_val_str(a, "Disabled"));
+        const char *mode = str_of(cfg, "S3BackupMode");
+        if (strcmp(kind, "ExtendedS3") == 0 && mode && strcmp(mode, "Enabled") == 0 && !backup)
+            return fail(err, SL_FHERR_INVALID_ARGUMENT,
+                        "S3BackupConfiguration is required when S3BackupMode is Enabled.");
         return true;
     }
     if (strcmp(kind, "HttpEndpoint") == 0) {
@@ -754,6 +773,16 @@ int sl_firehose_update(sl_firehose_t *fh, const sl_fh_update_t *req, sl_fherr_t 
         snprintf(kind, sizeof kind, "%s", same ? s->dest_kind : req->dest_kind);
         if (!merged || !dest_prepare(&a, kind, merged, err)) {
             if (!merged) fail(err, SL_FHERR_INTERNAL, "out of memory");
+            rc = -1;
+        }
+        /* AWS: source-record backup, once enabled, cannot be disabled again */
+        const char *was = str_of(s->dest, "S3BackupMode");
+        const char *now = merged ? str_of(merged, "S3BackupMode") : NULL;
+        if (rc == 0 && same && was && now && strcmp(was, "Enabled") == 0 &&
+            strcmp(now, "Disabled") == 0) {
+            fail(err, SL_FHERR_INVALID_ARGUMENT,
+                 "S3BackupMode cannot be changed from Enabled to Disabled once source record "
+                 "backup is enabled.");
             rc = -1;
         }
         if (rc == 0) {

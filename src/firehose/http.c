@@ -523,11 +523,23 @@ int fh_deliver_http(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *dest, con
             *done = true;
             return 0;
         }
+        /* AllData: every record also goes to the S3 bucket, under the S3 configuration's
+         * prefix (the failed ones besides as error documents) */
+        fh_dest_t bd;
+        char backup_key[1200] = "";
+        bool all = fh_dest_read_backup("HttpEndpoint", dest, &bd);
+        if (rc == 0 && all)
+            rc = fh_object_key(fh, &bd, s->name, version, s->log_id ^ FH_BACKUP_SALT, s->ckpt,
+                               r.first_arrival, NULL, backup_key, sizeof backup_key);
         if (rc == 0) {
             s->intent = true;
             s->intent_first = s->ckpt;
             s->intent_count = r.count;
             s->intent_bucket[0] = 0;
+            snprintf(s->intent_backup_bucket, sizeof s->intent_backup_bucket, "%s",
+                     all ? bd.bucket : "");
+            snprintf(s->intent_backup_key, sizeof s->intent_backup_key, "%s", backup_key);
+            s->intent_backup_done = false;
             request_id_of(s->log_id, s->ckpt, s->intent_key);
             rc = fh_progress_write(fh, s);
             if (rc) s->intent = false;
@@ -540,6 +552,18 @@ int fh_deliver_http(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *dest, con
     if (rc) {
         records_free(&r);
         return rc;
+    }
+    if (!s->intent_backup_done && s->intent_backup_key[0]) {
+        /* the AllData copy, once per batch (again after a restart: the same key and bytes) */
+        fh_dest_t b = *d;
+        snprintf(b.bucket, sizeof b.bucket, "%s", s->intent_backup_bucket);
+        rc = fh_put_object(fh, s, &b, s->intent_backup_key, s->intent_first,
+                           (const uint8_t *)r.data.data, r.data.len, r.first_arrival);
+        if (rc) {
+            records_free(&r);
+            return rc;
+        }
+        s->intent_backup_done = true;
     }
     sl_buf_t json;
     sl_buf_init(&json);

@@ -88,6 +88,11 @@ typedef struct fh_stream {
     uint64_t intent_first, intent_count;
     char intent_bucket[64];
     char intent_key[1200];
+    /* The source-record backup of the same records (S3BackupMode Enabled / AllData): its bucket
+     * and key, "" when the intent has none. Put with the intent, so it is exactly-once too. */
+    char intent_backup_bucket[64];
+    char intent_backup_key[1200];
+    bool intent_backup_done; /* HttpEndpoint: the backup of this intent is stored (not kept) */
     /* Buffer state (atomics): bytes appended and not delivered, and the monotonic time the
      * oldest of them arrived (0 = none). */
     int64_t pending_bytes;
@@ -211,6 +216,12 @@ void fh_metrics_release(fh_stream_t *s);
 void *fh_deliver_main(void *arg);
 /* The destination settings of a stream's configuration. */
 void fh_dest_read(const char *kind, const sl_val_t *dest, fh_dest_t *out);
+/* Where every source record is also delivered: ExtendedS3 with S3BackupMode Enabled (the
+ * S3BackupConfiguration), HttpEndpoint with AllData (its S3Configuration). False when none. */
+bool fh_dest_read_backup(const char *kind, const sl_val_t *dest, fh_dest_t *out);
+/* The seed salt of backup objects, so a backup next to its object in one bucket and prefix gets
+ * its own UUID and random strings. */
+#define FH_BACKUP_SALT 0x6261636b75702121ull
 int fh_progress_write(sl_firehose_t *fh, fh_stream_t *s);
 int64_t fh_now_ms(const sl_firehose_t *fh);
 

@@ -390,6 +390,55 @@ def test_custom_time_zone(fh, s3, bucket):
     fh.delete_delivery_stream(DeliveryStreamName=name)
 
 
+def test_source_record_backup(fh, s3, bucket):
+    """S3BackupMode Enabled: every source record also goes to the S3BackupConfiguration bucket,
+    with that configuration's prefix and compression and AWS's object names; once enabled it
+    cannot be disabled; Enabled needs a backup configuration."""
+    backup = bucket[:50] + "-src"
+    s3.create_bucket(Bucket=backup)
+    name = unique_name("ds")
+    fh.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_config(
+        bucket, BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 0}, S3BackupMode="Enabled",
+        S3BackupConfiguration=s3_config(backup, Prefix="src/", CompressionFormat="GZIP")))
+    d = fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+    desc = d["Destinations"][0]["ExtendedS3DestinationDescription"]
+    assert desc["S3BackupMode"] == "Enabled"
+    assert desc["S3BackupDescription"]["BucketARN"] == "arn:aws:s3:::" + backup
+    assert desc["S3BackupDescription"]["Prefix"] == "src/"
+    sent = [b"r%d\n" % i for i in range(5)]
+    fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": d} for d in sent])
+    key = wait_objects(s3, bucket, 1)[0]
+    assert body(s3, bucket, key) == b"".join(sent)
+    bkey = wait_objects(s3, backup, 1)[0]
+    assert re.fullmatch(r"src/2023/11/14/22/%s-1-2023-11-14-22-13-20-%s\.gz"
+                        % (re.escape(name), UUID), bkey), bkey
+    assert gzip.decompress(body(s3, backup, bkey)) == b"".join(sent)
+    assert bkey[len("src/"):-len(".gz")] != key, "the backup has its own UUID"
+    assert_error(lambda: fh.update_destination(
+        DeliveryStreamName=name, CurrentDeliveryStreamVersionId="1",
+        DestinationId="destinationId-000000000001",
+        ExtendedS3DestinationUpdate={"S3BackupMode": "Disabled"}), "InvalidArgumentException")
+    fh.delete_delivery_stream(DeliveryStreamName=name)
+    assert_error(lambda: fh.create_delivery_stream(
+        DeliveryStreamName=unique_name("ds"), ExtendedS3DestinationConfiguration=s3_config(
+            bucket, S3BackupMode="Enabled")), "InvalidArgumentException")
+    # Disabled -> Enabled by UpdateDestination: later objects are backed up
+    name = unique_name("ds")
+    fh.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_config(
+        bucket, Prefix="two/", BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 0}))
+    fh.update_destination(DeliveryStreamName=name, CurrentDeliveryStreamVersionId="1",
+                          DestinationId="destinationId-000000000001",
+                          ExtendedS3DestinationUpdate={
+                              "S3BackupMode": "Enabled",
+                              "S3BackupUpdate": {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::" +
+                                                 backup, "Prefix": "two-src/"}})
+    fh.put_record(DeliveryStreamName=name, Record={"Data": b"later"})
+    keys = wait_objects(s3, backup, 2)
+    two = [k for k in keys if k.startswith("two-src/")]
+    assert len(two) == 1 and body(s3, backup, two[0]) == b"later", keys
+    fh.delete_delivery_stream(DeliveryStreamName=name)
+
+
 def test_buffering_by_size(fh, s3, bucket):
     name = unique_name("ds")
     fh.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_config(
@@ -523,8 +572,10 @@ def test_kill9_with_records_buffered(make_server):
     srv = make_server(firehose_fixed_time_ms=FIXED_MS)
     fh, s3 = clients(srv.endpoint)
     s3.create_bucket(Bucket="kill9")
+    s3.create_bucket(Bucket="kill9-src")
     fh.create_delivery_stream(DeliveryStreamName="k9", ExtendedS3DestinationConfiguration=s3_config(
-        "kill9", BufferingHints={"SizeInMBs": 128, "IntervalInSeconds": 900}))
+        "kill9", BufferingHints={"SizeInMBs": 128, "IntervalInSeconds": 900},
+        S3BackupMode="Enabled", S3BackupConfiguration=s3_config("kill9-src")))
     sent = []
     for b in range(20):
         batch = [b"batch%02d-rec%03d\n" % (b, i) for i in range(100)]
@@ -540,12 +591,17 @@ def test_kill9_with_records_buffered(make_server):
     keys = sorted(objects(s3, "kill9"))
     got = b"".join(body(s3, "kill9", k) for k in keys)
     assert got == b"".join(sent), "every accepted record exactly once, in order"
+    backups = sorted(wait_objects(s3, "kill9-src", len(keys)))
+    assert len(backups) == len(keys), backups
+    assert b"".join(body(s3, "kill9-src", k) for k in backups) == b"".join(sent), \
+        "the source-record backup holds them exactly once too"
     # a second restart delivers nothing again
     srv.stop()
     srv.start()
     fh, s3 = clients(srv.endpoint)
     time.sleep(0.5)
     assert sorted(objects(s3, "kill9")) == keys
+    assert sorted(objects(s3, "kill9-src")) == backups
     d = fh.describe_delivery_stream(DeliveryStreamName="k9")["DeliveryStreamDescription"]
     assert d["DeliveryStreamStatus"] == "ACTIVE"
 
@@ -776,6 +832,34 @@ def test_http_endpoint_down_goes_to_backup(fh, s3, bucket):
             assert set(d) == {"attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage",
                               "attemptEndingTimestamp", "rawData", "subsequenceNumber", "dataId"}
         assert len({doc["requestId"] for _, doc in ep.requests}) == 1
+    finally:
+        fh.delete_delivery_stream(DeliveryStreamName=name)
+        ep.close()
+
+
+def test_http_endpoint_all_data_backup(fh, s3, bucket):
+    """S3BackupMode AllData: every record also goes to the S3 bucket (the S3Configuration's prefix
+    and AWS's object names), the delivered ones too."""
+    ep = Endpoint()
+    name = unique_name("http")
+    try:
+        fh.create_delivery_stream(DeliveryStreamName=name,
+                                  HttpEndpointDestinationConfiguration=http_config(
+                                      ep.url, bucket, S3BackupMode="AllData"))
+        d = fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        assert d["Destinations"][0]["HttpEndpointDestinationDescription"]["S3BackupMode"] == \
+            "AllData"
+        sent = [b"one", b"two", b"three"]
+        fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": x} for x in sent])
+        key = wait_objects(s3, bucket, 1)[0]
+        assert re.fullmatch(r"backup/2023/11/14/22/%s-1-2023-11-14-22-13-20-%s"
+                            % (re.escape(name), UUID), key), key
+        assert body(s3, bucket, key) == b"".join(sent)
+        wait_until(lambda: ep.requests, timeout=20, what="the POST")
+        import base64
+        assert [base64.b64decode(r["data"]) for r in ep.requests[0][1]["records"]] == sent
+        time.sleep(0.5)
+        assert objects(s3, bucket) == [key] and len(ep.requests) == 1
     finally:
         fh.delete_delivery_stream(DeliveryStreamName=name)
         ep.close()
