@@ -157,6 +157,8 @@ typedef struct {
     sl_an_invoke_fn invoke;
     void *invoke_ctx;
     int poll_ms; /* a runner's idle wait between reads (0: 200) */
+    /* The runners' clock (clock.h; not owned, shared by every account): NULL = the wall clock */
+    struct sl_an_clock *clock;
 } sl_an_apps_config_t;
 
 int sl_an_apps_open(const sl_an_apps_config_t *cfg, sl_an_apps_t **out);

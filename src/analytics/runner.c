@@ -1,6 +1,7 @@
 /* The runner of a RUNNING application (see runner.h). */
 #include "analytics/runner.h"
 
+#include "analytics/clock.h"
 #include "analytics/mapping.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -26,6 +27,8 @@
 
 #define RUNNER_PUT_RECORDS_MAX 500 /* one PutRecords */
 #define RUNNER_SAVE_EVERY_MS 1000
+#define RUNNER_SYNC_PASSES_MAX 1000   /* reads of the input in one move of the virtual clock */
+#define RUNNER_SYNC_DELIVERY_MS 10000 /* a move waits this long at most for the outputs */
 
 /* Rows waiting for their output stream: the encoded records, in order. */
 typedef struct {
@@ -47,7 +50,14 @@ struct sl_an_runner {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
+    /* moves of the virtual clock (clock.h), under mu: asked by sl_an_runner_sync, done by the
+     * thread; exited once the thread ended (a move no longer waits for it) */
+    pthread_cond_t synced;
+    uint64_t sync_asked, sync_done;
+    int64_t sync_to_ms;
+    bool exited;
     /* the thread's */
+    int64_t now_ms; /* the runner's time (runner_time) */
     sl_an_engine_t *eng;
     sl_kfollow_t *follow;
     sl_an_record_schema_t schema;
@@ -433,6 +443,18 @@ cut:
     p->count -= done;
 }
 
+/* ---- time ---- */
+
+/* The runner's time: the wall clock, never going back, or the virtual clock's time as its last
+ * move brought it to this runner (clock.h). */
+static int64_t runner_time(sl_an_runner_t *r) {
+    if (!sl_an_clock_is_virtual(r->cfg.clock)) {
+        int64_t now = sl_time_now_ms();
+        if (now > r->now_ms) r->now_ms = now;
+    }
+    return r->now_ms;
+}
+
 /* ---- input ---- */
 
 typedef struct {
@@ -451,10 +473,10 @@ static void on_row(void *ctx, const sl_sql_value_t *values, size_t n) {
     sl_an_engine_insert(r->eng, r->inapp[rc->stream], r->last_rowtime[rc->stream], row, n + 1);
 }
 
-/* ROWTIME of a row entering in-application stream `stream` now: the wall clock, never going
- * back. */
+/* ROWTIME of a row entering in-application stream `stream` now: the runner's time (the wall
+ * clock or the virtual one), never going back. */
 static int64_t rowtime_now(sl_an_runner_t *r, int stream) {
-    int64_t now = sl_time_now_ms();
+    int64_t now = runner_time(r);
     if (now > r->last_rowtime[stream]) r->last_rowtime[stream] = now;
     return r->last_rowtime[stream];
 }
@@ -563,6 +585,13 @@ static int on_records(void *ctx, const sl_kfollow_shard_t *shard, const sl_kreco
     return rc;
 }
 
+/* One pass over the input: *delivered records read, *caught_up when it has no more now. */
+static int read_input(sl_an_runner_t *r, size_t *delivered, bool *caught_up) {
+    *delivered = 0;
+    *caught_up = true;
+    return sl_kfollow_pass(r->follow, on_records, r, delivered, caught_up);
+}
+
 /* ---- positions (LAST_STOPPED_POINT) ---- */
 
 static void save_positions(sl_an_runner_t *r) {
@@ -595,12 +624,73 @@ static void load_positions(sl_an_runner_t *r) {
     sl_buf_free(&b);
 }
 
+/* ---- moves of the virtual clock ---- */
+
+void sl_an_runner_sync(sl_an_runner_t *r, int64_t now_ms) {
+    pthread_mutex_lock(&r->mu);
+    uint64_t ticket = ++r->sync_asked;
+    if (now_ms > r->sync_to_ms) r->sync_to_ms = now_ms;
+    pthread_cond_signal(&r->cv);
+    while (r->sync_done < ticket && !r->exited)
+        pthread_cond_wait(&r->synced, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static bool sync_asked(sl_an_runner_t *r) {
+    pthread_mutex_lock(&r->mu);
+    bool asked = r->sync_asked != r->sync_done;
+    pthread_mutex_unlock(&r->mu);
+    return asked;
+}
+
+static bool stopping(sl_an_runner_t *r) {
+    pthread_mutex_lock(&r->mu);
+    bool stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return stop;
+}
+
+static bool wait_or_stop(sl_an_runner_t *r, int ms);
+
+/* A move asked by sl_an_runner_sync: reads what the input holds at the old time, then moves to
+ * the new time (closing the windows that end by then) and delivers the output rows, waiting a
+ * while at most for outputs that refuse them. *dirty: records were read. */
+static void serve_sync(sl_an_runner_t *r, bool *dirty) {
+    pthread_mutex_lock(&r->mu);
+    uint64_t asked = r->sync_asked;
+    int64_t to = r->sync_to_ms;
+    pthread_mutex_unlock(&r->mu);
+    for (int i = 0; i < RUNNER_SYNC_PASSES_MAX; i++) {
+        size_t delivered = 0;
+        bool caught_up = true;
+        int rc = read_input(r, &delivered, &caught_up);
+        if (delivered) *dirty = true;
+        if (rc != 0 || (caught_up && !delivered)) break;
+    }
+    if (to > r->now_ms) r->now_ms = to;
+    sl_an_engine_advance(r->eng, r->now_ms);
+    int64_t give_up = sl_time_mono_ms() + RUNNER_SYNC_DELIVERY_MS;
+    for (;;) {
+        bool waiting = false;
+        for (size_t i = 0; i < r->app.noutputs; i++) {
+            flush_output(r, &r->outputs[i]);
+            if (r->outputs[i].count) waiting = true;
+        }
+        if (!waiting || sl_time_mono_ms() >= give_up || stopping(r)) break;
+        wait_or_stop(r, r->cfg.poll_ms);
+    }
+    pthread_mutex_lock(&r->mu);
+    r->sync_done = asked;
+    pthread_cond_broadcast(&r->synced);
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* ---- the thread ---- */
 
 static int setup(sl_an_runner_t *r) {
     const sl_an_app_t *a = &r->app;
     sl_an_options_t opt = sl_an_options_default();
-    int rc = sl_an_engine_create(&opt, sl_time_now_ms(), &r->eng);
+    int rc = sl_an_engine_create(&opt, runner_time(r), &r->eng);
     if (rc) return rc;
     sl_an_err_t err = {0};
     if (!sl_an_runner_prepare(r->eng, a, r->cfg.objstore, &err)) {
@@ -652,7 +742,7 @@ static int setup(sl_an_runner_t *r) {
 
 static bool wait_or_stop(sl_an_runner_t *r, int ms) {
     pthread_mutex_lock(&r->mu);
-    if (!r->stop && ms > 0) {
+    if (!r->stop && ms > 0 && r->sync_asked == r->sync_done) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += ms / 1000;
@@ -668,20 +758,20 @@ static bool wait_or_stop(sl_an_runner_t *r, int ms) {
     return stop;
 }
 
-static void *runner_main(void *arg) {
-    sl_an_runner_t *r = arg;
+static void run(sl_an_runner_t *r) {
     int rc = setup(r);
     if (rc) {
         SL_ERROR("analytics: application %s cannot run: %s", r->app.name, sl_strerror(rc));
-        return NULL;
+        return;
     }
     int64_t saved_mono = sl_time_mono_ms();
     bool dirty = false;
     for (;;) {
+        if (sync_asked(r)) serve_sync(r, &dirty);
         size_t delivered = 0;
         bool caught_up = true;
-        rc = sl_kfollow_pass(r->follow, on_records, r, &delivered, &caught_up);
-        sl_an_engine_advance(r->eng, sl_time_now_ms());
+        rc = read_input(r, &delivered, &caught_up);
+        sl_an_engine_advance(r->eng, runner_time(r));
         bool waiting = false;
         for (size_t i = 0; i < r->app.noutputs; i++) {
             flush_output(r, &r->outputs[i]);
@@ -698,10 +788,19 @@ static void *runner_main(void *arg) {
         bool idle = rc != 0 || (caught_up && !delivered) || waiting;
         if (wait_or_stop(r, idle ? r->cfg.poll_ms : 0)) break;
     }
-    sl_an_engine_advance(r->eng, sl_time_now_ms());
+    sl_an_engine_advance(r->eng, runner_time(r));
     for (size_t i = 0; i < r->app.noutputs; i++)
         flush_output(r, &r->outputs[i]);
     save_positions(r);
+}
+
+static void *runner_main(void *arg) {
+    sl_an_runner_t *r = arg;
+    run(r);
+    pthread_mutex_lock(&r->mu);
+    r->exited = true; /* moves of the clock no longer wait for this runner */
+    pthread_cond_broadcast(&r->synced);
+    pthread_mutex_unlock(&r->mu);
     return NULL;
 }
 
@@ -718,6 +817,7 @@ int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, con
     snprintf(r->pos_path, sizeof r->pos_path, "%s.%s.pos", pos_base, app->name);
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
+    pthread_cond_init(&r->synced, NULL);
     for (size_t i = 0; i < r->app.noutputs; i++) {
         r->outputs[i].r = r;
         r->outputs[i].out = &r->app.outputs[i];
@@ -725,10 +825,20 @@ int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, con
         snprintf(r->outputs[i].stream, sizeof r->outputs[i].stream, "%s",
                  r->app.outputs[i].resource_arn);
     }
-    if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
+    /* the virtual clock: from its time when the runner joins its moves */
+    int rc = sl_an_clock_attach(cfg->clock, r);
+    r->now_ms = sl_an_clock_now(cfg->clock);
+    if (rc == 0 && pthread_create(&r->thread, NULL, runner_main, r) != 0) {
+        sl_an_clock_detach(cfg->clock, r);
+        rc = SL_EIO;
+    }
+    if (rc) {
+        pthread_cond_destroy(&r->synced);
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
         sl_an_app_free(&r->app);
         free(r);
-        return SL_EIO;
+        return rc;
     }
     *out = r;
     return 0;
@@ -736,6 +846,7 @@ int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, con
 
 void sl_an_runner_stop(sl_an_runner_t *r) {
     if (!r) return;
+    sl_an_clock_detach(r->cfg.clock, r); /* waits for a move in progress */
     pthread_mutex_lock(&r->mu);
     r->stop = true;
     pthread_cond_signal(&r->cv);
@@ -750,6 +861,7 @@ void sl_an_runner_stop(sl_an_runner_t *r) {
     free(r->cols);
     free(r->inapp);
     free(r->last_rowtime);
+    pthread_cond_destroy(&r->synced);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     sl_an_app_free(&r->app);

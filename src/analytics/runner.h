@@ -24,6 +24,9 @@ int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, con
                        bool resume, sl_an_runner_t **out);
 /* Stops the thread (its last rows are put and its positions saved) and frees. NULL: no-op. */
 void sl_an_runner_stop(sl_an_runner_t *r);
+/* A move of the virtual clock (clock.c): the runner's thread reads what its input holds at its
+ * old time, moves to now_ms and delivers its output rows; returns when it did (or ended). */
+void sl_an_runner_sync(sl_an_runner_t *r, int64_t now_ms);
 
 /* For discover.c: the account's Kinesis core and object store, and the count of discoveries
  * running (sl_an_apps_quiesce waits for it to fall to 0). */

@@ -7,6 +7,7 @@
 #include "api/console/console.h"
 #include "api/dynamodb/binding.h"
 #include "analytics/apps.h"
+#include "analytics/clock.h"
 #include "api/kinesisanalytics/binding.h"
 #include "api/firehose/binding.h"
 #include "api/ingest/ingest.h"
@@ -88,6 +89,7 @@ struct sl_compose {
     sl_esm_t *esm;                     /* owned: event-source mappings; NULL with --functions off */
     sl_http_server_t *runtime_http;    /* owned: the Runtime API on a loopback port */
     sl_http_server_t *metrics_http;    /* owned: --metrics-port, or NULL */
+    sl_an_clock_t *an_clock;           /* owned: the analytics runners' clock (every account) */
     sl_cw_t *cloudwatch;               /* owned: the CloudWatch metric store (every account) */
     volatile bool ready;               /* GET /ready: open and accepting writes (atomic) */
     sl_s3api_t *s3api;                 /* owned: the S3 binding */
@@ -291,6 +293,7 @@ static int open_analytics(sl_compose_t *root, account_t *a, const char *dir) {
         .objstore = a->objstore,
         .invoke = analytics_invoke,
         .invoke_ctx = a,
+        .clock = root->an_clock,
     };
     return sl_an_apps_open(&acfg, &a->analytics);
 }
@@ -979,6 +982,7 @@ static int open_front(sl_compose_t *root) {
         analytics_v2.account_ctx = root;
         rc = sl_front_add_service(root->front, &analytics_v2);
     }
+    if (rc == 0) rc = sl_kdaapi_register_clock(root->front, root->an_clock);
     if (rc == 0) {
         sl_front_service_t dynamodb;
         sl_dapi_describe(&dynamodb);
@@ -1159,6 +1163,8 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_dynamodb(root, def, cfg->data_dir);
     if (rc == 0) rc = open_functions(root);
     if (rc == 0) rc = open_objstore(def, cfg->data_dir);
+    if (rc == 0)
+        rc = sl_an_clock_create(strcmp(cfg->analytics_clock, "virtual") == 0, &root->an_clock);
     if (rc == 0) rc = open_analytics(root, def, cfg->data_dir);
     if (rc == 0) rc = open_firehose(root, def, cfg->data_dir, true);
     if (rc == 0) {
@@ -1204,6 +1210,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
      * can still send them */
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++)
         sl_an_apps_quiesce(root->accounts[i].analytics);
+    sl_an_clock_quiesce(root->an_clock); /* and moves of the virtual clock */
     if (root->http) sl_http_server_stop(root->http, grace_ms);
     /* analytics runners may be waiting for a function: they stop while functions still run */
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
@@ -1213,7 +1220,8 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     if (root->runtime_http) sl_http_server_stop(root->runtime_http, 0);
     if (root->metrics_http) sl_http_server_stop(root->metrics_http, 0);
     sl_functions_destroy(root->functions);
-    sl_cw_close(root->cloudwatch); /* after the server: no call waits for its writer */
+    sl_an_clock_destroy(root->an_clock); /* after every runner stopped */
+    sl_cw_close(root->cloudwatch);       /* after the server: no call waits for its writer */
     sl_front_destroy(root->front);
     sl_linelog_close(root->audit); /* after the server: every answer was sent */
     sl_iam_creds_close(root->creds);

@@ -27,6 +27,7 @@ static const char *const auth_choices[] = {"open", "sigv4", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_format_choices[] = {"text", "json", "logfmt", NULL};
 static const char *const on_off_choices[] = {"on", "off", NULL};
+static const char *const analytics_clock_choices[] = {"wall", "virtual", NULL};
 static const char *const throughput_limits_choices[] = {"off", "aws", NULL};
 
 #define S(field) OPT_STR, offsetof(sl_config_t, field), sizeof(((sl_config_t *)0)->field)
@@ -183,6 +184,9 @@ static const opt_t g_opts[] = {
     {"firehose_fixed_time_ms", I(firehose_fixed_time_ms), "0", 0, 253402300799999LL, NULL,
      "Tests: the arrival time (ms since the epoch) of every Firehose record, which names its S3 "
      "objects and prefixes; 0 = the clock"},
+    {"analytics_clock", S(analytics_clock), "wall", 0, 0, analytics_clock_choices,
+     "Tests: the clock of Kinesis Analytics applications: wall, or virtual (starts at 0 and moves "
+     "only by POST /_sluice/analytics/clock, docs/analytics.md)"},
     {"s3_external_buckets", S(s3_external_buckets), "", 0, 0, NULL,
      "File mapping Firehose destination buckets to external S3-compatible servers, one "
      "`bucket endpoint-url access-key secret [region]` a line (docs/firehose.md)"},

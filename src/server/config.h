@@ -63,6 +63,7 @@ typedef struct {
     int64_t functions_retry_ms;
     char functions_user[64];
     int64_t firehose_fixed_time_ms;
+    char analytics_clock[8];
     char s3_external_buckets[SL_CONFIG_PATH_BYTES_MAX];
     char log_level[16];
     char log_format[16];
