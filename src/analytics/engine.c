@@ -13,6 +13,7 @@
 
 #include "analytics/internal.h"
 #include "analytics/plan.h"
+#include "analytics/udx.h"
 #include "core/common.h"
 #include "core/limits.h"
 
@@ -148,7 +149,14 @@ typedef struct {
     size_t head, n, cap;
 } an_deque_t;
 
-typedef enum { AN_OP_PROJECT, AN_OP_GROUP, AN_OP_STAGGER, AN_OP_SLIDING, AN_OP_SORT } an_op_kind_t;
+typedef enum {
+    AN_OP_PROJECT,
+    AN_OP_GROUP,
+    AN_OP_STAGGER,
+    AN_OP_SLIDING,
+    AN_OP_SORT,
+    AN_OP_UDX, /* a table function between its cursor's SELECT and the enclosing one */
+} an_op_kind_t;
 
 /* One SELECT of a pump. Owned by the engine (its ops list). */
 struct an_op {
@@ -201,6 +209,7 @@ struct an_op {
     size_t nbuf, capbuf;
     an_row_t *cur_lead;   /* ORDER BY: the leading key of the buffered rows */
     int64_t sorted_until; /* T-sort: ROWTIME of the last row emitted */
+    an_udx_t *udx;        /* a table function's state (owned) */
 };
 
 struct sl_an_engine {
@@ -1228,7 +1237,17 @@ static void op_row(an_op_t *op, int64_t rowtime, const sl_sql_value_t *v, size_t
     }
 }
 
+/* A table function's output row goes on to the enclosing SELECT. */
+static void udx_emit(void *arg, int64_t rowtime, const sl_sql_value_t *v, size_t n) {
+    an_op_t *op = arg;
+    if (op->next) op_row(op->next, rowtime, v, n);
+}
+
 static void op_process(an_op_t *op, int64_t rowtime, const sl_sql_value_t *v, size_t n) {
+    if (op->kind == AN_OP_UDX) {
+        an_udx_row(op->udx, rowtime, v, n, &op->eng->tmp, udx_emit, op);
+        return;
+    }
     an_ctx_t ctx = make_ctx(op->eng);
     ctx.row = v;
     ctx.nrow = n;
@@ -1280,6 +1299,8 @@ static void op_bound(an_op_t *op, int64_t t) {
         stagger_close(op, t);
     } else if (op->kind == AN_OP_SORT) {
         sort_bound(op, t);
+    } else if (op->kind == AN_OP_UDX) {
+        an_udx_bound(op->udx, t, &op->eng->tmp, udx_emit, op);
     }
     if (op->join_source) join_expire(op, t);
     if (op->next) op_bound(op->next, t);
@@ -1314,6 +1335,7 @@ static void op_free(an_op_t *op) {
         free(op->buf[i]);
     free(op->buf);
     free(op->cur_lead);
+    an_udx_free(op->udx);
     free(op);
 }
 
@@ -1613,10 +1635,75 @@ static const char *item_name(const sl_sql_item_t *it, size_t i, sl_arena_t *a) {
 static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select_t *sel,
                             an_op_t **first);
 
+/* FROM TABLE(F(CURSOR(query), args...)): plans the cursor's SELECT, then the function as an
+ * operator between it and `op` (which reads the function's output columns). */
+static bool plan_table_fn(an_load_t *ld, const char *pump, const sl_sql_from_t *f, an_op_t *op,
+                          an_op_t **first) {
+    const sl_sql_expr_t *fn = f->fn;
+    const char *name = fn->parts[0];
+    if (!an_udx_known(name)) {
+        load_fail(ld, &fn->pos, "No match found for function signature %s%s", name, "");
+        return false;
+    }
+    if (fn->nargs < 1 || fn->args[0]->kind != SL_SQL_E_CURSOR) {
+        load_fail(ld, &fn->pos, "The first argument of %s must be CURSOR(SELECT STREAM ...)%s",
+                  name, "");
+        return false;
+    }
+    const sl_sql_query_t *q = fn->args[0]->query;
+    if (q->nselects != 1 || q->norder) {
+        load_fail(ld, &q->pos, "%s%s", "UNION ALL and ORDER BY inside CURSOR are not supported yet",
+                  "");
+        return false;
+    }
+    for (size_t i = 1; i < fn->nargs; i++)
+        if (fn->args[i]->kind == SL_SQL_E_CURSOR) {
+            load_fail(ld, &fn->args[i]->pos, "%s takes one CURSOR%s", name, "");
+            return false;
+        }
+    an_op_t *inner_first;
+    an_op_t *inner = plan_select(ld, pump, q->selects[0], &inner_first);
+    if (!inner) return false;
+    an_op_t *u = calloc(1, sizeof *u);
+    if (!u || push_ptr((void ***)&ld->ops, &ld->nops, u)) {
+        free(u);
+        load_fail(ld, NULL, "%s%s", "out of memory", "");
+        return false;
+    }
+    u->kind = AN_OP_UDX;
+    u->eng = ld->e;
+    u->pump = pump;
+    u->rowtime_item = -1;
+    u->width_key = -1;
+    u->in.cols = inner->out;
+    u->in.ncols = u->in.nvisible = inner->nout;
+    u->source = inner_first->source;
+    char msg[400];
+    sl_sql_column_t *cols;
+    size_t ncols;
+    if (an_udx_plan(name, fn->args + 1, fn->nargs - 1, inner->out, inner->nout, ld->arena, &u->udx,
+                    &cols, &ncols, msg, sizeof msg)) {
+        load_fail(ld, &fn->pos, "%s%s", msg, "");
+        return false;
+    }
+    u->out = cols;
+    u->nout = ncols;
+    inner->next = u;
+    u->next = op;
+    *first = inner_first;
+    op->source = inner_first->source;
+    op->in.qualifier = f->alias;
+    op->in.alias = f->alias;
+    op->in.cols = cols;
+    op->in.ncols = op->in.nvisible = ncols;
+    return true;
+}
+
 /* Plans one SELECT: returns its operator (the chain's last), sets *first to the chain's first. */
 static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select_t *sel,
                             an_op_t **first) {
-    if (!sel->stream) {
+    /* the documentation's table-function queries often leave STREAM out: accept both */
+    if (!sel->stream && !(sel->nfrom && sel->from[0].kind == SL_SQL_FROM_TABLE_FN)) {
         load_fail(ld, &sel->pos, "%s%s",
                   "SELECT on a stream needs the STREAM keyword: SELECT "
                   "STREAM ...",
@@ -1719,8 +1806,7 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
             }
             op->in.cols = cols;
         }
-    } else {
-        load_fail(ld, &f->pos, "%s%s", "Table functions are not supported yet", "");
+    } else if (!plan_table_fn(ld, pump, f, op, first)) {
         return NULL;
     }
 

@@ -633,6 +633,10 @@ static_assert(SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT < SL_HTTP_IDLE_TIMEOUT_MS,
 #define SL_ANALYTICS_WINDOW_ROWS_MAX 100000
 #define SL_ANALYTICS_WINDOW_GROUPS_MAX 1000000
 #define SL_ANALYTICS_ERROR_DATA_MAX_BYTES 49152 /* error_stream DATA_ROW is VARCHAR(49152) */
+/* RANDOM_CUT_FOREST: numberOfTrees x subSampleSize x dimensions (numeric columns x shingleSize)
+ * values one forest may hold (its trees' boxes take about 32 bytes per value: 64 MiB). The SQL
+ * reference's maxima (1000 trees of 1000 points of 30 x 30 dimensions) would need 29 GiB. */
+#define SL_ANALYTICS_RCF_CELLS_MAX 2097152
 
 /* SQS (src/sqs/; AWS's quotas where they exist). */
 #define SL_SQS_QUEUES_MAX 1000           /* queues per account (ListQueues answers at most 1000) */
