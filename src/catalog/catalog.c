@@ -1119,6 +1119,12 @@ int sl_catalog_sqlite_verify(const char *path, sl_catalog_verify_t *out) {
     }
     char text[256];
     rc = query_text(db, "SELECT version FROM schema_version", text, sizeof text);
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+        out->locked = true;
+        snprintf(out->detail, sizeof out->detail, "locked by another process: %s", text);
+        sqlite3_close(db);
+        return 0;
+    }
     if (rc != SQLITE_OK) {
         snprintf(out->detail, sizeof out->detail, "cannot read the schema version: %s", text);
     } else {

@@ -264,6 +264,7 @@ typedef struct {
     bool opened;        /* SQLite could open the file and read its schema version */
     bool integrity_ok;  /* PRAGMA integrity_check answered "ok" */
     bool schema_ok;     /* schema_version is one this build can open */
+    bool locked;        /* another process holds the file: a running server (exclusive lock) */
     char detail[512];   /* the first problem, in words; "" when none */
 } sl_catalog_verify_t;
 

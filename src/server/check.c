@@ -72,6 +72,7 @@ typedef struct {
 typedef struct {
     const char *data_dir;
     bool quiet; /* the second check of repair prints only its summary */
+    bool in_use; /* a catalog is locked by a running server: nothing is checked or repaired */
     account_t accounts[CHECK_ACCOUNTS_MAX];
     int naccounts;
     int cur_acct; /* the account whose catalog is being loaded */
@@ -234,6 +235,14 @@ static bool verify_catalog(check_t *c, const char *path, const char *what, bool 
     int rc = sl_catalog_sqlite_verify(path, &v);
     if (rc == SL_ENOTFOUND) return false;
     bool ok = rc == 0 && v.opened && v.integrity_ok && v.schema_ok;
+    if (rc == 0 && v.locked) {
+        /* The server holds its databases in exclusive locking mode while it runs. */
+        c->in_use = true;
+        printf("%s %s is in use by a running server: stop it before `sluice check` or `sluice "
+               "repair`\n",
+               what, path);
+        return false;
+    }
     if (ok) {
         out(c, "%s %s: schema version %d%s, integrity ok", what, path, v.schema_version,
             v.schema_version < sl_catalog_sqlite_schema_version() ? " (the next start migrates it)"
@@ -330,6 +339,7 @@ static void run_check(check_t *c) {
         const char *what = a == 0 ? "catalog" : "account catalog";
         bool exists = stat(path, &st) == 0;
         acc->catalog_ok = exists && verify_catalog(c, path, what, true);
+        if (c->in_use) return;
         size_t nlogs = account_logs(c, a);
         if (!exists) {
             if (nlogs)
@@ -816,6 +826,13 @@ int sl_check_main(int argc, char **argv, bool do_repair) {
     sl_log_set_level(SL_LOG_WARN);
     check_t c = {.data_dir = cfg.data_dir};
     run_check(&c);
+    if (c.in_use) {
+        printf("summary: the data directory is in use; nothing was %s\n",
+               do_repair ? "checked or repaired" : "checked");
+        check_free(&c);
+        fflush(stdout);
+        return 2;
+    }
     if (!do_repair) {
         if (c.problems)
             printf("summary: %d problem(s); `sluice repair` rebuilds what can be rebuilt\n",

@@ -179,6 +179,31 @@ def test_check_reports_a_clean_directory_and_a_corrupt_catalog_and_repair_restor
         server.cleanup()
 
 
+def test_check_and_repair_refuse_a_data_directory_a_running_server_holds():
+    """The server holds its databases in SQLite's exclusive locking mode: `sluice check` run beside
+    it must say so and change nothing, never call the locked catalog damaged (which `sluice repair`
+    would then move aside under the running server)."""
+    server = SluiceServer()
+    server.start()
+    try:
+        client = client_for(server)
+        create_stream_and_wait(client, "held", 1)
+        client.put_record(StreamName="held", Data=b"kept", PartitionKey="k")
+        for command in ("check", "repair"):
+            status, text = sluice(command, "--data-dir", str(server.data_dir))
+            assert status == 2, text
+            assert "is in use by a running server" in text and "PROBLEM" not in text, text
+            assert "summary: the data directory is in use" in text, text
+        assert not (server.data_dir / "damaged").exists()
+        assert read_all_shards(client, "held")["shardId-000000000000"][0]["Data"] == b"kept"
+        assert server.stop() == 0
+        status, text = sluice("check", "--data-dir", str(server.data_dir))
+        assert status == 0 and "summary: clean" in text, text
+    finally:
+        server.stop()
+        server.cleanup()
+
+
 def test_repair_rebuilds_a_catalog_from_the_logs_alone():
     server = SluiceServer()
     server.start()
