@@ -259,6 +259,8 @@ struct sl_kiterator {
     size_t shard_id_len;
     sl_kstart_t start;
     const char *op_name; /* "GetShardIterator" or "SubscribeToShard", for error texts */
+    bool limited; /* counts against the shard's GetShardIterator rate when the throughput limits
+                     are on (the API's calls; the in-process followers' are not) */
     int64_t now_ms;
     sl_kiterator_cb cb;
     void *arg;

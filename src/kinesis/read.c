@@ -326,6 +326,16 @@ int sl_kinesis_shard_iterator(sl_kinesis_t *k, sl_kiterator_t *op) {
     if (!s) goto out;
     sl_kshard_t *sh = shard_by_id(k, s, op->shard_id, op->shard_id_len, op->now_ms, &op->err);
     if (!sh) goto out;
+    /* AWS: 5 GetShardIterator calls per second per open shard (throttle.h's one-second bucket) */
+    if (op->limited && k->cfg.throughput_limits &&
+        !sl_kbucket_take(&sh->limits.iterator_calls,
+                         sl_kbucket_cost_ns(1, SL_KTHROTTLE_ITERATOR_CALLS_PER_S),
+                         sl_kthrottle_now_ns())) {
+        sl_kerr_set(&op->err, SL_KERR_THROUGHPUT_EXCEEDED,
+                    "Rate exceeded for shard %s in stream %s under account %s.", sh->id, s->name,
+                    k->account);
+        goto out;
+    }
     rc = position_locked(k, op, s, sh);
 out:
     sl_kinesis_unlock(k);

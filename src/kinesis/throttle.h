@@ -24,6 +24,8 @@
 #define SL_KTHROTTLE_READ_BYTES_PER_S (INT64_C(2) << 20)
 #define SL_KTHROTTLE_READ_CALLS_PER_S INT64_C(5)
 #define SL_KTHROTTLE_EFO_BYTES_PER_S (INT64_C(2) << 20)
+/* GetShardIterator: 5 calls per second per open shard (§3.4), not configurable */
+#define SL_KTHROTTLE_ITERATOR_CALLS_PER_S INT64_C(5)
 
 typedef struct {
     int64_t full_ns; /* atomic: when the bucket is full again; 0 = full since the start */
@@ -92,7 +94,8 @@ typedef struct {
 /* The limits of one shard (in sl_kshard_t) and what they refused (for the metrics to come). */
 typedef struct {
     sl_kbucket_t write_bytes, write_records, read_bytes, read_calls;
-    uint64_t write_throttled; /* atomic: records refused (WriteProvisionedThroughputExceeded) */
+    sl_kbucket_t iterator_calls; /* GetShardIterator */
+    uint64_t write_throttled;    /* atomic: records refused (WriteProvisionedThroughputExceeded) */
     uint64_t
         read_throttled; /* atomic: GetRecords calls refused (ReadProvisionedThroughputExceeded) */
 } sl_kshard_limits_t;

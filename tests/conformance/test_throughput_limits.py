@@ -137,6 +137,39 @@ def test_get_records_above_5_calls_per_second_is_throttled(make_server):
     assert client.get_records(ShardIterator=it)["Records"][0]["Data"] == b"r"
 
 
+def test_get_shard_iterator_above_5_calls_per_second_per_shard_is_throttled(make_server):
+    """AWS: GetShardIterator 5 calls per second per open shard, ProvisionedThroughputExceeded."""
+    srv = make_server(throughput_limits="aws")
+    client = client_for(srv)
+    name = unique_name("tr")
+    create_stream_and_wait(client, name, 2)
+    ok, errors = 0, []
+    start = time.monotonic()
+    for _ in range(10):
+        try:
+            client.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000",
+                                      ShardIteratorType="LATEST")
+            ok += 1
+        except client.exceptions.ProvisionedThroughputExceededException as e:
+            errors.append(e)
+    elapsed = time.monotonic() - start
+    assert 5 <= ok <= 5 + int(5 * elapsed) + 1, (ok, elapsed)
+    assert errors
+    assert_error(errors[0], "ProvisionedThroughputExceededException",
+                 "Rate exceeded for shard shardId-000000000000 in stream %s under account %s."
+                 % (name, ACCOUNT), 400)
+    # per shard: the other shard's bucket is full
+    for _ in range(5):
+        client.get_shard_iterator(StreamName=name, ShardId="shardId-000000000001",
+                                  ShardIteratorType="TRIM_HORIZON")
+    # without limits GetShardIterator is never throttled
+    plain = client_for(make_server())
+    create_stream_and_wait(plain, name, 1)
+    for _ in range(20):
+        plain.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000",
+                                 ShardIteratorType="LATEST")
+
+
 def test_nothing_is_throttled_when_limits_are_off(kinesis, stream):
     for i in range(8):  # 4,000 records as fast as the client can, well above 1,000/s
         out = kinesis.put_records(StreamName=stream, Records=batch(i * BATCH))

@@ -331,6 +331,7 @@ static void op_get_shard_iterator(sl_front_call_t *call) {
                          .shard_id_len = idlen,
                          .start = sl_kapi_start(type, seq, slen, sl_val_get(call->in, "Timestamp")),
                          .op_name = "GetShardIterator",
+                         .limited = true,
                          .now_ms = call->now_ms,
                          .cb = get_shard_iterator_cb,
                          .arg = call};
