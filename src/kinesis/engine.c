@@ -711,6 +711,7 @@ static bool remove_stream_now(sl_kinesis_t *k, sl_kstream_t *s, int64_t now) {
         snprintf(name, sizeof name, "sse:%s", s->storage_key);
         sl_catalog_setting_delete(k->catalog, name); /* its data keys: nothing left to read */
     }
+    if (rc == 0) sl_kquota_forget(k, s);
     if (rc) {
         SL_WARN("catalog: deleting stream %s failed: %s; will retry", s->name, sl_strerror(rc));
         s->status_until_ms = now + 1000;
@@ -1386,6 +1387,8 @@ int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out) {
         rc = sl_kstream_reindex(k->streams[i]);
     for (size_t i = 0; i < k->stream_count && rc == 0; i++)
         rc = sl_kcrypt_load(k, k->streams[i]);
+    for (size_t i = 0; i < k->stream_count && rc == 0; i++)
+        rc = sl_kquota_load(k, k->streams[i]);
     if (rc) goto fail;
     reconcile_ctx_t rcx = {.k = k};
     sl_storage_list(k->storage, reconcile_log, &rcx);

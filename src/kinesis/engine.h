@@ -288,6 +288,14 @@ bool sl_kquota_scale(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms, struct sl
 bool sl_kquota_encryption(sl_kinesis_t *k, sl_kstream_t *s, bool start, int64_t now_ms,
                           struct sl_kerr *err);
 bool sl_kquota_reshard_rate(sl_kinesis_t *k, const char *op, struct sl_kerr *err);
+/* The stream's saved counts and on-demand peak (catalog setting "capacity:<storage key>"): load
+ * at open (0, or the catalog's error), forget when the stream is removed. */
+int sl_kquota_load(sl_kinesis_t *k, sl_kstream_t *s);
+void sl_kquota_forget(sl_kinesis_t *k, const sl_kstream_t *s);
+/* An ON_DEMAND stream's sampled write rate (scale.c, background thread, read lock): raises the
+ * peak, saved when it raises the stream's capacity (sl_kquota_peak_mibps). */
+void sl_kquota_peak(sl_kinesis_t *k, sl_kstream_t *s, int64_t rate_bytes_per_s);
+int64_t sl_kquota_peak_mibps(int64_t peak_bytes_per_s);
 
 /* Resolves a stream reference (kinesis.h) with AWS's errors (caller holds the engine lock). */
 sl_kstream_t *sl_kinesis_resolve(sl_kinesis_t *k, const struct sl_kstream_ref *ref, int64_t now_ms,

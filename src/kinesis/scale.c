@@ -82,10 +82,8 @@ static bool decide(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms, int64_t dt_
     }
     /* the stream's own write limit follows twice its peak (put.c) */
     int64_t rate = (int64_t)(total * 1000 / (uint64_t)dt_ms);
-    if (rate > s->od_peak_bytes_per_s) s->od_peak_bytes_per_s = rate;
-    int64_t mibps = (2 * s->od_peak_bytes_per_s + (1 << 20) - 1) >> 20;
-    if (mibps < SL_KINESIS_ON_DEMAND_MIBPS_MIN) mibps = SL_KINESIS_ON_DEMAND_MIBPS_MIN;
-    if (mibps > SL_KINESIS_ON_DEMAND_MIBPS_MAX) mibps = SL_KINESIS_ON_DEMAND_MIBPS_MAX;
+    sl_kquota_peak(k, s, rate); /* kept in the catalog across restarts (quota.c) */
+    int64_t mibps = sl_kquota_peak_mibps(s->od_peak_bytes_per_s);
     __atomic_store_n(&s->od_capacity_mibps, mibps, __ATOMIC_RELAXED);
     if (!active) return false;
 

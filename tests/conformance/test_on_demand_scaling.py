@@ -139,3 +139,31 @@ def test_provisioned_streams_and_scaling_off_keep_their_shards(make_server):
     with pytest.raises(client.exceptions.ValidationException):
         client.split_shard(StreamName=name, ShardToSplit="shardId-000000000000",
                            NewStartingHashKey=str(2 ** 125))
+
+
+def burst(client, name, calls=2):
+    """calls x 500 records of 10 KiB (about 5 MiB each) as fast as possible; records refused."""
+    recs = [{"Data": b"p" * 10240, "PartitionKey": "k%d" % i} for i in range(500)]
+    return sum(client.put_records(StreamName=name, Records=recs)["FailedRecordCount"]
+               for _ in range(calls))
+
+
+def test_on_demand_peak_survives_a_restart(make_server):
+    """An ON_DEMAND stream's capacity follows twice its observed write peak; the peak is kept in
+    the catalog, so after a restart a burst the minimum capacity (4 MiB/s, its bucket holding one
+    second) would throttle still passes, while a new stream's is throttled."""
+    options = dict(throughput_limits="aws", shard_write_records_per_s=10 ** 9,
+                   shard_write_bytes_per_s=2 ** 40, on_demand_window_s=1)
+    srv = make_server(**options)
+    client = client_for(srv)
+    name = unique_name("peak")
+    create_stream_and_wait(client, name, None, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    # write until the capacity (twice the sampled peak) admits a 10 MiB burst whole
+    wait_until(lambda: burst(client, name) == 0, timeout=60, interval=0.3,
+               what="the stream's capacity to grow past 10 MiB/s")
+    srv.restart()
+    client = client_for(srv)
+    assert burst(client, name) == 0
+    fresh = unique_name("fresh")
+    create_stream_and_wait(client, fresh, None, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    assert burst(client, fresh) > 0

@@ -12,7 +12,7 @@ import time
 import boto3
 
 from helpers import (ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, assert_error, client_for,
-                     create_stream_and_wait, unique_name)
+                     create_stream_and_wait, unique_name, wait_until)
 
 
 
@@ -107,3 +107,41 @@ def test_split_and_merge_five_per_second_per_account(make_server):
         a, b = a[0]["ShardId"], a[1]["ShardId"]
     else:
         raise AssertionError("10 merges in a row were never refused")
+
+
+def test_quota_counts_survive_a_restart(make_server):
+    """The per-stream counts are kept in the catalog: a restart does not reset the 24-hour window."""
+    srv = make_server(quotas="aws")
+    client = client_for(srv)
+    kms = boto3.client("kms", endpoint_url=client.meta.endpoint_url, region_name=REGION,
+                       aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    name = unique_name()
+    create_stream_and_wait(client, name, 1)
+    scale_ten_times(client, name)
+    for _ in range(25):
+        client.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=key)
+    srv.restart()
+    client = client_for(srv)
+    assert_error(lambda: client.update_shard_count(StreamName=name, TargetShardCount=2,
+                                                   ScalingType="UNIFORM_SCALING"),
+                 "LimitExceededException",
+                 "UpdateShardCount cannot be called more than 10 times in a rolling 24-hour "
+                 "period for stream %s under account %s." % (name, ACCOUNT), 400)
+    assert_error(lambda: client.start_stream_encryption(StreamName=name, EncryptionType="KMS",
+                                                        KeyId=key),
+                 "LimitExceededException",
+                 "StartStreamEncryption cannot be called more than 25 times in a rolling 24-hour "
+                 "period for stream %s under account %s." % (name, ACCOUNT), 400)
+    # StopStreamEncryption has its own count, which was not used; a kill -9 keeps the counts too
+    client.stop_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=key)
+    srv.restart(kill=True)
+    client = client_for(srv)
+    assert_error(lambda: client.update_shard_count(StreamName=name, TargetShardCount=2,
+                                                   ScalingType="UNIFORM_SCALING"),
+                 "LimitExceededException")
+    # a stream deleted and created again under the same name starts afresh
+    client.delete_stream(StreamName=name)
+    wait_until(lambda: name not in client.list_streams()["StreamNames"])
+    create_stream_and_wait(client, name, 1)
+    client.update_shard_count(StreamName=name, TargetShardCount=2, ScalingType="UNIFORM_SCALING")
