@@ -4,6 +4,7 @@
 
 #include "core/common.h"
 #include "kinesis/engine.h"
+#include "kinesis/open.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,29 +170,36 @@ int sl_kfaults_parse(const char *text, size_t len, sl_kfaults_t *out, const char
     return 0;
 }
 
-size_t sl_kfaults_format(const sl_kfaults_t *f, char *out, size_t cap) {
+size_t sl_kfault_rule_format(const sl_kfault_rule_t *r, char *out, size_t cap) {
     static const char *const ops[] = {"", "write", "read", "any"};
     static const char *const errors[] = {"", "throughput", "internal"};
     size_t n = 0;
     if (cap) out[0] = 0;
-    for (size_t i = 0; i < f->count && n < cap; i++) {
-        const sl_kfault_rule_t *r = &f->rules[i];
-        int w = snprintf(out + n, cap - n, "%sstream=%s,op=%s", i ? ";" : "", r->stream,
-                         ops[r->ops & 3]);
+    int w = snprintf(out, cap, "stream=%s,op=%s", r->stream, ops[r->ops & 3]);
+    if (w > 0) n += (size_t)w;
+    if (r->error && n < cap) {
+        w = snprintf(out + n, cap - n, ",error=%s", errors[r->error]);
         if (w > 0) n += (size_t)w;
-        if (r->error && n < cap) {
-            w = snprintf(out + n, cap - n, ",error=%s", errors[r->error]);
-            if (w > 0) n += (size_t)w;
-        }
-        if (r->latency_ms && n < cap) {
-            w = snprintf(out + n, cap - n, ",latency_ms=%lld", (long long)r->latency_ms);
-            if (w > 0) n += (size_t)w;
-        }
-        if (n < cap) {
-            w = snprintf(out + n, cap - n, ",rate=%.9f", r->rate);
-            if (w > 0) n += (size_t)w;
-        }
     }
+    if (r->latency_ms && n < cap) {
+        w = snprintf(out + n, cap - n, ",latency_ms=%lld", (long long)r->latency_ms);
+        if (w > 0) n += (size_t)w;
+    }
+    if (n < cap) {
+        w = snprintf(out + n, cap - n, ",rate=%.9f", r->rate);
+        if (w > 0) n += (size_t)w;
+    }
+    return n < cap ? n : (cap ? cap - 1 : 0);
+}
+
+size_t sl_kfaults_format(const sl_kfaults_t *f, char *out, size_t cap) {
+    size_t n = 0;
+    if (cap) out[0] = 0;
+    for (size_t i = 0; i < f->count && n + 1 < cap; i++) {
+        if (i) out[n++] = ';';
+        n += sl_kfault_rule_format(&f->rules[i], out + n, cap - n);
+    }
+    if (n < cap) out[n] = 0;
     return n < cap ? n : (cap ? cap - 1 : 0);
 }
 
@@ -226,6 +234,12 @@ uint32_t sl_kfault_draw(uint64_t *counter) {
 }
 
 /* ---- the engine's rules (engine.h) ---- */
+
+void sl_kinesis_faults_set(sl_kinesis_t *k, const sl_kfaults_t *f) {
+    sl_kinesis_wrlock(k);
+    k->faults = *f;
+    sl_kinesis_unlock(k);
+}
 
 size_t sl_kfaults_select(sl_kinesis_t *k, const sl_kstream_t *s, unsigned op,
                          const sl_kfault_rule_t **out) {

@@ -32,6 +32,7 @@ typedef enum {
 } sl_kfault_error_t;
 
 typedef struct {
+    uint32_t id;      /* the admin API's handle (server/faults.c); 0 from the parser */
     char stream[129]; /* glob over the stream's name */
     unsigned ops;     /* SL_KFAULT_WRITE | SL_KFAULT_READ */
     sl_kfault_error_t error;
@@ -50,6 +51,8 @@ typedef struct {
 int sl_kfaults_parse(const char *text, size_t len, sl_kfaults_t *out, const char **reason);
 /* Writes the rules back as a specification (NUL-terminated, truncated to cap). */
 size_t sl_kfaults_format(const sl_kfaults_t *f, char *out, size_t cap);
+/* Writes one rule as a specification (NUL-terminated, truncated to cap). */
+size_t sl_kfault_rule_format(const sl_kfault_rule_t *r, char *out, size_t cap);
 /* True when the glob (with '*') matches the whole name. */
 bool sl_kfault_glob(const char *glob, const char *name, size_t name_len);
 

@@ -68,6 +68,9 @@ typedef struct {
  * tails) and reconciles logs and catalog, then starts the background thread. The catalog and the
  * storage stay the caller's (the composition root opens them before and closes them after). */
 int sl_kinesis_open(const sl_kinesis_config_t *cfg, sl_kinesis_t **out);
+/* Replaces the engine's fault-injection rules (kinesis/fault.h; copied) while it serves: the
+ * admin API's changes (server/faults.c). Calls already past their draw keep what they drew. */
+void sl_kinesis_faults_set(sl_kinesis_t *k, const sl_kfaults_t *f);
 /* Stops the background thread and closes the engine's shard logs (not the catalog or storage). */
 void sl_kinesis_close(sl_kinesis_t *k);
 /* The storage on_commit callback (ctx unused): records of a shard log opened by an engine became

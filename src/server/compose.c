@@ -1,5 +1,6 @@
 /* The composition root of `sluice serve` (see compose.h). */
 #include "server/compose.h"
+#include "server/faults.h"
 #include "server/ingest_keys.h"
 #include "server/observe.h"
 
@@ -167,10 +168,33 @@ static int parse_faults(sl_compose_t *root) {
     const char *spec = root->cfg.fault;
     if (sl_kfaults_parse(spec, strlen(spec), &root->faults, &reason) == 0) {
         if (root->faults.count) SL_WARN("fault injection is on: %s", spec);
+        sl_fault_admin_number(&root->faults, 0);
         return 0;
     }
     SL_ERROR("--fault: %s", reason);
     return SL_EINVAL;
+}
+
+/* The fault admin API's change (server/faults.h): under accounts_mu, so that an account opened
+ * meanwhile copies either the old rules or the new ones, then every engine. */
+static int faults_change(void *ctx, int (*edit)(sl_kfaults_t *rules, void *arg), void *arg) {
+    sl_compose_t *root = ctx;
+    pthread_mutex_lock(&root->accounts_mu);
+    sl_kfaults_t *copy = malloc(sizeof *copy);
+    int rc = copy ? 0 : SL_ENOMEM;
+    if (copy) *copy = root->faults;
+    if (rc == 0) rc = edit(copy, arg);
+    if (rc == 0) {
+        root->faults = *copy;
+        for (size_t i = 0; i < root->account_count; i++)
+            if (root->accounts[i].kinesis) sl_kinesis_faults_set(root->accounts[i].kinesis, copy);
+        char spec[SL_KINESIS_FAULT_SPEC_BYTES_MAX + 1];
+        sl_kfaults_format(copy, spec, sizeof spec);
+        SL_WARN("fault injection rules changed by the admin API: %s", spec[0] ? spec : "none");
+    }
+    pthread_mutex_unlock(&root->accounts_mu);
+    free(copy);
+    return rc;
 }
 
 /* Loads the KMS keys of account a (whose catalog is open), before its engine, which unwraps its
@@ -1064,6 +1088,8 @@ static int open_front(sl_compose_t *root) {
     if (rc == 0) rc = sl_front_add_route(root->front, "GET", "/health", false, health, root);
     if (rc == 0) rc = sl_console_register(root->front);
     if (rc == 0) rc = sl_observe_register(root->front, &root->ready);
+    if (rc == 0 && strcmp(root->cfg.fault_admin, "on") == 0)
+        rc = sl_fault_admin_register(root->front, faults_change, root);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
     if (rc == 0 && root->cfg.ingest_keys[0]) {
         rc = sl_ingest_keys_open(root->cfg.ingest_keys, &root->ingest_keys);

@@ -119,6 +119,9 @@ static const opt_t g_opts[] = {
      "Fault injection for testing retry logic (docs/capacity.md): `;`-separated rules such as "
      "`stream=orders*,op=write,error=throughput,rate=0.1` (op: write, read, any; error: "
      "throughput, internal; latency_ms=N; rate: fraction hit); empty = none"},
+    {"fault_admin", S(fault_admin), "off", 0, 0, on_off_choices,
+     "on: the fault-injection admin API (GET, POST and DELETE /admin/faults, docs/capacity.md) "
+     "changes the --fault rules while the server runs; off: no such routes"},
     {"accounts_max", I(accounts_max), "64", 1, SL_SERVER_ACCOUNTS_MAX, NULL,
      "Accounts the server holds, the default one included: a 12-digit access key id selects its "
      "own account "

@@ -35,6 +35,7 @@ typedef struct {
     int64_t on_demand_stream_limit;
     char throughput_limits[8];
     char fault[SL_KINESIS_FAULT_SPEC_BYTES_MAX + 1];
+    char fault_admin[4];
     char quotas[8];
     int64_t shard_write_bytes_per_s, shard_write_records_per_s;
     int64_t shard_read_bytes_per_s, shard_read_calls_per_s;

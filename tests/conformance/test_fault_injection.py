@@ -172,3 +172,87 @@ def test_a_bad_fault_rule_stops_the_start(tmp_path):
         capture_output=True, text=True, timeout=30)
     assert proc.returncode != 0
     assert "--fault: error must be throughput or internal" in proc.stderr
+
+
+def admin(srv, method, path="/admin/faults", body=None):
+    """One call of the fault admin API: (status, JSON answer)."""
+    import json
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(srv.endpoint + path, method=method,
+                                 data=body.encode() if body is not None else None)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        body = e.read()
+        try:
+            return e.code, json.loads(body)
+        except ValueError:
+            return e.code, body
+
+
+def test_admin_api_adds_lists_and_removes_rules_at_runtime(make_server):
+    srv = make_server(fault_admin="on", fault="stream=never-*,op=read,latency_ms=5")
+    client = client_for(srv)
+    name = unique_name("adm")
+    create_stream_and_wait(client, name, 1)
+    status, out = admin(srv, "GET")
+    assert status == 200
+    assert [(r["Id"], r["Stream"], r["Op"], r["LatencyMs"]) for r in out["Rules"]] == \
+        [(1, "never-*", "read", 5)]
+    # writes pass until a rule is added, then every one fails as the rule says
+    assert client.put_records(StreamName=name, Records=[
+        {"Data": b"x", "PartitionKey": "k"}])["FailedRecordCount"] == 0
+    status, out = admin(srv, "POST", body="stream=%s,op=write,error=internal" % name)
+    assert status == 200, out
+    added = out["Rules"][-1]
+    assert (added["Stream"], added["Op"], added["Error"], added["Rate"]) == \
+        (name, "write", "internal", 1)
+    assert added["Id"] == 2
+    assert added["Rule"] == "stream=%s,op=write,error=internal,rate=1.000000000" % name
+    out = client.put_records(StreamName=name, Records=[{"Data": b"y", "PartitionKey": "k"}] * 10)
+    assert out["FailedRecordCount"] == 10
+    assert {r["ErrorCode"] for r in out["Records"]} == {"InternalFailure"}
+    assert_error(lambda: client.put_record(StreamName=name, Data=b"z", PartitionKey="k"),
+                 "InternalFailure", None, 500)
+    # an account opened after the change gets the rules too (a 12-digit access key selects it)
+    other = boto3.client("kinesis", endpoint_url=srv.endpoint, region_name=REGION,
+                         aws_access_key_id="111122223333", aws_secret_access_key=SECRET_KEY,
+                         config=Config(retries={"total_max_attempts": 1}))
+    create_stream_and_wait(other, name, 1)
+    assert other.put_records(StreamName=name, Records=[
+        {"Data": b"o", "PartitionKey": "k"}])["FailedRecordCount"] == 1
+    # malformed rules are refused with the parser's reason and change nothing
+    status, out = admin(srv, "POST", body="stream=%s,error=sometimes" % name)
+    assert (status, out["message"]) == (400, "error must be throughput or internal")
+    status, out = admin(srv, "POST", body="")
+    assert status == 400
+    assert len(admin(srv, "GET")[1]["Rules"]) == 2
+    # removing the rule by its id lets writes through again, on every account
+    assert admin(srv, "DELETE", "/admin/faults/%d" % added["Id"])[0] == 200
+    assert admin(srv, "DELETE", "/admin/faults/%d" % added["Id"])[0] == 404
+    assert admin(srv, "DELETE", "/admin/faults/abc")[0] == 404
+    assert client.put_records(StreamName=name, Records=[
+        {"Data": b"w", "PartitionKey": "k"}])["FailedRecordCount"] == 0
+    assert other.put_records(StreamName=name, Records=[
+        {"Data": b"o", "PartitionKey": "k"}])["FailedRecordCount"] == 0
+    # at most 16 rules; DELETE /admin/faults removes them all
+    status, out = admin(srv, "POST", body=";".join(["op=read,latency_ms=1"] * 15))
+    assert status == 200 and len(out["Rules"]) == 16
+    status, out = admin(srv, "POST", body="op=read,latency_ms=1")
+    assert (status, out["message"]) == (400, "too many fault rules (at most 16)")
+    status, out = admin(srv, "DELETE")
+    assert (status, out["Rules"]) == (200, [])
+
+
+def test_admin_api_is_off_by_default(make_server):
+    srv = make_server(fault="op=read,latency_ms=1")
+    for method in ("GET", "POST", "DELETE"):
+        status, out = admin(srv, method, body="op=write,error=internal")
+        assert status in (403, 404), (method, status, out)  # no such route: the front's answer
+    client = client_for(srv)
+    name = unique_name("off")
+    create_stream_and_wait(client, name, 1)
+    assert client.put_records(StreamName=name, Records=[
+        {"Data": b"x", "PartitionKey": "k"}])["FailedRecordCount"] == 0
