@@ -6,6 +6,7 @@
 #include "core/arena.h"
 #include "core/common.h"
 #include "net/client.h"
+#include "wire/enc.h"
 #include "wire/json.h"
 #include "wire/sigv4.h"
 
@@ -596,6 +597,62 @@ int sl_client_call_dynamodb_sync(sl_client_t *client, const char *operation, con
 
 int sl_client_get_sync(sl_client_t *client, const char *path, sl_client_result_t *out) {
     return call_sync(client, 0, NULL, NULL, 0, path, out);
+}
+
+int sl_client_list_shards(sl_client_t *client, const char *stream, sl_client_shard_fn fn, void *ctx,
+                          char *err, size_t err_cap) {
+    char *token = NULL;
+    int rc = 0;
+    do {
+        sl_arena_t arena;
+        sl_arena_init(&arena, 16384);
+        sl_buf_t b = SL_BUF_INIT;
+        sl_enc_t e;
+        sl_enc_init(&e, &b, SL_FMT_JSON);
+        sl_enc_map_begin(&e);
+        sl_enc_kv_cstr(&e, token ? "NextToken" : "StreamName", token ? token : stream);
+        sl_enc_map_end(&e);
+        free(token);
+        token = NULL;
+        sl_client_result_t res = {0};
+        rc = sl_buf_failed(&b) ? SL_ENOMEM
+                               : sl_client_call_sync(client, "ListShards", b.data, b.len, &res);
+        sl_buf_free(&b);
+        sl_val_t *v = NULL;
+        if (rc == 0) {
+            char *copy = sl_arena_strndup(&arena, res.body, res.body_len);
+            const char *reason;
+            if (!copy || sl_json_parse(copy, res.body_len, &arena, &v, &reason) != 0) {
+                snprintf(err, err_cap, "ListShards on %s: malformed answer", stream);
+                rc = SLUICE_ESERVICE;
+            }
+        } else {
+            snprintf(err, err_cap, "ListShards on %s: %s: %s", stream,
+                     res.error_code ? res.error_code : "Error",
+                     res.error_message ? res.error_message : sl_client_strerror(rc));
+        }
+        sl_client_result_free(&res);
+        const sl_val_t *shards = rc == 0 ? sl_val_get(v, "Shards") : NULL;
+        for (size_t i = 0; shards && shards->type == SL_VAL_ARRAY && i < shards->u.arr.count; i++) {
+            const sl_val_t *s = shards->u.arr.items[i];
+            const sl_val_t *hr = sl_val_get(s, "HashKeyRange");
+            const sl_val_t *sr = sl_val_get(s, "SequenceNumberRange");
+            sl_client_shard_t sh = {
+                .id = sl_val_get_str(s, "ShardId", NULL),
+                .parent = sl_val_get_str(s, "ParentShardId", NULL) ?: "",
+                .adjacent = sl_val_get_str(s, "AdjacentParentShardId", NULL) ?: "",
+                .start_hash = hr ? sl_val_get_str(hr, "StartingHashKey", NULL) ?: "" : "",
+                .end_hash = hr ? sl_val_get_str(hr, "EndingHashKey", NULL) ?: "" : "",
+                .closed = sr && sl_val_get(sr, "EndingSequenceNumber"),
+            };
+            if (sh.id && (rc = fn(ctx, &sh)) != 0) break;
+        }
+        const char *next = rc == 0 ? sl_val_get_str(v, "NextToken", NULL) : NULL;
+        if (next && !(token = strdup(next))) rc = SL_ENOMEM;
+        sl_arena_deinit(&arena);
+    } while (rc == 0 && token);
+    free(token);
+    return rc;
 }
 
 void sl_client_result_free(sl_client_result_t *r) {

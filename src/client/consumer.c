@@ -259,69 +259,44 @@ typedef struct {
     bool closed;
 } shard_info_t;
 
+typedef struct {
+    shard_info_t *list;
+    size_t n, cap;
+} shard_list_t;
+
+static int on_listed_shard(void *ctx, const sl_client_shard_t *s) {
+    shard_list_t *l = ctx;
+    if (strlen(s->id) >= SL_LEASE_KEY_MAX) return 0;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        shard_info_t *nl = realloc(l->list, ncap * sizeof *nl);
+        if (!nl) return SL_ENOMEM;
+        l->list = nl;
+        l->cap = ncap;
+    }
+    shard_info_t *si = &l->list[l->n++];
+    memset(si, 0, sizeof *si);
+    snprintf(si->id, sizeof si->id, "%s", s->id);
+    if (s->parent[0]) snprintf(si->parents[si->parent_count++], SL_LEASE_KEY_MAX, "%s", s->parent);
+    if (s->adjacent[0])
+        snprintf(si->parents[si->parent_count++], SL_LEASE_KEY_MAX, "%s", s->adjacent);
+    snprintf(si->start_hash, sizeof si->start_hash, "%s", s->start_hash);
+    snprintf(si->end_hash, sizeof si->end_hash, "%s", s->end_hash);
+    si->closed = s->closed;
+    return 0;
+}
+
 static int list_shards(sl_consumer_t *c, shard_info_t **out, size_t *count) {
-    shard_info_t *list = NULL;
-    size_t n = 0, cap = 0;
-    char *token = NULL;
-    int rc = 0;
-    do {
-        sl_arena_t arena;
-        sl_arena_init(&arena, 16384);
-        sl_buf_t b = SL_BUF_INIT;
-        sl_enc_t e;
-        sl_enc_init(&e, &b, SL_FMT_JSON);
-        sl_enc_map_begin(&e);
-        if (token)
-            sl_enc_kv_cstr(&e, "NextToken", token);
-        else
-            sl_enc_kv_cstr(&e, "StreamName", c->stream);
-        sl_enc_map_end(&e);
-        free(token);
-        token = NULL;
-        sl_val_t *v = NULL;
-        rc = kinesis_call(c, "ListShards", &b, &arena, &v, NULL, 0);
-        sl_buf_free(&b);
-        const sl_val_t *shards = rc == 0 ? sl_val_get(v, "Shards") : NULL;
-        for (size_t i = 0; shards && shards->type == SL_VAL_ARRAY && i < shards->u.arr.count; i++) {
-            const sl_val_t *s = shards->u.arr.items[i];
-            const char *id = sl_val_get_str(s, "ShardId", NULL);
-            if (!id || strlen(id) >= SL_LEASE_KEY_MAX) continue;
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 16;
-                shard_info_t *nl = realloc(list, ncap * sizeof *nl);
-                if (!nl) {
-                    rc = SL_ENOMEM;
-                    break;
-                }
-                list = nl;
-                cap = ncap;
-            }
-            shard_info_t *si = &list[n++];
-            memset(si, 0, sizeof *si);
-            snprintf(si->id, sizeof si->id, "%s", id);
-            const char *p = sl_val_get_str(s, "ParentShardId", NULL);
-            const char *a = sl_val_get_str(s, "AdjacentParentShardId", NULL);
-            if (p) snprintf(si->parents[si->parent_count++], SL_LEASE_KEY_MAX, "%s", p);
-            if (a) snprintf(si->parents[si->parent_count++], SL_LEASE_KEY_MAX, "%s", a);
-            const sl_val_t *hr = sl_val_get(s, "HashKeyRange");
-            snprintf(si->start_hash, sizeof si->start_hash, "%s",
-                     hr ? sl_val_get_str(hr, "StartingHashKey", NULL) ?: "" : "");
-            snprintf(si->end_hash, sizeof si->end_hash, "%s",
-                     hr ? sl_val_get_str(hr, "EndingHashKey", NULL) ?: "" : "");
-            const sl_val_t *sr = sl_val_get(s, "SequenceNumberRange");
-            si->closed = sr && sl_val_get(sr, "EndingSequenceNumber");
-        }
-        const char *next = rc == 0 ? sl_val_get_str(v, "NextToken", NULL) : NULL;
-        if (next) token = strdup(next);
-        sl_arena_deinit(&arena);
-    } while (rc == 0 && token);
-    free(token);
+    shard_list_t l = {0};
+    char err[512];
+    int rc = sl_client_list_shards(c->client, c->stream, on_listed_shard, &l, err, sizeof err);
     if (rc != 0) {
-        free(list);
+        if (rc != SL_ENOMEM) log_error(c, "%s", err);
+        free(l.list);
         return rc;
     }
-    *out = list;
-    *count = n;
+    *out = l.list;
+    *count = l.n;
     return 0;
 }
 

@@ -51,6 +51,20 @@ typedef unsigned __int128 u128_t;
 bool sl_client_u128_parse(const char *s, size_t n, u128_t *out);
 u128_t sl_client_md5_key(const char *pk, size_t len);
 
+/* One shard of a ListShards answer, as sl_client_list_shards hands it out (strings are valid
+ * during the callback only; absent ones are ""). */
+typedef struct {
+    const char *id, *parent, *adjacent, *start_hash, *end_hash;
+    bool closed; /* has an ending sequence number */
+} sl_client_shard_t;
+typedef int (*sl_client_shard_fn)(void *ctx, const sl_client_shard_t *shard);
+
+/* Lists every shard of `stream` through ListShards, page after page, calling fn for each (a
+ * non-zero return stops and is returned). On a failed call, err gets "<operation>: <code>:
+ * <message>" (or a shorter text when there is no answer). */
+int sl_client_list_shards(sl_client_t *client, const char *stream, sl_client_shard_fn fn, void *ctx,
+                          char *err, size_t err_cap);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t sl_client_now_ms(void);
 

@@ -145,62 +145,38 @@ static void copy_str(char *dst, size_t cap, const char *s) {
     snprintf(dst, cap, "%s", s ? s : "");
 }
 
+typedef struct {
+    sl_reader_t *r;
+    bool first;
+} list_ctx_t;
+
+static int on_listed_shard(void *ctx, const sl_client_shard_t *s) {
+    list_ctx_t *l = ctx;
+    sl_reader_t *r = l->r;
+    if (strlen(s->id) >= 64 || find(r, s->id)) return 0;
+    if (r->count == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        rshard_t *n = realloc(r->shards, cap * sizeof *n);
+        if (!n) return SL_ENOMEM;
+        r->shards = n;
+        r->cap = cap;
+    }
+    rshard_t *sh = &r->shards[r->count++];
+    memset(sh, 0, sizeof *sh);
+    copy_str(sh->id, sizeof sh->id, s->id);
+    copy_str(sh->parent, sizeof sh->parent, s->parent);
+    copy_str(sh->adjacent, sizeof sh->adjacent, s->adjacent);
+    /* LATEST skips what was written before the reader started: closed shards too. */
+    if (l->first && s->closed && r->cfg.start == SL_READ_LATEST) sh->finished = true;
+    /* Shards that appear later (children of a reshard) are read from their start. */
+    if (!l->first) sh->from_start = true;
+    return 0;
+}
+
 static int list_shards(sl_reader_t *r) {
-    char *token = NULL;
-    int rc = 0;
-    bool first = !r->listed;
-    do {
-        sl_arena_t arena;
-        sl_arena_init(&arena, 8192);
-        sl_buf_t b = SL_BUF_INIT;
-        sl_enc_t e;
-        sl_enc_init(&e, &b, SL_FMT_JSON);
-        sl_enc_map_begin(&e);
-        if (token)
-            sl_enc_kv_cstr(&e, "NextToken", token);
-        else
-            sl_enc_kv_cstr(&e, "StreamName", r->stream);
-        sl_enc_map_end(&e);
-        free(token);
-        token = NULL;
-        sl_val_t *v = NULL;
-        rc = call_json(r, "ListShards", &b, &arena, &v, NULL);
-        sl_buf_free(&b);
-        if (rc == 0) {
-            sl_val_t *list = sl_val_get(v, "Shards");
-            for (size_t i = 0; list && list->type == SL_VAL_ARRAY && i < list->u.arr.count; i++) {
-                sl_val_t *s = list->u.arr.items[i];
-                const char *id = sl_val_get_str(s, "ShardId", NULL);
-                if (!id || strlen(id) >= 64 || find(r, id)) continue;
-                if (r->count == r->cap) {
-                    size_t cap = r->cap ? r->cap * 2 : 16;
-                    rshard_t *n = realloc(r->shards, cap * sizeof *n);
-                    if (!n) {
-                        rc = SL_ENOMEM;
-                        break;
-                    }
-                    r->shards = n;
-                    r->cap = cap;
-                }
-                rshard_t *sh = &r->shards[r->count++];
-                memset(sh, 0, sizeof *sh);
-                copy_str(sh->id, sizeof sh->id, id);
-                copy_str(sh->parent, sizeof sh->parent, sl_val_get_str(s, "ParentShardId", NULL));
-                copy_str(sh->adjacent, sizeof sh->adjacent,
-                         sl_val_get_str(s, "AdjacentParentShardId", NULL));
-                sl_val_t *seq = sl_val_get(s, "SequenceNumberRange");
-                bool closed = seq && sl_val_get(seq, "EndingSequenceNumber");
-                /* LATEST skips what was written before the reader started: closed shards too. */
-                if (first && closed && r->cfg.start == SL_READ_LATEST) sh->finished = true;
-                /* Shards that appear later (children of a reshard) are read from their start. */
-                if (!first) sh->from_start = true;
-            }
-            const char *next = sl_val_get_str(v, "NextToken", NULL);
-            if (next) token = strdup(next);
-        }
-        sl_arena_deinit(&arena);
-    } while (rc == 0 && token);
-    free(token);
+    list_ctx_t l = {r, !r->listed};
+    int rc =
+        sl_client_list_shards(r->client, r->stream, on_listed_shard, &l, r->error, sizeof r->error);
     if (rc == 0) r->listed = true;
     return rc;
 }
