@@ -57,8 +57,30 @@ export function parseMetrics(text) {
   return out;
 }
 
+// The storage gauges (sluice_storage_stream_segments / _stream_bytes per stream, and the totals
+// sluice_storage_segments / _bytes): { streams: {'account/stream': {segments, bytes}},
+// total: {segments, bytes} | null }.
+export function parseStorage(text) {
+  const out = { streams: {}, total: null };
+  for (const line of text.split('\n')) {
+    const m = /^sluice_storage_(stream_segments|stream_bytes|segments|bytes)(\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[4]) || 0;
+    const field = m[1].endsWith('segments') ? 'segments' : 'bytes';
+    if (m[1].startsWith('stream_')) {
+      const labels = labelsOf(m[3] || '');
+      const key = seriesKey(labels.account_id, labels.stream_name);
+      (out.streams[key] ||= { segments: 0, bytes: 0 })[field] = v;
+    } else {
+      (out.total ||= { segments: 0, bytes: 0 })[field] = v;
+    }
+  }
+  return out;
+}
+
 export class Throughput {
   constructor() {
+    this.storage = { streams: {}, total: null };
     this.last = null;
     this.lastTime = 0;
     this.history = new Map(); // stream -> [{inBytes, inRecords, outBytes, outRecords}] per second
@@ -81,6 +103,7 @@ export class Throughput {
     this.available = true;
     const now = performance.now();
     const counters = parseMetrics(text);
+    this.storage = parseStorage(text);
     if (this.last) {
       const seconds = Math.max(0.001, (now - this.lastTime) / 1000);
       for (const [stream, c] of Object.entries(counters)) {
@@ -105,6 +128,11 @@ export class Throughput {
   now(account, stream) {
     const list = this.history_(account, stream);
     return list.length ? list[list.length - 1] : null;
+  }
+
+  // What a stream's logs occupy on disk ({segments, bytes}), or null.
+  disk(account, stream) {
+    return this.storage.streams[seriesKey(account, stream)] || null;
   }
 
   series(account, stream, kind) {

@@ -4,7 +4,7 @@
 import { kinesis, kinesisAll } from './api.js';
 import { needSignIn } from './main.js';
 import { accountOf, throughput } from './metrics.js';
-import { every, fill, h, hours, rate, sparkline, status } from './ui.js';
+import { bytes, every, fill, h, hours, rate, sparkline, status } from './ui.js';
 
 const REFRESH_MS = 2000;
 
@@ -43,11 +43,12 @@ export function streamsPage(root) {
   const body = h('tbody', { id: 'streams-body' });
   const table = h('table', { class: 'list', id: 'streams' },
     h('thead', {}, h('tr', {}, ['Name', 'Status', 'Mode', 'Open shards', 'Retention', 'Encryption', 'Consumers',
-      'Incoming', 'Outgoing', 'Last 2 min'].map((t) => h('th', {}, t)))), body);
+      'Incoming', 'Outgoing', 'On disk', 'Last 2 min'].map((t) => h('th', {}, t)))), body);
+  const storageNote = h('p', { class: 'muted small', id: 'storage-total', hidden: true });
   const empty = h('p', { class: 'muted', id: 'streams-empty', hidden: true }, 'No data streams yet: create one below.');
   const metricsNote = h('p', { class: 'muted small', id: 'metrics-note', hidden: true },
     'Throughput needs the server\'s /metrics endpoint, which this server does not serve.');
-  fill(root, h('div', { class: 'page-head' }, h('h1', {}, 'Data streams')), h('div', { class: 'card' }, table, empty, metricsNote),
+  fill(root, h('div', { class: 'page-head' }, h('h1', {}, 'Data streams')), h('div', { class: 'card' }, table, empty, metricsNote, storageNote),
     createForm(() => refresh()));
   const summaries = new Map();
 
@@ -66,10 +67,14 @@ export function streamsPage(root) {
     }));
     empty.hidden = list.length > 0;
     metricsNote.hidden = throughput.available !== false;
+    const total = throughput.storage.total;
+    storageNote.hidden = !total;
+    if (total) fill(storageNote, `Storage: ${total.segments} segment${total.segments === 1 ? '' : 's'}, ${bytes(total.bytes)} on disk (every stream and delivery-stream buffer)`);
     fill(body, list.sort((a, b) => a.StreamName.localeCompare(b.StreamName)).map((s) => {
       const d = summaries.get(s.StreamName) || {};
       const account = accountOf(s.StreamARN || d.StreamARN);
       const r = throughput.now(account, s.StreamName);
+      const disk = throughput.disk(account, s.StreamName);
       const href = '#/streams/' + encodeURIComponent(s.StreamName);
       return h('tr', { 'data-stream': s.StreamName },
         h('td', {}, h('a', { href, class: 'strong' }, s.StreamName)),
@@ -81,6 +86,7 @@ export function streamsPage(root) {
         h('td', { class: 'num' }, d.ConsumerCount ?? '—'),
         h('td', { class: 'num' }, r ? [rate(r.inBytes), h('div', { class: 'muted small' }, rate(r.inRecords, 'rec'))] : '—'),
         h('td', { class: 'num' }, r ? [rate(r.outBytes), h('div', { class: 'muted small' }, rate(r.outRecords, 'rec'))] : '—'),
+        h('td', { class: 'num disk' }, disk ? [bytes(disk.bytes), h('div', { class: 'muted small' }, `${disk.segments} segment${disk.segments === 1 ? '' : 's'}`)] : '—'),
         h('td', {}, sparkline([throughput.series(account, s.StreamName, 'inBytes'), throughput.series(account, s.StreamName, 'outBytes')],
           { labels: ['incoming bytes/s', 'outgoing bytes/s'] })));
     }));

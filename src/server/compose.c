@@ -1090,6 +1090,7 @@ static int open_front(sl_compose_t *root) {
     if (rc == 0) rc = sl_observe_register(root->front, &root->ready);
     if (rc == 0 && strcmp(root->cfg.fault_admin, "on") == 0)
         rc = sl_fault_admin_register(root->front, faults_change, root);
+    if (rc == 0) sl_observe_storage(root->storage, root->accounts[0].id);
     /* The HTTP ingest front: its routes exist only with --ingest-keys. */
     if (rc == 0 && root->cfg.ingest_keys[0]) {
         rc = sl_ingest_keys_open(root->cfg.ingest_keys, &root->ingest_keys);
@@ -1269,6 +1270,7 @@ void sl_compose_close(sl_compose_t *root, int grace_ms) {
     sl_esm_destroy(root->esm);            /* after the engines: their reads completed */
     sl_kreadpool_destroy(root->readpool); /* after the engines: each waited for its reads */
     sl_kms_destroy(root->kms);            /* after the engines, which unwrap through it */
+    sl_observe_storage(NULL, NULL);
     if (root->storage) sl_storage_close(root->storage);
     for (size_t i = 0; i < SL_SERVER_ACCOUNTS_MAX; i++) {
         sl_objstore_close(root->accounts[i].objstore);

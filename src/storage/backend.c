@@ -28,6 +28,10 @@ int sl_storage_list(sl_storage_t *st,
     return st->vt->list(st, fn, arg);
 }
 
+int sl_storage_usage(sl_storage_t *st, sl_storage_usage_fn fn, void *arg) {
+    return st->vt->usage ? st->vt->usage(st, fn, arg) : 0;
+}
+
 int sl_storage_shard_open(sl_storage_t *st, const char *stream_key, const char *shard_key,
                           void *user, sl_shard_log_t **out) {
     if (!sl_storage_key_valid(stream_key) || !sl_storage_key_valid(shard_key)) return SL_EINVAL;

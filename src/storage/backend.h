@@ -107,6 +107,15 @@ int sl_storage_list(sl_storage_t *st,
                     void (*fn)(void *arg, const char *stream_key, const char *shard_key),
                     void *arg);
 
+/* What a stream's logs occupy on disk, for the metrics (docs/observability.md, "Storage"):
+ * segments (segment files of every shard) and bytes (the segment and index files' sizes). */
+typedef void (*sl_storage_usage_fn)(void *arg, const char *stream_key, uint64_t segments,
+                                    uint64_t bytes);
+/* Calls fn once per stream key with logs on disk, read from the directory tree (no lock taken,
+ * nothing opened for writing: a read-only look, which may miss a segment created or deleted
+ * meanwhile). The memory engine reports nothing. Returns 0, SL_EIO or SL_ENOMEM. */
+int sl_storage_usage(sl_storage_t *st, sl_storage_usage_fn fn, void *arg);
+
 /* Opens the log of one shard: <data_dir>/streams/<stream_key>/<shard_key>/. Recovers the active
  * segment's tail (truncating at the first bad record, logging exactly what was cut). A log that
  * does not exist yet is opened empty without touching the disk; its directory and files are

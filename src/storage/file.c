@@ -148,6 +148,57 @@ static int file_list(sl_storage_t *st, void (*fn)(void *, const char *, const ch
     return 0;
 }
 
+/* Segments and bytes of one shard directory: *.log files are segments; every regular file's size
+ * (segments and their indexes) counts as bytes. */
+static void shard_usage(const char *dir, uint64_t *segments, uint64_t *bytes) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        bool log = n > 4 && strcmp(de->d_name + n - 4, ".log") == 0;
+        bool idx = n > 4 && strcmp(de->d_name + n - 4, ".idx") == 0;
+        if (!log && !idx) continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode)) continue;
+        *segments += log;
+        *bytes += (uint64_t)sb.st_size;
+    }
+    closedir(d);
+}
+
+static int file_usage(sl_storage_t *st, sl_storage_usage_fn fn, void *arg) {
+    sl_file_engine_t *e = (sl_file_engine_t *)st;
+    DIR *d = opendir(e->root);
+    if (!d) return errno == ENOENT ? 0 : SL_EIO;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!sl_storage_key_valid(de->d_name)) continue;
+        char *sp = sl_file_path_join(e->root, de->d_name);
+        if (!sp) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        uint64_t segments = 0, bytes = 0;
+        DIR *d2 = opendir(sp);
+        if (d2) {
+            struct dirent *de2;
+            while ((de2 = readdir(d2))) {
+                if (!sl_storage_key_valid(de2->d_name)) continue;
+                char *hp = sl_file_path_join(sp, de2->d_name);
+                if (hp) shard_usage(hp, &segments, &bytes);
+                free(hp);
+            }
+            closedir(d2);
+            fn(arg, de->d_name, segments, bytes);
+        }
+        free(sp);
+    }
+    closedir(d);
+    return rc;
+}
+
 static int remove_tree(sl_file_engine_t *e, const char *path, int depth) {
     DIR *d = opendir(path);
     if (!d) return errno == ENOENT ? 0 : SL_EIO;
@@ -269,6 +320,7 @@ static void file_close(sl_storage_t *st) {
 static const sl_storage_vtable_t file_vtable = {
     .close = file_close,
     .list = file_list,
+    .usage = file_usage,
     .shard_open = sl_file_shard_open,
     .shard_close = sl_file_shard_close,
     .stream_delete = file_stream_delete,

@@ -20,6 +20,8 @@
 typedef struct {
     void (*close)(sl_storage_t *st);
     int (*list)(sl_storage_t *st, void (*fn)(void *, const char *, const char *), void *arg);
+    /* NULL: the engine keeps nothing on disk (sl_storage_usage reports nothing) */
+    int (*usage)(sl_storage_t *st, sl_storage_usage_fn fn, void *arg);
     int (*shard_open)(sl_storage_t *st, const char *stream_key, const char *shard_key, void *user,
                       sl_shard_log_t **out);
     void (*shard_close)(sl_shard_log_t *log);

@@ -254,3 +254,50 @@ def test_read_throttling_is_counted_per_stream_and_shard(make_server):
     assert value(text, "sluice_kinesis_read_provisioned_throughput_exceeded_total", **lab) == refused
     assert value(text, "sluice_kinesis_shard_read_provisioned_throughput_exceeded_total",
                  shard_id=shard, **lab) == refused
+
+
+def disk_usage(data_dir, name):
+    """(segments, bytes) of a stream's logs, counted on the disk the way the metric documents."""
+    segs = size = 0
+    for stream_dir in (data_dir / "streams").iterdir():
+        if not stream_dir.name.endswith("-" + name):
+            continue
+        for f in stream_dir.glob("*/*"):
+            if f.suffix in (".log", ".idx"):
+                segs += f.suffix == ".log"
+                size += f.stat().st_size
+    return segs, size
+
+
+def test_segments_and_bytes_on_disk(make_server):
+    srv = make_server(segment_bytes=1048576)
+    client = client_for(srv)
+    name, other = unique_name("seg"), unique_name("seg")
+    create_stream_and_wait(client, name, 1)
+    create_stream_and_wait(client, other, 1)
+    # 1.8 MiB in rounds of 300 KiB: the first segment rolls beyond 1 MiB
+    for i in range(6):
+        client.put_records(StreamName=name, Records=[
+            {"Data": bytes([i]) * (150 * 1024), "PartitionKey": "k%d" % j} for j in range(2)])
+    client.put_record(StreamName=other, Data=b"x" * 100, PartitionKey="k")
+    lab = {"stream_name": name, "account_id": "000000000000"}
+    # the page and the disk agree once the last records' tail is written to its segment
+    def agree():
+        text = scrape(srv.port)
+        on_disk = disk_usage(srv.data_dir, name)
+        shown = (value(text, "sluice_storage_stream_segments", **lab),
+                 value(text, "sluice_storage_stream_bytes", **lab))
+        return text if shown == on_disk and on_disk == disk_usage(srv.data_dir, name) else None
+    text = wait_until(agree, what="the page to show the stream's files")
+    segs, size = disk_usage(srv.data_dir, name)
+    assert segs >= 2 and size > 6 * 300 * 1024
+    other_segs, other_size = disk_usage(srv.data_dir, other)
+    assert value(text, "sluice_storage_stream_segments", stream_name=other) == other_segs == 1
+    assert value(text, "sluice_storage_stream_bytes", stream_name=other) == other_size
+    assert value(text, "sluice_storage_segments") >= segs + other_segs
+    assert value(text, "sluice_storage_bytes") >= size + other_size
+    # a deleted stream's series go away with its files
+    client.delete_stream(StreamName=name)
+    wait_until(lambda: value(scrape(srv.port), "sluice_storage_stream_segments", **lab) is None,
+               what="the deleted stream's series to go")
+    assert value(scrape(srv.port), "sluice_storage_stream_segments", stream_name=other) == 1

@@ -106,6 +106,12 @@ test("records put by a client show in the data viewer, live", async () => {
     return cell && /[1-9][0-9.]* (B|KiB)\/s/.test(cell.textContent);
   }, stream, WAIT);
   assert.equal(await page.isVisible("#metrics-note"), false);
+  // What the stream's log occupies on disk (sluice_storage_stream_*), and the total below.
+  await page.waitForFunction((name) => {
+    const cell = document.querySelector(`tr[data-stream="${name}"] td.disk`);
+    return cell && /^[1-9][0-9.]* (B|KiB|MiB)1 segment$/.test(cell.textContent);
+  }, stream, WAIT);
+  assert.match(await page.textContent("#storage-total"), /^Storage: [1-9][0-9]* segments?, [0-9.]+ (B|KiB|MiB) on disk/);
   await page.click(`tr[data-stream="${stream}"] a`);
   await page.waitForSelector("#stream-name", WAIT);
   await page.click('[data-tab="data"]');
