@@ -57,7 +57,9 @@ LAYERS = {
     # functions runs its supervisor on a net loop with timers (DESIGN.md: net owns the loops
     # "also for service threads")
     "functions": _SERVICES + ["net"],
-    "analytics": _SERVICES,
+    # analytics applications read and write Firehose delivery streams (KinesisFirehoseInput and
+    # KinesisFirehoseOutput) through the Firehose core
+    "analytics": _SERVICES + ["firehose"],
     "video": _SERVICES,
     "front": ["core", "net", "wire"],
     "api": ["core", "net", "wire", "front", "kinesis", "dynamodb", "objstore", "firehose", "esm",

@@ -811,13 +811,6 @@ static bool validate(const sl_an_app_t *a, sl_an_err_t *err) {
 
 /* Outputs must name in-application streams the code creates (checked at start, as AWS). */
 static bool validate_outputs(const sl_an_app_t *a, sl_an_err_t *err) {
-    bool firehose = a->has_input && a->input.firehose;
-    for (size_t i = 0; i < a->noutputs; i++)
-        firehose |= a->outputs[i].kind == SL_AN_OUT_FIREHOSE;
-    if (firehose)
-        return fail(
-            err, "UnsupportedOperationException",
-            "Firehose inputs and outputs cannot run on this server yet (docs/analytics.md)");
     sl_an_engine_t *eng = NULL;
     sl_an_options_t opt = sl_an_options_default();
     if (sl_an_engine_create(&opt, 0, &eng) != 0)
@@ -974,6 +967,10 @@ bool sl_an_start(sl_an_apps_t *s, const char *name, const char *const *ids,
     if (ok && n == 0)
         ok = fail(err, "InvalidArgumentException",
                   "InputConfigurations must name the application's input %s", a->input.id);
+    if (ok && a->input.firehose && strcmp(positions[n - 1], "TRIM_HORIZON") == 0)
+        ok = fail(err, "InvalidArgumentException",
+                  "TRIM_HORIZON is not available for a Kinesis Data Firehose delivery stream "
+                  "input (NOW or LAST_STOPPED_POINT)");
     if (ok) ok = validate_outputs(a, err);
     if (ok) {
         snprintf(a->input.starting_position, sizeof a->input.starting_position, "%s",

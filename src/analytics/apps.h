@@ -152,6 +152,9 @@ typedef struct {
     const char *path;        /* the account's analytics.db */
     sl_kinesis_t *kinesis;   /* the account's streams: inputs and outputs */
     sl_objstore_t *objstore; /* the account's object store: reference data (NULL: none) */
+    /* the account's delivery streams: Firehose inputs and outputs (NULL: such applications wait,
+     * logging why) */
+    struct sl_firehose *firehose;
     /* Lambda preprocessing of inputs and Lambda outputs (set by the composition root from the
      * functions service; NULL: such applications fail to run their functions, retrying) */
     sl_an_invoke_fn invoke;

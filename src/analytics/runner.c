@@ -9,6 +9,8 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "core/waiter.h"
+#include "firehose/firehose.h"
+#include "firehose/reader.h"
 #include "kinesis/follow.h"
 #include "kinesis/seqnum.h"
 #include "wire/base64.h"
@@ -27,6 +29,7 @@
 
 #define RUNNER_PUT_RECORDS_MAX 500 /* one PutRecords */
 #define RUNNER_SAVE_EVERY_MS 1000
+#define RUNNER_FH_BATCH_BYTES_MAX (4u << 20) /* one PutRecordBatch */
 #define RUNNER_SYNC_PASSES_MAX 1000   /* reads of the input in one move of the virtual clock */
 #define RUNNER_SYNC_DELIVERY_MS 10000 /* a move waits this long at most for the outputs */
 
@@ -59,7 +62,8 @@ struct sl_an_runner {
     /* the thread's */
     int64_t now_ms; /* the runner's time (runner_time) */
     sl_an_engine_t *eng;
-    sl_kfollow_t *follow;
+    sl_kfollow_t *follow;      /* a Kinesis input */
+    sl_fh_reader_t *fh_reader; /* a Firehose input */
     sl_an_record_schema_t schema;
     sl_an_record_column_t *cols;
     char (*inapp)[SL_AN_INAPP_NAME_MAX + 16]; /* the input's in-app stream names */
@@ -381,9 +385,52 @@ static bool deliver_lambda(sl_an_runner_t *r, pending_t *p, size_t from, size_t 
     return ok;
 }
 
+/* ---- a Firehose output (KinesisFirehoseOutput) ---- */
+
+static void fh_put_done(void *arg, int status, uint64_t first_seq) {
+    (void)first_seq;
+    sl_waiter_signal(arg, status);
+}
+
+/* Puts n waiting rows from `from` into the output's delivery stream (one PutRecordBatch, each
+ * row a record): true when they are stored. */
+static bool deliver_firehose(sl_an_runner_t *r, pending_t *p, size_t from, size_t n) {
+    const char *arn = p->out->resource_arn;
+    const char *slash = strstr(arn, ":deliverystream/");
+    const char *name = slash ? slash + strlen(":deliverystream/") : arn;
+    if (!r->cfg.firehose) {
+        SL_WARN("analytics: application %s: this server has no Firehose for %s; retrying",
+                r->app.name, arn);
+        return false;
+    }
+    sl_fh_record_t recs[RUNNER_PUT_RECORDS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        size_t start = from + i ? p->ends[from + i - 1] : 0;
+        recs[i] =
+            (sl_fh_record_t){(const uint8_t *)p->data.data + start, p->ends[from + i] - start};
+    }
+    sl_waiter_t w;
+    sl_waiter_init(&w);
+    bool encrypted = false;
+    uint64_t log_id = 0;
+    sl_fherr_t err = {0};
+    int rc = sl_firehose_put(r->cfg.firehose, name, recs, n, sl_time_now_ms(), fh_put_done, &w,
+                             &encrypted, &log_id, &err);
+    if (rc == 0) {
+        rc = sl_waiter_wait(&w);
+        if (rc) snprintf(err.message, sizeof err.message, "%s", sl_strerror(rc));
+    } else {
+        sl_waiter_destroy(&w);
+    }
+    if (rc != 0)
+        SL_WARN("analytics: application %s cannot write to %s (%s); retrying", r->app.name, arn,
+                err.message);
+    return rc == 0;
+}
+
 /* Puts an output's waiting rows (PutRecords of at most 500, or one invocation of a Lambda
- * output). Rows that could not be delivered stay waiting, in order, for the next flush: delivery
- * is retried without end, as on AWS. */
+ * output, or PutRecordBatch of at most 500 to a delivery stream). Rows that could not be delivered
+ * stay waiting, in order, for the next flush: delivery is retried without end, as on AWS. */
 static void flush_output(sl_an_runner_t *r, pending_t *p) {
     size_t done = 0;
     while (p->out->kind == SL_AN_OUT_LAMBDA && done < p->count) {
@@ -391,7 +438,16 @@ static void flush_output(sl_an_runner_t *r, pending_t *p) {
         if (!deliver_lambda(r, p, done, n)) break;
         done += n;
     }
-    if (p->out->kind == SL_AN_OUT_LAMBDA) goto cut;
+    while (p->out->kind == SL_AN_OUT_FIREHOSE && done < p->count) {
+        /* PutRecordBatch: at most 500 records and 4 MiB */
+        size_t n = 1, base = done ? p->ends[done - 1] : 0;
+        while (done + n < p->count && n < RUNNER_PUT_RECORDS_MAX &&
+               p->ends[done + n] - base <= RUNNER_FH_BATCH_BYTES_MAX)
+            n++;
+        if (!deliver_firehose(r, p, done, n)) break;
+        done += n;
+    }
+    if (p->out->kind != SL_AN_OUT_STREAM) goto cut;
     while (done < p->count) {
         size_t n = SL_MIN(p->count - done, (size_t)RUNNER_PUT_RECORDS_MAX);
         sl_krecord_t recs[RUNNER_PUT_RECORDS_MAX];
@@ -494,9 +550,10 @@ static void insert_record(sl_an_runner_t *r, int stream, int64_t arrival_ms, con
 }
 
 /* Lambda preprocessing (InputProcessingConfiguration): the batch goes to the function as AWS
- * sends it; Ok records (their new data) are mapped, Dropped ones skipped, ProcessingFailed ones
- * and those the answer leaves out go to error_stream. A failed invocation stops the pass: the
- * batch is read and sent again (AWS retries without end). */
+ * sends it (with kinesisStreamRecordMetadata from a shard, kinesisFirehoseRecordMetadata when
+ * shard is NULL: a Firehose input); Ok records (their new data) are mapped, Dropped ones
+ * skipped, ProcessingFailed ones and those the answer leaves out go to error_stream. A failed
+ * invocation stops the pass: the batch is read and sent again (AWS retries without end). */
 static int preprocess(sl_an_runner_t *r, const sl_kfollow_shard_t *shard, int stream,
                       const sl_krecord_t *records, size_t count, sl_arena_t *arena) {
     sl_buf_t b = SL_BUF_INIT;
@@ -513,17 +570,23 @@ static int preprocess(sl_an_runner_t *r, const sl_kfollow_shard_t *shard, int st
     sl_enc_array_begin(&e);
     for (size_t i = 0; i < count; i++) {
         const sl_krecord_t *k = &records[i];
-        sl_seqnum_t sn = sl_kinesis_seqnum(shard->created_ms, shard->index, k->seq, k->arrival_ms);
-        char seq[64];
-        sl_seqnum_format(&sn, seq);
         snprintf(id, sizeof id, "%zu", i);
         sl_enc_map_begin(&e);
         sl_enc_kv_cstr(&e, "recordId", id);
-        sl_enc_key(&e, "kinesisStreamRecordMetadata");
-        sl_enc_map_begin(&e);
-        sl_enc_kv_cstr(&e, "shardId", shard->shard_id);
-        sl_enc_kv_str(&e, "partitionKey", k->partition_key, k->partition_key_len);
-        sl_enc_kv_cstr(&e, "sequenceNumber", seq);
+        if (shard) {
+            sl_seqnum_t sn =
+                sl_kinesis_seqnum(shard->created_ms, shard->index, k->seq, k->arrival_ms);
+            char seq[64];
+            sl_seqnum_format(&sn, seq);
+            sl_enc_key(&e, "kinesisStreamRecordMetadata");
+            sl_enc_map_begin(&e);
+            sl_enc_kv_cstr(&e, "shardId", shard->shard_id);
+            sl_enc_kv_str(&e, "partitionKey", k->partition_key, k->partition_key_len);
+            sl_enc_kv_cstr(&e, "sequenceNumber", seq);
+        } else {
+            sl_enc_key(&e, "kinesisFirehoseRecordMetadata");
+            sl_enc_map_begin(&e);
+        }
         sl_enc_kv_int(&e, "approximateArrivalTimestamp", k->arrival_ms);
         sl_enc_map_end(&e);
         sl_enc_key(&e, "data");
@@ -585,18 +648,67 @@ static int on_records(void *ctx, const sl_kfollow_shard_t *shard, const sl_kreco
     return rc;
 }
 
+/* ---- a Firehose input (KinesisFirehoseInput) ---- */
+
+#define RUNNER_FH_READ_RECORDS_MAX 10000
+#define RUNNER_FH_READ_BYTES_MAX (4u << 20)
+
+/* Records a delivery stream received, into the first in-application stream (a delivery stream
+ * has no shards to spread over InputParallelism), through the preprocessing function if any. */
+static int on_fh_records(void *ctx, const sl_fh_read_record_t *records, size_t count) {
+    sl_an_runner_t *r = ctx;
+    sl_arena_t arena;
+    sl_arena_init(&arena, 16384);
+    int rc = 0;
+    if (r->app.input.processor_arn) {
+        sl_krecord_t *recs = calloc(count, sizeof *recs);
+        for (size_t i = 0; recs && i < count; i++)
+            recs[i] = (sl_krecord_t){.data = records[i].data,
+                                     .data_len = records[i].len,
+                                     .arrival_ms = records[i].arrival_ms,
+                                     .seq = records[i].seq};
+        rc = recs ? preprocess(r, NULL, 0, recs, count, &arena) : SL_ENOMEM;
+        free(recs);
+    } else {
+        for (size_t i = 0; i < count; i++)
+            insert_record(r, 0, records[i].arrival_ms, records[i].data, records[i].len, &arena);
+    }
+    sl_arena_deinit(&arena);
+    return rc;
+}
+
+/* The reader of a Firehose input: NOW is the time of the StartApplication (AWS offers no
+ * TRIM_HORIZON for a delivery stream); LAST_STOPPED_POINT is restored by load_positions. */
+static int open_firehose_input(sl_an_runner_t *r) {
+    if (!r->cfg.firehose) {
+        SL_ERROR("analytics: application %s: this server has no Firehose for %s", r->app.name,
+                 r->app.input.resource_arn);
+        return SL_ENOTFOUND;
+    }
+    return sl_firehose_reader_open(r->cfg.firehose, r->app.input.resource_arn, r->app.started_ms,
+                                   &r->fh_reader);
+}
+
 /* One pass over the input: *delivered records read, *caught_up when it has no more now. */
 static int read_input(sl_an_runner_t *r, size_t *delivered, bool *caught_up) {
     *delivered = 0;
     *caught_up = true;
-    return sl_kfollow_pass(r->follow, on_records, r, delivered, caught_up);
+    if (!r->fh_reader) return sl_kfollow_pass(r->follow, on_records, r, delivered, caught_up);
+    int rc = sl_firehose_reader_read(r->fh_reader, RUNNER_FH_READ_RECORDS_MAX,
+                                     RUNNER_FH_READ_BYTES_MAX, on_fh_records, r, delivered);
+    *caught_up = *delivered == 0;
+    return rc;
 }
 
 /* ---- positions (LAST_STOPPED_POINT) ---- */
 
 static void save_positions(sl_an_runner_t *r) {
     sl_buf_t b = SL_BUF_INIT;
-    if (sl_kfollow_save(r->follow, &b) != 0) {
+    char fh_pos[96];
+    if (r->fh_reader) {
+        if (sl_firehose_reader_save(r->fh_reader, fh_pos, sizeof fh_pos) != 0) return;
+        sl_buf_append(&b, fh_pos, strlen(fh_pos));
+    } else if (!r->follow || sl_kfollow_save(r->follow, &b) != 0) {
         sl_buf_free(&b);
         return;
     }
@@ -620,7 +732,10 @@ static void load_positions(sl_an_runner_t *r) {
     while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         sl_buf_append(&b, chunk, n);
     fclose(fp);
-    if (!sl_buf_failed(&b) && b.len) sl_kfollow_restore(r->follow, b.data, b.len);
+    if (!sl_buf_failed(&b) && b.len && r->fh_reader)
+        sl_firehose_reader_restore(r->fh_reader, b.data, b.len);
+    else if (!sl_buf_failed(&b) && b.len)
+        sl_kfollow_restore(r->follow, b.data, b.len);
     sl_buf_free(&b);
 }
 
@@ -725,13 +840,18 @@ static int setup(sl_an_runner_t *r) {
     /* NOW: records that arrive from the StartApplication on (a timestamp, so that records put
      * right after the call are read even before this thread opened the shards) */
     const char *pos = a->input.starting_position;
-    sl_kfollow_config_t fc = {
-        .k = r->cfg.kinesis,
-        .stream = a->input.resource_arn,
-        .start = strcmp(pos, "TRIM_HORIZON") == 0 ? SL_KSTART_TRIM_HORIZON : SL_KSTART_AT_TIMESTAMP,
-        .start_ms = a->started_ms,
-    };
-    rc = sl_kfollow_create(&fc, &r->follow);
+    if (a->input.firehose) {
+        rc = open_firehose_input(r);
+    } else {
+        sl_kfollow_config_t fc = {
+            .k = r->cfg.kinesis,
+            .stream = a->input.resource_arn,
+            .start =
+                strcmp(pos, "TRIM_HORIZON") == 0 ? SL_KSTART_TRIM_HORIZON : SL_KSTART_AT_TIMESTAMP,
+            .start_ms = a->started_ms,
+        };
+        rc = sl_kfollow_create(&fc, &r->follow);
+    }
     if (rc) return rc;
     if (r->resume || strcmp(pos, "LAST_STOPPED_POINT") == 0)
         load_positions(r);
@@ -853,6 +973,7 @@ void sl_an_runner_stop(sl_an_runner_t *r) {
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
     sl_kfollow_destroy(r->follow);
+    sl_firehose_reader_close(r->fh_reader);
     sl_an_engine_destroy(r->eng);
     for (size_t i = 0; i < SL_AN_OUTPUTS_MAX; i++) {
         sl_buf_free(&r->outputs[i].data);

@@ -358,7 +358,7 @@ static int deliver_s3(sl_firehose_t *fh, fh_stream_t *s, const job_t *j) {
         if (left <= 0) __atomic_store_n(&s->pending_bytes, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&s->pending_since_mono, 0, __ATOMIC_RELAXED);
     }
-    if (first_arrival > 0) sl_storage_trim(s->log, first_arrival);
+    if (first_arrival > 0) sl_storage_trim(s->log, fh_readers_hold(fh, s, first_arrival));
 done:
     sl_buf_free(&body);
     return rc;
@@ -382,6 +382,7 @@ static bool due(const fh_stream_t *s, const fh_dest_t *d, int64_t now) {
 static void bury(sl_firehose_t *fh) {
     while (fh->grave_count) {
         fh_stream_t *s = fh->graveyard[--fh->grave_count];
+        fh_readers_wait(fh, s);
         pthread_mutex_unlock(&fh->mu);
         if (s->log) sl_storage_shard_close(s->log);
         sl_storage_stream_delete(fh->cfg.storage, s->log_key);

@@ -136,6 +136,7 @@ struct sl_firehose {
         sl_fh_tz_t tz;
     } tzs[FH_TZ_CACHE_MAX];
     size_t tz_count;
+    struct sl_fh_reader *readers; /* reader.c: the open readers (mu) */
 };
 
 /* ---- value trees (values.c) ---- */
@@ -207,6 +208,13 @@ int fh_object_key(sl_firehose_t *fh, const fh_dest_t *d, const char *name, int64
 /* Compresses data by d's format and puts it as d->bucket/key. */
 int fh_put_object(sl_firehose_t *fh, const fh_stream_t *s, const fh_dest_t *d, const char *key,
                   uint64_t first_seq, const uint8_t *data, size_t len, int64_t mtime_ms);
+
+/* ---- readers (reader.c) ---- */
+/* Waits (fh->mu held) until no reader reads s's log, before the log of a deleted s is closed. */
+void fh_readers_wait(sl_firehose_t *fh, const fh_stream_t *s);
+/* The trim cut-off of s lowered so that no open reader loses a record it has not read. Takes
+ * fh->mu. */
+int64_t fh_readers_hold(sl_firehose_t *fh, const fh_stream_t *s, int64_t cutoff_ms);
 
 /* ---- metrics (metrics.c) ---- */
 void fh_metrics_open(fh_stream_t *s);

@@ -315,6 +315,7 @@ static int open_analytics(sl_compose_t *root, account_t *a, const char *dir) {
         .path = path,
         .kinesis = a->kinesis,
         .objstore = a->objstore,
+        .firehose = a->firehose,
         .invoke = analytics_invoke,
         .invoke_ctx = a,
         .clock = root->an_clock,
@@ -434,10 +435,10 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0 && root->functions)
         rc = sl_functions_account_open(root->functions, id, dir, &a->functions);
     if (rc == 0) rc = open_objstore(a, dir);
-    if (rc == 0) rc = open_analytics(root, a, dir);
+    if (rc == 0) rc = open_firehose(root, a, dir, false);
+    if (rc == 0) rc = open_analytics(root, a, dir); /* after firehose: its inputs and outputs */
     if (rc == 0) rc = open_sqs_sns(root, a, dir);
     if (rc == 0) rc = open_esm(root, a, dir);
-    if (rc == 0) rc = open_firehose(root, a, dir, false);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -1192,8 +1193,8 @@ int sl_compose_open(const sl_config_t *cfg, sl_compose_t **out) {
     if (rc == 0) rc = open_objstore(def, cfg->data_dir);
     if (rc == 0)
         rc = sl_an_clock_create(strcmp(cfg->analytics_clock, "virtual") == 0, &root->an_clock);
-    if (rc == 0) rc = open_analytics(root, def, cfg->data_dir);
     if (rc == 0) rc = open_firehose(root, def, cfg->data_dir, true);
+    if (rc == 0) rc = open_analytics(root, def, cfg->data_dir); /* after firehose */
     if (rc == 0) {
         root->account_count = 1; /* before SNS, which finds queues by account */
         rc = open_sqs_sns(root, def, cfg->data_dir);

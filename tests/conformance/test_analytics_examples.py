@@ -83,7 +83,8 @@ def vserver():
 
 
 def json_input(arn, columns, prefix="SOURCE_SQL_STREAM", v2=False):
-    """An input of JSON records whose top-level members are the columns [(name, type)]."""
+    """An input of JSON records: columns [(name, type)] are the records' top-level members of the
+    same name, [(name, type, path)] those at the JSONPath `path`."""
     return {
         "NamePrefix": prefix,
         "KinesisStreamsInput": {"ResourceARN": arn} if v2 else {"ResourceARN": arn,
@@ -92,7 +93,8 @@ def json_input(arn, columns, prefix="SOURCE_SQL_STREAM", v2=False):
             "RecordFormat": {"RecordFormatType": "JSON",
                              "MappingParameters": {"JSONMappingParameters": {"RecordRowPath": "$"}}},
             "RecordEncoding": "UTF-8",
-            "RecordColumns": [{"Name": n, "SqlType": t, "Mapping": "$." + n} for n, t in columns],
+            "RecordColumns": [{"Name": c[0], "SqlType": c[1],
+                               "Mapping": c[2] if len(c) > 2 else "$." + c[0]} for c in columns],
         },
     }
 
@@ -228,3 +230,127 @@ def test_tumbling_daily_min_max_t1_t2(vserver):
         {"FLOOR_DAY": d[2], "CITY": "Anchorage", "MIN_TEMP": 1, "MAX_TEMP": 1, "AVG_TEMP": 1},
         {"FLOOR_DAY": d[2], "CITY": "Denver", "MIN_TEMP": 36, "MAX_TEMP": 36, "AVG_TEMP": 36}]
     cli("stop-application", "--application-name", name)
+
+
+# ---- Firehose inputs and outputs ----
+
+def fh_clients(server):
+    import boto3
+    from botocore.config import Config
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY,
+                                    aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    cfg = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=60)
+    return (session.client("firehose", endpoint_url=server.endpoint, config=cfg),
+            session.client("s3", endpoint_url=server.endpoint, config=cfg))
+
+
+def delivery_stream(fh, s3, tag):
+    """A DirectPut delivery stream into a bucket of its own, delivering at once."""
+    bucket = unique_name(tag).lower().replace("_", "-")[-60:].strip("-")
+    s3.create_bucket(Bucket=bucket)
+    name = unique_name(tag)
+    arn = fh.create_delivery_stream(
+        DeliveryStreamName=name, DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::" + bucket,
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})["DeliveryStreamARN"]
+    return name, arn, bucket
+
+
+def bucket_bytes(s3, bucket):
+    """The objects of a bucket, concatenated in key order."""
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    return b"".join(s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in sorted(keys))
+
+
+def json_documents(data):
+    """Concatenated JSON objects ({...}{...}, as an application writes JSON rows) -> a list."""
+    text, out, at = data.decode(), [], 0
+    decoder = json.JSONDecoder()
+    while at < len(text):
+        obj, at = decoder.raw_decode(text, at)
+        out.append(obj)
+    return out
+
+
+FH_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker VARCHAR(4), price DOUBLE);
+CREATE OR REPLACE PUMP "FILTER_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM ticker, price FROM "SOURCE_SQL_STREAM_001" WHERE price > 10;
+CREATE OR REPLACE STREAM "COUNTS" (ticker VARCHAR(4), n INTEGER, total DOUBLE);
+CREATE OR REPLACE PUMP "COUNT_PUMP" AS INSERT INTO "COUNTS"
+  SELECT STREAM ticker, COUNT(*) AS n, SUM(price) AS total FROM "SOURCE_SQL_STREAM_001"
+  GROUP BY ticker, STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE);
+"""
+
+
+def test_firehose_input_and_outputs(vserver):
+    """An application (v2 API) reads what a delivery stream receives and writes its rows to two
+    other delivery streams, whose S3 objects hold exactly the rows (CSV lines, JSON documents);
+    the input's own delivery to S3 goes on; LAST_STOPPED_POINT reads what came while stopped."""
+    clock, (fh, s3) = Clock(vserver), fh_clients(vserver)
+    kda, kda1 = kda2_for(vserver), kda_for(vserver)
+    in_name, in_arn, in_bucket = delivery_stream(fh, s3, "fhin")
+    _, rows_arn, rows_bucket = delivery_stream(fh, s3, "fhrows")
+    _, counts_arn, counts_bucket = delivery_stream(fh, s3, "fhcounts")
+    day0 = clock.fresh_day()
+    name = unique_name("fhapp")
+    inp = json_input(in_arn, [("TICKER", "VARCHAR(4)", "$.ticker"),
+                              ("PRICE", "DOUBLE", "$.price")], v2=True)
+    del inp["KinesisStreamsInput"]
+    inp["KinesisFirehoseInput"] = {"ResourceARN": in_arn}
+    kda.create_application(
+        ApplicationName=name, RuntimeEnvironment="SQL-1_0", ServiceExecutionRole=ROLE,
+        ApplicationConfiguration={
+            "ApplicationCodeConfiguration": {"CodeContent": {"TextContent": FH_CODE},
+                                             "CodeContentType": "PLAINTEXT"},
+            "SqlApplicationConfiguration": {
+                "Inputs": [inp],
+                "Outputs": [
+                    {"Name": "DESTINATION_SQL_STREAM",
+                     "KinesisFirehoseOutput": {"ResourceARN": rows_arn},
+                     "DestinationSchema": {"RecordFormatType": "CSV"}},
+                    {"Name": "COUNTS", "KinesisFirehoseOutput": {"ResourceARN": counts_arn},
+                     "DestinationSchema": {"RecordFormatType": "JSON"}}]}})
+    detail = kda1.describe_application(ApplicationName=name)["ApplicationDetail"]
+    (desc,) = detail["InputDescriptions"]
+    assert desc["KinesisFirehoseInputDescription"]["ResourceARN"] == in_arn
+    assert [o["KinesisFirehoseOutputDescription"]["ResourceARN"]
+            for o in detail["OutputDescriptions"]] == [rows_arn, counts_arn]
+    # a delivery stream keeps no history to start from
+    with pytest.raises(kda1.exceptions.InvalidArgumentException):
+        start_v1(kda1, name, "TRIM_HORIZON")
+    start_v1(kda1, name, "NOW")
+
+    def put(rows):
+        fh.put_record_batch(DeliveryStreamName=in_name, Records=[
+            {"Data": json.dumps(r).encode()} for r in rows])
+
+    clock.set(day0 + 10_000)
+    put([{"ticker": "AMZN", "price": 12.5}, {"ticker": "MSFT", "price": 3.0},
+         {"ticker": "AMZN", "price": 40.0}])
+    clock.set(day0 + 30_000)
+    put([{"ticker": "MSFT", "price": 11.0}])
+    clock.set(day0 + 60_000)  # the minute [0, 60 s) closes
+    wait_until(lambda: bucket_bytes(s3, counts_bucket).count(b"}") >= 2, timeout=30,
+               what="the counts delivered to S3")
+    assert sorted(json_documents(bucket_bytes(s3, counts_bucket)), key=lambda d: d["TICKER"]) == [
+        {"TICKER": "AMZN", "N": 2, "TOTAL": 52.5}, {"TICKER": "MSFT", "N": 2, "TOTAL": 14.0}]
+    wait_until(lambda: bucket_bytes(s3, rows_bucket).count(b"\n") >= 3, timeout=30,
+               what="the filtered rows delivered to S3")
+    assert sorted(bucket_bytes(s3, rows_bucket).decode().splitlines()) == \
+        ["AMZN,12.5", "AMZN,40.0", "MSFT,11.0"]
+    # the input delivery stream still delivers its records to its own bucket
+    wait_until(lambda: bucket_bytes(s3, in_bucket).count(b"}") == 4, timeout=30,
+               what="the input's own delivery")
+    # stopped: records keep coming; LAST_STOPPED_POINT reads them, nothing twice
+    kda1.stop_application(ApplicationName=name)
+    put([{"ticker": "AMZN", "price": 99.0}])
+    start_v1(kda1, name, "LAST_STOPPED_POINT")
+    clock.set(day0 + 70_000)
+    wait_until(lambda: bucket_bytes(s3, rows_bucket).count(b"\n") >= 4, timeout=30,
+               what="the row put while stopped")
+    assert sorted(bucket_bytes(s3, rows_bucket).decode().splitlines()) == \
+        ["AMZN,12.5", "AMZN,40.0", "AMZN,99.0", "MSFT,11.0"]
+    kda1.stop_application(ApplicationName=name)

@@ -1,10 +1,16 @@
-/* Fuzz target for DiscoverInputSchema's inference (analytics/discover.c) and the follower's saved
- * positions (kinesis/follow.c): the bytes, split at newlines, are the sampled records (JSON
- * objects, delimited text or anything); the first byte picks the row delimiter. The whole input is
- * also restored as a positions file. Nothing may crash; a schema must have as many parsed fields
- * per record as columns, and a failure must say why. */
+/* Fuzz target for DiscoverInputSchema's inference (analytics/discover.c) and the saved positions
+ * of an application's input (kinesis/follow.c for a stream, firehose/reader.c for a delivery
+ * stream): the bytes, split at newlines, are the sampled records (JSON objects, delimited text or
+ * anything); the first byte picks the row delimiter. The whole input is also restored as a
+ * positions file of both kinds. Nothing may crash; a schema must have as many parsed fields per
+ * record as columns, and a failure must say why; a parsed Firehose position prints back the same.
+ */
 #include "analytics/apps.h"
+#include "firehose/reader.h"
 #include "kinesis/follow.h"
+
+#include <inttypes.h>
+#include <stdio.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +41,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sl_kfollow_save(f, &b);
         sl_buf_free(&b);
         sl_kfollow_destroy(f);
+    }
+
+    uint64_t log_id, next_seq;
+    if (sl_firehose_reader_parse(s, size, &log_id, &next_seq) == 0) {
+        char text[96];
+        int n = snprintf(text, sizeof text, "firehose %" PRIu64 " %" PRIu64 "\n", log_id, next_seq);
+        uint64_t l2, n2;
+        if (sl_firehose_reader_parse(text, (size_t)n, &l2, &n2) != 0 || l2 != log_id ||
+            n2 != next_seq)
+            abort();
     }
     return 0;
 }
