@@ -4,6 +4,7 @@
  * the planner's messages for invalid SQL. */
 #include "analytics/engine.h"
 #include "analytics/internal.h"
+#include "analytics/mapping.h"
 #include "core/common.h"
 #include "test.h"
 
@@ -466,6 +467,95 @@ static void test_order_by(void) {
     sl_an_engine_destroy(e);
 }
 
+/* T9: two record types in one input. The source schema holds every field of both (a record
+ * lacks the other type's, which map to NULL); pumps split the rows by "RecordType", and trades
+ * are counted per ticker per minute. Records go through the JSON mapping as the runner's do. */
+typedef struct {
+    sl_an_engine_t *e;
+    int64_t t;
+} t9_feed_t;
+
+static void t9_feed(void *ctx, const sl_sql_value_t *v, size_t n) {
+    t9_feed_t *f = ctx;
+    CHECK_EQ_INT(sl_an_engine_insert(f->e, "SOURCE_SQL_STREAM_001", f->t, v, n), 0);
+}
+
+static void test_t9_two_record_types(void) {
+    static const char *const names[] = {"RecordType", "Oprice", "Otype",  "Oid",    "Oticker",
+                                        "Tid",        "Toid",   "Tprice", "Tticker"};
+    static const char *const types[] = {"VARCHAR(8)", "INTEGER",    "VARCHAR(4)",
+                                        "INTEGER",    "VARCHAR(4)", "INTEGER",
+                                        "INTEGER",    "INTEGER",    "VARCHAR(4)"};
+    sl_an_engine_t *e = engine_with("SOURCE_SQL_STREAM_001", names, types, 9);
+    sl_an_record_column_t cols[9];
+    char paths[9][32];
+    for (size_t i = 0; i < 9; i++) {
+        snprintf(paths[i], sizeof paths[i], "$.%s", names[i]);
+        cols[i].name = names[i];
+        sl_sql_parse_type(types[i], strlen(types[i]), &cols[i].type);
+        cols[i].mapping = paths[i];
+    }
+    sl_an_record_schema_t schema = {SL_AN_FORMAT_JSON, "$", NULL, NULL, cols, 9};
+    CHECK(load(e,
+               "CREATE OR REPLACE STREAM \"Order_Stream\" (\"order_id\" integer, \"order_type\" "
+               "varchar(10), \"ticker\" varchar(4), \"order_price\" DOUBLE, \"record_type\" "
+               "varchar(10));\n"
+               "CREATE OR REPLACE PUMP \"Order_Pump\" AS INSERT INTO \"Order_Stream\"\n"
+               "  SELECT STREAM \"Oid\", \"Otype\", \"Oticker\", \"Oprice\", \"RecordType\"\n"
+               "  FROM \"SOURCE_SQL_STREAM_001\" WHERE \"RecordType\" = 'Order';\n"
+               "CREATE OR REPLACE STREAM \"Trade_Stream\" (\"trade_id\" integer, \"order_id\" "
+               "integer, \"trade_price\" DOUBLE, \"ticker\" varchar(4), \"record_type\" "
+               "varchar(10));\n"
+               "CREATE OR REPLACE PUMP \"Trade_Pump\" AS INSERT INTO \"Trade_Stream\"\n"
+               "  SELECT STREAM \"Tid\", \"Toid\", \"Tprice\", \"Tticker\", \"RecordType\"\n"
+               "  FROM \"SOURCE_SQL_STREAM_001\" WHERE \"RecordType\" = 'Trade';\n"
+               "CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (\"ticker\" varchar(4), "
+               "\"trade_count\" integer);\n"
+               "CREATE OR REPLACE PUMP \"Output_Pump\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"\n"
+               "  SELECT STREAM \"ticker\", count(*) as trade_count FROM \"Trade_Stream\"\n"
+               "  GROUP BY \"ticker\", FLOOR(\"Trade_Stream\".ROWTIME TO MINUTE);"));
+    static sink_t orders, trades, out;
+    sl_an_engine_subscribe(e, "Order_Stream", collect, &orders);
+    sl_an_engine_subscribe(e, "Trade_Stream", collect, &trades);
+    sl_an_engine_subscribe(e, "DESTINATION_SQL_STREAM", collect, &out);
+    static const struct {
+        const char *t, *rec;
+    } recs[] = {
+        {"2018-11-01 10:00:05", "{\"RecordType\":\"Order\",\"Oprice\":9047,\"Otype\":\"Sell\","
+                                "\"Oid\":3811,\"Oticker\":\"AAAA\"}"},
+        {"2018-11-01 10:00:10", "{\"RecordType\":\"Trade\",\"Tid\":1,\"Toid\":3812,"
+                                "\"Tprice\":2089,\"Tticker\":\"BBBB\"}"},
+        {"2018-11-01 10:00:20", "{\"RecordType\":\"Trade\",\"Tid\":2,\"Toid\":3811,"
+                                "\"Tprice\":9047,\"Tticker\":\"AAAA\"}"},
+        {"2018-11-01 10:00:40", "{\"RecordType\":\"Trade\",\"Tid\":3,\"Toid\":3813,"
+                                "\"Tprice\":2090,\"Tticker\":\"BBBB\"}"},
+        {"2018-11-01 10:01:15", "{\"RecordType\":\"Order\",\"Oprice\":120,\"Otype\":\"Buy\","
+                                "\"Oid\":3814,\"Oticker\":\"BBBB\"}"},
+        {"2018-11-01 10:01:30", "{\"RecordType\":\"Trade\",\"Tid\":4,\"Toid\":3814,"
+                                "\"Tprice\":120,\"Tticker\":\"BBBB\"}"},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(recs); i++) {
+        sl_arena_t a;
+        sl_arena_init(&a, 1024);
+        char msg[256];
+        t9_feed_t f = {e, ts(recs[i].t)};
+        CHECK_EQ_INT(sl_an_map_record(&schema, recs[i].rec, strlen(recs[i].rec), &a, t9_feed, &f,
+                                      msg, sizeof msg),
+                     0);
+        sl_arena_deinit(&a);
+    }
+    sl_an_engine_advance(e, ts("2018-11-01 10:02:00"));
+    EXPECT_ROWS(&orders, "2018-11-01 10:00:05.000|3811|Sell|AAAA|9047.0|Order",
+                "2018-11-01 10:01:15.000|3814|Buy|BBBB|120.0|Order");
+    EXPECT_ROWS(&trades, "2018-11-01 10:00:10.000|1|3812|2089.0|BBBB|Trade",
+                "2018-11-01 10:00:20.000|2|3811|9047.0|AAAA|Trade",
+                "2018-11-01 10:00:40.000|3|3813|2090.0|BBBB|Trade",
+                "2018-11-01 10:01:30.000|4|3814|120.0|BBBB|Trade");
+    EXPECT_ROWS(&out, "2018-11-01 10:01:00.000|AAAA|1", "2018-11-01 10:01:00.000|BBBB|2",
+                "2018-11-01 10:02:00.000|BBBB|1");
+    sl_an_engine_destroy(e);
+}
+
 /* T10: a stream LEFT JOINs a reference table; reloading the table changes later rows only. */
 static void test_t10_reference_join(void) {
     sl_an_engine_t *e = engine_with("SOURCE_SQL_STREAM_001", D_NAMES, D_TYPES, 4);
@@ -670,6 +760,7 @@ int main(void) {
     test_edges();
     test_t11_log_rows();
     test_order_by();
+    test_t9_two_record_types();
     test_t10_reference_join();
     test_t6_joins();
     test_plan_errors();
