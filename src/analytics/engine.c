@@ -11,9 +11,7 @@
  * evaluation or arrives out of order goes to error_stream instead. */
 #include "analytics/engine.h"
 
-#include "analytics/internal.h"
-#include "analytics/plan.h"
-#include "analytics/udx.h"
+#include "analytics/engine_impl.h"
 #include "core/common.h"
 #include "core/limits.h"
 
@@ -22,54 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct an_op an_op_t;
-typedef struct an_stream an_stream_t;
-
-typedef struct {
-    an_op_t *op; /* a pump's first operator, or NULL for a sink */
-    sl_an_sink_fn fn;
-    void *ctx;
-    int side; /* a stream-to-stream join: which side the stream is (0 left, 1 right) */
-} an_sub_t;
-
-/* An in-application stream. Owned by the engine. */
-struct an_stream {
-    const char *name;
-    sl_sql_column_t *cols;
-    size_t ncols, nvisible;
-    bool source, system;
-    int64_t last_rowtime;
-    an_sub_t *subs;
-    size_t nsubs;
-    size_t indegree; /* pumps writing it, for the bound order */
-};
-
-/* A reference table (an application's reference data source), joined with streams. Owned by
- * the engine; its rows are replaced whole when the data is reloaded. */
-typedef struct {
-    const char *name;
-    sl_sql_column_t *cols;
-    size_t ncols;
-    an_row_t **rows;
-    size_t nrows;
-} an_table_t;
-
 /* --- a hash map of keyed state (groups, stagger windows, window partitions) ---------------- */
-
-typedef struct an_entry {
-    struct an_entry *chain;         /* bucket chain */
-    struct an_entry *older, *newer; /* insertion order */
-    uint64_t hash;
-    an_row_t *key;
-    int64_t open_ms;
-    void *state;
-} an_entry_t;
-
-typedef struct {
-    an_entry_t **buckets;
-    size_t cap, n;
-    an_entry_t *oldest, *newest;
-} an_map_t;
 
 static an_entry_t *map_find(an_map_t *m, const sl_sql_value_t *key, size_t n, uint64_t h) {
     if (!m->cap) return NULL;
@@ -92,7 +43,7 @@ static int map_grow(an_map_t *m) {
     return 0;
 }
 
-static an_entry_t *map_add(an_map_t *m, const sl_sql_value_t *key, size_t n, uint64_t h) {
+an_entry_t *an_map_add(an_map_t *m, const sl_sql_value_t *key, size_t n, uint64_t h) {
     if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m)) return NULL;
     an_entry_t *e = calloc(1, sizeof *e);
     if (!e) return NULL;
@@ -133,107 +84,12 @@ static void map_remove(an_map_t *m, an_entry_t *e) {
 
 /* --- accumulators -------------------------------------------------------------------------- */
 
-typedef struct {
-    int64_t count;
-    int64_t isum;
-    double dsum;
-    bool overflow;
-    double mean, m2; /* Welford's running variance */
-    an_row_t *best;  /* MIN / MAX */
-    bool b;
-} an_acc_t;
-
-/* Rows of one sliding-window partition, oldest first (a ring). */
-typedef struct {
-    an_row_t **rows;
-    size_t head, n, cap;
-} an_deque_t;
-
-typedef enum {
-    AN_OP_PROJECT,
-    AN_OP_GROUP,
-    AN_OP_STAGGER,
-    AN_OP_SLIDING,
-    AN_OP_SORT,
-    AN_OP_UDX, /* a table function between its cursor's SELECT and the enclosing one */
-} an_op_kind_t;
-
-/* One SELECT of a pump. Owned by the engine (its ops list). */
-struct an_op {
-    int kind;
-    sl_an_engine_t *eng;
-    const char *pump;
-    an_scope_t in;
-    an_expr_t *where, *having;
-    an_expr_t **items;
-    size_t nitems;
-    int rowtime_item;
-    sl_sql_column_t *out; /* output columns (items but the ROWTIME one) */
-    int *out_item;
-    size_t nout;
-    an_expr_t **keys;
-    size_t nkeys;
-    int *mono;
-    size_t nmono;
-    int width_key; /* the key giving the window's end, or -1 */
-    int64_t width_ms, width_months;
-    an_agg_t *aggs;
-    size_t naggs;
-    an_window_t *windows;
-    size_t nwindows;
-    an_map_t *wmaps; /* sliding: partitions of each window */
-    an_map_t groups;
-    an_row_t *cur_mono;
-    int64_t stagger_ms;
-    an_op_t *next;       /* the enclosing query's operator, for FROM (subquery) */
-    an_stream_t *target; /* the pump's target, for the last operator */
-    int *target_col;     /* output column -> target column */
-    an_stream_t *source; /* the stream the chain reads */
-    an_table_t *table;   /* joined reference table, or NULL */
-    bool reads_source;   /* the chain's first operator: subscribed to `source` */
-    /* stream-to-stream join: the right side's stream, each side's window and stored rows */
-    an_stream_t *join_source;
-    int join_kind;                  /* sl_sql_join_t */
-    const sl_sql_window_t *jwin[2]; /* NULL: the side contributes its current row only */
-    size_t jcols[2];                /* columns of each side; combined row: left, right, ROWTIMEs */
-    struct an_jrow *jrows[2];
-    size_t njrows[2], capjrows[2];
-    bool left_join;
-    an_expr_t *on;
-    /* sort (ORDER BY of a query): keys over the query's output columns */
-    an_expr_t **order;
-    bool *desc;
-    size_t norder;
-    int64_t within_ms; /* T-sort buffer, or -1 */
-    an_row_t **buf;    /* buffered rows, arrival order */
-    size_t nbuf, capbuf;
-    an_row_t *cur_lead;   /* ORDER BY: the leading key of the buffered rows */
-    int64_t sorted_until; /* T-sort: ROWTIME of the last row emitted */
-    an_udx_t *udx;        /* a table function's state (owned) */
-};
-
-struct sl_an_engine {
-    sl_an_options_t opt;
-    int64_t now, start;
-    an_stream_t **streams; /* in bound order (writers before readers) */
-    size_t nstreams;
-    an_op_t **ops;
-    size_t nops;
-    sl_arena_t *arenas; /* one per load: the plans; freed with the engine */
-    size_t narenas;
-    sl_arena_t names; /* names of sources */
-    sl_arena_t tmp;   /* temporaries of one insert or advance */
-    an_stream_t *errors;
-    an_table_t **tables;
-    size_t ntables;
-};
-
 sl_an_options_t sl_an_options_default(void) {
     return (sl_an_options_t){.window_rows_max = SL_ANALYTICS_WINDOW_ROWS_MAX,
                              .window_groups_max = SL_ANALYTICS_WINDOW_GROUPS_MAX};
 }
 
-static an_stream_t *find_stream(an_stream_t **v, size_t n, const char *name) {
+an_stream_t *an_find_stream(an_stream_t **v, size_t n, const char *name) {
     for (size_t i = 0; i < n; i++)
         if (strcmp(v[i]->name, name) == 0) return v[i];
     return NULL;
@@ -637,7 +493,7 @@ static void stagger_close(an_op_t *op, int64_t t) {
     }
 }
 
-static an_acc_t *accs_new(an_op_t *op) {
+an_acc_t *an_accs_new(an_op_t *op) {
     an_acc_t *a = calloc(op->naggs ? op->naggs : 1, sizeof *a);
     if (!a) return NULL;
     for (size_t i = 0; i < op->naggs; i++)
@@ -690,10 +546,10 @@ static void group_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sql_
             row_error(op, "Window limit", msg, rowtime, v, n);
             return;
         }
-        g = map_add(&op->groups, keys, op->nkeys, h);
+        g = an_map_add(&op->groups, keys, op->nkeys, h);
         if (!g) return;
         g->open_ms = op->kind == AN_OP_STAGGER ? rowtime : 0;
-        g->state = accs_new(op);
+        g->state = an_accs_new(op);
         if (!g->state) return;
     }
     an_acc_t *accs = g->state;
@@ -717,7 +573,7 @@ static void dq_pop(an_deque_t *d) {
     d->n--;
 }
 
-static int dq_push(an_deque_t *d, an_row_t *r) {
+int an_dq_push(an_deque_t *d, an_row_t *r) {
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 16;
         an_row_t **rows = malloc(cap * sizeof *rows);
@@ -857,7 +713,7 @@ static void sliding_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sq
                           n);
                 return;
             }
-            p = map_add(&op->wmaps[w], keys, nk, h);
+            p = an_map_add(&op->wmaps[w], keys, nk, h);
             if (!p) return;
             p->state = calloc(1, sizeof(an_deque_t));
             if (!p->state) return;
@@ -887,7 +743,7 @@ static void sliding_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sq
     }
     for (size_t w = 0; w < op->nwindows; w++) {
         an_row_t *r = an_row_copy(rowtime, v, n);
-        if (!r || dq_push(parts[w], r)) {
+        if (!r || an_dq_push(parts[w], r)) {
             free(r);
             return;
         }
@@ -1054,11 +910,6 @@ static void sort_bound(an_op_t *op, int64_t t) {
 }
 
 /* --- stream-to-stream joins ---------------------------------------------------------------- */
-
-typedef struct an_jrow {
-    an_row_t *row;
-    bool matched;
-} an_jrow_t;
 
 static bool join_preserves(const an_op_t *op, int side) {
     return op->join_kind == SL_SQL_JOIN_FULL ||
@@ -1306,15 +1157,16 @@ static void op_bound(an_op_t *op, int64_t t) {
     if (op->next) op_bound(op->next, t);
 }
 
-static void op_free(an_op_t *op) {
-    if (!op) return;
+void an_op_clear(an_op_t *op) {
     for (an_entry_t *g = op->groups.oldest; g;) {
         an_entry_t *nx = g->newer;
         entry_free(op, g);
         g = nx;
     }
     free(op->groups.buckets);
+    memset(&op->groups, 0, sizeof op->groups);
     free(op->cur_mono);
+    op->cur_mono = NULL;
     for (size_t w = 0; op->wmaps && w < op->nwindows; w++) {
         for (an_entry_t *p = op->wmaps[w].oldest; p;) {
             an_entry_t *nx = p->newer;
@@ -1324,17 +1176,28 @@ static void op_free(an_op_t *op) {
             p = nx;
         }
         free(op->wmaps[w].buckets);
+        memset(&op->wmaps[w], 0, sizeof op->wmaps[w]);
     }
-    free(op->wmaps);
     for (int side = 0; side < 2; side++) {
         for (size_t i = 0; i < op->njrows[side]; i++)
             free(op->jrows[side][i].row);
-        free(op->jrows[side]);
+        op->njrows[side] = 0;
     }
     for (size_t i = 0; i < op->nbuf; i++)
         free(op->buf[i]);
-    free(op->buf);
+    op->nbuf = 0;
     free(op->cur_lead);
+    op->cur_lead = NULL;
+    op->sorted_until = 0;
+}
+
+static void op_free(an_op_t *op) {
+    if (!op) return;
+    an_op_clear(op);
+    free(op->wmaps);
+    for (int side = 0; side < 2; side++)
+        free(op->jrows[side]);
+    free(op->buf);
     an_udx_free(op->udx);
     free(op);
 }
@@ -1392,6 +1255,7 @@ int sl_an_engine_create(const sl_an_options_t *opt, int64_t now_ms, sl_an_engine
     sl_an_engine_t *e = calloc(1, sizeof *e);
     if (!e) return SL_ENOMEM;
     e->opt = opt ? *opt : sl_an_options_default();
+    e->code_hash = 1469598103934665603ull;
     e->now = e->start = now_ms;
     sl_arena_init(&e->names, 4096);
     sl_arena_init(&e->tmp, 64 * 1024);
@@ -1441,7 +1305,7 @@ void sl_an_engine_destroy(sl_an_engine_t *e) {
 int sl_an_engine_add_source(sl_an_engine_t *e, const char *name, const sl_sql_column_t *cols,
                             size_t ncols, sl_sql_error_t *err) {
     memset(err, 0, sizeof *err);
-    if (find_stream(e->streams, e->nstreams, name)) {
+    if (an_find_stream(e->streams, e->nstreams, name)) {
         snprintf(err->message, sizeof err->message, "Stream '%s' already exists", name);
         return SL_EEXIST;
     }
@@ -1472,7 +1336,7 @@ int sl_an_engine_set_table(sl_an_engine_t *e, const char *name, const sl_sql_col
     an_table_t *t = NULL;
     for (size_t i = 0; i < e->ntables; i++)
         if (strcmp(e->tables[i]->name, name) == 0) t = e->tables[i];
-    if (!t && find_stream(e->streams, e->nstreams, name)) {
+    if (!t && an_find_stream(e->streams, e->nstreams, name)) {
         snprintf(err->message, sizeof err->message, "Object '%s' already exists", name);
         return SL_EEXIST;
     }
@@ -1538,14 +1402,14 @@ int sl_an_engine_set_table(sl_an_engine_t *e, const char *name, const sl_sql_col
 }
 
 int sl_an_engine_subscribe(sl_an_engine_t *e, const char *stream, sl_an_sink_fn fn, void *ctx) {
-    an_stream_t *s = find_stream(e->streams, e->nstreams, stream);
+    an_stream_t *s = an_find_stream(e->streams, e->nstreams, stream);
     if (!s) return SL_ENOTFOUND;
     return subscribe(s, NULL, fn, ctx, 0);
 }
 
 int sl_an_engine_columns(sl_an_engine_t *e, const char *stream, const sl_sql_column_t **cols,
                          size_t *ncols) {
-    an_stream_t *s = find_stream(e->streams, e->nstreams, stream);
+    an_stream_t *s = an_find_stream(e->streams, e->nstreams, stream);
     if (!s) return SL_ENOTFOUND;
     *cols = s->cols;
     *ncols = s->nvisible;
@@ -1554,7 +1418,7 @@ int sl_an_engine_columns(sl_an_engine_t *e, const char *stream, const sl_sql_col
 
 int sl_an_engine_insert(sl_an_engine_t *e, const char *stream, int64_t rowtime_ms,
                         const sl_sql_value_t *values, size_t nvalues) {
-    an_stream_t *s = find_stream(e->streams, e->nstreams, stream);
+    an_stream_t *s = an_find_stream(e->streams, e->nstreams, stream);
     if (!s || !s->source) return SL_ENOTFOUND;
     sl_arena_reset(&e->tmp);
     if (rowtime_ms > e->now) e->now = rowtime_ms;
@@ -1723,7 +1587,7 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
             load_fail(ld, &rf->pos, "%s%s", "A join of two streams names both streams", "");
             return NULL;
         }
-        right = find_stream(ld->streams, ld->nstreams, rf->name);
+        right = an_find_stream(ld->streams, ld->nstreams, rf->name);
         if (!right || right->system) {
             load_fail(ld, &rf->pos, "Object '%s' not found%s", rf->name, "");
             return NULL;
@@ -1757,7 +1621,7 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
     const sl_sql_from_t *f = &sel->from[0];
     *first = op;
     if (f->kind == SL_SQL_FROM_STREAM) {
-        an_stream_t *s = find_stream(ld->streams, ld->nstreams, f->name);
+        an_stream_t *s = an_find_stream(ld->streams, ld->nstreams, f->name);
         if (!s || s->system) {
             load_fail(ld, &f->pos, "Object '%s' not found%s", f->name, "");
             return NULL;
@@ -2168,7 +2032,7 @@ static int plan_sort(an_load_t *ld, const sl_sql_stmt_t *st, const sl_sql_query_
 }
 
 static int plan_insert(an_load_t *ld, const sl_sql_stmt_t *st) {
-    an_stream_t *t = find_stream(ld->streams, ld->nstreams, st->target);
+    an_stream_t *t = an_find_stream(ld->streams, ld->nstreams, st->target);
     if (!t || t->system) return load_fail(ld, &st->pos, "Object '%s' not found%s", st->target, "");
     if (t->source)
         return load_fail(ld, &st->pos, "Cannot insert into the input stream '%s'%s", st->target,
@@ -2311,7 +2175,7 @@ int sl_an_engine_load(sl_an_engine_t *e, const char *code, size_t len, sl_sql_er
     for (size_t i = 0; i < script.nstmts && !ld.failed; i++) {
         const sl_sql_stmt_t *st = &script.stmts[i];
         if (st->kind == SL_SQL_STMT_CREATE_STREAM) {
-            if (find_stream(ld.streams, ld.nstreams, st->name)) {
+            if (an_find_stream(ld.streams, ld.nstreams, st->name)) {
                 load_fail(&ld, &st->pos, "Object '%s' already exists%s", st->name, "");
                 break;
             }
@@ -2366,6 +2230,9 @@ int sl_an_engine_load(sl_an_engine_t *e, const char *code, size_t len, sl_sql_er
     e->nstreams = ld.nstreams;
     free(ld.streams);
     e->narenas++;
+    for (size_t i = 0; i < len; i++) /* FNV-1a, continued over every load */
+        e->code_hash = (e->code_hash ^ (uint8_t)code[i]) * 1099511628211ull;
+    e->code_hash = (e->code_hash ^ 0xff) * 1099511628211ull;
     return 0;
 fail:
     for (size_t i = first_new; ld.streams && i < ld.nstreams; i++)

@@ -11,6 +11,7 @@
 #define SL_ANALYTICS_ENGINE_H
 
 #include "analytics/sql.h"
+#include "core/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +77,19 @@ void sl_an_engine_insert_error(sl_an_engine_t *e, const char *stream, int64_t ro
 /* A rowtime bound: no later input row has ROWTIME < now_ms. Closes every window that ends at or
  * before it, in stream order. */
 void sl_an_engine_advance(sl_an_engine_t *e, int64_t now_ms);
+
+/* Checkpoints of window state. Save appends to `out` the state of every open window and
+ * operator: tumbling groups and their accumulators, stagger windows, sliding-window partitions
+ * (LAG and the other analytic functions read them), ORDER BY buffers, the rows in a
+ * stream-to-stream join's windows, table functions' sketches and forests, each stream's last
+ * ROWTIME and the clock. The bytes are versioned and checksummed (docs/analytics.md).
+ * Restore reads them into an engine made the same way (the same sources, tables and code loaded
+ * in the same order) that has run no rows yet; rows then continue where the saved engine
+ * stopped, so a window open at the save emits exactly the rows it would have. Returns 0, or
+ * SL_EINVAL when the bytes are damaged, of another version or of other code (the engine is then
+ * left with empty windows, as if there had been no checkpoint). */
+int sl_an_engine_checkpoint_save(sl_an_engine_t *e, sl_buf_t *out);
+int sl_an_engine_checkpoint_restore(sl_an_engine_t *e, const void *data, size_t len);
 
 /* Writes a value as text: TIMESTAMP as "2018-11-01 00:00:00.000", DOUBLE as Java prints it
  * ("68.0", "1.0E10"), NULL as "NULL". Returns the length (truncated to cap - 1). */

@@ -345,6 +345,8 @@ static void rct_deinit(rct_t *t) {
     free(t->hi);
     free(t->weight);
     free(t->leaf);
+    memset(t, 0, sizeof *t);
+    t->root = -1;
 }
 
 static int32_t rct_node(rct_t *t) {
@@ -603,7 +605,7 @@ struct an_udx {
     int numeric[RCF_DIMS_MAX]; /* the numeric input columns (RCF, HOTSPOTS) */
     size_t nnumeric;
     const sl_sql_column_t *in;
-    uint64_t rng;
+    uint64_t rng, seed;
 };
 
 bool an_udx_known(const char *name) {
@@ -742,7 +744,7 @@ int an_udx_plan(const char *name, sl_sql_expr_t *const *args, size_t nargs,
     u->kind = kind;
     u->nin = nin;
     u->in = in;
-    u->rng = hash_bytes(name, strlen(name));
+    u->rng = u->seed = hash_bytes(name, strlen(name));
     int64_t x;
     switch (kind) {
     case UDX_TOPK: {
@@ -884,6 +886,22 @@ void an_udx_free(an_udx_t *u) {
     free(u->rcf.scratch);
     free(u->hot.pts);
     free(u);
+}
+
+void an_udx_reset(an_udx_t *u) {
+    u->rng = u->seed;
+    u->open = false;
+    topk_reset(&u->topk);
+    distinct_reset(&u->distinct);
+    rcf_t *f = &u->rcf;
+    for (size_t i = 0; f->t && i < f->trees; i++) {
+        rct_deinit(&f->t[i]);
+        if (rct_init(&f->t[i], f->sample, f->dims)) rct_deinit(&f->t[i]);
+    }
+    if (f->shingle_buf) memset(f->shingle_buf, 0, f->dims * sizeof(double));
+    f->rows = 0;
+    f->points = 0;
+    u->hot.n = u->hot.head = 0;
 }
 
 /* --- tumbling sketches --------------------------------------------------------------------- */

@@ -31,6 +31,8 @@ int an_udx_plan(const char *name, sl_sql_expr_t *const *args, size_t nargs,
                 sl_sql_column_t **cols, size_t *ncols, char *msg, size_t cap);
 bool an_udx_known(const char *name);
 void an_udx_free(an_udx_t *u);
+/* Forgets every row seen: the state of a function just planned. */
+void an_udx_reset(an_udx_t *u);
 
 /* One input row; output rows go to `emit` (temporaries in `tmp`). */
 void an_udx_row(an_udx_t *u, int64_t rowtime, const sl_sql_value_t *v, size_t n, sl_arena_t *tmp,
