@@ -3,6 +3,7 @@
 
 #include "analytics/clock.h"
 #include "analytics/mapping.h"
+#include "analytics/ser.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/common.h"
@@ -48,6 +49,7 @@ struct sl_an_runner {
     sl_an_apps_config_t cfg;
     sl_an_app_t app;
     char pos_path[1400];
+    char state_path[1400]; /* the engine's window state, beside the positions */
     bool resume;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -702,8 +704,32 @@ static int read_input(sl_an_runner_t *r, size_t *delivered, bool *caught_up) {
 
 /* ---- positions (LAST_STOPPED_POINT) ---- */
 
+static bool write_atomic(const char *path, const void *data, size_t len) {
+    char tmp[1400 + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, len ? data : "", len) == (ssize_t)len && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    return ok && rename(tmp, path) == 0;
+}
+
+static bool read_all(const char *path, sl_buf_t *b) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return false;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        sl_buf_append(b, chunk, n);
+    fclose(fp);
+    return !sl_buf_failed(b);
+}
+
+/* The window state is saved with the positions it belongs to: the state file holds those
+ * positions, then the engine's checkpoint (analytics/engine.h). It is written before the
+ * positions file and restored only when its positions equal that file's, so a crash between the
+ * two writes falls back to empty windows (AWS's behaviour) rather than counting records twice. */
 static void save_positions(sl_an_runner_t *r) {
-    sl_buf_t b = SL_BUF_INIT;
+    sl_buf_t b = SL_BUF_INIT, st = SL_BUF_INIT;
     char fh_pos[96];
     if (r->fh_reader) {
         if (sl_firehose_reader_save(r->fh_reader, fh_pos, sizeof fh_pos) != 0) return;
@@ -712,30 +738,39 @@ static void save_positions(sl_an_runner_t *r) {
         sl_buf_free(&b);
         return;
     }
-    char tmp[sizeof r->pos_path + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->pos_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, b.data ? b.data : "", b.len) == (ssize_t)b.len && fsync(fd) == 0;
-    if (fd >= 0) close(fd);
-    if (ok && rename(tmp, r->pos_path) != 0) ok = false;
-    if (!ok)
+    an_put_bytes(&st, b.data ? b.data : "", b.len);
+    if (sl_an_engine_checkpoint_save(r->eng, &st) != 0 || sl_buf_failed(&st) ||
+        !write_atomic(r->state_path, st.data, st.len)) {
+        SL_WARN("analytics: cannot save the window state of %s: %s", r->app.name, strerror(errno));
+        unlink(r->state_path); /* never leave an older state beside newer positions */
+    }
+    if (!write_atomic(r->pos_path, b.data, b.len))
         SL_WARN("analytics: cannot save the positions of %s: %s", r->app.name, strerror(errno));
+    sl_buf_free(&st);
     sl_buf_free(&b);
 }
 
 static void load_positions(sl_an_runner_t *r) {
-    FILE *fp = fopen(r->pos_path, "rb");
-    if (!fp) return;
-    sl_buf_t b = SL_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        sl_buf_append(&b, chunk, n);
-    fclose(fp);
-    if (!sl_buf_failed(&b) && b.len && r->fh_reader)
-        sl_firehose_reader_restore(r->fh_reader, b.data, b.len);
-    else if (!sl_buf_failed(&b) && b.len)
-        sl_kfollow_restore(r->follow, b.data, b.len);
+    sl_buf_t b = SL_BUF_INIT, st = SL_BUF_INIT;
+    if (read_all(r->pos_path, &b) && b.len) {
+        if (r->fh_reader)
+            sl_firehose_reader_restore(r->fh_reader, b.data, b.len);
+        else
+            sl_kfollow_restore(r->follow, b.data, b.len);
+        if (read_all(r->state_path, &st) && st.len) {
+            const uint8_t *p = (const uint8_t *)st.data, *end = p + st.len, *pos;
+            size_t plen;
+            if (an_get_bytes(&p, end, &pos, &plen) && plen == b.len &&
+                memcmp(pos, b.data, plen) == 0 &&
+                sl_an_engine_checkpoint_restore(r->eng, p, (size_t)(end - p)) == 0)
+                SL_INFO("analytics: %s resumes its open windows", r->app.name);
+            else
+                SL_WARN("analytics: the window state of %s does not fit its positions or code; "
+                        "its windows start empty",
+                        r->app.name);
+        }
+    }
+    sl_buf_free(&st);
     sl_buf_free(&b);
 }
 
@@ -855,8 +890,10 @@ static int setup(sl_an_runner_t *r) {
     if (rc) return rc;
     if (r->resume || strcmp(pos, "LAST_STOPPED_POINT") == 0)
         load_positions(r);
-    else
+    else {
         unlink(r->pos_path);
+        unlink(r->state_path);
+    }
     return 0;
 }
 
@@ -935,6 +972,7 @@ int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, con
         return SL_ENOMEM;
     }
     snprintf(r->pos_path, sizeof r->pos_path, "%s.%s.pos", pos_base, app->name);
+    snprintf(r->state_path, sizeof r->state_path, "%s.%s.state", pos_base, app->name);
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     pthread_cond_init(&r->synced, NULL);
