@@ -370,6 +370,8 @@ static const char *status_of_stream(const sl_firehose_t *fh, const fh_stream_t *
 
 /* Is s due for a delivery (fh->mu held)? */
 static bool due(const fh_stream_t *s, const fh_dest_t *d, int64_t now) {
+    int flight = fh_http_flight_state(s);
+    if (flight) return flight == 2; /* an HTTP request: due once answered */
     if (now < s->retry_at_mono) return false;
     if (s->intent || s->flush_now) return true;
     int64_t since = __atomic_load_n(&s->pending_since_mono, __ATOMIC_RELAXED);
@@ -378,17 +380,25 @@ static bool due(const fh_stream_t *s, const fh_dest_t *d, int64_t now) {
     return (bytes > 0 && (uint64_t)bytes >= d->size_bytes) || now - since >= d->interval_ms;
 }
 
-/* Frees the deleted streams (fh->mu held; released around the file work). */
+/* Frees the deleted streams (fh->mu held; released around the file work). One whose HTTP request
+ * is still under way waits in the graveyard for its answer (or for fh_http_cancel at close). */
 static void bury(sl_firehose_t *fh) {
-    while (fh->grave_count) {
-        fh_stream_t *s = fh->graveyard[--fh->grave_count];
+    size_t i = 0;
+    while (i < fh->grave_count) {
+        fh_stream_t *s = fh->graveyard[i];
+        if (fh_http_flight_state(s) == 1) {
+            i++;
+            continue;
+        }
+        fh->graveyard[i] = fh->graveyard[--fh->grave_count];
         fh_readers_wait(fh, s);
         pthread_mutex_unlock(&fh->mu);
+        fh_http_flight_release(s);
         if (s->log) sl_storage_shard_close(s->log);
         sl_storage_stream_delete(fh->cfg.storage, s->log_key);
-        for (size_t i = 0; i < s->tag_count; i++) {
-            free(s->tags[i].key);
-            free(s->tags[i].value);
+        for (size_t k = 0; k < s->tag_count; k++) {
+            free(s->tags[k].key);
+            free(s->tags[k].value);
         }
         sl_arena_deinit(&s->dest_arena);
         free(s->src);

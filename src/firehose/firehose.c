@@ -370,12 +370,14 @@ void sl_firehose_close(sl_firehose_t *fh) {
     pthread_mutex_unlock(&fh->mu);
     fh_http_cancel(fh); /* a delivery waiting for an endpoint ends now */
     if (fh->thread_started) pthread_join(fh->thread, NULL);
-    fh_http_stop(fh); /* after the delivery thread: it waits on the client's answers */
+    fh_http_stop(fh); /* after the delivery thread; every request in flight has its answer */
     for (size_t i = 0; i < fh->stream_count; i++) {
+        fh_http_flight_release(fh->streams[i]); /* its batch stays buffered (the intent) */
         if (fh->streams[i]->log) sl_storage_shard_close(fh->streams[i]->log);
         stream_free(fh->streams[i]);
     }
     for (size_t i = 0; i < fh->grave_count; i++) {
+        fh_http_flight_release(fh->graveyard[i]);
         if (fh->graveyard[i]->log) sl_storage_shard_close(fh->graveyard[i]->log);
         stream_free(fh->graveyard[i]);
     }

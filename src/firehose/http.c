@@ -98,9 +98,13 @@ typedef struct {
     int error, status;
     char *resp_body; /* malloc'd */
     size_t resp_len;
+    /* Asynchronous calls: run on the loop thread once done is set (wakes the delivery thread). */
+    void (*notify)(sl_firehose_t *fh);
 } call_t;
 
 static void call_finish(call_t *c, int error, int status, const uint8_t *body, size_t len) {
+    void (*notify)(sl_firehose_t *) = c->notify;
+    sl_firehose_t *fh = c->fh;
     pthread_mutex_lock(&c->mu);
     c->error = error;
     c->status = status;
@@ -115,6 +119,7 @@ static void call_finish(call_t *c, int error, int status, const uint8_t *body, s
     c->done = true;
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
+    if (notify) notify(fh); /* c may be freed by the delivery thread from here on */
 }
 
 static void call_done(sl_http_call_t *call, const sl_http_client_resp_t *resp, void *arg) {
@@ -349,25 +354,75 @@ static int gzip_into(const void *data, size_t len, sl_buf_t *out) {
     return zr == Z_STREAM_END ? 0 : SL_EINVAL;
 }
 
-/* POSTs one request. Returns 0 (success), 1 (permanent failure: 413), 2 (the server is closing),
- * or -1 (retryable) with the error code and message for the error documents. */
-static int post(sl_firehose_t *fh, const fh_stream_t *s, const sl_val_t *dest, const char *rid,
-                const sl_buf_t *json, char code[64], char message[1200]) {
+/* An HTTP delivery in flight (s->http_flight): the batch, the request it sent and, once
+ * call.done, the answer. Owned by the delivery thread; the loop thread fills the answer only. A
+ * slow endpoint thus holds up its own delivery stream and no other. */
+struct fh_http_flight {
+    call_t call;
+    records_t r;
+    sl_buf_t json, gz;
+    char attrs[8192];
+    sl_http_header_t h[8];
+    char *path;       /* malloc'd request target */
+    char *access_key; /* malloc'd */
+    bool submitted;
+};
+
+static void flight_free(fh_http_flight_t *f) {
+    if (!f) return;
+    if (f->submitted) {
+        pthread_cond_destroy(&f->call.cv);
+        pthread_mutex_destroy(&f->call.mu);
+    }
+    free(f->call.resp_body);
+    records_free(&f->r);
+    sl_buf_free(&f->json);
+    sl_buf_free(&f->gz);
+    free(f->path);
+    free(f->access_key);
+    free(f);
+}
+
+static bool flight_done(fh_http_flight_t *f) {
+    pthread_mutex_lock(&f->call.mu);
+    bool done = f->call.done;
+    pthread_mutex_unlock(&f->call.mu);
+    return done;
+}
+
+int fh_http_flight_state(const fh_stream_t *s) {
+    if (!s->http_flight) return 0;
+    return flight_done(s->http_flight) ? 2 : 1;
+}
+
+void fh_http_flight_release(fh_stream_t *s) {
+    flight_free(s->http_flight);
+    s->http_flight = NULL;
+}
+
+static void wake_delivery(sl_firehose_t *fh) {
+    pthread_mutex_lock(&fh->mu);
+    pthread_cond_broadcast(&fh->wake);
+    pthread_mutex_unlock(&fh->mu);
+}
+
+/* Sends the flight's request (f->json) without waiting. Returns 0 when the call is under way, or
+ * -1 (a failed attempt: the URL cannot be used) with the error code and message. */
+static int post_begin(sl_firehose_t *fh, const fh_stream_t *s, const sl_val_t *dest,
+                      const char *rid, fh_http_flight_t *f, char code[64], char message[1200]) {
     const sl_val_t *ep = get(dest, "EndpointConfiguration");
     const char *url = str(ep, "Url");
-    char origin[300];
     const char *path = "/";
-    if (!url || !split_url(url, origin, sizeof origin, &path)) {
+    if (!url || !split_url(url, f->call.origin, sizeof f->call.origin, &path) ||
+        !(f->path = strdup(path))) {
         snprintf(code, 64, "HttpEndpoint.ConnectionFailed");
         snprintf(message, 1200, "The endpoint URL %s cannot be parsed.", url ? url : "(none)");
         return -1;
     }
-    sl_http_header_t h[8];
+    sl_http_header_t *h = f->h;
     size_t n = 0;
-    char attrs[8192];
-    sl_buf_t ab, gz;
+    sl_buf_t ab;
     sl_buf_init(&ab);
-    sl_buf_init(&gz);
     sl_enc_t e;
     sl_enc_init(&e, &ab, SL_FMT_JSON);
     sl_enc_map_begin(&e);
@@ -382,31 +437,50 @@ static int post(sl_firehose_t *fh, const fh_stream_t *s, const sl_val_t *dest, c
     }
     sl_enc_map_end(&e);
     sl_enc_map_end(&e);
-    snprintf(attrs, sizeof attrs, "%.*s", (int)ab.len, ab.data ? ab.data : "");
+    snprintf(f->attrs, sizeof f->attrs, "%.*s", (int)ab.len, ab.data ? ab.data : "");
     sl_buf_free(&ab);
 #define H(name, value) h[n++] = (sl_http_header_t){name, strlen(name), value, strlen(value)}
     H("content-type", "application/json");
     H("x-amz-firehose-protocol-version", "1.0");
     H("x-amz-firehose-request-id", rid);
     H("x-amz-firehose-source-arn", s->arn);
-    H("x-amz-firehose-common-attributes", attrs);
+    H("x-amz-firehose-common-attributes", f->attrs);
     const char *key = str(ep, "AccessKey");
-    if (key) H("x-amz-firehose-access-key", key);
+    if (key && (f->access_key = strdup(key))) H("x-amz-firehose-access-key", f->access_key);
     const char *encoding = str(req, "ContentEncoding");
-    const void *payload = json->data;
-    size_t payload_len = json->len;
-    if (encoding && strcmp(encoding, "GZIP") == 0 && gzip_into(json->data, json->len, &gz) == 0) {
+    const void *payload = f->json.data;
+    size_t payload_len = f->json.len;
+    if (encoding && strcmp(encoding, "GZIP") == 0 &&
+        gzip_into(f->json.data, f->json.len, &f->gz) == 0) {
         H("content-encoding", "gzip");
-        payload = gz.data;
-        payload_len = gz.len;
+        payload = f->gz.data;
+        payload_len = f->gz.len;
     }
 #undef H
-    int status = 0;
-    char *resp = NULL;
-    size_t resp_len = 0;
-    int error = fh_http_call(fh, "POST", origin, path, h, n, payload, payload_len, &status, &resp,
-                             &resp_len);
-    sl_buf_free(&gz);
+    /* the client copies headers at submit, on the loop thread later: their values live in the
+     * flight (or the stream, which outlives its flight) until the answer */
+    call_t *c = &f->call;
+    c->fh = fh;
+    c->method = "POST";
+    c->path = f->path;
+    c->headers = h;
+    c->header_count = n;
+    c->body = payload;
+    c->body_len = payload_len;
+    c->notify = wake_delivery;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    f->submitted = true;
+    if (sl_loop_post(fh->loop, call_submit, c) != 0) call_finish(c, SL_HTTPC_ENOMEM, 0, NULL, 0);
+    return 0;
+}
+
+/* The outcome of a finished flight: 0 (success), 1 (permanent failure: 413), 2 (the server is
+ * closing), or -1 (retryable) with the error code and message for the error documents. */
+static int post_end(fh_http_flight_t *f, const char *rid, char code[64], char message[1200]) {
+    int error = f->call.error, status = f->call.status;
+    const char *resp = f->call.resp_body;
+    size_t resp_len = f->call.resp_len;
     int result = -1;
     if (error == SL_HTTPC_ESHUTDOWN) {
         result = 2; /* the server is closing: not an attempt; the batch stays buffered */
@@ -455,7 +529,6 @@ static int post(sl_firehose_t *fh, const fh_stream_t *s, const sl_val_t *dest, c
                      status, resp ? resp : "");
         }
     }
-    free(resp);
     return result;
 }
 
@@ -506,6 +579,19 @@ int fh_deliver_http(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *dest, con
     records_t r = {.count = 0};
     sl_buf_init(&r.data);
     int rc = 0;
+    char code[64] = "", message[1200] = "";
+    int result;
+    fh_http_flight_t *f = s->http_flight;
+    if (f) { /* a request is under way: finish the batch once it is answered */
+        if (!flight_done(f)) return 0;
+        s->http_flight = NULL;
+        result = post_end(f, s->intent_key, code, message);
+        r = f->r;
+        f->r = (records_t){.count = 0};
+        sl_buf_init(&f->r.data);
+        flight_free(f);
+        goto answered;
+    }
     if (!s->intent) {
         sl_shard_bounds_t b;
         rc = sl_storage_bounds(s->log, &b);
@@ -565,12 +651,28 @@ int fh_deliver_http(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *dest, con
         }
         s->intent_backup_done = true;
     }
-    sl_buf_t json;
-    sl_buf_init(&json);
-    rc = build_body(&r, s->intent_key, sl_time_now_ms(), &json);
-    char code[64] = "", message[1200] = "";
-    int result = rc ? -1 : post(fh, s, dest, s->intent_key, &json, code, message);
-    sl_buf_free(&json);
+    f = calloc(1, sizeof *f);
+    if (!f) {
+        records_free(&r);
+        return SL_ENOMEM;
+    }
+    sl_buf_init(&f->json);
+    sl_buf_init(&f->gz);
+    rc = build_body(&r, s->intent_key, sl_time_now_ms(), &f->json);
+    if (rc == 0) {
+        f->r = r; /* the flight keeps the batch until the answer */
+        if (post_begin(fh, s, dest, s->intent_key, f, code, message) == 0) {
+            s->http_flight = f;
+            return 0;
+        }
+        r = f->r;
+        f->r = (records_t){.count = 0};
+        sl_buf_init(&f->r.data);
+    }
+    flight_free(f);
+    result = -1;
+    if (rc) snprintf(code, 64, "HttpEndpoint.ConnectionFailed");
+answered:
     if (result == 2) {
         records_free(&r);
         return 0;

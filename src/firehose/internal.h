@@ -101,6 +101,8 @@ typedef struct fh_stream {
     int64_t retry_at_mono;      /* after a failed delivery */
     int attempts;               /* failed attempts of the current delivery */
     int64_t first_failure_mono; /* HttpEndpoint: when the current batch first failed */
+    /* HttpEndpoint: the request under way, NULL when none (http.c; the delivery thread's). */
+    struct fh_http_flight *http_flight;
     fh_metrics_t metrics;
     /* KinesisStreamAsSource: the shards read (the delivery thread's; "sources" table). */
     fh_src_shard_t *src;
@@ -175,11 +177,18 @@ void fh_http_cancel(sl_firehose_t *fh);
 void fh_http_stop(sl_firehose_t *fh);
 /* https://, or http:// on a loopback host (tests). */
 bool fh_http_url_allowed(const char *url);
-/* Posts the oldest buffered records (or the recorded batch again); *done when the batch is
+/* Posts the oldest buffered records (or the recorded batch again) without waiting for the
+ * answer, or, when the request under way has been answered, finishes it; *done when the batch is
  * finished (delivered, dropped after a 413, or written to the backup bucket after the retry
  * duration). Returns 0 or an SL_E* code for a failure of the server itself. */
 int fh_deliver_http(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *dest, const fh_dest_t *d,
                     int64_t version, bool *done);
+
+typedef struct fh_http_flight fh_http_flight_t;
+/* The stream's HTTP request: 0 none, 1 under way, 2 answered (fh_deliver_http finishes it). */
+int fh_http_flight_state(const fh_stream_t *s);
+/* Frees an answered (or, after fh_http_stop, any) request of the stream. */
+void fh_http_flight_release(fh_stream_t *s);
 
 /* One call on the outbound client, waited for (delivery thread). Returns 0 or an
  * sl_http_client_error_t; *resp_body is malloc'd (NUL-terminated) when set. */

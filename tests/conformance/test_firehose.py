@@ -865,6 +865,87 @@ def test_http_endpoint_all_data_backup(fh, s3, bucket):
         ep.close()
 
 
+class StalledEndpoint:
+    """A real HTTP server on loopback that reads each request and never answers (until closed)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = "http://127.0.0.1:%d/stalled" % self.sock.getsockname()[1]
+        self.requests = 0
+        self.conns = []
+        self.closed = threading.Event()
+
+        def serve():
+            while not self.closed.is_set():
+                try:
+                    conn, _ = self.sock.accept()
+                except OSError:
+                    return
+                self.conns.append(conn)
+                threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+        threading.Thread(target=serve, daemon=True).start()
+
+    def _read(self, conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        self.requests += 1
+        self.closed.wait()  # hang: no status line, ever
+
+    def close(self):
+        self.closed.set()
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_stalled_endpoint_holds_up_no_other_stream(fh, s3, bucket):
+    """One delivery stream whose HTTP endpoint hangs (AWS waits 3 minutes for an answer) does not
+    hold up the account's other delivery streams: an S3 one and another HTTP one keep delivering
+    at their buffering interval, and the stalled one still has its batch."""
+    stalled, ok = StalledEndpoint(), Endpoint()
+    names = [unique_name("stall"), unique_name("s3"), unique_name("http")]
+    try:
+        fh.create_delivery_stream(DeliveryStreamName=names[0],
+                                  HttpEndpointDestinationConfiguration=http_config(
+                                      stalled.url, bucket, S3Configuration=s3_config(
+                                          bucket, Prefix="never/")))
+        fh.create_delivery_stream(DeliveryStreamName=names[1],
+                                  ExtendedS3DestinationConfiguration=s3_config(
+                                      bucket, Prefix="s3/", BufferingHints={
+                                          "SizeInMBs": 1, "IntervalInSeconds": 0}))
+        fh.create_delivery_stream(DeliveryStreamName=names[2],
+                                  HttpEndpointDestinationConfiguration=http_config(ok.url, bucket))
+        fh.put_record(DeliveryStreamName=names[0], Record={"Data": b"stuck"})
+        wait_until(lambda: stalled.requests >= 1, timeout=20, what="the stalled request")
+        for round in range(3):
+            t0 = time.monotonic()
+            fh.put_record(DeliveryStreamName=names[1], Record={"Data": b"s3-%d" % round})
+            fh.put_record(DeliveryStreamName=names[2], Record={"Data": b"http-%d" % round})
+            wait_until(lambda: len([k for k in objects(s3, bucket) if k.startswith("s3/")]) >
+                       round, timeout=5, what="the S3 stream's object %d" % round)
+            wait_until(lambda: len(ok.requests) > round, timeout=5,
+                       what="the other endpoint's request %d" % round)
+            assert time.monotonic() - t0 < 5
+        assert stalled.requests == 1, "the stalled batch is still waiting for its answer"
+        assert not [k for k in objects(s3, bucket) if k.startswith("never/")]
+    finally:
+        for name in names:
+            try:
+                fh.delete_delivery_stream(DeliveryStreamName=name)
+            except Exception:
+                pass
+        stalled.close()
+        ok.close()
+
+
 def test_shutdown_with_a_slow_endpoint(make_server):
     """A delivery waiting for an endpoint (AWS waits up to 3 minutes) does not hold up SIGTERM,
     and the batch is still delivered after the restart."""
