@@ -112,8 +112,9 @@ static int read_sync(sl_shard_log_t *log, uint64_t from, size_t records_max, siz
 
 /* Reads the records [from, from+count) (count > 0), or when count is 0 from `from` up to
  * bytes_max bytes and the tip; appends their data to body. */
-static int collect(sl_shard_log_t *log, uint64_t from, uint64_t count, uint64_t bytes_max,
+static int collect(const fh_stream_t *s, uint64_t from, uint64_t count, uint64_t bytes_max,
                    sl_buf_t *body, uint64_t *got, int64_t *first_arrival) {
+    sl_shard_log_t *log = s->log;
     *got = 0;
     *first_arrival = 0;
     for (;;) {
@@ -123,6 +124,10 @@ static int collect(sl_shard_log_t *log, uint64_t from, uint64_t count, uint64_t 
         if (!count && *got && budget == 0) break;
         sl_read_result_t *res = NULL;
         int rc = read_sync(log, from + *got, want, (size_t)SL_MIN(budget, (uint64_t)1 << 30), &res);
+        if (rc == 0) {
+            rc = fh_keys_open(s, res); /* sealed records (buffer encryption) in the clear */
+            if (rc) sl_storage_read_free(res);
+        }
         if (rc) return rc;
         size_t n = res->count;
         for (size_t i = 0; i < n; i++) {
@@ -297,7 +302,7 @@ static int deliver_s3(sl_firehose_t *fh, fh_stream_t *s, const job_t *j) {
             s->flush_now = false;
             goto done;
         }
-        if (rc == 0) rc = collect(s->log, s->ckpt, 0, j->d.size_bytes, &body, &got, &first_arrival);
+        if (rc == 0) rc = collect(s, s->ckpt, 0, j->d.size_bytes, &body, &got, &first_arrival);
         if (rc == 0 && got == 0) goto done;
         char key[1200];
         if (rc == 0)
@@ -320,7 +325,7 @@ static int deliver_s3(sl_firehose_t *fh, fh_stream_t *s, const job_t *j) {
             if (rc) s->intent = false;
         }
     } else {
-        rc = collect(s->log, s->intent_first, s->intent_count, 0, &body, &got, &first_arrival);
+        rc = collect(s, s->intent_first, s->intent_count, 0, &body, &got, &first_arrival);
     }
     if (rc) goto done;
     {
@@ -401,6 +406,7 @@ static void bury(sl_firehose_t *fh) {
             free(s->tags[k].value);
         }
         sl_arena_deinit(&s->dest_arena);
+        fh_keys_free(s);
         free(s->src);
         free(s);
         pthread_mutex_lock(&fh->mu);

@@ -79,6 +79,7 @@ static void stream_free(fh_stream_t *s) {
         free(s->tags[i].value);
     }
     sl_arena_deinit(&s->dest_arena);
+    fh_keys_free(s);
     free(s->src);
     free(s);
 }
@@ -113,6 +114,7 @@ static int stream_doc(const fh_stream_t *s, sl_buf_t *out) {
                    fh_val_str(&a, s->tags[i].value ? s->tags[i].value : ""));
     fh_val_set(&a, m, "Tags", tags);
     kv_str(&a, m, "Log", s->log_key);
+    fh_keys_doc(&a, m, s);
     fh_val_set(&a, m, "LogId", fh_val_int(&a, (int64_t)s->log_id));
     int rc = fh_val_to_json(m, out);
     sl_arena_deinit(&a);
@@ -235,6 +237,7 @@ static int load_item(void *ctx, const char *table, const void *key, size_t key_l
         copy_str(s->log_key, sizeof s->log_key, m, "Log");
         s->log_id = (uint64_t)get_int(m, "LogId");
         if (!s->name[0] || !s->log_key[0]) rc = SL_ECORRUPT;
+        if (rc == 0) rc = fh_keys_load(fh, s, m);
     }
     sl_arena_deinit(&tmp);
     if (rc == 0) rc = insert_stream(fh, s);
@@ -328,6 +331,8 @@ int sl_firehose_open(const sl_firehose_config_t *cfg, sl_firehose_t **out) {
     fh->cfg.region = fh->region;
     fh->cfg.account = fh->account;
     fh->cfg.storage_prefix = fh->prefix;
+    if (cfg->owned_key) memcpy(fh->owned_key, cfg->owned_key, sizeof fh->owned_key);
+    fh->cfg.owned_key = cfg->owned_key ? fh->owned_key : NULL;
     pthread_mutex_init(&fh->mu, NULL);
     pthread_mutex_init(&fh->store_mu, NULL);
     pthread_mutex_init(&fh->tz_mu, NULL);
@@ -590,6 +595,10 @@ int sl_firehose_create(sl_firehose_t *fh, const sl_fh_create_t *req, char arn[32
         snprintf(s->enc_status, sizeof s->enc_status, "ENABLED");
         snprintf(s->enc_key_type, sizeof s->enc_key_type, "%s", kt ? kt : "AWS_OWNED_CMK");
         snprintf(s->enc_key_arn, sizeof s->enc_key_arn, "%s", ka ? ka : "");
+        if (!fh_keys_start(fh, s, s->enc_key_type, ka, req->now_ms, err)) {
+            stream_free(s);
+            return -1;
+        }
     } else if (!kinesis) {
         snprintf(s->enc_status, sizeof s->enc_status, "DISABLED");
     }
@@ -948,7 +957,6 @@ int sl_firehose_list_tags(sl_firehose_t *fh, const char *name, const char *start
 
 int sl_firehose_encryption(sl_firehose_t *fh, const char *name, bool start, const char *key_type,
                            const char *key_arn, int64_t now_ms, sl_fherr_t *err) {
-    (void)now_ms;
     if (start && key_type && strcmp(key_type, "CUSTOMER_MANAGED_CMK") == 0 && !key_arn)
         return fail(err, SL_FHERR_INVALID_ARGUMENT,
                     "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK."),
@@ -968,8 +976,13 @@ int sl_firehose_encryption(sl_firehose_t *fh, const char *name, bool start, cons
         fail(err, SL_FHERR_IN_USE, "Firehose %s is not in the ACTIVE state.", name);
         rc = -1;
     }
+    fh_stream_t saved;
+    if (rc == 0) saved = *s;
+    if (rc == 0 && start &&
+        !fh_keys_start(fh, s, key_type ? key_type : "AWS_OWNED_CMK", key_arn, now_ms, err))
+        rc = -1;
+    if (rc == 0 && !start) s->dk_current = 0; /* later records are stored as they come */
     if (rc == 0) {
-        fh_stream_t saved = *s;
         snprintf(s->enc_status, sizeof s->enc_status, "%s", start ? "ENABLED" : "DISABLED");
         if (start) {
             snprintf(s->enc_key_type, sizeof s->enc_key_type, "%s",
@@ -977,6 +990,7 @@ int sl_firehose_encryption(sl_firehose_t *fh, const char *name, bool start, cons
             snprintf(s->enc_key_arn, sizeof s->enc_key_arn, "%s", key_arn ? key_arn : "");
         }
         if (stream_persist(fh, s) != 0) {
+            s->dk_current = saved.dk_current; /* a new data key stays, unused, until a restart */
             memcpy(s->enc_status, saved.enc_status, sizeof s->enc_status);
             memcpy(s->enc_key_type, saved.enc_key_type, sizeof s->enc_key_type);
             memcpy(s->enc_key_arn, saved.enc_key_arn, sizeof s->enc_key_arn);
@@ -1021,10 +1035,10 @@ static void put_done(void *arg, int status, uint64_t first_seq, int64_t arrival_
 int sl_firehose_put(sl_firehose_t *fh, const char *name, const sl_fh_record_t *records, size_t n,
                     int64_t now_ms, sl_fh_put_cb cb, void *arg, bool *encrypted, uint64_t *log_id,
                     sl_fherr_t *err) {
-    (void)now_ms;
     sl_record_t stack[16];
     sl_record_t *recs = n <= SL_ARRAY_LEN(stack) ? stack : malloc(n * sizeof *recs);
     put_t *p = malloc(sizeof *p);
+    uint8_t *sealed = NULL; /* the sealed copies of the records, when encryption is on */
     if (!recs || !p) {
         if (recs != stack) free(recs);
         free(p);
@@ -1039,6 +1053,9 @@ int sl_firehose_put(sl_firehose_t *fh, const char *name, const sl_fh_record_t *r
     }
     *p = (put_t){fh, NULL, bytes, n, cb, arg};
     int rc = 0;
+    uint8_t key[32];
+    uint16_t generation = 0;
+    uint64_t id = 0;
     pthread_mutex_lock(&fh->mu);
     fh_stream_t *s = find(fh, name);
     if (!s || strcmp(status_of(fh, s), "ACTIVE") != 0) {
@@ -1048,21 +1065,40 @@ int sl_firehose_put(sl_firehose_t *fh, const char *name, const sl_fh_record_t *r
         fail(err, SL_FHERR_INVALID_ARGUMENT,
              "This operation is not permitted on KinesisStreamAsSource delivery stream type.");
         rc = -1;
-    } else {
-        p->s = s;
-        *encrypted = strcmp(s->enc_status, "ENABLED") == 0;
-        *log_id = s->log_id;
-        int arc = sl_storage_append(s->log, recs, n, put_done, p);
-        if (arc == SL_EAGAIN) {
-            sl_metric_add(s->metrics.throttled, n);
-            fail(err, SL_FHERR_UNAVAILABLE, "Slow down.");
-            rc = -1;
-        } else if (arc) {
-            fail_internal(err, arc);
-            rc = -1;
-        }
+    } else if (!fh_keys_current(fh, s, now_ms, key, &generation, err)) {
+        rc = -1;
     }
+    id = s ? s->log_id : 0;
     pthread_mutex_unlock(&fh->mu);
+    /* sealing runs outside the account's lock; the stream is looked up again to append */
+    if (rc == 0 && generation) {
+        int src = fh_keys_seal(key, generation, recs, n, &sealed);
+        if (src) rc = fail_internal(err, src);
+    }
+    memset(key, 0, sizeof key);
+    if (rc == 0) {
+        pthread_mutex_lock(&fh->mu);
+        s = find(fh, name);
+        if (!s || s->log_id != id) { /* deleted (and perhaps made again) meanwhile */
+            not_found(fh, name, err);
+            rc = -1;
+        } else {
+            p->s = s;
+            *encrypted = strcmp(s->enc_status, "ENABLED") == 0;
+            *log_id = s->log_id;
+            int arc = sl_storage_append(s->log, recs, n, put_done, p);
+            if (arc == SL_EAGAIN) {
+                sl_metric_add(s->metrics.throttled, n);
+                fail(err, SL_FHERR_UNAVAILABLE, "Slow down.");
+                rc = -1;
+            } else if (arc) {
+                fail_internal(err, arc);
+                rc = -1;
+            }
+        }
+        pthread_mutex_unlock(&fh->mu);
+    }
+    free(sealed); /* storage copied the bytes */
     if (recs != stack) free(recs);
     if (rc) free(p);
     return rc;

@@ -29,6 +29,7 @@ typedef struct sl_firehose sl_firehose_t;
 typedef struct sl_storage sl_storage_t;
 typedef struct sl_objstore sl_objstore_t;
 typedef struct sl_kinesis sl_kinesis_t;
+typedef struct sl_kms sl_kms_t;
 
 /* The AWS errors of the Firehose API. */
 typedef enum {
@@ -41,6 +42,7 @@ typedef enum {
     SL_FHERR_UNAVAILABLE,      /* ServiceUnavailableException ("Slow down.") */
     SL_FHERR_INTERNAL,         /* InternalFailure */
     SL_FHERR_VALIDATION,       /* ValidationException */
+    SL_FHERR_KMS,              /* InvalidKMSResourceException */
 } sl_fherr_type_t;
 
 typedef struct {
@@ -62,6 +64,10 @@ typedef struct {
     int64_t fixed_time_ms;
     /* A file mapping bucket names to external S3-compatible servers (external.c), or NULL. */
     const char *external_buckets;
+    /* Encryption of buffered records: the KMS of CUSTOMER_MANAGED_CMK keys (not owned), and the
+     * 32-byte key that wraps AWS_OWNED_CMK data keys (derived from the master key; copied). */
+    sl_kms_t *kms;
+    const uint8_t *owned_key;
 } sl_firehose_config_t;
 
 /* Opens the account's delivery streams, their logs and progress, and starts the delivery thread,

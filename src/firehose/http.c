@@ -254,8 +254,9 @@ static void rd_cb(void *arg, int status, sl_read_result_t *res) {
 }
 
 /* Reads [from, from+count) (count > 0), or from `from` up to bytes_max and HTTP_RECORDS_MAX. */
-static int read_records(sl_shard_log_t *log, uint64_t from, uint64_t count, uint64_t bytes_max,
+static int read_records(const fh_stream_t *s, uint64_t from, uint64_t count, uint64_t bytes_max,
                         records_t *out) {
+    sl_shard_log_t *log = s->log;
     uint64_t got = 0;
     for (;;) {
         size_t want = count ? (size_t)(count - got) : HTTP_RECORDS_MAX - (size_t)got;
@@ -274,6 +275,7 @@ static int read_records(sl_shard_log_t *log, uint64_t from, uint64_t count, uint
         }
         pthread_cond_destroy(&r.cv);
         pthread_mutex_destroy(&r.mu);
+        if (rc == 0) rc = fh_keys_open(s, r.res); /* sealed records in the clear */
         if (rc) {
             if (r.res) sl_storage_read_free(r.res);
             return rc;
@@ -603,7 +605,7 @@ int fh_deliver_http(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *dest, con
             *done = true;
             return 0;
         }
-        if (rc == 0) rc = read_records(s->log, s->ckpt, 0, d->size_bytes, &r);
+        if (rc == 0) rc = read_records(s, s->ckpt, 0, d->size_bytes, &r);
         if (rc == 0 && r.count == 0) {
             records_free(&r);
             *done = true;
@@ -633,7 +635,7 @@ int fh_deliver_http(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *dest, con
             s->attempts = 0;
         }
     } else {
-        rc = read_records(s->log, s->intent_first, s->intent_count, 0, &r);
+        rc = read_records(s, s->intent_first, s->intent_count, 0, &r);
     }
     if (rc) {
         records_free(&r);

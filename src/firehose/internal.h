@@ -19,6 +19,7 @@
 #define FH_TAGS_MAX 50      /* AWS: tags per delivery stream */
 #define FH_EXTERNAL_MAX 64  /* buckets mapped to external S3-compatible servers */
 #define FH_TZ_CACHE_MAX 64  /* CustomTimeZone zones kept parsed per account */
+#define FH_DATA_KEYS_MAX 16 /* data keys of a delivery stream (one per key it used) */
 
 /* A bucket of another S3-compatible server (--s3-external-buckets; external.c). */
 typedef struct {
@@ -31,6 +32,15 @@ typedef struct {
 typedef struct {
     char *key, *value; /* malloc'd; value may be NULL */
 } fh_tag_t;
+
+/* A data key of a delivery stream's buffer encryption (sealing.c). */
+typedef struct {
+    char key_type[32]; /* AWS_OWNED_CMK or CUSTOMER_MANAGED_CMK */
+    char key_arn[520]; /* the CMK's ARN; "" for AWS_OWNED_CMK */
+    char *blob;        /* malloc'd: the wrapped key, base64, as firehose.db keeps it */
+    uint8_t key[32];
+    bool usable; /* unwrapped */
+} fh_datakey_t;
 
 /* KinesisStreamAsSource: where the delivery stream reads one shard of its source stream. */
 typedef struct {
@@ -77,6 +87,11 @@ typedef struct fh_stream {
     sl_val_t *dest;
     fh_tag_t tags[FH_TAGS_MAX];
     size_t tag_count;
+    /* Buffer encryption: data keys 1..dk_count (generations; dks has FH_DATA_KEYS_MAX slots once
+     * allocated, entries never change once published by dk_count) and the one new records are
+     * sealed under (0 = none: encryption is off). */
+    fh_datakey_t *dks;
+    uint16_t dk_count, dk_current;
     char log_key[200];
     uint64_t log_id;
     sl_shard_log_t *log;
@@ -131,6 +146,7 @@ struct sl_firehose {
     bool http_started;
     fh_external_t externals[FH_EXTERNAL_MAX];
     size_t external_count;
+    uint8_t owned_key[32]; /* cfg.owned_key's copy */
     /* CustomTimeZone zones, parsed once (tz.c); entries never change once added (tz_mu). */
     pthread_mutex_t tz_mu;
     struct {
@@ -158,6 +174,27 @@ void fh_val_rename(sl_val_t *map, const char *from, const char *to);
 int fh_val_to_json(const sl_val_t *v, sl_buf_t *out);
 /* Parses JSON text into a tree in the arena (the text is copied). */
 int fh_val_from_json(sl_arena_t *a, const char *text, size_t len, sl_val_t **out);
+
+/* ---- buffer encryption (sealing.c) ---- */
+/* Reads the stream row's data keys and unwraps them. */
+int fh_keys_load(sl_firehose_t *fh, fh_stream_t *s, const sl_val_t *row);
+/* Adds the data keys to a stream row being written. */
+void fh_keys_doc(sl_arena_t *a, sl_val_t *row, const fh_stream_t *s);
+void fh_keys_free(fh_stream_t *s);
+/* Makes the data key of (key_type, key_arn) current, creating it when the stream has none
+ * (fh->mu held, or s not yet shared); InvalidKMSResourceException when KMS refuses the CMK. The
+ * caller persists the row. */
+bool fh_keys_start(sl_firehose_t *fh, fh_stream_t *s, const char *key_type, const char *key_arn,
+                   int64_t now_ms, sl_fherr_t *err);
+/* The key and generation new records are sealed with (generation 0: none), after checking that
+ * the CMK is usable now (fh->mu held). */
+bool fh_keys_current(sl_firehose_t *fh, const fh_stream_t *s, int64_t now_ms, uint8_t key[32],
+                     uint16_t *generation, sl_fherr_t *err);
+/* Seals the records' data into *storage (malloc'd; the records then point into it). */
+int fh_keys_seal(const uint8_t key[32], uint16_t generation, sl_record_t *records, size_t n,
+                 uint8_t **storage);
+/* Opens the sealed records of a read of the stream's buffer in place (delivery thread). */
+int fh_keys_open(const fh_stream_t *s, sl_read_result_t *res);
 
 /* ---- KinesisStreamAsSource (source.c) ---- */
 /* Reads what the source stream's shards hold past their checkpoints into the stream's buffer

@@ -38,6 +38,7 @@
 #include "iam/roles.h"
 #include "iam/session.h"
 #include "iam/store.h"
+#include "kms/seal.h"
 #include "kinesis/control.h"
 #include "kinesis/open.h"
 #include "net/http.h"
@@ -102,6 +103,7 @@ struct sl_compose {
     sl_iam_roles_t *roles;             /* owned: IAM roles of every account */
     sl_iamapi_t iamapi;                /* the IAM binding's view: iam and roles */
     uint8_t session_key[32];           /* seals STS session tokens (from the master key) */
+    uint8_t firehose_key[32];          /* wraps Firehose's AWS_OWNED_CMK data keys (same) */
     /* The account registry: accounts[0] is the default account (--account-id, catalog and logs
      * where they have always been); the others live under <data_dir>/accounts/<id>/ and are
      * created on their first request. Entries below account_count never change once published
@@ -382,6 +384,8 @@ static int open_firehose(sl_compose_t *root, account_t *a, const char *dir, bool
         .create_ms = root->cfg.create_stream_ms,
         .fixed_time_ms = root->cfg.firehose_fixed_time_ms,
         .external_buckets = root->cfg.s3_external_buckets,
+        .kms = root->kms,
+        .owned_key = root->firehose_key,
     };
     return sl_firehose_open(&fcfg, &a->firehose);
 }
@@ -656,6 +660,7 @@ static int open_iam(sl_compose_t *root) {
     if (rc == 0) rc = sl_kms_create(key, root->cfg.region, &root->kms);
     if (rc == 0) rc = sl_iam_roles_create(&root->roles);
     if (rc == 0) sl_iam_session_key(key, root->session_key);
+    if (rc == 0) sl_kms_derive_key(key, "sluice firehose aws-owned cmk v1", root->firehose_key);
     memset(key, 0, sizeof key);
     account_t *def = &root->accounts[0];
     snprintf(def->iam.id, sizeof def->iam.id, "%s", def->id);

@@ -606,6 +606,80 @@ def test_kill9_with_records_buffered(make_server):
     assert d["DeliveryStreamStatus"] == "ACTIVE"
 
 
+def files_containing(root, needle):
+    hits = []
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            try:
+                with open(p, "rb") as f:
+                    if needle in f.read():
+                        hits.append(p)
+            except OSError:
+                pass
+    return hits
+
+
+def test_buffer_encryption_at_rest(make_server):
+    """With server-side encryption on (a customer managed KMS key, or AWS_OWNED_CMK), the records
+    in Firehose's own buffer are sealed: after kill -9 no plaintext marker is anywhere in the data
+    directory, and after the restart every record is delivered, in the clear and exactly once. A
+    disabled or unknown key is InvalidKMSResourceException."""
+    srv = make_server(firehose_fixed_time_ms=FIXED_MS)
+    fh, s3 = clients(srv.endpoint)
+    kms = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                                region_name=REGION).client("kms", endpoint_url=srv.endpoint)
+    key = kms.create_key(Description="firehose")["KeyMetadata"]
+    hints = {"SizeInMBs": 128, "IntervalInSeconds": 900}
+    s3.create_bucket(Bucket="sse")
+    fh.create_delivery_stream(DeliveryStreamName="cmk", ExtendedS3DestinationConfiguration=s3_config(
+        "sse", Prefix="cmk/", BufferingHints=hints))
+    fh.create_delivery_stream(
+        DeliveryStreamName="owned", ExtendedS3DestinationConfiguration=s3_config(
+            "sse", Prefix="owned/", BufferingHints=hints),
+        DeliveryStreamEncryptionConfigurationInput={"KeyType": "AWS_OWNED_CMK"})
+    assert fh.put_record(DeliveryStreamName="cmk", Record={"Data": b"PLAIN-BEFORE-0001\n"})[
+        "Encrypted"] is False
+    assert_error(lambda: fh.start_delivery_stream_encryption(
+        DeliveryStreamName="cmk", DeliveryStreamEncryptionConfigurationInput={
+            "KeyType": "CUSTOMER_MANAGED_CMK",
+            "KeyARN": key["Arn"][:-4] + "0000"}), "InvalidKMSResourceException")
+    fh.start_delivery_stream_encryption(
+        DeliveryStreamName="cmk", DeliveryStreamEncryptionConfigurationInput={
+            "KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key["Arn"]})
+    sent = {"cmk": [b"PLAIN-BEFORE-0001\n"], "owned": []}
+    for name in ("cmk", "owned"):
+        for b in range(5):
+            batch = [b"FH-SECRET-%s-%02d-%03d-" % (name.encode(), b, i) + b"x" * (i * 7) + b"\n"
+                     for i in range(100)]
+            r = fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": d} for d in batch])
+            assert r["FailedPutCount"] == 0 and r["Encrypted"] is True
+            sent[name] += batch
+    # a disabled key refuses puts; enabled again, they go on
+    kms.disable_key(KeyId=key["KeyId"])
+    assert_error(lambda: fh.put_record(DeliveryStreamName="cmk", Record={"Data": b"no\n"}),
+                 "InvalidKMSResourceException")
+    kms.enable_key(KeyId=key["KeyId"])
+    fh.put_record(DeliveryStreamName="cmk", Record={"Data": b"FH-SECRET-last\n"})
+    sent["cmk"].append(b"FH-SECRET-last\n")
+    assert objects(s3, "sse") == []  # buffered: the interval is 900 s
+    srv.stop(sig=signal.SIGKILL)
+    assert files_containing(srv.data_dir, b"FH-SECRET-") == [], "no buffered record in the clear"
+    assert files_containing(srv.data_dir, b"PLAIN-BEFORE-0001") != []  # the check itself works
+    srv.start()
+    fh, s3 = clients(srv.endpoint)
+    for name in ("cmk", "owned"):
+        def delivered():
+            keys = sorted(k for k in objects(s3, "sse") if k.startswith(name + "/"))
+            got = b"".join(body(s3, "sse", k) for k in keys)
+            return got if len(got) >= len(b"".join(sent[name])) else None
+        got = wait_until(delivered, timeout=30, what="the records of " + name)
+        assert got == b"".join(sent[name]), "every record once, in order, in the clear"
+    d = fh.describe_delivery_stream(DeliveryStreamName="cmk")["DeliveryStreamDescription"]
+    assert d["DeliveryStreamEncryptionConfiguration"] == {
+        "KeyARN": key["Arn"], "KeyType": "CUSTOMER_MANAGED_CMK", "Status": "ENABLED"}
+
+
 # ---- the AWS CLI v2 ----
 
 def test_aws_cli(fixed, s3, bucket, tmp_path):

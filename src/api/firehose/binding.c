@@ -33,6 +33,9 @@ static void fail(sl_front_call_t *call, const sl_fherr_t *err) {
         sl_front_fail_status(call, 400, "ConcurrentModificationException", err->message, NULL,
                              NULL);
         break;
+    case SL_FHERR_KMS:
+        sl_front_fail_status(call, 400, "InvalidKMSResourceException", err->message, NULL, NULL);
+        break;
     case SL_FHERR_UNAVAILABLE: /* modelled fault: AWS answers 500 */
         sl_front_fail_status(call, 500, "ServiceUnavailableException", err->message, NULL, NULL);
         break;
