@@ -141,6 +141,7 @@ int sl_firehose_reader_read(sl_fh_reader_t *r, size_t records_max, size_t bytes_
     }
     sl_read_result_t *res = NULL;
     if (rc == 0) rc = read_log(log, r->next_seq, records_max, bytes_max, &res);
+    if (rc == 0) rc = fh_keys_open(s, res); /* records sealed by buffer encryption, in the clear */
     int64_t hold = -1;
     if (rc == 0 && res->count) {
         sl_fh_read_record_t stack[64];
