@@ -282,7 +282,14 @@ static void json_value(sl_enc_t *e, const sl_sql_value_t *v, const sl_sql_type_t
     case SL_SQL_BIGINT:
         sl_enc_int(e, v->u.i);
         return;
-    case SL_SQL_REAL:
+    case SL_SQL_REAL: {
+        /* a REAL is a float: its shortest text (1.02, as Java prints it), not the digits of the
+         * double it widens to (1.0199999809265137) */
+        char text[64];
+        sl_an_value_format(v, 0, text, sizeof text);
+        sl_enc_double(e, strtod(text, NULL));
+        return;
+    }
     case SL_SQL_DOUBLE:
     case SL_SQL_DECIMAL:
         sl_enc_double(e, v->u.d);

@@ -354,3 +354,422 @@ def test_firehose_input_and_outputs(vserver):
     assert sorted(bucket_bytes(s3, rows_bucket).decode().splitlines()) == \
         ["AMZN,12.5", "AMZN,40.0", "AMZN,99.0", "MSFT,11.0"]
     kda1.stop_application(ApplicationName=name)
+
+
+# ---- the other examples: one helper makes the streams and the application ----
+
+class App:
+    """An application over a fresh input stream with one output stream per in-application
+    stream in `outputs` (JSON rows), made with boto3's v1 or v2 client and started at NOW."""
+
+    def __init__(self, server, code, columns, outputs=("DESTINATION_SQL_STREAM",), api="v1",
+                 reference=None):
+        self.kinesis = client_for(server)
+        self.kda = kda_for(server) if api == "v1" else kda2_for(server)
+        self.kda1 = kda_for(server)
+        self.in_name = unique_name("in")
+        in_arn = stream(self.kinesis, self.in_name)
+        self.out = {}
+        outs = []
+        for o in outputs:
+            self.out[o] = unique_name("out")
+            outs.append(stream_output(stream(self.kinesis, self.out[o]), o, v2=api == "v2"))
+        self.name = unique_name("app")
+        inp = json_input(in_arn, columns, v2=api == "v2")
+        if api == "v1":
+            self.kda.create_application(ApplicationName=self.name, ApplicationCode=code,
+                                        Inputs=[inp], Outputs=outs)
+            if reference:
+                self.kda.add_application_reference_data_source(
+                    ApplicationName=self.name, CurrentApplicationVersionId=1,
+                    ReferenceDataSource=reference)
+            start_v1(self.kda, self.name)
+        else:
+            sql = {"Inputs": [inp], "Outputs": outs}
+            if reference:
+                sql["ReferenceDataSources"] = [reference]
+            self.kda.create_application(
+                ApplicationName=self.name, RuntimeEnvironment="SQL-1_0", ServiceExecutionRole=ROLE,
+                ApplicationConfiguration={
+                    "ApplicationCodeConfiguration": {"CodeContent": {"TextContent": code},
+                                                     "CodeContentType": "PLAINTEXT"},
+                    "SqlApplicationConfiguration": sql})
+            input_id = self.kda.describe_application(ApplicationName=self.name)[
+                "ApplicationDetail"]["ApplicationConfigurationDescription"][
+                "SqlApplicationConfigurationDescription"]["InputDescriptions"][0]["InputId"]
+            self.kda.start_application(ApplicationName=self.name, RunConfiguration={
+                "SqlRunConfigurations": [{"InputId": input_id, "InputStartingPositionConfiguration": {
+                    "InputStartingPosition": "NOW"}}]})
+
+    def put(self, rows):
+        put_json(self.kinesis, self.in_name, rows)
+
+    def rows(self, output="DESTINATION_SQL_STREAM"):
+        return rows_of(self.kinesis, self.out[output])
+
+    def stop(self):
+        self.kda1.stop_application(ApplicationName=self.name)
+
+
+STAGGER_COLUMNS = [("EVENT_TIME", "TIMESTAMP"), ("TICKER_SYMBOL", "VARCHAR(4)")]
+STAGGER_ROWS = [("11:00:20", "11:00:10"), ("11:00:30", "11:00:20"), ("11:01:05", "11:00:55"),
+                ("11:01:15", "11:01:05")]
+
+# ROWTIME is not a column of a stream: the TIMED pumps copy each result with its ROWTIME
+STAGGER_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (EVENT_TIME TIMESTAMP,
+  TICKER_SYMBOL VARCHAR(4), TICKER_COUNT INTEGER);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM FLOOR(EVENT_TIME TO MINUTE), TICKER_SYMBOL, COUNT(TICKER_SYMBOL) AS ticker_count
+  FROM "SOURCE_SQL_STREAM_001"
+  WINDOWED BY STAGGER (PARTITION BY FLOOR(EVENT_TIME TO MINUTE), TICKER_SYMBOL
+    RANGE INTERVAL '1' MINUTE);
+CREATE OR REPLACE STREAM "TUMBLING" (TICKER_SYMBOL VARCHAR(4), EVENT_MINUTE TIMESTAMP,
+  TICKER_COUNT INTEGER);
+CREATE OR REPLACE PUMP "TUMBLING_PUMP" AS INSERT INTO "TUMBLING"
+  SELECT STREAM TICKER_SYMBOL, FLOOR(EVENT_TIME TO MINUTE), COUNT(TICKER_SYMBOL)
+  FROM "SOURCE_SQL_STREAM_001"
+  GROUP BY TICKER_SYMBOL, FLOOR(EVENT_TIME TO MINUTE),
+    STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE);
+CREATE OR REPLACE STREAM "TIMED" (ROW_TIME TIMESTAMP, EVENT_TIME TIMESTAMP, N INTEGER);
+CREATE OR REPLACE PUMP "TIMED_PUMP" AS INSERT INTO "TIMED"
+  SELECT STREAM "DESTINATION_SQL_STREAM".ROWTIME AS ROW_TIME, EVENT_TIME, TICKER_COUNT
+  FROM "DESTINATION_SQL_STREAM";
+CREATE OR REPLACE STREAM "TIMED_TUMBLING" (ROW_TIME TIMESTAMP, EVENT_MINUTE TIMESTAMP, N INTEGER);
+CREATE OR REPLACE PUMP "TIMED_TUMBLING_PUMP" AS INSERT INTO "TIMED_TUMBLING"
+  SELECT STREAM "TUMBLING".ROWTIME AS ROW_TIME, EVENT_MINUTE, TICKER_COUNT FROM "TUMBLING";
+"""
+
+
+def test_stagger_and_tumbling_by_event_time_t4_t5(vserver):
+    """T4 (stagger window per event minute and ticker, opened by its first row) and T5 (the same
+    rows, tumbling by ROWTIME with an event-time key), through boto3's kinesisanalyticsv2."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, STAGGER_CODE, STAGGER_COLUMNS, api="v2",
+              outputs=("DESTINATION_SQL_STREAM", "TIMED", "TIMED_TUMBLING"))
+    at = lambda hms: day + ms("1970-01-01 " + hms)  # noqa: E731
+    for rowtime, event in STAGGER_ROWS:
+        clock.set(at(rowtime))
+        app.put([{"EVENT_TIME": ts(at(event))[:19], "TICKER_SYMBOL": "AMZN"}])
+    clock.set(at("11:01:19"))
+    assert app.rows() == []  # the first stagger window closes at 11:01:20
+    clock.set(at("11:01:20"))
+    assert app.rows() == [{"EVENT_TIME": ts(at("11:00:00")), "TICKER_SYMBOL": "AMZN",
+                           "TICKER_COUNT": 3}]
+    assert app.rows("TIMED") == [{"ROW_TIME": ts(at("11:01:20")), "EVENT_TIME": ts(at("11:00:00")),
+                                  "N": 3}]
+    clock.set(at("11:02:15"))
+    assert app.rows("TIMED")[1:] == [{"ROW_TIME": ts(at("11:02:15")),
+                                      "EVENT_TIME": ts(at("11:01:00")), "N": 1}]
+    # T5: the minute [11:00, 11:01) of ROWTIME saw two rows of event minute 11:00, the next minute
+    # one of each
+    assert app.rows("TIMED_TUMBLING") == [
+        {"ROW_TIME": ts(at("11:01:00")), "EVENT_MINUTE": ts(at("11:00:00")), "N": 2},
+        {"ROW_TIME": ts(at("11:02:00")), "EVENT_MINUTE": ts(at("11:00:00")), "N": 1},
+        {"ROW_TIME": ts(at("11:02:00")), "EVENT_MINUTE": ts(at("11:01:00")), "N": 1}]
+    app.stop()
+
+
+ALERT_COLUMNS = [("TICKER_SYMBOL", "VARCHAR(4)"), ("SECTOR", "VARCHAR(16)"), ("CHANGE", "REAL"),
+                 ("PRICE", "REAL")]
+
+ALERT_CODE = """CREATE OR REPLACE STREAM "CHANGE_STREAM" (ticker_symbol VARCHAR(4),
+  sector VARCHAR(16), change REAL, price REAL);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "CHANGE_STREAM"
+  SELECT STREAM ticker_symbol, sector, change, price FROM "SOURCE_SQL_STREAM_001"
+  WHERE (ABS(Change / (Price - Change)) * 100) > 1;
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker_symbol VARCHAR(4), change REAL,
+  trigger_count INTEGER);
+CREATE OR REPLACE PUMP trigger_count_pump AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM ticker_symbol, change, trigger_count
+  FROM (SELECT STREAM ticker_symbol, change, COUNT(*) OVER W1 as trigger_count
+        FROM "CHANGE_STREAM"
+        WINDOW W1 AS (PARTITION BY ticker_symbol RANGE INTERVAL '1' MINUTE PRECEDING))
+  WHERE trigger_count >= 1;
+"""
+
+
+def test_simple_and_throttled_alerts_t7_t8(vserver):
+    """T7: a continuous filter passes the rows whose change is over 1 % (at once, no window);
+    T8: a sub-select over a 1-minute sliding window counts the alerts per ticker."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, ALERT_CODE, ALERT_COLUMNS, outputs=("CHANGE_STREAM",
+                                                            "DESTINATION_SQL_STREAM"))
+    at = lambda hms: day + ms("1970-01-01 " + hms)  # noqa: E731
+    for t, row in [("10:00:00", ("AAA", "TECH", 1.02, 101.02)),   # 1.02 %: an alert
+                   ("10:00:10", ("BBB", "TECH", 0.99, 100.99)),   # 0.99 %: none
+                   ("10:00:20", ("AAA", "TECH", -2, 98)),         # 2 %
+                   ("10:01:30", ("AAA", "TECH", 5, 105))]:        # 5 %, the others a minute old
+        clock.set(at(t))
+        app.put([dict(zip(("TICKER_SYMBOL", "SECTOR", "CHANGE", "PRICE"), row))])
+    clock.set(at("10:01:31"))
+    assert app.rows("CHANGE_STREAM") == [
+        {"TICKER_SYMBOL": "AAA", "SECTOR": "TECH", "CHANGE": 1.02, "PRICE": 101.02},
+        {"TICKER_SYMBOL": "AAA", "SECTOR": "TECH", "CHANGE": -2.0, "PRICE": 98.0},
+        {"TICKER_SYMBOL": "AAA", "SECTOR": "TECH", "CHANGE": 5.0, "PRICE": 105.0}]
+    assert app.rows() == [{"TICKER_SYMBOL": "AAA", "CHANGE": 1.02, "TRIGGER_COUNT": 1},
+                          {"TICKER_SYMBOL": "AAA", "CHANGE": -2.0, "TRIGGER_COUNT": 2},
+                          {"TICKER_SYMBOL": "AAA", "CHANGE": 5.0, "TRIGGER_COUNT": 1}]
+    app.stop()
+
+
+TWO_TYPES_COLUMNS = [("RecordType", "VARCHAR(10)"), ("Oprice", "INTEGER"), ("Otype", "VARCHAR(4)"),
+                     ("Oid", "INTEGER"), ("Oticker", "VARCHAR(4)"), ("Tid", "INTEGER"),
+                     ("Toid", "INTEGER"), ("Tprice", "INTEGER"), ("Tticker", "VARCHAR(4)")]
+
+TWO_TYPES_CODE = """CREATE OR REPLACE STREAM "Order_Stream" ("order_id" integer,
+  "order_type" varchar(10), "ticker" varchar(4), "order_price" DOUBLE, "record_type" varchar(10));
+CREATE OR REPLACE PUMP "Order_Pump" AS INSERT INTO "Order_Stream"
+  SELECT STREAM "Oid", "Otype", "Oticker", "Oprice", "RecordType"
+  FROM "SOURCE_SQL_STREAM_001" WHERE "RecordType" = 'Order';
+CREATE OR REPLACE STREAM "Trade_Stream" ("trade_id" integer, "order_id" integer,
+  "trade_price" DOUBLE, "ticker" varchar(4), "record_type" varchar(10));
+CREATE OR REPLACE PUMP "Trade_Pump" AS INSERT INTO "Trade_Stream"
+  SELECT STREAM "Tid", "Toid", "Tprice", "Tticker", "RecordType"
+  FROM "SOURCE_SQL_STREAM_001" WHERE "RecordType" = 'Trade';
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("ticker" varchar(4), "trade_count" integer);
+CREATE OR REPLACE PUMP "Output_Pump" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM "ticker", count(*) as trade_count FROM "Trade_Stream"
+  GROUP BY "ticker", FLOOR("Trade_Stream".ROWTIME TO MINUTE);
+"""
+
+
+def test_two_record_types_t9(vserver):
+    """T9: one source schema holds both record types (missing members NULL); pumps split them by
+    RecordType; trades are counted per ticker per minute."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, TWO_TYPES_CODE, TWO_TYPES_COLUMNS,
+              outputs=("Order_Stream", "DESTINATION_SQL_STREAM"))
+
+    def order(oid, ticker, price):
+        return {"RecordType": "Order", "Oprice": price, "Otype": "Sell", "Oid": oid,
+                "Oticker": ticker}
+
+    def trade(tid, oid, ticker, price):
+        return {"RecordType": "Trade", "Tid": tid, "Toid": oid, "Tprice": price, "Tticker": ticker}
+
+    clock.set(day + 10_000)
+    app.put([order(3811, "AAAA", 9047), trade(1, 3812, "BBBB", 2089),
+             trade(2, 3811, "AAAA", 9047), order(3812, "BBBB", 2089)])
+    clock.set(day + 40_000)
+    app.put([trade(3, 3813, "BBBB", 2090)])
+    clock.set(day + 70_000)
+    app.put([trade(4, 3814, "BBBB", 2091)])
+    clock.set(day + 120_000)
+    assert app.rows("Order_Stream") == [
+        {"order_id": 3811, "order_type": "Sell", "ticker": "AAAA", "order_price": 9047.0,
+         "record_type": "Order"},
+        {"order_id": 3812, "order_type": "Sell", "ticker": "BBBB", "order_price": 2089.0,
+         "record_type": "Order"}]
+    assert app.rows() == [{"ticker": "AAAA", "trade_count": 1}, {"ticker": "BBBB", "trade_count": 2},
+                          {"ticker": "BBBB", "trade_count": 1}]
+    app.stop()
+
+
+REFERENCE_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker_symbol VARCHAR(4),
+  "Company" varchar(20), sector VARCHAR(12), change DOUBLE, price DOUBLE);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM ticker_symbol, "c"."Company", sector, change, price
+  FROM "SOURCE_SQL_STREAM_001" LEFT JOIN "CompanyName" as "c"
+  ON "SOURCE_SQL_STREAM_001".ticker_symbol = "c"."Ticker";
+"""
+
+
+def test_reference_data_t10(vserver):
+    """T10: the stream LEFT JOINs TickerReference.csv from the object store (unknown tickers get
+    NULL); UpdateApplication with another object changes the rows from then on."""
+    import boto3
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    s3 = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                               region_name=REGION).client("s3", endpoint_url=vserver.endpoint)
+    bucket = unique_name("tickers").lower().replace("_", "-")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="TickerReference.csv",
+                  Body=b"AMZN,Amazon\nASD,SomeCompanyA\nMMB,SomeCompanyB\nWAS,SomeCompanyC\n")
+    s3.put_object(Bucket=bucket, Key="TickerReference2.csv", Body=b"AMZN,Amazon.com\nQXL,Q\n")
+    reference = {
+        "TableName": "CompanyName",
+        "S3ReferenceDataSource": {"BucketARN": "arn:aws:s3:::" + bucket,
+                                  "FileKey": "TickerReference.csv"},
+        "ReferenceSchema": {
+            "RecordFormat": {"RecordFormatType": "CSV", "MappingParameters": {
+                "CSVMappingParameters": {"RecordRowDelimiter": "\n",
+                                         "RecordColumnDelimiter": ","}}},
+            "RecordEncoding": "UTF-8",
+            "RecordColumns": [{"Name": "Ticker", "SqlType": "VARCHAR(4)"},
+                              {"Name": "Company", "SqlType": "VARCHAR(20)"}]}}
+    app = App(vserver, REFERENCE_CODE, ALERT_COLUMNS, api="v2", reference=reference)
+    quote = lambda t, c, p: {"TICKER_SYMBOL": t, "SECTOR": "TECH", "CHANGE": c,  # noqa: E731
+                             "PRICE": p}
+    clock.set(day + 1000)
+    app.put([quote("AMZN", 1.5, 100.25), quote("QXL", -0.5, 9.5), quote("WAS", 0.0, 1.0)])
+    clock.set(day + 2000)
+    assert app.rows() == [
+        {"TICKER_SYMBOL": "AMZN", "Company": "Amazon", "SECTOR": "TECH", "CHANGE": 1.5,
+         "PRICE": 100.25},
+        {"TICKER_SYMBOL": "QXL", "Company": None, "SECTOR": "TECH", "CHANGE": -0.5, "PRICE": 9.5},
+        {"TICKER_SYMBOL": "WAS", "Company": "SomeCompanyC", "SECTOR": "TECH", "CHANGE": 0.0,
+         "PRICE": 1.0}]
+    detail = app.kda.describe_application(ApplicationName=app.name)["ApplicationDetail"]
+    sql = detail["ApplicationConfigurationDescription"]["SqlApplicationConfigurationDescription"]
+    ref_id = sql["ReferenceDataSourceDescriptions"][0]["ReferenceId"]
+    app.kda.update_application(
+        ApplicationName=app.name, CurrentApplicationVersionId=detail["ApplicationVersionId"],
+        ApplicationConfigurationUpdate={"SqlApplicationConfigurationUpdate": {
+            "ReferenceDataSourceUpdates": [{
+                "ReferenceId": ref_id,
+                "S3ReferenceDataSourceUpdate": {"FileKeyUpdate": "TickerReference2.csv"}}]}})
+    clock.set(day + 3000)
+    app.put([quote("AMZN", 1.0, 101.25), quote("QXL", 0.5, 10.0), quote("WAS", 0.0, 1.0)])
+    clock.set(day + 4000)
+    assert [(r["TICKER_SYMBOL"], r["Company"]) for r in app.rows()[3:]] == [
+        ("AMZN", "Amazon.com"), ("QXL", "Q"), ("WAS", None)]
+    app.stop()
+
+
+LOG_LINE = ('203.0.113.24 - - [25/Mar/2018:15:25:37 -0700] "GET /index.php HTTP/1.1" 200 125 "-" '
+            '"Mozilla/5.0 [en] Gecko/20100101 Firefox/52.0"')
+W3C_LINE = ('192.168.254.30 - John [24/May/2004:22:01:02 -0700] "GET /icons/apache_pb.gif '
+            'HTTP/1.1" 304 0')
+
+STRING_COLUMNS = [("REFERRER", "VARCHAR(64)", "$.referrer"), ("LOGENTRY", "VARCHAR(256)", "$.log"),
+                  ("W3C", "VARCHAR(256)", "$.w3c"), ("Col_A", "VARCHAR(16)"),
+                  ("Col_B", "VARCHAR(16)"), ("Col_E_Unstructured", "VARCHAR(64)")]
+
+STRING_CODE = r"""CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ingest_time TIMESTAMP,
+  referrer VARCHAR(32), company VARCHAR(16), secure VARCHAR(32));
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM ROWTIME AS ingest_time, "REFERRER",
+    SUBSTRING("REFERRER", 12, (POSITION('.com' IN "REFERRER") - POSITION('www.' IN "REFERRER") - 4)),
+    REGEX_REPLACE("REFERRER", 'http://', 'https://', 1, 0)
+  FROM "SOURCE_SQL_STREAM_001";
+CREATE OR REPLACE STREAM "LOGS" (logentry VARCHAR(24), match1 VARCHAR(80), match2 VARCHAR(80),
+  match3 VARCHAR(24), match4 VARCHAR(24), host VARCHAR(16), request VARCHAR(64), status INTEGER);
+CREATE OR REPLACE PUMP "LOG_PUMP" AS INSERT INTO "LOGS"
+  SELECT STREAM T.LOGENTRY, T.REC.COLUMN1, T.REC.COLUMN2, T.REC.COLUMN3, T.REC.COLUMN4,
+    T.W.COLUMN1, T.W.COLUMN5, CAST(T.W.COLUMN6 AS INTEGER)
+  FROM (SELECT STREAM LOGENTRY,
+          REGEX_LOG_PARSE(LOGENTRY, '(\w.+) (\d.+) (\w.+) (\w.+)') AS REC,
+          W3C_LOG_PARSE(W3C, 'COMMON') AS W
+        FROM "SOURCE_SQL_STREAM_001") AS T;
+CREATE OR REPLACE STREAM "SPLIT" ("column_A" VARCHAR(16), "column_B" VARCHAR(16),
+  "COL_1" VARCHAR(16), "COL_2" VARCHAR(16), "COL_3" VARCHAR(16));
+CREATE OR REPLACE PUMP "SECOND_STREAM_PUMP" AS INSERT INTO "SPLIT"
+  SELECT STREAM t."Col_A", t."Col_B", t.r."COL_1", t.r."COL_2", t.r."COL_3"
+  FROM (SELECT STREAM "Col_A", "Col_B",
+          VARIABLE_COLUMN_LOG_PARSE("Col_E_Unstructured",
+            'COL_1 TYPE VARCHAR(16), COL_2 TYPE VARCHAR(16), COL_3 TYPE VARCHAR(16)', ',') AS r
+        FROM "SOURCE_SQL_STREAM_001") as t;
+"""
+
+
+def test_string_transformation_and_log_parsing_t11(vserver):
+    """T11: the documentation's string examples (SUBSTRING/POSITION, REGEX_REPLACE) and its log
+    parsers (REGEX_LOG_PARSE, W3C_LOG_PARSE 'COMMON', VARIABLE_COLUMN_LOG_PARSE) on real records;
+    text is truncated to its column's length."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, STRING_CODE, STRING_COLUMNS, outputs=("DESTINATION_SQL_STREAM", "LOGS",
+                                                             "SPLIT"))
+    clock.set(day + 5000)
+    app.put([{"referrer": "http://www.amazon.com", "log": LOG_LINE, "w3c": W3C_LINE,
+              "Col_A": "a", "Col_B": "b", "Col_E_Unstructured": "x,y,z"}])
+    clock.set(day + 6000)
+    assert app.rows() == [{"INGEST_TIME": ts(day + 5000), "REFERRER": "http://www.amazon.com",
+                           "COMPANY": "amazon", "SECURE": "https://www.amazon.com"}]
+    assert app.rows("LOGS") == [{
+        "LOGENTRY": LOG_LINE[:24],
+        "MATCH1": '203.0.113.24 - - [25/Mar/2018:15:25:37 -0700] "GET /index.php HTTP/1.1" 200',
+        "MATCH2": '125 "-" "Mozilla/5.0 [en]', "MATCH3": "Gecko/20100101",
+        "MATCH4": 'Firefox/52.0"', "HOST": "192.168.254.30",
+        "REQUEST": "GET /icons/apache_pb.gif HTTP/1.1", "STATUS": 304}]
+    assert app.rows("SPLIT") == [{"column_A": "a", "column_B": "b", "COL_1": "x", "COL_2": "y",
+                                  "COL_3": "z"}]
+    app.stop()
+
+
+ERROR_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (qty INTEGER, ratio INTEGER);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM qty, price / change FROM "SOURCE_SQL_STREAM_001";
+"""
+
+
+def test_error_stream_t14(vserver):
+    """T14: a record whose value does not convert to its column's type (a) and a row whose
+    evaluation fails (division by zero, b) go to error_stream, an output like any other, with
+    AWS's columns; the other rows go on."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, ERROR_CODE, [("QTY", "INTEGER", "$.qty"), ("PRICE", "INTEGER", "$.price"),
+                                    ("CHANGE", "INTEGER", "$.change")],
+              outputs=("DESTINATION_SQL_STREAM", "error_stream"))
+    bad = json.dumps({"qty": "many", "price": 10, "change": 2}).encode()
+    clock.set(day + 1000)
+    app.kinesis.put_record(StreamName=app.in_name, PartitionKey="k", Data=bad)
+    clock.set(day + 2000)
+    app.put([{"qty": 1, "price": 10, "change": 0}, {"qty": 2, "price": 10, "change": 2}])
+    clock.set(day + 3000)
+    assert app.rows() == [{"QTY": 2, "RATIO": 5}]
+    conversion, division = app.rows("error_stream")
+    assert conversion == {
+        "ERROR_TIME": ts(day + 1000), "ERROR_LEVEL": "ERROR", "ERROR_NAME": "Data conversion error",
+        "MESSAGE": "Cannot convert 'many' to INTEGER for column 'QTY'",
+        "DATA_ROWTIME": ts(day + 1000),
+        "DATA_ROW": bad.hex(), "PUMP_NAME": None}
+    assert division["ERROR_NAME"] == "Evaluation error"
+    assert division["MESSAGE"] == "Division by zero"
+    assert division["PUMP_NAME"] == "STREAM_PUMP"
+    assert division["DATA_ROWTIME"] == ts(day + 2000)
+    row = json.loads(bytes.fromhex(division["DATA_ROW"]))
+    assert (row["QTY"], row["PRICE"], row["CHANGE"]) == (1, 10, 0)
+    app.stop()
+
+
+PARTIAL_CODE = """CREATE OR REPLACE STREAM "CALC_COUNT_SQL_STREAM" (TICKER VARCHAR(4),
+  TRADETIME TIMESTAMP, TICKERCOUNT DOUBLE);
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (TICKER VARCHAR(4), TRADETIME TIMESTAMP,
+  TICKERCOUNT DOUBLE);
+CREATE PUMP "CALC_COUNT_SQL_PUMP_001" AS INSERT INTO "CALC_COUNT_SQL_STREAM"
+  ("TICKER", "TRADETIME", "TICKERCOUNT")
+  SELECT STREAM "TICKER_SYMBOL", FLOOR("EVENT_TIME" TO MINUTE) AS "TradeTime",
+    COUNT(*) AS "TickerCount"
+  FROM "SOURCE_SQL_STREAM_001"
+  GROUP BY STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE),
+    FLOOR("EVENT_TIME" TO MINUTE), TICKER_SYMBOL;
+CREATE PUMP "AGGREGATED_SQL_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  ("TICKER", "TRADETIME", "TICKERCOUNT")
+  SELECT STREAM "TICKER", "TRADETIME", SUM("TICKERCOUNT") OVER W1 AS "TICKERCOUNT"
+  FROM "CALC_COUNT_SQL_STREAM"
+  WINDOW W1 AS (PARTITION BY "TRADETIME" RANGE INTERVAL '10' MINUTE PRECEDING);
+"""
+
+
+def test_partial_results(vserver):
+    """Aggregating partial results (the two-window pattern): a ROWTIME window decides when
+    counts per event minute are emitted, a late record makes a second, partial count for an
+    old minute, and a sliding SUM over the partials per minute gives the running total."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, PARTIAL_CODE, STAGGER_COLUMNS,
+              outputs=("CALC_COUNT_SQL_STREAM", "DESTINATION_SQL_STREAM"))
+    at = lambda hms: day + ms("1970-01-01 " + hms)  # noqa: E731
+    ev = lambda hms: {"EVENT_TIME": ts(at(hms))[:19], "TICKER_SYMBOL": "AMZN"}  # noqa: E731
+    clock.set(at("10:00:10"))
+    app.put([ev("10:00:01"), ev("10:00:05")])
+    clock.set(at("10:00:50"))
+    app.put([ev("10:00:45")])
+    clock.set(at("10:01:20"))
+    app.put([ev("10:00:59"), ev("10:01:10")])  # one late for minute 10:00
+    clock.set(at("10:02:00"))
+    assert app.rows("CALC_COUNT_SQL_STREAM") == [
+        {"TICKER": "AMZN", "TRADETIME": ts(at("10:00:00")), "TICKERCOUNT": 3.0},
+        {"TICKER": "AMZN", "TRADETIME": ts(at("10:00:00")), "TICKERCOUNT": 1.0},
+        {"TICKER": "AMZN", "TRADETIME": ts(at("10:01:00")), "TICKERCOUNT": 1.0}]
+    assert app.rows() == [
+        {"TICKER": "AMZN", "TRADETIME": ts(at("10:00:00")), "TICKERCOUNT": 3.0},
+        {"TICKER": "AMZN", "TRADETIME": ts(at("10:00:00")), "TICKERCOUNT": 4.0},
+        {"TICKER": "AMZN", "TRADETIME": ts(at("10:01:00")), "TICKERCOUNT": 1.0}]
+    app.stop()
