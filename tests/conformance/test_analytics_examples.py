@@ -773,3 +773,91 @@ def test_partial_results(vserver):
         {"TICKER": "AMZN", "TRADETIME": ts(at("10:00:00")), "TICKERCOUNT": 4.0},
         {"TICKER": "AMZN", "TRADETIME": ts(at("10:01:00")), "TICKERCOUNT": 1.0}]
     app.stop()
+
+
+TOP_K_CODE = """CREATE OR REPLACE STREAM DESTINATION_SQL_STREAM (
+  "TICKER_SYMBOL" VARCHAR(4), "MOST_FREQUENT_VALUES" BIGINT);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM * FROM TABLE (TOP_K_ITEMS_TUMBLING(
+    CURSOR(SELECT STREAM * FROM "SOURCE_SQL_STREAM_001"),
+    'TICKER_SYMBOL', -- name of column in single quotes
+    5, -- number of the most frequently occurring values
+    60 -- tumbling window size in seconds
+  ));
+CREATE OR REPLACE STREAM DISTINCT_STREAM (NUMBER_OF_DISTINCT_ITEMS BIGINT);
+CREATE OR REPLACE PUMP "DISTINCT_PUMP" AS INSERT INTO "DISTINCT_STREAM"
+  SELECT STREAM NUMBER_OF_DISTINCT_ITEMS FROM TABLE(COUNT_DISTINCT_ITEMS_TUMBLING(
+    CURSOR(SELECT STREAM * FROM "SOURCE_SQL_STREAM_001"), 'TICKER_SYMBOL', 60));
+"""
+
+
+def test_top_k_and_distinct_count_t15(vserver):
+    """T15: TOP_K_ITEMS_TUMBLING over five tickers of known frequencies and a rarer sixth in one
+    60 s window (the five, most frequent first, at the window's end), and
+    COUNT_DISTINCT_ITEMS_TUMBLING over the same rows (boto3's v2 client; a record a second)."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, TOP_K_CODE, [("TICKER_SYMBOL", "VARCHAR(4)")], api="v2",
+              outputs=("DESTINATION_SQL_STREAM", "DISTINCT_STREAM"))
+    freq = [("AMZN", 11), ("AAPL", 9), ("MSFT", 7), ("GOOG", 5), ("TSLA", 3), ("IBM", 1)]
+    left = dict(freq)
+    order = []
+    while any(left.values()):
+        for t, _ in freq:
+            if left[t]:
+                left[t] -= 1
+                order.append(t)
+    for k, ticker in enumerate(order):  # 36 rows, one a second of the minute
+        clock.set(day + k * 1000)
+        app.put([{"TICKER_SYMBOL": ticker}])
+    clock.set(day + 59_999)
+    assert app.rows() == [] and app.rows("DISTINCT_STREAM") == []
+    clock.set(day + 60_000)
+    assert app.rows() == [{"TICKER_SYMBOL": t, "MOST_FREQUENT_VALUES": n} for t, n in freq[:5]]
+    assert app.rows("DISTINCT_STREAM") == [{"NUMBER_OF_DISTINCT_ITEMS": 6}]
+    app.stop()
+
+
+def test_firehose_input_window_survives_kill_9(make_server):
+    """A restart in the middle of a window (kill -9 of the server with an application RUNNING on
+    a Firehose input): the open window's state and the delivery stream reader's position are
+    saved together, so the window closes with the records read before and after the kill, each
+    counted once."""
+    srv = make_server(analytics_clock="virtual")
+    clock, (fh, s3), kda = Clock(srv), fh_clients(srv), kda_for(srv)
+    in_name, in_arn, _ = delivery_stream(fh, s3, "fhk9")
+    kinesis = client_for(srv)
+    out_name = unique_name("k9out")
+    out_arn = stream(kinesis, out_name)
+    inp = json_input(in_arn, [("TICKER", "VARCHAR(4)", "$.ticker"), ("PRICE", "DOUBLE", "$.price")])
+    del inp["KinesisStreamsInput"]
+    inp["KinesisFirehoseInput"] = {"ResourceARN": in_arn, "RoleARN": ROLE}
+    name = unique_name("k9app")
+    kda.create_application(ApplicationName=name, ApplicationCode=FH_CODE, Inputs=[inp],
+                           Outputs=[stream_output(out_arn, "COUNTS")])
+    day = ms("2018-11-01 00:00")
+    clock.set(day)
+    start_v1(kda, name, "NOW")
+
+    def put(rows):
+        fh.put_record_batch(DeliveryStreamName=in_name, Records=[
+            {"Data": json.dumps({"ticker": t, "price": p}).encode()} for t, p in rows])
+
+    clock.set(day + 5_000)
+    put([("AMZN", 1.0), ("AMZN", 2.0), ("MSFT", 10.0)])
+    clock.set(day + 10_000)  # read at 00:00:05; the window [00:00, 00:01) stays open
+    state = "analytics.db.%s.state" % name
+    wait_until(lambda: list(srv.data_dir.rglob(state)), timeout=15,
+               what="the window state saved with the reader's position")
+    pos = list(srv.data_dir.rglob(state))[0].with_suffix(".pos")
+    wait_until(lambda: pos.exists() and pos.read_text().startswith("firehose "), timeout=15,
+               what="the delivery stream position saved")
+    srv.restart(kill=True)
+    clock, (fh, s3), kinesis = Clock(srv), fh_clients(srv), client_for(srv)
+    clock.set(day + 20_000)  # the virtual clock starts again at 0: back to where it was
+    put([("AMZN", 4.0), ("GOOG", 7.0)])
+    clock.set(day + 30_000)
+    assert rows_of(kinesis, out_name) == []
+    clock.set(day + 60_000)  # closes the window
+    assert sorted((r["TICKER"], r["N"], r["TOTAL"]) for r in rows_of(kinesis, out_name)) == [
+        ("AMZN", 3, 7.0), ("GOOG", 1, 7.0), ("MSFT", 1, 10.0)]
