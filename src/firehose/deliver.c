@@ -407,7 +407,7 @@ static void bury(sl_firehose_t *fh) {
         }
         sl_arena_deinit(&s->dest_arena);
         fh_keys_free(s);
-        free(s->src);
+        fh_source_free(s);
         free(s);
         pthread_mutex_lock(&fh->mu);
     }

@@ -80,7 +80,7 @@ static void stream_free(fh_stream_t *s) {
     }
     sl_arena_deinit(&s->dest_arena);
     fh_keys_free(s);
-    free(s->src);
+    fh_source_free(s);
     free(s);
 }
 

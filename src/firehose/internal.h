@@ -42,13 +42,6 @@ typedef struct {
     bool usable; /* unwrapped */
 } fh_datakey_t;
 
-/* KinesisStreamAsSource: where the delivery stream reads one shard of its source stream. */
-typedef struct {
-    char shard_id[24];
-    sl_kreader_t reader; /* stream, incarnation, shard and the position of the next record */
-    bool ended;          /* a closed shard read to its end */
-} fh_src_shard_t;
-
 /* What the delivery thread needs of a destination, read from its configuration. */
 typedef struct {
     bool s3;         /* an S3-like destination the thread delivers (ExtendedS3, S3) */
@@ -119,9 +112,11 @@ typedef struct fh_stream {
     /* HttpEndpoint: the request under way, NULL when none (http.c; the delivery thread's). */
     struct fh_http_flight *http_flight;
     fh_metrics_t metrics;
-    /* KinesisStreamAsSource: the shards read (the delivery thread's; "sources" table). */
-    fh_src_shard_t *src;
-    size_t src_count, src_cap;
+    /* KinesisStreamAsSource: the follower of the source stream and its positions as last written
+     * to the "sources" table (malloc'd text; the delivery thread's). */
+    struct sl_kfollow *follow;
+    char *src_saved;
+    size_t src_saved_len;
 } fh_stream_t;
 
 struct sl_firehose {
@@ -202,6 +197,7 @@ int fh_keys_open(const fh_stream_t *s, sl_read_result_t *res);
 int fh_source_pump(sl_firehose_t *fh, fh_stream_t *s);
 int fh_source_load(sl_firehose_t *fh, fh_stream_t *s, const void *val, size_t len);
 int fh_source_persist(sl_firehose_t *fh, fh_stream_t *s);
+void fh_source_free(fh_stream_t *s);
 /* Is the source stream's ARN one of this account's streams? */
 bool fh_source_exists(sl_firehose_t *fh, const char *arn);
 int fh_store_write(sl_firehose_t *fh, const sl_itemstore_op_t *ops, size_t n);

@@ -786,6 +786,72 @@ def test_kinesis_stream_as_source(server):
         fh.delete_delivery_stream(DeliveryStreamName=name)
 
 
+def test_kinesis_stream_as_source_reshard_and_restart(make_server):
+    """The source is followed with the Kinesis core's follower: across a split (the parent read
+    to its end, then the children) and a clean restart (positions from firehose.db), every
+    record put on the stream is delivered exactly once."""
+    import collections
+    from helpers import client_for, create_stream_and_wait, stream_arn
+    srv = make_server(create_stream_ms=100)
+    fh, s3 = clients(srv.endpoint)
+    kinesis = client_for(srv)
+    create_stream_and_wait(kinesis, "src", 1)
+    s3.create_bucket(Bucket="ksas")
+    fh.create_delivery_stream(
+        DeliveryStreamName="follow", DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn("src"), "RoleARN": ROLE},
+        ExtendedS3DestinationConfiguration=s3_config(
+            "ksas", BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 0}))
+    wait_until(lambda: fh.describe_delivery_stream(DeliveryStreamName="follow")[
+        "DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE", timeout=20,
+        what="the delivery stream ACTIVE")
+    sent = []
+
+    def put(tag, n):
+        for i in range(n):
+            data = b"%s-%02d\n" % (tag, i)
+            kinesis.put_record(StreamName="src", PartitionKey="key-%d" % (i % 4), Data=data)
+            sent.append(data)
+
+    def delivered():
+        got = []
+        for k in objects(s3, "ksas"):
+            got += body(s3, "ksas", k).splitlines(keepends=True)
+        return got if len(got) >= len(sent) else None
+
+    put(b"a", 12)
+    wait_until(delivered, timeout=20, what="the first records")
+    kinesis.split_shard(StreamName="src", ShardToSplit="shardId-000000000000",
+                        NewStartingHashKey=str(2 ** 127))
+    wait_until(lambda: kinesis.describe_stream_summary(StreamName="src")[
+        "StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE", timeout=20, what="the split")
+    put(b"b", 12)
+    wait_until(delivered, timeout=20, what="the records after the split")
+    assert srv.stop() == 0
+    # the positions as the shard walker before the follower wrote them (a JSON array): a data
+    # directory of the previous version resumes where it was too
+    import sqlite3
+    db = sqlite3.connect(os.path.join(srv.data_dir, "firehose.db"))
+    (text,) = db.execute("SELECT v FROM items WHERE tbl='sources' AND k=?", (b"follow",)).fetchone()
+    lines = [line.split(" ") for line in bytes(text).decode().splitlines()]
+    assert [line[0] for line in lines] == ["shardId-000000000000", "shardId-000000000001",
+                                           "shardId-000000000002"], lines
+    old = [{"id": i, "stream": "src", "created": 0, "index": 0,
+            "pos": 0 if p == "ended" else int(p), "ended": p == "ended"} for i, p in lines]
+    db.execute("UPDATE items SET v=? WHERE tbl='sources' AND k=?",
+               (json.dumps(old).encode(), b"follow"))
+    db.commit()
+    db.close()
+    srv.start()
+    fh, s3 = clients(srv.endpoint)
+    kinesis = client_for(srv)
+    put(b"c", 12)
+    got = wait_until(delivered, timeout=20, what="the records after the restart")
+    time.sleep(1)
+    got = delivered()
+    assert collections.Counter(got) == collections.Counter(sent), "each record exactly once"
+
+
 # ---- HTTP endpoint destination ----
 
 class Endpoint:
