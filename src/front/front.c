@@ -59,6 +59,7 @@ int sl_front_create(const sl_front_config_t *cfg, sl_front_t **out) {
     front->principal_ctx = cfg->principal_ctx;
     front->authorize = cfg->authorize;
     front->authorize_ctx = cfg->authorize_ctx;
+    front->account_known = cfg->account_known;
     front->audit = cfg->audit_log;
     snprintf(front->region, sizeof front->region, "%s", cfg->region ? cfg->region : "us-east-1");
     if (rc) {
@@ -514,7 +515,11 @@ void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt
     bool cross = principal && svc->resource_account && svc->resource_account(op, doc, owner) &&
                  strcmp(owner, principal->account_id) != 0;
     if (cross) account_key = owner;
-    int arc = svc->account ? svc->account(svc->account_ctx, account_key, &account) : 0;
+    /* an account nobody knows is not created by naming it: authorization refuses it below */
+    bool unknown = cross && rq->front->account_known &&
+                   !rq->front->account_known(rq->front->authorize_ctx, owner);
+    if (unknown) account = NULL;
+    int arc = svc->account && !unknown ? svc->account(svc->account_ctx, account_key, &account) : 0;
     if (arc) {
         if (arc == SL_ELIMIT)
             sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_UNRECOGNIZED_CLIENT,
@@ -526,6 +531,12 @@ void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt
     }
     /* 11b. authorization: the principal's policies (non-admin principals, --auth sigv4) */
     if (!authorized(rq, principal, op, doc, account, cross, fmt)) return;
+    if (unknown) {
+        /* only without an authorization hook: there is no account to run the handler in */
+        sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_ACCESS_DENIED,
+                            "The resource's account does not exist.");
+        return;
+    }
     /* 12. the operation's handler */
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
     sl_front_call_t *call = sl_front_new_call(rq, fmt);

@@ -218,6 +218,11 @@ typedef struct {
     sl_front_authz_t (*authorize)(void *ctx, const sl_front_principal_t *principal,
                                   const sl_front_authz_req_t *req, sl_arena_t *arena);
     void *authorize_ctx;
+    /* Whether the 12-digit account exists (ctx: authorize_ctx). A principal's request naming a
+     * resource of an account it does not know is authorized without asking the service's account
+     * hook, which would create the account, and is refused as any other account's resource that
+     * grants nothing. NULL = every account is known. Runs on network threads. */
+    bool (*account_known)(void *ctx, const char *account_id);
     /* The region requests must be signed for (services may name another: signing_region). */
     const char *region;
     /* The audit log (--audit-log; not owned, outlives the front), or NULL: one CloudTrail-style

@@ -59,6 +59,7 @@ struct sl_front {
     sl_front_authz_t (*authorize)(void *ctx, const sl_front_principal_t *principal,
                                   const sl_front_authz_req_t *req, sl_arena_t *arena);
     void *authorize_ctx;
+    bool (*account_known)(void *ctx, const char *account_id); /* NULL = all */
     char region[64];
 };
 

@@ -322,6 +322,16 @@ static void maybe_reload(sl_iam_creds_t *c) {
         SL_WARN("credentials file %s changed but is kept as it was (see the error above)", c->path);
 }
 
+bool sl_iam_creds_names_account(sl_iam_creds_t *c, const char *account_id) {
+    maybe_reload(c);
+    bool found = false;
+    pthread_rwlock_rdlock(&c->lock);
+    for (size_t i = 0; i < c->count && !found; i++)
+        found = strcmp(c->principals[i].account_id, account_id) == 0;
+    pthread_rwlock_unlock(&c->lock);
+    return found;
+}
+
 int sl_iam_creds_lookup(sl_iam_creds_t *c, const char *access_key_id, sl_iam_principal_t *out) {
     maybe_reload(c);
     int rc = SL_ENOTFOUND;

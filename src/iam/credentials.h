@@ -47,6 +47,10 @@ void sl_iam_creds_close(sl_iam_creds_t *creds);
  * Returns 0 or SL_ENOTFOUND. */
 int sl_iam_creds_lookup(sl_iam_creds_t *creds, const char *access_key_id, sl_iam_principal_t *out);
 
+/* Whether a principal of the file belongs to account_id (after re-reading the file if it
+ * changed). */
+bool sl_iam_creds_names_account(sl_iam_creds_t *creds, const char *account_id);
+
 /* Parses the text of a credentials file (for tests and the fuzz target): the number of
  * principals in *count, or SL_EINVAL with a static reason and the 1-based line in *err_line. */
 int sl_iam_creds_parse(const char *text, size_t len, const char *default_account,

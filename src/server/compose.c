@@ -840,6 +840,15 @@ static sl_iam_decision_t resource_decision(sl_compose_t *root, const char *owner
     return sl_iam_policy_decide(p, req);
 }
 
+/* The front's account_known hook: an account exists when it was created (it is open: every
+ * account on disk is opened at start) or a principal of the credentials file belongs to it. IAM
+ * users and roles live in accounts that exist. */
+static bool account_known(void *ctx, const char *account_id) {
+    sl_compose_t *root = ctx;
+    return account_find(root, account_id) ||
+           (root->creds && sl_iam_creds_names_account(root->creds, account_id));
+}
+
 /* The front's authorization hook (sl_front_config_t.authorize), as AWS evaluates policies:
  * an explicit deny in the principal's identity-based policies or in the resource's
  * resource-based policy wins; within one account either kind of policy may allow (an admin of
@@ -985,6 +994,7 @@ static int open_front(sl_compose_t *root) {
                               .principal_ctx = root,
                               .authorize = root->creds ? authorize : NULL,
                               .authorize_ctx = root,
+                              .account_known = account_known,
                               .region = root->cfg.region,
                               .audit_log = root->audit};
     int rc = sl_front_create(&fcfg, &root->front);

@@ -100,6 +100,31 @@ def test_cross_account_needs_the_owners_resource_policy(srv):
         "AccessDeniedException"
 
 
+def test_naming_an_unknown_account_creates_nothing(srv):
+    """A verified principal naming a stream of an account that does not exist (no credentials,
+    no IAM, never created) gets the answer of any other account's resource that grants it
+    nothing, and the account is not created (before, it was: any 12-digit id in an ARN made a
+    new account on disk)."""
+    ka = client(srv, "kinesis", A_KEY, A_SECRET)
+    for unknown in ("222222222222", "987654321098"):
+        stream = arn(unknown, "nothing")
+        for call, action in ((lambda: ka.describe_stream(StreamARN=stream), "DescribeStream"),
+                             (lambda: ka.put_record(StreamARN=stream, Data=b"x",
+                                                    PartitionKey="p"), "PutRecord"),
+                             (lambda: ka.get_resource_policy(ResourceARN=stream),
+                              "GetResourcePolicy")):
+            assert error(call) == (
+                "AccessDeniedException",
+                f"User: arn:aws:iam::{A}:user/alice is not authorized to perform: "
+                f"kinesis:{action} on resource: {stream} because no resource-based policy "
+                f"allows the kinesis:{action} action")
+        assert not (srv.data_dir / "accounts" / unknown).exists()
+        assert f"account {unknown} created" not in srv.stderr_tail(1 << 22)
+    # an account that exists answers the same for a stream it does not have
+    stream = arn(B, unique_name("absent"))
+    assert error(lambda: ka.describe_stream(StreamARN=stream))[0] == "AccessDeniedException"
+
+
 def test_same_account_resource_policy_grants_a_user(srv):
     ka = client(srv, "kinesis", A_KEY, A_SECRET)
     iam = client(srv, "iam", A_KEY, A_SECRET)
