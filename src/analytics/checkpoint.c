@@ -20,6 +20,13 @@
 #define CKPT_MAGIC "SLANCKP1"
 #define CKPT_VERSION 1
 #define CKPT_ROW_DEPTH_MAX 4 /* ROW values nested in rows (log parser results) */
+/* Times read back (ROWTIMEs, window opens) must be within this of the epoch: a window's end is
+ * computed by adding its width, which must not overflow (2^52 ms is 142,000 years). */
+#define CKPT_TIME_MAX ((int64_t)1 << 52)
+
+static bool time_ok(int64_t t) {
+    return t > -CKPT_TIME_MAX && t < CKPT_TIME_MAX;
+}
 
 /* --- values and rows ----------------------------------------------------------------------- */
 
@@ -138,6 +145,47 @@ static bool get_count(reader_t *rd, size_t min_bytes, size_t *n) {
     return an_get_count(&rd->p, rd->end, min_bytes, n);
 }
 
+/* A value read back must be of the storage class its column's type says (text holds a pointer,
+ * a ROW its fields): the operators read it as that type. Numbers, times and booleans share one. */
+static int value_class(int kind) {
+    if (is_text(kind)) return 1;
+    if (kind == SL_SQL_ROW) return 2;
+    return 0;
+}
+
+static bool value_fits(const sl_sql_value_t *v, const sl_sql_type_t *t) {
+    if (v->null || t->kind == SL_SQL_NULL) return true;
+    if (value_class(v->kind) != value_class(t->kind)) return false;
+    if (v->kind != SL_SQL_ROW) return true;
+    if (!t->fields || v->u.row.n != (uint32_t)t->len) return false;
+    for (uint32_t i = 0; i < v->u.row.n; i++)
+        if (!value_fits(&v->u.row.v[i], &t->fields[i].type)) return false;
+    return true;
+}
+
+/* A row of the columns `cols` (then `extra` TIMESTAMPs: a join's side ROWTIMEs). */
+static bool row_fits(const an_row_t *r, const sl_sql_column_t *cols, size_t ncols, size_t extra) {
+    if (!r || r->n != ncols + extra || !time_ok(r->rowtime)) return false;
+    for (size_t i = 0; i < ncols; i++)
+        if (!value_fits(&r->v[i], &cols[i].type)) return false;
+    for (size_t i = ncols; i < ncols + extra; i++)
+        if (!r->v[i].null && value_class(r->v[i].kind) != 0) return false;
+    return true;
+}
+
+/* A row of one value of type t (MIN/MAX's best, a sort's leading key). */
+static bool value_row_fits(const an_row_t *r, const sl_sql_type_t *t) {
+    return r && r->n == 1 && value_fits(&r->v[0], t);
+}
+
+/* A group's key: the GROUP BY (or PARTITION BY) expressions' values. */
+static bool key_fits(const an_row_t *r, an_expr_t *const *exprs, size_t n) {
+    if (!r || r->n != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!value_fits(&r->v[i], &exprs[i]->type)) return false;
+    return true;
+}
+
 /* --- operators ----------------------------------------------------------------------------- */
 
 static void put_acc(sl_buf_t *b, const an_acc_t *a) {
@@ -150,7 +198,7 @@ static void put_acc(sl_buf_t *b, const an_acc_t *a) {
     put_opt_row(b, a->best);
 }
 
-static bool get_acc(reader_t *rd, an_acc_t *a) {
+static bool get_acc(reader_t *rd, const an_agg_t *ag, an_acc_t *a) {
     uint64_t flags;
     if (!an_get_i64(&rd->p, rd->end, &a->count) || !an_get_i64(&rd->p, rd->end, &a->isum) ||
         !an_get_f64(&rd->p, rd->end, &a->dsum) || !an_get_u64(&rd->p, rd->end, &flags) ||
@@ -159,7 +207,8 @@ static bool get_acc(reader_t *rd, an_acc_t *a) {
     a->overflow = flags & 1;
     a->b = (flags >> 1) & 1;
     free(a->best);
-    return get_opt_row(rd, &a->best);
+    if (!get_opt_row(rd, &a->best)) return false;
+    return !a->best || value_row_fits(a->best, &ag->type);
 }
 
 static void put_map_keys_and(sl_buf_t *b, const an_map_t *m, const an_op_t *op, bool deques) {
@@ -180,14 +229,23 @@ static void put_map_keys_and(sl_buf_t *b, const an_map_t *m, const an_op_t *op, 
     }
 }
 
-/* Reads a map saved by put_map_keys_and into the empty map `m`, in the same insertion order. */
-static bool get_map(reader_t *rd, an_map_t *m, an_op_t *op, bool deques) {
+/* The width and types of the rows an operator's input hands it. */
+static bool input_row_fits(const an_op_t *op, const an_row_t *r) {
+    return row_fits(r, op->in.cols, op->in.ncols, op->in.side_rowtimes ? 2 : 0);
+}
+
+/* Reads a map saved by put_map_keys_and into the empty map `m`, in the same insertion order:
+ * groups keyed by the GROUP BY keys, or (win) the partitions of a sliding window. */
+static bool get_map(reader_t *rd, an_map_t *m, an_op_t *op, const an_window_t *win) {
+    bool deques = win != NULL;
     size_t n;
     if (!get_count(rd, 24, &n)) return false;
     for (size_t k = 0; k < n; k++) {
         an_row_t *key = get_row(rd);
         int64_t open;
-        if (!key || !an_get_i64(&rd->p, rd->end, &open)) {
+        bool fits = deques ? key_fits(key, win->partition, SL_MIN(win->npartition, (size_t)32))
+                           : key_fits(key, op->keys, op->nkeys);
+        if (!fits || !an_get_i64(&rd->p, rd->end, &open) || !time_ok(open)) {
             free(key);
             return false;
         }
@@ -204,7 +262,7 @@ static bool get_map(reader_t *rd, an_map_t *m, an_op_t *op, bool deques) {
             if (!get_count(rd, 16, &nrows)) return false;
             for (size_t i = 0; i < nrows; i++) {
                 an_row_t *r = get_row(rd);
-                if (!r || an_dq_push(d, r)) {
+                if (!input_row_fits(op, r) || an_dq_push(d, r)) {
                     free(r);
                     return false;
                 }
@@ -214,7 +272,7 @@ static bool get_map(reader_t *rd, an_map_t *m, an_op_t *op, bool deques) {
             if (!accs) return false;
             g->state = accs;
             for (size_t i = 0; i < op->naggs; i++)
-                if (!get_acc(rd, &accs[i])) return false;
+                if (!get_acc(rd, &op->aggs[i], &accs[i])) return false;
         }
     }
     return true;
@@ -262,19 +320,30 @@ static bool get_op(reader_t *rd, an_op_t *op) {
     switch (op->kind) {
     case AN_OP_GROUP:
     case AN_OP_STAGGER:
-        if (!get_opt_row(rd, &op->cur_mono) || !get_map(rd, &op->groups, op, false)) return false;
+        if (!get_opt_row(rd, &op->cur_mono) || !get_map(rd, &op->groups, op, NULL)) return false;
+        if (op->cur_mono) {
+            if (op->cur_mono->n != op->nmono || !time_ok(op->cur_mono->rowtime)) return false;
+            for (size_t i = 0; i < op->nmono; i++) {
+                const sl_sql_value_t *v = &op->cur_mono->v[i];
+                if (!value_fits(v, &op->keys[op->mono[i]]->type)) return false;
+                if (!v->null && value_class(v->kind) == 0 && !is_float(v->kind) && !time_ok(v->u.i))
+                    return false; /* a window's start: its end is start + width */
+            }
+        }
         break;
     case AN_OP_SLIDING: {
         uint64_t nw;
         if (!an_get_u64(&rd->p, rd->end, &nw) || nw != op->nwindows) return false;
         for (size_t w = 0; w < op->nwindows; w++)
-            if (!get_map(rd, &op->wmaps[w], op, true)) return false;
+            if (!get_map(rd, &op->wmaps[w], op, &op->windows[w])) return false;
         break;
     }
     case AN_OP_SORT: {
         size_t n;
-        if (!an_get_i64(&rd->p, rd->end, &op->sorted_until) || !get_opt_row(rd, &op->cur_lead) ||
-            !get_count(rd, 16, &n))
+        if (!an_get_i64(&rd->p, rd->end, &op->sorted_until) || !time_ok(op->sorted_until) ||
+            !get_opt_row(rd, &op->cur_lead) || !get_count(rd, 16, &n))
+            return false;
+        if (op->cur_lead && (op->norder == 0 || !value_row_fits(op->cur_lead, &op->order[0]->type)))
             return false;
         if (n > op->capbuf) {
             an_row_t **g = realloc(op->buf, n * sizeof *g);
@@ -285,6 +354,7 @@ static bool get_op(reader_t *rd, an_op_t *op) {
         for (size_t i = 0; i < n; i++) {
             if (!(op->buf[i] = get_row(rd))) return false;
             op->nbuf = i + 1;
+            if (!row_fits(op->buf[i], op->in.cols, op->in.ncols, 0)) return false;
         }
         break;
     }
@@ -307,7 +377,9 @@ static bool get_op(reader_t *rd, an_op_t *op) {
         for (size_t i = 0; i < n; i++) {
             uint64_t matched;
             an_row_t *r = get_row(rd);
-            if (!r || !an_get_u64(&rd->p, rd->end, &matched) || matched > 1) {
+            const sl_sql_column_t *cols = op->in.cols + (side ? op->jcols[0] : 0);
+            if (!row_fits(r, cols, op->jcols[side], 0) || !an_get_u64(&rd->p, rd->end, &matched) ||
+                matched > 1) {
                 free(r);
                 return false;
             }
@@ -350,13 +422,15 @@ static bool restore(sl_an_engine_t *e, reader_t *rd) {
     int64_t now;
     if (!an_get_u64(&rd->p, rd->end, &version) || version != CKPT_VERSION ||
         !an_get_u64(&rd->p, rd->end, &hash) || hash != e->code_hash ||
-        !an_get_i64(&rd->p, rd->end, &now) || !an_get_u64(&rd->p, rd->end, &n) || n != e->nstreams)
+        !an_get_i64(&rd->p, rd->end, &now) || !time_ok(now) || !an_get_u64(&rd->p, rd->end, &n) ||
+        n != e->nstreams)
         return false;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *name;
         size_t len;
         int64_t last;
-        if (!an_get_bytes(&rd->p, rd->end, &name, &len) || !an_get_i64(&rd->p, rd->end, &last))
+        if (!an_get_bytes(&rd->p, rd->end, &name, &len) || !an_get_i64(&rd->p, rd->end, &last) ||
+            (last != INT64_MIN && !time_ok(last)))
             return false;
         an_stream_t *s = NULL;
         for (size_t k = 0; k < e->nstreams && !s; k++)

@@ -399,6 +399,15 @@ static int32_t rct_insert(rct_t *t, size_t D, const double *p, uint64_t *rng) {
             r -= span;
         }
         bool separates = (p[dim] < lo[dim] && c < lo[dim]) || (p[dim] > hi[dim] && c >= hi[dim]);
+        if (!separates && rct_is_leaf(t, node)) {
+            /* rounding put the cut on the leaf's point: cut at the lower of the two instead,
+             * in a dimension where they differ (there is one: total > 0) */
+            for (dim = 0; dim < D && p[dim] == lo[dim]; dim++)
+                ;
+            SL_ASSERT(dim < D);
+            c = fmin(p[dim], lo[dim]);
+            separates = true;
+        }
         if (separates) {
             int32_t leaf = rct_node(t), in = rct_node(t);
             t->right[leaf] = -1;
@@ -643,10 +652,14 @@ static bool is_numeric_input(int kind) {
            kind == SL_SQL_DOUBLE;
 }
 
+/* A numeric column's value as a coordinate: NULL, NaN and infinities count as 0 (a cut of an
+ * infinite box, or a grid cell of NaN, means nothing). */
 static double as_double(const sl_sql_value_t *v) {
     if (v->null) return 0;
     if (v->kind >= SL_SQL_TINYINT && v->kind <= SL_SQL_BIGINT) return (double)v->u.i;
-    return v->u.d;
+    if (!isfinite(v->u.d)) return 0;
+    /* beyond 1e100 only the sign matters: sums over 900 dimensions stay finite */
+    return fmax(-1e100, fmin(1e100, v->u.d));
 }
 
 /* An integer parameter in [lo, hi], or its default when absent or NULL. */
@@ -1084,7 +1097,8 @@ static void hot_row(an_udx_t *u, int64_t rowtime, const sl_sql_value_t *v, size_
 #define PT(i) (&P[((h->head + (i)) % W) * D])
         for (size_t i = 0; i < N; i++) {
             for (size_t d = 0; d < gr.g; d++)
-                gr.cell[i * gr.g + d] = (int64_t)floor(PT(i)[d] / h->radius);
+                gr.cell[i * gr.g + d] =
+                    (int64_t)fmax(-4e18, fmin(4e18, floor(PT(i)[d] / h->radius)));
             size_t bkt = cell_hash(&gr.cell[i * gr.g], gr.g) & (gr.nb - 1);
             gr.next[i] = gr.head[bkt];
             gr.head[bkt] = (int32_t)i;
@@ -1302,6 +1316,7 @@ int an_udx_restore(an_udx_t *u, const uint8_t **p, const uint8_t *end) {
     if (!an_get_u64(p, end, &kind) || kind != (uint64_t)u->kind || !an_get_u64(p, end, &u->rng) ||
         !an_get_u64(p, end, &open) || !an_get_i64(p, end, &start))
         return -1;
+    if (open > 1 || start <= -((int64_t)1 << 52) || start >= ((int64_t)1 << 52)) return -1;
     u->open = open != 0;
     u->win_start = start;
     size_t n;
@@ -1339,7 +1354,7 @@ int an_udx_restore(an_udx_t *u, const uint8_t **p, const uint8_t *end) {
         rcf_t *f = &u->rcf;
         if (!an_get_count(p, end, 0, &f->rows) || !an_get_u64(p, end, &f->points)) return -1;
         for (size_t d = 0; d < f->dims; d++)
-            if (!an_get_f64(p, end, &f->shingle_buf[d])) return -1;
+            if (!an_get_f64(p, end, &f->shingle_buf[d]) || !isfinite(f->shingle_buf[d])) return -1;
         double *pt = f->scratch;
         for (size_t i = 0; i < f->trees; i++) {
             rct_t *t = &f->t[i];
@@ -1348,9 +1363,9 @@ int an_udx_restore(an_udx_t *u, const uint8_t **p, const uint8_t *end) {
             if (!an_get_count(p, end, 8 * (f->dims + 1), &n) || n > f->sample) return -1;
             for (size_t s = 0; s < n; s++) {
                 double w;
-                if (!an_get_f64(p, end, &w)) return -1;
+                if (!an_get_f64(p, end, &w) || !isfinite(w)) return -1;
                 for (size_t d = 0; d < f->dims; d++)
-                    if (!an_get_f64(p, end, &pt[d])) return -1;
+                    if (!an_get_f64(p, end, &pt[d]) || !(fabs(pt[d]) <= 1e100)) return -1;
                 int32_t leaf = rct_insert(t, f->dims, pt, &u->rng);
                 reservoir_push(t, w, leaf);
             }
@@ -1362,7 +1377,7 @@ int an_udx_restore(an_udx_t *u, const uint8_t **p, const uint8_t *end) {
         u->hot.head = 0;
         u->hot.n = n;
         for (size_t i = 0; i < n * u->hot.dims; i++)
-            if (!an_get_f64(p, end, &u->hot.pts[i])) return -1;
+            if (!an_get_f64(p, end, &u->hot.pts[i]) || !isfinite(u->hot.pts[i])) return -1;
         break;
     default:
         break;
