@@ -41,7 +41,9 @@ def test_open_window_survives_kill_9(make_server):
     wait_until(lambda: list(srv.data_dir.rglob("analytics.db.%s.state" % name)), timeout=15,
                what="the window state saved with the positions")
     state = list(srv.data_dir.rglob("analytics.db.%s.state" % name))
-    assert len(state) == 1 and state[0].with_suffix(".pos").exists()
+    # the state is written first, then the positions: wait for both
+    wait_until(lambda: len(state) == 1 and state[0].with_suffix(".pos").exists(), timeout=15,
+               what="the positions saved after the state")
     assert read_all(kinesis, out_name) == []
 
     srv.restart(kill=True)
