@@ -5,11 +5,16 @@
  *
  * Log frames: u32 payload length, u32 CRC32C of the payload, payload = i64 minute (ms), 4 f64
  * statistics (count, sum, min, max), u8 dimension count, then u16-length strings: unit, account,
- * namespace, name, and each dimension's name and value. Replay stops at the first bad frame (a
- * torn append) and the file is rewritten with one frame per point.
+ * namespace, name, and each dimension's name and value; then the minute's sketch (sketch.h): u8
+ * 1, f64 count of zeros, u32 bucket count, and per bucket i32 key + f64 count (frames written
+ * before sketches existed end after the strings, and their minutes have no percentiles). Replay
+ * stops at the first bad frame (a torn append) and the file is rewritten with one frame per
+ * point.
  *
  * Lock order: the store's mutex, then the registry's (sl_metrics_collect). */
 #include "cloudwatch/cloudwatch.h"
+
+#include "cloudwatch/sketch.h"
 
 #include "core/buf.h"
 #include "core/common.h"
@@ -20,6 +25,7 @@
 #include "core/time.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +41,7 @@
 typedef struct {
     int64_t minute_ms;
     sl_cw_stats_t s;
+    sl_cw_sketch_t sk; /* the minute's distribution; invalid: no percentiles */
 } point_t;
 
 typedef struct cw_metric {
@@ -122,6 +129,8 @@ static void metric_free(cw_metric_t *m) {
         free((char *)m->dims[i].name);
         free((char *)m->dims[i].value);
     }
+    for (size_t i = 0; i < m->point_count; i++)
+        sl_cw_sketch_free(&m->points[i].sk);
     free(m->points);
     free(m);
 }
@@ -183,14 +192,20 @@ static void stats_merge(sl_cw_stats_t *into, const sl_cw_stats_t *s) {
     if (s->max > into->max) into->max = s->max;
 }
 
-/* Adds statistics to the metric's point of the minute of time_ms (caller holds mu). */
-static int point_add(cw_metric_t *m, int64_t time_ms, const sl_cw_stats_t *s) {
+/* Adds statistics and their distribution (NULL: unknown, so no percentiles) to the metric's
+ * point of the minute of time_ms (caller holds mu). */
+static int point_add(cw_metric_t *m, int64_t time_ms, const sl_cw_stats_t *s,
+                     const sl_cw_sketch_t *sk) {
     int64_t minute = time_ms - ((time_ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS;
     size_t i = m->point_count;
     while (i > 0 && m->points[i - 1].minute_ms > minute)
         i--;
     if (i > 0 && m->points[i - 1].minute_ms == minute) {
         stats_merge(&m->points[i - 1].s, s);
+        if (sk)
+            sl_cw_sketch_merge(&m->points[i - 1].sk, sk);
+        else
+            m->points[i - 1].sk.invalid = true;
         return 0;
     }
     if (m->point_count == m->point_cap) {
@@ -202,8 +217,27 @@ static int point_add(cw_metric_t *m, int64_t time_ms, const sl_cw_stats_t *s) {
     }
     memmove(&m->points[i + 1], &m->points[i], (m->point_count - i) * sizeof *m->points);
     m->points[i] = (point_t){.minute_ms = minute, .s = *s};
+    if (sk)
+        sl_cw_sketch_merge(&m->points[i].sk, sk);
+    else
+        m->points[i].sk.invalid = true;
     m->point_count++;
     return 0;
+}
+
+/* The distribution of one datum: its values (and counts), else a value repeated when every
+ * sample had it (one sample, or minimum = maximum: CloudWatch's rule for StatisticValues), else
+ * unknown (invalid). */
+static void datum_sketch(const sl_cw_datum_t *d, sl_cw_sketch_t *sk) {
+    *sk = (sl_cw_sketch_t){0};
+    if (d->value_count) {
+        for (size_t i = 0; i < d->value_count; i++)
+            sl_cw_sketch_add(sk, d->values[i], d->counts ? d->counts[i] : 1);
+    } else if (d->stats.count == 1 || d->stats.min == d->stats.max) {
+        sl_cw_sketch_add(sk, d->stats.min, d->stats.count);
+    } else {
+        sk->invalid = true;
+    }
 }
 
 /* ---- log frames ---- */
@@ -216,7 +250,8 @@ static void put_u16_str(sl_buf_t *b, const char *s) {
     sl_buf_append(b, s, n);
 }
 
-static void frame(sl_buf_t *b, const cw_metric_t *m, int64_t minute_ms, const sl_cw_stats_t *s) {
+static void frame(sl_buf_t *b, const cw_metric_t *m, int64_t minute_ms, const sl_cw_stats_t *s,
+                  const sl_cw_sketch_t *sk) {
     sl_buf_t p = SL_BUF_INIT;
     sl_buf_append(&p, &minute_ms, 8);
     double v[4] = {s->count, s->sum, s->min, s->max};
@@ -230,6 +265,16 @@ static void frame(sl_buf_t *b, const cw_metric_t *m, int64_t minute_ms, const sl
     for (size_t i = 0; i < m->dim_count; i++) {
         put_u16_str(&p, m->dims[i].name);
         put_u16_str(&p, m->dims[i].value);
+    }
+    uint8_t valid = !sk->invalid;
+    sl_buf_append(&p, &valid, 1);
+    if (valid) {
+        sl_buf_append(&p, &sk->zero, 8);
+        sl_buf_append(&p, &sk->n, 4);
+        for (uint32_t i = 0; i < sk->n; i++) {
+            sl_buf_append(&p, &sk->bins[i].key, 4);
+            sl_buf_append(&p, &sk->bins[i].count, 8);
+        }
     }
     if (sl_buf_failed(&p)) {
         b->failed = true;
@@ -266,14 +311,46 @@ static bool replay_frame(sl_cw_t *cw, const uint8_t *p, const uint8_t *end, int6
     static char text[4 + 2 * SL_CW_DIMENSIONS_MAX][1024];
     for (size_t i = 0; i < 4u + 2u * nd; i++)
         if (!get_str(&p, end, text[i], sizeof text[i])) return false;
-    if (minute < oldest_ms) return true;
+    /* the sketch, when the frame has one */
+    sl_cw_sketch_t sk = {.invalid = true};
+    if (p < end) {
+        uint32_t n;
+        if (p[0] == 1 && end - p >= 13) {
+            sk.invalid = false;
+            memcpy(&sk.zero, p + 1, 8);
+            memcpy(&n, p + 9, 4);
+            p += 13;
+            if (n > 2 * SL_CW_SKETCH_KEY_MAX + 1 || (size_t)(end - p) != (size_t)n * 12)
+                return false;
+            for (uint32_t i = 0; i < n; i++, p += 12) {
+                int32_t key;
+                double count;
+                memcpy(&key, p, 4);
+                memcpy(&count, p + 4, 8);
+                if (key < -SL_CW_SKETCH_KEY_MAX || key > SL_CW_SKETCH_KEY_MAX) {
+                    sl_cw_sketch_free(&sk);
+                    return false;
+                }
+                sl_cw_bin_t bin = {key, count};
+                sl_cw_sketch_t one = {.bins = &bin, .n = 1, .cap = 1};
+                sl_cw_sketch_merge(&sk, &one);
+            }
+        } else if (p[0] != 0 || end - p != 1) {
+            return false;
+        }
+    }
+    if (minute < oldest_ms) {
+        sl_cw_sketch_free(&sk);
+        return true;
+    }
     sl_cw_dim_t dims[SL_CW_DIMENSIONS_MAX];
     for (size_t i = 0; i < nd; i++)
         dims[i] = (sl_cw_dim_t){text[4 + 2 * i], text[5 + 2 * i]};
     sl_cw_metric_t id = {text[1], text[2], text[3], dims, nd};
     cw_metric_t *m = metric_get(cw, &id, text[0]);
     sl_cw_stats_t s = {v[0], v[1], v[2], v[3]};
-    if (m) point_add(m, minute, &s);
+    if (m) point_add(m, minute, &s, sk.invalid ? NULL : &sk);
+    sl_cw_sketch_free(&sk);
     return true;
 }
 
@@ -325,7 +402,7 @@ static int load(sl_cw_t *cw) {
     sl_buf_t b = SL_BUF_INIT;
     for (cw_metric_t *m = cw->all; m; m = m->next_all)
         for (size_t i = 0; i < m->point_count; i++)
-            frame(&b, m, m->points[i].minute_ms, &m->points[i].s);
+            frame(&b, m, m->points[i].minute_ms, &m->points[i].s, &m->points[i].sk);
     if (sl_buf_failed(&b)) {
         sl_buf_free(&b);
         return SL_ENOMEM;
@@ -378,9 +455,11 @@ static void on_sample(void *arg, const sl_metric_sample_t *s) {
     }
     if (!account) return; /* CloudWatch shows a metric to its account only */
     sl_cw_stats_t st;
+    sl_cw_sketch_t sk = {0};
     if (d->kind == SL_METRIC_GAUGE) {
         if (!c->gauges) return;
         st = (sl_cw_stats_t){1, s->sum, s->sum, s->sum};
+        sl_cw_sketch_add(&sk, s->sum, 1);
     } else {
         char key[1024];
         snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s", d->prom_name, account,
@@ -392,12 +471,16 @@ static void on_sample(void *arg, const sl_metric_sample_t *s) {
         sn->sum = s->sum;
         if (dc <= 0) return;
         st = (sl_cw_stats_t){dc, ds, ds / dc, ds / dc};
+        /* the registry keeps sums: each sample's calls count at their average */
+        sl_cw_sketch_add(&sk, ds / dc, dc);
     }
     sl_cw_metric_t id = {account, d->ns, d->name, dims, nd};
     cw_metric_t *m = metric_get(c->cw, &id, d->unit);
-    if (!m) return;
-    m->registry = true;
-    point_add(m, c->at_ms, &st);
+    if (m) {
+        m->registry = true;
+        point_add(m, c->at_ms, &st, &sk);
+    }
+    sl_cw_sketch_free(&sk);
 }
 
 /* Samples the registry into the minute of at_ms (caller holds mu). */
@@ -456,6 +539,8 @@ static void *writer_main(void *arg) {
             size_t drop = 0;
             while (drop < m->point_count && m->points[drop].minute_ms < oldest)
                 drop++;
+            for (size_t i = 0; i < drop; i++)
+                sl_cw_sketch_free(&m->points[i].sk);
             if (drop) {
                 memmove(m->points, m->points + drop, (m->point_count - drop) * sizeof *m->points);
                 m->point_count -= drop;
@@ -464,7 +549,7 @@ static void *writer_main(void *arg) {
             for (size_t i = m->point_count; i > 0; i--) {
                 const point_t *p = &m->points[i - 1];
                 if (p->minute_ms < logged_minute) break;
-                if (p->minute_ms == logged_minute) frame(&b, m, p->minute_ms, &p->s);
+                if (p->minute_ms == logged_minute) frame(&b, m, p->minute_ms, &p->s, &p->sk);
             }
         }
         logged_minute += MINUTE_MS;
@@ -548,9 +633,12 @@ int sl_cw_put(sl_cw_t *cw, const sl_cw_datum_t *data, size_t count, void (*done)
             rc = SL_ELIMIT;
             break;
         }
-        rc = point_add(m, data[i].time_ms, &data[i].stats);
+        sl_cw_sketch_t sk;
+        datum_sketch(&data[i], &sk);
+        rc = point_add(m, data[i].time_ms, &data[i].stats, &sk);
         int64_t minute = data[i].time_ms - ((data[i].time_ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS;
-        frame(&j->frames, m, minute, &data[i].stats);
+        frame(&j->frames, m, minute, &data[i].stats, &sk);
+        sl_cw_sketch_free(&sk);
     }
     if (rc == 0 && sl_buf_failed(&j->frames)) rc = SL_ENOMEM;
     if (rc == 0) {
@@ -566,11 +654,24 @@ int sl_cw_put(sl_cw_t *cw, const sl_cw_datum_t *data, size_t count, void (*done)
     return rc;
 }
 
+/* One period's statistics and percentiles to fn (NAN where a percentile is unavailable). */
+static void emit(sl_cw_point_fn fn, void *arg, int64_t time_ms, const sl_cw_stats_t *acc,
+                 const sl_cw_sketch_t *sk, const double *pcts, size_t npct, double *vals,
+                 const char *unit) {
+    for (size_t i = 0; i < npct; i++)
+        if (!sl_cw_sketch_quantile(sk, pcts[i] / 100.0, acc->min, acc->max, &vals[i]))
+            vals[i] = NAN;
+    fn(arg, time_ms, acc, npct ? vals : NULL, unit);
+}
+
 void sl_cw_query(sl_cw_t *cw, const sl_cw_metric_t *id, int64_t start_ms, int64_t end_ms,
-                 int64_t period_s, const char *unit, sl_cw_point_fn fn, void *arg) {
+                 int64_t period_s, const char *unit, const double *pcts, size_t npct,
+                 sl_cw_point_fn fn, void *arg) {
     sl_cw_dim_t sorted[SL_CW_DIMENSIONS_MAX];
     char *key = metric_key(id, sorted);
+    double vals[SL_CW_PERCENTILES_MAX];
     if (!key) return;
+    if (npct > SL_CW_PERCENTILES_MAX) npct = SL_CW_PERCENTILES_MAX;
     int64_t period_ms = period_s * 1000;
     pthread_mutex_lock(&cw->mu);
     sample(cw, sl_time_now_ms(), false); /* up to this moment, as /metrics shows it */
@@ -579,17 +680,24 @@ void sl_cw_query(sl_cw_t *cw, const sl_cw_metric_t *id, int64_t start_ms, int64_
     if (m && (!unit || strcmp(unit, m->unit) == 0) && period_ms > 0) {
         int64_t bucket = INT64_MIN;
         sl_cw_stats_t acc = {0};
+        sl_cw_sketch_t sk = {0};
         for (size_t i = 0; i < m->point_count; i++) {
             const point_t *p = &m->points[i];
             if (p->minute_ms < start_ms || p->minute_ms >= end_ms) continue;
             /* periods aligned to multiples of the period since the epoch, as CloudWatch */
             int64_t b = p->minute_ms - ((p->minute_ms % period_ms) + period_ms) % period_ms;
-            if (b != bucket && acc.count > 0) fn(arg, bucket, &acc, m->unit);
-            if (b != bucket) acc = (sl_cw_stats_t){0};
+            if (b != bucket && acc.count > 0)
+                emit(fn, arg, bucket, &acc, &sk, pcts, npct, vals, m->unit);
+            if (b != bucket) {
+                acc = (sl_cw_stats_t){0};
+                sl_cw_sketch_free(&sk);
+            }
             bucket = b;
             stats_merge(&acc, &p->s);
+            if (npct) sl_cw_sketch_merge(&sk, &p->sk);
         }
-        if (acc.count > 0) fn(arg, bucket, &acc, m->unit);
+        if (acc.count > 0) emit(fn, arg, bucket, &acc, &sk, pcts, npct, vals, m->unit);
+        sl_cw_sketch_free(&sk);
     }
     pthread_mutex_unlock(&cw->mu);
 }
@@ -609,14 +717,41 @@ static bool matches(const cw_metric_t *m, const char *account, const char *ns, c
     return true;
 }
 
-void sl_cw_list(sl_cw_t *cw, const char *account, const char *ns, const char *name,
-                const sl_cw_dim_t *filters, size_t filter_count, sl_cw_metric_fn fn, void *arg) {
+static int key_cmp(const void *a, const void *b) {
+    return strcmp((*(cw_metric_t *const *)a)->key, (*(cw_metric_t *const *)b)->key);
+}
+
+int sl_cw_list(sl_cw_t *cw, const sl_cw_list_query_t *q, sl_cw_metric_fn fn, void *arg,
+               char **next) {
+    *next = NULL;
     pthread_mutex_lock(&cw->mu);
     sample(cw, sl_time_now_ms(), false);
+    cw_metric_t **found = malloc((cw->metric_count ? cw->metric_count : 1) * sizeof *found);
+    if (!found) {
+        pthread_mutex_unlock(&cw->mu);
+        return SL_ENOMEM;
+    }
+    size_t n = 0;
     for (cw_metric_t *m = cw->all; m; m = m->next_all) {
-        if (!matches(m, account, ns, name, filters, filter_count)) continue;
+        if (!matches(m, q->account, q->ns, q->name, q->filters, q->filter_count)) continue;
+        if (q->after && strcmp(m->key, q->after) <= 0) continue;
+        if (q->active_since_ms &&
+            m->points[m->point_count - 1].minute_ms + MINUTE_MS <= q->active_since_ms)
+            continue;
+        found[n++] = m;
+    }
+    qsort(found, n, sizeof *found, key_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (q->limit && i == q->limit) {
+            if (!(*next = strdup(found[i - 1]->key))) rc = SL_ENOMEM;
+            break;
+        }
+        const cw_metric_t *m = found[i];
         sl_cw_metric_t id = {m->account, m->ns, m->name, m->dims, m->dim_count};
         fn(arg, &id);
     }
     pthread_mutex_unlock(&cw->mu);
+    free(found);
+    return rc;
 }

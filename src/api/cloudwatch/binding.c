@@ -4,6 +4,7 @@
 #include "api/cloudwatch/binding.h"
 
 #include "api/cloudwatch/model.h"
+#include "cloudwatch/expr.h"
 #include "core/common.h"
 #include "core/time.h"
 #include "wire/awserror.h"
@@ -11,13 +12,18 @@
 #include "wire/value.h"
 #include "wire/xml.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define INVALID_VALUE "InvalidParameterValue"
 #define INVALID_COMBINATION "InvalidParameterCombination"
 #define MISSING_PARAMETER "MissingParameter"
+#define VALIDATION_ERROR "ValidationError"
+#define LIST_PAGE 500 /* ListMetrics: metrics per answer, as CloudWatch */
 
 static sl_cw_t *store(const sl_front_call_t *call) {
     return call->binding;
@@ -101,7 +107,9 @@ static void put_done(void *arg, int rc) {
 }
 
 /* One datum's statistics: Value, StatisticValues or Values/Counts (exactly one of them). */
-static bool datum_stats(sl_front_call_t *call, const sl_val_t *d, size_t index, sl_cw_stats_t *s) {
+static bool datum_stats(sl_front_call_t *call, const sl_val_t *d, size_t index,
+                        sl_cw_datum_t *datum) {
+    sl_cw_stats_t *s = &datum->stats;
     double v;
     const sl_val_t *sv = sl_val_get(d, "StatisticValues");
     size_t nv = list_len(d, "Values"), nc = list_len(d, "Counts");
@@ -131,10 +139,21 @@ static bool datum_stats(sl_front_call_t *call, const sl_val_t *d, size_t index, 
             return false;
         }
         *s = (sl_cw_stats_t){0};
+        double *values = sl_arena_alloc(call->arena, nv * sizeof *values);
+        double *counts = nc ? sl_arena_alloc(call->arena, nc * sizeof *counts) : NULL;
+        if (!values || (nc && !counts)) {
+            sl_front_fail_internal(call, SL_ENOMEM);
+            return false;
+        }
+        datum->values = values;
+        datum->counts = counts;
+        datum->value_count = nv;
         for (size_t i = 0; i < nv; i++) {
             const sl_val_t *x = list_at(d, "Values", i);
             double c = nc ? list_at(d, "Counts", i)->u.num.d : 1;
             double val = x->u.num.d;
+            values[i] = val;
+            if (counts) counts[i] = c;
             if (s->count == 0 || val < s->min) s->min = val;
             if (s->count == 0 || val > s->max) s->max = val;
             s->count += c;
@@ -168,7 +187,7 @@ static void op_put_metric_data(sl_front_call_t *call) {
         x->unit = str_of(d, "Unit");
         if (!x->unit) x->unit = "None";
         if (!time_of(d, "Timestamp", &x->time_ms)) x->time_ms = call->now_ms;
-        if (!datum_stats(call, d, i + 1, &x->stats)) return;
+        if (!datum_stats(call, d, i + 1, x)) return;
     }
     call->state = st;
     int rc = sl_cw_put(store(call), data, n, put_done, call);
@@ -190,6 +209,26 @@ static int stat_bit(const char *name) {
     return 0;
 }
 
+/* A percentile statistic "pNN" or "pNN.NN" (0 to 100, at most two decimals) into *out. */
+static bool percentile_of(const char *name, double *out) {
+    if (!name || name[0] != 'p' || !isdigit((unsigned char)name[1])) return false;
+    const char *c = name + 1;
+    size_t whole = 0, frac = 0;
+    while (isdigit((unsigned char)*c))
+        c++, whole++;
+    if (*c == '.') {
+        c++;
+        while (isdigit((unsigned char)*c))
+            c++, frac++;
+        if (frac == 0) return false;
+    }
+    if (*c || whole > 3 || frac > 2) return false;
+    double v = strtod(name + 1, NULL);
+    if (v < 0 || v > 100) return false;
+    *out = v;
+    return true;
+}
+
 static double stat_value(const sl_cw_stats_t *s, int bit) {
     switch (bit) {
     case ST_SAMPLE_COUNT:
@@ -208,11 +247,17 @@ static double stat_value(const sl_cw_stats_t *s, int bit) {
 typedef struct {
     sl_front_call_t *call;
     int stats;
+    const char *const *ext_names; /* ExtendedStatistics, in the request's order */
+    size_t ext_count;
     sl_xml_writer_t *w;
 } points_t;
 
-static void on_point(void *arg, int64_t time_ms, const sl_cw_stats_t *s, const char *unit) {
+static void on_point(void *arg, int64_t time_ms, const sl_cw_stats_t *s, const double *pct,
+                     const char *unit) {
     points_t *p = arg;
+    size_t available = 0;
+    for (size_t i = 0; i < p->ext_count; i++)
+        available += !isnan(pct[i]);
     if (p->w) {
         char ts[32];
         format_time(time_ms, ts);
@@ -220,6 +265,17 @@ static void on_point(void *arg, int64_t time_ms, const sl_cw_stats_t *s, const c
         sl_xml_element(p->w, "Timestamp", ts);
         for (int i = 0; i < 5; i++)
             if (p->stats & (1 << i)) xml_double(p->w, stat_names[i], stat_value(s, 1 << i));
+        if (available) {
+            sl_xml_open(p->w, "ExtendedStatistics", NULL);
+            for (size_t i = 0; i < p->ext_count; i++) {
+                if (isnan(pct[i])) continue;
+                sl_xml_open(p->w, "entry", NULL);
+                sl_xml_element(p->w, "key", p->ext_names[i]);
+                xml_double(p->w, "value", pct[i]);
+                sl_xml_close(p->w);
+            }
+            sl_xml_close(p->w);
+        }
         sl_xml_element(p->w, "Unit", unit);
         sl_xml_close(p->w);
         return;
@@ -233,6 +289,16 @@ static void on_point(void *arg, int64_t time_ms, const sl_cw_stats_t *s, const c
             sl_enc_key(e, stat_names[i]);
             sl_enc_double(e, stat_value(s, 1 << i));
         }
+    if (available) {
+        sl_enc_key(e, "ExtendedStatistics");
+        sl_enc_map_begin(e);
+        for (size_t i = 0; i < p->ext_count; i++) {
+            if (isnan(pct[i])) continue;
+            sl_enc_key(e, p->ext_names[i]);
+            sl_enc_double(e, pct[i]);
+        }
+        sl_enc_map_end(e);
+    }
     sl_enc_kv_cstr(e, "Unit", unit);
     sl_enc_map_end(e);
 }
@@ -263,7 +329,21 @@ static void op_get_metric_statistics(sl_front_call_t *call) {
         const sl_val_t *s = list_at(in, "Statistics", i);
         stats |= stat_bit(s->type == SL_VAL_STRING ? s->u.str.ptr : NULL);
     }
-    if (!stats) {
+    size_t next = list_len(in, "ExtendedStatistics");
+    if (next > SL_CW_PERCENTILES_MAX) next = SL_CW_PERCENTILES_MAX; /* the model's bound */
+    const char *ext_names[SL_CW_PERCENTILES_MAX];
+    double pcts[SL_CW_PERCENTILES_MAX];
+    for (size_t i = 0; i < next; i++) {
+        const sl_val_t *x = list_at(in, "ExtendedStatistics", i);
+        ext_names[i] = x->type == SL_VAL_STRING ? x->u.str.ptr : "";
+        if (!percentile_of(ext_names[i], &pcts[i])) {
+            sl_front_fail(call, INVALID_VALUE,
+                          "The value %s for parameter ExtendedStatistics is not supported.",
+                          ext_names[i]);
+            return;
+        }
+    }
+    if (!stats && !next) {
         sl_front_fail(call, MISSING_PARAMETER,
                       "At least one of the parameters Statistics and ExtendedStatistics must be "
                       "specified.");
@@ -276,14 +356,15 @@ static void op_get_metric_statistics(sl_front_call_t *call) {
         .account = call->account, .ns = str_of(in, "Namespace"), .name = str_of(in, "MetricName")};
     m.dims = dims_of(call, in, &m.dim_count);
     if (!m.dims) return sl_front_fail_internal(call, SL_ENOMEM);
-    points_t p = {.call = call, .stats = stats};
+    points_t p = {.call = call, .stats = stats, .ext_names = ext_names, .ext_count = next};
+    const char *unit = str_of(in, "Unit");
     if (call->query) {
         sl_xml_writer_t w;
         sl_front_query_begin(call, &w, true);
         sl_xml_element(&w, "Label", m.name);
         sl_xml_open(&w, "Datapoints", NULL);
         p.w = &w;
-        sl_cw_query(store(call), &m, start, end, period, str_of(in, "Unit"), on_point, &p);
+        sl_cw_query(store(call), &m, start, end, period, unit, pcts, next, on_point, &p);
         sl_xml_close(&w);
         sl_front_query_end(call, &w);
         return;
@@ -293,7 +374,7 @@ static void op_get_metric_statistics(sl_front_call_t *call) {
     sl_enc_kv_cstr(e, "Label", m.name);
     sl_enc_key(e, "Datapoints");
     sl_enc_array_begin(e);
-    sl_cw_query(store(call), &m, start, end, period, str_of(in, "Unit"), on_point, &p);
+    sl_cw_query(store(call), &m, start, end, period, unit, pcts, next, on_point, &p);
     sl_enc_array_end(e);
     sl_enc_map_end(e);
     sl_front_reply(call);
@@ -302,31 +383,156 @@ static void op_get_metric_statistics(sl_front_call_t *call) {
 /* ---- GetMetricData ---- */
 
 typedef struct {
-    int64_t *times;
-    double *values;
-    size_t count, cap;
-    int stat;
+    sl_cw_series_t s;
+    size_t cap;
+    int stat;   /* a statistic bit, or 0 for a percentile */
+    double pct; /* the percentile */
     sl_arena_t *arena;
 } series_t;
 
-static void on_series_point(void *arg, int64_t time_ms, const sl_cw_stats_t *s, const char *unit) {
+static void on_series_point(void *arg, int64_t time_ms, const sl_cw_stats_t *s, const double *pct,
+                            const char *unit) {
     (void)unit;
     series_t *x = arg;
-    if (x->count == x->cap) {
+    double v = x->stat ? stat_value(s, x->stat) : pct[0];
+    if (isnan(v)) return; /* no percentile for this period */
+    if (x->s.n == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 64;
         int64_t *t = sl_arena_alloc(x->arena, cap * sizeof *t);
-        double *v = sl_arena_alloc(x->arena, cap * sizeof *v);
-        if (!t || !v) return;
-        if (x->count) {
-            memcpy(t, x->times, x->count * sizeof *t);
-            memcpy(v, x->values, x->count * sizeof *v);
+        double *vals = sl_arena_alloc(x->arena, cap * sizeof *vals);
+        if (!t || !vals) return;
+        if (x->s.n) {
+            memcpy(t, x->s.t, x->s.n * sizeof *t);
+            memcpy(vals, x->s.v, x->s.n * sizeof *vals);
         }
-        x->times = t;
-        x->values = v;
+        x->s.t = t;
+        x->s.v = vals;
         x->cap = cap;
     }
-    x->times[x->count] = time_ms;
-    x->values[x->count++] = stat_value(s, x->stat);
+    x->s.t[x->s.n] = time_ms;
+    x->s.v[x->s.n++] = v;
+}
+
+/* One query of GetMetricData while it is evaluated. */
+typedef enum { Q_TODO, Q_BUSY, Q_DONE } qstate_t;
+
+typedef struct {
+    const sl_val_t *q;
+    const char *id;
+    sl_cw_expr_t *expr; /* NULL for a MetricStat query */
+    series_t metric;    /* a MetricStat query's series */
+    sl_cw_value_t value;
+    qstate_t state;
+} query_t;
+
+typedef struct {
+    sl_front_call_t *call;
+    query_t *queries;
+    size_t count;
+    sl_cw_eval_t ev;
+} gmd_t;
+
+static int eval_query(gmd_t *g, query_t *q, char *err, size_t cap);
+
+static int lookup(void *ctx, const char *id, sl_cw_value_t *out, char *err, size_t cap) {
+    gmd_t *g = ctx;
+    for (size_t i = 0; i < g->count; i++) {
+        query_t *q = &g->queries[i];
+        if (strcmp(q->id, id) != 0) continue;
+        int rc = eval_query(g, q, err, cap);
+        if (rc == 0) *out = q->value;
+        return rc;
+    }
+    return SL_ENOTFOUND;
+}
+
+static int eval_query(gmd_t *g, query_t *q, char *err, size_t cap) {
+    if (q->state == Q_DONE) return 0;
+    if (q->state == Q_BUSY) {
+        snprintf(err, cap, "the expression %s refers to itself", q->id);
+        return SL_EINVAL;
+    }
+    q->state = Q_BUSY;
+    int rc = sl_cw_expr_eval(q->expr, &g->ev, &q->value, err, cap);
+    q->state = Q_DONE;
+    return rc;
+}
+
+static bool id_valid(const char *id) {
+    if (!id || !islower((unsigned char)id[0])) return false;
+    for (const char *c = id; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_') return false;
+    return true;
+}
+
+/* A scalar result is shown at every timestamp any MetricStat query has. */
+static int scalar_series(gmd_t *g, double v, sl_cw_series_t *out) {
+    size_t total = 0;
+    for (size_t i = 0; i < g->count; i++)
+        if (!g->queries[i].expr) total += g->queries[i].metric.s.n;
+    int64_t *t = sl_arena_alloc(g->call->arena, (total ? total : 1) * sizeof *t);
+    double *vals = sl_arena_alloc(g->call->arena, (total ? total : 1) * sizeof *vals);
+    if (!t || !vals) return SL_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < g->count; i++) {
+        const sl_cw_series_t *s = &g->queries[i].metric.s;
+        if (g->queries[i].expr) continue;
+        for (size_t k = 0; k < s->n; k++) {
+            size_t j = 0;
+            while (j < n && t[j] != s->t[k])
+                j++;
+            if (j == n) t[n++] = s->t[k];
+        }
+    }
+    for (size_t i = 1; i < n; i++) /* insertion sort: few points */
+        for (size_t j = i; j > 0 && t[j - 1] > t[j]; j--) {
+            int64_t x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    for (size_t i = 0; i < n; i++)
+        vals[i] = v;
+    *out = (sl_cw_series_t){.t = t, .v = vals, .n = n};
+    return 0;
+}
+
+static void write_result(sl_front_call_t *call, sl_xml_writer_t *w, const char *id,
+                         const char *label, const sl_cw_series_t *r, bool ascending) {
+    if (call->query) {
+        sl_xml_open(w, "member", NULL);
+        sl_xml_element(w, "Id", id);
+        sl_xml_element(w, "Label", label);
+        sl_xml_open(w, "Timestamps", NULL);
+        for (size_t k = 0; k < r->n; k++) {
+            char ts[32];
+            format_time(r->t[ascending ? k : r->n - 1 - k], ts);
+            sl_xml_element(w, "member", ts);
+        }
+        sl_xml_close(w);
+        sl_xml_open(w, "Values", NULL);
+        for (size_t k = 0; k < r->n; k++)
+            xml_double(w, "member", r->v[ascending ? k : r->n - 1 - k]);
+        sl_xml_close(w);
+        sl_xml_element(w, "StatusCode", "Complete");
+        sl_xml_close(w);
+        return;
+    }
+    sl_enc_t *e = &call->enc;
+    sl_enc_map_begin(e);
+    sl_enc_kv_cstr(e, "Id", id);
+    sl_enc_kv_cstr(e, "Label", label);
+    sl_enc_key(e, "Timestamps");
+    sl_enc_array_begin(e);
+    for (size_t k = 0; k < r->n; k++)
+        sl_enc_timestamp_ms(e, r->t[ascending ? k : r->n - 1 - k]);
+    sl_enc_array_end(e);
+    sl_enc_key(e, "Values");
+    sl_enc_array_begin(e);
+    for (size_t k = 0; k < r->n; k++)
+        sl_enc_double(e, r->v[ascending ? k : r->n - 1 - k]);
+    sl_enc_array_end(e);
+    sl_enc_kv_cstr(e, "StatusCode", "Complete");
+    sl_enc_map_end(e);
 }
 
 static void op_get_metric_data(sl_front_call_t *call) {
@@ -343,26 +549,68 @@ static void op_get_metric_data(sl_front_call_t *call) {
     const char *scan = str_of(in, "ScanBy");
     bool ascending = scan && strcmp(scan, "TimestampAscending") == 0;
     size_t n = list_len(in, "MetricDataQueries");
-    series_t *results = sl_arena_calloc(call->arena, n ? n : 1, sizeof *results);
-    if (!results) return sl_front_fail_internal(call, SL_ENOMEM);
+    query_t *qs = sl_arena_calloc(call->arena, n ? n : 1, sizeof *qs);
+    const char **metric_ids = sl_arena_calloc(call->arena, n ? n : 1, sizeof *metric_ids);
+    sl_cw_series_t *metrics = sl_arena_calloc(call->arena, n ? n : 1, sizeof *metrics);
+    if (!qs || !metric_ids || !metrics) return sl_front_fail_internal(call, SL_ENOMEM);
+    gmd_t g = {.call = call, .queries = qs, .count = n};
+    size_t metric_count = 0;
+    int64_t default_period = 0;
+    char err[256];
+    /* first the checks of every query, then the MetricStat queries' data */
     for (size_t i = 0; i < n; i++) {
-        const sl_val_t *q = list_at(in, "MetricDataQueries", i);
-        const sl_val_t *ms = sl_val_get(q, "MetricStat");
-        if (!ms) {
-            sl_front_fail(call, INVALID_VALUE,
-                          "Metric math expressions are not supported by this server "
-                          "(MetricDataQueries.member.%zu).",
+        query_t *q = &qs[i];
+        q->q = list_at(in, "MetricDataQueries", i);
+        q->id = str_of(q->q, "Id");
+        const sl_val_t *ms = sl_val_get(q->q, "MetricStat");
+        const char *expr = str_of(q->q, "Expression");
+        if (!id_valid(q->id)) {
+            sl_front_fail(call, VALIDATION_ERROR,
+                          "The value %s for parameter MetricDataQueries.member.%zu.Id is not "
+                          "valid: it must start with a lowercase letter and contain only "
+                          "letters, numbers and underscores.",
+                          q->id ? q->id : "", i + 1);
+            return;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(qs[k].id, q->id) == 0) {
+                sl_front_fail(call, VALIDATION_ERROR,
+                              "The value %s for parameter MetricDataQueries.member.%zu.Id is "
+                              "used by more than one query.",
+                              q->id, i + 1);
+                return;
+            }
+        if (!ms && !expr) {
+            sl_front_fail(call, VALIDATION_ERROR,
+                          "The parameter MetricDataQueries.member.%zu.MetricStat is required.\n",
                           i + 1);
             return;
         }
-        const sl_val_t *metric = sl_val_get(ms, "Metric");
-        results[i].stat = stat_bit(str_of(ms, "Stat"));
-        results[i].arena = call->arena;
-        if (!results[i].stat) {
-            sl_front_fail(call, INVALID_VALUE,
-                          "The value %s for parameter MetricDataQueries.member.%zu.MetricStat.Stat "
-                          "is not supported by this server.",
-                          str_of(ms, "Stat") ? str_of(ms, "Stat") : "", i + 1);
+        if (ms && expr) {
+            sl_front_fail(call, VALIDATION_ERROR,
+                          "The parameters MetricDataQueries.member.%zu.MetricStat and "
+                          "MetricDataQueries.member.%zu.Expression are mutually exclusive and "
+                          "you have specified both.",
+                          i + 1, i + 1);
+            return;
+        }
+        if (expr) {
+            int rc = sl_cw_expr_parse(expr, call->arena, &q->expr, err, sizeof err);
+            if (rc == SL_ENOMEM) return sl_front_fail_internal(call, rc);
+            if (rc) {
+                sl_front_fail(call, VALIDATION_ERROR, "Error in expression %s: %s", q->id, err);
+                return;
+            }
+            continue;
+        }
+        const char *stat = str_of(ms, "Stat");
+        q->metric.stat = stat_bit(stat);
+        q->metric.arena = call->arena;
+        if (!q->metric.stat && !percentile_of(stat, &q->metric.pct)) {
+            sl_front_fail(call, VALIDATION_ERROR,
+                          "The value for parameter MetricDataQueries.member.%zu.MetricStat.Stat "
+                          "is not a valid statistic.",
+                          i + 1);
             return;
         }
         int64_t period = 0;
@@ -371,13 +619,48 @@ static void op_get_metric_data(sl_front_call_t *call) {
             sl_front_fail(call, INVALID_VALUE, "The parameter Period must be a multiple of 60.");
             return;
         }
+        if (!default_period) default_period = period;
+    }
+    for (size_t i = 0; i < n; i++) {
+        query_t *q = &qs[i];
+        if (q->expr) continue;
+        const sl_val_t *ms = sl_val_get(q->q, "MetricStat");
+        const sl_val_t *metric = sl_val_get(ms, "Metric");
         sl_cw_metric_t m = {.account = call->account,
                             .ns = str_of(metric, "Namespace"),
                             .name = str_of(metric, "MetricName")};
         m.dims = dims_of(call, metric, &m.dim_count);
         if (!m.dims || !m.ns || !m.name) return sl_front_fail_internal(call, SL_ENOMEM);
-        sl_cw_query(store(call), &m, start, end, period, str_of(ms, "Unit"), on_series_point,
-                    &results[i]);
+        sl_val_get_int(ms, "Period", &q->metric.s.period_s);
+        const char *label = str_of(q->q, "Label");
+        q->metric.s.label = label ? label : m.name;
+        sl_cw_query(store(call), &m, start, end, q->metric.s.period_s, str_of(ms, "Unit"),
+                    &q->metric.pct, q->metric.stat ? 0 : 1, on_series_point, &q->metric);
+        q->value = (sl_cw_value_t){.kind = SL_CW_SERIES, .series = q->metric.s};
+        q->state = Q_DONE;
+        metrics[metric_count] = q->metric.s;
+        metric_ids[metric_count++] = q->id;
+    }
+    g.ev = (sl_cw_eval_t){.arena = call->arena,
+                          .lookup = lookup,
+                          .ctx = &g,
+                          .metrics = metrics,
+                          .metric_ids = metric_ids,
+                          .metric_count = metric_count,
+                          .start_ms = start,
+                          .end_ms = end,
+                          .period_s = default_period ? default_period : 60};
+    for (size_t i = 0; i < n; i++) {
+        query_t *q = &qs[i];
+        if (!q->expr) continue;
+        int64_t period = 0;
+        if (sl_val_get_int(q->q, "Period", &period) && period > 0) g.ev.period_s = period;
+        int rc = eval_query(&g, q, err, sizeof err);
+        if (rc == SL_ENOMEM) return sl_front_fail_internal(call, rc);
+        if (rc) {
+            sl_front_fail(call, VALIDATION_ERROR, "Error in expression %s: %s", q->id, err);
+            return;
+        }
     }
     sl_xml_writer_t w;
     sl_enc_t *e = &call->enc;
@@ -390,47 +673,30 @@ static void op_get_metric_data(sl_front_call_t *call) {
         sl_enc_array_begin(e);
     }
     for (size_t i = 0; i < n; i++) {
-        const sl_val_t *q = list_at(in, "MetricDataQueries", i);
+        query_t *q = &qs[i];
         bool ret = true;
-        sl_val_get_bool(q, "ReturnData", &ret);
+        sl_val_get_bool(q->q, "ReturnData", &ret);
         if (!ret) continue;
-        const char *id = str_of(q, "Id"), *label = str_of(q, "Label");
-        if (!label) label = str_of(sl_val_get(sl_val_get(q, "MetricStat"), "Metric"), "MetricName");
-        const series_t *r = &results[i];
-        if (call->query) {
-            sl_xml_open(&w, "member", NULL);
-            sl_xml_element(&w, "Id", id);
-            sl_xml_element(&w, "Label", label);
-            sl_xml_open(&w, "Timestamps", NULL);
-            for (size_t k = 0; k < r->count; k++) {
-                char ts[32];
-                format_time(r->times[ascending ? k : r->count - 1 - k], ts);
-                sl_xml_element(&w, "member", ts);
+        const char *label = str_of(q->q, "Label");
+        if (!q->expr) {
+            write_result(call, &w, q->id, q->metric.s.label, &q->metric.s, ascending);
+        } else if (q->value.kind == SL_CW_SERIES) {
+            write_result(call, &w, q->id, label ? label : q->id, &q->value.series, ascending);
+        } else if (q->value.kind == SL_CW_ARRAY) {
+            for (size_t k = 0; k < q->value.count; k++) {
+                const sl_cw_series_t *s = &q->value.items[k];
+                write_result(call, &w, q->id,
+                             label      ? label
+                             : s->label ? s->label
+                                        : q->id,
+                             s, ascending);
             }
-            sl_xml_close(&w);
-            sl_xml_open(&w, "Values", NULL);
-            for (size_t k = 0; k < r->count; k++)
-                xml_double(&w, "member", r->values[ascending ? k : r->count - 1 - k]);
-            sl_xml_close(&w);
-            sl_xml_element(&w, "StatusCode", "Complete");
-            sl_xml_close(&w);
-            continue;
+        } else {
+            sl_cw_series_t s;
+            if (scalar_series(&g, q->value.scalar, &s))
+                return sl_front_fail_internal(call, SL_ENOMEM);
+            write_result(call, &w, q->id, label ? label : q->id, &s, ascending);
         }
-        sl_enc_map_begin(e);
-        sl_enc_kv_cstr(e, "Id", id);
-        sl_enc_kv_cstr(e, "Label", label);
-        sl_enc_key(e, "Timestamps");
-        sl_enc_array_begin(e);
-        for (size_t k = 0; k < r->count; k++)
-            sl_enc_timestamp_ms(e, r->times[ascending ? k : r->count - 1 - k]);
-        sl_enc_array_end(e);
-        sl_enc_key(e, "Values");
-        sl_enc_array_begin(e);
-        for (size_t k = 0; k < r->count; k++)
-            sl_enc_double(e, r->values[ascending ? k : r->count - 1 - k]);
-        sl_enc_array_end(e);
-        sl_enc_kv_cstr(e, "StatusCode", "Complete");
-        sl_enc_map_end(e);
     }
     if (call->query) {
         sl_xml_close(&w);
@@ -487,29 +753,80 @@ static void on_metric(void *arg, const sl_cw_metric_t *m) {
     sl_enc_map_end(e);
 }
 
+/* NextToken: the hex of the last metric key of the page before. */
+static char *token_encode(sl_arena_t *a, const char *key) {
+    size_t n = strlen(key);
+    char *t = sl_arena_alloc(a, 2 * n + 1);
+    for (size_t i = 0; t && i < n; i++)
+        snprintf(t + 2 * i, 3, "%02x", (unsigned char)key[i]);
+    return t;
+}
+
+static char *token_decode(sl_arena_t *a, const char *t) {
+    size_t n = strlen(t);
+    if (n == 0 || n % 2 || n > 2 * 4096) return NULL;
+    char *key = sl_arena_alloc(a, n / 2 + 1);
+    for (size_t i = 0; key && i < n / 2; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = t[2 * i + (size_t)k];
+            int d = isdigit((unsigned char)c) ? c - '0'
+                    : (c >= 'a' && c <= 'f')  ? c - 'a' + 10
+                                              : -1;
+            if (d < 0) return NULL;
+            v = v * 16 + (unsigned)d;
+        }
+        if (v == 0) return NULL;
+        key[i] = (char)v;
+        key[i + 1] = 0;
+    }
+    return key;
+}
+
 static void op_list_metrics(sl_front_call_t *call) {
     const sl_val_t *in = call->in;
     size_t nf = 0;
     sl_cw_dim_t *filters = dims_of(call, in, &nf);
     if (!filters) return sl_front_fail_internal(call, SL_ENOMEM);
     list_t l = {.call = call};
-    const char *ns = str_of(in, "Namespace"), *name = str_of(in, "MetricName");
+    sl_cw_list_query_t q = {.account = call->account,
+                            .ns = str_of(in, "Namespace"),
+                            .name = str_of(in, "MetricName"),
+                            .filters = filters,
+                            .filter_count = nf,
+                            .limit = LIST_PAGE};
+    const char *token = str_of(in, "NextToken");
+    if (token && !(q.after = token_decode(call->arena, token))) {
+        sl_front_fail(call, INVALID_VALUE, "Request parameter NextToken is invalid");
+        return;
+    }
+    const char *recent = str_of(in, "RecentlyActive"); /* PT3H: the model's only value */
+    if (recent) q.active_since_ms = call->now_ms - 3 * 3600 * 1000;
+    char *next = NULL;
+    sl_xml_writer_t w;
+    sl_enc_t *e = &call->enc;
     if (call->query) {
-        sl_xml_writer_t w;
         sl_front_query_begin(call, &w, true);
         sl_xml_open(&w, "Metrics", NULL);
         l.w = &w;
-        sl_cw_list(store(call), call->account, ns, name, filters, nf, on_metric, &l);
+    } else {
+        sl_enc_map_begin(e);
+        sl_enc_key(e, "Metrics");
+        sl_enc_array_begin(e);
+    }
+    int rc = sl_cw_list(store(call), &q, on_metric, &l, &next);
+    bool more = next != NULL;
+    const char *token_out = more ? token_encode(call->arena, next) : NULL;
+    free(next);
+    if (rc || (more && !token_out)) return sl_front_fail_internal(call, rc ? rc : SL_ENOMEM);
+    if (call->query) {
         sl_xml_close(&w);
+        if (token_out) sl_xml_element(&w, "NextToken", token_out);
         sl_front_query_end(call, &w);
         return;
     }
-    sl_enc_t *e = &call->enc;
-    sl_enc_map_begin(e);
-    sl_enc_key(e, "Metrics");
-    sl_enc_array_begin(e);
-    sl_cw_list(store(call), call->account, ns, name, filters, nf, on_metric, &l);
     sl_enc_array_end(e);
+    if (token_out) sl_enc_kv_cstr(e, "NextToken", token_out);
     sl_enc_map_end(e);
     sl_front_reply(call);
 }
