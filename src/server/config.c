@@ -189,7 +189,7 @@ static const opt_t g_opts[] = {
      "objects and prefixes; 0 = the clock"},
     {"analytics_clock", S(analytics_clock), "wall", 0, 0, analytics_clock_choices,
      "Tests: the clock of Kinesis Analytics applications: wall, or virtual (starts at 0 and moves "
-     "only by POST /_sluice/analytics/clock, docs/analytics.md)"},
+     "only by POST /admin/analytics/clock, docs/analytics.md)"},
     {"s3_external_buckets", S(s3_external_buckets), "", 0, 0, NULL,
      "File mapping Firehose destination buckets to external S3-compatible servers, one "
      "`bucket endpoint-url access-key secret [region]` a line (docs/firehose.md)"},

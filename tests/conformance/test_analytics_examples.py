@@ -4,7 +4,7 @@ documentation) run end to end: applications made with boto3's `kinesisanalytics`
 put into real Sluice streams with boto3, and the rows read back from real output streams, exact.
 
 The server runs with `--analytics-clock virtual`: a record's ROWTIME is the virtual clock's time
-when the application reads it, and `POST /_sluice/analytics/clock` moves the clock only after every
+when the application reads it, and `POST /admin/analytics/clock` moves the clock only after every
 running application read what its input holds, then closes the windows that end by the new time and
 delivers their rows before it answers. So each example puts the rows of one instant, moves the clock
 to the next instant, and finds the rows of the windows that closed in the output stream at once: no
@@ -42,7 +42,7 @@ def ts(ms_value):
 
 class Clock:
     def __init__(self, server):
-        self.url = server.endpoint + "/_sluice/analytics/clock"
+        self.url = server.endpoint + "/admin/analytics/clock"
 
     def call(self, body=None):
         req = urllib.request.Request(self.url, data=None if body is None else body,

@@ -19,7 +19,7 @@ sl_front_op_fn sl_kdaapi_handler(const char *op_name);
 void sl_kdaapi_describe_v2(sl_front_service_t *svc);
 sl_front_op_fn sl_kdaapi_handler_v2(const char *op_name);
 
-/* The virtual clock's route, GET and POST /_sluice/analytics/clock (clock.c): the clock's time,
+/* The virtual clock's route, GET and POST /admin/analytics/clock (clock.c): the clock's time,
  * and moving it ({"now_ms": N}) for tests run with --analytics-clock virtual. */
 struct sl_an_clock;
 int sl_kdaapi_register_clock(sl_front_t *front, struct sl_an_clock *clock);

@@ -1,4 +1,4 @@
-/* The virtual clock's route (docs/analytics.md "Virtual clock"): GET /_sluice/analytics/clock
+/* The virtual clock's route (docs/analytics.md "Virtual clock"): GET /admin/analytics/clock
  * answers the clock's time, POST with {"now_ms": N} moves it (analytics/clock.h) and answers once
  * every running application read its input at the old time and delivered the rows of the windows
  * the move closed. Not an AWS operation: a plain route of the front, for tests. */
@@ -96,10 +96,8 @@ static void clock_route(sl_front_call_t *call) {
 }
 
 int sl_kdaapi_register_clock(sl_front_t *front, sl_an_clock_t *clock) {
-    int rc =
-        sl_front_add_route(front, "GET", "/_sluice/analytics/clock", false, clock_route, clock);
+    int rc = sl_front_add_route(front, "GET", "/admin/analytics/clock", false, clock_route, clock);
     if (rc == 0)
-        rc = sl_front_add_route(front, "POST", "/_sluice/analytics/clock", false, clock_route,
-                                clock);
+        rc = sl_front_add_route(front, "POST", "/admin/analytics/clock", false, clock_route, clock);
     return rc;
 }
