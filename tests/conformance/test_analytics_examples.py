@@ -169,6 +169,11 @@ CREATE OR REPLACE PUMP "CITY_PUMP" AS INSERT INTO "CITY_STREAM"
     MAX(TEMP) AS MAX_TEMP, SUM(TEMP)/COUNT(TEMP) AS AVG_TEMP
   FROM WEATHERSTREAM
   GROUP BY FLOOR(WEATHERSTREAM.ROWTIME TO DAY), CITY;
+CREATE OR REPLACE STREAM "SLIDING" (ROW_TIME TIMESTAMP, WMIN_TEMP INTEGER, WMAX_TEMP INTEGER);
+CREATE OR REPLACE PUMP "SLIDING_PUMP" AS INSERT INTO "SLIDING"
+  SELECT STREAM ROWTIME AS ROW_TIME, MIN(TEMP) OVER W1 AS WMIN_TEMP, MAX(TEMP) OVER W1 AS WMAX_TEMP
+  FROM WEATHERSTREAM
+  WINDOW W1 AS (RANGE INTERVAL '1' DAY PRECEDING);
 """
 
 
@@ -184,12 +189,15 @@ def weather_offsets(day0):
     return [(ms("2018-" + t) - first, city, temp) for t, city, temp in WEATHER]
 
 
-def test_tumbling_daily_min_max_t1_t2(vserver):
-    """T1, T2: daily MIN/MAX, and per city with the integer average, through the AWS CLI v2."""
+def test_tumbling_and_sliding_t1_t2_t3(vserver):
+    """T1, T2: daily MIN/MAX, and per city with the integer average; T3: MIN/MAX over a sliding
+    day, one row per input row (the lower bound inclusive). Through the AWS CLI v2."""
     clock, kinesis = Clock(vserver), client_for(vserver)
     in_name, out_name, city_name = unique_name("wx"), unique_name("wxout"), unique_name("wxcity")
+    slide_name = unique_name("wxslide")
     in_arn, out_arn, city_arn = stream(kinesis, in_name), stream(kinesis, out_name), \
         stream(kinesis, city_name)
+    slide_arn = stream(kinesis, slide_name)
     day0 = clock.fresh_day("2018-11-01 00:00")
     name = unique_name("weather")
     env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
@@ -205,7 +213,8 @@ def test_tumbling_daily_min_max_t1_t2(vserver):
     cli("create-application", "--application-name", name, "--application-code", WEATHER_CODE,
         "--inputs", json.dumps([json_input(in_arn, [("CITY", "VARCHAR(20)"),
                                                     ("TEMP", "INTEGER")])]),
-        "--outputs", json.dumps([stream_output(out_arn), stream_output(city_arn, "CITY_STREAM")]))
+        "--outputs", json.dumps([stream_output(out_arn), stream_output(city_arn, "CITY_STREAM"),
+                                 stream_output(slide_arn, "SLIDING")]))
     detail = cli("describe-application", "--application-name", name)["ApplicationDetail"]
     cli("start-application", "--application-name", name, "--input-configurations",
         json.dumps([{"Id": detail["InputDescriptions"][0]["InputId"],
@@ -223,6 +232,12 @@ def test_tumbling_daily_min_max_t1_t2(vserver):
         {"FLOOR_DAY": d[0], "CITY": "Miami", "MIN_TEMP": 65, "MAX_TEMP": 71, "AVG_TEMP": 68},
         {"FLOOR_DAY": d[1], "CITY": "Anchorage", "MIN_TEMP": 2, "MAX_TEMP": 4, "AVG_TEMP": 3},
         {"FLOOR_DAY": d[1], "CITY": "Denver", "MIN_TEMP": 39, "MAX_TEMP": 56, "AVG_TEMP": 47}]
+    # T3: the first nine rows as the documentation lists them, the rest with an inclusive bound
+    sliding = [(29, 29), (2, 29), (2, 65), (2, 65), (2, 65), (2, 65), (2, 65), (2, 71), (2, 71),
+               (2, 71), (2, 71), (4, 71), (3, 71), (3, 71), (2, 71), (2, 56), (2, 56), (1, 56)]
+    assert rows_of(kinesis, slide_name) == [
+        {"ROW_TIME": ts(day0 + t), "WMIN_TEMP": lo, "WMAX_TEMP": hi}
+        for (t, _, _), (lo, hi) in zip(weather_offsets(day0), sliding)]
     # no row for 11-03 until the clock reaches 11-04 00:00
     clock.set(day0 + DAY_MS * 3)
     assert rows_of(kinesis, out_name)[2:] == [{"FLOOR_DAY": d[2], "MIN_TEMP": 1, "MAX_TEMP": 36}]
@@ -861,3 +876,94 @@ def test_firehose_input_window_survives_kill_9(make_server):
     clock.set(day + 60_000)  # closes the window
     assert sorted((r["TICKER"], r["N"], r["TOTAL"]) for r in rows_of(kinesis, out_name)) == [
         ("AMZN", 3, 7.0), ("GOOG", 1, 7.0), ("MSFT", 1, 10.0)]
+
+
+JOIN_CODE = """CREATE OR REPLACE STREAM ORDERS_STREAM ("orderid" INTEGER);
+CREATE OR REPLACE PUMP "ORDERS_PUMP" AS INSERT INTO ORDERS_STREAM
+  SELECT STREAM "orderid" FROM "SOURCE_SQL_STREAM_001" WHERE "orders" = 1;
+CREATE OR REPLACE STREAM SHIPMENTS_STREAM ("orderid" INTEGER);
+CREATE OR REPLACE PUMP "SHIPMENTS_PUMP" AS INSERT INTO SHIPMENTS_STREAM
+  SELECT STREAM "orderid" FROM "SOURCE_SQL_STREAM_001" WHERE "shipments" = 2;
+"""
+
+JOIN_PUMP = """CREATE OR REPLACE STREAM "{name}" ("jointime" TIMESTAMP, "orderid" INTEGER,
+  "shipmentrowtime" TIMESTAMP, "orderrowtime" TIMESTAMP);
+CREATE OR REPLACE PUMP "{name}_PUMP" AS INSERT INTO "{name}"
+  SELECT STREAM ROWTIME AS "jointime", COALESCE(o."orderid", s."orderid") AS "orderid",
+    s.ROWTIME AS "shipmentrowtime", o.ROWTIME AS "orderrowtime"
+  FROM {join} ON o."orderid" = s."orderid";
+"""
+
+JOINS = {
+    "JOIN_A": "ORDERS_STREAM OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS o "
+              "JOIN SHIPMENTS_STREAM AS s",
+    "JOIN_C": "ORDERS_STREAM OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS o "
+              "RIGHT JOIN SHIPMENTS_STREAM AS s",
+    "JOIN_E": "ORDERS_STREAM OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS o "
+              "LEFT JOIN SHIPMENTS_STREAM AS s",
+}
+
+
+def test_stream_to_stream_joins_t6(vserver):
+    """T6 (SQL reference, JOIN clause): orders and shipments split from one source by pumps, an
+    orders window of one minute joined with shipments (6a), RIGHT JOIN (6c) and LEFT JOIN (6e,
+    unmatched orders emitted when they leave their window; Sluice lists only orders that never
+    matched, docs/analytics.md)."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    code = JOIN_CODE + "".join(JOIN_PUMP.format(name=n, join=j) for n, j in JOINS.items())
+    app = App(vserver, code, [("orders", "INTEGER"), ("shipments", "INTEGER"),
+                              ("orderid", "INTEGER")], outputs=tuple(JOINS))
+    at = lambda hms: day + ms("1970-01-01 " + hms)  # noqa: E731
+    order = lambda oid: {"orders": 1, "orderid": oid}  # noqa: E731
+    shipment = lambda oid: {"shipments": 2, "orderid": oid}  # noqa: E731
+    for t, rows in [("10:00:00", [order(101), shipment(100)]), ("10:00:20", [order(102)]),
+                    ("10:00:30", [order(103)]), ("10:00:40", [order(104)]),
+                    ("10:00:45", [shipment(104), order(100)]), ("10:00:50", [shipment(105)])]:
+        clock.set(at(t))
+        app.put(rows)
+    clock.set(at("10:03:00"))
+
+    def row(joined, oid, shipped, ordered):
+        return {"jointime": ts(at(joined)), "orderid": oid,
+                "shipmentrowtime": shipped and ts(at(shipped)),
+                "orderrowtime": ordered and ts(at(ordered))}
+
+    assert app.rows("JOIN_A") == [row("10:00:45", 104, "10:00:45", "10:00:40")]
+    assert app.rows("JOIN_C") == [row("10:00:00", 100, "10:00:00", None),
+                                  row("10:00:45", 104, "10:00:45", "10:00:40"),
+                                  row("10:00:50", 105, "10:00:50", None)]
+    assert app.rows("JOIN_E") == [row("10:00:45", 104, "10:00:45", "10:00:40"),
+                                  row("10:01:00", 101, None, "10:00:00"),
+                                  row("10:01:20", 102, None, "10:00:20"),
+                                  row("10:01:30", 103, None, "10:00:30"),
+                                  row("10:01:45", 100, None, "10:00:45")]
+    app.stop()
+
+
+DATETIME_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (EVENT_TIME TIMESTAMP,
+  FIVE_MINUTES_BEFORE TIMESTAMP, EVENT_UNIX_TIMESTAMP BIGINT, EVENT_TIMESTAMP_AS_CHAR VARCHAR(50),
+  EVENT_SECOND INTEGER);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM EVENT_TIME, EVENT_TIME - INTERVAL '5' MINUTE, UNIX_TIMESTAMP(EVENT_TIME),
+    TIMESTAMP_TO_CHAR('yyyy-MM-dd hh:mm:ss', EVENT_TIME), EXTRACT(SECOND FROM EVENT_TIME)
+  FROM "SOURCE_SQL_STREAM_001";
+"""
+
+
+def test_datetime_transformations_t12(vserver):
+    """T12 (Examples: transforming DateTime values): ISO event times with microseconds (kept to
+    the millisecond), interval arithmetic, UNIX_TIMESTAMP in milliseconds, TIMESTAMP_TO_CHAR with
+    the 12-hour `hh`, EXTRACT."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, DATETIME_CODE, [("EVENT_TIME", "TIMESTAMP"), ("TICKER", "VARCHAR(4)")])
+    clock.set(day + 1000)
+    app.put([{"EVENT_TIME": "2018-05-09T13:50:41.337510", "TICKER": "AMZN"}])
+    clock.set(day + 2000)
+    assert app.rows() == [{"EVENT_TIME": "2018-05-09 13:50:41.337",
+                           "FIVE_MINUTES_BEFORE": "2018-05-09 13:45:41.337",
+                           "EVENT_UNIX_TIMESTAMP": 1525873841337,
+                           "EVENT_TIMESTAMP_AS_CHAR": "2018-05-09 01:50:41",
+                           "EVENT_SECOND": 41}]
+    app.stop()
