@@ -118,9 +118,12 @@ static int request_time(sl_http_req_t *req, const sl_sigv4_auth_t *auth, const c
     return 0;
 }
 
-int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_service_t *svc,
-                    const sl_sigv4_auth_t *auth, const char *body_hash, int64_t now_ms,
-                    const sl_front_principal_t **out, const char **err_type, const char **err_msg) {
+/* sl_front_verify; with key_out set, the request's signing key is copied there when the
+ * signature holds (S3's chunk signatures chain on it). */
+static int verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_service_t *svc,
+                  const sl_sigv4_auth_t *auth, const char *body_hash, int64_t now_ms,
+                  const sl_front_principal_t **out, const char **err_type, const char **err_msg,
+                  uint8_t *key_out) {
     sl_arena_t *arena = req->arena;
     const char *amz_date = NULL;
     int64_t t_s = 0;
@@ -233,6 +236,8 @@ int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_
                                         auth->service, key, expected);
         if (rc) break;
     }
+    if (rc == 0 && key_out && sl_sigv4_equal(expected, auth->signature))
+        memcpy(key_out, key, sizeof key);
     memset(key, 0, sizeof key);
     if (rc) goto out;
     if (!sl_sigv4_equal(expected, auth->signature)) {
@@ -287,5 +292,20 @@ int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_
 out:
     memset(p->secret, 0, sizeof p->secret);
     if (rc == 0) *out = p;
+    return rc;
+}
+
+int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_service_t *svc,
+                    const sl_sigv4_auth_t *auth, const char *body_hash, int64_t now_ms,
+                    const sl_front_principal_t **out, const char **err_type, const char **err_msg) {
+    return verify(front, req, svc, auth, body_hash, now_ms, out, err_type, err_msg, NULL);
+}
+
+int sl_front_verify_key(const sl_front_t *front, sl_http_req_t *req, const sl_front_service_t *svc,
+                        const sl_sigv4_auth_t *auth, const char *body_hash, int64_t now_ms,
+                        const sl_front_principal_t **out, const char **err_type,
+                        const char **err_msg, uint8_t key_out[32]) {
+    int rc = verify(front, req, svc, auth, body_hash, now_ms, out, err_type, err_msg, key_out);
+    if (rc) memset(key_out, 0, 32);
     return rc;
 }

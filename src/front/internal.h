@@ -124,6 +124,12 @@ bool sl_front_origin_allowed(const sl_front_t *front, const sl_http_req_t *req, 
 int sl_front_verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_service_t *svc,
                     const sl_sigv4_auth_t *auth, const char *body_hash, int64_t now_ms,
                     const sl_front_principal_t **out, const char **err_type, const char **err_msg);
+/* sl_front_verify that also gives the request's signing key (32 bytes, wiped on failure): S3's
+ * aws-chunked chunk signatures chain on it (restxml.c). */
+int sl_front_verify_key(const sl_front_t *front, sl_http_req_t *req, const sl_front_service_t *svc,
+                        const sl_sigv4_auth_t *auth, const char *body_hash, int64_t now_ms,
+                        const sl_front_principal_t **out, const char **err_type,
+                        const char **err_msg, uint8_t key_out[32]);
 
 /* query.c: the Query protocol binding, and its error answer (a JSON type such as
  * InvalidSignatureException is given its Query code, SignatureDoesNotMatch). */

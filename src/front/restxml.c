@@ -5,10 +5,11 @@
  *      requests meet the same URI templates ("/{Bucket}/{Key+}");
  *   2. the operation: by method, URI template, the template's query parameters and the headers
  *      the input requires (rest.h: sl_front_rest_find_op_req); none = NotImplemented (501);
- *   3. SigV4 format checks (verification plugs in here, see below); SigV2 (S3's older scheme,
+ *   3. SigV4 format checks and (--auth sigv4) verification; SigV2 (S3's older scheme,
  *      which boto3 still uses to presign S3 URLs) is taken with its access key id;
  *   4. the payload: aws-chunked bodies (STREAMING-* x-amz-content-sha256, Content-Encoding
- *      aws-chunked) decoded in place, with x-amz-decoded-content-length checked; a hex
+ *      aws-chunked) decoded in place, each chunk signature checked against the chain under
+ *      --auth sigv4, with x-amz-decoded-content-length checked; a hex
  *      x-amz-content-sha256 checked against the body (XAmzContentSHA256Mismatch);
  *      UNSIGNED-PAYLOAD taken as is;
  *   5. the members from the URI, query and headers (call->in) and the account hook;
@@ -77,15 +78,40 @@ static const char *effective_target(sl_http_req_t *req) {
     return path;
 }
 
-/* Hook for SigV4 verification of aws-chunked bodies: each chunk signature chains on the previous
- * one (seed: the Authorization header's signature). The verifier, when it exists, checks them
- * here; until then the decoder checks only their form. */
+/* SigV4 verification of aws-chunked bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] under
+ * --auth sigv4): each chunk signature chains on the previous one, the first on the Authorization
+ * header's (sl_sigv4_chunk_signature_hex); a chunk whose signature does not match stops the
+ * decoding and the request is refused as S3 refuses it (SignatureDoesNotMatch). Without
+ * verification only the signatures' form is checked. */
+typedef struct {
+    bool verify;
+    uint8_t key[32]; /* the request's signing key */
+    const sl_sigv4_auth_t *auth;
+    const char *amz_date;
+    char previous[65];
+    bool mismatch;
+} chunk_check_t;
+
 static int on_chunk(void *ctx, const char *signature, size_t signature_len, const uint8_t *data,
                     size_t len) {
-    (void)ctx;
-    (void)data;
-    (void)len;
-    return signature && signature_len != 64 ? -1 : 0;
+    chunk_check_t *c = ctx;
+    if (signature && signature_len != 64) return -1;
+    if (!c || !c->verify) return 0;
+    char given[65], expected[65];
+    if (!signature) {
+        c->mismatch = true; /* a signed payload with an unsigned chunk */
+        return -1;
+    }
+    memcpy(given, signature, 64);
+    given[64] = 0;
+    if (sl_sigv4_chunk_signature_hex(c->key, c->amz_date, c->auth->date, c->auth->region,
+                                     c->auth->service, c->previous, data, len, expected) != 0 ||
+        !sl_sigv4_equal(expected, given)) {
+        c->mismatch = true;
+        return -1;
+    }
+    memcpy(c->previous, given, sizeof given);
+    return 0;
 }
 
 static bool is_hex64(const char *s) {
@@ -96,7 +122,8 @@ static bool is_hex64(const char *s) {
 }
 
 /* Step 4: decodes the payload in place; false after answering an error. */
-static bool decode_payload(const front_req_t *rq, const uint8_t **body, size_t *body_len) {
+static bool decode_payload(const front_req_t *rq, chunk_check_t *check, const uint8_t **body,
+                           size_t *body_len) {
     sl_http_req_t *req = rq->req;
     const char *sha = sl_front_header(req, "x-amz-content-sha256");
     const char *enc = sl_front_header(req, "content-encoding");
@@ -105,12 +132,20 @@ static bool decode_payload(const front_req_t *rq, const uint8_t **body, size_t *
     *body = req->body;
     *body_len = req->body_len;
     if (chunked) {
-        sl_awschunked_cbs_t cbs = {.on_chunk = on_chunk};
+        sl_awschunked_cbs_t cbs = {.on_chunk = on_chunk, .ctx = check};
         size_t out_len;
         const char *reason;
         uint8_t *data = (uint8_t *)req->body; /* the net layer's own buffer, writable */
-        if (req->body_len == 0 ||
-            sl_awschunked_decode(data, req->body_len, data, &out_len, &cbs, &reason) != 0) {
+        int drc = req->body_len
+                      ? sl_awschunked_decode(data, req->body_len, data, &out_len, &cbs, &reason)
+                      : SL_EINVAL;
+        if (drc != 0 && check->mismatch) {
+            fail(rq, 403, "SignatureDoesNotMatch",
+                 "The request signature we calculated does not match the signature you provided. "
+                 "Check your key and signing method.");
+            return false;
+        }
+        if (drc != 0) {
             char msg[160];
             snprintf(msg, sizeof msg, "The aws-chunked body is malformed: %s.",
                      req->body_len ? reason : "empty body");
@@ -207,7 +242,7 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
     }
     /* 3. authentication: SigV4's form, then (--auth sigv4) the signature (auth.c), with S3's
      * rules (the descriptor's sigv4_unsigned_payload) and over the raw body, before any aws-chunked
-     * decoding; the chunk signatures are not verified (their hook is on_chunk above) */
+     * decoding; the chunk signatures are verified while decoding (on_chunk above) */
     const char *query = strchr(req->path, '?');
     bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
     sl_sigv4_auth_t auth = {0};
@@ -228,20 +263,28 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
     }
     sl_front_audit_note(req, op, NULL, auth.access_key_id, NULL);
     const sl_front_principal_t *principal = NULL;
+    chunk_check_t check = {.auth = &auth};
     if (rq->front->verify) {
         char body_hash[65];
         sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
-        int vrc = sl_front_verify(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
-                                  &principal, &etype, &emsg);
+        int vrc = sl_front_verify_key(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
+                                      &principal, &etype, &emsg, check.key);
         if (vrc) {
             fail_verify(rq, vrc, etype, emsg);
             return;
         }
+        const char *sha = sl_front_header(req, "x-amz-content-sha256");
+        check.amz_date = sl_front_header(req, "x-amz-date");
+        check.verify = !auth.from_query && check.amz_date && sha &&
+                       strncmp(sha, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", 34) == 0;
+        snprintf(check.previous, sizeof check.previous, "%s", auth.signature);
     }
     /* 4. the payload */
     const uint8_t *body;
     size_t body_len;
-    if (!decode_payload(rq, &body, &body_len)) return;
+    bool decoded = decode_payload(rq, &check, &body, &body_len);
+    memset(check.key, 0, sizeof check.key);
+    if (!decoded) return;
     /* 5. members and the account */
     sl_val_t *doc = NULL;
     sl_front_error_t derr = {0};

@@ -114,6 +114,13 @@ int sl_awschunked_decode(const uint8_t *in, size_t len, uint8_t *out, size_t *ou
             return SL_EINVAL;
         }
         const uint8_t *data = in + pos;
+        /* decoding in place moves the data over the chunk's header line: the signature the
+         * callback gets is a copy (next_line bounds the line) */
+        char sig_copy[SL_HTTP_CHUNK_LINE_BYTES_MAX];
+        if (sig) {
+            memcpy(sig_copy, sig, sig_len);
+            sig = sig_copy;
+        }
         if (size > 0) {
             memmove(out + written, data, (size_t)size);
             data = out + written;

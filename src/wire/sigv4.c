@@ -588,6 +588,24 @@ int sl_sigv4_signature_hex(const char *canonical_request, size_t len, const char
     return 0;
 }
 
+int sl_sigv4_chunk_signature_hex(const uint8_t signing_key[32], const char *amz_date,
+                                 const char *date8, const char *region, const char *service,
+                                 const char *previous, const void *data, size_t len,
+                                 char hex_out[65]) {
+    static const char empty[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    char data_hex[65];
+    sl_sigv4_sha256_hex(data, len, data_hex);
+    char sts[640];
+    int n =
+        snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s/%s/%s/aws4_request\n%s\n%s\n%s",
+                 amz_date, date8, region, service, previous, empty, data_hex);
+    if (n < 0 || (size_t)n >= sizeof sts) return SL_ELIMIT;
+    uint8_t sig[32];
+    hmac256(signing_key, 32, sts, (size_t)n, sig);
+    to_hex(sig, 32, hex_out);
+    return 0;
+}
+
 bool sl_sigv4_equal(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     if (la != lb) return false;

@@ -122,6 +122,17 @@ int sl_sigv4_signature_hex(const char *canonical_request, size_t len, const char
  * lengths (the signature comparison: no early exit an attacker could time). */
 bool sl_sigv4_equal(const char *a, const char *b);
 
+/* The signature of one chunk of an aws-chunked body signed with STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+ * (S3's "Signature Calculations for the Authorization Header: Transferring Payload in Multiple
+ * Chunks"): HMAC-SHA256 under the request's signing key of
+ *   "AWS4-HMAC-SHA256-PAYLOAD\n" amz_date "\n" scope "\n" previous "\n" SHA256("") "\n"
+ * SHA256(data) where previous is the signature before it (the request's own for the first chunk).
+ * Returns 0 or SL_ELIMIT (a scope too long). */
+int sl_sigv4_chunk_signature_hex(const uint8_t signing_key[32], const char *amz_date,
+                                 const char *date8, const char *region, const char *service,
+                                 const char *previous, const void *data, size_t len,
+                                 char hex_out[65]);
+
 /* Parses an ISO 8601 basic time "yyyymmddThhmmssZ" (X-Amz-Date) into seconds since the epoch.
  * Returns 0 or SL_EINVAL. */
 int sl_sigv4_parse_amz_date(const char *s, int64_t *epoch_s);

@@ -87,5 +87,33 @@ int main(void) {
     CHECK_EQ_INT(sl_sigv4_sign(&bad, out, sizeof out), SL_EINVAL);
     bad.amz_date = "20150830T123600Z";
     CHECK_EQ_INT(sl_sigv4_sign(&bad, out, 40), SL_ELIMIT);
+
+    /* chunk signatures of an aws-chunked body: AWS's worked example ("Signature Calculations for
+     * the Authorization Header: Transferring Payload in Multiple Chunks", S3 API reference) */
+    {
+        uint8_t skey[32];
+        CHECK_EQ_INT(sl_sigv4_derive_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524",
+                                         "us-east-1", "s3", skey),
+                     0);
+        static uint8_t a[65536];
+        memset(a, 'a', sizeof a);
+        char sig[65];
+        const char *seed = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+        CHECK_EQ_INT(sl_sigv4_chunk_signature_hex(skey, "20130524T000000Z", "20130524", "us-east-1",
+                                                  "s3", seed, a, 65536, sig),
+                     0);
+        CHECK_EQ_STR(sig, "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648");
+        char prev[65];
+        memcpy(prev, sig, sizeof prev);
+        CHECK_EQ_INT(sl_sigv4_chunk_signature_hex(skey, "20130524T000000Z", "20130524", "us-east-1",
+                                                  "s3", prev, a, 1024, sig),
+                     0);
+        CHECK_EQ_STR(sig, "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497");
+        memcpy(prev, sig, sizeof prev);
+        CHECK_EQ_INT(sl_sigv4_chunk_signature_hex(skey, "20130524T000000Z", "20130524", "us-east-1",
+                                                  "s3", prev, NULL, 0, sig),
+                     0);
+        CHECK_EQ_STR(sig, "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9");
+    }
     TEST_MAIN_END();
 }
