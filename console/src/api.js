@@ -1,4 +1,4 @@
-// Calls Sluice's own AWS APIs from the page: Kinesis (AWS JSON 1.1, X-Amz-Target), Lambda
+// Calls Sluice's own AWS APIs from the page: Kinesis and Firehose (AWS JSON 1.1, X-Amz-Target), Lambda
 // (REST-JSON) and CloudWatch (AWS JSON 1.0), signed with SigV4 when the user entered credentials
 // (sessionStorage only: closing the tab forgets them). Until the user enters credentials the calls
 // are signed with a placeholder key, which a server in open mode (no --auth) answers from its
@@ -70,6 +70,14 @@ export function kinesis(operation, input = {}) {
   return send('kinesis', 'POST', '/', null, {
     'content-type': 'application/x-amz-json-1.1',
     'x-amz-target': 'Kinesis_20131202.' + operation,
+  }, JSON.stringify(input));
+}
+
+// A Firehose operation (AWS JSON 1.1): firehose('ListDeliveryStreams', {}).
+export function firehose(operation, input = {}) {
+  return send('firehose', 'POST', '/', null, {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': 'Firehose_20150804.' + operation,
   }, JSON.stringify(input));
 }
 

@@ -1,4 +1,5 @@
-// The console's shell: the hash router (#/streams, #/streams/<name>/<tab>, #/functions), the
+// The console's shell: the hash router (#/streams, #/streams/<name>/<tab>, #/firehose,
+// #/firehose/<name>, #/functions), the
 // sign-in form shown when the server wants signed requests (--auth sigv4) and the header with
 // the signed-in key. Each page is a function (root, params) that fills `root` and returns a
 // cleanup that stops its timers when the user leaves it.
@@ -8,6 +9,7 @@ import { h, fill, status } from './ui.js';
 import { streamsPage } from './streams.js';
 import { streamPage } from './stream.js';
 import { functionsPage } from './functions.js';
+import { deliveryStreamPage, firehosePage } from './firehose.js';
 
 const app = document.getElementById('app');
 let cleanup = null;
@@ -76,6 +78,8 @@ export function route() {
   try {
     if (parts[0] === 'signin') cleanup = signInPage(app);
     else if (parts[0] === 'functions') cleanup = functionsPage(app);
+    else if (parts[0] === 'firehose' && parts[1]) cleanup = deliveryStreamPage(app, parts[1]);
+    else if (parts[0] === 'firehose') cleanup = firehosePage(app);
     else if (parts[0] === 'streams' && parts[1]) cleanup = streamPage(app, parts[1], parts[2] || 'overview');
     else cleanup = streamsPage(app);
   } catch (err) {

@@ -78,9 +78,27 @@ export function parseStorage(text) {
   return out;
 }
 
+// Enhanced fan-out consumers (sluice_kinesis_consumer_*): { 'account/stream/consumer':
+// { subscriptions, records, bytes, behindSeconds } } (records and bytes are counters).
+export function parseConsumers(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^sluice_kinesis_consumer_(subscriptions|event_records_total|event_bytes_total|behind_seconds)\{(.*)\}\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels = labelsOf(m[2]);
+    const key = `${seriesKey(labels.account_id, labels.stream_name)}/${labels.consumer_name}`;
+    const entry = (out[key] ||= { subscriptions: 0, records: 0, bytes: 0, behindSeconds: 0 });
+    const field = { subscriptions: 'subscriptions', event_records_total: 'records', event_bytes_total: 'bytes', behind_seconds: 'behindSeconds' }[m[1]];
+    entry[field] = Number(m[3]) || 0;
+  }
+  return out;
+}
+
 export class Throughput {
   constructor() {
     this.storage = { streams: {}, total: null };
+    this.consumers = {};     // key -> parseConsumers' entry
+    this.consumerRates = {}; // key -> { records, bytes } per second between the last two polls
     this.last = null;
     this.lastTime = 0;
     this.history = new Map(); // stream -> [{inBytes, inRecords, outBytes, outRecords}] per second
@@ -104,6 +122,16 @@ export class Throughput {
     const now = performance.now();
     const counters = parseMetrics(text);
     this.storage = parseStorage(text);
+    const consumers = parseConsumers(text);
+    if (this.last) {
+      const seconds = Math.max(0.001, (now - this.lastTime) / 1000);
+      for (const [key, c] of Object.entries(consumers)) {
+        const before = this.consumers[key] || { records: 0, bytes: 0 };
+        this.consumerRates[key] = { records: Math.max(0, c.records - before.records) / seconds,
+          bytes: Math.max(0, c.bytes - before.bytes) / seconds };
+      }
+    }
+    this.consumers = consumers;
     if (this.last) {
       const seconds = Math.max(0.001, (now - this.lastTime) / 1000);
       for (const [stream, c] of Object.entries(counters)) {
@@ -128,6 +156,13 @@ export class Throughput {
   now(account, stream) {
     const list = this.history_(account, stream);
     return list.length ? list[list.length - 1] : null;
+  }
+
+  // A consumer's subscriptions and delivery rates, or null before the server has counted any.
+  consumer(account, stream, consumer) {
+    const key = `${seriesKey(account, stream)}/${consumer}`;
+    const c = this.consumers[key];
+    return c ? { ...c, rate: this.consumerRates[key] || null } : null;
   }
 
   // What a stream's logs occupy on disk ({segments, bytes}), or null.

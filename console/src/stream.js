@@ -1,6 +1,7 @@
 // One stream's page, in tabs: overview (its settings, live throughput, actions: retention, shard
 // count, capacity mode, encryption, delete), shards (hash ranges, the lineage tree, split and
-// merge), consumers (enhanced fan-out: register, deregister) and the data viewer.
+// merge), consumers (enhanced fan-out: register, deregister; their open subscriptions, delivery
+// rates and lag from /metrics) and the data viewer.
 import { kinesis, kinesisAll } from './api.js';
 import { lineage, shortId } from './lineage.js';
 import { needSignIn } from './main.js';
@@ -151,16 +152,26 @@ function consumersTab(refresh) {
   } }, h('label', {}, 'Consumer name', nameInput), h('button', { class: 'primary' }, 'Register consumer'));
   return {
     el: h('div', { class: 'card' }, h('h3', {}, 'Enhanced fan-out consumers'),
-      h('table', { class: 'list', id: 'consumers' }, h('thead', {}, h('tr', {}, ['Name', 'Status', 'Registered', 'ARN', ''].map((t) => h('th', {}, t)))), body),
+      h('p', { class: 'muted small' }, 'Subscriptions are the SubscribeToShard streams open now; delivery and lag come from the server\'s /metrics.'),
+      h('table', { class: 'list', id: 'consumers' }, h('thead', {}, h('tr', {}, ['Name', 'Status', 'Registered',
+        'Subscriptions', 'Delivered', 'Behind latest', 'ARN', ''].map((t) => h('th', {}, t)))), body),
       form),
-    update(streamArn, consumers) {
+    update(streamArn, stream, consumers) {
       arn = streamArn;
-      fill(body, consumers.length ? consumers.map((c) => h('tr', { 'data-consumer': c.ConsumerName },
-        h('td', {}, c.ConsumerName), h('td', {}, h('span', { class: 'badge ' + c.ConsumerStatus }, c.ConsumerStatus)),
-        h('td', {}, when(c.ConsumerCreationTimestamp)), h('td', { class: 'small mono' }, c.ConsumerARN),
-        h('td', {}, h('button', { onclick: async () => {
-          if (await act(`Deregistering ${c.ConsumerName}`, () => kinesis('DeregisterStreamConsumer', { ConsumerARN: c.ConsumerARN }))) refresh();
-        } }, 'Deregister')))) : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No consumers.')));
+      const account = accountOf(streamArn);
+      fill(body, consumers.length ? consumers.map((c) => {
+        const m = throughput.consumer(account, stream, c.ConsumerName);
+        return h('tr', { 'data-consumer': c.ConsumerName },
+          h('td', {}, c.ConsumerName), h('td', {}, h('span', { class: 'badge ' + c.ConsumerStatus }, c.ConsumerStatus)),
+          h('td', {}, when(c.ConsumerCreationTimestamp)),
+          h('td', { class: 'num subscriptions' }, m ? String(m.subscriptions) : '0'),
+          h('td', { class: 'num delivered' }, m?.rate ? [rate(m.rate.bytes), h('div', { class: 'muted small' }, rate(m.rate.records, 'rec'))] : '—'),
+          h('td', { class: 'num behind' }, m && m.subscriptions ? `${Math.round(m.behindSeconds * 1000)} ms` : '—'),
+          h('td', { class: 'small mono' }, c.ConsumerARN),
+          h('td', {}, h('button', { onclick: async () => {
+            if (await act(`Deregistering ${c.ConsumerName}`, () => kinesis('DeregisterStreamConsumer', { ConsumerARN: c.ConsumerARN }))) refresh();
+          } }, 'Deregister')));
+      }) : h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No consumers.')));
     },
   };
 }
@@ -188,10 +199,11 @@ export function streamPage(root, name, tab) {
     } else if (tab === 'shards') {
       view.update(await kinesisAll('ListShards', { StreamName: name }, 'Shards'));
     } else if (tab === 'consumers') {
-      const d = (await kinesis('DescribeStreamSummary', { StreamName: name })).StreamDescriptionSummary;
+      const [summary] = await Promise.all([kinesis('DescribeStreamSummary', { StreamName: name }), throughput.poll()]);
+      const d = summary.StreamDescriptionSummary;
       const consumers = await kinesisAll('ListStreamConsumers', { StreamARN: d.StreamARN }, 'Consumers',
         (token) => ({ StreamARN: d.StreamARN, NextToken: token }));
-      view.update(d.StreamARN, consumers);
+      view.update(d.StreamARN, name, consumers);
     } else if (tab === 'data') {
       v.setShards(await kinesisAll('ListShards', { StreamName: name }, 'Shards'));
     }

@@ -38,7 +38,7 @@ def run_browser(server, **env_extra):
     output = proc.stdout + proc.stderr
     print(output)
     assert proc.returncode == 0, output[-20000:]
-    assert "pass 4" in output, output[-5000:]
+    assert "pass 6" in output, output[-5000:]
 
 
 def get(url):

@@ -228,6 +228,14 @@ def test_subscribe_to_shard_metrics(server, kinesis, stream):
     assert value(text, "sluice_kinesis_subscribe_to_shard_success_total", **lab) == 1
     assert value(text, "sluice_kinesis_subscribe_to_shard_event_bytes_total", **lab) == 46
     assert value(text, "sluice_kinesis_subscribe_to_shard_event_success_total", **lab) >= 1
+    # per consumer (ConsumerName, as AWS splits SubscribeToShardEvent.*)
+    clab = dict(lab, consumer_name="metrics")
+    assert value(text, "sluice_kinesis_consumer_event_records_total", **clab) == 4
+    assert value(text, "sluice_kinesis_consumer_event_bytes_total", **clab) == 46
+    assert value(text, "sluice_kinesis_consumer_behind_seconds", **clab) is not None
+    # the stream was closed by the client: no subscription stays open
+    wait(lambda: value(scrape(server.port), "sluice_kinesis_consumer_subscriptions", **clab) == 0,
+         what="the closed subscription to leave the gauge")
 
 
 def test_read_throttling_is_counted_per_stream_and_shard(make_server):

@@ -168,6 +168,40 @@ static const sl_metric_desc_t shard_descs[SL_KM_SHARD_COUNT] = {
                                   SHARD_LABELS},
 };
 
+#define CONSUMER_LABELS .labels = {"AccountId", "StreamName", "ConsumerName"}
+
+static const sl_metric_desc_t consumer_descs[SL_KM_CONSUMER_COUNT] = {
+    [SL_KM_CONSUMER_SUBSCRIPTIONS] = {.prom_name = "sluice_kinesis_consumer_subscriptions",
+                                      .help = "SubscribeToShard streams of the consumer open now.",
+                                      .kind = SL_METRIC_GAUGE,
+                                      CONSUMER_LABELS},
+    [SL_KM_CONSUMER_EVENT_BYTES] = {.ns = NS,
+                                    .name = "SubscribeToShardEvent.Bytes",
+                                    .prom_name = "sluice_kinesis_consumer_event_bytes_total",
+                                    .help = "Data bytes sent to the consumer in SubscribeToShard "
+                                            "events.",
+                                    .kind = SL_METRIC_COUNTER,
+                                    .unit = "Bytes",
+                                    CONSUMER_LABELS},
+    [SL_KM_CONSUMER_EVENT_RECORDS] = {.ns = NS,
+                                      .name = "SubscribeToShardEvent.Records",
+                                      .prom_name = "sluice_kinesis_consumer_event_records_total",
+                                      .help = "Records sent to the consumer in SubscribeToShard "
+                                              "events.",
+                                      .kind = SL_METRIC_COUNTER,
+                                      .unit = "Count",
+                                      CONSUMER_LABELS},
+    [SL_KM_CONSUMER_EVENT_BEHIND] = {.ns = NS,
+                                     .name = "SubscribeToShardEvent.MillisBehindLatest",
+                                     .prom_name = "sluice_kinesis_consumer_behind_seconds",
+                                     .help = "MillisBehindLatest of the consumer's last "
+                                             "SubscribeToShard event.",
+                                     .kind = SL_METRIC_GAUGE,
+                                     .unit = "Milliseconds",
+                                     .prom_scale = 0.001,
+                                     CONSUMER_LABELS},
+};
+
 #define SET_SERIES_MAX SL_KM_STREAM_COUNT
 static_assert((int)SL_KM_SHARD_COUNT <= (int)SET_SERIES_MAX, "a shard set fits");
 
@@ -186,6 +220,7 @@ static struct {
     kmset_t *buckets[TABLE_BUCKETS];
     sl_metric_t *stream_metrics[SL_KM_STREAM_COUNT];
     sl_metric_t *shard_metrics[SL_KM_SHARD_COUNT];
+    sl_metric_t *consumer_metrics[SL_KM_CONSUMER_COUNT];
     bool declared;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -209,6 +244,8 @@ static void declare_locked(void) {
         g.stream_metrics[i] = sl_metric_declare(&stream_descs[i]);
     for (size_t i = 0; i < SL_KM_SHARD_COUNT; i++)
         g.shard_metrics[i] = sl_metric_declare(&shard_descs[i]);
+    for (size_t i = 0; i < SL_KM_CONSUMER_COUNT; i++)
+        g.consumer_metrics[i] = sl_metric_declare(&consumer_descs[i]);
     g.declared = true;
 }
 
@@ -292,4 +329,24 @@ void sl_kapi_metrics_release_stream(const char *account, const char *stream) {
 
 void sl_kapi_metrics_release_shards(const char *account, const char *stream) {
     release(account, stream, true);
+}
+
+void sl_kapi_consumer_metrics(const char *account, const char *stream, const char *consumer_arn,
+                              sl_series_t *out[SL_KM_CONSUMER_COUNT]) {
+    memset(out, 0, SL_KM_CONSUMER_COUNT * sizeof *out);
+    const char *c = consumer_arn ? strstr(consumer_arn, "/consumer/") : NULL;
+    if (!account || !stream || !c) return;
+    c += strlen("/consumer/");
+    const char *colon = strrchr(c, ':');
+    char name[129];
+    size_t n = colon ? (size_t)(colon - c) : strlen(c);
+    if (n == 0 || n >= sizeof name) return;
+    memcpy(name, c, n);
+    name[n] = 0;
+    const char *values[] = {account, stream, name};
+    pthread_mutex_lock(&g.mu);
+    declare_locked();
+    for (size_t i = 0; i < SL_KM_CONSUMER_COUNT; i++)
+        out[i] = sl_metric_series(g.consumer_metrics[i], values);
+    pthread_mutex_unlock(&g.mu);
 }

@@ -46,6 +46,15 @@ typedef enum {
     SL_KM_SHARD_COUNT
 } sl_km_shard_t;
 
+/* A consumer's metrics (enhanced fan-out), dimensions StreamName and ConsumerName as on AWS. */
+typedef enum {
+    SL_KM_CONSUMER_SUBSCRIPTIONS, /* SubscribeToShard streams open now (Prometheus only) */
+    SL_KM_CONSUMER_EVENT_BYTES,
+    SL_KM_CONSUMER_EVENT_RECORDS,
+    SL_KM_CONSUMER_EVENT_BEHIND,
+    SL_KM_CONSUMER_COUNT
+} sl_km_consumer_t;
+
 /* Declares every AWS/Kinesis metric (at start-up, so /metrics lists them before any traffic). */
 void sl_kapi_metrics_declare(void);
 
@@ -64,5 +73,11 @@ void sl_kapi_metrics_release_stream(const char *account, const char *stream);
 /* DisableEnhancedMonitoring: the stream's shard-level series leave the exports (those still
  * enabled come back with the next call that counts them). */
 void sl_kapi_metrics_release_shards(const char *account, const char *stream);
+
+/* The series of a consumer's metrics, named by its ARN (".../consumer/<name>:<timestamp>"), into
+ * out (NULL entries when the ARN names no consumer or memory ran out). Takes the registry's mutex:
+ * call once per subscription and keep the pointers. */
+void sl_kapi_consumer_metrics(const char *account, const char *stream, const char *consumer_arn,
+                              sl_series_t *out[SL_KM_CONSUMER_COUNT]);
 
 #endif

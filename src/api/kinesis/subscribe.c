@@ -47,6 +47,7 @@ struct sl_sub {
     sl_timer_t *pace_timer;  /* enhanced fan-out's limit: the next read waits for it */
     sl_kefo_budget_t budget; /* the consumer's bytes per second on this shard */
     sl_kread_t rd;           /* the read in flight or just completed */
+    sl_series_t *consumer_metrics[SL_KM_CONSUMER_COUNT]; /* the consumer's (metrics.h) */
     /* Guards `closed` against the reader pool: once the subscription ended on its loop (which may
      * then stop and be freed at shutdown), a read completing later does not post to it. */
     pthread_mutex_t post_mu;
@@ -105,6 +106,7 @@ static void sub_end(sl_sub_t *sub) {
         sl_timer_cancel(sub->pace_timer);
         sub->pace_timer = NULL;
     }
+    sl_metric_gauge_add(sub->consumer_metrics[SL_KM_CONSUMER_SUBSCRIPTIONS], -1);
     sl_kfanout_remove(sub->fan); /* no wake-up or take-over is posted after this */
     sub->fan = NULL;
     pthread_mutex_lock(&sub->post_mu);
@@ -286,6 +288,9 @@ static void sub_on_read(void *arg) {
         sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_SUBSCRIBE_EVENT_SUCCESS), 1);
         sl_metric_set(sl_kapi_metric(acct, stream, SL_KM_SUBSCRIBE_EVENT_BEHIND),
                       rd->millis_behind);
+        sl_metric_add(sub->consumer_metrics[SL_KM_CONSUMER_EVENT_BYTES], data_bytes);
+        sl_metric_add(sub->consumer_metrics[SL_KM_CONSUMER_EVENT_RECORDS], rd->count);
+        sl_metric_set(sub->consumer_metrics[SL_KM_CONSUMER_EVENT_BEHIND], rd->millis_behind);
     }
     sub->reader.position = rd->next_position;
     sub->caught_up = rd->caught_up;
@@ -402,6 +407,9 @@ static void subscribe_finish(sl_front_call_t *call) {
     };
     sl_http_stream_cbs_t scbs = {
         .on_writable = sub_on_writable, .on_close = sub_on_close, .arg = sub};
+    sl_kapi_consumer_metrics(sl_kinesis_account(sub->k), sub->reader.stream, sub->consumer_arn,
+                             sub->consumer_metrics);
+    sl_metric_gauge_add(sub->consumer_metrics[SL_KM_CONSUMER_SUBSCRIPTIONS], 1);
     if (sl_http_stream_begin(call->req, 200, h, 2, &scbs) != 0) {
         sub_end(sub);
         return;

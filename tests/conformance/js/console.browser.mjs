@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { KinesisClient, PutRecordsCommand, SubscribeToShardCommand } from "@aws-sdk/client-kinesis";
+import { FirehoseClient, CreateDeliveryStreamCommand, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
 
 const endpoint = process.env.SLUICE_ENDPOINT;
 const key = process.env.SLUICE_KEY;
@@ -22,6 +24,9 @@ const kinesis = new KinesisClient({
   endpoint, region: "us-east-1", maxAttempts: 1,
   credentials: { accessKeyId: key || "AKIDEXAMPLE", secretAccessKey: secret || "secret" },
 });
+const clientCredentials = { accessKeyId: key || "AKIDEXAMPLE", secretAccessKey: secret || "secret" };
+const firehose = new FirehoseClient({ endpoint, region: "us-east-1", maxAttempts: 1, credentials: clientCredentials });
+const s3 = new S3Client({ endpoint, region: "us-east-1", maxAttempts: 1, forcePathStyle: true, credentials: clientCredentials });
 const WAIT = { timeout: 20000 };
 
 let browser, page;
@@ -155,5 +160,78 @@ test("split a shard and see the lineage", async () => {
   await page.click("#viewer-go");
   await page.waitForSelector('#viewer-state[data-state="done"]', WAIT);
   assert.equal(await page.locator("#viewer-records .record").count(), 12);
+  assert.deepEqual(pageErrors, []);
+});
+
+test("a consumer's subscriptions, delivery and lag", async () => {
+  await page.click('[data-tab="consumers"]');
+  await page.waitForSelector("#tab-consumers[data-loaded]", WAIT);
+  await page.fill("#consumer-name", "console-app");
+  await page.click("#consumer-form button");
+  await page.waitForSelector('tr[data-consumer="console-app"] .badge.ACTIVE', WAIT);
+  assert.equal(await page.textContent('tr[data-consumer="console-app"] td.subscriptions'), "0");
+  const consumerArn = await page.textContent('tr[data-consumer="console-app"] td.mono');
+  // A client subscribes (enhanced fan-out over HTTP/2) and reads while records are put.
+  const abort = new AbortController();
+  const sub = await kinesis.send(new SubscribeToShardCommand({
+    ConsumerARN: consumerArn, ShardId: "shardId-000000000001", StartingPosition: { Type: "LATEST" },
+  }), { abortSignal: abort.signal });
+  let received = 0;
+  const reading = (async () => {
+    try {
+      for await (const ev of sub.EventStream) received += ev.SubscribeToShardEvent?.Records?.length || 0;
+    } catch { /* aborted */ }
+  })();
+  await page.waitForFunction(() =>
+    document.querySelector('tr[data-consumer="console-app"] td.subscriptions')?.textContent === "1", null, WAIT);
+  for (let i = 0; received < 6 && i < 100; i++) {
+    if (i % 10 === 0) await putRecords(100 + i, 10); // some land on each child shard
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(received >= 6, `the subscription received ${received} records`);
+  await page.waitForFunction(() => {
+    const cell = document.querySelector('tr[data-consumer="console-app"] td.delivered');
+    return cell && /[1-9][0-9.]* (B|KiB)\/s/.test(cell.textContent);
+  }, null, WAIT);
+  assert.match(await page.textContent('tr[data-consumer="console-app"] td.behind'), /^[0-9]+ ms$/);
+  await screenshot("consumers");
+  abort.abort();
+  await reading;
+  await page.waitForFunction(() =>
+    document.querySelector('tr[data-consumer="console-app"] td.subscriptions')?.textContent === "0", null, WAIT);
+});
+
+test("delivery streams: list, destination and metrics", async () => {
+  const bucket = `console-${tag}-${process.pid}`;
+  const name = `console-fh-${tag}-${process.pid}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await firehose.send(new CreateDeliveryStreamCommand({
+    DeliveryStreamName: name,
+    ExtendedS3DestinationConfiguration: {
+      RoleARN: "arn:aws:iam::000000000000:role/fh", BucketARN: "arn:aws:s3:::" + bucket, Prefix: "web/",
+      CompressionFormat: "GZIP", BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
+    },
+  }));
+  await page.click('a[data-nav="firehose"]');
+  await page.waitForSelector(`tr[data-delivery-stream="${name}"] .badge.ACTIVE`, WAIT);
+  assert.match(await page.textContent(`tr[data-delivery-stream="${name}"] td.destination`),
+    new RegExp(`^Amazon S3s3://${bucket}/web/$`));
+  const records = [];
+  for (let i = 0; i < 20; i++) records.push({ Data: Buffer.from(JSON.stringify({ n: i }) + "\n") });
+  const out = await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: name, Records: records }));
+  assert.equal(out.FailedPutCount, 0);
+  await page.waitForFunction((n) => {
+    const cell = document.querySelector(`tr[data-delivery-stream="${n}"] td.incoming`);
+    return cell && /[1-9][0-9.]* (B|KiB)\/s/.test(cell.textContent);
+  }, name, WAIT);
+  await screenshot("delivery-streams");
+  await page.click(`tr[data-delivery-stream="${name}"] a`);
+  await page.waitForSelector("#fh-facts[data-loaded]", WAIT);
+  assert.equal(await page.textContent("#fh-destination"), `s3://${bucket}/web/`);
+  assert.match(await page.textContent("#fh-dest"), /Compression\s*GZIP/);
+  await page.waitForFunction(() => /^20 records, /.test(document.querySelector("#fh-incoming")?.textContent || ""), null, WAIT);
+  await page.waitForFunction(() => Number(document.querySelector("#fh-objects")?.textContent) >= 1, null, WAIT);
+  assert.match(await page.textContent("#fh-delivered"), /^20 records, /);
+  await screenshot("delivery-stream");
   assert.deepEqual(pageErrors, []);
 });
