@@ -9,6 +9,7 @@
 #ifndef SL_ANALYTICS_APPS_H
 #define SL_ANALYTICS_APPS_H
 
+#include "analytics/engine.h"
 #include "analytics/sql.h"
 #include "wire/enc.h"
 #include "wire/value.h"
@@ -162,6 +163,8 @@ typedef struct {
     int poll_ms; /* a runner's idle wait between reads (0: 200) */
     /* The runners' clock (clock.h; not owned, shared by every account): NULL = the wall clock */
     struct sl_an_clock *clock;
+    /* The bounds of each application's window state (engine.h; zeros: the defaults) */
+    sl_an_options_t engine;
 } sl_an_apps_config_t;
 
 int sl_an_apps_open(const sl_an_apps_config_t *cfg, sl_an_apps_t **out);

@@ -251,8 +251,12 @@ static bool get_map(reader_t *rd, an_map_t *m, an_op_t *op, const an_window_t *w
         }
         uint64_t h = an_hash(key->v, key->n);
         an_entry_t *g = an_map_add(m, key->v, key->n, h);
+        size_t bytes = sizeof *g + an_row_bytes(key->v, key->n) +
+                       (deques ? sizeof(an_deque_t) : op->naggs * sizeof(an_acc_t));
         free(key);
         if (!g) return false;
+        g->bytes = bytes;
+        an_op_state_add(op, bytes);
         g->open_ms = open;
         if (deques) {
             an_deque_t *d = calloc(1, sizeof *d);
@@ -266,6 +270,7 @@ static bool get_map(reader_t *rd, an_map_t *m, an_op_t *op, const an_window_t *w
                     free(r);
                     return false;
                 }
+                an_op_state_add(op, an_row_bytes(r->v, r->n));
             }
         } else {
             an_acc_t *accs = an_accs_new(op);
@@ -354,6 +359,7 @@ static bool get_op(reader_t *rd, an_op_t *op) {
         for (size_t i = 0; i < n; i++) {
             if (!(op->buf[i] = get_row(rd))) return false;
             op->nbuf = i + 1;
+            an_op_state_add(op, an_row_bytes(op->buf[i]->v, op->buf[i]->n));
             if (!row_fits(op->buf[i], op->in.cols, op->in.ncols, 0)) return false;
         }
         break;
@@ -385,6 +391,7 @@ static bool get_op(reader_t *rd, an_op_t *op) {
             }
             op->jrows[side][i] = (an_jrow_t){r, matched == 1};
             op->njrows[side] = i + 1;
+            an_op_state_add(op, an_row_bytes(r->v, r->n));
         }
     }
     return true;

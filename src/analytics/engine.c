@@ -86,7 +86,8 @@ static void map_remove(an_map_t *m, an_entry_t *e) {
 
 sl_an_options_t sl_an_options_default(void) {
     return (sl_an_options_t){.window_rows_max = SL_ANALYTICS_WINDOW_ROWS_MAX,
-                             .window_groups_max = SL_ANALYTICS_WINDOW_GROUPS_MAX};
+                             .window_groups_max = SL_ANALYTICS_WINDOW_GROUPS_MAX,
+                             .state_bytes_max = SL_ANALYTICS_STATE_BYTES_MAX};
 }
 
 an_stream_t *an_find_stream(an_stream_t **v, size_t n, const char *name) {
@@ -212,6 +213,32 @@ static void op_bound(an_op_t *op, int64_t t);
 static void row_error(an_op_t *op, const char *name, const char *msg, int64_t rowtime,
                       const sl_sql_value_t *v, size_t n) {
     error_record(op->eng, op->pump, name, msg, rowtime, &op->in, v, n);
+}
+
+/* --- the budget of window state ------------------------------------------------------------ */
+
+void an_op_state_add(an_op_t *op, size_t bytes) {
+    op->state_bytes += bytes;
+    op->eng->state_bytes += bytes;
+}
+
+static void state_sub(an_op_t *op, size_t bytes) {
+    bytes = SL_MIN(bytes, op->state_bytes);
+    op->state_bytes -= bytes;
+    op->eng->state_bytes -= bytes;
+}
+
+/* Whether `bytes` more window state fit the engine's budget; if not, the row goes to
+ * error_stream. */
+static bool state_fits(an_op_t *op, size_t bytes, int64_t rowtime, const sl_sql_value_t *v,
+                       size_t n) {
+    sl_an_engine_t *e = op->eng;
+    if (e->state_bytes + bytes <= e->opt.state_bytes_max) return true;
+    char msg[128];
+    snprintf(msg, sizeof msg, "Window memory limit reached: %zu bytes of window state",
+             e->opt.state_bytes_max);
+    row_error(op, "Window limit", msg, rowtime, v, n);
+    return false;
 }
 
 /* Evaluates the select list in `ctx` and hands the row on. */
@@ -428,6 +455,7 @@ static void emit_group(an_op_t *op, an_entry_t *g, int64_t rowtime) {
 }
 
 static void entry_free(an_op_t *op, an_entry_t *g) {
+    state_sub(op, g->bytes);
     accs_free(g->state, op->naggs);
     free(g->key);
     free(g);
@@ -546,8 +574,12 @@ static void group_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sql_
             row_error(op, "Window limit", msg, rowtime, v, n);
             return;
         }
+        size_t bytes = sizeof *g + an_row_bytes(keys, op->nkeys) + op->naggs * sizeof(an_acc_t);
+        if (!state_fits(op, bytes, rowtime, v, n)) return;
         g = an_map_add(&op->groups, keys, op->nkeys, h);
         if (!g) return;
+        g->bytes = bytes;
+        an_op_state_add(op, bytes);
         g->open_ms = op->kind == AN_OP_STAGGER ? rowtime : 0;
         g->state = an_accs_new(op);
         if (!g->state) return;
@@ -567,7 +599,9 @@ static an_row_t *dq_at(const an_deque_t *d, size_t i) {
     return d->rows[(d->head + i) % d->cap];
 }
 
-static void dq_pop(an_deque_t *d) {
+/* Drops the oldest row (op: whose budget it leaves; NULL when the operator is cleared). */
+static void dq_pop(an_op_t *op, an_deque_t *d) {
+    if (op) state_sub(op, an_row_bytes(d->rows[d->head]->v, d->rows[d->head]->n));
     free(d->rows[d->head]);
     d->head = (d->head + 1) % d->cap;
     d->n--;
@@ -593,7 +627,7 @@ int an_dq_push(an_deque_t *d, an_row_t *r) {
 static void dq_free(an_deque_t *d) {
     if (!d) return;
     while (d->n)
-        dq_pop(d);
+        dq_pop(NULL, d);
     free(d->rows);
     free(d);
 }
@@ -713,8 +747,12 @@ static void sliding_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sq
                           n);
                 return;
             }
+            size_t bytes = sizeof *p + an_row_bytes(keys, nk) + sizeof(an_deque_t);
+            if (!state_fits(op, bytes, rowtime, v, n)) return;
             p = an_map_add(&op->wmaps[w], keys, nk, h);
             if (!p) return;
+            p->bytes = bytes;
+            an_op_state_add(op, bytes);
             p->state = calloc(1, sizeof(an_deque_t));
             if (!p->state) return;
         }
@@ -723,14 +761,14 @@ static void sliding_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sq
         /* expire rows that left the window */
         if (spec->current_row && spec->rows) {
             while (d->n)
-                dq_pop(d);
+                dq_pop(op, d);
         } else if (spec->rows) {
             while (d->n > (size_t)spec->rows_n)
-                dq_pop(d);
+                dq_pop(op, d);
         } else {
             int64_t lo = spec->current_row ? rowtime : rowtime - spec->range_ms;
             while (d->n && dq_at(d, 0)->rowtime < lo)
-                dq_pop(d);
+                dq_pop(op, d);
         }
         if (d->n >= op->eng->opt.window_rows_max) {
             char msg[128];
@@ -741,12 +779,15 @@ static void sliding_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sq
         }
         parts[w] = d;
     }
+    size_t row_bytes = an_row_bytes(v, n);
+    if (!state_fits(op, op->nwindows * row_bytes, rowtime, v, n)) return;
     for (size_t w = 0; w < op->nwindows; w++) {
         an_row_t *r = an_row_copy(rowtime, v, n);
         if (!r || an_dq_push(parts[w], r)) {
             free(r);
             return;
         }
+        an_op_state_add(op, row_bytes);
     }
     sl_sql_value_t *results = sl_arena_alloc(&op->eng->tmp, (op->naggs + 1) * sizeof *results);
     if (!results) return;
@@ -816,14 +857,17 @@ static void sort_flush(an_op_t *op) {
         }
         free(sc.keys);
         free(idx);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            state_sub(op, an_row_bytes(op->buf[i]->v, op->buf[i]->n));
             free(op->buf[i]);
+        }
         op->nbuf = 0;
     }
     free(op->cur_lead);
     op->cur_lead = NULL;
 }
 
+/* Buffers a row (its bytes were checked against the budget). */
 static int sort_push(an_op_t *op, an_row_t *r) {
     if (op->nbuf == op->capbuf) {
         size_t cap = op->capbuf ? op->capbuf * 2 : 64;
@@ -833,6 +877,7 @@ static int sort_push(an_op_t *op, an_row_t *r) {
         op->capbuf = cap;
     }
     op->buf[op->nbuf++] = r;
+    an_op_state_add(op, an_row_bytes(r->v, r->n));
     return 0;
 }
 
@@ -845,6 +890,7 @@ static void sort_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sql_v
         row_error(op, "Window limit", msg, rowtime, v, n);
         return;
     }
+    if (!state_fits(op, an_row_bytes(v, n), rowtime, v, n)) return;
     if (op->within_ms >= 0) {
         /* T-sort: rows may arrive out of ROWTIME order within the interval */
         if (rowtime < op->sorted_until) {
@@ -871,6 +917,7 @@ static void sort_row(an_op_t *op, an_ctx_t *ctx, int64_t rowtime, const sl_sql_v
         while (done < op->nbuf && op->buf[done]->rowtime <= newest - op->within_ms) {
             op->sorted_until = op->buf[done]->rowtime;
             sort_emit_row(op, op->buf[done], op->buf[done]->rowtime);
+            state_sub(op, an_row_bytes(op->buf[done]->v, op->buf[done]->n));
             free(op->buf[done]);
             done++;
         }
@@ -985,6 +1032,7 @@ static void join_expire(an_op_t *op, int64_t now) {
         an_jrow_t j = op->jrows[pick][0];
         memmove(op->jrows[pick], op->jrows[pick] + 1, (op->njrows[pick] - 1) * sizeof j);
         op->njrows[pick]--;
+        state_sub(op, an_row_bytes(j.row->v, j.row->n));
         if (!j.matched && join_preserves(op, pick))
             join_emit_unmatched(op, pick, j.row, op->jwin[pick]->rows ? now : best);
         free(j.row);
@@ -1026,6 +1074,10 @@ static void join_row(an_op_t *op, int side, int64_t rowtime, const sl_sql_value_
             free(me);
             return;
         }
+        if (!state_fits(op, an_row_bytes(v, n), rowtime, v, n)) {
+            free(me);
+            return;
+        }
         if (op->njrows[side] == op->capjrows[side]) {
             size_t cap = op->capjrows[side] ? op->capjrows[side] * 2 : 16;
             an_jrow_t *g = realloc(op->jrows[side], cap * sizeof *g);
@@ -1037,6 +1089,7 @@ static void join_row(an_op_t *op, int side, int64_t rowtime, const sl_sql_value_
             op->capjrows[side] = cap;
         }
         op->jrows[side][op->njrows[side]++] = (an_jrow_t){me, matched};
+        an_op_state_add(op, an_row_bytes(v, n));
         join_expire(op, rowtime); /* a ROWS window may now hold one row too many */
         return;
     }
@@ -1189,6 +1242,7 @@ void an_op_clear(an_op_t *op) {
     free(op->cur_lead);
     op->cur_lead = NULL;
     op->sorted_until = 0;
+    state_sub(op, op->state_bytes);
 }
 
 static void op_free(an_op_t *op) {

@@ -30,6 +30,7 @@ typedef void (*sl_an_sink_fn)(void *ctx, const char *stream, const sl_an_row_t *
 typedef struct {
     size_t window_rows_max;   /* rows in one sliding-window partition */
     size_t window_groups_max; /* groups in one tumbling window; open stagger windows */
+    size_t state_bytes_max;   /* bytes of window state in all (docs/analytics.md "Limits") */
 } sl_an_options_t;
 
 /* The defaults from core/limits.h. */

@@ -48,6 +48,7 @@ typedef struct an_entry {
     an_row_t *key;
     int64_t open_ms;
     void *state;
+    size_t bytes; /* what the entry holds (key, accumulators), against the state budget */
 } an_entry_t;
 
 typedef struct {
@@ -133,6 +134,7 @@ struct an_op {
     an_row_t *cur_lead;   /* ORDER BY: the leading key of the buffered rows */
     int64_t sorted_until; /* T-sort: ROWTIME of the last row emitted */
     an_udx_t *udx;        /* a table function's state (owned) */
+    size_t state_bytes;   /* this operator's share of the engine's state_bytes */
 };
 
 struct sl_an_engine {
@@ -150,6 +152,7 @@ struct sl_an_engine {
     an_table_t **tables;
     size_t ntables;
     uint64_t code_hash; /* of the code loaded so far: a checkpoint fits only the same code */
+    size_t state_bytes; /* window state held by every operator (opt.state_bytes_max) */
 };
 
 typedef struct an_jrow {
@@ -162,6 +165,8 @@ an_stream_t *an_find_stream(an_stream_t **v, size_t n, const char *name);
 an_entry_t *an_map_add(an_map_t *m, const sl_sql_value_t *key, size_t n, uint64_t h);
 an_acc_t *an_accs_new(an_op_t *op);
 int an_dq_push(an_deque_t *d, an_row_t *r);
+/* Counts bytes of window state an operator now holds (rows, groups). */
+void an_op_state_add(an_op_t *op, size_t bytes);
 /* Forgets an operator's window state (groups, partitions, buffered and joined rows). */
 void an_op_clear(an_op_t *op);
 

@@ -20,6 +20,8 @@ typedef struct {
 } an_row_t;
 
 an_row_t *an_row_copy(int64_t rowtime, const sl_sql_value_t *values, size_t n);
+/* The bytes an_row_copy allocates for these values (window state is budgeted in them). */
+size_t an_row_bytes(const sl_sql_value_t *values, size_t n);
 
 typedef enum {
     AN_X_CONST,

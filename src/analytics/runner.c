@@ -847,6 +847,9 @@ static void serve_sync(sl_an_runner_t *r, bool *dirty) {
 static int setup(sl_an_runner_t *r) {
     const sl_an_app_t *a = &r->app;
     sl_an_options_t opt = sl_an_options_default();
+    if (r->cfg.engine.window_rows_max) opt.window_rows_max = r->cfg.engine.window_rows_max;
+    if (r->cfg.engine.window_groups_max) opt.window_groups_max = r->cfg.engine.window_groups_max;
+    if (r->cfg.engine.state_bytes_max) opt.state_bytes_max = r->cfg.engine.state_bytes_max;
     int rc = sl_an_engine_create(&opt, runner_time(r), &r->eng);
     if (rc) return rc;
     sl_an_err_t err = {0};

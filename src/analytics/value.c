@@ -50,6 +50,13 @@ static void copy_extra(sl_sql_value_t *v, char **p) {
     }
 }
 
+size_t an_row_bytes(const sl_sql_value_t *values, size_t n) {
+    size_t bytes = sizeof(an_row_t) + n * sizeof(sl_sql_value_t) + n * 8;
+    for (size_t i = 0; i < n; i++)
+        bytes += extra_bytes(&values[i]);
+    return bytes;
+}
+
 an_row_t *an_row_copy(int64_t rowtime, const sl_sql_value_t *values, size_t n) {
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++)

@@ -632,6 +632,10 @@ static_assert(SL_HTTP_CLIENT_IDLE_TIMEOUT_MS_DEFAULT < SL_HTTP_IDLE_TIMEOUT_MS,
  * tumbling window, stagger windows open at once. A row beyond a bound goes to error_stream. */
 #define SL_ANALYTICS_WINDOW_ROWS_MAX 100000
 #define SL_ANALYTICS_WINDOW_GROUPS_MAX 1000000
+/* Bytes of window state one application's engine holds in all (rows in sliding windows, join
+ * windows and ORDER BY buffers, tumbling groups and stagger windows): a row that would pass it
+ * goes to error_stream. AWS gave an application 4 GB of memory per KPU. */
+#define SL_ANALYTICS_STATE_BYTES_MAX ((size_t)1 << 30)
 #define SL_ANALYTICS_ERROR_DATA_MAX_BYTES 49152 /* error_stream DATA_ROW is VARCHAR(49152) */
 /* RANDOM_CUT_FOREST: numberOfTrees x subSampleSize x dimensions (numeric columns x shingleSize)
  * values one forest may hold (its trees' boxes take about 32 bytes per value: 64 MiB). The SQL

@@ -321,6 +321,9 @@ static int open_analytics(sl_compose_t *root, account_t *a, const char *dir) {
         .invoke = analytics_invoke,
         .invoke_ctx = a,
         .clock = root->an_clock,
+        .engine = {.window_rows_max = (size_t)root->cfg.analytics_window_rows_max,
+                   .window_groups_max = (size_t)root->cfg.analytics_window_groups_max,
+                   .state_bytes_max = (size_t)root->cfg.analytics_state_bytes_max},
     };
     return sl_an_apps_open(&acfg, &a->analytics);
 }

@@ -190,6 +190,16 @@ static const opt_t g_opts[] = {
     {"analytics_clock", S(analytics_clock), "wall", 0, 0, analytics_clock_choices,
      "Tests: the clock of Kinesis Analytics applications: wall, or virtual (starts at 0 and moves "
      "only by POST /admin/analytics/clock, docs/analytics.md)"},
+    {"analytics_window_rows_max", I(analytics_window_rows_max), "100000", 1, 100000000, NULL,
+     "Kinesis Analytics: rows one sliding-window partition (or join window, ORDER BY buffer) "
+     "holds; a row beyond goes to error_stream (docs/analytics.md)"},
+    {"analytics_window_groups_max", I(analytics_window_groups_max), "1000000", 1, 100000000, NULL,
+     "Kinesis Analytics: groups of one tumbling window, open stagger windows, partitions of a "
+     "sliding window; a row beyond goes to error_stream"},
+    {"analytics_state_bytes_max", I(analytics_state_bytes_max), "1073741824", 65536,
+     1099511627776LL, NULL,
+     "Kinesis Analytics: bytes of window state one application holds in all; a row beyond goes "
+     "to error_stream"},
     {"s3_external_buckets", S(s3_external_buckets), "", 0, 0, NULL,
      "File mapping Firehose destination buckets to external S3-compatible servers, one "
      "`bucket endpoint-url access-key secret [region]` a line (docs/firehose.md)"},

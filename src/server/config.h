@@ -65,6 +65,9 @@ typedef struct {
     char functions_user[64];
     int64_t firehose_fixed_time_ms;
     char analytics_clock[8];
+    int64_t analytics_window_rows_max;
+    int64_t analytics_window_groups_max;
+    int64_t analytics_state_bytes_max;
     char s3_external_buckets[SL_CONFIG_PATH_BYTES_MAX];
     char log_level[16];
     char log_format[16];

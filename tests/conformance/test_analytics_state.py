@@ -10,7 +10,7 @@ import json
 
 from helpers import client_for, unique_name, wait_until
 from test_analytics_apps import create, kda_for, read_all, stream, start
-from test_analytics_examples import Clock, ms
+from test_analytics_examples import App, Clock, ms
 
 CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker VARCHAR(4), n BIGINT, total DOUBLE);
 CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
@@ -79,3 +79,29 @@ def test_open_window_survives_kill_9(make_server):
     rows = [json.loads(r) for r in read_all(kinesis, out_name)][3:]
     assert [(r["TICKER"], r["N"], r["TOTAL"]) for r in rows] == [("AMZN", 1, 1000.0)]
     assert "does not fit its positions or code" in srv.stderr_tail()
+
+
+LIMIT_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (qty INTEGER, n BIGINT);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM qty, COUNT(*) OVER (ROWS 5 PRECEDING) FROM "SOURCE_SQL_STREAM_001";
+"""
+
+
+def test_window_limit_option(make_server):
+    """--analytics-window-rows-max bounds the rows a window holds: the row beyond it goes to
+    error_stream with AWS's columns, and the window goes on with the rows it has."""
+    srv = make_server(analytics_clock="virtual", analytics_window_rows_max=2)
+    clock = Clock(srv)
+    day = ms("2018-11-01 00:00")
+    clock.set(day)
+    app = App(srv, LIMIT_CODE, [("QTY", "INTEGER", "$.qty")],
+              outputs=("DESTINATION_SQL_STREAM", "error_stream"))
+    app.put([{"qty": q} for q in (1, 2, 3)])
+    clock.set(day + 1000)
+    assert app.rows() == [{"QTY": 1, "N": 1}, {"QTY": 2, "N": 2}]
+    [limit] = app.rows("error_stream")
+    assert limit["ERROR_LEVEL"] == "ERROR" and limit["ERROR_NAME"] == "Window limit"
+    assert limit["MESSAGE"] == "Window memory limit reached: 2 rows"
+    assert limit["PUMP_NAME"] == "STREAM_PUMP" and limit["DATA_ROWTIME"] == "2018-11-01 00:00:00.000"
+    assert json.loads(bytes.fromhex(limit["DATA_ROW"]))["QTY"] == 3
+    app.stop()

@@ -402,6 +402,53 @@ static void test_edges(void) {
     sl_an_engine_destroy(e);
 }
 
+/* The engine-wide budget of window state (sl_an_options_t.state_bytes_max): a row that would
+ * pass it goes to error_stream ("Window limit", AWS's record shape) and changes no window; rows
+ * that leave their window give their bytes back, so later rows fit again. */
+static void test_state_budget(void) {
+    static const char *const names[] = {"K", "X"};
+    static const char *const types[] = {"VARCHAR(8)", "INTEGER"};
+    sl_an_options_t opt = sl_an_options_default();
+    opt.state_bytes_max = 1000; /* about eight rows of S */
+    sl_an_engine_t *e;
+    if (sl_an_engine_create(&opt, 0, &e)) abort();
+    sl_sql_column_t cols[2];
+    for (int i = 0; i < 2; i++) {
+        cols[i].name = names[i];
+        sl_sql_parse_type(types[i], strlen(types[i]), &cols[i].type);
+    }
+    sl_sql_error_t err;
+    sl_an_engine_add_source(e, "S", cols, 2, &err);
+    static sink_t out, errors;
+    out.n = errors.n = 0;
+    CHECK(load(e, "CREATE STREAM O (X INTEGER, C BIGINT);\n"
+                  "CREATE PUMP P AS INSERT INTO O SELECT STREAM X, COUNT(*) OVER (RANGE INTERVAL "
+                  "'1' SECOND PRECEDING) FROM S;"));
+    sl_an_engine_subscribe(e, "O", collect, &out);
+    sl_an_engine_subscribe(e, "error_stream", collect, &errors);
+    for (int i = 0; i < 20; i++) {
+        char x[8];
+        snprintf(x, sizeof x, "%d", i);
+        put(e, "S", "1970-01-01 00:00:01", 2, "a", x);
+    }
+    size_t held = out.n;
+    CHECK(held >= 4 && held <= 10);
+    CHECK_EQ_INT(errors.n, 20 - held);
+    CHECK(strstr(errors.lines[0], "|ERROR|Window limit|Window memory limit reached: 1000 bytes of "
+                                  "window state|1970-01-01 00:00:01.000|") != NULL);
+    /* the last accepted row counted every held row; a refused row changed nothing */
+    char want[64];
+    snprintf(want, sizeof want, "1970-01-01 00:00:01.000|%zu|%zu", held - 1, held);
+    CHECK_EQ_STR(out.lines[held - 1], want);
+    /* two seconds later the held rows have left the window: their bytes are free again */
+    out.n = errors.n = 0;
+    put(e, "S", "1970-01-01 00:00:03", 2, "a", "100");
+    put(e, "S", "1970-01-01 00:00:03", 2, "a", "101");
+    EXPECT_ROWS(&out, "1970-01-01 00:00:03.000|100|1", "1970-01-01 00:00:03.000|101|2");
+    EXPECT_NONE(&errors);
+    sl_an_engine_destroy(e);
+}
+
 /* T11: log parsers return a ROW whose fields a query reads as alias.column.field. */
 static void test_t11_log_rows(void) {
     static const char *const names[] = {"LOGENTRY", "REFERRER"};
@@ -758,6 +805,7 @@ int main(void) {
     test_t7_t8_alerts();
     test_analytic_functions();
     test_edges();
+    test_state_budget();
     test_t11_log_rows();
     test_order_by();
     test_t9_two_record_types();
