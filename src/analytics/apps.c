@@ -616,6 +616,10 @@ sl_kinesis_t *sl_an_apps_kinesis(sl_an_apps_t *s) {
     return s->cfg.kinesis;
 }
 
+struct sl_firehose *sl_an_apps_firehose(sl_an_apps_t *s) {
+    return s->cfg.firehose;
+}
+
 sl_objstore_t *sl_an_apps_objstore(sl_an_apps_t *s) {
     return s->cfg.objstore;
 }

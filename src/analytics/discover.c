@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/common.h"
 #include "core/time.h"
+#include "firehose/reader.h"
 #include "kinesis/follow.h"
 #include "objstore/objstore.h"
 #include "wire/json.h"
@@ -552,6 +553,55 @@ static void sample_stream(const job_t *j, sl_an_discovery_t *d) {
     sl_kfollow_destroy(f);
 }
 
+/* ---- a delivery stream (KinesisFirehoseInput) ---- */
+
+static int on_fh_sample(void *ctx, const sl_fh_read_record_t *records, size_t n) {
+    sl_an_discovery_t *d = ctx;
+    for (size_t i = 0; i < n && d->nraw < DISCOVER_RECORDS_MAX; i++)
+        sl_an_discovery_add_raw(d, (const char *)records[i].data, records[i].len);
+    return 0;
+}
+
+/* The records a delivery stream receives from now on, for a few seconds at most (a delivery
+ * stream has no TRIM_HORIZON, as for StartApplication). */
+static void sample_delivery_stream(const job_t *j, sl_an_discovery_t *d) {
+    const sl_an_discover_req_t *req = &j->req;
+    sl_firehose_t *fh = sl_an_apps_firehose(j->apps);
+    if (req->starting_position && strcmp(req->starting_position, "NOW") != 0) {
+        d->err.type = "InvalidArgumentException";
+        snprintf(d->err.message, sizeof d->err.message,
+                 "%s is not available for a Kinesis Data Firehose delivery stream (NOW)",
+                 req->starting_position);
+        return;
+    }
+    sl_fh_reader_t *r = NULL;
+    if (!fh || sl_firehose_reader_open(fh, req->resource_arn, sl_time_now_ms(), &r) != 0) {
+        d->err.type = "ResourceNotFoundException";
+        snprintf(d->err.message, sizeof d->err.message, "Delivery stream %s is not found",
+                 req->resource_arn);
+        return;
+    }
+    int64_t deadline = sl_time_mono_ms() + DISCOVER_WAIT_MS;
+    for (;;) {
+        size_t delivered = 0;
+        int rc = sl_firehose_reader_read(r, DISCOVER_RECORDS_MAX - d->nraw, 1u << 20, on_fh_sample,
+                                         d, &delivered);
+        if (rc == SL_ENOTFOUND) {
+            d->err.type = "ResourceNotFoundException";
+            snprintf(d->err.message, sizeof d->err.message, "Delivery stream %s is not found",
+                     req->resource_arn);
+            break;
+        }
+        if (rc != 0 || d->nraw >= DISCOVER_RECORDS_MAX) break;
+        if (!delivered) {
+            if (d->nraw || sl_time_mono_ms() >= deadline) break;
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL); /* waiting for records to arrive */
+        }
+    }
+    sl_firehose_reader_close(r);
+}
+
 /* The object's rows are the records. */
 static bool sample_object(const job_t *j, sl_an_discovery_t *d) {
     const sl_an_discover_req_t *req = &j->req;
@@ -594,7 +644,9 @@ static bool sample_object(const job_t *j, sl_an_discovery_t *d) {
 static void *discover_main(void *arg) {
     job_t *j = arg;
     bool crlf = false;
-    if (j->req.resource_arn)
+    if (j->req.resource_arn && strstr(j->req.resource_arn, ":deliverystream/"))
+        sample_delivery_stream(j, j->out);
+    else if (j->req.resource_arn)
         sample_stream(j, j->out);
     else
         crlf = sample_object(j, j->out);

@@ -28,10 +28,12 @@ void sl_an_runner_stop(sl_an_runner_t *r);
  * old time, moves to now_ms and delivers its output rows; returns when it did (or ended). */
 void sl_an_runner_sync(sl_an_runner_t *r, int64_t now_ms);
 
-/* For discover.c: the account's Kinesis core and object store, and the count of discoveries
+/* For discover.c: the account's Kinesis core, delivery streams and object store, and the count
+ * of discoveries
  * running (sl_an_apps_quiesce waits for it to fall to 0). */
 sl_kinesis_t *sl_an_apps_kinesis(sl_an_apps_t *apps);
 sl_objstore_t *sl_an_apps_objstore(sl_an_apps_t *apps);
+struct sl_firehose *sl_an_apps_firehose(sl_an_apps_t *apps);
 void sl_an_apps_discovering(sl_an_apps_t *apps, int delta);
 
 #endif

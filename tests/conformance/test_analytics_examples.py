@@ -967,3 +967,44 @@ def test_datetime_transformations_t12(vserver):
                            "EVENT_TIMESTAMP_AS_CHAR": "2018-05-09 01:50:41",
                            "EVENT_SECOND": 41}]
     app.stop()
+
+
+def test_discover_input_schema_on_a_delivery_stream(vserver):
+    """DiscoverInputSchema samples the records a delivery stream receives (NOW; a delivery
+    stream has no TRIM_HORIZON), for an application's KinesisFirehoseInput."""
+    import threading
+    fh, s3 = fh_clients(vserver)
+    kda = kda_for(vserver)
+    name, arn, _ = delivery_stream(fh, s3, "fhdisc")
+    stop = threading.Event()
+
+    def feed():  # records keep coming while the discovery listens
+        client = fh_clients(vserver)[0]
+        while not stop.is_set():
+            client.put_record(DeliveryStreamName=name, Record={"Data": json.dumps(
+                {"TICKER_SYMBOL": "AMZN", "PRICE": 84.51, "user": "x"}).encode()})
+            stop.wait(0.05)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    try:
+        out = kda.discover_input_schema(ResourceARN=arn, RoleARN=ROLE,
+                                        InputStartingPositionConfiguration={
+                                            "InputStartingPosition": "NOW"})
+    finally:
+        stop.set()
+        feeder.join()
+    schema = out["InputSchema"]
+    assert schema["RecordFormat"]["RecordFormatType"] == "JSON"
+    assert [(c["Name"], c["SqlType"], c["Mapping"]) for c in schema["RecordColumns"]] == [
+        ("TICKER_SYMBOL", "VARCHAR(4)", "$.TICKER_SYMBOL"), ("PRICE", "REAL", "$.PRICE"),
+        ("COL_user", "VARCHAR(4)", "$.user")]
+    assert out["ParsedInputRecords"][0] == ["AMZN", "84.51", "x"]
+    with pytest.raises(kda.exceptions.InvalidArgumentException):
+        kda.discover_input_schema(ResourceARN=arn, RoleARN=ROLE,
+                                  InputStartingPositionConfiguration={
+                                      "InputStartingPosition": "TRIM_HORIZON"})
+    with pytest.raises(kda.exceptions.ResourceNotFoundException):
+        kda.discover_input_schema(ResourceARN=arn + "-none", RoleARN=ROLE,
+                                  InputStartingPositionConfiguration={
+                                      "InputStartingPosition": "NOW"})
