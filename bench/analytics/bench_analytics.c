@@ -3,7 +3,12 @@
  *   tumbling: rows/s through GROUP BY ticker, STEP(ROWTIME BY INTERVAL '60' SECOND) with
  *             COUNT, AVG and MAX over 10,000 keys (one row per millisecond: 60,000 rows and
  *             10,000 groups per window), windows closing as time passes;
- *   memory:   heap bytes per open group of that aggregate (mallinfo2 before and after).
+ *   memory:   heap bytes per open group of that aggregate (mallinfo2 before and after), and per
+ *             row held by a sliding window;
+ *   table functions: rows/s through TOP_K_ITEMS_TUMBLING and COUNT_DISTINCT_ITEMS_TUMBLING over
+ *             the same keys, RANDOM_CUT_FOREST with its defaults and HOTSPOTS(1000, ...) (a
+ *             tenth of the rows: they work per row over a model or a window);
+ *   checkpoint: bytes and time to save and restore the open window of 10,000 groups.
  * Usage: bench_analytics [rows, default 2000000] */
 #include "analytics/engine.h"
 
@@ -105,6 +110,69 @@ int main(int argc, char **argv) {
     struct mallinfo2 after = mallinfo2();
     printf("open window:        %10.0f bytes per group (%d groups)\n",
            (double)(after.uordblks - before.uordblks) / KEYS, KEYS);
+
+    /* the same open window saved and restored */
+    sl_buf_t ck = SL_BUF_INIT;
+    double t0 = now_s();
+    if (sl_an_engine_checkpoint_save(e, &ck)) exit(1);
+    double t_save = now_s() - t0;
+    sl_an_engine_t *r = setup(agg);
+    t0 = now_s();
+    if (sl_an_engine_checkpoint_restore(r, ck.data, ck.len)) exit(1);
+    double t_restore = now_s() - t0;
+    printf("checkpoint:         %10zu bytes (%.0f per group), save %.1f ms, restore %.1f ms\n",
+           ck.len, (double)ck.len / KEYS, t_save * 1000, t_restore * 1000);
+    sl_buf_free(&ck);
+    sl_an_engine_destroy(r);
     sl_an_engine_destroy(e);
+
+    /* a sliding window: rows held per key for one minute */
+    const char *slide =
+        "CREATE STREAM \"DESTINATION_SQL_STREAM\" (ticker_symbol VARCHAR(8), a DOUBLE);"
+        "CREATE PUMP \"P\" AS INSERT INTO \"DESTINATION_SQL_STREAM\" SELECT STREAM "
+        "ticker_symbol, AVG(price) OVER (PARTITION BY ticker_symbol RANGE INTERVAL '1' MINUTE "
+        "PRECEDING) FROM \"SOURCE_SQL_STREAM_001\";";
+    e = setup(slide);
+    before = mallinfo2();
+    t = run(e, 200000); /* 200,000 rows in 200 s: the last 60,000 are held */
+    after = mallinfo2();
+    printf("sliding 1 min:      %10.0f rows/s; %.0f bytes per held row\n", 200000 / t,
+           (double)(after.uordblks - before.uordblks) / 60000);
+    sl_an_engine_destroy(e);
+
+    static const struct {
+        const char *what, *item, *fn;
+        long div;
+    } fns[] = {
+        {"TOP_K_ITEMS_TUMBLING", "ITEM",
+         "TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM "
+         "\"SOURCE_SQL_STREAM_001\"), 'TICKER_SYMBOL', 10, 60)",
+         1},
+        {"COUNT_DISTINCT_ITEMS", "CAST(NUMBER_OF_DISTINCT_ITEMS AS VARCHAR(64))",
+         "COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM "
+         "\"SOURCE_SQL_STREAM_001\"), 'TICKER_SYMBOL', 60)",
+         1},
+        {"RANDOM_CUT_FOREST", "TICKER_SYMBOL",
+         "RANDOM_CUT_FOREST(CURSOR(SELECT STREAM * FROM "
+         "\"SOURCE_SQL_STREAM_001\"))",
+         20},
+        {"HOTSPOTS", "TICKER_SYMBOL",
+         "HOTSPOTS(CURSOR(SELECT STREAM * FROM \"SOURCE_SQL_STREAM_001\"), 1000, "
+         "0.5, 20)",
+         20},
+    };
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        char code[1024];
+        snprintf(code, sizeof code,
+                 "CREATE STREAM \"DESTINATION_SQL_STREAM\" (x VARCHAR(64));"
+                 "CREATE PUMP \"P\" AS INSERT INTO \"DESTINATION_SQL_STREAM\" SELECT STREAM "
+                 "%s FROM TABLE(%s);",
+                 fns[i].item, fns[i].fn);
+        e = setup(code);
+        long n = rows / fns[i].div;
+        t = run(e, n);
+        printf("%-20s %10.0f rows/s (%ld rows in, %ld out)\n", fns[i].what, n / t, n, out_rows);
+        sl_an_engine_destroy(e);
+    }
     return 0;
 }
