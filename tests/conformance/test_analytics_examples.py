@@ -1008,3 +1008,111 @@ def test_discover_input_schema_on_a_delivery_stream(vserver):
         kda.discover_input_schema(ResourceARN=arn + "-none", RoleARN=ROLE,
                                   InputStartingPositionConfiguration={
                                       "InputStartingPosition": "NOW"})
+
+
+def test_json_path_flattening_t13(vserver):
+    """T13: a JSONPath mapping `$.orders[0:].orderId` flattens one record into a row per array
+    element (the other columns repeated); an empty array gives one row of NULLs for it."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    code = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (customer VARCHAR(16),
+  order_id VARCHAR(8));
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM "customerName", "orderId" FROM "SOURCE_SQL_STREAM_001";
+"""
+    app = App(vserver, code, [("customerName", "VARCHAR(16)", "$.customerName"),
+                              ("orderId", "VARCHAR(8)", "$.orders[0:].orderId")])
+    clock.set(day + 1000)
+    app.put([{"customerName": "John Doe", "orders": [
+        {"orderId": "23284", "itemName": "Widget"}, {"orderId": "63122"},
+        {"orderId": "77284", "itemName": "Sprocket"}]},
+        {"customerName": "Jane Roe", "orders": []}])
+    clock.set(day + 2000)
+    assert app.rows() == [{"CUSTOMER": "John Doe", "ORDER_ID": "23284"},
+                          {"CUSTOMER": "John Doe", "ORDER_ID": "63122"},
+                          {"CUSTOMER": "John Doe", "ORDER_ID": "77284"},
+                          {"CUSTOMER": "Jane Roe", "ORDER_ID": None}]
+    app.stop()
+
+
+PARALLEL_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (SOURCE VARCHAR(4), N BIGINT,
+  TOTAL DOUBLE);
+CREATE OR REPLACE PUMP "PUMP_1" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM 'one', COUNT(*), SUM(PRICE) FROM "SOURCE_SQL_STREAM_001"
+  GROUP BY STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE);
+CREATE OR REPLACE PUMP "PUMP_2" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM 'two', COUNT(*), SUM(PRICE) FROM "SOURCE_SQL_STREAM_002"
+  GROUP BY STEP("SOURCE_SQL_STREAM_002".ROWTIME BY INTERVAL '1' MINUTE);
+"""
+
+
+def test_input_parallelism(vserver):
+    """InputParallelism 2 over a 2-shard stream: each shard feeds its own in-application stream
+    (SOURCE_SQL_STREAM_001 and _002), which the code reads with two pumps into one stream."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    kinesis, kda = client_for(vserver), kda_for(vserver)
+    in_name, out_name = unique_name("par"), unique_name("parout")
+    in_arn, out_arn = stream(kinesis, in_name, 2), stream(kinesis, out_name)
+    inp = json_input(in_arn, [("PRICE", "DOUBLE", "$.price")])
+    inp["InputParallelism"] = {"Count": 2}
+    name = unique_name("parallel")
+    kda.create_application(ApplicationName=name, ApplicationCode=PARALLEL_CODE, Inputs=[inp],
+                           Outputs=[stream_output(out_arn)])
+    detail = kda.describe_application(ApplicationName=name)["ApplicationDetail"]
+    assert detail["InputDescriptions"][0]["InAppStreamNames"] == ["SOURCE_SQL_STREAM_001",
+                                                                  "SOURCE_SQL_STREAM_002"]
+    start_v1(kda, name)
+    clock.set(day + 1000)
+    low, high = "0", str(2 ** 127 + 1)  # hash keys of the first and the second shard
+    kinesis.put_records(StreamName=in_name, Records=[
+        {"PartitionKey": "k", "ExplicitHashKey": h, "Data": json.dumps({"price": p}).encode()}
+        for h, p in [(low, 1.0), (high, 10.0), (low, 2.0), (high, 20.0), (high, 30.0)]])
+    clock.set(day + 60_000)
+    assert sorted((r["SOURCE"], r["N"], r["TOTAL"]) for r in rows_of(kinesis, out_name)) == [
+        ("one", 2, 3.0), ("two", 3, 60.0)]
+    kda.stop_application(ApplicationName=name)
+
+
+ANOMALY_CODE = """CREATE OR REPLACE STREAM "TEMP_STREAM" ("heartRate" INTEGER,
+  "rateType" varchar(20), "ANOMALY_SCORE" DOUBLE);
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("heartRate" INTEGER, "rateType" varchar(20),
+  "ANOMALY_SCORE" DOUBLE);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "TEMP_STREAM"
+  SELECT STREAM "heartRate", "rateType", ANOMALY_SCORE
+  FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM * FROM "SOURCE_SQL_STREAM_001")));
+CREATE OR REPLACE PUMP "OUTPUT_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM * FROM "TEMP_STREAM"
+  ORDER BY FLOOR("TEMP_STREAM".ROWTIME TO SECOND), ANOMALY_SCORE DESC;
+"""
+
+
+def test_anomaly_detection_and_sorting_t16(vserver):
+    """T16 (statistical) through the API: the documentation's heart-rate data (99 % in 60..100,
+    1 % in 150..200) through RANDOM_CUT_FOREST with its defaults and the anomaly-sorting pump
+    (ORDER BY FLOOR(ROWTIME TO SECOND), ANOMALY_SCORE DESC): the first 256 rows score 0, and the
+    injected anomalies lead the sorted output."""
+    import random
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, ANOMALY_CODE, [("heartRate", "INTEGER"), ("rateType", "VARCHAR(20)")])
+    rng = random.Random(7)
+    rows = []
+    for i in range(1500):
+        high = i >= 300 and rng.random() < 0.01
+        rows.append({"heartRate": rng.randint(150, 200) if high else rng.randint(60, 100),
+                     "rateType": "HIGH" if high else "NORMAL"})
+    clock.set(day + 1000)
+    for at in range(0, len(rows), 500):
+        app.put(rows[at:at + 500])
+    clock.set(day + 2000)  # read in the second [1 s, 2 s): sorted when the next second begins
+    out = app.rows()
+    assert len(out) == len(rows)
+    anomalies = sum(r["rateType"] == "HIGH" for r in rows)
+    assert anomalies >= 8
+    leaders = out[:anomalies]
+    assert sum(r["rateType"] == "HIGH" for r in leaders) >= 0.8 * anomalies, leaders
+    assert [r["ANOMALY_SCORE"] for r in out] == sorted((r["ANOMALY_SCORE"] for r in out),
+                                                       reverse=True)
+    assert sum(r["ANOMALY_SCORE"] == 0 for r in out) == 256
+    app.stop()
