@@ -322,6 +322,8 @@
 #define SL_AUTH_SECRET_BYTES_MAX 129
 /* session tokens (STS's are ~1 KB; room for the longest seen) */
 #define SL_AUTH_SESSION_TOKEN_BYTES_MAX 4096
+/* AssumeRole's inline session policy (Policy), with its NUL: AWS's 2,048 characters of plaintext */
+#define SL_AUTH_SESSION_POLICY_BYTES_MAX 2049
 /* principal ARN: arn:aws:iam::<12>:user/<path><name 64> */
 #define SL_AUTH_ARN_BYTES_MAX 2048
 /* user name (IAM: 64) or credentials-file section */

@@ -155,6 +155,7 @@ static int verify(const sl_front_t *front, sl_http_req_t *req, const sl_front_se
     /* the principal */
     sl_front_principal_t *p = sl_arena_alloc(arena, sizeof *p);
     if (!p) return SL_ENOMEM;
+    p->session_policy[0] = '\0'; /* only the lookup of a session with a policy sets it */
     const char *token =
         auth->from_query ? auth->security_token : header(req, "x-amz-security-token");
     if (token && !*token) token = NULL;

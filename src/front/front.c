@@ -360,14 +360,17 @@ const char *sl_front_authz_denied(const sl_front_t *front, const sl_front_servic
     if (d == SL_FRONT_AUTHZ_ALLOW) return NULL;
     bool by_resource =
         d == SL_FRONT_AUTHZ_RESOURCE_IMPLICIT_DENY || d == SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY;
-    const char *kind = by_resource ? "resource-based" : "identity-based";
+    bool by_session =
+        d == SL_FRONT_AUTHZ_SESSION_IMPLICIT_DENY || d == SL_FRONT_AUTHZ_SESSION_EXPLICIT_DENY;
+    const char *kind = by_session ? "session" : by_resource ? "resource-based" : "identity-based";
     b = SL_BUF_INIT;
-    if (d == SL_FRONT_AUTHZ_EXPLICIT_DENY || d == SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY)
+    if (d == SL_FRONT_AUTHZ_EXPLICIT_DENY || d == SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY ||
+        d == SL_FRONT_AUTHZ_SESSION_EXPLICIT_DENY)
         sl_buf_printf(&b,
                       "User: %s is not authorized to perform: %s on resource: %s with an "
                       "explicit deny in %s %s policy",
                       principal->arn, action ? action : "", resource ? resource : "",
-                      by_resource ? "a" : "an", kind);
+                      d == SL_FRONT_AUTHZ_EXPLICIT_DENY ? "an" : "a", kind);
     else
         sl_buf_printf(&b,
                       "User: %s is not authorized to perform: %s on resource: %s because no "

@@ -44,6 +44,9 @@ typedef struct {
     bool admin;
     bool temporary; /* STS credentials (GetSessionToken, AssumeRole) */
     bool role;      /* an assumed role: user_name is the role's name */
+    /* An assumed role's session policy (AssumeRole's Policy), "" = none: it bounds what the
+     * role's policies allow (the authorization hook intersects them). */
+    char session_policy[SL_AUTH_SESSION_POLICY_BYTES_MAX];
 } sl_front_principal_t;
 typedef struct sl_front_call sl_front_call_t;
 typedef struct sl_front_service sl_front_service_t;
@@ -186,6 +189,8 @@ typedef enum {
     SL_FRONT_AUTHZ_RESOURCE_IMPLICIT_DENY, /* another account's resource: no resource-based
                                               policy allows */
     SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY, /* in a resource-based policy */
+    SL_FRONT_AUTHZ_SESSION_IMPLICIT_DENY,  /* the policies allow, the session policy does not */
+    SL_FRONT_AUTHZ_SESSION_EXPLICIT_DENY,  /* in the session policy (AssumeRole's Policy) */
 } sl_front_authz_t;
 
 /* What the authorization hook is asked: the action ("kinesis:PutRecord"), the resource ARN and

@@ -21,8 +21,11 @@ typedef struct {
     strs_t action, resource;
     strs_t source_ip, not_source_ip; /* IpAddress / NotIpAddress aws:SourceIp */
     int secure_transport;            /* Bool aws:SecureTransport: -1 none, 0 false, 1 true */
-    bool has_principal;              /* a resource policy's statement: principals below */
-    strs_t principals;               /* "*", account ids, root ARNs, user ARNs */
+    /* sts:ExternalId (a role's trust policy) under StringEquals, StringNotEquals, StringLike and
+     * StringNotLike, in that order; count 0 = no such condition */
+    strs_t external_id[4];
+    bool has_principal; /* a resource policy's statement: principals below */
+    strs_t principals;  /* "*", account ids, root ARNs, user ARNs */
 } statement_t;
 
 struct sl_iam_policy {
@@ -58,6 +61,12 @@ bool sl_iam_glob(const char *p, const char *t, bool fold) {
 static bool any_glob(const strs_t *s, const char *text, bool fold) {
     for (size_t i = 0; i < s->count; i++)
         if (sl_iam_glob(s->items[i], text, fold)) return true;
+    return false;
+}
+
+static bool any_exact(const strs_t *s, const char *text) {
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->items[i], text) == 0) return true;
     return false;
 }
 
@@ -119,6 +128,13 @@ static bool applies(const statement_t *st, const sl_iam_request_t *req) {
         return false;
     if (st->secure_transport >= 0 && (st->secure_transport == 1) != req->secure_transport)
         return false;
+    /* a String* condition on a key the request does not carry: only the negated ones hold */
+    const char *ext = req->external_id;
+    if (st->external_id[0].count && !(ext && any_exact(&st->external_id[0], ext))) return false;
+    if (st->external_id[1].count && ext && any_exact(&st->external_id[1], ext)) return false;
+    if (st->external_id[2].count && !(ext && any_glob(&st->external_id[2], ext, false)))
+        return false;
+    if (st->external_id[3].count && ext && any_glob(&st->external_id[3], ext, false)) return false;
     return true;
 }
 
@@ -193,6 +209,13 @@ static int condition(const sl_val_t *c, sl_arena_t *arena, statement_t *st, cons
                              strncasecmp(k->key, "aws:SourceIp", k->key_len) == 0;
             bool secure = k->key_len == strlen("aws:SecureTransport") &&
                           strncasecmp(k->key, "aws:SecureTransport", k->key_len) == 0;
+            bool external = k->key_len == strlen("sts:ExternalId") &&
+                            strncasecmp(k->key, "sts:ExternalId", k->key_len) == 0;
+            static const char *const string_ops[4] = {"StringEquals", "StringNotEquals",
+                                                      "StringLike", "StringNotLike"};
+            int string_op = -1;
+            for (int o = 0; o < 4 && string_op < 0; o++)
+                if (key_is(op, string_ops[o])) string_op = o;
             strs_t values;
             int rc = strings(k->val, arena, &values, reason);
             if (rc) return rc;
@@ -204,9 +227,13 @@ static int condition(const sl_val_t *c, sl_arena_t *arena, statement_t *st, cons
                        (strcmp(values.items[0], "true") == 0 ||
                         strcmp(values.items[0], "false") == 0)) {
                 st->secure_transport = strcmp(values.items[0], "true") == 0;
+            } else if (external && string_op >= 0 && values.count > 0) {
+                st->external_id[string_op] = values;
             } else {
                 *reason = "a condition operator or key is not supported (IpAddress / "
-                          "NotIpAddress on aws:SourceIp, Bool on aws:SecureTransport)";
+                          "NotIpAddress on aws:SourceIp, Bool on aws:SecureTransport, "
+                          "StringEquals / StringNotEquals / StringLike / StringNotLike on "
+                          "sts:ExternalId)";
                 return SL_EINVAL;
             }
         }

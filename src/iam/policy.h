@@ -2,7 +2,10 @@
  * through a hook). The subset: Version; Statement (one object or a list) with Effect Allow|Deny,
  * Action or NotAction and Resource or NotResource (a string or a list; `*` and `?` wildcards,
  * actions compared without regard to case), Sid, and Condition with the operators IpAddress /
- * NotIpAddress on aws:SourceIp (IPv4 CIDR) and Bool on aws:SecureTransport. Evaluation follows
+ * NotIpAddress on aws:SourceIp (IPv4 CIDR), Bool on aws:SecureTransport, and StringEquals /
+ * StringNotEquals / StringLike / StringNotLike on sts:ExternalId (roles' trust policies: a
+ * positive operator on a key the request lacks does not match, a negated one does, as on AWS).
+ * Evaluation follows
  * AWS's rule: an explicit Deny in any policy wins, else an Allow in any policy allows, else the
  * request is denied (implicitly).
  *
@@ -28,6 +31,7 @@ typedef struct {
     /* who asks (resource policies' Principal): the principal's ARN and its 12-digit account */
     const char *principal_arn;
     const char *principal_account;
+    const char *external_id; /* AssumeRole's ExternalId (sts:ExternalId), or NULL */
 } sl_iam_request_t;
 
 typedef enum {

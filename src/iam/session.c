@@ -1,19 +1,22 @@
 /* Stateless STS session credentials (session.h). The sealed payload: u8 version, u8 flags (1 =
  * role, 2 = admin), i64 expiration (LE), then NUL-terminated account id, user (or role) name,
- * role session name and secret. */
+ * role session name and secret; version 2 adds the NUL-terminated session policy. */
 #include "iam/session.h"
 
 #include "core/common.h"
+#include "wire/base64.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
 
-#define VERSION 1
+#define VERSION 2
 #define NONCE 12
 #define TAG 16
-#define PAYLOAD_MAX (2 + 8 + 16 + 2 * SL_AUTH_NAME_BYTES_MAX + 48)
+#define PAYLOAD_MAX                                                                                \
+    (2 + 8 + 16 + 2 * SL_AUTH_NAME_BYTES_MAX + 48 + SL_AUTH_SESSION_POLICY_BYTES_MAX)
+#define SEALED_MAX (NONCE + PAYLOAD_MAX + TAG)
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -47,7 +50,7 @@ int sl_iam_session_issue(const uint8_t key[32], const sl_iam_session_t *s,
     if (!random_text(out->access_key_id + 4, 16, alphabet, 32) ||
         !random_text(out->secret, 40, secret_chars, 64))
         return SL_EIO;
-    uint8_t plain[PAYLOAD_MAX], sealed[NONCE + PAYLOAD_MAX + TAG];
+    uint8_t plain[PAYLOAD_MAX], sealed[SEALED_MAX];
     size_t n = 0;
     plain[n++] = VERSION;
     plain[n++] = (uint8_t)((s->role ? 1 : 0) | (s->admin ? 2 : 0));
@@ -57,6 +60,7 @@ int sl_iam_session_issue(const uint8_t key[32], const sl_iam_session_t *s,
     n += put_str(plain + n, s->user_name);
     n += put_str(plain + n, s->role_session);
     n += put_str(plain + n, out->secret);
+    n += put_str(plain + n, s->policy);
     if (RAND_bytes(sealed, NONCE) != 1) return SL_EIO;
     int len;
     EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
@@ -69,13 +73,11 @@ int sl_iam_session_issue(const uint8_t key[32], const sl_iam_session_t *s,
     memset(plain, 0, sizeof plain);
     if (!ok) return SL_EIO;
     size_t total = NONCE + n + TAG;
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out->session_token, "SLS1", 4);
-    for (size_t i = 0; i < total; i++) {
-        out->session_token[4 + 2 * i] = hex[sealed[i] >> 4];
-        out->session_token[4 + 2 * i + 1] = hex[sealed[i] & 15];
-    }
-    out->session_token[4 + 2 * total] = '\0';
+    static_assert(4 + (SEALED_MAX + 2) / 3 * 4 < SL_AUTH_SESSION_TOKEN_BYTES_MAX,
+                  "a session token must fit SL_AUTH_SESSION_TOKEN_BYTES_MAX");
+    memcpy(out->session_token, "SLS2", 4);
+    sl_base64_encode(sealed, total, out->session_token + 4);
+    out->session_token[4 + sl_base64_encoded_len(total)] = '\0';
     return 0;
 }
 
@@ -98,16 +100,28 @@ int sl_iam_session_open(const uint8_t key[32], const char *access_key_id, const 
                         sl_iam_session_t *s, char secret[48]) {
     size_t tlen = token ? strlen(token) : 0;
     if (!access_key_id || strlen(access_key_id) != 20 || strncmp(access_key_id, "ASIA", 4) != 0 ||
-        tlen < 4 + 2 * (NONCE + TAG + 2) || strncmp(token, "SLS1", 4) != 0 || (tlen - 4) % 2 ||
-        (tlen - 4) / 2 > NONCE + PAYLOAD_MAX + TAG)
+        tlen < 4)
         return SL_EINVAL;
-    uint8_t sealed[NONCE + PAYLOAD_MAX + TAG], plain[PAYLOAD_MAX];
-    size_t total = (tlen - 4) / 2;
-    for (size_t i = 0; i < total; i++) {
-        int hi = hexval(token[4 + 2 * i]), lo = hexval(token[4 + 2 * i + 1]);
-        if (hi < 0 || lo < 0) return SL_EINVAL;
-        sealed[i] = (uint8_t)(hi << 4 | lo);
+    uint8_t sealed[SEALED_MAX], plain[PAYLOAD_MAX];
+    size_t total = 0;
+    int version = 0;
+    if (strncmp(token, "SLS1", 4) == 0) { /* hex, a version 1 payload */
+        if ((tlen - 4) % 2 || (tlen - 4) / 2 > SEALED_MAX) return SL_EINVAL;
+        total = (tlen - 4) / 2;
+        for (size_t i = 0; i < total; i++) {
+            int hi = hexval(token[4 + 2 * i]), lo = hexval(token[4 + 2 * i + 1]);
+            if (hi < 0 || lo < 0) return SL_EINVAL;
+            sealed[i] = (uint8_t)(hi << 4 | lo);
+        }
+        version = 1;
+    } else if (strncmp(token, "SLS2", 4) == 0) { /* base64, a version 2 payload */
+        char bad;
+        if ((tlen - 4) / 4 * 3 > SEALED_MAX ||
+            sl_base64_decode(token + 4, tlen - 4, sealed, &total, &bad) != SL_B64_OK)
+            return SL_EINVAL;
+        version = 2;
     }
+    if (total < NONCE + TAG + 2) return SL_EINVAL;
     size_t n = total - NONCE - TAG;
     int len;
     EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
@@ -119,7 +133,7 @@ int sl_iam_session_open(const uint8_t key[32], const char *access_key_id, const 
     EVP_CIPHER_CTX_free(x);
     memset(s, 0, sizeof *s);
     size_t off = 10;
-    ok = ok && n >= off && plain[0] == VERSION;
+    ok = ok && n >= off && plain[0] == version;
     if (ok) {
         s->role = plain[1] & 1;
         s->admin = (plain[1] & 2) != 0;
@@ -131,7 +145,8 @@ int sl_iam_session_open(const uint8_t key[32], const char *access_key_id, const 
     ok = ok && get_str(plain, n, &off, s->account_id, sizeof s->account_id) &&
          get_str(plain, n, &off, s->user_name, sizeof s->user_name) &&
          get_str(plain, n, &off, s->role_session, sizeof s->role_session) &&
-         get_str(plain, n, &off, secret, 48);
+         get_str(plain, n, &off, secret, 48) &&
+         (version < 2 || get_str(plain, n, &off, s->policy, sizeof s->policy)) && off == n;
     memset(plain, 0, sizeof plain);
     return ok ? 0 : SL_EINVAL;
 }

@@ -2,7 +2,10 @@
  * stateless: the session token carries the session sealed with AES-256-GCM under a key derived
  * from the master key (the access key id as associated data), so any restart of the server still
  * verifies them until they expire, and nothing is stored:
- *     session token = "SLS1" + hex(nonce (12) | ciphertext | tag (16))
+ *     session token = "SLS2" + base64(nonce (12) | ciphertext | tag (16))
+ * (tokens of earlier versions, "SLS1" + hex of a payload without a session policy, still open).
+ * The payload holds AssumeRole's session policy too, so that it bounds every request the session
+ * signs; at most 2,048 characters keep the token within SL_AUTH_SESSION_TOKEN_BYTES_MAX.
  * The access key id is "ASIA" + 16 characters; the secret is random, 40 characters, and only in
  * the answer and inside the token. */
 #ifndef SL_IAM_SESSION_H
@@ -23,6 +26,7 @@ typedef struct {
     bool role;
     bool admin;
     int64_t expiration_s;
+    char policy[SL_AUTH_SESSION_POLICY_BYTES_MAX]; /* AssumeRole's session policy, "" = none */
 } sl_iam_session_t;
 
 typedef struct {

@@ -708,6 +708,7 @@ static int principal_of_session(sl_compose_t *root, const char *access_key_id, c
     out->admin = s.admin;
     out->temporary = true;
     out->role = s.role;
+    memcpy(out->session_policy, s.policy, sizeof out->session_policy);
     memset(secret, 0, sizeof secret);
     return 0;
 }
@@ -719,7 +720,7 @@ static int principal_of_key(void *ctx, const char *access_key_id, const char *se
                             sl_front_principal_t *out) {
     sl_compose_t *root = ctx;
     if (session_token && strncmp(access_key_id, "ASIA", 4) == 0 &&
-        strncmp(session_token, "SLS1", 4) == 0)
+        strncmp(session_token, "SLS", 3) == 0)
         return principal_of_session(root, access_key_id, session_token, out);
     sl_iam_principal_t p;
     int rc = sl_iam_creds_lookup(root->creds, access_key_id, &p);
@@ -733,6 +734,7 @@ static int principal_of_key(void *ctx, const char *access_key_id, const char *se
         out->expiration_s = p.expiration_s;
         out->admin = p.admin;
         out->temporary = out->role = false;
+        out->session_policy[0] = '\0';
     }
     memset(&p, 0, sizeof p);
     return rc;
@@ -775,6 +777,19 @@ static sl_iam_decision_t role_decision(sl_compose_t *root, const char *account, 
         free(doc);
     }
     return sl_iam_policies_decide(policies, n, req);
+}
+
+/* The principal's session policy (AssumeRole's Policy) decided for a request: allow when it has
+ * none (it only bounds what the other policies allow); one that no longer parses allows nothing. */
+static sl_iam_decision_t session_decision(const sl_front_principal_t *principal,
+                                          const sl_iam_request_t *req, sl_arena_t *arena) {
+    if (!principal->session_policy[0]) return SL_IAM_ALLOW;
+    sl_iam_policy_t *p = NULL;
+    const char *reason = NULL;
+    if (sl_iam_policy_parse(principal->session_policy, strlen(principal->session_policy), arena, &p,
+                            &reason) != 0)
+        return SL_IAM_IMPLICIT_DENY;
+    return sl_iam_policy_decide(p, req);
 }
 
 /* The identity-based policies of a principal's IAM user together, for a request (a principal
@@ -873,13 +888,16 @@ static sl_front_authz_t authorize(void *ctx, const sl_front_principal_t *princip
                             .principal_account = principal->account_id};
     sl_iam_decision_t id = identity_decision(root, principal, &req, arena);
     if (id == SL_IAM_EXPLICIT_DENY) return SL_FRONT_AUTHZ_EXPLICIT_DENY;
+    sl_iam_decision_t session = session_decision(principal, &req, arena);
+    if (session == SL_IAM_EXPLICIT_DENY) return SL_FRONT_AUTHZ_SESSION_EXPLICIT_DENY;
     sl_iam_decision_t res = resource_decision(root, owner, &req, arena);
     if (res == SL_IAM_EXPLICIT_DENY) return SL_FRONT_AUTHZ_RESOURCE_EXPLICIT_DENY;
-    if (!cross)
-        return id == SL_IAM_ALLOW || res == SL_IAM_ALLOW ? SL_FRONT_AUTHZ_ALLOW
-                                                         : SL_FRONT_AUTHZ_IMPLICIT_DENY;
-    if (id != SL_IAM_ALLOW) return SL_FRONT_AUTHZ_IMPLICIT_DENY;
-    return res == SL_IAM_ALLOW ? SL_FRONT_AUTHZ_ALLOW : SL_FRONT_AUTHZ_RESOURCE_IMPLICIT_DENY;
+    /* a session policy bounds every grant: the role's policies and resource policies alike */
+    if (!cross && id != SL_IAM_ALLOW && res != SL_IAM_ALLOW) return SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    if (cross && id != SL_IAM_ALLOW) return SL_FRONT_AUTHZ_IMPLICIT_DENY;
+    if (session != SL_IAM_ALLOW) return SL_FRONT_AUTHZ_SESSION_IMPLICIT_DENY;
+    if (cross && res != SL_IAM_ALLOW) return SL_FRONT_AUTHZ_RESOURCE_IMPLICIT_DENY;
+    return SL_FRONT_AUTHZ_ALLOW;
 }
 
 /* STS AssumeRole (api/sts/binding.h), as AWS decides it: the role's trust policy must allow
@@ -900,17 +918,49 @@ static int sts_assume(void *ctx, sl_sts_assume_t *op) {
     snprintf(op->error_message, sizeof op->error_message,
              "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", who,
              op->role_arn ? op->role_arn : "");
-    sl_iam_role_t *role = malloc(sizeof *role);
-    if (!role) return SL_ENOMEM;
+    /* the session policy first: input, whoever asks */
+    size_t policy_len = op->policy ? strlen(op->policy) : 0;
+    if (op->policy_arns) {
+        op->error_type = SL_AWS_VALIDATION;
+        snprintf(op->error_message, sizeof op->error_message,
+                 "PolicyArns (managed session policies) are not supported by this server: pass "
+                 "the session policy inline, in Policy.");
+        return 0;
+    }
+    if (policy_len >= SL_AUTH_SESSION_POLICY_BYTES_MAX) {
+        op->error_type = "PackedPolicyTooLarge";
+        snprintf(op->error_message, sizeof op->error_message,
+                 "Packed policy consumes %zu%% of allotted space, please use smaller policy for "
+                 "session.",
+                 policy_len * 100 / (SL_AUTH_SESSION_POLICY_BYTES_MAX - 1));
+        return 0;
+    }
     sl_arena_t arena;
     sl_arena_init(&arena, 4096);
+    if (op->policy) {
+        sl_iam_policy_t *p = NULL;
+        const char *reason = NULL;
+        if (sl_iam_policy_parse(op->policy, policy_len, &arena, &p, &reason) != 0) {
+            op->error_type = "MalformedPolicyDocument";
+            snprintf(op->error_message, sizeof op->error_message, "%s",
+                     reason ? reason : "The policy is not valid.");
+            sl_arena_deinit(&arena);
+            return 0;
+        }
+    }
+    sl_iam_role_t *role = malloc(sizeof *role);
+    if (!role) {
+        sl_arena_deinit(&arena);
+        return SL_ENOMEM;
+    }
     bool allowed = arn_ok && account_find(root, owner) &&
                    sl_iam_role_get(root->roles, owner, slash + 1, role) == 0;
     if (allowed && caller) {
         sl_iam_request_t req = {.action = "sts:AssumeRole",
                                 .resource = op->role_arn,
                                 .principal_arn = caller->arn,
-                                .principal_account = caller->account_id};
+                                .principal_account = caller->account_id,
+                                .external_id = op->external_id};
         sl_iam_policy_t *trust = NULL;
         const char *reason = NULL;
         sl_iam_decision_t by_trust = SL_IAM_IMPLICIT_DENY, exact = SL_IAM_IMPLICIT_DENY;
@@ -922,6 +972,10 @@ static int sts_assume(void *ctx, sl_sts_assume_t *op) {
             exact = sl_iam_policy_decide(trust, &only_arn);
         }
         sl_iam_decision_t id = identity_decision(root, caller, &req, &arena);
+        /* a caller that is itself a session with a session policy: bounded by it too */
+        sl_iam_decision_t session = session_decision(caller, &req, &arena);
+        if (session == SL_IAM_EXPLICIT_DENY) id = SL_IAM_EXPLICIT_DENY;
+        if (session != SL_IAM_ALLOW && id == SL_IAM_ALLOW) id = SL_IAM_IMPLICIT_DENY;
         bool same = strcmp(owner, caller->account_id) == 0;
         allowed = by_trust == SL_IAM_ALLOW && id != SL_IAM_EXPLICIT_DENY &&
                   (id == SL_IAM_ALLOW || (same && exact == SL_IAM_ALLOW));
@@ -937,13 +991,26 @@ static int sts_assume(void *ctx, sl_sts_assume_t *op) {
                        "satisfy constraint: Member must have value greater than or equal to 900"
                      : "The requested DurationSeconds exceeds the MaxSessionDuration set for "
                        "this role.");
+    } else if (caller && caller->role && op->duration_s > 3600) {
+        op->error_type = SL_AWS_VALIDATION;
+        snprintf(op->error_message, sizeof op->error_message,
+                 "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                 "assumed by role chaining.");
     } else {
-        sl_iam_session_t s = {.role = true, .expiration_s = op->now_s + op->duration_s};
-        snprintf(s.account_id, sizeof s.account_id, "%s", owner);
-        snprintf(s.user_name, sizeof s.user_name, "%s", role->name);
-        snprintf(s.role_session, sizeof s.role_session, "%s", op->session_name);
-        rc = sl_iam_session_issue(root->session_key, &s, &op->creds);
-        op->expiration_s = s.expiration_s;
+        sl_iam_session_t *s = sl_arena_calloc(&arena, 1, sizeof *s);
+        if (!s) {
+            sl_arena_deinit(&arena);
+            free(role);
+            return SL_ENOMEM;
+        }
+        s->role = true;
+        s->expiration_s = op->now_s + op->duration_s;
+        snprintf(s->account_id, sizeof s->account_id, "%s", owner);
+        snprintf(s->user_name, sizeof s->user_name, "%s", role->name);
+        snprintf(s->role_session, sizeof s->role_session, "%s", op->session_name);
+        if (op->policy) memcpy(s->policy, op->policy, policy_len + 1);
+        rc = sl_iam_session_issue(root->session_key, s, &op->creds);
+        op->expiration_s = s->expiration_s;
         snprintf(op->assumed_role_id, sizeof op->assumed_role_id, "%s:%s", role->role_id,
                  op->session_name);
         snprintf(op->assumed_role_arn, sizeof op->assumed_role_arn,

@@ -3,6 +3,7 @@ secret and a session token that sign requests as the caller (same account, same 
 verified on every request (a changed token is UnrecognizedClientException), survive a restart
 of the server (they are sealed, not stored), and end with ExpiredTokenException. AssumeRole
 issues a role's credentials when its trust policy allows the caller. boto3 and the AWS CLI v2."""
+import datetime
 import glob
 import json
 import os
@@ -194,6 +195,159 @@ def test_assume_role(srv):
     iam.delete_role_policy(RoleName="reader", PolicyName="list")
     iam.delete_role(RoleName="reader")
     assert error(lambda: iam.get_role(RoleName="reader"))[0] == "NoSuchEntity"
+
+
+def user_keys(iam, name):
+    iam.create_user(UserName=name)
+    return iam.create_access_key(UserName=name)["AccessKey"]
+
+
+def no_validation(server, service, key, secret, token=None):
+    """A client that sends what it is given (botocore checks some bounds itself)."""
+    return boto3.client(service, endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=key, aws_secret_access_key=secret,
+                        aws_session_token=token,
+                        config=Config(parameter_validation=False,
+                                      retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def test_assume_role_session_policy(srv):
+    """AssumeRole's Policy: the session may do only what both the role's policies and the
+    session policy allow; the refusal names the session policy as AWS does."""
+    iam = client(srv, "iam")
+    erin = user_keys(iam, "erin")
+    erin_arn = f"arn:aws:iam::{ACCOUNT}:user/erin"
+    iam.create_role(RoleName="limited", AssumeRolePolicyDocument=policy(
+        {"Effect": "Allow", "Principal": {"AWS": erin_arn}, "Action": "sts:AssumeRole"}))
+    iam.put_role_policy(RoleName="limited", PolicyName="p", PolicyDocument=policy(
+        {"Effect": "Allow", "Resource": "*", "Action": [
+            "kinesis:ListStreams", "kinesis:DescribeStreamSummary", "kinesis:CreateStream"]}))
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/limited"
+    sts = client(srv, "sts", erin["AccessKeyId"], erin["SecretAccessKey"])
+    name = unique_name("sp")
+    create_stream_and_wait(client(srv, "kinesis"), name)
+    stream = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name}"
+
+    def session(session_name, session_policy=None):
+        kw = {"Policy": session_policy} if session_policy else {}
+        got = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name, **kw)
+        return with_creds(srv, "kinesis", got["Credentials"])
+
+    def refused(fn, who, action, resource, why):
+        assert error(fn) == ("AccessDeniedException",
+                             f"User: arn:aws:sts::{ACCOUNT}:assumed-role/limited/{who} is not "
+                             f"authorized to perform: kinesis:{action} on resource: {resource} "
+                             f"{why}")
+
+    # no session policy: the role's policies
+    k = session("full")
+    assert k.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"] \
+        == stream
+    # the intersection: ListStreams in both; CreateStream only in the role's; PutRecord only in
+    # the session's
+    k = session("narrow", policy({"Effect": "Allow", "Resource": "*",
+                                  "Action": ["kinesis:ListStreams", "kinesis:PutRecord"]}))
+    assert name in k.list_streams()["StreamNames"]
+    refused(lambda: k.describe_stream_summary(StreamName=name), "narrow",
+            "DescribeStreamSummary", stream,
+            "because no session policy allows the kinesis:DescribeStreamSummary action")
+    refused(lambda: k.put_record(StreamName=name, Data=b"x", PartitionKey="p"), "narrow",
+            "PutRecord", stream,
+            "because no identity-based policy allows the kinesis:PutRecord action")
+    # an explicit deny in the session policy wins over the role's allow
+    k = session("deny", policy({"Effect": "Allow", "Resource": "*", "Action": "kinesis:*"},
+                               {"Effect": "Deny", "Resource": "*",
+                                "Action": "kinesis:ListStreams"}))
+    assert k.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+    refused(lambda: k.list_streams(), "deny", "ListStreams",
+            f"arn:aws:kinesis:{REGION}:{ACCOUNT}:*",
+            "with an explicit deny in a session policy")
+    # the policy survives a restart: it travels sealed in the session token
+    srv.restart()
+    refused(lambda: k.list_streams(), "deny", "ListStreams",
+            f"arn:aws:kinesis:{REGION}:{ACCOUNT}:*",
+            "with an explicit deny in a session policy")
+    # bad session policies
+    code, _ = error(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="bad",
+                                            Policy="{not json"))
+    assert code == "MalformedPolicyDocument"
+    big = policy({"Effect": "Allow", "Resource": "*",
+                  "Action": [f"kinesis:Action{i:04d}" for i in range(120)]})
+    assert len(big) > 2048
+    code, msg = error(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="big",
+                                              Policy=big))
+    assert code == "PackedPolicyTooLarge"
+    assert msg.startswith("Packed policy consumes ") and msg.endswith(
+        "% of allotted space, please use smaller policy for session.")
+    code, _ = error(lambda: sts.assume_role(
+        RoleArn=role_arn, RoleSessionName="arns",
+        PolicyArns=[{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}]))
+    assert code == "ValidationError"
+
+
+def test_assume_role_duration_bounds(srv):
+    """DurationSeconds: the model's 900..43200 first, then the role's MaxSessionDuration, and
+    one hour for a role assumed with a role's credentials (role chaining), with AWS's texts."""
+    iam = client(srv, "iam")
+    iam.create_role(RoleName="longer", MaxSessionDuration=7200,
+                    AssumeRolePolicyDocument=policy(
+                        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                         "Action": "sts:AssumeRole"}))
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/longer"
+    sts = no_validation(srv, "sts", ADMIN_KEY, ADMIN_SECRET)
+    for seconds, bound in ((899, "greater than or equal to 900"),
+                           (43201, "less than or equal to 43200")):
+        assert error(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="d1",
+                                             DurationSeconds=seconds)) == (
+            "ValidationError", f"1 validation error detected: Value '{seconds}' at "
+            f"'durationSeconds' failed to satisfy constraint: Member must have value {bound}")
+    assert error(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="d2",
+                                         DurationSeconds=7201)) == (
+        "ValidationError",
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    got = sts.assume_role(RoleArn=role_arn, RoleSessionName="d3", DurationSeconds=7200)
+    c = got["Credentials"]
+    left = (c["Expiration"] - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    assert 7100 < left <= 7200
+    # role chaining: the role's own session assumes it again (its trust names the account root,
+    # and the admin role session's identity is the role: allow sts:AssumeRole on itself)
+    iam.put_role_policy(RoleName="longer", PolicyName="chain", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}))
+    chained = no_validation(srv, "sts", c["AccessKeyId"], c["SecretAccessKey"],
+                            c["SessionToken"])
+    assert error(lambda: chained.assume_role(RoleArn=role_arn, RoleSessionName="d4",
+                                             DurationSeconds=3601)) == (
+        "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit "
+        "for roles assumed by role chaining.")
+    again = chained.assume_role(RoleArn=role_arn, RoleSessionName="d4", DurationSeconds=3600)
+    assert again["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/longer/d4"
+
+
+def test_assume_role_external_id(srv):
+    """A trust policy's sts:ExternalId condition: the role is assumed only with that ExternalId
+    (StringEquals), or one matching the pattern (StringLike)."""
+    iam = client(srv, "iam")
+    for role, op, value in (("vendor", "StringEquals", "ext-123"),
+                            ("vendors", "StringLike", "ext-*")):
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=policy(
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+             "Action": "sts:AssumeRole", "Condition": {op: {"sts:ExternalId": value}}}))
+    other = client(srv, "sts", OTHER_KEY, OTHER_SECRET)
+    for role, good, bad in (("vendor", "ext-123", "ext-124"), ("vendors", "ext-9", "other-9")):
+        role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
+        denied = ("AccessDenied", f"User: arn:aws:iam::{OTHER}:user/other is not authorized to "
+                  f"perform: sts:AssumeRole on resource: {role_arn}")
+        assert error(lambda: other.assume_role(RoleArn=role_arn, RoleSessionName="x1")) == denied
+        assert error(lambda: other.assume_role(RoleArn=role_arn, RoleSessionName="x1",
+                                               ExternalId=bad)) == denied
+        c = other.assume_role(RoleArn=role_arn, RoleSessionName="x1", ExternalId=good)[
+            "Credentials"]
+        assert with_creds(srv, "sts", c).get_caller_identity()["Arn"] == \
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/x1"
+    # the ExternalId's own bounds are the model's (2..1224 characters of [\w+=,.@:/-])
+    assert error(lambda: no_validation(srv, "sts", OTHER_KEY, OTHER_SECRET).assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/vendor", RoleSessionName="x2",
+        ExternalId="a"))[0] == "ValidationError"
 
 
 JS_DIR = __import__("pathlib").Path(__file__).resolve().parent / "js"

@@ -90,7 +90,9 @@ static void op_get_session_token(sl_front_call_t *call) {
     sl_front_query_end(call, &w);
 }
 
-/* AssumeRole: DurationSeconds 900.. the role's MaxSessionDuration (default 3600). */
+/* AssumeRole: DurationSeconds 900.. the role's MaxSessionDuration (default 3600; the model's
+ * bounds, 900..43200, are the front's validation), an inline session Policy and an ExternalId
+ * (the composition root's hook decides). */
 static void op_assume_role(sl_front_call_t *call) {
     sl_sts_hooks_t *is = call->binding;
     sl_sts_assume_t *op = sl_arena_calloc(call->arena, 1, sizeof *op);
@@ -104,6 +106,9 @@ static void op_assume_role(sl_front_call_t *call) {
     op->account = call->account;
     op->role_arn = sl_val_get_str(call->in, "RoleArn", NULL);
     op->session_name = sl_val_get_str(call->in, "RoleSessionName", NULL);
+    op->policy = sl_val_get_str(call->in, "Policy", NULL);
+    op->external_id = sl_val_get_str(call->in, "ExternalId", NULL);
+    op->policy_arns = sl_val_get(call->in, "PolicyArns") != NULL;
     op->now_s = call->now_ms / 1000;
     int rc = is->assume(is->ctx, op);
     if (rc) {

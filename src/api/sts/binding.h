@@ -22,6 +22,9 @@ typedef struct {
     const char *account;                /* the caller's */
     const char *role_arn;
     const char *session_name;
+    const char *policy;      /* the inline session policy, or NULL */
+    const char *external_id; /* ExternalId (sts:ExternalId in the trust policy), or NULL */
+    bool policy_arns;        /* PolicyArns were given (managed session policies: refused) */
     int64_t duration_s;
     int64_t now_s;
     /* out */
@@ -29,7 +32,7 @@ typedef struct {
     int64_t expiration_s;
     char assumed_role_id[SL_AUTH_NAME_BYTES_MAX + 32];
     char assumed_role_arn[SL_AUTH_ARN_BYTES_MAX];
-    const char *error_type; /* set when refused (AccessDenied, ValidationError) */
+    const char *error_type; /* set when refused (AccessDenied, ValidationError, ...) */
     char error_message[SL_AUTH_ARN_BYTES_MAX + 256];
 } sl_sts_assume_t;
 

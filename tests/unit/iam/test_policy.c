@@ -1,6 +1,7 @@
 /* Unit tests of IAM policy parsing and evaluation (iam/policy.c): Allow/Deny, explicit deny wins,
  * implicit deny, Action wildcards (case-insensitive), NotAction, Resource / NotResource with ARN
- * wildcards, the aws:SourceIp and aws:SecureTransport conditions, and malformed documents. */
+ * wildcards, the aws:SourceIp, aws:SecureTransport and sts:ExternalId conditions, and malformed
+ * documents. */
 #include "test.h"
 
 #include "core/arena.h"
@@ -152,8 +153,52 @@ static void test_resource_policy(void) {
         SL_EINVAL);
 }
 
+/* sts:ExternalId in a trust policy: StringEquals and StringLike need the key, their negations
+ * hold without it; other keys under the string operators are not supported. */
+static void test_external_id(void) {
+    static const struct {
+        const char *op, *value, *given;
+        sl_iam_decision_t want;
+    } cases[] = {
+        {"StringEquals", "ext-1", "ext-1", SL_IAM_ALLOW},
+        {"StringEquals", "ext-1", "ext-2", SL_IAM_IMPLICIT_DENY},
+        {"StringEquals", "ext-1", NULL, SL_IAM_IMPLICIT_DENY},
+        {"StringEquals", "ext-1", "EXT-1", SL_IAM_IMPLICIT_DENY}, /* case-sensitive */
+        {"StringNotEquals", "ext-1", "ext-2", SL_IAM_ALLOW},
+        {"StringNotEquals", "ext-1", "ext-1", SL_IAM_IMPLICIT_DENY},
+        {"StringNotEquals", "ext-1", NULL, SL_IAM_ALLOW},
+        {"StringLike", "ext-*", "ext-99", SL_IAM_ALLOW},
+        {"StringLike", "ext-?", "ext-99", SL_IAM_IMPLICIT_DENY},
+        {"StringLike", "ext-*", NULL, SL_IAM_IMPLICIT_DENY},
+        {"StringNotLike", "ext-*", "other", SL_IAM_ALLOW},
+        {"StringNotLike", "ext-*", "ext-1", SL_IAM_IMPLICIT_DENY},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"444455556666\"},"
+                 "\"Action\":\"sts:AssumeRole\",\"Condition\":{\"%s\":{\"sts:ExternalId\":"
+                 "[\"nope\",\"%s\"]}}}}",
+                 cases[i].op, cases[i].value);
+        sl_iam_policy_t *p = NULL;
+        const char *reason = NULL;
+        CHECK_EQ_INT(sl_iam_resource_policy_parse(text, strlen(text), &arena, &p, &reason), 0);
+        sl_iam_request_t r = {.action = "sts:AssumeRole",
+                              .resource = "arn:aws:iam::111122223333:role/vendor",
+                              .principal_account = "444455556666",
+                              .external_id = cases[i].given};
+        if (p && sl_iam_policy_decide(p, &r) != cases[i].want)
+            fprintf(stderr, "case %zu: %s %s %s\n", i, cases[i].op, cases[i].value,
+                    cases[i].given ? cases[i].given : "(none)");
+        CHECK(p && sl_iam_policy_decide(p, &r) == cases[i].want);
+    }
+    expect_malformed("{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\","
+                     "\"Condition\":{\"StringEquals\":{\"aws:username\":\"x\"}}}}");
+}
+
 int main(void) {
     sl_arena_init(&arena, 4096);
+    test_external_id();
     test_resource_policy();
     test_allow_and_deny();
     test_wildcards_and_not();
