@@ -91,3 +91,29 @@ def test_protocol_errors(server):
     assert resp.status == 400
     err = decode_strict(resp.body)
     assert err["__type"] == "ValidationException", err
+
+
+def test_signatures_verified(make_server, tmp_path):
+    """--auth sigv4: requests signed for CloudWatch's signing name (monitoring) pass in every
+    protocol, and a wrong secret is refused in CBOR."""
+    import boto3
+    from botocore.config import Config
+    creds = tmp_path / "credentials"
+    creds.write_text("[admin]\naws_access_key_id = %s\naws_secret_access_key = %s\nadmin = true\n"
+                     % (ACCESS_KEY, SECRET_KEY))
+    srv = make_server(auth="sigv4", credentials=str(creds))
+    resp = rpc(srv, "ListMetrics", {})
+    assert resp.status == 200, resp
+    cw = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                               region_name=REGION).client(
+        "cloudwatch", endpoint_url=srv.endpoint, config=Config(retries={"total_max_attempts": 1}))
+    cw.put_metric_data(Namespace="Signed", MetricData=[{"MetricName": "M", "Value": 1.0}])
+    assert [m["MetricName"] for m in cw.list_metrics(Namespace="Signed")["Metrics"]] == ["M"]
+    data = b"\xa0"
+    req = AWSRequest(method="POST", url=srv.endpoint + PREFIX + "ListMetrics", data=data,
+                     headers={"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"})
+    SigV4Auth(Credentials(ACCESS_KEY, "not-the-secret"), "monitoring", REGION).add_auth(req)
+    resp = raw_request(srv, target=None, body=data, headers=dict(req.headers.items()), sign=False,
+                       content_type=None, path=PREFIX + "ListMetrics")
+    assert resp.status == 400
+    assert decode_strict(resp.body)["__type"] == "InvalidSignatureException"

@@ -852,7 +852,7 @@ void sl_cwapi_describe(sl_cw_t *cw, sl_cwapi_protocol_t protocol, sl_front_servi
     };
     bool query = protocol == SL_CWAPI_QUERY;
     *svc = (sl_front_service_t){
-        .name = "cloudwatch",
+        .name = "monitoring", /* also the SigV4 scope of the JSON and RPC v2 descriptors */
         .protocol = protocols[protocol],
         .model = &sl_cloudwatch_model,
         .handler = handler,
