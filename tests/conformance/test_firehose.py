@@ -632,8 +632,9 @@ def test_buffer_encryption_at_rest(make_server):
     key = kms.create_key(Description="firehose")["KeyMetadata"]
     hints = {"SizeInMBs": 128, "IntervalInSeconds": 900}
     s3.create_bucket(Bucket="sse")
-    fh.create_delivery_stream(DeliveryStreamName="cmk", ExtendedS3DestinationConfiguration=s3_config(
-        "sse", Prefix="cmk/", BufferingHints=hints))
+    fh.create_delivery_stream(DeliveryStreamName="cmk",
+                              ExtendedS3DestinationConfiguration=s3_config(
+                                  "sse", Prefix="cmk/", BufferingHints=hints))
     fh.create_delivery_stream(
         DeliveryStreamName="owned", ExtendedS3DestinationConfiguration=s3_config(
             "sse", Prefix="owned/", BufferingHints=hints),
@@ -1134,7 +1135,8 @@ def external_s3(request, tmp_path):
                      "--configure-bucket", "ext"], "S3RVER"
     else:
         # moto 5.2 in the image's default python3 (the one running this test)
-        args, key = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], "moto"
+        args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        key = "moto"
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         endpoint = "http://127.0.0.1:%d" % port
