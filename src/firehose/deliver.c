@@ -5,6 +5,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "core/waiter.h"
 #include "firehose/prefix.h"
 #include "objstore/objstore.h"
 
@@ -71,43 +72,32 @@ bool fh_dest_read_backup(const char *kind, const sl_val_t *dest, fh_dest_t *out)
 /* ---- synchronous reads of a buffer log ---- */
 
 typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    int status;
+    sl_waiter_t w;
     sl_read_result_t *res;
-} sync_read_t;
+} log_read_t;
 
-static void read_cb(void *arg, int status, sl_read_result_t *res) {
-    sync_read_t *r = arg;
-    pthread_mutex_lock(&r->mu);
-    r->status = status;
+static void log_read_done(void *arg, int status, sl_read_result_t *res) {
+    log_read_t *r = arg;
     r->res = res;
-    r->done = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    sl_waiter_signal(&r->w, status);
 }
 
-static int read_sync(sl_shard_log_t *log, uint64_t from, size_t records_max, size_t bytes_max,
-                     sl_read_result_t **out) {
-    sync_read_t r = {.done = false};
-    pthread_mutex_init(&r.mu, NULL);
-    pthread_cond_init(&r.cv, NULL);
-    int rc = sl_storage_read(log, from, records_max, bytes_max, 0, read_cb, &r);
-    if (rc == 0) {
-        pthread_mutex_lock(&r.mu);
-        while (!r.done)
-            pthread_cond_wait(&r.cv, &r.mu);
-        pthread_mutex_unlock(&r.mu);
-        rc = r.status;
-        if (rc && r.res)
-            sl_storage_read_free(r.res);
-        else
-            *out = r.res;
+int fh_log_read(const fh_stream_t *s, sl_shard_log_t *log, uint64_t from, size_t records_max,
+                size_t bytes_max, sl_read_result_t **out) {
+    log_read_t r = {.res = NULL};
+    sl_waiter_init(&r.w);
+    int rc = sl_storage_read(log, from, records_max, bytes_max, 0, log_read_done, &r);
+    if (rc == 0)
+        rc = sl_waiter_wait(&r.w);
+    else
+        sl_waiter_destroy(&r.w);
+    if (rc == 0 && s) rc = fh_keys_open(s, r.res); /* records sealed by buffer encryption */
+    if (rc) {
+        if (r.res) sl_storage_read_free(r.res);
+        return rc;
     }
-    pthread_cond_destroy(&r.cv);
-    pthread_mutex_destroy(&r.mu);
-    return rc;
+    *out = r.res;
+    return 0;
 }
 
 /* Reads the records [from, from+count) (count > 0), or when count is 0 from `from` up to
@@ -123,11 +113,8 @@ static int collect(const fh_stream_t *s, uint64_t from, uint64_t count, uint64_t
         uint64_t budget = count ? UINT64_MAX / 2 : bytes_max - SL_MIN(body->len, bytes_max);
         if (!count && *got && budget == 0) break;
         sl_read_result_t *res = NULL;
-        int rc = read_sync(log, from + *got, want, (size_t)SL_MIN(budget, (uint64_t)1 << 30), &res);
-        if (rc == 0) {
-            rc = fh_keys_open(s, res); /* sealed records (buffer encryption) in the clear */
-            if (rc) sl_storage_read_free(res);
-        }
+        int rc =
+            fh_log_read(s, log, from + *got, want, (size_t)SL_MIN(budget, (uint64_t)1 << 30), &res);
         if (rc) return rc;
         size_t n = res->count;
         for (size_t i = 0; i < n; i++) {

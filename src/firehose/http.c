@@ -235,24 +235,6 @@ static void records_free(records_t *r) {
     free(r->lens);
 }
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    int status;
-    sl_read_result_t *res;
-} rd_t;
-
-static void rd_cb(void *arg, int status, sl_read_result_t *res) {
-    rd_t *r = arg;
-    pthread_mutex_lock(&r->mu);
-    r->status = status;
-    r->res = res;
-    r->done = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-}
-
 /* Reads [from, from+count) (count > 0), or from `from` up to bytes_max and HTTP_RECORDS_MAX. */
 static int read_records(const fh_stream_t *s, uint64_t from, uint64_t count, uint64_t bytes_max,
                         records_t *out) {
@@ -261,35 +243,19 @@ static int read_records(const fh_stream_t *s, uint64_t from, uint64_t count, uin
     for (;;) {
         size_t want = count ? (size_t)(count - got) : HTTP_RECORDS_MAX - (size_t)got;
         if (want == 0) break;
-        rd_t r = {.done = false};
-        pthread_mutex_init(&r.mu, NULL);
-        pthread_cond_init(&r.cv, NULL);
-        int rc = sl_storage_read(log, from + got, want, count ? (size_t)1 << 30 : bytes_max, 0,
-                                 rd_cb, &r);
-        if (rc == 0) {
-            pthread_mutex_lock(&r.mu);
-            while (!r.done)
-                pthread_cond_wait(&r.cv, &r.mu);
-            pthread_mutex_unlock(&r.mu);
-            rc = r.status;
-        }
-        pthread_cond_destroy(&r.cv);
-        pthread_mutex_destroy(&r.mu);
-        if (rc == 0) rc = fh_keys_open(s, r.res); /* sealed records in the clear */
-        if (rc) {
-            if (r.res) sl_storage_read_free(r.res);
-            return rc;
-        }
+        sl_read_result_t *res = NULL;
+        int rc = fh_log_read(s, log, from + got, want, count ? (size_t)1 << 30 : bytes_max, &res);
+        if (rc) return rc;
         size_t n = 0;
-        for (size_t i = 0; i < r.res->count; i++) {
-            const sl_record_t *rec = &r.res->records[i];
+        for (size_t i = 0; i < res->count; i++) {
+            const sl_record_t *rec = &res->records[i];
             if (rec->seq != from + got) break;
             if (!count && got && out->data.len + rec->data_len > bytes_max) break;
             if (out->count == out->cap) {
                 size_t cap = out->cap ? out->cap * 2 : 64;
                 size_t *l = realloc(out->lens, cap * sizeof *l);
                 if (!l) {
-                    sl_storage_read_free(r.res);
+                    sl_storage_read_free(res);
                     return SL_ENOMEM;
                 }
                 out->lens = l;
@@ -301,7 +267,7 @@ static int read_records(const fh_stream_t *s, uint64_t from, uint64_t count, uin
             got++;
             n++;
         }
-        sl_storage_read_free(r.res);
+        sl_storage_read_free(res);
         if (sl_buf_failed(&out->data)) return SL_ENOMEM;
         if (n == 0 || (count && got >= count) || (!count && out->data.len >= bytes_max)) break;
     }

@@ -263,6 +263,11 @@ void fh_metrics_open(fh_stream_t *s);
 void fh_metrics_release(fh_stream_t *s);
 
 /* ---- delivery (deliver.c) ---- */
+/* Reads a buffer log synchronously (a service thread: the delivery thread, a reader) and opens
+ * the records sealed by s's buffer encryption (s NULL: as stored). *out is the caller's to free
+ * (sl_storage_read_free). */
+int fh_log_read(const fh_stream_t *s, sl_shard_log_t *log, uint64_t from, size_t records_max,
+                size_t bytes_max, sl_read_result_t **out);
 void *fh_deliver_main(void *arg);
 /* The destination settings of a stream's configuration. */
 void fh_dest_read(const char *kind, const sl_val_t *dest, fh_dest_t *out);

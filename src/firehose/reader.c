@@ -68,47 +68,6 @@ void sl_firehose_reader_close(sl_fh_reader_t *r) {
     free(r);
 }
 
-/* A storage read waited for on the reader's thread. */
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    int status;
-    sl_read_result_t *res;
-} read_wait_t;
-
-static void read_done(void *arg, int status, sl_read_result_t *res) {
-    read_wait_t *w = arg;
-    pthread_mutex_lock(&w->mu);
-    w->status = status;
-    w->res = res;
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-static int read_log(sl_shard_log_t *log, uint64_t from, size_t records_max, size_t bytes_max,
-                    sl_read_result_t **out) {
-    read_wait_t w = {.done = false};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    int rc = sl_storage_read(log, from, records_max, bytes_max, 0, read_done, &w);
-    if (rc == 0) {
-        pthread_mutex_lock(&w.mu);
-        while (!w.done)
-            pthread_cond_wait(&w.cv, &w.mu);
-        pthread_mutex_unlock(&w.mu);
-        rc = w.status;
-        if (rc && w.res)
-            sl_storage_read_free(w.res);
-        else
-            *out = w.res;
-    }
-    pthread_cond_destroy(&w.cv);
-    pthread_mutex_destroy(&w.mu);
-    return rc;
-}
-
 int sl_firehose_reader_read(sl_fh_reader_t *r, size_t records_max, size_t bytes_max,
                             sl_fh_read_fn fn, void *ctx, size_t *count) {
     sl_firehose_t *fh = r->fh;
@@ -140,8 +99,7 @@ int sl_firehose_reader_read(sl_fh_reader_t *r, size_t records_max, size_t bytes_
         r->positioned = rc == 0;
     }
     sl_read_result_t *res = NULL;
-    if (rc == 0) rc = read_log(log, r->next_seq, records_max, bytes_max, &res);
-    if (rc == 0) rc = fh_keys_open(s, res); /* records sealed by buffer encryption, in the clear */
+    if (rc == 0) rc = fh_log_read(s, log, r->next_seq, records_max, bytes_max, &res);
     int64_t hold = -1;
     if (rc == 0 && res->count) {
         sl_fh_read_record_t stack[64];
