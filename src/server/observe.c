@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/time.h"
 #include "storage/backend.h"
 
 #include <ctype.h>
@@ -77,7 +78,13 @@ static struct {
     usage_entry_t *entries;
     size_t count, cap;
     uint64_t total_segments, total_bytes;
+    int64_t walked_ms; /* monotonic time of the last walk */
 } g_usage = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Every export runs the collect callbacks (a scrape, and each CloudWatch query, which samples the
+ * registry): the directory is walked at most this often, the gauges keep the last walk's values
+ * in between. */
+#define USAGE_WALK_MS 1000
 
 static bool digits(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -134,7 +141,9 @@ static void usage_one(void *arg, const char *stream_key, uint64_t segments, uint
 static void storage_collect(void *arg) {
     (void)arg;
     pthread_mutex_lock(&g_usage.mu);
-    if (g_usage.storage) {
+    int64_t now = sl_time_mono_ms();
+    if (g_usage.storage && (!g_usage.walked_ms || now - g_usage.walked_ms >= USAGE_WALK_MS)) {
+        g_usage.walked_ms = now;
         g_usage.total_segments = g_usage.total_bytes = 0;
         for (size_t i = 0; i < g_usage.count; i++)
             g_usage.entries[i].seen = false;
