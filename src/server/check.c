@@ -71,7 +71,7 @@ typedef struct {
 
 typedef struct {
     const char *data_dir;
-    bool quiet; /* the second check of repair prints only its summary */
+    bool quiet;  /* the second check of repair prints only its summary */
     bool in_use; /* a catalog is locked by a running server: nothing is checked or repaired */
     account_t accounts[CHECK_ACCOUNTS_MAX];
     int naccounts;

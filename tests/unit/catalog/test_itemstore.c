@@ -55,7 +55,8 @@ int main(void) {
         {SL_ITEMSTORE_PUT_TABLE, "t", NULL, 0, "m2", 2},
     };
     CHECK_EQ_INT(sl_itemstore_write(st, ops, sizeof ops / sizeof ops[0]), 0);
-    /* The WAL index is in the heap: no memory-mapped -shm file, whose pages SIGBUS on a full disk. */
+    /* The WAL index is in the heap: no memory-mapped -shm file, whose pages SIGBUS on a full disk.
+     */
     char shm[160];
     snprintf(shm, sizeof shm, "%s-shm", path);
     CHECK(access(shm, F_OK) != 0);
