@@ -134,6 +134,14 @@ def test_user_policies(srv):
     assert iam_error(lambda: iam.put_user_policy(UserName="dave", PolicyName="x",
                                                  PolicyDocument="{not json")) == (
         "MalformedPolicyDocument", "Syntax errors in policy.", 400)
+    # a policy the server could not enforce whole is refused, never stored half-applied
+    code, msg, status = iam_error(lambda: iam.put_user_policy(
+        UserName="dave", PolicyName="x", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Deny", "Action": "kinesis:*", "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}]})))
+    assert (code, status) == ("MalformedPolicyDocument", 400)
+    assert "not supported" in msg
     assert iam_error(lambda: iam.get_user_policy(UserName="dave", PolicyName="nope")) == (
         "NoSuchEntity", "The user policy with name nope cannot be found.", 404)
     assert iam_error(lambda: iam.delete_user(UserName="dave"))[0] == "DeleteConflict"

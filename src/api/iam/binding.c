@@ -5,6 +5,7 @@
 
 #include "api/iam/model.h"
 #include "core/common.h"
+#include "iam/policy.h"
 #include "wire/awserror.h"
 #include "wire/json.h"
 #include "wire/xml.h"
@@ -258,19 +259,38 @@ static void url_encode(sl_buf_t *b, const char *s) {
     }
 }
 
-static void op_put_user_policy(sl_front_call_t *call) {
-    const char *user = member(call, "UserName"), *name = member(call, "PolicyName");
-    const char *doc = member(call, "PolicyDocument");
-    /* The document must be a JSON object (policy evaluation is the next step: docs). */
+/* A policy document must be a JSON object (else AWS's MalformedPolicyDocument "Syntax errors in
+ * policy."). An identity policy (evaluate) must also be one this server can evaluate whole
+ * (iam/policy.h): one using a condition key or element it does not know is refused with the
+ * reason, because storing it would leave its statements unenforced, a Deny among them. A trust
+ * policy is only checked for JSON: one that does not parse allows nobody (a role trusting a
+ * service principal, as roles made for AWS services do, is kept and never assumed). */
+static bool document_ok(sl_front_call_t *call, const char *doc, bool evaluate) {
     size_t len = strlen(doc);
     char *copy = sl_arena_strndup(call->arena, doc, len); /* the parser decodes in place */
     sl_val_t *v = NULL;
-    const char *reason;
+    const char *reason = NULL;
     if (!copy || sl_json_parse(copy, len, call->arena, &v, &reason) != 0 || !v ||
         v->type != SL_VAL_MAP) {
         sl_front_fail(call, "MalformedPolicyDocument", "Syntax errors in policy.");
-        return;
+        return false;
     }
+    if (!evaluate) return true;
+    sl_iam_policy_t *p = NULL;
+    int rc = sl_iam_policy_parse(doc, len, call->arena, &p, &reason);
+    if (rc == 0) return true;
+    if (rc == SL_ENOMEM)
+        sl_front_fail_internal(call, rc);
+    else
+        sl_front_fail(call, "MalformedPolicyDocument", "%s",
+                      reason ? reason : "Syntax errors in policy.");
+    return false;
+}
+
+static void op_put_user_policy(sl_front_call_t *call) {
+    const char *user = member(call, "UserName"), *name = member(call, "PolicyName");
+    const char *doc = member(call, "PolicyDocument");
+    if (!document_ok(call, doc, true)) return;
     int rc = sl_iam_policy_put(store_of(call), account_of(call), user, name, doc);
     if (rc) {
         fail_store(call, rc, "user", user);
@@ -353,19 +373,6 @@ static void op_delete_user_policy(sl_front_call_t *call) {
 
 /* ---- roles ---- */
 
-/* The document must be a JSON object (AWS: MalformedPolicyDocument). */
-static bool document_ok(sl_front_call_t *call, const char *doc) {
-    size_t len = strlen(doc);
-    char *copy = sl_arena_strndup(call->arena, doc, len);
-    sl_val_t *v = NULL;
-    const char *reason;
-    if (copy && sl_json_parse(copy, len, call->arena, &v, &reason) == 0 && v &&
-        v->type == SL_VAL_MAP)
-        return true;
-    sl_front_fail(call, "MalformedPolicyDocument", "Syntax errors in policy.");
-    return false;
-}
-
 static void fail_role(sl_front_call_t *call, int rc, const char *name) {
     switch (rc) {
     case SL_ENOTFOUND:
@@ -406,7 +413,7 @@ static void op_create_role(sl_front_call_t *call) {
     const char *name = member(call, "RoleName"), *trust = member(call, "AssumeRolePolicyDocument");
     int64_t max = 3600;
     sl_val_get_int(call->in, "MaxSessionDuration", &max);
-    if (!document_ok(call, trust)) return;
+    if (!document_ok(call, trust, false)) return;
     sl_iam_role_t *r = malloc(sizeof *r);
     int rc = r ? sl_iam_role_create(roles_of(call), account_of(call)->id, name, trust, (int32_t)max,
                                     call->now_ms, r)
@@ -483,7 +490,7 @@ static void op_delete_role(sl_front_call_t *call) {
 static void op_put_role_policy(sl_front_call_t *call) {
     const char *role = member(call, "RoleName"), *name = member(call, "PolicyName");
     const char *doc = member(call, "PolicyDocument");
-    if (!document_ok(call, doc)) return;
+    if (!document_ok(call, doc, true)) return;
     int rc = sl_iam_role_policy_put(roles_of(call), account_of(call)->id, role, name, doc);
     if (rc) {
         fail_role(call, rc, role);
