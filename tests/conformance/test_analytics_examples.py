@@ -123,6 +123,16 @@ def start_v1(kda, name, position="NOW"):
         "InputStartingPositionConfiguration": {"InputStartingPosition": position}}])
 
 
+def aws_cli(server, service, *args):
+    """/usr/bin/aws (AWS CLI v2) `service` `args` against the server: the parsed JSON answer."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+               AWS_DEFAULT_REGION=REGION, AWS_PAGER="")
+    out = subprocess.run([AWS_CLI, service, *args, "--endpoint-url", server.endpoint, "--output",
+                          "json"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout) if out.stdout.strip() else {}
+
+
 def test_clock_route(vserver, make_server):
     clock = Clock(vserver)
     now = clock.now()
@@ -200,15 +210,9 @@ def test_tumbling_and_sliding_t1_t2_t3(vserver):
     slide_arn = stream(kinesis, slide_name)
     day0 = clock.fresh_day("2018-11-01 00:00")
     name = unique_name("weather")
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-               AWS_DEFAULT_REGION=REGION, AWS_PAGER="")
 
     def cli(*args):
-        out = subprocess.run([AWS_CLI, "kinesisanalytics", *args, "--endpoint-url",
-                              vserver.endpoint, "--output", "json"], env=env,
-                             capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout) if out.stdout.strip() else {}
+        return aws_cli(vserver, "kinesisanalytics", *args)
 
     cli("create-application", "--application-name", name, "--application-code", WEATHER_CODE,
         "--inputs", json.dumps([json_input(in_arn, [("CITY", "VARCHAR(20)"),
@@ -375,7 +379,8 @@ def test_firehose_input_and_outputs(vserver):
 
 class App:
     """An application over a fresh input stream with one output stream per in-application
-    stream in `outputs` (JSON rows), made with boto3's v1 or v2 client and started at NOW."""
+    stream in `outputs` (JSON rows), made with boto3's v1 or v2 client (api "v1", "v2") or with
+    the AWS CLI v2's `kinesisanalyticsv2` (api "cli-v2"), and started at NOW."""
 
     def __init__(self, server, code, columns, outputs=("DESTINATION_SQL_STREAM",), api="v1",
                  reference=None):
@@ -388,10 +393,12 @@ class App:
         outs = []
         for o in outputs:
             self.out[o] = unique_name("out")
-            outs.append(stream_output(stream(self.kinesis, self.out[o]), o, v2=api == "v2"))
+            outs.append(stream_output(stream(self.kinesis, self.out[o]), o, v2=api != "v1"))
         self.name = unique_name("app")
-        inp = json_input(in_arn, columns, v2=api == "v2")
-        if api == "v1":
+        inp = json_input(in_arn, columns, v2=api != "v1")
+        if api == "cli-v2":
+            self.create_with_cli(server, code, inp, outs)
+        elif api == "v1":
             self.kda.create_application(ApplicationName=self.name, ApplicationCode=code,
                                         Inputs=[inp], Outputs=outs)
             if reference:
@@ -415,6 +422,24 @@ class App:
             self.kda.start_application(ApplicationName=self.name, RunConfiguration={
                 "SqlRunConfigurations": [{"InputId": input_id, "InputStartingPositionConfiguration": {
                     "InputStartingPosition": "NOW"}}]})
+
+    def create_with_cli(self, server, code, inp, outs):
+        def cli(*args):
+            return aws_cli(server, "kinesisanalyticsv2", *args)
+
+        cli("create-application", "--application-name", self.name, "--runtime-environment",
+            "SQL-1_0", "--service-execution-role", ROLE, "--application-configuration",
+            json.dumps({"ApplicationCodeConfiguration": {
+                "CodeContent": {"TextContent": code}, "CodeContentType": "PLAINTEXT"},
+                "SqlApplicationConfiguration": {"Inputs": [inp], "Outputs": outs}}))
+        detail = cli("describe-application", "--application-name", self.name)["ApplicationDetail"]
+        assert detail["RuntimeEnvironment"] == "SQL-1_0"
+        input_id = detail["ApplicationConfigurationDescription"][
+            "SqlApplicationConfigurationDescription"]["InputDescriptions"][0]["InputId"]
+        cli("start-application", "--application-name", self.name, "--run-configuration",
+            json.dumps({"SqlRunConfigurations": [{
+                "InputId": input_id,
+                "InputStartingPositionConfiguration": {"InputStartingPosition": "NOW"}}]}))
 
     def put(self, rows):
         put_json(self.kinesis, self.in_name, rows)
@@ -954,10 +979,11 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
 def test_datetime_transformations_t12(vserver):
     """T12 (Examples: transforming DateTime values): ISO event times with microseconds (kept to
     the millisecond), interval arithmetic, UNIX_TIMESTAMP in milliseconds, TIMESTAMP_TO_CHAR with
-    the 12-hour `hh`, EXTRACT."""
+    the 12-hour `hh`, EXTRACT. The application is made with the AWS CLI v2's kinesisanalyticsv2."""
     clock = Clock(vserver)
     day = clock.fresh_day()
-    app = App(vserver, DATETIME_CODE, [("EVENT_TIME", "TIMESTAMP"), ("TICKER", "VARCHAR(4)")])
+    app = App(vserver, DATETIME_CODE, [("EVENT_TIME", "TIMESTAMP"), ("TICKER", "VARCHAR(4)")],
+              api="cli-v2")
     clock.set(day + 1000)
     app.put([{"EVENT_TIME": "2018-05-09T13:50:41.337510", "TICKER": "AMZN"}])
     clock.set(day + 2000)
@@ -1021,7 +1047,7 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
   SELECT STREAM "customerName", "orderId" FROM "SOURCE_SQL_STREAM_001";
 """
     app = App(vserver, code, [("customerName", "VARCHAR(16)", "$.customerName"),
-                              ("orderId", "VARCHAR(8)", "$.orders[0:].orderId")])
+                              ("orderId", "VARCHAR(8)", "$.orders[0:].orderId")], api="cli-v2")
     clock.set(day + 1000)
     app.put([{"customerName": "John Doe", "orders": [
         {"orderId": "23284", "itemName": "Widget"}, {"orderId": "63122"},
