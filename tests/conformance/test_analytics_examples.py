@@ -1142,3 +1142,41 @@ def test_anomaly_detection_and_sorting_t16(vserver):
                                                        reverse=True)
     assert sum(r["ANOMALY_SCORE"] == 0 for r in out) == 256
     app.stop()
+
+
+def test_firehose_input_from_a_kinesis_source(vserver):
+    """A delivery stream whose source is a Kinesis stream (KinesisStreamAsSource) feeds an
+    application too: it reads the records the delivery stream takes from its source, KPL-free."""
+    from helpers import stream_arn
+    clock, (fh, s3), kinesis = Clock(vserver), fh_clients(vserver), client_for(vserver)
+    kda = kda_for(vserver)
+    day = clock.fresh_day()
+    src, out_name = unique_name("ksrc"), unique_name("ksrcout")
+    stream(kinesis, src)
+    out_arn = stream(kinesis, out_name)
+    bucket = unique_name("ksrc").lower().replace("_", "-")[-50:].strip("-")
+    s3.create_bucket(Bucket=bucket)
+    ds = unique_name("ksrcds")
+    ds_arn = fh.create_delivery_stream(
+        DeliveryStreamName=ds, DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn(src), "RoleARN": ROLE},
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::" + bucket,
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})["DeliveryStreamARN"]
+    inp = json_input(ds_arn, [("TICKER", "VARCHAR(4)", "$.ticker"), ("PRICE", "DOUBLE", "$.price")])
+    del inp["KinesisStreamsInput"]
+    inp["KinesisFirehoseInput"] = {"ResourceARN": ds_arn, "RoleARN": ROLE}
+    name = unique_name("ksrcapp")
+    kda.create_application(ApplicationName=name, ApplicationCode=FH_CODE, Inputs=[inp],
+                           Outputs=[stream_output(out_arn)])
+    start_v1(kda, name)
+    clock.set(day + 1000)
+    put_json(kinesis, src, [{"ticker": "AMZN", "price": 12.0}, {"ticker": "MSFT", "price": 5.0},
+                            {"ticker": "GOOG", "price": 30.0}])
+    # the delivery stream has taken them from its source once its bucket holds them
+    wait_until(lambda: bucket_bytes(s3, bucket).count(b"}") == 3, timeout=30,
+               what="the source's records in the delivery stream")
+    clock.set(day + 2000)
+    assert rows_of(kinesis, out_name) == [{"TICKER": "AMZN", "PRICE": 12.0},
+                                          {"TICKER": "GOOG", "PRICE": 30.0}]
+    kda.stop_application(ApplicationName=name)
