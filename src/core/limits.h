@@ -206,6 +206,11 @@
  * observed peak, at most 200 MiB/s (and 1,000 records/s per MiB/s). */
 #define SL_KINESIS_ON_DEMAND_MIBPS_MIN 4
 #define SL_KINESIS_ON_DEMAND_MIBPS_MAX 200
+/* Routing (kinesis/engine.c): streams with at least this many open shards route through a table
+ * of 2^bits buckets (about two per shard, at most 2^16: 256 KiB for a stream's 10,000+ shards)
+ * instead of a binary search over every shard's end. */
+#define SL_KINESIS_ROUTE_TABLE_MIN_SHARDS 64
+#define SL_KINESIS_ROUTE_TABLE_BITS_MAX 16
 /* Control-plane quotas (--quotas aws): AWS's defaults. */
 #define SL_KINESIS_SCALE_PER_DAY_MAX 10       /* UpdateShardCount per stream, rolling 24 h */
 #define SL_KINESIS_KEY_CHANGES_PER_DAY_MAX 25 /* Start/StopStreamEncryption each, rolling 24 h */

@@ -101,8 +101,26 @@ sl_kshard_t *sl_kstream_shard(const sl_kstream_t *s, uint32_t index) {
     return lo < s->shard_count && s->shards[lo]->index == index ? s->shards[lo] : NULL;
 }
 
+/* Bits of the routing table's key for `shards` open shards: about two buckets per shard, none
+ * below SL_KINESIS_ROUTE_TABLE_MIN_SHARDS (a binary search over a few ends is as fast). */
+static unsigned route_bits(size_t shards) {
+    if (shards < SL_KINESIS_ROUTE_TABLE_MIN_SHARDS) return 0;
+    unsigned bits = 1;
+    while (bits < SL_KINESIS_ROUTE_TABLE_BITS_MAX && ((size_t)1 << bits) < 2 * shards)
+        bits++;
+    return bits;
+}
+
 sl_kshard_t *sl_kstream_route(const sl_kstream_t *s, sl_u128_t hash) {
     size_t lo = 0, hi = s->open_count;
+    if (s->route_bits) {
+        /* the table narrows the search to the shards whose ends fall in hash's bucket (and the
+         * first one after it): one or two with hashed keys */
+        size_t p = (size_t)(hash >> (128 - s->route_bits));
+        lo = s->route_table[p];
+        hi = s->route_table[p + 1] + 1;
+        if (hi > s->open_count) hi = s->open_count;
+    }
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (s->open_ends[mid] < hash)
@@ -131,6 +149,13 @@ int sl_kstream_reserve(sl_kstream_t *s, size_t extra) {
     sl_u128_t *ends = realloc(s->open_ends, need * sizeof *ends);
     if (!ends) return SL_ENOMEM;
     s->open_ends = ends;
+    /* room for the routing table of as many open shards (sl_kstream_reindex cannot fail) */
+    unsigned bits = route_bits(need);
+    if (bits) {
+        uint32_t *t = realloc(s->route_table, (((size_t)1 << bits) + 1) * sizeof *t);
+        if (!t) return SL_ENOMEM;
+        s->route_table = t;
+    }
     s->shard_cap = need;
     return 0;
 }
@@ -146,6 +171,20 @@ int sl_kstream_reindex(sl_kstream_t *s) {
     for (size_t i = 0; i < n; i++)
         s->open_ends[i] = idx[i]->end;
     s->open_count = n;
+    /* route_table[p] = the first open shard whose end is at or above bucket p's first key; the
+     * table was sized for shard_cap >= n shards, so it has room for route_bits(n) */
+    s->route_bits = route_bits(n);
+    size_t buckets = (size_t)1 << s->route_bits, i = 0;
+    for (size_t p = 0; s->route_bits && p <= buckets; p++) {
+        if (p == buckets) {
+            s->route_table[p] = (uint32_t)n;
+            break;
+        }
+        sl_u128_t first = (sl_u128_t)p << (128 - s->route_bits);
+        while (i < n && s->open_ends[i] < first)
+            i++;
+        s->route_table[p] = (uint32_t)i;
+    }
     return 0;
 }
 
@@ -309,6 +348,7 @@ static void stream_free(sl_kstream_t *s) {
     free(s->shards);
     free(s->open_shards);
     free(s->open_ends);
+    free(s->route_table);
     for (size_t i = 0; i < s->consumer_count; i++)
         consumer_free(s->consumers[i]);
     free(s->consumers);

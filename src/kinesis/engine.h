@@ -141,6 +141,10 @@ struct sl_kstream {
     sl_kshard_t *
         *open_shards;     /* open shards by StartingHashKey (routing index, sl_kstream_reindex) */
     sl_u128_t *open_ends; /* open_shards[i]->end, contiguous so that routing stays in cache */
+    /* routing table (sl_kstream_reindex): bucket p of the top route_bits bits of a hash starts its
+     * search at open_shards[route_table[p]] and ends it at route_table[p + 1]; 0 bits = none */
+    uint32_t *route_table;
+    unsigned route_bits;
     size_t open_count;
     sl_ktags_t tags;
     sl_kconsumer_t **consumers;

@@ -74,22 +74,39 @@ static void engine_set_failed(sl_file_engine_t *e, int code) {
  * Appends */
 
 void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
-    /* s->mu held; takes the queue mutex (lock order shard -> queue). */
+    /* s->mu held. A batch touching hundreds of shards pushes each with one compare-and-swap; the
+     * queue mutex is taken only to wake the commit thread, which waits only while the stack is
+     * empty (it checks under that mutex, so a push onto an empty stack cannot miss it). */
     if (s->in_dirty) return;
     s->in_dirty = true;
     sl_file_engine_t *e = s->eng;
-    pthread_mutex_lock(&e->dirty.mu);
-    s->dirty_next = NULL;
-    bool was_empty = e->dirty.head == NULL;
-    if (e->dirty.tail)
-        e->dirty.tail->dirty_next = s;
-    else
-        e->dirty.head = s;
-    e->dirty.tail = s;
-    /* The commit thread waits only while the queue is empty: wake it only then (a batch touching
-     * hundreds of shards would otherwise signal it hundreds of times). */
-    if (was_empty) pthread_cond_signal(&e->dirty.cond);
-    pthread_mutex_unlock(&e->dirty.mu);
+    sl_file_shard_t *head = atomic_load_explicit(&e->dirty.stack, memory_order_relaxed);
+    do {
+        s->dirty_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&e->dirty.stack, &head, s, memory_order_release,
+                                                    memory_order_relaxed));
+    if (head == NULL) {
+        pthread_mutex_lock(&e->dirty.mu);
+        pthread_cond_signal(&e->dirty.cond);
+        pthread_mutex_unlock(&e->dirty.mu);
+    }
+}
+
+/* Takes every queued shard, oldest push first. */
+static sl_file_shard_t *dirty_take(sl_file_engine_t *e) {
+    sl_file_shard_t *s = atomic_exchange_explicit(&e->dirty.stack, NULL, memory_order_acquire);
+    sl_file_shard_t *list = NULL;
+    while (s) {
+        sl_file_shard_t *next = s->dirty_next;
+        s->dirty_next = list;
+        list = s;
+        s = next;
+    }
+    return list;
+}
+
+static bool dirty_any(sl_file_engine_t *e) {
+    return atomic_load_explicit(&e->dirty.stack, memory_order_relaxed) != NULL;
 }
 
 int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
@@ -536,25 +553,29 @@ static void create_new_shards(sl_file_engine_t *e, size_t n) {
     }
 }
 
-static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
-    size_t n = 0;
-    for (sl_file_shard_t *s = list; s; s = s->dirty_next)
-        n++;
-    if (n > e->scratch.batch_cap) {
-        sl_file_shard_t **b = realloc(e->scratch.batch, n * sizeof *b);
-        SL_ASSERT(b != NULL); /* a few pointers per shard; nothing sensible to do without them */
-        e->scratch.batch = b;
-        e->scratch.batch_cap = n;
-    }
+/* With thousands of shards in a round, each shard's state is a few cache misses away; the loops
+ * over a chunk fetch the shards PREFETCH_AHEAD places ahead while they work on the current one. */
+#define PREFETCH_AHEAD 6
+
+static inline void prefetch_shard(sl_file_shard_t *const *batch, size_t i, size_t n) {
+    if (i + PREFETCH_AHEAD >= n) return;
+    const sl_file_shard_t *s = batch[i + PREFETCH_AHEAD];
+    __builtin_prefetch(&s->mu, 1);
+    __builtin_prefetch(&s->pending, 1);
+    __builtin_prefetch(&s->writer, 1);
+    __builtin_prefetch(&s->round, 1);
+    __builtin_prefetch(&s->tail, 1);
+}
+
+/* Commits the n shards of e->scratch.batch (at most the chunk size). */
+static void commit_chunk(sl_file_engine_t *e, size_t n) {
     SL_ASSERT(jobs_reserve(e, n + 1) == 0);
-    n = 0;
-    for (sl_file_shard_t *s = list; s; s = s->dirty_next)
-        e->scratch.batch[n++] = s;
 
     /* Take each shard's pending appends, create the files of new shards, then write. */
     bool any_create = false;
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
+        prefetch_shard(e->scratch.batch, i, n);
         pthread_mutex_lock(&s->mu);
         sl_buf_t tb = s->writer.buf;
         s->writer.buf = s->pending.buf;
@@ -577,6 +598,7 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
         s->round.seg = a;
         s->round.create = !s->on_disk;
         s->round.open_rc = s->round.create ? 0 : sl_file_seg_open_fds_locked(s, a);
+        s->round.index_bad = a->index_bad;
         if (s->round.create) any_create = true;
         pthread_mutex_unlock(&s->mu);
     }
@@ -584,6 +606,7 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
     sl_file_journal_choose(e, n);
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
+        prefetch_shard(e->scratch.batch, i, n);
         shard_write_round(s, s->round.roll, s->round.open_rc);
     }
     /* Group commit: one fdatasync of the journal for the journaled shards, one per shard written
@@ -632,6 +655,7 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
     /* Publish and complete. */
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
+        prefetch_shard(e->scratch.batch, i, n);
         sl_file_seg_t *a = s->round.seg;
         bool to_tail = s->round.jnl && s->round.status == 0 && s->round.region;
         pthread_mutex_lock(&s->mu);
@@ -694,18 +718,25 @@ static void commit_chunk(sl_file_engine_t *e, sl_file_shard_t *list) {
 static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
     /* A chunk's shards hold their active segment's two descriptors at once: keep a chunk within a
      * quarter of the budget. */
-    int chunk_max = SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->fds.max / 8));
+    size_t chunk_max = (size_t)SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->fds.max / 8));
     pthread_once(&g_m.once, metrics_init);
     int64_t t0 = sl_time_mono_ns();
+    if (e->scratch.batch_cap < chunk_max) {
+        sl_file_shard_t **b = realloc(e->scratch.batch, chunk_max * sizeof *b);
+        SL_ASSERT(b != NULL); /* a few pointers per shard; nothing sensible to do without them */
+        e->scratch.batch = b;
+        e->scratch.batch_cap = chunk_max;
+    }
     while (list) {
-        sl_file_shard_t *chunk = list, *last = list;
-        int n = 1;
-        for (; n < chunk_max && last->dirty_next; n++)
-            last = last->dirty_next;
-        list = last->dirty_next;
-        last->dirty_next = NULL;
-        if (atomic_load(&e->fds.open) + 2 * n > e->fds.max) sl_file_fd_sweep(e);
-        commit_chunk(e, chunk);
+        /* One walk of the list: a shard taken into a chunk may be queued again (its dirty_next
+         * rewritten) as soon as the chunk takes its appends, so the walk is done first. */
+        size_t n = 0;
+        while (list && n < chunk_max) {
+            e->scratch.batch[n++] = list;
+            list = list->dirty_next;
+        }
+        if (atomic_load(&e->fds.open) + 2 * (int)n > e->fds.max) sl_file_fd_sweep(e);
+        commit_chunk(e, n);
     }
     sl_metric_add(g_m.rounds, 1);
     sl_metric_observe(g_m.round_time, (double)(sl_time_mono_ns() - t0) / 1e6);
@@ -803,7 +834,7 @@ void *sl_file_commit_main(void *arg) {
     int64_t last_round = 0;
     pthread_mutex_lock(&e->dirty.mu);
     for (;;) {
-        while (!e->dirty.head && !e->stop) {
+        while (!dirty_any(e) && !e->stop) {
             int64_t now = sl_time_mono_ms();
             int64_t until = next_sweep;
             if (interval_mode && next_flush < until) until = next_flush;
@@ -816,7 +847,7 @@ void *sl_file_commit_main(void *arg) {
             ts.tv_nsec = ns % 1000000000;
             pthread_cond_timedwait(&e->dirty.cond, &e->dirty.mu, &ts);
         }
-        if (e->dirty.head && !e->stop && commit_gap > 0) {
+        if (dirty_any(e) && !e->stop && commit_gap > 0) {
             /* Group commit window: under load, rounds start at most every commit_interval_us, so
              * that more requests share each sync (measured on a VM whose disk flushes stall the
              * whole machine when issued thousands of times a second under CPU load). */
@@ -829,8 +860,7 @@ void *sl_file_commit_main(void *arg) {
             }
             last_round = sl_time_mono_ns();
         }
-        sl_file_shard_t *list = e->dirty.head;
-        e->dirty.head = e->dirty.tail = NULL;
+        sl_file_shard_t *list = dirty_take(e);
         bool stop = e->stop;
         pthread_mutex_unlock(&e->dirty.mu);
         if (list) commit_round(e, list);
@@ -854,7 +884,7 @@ void *sl_file_commit_main(void *arg) {
             sl_file_fd_sweep(e);
         }
         pthread_mutex_lock(&e->dirty.mu);
-        if (stop && !list && !e->dirty.head) break;
+        if (stop && !list && !dirty_any(e)) break;
     }
     pthread_mutex_unlock(&e->dirty.mu);
     return NULL;

@@ -112,9 +112,9 @@ struct sl_file_shard {
     } writer;
     /* the current round (writer) */
     struct {
-        /* inputs: roll requested, result of opening the active segment's descriptors, and
-         * whether this round creates the shard's files */
-        bool roll, create;
+        /* inputs: roll requested, result of opening the active segment's descriptors, whether
+         * this round creates the shard's files, and the active index's index_bad when taken */
+        bool roll, create, index_bad;
         int open_rc;
         /* result */
         size_t ok_ops;    /* ops [0, ok_ops) are durable in sealed segments or fully written */
@@ -172,11 +172,13 @@ struct sl_file_engine {
         int max; /* descriptor budget of segment/index files (see sl_file_engine_fd_budget) */
         atomic_int open; /* segment and index descriptors held in sl_file_seg_t */
     } fds;
-    /* shards with pending appends, for the commit thread (lock order: shard -> dirty.mu) */
+    /* Shards with pending appends, for the commit thread: a lock-free stack (appends push with
+     * one compare-and-swap, the commit thread takes it whole); mu and cond only wake the commit
+     * thread when the stack was empty (lock order: shard -> dirty.mu). */
     struct {
         pthread_mutex_t mu;
         pthread_cond_t cond;
-        sl_file_shard_t *head, *tail;
+        _Atomic(sl_file_shard_t *) stack;
     } dirty;
     bool stop;
     pthread_t commit_thread;

@@ -76,8 +76,12 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
     }
     int rc = sl_file_pwrite_all(&s->eng->ops, a->fd, s->tail.buf.data, len, s->tail.off);
     /* Start writing those pages back now, so that the next checkpoint's syncfs has little left
-     * to do (it stalls the journal's fdatasync while it runs). Not a durability step. */
-    if (!rc) (void)sync_file_range(a->fd, (off_t)s->tail.off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+     * to do (it stalls the journal's fdatasync while it runs). Not a durability step, and only
+     * for full tails: the periodic checkpoint writes every tail, thousands of small ones at 4,096
+     * shards, and each call costs a device notification (a VM exit) that the one syncfs after
+     * them makes unnecessary. */
+    if (!rc && len >= SL_STORAGE_TAIL_FLUSH_BYTES)
+        (void)sync_file_range(a->fd, (off_t)s->tail.off, (off_t)len, SYNC_FILE_RANGE_WRITE);
     if (rc) {
         if (rc == SL_ENOSPC || rc == SL_EROFS) {
             if (!atomic_exchange(&s->eng->tails.stuck, rc))
@@ -118,10 +122,7 @@ void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
             s->writer.needs_truncate || s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
             s->writer.size + s->writer.buf.len >= e->segment_bytes)
             continue;
-        pthread_mutex_lock(&s->mu);
-        bool bad = s->round.seg->index_bad;
-        pthread_mutex_unlock(&s->mu);
-        if (bad) continue;
+        if (s->round.index_bad) continue; /* as the chunk took it (under mu) */
         s->round.jnl = true;
         total += jnl_entry_bytes(s);
     }

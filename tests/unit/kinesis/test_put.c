@@ -133,6 +133,54 @@ static void test_errors(sl_kinesis_t *k, sl_arena_t *a) {
                  "ExclusiveMinimumSequenceNumber 12x used in PutRecord on stream one") != NULL);
 }
 
+/* The open shard whose range holds h, by a plain scan (the reference for the routing table). */
+static sl_kshard_t *route_scan(const sl_kstream_t *s, sl_u128_t h) {
+    for (size_t i = 0; i < s->open_count; i++)
+        if (s->open_shards[i]->start <= h && h <= s->open_shards[i]->end) return s->open_shards[i];
+    return NULL;
+}
+
+static void check_routes(const sl_kstream_t *s) {
+    for (size_t i = 0; i < s->open_count; i++) {
+        const sl_kshard_t *sh = s->open_shards[i];
+        sl_u128_t probes[] = {sh->start, sh->end, sh->start + (sh->end - sh->start) / 2};
+        for (size_t j = 0; j < SL_ARRAY_LEN(probes); j++)
+            CHECK(sl_kstream_route(s, probes[j]) == sh);
+    }
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        sl_u128_t h = (sl_u128_t)x << 64 | (x * 0xBF58476D1CE4E5B9u);
+        CHECK(sl_kstream_route(s, h) == route_scan(s, h));
+    }
+}
+
+/* Streams with many shards route through a table of hash buckets (engine.c, route_bits): every
+ * shard's first, middle and last key, and random keys, land where a scan says, also after a
+ * reshard left ranges of very different widths. */
+static void test_routing_table(sl_kinesis_t *k) {
+    sl_kstream_t *s = kutil_stream(k, "wide", 400);
+    sl_kinesis_wrlock(k);
+    CHECK(s->route_bits > 0);
+    check_routes(s);
+    /* split shard 200 near its start, then the new right child near its end */
+    sl_kshard_t *parent = sl_kstream_shard(s, 200);
+    sl_u128_t a = parent->start, b = parent->end;
+    CHECK_EQ_INT(sl_kinesis_add_shard(k, s, a, a + 1, 0, -1, sl_time_now_ms(), NULL), 0);
+    CHECK_EQ_INT(sl_kinesis_add_shard(k, s, a + 2, b - 3, 0, -1, sl_time_now_ms(), NULL), 0);
+    CHECK_EQ_INT(sl_kinesis_add_shard(k, s, b - 2, b, 0, -1, sl_time_now_ms(), NULL), 0);
+    parent->closed_ms = sl_time_now_ms();
+    CHECK_EQ_INT(sl_kinesis_save_shard(k, parent), 0);
+    CHECK_EQ_INT(sl_kstream_reindex(s), 0);
+    CHECK_EQ_INT(s->open_count, 402);
+    check_routes(s);
+    sl_kinesis_unlock(k);
+    /* a small stream searches without a table */
+    sl_kstream_t *small = sl_kinesis_find(k, "four", 4, sl_time_now_ms());
+    CHECK_EQ_INT(small->route_bits, 0);
+    check_routes(small);
+}
+
 int main(void) {
     char *dir = kutil_tmpdir("kput");
     kutil_engine_t e;
@@ -144,6 +192,7 @@ int main(void) {
     test_single(k, &a);
     test_batch_routing(k, &a);
     test_errors(k, &a);
+    test_routing_table(k);
     sl_arena_deinit(&a);
     kutil_close(&e);
     kutil_rm_rf(dir);
