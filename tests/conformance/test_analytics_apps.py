@@ -242,6 +242,16 @@ def test_v2_api_on_the_same_applications(server):
     with pytest.raises(v2.exceptions.UnsupportedOperationException):
         v2.create_application(ApplicationName=name + "-flink", RuntimeEnvironment="FLINK-1_15",
                               ServiceExecutionRole=ROLE)
+    # the same limits as v1's CreateApplication (one decoder): 50 tags, 3 outputs
+    with pytest.raises(v2.exceptions.TooManyTagsException):
+        v2.create_application(ApplicationName=name + "-tags", RuntimeEnvironment="SQL-1_0",
+                              ServiceExecutionRole=ROLE,
+                              Tags=[{"Key": "k%d" % i, "Value": "v"} for i in range(51)])
+    with pytest.raises(v2.exceptions.LimitExceededException):
+        v2.create_application(
+            ApplicationName=name + "-outs", RuntimeEnvironment="SQL-1_0",
+            ServiceExecutionRole=ROLE, ApplicationConfiguration={"SqlApplicationConfiguration": {
+                "Outputs": [app_output(out_arn, v2=True)] * 4}})
     # run it
     v2.start_application(ApplicationName=name, RunConfiguration={"SqlRunConfigurations": [{
         "InputId": sql["InputDescriptions"][0]["InputId"],

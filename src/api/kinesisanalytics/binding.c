@@ -40,50 +40,60 @@ static void enc_summary(sl_enc_t *e, const char *name, const char *arn, sl_an_st
 
 /* ---- applications ---- */
 
-static void h_create(sl_front_call_t *call) {
+int sl_kda_decode_create(sl_front_call_t *call, const sl_val_t *inputs, const sl_val_t *outputs,
+                         const char *code, const sl_val_t *cwlogs, const sl_val_t *refs,
+                         sl_an_app_t *app) {
     const sl_val_t *in = call->in;
-    const sl_val_t *inputs = sl_val_get(in, "Inputs"), *outputs = sl_val_get(in, "Outputs");
+    memset(app, 0, sizeof *app);
     if (inputs && inputs->u.arr.count > 1) {
         sl_front_fail(call, "InvalidArgumentException",
                       "Only one streaming input is supported per application");
-        return;
+        return -1;
     }
     if (outputs && outputs->u.arr.count > SL_AN_OUTPUTS_MAX) {
         sl_front_fail(call, "LimitExceededException", "An application can have at most %d outputs",
                       SL_AN_OUTPUTS_MAX);
-        return;
+        return -1;
     }
-    sl_an_app_t app;
-    memset(&app, 0, sizeof app);
-    snprintf(app.name, sizeof app.name, "%s", str(in, "ApplicationName"));
+    snprintf(app->name, sizeof app->name, "%s", str(in, "ApplicationName"));
     int rc = 0;
     const char *s;
-    if ((s = str(in, "ApplicationDescription")) && !(app.description = strdup(s))) rc = SL_ENOMEM;
-    if (!rc && (s = str(in, "ApplicationCode")) && !(app.code = strdup(s))) rc = SL_ENOMEM;
+    if ((s = str(in, "ApplicationDescription")) && !(app->description = strdup(s))) rc = SL_ENOMEM;
+    if (!rc && code && !(app->code = strdup(code))) rc = SL_ENOMEM;
     if (!rc && inputs && inputs->u.arr.count) {
-        app.has_input = true;
-        rc = sl_an_input_decode(inputs->u.arr.items[0], &app.input);
+        app->has_input = true;
+        rc = sl_an_input_decode(inputs->u.arr.items[0], &app->input);
     }
     for (size_t i = 0; !rc && outputs && i < outputs->u.arr.count; i++) {
-        rc = sl_an_output_decode(outputs->u.arr.items[i], &app.outputs[i]);
-        app.noutputs++;
+        rc = sl_an_output_decode(outputs->u.arr.items[i], &app->outputs[i]);
+        app->noutputs++;
     }
-    if (!rc) rc = sl_an_tags_decode(sl_val_get(in, "Tags"), &app.tags, &app.ntags);
+    if (!rc) rc = sl_an_tags_decode(sl_val_get(in, "Tags"), &app->tags, &app->ntags);
     if (rc) {
-        sl_an_app_free(&app);
+        sl_an_app_free(app);
         sl_kda_out_of_memory(call);
-        return;
+        return -1;
     }
-    if (sl_kda_decode_extras(call, sl_val_get(in, "CloudWatchLoggingOptions"), NULL, &app) != 0) {
-        sl_an_app_free(&app);
-        return;
+    if (sl_kda_decode_extras(call, cwlogs, refs, app) != 0) {
+        sl_an_app_free(app);
+        return -1;
     }
-    if (app.ntags > SL_AN_TAGS_MAX) {
-        sl_an_app_free(&app);
+    if (app->ntags > SL_AN_TAGS_MAX) {
+        sl_an_app_free(app);
         sl_front_fail(call, "TooManyTagsException", "Application %s would have more than %d tags",
                       str(in, "ApplicationName"), SL_AN_TAGS_MAX);
-        return;
+        return -1;
     }
+    return 0;
+}
+
+static void h_create(sl_front_call_t *call) {
+    const sl_val_t *in = call->in;
+    sl_an_app_t app;
+    if (sl_kda_decode_create(call, sl_val_get(in, "Inputs"), sl_val_get(in, "Outputs"),
+                             str(in, "ApplicationCode"), sl_val_get(in, "CloudWatchLoggingOptions"),
+                             NULL, &app) != 0)
+        return;
     sl_an_err_t err = {0};
     if (!sl_an_create(apps_of(call), &app, call->now_ms, &err)) {
         sl_an_app_free(&app);

@@ -44,6 +44,13 @@ bool sl_kda_update_cwlog(sl_an_app_t *app, const sl_val_t *u, sl_an_err_t *err);
  * when answered. */
 int sl_kda_decode_extras(sl_front_call_t *call, const sl_val_t *cwlogs, const sl_val_t *refs,
                          sl_an_app_t *app);
+/* What v1's and v2's CreateApplication share, into app (zeroed first): the name, description,
+ * code (NULL: none), the input (at most one), the outputs (at most 3), tags (at most 50),
+ * CloudWatch logging options and reference data sources, with AWS's errors. 0, or -1 when
+ * answered (app freed). */
+int sl_kda_decode_create(sl_front_call_t *call, const sl_val_t *inputs, const sl_val_t *outputs,
+                         const char *code, const sl_val_t *cwlogs, const sl_val_t *refs,
+                         sl_an_app_t *app);
 
 /* Authorization: the application the operation names (by name or ARN), else the account's. */
 const char *sl_kda_resource(const sl_op_t *op, const sl_val_t *in, void *account,

@@ -44,42 +44,15 @@ void sl_kda2_create(sl_front_call_t *call) {
                       "SQL applications take their code as PLAINTEXT TextContent");
         return;
     }
-    if (inputs && inputs->u.arr.count > 1) {
-        sl_front_fail(call, "InvalidArgumentException",
-                      "Only one streaming input is supported per application");
-        return;
-    }
-    if (outputs && outputs->u.arr.count > SL_AN_OUTPUTS_MAX) {
-        sl_front_fail(call, "LimitExceededException", "An application can have at most %d outputs",
-                      SL_AN_OUTPUTS_MAX);
-        return;
-    }
     sl_an_app_t app;
-    memset(&app, 0, sizeof app);
-    snprintf(app.name, sizeof app.name, "%s", str(in, "ApplicationName"));
-    int rc = 0;
-    const char *s;
-    if ((s = str(in, "ApplicationDescription")) && !(app.description = strdup(s))) rc = SL_ENOMEM;
-    if (!rc && (s = str(sl_val_get(code, "CodeContent"), "TextContent")) && !(app.code = strdup(s)))
-        rc = SL_ENOMEM;
-    if (!rc && !(app.service_role = strdup(str(in, "ServiceExecutionRole")))) rc = SL_ENOMEM;
-    if (!rc && inputs && inputs->u.arr.count) {
-        app.has_input = true;
-        rc = sl_an_input_decode(inputs->u.arr.items[0], &app.input);
-    }
-    for (size_t i = 0; !rc && outputs && i < outputs->u.arr.count; i++) {
-        rc = sl_an_output_decode(outputs->u.arr.items[i], &app.outputs[i]);
-        app.noutputs++;
-    }
-    if (!rc) rc = sl_an_tags_decode(sl_val_get(in, "Tags"), &app.tags, &app.ntags);
-    if (rc) {
+    if (sl_kda_decode_create(call, inputs, outputs,
+                             str(sl_val_get(code, "CodeContent"), "TextContent"),
+                             sl_val_get(in, "CloudWatchLoggingOptions"),
+                             sl_val_get(sql, "ReferenceDataSources"), &app) != 0)
+        return;
+    if (!(app.service_role = strdup(str(in, "ServiceExecutionRole")))) {
         sl_an_app_free(&app);
         sl_kda_out_of_memory(call);
-        return;
-    }
-    if (sl_kda_decode_extras(call, sl_val_get(in, "CloudWatchLoggingOptions"),
-                             sl_val_get(sql, "ReferenceDataSources"), &app) != 0) {
-        sl_an_app_free(&app);
         return;
     }
     sl_an_err_t err = {0};
