@@ -18,6 +18,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from helpers import ACCESS_KEY, REGION, SECRET_KEY, client_for, sluice_bin, unique_name
 
@@ -37,7 +38,13 @@ def dynamodb(server):
 
 
 def leases(server, app):
-    items = dynamodb(server).scan(TableName=app, ConsistentRead=True)["Items"]
+    """The lease table's rows by lease key; none while the first worker has not created the table."""
+    try:
+        items = dynamodb(server).scan(TableName=app, ConsistentRead=True)["Items"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return {}
     out = {}
     for item in items:
         flat = {}
