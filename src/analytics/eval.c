@@ -406,6 +406,7 @@ static const struct {
     {"VARIABLE_COLUMN_LOG_PARSE", AN_F_VARIABLE_COLUMN_LOG_PARSE},
     {"FIXED_COLUMN_LOG_PARSE", AN_F_FIXED_COLUMN_LOG_PARSE},
     {"W3C_LOG_PARSE", AN_F_W3C_LOG_PARSE},
+    {"SYS_LOG_PARSE", AN_F_SYS_LOG_PARSE},
 };
 
 int an_fn_lookup(const char *name) {

@@ -151,6 +151,7 @@ typedef enum {
     AN_F_VARIABLE_COLUMN_LOG_PARSE,
     AN_F_FIXED_COLUMN_LOG_PARSE,
     AN_F_W3C_LOG_PARSE,
+    AN_F_SYS_LOG_PARSE,
 } an_fn_t;
 
 /* The function id for an upper-case name, or AN_F_NONE. */

@@ -1,6 +1,7 @@
 /* Regular expressions and the log parsers of the function library (spec §4.3, §4.4):
  * REGEX_REPLACE, REGEX_LOG_PARSE / FAST_REGEX_LOG_PARSE (PCRE2, which reads Java's syntax for
- * what logs use), VARIABLE_COLUMN_LOG_PARSE, FIXED_COLUMN_LOG_PARSE and W3C_LOG_PARSE. The log
+ * what logs use), VARIABLE_COLUMN_LOG_PARSE, FIXED_COLUMN_LOG_PARSE, W3C_LOG_PARSE and
+ * SYS_LOG_PARSE. The log
  * parsers return a ROW whose fields (COLUMN1.. or the declared columns) are known when the code
  * is planned, so their pattern and column-list arguments must be literals. */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -214,7 +215,7 @@ int an_log_type(an_expr_t *e, sl_arena_t *a, char *msg, size_t cap) {
     spec_t *sp = sl_arena_calloc(a, 1, sizeof *sp);
     if (!sp) return msgf(msg, cap, "%s", "out of memory");
     const sl_sql_value_t *pat = e->nargs > 1 ? literal(e->args[1]) : NULL;
-    if (e->nargs < 2 ||
+    if (e->nargs < (e->fn == AN_F_SYS_LOG_PARSE ? 1 : 2) ||
         (!is_text_kind(e->args[0]->type.kind) && e->args[0]->type.kind != SL_SQL_NULL))
         return msgf(msg, cap, "Invalid arguments to %s", e->src ? e->src->parts[0] : "?");
     switch (e->fn) {
@@ -277,6 +278,14 @@ int an_log_type(an_expr_t *e, sl_arena_t *a, char *msg, size_t cap) {
         if (!sp->f) return msgf(msg, cap, "%s", "out of memory");
         break;
     }
+    case AN_F_SYS_LOG_PARSE:
+        if (e->nargs != 1) return msgf(msg, cap, "%s", "SYS_LOG_PARSE takes one argument");
+        sp->n = 2;
+        sp->f = columns_n(a, 2);
+        if (!sp->f) return msgf(msg, cap, "%s", "out of memory");
+        sp->f[0].type.kind = SL_SQL_TIMESTAMP;
+        sp->f[0].type.len = 0;
+        break;
     default:
         return msgf(msg, cap, "%s", "not a log parser");
     }
@@ -486,6 +495,48 @@ nomatch:
     return 0;
 }
 
+/* SYS_LOG_PARSE: RFC 3164's "Mmm dd hh:mm:ss " (a one-digit day is space padded) then the
+ * free-form text (host and message) as COLUMN2. The line carries no year: like Java's
+ * SimpleDateFormat on 'MMM dd HH:mm:ss', the timestamp is in 1970. NULL when the line does not
+ * start with such a timestamp. */
+static int sys_parse(an_ctx_t *ctx, const spec_t *sp, const sl_sql_value_t *a,
+                     sl_sql_value_t *out) {
+    static const char MONTHS[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const char *s = a[0].u.s.ptr;
+    size_t len = a[0].u.s.len, i = 0;
+    int mon = -1, day = 0, hms[3] = {0, 0, 0};
+    for (int m = 0; m < 12 && len >= 3; m++)
+        if (strncasecmp(s, MONTHS + 3 * m, 3) == 0) mon = m + 1;
+    if (mon < 0 || len < 4 || s[3] != ' ') goto nomatch;
+    i = 4;
+    if (i < len && s[i] == ' ') i++;
+    if (i >= len || !isdigit((unsigned char)s[i])) goto nomatch;
+    while (i < len && isdigit((unsigned char)s[i]) && day < 100)
+        day = day * 10 + (s[i++] - '0');
+    if (day < 1 || day > 31 || i >= len || s[i++] != ' ') goto nomatch;
+    for (int k = 0; k < 3; k++) {
+        if (i + 2 > len || !isdigit((unsigned char)s[i]) || !isdigit((unsigned char)s[i + 1]))
+            goto nomatch;
+        hms[k] = (s[i] - '0') * 10 + (s[i + 1] - '0');
+        i += 2;
+        if (k < 2 && (i >= len || s[i++] != ':')) goto nomatch;
+    }
+    if (hms[0] > 23 || hms[1] > 59 || hms[2] > 60) goto nomatch;
+    if (i < len && s[i] != ' ') goto nomatch;
+    if (i < len) i++;
+    sl_sql_value_t *v = new_row(ctx, sp, out);
+    if (!v) return fail(ctx, "out of memory");
+    v[0].null = false;
+    v[0].u.i = an_days_from_civil(1970, mon, day) * 86400000 +
+               ((int64_t)hms[0] * 3600 + hms[1] * 60 + hms[2]) * 1000;
+    return set_field(ctx, &sp->f[1], s + i, len - i, &v[1]);
+nomatch:
+    memset(out, 0, sizeof *out);
+    out->kind = SL_SQL_ROW;
+    out->null = true;
+    return 0;
+}
+
 int an_log_eval(an_ctx_t *ctx, const an_expr_t *e, const sl_sql_value_t *a, sl_sql_value_t *out) {
     const spec_t *sp = e->cache;
     if (a[0].null) {
@@ -506,6 +557,8 @@ int an_log_eval(an_ctx_t *ctx, const an_expr_t *e, const sl_sql_value_t *a, sl_s
         return fixed_parse(ctx, sp, a, out);
     case AN_F_W3C_LOG_PARSE:
         return w3c_parse(ctx, sp, a, out);
+    case AN_F_SYS_LOG_PARSE:
+        return sys_parse(ctx, sp, a, out);
     default:
         return fail(ctx, "not a log parser");
     }

@@ -480,6 +480,25 @@ static void test_t11_log_rows(void) {
     sl_an_engine_destroy(e);
 }
 
+/* SYS_LOG_PARSE's ROW read as alias.COLUMNn: the syslog timestamp and the free-form rest. */
+static void test_sys_log_parse(void) {
+    static const char *const names[] = {"LINE"};
+    static const char *const types[] = {"VARCHAR(256)"};
+    sl_an_engine_t *e = engine_with("S", names, types, 1);
+    static sink_t out;
+    out.n = 0;
+    if (load(e, "CREATE STREAM O (TS TIMESTAMP, MSG VARCHAR(64));\n"
+                "CREATE PUMP P AS INSERT INTO O SELECT STREAM t.r.COLUMN1, t.r.COLUMN2 FROM "
+                "(SELECT STREAM SYS_LOG_PARSE(LINE) AS r FROM S) AS t;")) {
+        sl_an_engine_subscribe(e, "O", collect, &out);
+        put(e, "S", "2018-01-01 00:00:01", 1, "Mar 25 15:25:37 server message");
+        put(e, "S", "2018-01-01 00:00:02", 1, "not syslog");
+        EXPECT_ROWS(&out, "2018-01-01 00:00:01.000|1970-03-25 15:25:37.000|server message",
+                    "2018-01-01 00:00:02.000|NULL|NULL");
+    }
+    sl_an_engine_destroy(e);
+}
+
 /* ORDER BY within the leading monotonic key (the anomaly-sorting pump), and a T-sort. */
 static void test_order_by(void) {
     static const char *const names[] = {"K", "X", "T"};
@@ -807,6 +826,7 @@ int main(void) {
     test_edges();
     test_state_budget();
     test_t11_log_rows();
+    test_sys_log_parse();
     test_order_by();
     test_t9_two_record_types();
     test_t10_reference_join();

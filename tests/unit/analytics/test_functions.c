@@ -242,6 +242,17 @@ static void test_log_parsers(void) {
        "(192.168.254.30, -, John, [24/May/2004:22:01:02 -0700], GET /icons/apache_pb.gif "
        "HTTP/1.1, 304, 0)");
     eq("W3C_LOG_PARSE('x', 'COMMON')", "NULL");
+    /* SYS_LOG_PARSE (SQL reference: "Mon DD HH:MM:SS server message"): the timestamp, then the
+     * free-form rest; syslog lines carry no year (1970, as SimpleDateFormat without yyyy) */
+    eq("SYS_LOG_PARSE('Mar 25 15:25:37 server message')",
+       "(1970-03-25 15:25:37.000, server message)");
+    eq("SYS_LOG_PARSE('Dec  6 07:08:09 web-1 sshd[42]: Accepted publickey for ec2-user')",
+       "(1970-12-06 07:08:09.000, web-1 sshd[42]: Accepted publickey for ec2-user)");
+    eq("SYS_LOG_PARSE('Jan 01 00:00:00')", "(1970-01-01 00:00:00.000, )");
+    eq("SYS_LOG_PARSE('Foo 25 15:25:37 server message')", "NULL");
+    eq("SYS_LOG_PARSE('Mar 25 25:25:37 server message')", "NULL");
+    eq("SYS_LOG_PARSE('Mar 25 15:25')", "NULL");
+    eq("SYS_LOG_PARSE(CAST(NULL AS VARCHAR(8)))", "NULL");
     fails("REGEX_LOG_PARSE('a', '(')",
           "From line 1, column 1 to line 1, column 25: Invalid regular expression at offset 1: "
           "missing closing parenthesis");
