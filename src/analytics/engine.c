@@ -1658,10 +1658,6 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
                   "");
         return NULL;
     }
-    if (sel->distinct) {
-        load_fail(ld, &sel->pos, "%s%s", "SELECT STREAM DISTINCT is not supported yet", "");
-        return NULL;
-    }
     an_op_t *op = calloc(1, sizeof *op);
     if (!op || push_ptr((void ***)&ld->ops, &ld->nops, op)) {
         free(op);
@@ -1821,9 +1817,33 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
         has_agg |= an_ast_has_aggregate(sel->items[i].expr, false);
         has_over |= an_ast_has_aggregate(sel->items[i].expr, true);
     }
+    /* SELECT STREAM DISTINCT is a streaming GROUP BY of every select item (as Calcite plans it):
+     * one row per distinct value set, when the monotonic item moves on */
+    sl_sql_expr_t **group = sel->group;
+    size_t ngroup = sel->ngroup;
+    if (sel->distinct) {
+        if (sel->stagger || sel->ngroup || has_agg || has_over) {
+            load_fail(ld, &sel->pos, "%s%s",
+                      "SELECT STREAM DISTINCT cannot be combined with GROUP BY, aggregates or "
+                      "windows",
+                      "");
+            return NULL;
+        }
+        group = sl_arena_calloc(ld->arena, sel->nitems + 1, sizeof *group);
+        if (!group) return NULL;
+        for (size_t i = 0; i < sel->nitems; i++) {
+            if (sel->items[i].expr->kind == SL_SQL_E_STAR) {
+                load_fail(ld, &sel->items[i].expr->pos, "%s%s",
+                          "SELECT STREAM DISTINCT needs its columns named, not *", "");
+                return NULL;
+            }
+            group[i] = sel->items[i].expr;
+        }
+        ngroup = sel->nitems;
+    }
     if (sel->stagger)
         op->kind = AN_OP_STAGGER;
-    else if (sel->ngroup || has_agg)
+    else if (ngroup || has_agg)
         op->kind = AN_OP_GROUP;
     else if (has_over)
         op->kind = AN_OP_SLIDING;
@@ -1845,15 +1865,15 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
     }
     if (op->kind == AN_OP_GROUP || op->kind == AN_OP_STAGGER) {
         cc->clause = sel->stagger ? "PARTITION BY" : "GROUP BY";
-        op->nkeys = sel->ngroup;
-        op->keys = sl_arena_calloc(ld->arena, sel->ngroup + 1, sizeof *op->keys);
-        op->mono = sl_arena_calloc(ld->arena, sel->ngroup + 1, sizeof *op->mono);
+        op->nkeys = ngroup;
+        op->keys = sl_arena_calloc(ld->arena, ngroup + 1, sizeof *op->keys);
+        op->mono = sl_arena_calloc(ld->arena, ngroup + 1, sizeof *op->mono);
         if (!op->keys || !op->mono) goto fail;
-        for (size_t i = 0; i < sel->ngroup; i++) {
-            op->keys[i] = an_plan_expr(cc, sel->group[i]);
+        for (size_t i = 0; i < ngroup; i++) {
+            op->keys[i] = an_plan_expr(cc, group[i]);
             if (!op->keys[i]) goto fail;
             if (op->keys[i]->type.kind == SL_SQL_ROW) {
-                an_plan_fail(cc, &sel->group[i]->pos, "Cannot group by a ROW");
+                an_plan_fail(cc, &group[i]->pos, "Cannot group by a ROW");
                 goto fail;
             }
             if (op->kind == AN_OP_GROUP && an_plan_is_monotonic(op->keys[i])) {
@@ -1868,8 +1888,10 @@ static an_op_t *plan_select(an_load_t *ld, const char *pump, const sl_sql_select
         }
         if (op->kind == AN_OP_GROUP && op->nmono == 0) {
             an_plan_fail(cc, &sel->pos,
-                         "Streaming aggregation requires at least one monotonic "
-                         "expression in GROUP BY clause");
+                         sel->distinct ? "Streaming SELECT DISTINCT requires at least one "
+                                         "monotonic expression in the select list"
+                                       : "Streaming aggregation requires at least one monotonic "
+                                         "expression in GROUP BY clause");
             goto fail;
         }
         op->stagger_ms = sel->stagger_ms;

@@ -499,6 +499,48 @@ static void test_sys_log_parse(void) {
     sl_an_engine_destroy(e);
 }
 
+/* SELECT STREAM DISTINCT: a streaming GROUP BY of the select items, one row per distinct value
+ * set when the monotonic item (ROWTIME, FLOOR(ROWTIME ...)) moves on; refused without one. */
+static void test_select_distinct(void) {
+    static const char *const names[] = {"TICKER", "PRICE"};
+    static const char *const types[] = {"VARCHAR(4)", "INTEGER"};
+    sl_an_engine_t *e = engine_with("S", names, types, 2);
+    static sink_t out, minute;
+    out.n = minute.n = 0;
+    if (load(e, "CREATE STREAM O (TICKER VARCHAR(4));\n"
+                "CREATE PUMP P AS INSERT INTO O SELECT STREAM DISTINCT ROWTIME, TICKER FROM S "
+                "ORDER BY ROWTIME, TICKER;\n"
+                "CREATE STREAM M (T TIMESTAMP, TICKER VARCHAR(4));\n"
+                "CREATE PUMP Q AS INSERT INTO M SELECT STREAM DISTINCT FLOOR(S.ROWTIME TO MINUTE) "
+                "AS T, TICKER FROM S;")) {
+        sl_an_engine_subscribe(e, "O", collect, &out);
+        sl_an_engine_subscribe(e, "M", collect, &minute);
+        put(e, "S", "2018-01-01 10:00:01", 2, "b", "1");
+        put(e, "S", "2018-01-01 10:00:01", 2, "a", "2");
+        put(e, "S", "2018-01-01 10:00:01", 2, "b", "3");
+        put(e, "S", "2018-01-01 10:00:02", 2, "b", "4");
+        put(e, "S", "2018-01-01 10:00:30", 2, "a", "5");
+        /* ORDER BY ROWTIME holds 10:00:02's row until a later ROWTIME reaches it */
+        EXPECT_ROWS(&out, "2018-01-01 10:00:01.000|a", "2018-01-01 10:00:01.000|b");
+        EXPECT_NONE(&minute);
+        put(e, "S", "2018-01-01 10:01:00", 2, "a", "6");
+        EXPECT_ROWS(&out, "2018-01-01 10:00:02.000|b");
+        EXPECT_ROWS(&minute, "2018-01-01 10:01:00.000|2018-01-01 10:00:00.000|a",
+                    "2018-01-01 10:01:00.000|2018-01-01 10:00:00.000|b");
+        sl_an_engine_advance(e, ts("2018-01-01 10:02:00"));
+        EXPECT_ROWS(&minute, "2018-01-01 10:02:00.000|2018-01-01 10:01:00.000|a");
+    }
+    load_err(e, "CREATE STREAM X (A VARCHAR(4)); CREATE PUMP Q AS INSERT INTO X SELECT STREAM "
+                "DISTINCT TICKER FROM S;",
+             "From line 1, column 64 to line 1, column 99: Streaming SELECT DISTINCT requires at "
+             "least one monotonic expression in the select list");
+    load_err(e, "CREATE STREAM X (A VARCHAR(4)); CREATE PUMP Q AS INSERT INTO X SELECT STREAM "
+                "DISTINCT * FROM S;",
+             "From line 1, column 87 to line 1, column 87: SELECT STREAM DISTINCT needs its "
+             "columns named, not *");
+    sl_an_engine_destroy(e);
+}
+
 /* ORDER BY within the leading monotonic key (the anomaly-sorting pump), and a T-sort. */
 static void test_order_by(void) {
     static const char *const names[] = {"K", "X", "T"};
@@ -827,6 +869,7 @@ int main(void) {
     test_state_budget();
     test_t11_log_rows();
     test_sys_log_parse();
+    test_select_distinct();
     test_order_by();
     test_t9_two_record_types();
     test_t10_reference_join();
