@@ -408,12 +408,21 @@ static int load(sl_cw_t *cw) {
         return SL_ENOMEM;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd < 0 ? SL_EIO : write_all(fd, b.data, b.len);
-    if (rc == 0 && fdatasync(fd) != 0) rc = SL_EIO;
+    int rc = fd < 0 ? (errno == ENOSPC ? SL_ENOSPC : SL_EIO) : write_all(fd, b.data, b.len);
+    if (rc == 0 && fdatasync(fd) != 0) rc = errno == ENOSPC ? SL_ENOSPC : SL_EIO;
     if (fd >= 0) close(fd);
     sl_buf_free(&b);
     if (rc == 0 && rename(tmp, cw->path) != 0) rc = SL_EIO;
-    if (rc) return rc;
+    if (rc) {
+        /* A full disk must not stop the server from starting (it serves reads): the log stays
+         * as it was, uncompacted, and new frames are appended to it (or fail to be, logged). */
+        unlink(tmp);
+        cw->fd = open(cw->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (cw->fd < 0) return rc;
+        SL_WARN("cloudwatch: cannot compact %s (%s): appending to it as it is", cw->path,
+                sl_strerror(rc));
+        return 0;
+    }
     cw->fd = open(cw->path, O_WRONLY | O_APPEND | O_CLOEXEC);
     return cw->fd < 0 ? SL_EIO : 0;
 }
