@@ -578,6 +578,8 @@ static_assert(SL_JNL_CAPACITY_MIN <= SL_STORAGE_JOURNAL_BYTES_DEFAULT &&
               "journal default outside its range");
 static_assert(SL_STORAGE_JOURNAL_GROW_BYTES <= SL_STORAGE_JOURNAL_BYTES_DEFAULT,
               "journal grows past its size");
+/* `sluice serve` raises its soft descriptor limit to the hard one, up to this */
+#define SL_NOFILE_RAISE_MAX 1048576
 /* Descriptors: storage's share and the connections' share of RLIMIT_NOFILE leave room for the rest.
  */
 static_assert(SL_STORAGE_OPEN_FDS_SHARE_PCT + SL_HTTP_CONNECTIONS_FDS_PCT < 100,

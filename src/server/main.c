@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -26,6 +27,25 @@ static void usage(FILE *out) {
     fprintf(out, "  check      report the state of a data directory without changing it\n"
                  "  repair     rebuild what can be rebuilt in a data directory (server stopped)\n"
                  "  version    print the version\n");
+}
+
+/* Raises the soft descriptor limit to the hard one (at most SL_NOFILE_RAISE_MAX), as servers do:
+ * the storage engine's and the connections' budgets are shares of the soft limit, and the common
+ * soft default of 1,024 would split a round over 4,096 shards into dozens of chunks with a sync
+ * each and cap connections low. */
+static void raise_nofile(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > SL_NOFILE_RAISE_MAX
+                      ? (rlim_t)SL_NOFILE_RAISE_MAX
+                      : rl.rlim_max;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            SL_INFO("descriptor limit raised from %llu to %llu", (unsigned long long)was,
+                    (unsigned long long)want);
+    }
 }
 
 static int serve(int argc, char **argv) {
@@ -60,6 +80,7 @@ static int serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    raise_nofile();
     sl_compose_t *root = NULL;
     if (sl_compose_open(&cfg, &root) != 0) return 1;
 
