@@ -6,7 +6,7 @@
  * payload: version, the hash of the loaded code, the clock, every stream's last ROWTIME (by
  * name), and per operator (in load order) its kind and state: groups with their keys, open
  * times and accumulators; sliding-window partitions with their rows; ORDER BY buffers; a join's
- * windowed rows; a table function's sketch. Rows are ROWTIME and typed values. A checkpoint is
+ * windowed rows; a table function's sketch (GROUP_RANK: its held rows). Rows are ROWTIME and typed values. A checkpoint is
  * trusted only when its magic, version, checksum and code hash match; anything else is refused
  * and the engine keeps empty windows. */
 #include "analytics/engine_impl.h"
@@ -305,6 +305,13 @@ static void put_op(sl_buf_t *b, const an_op_t *op) {
         break;
     case AN_OP_UDX:
         an_udx_save(op->udx, b);
+        if (an_udx_holds_rows(op->udx)) {
+            an_row_t *const *rows;
+            size_t n = an_udx_held(op->udx, &rows);
+            an_put_u64(b, n);
+            for (size_t i = 0; i < n; i++)
+                put_row(b, rows[i]);
+        }
         break;
     default:
         break;
@@ -366,6 +373,17 @@ static bool get_op(reader_t *rd, an_op_t *op) {
     }
     case AN_OP_UDX:
         if (an_udx_restore(op->udx, &rd->p, rd->end)) return false;
+        if (an_udx_holds_rows(op->udx)) {
+            size_t n;
+            if (!get_count(rd, 16, &n)) return false;
+            for (size_t i = 0; i < n; i++) {
+                an_row_t *r = get_row(rd);
+                if (!input_row_fits(op, r) || an_udx_hold(op->udx, r)) {
+                    free(r);
+                    return false;
+                }
+            }
+        }
         break;
     default:
         break;

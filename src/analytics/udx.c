@@ -1,6 +1,6 @@
 /* Table functions (analytics/udx.h): the sketches TOP_K_ITEMS_TUMBLING and
  * COUNT_DISTINCT_ITEMS_TUMBLING, the random cut forest (RANDOM_CUT_FOREST and
- * RANDOM_CUT_FOREST_WITH_EXPLANATION) and HOTSPOTS. Written from the published descriptions
+ * RANDOM_CUT_FOREST_WITH_EXPLANATION), HOTSPOTS and GROUP_RANK. Written from the published descriptions
  * (the SQL reference's parameters and output columns; Guha, Mishra, Roy, Schrijvers, "Robust
  * Random Cut Forest Based Anomaly Detection on Streams", ICML 2016; Flajolet et al.'s
  * HyperLogLog; Metwally et al.'s Space-Saving; DBSCAN's core points for hotspots). */
@@ -14,12 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-enum { UDX_TOPK, UDX_DISTINCT, UDX_RCF, UDX_RCF_EXPL, UDX_HOTSPOTS };
+enum { UDX_TOPK, UDX_DISTINCT, UDX_RCF, UDX_RCF_EXPL, UDX_HOTSPOTS, UDX_GROUP_RANK };
 
 static const char *const UDX_NAMES[] = {"TOP_K_ITEMS_TUMBLING", "COUNT_DISTINCT_ITEMS_TUMBLING",
                                         "RANDOM_CUT_FOREST", "RANDOM_CUT_FOREST_WITH_EXPLANATION",
-                                        "HOTSPOTS"};
+                                        "HOTSPOTS", "GROUP_RANK"};
 
 #define ITEM_TEXT_MAX 1024       /* ITEM VARCHAR(1024): a value as text */
 #define DISTINCT_EXACT_MAX 10000 /* the SQL reference: exact up to 10,000 distinct items */
@@ -596,6 +597,17 @@ typedef struct {
     size_t head, n;
 } hot_t;
 
+/* --- GROUP_RANK --------------------------------------------------------------------------- */
+
+/* The rows of one ROWTIME, held until ROWTIME moves on or maxIdle passes (at most
+ * SL_ANALYTICS_WINDOW_ROWS_MAX: a larger group is ranked in parts). */
+typedef struct {
+    bool desc, out_desc;
+    int64_t max_idle, output_max;
+    an_row_t **rows;
+    size_t n, cap;
+} rank_t;
+
 /* --- the function -------------------------------------------------------------------------- */
 
 struct an_udx {
@@ -611,6 +623,7 @@ struct an_udx {
     rcf_t rcf;
     bool directionality;
     hot_t hot;
+    rank_t rank;
     int numeric[RCF_DIMS_MAX]; /* the numeric input columns (RCF, HOTSPOTS) */
     size_t nnumeric;
     const sl_sql_column_t *in;
@@ -875,6 +888,63 @@ int an_udx_plan(const char *name, sl_sql_expr_t *const *args, size_t nargs,
         if (out_columns(arena, in, nin, extra, 1, cols, ncols)) goto oom;
         break;
     }
+    case UDX_GROUP_RANK: {
+        if (nargs != 6) {
+            snprintf(msg, cap, "Invalid number of arguments to function '%s'", name);
+            goto fail;
+        }
+        if (column_param(name, args, nargs, in, nin, &u->col, msg, cap)) goto fail;
+        int k = in[u->col].type.kind;
+        if (!(k >= SL_SQL_TINYINT && k <= SL_SQL_BIGINT) && k != SL_SQL_CHAR &&
+            k != SL_SQL_VARCHAR) {
+            snprintf(msg, cap,
+                     "The column '%s' ranked by %s must be INTEGER, CHAR or VARCHAR (or another "
+                     "integer type)",
+                     in[u->col].name, name);
+            goto fail;
+        }
+        const sl_sql_value_t *lit[3];
+        static const char *const pnames[] = {"rankOutColumnName", "sortOrder", "outputOrder"};
+        for (size_t i = 0; i < 3; i++) {
+            const sl_sql_expr_t *a = args[i + 1];
+            if (a->kind != SL_SQL_E_LIT || a->value.null ||
+                (a->value.kind != SL_SQL_CHAR && a->value.kind != SL_SQL_VARCHAR) ||
+                a->value.u.s.len == 0 || a->value.u.s.len > SL_ANALYTICS_IDENT_MAX_CHARS) {
+                snprintf(msg, cap, "Parameter '%s' of %s must be a string literal", pnames[i],
+                         name);
+                goto fail;
+            }
+            lit[i] = &a->value;
+            if (i == 0) continue;
+            bool asc = lit[i]->u.s.len == 3 && strncasecmp(lit[i]->u.s.ptr, "asc", 3) == 0;
+            bool desc = lit[i]->u.s.len == 4 && strncasecmp(lit[i]->u.s.ptr, "desc", 4) == 0;
+            if (!asc && !desc) {
+                snprintf(msg, cap, "Parameter '%s' of %s must be 'asc' or 'desc'", pnames[i],
+                         name);
+                goto fail;
+            }
+            if (i == 1)
+                u->rank.desc = desc;
+            else
+                u->rank.out_desc = desc;
+        }
+        const char *rname = sl_arena_strndup(arena, lit[0]->u.s.ptr, lit[0]->u.s.len);
+        if (!rname) goto oom;
+        for (size_t i = 0; i < nin; i++)
+            if (strcmp(in[i].name, rname) == 0) {
+                snprintf(msg, cap, "Parameter 'rankOutColumnName' of %s names the input column '%s'",
+                         name, rname);
+                goto fail;
+            }
+        if (int_param(name, "maxIdle", args, nargs, 4, -1, 0, INT32_MAX, &u->rank.max_idle, msg,
+                      cap) ||
+            int_param(name, "outputMax", args, nargs, 5, -1, 0, INT32_MAX, &u->rank.output_max,
+                      msg, cap))
+            goto fail;
+        sl_sql_column_t extra[] = {{rname, {.kind = SL_SQL_INTEGER}}};
+        if (out_columns(arena, in, nin, extra, 1, cols, ncols)) goto oom;
+        break;
+    }
     default:
         break;
     }
@@ -898,6 +968,9 @@ void an_udx_free(an_udx_t *u) {
     free(u->rcf.shingle_buf);
     free(u->rcf.scratch);
     free(u->hot.pts);
+    for (size_t i = 0; i < u->rank.n; i++)
+        free(u->rank.rows[i]);
+    free(u->rank.rows);
     free(u);
 }
 
@@ -915,6 +988,9 @@ void an_udx_reset(an_udx_t *u) {
     f->rows = 0;
     f->points = 0;
     u->hot.n = u->hot.head = 0;
+    for (size_t i = 0; i < u->rank.n; i++)
+        free(u->rank.rows[i]);
+    u->rank.n = 0;
 }
 
 /* --- tumbling sketches --------------------------------------------------------------------- */
@@ -1225,6 +1301,108 @@ done:
     sl_buf_free(&b);
 }
 
+/* GROUP_RANK: sorts the held rows by the column (NULLs last, ties in arrival order), ranks them
+ * as RANK() does (ties share a rank, the next rank skips), and emits up to outputMax of them in
+ * the output order at `now` (the row or bound that completed the group: as a GROUP BY's rows,
+ * they cannot go out before the time that closed them). */
+static int cmp_rank_value(const an_udx_t *u, const an_row_t *a, const an_row_t *b) {
+    const sl_sql_value_t *x = &a->v[u->col], *y = &b->v[u->col];
+    if (x->null || y->null) return (int)x->null - (int)y->null;
+    int c = an_compare(x, y);
+    return u->rank.desc ? -c : c;
+}
+
+typedef struct {
+    an_row_t *row;
+    size_t seq; /* arrival */
+} ranked_t;
+
+static int cmp_ranked(const void *pa, const void *pb, void *arg) {
+    const ranked_t *a = pa, *b = pb;
+    int c = cmp_rank_value(arg, a->row, b->row);
+    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static void rank_flush(an_udx_t *u, int64_t now, sl_arena_t *tmp, an_udx_emit_fn emit,
+                       void *ctx) {
+    rank_t *r = &u->rank;
+    if (!r->n) return;
+    int32_t *rank = sl_arena_alloc(tmp, r->n * sizeof *rank);
+    ranked_t *sorted = sl_arena_alloc(tmp, r->n * sizeof *sorted);
+    if (sorted) {
+        for (size_t i = 0; i < r->n; i++)
+            sorted[i] = (ranked_t){r->rows[i], i};
+        qsort_r(sorted, r->n, sizeof *sorted, cmp_ranked, u);
+        for (size_t i = 0; i < r->n; i++)
+            r->rows[i] = sorted[i].row;
+    }
+    size_t limit = r->output_max ? SL_MIN((size_t)r->output_max, r->n) : r->n;
+    for (size_t i = 0; rank && sorted && i < r->n; i++)
+        rank[i] = i && cmp_rank_value(u, r->rows[i - 1], r->rows[i]) == 0 ? rank[i - 1]
+                                                                         : (int32_t)i + 1;
+    for (size_t k = 0; rank && sorted && k < limit; k++) {
+        /* descending output: the last rank first, ties still in arrival order */
+        size_t i = k;
+        if (r->out_desc) {
+            /* the k-th row from the end, mirrored within its ties */
+            size_t hi = r->n - 1 - k;
+            int32_t want = rank[hi];
+            size_t lo = hi;
+            while (lo > 0 && rank[lo - 1] == want)
+                lo--;
+            size_t last = hi;
+            while (last + 1 < r->n && rank[last + 1] == want)
+                last++;
+            i = lo + (last - hi);
+        }
+        const an_row_t *row = r->rows[i];
+        sl_sql_value_t *out = sl_arena_calloc(tmp, u->nin + 2, sizeof *out);
+        if (!out) break;
+        memcpy(out, row->v, u->nin * sizeof *out);
+        out[u->nin].kind = SL_SQL_INTEGER;
+        out[u->nin].u.i = rank[i];
+        emit(ctx, now, out, u->nin + 1);
+    }
+    for (size_t i = 0; i < r->n; i++)
+        free(r->rows[i]);
+    r->n = 0;
+}
+
+static void rank_row(an_udx_t *u, int64_t rowtime, const sl_sql_value_t *v, sl_arena_t *tmp,
+                     an_udx_emit_fn emit, void *ctx) {
+    rank_t *r = &u->rank;
+    if (r->n && (r->rows[0]->rowtime != rowtime || r->n >= SL_ANALYTICS_WINDOW_ROWS_MAX))
+        rank_flush(u, rowtime, tmp, emit, ctx);
+    an_row_t *row = an_row_copy(rowtime, v, u->nin);
+    if (!row) return;
+    if (an_udx_hold(u, row)) free(row);
+}
+
+int an_udx_hold(an_udx_t *u, an_row_t *row) {
+    rank_t *r = &u->rank;
+    if (u->kind != UDX_GROUP_RANK || row->n != u->nin || r->n >= SL_ANALYTICS_WINDOW_ROWS_MAX ||
+        (r->n && r->rows[0]->rowtime != row->rowtime))
+        return -1;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        an_row_t **g = realloc(r->rows, cap * sizeof *g);
+        if (!g) return -1;
+        r->rows = g;
+        r->cap = cap;
+    }
+    r->rows[r->n++] = row;
+    return 0;
+}
+
+bool an_udx_holds_rows(const an_udx_t *u) {
+    return u->kind == UDX_GROUP_RANK;
+}
+
+size_t an_udx_held(const an_udx_t *u, an_row_t *const **rows) {
+    *rows = u->rank.rows;
+    return u->kind == UDX_GROUP_RANK ? u->rank.n : 0;
+}
+
 void an_udx_row(an_udx_t *u, int64_t rowtime, const sl_sql_value_t *v, size_t n, sl_arena_t *tmp,
                 an_udx_emit_fn emit, void *ctx) {
     if (n < u->nin) return;
@@ -1240,6 +1418,9 @@ void an_udx_row(an_udx_t *u, int64_t rowtime, const sl_sql_value_t *v, size_t n,
     case UDX_HOTSPOTS:
         hot_row(u, rowtime, v, n, tmp, emit, ctx);
         break;
+    case UDX_GROUP_RANK:
+        rank_row(u, rowtime, v, tmp, emit, ctx);
+        break;
     default:
         break;
     }
@@ -1249,6 +1430,10 @@ void an_udx_bound(an_udx_t *u, int64_t t, sl_arena_t *tmp, an_udx_emit_fn emit, 
     if ((u->kind == UDX_TOPK || u->kind == UDX_DISTINCT) && u->open &&
         t >= u->win_start + u->window_ms)
         window_close(u, tmp, emit, ctx);
+    /* a group is complete when maxIdle has passed since its rows (0: no idle timeout) */
+    if (u->kind == UDX_GROUP_RANK && u->rank.n && u->rank.max_idle &&
+        t >= u->rank.rows[u->rank.n - 1]->rowtime + u->rank.max_idle)
+        rank_flush(u, t, tmp, emit, ctx);
 }
 
 /* --- saved state --------------------------------------------------------------------------- */
@@ -1378,6 +1563,11 @@ int an_udx_restore(an_udx_t *u, const uint8_t **p, const uint8_t *end) {
         u->hot.n = n;
         for (size_t i = 0; i < n * u->hot.dims; i++)
             if (!an_get_f64(p, end, &u->hot.pts[i]) || !isfinite(u->hot.pts[i])) return -1;
+        break;
+    case UDX_GROUP_RANK: /* the held rows follow, read by the checkpoint (an_udx_hold) */
+        for (size_t i = 0; i < u->rank.n; i++)
+            free(u->rank.rows[i]);
+        u->rank.n = 0;
         break;
     default:
         break;

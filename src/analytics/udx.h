@@ -8,7 +8,9 @@
  *     RANDOM_CUT_FOREST_WITH_EXPLANATION(... [, withDirectionality]): a robust random cut forest
  *     over the numeric columns (Guha et al. 2016), ANOMALY_SCORE and its per-column attribution;
  *   - HOTSPOTS(cursor, windowSize, scanRadius, minimumNumberOfPointsInAHotspot): dense regions of
- *     the last windowSize rows' numeric columns, as JSON boxes.
+ *     the last windowSize rows' numeric columns, as JSON boxes;
+ *   - GROUP_RANK(cursor, 'rankBy', 'rankOut', sortOrder, outputOrder, maxIdle, outputMax): the
+ *     rows of one ROWTIME ranked by a column, emitted when ROWTIME moves on or maxIdle passes.
  * Used by the engine (analytics/engine.c) as one operator between the cursor's SELECT and the
  * enclosing one. Randomness comes from a seeded generator, so a run is reproducible; all state
  * is bounded by the function's parameters (docs/analytics.md) and can be saved and restored. */
@@ -43,5 +45,10 @@ void an_udx_bound(an_udx_t *u, int64_t t, sl_arena_t *tmp, an_udx_emit_fn emit, 
 /* Appends the state to `out` / reads it back from [*p, end) (advancing *p); -1 on bad input. */
 int an_udx_save(const an_udx_t *u, sl_buf_t *out);
 int an_udx_restore(an_udx_t *u, const uint8_t **p, const uint8_t *end);
+/* GROUP_RANK's held rows (saved by the checkpoint as rows): how many, and the rows; and one
+ * held again on restore (taken over; -1 if it does not fit: wrong width, another ROWTIME). */
+bool an_udx_holds_rows(const an_udx_t *u);
+size_t an_udx_held(const an_udx_t *u, an_row_t *const **rows);
+int an_udx_hold(an_udx_t *u, an_row_t *row);
 
 #endif

@@ -1,6 +1,7 @@
 /* Checkpoints of window state (sl_an_engine_checkpoint_save / _restore): one application with
  * every stateful operator (tumbling and stagger aggregates, sliding windows with LAG, a windowed
- * stream-to-stream LEFT JOIN, ORDER BY within a key, TOP_K and COUNT_DISTINCT) runs a seeded
+ * stream-to-stream LEFT JOIN, ORDER BY within a key, TOP_K, COUNT_DISTINCT, GROUP_RANK and
+ * SELECT STREAM DISTINCT) runs a seeded
  * stream once uninterrupted, then again cut at many points: the first part in one engine, a
  * checkpoint, the rest in a fresh engine restored from it. Every output stream must hold exactly
  * the rows of the uninterrupted run, none lost, none repeated. Also: damaged, foreign and
@@ -35,8 +36,9 @@ static void collect(void *ctx, const char *stream, const sl_an_row_t *row) {
     l[k] = 0;
 }
 
-static const char *const OUTPUTS[] = {"TUMBLING", "STAGGERED", "SLIDING",   "JOINED",
-                                      "SORTED",   "TOPK",      "DISTINCTS", "error_stream"};
+static const char *const OUTPUTS[] = {"TUMBLING", "STAGGERED", "SLIDING", "JOINED",
+                                      "SORTED",   "TOPK",      "DISTINCTS", "RANKED",
+                                      "UNIQUE",   "error_stream"};
 
 static const char CODE[] =
     "CREATE STREAM TUMBLING (CITY VARCHAR(16), H TIMESTAMP, LO INTEGER, HI INTEGER, AV INTEGER, "
@@ -69,7 +71,13 @@ static const char CODE[] =
     "  CURSOR(SELECT STREAM * FROM WEATHER), 'CITY', 3, 3600));\n"
     "CREATE STREAM DISTINCTS (N BIGINT);\n"
     "CREATE PUMP P9 AS INSERT INTO DISTINCTS SELECT STREAM * FROM TABLE("
-    "  COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM WEATHER), 'TEMP', 1800));\n";
+    "  COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM WEATHER), 'TEMP', 1800));\n"
+    "CREATE STREAM RANKED (CITY VARCHAR(16), TEMP INTEGER, R INTEGER);\n"
+    "CREATE PUMP P10 AS INSERT INTO RANKED SELECT STREAM * FROM TABLE(GROUP_RANK("
+    "  CURSOR(SELECT STREAM * FROM WEATHER), 'TEMP', 'R', 'desc', 'asc', 0, 2));\n"
+    "CREATE STREAM UNIQUE (H TIMESTAMP, CITY VARCHAR(16));\n"
+    "CREATE PUMP P11 AS INSERT INTO UNIQUE SELECT STREAM DISTINCT FLOOR(W.ROWTIME TO HOUR), CITY "
+    "  FROM WEATHER AS W;\n";
 
 enum { ROWS = 600 };
 static struct {

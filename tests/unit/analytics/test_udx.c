@@ -518,6 +518,71 @@ static void test_t16_hotspots(void) {
     sl_an_engine_destroy(e);
 }
 
+static void put_tp(sl_an_engine_t *e, int64_t t, const char *ticker, int64_t price, bool null) {
+    sl_sql_value_t v[2] = {{.kind = SL_SQL_VARCHAR}, {.kind = SL_SQL_INTEGER}};
+    v[0].u.s.ptr = ticker;
+    v[0].u.s.len = (uint32_t)strlen(ticker);
+    v[1].u.i = price;
+    v[1].null = null;
+    CHECK_EQ_INT(sl_an_engine_insert(e, "SOURCE_SQL_STREAM_001", t, v, 2), 0);
+}
+
+/* GROUP_RANK: the rows of one ROWTIME ranked as RANK() (ties share, the next skips; NULLs
+ * last), emitted when ROWTIME moves on or maxIdle passes, up to outputMax in output order. */
+static void test_group_rank(void) {
+    static const char *const names[] = {"TICKER", "PRICE"};
+    static const char *const types[] = {"VARCHAR(8)", "INTEGER"};
+    sl_an_engine_t *e = engine_with(names, types, 2);
+    CHECK(load(e, "CREATE STREAM R (TICKER VARCHAR(8), PRICE INTEGER, \"groupRank\" INTEGER);\n"
+                  "CREATE PUMP P AS INSERT INTO R SELECT STREAM * FROM TABLE(GROUP_RANK(\n"
+                  "  CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 'PRICE', 'groupRank', "
+                  "'desc', 'asc', 0, 0));\n"
+                  "CREATE STREAM TOP2 (TICKER VARCHAR(8), RNK INTEGER);\n"
+                  "CREATE PUMP Q AS INSERT INTO TOP2 SELECT STREAM TICKER, \"r\" FROM "
+                  "TABLE(GROUP_RANK(\n"
+                  "  CURSOR(SELECT STREAM TICKER FROM SOURCE_SQL_STREAM_001), 'TICKER', 'r', "
+                  "'ASC', 'desc', 500, 2));"));
+    sink_t all, top;
+    sink_init(&all, 64, -1, -1);
+    sink_init(&top, 64, -1, -1);
+    sl_an_engine_subscribe(e, "R", collect, &all);
+    sl_an_engine_subscribe(e, "TOP2", collect, &top);
+    int64_t t = ts("2018-11-01 10:00:00");
+    put_tp(e, t, "AMZN", 10, false);
+    put_tp(e, t, "AAPL", 30, false);
+    put_tp(e, t, "MSFT", 0, true);
+    put_tp(e, t, "GOOG", 30, false);
+    put_tp(e, t, "IBM", 20, false);
+    CHECK_EQ_INT(all.n + top.n, 0); /* held until ROWTIME moves on */
+    /* maxIdle 500 ms passes for the second pump only; 0 is no idle timeout */
+    sl_an_engine_advance(e, t + 499);
+    CHECK_EQ_INT(top.n, 0);
+    sl_an_engine_advance(e, t + 500);
+    CHECK_EQ_INT(all.n, 0);
+    EXPECT_ROWS(&top, "2018-11-01 10:00:00.500|MSFT|5", "2018-11-01 10:00:00.500|IBM|4");
+    put_tp(e, t + 1000, "TSLA", 5, false);
+    EXPECT_ROWS(&all, "2018-11-01 10:00:01.000|AAPL|30|1", "2018-11-01 10:00:01.000|GOOG|30|1",
+                "2018-11-01 10:00:01.000|IBM|20|3", "2018-11-01 10:00:01.000|AMZN|10|4",
+                "2018-11-01 10:00:01.000|MSFT|NULL|5");
+    CHECK_EQ_INT(top.n, 0);
+    /* ties in descending output keep their arrival order */
+    put_tp(e, t + 2000, "B", 1, false);
+    put_tp(e, t + 2000, "A", 1, false);
+    put_tp(e, t + 2000, "B", 1, false);
+    put_tp(e, t + 3000, "C", 1, false);
+    EXPECT_ROWS(&all, "2018-11-01 10:00:02.000|TSLA|5|1", "2018-11-01 10:00:03.000|B|1|1",
+                "2018-11-01 10:00:03.000|A|1|1", "2018-11-01 10:00:03.000|B|1|1");
+    EXPECT_ROWS(&top, "2018-11-01 10:00:02.000|TSLA|1", "2018-11-01 10:00:03.000|B|2",
+                "2018-11-01 10:00:03.000|B|2");
+    sl_an_engine_advance(e, t + 3499);
+    CHECK_EQ_INT(top.n, 0);
+    sl_an_engine_advance(e, t + 3500);
+    EXPECT_ROWS(&top, "2018-11-01 10:00:03.500|C|1");
+    sink_free(&all);
+    sink_free(&top);
+    sl_an_engine_destroy(e);
+}
+
 static void load_err(const char *code, const char *message) {
     static const char *const names[] = {"TICKER_SYMBOL", "PRICE", "D"};
     static const char *const types[] = {"VARCHAR(8)", "DOUBLE", "DECIMAL(5,2)"};
@@ -571,6 +636,21 @@ static void test_errors(void) {
     load_err(Q("HOTSPOTS(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 100, 0.5, 101)"),
              "Parameter 'minimumNumberOfPointsInAHotspot' of HOTSPOTS must be an integer "
              "between 2 and 100");
+    load_err(Q("GROUP_RANK(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 'PRICE', "
+               "'groupRank', 'asc', 'asc', 0, 0)"),
+             "The column 'PRICE' ranked by GROUP_RANK must be INTEGER, CHAR or VARCHAR");
+    load_err(Q("GROUP_RANK(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 'TICKER_SYMBOL', "
+               "'groupRank', 'up', 'asc', 0, 0)"),
+             "Parameter 'sortOrder' of GROUP_RANK must be 'asc' or 'desc'");
+    load_err(Q("GROUP_RANK(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 'TICKER_SYMBOL', "
+               "'groupRank', 'asc', 'asc', -1, 0)"),
+             "Parameter 'maxIdle' of GROUP_RANK must be an integer between 0 and 2147483647");
+    load_err(Q("GROUP_RANK(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 'TICKER_SYMBOL', "
+               "'PRICE', 'asc', 'asc', 0, 0)"),
+             "Parameter 'rankOutColumnName' of GROUP_RANK names the input column 'PRICE'");
+    load_err(Q("GROUP_RANK(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 'TICKER_SYMBOL', "
+               "'groupRank', 'asc', 'asc', 0)"),
+             "Invalid number of arguments to function 'GROUP_RANK'");
 #undef Q
 }
 
@@ -581,6 +661,7 @@ int main(void) {
     test_t16_rcf();
     test_t16_explanation();
     test_t16_hotspots();
+    test_group_rank();
     test_errors();
     TEST_MAIN_END();
 }
