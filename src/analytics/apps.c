@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char APPS_TABLE[] = "applications";
 
@@ -943,8 +944,15 @@ bool sl_an_delete(sl_an_apps_t *s, const char *name, int64_t create_ms, sl_an_er
     int rc = ok ? store_delete(s, name) : 0;
     if (ok && rc) ok = fail(err, "ServiceUnavailableException", "%s", sl_strerror(rc));
     if (ok) {
-        sl_an_runner_stop(s->runners[at]);
+        sl_an_runner_stop(s->runners[at]); /* its last positions and state are saved here */
         remove_at(s, at);
+        /* ... and go with the application: one created later with its name starts afresh */
+        static const char *const kept[] = {"pos", "state", "pos.tmp", "state.tmp"};
+        for (size_t i = 0; i < SL_ARRAY_LEN(kept); i++) {
+            char path[sizeof s->path + SL_AN_APP_NAME_MAX + 16];
+            snprintf(path, sizeof path, "%s.%s.%s", s->path, name, kept[i]);
+            unlink(path);
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return ok;

@@ -206,6 +206,13 @@ def test_running_application(make_server):
     wait_until(lambda: b"AMZN,90.0\n" in read_all(kinesis, out_name), timeout=20,
                what="the CSV row of the updated code")
     assert not any(r.startswith(b"AMZN,75") for r in read_all(kinesis, out_name))
+    # DeleteApplication of the running application takes its saved positions and window state
+    # with it: a new application of the same name must not resume from them
+    saved = lambda: sorted(p.name for p in srv.data_dir.rglob("analytics.db.%s.*" % name))
+    wait_until(lambda: saved(), timeout=15, what="the positions saved")
+    created = kda.describe_application(ApplicationName=name)["ApplicationDetail"]["CreateTimestamp"]
+    kda.delete_application(ApplicationName=name, CreateTimestamp=created)
+    assert saved() == []
 
 
 def kda2_for(server):
