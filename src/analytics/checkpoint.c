@@ -6,9 +6,9 @@
  * payload: version, the hash of the loaded code, the clock, every stream's last ROWTIME (by
  * name), and per operator (in load order) its kind and state: groups with their keys, open
  * times and accumulators; sliding-window partitions with their rows; ORDER BY buffers; a join's
- * windowed rows; a table function's sketch (GROUP_RANK: its held rows). Rows are ROWTIME and typed values. A checkpoint is
- * trusted only when its magic, version, checksum and code hash match; anything else is refused
- * and the engine keeps empty windows. */
+ * windowed rows; a table function's sketch (GROUP_RANK: its held rows). Rows are ROWTIME and typed
+ * values. A checkpoint is trusted only when its magic, version, checksum and code hash match;
+ * anything else is refused and the engine keeps empty windows. */
 #include "analytics/engine_impl.h"
 #include "analytics/ser.h"
 #include "core/common.h"

@@ -1,8 +1,8 @@
 /* Table functions (analytics/udx.h): the sketches TOP_K_ITEMS_TUMBLING and
  * COUNT_DISTINCT_ITEMS_TUMBLING, the random cut forest (RANDOM_CUT_FOREST and
- * RANDOM_CUT_FOREST_WITH_EXPLANATION), HOTSPOTS and GROUP_RANK. Written from the published descriptions
- * (the SQL reference's parameters and output columns; Guha, Mishra, Roy, Schrijvers, "Robust
- * Random Cut Forest Based Anomaly Detection on Streams", ICML 2016; Flajolet et al.'s
+ * RANDOM_CUT_FOREST_WITH_EXPLANATION), HOTSPOTS and GROUP_RANK. Written from the published
+ * descriptions (the SQL reference's parameters and output columns; Guha, Mishra, Roy, Schrijvers,
+ * "Robust Random Cut Forest Based Anomaly Detection on Streams", ICML 2016; Flajolet et al.'s
  * HyperLogLog; Metwally et al.'s Space-Saving; DBSCAN's core points for hotspots). */
 #include "analytics/udx.h"
 
@@ -18,9 +18,12 @@
 
 enum { UDX_TOPK, UDX_DISTINCT, UDX_RCF, UDX_RCF_EXPL, UDX_HOTSPOTS, UDX_GROUP_RANK };
 
-static const char *const UDX_NAMES[] = {"TOP_K_ITEMS_TUMBLING", "COUNT_DISTINCT_ITEMS_TUMBLING",
-                                        "RANDOM_CUT_FOREST", "RANDOM_CUT_FOREST_WITH_EXPLANATION",
-                                        "HOTSPOTS", "GROUP_RANK"};
+static const char *const UDX_NAMES[] = {"TOP_K_ITEMS_TUMBLING",
+                                        "COUNT_DISTINCT_ITEMS_TUMBLING",
+                                        "RANDOM_CUT_FOREST",
+                                        "RANDOM_CUT_FOREST_WITH_EXPLANATION",
+                                        "HOTSPOTS",
+                                        "GROUP_RANK"};
 
 #define ITEM_TEXT_MAX 1024       /* ITEM VARCHAR(1024): a value as text */
 #define DISTINCT_EXACT_MAX 10000 /* the SQL reference: exact up to 10,000 distinct items */
@@ -919,8 +922,7 @@ int an_udx_plan(const char *name, sl_sql_expr_t *const *args, size_t nargs,
             bool asc = lit[i]->u.s.len == 3 && strncasecmp(lit[i]->u.s.ptr, "asc", 3) == 0;
             bool desc = lit[i]->u.s.len == 4 && strncasecmp(lit[i]->u.s.ptr, "desc", 4) == 0;
             if (!asc && !desc) {
-                snprintf(msg, cap, "Parameter '%s' of %s must be 'asc' or 'desc'", pnames[i],
-                         name);
+                snprintf(msg, cap, "Parameter '%s' of %s must be 'asc' or 'desc'", pnames[i], name);
                 goto fail;
             }
             if (i == 1)
@@ -932,14 +934,15 @@ int an_udx_plan(const char *name, sl_sql_expr_t *const *args, size_t nargs,
         if (!rname) goto oom;
         for (size_t i = 0; i < nin; i++)
             if (strcmp(in[i].name, rname) == 0) {
-                snprintf(msg, cap, "Parameter 'rankOutColumnName' of %s names the input column '%s'",
-                         name, rname);
+                snprintf(msg, cap,
+                         "Parameter 'rankOutColumnName' of %s names the input column '%s'", name,
+                         rname);
                 goto fail;
             }
         if (int_param(name, "maxIdle", args, nargs, 4, -1, 0, INT32_MAX, &u->rank.max_idle, msg,
                       cap) ||
-            int_param(name, "outputMax", args, nargs, 5, -1, 0, INT32_MAX, &u->rank.output_max,
-                      msg, cap))
+            int_param(name, "outputMax", args, nargs, 5, -1, 0, INT32_MAX, &u->rank.output_max, msg,
+                      cap))
             goto fail;
         sl_sql_column_t extra[] = {{rname, {.kind = SL_SQL_INTEGER}}};
         if (out_columns(arena, in, nin, extra, 1, cols, ncols)) goto oom;
@@ -1323,8 +1326,7 @@ static int cmp_ranked(const void *pa, const void *pb, void *arg) {
     return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-static void rank_flush(an_udx_t *u, int64_t now, sl_arena_t *tmp, an_udx_emit_fn emit,
-                       void *ctx) {
+static void rank_flush(an_udx_t *u, int64_t now, sl_arena_t *tmp, an_udx_emit_fn emit, void *ctx) {
     rank_t *r = &u->rank;
     if (!r->n) return;
     int32_t *rank = sl_arena_alloc(tmp, r->n * sizeof *rank);
@@ -1338,8 +1340,8 @@ static void rank_flush(an_udx_t *u, int64_t now, sl_arena_t *tmp, an_udx_emit_fn
     }
     size_t limit = r->output_max ? SL_MIN((size_t)r->output_max, r->n) : r->n;
     for (size_t i = 0; rank && sorted && i < r->n; i++)
-        rank[i] = i && cmp_rank_value(u, r->rows[i - 1], r->rows[i]) == 0 ? rank[i - 1]
-                                                                         : (int32_t)i + 1;
+        rank[i] =
+            i && cmp_rank_value(u, r->rows[i - 1], r->rows[i]) == 0 ? rank[i - 1] : (int32_t)i + 1;
     for (size_t k = 0; rank && sorted && k < limit; k++) {
         /* descending output: the last rank first, ties still in arrival order */
         size_t i = k;

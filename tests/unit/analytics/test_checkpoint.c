@@ -36,9 +36,8 @@ static void collect(void *ctx, const char *stream, const sl_an_row_t *row) {
     l[k] = 0;
 }
 
-static const char *const OUTPUTS[] = {"TUMBLING", "STAGGERED", "SLIDING", "JOINED",
-                                      "SORTED",   "TOPK",      "DISTINCTS", "RANKED",
-                                      "UNIQUE",   "error_stream"};
+static const char *const OUTPUTS[] = {"TUMBLING", "STAGGERED", "SLIDING", "JOINED", "SORTED",
+                                      "TOPK",     "DISTINCTS", "RANKED",  "UNIQUE", "error_stream"};
 
 static const char CODE[] =
     "CREATE STREAM TUMBLING (CITY VARCHAR(16), H TIMESTAMP, LO INTEGER, HI INTEGER, AV INTEGER, "

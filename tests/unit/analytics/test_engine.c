@@ -530,12 +530,14 @@ static void test_select_distinct(void) {
         sl_an_engine_advance(e, ts("2018-01-01 10:02:00"));
         EXPECT_ROWS(&minute, "2018-01-01 10:02:00.000|2018-01-01 10:01:00.000|a");
     }
-    load_err(e, "CREATE STREAM X (A VARCHAR(4)); CREATE PUMP Q AS INSERT INTO X SELECT STREAM "
-                "DISTINCT TICKER FROM S;",
+    load_err(e,
+             "CREATE STREAM X (A VARCHAR(4)); CREATE PUMP Q AS INSERT INTO X SELECT STREAM "
+             "DISTINCT TICKER FROM S;",
              "From line 1, column 64 to line 1, column 99: Streaming SELECT DISTINCT requires at "
              "least one monotonic expression in the select list");
-    load_err(e, "CREATE STREAM X (A VARCHAR(4)); CREATE PUMP Q AS INSERT INTO X SELECT STREAM "
-                "DISTINCT * FROM S;",
+    load_err(e,
+             "CREATE STREAM X (A VARCHAR(4)); CREATE PUMP Q AS INSERT INTO X SELECT STREAM "
+             "DISTINCT * FROM S;",
              "From line 1, column 87 to line 1, column 87: SELECT STREAM DISTINCT needs its "
              "columns named, not *");
     sl_an_engine_destroy(e);
