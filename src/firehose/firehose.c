@@ -19,9 +19,7 @@ static const char PROGRESS[] = "progress";
 static const char SOURCES[] = "sources";
 static const char DESTINATION_ID[] = "destinationId-000000000001";
 
-static bool fail(sl_fherr_t *err, sl_fherr_type_t type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool fail(sl_fherr_t *err, sl_fherr_type_t type, const char *fmt, ...) {
+bool fh_fail(sl_fherr_t *err, sl_fherr_type_t type, const char *fmt, ...) {
     err->type = type;
     va_list ap;
     va_start(ap, fmt);
@@ -31,7 +29,7 @@ static bool fail(sl_fherr_t *err, sl_fherr_type_t type, const char *fmt, ...) {
 }
 
 static int fail_internal(sl_fherr_t *err, int rc) {
-    fail(err, SL_FHERR_INTERNAL, "%s", sl_strerror(rc));
+    fh_fail(err, SL_FHERR_INTERNAL, "%s", sl_strerror(rc));
     return -1;
 }
 
@@ -60,8 +58,8 @@ static fh_stream_t *find(const sl_firehose_t *fh, const char *name) {
 }
 
 static bool not_found(sl_firehose_t *fh, const char *name, sl_fherr_t *err) {
-    return fail(err, SL_FHERR_NOT_FOUND, "Firehose %s under account %s not found.", name,
-                fh->account);
+    return fh_fail(err, SL_FHERR_NOT_FOUND, "Firehose %s under account %s not found.", name,
+                   fh->account);
 }
 
 static const char *status_of(const sl_firehose_t *fh, const fh_stream_t *s) {
@@ -435,13 +433,14 @@ static bool s3_check(const sl_val_t *cfg, const char *what, sl_fherr_t *err) {
     const char *bucket = str_of(cfg, "BucketARN");
     if (!bucket || strncmp(bucket, "arn:aws:s3:::", 13) != 0 || !bucket[13] ||
         strchr(bucket + 13, '/'))
-        return fail(err, SL_FHERR_INVALID_ARGUMENT, "%s BucketARN %s is not a valid S3 bucket ARN.",
-                    what, bucket ? bucket : "(none)");
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "%s BucketARN %s is not a valid S3 bucket ARN.", what,
+                       bucket ? bucket : "(none)");
     if (!str_of(cfg, "RoleARN"))
-        return fail(err, SL_FHERR_INVALID_ARGUMENT, "%s RoleARN is required.", what);
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT, "%s RoleARN is required.", what);
     const char *reason =
         sl_fh_prefix_check(str_of(cfg, "Prefix"), str_of(cfg, "ErrorOutputPrefix"));
-    if (reason) return fail(err, SL_FHERR_INVALID_ARGUMENT, "%s", reason);
+    if (reason) return fh_fail(err, SL_FHERR_INVALID_ARGUMENT, "%s", reason);
     return true;
 }
 
@@ -459,26 +458,28 @@ static bool dest_prepare(sl_arena_t *a, const char *kind, sl_val_t *cfg, sl_fher
             fh_val_set(a, cfg, "S3BackupMode", fh_val_str(a, "Disabled"));
         const char *mode = str_of(cfg, "S3BackupMode");
         if (strcmp(kind, "ExtendedS3") == 0 && mode && strcmp(mode, "Enabled") == 0 && !backup)
-            return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                        "S3BackupConfiguration is required when S3BackupMode is Enabled.");
+            return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                           "S3BackupConfiguration is required when S3BackupMode is Enabled.");
         return true;
     }
     if (strcmp(kind, "HttpEndpoint") == 0) {
         sl_val_t *s3 = sl_val_get(cfg, "S3Configuration");
-        if (!s3) return fail(err, SL_FHERR_INVALID_ARGUMENT, "S3Configuration is required.");
+        if (!s3) return fh_fail(err, SL_FHERR_INVALID_ARGUMENT, "S3Configuration is required.");
         s3_defaults(a, s3);
         if (!s3_check(s3, "S3", err)) return false;
         const sl_val_t *ep = sl_val_get(cfg, "EndpointConfiguration");
         const char *url = str_of(ep, "Url");
         if (!url)
-            return fail(err, SL_FHERR_INVALID_ARGUMENT, "EndpointConfiguration.Url is required.");
+            return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                           "EndpointConfiguration.Url is required.");
         if (!fh_http_url_allowed(url))
-            return fail(err, SL_FHERR_VALIDATION,
-                        "1 validation error detected: Value '%s' at "
-                        "'httpEndpointDestinationConfiguration.endpointConfiguration.url' failed "
-                        "to satisfy constraint: Member must satisfy regular expression pattern: "
-                        "https://.*",
-                        url);
+            return fh_fail(
+                err, SL_FHERR_VALIDATION,
+                "1 validation error detected: Value '%s' at "
+                "'httpEndpointDestinationConfiguration.endpointConfiguration.url' failed "
+                "to satisfy constraint: Member must satisfy regular expression pattern: "
+                "https://.*",
+                url);
         sl_val_t *hints = sl_val_get(cfg, "BufferingHints");
         if (!hints) {
             hints = fh_val_map(a);
@@ -501,10 +502,10 @@ static bool dest_prepare(sl_arena_t *a, const char *kind, sl_val_t *cfg, sl_fher
         }
         return true;
     }
-    return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                "%s destinations are not supported by this server (ExtendedS3, S3 and "
-                "HttpEndpoint are).",
-                kind);
+    return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                   "%s destinations are not supported by this server (ExtendedS3, S3 and "
+                   "HttpEndpoint are).",
+                   kind);
 }
 
 /* CustomTimeZone of an ExtendedS3 configuration or update: a zone of the time zone database.
@@ -513,18 +514,19 @@ static bool time_zone_ok(sl_firehose_t *fh, const sl_val_t *cfg, sl_fherr_t *err
     const char *tz = str_of(cfg, "CustomTimeZone");
     int32_t off;
     if (!tz || fh_tz_offset(fh, tz, 0, &off) == 0) return true;
-    return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                "CustomTimeZone %s is not a supported time zone. Use an IANA time zone name such "
-                "as Asia/Tokyo, or UTC.",
-                tz);
+    return fh_fail(
+        err, SL_FHERR_INVALID_ARGUMENT,
+        "CustomTimeZone %s is not a supported time zone. Use an IANA time zone name such "
+        "as Asia/Tokyo, or UTC.",
+        tz);
 }
 
 /* ---- operations ---- */
 
 static bool tag_key_ok(const char *key, sl_fherr_t *err) {
     if (strncmp(key, "aws:", 4) == 0)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "Tag keys starting with 'aws:' are reserved for AWS use.");
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "Tag keys starting with 'aws:' are reserved for AWS use.");
     return true;
 }
 
@@ -532,40 +534,41 @@ int sl_firehose_create(sl_firehose_t *fh, const sl_fh_create_t *req, char arn[32
                        sl_fherr_t *err) {
     const char *type = req->type ? req->type : "DirectPut";
     if (req->dest_count != 1)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "Exactly one destination configuration is supported for a Firehose"),
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "Exactly one destination configuration is supported for a Firehose"),
                -1;
     bool kinesis = strcmp(type, "KinesisStreamAsSource") == 0;
     if (strcmp(type, "DirectPut") != 0 && !kinesis)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "DeliveryStreamType %s is not supported by this server.", type),
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "DeliveryStreamType %s is not supported by this server.", type),
                -1;
     if (req->kinesis_source && !kinesis)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "KinesisSourceStreamConfig is only applicable for KinesisStreamAsSource "
-                    "stream type"),
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "KinesisSourceStreamConfig is only applicable for KinesisStreamAsSource "
+                       "stream type"),
                -1;
     if (kinesis && !req->kinesis_source)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "KinesisSourceStreamConfig is required for KinesisStreamAsSource stream type"),
+        return fh_fail(
+                   err, SL_FHERR_INVALID_ARGUMENT,
+                   "KinesisSourceStreamConfig is required for KinesisStreamAsSource stream type"),
                -1;
     if (kinesis) {
         const char *src = str_of(req->kinesis_source, "KinesisStreamARN");
         if (!src || !fh_source_exists(fh, src))
-            return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                        "Kinesis stream %s does not exist or is not ACTIVE under account %s.",
-                        src ? src : "(none)", fh->account),
+            return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                           "Kinesis stream %s does not exist or is not ACTIVE under account %s.",
+                           src ? src : "(none)", fh->account),
                    -1;
     }
     if (kinesis && req->encryption)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "Encryption is only supported for DirectPut delivery streams."),
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "Encryption is only supported for DirectPut delivery streams."),
                -1;
     for (size_t i = 0; i < req->tag_count; i++)
         if (!tag_key_ok(req->tags[i].key, err)) return -1;
     if (!time_zone_ok(fh, req->dest, err)) return -1;
     if (req->tag_count > FH_TAGS_MAX)
-        return fail(err, SL_FHERR_LIMIT, "A delivery stream can have at most 50 tags."), -1;
+        return fh_fail(err, SL_FHERR_LIMIT, "A delivery stream can have at most 50 tags."), -1;
     fh_stream_t *s = calloc(1, sizeof *s);
     if (!s) return fail_internal(err, SL_ENOMEM);
     sl_arena_init(&s->dest_arena, 4096);
@@ -579,7 +582,7 @@ int sl_firehose_create(sl_firehose_t *fh, const sl_fh_create_t *req, char arn[32
     snprintf(s->dest_kind, sizeof s->dest_kind, "%s", req->dest_kind);
     s->dest = fh_val_clone(&s->dest_arena, req->dest);
     if (!s->dest || !dest_prepare(&s->dest_arena, s->dest_kind, s->dest, err)) {
-        if (!s->dest) fail(err, SL_FHERR_INTERNAL, "out of memory");
+        if (!s->dest) fh_fail(err, SL_FHERR_INTERNAL, "out of memory");
         stream_free(s);
         return -1;
     }
@@ -588,8 +591,8 @@ int sl_firehose_create(sl_firehose_t *fh, const sl_fh_create_t *req, char arn[32
         const char *ka = str_of(req->encryption, "KeyARN");
         if (kt && strcmp(kt, "CUSTOMER_MANAGED_CMK") == 0 && !ka) {
             stream_free(s);
-            return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                        "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK."),
+            return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                           "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK."),
                    -1;
         }
         snprintf(s->enc_status, sizeof s->enc_status, "ENABLED");
@@ -617,12 +620,12 @@ int sl_firehose_create(sl_firehose_t *fh, const sl_fh_create_t *req, char arn[32
     pthread_mutex_lock(&fh->mu);
     int rc = 0;
     if (find(fh, s->name)) {
-        fail(err, SL_FHERR_IN_USE, "Firehose %s under accountId %s already exists", s->name,
-             fh->account);
+        fh_fail(err, SL_FHERR_IN_USE, "Firehose %s under accountId %s already exists", s->name,
+                fh->account);
         rc = -1;
     } else if (fh->stream_count >= FH_STREAMS_MAX) {
-        fail(err, SL_FHERR_LIMIT, "You have already consumed your firehose quota of %d hoses.",
-             FH_STREAMS_MAX);
+        fh_fail(err, SL_FHERR_LIMIT, "You have already consumed your firehose quota of %d hoses.",
+                FH_STREAMS_MAX);
         rc = -1;
     }
     /* the progress row first, so a stream never exists without its checkpoint */
@@ -743,8 +746,8 @@ int sl_firehose_list(sl_firehose_t *fh, const char *type, const char *start, siz
 
 int sl_firehose_update(sl_firehose_t *fh, const sl_fh_update_t *req, sl_fherr_t *err) {
     if (req->update_count != 1)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "Exactly one destination update is supported for a Firehose"),
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "Exactly one destination update is supported for a Firehose"),
                -1;
     if (!time_zone_ok(fh, req->update, err)) return -1;
     pthread_mutex_lock(&fh->mu);
@@ -754,20 +757,20 @@ int sl_firehose_update(sl_firehose_t *fh, const sl_fh_update_t *req, sl_fherr_t 
         not_found(fh, req->name, err);
         rc = -1;
     } else if (strcmp(status_of(fh, s), "ACTIVE") != 0) {
-        fail(err, SL_FHERR_IN_USE, "Firehose %s is not in the ACTIVE state.", req->name);
+        fh_fail(err, SL_FHERR_IN_USE, "Firehose %s is not in the ACTIVE state.", req->name);
         rc = -1;
     } else if (strcmp(req->destination_id, DESTINATION_ID) != 0) {
-        fail(err, SL_FHERR_INVALID_ARGUMENT, "Destination %s not found in firehose %s.",
-             req->destination_id, req->name);
+        fh_fail(err, SL_FHERR_INVALID_ARGUMENT, "Destination %s not found in firehose %s.",
+                req->destination_id, req->name);
         rc = -1;
     } else {
         char current[24];
         snprintf(current, sizeof current, "%" PRId64, s->version);
         if (strcmp(current, req->version_id) != 0) {
-            fail(err, SL_FHERR_CONCURRENT,
-                 "Cannot update firehose: %s since the current version id: %s and the "
-                 "specified version id: %s do not match. Please fetch the VersionId again.",
-                 req->name, current, req->version_id);
+            fh_fail(err, SL_FHERR_CONCURRENT,
+                    "Cannot update firehose: %s since the current version id: %s and the "
+                    "specified version id: %s do not match. Please fetch the VersionId again.",
+                    req->name, current, req->version_id);
             rc = -1;
         }
     }
@@ -783,7 +786,7 @@ int sl_firehose_update(sl_firehose_t *fh, const sl_fh_update_t *req, sl_fherr_t 
         char kind[sizeof s->dest_kind];
         snprintf(kind, sizeof kind, "%s", same ? s->dest_kind : req->dest_kind);
         if (!merged || !dest_prepare(&a, kind, merged, err)) {
-            if (!merged) fail(err, SL_FHERR_INTERNAL, "out of memory");
+            if (!merged) fh_fail(err, SL_FHERR_INTERNAL, "out of memory");
             rc = -1;
         }
         /* AWS: source-record backup, once enabled, cannot be disabled again */
@@ -791,9 +794,9 @@ int sl_firehose_update(sl_firehose_t *fh, const sl_fh_update_t *req, sl_fherr_t 
         const char *now = merged ? str_of(merged, "S3BackupMode") : NULL;
         if (rc == 0 && same && was && now && strcmp(was, "Enabled") == 0 &&
             strcmp(now, "Disabled") == 0) {
-            fail(err, SL_FHERR_INVALID_ARGUMENT,
-                 "S3BackupMode cannot be changed from Enabled to Disabled once source record "
-                 "backup is enabled.");
+            fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                    "S3BackupMode cannot be changed from Enabled to Disabled once source record "
+                    "backup is enabled.");
             rc = -1;
         }
         if (rc == 0) {
@@ -843,8 +846,8 @@ int sl_firehose_tag(sl_firehose_t *fh, const char *name, const sl_fh_tag_t *tags
         added += !known;
     }
     if (s && s->tag_count + added > FH_TAGS_MAX) {
-        fail(err, SL_FHERR_LIMIT,
-             "The number of tags for delivery stream %s would exceed the maximum of 50.", name);
+        fh_fail(err, SL_FHERR_LIMIT,
+                "The number of tags for delivery stream %s would exceed the maximum of 50.", name);
         rc = -1;
     }
     if (rc == 0) {
@@ -958,22 +961,22 @@ int sl_firehose_list_tags(sl_firehose_t *fh, const char *name, const char *start
 int sl_firehose_encryption(sl_firehose_t *fh, const char *name, bool start, const char *key_type,
                            const char *key_arn, int64_t now_ms, sl_fherr_t *err) {
     if (start && key_type && strcmp(key_type, "CUSTOMER_MANAGED_CMK") == 0 && !key_arn)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK."),
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK."),
                -1;
     if (start && key_type && strcmp(key_type, "AWS_OWNED_CMK") == 0 && key_arn)
-        return fail(err, SL_FHERR_INVALID_ARGUMENT,
-                    "KeyARN must not be given when KeyType is AWS_OWNED_CMK."),
+        return fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                       "KeyARN must not be given when KeyType is AWS_OWNED_CMK."),
                -1;
     pthread_mutex_lock(&fh->mu);
     fh_stream_t *s = find_or_fail(fh, name, err);
     int rc = s ? 0 : -1;
     if (rc == 0 && strcmp(s->type, "DirectPut") != 0) {
-        fail(err, SL_FHERR_INVALID_ARGUMENT,
-             "Encryption is only supported for DirectPut delivery streams.");
+        fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                "Encryption is only supported for DirectPut delivery streams.");
         rc = -1;
     } else if (rc == 0 && strcmp(status_of(fh, s), "ACTIVE") != 0) {
-        fail(err, SL_FHERR_IN_USE, "Firehose %s is not in the ACTIVE state.", name);
+        fh_fail(err, SL_FHERR_IN_USE, "Firehose %s is not in the ACTIVE state.", name);
         rc = -1;
     }
     fh_stream_t saved;
@@ -1062,8 +1065,8 @@ int sl_firehose_put(sl_firehose_t *fh, const char *name, const sl_fh_record_t *r
         not_found(fh, name, err);
         rc = -1;
     } else if (strcmp(s->type, "DirectPut") != 0) {
-        fail(err, SL_FHERR_INVALID_ARGUMENT,
-             "This operation is not permitted on KinesisStreamAsSource delivery stream type.");
+        fh_fail(err, SL_FHERR_INVALID_ARGUMENT,
+                "This operation is not permitted on KinesisStreamAsSource delivery stream type.");
         rc = -1;
     } else if (!fh_keys_current(fh, s, now_ms, key, &generation, err)) {
         rc = -1;
@@ -1089,7 +1092,7 @@ int sl_firehose_put(sl_firehose_t *fh, const char *name, const sl_fh_record_t *r
             int arc = sl_storage_append(s->log, recs, n, put_done, p);
             if (arc == SL_EAGAIN) {
                 sl_metric_add(s->metrics.throttled, n);
-                fail(err, SL_FHERR_UNAVAILABLE, "Slow down.");
+                fh_fail(err, SL_FHERR_UNAVAILABLE, "Slow down.");
                 rc = -1;
             } else if (arc) {
                 fail_internal(err, arc);

@@ -185,6 +185,9 @@ bool fh_keys_start(sl_firehose_t *fh, fh_stream_t *s, const char *key_type, cons
  * the CMK is usable now (fh->mu held). */
 bool fh_keys_current(sl_firehose_t *fh, const fh_stream_t *s, int64_t now_ms, uint8_t key[32],
                      uint16_t *generation, sl_fherr_t *err);
+/* Fills *err with type and the formatted message; returns false (for `return fh_fail(...)`). */
+bool fh_fail(sl_fherr_t *err, sl_fherr_type_t type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Seals the records' data into *storage (malloc'd; the records then point into it). */
 int fh_keys_seal(const uint8_t key[32], uint16_t generation, sl_record_t *records, size_t n,
                  uint8_t **storage);

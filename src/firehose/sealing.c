@@ -20,28 +20,16 @@
 #include "kms/seal.h"
 #include "wire/base64.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BLOB_BYTES_MAX 512
 
-static bool fail(sl_fherr_t *err, sl_fherr_type_t type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool fail(sl_fherr_t *err, sl_fherr_type_t type, const char *fmt, ...) {
-    err->type = type;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 /* InvalidKMSResourceException with KMS's own words, as AWS answers when KMS refuses. */
 static bool fail_kms(sl_fherr_t *err, const sl_kms_err_t *e) {
-    return fail(err, SL_FHERR_KMS, "%s",
-                e->type ? e->message : "The KMS key of this delivery stream is not usable.");
+    return fh_fail(err, SL_FHERR_KMS, "%s",
+                   e->type ? e->message : "The KMS key of this delivery stream is not usable.");
 }
 
 static void context_of(const fh_stream_t *s, char *ctx, size_t cap) {
@@ -153,7 +141,7 @@ bool fh_keys_start(sl_firehose_t *fh, fh_stream_t *s, const char *key_type, cons
     if (strcmp(key_type, "CUSTOMER_MANAGED_CMK") == 0) {
         sl_kms_err_t e = {0};
         info = malloc(sizeof *info);
-        if (!info) return fail(err, SL_FHERR_INTERNAL, "out of memory");
+        if (!info) return fh_fail(err, SL_FHERR_INTERNAL, "out of memory");
         bool ok = fh->cfg.kms && sl_kms_describe(fh->cfg.kms, fh->account, arn, now_ms, info, &e) &&
                   sl_kms_usable(fh->cfg.kms, fh->account, info->arn, now_ms, &e);
         if (ok) snprintf(resolved, sizeof resolved, "%s", info->arn);
@@ -169,11 +157,11 @@ bool fh_keys_start(sl_firehose_t *fh, fh_stream_t *s, const char *key_type, cons
         }
     }
     if (s->dk_count >= FH_DATA_KEYS_MAX)
-        return fail(err, SL_FHERR_LIMIT,
-                    "Delivery stream %s was encrypted under more than %d different keys.", s->name,
-                    FH_DATA_KEYS_MAX);
+        return fh_fail(err, SL_FHERR_LIMIT,
+                       "Delivery stream %s was encrypted under more than %d different keys.",
+                       s->name, FH_DATA_KEYS_MAX);
     if (!s->dks && !(s->dks = calloc(FH_DATA_KEYS_MAX, sizeof *s->dks)))
-        return fail(err, SL_FHERR_INTERNAL, "out of memory");
+        return fh_fail(err, SL_FHERR_INTERNAL, "out of memory");
     fh_datakey_t dk = {0};
     snprintf(dk.key_type, sizeof dk.key_type, "%s", key_type);
     snprintf(dk.key_arn, sizeof dk.key_arn, "%s", arn);
@@ -185,7 +173,7 @@ bool fh_keys_start(sl_firehose_t *fh, fh_stream_t *s, const char *key_type, cons
                   sl_kms_sealer_create(fh->cfg.owned_key, true, &sealer) == 0 &&
                   sl_kms_seal(sealer, 0, dk.key, sizeof dk.key, sealed);
         sl_kms_sealer_destroy(sealer);
-        if (!ok) return fail(err, SL_FHERR_INTERNAL, "cannot make a data key");
+        if (!ok) return fh_fail(err, SL_FHERR_INTERNAL, "cannot make a data key");
         blob = sealed;
         blob_len = sizeof sealed;
     } else {
@@ -204,7 +192,7 @@ bool fh_keys_start(sl_firehose_t *fh, fh_stream_t *s, const char *key_type, cons
     if (blob != sealed) free(blob);
     if (!dk.blob) {
         memset(&dk, 0, sizeof dk);
-        return fail(err, SL_FHERR_INTERNAL, "out of memory");
+        return fh_fail(err, SL_FHERR_INTERNAL, "out of memory");
     }
     dk.usable = true;
     s->dks[s->dk_count] = dk;
