@@ -912,6 +912,15 @@ static void hand_out(sl_consumer_t *c, held_t *h, batch_t *b, int64_t behind) {
     c->proc.process_records(h->proc_state, &in);
 }
 
+/* Renews the lease (a conditional write): true while this worker still holds it. */
+static bool confirm_held(held_t *h) {
+    pthread_mutex_lock(&h->mu);
+    int rc = h->released ? 0 : sl_lease_renew(&h->table, &h->lease);
+    pthread_mutex_unlock(&h->mu);
+    if (rc == SLUICE_ELEASELOST) atomic_store(&h->lost, true);
+    return rc == 0;
+}
+
 static void *shard_main(void *arg) {
     held_t *h = arg;
     sl_consumer_t *c = h->c;
@@ -971,6 +980,12 @@ static void *shard_main(void *arg) {
                          : poll_once(c, h, &rd.iterator, &b, &behind, &ended, &arena, &retry_ms);
         if (rc == 0) {
             if (b.count) skip_seq[0] = 0;
+            /* records only to a worker that holds the lease now: one whose lease was stolen (for
+             * balance, or while its processor started) would otherwise process, until its next
+             * renewal, records the new owner may already have checkpointed past. A renewal that
+             * fails for another reason gives the lease up too; the records are read again by
+             * whoever takes it, from the checkpoint. */
+            if (b.count && !atomic_load(&h->lost) && !confirm_held(h)) atomic_store(&h->lost, true);
             if (!atomic_load(&h->lost)) hand_out(c, h, &b, behind);
         }
         size_t got = b.count;
