@@ -769,6 +769,12 @@ static bool stream_has_readers(const sl_kstream_t *s) {
     return false;
 }
 
+bool sl_kinesis_reap_if_due(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms) {
+    if (s->status != SL_KS_DELETING || now_ms < s->status_until_ms || stream_has_readers(s))
+        return false;
+    return remove_stream_now(k, s, now_ms);
+}
+
 static int64_t reaper_pass(sl_kinesis_t *k, bool retention) {
     int64_t now = sl_time_now_ms();
     int64_t next = now + 1000;

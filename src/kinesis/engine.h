@@ -255,6 +255,9 @@ void sl_klisteners_notify(sl_kinesis_t *k, sl_kshard_t *shard, uint64_t next_seq
 void sl_kreadpool_detach(sl_kinesis_t *k);
 /* Wakes the background thread (after scheduling a state transition). */
 void sl_kinesis_kick(sl_kinesis_t *k);
+/* Removes `s` now if it is DELETING, its deletion is due at now_ms and no reader uses its logs
+ * (caller holds the write lock; `s` is freed). Returns whether it was removed. */
+bool sl_kinesis_reap_if_due(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms);
 
 /* Claims n seqs of sh's reservation for one append, just before sl_storage_append (caller holds
  * the engine lock): 0, or SL_EAGAIN when the reservation is used up until the reserve thread has

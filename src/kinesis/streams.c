@@ -71,10 +71,13 @@ static bool create_checked(sl_kinesis_t *k, const sl_kcreate_t *op, bool on_dema
         return sl_kerr_set(err, SL_KERR_RESOURCE_IN_USE,
                            "Stream %.*s under account %s already exists.", (int)op->name_len,
                            op->name, k->account);
-    /* a stream still DELETING (or gone but not yet reaped) with the same name blocks re-creation */
+    /* A stream still DELETING with the same name blocks re-creation. One whose deletion is due
+     * is already gone for DescribeStream, so it is removed now rather than at the background
+     * thread's next pass (which a loaded machine can delay past the client's next call). */
     size_t pos = sl_kinesis_lower_bound(k, op->name, op->name_len, false);
     if (pos < k->stream_count && strlen(k->streams[pos]->name) == op->name_len &&
-        memcmp(k->streams[pos]->name, op->name, op->name_len) == 0)
+        memcmp(k->streams[pos]->name, op->name, op->name_len) == 0 &&
+        !sl_kinesis_reap_if_due(k, k->streams[pos], op->now_ms))
         return sl_kerr_set(err, SL_KERR_RESOURCE_IN_USE,
                            "Stream %.*s under account %s already exists.", (int)op->name_len,
                            op->name, k->account);

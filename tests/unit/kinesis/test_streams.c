@@ -103,6 +103,15 @@ static void test_lifecycle(sl_kinesis_t *k) {
     CHECK(!summary(k, "life3", &s));
     CHECK(!sl_kinesis_delete_stream_op(k, &r, false, sl_time_now_ms(), name, &err));
     CHECK(err.type == SL_KERR_RESOURCE_NOT_FOUND);
+
+    /* gone for DescribeStream means free for CreateStream, whether or not the background thread
+     * has removed it yet (CI saw ResourceInUseException here through boto3 under load) */
+    CHECK(create(k, "life3", 1, &err));
+    CHECK(sl_kinesis_delete_stream_op(k, &r, false, sl_time_now_ms(), name, &err));
+    CHECK(create(k, "life3", 2, &err));
+    CHECK(summary(k, "life3", &s));
+    CHECK_EQ_INT(s.open_shard_count, 2);
+    CHECK(sl_kinesis_delete_stream_op(k, &r, false, sl_time_now_ms(), name, &err));
 }
 
 static void test_list_shards(sl_kinesis_t *k) {
