@@ -1547,6 +1547,7 @@ static int load_fail(an_load_t *ld, const sl_sql_pos_t *pos, const char *fmt, co
 static const char *item_name(const sl_sql_item_t *it, size_t i, sl_arena_t *a) {
     if (it->alias) return it->alias;
     if (it->expr->kind == SL_SQL_E_COL) return it->expr->parts[it->expr->nparts - 1];
+    if (it->expr->kind == SL_SQL_E_FIELD) return it->expr->parts[0];
     return sl_arena_sprintf(a, "EXPR$%zu", i);
 }
 

@@ -1104,6 +1104,27 @@ static sl_sql_expr_t *parse_primary(parser_t *p) {
         next(p);
         sl_sql_expr_t *e = parse_expr(p);
         if (!e || !expect_op(p, ")")) return NULL;
+        /* (SYS_LOG_PARSE(x)).COLUMN2: a field of the row the bracketed expression returns, as
+         * the SQL reference's log-parsing examples write it; a path (x).a.b reads nested rows */
+        int links = 0; /* at most two, as a column path's a.b.c: the tree stays shallow */
+        while (is_op(p, ".")) {
+            next(p);
+            if (peek(p, 0)->kind != TK_IDENT || ++links > 2) {
+                fail_here(p);
+                return NULL;
+            }
+            sl_sql_expr_t *f = node(p, SL_SQL_E_FIELD, &start);
+            if (!f) return NULL;
+            f->args = alloc(p, sizeof *f->args);
+            if (!f->args) return NULL;
+            f->args[0] = e;
+            f->nargs = 1;
+            f->parts[0] = peek(p, 0)->text;
+            f->nparts = 1;
+            next(p);
+            end_pos(p, &f->pos);
+            e = f;
+        }
         return e;
     }
     if (t->kind == TK_OP && strcmp(t->text, "*") == 0) {

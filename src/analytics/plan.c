@@ -771,6 +771,21 @@ static an_expr_t *compile(an_cc_t *cc, const sl_sql_expr_t *e) {
     case SL_SQL_E_CURSOR:
         an_plan_fail(cc, &e->pos, "CURSOR is only allowed as an argument of a table function");
         break;
+    case SL_SQL_E_FIELD: {
+        /* (REGEX_LOG_PARSE(...)).COLUMN1: the field is NULL when the row is (no match), and a
+         * name the row does not have is refused when the application is loaded */
+        an_expr_t *row = compile(cc, e->args[0]);
+        if (!row) return NULL;
+        if (row->type.kind != SL_SQL_ROW) {
+            char t[64];
+            fmt_type(&row->type, t, sizeof t);
+            an_plan_fail(cc, &e->pos, "Cannot access field '%s' of a value of type %s",
+                         e->parts[0], t);
+            return NULL;
+        }
+        x = resolve_field(cc, e, row, e->parts[0]);
+        break;
+    }
     default:
         an_plan_fail(cc, &e->pos, "Unsupported expression");
         break;

@@ -98,6 +98,7 @@ typedef enum {
     SL_SQL_E_CAST,    /* CAST(args[0] AS type) */
     SL_SQL_E_FUNC,    /* name(args); also the special forms (FLOOR .. TO, STEP .. BY, ...) */
     SL_SQL_E_CURSOR,  /* CURSOR(query): table-function arguments only */
+    SL_SQL_E_FIELD,   /* (args[0]).parts[0]: a field of a bracketed ROW-valued expression */
 } sl_sql_expr_kind_t;
 
 typedef enum {

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from botocore.exceptions import ClientError
 
 from helpers import ACCESS_KEY, REGION, SECRET_KEY, SluiceServer, client_for, unique_name, \
     wait_until
@@ -729,6 +730,57 @@ def test_string_transformation_and_log_parsing_t11(vserver):
     assert app.rows("SPLIT") == [{"column_A": "a", "column_B": "b", "COL_1": "x", "COL_2": "y",
                                   "COL_3": "z"}]
     app.stop()
+
+
+SYSLOG_LINE = "Mar 25 15:25:37 web-1 sshd[42]: Accepted publickey for ec2-user"
+
+# The SQL reference's form for a log parser's fields: a field of the bracketed call
+FIELD_CODE = r"""CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (logged TIMESTAMP,
+  message VARCHAR(64), status VARCHAR(4), digits VARCHAR(8), host VARCHAR(16), second_col VARCHAR(8),
+  third_col VARCHAR(8), fixed_n INTEGER, unmatched VARCHAR(8));
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM (SYS_LOG_PARSE("SYSLOG")).COLUMN1, (SYS_LOG_PARSE("SYSLOG")).COLUMN2,
+    (REGEX_LOG_PARSE("LOGENTRY", '.*" (\d+) (\d+) .*')).COLUMN1,
+    (FAST_REGEX_LOG_PARSER("COL_E", '(\d+),(.*)')).COLUMN1,
+    (W3C_LOG_PARSE("W3C", 'COMMON')).COLUMN1,
+    (VARIABLE_COLUMN_LOG_PARSE("COL_E", 3, ',')).COLUMN2,
+    (VARIABLE_COLUMN_LOG_PARSE("COL_E", 3, ',')).COLUMN3,
+    (FIXED_COLUMN_LOG_PARSE("COL_E", 'N TYPE INTEGER START 0 FOR 2')).N,
+    (REGEX_LOG_PARSE("COL_E", '(x+)')).COLUMN1
+  FROM "SOURCE_SQL_STREAM_001";
+"""
+
+
+def test_log_parser_fields_of_a_bracketed_call(vserver):
+    """(SYS_LOG_PARSE(x)).COLUMN2, as the SQL reference's examples write a log parser's fields,
+    for each of the row-returning parsers: a line with fewer fields than the parser's columns
+    gives NULL for the missing ones, a line that does not match gives NULL; CreateApplication
+    refuses a field the row does not have (CodeValidationException with the planner's message)."""
+    clock = Clock(vserver)
+    day = clock.fresh_day()
+    app = App(vserver, FIELD_CODE, [("SYSLOG", "VARCHAR(128)", "$.syslog"),
+                                    ("LOGENTRY", "VARCHAR(256)", "$.log"),
+                                    ("W3C", "VARCHAR(256)", "$.w3c"),
+                                    ("COL_E", "VARCHAR(64)", "$.e")], api="v2")
+    clock.set(day + 1000)
+    app.put([{"syslog": SYSLOG_LINE, "log": LOG_LINE, "w3c": W3C_LINE, "e": "12,y"}])
+    clock.set(day + 2000)
+    assert app.rows() == [{
+        "LOGGED": "1970-03-25 15:25:37.000",
+        "MESSAGE": "web-1 sshd[42]: Accepted publickey for ec2-user", "STATUS": "200",
+        "DIGITS": "12", "HOST": "192.168.254.30", "SECOND_COL": "y", "THIRD_COL": None,
+        "FIXED_N": 12, "UNMATCHED": None}]
+    app.stop()
+    bad = FIELD_CODE.replace("(SYS_LOG_PARSE(\"SYSLOG\")).COLUMN2",
+                             "(SYS_LOG_PARSE(\"SYSLOG\")).COLUMN3")
+    assert bad != FIELD_CODE
+    with pytest.raises(ClientError) as err:
+        App(vserver, bad, [("SYSLOG", "VARCHAR(128)", "$.syslog"),
+                           ("LOGENTRY", "VARCHAR(256)", "$.log"), ("W3C", "VARCHAR(256)", "$.w3c"),
+                           ("COL_E", "VARCHAR(64)", "$.e")])
+    assert err.value.response["Error"]["Code"] == "CodeValidationException"
+    assert err.value.response["Error"]["Message"] == (
+        "From line 5, column 52 to line 5, column 84: Unknown field 'COLUMN3'")
 
 
 ERROR_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (qty INTEGER, ratio INTEGER);

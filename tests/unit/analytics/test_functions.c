@@ -253,6 +253,35 @@ static void test_log_parsers(void) {
     eq("SYS_LOG_PARSE('Mar 25 25:25:37 server message')", "NULL");
     eq("SYS_LOG_PARSE('Mar 25 15:25')", "NULL");
     eq("SYS_LOG_PARSE(CAST(NULL AS VARCHAR(8)))", "NULL");
+    /* a field of the bracketed call, as the SQL reference writes it: (SYS_LOG_PARSE(x)).COLUMN2;
+     * a row the line does not give (no match, a missing trailing column) has NULL fields */
+    eq("(SYS_LOG_PARSE('Mar 25 15:25:37 server message')).COLUMN2", "server message");
+    eq("(SYS_LOG_PARSE('Mar 25 15:25:37 server message')).COLUMN1", "1970-03-25 15:25:37.000");
+    eq("(SYS_LOG_PARSE('not a syslog line')).COLUMN2", "NULL");
+    eq("(REGEX_LOG_PARSE('7 x', '(\\d+) (\\w+)')).COLUMN2", "x");
+    eq("(REGEX_LOG_PARSE('no digits here', '(\\w+) (\\d+)')).COLUMN1", "NULL");
+    eq("(REGEX_LOG_PARSE('7 x', '(\\d+) (\\w+)', 'N TYPE INTEGER, S TYPE VARCHAR(4)')).N + 1",
+       "8");
+    eq("(FAST_REGEX_LOG_PARSER('7 x', '(\\d+) (\\w+)')).COLUMN1", "7");
+    eq("(FAST_REGEX_LOG_PARSE('7 x', '(\\d+) (\\w+)')).COLUMN2", "x");
+    eq("(W3C_LOG_PARSE('192.168.254.30 - John [24/May/2004:22:01:02 -0700] \"GET "
+       "/icons/apache_pb.gif HTTP/1.1\" 304 0', 'COMMON')).COLUMN3",
+       "John");
+    eq("(VARIABLE_COLUMN_LOG_PARSE('a|b', 3, '|')).COLUMN2", "b");
+    eq("(VARIABLE_COLUMN_LOG_PARSE('a|b', 3, '|')).COLUMN3", "NULL");
+    eq("( VARIABLE_COLUMN_LOG_PARSE('x,y', 'A TYPE VARCHAR(4), B TYPE VARCHAR(4)', ',') ).\"B\"",
+       "y");
+    eq("(FIXED_COLUMN_LOG_PARSE('ab  1234', 'S TYPE VARCHAR(4) START 0 FOR 4, N TYPE INTEGER "
+       "START 4 FOR 4')).N",
+       "1234");
+    eq("UPPER((SYS_LOG_PARSE('Mar 25 15:25:37 server message')).COLUMN2) || '!'",
+       "SERVER MESSAGE!");
+    /* a name the row does not have is refused when the SQL is planned, as a path's field is */
+    fails("(SYS_LOG_PARSE('Mar 25 15:25:37 x')).COLUMN3",
+          "From line 1, column 1 to line 1, column 44: Unknown field 'COLUMN3'");
+    fails("(1 + 2).COLUMN1", "From line 1, column 1 to line 1, column 15: Cannot access field "
+                              "'COLUMN1' of a value of type INTEGER");
+    fails("(SYS_LOG_PARSE('x')).", "Encountered \"<EOF>\" at line 1, column 22.");
     fails("REGEX_LOG_PARSE('a', '(')",
           "From line 1, column 1 to line 1, column 25: Invalid regular expression at offset 1: "
           "missing closing parenthesis");
