@@ -779,8 +779,8 @@ static an_expr_t *compile(an_cc_t *cc, const sl_sql_expr_t *e) {
         if (row->type.kind != SL_SQL_ROW) {
             char t[64];
             fmt_type(&row->type, t, sizeof t);
-            an_plan_fail(cc, &e->pos, "Cannot access field '%s' of a value of type %s",
-                         e->parts[0], t);
+            an_plan_fail(cc, &e->pos, "Cannot access field '%s' of a value of type %s", e->parts[0],
+                         t);
             return NULL;
         }
         x = resolve_field(cc, e, row, e->parts[0]);

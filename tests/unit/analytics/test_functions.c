@@ -260,8 +260,7 @@ static void test_log_parsers(void) {
     eq("(SYS_LOG_PARSE('not a syslog line')).COLUMN2", "NULL");
     eq("(REGEX_LOG_PARSE('7 x', '(\\d+) (\\w+)')).COLUMN2", "x");
     eq("(REGEX_LOG_PARSE('no digits here', '(\\w+) (\\d+)')).COLUMN1", "NULL");
-    eq("(REGEX_LOG_PARSE('7 x', '(\\d+) (\\w+)', 'N TYPE INTEGER, S TYPE VARCHAR(4)')).N + 1",
-       "8");
+    eq("(REGEX_LOG_PARSE('7 x', '(\\d+) (\\w+)', 'N TYPE INTEGER, S TYPE VARCHAR(4)')).N + 1", "8");
     eq("(FAST_REGEX_LOG_PARSER('7 x', '(\\d+) (\\w+)')).COLUMN1", "7");
     eq("(FAST_REGEX_LOG_PARSE('7 x', '(\\d+) (\\w+)')).COLUMN2", "x");
     eq("(W3C_LOG_PARSE('192.168.254.30 - John [24/May/2004:22:01:02 -0700] \"GET "
@@ -280,7 +279,7 @@ static void test_log_parsers(void) {
     fails("(SYS_LOG_PARSE('Mar 25 15:25:37 x')).COLUMN3",
           "From line 1, column 1 to line 1, column 44: Unknown field 'COLUMN3'");
     fails("(1 + 2).COLUMN1", "From line 1, column 1 to line 1, column 15: Cannot access field "
-                              "'COLUMN1' of a value of type INTEGER");
+                             "'COLUMN1' of a value of type INTEGER");
     fails("(SYS_LOG_PARSE('x')).", "Encountered \"<EOF>\" at line 1, column 22.");
     fails("REGEX_LOG_PARSE('a', '(')",
           "From line 1, column 1 to line 1, column 25: Invalid regular expression at offset 1: "
