@@ -1,6 +1,7 @@
 /* Compression containers (see compress.h), on zlib and libsnappy. */
 #include "firehose/compress.h"
 
+#include "core/bin.h"
 #include "core/common.h"
 
 #include <snappy-c.h>
@@ -52,16 +53,6 @@ const char *sl_fh_compression_encoding(sl_fh_compression_t c) {
 
 static void be32(sl_buf_t *out, uint32_t v) {
     uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    sl_buf_append(out, b, 4);
-}
-
-static void le16(sl_buf_t *out, uint32_t v) {
-    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    sl_buf_append(out, b, 2);
-}
-
-static void le32(sl_buf_t *out, uint32_t v) {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
     sl_buf_append(out, b, 4);
 }
 
@@ -127,18 +118,18 @@ static int zip(const uint8_t *data, size_t len, const char *name, int64_t mtime_
     uint16_t date, time;
     dos_time(mtime_ms, &date, &time);
     size_t local = out->len;
-    le32(out, 0x04034b50);
-    le16(out, 20); /* version needed: 2.0 (deflate) */
-    le16(out, 0);  /* flags */
-    le16(out, 8);  /* deflate */
-    le16(out, time);
-    le16(out, date);
-    le32(out, crc);
+    sl_bin_put_u32(out, 0x04034b50);
+    sl_bin_put_u16(out, 20); /* version needed: 2.0 (deflate) */
+    sl_bin_put_u16(out, 0);  /* flags */
+    sl_bin_put_u16(out, 8);  /* deflate */
+    sl_bin_put_u16(out, time);
+    sl_bin_put_u16(out, date);
+    sl_bin_put_u32(out, crc);
     size_t sizes_at = out->len;
-    le32(out, 0); /* compressed size, set below */
-    le32(out, (uint32_t)len);
-    le16(out, (uint32_t)name_len);
-    le16(out, 0);
+    sl_bin_put_u32(out, 0); /* compressed size, set below */
+    sl_bin_put_u32(out, (uint32_t)len);
+    sl_bin_put_u16(out, (uint32_t)name_len);
+    sl_bin_put_u16(out, 0);
     sl_buf_append(out, name, name_len);
     size_t start = out->len;
     int rc = deflate_into(data, len, -15, out);
@@ -151,33 +142,33 @@ static int zip(const uint8_t *data, size_t len, const char *name, int64_t mtime_
     p[2] = (uint8_t)(csize >> 16);
     p[3] = (uint8_t)(csize >> 24);
     size_t central = out->len;
-    le32(out, 0x02014b50);
-    le16(out, 20); /* made by */
-    le16(out, 20);
-    le16(out, 0);
-    le16(out, 8);
-    le16(out, time);
-    le16(out, date);
-    le32(out, crc);
-    le32(out, csize);
-    le32(out, (uint32_t)len);
-    le16(out, (uint32_t)name_len);
-    le16(out, 0); /* extra */
-    le16(out, 0); /* comment */
-    le16(out, 0); /* disk */
-    le16(out, 0); /* internal attributes */
-    le32(out, 0); /* external attributes */
-    le32(out, (uint32_t)(local));
+    sl_bin_put_u32(out, 0x02014b50);
+    sl_bin_put_u16(out, 20); /* made by */
+    sl_bin_put_u16(out, 20);
+    sl_bin_put_u16(out, 0);
+    sl_bin_put_u16(out, 8);
+    sl_bin_put_u16(out, time);
+    sl_bin_put_u16(out, date);
+    sl_bin_put_u32(out, crc);
+    sl_bin_put_u32(out, csize);
+    sl_bin_put_u32(out, (uint32_t)len);
+    sl_bin_put_u16(out, (uint32_t)name_len);
+    sl_bin_put_u16(out, 0); /* extra */
+    sl_bin_put_u16(out, 0); /* comment */
+    sl_bin_put_u16(out, 0); /* disk */
+    sl_bin_put_u16(out, 0); /* internal attributes */
+    sl_bin_put_u32(out, 0); /* external attributes */
+    sl_bin_put_u32(out, (uint32_t)(local));
     sl_buf_append(out, name, name_len);
     size_t end = out->len;
-    le32(out, 0x06054b50);
-    le16(out, 0);
-    le16(out, 0);
-    le16(out, 1);
-    le16(out, 1);
-    le32(out, (uint32_t)(end - central));
-    le32(out, (uint32_t)central);
-    le16(out, 0);
+    sl_bin_put_u32(out, 0x06054b50);
+    sl_bin_put_u16(out, 0);
+    sl_bin_put_u16(out, 0);
+    sl_bin_put_u16(out, 1);
+    sl_bin_put_u16(out, 1);
+    sl_bin_put_u32(out, (uint32_t)(end - central));
+    sl_bin_put_u32(out, (uint32_t)central);
+    sl_bin_put_u16(out, 0);
     return sl_buf_failed(out) ? SL_ENOMEM : 0;
 }
 

@@ -3,6 +3,7 @@
  * policy count and per policy its name and document (strings: u32 length, bytes). */
 #include "iam/roles.h"
 
+#include "core/bin.h"
 #include "core/common.h"
 #include "core/log.h"
 
@@ -79,128 +80,48 @@ void sl_iam_roles_destroy(sl_iam_roles_t *r) {
 
 /* ---- the stored form ---- */
 
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-    bool bad;
-} out_t;
-
-static void put(out_t *o, const void *v, size_t n) {
-    if (o->bad) return;
-    if (o->len + n > o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 4096;
-        while (cap < o->len + n)
-            cap *= 2;
-        uint8_t *p = realloc(o->p, cap);
-        if (!p) {
-            o->bad = true;
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, v, n);
-    o->len += n;
-}
-
-static void put_u64(out_t *o, uint64_t v, int bytes) {
-    uint8_t b[8];
-    for (int i = 0; i < bytes; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    put(o, b, (size_t)bytes);
-}
-
-static void put_str(out_t *o, const char *s) {
-    size_t n = strlen(s);
-    put_u64(o, n, 4);
-    put(o, s, n);
-}
-
 static int save(account_t *a) {
-    out_t o = {0};
-    put_u64(&o, VERSION, 4);
-    put_u64(&o, a->count, 4);
+    sl_buf_t o = SL_BUF_INIT;
+    sl_bin_put_u32(&o, VERSION);
+    sl_bin_put_u32(&o, (uint32_t)a->count);
     for (size_t i = 0; i < a->count; i++) {
         const role_t *r = &a->roles[i];
-        put_str(&o, r->name);
-        put_str(&o, r->role_id);
-        put_u64(&o, (uint64_t)r->created_ms, 8);
-        put_u64(&o, (uint64_t)(uint32_t)r->max_session_s, 4);
-        put_str(&o, r->trust);
-        put_u64(&o, r->policy_count, 4);
+        sl_bin_put_str(&o, r->name);
+        sl_bin_put_str(&o, r->role_id);
+        sl_bin_put_u64(&o, (uint64_t)r->created_ms);
+        sl_bin_put_u32(&o, (uint32_t)r->max_session_s);
+        sl_bin_put_str(&o, r->trust);
+        sl_bin_put_u32(&o, (uint32_t)r->policy_count);
         for (size_t j = 0; j < r->policy_count; j++) {
-            put_str(&o, r->policies[j].name);
-            put_str(&o, r->policies[j].doc);
+            sl_bin_put_str(&o, r->policies[j].name);
+            sl_bin_put_str(&o, r->policies[j].doc);
         }
     }
-    int rc = o.bad ? SL_ENOMEM : sl_catalog_setting_put(a->catalog, "iam_roles", o.p, o.len);
-    free(o.p);
+    int rc = sl_buf_failed(&o) ? SL_ENOMEM
+                               : sl_catalog_setting_put(a->catalog, "iam_roles", o.data, o.len);
+    sl_buf_free(&o);
     if (rc) SL_ERROR("iam: cannot save the roles of account %s: %s", a->id, sl_strerror(rc));
     return rc;
 }
 
-typedef struct {
-    const uint8_t *p;
-    size_t len, off;
-    bool bad;
-} in_t;
-
-static uint64_t get_u64(in_t *in, int bytes) {
-    if (in->bad || in->len - in->off < (size_t)bytes) {
-        in->bad = true;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)in->p[in->off + (size_t)i] << (8 * i);
-    in->off += (size_t)bytes;
-    return v;
-}
-
-/* A string of at most max bytes, malloc'd (NULL when the input is bad). */
-static char *get_str(in_t *in, size_t max) {
-    uint64_t n = get_u64(in, 4);
-    if (in->bad || n > max || in->len - in->off < n) {
-        in->bad = true;
-        return NULL;
-    }
-    char *s = malloc(n + 1);
-    if (!s) {
-        in->bad = true;
-        return NULL;
-    }
-    memcpy(s, in->p + in->off, n);
-    s[n] = '\0';
-    in->off += n;
-    return s;
-}
-
-static bool get_fixed(in_t *in, char *dst, size_t cap) {
-    char *s = get_str(in, cap - 1);
-    if (!s) return false;
-    memcpy(dst, s, strlen(s) + 1);
-    free(s);
-    return true;
-}
-
 static int parse(account_t *a, const uint8_t *buf, size_t len) {
-    in_t in = {buf, len, 0, false};
-    if (get_u64(&in, 4) != VERSION) return SL_ECORRUPT;
-    uint64_t n = get_u64(&in, 4);
+    sl_bin_in_t in = sl_bin_in(buf, len);
+    if (sl_bin_get_u32(&in) != VERSION) return SL_ECORRUPT;
+    uint64_t n = sl_bin_get_u32(&in);
     if (n > SL_IAM_ROLES_MAX) return SL_ECORRUPT;
     for (uint64_t i = 0; i < n && !in.bad; i++) {
         role_t *r = &a->roles[a->count];
         memset(r, 0, sizeof *r);
-        bool ok = get_fixed(&in, r->name, sizeof r->name) &&
-                  get_fixed(&in, r->role_id, sizeof r->role_id);
-        r->created_ms = (int64_t)get_u64(&in, 8);
-        r->max_session_s = (int32_t)get_u64(&in, 4);
-        r->trust = ok ? get_str(&in, SL_IAM_POLICY_BYTES_MAX) : NULL;
-        uint64_t np = get_u64(&in, 4);
+        bool ok = sl_bin_get_str_into(&in, r->name, sizeof r->name) &&
+                  sl_bin_get_str_into(&in, r->role_id, sizeof r->role_id);
+        r->created_ms = (int64_t)sl_bin_get_u64(&in);
+        r->max_session_s = (int32_t)sl_bin_get_u32(&in);
+        r->trust = ok ? sl_bin_get_str_dup(&in, SL_IAM_POLICY_BYTES_MAX) : NULL;
+        uint64_t np = sl_bin_get_u32(&in);
         if (!ok || !r->trust || np > SL_IAM_ROLE_POLICIES_MAX) in.bad = true;
         for (uint64_t j = 0; j < np && !in.bad; j++) {
-            r->policies[j].name = get_str(&in, SL_AUTH_NAME_BYTES_MAX - 1);
-            r->policies[j].doc = get_str(&in, SL_IAM_POLICY_BYTES_MAX);
+            r->policies[j].name = sl_bin_get_str_dup(&in, SL_AUTH_NAME_BYTES_MAX - 1);
+            r->policies[j].doc = sl_bin_get_str_dup(&in, SL_IAM_POLICY_BYTES_MAX);
             r->policy_count = j + 1;
         }
         a->count++;

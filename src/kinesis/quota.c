@@ -12,6 +12,7 @@
 #include "kinesis/engine.h"
 #include "kinesis/kinesis.h"
 
+#include "core/bin.h"
 #include "core/common.h"
 #include "core/log.h"
 
@@ -27,24 +28,6 @@
 #define RING_BYTES (SL_KINESIS_KEY_CHANGES_PER_DAY_MAX * 8 + 4)
 #define STATE_BYTES (4 + 3 * RING_BYTES + 8)
 
-static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void setting_name(const sl_kstream_t *s, char *out, size_t cap) {
     snprintf(out, cap, "capacity:%s", s->storage_key);
 }
@@ -55,16 +38,16 @@ static int save(sl_kinesis_t *k, const sl_kstream_t *s, const sl_kquota_ring_t *
     const sl_kquota_ring_t *own[3] = {&s->quota_scale, &s->quota_key_start, &s->quota_key_stop};
     uint8_t buf[STATE_BYTES];
     uint8_t *p = buf;
-    put_u32(p, STATE_VERSION);
+    sl_le32_put(p, STATE_VERSION);
     p += 4;
     for (int r = 0; r < 3; r++) {
         const sl_kquota_ring_t *ring = rings && rings[r] ? rings[r] : own[r];
         for (int i = 0; i < SL_KINESIS_KEY_CHANGES_PER_DAY_MAX; i++, p += 8)
-            put_u64(p, (uint64_t)ring->at_ms[i]);
-        put_u32(p, ring->next);
+            sl_le64_put(p, (uint64_t)ring->at_ms[i]);
+        sl_le32_put(p, ring->next);
         p += 4;
     }
-    put_u64(p, (uint64_t)peak);
+    sl_le64_put(p, (uint64_t)peak);
     char name[256];
     setting_name(s, name, sizeof name);
     return sl_catalog_setting_put(k->catalog, name, buf, sizeof buf);
@@ -86,18 +69,18 @@ int sl_kquota_load(sl_kinesis_t *k, sl_kstream_t *s) {
     size_t len = 0;
     int rc = sl_catalog_setting_get(k->catalog, name, buf, sizeof buf, &len);
     if (rc == SL_ENOTFOUND) return 0;
-    if (rc == 0 && len == STATE_BYTES && get_u32(buf) == STATE_VERSION) {
+    if (rc == 0 && len == STATE_BYTES && sl_le32_get(buf) == STATE_VERSION) {
         sl_kquota_ring_t *own[3] = {&s->quota_scale, &s->quota_key_start, &s->quota_key_stop};
         const uint32_t caps[3] = {SL_KINESIS_SCALE_PER_DAY_MAX, SL_KINESIS_KEY_CHANGES_PER_DAY_MAX,
                                   SL_KINESIS_KEY_CHANGES_PER_DAY_MAX};
         const uint8_t *p = buf + 4;
         for (int r = 0; r < 3; r++) {
             for (int i = 0; i < SL_KINESIS_KEY_CHANGES_PER_DAY_MAX; i++, p += 8)
-                own[r]->at_ms[i] = (int64_t)get_u64(p);
-            own[r]->next = get_u32(p) % caps[r];
+                own[r]->at_ms[i] = (int64_t)sl_le64_get(p);
+            own[r]->next = sl_le32_get(p) % caps[r];
             p += 4;
         }
-        int64_t peak = (int64_t)get_u64(p);
+        int64_t peak = (int64_t)sl_le64_get(p);
         s->od_peak_bytes_per_s = peak > 0 ? peak : 0;
         s->od_capacity_mibps = sl_kquota_peak_mibps(s->od_peak_bytes_per_s);
         return 0;

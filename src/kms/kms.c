@@ -3,6 +3,7 @@
  * and aliases change rarely and there are at most a few hundred of each. */
 #include "kms/kms.h"
 
+#include "core/bin.h"
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -100,113 +101,32 @@ static bool open_sealed(const uint8_t key[32], const uint8_t *aad, size_t aad_le
 
 /* ---- persistence: the account's state as one catalog setting ---- */
 
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-    bool bad;
-} out_t;
-
-static void put(out_t *o, const void *v, size_t n) {
-    if (o->bad) return;
-    if (o->len + n > o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 4096;
-        while (cap < o->len + n)
-            cap *= 2;
-        uint8_t *p = realloc(o->p, cap);
-        if (!p) {
-            o->bad = true;
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, v, n);
-    o->len += n;
-}
-
-static void put_u32(out_t *o, uint32_t v) {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    put(o, b, 4);
-}
-
-static void put_i64(out_t *o, int64_t v) {
-    put_u32(o, (uint32_t)((uint64_t)v & 0xffffffffu));
-    put_u32(o, (uint32_t)((uint64_t)v >> 32));
-}
-
-static void put_str(out_t *o, const char *s) {
-    size_t n = strlen(s);
-    put_u32(o, (uint32_t)n);
-    put(o, s, n);
-}
-
-typedef struct {
-    const uint8_t *p;
-    size_t len, off;
-    bool bad;
-} in_t;
-
-static const uint8_t *get(in_t *in, size_t n) {
-    if (in->bad || in->len - in->off < n) {
-        in->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = in->p + in->off;
-    in->off += n;
-    return p;
-}
-
-static uint32_t get_u32(in_t *in) {
-    const uint8_t *b = get(in, 4);
-    return b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
-             : 0;
-}
-
-static int64_t get_i64(in_t *in) {
-    uint64_t lo = get_u32(in), hi = get_u32(in);
-    return (int64_t)(lo | hi << 32);
-}
-
-/* Copies a string of at most cap - 1 bytes (else the input is bad). */
-static void get_str(in_t *in, char *dst, size_t cap) {
-    uint32_t n = get_u32(in);
-    if (n >= cap) in->bad = true;
-    const uint8_t *p = get(in, in->bad ? 0 : n);
-    if (!p || in->bad) {
-        dst[0] = '\0';
-        return;
-    }
-    memcpy(dst, p, n);
-    dst[n] = '\0';
-}
-
 static int save(sl_kms_t *kms, const account_t *a) {
-    out_t o = {0};
-    put_u32(&o, STATE_VERSION);
-    put_u32(&o, (uint32_t)a->key_count);
+    sl_buf_t o = SL_BUF_INIT;
+    sl_bin_put_u32(&o, STATE_VERSION);
+    sl_bin_put_u32(&o, (uint32_t)a->key_count);
     for (size_t i = 0; i < a->key_count; i++) {
         const kms_key_t *k = &a->keys[i];
         uint8_t wrapped[NONCE + MATERIAL + TAG];
         if (!seal(kms->master, (const uint8_t *)k->id, ID_LEN, k->material, MATERIAL, wrapped))
-            o.bad = true;
-        put_str(&o, k->id);
-        put_str(&o, k->description);
-        put_u32(&o, (uint32_t)k->state | (k->aws_managed ? 0x100u : 0));
-        put_i64(&o, k->created_ms);
-        put_i64(&o, k->deletion_ms);
-        put(&o, wrapped, sizeof wrapped);
+            o.failed = true;
+        sl_bin_put_str(&o, k->id);
+        sl_bin_put_str(&o, k->description);
+        sl_bin_put_u32(&o, (uint32_t)k->state | (k->aws_managed ? 0x100u : 0));
+        sl_bin_put_u64(&o, (uint64_t)k->created_ms);
+        sl_bin_put_u64(&o, (uint64_t)k->deletion_ms);
+        sl_buf_append(&o, wrapped, sizeof wrapped);
     }
-    put_u32(&o, (uint32_t)a->alias_count);
+    sl_bin_put_u32(&o, (uint32_t)a->alias_count);
     for (size_t i = 0; i < a->alias_count; i++) {
-        put_str(&o, a->aliases[i].name);
-        put_str(&o, a->aliases[i].target);
-        put_i64(&o, a->aliases[i].created_ms);
+        sl_bin_put_str(&o, a->aliases[i].name);
+        sl_bin_put_str(&o, a->aliases[i].target);
+        sl_bin_put_u64(&o, (uint64_t)a->aliases[i].created_ms);
     }
-    int rc = o.bad ? SL_ENOMEM : sl_catalog_setting_put(a->catalog, "kms", o.p, o.len);
-    if (o.p) {
-        memset(o.p, 0, o.len);
-        free(o.p);
-    }
+    int rc =
+        sl_buf_failed(&o) ? SL_ENOMEM : sl_catalog_setting_put(a->catalog, "kms", o.data, o.len);
+    if (o.data) memset(o.data, 0, o.len); /* wrapped key material */
+    sl_buf_free(&o);
     if (rc) SL_ERROR("kms: cannot save the keys of account %s: %s", a->id, sl_strerror(rc));
     return rc;
 }
@@ -239,22 +159,22 @@ static account_t *account_new(const char *id, sl_catalog_t *catalog) {
 }
 
 static int parse_state(sl_kms_t *kms, account_t *a, const uint8_t *buf, size_t len) {
-    in_t in = {buf, len, 0, false};
-    if (get_u32(&in) != STATE_VERSION) return SL_ECORRUPT;
-    uint32_t nkeys = get_u32(&in);
+    sl_bin_in_t in = sl_bin_in(buf, len);
+    if (sl_bin_get_u32(&in) != STATE_VERSION) return SL_ECORRUPT;
+    uint32_t nkeys = sl_bin_get_u32(&in);
     if (nkeys > SL_KMS_KEYS_MAX) return SL_ECORRUPT;
     for (uint32_t i = 0; i < nkeys && !in.bad; i++) {
         kms_key_t *k = &a->keys[a->key_count];
         char *desc = malloc(SL_KMS_DESCRIPTION_BYTES_MAX);
         if (!desc) return SL_ENOMEM;
-        get_str(&in, k->id, sizeof k->id);
-        get_str(&in, desc, SL_KMS_DESCRIPTION_BYTES_MAX);
-        uint32_t st = get_u32(&in);
+        sl_bin_get_str_into(&in, k->id, sizeof k->id);
+        sl_bin_get_str_into(&in, desc, SL_KMS_DESCRIPTION_BYTES_MAX);
+        uint32_t st = sl_bin_get_u32(&in);
         k->state = (sl_kms_state_t)(st & 0xff);
         k->aws_managed = (st & 0x100u) != 0;
-        k->created_ms = get_i64(&in);
-        k->deletion_ms = get_i64(&in);
-        const uint8_t *w = get(&in, NONCE + MATERIAL + TAG);
+        k->created_ms = (int64_t)sl_bin_get_u64(&in);
+        k->deletion_ms = (int64_t)sl_bin_get_u64(&in);
+        const uint8_t *w = sl_bin_get(&in, NONCE + MATERIAL + TAG);
         k->description = desc;
         if (in.bad || k->state > SL_KMS_PENDING_DELETION || strlen(k->id) != ID_LEN) {
             key_free(k);
@@ -269,13 +189,13 @@ static int parse_state(sl_kms_t *kms, account_t *a, const uint8_t *buf, size_t l
         }
         a->key_count++;
     }
-    uint32_t naliases = get_u32(&in);
+    uint32_t naliases = sl_bin_get_u32(&in);
     if (naliases > SL_KMS_ALIASES_MAX) return SL_ECORRUPT;
     for (uint32_t i = 0; i < naliases && !in.bad; i++) {
         alias_t *al = &a->aliases[a->alias_count];
-        get_str(&in, al->name, sizeof al->name);
-        get_str(&in, al->target, sizeof al->target);
-        al->created_ms = get_i64(&in);
+        sl_bin_get_str_into(&in, al->name, sizeof al->name);
+        sl_bin_get_str_into(&in, al->target, sizeof al->target);
+        al->created_ms = (int64_t)sl_bin_get_u64(&in);
         if (!in.bad) a->alias_count++;
     }
     return in.bad ? SL_ECORRUPT : 0;

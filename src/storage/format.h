@@ -4,6 +4,7 @@
 #ifndef SL_STORAGE_FORMAT_H
 #define SL_STORAGE_FORMAT_H
 
+#include "core/bin.h"
 #include "core/limits.h"
 #include "core/common.h"
 #include "storage/backend.h"
@@ -43,23 +44,6 @@ typedef struct {
     const uint8_t *key, *attr, *data;
     uint32_t key_len, attr_len, data_len;
 } sl_frame_t;
-
-static inline void sl_le32_put(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline void sl_le64_put(uint8_t *p, uint64_t v) {
-    sl_le32_put(p, (uint32_t)v);
-    sl_le32_put(p + 4, (uint32_t)(v >> 32));
-}
-static inline uint32_t sl_le32_get(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t sl_le64_get(const uint8_t *p) {
-    return (uint64_t)sl_le32_get(p) | (uint64_t)sl_le32_get(p + 4) << 32;
-}
 
 /* Bytes of the frame of a record with these field lengths. */
 static inline size_t sl_frame_size(size_t key_len, size_t attr_len, size_t data_len) {
