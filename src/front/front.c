@@ -473,6 +473,53 @@ static void handle_json(front_req_t *rq) {
     sl_front_dispatch(rq, op, doc, fmt, body_hash);
 }
 
+/* Step 9 of the JSON and REST-JSON bindings: the Authorization header's format, then (--auth
+ * sigv4) the signature over body_hash (auth.c). False when it answered the request with an error.
+ */
+static bool authenticate(front_req_t *rq, const sl_op_t *op, const char *body_hash, sl_fmt_t fmt,
+                         sl_sigv4_auth_t *auth, const sl_front_principal_t **principal) {
+    sl_http_req_t *req = rq->req;
+    const sl_front_service_t *svc = &rq->svc->svc;
+    const char *authz = sl_front_header(req, "authorization");
+    const char *query = strchr(req->path, '?');
+    bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
+    const char *etype = NULL, *emsg = NULL;
+    if (sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena, auth, &etype,
+                       &emsg) != 0) {
+        sl_front_send_error(req, svc, rq->request_id, rq->origin, fmt, etype, emsg);
+        return false;
+    }
+    sl_front_audit_note(req, op, NULL, auth->access_key_id, NULL);
+    *principal = NULL;
+    if (!rq->front->verify) return true;
+    int vrc = sl_front_verify(rq->front, req, svc, auth, body_hash, sl_time_now_ms(), principal,
+                              &etype, &emsg);
+    if (vrc == 0) return true;
+    if (vrc != SL_EINVAL) etype = SL_AWS_INTERNAL_FAILURE, emsg = sl_aws_failure_message(vrc);
+    sl_front_send_error(req, svc, rq->request_id, rq->origin, fmt, etype, emsg);
+    return false;
+}
+
+/* The last step of the JSON and REST-JSON bindings: the call, handed to the operation's
+ * handler. */
+static void run_handler(front_req_t *rq, sl_front_op_fn fn, const sl_op_t *op, sl_val_t *doc,
+                        sl_fmt_t fmt, void *account, const sl_sigv4_auth_t *auth,
+                        const sl_front_principal_t *principal) {
+    sl_front_call_t *call = sl_front_new_call(rq, fmt);
+    if (!call || !fn) {
+        sl_front_send_error(rq->req, &rq->svc->svc, rq->request_id, rq->origin, fmt,
+                            SL_AWS_INTERNAL_FAILURE,
+                            sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));
+        return;
+    }
+    call->account = account;
+    call->access_key_id = auth->access_key_id;
+    call->principal = principal;
+    call->op = op;
+    call->in = doc;
+    fn(call);
+}
+
 /* Steps 9 to 12 of the JSON binding, shared with Smithy RPC v2 CBOR (rpcv2.c): authentication,
  * validation, the account, authorization and the operation's handler. */
 void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt_t fmt,
@@ -481,28 +528,9 @@ void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt
     const sl_front_service_t *svc = &rq->svc->svc;
     const char *request_id = rq->request_id, *origin = rq->origin;
     /* 9. authentication: the format checks, then (--auth sigv4) the signature (auth.c) */
-    const char *authz = sl_front_header(req, "authorization");
-    const char *query = strchr(req->path, '?');
-    bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
     sl_sigv4_auth_t auth;
-    const char *etype = NULL, *emsg = NULL;
-    if (sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena, &auth, &etype,
-                       &emsg) != 0) {
-        sl_front_send_error(req, svc, request_id, origin, fmt, etype, emsg);
-        return;
-    }
-    sl_front_audit_note(req, op, NULL, auth.access_key_id, NULL);
     const sl_front_principal_t *principal = NULL;
-    if (rq->front->verify) {
-        int vrc = sl_front_verify(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
-                                  &principal, &etype, &emsg);
-        if (vrc) {
-            if (vrc != SL_EINVAL)
-                etype = SL_AWS_INTERNAL_FAILURE, emsg = sl_aws_failure_message(vrc);
-            sl_front_send_error(req, svc, request_id, origin, fmt, etype, emsg);
-            return;
-        }
-    }
+    if (!authenticate(rq, op, body_hash, fmt, &auth, &principal)) return;
     /* 10. validation */
     sl_front_error_t verr = {0};
     if (sl_front_validate(op, doc, fmt, req->arena, &verr) != 0) {
@@ -542,18 +570,7 @@ void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt
     }
     /* 12. the operation's handler */
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
-    sl_front_call_t *call = sl_front_new_call(rq, fmt);
-    if (!call || !fn) {
-        sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_INTERNAL_FAILURE,
-                            sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));
-        return;
-    }
-    call->account = account;
-    call->access_key_id = auth.access_key_id;
-    call->principal = principal;
-    call->op = op;
-    call->in = doc;
-    fn(call);
+    run_handler(rq, fn, op, doc, fmt, account, &auth, principal);
 }
 
 /* REST-JSON: the operation by method and URI template; members from the URI, the query string,
@@ -571,28 +588,9 @@ static void handle_rest_json(front_req_t *rq) {
     /* the body's hash first: decoding parses it in place */
     char body_hash[65] = "";
     if (rq->front->verify) sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
-    const char *authz = sl_front_header(req, "authorization");
-    const char *query = strchr(req->path, '?');
-    bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
     sl_sigv4_auth_t auth;
-    const char *etype = NULL, *emsg = NULL;
-    if (sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena, &auth, &etype,
-                       &emsg) != 0) {
-        sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, etype, emsg);
-        return;
-    }
-    sl_front_audit_note(req, op, NULL, auth.access_key_id, NULL);
     const sl_front_principal_t *principal = NULL;
-    if (rq->front->verify) {
-        int vrc = sl_front_verify(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
-                                  &principal, &etype, &emsg);
-        if (vrc) {
-            if (vrc != SL_EINVAL)
-                etype = SL_AWS_INTERNAL_FAILURE, emsg = sl_aws_failure_message(vrc);
-            sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, etype, emsg);
-            return;
-        }
-    }
+    if (!authenticate(rq, op, body_hash, SL_FMT_JSON, &auth, &principal)) return;
     sl_val_t *doc = NULL;
     sl_front_error_t verr = {0};
     if (sl_front_rest_decode(op, req, req->arena, &doc, &verr) != 0 ||
@@ -623,16 +621,5 @@ static void handle_rest_json(front_req_t *rq) {
         return;
     }
     sl_front_op_fn fn = rq->svc->handlers[op - svc->model->ops];
-    sl_front_call_t *call = sl_front_new_call(rq, SL_FMT_JSON);
-    if (!call || !fn) {
-        sl_front_send_error(req, svc, request_id, origin, SL_FMT_JSON, SL_AWS_INTERNAL_FAILURE,
-                            sl_aws_failure_message(call ? SL_EINVAL : SL_ENOMEM));
-        return;
-    }
-    call->account = account;
-    call->access_key_id = auth.access_key_id;
-    call->principal = principal;
-    call->op = op;
-    call->in = doc;
-    fn(call);
+    run_handler(rq, fn, op, doc, SL_FMT_JSON, account, &auth, principal);
 }

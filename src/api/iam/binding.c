@@ -301,6 +301,22 @@ static void op_put_user_policy(sl_front_call_t *call) {
     sl_front_query_end(call, &w);
 }
 
+/* The answer of GetUserPolicy / GetRolePolicy: the owner, the policy's name and its document
+ * URL-encoded, as IAM returns it; frees doc. */
+static void answer_policy(sl_front_call_t *call, const char *owner_member, const char *owner,
+                          const char *name, char *doc) {
+    sl_buf_t enc = SL_BUF_INIT;
+    url_encode(&enc, doc);
+    free(doc);
+    sl_xml_writer_t w;
+    sl_front_query_begin(call, &w, true);
+    sl_xml_element(&w, owner_member, owner);
+    sl_xml_element(&w, "PolicyName", name);
+    sl_xml_element_len(&w, "PolicyDocument", enc.data ? enc.data : "", enc.len);
+    sl_buf_free(&enc);
+    sl_front_query_end(call, &w);
+}
+
 static void op_get_user_policy(sl_front_call_t *call) {
     const char *user = member(call, "UserName"), *name = member(call, "PolicyName");
     char *doc = NULL;
@@ -318,16 +334,7 @@ static void op_get_user_policy(sl_front_call_t *call) {
         sl_front_fail_internal(call, rc);
         return;
     }
-    sl_buf_t enc = SL_BUF_INIT;
-    url_encode(&enc, doc);
-    free(doc);
-    sl_xml_writer_t w;
-    sl_front_query_begin(call, &w, true);
-    sl_xml_element(&w, "UserName", user);
-    sl_xml_element(&w, "PolicyName", name);
-    sl_xml_element_len(&w, "PolicyDocument", enc.data ? enc.data : "", enc.len);
-    sl_buf_free(&enc);
-    sl_front_query_end(call, &w);
+    answer_policy(call, "UserName", user, name, doc);
 }
 
 static void op_list_user_policies(sl_front_call_t *call) {
@@ -519,16 +526,7 @@ static void op_get_role_policy(sl_front_call_t *call) {
         sl_front_fail_internal(call, rc);
         return;
     }
-    sl_buf_t enc = SL_BUF_INIT;
-    url_encode(&enc, doc);
-    free(doc);
-    sl_xml_writer_t w;
-    sl_front_query_begin(call, &w, true);
-    sl_xml_element(&w, "RoleName", role);
-    sl_xml_element(&w, "PolicyName", name);
-    sl_xml_element_len(&w, "PolicyDocument", enc.data ? enc.data : "", enc.len);
-    sl_buf_free(&enc);
-    sl_front_query_end(call, &w);
+    answer_policy(call, "RoleName", role, name, doc);
 }
 
 static void op_list_role_policies(sl_front_call_t *call) {
