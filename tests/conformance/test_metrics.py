@@ -236,6 +236,14 @@ def test_subscribe_to_shard_metrics(server, kinesis, stream):
     # the stream was closed by the client: no subscription stays open
     wait(lambda: value(scrape(server.port), "sluice_kinesis_consumer_subscriptions", **clab) == 0,
          what="the closed subscription to leave the gauge")
+    # a deregistered consumer's series leave /metrics (they stayed at 0 until a restart)
+    kinesis.deregister_stream_consumer(ConsumerARN=arn)
+    text = scrape(server.port)
+    for name in ("sluice_kinesis_consumer_event_records_total",
+                 "sluice_kinesis_consumer_event_bytes_total",
+                 "sluice_kinesis_consumer_behind_seconds", "sluice_kinesis_consumer_subscriptions"):
+        assert value(text, name, **clab) is None, name
+    assert value(text, "sluice_kinesis_subscribe_to_shard_event_records_total", **lab) == 4
 
 
 def test_read_throttling_is_counted_per_stream_and_shard(make_server):

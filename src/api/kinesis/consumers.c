@@ -2,6 +2,7 @@
  * DeregisterStreamConsumer (the core's kinesis/consumers.c; these handlers decode, call it and
  * encode). SubscribeToShard lives in subscribe.c. */
 #include "api/kinesis/common.h"
+#include "api/kinesis/metrics.h"
 
 #include "core/limits.h"
 
@@ -67,10 +68,13 @@ static void op_deregister(sl_front_call_t *call) {
     sl_kconsumer_ref_t ref = consumer_ref(call);
     sl_kconsumer_gone_t gone;
     sl_kerr_t err;
-    bool ok = sl_kinesis_deregister_consumer(sl_kapi_engine(call), &ref, call->now_ms, &gone, &err);
+    sl_kinesis_t *k = sl_kapi_engine(call);
+    bool ok = sl_kinesis_deregister_consumer(k, &ref, call->now_ms, &gone, &err);
     sl_kapi_t *api = call->binding; /* call is released with the reply */
     sl_kapi_answer(call, ok, &err);
-    if (ok) sl_kapi_subs_kick(api, gone.stream_name, gone.consumer_arn);
+    if (!ok) return;
+    sl_kapi_subs_kick(api, gone.stream_name, gone.consumer_arn);
+    sl_kapi_metrics_release_consumer(sl_kinesis_account(k), gone.stream_name, gone.consumer_arn);
 }
 
 static void encode_list(sl_enc_t *e, const void *result) {

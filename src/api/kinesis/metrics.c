@@ -307,6 +307,8 @@ sl_series_t *sl_kapi_shard_metric(const char *account, const char *stream, const
     return series_of(set_find(account, stream, shard), metric);
 }
 
+static void release_consumers_locked(const char *account, const char *stream, const char *name);
+
 /* Releases the series of every set of (account, stream): the stream's own too unless
  * shards_only. */
 static void release(const char *account, const char *stream, bool shards_only) {
@@ -325,28 +327,87 @@ static void release(const char *account, const char *stream, bool shards_only) {
 
 void sl_kapi_metrics_release_stream(const char *account, const char *stream) {
     release(account, stream, false);
+    pthread_mutex_lock(&g.mu);
+    release_consumers_locked(account, stream, NULL);
+    pthread_mutex_unlock(&g.mu);
 }
 
 void sl_kapi_metrics_release_shards(const char *account, const char *stream) {
     release(account, stream, true);
 }
 
+/* The consumer's name in its ARN (".../consumer/<name>:<timestamp>") into name; false when the
+ * ARN names none. */
+static bool consumer_name(const char *consumer_arn, char name[129]) {
+    const char *c = consumer_arn ? strstr(consumer_arn, "/consumer/") : NULL;
+    if (!c) return false;
+    c += strlen("/consumer/");
+    const char *colon = strrchr(c, ':');
+    size_t n = colon ? (size_t)(colon - c) : strlen(c);
+    if (n == 0 || n >= 129) return false;
+    memcpy(name, c, n);
+    name[n] = 0;
+    return true;
+}
+
+/* The consumers whose series were handed out (g.mu), so that deregistering one, or deleting its
+ * stream, takes them out of the exports. */
+typedef struct kmconsumer {
+    char account[16], stream[129], name[129];
+    struct kmconsumer *next;
+} kmconsumer_t;
+static kmconsumer_t *g_consumers;
+
 void sl_kapi_consumer_metrics(const char *account, const char *stream, const char *consumer_arn,
                               sl_series_t *out[SL_KM_CONSUMER_COUNT]) {
     memset(out, 0, SL_KM_CONSUMER_COUNT * sizeof *out);
-    const char *c = consumer_arn ? strstr(consumer_arn, "/consumer/") : NULL;
-    if (!account || !stream || !c) return;
-    c += strlen("/consumer/");
-    const char *colon = strrchr(c, ':');
     char name[129];
-    size_t n = colon ? (size_t)(colon - c) : strlen(c);
-    if (n == 0 || n >= sizeof name) return;
-    memcpy(name, c, n);
-    name[n] = 0;
+    if (!account || !stream || strlen(account) >= 16 || strlen(stream) >= 129 ||
+        !consumer_name(consumer_arn, name))
+        return;
     const char *values[] = {account, stream, name};
     pthread_mutex_lock(&g.mu);
     declare_locked();
-    for (size_t i = 0; i < SL_KM_CONSUMER_COUNT; i++)
+    kmconsumer_t *c = g_consumers;
+    while (c && (strcmp(c->name, name) || strcmp(c->stream, stream) || strcmp(c->account, account)))
+        c = c->next;
+    if (!c && (c = calloc(1, sizeof *c))) {
+        snprintf(c->account, sizeof c->account, "%s", account);
+        snprintf(c->stream, sizeof c->stream, "%s", stream);
+        snprintf(c->name, sizeof c->name, "%s", name);
+        c->next = g_consumers;
+        g_consumers = c;
+    }
+    for (size_t i = 0; c && i < SL_KM_CONSUMER_COUNT; i++)
         out[i] = sl_metric_series(g.consumer_metrics[i], values);
+    pthread_mutex_unlock(&g.mu);
+}
+
+/* Releases the series of the consumers of (account, stream) named `name` (every one when NULL),
+ * and forgets them (g.mu held). */
+static void release_consumers_locked(const char *account, const char *stream, const char *name) {
+    for (kmconsumer_t **pc = &g_consumers; *pc;) {
+        kmconsumer_t *c = *pc;
+        if (strcmp(c->stream, stream) || strcmp(c->account, account) ||
+            (name && strcmp(c->name, name))) {
+            pc = &c->next;
+            continue;
+        }
+        const char *values[] = {c->account, c->stream, c->name};
+        for (size_t i = 0; i < SL_KM_CONSUMER_COUNT; i++) {
+            sl_series_t *s = sl_metric_series(g.consumer_metrics[i], values);
+            if (s) sl_series_release(s);
+        }
+        *pc = c->next;
+        free(c);
+    }
+}
+
+void sl_kapi_metrics_release_consumer(const char *account, const char *stream,
+                                      const char *consumer_arn) {
+    char name[129];
+    if (!account || !stream || !consumer_name(consumer_arn, name)) return;
+    pthread_mutex_lock(&g.mu);
+    release_consumers_locked(account, stream, name);
     pthread_mutex_unlock(&g.mu);
 }

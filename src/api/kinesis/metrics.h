@@ -79,5 +79,9 @@ void sl_kapi_metrics_release_shards(const char *account, const char *stream);
  * call once per subscription and keep the pointers. */
 void sl_kapi_consumer_metrics(const char *account, const char *stream, const char *consumer_arn,
                               sl_series_t *out[SL_KM_CONSUMER_COUNT]);
+/* DeregisterStreamConsumer: the consumer's series leave the exports (DeleteStream takes those of
+ * every consumer of the stream). */
+void sl_kapi_metrics_release_consumer(const char *account, const char *stream,
+                                      const char *consumer_arn);
 
 #endif
