@@ -8,8 +8,10 @@
  *   table functions: rows/s through TOP_K_ITEMS_TUMBLING and COUNT_DISTINCT_ITEMS_TUMBLING over
  *             the same keys, RANDOM_CUT_FOREST with its defaults and HOTSPOTS(1000, ...) (a
  *             tenth of the rows: they work per row over a model or a window);
- *   checkpoint: bytes and time to save and restore the open window of 10,000 groups.
- * Usage: bench_analytics [rows, default 2000000] */
+ *   checkpoint: bytes and time to save and restore the open window of 10,000 groups;
+ *   hotspots 2-D: HOTSPOTS(1000, 0.2, 17) over points uniform in [0, 10]^2 with a tenth of them
+ *             in two small dense squares (the unit test's T16 data), 20,000 rows.
+ * Usage: bench_analytics [rows, default 2000000] [hotspots: only the two HOTSPOTS runs] */
 #include "analytics/engine.h"
 
 #include <malloc.h>
@@ -69,10 +71,51 @@ static double run(sl_an_engine_t *e, long rows) {
     return now_s() - t0;
 }
 
-int main(int argc, char **argv) {
-    long rows = argc > 1 ? strtol(argv[1], NULL, 10) : 2000000;
-    if (rows <= 0) rows = 2000000;
+/* HOTSPOTS over two-dimensional points that have hotspots to find (T16's data). */
+static void hotspots_2d(void) {
+    sl_an_engine_t *e;
+    sl_sql_error_t err;
+    if (sl_an_engine_create(NULL, 0, &e)) exit(1);
+    sl_sql_column_t cols[] = {
+        {"X", {.kind = SL_SQL_DOUBLE, .len = 0}},
+        {"Y", {.kind = SL_SQL_DOUBLE, .len = 0}},
+    };
+    const char *code = "CREATE STREAM \"DESTINATION_SQL_STREAM\" (r VARCHAR(10000));"
+                       "CREATE PUMP \"P\" AS INSERT INTO \"DESTINATION_SQL_STREAM\" SELECT STREAM "
+                       "HOTSPOTS_RESULT FROM TABLE(HOTSPOTS(CURSOR(SELECT STREAM * FROM "
+                       "\"SOURCE_SQL_STREAM_001\"), 1000, 0.2, 17));";
+    if (sl_an_engine_add_source(e, "SOURCE_SQL_STREAM_001", cols, 2, &err) ||
+        sl_an_engine_load(e, code, strlen(code), &err)) {
+        fprintf(stderr, "hotspots: %s\n", err.message);
+        exit(1);
+    }
+    sl_an_engine_subscribe(e, "DESTINATION_SQL_STREAM", count, NULL);
+    static const double centres[2][2] = {{2.5, 7.0}, {8.0, 3.0}};
+    const long n = 20000;
+    uint64_t seed = 5;
+#define UNIT()                                                                                     \
+    ((double)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 11) /             \
+     9007199254740992.0)
+    out_rows = 0;
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        sl_sql_value_t v[2] = {{.kind = SL_SQL_DOUBLE}, {.kind = SL_SQL_DOUBLE}};
+        if (UNIT() < 0.1) {
+            v[0].u.d = centres[i % 2][0] + (UNIT() - 0.5) * 0.3;
+            v[1].u.d = centres[i % 2][1] + (UNIT() - 0.5) * 0.3;
+        } else {
+            v[0].u.d = UNIT() * 10;
+            v[1].u.d = UNIT() * 10;
+        }
+        sl_an_engine_insert(e, "SOURCE_SQL_STREAM_001", i, v, 2);
+    }
+#undef UNIT
+    double t = now_s() - t0;
+    printf("HOTSPOTS 2-D         %10.0f rows/s (%ld rows in, %ld out)\n", n / t, n, out_rows);
+    sl_an_engine_destroy(e);
+}
 
+static void everything_else(long rows) {
     sl_an_engine_t *e =
         setup("CREATE STREAM \"DESTINATION_SQL_STREAM\" (ticker_symbol VARCHAR(8), price DOUBLE);"
               "CREATE PUMP \"P\" AS INSERT INTO \"DESTINATION_SQL_STREAM\" SELECT STREAM "
@@ -139,7 +182,12 @@ int main(int argc, char **argv) {
     printf("sliding 1 min:      %10.0f rows/s; %.0f bytes per held row\n", 200000 / t,
            (double)(after.uordblks - before.uordblks) / 60000);
     sl_an_engine_destroy(e);
+}
 
+/* The table functions over the same keys (only HOTSPOTS when only_hotspots). */
+static void table_functions(long rows, bool only_hotspots) {
+    sl_an_engine_t *e;
+    double t;
     static const struct {
         const char *what, *item, *fn;
         long div;
@@ -162,6 +210,7 @@ int main(int argc, char **argv) {
          20},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        if (only_hotspots && strcmp(fns[i].what, "HOTSPOTS") != 0) continue;
         char code[1024];
         snprintf(code, sizeof code,
                  "CREATE STREAM \"DESTINATION_SQL_STREAM\" (x VARCHAR(64));"
@@ -174,5 +223,15 @@ int main(int argc, char **argv) {
         printf("%-20s %10.0f rows/s (%ld rows in, %ld out)\n", fns[i].what, n / t, n, out_rows);
         sl_an_engine_destroy(e);
     }
+}
+
+int main(int argc, char **argv) {
+    long rows = argc > 1 ? strtol(argv[1], NULL, 10) : 2000000;
+    if (rows <= 0) rows = 2000000;
+    bool only_hotspots = argc > 2 && strcmp(argv[2], "hotspots") == 0;
+
+    if (!only_hotspots) everything_else(rows);
+    table_functions(rows, only_hotspots);
+    hotspots_2d();
     return 0;
 }

@@ -593,11 +593,39 @@ static void rcf_update(rcf_t *f, const double *p, uint64_t *rng) {
 
 /* --- HOTSPOTS ------------------------------------------------------------------------------ */
 
+/* The window's points with DBSCAN's structure kept up to date as a point enters and the oldest
+ * leaves, so that a row costs about the work near those two points, not a pass over the window:
+ * a grid of cells of side scanRadius over the first (up to three) dimensions, each point's count
+ * of neighbours within scanRadius (itself included; dense: at least minimumNumberOfPoints), and
+ * the hotspots (clusters: the dense points connected through dense neighbours, with the points
+ * next to them) with their counts and boxes. Points are window slots 0..window-1. */
+typedef struct {
+    int32_t head; /* first member (cnext chain), -1: free */
+    int32_t count;
+    bool box_dirty; /* a member on the box's edge left: recomputed before output */
+} hot_cluster_t;
+
 typedef struct {
     size_t window, min_points, dims;
     double radius;
     double *pts; /* ring of window x dims */
     size_t head, n;
+    size_t g, nbuckets;      /* grid dimensions; buckets, a power of two >= 2 x window */
+    int64_t *cell;           /* per slot: its cell (g coordinates) */
+    int32_t *bucket, *gnext; /* cell chains */
+    int32_t *nbr;            /* per slot: points within scanRadius, itself included */
+    int32_t *cl;             /* per slot: its hotspot, -1: none */
+    int32_t *cnext, *cprev;  /* per slot: the hotspot's member chain */
+    hot_cluster_t *clusters; /* window entries */
+    double *lo, *hi;         /* per hotspot: its box (dims each) */
+    double *wlo, *whi;       /* the window's box */
+    bool wbox_dirty;
+    uint32_t *seen, epoch;          /* per slot: visited by the current search when == epoch */
+    uint32_t *seed, seed_epoch;     /* per slot: a seed of the current removal */
+    uint32_t *touched, touch_epoch; /* per hotspot: touched by the current removal */
+    /* scratch, window entries each: neighbour lists, a search queue, the points that became or
+     * stopped being dense, points to place again, seeds, one hotspot's seeds, touched hotspots */
+    int32_t *near, *near2, *queue, *list, *lost, *cand, *seeds, *cseeds, *tlist;
 } hot_t;
 
 /* --- GROUP_RANK --------------------------------------------------------------------------- */
@@ -755,6 +783,391 @@ static int out_columns(sl_arena_t *arena, const sl_sql_column_t *in, size_t nin,
     return 0;
 }
 
+/* --- HOTSPOTS: the window's structure, kept incrementally ----------------------------------- */
+
+static void hot_free(hot_t *h) {
+    free(h->pts);
+    free(h->cell);
+    free(h->bucket);
+    free(h->gnext);
+    free(h->nbr);
+    free(h->cl);
+    free(h->cnext);
+    free(h->cprev);
+    free(h->clusters);
+    free(h->lo);
+    free(h->wlo);
+    free(h->seen);
+    free(h->seed);
+    free(h->touched);
+    free(h->near);
+}
+
+/* Empties the window (the parameters stay). */
+static void hot_clear(hot_t *h) {
+    h->head = h->n = 0;
+    for (size_t i = 0; i < h->nbuckets; i++)
+        h->bucket[i] = -1;
+    for (size_t c = 0; c < h->window; c++)
+        h->clusters[c] = (hot_cluster_t){.head = -1};
+    for (size_t i = 0; i < h->window; i++)
+        h->cl[i] = -1;
+    h->wbox_dirty = true;
+}
+
+static int hot_init(hot_t *h) {
+    size_t W = h->window, D = h->dims;
+    h->g = SL_MIN(D, (size_t)3);
+    h->nbuckets = 1;
+    while (h->nbuckets < 2 * W)
+        h->nbuckets <<= 1;
+    h->pts = calloc(W * D, sizeof(double));
+    h->cell = calloc(W * h->g, sizeof(int64_t));
+    h->bucket = calloc(h->nbuckets, sizeof(int32_t));
+    h->gnext = calloc(W, sizeof(int32_t));
+    h->nbr = calloc(W, sizeof(int32_t));
+    h->cl = calloc(W, sizeof(int32_t));
+    h->cnext = calloc(W, sizeof(int32_t));
+    h->cprev = calloc(W, sizeof(int32_t));
+    h->clusters = calloc(W, sizeof(hot_cluster_t));
+    h->lo = calloc(2 * W * D, sizeof(double));
+    h->wlo = calloc(2 * D, sizeof(double));
+    h->seen = calloc(W, sizeof(uint32_t));
+    h->seed = calloc(W, sizeof(uint32_t));
+    h->touched = calloc(W, sizeof(uint32_t));
+    h->near = calloc(9 * W, sizeof(int32_t));
+    if (!h->pts || !h->cell || !h->bucket || !h->gnext || !h->nbr || !h->cl || !h->cnext ||
+        !h->cprev || !h->clusters || !h->lo || !h->wlo || !h->seen || !h->seed || !h->touched ||
+        !h->near)
+        return -1;
+    h->hi = h->lo + W * D;
+    h->whi = h->wlo + D;
+    int32_t **scratch[] = {&h->near2, &h->queue, &h->list,   &h->lost,
+                           &h->cand,  &h->seeds, &h->cseeds, &h->tlist};
+    for (size_t i = 0; i < SL_ARRAY_LEN(scratch); i++)
+        *scratch[i] = h->near + (i + 1) * W;
+    hot_clear(h);
+    return 0;
+}
+
+#define HOT_PT(h, i) (&(h)->pts[(size_t)(i) * (h)->dims])
+
+static size_t hot_bucket(const hot_t *h, const int64_t *c) {
+    return hash_bytes(c, h->g * sizeof *c) & (h->nbuckets - 1);
+}
+
+/* The points within scanRadius of point i, i itself not included, into out; their number. */
+static size_t hot_near(const hot_t *h, int32_t i, int32_t *out) {
+    size_t ncells = 1, n = 0, D = h->dims, g = h->g;
+    for (size_t d = 0; d < g; d++)
+        ncells *= 3;
+    const double *p = HOT_PT(h, i), r2 = h->radius * h->radius;
+    const int64_t *ci = &h->cell[(size_t)i * g];
+    for (size_t k = 0; k < ncells; k++) {
+        int64_t c[3];
+        size_t r = k;
+        for (size_t d = 0; d < g; d++, r /= 3)
+            c[d] = ci[d] + (int64_t)(r % 3) - 1;
+        for (int32_t j = h->bucket[hot_bucket(h, c)]; j >= 0; j = h->gnext[j]) {
+            if (j == i || memcmp(&h->cell[(size_t)j * g], c, g * sizeof *c) != 0) continue;
+            const double *q = HOT_PT(h, j);
+            double dist = 0;
+            for (size_t d = 0; d < D && dist <= r2; d++)
+                dist += (p[d] - q[d]) * (p[d] - q[d]);
+            if (dist <= r2) out[n++] = j;
+        }
+    }
+    return n;
+}
+
+static bool hot_core(const hot_t *h, int32_t i) {
+    return (size_t)h->nbr[i] >= h->min_points;
+}
+
+static void box_extend(double *lo, double *hi, const double *p, size_t D) {
+    for (size_t d = 0; d < D; d++) {
+        lo[d] = fmin(lo[d], p[d]);
+        hi[d] = fmax(hi[d], p[d]);
+    }
+}
+
+static bool box_on_edge(const double *lo, const double *hi, const double *p, size_t D) {
+    for (size_t d = 0; d < D; d++)
+        if (p[d] <= lo[d] || p[d] >= hi[d]) return true;
+    return false;
+}
+
+static void hot_join(hot_t *h, int32_t i, int32_t c) {
+    hot_cluster_t *k = &h->clusters[c];
+    size_t D = h->dims;
+    if (k->count == 0) {
+        memcpy(&h->lo[(size_t)c * D], HOT_PT(h, i), D * sizeof(double));
+        memcpy(&h->hi[(size_t)c * D], HOT_PT(h, i), D * sizeof(double));
+        k->box_dirty = false;
+    } else {
+        box_extend(&h->lo[(size_t)c * D], &h->hi[(size_t)c * D], HOT_PT(h, i), D);
+    }
+    h->cl[i] = c;
+    h->cprev[i] = -1;
+    h->cnext[i] = k->head;
+    if (k->head >= 0) h->cprev[k->head] = i;
+    k->head = i;
+    k->count++;
+}
+
+static void hot_leave(hot_t *h, int32_t i) {
+    int32_t c = h->cl[i];
+    if (c < 0) return;
+    hot_cluster_t *k = &h->clusters[c];
+    if (h->cprev[i] >= 0)
+        h->cnext[h->cprev[i]] = h->cnext[i];
+    else
+        k->head = h->cnext[i];
+    if (h->cnext[i] >= 0) h->cprev[h->cnext[i]] = h->cprev[i];
+    h->cl[i] = -1;
+    if (--k->count == 0)
+        k->head = -1;
+    else if (box_on_edge(&h->lo[(size_t)c * h->dims], &h->hi[(size_t)c * h->dims], HOT_PT(h, i),
+                         h->dims))
+        k->box_dirty = true;
+}
+
+static int32_t hot_new_cluster(hot_t *h) {
+    for (size_t c = 0; c < h->window; c++)
+        if (h->clusters[c].count == 0) return (int32_t)c;
+    SL_ASSERT(!"more hotspots than points");
+    return -1;
+}
+
+/* Moves every member of hotspot `from` into `to`. */
+static void hot_merge(hot_t *h, int32_t from, int32_t to) {
+    int32_t i = h->clusters[from].head;
+    bool dirty = h->clusters[from].box_dirty || h->clusters[to].box_dirty;
+    while (i >= 0) {
+        int32_t nx = h->cnext[i];
+        h->cl[i] = -1;
+        hot_join(h, i, to);
+        i = nx;
+    }
+    h->clusters[from] = (hot_cluster_t){.head = -1};
+    h->clusters[to].box_dirty = dirty;
+}
+
+/* Point i just became dense (or entered dense): it joins, and so merges, the hotspots of its
+ * dense neighbours, and takes its neighbours that belong to none. */
+static void hot_absorb(hot_t *h, int32_t i) {
+    size_t n = hot_near(h, i, h->near2);
+    int32_t c = -1;
+    for (size_t k = 0; k < n; k++) {
+        int32_t j = h->near2[k], cj = h->cl[j];
+        if (!hot_core(h, j) || cj < 0 || cj == c) continue;
+        if (c < 0) {
+            c = cj;
+        } else if (h->clusters[cj].count > h->clusters[c].count) {
+            hot_merge(h, c, cj);
+            c = cj;
+        } else {
+            hot_merge(h, cj, c);
+        }
+    }
+    if (c < 0) c = hot_new_cluster(h);
+    if (h->cl[i] != c) {
+        hot_leave(h, i);
+        hot_join(h, i, c);
+    }
+    for (size_t k = 0; k < n; k++)
+        if (h->cl[h->near2[k]] < 0) hot_join(h, h->near2[k], c);
+}
+
+/* A point that is not dense belongs to the hotspot of a dense neighbour (`prefer` if it has one
+ * there), or to none. */
+static void hot_attach(hot_t *h, int32_t i, int32_t prefer) {
+    size_t n = hot_near(h, i, h->near2);
+    int32_t c = -1;
+    for (size_t k = 0; k < n; k++) {
+        int32_t j = h->near2[k];
+        if (!hot_core(h, j) || h->cl[j] < 0) continue;
+        if (c < 0 || h->cl[j] == prefer) c = h->cl[j];
+        if (c == prefer) break;
+    }
+    if (c == h->cl[i]) return;
+    hot_leave(h, i);
+    if (c >= 0) hot_join(h, i, c);
+}
+
+static void hot_insert(hot_t *h, int32_t s) {
+    size_t g = h->g;
+    const double *p = HOT_PT(h, s);
+    for (size_t d = 0; d < g; d++)
+        h->cell[(size_t)s * g + d] = (int64_t)fmax(-4e18, fmin(4e18, floor(p[d] / h->radius)));
+    size_t b = hot_bucket(h, &h->cell[(size_t)s * g]);
+    h->gnext[s] = h->bucket[b];
+    h->bucket[b] = s;
+    h->cl[s] = -1;
+    size_t n = hot_near(h, s, h->near);
+    h->nbr[s] = (int32_t)n + 1;
+    size_t ngained = 0;
+    for (size_t k = 0; k < n; k++) {
+        int32_t j = h->near[k];
+        if ((size_t)++h->nbr[j] == h->min_points) h->list[ngained++] = j;
+    }
+    if (hot_core(h, s)) h->list[ngained++] = s;
+    for (size_t k = 0; k < ngained; k++)
+        hot_absorb(h, h->list[k]);
+    if (h->cl[s] < 0 && !hot_core(h, s)) hot_attach(h, s, -1);
+    if (!h->wbox_dirty) box_extend(h->wlo, h->whi, p, h->dims);
+}
+
+/* Are the seeds (marked with seed_epoch) of hotspot c still connected through dense points?
+ * A search from the first, expanding the seeds it reaches first, until it has reached them all. */
+static bool hot_connected(hot_t *h, const int32_t *seeds, size_t nseeds) {
+    if (nseeds < 2) return true;
+    h->epoch++;
+    size_t qh = 0, qt = 0, reached = 1, sh = 0, st = 0;
+    int32_t *sq = h->list; /* the seeds reached, expanded first */
+    h->seen[seeds[0]] = h->epoch;
+    sq[st++] = seeds[0];
+    while (reached < nseeds && (sh < st || qh < qt)) {
+        int32_t i = sh < st ? sq[sh++] : h->queue[qh++];
+        size_t n = hot_near(h, i, h->near2);
+        for (size_t k = 0; k < n; k++) {
+            int32_t j = h->near2[k];
+            if (h->seen[j] == h->epoch || !hot_core(h, j)) continue;
+            h->seen[j] = h->epoch;
+            if (h->seed[j] == h->seed_epoch) {
+                reached++;
+                sq[st++] = j;
+            } else {
+                h->queue[qt++] = j;
+            }
+        }
+    }
+    return reached == nseeds;
+}
+
+/* Hotspot c may have split: its members are placed again, as a fresh DBSCAN pass over them. */
+static void hot_rebuild(hot_t *h, int32_t c) {
+    size_t n = 0;
+    int32_t *members = h->near; /* the caller is done with near */
+    for (int32_t i = h->clusters[c].head; i >= 0; i = h->cnext[i])
+        members[n++] = i;
+    for (size_t k = 0; k < n; k++)
+        h->cl[members[k]] = -1;
+    h->clusters[c] = (hot_cluster_t){.head = -1};
+    for (size_t k = 0; k < n; k++) {
+        int32_t s = members[k];
+        if (h->cl[s] >= 0 || !hot_core(h, s)) continue;
+        int32_t id = hot_new_cluster(h);
+        size_t qh = 0, qt = 0;
+        hot_join(h, s, id);
+        h->queue[qt++] = s;
+        while (qh < qt) {
+            int32_t i = h->queue[qh++];
+            size_t m = hot_near(h, i, h->near2);
+            for (size_t x = 0; x < m; x++) {
+                int32_t j = h->near2[x];
+                if (h->cl[j] >= 0) continue;
+                hot_join(h, j, id);
+                if (hot_core(h, j)) h->queue[qt++] = j;
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (h->cl[members[k]] < 0) hot_attach(h, members[k], -1);
+}
+
+/* The oldest point q leaves: its neighbours' counts drop; where a dense point is lost (q, or a
+ * neighbour now below the minimum) its hotspot is split only if the dense points next to the lost
+ * ones (the seeds) no longer reach each other, and the points that were next to a lost one are
+ * placed again. */
+static void hot_remove(hot_t *h, int32_t q) {
+    int32_t *link = &h->bucket[hot_bucket(h, &h->cell[(size_t)q * h->g])];
+    while (*link != q)
+        link = &h->gnext[*link];
+    *link = h->gnext[q];
+    size_t n = hot_near(h, q, h->near), nlost = 0;
+    for (size_t k = 0; k < n; k++) {
+        int32_t j = h->near[k];
+        if ((size_t)h->nbr[j]-- == h->min_points) h->lost[nlost++] = j;
+    }
+    bool q_core = hot_core(h, q);
+    int32_t qc = h->cl[q];
+    if (!h->wbox_dirty && box_on_edge(h->wlo, h->whi, HOT_PT(h, q), h->dims)) h->wbox_dirty = true;
+    hot_leave(h, q);
+    if (!q_core && !nlost) return; /* no dense point lost: every hotspot stands */
+    /* the seeds and the points to place again, from the neighbourhoods of the lost points */
+    h->seed_epoch++;
+    h->epoch++;
+    size_t nseeds = 0, ncand = 0;
+    for (size_t l = 0; l <= nlost; l++) {
+        const int32_t *nb = h->near;
+        size_t m = n;
+        if (l < nlost) {
+            h->cand[ncand++] = h->lost[l];
+            h->seen[h->lost[l]] = h->epoch;
+            m = hot_near(h, h->lost[l], h->near2);
+            nb = h->near2;
+        } else if (!q_core) {
+            break;
+        }
+        for (size_t k = 0; k < m; k++) {
+            int32_t j = nb[k];
+            if (hot_core(h, j)) {
+                if (h->seed[j] != h->seed_epoch) {
+                    h->seed[j] = h->seed_epoch;
+                    h->seeds[nseeds++] = j;
+                }
+            } else if (h->seen[j] != h->epoch) {
+                h->seen[j] = h->epoch;
+                h->cand[ncand++] = j;
+            }
+        }
+    }
+    /* the hotspots that lost a dense point: split where their seeds no longer connect */
+    h->touch_epoch++;
+    size_t ntouched = 0;
+    for (size_t l = 0; l <= nlost; l++) {
+        int32_t c = l < nlost ? h->cl[h->lost[l]] : q_core ? qc : -1;
+        if (c < 0 || h->touched[c] == h->touch_epoch) continue;
+        h->touched[c] = h->touch_epoch;
+        h->tlist[ntouched++] = c;
+    }
+    for (size_t t = 0; t < ntouched; t++) {
+        int32_t c = h->tlist[t];
+        size_t ncs = 0;
+        for (size_t k = 0; k < nseeds; k++)
+            if (h->cl[h->seeds[k]] == c) h->cseeds[ncs++] = h->seeds[k];
+        if (h->clusters[c].count && (ncs == 0 || !hot_connected(h, h->cseeds, ncs)))
+            hot_rebuild(h, c);
+    }
+    for (size_t k = 0; k < ncand; k++)
+        if (!hot_core(h, h->cand[k])) hot_attach(h, h->cand[k], h->cl[h->cand[k]]);
+}
+
+/* The boxes that a departure left stale, found again from their members. */
+static void hot_boxes(hot_t *h) {
+    size_t D = h->dims;
+    if (h->wbox_dirty) {
+        for (size_t d = 0; d < D; d++) {
+            h->wlo[d] = INFINITY;
+            h->whi[d] = -INFINITY;
+        }
+        for (size_t i = 0; i < h->n; i++)
+            box_extend(h->wlo, h->whi, HOT_PT(h, (h->head + i) % h->window), D);
+        h->wbox_dirty = false;
+    }
+    for (size_t c = 0; c < h->window; c++) {
+        hot_cluster_t *k = &h->clusters[c];
+        if (!k->count || !k->box_dirty) continue;
+        double *lo = &h->lo[c * D], *hi = &h->hi[c * D];
+        memcpy(lo, HOT_PT(h, k->head), D * sizeof(double));
+        memcpy(hi, lo, D * sizeof(double));
+        for (int32_t i = h->cnext[k->head]; i >= 0; i = h->cnext[i])
+            box_extend(lo, hi, HOT_PT(h, i), D);
+        k->box_dirty = false;
+    }
+}
+
 int an_udx_plan(const char *name, sl_sql_expr_t *const *args, size_t nargs,
                 const sl_sql_column_t *in, size_t nin, sl_arena_t *arena, an_udx_t **out,
                 sl_sql_column_t **cols, size_t *ncols, char *msg, size_t cap) {
@@ -885,8 +1298,7 @@ int an_udx_plan(const char *name, sl_sql_expr_t *const *args, size_t nargs,
         h->min_points = (size_t)minpts;
         h->radius = radius;
         h->dims = u->nnumeric;
-        h->pts = calloc(h->window * h->dims, sizeof(double));
-        if (!h->pts) goto oom;
+        if (hot_init(h)) goto oom;
         sl_sql_column_t extra[] = {{"HOTSPOTS_RESULT", {.kind = SL_SQL_VARCHAR, .len = 10000}}};
         if (out_columns(arena, in, nin, extra, 1, cols, ncols)) goto oom;
         break;
@@ -970,7 +1382,7 @@ void an_udx_free(an_udx_t *u) {
     free(u->rcf.t);
     free(u->rcf.shingle_buf);
     free(u->rcf.scratch);
-    free(u->hot.pts);
+    hot_free(&u->hot);
     for (size_t i = 0; i < u->rank.n; i++)
         free(u->rank.rows[i]);
     free(u->rank.rows);
@@ -990,7 +1402,7 @@ void an_udx_reset(an_udx_t *u) {
     if (f->shingle_buf) memset(f->shingle_buf, 0, f->dims * sizeof(double));
     f->rows = 0;
     f->points = 0;
-    u->hot.n = u->hot.head = 0;
+    if (u->kind == UDX_HOTSPOTS) hot_clear(&u->hot);
     for (size_t i = 0; i < u->rank.n; i++)
         free(u->rank.rows[i]);
     u->rank.n = 0;
@@ -1129,18 +1541,6 @@ static void rcf_row(an_udx_t *u, int64_t rowtime, const sl_sql_value_t *v, size_
     emit(ctx, rowtime, out, u->nin + (explain ? 2 : 1));
 }
 
-/* Grid cells of side scanRadius over the first (up to three) dimensions, chained through `next`,
- * so neighbours are looked for in the 3^g cells around a point only. */
-typedef struct {
-    int32_t *head, *next;
-    int64_t *cell; /* per point: its cell coordinates (g each) */
-    size_t nb, g;
-} grid_t;
-
-static uint64_t cell_hash(const int64_t *c, size_t g) {
-    return hash_bytes(c, g * sizeof *c);
-}
-
 static void hot_row(an_udx_t *u, int64_t rowtime, const sl_sql_value_t *v, size_t n,
                     sl_arena_t *tmp, an_udx_emit_fn emit, void *ctx) {
     hot_t *h = &u->hot;
@@ -1148,146 +1548,55 @@ static void hot_row(an_udx_t *u, int64_t rowtime, const sl_sql_value_t *v, size_
     size_t slot = (h->head + h->n) % W;
     if (h->n == W) {
         slot = h->head;
+        hot_remove(h, (int32_t)slot);
         h->head = (h->head + 1) % W;
-    } else {
-        h->n++;
+        h->n--;
     }
     for (size_t d = 0; d < D; d++)
         h->pts[slot * D + d] = as_double(&v[u->numeric[d]]);
-    size_t N = h->n;
+    h->n++;
+    hot_insert(h, (int32_t)slot);
+    hot_boxes(h);
     sl_buf_t b = SL_BUF_INIT;
     sl_buf_append_str(&b, "{\"hotspots\":[");
-    if (N >= h->min_points) {
-        grid_t gr = {.g = SL_MIN(D, (size_t)3)};
-        gr.nb = 1;
-        while (gr.nb < 2 * N)
-            gr.nb <<= 1;
-        gr.head = sl_arena_alloc(tmp, gr.nb * sizeof(int32_t));
-        gr.next = sl_arena_alloc(tmp, N * sizeof(int32_t));
-        gr.cell = sl_arena_alloc(tmp, N * gr.g * sizeof(int64_t));
-        int32_t *nbr = sl_arena_alloc(tmp, N * sizeof(int32_t));     /* neighbour counts */
-        int32_t *cluster = sl_arena_alloc(tmp, N * sizeof(int32_t)); /* -1: none */
-        int32_t *queue = sl_arena_alloc(tmp, N * sizeof(int32_t));
-        double *lo = sl_arena_alloc(tmp, 2 * D * sizeof(double)), *hi = lo ? lo + D : NULL;
-        if (!gr.head || !gr.next || !gr.cell || !nbr || !cluster || !queue || !lo) goto done;
-        for (size_t i = 0; i < gr.nb; i++)
-            gr.head[i] = -1;
-        const double *P = h->pts;
-#define PT(i) (&P[((h->head + (i)) % W) * D])
-        for (size_t i = 0; i < N; i++) {
-            for (size_t d = 0; d < gr.g; d++)
-                gr.cell[i * gr.g + d] =
-                    (int64_t)fmax(-4e18, fmin(4e18, floor(PT(i)[d] / h->radius)));
-            size_t bkt = cell_hash(&gr.cell[i * gr.g], gr.g) & (gr.nb - 1);
-            gr.next[i] = gr.head[bkt];
-            gr.head[bkt] = (int32_t)i;
-        }
-        double r2 = h->radius * h->radius;
-        size_t ncells = 1;
-        for (size_t d = 0; d < gr.g; d++)
-            ncells *= 3;
-            /* calls fn(j) for every point j within scanRadius of point i (i itself included) */
-#define FOR_NEIGHBOURS(i, body)                                                                    \
-    for (size_t k_ = 0; k_ < ncells; k_++) {                                                       \
-        int64_t c_[3];                                                                             \
-        size_t r_ = k_;                                                                            \
-        for (size_t d_ = 0; d_ < gr.g; d_++, r_ /= 3)                                              \
-            c_[d_] = gr.cell[(i)*gr.g + d_] + (int64_t)(r_ % 3) - 1;                               \
-        for (int32_t j_ = gr.head[cell_hash(c_, gr.g) & (gr.nb - 1)]; j_ >= 0; j_ = gr.next[j_]) { \
-            if (memcmp(&gr.cell[(size_t)j_ * gr.g], c_, gr.g * sizeof(int64_t)) != 0) continue;    \
-            double dist_ = 0;                                                                      \
-            for (size_t d_ = 0; d_ < D; d_++) {                                                    \
-                double x_ = PT(i)[d_] - PT((size_t)j_)[d_];                                        \
-                dist_ += x_ * x_;                                                                  \
-            }                                                                                      \
-            if (dist_ > r2) continue;                                                              \
-            size_t j = (size_t)j_;                                                                 \
-            body;                                                                                  \
-        }                                                                                          \
-    }
-        for (size_t i = 0; i < N; i++) {
-            nbr[i] = 0;
-            cluster[i] = -1;
-            FOR_NEIGHBOURS(i, {
-                (void)j;
-                nbr[i]++;
-            });
-        }
-        /* the window's own box, for the relative density */
-        double all = 1;
-        for (size_t d = 0; d < D; d++) {
-            double mn = INFINITY, mx = -INFINITY;
-            for (size_t i = 0; i < N; i++) {
-                mn = fmin(mn, PT(i)[d]);
-                mx = fmax(mx, PT(i)[d]);
-            }
-            all *= fmax(mx - mn, h->radius);
-        }
-        double base = (double)N / all;
-        int32_t next_cluster = 0;
-        typedef struct {
-            double density;
-            size_t at; /* offset of its JSON in `spots` */
-            size_t len;
-        } spot_t;
-        spot_t *spots = sl_arena_alloc(tmp, (N + 1) * sizeof *spots);
-        size_t nspots = 0;
-        sl_buf_t sb = SL_BUF_INIT;
+    /* the window's own box, for the relative density */
+    double all = 1;
+    for (size_t d = 0; d < D; d++)
+        all *= fmax(h->whi[d] - h->wlo[d], h->radius);
+    double base = (double)h->n / all;
+    typedef struct {
+        double density;
+        int32_t c;
+    } spot_t;
+    size_t nspots = 0;
+    spot_t *spots = NULL;
+    for (size_t c = 0; c < W; c++) {
+        const hot_cluster_t *k = &h->clusters[c];
+        if (!k->count) continue;
+        if (!spots) spots = sl_arena_alloc(tmp, W * sizeof *spots);
         if (!spots) goto done;
-        for (size_t s = 0; s < N; s++) {
-            if (cluster[s] >= 0 || (size_t)nbr[s] < h->min_points) continue;
-            /* a new hotspot: every point reachable through core points */
-            int32_t id = next_cluster++;
-            size_t qh = 0, qt = 0, count = 0;
-            queue[qt++] = (int32_t)s;
-            cluster[s] = id;
-            for (size_t d = 0; d < D; d++)
-                lo[d] = hi[d] = PT(s)[d];
-            while (qh < qt) {
-                size_t i = (size_t)queue[qh++];
-                count++;
-                for (size_t d = 0; d < D; d++) {
-                    lo[d] = fmin(lo[d], PT(i)[d]);
-                    hi[d] = fmax(hi[d], PT(i)[d]);
-                }
-                if ((size_t)nbr[i] < h->min_points) continue; /* a border point */
-                FOR_NEIGHBOURS(i, {
-                    if (cluster[j] < 0) {
-                        cluster[j] = id;
-                        queue[qt++] = (int32_t)j;
-                    }
-                });
-            }
-            double vol = 1;
-            for (size_t d = 0; d < D; d++)
-                vol *= fmax(hi[d] - lo[d], h->radius);
-            double density = (double)count / vol / base;
-            spots[nspots].density = density;
-            spots[nspots].at = sb.len;
-            sl_buf_printf(&sb, "{\"density\":%s,\"minValues\":[", fmt_num(tmp, density));
-            for (size_t d = 0; d < D; d++)
-                sl_buf_printf(&sb, "%s%s", d ? "," : "", fmt_num(tmp, lo[d]));
-            sl_buf_append_str(&sb, "],\"maxValues\":[");
-            for (size_t d = 0; d < D; d++)
-                sl_buf_printf(&sb, "%s%s", d ? "," : "", fmt_num(tmp, hi[d]));
-            sl_buf_append_str(&sb, "]}");
-            spots[nspots].len = sb.len - spots[nspots].at;
-            nspots++;
+        double vol = 1;
+        for (size_t d = 0; d < D; d++)
+            vol *= fmax(h->hi[c * D + d] - h->lo[c * D + d], h->radius);
+        spots[nspots++] = (spot_t){(double)k->count / vol / base, (int32_t)c};
+    }
+    /* densest first */
+    for (size_t i = 1; i < nspots; i++)
+        for (size_t j = i; j > 0 && spots[j].density > spots[j - 1].density; j--) {
+            spot_t x = spots[j];
+            spots[j] = spots[j - 1];
+            spots[j - 1] = x;
         }
-#undef FOR_NEIGHBOURS
-#undef PT
-        /* densest first */
-        for (size_t i = 1; i < nspots; i++)
-            for (size_t j = i; j > 0 && spots[j].density > spots[j - 1].density; j--) {
-                spot_t x = spots[j];
-                spots[j] = spots[j - 1];
-                spots[j - 1] = x;
-            }
-        for (size_t i = 0; i < nspots && !sl_buf_failed(&sb); i++) {
-            if (i) sl_buf_append_byte(&b, ',');
-            sl_buf_append(&b, sb.data + spots[i].at, spots[i].len);
-        }
-        sl_buf_free(&sb);
+    for (size_t i = 0; i < nspots; i++) {
+        size_t c = (size_t)spots[i].c;
+        sl_buf_printf(&b, "%s{\"density\":%s,\"minValues\":[", i ? "," : "",
+                      fmt_num(tmp, spots[i].density));
+        for (size_t d = 0; d < D; d++)
+            sl_buf_printf(&b, "%s%s", d ? "," : "", fmt_num(tmp, h->lo[c * D + d]));
+        sl_buf_append_str(&b, "],\"maxValues\":[");
+        for (size_t d = 0; d < D; d++)
+            sl_buf_printf(&b, "%s%s", d ? "," : "", fmt_num(tmp, h->hi[c * D + d]));
+        sl_buf_append_str(&b, "]}");
     }
 done:
     sl_buf_append_str(&b, "]}");
@@ -1560,11 +1869,16 @@ int an_udx_restore(an_udx_t *u, const uint8_t **p, const uint8_t *end) {
         break;
     }
     case UDX_HOTSPOTS:
+        /* the points, oldest first; the structure over them is built again by inserting them
+         * in order (a point next to two hotspots may then count in the other one) */
+        hot_clear(&u->hot);
         if (!an_get_count(p, end, 8 * u->hot.dims, &n) || n > u->hot.window) return -1;
-        u->hot.head = 0;
-        u->hot.n = n;
         for (size_t i = 0; i < n * u->hot.dims; i++)
             if (!an_get_f64(p, end, &u->hot.pts[i]) || !isfinite(u->hot.pts[i])) return -1;
+        for (size_t i = 0; i < n; i++) {
+            u->hot.n++;
+            hot_insert(&u->hot, (int32_t)i);
+        }
         break;
     case UDX_GROUP_RANK: /* the held rows follow, read by the checkpoint (an_udx_hold) */
         for (size_t i = 0; i < u->rank.n; i++)
