@@ -7,6 +7,7 @@
 #include "kinesis/hashkey.h"
 
 #include "core/common.h"
+#include "core/md5.h"
 
 #include <openssl/md5.h>
 #include <string.h>
@@ -41,6 +42,18 @@ size_t sl_hashkey_format(sl_u128_t v, char out[40]) {
     return n;
 }
 
+/* A digest read as a big-endian integer, in two 64-bit halves. */
+static sl_u128_t digest_value(const unsigned char md[16]) {
+    uint64_t hi, lo;
+    memcpy(&hi, md, 8);
+    memcpy(&lo, md + 8, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
+#endif
+    return ((sl_u128_t)hi << 64) | lo;
+}
+
 /* MD5 runs for every record put, so it uses OpenSSL's low-level MD5_Init/Update/Final: the same
  * digest code EVP's default provider runs, without EVP's per-call work (provider dispatch, the
  * allocation and cleansing of the context's digest state, initialisation checks), which cost more
@@ -53,15 +66,34 @@ sl_u128_t sl_hashkey_of_partition_key(const char *pk, size_t len) {
     /* These only fail for a NULL context. */
     int ok = MD5_Init(&ctx) == 1 && MD5_Update(&ctx, pk, len) == 1 && MD5_Final(md, &ctx) == 1;
     SL_ASSERT(ok);
-    /* The digest read as a big-endian integer, in two 64-bit halves. */
-    uint64_t hi, lo;
-    memcpy(&hi, md, 8);
-    memcpy(&lo, md + 8, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    hi = __builtin_bswap64(hi);
-    lo = __builtin_bswap64(lo);
-#endif
-    return ((sl_u128_t)hi << 64) | lo;
+    return digest_value(md);
+}
+
+void sl_hashkey_of_partition_keys(size_t n, const char *const pk[], const size_t len[],
+                                  sl_u128_t out[]) {
+    /* Short keys are gathered a chunk at a time (the stack bounds the chunk); a longer key, rare
+     * in practice, takes the single-digest path in place, and so do the keys of a small batch
+     * (PutRecord's one), which would leave most lanes empty. */
+    enum { CHUNK = 64, SMALL_BATCH = 4 };
+    const void *msg[CHUNK];
+    size_t mlen[CHUNK], at[CHUNK];
+    uint8_t md[CHUNK][16];
+    size_t i = 0;
+    while (i < n) {
+        size_t m = 0;
+        for (; i < n && m < CHUNK; i++) {
+            if (n < SMALL_BATCH || len[i] > SL_MD5_SHORT_BYTES_MAX) {
+                out[i] = sl_hashkey_of_partition_key(pk[i], len[i]);
+                continue;
+            }
+            msg[m] = pk[i];
+            mlen[m] = len[i];
+            at[m++] = i;
+        }
+        sl_md5_short(m, msg, mlen, md);
+        for (size_t j = 0; j < m; j++)
+            out[at[j]] = digest_value(md[j]);
+    }
 }
 
 void sl_hashkey_split_even(int n, int i, sl_u128_t *start, sl_u128_t *end) {

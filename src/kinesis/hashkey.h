@@ -23,6 +23,12 @@ size_t sl_hashkey_format(sl_u128_t v, char out[40]);
 /* The hash of a partition key: MD5 of its bytes read as a big-endian 128-bit integer. */
 sl_u128_t sl_hashkey_of_partition_key(const char *pk, size_t len);
 
+/* The hashes of n partition keys (pk[i] of len[i] bytes) into out[i], equal to
+ * sl_hashkey_of_partition_key of each; keys of up to 55 bytes are hashed many at a time in SIMD
+ * lanes (core/md5.h), which a PutRecords of hundreds of records gains from. */
+void sl_hashkey_of_partition_keys(size_t n, const char *const pk[], const size_t len[],
+                                  sl_u128_t out[]);
+
 /* The hash range of shard i (0 <= i < n) of a stream created with n shards: shard i covers
  * [i*floor(2^128/n), (i+1)*floor(2^128/n)-1]; the last shard ends at 2^128-1. n >= 1. */
 void sl_hashkey_split_even(int n, int i, sl_u128_t *start, sl_u128_t *end);

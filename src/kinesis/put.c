@@ -7,6 +7,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "kinesis/engine.h"
+#include "kinesis/hashkey.h"
 #include "kinesis/idem.h"
 
 #include <stdio.h>
@@ -21,7 +22,23 @@ static bool writable(sl_kinesis_t *k, sl_kstream_t *s, int64_t now_ms, sl_kerr_t
     return sl_kerr_stream_not_found(err, k, s->name, strlen(s->name));
 }
 
-/* Hash of a record: ExplicitHashKey when given, else MD5 of the partition key. */
+/* MD5 of every record's partition key (an ExplicitHashKey's record gets none), many keys at a
+ * time (hashkey.h); done before the engine lock is taken. */
+static bool partition_hashes(const sl_krecord_t *recs, size_t n, sl_u128_t *hashes, sl_arena_t *a) {
+    const char **pk = sl_arena_alloc(a, (n ? n : 1) * sizeof *pk);
+    size_t *len = sl_arena_alloc(a, (n ? n : 1) * sizeof *len);
+    if (!pk || !len) return false;
+    for (size_t i = 0; i < n; i++) {
+        bool md5 = !recs[i].explicit_hash_key;
+        pk[i] = md5 ? recs[i].partition_key : NULL;
+        len[i] = md5 ? recs[i].partition_key_len : 0;
+    }
+    sl_hashkey_of_partition_keys(n, pk, len, hashes);
+    return true;
+}
+
+/* Hash of a record: ExplicitHashKey when given, else the MD5 of the partition key that
+ * partition_hashes left in *hash. */
 static bool record_hash(const sl_krecord_t *r, sl_u128_t *hash, sl_kerr_t *err) {
     if (r->explicit_hash_key) {
         if (sl_hashkey_parse(r->explicit_hash_key, r->explicit_hash_key_len, hash) == 0)
@@ -32,7 +49,6 @@ static bool record_hash(const sl_krecord_t *r, sl_u128_t *hash, sl_kerr_t *err) 
                            "value was %.*s",
                            (int)r->explicit_hash_key_len, r->explicit_hash_key);
     }
-    *hash = sl_hashkey_of_partition_key(r->partition_key, r->partition_key_len);
     return true;
 }
 
@@ -139,7 +155,9 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     size_t *order = sl_arena_alloc(a, (n ? n : 1) * sizeof *order);
     sl_record_t *sorted = sl_arena_alloc(a, (n ? n : 1) * sizeof *sorted);
     sl_kshard_t **route = sl_arena_alloc(a, (n ? n : 1) * sizeof *route);
-    if (!op->entries || !order || !sorted || !route) {
+    sl_u128_t *hashes = sl_arena_alloc(a, (n ? n : 1) * sizeof *hashes);
+    if (!op->entries || !order || !sorted || !route || !hashes ||
+        !partition_hashes(op->records, n, hashes, a)) {
         sl_kerr_internal(&op->err, SL_ENOMEM);
         return SL_KINESIS_DONE;
     }
@@ -164,7 +182,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     for (size_t i = 0; i < n; i++) {
         sl_krecord_t *r = &op->records[i];
         r->arrival_ms = op->now_ms;
-        sl_u128_t hash;
+        sl_u128_t hash = hashes[i];
         if (!record_hash(r, &hash, &op->err)) goto done;
         if (!record_fits(k, s, r, op->single ? 0 : i + 1, &op->err)) goto done;
         if (op->single && !ordering_ok(k, s, op, &op->err)) goto done;

@@ -49,6 +49,34 @@ int main(void) {
     check_md5("partition-1", "198019941650871988756153596255032211816");
     check_md5("hello world", "125893641179230474042701625388361764291");
 
+    /* Many keys at once (SIMD lanes for keys up to 55 bytes) equal one at a time, at every key
+     * length up to the 256-byte maximum, in batches of every size around the lane counts. */
+    {
+        enum { N = 300 };
+        static char keys[N][257];
+        const char *pk[N];
+        size_t len[N];
+        sl_u128_t many[N];
+        uint64_t x = 88172645463325252ull;
+        for (size_t i = 0; i < N; i++) {
+            for (size_t j = 0; j < 256; j++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                keys[i][j] = (char)x;
+            }
+            pk[i] = keys[i];
+            len[i] = (i * 37) % 257; /* 0..256, each length at least once */
+        }
+        size_t bad = 0;
+        for (size_t n = 0; n <= N; n += (n < 70 ? 1 : 23)) {
+            sl_hashkey_of_partition_keys(n, pk, len, many);
+            for (size_t i = 0; i < n; i++)
+                if (many[i] != sl_hashkey_of_partition_key(pk[i], len[i])) bad++;
+        }
+        CHECK_EQ_INT(bad, 0);
+    }
+
     /* Even splits (spec §3.2). */
     sl_u128_t s, e;
     char buf[40];
