@@ -190,15 +190,19 @@ static void media_type(sl_http_req_t *req, char *ct, size_t cap) {
  * SigV4 signing name, else the default service (NULL when none is registered). */
 static const sl_front_svc_t *route_service(const sl_front_t *front, sl_http_req_t *req,
                                            const char *target) {
-    const sl_front_svc_t *fs = sl_front_rpcv2_route(front, req->path);
-    if (fs) return fs;
-    fs = target ? sl_router_by_target(&front->router, target) : NULL;
-    if (fs) return fs;
     const char *name;
     size_t len;
     const char *query = strchr(req->path, '?');
     const char *authz = sl_front_header(req, "authorization");
-    if (sl_router_scope_service(authz, query ? query + 1 : NULL, &name, &len))
+    bool scoped = sl_router_scope_service(authz, query ? query + 1 : NULL, &name, &len);
+    /* a request signed for S3 is S3's even when its path looks like an RPC v2 one (a bucket
+     * named "service") */
+    bool s3 = scoped && len == 2 && memcmp(name, "s3", 2) == 0;
+    const sl_front_svc_t *fs = s3 ? NULL : sl_front_rpcv2_route(front, req->path);
+    if (fs) return fs;
+    fs = target ? sl_router_by_target(&front->router, target) : NULL;
+    if (fs) return fs;
+    if (scoped)
         fs = sl_router_by_signing_name(&front->router, name, len);
     else if (sl_front_sigv2(authz, query ? query + 1 : NULL, req->arena))
         fs = sl_router_by_signing_name(&front->router, "s3", 2); /* SigV2 is S3's alone */

@@ -117,3 +117,21 @@ def test_signatures_verified(make_server, tmp_path):
                        content_type=None, path=PREFIX + "ListMetrics")
     assert resp.status == 400
     assert decode_strict(resp.body)["__type"] == "InvalidSignatureException"
+
+
+def test_s3_bucket_named_service_is_not_rpcv2(server):
+    """An S3 request whose path has the RPC v2 shape (bucket "service", a key starting with the
+    CloudWatch service's name) is S3's: it is signed for s3."""
+    import boto3
+    from botocore.config import Config
+    s3 = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                               region_name=REGION).client(
+        "s3", endpoint_url=server.endpoint, config=Config(s3={"addressing_style": "path"}))
+    s3.create_bucket(Bucket="service")
+    key = "GraniteServiceVersion20100801/operation/ListMetrics"
+    s3.put_object(Bucket="service", Key=key, Body=b"an object, not a metric call")
+    assert s3.get_object(Bucket="service", Key=key)["Body"].read() == \
+        b"an object, not a metric call"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="service")["Contents"]] == [key]
+    s3.delete_object(Bucket="service", Key=key)
+    s3.delete_bucket(Bucket="service")
