@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "firehose/reader.h"
 #include "wire/enc.h"
 #include "wire/json.h"
 
@@ -931,6 +932,16 @@ bool sl_an_list(sl_an_apps_t *s, const char *exclusive_start, int limit, sl_an_s
     return true;
 }
 
+/* A stopped or deleted application no longer holds its delivery stream's records (a running
+ * one holds them across restarts: runner.c). */
+static void release_hold(sl_an_apps_t *s, const char *name) {
+    if (!s->cfg.firehose) return;
+    char holder[SL_AN_APP_NAME_MAX + 32];
+    sl_an_fh_holder(name, holder, sizeof holder);
+    int rc = sl_firehose_hold_release(s->cfg.firehose, holder);
+    if (rc) SL_WARN("analytics: the delivery stream hold of %s stays: %s", name, sl_strerror(rc));
+}
+
 bool sl_an_delete(sl_an_apps_t *s, const char *name, int64_t create_ms, sl_an_err_t *err) {
     pthread_mutex_lock(&s->mu);
     bool found;
@@ -945,6 +956,7 @@ bool sl_an_delete(sl_an_apps_t *s, const char *name, int64_t create_ms, sl_an_er
     if (ok && rc) ok = fail(err, "ServiceUnavailableException", "%s", sl_strerror(rc));
     if (ok) {
         sl_an_runner_stop(s->runners[at]); /* its last positions and state are saved here */
+        release_hold(s, name);
         remove_at(s, at);
         /* ... and go with the application: one created later with its name starts afresh */
         static const char *const kept[] = {"pos", "state", "pos.tmp", "state.tmp"};
@@ -1010,6 +1022,7 @@ bool sl_an_stop(sl_an_apps_t *s, const char *name, int64_t now_ms, sl_an_err_t *
         /* the runner saves its positions (LAST_STOPPED_POINT) before it ends */
         sl_an_runner_stop(s->runners[at]);
         s->runners[at] = NULL;
+        release_hold(s, name);
         s->apps[at]->status = SL_AN_READY;
         s->apps[at]->updated_ms = now_ms;
         int rc = store_put(s, s->apps[at]);

@@ -751,8 +751,18 @@ static void save_positions(sl_an_runner_t *r) {
         SL_WARN("analytics: cannot save the window state of %s: %s", r->app.name, strerror(errno));
         unlink(r->state_path); /* never leave an older state beside newer positions */
     }
-    if (!write_atomic(r->pos_path, b.data, b.len))
+    if (!write_atomic(r->pos_path, b.data, b.len)) {
         SL_WARN("analytics: cannot save the positions of %s: %s", r->app.name, strerror(errno));
+    } else if (r->fh_reader) {
+        /* the delivery stream keeps what this position has not read, across a restart too
+         * (until the application stops): the delivery may trim before this reader is back */
+        char holder[SL_AN_APP_NAME_MAX + 32];
+        sl_an_fh_holder(r->app.name, holder, sizeof holder);
+        int rc = sl_firehose_reader_commit(r->fh_reader, holder);
+        if (rc)
+            SL_WARN("analytics: cannot hold the delivery stream records of %s: %s", r->app.name,
+                    sl_strerror(rc));
+    }
     sl_buf_free(&st);
     sl_buf_free(&b);
 }
@@ -1010,6 +1020,10 @@ int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, con
     }
     *out = r;
     return 0;
+}
+
+void sl_an_fh_holder(const char *app_name, char *out, size_t cap) {
+    snprintf(out, cap, "kda/%s", app_name);
 }
 
 void sl_an_runner_stop(sl_an_runner_t *r) {

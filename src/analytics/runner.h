@@ -24,6 +24,10 @@ int sl_an_runner_start(const sl_an_apps_config_t *cfg, const char *pos_base, con
                        bool resume, sl_an_runner_t **out);
 /* Stops the thread (its last rows are put and its positions saved) and frees. NULL: no-op. */
 void sl_an_runner_stop(sl_an_runner_t *r);
+
+/* The name under which an application holds its delivery stream input's unread records across
+ * restarts (sl_firehose_reader_commit): released when the application stops or is deleted. */
+void sl_an_fh_holder(const char *app_name, char *out, size_t cap);
 /* A move of the virtual clock (clock.c): the runner's thread reads what its input holds at its
  * old time, moves to now_ms and delivers its output rows; returns when it did (or ended). */
 void sl_an_runner_sync(sl_an_runner_t *r, int64_t now_ms);

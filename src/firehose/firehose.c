@@ -341,6 +341,7 @@ int sl_firehose_open(const sl_firehose_config_t *cfg, sl_firehose_t **out) {
     if (rc) SL_ERROR("firehose: cannot open %s: %s", path, sl_strerror(rc));
     if (rc == 0) rc = sl_itemstore_load(fh->store, no_table, load_item, fh);
     if (rc == 0) rc = sl_itemstore_load(fh->store, no_table, load_progress, fh);
+    if (rc == 0) rc = fh_holds_load(fh); /* before the first delivery can trim */
     for (size_t i = 0; rc == 0 && i < fh->stream_count; i++)
         rc = stream_open_log(fh, fh->streams[i]);
     if (rc == 0) {
@@ -386,6 +387,7 @@ void sl_firehose_close(sl_firehose_t *fh) {
     }
     free(fh->streams);
     free(fh->graveyard);
+    fh_holds_free(fh);
     if (fh->store) sl_itemstore_close(fh->store);
     for (size_t i = 0; i < fh->tz_count; i++)
         sl_fh_tz_free(&fh->tzs[i].tz);

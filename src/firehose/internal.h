@@ -19,6 +19,8 @@
 #define FH_TAGS_MAX 50      /* AWS: tags per delivery stream */
 #define FH_EXTERNAL_MAX 64  /* buckets mapped to external S3-compatible servers */
 #define FH_TZ_CACHE_MAX 64  /* CustomTimeZone zones kept parsed per account */
+#define FH_HOLDS_MAX 1024   /* durable reader holds of one account (one per analytics application) \
+                             */
 #define FH_DATA_KEYS_MAX 16 /* data keys of a delivery stream (one per key it used) */
 
 /* A bucket of another S3-compatible server (--s3-external-buckets; external.c). */
@@ -150,6 +152,8 @@ struct sl_firehose {
     } tzs[FH_TZ_CACHE_MAX];
     size_t tz_count;
     struct sl_fh_reader *readers; /* reader.c: the open readers (mu) */
+    struct fh_hold *holds;        /* reader.c: the durable holds, in firehose.db too (mu) */
+    size_t hold_count;
 };
 
 /* ---- value trees (values.c) ---- */
@@ -257,9 +261,14 @@ int fh_put_object(sl_firehose_t *fh, const fh_stream_t *s, const fh_dest_t *d, c
 /* ---- readers (reader.c) ---- */
 /* Waits (fh->mu held) until no reader reads s's log, before the log of a deleted s is closed. */
 void fh_readers_wait(sl_firehose_t *fh, const fh_stream_t *s);
-/* The trim cut-off of s lowered so that no open reader loses a record it has not read. Takes
+/* The trim cut-off of s lowered so that no open reader loses a record it has not read, and no
+ * durable hold (sl_firehose_reader_commit) a record its holder has not committed. Takes
  * fh->mu. */
 int64_t fh_readers_hold(sl_firehose_t *fh, const fh_stream_t *s, int64_t cutoff_ms);
+/* Loads the durable holds from firehose.db (at open, before the delivery thread starts) and
+ * frees them (at close). */
+int fh_holds_load(sl_firehose_t *fh);
+void fh_holds_free(sl_firehose_t *fh);
 
 /* ---- metrics (metrics.c) ---- */
 void fh_metrics_open(fh_stream_t *s);

@@ -7,6 +7,7 @@
 #include "firehose/reader.h"
 
 #include "core/common.h"
+#include "core/log.h"
 #include "firehose/internal.h"
 
 #include <inttypes.h>
@@ -14,6 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A committed position's hold (sl_firehose_reader_commit), kept in firehose.db. */
+typedef struct fh_hold {
+    char holder[160];
+    char stream[72];
+    uint64_t log_id; /* 0: the stream's log was not known at the commit */
+    int64_t hold_ms; /* no record of the log that arrived at or after this is trimmed */
+} fh_hold_t;
 
 struct sl_fh_reader {
     sl_firehose_t *fh;
@@ -191,6 +200,115 @@ int64_t fh_readers_hold(sl_firehose_t *fh, const fh_stream_t *s, int64_t cutoff_
     for (const sl_fh_reader_t *r = fh->readers; r; r = r->next)
         if (strcmp(r->name, s->name) == 0 && (!r->positioned || r->log_id == s->log_id))
             cutoff_ms = SL_MIN(cutoff_ms, r->hold_ms);
+    for (size_t i = 0; i < fh->hold_count; i++) {
+        const fh_hold_t *h = &fh->holds[i];
+        if (strcmp(h->stream, s->name) == 0 && (h->log_id == 0 || h->log_id == s->log_id))
+            cutoff_ms = SL_MIN(cutoff_ms, h->hold_ms);
+    }
     pthread_mutex_unlock(&fh->mu);
     return cutoff_ms;
+}
+
+/* ---- durable holds: table "holds" of firehose.db, holder -> "<stream> <log id> <hold ms>" ---- */
+
+static const char HOLDS[] = "holds";
+
+static int hold_parse(const void *val, size_t len, fh_hold_t *h) {
+    char text[160];
+    if (len >= sizeof text) return SL_ECORRUPT;
+    memcpy(text, val, len);
+    text[len] = 0;
+    char stream[80];
+    unsigned long long log_id;
+    long long hold_ms;
+    if (sscanf(text, "%79s %llu %lld", stream, &log_id, &hold_ms) != 3 ||
+        strlen(stream) >= sizeof h->stream)
+        return SL_ECORRUPT;
+    snprintf(h->stream, sizeof h->stream, "%s", stream);
+    h->log_id = log_id;
+    h->hold_ms = hold_ms;
+    return 0;
+}
+
+static int holds_table(void *ctx, const char *table, const void *meta, size_t len) {
+    (void)ctx, (void)table, (void)meta, (void)len;
+    return 0;
+}
+
+static int holds_item(void *ctx, const char *table, const void *key, size_t key_len,
+                      const void *val, size_t val_len) {
+    sl_firehose_t *fh = ctx;
+    if (strcmp(table, HOLDS) != 0) return 0;
+    fh_hold_t h;
+    if (key_len >= sizeof h.holder || hold_parse(val, val_len, &h) != 0 ||
+        fh->hold_count == FH_HOLDS_MAX) {
+        SL_ERROR("firehose: a reader hold of firehose.db cannot be read; it is dropped");
+        return 0;
+    }
+    memcpy(h.holder, key, key_len);
+    h.holder[key_len] = 0;
+    fh->holds[fh->hold_count++] = h;
+    return 0;
+}
+
+int fh_holds_load(sl_firehose_t *fh) {
+    fh->holds = calloc(FH_HOLDS_MAX, sizeof *fh->holds);
+    if (!fh->holds) return SL_ENOMEM;
+    return sl_itemstore_load(fh->store, holds_table, holds_item, fh);
+}
+
+void fh_holds_free(sl_firehose_t *fh) {
+    free(fh->holds);
+    fh->holds = NULL;
+    fh->hold_count = 0;
+}
+
+static fh_hold_t *hold_find(sl_firehose_t *fh, const char *holder) {
+    for (size_t i = 0; i < fh->hold_count; i++)
+        if (strcmp(fh->holds[i].holder, holder) == 0) return &fh->holds[i];
+    return NULL;
+}
+
+int sl_firehose_reader_commit(sl_fh_reader_t *r, const char *holder) {
+    sl_firehose_t *fh = r->fh;
+    fh_hold_t h = {0};
+    if (!*holder || strlen(holder) >= sizeof h.holder) return SL_EINVAL;
+    snprintf(h.holder, sizeof h.holder, "%s", holder);
+    snprintf(h.stream, sizeof h.stream, "%s", r->name);
+    pthread_mutex_lock(&fh->mu);
+    h.log_id = r->positioned ? r->log_id : 0;
+    h.hold_ms = r->hold_ms; /* the reader's owner reads on one thread: this is its position's */
+    const fh_hold_t *old = hold_find(fh, holder);
+    bool same = old && strcmp(old->stream, h.stream) == 0 && old->log_id == h.log_id &&
+                old->hold_ms == h.hold_ms;
+    bool full = !old && fh->hold_count == FH_HOLDS_MAX;
+    pthread_mutex_unlock(&fh->mu);
+    if (same) return 0;
+    if (full) return SL_ELIMIT;
+    char val[160];
+    int n = snprintf(val, sizeof val, "%s %" PRIu64 " %" PRId64, h.stream, h.log_id, h.hold_ms);
+    sl_itemstore_op_t op = {SL_ITEMSTORE_PUT_ITEM, HOLDS, holder, strlen(holder), val, (size_t)n};
+    int rc = fh_store_write(fh, &op, 1);
+    if (rc) return rc;
+    pthread_mutex_lock(&fh->mu);
+    fh_hold_t *at = hold_find(fh, holder);
+    if (!at && fh->hold_count < FH_HOLDS_MAX) at = &fh->holds[fh->hold_count++];
+    if (at) *at = h;
+    pthread_mutex_unlock(&fh->mu);
+    return 0;
+}
+
+int sl_firehose_hold_release(sl_firehose_t *fh, const char *holder) {
+    pthread_mutex_lock(&fh->mu);
+    bool held = hold_find(fh, holder) != NULL;
+    pthread_mutex_unlock(&fh->mu);
+    if (!held) return 0;
+    sl_itemstore_op_t op = {SL_ITEMSTORE_DELETE_ITEM, HOLDS, holder, strlen(holder), NULL, 0};
+    int rc = fh_store_write(fh, &op, 1);
+    if (rc) return rc;
+    pthread_mutex_lock(&fh->mu);
+    fh_hold_t *at = hold_find(fh, holder);
+    if (at) *at = fh->holds[--fh->hold_count];
+    pthread_mutex_unlock(&fh->mu);
+    return 0;
 }

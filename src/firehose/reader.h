@@ -4,7 +4,7 @@
  * delivery goes on; here a reader reads them, in order, from the delivery stream's buffer log (the
  * log the delivery cuts objects from), with a position of its own that it saves and restores as
  * text (LAST_STOPPED_POINT). While a reader is open, the delivery does not trim records it has not
- * read yet.
+ * read yet; a position its owner committed (sl_firehose_reader_commit) is held across restarts.
  *
  * Blocking: a read waits for the storage read, so it belongs on a service's own thread, never a
  * network or storage thread. One reader is used by one thread; close readers before
@@ -49,5 +49,16 @@ int sl_firehose_reader_save(const sl_fh_reader_t *r, char *out, size_t cap);
 int sl_firehose_reader_restore(sl_fh_reader_t *r, const char *text, size_t len);
 /* The parser behind _restore: 0 with the log id and next seq, or SL_EINVAL. */
 int sl_firehose_reader_parse(const char *text, size_t len, uint64_t *log_id, uint64_t *next_seq);
+
+/* Durable holds. A reader's hold lives as long as the reader; after a restart (or kill -9) its
+ * owner re-opens it and restores its position, but the delivery may run first. So an owner that
+ * saves its position durably commits it here, right after it wrote what _save gave: from then
+ * on, across restarts too, the delivery trims no record from that position on (of the log the
+ * reader reads) until the holder commits a later position or releases the hold. `holder` names
+ * the owner in the account (at most 159 bytes; one hold each). Returns 0, SL_EINVAL, SL_ELIMIT
+ * (FH_HOLDS_MAX holders) or a firehose.db error (the hold is then unchanged). */
+int sl_firehose_reader_commit(sl_fh_reader_t *r, const char *holder);
+/* Drops holder's hold (none: 0). */
+int sl_firehose_hold_release(sl_firehose_t *fh, const char *holder);
 
 #endif

@@ -9,8 +9,9 @@ clock, and a move past the window's end closes it."""
 import json
 
 from helpers import client_for, unique_name, wait_until
-from test_analytics_apps import create, kda_for, read_all, stream, start
-from test_analytics_examples import App, Clock, ms
+from test_analytics_apps import ROLE, create, kda_for, read_all, stream, start
+from test_analytics_examples import App, Clock, delivery_stream, fh_clients, json_input, ms, \
+    start_v1, stream_output
 
 CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker VARCHAR(4), n BIGINT, total DOUBLE);
 CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
@@ -79,6 +80,77 @@ def test_open_window_survives_kill_9(make_server):
     rows = [json.loads(r) for r in read_all(kinesis, out_name)][3:]
     assert [(r["TICKER"], r["N"], r["TOTAL"]) for r in rows] == [("AMZN", 1, 1000.0)]
     assert "does not fit its positions or code" in srv.stderr_tail()
+
+
+HOLD_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker VARCHAR(4), n INTEGER);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM ticker, n FROM "SOURCE_SQL_STREAM_001" WHERE price > 10;
+"""
+
+
+def test_delivery_stream_hold_survives_kill_9(make_server):
+    """An application behind on a delivery stream input keeps its records through a kill -9.
+    Its output stream is deleted, so it reads on but cannot save a position past the rows it
+    could not write; meanwhile the delivery stream delivers 4 MB to S3 and trims its buffer
+    (segments of 1 MiB). The hold on what the saved position has not read is kept in
+    firehose.db, so neither the trims before the kill nor the delivery that runs at start
+    (before the application is back) drop those records: once its output stream exists again,
+    the application writes a row for every record after its saved position."""
+    srv = make_server(segment_bytes=1048576)
+    (fh, s3), kinesis, kda = fh_clients(srv), client_for(srv), kda_for(srv)
+    in_name, in_arn, bucket = delivery_stream(fh, s3, "hold")
+    out_name = unique_name("holdout")
+    out_arn = stream(kinesis, out_name)
+    inp = json_input(in_arn, [("TICKER", "VARCHAR(4)", "$.ticker"), ("PRICE", "DOUBLE", "$.price"),
+                              ("N", "INTEGER", "$.n")])
+    del inp["KinesisStreamsInput"]
+    inp["KinesisFirehoseInput"] = {"ResourceARN": in_arn, "RoleARN": ROLE}
+    name = unique_name("holdapp")
+    kda.create_application(ApplicationName=name, ApplicationCode=HOLD_CODE, Inputs=[inp],
+                           Outputs=[stream_output(out_arn)])
+    start_v1(kda, name, "NOW")
+
+    def put(numbers):
+        fh.put_record_batch(DeliveryStreamName=in_name, Records=[
+            {"Data": json.dumps({"ticker": "AMZN", "price": 20, "n": n,
+                                 "pad": "x" * 2000}).encode()} for n in numbers])
+
+    def delivered():
+        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+                for o in page.get("Contents", [])]
+        return sum(s3.get_object(Bucket=bucket, Key=k)["Body"].read().count(b'"n":')
+                   for k in keys)
+
+    put([0])
+    wait_until(lambda: len(read_all(kinesis, out_name)) == 1, timeout=30, what="the first row")
+    wait_until(lambda: list(srv.data_dir.rglob("analytics.db.%s.pos" % name)), timeout=15,
+               what="the position saved")
+    pos = list(srv.data_dir.rglob("analytics.db.%s.pos" % name))[0]
+    wait_until(lambda: pos.read_text().startswith("firehose ") and
+               int(pos.read_text().split()[2]) >= 1, timeout=15,
+               what="the position after the first record saved")
+    saved = pos.read_text()
+    kinesis.delete_stream(StreamName=out_name)
+    wait_until(lambda: out_name not in kinesis.list_streams()["StreamNames"], timeout=30,
+               what="the output stream deleted")
+    for first in range(1, 2001, 500):  # 2,000 records of 2 KB: four segments' worth
+        put(range(first, first + 500))
+    wait_until(lambda: delivered() == 2001, timeout=60, what="the records delivered to S3")
+    put([2001])  # one more delivery, and trim
+    wait_until(lambda: delivered() == 2002, timeout=60, what="the last record delivered")
+    assert pos.read_text() == saved  # the application is behind: its rows could not be written
+    srv.restart(kill=True)
+    kinesis = client_for(srv)
+    stream(kinesis, out_name)
+    rows = []
+
+    def caught_up():
+        rows[:] = [json.loads(r) for r in read_all(kinesis, out_name)]
+        return any(r["N"] == 2001 for r in rows)
+
+    wait_until(caught_up, timeout=60, what="the last record's row after the restart")
+    # rows go out in the order of their records: every record after the saved position is there
+    assert sorted({r["N"] for r in rows}) == list(range(1, 2002))
 
 
 LIMIT_CODE = """CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (qty INTEGER, n BIGINT);
