@@ -479,6 +479,8 @@
 #define SL_FN_ZIP_ENTRIES_MAX 20000
 /* an environment idle this long is stopped */
 #define SL_FN_IDLE_MS 300000
+/* A warm environment is replaced when its role credentials expire within this (seconds). */
+#define SL_FN_CREDS_RENEW_S 600
 /* init phase (start to the first /next) allowed on top of the function's timeout: 10 s (AWS) */
 #define SL_FN_INIT_TIMEOUT_MS 10000
 /* RLIMIT_DATA of a function's process: MemorySize plus this (thread stacks and the runtime's own

@@ -238,11 +238,31 @@ static env_t *spawn(sl_functions_t *fns, fn_t *f, int *rc_out) {
     strv_add(&envp, "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
     strv_add(&envp, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", c->name);
     strv_add(&envp, "AWS_LAMBDA_LOG_STREAM_NAME=%s/[$LATEST]%.32s", stream_day, e->token);
+    bool own_endpoint = false;
     for (size_t i = 0; i < c->env_len;) {
         const char *k = c->env + i, *v = k + strlen(k) + 1;
         strv_add(&envp, "%s=%s", k, v);
+        own_endpoint = own_endpoint || strcmp(k, "AWS_ENDPOINT_URL") == 0;
         i = (size_t)(v + strlen(v) + 1 - c->env);
     }
+    /* the execution role's session, and this server as the SDKs' endpoint (docs/functions.md,
+     * "Calling AWS services from a function") */
+    if (fns->endpoint_url[0] && !own_endpoint)
+        strv_add(&envp, "AWS_ENDPOINT_URL=%s", fns->endpoint_url);
+    sl_fn_creds_t *creds = fns->role_fn ? malloc(sizeof *creds) : NULL;
+    int role_rc = creds ? fns->role_fn(fns->role_ctx, f->account->id, c->role, c->name,
+                                       sl_time_now_ms() / 1000, creds)
+                        : SL_ENOTFOUND;
+    if (role_rc == 0) {
+        strv_add(&envp, "AWS_ACCESS_KEY_ID=%s", creds->access_key_id);
+        strv_add(&envp, "AWS_SECRET_ACCESS_KEY=%s", creds->secret);
+        if (creds->session_token[0]) strv_add(&envp, "AWS_SESSION_TOKEN=%s", creds->session_token);
+        e->creds_expire_s = creds->expiration_s;
+    } else if (fns->role_fn) {
+        SL_WARN("function %s: its role %s cannot be assumed (%s): it runs without credentials",
+                c->name, c->role, sl_strerror(role_rc));
+    }
+    free(creds);
     if (!strv_finish(&argv) || !strv_finish(&envp)) goto fail;
     *rc_out = SL_EIO;
     devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -406,8 +426,16 @@ static int start_inv(sl_functions_t *fns, fn_t *f, inv_t *inv, const char **reas
         return SL_ELIMIT;
     }
     env_t *e = NULL;
+    /* an environment whose role credentials expire within SL_FN_CREDS_RENEW_S is replaced, as
+     * Lambda's are before their session ends */
+    int64_t renew_s = sl_time_now_ms() / 1000 + SL_FN_CREDS_RENEW_S;
     for (env_t *x = fns->envs; x && !e; x = x->next)
-        if (x->fn == f && x->state == ENV_IDLE && x->code_rev == f->code_rev) e = x;
+        if (x->fn == f && x->state == ENV_IDLE && x->code_rev == f->code_rev) {
+            if (x->creds_expire_s && x->creds_expire_s <= renew_s)
+                stop_env(x);
+            else
+                e = x;
+        }
     bool cold = !e;
     if (cold) {
         if (live_envs(fns) >= SL_FN_ENVS_MAX && !evict_idle(fns)) {

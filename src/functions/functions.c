@@ -146,6 +146,31 @@ static void set_api(void *arg) {
     free(s);
 }
 
+typedef struct {
+    sl_functions_t *fns;
+    sl_fn_role_fn role_fn;
+    void *ctx;
+    char endpoint_url[128];
+} set_identity_t;
+
+static void set_identity(void *arg) {
+    set_identity_t *s = arg;
+    s->fns->role_fn = s->role_fn;
+    s->fns->role_ctx = s->ctx;
+    memcpy(s->fns->endpoint_url, s->endpoint_url, sizeof s->endpoint_url);
+    free(s);
+}
+
+/* Set on the supervisor's thread, which reads them. */
+void sl_functions_set_identity(sl_functions_t *fns, sl_fn_role_fn role_fn, void *ctx,
+                               const char *endpoint_url) {
+    set_identity_t *s = calloc(1, sizeof *s);
+    if (!s) return;
+    *s = (set_identity_t){.fns = fns, .role_fn = role_fn, .ctx = ctx};
+    snprintf(s->endpoint_url, sizeof s->endpoint_url, "%s", endpoint_url ? endpoint_url : "");
+    if (sl_loop_post(fns->loop, set_identity, s) != 0) free(s);
+}
+
 /* The supervisor reads runtime_api: it is set on its thread. */
 void sl_functions_set_runtime_api(sl_functions_t *fns, const char *host_port) {
     set_api_t *s = calloc(1, sizeof *s);

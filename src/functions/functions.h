@@ -43,6 +43,30 @@ void sl_functions_destroy(sl_functions_t *fns);
 /* The Runtime API's "host:port" (the runtime binding's loopback server); set before the first
  * invocation. */
 void sl_functions_set_runtime_api(sl_functions_t *fns, const char *host_port);
+/* ---- the execution role ---- */
+
+/* Credentials a function's processes get in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+ * AWS_SESSION_TOKEN, as Lambda gives them a session of the function's execution role. */
+typedef struct {
+    char access_key_id[24];
+    char secret[48];
+    char session_token[SL_AUTH_SESSION_TOKEN_BYTES_MAX]; /* "" for none */
+    int64_t expiration_s;                                /* 0: they do not expire */
+} sl_fn_creds_t;
+
+/* The composition root's hook: credentials of a session of role_arn for function `name` of
+ * account `account` at now_s. Returns 0, SL_EINVAL when Lambda may not assume the role
+ * (CreateFunction and UpdateFunctionConfiguration answer InvalidParameterValueException), or
+ * another SL_E*. Runs on the supervisor thread. */
+typedef int (*sl_fn_role_fn)(void *ctx, const char *account, const char *role_arn, const char *name,
+                             int64_t now_s, sl_fn_creds_t *out);
+
+/* Sets the role hook and the URL of this server's API, which processes get in AWS_ENDPOINT_URL
+ * (so that an AWS SDK in the function calls this server) unless the function's Environment sets
+ * it. Before the first invocation, like sl_functions_set_runtime_api. */
+void sl_functions_set_identity(sl_functions_t *fns, sl_fn_role_fn role_fn, void *ctx,
+                               const char *endpoint_url);
+
 /* Opens the functions of account `account_id` stored under dir/functions/ (creating nothing until
  * the first function), and resumes their queued Event invocations. */
 int sl_functions_account_open(sl_functions_t *fns, const char *account_id, const char *dir,

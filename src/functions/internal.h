@@ -21,7 +21,10 @@ struct sl_functions {
     sl_functions_config_t cfg; /* strings copied below */
     char region[64];
     char runtime_dir[SL_DATA_PATH_BYTES_MAX];
-    char runtime_api[96]; /* host:port of the Runtime API server */
+    char runtime_api[96];  /* host:port of the Runtime API server */
+    sl_fn_role_fn role_fn; /* the execution role's credentials (sl_functions_set_identity) */
+    void *role_ctx;
+    char endpoint_url[128]; /* AWS_ENDPOINT_URL of the processes, "" for none */
     char node_path[256], python_path[256];
     sl_loop_t *loop; /* the supervisor's */
     pthread_t thread;
@@ -97,7 +100,8 @@ struct env {
     sl_timer_t *timer;  /* the invocation's timeout, or the idle stop */
     int exit_status;    /* waitpid's, set by the reader thread before it posts the exit */
     int64_t spawned_ns;
-    int64_t init_ms; /* -1 until the first /next */
+    int64_t creds_expire_s; /* its role credentials' expiry (0: none): replaced before it */
+    int64_t init_ms;        /* -1 until the first /next */
     bool init_reported;
     env_t *next;
 };

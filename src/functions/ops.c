@@ -122,7 +122,21 @@ static bool apply_spec(sl_fn_op_t *op, sl_fn_config_t *cfg) {
             s->runtime);
         return false;
     }
-    if (s->has_role && strlen(s->role) >= sizeof cfg->role) {
+    sl_functions_t *fns = op->account->fns;
+    sl_fn_creds_t *creds = NULL;
+    int role_rc = 0;
+    if (s->has_role && strlen(s->role) < sizeof cfg->role && fns->role_fn) {
+        creds = malloc(sizeof *creds); /* a session token is 4 KiB: not on the stack */
+        role_rc = creds ? fns->role_fn(fns->role_ctx, op->account->id, s->role, cfg->name,
+                                       sl_time_now_ms() / 1000, creds)
+                        : SL_ENOMEM;
+        free(creds);
+        if (role_rc && role_rc != SL_EINVAL) {
+            fail_internal(op, role_rc);
+            return false;
+        }
+    }
+    if (s->has_role && (strlen(s->role) >= sizeof cfg->role || role_rc == SL_EINVAL)) {
         fail(op, "InvalidParameterValueException",
              "The role defined for the function cannot be "
              "assumed by Lambda.");

@@ -26,6 +26,7 @@ typedef struct {
     strs_t external_id[4];
     bool has_principal; /* a resource policy's statement: principals below */
     strs_t principals;  /* "*", account ids, root ARNs, user ARNs */
+    strs_t services;    /* {"Service": ...}: service principals ("lambda.amazonaws.com") */
 } statement_t;
 
 struct sl_iam_policy {
@@ -103,6 +104,7 @@ static bool any_cidr(const strs_t *s, const char *ip) {
  * or its own ARN. */
 static bool principal_matches(const char *p, const sl_iam_request_t *req) {
     if (strcmp(p, "*") == 0) return true;
+    if (req->principal_service) return false; /* a service is named under "Service" */
     const char *acct = req->principal_account;
     if (acct && strcmp(p, acct) == 0) return true;
     if (acct && strncmp(p, "arn:aws:iam::", 13) == 0 && strncmp(p + 13, acct, 12) == 0 &&
@@ -116,6 +118,8 @@ static bool applies(const statement_t *st, const sl_iam_request_t *req) {
         bool who = false;
         for (size_t i = 0; i < st->principals.count && !who; i++)
             who = principal_matches(st->principals.items[i], req);
+        for (size_t i = 0; i < st->services.count && !who && req->principal_service; i++)
+            who = strcmp(st->services.items[i], req->principal_service) == 0;
         if (!who) return false;
     }
     bool a = any_glob(&st->action, req->action, true);
@@ -241,18 +245,19 @@ static int condition(const sl_val_t *c, sl_arena_t *arena, statement_t *st, cons
     return 0;
 }
 
-/* Principal: "*" or {"AWS": string or list}. */
+/* Principal: "*" or a map of "AWS" and / or "Service", each a string or a list. */
 static int principal(const sl_val_t *v, sl_arena_t *arena, statement_t *st, const char **reason) {
     if (v->type == SL_VAL_STRING && strcmp(v->u.str.ptr, "*") == 0)
         return strings(v, arena, &st->principals, reason);
-    const sl_val_t *aws =
-        v->type == SL_VAL_MAP && v->u.map.count == 1 ? sl_val_get(v, "AWS") : NULL;
-    if (!aws) {
-        *reason = "Principal must be \"*\" or {\"AWS\": ...} (other principal types are not "
-                  "supported)";
+    const sl_val_t *aws = v->type == SL_VAL_MAP ? sl_val_get(v, "AWS") : NULL;
+    const sl_val_t *svc = v->type == SL_VAL_MAP ? sl_val_get(v, "Service") : NULL;
+    if ((!aws && !svc) || v->u.map.count != (size_t)(aws != NULL) + (svc != NULL)) {
+        *reason = "Principal must be \"*\" or {\"AWS\": ..., \"Service\": ...} (other principal "
+                  "types are not supported)";
         return SL_EINVAL;
     }
-    return strings(aws, arena, &st->principals, reason);
+    int rc = aws ? strings(aws, arena, &st->principals, reason) : 0;
+    return rc == 0 && svc ? strings(svc, arena, &st->services, reason) : rc;
 }
 
 static int statement(const sl_val_t *v, sl_arena_t *arena, bool resource_policy, statement_t *st,

@@ -31,6 +31,9 @@ typedef struct {
     /* who asks (resource policies' Principal): the principal's ARN and its 12-digit account */
     const char *principal_arn;
     const char *principal_account;
+    /* or a service principal ("lambda.amazonaws.com": a function's execution role), matched by
+     * {"Service": ...} and "*" only */
+    const char *principal_service;
     const char *external_id; /* AssumeRole's ExternalId (sts:ExternalId), or NULL */
 } sl_iam_request_t;
 
@@ -46,7 +49,8 @@ int sl_iam_policy_parse(const char *text, size_t len, sl_arena_t *arena, sl_iam_
                         const char **reason);
 /* A resource-based policy (a stream's or consumer's PutResourcePolicy): every statement also
  * names its Principal: "*" or {"AWS": one or a list of an account id, an account's root ARN
- * "arn:aws:iam::<account>:root" (any principal of that account), a user's ARN, or "*"}; a
+ * "arn:aws:iam::<account>:root" (any principal of that account), a user's ARN, or "*"} and / or
+ * {"Service": one or a list of service principals ("lambda.amazonaws.com")}; a
  * statement applies only to the principals it names. A statement without Resource (a role's
  * trust policy) applies to the resource the policy belongs to. */
 int sl_iam_resource_policy_parse(const char *text, size_t len, sl_arena_t *arena,

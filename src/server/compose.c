@@ -582,6 +582,9 @@ static int open_functions(sl_compose_t *root) {
                                      &root->accounts[0].functions);
 }
 
+static int function_role(void *ctx, const char *account, const char *role_arn, const char *name,
+                         int64_t now_s, sl_fn_creds_t *out);
+
 /* The Runtime API server (127.0.0.1, a free port), started after the main listener so that the
  * first "listening on" line of the log stays the API's. */
 static int start_runtime_api(sl_compose_t *root) {
@@ -603,6 +606,16 @@ static int start_runtime_api(sl_compose_t *root) {
     }
     char api[64];
     snprintf(api, sizeof api, "127.0.0.1:%d", sl_http_server_port(root->runtime_http));
+    /* the processes' SDKs call this server: its HTTP port, on loopback when it listens on
+     * every address */
+    const char *host = root->cfg.bind;
+    if (!host[0] || strcmp(host, "0.0.0.0") == 0) host = "127.0.0.1";
+    if (strcmp(host, "::") == 0 || strcmp(host, "[::]") == 0) host = "[::1]";
+    char endpoint[128];
+    snprintf(endpoint, sizeof endpoint, "http://%s%s%s:%d",
+             strchr(host, ':') && host[0] != '[' ? "[" : "", host,
+             strchr(host, ':') && host[0] != '[' ? "]" : "", sl_http_server_port(root->http));
+    sl_functions_set_identity(root->functions, function_role, root, endpoint);
     sl_functions_set_runtime_api(root->functions, api);
     SL_INFO("functions: Runtime API on %s", api);
     return 0;
@@ -1020,6 +1033,64 @@ static int sts_assume(void *ctx, sl_sts_assume_t *op) {
     }
     sl_arena_deinit(&arena);
     free(role);
+    return rc;
+}
+
+/* The functions' execution roles (functions/functions.h): as Lambda does, the function's
+ * processes get a session of its Role, which must trust the service principal
+ * lambda.amazonaws.com with sts:AssumeRole; the session lasts the role's MaxSessionDuration and is
+ * named after the function. Open mode checks nothing: requests signed with the account's id as
+ * access key land in the function's account. */
+static int function_role(void *ctx, const char *account, const char *role_arn, const char *name,
+                         int64_t now_s, sl_fn_creds_t *out) {
+    sl_compose_t *root = ctx;
+    memset(out, 0, sizeof *out);
+    if (strcmp(root->cfg.auth, "sigv4") != 0) {
+        snprintf(out->access_key_id, sizeof out->access_key_id, "%s", account);
+        snprintf(out->secret, sizeof out->secret, "sluice-open-mode");
+        return 0;
+    }
+    char owner[16];
+    const char *slash = role_arn ? strrchr(role_arn, '/') : NULL;
+    if (!role_arn || strncmp(role_arn, "arn:aws:iam::", 13) != 0 || !arn_account(role_arn, owner) ||
+        !strstr(role_arn, ":role/") || !slash || !slash[1] || !account_find(root, owner))
+        return SL_EINVAL;
+    sl_iam_role_t *role = malloc(sizeof *role);
+    sl_iam_session_t *s = calloc(1, sizeof *s);
+    sl_iam_session_creds_t *creds = malloc(sizeof *creds);
+    sl_arena_t arena;
+    sl_arena_init(&arena, 4096);
+    int rc = role && s && creds ? 0 : SL_ENOMEM;
+    if (rc == 0 && sl_iam_role_get(root->roles, owner, slash + 1, role) != 0) rc = SL_EINVAL;
+    if (rc == 0) {
+        sl_iam_policy_t *trust = NULL;
+        const char *reason = NULL;
+        sl_iam_request_t req = {.action = "sts:AssumeRole",
+                                .resource = role_arn,
+                                .principal_service = "lambda.amazonaws.com"};
+        if (sl_iam_resource_policy_parse(role->trust, strlen(role->trust), &arena, &trust,
+                                         &reason) != 0 ||
+            sl_iam_policy_decide(trust, &req) != SL_IAM_ALLOW)
+            rc = SL_EINVAL;
+    }
+    if (rc == 0) {
+        s->role = true;
+        s->expiration_s = now_s + role->max_session_s;
+        snprintf(s->account_id, sizeof s->account_id, "%s", owner);
+        snprintf(s->user_name, sizeof s->user_name, "%s", role->name);
+        snprintf(s->role_session, sizeof s->role_session, "%s", name);
+        rc = sl_iam_session_issue(root->session_key, s, creds);
+    }
+    if (rc == 0) {
+        snprintf(out->access_key_id, sizeof out->access_key_id, "%s", creds->access_key_id);
+        snprintf(out->secret, sizeof out->secret, "%s", creds->secret);
+        snprintf(out->session_token, sizeof out->session_token, "%s", creds->session_token);
+        out->expiration_s = s->expiration_s;
+    }
+    sl_arena_deinit(&arena);
+    free(role);
+    free(s);
+    free(creds);
     return rc;
 }
 

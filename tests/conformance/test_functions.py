@@ -621,6 +621,15 @@ def test_only_admins_create_functions_when_signatures_are_verified(make_server, 
                             config=Config(retries={"max_attempts": 0}))
 
     boss, app = client("AKIDADMIN", "s1"), client("AKIDAPP", "s2")
+    import json
+    import boto3
+    iam = boto3.client("iam", endpoint_url=srv.endpoint, region_name="us-east-1",
+                       aws_access_key_id="AKIDADMIN", aws_secret_access_key="s1")
+    # the execution role must exist and trust Lambda when signatures are verified
+    iam.create_role(RoleName="lambda-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}))
     name = fn_name("auth")
     with pytest.raises(app.exceptions.ClientError) as e:
         create(app, name, "python3.12", "app.handler", {"app.py": (PYTHON_HANDLER, 0o644)})
@@ -632,10 +641,6 @@ def test_only_admins_create_functions_when_signatures_are_verified(make_server, 
     with pytest.raises(app.exceptions.ClientError) as e:
         invoke(app, name, {})
     assert e.value.response["Error"]["Code"] == "AccessDeniedException"
-    import json
-    import boto3
-    iam = boto3.client("iam", endpoint_url=srv.endpoint, region_name="us-east-1",
-                       aws_access_key_id="AKIDADMIN", aws_secret_access_key="s1")
     iam.create_user(UserName="invoker")
     key = iam.create_access_key(UserName="invoker")["AccessKey"]
     iam.put_user_policy(UserName="invoker", PolicyName="invoke", PolicyDocument=json.dumps({
@@ -659,3 +664,103 @@ def test_functions_off(make_server):
     with pytest.raises(lam.exceptions.ServiceException) as e:
         lam.list_functions()
     assert "--functions off" in e.value.response["Error"]["Message"]
+
+
+# --- calling AWS services from a function (docs/functions.md) -----------------------------------
+
+PYTHON_PUTTER = """
+import boto3
+def handler(event, context):
+    # no endpoint and no credentials in the code: the environment gives both, as on Lambda
+    k = boto3.client("kinesis")
+    try:
+        r = k.put_record(StreamName=event["stream"], Data=b"from-fn", PartitionKey="p")
+        return {"seq": r["SequenceNumber"]}
+    except k.exceptions.ClientError as e:
+        return {"error": e.response["Error"]["Code"], "message": e.response["Error"]["Message"]}
+"""
+
+
+def sdk_env():
+    """The functions run the system python3; their package brings a boto3 that reads
+    AWS_ENDPOINT_URL (as a Lambda deployment package bundles a newer SDK): the one of the tests."""
+    import botocore
+    return {"Variables": {"PYTHONPATH": os.path.dirname(os.path.dirname(botocore.__file__))}}
+
+
+def read_all(kinesis, stream):
+    it = kinesis.get_shard_iterator(StreamName=stream, ShardId="shardId-000000000000",
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return kinesis.get_records(ShardIterator=it)["Records"]
+
+
+def test_function_calls_kinesis_with_its_environment(make_server):
+    from helpers import client_for, create_stream_and_wait
+    srv = make_server()
+    lam, kinesis = _lambda(srv), client_for(srv)
+    stream = unique_name("fnput")
+    create_stream_and_wait(kinesis, stream, 1)
+    name = fn_name("put")
+    create(lam, name, "python3.12", "app.handler", {"app.py": (PYTHON_PUTTER, 0o644)},
+           Environment=sdk_env())
+    _, out = invoke(lam, name, {"stream": stream})
+    assert "seq" in out, out
+    recs = read_all(kinesis, stream)
+    assert [(r["Data"], r["SequenceNumber"]) for r in recs] == [(b"from-fn", out["seq"])]
+
+
+def test_function_role_session_when_signatures_are_verified(make_server, tmp_path):
+    """--auth sigv4: the function's processes get a session of its Role (which must trust
+    lambda.amazonaws.com), and its calls are allowed by that role's policies only."""
+    import boto3
+    from helpers import create_stream_and_wait
+    creds = tmp_path / "credentials"
+    creds.write_text("[boss]\naws_access_key_id = AKIDADMIN\naws_secret_access_key = s1\n"
+                     "admin = true\n")
+    srv = make_server(auth="sigv4", credentials=str(creds))
+    kw = dict(endpoint_url=srv.endpoint, region_name="us-east-1", aws_access_key_id="AKIDADMIN",
+              aws_secret_access_key="s1")
+    lam = boto3.client("lambda", **kw)
+    iam, kinesis = boto3.client("iam", **kw), boto3.client("kinesis", **kw)
+    stream = unique_name("fnrole")
+    create_stream_and_wait(kinesis, stream, 1)
+    lambda_trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]})
+    user_trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+        "Action": "sts:AssumeRole"}]})
+    writer = iam.create_role(RoleName="fn-writer", AssumeRolePolicyDocument=lambda_trust)
+    iam.put_role_policy(RoleName="fn-writer", PolicyName="put", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kinesis:PutRecord",
+                                                "Resource": "*"}]}))
+    reader = iam.create_role(RoleName="fn-reader", AssumeRolePolicyDocument=lambda_trust)
+    not_lambda = iam.create_role(RoleName="not-for-lambda", AssumeRolePolicyDocument=user_trust)
+    files = {"app.py": (PYTHON_PUTTER, 0o644)}
+
+    # a role Lambda may not assume, or one that does not exist: refused, as AWS does
+    for role in (not_lambda["Role"]["Arn"], "arn:aws:iam::000000000000:role/nobody"):
+        with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+            lam.create_function(FunctionName=fn_name("bad"), Runtime="python3.12",
+                                Handler="app.handler", Role=role,
+                                Code={"ZipFile": make_zip(files)})
+        assert e.value.response["Error"]["Message"] == \
+            "The role defined for the function cannot be assumed by Lambda."
+
+    name = fn_name("w")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler",
+                        Role=writer["Role"]["Arn"], Code={"ZipFile": make_zip(files)},
+                        Environment=sdk_env())
+    lam.get_waiter("function_active_v2").wait(FunctionName=name,
+                                              WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    _, out = invoke(lam, name, {"stream": stream})
+    assert "seq" in out, out
+    assert [r["Data"] for r in read_all(kinesis, stream)] == [b"from-fn"]
+
+    # the role without a policy: the call inside the function is denied, naming the session
+    lam.update_function_configuration(FunctionName=name, Role=reader["Role"]["Arn"])
+    _, out = invoke(lam, name, {"stream": stream})
+    assert out["error"] == "AccessDeniedException", out
+    assert ("arn:aws:sts::000000000000:assumed-role/fn-reader/" + name) in out["message"]
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.update_function_configuration(FunctionName=name, Role=not_lambda["Role"]["Arn"])

@@ -151,6 +151,35 @@ static void test_resource_policy(void) {
     CHECK_EQ_INT(
         sl_iam_resource_policy_parse(no_principal, strlen(no_principal), &arena, &p, &reason),
         SL_EINVAL);
+    /* a service principal (a function's execution role): matched by "Service" only, never by an
+     * account or ARN entry, and "Service" never matches a user */
+    const char *lambda = "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"Service\":"
+                         "[\"lambda.amazonaws.com\"],\"AWS\":\"444455556666\"},\"Action\":"
+                         "\"sts:AssumeRole\"}}";
+    CHECK_EQ_INT(sl_iam_resource_policy_parse(lambda, strlen(lambda), &arena, &p, &reason), 0);
+    sl_iam_request_t svc = {.action = "sts:AssumeRole",
+                            .resource = "arn:aws:iam::111122223333:role/fn",
+                            .principal_service = "lambda.amazonaws.com"};
+    CHECK(sl_iam_policy_decide(p, &svc) == SL_IAM_ALLOW);
+    svc.principal_service = "ec2.amazonaws.com";
+    CHECK(sl_iam_policy_decide(p, &svc) == SL_IAM_IMPLICIT_DENY);
+    CHECK(sl_iam_policy_decide(p, &r) == SL_IAM_ALLOW); /* the account entry still works */
+    const char *only_svc = "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"Service\":"
+                           "\"lambda.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}}";
+    CHECK_EQ_INT(sl_iam_resource_policy_parse(only_svc, strlen(only_svc), &arena, &p, &reason), 0);
+    CHECK(sl_iam_policy_decide(p, &r) == SL_IAM_IMPLICIT_DENY);
+    sl_iam_request_t acct_named = {.action = "sts:AssumeRole",
+                                   .resource = "arn:aws:iam::111122223333:role/fn",
+                                   .principal_account = "444455556666",
+                                   .principal_service = "lambda.amazonaws.com"};
+    const char *acct = "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
+                       "\"444455556666\"},\"Action\":\"sts:AssumeRole\"}}";
+    CHECK_EQ_INT(sl_iam_resource_policy_parse(acct, strlen(acct), &arena, &p, &reason), 0);
+    CHECK(sl_iam_policy_decide(p, &acct_named) == SL_IAM_IMPLICIT_DENY);
+    const char *federated = "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{"
+                            "\"Federated\":\"x\"},\"Action\":\"sts:AssumeRole\"}}";
+    CHECK_EQ_INT(sl_iam_resource_policy_parse(federated, strlen(federated), &arena, &p, &reason),
+                 SL_EINVAL);
 }
 
 /* sts:ExternalId in a trust policy: StringEquals and StringLike need the key, their negations
