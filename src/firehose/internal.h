@@ -19,7 +19,8 @@
 #define FH_TAGS_MAX 50      /* AWS: tags per delivery stream */
 #define FH_EXTERNAL_MAX 64  /* buckets mapped to external S3-compatible servers */
 #define FH_TZ_CACHE_MAX 64  /* CustomTimeZone zones kept parsed per account */
-#define FH_HOLDS_MAX 1024   /* durable reader holds of one account (one per analytics application) \
+#define FH_HOLDS_MAX                                                                               \
+    1024                    /* durable reader holds of one account (one per analytics application) \
                              */
 #define FH_DATA_KEYS_MAX 16 /* data keys of a delivery stream (one per key it used) */
 
