@@ -880,6 +880,15 @@ static size_t hot_near(const hot_t *h, int32_t i, int32_t *out) {
     return n;
 }
 
+/* A new stamp for marks: when the counter wraps, the old marks are cleared, so that one left
+ * from 2^32 stamps ago is never taken for a current one. */
+static void next_epoch(uint32_t *epoch, uint32_t *marks, size_t n) {
+    if (++*epoch == 0) {
+        memset(marks, 0, n * sizeof *marks);
+        *epoch = 1;
+    }
+}
+
 static bool hot_core(const hot_t *h, int32_t i) {
     return (size_t)h->nbr[i] >= h->min_points;
 }
@@ -1022,7 +1031,7 @@ static void hot_insert(hot_t *h, int32_t s) {
  * A search from the first, expanding the seeds it reaches first, until it has reached them all. */
 static bool hot_connected(hot_t *h, const int32_t *seeds, size_t nseeds) {
     if (nseeds < 2) return true;
-    h->epoch++;
+    next_epoch(&h->epoch, h->seen, h->window);
     size_t qh = 0, qt = 0, reached = 1, sh = 0, st = 0;
     int32_t *sq = h->list; /* the seeds reached, expanded first */
     h->seen[seeds[0]] = h->epoch;
@@ -1096,8 +1105,8 @@ static void hot_remove(hot_t *h, int32_t q) {
     hot_leave(h, q);
     if (!q_core && !nlost) return; /* no dense point lost: every hotspot stands */
     /* the seeds and the points to place again, from the neighbourhoods of the lost points */
-    h->seed_epoch++;
-    h->epoch++;
+    next_epoch(&h->seed_epoch, h->seed, h->window);
+    next_epoch(&h->epoch, h->seen, h->window);
     size_t nseeds = 0, ncand = 0;
     for (size_t l = 0; l <= nlost; l++) {
         const int32_t *nb = h->near;
@@ -1124,7 +1133,7 @@ static void hot_remove(hot_t *h, int32_t q) {
         }
     }
     /* the hotspots that lost a dense point: split where their seeds no longer connect */
-    h->touch_epoch++;
+    next_epoch(&h->touch_epoch, h->touched, h->window);
     size_t ntouched = 0;
     for (size_t l = 0; l <= nlost; l++) {
         int32_t c = l < nlost ? h->cl[h->lost[l]] : q_core ? qc : -1;

@@ -221,10 +221,10 @@ static int hold_parse(const void *val, size_t len, fh_hold_t *h) {
     char stream[80];
     unsigned long long log_id;
     long long hold_ms;
-    if (sscanf(text, "%79s %llu %lld", stream, &log_id, &hold_ms) != 3 ||
-        strlen(stream) >= sizeof h->stream)
-        return SL_ECORRUPT;
-    snprintf(h->stream, sizeof h->stream, "%s", stream);
+    if (sscanf(text, "%79s %llu %lld", stream, &log_id, &hold_ms) != 3) return SL_ECORRUPT;
+    size_t n = strlen(stream);
+    if (n >= sizeof h->stream) return SL_ECORRUPT;
+    memcpy(h->stream, stream, n + 1);
     h->log_id = log_id;
     h->hold_ms = hold_ms;
     return 0;
