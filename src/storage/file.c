@@ -266,6 +266,7 @@ static void engine_free(sl_file_engine_t *e) {
     free(e->scratch.batch);
     free(e->scratch.jobs);
     free(e->scratch.djobs);
+    free(e->scratch.jbatch);
     free(e->registry.hash);
     sl_buf_free(&e->journal.buf);
     free(e->journal.path);

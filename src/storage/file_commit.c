@@ -310,7 +310,9 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
         else
             s->writer.needs_truncate = false;
     }
-    if (!rc && s->round.seg->index_bad) rc = sl_file_rebuild_active_index(s);
+    /* (a reader may have found the index bad since the chunk chose the journal) */
+    if (!rc && s->round.seg->index_bad && (rc = sl_file_round_fds(s)) == 0)
+        rc = sl_file_rebuild_active_index(s);
     bool durable;
     if (!rc && roll_requested && s->writer.nops == 0 && s->writer.end_seq > s->round.seg->base_seq)
         rc = shard_roll(s, &durable);
@@ -567,11 +569,96 @@ static inline void prefetch_shard(sl_file_shard_t *const *batch, size_t i, size_
     __builtin_prefetch(&s->tail, 1);
 }
 
-/* Commits the n shards of e->scratch.batch (at most the chunk size). */
-static void commit_chunk(sl_file_engine_t *e, size_t n) {
-    SL_ASSERT(jobs_reserve(e, n + 1) == 0);
+int sl_file_round_fds(sl_file_shard_t *s) {
+    sl_file_seg_t *a = s->round.seg;
+    if (a->fd >= 0 && a->idx_fd >= 0) return 0;
+    pthread_mutex_lock(&s->mu);
+    int rc = sl_file_seg_open_fds_locked(s, a);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
 
-    /* Take each shard's pending appends, create the files of new shards, then write. */
+/* Publishes a shard's round (the writer state becomes the readers' state, journaled frames join
+ * the tail) and completes its appends in order. */
+static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
+    sl_file_seg_t *a = s->round.seg;
+    bool to_tail = s->round.jnl && s->round.status == 0 && s->round.region;
+    pthread_mutex_lock(&s->mu);
+    bool appended = to_tail && sl_file_tail_append_locked(s);
+    if (to_tail && !appended) {
+        pthread_mutex_unlock(&s->mu);
+        sl_file_tail_append_failed(s);
+        pthread_mutex_lock(&s->mu);
+    }
+    a->size = s->writer.size;
+    a->end_seq = s->writer.end_seq;
+    a->npoints = s->writer.npoints_disk;
+    if (s->writer.end_seq > a->base_seq) {
+        a->first_arrival = s->writer.first_arrival;
+        a->last_arrival = s->writer.last_arrival;
+    }
+    uint64_t old_tip = s->next_seq;
+    s->next_seq = s->writer.end_seq;
+    if (s->round.region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
+    pthread_mutex_unlock(&s->mu);
+    if (s->round.status)
+        SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu "
+                 "completed",
+                 s->stream_key, s->shard_key, sl_strerror(s->round.status),
+                 s->writer.nops - s->round.ok_ops, s->round.ok_ops);
+    /* Out of descriptors is back-pressure for this round only, not a failed disk. */
+    if (s->round.status && s->round.status != SL_EAGAIN) engine_set_failed(e, s->round.status);
+    /* Wake readers first, then complete the appends in order. */
+    if (s->writer.end_seq != old_tip && e->base.cfg.on_commit)
+        e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->writer.end_seq);
+    size_t bytes = 0;
+    for (size_t k = 0; k < s->writer.nops; k++) {
+        sl_file_op_t *op = &s->writer.ops[k];
+        bytes += op->bytes;
+        if (k < s->round.ok_ops)
+            op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
+        else
+            op->cb(op->arg, s->round.status ? s->round.status : SL_EIO, 0, 0);
+    }
+    atomic_fetch_sub(&e->pending_bytes, bytes);
+    if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);
+    s->writer.nops = 0;
+    sl_buf_reset(&s->writer.buf);
+    if (appended) sl_file_tq_push(s); /* no-op when the tail was already queued */
+    /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
+     * them durable until the next checkpoint). A failure is retried later. */
+    if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES && sl_file_round_fds(s) == 0)
+        (void)sl_file_shard_flush_tail(s, a, false);
+    pthread_mutex_lock(&s->mu);
+    sl_file_seg_unref_locked(e, a);
+    s->round.seg = NULL;
+    s->in_batch = false;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int jbatch_reserve(sl_file_engine_t *e, size_t n) {
+    if (n <= e->scratch.jbatch_cap) return 0;
+    size_t cap = SL_MAX(n, 2 * e->scratch.jbatch_cap);
+    sl_file_shard_t **j = realloc(e->scratch.jbatch, cap * sizeof *j);
+    if (!j) return SL_ENOMEM;
+    e->scratch.jbatch = j;
+    e->scratch.jbatch_cap = cap;
+    return 0;
+}
+
+/* Commits the n shards of e->scratch.batch (at most the chunk size). Shares written to their
+ * segment are made durable and completed with the chunk; journaled shares wait in scratch.jbatch
+ * for the round's last chunk (`last`), which writes the entries of every chunk with one pwrite and
+ * syncs the journal once, in parallel with its own segment syncs: a round costs one journal sync
+ * however many chunks its shards need. */
+static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
+    SL_ASSERT(jobs_reserve(e, n + 1) == 0);
+    /* a few pointers per shard; nothing sensible to do without them */
+    SL_ASSERT(jbatch_reserve(e, e->scratch.njbatch + n) == 0);
+
+    /* Take each shard's pending appends, create the files of new shards, then write. Descriptors
+     * are opened only for shares written to their segment. */
     bool any_create = false;
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
@@ -597,7 +684,8 @@ static void commit_chunk(sl_file_engine_t *e, size_t n) {
         a->refs++;
         s->round.seg = a;
         s->round.create = !s->on_disk;
-        s->round.open_rc = s->round.create ? 0 : sl_file_seg_open_fds_locked(s, a);
+        s->round.open_rc = 0;
+        s->round.deferred = false;
         s->round.index_bad = a->index_bad;
         if (s->round.create) any_create = true;
         pthread_mutex_unlock(&s->mu);
@@ -607,21 +695,30 @@ static void commit_chunk(sl_file_engine_t *e, size_t n) {
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         prefetch_shard(e->scratch.batch, i, n);
+        if (s->round.jnl && s->round.create) {
+            /* created with its descriptors, which the journaled round does not need */
+            pthread_mutex_lock(&s->mu);
+            sl_file_seg_close_fds(e, s->round.seg);
+            pthread_mutex_unlock(&s->mu);
+        } else if (!s->round.jnl && !s->round.open_rc) {
+            s->round.open_rc = sl_file_round_fds(s);
+        }
         shard_write_round(s, s->round.roll, s->round.open_rc);
+        if (e->base.cfg.durability == SL_DURABILITY_SYNC && s->round.jnl && s->round.status == 0 &&
+            s->round.region) {
+            s->round.deferred = true;
+            e->scratch.jbatch[e->scratch.njbatch++] = s;
+        }
     }
-    /* Group commit: one fdatasync of the journal for the journaled shards, one per shard written
-     * directly, in parallel. */
+    /* Group commit: one fdatasync of the journal for the round's journaled shards (with its last
+     * chunk), one per shard written directly, in parallel. */
     if (e->base.cfg.durability == SL_DURABILITY_SYNC) {
         size_t nj = 0;
-        bool jused = false;
+        bool jused = last && e->scratch.njbatch > 0;
         int jrc = 0;
         uint64_t jnext = 0;
-        for (size_t i = 0; i < n && !jused; i++) {
-            sl_file_shard_t *s = e->scratch.batch[i];
-            jused = s->round.jnl && s->round.status == 0 && s->round.region;
-        }
         if (jused) {
-            jrc = sl_file_journal_write(e, n, &jnext);
+            jrc = sl_file_journal_write(e, e->scratch.jbatch, e->scratch.njbatch, &jnext);
             if (!jrc) e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = e->journal.fd};
         }
         size_t first_shard_job = nj;
@@ -637,79 +734,44 @@ static void commit_chunk(sl_file_engine_t *e, size_t n) {
                 sl_file_journal_failed(e, jrc);
             else
                 e->journal.write_lsn = jnext;
+            for (size_t i = 0; i < e->scratch.njbatch; i++) {
+                sl_file_shard_t *s = e->scratch.jbatch[i];
+                if (jrc) {
+                    region_rollback(s);
+                    s->round.status = jrc;
+                } else {
+                    s->round.ok_ops = s->writer.nops;
+                }
+            }
         }
         nj = first_shard_job;
         for (size_t i = 0; i < n; i++) {
             sl_file_shard_t *s = e->scratch.batch[i];
-            if (!(s->round.status == 0 && s->round.region)) continue;
-            int rc = s->round.jnl ? jrc : e->scratch.jobs[nj++].rc;
+            if (s->round.jnl || !(s->round.status == 0 && s->round.region)) continue;
+            int rc = e->scratch.jobs[nj++].rc;
             if (rc) {
                 region_rollback(s);
                 s->round.status = rc;
             } else {
                 s->round.ok_ops = s->writer.nops;
-                if (!s->round.jnl) (void)sl_file_flush_pending_index(s, s->round.seg);
+                (void)sl_file_flush_pending_index(s, s->round.seg);
             }
         }
     }
-    /* Publish and complete. */
+    /* Publish and complete: this chunk's shards but the journaled ones, then (last chunk) every
+     * journaled shard of the round. */
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         prefetch_shard(e->scratch.batch, i, n);
-        sl_file_seg_t *a = s->round.seg;
-        bool to_tail = s->round.jnl && s->round.status == 0 && s->round.region;
-        pthread_mutex_lock(&s->mu);
-        bool appended = to_tail && sl_file_tail_append_locked(s);
-        if (to_tail && !appended) {
-            pthread_mutex_unlock(&s->mu);
-            sl_file_tail_append_failed(s);
-            pthread_mutex_lock(&s->mu);
+        if (!s->round.deferred) shard_complete(e, s);
+    }
+    if (last) {
+        for (size_t i = 0; i < e->scratch.njbatch; i++) {
+            prefetch_shard(e->scratch.jbatch, i, e->scratch.njbatch);
+            shard_complete(e, e->scratch.jbatch[i]);
         }
-        a->size = s->writer.size;
-        a->end_seq = s->writer.end_seq;
-        a->npoints = s->writer.npoints_disk;
-        if (s->writer.end_seq > a->base_seq) {
-            a->first_arrival = s->writer.first_arrival;
-            a->last_arrival = s->writer.last_arrival;
-        }
-        uint64_t old_tip = s->next_seq;
-        s->next_seq = s->writer.end_seq;
-        if (s->round.region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
-        pthread_mutex_unlock(&s->mu);
-        if (s->round.status)
-            SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu "
-                     "completed",
-                     s->stream_key, s->shard_key, sl_strerror(s->round.status),
-                     s->writer.nops - s->round.ok_ops, s->round.ok_ops);
-        /* Out of descriptors is back-pressure for this round only, not a failed disk. */
-        if (s->round.status && s->round.status != SL_EAGAIN) engine_set_failed(e, s->round.status);
-        /* Wake readers first, then complete the appends in order. */
-        if (s->writer.end_seq != old_tip && e->base.cfg.on_commit)
-            e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->writer.end_seq);
-        size_t bytes = 0;
-        for (size_t k = 0; k < s->writer.nops; k++) {
-            sl_file_op_t *op = &s->writer.ops[k];
-            bytes += op->bytes;
-            if (k < s->round.ok_ops)
-                op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
-            else
-                op->cb(op->arg, s->round.status ? s->round.status : SL_EIO, 0, 0);
-        }
-        atomic_fetch_sub(&e->pending_bytes, bytes);
-        if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);
-        s->writer.nops = 0;
-        sl_buf_reset(&s->writer.buf);
-        if (appended) sl_file_tq_push(s); /* no-op when the tail was already queued */
-        /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
-         * them durable until the next checkpoint). A failure is retried later. */
-        if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES)
-            (void)sl_file_shard_flush_tail(s, a, false);
-        pthread_mutex_lock(&s->mu);
-        sl_file_seg_unref_locked(e, a);
-        s->round.seg = NULL;
-        s->in_batch = false;
-        pthread_cond_broadcast(&s->cond);
-        pthread_mutex_unlock(&s->mu);
+        e->scratch.njbatch = 0;
+        e->journal.round_bytes = 0;
     }
 }
 
@@ -736,7 +798,7 @@ static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
             list = list->dirty_next;
         }
         if (atomic_load(&e->fds.open) + 2 * (int)n > e->fds.max) sl_file_fd_sweep(e);
-        commit_chunk(e, n);
+        commit_chunk(e, n, list == NULL);
     }
     sl_metric_add(g_m.rounds, 1);
     sl_metric_observe(g_m.round_time, (double)(sl_time_mono_ns() - t0) / 1e6);

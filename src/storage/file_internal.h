@@ -124,8 +124,11 @@ struct sl_file_shard {
         uint64_t size0, end0, npoints0, last_point0;
         size_t idx_len0;
         int64_t arrival0;
-        sl_file_seg_t *seg; /* active segment referenced during the round */
+        sl_file_seg_t *seg; /* active segment referenced during the round; its descriptors are
+                             * opened only when the round writes to the file (round_fds) */
         bool jnl;           /* this round's frames are made durable by the journal */
+        bool deferred;      /* journaled: completed with the round's journal sync, after its
+                             * last chunk */
         uint64_t lsn;       /* journal lsn of this round's entry */
     } round;
     /* Frames committed through the journal but not yet written to the active segment file: bytes
@@ -207,6 +210,10 @@ struct sl_file_engine {
         size_t jobs_cap;
         sl_file_sync_job_t *djobs; /* directory syncs of the shards created in the current chunk */
         size_t ndjobs, djobs_cap;
+        /* the round's journaled shards of every chunk so far: one journal write and one
+         * fdatasync after the last chunk make them all durable */
+        sl_file_shard_t **jbatch;
+        size_t njbatch, jbatch_cap;
     } scratch;
     /* Shared commit journal (durability=sync; docs/storage-format.md). The commit thread owns the
      * write position; the checkpoint thread makes segment writes durable and records up to where
@@ -215,11 +222,12 @@ struct sl_file_engine {
         bool on; /* (writer) rounds may go through the journal */
         int fd;  /* -1 without a journal */
         char *path;
-        uint64_t cap;        /* bytes of the ring after SL_JNL_DATA_OFF */
-        uint64_t write_lsn;  /* (writer) lsn of the next entry */
-        uint64_t oldest_lsn; /* (writer) oldest lsn still needed (the last checkpoint's) */
-        uint64_t alloc;      /* (writer) bytes of the journal file written so far */
-        sl_buf_t buf;        /* (writer) the round's entries */
+        uint64_t cap;         /* bytes of the ring after SL_JNL_DATA_OFF */
+        uint64_t write_lsn;   /* (writer) lsn of the next entry */
+        uint64_t oldest_lsn;  /* (writer) oldest lsn still needed (the last checkpoint's) */
+        uint64_t alloc;       /* (writer) bytes of the journal file written so far */
+        uint64_t round_bytes; /* (writer) bytes of the entries chosen so far in this round */
+        sl_buf_t buf;         /* (writer) the round's entries */
     } journal;
     struct {
         int64_t next_ms; /* (writer) next time-driven checkpoint */
@@ -323,6 +331,9 @@ void sl_file_enqueue_dirty_locked(sl_file_shard_t *s);
 int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
                    void *arg);
 int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g);
+/* Opens the descriptors of the round's active segment (round.seg) if they are closed: a round
+ * opens them only when it writes to the file. 0 or an SL_E* code. Commit thread. */
+int sl_file_round_fds(sl_file_shard_t *s);
 /* A thread of the fdatasync pool. */
 void *sl_file_sync_worker(void *arg);
 int sl_file_shard_create_files(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_seg_t *g,
@@ -335,8 +346,12 @@ void sl_file_tq_push(sl_file_shard_t *s);
 /* Takes s off the tail queue (nothing when it is not queued). */
 void sl_file_tq_remove(sl_file_shard_t *s);
 int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release);
+/* Decides which of the chunk's n shards (scratch.batch) go through the journal (round.jnl),
+ * counting the entries already chosen in this round (journal.round_bytes) against the ring. */
 void sl_file_journal_choose(sl_file_engine_t *e, size_t n);
-int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next);
+/* Writes the entries of the n journaled shards (not yet synced); *next is the lsn after them. */
+int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, size_t n,
+                          uint64_t *next);
 void sl_file_journal_failed(sl_file_engine_t *e, int rc);
 bool sl_file_tail_append_locked(sl_file_shard_t *s);
 void sl_file_tail_append_failed(sl_file_shard_t *s);

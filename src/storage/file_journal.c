@@ -112,7 +112,9 @@ static size_t jnl_entry_bytes(const sl_file_shard_t *s) {
     return sl_jnl_entry_size(s->stream_key_len, s->shard_key_len, s->writer.buf.len);
 }
 
-/* Decides which shards of the round go through the journal (round.jnl). */
+/* Decides which shards of the chunk go through the journal (round.jnl). A journaled shard needs no
+ * descriptor during the round, so only shares that are written to their segment (large ones, a
+ * roll, a repair) open them. */
 void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -120,17 +122,22 @@ void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
         s->round.jnl = false;
         if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 ||
             s->writer.needs_truncate || s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
-            s->writer.size + s->writer.buf.len >= e->segment_bytes)
+            s->writer.size + s->writer.buf.len >= e->segment_bytes ||
+            s->writer.floor > s->writer.end_seq)
             continue;
         if (s->round.index_bad) continue; /* as the chunk took it (under mu) */
         s->round.jnl = true;
         total += jnl_entry_bytes(s);
     }
     if (total == 0) return;
+    uint64_t all = e->journal.round_bytes + total;
     uint64_t at = e->journal.write_lsn, off = at % e->journal.cap;
-    if (off + total > e->journal.cap) at += e->journal.cap - off;
-    if (total <= e->journal.cap / 2 && at + total - e->journal.oldest_lsn <= e->journal.cap) return;
-    /* The ring is full until the running checkpoint completes: write this round directly. */
+    if (off + all > e->journal.cap) at += e->journal.cap - off;
+    if (all <= e->journal.cap / 2 && at + all - e->journal.oldest_lsn <= e->journal.cap) {
+        e->journal.round_bytes = all;
+        return;
+    }
+    /* The ring is full until the running checkpoint completes: write this chunk directly. */
     for (size_t i = 0; i < n; i++)
         e->scratch.batch[i]->round.jnl = false;
 }
@@ -154,12 +161,11 @@ static int journal_extend(sl_file_engine_t *e, uint64_t upto) {
 
 /* Writes the entries of the round's journaled shards (not yet synced); *next is the lsn after them.
  */
-int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next) {
+int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, size_t n,
+                          uint64_t *next) {
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        sl_file_shard_t *s = e->scratch.batch[i];
-        if (s->round.jnl && s->round.status == 0 && s->round.region) total += jnl_entry_bytes(s);
-    }
+    for (size_t i = 0; i < n; i++)
+        total += jnl_entry_bytes(shards[i]);
     uint64_t lsn = e->journal.write_lsn, off = lsn % e->journal.cap;
     int rc;
     if (off + total > e->journal.cap) {
@@ -184,8 +190,7 @@ int sl_file_journal_write(sl_file_engine_t *e, size_t n, uint64_t *next) {
     }
     uint64_t at = lsn;
     for (size_t i = 0; i < n; i++) {
-        sl_file_shard_t *s = e->scratch.batch[i];
-        if (!(s->round.jnl && s->round.status == 0 && s->round.region)) continue;
+        sl_file_shard_t *s = shards[i];
         size_t len = jnl_entry_bytes(s);
         s->round.lsn = at;
         sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key,
@@ -229,7 +234,8 @@ bool sl_file_tail_append_locked(sl_file_shard_t *s) {
 
 /* No memory for the tail: write the round's frames to the segment now instead. */
 void sl_file_tail_append_failed(sl_file_shard_t *s) {
-    int rc = sl_file_shard_flush_tail(s, s->round.seg, false);
+    int rc = sl_file_round_fds(s);
+    if (!rc) rc = sl_file_shard_flush_tail(s, s->round.seg, false);
     if (!rc)
         rc = sl_file_pwrite_all(&s->eng->ops, s->round.seg->fd, s->writer.buf.data,
                                 s->writer.buf.len, s->round.size0);

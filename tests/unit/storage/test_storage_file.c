@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static char *g_root;
@@ -865,6 +866,134 @@ static void test_journal_wrap_and_crash(void) {
     free(dir);
 }
 
+/* ---- a round in many chunks ---- */
+
+#define CHUNK_SHARDS 48
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int outstanding;
+    bool failed, order_bad;
+    uint64_t next_ack[CHUNK_SHARDS]; /* seq the shard's next acknowledged append must start at */
+} chunk_state_t;
+
+typedef struct {
+    chunk_state_t *cs;
+    int sh;
+    size_t n;
+} chunk_op_t;
+
+static void chunk_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    (void)arrival_ms;
+    chunk_op_t *op = arg;
+    chunk_state_t *cs = op->cs;
+    pthread_mutex_lock(&cs->mu);
+    if (status == 0 && !cs->failed) {
+        if (first_seq != cs->next_ack[op->sh]) cs->order_bad = true;
+        cs->next_ack[op->sh] = first_seq + op->n;
+    } else {
+        cs->failed = true;
+    }
+    cs->outstanding--;
+    pthread_cond_signal(&cs->cond);
+    pthread_mutex_unlock(&cs->mu);
+    free(op);
+}
+
+/* With a small descriptor budget a commit round takes its shards in many chunks, and the
+ * journaled shares of every chunk wait for one journal write and sync after the last. Simulated
+ * crashes at many writes: every acknowledged record of every shard is there after replay. */
+static void test_journal_chunks_crash(int rounds) {
+    fprintf(stderr, "-- commit journal: rounds in many chunks, simulated crashes, %d rounds\n",
+            rounds);
+    struct rlimit old;
+    CHECK_EQ_INT(getrlimit(RLIMIT_NOFILE, &old), 0);
+    /* a budget of 60% of 200 descriptors: chunks of 15 shards */
+    struct rlimit low = {.rlim_cur = 200, .rlim_max = old.rlim_max};
+    CHECK_EQ_INT(setrlimit(RLIMIT_NOFILE, &low), 0);
+    static chunk_state_t cs;
+    uint8_t buf[2][128];
+    char key[16];
+    for (int round = 0; round < rounds; round++) {
+        char *dir = new_dir();
+        memset(&cs, 0, sizeof cs);
+        pthread_mutex_init(&cs.mu, NULL);
+        pthread_cond_init(&cs.cond, NULL);
+        sl_storage_t *st = open_eng_j(dir, &sl_file_ops_fault, 0);
+        sl_shard_log_t *logs[CHUNK_SHARDS];
+        uint64_t next[CHUNK_SHARDS];
+        for (int i = 0; i < CHUNK_SHARDS; i++) {
+            snprintf(key, sizeof key, "h%d", i);
+            CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[i]), 0);
+            next[i] = cs.next_ack[i] = 1;
+        }
+        unsigned seed = (unsigned)round * 2654435761u + 5;
+        /* the first rounds create the shards' files: crash after that, at most of the time */
+        if (round > 0)
+            sl_fault_arm(SL_FAULT_CRASH, 1 + (long)((seed >> 4) % 400), false, true, seed);
+        for (int k = 0; k < 3000 && !sl_fault_crashed(); k++) {
+            int sh = (int)((k * 7 + (int)(seed % 13)) % CHUNK_SHARDS);
+            size_t n = 1 + (size_t)(k % 2);
+            sl_record_t r[2];
+            for (size_t i = 0; i < n; i++) {
+                size_t len = payload_of(next[sh] + i, buf[i]);
+                r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i),
+                                     .key = "pk",
+                                     .key_len = 2,
+                                     .data = buf[i],
+                                     .data_len = len};
+            }
+            pthread_mutex_lock(&cs.mu);
+            while (cs.outstanding >= 2 * CHUNK_SHARDS)
+                pthread_cond_wait(&cs.cond, &cs.mu);
+            bool failed = cs.failed;
+            if (!failed) cs.outstanding++;
+            pthread_mutex_unlock(&cs.mu);
+            if (failed) break;
+            chunk_op_t *op = malloc(sizeof *op);
+            *op = (chunk_op_t){.cs = &cs, .sh = sh, .n = n};
+            if (sl_storage_append(logs[sh], r, n, chunk_cb, op) != 0) {
+                free(op);
+                pthread_mutex_lock(&cs.mu);
+                cs.outstanding--;
+                pthread_mutex_unlock(&cs.mu);
+                break;
+            }
+            next[sh] += n;
+        }
+        pthread_mutex_lock(&cs.mu);
+        while (cs.outstanding > 0)
+            pthread_cond_wait(&cs.cond, &cs.mu);
+        pthread_mutex_unlock(&cs.mu);
+        for (int i = 0; i < CHUNK_SHARDS; i++)
+            sl_storage_shard_close(logs[i]);
+        sl_storage_close(st);
+        sl_fault_disarm();
+        CHECK(!cs.order_bad);
+        st = open_eng_j(dir, NULL, 0);
+        for (int i = 0; i < CHUNK_SHARDS; i++) {
+            snprintf(key, sizeof key, "h%d", i);
+            CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[i]), 0);
+            sl_shard_bounds_t b;
+            sl_storage_bounds(logs[i], &b);
+            if (b.next_seq < cs.next_ack[i])
+                fprintf(stderr,
+                        "round %d shard %d: acknowledged up to %llu but the log ends at "
+                        "%llu\n",
+                        round, i, (unsigned long long)(cs.next_ack[i] - 1),
+                        (unsigned long long)(b.next_seq - 1));
+            CHECK(b.next_seq >= cs.next_ack[i]);
+            verify(logs[i], b.next_seq - 1);
+            sl_storage_shard_close(logs[i]);
+        }
+        sl_storage_close(st);
+        util_rm_rf(dir);
+        free(dir);
+    }
+    CHECK_EQ_INT(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+
 /* Records that only the journal holds are not replayed into a stream deleted meanwhile: its
  * directory is not created again. */
 static void test_journal_deleted_stream(void) {
@@ -1015,6 +1144,7 @@ int main(void) {
     const char *env = getenv("SL_TEST_CRASH_ROUNDS");
     int rounds = env ? atoi(env) : 60;
     test_crashes(SL_DURABILITY_SYNC, rounds);
+    test_journal_chunks_crash(rounds / 3);
     test_crashes(SL_DURABILITY_INTERVAL, rounds / 3);
     if (sl_test_failures == 0)
         util_rm_rf(g_root);
