@@ -202,6 +202,24 @@ class SluiceServer:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
 
+def cli_env(home, **extra):
+    """An environment in which the AWS CLI (/usr/bin/aws) sees only dummy credentials and no user
+    configuration (HOME and its config files under `home`), plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "PYTHON", "SLUICE_"))}
+    env.update({
+        "HOME": str(home),
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": str(Path(home) / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(Path(home) / "credentials"),
+        "AWS_PAGER": "",
+    })
+    env.update(extra)
+    return env
+
+
 def client_for(server_or_endpoint, region=REGION, read_timeout=120, **config_kwargs):
     """A boto3 Kinesis client for a server (or endpoint URL) with retries disabled."""
     endpoint = getattr(server_or_endpoint, "endpoint", server_or_endpoint)

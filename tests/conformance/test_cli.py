@@ -4,10 +4,11 @@ and a few more, each checked on its output, plus the error path (exit status and
 message on stderr). The pyenv `aws` on PATH is the CLI v1 and is deliberately not used."""
 import base64
 import json
-import os
 import subprocess
 
 import pytest
+
+import helpers
 
 from helpers import ACCOUNT, unique_name
 
@@ -16,20 +17,7 @@ AWS = "/usr/bin/aws"
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
-    """An environment in which the CLI sees only dummy credentials and no user configuration."""
-    home = tmp_path_factory.mktemp("cli-home")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "PYTHON", "SLUICE_"))}
-    env.update({
-        "HOME": str(home),
-        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-        "AWS_SECRET_ACCESS_KEY": "secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_PAGER": "",
-    })
-    return env
+    return helpers.cli_env(tmp_path_factory.mktemp("cli-home"))
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+import helpers
+
 from helpers import unique_name
 
 AWS = "/usr/bin/aws"
@@ -17,19 +19,7 @@ MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("cli-home")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "PYTHON", "SLUICE_"))}
-    env.update({
-        "HOME": str(home),
-        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-        "AWS_SECRET_ACCESS_KEY": "secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_PAGER": "",
-    })
-    return env
+    return helpers.cli_env(tmp_path_factory.mktemp("cli-home"))
 
 
 @pytest.fixture
