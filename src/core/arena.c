@@ -55,12 +55,15 @@ void *sl_arena_alloc(sl_arena_t *a, size_t size) {
     size = (size + 15) & ~(size_t)15;
     sl_arena_chunk_t *c = a->head;
     if (!c || c->size - c->used < size) {
-        size_t cs = size > a->chunk_size ? size : a->chunk_size;
+        size_t next = a->chunk_size;
+        if (a->total_bytes >= SL_ARENA_GROW_AFTER_BYTES)
+            next = SL_MAX(next, SL_MIN(a->total_bytes, (size_t)SL_ARENA_CHUNK_BYTES_MAX));
+        size_t cs = size > next ? size : next;
         c = malloc(sizeof *c + cs);
         if (!c) return NULL;
         c->size = cs;
         c->used = 0;
-        if (a->head && size > a->chunk_size) {
+        if (a->head && size > next) {
             /* big allocation: link it behind the current chunk so the head keeps its free space */
             c->next = a->head->next;
             a->head->next = c;

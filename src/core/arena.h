@@ -10,7 +10,7 @@ typedef struct sl_arena_chunk sl_arena_chunk_t;
 
 typedef struct {
     sl_arena_chunk_t *head; /* current chunk; older chunks are linked behind it */
-    size_t chunk_size;      /* default size of new chunks */
+    size_t chunk_size;      /* size of new chunks (they grow past SL_ARENA_GROW_AFTER_BYTES) */
     size_t total_bytes;     /* bytes obtained from malloc, for accounting */
 } sl_arena_t;
 

@@ -90,6 +90,36 @@ int main(void) {
     CHECK(sl_arena_alloc(&a, 8) != NULL);
     sl_arena_deinit(&a);
 
+    /* A request-sized arena (4 KiB chunks) filled like a PutRecords: below the growth point it
+     * holds what fixed chunks hold (small requests stay poolable); past it the chunks double, so
+     * every block stays intact and aligned and the arena holds less than twice what was asked
+     * (plus the first 16 KiB). */
+    sl_arena_init(&a, 4096);
+    for (int i = 0; i < 3; i++)
+        CHECK(sl_arena_alloc(&a, 4000) != NULL);
+    CHECK(a.total_bytes <= 16384);
+    sl_arena_deinit(&a);
+    sl_arena_init(&a, 4096);
+    enum { BLOCKS = 3000 };
+    static unsigned char *blocks[BLOCKS];
+    size_t asked = 0, damaged = 0;
+    for (size_t i = 0; i < BLOCKS; i++) {
+        size_t n = 16 + (i * 37) % 300 + (i % 100 == 0 ? 20000 : 0);
+        blocks[i] = sl_arena_alloc(&a, n);
+        CHECK(blocks[i] != NULL && ((uintptr_t)blocks[i] & 15) == 0);
+        if (!blocks[i]) break;
+        memset(blocks[i], (int)(i & 0xff), n);
+        asked += n;
+    }
+    for (size_t i = 0; i < BLOCKS; i++) {
+        size_t n = 16 + (i * 37) % 300 + (i % 100 == 0 ? 20000 : 0);
+        for (size_t k = 0; blocks[i] && k < n; k++)
+            if (blocks[i][k] != (unsigned char)(i & 0xff)) damaged++;
+    }
+    CHECK_EQ_INT(damaged, 0);
+    CHECK(a.total_bytes < 2 * asked + 16384);
+    sl_arena_deinit(&a);
+
     sl_buf_t b = SL_BUF_INIT;
     for (int i = 0; i < 1000; i++)
         sl_buf_printf(&b, "%d,", i);
