@@ -135,6 +135,9 @@
 /* one GetObject answer is read whole into memory until the net layer streams responses from
  * files: larger reads need a Range (the AWS CLI and boto3 fetch big objects in 8 MiB ranges) */
 #define SL_OBJSTORE_GET_BYTES_MAX (1024u << 20)
+/* S3: one PutObject or UploadPart carries at most 5 GiB (EntityTooLarge beyond); streamed, so no
+ * memory bound follows from it. */
+#define SL_OBJSTORE_OBJECT_BYTES_MAX (5ull << 30)
 /* bytes of an object file's header (key, etag, stored headers) read when an index is rebuilt */
 #define SL_OBJSTORE_HEADER_BYTES_MAX (16u << 10)
 #define SL_OBJSTORE_COPY_CHUNK_BYTES (1u << 20) /* copies (CopyObject, Complete) move this much */

@@ -139,6 +139,7 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
     }
     front->service_count++;
     if (svc->default_route) front->default_service = fs;
+    if (svc->streamed) front->streams = true;
     if (svc->protocol == SL_FRONT_PROTO_REST_JSON)
         front->rest_services[front->rest_service_count++] = fs;
     if (svc->protocol == SL_FRONT_PROTO_RPC_V2_CBOR)
@@ -211,6 +212,11 @@ static const sl_front_svc_t *route_service(const sl_front_t *front, sl_http_req_
         if (sl_front_rest_find_op(front->rest_services[i]->svc.model, req->method, req->path))
             fs = front->rest_services[i];
     return fs ? fs : front->default_service;
+}
+
+const sl_front_svc_t *sl_front_route_rest_xml(const sl_front_t *front, sl_http_req_t *req) {
+    const sl_front_svc_t *fs = route_service(front, req, NULL);
+    return fs && fs->svc.protocol == SL_FRONT_PROTO_REST_XML ? fs : NULL;
 }
 
 sl_front_call_t *sl_front_new_call(const front_req_t *rq, sl_fmt_t fmt) {

@@ -49,6 +49,7 @@ typedef struct {
     char session_policy[SL_AUTH_SESSION_POLICY_BYTES_MAX];
 } sl_front_principal_t;
 typedef struct sl_front_call sl_front_call_t;
+typedef struct sl_front_body sl_front_body_t; /* a streamed payload being read (restbody.c) */
 typedef struct sl_front_service sl_front_service_t;
 
 /* The wire protocols of AWS services. JSON and REST_JSON have bindings today; the others
@@ -136,6 +137,10 @@ struct sl_front_service {
      * UNSIGNED-PAYLOAD or STREAMING-... (then signed as sent). Every other service signs the
      * body's SHA-256 and encodes the path twice. */
     bool sigv4_unsigned_payload;
+    /* REST-XML: true for the operations whose payload the handler reads as it arrives
+     * (sl_front_body_read: S3's PutObject and UploadPart) instead of from call->body, so that no
+     * body is held whole in memory. NULL = none. */
+    bool (*streamed)(const sl_op_t *op);
     /* The account hook: maps the request's account key (NULL when the request has none) to the
      * service's context for that account, stored in call->account. The key is the verified
      * principal's 12-digit account id when signatures are verified, else the SigV4 access key id
@@ -165,6 +170,16 @@ struct sl_front_call {
      * its XML, when the operation takes an XML document, is parsed by the handler. */
     const uint8_t *body;
     size_t body_len;
+    /* REST-XML, an operation the service streams (sl_front_service_t.streamed): the payload is
+     * read with sl_front_body_read (body is then NULL); body_length is the decoded payload's
+     * announced length (x-amz-decoded-content-length, else Content-Length), UINT64_MAX when none
+     * was announced (chunked transfer); trailers are the aws-chunked trailers (checksums), set
+     * when the last piece comes. */
+    bool body_streamed;
+    uint64_t body_length;
+    const sl_http_header_t *trailers;
+    size_t trailer_count;
+    sl_front_body_t *sbody; /* the front's reading state */
     int64_t now_ms;
     char request_id[40];
     sl_buf_t out;       /* response body */
@@ -257,6 +272,35 @@ void sl_front_handle_http(void *ctx, sl_http_req_t *req);
  * type, for the answers the server gives itself (413). */
 void *sl_front_error_body(void *ctx, int status, const sl_http_header_t *headers,
                           size_t header_count, size_t *len, const char **content_type);
+
+/* The server's stream_body hook (sl_http_server_config_t, ctx = the sl_front_t): true for a
+ * request head that a service streams (its descriptor's `streamed`), so the handler gets the
+ * request at its head and reads the body with sl_front_body_read. Requests whose signature needs
+ * the body's hash before the handler runs (--auth sigv4 without x-amz-content-sha256) are
+ * buffered as before. */
+bool sl_front_stream_body(void *ctx, const sl_http_req_t *head);
+
+/* Reading a streamed payload (call->body_streamed). The front decodes it as it comes (aws-chunked
+ * framing, each chunk signature and the trailer signature under --auth sigv4, the SHA-256 that
+ * x-amz-content-sha256 announces, x-amz-decoded-content-length) and hands the handler the decoded
+ * bytes one piece at a time, with backpressure: the next piece comes only after
+ * sl_front_body_next, and until then the connection is not read beyond a bounded buffer. */
+typedef struct {
+    /* The next decoded bytes, valid (and the handler's to change) until sl_front_body_next or the
+     * answer. last: the payload is complete and every check passed (call->trailers is set); no
+     * sl_front_body_next follows it. len may be 0 with last. */
+    void (*on_data)(sl_front_call_t *call, uint8_t *data, size_t len, bool last);
+    /* The payload cannot complete: S3's error for it (status, code, message: static or arena
+     * text), which the handler answers once it has finished with what it holds. Nothing follows;
+     * no sl_front_body_next is needed. */
+    void (*on_error)(sl_front_call_t *call, int status, const char *code, const char *message);
+} sl_front_body_cbs_t;
+
+/* Starts reading (once per call). Callbacks run on the request's loop thread, never from inside
+ * these calls. */
+void sl_front_body_read(sl_front_call_t *call, const sl_front_body_cbs_t *cbs);
+/* The handler is done with the piece it holds. */
+void sl_front_body_next(sl_front_call_t *call);
 
 /* Sends 200 with the encoded body in call->out (empty body when nothing was written), in the
  * request's content type. */

@@ -60,6 +60,7 @@ struct sl_front {
                                   const sl_front_authz_req_t *req, sl_arena_t *arena);
     void *authorize_ctx;
     bool (*account_known)(void *ctx, const char *account_id); /* NULL = all */
+    bool streams; /* a registered service streams some payloads (sl_front_stream_body) */
     char region[64];
 };
 
@@ -107,8 +108,39 @@ void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt
 void sl_front_handle_rpcv2(front_req_t *rq);
 const sl_front_svc_t *sl_front_rpcv2_route(const sl_front_t *front, const char *path);
 
+/* front.c: the REST-XML service a request is routed to, or NULL (another protocol's, none). */
+const sl_front_svc_t *sl_front_route_rest_xml(const sl_front_t *front, sl_http_req_t *req);
+
 /* restxml.c: the REST-XML binding (S3), after routing. */
 void sl_front_handle_rest_xml(front_req_t *rq);
+
+/* SigV4 verification of aws-chunked bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] under
+ * --auth sigv4): each chunk signature chains on the previous one, the first on the Authorization
+ * header's (sl_sigv4_chunk_signature_hex), the trailer's on the last chunk's. */
+typedef struct {
+    bool verify;         /* chunk signatures are checked */
+    bool trailer_signed; /* ...and the trailer's (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER) */
+    bool mismatch;       /* a signature did not match (the decoding stopped for it) */
+    uint8_t key[32];     /* the request's signing key */
+    const sl_sigv4_auth_t *auth;
+    const char *amz_date;
+    char previous[65];
+} sl_front_chunk_check_t;
+
+/* The most trailer lines an aws-chunked body may carry (S3 sends one checksum and the trailer's
+ * signature). */
+#define SL_FRONT_TRAILERS_MAX 16
+
+/* restbody.c: streamed REST-XML payloads (front.h, sl_front_body_read). prepare sets up the call
+ * for a streamed payload (call->body_streamed) with the request's chunk-signature check (copied;
+ * its auth must live in the request's arena); abandon releases what prepare took when no handler
+ * reads the payload. trailer_signature_ok checks x-amz-trailer-signature (signature NULL: none
+ * was sent) over the trailers as sent. */
+int sl_front_body_prepare(sl_front_call_t *call, const sl_front_chunk_check_t *check);
+void sl_front_body_abandon(sl_front_call_t *call);
+bool sl_front_trailer_signature_ok(const sl_front_chunk_check_t *check,
+                                   const sl_http_header_t *trailers, size_t count,
+                                   const char *signature, sl_arena_t *arena);
 
 /* cors.c */
 int sl_front_cors_parse(sl_front_t *front, const sl_front_config_t *cfg);

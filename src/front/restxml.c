@@ -78,25 +78,22 @@ static const char *effective_target(sl_http_req_t *req) {
     return path;
 }
 
-/* SigV4 verification of aws-chunked bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] under
- * --auth sigv4): each chunk signature chains on the previous one, the first on the Authorization
- * header's (sl_sigv4_chunk_signature_hex); a chunk whose signature does not match stops the
- * decoding and the request is refused as S3 refuses it (SignatureDoesNotMatch). Without
- * verification only the signatures' form is checked. */
+/* The buffered path's chunk-signature check (the streamed one is restbody.c's): the whole-body
+ * decoder's callbacks, and the trailers it saw for the trailer's signature. */
 typedef struct {
-    bool verify;
-    uint8_t key[32]; /* the request's signing key */
-    const sl_sigv4_auth_t *auth;
-    const char *amz_date;
-    char previous[65];
-    bool mismatch;
-} chunk_check_t;
+    sl_front_chunk_check_t *check;
+    sl_arena_t *arena;
+    sl_http_header_t trailers[SL_FRONT_TRAILERS_MAX];
+    size_t trailer_count;
+    char trailer_sig[65];
+    bool trailer_sig_seen;
+} buffered_check_t;
 
 static int on_chunk(void *ctx, const char *signature, size_t signature_len, const uint8_t *data,
                     size_t len) {
-    chunk_check_t *c = ctx;
+    sl_front_chunk_check_t *c = ((buffered_check_t *)ctx)->check;
     if (signature && signature_len != 64) return -1;
-    if (!c || !c->verify) return 0;
+    if (!c->verify) return 0;
     char given[65], expected[65];
     if (!signature) {
         c->mismatch = true; /* a signed payload with an unsigned chunk */
@@ -114,6 +111,26 @@ static int on_chunk(void *ctx, const char *signature, size_t signature_len, cons
     return 0;
 }
 
+static int on_trailer(void *ctx, const char *name, size_t name_len, const char *value,
+                      size_t value_len) {
+    buffered_check_t *b = ctx;
+    if (name_len == 23 && strncasecmp(name, "x-amz-trailer-signature", 23) == 0) {
+        if (value_len != 64 || b->trailer_sig_seen) return -1;
+        memcpy(b->trailer_sig, value, 64);
+        b->trailer_sig[64] = 0;
+        b->trailer_sig_seen = true;
+        return 0;
+    }
+    if (b->trailer_count == SL_FRONT_TRAILERS_MAX) return -1;
+    char *n = sl_arena_strndup(b->arena, name, name_len);
+    char *v = sl_arena_strndup(b->arena, value, value_len);
+    if (!n || !v) return -1;
+    for (char *p = n; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    b->trailers[b->trailer_count++] = (sl_http_header_t){n, name_len, v, value_len};
+    return 0;
+}
+
 static bool is_hex64(const char *s) {
     if (strlen(s) != 64) return false;
     for (const char *p = s; *p; p++)
@@ -121,9 +138,23 @@ static bool is_hex64(const char *s) {
     return true;
 }
 
+/* A plain payload's x-amz-content-sha256 must be a hex SHA-256 (or UNSIGNED-PAYLOAD, or a
+ * STREAMING-* mode); false after answering S3's error. */
+static bool payload_hash_form_ok(const front_req_t *rq, const char *sha) {
+    if (!sha || strcmp(sha, "UNSIGNED-PAYLOAD") == 0 || strncmp(sha, "STREAMING-", 10) == 0 ||
+        is_hex64(sha))
+        return true;
+    fail(rq, 400, "InvalidArgument",
+         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-"
+         "TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-"
+         "PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-"
+         "ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.");
+    return false;
+}
+
 /* Step 4: decodes the payload in place; false after answering an error. */
-static bool decode_payload(const front_req_t *rq, chunk_check_t *check, const uint8_t **body,
-                           size_t *body_len) {
+static bool decode_payload(const front_req_t *rq, sl_front_chunk_check_t *check,
+                           const uint8_t **body, size_t *body_len) {
     sl_http_req_t *req = rq->req;
     const char *sha = sl_front_header(req, "x-amz-content-sha256");
     const char *enc = sl_front_header(req, "content-encoding");
@@ -132,7 +163,8 @@ static bool decode_payload(const front_req_t *rq, chunk_check_t *check, const ui
     *body = req->body;
     *body_len = req->body_len;
     if (chunked) {
-        sl_awschunked_cbs_t cbs = {.on_chunk = on_chunk, .ctx = check};
+        buffered_check_t bc = {.check = check, .arena = req->arena};
+        sl_awschunked_cbs_t cbs = {.on_chunk = on_chunk, .on_trailer = on_trailer, .ctx = &bc};
         size_t out_len;
         const char *reason;
         uint8_t *data = (uint8_t *)req->body; /* the net layer's own buffer, writable */
@@ -161,18 +193,20 @@ static bool decode_payload(const front_req_t *rq, chunk_check_t *check, const ui
                  "x-amz-decoded-content-length HTTP header");
             return false;
         }
+        if (check->verify && check->trailer_signed && (bc.trailer_count || bc.trailer_sig_seen) &&
+            !sl_front_trailer_signature_ok(check, bc.trailers, bc.trailer_count,
+                                           bc.trailer_sig_seen ? bc.trailer_sig : NULL,
+                                           req->arena)) {
+            fail(rq, 403, "SignatureDoesNotMatch",
+                 "The request signature we calculated does not match the signature you provided. "
+                 "Check your key and signing method.");
+            return false;
+        }
         *body_len = out_len;
         return true;
     }
     if (sha && strcmp(sha, "UNSIGNED-PAYLOAD") != 0) {
-        if (!is_hex64(sha)) {
-            fail(rq, 400, "InvalidArgument",
-                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-"
-                 "TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-"
-                 "PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-"
-                 "ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.");
-            return false;
-        }
+        if (!payload_hash_form_ok(rq, sha)) return false;
         char got[65];
         sl_sigv4_sha256_hex(req->body, req->body_len, got);
         if (strcasecmp(got, sha) != 0) {
@@ -263,28 +297,46 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
     }
     sl_front_audit_note(req, op, NULL, auth.access_key_id, NULL);
     const sl_front_principal_t *principal = NULL;
-    chunk_check_t check = {.auth = &auth};
+    /* A streamed payload (the server's stream_body hook chose it at the head) is checked as it
+     * arrives (restbody.c); its signature covers the payload hash the client announced, which
+     * the arriving body is then held to (as S3 does). */
+    bool streamed = req->body_streamed;
+    const char *sha = sl_front_header(req, "x-amz-content-sha256");
+    sl_sigv4_auth_t *kept = streamed ? sl_arena_alloc(req->arena, sizeof *kept) : NULL;
+    if (streamed && !kept) {
+        fail(rq, 500, "InternalError", "We encountered an internal error. Please try again.");
+        return;
+    }
+    if (kept) *kept = auth;
+    sl_front_chunk_check_t check = {.auth = kept ? kept : &auth};
+    if (streamed && !payload_hash_form_ok(rq, sha)) return;
     if (rq->front->verify) {
         char body_hash[65];
-        sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
+        if (!streamed)
+            sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
+        else
+            snprintf(body_hash, sizeof body_hash, "%s", sha ? sha : "UNSIGNED-PAYLOAD");
         int vrc = sl_front_verify_key(rq->front, req, svc, &auth, body_hash, sl_time_now_ms(),
                                       &principal, &etype, &emsg, check.key);
         if (vrc) {
             fail_verify(rq, vrc, etype, emsg);
             return;
         }
-        const char *sha = sl_front_header(req, "x-amz-content-sha256");
         check.amz_date = sl_front_header(req, "x-amz-date");
         check.verify = !auth.from_query && check.amz_date && sha &&
                        strncmp(sha, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", 34) == 0;
+        check.trailer_signed =
+            check.verify && strcmp(sha, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") == 0;
         snprintf(check.previous, sizeof check.previous, "%s", auth.signature);
     }
-    /* 4. the payload */
-    const uint8_t *body;
-    size_t body_len;
-    bool decoded = decode_payload(rq, &check, &body, &body_len);
-    memset(check.key, 0, sizeof check.key);
-    if (!decoded) return;
+    /* 4. the payload (buffered: decoded now; streamed: prepared for the handler's reading) */
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    if (!streamed) {
+        bool decoded = decode_payload(rq, &check, &body, &body_len);
+        memset(check.key, 0, sizeof check.key);
+        if (!decoded) return;
+    }
     /* 5. members and the account */
     sl_val_t *doc = NULL;
     sl_front_error_t derr = {0};
@@ -329,5 +381,35 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
     call->in = doc;
     call->body = body;
     call->body_len = body_len;
+    if (streamed) {
+        int prc = sl_front_body_prepare(call, &check);
+        memset(check.key, 0, sizeof check.key);
+        if (prc) {
+            sl_front_body_abandon(call);
+            fail(rq, 500, "InternalError", "We encountered an internal error. Please try again.");
+            return;
+        }
+    }
     fn(call);
+}
+
+bool sl_front_stream_body(void *ctx, const sl_http_req_t *head) {
+    sl_front_t *front = ctx;
+    sl_http_req_t *req = (sl_http_req_t *)head; /* its arena takes the copies below */
+    /* Cheap refusals first: this runs for every request head (Kinesis's carry X-Amz-Target). */
+    if (!front->streams || (strcmp(req->method, "PUT") != 0 && strcmp(req->method, "POST") != 0) ||
+        sl_http_req_header(req, "x-amz-target"))
+        return false;
+    const sl_front_svc_t *fs = sl_front_route_rest_xml(front, req);
+    if (!fs || !fs->svc.streamed) return false;
+    const char *target = effective_target(req);
+    const sl_op_t *op = target ? sl_front_rest_find_op_req(fs->svc.model, req, target) : NULL;
+    if (!op || !fs->svc.streamed(op)) return false;
+    /* A header-signed request verified with the body's own hash (no x-amz-content-sha256) needs
+     * the whole body before its handler: buffered. */
+    const char *query = strchr(req->path, '?');
+    bool presigned = query && strstr(query, "X-Amz-Signature=");
+    if (front->verify && !presigned && !sl_http_req_header(req, "x-amz-content-sha256"))
+        return false;
+    return true;
 }

@@ -429,10 +429,14 @@ static bool h1_on_eof(sl_conn_t *c) {
     sl_req_t *r = c->h1_busy ? c->h1_cur : NULL;
     if (r) {
         r->closed = true;
-        r->keep_alive = false;
+        r->keep_alive = false; /* its answer, when it comes, closes the connection */
         sl_req_notify(r, true, false);
+    } else {
+        /* Only with the answer already queued: set while the handler still works, it would
+         * close the connection at the next flush, before the answer (an answer from another
+         * thread, such as S3's to a body cut short, came too late). */
+        c->close_after_flush = true;
     }
-    c->close_after_flush = true;
     return true;
 }
 

@@ -100,5 +100,10 @@ void sl_os_writer_abandon(sl_os_writer_t *w);
 
 /* multipart.c */
 void sl_os_abort_uploads_of(sl_objstore_t *s, const char *bucket);
+/* Checks that upload_id is an upload of bucket/key and number a valid part number; dir gets the
+ * upload's directory, path the part's file. */
+int sl_os_part_paths(sl_objstore_t *s, const char *bucket, const char *key, const char *upload_id,
+                     int number, char *dir, size_t dir_cap, char *path, size_t path_cap,
+                     sl_objstore_err_t *err);
 
 #endif

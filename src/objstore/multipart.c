@@ -101,10 +101,9 @@ int sl_objstore_mpu_create(sl_objstore_t *s, const char *bucket, const char *key
     return rc;
 }
 
-int sl_objstore_mpu_put_part(sl_objstore_t *s, const char *bucket, const char *key,
-                             const char *upload_id, int number, const void *data, size_t len,
-                             const uint8_t *md5, char etag[48], sl_objstore_err_t *err) {
-    *err = (sl_objstore_err_t){0};
+int sl_os_part_paths(sl_objstore_t *s, const char *bucket, const char *key, const char *upload_id,
+                     int number, char *dir, size_t dir_cap, char *path, size_t path_cap,
+                     sl_objstore_err_t *err) {
     sl_arena_t arena;
     sl_arena_init(&arena, 4096);
     sl_objstore_info_t meta;
@@ -116,30 +115,27 @@ int sl_objstore_mpu_put_part(sl_objstore_t *s, const char *bucket, const char *k
         err->message = "Part number must be an integer between 1 and 10000, inclusive";
         return SL_EINVAL;
     }
-    char dir[SL_OS_PATH_MAX], path[SL_OS_PATH_MAX];
-    upload_dir(s, upload_id, dir, sizeof dir);
-    sl_os_writer_t w;
-    rc = sl_os_writer_open_in(s, dir, "", NULL, 0, 0, 0, NULL, &w, err);
+    upload_dir(s, upload_id, dir, dir_cap);
+    sl_os_fmt(path, path_cap, "%s/part-%05d", dir, number);
+    return 0;
+}
+
+int sl_objstore_mpu_put_part(sl_objstore_t *s, const char *bucket, const char *key,
+                             const char *upload_id, int number, const void *data, size_t len,
+                             const uint8_t *md5, char etag[48], sl_objstore_err_t *err) {
+    sl_objstore_upload_t *u;
+    int rc = sl_objstore_upload_begin(s, bucket, key, upload_id, number, NULL, 0,
+                                      SL_OBJSTORE_CHECKSUM_NONE, 0, &u, err);
     if (rc) return rc;
-    rc = sl_os_writer_write(&w, data, len, err);
-    if (rc == 0 && md5) {
-        uint8_t got[16];
-        sl_os_writer_md5(&w, got);
-        if (memcmp(got, md5, 16) != 0) rc = sl_os_fail(err, SL_S3_BAD_DIGEST, NULL, NULL);
-    }
-    if (rc == 0) rc = sl_os_writer_finish(&w, NULL, err);
-    sl_os_fmt(path, sizeof path, "%s/part-%05d", dir, number);
-    if (rc == 0 && rename(w.tmp_path, path) != 0) rc = sl_os_internal(err, sl_os_errno_code(errno));
-    if (rc == 0) {
-        rc = sl_os_sync_dir(dir);
-        if (rc) sl_os_internal(err, rc);
-    }
+    rc = sl_objstore_upload_write(u, data, len, err);
     if (rc) {
-        sl_os_writer_abandon(&w);
+        sl_objstore_upload_abort(u);
         return rc;
     }
-    memcpy(etag, w.info.etag, 48);
-    return 0;
+    sl_objstore_info_t info;
+    rc = sl_objstore_upload_commit(u, md5, NULL, NULL, &info, err);
+    if (rc == 0) memcpy(etag, info.etag, 48);
+    return rc;
 }
 
 static int unhex(char c) {

@@ -372,25 +372,17 @@ int sl_objstore_put(sl_objstore_t *s, const char *bucket, const char *key, const
                     size_t len, const sl_objstore_header_t *headers, size_t header_count,
                     const uint8_t *md5, int64_t now_ms, sl_arena_t *arena, sl_objstore_info_t *info,
                     sl_objstore_err_t *err) {
-    *err = (sl_objstore_err_t){0};
-    if (sl_objstore_head_bucket(s, bucket, err) != 0) return SL_EINVAL;
-    if (sl_os_check_key(key, err) != 0) return SL_EINVAL;
-    sl_os_writer_t w;
-    int rc = sl_os_writer_open(s, bucket, key, headers, header_count, 0, now_ms, arena, &w, err);
+    sl_objstore_upload_t *u;
+    int rc = sl_objstore_upload_begin(s, bucket, key, NULL, 0, headers, header_count,
+                                      SL_OBJSTORE_CHECKSUM_NONE, now_ms, &u, err);
     if (rc) return rc;
-    rc = sl_os_writer_write(&w, data, len, err);
-    if (rc == 0 && md5) {
-        uint8_t got[16];
-        sl_os_writer_md5(&w, got);
-        if (memcmp(got, md5, 16) != 0) rc = sl_os_fail(err, SL_S3_BAD_DIGEST, NULL, NULL);
-    }
-    if (rc == 0) rc = sl_os_writer_finish(&w, NULL, err);
+    rc = sl_objstore_upload_write(u, data, len, err);
     if (rc) {
-        sl_os_writer_abandon(&w);
+        sl_objstore_upload_abort(u);
         return rc;
     }
-    *info = w.info;
-    rc = sl_os_publish(s, bucket, w.tmp_path, info, err);
+    rc = sl_objstore_upload_commit(u, md5, NULL, arena, info, err);
+    if (rc == 0) info->key = key;
     return rc;
 }
 

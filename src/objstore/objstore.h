@@ -141,6 +141,50 @@ int sl_objstore_put(sl_objstore_t *s, const char *bucket, const char *key, const
                     const uint8_t *md5, int64_t now_ms, sl_arena_t *arena, sl_objstore_info_t *info,
                     sl_objstore_err_t *err);
 
+/* ---- streamed uploads (PutObject and UploadPart bodies written as they arrive) ---- */
+
+/* The additional checksums S3 takes (x-amz-checksum-<name>, or the trailer of that name). */
+typedef enum {
+    SL_OBJSTORE_CHECKSUM_NONE,
+    SL_OBJSTORE_CHECKSUM_CRC32,
+    SL_OBJSTORE_CHECKSUM_CRC32C,
+    SL_OBJSTORE_CHECKSUM_CRC64NVME,
+    SL_OBJSTORE_CHECKSUM_SHA1,
+    SL_OBJSTORE_CHECKSUM_SHA256,
+} sl_objstore_checksum_t;
+
+/* The algorithm of a header or trailer name ("x-amz-checksum-crc32"; any case) or of an algorithm
+ * name ("CRC32", x-amz-sdk-checksum-algorithm); NONE when it is neither. */
+sl_objstore_checksum_t sl_objstore_checksum_of_header(const char *name, size_t len);
+sl_objstore_checksum_t sl_objstore_checksum_of_name(const char *name);
+/* Is `value` a well-formed checksum of that algorithm (base64 of its 4, 8, 20 or 32 bytes)? */
+bool sl_objstore_checksum_valid(sl_objstore_checksum_t alg, const char *value);
+
+typedef struct sl_objstore_upload sl_objstore_upload_t;
+
+/* Starts a streamed PutObject (upload_id NULL) or UploadPart (upload_id and part number): checks
+ * the bucket, the key (and the upload), then opens a temp file that the data is appended to as it
+ * arrives, with its MD5, CRC32C and, when `checksum` is not NONE, that checksum computed on the
+ * way. *out is owned by the caller until commit or abort. Blocking (a worker thread). */
+int sl_objstore_upload_begin(sl_objstore_t *s, const char *bucket, const char *key,
+                             const char *upload_id, int part_number,
+                             const sl_objstore_header_t *headers, size_t header_count,
+                             sl_objstore_checksum_t checksum, int64_t now_ms,
+                             sl_objstore_upload_t **out, sl_objstore_err_t *err);
+/* Appends the next bytes of the data. */
+int sl_objstore_upload_write(sl_objstore_upload_t *u, const void *data, size_t len,
+                             sl_objstore_err_t *err);
+/* Ends the upload and frees u: BadDigest when `md5` (Content-MD5, 16 bytes, or NULL) or
+ * `checksum_value` (the base64 value the client sent, or NULL) differs from the data's; otherwise
+ * the file is fsync'd and renamed into place (the object, or the part) and its directory fsync'd
+ * before this returns. On any failure nothing is left behind. info (PutObject) or info->etag
+ * (UploadPart) tells what was stored. */
+int sl_objstore_upload_commit(sl_objstore_upload_t *u, const uint8_t *md5,
+                              const char *checksum_value, sl_arena_t *arena,
+                              sl_objstore_info_t *info, sl_objstore_err_t *err);
+/* Drops the upload (its temp file removed) and frees u. */
+void sl_objstore_upload_abort(sl_objstore_upload_t *u);
+
 /* A byte range as S3's Range header gives it: bytes=first-last, bytes=first-, bytes=-suffix. */
 typedef struct {
     bool set;
@@ -230,5 +274,9 @@ void sl_objstore_pool_destroy(sl_objstore_pool_t *p);
 /* Queues fn(arg) for a worker. SL_EAGAIN when SL_OBJSTORE_QUEUE_MAX jobs wait (the caller answers
  * SlowDown); fn is then not called. */
 int sl_objstore_pool_submit(sl_objstore_pool_t *p, void (*fn)(void *arg), void *arg);
+/* Queues a job that continues work already admitted (the next piece of a streamed upload, its
+ * abort): it may use the other SL_OBJSTORE_QUEUE_MAX places, so a full queue of new work does not
+ * stop uploads under way. SL_EAGAIN when those are full too. */
+int sl_objstore_pool_continue(sl_objstore_pool_t *p, void (*fn)(void *arg), void *arg);
 
 #endif

@@ -17,7 +17,7 @@ typedef struct {
 struct sl_objstore_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    job_t jobs[SL_OBJSTORE_QUEUE_MAX]; /* ring */
+    job_t jobs[2 * SL_OBJSTORE_QUEUE_MAX]; /* ring: new work up to half, continuations the rest */
     size_t head, count;
     bool stopping;
     pthread_t *threads;
@@ -32,7 +32,7 @@ static void *worker(void *arg) {
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->count == 0) break; /* stopping and drained */
         job_t j = p->jobs[p->head];
-        p->head = (p->head + 1) % SL_OBJSTORE_QUEUE_MAX;
+        p->head = (p->head + 1) % SL_ARRAY_LEN(p->jobs);
         p->count--;
         pthread_mutex_unlock(&p->mu);
         j.fn(j.arg);
@@ -78,15 +78,23 @@ void sl_objstore_pool_destroy(sl_objstore_pool_t *p) {
     free(p);
 }
 
-int sl_objstore_pool_submit(sl_objstore_pool_t *p, void (*fn)(void *arg), void *arg) {
+static int submit(sl_objstore_pool_t *p, void (*fn)(void *arg), void *arg, size_t bound) {
     pthread_mutex_lock(&p->mu);
-    if (p->count >= SL_OBJSTORE_QUEUE_MAX || p->stopping) {
+    if (p->count >= bound || p->stopping) {
         pthread_mutex_unlock(&p->mu);
         return SL_EAGAIN;
     }
-    p->jobs[(p->head + p->count) % SL_OBJSTORE_QUEUE_MAX] = (job_t){fn, arg};
+    p->jobs[(p->head + p->count) % SL_ARRAY_LEN(p->jobs)] = (job_t){fn, arg};
     p->count++;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
+}
+
+int sl_objstore_pool_submit(sl_objstore_pool_t *p, void (*fn)(void *arg), void *arg) {
+    return submit(p, fn, arg, SL_OBJSTORE_QUEUE_MAX);
+}
+
+int sl_objstore_pool_continue(sl_objstore_pool_t *p, void (*fn)(void *arg), void *arg) {
+    return submit(p, fn, arg, SL_ARRAY_LEN(p->jobs));
 }

@@ -1310,6 +1310,7 @@ static int start_http(sl_compose_t *root) {
         .response_buffer_max_bytes = (size_t)cfg->response_buffer_max_bytes,
         .handler = sl_front_handle_http,
         .error_body = sl_front_error_body,
+        .stream_body = sl_front_stream_body,
         .handler_ctx = root->front,
     };
     int rc = sl_http_server_start(&hcfg, &root->http);

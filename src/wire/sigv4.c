@@ -243,6 +243,7 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
 
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 
 static void to_hex(const uint8_t *d, size_t n, char *out) {
@@ -588,22 +589,77 @@ int sl_sigv4_signature_hex(const char *canonical_request, size_t len, const char
     return 0;
 }
 
-int sl_sigv4_chunk_signature_hex(const uint8_t signing_key[32], const char *amz_date,
-                                 const char *date8, const char *region, const char *service,
-                                 const char *previous, const void *data, size_t len,
-                                 char hex_out[65]) {
+int sl_sigv4_chunk_signature_of_hash_hex(const uint8_t signing_key[32], const char *amz_date,
+                                         const char *date8, const char *region, const char *service,
+                                         const char *previous, const char *data_sha256_hex,
+                                         char hex_out[65]) {
     static const char empty[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    char data_hex[65];
-    sl_sigv4_sha256_hex(data, len, data_hex);
     char sts[640];
     int n =
         snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s/%s/%s/aws4_request\n%s\n%s\n%s",
-                 amz_date, date8, region, service, previous, empty, data_hex);
+                 amz_date, date8, region, service, previous, empty, data_sha256_hex);
     if (n < 0 || (size_t)n >= sizeof sts) return SL_ELIMIT;
     uint8_t sig[32];
     hmac256(signing_key, 32, sts, (size_t)n, sig);
     to_hex(sig, 32, hex_out);
     return 0;
+}
+
+int sl_sigv4_chunk_signature_hex(const uint8_t signing_key[32], const char *amz_date,
+                                 const char *date8, const char *region, const char *service,
+                                 const char *previous, const void *data, size_t len,
+                                 char hex_out[65]) {
+    char data_hex[65];
+    sl_sigv4_sha256_hex(data, len, data_hex);
+    return sl_sigv4_chunk_signature_of_hash_hex(signing_key, amz_date, date8, region, service,
+                                                previous, data_hex, hex_out);
+}
+
+int sl_sigv4_trailer_signature_hex(const uint8_t signing_key[32], const char *amz_date,
+                                   const char *date8, const char *region, const char *service,
+                                   const char *previous, const char *trailers_sha256_hex,
+                                   char hex_out[65]) {
+    char sts[640];
+    int n = snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256-TRAILER\n%s\n%s/%s/%s/aws4_request\n%s\n%s",
+                     amz_date, date8, region, service, previous, trailers_sha256_hex);
+    if (n < 0 || (size_t)n >= sizeof sts) return SL_ELIMIT;
+    uint8_t sig[32];
+    hmac256(signing_key, 32, sts, (size_t)n, sig);
+    to_hex(sig, 32, hex_out);
+    return 0;
+}
+
+struct sl_sha256 {
+    EVP_MD_CTX *md;
+};
+
+sl_sha256_t *sl_sha256_create(void) {
+    sl_sha256_t *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->md = EVP_MD_CTX_new();
+    if (!h->md || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+        sl_sha256_destroy(h);
+        return NULL;
+    }
+    return h;
+}
+
+void sl_sha256_update(sl_sha256_t *h, const void *data, size_t len) {
+    if (len) EVP_DigestUpdate(h->md, data, len);
+}
+
+void sl_sha256_final_hex(sl_sha256_t *h, char hex_out[65]) {
+    uint8_t md[32];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(h->md, md, &n);
+    to_hex(md, 32, hex_out);
+    EVP_DigestInit_ex(h->md, EVP_sha256(), NULL);
+}
+
+void sl_sha256_destroy(sl_sha256_t *h) {
+    if (!h) return;
+    EVP_MD_CTX_free(h->md);
+    free(h);
 }
 
 bool sl_sigv4_equal(const char *a, const char *b) {

@@ -133,6 +133,29 @@ int sl_sigv4_chunk_signature_hex(const uint8_t signing_key[32], const char *amz_
                                  const char *previous, const void *data, size_t len,
                                  char hex_out[65]);
 
+/* The same from the chunk data's SHA-256 (lower-case hex), for data hashed as it arrives. */
+int sl_sigv4_chunk_signature_of_hash_hex(const uint8_t signing_key[32], const char *amz_date,
+                                         const char *date8, const char *region, const char *service,
+                                         const char *previous, const char *data_sha256_hex,
+                                         char hex_out[65]);
+/* The signature of the trailer of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER body (S3's
+ * "Signature calculations for trailing headers"), x-amz-trailer-signature: HMAC-SHA256 under the
+ * signing key of "AWS4-HMAC-SHA256-TRAILER\n" amz_date "\n" scope "\n" previous "\n" followed by
+ * the hex SHA-256 of the trailer lines "name:value\n" (trailers_sha256_hex), where previous is
+ * the last (empty) chunk's signature. Returns 0 or SL_ELIMIT. */
+int sl_sigv4_trailer_signature_hex(const uint8_t signing_key[32], const char *amz_date,
+                                   const char *date8, const char *region, const char *service,
+                                   const char *previous, const char *trailers_sha256_hex,
+                                   char hex_out[65]);
+
+/* An incremental SHA-256, for a body hashed as it arrives (heap; NULL when out of memory). final
+ * writes the lower-case hex and a NUL, and starts the hash again (empty). */
+typedef struct sl_sha256 sl_sha256_t;
+sl_sha256_t *sl_sha256_create(void);
+void sl_sha256_update(sl_sha256_t *h, const void *data, size_t len);
+void sl_sha256_final_hex(sl_sha256_t *h, char hex_out[65]);
+void sl_sha256_destroy(sl_sha256_t *h);
+
 /* Parses an ISO 8601 basic time "yyyymmddThhmmssZ" (X-Amz-Date) into seconds since the epoch.
  * Returns 0 or SL_EINVAL. */
 int sl_sigv4_parse_amz_date(const char *s, int64_t *epoch_s);

@@ -42,6 +42,8 @@ void sl_s3api_destroy(sl_s3api_t *api) {
     free(api);
 }
 
+static bool streamed_op(const sl_op_t *op);
+
 void sl_s3api_describe(sl_s3api_t *api, sl_front_service_t *svc) {
     *svc = (sl_front_service_t){
         .name = "s3",
@@ -50,6 +52,7 @@ void sl_s3api_describe(sl_s3api_t *api, sl_front_service_t *svc) {
         .handler = sl_s3api_handler,
         .signing_name = sl_s3_model.signing_name,
         .sigv4_unsigned_payload = true, /* S3's SigV4 rules (front.h) */
+        .streamed = streamed_op,
         .binding = api,
         .resource = sl_s3api_resource,
         .action_prefix = "s3",
@@ -92,6 +95,18 @@ struct job {
     int part_marker;
     char upload_id_out[65];
     char etag[48];
+    /* streamed PutObject / UploadPart (see "streamed uploads" below) */
+    sl_objstore_upload_t *up;
+    sl_objstore_checksum_t checksum;
+    const char *checksum_value; /* the header's, or the trailer's at the end */
+    uint8_t *piece;             /* the piece being written (the front's, until body_next) */
+    size_t piece_len;
+    bool last;
+    bool busy; /* a pool job of this upload is running */
+    uint64_t received;
+    bool failed; /* the upload ends with the error below (after the running job) */
+    int fail_status;
+    const char *fail_code, *fail_message;
     /* DeleteObjects */
     const char **keys;
     size_t key_count;
@@ -412,21 +427,9 @@ static void list_buckets(sl_front_call_t *call) {
 
 /* ---- objects ---- */
 
-static void put_object_work(job_t *j) {
-    j->rc = sl_objstore_put(j->store, j->bucket, j->key, j->call->body, j->call->body_len,
-                            j->headers, j->header_count, j->has_md5 ? j->md5 : NULL,
-                            j->call->now_ms, j->call->arena, &j->info, &j->err);
-}
-
 static void etag_done(job_t *j) {
     sl_http_header_t h[1] = {hdr("ETag", quoted_etag(j->call->arena, j->info.etag))};
     reply_empty(j->call, 200, h, 1);
-}
-
-static void put_object(sl_front_call_t *call) {
-    job_t *j = new_job(call);
-    if (!j || !content_md5(j) || !object_headers(j)) return;
-    submit(j, put_object_work, etag_done);
 }
 
 /* Parses a Range header into j->range; an unparsable or multi-range value is ignored, as S3
@@ -788,18 +791,6 @@ static bool upload_params(job_t *j, bool part) {
     return true;
 }
 
-static void upload_part_work(job_t *j) {
-    j->rc = sl_objstore_mpu_put_part(j->store, j->bucket, j->key, j->upload_id, j->part_number,
-                                     j->call->body, j->call->body_len, j->has_md5 ? j->md5 : NULL,
-                                     j->info.etag, &j->err);
-}
-
-static void upload_part(sl_front_call_t *call) {
-    job_t *j = new_job(call);
-    if (!j || !upload_params(j, true) || !content_md5(j)) return;
-    submit(j, upload_part_work, etag_done);
-}
-
 static void mpu_complete_work(job_t *j) {
     j->rc =
         sl_objstore_mpu_complete(j->store, j->bucket, j->key, j->upload_id, j->parts, j->part_count,
@@ -914,6 +905,206 @@ static void list_parts(sl_front_call_t *call) {
     j->list.max_keys = (size_t)SL_MAX(0, SL_MIN(v, (int64_t)SL_OBJSTORE_LIST_KEYS_MAX));
     j->part_marker = (int)SL_MAX(0, SL_MIN(marker, (int64_t)SL_OBJSTORE_PARTS_MAX));
     submit(j, list_parts_work, list_parts_done);
+}
+
+/* ---- streamed uploads: PutObject and UploadPart ----
+ * The body is written as it arrives (sl_front_body_read): a pool job opens the upload (the bucket,
+ * key and upload checked before any byte is read), then each piece the front hands over is
+ * written by a pool job of its own and given back (sl_front_body_next) only when written, so the
+ * connection is read no faster than the disk takes it and at most about two pieces of a body are
+ * in memory. The last piece's job also commits (digests checked, fsync, rename). A body that
+ * fails (the front's checks, the client gone, a digest) aborts the upload on the pool, which
+ * removes its temp file, before the error is answered. A buffered body (the front could not
+ * stream it) goes the same way as one last piece. */
+
+static void up_answer_failure(sl_front_call_t *call) {
+    job_t *j = call->state;
+    sl_front_fail_status(call, j->fail_status, j->fail_code, j->fail_message, NULL, NULL);
+}
+
+static void up_abort_work(void *arg) {
+    job_t *j = arg;
+    sl_objstore_upload_abort(j->up);
+    j->up = NULL;
+    sl_front_post(j->call, up_answer_failure);
+}
+
+/* Ends the upload with an error, on the loop while no job of it runs. */
+static void up_fail_now(job_t *j) {
+    if (!j->up) {
+        up_answer_failure(j->call);
+        return;
+    }
+    if (sl_objstore_pool_continue(api_of(j->call)->pool, up_abort_work, j) != 0) {
+        /* Both halves of the queue are full: close the temp file here rather than leave it
+         * (no fsync; it is removed at the next start otherwise). */
+        sl_objstore_upload_abort(j->up);
+        j->up = NULL;
+        up_answer_failure(j->call);
+    }
+}
+
+static void up_fail(job_t *j, int status, const char *code, const char *message) {
+    if (j->failed) return;
+    j->failed = true;
+    j->fail_status = status;
+    j->fail_code = code;
+    j->fail_message = message;
+    if (!j->busy) up_fail_now(j);
+}
+
+static void up_fail_code(job_t *j, const sl_s3_error_t *code, const char *message) {
+    up_fail(j, code->status, code->code, message ? message : code->message);
+}
+
+static void up_written(sl_front_call_t *call);
+
+static void up_write_work(void *arg) {
+    job_t *j = arg;
+    j->rc = sl_objstore_upload_write(j->up, j->piece, j->piece_len, &j->err);
+    if (j->rc == 0 && j->last) {
+        sl_objstore_upload_t *up = j->up;
+        j->up = NULL; /* commit frees it, whatever it answers */
+        j->rc = sl_objstore_upload_commit(up, j->has_md5 ? j->md5 : NULL, j->checksum_value,
+                                          j->call->arena, &j->info, &j->err);
+    } else if (j->rc) {
+        sl_objstore_upload_abort(j->up);
+        j->up = NULL;
+    }
+    sl_front_post(j->call, up_written);
+}
+
+static void up_written(sl_front_call_t *call) {
+    job_t *j = call->state;
+    j->busy = false;
+    if (j->failed) {
+        up_fail_now(j);
+    } else if (j->rc) {
+        fail_err(call, &j->err);
+    } else if (j->last) {
+        etag_done(j);
+    } else {
+        sl_front_body_next(call);
+    }
+}
+
+/* The checksum a trailer carries, at the end of the body; false after failing the upload. */
+static bool up_trailer_checksum(job_t *j) {
+    if (j->checksum == SL_OBJSTORE_CHECKSUM_NONE || j->checksum_value) return true;
+    sl_front_call_t *call = j->call;
+    for (size_t i = 0; i < call->trailer_count; i++) {
+        const sl_http_header_t *t = &call->trailers[i];
+        if (sl_objstore_checksum_of_header(t->name, t->name_len) != j->checksum) continue;
+        if (!sl_objstore_checksum_valid(j->checksum, t->value)) {
+            up_fail_code(
+                j, SL_S3_INVALID_REQUEST,
+                sl_arena_sprintf(call->arena, "Value for %s trailing header is invalid.", t->name));
+            return false;
+        }
+        j->checksum_value = t->value;
+    }
+    return true;
+}
+
+static void up_on_data(sl_front_call_t *call, uint8_t *data, size_t len, bool last) {
+    job_t *j = call->state;
+    if (j->failed) return;
+    j->received += len;
+    if (j->received > SL_OBJSTORE_OBJECT_BYTES_MAX) {
+        up_fail_code(j, SL_S3_ENTITY_TOO_LARGE, NULL);
+        return;
+    }
+    if (last && !up_trailer_checksum(j)) return;
+    j->piece = data;
+    j->piece_len = len;
+    j->last = last;
+    j->busy = true;
+    if (sl_objstore_pool_continue(api_of(call)->pool, up_write_work, j) != 0) {
+        j->busy = false;
+        up_fail_code(j, SL_S3_SLOW_DOWN, NULL);
+    }
+}
+
+static void up_on_error(sl_front_call_t *call, int status, const char *code, const char *message) {
+    up_fail(call->state, status, code, message);
+}
+
+static void up_begin_work(job_t *j) {
+    j->rc = sl_objstore_upload_begin(j->store, j->bucket, j->key, j->upload_id, j->part_number,
+                                     j->headers, j->header_count, j->checksum, j->call->now_ms,
+                                     &j->up, &j->err);
+}
+
+static void up_begun(job_t *j) {
+    sl_front_call_t *call = j->call;
+    if (call->body_streamed) {
+        sl_front_body_read(call,
+                           &(sl_front_body_cbs_t){.on_data = up_on_data, .on_error = up_on_error});
+        return;
+    }
+    up_on_data(call, (uint8_t *)call->body, call->body_len, true);
+}
+
+/* x-amz-checksum-<algorithm> (its value checked now), or the algorithm whose value a trailer
+ * brings (x-amz-trailer), or x-amz-sdk-checksum-algorithm; false after answering an error. */
+static bool checksum_params(job_t *j) {
+    sl_http_req_t *req = j->call->req;
+    for (size_t i = 0; i < req->header_count; i++) {
+        const sl_http_header_t *h = &req->headers[i];
+        sl_objstore_checksum_t alg = sl_objstore_checksum_of_header(h->name, h->name_len);
+        if (alg == SL_OBJSTORE_CHECKSUM_NONE) continue;
+        if (j->checksum != SL_OBJSTORE_CHECKSUM_NONE) {
+            fail_code(j->call, SL_S3_INVALID_REQUEST,
+                      "Expecting a single x-amz-checksum- header. Multiple checksum Types are not "
+                      "allowed.");
+            return false;
+        }
+        if (!sl_objstore_checksum_valid(alg, h->value)) {
+            fail_code(j->call, SL_S3_INVALID_REQUEST,
+                      sl_arena_sprintf(j->call->arena, "Value for %s header is invalid.", h->name));
+            return false;
+        }
+        j->checksum = alg;
+        j->checksum_value = h->value;
+    }
+    if (j->checksum != SL_OBJSTORE_CHECKSUM_NONE) return true;
+    const char *trailer = req_header(j->call, "x-amz-trailer");
+    if (trailer) j->checksum = sl_objstore_checksum_of_header(trailer, strlen(trailer));
+    const char *sdk = req_header(j->call, "x-amz-sdk-checksum-algorithm");
+    if (sdk && j->checksum == SL_OBJSTORE_CHECKSUM_NONE) {
+        fail_code(j->call, SL_S3_INVALID_REQUEST,
+                  "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* "
+                  "or x-amz-trailer headers were found.");
+        return false;
+    }
+    return true;
+}
+
+static void upload(sl_front_call_t *call, bool part) {
+    job_t *j = new_job(call);
+    if (!j || (part && !upload_params(j, true)) || !content_md5(j) ||
+        (!part && !object_headers(j)) || !checksum_params(j))
+        return;
+    uint64_t length = call->body_streamed ? call->body_length : call->body_len;
+    if (length != UINT64_MAX && length > SL_OBJSTORE_OBJECT_BYTES_MAX) {
+        sl_front_fail_status(call, SL_S3_ENTITY_TOO_LARGE->status, SL_S3_ENTITY_TOO_LARGE->code,
+                             SL_S3_ENTITY_TOO_LARGE->message, "ProposedSize",
+                             sl_arena_sprintf(call->arena, "%llu", (unsigned long long)length));
+        return;
+    }
+    submit(j, up_begin_work, up_begun);
+}
+
+static void put_object(sl_front_call_t *call) {
+    upload(call, false);
+}
+
+static void upload_part(sl_front_call_t *call) {
+    upload(call, true);
+}
+
+static bool streamed_op(const sl_op_t *op) {
+    return strcmp(op->name, "PutObject") == 0 || strcmp(op->name, "UploadPart") == 0;
 }
 
 /* ---- the operation table ---- */
