@@ -377,6 +377,55 @@ void sl_enc_kv_plain(sl_enc_t *e, const char *key, size_t key_len, const char *s
     e->out->len += (size_t)(w - start);
 }
 
+/* "key":"value" at w; returns the end. */
+static char *put_plain_member(char *w, const char *key, size_t key_len, const char *s, size_t len) {
+    *w++ = '"';
+    memcpy(w, key, key_len);
+    w += key_len;
+    *w++ = '"';
+    *w++ = ':';
+    *w++ = '"';
+    memcpy(w, s, len);
+    w += len;
+    *w++ = '"';
+    return w;
+}
+
+void sl_enc_map_plain2(sl_enc_t *e, const char *key1, size_t key1_len, const char *s1, size_t len1,
+                       const char *key2, size_t key2_len, const char *s2, size_t len2) {
+    /* the general calls when the map would be refused for its depth (they mark the failure), in
+     * CBOR, and for lengths whose sum could wrap */
+    if (e->fmt != SL_FMT_JSON || e->depth >= SL_WIRE_DEPTH_MAX || key1_len > SIZE_MAX / 8 ||
+        len1 > SIZE_MAX / 8 || key2_len > SIZE_MAX / 8 || len2 > SIZE_MAX / 8) {
+        sl_enc_map_begin(e);
+        sl_enc_kv_plain(e, key1, key1_len, s1, len1);
+        sl_enc_kv_plain(e, key2, key2_len, s2, len2);
+        sl_enc_map_end(e);
+        return;
+    }
+#ifndef NDEBUG
+    SL_ASSERT(plain_ascii(key1, key1_len) && plain_ascii(s1, len1));
+    SL_ASSERT(plain_ascii(key2, key2_len) && plain_ascii(s2, len2));
+#endif
+    /* [,]{"key1":"s1","key2":"s2"} */
+    char *w = sl_buf_reserve(e->out, key1_len + len1 + key2_len + len2 + 15);
+    if (!w) return;
+    char *start = w;
+    /* json_before_value, on the reserved bytes */
+    if (e->after_key)
+        e->after_key = false;
+    else if (e->need_comma[e->depth])
+        *w++ = ',';
+    else
+        e->need_comma[e->depth] = true;
+    *w++ = '{';
+    w = put_plain_member(w, key1, key1_len, s1, len1);
+    *w++ = ',';
+    w = put_plain_member(w, key2, key2_len, s2, len2);
+    *w++ = '}';
+    e->out->len += (size_t)(w - start);
+}
+
 static void enc_number(sl_enc_t *e, const sl_val_t *v) {
     /* JSON literals are echoed exactly (big integers and fractions keep every digit). */
     if (e->fmt == SL_FMT_JSON && v->u.num.text && v->u.num.text_len) {

@@ -57,6 +57,15 @@ void sl_enc_kv_plain(sl_enc_t *e, const char *key, size_t key_len, const char *s
 #define SL_ENC_KV_PLAIN(e, key_literal, s, len)                                                    \
     sl_enc_kv_plain((e), "" key_literal, sizeof(key_literal) - 1, (s), (len))
 
+/* A map of two such plain members, byte-for-byte what sl_enc_map_begin, two sl_enc_kv_plain and
+ * sl_enc_map_end write; in JSON one reservation and no per-call state changes (PutRecords writes
+ * one of these per record). SL_ENC_MAP_PLAIN2 takes the keys as string literals. */
+void sl_enc_map_plain2(sl_enc_t *e, const char *key1, size_t key1_len, const char *s1, size_t len1,
+                       const char *key2, size_t key2_len, const char *s2, size_t len2);
+#define SL_ENC_MAP_PLAIN2(e, key1_literal, s1, len1, key2_literal, s2, len2)                       \
+    sl_enc_map_plain2((e), "" key1_literal, sizeof(key1_literal) - 1, (s1), (len1),                \
+                      "" key2_literal, sizeof(key2_literal) - 1, (s2), (len2))
+
 /* Encode a whole sl_val_t tree (used for tests and generic pass-through). */
 void sl_enc_value(sl_enc_t *e, const sl_val_t *v);
 

@@ -196,7 +196,6 @@ static void put_records_finish(sl_front_call_t *call) {
         const sl_kput_entry_t *r = &op->entries[i];
         const sl_kput_group_t *g = &op->groups[r->group];
         sl_seqnum_run_t *run = &runs[r->group];
-        sl_enc_map_begin(e);
         if (g->status == 0) {
             if (run->len && r->seq == run->cur.counter + 1) {
                 sl_seqnum_run_next(run);
@@ -205,9 +204,12 @@ static void put_records_finish(sl_front_call_t *call) {
                     sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
                 sl_seqnum_run_init(run, &sn);
             }
-            SL_ENC_KV_PLAIN(e, "SequenceNumber", run->text, run->len);
-            SL_ENC_KV_PLAIN(e, "ShardId", g->shard_id, g->shard_id_len);
-        } else if (g->status == SL_EAGAIN) {
+            SL_ENC_MAP_PLAIN2(e, "SequenceNumber", run->text, run->len, "ShardId", g->shard_id,
+                              g->shard_id_len);
+            continue;
+        }
+        sl_enc_map_begin(e);
+        if (g->status == SL_EAGAIN) {
             sl_enc_kv_cstr(e, "ErrorCode", SL_AWS_PROVISIONED_THROUGHPUT_EXCEEDED);
             char msg[400];
             snprintf(msg, sizeof msg, "Rate exceeded for shard %s in stream %s under account %s.",

@@ -1,7 +1,8 @@
 /* sl_enc_kv_plain (key and value known to need no escaping) must write exactly what
- * sl_enc_kv_str writes, in JSON and in CBOR, wherever it appears: first or later member of a map,
- * in maps inside arrays, after nested containers, after other kinds of values, with empty strings,
- * across buffer growth, and on a buffer that already failed. */
+ * sl_enc_kv_str writes, and sl_enc_map_plain2 what a map of two of them writes, in JSON and in
+ * CBOR, wherever it appears: first or later member of a map, in maps inside arrays, after nested
+ * containers, after other kinds of values, with empty strings, across buffer growth, and on a
+ * buffer that already failed. */
 #include "test.h"
 
 #include "core/buf.h"
@@ -28,13 +29,41 @@ static void script(sl_buf_t *b, sl_fmt_t fmt, bool plain, int entries) {
     sl_enc_array_begin(&e);
     char seq[64];
     for (int i = 0; i < entries; i++) {
-        sl_enc_map_begin(&e);
         int n = snprintf(seq, sizeof seq, "4961%052d", i);
+        if (plain && i % 3 != 0) { /* the two-member map in one call */
+            SL_ENC_MAP_PLAIN2(&e, "SequenceNumber", seq, (size_t)n, "ShardId",
+                              "shardId-000000000003", i % 5 == 0 ? 0 : 20);
+            continue;
+        }
+        sl_enc_map_begin(&e);
         KV("SequenceNumber", seq, (size_t)n);
-        KV("ShardId", "shardId-000000000003", 20);
+        KV("ShardId", "shardId-000000000003", i % 5 == 0 ? 0 : 20);
         if (i % 3 == 0) KV("EncryptionType", "KMS", 3);
         sl_enc_map_end(&e);
     }
+    /* a two-member map as a member's value and as the first item of an array */
+    sl_enc_key(&e, "Pair");
+    if (plain)
+        SL_ENC_MAP_PLAIN2(&e, "A", "1", 1, "B", "", 0);
+    else {
+        sl_enc_map_begin(&e);
+        sl_enc_kv_str(&e, "A", "1", 1);
+        sl_enc_kv_str(&e, "B", "", 0);
+        sl_enc_map_end(&e);
+    }
+    sl_enc_key(&e, "Pairs");
+    sl_enc_array_begin(&e);
+    for (int i = 0; i < 2; i++) {
+        if (plain)
+            SL_ENC_MAP_PLAIN2(&e, "A", "1", 1, "B", "2", 1);
+        else {
+            sl_enc_map_begin(&e);
+            sl_enc_kv_str(&e, "A", "1", 1);
+            sl_enc_kv_str(&e, "B", "2", 1);
+            sl_enc_map_end(&e);
+        }
+    }
+    sl_enc_array_end(&e);
     sl_enc_array_end(&e);
     KV("AfterArray", "", 0);
     sl_enc_key(&e, "Nested");
@@ -81,9 +110,11 @@ int main(void) {
     sl_enc_map_end(&e);
     sl_enc_map_begin(&e);
     sl_enc_map_end(&e);
+    SL_ENC_MAP_PLAIN2(&e, "SequenceNumber", "5678", 4, "ShardId", "shardId-000000000002", 20);
     sl_enc_array_end(&e);
     sl_buf_append_byte(&b, 0);
-    CHECK_EQ_STR(b.data, "[{\"SequenceNumber\":\"1234\",\"ShardId\":\"shardId-000000000001\"},{}]");
+    CHECK_EQ_STR(b.data, "[{\"SequenceNumber\":\"1234\",\"ShardId\":\"shardId-000000000001\"},{},"
+                         "{\"SequenceNumber\":\"5678\",\"ShardId\":\"shardId-000000000002\"}]");
     sl_buf_free(&b);
 
     /* A failed buffer stays failed and unchanged. */
@@ -93,6 +124,7 @@ int main(void) {
     f.failed = true;
     size_t len = f.len;
     SL_ENC_KV_PLAIN(&e, "K", "v", 1);
+    SL_ENC_MAP_PLAIN2(&e, "K", "v", 1, "L", "w", 1);
     sl_enc_map_end(&e);
     CHECK(sl_buf_failed(&f));
     CHECK_EQ_INT(f.len, len);
