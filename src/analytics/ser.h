@@ -1,9 +1,11 @@
 /* Little-endian encoding of the engine's saved state (checkpoints, analytics/engine.h): fixed
- * width integers and doubles, and length-prefixed bytes. Readers check every length against the
- * end of the input and report bad input with false; the input is a file, never trusted. */
+ * width integers (core/bin.h) and doubles, and length-prefixed bytes. Readers check every length
+ * against the end of the input and report bad input with false; the input is a file, never trusted.
+ */
 #ifndef SL_ANALYTICS_SER_H
 #define SL_ANALYTICS_SER_H
 
+#include "core/bin.h"
 #include "core/buf.h"
 
 #include <stdbool.h>
@@ -11,10 +13,7 @@
 #include <string.h>
 
 static inline void an_put_u64(sl_buf_t *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    sl_buf_append(b, x, 8);
+    sl_bin_put_u64(b, v);
 }
 
 static inline void an_put_f64(sl_buf_t *b, double d) {
@@ -30,11 +29,8 @@ static inline void an_put_bytes(sl_buf_t *b, const void *p, size_t n) {
 
 static inline bool an_get_u64(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     if (end - *p < 8) return false;
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x |= (uint64_t)(*p)[i] << (8 * i);
+    *v = sl_le64_get(*p);
     *p += 8;
-    *v = x;
     return true;
 }
 
