@@ -296,8 +296,9 @@ typedef struct {
     void (*on_error)(sl_front_call_t *call, int status, const char *code, const char *message);
 } sl_front_body_cbs_t;
 
-/* Starts reading (once per call). Callbacks run on the request's loop thread, never from inside
- * these calls. */
+/* Starts reading (once per call). Callbacks run on the request's loop thread, from the net
+ * layer's notifications; only an error found at once (out of memory) comes from inside
+ * sl_front_body_read. */
 void sl_front_body_read(sl_front_call_t *call, const sl_front_body_cbs_t *cbs);
 /* The handler is done with the piece it holds. */
 void sl_front_body_next(sl_front_call_t *call);

@@ -220,7 +220,7 @@ static void net_on_data(sl_http_req_t *req, const uint8_t *data, size_t len, boo
     } else {
         b->decoded += len;
         if (b->payload) sl_sha256_update(b->payload, piece, len);
-        if (last && b->payload) {
+        if (last && b->want[0]) {
             char got[65];
             sl_sha256_final_hex(b->payload, got);
             if (strcasecmp(got, b->want) != 0) {
@@ -278,14 +278,12 @@ int sl_front_body_prepare(sl_front_call_t *call, const sl_front_chunk_check_t *c
         b->decoded_known = decoded && end != decoded && !*end;
         b->decoded_want = v;
         if (b->decoded_known) call->body_length = v;
-        if (b->check.verify && !(b->chunk = sl_sha256_create())) return SL_ENOMEM;
     } else {
         unsigned long long v = length ? strtoull(length, &end, 10) : 0;
         if (length && end != length && !*end) call->body_length = v;
         if (sha && strcmp(sha, "UNSIGNED-PAYLOAD") != 0) {
             /* the form was checked before (a hex SHA-256) */
             snprintf(b->want, sizeof b->want, "%s", sha);
-            if (!(b->payload = sl_sha256_create())) return SL_ENOMEM;
         }
     }
     call->body_streamed = true;
@@ -301,7 +299,15 @@ void sl_front_body_read(sl_front_call_t *call, const sl_front_body_cbs_t *cbs) {
     sl_front_body_t *b = call->sbody;
     SL_ASSERT(b && cbs && cbs->on_data && cbs->on_error);
     b->cbs = *cbs;
+    /* The hashes are taken only now: a handler that answers without reading the payload leaves
+     * nothing to release. */
+    bool no_memory = (b->chunked && b->check.verify && !(b->chunk = sl_sha256_create())) ||
+                     (!b->chunked && b->want[0] && !(b->payload = sl_sha256_create()));
     sl_http_body_cbs_t net = {.on_data = net_on_data, .on_error = net_on_error, .arg = b};
+    if (no_memory) {
+        body_fail(b, 500, "InternalError", "We encountered an internal error. Please try again.");
+        return;
+    }
     if (sl_http_body_read(call->req, &net) != 0) {
         /* read twice: a programmer error, answered rather than asserted */
         SL_ERROR("front: a streamed payload was read twice");

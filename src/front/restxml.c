@@ -15,7 +15,9 @@
  *   5. the members from the URI, query and headers (call->in) and the account hook;
  *   6. the handler, with call->body the decoded payload.
  * Errors are S3's <Error> document with its status. Bodies are the net layer's buffered body
- * (bounded by --body-max-bytes); request-body streaming replaces that when the net layer has it. */
+ * (bounded by --body-max-bytes), except those of the operations the service streams (S3's
+ * PutObject and UploadPart: sl_front_stream_body chooses them at the head), whose payload the
+ * handler reads as it arrives (step 4 then only prepares it: restbody.c). */
 #include "front/internal.h"
 
 #include "core/log.h"
@@ -396,8 +398,9 @@ void sl_front_handle_rest_xml(front_req_t *rq) {
 bool sl_front_stream_body(void *ctx, const sl_http_req_t *head) {
     sl_front_t *front = ctx;
     sl_http_req_t *req = (sl_http_req_t *)head; /* its arena takes the copies below */
-    /* Cheap refusals first: this runs for every request head (Kinesis's carry X-Amz-Target). */
-    if (!front->streams || (strcmp(req->method, "PUT") != 0 && strcmp(req->method, "POST") != 0) ||
+    /* Cheap refusals first: this runs for every request head. Streamed operations are PUTs
+     * (S3's PutObject, UploadPart); Kinesis's POSTs stop at the method. */
+    if (!front->streams || strcmp(req->method, "PUT") != 0 ||
         sl_http_req_header(req, "x-amz-target"))
         return false;
     const sl_front_svc_t *fs = sl_front_route_rest_xml(front, req);

@@ -100,7 +100,8 @@ void sl_http_stream_end(sl_http_req_t *req);
  * The handler answers as usual, at any time; an HTTP/1.1 connection whose request body was not
  * read to its end closes after the answer. */
 typedef struct {
-    /* The next piece of the body, valid until sl_http_body_next; no other piece comes before it.
+    /* The next piece of the body, valid until sl_http_body_next (the handler may change its
+     * bytes, e.g. decode in place); no other piece comes before it.
      * last: this is the end of the body (len may be 0 then; no sl_http_body_next needed). */
     void (*on_data)(sl_http_req_t *req, const uint8_t *data, size_t len, bool last, void *arg);
     /* The body cannot complete: SL_ECLOSED (the client went away or reset the stream),

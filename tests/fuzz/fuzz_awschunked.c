@@ -2,7 +2,8 @@
  * decoding in place gives the same bytes as decoding into another buffer; the output is never
  * longer than the input; and the incremental decoder, fed the same input in pieces (split points
  * drawn from the input itself), accepts exactly what the whole-body decoder accepts and gives the
- * same data. */
+ * same data, also when each piece's data is moved to the piece's start as it comes (the front's
+ * in-place decoding of streamed S3 bodies, front/restbody.c). */
 #include "wire/awschunked.h"
 
 #include <stdlib.h>
@@ -37,6 +38,21 @@ static int on_chunk_end(void *ctx) {
     return 0;
 }
 
+/* In-place decoding: the data of the piece being fed moves toward its start (memmove), then is
+ * appended to `all`; the data handed out must never lie before what was already written. */
+typedef struct {
+    uint8_t *piece, *all;
+    size_t piece_len, written, all_len;
+} inplace_t;
+
+static int inplace_data(void *ctx, const uint8_t *data, size_t len) {
+    inplace_t *s = ctx;
+    if (data < s->piece + s->written || data + len > s->piece + s->piece_len) abort();
+    memmove(s->piece + s->written, data, len);
+    s->written += len;
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *copy = malloc(size + 1), *out = malloc(size + 1), *streamed = malloc(size + 1);
     if (!copy || !out || !streamed) abort();
@@ -67,6 +83,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rc3 == 0) rc3 = sl_awschunked_stream_finish(&st, &r3);
     if ((rc3 == 0) != (rc1 == 0) || (rc3 != 0 && !r3)) abort();
     if (rc3 == 0 && (sink.len != n1 || memcmp(streamed, out, n1) != 0 || sink.open)) abort();
+
+    /* the same pieces, decoded in place in a writable copy of each */
+    uint8_t *piece_buf = malloc(size + 1), *all = malloc(size + 1);
+    if (!piece_buf || !all) abort();
+    inplace_t ip = {piece_buf, all, 0, 0, 0};
+    sl_awschunked_stream_cbs_t icbs = {NULL, inplace_data, NULL, NULL, &ip};
+    sl_awschunked_stream_init(&st);
+    int rc4 = 0;
+    const char *r4 = NULL;
+    x = x * 2654435761u + 1u;
+    for (size_t pos = 0; pos < size && rc4 == 0;) {
+        x = x * 1103515245u + 12345u;
+        size_t piece = 1 + (x >> 8) % (x & 1 ? 13 : 8191);
+        if (piece > size - pos) piece = size - pos;
+        memcpy(piece_buf, data + pos, piece);
+        ip.piece_len = piece;
+        ip.written = 0;
+        rc4 = sl_awschunked_stream_feed(&st, piece_buf, piece, &icbs, &r4);
+        memcpy(all + ip.all_len, piece_buf, ip.written);
+        ip.all_len += ip.written;
+        pos += piece;
+    }
+    if (rc4 == 0) rc4 = sl_awschunked_stream_finish(&st, &r4);
+    if ((rc4 == 0) != (rc1 == 0)) abort();
+    if (rc4 == 0 && (ip.all_len != n1 || memcmp(all, out, n1) != 0)) abort();
+    free(piece_buf);
+    free(all);
     free(copy);
     free(out);
     free(streamed);
