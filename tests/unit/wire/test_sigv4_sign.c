@@ -114,6 +114,39 @@ int main(void) {
                                                   "s3", prev, NULL, 0, sig),
                      0);
         CHECK_EQ_STR(sig, "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9");
+        /* the same from the data's hash (the streamed path hashes chunks as they arrive) */
+        char dhash[65], sig2[65];
+        sl_sigv4_sha256_hex(a, 1024, dhash);
+        CHECK_EQ_INT(sl_sigv4_chunk_signature_of_hash_hex(
+                         skey, "20130524T000000Z", "20130524", "us-east-1", "s3",
+                         "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648", dhash,
+                         sig2),
+                     0);
+        CHECK_EQ_STR(sig2, "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497");
+        /* the trailer's signature (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER): the inputs of
+         * AWS's trailer example (final chunk 2ca2aba2..., trailer x-amz-checksum-crc32c:sOO8/Q==)
+         * and the value Python's hmac gives for "AWS4-HMAC-SHA256-TRAILER\n" time "\n" scope
+         * "\n" previous "\n" hex(SHA-256("x-amz-checksum-crc32c:sOO8/Q==\n")), the canonical
+         * form of the AWS SDKs (the example's printed signature follows none of the forms tried) */
+        sl_sigv4_sha256_hex("x-amz-checksum-crc32c:sOO8/Q==\n", 31, dhash);
+        CHECK_EQ_STR(dhash, "1e376db7e1a34a8ef1c4bcee131a2d60a1cb62503747488624e10995f448d774");
+        CHECK_EQ_INT(sl_sigv4_trailer_signature_hex(
+                         skey, "20130524T000000Z", "20130524", "us-east-1", "s3",
+                         "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992", dhash,
+                         sig2),
+                     0);
+        CHECK_EQ_STR(sig2, "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435");
+        /* the incremental dhash gives the one-shot's */
+        sl_sha256_t *hh = sl_sha256_create();
+        CHECK(hh != NULL);
+        sl_sha256_update(hh, a, 1000);
+        sl_sha256_update(hh, a + 1000, 24);
+        sl_sha256_final_hex(hh, sig2);
+        sl_sigv4_sha256_hex(a, 1024, dhash);
+        CHECK_EQ_STR(sig2, dhash);
+        sl_sha256_final_hex(hh, sig2); /* started again: the empty string's */
+        CHECK_EQ_STR(sig2, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        sl_sha256_destroy(hh);
     }
     TEST_MAIN_END();
 }
