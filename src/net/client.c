@@ -357,12 +357,19 @@ void sl_hc_conn_unpin(hc_conn_t *c) {
     if (c->h2 && c->send_pending) sl_hc_h2_flush(c);
 }
 
+static void free_later(void *arg) {
+    free(arg);
+}
+
+/* The struct itself outlives the loop iteration: the loop may hold an event for the socket,
+ * fetched in the same batch as the event (or post) that closed the connection, and reads io.fd
+ * (-1 since the close) to skip it (net/loop_internal.h). */
 static void conn_free(hc_conn_t *c) {
     if (c->sess) nghttp2_session_del(c->sess);
     if (c->ssl) SSL_free(c->ssl);
     sl_buf_free(&c->in);
     sl_buf_free(&c->out);
-    free(c);
+    if (sl_loop_post(c->origin->client->loop, free_later, c) != 0) free(c);
 }
 
 /* Fails the calls queued now (not those their callbacks submit meanwhile). */

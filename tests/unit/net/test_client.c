@@ -664,6 +664,79 @@ static void test_idle_and_destroy(const char *origin) {
     g_pending = 0;
 }
 
+/* ---- a connection freed while the loop still holds an event for it ---- */
+
+typedef struct {
+    int lfd, fd;
+    sl_http_client_t *c;
+    result_t *second;
+    char origin[64];
+} stale_t;
+
+/* Accepts the client's connection on the test's own listener, reads its request and answers it,
+ * keeping the connection open (blocking calls: the client wrote its request before this timer). */
+static void stale_answer(void *arg) {
+    stale_t *s = arg;
+    s->fd = accept(s->lfd, NULL, NULL);
+    char buf[2048];
+    size_t have = 0;
+    while (have < sizeof buf - 1) {
+        ssize_t n = read(s->fd, buf + have, sizeof buf - 1 - have);
+        if (n <= 0) break;
+        have += (size_t)n;
+        buf[have] = 0;
+        if (strstr(buf, "\r\n\r\n")) break;
+    }
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    CHECK_EQ_INT((int)write(s->fd, ok, sizeof ok - 1), (int)sizeof ok - 1);
+}
+
+static void stale_submit(void *arg) {
+    stale_t *s = arg;
+    sl_http_client_req_t q = req_of(s->origin, "GET", "/", s->second);
+    q.timeout_ms = 300;
+    CHECK_EQ_INT(sl_http_client_submit(s->c, &q, NULL), 0); /* counted in g_pending already */
+}
+
+/* One loop iteration sees, in this order, a post that submits a call and the end of the idle
+ * pooled connection (the server closed it). The submit finds the connection stale and closes it;
+ * the loop then still delivers the connection's own event, so its memory must outlive the
+ * iteration. */
+static void stale_close(void *arg) {
+    stale_t *s = arg;
+    CHECK_EQ_INT(sl_loop_post(g_loop, stale_submit, s), 0);
+    close(s->fd);
+    s->fd = -1;
+}
+
+static void test_stale_closed_in_batch(void) {
+    stale_t s = {.fd = -1};
+    int port;
+    s.lfd = listen_loopback(4, &port);
+    snprintf(s.origin, sizeof s.origin, "http://127.0.0.1:%d", port);
+    CHECK_EQ_INT(sl_http_client_create(g_loop, NULL, &s.c), 0);
+    result_t r1, r2;
+    s.second = &r2;
+    sl_http_client_req_t q = req_of(s.origin, "GET", "/", &r1);
+    CHECK_EQ_INT(submit(s.c, &q), 0);
+    sl_timer_start(g_loop, 20, stale_answer, &s);
+    run(5000);
+    CHECK_EQ_INT(r1.status, 200);
+    /* Idle for more than a millisecond, so that the next submit checks the connection. */
+    g_pending = 1;
+    sl_timer_start(g_loop, 5, stale_close, &s);
+    sl_timer_start(g_loop, 50, stale_answer, &s);
+    run(5000);
+    CHECK_EQ_INT(r2.error, 0);
+    CHECK_EQ_INT(r2.status, 200);
+    CHECK(!r2.reused);
+    sl_buf_free(&r1.body);
+    sl_buf_free(&r2.body);
+    sl_http_client_destroy(s.c);
+    if (s.fd >= 0) close(s.fd);
+    close(s.lfd);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     char dir[] = "/tmp/sl_client_tlsXXXXXX";
@@ -697,6 +770,7 @@ int main(void) {
     test_tls(sl_http_server_tls_port(srv), ca_file);
     test_raw_framings();
     test_idle_and_destroy(origin);
+    test_stale_closed_in_batch();
     CHECK_EQ_INT(strcmp(sl_http_client_strerror(SL_HTTPC_ETIMEOUT), "request timed out"), 0);
 
     sl_loop_destroy(g_loop);
