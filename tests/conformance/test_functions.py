@@ -764,3 +764,35 @@ def test_function_role_session_when_signatures_are_verified(make_server, tmp_pat
     assert ("arn:aws:sts::000000000000:assumed-role/fn-reader/" + name) in out["message"]
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.update_function_configuration(FunctionName=name, Role=not_lambda["Role"]["Arn"])
+
+
+NODE_PUTTER = """
+const { KinesisClient, PutRecordCommand } = require('@aws-sdk/client-kinesis');
+exports.handler = async (event) => {
+  // no endpoint, region or credentials in the code: the environment gives them
+  const k = new KinesisClient({});
+  const r = await k.send(new PutRecordCommand({
+    StreamName: event.stream, Data: Buffer.from('from-node'), PartitionKey: 'p' }));
+  return { seq: r.SequenceNumber };
+};
+"""
+
+
+def test_node_function_calls_kinesis_with_its_environment(make_server):
+    """The JS SDK v3 (the tests' own, bundled as a deployment package would) finds this server
+    through AWS_ENDPOINT_URL and signs with the function's credentials."""
+    from helpers import client_for, create_stream_and_wait
+    modules = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js", "node_modules")
+    assert os.path.isdir(os.path.join(modules, "@aws-sdk", "client-kinesis")), \
+        "@aws-sdk/client-kinesis is missing: run scripts/setup.sh"
+    srv = make_server()
+    lam, kinesis = _lambda(srv), client_for(srv)
+    stream = unique_name("fnnode")
+    create_stream_and_wait(kinesis, stream, 1)
+    name = fn_name("nput")
+    create(lam, name, "nodejs20.x", "index.handler", {"index.js": (NODE_PUTTER, 0o644)},
+           Environment={"Variables": {"NODE_PATH": modules}}, Timeout=30, MemorySize=512)
+    resp, out = invoke(lam, name, {"stream": stream})
+    assert "FunctionError" not in resp, out
+    recs = read_all(kinesis, stream)
+    assert [(r["Data"], r["SequenceNumber"]) for r in recs] == [(b"from-node", out["seq"])]
