@@ -40,7 +40,9 @@ void sl_loop_set_prepare(sl_loop_t *loop, bool (*fn)(void *arg), void *arg);
 /* Monotonic milliseconds, refreshed once per loop iteration. */
 int64_t sl_loop_now_ms(const sl_loop_t *loop);
 
-/* Register, change or remove a watched descriptor (level-triggered EPOLL* masks). 0 or SL_EIO. */
+/* Register, change or remove a watched descriptor (level-triggered EPOLL* masks). 0 or SL_EIO.
+ * After sl_loop_io_del, free the struct embedding io from a function posted with sl_loop_post (it
+ * runs after this iteration), never at once: an event fetched for it may still be delivered. */
 int sl_loop_io_add(sl_loop_t *loop, sl_loop_io_t *io, uint32_t events);
 int sl_loop_io_mod(sl_loop_t *loop, sl_loop_io_t *io, uint32_t events);
 void sl_loop_io_del(sl_loop_t *loop, sl_loop_io_t *io);

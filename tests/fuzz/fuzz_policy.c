@@ -26,6 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             sl_iam_decision_t d = sl_iam_policy_decide(p, &r);
             if (d != SL_IAM_ALLOW && d != SL_IAM_IMPLICIT_DENY && d != SL_IAM_EXPLICIT_DENY)
                 abort();
+            /* the same policy asked for a service principal (a function's execution role) */
+            sl_iam_request_t svc = {.action = "sts:AssumeRole",
+                                    .resource = "arn:aws:iam::111122223333:role/r",
+                                    .principal_service = "lambda.amazonaws.com"};
+            d = sl_iam_policy_decide(p, &svc);
+            if (d != SL_IAM_ALLOW && d != SL_IAM_IMPLICIT_DENY && d != SL_IAM_EXPLICIT_DENY)
+                abort();
         } else if (rc != SL_EINVAL || !reason) {
             abort();
         }
