@@ -142,6 +142,25 @@ bool sl_front_trailer_signature_ok(const sl_front_chunk_check_t *check,
                                    const sl_http_header_t *trailers, size_t count,
                                    const char *signature, sl_arena_t *arena);
 
+/* The trailers of an aws-chunked body as sent (names lower-cased, strings in the request's
+ * arena) and its x-amz-trailer-signature, as both the streamed and the buffered decoder collect
+ * them. */
+typedef struct {
+    sl_http_header_t items[SL_FRONT_TRAILERS_MAX];
+    size_t count;
+    char signature[65];
+    bool has_signature;
+} sl_front_trailers_t;
+
+/* restbody.c: one trailer line into t (the decoders' on_trailer): 0, or -1 for a second or
+ * malformed signature, too many trailers or no memory. */
+int sl_front_trailer_take(sl_front_trailers_t *t, sl_arena_t *arena, const char *name,
+                          size_t name_len, const char *value, size_t value_len);
+/* Whether t passes check: true unless the trailer is signed and its signature is missing or
+ * wrong (sl_front_trailer_signature_ok). */
+bool sl_front_trailers_verified(const sl_front_chunk_check_t *check, const sl_front_trailers_t *t,
+                                sl_arena_t *arena);
+
 /* cors.c */
 int sl_front_cors_parse(sl_front_t *front, const sl_front_config_t *cfg);
 void sl_front_cors_free(sl_front_t *front);

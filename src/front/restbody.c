@@ -37,11 +37,7 @@ struct sl_front_body {
     sl_front_chunk_check_t check;
     sl_sha256_t *chunk; /* the current chunk's data, when signatures are verified */
     char chunk_sig[65];
-    /* the trailers as sent, and x-amz-trailer-signature */
-    sl_http_header_t *trailers;
-    size_t trailer_count, trailer_cap;
-    char trailer_sig[65];
-    bool trailer_sig_seen;
+    sl_front_trailers_t trailers; /* as sent, and x-amz-trailer-signature */
     /* in-place decoding of the piece being read */
     uint8_t *out;
     size_t out_len;
@@ -106,33 +102,29 @@ static int on_chunk_end(void *ctx) {
     return 0;
 }
 
-static int on_trailer(void *ctx, const char *name, size_t name_len, const char *value,
-                      size_t value_len) {
-    sl_front_body_t *b = ctx;
-    sl_arena_t *arena = b->call->arena;
+int sl_front_trailer_take(sl_front_trailers_t *t, sl_arena_t *arena, const char *name,
+                          size_t name_len, const char *value, size_t value_len) {
     if (name_len == 23 && strncasecmp(name, "x-amz-trailer-signature", 23) == 0) {
-        if (value_len != 64 || b->trailer_sig_seen) return -1;
-        memcpy(b->trailer_sig, value, 64);
-        b->trailer_sig[64] = 0;
-        b->trailer_sig_seen = true;
+        if (value_len != 64 || t->has_signature) return -1;
+        memcpy(t->signature, value, 64);
+        t->signature[64] = 0;
+        t->has_signature = true;
         return 0;
     }
-    if (b->trailer_count == b->trailer_cap) {
-        size_t cap = b->trailer_cap ? 2 * b->trailer_cap : 4;
-        if (cap > SL_FRONT_TRAILERS_MAX) return -1;
-        sl_http_header_t *t = sl_arena_alloc(arena, cap * sizeof *t);
-        if (!t) return -1;
-        if (b->trailer_count) memcpy(t, b->trailers, b->trailer_count * sizeof *t);
-        b->trailers = t;
-        b->trailer_cap = cap;
-    }
+    if (t->count == SL_FRONT_TRAILERS_MAX) return -1;
     char *n = sl_arena_strndup(arena, name, name_len),
          *v = sl_arena_strndup(arena, value, value_len);
     if (!n || !v) return -1;
     for (char *p = n; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    b->trailers[b->trailer_count++] = (sl_http_header_t){n, name_len, v, value_len};
+    t->items[t->count++] = (sl_http_header_t){n, name_len, v, value_len};
     return 0;
+}
+
+static int on_trailer(void *ctx, const char *name, size_t name_len, const char *value,
+                      size_t value_len) {
+    sl_front_body_t *b = ctx;
+    return sl_front_trailer_take(&b->trailers, b->call->arena, name, name_len, value, value_len);
 }
 
 static int trailer_cmp(const void *a, const void *b) {
@@ -161,6 +153,13 @@ bool sl_front_trailer_signature_ok(const sl_front_chunk_check_t *check,
     return ok && sl_sigv4_equal(expected, signature);
 }
 
+bool sl_front_trailers_verified(const sl_front_chunk_check_t *check, const sl_front_trailers_t *t,
+                                sl_arena_t *arena) {
+    if (!check->verify || !check->trailer_signed || (!t->count && !t->has_signature)) return true;
+    return sl_front_trailer_signature_ok(check, t->items, t->count,
+                                         t->has_signature ? t->signature : NULL, arena);
+}
+
 /* The checks at the end of an aws-chunked payload; false after failing it. */
 static bool chunked_end(sl_front_body_t *b) {
     const char *reason = NULL;
@@ -174,10 +173,7 @@ static bool chunked_end(sl_front_body_t *b) {
                   "x-amz-decoded-content-length HTTP header");
         return false;
     }
-    if (b->check.verify && b->check.trailer_signed && (b->trailer_count || b->trailer_sig_seen) &&
-        !sl_front_trailer_signature_ok(&b->check, b->trailers, b->trailer_count,
-                                       b->trailer_sig_seen ? b->trailer_sig : NULL,
-                                       b->call->arena)) {
+    if (!sl_front_trailers_verified(&b->check, &b->trailers, b->call->arena)) {
         body_fail(b, 403, "SignatureDoesNotMatch", msg_signature);
         return false;
     }
@@ -234,8 +230,8 @@ static void net_on_data(sl_http_req_t *req, const uint8_t *data, size_t len, boo
     if (last) {
         b->ended = true;
         body_release(b);
-        b->call->trailers = b->trailers;
-        b->call->trailer_count = b->trailer_count;
+        b->call->trailers = b->trailers.items;
+        b->call->trailer_count = b->trailers.count;
     } else if (out_len == 0) {
         sl_http_body_next(b->call->req); /* only framing in this piece */
         return;

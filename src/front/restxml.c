@@ -85,10 +85,7 @@ static const char *effective_target(sl_http_req_t *req) {
 typedef struct {
     sl_front_chunk_check_t *check;
     sl_arena_t *arena;
-    sl_http_header_t trailers[SL_FRONT_TRAILERS_MAX];
-    size_t trailer_count;
-    char trailer_sig[65];
-    bool trailer_sig_seen;
+    sl_front_trailers_t trailers;
 } buffered_check_t;
 
 static int on_chunk(void *ctx, const char *signature, size_t signature_len, const uint8_t *data,
@@ -116,21 +113,7 @@ static int on_chunk(void *ctx, const char *signature, size_t signature_len, cons
 static int on_trailer(void *ctx, const char *name, size_t name_len, const char *value,
                       size_t value_len) {
     buffered_check_t *b = ctx;
-    if (name_len == 23 && strncasecmp(name, "x-amz-trailer-signature", 23) == 0) {
-        if (value_len != 64 || b->trailer_sig_seen) return -1;
-        memcpy(b->trailer_sig, value, 64);
-        b->trailer_sig[64] = 0;
-        b->trailer_sig_seen = true;
-        return 0;
-    }
-    if (b->trailer_count == SL_FRONT_TRAILERS_MAX) return -1;
-    char *n = sl_arena_strndup(b->arena, name, name_len);
-    char *v = sl_arena_strndup(b->arena, value, value_len);
-    if (!n || !v) return -1;
-    for (char *p = n; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    b->trailers[b->trailer_count++] = (sl_http_header_t){n, name_len, v, value_len};
-    return 0;
+    return sl_front_trailer_take(&b->trailers, b->arena, name, name_len, value, value_len);
 }
 
 static bool is_hex64(const char *s) {
@@ -195,10 +178,7 @@ static bool decode_payload(const front_req_t *rq, sl_front_chunk_check_t *check,
                  "x-amz-decoded-content-length HTTP header");
             return false;
         }
-        if (check->verify && check->trailer_signed && (bc.trailer_count || bc.trailer_sig_seen) &&
-            !sl_front_trailer_signature_ok(check, bc.trailers, bc.trailer_count,
-                                           bc.trailer_sig_seen ? bc.trailer_sig : NULL,
-                                           req->arena)) {
+        if (!sl_front_trailers_verified(check, &bc.trailers, req->arena)) {
             fail(rq, 403, "SignatureDoesNotMatch",
                  "The request signature we calculated does not match the signature you provided. "
                  "Check your key and signing method.");
