@@ -1,5 +1,5 @@
 // Run by tests/conformance/test_fault_injection.py against a server started with
-// --fault "op=write,error=throughput,rate=0.3;op=write,error=internal,rate=0.1" (every stream):
+// --fault "op=write,error=throughput,rate=0.2;op=write,error=internal,rate=0.05" (every stream):
 // the AWS SDK for JavaScript v3 sees AWS's error types (ProvisionedThroughputExceededException
 // with a 400, InternalFailure with a 500), its own retries recover, and PutRecords' per-record
 // failures carry AWS's codes. Exits non-zero on any mismatch.
@@ -25,7 +25,7 @@ await waitUntilStreamExists({ client: once, maxWaitTime: 30, minDelay: 1 }, { St
 
 // Without retries, the injected errors reach the caller with their AWS types and statuses.
 const seen = new Map();
-for (let i = 0; i < 200 && seen.size < 2; i++) {
+for (let i = 0; i < 1000 && seen.size < 2; i++) {
   try {
     await once.send(new PutRecordCommand({ StreamName, Data: Buffer.from('x'), PartitionKey: 'k' }));
   } catch (e) {
