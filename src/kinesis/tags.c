@@ -254,7 +254,7 @@ bool sl_kinesis_tags_list(sl_kinesis_t *k, sl_ktag_list_t *op, sl_kerr_t *err) {
 
 bool sl_kinesis_policy_put(sl_kinesis_t *k, const sl_kpolicy_t *op, sl_kerr_t *err) {
     sl_kinesis_wrlock(k);
-    target_t t;
+    target_t t = {0};
     bool ok = resource(k, op->resource_arn, op->resource_arn_len, op->now_ms, &t, err);
     if (ok && !op->policy && !*t.policy)
         ok = sl_kerr_set(err, SL_KERR_RESOURCE_NOT_FOUND,

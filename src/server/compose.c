@@ -203,7 +203,9 @@ static int faults_change(void *ctx, int (*edit)(sl_kfaults_t *rules, void *arg),
  * streams' data keys with them. */
 static int open_kms(sl_compose_t *root, account_t *a) {
     a->kms.kms = root->kms;
-    snprintf(a->kms.id, sizeof a->kms.id, "%s", a->id);
+    size_t idn = strnlen(a->id, sizeof a->kms.id - 1);
+    memcpy(a->kms.id, a->id, idn);
+    a->kms.id[idn] = 0;
     int rc = sl_kms_load(root->kms, a->id, a->catalog);
     if (rc) SL_ERROR("cannot load the KMS keys of account %s: %s", a->id, sl_strerror(rc));
     return rc;
@@ -338,7 +340,11 @@ static int open_sqs_sns(sl_compose_t *root, account_t *a, const char *dir) {
     sl_sqs_config_t qcfg = {.path = path, .region = root->cfg.region, .account = a->id};
     int rc = sl_sqs_open(&qcfg, &a->sqs);
     if (rc) return rc;
-    snprintf(path, sizeof path, "%s/sns.db", dir);
+    if (snprintf(path, sizeof path, "%s/sns.db", dir) >= (int)sizeof path) {
+        sl_sqs_close(a->sqs);
+        a->sqs = NULL;
+        return SL_EINVAL;
+    }
     sl_sns_config_t ncfg = {.path = path,
                             .region = root->cfg.region,
                             .account = a->id,

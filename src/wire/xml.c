@@ -443,7 +443,7 @@ static int parse_document(parser_t *ps, sl_xml_node_t **root) {
     if (ps->p >= ps->end || *ps->p != '<') return fail(ps, "expected the root element");
     ps->p++;
     bool empty;
-    sl_xml_node_t *cur;
+    sl_xml_node_t *cur = NULL;
     if (open_element(ps, NULL, 0, &cur, &empty) != 0) return ps->rc;
     *root = cur;
     int depth = 0;
@@ -483,7 +483,7 @@ static int parse_document(parser_t *ps, sl_xml_node_t **root) {
             return fail(ps, "markup declarations are not accepted");
         } else {
             ps->p++;
-            sl_xml_node_t *child;
+            sl_xml_node_t *child = NULL;
             if (open_element(ps, cur, depth + 1, &child, &empty) != 0) return ps->rc;
             if (empty) {
                 if (finish_node(ps, child, depth + 1) != 0) return ps->rc;
