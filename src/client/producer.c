@@ -387,7 +387,8 @@ static void map_done(const sl_client_response_t *resp, void *arg) {
     if (next) {
         char *tok = strdup(next);
         sl_arena_deinit(&arena);
-        if (tok) map_load(p, tok);
+        if (!tok) goto failed; /* map_loading is still set by the call that asked */
+        map_load(p, tok);
         free(tok);
         if (p->map_loading) return;
         goto failed;
