@@ -147,16 +147,26 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc) {
     return 0;
 }
 
-int sl_front_add_route(sl_front_t *front, const char *method, const char *path, bool prefix,
-                       sl_front_op_fn fn, void *ctx) {
+static int add_route(sl_front_t *front, const char *method, const char *path, bool prefix,
+                     sl_front_op_fn fn, void *ctx, bool admin) {
     if (!fn) return route_error("path", path, SL_EINVAL);
     if (front->route_count >= SL_FRONT_ROUTES_MAX) return route_error("path", path, SL_ELIMIT);
     sl_front_route_t *r = &front->routes[front->route_count];
-    *r = (sl_front_route_t){.fn = fn, .ctx = ctx};
+    *r = (sl_front_route_t){.fn = fn, .ctx = ctx, .admin = admin};
     int rc = sl_router_add_path(&front->router, method, path, prefix, r);
     if (rc) return route_error("path", path, rc);
     front->route_count++;
     return 0;
+}
+
+int sl_front_add_route(sl_front_t *front, const char *method, const char *path, bool prefix,
+                       sl_front_op_fn fn, void *ctx) {
+    return add_route(front, method, path, prefix, fn, ctx, false);
+}
+
+int sl_front_add_admin_route(sl_front_t *front, const char *method, const char *path, bool prefix,
+                             sl_front_op_fn fn, void *ctx) {
+    return add_route(front, method, path, prefix, fn, ctx, true);
 }
 
 /* ---- request processing ---- */
@@ -283,6 +293,44 @@ void sl_front_handle_http(void *ctx, sl_http_req_t *req) {
     sl_log_set_request_id(NULL);
 }
 
+/* The credential scope's service of the administration routes (sl_front_add_admin_route). */
+static const sl_front_service_t admin_service = {.name = "sluice", .signing_name = "sluice"};
+
+/* An administration route under --auth sigv4: the request's SigV4 signature (service `sluice`),
+ * then an admin principal. False when it answered the request with an error. */
+static bool admin_allowed(front_req_t *rq) {
+    sl_http_req_t *req = rq->req;
+    const char *authz = sl_front_header(req, "authorization");
+    const char *query = strchr(req->path, '?');
+    bool has_date = sl_http_req_header(req, "x-amz-date") || sl_http_req_header(req, "date");
+    const char *etype = NULL, *emsg = NULL;
+    sl_sigv4_auth_t auth;
+    if (sl_sigv4_check(authz, query ? query + 1 : NULL, has_date, req->arena, &auth, &etype,
+                       &emsg) != 0) {
+        sl_front_send_error(req, NULL, rq->request_id, rq->origin, SL_FMT_JSON, etype, emsg);
+        return false;
+    }
+    char body_hash[65];
+    sl_sigv4_sha256_hex(req->body, req->body_len, body_hash);
+    const sl_front_principal_t *principal = NULL;
+    int vrc = sl_front_verify(rq->front, req, &admin_service, &auth, body_hash, sl_time_now_ms(),
+                              &principal, &etype, &emsg);
+    if (vrc != 0) {
+        if (vrc != SL_EINVAL) etype = SL_AWS_INTERNAL_FAILURE, emsg = sl_aws_failure_message(vrc);
+        sl_front_send_error(req, NULL, rq->request_id, rq->origin, SL_FMT_JSON, etype, emsg);
+        return false;
+    }
+    if (principal && principal->admin) return true;
+    const char *msg =
+        sl_arena_sprintf(req->arena,
+                         "User: %s is not authorized to use the Sluice administration API: it "
+                         "needs an admin principal of the credentials file.",
+                         principal ? principal->arn : "anonymous");
+    sl_front_send_error_status(req, NULL, rq->request_id, rq->origin, SL_FMT_JSON, 403,
+                               SL_AWS_ACCESS_DENIED, msg ? msg : "Access denied.");
+    return false;
+}
+
 static void handle_http(front_req_t *rqp) {
     front_req_t rq = *rqp;
     sl_http_req_t *req = rq.req;
@@ -306,6 +354,7 @@ static void handle_http(front_req_t *rqp) {
     /* 2. plain routes (not AWS operations) by method and path */
     const sl_front_route_t *route = sl_router_by_path(&rq.front->router, req->method, req->path);
     if (route) {
+        if (route->admin && rq.front->verify && !admin_allowed(&rq)) return;
         const sl_front_svc_t *routed = rq.svc;
         rq.svc = NULL; /* a plain route's errors are AWS JSON 1.1 */
         sl_front_call_t *call = sl_front_new_call(&rq, SL_FMT_JSON);

@@ -265,6 +265,12 @@ int sl_front_add_service(sl_front_t *front, const sl_front_service_t *svc);
  * CORS checks. fn answers with sl_front_respond. Same errors as sl_front_add_service. */
 int sl_front_add_route(sl_front_t *front, const char *method, const char *path, bool prefix,
                        sl_front_op_fn fn, void *ctx);
+/* The same for a Sluice administration route (/admin/...): under --auth sigv4 a request must be
+ * SigV4-signed (header form, credential scope service `sluice`, the server's region) by an admin
+ * principal, else it gets AWS's authentication error or 403 AccessDeniedException; in open mode
+ * it is served like a plain route. */
+int sl_front_add_admin_route(sl_front_t *front, const char *method, const char *path, bool prefix,
+                             sl_front_op_fn fn, void *ctx);
 
 /* The sl_http_handler_fn to give the HTTP server (ctx = the sl_front_t). */
 void sl_front_handle_http(void *ctx, sl_http_req_t *req);

@@ -25,6 +25,7 @@ typedef struct {
 typedef struct {
     sl_front_op_fn fn;
     void *ctx;
+    bool admin; /* sl_front_add_admin_route: an admin principal's signature under --auth sigv4 */
 } sl_front_route_t;
 
 /* Owned by the composition root; filled before the server starts, read-only afterwards. */

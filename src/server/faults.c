@@ -180,8 +180,9 @@ static void delete_route(sl_front_call_t *call) {
 int sl_fault_admin_register(sl_front_t *front, sl_fault_admin_change_fn change, void *ctx) {
     g_admin.change = change;
     g_admin.ctx = ctx;
-    int rc = sl_front_add_route(front, "GET", FAULTS_PATH, false, list_route, NULL);
-    if (rc == 0) rc = sl_front_add_route(front, "POST", FAULTS_PATH, false, add_route, NULL);
-    if (rc == 0) rc = sl_front_add_route(front, "DELETE", FAULTS_PATH, true, delete_route, NULL);
+    int rc = sl_front_add_admin_route(front, "GET", FAULTS_PATH, false, list_route, NULL);
+    if (rc == 0) rc = sl_front_add_admin_route(front, "POST", FAULTS_PATH, false, add_route, NULL);
+    if (rc == 0)
+        rc = sl_front_add_admin_route(front, "DELETE", FAULTS_PATH, true, delete_route, NULL);
     return rc;
 }

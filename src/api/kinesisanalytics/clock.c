@@ -96,8 +96,10 @@ static void clock_route(sl_front_call_t *call) {
 }
 
 int sl_kdaapi_register_clock(sl_front_t *front, sl_an_clock_t *clock) {
-    int rc = sl_front_add_route(front, "GET", "/admin/analytics/clock", false, clock_route, clock);
+    int rc =
+        sl_front_add_admin_route(front, "GET", "/admin/analytics/clock", false, clock_route, clock);
     if (rc == 0)
-        rc = sl_front_add_route(front, "POST", "/admin/analytics/clock", false, clock_route, clock);
+        rc = sl_front_add_admin_route(front, "POST", "/admin/analytics/clock", false, clock_route,
+                                      clock);
     return rc;
 }
