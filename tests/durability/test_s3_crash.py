@@ -46,6 +46,7 @@ class Ledger:
         self.lock = threading.Lock()
         self.acked = {}
         self.maybe = {}
+        self.acks = 0  # acknowledged uploads, overwrites included
 
     def sent(self, key, digest):
         with self.lock:
@@ -54,6 +55,7 @@ class Ledger:
     def ack(self, key, digest):
         with self.lock:
             self.acked[key] = digest
+            self.acks += 1
 
 
 def writer(srv, ledger, stop, seed):
@@ -99,7 +101,13 @@ def test_acknowledged_objects_survive_kill9():
                        for i in range(WRITERS)]
             for t in threads:
                 t.start()
-            time.sleep(rnd.uniform(0.5, 1.5))
+            # kill at a random moment after this round's writers got a few answers (a fixed delay
+            # left too few acknowledged uploads on a loaded machine)
+            wanted = ledger.acks + 5 * WRITERS
+            deadline = time.monotonic() + 120
+            while ledger.acks < wanted and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rnd.uniform(0, 1.0))
             srv.stop(signal.SIGKILL)
             stop.set()
             for t in threads:
