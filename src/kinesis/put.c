@@ -107,34 +107,47 @@ static bool stream_limits_write(sl_kinesis_t *k, sl_kstream_t *s, sl_kshard_t *s
     return false;
 }
 
-/* One group's append finished (or failed to start): the last one completes the operation. */
-static bool group_done(sl_kput_group_t *g) {
+/* One group's append finished (or failed to start): its records get their seqs or count as
+ * failed. */
+static void group_result(sl_kput_group_t *g) {
     sl_kput_t *op = g->op;
     if (g->status == 0)
         for (size_t j = 0; j < g->count; j++)
             op->entries[g->entries[j]].seq = g->first_seq + j;
     else
         __atomic_add_fetch(&op->failed, g->count, __ATOMIC_RELAXED);
-    return __atomic_sub_fetch(&op->pending, 1, __ATOMIC_ACQ_REL) == 0;
 }
 
-static void append_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
-    sl_kput_group_t *g = arg;
-    /* storage's contract: counters start at 1, and a group gets count of them */
-    SL_ASSERT(status != 0 || (first_seq >= 1 && first_seq + g->count > first_seq));
-    g->status = status;
-    g->first_seq = first_seq;
-    g->arrival_ms =
-        arrival_ms; /* the time storage kept, which reads serve: max(request, previous) */
-    __atomic_sub_fetch(&g->shard->inflight, 1, __ATOMIC_RELEASE);
-    if (status) SL_WARN("put to %s failed in storage: %s", g->shard_id, sl_strerror(status));
-    sl_kput_t *op = g->op;
-    sl_kinesis_t *k = g->shard->stream->k;
-    if (status && op->single) sl_kerr_storage(&op->err, k, status);
-    if (group_done(g)) {
-        if (op->idem_owner) sl_kidem_finish(k->idem, op);
-        op->cb(op);
+static void put_finish(sl_kinesis_t *k, sl_kput_t *op) {
+    if (op->idem_owner) sl_kidem_finish(k->idem, op);
+    op->cb(op);
+}
+
+/* Every group of the put's storage batch completed (one callback for all of them). */
+static void batch_cb(sl_append_batch_t *b) {
+    sl_kput_t *op = b->arg;
+    sl_kinesis_t *k = NULL;
+    for (size_t i = 0; i < b->n; i++) {
+        const sl_append_group_t *sg = &b->groups[i];
+        sl_kput_group_t *g = sg->user;
+        int status = sg->status;
+        /* storage's contract: counters start at 1, and a group gets count of them */
+        SL_ASSERT(status != 0 || (sg->first_seq >= 1 && sg->first_seq + g->count > sg->first_seq));
+        k = g->shard->stream->k;
+        /* a group refused before it was queued took no seq of its shard's reservation */
+        if (!sg->queued) sl_kshard_seq_unclaim(g->shard, g->count);
+        g->status = status;
+        g->first_seq = sg->first_seq;
+        /* the time storage kept, which reads serve: max(request, previous) */
+        g->arrival_ms = sg->arrival_ms;
+        __atomic_sub_fetch(&g->shard->inflight, 1, __ATOMIC_RELEASE);
+        if (status) {
+            SL_WARN("put to %s failed in storage: %s", g->shard_id, sl_strerror(status));
+            if (op->single) sl_kerr_storage(&op->err, k, status);
+        }
+        group_result(g);
     }
+    if (__atomic_sub_fetch(&op->pending, 1, __ATOMIC_ACQ_REL) == 0) put_finish(k, op);
 }
 
 int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
@@ -318,15 +331,24 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
         sl_kerr_internal(&op->err, SL_ENOMEM);
         goto done;
     }
-    /* One extra count for this call: callbacks that complete before the loop ends never see
-     * pending reach 0, so the last word is this function's (DONE) or a storage thread's (cb). */
-    op->pending = (int)op->group_count + 1;
+    /* The groups to append go to storage as one batch with one callback (batch_cb). One extra
+     * count for this call: a batch that completes before the call ends never sees pending reach
+     * 0, so the last word is this function's (DONE) or the storage thread's (batch_cb). */
+    op->pending = 1;
+    sl_append_group_t *sgroups =
+        sl_arena_alloc(a, (op->group_count ? op->group_count : 1) * sizeof *sgroups);
+    sl_append_batch_t *batch = sl_arena_alloc(a, sizeof *batch);
+    if (!sgroups || !batch) {
+        sl_kerr_internal(&op->err, SL_ENOMEM);
+        goto done;
+    }
+    size_t nsg = 0;
     for (size_t g = 0; g < op->group_count; g++) {
         sl_kput_group_t *gr = &op->groups[g];
         if (gr->refused) {
             gr->status =
                 gr->refused == SL_KPUT_REFUSED_THROTTLED ? SL_EAGAIN : SL_KINESIS_FAULT_STATUS;
-            group_done(gr);
+            group_result(gr);
             continue;
         }
         /* The seqs must stay within the shard's reservation (sl_kshard_seq_claim). */
@@ -334,7 +356,7 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
         if (rc) {
             gr->status = rc;
             if (op->single) sl_kerr_storage(&op->err, k, rc);
-            group_done(gr);
+            group_result(gr);
             continue;
         }
         __atomic_add_fetch(&gr->shard->inflight, 1, __ATOMIC_ACQ_REL);
@@ -344,14 +366,26 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             __atomic_add_fetch(&gr->shard->put_records, gr->count, __ATOMIC_RELAXED);
             __atomic_add_fetch(&gr->shard->put_bytes, gr->bytes, __ATOMIC_RELAXED);
         }
-        rc = sl_storage_append(gr->shard->log, sorted + (gr->entries - order), gr->count, append_cb,
-                               gr);
+        sgroups[nsg++] = (sl_append_group_t){.log = gr->shard->log,
+                                             .records = sorted + (gr->entries - order),
+                                             .n = gr->count,
+                                             .user = gr};
+    }
+    if (nsg) {
+        *batch = (sl_append_batch_t){.groups = sgroups, .n = nsg, .cb = batch_cb, .arg = op};
+        op->pending = 2;
+        int rc = sl_storage_append_batch(k->storage, batch);
         if (rc) {
-            sl_kshard_seq_unclaim(gr->shard, gr->count);
-            __atomic_sub_fetch(&gr->shard->inflight, 1, __ATOMIC_RELEASE);
-            gr->status = rc;
-            if (op->single) sl_kerr_storage(&op->err, k, rc);
-            group_done(gr);
+            /* nothing was queued and batch_cb never runs: every group failed at once */
+            op->pending = 1;
+            for (size_t i = 0; i < nsg; i++) {
+                sl_kput_group_t *gr = sgroups[i].user;
+                sl_kshard_seq_unclaim(gr->shard, gr->count);
+                __atomic_sub_fetch(&gr->shard->inflight, 1, __ATOMIC_RELEASE);
+                gr->status = sgroups[i].status ? sgroups[i].status : rc;
+                if (op->single) sl_kerr_storage(&op->err, k, gr->status);
+                group_result(gr);
+            }
         }
     }
     sl_kinesis_unlock(k);

@@ -3,6 +3,7 @@
 
 #include "core/common.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 bool sl_storage_key_valid(const char *key) {
@@ -55,6 +56,58 @@ int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n,
                       void *arg) {
     if (!records || n == 0 || !cb) return SL_EINVAL;
     return log->st->vt->append(log, records, n, cb, arg);
+}
+
+void sl_storage_group_done(sl_append_group_t *g) {
+    sl_append_batch_t *b = g->batch_;
+    if (atomic_fetch_sub_explicit(&b->pending_, 1, memory_order_acq_rel) == 1) b->cb(b);
+}
+
+static void group_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    sl_append_group_t *g = arg;
+    g->status = status;
+    g->first_seq = first_seq;
+    g->arrival_ms = arrival_ms;
+    sl_storage_group_done(g);
+}
+
+int sl_storage_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
+    if (!b || !b->cb || b->n == 0) return SL_EINVAL;
+    for (size_t i = 0; i < b->n; i++) {
+        sl_append_group_t *g = &b->groups[i];
+        if (!g->log || g->log->st != st || !g->records || g->n == 0) return SL_EINVAL;
+        g->batch_ = b;
+        g->status = 0;
+        g->queued = false;
+        g->first_seq = 0;
+        g->arrival_ms = 0;
+    }
+    /* One count per group and one for this call, so that no completion runs the callback while
+     * groups are still being queued. */
+    atomic_store_explicit(&b->pending_, b->n + 1, memory_order_relaxed);
+    if (st->vt->append_batch) return st->vt->append_batch(st, b);
+    size_t queued = 0;
+    int first_rc = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        sl_append_group_t *g = &b->groups[i];
+        int rc = st->vt->append(g->log, g->records, g->n, group_cb, g);
+        if (rc == 0) {
+            g->queued = true;
+            queued++;
+            continue;
+        }
+        g->status = rc;
+        if (!first_rc) first_rc = rc;
+        atomic_fetch_sub_explicit(&b->pending_, 1, memory_order_acq_rel);
+    }
+    return sl_storage_batch_queued(b, queued, first_rc);
+}
+
+int sl_storage_batch_queued(sl_append_batch_t *b, size_t queued, int first_rc) {
+    /* Nothing queued: no callback (the contract of a failed call). */
+    if (queued == 0) return first_rc ? first_rc : SL_EINVAL;
+    if (atomic_fetch_sub_explicit(&b->pending_, 1, memory_order_acq_rel) == 1) b->cb(b);
+    return 0;
 }
 
 int sl_storage_read(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,

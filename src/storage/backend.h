@@ -145,6 +145,45 @@ int sl_storage_stream_delete(sl_storage_t *st, const char *stream_key);
 int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
                       void *arg);
 
+/* One shard's share of a batch append (sl_storage_append_batch): the caller fills log, records
+ * and n (and may use user); storage fills the results, which are final when the batch's callback
+ * runs. */
+typedef struct sl_append_group {
+    sl_shard_log_t *log;
+    const sl_record_t *records;
+    size_t n; /* >= 1 */
+    void *user;
+    /* results: status 0 (the group got first_seq .. first_seq + n - 1, arrival_ms as for
+     * sl_append_cb) or a negative code; queued is false when the group was refused before it was
+     * queued (it consumed no seq: SL_ECLOSED, SL_ENOMEM, SL_EINVAL), true otherwise */
+    int status;
+    bool queued;
+    uint64_t first_seq;
+    int64_t arrival_ms;
+    struct sl_append_batch *batch_; /* storage's own */
+} sl_append_group_t;
+
+/* The groups of one request, appended with one call and completed with one callback. The caller
+ * owns the struct and the groups until cb runs. */
+typedef struct sl_append_batch {
+    sl_append_group_t *groups;
+    size_t n;
+    void (*cb)(struct sl_append_batch *b);
+    void *arg;
+    _Atomic size_t pending_; /* storage's own */
+} sl_append_batch_t;
+
+/* Appends every group of b, each to its own log exactly as sl_storage_append would (atomically
+ * with respect to other appends to that log, contiguous seqs in call order), at the cost of one
+ * operation: the file engine queues each share without a callback of its own, and b->cb runs
+ * exactly once when every queued group has completed (on a storage thread, or on the calling
+ * thread before this returns when every group completed meanwhile). The logs must all belong to
+ * one engine (st). Returns 0 when at least one group was queued (cb will run; refused groups have
+ * queued false and their status set); or a negative code with cb never called, when nothing was
+ * queued (SL_EAGAIN, SL_ENOSPC, SL_EIO, SL_EINVAL as for sl_storage_append; each group's status
+ * says why). */
+int sl_storage_append_batch(sl_storage_t *st, sl_append_batch_t *b);
+
 /* Reads committed records with seq >= from_seq (from_seq below the trim horizon reads from the
  * horizon), skipping records with arrival_ms < min_arrival_ms (retention cut-off; 0 = none), up
  * to records_max records and bytes_max bytes (at least one record is returned when one is

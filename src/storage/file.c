@@ -326,6 +326,7 @@ static const sl_storage_vtable_t file_vtable = {
     .shard_close = sl_file_shard_close,
     .stream_delete = file_stream_delete,
     .append = sl_file_append,
+    .append_batch = sl_file_append_batch,
     .read = sl_file_read,
     .read_free = sl_file_read_free,
     .read_memory = sl_file_read_memory,

@@ -103,12 +103,9 @@ static bool dirty_any(sl_file_engine_t *e) {
     return atomic_load_explicit(&e->dirty.stack, memory_order_relaxed) != NULL;
 }
 
-int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
-                   void *arg) {
-    sl_file_shard_t *s = (sl_file_shard_t *)log;
-    sl_file_engine_t *e = s->eng;
-    size_t bytes = 0;
-    if (sl_frame_batch_bytes(records, n, &bytes) != 0) return SL_EINVAL;
+/* Admission of `bytes` more pending bytes: the engine's failed and full-disk states and the
+ * pending-bytes bound. 0 (the bytes are counted) or the code appends get. */
+static int append_admit(sl_file_engine_t *e, size_t bytes) {
     int stuck = atomic_load(&e->tails.stuck);
     if (stuck) return stuck;
     int fc = atomic_load(&e->fail.code);
@@ -118,9 +115,15 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     }
     if (atomic_fetch_add(&e->pending_bytes, bytes) + bytes > SL_STORAGE_PENDING_BYTES_MAX) {
         atomic_fetch_sub(&e->pending_bytes, bytes);
-        if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);
         return SL_EAGAIN;
     }
+    return 0;
+}
+
+/* Frames n records (bytes in all) into the shard's pending buffer with one op and queues the shard
+ * for the commit thread. 0, SL_ECLOSED or SL_ENOMEM (nothing queued). */
+static int shard_queue(sl_file_shard_t *s, const sl_record_t *records, size_t n, size_t bytes,
+                       sl_append_cb cb, void *arg, int64_t now_ms) {
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     if (s->closing) {
@@ -151,12 +154,69 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     }
     s->pending.buf.len += bytes;
     s->pending.ops[s->pending.n++] = (sl_file_op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};
-    s->last_use_ms = sl_time_mono_ms();
+    s->last_use_ms = now_ms;
     sl_file_enqueue_dirty_locked(s);
 out:
     pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
+                   void *arg) {
+    sl_file_shard_t *s = (sl_file_shard_t *)log;
+    sl_file_engine_t *e = s->eng;
+    size_t bytes = 0;
+    if (sl_frame_batch_bytes(records, n, &bytes) != 0) return SL_EINVAL;
+    int rc = append_admit(e, bytes);
+    if (rc) return rc;
+    rc = shard_queue(s, records, n, bytes, cb, arg, sl_time_mono_ms());
     if (rc) atomic_fetch_sub(&e->pending_bytes, bytes);
     return rc;
+}
+
+/* Every group is queued on its shard as one op without a callback of its own (cb NULL, arg the
+ * group); shard_complete finishes the group and the last one runs the batch's callback. The
+ * engine's admission is checked once for the whole batch. */
+int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
+    sl_file_engine_t *e = (sl_file_engine_t *)st;
+    size_t total = 0, queued = 0;
+    int first_rc = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        sl_append_group_t *g = &b->groups[i];
+        size_t bytes = 0;
+        if (sl_frame_batch_bytes(g->records, g->n, &bytes) != 0) {
+            g->status = SL_EINVAL;
+            if (!first_rc) first_rc = SL_EINVAL;
+            continue;
+        }
+        total += bytes;
+    }
+    int rc = first_rc ? 0 : append_admit(e, total);
+    if (first_rc || rc) {
+        for (size_t i = 0; i < b->n; i++)
+            if (!b->groups[i].status) b->groups[i].status = first_rc ? SL_EINVAL : rc;
+        /* nothing is queued: drop every count but the call's own */
+        atomic_store(&b->pending_, 1);
+        return sl_storage_batch_queued(b, 0, first_rc ? first_rc : rc);
+    }
+    int64_t now = sl_time_mono_ms();
+    for (size_t i = 0; i < b->n; i++) {
+        sl_append_group_t *g = &b->groups[i];
+        sl_file_shard_t *s = (sl_file_shard_t *)g->log;
+        size_t bytes = 0;
+        (void)sl_frame_batch_bytes(g->records, g->n, &bytes);
+        rc = shard_queue(s, g->records, g->n, bytes, NULL, g, now);
+        if (rc == 0) {
+            g->queued = true;
+            queued++;
+            continue;
+        }
+        g->status = rc;
+        if (!first_rc) first_rc = rc;
+        atomic_fetch_sub(&e->pending_bytes, bytes);
+        atomic_fetch_sub_explicit(&b->pending_, 1, memory_order_acq_rel);
+    }
+    return sl_storage_batch_queued(b, queued, first_rc);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -630,10 +690,18 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
     for (size_t k = 0; k < s->writer.nops; k++) {
         sl_file_op_t *op = &s->writer.ops[k];
         bytes += op->bytes;
-        if (k < s->round.ok_ops)
-            op->cb(op->arg, 0, op->first_seq, op->arrival_ms);
-        else
-            op->cb(op->arg, s->round.status ? s->round.status : SL_EIO, 0, 0);
+        int st = k < s->round.ok_ops ? 0 : s->round.status ? s->round.status : SL_EIO;
+        uint64_t first = st ? 0 : op->first_seq;
+        int64_t arrival = st ? 0 : op->arrival_ms;
+        if (op->cb) {
+            op->cb(op->arg, st, first, arrival);
+        } else {
+            sl_append_group_t *g = op->arg;
+            g->status = st;
+            g->first_seq = first;
+            g->arrival_ms = arrival;
+            sl_storage_group_done(g);
+        }
     }
     atomic_fetch_sub(&e->pending_bytes, bytes);
     if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);

@@ -47,7 +47,7 @@ typedef struct {
 } sl_file_seg_t;
 
 typedef struct {
-    sl_append_cb cb;
+    sl_append_cb cb; /* NULL: a group of a batch append (arg is its sl_append_group_t) */
     void *arg;
     size_t n;
     size_t bytes;
@@ -330,6 +330,8 @@ void sl_file_enqueue_dirty_locked(sl_file_shard_t *s);
 /* The backend's append (backend.h, sl_storage_append). */
 int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
                    void *arg);
+/* The backend's append_batch (backend.h, sl_storage_append_batch). */
+int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b);
 int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g);
 /* Opens the descriptors of the round's active segment (round.seg) if they are closed: a round
  * opens them only when it writes to the file. 0 or an SL_E* code. Commit thread. */

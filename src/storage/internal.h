@@ -28,6 +28,8 @@ typedef struct {
     int (*stream_delete)(sl_storage_t *st, const char *stream_key);
     int (*append)(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
                   void *arg);
+    /* NULL: sl_storage_append_batch calls append once per group */
+    int (*append_batch)(sl_storage_t *st, sl_append_batch_t *b);
     int (*read)(sl_shard_log_t *log, uint64_t from_seq, size_t records_max, size_t bytes_max,
                 int64_t min_arrival_ms, sl_read_cb cb, void *arg);
     void (*read_free)(sl_read_result_t *res);
@@ -53,6 +55,13 @@ struct sl_shard_log {
 
 /* True when key matches [A-Za-z0-9_.-]{1,200} and is not "." or "..". */
 bool sl_storage_key_valid(const char *key);
+/* A group of a batch append completed (status, first_seq and arrival_ms set): the last one runs
+ * the batch's callback. Any thread. */
+void sl_storage_group_done(sl_append_group_t *g);
+/* The end of a backend's append_batch: queued groups were queued (their completions call
+ * sl_storage_group_done), the others were refused and counted down already. Drops the call's own
+ * count; returns 0, or first_rc when nothing was queued (then the callback never runs). */
+int sl_storage_batch_queued(sl_append_batch_t *b, size_t queued, int first_rc);
 /* Total bytes a record counts against a read budget (data + partition key). */
 static inline size_t sl_record_budget_bytes(const sl_record_t *r) {
     return r->data_len + r->key_len;

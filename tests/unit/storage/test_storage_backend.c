@@ -494,6 +494,191 @@ static void test_large_records(void) {
     sl_storage_close(st);
 }
 
+/* ---- batch appends (sl_storage_append_batch): one callback for many shards' groups ---- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int calls;
+} batch_wait_t;
+
+static void batch_cb(sl_append_batch_t *b) {
+    batch_wait_t *w = b->arg;
+    pthread_mutex_lock(&w->mu);
+    w->calls++;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int batch_run(sl_storage_t *st, sl_append_group_t *g, size_t n, batch_wait_t *w) {
+    sl_append_batch_t b = {.groups = g, .n = n, .cb = batch_cb, .arg = w};
+    pthread_mutex_lock(&w->mu);
+    int before = w->calls;
+    pthread_mutex_unlock(&w->mu);
+    int rc = sl_storage_append_batch(st, &b);
+    if (rc) return rc;
+    pthread_mutex_lock(&w->mu);
+    while (w->calls == before)
+        pthread_cond_wait(&w->cond, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+#define BATCH_SHARDS 40
+#define BATCH_REC_MAX 12
+
+/* The payload of record j of the group for shard `sh` in batch `b`: the test reads every shard
+ * back and checks that each group's records are contiguous and in order. */
+static size_t batch_payload(int b, int sh, int j, uint8_t *out) {
+    return (size_t)snprintf((char *)out, 64, "b%d-s%d-r%d", b, sh, j);
+}
+
+typedef struct {
+    sl_storage_t *st;
+    sl_shard_log_t **logs;
+    int id, batches;
+    atomic_int *errors;
+} batch_thread_t;
+
+static void *batch_thread(void *arg) {
+    batch_thread_t *t = arg;
+    batch_wait_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    static const size_t big = 70 * 1024; /* a share above the journal's direct threshold */
+    uint8_t *bigdata = malloc(big);
+    memset(bigdata, 'x', big);
+    for (int b = 0; b < t->batches; b++) {
+        sl_append_group_t g[BATCH_SHARDS];
+        sl_record_t recs[BATCH_SHARDS][BATCH_REC_MAX];
+        uint8_t data[BATCH_SHARDS][BATCH_REC_MAX][64];
+        size_t n = 0;
+        for (int sh = 0; sh < BATCH_SHARDS; sh++) {
+            if ((sh + b) % 3 == 2) continue; /* not every batch touches every shard */
+            int count = 1 + (sh * 7 + b) % BATCH_REC_MAX;
+            for (int j = 0; j < count; j++) {
+                size_t len = batch_payload(t->id * 100000 + b, sh, j, data[sh][j]);
+                recs[sh][j] = rec("pk", data[sh][j], len, 1000 + b);
+            }
+            if (b % 5 == 4 && sh == 3) { /* one large share: written to its segment directly */
+                recs[sh][count - 1].data = bigdata;
+                recs[sh][count - 1].data_len = big;
+            }
+            g[n++] =
+                (sl_append_group_t){.log = t->logs[sh], .records = recs[sh], .n = (size_t)count};
+        }
+        int rc = batch_run(t->st, g, n, &w);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            if (g[i].status != 0 || !g[i].queued || g[i].first_seq == 0) rc = -1;
+        if (rc) atomic_fetch_add(t->errors, 1);
+    }
+    free(bigdata);
+    return NULL;
+}
+
+static void test_append_batch(void) {
+    sl_storage_t *st = open_engine(64 * 1024); /* small segments: batches cross rolls */
+    sl_shard_log_t *logs[BATCH_SHARDS];
+    for (int i = 0; i < BATCH_SHARDS; i++) {
+        char shard[32];
+        snprintf(shard, sizeof shard, "shardId-%012d", i);
+        CHECK_EQ_INT(sl_storage_shard_open(st, "batch", shard, NULL, &logs[i]), 0);
+    }
+    /* one batch, checked in detail */
+    batch_wait_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    sl_record_t r[3] = {rec("a", "one", 3, 5000), rec("b", "two", 3, 5000), rec("c", "3", 1, 5000)};
+    sl_append_group_t g[3] = {{.log = logs[0], .records = r, .n = 2},
+                              {.log = logs[1], .records = r + 2, .n = 1},
+                              {.log = logs[2], .records = r, .n = 3}};
+    CHECK_EQ_INT(batch_run(st, g, 3, &w), 0);
+    CHECK_EQ_INT(w.calls, 1);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(g[i].status, 0);
+        CHECK(g[i].queued);
+        CHECK_EQ_INT(g[i].first_seq, 1);
+        CHECK_EQ_INT(g[i].arrival_ms, 5000);
+    }
+    uint64_t first = 0;
+    CHECK_EQ_INT(util_append(logs[1], r, 1, &first), 0);
+    CHECK_EQ_INT(first, 2);
+
+    /* a batch whose every group is invalid queues nothing and never calls back */
+    sl_record_t bad = rec("k", "x", 1, 0);
+    bad.key_len = 70000;
+    sl_append_group_t gb[2] = {{.log = logs[0], .records = &bad, .n = 1},
+                               {.log = logs[1], .records = &bad, .n = 1}};
+    sl_append_batch_t bb = {.groups = gb, .n = 2, .cb = batch_cb, .arg = &w};
+    CHECK_EQ_INT(sl_storage_append_batch(st, &bb), SL_EINVAL);
+    CHECK_EQ_INT(gb[0].status, SL_EINVAL);
+    CHECK(!gb[0].queued && !gb[1].queued);
+    CHECK_EQ_INT(w.calls, 1);
+    /* a log of another engine is refused */
+    CHECK_EQ_INT(sl_storage_append_batch(NULL, &bb), SL_EINVAL);
+
+    /* two threads, many batches, one large share now and then: every group gets contiguous seqs
+     * of its shard, in the order its records were given */
+    enum { BATCHES = 40 };
+    atomic_int errors = 0;
+    batch_thread_t t[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        t[i] = (batch_thread_t){
+            .st = st, .logs = logs, .id = i + 1, .batches = BATCHES, .errors = &errors};
+        CHECK_EQ_INT(pthread_create(&th[i], NULL, batch_thread, &t[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ_INT(atomic_load(&errors), 0);
+    for (int sh = 0; sh < BATCH_SHARDS; sh++) {
+        int rc;
+        uint64_t from = 1;
+        int expect_next[3] = {0, 0, 0}; /* per thread: next batch, record */
+        int cur_thread = 0, cur_batch = -1, cur_rec = 0;
+        size_t total = 0;
+        for (;;) {
+            sl_read_result_t *res = util_read(logs[sh], from, 1000, 1 << 24, 0, &rc);
+            CHECK_EQ_INT(rc, 0);
+            if (!res) break;
+            if (res->count == 0) {
+                sl_storage_read_free(res);
+                break;
+            }
+            for (size_t i = 0; i < res->count; i++) {
+                const sl_record_t *x = &res->records[i];
+                CHECK_EQ_INT(x->seq, from + i);
+                if (x->data_len > 64 || x->data_len < 2 || x->data[0] != 'b') continue;
+                int tb, s2, j;
+                char text[65];
+                memcpy(text, x->data, x->data_len);
+                text[x->data_len] = 0;
+                if (sscanf(text, "b%d-s%d-r%d", &tb, &s2, &j) != 3) continue;
+                if (tb < 100000) continue; /* the first, single-threaded part */
+                int th_id = tb / 100000, b = tb % 100000;
+                CHECK_EQ_INT(s2, sh);
+                if (j == 0) {
+                    /* a new group: its thread's batches come in order */
+                    CHECK(b >= expect_next[th_id]);
+                    expect_next[th_id] = b + 1;
+                    cur_thread = th_id;
+                    cur_batch = b;
+                    cur_rec = 0;
+                } else {
+                    /* inside a group: nothing of another append in between */
+                    CHECK_EQ_INT(th_id, cur_thread);
+                    CHECK_EQ_INT(b, cur_batch);
+                    CHECK_EQ_INT(j, cur_rec + 1);
+                    cur_rec = j;
+                }
+            }
+            total += res->count;
+            from = res->next_seq;
+            sl_storage_read_free(res);
+        }
+        CHECK(total > 0);
+    }
+    for (int i = 0; i < BATCH_SHARDS; i++)
+        sl_storage_shard_close(logs[i]);
+    sl_storage_close(st);
+}
+
 static void run_suite(const backend_t *be) {
     g_be = be;
     fprintf(stderr, "== backend %s\n", be->name);
@@ -505,6 +690,7 @@ static void run_suite(const backend_t *be) {
     test_lifecycle();
     test_retention();
     test_large_records();
+    test_append_batch();
     if (sl_test_failures == before)
         util_rm_rf(g_dir);
     else
