@@ -256,10 +256,13 @@ struct sl_file_engine {
     } tails;
 };
 
+/* One shard's records in the journal, to replay: a RECORDS entry (share_len 0), or one share of a
+ * ROUND entry (share_len bytes at share_off inside the entry at lsn). */
 typedef struct {
     char *stream, *shard;
     uint64_t lsn;
     uint32_t len;
+    uint32_t share_off, share_len;
 } sl_file_jrep_t;
 
 typedef struct {

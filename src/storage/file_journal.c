@@ -108,8 +108,9 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
     return 0;
 }
 
-static size_t jnl_entry_bytes(const sl_file_shard_t *s) {
-    return sl_jnl_entry_size(s->stream_key_len, s->shard_key_len, s->writer.buf.len);
+/* The bytes of the shard's share in the round's entry. */
+static size_t jnl_share_bytes(const sl_file_shard_t *s) {
+    return sl_jnl_share_size(s->stream_key_len, s->shard_key_len, s->writer.buf.len);
 }
 
 /* Decides which shards of the chunk go through the journal (round.jnl). A journaled shard needs no
@@ -127,14 +128,14 @@ void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
             continue;
         if (s->round.index_bad) continue; /* as the chunk took it (under mu) */
         s->round.jnl = true;
-        total += jnl_entry_bytes(s);
+        total += jnl_share_bytes(s);
     }
     if (total == 0) return;
-    uint64_t all = e->journal.round_bytes + total;
+    uint64_t all = sl_jnl_round_size(e->journal.round_bytes + total);
     uint64_t at = e->journal.write_lsn, off = at % e->journal.cap;
     if (off + all > e->journal.cap) at += e->journal.cap - off;
     if (all <= e->journal.cap / 2 && at + all - e->journal.oldest_lsn <= e->journal.cap) {
-        e->journal.round_bytes = all;
+        e->journal.round_bytes += total;
         return;
     }
     /* The ring is full until the running checkpoint completes: write this chunk directly. */
@@ -159,13 +160,17 @@ static int journal_extend(sl_file_engine_t *e, uint64_t upto) {
     return 0;
 }
 
-/* Writes the entries of the round's journaled shards (not yet synced); *next is the lsn after them.
- */
+/* Writes the round's journaled shares as one ROUND entry (not yet synced): one header and one
+ * checksum for the round, and per shard only its keys, first seq and counts before its frames.
+ * *next is the lsn after the entry. */
 int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, size_t n,
                           uint64_t *next) {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += jnl_entry_bytes(shards[i]);
+    size_t body = 0, nframes = 0;
+    for (size_t i = 0; i < n; i++) {
+        body += jnl_share_bytes(shards[i]);
+        nframes += shards[i]->writer.end_seq - shards[i]->round.end0;
+    }
+    size_t total = sl_jnl_round_size(body);
     uint64_t lsn = e->journal.write_lsn, off = lsn % e->journal.cap;
     int rc;
     if (off + total > e->journal.cap) {
@@ -183,29 +188,27 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
         off = 0;
     }
     sl_buf_reset(&e->journal.buf);
-    uint8_t *dst = (uint8_t *)sl_buf_reserve(&e->journal.buf, total);
-    if (!dst) {
+    uint8_t *out = (uint8_t *)sl_buf_reserve(&e->journal.buf, total);
+    if (!out) {
         e->journal.buf.failed = false;
         return SL_ENOMEM;
     }
-    uint64_t at = lsn;
+    uint8_t *dst = out + SL_JNL_ENTRY_HEADER_BYTES;
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = shards[i];
-        size_t len = jnl_entry_bytes(s);
-        s->round.lsn = at;
-        sl_jnl_entry_encode(dst, at, s->stream_key, s->stream_key_len, s->shard_key,
-                            s->shard_key_len, s->round.end0,
-                            (uint32_t)(s->writer.end_seq - s->round.end0),
-                            (const uint8_t *)s->writer.buf.data, s->writer.buf.len);
-        dst += len;
-        at += len;
+        s->round.lsn = lsn;
+        dst += sl_jnl_share_encode(dst, s->stream_key, s->stream_key_len, s->shard_key,
+                                   s->shard_key_len, s->round.end0,
+                                   (uint32_t)(s->writer.end_seq - s->round.end0),
+                                   (const uint8_t *)s->writer.buf.data, s->writer.buf.len);
     }
+    sl_jnl_round_finish(out, lsn, (uint32_t)n, (uint32_t)nframes, body);
     e->journal.buf.len = total;
     if ((rc = journal_extend(e, SL_JNL_DATA_OFF + off + total))) return rc;
     if ((rc = sl_file_pwrite_all(&e->ops, e->journal.fd, e->journal.buf.data, total,
                                  SL_JNL_DATA_OFF + off)))
         return rc;
-    *next = at;
+    *next = lsn + total;
     return 0;
 }
 
@@ -258,8 +261,9 @@ void sl_file_jrep_free(sl_file_jrep_list_t *l) {
     *l = (sl_file_jrep_list_t){0};
 }
 
-static int jrep_push(sl_file_jrep_list_t *l, const uint8_t *ent, const sl_jnl_entry_t *je,
-                     uint64_t lsn) {
+static int jrep_push(sl_file_jrep_list_t *l, const char *stream, size_t stream_len,
+                     const char *shard, size_t shard_len, uint64_t lsn, uint32_t len,
+                     uint32_t share_off, uint32_t share_len) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         sl_file_jrep_t *v = realloc(l->v, cap * sizeof *v);
@@ -267,10 +271,12 @@ static int jrep_push(sl_file_jrep_list_t *l, const uint8_t *ent, const sl_jnl_en
         l->v = v;
         l->cap = cap;
     }
-    sl_file_jrep_t r = {.stream = strndup(sl_jnl_stream_key(ent), je->stream_key_len),
-                        .shard = strndup(sl_jnl_shard_key(ent, je), je->shard_key_len),
+    sl_file_jrep_t r = {.stream = strndup(stream, stream_len),
+                        .shard = strndup(shard, shard_len),
                         .lsn = lsn,
-                        .len = je->len};
+                        .len = len,
+                        .share_off = share_off,
+                        .share_len = share_len};
     if (!r.stream || !r.shard) {
         free(r.stream);
         free(r.shard);
@@ -278,6 +284,58 @@ static int jrep_push(sl_file_jrep_list_t *l, const uint8_t *ent, const sl_jnl_en
     }
     l->v[l->n++] = r;
     return 0;
+}
+
+/* True when both keys are valid storage keys. */
+static bool keys_valid(const char *stream, size_t stream_len, const char *shard, size_t shard_len) {
+    char sk[SL_STORAGE_KEY_BYTES_MAX + 1], hk[SL_STORAGE_KEY_BYTES_MAX + 1];
+    if (stream_len > SL_STORAGE_KEY_BYTES_MAX || shard_len > SL_STORAGE_KEY_BYTES_MAX) return false;
+    memcpy(sk, stream, stream_len);
+    sk[stream_len] = 0;
+    memcpy(hk, shard, shard_len);
+    hk[shard_len] = 0;
+    return sl_storage_key_valid(sk) && sl_storage_key_valid(hk);
+}
+
+/* Collects what a checked entry holds: the one shard of a RECORDS entry, or every share of a ROUND
+ * entry. SL_ECORRUPT when a share does not decode or the shares do not fill the body exactly (the
+ * entry is then treated as the journal's end), SL_ENOMEM. */
+static int jrep_collect(sl_file_jrep_list_t *rep, const uint8_t *ent, const sl_jnl_entry_t *je,
+                        uint64_t lsn) {
+    if (je->kind == SL_JNL_RECORDS) {
+        if (!keys_valid(sl_jnl_stream_key(ent), je->stream_key_len, sl_jnl_shard_key(ent, je),
+                        je->shard_key_len))
+            return SL_ECORRUPT;
+        return jrep_push(rep, sl_jnl_stream_key(ent), je->stream_key_len, sl_jnl_shard_key(ent, je),
+                         je->shard_key_len, lsn, je->len, 0, 0);
+    }
+    size_t n0 = rep->n, pos = SL_JNL_ENTRY_HEADER_BYTES, end = pos + je->body_len;
+    uint64_t shares = 0, frames = 0;
+    int rc = 0;
+    while (pos < end) {
+        sl_jnl_share_t sh;
+        if (sl_jnl_share_decode(ent + pos, end - pos, &sh) != 0 ||
+            !keys_valid(sh.stream_key, sh.stream_key_len, sh.shard_key, sh.shard_key_len)) {
+            rc = SL_ECORRUPT;
+            break;
+        }
+        if ((rc = jrep_push(rep, sh.stream_key, sh.stream_key_len, sh.shard_key, sh.shard_key_len,
+                            lsn, je->len, (uint32_t)pos, (uint32_t)sh.size)))
+            break;
+        shares++;
+        frames += sh.nframes;
+        pos += sh.size;
+    }
+    if (!rc && (shares != je->first_seq || frames != je->nframes)) rc = SL_ECORRUPT;
+    if (rc) {
+        /* nothing of an entry that does not check out */
+        for (size_t i = n0; i < rep->n; i++) {
+            free(rep->v[i].stream);
+            free(rep->v[i].shard);
+        }
+        rep->n = n0;
+    }
+    return rc;
 }
 
 /* Writes a new, empty journal (header, first checkpoint slot) over whatever journal.fd holds. */
@@ -341,16 +399,9 @@ static int journal_scan(sl_file_engine_t *e, uint64_t start, sl_file_jrep_list_t
             (ssize_t)je.len)
             break;
         if (sl_jnl_entry_check(buf, &je) != 0) break;
-        char sk[SL_STORAGE_KEY_BYTES_MAX + 1], hk[SL_STORAGE_KEY_BYTES_MAX + 1];
-        if (je.stream_key_len > SL_STORAGE_KEY_BYTES_MAX ||
-            je.shard_key_len > SL_STORAGE_KEY_BYTES_MAX)
-            break;
-        memcpy(sk, sl_jnl_stream_key(buf), je.stream_key_len);
-        sk[je.stream_key_len] = 0;
-        memcpy(hk, sl_jnl_shard_key(buf, &je), je.shard_key_len);
-        hk[je.shard_key_len] = 0;
-        if (!sl_storage_key_valid(sk) || !sl_storage_key_valid(hk)) break;
-        if ((rc = jrep_push(rep, buf, &je, pos))) break;
+        int crc = jrep_collect(rep, buf, &je, pos);
+        if (crc == SL_ECORRUPT) break;
+        if ((rc = crc)) break;
         pos += je.len;
     }
     free(buf);
@@ -501,6 +552,7 @@ static int jrep_cmp(const void *a, const void *b) {
     int c = strcmp(x->stream, y->stream);
     if (!c) c = strcmp(x->shard, y->shard);
     if (!c) c = x->lsn < y->lsn ? -1 : x->lsn > y->lsn;
+    if (!c) c = x->share_off < y->share_off ? -1 : x->share_off > y->share_off;
     return c;
 }
 
@@ -523,27 +575,51 @@ static sl_file_shard_t *replay_shard(sl_file_engine_t *e, const sl_file_jrep_t *
     uint8_t *buf = NULL;
     bool stop = false;
     for (size_t k = 0; k < n && !stop; k++) {
-        uint8_t *nb = realloc(buf, v[k].len);
+        /* A RECORDS entry is read whole and checked again; of a ROUND entry (checked whole by
+         * the scan) only this shard's share is read, whose frames carry their own checksums. */
+        uint32_t rlen = v[k].share_len ? v[k].share_len : v[k].len;
+        uint8_t *nb = realloc(buf, rlen);
         if (!nb) break;
         buf = nb;
-        sl_jnl_entry_t je;
-        uint64_t off = SL_JNL_DATA_OFF + v[k].lsn % e->journal.cap;
-        if (sl_file_pread_full(&e->ops, e->journal.fd, buf, v[k].len, off) != (ssize_t)v[k].len ||
-            sl_jnl_entry_decode(buf, v[k].lsn, v[k].len, &je) != 0 ||
-            sl_jnl_entry_check(buf, &je) != 0) {
+        uint64_t off = SL_JNL_DATA_OFF + v[k].lsn % e->journal.cap + v[k].share_off;
+        bool ok = sl_file_pread_full(&e->ops, e->journal.fd, buf, rlen, off) == (ssize_t)rlen;
+        const uint8_t *body = NULL;
+        size_t body_len = 0;
+        uint64_t first_seq = 0;
+        uint32_t nframes = 0;
+        if (ok && v[k].share_len) {
+            sl_jnl_share_t sh;
+            ok = sl_jnl_share_decode(buf, rlen, &sh) == 0 && sh.size == rlen &&
+                 sh.stream_key_len == strlen(v[0].stream) &&
+                 memcmp(sh.stream_key, v[0].stream, sh.stream_key_len) == 0 &&
+                 sh.shard_key_len == strlen(v[0].shard) &&
+                 memcmp(sh.shard_key, v[0].shard, sh.shard_key_len) == 0;
+            body = sh.frames;
+            body_len = sh.frames_len;
+            first_seq = sh.first_seq;
+            nframes = sh.nframes;
+        } else if (ok) {
+            sl_jnl_entry_t je;
+            ok = sl_jnl_entry_decode(buf, v[k].lsn, v[k].len, &je) == 0 &&
+                 je.kind == SL_JNL_RECORDS && sl_jnl_entry_check(buf, &je) == 0;
+            body = sl_jnl_body(buf, &je);
+            body_len = je.body_len;
+            first_seq = je.first_seq;
+            nframes = je.nframes;
+        }
+        if (!ok) {
             SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64
                      " changed while replaying it",
                      v[0].stream, v[0].shard, v[k].lsn);
             break;
         }
-        const uint8_t *body = sl_jnl_body(buf, &je);
         size_t p = 0, from = 0, adopted = 0;
         uint64_t next = s->writer.end_seq;
         int64_t prev_arrival = s->writer.last_arrival;
-        for (uint32_t f = 0; f < je.nframes; f++) {
+        for (uint32_t f = 0; f < nframes; f++) {
             sl_frame_t fr;
-            if (sl_frame_decode(body + p, je.body_len - p, &fr) != SL_FRAME_OK ||
-                fr.seq != je.first_seq + f) {
+            if (sl_frame_decode(body + p, body_len - p, &fr) != SL_FRAME_OK ||
+                fr.seq != first_seq + f) {
                 SL_ERROR("storage: stream %s shard %s: commit journal entry at %" PRIu64
                          " holds an invalid record",
                          v[0].stream, v[0].shard, v[k].lsn);

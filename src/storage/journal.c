@@ -79,6 +79,54 @@ void sl_jnl_entry_encode(uint8_t *out, uint64_t lsn, const char *stream_key, siz
     sl_le32_put(out + 4, sl_crc32c(0, out + 8, len - 8));
 }
 
+size_t sl_jnl_share_encode(uint8_t *out, const char *stream_key, size_t stream_key_len,
+                           const char *shard_key, size_t shard_key_len, uint64_t first_seq,
+                           uint32_t nframes, const uint8_t *frames, size_t frames_len) {
+    sl_le64_put(out, first_seq);
+    sl_le32_put(out + 8, nframes);
+    sl_le32_put(out + 12, (uint32_t)frames_len);
+    out[16] = (uint8_t)stream_key_len;
+    out[17] = (uint8_t)(stream_key_len >> 8);
+    out[18] = (uint8_t)shard_key_len;
+    out[19] = (uint8_t)(shard_key_len >> 8);
+    uint8_t *p = out + SL_JNL_SHARE_HEADER_BYTES;
+    memcpy(p, stream_key, stream_key_len);
+    p += stream_key_len;
+    memcpy(p, shard_key, shard_key_len);
+    p += shard_key_len;
+    if (frames_len) memcpy(p, frames, frames_len);
+    return sl_jnl_share_size(stream_key_len, shard_key_len, frames_len);
+}
+
+void sl_jnl_round_finish(uint8_t *out, uint64_t lsn, uint32_t nshares, uint32_t nframes,
+                         size_t body_len) {
+    size_t len = sl_jnl_round_size(body_len);
+    header_put(out, SL_JNL_ROUND, lsn, (uint32_t)len, nframes, nshares, 0, 0, (uint32_t)body_len);
+    uint8_t *end = out + SL_JNL_ENTRY_HEADER_BYTES + body_len;
+    memset(end, 0, (size_t)(out + len - end));
+    sl_le32_put(out + 4, sl_crc32c(0, out + 8, len - 8));
+}
+
+int sl_jnl_share_decode(const uint8_t *in, size_t avail, sl_jnl_share_t *out) {
+    if (avail < SL_JNL_SHARE_HEADER_BYTES) return SL_ECORRUPT;
+    sl_jnl_share_t sh = {
+        .first_seq = sl_le64_get(in),
+        .nframes = sl_le32_get(in + 8),
+        .frames_len = sl_le32_get(in + 12),
+        .stream_key_len = (uint16_t)(in[16] | in[17] << 8),
+        .shard_key_len = (uint16_t)(in[18] | in[19] << 8),
+    };
+    sh.size = sl_jnl_share_size(sh.stream_key_len, sh.shard_key_len, sh.frames_len);
+    if (sh.stream_key_len == 0 || sh.shard_key_len == 0 || sh.nframes == 0 || sh.size > avail ||
+        (uint64_t)sh.frames_len < (uint64_t)sh.nframes * SL_FRAME_HEADER_BYTES)
+        return SL_ECORRUPT;
+    sh.stream_key = (const char *)in + SL_JNL_SHARE_HEADER_BYTES;
+    sh.shard_key = sh.stream_key + sh.stream_key_len;
+    sh.frames = (const uint8_t *)sh.shard_key + sh.shard_key_len;
+    *out = sh;
+    return 0;
+}
+
 void sl_jnl_pad_encode(uint8_t out[SL_JNL_ENTRY_HEADER_BYTES], uint64_t lsn, uint32_t len) {
     header_put(out, SL_JNL_PAD, lsn, len, 0, 0, 0, 0, 0);
     sl_le32_put(out + 4, sl_crc32c(0, out + 8, SL_JNL_ENTRY_HEADER_BYTES - 8));
@@ -107,6 +155,13 @@ int sl_jnl_entry_decode(const uint8_t *in, uint64_t expect_lsn, uint64_t max_len
         if (e.stream_key_len == 0 || e.shard_key_len == 0 || e.nframes == 0 ||
             (uint64_t)e.body_len < (uint64_t)e.nframes * SL_FRAME_HEADER_BYTES ||
             sl_jnl_entry_size(e.stream_key_len, e.shard_key_len, e.body_len) != e.len)
+            return SL_ECORRUPT;
+    } else if (e.kind == SL_JNL_ROUND) {
+        if (e.stream_key_len || e.shard_key_len || e.nframes == 0 || e.first_seq == 0 ||
+            e.first_seq > e.nframes ||
+            (uint64_t)e.body_len < e.first_seq * SL_JNL_SHARE_HEADER_BYTES +
+                                       (uint64_t)e.nframes * SL_FRAME_HEADER_BYTES ||
+            sl_jnl_round_size(e.body_len) != e.len)
             return SL_ECORRUPT;
     } else {
         return SL_ECORRUPT;

@@ -32,18 +32,25 @@ static_assert(SL_JNL_CAPACITY_MIN % SL_JNL_ALIGN == 0 &&
               "journal capacities not aligned");
 
 enum {
-    SL_JNL_RECORDS = 0x314e524au, /* "JRN1": frames of one shard */
+    SL_JNL_RECORDS = 0x314e524au, /* "JRN1": frames of one shard (written by older versions) */
+    SL_JNL_ROUND = 0x324e524au,   /* "JRN2": the shares of every shard of one commit round */
     SL_JNL_PAD = 0x4441504au,     /* "JPAD": skip to the next lap */
 };
 
+/* A ROUND entry's body is its shares back to back, each: first seq (8), frame count (4), frames
+ * length (4), stream key length (2), shard key length (2), the two keys, then the frames. */
+#define SL_JNL_SHARE_HEADER_BYTES 20u
+
 /* A decoded entry header. For RECORDS the body is `body_len` bytes of segment frames (as written
- * to the shard's segment, seqs first_seq .. first_seq + nframes - 1) after the two keys. */
+ * to the shard's segment, seqs first_seq .. first_seq + nframes - 1) after the two keys. For
+ * ROUND the body is `body_len` bytes of shares (nshares of them, nframes frames in all) right
+ * after the header, and the key lengths are 0. */
 typedef struct {
     uint32_t kind;
     uint64_t lsn;
     uint32_t len; /* whole entry, header included, a multiple of SL_JNL_ALIGN */
     uint32_t nframes;
-    uint64_t first_seq;
+    uint64_t first_seq; /* ROUND: the number of shares */
     uint16_t stream_key_len, shard_key_len;
     uint32_t body_len;
 } sl_jnl_entry_t;
@@ -68,16 +75,48 @@ static inline size_t sl_jnl_entry_size(size_t stream_key_len, size_t shard_key_l
 void sl_jnl_entry_encode(uint8_t *out, uint64_t lsn, const char *stream_key, size_t stream_key_len,
                          const char *shard_key, size_t shard_key_len, uint64_t first_seq,
                          uint32_t nframes, const uint8_t *body, size_t body_len);
+/* Size of one share of a ROUND entry. */
+static inline size_t sl_jnl_share_size(size_t stream_key_len, size_t shard_key_len,
+                                       size_t frames_len) {
+    return SL_JNL_SHARE_HEADER_BYTES + stream_key_len + shard_key_len + frames_len;
+}
+/* Size of a ROUND entry whose shares take body_len bytes. */
+static inline size_t sl_jnl_round_size(size_t body_len) {
+    size_t n = SL_JNL_ENTRY_HEADER_BYTES + body_len;
+    return (n + SL_JNL_ALIGN - 1) & ~(size_t)(SL_JNL_ALIGN - 1);
+}
+/* Writes one share (sl_jnl_share_size bytes) at out; returns its size. */
+size_t sl_jnl_share_encode(uint8_t *out, const char *stream_key, size_t stream_key_len,
+                           const char *shard_key, size_t shard_key_len, uint64_t first_seq,
+                           uint32_t nframes, const uint8_t *frames, size_t frames_len);
+/* Completes a ROUND entry whose body_len bytes of shares are at out + SL_JNL_ENTRY_HEADER_BYTES:
+ * writes the header and the zero padding, then the checksum (sl_jnl_round_size bytes in all). */
+void sl_jnl_round_finish(uint8_t *out, uint64_t lsn, uint32_t nshares, uint32_t nframes,
+                         size_t body_len);
+/* One decoded share of a ROUND entry (pointers into the entry). */
+typedef struct {
+    uint64_t first_seq;
+    uint32_t nframes, frames_len;
+    uint16_t stream_key_len, shard_key_len;
+    const char *stream_key, *shard_key;
+    const uint8_t *frames;
+    size_t size; /* the share's bytes, header included */
+} sl_jnl_share_t;
+/* Decodes the share at in (avail bytes readable): lengths consistent and within avail, keys not
+ * empty, at least one frame header's worth of bytes per frame. 0 or SL_ECORRUPT. */
+int sl_jnl_share_decode(const uint8_t *in, size_t avail, sl_jnl_share_t *out);
+
 /* Writes a PAD entry header of total length len (>= SL_JNL_ENTRY_HEADER_BYTES, aligned); only its
  * header is written and checksummed. */
 void sl_jnl_pad_encode(uint8_t out[SL_JNL_ENTRY_HEADER_BYTES], uint64_t lsn, uint32_t len);
 
 /* Decodes the header at in (SL_JNL_ENTRY_HEADER_BYTES readable) and checks it is the entry at
  * expect_lsn: kind, lsn, lengths consistent, at most max_len long. Returns 0 or SL_ECORRUPT. A
- * PAD's checksum is checked here; a RECORDS entry's with sl_jnl_entry_check once it is read. */
+ * PAD's checksum is checked here; a RECORDS or ROUND entry's with sl_jnl_entry_check once it is
+ * read. */
 int sl_jnl_entry_decode(const uint8_t *in, uint64_t expect_lsn, uint64_t max_len,
                         sl_jnl_entry_t *out);
-/* Checks the checksum of a whole RECORDS entry (e->len bytes at in). 0 or SL_ECORRUPT. */
+/* Checks the checksum of a whole RECORDS or ROUND entry (e->len bytes at in). 0 or SL_ECORRUPT. */
 int sl_jnl_entry_check(const uint8_t *in, const sl_jnl_entry_t *e);
 /* Pointers into a checked RECORDS entry. */
 static inline const char *sl_jnl_stream_key(const uint8_t *in) {

@@ -11,9 +11,11 @@ Then it reads every shard from TRIM_HORIZON and checks that:
   - no record appears twice, and no record is corrupted (records whose answer was lost in the
     crash may or may not be there, but if they are, they are intact and appear once).
 
-Two configurations: 2 shards with the defaults, and 32 shards with the smallest commit journal
+Three configurations: 2 shards with the defaults; 32 shards with the smallest commit journal
 (1 MiB), so that journal wrap-around, checkpoints under load and tails written out between
-rounds all happen between the kills.
+rounds all happen between the kills; and 512 shards written with batches of up to 500 records,
+so that each PutRecords is one storage batch touching hundreds of shards and each commit round
+journals the shares of hundreds of shards in one ROUND entry (docs/storage-format.md).
 
 Runs through tests/conformance/run.sh (finds a Python with boto3, forbids skips) and uses the
 conformance suite's server wrapper (tests/conformance/helpers.py), so servers start one way.
@@ -72,7 +74,7 @@ class IdSource:
 class Writer(threading.Thread):
     """Sends PutRecords batches until stopped; remembers what was acknowledged, in order."""
 
-    def __init__(self, index, endpoint, ids, acked):
+    def __init__(self, index, endpoint, ids, acked, batch_max=60, keys=97):
         super().__init__(name="writer-%d" % index, daemon=True)
         self.index = index
         self.client = client_for(endpoint, read_timeout=15)
@@ -83,11 +85,14 @@ class Writer(threading.Thread):
         self.failures = 0
         self.last_error = None
         self.rng = random.Random(1000 + index)
+        self.batch_max = batch_max
+        self.keys = keys
 
     def run(self):
         while not self.stop_event.is_set():
-            batch = self.ids.take(self.rng.randint(1, 60))
-            records = [{"Data": payload(i), "PartitionKey": "pk-%d" % (i % 97)} for i in batch]
+            batch = self.ids.take(self.rng.randint(1, self.batch_max))
+            records = [{"Data": payload(i), "PartitionKey": "pk-%d" % (i % self.keys)}
+                       for i in batch]
             try:
                 resp = self.client.put_records(StreamName=STREAM, Records=records)
             except Exception as e:  # the server is being killed: connection refused/reset, timeouts
@@ -143,11 +148,12 @@ def verify(client, acked, shard_count):
     return sum(len(r) for r in stored.values())
 
 
-@pytest.mark.parametrize("shard_count,options,rounds", [
-    (SHARDS, {"durability": "sync"}, ROUNDS),
-    (32, {"durability": "sync", "journal_bytes": "1048576"}, max(1, ROUNDS // 2)),
-], ids=["2-shards", "32-shards-1MiB-journal"])
-def test_acknowledged_records_survive_sigkill(shard_count, options, rounds):
+@pytest.mark.parametrize("shard_count,options,rounds,batch_max", [
+    (SHARDS, {"durability": "sync"}, ROUNDS, 60),
+    (32, {"durability": "sync", "journal_bytes": "1048576"}, max(1, ROUNDS // 2), 60),
+    (512, {"durability": "sync", "shard_limit": "100000"}, max(1, ROUNDS // 2), 500),
+], ids=["2-shards", "32-shards-1MiB-journal", "512-shards-wide-batches"])
+def test_acknowledged_records_survive_sigkill(shard_count, options, rounds, batch_max):
     rng = random.Random(int(os.environ.get("SLUICE_CRASH_SEED", str(int(time.time())))))
     srv = SluiceServer(options=options)
     acked = []
@@ -158,7 +164,9 @@ def test_acknowledged_records_survive_sigkill(shard_count, options, rounds):
         create_stream_and_wait(client_for(srv), STREAM, shard_count)
         rounds_done = 0
         for round_no in range(rounds):
-            writers = [Writer(w, srv.endpoint, ids, acked) for w in range(WRITERS)]
+            keys = 97 if batch_max <= 60 else 100003  # wide batches: keys spread over shards
+            writers = [Writer(w, srv.endpoint, ids, acked, batch_max, keys)
+                       for w in range(WRITERS)]
             for w in writers:
                 w.start()
             # Kill only while writes are really flowing: after the first acknowledgement.

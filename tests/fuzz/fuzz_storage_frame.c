@@ -42,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (sl_jnl_entry_decode(data, sl_le64_get(data + 8), size, &je) == 0) {
             if (je.len > size) abort();
             if (je.kind == SL_JNL_RECORDS) (void)sl_jnl_entry_check(data, &je);
+            if (je.kind == SL_JNL_ROUND) {
+                /* the shares of a round, each within the body */
+                size_t pos = SL_JNL_ENTRY_HEADER_BYTES, end = pos + je.body_len;
+                sl_jnl_share_t sh;
+                while (pos < end && sl_jnl_share_decode(data + pos, end - pos, &sh) == 0) {
+                    if (sh.size > end - pos || sh.frames + sh.frames_len > data + end) abort();
+                    pos += sh.size;
+                }
+            }
         }
         uint64_t cap, gen, lsn;
         (void)sl_jnl_file_header_decode(data, &cap);

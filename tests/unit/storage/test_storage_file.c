@@ -1020,6 +1020,128 @@ static void test_journal_deleted_stream(void) {
     free(dir);
 }
 
+/* Frames of seqs from..to as fill() writes them (payload_of, arrival 1000 + seq), into out. */
+static size_t frames_of(uint64_t from, uint64_t to, uint8_t *out) {
+    size_t len = 0;
+    uint8_t buf[128];
+    for (uint64_t seq = from; seq <= to; seq++) {
+        size_t dl = payload_of(seq, buf);
+        sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq),
+                         .key = "pk",
+                         .key_len = 2,
+                         .data = buf,
+                         .data_len = dl};
+        sl_frame_prepare(out + len, &r);
+        sl_frame_finish(out + len, seq, r.arrival_ms);
+        len += sl_frame_size(2, 0, dl);
+    }
+    return len;
+}
+
+/* A journal written by an older version (RECORDS entries, one per shard) followed by ROUND
+ * entries (one per round): replay restores both, in lsn order, and skips what the segments
+ * already hold. Also a ROUND entry whose checksum is bad ends the replay there. */
+static void test_journal_both_kinds(void) {
+    fprintf(stderr, "-- commit journal: replay of RECORDS and ROUND entries\n");
+    char *dir = new_dir();
+    sl_storage_t *st = open_eng_j(dir, NULL, 0);
+    sl_shard_log_t *h0, *h1, *h2;
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h0", NULL, &h0), 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h1", NULL, &h1), 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h2", NULL, &h2), 0);
+    fill(h0, 1, 5);
+    fill(h1, 1, 5);
+    fill(h2, 1, 3);
+    sl_storage_shard_close(h0);
+    sl_storage_shard_close(h1);
+    sl_storage_shard_close(h2);
+    sl_storage_close(st); /* a clean stop: a checkpoint at the journal's end */
+
+    char jp[700];
+    snprintf(jp, sizeof jp, "%s/journal/journal.jnl", dir);
+    int fd = open(jp, O_RDWR);
+    CHECK(fd >= 0);
+    uint8_t hdr[SL_JNL_DATA_OFF];
+    CHECK_EQ_INT(pread(fd, hdr, sizeof hdr, 0), (ssize_t)sizeof hdr);
+    uint64_t cap = 0, g0 = 0, l0 = 0, g1 = 0, l1 = 0;
+    CHECK_EQ_INT(sl_jnl_file_header_decode(hdr, &cap), 0);
+    bool v0 = sl_jnl_slot_decode(hdr + SL_JNL_SLOT0_OFF, &g0, &l0) == 0;
+    bool v1 = sl_jnl_slot_decode(hdr + SL_JNL_SLOT1_OFF, &g1, &l1) == 0;
+    CHECK(v0 || v1);
+    uint64_t lsn = v0 && (!v1 || g0 >= g1) ? l0 : l1;
+    static uint8_t ent[3][16384], frames[8192];
+    size_t len[3];
+    /* 1: RECORDS, h0 seqs 4..8 (4 and 5 are in the segment already) */
+    size_t fl = frames_of(4, 8, frames);
+    len[0] = sl_jnl_entry_size(1, 2, fl);
+    sl_jnl_entry_encode(ent[0], lsn, "s", 1, "h0", 2, 4, 5, frames, fl);
+    /* 2: ROUND, h1 seqs 6..7, h0 seqs 9..10, h2 seqs 4..4 */
+    uint64_t lsn2 = lsn + len[0];
+    size_t body = 0;
+    uint8_t *b = ent[1] + SL_JNL_ENTRY_HEADER_BYTES;
+    fl = frames_of(6, 7, frames);
+    body += sl_jnl_share_encode(b + body, "s", 1, "h1", 2, 6, 2, frames, fl);
+    fl = frames_of(9, 10, frames);
+    body += sl_jnl_share_encode(b + body, "s", 1, "h0", 2, 9, 2, frames, fl);
+    fl = frames_of(4, 4, frames);
+    body += sl_jnl_share_encode(b + body, "s", 1, "h2", 2, 4, 1, frames, fl);
+    sl_jnl_round_finish(ent[1], lsn2, 3, 5, body);
+    len[1] = sl_jnl_round_size(body);
+    /* 3: ROUND, h1 seqs 8..9: damaged below, so replay ends before it */
+    uint64_t lsn3 = lsn2 + len[1];
+    fl = frames_of(8, 9, frames);
+    body =
+        sl_jnl_share_encode(ent[2] + SL_JNL_ENTRY_HEADER_BYTES, "s", 1, "h1", 2, 8, 2, frames, fl);
+    sl_jnl_round_finish(ent[2], lsn3, 1, 2, body);
+    len[2] = sl_jnl_round_size(body);
+    /* the decoders agree with what was encoded */
+    sl_jnl_entry_t je;
+    CHECK_EQ_INT(sl_jnl_entry_decode(ent[1], lsn2, len[1], &je), 0);
+    CHECK_EQ_INT(je.kind, SL_JNL_ROUND);
+    CHECK_EQ_INT(je.nframes, 5);
+    CHECK_EQ_INT(je.first_seq, 3);
+    CHECK_EQ_INT(sl_jnl_entry_check(ent[1], &je), 0);
+    sl_jnl_share_t sh;
+    CHECK_EQ_INT(sl_jnl_share_decode(ent[1] + SL_JNL_ENTRY_HEADER_BYTES, je.body_len, &sh), 0);
+    CHECK_EQ_INT(sh.first_seq, 6);
+    CHECK_EQ_INT(sh.nframes, 2);
+    CHECK(sh.shard_key_len == 2 && memcmp(sh.shard_key, "h1", 2) == 0);
+    CHECK(sl_jnl_entry_decode(ent[1], lsn2 + 8, len[1], &je) != 0); /* another lap's */
+    ent[2][len[2] - 1] ^= 1; /* padding or frame bytes: the checksum no longer matches */
+    uint64_t at = lsn;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(pwrite(fd, ent[i], len[i], (off_t)(SL_JNL_DATA_OFF + at % cap)),
+                     (ssize_t)len[i]);
+        at += len[i];
+    }
+    close(fd);
+
+    st = open_eng_j(dir, NULL, 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h0", NULL, &h0), 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h1", NULL, &h1), 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h2", NULL, &h2), 0);
+    verify(h0, 10);
+    verify(h1, 7);
+    verify(h2, 4);
+    fill(h1, 8, 9); /* appends continue after the restored records */
+    verify(h1, 9);
+    sl_storage_shard_close(h0);
+    sl_storage_shard_close(h1);
+    sl_storage_shard_close(h2);
+    sl_storage_close(st);
+    /* and once more from the segments alone (the replay ended with a checkpoint) */
+    st = open_eng_j(dir, NULL, 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h0", NULL, &h0), 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h1", NULL, &h1), 0);
+    verify(h0, 10);
+    verify(h1, 9);
+    sl_storage_shard_close(h0);
+    sl_storage_shard_close(h1);
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 /* ---- full disk ---- */
 
 /* A disk that is full for everything but the commit journal, whose ring is allocated once written
@@ -1138,6 +1260,7 @@ int main(void) {
     test_fault_errors();
     test_journal_wrap_and_crash();
     test_journal_deleted_stream();
+    test_journal_both_kinds();
     test_full_disk_restart();
     test_full_disk_recovers();
     /* SL_TEST_CRASH_ROUNDS raises the number of simulated crashes for soak runs. */
