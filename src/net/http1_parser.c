@@ -78,6 +78,10 @@ static bool body_reserve(sl_http1_parser_t *p, size_t extra) {
     size_t limit = p->body_max_bytes + 1;
     if (p->state == P_BODY_CL && p->head.content_length + 1 < limit)
         limit = (size_t)p->head.content_length + 1;
+    /* A Content-Length body outgrowing its first allocation (SL_HTTP_BODY_INITIAL_BYTES, which
+     * has arrived) grows once, to its whole length: doubling copied 1.8 MB for each 1.4 MB body of
+     * PutRecords with 100 x 10 KiB records (256 K + 512 K + 1 M) instead of 256 K. */
+    if (p->state == P_BODY_CL && p->body_cap) cap = limit;
     if (cap > limit) cap = limit;
     if (cap < need) cap = need;
     uint8_t *b = realloc(p->body, cap);
