@@ -507,6 +507,13 @@ static void handle_json(front_req_t *rq) {
     sl_fmt_t fmt = is_cbor ? SL_FMT_CBOR : SL_FMT_JSON;
     sl_val_t *doc = NULL;
     const char *reason = NULL;
+    /* steps 7 and 10 at once for the common JSON body of a known operation (validate.h); any
+     * other body, and any error, takes the general path */
+    if (is_json && !is_legacy_json && op &&
+        sl_front_json_fast(op, (char *)req->body, req->body_len, req->arena, &doc)) {
+        sl_front_dispatch(rq, op, doc, fmt, body_hash, true);
+        return;
+    }
     int prc = is_cbor ? sl_cbor_parse(req->body, req->body_len, req->arena, &doc, &reason)
                       : sl_json_parse((char *)req->body, req->body_len, req->arena, &doc, &reason);
     if (is_legacy_json) {
@@ -529,7 +536,7 @@ static void handle_json(front_req_t *rq) {
         sl_front_send_error(req, svc, request_id, origin, fmt, SL_AWS_UNKNOWN_OPERATION, NULL);
         return;
     }
-    sl_front_dispatch(rq, op, doc, fmt, body_hash);
+    sl_front_dispatch(rq, op, doc, fmt, body_hash, false);
 }
 
 /* Step 9 of the JSON and REST-JSON bindings: the Authorization header's format, then (--auth
@@ -582,7 +589,7 @@ static void run_handler(front_req_t *rq, sl_front_op_fn fn, const sl_op_t *op, s
 /* Steps 9 to 12 of the JSON binding, shared with Smithy RPC v2 CBOR (rpcv2.c): authentication,
  * validation, the account, authorization and the operation's handler. */
 void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt_t fmt,
-                       const char *body_hash) {
+                       const char *body_hash, bool validated) {
     sl_http_req_t *req = rq->req;
     const sl_front_service_t *svc = &rq->svc->svc;
     const char *request_id = rq->request_id, *origin = rq->origin;
@@ -592,7 +599,7 @@ void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt
     if (!authenticate(rq, op, body_hash, fmt, &auth, &principal)) return;
     /* 10. validation */
     sl_front_error_t verr = {0};
-    if (sl_front_validate(op, doc, fmt, req->arena, &verr) != 0) {
+    if (!validated && sl_front_validate(op, doc, fmt, req->arena, &verr) != 0) {
         sl_front_send_error(req, svc, request_id, origin, fmt, verr.type, verr.message);
         return;
     }

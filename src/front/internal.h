@@ -100,9 +100,10 @@ void sl_front_audit_emit(sl_http_req_t *req, int status);
 
 /* front.c: steps 9 to 12 of an RPC protocol's request (AWS JSON, CBOR, Smithy RPC v2 CBOR) whose
  * operation and input document are known: SigV4 checks (body_hash: the hex SHA-256 of the body
- * when signatures are verified), model validation, the account hook, authorization, the handler. */
+ * when signatures are verified), model validation (skipped when `validated`: the document came
+ * from sl_front_json_fast), the account hook, authorization, the handler. */
 void sl_front_dispatch(front_req_t *rq, const sl_op_t *op, sl_val_t *doc, sl_fmt_t fmt,
-                       const char *body_hash);
+                       const char *body_hash, bool validated);
 
 /* rpcv2.c: the Smithy RPC v2 CBOR binding after routing, and its route (the registered service
  * the path /service/<name>/operation/... names, or NULL). */

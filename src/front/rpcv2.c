@@ -114,5 +114,5 @@ void sl_front_handle_rpcv2(front_req_t *rq) {
                             rc == SL_ENOMEM ? sl_aws_failure_message(rc) : NULL);
         return;
     }
-    sl_front_dispatch(rq, op, doc, SL_FMT_CBOR, body_hash);
+    sl_front_dispatch(rq, op, doc, SL_FMT_CBOR, body_hash, false);
 }

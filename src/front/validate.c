@@ -24,6 +24,7 @@
 #include "core/limits.h"
 #include "wire/awserror.h"
 #include "wire/base64.h"
+#include "wire/json.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -872,4 +873,273 @@ done:
     }
     sl_buf_free(&c.msg);
     return rc;
+}
+
+/* ---- fast path: decoding and validating in one pass --------------------------------------------
+ */
+
+/* The subset sl_front_json_fast decodes: structures (the document, nested ones, list elements)
+ * whose members it knows, with no member twice; strings and blobs as JSON strings of plain ASCII
+ * (no escape, no control character); lists of structures. What it builds is what sl_json_parse and
+ * sl_front_validate build for such a body (blobs decoded into the arena, strings pointing into the
+ * body, a NUL over the closing quote of every key and string), and it accepts only bodies that
+ * both accept; anything else, valid or not, is left to them, so every error keeps its one source.
+ * A function that gives up puts back the quotes it overwrote, so the body is as it came. */
+typedef struct {
+    char *p;
+    const char *end; /* *end is NUL */
+    sl_arena_t *arena;
+    size_t values; /* bounded by SL_WIRE_VALUES_MAX, as in sl_json_parse */
+    int depth;     /* containers open; a shape that contains itself ends here */
+} fast_t;
+
+/* Deeper documents go the general way (sl_json_parse bounds them by SL_WIRE_DEPTH_MAX). */
+#define FAST_DEPTH_MAX 8
+
+static inline void fast_ws(fast_t *f) {
+    while (*f->p == ' ' || *f->p == '\n' || *f->p == '\r' || *f->p == '\t')
+        f->p++;
+}
+
+/* The quotes a decoded value's strings and keys had, back in place. */
+static void fast_unterminate(const sl_val_t *v) {
+    if (v->type == SL_VAL_STRING) {
+        ((char *)v->u.str.ptr)[v->u.str.len] = '"';
+    } else if (v->type == SL_VAL_ARRAY) {
+        for (size_t i = 0; i < v->u.arr.count; i++)
+            fast_unterminate(v->u.arr.items[i]);
+    } else if (v->type == SL_VAL_MAP) {
+        for (size_t i = 0; i < v->u.map.count; i++) {
+            ((char *)v->u.map.items[i].key)[v->u.map.items[i].key_len] = '"';
+            fast_unterminate(v->u.map.items[i].val);
+        }
+    }
+}
+
+/* A plain string whose opening quote is at f->p (see above): its text and length. */
+static inline bool fast_string(fast_t *f, const char **s, size_t *n) {
+    if (*f->p != '"') return false;
+    char *start = f->p + 1;
+    char *r = sl_json_skip_plain(start, f->end);
+    if (*r != '"') return false; /* the NUL at end stops the scan too */
+    *s = start;
+    *n = (size_t)(r - start);
+    f->p = r + 1;
+    return true;
+}
+
+/* a[0..n) == b[0..n) for short n, without a call */
+static inline bool short_eq(const char *a, const char *b, size_t n) {
+    if (n >= 8) {
+        uint64_t x, y;
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) return false;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
+/* The member whose name is the key at f->p ("<name>" exactly: a member name is plain ASCII, so
+ * the key is plain too and equal to it), or mc when none is. */
+static inline size_t fast_key(fast_t *f, const sl_shape_t *shape, const name_lens_t *nl,
+                              size_t mc) {
+    if (*f->p != '"') return mc;
+    const char *k = f->p + 1;
+    size_t avail = (size_t)(f->end - k);
+    for (size_t m = 0; m < mc; m++) {
+        size_t len = nl->len[m];
+        if (len < avail && k[len] == '"' && short_eq(k, shape->members[m].name, len)) return m;
+    }
+    return mc;
+}
+
+static sl_val_t *fast_struct(fast_t *f, const sl_shape_t *shape, const name_lens_t *nl);
+
+/* A list of structures at f->p into out, with the list's length rule. */
+static bool fast_list(fast_t *f, const sl_shape_t *shape, sl_val_t *out) {
+    const sl_shape_t *elem = shape->member;
+    name_lens_t lens;
+    const name_lens_t *nl = name_lens_init(&lens, elem);
+    if (!nl || *f->p != '[' || ++f->depth > FAST_DEPTH_MAX) return false;
+    f->p++;
+    sl_val_t **items = NULL;
+    size_t count = 0, cap = 0;
+    fast_ws(f);
+    if (*f->p == ']') {
+        f->p++;
+    } else {
+        for (;;) {
+            if (count == cap) {
+                /* grows in the arena: at most as much again is left behind */
+                size_t ncap = cap ? cap * 2 : 64;
+                sl_val_t **n = sl_arena_alloc(f->arena, ncap * sizeof *n);
+                if (!n) goto fail;
+                if (count) memcpy(n, items, count * sizeof *n);
+                items = n;
+                cap = ncap;
+            }
+            sl_val_t *item = fast_struct(f, elem, nl);
+            if (!item) goto fail;
+            items[count++] = item;
+            fast_ws(f);
+            if (*f->p == ',') {
+                f->p++;
+                fast_ws(f);
+                continue;
+            }
+            if (*f->p != ']') goto fail;
+            f->p++;
+            break;
+        }
+    }
+    if (shape->has_min && (int64_t)count < shape->min) goto fail;
+    if (shape->has_max && (int64_t)count > shape->max) goto fail;
+    f->depth--;
+    out->type = SL_VAL_ARRAY;
+    out->u.arr.items = items;
+    out->u.arr.count = count;
+    return true;
+fail:
+    for (size_t i = 0; i < count; i++)
+        fast_unterminate(items[i]);
+    return false;
+}
+
+/* The value of a member of shape s at f->p into v, with s's rules (check_value's). */
+static bool fast_value(fast_t *f, const sl_shape_t *s, sl_val_t *v) {
+    if (++f->values > SL_WIRE_VALUES_MAX) return false;
+    const char *text;
+    size_t n;
+    switch (s->type) {
+    case SL_SHAPE_STRING:
+        if (!fast_string(f, &text, &n)) return false;
+        /* plain ASCII: the length in UTF-16 units is n */
+        if (s->has_min && (int64_t)n < s->min) return false;
+        if (s->has_max && (int64_t)n > s->max) return false;
+        if (s->pattern_ere && !pattern_matches(s, text, n)) return false;
+        if (s->enum_count && !enum_contains(s, text, n)) return false;
+        ((char *)text)[n] = '\0';
+        v->type = SL_VAL_STRING;
+        v->u.str.ptr = text;
+        v->u.str.len = n;
+        return true;
+    case SL_SHAPE_BLOB: {
+        /* the text is not kept: its quote stays (sl_json_parse's NUL there is never read) */
+        if (!fast_string(f, &text, &n)) return false;
+        uint8_t *out = sl_arena_alloc(f->arena, n / 4 * 3 + 1);
+        size_t out_len = 0;
+        if (!out || sl_base64_decode(text, n, out, &out_len, NULL) != SL_B64_OK) return false;
+        if (s->has_min && (int64_t)out_len < s->min) return false;
+        if (s->has_max && (int64_t)out_len > s->max) return false;
+        out[out_len] = 0;
+        v->type = SL_VAL_BYTES;
+        v->u.str.ptr = (const char *)out;
+        v->u.str.len = out_len;
+        return true;
+    }
+    case SL_SHAPE_LIST:
+        return s->member->type == SL_SHAPE_STRUCTURE && fast_list(f, s, v);
+    case SL_SHAPE_STRUCTURE: {
+        name_lens_t lens;
+        const name_lens_t *nl = name_lens_init(&lens, s);
+        sl_val_t *sv = nl ? fast_struct(f, s, nl) : NULL;
+        if (sv) *v = *sv;
+        return sv != NULL;
+    }
+    default:
+        return false;
+    }
+}
+
+/* A structure at f->p: one arena block holding its value, its members and their values. */
+static sl_val_t *fast_struct(fast_t *f, const sl_shape_t *shape, const name_lens_t *nl) {
+    SL_ASSERT(shape->member_count <= SL_API_MEMBER_NAMES_CACHED_MAX); /* nl exists */
+    if (*f->p != '{' || ++f->values > SL_WIRE_VALUES_MAX || ++f->depth > FAST_DEPTH_MAX)
+        return NULL;
+    f->p++;
+    size_t mc = shape->member_count, count = 0;
+    sl_kv_t kvs[SL_API_MEMBER_NAMES_CACHED_MAX];
+    sl_val_t vals[SL_API_MEMBER_NAMES_CACHED_MAX];
+    uint64_t seen = 0;
+    fast_ws(f);
+    if (*f->p == '}') {
+        f->p++;
+    } else {
+        for (;;) {
+            size_t m = fast_key(f, shape, nl, mc);
+            if (m == mc || (seen >> m & 1)) goto fail; /* unknown or repeated */
+            seen |= UINT64_C(1) << m;
+            char *key = f->p + 1;
+            size_t key_len = nl->len[m];
+            f->p = key + key_len + 1;
+            fast_ws(f);
+            if (*f->p != ':') goto fail;
+            f->p++;
+            fast_ws(f);
+            if (!fast_value(f, shape->members[m].shape, &vals[count])) goto fail;
+            key[key_len] = '\0';
+            kvs[count] = (sl_kv_t){key, key_len, NULL};
+            count++;
+            fast_ws(f);
+            if (*f->p == ',') {
+                f->p++;
+                fast_ws(f);
+                continue;
+            }
+            if (*f->p != '}') goto fail;
+            f->p++;
+            break;
+        }
+    }
+    for (size_t m = 0; m < mc; m++)
+        if (shape->members[m].required && !(seen >> m & 1)) goto fail;
+    sl_val_t *out = sl_arena_alloc(f->arena, sizeof *out + count * (sizeof *kvs + sizeof *vals));
+    if (!out) goto fail;
+    sl_kv_t *okv = (sl_kv_t *)(void *)(out + 1);
+    sl_val_t *oval = (sl_val_t *)(void *)(okv + count);
+    for (size_t i = 0; i < count; i++) {
+        oval[i] = vals[i];
+        okv[i] = (sl_kv_t){kvs[i].key, kvs[i].key_len, &oval[i]};
+    }
+    f->depth--;
+    out->type = SL_VAL_MAP;
+    out->u.map.items = okv;
+    out->u.map.count = count;
+    return out;
+fail:
+    for (size_t i = 0; i < count; i++) {
+        ((char *)kvs[i].key)[kvs[i].key_len] = '"';
+        fast_unterminate(&vals[i]);
+    }
+    return NULL;
+}
+
+bool sl_front_json_fast(const sl_op_t *op, char *body, size_t len, sl_arena_t *arena,
+                        sl_val_t **doc) {
+    SL_ASSERT(op && body && arena && doc);
+    const sl_shape_t *shape = op->input;
+    if (!shape || shape->type != SL_SHAPE_STRUCTURE ||
+        shape->member_count > SL_API_MEMBER_NAMES_CACHED_MAX)
+        return false;
+    sl_json_scan_init();
+    fast_t f = {.p = body, .end = body + len, .arena = arena};
+    name_lens_t lens;
+    const name_lens_t *nl = name_lens_init(&lens, shape);
+    fast_ws(&f);
+    sl_val_t *top = fast_struct(&f, shape, nl);
+    if (!top) return false;
+    fast_ws(&f);
+    if (f.p != f.end) {
+        fast_unterminate(top);
+        return false;
+    }
+    *doc = top;
+    return true;
 }

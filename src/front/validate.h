@@ -22,4 +22,13 @@ typedef struct {
 int sl_front_validate(const sl_op_t *op, sl_val_t *input, sl_fmt_t fmt, sl_arena_t *arena,
                       sl_front_error_t *err);
 
+/* Steps 7 and 10 in one pass for the JSON bodies most requests send (validate.c, "fast path": known
+ * members only, each once; strings and blobs as plain ASCII JSON strings; lists of structures):
+ * true with *doc, the tree sl_json_parse and then sl_front_validate would leave, when it accepts
+ * body[0..len) (body[len] must be a readable NUL); false otherwise, with the body unchanged and
+ * only arena memory spent: the caller then parses and validates as before, which gives every error.
+ */
+bool sl_front_json_fast(const sl_op_t *op, char *body, size_t len, sl_arena_t *arena,
+                        sl_val_t **doc);
+
 #endif

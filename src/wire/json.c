@@ -223,6 +223,16 @@ static inline char *skip_plain(char *r, const char *end) {
     return r;
 }
 
+void sl_json_scan_init(void) {
+#ifdef JSON_HAVE_WIDE
+    pthread_once(&g_json_once, json_cpu_init);
+#endif
+}
+
+char *sl_json_skip_plain(char *p, const char *end) {
+    return skip_plain(p, end);
+}
+
 /* parse_string from r, the first byte of the string (which starts at `start`) that is not plain:
  * a closing quote, non-ASCII text, an escape or an error. Kept out of line so that the common case
  * (plain ASCII, parse_string below) inlines into its callers. */

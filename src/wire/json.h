@@ -21,4 +21,11 @@
  * values per document ("too many values"). */
 int sl_json_parse(char *data, size_t len, sl_arena_t *arena, sl_val_t **out, const char **reason);
 
+/* The first byte at or after p that a JSON string cannot hold plainly: a quote, a backslash, a
+ * control character or a non-ASCII byte (the NUL at *end, which must be readable, stops the scan);
+ * the string scan of sl_json_parse, for decoders of their own (front/validate.h's fast path).
+ * Call sl_json_scan_init once before the first scan (it picks the CPU's widest scan). */
+void sl_json_scan_init(void);
+char *sl_json_skip_plain(char *p, const char *end);
+
 #endif
