@@ -177,11 +177,15 @@ struct sl_file_engine {
     } fds;
     /* Shards with pending appends, for the commit thread: a lock-free stack (appends push with
      * one compare-and-swap, the commit thread takes it whole); mu and cond only wake the commit
-     * thread when the stack was empty (lock order: shard -> dirty.mu). */
+     * thread when the stack was empty or when `queued` reaches `want` (lock order: shard ->
+     * dirty.mu). */
     struct {
         pthread_mutex_t mu;
         pthread_cond_t cond;
         _Atomic(sl_file_shard_t *) stack;
+        /* Round start (sl_file_commit_main): appends queued since the last take, and the count
+         * the commit thread waits for (0 = it does not wait for a count). */
+        atomic_size_t queued, want;
     } dirty;
     bool stop;
     pthread_t commit_thread;
