@@ -132,9 +132,12 @@
 /* jobs waiting for the object store's worker threads; beyond, SlowDown (503) */
 #define SL_OBJSTORE_QUEUE_MAX 1024
 #define SL_OBJSTORE_WORKERS 4 /* threads doing the object store's file I/O (and fsync) */
-/* one GetObject answer is read whole into memory until the net layer streams responses from
- * files: larger reads need a Range (the AWS CLI and boto3 fetch big objects in 8 MiB ranges) */
+/* an object read whole into memory (sl_objstore_get: analytics reference data) */
 #define SL_OBJSTORE_GET_BYTES_MAX (1024u << 20)
+/* S3 GetObject: answers up to this size are read at once; larger ones are streamed from the file
+ * in pieces of SL_S3_GET_PIECE_BYTES, one piece read ahead while the client takes the last */
+#define SL_S3_GET_WHOLE_BYTES_MAX (1u << 20)
+#define SL_S3_GET_PIECE_BYTES (256u << 10)
 /* S3: one PutObject or UploadPart carries at most 5 GiB (EntityTooLarge beyond); streamed, so no
  * memory bound follows from it. */
 #define SL_OBJSTORE_OBJECT_BYTES_MAX (5ull << 30)

@@ -319,6 +319,12 @@ void sl_front_respond(sl_front_call_t *call, int status, const char *content_typ
 /* Sends an answer with more headers (copied) and a body whose ownership passes to the net layer
  * (malloc'd; NULL with len > 0 only for HEAD, whose Content-Length is then len and nothing is
  * sent); REST-XML answers also carry S3's x-amz-request-id. */
+/* A streamed answer of a known length (S3's GetObject of a large object): the headers every answer
+ * carries (as sl_front_respond_ex), `headers` and Content-Length: len; then the body goes through
+ * sl_http_stream_write on call->req, ended with sl_http_stream_end or sl_http_stream_abort.
+ * Returns sl_http_stream_begin's result. */
+int sl_front_stream_sized(sl_front_call_t *call, int status, const sl_http_header_t *headers,
+                          size_t header_count, uint64_t len, const sl_http_stream_cbs_t *cbs);
 void sl_front_respond_ex(sl_front_call_t *call, int status, const char *content_type,
                          const sl_http_header_t *headers, size_t header_count, void *body,
                          size_t len);

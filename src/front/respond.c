@@ -67,31 +67,40 @@ void sl_front_send_headers(sl_http_req_t *req, const char *request_id, const cha
                        body, len);
 }
 
-static void send_core(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
-                      const char *origin, int status, const char *content_type,
-                      const sl_http_header_t *extra, size_t extra_count, bool s3_ids, void *body,
-                      size_t len);
+static int send_core(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                     const char *origin, int status, const char *content_type,
+                     const sl_http_header_t *extra, size_t extra_count, bool s3_ids, void *body,
+                     size_t len, const sl_http_stream_cbs_t *stream, uint64_t stream_len);
 
 void sl_front_send_full(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
                         const char *origin, int status, const char *content_type,
                         const sl_http_header_t *extra, size_t extra_count, void *body, size_t len) {
     send_core(req, svc, request_id, origin, status, content_type, extra, extra_count,
-              svc && svc->protocol == SL_FRONT_PROTO_REST_XML, body, len);
+              svc && svc->protocol == SL_FRONT_PROTO_REST_XML, body, len, NULL, 0);
 }
 
 void sl_front_send_ex(sl_http_req_t *req, const char *request_id, const char *origin, int status,
                       const char *content_type, const sl_http_header_t *extra, size_t extra_count,
                       bool s3_ids, void *body, size_t len) {
     send_core(req, NULL, request_id, origin, status, content_type, extra, extra_count, s3_ids, body,
-              len);
+              len, NULL, 0);
+}
+
+int sl_front_stream_sized(sl_front_call_t *call, int status, const sl_http_header_t *headers,
+                          size_t header_count, uint64_t len, const sl_http_stream_cbs_t *cbs) {
+    bool s3 = call->service && call->service->protocol == SL_FRONT_PROTO_REST_XML;
+    sl_buf_free(&call->out);
+    return send_core(call->req, NULL, call->request_id, call->origin, status, NULL, headers,
+                     header_count, s3, NULL, 0, cbs, len);
 }
 
 /* The headers every answer carries, the extra ones (any number: S3's object answers carry the
- * stored headers), then the answer. */
-static void send_core(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
-                      const char *origin, int status, const char *content_type,
-                      const sl_http_header_t *extra, size_t extra_count, bool s3_ids, void *body,
-                      size_t len) {
+ * stored headers), then the answer; with `stream`, Content-Length: stream_len and a streamed
+ * answer (sl_http_stream_begin's result). */
+static int send_core(sl_http_req_t *req, const sl_front_service_t *svc, const char *request_id,
+                     const char *origin, int status, const char *content_type,
+                     const sl_http_header_t *extra, size_t extra_count, bool s3_ids, void *body,
+                     size_t len, const sl_http_stream_cbs_t *stream, uint64_t stream_len) {
     sl_front_audit_emit(req, status);
     sl_http_header_t fixed[10 + SL_FRONT_OUT_HEADERS_MAX], *h = fixed;
     char crc[16];
@@ -130,7 +139,9 @@ static void send_core(sl_http_req_t *req, const sl_front_service_t *svc, const c
 #undef H
     for (size_t i = 0; i < extra_count; i++)
         h[n++] = extra[i];
+    if (stream) return sl_http_stream_begin_sized(req, status, h, n, stream_len, stream);
     sl_http_respond(req, status, h, n, body, len);
+    return 0;
 }
 
 void sl_front_send_copy(sl_http_req_t *req, const char *request_id, const char *origin, int status,

@@ -62,8 +62,9 @@ bool sl_http_req_closed(const sl_http_req_t *req);
 void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *headers,
                      size_t header_count, void *body, size_t body_len);
 
-/* Streaming response (event streams): HTTP/1.1 uses Transfer-Encoding: chunked, HTTP/2 DATA frames.
- * No Content-Length is ever sent on a streamed response.
+/* Streaming response (event streams, large S3 objects): HTTP/1.1 uses Transfer-Encoding: chunked,
+ * HTTP/2 DATA frames. No Content-Length is sent (a handler's is dropped), except by
+ * sl_http_stream_begin_sized.
  * on_writable: called when the unsent backlog drops below the low-water mark after a write
  *   returned SL_EAGAIN-level backpressure; on_close: the client went away (after it, write/end are
  *   still allowed and are no-ops; the handler must still call sl_http_stream_end to release req).
@@ -79,6 +80,12 @@ typedef struct {
  * never from inside sl_http_stream_write/begin. */
 int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t *headers,
                          size_t header_count, const sl_http_stream_cbs_t *cbs);
+/* The same with Content-Length: length; HTTP/1.1 then sends the bytes as they are (no chunks;
+ * the connection stays open), and the handler must write exactly `length` bytes, or end with
+ * sl_http_stream_abort. */
+int sl_http_stream_begin_sized(sl_http_req_t *req, int status, const sl_http_header_t *headers,
+                               size_t header_count, uint64_t length,
+                               const sl_http_stream_cbs_t *cbs);
 /* Queue bytes (copied). Returns the backlog the response waits behind (>= 0): the unsent bytes
  * queued for it, or more when its connection or the whole process is over its output bound; or
  * SL_ECLOSED. Above SL_HTTP_STREAM_HIGH_WATER callers must pause until on_writable, so that a
@@ -89,6 +96,10 @@ int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t 
 long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len);
 /* Finish the response (HTTP/1.1 last chunk, HTTP/2 END_STREAM) and release `req`. */
 void sl_http_stream_end(sl_http_req_t *req);
+/* Give up on the response (the handler cannot produce the rest, e.g. a read error halfway) and
+ * release `req`: HTTP/1.1 closes the connection, HTTP/2 resets the stream, so the client sees an
+ * incomplete answer rather than a complete wrong one. */
+void sl_http_stream_abort(sl_http_req_t *req);
 
 /* Streamed request bodies (opt-in, for bodies larger than body_max_bytes or consumed as they
  * arrive: Kinesis Video PutMedia, S3 PutObject). When the server's stream_body hook says yes for

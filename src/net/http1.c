@@ -109,6 +109,8 @@ void sl_h1_respond(sl_req_t *r, int status, const sl_http_header_t *headers, siz
 int sl_h1_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n) {
     sl_conn_t *c = r->conn;
     h1_body_unread(r);
+    /* A length given by the handler frames the body: no chunks, and the connection stays open. */
+    if (r->stream_sized) r->stream_raw = true;
     if (r->minor_version == 0) {
         /* HTTP/1.0 has no chunked coding: the end of the body is the end of the connection. */
         r->stream_raw = true;
@@ -116,7 +118,13 @@ int sl_h1_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers,
     }
     sl_buf_t *b = &c->w->scratch;
     build_head(b, r, status, headers, n);
-    if (!r->stream_raw) sl_buf_append_str(b, "Transfer-Encoding: chunked\r\n");
+    if (r->stream_sized) {
+        sl_buf_append_str(b, "Content-Length: ");
+        append_uint(b, r->stream_length);
+        sl_buf_append(b, "\r\n", 2);
+    } else if (!r->stream_raw) {
+        sl_buf_append_str(b, "Transfer-Encoding: chunked\r\n");
+    }
     sl_buf_append(b, "\r\n", 2);
     if (sl_buf_failed(b) || sl_outq_copy(&c->out, b->data, b->len) != 0) {
         sl_conn_abort(c);
@@ -149,6 +157,12 @@ long sl_h1_stream_write(sl_req_t *r, const void *data, size_t len) {
     if (pending > SL_NET_STREAM_HIGH_WATER) r->want_writable = true;
     sl_conn_mark_dirty(c);
     return (long)pending;
+}
+
+static void h1_stream_abort(sl_req_t *r) {
+    sl_conn_abort(r->conn);
+    r->handler_owned = false;
+    sl_req_maybe_free(r);
 }
 
 void sl_h1_stream_end(sl_req_t *r) {
@@ -538,5 +552,6 @@ const sl_proto_t sl_h1_proto = {
     .stream_write = sl_h1_stream_write,
     .stream_backlog = h1_stream_backlog,
     .stream_end = sl_h1_stream_end,
+    .stream_abort = h1_stream_abort,
     .body_next = h1_body_next,
 };

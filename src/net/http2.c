@@ -509,7 +509,8 @@ void sl_h2_respond(sl_req_t *r, int status, const sl_http_header_t *headers, siz
 int sl_h2_stream_begin(sl_req_t *r, int status, const sl_http_header_t *headers, size_t n) {
     sl_conn_t *c = r->conn;
     size_t count;
-    nghttp2_nv *nv = build_nva(r, status, headers, n, false, 0, &count);
+    nghttp2_nv *nv =
+        build_nva(r, status, headers, n, r->stream_sized, (size_t)r->stream_length, &count);
     nghttp2_data_provider prd = {.source.ptr = r, .read_callback = h2_read_cb};
     if (!nv || nghttp2_submit_response(c->h2, r->stream_id, nv, count, &prd) != 0) {
         nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
@@ -557,6 +558,15 @@ long sl_h2_stream_backlog(sl_req_t *r) {
 void sl_h2_stream_end(sl_req_t *r) {
     sl_conn_t *c = r->conn;
     nghttp2_session_resume_data(c->h2, r->stream_id);
+    r->handler_owned = false;
+    sl_req_maybe_free(r);
+    sl_conn_mark_dirty(c);
+}
+
+static void h2_stream_abort(sl_req_t *r) {
+    sl_conn_t *c = r->conn;
+    nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
+    r->closed = true;
     r->handler_owned = false;
     sl_req_maybe_free(r);
     sl_conn_mark_dirty(c);
@@ -658,5 +668,6 @@ const sl_proto_t sl_h2_proto = {
     .stream_write = sl_h2_stream_write,
     .stream_backlog = sl_h2_stream_backlog,
     .stream_end = sl_h2_stream_end,
+    .stream_abort = h2_stream_abort,
     .body_next = h2_body_next,
 };

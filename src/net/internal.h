@@ -88,6 +88,8 @@ typedef struct sl_proto {
     /* The response's unsent bytes (more than SL_NET_STREAM_HIGH_WATER when they cannot leave). */
     long (*stream_backlog)(sl_req_t *r);
     void (*stream_end)(sl_req_t *r);
+    /* Ends the response unfinished: the connection (HTTP/1.1) or the stream (HTTP/2) is reset. */
+    void (*stream_abort)(sl_req_t *r);
 } sl_proto_t;
 
 extern const sl_proto_t sl_h1_proto, sl_h2_proto;
@@ -131,7 +133,10 @@ struct sl_req {
     bool responded; /* sl_http_respond or sl_http_stream_begin called */
     bool streaming;
     bool stream_ended;
-    bool stream_raw; /* HTTP/1.0 streamed: close-delimited, no chunk framing */
+    bool stream_raw;   /* HTTP/1.x streamed without chunk framing: close-delimited (HTTP/1.0) or
+                          framed by a Content-Length (stream_sized) */
+    bool stream_sized; /* sl_http_stream_begin_sized: Content-Length: stream_length */
+    uint64_t stream_length;
     bool want_writable;
     sl_http_stream_cbs_t cbs;
     uint8_t *resp_body; /* HTTP/2 full response body (malloc'd) */

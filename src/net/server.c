@@ -526,6 +526,15 @@ void sl_http_respond(sl_http_req_t *req, int status, const sl_http_header_t *hea
     r->ops->respond(r, status, headers, header_count, body, body_len);
 }
 
+int sl_http_stream_begin_sized(sl_http_req_t *req, int status, const sl_http_header_t *headers,
+                               size_t header_count, uint64_t length,
+                               const sl_http_stream_cbs_t *cbs) {
+    sl_req_t *r = (sl_req_t *)req;
+    r->stream_sized = true;
+    r->stream_length = length;
+    return sl_http_stream_begin(req, status, headers, header_count, cbs);
+}
+
 int sl_http_stream_begin(sl_http_req_t *req, int status, const sl_http_header_t *headers,
                          size_t header_count, const sl_http_stream_cbs_t *cbs) {
     sl_req_t *r = (sl_req_t *)req;
@@ -575,6 +584,18 @@ void sl_http_stream_end(sl_http_req_t *req) {
         return;
     }
     r->ops->stream_end(r);
+}
+
+void sl_http_stream_abort(sl_http_req_t *req) {
+    sl_req_t *r = (sl_req_t *)req;
+    SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
+    r->stream_ended = true;
+    if (!req_open(r)) {
+        r->handler_owned = false;
+        sl_req_maybe_free(r);
+        return;
+    }
+    r->ops->stream_abort(r);
 }
 
 /* ------------------------------------------------------------------------------------------ */

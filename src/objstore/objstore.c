@@ -410,10 +410,22 @@ static int open_object(sl_objstore_t *s, const char *bucket, const char *key, sl
     return 0;
 }
 
-int sl_objstore_get(sl_objstore_t *s, const char *bucket, const char *key,
-                    const sl_objstore_range_t *range, sl_arena_t *arena, sl_objstore_info_t *info,
-                    void **data, uint64_t *first, uint64_t *len, sl_objstore_err_t *err) {
+struct sl_objstore_reader {
+    int fd;
+    uint64_t pos;  /* file offset of the next byte */
+    uint64_t left; /* bytes of the range not read yet */
+    bool whole;    /* the whole object: its CRC32C is checked at the end */
+    uint32_t crc;
+    uint32_t crc_want;
+    char *name; /* bucket/key, for the log */
+};
+
+int sl_objstore_read_open(sl_objstore_t *s, const char *bucket, const char *key,
+                          const sl_objstore_range_t *range, sl_arena_t *arena,
+                          sl_objstore_info_t *info, sl_objstore_reader_t **out, uint64_t *first,
+                          uint64_t *len, sl_objstore_err_t *err) {
     *err = (sl_objstore_err_t){0};
+    if (out) *out = NULL;
     int fd;
     uint64_t off;
     int rc = open_object(s, bucket, key, arena, &fd, info, &off, err);
@@ -439,28 +451,78 @@ int sl_objstore_get(sl_objstore_t *s, const char *bucket, const char *key,
     }
     *first = a;
     *len = n;
-    if (!data) {
+    if (!out) {
         close(fd);
         return 0;
     }
-    if (n > SL_OBJSTORE_GET_BYTES_MAX) {
-        close(fd);
-        sl_os_fail(err, SL_S3_INVALID_REQUEST, NULL, NULL);
-        err->message = "The object is larger than one GetObject answer of this server can carry "
-                       "(1 GiB): request it in ranges";
-        return SL_EINVAL;
-    }
-    void *buf = malloc(n ? n : 1);
-    if (!buf) {
+    sl_objstore_reader_t *r = calloc(1, sizeof *r);
+    size_t name_len = strlen(bucket) + 1 + strlen(key) + 1;
+    char *name = r ? malloc(name_len) : NULL;
+    if (name) snprintf(name, name_len, "%s/%s", bucket, key);
+    if (!name) {
+        free(r);
         close(fd);
         return sl_os_internal(err, SL_ENOMEM);
     }
-    rc = sl_os_pread_all(fd, buf, n, off + a);
-    close(fd);
-    if (rc == 0 && a == 0 && n == info->size && sl_crc32c(0, buf, n) != info->crc32c) {
-        SL_ERROR("objstore: %s/%s: the data does not match its CRC32C", bucket, key);
-        rc = SL_ECORRUPT;
+    *r = (sl_objstore_reader_t){.fd = fd,
+                                .pos = off + a,
+                                .left = n,
+                                .whole = a == 0 && n == info->size,
+                                .crc_want = info->crc32c,
+                                .name = name};
+    *out = r;
+    return 0;
+}
+
+int sl_objstore_read(sl_objstore_reader_t *r, void *buf, size_t cap, size_t *got) {
+    size_t n = (size_t)SL_MIN((uint64_t)cap, r->left);
+    *got = 0;
+    int rc = n ? sl_os_pread_all(r->fd, buf, n, r->pos) : 0;
+    if (rc) return rc;
+    r->pos += n;
+    r->left -= n;
+    if (r->whole) r->crc = sl_crc32c(r->crc, buf, n);
+    if (r->whole && r->left == 0 && r->crc != r->crc_want) {
+        SL_ERROR("objstore: %s: the data does not match its CRC32C", r->name);
+        return SL_ECORRUPT;
     }
+    *got = n;
+    return 0;
+}
+
+uint64_t sl_objstore_read_left(const sl_objstore_reader_t *r) {
+    return r->left;
+}
+
+void sl_objstore_read_close(sl_objstore_reader_t *r) {
+    if (!r) return;
+    close(r->fd);
+    free(r->name);
+    free(r);
+}
+
+int sl_objstore_get(sl_objstore_t *s, const char *bucket, const char *key,
+                    const sl_objstore_range_t *range, sl_arena_t *arena, sl_objstore_info_t *info,
+                    void **data, uint64_t *first, uint64_t *len, sl_objstore_err_t *err) {
+    sl_objstore_reader_t *r = NULL;
+    int rc = sl_objstore_read_open(s, bucket, key, range, arena, info, data ? &r : NULL, first, len,
+                                   err);
+    if (rc || !data) return rc;
+    if (*len > SL_OBJSTORE_GET_BYTES_MAX) {
+        sl_objstore_read_close(r);
+        sl_os_fail(err, SL_S3_INVALID_REQUEST, NULL, NULL);
+        err->message = "The object is larger than one in-memory read of this server can carry "
+                       "(1 GiB)";
+        return SL_EINVAL;
+    }
+    size_t n = (size_t)*len, got = 0;
+    void *buf = malloc(n ? n : 1);
+    if (!buf) {
+        sl_objstore_read_close(r);
+        return sl_os_internal(err, SL_ENOMEM);
+    }
+    rc = sl_objstore_read(r, buf, n, &got);
+    sl_objstore_read_close(r);
     if (rc) {
         free(buf);
         return sl_os_internal(err, rc);

@@ -193,10 +193,23 @@ typedef struct {
     uint64_t last;  /* UINT64_MAX = to the end */
 } sl_objstore_range_t;
 
-/* Reads bucket/key: info always; with `data` the bytes of the range (or the whole object) into a
- * malloc'd buffer the caller frees, *first and *len telling which bytes they are. InvalidRange when
- * the range starts past the end; EntityTooLarge (with a message) past SL_OBJSTORE_GET_BYTES_MAX.
- * A whole-object read checks the data's CRC32C (SL_ECORRUPT, logged, when it differs). */
+/* Opens bucket/key for reading the bytes of the range (or the whole object): info always, *first
+ * and *len telling which bytes the range is; with `out` a reader of them (NULL out: only info and
+ * the range). InvalidRange when the range starts past the end. */
+typedef struct sl_objstore_reader sl_objstore_reader_t;
+int sl_objstore_read_open(sl_objstore_t *s, const char *bucket, const char *key,
+                          const sl_objstore_range_t *range, sl_arena_t *arena,
+                          sl_objstore_info_t *info, sl_objstore_reader_t **out, uint64_t *first,
+                          uint64_t *len, sl_objstore_err_t *err);
+/* Reads the next min(cap, bytes left) bytes into buf (*got of them; 0 at the end). A reader of the
+ * whole object checks the data's CRC32C with its last piece (SL_ECORRUPT, logged, when it
+ * differs); else SL_EIO and the like. Blocking: on a pool thread. */
+int sl_objstore_read(sl_objstore_reader_t *r, void *buf, size_t cap, size_t *got);
+uint64_t sl_objstore_read_left(const sl_objstore_reader_t *r);
+void sl_objstore_read_close(sl_objstore_reader_t *r); /* NULL: nothing */
+
+/* sl_objstore_read_open, and with `data` the range's bytes read at once into a malloc'd buffer the
+ * caller frees (InvalidRequest past SL_OBJSTORE_GET_BYTES_MAX; the CRC32C check as above). */
 int sl_objstore_get(sl_objstore_t *s, const char *bucket, const char *key,
                     const sl_objstore_range_t *range, sl_arena_t *arena, sl_objstore_info_t *info,
                     void **data, uint64_t *first, uint64_t *len, sl_objstore_err_t *err);

@@ -10,6 +10,7 @@
 
 #include "core/common.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "wire/base64.h"
 #include "wire/value.h"
 #include "wire/xml.h"
@@ -107,6 +108,15 @@ struct job {
     bool failed; /* the upload ends with the error below (after the running job) */
     int fail_status;
     const char *fail_code, *fail_message;
+    /* GetObject of more than SL_S3_GET_WHOLE_BYTES_MAX: streamed from the reader */
+    sl_objstore_reader_t *reader;
+    uint8_t *piece_buf; /* one piece read ahead (SL_S3_GET_PIECE_BYTES) */
+    size_t piece_got;
+    int read_rc;
+    bool reading;     /* a pool job is reading the next piece */
+    bool paused;      /* waiting for on_writable */
+    bool client_gone; /* on_close came */
+    bool ended;       /* the answer was ended or aborted: nothing more to do */
     /* DeleteObjects */
     const char **keys;
     size_t key_count;
@@ -134,6 +144,8 @@ static void finish(sl_front_call_t *call) {
     job_t *j = call->state;
     if (j->rc != 0) {
         free(j->data);
+        sl_objstore_read_close(j->reader);
+        j->reader = NULL;
         fail_err(call, &j->err);
         return;
     }
@@ -459,9 +471,120 @@ static void parse_range(job_t *j) {
     j->range = (sl_objstore_range_t){.set = true, .first = a, .last = b};
 }
 
+/* A HEAD reads the header only; a small answer is read whole here; a larger one keeps the reader
+ * and is streamed (get_stream_*). */
 static void get_object_work(job_t *j) {
-    j->rc = sl_objstore_get(j->store, j->bucket, j->key, &j->range, j->call->arena, &j->info,
-                            j->head ? NULL : &j->data, &j->first, &j->len, &j->err);
+    j->rc = sl_objstore_read_open(j->store, j->bucket, j->key, &j->range, j->call->arena, &j->info,
+                                  j->head ? NULL : &j->reader, &j->first, &j->len, &j->err);
+    if (j->rc || j->head || j->len > SL_S3_GET_WHOLE_BYTES_MAX) return;
+    size_t got = 0;
+    j->data = malloc(j->len ? (size_t)j->len : 1);
+    int rc = j->data ? sl_objstore_read(j->reader, j->data, (size_t)j->len, &got) : SL_ENOMEM;
+    sl_objstore_read_close(j->reader);
+    j->reader = NULL;
+    if (rc) {
+        free(j->data);
+        j->data = NULL;
+        j->err = (sl_objstore_err_t){.code = SL_S3_INTERNAL_ERROR};
+        j->rc = rc;
+    }
+}
+
+/* ---- GetObject of a large object: streamed from its file ----
+ * A pool job reads the next piece (SL_S3_GET_PIECE_BYTES) while the client takes the last one;
+ * when the answer's backlog is over the high-water mark, the next read waits for on_writable. A
+ * read error (a damaged object's CRC32C is checked with the last piece) aborts the answer: the
+ * client sees it incomplete, never complete and wrong. */
+
+static void get_stream_close(job_t *j, bool complete) {
+    if (j->ended) return;
+    j->ended = true;
+    sl_objstore_read_close(j->reader);
+    j->reader = NULL;
+    free(j->piece_buf);
+    j->piece_buf = NULL;
+    if (complete)
+        sl_http_stream_end(j->call->req);
+    else
+        sl_http_stream_abort(j->call->req);
+}
+
+static void get_stream_read(job_t *j) {
+    j->read_rc = sl_objstore_read(j->reader, j->piece_buf, SL_S3_GET_PIECE_BYTES, &j->piece_got);
+}
+
+static void get_stream_piece(sl_front_call_t *call);
+
+static void get_stream_read_job(void *arg) {
+    job_t *j = arg;
+    get_stream_read(j);
+    sl_front_post(j->call, get_stream_piece);
+}
+
+static void get_stream_next(job_t *j) {
+    j->reading = true;
+    if (sl_objstore_pool_submit(api_of(j->call)->pool, get_stream_read_job, j) != 0) {
+        get_stream_read(j); /* the pool's queue is full: read this piece here */
+        get_stream_piece(j->call);
+    }
+}
+
+/* On the loop: the piece that was read goes out, then the next one is read (or waits). */
+static void get_stream_piece(sl_front_call_t *call) {
+    job_t *j = call->state;
+    j->reading = false;
+    if (j->ended) return;
+    if (j->client_gone) {
+        get_stream_close(j, true); /* nothing is sent any more: only releases the request */
+        return;
+    }
+    if (j->read_rc) {
+        SL_ERROR("s3: GetObject %s/%s: reading the object failed (%s); the answer is cut off",
+                 j->bucket, j->key, sl_strerror(j->read_rc));
+        get_stream_close(j, false);
+        return;
+    }
+    long backlog = sl_http_stream_write(call->req, j->piece_buf, j->piece_got);
+    if (backlog < 0 || sl_objstore_read_left(j->reader) == 0) {
+        get_stream_close(j, true);
+        return;
+    }
+    if (backlog > (long)SL_HTTP_STREAM_HIGH_WATER)
+        j->paused = true;
+    else
+        get_stream_next(j);
+}
+
+static void get_stream_writable(sl_http_req_t *req, void *arg) {
+    (void)req;
+    job_t *j = arg;
+    if (!j->paused || j->ended) return;
+    j->paused = false;
+    get_stream_next(j);
+}
+
+static void get_stream_gone(sl_http_req_t *req, void *arg) {
+    (void)req;
+    job_t *j = arg;
+    j->client_gone = true;
+    if (!j->reading) get_stream_close(j, true);
+}
+
+static void get_stream_begin(job_t *j, int status, const sl_http_header_t *h, size_t n) {
+    j->piece_buf = malloc(SL_S3_GET_PIECE_BYTES);
+    if (!j->piece_buf) {
+        sl_objstore_read_close(j->reader);
+        j->reader = NULL;
+        fail_code(j->call, SL_S3_INTERNAL_ERROR, NULL);
+        return;
+    }
+    sl_http_stream_cbs_t cbs = {
+        .on_writable = get_stream_writable, .on_close = get_stream_gone, .arg = j};
+    if (sl_front_stream_sized(j->call, status, h, n, j->len, &cbs) != 0) {
+        get_stream_close(j, true);
+        return;
+    }
+    get_stream_next(j);
 }
 
 static void get_object_done(job_t *j) {
@@ -474,6 +597,10 @@ static void get_object_done(job_t *j) {
             j->call->arena, "bytes %llu-%llu/%llu", (unsigned long long)j->first,
             (unsigned long long)(j->first + j->len - 1), (unsigned long long)j->info.size);
         h[n++] = hdr("Content-Range", cr ? cr : "");
+    }
+    if (j->reader) {
+        get_stream_begin(j, status, h, n);
+        return;
     }
     void *data = j->data;
     j->data = NULL;
