@@ -715,7 +715,9 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
     if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);
     s->writer.nops = 0;
     sl_buf_reset(&s->writer.buf);
-    if (appended) sl_file_tq_push(s); /* no-op when the tail was already queued */
+    /* A tail that was not empty is queued already: no need for the queue's lock (only the commit
+     * thread queues and unqueues a shard while its round runs). */
+    if (appended && !s->tail.queued) sl_file_tq_push(s);
     /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
      * them durable until the next checkpoint). A failure is retried later. */
     if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES && sl_file_round_fds(s) == 0)
@@ -724,7 +726,7 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
     sl_file_seg_unref_locked(e, a);
     s->round.seg = NULL;
     s->in_batch = false;
-    pthread_cond_broadcast(&s->cond);
+    if (s->closing) pthread_cond_broadcast(&s->cond); /* only sl_file_shard_close waits */
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -890,6 +892,11 @@ static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
         size_t n = 0;
         while (list && n < chunk_max) {
             e->scratch.batch[n++] = list;
+            /* Each step of the walk waits for one shard's line; fetch the lines the chunk's
+             * first pass needs meanwhile, so that their misses overlap with the walk's. */
+            __builtin_prefetch(&list->mu, 1);
+            __builtin_prefetch(&list->pending, 1);
+            __builtin_prefetch(&list->writer, 1);
             list = list->dirty_next;
         }
         if (atomic_load(&e->fds.open) + 2 * (int)n > e->fds.max) sl_file_fd_sweep(e);
