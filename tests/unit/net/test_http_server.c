@@ -212,6 +212,29 @@ static void handler(void *ctx, sl_http_req_t *req) {
         flood_pump(f);
         return;
     }
+    if (strncmp(req->path, "/sized", 6) == 0) {
+        /* a streamed answer of a known length in 3 writes; abort=1 gives up after the first */
+        size_t n = query_param(req->path, "n", v, sizeof v) ? (size_t)atoi(v) : 30000;
+        bool give_up = query_param(req->path, "abort", v, sizeof v);
+        if (sl_http_stream_begin_sized(req, 200, NULL, 0, n, NULL) != 0) {
+            sl_http_stream_end(req);
+            return;
+        }
+        char *b = malloc(n);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (char)('A' + i % 26);
+        size_t third = n / 3;
+        sl_http_stream_write(req, b, third);
+        if (give_up) {
+            sl_http_stream_abort(req);
+        } else {
+            sl_http_stream_write(req, b + third, third);
+            sl_http_stream_write(req, b + 2 * third, n - 2 * third);
+            sl_http_stream_end(req);
+        }
+        free(b);
+        return;
+    }
     if (strncmp(req->path, "/big", 4) == 0) {
         atomic_fetch_add(&g_big_calls, 1);
         size_t n = 3u * 1024 * 1024 + 17;
@@ -801,6 +824,39 @@ static void test_h1_delay_and_stream(int port) {
     CHECK(wait_for(&g_stream_closes, closes + 1, 3000));
 }
 
+/* A streamed answer of a known length: Content-Length instead of chunks, the connection kept;
+ * an aborted one closes the connection before its length. */
+static void test_h1_sized_stream(int port) {
+    int fd = connect_to(port);
+    send_str(fd, "GET /sized?n=30000 HTTP/1.1\r\n\r\nGET /sized?n=7 HTTP/1.1\r\n\r\n");
+    reader_t r = {.fd = fd};
+    response_t a, b;
+    CHECK(read_response(&r, &a));
+    CHECK_EQ_INT(a.status, 200);
+    CHECK(!a.chunked);
+    CHECK(find_header(a.head, "Transfer-Encoding") == NULL);
+    CHECK(find_header(a.head, "Connection: keep-alive") || strstr(a.head, "keep-alive"));
+    CHECK_EQ_INT((int)a.body_len, 30000);
+    CHECK(a.body[0] == 'A' && a.body[29999] == (char)('A' + 29999 % 26));
+    CHECK(read_response(&r, &b));
+    CHECK(b.body_len == 7 && memcmp(b.body, "ABCDEFG", 7) == 0);
+    free(a.body);
+    free(b.body);
+    free(r.buf);
+    close(fd);
+
+    fd = connect_to(port);
+    send_str(fd, "GET /sized?n=30000&abort=1 HTTP/1.1\r\n\r\n");
+    char buf[65536];
+    size_t got = 0;
+    ssize_t k;
+    while ((k = recv(fd, buf, sizeof buf, 0)) > 0)
+        got += (size_t)k; /* the connection closes: recv ends with 0, not a timeout */
+    CHECK(k == 0);
+    CHECK(got < 30000); /* never the whole answer (what was queued may be dropped) */
+    close(fd);
+}
+
 static void test_backpressure(int port) {
     /* HTTP/1.1: the client does not read at first; the handler must pause and be resumed. */
     int before = atomic_load(&g_writable_calls);
@@ -1237,6 +1293,7 @@ int main(void) {
     test_h1_half_close(port);
     test_h1_expect_continue(port);
     test_h1_delay_and_stream(port);
+    test_h1_sized_stream(port);
     test_backpressure(port);
     test_pipelined_answers_wait_for_the_client(port);
     test_h2_curl(port);
