@@ -298,14 +298,18 @@ b64_decode_vbmi(const unsigned char *p, size_t avail, uint8_t *o, bool *invalid)
 }
 #endif
 
-sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len,
-                                 char *bad_char) {
-    if (n % 4 != 0) return decode_slow(in, n, out, out_len, bad_char);
+/* The fast decoder: true with *out_len for a valid text; false for anything else (the caller then
+ * learns why from decode_slow), with *consumed the characters (whole quads, never the last one)
+ * whose bytes were written to out[0 .. *consumed / 4 * 3). out may be in itself: every step reads
+ * its characters before it writes their bytes, which land at or before them. */
+static bool decode_fast(const char *in, size_t n, uint8_t *out, size_t *out_len, size_t *consumed) {
+    *consumed = 0;
+    if (n % 4 != 0) return false;
     if (n == 0) {
         *out_len = 0;
-        return SL_B64_OK;
+        return true;
     }
-    const unsigned char *p = (const unsigned char *)in;
+    const unsigned char *start = (const unsigned char *)in, *p = start;
     const unsigned char *last = p + n - 4;
     uint8_t *o = out;
 #if defined(__x86_64__)
@@ -313,23 +317,23 @@ sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t 
     if (g_b64_vbmi && n >= 68) {
         bool invalid;
         size_t used = b64_decode_vbmi(p, (size_t)(last - p), o, &invalid);
-        if (invalid) return decode_slow(in, n, out, out_len, bad_char);
         SL_ASSERT(used % 4 == 0 && used <= (size_t)(last - p)); /* whole quads, never the last */
         p += used;
         o += used / 4 * 3;
+        if (invalid) goto fail;
     }
     if (g_b64_avx2 && (size_t)(last - p) >= 44) {
         bool invalid;
         size_t used = b64_decode_avx2(p, (size_t)(last - p), o, &invalid);
-        if (invalid) return decode_slow(in, n, out, out_len, bad_char);
         SL_ASSERT(used % 4 == 0 && used <= (size_t)(last - p)); /* whole quads, never the last */
         p += used;
         o += used / 4 * 3;
+        if (invalid) goto fail;
     }
 #endif
     for (; p < last; p += 4) {
         uint32_t a = b64_value[p[0]], b = b64_value[p[1]], c = b64_value[p[2]], d = b64_value[p[3]];
-        if ((a | b | c | d) & 0x80) return decode_slow(in, n, out, out_len, bad_char);
+        if ((a | b | c | d) & 0x80) goto fail;
         uint32_t v = a << 18 | b << 12 | c << 6 | d;
         o[0] = (uint8_t)(v >> 16);
         o[1] = (uint8_t)(v >> 8);
@@ -338,20 +342,20 @@ sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t 
     }
     /* The last quad may carry padding: "xx==" (one byte) or "xxx=" (two bytes). */
     uint32_t a = b64_value[p[0]], b = b64_value[p[1]];
-    if ((a | b) & 0x80) return decode_slow(in, n, out, out_len, bad_char);
+    if ((a | b) & 0x80) goto fail;
     if (p[2] == '=' && p[3] == '=') {
-        if (b & 0xF) return decode_slow(in, n, out, out_len, bad_char);
+        if (b & 0xF) goto fail;
         *o++ = (uint8_t)(a << 2 | b >> 4);
     } else if (p[3] == '=') {
         uint32_t c = b64_value[p[2]];
-        if ((c & 0x80) || (c & 0x3)) return decode_slow(in, n, out, out_len, bad_char);
+        if ((c & 0x80) || (c & 0x3)) goto fail;
         uint32_t v = a << 18 | b << 12 | c << 6;
         o[0] = (uint8_t)(v >> 16);
         o[1] = (uint8_t)(v >> 8);
         o += 2;
     } else {
         uint32_t c = b64_value[p[2]], d = b64_value[p[3]];
-        if ((c | d) & 0x80) return decode_slow(in, n, out, out_len, bad_char);
+        if ((c | d) & 0x80) goto fail;
         uint32_t v = a << 18 | b << 12 | c << 6 | d;
         o[0] = (uint8_t)(v >> 16);
         o[1] = (uint8_t)(v >> 8);
@@ -360,7 +364,47 @@ sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t 
     }
     *out_len = (size_t)(o - out);
     SL_ASSERT(*out_len <= n / 4 * 3 && *out_len + 2 >= n / 4 * 3); /* at most 2 bytes of padding */
-    return SL_B64_OK;
+    return true;
+fail:
+    *consumed = (size_t)(p - start);
+    SL_ASSERT(*consumed % 4 == 0 && (size_t)(o - out) == *consumed / 4 * 3);
+    return false;
+}
+
+sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len,
+                                 char *bad_char) {
+    size_t consumed;
+    if (decode_fast(in, n, out, out_len, &consumed)) return SL_B64_OK;
+    return decode_slow(in, n, out, out_len, bad_char);
+}
+
+void sl_base64_reencode_inplace(char *s, size_t len) {
+    pthread_once(&g_b64_pairs_once, b64_pairs_init);
+    uint8_t *b = (uint8_t *)s;
+    size_t groups = len / 3, rem = len % 3;
+    /* Backwards: the characters of group j land at 4j, at or after its bytes at 3j, and each
+     * group's bytes are read before its characters are written. */
+    if (rem) {
+        uint32_t v = (uint32_t)b[groups * 3] << 16;
+        if (rem == 2) v |= (uint32_t)b[groups * 3 + 1] << 8;
+        char *t = s + groups * 4;
+        t[0] = b64_alphabet[v >> 18];
+        t[1] = b64_alphabet[(v >> 12) & 63];
+        t[2] = rem == 2 ? b64_alphabet[(v >> 6) & 63] : '=';
+        t[3] = '=';
+    }
+    for (size_t j = groups; j-- > 0;) {
+        uint32_t v = (uint32_t)b[3 * j] << 16 | (uint32_t)b[3 * j + 1] << 8 | b[3 * j + 2];
+        memcpy(s + 4 * j, &g_b64_pairs[v >> 12], 2);
+        memcpy(s + 4 * j + 2, &g_b64_pairs[v & 0xfff], 2);
+    }
+}
+
+bool sl_base64_decode_inplace(char *s, size_t n, size_t *out_len) {
+    size_t consumed;
+    if (decode_fast(s, n, (uint8_t *)s, out_len, &consumed)) return true;
+    sl_base64_reencode_inplace(s, consumed / 4 * 3);
+    return false;
 }
 
 void sl_base64_reason(sl_buf_t *out, sl_b64_status_t st, const char *in, size_t n) {

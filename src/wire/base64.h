@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,13 @@ typedef enum {
  * *bad_char the offending character for SL_B64_BAD_CHAR. */
 sl_b64_status_t sl_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len,
                                  char *bad_char);
+
+/* Decodes the text s[0..n) over itself: true with the bytes at s[0..*out_len) when
+ * sl_base64_decode would answer SL_B64_OK; false otherwise, with s[0..n) as it was. */
+bool sl_base64_decode_inplace(char *s, size_t n, size_t *out_len);
+/* The text of the len bytes at s written over them (sl_base64_encoded_len(len) characters, which
+ * the buffer must hold): what sl_base64_decode_inplace decoded there, as it was. */
+void sl_base64_reencode_inplace(char *s, size_t len);
 
 /* Appends AWS's reason text for a failed decode of in[0..n) with status st (the part after
  * "'<value>' can not be converted to a Blob: "), e.g. "Invalid Base64 character: '<c>'".
