@@ -67,6 +67,7 @@ static const sl_metric_desc_t d_bytes = {
 typedef struct {
     sl_series_t *segments, *bytes;
     bool seen;
+    uint8_t missed; /* walks in a row that did not see it */
 } usage_entry_t;
 
 static struct {
@@ -126,6 +127,7 @@ static void usage_one(void *arg, const char *stream_key, uint64_t segments, uint
     for (size_t i = 0; i < g_usage.count; i++)
         if (g_usage.entries[i].segments == ss) {
             g_usage.entries[i].seen = true;
+            g_usage.entries[i].missed = 0;
             return;
         }
     if (g_usage.count == g_usage.cap) {
@@ -135,7 +137,7 @@ static void usage_one(void *arg, const char *stream_key, uint64_t segments, uint
         g_usage.entries = e;
         g_usage.cap = cap;
     }
-    g_usage.entries[g_usage.count++] = (usage_entry_t){ss, bs, true};
+    g_usage.entries[g_usage.count++] = (usage_entry_t){ss, bs, true, 0};
 }
 
 static void storage_collect(void *arg) {
@@ -150,10 +152,12 @@ static void storage_collect(void *arg) {
         if (sl_storage_usage(g_usage.storage, usage_one, NULL) == 0) {
             sl_metric_set(g_usage.segments, (int64_t)g_usage.total_segments);
             sl_metric_set(g_usage.bytes, (int64_t)g_usage.total_bytes);
-            /* streams deleted since the last export */
+            /* streams deleted since the last export: missed by two walks in a row (a directory
+             * listing that runs while a sibling stream's directory is removed missed a live
+             * stream once in CI, and its series must not blink out) */
             size_t kept = 0;
             for (size_t i = 0; i < g_usage.count; i++) {
-                if (g_usage.entries[i].seen) {
+                if (g_usage.entries[i].seen || ++g_usage.entries[i].missed < 2) {
                     g_usage.entries[kept++] = g_usage.entries[i];
                     continue;
                 }
