@@ -574,7 +574,8 @@ long sl_http_stream_write(sl_http_req_t *req, const void *data, size_t len) {
     return (long)backlog;
 }
 
-void sl_http_stream_end(sl_http_req_t *req) {
+/* The end of a streamed response, finished or given up on (abort). */
+static void stream_finish(sl_http_req_t *req, bool abort) {
     sl_req_t *r = (sl_req_t *)req;
     SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
     r->stream_ended = true;
@@ -583,19 +584,18 @@ void sl_http_stream_end(sl_http_req_t *req) {
         sl_req_maybe_free(r);
         return;
     }
-    r->ops->stream_end(r);
+    if (abort)
+        r->ops->stream_abort(r);
+    else
+        r->ops->stream_end(r);
+}
+
+void sl_http_stream_end(sl_http_req_t *req) {
+    stream_finish(req, false);
 }
 
 void sl_http_stream_abort(sl_http_req_t *req) {
-    sl_req_t *r = (sl_req_t *)req;
-    SL_ASSERT(r->handler_owned && r->streaming && !r->stream_ended);
-    r->stream_ended = true;
-    if (!req_open(r)) {
-        r->handler_owned = false;
-        sl_req_maybe_free(r);
-        return;
-    }
-    r->ops->stream_abort(r);
+    stream_finish(req, true);
 }
 
 /* ------------------------------------------------------------------------------------------ */
