@@ -73,44 +73,31 @@ static void engine_set_failed(sl_file_engine_t *e, int code) {
 /* ---------------------------------------------------------------------------------------------
  * Appends */
 
-/* Pushes s on the queue unless it is there (s->mu held); *wake is set for a push onto an empty
- * stack outside a group commit window (within one the commit thread wakes by itself at its end). */
-static void dirty_push_locked(sl_file_shard_t *s, bool *wake) {
-    if (s->in_dirty) return;
+void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
+    /* s->mu held. A batch touching hundreds of shards pushes each with one compare-and-swap; the
+     * queue mutex is taken only to wake the commit thread: for the append that reaches the count
+     * it waits for (`want`, during a group commit window), else for a push onto an empty stack.
+     * It checks both under that mutex after publishing `want` (sequentially consistent, as are
+     * the counter and the push here), so neither wake-up can be missed. */
     sl_file_engine_t *e = s->eng;
-    s->in_dirty = true;
-    sl_file_shard_t *head = atomic_load_explicit(&e->dirty.stack, memory_order_relaxed);
-    do {
-        s->dirty_next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&e->dirty.stack, &head, s, memory_order_seq_cst,
-                                                    memory_order_relaxed));
-    if (head == NULL && atomic_load(&e->dirty.want) == 0) *wake = true;
-}
-
-/* Counts n appends (operations: one per sl_storage_append, one per batch) for the round-start
- * target, and wakes the commit thread when they reach the count it waits for (`want`) or when
- * `wake` says so. */
-static void dirty_count(sl_file_engine_t *e, size_t n, bool wake) {
-    size_t before = atomic_fetch_add(&e->dirty.queued, n);
+    size_t queued = atomic_fetch_add(&e->dirty.queued, 1) + 1;
     size_t want = atomic_load(&e->dirty.want);
-    if (want && before < want && before + n >= want) wake = true;
+    bool wake = queued == want;
+    if (!s->in_dirty) {
+        s->in_dirty = true;
+        sl_file_shard_t *head = atomic_load_explicit(&e->dirty.stack, memory_order_relaxed);
+        do {
+            s->dirty_next = head;
+        } while (!atomic_compare_exchange_weak_explicit(
+            &e->dirty.stack, &head, s, memory_order_seq_cst, memory_order_relaxed));
+        /* Within a window the commit thread wakes by itself at its end. */
+        if (head == NULL && atomic_load(&e->dirty.want) == 0) wake = true;
+    }
     if (wake) {
         pthread_mutex_lock(&e->dirty.mu);
         pthread_cond_signal(&e->dirty.cond);
         pthread_mutex_unlock(&e->dirty.mu);
     }
-}
-
-void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
-    /* s->mu held. A batch touching hundreds of shards pushes each with one compare-and-swap and
-     * counts once (sl_file_append_batch); the queue mutex is taken only to wake the commit
-     * thread: for the append that reaches the count it waits for (`want`, during a group commit
-     * window), else for a push onto an empty stack. It checks both under that mutex after
-     * publishing `want` (sequentially consistent, as are the counter and the push here), so
-     * neither wake-up can be missed. */
-    bool wake = false;
-    dirty_push_locked(s, &wake);
-    dirty_count(s->eng, 1, wake);
 }
 
 /* Takes every queued shard, the last pushed first: shards are independent (each one's appends
@@ -144,7 +131,7 @@ static int append_admit(sl_file_engine_t *e, size_t bytes) {
 /* Frames n records (bytes in all) into the shard's pending buffer with one op and queues the shard
  * for the commit thread. 0, SL_ECLOSED or SL_ENOMEM (nothing queued). */
 static int shard_queue(sl_file_shard_t *s, const sl_record_t *records, size_t n, size_t bytes,
-                       sl_append_cb cb, void *arg, int64_t now_ms, bool *batch_wake) {
+                       sl_append_cb cb, void *arg, int64_t now_ms) {
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     if (s->closing) {
@@ -176,11 +163,7 @@ static int shard_queue(sl_file_shard_t *s, const sl_record_t *records, size_t n,
     s->pending.buf.len += bytes;
     s->pending.ops[s->pending.n++] = (sl_file_op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};
     s->last_use_ms = now_ms;
-    /* a batch's shards are counted (and the commit thread woken) once, after the last push */
-    if (batch_wake)
-        dirty_push_locked(s, batch_wake);
-    else
-        sl_file_enqueue_dirty_locked(s);
+    sl_file_enqueue_dirty_locked(s);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -194,7 +177,7 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     if (sl_frame_batch_bytes(records, n, &bytes) != 0) return SL_EINVAL;
     int rc = append_admit(e, bytes);
     if (rc) return rc;
-    rc = shard_queue(s, records, n, bytes, cb, arg, sl_time_mono_ms(), NULL);
+    rc = shard_queue(s, records, n, bytes, cb, arg, sl_time_mono_ms());
     if (rc) atomic_fetch_sub(&e->pending_bytes, bytes);
     return rc;
 }
@@ -225,13 +208,12 @@ int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
         return sl_storage_batch_queued(b, 0, first_rc ? first_rc : rc);
     }
     int64_t now = sl_time_mono_ms();
-    bool wake = false;
     for (size_t i = 0; i < b->n; i++) {
         sl_append_group_t *g = &b->groups[i];
         sl_file_shard_t *s = (sl_file_shard_t *)g->log;
         size_t bytes = 0;
         (void)sl_frame_batch_bytes(g->records, g->n, &bytes);
-        rc = shard_queue(s, g->records, g->n, bytes, NULL, g, now, &wake);
+        rc = shard_queue(s, g->records, g->n, bytes, NULL, g, now);
         if (rc == 0) {
             g->queued = true;
             queued++;
@@ -242,9 +224,6 @@ int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
         atomic_fetch_sub(&e->pending_bytes, bytes);
         atomic_fetch_sub_explicit(&b->pending_, 1, memory_order_acq_rel);
     }
-    /* One operation for the round-start target however many shards it touches, counted after
-     * every push so that the round it starts sees them all. */
-    if (queued) dirty_count(e, 1, wake);
     return sl_storage_batch_queued(b, queued, first_rc);
 }
 
