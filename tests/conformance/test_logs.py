@@ -10,7 +10,7 @@ import base64
 import json
 import re
 
-from helpers import client_for, create_stream_and_wait, raw_request, unique_name
+from helpers import client_for, create_stream_and_wait, raw_request, unique_name, wait_until
 
 
 def put_and_find(srv):
@@ -48,8 +48,14 @@ def test_logfmt_lines_carry_the_request_id(make_server):
 
 
 def test_ready_answers_once_writes_are_accepted(server):
-    resp = raw_request(server, method="GET", path="/ready", body=b"", sign=False,
-                       content_type=None, target=None)
+    # The port opens before the last start-up steps: a probe polls until the server says ready
+    # (a 503 "not ready" answer meanwhile), as a load balancer's readiness check does.
+    def probe():
+        r = raw_request(server, method="GET", path="/ready", body=b"", sign=False,
+                        content_type=None, target=None)
+        assert r.status in (200, 503), r
+        return r if r.status == 200 else None
+    resp = wait_until(probe, timeout=30, what="/ready to answer 200")
     assert resp.status == 200, resp
     assert resp.json() == {"status": "ready"}
     assert resp.headers.get("x-amzn-RequestId")
