@@ -87,7 +87,8 @@ class Recorder:
     def events(self):
         try:
             with open(self.path) as f:
-                return [json.loads(line) for line in f if line.strip()]
+                # only whole lines: the function may be writing the last one as this reads
+                return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
         except FileNotFoundError:
             return []
 
