@@ -62,19 +62,26 @@ static void header_put(uint8_t *out, uint32_t kind, uint64_t lsn, uint32_t len, 
     sl_le32_put(out + 36, body_len);
 }
 
+/* The stream key, the shard key, then the body, from p; returns the end. */
+static uint8_t *keys_body_put(uint8_t *p, const char *stream_key, size_t stream_key_len,
+                              const char *shard_key, size_t shard_key_len, const uint8_t *body,
+                              size_t body_len) {
+    memcpy(p, stream_key, stream_key_len);
+    p += stream_key_len;
+    memcpy(p, shard_key, shard_key_len);
+    p += shard_key_len;
+    if (body_len) memcpy(p, body, body_len);
+    return p + body_len;
+}
+
 void sl_jnl_entry_encode(uint8_t *out, uint64_t lsn, const char *stream_key, size_t stream_key_len,
                          const char *shard_key, size_t shard_key_len, uint64_t first_seq,
                          uint32_t nframes, const uint8_t *body, size_t body_len) {
     size_t len = sl_jnl_entry_size(stream_key_len, shard_key_len, body_len);
     header_put(out, SL_JNL_RECORDS, lsn, (uint32_t)len, nframes, first_seq,
                (uint16_t)stream_key_len, (uint16_t)shard_key_len, (uint32_t)body_len);
-    uint8_t *p = out + SL_JNL_ENTRY_HEADER_BYTES;
-    memcpy(p, stream_key, stream_key_len);
-    p += stream_key_len;
-    memcpy(p, shard_key, shard_key_len);
-    p += shard_key_len;
-    if (body_len) memcpy(p, body, body_len);
-    p += body_len;
+    uint8_t *p = keys_body_put(out + SL_JNL_ENTRY_HEADER_BYTES, stream_key, stream_key_len,
+                               shard_key, shard_key_len, body, body_len);
     memset(p, 0, (size_t)(out + len - p));
     sl_le32_put(out + 4, sl_crc32c(0, out + 8, len - 8));
 }
@@ -89,12 +96,8 @@ size_t sl_jnl_share_encode(uint8_t *out, const char *stream_key, size_t stream_k
     out[17] = (uint8_t)(stream_key_len >> 8);
     out[18] = (uint8_t)shard_key_len;
     out[19] = (uint8_t)(shard_key_len >> 8);
-    uint8_t *p = out + SL_JNL_SHARE_HEADER_BYTES;
-    memcpy(p, stream_key, stream_key_len);
-    p += stream_key_len;
-    memcpy(p, shard_key, shard_key_len);
-    p += shard_key_len;
-    if (frames_len) memcpy(p, frames, frames_len);
+    keys_body_put(out + SL_JNL_SHARE_HEADER_BYTES, stream_key, stream_key_len, shard_key,
+                  shard_key_len, frames, frames_len);
     return sl_jnl_share_size(stream_key_len, shard_key_len, frames_len);
 }
 
