@@ -36,6 +36,8 @@ const char *sl_strerror(int code) {
         return "read-only file system";
     case SL_ETIMEDOUT:
         return "timed out";
+    case SL_EINJECTED:
+        return "injected fault";
     default:
         return "unknown error";
     }

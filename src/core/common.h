@@ -22,6 +22,7 @@ enum {
     SL_ERANGE = -11,    /* value out of range (e.g. position before trim horizon) */
     SL_EROFS = -12,     /* the file system is read-only */
     SL_ETIMEDOUT = -13, /* a deadline passed (e.g. a request body that stopped coming) */
+    SL_EINJECTED = -14, /* a failure injected on purpose (fault injection, --fault) */
 };
 
 /* Static text for an SL_E* code. */

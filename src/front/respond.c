@@ -404,6 +404,12 @@ void sl_front_fail_compat(sl_front_call_t *call, int status, const char *type, c
 }
 
 void sl_front_fail_internal(sl_front_call_t *call, int code) {
+    /* The client sees only AWS's generic text, so the cause is logged here, once, for every
+     * service: without it an InternalFailure in the field cannot be traced to its error. */
+    sl_log(code == SL_EINJECTED ? SL_LOG_DEBUG : SL_LOG_ERROR,
+           "%s answered InternalFailure: %s (code %d, request %s)",
+           call->op && call->op->name ? call->op->name : "request", sl_strerror(code), code,
+           call->request_id);
     sl_buf_free(&call->out);
     if (call->query) {
         sl_front_query_error(call->req, call->service, call->request_id, call->origin,

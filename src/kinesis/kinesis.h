@@ -153,7 +153,7 @@ typedef struct {
 enum { SL_KPUT_REFUSED_THROTTLED = 1, SL_KPUT_REFUSED_FAILED = 2 };
 /* The status of a group failed by fault injection (fault.h): an internal failure whose message is
  * AWS's plain "Internal service failure." */
-#define SL_KINESIS_FAULT_STATUS SL_EINVAL
+#define SL_KINESIS_FAULT_STATUS SL_EINJECTED
 
 /* Where one record went. */
 typedef struct {

@@ -184,6 +184,14 @@ def test_full_disk_restart_keeps_acknowledged_records():
             len(lost), acked_n, lost[:3])
         assert_error(lambda: client.put_record(StreamName=STREAM, Data=b"x", PartitionKey="x"),
                      "InternalFailure", DISK_FULL, status=500)
+        # The client sees AWS's text; the server's log names the cause and the request.
+        try:
+            client.put_record(StreamName=STREAM, Data=b"y", PartitionKey="y")
+            raise AssertionError("PutRecord succeeded on the full disk")
+        except ClientError as e:
+            rid = e.response["ResponseMetadata"]["RequestId"]
+        wait_until(lambda: ("PutRecord answered InternalFailure: no space left on device (code -4, request %s)"
+                            % rid) in srv.stderr_tail(20000), timeout=10, what="the failure's log line")
         # An operation that answers a failure has not happened: DeleteStream either works or
         # leaves the stream as it was.
         try:
