@@ -479,8 +479,8 @@ int sl_file_journal_open(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
     rc = journal_scan(e, start, rep);
     if (!rc && rep->n)
         SL_INFO(
-            "storage: commit journal: %zu entries after the last checkpoint (journal bytes %" PRIu64
-            "..%" PRIu64 ") to check against the shard logs",
+            "storage: commit journal: %zu shard writes (one per shard and round) after the last "
+            "checkpoint (journal bytes %" PRIu64 "..%" PRIu64 ") to check against the shard logs",
             rep->n, start, e->journal.write_lsn);
 out:
     free(h);
