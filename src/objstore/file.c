@@ -331,7 +331,8 @@ int sl_os_writer_open_in(sl_objstore_t *s, const char *dir_path, const char *key
     w->info.header_count = header_count;
     w->etag_len = etag_len ? etag_len : 32;
     w->header_len = header_size(&w->info, w->etag_len);
-    if (w->header_len > SL_OBJSTORE_HEADER_BYTES_MAX || header_count > SL_OBJSTORE_HEADERS_MAX)
+    /* one more than a request may store: the checksum an upload adds (upload.c) */
+    if (w->header_len > SL_OBJSTORE_HEADER_BYTES_MAX || header_count > SL_OBJSTORE_HEADERS_MAX + 1)
         return sl_os_fail(err, SL_S3_METADATA_TOO_LARGE, NULL, NULL);
     uint8_t rnd[16];
     char name[33];

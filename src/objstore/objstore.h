@@ -157,6 +157,12 @@ typedef enum {
  * name ("CRC32", x-amz-sdk-checksum-algorithm); NONE when it is neither. */
 sl_objstore_checksum_t sl_objstore_checksum_of_header(const char *name, size_t len);
 sl_objstore_checksum_t sl_objstore_checksum_of_name(const char *name);
+/* The header name of an algorithm ("x-amz-checksum-crc32"); NULL for NONE. */
+const char *sl_objstore_checksum_header(sl_objstore_checksum_t alg);
+/* Is `name` (a stored header's) one of the x-amz-checksum-<algorithm> names? A PutObject that
+ * brought a checksum stores it as such a header; it is answered only to a client asking for it
+ * (x-amz-checksum-mode: ENABLED). */
+bool sl_objstore_checksum_is_header(const char *name);
 /* Is `value` a well-formed checksum of that algorithm (base64 of its 4, 8, 20 or 32 bytes)? */
 bool sl_objstore_checksum_valid(sl_objstore_checksum_t alg, const char *value);
 

@@ -28,6 +28,11 @@ struct sl_objstore_upload {
     char part_path[SL_OS_PATH_MAX]; /* uploads/<id>/part-NNNNN */
     char part_dir[SL_OS_PATH_MAX];
     sl_objstore_checksum_t alg;
+    /* PutObject with a checksum: the stored headers plus x-amz-checksum-<alg>, whose value (the
+     * data's, known at commit) is written over a placeholder of the same length, so that the
+     * header's room, reserved at begin, fits it. */
+    sl_objstore_header_t *headers;
+    char value[48];
     uint32_t crc32;
     uint64_t crc64;
     EVP_MD_CTX *md; /* SHA-1 or SHA-256 */
@@ -63,6 +68,16 @@ sl_objstore_checksum_t sl_objstore_checksum_of_name(const char *name) {
 /* base64 of bin[0..n) into out (NUL-terminated; 45 bytes hold 32 bytes' worth). */
 static void b64(const uint8_t *bin, size_t n, char out[48]) {
     EVP_EncodeBlock((unsigned char *)out, bin, (int)n);
+}
+
+const char *sl_objstore_checksum_header(sl_objstore_checksum_t alg) {
+    return alg != SL_OBJSTORE_CHECKSUM_NONE && (size_t)alg < SL_ARRAY_LEN(algs) ? algs[alg].header
+                                                                                 : NULL;
+}
+
+bool sl_objstore_checksum_is_header(const char *name) {
+    return strncasecmp(name, "x-amz-checksum-", 15) == 0 &&
+           sl_objstore_checksum_of_header(name, strlen(name)) != SL_OBJSTORE_CHECKSUM_NONE;
 }
 
 bool sl_objstore_checksum_valid(sl_objstore_checksum_t alg, const char *value) {
@@ -129,6 +144,7 @@ static void checksum_value(sl_objstore_upload_t *u, char out[48]) {
 
 static void upload_free(sl_objstore_upload_t *u) {
     EVP_MD_CTX_free(u->md);
+    free(u->headers);
     free(u->bucket);
     free(u->key);
     free(u);
@@ -164,6 +180,21 @@ int sl_objstore_upload_begin(sl_objstore_t *s, const char *bucket, const char *k
     } else if (rc == 0) {
         if (sl_objstore_head_bucket(s, bucket, err) != 0 || sl_os_check_key(key, err) != 0)
             rc = SL_EINVAL;
+        if (rc == 0 && u->alg != SL_OBJSTORE_CHECKSUM_NONE) {
+            /* the checksum is stored with the object, as a header, for GetObject and
+             * HeadObject with x-amz-checksum-mode: ENABLED (and CopyObject's copy) */
+            u->headers = calloc(header_count + 1, sizeof *u->headers);
+            if (!u->headers) {
+                rc = sl_os_internal(err, SL_ENOMEM);
+            } else {
+                if (header_count) memcpy(u->headers, headers, header_count * sizeof *headers);
+                size_t n = (algs[u->alg].bytes + 2) / 3 * 4;
+                memset(u->value, 'A', n);
+                u->value[n] = 0;
+                u->headers[header_count++] = (sl_objstore_header_t){algs[u->alg].header, u->value};
+                headers = u->headers;
+            }
+        }
         if (rc == 0)
             rc = sl_os_writer_open(s, bucket, u->key, headers, header_count, 0, now_ms, NULL, &u->w,
                                    err);
@@ -211,19 +242,21 @@ int sl_objstore_upload_commit(sl_objstore_upload_t *u, const uint8_t *md5, const
         sl_os_writer_md5(&u->w, got);
         if (memcmp(got, md5, 16) != 0) rc = sl_os_fail(err, SL_S3_BAD_DIGEST, NULL, NULL);
     }
-    if (rc == 0 && checksum && u->alg != SL_OBJSTORE_CHECKSUM_NONE) {
-        char got[48];
-        checksum_value(u, got);
-        if (strcmp(got, checksum) != 0) {
-            sl_os_fail(err, SL_S3_BAD_DIGEST, NULL, NULL);
-            err->message =
-                !arena ? NULL
-                       : sl_arena_sprintf(arena,
-                                          "The %s you specified did not match the calculated "
-                                          "checksum.",
-                                          algs[u->alg].name);
-            rc = SL_EINVAL;
-        }
+    char got[48] = "";
+    if (rc == 0 && u->alg != SL_OBJSTORE_CHECKSUM_NONE && (checksum || u->headers))
+        checksum_value(u, got); /* once: a SHA's digest is final */
+    if (rc == 0 && checksum && u->alg != SL_OBJSTORE_CHECKSUM_NONE && strcmp(got, checksum) != 0) {
+        sl_os_fail(err, SL_S3_BAD_DIGEST, NULL, NULL);
+        err->message = !arena ? NULL
+                              : sl_arena_sprintf(arena,
+                                                 "The %s you specified did not match the "
+                                                 "calculated checksum.",
+                                                 algs[u->alg].name);
+        rc = SL_EINVAL;
+    }
+    if (rc == 0 && u->headers) {
+        SL_ASSERT(strlen(got) == strlen(u->value));
+        memcpy(u->value, got, strlen(got) + 1); /* the placeholder's room, exactly */
     }
     if (rc == 0) rc = sl_os_writer_finish(&u->w, NULL, err);
     if (rc == 0 && u->part) {

@@ -443,6 +443,72 @@ def test_checksums(server):
     assert leftovers(server, bucket) == []
 
 
+def raw_get(srv, path, headers=None):
+    """GET with the headers given (unsigned: --auth open); returns (status, headers, body)."""
+    host = "127.0.0.1:%d" % srv.port
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
+    try:
+        conn.request("GET", path, headers=open_headers(host, "UNSIGNED-PAYLOAD", headers))
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def test_stored_checksums_are_answered(make_server):
+    """The checksum a PutObject brought (header or trailer) is stored with the object: PutObject
+    answers it, GetObject and HeadObject answer it with x-amz-checksum-mode: ENABLED (boto3 asks,
+    and then checks the data against it) for the whole object only, CopyObject keeps it, and a
+    restart keeps it."""
+    srv = make_server()
+    s3 = s3_client(srv)
+    bucket = new_bucket(s3)
+    data = os.urandom(300000)
+    for alg in ("CRC32", "SHA1", "SHA256"):  # boto3 computes these itself
+        want = checksum_b64(alg.lower(), data)
+        put = s3.put_object(Bucket=bucket, Key="b-" + alg, Body=data, ChecksumAlgorithm=alg)
+        assert put["Checksum" + alg] == want and put["ChecksumType"] == "FULL_OBJECT", put
+        got = s3.get_object(Bucket=bucket, Key="b-" + alg, ChecksumMode="ENABLED")
+        assert got["Body"].read() == data
+        assert got["Checksum" + alg] == want and got["ChecksumType"] == "FULL_OBJECT"
+        head = s3.head_object(Bucket=bucket, Key="b-" + alg, ChecksumMode="ENABLED")
+        assert head["Checksum" + alg] == want
+    for alg in NAMES:  # every algorithm, as a header
+        status, body = raw_put(srv, "/%s/h-%s" % (bucket, alg), data,
+                               headers={"x-amz-checksum-" + alg: checksum_b64(alg, data)})
+        assert status == 200, body
+        status, hdrs, body = raw_get(srv, "/%s/h-%s" % (bucket, alg),
+                                     {"x-amz-checksum-mode": "ENABLED"})
+        assert status == 200 and body == data
+        assert hdrs.get("x-amz-checksum-" + alg) == checksum_b64(alg, data), hdrs
+        assert hdrs.get("x-amz-checksum-type") == "FULL_OBJECT"
+        # not asked for, or a range: no checksum
+        for extra in ({}, {"x-amz-checksum-mode": "ENABLED", "Range": "bytes=0-99"}):
+            status, hdrs, body = raw_get(srv, "/%s/h-%s" % (bucket, alg), extra)
+            assert status in (200, 206) and not [k for k in hdrs if k.startswith("x-amz-checksum")], \
+                (extra, hdrs)
+    # a trailer's checksum (aws-chunked, unsigned)
+    framed = b"%x\r\n" % len(data) + data + b"\r\n0\r\nx-amz-checksum-crc32c:" + \
+        checksum_b64("crc32c", data).encode() + b"\r\n\r\n"
+    status, body = raw_put(srv, "/%s/trailer" % bucket, framed,
+                           payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                           headers={"Content-Encoding": "aws-chunked",
+                                    "x-amz-trailer": "x-amz-checksum-crc32c",
+                                    "x-amz-decoded-content-length": str(len(data))})
+    assert status == 200, body
+    s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "b-SHA256"})
+    # an object stored without one has none (boto3 sends a CRC32 by default: raw here)
+    assert raw_put(srv, "/%s/plain" % bucket, b"x")[0] == 200
+    status, hdrs, _ = raw_get(srv, "/%s/plain" % bucket, {"x-amz-checksum-mode": "ENABLED"})
+    assert status == 200 and not [k for k in hdrs if k.startswith("x-amz-checksum")], hdrs
+    srv.restart()
+    s3 = s3_client(srv)
+    got = s3.get_object(Bucket=bucket, Key="trailer", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data and got["ChecksumCRC32C"] == checksum_b64("crc32c", data)
+    got = s3.get_object(Bucket=bucket, Key="copy", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data and got["ChecksumSHA256"] == checksum_b64("sha256", data)
+
+
 # ---- the trailer's signature (--auth sigv4) ----
 
 def signed_trailer_put(srv, key_id, secret, path, data, chunk, tamper=None):

@@ -309,17 +309,26 @@ static bool object_headers(job_t *j) {
     return true;
 }
 
-/* The headers every object answer carries (GetObject, HeadObject). */
+/* The headers every object answer carries (GetObject, HeadObject). The checksum the object was
+ * stored with is answered only when the client asks for it (x-amz-checksum-mode: ENABLED) and
+ * the answer is the whole object, as S3 does. */
 static size_t info_headers(job_t *j, sl_http_header_t *h, size_t cap) {
     sl_arena_t *a = j->call->arena;
     size_t n = 0;
     bool has_type = false;
+    const char *mode = req_header(j->call, "x-amz-checksum-mode");
+    bool checksum = mode && strcasecmp(mode, "ENABLED") == 0 && !j->range.set;
     h[n++] = hdr("ETag", quoted_etag(a, j->info.etag));
     h[n++] = hdr("Last-Modified", http_time(a, j->info.mtime_ms));
     h[n++] = hdr("Accept-Ranges", "bytes");
-    for (size_t i = 0; i < j->info.header_count && n + 2 < cap; i++) {
-        if (strcmp(j->info.headers[i].name, "content-type") == 0) has_type = true;
-        h[n++] = hdr(j->info.headers[i].name, j->info.headers[i].value);
+    for (size_t i = 0; i < j->info.header_count && n + 3 < cap; i++) {
+        const sl_objstore_header_t *s = &j->info.headers[i];
+        if (sl_objstore_checksum_is_header(s->name)) {
+            if (!checksum) continue;
+            h[n++] = hdr("x-amz-checksum-type", "FULL_OBJECT");
+        }
+        if (strcmp(s->name, "content-type") == 0) has_type = true;
+        h[n++] = hdr(s->name, s->value);
     }
     if (!has_type) h[n++] = hdr("Content-Type", "binary/octet-stream");
     return n;
@@ -440,8 +449,14 @@ static void list_buckets(sl_front_call_t *call) {
 /* ---- objects ---- */
 
 static void etag_done(job_t *j) {
-    sl_http_header_t h[1] = {hdr("ETag", quoted_etag(j->call->arena, j->info.etag))};
-    reply_empty(j->call, 200, h, 1);
+    sl_http_header_t h[3] = {hdr("ETag", quoted_etag(j->call->arena, j->info.etag))};
+    size_t n = 1;
+    const char *name = sl_objstore_checksum_header(j->checksum);
+    if (name && j->checksum_value) { /* PutObject, UploadPart: the checksum verified */
+        h[n++] = hdr(name, j->checksum_value);
+        if (!j->upload_id) h[n++] = hdr("x-amz-checksum-type", "FULL_OBJECT");
+    }
+    reply_empty(j->call, 200, h, n);
 }
 
 /* Parses a Range header into j->range; an unparsable or multi-range value is ignored, as S3
