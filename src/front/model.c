@@ -7,7 +7,10 @@ const sl_op_t *sl_model_find_op(const sl_service_model_t *model, const char *nam
                                 size_t name_len) {
     for (size_t i = 0; i < model->op_count; i++) {
         const sl_op_t *op = &model->ops[i];
-        if (strlen(op->name) == name_len && memcmp(op->name, name, name_len) == 0) return op;
+        /* the first byte filters out almost every other operation before strlen */
+        if (name_len && op->name[0] == name[0] && strlen(op->name) == name_len &&
+            memcmp(op->name, name, name_len) == 0)
+            return op;
     }
     return NULL;
 }

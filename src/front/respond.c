@@ -27,11 +27,29 @@ static uint64_t rng_next(void) {
     return s * 0x2545F4914F6CDD1Dull;
 }
 
+/* Writes the low `digits` hex digits of v (lower case) at out; returns the end. */
+static char *put_hex(char *out, uint64_t v, int digits) {
+    static const char hex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 0xf];
+    return out + digits;
+}
+
+/* A version-4 UUID ("%08x-%04x-4%03x-%04x-%012x"), written digit by digit: snprintf was the
+ * largest single cost of a PutRecord's front on the profile. */
 void sl_front_make_request_id(char out[40]) {
     uint64_t a = rng_next(), b = rng_next();
-    snprintf(out, 40, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
-             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-             (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
+    char *p = put_hex(out, a >> 32, 8);
+    *p++ = '-';
+    p = put_hex(p, a >> 16, 4);
+    *p++ = '-';
+    *p++ = '4';
+    p = put_hex(p, a, 3);
+    *p++ = '-';
+    p = put_hex(p, ((b >> 48) & 0x3fff) | 0x8000, 4);
+    *p++ = '-';
+    p = put_hex(p, b, 12);
+    *p = 0;
 }
 
 static char *make_id2(sl_arena_t *a) {

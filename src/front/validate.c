@@ -43,29 +43,67 @@
 typedef struct {
     const char *ere;
     regex_t re;
+    /* A pattern that is one bracket expression repeated, "^([...]+)$" of plain bytes and
+     * ranges (StreamName's "[a-zA-Z0-9_.-]+", on every data-plane request), is matched with
+     * this byte table instead of regexec. */
+    bool is_class;
+    uint8_t class_bits[32];
 } regex_slot_t;
 
 static regex_slot_t regex_slots[SL_API_PATTERNS_MAX];
 static atomic_size_t regex_count;
 static pthread_mutex_t regex_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const regex_t *regex_get(const char *ere) {
+/* Fills slot->class_bits when ere is "^([<class>]+)$" with a class of ASCII letters, digits and
+ * '_' '.' '-' ' ' ':' '/' '@' '=' '+' ',', alone or in ranges between two letters or two digits
+ * (the same bytes regexec matches in any locale); otherwise leaves it false. */
+static void class_compile(regex_slot_t *slot, const char *ere) {
+    size_t n = strlen(ere);
+    if (n < 8 || memcmp(ere, "^([", 3) != 0 || memcmp(ere + n - 4, "]+)$", 4) != 0) return;
+    const char *p = ere + 3, *end = ere + n - 4;
+    uint8_t bits[32] = {0};
+    if (p == end || *p == '^' || *p == ']') return;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !strchr("_.- :/@=+,", c)) return;
+        unsigned char last = c;
+        if (alnum && p + 2 < end && p[1] == '-') {
+            last = (unsigned char)p[2];
+            bool same = (c >= 'a' && c <= 'z' && last >= c && last <= 'z') ||
+                        (c >= 'A' && c <= 'Z' && last >= c && last <= 'Z') ||
+                        (c >= '0' && c <= '9' && last >= c && last <= '9');
+            if (!same) return;
+            p += 2;
+        } else if (c == '-' && p != ere + 3 && p + 1 != end) {
+            return; /* a '-' counts as itself only first or last in the class */
+        }
+        for (unsigned x = c; x <= last; x++)
+            bits[x >> 3] |= (uint8_t)(1u << (x & 7));
+        p++;
+    }
+    memcpy(slot->class_bits, bits, sizeof bits);
+    slot->is_class = true;
+}
+
+static const regex_slot_t *regex_get(const char *ere) {
     size_t n = atomic_load_explicit(&regex_count, memory_order_acquire);
     for (size_t i = 0; i < n; i++)
-        if (regex_slots[i].ere == ere) return &regex_slots[i].re;
+        if (regex_slots[i].ere == ere) return &regex_slots[i];
     pthread_mutex_lock(&regex_lock);
     n = atomic_load_explicit(&regex_count, memory_order_relaxed);
-    const regex_t *found = NULL;
+    const regex_slot_t *found = NULL;
     for (size_t i = 0; i < n && !found; i++)
-        if (regex_slots[i].ere == ere) found = &regex_slots[i].re;
+        if (regex_slots[i].ere == ere) found = &regex_slots[i];
     if (!found) {
         /* A model with more distinct patterns than slots is a programmer error (raise the bound).
          */
         SL_ASSERT(n < SL_API_PATTERNS_MAX);
         /* The generator produced and the unit tests compile every pattern: failure is a bug. */
         SL_ASSERT(regcomp(&regex_slots[n].re, ere, REG_EXTENDED | REG_NOSUB) == 0);
+        class_compile(&regex_slots[n], ere);
         regex_slots[n].ere = ere;
-        found = &regex_slots[n].re;
+        found = &regex_slots[n];
         atomic_store_explicit(&regex_count, n + 1, memory_order_release);
     }
     pthread_mutex_unlock(&regex_lock);
@@ -74,11 +112,19 @@ static const regex_t *regex_get(const char *ere) {
 
 /* Whole-string match of s (len bytes, may contain NULs) against the shape's pattern. */
 static bool pattern_matches(const sl_shape_t *shape, const char *s, size_t len) {
-    const regex_t *re = regex_get(shape->pattern_ere);
+    const regex_slot_t *slot = regex_get(shape->pattern_ere);
+    if (slot->is_class) {
+        if (len == 0) return false;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (!(slot->class_bits[c >> 3] & (1u << (c & 7)))) return false;
+        }
+        return true;
+    }
     regmatch_t m[1];
     m[0].rm_so = 0;
     m[0].rm_eo = (regoff_t)len;
-    return regexec(re, s, 1, m, REG_STARTEND) == 0;
+    return regexec(&slot->re, s, 1, m, REG_STARTEND) == 0;
 }
 
 /* ---- context ----------------------------------------------------------------------------------

@@ -177,7 +177,9 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
     sl_kinesis_rdlock(k);
     sl_kstream_t *s = sl_kinesis_resolve(k, &op->stream, op->now_ms, &op->err);
     if (!s || !writable(k, s, op->now_ms, &op->err)) goto done;
-    snprintf(op->stream_name, sizeof op->stream_name, "%s", s->name);
+    size_t name_len = strnlen(s->name, sizeof op->stream_name - 1); /* names are <= 128 */
+    memcpy(op->stream_name, s->name, name_len);
+    op->stream_name[name_len] = 0;
     op->encrypted = s->encrypted;
     op->shard_metrics = s->metrics;
     /* an encrypted stream's KMS key must be usable (KMSDisabledException, ...) */

@@ -12,9 +12,9 @@
 
 /* True for a token character (RFC 9110 section 5.6.2). */
 static inline bool sl_h1_is_tchar(unsigned char c) {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return c != 0 && strchr(extra, c) != NULL;
+    /* bit c of this 128-bit set: ALPHA, DIGIT and "!#$%&'*+-.^_`|~" */
+    static const uint64_t set[2] = {0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull};
+    return c < 128 && ((set[c >> 6] >> (c & 63)) & 1);
 }
 
 /* True when a[0..alen) equals `lit` ignoring ASCII case; `lit` must be lower case. */

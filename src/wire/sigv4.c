@@ -35,8 +35,7 @@ static void parse_header(const char *h, param_t out[3]) {
     bool first = true;
     for (;;) {
         const char *tok = p;
-        while (*p && *p != ',' && *p != ' ')
-            p++;
+        p += strcspn(p, ", ");
         const char *tok_end = p;
         if (!first) {
             while (tok < tok_end && is_trim_space(*tok))

@@ -124,28 +124,29 @@ static void count_put(sl_front_call_t *call, const sl_kput_t *op) {
     } else if (op->err.type == SL_KERR_THROUGHPUT_EXCEEDED) {
         throttled = 1;
     }
+    sl_kapi_set_t *set = sl_kapi_stream_set(acct, stream);
     if (ok) {
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_INCOMING_BYTES), bytes);
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_INCOMING_RECORDS), ok);
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_INCOMING_BYTES), bytes);
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_INCOMING_RECORDS), ok);
     }
-    if (throttled) sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_WRITE_EXCEEDED), throttled);
+    if (throttled) sl_metric_add(sl_kapi_set_metric(set, SL_KM_WRITE_EXCEEDED), throttled);
     if (op->single) {
-        if (ok) sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORD_BYTES), bytes);
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORD_SUCCESS), ok ? 1 : 0);
-        sl_metric_observe(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORD_LATENCY), ms);
+        if (ok) sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORD_BYTES), bytes);
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORD_SUCCESS), ok ? 1 : 0);
+        sl_metric_observe(sl_kapi_set_metric(set, SL_KM_PUT_RECORD_LATENCY), ms);
         return;
     }
     if (!op->err.type) {
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_BYTES), bytes);
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_RECORDS), ok);
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_TOTAL), op->count);
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_SUCCESSFUL), ok);
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_FAILED),
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORDS_BYTES), bytes);
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORDS_RECORDS), ok);
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORDS_TOTAL), op->count);
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORDS_SUCCESSFUL), ok);
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORDS_FAILED),
                       op->replayed ? 0 : op->count - ok - throttled);
-        sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_THROTTLED), throttled);
+        sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORDS_THROTTLED), throttled);
     }
-    sl_metric_add(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_SUCCESS), ok ? 1 : 0);
-    sl_metric_observe(sl_kapi_metric(acct, stream, SL_KM_PUT_RECORDS_LATENCY), ms);
+    sl_metric_add(sl_kapi_set_metric(set, SL_KM_PUT_RECORDS_SUCCESS), ok ? 1 : 0);
+    sl_metric_observe(sl_kapi_set_metric(set, SL_KM_PUT_RECORDS_LATENCY), ms);
 }
 
 static void put_record_finish(sl_front_call_t *call) {

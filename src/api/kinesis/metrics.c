@@ -301,6 +301,14 @@ sl_series_t *sl_kapi_metric(const char *account, const char *stream, sl_km_strea
     return series_of(set_find(account, stream, NULL), metric);
 }
 
+sl_kapi_set_t *sl_kapi_stream_set(const char *account, const char *stream) {
+    return set_find(account, stream, NULL);
+}
+
+sl_series_t *sl_kapi_set_metric(sl_kapi_set_t *set, sl_km_stream_t metric) {
+    return series_of(set, metric);
+}
+
 sl_series_t *sl_kapi_shard_metric(const char *account, const char *stream, const char *shard,
                                   unsigned enabled, sl_km_shard_t metric) {
     if (!(enabled & (1u << metric))) return NULL;

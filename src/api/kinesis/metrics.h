@@ -63,6 +63,14 @@ void sl_kapi_metrics_declare(void);
  * the stream. */
 sl_series_t *sl_kapi_metric(const char *account, const char *stream, sl_km_stream_t metric);
 
+/* The stream-level series of (account, stream) as one handle, for a call that counts several
+ * metrics: one lookup of the stream instead of one per metric. NULL as for sl_kapi_metric. */
+typedef struct kmset sl_kapi_set_t;
+sl_kapi_set_t *sl_kapi_stream_set(const char *account, const char *stream);
+
+/* Metric `metric` of a set from sl_kapi_stream_set (NULL when set is NULL). */
+sl_series_t *sl_kapi_set_metric(sl_kapi_set_t *set, sl_km_stream_t metric);
+
 /* The series of a shard-level metric, or NULL unless bit `metric` is set in `enabled` (the
  * stream's EnableEnhancedMonitoring set). */
 sl_series_t *sl_kapi_shard_metric(const char *account, const char *stream, const char *shard,

@@ -817,6 +817,34 @@ static void test_patterns(void) {
               "{\"ResourceARN\":\"arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1\"}");
 }
 
+/* StreamName's pattern is matched with a byte table, not regexec (validate.c, class_compile):
+ * every ASCII byte, a non-ASCII character and the empty name are judged as regexec judges them. */
+static void test_pattern_byte_class(void) {
+    regex_t re;
+    CHECK_EQ_INT(regcomp(&re, "^([a-zA-Z0-9_.-]+)$", REG_EXTENDED | REG_NOSUB), 0);
+    for (int c = 1; c < 128; c++) {
+        char name[4] = {'a', (char)c, 'b', 0};
+        bool want = regexec(&re, name, 0, NULL, 0) == 0;
+        char json[64];
+        snprintf(json, sizeof json, "{\"StreamName\":\"a\\u%04xb\"}", c);
+        sl_front_error_t e = {0};
+        int rc = run_json("DescribeStreamSummary", json, &e);
+        CHECK_EQ_INT(rc, want ? 0 : -1);
+        if (!want)
+            CHECK(e.message && strstr(e.message, "regular expression pattern: [a-zA-Z0-9_.-]+"));
+    }
+    regfree(&re);
+    sl_front_error_t e = {0};
+    CHECK_EQ_INT(run_json("DescribeStreamSummary", "{\"StreamName\":\"caf\u00e9\"}", &e), -1);
+    CHECK(e.message && strstr(e.message, "regular expression pattern: [a-zA-Z0-9_.-]+"));
+    EXPECT_VAL("DescribeStreamSummary", "{\"StreamName\":\"\"}",
+               "2 validation errors detected: Value '' at 'streamName' failed to satisfy "
+               "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; "
+               "Value '' at 'streamName' failed to satisfy constraint: Member must have length "
+               "greater than or equal to 1");
+    EXPECT_OK("DescribeStreamSummary", "{\"StreamName\":\"A-z_0.9-\"}");
+}
+
 /* ---- CBOR ---------------------------------------------------------------------------------------
  */
 
@@ -914,6 +942,7 @@ int main(void) {
     test_list_shards();
     test_other_ops();
     test_patterns();
+    test_pattern_byte_class();
     test_cbor();
     sl_arena_deinit(&arena);
     TEST_MAIN_END();
