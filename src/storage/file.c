@@ -40,7 +40,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 /* ---------------------------------------------------------------------------------------------
  * Small helpers */
@@ -76,6 +78,53 @@ int sl_file_pwrite_all(const sl_file_ops_t *ops, int fd, const void *buf, size_t
         p += w;
         len -= (size_t)w;
         off += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* Writes the n pieces of iov one after the other from off (retrying short writes): with the real
+ * calls, pwritev from the pieces where they are, at most IOV_MAX a call. Through another table (a
+ * test's fault injection) the pieces are gathered into one buffer first and written with that
+ * table's pwrite, so that an injected fault sees the same single write as before; scratch is that
+ * buffer. 0 or an SL_E* code. */
+int sl_file_pwritev_all(const sl_file_ops_t *ops, int fd, struct iovec *iov, size_t n, uint64_t off,
+                        sl_buf_t *scratch) {
+    if (ops->pwrite != sl_file_ops_posix.pwrite) {
+        sl_buf_reset(scratch);
+        for (size_t i = 0; i < n; i++)
+            sl_buf_append(scratch, iov[i].iov_base, iov[i].iov_len);
+        if (sl_buf_failed(scratch)) {
+            scratch->failed = false;
+            return SL_ENOMEM;
+        }
+        int rc = sl_file_pwrite_all(ops, fd, scratch->data, scratch->len, off);
+        sl_buf_reset(scratch);
+        return rc;
+    }
+    size_t i = 0;
+    while (i < n) {
+        if (iov[i].iov_len == 0) {
+            i++;
+            continue;
+        }
+        int cnt = (int)SL_MIN(n - i, (size_t)IOV_MAX);
+        ssize_t w = pwritev(fd, iov + i, cnt, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return sl_file_errno_code(errno);
+        }
+        if (w == 0) return SL_EIO;
+        off += (uint64_t)w;
+        /* skip the pieces written; a piece written in part keeps its rest */
+        size_t left = (size_t)w;
+        while (i < n && left >= iov[i].iov_len) {
+            left -= iov[i].iov_len;
+            i++;
+        }
+        if (left) {
+            iov[i].iov_base = (uint8_t *)iov[i].iov_base + left;
+            iov[i].iov_len -= left;
+        }
     }
     return 0;
 }
@@ -269,6 +318,8 @@ static void engine_free(sl_file_engine_t *e) {
     free(e->scratch.jbatch);
     free(e->registry.hash);
     sl_buf_free(&e->journal.buf);
+    sl_buf_free(&e->journal.gather);
+    free(e->journal.iov);
     free(e->journal.path);
     free(e->root);
     free(e);

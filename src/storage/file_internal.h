@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 typedef struct sl_file_engine sl_file_engine_t;
 
@@ -231,7 +232,12 @@ struct sl_file_engine {
         uint64_t oldest_lsn;  /* (writer) oldest lsn still needed (the last checkpoint's) */
         uint64_t alloc;       /* (writer) bytes of the journal file written so far */
         uint64_t round_bytes; /* (writer) bytes of the entries chosen so far in this round */
-        sl_buf_t buf;         /* (writer) the round's entries */
+        /* (writer) the round's entry header and its shares' headers: the entry is written from
+         * them and from the shards' frames where they are (iov), without copying the frames */
+        sl_buf_t buf;
+        struct iovec *iov;
+        size_t iov_cap;
+        sl_buf_t gather; /* (writer) the entry gathered, only through a test's file-ops table */
     } journal;
     struct {
         int64_t next_ms; /* (writer) next time-driven checkpoint */
@@ -278,6 +284,10 @@ typedef struct {
 int sl_file_errno_code(int err);
 /* Writes all len bytes at off (retrying short writes); 0 or an SL_E* code. */
 int sl_file_pwrite_all(const sl_file_ops_t *ops, int fd, const void *buf, size_t len, uint64_t off);
+/* Writes the n pieces of iov one after the other from off (see file.c; iov is modified by a
+ * short write); scratch gathers them when ops is not the real table. 0 or an SL_E* code. */
+int sl_file_pwritev_all(const sl_file_ops_t *ops, int fd, struct iovec *iov, size_t n, uint64_t off,
+                        sl_buf_t *scratch);
 ssize_t sl_file_pread_full(const sl_file_ops_t *ops, int fd, void *buf, size_t len, uint64_t off);
 /* a/b, malloc'ed; NULL without memory. */
 char *sl_file_path_join(const char *a, const char *b);

@@ -11,7 +11,9 @@
  * This file writes a round's entries, keeps the shards' tails (and the tail queue, oldest tail
  * first), and opens and replays the journal when the engine opens. Checkpoints are in
  * file_checkpoint.c. */
+#include "core/bin.h"
 #include "core/common.h"
+#include "core/crc32c.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "storage/file_internal.h"
@@ -162,13 +164,18 @@ static int journal_extend(sl_file_engine_t *e, uint64_t upto) {
 
 /* Writes the round's journaled shares as one ROUND entry (not yet synced): one header and one
  * checksum for the round, and per shard only its keys, first seq and counts before its frames.
- * *next is the lsn after the entry. */
+ * The headers are encoded into journal.buf and the entry is written with pwritev from there and
+ * from each shard's frames (writer.buf) in place: the frames are not copied on their way to the
+ * journal. *next is the lsn after the entry. */
 int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, size_t n,
                           uint64_t *next) {
-    size_t body = 0, nframes = 0;
+    static const uint8_t zeros[SL_JNL_ALIGN];
+    size_t body = 0, nframes = 0, heads = SL_JNL_ENTRY_HEADER_BYTES;
     for (size_t i = 0; i < n; i++) {
-        body += jnl_share_bytes(shards[i]);
-        nframes += shards[i]->writer.end_seq - shards[i]->round.end0;
+        const sl_file_shard_t *s = shards[i];
+        body += jnl_share_bytes(s);
+        heads += sl_jnl_share_size(s->stream_key_len, s->shard_key_len, 0);
+        nframes += s->writer.end_seq - s->round.end0;
     }
     size_t total = sl_jnl_round_size(body);
     uint64_t lsn = e->journal.write_lsn, off = lsn % e->journal.cap;
@@ -187,26 +194,56 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
         lsn += pad;
         off = 0;
     }
+    /* pieces: the header with the first share's, then per share its frames and the next share's
+     * header, then the padding */
+    size_t niov_max = 2 * n + 2;
+    if (niov_max > e->journal.iov_cap) {
+        size_t cap = SL_MAX(niov_max, 2 * e->journal.iov_cap);
+        struct iovec *v = realloc(e->journal.iov, cap * sizeof *v);
+        if (!v) return SL_ENOMEM;
+        e->journal.iov = v;
+        e->journal.iov_cap = cap;
+    }
     sl_buf_reset(&e->journal.buf);
-    uint8_t *out = (uint8_t *)sl_buf_reserve(&e->journal.buf, total);
+    uint8_t *out = (uint8_t *)sl_buf_reserve(&e->journal.buf, heads);
     if (!out) {
         e->journal.buf.failed = false;
         return SL_ENOMEM;
     }
-    uint8_t *dst = out + SL_JNL_ENTRY_HEADER_BYTES;
+    struct iovec *iov = e->journal.iov;
+    size_t niov = 0;
+    sl_jnl_round_header_encode(out, lsn, (uint32_t)n, (uint32_t)nframes, body);
+    uint32_t crc = sl_crc32c(0, out + 8, SL_JNL_ENTRY_HEADER_BYTES - 8);
+    uint8_t *h = out + SL_JNL_ENTRY_HEADER_BYTES;
+    iov[niov++] = (struct iovec){.iov_base = out, .iov_len = SL_JNL_ENTRY_HEADER_BYTES};
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = shards[i];
         s->round.lsn = lsn;
-        dst += sl_jnl_share_encode(dst, s->stream_key, s->stream_key_len, s->shard_key,
-                                   s->shard_key_len, s->round.end0,
-                                   (uint32_t)(s->writer.end_seq - s->round.end0),
-                                   (const uint8_t *)s->writer.buf.data, s->writer.buf.len);
+        size_t hl = sl_jnl_share_header_encode(h, s->stream_key, s->stream_key_len, s->shard_key,
+                                               s->shard_key_len, s->round.end0,
+                                               (uint32_t)(s->writer.end_seq - s->round.end0),
+                                               s->writer.buf.len);
+        crc = sl_crc32c(crc, h, hl);
+        crc = sl_crc32c(crc, s->writer.buf.data, s->writer.buf.len);
+        if (i == 0)
+            iov[0].iov_len += hl; /* right after the entry header */
+        else
+            iov[niov++] = (struct iovec){.iov_base = h, .iov_len = hl};
+        if (s->writer.buf.len)
+            iov[niov++] = (struct iovec){.iov_base = s->writer.buf.data,
+                                         .iov_len = s->writer.buf.len};
+        h += hl;
     }
-    sl_jnl_round_finish(out, lsn, (uint32_t)n, (uint32_t)nframes, body);
-    e->journal.buf.len = total;
+    size_t padlen = total - SL_JNL_ENTRY_HEADER_BYTES - body;
+    if (padlen) {
+        crc = sl_crc32c(crc, zeros, padlen);
+        iov[niov++] = (struct iovec){.iov_base = (void *)zeros, .iov_len = padlen};
+    }
+    sl_le32_put(out + 4, crc);
+    e->journal.buf.len = heads;
     if ((rc = journal_extend(e, SL_JNL_DATA_OFF + off + total))) return rc;
-    if ((rc = sl_file_pwrite_all(&e->ops, e->journal.fd, e->journal.buf.data, total,
-                                 SL_JNL_DATA_OFF + off)))
+    if ((rc = sl_file_pwritev_all(&e->ops, e->journal.fd, iov, niov, SL_JNL_DATA_OFF + off,
+                                  &e->journal.gather)))
         return rc;
     *next = lsn + total;
     return 0;

@@ -86,9 +86,9 @@ void sl_jnl_entry_encode(uint8_t *out, uint64_t lsn, const char *stream_key, siz
     sl_le32_put(out + 4, sl_crc32c(0, out + 8, len - 8));
 }
 
-size_t sl_jnl_share_encode(uint8_t *out, const char *stream_key, size_t stream_key_len,
-                           const char *shard_key, size_t shard_key_len, uint64_t first_seq,
-                           uint32_t nframes, const uint8_t *frames, size_t frames_len) {
+size_t sl_jnl_share_header_encode(uint8_t *out, const char *stream_key, size_t stream_key_len,
+                                  const char *shard_key, size_t shard_key_len, uint64_t first_seq,
+                                  uint32_t nframes, size_t frames_len) {
     sl_le64_put(out, first_seq);
     sl_le32_put(out + 8, nframes);
     sl_le32_put(out + 12, (uint32_t)frames_len);
@@ -97,14 +97,29 @@ size_t sl_jnl_share_encode(uint8_t *out, const char *stream_key, size_t stream_k
     out[18] = (uint8_t)shard_key_len;
     out[19] = (uint8_t)(shard_key_len >> 8);
     keys_body_put(out + SL_JNL_SHARE_HEADER_BYTES, stream_key, stream_key_len, shard_key,
-                  shard_key_len, frames, frames_len);
-    return sl_jnl_share_size(stream_key_len, shard_key_len, frames_len);
+                  shard_key_len, NULL, 0);
+    return sl_jnl_share_size(stream_key_len, shard_key_len, 0);
+}
+
+size_t sl_jnl_share_encode(uint8_t *out, const char *stream_key, size_t stream_key_len,
+                           const char *shard_key, size_t shard_key_len, uint64_t first_seq,
+                           uint32_t nframes, const uint8_t *frames, size_t frames_len) {
+    size_t h = sl_jnl_share_header_encode(out, stream_key, stream_key_len, shard_key,
+                                          shard_key_len, first_seq, nframes, frames_len);
+    if (frames_len) memcpy(out + h, frames, frames_len);
+    return h + frames_len;
+}
+
+void sl_jnl_round_header_encode(uint8_t out[SL_JNL_ENTRY_HEADER_BYTES], uint64_t lsn,
+                                uint32_t nshares, uint32_t nframes, size_t body_len) {
+    header_put(out, SL_JNL_ROUND, lsn, (uint32_t)sl_jnl_round_size(body_len), nframes, nshares, 0,
+               0, (uint32_t)body_len);
 }
 
 void sl_jnl_round_finish(uint8_t *out, uint64_t lsn, uint32_t nshares, uint32_t nframes,
                          size_t body_len) {
     size_t len = sl_jnl_round_size(body_len);
-    header_put(out, SL_JNL_ROUND, lsn, (uint32_t)len, nframes, nshares, 0, 0, (uint32_t)body_len);
+    sl_jnl_round_header_encode(out, lsn, nshares, nframes, body_len);
     uint8_t *end = out + SL_JNL_ENTRY_HEADER_BYTES + body_len;
     memset(end, 0, (size_t)(out + len - end));
     sl_le32_put(out + 4, sl_crc32c(0, out + 8, len - 8));

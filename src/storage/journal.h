@@ -89,6 +89,17 @@ static inline size_t sl_jnl_round_size(size_t body_len) {
 size_t sl_jnl_share_encode(uint8_t *out, const char *stream_key, size_t stream_key_len,
                            const char *shard_key, size_t shard_key_len, uint64_t first_seq,
                            uint32_t nframes, const uint8_t *frames, size_t frames_len);
+/* Writes a share's header and keys (sl_jnl_share_size(..., 0) bytes, returned) at out, for
+ * frames_len bytes of frames that follow it in the entry: a share written from where its frames
+ * are (sl_jnl_share_encode copies them). */
+size_t sl_jnl_share_header_encode(uint8_t *out, const char *stream_key, size_t stream_key_len,
+                                  const char *shard_key, size_t shard_key_len, uint64_t first_seq,
+                                  uint32_t nframes, size_t frames_len);
+/* Writes a ROUND entry's header without its checksum (the entry's bytes may lie in many buffers):
+ * the checksum, sl_crc32c over the entry's bytes from offset 8 to its end (padding included), goes
+ * at offset 4 as a little-endian u32. */
+void sl_jnl_round_header_encode(uint8_t out[SL_JNL_ENTRY_HEADER_BYTES], uint64_t lsn,
+                                uint32_t nshares, uint32_t nframes, size_t body_len);
 /* Completes a ROUND entry whose body_len bytes of shares are at out + SL_JNL_ENTRY_HEADER_BYTES:
  * writes the header and the zero padding, then the checksum (sl_jnl_round_size bytes in all). */
 void sl_jnl_round_finish(uint8_t *out, uint64_t lsn, uint32_t nshares, uint32_t nframes,
