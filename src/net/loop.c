@@ -1,6 +1,13 @@
 /* Event loop: epoll for descriptors, an eventfd that wakes the loop for sl_loop_post(), and a
  * binary min-heap of one-shot timers whose earliest deadline bounds the epoll timeout. One loop per
- * network thread; only sl_loop_post() may be called from other threads. */
+ * network thread; only sl_loop_post() may be called from other threads.
+ *
+ * Posts cost a wake-up only when the loop sleeps: the loop says so (`sleeping`, under the post
+ * mutex) just before epoll_wait, after it found no post queued, and runs the queued posts at the
+ * end of every iteration. A post to a loop that is awake (handling requests while the commit
+ * thread completes others: most of them under load) is only queued. The eventfd is edge-triggered
+ * and never read: each write reports one event, and its counter cannot reach its limit (2^64 - 2
+ * writes). */
 #include "net/loop_internal.h"
 
 #include "core/common.h"
@@ -39,10 +46,11 @@ struct sl_loop {
     bool stop;
     int64_t now_ms;
 
-    /* Cross-thread post queue, guarded by mu. `woken` avoids redundant eventfd writes. */
+    /* Cross-thread post queue, guarded by mu. `sleeping`: the loop is in (or about to enter) a
+     * blocking epoll_wait, so a post must write the eventfd; `woken`: one write is on its way. */
     pthread_mutex_t mu;
     sl_post_t *post_head, *post_tail;
-    bool woken;
+    bool sleeping, woken;
 
     /* Timer min-heap (loop thread only). */
     sl_timer_t **heap;
@@ -67,12 +75,11 @@ void sl_loop_set_current(sl_loop_t *loop) {
     tls_current_loop = loop;
 }
 
-/* Runs every queued post; new posts made meanwhile wait for the next wakeup. */
+/* Runs every queued post; new posts made meanwhile wait for the next iteration. */
 static void loop_run_posts(sl_loop_t *loop) {
     pthread_mutex_lock(&loop->mu);
     sl_post_t *p = loop->post_head;
     loop->post_head = loop->post_tail = NULL;
-    loop->woken = false;
     pthread_mutex_unlock(&loop->mu);
     while (p) {
         sl_post_t *next = p->next;
@@ -82,13 +89,10 @@ static void loop_run_posts(sl_loop_t *loop) {
     }
 }
 
+/* The eventfd's event only ends the wait: the posts run at the end of the iteration. */
 static void loop_on_wake(sl_loop_io_t *io, uint32_t events) {
+    (void)io;
     (void)events;
-    sl_loop_t *loop = (sl_loop_t *)((char *)io - offsetof(sl_loop_t, wake_io));
-    uint64_t v;
-    while (read(io->fd, &v, sizeof v) < 0 && errno == EINTR) {
-    }
-    loop_run_posts(loop);
 }
 
 int sl_loop_create(sl_loop_t **out) {
@@ -106,7 +110,7 @@ int sl_loop_create(sl_loop_t **out) {
     pthread_mutex_init(&loop->mu, NULL);
     loop->wake_io.fd = efd;
     loop->wake_io.cb = loop_on_wake;
-    if (sl_loop_io_add(loop, &loop->wake_io, EPOLLIN) != 0) {
+    if (sl_loop_io_add(loop, &loop->wake_io, EPOLLIN | EPOLLET) != 0) {
         close(efd);
         close(loop->epfd);
         pthread_mutex_destroy(&loop->mu);
@@ -147,8 +151,8 @@ int sl_loop_post(sl_loop_t *loop, sl_loop_fn fn, void *arg) {
     else
         loop->post_head = p;
     loop->post_tail = p;
-    bool wake = !loop->woken;
-    loop->woken = true;
+    bool wake = loop->sleeping && !loop->woken;
+    if (wake) loop->woken = true;
     pthread_mutex_unlock(&loop->mu);
     if (wake) {
         uint64_t one = 1;
@@ -297,7 +301,22 @@ void sl_loop_run(sl_loop_t *loop) {
             int64_t d = (int64_t)loop->heap[0]->deadline_ms - now;
             timeout = d <= 0 ? 0 : (d > SL_LOOP_WAIT_MS_MAX ? SL_LOOP_WAIT_MS_MAX : (int)d);
         }
+        /* Sleep only with no post queued; from here on a post writes the eventfd. */
+        if (timeout != 0) {
+            pthread_mutex_lock(&loop->mu);
+            if (loop->post_head)
+                timeout = 0;
+            else
+                loop->sleeping = true;
+            pthread_mutex_unlock(&loop->mu);
+        }
         int n = epoll_wait(loop->epfd, events, SL_LOOP_EVENTS_MAX, timeout);
+        if (loop->sleeping) {
+            pthread_mutex_lock(&loop->mu);
+            loop->sleeping = false;
+            loop->woken = false;
+            pthread_mutex_unlock(&loop->mu);
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             SL_ERROR("loop: epoll_wait: %s", strerror(errno));
@@ -310,6 +329,7 @@ void sl_loop_run(sl_loop_t *loop) {
             io->cb(io, events[i].events);
         }
         loop_run_timers(loop);
+        loop_run_posts(loop);
     }
     tls_current_loop = saved;
 }

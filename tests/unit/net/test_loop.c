@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 static sl_loop_t *g_loop;
@@ -39,6 +40,47 @@ static void *poster(void *arg) {
     return NULL;
 }
 
+/* Ping-pong: the thread posts, then waits for the loop to run the post before the next one, so
+ * every post finds the loop asleep in epoll_wait (no timer pending) or about to be: a post that
+ * did not wake it would never run. */
+static pthread_mutex_t pp_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pp_cv = PTHREAD_COND_INITIALIZER;
+static int pp_ran, pp_lost;
+
+static void pp_fn(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&pp_mu);
+    pp_ran++;
+    pthread_cond_signal(&pp_cv);
+    pthread_mutex_unlock(&pp_mu);
+}
+
+static void *pinger(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 2000 && !pp_lost; i++) {
+        sl_loop_post(g_loop, pp_fn, NULL);
+        pthread_mutex_lock(&pp_mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        while (pp_ran <= i && pthread_cond_timedwait(&pp_cv, &pp_mu, &until) == 0) {
+        }
+        if (pp_ran <= i) pp_lost = 1;
+        pthread_mutex_unlock(&pp_mu);
+    }
+    sl_loop_post(g_loop, stop_fn, g_loop);
+    return NULL;
+}
+
+/* A post made on the loop thread itself, while the loop is awake, runs on its next iteration. */
+static int self_posts;
+static void self_post(void *arg) {
+    if (++self_posts < 1000)
+        sl_loop_post(g_loop, self_post, arg);
+    else
+        sl_loop_stop(g_loop);
+}
+
 int main(void) {
     CHECK(sl_loop_current() == NULL);
     CHECK_EQ_INT(sl_loop_create(&g_loop), 0);
@@ -70,6 +112,19 @@ int main(void) {
     pthread_join(b, NULL);
     CHECK_EQ_INT(posts_seen, 4000);
     CHECK(post_on_loop_thread);
+
+    /* Every post to a sleeping loop wakes it. */
+    pthread_t pp;
+    pthread_create(&pp, NULL, pinger, NULL);
+    sl_loop_run(g_loop);
+    pthread_join(pp, NULL);
+    CHECK_EQ_INT(pp_lost, 0);
+    CHECK_EQ_INT(pp_ran, 2000);
+
+    /* Posts the loop makes to itself run without any wake-up from outside. */
+    sl_loop_post(g_loop, self_post, NULL);
+    sl_loop_run(g_loop);
+    CHECK_EQ_INT(self_posts, 1000);
 
     /* FIFO order of posts, and destroy runs posts still queued. */
     order_len = 0;
