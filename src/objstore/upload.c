@@ -72,7 +72,7 @@ static void b64(const uint8_t *bin, size_t n, char out[48]) {
 
 const char *sl_objstore_checksum_header(sl_objstore_checksum_t alg) {
     return alg != SL_OBJSTORE_CHECKSUM_NONE && (size_t)alg < SL_ARRAY_LEN(algs) ? algs[alg].header
-                                                                                 : NULL;
+                                                                                : NULL;
 }
 
 bool sl_objstore_checksum_is_header(const char *name) {

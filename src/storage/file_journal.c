@@ -219,10 +219,9 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = shards[i];
         s->round.lsn = lsn;
-        size_t hl = sl_jnl_share_header_encode(h, s->stream_key, s->stream_key_len, s->shard_key,
-                                               s->shard_key_len, s->round.end0,
-                                               (uint32_t)(s->writer.end_seq - s->round.end0),
-                                               s->writer.buf.len);
+        size_t hl = sl_jnl_share_header_encode(
+            h, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->round.end0,
+            (uint32_t)(s->writer.end_seq - s->round.end0), s->writer.buf.len);
         crc = sl_crc32c(crc, h, hl);
         crc = sl_crc32c(crc, s->writer.buf.data, s->writer.buf.len);
         if (i == 0)
@@ -230,8 +229,8 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
         else
             iov[niov++] = (struct iovec){.iov_base = h, .iov_len = hl};
         if (s->writer.buf.len)
-            iov[niov++] = (struct iovec){.iov_base = s->writer.buf.data,
-                                         .iov_len = s->writer.buf.len};
+            iov[niov++] =
+                (struct iovec){.iov_base = s->writer.buf.data, .iov_len = s->writer.buf.len};
         h += hl;
     }
     size_t padlen = total - SL_JNL_ENTRY_HEADER_BYTES - body;

@@ -104,8 +104,8 @@ size_t sl_jnl_share_header_encode(uint8_t *out, const char *stream_key, size_t s
 size_t sl_jnl_share_encode(uint8_t *out, const char *stream_key, size_t stream_key_len,
                            const char *shard_key, size_t shard_key_len, uint64_t first_seq,
                            uint32_t nframes, const uint8_t *frames, size_t frames_len) {
-    size_t h = sl_jnl_share_header_encode(out, stream_key, stream_key_len, shard_key,
-                                          shard_key_len, first_seq, nframes, frames_len);
+    size_t h = sl_jnl_share_header_encode(out, stream_key, stream_key_len, shard_key, shard_key_len,
+                                          first_seq, nframes, frames_len);
     if (frames_len) memcpy(out + h, frames, frames_len);
     return h + frames_len;
 }
