@@ -300,8 +300,10 @@
 #define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)
 /* checkpoint period (also when half of the ring is in use) */
 #define SL_STORAGE_CHECKPOINT_MS 2000
-/* journal file grows by this much during its first lap */
+/* journal file grows by this much during its first lap (the checkpoint thread keeps this much
+ * written ahead of the write position, in pieces it writes back one at a time) */
 #define SL_STORAGE_JOURNAL_GROW_BYTES (4u * 1024 * 1024)
+#define SL_STORAGE_JOURNAL_GROW_PIECE_BYTES (64u * 1024)
 /* old tails (a quarter ring back) written per pass */
 #define SL_STORAGE_TAIL_AGE_FLUSH_MAX 256
 /* stream or shard key, used as a directory name */

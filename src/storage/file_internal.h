@@ -249,6 +249,12 @@ struct sl_file_engine {
         uint64_t lsn; /* (checkpoint.mu) lsn the running checkpoint records */
         uint64_t gen; /* (checkpoint thread) generation of the last slot written */
         bool stop;    /* (checkpoint.mu) */
+        /* During the journal file's first lap the checkpoint thread writes the zeros ahead of the
+         * write position (file_checkpoint.c, "growth"), so that no commit round writes and syncs
+         * megabytes of them: [grow_from, grow_to) while grow_state is CK_RUNNING. */
+        int grow_state;              /* (checkpoint.mu) CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED */
+        uint64_t grow_from, grow_to; /* (checkpoint.mu) file offsets */
+        int64_t grow_retry_ms;       /* (writer) no new growth before this after a failed one */
         /* A shard closed with journaled records it could not write to its segment: the journal
          * must keep them until the next start replays them, so no checkpoint may advance any
          * more. */
@@ -381,8 +387,11 @@ int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep);
 
 /* file_checkpoint.c */
 int sl_file_journal_checkpoint_sync(sl_file_engine_t *e, uint64_t lsn);
-/* The checkpoint thread: runs each checkpoint the commit thread starts. */
+/* The checkpoint thread: runs each checkpoint and journal growth the commit thread starts. */
 void *sl_file_ck_main(void *arg);
+/* Commit thread, before it writes zeros past journal.alloc itself: waits for a running growth and
+ * takes its zeros into journal.alloc. */
+void sl_file_journal_grow_wait(sl_file_engine_t *e);
 int sl_file_flush_all_tails(sl_file_engine_t *e);
 void sl_file_tail_age_flush(sl_file_engine_t *e);
 uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e);

@@ -150,6 +150,8 @@ void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
 static int journal_extend(sl_file_engine_t *e, uint64_t upto) {
     static const uint8_t zeros[65536];
     if (upto <= e->journal.alloc) return 0;
+    sl_file_journal_grow_wait(e); /* the checkpoint thread's zeros, if it is writing some */
+    if (upto <= e->journal.alloc) return 0;
     uint64_t end = SL_JNL_DATA_OFF + e->journal.cap;
     uint64_t to = SL_MAX(upto, e->journal.alloc + SL_STORAGE_JOURNAL_GROW_BYTES);
     if (to > end) to = end;

@@ -22,6 +22,9 @@ static bool g_sticky, g_lose, g_crashed;
 static unsigned g_seed;
 /* Lowest offset written through each fd since its last sync, or -1. */
 static off_t g_unsynced[FAULT_FDS_MAX];
+/* Writes through each fd so far: a sync forgets the unsynced writes only if none came while it
+ * ran (another thread's write during the sync may not be covered by it). */
+static unsigned long g_wgen[FAULT_FDS_MAX];
 static bool g_unsynced_init;
 
 static void unsynced_init_locked(void) {
@@ -150,6 +153,7 @@ static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
     ssize_t w = todo ? pwrite(fd, buf, todo, off) : 0;
     if (w > 0 && fd < FAULT_FDS_MAX && (g_unsynced[fd] < 0 || off < g_unsynced[fd]))
         g_unsynced[fd] = off;
+    if (w > 0 && fd < FAULT_FDS_MAX) g_wgen[fd]++;
     if (hit && n == g_nth && kind == SL_FAULT_CRASH) {
         g_crashed = true;
         if (g_lose) lose_unsynced_locked();
@@ -179,13 +183,19 @@ static int fault_sync_common(int fd, int (*real)(int)) {
         errno = EIO;
         return -1;
     }
+    unsigned long gen = fd >= 0 && fd < FAULT_FDS_MAX ? g_wgen[fd] : 0;
     pthread_mutex_unlock(&g_fault_mu);
     int rc = real(fd);
-    if (rc == 0 && fd >= 0 && fd < FAULT_FDS_MAX) {
-        pthread_mutex_lock(&g_fault_mu);
-        g_unsynced[fd] = -1;
+    pthread_mutex_lock(&g_fault_mu);
+    if (g_crashed) {
+        /* Another thread's write crashed while this sync ran, and damaged what the sync was
+         * making durable: like a power loss during the sync, it never completes. */
         pthread_mutex_unlock(&g_fault_mu);
+        errno = EIO;
+        return -1;
     }
+    if (rc == 0 && fd >= 0 && fd < FAULT_FDS_MAX && g_wgen[fd] == gen) g_unsynced[fd] = -1;
+    pthread_mutex_unlock(&g_fault_mu);
     return rc;
 }
 

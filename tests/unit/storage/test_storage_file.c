@@ -11,6 +11,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,6 +71,23 @@ static sl_shard_log_t *open_log(sl_storage_t *st) {
     sl_shard_log_t *log = NULL;
     CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h", NULL, &log), 0);
     return log;
+}
+
+static off_t journal_size(const char *dir) {
+    char jp[700];
+    struct stat jst;
+    snprintf(jp, sizeof jp, "%s/journal/journal.jnl", dir);
+    return stat(jp, &jst) == 0 ? jst.st_size : -1;
+}
+
+/* Waits until the checkpoint thread has grown the journal file ahead of the first rounds (its
+ * writes and syncs count for the fault table, so a fault armed meanwhile could hit them instead
+ * of the append under test). */
+static void journal_settle(const char *dir) {
+    const off_t grown = SL_JNL_DATA_OFF + 2 * (off_t)SL_STORAGE_JOURNAL_GROW_BYTES;
+    for (int i = 0; i < 500 && journal_size(dir) < grown; i++)
+        usleep(10000);
+    CHECK_EQ_INT(journal_size(dir), grown);
 }
 
 /* Appends records seq from..to (one per call) and checks the seqs. */
@@ -567,6 +588,7 @@ static void test_fault_errors(void) {
     sl_storage_t *st = open_eng(dir, SL_DURABILITY_SYNC, 4096, &sl_file_ops_fault);
     sl_shard_log_t *log = open_log(st);
     fill(log, 1, 10);
+    journal_settle(dir);
     uint64_t got = 0;
 
     /* One failed data write: that append fails, nothing is lost, the engine recovers by itself. */
@@ -1166,6 +1188,55 @@ static const sl_file_ops_t full_ops = {.open = full_open, .pwrite = full_pwrite}
 /* Records acknowledged through the journal cannot reach their segments once the disk is full.
  * Stopping and starting on the full disk must keep them (served from memory, the journal's
  * checkpoint unmoved), refuse appends with SL_ENOSPC, and write them once space returns. */
+/* During its first lap the journal file grows by zeros ahead of the write position: the
+ * checkpoint thread writes them, not a commit round (which would carry megabytes of them in its
+ * fdatasync). After one append the file reaches twice SL_STORAGE_JOURNAL_GROW_BYTES without
+ * another round, and no zeros past the first growth come from the thread that writes the
+ * journal's entries. */
+static _Atomic(pthread_t *) g_grow_writer; /* the thread that wrote the first JRN2 entry */
+static pthread_t g_grow_writer_id;
+static atomic_int g_grow_zeros_by_writer, g_grow_zeros_by_other;
+
+static ssize_t grow_pwrite(int fd, const void *buf, size_t len, off_t off) {
+    static const uint8_t zeros[SL_STORAGE_JOURNAL_GROW_PIECE_BYTES];
+    if (len >= 4 && memcmp(buf, "JRN2", 4) == 0 && atomic_load(&g_grow_writer) == NULL) {
+        g_grow_writer_id = pthread_self();
+        atomic_store(&g_grow_writer, &g_grow_writer_id);
+    }
+    if (len <= sizeof zeros && memcmp(buf, zeros, len) == 0 &&
+        off >= (off_t)(SL_JNL_DATA_OFF + SL_STORAGE_JOURNAL_GROW_BYTES)) {
+        pthread_t *w = atomic_load(&g_grow_writer);
+        atomic_fetch_add(w && pthread_equal(*w, pthread_self()) ? &g_grow_zeros_by_writer
+                                                                : &g_grow_zeros_by_other,
+                         1);
+    }
+    return pwrite(fd, buf, len, off);
+}
+
+static void test_journal_grows_ahead(void) {
+    fprintf(stderr, "-- commit journal: the checkpoint thread grows the file ahead\n");
+    char *dir = new_dir();
+    sl_file_ops_t ops = sl_file_ops_posix;
+    ops.pwrite = grow_pwrite;
+    sl_storage_t *st = open_eng_j(dir, &ops, 0);
+    sl_shard_log_t *log;
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "h0", NULL, &log), 0);
+    fill(log, 1, 1);
+    const off_t want = SL_JNL_DATA_OFF + 2 * (off_t)SL_STORAGE_JOURNAL_GROW_BYTES;
+    journal_settle(dir);
+    fill(log, 2, 40);
+    CHECK_EQ_INT(journal_size(dir), want);
+    CHECK(atomic_load(&g_grow_writer) != NULL);
+    CHECK_EQ_INT(atomic_load(&g_grow_zeros_by_writer), 0);
+    CHECK_EQ_INT(atomic_load(&g_grow_zeros_by_other),
+                 SL_STORAGE_JOURNAL_GROW_BYTES / SL_STORAGE_JOURNAL_GROW_PIECE_BYTES);
+    verify(log, 40);
+    sl_storage_shard_close(log);
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 static void test_full_disk_restart(void) {
     fprintf(stderr, "-- full disk: journaled records survive stops and starts on the full disk\n");
     char *dir = new_dir();
@@ -1348,6 +1419,7 @@ int main(void) {
     test_journal_deleted_stream();
     test_journal_both_kinds();
     test_journal_wide_round_crash();
+    test_journal_grows_ahead();
     test_full_disk_restart();
     test_full_disk_recovers();
     /* SL_TEST_CRASH_ROUNDS raises the number of simulated crashes for soak runs. */
