@@ -166,8 +166,12 @@ int main(int argc, char **argv) {
             _exit(127);
         }
         close(pfd[1]);
-        int64_t kill_at = sl_time_mono_ms() + 150 + rand() % 900;
-        bool killed = false;
+        /* The kill comes at a random moment within a second after the writer's first
+         * acknowledgement of the round (a start-up slowed by a loaded machine must not leave the
+         * kill before any write); a writer that acknowledges nothing for 60 s is killed then, and
+         * fails the round below. */
+        int64_t delay = rand() % 1000, kill_at = sl_time_mono_ms() + 60000;
+        bool killed = false, timed = false;
         uint64_t acked = acked_total;
         char buf[65536];
         size_t have = 0;
@@ -196,6 +200,10 @@ int main(int argc, char **argv) {
             }
             memmove(buf, buf + start, have - start);
             have -= start;
+            if (!timed && acked > acked_total) {
+                kill_at = sl_time_mono_ms() + delay;
+                timed = true;
+            }
         }
         close(pfd[0]);
         int status;
