@@ -1038,18 +1038,24 @@ void *sl_file_commit_main(void *arg) {
         atomic_store(&e->dirty.want, 0);
         if (commit_gap > 0 && dirty_any(e)) last_round = sl_time_mono_ns();
         sl_file_shard_t *list = dirty_take(e);
-        /* The next round waits for as many appends as this one takes, less one (less 1/16 of a
-         * large round), so that the target follows the load down, and does not ratchet up in an
-         * open loop through the appends that arrive between the wake-up and the take. The count
-         * is approximate (an append racing with the take may be counted for either round): it
-         * only decides when to start, never what a round carries. */
-        if (list) {
-            size_t taken = atomic_exchange(&e->dirty.queued, 0);
-            target = taken > 1 ? taken - SL_MAX(1, taken / 16) : 1;
-        }
+        /* The next round waits for as many appends as this one takes plus those that queue
+         * while it commits, less one (less 1/16 of a large round), so that the target follows the
+         * load down. The count is approximate (an append racing with the take may be counted for
+         * either round): it only decides when to start, never what a round carries. */
+        size_t taken = list ? atomic_exchange(&e->dirty.queued, 0) : 0;
         bool stop = e->stop;
         pthread_mutex_unlock(&e->dirty.mu);
-        if (list) commit_round(e, list);
+        if (list) {
+            commit_round(e, list);
+            /* Closed-loop writers come back once answered: the next round also waits for this
+             * round's appends, beside those that queued while it committed. Otherwise N
+             * connections settle into two halves that take turns (each round starts at once with
+             * the half that queued meanwhile, and carries N/2), which doubles the syncs per
+             * record. An open loop does not come back on answers; its rounds then start at the
+             * interval, which still bounds the wait. */
+            size_t more = taken + atomic_load(&e->dirty.queued);
+            target = more > 1 ? more - SL_MAX(1, more / 16) : 1;
+        }
         int64_t now = sl_time_mono_ms();
         if (atomic_load(&e->tails.stuck) && now >= next_retry) {
             /* The disk was full: try the tails again (this clears tails.stuck when all are
