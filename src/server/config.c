@@ -59,8 +59,9 @@ static const opt_t g_opts[] = {
      "Flush interval for durability=interval"},
     {"commit_interval_us", I(commit_interval_us), "500", 0, 100000, NULL,
      "durability=sync: group commit window; under load a commit starts once as many writes are "
-     "waiting as the previous one carried (less one), and at the latest this long after the "
-     "previous one started; writes arriving meanwhile join it (no wait when idle)"},
+     "waiting as the previous one carried plus those that queued while it committed (less one), "
+     "and at the latest this long after the previous one started; writes arriving meanwhile join "
+     "it (no wait when idle)"},
     {"journal_bytes", I(journal_bytes), "134217728", 1048576, 1073741824, NULL,
      "durability=sync: size of the shared commit journal (a ring; see docs/storage-format.md)"},
     {"segment_bytes", I(segment_bytes), "67108864", 1048576, 4294967296LL, NULL,

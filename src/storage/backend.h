@@ -39,9 +39,9 @@ typedef struct {
     size_t segment_bytes;  /* roll the active segment beyond this (0 = default) */
     size_t journal_bytes; /* file engine, durability=sync: commit journal ring size (0 = default) */
     int commit_interval_us; /* file engine, durability=sync: under load a commit round starts once
-                             * as many appends are queued as the previous round took (less one),
-                             * at the latest this long after the previous one started (0 = at
-                             * once; sl_file_commit_main) */
+                             * as many appends are queued as the previous round took plus those
+                             * queued while it committed (less one), at the latest this long after
+                             * the previous one started (0 = at once; sl_file_commit_main) */
     const sl_file_ops_t *file_ops; /* NULL = the real POSIX calls */
     /* Called after records of `log` become committed (visible); next_seq is the new tip. Runs on a
      * storage thread; may be NULL. Used to wake long-polling readers and push consumers. */

@@ -612,7 +612,7 @@ def _commit_rounds(srv):
 
 def test_commit_interval_groups_writes_under_load(make_server):
     """--commit-interval-us: under load a group commit starts once as many appends are queued as
-    the previous round carried (less one), and at the latest one interval after the previous
+    the previous round carried plus those queued while it committed (less one), and at the latest one interval after the previous
     round started. A write after a quiet spell, or after a round of one append, is not held back
     (a client writing one record at a time is not capped at one write per interval); a lone write
     after a round of eight appends waits for the interval."""
