@@ -623,22 +623,19 @@ static void create_new_shards(sl_file_engine_t *e, size_t n) {
 
 static inline void prefetch_shard(sl_file_shard_t *const *batch, size_t i, size_t n) {
     if (i + PREFETCH_AHEAD >= n) return;
-    /* every line: each pass reads or writes fields spread over the whole struct */
-    const char *p = (const char *)batch[i + PREFETCH_AHEAD];
-    for (size_t off = 0; off < sizeof(sl_file_shard_t); off += 64)
-        __builtin_prefetch(p + off, 1);
+    const sl_file_shard_t *s = batch[i + PREFETCH_AHEAD];
+    __builtin_prefetch(&s->mu, 1);
+    __builtin_prefetch(&s->pending, 1);
+    __builtin_prefetch(&s->writer, 1);
+    __builtin_prefetch(&s->round, 1);
+    __builtin_prefetch(&s->tail, 1);
 }
 
-/* The buffers a shard's state points to (its appends and frames, its tail, its active segment)
- * are one more miss away: fetched PREFETCH_AHEAD / 2 places ahead, once the shard's own lines have
- * arrived; what those point to (an append's group) one place ahead. */
+/* The buffers a shard's state points to (its appends and frames, its tail) are one more miss
+ * away: fetched PREFETCH_AHEAD / 2 places ahead, once the shard's own lines have arrived. */
 enum { PF_TAKE, PF_WRITE, PF_COMPLETE };
 
 static inline void prefetch_buffers(sl_file_shard_t *const *batch, size_t i, size_t n, int phase) {
-    if (i + 1 < n && phase == PF_COMPLETE) {
-        const sl_file_shard_t *s = batch[i + 1];
-        if (s->writer.nops) __builtin_prefetch(s->writer.ops[0].arg, 1);
-    }
     if (i + PREFETCH_AHEAD / 2 >= n) return;
     const sl_file_shard_t *s = batch[i + PREFETCH_AHEAD / 2];
     if (phase == PF_TAKE) {
@@ -650,8 +647,7 @@ static inline void prefetch_buffers(sl_file_shard_t *const *batch, size_t i, siz
         __builtin_prefetch(s->writer.idx.data, 1);
     } else {
         __builtin_prefetch(s->writer.ops, 0);
-        __builtin_prefetch(s->round.seg, 1);
-        __builtin_prefetch(s->base.user, 0); /* the commit hook's shard */
+        if (s->writer.nops) __builtin_prefetch(s->writer.ops[0].arg, 1);
         if (s->tail.buf.data) __builtin_prefetch(s->tail.buf.data + s->tail.buf.len, 1);
     }
 }

@@ -260,19 +260,11 @@ void sl_file_journal_failed(sl_file_engine_t *e, int rc) {
     e->journal.on = false;
 }
 
-/* Appends the round's frames to the shard's tail; mu held. False when out of memory. An empty
- * tail takes the round's frame buffer as it is and gives the writer its own (empty) buffer in
- * exchange: no copy. That is the usual case when each round's share is large enough for the tail
- * to be written out after it (a few shards under load), and the first share after each write-out
- * otherwise. */
+/* Appends the round's frames to the shard's tail; mu held. False when out of memory. */
 bool sl_file_tail_append_locked(sl_file_shard_t *s) {
     if (s->tail.buf.len == 0) {
         s->tail.off = s->round.size0;
         s->tail.lsn = s->round.lsn;
-        sl_buf_t spare = s->tail.buf;
-        s->tail.buf = s->writer.buf;
-        s->writer.buf = spare;
-        return true;
     }
     SL_ASSERT(s->tail.off + s->tail.buf.len == s->round.size0);
     sl_buf_append(&s->tail.buf, s->writer.buf.data, s->writer.buf.len);
