@@ -429,18 +429,23 @@ def test_checksums(server):
                            payload_hash=hashlib.sha256(big).hexdigest())
     assert status == 200, body
     # a trailer checksum (aws-chunked, unsigned) that does not match
-    framed = b"%x\r\n" % len(data) + data + b"\r\n0\r\nx-amz-checksum-crc32:" + \
-        checksum_b64("crc32", other).encode() + b"\r\n\r\n"
-    status, body = raw_put(server, "/%s/trailer" % bucket, framed,
-                           payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-                           headers={"Content-Encoding": "aws-chunked",
-                                    "x-amz-trailer": "x-amz-checksum-crc32",
-                                    "x-amz-decoded-content-length": str(len(data))})
+    status, body = trailer_put(server, "/%s/trailer" % bucket, data, "crc32",
+                               checksum_b64("crc32", other))
     assert status == 400 and error_doc(body)["Code"] == "BadDigest", body
     for key in ("md5", "trailer"):
         with pytest.raises(ClientError):
             s3.head_object(Bucket=bucket, Key=key)
     assert leftovers(server, bucket) == []
+
+
+def trailer_put(srv, path, data, alg, value):
+    """PUT of `data` as one aws-chunked chunk (unsigned) whose trailer carries
+    x-amz-checksum-<alg>: <value>; returns (status, body)."""
+    framed = b"%x\r\n" % len(data) + data + b"\r\n0\r\nx-amz-checksum-" + alg.encode() + b":" + \
+        value.encode() + b"\r\n\r\n"
+    return raw_put(srv, path, framed, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                   headers={"Content-Encoding": "aws-chunked", "x-amz-trailer": "x-amz-checksum-" + alg,
+                            "x-amz-decoded-content-length": str(len(data))})
 
 
 def raw_get(srv, path, headers=None):
@@ -488,13 +493,8 @@ def test_stored_checksums_are_answered(make_server):
             assert status in (200, 206) and not [k for k in hdrs if k.startswith("x-amz-checksum")], \
                 (extra, hdrs)
     # a trailer's checksum (aws-chunked, unsigned)
-    framed = b"%x\r\n" % len(data) + data + b"\r\n0\r\nx-amz-checksum-crc32c:" + \
-        checksum_b64("crc32c", data).encode() + b"\r\n\r\n"
-    status, body = raw_put(srv, "/%s/trailer" % bucket, framed,
-                           payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-                           headers={"Content-Encoding": "aws-chunked",
-                                    "x-amz-trailer": "x-amz-checksum-crc32c",
-                                    "x-amz-decoded-content-length": str(len(data))})
+    status, body = trailer_put(srv, "/%s/trailer" % bucket, data, "crc32c",
+                               checksum_b64("crc32c", data))
     assert status == 200, body
     s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "b-SHA256"})
     # an object stored without one has none (boto3 sends a CRC32 by default: raw here)
