@@ -23,6 +23,7 @@
 #include "core/linelog.h"
 #include "front/model.h"
 #include "net/http.h"
+#include "net/loop.h"
 #include "wire/enc.h"
 #include "wire/value.h"
 #include "wire/xml.h"
@@ -189,6 +190,7 @@ struct sl_front_call {
     void *state;        /* the handler's own state, for asynchronous handlers */
     void *route_ctx;    /* a plain route's ctx */
     void (*post_fn)(struct sl_front_call *call); /* pending sl_front_post */
+    sl_loop_node_t post_node;                    /* its post to the network loop */
     /* REST protocols: the answer's status (0 = the operation's responseCode) and the headers
      * bound to output members (sl_front_out_header), in the arena. */
     int status;

@@ -447,9 +447,8 @@ static void post_trampoline(void *arg) {
 
 void sl_front_post(sl_front_call_t *call, void (*fn)(sl_front_call_t *call)) {
     call->post_fn = fn;
-    if (sl_loop_post(sl_http_req_loop(call->req), post_trampoline, call) != 0) {
-        SL_ERROR("front: cannot post completion to the network loop");
-    }
+    /* the call's own node: no allocation, so a completion is never lost */
+    sl_loop_post_node(sl_http_req_loop(call->req), &call->post_node, post_trampoline, call);
 }
 
 static bool starts_with(const sl_http_header_t *h, const char *media_type) {

@@ -14,6 +14,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "core/wakebatch.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,11 +26,7 @@
 
 /* Events fetched per epoll_wait call. */
 
-typedef struct sl_post {
-    struct sl_post *next;
-    sl_loop_fn fn;
-    void *arg;
-} sl_post_t;
+typedef sl_loop_node_t sl_post_t;
 
 struct sl_timer {
     uint64_t deadline_ms;
@@ -82,9 +79,12 @@ static void loop_run_posts(sl_loop_t *loop) {
     loop->post_head = loop->post_tail = NULL;
     pthread_mutex_unlock(&loop->mu);
     while (p) {
+        /* A caller's node may be posted again by its own function: read it before the call. */
         sl_post_t *next = p->next;
-        p->fn(p->arg);
-        free(p);
+        sl_loop_fn fn = p->fn;
+        void *arg = p->arg;
+        if (p->heap) free(p);
+        fn(arg);
         p = next;
     }
 }
@@ -139,12 +139,15 @@ void sl_loop_destroy(sl_loop_t *loop) {
     free(loop);
 }
 
-int sl_loop_post(sl_loop_t *loop, sl_loop_fn fn, void *arg) {
-    sl_post_t *p = malloc(sizeof *p);
-    if (!p) return SL_ENOMEM;
+static void loop_wake(void *arg) {
+    sl_loop_t *loop = arg;
+    uint64_t one = 1;
+    while (write(loop->wake_io.fd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+}
+
+static void loop_enqueue(sl_loop_t *loop, sl_post_t *p) {
     p->next = NULL;
-    p->fn = fn;
-    p->arg = arg;
     pthread_mutex_lock(&loop->mu);
     if (loop->post_tail)
         loop->post_tail->next = p;
@@ -154,12 +157,26 @@ int sl_loop_post(sl_loop_t *loop, sl_loop_fn fn, void *arg) {
     bool wake = loop->sleeping && !loop->woken;
     if (wake) loop->woken = true;
     pthread_mutex_unlock(&loop->mu);
-    if (wake) {
-        uint64_t one = 1;
-        while (write(loop->wake_io.fd, &one, sizeof one) < 0 && errno == EINTR) {
-        }
-    }
+    /* Within a wake-up batch (a commit round completing its appends) the write waits for the
+     * batch's end: one per loop and batch. */
+    if (wake && !sl_wake_batch_defer(loop_wake, loop)) loop_wake(loop);
+}
+
+int sl_loop_post(sl_loop_t *loop, sl_loop_fn fn, void *arg) {
+    sl_post_t *p = malloc(sizeof *p);
+    if (!p) return SL_ENOMEM;
+    p->fn = fn;
+    p->arg = arg;
+    p->heap = true;
+    loop_enqueue(loop, p);
     return 0;
+}
+
+void sl_loop_post_node(sl_loop_t *loop, sl_loop_node_t *node, sl_loop_fn fn, void *arg) {
+    node->fn = fn;
+    node->arg = arg;
+    node->heap = false;
+    loop_enqueue(loop, node);
 }
 
 void sl_loop_stop(sl_loop_t *loop) {

@@ -3,13 +3,28 @@
 #ifndef SL_NET_LOOP_H
 #define SL_NET_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct sl_loop sl_loop_t;
 typedef void (*sl_loop_fn)(void *arg);
 
-/* Run fn(arg) on the loop's thread, soon, in FIFO order. Thread-safe. Returns 0 or SL_ENOMEM. */
+/* Run fn(arg) on the loop's thread, soon, in FIFO order. Thread-safe. Returns 0 or SL_ENOMEM.
+ * Called within a wake-up batch (core/wakebatch.h), a post to a sleeping loop wakes it at the
+ * batch's end. */
 int sl_loop_post(sl_loop_t *loop, sl_loop_fn fn, void *arg);
+
+/* A post in the caller's memory (embedded in the object the post is about). */
+typedef struct sl_loop_node {
+    struct sl_loop_node *next;
+    sl_loop_fn fn;
+    void *arg;
+    bool heap; /* allocated by sl_loop_post */
+} sl_loop_node_t;
+
+/* sl_loop_post without an allocation, so it cannot fail: `node` belongs to the loop from this call
+ * until fn starts running (fn may post it again). */
+void sl_loop_post_node(sl_loop_t *loop, sl_loop_node_t *node, sl_loop_fn fn, void *arg);
 
 /* The loop running on the calling thread, or NULL when called from a non-loop thread. */
 sl_loop_t *sl_loop_current(void);

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/time.h"
+#include "core/wakebatch.h"
 #include "storage/file_internal.h"
 
 #include <errno.h>
@@ -854,7 +855,10 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
         }
     }
     /* Publish and complete: this chunk's shards but the journaled ones, then (last chunk) every
-     * journaled shard of the round. */
+     * journaled shard of the round. The completions post to the network loops: each sleeping loop
+     * is woken once, after the last of them (core/wakebatch.h), not by the first while the commit
+     * thread races it with the next ones. */
+    sl_wake_batch_begin();
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         prefetch_shard(e->scratch.batch, i, n);
@@ -870,6 +874,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
         e->scratch.njbatch = 0;
         e->journal.round_bytes = 0;
     }
+    sl_wake_batch_end();
 }
 
 /* One commit round over every shard with work, in chunks of at most SL_STORAGE_ROUND_SHARDS_MAX

@@ -2,6 +2,7 @@
  * timers fire in deadline order, cancelled timers never fire, and sl_loop_current() tells loop
  * threads apart. */
 #include "core/time.h"
+#include "core/wakebatch.h"
 #include "net/loop_internal.h"
 #include "test.h"
 
@@ -81,6 +82,61 @@ static void self_post(void *arg) {
         sl_loop_stop(g_loop);
 }
 
+/* A node posted again by its own function (sl_loop_post_node): the loop reads it before the call.
+ */
+static sl_loop_node_t self_node;
+static int node_posts;
+static void node_self_post(void *arg) {
+    if (++node_posts < 1000)
+        sl_loop_post_node(g_loop, &self_node, node_self_post, arg);
+    else
+        sl_loop_stop(g_loop);
+}
+
+/* Posts within a wake-up batch (what the commit thread does for a round's completions): a sleeping
+ * loop is woken once, at the batch's end, and never left asleep. Each of 300 rounds waits until
+ * the previous round's posts ran and the loop had time to fall asleep, then posts three nodes in a
+ * batch, waits 20 ms inside it (a post that woke the loop at once would run meanwhile), ends it and
+ * waits for the three to run. */
+static sl_loop_node_t batch_nodes[3];
+static int batch_ran, batch_lost, batch_early, batch_rounds;
+
+static void batch_fn(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&pp_mu);
+    batch_ran++;
+    pthread_cond_signal(&pp_cv);
+    pthread_mutex_unlock(&pp_mu);
+}
+
+static void *batcher(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 300 && !batch_lost; i++) {
+        usleep(i < 20 ? 5000 : 200);
+        sl_wake_batch_begin();
+        for (int k = 0; k < 3; k++)
+            sl_loop_post_node(g_loop, &batch_nodes[k], batch_fn, NULL);
+        if (i < 20) {
+            usleep(20000);
+            pthread_mutex_lock(&pp_mu);
+            if (batch_ran > 3 * i) batch_early++;
+            pthread_mutex_unlock(&pp_mu);
+        }
+        sl_wake_batch_end();
+        pthread_mutex_lock(&pp_mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        while (batch_ran < 3 * (i + 1) && pthread_cond_timedwait(&pp_cv, &pp_mu, &until) == 0) {
+        }
+        if (batch_ran < 3 * (i + 1)) batch_lost = 1;
+        pthread_mutex_unlock(&pp_mu);
+        batch_rounds++;
+    }
+    sl_loop_post(g_loop, stop_fn, g_loop);
+    return NULL;
+}
+
 int main(void) {
     CHECK(sl_loop_current() == NULL);
     CHECK_EQ_INT(sl_loop_create(&g_loop), 0);
@@ -125,6 +181,22 @@ int main(void) {
     sl_loop_post(g_loop, self_post, NULL);
     sl_loop_run(g_loop);
     CHECK_EQ_INT(self_posts, 1000);
+
+    /* A caller's node posted again from its own function. */
+    sl_loop_post_node(g_loop, &self_node, node_self_post, NULL);
+    sl_loop_run(g_loop);
+    CHECK_EQ_INT(node_posts, 1000);
+
+    /* Batched wake-ups: deferred to the batch's end (in at least one of the 20 slow rounds: the
+     * loop may be awake for some on a loaded machine), and never lost. */
+    pthread_t bt;
+    pthread_create(&bt, NULL, batcher, NULL);
+    sl_loop_run(g_loop);
+    pthread_join(bt, NULL);
+    CHECK_EQ_INT(batch_lost, 0);
+    CHECK_EQ_INT(batch_rounds, 300);
+    CHECK_EQ_INT(batch_ran, 900);
+    CHECK(batch_early < 20);
 
     /* FIFO order of posts, and destroy runs posts still queued. */
     order_len = 0;
