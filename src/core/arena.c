@@ -37,6 +37,22 @@ void sl_arena_deinit(sl_arena_t *a) {
 void sl_arena_reset(sl_arena_t *a) {
     if (!a->head) return;
     sl_arena_chunk_t *c = a->head;
+    if (c->next && a->total_bytes <= SL_ARENA_GROW_AFTER_BYTES) {
+        /* A small arena that needed several chunks becomes one chunk as large as all of them, so
+         * that the next use of the same size (a pooled request's next request) allocates nothing
+         * instead of a chunk every time. */
+        size_t cs = a->total_bytes - sizeof *c;
+        sl_arena_chunk_t *one = malloc(sizeof *one + cs);
+        if (one) {
+            sl_arena_deinit(a);
+            one->next = NULL;
+            one->size = cs;
+            one->used = 0;
+            a->head = one;
+            a->total_bytes = sizeof *one + cs;
+            return;
+        }
+    }
     /* keep the oldest chunk (the last in the list), free the rest */
     while (c->next) {
         sl_arena_chunk_t *n = c->next;

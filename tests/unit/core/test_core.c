@@ -90,6 +90,25 @@ int main(void) {
     CHECK(sl_arena_alloc(&a, 8) != NULL);
     sl_arena_deinit(&a);
 
+    /* A small arena that needed several chunks is one chunk after a reset: the same allocations
+     * again take no new chunk (a pooled request's arena, request after request). */
+    sl_arena_init(&a, 4096);
+    for (int i = 0; i < 3; i++)
+        CHECK(sl_arena_alloc(&a, 3000) != NULL);
+    size_t three = a.total_bytes;
+    CHECK(three > 3 * 3000);
+    sl_arena_reset(&a);
+    size_t one = a.total_bytes;
+    CHECK(one <= three);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 3; i++)
+            CHECK(sl_arena_alloc(&a, 3000) != NULL);
+        CHECK(a.total_bytes == one);
+        sl_arena_reset(&a);
+        CHECK(a.total_bytes == one);
+    }
+    sl_arena_deinit(&a);
+
     /* A request-sized arena (4 KiB chunks) filled like a PutRecords: below the growth point it
      * holds what fixed chunks hold (small requests stay poolable); past it the chunks double, so
      * every block stays intact and aligned and the arena holds less than twice what was asked
