@@ -9,13 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sl_arena_chunk {
-    sl_arena_chunk_t *next;
-    size_t size;
-    size_t used;
-    _Alignas(16) unsigned char data[];
-};
-
 void sl_arena_init(sl_arena_t *a, size_t chunk_size) {
     a->head = NULL;
     SL_ASSERT(a);
@@ -66,7 +59,7 @@ void sl_arena_reset(sl_arena_t *a) {
     SL_ASSERT(a->total_bytes == sizeof *c + c->size);
 }
 
-void *sl_arena_alloc(sl_arena_t *a, size_t size) {
+void *sl_arena_alloc_chunk(sl_arena_t *a, size_t size) {
     if (size > SIZE_MAX / 2) return NULL; /* rounding and the chunk header must not wrap */
     size = (size + 15) & ~(size_t)15;
     sl_arena_chunk_t *c = a->head;
