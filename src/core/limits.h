@@ -300,6 +300,9 @@
 #define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)
 /* checkpoint period (also when half of the ring is in use) */
 #define SL_STORAGE_CHECKPOINT_MS 2000
+/* a checkpoint fdatasyncs at most this many segment files one by one; more, and it runs one
+ * syncfs(2), which also flushes every other file of the file system */
+#define SL_STORAGE_CHECKPOINT_SYNC_FILES_MAX 64
 /* journal file grows by this much during its first lap (the checkpoint thread keeps this much
  * written ahead of the write position, in pieces it writes back one at a time) */
 #define SL_STORAGE_JOURNAL_GROW_BYTES (4u * 1024 * 1024)

@@ -316,6 +316,8 @@ static void engine_free(sl_file_engine_t *e) {
     free(e->scratch.jobs);
     free(e->scratch.djobs);
     free(e->scratch.jbatch);
+    free(e->checkpoint.segs);
+    free(e->checkpoint.seg_shards);
     free(e->registry.hash);
     sl_buf_free(&e->journal.buf);
     sl_buf_free(&e->journal.gather);
@@ -339,6 +341,8 @@ static void file_close(sl_storage_t *st) {
         pthread_mutex_unlock(&e->checkpoint.mu);
         pthread_join(e->checkpoint.thread, NULL);
     }
+    /* (a checkpoint that ended after the commit thread's last look) */
+    if (e->checkpoint.nsegs) sl_file_checkpoint_release(e, false);
     if (e->journal.fd >= 0) {
         /* A last checkpoint, so that the next start has nothing to replay. */
         if (e->journal.write_lsn != e->journal.oldest_lsn && !atomic_load(&e->checkpoint.blocked)) {
@@ -349,6 +353,8 @@ static void file_close(sl_storage_t *st) {
             if (!rc)
                 sl_file_checkpoint_finish(e, lsn);
             else
+                sl_file_checkpoint_release(e, false);
+            if (rc)
                 SL_WARN("storage: commit journal: final checkpoint failed (%s); the next start "
                         "replays it",
                         sl_strerror(rc));

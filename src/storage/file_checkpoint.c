@@ -1,9 +1,10 @@
 /* Checkpoints of the commit journal (overview in file.c; docs/storage-format.md, "Commit
  * journal"): the commit thread writes shard tails to their segments (every tail periodically, the
- * oldest ones under load) and marks how far the journal may be freed; the checkpoint thread makes
- * every segment write so far durable with one syncfs and records that position in a checkpoint
- * slot of the journal; the commit thread then writes the index entries whose data the checkpoint
- * made durable. The checkpoint thread also grows the journal file during its first lap (zeros
+ * oldest ones under load) and marks how far the journal may be freed, noting the segments written
+ * since the last mark; the checkpoint thread makes those writes durable (one fdatasync per
+ * segment, or one syncfs when there are many) and records that position in a checkpoint slot of
+ * the journal; the commit thread then writes the index entries whose data the checkpoint made
+ * durable. The checkpoint thread also grows the journal file during its first lap (zeros
  * ahead of the write position), so that commit rounds do not write and sync them. */
 #include "core/common.h"
 #include "core/limits.h"
@@ -14,13 +15,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED };
 
-/* Checkpoint thread: makes every segment write so far durable, then records checkpoint.lsn. */
+/* Checkpoint thread: makes every segment write before the mark durable, then records lsn (the
+ * mark's). A few segments are synced one by one: a syncfs would also write back every other
+ * file's dirty pages on the file system (other programs' too, tens of milliseconds under load),
+ * and the journal's fdatasyncs that overlap it wait behind that write-back. */
 int sl_file_journal_checkpoint_sync(sl_file_engine_t *e, uint64_t lsn) {
-    if (e->ops.syncfs(e->journal.fd) != 0) return sl_file_errno_code(errno);
+    if (e->checkpoint.all) {
+        if (e->ops.syncfs(e->journal.fd) != 0) return sl_file_errno_code(errno);
+    } else {
+        for (size_t i = 0; i < e->checkpoint.nsegs; i++)
+            if (e->ops.fdatasync(e->checkpoint.segs[i]->fd) != 0) return sl_file_errno_code(errno);
+    }
     uint64_t gen = e->checkpoint.gen + 1;
     uint8_t slot[SL_JNL_SLOT_BYTES];
     sl_jnl_slot_encode(slot, gen, lsn);
@@ -177,17 +187,51 @@ void sl_file_tail_age_flush(sl_file_engine_t *e) {
     pthread_mutex_unlock(&e->registry.mu);
 }
 
+/* Notes the active segment of s (mu held) for the checkpoint to sync: it holds a reference (which
+ * keeps its descriptors open) until sl_file_checkpoint_release. Falls back to one syncfs when
+ * there are many, or the segment's descriptors were closed (under descriptor pressure: the
+ * checkpoint holds no more than a sixteenth of the budget). */
+static void ck_note_seg_locked(sl_file_engine_t *e, sl_file_shard_t *s) {
+    sl_file_seg_t *a = s->segs[s->nseg - 1];
+    if (e->checkpoint.all) return;
+    size_t max = SL_MIN((size_t)SL_STORAGE_CHECKPOINT_SYNC_FILES_MAX, (size_t)e->fds.max / 16);
+    if (e->checkpoint.nsegs >= max || a->fd < 0) {
+        e->checkpoint.all = true;
+        return;
+    }
+    if (e->checkpoint.nsegs == e->checkpoint.segs_cap) {
+        size_t cap = e->checkpoint.segs_cap ? 2 * e->checkpoint.segs_cap : 8;
+        sl_file_seg_t **g = realloc(e->checkpoint.segs, cap * sizeof *g);
+        if (g) e->checkpoint.segs = g;
+        sl_file_shard_t **h = g ? realloc(e->checkpoint.seg_shards, cap * sizeof *h) : NULL;
+        if (h) e->checkpoint.seg_shards = h;
+        if (!g || !h) {
+            e->checkpoint.all = true;
+            return;
+        }
+        e->checkpoint.segs_cap = cap;
+    }
+    a->refs++;
+    e->checkpoint.segs[e->checkpoint.nsegs] = a;
+    e->checkpoint.seg_shards[e->checkpoint.nsegs++] = s;
+}
+
 /* Commit thread: the checkpoint may free the journal up to the oldest tail (everything before it
- * has been written to the segments). Notes which index entries that covers. Returns the lsn. */
+ * has been written to the segments). Notes which index entries that covers, and which segments it
+ * must make durable (those written since the last mark). Returns the lsn. */
 uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e) {
     pthread_mutex_lock(&e->registry.mu);
     pthread_mutex_lock(&e->tails.mu);
     uint64_t lsn = e->tails.head ? e->tails.head->tail.lsn : e->journal.write_lsn;
     pthread_mutex_unlock(&e->tails.mu);
     if (lsn != e->journal.oldest_lsn) {
+        SL_ASSERT(e->checkpoint.nsegs == 0); /* the last checkpoint was released */
+        e->checkpoint.all = e->checkpoint.retry_all;
         for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) {
             pthread_mutex_lock(&s->mu);
             s->checkpoint.base = s->segs[s->nseg - 1]->base_seq;
+            if (s->checkpoint.ckdirty) ck_note_seg_locked(e, s);
+            s->checkpoint.ckdirty = false;
             pthread_mutex_unlock(&s->mu);
             uint64_t n = s->writer.npoints;
             if (s->tail.buf.len) {
@@ -205,9 +249,30 @@ uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e) {
     return lsn;
 }
 
+/* Commit thread, once a checkpoint ended: drops its segment references (re-finding the shards
+ * still open: one may have closed meanwhile, leaving the last reference to the checkpoint).
+ * After a failure the next checkpoint syncs the whole file system, since the segments written
+ * before this one's mark are no longer noted. */
+void sl_file_checkpoint_release(sl_file_engine_t *e, bool ok) {
+    pthread_mutex_lock(&e->registry.mu);
+    for (size_t i = 0; i < e->checkpoint.nsegs; i++) {
+        sl_file_shard_t *s = e->registry.head;
+        while (s && s != e->checkpoint.seg_shards[i])
+            s = s->registry.next;
+        if (s) pthread_mutex_lock(&s->mu);
+        sl_file_seg_unref_locked(e, e->checkpoint.segs[i]);
+        if (s) pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&e->registry.mu);
+    e->checkpoint.nsegs = 0;
+    if (ok && e->checkpoint.all) e->checkpoint.retry_all = false;
+    if (!ok) e->checkpoint.retry_all = true;
+}
+
 /* Commit thread, once a checkpoint completed: frees the journal before its lsn and writes the
  * index entries whose data it made durable. */
 void sl_file_checkpoint_finish(sl_file_engine_t *e, uint64_t lsn) {
+    sl_file_checkpoint_release(e, true);
     e->journal.oldest_lsn = lsn;
     pthread_mutex_lock(&e->registry.mu);
     for (sl_file_shard_t *s = e->registry.head; s; s = s->registry.next) {
@@ -248,7 +313,10 @@ void sl_file_checkpoint_poll(sl_file_engine_t *e, int64_t now) {
     if (st == CK_DONE || st == CK_FAILED) e->checkpoint.state = CK_IDLE;
     pthread_mutex_unlock(&e->checkpoint.mu);
     if (st == CK_DONE) sl_file_checkpoint_finish(e, done_lsn);
-    if (st == CK_FAILED) e->checkpoint.next_ms = now + 1000;
+    if (st == CK_FAILED) {
+        sl_file_checkpoint_release(e, false);
+        e->checkpoint.next_ms = now + 1000;
+    }
     if (st == CK_RUNNING || e->journal.write_lsn == e->journal.oldest_lsn) return;
     bool space = e->journal.write_lsn - e->journal.oldest_lsn >= e->journal.cap / 2;
     if (!space && now < e->checkpoint.next_ms) return;

@@ -148,8 +148,11 @@ struct sl_file_shard {
     /* (writer) index entries [0, checkpoint.npoints) of the segment with base checkpoint.base
      * point at data the running checkpoint makes durable; written to the index file when it
      * completes. */
+    /* ckdirty: (writer) journaled frames were written to the active segment since the last
+     * checkpoint mark, which then makes that segment durable. */
     struct {
         uint64_t npoints, base;
+        bool ckdirty;
     } checkpoint;
 };
 
@@ -255,6 +258,14 @@ struct sl_file_engine {
         int grow_state;              /* (checkpoint.mu) CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED */
         uint64_t grow_from, grow_to; /* (checkpoint.mu) file offsets */
         int64_t grow_retry_ms;       /* (writer) no new growth before this after a failed one */
+        /* The segments the running checkpoint makes durable, one fdatasync each (referenced,
+         * with their shards, until it completes); with `all` one syncfs instead (too many, or a
+         * segment that could not be opened, or the last checkpoint failed: `retry_all`). Set by
+         * the commit thread before the checkpoint starts. */
+        sl_file_seg_t **segs;
+        sl_file_shard_t **seg_shards;
+        size_t nsegs, segs_cap;
+        bool all, retry_all;
         /* A shard closed with journaled records it could not write to its segment: the journal
          * must keep them until the next start replays them, so no checkpoint may advance any
          * more. */
@@ -396,6 +407,8 @@ int sl_file_flush_all_tails(sl_file_engine_t *e);
 void sl_file_tail_age_flush(sl_file_engine_t *e);
 uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e);
 void sl_file_checkpoint_finish(sl_file_engine_t *e, uint64_t lsn);
+/* Ends a checkpoint that failed (ok false; sl_file_checkpoint_finish ends one that succeeded). */
+void sl_file_checkpoint_release(sl_file_engine_t *e, bool ok);
 void sl_file_checkpoint_poll(sl_file_engine_t *e, int64_t now);
 
 /* file_read.c */

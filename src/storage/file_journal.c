@@ -100,6 +100,7 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
                 s->stream_key, s->shard_key, sl_strerror(rc));
         return rc;
     }
+    s->checkpoint.ckdirty = true; /* the next checkpoint makes them durable */
     pthread_mutex_lock(&s->mu);
     if (release)
         sl_buf_free(&s->tail.buf);
@@ -280,6 +281,7 @@ void sl_file_tail_append_failed(sl_file_shard_t *s) {
     if (!rc)
         rc = sl_file_pwrite_all(&s->eng->ops, s->round.seg->fd, s->writer.buf.data,
                                 s->writer.buf.len, s->round.size0);
+    if (!rc) s->checkpoint.ckdirty = true; /* durable in the journal until the next checkpoint */
     if (rc)
         SL_ERROR("storage: stream %s shard %s: cannot write journaled records to the segment (%s); "
                  "they are durable "
@@ -758,6 +760,7 @@ int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
     }
     /* Keep everything: the checkpoint stays where it was, the restored records stay readable from
      * memory, and the commit thread retries. */
+    sl_file_checkpoint_release(e, false);
     SL_ERROR("storage: commit journal: cannot write %zu restored records to their segments (%s); "
              "they stay in the "
              "journal and are served from memory; writes are refused until they are written",

@@ -1237,6 +1237,100 @@ static void test_journal_grows_ahead(void) {
     free(dir);
 }
 
+/* A checkpoint makes the few segments written since the last one durable with one fdatasync each,
+ * not with a syncfs of the whole file system (which also writes back every other program's dirty
+ * pages, and the journal's fdatasyncs that overlap it wait for them); past
+ * SL_STORAGE_CHECKPOINT_SYNC_FILES_MAX segments it runs one syncfs. */
+enum { CK_FDS = 1024 };
+static atomic_bool g_ck_is_log[CK_FDS];
+static atomic_int g_ck_log_syncs[CK_FDS];
+static atomic_int g_ck_syncfs;
+
+static int ck_open(const char *path, int flags, mode_t mode) {
+    int fd = open(path, flags | O_CLOEXEC, mode);
+    size_t n = strlen(path);
+    if (fd >= 0 && fd < CK_FDS) {
+        atomic_store(&g_ck_is_log[fd], n > 4 && strcmp(path + n - 4, ".log") == 0);
+        atomic_store(&g_ck_log_syncs[fd], 0);
+    }
+    return fd;
+}
+static int ck_close(int fd) {
+    if (fd >= 0 && fd < CK_FDS) atomic_store(&g_ck_is_log[fd], false);
+    return close(fd);
+}
+static int ck_fdatasync(int fd) {
+    if (fd >= 0 && fd < CK_FDS && atomic_load(&g_ck_is_log[fd]))
+        atomic_fetch_add(&g_ck_log_syncs[fd], 1);
+    return fdatasync(fd);
+}
+static int ck_syncfs(int fd) {
+    atomic_fetch_add(&g_ck_syncfs, 1);
+    return syncfs(fd);
+}
+
+static int ck_logs_synced(void) {
+    int synced = 0;
+    for (int i = 0; i < CK_FDS; i++)
+        synced += atomic_load(&g_ck_is_log[i]) && atomic_load(&g_ck_log_syncs[i]) > 0;
+    return synced;
+}
+
+/* Opens n shards and appends 3 records to each (a record per round: nothing but a checkpoint
+ * syncs a segment), then waits for checkpoints to sync the n segments, or any syncfs. */
+static sl_storage_t *ck_run(const char *dir, int n, sl_shard_log_t **logs) {
+    sl_file_ops_t ops = sl_file_ops_posix;
+    ops.open = ck_open;
+    ops.close = ck_close;
+    ops.fdatasync = ck_fdatasync;
+    ops.syncfs = ck_syncfs;
+    atomic_store(&g_ck_syncfs, 0);
+    sl_storage_t *st = open_eng_j(dir, &ops, 0);
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "h%d", i);
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[i]), 0);
+        fill(logs[i], 1, 3);
+    }
+    for (int i = 0; i < 800 && ck_logs_synced() < n && atomic_load(&g_ck_syncfs) == 0; i++)
+        usleep(10000);
+    return st;
+}
+
+static void test_checkpoint_syncs_segments(void) {
+    fprintf(stderr,
+            "-- commit journal: a checkpoint fdatasyncs the segments it needs, not syncfs\n");
+    char *dir = new_dir();
+    sl_shard_log_t *logs[SL_STORAGE_CHECKPOINT_SYNC_FILES_MAX + 1];
+    sl_storage_t *st = ck_run(dir, 4, logs);
+    CHECK_EQ_INT(atomic_load(&g_ck_syncfs), 0);
+    CHECK_EQ_INT(ck_logs_synced(), 4);
+    for (int i = 0; i < 4; i++)
+        sl_storage_shard_close(logs[i]);
+    sl_storage_close(st);
+    st = open_eng_j(dir, NULL, 0);
+    for (int i = 0; i < 4; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "h%d", i);
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[i]), 0);
+        verify(logs[i], 3);
+    }
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+
+    fprintf(stderr, "-- commit journal: a checkpoint of many segments runs one syncfs\n");
+    dir = new_dir();
+    const int many = SL_STORAGE_CHECKPOINT_SYNC_FILES_MAX + 1;
+    st = ck_run(dir, many, logs);
+    CHECK(atomic_load(&g_ck_syncfs) > 0);
+    for (int i = 0; i < many; i++)
+        sl_storage_shard_close(logs[i]);
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 static void test_full_disk_restart(void) {
     fprintf(stderr, "-- full disk: journaled records survive stops and starts on the full disk\n");
     char *dir = new_dir();
@@ -1420,6 +1514,7 @@ int main(void) {
     test_journal_both_kinds();
     test_journal_wide_round_crash();
     test_journal_grows_ahead();
+    test_checkpoint_syncs_segments();
     test_full_disk_restart();
     test_full_disk_recovers();
     /* SL_TEST_CRASH_ROUNDS raises the number of simulated crashes for soak runs. */
