@@ -303,6 +303,8 @@
 /* a checkpoint fdatasyncs at most this many segment files one by one; more, and it runs one
  * syncfs(2), which also flushes every other file of the file system */
 #define SL_STORAGE_CHECKPOINT_SYNC_FILES_MAX 64
+/* write-back starts of full tails queued for the checkpoint thread (more are skipped) */
+#define SL_STORAGE_WRITEBACK_QUEUE 64
 /* journal file grows by this much during its first lap (the checkpoint thread keeps this much
  * written ahead of the write position, in pieces it writes back one at a time) */
 #define SL_STORAGE_JOURNAL_GROW_BYTES (4u * 1024 * 1024)

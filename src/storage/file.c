@@ -419,6 +419,7 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
     FILL(fstat);
     FILL(rmdir);
     FILL(syncfs);
+    FILL(sync_file_range);
 #undef FILL
     e->base.cfg.file_ops = &e->ops;
     e->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : SL_STORAGE_SEGMENT_BYTES_DEFAULT;

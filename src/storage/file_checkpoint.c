@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED };
 
@@ -60,12 +61,60 @@ static int journal_zero(sl_file_engine_t *e, uint64_t from, uint64_t to) {
         if (rc) return rc;
         /* not a durability step (the fdatasync below is): keeps this piece out of the next
          * round's fdatasync */
-        (void)sync_file_range(e->journal.fd, (off_t)from, (off_t)len,
-                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                  SYNC_FILE_RANGE_WAIT_AFTER);
+        (void)e->ops.sync_file_range(e->journal.fd, (off_t)from, (off_t)len,
+                                     SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                         SYNC_FILE_RANGE_WAIT_AFTER);
         from += len;
     }
     return e->ops.fdatasync(e->journal.fd) == 0 ? 0 : sl_file_errno_code(errno);
+}
+
+/* ---- write-back of full tails ----
+ * A full tail written to its segment starts its write-back at once, so that a checkpoint finds
+ * little to write. sync_file_range(SYNC_FILE_RANGE_WRITE) queues the pages for the device and
+ * blocks while its queue is full: milliseconds, on a busy disk, that a commit round (and every
+ * append behind it) would wait. The checkpoint thread makes that call instead, on a duplicate of
+ * the descriptor (the segment's own may close meanwhile). Not a durability step: a start that is
+ * skipped (a full queue, no descriptor left) only leaves more to the checkpoint's sync. */
+
+void sl_file_writeback_start(sl_file_engine_t *e, int fd, uint64_t off, uint64_t len) {
+    pthread_mutex_lock(&e->checkpoint.mu);
+    bool now = !e->checkpoint.started || e->checkpoint.stop ||
+               atomic_load(&e->fds.open) + SL_STORAGE_WRITEBACK_QUEUE > e->fds.max,
+         full = e->checkpoint.nwb == SL_STORAGE_WRITEBACK_QUEUE;
+    pthread_mutex_unlock(&e->checkpoint.mu);
+    /* at once without a checkpoint thread (opening, closing) or under descriptor pressure (the
+     * duplicates are not in the budget) */
+    if (now) (void)e->ops.sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    if (now || full) return;
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return;
+    pthread_mutex_lock(&e->checkpoint.mu);
+    if (e->checkpoint.stop || e->checkpoint.nwb == SL_STORAGE_WRITEBACK_QUEUE) {
+        pthread_mutex_unlock(&e->checkpoint.mu);
+        close(dup);
+        return;
+    }
+    e->checkpoint.wb[e->checkpoint.nwb].fd = dup;
+    e->checkpoint.wb[e->checkpoint.nwb].off = off;
+    e->checkpoint.wb[e->checkpoint.nwb++].len = len;
+    if (e->checkpoint.nwb == 1) pthread_cond_broadcast(&e->checkpoint.cond);
+    pthread_mutex_unlock(&e->checkpoint.mu);
+}
+
+/* Checkpoint thread: starts the queued write-backs (checkpoint.mu held; released meanwhile). */
+static void writeback_run_locked(sl_file_engine_t *e) {
+    size_t n = e->checkpoint.nwb;
+    sl_file_wb_t wb[SL_STORAGE_WRITEBACK_QUEUE];
+    memcpy(wb, e->checkpoint.wb, n * sizeof wb[0]);
+    e->checkpoint.nwb = 0;
+    pthread_mutex_unlock(&e->checkpoint.mu);
+    for (size_t i = 0; i < n; i++) {
+        (void)e->ops.sync_file_range(wb[i].fd, (off_t)wb[i].off, (off_t)wb[i].len,
+                                     SYNC_FILE_RANGE_WRITE);
+        close(wb[i].fd);
+    }
+    pthread_mutex_lock(&e->checkpoint.mu);
 }
 
 /* Commit thread: takes a finished growth into journal.alloc (checkpoint.mu held). */
@@ -108,7 +157,7 @@ void *sl_file_ck_main(void *arg) {
     pthread_mutex_lock(&e->checkpoint.mu);
     for (;;) {
         while (!e->checkpoint.stop && e->checkpoint.state != CK_RUNNING &&
-               e->checkpoint.grow_state != CK_RUNNING)
+               e->checkpoint.grow_state != CK_RUNNING && e->checkpoint.nwb == 0)
             pthread_cond_wait(&e->checkpoint.cond, &e->checkpoint.mu);
         if (e->checkpoint.grow_state == CK_RUNNING) {
             /* first: the commit thread may be waiting for it */
@@ -123,7 +172,12 @@ void *sl_file_ck_main(void *arg) {
             pthread_cond_broadcast(&e->checkpoint.cond);
             continue;
         }
-        if (e->checkpoint.state != CK_RUNNING) break;
+        /* the queued write-backs, then a running checkpoint (which new ones do not hold up) */
+        if (e->checkpoint.nwb > 0) writeback_run_locked(e);
+        if (e->checkpoint.state != CK_RUNNING) {
+            if (e->checkpoint.stop) break;
+            continue;
+        }
         uint64_t lsn = e->checkpoint.lsn;
         pthread_mutex_unlock(&e->checkpoint.mu);
         int rc = sl_file_journal_checkpoint_sync(e, lsn);

@@ -162,6 +162,12 @@ typedef struct {
     bool dir; /* a directory: fsync instead of fdatasync */
 } sl_file_sync_job_t;
 
+/* A write-back the checkpoint thread starts (sl_file_writeback_start). */
+typedef struct {
+    int fd; /* a duplicate, closed afterwards */
+    uint64_t off, len;
+} sl_file_wb_t;
+
 struct sl_file_engine {
     sl_storage_t base;
     sl_file_ops_t ops;
@@ -266,6 +272,10 @@ struct sl_file_engine {
         sl_file_shard_t **seg_shards;
         size_t nsegs, segs_cap;
         bool all, retry_all;
+        /* (checkpoint.mu) write-back to start of full tails written to their segments, each with
+         * a duplicate of the segment's descriptor that the checkpoint thread closes afterwards */
+        sl_file_wb_t wb[SL_STORAGE_WRITEBACK_QUEUE];
+        size_t nwb;
         /* A shard closed with journaled records it could not write to its segment: the journal
          * must keep them until the next start replays them, so no checkpoint may advance any
          * more. */
@@ -407,6 +417,8 @@ int sl_file_flush_all_tails(sl_file_engine_t *e);
 void sl_file_tail_age_flush(sl_file_engine_t *e);
 uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e);
 void sl_file_checkpoint_finish(sl_file_engine_t *e, uint64_t lsn);
+/* Starts the write-back of [off, off + len) of fd on the checkpoint thread (sync_file_range). */
+void sl_file_writeback_start(sl_file_engine_t *e, int fd, uint64_t off, uint64_t len);
 /* Ends a checkpoint that failed (ok false; sl_file_checkpoint_finish ends one that succeeded). */
 void sl_file_checkpoint_release(sl_file_engine_t *e, bool ok);
 void sl_file_checkpoint_poll(sl_file_engine_t *e, int64_t now);

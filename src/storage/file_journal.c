@@ -77,13 +77,14 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
         return 0;
     }
     int rc = sl_file_pwrite_all(&s->eng->ops, a->fd, s->tail.buf.data, len, s->tail.off);
-    /* Start writing those pages back now, so that the next checkpoint's syncfs has little left
-     * to do (it stalls the journal's fdatasync while it runs). Not a durability step, and only
-     * for full tails: the periodic checkpoint writes every tail, thousands of small ones at 4,096
-     * shards, and each call costs a device notification (a VM exit) that the one syncfs after
-     * them makes unnecessary. */
+    /* Start writing those pages back now (on the checkpoint thread: the call can block for
+     * milliseconds when the device's queue is full), so that the next checkpoint's sync has
+     * little left to do (it stalls the journal's fdatasync while it runs). Not a durability step,
+     * and only for full tails: the periodic checkpoint writes every tail, thousands of small ones
+     * at 4,096 shards, and each call costs a device notification (a VM exit) that the
+     * checkpoint's sync after them makes unnecessary. */
     if (!rc && len >= SL_STORAGE_TAIL_FLUSH_BYTES)
-        (void)sync_file_range(a->fd, (off_t)s->tail.off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+        sl_file_writeback_start(s->eng, a->fd, s->tail.off, len);
     if (rc) {
         if (rc == SL_ENOSPC || rc == SL_EROFS) {
             if (!atomic_exchange(&s->eng->tails.stuck, rc))

@@ -25,4 +25,5 @@ const sl_file_ops_t sl_file_ops_posix = {
     .mkdir = mkdir,
     .fstat = fstat,
     .rmdir = rmdir,
+    .sync_file_range = sync_file_range,
 };

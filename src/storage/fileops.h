@@ -27,6 +27,8 @@ typedef struct sl_file_ops {
     /* Added by the storage engine: file sizes at recovery, and stream deletion. */
     int (*fstat)(int fd, struct stat *st);
     int (*rmdir)(const char *path);
+    /* Starts or waits for write-back (sync_file_range(2)); never a durability step. */
+    int (*sync_file_range)(int fd, off_t off, off_t len, unsigned int flags);
 } sl_file_ops_t;
 
 /* The real POSIX calls. */

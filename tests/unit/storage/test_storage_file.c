@@ -1331,6 +1331,71 @@ static void test_checkpoint_syncs_segments(void) {
     free(dir);
 }
 
+/* A full tail written to its segment starts its write-back (sync_file_range) on the checkpoint
+ * thread: the call blocks while the device's queue is full, and a commit round would wait. */
+static atomic_int g_wb_by_writer, g_wb_by_other;
+static _Atomic(pthread_t *) g_wb_writer; /* the thread that wrote the first JRN2 entry */
+static pthread_t g_wb_writer_id;
+
+static ssize_t wb_pwrite(int fd, const void *buf, size_t len, off_t off) {
+    if (len >= 4 && memcmp(buf, "JRN2", 4) == 0 && atomic_load(&g_wb_writer) == NULL) {
+        g_wb_writer_id = pthread_self();
+        atomic_store(&g_wb_writer, &g_wb_writer_id);
+    }
+    return pwrite(fd, buf, len, off);
+}
+
+static int wb_sync_file_range(int fd, off_t off, off_t len, unsigned int flags) {
+    if (flags == SYNC_FILE_RANGE_WRITE) { /* (the journal's growth waits for its pieces) */
+        pthread_t *w = atomic_load(&g_wb_writer);
+        atomic_fetch_add(w && pthread_equal(*w, pthread_self()) ? &g_wb_by_writer : &g_wb_by_other,
+                         1);
+    }
+    return sync_file_range(fd, off, len, flags);
+}
+
+static void test_tail_writeback_off_commit_thread(void) {
+    fprintf(stderr,
+            "-- commit journal: full tails start their write-back on the checkpoint thread\n");
+    char *dir = new_dir();
+    sl_file_ops_t ops = sl_file_ops_posix;
+    ops.pwrite = wb_pwrite;
+    ops.sync_file_range = wb_sync_file_range;
+    sl_storage_config_t cfg = {.data_dir = dir,
+                               .durability = SL_DURABILITY_SYNC,
+                               .segment_bytes = 4u << 20,
+                               .file_ops = &ops};
+    sl_storage_t *st = NULL;
+    CHECK_EQ_INT(sl_storage_open_file(&cfg, &st), 0);
+    sl_shard_log_t *log = open_log(st);
+    static uint8_t data[4000];
+    uint64_t next = 1;
+    for (int round = 0; round < 4; round++) { /* 40 KB per round: each fills the tail */
+        sl_record_t r[10];
+        for (int i = 0; i < 10; i++) {
+            memset(data, 'a' + round, sizeof data);
+            r[i] = (sl_record_t){.arrival_ms = 1000 + (int64_t)next,
+                                 .key = "pk",
+                                 .key_len = 2,
+                                 .data = data,
+                                 .data_len = sizeof data};
+        }
+        uint64_t got = 0;
+        CHECK_EQ_INT(util_append(log, r, 10, &got), 0);
+        CHECK_EQ_INT(got, next);
+        next += 10;
+    }
+    for (int i = 0; i < 500 && atomic_load(&g_wb_by_other) < 4; i++)
+        usleep(10000);
+    CHECK(atomic_load(&g_wb_writer) != NULL);
+    CHECK_EQ_INT(atomic_load(&g_wb_by_writer), 0);
+    CHECK_EQ_INT(atomic_load(&g_wb_by_other), 4);
+    sl_storage_shard_close(log);
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 static void test_full_disk_restart(void) {
     fprintf(stderr, "-- full disk: journaled records survive stops and starts on the full disk\n");
     char *dir = new_dir();
@@ -1515,6 +1580,7 @@ int main(void) {
     test_journal_wide_round_crash();
     test_journal_grows_ahead();
     test_checkpoint_syncs_segments();
+    test_tail_writeback_off_commit_thread();
     test_full_disk_restart();
     test_full_disk_recovers();
     /* SL_TEST_CRASH_ROUNDS raises the number of simulated crashes for soak runs. */
