@@ -98,8 +98,8 @@ void sl_file_writeback_start(sl_file_engine_t *e, int fd, uint64_t off, uint64_t
     e->checkpoint.wb[e->checkpoint.nwb].fd = dup;
     e->checkpoint.wb[e->checkpoint.nwb].off = off;
     e->checkpoint.wb[e->checkpoint.nwb++].len = len;
-    if (e->checkpoint.nwb == 1) pthread_cond_broadcast(&e->checkpoint.cond);
     pthread_mutex_unlock(&e->checkpoint.mu);
+    /* (the commit thread wakes the checkpoint thread after the round: sl_file_checkpoint_poll) */
 }
 
 /* Checkpoint thread: starts the queued write-backs (checkpoint.mu held; released meanwhile). */
@@ -139,6 +139,9 @@ void sl_file_journal_grow_wait(sl_file_engine_t *e) {
 static void journal_grow_poll(sl_file_engine_t *e, int64_t now) {
     uint64_t end = SL_JNL_DATA_OFF + e->journal.cap;
     pthread_mutex_lock(&e->checkpoint.mu);
+    /* Write-backs queued during the round: woken only now, after the round's completions (on a
+     * busy machine a woken thread can take the waker's CPU for a while). */
+    if (e->checkpoint.nwb > 0) pthread_cond_broadcast(&e->checkpoint.cond);
     grow_collect_locked(e, now);
     uint64_t pos = SL_JNL_DATA_OFF + e->journal.write_lsn % e->journal.cap;
     if (e->checkpoint.grow_state == CK_IDLE && e->journal.on && e->journal.alloc < end &&
