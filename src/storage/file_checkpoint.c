@@ -9,6 +9,7 @@
 #include "core/common.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/time.h"
 #include "storage/file_internal.h"
 #include "storage/journal.h"
@@ -21,17 +22,45 @@
 
 enum { CK_IDLE, CK_RUNNING, CK_DONE, CK_FAILED };
 
+/* metrics (docs/observability.md, "Storage") */
+static const double ck_sync_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 2500};
+static const sl_metric_desc_t d_ck_sync = {
+    .prom_name = "sluice_storage_checkpoint_sync_seconds",
+    .help = "Time of a checkpoint's sync of the segments written since the last one (one "
+            "fdatasync each, or one syncfs).",
+    .kind = SL_METRIC_HISTOGRAM,
+    .prom_scale = 0.001,
+    .bounds = ck_sync_ms,
+    .bounds_len = SL_ARRAY_LEN(ck_sync_ms)};
+static const sl_metric_desc_t d_ck_syncfs = {
+    .prom_name = "sluice_storage_checkpoint_syncfs_total",
+    .help = "Checkpoints that synced the whole file system (syncfs) instead of their segments.",
+    .kind = SL_METRIC_COUNTER};
+static struct {
+    pthread_once_t once;
+    sl_series_t *sync, *syncfs;
+} g_ck = {.once = PTHREAD_ONCE_INIT};
+
+static void ck_metrics_init(void) {
+    g_ck.sync = sl_metric_series(sl_metric_declare(&d_ck_sync), NULL);
+    g_ck.syncfs = sl_metric_series(sl_metric_declare(&d_ck_syncfs), NULL);
+}
+
 /* Checkpoint thread: makes every segment write before the mark durable, then records lsn (the
  * mark's). A few segments are synced one by one: a syncfs would also write back every other
  * file's dirty pages on the file system (other programs' too, tens of milliseconds under load),
  * and the journal's fdatasyncs that overlap it wait behind that write-back. */
 int sl_file_journal_checkpoint_sync(sl_file_engine_t *e, uint64_t lsn) {
+    pthread_once(&g_ck.once, ck_metrics_init);
+    int64_t t0 = sl_time_mono_ns();
     if (e->checkpoint.all) {
+        sl_metric_add(g_ck.syncfs, 1);
         if (e->ops.syncfs(e->journal.fd) != 0) return sl_file_errno_code(errno);
     } else {
         for (size_t i = 0; i < e->checkpoint.nsegs; i++)
             if (e->ops.fdatasync(e->checkpoint.segs[i]->fd) != 0) return sl_file_errno_code(errno);
     }
+    sl_metric_observe(g_ck.sync, (double)(sl_time_mono_ns() - t0) / 1e6);
     uint64_t gen = e->checkpoint.gen + 1;
     uint8_t slot[SL_JNL_SLOT_BYTES];
     sl_jnl_slot_encode(slot, gen, lsn);
