@@ -7,10 +7,12 @@
  *  4. memory and descriptors of many idle shards;
  *  5. the time to open many brand-new shards (what CreateStream with thousands of shards costs);
  *  6. PutRecords-like load over many shards: requests of 500 records of 100 B, each record on a
- *     random shard, one append per touched shard per request, 16 requests in flight (like 16
- *     connections), durability=sync; run at 16 and at 4,096 shards so the ratio shows how the
- *     per-shard costs of a commit round scale.
- * Usage: bench_storage [--dir DIR] [--seconds S] [--recovery-gib G] [--shards N] [--only NAME] */
+ *     random shard, one batch append per request (sl_storage_append_batch, one group per touched
+ *     shard, as PutRecords makes it), 16 requests in flight (like 16 connections),
+ *     durability=sync; run at 16 (--many-small, 0 = not) and at 4,096 shards (--many-shards) so
+ *     the ratio shows how the per-shard costs of a commit round scale.
+ * Usage: bench_storage [--dir DIR] [--seconds S] [--recovery-gib G] [--shards N] [--only NAME]
+ *                      [--many-shards N] [--many-small N] [--no-disk] */
 #include "core/limits.h"
 #include "core/log.h"
 #include "storage/internal.h"
@@ -28,6 +30,7 @@ static int g_recovery_gib = 10;
 static int g_shards = 10000;
 static const char *g_only;
 static int g_many_shards = 4096;
+static int g_many_small = 16; /* the first run of `many` (0: none) */
 static bool g_skip_disk;
 
 static double now_s(void) {
@@ -398,19 +401,21 @@ static void bench_open(int nshards) {
 }
 
 /* ---- 6. PutRecords-like load over many shards ---- */
+/* One request: a batch append (sl_storage_append_batch, as PutRecords makes) of its groups, one
+ * per touched shard, with their records. */
 typedef struct {
     flow_t *flow;
-    atomic_int groups; /* appends of this request still outstanding */
     size_t n;
+    sl_append_batch_t batch;
+    sl_append_group_t groups[500];
+    sl_record_t recs[500];
 } preq_t;
 
-static void preq_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
-    (void)arrival_ms;
-    (void)first_seq;
-    preq_t *r = arg;
-    if (status) atomic_fetch_add(&r->flow->errors, 1);
-    if (atomic_fetch_sub(&r->groups, 1) != 1) return;
+static void preq_cb(sl_append_batch_t *b) {
+    preq_t *r = b->arg;
     flow_t *f = r->flow;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->groups[i].status) atomic_fetch_add(&f->errors, 1);
     atomic_fetch_add(&f->acked_records, r->n);
     pthread_mutex_lock(&f->mu);
     f->inflight_bytes--;
@@ -489,23 +494,29 @@ static void bench_many(int nshards) {
         preq_t *r = malloc(sizeof *r);
         r->flow = &flow;
         r->n = BATCH;
-        atomic_init(&r->groups, nt + 1);
         int64_t t = sl_time_now_ms();
-        sl_record_t group[BATCH];
+        size_t m = 0;
         for (int k = 0; k < nt; k++) {
-            int sh = touched[k], m = 0;
+            int sh = touched[k];
+            size_t first = m;
             for (int i = 0; i < BATCH; i++)
                 if (shard_of[i] == sh) {
-                    group[m] = recs[i];
-                    group[m++].arrival_ms = t;
+                    r->recs[m] = recs[i];
+                    r->recs[m++].arrival_ms = t;
                 }
             count[sh] = 0;
-            if (sl_storage_append(logs[sh], group, (size_t)m, preq_cb, r)) {
-                atomic_fetch_add(&flow.errors, 1);
-                preq_cb(r, 0, 0, 0);
-            }
+            r->groups[k] =
+                (sl_append_group_t){.log = logs[sh], .records = &r->recs[first], .n = m - first};
         }
-        preq_cb(r, 0, 0, 0); /* the request's own reference */
+        r->batch =
+            (sl_append_batch_t){.groups = r->groups, .n = (size_t)nt, .cb = preq_cb, .arg = r};
+        if (sl_storage_append_batch(st, &r->batch)) { /* refused: no callback */
+            atomic_fetch_add(&flow.errors, 1);
+            pthread_mutex_lock(&flow.mu);
+            flow.inflight_bytes--;
+            pthread_mutex_unlock(&flow.mu);
+            free(r);
+        }
         requests++;
     }
     pthread_mutex_lock(&flow.mu);
@@ -550,12 +561,14 @@ int main(int argc, char **argv) {
             g_only = argv[++i];
         else if (!strcmp(argv[i], "--many-shards") && i + 1 < argc)
             g_many_shards = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--many-small") && i + 1 < argc)
+            g_many_small = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-disk"))
             g_skip_disk = true;
         else {
             printf("usage: %s [--dir DIR] [--seconds S] [--recovery-gib G] [--shards N] [--only "
                    "disk|append|recovery|memory|open|many]\n"
-                   "       [--many-shards N] [--no-disk]\n",
+                   "       [--many-shards N] [--many-small N] [--no-disk]\n",
                    argv[0]);
             return 2;
         }
@@ -578,7 +591,7 @@ int main(int argc, char **argv) {
     if (want("memory")) bench_memory();
     if (want("open")) bench_open(g_shards);
     if (want("many")) {
-        bench_many(16);
+        if (g_many_small > 0) bench_many(g_many_small);
         bench_many(g_many_shards);
     }
     return 0;
