@@ -754,6 +754,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
     /* Take each shard's pending appends, create the files of new shards, then write. Descriptors
      * are opened only for shares written to their segment. */
     bool any_create = false;
+    size_t jtotal = 0;
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         prefetch_shard(e->scratch.batch, i, n);
@@ -784,9 +785,20 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
         s->round.index_bad = a->index_bad;
         if (s->round.create) any_create = true;
         pthread_mutex_unlock(&s->mu);
+        /* (while its lines are at hand; redone below if the chunk creates shards) */
+        jtotal += sl_file_journal_choose_one(e, s);
     }
-    if (any_create) create_new_shards(e, n);
-    sl_file_journal_choose(e, n);
+    if (any_create) {
+        create_new_shards(e, n);
+        sl_file_journal_choose(e, n);
+    } else {
+        sl_file_journal_fit(e, n, jtotal);
+    }
+    /* Shares written to their segment (direct) and shares completed with this chunk: the loops
+     * that only look for them are skipped when there are none, which spares them a visit to
+     * every shard of a chunk that went through the journal. */
+    size_t ndirect = 0, nnow = 0;
+    int jrc = 0; /* the journal's write and sync, for the round's journaled shards (last chunk) */
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         prefetch_shard(e->scratch.batch, i, n);
@@ -804,6 +816,9 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
             s->round.region) {
             s->round.deferred = true;
             e->scratch.jbatch[e->scratch.njbatch++] = s;
+        } else {
+            nnow++;
+            if (!s->round.jnl && s->round.status == 0 && s->round.region) ndirect++;
         }
     }
     /* Group commit: one fdatasync of the journal for the round's journaled shards (with its last
@@ -811,14 +826,13 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
     if (e->base.cfg.durability == SL_DURABILITY_SYNC) {
         size_t nj = 0;
         bool jused = last && e->scratch.njbatch > 0;
-        int jrc = 0;
         uint64_t jnext = 0;
         if (jused) {
             jrc = sl_file_journal_write(e, e->scratch.jbatch, e->scratch.njbatch, &jnext);
             if (!jrc) e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = e->journal.fd};
         }
         size_t first_shard_job = nj;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && ndirect; i++) {
             sl_file_shard_t *s = e->scratch.batch[i];
             if (!s->round.jnl && s->round.status == 0 && s->round.region)
                 e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = s->round.seg->fd};
@@ -830,18 +844,10 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
                 sl_file_journal_failed(e, jrc);
             else
                 e->journal.write_lsn = jnext;
-            for (size_t i = 0; i < e->scratch.njbatch; i++) {
-                sl_file_shard_t *s = e->scratch.jbatch[i];
-                if (jrc) {
-                    region_rollback(s);
-                    s->round.status = jrc;
-                } else {
-                    s->round.ok_ops = s->writer.nops;
-                }
-            }
+            /* each journaled shard learns the outcome in the completion loop below */
         }
         nj = first_shard_job;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && ndirect; i++) {
             sl_file_shard_t *s = e->scratch.batch[i];
             if (s->round.jnl || !(s->round.status == 0 && s->round.region)) continue;
             int rc = e->scratch.jobs[nj++].rc;
@@ -859,7 +865,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
      * is woken once, after the last of them (core/wakebatch.h), not by the first while the commit
      * thread races it with the next ones. */
     sl_wake_batch_begin();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && nnow; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         prefetch_shard(e->scratch.batch, i, n);
         prefetch_buffers(e->scratch.batch, i, n, PF_COMPLETE);
@@ -867,9 +873,16 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
     }
     if (last) {
         for (size_t i = 0; i < e->scratch.njbatch; i++) {
+            sl_file_shard_t *s = e->scratch.jbatch[i];
             prefetch_shard(e->scratch.jbatch, i, e->scratch.njbatch);
             prefetch_buffers(e->scratch.jbatch, i, e->scratch.njbatch, PF_COMPLETE);
-            shard_complete(e, e->scratch.jbatch[i]);
+            if (jrc) {
+                region_rollback(s);
+                s->round.status = jrc;
+            } else {
+                s->round.ok_ops = s->writer.nops;
+            }
+            shard_complete(e, s);
         }
         e->scratch.njbatch = 0;
         e->journal.round_bytes = 0;

@@ -395,6 +395,10 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
 /* Decides which of the chunk's n shards (scratch.batch) go through the journal (round.jnl),
  * counting the entries already chosen in this round (journal.round_bytes) against the ring. */
 void sl_file_journal_choose(sl_file_engine_t *e, size_t n);
+/* The same in two steps, for a loop that visits each shard anyway: each shard's choice (returns
+ * its share's bytes, 0 when it is written directly), then the chunk's fit in the ring. */
+size_t sl_file_journal_choose_one(sl_file_engine_t *e, sl_file_shard_t *s);
+void sl_file_journal_fit(sl_file_engine_t *e, size_t n, size_t total);
 /* Writes the entries of the n journaled shards (not yet synced); *next is the lsn after them. */
 int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, size_t n,
                           uint64_t *next);

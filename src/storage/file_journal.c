@@ -117,23 +117,26 @@ static size_t jnl_share_bytes(const sl_file_shard_t *s) {
     return sl_jnl_share_size(s->stream_key_len, s->shard_key_len, s->writer.buf.len);
 }
 
-/* Decides which shards of the chunk go through the journal (round.jnl). A journaled shard needs no
- * descriptor during the round, so only shares that are written to their segment (large ones, a
- * roll, a repair) open them. */
-void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        sl_file_shard_t *s = e->scratch.batch[i];
-        s->round.jnl = false;
-        if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 ||
-            s->writer.needs_truncate || s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
-            s->writer.size + s->writer.buf.len >= e->segment_bytes ||
-            s->writer.floor > s->writer.end_seq)
-            continue;
-        if (s->round.index_bad) continue; /* as the chunk took it (under mu) */
-        s->round.jnl = true;
-        total += jnl_share_bytes(s);
-    }
+/* Decides whether the shard's share may go through the journal (round.jnl, on the chunk's
+ * approval: sl_file_journal_fit): 0, or the bytes of its share in the round's entry. A journaled
+ * shard needs no descriptor during the round, so only shares that are written to their segment
+ * (large ones, a roll, a repair) open them. */
+size_t sl_file_journal_choose_one(sl_file_engine_t *e, sl_file_shard_t *s) {
+    s->round.jnl = false;
+    if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 ||
+        s->writer.needs_truncate || s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
+        s->writer.size + s->writer.buf.len >= e->segment_bytes ||
+        s->writer.floor > s->writer.end_seq)
+        return 0;
+    if (s->round.index_bad) return 0; /* as the chunk took it (under mu) */
+    s->round.jnl = true;
+    return jnl_share_bytes(s);
+}
+
+/* The chunk's n shards chose the journal for `total` bytes of shares (sl_file_journal_choose_one):
+ * they keep it if the entry fits in the ring with the round's earlier chunks, else they are all
+ * written directly. */
+void sl_file_journal_fit(sl_file_engine_t *e, size_t n, size_t total) {
     if (total == 0) return;
     uint64_t all = sl_jnl_round_size(e->journal.round_bytes + total);
     uint64_t at = e->journal.write_lsn, off = at % e->journal.cap;
@@ -145,6 +148,13 @@ void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
     /* The ring is full until the running checkpoint completes: write this chunk directly. */
     for (size_t i = 0; i < n; i++)
         e->scratch.batch[i]->round.jnl = false;
+}
+
+void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += sl_file_journal_choose_one(e, e->scratch.batch[i]);
+    sl_file_journal_fit(e, n, total);
 }
 
 /* Writes zeros up to file offset `upto` (at least GROW_BYTES more, at most the ring's end) so that
