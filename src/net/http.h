@@ -142,7 +142,7 @@ typedef struct {
     const char *tls_cert_file; /* PEM; NULL with tls_port set = self-signed written to tls_dir */
     const char *tls_key_file;
     const char *tls_dir;   /* where a generated self-signed cert/key are kept */
-    int threads;           /* network threads; 0 = one per core */
+    int threads;           /* network threads; 0 = one per core (one on <= 2 cores) */
     size_t body_max_bytes; /* larger request bodies get 413 */
     sl_http_handler_fn handler;
     void *handler_ctx;

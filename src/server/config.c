@@ -51,7 +51,8 @@ static const opt_t g_opts[] = {
      "12-digit id of the default account (every request whose access key id is not a 12-digit "
      "account id), "
      "reported in ARNs and messages"},
-    {"threads", I(threads), "0", 0, 256, NULL, "Network threads (0 = one per core)"},
+    {"threads", I(threads), "0", 0, 256, NULL,
+     "Network threads (0 = one per core, one on a machine of two cores or fewer)"},
     {"durability", S(durability), "sync", 0, 0, durability_choices,
      "sync: acknowledge after fdatasync (group commit); interval: fdatasync every "
      "flush_interval_ms; none: leave it to the OS"},

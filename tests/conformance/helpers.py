@@ -91,6 +91,9 @@ class SluiceServer:
     def __init__(self, options=None, extra_args=None, env=None, data_dir=None, port=None):
         self.binary = sluice_bin()
         self.options = dict(ZERO_DELAYS)
+        # Two network threads whatever the machine (a 2-core machine's default is one), so that
+        # the suite's connections cross threads.
+        self.options["threads"] = 2
         self.options.update(options or {})
         self.extra_args = list(extra_args or [])
         self.tmp_dir = Path(tempfile.mkdtemp(prefix="sluice-conf-"))
