@@ -188,7 +188,11 @@ void sl_file_shard_close(sl_shard_log_t *log) {
     pthread_mutex_lock(&s->mu);
     sl_file_seg_t *a = s->segs[s->nseg - 1];
     bool tail = s->tail.buf.len > 0;
-    if ((s->unsynced || s->writer.idx.len || tail) && sl_file_seg_open_fds_locked(s, a) == 0) {
+    /* ckdirty: journaled frames written out since the last checkpoint mark (an old tail written
+     * by age): the next mark no longer sees this shard, yet its checkpoint frees their journal
+     * entries, so the close makes them durable. */
+    if ((s->unsynced || s->writer.idx.len || tail || s->checkpoint.ckdirty) &&
+        sl_file_seg_open_fds_locked(s, a) == 0) {
         pthread_mutex_unlock(&s->mu);
         int trc = sl_file_shard_flush_tail(s, a, true);
         pthread_mutex_lock(&s->mu);

@@ -1396,6 +1396,93 @@ static void test_tail_writeback_off_commit_thread(void) {
     free(dir);
 }
 
+/* A shard closed after the commit thread wrote its tail out by age (an old tail, with no new index
+ * entry) and before the next checkpoint mark: the mark no longer sees the shard, so the close
+ * itself must fdatasync the segment, or the checkpoint frees the journal entries of records that
+ * are only in the page cache. The file table records a segment descriptor closed with writes no
+ * fdatasync (or syncfs) covered. */
+static atomic_int g_cc_afd = -1, g_cc_awrites, g_cc_closed_dirty;
+static atomic_bool g_cc_adirty, g_cc_closing;
+
+static int cc_open(const char *path, int flags, mode_t mode) {
+    int fd = open(path, flags | O_CLOEXEC, mode);
+    size_t n = strlen(path);
+    if (fd >= 0 && strstr(path, "/ha/") && n > 4 && strcmp(path + n - 4, ".log") == 0)
+        atomic_store(&g_cc_afd, fd);
+    return fd;
+}
+static int cc_close(int fd) {
+    if (fd >= 0 && fd == atomic_load(&g_cc_afd)) {
+        if (atomic_load(&g_cc_closing) && atomic_load(&g_cc_adirty))
+            atomic_fetch_add(&g_cc_closed_dirty, 1);
+        atomic_store(&g_cc_afd, -1);
+    }
+    return close(fd);
+}
+static ssize_t cc_pwrite(int fd, const void *buf, size_t len, off_t off) {
+    ssize_t n = pwrite(fd, buf, len, off);
+    if (fd >= 0 && fd == atomic_load(&g_cc_afd)) {
+        atomic_store(&g_cc_adirty, true);
+        atomic_fetch_add(&g_cc_awrites, 1);
+    }
+    return n;
+}
+static int cc_fdatasync(int fd) {
+    int rc = fdatasync(fd);
+    if (rc == 0 && fd >= 0 && fd == atomic_load(&g_cc_afd)) atomic_store(&g_cc_adirty, false);
+    return rc;
+}
+static int cc_syncfs(int fd) {
+    int rc = syncfs(fd);
+    if (rc == 0) atomic_store(&g_cc_adirty, false);
+    return rc;
+}
+
+static void test_close_after_age_flush(void) {
+    fprintf(stderr, "-- commit journal: closing a shard whose old tail was written out syncs it\n");
+    char *dir = new_dir();
+    sl_file_ops_t ops = sl_file_ops_posix;
+    ops.open = cc_open;
+    ops.close = cc_close;
+    ops.pwrite = cc_pwrite;
+    ops.fdatasync = cc_fdatasync;
+    ops.syncfs = cc_syncfs;
+    atomic_store(&g_cc_afd, -1);
+    atomic_store(&g_cc_awrites, 0);
+    atomic_store(&g_cc_closed_dirty, 0);
+    atomic_store(&g_cc_closing, false);
+    sl_storage_t *st = open_eng_j(dir, &ops, SL_JNL_CAPACITY_MIN);
+    sl_shard_log_t *a = NULL, *b = NULL;
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "ha", NULL, &a), 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "hb", NULL, &b), 0);
+    /* a's first records reach its segment and index through a periodic checkpoint (the header
+     * is a's first write, the tail its second) */
+    fill(a, 1, 3);
+    for (int i = 0; i < 1000 && (atomic_load(&g_cc_awrites) < 2 || atomic_load(&g_cc_adirty)); i++)
+        usleep(10000);
+    CHECK(atomic_load(&g_cc_awrites) >= 2 && !atomic_load(&g_cc_adirty));
+    /* one more record for a (its tail), then b's rounds move the journal on until the commit
+     * thread writes a's old tail out (a quarter of the ring); the periodic checkpoint is ~2 s
+     * away and half of the ring is not reached */
+    int w0 = atomic_load(&g_cc_awrites);
+    fill(a, 4, 4);
+    for (uint64_t seq = 1; atomic_load(&g_cc_awrites) == w0 && seq < 400; seq++)
+        fill(b, seq, seq);
+    CHECK(atomic_load(&g_cc_awrites) > w0);
+    atomic_store(&g_cc_closing, true);
+    sl_storage_shard_close(a);
+    atomic_store(&g_cc_closing, false);
+    CHECK_EQ_INT(atomic_load(&g_cc_closed_dirty), 0);
+    sl_storage_shard_close(b);
+    sl_storage_close(st);
+    st = open_eng_j(dir, NULL, 0);
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "ha", NULL, &a), 0);
+    verify(a, 4);
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 static void test_full_disk_restart(void) {
     fprintf(stderr, "-- full disk: journaled records survive stops and starts on the full disk\n");
     char *dir = new_dir();
@@ -1580,6 +1667,7 @@ int main(void) {
     test_journal_wide_round_crash();
     test_journal_grows_ahead();
     test_checkpoint_syncs_segments();
+    test_close_after_age_flush();
     test_tail_writeback_off_commit_thread();
     test_full_disk_restart();
     test_full_disk_recovers();
