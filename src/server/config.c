@@ -63,8 +63,9 @@ static const opt_t g_opts[] = {
      "waiting as the previous one carried plus those that queued while it committed (less one), "
      "and at the latest this long after the previous one started; writes arriving meanwhile join "
      "it (no wait when idle)"},
-    {"journal_bytes", I(journal_bytes), "134217728", 1048576, 1073741824, NULL,
-     "durability=sync: size of the shared commit journal (a ring; see docs/storage-format.md)"},
+    {"journal_bytes", I(journal_bytes), "536870912", 1048576, 1073741824, NULL,
+     "durability=sync: size of the shared commit journal (a ring; see docs/storage-format.md); a "
+     "new size takes effect at a start that finds the journal fully checkpointed"},
     {"segment_bytes", I(segment_bytes), "67108864", 1048576, 4294967296LL, NULL,
      "Roll shard log segments beyond this size"},
     {"create_stream_ms", I(create_stream_ms), "0", 0, 600000, NULL,

@@ -389,13 +389,18 @@ static int jrep_collect(sl_file_jrep_list_t *rep, const uint8_t *ent, const sl_j
     return rc;
 }
 
-/* Writes a new, empty journal (header, first checkpoint slot) over whatever journal.fd holds. */
-static int journal_create(sl_file_engine_t *e, const char *dir) {
+/* The ring capacity the configuration asks for (journal_bytes, bounded and aligned). */
+static uint64_t journal_wanted_cap(const sl_file_engine_t *e) {
     size_t want =
         e->base.cfg.journal_bytes ? e->base.cfg.journal_bytes : SL_STORAGE_JOURNAL_BYTES_DEFAULT;
     if (want < SL_JNL_CAPACITY_MIN) want = SL_JNL_CAPACITY_MIN;
     if (want > SL_STORAGE_JOURNAL_BYTES_MAX) want = SL_STORAGE_JOURNAL_BYTES_MAX;
-    e->journal.cap = want & ~(uint64_t)(SL_JNL_ALIGN - 1);
+    return want & ~(uint64_t)(SL_JNL_ALIGN - 1);
+}
+
+/* Writes a new, empty journal (header, first checkpoint slot) over whatever journal.fd holds. */
+static int journal_create(sl_file_engine_t *e, const char *dir) {
+    e->journal.cap = journal_wanted_cap(e);
     uint8_t *h = calloc(1, SL_JNL_DATA_OFF);
     if (!h) return SL_ENOMEM;
     sl_jnl_file_header_encode(h, e->journal.cap);
@@ -734,6 +739,28 @@ static int held_cmp(const void *a, const void *b) {
  * memory, readable, and the journal keeps them until the commit thread manages to write them
  * (tails.stuck refuses appends meanwhile), or until the next start. Opening thread, before the
  * engine's threads start. */
+/* A journal keeps the capacity it was created with; a different journal_bytes takes effect at a
+ * start that leaves it holding nothing (everything before its end checkpointed): it is written
+ * anew, empty, with the new capacity (and grows again during its first lap). Opening thread. */
+static int journal_apply_capacity(sl_file_engine_t *e) {
+    if (e->base.cfg.durability != SL_DURABILITY_SYNC || e->journal.fd < 0) return 0;
+    uint64_t old = e->journal.cap, want = journal_wanted_cap(e);
+    if (want == old || e->journal.write_lsn != e->journal.oldest_lsn) return 0;
+    char *dir = sl_file_path_join(e->base.cfg.data_dir, "journal");
+    if (!dir) return SL_ENOMEM;
+    int rc = journal_create(e, dir);
+    free(dir);
+    if (rc)
+        SL_ERROR("storage: commit journal %s: cannot write it anew with %" PRIu64
+                 " bytes (journal_bytes): %s",
+                 e->journal.path, want, sl_strerror(rc));
+    else
+        SL_INFO("storage: commit journal: its size is now %" PRIu64 " bytes (was %" PRIu64
+                "; journal_bytes)",
+                want, old);
+    return rc;
+}
+
 int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
     if (rep->n) qsort(rep->v, rep->n, sizeof *rep->v, jrep_cmp);
     size_t records = 0, nheld = 0;
@@ -760,14 +787,14 @@ int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
         SL_WARN("storage: commit journal: restoring %zu records of %zu shard(s) that had not "
                 "reached their segments",
                 records, nheld);
-    if (e->journal.write_lsn == e->journal.oldest_lsn) return 0;
+    if (e->journal.write_lsn == e->journal.oldest_lsn) return journal_apply_capacity(e);
     int rc = sl_file_flush_all_tails(e);
     uint64_t lsn =
         rc ? 0 : sl_file_checkpoint_mark(e); /* every tail is written: the journal's end */
     if (!rc) rc = sl_file_journal_checkpoint_sync(e, lsn);
     if (!rc) {
         sl_file_checkpoint_finish(e, lsn);
-        return 0;
+        return journal_apply_capacity(e);
     }
     /* Keep everything: the checkpoint stays where it was, the restored records stay readable from
      * memory, and the commit thread retries. */

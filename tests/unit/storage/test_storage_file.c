@@ -889,6 +889,92 @@ static void test_journal_wrap_and_crash(void) {
     free(dir);
 }
 
+/* Capacity of the journal file's header (bytes 16..23). */
+static uint64_t journal_capacity(const char *dir) {
+    char jp[700];
+    snprintf(jp, sizeof jp, "%s/journal/journal.jnl", dir);
+    uint8_t h[32] = {0};
+    int fd = open(jp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t got = pread(fd, h, sizeof h, 0);
+    close(fd);
+    return got == (ssize_t)sizeof h ? sl_le64_get(h + 16) : 0;
+}
+
+/* Appends one record of seq next[sh] to logs[sh]; 0 or the append's error. */
+static int append_next(sl_shard_log_t **logs, uint64_t *next, int sh) {
+    uint8_t buf[128];
+    size_t len = payload_of(next[sh], buf);
+    sl_record_t r = {.arrival_ms = (int64_t)(1000 + next[sh]),
+                     .key = "pk",
+                     .key_len = 2,
+                     .data = buf,
+                     .data_len = len};
+    uint64_t got = 0;
+    int rc = util_append(logs[sh], &r, 1, &got);
+    if (!rc) {
+        CHECK_EQ_INT(got, next[sh]);
+        next[sh]++;
+    }
+    return rc;
+}
+
+/* A new journal_bytes takes effect at the next start: after a crash, the old journal's records
+ * are replayed first, then the file is written anew with the new capacity; records written after
+ * that go through the new ring, and a start with the old size again changes it back. */
+static void test_journal_resize(void) {
+    fprintf(stderr, "-- commit journal: a new size takes effect at the next start\n");
+    char *dir = new_dir();
+    const char *keys[2] = {"h0", "h1"};
+    sl_shard_log_t *logs[2];
+    uint64_t next[2] = {1, 1};
+    sl_storage_t *st = open_eng_j(dir, &sl_file_ops_fault, SL_JNL_CAPACITY_MIN);
+    CHECK_EQ_INT(journal_capacity(dir), SL_JNL_CAPACITY_MIN);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", keys[i], NULL, &logs[i]), 0);
+    for (int round = 0; round < 50; round++)
+        CHECK_EQ_INT(append_next(logs, next, round % 2), 0);
+    /* Crash: from the 20th write on nothing reaches the disk; what was acknowledged before it
+     * is durable in the journal only (one record per round: tails). */
+    sl_fault_arm(SL_FAULT_CRASH, 20, false, true, 777);
+    for (int round = 0; round < 200 && !sl_fault_crashed(); round++)
+        if (append_next(logs, next, round % 2) != 0) break;
+    CHECK(sl_fault_crashed());
+    uint64_t acked[2] = {next[0] - 1, next[1] - 1};
+    for (int i = 0; i < 2; i++)
+        sl_storage_shard_close(logs[i]);
+    sl_storage_close(st);
+    sl_fault_disarm();
+
+    st = open_eng_j(dir, NULL, 2 * SL_JNL_CAPACITY_MIN);
+    CHECK_EQ_INT(journal_capacity(dir), 2 * SL_JNL_CAPACITY_MIN);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", keys[i], NULL, &logs[i]), 0);
+        sl_shard_bounds_t b;
+        sl_storage_bounds(logs[i], &b);
+        CHECK(b.next_seq - 1 >= acked[i]);
+        verify(logs[i], b.next_seq - 1);
+        next[i] = b.next_seq;
+    }
+    /* more than the old ring holds, through the new one */
+    for (int round = 0; round < 1200; round++)
+        CHECK_EQ_INT(append_next(logs, next, round % 2), 0);
+    for (int i = 0; i < 2; i++)
+        sl_storage_shard_close(logs[i]);
+    sl_storage_close(st);
+
+    st = open_eng_j(dir, NULL, SL_JNL_CAPACITY_MIN);
+    CHECK_EQ_INT(journal_capacity(dir), SL_JNL_CAPACITY_MIN);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", keys[i], NULL, &logs[i]), 0);
+        verify(logs[i], next[i] - 1);
+        sl_storage_shard_close(logs[i]);
+    }
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 /* ---- a round in many chunks ---- */
 
 #define CHUNK_SHARDS 48
@@ -1667,6 +1753,7 @@ int main(void) {
     test_journal_wide_round_crash();
     test_journal_grows_ahead();
     test_checkpoint_syncs_segments();
+    test_journal_resize();
     test_close_after_age_flush();
     test_tail_writeback_off_commit_thread();
     test_full_disk_restart();
