@@ -626,15 +626,26 @@ def test_commit_interval_groups_writes_under_load(make_server):
     # Every shard's first write creates its directory and files (several fsyncs): make them
     # before the measured part, so that only the commit window is measured.
     assert client.put_records(**wide)["FailedRecordCount"] == 0
-    time.sleep(0.4)
-    t0 = time.monotonic()
-    first = client.put_record(StreamName=name, Data=b"a", PartitionKey="k")
-    idle = time.monotonic() - t0
-    second = client.put_record(StreamName=name, Data=b"b", PartitionKey="k")
-    after_one = time.monotonic() - t0 - idle
-    assert idle < 0.08, "a write after a quiet spell waited %.3f s" % idle
-    assert after_one < 0.08, "a write after a round of one append waited %.3f s" % after_one
-    assert int(second["SequenceNumber"]) > int(first["SequenceNumber"])
+    # A write held back for the window would wait at least 0.1 s every time; a loaded machine
+    # (the suite runs in parallel) can slow one answer past 0.08 s now and then: the best of
+    # three tries is measured.
+    idle = after_one = 1.0
+    first = None
+    for tries in range(1, 4):
+        time.sleep(0.4)
+        t0 = time.monotonic()
+        a = client.put_record(StreamName=name, Data=b"a", PartitionKey="k")
+        t1 = time.monotonic()
+        b = client.put_record(StreamName=name, Data=b"b", PartitionKey="k")
+        t2 = time.monotonic()
+        assert int(b["SequenceNumber"]) > int(a["SequenceNumber"])
+        first = first or a
+        second = b
+        idle, after_one = min(idle, t1 - t0), min(after_one, t2 - t1)
+        if idle < 0.08 and after_one < 0.08:
+            break
+    assert idle < 0.08, "a write after a quiet spell waited %.3f s (best of 3)" % idle
+    assert after_one < 0.08, "a write after a round of one append waited %.3f s (best of 3)" % after_one
     # One PutRecords over the 8 shards is 8 appends; the commit thread, woken by the first, may
     # take the rest in a second round: tried until /metrics shows that one round took them all.
     for _ in range(5):
@@ -659,4 +670,4 @@ def test_commit_interval_groups_writes_under_load(make_server):
                                    ShardIteratorType="AT_SEQUENCE_NUMBER",
                                    StartingSequenceNumber=first["SequenceNumber"])["ShardIterator"]
     assert [r["Data"] for r in client.get_records(ShardIterator=it)["Records"]
-            if r["PartitionKey"] == "k" and r["Data"] != b"w"] == [b"a", b"b", b"c"]
+            if r["PartitionKey"] == "k" and r["Data"] != b"w"] == [b"a", b"b"] * tries + [b"c"]
