@@ -733,19 +733,13 @@ static int held_cmp(const void *a, const void *b) {
     return x->tail.lsn < y->tail.lsn ? -1 : x->tail.lsn > y->tail.lsn;
 }
 
-/* Restores from the journal what the segments lost: the frames become their shards' tails
- * (replay_shard), which are then written to the segments, and a checkpoint is recorded at the
- * journal's end. When they cannot be written (a full disk), no checkpoint moves: the tails stay in
- * memory, readable, and the journal keeps them until the commit thread manages to write them
- * (tails.stuck refuses appends meanwhile), or until the next start. Opening thread, before the
- * engine's threads start. */
 /* A journal keeps the capacity it was created with; a different journal_bytes takes effect at a
  * start that leaves it holding nothing (everything before its end checkpointed): it is written
  * anew, empty, with the new capacity (and grows again during its first lap). Opening thread. */
 static int journal_apply_capacity(sl_file_engine_t *e) {
     if (e->base.cfg.durability != SL_DURABILITY_SYNC || e->journal.fd < 0) return 0;
     uint64_t old = e->journal.cap, want = journal_wanted_cap(e);
-    if (want == old || e->journal.write_lsn != e->journal.oldest_lsn) return 0;
+    if (want == old || e->journal.write_lsn != e->journal.oldest_lsn || e->tails.head) return 0;
     char *dir = sl_file_path_join(e->base.cfg.data_dir, "journal");
     if (!dir) return SL_ENOMEM;
     int rc = journal_create(e, dir);
@@ -761,6 +755,12 @@ static int journal_apply_capacity(sl_file_engine_t *e) {
     return rc;
 }
 
+/* Restores from the journal what the segments lost: the frames become their shards' tails
+ * (replay_shard), which are then written to the segments, and a checkpoint is recorded at the
+ * journal's end. When they cannot be written (a full disk), no checkpoint moves: the tails stay in
+ * memory, readable, and the journal keeps them until the commit thread manages to write them
+ * (tails.stuck refuses appends meanwhile), or until the next start. Opening thread, before the
+ * engine's threads start. */
 int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
     if (rep->n) qsort(rep->v, rep->n, sizeof *rep->v, jrep_cmp);
     size_t records = 0, nheld = 0;
