@@ -903,15 +903,8 @@ static uint64_t journal_capacity(const char *dir) {
 
 /* Appends one record of seq next[sh] to logs[sh]; 0 or the append's error. */
 static int append_next(sl_shard_log_t **logs, uint64_t *next, int sh) {
-    uint8_t buf[128];
-    size_t len = payload_of(next[sh], buf);
-    sl_record_t r = {.arrival_ms = (int64_t)(1000 + next[sh]),
-                     .key = "pk",
-                     .key_len = 2,
-                     .data = buf,
-                     .data_len = len};
     uint64_t got = 0;
-    int rc = util_append(logs[sh], &r, 1, &got);
+    int rc = append_one(logs[sh], next[sh], &got);
     if (!rc) {
         CHECK_EQ_INT(got, next[sh]);
         next[sh]++;
