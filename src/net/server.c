@@ -1198,6 +1198,13 @@ static bool conn_is_idle(const sl_conn_t *c) {
     return sl_outq_bytes(&c->out) == 0;
 }
 
+/* Bytes the client sent that the loop has not read yet: a request on its way (a connection
+ * accepted just before a busy spell looks quiet since its accept while its request waits). */
+static bool conn_has_unread_input(const sl_conn_t *c) {
+    char b;
+    return recv(c->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 /* Closes the least recently active idle connection quiet for at least quiet_ms, to make room for
  * a new one. Returns true when one was closed (its descriptor is free now). */
 static bool worker_reap_idle(sl_worker_t *w, int64_t quiet_ms) {
@@ -1205,11 +1212,66 @@ static bool worker_reap_idle(sl_worker_t *w, int64_t quiet_ms) {
     int scanned = 0;
     for (sl_conn_t *c = w->conns_tail; c && scanned < SL_NET_REAP_SCAN_MAX;
          c = c->prev, scanned++) {
-        if (c->lingering || !conn_is_idle(c) || now - c->last_active_ms < quiet_ms) continue;
+        if (c->lingering || !conn_is_idle(c) || now - c->last_active_ms < quiet_ms ||
+            conn_has_unread_input(c))
+            continue;
         sl_conn_abort(c);
         return true;
     }
     return false;
+}
+
+static void worker_refused(sl_worker_t *w, const char *why, bool refused);
+
+/* A client accepted at the connection bound by a thread with no idle connection to close, on its
+ * way to the other threads in turn until one closes an idle connection for it (each thread closes
+ * only its own connections; the kernel spreads new connections over the threads' listeners
+ * regardless of where the idle ones are). It is not counted while on its way: the bound holds. */
+typedef struct {
+    sl_worker_t *to;
+    int fd;
+    int hops_left;
+    bool tls;
+} sl_handoff_t;
+
+static void conn_start(sl_worker_t *w, int fd, bool tls) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!conn_new(w, fd, tls)) close(fd);
+}
+
+static bool worker_hand_off(sl_worker_t *w, int fd, bool tls, int hops_left);
+
+static void worker_adopt(void *arg) {
+    sl_handoff_t *h = arg;
+    sl_worker_t *w = h->to;
+    int fd = h->fd, hops_left = h->hops_left;
+    bool tls = h->tls;
+    free(h);
+    if (w->stopping) {
+        close(fd);
+    } else if (server_conn_total(w->srv) < w->srv->max_connections ||
+               worker_reap_idle(w, SL_NET_REAP_QUIET_MS)) {
+        conn_start(w, fd, tls);
+    } else if (!worker_hand_off(w, fd, tls, hops_left)) {
+        close(fd);
+        worker_refused(w, "connection limit reached", true);
+    }
+}
+
+/* Passes fd to the next thread (false: no thread left to try, or no memory). */
+static bool worker_hand_off(sl_worker_t *w, int fd, bool tls, int hops_left) {
+    sl_http_server_t *srv = w->srv;
+    if (hops_left <= 0) return false;
+    sl_handoff_t *h = malloc(sizeof *h);
+    if (!h) return false;
+    sl_worker_t *to = &srv->workers[(w->index + 1) % srv->nworkers];
+    *h = (sl_handoff_t){.to = to, .fd = fd, .hops_left = hops_left - 1, .tls = tls};
+    if (sl_loop_post(to->loop, worker_adopt, h) != 0) {
+        free(h);
+        return false;
+    }
+    return true;
 }
 
 /* One warning per SL_NET_LIMIT_LOG_MS per thread, with the count of connections refused. */
@@ -1270,13 +1332,12 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
         }
         if (server_conn_total(w->srv) >= w->srv->max_connections &&
             !worker_reap_idle(w, SL_NET_REAP_QUIET_MS)) {
+            if (worker_hand_off(w, fd, tls, w->srv->nworkers - 1)) continue;
             close(fd);
             worker_refused(w, "connection limit reached", true);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (!conn_new(w, fd, tls)) close(fd);
+        conn_start(w, fd, tls);
     }
 }
 

@@ -496,6 +496,23 @@ def test_connection_bound_refuses_with_a_log_line_and_serves_new_clients(make_se
     assert "connection limit reached" in log and "max_connections 40" in log, log[-2000:]
 
 
+def test_connection_bound_serves_new_clients_whichever_thread_holds_the_idle_ones(make_server):
+    # Each network thread closes only its own idle connections, and the kernel spreads new clients
+    # over the threads regardless of where the idle ones are: a thread with none to close passes
+    # the client to another. The clients are made first so that their calls follow each other
+    # closely (each call opens a connection that is not quiet yet when the next one arrives).
+    srv = server_with(make_server, max_connections=16)
+    clients = [client_for(srv, read_timeout=5) for _ in range(16)]
+    idle = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(16)]
+    try:
+        assert settle(idle) == 0  # all 16 accepted, and quiet long enough to be closed for others
+        for c in clients:
+            c.list_streams()  # without the hand-over: "Connection was closed" once a thread runs out
+    finally:
+        for s in idle:
+            s.close()
+
+
 class LowFdServer(SluiceServer):
     """A server started under a small descriptor limit (prlimit keeps the pid: it execs)."""
 
