@@ -148,19 +148,45 @@ def verify(client, acked, shard_count):
     return sum(len(r) for r in stored.values())
 
 
-@pytest.mark.parametrize("shard_count,options,rounds,batch_max", [
-    (SHARDS, {"durability": "sync"}, ROUNDS, 60),
-    (32, {"durability": "sync", "journal_bytes": "1048576"}, max(1, ROUNDS // 2), 60),
-    (512, {"durability": "sync", "shard_limit": "100000"}, max(1, ROUNDS // 2), 500),
-], ids=["2-shards", "32-shards-1MiB-journal", "512-shards-wide-batches"])
-def test_acknowledged_records_survive_sigkill(shard_count, options, rounds, batch_max):
+def journal_capacity(data_dir):
+    """The ring capacity recorded in the commit journal's file header (bytes 16..23)."""
+    files = [f for f in (Path(data_dir) / "journal").iterdir() if f.is_file()]
+    assert len(files) == 1, files
+    with open(files[0], "rb") as f:
+        head = f.read(32)
+    assert head[:8] == b"SLUICEJN", head
+    return int.from_bytes(head[16:24], "little")
+
+
+@pytest.mark.parametrize("shard_count,options,rounds,batch_max,journal_sizes", [
+    (SHARDS, {"durability": "sync"}, ROUNDS, 60, None),
+    (32, {"durability": "sync", "journal_bytes": "1048576"}, max(1, ROUNDS // 2), 60, None),
+    (512, {"durability": "sync", "shard_limit": "100000"}, max(1, ROUNDS // 2), 500, None),
+    # --journal-bytes changed at every restart: each start replays the journal written with the
+    # other size, then writes it anew with its own.
+    (32, {"durability": "sync"}, max(2, ROUNDS // 2), 60, [1048576, 3145728]),
+], ids=["2-shards", "32-shards-1MiB-journal", "512-shards-wide-batches",
+        "32-shards-journal-resized"])
+def test_acknowledged_records_survive_sigkill(shard_count, options, rounds, batch_max,
+                                              journal_sizes):
     rng = random.Random(int(os.environ.get("SLUICE_CRASH_SEED", str(int(time.time())))))
     srv = SluiceServer(options=options)
     acked = []
     ids = IdSource()
     ok = False
+    def set_journal_size(round_no):
+        if journal_sizes:
+            srv.options["journal_bytes"] = str(journal_sizes[round_no % len(journal_sizes)])
+
+    def check_journal_size():
+        if journal_sizes:
+            assert journal_capacity(srv.data_dir) == int(srv.options["journal_bytes"]), (
+                srv.stderr_tail())
+
     try:
+        set_journal_size(0)
         srv.start()
+        check_journal_size()
         create_stream_and_wait(client_for(srv), STREAM, shard_count)
         rounds_done = 0
         for round_no in range(rounds):
@@ -183,7 +209,9 @@ def test_acknowledged_records_survive_sigkill(shard_count, options, rounds, batc
                              "(re)start; last client error: %s; stderr:\n%s"
                              % (round_no, writers[0].last_error, srv.stderr_tail()))
             rounds_done += 1
+            set_journal_size(round_no + 1)
             srv.start()  # same port, same data directory: recovery must succeed
+            check_journal_size()
         assert rounds_done == rounds
 
         client = client_for(srv)
