@@ -313,6 +313,7 @@ static void engine_free(sl_file_engine_t *e) {
     pthread_cond_destroy(&e->checkpoint.cond);
     pthread_mutex_destroy(&e->tails.mu);
     free(e->scratch.batch);
+    free(e->scratch.round);
     free(e->scratch.jobs);
     free(e->scratch.djobs);
     free(e->scratch.jbatch);

@@ -74,16 +74,26 @@ static void engine_set_failed(sl_file_engine_t *e, int code) {
 /* ---------------------------------------------------------------------------------------------
  * Appends */
 
-void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
-    /* s->mu held. A batch touching hundreds of shards pushes each with one compare-and-swap; the
-     * queue mutex is taken only to wake the commit thread: for the append that reaches the count
-     * it waits for (`want`, during a group commit window), else for a push onto an empty stack.
-     * It checks both under that mutex after publishing `want` (sequentially consistent, as are
-     * the counter and the push here), so neither wake-up can be missed. */
-    sl_file_engine_t *e = s->eng;
+/* The count of queued appends, and whether the append that made it should wake the commit thread
+ * (it reaches the count the commit thread waits for during a group commit window). */
+static bool dirty_count(sl_file_engine_t *e) {
     size_t queued = atomic_fetch_add(&e->dirty.queued, 1) + 1;
-    size_t want = atomic_load(&e->dirty.want);
-    bool wake = queued == want;
+    return queued == atomic_load(&e->dirty.want);
+}
+
+static void dirty_wake(sl_file_engine_t *e) {
+    pthread_mutex_lock(&e->dirty.mu);
+    pthread_cond_signal(&e->dirty.cond);
+    pthread_mutex_unlock(&e->dirty.mu);
+}
+
+void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
+    /* s->mu held. The queue mutex is taken only to wake the commit thread: for the append that
+     * reaches the count it waits for (`want`, during a group commit window), else for a push onto
+     * an empty stack. It checks both under that mutex after publishing `want` (sequentially
+     * consistent, as are the counter and the push here), so neither wake-up can be missed. */
+    sl_file_engine_t *e = s->eng;
+    bool wake = dirty_count(e);
     if (!s->in_dirty) {
         s->in_dirty = true;
         sl_file_shard_t *head = atomic_load_explicit(&e->dirty.stack, memory_order_relaxed);
@@ -94,22 +104,91 @@ void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
         /* Within a window the commit thread wakes by itself at its end. */
         if (head == NULL && atomic_load(&e->dirty.want) == 0) wake = true;
     }
-    if (wake) {
-        pthread_mutex_lock(&e->dirty.mu);
-        pthread_cond_signal(&e->dirty.cond);
-        pthread_mutex_unlock(&e->dirty.mu);
+    if (wake) dirty_wake(e);
+}
+
+/* A batch's share of sl_file_enqueue_dirty_locked: counts the append and notes s in the set (the
+ * set is pushed, and the commit thread woken if need be, by dirty_push_set). s->mu held. */
+static void dirty_add_locked(sl_file_shard_t *s, sl_file_dirty_set_t *set) {
+    if (dirty_count(s->eng)) set->wake = true;
+    if (!s->in_dirty) {
+        s->in_dirty = true;
+        set->shards[set->n++] = s;
     }
 }
 
-/* Takes every queued shard, the last pushed first: shards are independent (each one's appends
- * stay in order in its pending buffer), so the list is not reversed, which would cost one more
- * cache miss per shard in a wide round. */
-static sl_file_shard_t *dirty_take(sl_file_engine_t *e) {
-    return atomic_exchange_explicit(&e->dirty.stack, NULL, memory_order_acquire);
+/* Pushes a batch's set with one compare-and-swap (frees it when it holds no shard); the same
+ * wake-up rules as a single push. */
+static void dirty_push_set(sl_file_engine_t *e, sl_file_dirty_set_t *set) {
+    bool wake = set->wake;
+    if (set->n == 0) {
+        free(set);
+    } else {
+        sl_file_dirty_set_t *head = atomic_load_explicit(&e->dirty.sets, memory_order_relaxed);
+        do {
+            set->next = head;
+        } while (!atomic_compare_exchange_weak_explicit(
+            &e->dirty.sets, &head, set, memory_order_seq_cst, memory_order_relaxed));
+        if (head == NULL && atomic_load(&e->dirty.want) == 0) wake = true;
+    }
+    if (wake) dirty_wake(e);
 }
 
 static bool dirty_any(sl_file_engine_t *e) {
-    return atomic_load(&e->dirty.stack) != NULL; /* after storing dirty.want: see the appends */
+    /* after storing dirty.want: see the appends */
+    return atomic_load(&e->dirty.stack) != NULL || atomic_load(&e->dirty.sets) != NULL;
+}
+
+/* Everything queued: both stacks, taken whole. */
+typedef struct {
+    sl_file_shard_t *list;
+    sl_file_dirty_set_t *sets;
+} dirty_taken_t;
+
+static dirty_taken_t dirty_take(sl_file_engine_t *e) {
+    return (dirty_taken_t){
+        .list = atomic_exchange_explicit(&e->dirty.stack, NULL, memory_order_acquire),
+        .sets = atomic_exchange_explicit(&e->dirty.sets, NULL, memory_order_acquire)};
+}
+
+/* Puts every taken shard into scratch.round (freeing the sets) and returns their count. Shards
+ * are independent (each one's appends stay in order in its pending buffer), so neither stack is
+ * put in order. A set's array is read in order (the single pushes' list costs one cache miss per
+ * shard to walk). Everything is gathered before any chunk runs: a shard taken into a chunk may be
+ * queued again (its dirty_next rewritten) as soon as the chunk takes its appends. */
+static size_t dirty_gather(sl_file_engine_t *e, dirty_taken_t t) {
+    sl_file_shard_t *list = t.list;
+    sl_file_dirty_set_t *sets = t.sets;
+    size_t n = 0;
+    while (list || sets) {
+        if (n == e->scratch.round_cap) {
+            size_t cap = e->scratch.round_cap ? 2 * e->scratch.round_cap : 1024;
+            sl_file_shard_t **r = realloc(e->scratch.round, cap * sizeof *r);
+            SL_ASSERT(r != NULL); /* a few pointers per shard; nothing sensible to do without */
+            e->scratch.round = r;
+            e->scratch.round_cap = cap;
+        }
+        if (list) {
+            e->scratch.round[n++] = list;
+            __builtin_prefetch(&list->mu, 1);
+            __builtin_prefetch(&list->pending, 1);
+            __builtin_prefetch(&list->writer, 1);
+            list = list->dirty_next;
+            continue;
+        }
+        size_t room = e->scratch.round_cap - n, k = SL_MIN(room, sets->n);
+        memcpy(e->scratch.round + n, sets->shards, k * sizeof *sets->shards);
+        n += k;
+        if (k < sets->n) {
+            memmove(sets->shards, sets->shards + k, (sets->n - k) * sizeof *sets->shards);
+            sets->n -= k;
+        } else {
+            sl_file_dirty_set_t *next = sets->next;
+            free(sets);
+            sets = next;
+        }
+    }
+    return n;
 }
 
 /* Admission of `bytes` more pending bytes: the engine's failed and full-disk states and the
@@ -130,9 +209,10 @@ static int append_admit(sl_file_engine_t *e, size_t bytes) {
 }
 
 /* Frames n records (bytes in all) into the shard's pending buffer with one op and queues the shard
- * for the commit thread. 0, SL_ECLOSED or SL_ENOMEM (nothing queued). */
+ * for the commit thread (through `set` when not NULL). 0, SL_ECLOSED or SL_ENOMEM (nothing
+ * queued). */
 static int shard_queue(sl_file_shard_t *s, const sl_record_t *records, size_t n, size_t bytes,
-                       sl_append_cb cb, void *arg, int64_t now_ms) {
+                       sl_append_cb cb, void *arg, int64_t now_ms, sl_file_dirty_set_t *set) {
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     if (s->closing) {
@@ -164,7 +244,10 @@ static int shard_queue(sl_file_shard_t *s, const sl_record_t *records, size_t n,
     s->pending.buf.len += bytes;
     s->pending.ops[s->pending.n++] = (sl_file_op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};
     s->last_use_ms = now_ms;
-    sl_file_enqueue_dirty_locked(s);
+    if (set)
+        dirty_add_locked(s, set);
+    else
+        sl_file_enqueue_dirty_locked(s);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -178,7 +261,7 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     if (sl_frame_batch_bytes(records, n, &bytes) != 0) return SL_EINVAL;
     int rc = append_admit(e, bytes);
     if (rc) return rc;
-    rc = shard_queue(s, records, n, bytes, cb, arg, sl_time_mono_ms());
+    rc = shard_queue(s, records, n, bytes, cb, arg, sl_time_mono_ms(), NULL);
     if (rc) atomic_fetch_sub(&e->pending_bytes, bytes);
     return rc;
 }
@@ -240,13 +323,20 @@ int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
         return sl_storage_batch_queued(b, 0, first_rc ? first_rc : rc);
     }
     int64_t now = sl_time_mono_ms();
+    /* The shards go to the commit thread as one set (a single group as a single push). Without
+     * memory for the set, one push each. */
+    sl_file_dirty_set_t *set = b->n > 1 ? malloc(sizeof *set + b->n * sizeof set->shards[0]) : NULL;
+    if (set) {
+        set->n = 0;
+        set->wake = false;
+    }
     for (size_t i = 0; i < b->n; i++) {
         sl_append_group_t *g = &b->groups[i];
         sl_file_shard_t *s = (sl_file_shard_t *)g->log;
         append_prefetch(b, i);
         size_t bytes = 0;
         (void)sl_frame_batch_bytes(g->records, g->n, &bytes);
-        rc = shard_queue(s, g->records, g->n, bytes, NULL, g, now);
+        rc = shard_queue(s, g->records, g->n, bytes, NULL, g, now, set);
         if (rc == 0) {
             g->queued = true;
             queued++;
@@ -257,6 +347,7 @@ int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
         atomic_fetch_sub(&e->pending_bytes, bytes);
         atomic_fetch_sub_explicit(&b->pending_, 1, memory_order_acq_rel);
     }
+    if (set) dirty_push_set(e, set);
     return sl_storage_batch_queued(b, queued, first_rc);
 }
 
@@ -922,9 +1013,9 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
     sl_wake_batch_end();
 }
 
-/* One commit round over every shard with work, in chunks of at most SL_STORAGE_ROUND_SHARDS_MAX
- * shards so that the descriptors it needs stay bounded. */
-static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
+/* One commit round over the n shards of scratch.round, in chunks of at most
+ * SL_STORAGE_ROUND_SHARDS_MAX shards so that the descriptors it needs stay bounded. */
+static void commit_round(sl_file_engine_t *e, size_t total) {
     /* A chunk's shards hold their active segment's two descriptors at once: keep a chunk within a
      * quarter of the budget. */
     size_t chunk_max = (size_t)SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->fds.max / 8));
@@ -936,21 +1027,12 @@ static void commit_round(sl_file_engine_t *e, sl_file_shard_t *list) {
         e->scratch.batch = b;
         e->scratch.batch_cap = chunk_max;
     }
-    while (list) {
-        /* One walk of the list: a shard taken into a chunk may be queued again (its dirty_next
-         * rewritten) as soon as the chunk takes its appends, so the walk is done first. */
-        size_t n = 0;
-        while (list && n < chunk_max) {
-            e->scratch.batch[n++] = list;
-            /* Each step of the walk waits for one shard's line; fetch the lines the chunk's
-             * first pass needs meanwhile, so that their misses overlap with the walk's. */
-            __builtin_prefetch(&list->mu, 1);
-            __builtin_prefetch(&list->pending, 1);
-            __builtin_prefetch(&list->writer, 1);
-            list = list->dirty_next;
-        }
+    for (size_t done = 0; done < total;) {
+        size_t n = SL_MIN(chunk_max, total - done);
+        memcpy(e->scratch.batch, e->scratch.round + done, n * sizeof *e->scratch.batch);
+        done += n;
         if (atomic_load(&e->fds.open) + 2 * (int)n > e->fds.max) sl_file_fd_sweep(e);
-        commit_chunk(e, n, list == NULL);
+        commit_chunk(e, n, done == total);
     }
     sl_metric_add(g_m.rounds, 1);
     sl_metric_observe(g_m.round_time, (double)(sl_time_mono_ns() - t0) / 1e6);
@@ -1083,16 +1165,17 @@ void *sl_file_commit_main(void *arg) {
         }
         atomic_store(&e->dirty.want, 0);
         if (commit_gap > 0 && dirty_any(e)) last_round = sl_time_mono_ns();
-        sl_file_shard_t *list = dirty_take(e);
+        dirty_taken_t round = dirty_take(e);
+        bool took = round.list || round.sets;
         /* The next round waits for as many appends as this one takes plus those that queue
          * while it commits, less one (less 1/16 of a large round), so that the target follows the
          * load down. The count is approximate (an append racing with the take may be counted for
          * either round): it only decides when to start, never what a round carries. */
-        size_t taken = list ? atomic_exchange(&e->dirty.queued, 0) : 0;
+        size_t taken = took ? atomic_exchange(&e->dirty.queued, 0) : 0;
         bool stop = e->stop;
         pthread_mutex_unlock(&e->dirty.mu);
-        if (list) {
-            commit_round(e, list);
+        if (took) {
+            commit_round(e, dirty_gather(e, round));
             /* Closed-loop writers come back once answered: the next round also waits for this
              * round's appends, beside those that queued while it committed. Otherwise N
              * connections settle into two halves that take turns (each round starts at once with
@@ -1111,7 +1194,7 @@ void *sl_file_commit_main(void *arg) {
         }
         sl_file_tail_age_flush(e);
         sl_file_checkpoint_poll(e, now);
-        if (interval_mode && (now >= next_flush || (stop && !list))) {
+        if (interval_mode && (now >= next_flush || (stop && !took))) {
             interval_flush(e);
             next_flush = now + interval;
         }
@@ -1122,7 +1205,7 @@ void *sl_file_commit_main(void *arg) {
             sl_file_fd_sweep(e);
         }
         pthread_mutex_lock(&e->dirty.mu);
-        if (stop && !list && !dirty_any(e)) break;
+        if (stop && !took && !dirty_any(e)) break;
     }
     pthread_mutex_unlock(&e->dirty.mu);
     return NULL;

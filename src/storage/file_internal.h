@@ -32,6 +32,7 @@
 typedef struct sl_file_engine sl_file_engine_t;
 
 typedef struct sl_file_shard sl_file_shard_t;
+typedef struct sl_file_dirty_set sl_file_dirty_set_t;
 
 typedef struct {
     uint64_t base_seq;
@@ -185,14 +186,16 @@ struct sl_file_engine {
         int max; /* descriptor budget of segment/index files (see sl_file_engine_fd_budget) */
         atomic_int open; /* segment and index descriptors held in sl_file_seg_t */
     } fds;
-    /* Shards with pending appends, for the commit thread: a lock-free stack (appends push with
-     * one compare-and-swap, the commit thread takes it whole); mu and cond only wake the commit
-     * thread when the stack was empty or when `queued` reaches `want` (lock order: shard ->
-     * dirty.mu). */
+    /* Shards with pending appends, for the commit thread: two lock-free stacks, one of shards
+     * (a single append pushes its shard with one compare-and-swap) and one of sets (a batch
+     * append pushes the shards it queued as one array), each taken whole by the commit thread;
+     * mu and cond only wake the commit thread when a stack was empty or when `queued` reaches
+     * `want` (lock order: shard -> dirty.mu). */
     struct {
         pthread_mutex_t mu;
         pthread_cond_t cond;
         _Atomic(sl_file_shard_t *) stack;
+        _Atomic(sl_file_dirty_set_t *) sets;
         /* Round start (sl_file_commit_main): appends queued since the last take, and the count
          * the commit thread waits for (0 = it does not wait for a count). */
         atomic_size_t queued, want;
@@ -220,6 +223,8 @@ struct sl_file_engine {
     struct {
         sl_file_shard_t **batch;
         size_t batch_cap;
+        sl_file_shard_t **round; /* every shard of the round, taken from the two stacks */
+        size_t round_cap;
         sl_file_sync_job_t *jobs;
         size_t jobs_cap;
         sl_file_sync_job_t *djobs; /* directory syncs of the shards created in the current chunk */
@@ -371,6 +376,14 @@ int sl_file_engine_fd_budget(void);
 /* file_commit.c */
 /* Queues s for the commit thread; s->mu held (takes dirty.mu). */
 void sl_file_enqueue_dirty_locked(sl_file_shard_t *s);
+
+/* The shards a batch append queued (those it found off the queue), pushed as one node. */
+struct sl_file_dirty_set {
+    sl_file_dirty_set_t *next;
+    size_t n;
+    bool wake; /* an append of the batch reached the count the commit thread waits for */
+    sl_file_shard_t *shards[];
+};
 /* The backend's append (backend.h, sl_storage_append). */
 int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
                    void *arg);
