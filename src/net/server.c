@@ -1242,21 +1242,28 @@ static void conn_start(sl_worker_t *w, int fd, bool tls) {
 
 static bool worker_hand_off(sl_worker_t *w, int fd, bool tls, int hops_left);
 
+/* A new client under the bound, or at the bound once an idle connection of this thread made room,
+ * else handed to the next thread (hops_left more), else refused. */
+static void worker_admit(sl_worker_t *w, int fd, bool tls, int hops_left) {
+    if (server_conn_total(w->srv) < w->srv->max_connections ||
+        worker_reap_idle(w, SL_NET_REAP_QUIET_MS)) {
+        conn_start(w, fd, tls);
+    } else if (!worker_hand_off(w, fd, tls, hops_left)) {
+        close(fd);
+        worker_refused(w, "connection limit reached", true);
+    }
+}
+
 static void worker_adopt(void *arg) {
     sl_handoff_t *h = arg;
     sl_worker_t *w = h->to;
     int fd = h->fd, hops_left = h->hops_left;
     bool tls = h->tls;
     free(h);
-    if (w->stopping) {
+    if (w->stopping)
         close(fd);
-    } else if (server_conn_total(w->srv) < w->srv->max_connections ||
-               worker_reap_idle(w, SL_NET_REAP_QUIET_MS)) {
-        conn_start(w, fd, tls);
-    } else if (!worker_hand_off(w, fd, tls, hops_left)) {
-        close(fd);
-        worker_refused(w, "connection limit reached", true);
-    }
+    else
+        worker_admit(w, fd, tls, hops_left);
 }
 
 /* Passes fd to the next thread (false: no thread left to try, or no memory). */
@@ -1330,14 +1337,7 @@ static void worker_on_accept(sl_loop_io_t *io, uint32_t events) {
             close(fd);
             continue;
         }
-        if (server_conn_total(w->srv) >= w->srv->max_connections &&
-            !worker_reap_idle(w, SL_NET_REAP_QUIET_MS)) {
-            if (worker_hand_off(w, fd, tls, w->srv->nworkers - 1)) continue;
-            close(fd);
-            worker_refused(w, "connection limit reached", true);
-            continue;
-        }
-        conn_start(w, fd, tls);
+        worker_admit(w, fd, tls, w->srv->nworkers - 1);
     }
 }
 
