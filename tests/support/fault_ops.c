@@ -20,23 +20,56 @@ static long g_writes; /* pwrite calls since arm */
 static long g_syncs;  /* fdatasync/fsync calls since arm */
 static bool g_sticky, g_lose, g_crashed;
 static unsigned g_seed;
-/* Lowest offset written through each fd since its last sync, or -1. */
-static off_t g_unsynced[FAULT_FDS_MAX];
-/* Writes through each fd so far: a sync forgets the unsynced writes only if none came while it
- * ran (another thread's write during the sync may not be covered by it). */
-static unsigned long g_wgen[FAULT_FDS_MAX];
-static bool g_unsynced_init;
+/* The writes through each fd since they were last covered by a sync, as ranges: a power loss may
+ * damage each of them, never what a sync covered (a ring file, like the commit journal, has
+ * synced data after unsynced data). Each range keeps the global count of writes at its write: a
+ * sync covers the writes counted before it started (another thread's write during the sync may
+ * not be covered by it). */
+#define FAULT_RANGES_MAX 32
+typedef struct {
+    off_t off, end;
+    unsigned long seq;
+} fault_range_t;
+typedef struct {
+    fault_range_t r[FAULT_RANGES_MAX];
+    int n;
+} fault_unsynced_t;
+static fault_unsynced_t *g_unsynced[FAULT_FDS_MAX];
+static unsigned long g_wseq; /* writes so far */
 
-static void unsynced_init_locked(void) {
-    if (g_unsynced_init) return;
-    for (size_t i = 0; i < FAULT_FDS_MAX; i++)
-        g_unsynced[i] = -1;
-    g_unsynced_init = true;
+static void unsynced_forget_locked(int fd) {
+    free(g_unsynced[fd]);
+    g_unsynced[fd] = NULL;
+}
+
+/* A write of [off, end) through fd. With too many ranges they become one covering them all,
+ * counted as written now (a later sync still covers it; an earlier one no longer would). */
+static void unsynced_add_locked(int fd, off_t off, off_t end) {
+    fault_unsynced_t *u = g_unsynced[fd];
+    if (!u && !(u = g_unsynced[fd] = calloc(1, sizeof *u))) return;
+    unsigned long seq = ++g_wseq;
+    if (u->n == FAULT_RANGES_MAX) {
+        for (int i = 0; i < u->n; i++) {
+            if (u->r[i].off < off) off = u->r[i].off;
+            if (u->r[i].end > end) end = u->r[i].end;
+        }
+        u->n = 0;
+    }
+    u->r[u->n++] = (fault_range_t){.off = off, .end = end, .seq = seq};
+}
+
+/* A sync of fd that started when g_wseq was `seen` succeeded. */
+static void unsynced_covered_locked(int fd, unsigned long seen) {
+    fault_unsynced_t *u = g_unsynced[fd];
+    if (!u) return;
+    int k = 0;
+    for (int i = 0; i < u->n; i++)
+        if (u->r[i].seq > seen) u->r[k++] = u->r[i];
+    u->n = k;
 }
 
 void sl_fault_arm(sl_fault_kind_t kind, long nth, bool sticky, bool lose_unsynced, unsigned seed) {
     pthread_mutex_lock(&g_fault_mu);
-    unsynced_init_locked();
     g_kind = kind;
     g_nth = nth < 1 ? 1 : nth;
     g_writes = 0;
@@ -76,29 +109,33 @@ static unsigned fault_rand_locked(void) {
     return (g_seed >> 8) & 0xffffff;
 }
 
-/* Damages what was written since the last sync of every tracked fd, as a power loss may. */
+/* Damages what was written since the last sync of every tracked fd, as a power loss may: within
+ * each unsynced write, from a random point to its end (a torn append may also shorten the file:
+ * nothing after it was written). */
 static void lose_unsynced_locked(void) {
     for (int fd = 0; fd < FAULT_FDS_MAX; fd++) {
-        off_t from = g_unsynced[fd];
-        if (from < 0) continue;
-        g_unsynced[fd] = -1;
-        struct stat st;
-        if (fstat(fd, &st) != 0 || st.st_size <= from) continue;
-        off_t cut = from + (off_t)(fault_rand_locked() % (unsigned)(st.st_size - from + 1));
-        unsigned how = fault_rand_locked() % 3;
-        if (how == 0) {
-            if (ftruncate(fd, cut) != 0) continue;
-        } else {
+        fault_unsynced_t *u = g_unsynced[fd];
+        if (!u) continue;
+        for (int i = 0; i < u->n; i++) {
+            struct stat st;
+            if (fstat(fd, &st) != 0 || st.st_size <= u->r[i].off) continue;
+            off_t from = u->r[i].off, end = u->r[i].end < st.st_size ? u->r[i].end : st.st_size;
+            off_t cut = from + (off_t)(fault_rand_locked() % (unsigned)(end - from + 1));
+            unsigned how = fault_rand_locked() % 3;
+            if (how == 0 && end == st.st_size) {
+                if (ftruncate(fd, cut) != 0) continue;
+                continue;
+            }
             char buf[4096];
-            for (off_t off = cut; off < st.st_size;) {
-                size_t n = (size_t)(st.st_size - off < (off_t)sizeof buf ? st.st_size - off
-                                                                         : (off_t)sizeof buf);
-                for (size_t i = 0; i < n; i++)
-                    buf[i] = how == 1 ? 0 : (char)fault_rand_locked();
+            for (off_t off = cut; off < end;) {
+                size_t n = (size_t)(end - off < (off_t)sizeof buf ? end - off : (off_t)sizeof buf);
+                for (size_t k = 0; k < n; k++)
+                    buf[k] = how == 2 ? (char)fault_rand_locked() : 0;
                 if (pwrite(fd, buf, n, off) != (ssize_t)n) break;
                 off += (off_t)n;
             }
         }
+        unsynced_forget_locked(fd);
     }
 }
 
@@ -113,8 +150,7 @@ static int fault_open(const char *path, int flags, mode_t mode) {
     int fd = open(path, flags | O_CLOEXEC, mode);
     if (fd >= 0 && fd < FAULT_FDS_MAX) {
         pthread_mutex_lock(&g_fault_mu);
-        unsynced_init_locked();
-        g_unsynced[fd] = -1;
+        unsynced_forget_locked(fd);
         pthread_mutex_unlock(&g_fault_mu);
     }
     return fd;
@@ -123,8 +159,7 @@ static int fault_open(const char *path, int flags, mode_t mode) {
 static int fault_close(int fd) {
     if (fd >= 0 && fd < FAULT_FDS_MAX) {
         pthread_mutex_lock(&g_fault_mu);
-        unsynced_init_locked();
-        g_unsynced[fd] = -1;
+        unsynced_forget_locked(fd);
         pthread_mutex_unlock(&g_fault_mu);
     }
     return close(fd);
@@ -132,7 +167,6 @@ static int fault_close(int fd) {
 
 static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
     pthread_mutex_lock(&g_fault_mu);
-    unsynced_init_locked();
     if (g_crashed) {
         pthread_mutex_unlock(&g_fault_mu);
         errno = EIO;
@@ -151,9 +185,7 @@ static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
     if (hit && n == g_nth && kind == SL_FAULT_SHORT) todo = len / 2;
     if (hit && n == g_nth && kind == SL_FAULT_CRASH) todo = len ? fault_rand_locked() % len : 0;
     ssize_t w = todo ? pwrite(fd, buf, todo, off) : 0;
-    if (w > 0 && fd < FAULT_FDS_MAX && (g_unsynced[fd] < 0 || off < g_unsynced[fd]))
-        g_unsynced[fd] = off;
-    if (w > 0 && fd < FAULT_FDS_MAX) g_wgen[fd]++;
+    if (w > 0 && fd >= 0 && fd < FAULT_FDS_MAX) unsynced_add_locked(fd, off, off + w);
     if (hit && n == g_nth && kind == SL_FAULT_CRASH) {
         g_crashed = true;
         if (g_lose) lose_unsynced_locked();
@@ -169,9 +201,9 @@ static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
     return w;
 }
 
-static int fault_sync_common(int fd, int (*real)(int)) {
+/* A sync of fd (all_fds: of the file system) covers the writes counted before it started. */
+static int fault_sync_common(int fd, int (*real)(int), bool all_fds) {
     pthread_mutex_lock(&g_fault_mu);
-    unsynced_init_locked();
     if (g_crashed) {
         pthread_mutex_unlock(&g_fault_mu);
         errno = EIO;
@@ -183,7 +215,7 @@ static int fault_sync_common(int fd, int (*real)(int)) {
         errno = EIO;
         return -1;
     }
-    unsigned long gen = fd >= 0 && fd < FAULT_FDS_MAX ? g_wgen[fd] : 0;
+    unsigned long seen = g_wseq;
     pthread_mutex_unlock(&g_fault_mu);
     int rc = real(fd);
     pthread_mutex_lock(&g_fault_mu);
@@ -194,28 +226,26 @@ static int fault_sync_common(int fd, int (*real)(int)) {
         errno = EIO;
         return -1;
     }
-    if (rc == 0 && fd >= 0 && fd < FAULT_FDS_MAX && g_wgen[fd] == gen) g_unsynced[fd] = -1;
+    if (rc == 0 && all_fds) {
+        for (int i = 0; i < FAULT_FDS_MAX; i++)
+            unsynced_covered_locked(i, seen);
+    } else if (rc == 0 && fd >= 0 && fd < FAULT_FDS_MAX) {
+        unsynced_covered_locked(fd, seen);
+    }
     pthread_mutex_unlock(&g_fault_mu);
     return rc;
 }
 
 static int fault_fdatasync(int fd) {
-    return fault_sync_common(fd, fdatasync);
+    return fault_sync_common(fd, fdatasync, false);
 }
 
 /* syncfs makes every file durable: like a sync of each tracked descriptor. */
 static int fault_syncfs(int fd) {
-    int rc = fault_sync_common(fd, syncfs);
-    if (rc == 0) {
-        pthread_mutex_lock(&g_fault_mu);
-        for (size_t i = 0; i < FAULT_FDS_MAX; i++)
-            g_unsynced[i] = -1;
-        pthread_mutex_unlock(&g_fault_mu);
-    }
-    return rc;
+    return fault_sync_common(fd, syncfs, true);
 }
 static int fault_fsync(int fd) {
-    return fault_sync_common(fd, fsync);
+    return fault_sync_common(fd, fsync, false);
 }
 
 static bool fault_dead(void) {

@@ -13,9 +13,11 @@
  *   SHORT: it writes half of its bytes and returns that count (later writes succeed);
  *   CRASH: it writes a prefix of its bytes, then the "process dies": every later mutating call
  *          (pwrite, fdatasync, fsync, ftruncate, unlink, rename, mkdir, open with O_CREAT) fails
- *          with EIO. With `lose_unsynced`, data written since each file's last fdatasync/fsync is
- *          also damaged on disk (truncated, zero-filled or overwritten with garbage, chosen by the
- *          seed) as after a power loss.
+ *          with EIO. With `lose_unsynced`, each write not covered by a later fdatasync/fsync/
+ *          syncfs of its file (one that started after it) is also damaged on disk from a random
+ *          point to its end (zero-filled, overwritten with garbage, or cut off when it ends the
+ *          file; chosen by the seed), as after a power loss; synced data is never damaged, even
+ *          where it follows an unsynced write in the file (a ring like the commit journal).
  * Also: SYNC_EIO makes the Nth fdatasync/fsync fail with EIO (sticky as above).
  * The state is process-global (the table has no context pointer); arm/disarm from one thread. */
 typedef enum {
