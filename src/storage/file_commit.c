@@ -151,42 +151,36 @@ static dirty_taken_t dirty_take(sl_file_engine_t *e) {
         .sets = atomic_exchange_explicit(&e->dirty.sets, NULL, memory_order_acquire)};
 }
 
+static void round_reserve(sl_file_engine_t *e, size_t need) {
+    if (need <= e->scratch.round_cap) return;
+    size_t cap = SL_MAX(need, e->scratch.round_cap ? 2 * e->scratch.round_cap : 1024);
+    sl_file_shard_t **r = realloc(e->scratch.round, cap * sizeof *r);
+    SL_ASSERT(r != NULL); /* a few pointers per shard; nothing sensible to do without */
+    e->scratch.round = r;
+    e->scratch.round_cap = cap;
+}
+
 /* Puts every taken shard into scratch.round (freeing the sets) and returns their count. Shards
  * are independent (each one's appends stay in order in its pending buffer), so neither stack is
  * put in order. A set's array is read in order (the single pushes' list costs one cache miss per
  * shard to walk). Everything is gathered before any chunk runs: a shard taken into a chunk may be
  * queued again (its dirty_next rewritten) as soon as the chunk takes its appends. */
 static size_t dirty_gather(sl_file_engine_t *e, dirty_taken_t t) {
-    sl_file_shard_t *list = t.list;
-    sl_file_dirty_set_t *sets = t.sets;
     size_t n = 0;
-    while (list || sets) {
-        if (n == e->scratch.round_cap) {
-            size_t cap = e->scratch.round_cap ? 2 * e->scratch.round_cap : 1024;
-            sl_file_shard_t **r = realloc(e->scratch.round, cap * sizeof *r);
-            SL_ASSERT(r != NULL); /* a few pointers per shard; nothing sensible to do without */
-            e->scratch.round = r;
-            e->scratch.round_cap = cap;
-        }
-        if (list) {
-            e->scratch.round[n++] = list;
-            __builtin_prefetch(&list->mu, 1);
-            __builtin_prefetch(&list->pending, 1);
-            __builtin_prefetch(&list->writer, 1);
-            list = list->dirty_next;
-            continue;
-        }
-        size_t room = e->scratch.round_cap - n, k = SL_MIN(room, sets->n);
-        memcpy(e->scratch.round + n, sets->shards, k * sizeof *sets->shards);
-        n += k;
-        if (k < sets->n) {
-            memmove(sets->shards, sets->shards + k, (sets->n - k) * sizeof *sets->shards);
-            sets->n -= k;
-        } else {
-            sl_file_dirty_set_t *next = sets->next;
-            free(sets);
-            sets = next;
-        }
+    for (sl_file_shard_t *s = t.list; s; s = s->dirty_next) {
+        round_reserve(e, n + 1);
+        e->scratch.round[n++] = s;
+        __builtin_prefetch(&s->mu, 1);
+        __builtin_prefetch(&s->pending, 1);
+        __builtin_prefetch(&s->writer, 1);
+    }
+    while (t.sets) {
+        sl_file_dirty_set_t *set = t.sets;
+        round_reserve(e, n + set->n);
+        memcpy(e->scratch.round + n, set->shards, set->n * sizeof *set->shards);
+        n += set->n;
+        t.sets = set->next;
+        free(set);
     }
     return n;
 }

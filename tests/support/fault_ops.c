@@ -122,10 +122,7 @@ static void lose_unsynced_locked(void) {
             off_t from = u->r[i].off, end = u->r[i].end < st.st_size ? u->r[i].end : st.st_size;
             off_t cut = from + (off_t)(fault_rand_locked() % (unsigned)(end - from + 1));
             unsigned how = fault_rand_locked() % 3;
-            if (how == 0 && end == st.st_size) {
-                if (ftruncate(fd, cut) != 0) continue;
-                continue;
-            }
+            if (how == 0 && end == st.st_size && ftruncate(fd, cut) == 0) continue;
             char buf[4096];
             for (off_t off = cut; off < end;) {
                 size_t n = (size_t)(end - off < (off_t)sizeof buf ? end - off : (off_t)sizeof buf);
