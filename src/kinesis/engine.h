@@ -29,6 +29,7 @@
 #include "kinesis/throttle.h"
 #include "storage/backend.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,29 +50,33 @@ typedef struct {
 } sl_ktags_t;
 
 typedef struct sl_kshard {
+    /* The fields a put reads or writes come first, in the struct's first two cache lines (it is
+     * allocated 64-byte aligned): with thousands of shards each record's shard is a cache miss
+     * away, and a put touches these for every record (route: start; group: id, index, log,
+     * created_ms; claim: seq_reserved, seq_claimed; inflight). */
     sl_kstream_t *stream;
     uint32_t index;
-    char id[24];          /* shardId-000000000000 */
-    sl_u128_t start, end; /* hash key range, inclusive */
-    char start_dec[40], end_dec[40];
-    int64_t created_ms;
-    int64_t closed_ms;               /* 0 = open */
-    int32_t parent, adjacent_parent; /* shard indexes, -1 = none */
-    sl_shard_log_t *log;             /* owned */
     /* Appends handed to storage and not completed yet (atomic). A closed shard has ended only
      * when readers are caught up AND none is in flight: an append accepted just before a split
      * or merge commits after the parent was closed, and must still be read from the parent. */
     int inflight;
-    /* Reader-pool jobs using `log` without the engine lock (atomic; counted under the read lock):
-     * the background thread closes the log only while this is 0 and it holds the write lock. */
-    int readers;
+    char id[24];         /* shardId-000000000000 */
+    sl_shard_log_t *log; /* owned */
+    int64_t created_ms;
+    int64_t closed_ms;    /* 0 = open */
+    sl_u128_t start, end; /* hash key range, inclusive */
     /* Sequence reservation (docs/storage-format.md, "Sequence reservations"): storage never hands
      * out a seq >= seq_reserved, a bound the catalog holds before it is raised here, so a log that
      * loses records at rest never reuses their seqs. seq_claimed is an upper bound of the next seq
      * storage assigns: the tip at open plus every record handed to storage since. seq_written is
      * the catalog's seq_written (records below it were committed). All atomic. */
     uint64_t seq_reserved, seq_claimed, seq_written;
-    uint64_t seq_tip;     /* the committed tip as last reported by storage (atomic) */
+    uint64_t seq_tip; /* the committed tip as last reported by storage (atomic) */
+    char start_dec[40], end_dec[40];
+    int32_t parent, adjacent_parent; /* shard indexes, -1 = none */
+    /* Reader-pool jobs using `log` without the engine lock (atomic; counted under the read lock):
+     * the background thread closes the log only while this is 0 and it holds the write lock. */
+    int readers;
     uint64_t seq_start;   /* the seq this run's first record gets at least (set at open) */
     uint64_t seq_raising; /* (reserve thread) the reservation being persisted, 0 = none */
     int seq_persist;      /* atomic flag: the reserve thread should persist this shard's bounds */
@@ -82,6 +87,8 @@ typedef struct sl_kshard {
     uint64_t seen_bytes, seen_records;
     int64_t hot_since_ms, cold_since_ms; /* 0 = not hot / not cold */
 } sl_kshard_t;
+static_assert(offsetof(sl_kshard_t, seq_tip) + sizeof(uint64_t) <= 128,
+              "the put path's fields of sl_kshard_t fit its first two cache lines");
 
 /* The catalog's backup (catalog.db.bak, for `sluice repair`) is refreshed once control-plane
  * changes have been quiet this long, and at the latest this long after the first pending one. */

@@ -110,11 +110,13 @@ static uint64_t big_divmod_1e19(big_t *a, int top) {
     return rem;
 }
 
-/* "00".."99": two digits per table look-up. */
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+/* "00".."99": two digits per table look-up (put8 on other machines). */
 static const char digit_pairs[201] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
+#endif
 
 /* Writes v < 10^8 as exactly 8 digits. On little-endian machines all eight at once (SWAR): split
  * into two 4-digit lanes of 32 bits, each into two 2-digit lanes of 16 bits, each into two digits
@@ -138,44 +140,32 @@ static inline void put8(char *out, uint32_t v) {
 #endif
 }
 
-/* Writes v < 10^19 as exactly 19 digits (leading zeros kept). */
-static inline void put19(char *out, uint64_t v) {
-    uint64_t t = v / 100000000;
-    uint32_t top = (uint32_t)(t / 100000000); /* < 1000 */
-    out[0] = (char)('0' + top / 100);
-    memcpy(out + 1, digit_pairs + 2 * (top % 100), 2);
-    put8(out + 3, (uint32_t)(t % 100000000));
-    put8(out + 11, (uint32_t)(v % 100000000));
-}
+/* 56 digits = 7 limbs of 8: every number the layout holds is in [2^185, 1.5 * 2^185), so it
+ * always has 56 digits. */
+#define RUN_LIMBS 7
+#define RUN_DIGITS (RUN_LIMBS * 8)
+#define E8 UINT64_C(100000000)
 
-/* Writes a in decimal, NUL-terminated; returns the length. Works in chunks of 19 digits. */
-static size_t big_to_dec(big_t a, char out[64]) {
-    uint64_t parts[4]; /* base 10^19 digits, least significant first; 2^192 < 10^76 */
-    int np = 0;
-    int top = 2;
-    while (top > 0 && a.w[top] == 0)
-        top--;
-    while (top > 0 || a.w[0] >= DEC_CHUNK) {
-        parts[np++] = big_divmod_1e19(&a, top);
-        while (top > 0 && a.w[top] == 0)
-            top--;
-    }
-    parts[np++] = a.w[0];
-    SL_ASSERT(np <= (int)SL_ARRAY_LEN(parts));
-    char first[19];
-    put19(first, parts[np - 1]);
-    size_t skip = 0;
-    while (skip < 18 && first[skip] == '0')
-        skip++;
-    size_t n = 19 - skip;
-    memcpy(out, first + skip, n);
-    for (int i = np - 2; i >= 0; i--) {
-        put19(out + n, parts[i]);
-        n += 19;
-    }
-    SL_ASSERT(n < 64);
-    out[n] = '\0';
-    return n;
+/* A number of the layout in base 10^8, least significant limb first, and as its 56 digits (out,
+ * NUL-terminated). Two divisions by 10^19 split it into 19 + 19 + 18 digits; the limbs are cut
+ * from those with 64-bit divisions by constants, and each limb printed 8 digits at a time. */
+static void layout_to_dec(big_t a, uint32_t limb[RUN_LIMBS], char out[64]) {
+    uint64_t p0 = big_divmod_1e19(&a, 2); /* digits 0..18 */
+    uint64_t p1 = big_divmod_1e19(&a, 1); /* digits 19..37 */
+    uint64_t p2 = a.w[0];                 /* digits 38..55 */
+    SL_ASSERT(a.w[1] == 0 && a.w[2] == 0 && p2 >= UINT64_C(100000000000000000) &&
+              p2 < UINT64_C(1000000000000000000));
+    uint64_t t = p0 / E8, u = p1 / 100000, w = p2 / 100;
+    limb[0] = (uint32_t)(p0 % E8);
+    limb[1] = (uint32_t)(t % E8);
+    limb[2] = (uint32_t)(t / E8 + (p1 % 100000) * 1000); /* digits 16..18 of p0, 0..4 of p1 */
+    limb[3] = (uint32_t)(u % E8);
+    limb[4] = (uint32_t)(u / E8 + (p2 % 100) * 1000000); /* digits 13..18 of p1, 0..1 of p2 */
+    limb[5] = (uint32_t)(w % E8);
+    limb[6] = (uint32_t)(w / E8);
+    for (int i = 0; i < RUN_LIMBS; i++)
+        put8(out + (RUN_LIMBS - 1 - i) * 8, limb[i]);
+    out[RUN_DIGITS] = '\0';
 }
 
 /* ORs the low `bits` bits of v into a at bit position pos. */
@@ -195,7 +185,8 @@ static uint64_t hex_slice(const char *hex, size_t from, size_t to) {
     return v;
 }
 
-size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]) {
+/* sl_seqnum_format, also giving the limbs (for a run). */
+static size_t format_limbs(const sl_seqnum_t *s, char out[64], uint32_t limb[RUN_LIMBS]) {
     if (s->counter > SL_SEQNUM_COUNTER_MAX || s->shard_index > SL_SEQNUM_SHARD_INDEX_MAX ||
         s->shard_created_s < 0 || s->shard_created_s > SL_SEQNUM_SECONDS_MAX || s->record_s < 0 ||
         s->record_s > SL_SEQNUM_SECONDS_MAX) {
@@ -213,29 +204,19 @@ size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]) {
     big_put(&v, s->shard_index, 4, 32);
     big_put(&v, 2, 0, 4);
     /* Every value of the layout is in [2^185, 1.5 * 2^185): always 56 digits. */
-    size_t n = big_to_dec(v, out);
-    SL_ASSERT(n == 56);
-    return n;
+    layout_to_dec(v, limb, out);
+    return RUN_DIGITS;
 }
 
-/* 56 digits = 7 limbs of 8: every number the layout holds is in [2^185, 1.5 * 2^185), so it
- * always has 56 digits; the limb path is nevertheless used only when that holds. */
-#define RUN_LIMBS 7
-#define RUN_DIGITS (RUN_LIMBS * 8)
+size_t sl_seqnum_format(const sl_seqnum_t *s, char out[64]) {
+    uint32_t limb[RUN_LIMBS];
+    return format_limbs(s, out, limb);
+}
 
 size_t sl_seqnum_run_init(sl_seqnum_run_t *run, const sl_seqnum_t *s) {
     SL_ASSERT(run && s);
     run->cur = *s;
-    run->len = sl_seqnum_format(s, run->text);
-    if (run->len == RUN_DIGITS) {
-        for (int i = 0; i < RUN_LIMBS; i++) {
-            const char *d = run->text + (RUN_LIMBS - 1 - i) * 8;
-            uint32_t v = 0;
-            for (int k = 0; k < 8; k++)
-                v = v * 10 + (uint32_t)(d[k] - '0');
-            run->limb[i] = v;
-        }
-    }
+    run->len = format_limbs(s, run->text, run->limb);
     return run->len;
 }
 
