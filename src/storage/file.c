@@ -8,8 +8,9 @@
  * before writing their first records (create_new_shards), so CreateStream with thousands of
  * shards costs no disk I/O.
  *
- * Appends copy their records, framed, into the shard's pending buffer and return. One commit
- * thread takes the pending buffers of every shard with work and assigns sequence numbers. With
+ * An append call frames its records into one buffer of its own (a request, queued with one
+ * compare-and-swap; no shard state is touched) and returns. One commit thread takes every queued
+ * request, hands each append to its shard and assigns sequence numbers. With
  * durability=sync, small shares of a round go to the shared commit journal (one pwrite and one
  * fdatasync for the whole round, however many shards it touches) and stay in the shard's tail
  * until they are written to the segment without a sync; large shares are written to their
@@ -304,8 +305,9 @@ static int file_stream_delete(sl_storage_t *st, const char *stream_key) {
  * sl_storage_open_file. */
 static void engine_free(sl_file_engine_t *e) {
     pthread_mutex_destroy(&e->registry.mu);
-    pthread_mutex_destroy(&e->dirty.mu);
-    pthread_cond_destroy(&e->dirty.cond);
+    pthread_mutex_destroy(&e->reqs.mu);
+    pthread_cond_destroy(&e->reqs.cond);
+    pthread_cond_destroy(&e->reqs.done_cond);
     pthread_mutex_destroy(&e->sync.mu);
     pthread_cond_destroy(&e->sync.work);
     pthread_cond_destroy(&e->sync.done);
@@ -314,6 +316,7 @@ static void engine_free(sl_file_engine_t *e) {
     pthread_mutex_destroy(&e->tails.mu);
     free(e->scratch.batch);
     free(e->scratch.round);
+    free(e->scratch.wiov);
     free(e->scratch.jobs);
     free(e->scratch.djobs);
     free(e->scratch.jbatch);
@@ -330,10 +333,10 @@ static void engine_free(sl_file_engine_t *e) {
 
 static void file_close(sl_storage_t *st) {
     sl_file_engine_t *e = (sl_file_engine_t *)st;
-    pthread_mutex_lock(&e->dirty.mu);
+    pthread_mutex_lock(&e->reqs.mu);
     e->stop = true;
-    pthread_cond_signal(&e->dirty.cond);
-    pthread_mutex_unlock(&e->dirty.mu);
+    pthread_cond_signal(&e->reqs.cond);
+    pthread_mutex_unlock(&e->reqs.mu);
     pthread_join(e->commit_thread, NULL);
     if (e->checkpoint.started) {
         pthread_mutex_lock(&e->checkpoint.mu);
@@ -431,8 +434,9 @@ int sl_storage_open_file(const sl_storage_config_t *cfg, sl_storage_t **out) {
         return SL_ENOMEM;
     }
     pthread_mutex_init(&e->registry.mu, NULL);
-    pthread_mutex_init(&e->dirty.mu, NULL);
-    pthread_cond_init(&e->dirty.cond, NULL);
+    pthread_mutex_init(&e->reqs.mu, NULL);
+    pthread_cond_init(&e->reqs.cond, NULL);
+    pthread_cond_init(&e->reqs.done_cond, NULL);
     pthread_mutex_init(&e->sync.mu, NULL);
     pthread_cond_init(&e->sync.work, NULL);
     pthread_cond_init(&e->sync.done, NULL);

@@ -1,6 +1,7 @@
-/* Appends and commit rounds of the segment-file engine (overview in file.c): appends frame their
- * records into the shard's pending buffer; the commit thread takes the pending buffers of every
- * shard with work, in chunks, creates the files of new shards, writes each shard's share
+/* Appends and commit rounds of the segment-file engine (overview in file.c): an append call frames
+ * its records into one buffer of its own (a request) and queues it without touching any shard;
+ * the commit thread takes every queued request, hands each append to its shard, and works through
+ * the round's shards in chunks: creates the files of new shards, writes each shard's share
  * (rolling full segments), makes the round durable (one fdatasync of the journal and one per
  * directly written shard, in parallel on the sync pool: group commit) and completes the appends.
  * Also the interval flush (durability=interval) and the commit thread's loop. */
@@ -74,81 +75,52 @@ static void engine_set_failed(sl_file_engine_t *e, int code) {
 /* ---------------------------------------------------------------------------------------------
  * Appends */
 
-/* The count of queued appends, and whether the append that made it should wake the commit thread
- * (it reaches the count the commit thread waits for during a group commit window). */
-static bool dirty_count(sl_file_engine_t *e) {
-    size_t queued = atomic_fetch_add(&e->dirty.queued, 1) + 1;
-    return queued == atomic_load(&e->dirty.want);
-}
-
-static void dirty_wake(sl_file_engine_t *e) {
-    pthread_mutex_lock(&e->dirty.mu);
-    pthread_cond_signal(&e->dirty.cond);
-    pthread_mutex_unlock(&e->dirty.mu);
-}
-
-void sl_file_enqueue_dirty_locked(sl_file_shard_t *s) {
-    /* s->mu held. The queue mutex is taken only to wake the commit thread: for the append that
-     * reaches the count it waits for (`want`, during a group commit window), else for a push onto
-     * an empty stack. It checks both under that mutex after publishing `want` (sequentially
-     * consistent, as are the counter and the push here), so neither wake-up can be missed. */
-    sl_file_engine_t *e = s->eng;
-    bool wake = dirty_count(e);
-    if (!s->in_dirty) {
-        s->in_dirty = true;
-        sl_file_shard_t *head = atomic_load_explicit(&e->dirty.stack, memory_order_relaxed);
-        do {
-            s->dirty_next = head;
-        } while (!atomic_compare_exchange_weak_explicit(
-            &e->dirty.stack, &head, s, memory_order_seq_cst, memory_order_relaxed));
-        /* Within a window the commit thread wakes by itself at its end. */
-        if (head == NULL && atomic_load(&e->dirty.want) == 0) wake = true;
-    }
-    if (wake) dirty_wake(e);
-}
-
-/* A batch's share of sl_file_enqueue_dirty_locked: counts the append and notes s in the set (the
- * set is pushed, and the commit thread woken if need be, by dirty_push_set). s->mu held. */
-static void dirty_add_locked(sl_file_shard_t *s, sl_file_dirty_set_t *set) {
-    if (dirty_count(s->eng)) set->wake = true;
-    if (!s->in_dirty) {
-        s->in_dirty = true;
-        set->shards[set->n++] = s;
+/* Pushes an append call's request with one compare-and-swap; its appends count one each. The
+ * queue mutex is taken only to wake the commit thread: for the push whose appends reach the count
+ * it waits for (`want`, during a group commit window), else for a push onto an empty stack. It
+ * checks both under that mutex after publishing `want` (sequentially consistent, as are the
+ * counter and the push here), so neither wake-up can be missed. */
+static void req_push(sl_file_engine_t *e, sl_file_req_t *r) {
+    uint64_t before = atomic_fetch_add(&e->reqs.pushed, r->nops);
+    uint64_t want = atomic_load(&e->reqs.want);
+    bool wake = want && before < want && before + r->nops >= want;
+    sl_file_req_t *head = atomic_load_explicit(&e->reqs.stack, memory_order_relaxed);
+    do {
+        r->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&e->reqs.stack, &head, r, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    /* Within a window the commit thread wakes by itself at its end. */
+    if (head == NULL && atomic_load(&e->reqs.want) == 0) wake = true;
+    if (wake) {
+        pthread_mutex_lock(&e->reqs.mu);
+        pthread_cond_signal(&e->reqs.cond);
+        pthread_mutex_unlock(&e->reqs.mu);
     }
 }
 
-/* Pushes a batch's set with one compare-and-swap (frees it when it holds no shard); the same
- * wake-up rules as a single push. */
-static void dirty_push_set(sl_file_engine_t *e, sl_file_dirty_set_t *set) {
-    bool wake = set->wake;
-    if (set->n == 0) {
-        free(set);
-    } else {
-        sl_file_dirty_set_t *head = atomic_load_explicit(&e->dirty.sets, memory_order_relaxed);
-        do {
-            set->next = head;
-        } while (!atomic_compare_exchange_weak_explicit(
-            &e->dirty.sets, &head, set, memory_order_seq_cst, memory_order_relaxed));
-        if (head == NULL && atomic_load(&e->dirty.want) == 0) wake = true;
-    }
-    if (wake) dirty_wake(e);
+void sl_file_request_round_locked(sl_file_shard_t *s) {
+    sl_file_req_t *r = malloc(sizeof *r + sizeof r->ops[0]);
+    if (!r) return; /* roll_requested stays set: the shard's next round rolls */
+    r->nops = 1;
+    r->ops[0] = (sl_file_op_t){.shard = s};
+    req_push(s->eng, r);
 }
 
-static bool dirty_any(sl_file_engine_t *e) {
-    /* after storing dirty.want: see the appends */
-    return atomic_load(&e->dirty.stack) != NULL || atomic_load(&e->dirty.sets) != NULL;
+void sl_file_wait_queued(sl_file_engine_t *e) {
+    /* (the commit thread would wait for the round it is in: a close from an append's callback) */
+    SL_ASSERT(!pthread_equal(pthread_self(), e->commit_thread));
+    uint64_t upto = atomic_load(&e->reqs.pushed);
+    pthread_mutex_lock(&e->reqs.mu);
+    e->reqs.closers++;
+    while (e->reqs.done < upto)
+        pthread_cond_wait(&e->reqs.done_cond, &e->reqs.mu);
+    e->reqs.closers--;
+    pthread_mutex_unlock(&e->reqs.mu);
 }
 
-/* Everything queued: both stacks, taken whole. */
-typedef struct {
-    sl_file_shard_t *list;
-    sl_file_dirty_set_t *sets;
-} dirty_taken_t;
-
-static dirty_taken_t dirty_take(sl_file_engine_t *e) {
-    return (dirty_taken_t){
-        .list = atomic_exchange_explicit(&e->dirty.stack, NULL, memory_order_acquire),
-        .sets = atomic_exchange_explicit(&e->dirty.sets, NULL, memory_order_acquire)};
+static bool reqs_any(sl_file_engine_t *e) {
+    /* after storing reqs.want: see the appends */
+    return atomic_load(&e->reqs.stack) != NULL;
 }
 
 static void round_reserve(sl_file_engine_t *e, size_t need) {
@@ -160,27 +132,48 @@ static void round_reserve(sl_file_engine_t *e, size_t need) {
     e->scratch.round_cap = cap;
 }
 
-/* Puts every taken shard into scratch.round (freeing the sets) and returns their count. Shards
- * are independent (each one's appends stay in order in its pending buffer), so neither stack is
- * put in order. A set's array is read in order (the single pushes' list costs one cache miss per
- * shard to walk). Everything is gathered before any chunk runs: a shard taken into a chunk may be
- * queued again (its dirty_next rewritten) as soon as the chunk takes its appends. */
-static size_t dirty_gather(sl_file_engine_t *e, dirty_taken_t t) {
-    size_t n = 0;
-    for (sl_file_shard_t *s = t.list; s; s = s->dirty_next) {
-        round_reserve(e, n + 1);
-        e->scratch.round[n++] = s;
-        __builtin_prefetch(&s->mu, 1);
-        __builtin_prefetch(&s->pending, 1);
-        __builtin_prefetch(&s->writer, 1);
+/* With thousands of shards, the shard of each append is a cache miss away: the gather fetches the
+ * writer state of the shard GATHER_PREFETCH_AHEAD appends ahead. */
+#define GATHER_PREFETCH_AHEAD 8
+
+/* Hands the appends of the taken requests (the stack, newest first) to their shards in the order
+ * they were queued: each shard's appends of the round become a list (writer.ops), and each shard
+ * goes once into scratch.round. Returns the shard count; the requests, oldest first, are left in
+ * *fifo (freed when the round ends) and the count of their appends in *nops. */
+static size_t reqs_gather(sl_file_engine_t *e, sl_file_req_t *stack, sl_file_req_t **fifo,
+                          size_t *nops) {
+    sl_file_req_t *list = NULL;
+    size_t k = 0, n = 0;
+    while (stack) {
+        sl_file_req_t *next = stack->next;
+        stack->next = list;
+        list = stack;
+        k += stack->nops;
+        stack = next;
     }
-    while (t.sets) {
-        sl_file_dirty_set_t *set = t.sets;
-        round_reserve(e, n + set->n);
-        memcpy(e->scratch.round + n, set->shards, set->n * sizeof *set->shards);
-        n += set->n;
-        t.sets = set->next;
-        free(set);
+    *fifo = list;
+    *nops = k;
+    for (sl_file_req_t *r = list; r; r = r->next) {
+        for (size_t i = 0; i < r->nops; i++) {
+            if (i + GATHER_PREFETCH_AHEAD < r->nops)
+                __builtin_prefetch(&r->ops[i + GATHER_PREFETCH_AHEAD].shard->writer, 1);
+            sl_file_op_t *op = &r->ops[i];
+            sl_file_shard_t *s = op->shard;
+            if (!s->writer.listed) {
+                s->writer.listed = true;
+                round_reserve(e, n + 1);
+                e->scratch.round[n++] = s;
+            }
+            if (op->n == 0) continue; /* only a round asked for */
+            op->next = NULL;
+            if (s->writer.last_op)
+                s->writer.last_op->next = op;
+            else
+                s->writer.ops = op;
+            s->writer.last_op = op;
+            s->writer.nops++;
+            s->writer.bytes += op->bytes;
+        }
     }
     return n;
 }
@@ -202,49 +195,15 @@ static int append_admit(sl_file_engine_t *e, size_t bytes) {
     return 0;
 }
 
-/* Frames n records (bytes in all) into the shard's pending buffer with one op and queues the shard
- * for the commit thread (through `set` when not NULL). 0, SL_ECLOSED or SL_ENOMEM (nothing
- * queued). */
-static int shard_queue(sl_file_shard_t *s, const sl_record_t *records, size_t n, size_t bytes,
-                       sl_append_cb cb, void *arg, int64_t now_ms, sl_file_dirty_set_t *set) {
-    int rc = 0;
-    pthread_mutex_lock(&s->mu);
-    if (s->closing) {
-        rc = SL_ECLOSED;
-        goto out;
-    }
-    if (s->pending.n == s->pending.cap) {
-        size_t cap = s->pending.cap ? s->pending.cap * 2 : 16;
-        sl_file_op_t *p = realloc(s->pending.ops, cap * sizeof *p);
-        if (!p) {
-            rc = SL_ENOMEM;
-            goto out;
-        }
-        s->pending.ops = p;
-        s->pending.cap = cap;
-    }
-    uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->pending.buf, bytes);
-    if (!dst) {
-        s->pending.buf.failed = false;
-        rc = SL_ENOMEM;
-        goto out;
-    }
+/* Frames n records into dst (sl_frame_batch_bytes bytes): payload checksums are computed here, on
+ * the caller's thread; the commit thread finishes each frame with its seq and arrival time. */
+static void frame_records(uint8_t *dst, const sl_record_t *records, size_t n) {
     for (size_t i = 0; i < n; i++) {
         sl_record_t r = records[i];
         if (!r.attributes) r.attributes_len = 0;
         sl_frame_prepare(dst, &r);
         dst += sl_frame_size(r.key_len, r.attributes_len, r.data_len);
     }
-    s->pending.buf.len += bytes;
-    s->pending.ops[s->pending.n++] = (sl_file_op_t){.cb = cb, .arg = arg, .n = n, .bytes = bytes};
-    s->last_use_ms = now_ms;
-    if (set)
-        dirty_add_locked(s, set);
-    else
-        sl_file_enqueue_dirty_locked(s);
-out:
-    pthread_mutex_unlock(&s->mu);
-    return rc;
 }
 
 int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
@@ -255,48 +214,27 @@ int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl
     if (sl_frame_batch_bytes(records, n, &bytes) != 0) return SL_EINVAL;
     int rc = append_admit(e, bytes);
     if (rc) return rc;
-    rc = shard_queue(s, records, n, bytes, cb, arg, sl_time_mono_ms(), NULL);
-    if (rc) atomic_fetch_sub(&e->pending_bytes, bytes);
-    return rc;
+    sl_file_req_t *r = malloc(sizeof *r + sizeof r->ops[0] + bytes);
+    if (!r) {
+        atomic_fetch_sub(&e->pending_bytes, bytes);
+        return SL_ENOMEM;
+    }
+    uint8_t *frames = (uint8_t *)(r->ops + 1);
+    frame_records(frames, records, n);
+    r->nops = 1;
+    r->ops[0] =
+        (sl_file_op_t){.shard = s, .frames = frames, .cb = cb, .arg = arg, .n = n, .bytes = bytes};
+    req_push(e, r);
+    return 0;
 }
 
-/* With thousands of shards each group's shard is a few cache misses away: its lock and pending
- * appends, and the buffers they point to, which the group's frames are copied into. The copy's
- * stores miss, and the locked instructions that follow (the lock, the dirty queue) wait for them:
- * a batch fetches the shard's lines APPEND_PREFETCH_AHEAD groups ahead, and the ends of its
- * buffers half as far (their addresses read without the lock: only fetched, never used). */
-#define APPEND_PREFETCH_AHEAD 8
-
-static inline void append_prefetch(const sl_append_batch_t *b, size_t i) {
-    if (i + APPEND_PREFETCH_AHEAD < b->n) {
-        const sl_file_shard_t *a =
-            (const sl_file_shard_t *)b->groups[i + APPEND_PREFETCH_AHEAD].log;
-        __builtin_prefetch(&a->mu, 1);
-        __builtin_prefetch(&a->pending, 1);
-        __builtin_prefetch(&a->in_dirty, 1);
-    }
-    if (i + APPEND_PREFETCH_AHEAD / 2 < b->n) {
-        const sl_file_shard_t *a =
-            (const sl_file_shard_t *)b->groups[i + APPEND_PREFETCH_AHEAD / 2].log;
-        const sl_file_op_t *ops = __atomic_load_n(&a->pending.ops, __ATOMIC_RELAXED);
-        size_t n = __atomic_load_n(&a->pending.n, __ATOMIC_RELAXED);
-        const char *data = __atomic_load_n(&a->pending.buf.data, __ATOMIC_RELAXED);
-        size_t len = __atomic_load_n(&a->pending.buf.len, __ATOMIC_RELAXED);
-        if (ops) __builtin_prefetch(ops + n, 1);
-        if (data) {
-            __builtin_prefetch(data + len, 1);
-            __builtin_prefetch(data + len + 64, 1);
-            __builtin_prefetch(data + len + 128, 1);
-        }
-    }
-}
-
-/* Every group is queued on its shard as one op without a callback of its own (cb NULL, arg the
- * group); shard_complete finishes the group and the last one runs the batch's callback. The
- * engine's admission is checked once for the whole batch. */
+/* The whole call is one request: every group is framed into its buffer and becomes an append to
+ * its shard without a callback of its own (cb NULL, arg the group); shard_complete finishes the
+ * group and the last one runs the batch's callback. The engine's admission is checked once for
+ * the whole batch. */
 int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
     sl_file_engine_t *e = (sl_file_engine_t *)st;
-    size_t total = 0, queued = 0;
+    size_t total = 0;
     int first_rc = 0;
     for (size_t i = 0; i < b->n; i++) {
         sl_append_group_t *g = &b->groups[i];
@@ -309,6 +247,14 @@ int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
         total += bytes;
     }
     int rc = first_rc ? 0 : append_admit(e, total);
+    sl_file_req_t *r = NULL;
+    if (!first_rc && !rc) {
+        r = malloc(sizeof *r + b->n * sizeof r->ops[0] + total);
+        if (!r) {
+            atomic_fetch_sub(&e->pending_bytes, total);
+            rc = SL_ENOMEM;
+        }
+    }
     if (first_rc || rc) {
         for (size_t i = 0; i < b->n; i++)
             if (!b->groups[i].status) b->groups[i].status = first_rc ? SL_EINVAL : rc;
@@ -316,33 +262,20 @@ int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b) {
         atomic_store(&b->pending_, 1);
         return sl_storage_batch_queued(b, 0, first_rc ? first_rc : rc);
     }
-    int64_t now = sl_time_mono_ms();
-    /* The shards go to the commit thread as one set (a single group as a single push). Without
-     * memory for the set, one push each. */
-    sl_file_dirty_set_t *set = b->n > 1 ? malloc(sizeof *set + b->n * sizeof set->shards[0]) : NULL;
-    if (set) {
-        set->n = 0;
-        set->wake = false;
-    }
+    uint8_t *dst = (uint8_t *)(r->ops + b->n);
     for (size_t i = 0; i < b->n; i++) {
         sl_append_group_t *g = &b->groups[i];
-        sl_file_shard_t *s = (sl_file_shard_t *)g->log;
-        append_prefetch(b, i);
         size_t bytes = 0;
         (void)sl_frame_batch_bytes(g->records, g->n, &bytes);
-        rc = shard_queue(s, g->records, g->n, bytes, NULL, g, now, set);
-        if (rc == 0) {
-            g->queued = true;
-            queued++;
-            continue;
-        }
-        g->status = rc;
-        if (!first_rc) first_rc = rc;
-        atomic_fetch_sub(&e->pending_bytes, bytes);
-        atomic_fetch_sub_explicit(&b->pending_, 1, memory_order_acq_rel);
+        frame_records(dst, g->records, g->n);
+        r->ops[i] = (sl_file_op_t){
+            .shard = (sl_file_shard_t *)g->log, .frames = dst, .arg = g, .n = g->n, .bytes = bytes};
+        g->queued = true;
+        dst += bytes;
     }
-    if (set) dirty_push_set(e, set);
-    return sl_storage_batch_queued(b, queued, first_rc);
+    r->nops = b->n;
+    req_push(e, r);
+    return sl_storage_batch_queued(b, b->n, 0);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -435,8 +368,9 @@ unseal:
     return rc;
 }
 
-static void region_begin(sl_file_shard_t *s, size_t op_index) {
+static void region_begin(sl_file_shard_t *s, size_t op_index, sl_file_op_t *op) {
     s->round.region_op = op_index;
+    s->round.region_first = op;
     s->round.size0 = s->writer.size;
     s->round.end0 = s->writer.end_seq;
     s->round.npoints0 = s->writer.npoints;
@@ -463,14 +397,29 @@ static void region_rollback(sl_file_shard_t *s) {
         s->writer.needs_truncate = true;
 }
 
-static int region_write(sl_file_shard_t *s, size_t buf_from, size_t buf_to) {
+int sl_file_write_ops(sl_file_shard_t *s, sl_file_op_t *from, const sl_file_op_t *to,
+                      uint64_t off) {
     sl_file_engine_t *e = s->eng;
-    sl_file_seg_t *a = s->round.seg;
-    int rc = 0;
-    if (buf_to > buf_from)
-        rc = sl_file_pwrite_all(&e->ops, a->fd, s->writer.buf.data + buf_from, buf_to - buf_from,
-                                s->round.size0);
-    return rc;
+    int fd = s->round.seg->fd;
+    if (from == to) return 0;
+    if (from->next == to) return sl_file_pwrite_all(&e->ops, fd, from->frames, from->bytes, off);
+    size_t n = 0;
+    for (const sl_file_op_t *op = from; op != to; op = op->next) {
+        if (n == e->scratch.wiov_cap) {
+            size_t cap = e->scratch.wiov_cap ? 2 * e->scratch.wiov_cap : 64;
+            struct iovec *v = realloc(e->scratch.wiov, cap * sizeof *v);
+            if (!v) return SL_ENOMEM;
+            e->scratch.wiov = v;
+            e->scratch.wiov_cap = cap;
+        }
+        e->scratch.wiov[n++] = (struct iovec){.iov_base = op->frames, .iov_len = op->bytes};
+    }
+    return sl_file_pwritev_all(&e->ops, fd, e->scratch.wiov, n, off, &e->journal.gather);
+}
+
+/* Writes the region's appends up to `to` (exclusive; NULL: to the end) to the segment. */
+static int region_write(sl_file_shard_t *s, const sl_file_op_t *to) {
+    return sl_file_write_ops(s, s->round.region_first, to, s->round.size0);
 }
 
 /* Writes one shard's share of a commit round: frames get their seqs, full segments roll. */
@@ -478,7 +427,7 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
     sl_file_engine_t *e = s->eng;
     s->round.ok_ops = 0;
     s->round.status = 0;
-    region_begin(s, 0);
+    region_begin(s, 0, s->writer.ops);
     int rc = open_rc;
     /* A direct write follows the frames committed through the journal, so those go first. */
     if (!rc && !s->round.jnl && s->tail.buf.len)
@@ -497,17 +446,16 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
     if (!rc && roll_requested && s->writer.nops == 0 && s->writer.end_seq > s->round.seg->base_seq)
         rc = shard_roll(s, &durable);
     if (!rc && s->writer.floor > s->writer.end_seq && (rc = shard_roll(s, &durable)) == 0)
-        region_begin(s, 0);
+        region_begin(s, 0, s->writer.ops);
     if (rc) {
         s->round.status = rc;
         return;
     }
-    size_t pos = 0, region_from = 0;
-    for (size_t i = 0; i < s->writer.nops; i++) {
-        sl_file_op_t *op = &s->writer.ops[i];
+    size_t i = 0;
+    for (sl_file_op_t *op = s->writer.ops; op; op = op->next, i++) {
         if (s->writer.size >= e->segment_bytes && s->writer.end_seq > s->round.seg->base_seq) {
             durable = false;
-            if ((rc = region_write(s, region_from, pos)) || (rc = shard_roll(s, &durable))) {
+            if ((rc = region_write(s, op)) || (rc = shard_roll(s, &durable))) {
                 if (durable) {
                     /* The region is written and durable; only the roll failed (it is retried
                      * by the next round). The appends after it fail. */
@@ -521,12 +469,11 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
                 return;
             }
             s->round.ok_ops = i;
-            region_begin(s, i);
-            region_from = pos;
+            region_begin(s, i, op);
         }
         op->first_seq = s->writer.end_seq;
+        uint8_t *f = op->frames;
         for (size_t k = 0; k < op->n; k++) {
-            uint8_t *f = (uint8_t *)s->writer.buf.data + pos;
             uint32_t len = sl_frame_len(f);
             int64_t arrival = sl_frame_arrival(f);
             if (arrival < s->writer.last_arrival) arrival = s->writer.last_arrival;
@@ -548,14 +495,14 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
             s->writer.size += len;
             s->writer.end_seq++;
             s->writer.last_arrival = arrival;
-            pos += len;
+            f += len;
         }
     }
     if (sl_buf_failed(&s->writer.idx)) {
         s->writer.idx.failed = false;
         rc = SL_ENOMEM;
     } else {
-        rc = s->round.jnl ? 0 : region_write(s, region_from, pos);
+        rc = s->round.jnl ? 0 : region_write(s, NULL);
     }
     if (rc) {
         region_rollback(s);
@@ -563,7 +510,7 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
         s->round.ok_ops = s->round.region_op;
         return;
     }
-    s->round.region = pos > region_from;
+    s->round.region = s->round.region_first != NULL;
     s->round.ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->round.region
                           ? s->round.region_op
                           : s->writer.nops;
@@ -736,17 +683,13 @@ static void create_new_shards(sl_file_engine_t *e, size_t n) {
 }
 
 /* With thousands of shards in a round, each shard's state is a few cache misses away; the loops
- * over a chunk fetch the shards PREFETCH_AHEAD places ahead while they work on the current one. */
+ * over a chunk fetch the shards PREFETCH_AHEAD places ahead while they work on the current one:
+ * every line of the state a round visits (SL_FILE_SHARD_HOT bytes from the start of the
+ * 64-byte-aligned struct, file_internal.h). */
 #define PREFETCH_AHEAD 6
 
 static inline void prefetch_shard(sl_file_shard_t *const *batch, size_t i, size_t n) {
-    if (i + PREFETCH_AHEAD >= n) return;
-    const sl_file_shard_t *s = batch[i + PREFETCH_AHEAD];
-    __builtin_prefetch(&s->mu, 1);
-    __builtin_prefetch(&s->pending, 1);
-    __builtin_prefetch(&s->writer, 1);
-    __builtin_prefetch(&s->round, 1);
-    __builtin_prefetch(&s->tail, 1);
+    if (i + PREFETCH_AHEAD < n) sl_file_prefetch_shard(batch[i + PREFETCH_AHEAD]);
 }
 
 /* The buffers a shard's state points to (its appends and frames, its tail) are one more miss
@@ -757,15 +700,27 @@ static inline void prefetch_buffers(sl_file_shard_t *const *batch, size_t i, siz
     if (i + PREFETCH_AHEAD / 2 >= n) return;
     const sl_file_shard_t *s = batch[i + PREFETCH_AHEAD / 2];
     if (phase == PF_TAKE) {
-        /* appends may be adding to them: only an address to fetch, never dereferenced here */
-        __builtin_prefetch(__atomic_load_n(&s->pending.ops, __ATOMIC_RELAXED), 1);
-    } else if (phase == PF_WRITE) {
         __builtin_prefetch(s->writer.ops, 1);
-        __builtin_prefetch(s->writer.buf.data, 1);
+        /* the active segment's slot here, the segment itself next to last (changed under mu:
+         * only addresses to fetch, never used) */
+        sl_file_seg_t **segs = __atomic_load_n(&s->segs, __ATOMIC_RELAXED);
+        size_t nseg = __atomic_load_n(&s->nseg, __ATOMIC_RELAXED);
+        if (segs && nseg) __builtin_prefetch(segs + nseg - 1, 0);
+        if (i + 1 < n) {
+            const sl_file_shard_t *t = batch[i + 1];
+            segs = __atomic_load_n(&t->segs, __ATOMIC_RELAXED);
+            nseg = __atomic_load_n(&t->nseg, __ATOMIC_RELAXED);
+            if (segs && nseg)
+                __builtin_prefetch(__atomic_load_n(&segs[nseg - 1], __ATOMIC_RELAXED), 1);
+        }
+    } else if (phase == PF_WRITE) {
+        if (s->writer.ops) __builtin_prefetch(s->writer.ops->frames, 1);
         __builtin_prefetch(s->writer.idx.data, 1);
+        __builtin_prefetch(s->round.seg, 1);
     } else {
+        __builtin_prefetch(s->round.seg, 1);
         __builtin_prefetch(s->writer.ops, 0);
-        if (s->writer.nops) __builtin_prefetch(s->writer.ops[0].arg, 1);
+        if (s->writer.ops) __builtin_prefetch(s->writer.ops->arg, 1);
         if (s->tail.buf.data) __builtin_prefetch(s->tail.buf.data + s->tail.buf.len, 1);
     }
 }
@@ -812,10 +767,8 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
     /* Wake readers first, then complete the appends in order. */
     if (s->writer.end_seq != old_tip && e->base.cfg.on_commit)
         e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->writer.end_seq);
-    size_t bytes = 0;
-    for (size_t k = 0; k < s->writer.nops; k++) {
-        sl_file_op_t *op = &s->writer.ops[k];
-        bytes += op->bytes;
+    size_t bytes = s->writer.bytes, k = 0;
+    for (sl_file_op_t *op = s->writer.ops; op; op = op->next, k++) {
         int st = k < s->round.ok_ops ? 0 : s->round.status ? s->round.status : SL_EIO;
         uint64_t first = st ? 0 : op->first_seq;
         int64_t arrival = st ? 0 : op->arrival_ms;
@@ -831,8 +784,9 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
     }
     atomic_fetch_sub(&e->pending_bytes, bytes);
     if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);
-    s->writer.nops = 0;
-    sl_buf_reset(&s->writer.buf);
+    s->writer.ops = s->writer.last_op = NULL;
+    s->writer.nops = s->writer.bytes = 0;
+    s->writer.listed = false;
     /* A tail that was not empty is queued already: no need for the queue's lock (only the commit
      * thread queues and unqueues a shard while its round runs). */
     if (appended && !s->tail.queued) sl_file_tq_push(s);
@@ -868,29 +822,18 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
     /* a few pointers per shard; nothing sensible to do without them */
     SL_ASSERT(jbatch_reserve(e, e->scratch.njbatch + n) == 0);
 
-    /* Take each shard's pending appends, create the files of new shards, then write. Descriptors
+    /* Take each shard into the round, create the files of new shards, then write. Descriptors
      * are opened only for shares written to their segment. */
     bool any_create = false;
     size_t jtotal = 0;
+    int64_t now = sl_time_mono_ms();
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         prefetch_shard(e->scratch.batch, i, n);
         prefetch_buffers(e->scratch.batch, i, n, PF_TAKE);
         pthread_mutex_lock(&s->mu);
-        sl_buf_t tb = s->writer.buf;
-        s->writer.buf = s->pending.buf;
-        s->pending.buf = tb;
-        sl_buf_reset(&s->pending.buf);
-        sl_file_op_t *to = s->writer.ops;
-        size_t tc = s->writer.capops;
-        s->writer.ops = s->pending.ops;
-        s->writer.capops = s->pending.cap;
-        s->writer.nops = s->pending.n;
-        s->pending.ops = to;
-        s->pending.cap = tc;
-        s->pending.n = 0;
-        s->in_dirty = false;
         s->in_batch = true;
+        s->last_use_ms = now;
         s->round.roll = s->roll_requested;
         s->roll_requested = false;
         sl_file_seg_t *a = s->segs[s->nseg - 1];
@@ -1123,7 +1066,8 @@ void *sl_file_commit_main(void *arg) {
             : 0;
     int64_t last_round = 0;
     size_t target = 1; /* appends the next round waits for (see the group commit window) */
-    pthread_mutex_lock(&e->dirty.mu);
+    uint64_t base = 0; /* appends pushed before the last take (reqs.pushed then) */
+    pthread_mutex_lock(&e->reqs.mu);
     for (;;) {
         /* Group commit window: under load a round starts once `target` appends are queued, and
          * at the latest commit_interval_us after the previous round started. With N connections
@@ -1138,9 +1082,10 @@ void *sl_file_commit_main(void *arg) {
         for (;;) {
             int64_t now_ns = sl_time_mono_ns(), window_end = last_round + commit_gap;
             bool windowed = commit_gap > 0 && now_ns < window_end;
-            atomic_store(&e->dirty.want, windowed ? target : 0);
-            bool any = dirty_any(e);
-            if (e->stop || (any && (!windowed || atomic_load(&e->dirty.queued) >= target))) break;
+            atomic_store(&e->reqs.want, windowed ? base + target : 0);
+            bool any = reqs_any(e);
+            if (e->stop || (any && (!windowed || atomic_load(&e->reqs.pushed) - base >= target)))
+                break;
             /* (work waits for the window's end; the periodic duties follow the round) */
             int64_t left = window_end - now_ns;
             if (!any) {
@@ -1155,28 +1100,44 @@ void *sl_file_commit_main(void *arg) {
             int64_t ns = ts.tv_nsec + left;
             ts.tv_sec += ns / 1000000000;
             ts.tv_nsec = ns % 1000000000;
-            pthread_cond_timedwait(&e->dirty.cond, &e->dirty.mu, &ts);
+            pthread_cond_timedwait(&e->reqs.cond, &e->reqs.mu, &ts);
         }
-        atomic_store(&e->dirty.want, 0);
-        if (commit_gap > 0 && dirty_any(e)) last_round = sl_time_mono_ns();
-        dirty_taken_t round = dirty_take(e);
-        bool took = round.list || round.sets;
+        atomic_store(&e->reqs.want, 0);
+        if (commit_gap > 0 && reqs_any(e)) last_round = sl_time_mono_ns();
+        sl_file_req_t *stack = atomic_exchange_explicit(&e->reqs.stack, NULL, memory_order_acquire);
+        bool took = stack != NULL;
         /* The next round waits for as many appends as this one takes plus those that queue
          * while it commits, less one (less 1/16 of a large round), so that the target follows the
-         * load down. The count is approximate (an append racing with the take may be counted for
+         * load down. The count is approximate (a push racing with the take may be counted for
          * either round): it only decides when to start, never what a round carries. */
-        size_t taken = took ? atomic_exchange(&e->dirty.queued, 0) : 0;
-        bool stop = e->stop;
-        pthread_mutex_unlock(&e->dirty.mu);
+        size_t taken = 0;
         if (took) {
-            commit_round(e, dirty_gather(e, round));
+            uint64_t pushed = atomic_load(&e->reqs.pushed);
+            taken = (size_t)(pushed - base);
+            base = pushed;
+        }
+        bool stop = e->stop;
+        pthread_mutex_unlock(&e->reqs.mu);
+        if (took) {
+            sl_file_req_t *reqs;
+            size_t nops;
+            commit_round(e, reqs_gather(e, stack, &reqs, &nops));
+            while (reqs) {
+                sl_file_req_t *next = reqs->next;
+                free(reqs);
+                reqs = next;
+            }
+            pthread_mutex_lock(&e->reqs.mu);
+            e->reqs.done += nops;
+            if (e->reqs.closers) pthread_cond_broadcast(&e->reqs.done_cond);
+            pthread_mutex_unlock(&e->reqs.mu);
             /* Closed-loop writers come back once answered: the next round also waits for this
              * round's appends, beside those that queued while it committed. Otherwise N
              * connections settle into two halves that take turns (each round starts at once with
              * the half that queued meanwhile, and carries N/2), which doubles the syncs per
              * record. An open loop does not come back on answers; its rounds then start at the
              * interval, which still bounds the wait. */
-            size_t more = taken + atomic_load(&e->dirty.queued);
+            size_t more = taken + (size_t)(atomic_load(&e->reqs.pushed) - base);
             target = more > 1 ? more - SL_MAX(1, more / 16) : 1;
         }
         int64_t now = sl_time_mono_ms();
@@ -1198,9 +1159,9 @@ void *sl_file_commit_main(void *arg) {
         } else if (atomic_load(&e->fds.open) > e->fds.max) {
             sl_file_fd_sweep(e);
         }
-        pthread_mutex_lock(&e->dirty.mu);
-        if (stop && !took && !dirty_any(e)) break;
+        pthread_mutex_lock(&e->reqs.mu);
+        if (stop && !took && !reqs_any(e)) break;
     }
-    pthread_mutex_unlock(&e->dirty.mu);
+    pthread_mutex_unlock(&e->reqs.mu);
     return NULL;
 }

@@ -32,7 +32,6 @@
 typedef struct sl_file_engine sl_file_engine_t;
 
 typedef struct sl_file_shard sl_file_shard_t;
-typedef struct sl_file_dirty_set sl_file_dirty_set_t;
 
 typedef struct {
     uint64_t base_seq;
@@ -48,32 +47,44 @@ typedef struct {
     int refs;              /* (mu) */
 } sl_file_seg_t;
 
-typedef struct {
+/* One append to one shard: its records, framed on the caller's thread in the buffer of the append
+ * call (its request, sl_file_req_t), and how to complete it. The commit thread links a round's
+ * appends to their shard (next) in the order they were queued. */
+typedef struct sl_file_op sl_file_op_t;
+struct sl_file_op {
+    sl_file_shard_t *shard;
+    uint8_t *frames; /* n frames, `bytes` long, in the request's buffer */
     sl_append_cb cb; /* NULL: a group of a batch append (arg is its sl_append_group_t) */
     void *arg;
-    size_t n;
+    size_t n; /* 0: no records, the shard only asks for a round (a roll) */
     size_t bytes;
+    sl_file_op_t *next; /* (writer) the shard's next append of the round */
     uint64_t first_seq; /* (writer) assigned at commit */
     int64_t arrival_ms; /* (writer) arrival time assigned to the first record at commit */
-} sl_file_op_t;
+};
 
+/* One append call (sl_file_append, sl_file_append_batch) queued for the commit thread: its
+ * appends, one per shard, and their frames, in one allocation. Appends touch no shard state:
+ * the commit thread takes every queued request of a round at once and hands each append to its
+ * shard. Freed when the round that took it ends (all its appends are completed by then). */
+typedef struct sl_file_req sl_file_req_t;
+struct sl_file_req {
+    sl_file_req_t *next; /* the stack of queued requests */
+    size_t nops;
+    bool wake;          /* its push reached the count the commit thread waits for */
+    sl_file_op_t ops[]; /* then the frames */
+};
+
+/* A shard log. Allocated 64-byte aligned, with the state a commit round visits (SL_FILE_SHARD_HOT
+ * bytes: the lock, flags, writer, round and tail state, the keys) first and the rest after it:
+ * with thousands of shards each visit is a few cache misses, which the commit thread's passes
+ * fetch ahead line by line (file_commit.c). */
 struct sl_file_shard {
     sl_shard_log_t base;
     sl_file_engine_t *eng;
-    char *dir, *stream_key, *shard_key;
-    size_t stream_key_len, shard_key_len;
     pthread_mutex_t mu;
-    pthread_cond_t cond;  /* signalled when a commit round for this shard ends */
-    sl_file_seg_t **segs; /* (mu) sorted by base_seq; the last is active */
-    size_t nseg, capseg;
-    uint64_t next_seq; /* (mu) committed tip */
-    /* pending appends (mu): framed records and their ops, taken by the next commit round */
-    struct {
-        sl_buf_t buf;
-        sl_file_op_t *ops;
-        size_t n, cap;
-    } pending;
-    bool in_dirty, in_batch, closing, roll_requested;
+    /* in_batch: (mu) in the commit round being written (set by its take pass) */
+    bool in_batch, closing, roll_requested;
     bool unsynced; /* (mu) durability=interval: written since the last flush */
     /* (writer; set at open) the shard's directory and first segment exist and are durable. A
      * shard opened for the first time creates nothing on disk: the commit thread creates its
@@ -83,34 +94,25 @@ struct sl_file_shard {
     /* (registry mutex) opened by the journal's replay, which left restored records in its tail:
      * the engine keeps it open until sl_file_shard_open hands it out (or the stream is deleted). */
     bool held;
-    int64_t last_use_ms; /* (mu) monotonic */
-    sl_file_shard_t *dirty_next;
-    /* (registry mutex) links of the registry's list and bucket chain of its hash table */
+    /* writer state (writer): the round's appends (ops: a list through sl_file_op_t.next, in
+     * the order they were queued; bytes: of their frames), and the active segment as the commit
+     * thread sees it. listed: the shard is in the round's list (the appends gathered so far).
+     * npoints counts index entries of the active segment, written or not; entries are written
+     * to the index file (npoints_disk of them so far) only once the data they point to is
+     * durable, so that recovery may trust everything before the last entry it verifies. idx
+     * holds the entries not written yet. */
     struct {
-        sl_file_shard_t *next, *prev;
-        sl_file_shard_t *hash_next;
-    } registry;
-    /* sequential-read hint (mu): the frame at hint.off of segment hint.base has seq hint.seq */
-    struct {
-        uint64_t base, seq, off;
-    } hint;
-    /* writer state (writer): the round's frames (buf) and ops, and the active segment as the
-     * commit thread sees it. npoints counts index entries of the active segment, written or not;
-     * entries are written to the index file (npoints_disk of them so far) only once the data they
-     * point to is durable, so that recovery may trust everything before the last entry it
-     * verifies. idx holds the entries not written yet. */
-    struct {
-        sl_buf_t buf, idx;
-        sl_file_op_t *ops;
-        size_t nops, capops;
+        sl_file_op_t *ops, *last_op;
+        size_t nops, bytes;
+        bool listed, needs_truncate;
         uint64_t size, end_seq, npoints, npoints_disk, last_point_off;
         int64_t last_arrival,
             first_arrival; /* first_arrival: of the active segment's first record */
-        bool needs_truncate;
         /* (set before the first append, then writer) the next record's seq must be at least
          * this (sl_storage_shard_set_floor): the next round seals the active segment and starts
          * the new one here. 0 = none. */
         uint64_t floor;
+        sl_buf_t idx;
     } writer;
     /* the current round (writer) */
     struct {
@@ -121,6 +123,7 @@ struct sl_file_shard {
         /* result */
         size_t ok_ops;    /* ops [0, ok_ops) are durable in sealed segments or fully written */
         size_t region_op; /* first op of the unsynced region */
+        sl_file_op_t *region_first; /* that op */
         int status;
         bool region; /* a region was written to the active segment and awaits sync */
         uint64_t size0, end0, npoints0, last_point0;
@@ -143,9 +146,27 @@ struct sl_file_shard {
         /* journal lsn of the entry that started the tail (writer) */
         uint64_t lsn;
         /* Tail queue (engine tails.mu): shards with a non-empty tail, oldest tail first. */
-        sl_file_shard_t *next, *prev;
         bool queued;
+        sl_file_shard_t *next, *prev;
     } tail;
+    uint64_t next_seq;    /* (mu) committed tip */
+    sl_file_seg_t **segs; /* (mu) sorted by base_seq; the last is active */
+    size_t nseg;
+    char *stream_key, *shard_key; /* in the shard's allocation, right after the struct */
+    size_t stream_key_len, shard_key_len;
+    int64_t last_use_ms; /* (mu) monotonic */
+    char *dir;           /* the first field a commit round does not visit */
+    size_t capseg;
+    pthread_cond_t cond; /* signalled when a commit round for this shard ends */
+    /* (registry mutex) links of the registry's list and bucket chain of its hash table */
+    struct {
+        sl_file_shard_t *next, *prev;
+        sl_file_shard_t *hash_next;
+    } registry;
+    /* sequential-read hint (mu): the frame at hint.off of segment hint.base has seq hint.seq */
+    struct {
+        uint64_t base, seq, off;
+    } hint;
     /* (writer) index entries [0, checkpoint.npoints) of the segment with base checkpoint.base
      * point at data the running checkpoint makes durable; written to the index file when it
      * completes. */
@@ -156,6 +177,14 @@ struct sl_file_shard {
         bool ckdirty;
     } checkpoint;
 };
+
+#define SL_FILE_SHARD_HOT offsetof(sl_file_shard_t, dir)
+
+/* Fetches every line of the state a commit round visits. */
+static inline void sl_file_prefetch_shard(const sl_file_shard_t *s) {
+    for (size_t off = 0; off < SL_FILE_SHARD_HOT; off += 64)
+        __builtin_prefetch((const char *)s + off, 1);
+}
 
 typedef struct {
     int fd;
@@ -186,20 +215,22 @@ struct sl_file_engine {
         int max; /* descriptor budget of segment/index files (see sl_file_engine_fd_budget) */
         atomic_int open; /* segment and index descriptors held in sl_file_seg_t */
     } fds;
-    /* Shards with pending appends, for the commit thread: two lock-free stacks, one of shards
-     * (a single append pushes its shard with one compare-and-swap) and one of sets (a batch
-     * append pushes the shards it queued as one array), each taken whole by the commit thread;
-     * mu and cond only wake the commit thread when a stack was empty or when `queued` reaches
-     * `want` (lock order: shard -> dirty.mu). */
+    /* Append calls queued for the commit thread (sl_file_req_t): a lock-free stack that an
+     * append pushes onto with one compare-and-swap and the commit thread takes whole; mu and cond
+     * only wake the commit thread when the stack was empty or when `queued` reaches `want`. */
     struct {
         pthread_mutex_t mu;
         pthread_cond_t cond;
-        _Atomic(sl_file_shard_t *) stack;
-        _Atomic(sl_file_dirty_set_t *) sets;
-        /* Round start (sl_file_commit_main): appends queued since the last take, and the count
-         * the commit thread waits for (0 = it does not wait for a count). */
-        atomic_size_t queued, want;
-    } dirty;
+        _Atomic(sl_file_req_t *) stack;
+        /* Appends of the requests pushed so far, and the count at which the commit thread wants
+         * to be woken (round start, sl_file_commit_main; 0 = it does not wait for a count). */
+        _Atomic uint64_t pushed, want;
+        /* (mu) Appends whose round has ended: a shard's close waits until every request pushed
+         * before it has ended (done_cond, signalled while `closers` wait). */
+        uint64_t done;
+        pthread_cond_t done_cond;
+        int closers;
+    } reqs;
     bool stop;
     pthread_t commit_thread;
     atomic_size_t pending_bytes;
@@ -223,8 +254,10 @@ struct sl_file_engine {
     struct {
         sl_file_shard_t **batch;
         size_t batch_cap;
-        sl_file_shard_t **round; /* every shard of the round, taken from the two stacks */
+        sl_file_shard_t **round; /* every shard of the round, gathered from its requests */
         size_t round_cap;
+        struct iovec *wiov; /* the pieces of a shard's share written to its segment */
+        size_t wiov_cap;
         sl_file_sync_job_t *jobs;
         size_t jobs_cap;
         sl_file_sync_job_t *djobs; /* directory syncs of the shards created in the current chunk */
@@ -374,22 +407,20 @@ void sl_file_idle_sweep(sl_file_engine_t *e, int64_t idle_ms);
 int sl_file_engine_fd_budget(void);
 
 /* file_commit.c */
-/* Queues s for the commit thread; s->mu held (takes dirty.mu). */
-void sl_file_enqueue_dirty_locked(sl_file_shard_t *s);
-
-/* The shards a batch append queued (those it found off the queue), pushed as one node. */
-struct sl_file_dirty_set {
-    sl_file_dirty_set_t *next;
-    size_t n;
-    bool wake; /* an append of the batch reached the count the commit thread waits for */
-    sl_file_shard_t *shards[];
-};
+/* Asks the commit thread for a round that visits s even without appends (a roll requested):
+ * queues a request without records; s->mu held. */
+void sl_file_request_round_locked(sl_file_shard_t *s);
+/* Waits until every request queued so far has been committed (a shard's close). */
+void sl_file_wait_queued(sl_file_engine_t *e);
 /* The backend's append (backend.h, sl_storage_append). */
 int sl_file_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
                    void *arg);
 /* The backend's append_batch (backend.h, sl_storage_append_batch). */
 int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b);
 int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g);
+/* Writes the frames of the round's appends from `from` up to `to` (exclusive; NULL: the last) to
+ * the round's active segment at off, with one pwrite(v). 0 or an SL_E* code. Commit thread. */
+int sl_file_write_ops(sl_file_shard_t *s, sl_file_op_t *from, const sl_file_op_t *to, uint64_t off);
 /* Opens the descriptors of the round's active segment (round.seg) if they are closed: a round
  * opens them only when it writes to the file. 0 or an SL_E* code. Commit thread. */
 int sl_file_round_fds(sl_file_shard_t *s);

@@ -114,7 +114,7 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
 
 /* The bytes of the shard's share in the round's entry. */
 static size_t jnl_share_bytes(const sl_file_shard_t *s) {
-    return sl_jnl_share_size(s->stream_key_len, s->shard_key_len, s->writer.buf.len);
+    return sl_jnl_share_size(s->stream_key_len, s->shard_key_len, s->writer.bytes);
 }
 
 /* Decides whether the shard's share may go through the journal (round.jnl, on the chunk's
@@ -124,9 +124,8 @@ static size_t jnl_share_bytes(const sl_file_shard_t *s) {
 size_t sl_file_journal_choose_one(sl_file_engine_t *e, sl_file_shard_t *s) {
     s->round.jnl = false;
     if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 ||
-        s->writer.needs_truncate || s->writer.buf.len >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
-        s->writer.size + s->writer.buf.len >= e->segment_bytes ||
-        s->writer.floor > s->writer.end_seq)
+        s->writer.needs_truncate || s->writer.bytes >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
+        s->writer.size + s->writer.bytes >= e->segment_bytes || s->writer.floor > s->writer.end_seq)
         return 0;
     if (s->round.index_bad) return 0; /* as the chunk took it (under mu) */
     s->round.jnl = true;
@@ -179,15 +178,18 @@ static int journal_extend(sl_file_engine_t *e, uint64_t upto) {
 /* Writes the round's journaled shares as one ROUND entry (not yet synced): one header and one
  * checksum for the round, and per shard only its keys, first seq and counts before its frames.
  * The headers are encoded into journal.buf and the entry is written with pwritev from there and
- * from each shard's frames (writer.buf) in place: the frames are not copied on their way to the
- * journal. *next is the lsn after the entry. */
+ * from the frames of each append where the append call framed them (sl_file_req_t): the frames
+ * are not copied on their way to the journal. *next is the lsn after the entry. */
 int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, size_t n,
                           uint64_t *next) {
     static const uint8_t zeros[SL_JNL_ALIGN];
-    size_t body = 0, nframes = 0, heads = SL_JNL_ENTRY_HEADER_BYTES;
+    size_t body = 0, nframes = 0, heads = SL_JNL_ENTRY_HEADER_BYTES, nops = 0;
     for (size_t i = 0; i < n; i++) {
         const sl_file_shard_t *s = shards[i];
+        if (i + 6 < n) sl_file_prefetch_shard(shards[i + 6]);
+        if (i + 3 < n) __builtin_prefetch(shards[i + 3]->stream_key, 0);
         body += jnl_share_bytes(s);
+        nops += s->writer.nops;
         heads += sl_jnl_share_size(s->stream_key_len, s->shard_key_len, 0);
         nframes += s->writer.end_seq - s->round.end0;
     }
@@ -208,9 +210,9 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
         lsn += pad;
         off = 0;
     }
-    /* pieces: the header with the first share's, then per share its frames and the next share's
-     * header, then the padding */
-    size_t niov_max = 2 * n + 2;
+    /* pieces: the header with the first share's, then per share the frames of each append and
+     * the next share's header, then the padding */
+    size_t niov_max = n + nops + 2;
     if (niov_max > e->journal.iov_cap) {
         size_t cap = SL_MAX(niov_max, 2 * e->journal.iov_cap);
         struct iovec *v = realloc(e->journal.iov, cap * sizeof *v);
@@ -232,19 +234,24 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
     iov[niov++] = (struct iovec){.iov_base = out, .iov_len = SL_JNL_ENTRY_HEADER_BYTES};
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = shards[i];
+        if (i + 6 < n) sl_file_prefetch_shard(shards[i + 6]);
+        if (i + 3 < n) {
+            __builtin_prefetch(shards[i + 3]->stream_key, 0);
+            __builtin_prefetch(shards[i + 3]->writer.ops, 0);
+        }
         s->round.lsn = lsn;
         size_t hl = sl_jnl_share_header_encode(
             h, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->round.end0,
-            (uint32_t)(s->writer.end_seq - s->round.end0), s->writer.buf.len);
+            (uint32_t)(s->writer.end_seq - s->round.end0), s->writer.bytes);
         crc = sl_crc32c(crc, h, hl);
-        crc = sl_crc32c(crc, s->writer.buf.data, s->writer.buf.len);
         if (i == 0)
             iov[0].iov_len += hl; /* right after the entry header */
         else
             iov[niov++] = (struct iovec){.iov_base = h, .iov_len = hl};
-        if (s->writer.buf.len)
-            iov[niov++] =
-                (struct iovec){.iov_base = s->writer.buf.data, .iov_len = s->writer.buf.len};
+        for (const sl_file_op_t *op = s->writer.ops; op; op = op->next) {
+            crc = sl_crc32c(crc, op->frames, op->bytes);
+            iov[niov++] = (struct iovec){.iov_base = op->frames, .iov_len = op->bytes};
+        }
         h += hl;
     }
     size_t padlen = total - SL_JNL_ENTRY_HEADER_BYTES - body;
@@ -279,19 +286,24 @@ bool sl_file_tail_append_locked(sl_file_shard_t *s) {
         s->tail.lsn = s->round.lsn;
     }
     SL_ASSERT(s->tail.off + s->tail.buf.len == s->round.size0);
-    sl_buf_append(&s->tail.buf, s->writer.buf.data, s->writer.buf.len);
-    if (!sl_buf_failed(&s->tail.buf)) return true;
-    s->tail.buf.failed = false;
-    return false;
+    uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->tail.buf, s->writer.bytes);
+    if (!dst) {
+        s->tail.buf.failed = false;
+        return false;
+    }
+    for (const sl_file_op_t *op = s->writer.ops; op; op = op->next) {
+        memcpy(dst, op->frames, op->bytes);
+        dst += op->bytes;
+    }
+    s->tail.buf.len += s->writer.bytes;
+    return true;
 }
 
 /* No memory for the tail: write the round's frames to the segment now instead. */
 void sl_file_tail_append_failed(sl_file_shard_t *s) {
     int rc = sl_file_round_fds(s);
     if (!rc) rc = sl_file_shard_flush_tail(s, s->round.seg, false);
-    if (!rc)
-        rc = sl_file_pwrite_all(&s->eng->ops, s->round.seg->fd, s->writer.buf.data,
-                                s->writer.buf.len, s->round.size0);
+    if (!rc) rc = sl_file_write_ops(s, s->writer.ops, NULL, s->round.size0);
     if (!rc) s->checkpoint.ckdirty = true; /* durable in the journal until the next checkpoint */
     if (rc)
         SL_ERROR("storage: stream %s shard %s: cannot write journaled records to the segment (%s); "

@@ -225,7 +225,7 @@ int sl_file_trim(sl_shard_log_t *log, int64_t cutoff_ms) {
         /* Everything is expired, including the active segment: ask the commit thread to seal it
          * so the next trim can delete it. */
         s->roll_requested = true;
-        sl_file_enqueue_dirty_locked(s);
+        sl_file_request_round_locked(s);
     }
     pthread_mutex_unlock(&s->mu);
     int rc = 0;

@@ -1817,12 +1817,13 @@ static void *mix_thread(void *arg) {
     return NULL;
 }
 
-/* Batch appends hand their shards to the commit thread as one set, single appends push their
- * shard alone, and a shard already queued by one is not queued by the other: threads doing both
- * at once over the same shards get every append acknowledged (a lost wake-up hangs the closed
- * loops), every record stored once, and each shard's sequence numbers without a gap. */
+/* Batch appends queue all their groups as one request and single appends a request of one,
+ * each pushed without touching its shards, and the commit thread hands every append to its shard:
+ * threads doing both at once over the same shards get every append acknowledged (a lost wake-up
+ * hangs the closed loops), every record stored once, and each shard's sequence numbers without a
+ * gap. */
 static void test_mixed_pushes_from_threads(void) {
-    fprintf(stderr, "-- commit thread queue: batch sets and single pushes from %d threads\n",
+    fprintf(stderr, "-- commit thread queue: batch and single requests from %d threads\n",
             MIX_THREADS);
     char *dir = new_dir();
     sl_storage_t *st = open_eng_j(dir, NULL, 1u << 20);
@@ -1867,6 +1868,88 @@ static void test_mixed_pushes_from_threads(void) {
     free(dir);
 }
 
+typedef struct {
+    atomic_int done, failed;
+} cw_count_t;
+
+static void cw_cb(void *arg, int status, uint64_t first_seq, int64_t arrival_ms) {
+    (void)first_seq;
+    (void)arrival_ms;
+    cw_count_t *c = arg;
+    if (status) atomic_fetch_add(&c->failed, 1);
+    atomic_fetch_add(&c->done, 1);
+}
+
+typedef struct {
+    sl_shard_log_t *log;
+    atomic_bool stop;
+    int appended, failed;
+} cw_writer_t;
+
+/* Keeps appending to its own shard (one at a time) until told to stop. */
+static void *cw_writer(void *arg) {
+    cw_writer_t *w = arg;
+    static const uint8_t data[] = "other";
+    sl_record_t r = {.arrival_ms = 1000, .key = "o", .key_len = 1, .data = data, .data_len = 5};
+    while (!atomic_load(&w->stop)) {
+        if (util_append(w->log, &r, 1, NULL) != 0) {
+            w->failed++;
+            break;
+        }
+        w->appended++;
+    }
+    return NULL;
+}
+
+#define CW_ROUNDS 20
+#define CW_APPENDS 50
+
+/* Appends touch no shard state (their request names the shard), so a close cannot see them on the
+ * shard: it waits for every request queued before it. Appends still queued when the close starts
+ * are acknowledged before it returns, and stored; meanwhile another thread keeps appending to
+ * another shard, which the close neither waits for beyond what was queued nor disturbs. */
+static void test_close_waits_for_queued_appends(void) {
+    fprintf(stderr, "-- a close waits for the appends queued before it\n");
+    char *dir = new_dir();
+    sl_storage_t *st = open_eng_j(dir, NULL, 1u << 20);
+    cw_writer_t w = {.stop = false};
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "other", NULL, &w.log), 0);
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, cw_writer, &w), 0);
+    static const uint8_t data[] = "queued";
+    sl_record_t r = {.arrival_ms = 1000, .key = "q", .key_len = 1, .data = data, .data_len = 6};
+    for (int round = 0; round < CW_ROUNDS; round++) {
+        sl_shard_log_t *log = NULL;
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", "closing", NULL, &log), 0);
+        cw_count_t c;
+        atomic_init(&c.done, 0);
+        atomic_init(&c.failed, 0);
+        int queued = 0;
+        for (int i = 0; i < CW_APPENDS; i++)
+            if (sl_storage_append(log, &r, 1, cw_cb, &c) == 0) queued++;
+        CHECK_EQ_INT(queued, CW_APPENDS);
+        sl_storage_shard_close(log);
+        CHECK_EQ_INT(atomic_load(&c.done), queued);
+        CHECK_EQ_INT(atomic_load(&c.failed), 0);
+    }
+    atomic_store(&w.stop, true);
+    CHECK_EQ_INT(pthread_join(th, NULL), 0);
+    CHECK_EQ_INT(w.failed, 0);
+    CHECK(w.appended > 0);
+    sl_shard_log_t *log = NULL;
+    CHECK_EQ_INT(sl_storage_shard_open(st, "s", "closing", NULL, &log), 0);
+    sl_shard_bounds_t b;
+    sl_storage_bounds(log, &b);
+    CHECK_EQ_INT(b.next_seq, CW_ROUNDS * CW_APPENDS + 1);
+    sl_storage_bounds(w.log, &b);
+    CHECK_EQ_INT(b.next_seq, (uint64_t)w.appended + 1);
+    sl_storage_shard_close(log);
+    sl_storage_shard_close(w.log);
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 int main(void) {
     g_root = util_tmpdir("file");
     test_restart();
@@ -1887,6 +1970,7 @@ int main(void) {
     test_journal_both_kinds();
     test_journal_wide_round_crash();
     test_mixed_pushes_from_threads();
+    test_close_waits_for_queued_appends();
     test_journal_grows_ahead();
     test_checkpoint_syncs_segments();
     test_journal_resize();
