@@ -545,6 +545,9 @@ void *sl_file_sync_worker(void *arg) {
     return NULL;
 }
 
+static void sync_post(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n);
+static void sync_join(sl_file_engine_t *e);
+
 /* Runs fdatasync on every job's fd, several at a time; fills job->rc. Commit thread only. */
 static void sync_many(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
     if (n == 0) return;
@@ -563,6 +566,13 @@ static void sync_many(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
             jobs[i].rc = sync_one(e, &jobs[i]);
         return;
     }
+    sync_post(e, jobs, n);
+    sync_join(e);
+}
+
+/* The pool's half of sync_many, in two steps: the pool threads start on the jobs, and the commit
+ * thread, after doing something else meanwhile, helps with those left and waits for all. */
+static void sync_post(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
     pthread_mutex_lock(&e->sync.mu);
     e->sync.jobs = jobs;
     e->sync.n = n;
@@ -570,6 +580,12 @@ static void sync_many(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
     e->sync.finished = 0;
     e->sync.gen++;
     pthread_cond_broadcast(&e->sync.work);
+    pthread_mutex_unlock(&e->sync.mu);
+}
+
+static void sync_join(sl_file_engine_t *e) {
+    sl_file_sync_job_t *jobs = e->sync.jobs;
+    pthread_mutex_lock(&e->sync.mu);
     while (e->sync.next < e->sync.n) {
         size_t i = e->sync.next++;
         pthread_mutex_unlock(&e->sync.mu);
@@ -740,7 +756,7 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
     sl_file_seg_t *a = s->round.seg;
     bool to_tail = s->round.jnl && s->round.status == 0 && s->round.region;
     pthread_mutex_lock(&s->mu);
-    bool appended = to_tail && sl_file_tail_append_locked(s);
+    bool appended = to_tail && (s->round.pre || sl_file_tail_append_locked(s));
     if (to_tail && !appended) {
         pthread_mutex_unlock(&s->mu);
         sl_file_tail_append_failed(s);
@@ -802,6 +818,21 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The round's journaled shards' frames join their tails before the journal's sync ends (see
+ * commit_chunk); shard_complete then publishes them. */
+static void tails_copy_early(sl_file_engine_t *e) {
+    size_t n = e->scratch.njbatch;
+    for (size_t i = 0; i < n; i++) {
+        sl_file_shard_t *s = e->scratch.jbatch[i];
+        prefetch_shard(e->scratch.jbatch, i, n);
+        prefetch_buffers(e->scratch.jbatch, i, n, PF_COMPLETE);
+        pthread_mutex_lock(&s->mu);
+        s->round.tail_len0 = s->tail.buf.len;
+        s->round.pre = sl_file_tail_append_locked(s);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
 static int jbatch_reserve(sl_file_engine_t *e, size_t n) {
     if (n <= e->scratch.jbatch_cap) return 0;
     size_t cap = SL_MAX(n, 2 * e->scratch.jbatch_cap);
@@ -842,6 +873,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
         s->round.create = !s->on_disk;
         s->round.open_rc = 0;
         s->round.deferred = false;
+        s->round.pre = false;
         s->round.index_bad = a->index_bad;
         if (s->round.create) any_create = true;
         pthread_mutex_unlock(&s->mu);
@@ -897,7 +929,17 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
             if (!s->round.jnl && s->round.status == 0 && s->round.region)
                 e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = s->round.seg->fd};
         }
-        sync_many(e, e->scratch.jobs, nj);
+        /* A round with many journaled shards copies their frames to the tails while the pool
+         * syncs the journal (beyond the committed tip, which readers stop at; taken back if
+         * the sync fails): the copies no longer wait for the sync, nor the sync for them. */
+        if (jused && !jrc && e->scratch.njbatch >= SL_STORAGE_TAIL_OVERLAP_MIN &&
+            nj < SL_STORAGE_SYNCFS_MIN_FILES && e->sync.nthreads > 0) {
+            sync_post(e, e->scratch.jobs, nj);
+            tails_copy_early(e);
+            sync_join(e);
+        } else {
+            sync_many(e, e->scratch.jobs, nj);
+        }
         if (jused) {
             if (!jrc) jrc = e->scratch.jobs[0].rc;
             if (jrc)
@@ -937,6 +979,12 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
             prefetch_shard(e->scratch.jbatch, i, e->scratch.njbatch);
             prefetch_buffers(e->scratch.jbatch, i, e->scratch.njbatch, PF_COMPLETE);
             if (jrc) {
+                if (s->round.pre) { /* copied to the tail during the sync: not committed */
+                    pthread_mutex_lock(&s->mu);
+                    s->tail.buf.len = s->round.tail_len0;
+                    pthread_mutex_unlock(&s->mu);
+                    s->round.pre = false;
+                }
                 region_rollback(s);
                 s->round.status = jrc;
             } else {

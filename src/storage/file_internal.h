@@ -135,6 +135,10 @@ struct sl_file_shard {
         bool deferred;      /* journaled: completed with the round's journal sync, after its
                              * last chunk */
         uint64_t lsn;       /* journal lsn of this round's entry */
+        /* journaled: its frames joined the tail during the journal's sync (tails_copy_early),
+         * whose length was tail_len0 before */
+        bool pre;
+        size_t tail_len0;
     } round;
     /* Frames committed through the journal but not yet written to the active segment file: bytes
      * [tail.off, tail.off + tail.buf.len) of the active segment (mu). Readers copy them from here;
