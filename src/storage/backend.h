@@ -129,11 +129,14 @@ void *sl_shard_log_user(const sl_shard_log_t *log);
 /* Makes the log's next seq at least floor_seq: the Kinesis layer's sequence reservation, so that
  * a log that lost records at rest (a deleted directory, missing segments, a cut tail) never hands
  * out a seq again. A no-op when the tip is already there. Call after sl_storage_shard_open and
- * before the first append (SL_EINVAL while appends are pending). The file engine starts a new
- * segment at floor_seq (the gap is skipped by reads, as a gap between damaged segments is); the
- * memory engine accepts a floor only while it holds no records. */
+ * before the first append (SL_EINVAL once appends were committed, or are being; the file engine
+ * does not see appends still queued, so the order is the caller's to keep). The file engine starts
+ * a new segment at floor_seq (the gap is skipped by reads, as a gap between damaged segments is);
+ * the memory engine accepts a floor only while it holds no records. */
 int sl_storage_shard_set_floor(sl_shard_log_t *log, uint64_t floor_seq);
-/* Closes the handle (pending appends complete first). */
+/* Closes the handle (pending appends complete first). No append to the log may run concurrently
+ * with its close, nor follow it: the file engine's appends do not touch the log's state until the
+ * commit thread takes them, so a close waits for every append queued before it. */
 void sl_storage_shard_close(sl_shard_log_t *log);
 /* Deletes a whole stream's logs (every shard of stream_key); shard handles must be closed first. */
 int sl_storage_stream_delete(sl_storage_t *st, const char *stream_key);
@@ -142,7 +145,8 @@ int sl_storage_stream_delete(sl_storage_t *st, const char *stream_key);
 /* Appends n >= 1 records atomically with respect to other appends to this log (they get contiguous
  * seqs in call order). Returns 0 and later calls cb exactly once; or returns a negative code
  * (SL_EAGAIN: pending bytes over SL_STORAGE_PENDING_BYTES_MAX; SL_ENOSPC/SL_EIO: the engine is in
- * a failed state and has not recovered yet; SL_ECLOSED) and never calls cb. Record bytes are copied
+ * a failed state and has not recovered yet; SL_ENOMEM; SL_ECLOSED from the memory engine, for a log
+ * being closed) and never calls cb. Record bytes are copied
  * before the call returns. */
 int sl_storage_append(sl_shard_log_t *log, const sl_record_t *records, size_t n, sl_append_cb cb,
                       void *arg);
