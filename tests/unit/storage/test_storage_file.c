@@ -34,6 +34,16 @@ static size_t payload_of(uint64_t seq, uint8_t *out) {
     }
     return len;
 }
+
+/* The test record of seq: payload_of(seq) in buf (128 bytes), key "pk", arrival 1000 + seq. */
+static sl_record_t record_of(uint64_t seq, uint8_t *buf) {
+    size_t len = payload_of(seq, buf);
+    return (sl_record_t){.arrival_ms = (int64_t)(1000 + seq),
+                         .key = "pk",
+                         .key_len = 2,
+                         .data = buf,
+                         .data_len = len};
+}
 static size_t frame_of(uint64_t seq) {
     uint8_t buf[128];
     return sl_frame_size(2, 0, payload_of(seq, buf));
@@ -94,12 +104,7 @@ static void journal_settle(const char *dir) {
 static void fill(sl_shard_log_t *log, uint64_t from, uint64_t to) {
     uint8_t buf[128];
     for (uint64_t seq = from; seq <= to; seq++) {
-        size_t len = payload_of(seq, buf);
-        sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq),
-                         .key = "pk",
-                         .key_len = 2,
-                         .data = buf,
-                         .data_len = len};
+        sl_record_t r = record_of(seq, buf);
         uint64_t got = 0;
         int rc = util_append(log, &r, 1, &got);
         if (rc || got != seq) {
@@ -569,12 +574,7 @@ static void test_index_rebuild(void) {
 
 static int append_one(sl_shard_log_t *log, uint64_t seq, uint64_t *got) {
     uint8_t buf[128];
-    size_t len = payload_of(seq, buf);
-    sl_record_t r = {.arrival_ms = (int64_t)(1000 + seq),
-                     .key = "pk",
-                     .key_len = 2,
-                     .data = buf,
-                     .data_len = len};
+    sl_record_t r = record_of(seq, buf);
     return util_append(log, &r, 1, got);
 }
 
@@ -726,12 +726,7 @@ static void test_crashes(sl_durability_t dur, int rounds) {
             size_t n = 1 + (size_t)(k % 3);
             sl_record_t r[3];
             for (size_t i = 0; i < n; i++) {
-                size_t len = payload_of(next + i, buf[i]);
-                r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next + i),
-                                     .key = "pk",
-                                     .key_len = 2,
-                                     .data = buf[i],
-                                     .data_len = len};
+                r[i] = record_of(next + i, buf[i]);
             }
             pthread_mutex_lock(&cs.mu);
             while (cs.outstanding >= 8)
@@ -822,12 +817,7 @@ static void test_journal_wrap_and_crash(void) {
         size_t n = 1 + (size_t)(round % 8);
         sl_record_t r[8];
         for (size_t i = 0; i < n; i++) {
-            size_t len = payload_of(next[sh] + i, buf[i]);
-            r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i),
-                                 .key = "pk",
-                                 .key_len = 2,
-                                 .data = buf[i],
-                                 .data_len = len};
+            r[i] = record_of(next[sh] + i, buf[i]);
         }
         uint64_t got = 0;
         CHECK_EQ_INT(util_append(logs[sh], r, n, &got), 0);
@@ -855,12 +845,7 @@ static void test_journal_wrap_and_crash(void) {
         size_t n = 1 + (size_t)(round % 5);
         sl_record_t r[8];
         for (size_t i = 0; i < n; i++) {
-            size_t len = payload_of(next[sh] + i, buf[i]);
-            r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i),
-                                 .key = "pk",
-                                 .key_len = 2,
-                                 .data = buf[i],
-                                 .data_len = len};
+            r[i] = record_of(next[sh] + i, buf[i]);
         }
         uint64_t got = 0;
         if (util_append(logs[sh], r, n, &got) != 0) break;
@@ -1039,12 +1024,7 @@ static void test_journal_chunks_crash(int rounds) {
             size_t n = 1 + (size_t)(k % 2);
             sl_record_t r[2];
             for (size_t i = 0; i < n; i++) {
-                size_t len = payload_of(next[sh] + i, buf[i]);
-                r[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + next[sh] + i),
-                                     .key = "pk",
-                                     .key_len = 2,
-                                     .data = buf[i],
-                                     .data_len = len};
+                r[i] = record_of(next[sh] + i, buf[i]);
             }
             pthread_mutex_lock(&cs.mu);
             while (cs.outstanding >= 2 * CHUNK_SHARDS)
@@ -1674,13 +1654,9 @@ static int wide_child(const char *dir) {
         if (sl_storage_shard_open(st, "s", key, NULL, &logs[i])) return 2;
     }
     for (uint64_t seq = 1; seq <= WIDE_ROUNDS; seq++) {
-        size_t len = payload_of(seq, buf);
+        sl_record_t r = record_of(seq, buf);
         for (int i = 0; i < WIDE_SHARDS; i++) {
-            recs[i] = (sl_record_t){.arrival_ms = (int64_t)(1000 + seq),
-                                    .key = "pk",
-                                    .key_len = 2,
-                                    .data = buf,
-                                    .data_len = len};
+            recs[i] = r;
             groups[i] = (sl_append_group_t){.log = logs[i], .records = &recs[i], .n = 1};
         }
         wide_wait_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
@@ -1956,12 +1932,7 @@ static void test_close_waits_for_queued_appends(void) {
 static void tc_batch(sl_storage_t *st, sl_shard_log_t **logs, size_t n, uint64_t pay, int *st_out,
                      uint64_t *first_out) {
     uint8_t buf[128];
-    size_t len = payload_of(pay, buf);
-    sl_record_t r = {.arrival_ms = (int64_t)(1000 + pay),
-                     .key = "pk",
-                     .key_len = 2,
-                     .data = buf,
-                     .data_len = len};
+    sl_record_t r = record_of(pay, buf);
     sl_append_group_t groups[TC_SHARDS];
     for (size_t i = 0; i < n; i++)
         groups[i] = (sl_append_group_t){.log = logs[i], .records = &r, .n = 1};
