@@ -302,10 +302,6 @@
 #define SL_STORAGE_JOURNAL_DIRECT_BYTES (64u * 1024)
 /* journaled frames gathered per shard before a segment write */
 #define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)
-/* A commit round with at least this many journaled shards copies their frames to the tails while
- * the journal syncs (file_commit.c); smaller rounds sync on the commit thread itself, which spares
- * them a pool thread's wake-up. */
-#define SL_STORAGE_TAIL_OVERLAP_MIN 64
 /* checkpoint period (also when half of the ring is in use) */
 #define SL_STORAGE_CHECKPOINT_MS 2000
 /* a checkpoint fdatasyncs at most this many segment files one by one; more, and it runs one

@@ -14,7 +14,9 @@
  * durability=sync, small shares of a round go to the shared commit journal (one pwrite and one
  * fdatasync for the whole round, however many shards it touches) and stay in the shard's tail
  * until they are written to the segment without a sync; large shares are written to their
- * segment and fdatasync'd, in parallel with the journal's sync (group commit). Checkpoints (one
+ * segment and fdatasync'd, in parallel with the journal's sync (group commit). Under load those
+ * syncs run on the sync pool while the commit thread writes the next round (pipelined rounds,
+ * file_commit.c). Checkpoints (one
  * syncfs, on their own thread) free the journal; the journal is replayed when the engine opens.
  * Otherwise each shard's frames are written with one pwrite. A failed write or sync fails the
  * appends of that round for that shard, truncates their bytes away and leaves the engine usable.
@@ -25,7 +27,7 @@
  *  - file_segment.c: segments, their descriptors and index files, and retention;
  *  - file_recover.c: scanning segments, recovery when a shard log opens, index rebuilds;
  *  - file_registry.c: opening and closing shard logs (the registry) and the descriptor budget;
- *  - file_commit.c: appends, commit rounds, group commit and the fdatasync pool;
+ *  - file_commit.c: appends, commit rounds (pipelined), group commit and the fdatasync pool;
  *  - file_journal.c: the shared commit journal (writing rounds, shard tails, replay at open);
  *  - file_checkpoint.c: checkpoints, which free the journal;
  *  - file_read.c: reads, seeks by time and bounds.
@@ -320,6 +322,9 @@ static void engine_free(sl_file_engine_t *e) {
     free(e->scratch.jobs);
     free(e->scratch.djobs);
     free(e->scratch.jbatch);
+    free(e->flight.jb);
+    free(e->flight.direct);
+    free(e->flight.jobs);
     free(e->checkpoint.segs);
     free(e->checkpoint.seg_shards);
     free(e->registry.hash);

@@ -310,6 +310,8 @@ uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e) {
     pthread_mutex_lock(&e->tails.mu);
     uint64_t lsn = e->tails.head ? e->tails.head->tail.lsn : e->journal.write_lsn;
     pthread_mutex_unlock(&e->tails.mu);
+    /* never the entry of a round in flight (file_commit.c): its frames are in no tail yet */
+    if (e->flight.active && e->flight.jused && e->flight.lsn0 < lsn) lsn = e->flight.lsn0;
     if (lsn != e->journal.oldest_lsn) {
         SL_ASSERT(e->checkpoint.nsegs == 0); /* the last checkpoint was released */
         e->checkpoint.all = e->checkpoint.retry_all;
@@ -320,6 +322,10 @@ uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e) {
             s->checkpoint.ckdirty = false;
             pthread_mutex_unlock(&s->mu);
             uint64_t n = s->writer.npoints;
+            /* not the entries of a round in flight, whose data is neither in the file nor in
+             * the tail yet */
+            for (int k = 0; k < 2; k++)
+                if (s->rd[k].gen && s->rd[k].region && s->rd[k].npoints0 < n) n = s->rd[k].npoints0;
             if (s->tail.buf.len) {
                 /* only the entries that point before the tail */
                 n = s->writer.npoints_disk;

@@ -3,7 +3,8 @@
  * the commit thread takes every queued request, hands each append to its shard, and works through
  * the round's shards in chunks: creates the files of new shards, writes each shard's share
  * (rolling full segments), makes the round durable (one fdatasync of the journal and one per
- * directly written shard, in parallel on the sync pool: group commit) and completes the appends.
+ * directly written shard, in parallel on the sync pool: group commit) and completes the appends;
+ * under load a round's syncs stay in flight while the next round is written ("Pipelined rounds").
  * Also the interval flush (durability=interval) and the commit thread's loop. */
 #include "core/common.h"
 #include "core/limits.h"
@@ -137,13 +138,15 @@ static void round_reserve(sl_file_engine_t *e, size_t need) {
 #define GATHER_PREFETCH_AHEAD 8
 
 /* Hands the appends of the taken requests (the stack, newest first) to their shards in the order
- * they were queued: each shard's appends of the round become a list (writer.ops), and each shard
- * goes once into scratch.round. Returns the shard count; the requests, oldest first, are left in
- * *fifo (freed when the round ends) and the count of their appends in *nops. */
+ * they were queued: each shard's appends of the round become a list in its round slot (the one the
+ * round in flight does not use), and each shard goes once into scratch.round. Returns the shard
+ * count; the requests, oldest first, are left in *fifo (freed when the round ends) and the count
+ * of their appends in *nops. */
 static size_t reqs_gather(sl_file_engine_t *e, sl_file_req_t *stack, sl_file_req_t **fifo,
                           size_t *nops) {
     sl_file_req_t *list = NULL;
     size_t k = 0, n = 0;
+    uint64_t gen = ++e->round_gen;
     while (stack) {
         sl_file_req_t *next = stack->next;
         stack->next = list;
@@ -155,24 +158,36 @@ static size_t reqs_gather(sl_file_engine_t *e, sl_file_req_t *stack, sl_file_req
     *nops = k;
     for (sl_file_req_t *r = list; r; r = r->next) {
         for (size_t i = 0; i < r->nops; i++) {
-            if (i + GATHER_PREFETCH_AHEAD < r->nops)
-                __builtin_prefetch(&r->ops[i + GATHER_PREFETCH_AHEAD].shard->writer, 1);
+            if (i + GATHER_PREFETCH_AHEAD < r->nops) {
+                sl_file_shard_t *ahead = r->ops[i + GATHER_PREFETCH_AHEAD].shard;
+                __builtin_prefetch(&ahead->rd[0], 1);
+                __builtin_prefetch(&ahead->rd[1], 1);
+            }
             sl_file_op_t *op = &r->ops[i];
             sl_file_shard_t *s = op->shard;
-            if (!s->writer.listed) {
-                s->writer.listed = true;
+            sl_file_round_t *rd = &s->rd[s->cur];
+            if (rd->gen != gen) {
+                if (rd->gen != 0) {
+                    /* in the round in flight: this round takes the other slot */
+                    s->cur ^= 1;
+                    rd = &s->rd[s->cur];
+                    SL_ASSERT(rd->gen == 0);
+                }
+                rd->gen = gen;
+                rd->ops = rd->last_op = NULL;
+                rd->nops = rd->bytes = 0;
                 round_reserve(e, n + 1);
                 e->scratch.round[n++] = s;
             }
             if (op->n == 0) continue; /* only a round asked for */
             op->next = NULL;
-            if (s->writer.last_op)
-                s->writer.last_op->next = op;
+            if (rd->last_op)
+                rd->last_op->next = op;
             else
-                s->writer.ops = op;
-            s->writer.last_op = op;
-            s->writer.nops++;
-            s->writer.bytes += op->bytes;
+                rd->ops = op;
+            rd->last_op = op;
+            rd->nops++;
+            rd->bytes += op->bytes;
         }
     }
     return n;
@@ -300,9 +315,9 @@ int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g) {
 
 /* Seals the active segment (its data made durable first) and starts a new one at writer.end_seq.
  * *durable tells whether the active segment's data was made durable before a failure. */
-static int shard_roll(sl_file_shard_t *s, bool *durable) {
+static int shard_roll(sl_file_shard_t *s, sl_file_round_t *r, bool *durable) {
     sl_file_engine_t *e = s->eng;
-    sl_file_seg_t *old = s->round.seg;
+    sl_file_seg_t *old = r->seg;
     int rc;
     *durable = false;
     if (e->ops.fdatasync(old->fd) != 0) return sl_file_errno_code(errno);
@@ -356,7 +371,7 @@ static int shard_roll(sl_file_shard_t *s, bool *durable) {
     /* Its descriptors were opened read-write; reopen read-only lazily. */
     if (old->refs == 2) sl_file_seg_close_fds(e, old);
     sl_file_seg_unref_locked(e, old);
-    s->round.seg = g;
+    r->seg = g;
     pthread_mutex_unlock(&s->mu);
     s->writer.size = SL_SEG_HEADER_BYTES;
     s->writer.npoints = 0;
@@ -368,39 +383,51 @@ unseal:
     return rc;
 }
 
-static void region_begin(sl_file_shard_t *s, size_t op_index, sl_file_op_t *op) {
-    s->round.region_op = op_index;
-    s->round.region_first = op;
-    s->round.size0 = s->writer.size;
-    s->round.end0 = s->writer.end_seq;
-    s->round.npoints0 = s->writer.npoints;
-    s->round.last_point0 = s->writer.last_point_off;
-    s->round.arrival0 = s->writer.last_arrival;
-    s->round.idx_len0 = s->writer.idx.len;
-    s->round.region = false;
+/* The writer state at the round's end: what the round's completion publishes (the next round
+ * may move the writer state on before this one completes). */
+static void round_mark_end(sl_file_shard_t *s, sl_file_round_t *r) {
+    r->size1 = s->writer.size;
+    r->end1 = s->writer.end_seq;
+    r->first_arrival1 = s->writer.first_arrival;
+    r->last_arrival1 = s->writer.last_arrival;
+}
+
+static void region_begin(sl_file_shard_t *s, sl_file_round_t *r, size_t op_index,
+                         sl_file_op_t *op) {
+    r->region_op = op_index;
+    r->region_first = op;
+    r->size0 = s->writer.size;
+    r->end0 = s->writer.end_seq;
+    r->npoints0 = s->writer.npoints;
+    r->last_point0 = s->writer.last_point_off;
+    r->arrival0 = s->writer.last_arrival;
+    r->region = false;
 }
 
 /* Undoes the current region: the writer state returns to the region's start and the bytes written
  * are truncated away (retried before the next write if truncation fails). */
-static void region_rollback(sl_file_shard_t *s) {
+static void region_rollback(sl_file_shard_t *s, sl_file_round_t *r) {
     sl_file_engine_t *e = s->eng;
-    s->writer.size = s->round.size0;
-    s->writer.end_seq = s->round.end0;
-    s->writer.npoints = s->round.npoints0;
-    s->writer.last_point_off = s->round.last_point0;
-    s->writer.last_arrival = s->round.arrival0;
-    s->writer.idx.len = s->round.idx_len0;
-    s->round.region = false;
-    if (s->round.jnl) return; /* nothing was written to the segment file */
-    sl_file_seg_t *a = s->round.seg;
+    s->writer.size = r->size0;
+    s->writer.end_seq = r->end0;
+    s->writer.npoints = r->npoints0;
+    s->writer.last_point_off = r->last_point0;
+    s->writer.last_arrival = r->arrival0;
+    /* (the index buffer holds the entries [npoints_disk, npoints): a checkpoint may have written
+     * some from its front since the region began, never one of the region's) */
+    s->writer.idx.len = (size_t)(r->npoints0 - s->writer.npoints_disk) * SL_IDX_ENTRY_BYTES;
+    r->region = false;
+    round_mark_end(s, r);
+    if (r->jnl) return; /* nothing was written to the segment file */
+    sl_file_seg_t *a = r->seg;
     if (a->fd < 0 || e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0)
         s->writer.needs_truncate = true;
 }
 
-int sl_file_write_ops(sl_file_shard_t *s, sl_file_op_t *from, const sl_file_op_t *to,
-                      uint64_t off) {
+int sl_file_write_ops(sl_file_shard_t *s, sl_file_round_t *r, sl_file_op_t *from,
+                      const sl_file_op_t *to, uint64_t off) {
     sl_file_engine_t *e = s->eng;
-    int fd = s->round.seg->fd;
+    int fd = r->seg->fd;
     if (from == to) return 0;
     if (from->next == to) return sl_file_pwrite_all(&e->ops, fd, from->frames, from->bytes, off);
     size_t n = 0;
@@ -418,58 +445,58 @@ int sl_file_write_ops(sl_file_shard_t *s, sl_file_op_t *from, const sl_file_op_t
 }
 
 /* Writes the region's appends up to `to` (exclusive; NULL: to the end) to the segment. */
-static int region_write(sl_file_shard_t *s, const sl_file_op_t *to) {
-    return sl_file_write_ops(s, s->round.region_first, to, s->round.size0);
+static int region_write(sl_file_shard_t *s, sl_file_round_t *r, const sl_file_op_t *to) {
+    return sl_file_write_ops(s, r, r->region_first, to, r->size0);
 }
 
 /* Writes one shard's share of a commit round: frames get their seqs, full segments roll. */
-static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_rc) {
+static void shard_write_share(sl_file_shard_t *s, sl_file_round_t *r, bool roll_requested,
+                              int open_rc) {
     sl_file_engine_t *e = s->eng;
-    s->round.ok_ops = 0;
-    s->round.status = 0;
-    region_begin(s, 0, s->writer.ops);
+    r->ok_ops = 0;
+    r->status = 0;
+    region_begin(s, r, 0, r->ops);
     int rc = open_rc;
     /* A direct write follows the frames committed through the journal, so those go first. */
-    if (!rc && !s->round.jnl && s->tail.buf.len)
-        rc = sl_file_shard_flush_tail(s, s->round.seg, false);
+    if (!rc && !r->jnl && s->tail.buf.len) rc = sl_file_shard_flush_tail(s, r->seg, false);
     if (!rc && s->writer.needs_truncate) {
-        sl_file_seg_t *a = s->round.seg;
+        sl_file_seg_t *a = r->seg;
         if (e->ops.ftruncate(a->fd, (off_t)s->writer.size) != 0)
             rc = sl_file_errno_code(errno);
         else
             s->writer.needs_truncate = false;
     }
     /* (a reader may have found the index bad since the chunk chose the journal) */
-    if (!rc && s->round.seg->index_bad && (rc = sl_file_round_fds(s)) == 0)
-        rc = sl_file_rebuild_active_index(s);
+    if (!rc && r->seg->index_bad && (rc = sl_file_round_fds(s, r)) == 0)
+        rc = sl_file_rebuild_active_index(s, r->seg);
     bool durable;
-    if (!rc && roll_requested && s->writer.nops == 0 && s->writer.end_seq > s->round.seg->base_seq)
-        rc = shard_roll(s, &durable);
-    if (!rc && s->writer.floor > s->writer.end_seq && (rc = shard_roll(s, &durable)) == 0)
-        region_begin(s, 0, s->writer.ops);
+    if (!rc && roll_requested && r->nops == 0 && s->writer.end_seq > r->seg->base_seq)
+        rc = shard_roll(s, r, &durable);
+    if (!rc && s->writer.floor > s->writer.end_seq && (rc = shard_roll(s, r, &durable)) == 0)
+        region_begin(s, r, 0, r->ops);
     if (rc) {
-        s->round.status = rc;
+        r->status = rc;
         return;
     }
     size_t i = 0;
-    for (sl_file_op_t *op = s->writer.ops; op; op = op->next, i++) {
-        if (s->writer.size >= e->segment_bytes && s->writer.end_seq > s->round.seg->base_seq) {
+    for (sl_file_op_t *op = r->ops; op; op = op->next, i++) {
+        if (s->writer.size >= e->segment_bytes && s->writer.end_seq > r->seg->base_seq) {
             durable = false;
-            if ((rc = region_write(s, op)) || (rc = shard_roll(s, &durable))) {
+            if ((rc = region_write(s, r, op)) || (rc = shard_roll(s, r, &durable))) {
                 if (durable) {
                     /* The region is written and durable; only the roll failed (it is retried
                      * by the next round). The appends after it fail. */
-                    s->round.ok_ops = i;
-                    s->round.region = false;
+                    r->ok_ops = i;
+                    r->region = false;
                 } else {
-                    region_rollback(s);
-                    s->round.ok_ops = s->round.region_op;
+                    region_rollback(s, r);
+                    r->ok_ops = r->region_op;
                 }
-                s->round.status = rc;
+                r->status = rc;
                 return;
             }
-            s->round.ok_ops = i;
-            region_begin(s, i, op);
+            r->ok_ops = i;
+            region_begin(s, r, i, op);
         }
         op->first_seq = s->writer.end_seq;
         uint8_t *f = op->frames;
@@ -502,18 +529,22 @@ static void shard_write_round(sl_file_shard_t *s, bool roll_requested, int open_
         s->writer.idx.failed = false;
         rc = SL_ENOMEM;
     } else {
-        rc = s->round.jnl ? 0 : region_write(s, NULL);
+        rc = r->jnl ? 0 : region_write(s, r, NULL);
     }
     if (rc) {
-        region_rollback(s);
-        s->round.status = rc;
-        s->round.ok_ops = s->round.region_op;
+        region_rollback(s, r);
+        r->status = rc;
+        r->ok_ops = r->region_op;
         return;
     }
-    s->round.region = s->round.region_first != NULL;
-    s->round.ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && s->round.region
-                          ? s->round.region_op
-                          : s->writer.nops;
+    r->region = r->region_first != NULL;
+    r->ok_ops = e->base.cfg.durability == SL_DURABILITY_SYNC && r->region ? r->region_op : r->nops;
+}
+
+static void shard_write_round(sl_file_shard_t *s, sl_file_round_t *r, bool roll_requested,
+                              int open_rc) {
+    shard_write_share(s, r, roll_requested, open_rc);
+    round_mark_end(s, r);
 }
 
 static int sync_one(sl_file_engine_t *e, const sl_file_sync_job_t *job) {
@@ -539,7 +570,17 @@ void *sl_file_sync_worker(void *arg) {
         pthread_mutex_unlock(&e->sync.mu);
         job->rc = sync_one(e, job);
         pthread_mutex_lock(&e->sync.mu);
-        if (++e->sync.finished == e->sync.n) pthread_cond_signal(&e->sync.done);
+        if (++e->sync.finished == e->sync.n) {
+            pthread_cond_signal(&e->sync.done);
+            /* A round's syncs in flight ended: the commit thread may be waiting for appends
+             * (sl_file_commit_main) rather than in sync_join. */
+            pthread_mutex_unlock(&e->sync.mu);
+            atomic_store(&e->sync.idle, true);
+            pthread_mutex_lock(&e->reqs.mu);
+            pthread_cond_signal(&e->reqs.cond);
+            pthread_mutex_unlock(&e->reqs.mu);
+            pthread_mutex_lock(&e->sync.mu);
+        }
     }
     pthread_mutex_unlock(&e->sync.mu);
     return NULL;
@@ -547,10 +588,13 @@ void *sl_file_sync_worker(void *arg) {
 
 static void sync_post(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n);
 static void sync_join(sl_file_engine_t *e);
+static void flight_finish(sl_file_engine_t *e);
 
-/* Runs fdatasync on every job's fd, several at a time; fills job->rc. Commit thread only. */
+/* Runs fdatasync on every job's fd, several at a time; fills job->rc. Commit thread only; a
+ * round in flight is completed first (the pool runs one set of jobs at a time). */
 static void sync_many(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
     if (n == 0) return;
+    if (e->flight.active) flight_finish(e);
     if (n >= SL_STORAGE_SYNCFS_MIN_FILES && e->ops.syncfs) {
         /* One flush of the file system makes every written file durable. On failure fall back to
          * per-file syncs so that each shard learns its own status. */
@@ -579,6 +623,7 @@ static void sync_post(sl_file_engine_t *e, sl_file_sync_job_t *jobs, size_t n) {
     e->sync.next = 0;
     e->sync.finished = 0;
     e->sync.gen++;
+    atomic_store(&e->sync.idle, false);
     pthread_cond_broadcast(&e->sync.work);
     pthread_mutex_unlock(&e->sync.mu);
 }
@@ -670,10 +715,10 @@ static void create_new_shards(sl_file_engine_t *e, size_t n) {
     e->scratch.ndjobs = 0;
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
-        if (!s->round.create) continue;
+        sl_file_round_t *r = sl_file_rd(s);
+        if (!r->create) continue;
         any = true;
-        s->round.open_rc =
-            sl_file_shard_create_files(e, s, s->round.seg, &prev_stream, &root_queued);
+        r->open_rc = sl_file_shard_create_files(e, s, r->seg, &prev_stream, &root_queued);
     }
     if (!any) return;
     sync_many(e, e->scratch.djobs, e->scratch.ndjobs);
@@ -685,12 +730,13 @@ static void create_new_shards(sl_file_engine_t *e, size_t n) {
     e->scratch.ndjobs = 0;
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
-        if (!s->round.create || s->round.open_rc) continue;
+        sl_file_round_t *r = sl_file_rd(s);
+        if (!r->create || r->open_rc) continue;
         if (rc) {
             /* Not durable: fail this round's appends; the next round creates the files again. */
-            s->round.open_rc = rc;
+            r->open_rc = rc;
             pthread_mutex_lock(&s->mu);
-            sl_file_seg_close_fds(e, s->round.seg);
+            sl_file_seg_close_fds(e, r->seg);
             pthread_mutex_unlock(&s->mu);
         } else {
             s->on_disk = true;
@@ -708,15 +754,23 @@ static inline void prefetch_shard(sl_file_shard_t *const *batch, size_t i, size_
     if (i + PREFETCH_AHEAD < n) sl_file_prefetch_shard(batch[i + PREFETCH_AHEAD]);
 }
 
+/* The shard's part in round gen (the round in flight, or the one being written). */
+static inline sl_file_round_t *round_of(sl_file_shard_t *s, uint64_t gen) {
+    return s->rd[0].gen == gen ? &s->rd[0] : &s->rd[1];
+}
+
 /* The buffers a shard's state points to (its appends and frames, its tail) are one more miss
- * away: fetched PREFETCH_AHEAD / 2 places ahead, once the shard's own lines have arrived. */
+ * away: fetched PREFETCH_AHEAD / 2 places ahead, once the shard's own lines have arrived. gen:
+ * the round whose part is visited. */
 enum { PF_TAKE, PF_WRITE, PF_COMPLETE };
 
-static inline void prefetch_buffers(sl_file_shard_t *const *batch, size_t i, size_t n, int phase) {
+static inline void prefetch_buffers(sl_file_shard_t *const *batch, size_t i, size_t n, int phase,
+                                    uint64_t gen) {
     if (i + PREFETCH_AHEAD / 2 >= n) return;
-    const sl_file_shard_t *s = batch[i + PREFETCH_AHEAD / 2];
+    sl_file_shard_t *s = batch[i + PREFETCH_AHEAD / 2];
+    const sl_file_round_t *r = round_of(s, gen);
     if (phase == PF_TAKE) {
-        __builtin_prefetch(s->writer.ops, 1);
+        __builtin_prefetch(r->ops, 1);
         /* the active segment's slot here, the segment itself next to last (changed under mu:
          * only addresses to fetch, never used) */
         sl_file_seg_t **segs = __atomic_load_n(&s->segs, __ATOMIC_RELAXED);
@@ -730,19 +784,19 @@ static inline void prefetch_buffers(sl_file_shard_t *const *batch, size_t i, siz
                 __builtin_prefetch(__atomic_load_n(&segs[nseg - 1], __ATOMIC_RELAXED), 1);
         }
     } else if (phase == PF_WRITE) {
-        if (s->writer.ops) __builtin_prefetch(s->writer.ops->frames, 1);
+        if (r->ops) __builtin_prefetch(r->ops->frames, 1);
         __builtin_prefetch(s->writer.idx.data, 1);
-        __builtin_prefetch(s->round.seg, 1);
+        __builtin_prefetch(r->seg, 1);
     } else {
-        __builtin_prefetch(s->round.seg, 1);
-        __builtin_prefetch(s->writer.ops, 0);
-        if (s->writer.ops) __builtin_prefetch(s->writer.ops->arg, 1);
+        __builtin_prefetch(r->seg, 1);
+        __builtin_prefetch(r->ops, 0);
+        if (r->ops) __builtin_prefetch(r->ops->arg, 1);
         if (s->tail.buf.data) __builtin_prefetch(s->tail.buf.data + s->tail.buf.len, 1);
     }
 }
 
-int sl_file_round_fds(sl_file_shard_t *s) {
-    sl_file_seg_t *a = s->round.seg;
+int sl_file_round_fds(sl_file_shard_t *s, sl_file_round_t *r) {
+    sl_file_seg_t *a = r->seg;
     if (a->fd >= 0 && a->idx_fd >= 0) return 0;
     pthread_mutex_lock(&s->mu);
     int rc = sl_file_seg_open_fds_locked(s, a);
@@ -750,42 +804,50 @@ int sl_file_round_fds(sl_file_shard_t *s) {
     return rc;
 }
 
-/* Publishes a shard's round (the writer state becomes the readers' state, journaled frames join
- * the tail) and completes its appends in order. */
-static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
-    sl_file_seg_t *a = s->round.seg;
-    bool to_tail = s->round.jnl && s->round.status == 0 && s->round.region;
+/* Publishes a shard's round r (the writer state becomes the readers' state, journaled frames join
+ * the tail) and completes its appends in order. A shard's rounds complete in the order they were
+ * gathered; when the next one has already written (pipelined rounds) the writer state has moved
+ * on, and r's own end is published instead. */
+static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_round_t *r) {
+    sl_file_seg_t *a = r->seg;
+    sl_file_round_t *next = &s->rd[(r - s->rd) ^ 1];
+    bool later = next->gen != 0;
+    uint64_t size = later ? r->size1 : s->writer.size;
+    uint64_t end = later ? r->end1 : s->writer.end_seq;
+    int64_t first_arrival = later ? r->first_arrival1 : s->writer.first_arrival;
+    int64_t last_arrival = later ? r->last_arrival1 : s->writer.last_arrival;
+    bool to_tail = r->jnl && r->status == 0 && r->region;
     pthread_mutex_lock(&s->mu);
-    bool appended = to_tail && (s->round.pre || sl_file_tail_append_locked(s));
+    bool appended = to_tail && sl_file_tail_append_locked(s, r);
     if (to_tail && !appended) {
         pthread_mutex_unlock(&s->mu);
-        sl_file_tail_append_failed(s);
+        sl_file_tail_append_failed(s, r);
         pthread_mutex_lock(&s->mu);
     }
-    a->size = s->writer.size;
-    a->end_seq = s->writer.end_seq;
+    a->size = size;
+    a->end_seq = end;
     a->npoints = s->writer.npoints_disk;
-    if (s->writer.end_seq > a->base_seq) {
-        a->first_arrival = s->writer.first_arrival;
-        a->last_arrival = s->writer.last_arrival;
+    if (end > a->base_seq) {
+        a->first_arrival = first_arrival;
+        a->last_arrival = last_arrival;
     }
     uint64_t old_tip = s->next_seq;
-    s->next_seq = s->writer.end_seq;
-    if (s->round.region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
+    s->next_seq = end;
+    if (r->region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
     pthread_mutex_unlock(&s->mu);
-    if (s->round.status)
+    if (r->status)
         SL_ERROR("storage: stream %s shard %s: write failed (%s); %zu append(s) failed, %zu "
                  "completed",
-                 s->stream_key, s->shard_key, sl_strerror(s->round.status),
-                 s->writer.nops - s->round.ok_ops, s->round.ok_ops);
+                 s->stream_key, s->shard_key, sl_strerror(r->status), r->nops - r->ok_ops,
+                 r->ok_ops);
     /* Out of descriptors is back-pressure for this round only, not a failed disk. */
-    if (s->round.status && s->round.status != SL_EAGAIN) engine_set_failed(e, s->round.status);
+    if (r->status && r->status != SL_EAGAIN) engine_set_failed(e, r->status);
     /* Wake readers first, then complete the appends in order. */
-    if (s->writer.end_seq != old_tip && e->base.cfg.on_commit)
-        e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, s->writer.end_seq);
-    size_t bytes = s->writer.bytes, k = 0;
-    for (sl_file_op_t *op = s->writer.ops; op; op = op->next, k++) {
-        int st = k < s->round.ok_ops ? 0 : s->round.status ? s->round.status : SL_EIO;
+    if (end != old_tip && e->base.cfg.on_commit)
+        e->base.cfg.on_commit(e->base.cfg.ctx, &s->base, end);
+    size_t bytes = r->bytes, k = 0;
+    for (sl_file_op_t *op = r->ops; op; op = op->next, k++) {
+        int st = k < r->ok_ops ? 0 : r->status ? r->status : SL_EIO;
         uint64_t first = st ? 0 : op->first_seq;
         int64_t arrival = st ? 0 : op->arrival_ms;
         if (op->cb) {
@@ -799,38 +861,23 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s) {
         }
     }
     atomic_fetch_sub(&e->pending_bytes, bytes);
-    if (s->round.ok_ops) sl_metric_add(g_m.bytes, bytes);
-    s->writer.ops = s->writer.last_op = NULL;
-    s->writer.nops = s->writer.bytes = 0;
-    s->writer.listed = false;
+    if (r->ok_ops) sl_metric_add(g_m.bytes, bytes);
+    r->ops = r->last_op = NULL;
+    r->nops = r->bytes = 0;
     /* A tail that was not empty is queued already: no need for the queue's lock (only the commit
      * thread queues and unqueues a shard while its round runs). */
     if (appended && !s->tail.queued) sl_file_tq_push(s);
     /* Enough journaled frames gathered: write them to the segment (no sync: the journal keeps
      * them durable until the next checkpoint). A failure is retried later. */
-    if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES && sl_file_round_fds(s) == 0)
+    if (s->tail.buf.len >= SL_STORAGE_TAIL_FLUSH_BYTES && sl_file_round_fds(s, r) == 0)
         (void)sl_file_shard_flush_tail(s, a, false);
     pthread_mutex_lock(&s->mu);
     sl_file_seg_unref_locked(e, a);
-    s->round.seg = NULL;
-    s->in_batch = false;
-    if (s->closing) pthread_cond_broadcast(&s->cond); /* only sl_file_shard_close waits */
+    r->seg = NULL;
+    r->gen = 0;
+    s->in_batch = later;
+    if (s->closing && !later) pthread_cond_broadcast(&s->cond); /* only sl_file_shard_close waits */
     pthread_mutex_unlock(&s->mu);
-}
-
-/* The round's journaled shards' frames join their tails before the journal's sync ends (see
- * commit_chunk); shard_complete then publishes them. */
-static void tails_copy_early(sl_file_engine_t *e) {
-    size_t n = e->scratch.njbatch;
-    for (size_t i = 0; i < n; i++) {
-        sl_file_shard_t *s = e->scratch.jbatch[i];
-        prefetch_shard(e->scratch.jbatch, i, n);
-        prefetch_buffers(e->scratch.jbatch, i, n, PF_COMPLETE);
-        pthread_mutex_lock(&s->mu);
-        s->round.tail_len0 = s->tail.buf.len;
-        s->round.pre = sl_file_tail_append_locked(s);
-        pthread_mutex_unlock(&s->mu);
-    }
 }
 
 static int jbatch_reserve(sl_file_engine_t *e, size_t n) {
@@ -843,169 +890,357 @@ static int jbatch_reserve(sl_file_engine_t *e, size_t n) {
     return 0;
 }
 
+/* The end of a round (its last append completed): its requests are freed and counted done (a
+ * shard's close waits for that), and the round's time is observed. */
+static void round_done(sl_file_engine_t *e, sl_file_req_t *reqs, size_t nops, int64_t t0_ns) {
+    while (reqs) {
+        sl_file_req_t *next = reqs->next;
+        free(reqs);
+        reqs = next;
+    }
+    pthread_mutex_lock(&e->reqs.mu);
+    e->reqs.done += nops;
+    if (e->reqs.closers) pthread_cond_broadcast(&e->reqs.done_cond);
+    pthread_mutex_unlock(&e->reqs.mu);
+    sl_metric_add(g_m.rounds, 1);
+    sl_metric_observe(g_m.round_time, (double)(sl_time_mono_ns() - t0_ns) / 1e6);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Pipelined rounds
+ *
+ * A round's syncs (the journal's fdatasync, those of the shards its last chunk wrote directly)
+ * need not hold up the next round's work: the commit thread posts them to the sync pool and
+ * goes on to take, write and journal the next round meanwhile (the round is "in flight"). Before
+ * the next round's own syncs start it waits for the round in flight and completes it (the pool
+ * runs one set of jobs at a time, and the journal is synced by one fdatasync at a time: an
+ * entry's sync covers every entry written before it).
+ *
+ * A shard of the round in flight may be in the next round too: its appends go to its other round
+ * slot (sl_file_shard_t.rd), and when both shares go through the journal its writer state just
+ * continues past the round in flight (seqs, segment offsets, index entries): the next entry
+ * follows in the journal, the tail gets each round's frames as it completes. Anything else for
+ * such a shard (a direct write, a roll, a repair) first completes the round in flight.
+ *
+ * If the round in flight fails (its journal sync), so does the next round's journaled part: its
+ * entry follows the failed one, which replay would stop at. Its shares are undone first (they
+ * continue the failed ones), then the failed round's. A checkpoint in between never covers the
+ * round in flight: its mark stays behind the entry's position (flight.lsn0) and behind the index
+ * entries of its data. */
+
+/* Waits for the round in flight's syncs. A journal sync that failed turns the journal off and
+ * fails the journaled shares the current round has written so far (undone now, before the round
+ * in flight's own shares are, which they continue). */
+static void flight_join(sl_file_engine_t *e) {
+    sync_join(e);
+    if (!e->flight.jused || e->flight.jobs[0].rc == 0) return;
+    int rc = e->flight.jobs[0].rc;
+    e->flight.jrc = rc;
+    sl_file_journal_failed(e, rc);
+    e->journal.jfail = rc;
+    for (size_t i = 0; i < e->scratch.njbatch; i++) {
+        sl_file_shard_t *s = e->scratch.jbatch[i];
+        sl_file_round_t *r = sl_file_rd(s);
+        if (r->status) continue;
+        region_rollback(s, r);
+        r->status = rc;
+    }
+}
+
+/* Completes the round in flight, whose syncs ended (flight_join). */
+static void flight_complete(sl_file_engine_t *e) {
+    uint64_t gen = e->flight.gen;
+    size_t j = e->flight.jused ? 1 : 0;
+    sl_wake_batch_begin();
+    for (size_t i = 0; i < e->flight.nd; i++) {
+        sl_file_shard_t *s = e->flight.direct[i];
+        sl_file_round_t *r = round_of(s, gen);
+        int rc = e->flight.jobs[j++].rc;
+        if (rc) {
+            region_rollback(s, r);
+            r->status = rc;
+        } else {
+            r->ok_ops = r->nops;
+            (void)sl_file_flush_pending_index(s, r->seg);
+        }
+        shard_complete(e, s, r);
+    }
+    sl_file_shard_t **jb = e->flight.jb;
+    size_t nj = e->flight.nj;
+    for (size_t i = 0; i < nj; i++) {
+        sl_file_shard_t *s = jb[i];
+        prefetch_shard(jb, i, nj);
+        prefetch_buffers(jb, i, nj, PF_COMPLETE, gen);
+        sl_file_round_t *r = round_of(s, gen);
+        if (e->flight.jrc) {
+            region_rollback(s, r);
+            r->status = e->flight.jrc;
+        } else {
+            r->ok_ops = r->nops;
+        }
+        shard_complete(e, s, r);
+    }
+    sl_wake_batch_end();
+    e->flight.active = false;
+    e->flight.nj = e->flight.nd = 0;
+    round_done(e, e->flight.reqs, e->flight.nops, e->flight.t0_ns);
+    e->flight.reqs = NULL;
+}
+
+static void flight_finish(sl_file_engine_t *e) {
+    if (!e->flight.active) return;
+    flight_join(e);
+    flight_complete(e);
+}
+
+/* The last chunk's syncs go in flight: the round's journaled shards (scratch.jbatch) and the
+ * shards the chunk wrote directly (the jobs after the journal's) are kept to be completed by
+ * flight_complete; the requests stay until then. */
+static void flight_start(sl_file_engine_t *e, size_t n, size_t njobs, bool jused) {
+    e->flight.nj = 0;
+    if (jused) {
+        sl_file_shard_t **t = e->flight.jb;
+        e->flight.jb = e->scratch.jbatch;
+        e->scratch.jbatch = t;
+        size_t c = e->flight.jb_cap;
+        e->flight.jb_cap = e->scratch.jbatch_cap;
+        e->scratch.jbatch_cap = c;
+        e->flight.nj = e->scratch.njbatch;
+        e->scratch.njbatch = 0;
+    }
+    size_t c;
+    sl_file_sync_job_t *jt = e->flight.jobs;
+    e->flight.jobs = e->scratch.jobs;
+    e->scratch.jobs = jt;
+    c = e->flight.jobs_cap;
+    e->flight.jobs_cap = e->scratch.jobs_cap;
+    e->scratch.jobs_cap = c;
+    e->flight.jused = jused;
+    e->flight.jrc = 0;
+    size_t nd = njobs - (jused ? 1 : 0);
+    if (nd > e->flight.direct_cap) {
+        size_t cap = SL_MAX(nd, 2 * e->flight.direct_cap);
+        sl_file_shard_t **d = realloc(e->flight.direct, cap * sizeof *d);
+        SL_ASSERT(d != NULL); /* a few pointers; nothing sensible to do without them */
+        e->flight.direct = d;
+        e->flight.direct_cap = cap;
+    }
+    e->flight.nd = 0;
+    for (size_t i = 0; i < n && e->flight.nd < nd; i++) {
+        sl_file_shard_t *s = e->scratch.batch[i];
+        sl_file_round_t *r = sl_file_rd(s);
+        if (!r->jnl && r->status == 0 && r->region) e->flight.direct[e->flight.nd++] = s;
+    }
+    SL_ASSERT(e->flight.nd == nd);
+    e->flight.gen = e->round_gen;
+    e->flight.t0_ns = e->scratch.t0_ns;
+    e->flight.reqs = e->scratch.reqs;
+    e->flight.nops = e->scratch.nops;
+    e->scratch.reqs = NULL;
+    e->scratch.nops = 0;
+    e->flight.active = true;
+}
+
 /* Commits the n shards of e->scratch.batch (at most the chunk size). Shares written to their
  * segment are made durable and completed with the chunk; journaled shares wait in scratch.jbatch
  * for the round's last chunk (`last`), which writes the entries of every chunk with one pwrite and
  * syncs the journal once, in parallel with its own segment syncs: a round costs one journal sync
- * however many chunks its shards need. */
+ * however many chunks its shards need. The last chunk's syncs may go in flight (see above). */
 static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
     SL_ASSERT(jobs_reserve(e, n + 1) == 0);
     /* a few pointers per shard; nothing sensible to do without them */
     SL_ASSERT(jbatch_reserve(e, e->scratch.njbatch + n) == 0);
+    bool sync_mode = e->base.cfg.durability == SL_DURABILITY_SYNC;
 
     /* Take each shard into the round, create the files of new shards, then write. Descriptors
      * are opened only for shares written to their segment. */
-    bool any_create = false;
-    size_t jtotal = 0;
+    bool any_create = false, blocked = false;
+    size_t jtotal = 0, inflight = 0;
     int64_t now = sl_time_mono_ms();
+    uint64_t gen = e->round_gen;
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
+        sl_file_round_t *r = sl_file_rd(s);
         prefetch_shard(e->scratch.batch, i, n);
-        prefetch_buffers(e->scratch.batch, i, n, PF_TAKE);
+        prefetch_buffers(e->scratch.batch, i, n, PF_TAKE, gen);
         pthread_mutex_lock(&s->mu);
         s->in_batch = true;
         s->last_use_ms = now;
-        s->round.roll = s->roll_requested;
+        r->roll = s->roll_requested;
         s->roll_requested = false;
         sl_file_seg_t *a = s->segs[s->nseg - 1];
         a->refs++;
-        s->round.seg = a;
-        s->round.create = !s->on_disk;
-        s->round.open_rc = 0;
-        s->round.deferred = false;
-        s->round.pre = false;
-        s->round.index_bad = a->index_bad;
-        if (s->round.create) any_create = true;
+        r->seg = a;
+        r->create = !s->on_disk;
+        r->open_rc = 0;
+        r->status = 0;
+        r->deferred = false;
+        r->index_bad = a->index_bad;
+        if (r->create) any_create = true;
         pthread_mutex_unlock(&s->mu);
         /* (while its lines are at hand; redone below if the chunk creates shards) */
         jtotal += sl_file_journal_choose_one(e, s);
+        const sl_file_round_t *o = &s->rd[s->cur ^ 1];
+        if (o->gen) {
+            /* in the round in flight: written now only if both shares are journaled */
+            inflight++;
+            if (!r->jnl || !o->jnl) blocked = true;
+        }
     }
     if (any_create) {
-        create_new_shards(e, n);
+        create_new_shards(e, n); /* (its directory syncs complete a round in flight first) */
         sl_file_journal_choose(e, n);
-    } else {
-        sl_file_journal_fit(e, n, jtotal);
+    } else if (!sl_file_journal_fit(e, n, jtotal) && inflight) {
+        blocked = true;
+    }
+    if (blocked && e->flight.active) {
+        flight_finish(e);
+        if (!e->journal.on) /* the round in flight's journal sync failed */
+            for (size_t i = 0; i < n; i++)
+                sl_file_rd(e->scratch.batch[i])->jnl = false;
     }
     /* Shares written to their segment (direct) and shares completed with this chunk: the loops
      * that only look for them are skipped when there are none, which spares them a visit to
      * every shard of a chunk that went through the journal. */
     size_t ndirect = 0, nnow = 0;
-    int jrc = 0; /* the journal's write and sync, for the round's journaled shards (last chunk) */
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
+        sl_file_round_t *r = sl_file_rd(s);
         prefetch_shard(e->scratch.batch, i, n);
-        prefetch_buffers(e->scratch.batch, i, n, PF_WRITE);
-        if (s->round.jnl && s->round.create) {
+        prefetch_buffers(e->scratch.batch, i, n, PF_WRITE, gen);
+        if (r->jnl && r->create) {
             /* created with its descriptors, which the journaled round does not need */
             pthread_mutex_lock(&s->mu);
-            sl_file_seg_close_fds(e, s->round.seg);
+            sl_file_seg_close_fds(e, r->seg);
             pthread_mutex_unlock(&s->mu);
-        } else if (!s->round.jnl && !s->round.open_rc) {
-            s->round.open_rc = sl_file_round_fds(s);
+        } else if (!r->jnl && !r->open_rc) {
+            r->open_rc = sl_file_round_fds(s, r);
         }
-        shard_write_round(s, s->round.roll, s->round.open_rc);
-        if (e->base.cfg.durability == SL_DURABILITY_SYNC && s->round.jnl && s->round.status == 0 &&
-            s->round.region) {
-            s->round.deferred = true;
+        /* (a reader found the index bad since the take: its repair reads the file, which lacks
+         * the round in flight's frames) */
+        if (e->flight.active && r->seg->index_bad && s->rd[s->cur ^ 1].gen) flight_finish(e);
+        shard_write_round(s, r, r->roll, r->open_rc);
+        if (sync_mode && r->jnl && r->status == 0 && r->region) {
+            r->deferred = true;
             e->scratch.jbatch[e->scratch.njbatch++] = s;
         } else {
             nnow++;
-            if (!s->round.jnl && s->round.status == 0 && s->round.region) ndirect++;
+            if (!r->jnl && r->status == 0 && r->region) ndirect++;
         }
     }
     /* Group commit: one fdatasync of the journal for the round's journaled shards (with its last
      * chunk), one per shard written directly, in parallel. */
-    if (e->base.cfg.durability == SL_DURABILITY_SYNC) {
+    int jrc = 0; /* the journal's write and sync, for the round's journaled shards (last chunk) */
+    bool pipe = false;
+    if (sync_mode) {
         size_t nj = 0;
         bool jused = last && e->scratch.njbatch > 0;
-        uint64_t jnext = 0;
+        uint64_t lsn0 = e->journal.write_lsn;
         if (jused) {
-            jrc = sl_file_journal_write(e, e->scratch.jbatch, e->scratch.njbatch, &jnext);
+            jrc = e->journal.jfail;
+            uint64_t jnext = 0;
+            if (!jrc) {
+                jrc = sl_file_journal_write(e, e->scratch.jbatch, e->scratch.njbatch, &jnext);
+                if (jrc)
+                    sl_file_journal_failed(e, jrc);
+                else
+                    e->journal.write_lsn = jnext;
+            }
             if (!jrc) e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = e->journal.fd};
         }
-        size_t first_shard_job = nj;
         for (size_t i = 0; i < n && ndirect; i++) {
             sl_file_shard_t *s = e->scratch.batch[i];
-            if (!s->round.jnl && s->round.status == 0 && s->round.region)
-                e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = s->round.seg->fd};
+            sl_file_round_t *r = sl_file_rd(s);
+            if (!r->jnl && r->status == 0 && r->region)
+                e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = r->seg->fd};
         }
-        /* A round with many journaled shards copies their frames to the tails while the pool
-         * syncs the journal (beyond the committed tip, which readers stop at; taken back if
-         * the sync fails): the copies no longer wait for the sync, nor the sync for them. */
-        if (jused && !jrc && e->scratch.njbatch >= SL_STORAGE_TAIL_OVERLAP_MIN &&
-            nj < SL_STORAGE_SYNCFS_MIN_FILES && e->sync.nthreads > 0) {
+        bool flying = last && e->flight.active;
+        if (flying) {
+            flight_join(e);
+            if (e->journal.jfail && jused && !jrc) {
+                /* the round in flight failed: this round's entry follows it and fails too */
+                jrc = e->journal.jfail;
+                memmove(e->scratch.jobs, e->scratch.jobs + 1, --nj * sizeof *e->scratch.jobs);
+            }
+        }
+        bool jsync = jused && !jrc;
+        /* The round goes in flight while appends wait or the previous round's completions will
+         * bring some (a quiet server syncs on this thread instead: no hand-over to wait for). */
+        pipe = last && nj > 0 && nj < SL_STORAGE_SYNCFS_MIN_FILES && e->sync.nthreads > 0 &&
+               (flying || reqs_any(e));
+        if (pipe) {
             sync_post(e, e->scratch.jobs, nj);
-            tails_copy_early(e);
-            sync_join(e);
+        }
+        if (flying) flight_complete(e);
+        if (pipe) {
+            e->flight.lsn0 = lsn0;
+            flight_start(e, n, nj, jsync);
         } else {
             sync_many(e, e->scratch.jobs, nj);
-        }
-        if (jused) {
-            if (!jrc) jrc = e->scratch.jobs[0].rc;
-            if (jrc)
-                sl_file_journal_failed(e, jrc);
-            else
-                e->journal.write_lsn = jnext;
-            /* each journaled shard learns the outcome in the completion loop below */
-        }
-        nj = first_shard_job;
-        for (size_t i = 0; i < n && ndirect; i++) {
-            sl_file_shard_t *s = e->scratch.batch[i];
-            if (s->round.jnl || !(s->round.status == 0 && s->round.region)) continue;
-            int rc = e->scratch.jobs[nj++].rc;
-            if (rc) {
-                region_rollback(s);
-                s->round.status = rc;
-            } else {
-                s->round.ok_ops = s->writer.nops;
-                (void)sl_file_flush_pending_index(s, s->round.seg);
+            if (jsync && (jrc = e->scratch.jobs[0].rc) != 0) sl_file_journal_failed(e, jrc);
+            nj = jsync ? 1 : 0;
+            for (size_t i = 0; i < n && ndirect; i++) {
+                sl_file_shard_t *s = e->scratch.batch[i];
+                sl_file_round_t *r = sl_file_rd(s);
+                if (r->jnl || !(r->status == 0 && r->region)) continue;
+                int rc = e->scratch.jobs[nj++].rc;
+                if (rc) {
+                    region_rollback(s, r);
+                    r->status = rc;
+                } else {
+                    r->ok_ops = r->nops;
+                    (void)sl_file_flush_pending_index(s, r->seg);
+                }
             }
         }
     }
-    /* Publish and complete: this chunk's shards but the journaled ones, then (last chunk) every
-     * journaled shard of the round. The completions post to the network loops: each sleeping loop
-     * is woken once, after the last of them (core/wakebatch.h), not by the first while the commit
-     * thread races it with the next ones. */
+    /* Publish and complete: this chunk's shards but the journaled ones (and those in flight),
+     * then (last chunk) every journaled shard of the round. The completions post to the network
+     * loops: each sleeping loop is woken once, after the last of them (core/wakebatch.h), not by
+     * the first while the commit thread races it with the next ones. */
     sl_wake_batch_begin();
     for (size_t i = 0; i < n && nnow; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
+        sl_file_round_t *r = sl_file_rd(s);
         prefetch_shard(e->scratch.batch, i, n);
-        prefetch_buffers(e->scratch.batch, i, n, PF_COMPLETE);
-        if (!s->round.deferred) shard_complete(e, s);
+        prefetch_buffers(e->scratch.batch, i, n, PF_COMPLETE, gen);
+        if (r->deferred || (pipe && !r->jnl && r->status == 0 && r->region)) continue;
+        shard_complete(e, s, r);
     }
-    if (last) {
+    if (last) { /* (none left when they went in flight) */
         for (size_t i = 0; i < e->scratch.njbatch; i++) {
             sl_file_shard_t *s = e->scratch.jbatch[i];
+            sl_file_round_t *r = sl_file_rd(s);
             prefetch_shard(e->scratch.jbatch, i, e->scratch.njbatch);
-            prefetch_buffers(e->scratch.jbatch, i, e->scratch.njbatch, PF_COMPLETE);
+            prefetch_buffers(e->scratch.jbatch, i, e->scratch.njbatch, PF_COMPLETE, gen);
             if (jrc) {
-                if (s->round.pre) { /* copied to the tail during the sync: not committed */
-                    pthread_mutex_lock(&s->mu);
-                    s->tail.buf.len = s->round.tail_len0;
-                    pthread_mutex_unlock(&s->mu);
-                    s->round.pre = false;
-                }
-                region_rollback(s);
-                s->round.status = jrc;
+                if (r->status == 0) region_rollback(s, r); /* (else undone when it failed) */
+                r->status = jrc;
             } else {
-                s->round.ok_ops = s->writer.nops;
+                r->ok_ops = r->nops;
             }
-            shard_complete(e, s);
+            shard_complete(e, s, r);
         }
         e->scratch.njbatch = 0;
+    }
+    if (last) {
         e->journal.round_bytes = 0;
+        e->journal.jfail = 0;
     }
     sl_wake_batch_end();
 }
 
 /* One commit round over the n shards of scratch.round, in chunks of at most
- * SL_STORAGE_ROUND_SHARDS_MAX shards so that the descriptors it needs stay bounded. */
-static void commit_round(sl_file_engine_t *e, size_t total) {
+ * SL_STORAGE_ROUND_SHARDS_MAX shards so that the descriptors it needs stay bounded. reqs: its
+ * requests (nops appends), freed when it ends, now or when its syncs in flight complete. */
+static void commit_round(sl_file_engine_t *e, size_t total, sl_file_req_t *reqs, size_t nops) {
     /* A chunk's shards hold their active segment's two descriptors at once: keep a chunk within a
      * quarter of the budget. */
     size_t chunk_max = (size_t)SL_MAX(1, SL_MIN(SL_STORAGE_ROUND_SHARDS_MAX, e->fds.max / 8));
     pthread_once(&g_m.once, metrics_init);
-    int64_t t0 = sl_time_mono_ns();
+    e->scratch.t0_ns = sl_time_mono_ns();
+    e->scratch.reqs = reqs;
+    e->scratch.nops = nops;
     if (e->scratch.batch_cap < chunk_max) {
         sl_file_shard_t **b = realloc(e->scratch.batch, chunk_max * sizeof *b);
         SL_ASSERT(b != NULL); /* a few pointers per shard; nothing sensible to do without them */
@@ -1019,13 +1254,20 @@ static void commit_round(sl_file_engine_t *e, size_t total) {
         if (atomic_load(&e->fds.open) + 2 * (int)n > e->fds.max) sl_file_fd_sweep(e);
         commit_chunk(e, n, done == total);
     }
-    sl_metric_add(g_m.rounds, 1);
-    sl_metric_observe(g_m.round_time, (double)(sl_time_mono_ns() - t0) / 1e6);
+    if (total == 0 && e->flight.active) flight_finish(e); /* (no chunk: nothing in flight after) */
+    if (e->scratch.reqs) {                                /* not in flight: ended */
+        round_done(e, e->scratch.reqs, e->scratch.nops, e->scratch.t0_ns);
+        e->scratch.reqs = NULL;
+    }
     if (e->journal.fd >= 0) {
         sl_metric_set(g_m.journal, (int64_t)(e->journal.write_lsn - e->journal.oldest_lsn));
         sl_metric_set(g_m.journal_cap, (int64_t)e->journal.cap);
     }
 }
+
+/* The longest the commit thread waits for a round in flight's syncs without being woken (the
+ * pool wakes it when they end). */
+#define FLIGHT_WAIT_NS (50 * 1000000LL)
 
 /* durability=interval: fdatasync every shard written since the last flush. */
 static void interval_flush(sl_file_engine_t *e) {
@@ -1126,17 +1368,25 @@ void *sl_file_commit_main(void *arg) {
          * syncs under load (measured on a VM whose disk flushes stall the whole machine when
          * issued thousands of times a second). Outside the window (a quiet server) an append
          * starts a round at once. Within it the commit thread sleeps until the window ends or the
-         * append that reaches the target wakes it: one wake-up per round. */
+         * append that reaches the target wakes it: one wake-up per round. While a round is in
+         * flight (its syncs on the pool) the next one starts the same way; if the syncs end first,
+         * the round in flight is completed first (its answers bring the next appends). */
+        bool go = false;
         for (;;) {
             int64_t now_ns = sl_time_mono_ns(), window_end = last_round + commit_gap;
             bool windowed = commit_gap > 0 && now_ns < window_end;
             atomic_store(&e->reqs.want, windowed ? base + target : 0);
             bool any = reqs_any(e);
-            if (e->stop || (any && (!windowed || atomic_load(&e->reqs.pushed) - base >= target)))
-                break;
+            go = any && (!windowed || atomic_load(&e->reqs.pushed) - base >= target);
+            if (e->stop || go) break;
+            bool flying = e->flight.active;
+            if (flying && atomic_load(&e->sync.idle)) break;
             /* (work waits for the window's end; the periodic duties follow the round) */
             int64_t left = window_end - now_ns;
-            if (!any) {
+            if (flying) {
+                /* the pool wakes this thread when the syncs end (this is only a backstop) */
+                if (!windowed) left = FLIGHT_WAIT_NS;
+            } else if (!any) {
                 int64_t now = now_ns / 1000000, until = next_sweep;
                 if (interval_mode && next_flush < until) until = next_flush;
                 if (atomic_load(&e->tails.stuck) && next_retry < until) until = next_retry;
@@ -1151,8 +1401,10 @@ void *sl_file_commit_main(void *arg) {
             pthread_cond_timedwait(&e->reqs.cond, &e->reqs.mu, &ts);
         }
         atomic_store(&e->reqs.want, 0);
-        if (commit_gap > 0 && reqs_any(e)) last_round = sl_time_mono_ns();
-        sl_file_req_t *stack = atomic_exchange_explicit(&e->reqs.stack, NULL, memory_order_acquire);
+        bool take = go || e->stop;
+        if (take && commit_gap > 0 && reqs_any(e)) last_round = sl_time_mono_ns();
+        sl_file_req_t *stack =
+            take ? atomic_exchange_explicit(&e->reqs.stack, NULL, memory_order_acquire) : NULL;
         bool took = stack != NULL;
         /* The next round waits for as many appends as this one takes plus those that queue
          * while it commits, less one (less 1/16 of a large round), so that the target follows the
@@ -1169,16 +1421,8 @@ void *sl_file_commit_main(void *arg) {
         if (took) {
             sl_file_req_t *reqs;
             size_t nops;
-            commit_round(e, reqs_gather(e, stack, &reqs, &nops));
-            while (reqs) {
-                sl_file_req_t *next = reqs->next;
-                free(reqs);
-                reqs = next;
-            }
-            pthread_mutex_lock(&e->reqs.mu);
-            e->reqs.done += nops;
-            if (e->reqs.closers) pthread_cond_broadcast(&e->reqs.done_cond);
-            pthread_mutex_unlock(&e->reqs.mu);
+            size_t n = reqs_gather(e, stack, &reqs, &nops);
+            commit_round(e, n, reqs, nops);
             /* Closed-loop writers come back once answered: the next round also waits for this
              * round's appends, beside those that queued while it committed. Otherwise N
              * connections settle into two halves that take turns (each round starts at once with
@@ -1187,6 +1431,8 @@ void *sl_file_commit_main(void *arg) {
              * interval, which still bounds the wait. */
             size_t more = taken + (size_t)(atomic_load(&e->reqs.pushed) - base);
             target = more > 1 ? more - SL_MAX(1, more / 16) : 1;
+        } else if (e->flight.active) {
+            flight_finish(e);
         }
         int64_t now = sl_time_mono_ms();
         if (atomic_load(&e->tails.stuck) && now >= next_retry) {
@@ -1208,7 +1454,7 @@ void *sl_file_commit_main(void *arg) {
             sl_file_fd_sweep(e);
         }
         pthread_mutex_lock(&e->reqs.mu);
-        if (stop && !took && !reqs_any(e)) break;
+        if (stop && !took && !reqs_any(e) && !e->flight.active) break;
     }
     pthread_mutex_unlock(&e->reqs.mu);
     return NULL;

@@ -75,6 +75,39 @@ struct sl_file_req {
     sl_file_op_t ops[]; /* then the frames */
 };
 
+/* A shard's part in one commit round (writer): its appends and what the round did with them.
+ * A shard has two (sl_file_shard_t.rd): while one round's sync is in flight the next round
+ * writes the shard's next appends in the other. */
+typedef struct {
+    /* the round's appends to the shard: a list through sl_file_op_t.next, in the order they were
+     * queued; bytes: of their frames */
+    sl_file_op_t *ops, *last_op;
+    size_t nops, bytes;
+    uint64_t gen; /* the round (engine round count) that gathered them; 0: the slot is free */
+    /* inputs: roll requested, result of opening the active segment's descriptors, whether
+     * this round creates the shard's files, and the active index's index_bad when taken */
+    bool roll, create, index_bad;
+    int open_rc;
+    /* result */
+    size_t ok_ops;    /* ops [0, ok_ops) are durable in sealed segments or fully written */
+    size_t region_op; /* first op of the unsynced region */
+    sl_file_op_t *region_first; /* that op */
+    int status;
+    bool region; /* a region was written to the active segment and awaits sync */
+    uint64_t size0, end0, npoints0, last_point0;
+    int64_t arrival0;
+    /* the writer state at the round's end (after its writes, or after they were undone): what
+     * its completion publishes to readers */
+    uint64_t size1, end1;
+    int64_t first_arrival1, last_arrival1;
+    sl_file_seg_t *seg; /* active segment referenced during the round; its descriptors are
+                         * opened only when the round writes to the file (round_fds) */
+    bool jnl;           /* this round's frames are made durable by the journal */
+    bool deferred;      /* journaled: completed with the round's journal sync, after its
+                         * last chunk */
+    uint64_t lsn;       /* journal lsn of this round's entry */
+} sl_file_round_t;
+
 /* A shard log. Allocated 64-byte aligned, with the state a commit round visits (SL_FILE_SHARD_HOT
  * bytes: the lock, flags, writer, round and tail state, the keys) first and the rest after it:
  * with thousands of shards each visit is a few cache misses, which the commit thread's passes
@@ -83,7 +116,7 @@ struct sl_file_shard {
     sl_shard_log_t base;
     sl_file_engine_t *eng;
     pthread_mutex_t mu;
-    /* in_batch: (mu) in the commit round being written (set by its take pass) */
+    /* in_batch: (mu) in a commit round being written or in flight (set by its take pass) */
     bool in_batch, closing, roll_requested;
     bool unsynced; /* (mu) durability=interval: written since the last flush */
     /* (writer; set at open) the shard's directory and first segment exist and are durable. A
@@ -94,17 +127,14 @@ struct sl_file_shard {
     /* (registry mutex) opened by the journal's replay, which left restored records in its tail:
      * the engine keeps it open until sl_file_shard_open hands it out (or the stream is deleted). */
     bool held;
-    /* writer state (writer): the round's appends (ops: a list through sl_file_op_t.next, in
-     * the order they were queued; bytes: of their frames), and the active segment as the commit
-     * thread sees it. listed: the shard is in the round's list (the appends gathered so far).
-     * npoints counts index entries of the active segment, written or not; entries are written
-     * to the index file (npoints_disk of them so far) only once the data they point to is
-     * durable, so that recovery may trust everything before the last entry it verifies. idx
-     * holds the entries not written yet. */
+    /* writer state (writer): the active segment as the commit thread sees it (its rounds' writes
+     * included, also those of a round in flight). npoints counts index entries of the active
+     * segment, written or not; entries are written to the index file (npoints_disk of them so
+     * far) only once the data they point to is durable, so that recovery may trust everything
+     * before the last entry it verifies. idx holds the entries not written yet (entries
+     * [npoints_disk, npoints)). */
     struct {
-        sl_file_op_t *ops, *last_op;
-        size_t nops, bytes;
-        bool listed, needs_truncate;
+        bool needs_truncate;
         uint64_t size, end_seq, npoints, npoints_disk, last_point_off;
         int64_t last_arrival,
             first_arrival; /* first_arrival: of the active segment's first record */
@@ -114,32 +144,10 @@ struct sl_file_shard {
         uint64_t floor;
         sl_buf_t idx;
     } writer;
-    /* the current round (writer) */
-    struct {
-        /* inputs: roll requested, result of opening the active segment's descriptors, whether
-         * this round creates the shard's files, and the active index's index_bad when taken */
-        bool roll, create, index_bad;
-        int open_rc;
-        /* result */
-        size_t ok_ops;    /* ops [0, ok_ops) are durable in sealed segments or fully written */
-        size_t region_op; /* first op of the unsynced region */
-        sl_file_op_t *region_first; /* that op */
-        int status;
-        bool region; /* a region was written to the active segment and awaits sync */
-        uint64_t size0, end0, npoints0, last_point0;
-        size_t idx_len0;
-        int64_t arrival0;
-        sl_file_seg_t *seg; /* active segment referenced during the round; its descriptors are
-                             * opened only when the round writes to the file (round_fds) */
-        bool jnl;           /* this round's frames are made durable by the journal */
-        bool deferred;      /* journaled: completed with the round's journal sync, after its
-                             * last chunk */
-        uint64_t lsn;       /* journal lsn of this round's entry */
-        /* journaled: its frames joined the tail during the journal's sync (tails_copy_early),
-         * whose length was tail_len0 before */
-        bool pre;
-        size_t tail_len0;
-    } round;
+    /* (writer) The shard's part in two commit rounds: the one being written (rd[cur]) and the
+     * one before it, whose sync may still be in flight (file_commit.c, "Pipelined rounds"). */
+    sl_file_round_t rd[2];
+    uint8_t cur;
     /* Frames committed through the journal but not yet written to the active segment file: bytes
      * [tail.off, tail.off + tail.buf.len) of the active segment (mu). Readers copy them from here;
      * the commit thread writes them out when enough gathered, before any direct write or roll,
@@ -183,6 +191,11 @@ struct sl_file_shard {
 };
 
 #define SL_FILE_SHARD_HOT offsetof(sl_file_shard_t, dir)
+
+/* The shard's part in the round being written. */
+static inline sl_file_round_t *sl_file_rd(sl_file_shard_t *s) {
+    return &s->rd[s->cur];
+}
 
 /* Fetches every line of the state a commit round visits. */
 static inline void sl_file_prefetch_shard(const sl_file_shard_t *s) {
@@ -253,7 +266,30 @@ struct sl_file_engine {
         size_t n, next, finished;
         uint64_t gen;
         bool stop;
+        /* the last posted job finished (the pool tells the commit thread, which may be waiting
+         * for appends while a round's syncs are in flight, through reqs.cond) */
+        atomic_bool idle;
     } sync;
+    /* (writer) Pipelined rounds (file_commit.c): the round whose syncs run on the pool while the
+     * commit thread takes and writes the next one. Completed (flight_finish) before the next
+     * round's own syncs start, and before anything else the pool would run. */
+    struct {
+        bool active;
+        uint64_t gen;  /* its round */
+        int64_t t0_ns; /* when it started (the round-time metric) */
+        /* its journaled shards (the round's scratch.jbatch, swapped) and its last chunk's shards
+         * written directly, whose syncs follow the journal's in jobs */
+        sl_file_shard_t **jb, **direct;
+        size_t nj, jb_cap, nd, direct_cap;
+        sl_file_sync_job_t *jobs; /* the posted jobs (scratch.jobs, swapped) */
+        size_t jobs_cap;
+        bool jused;          /* jobs[0] is the journal's sync */
+        int jrc;             /* its journal write failed */
+        uint64_t lsn0;       /* the journal's write position before its entry */
+        sl_file_req_t *reqs; /* its requests, oldest first: freed once it completes */
+        size_t nops;
+    } flight;
+    uint64_t round_gen; /* (writer) rounds gathered so far */
     /* commit-thread scratch */
     struct {
         sl_file_shard_t **batch;
@@ -270,6 +306,10 @@ struct sl_file_engine {
          * fdatasync after the last chunk make them all durable */
         sl_file_shard_t **jbatch;
         size_t njbatch, jbatch_cap;
+        /* the round being written: its requests (nops appends) and start */
+        sl_file_req_t *reqs;
+        size_t nops;
+        int64_t t0_ns;
     } scratch;
     /* Shared commit journal (durability=sync; docs/storage-format.md). The commit thread owns the
      * write position; the checkpoint thread makes segment writes durable and records up to where
@@ -279,10 +319,14 @@ struct sl_file_engine {
         int fd;  /* -1 without a journal */
         char *path;
         uint64_t cap;         /* bytes of the ring after SL_JNL_DATA_OFF */
-        uint64_t write_lsn;   /* (writer) lsn of the next entry */
+        uint64_t write_lsn;   /* (writer) lsn of the next entry (entries before it may still be
+                               * syncing: the round in flight's, flight.lsn0 on) */
         uint64_t oldest_lsn;  /* (writer) oldest lsn still needed (the last checkpoint's) */
         uint64_t alloc;       /* (writer) bytes of the journal file written so far */
         uint64_t round_bytes; /* (writer) bytes of the entries chosen so far in this round */
+        /* (writer) the round in flight failed while this round was being written: this round's
+         * journaled shares (after it in the journal) fail too, and were already undone */
+        int jfail;
         /* (writer) the round's entry header and its shares' headers: the entry is written from
          * them and from the shards' frames where they are (iov), without copying the frames */
         sl_buf_t buf;
@@ -392,7 +436,7 @@ int sl_file_shard_recover(sl_file_shard_t *s);
 void sl_file_find_resume(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t npoints, bool use_index,
                          uint64_t bad_off, uint64_t expect, int64_t arrival_min, uint64_t size,
                          uint64_t end, uint64_t *seq_out, uint64_t *off_out);
-int sl_file_rebuild_active_index(sl_file_shard_t *s);
+int sl_file_rebuild_active_index(sl_file_shard_t *s, sl_file_seg_t *a);
 void sl_file_rebuild_sealed_index(sl_file_shard_t *s, sl_file_seg_t *g);
 
 /* file_registry.c */
@@ -424,10 +468,11 @@ int sl_file_append_batch(sl_storage_t *st, sl_append_batch_t *b);
 int sl_file_flush_pending_index(sl_file_shard_t *s, sl_file_seg_t *g);
 /* Writes the frames of the round's appends from `from` up to `to` (exclusive; NULL: the last) to
  * the round's active segment at off, with one pwrite(v). 0 or an SL_E* code. Commit thread. */
-int sl_file_write_ops(sl_file_shard_t *s, sl_file_op_t *from, const sl_file_op_t *to, uint64_t off);
+int sl_file_write_ops(sl_file_shard_t *s, sl_file_round_t *r, sl_file_op_t *from,
+                      const sl_file_op_t *to, uint64_t off);
 /* Opens the descriptors of the round's active segment (round.seg) if they are closed: a round
  * opens them only when it writes to the file. 0 or an SL_E* code. Commit thread. */
-int sl_file_round_fds(sl_file_shard_t *s);
+int sl_file_round_fds(sl_file_shard_t *s, sl_file_round_t *r);
 /* A thread of the fdatasync pool. */
 void *sl_file_sync_worker(void *arg);
 int sl_file_shard_create_files(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_seg_t *g,
@@ -444,15 +489,16 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
  * counting the entries already chosen in this round (journal.round_bytes) against the ring. */
 void sl_file_journal_choose(sl_file_engine_t *e, size_t n);
 /* The same in two steps, for a loop that visits each shard anyway: each shard's choice (returns
- * its share's bytes, 0 when it is written directly), then the chunk's fit in the ring. */
+ * its share's bytes, 0 when it is written directly), then the chunk's fit in the ring (false:
+ * it does not fit, and every share of the chunk is written directly). */
 size_t sl_file_journal_choose_one(sl_file_engine_t *e, sl_file_shard_t *s);
-void sl_file_journal_fit(sl_file_engine_t *e, size_t n, size_t total);
+bool sl_file_journal_fit(sl_file_engine_t *e, size_t n, size_t total);
 /* Writes the entries of the n journaled shards (not yet synced); *next is the lsn after them. */
 int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, size_t n,
                           uint64_t *next);
 void sl_file_journal_failed(sl_file_engine_t *e, int rc);
-bool sl_file_tail_append_locked(sl_file_shard_t *s);
-void sl_file_tail_append_failed(sl_file_shard_t *s);
+bool sl_file_tail_append_locked(sl_file_shard_t *s, const sl_file_round_t *r);
+void sl_file_tail_append_failed(sl_file_shard_t *s, sl_file_round_t *r);
 /* Frees what sl_file_journal_open collected. */
 void sl_file_jrep_free(sl_file_jrep_list_t *l);
 int sl_file_journal_open(sl_file_engine_t *e, sl_file_jrep_list_t *rep);

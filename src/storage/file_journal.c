@@ -113,8 +113,8 @@ int sl_file_shard_flush_tail(sl_file_shard_t *s, sl_file_seg_t *a, bool release)
 }
 
 /* The bytes of the shard's share in the round's entry. */
-static size_t jnl_share_bytes(const sl_file_shard_t *s) {
-    return sl_jnl_share_size(s->stream_key_len, s->shard_key_len, s->writer.bytes);
+static size_t jnl_share_bytes(const sl_file_shard_t *s, const sl_file_round_t *r) {
+    return sl_jnl_share_size(s->stream_key_len, s->shard_key_len, r->bytes);
 }
 
 /* Decides whether the shard's share may go through the journal (round.jnl, on the chunk's
@@ -122,31 +122,33 @@ static size_t jnl_share_bytes(const sl_file_shard_t *s) {
  * shard needs no descriptor during the round, so only shares that are written to their segment
  * (large ones, a roll, a repair) open them. */
 size_t sl_file_journal_choose_one(sl_file_engine_t *e, sl_file_shard_t *s) {
-    s->round.jnl = false;
-    if (!e->journal.on || s->round.open_rc || s->round.roll || s->writer.nops == 0 ||
-        s->writer.needs_truncate || s->writer.bytes >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
-        s->writer.size + s->writer.bytes >= e->segment_bytes || s->writer.floor > s->writer.end_seq)
+    sl_file_round_t *r = sl_file_rd(s);
+    r->jnl = false;
+    if (!e->journal.on || r->open_rc || r->roll || r->nops == 0 || s->writer.needs_truncate ||
+        r->bytes >= SL_STORAGE_JOURNAL_DIRECT_BYTES ||
+        s->writer.size + r->bytes >= e->segment_bytes || s->writer.floor > s->writer.end_seq)
         return 0;
-    if (s->round.index_bad) return 0; /* as the chunk took it (under mu) */
-    s->round.jnl = true;
-    return jnl_share_bytes(s);
+    if (r->index_bad) return 0; /* as the chunk took it (under mu) */
+    r->jnl = true;
+    return jnl_share_bytes(s, r);
 }
 
 /* The chunk's n shards chose the journal for `total` bytes of shares (sl_file_journal_choose_one):
  * they keep it if the entry fits in the ring with the round's earlier chunks, else they are all
  * written directly. */
-void sl_file_journal_fit(sl_file_engine_t *e, size_t n, size_t total) {
-    if (total == 0) return;
+bool sl_file_journal_fit(sl_file_engine_t *e, size_t n, size_t total) {
+    if (total == 0) return true;
     uint64_t all = sl_jnl_round_size(e->journal.round_bytes + total);
     uint64_t at = e->journal.write_lsn, off = at % e->journal.cap;
     if (off + all > e->journal.cap) at += e->journal.cap - off;
     if (all <= e->journal.cap / 2 && at + all - e->journal.oldest_lsn <= e->journal.cap) {
         e->journal.round_bytes += total;
-        return;
+        return true;
     }
     /* The ring is full until the running checkpoint completes: write this chunk directly. */
     for (size_t i = 0; i < n; i++)
-        e->scratch.batch[i]->round.jnl = false;
+        sl_file_rd(e->scratch.batch[i])->jnl = false;
+    return false;
 }
 
 void sl_file_journal_choose(sl_file_engine_t *e, size_t n) {
@@ -185,13 +187,14 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
     static const uint8_t zeros[SL_JNL_ALIGN];
     size_t body = 0, nframes = 0, heads = SL_JNL_ENTRY_HEADER_BYTES, nops = 0;
     for (size_t i = 0; i < n; i++) {
-        const sl_file_shard_t *s = shards[i];
+        sl_file_shard_t *s = shards[i];
+        const sl_file_round_t *r = sl_file_rd(s);
         if (i + 6 < n) sl_file_prefetch_shard(shards[i + 6]);
         if (i + 3 < n) __builtin_prefetch(shards[i + 3]->stream_key, 0);
-        body += jnl_share_bytes(s);
-        nops += s->writer.nops;
+        body += jnl_share_bytes(s, r);
+        nops += r->nops;
         heads += sl_jnl_share_size(s->stream_key_len, s->shard_key_len, 0);
-        nframes += s->writer.end_seq - s->round.end0;
+        nframes += r->end1 - r->end0;
     }
     size_t total = sl_jnl_round_size(body);
     uint64_t lsn = e->journal.write_lsn, off = lsn % e->journal.cap;
@@ -234,21 +237,22 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
     iov[niov++] = (struct iovec){.iov_base = out, .iov_len = SL_JNL_ENTRY_HEADER_BYTES};
     for (size_t i = 0; i < n; i++) {
         sl_file_shard_t *s = shards[i];
+        sl_file_round_t *r = sl_file_rd(s);
         if (i + 6 < n) sl_file_prefetch_shard(shards[i + 6]);
         if (i + 3 < n) {
             __builtin_prefetch(shards[i + 3]->stream_key, 0);
-            __builtin_prefetch(shards[i + 3]->writer.ops, 0);
+            __builtin_prefetch(sl_file_rd(shards[i + 3])->ops, 0);
         }
-        s->round.lsn = lsn;
-        size_t hl = sl_jnl_share_header_encode(
-            h, s->stream_key, s->stream_key_len, s->shard_key, s->shard_key_len, s->round.end0,
-            (uint32_t)(s->writer.end_seq - s->round.end0), s->writer.bytes);
+        r->lsn = lsn;
+        size_t hl = sl_jnl_share_header_encode(h, s->stream_key, s->stream_key_len, s->shard_key,
+                                               s->shard_key_len, r->end0,
+                                               (uint32_t)(r->end1 - r->end0), r->bytes);
         crc = sl_crc32c(crc, h, hl);
         if (i == 0)
             iov[0].iov_len += hl; /* right after the entry header */
         else
             iov[niov++] = (struct iovec){.iov_base = h, .iov_len = hl};
-        for (const sl_file_op_t *op = s->writer.ops; op; op = op->next) {
+        for (const sl_file_op_t *op = r->ops; op; op = op->next) {
             crc = sl_crc32c(crc, op->frames, op->bytes);
             iov[niov++] = (struct iovec){.iov_base = op->frames, .iov_len = op->bytes};
         }
@@ -271,7 +275,9 @@ int sl_file_journal_write(sl_file_engine_t *e, sl_file_shard_t *const *shards, s
 
 /* A journal write or sync failed: that round's journaled appends fail, and the engine writes
  * every later round directly (until restart), so that no seq of the failed round is ever
- * journaled again with other records. */
+ * journaled again with other records. The write position stays after the entries written (a
+ * failed sync may have left them whole on disk): the next checkpoint retires them, so that a
+ * later start does not replay records whose appends failed. */
 void sl_file_journal_failed(sl_file_engine_t *e, int rc) {
     SL_ERROR("storage: commit journal %s: write failed (%s); writing every shard's segment "
              "directly from now on",
@@ -279,31 +285,31 @@ void sl_file_journal_failed(sl_file_engine_t *e, int rc) {
     e->journal.on = false;
 }
 
-/* Appends the round's frames to the shard's tail; mu held. False when out of memory. */
-bool sl_file_tail_append_locked(sl_file_shard_t *s) {
+/* Appends round r's frames to the shard's tail; mu held. False when out of memory. */
+bool sl_file_tail_append_locked(sl_file_shard_t *s, const sl_file_round_t *r) {
     if (s->tail.buf.len == 0) {
-        s->tail.off = s->round.size0;
-        s->tail.lsn = s->round.lsn;
+        s->tail.off = r->size0;
+        s->tail.lsn = r->lsn;
     }
-    SL_ASSERT(s->tail.off + s->tail.buf.len == s->round.size0);
-    uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->tail.buf, s->writer.bytes);
+    SL_ASSERT(s->tail.off + s->tail.buf.len == r->size0);
+    uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->tail.buf, r->bytes);
     if (!dst) {
         s->tail.buf.failed = false;
         return false;
     }
-    for (const sl_file_op_t *op = s->writer.ops; op; op = op->next) {
+    for (const sl_file_op_t *op = r->ops; op; op = op->next) {
         memcpy(dst, op->frames, op->bytes);
         dst += op->bytes;
     }
-    s->tail.buf.len += s->writer.bytes;
+    s->tail.buf.len += r->bytes;
     return true;
 }
 
-/* No memory for the tail: write the round's frames to the segment now instead. */
-void sl_file_tail_append_failed(sl_file_shard_t *s) {
-    int rc = sl_file_round_fds(s);
-    if (!rc) rc = sl_file_shard_flush_tail(s, s->round.seg, false);
-    if (!rc) rc = sl_file_write_ops(s, s->writer.ops, NULL, s->round.size0);
+/* No memory for the tail: write round r's frames to the segment now instead. */
+void sl_file_tail_append_failed(sl_file_shard_t *s, sl_file_round_t *r) {
+    int rc = sl_file_round_fds(s, r);
+    if (!rc) rc = sl_file_shard_flush_tail(s, r->seg, false);
+    if (!rc) rc = sl_file_write_ops(s, r, r->ops, NULL, r->size0);
     if (!rc) s->checkpoint.ckdirty = true; /* durable in the journal until the next checkpoint */
     if (rc)
         SL_ERROR("storage: stream %s shard %s: cannot write journaled records to the segment (%s); "

@@ -688,9 +688,8 @@ static int rebuild_scan(sl_file_shard_t *s, sl_file_seg_t *g, uint64_t size, uin
 }
 
 /* Rewrites the active segment's index from its frames (after a reader found it disagreeing). */
-int sl_file_rebuild_active_index(sl_file_shard_t *s) {
+int sl_file_rebuild_active_index(sl_file_shard_t *s, sl_file_seg_t *a) {
     sl_file_engine_t *e = s->eng;
-    sl_file_seg_t *a = s->round.seg;
     scan_t sc = {0};
     sl_buf_init(&sc.entries);
     /* The new index covers everything written, so make it durable first. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FAULT_FDS_MAX 65536
@@ -36,6 +37,13 @@ typedef struct {
 } fault_unsynced_t;
 static fault_unsynced_t *g_unsynced[FAULT_FDS_MAX];
 static unsigned long g_wseq; /* writes so far */
+
+/* the write gate and the held sync (see fault_ops.h) */
+static pthread_cond_t g_fault_cond = PTHREAD_COND_INITIALIZER;
+static bool g_gate_armed, g_gate_held;
+static bool g_hold_armed, g_hold_fail, g_hold_by_write;
+static unsigned long g_hold_until;  /* the held sync waits until g_done_writes reaches it */
+static unsigned long g_done_writes; /* pwrite calls completed */
 
 static void unsynced_forget_locked(int fd) {
     free(g_unsynced[fd]);
@@ -162,8 +170,63 @@ static int fault_close(int fd) {
     return close(fd);
 }
 
+void sl_fault_gate_next_write(void) {
+    pthread_mutex_lock(&g_fault_mu);
+    g_gate_armed = true;
+    g_gate_held = false;
+    pthread_mutex_unlock(&g_fault_mu);
+}
+
+static void deadline_in(struct timespec *ts, int ms) {
+    clock_gettime(CLOCK_REALTIME, ts);
+    long long ns = ts->tv_nsec + (long long)ms * 1000000;
+    ts->tv_sec += (time_t)(ns / 1000000000);
+    ts->tv_nsec = (long)(ns % 1000000000);
+}
+
+bool sl_fault_gate_wait(int timeout_ms) {
+    struct timespec ts;
+    deadline_in(&ts, timeout_ms);
+    pthread_mutex_lock(&g_fault_mu);
+    int rc = 0;
+    while (!g_gate_held && rc == 0)
+        rc = pthread_cond_timedwait(&g_fault_cond, &g_fault_mu, &ts);
+    bool held = g_gate_held;
+    pthread_mutex_unlock(&g_fault_mu);
+    return held;
+}
+
+void sl_fault_gate_open(void) {
+    pthread_mutex_lock(&g_fault_mu);
+    g_gate_armed = false;
+    pthread_cond_broadcast(&g_fault_cond);
+    pthread_mutex_unlock(&g_fault_mu);
+}
+
+void sl_fault_hold_next_sync(bool fail, long writes) {
+    pthread_mutex_lock(&g_fault_mu);
+    g_hold_armed = true;
+    g_hold_until = g_done_writes + (unsigned long)writes;
+    g_hold_fail = fail;
+    g_hold_by_write = false;
+    pthread_mutex_unlock(&g_fault_mu);
+}
+
+bool sl_fault_hold_released_by_write(void) {
+    pthread_mutex_lock(&g_fault_mu);
+    bool b = g_hold_by_write;
+    pthread_mutex_unlock(&g_fault_mu);
+    return b;
+}
+
 static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
     pthread_mutex_lock(&g_fault_mu);
+    if (g_gate_armed && !g_gate_held) {
+        g_gate_held = true;
+        pthread_cond_broadcast(&g_fault_cond);
+        while (g_gate_armed)
+            pthread_cond_wait(&g_fault_cond, &g_fault_mu);
+    }
     if (g_crashed) {
         pthread_mutex_unlock(&g_fault_mu);
         errno = EIO;
@@ -190,6 +253,8 @@ static ssize_t fault_pwrite(int fd, const void *buf, size_t len, off_t off) {
         errno = EIO;
         return -1;
     }
+    g_done_writes++;
+    pthread_cond_broadcast(&g_fault_cond);
     pthread_mutex_unlock(&g_fault_mu);
     if (hit && kind == SL_FAULT_SHORT && todo == 0) {
         errno = EIO;
@@ -206,13 +271,28 @@ static int fault_sync_common(int fd, int (*real)(int), bool all_fds) {
         errno = EIO;
         return -1;
     }
+    unsigned long seen = g_wseq; /* (before a hold: the writes it waits for are not covered) */
+    if (g_hold_armed) {
+        g_hold_armed = false;
+        bool fail = g_hold_fail;
+        struct timespec ts;
+        deadline_in(&ts, 2000);
+        int w = 0;
+        while (g_done_writes < g_hold_until && w == 0)
+            w = pthread_cond_timedwait(&g_fault_cond, &g_fault_mu, &ts);
+        g_hold_by_write = g_done_writes >= g_hold_until;
+        if (fail) {
+            pthread_mutex_unlock(&g_fault_mu);
+            errno = EIO;
+            return -1;
+        }
+    }
     long n = ++g_syncs;
     if (g_kind == SL_FAULT_SYNC_EIO && (n == g_nth || (g_sticky && n > g_nth))) {
         pthread_mutex_unlock(&g_fault_mu);
         errno = EIO;
         return -1;
     }
-    unsigned long seen = g_wseq;
     pthread_mutex_unlock(&g_fault_mu);
     int rc = real(fd);
     pthread_mutex_lock(&g_fault_mu);

@@ -33,6 +33,17 @@ extern const sl_file_ops_t sl_file_ops_fault;
 void sl_fault_arm(sl_fault_kind_t kind, long nth, bool sticky, bool lose_unsynced, unsigned seed);
 /* Clears the armed fault and the crashed state (files stay as they are). */
 void sl_fault_disarm(void);
+/* A gate for the next pwrite: it waits (before writing) until sl_fault_gate_open. gate_wait waits
+ * (at most timeout_ms) until a pwrite is held there; false if none came. */
+void sl_fault_gate_next_write(void);
+bool sl_fault_gate_wait(int timeout_ms);
+void sl_fault_gate_open(void);
+/* The next fdatasync/fsync (of any file) is held until `writes` more pwrite calls have completed
+ * than had when this was called (at most 2 s), then fails with EIO when `fail`, else syncs.
+ * released_by_write: whether the last held sync was let go by those writes rather than by the
+ * time limit. */
+void sl_fault_hold_next_sync(bool fail, long writes);
+bool sl_fault_hold_released_by_write(void);
 /* pwrite calls seen since the last arm/disarm, and whether the simulated crash happened. */
 long sl_fault_writes(void);
 bool sl_fault_crashed(void);

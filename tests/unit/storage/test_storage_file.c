@@ -1928,31 +1928,58 @@ static void test_close_waits_for_queued_appends(void) {
 
 #define TC_SHARDS 96
 
+/* A batch append in progress: the record of one seq's payload to each of n logs. */
+typedef struct {
+    size_t n;
+    sl_append_group_t groups[TC_SHARDS];
+    sl_record_t recs[TC_SHARDS];
+    uint8_t bufs[TC_SHARDS][128];
+    mix_wait_t w;
+    sl_append_batch_t b;
+} tc_async_t;
+
+/* Starts one batch append of record_of(pays[i]) to logs[i] (malloc'ed; tc_finish frees it). */
+static tc_async_t *tc_start(sl_storage_t *st, sl_shard_log_t **logs, size_t n,
+                            const uint64_t *pays) {
+    tc_async_t *a = calloc(1, sizeof *a);
+    SL_ASSERT(a != NULL && n <= TC_SHARDS);
+    a->n = n;
+    for (size_t i = 0; i < n; i++) {
+        a->recs[i] = record_of(pays[i], a->bufs[i]);
+        a->groups[i] = (sl_append_group_t){.log = logs[i], .records = &a->recs[i], .n = 1};
+    }
+    a->w =
+        (mix_wait_t){.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .left = 1};
+    a->b = (sl_append_batch_t){.groups = a->groups, .n = n, .cb = mix_batch_cb, .arg = &a->w};
+    CHECK_EQ_INT(sl_storage_append_batch(st, &a->b), 0);
+    return a;
+}
+
+/* Waits for the batch; each group's status and first seq in st_out and first_out. */
+static void tc_finish(tc_async_t *a, int *st_out, uint64_t *first_out) {
+    mix_wait(&a->w);
+    for (size_t i = 0; i < a->n; i++) {
+        st_out[i] = a->groups[i].status;
+        first_out[i] = a->groups[i].first_seq;
+    }
+    free(a);
+}
+
 /* One record of payload_of(pay) to each of n logs in one batch append; statuses in st_out. */
 static void tc_batch(sl_storage_t *st, sl_shard_log_t **logs, size_t n, uint64_t pay, int *st_out,
                      uint64_t *first_out) {
-    uint8_t buf[128];
-    sl_record_t r = record_of(pay, buf);
-    sl_append_group_t groups[TC_SHARDS];
+    uint64_t pays[TC_SHARDS];
     for (size_t i = 0; i < n; i++)
-        groups[i] = (sl_append_group_t){.log = logs[i], .records = &r, .n = 1};
-    mix_wait_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .left = 1};
-    sl_append_batch_t b = {.groups = groups, .n = n, .cb = mix_batch_cb, .arg = &w};
-    CHECK_EQ_INT(sl_storage_append_batch(st, &b), 0);
-    mix_wait(&w);
-    for (size_t i = 0; i < n; i++) {
-        st_out[i] = groups[i].status;
-        first_out[i] = groups[i].first_seq;
-    }
+        pays[i] = pay;
+    tc_finish(tc_start(st, logs, n, pays), st_out, first_out);
 }
 
-/* A round with many journaled shards (SL_STORAGE_TAIL_OVERLAP_MIN or more) copies their frames
- * to the shards' tails while the journal syncs. When that sync fails, the copies are taken back:
- * the appends fail, readers (from memory and otherwise) never see their records, the next
- * appends get the same seqs, and a restart keeps exactly what was acknowledged. */
-static void test_tail_copy_sync_fails(void) {
-    fprintf(stderr, "-- tails copied during a journal sync that fails are taken back\n");
-    SL_ASSERT(TC_SHARDS >= SL_STORAGE_TAIL_OVERLAP_MIN);
+/* A wide round (many journaled shards) whose journal sync fails: the appends fail, readers
+ * (from memory and otherwise) never see their records, the next appends get the same seqs and go
+ * to the segment files right after the records before them, and a restart keeps exactly what was
+ * acknowledged. */
+static void test_wide_round_sync_fails(void) {
+    fprintf(stderr, "-- a wide round whose journal sync fails leaves no trace\n");
     char *dir = new_dir();
     sl_storage_t *st = open_eng_j(dir, &sl_file_ops_fault, 1u << 20);
     sl_shard_log_t *logs[TC_SHARDS];
@@ -2021,6 +2048,95 @@ static void test_tail_copy_sync_fails(void) {
     free(dir);
 }
 
+/* Pipelined rounds (file_commit.c): the next round is taken, written and journaled while the
+ * journal's sync of the round before it is in flight. The fault table holds the first round's
+ * journal entry at its write until the second round's appends are queued, then holds that
+ * round's sync until the second round's entry is written too (the proof of the overlap: a commit
+ * thread that waited for the sync before taking the next round would never write it, and the
+ * time limit would let the sync go). Shards a and b are
+ * in both rounds, c only in the second. When the sync succeeds, both rounds' appends get
+ * consecutive seqs. When it fails, the second round fails too (its entry follows the failed one in
+ * the journal, where a replay stops): no reader sees either round's records, the next appends
+ * take the same seqs and go to the segment files right after seq 1, and a restart keeps exactly
+ * what was acknowledged. */
+static void test_pipelined_rounds(bool fail) {
+    fprintf(stderr, "-- a round journaled while the sync of the one before it is in flight (%s)\n",
+            fail ? "that sync fails" : "that sync succeeds");
+    char *dir = new_dir();
+    sl_storage_t *st = open_eng_j(dir, &sl_file_ops_fault, 1u << 20);
+    const char *const keys[3] = {"a", "b", "c"};
+    sl_shard_log_t *logs[3];
+    for (int k = 0; k < 3; k++)
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", keys[k], NULL, &logs[k]), 0);
+    int s0[3], s1[2], s2[3];
+    uint64_t f0[3], f1[2], f2[3];
+    tc_batch(st, logs, 3, 1, s0, f0); /* (creates the shards and the journal's zeros) */
+    for (int k = 0; k < 3; k++) {
+        CHECK_EQ_INT(s0[k], 0);
+        CHECK_EQ_INT(f0[k], 1);
+    }
+    const uint64_t p1[2] = {2, 2}, p2[3] = {3, 3, 2};
+    sl_fault_gate_next_write();
+    tc_async_t *g1 = tc_start(st, logs, 2, p1);
+    CHECK(sl_fault_gate_wait(5000)); /* the commit thread writes g1's journal entry */
+    tc_async_t *g2 = tc_start(st, logs, 3, p2);
+    sl_fault_hold_next_sync(fail, 2); /* g1's entry, then g2's */
+    sl_fault_gate_open();
+    tc_finish(g1, s1, f1);
+    tc_finish(g2, s2, f2);
+    CHECK(sl_fault_hold_released_by_write());
+    uint64_t last[3] = {3, 3, 2};
+    if (!fail) {
+        for (int k = 0; k < 2; k++) {
+            CHECK_EQ_INT(s1[k], 0);
+            CHECK_EQ_INT(f1[k], 2);
+        }
+        for (int k = 0; k < 3; k++) {
+            CHECK_EQ_INT(s2[k], 0);
+            CHECK_EQ_INT(f2[k], last[k]);
+            verify(logs[k], last[k]);
+        }
+    } else {
+        for (int k = 0; k < 2; k++)
+            CHECK_EQ_INT(s1[k], SL_EIO);
+        for (int k = 0; k < 3; k++) {
+            CHECK_EQ_INT(s2[k], SL_EIO);
+            verify(logs[k], 1);
+            sl_read_result_t *res = NULL;
+            if (sl_storage_read_memory(logs[k], 1, 100, SIZE_MAX, 0, &res) == 0 && res) {
+                CHECK_EQ_INT(res->count, 1);
+                sl_storage_read_free(res);
+            }
+        }
+        usleep((SL_STORAGE_FAILED_RETRY_MS + 20) * 1000);
+        tc_batch(st, logs, 3, 2, s0, f0);
+        for (int k = 0; k < 3; k++) {
+            CHECK_EQ_INT(s0[k], 0);
+            CHECK_EQ_INT(f0[k], 2);
+            last[k] = 2;
+            verify(logs[k], 2);
+            sl_shard_bounds_t b;
+            sl_storage_bounds(logs[k], &b);
+            char path[700];
+            snprintf(path, sizeof path, "%s/streams/s/%s/%020d.log", dir, keys[k], 1);
+            CHECK_EQ_INT(file_size(path), (long long)b.bytes);
+        }
+    }
+    sl_fault_disarm();
+    for (int k = 0; k < 3; k++)
+        sl_storage_shard_close(logs[k]);
+    sl_storage_close(st);
+    st = open_eng_j(dir, &sl_file_ops_fault, 1u << 20);
+    for (int k = 0; k < 3; k++) {
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", keys[k], NULL, &logs[k]), 0);
+        verify(logs[k], last[k]);
+        sl_storage_shard_close(logs[k]);
+    }
+    sl_storage_close(st);
+    util_rm_rf(dir);
+    free(dir);
+}
+
 int main(void) {
     g_root = util_tmpdir("file");
     test_restart();
@@ -2042,7 +2158,9 @@ int main(void) {
     test_journal_wide_round_crash();
     test_mixed_pushes_from_threads();
     test_close_waits_for_queued_appends();
-    test_tail_copy_sync_fails();
+    test_wide_round_sync_fails();
+    test_pipelined_rounds(false);
+    test_pipelined_rounds(true);
     test_journal_grows_ahead();
     test_checkpoint_syncs_segments();
     test_journal_resize();
