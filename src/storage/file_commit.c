@@ -947,6 +947,29 @@ static void flight_join(sl_file_engine_t *e) {
     }
 }
 
+/* A directly written share's sync ended with rc: undone if it failed, else its appends are
+ * durable and the index entries of its data may be written. */
+static void direct_synced(sl_file_shard_t *s, sl_file_round_t *r, int rc) {
+    if (rc) {
+        region_rollback(s, r);
+        r->status = rc;
+    } else {
+        r->ok_ops = r->nops;
+        (void)sl_file_flush_pending_index(s, r->seg);
+    }
+}
+
+/* A journaled share's journal sync ended with rc (undone already if the round in flight failed
+ * while this one was written: flight_join). */
+static void journal_synced(sl_file_shard_t *s, sl_file_round_t *r, int rc) {
+    if (rc) {
+        if (r->status == 0) region_rollback(s, r);
+        r->status = rc;
+    } else {
+        r->ok_ops = r->nops;
+    }
+}
+
 /* Completes the round in flight, whose syncs ended (flight_join). */
 static void flight_complete(sl_file_engine_t *e) {
     uint64_t gen = e->flight.gen;
@@ -955,14 +978,7 @@ static void flight_complete(sl_file_engine_t *e) {
     for (size_t i = 0; i < e->flight.nd; i++) {
         sl_file_shard_t *s = e->flight.direct[i];
         sl_file_round_t *r = round_of(s, gen);
-        int rc = e->flight.jobs[j++].rc;
-        if (rc) {
-            region_rollback(s, r);
-            r->status = rc;
-        } else {
-            r->ok_ops = r->nops;
-            (void)sl_file_flush_pending_index(s, r->seg);
-        }
+        direct_synced(s, r, e->flight.jobs[j++].rc);
         shard_complete(e, s, r);
     }
     sl_file_shard_t **jb = e->flight.jb;
@@ -972,12 +988,7 @@ static void flight_complete(sl_file_engine_t *e) {
         prefetch_shard(jb, i, nj);
         prefetch_buffers(jb, i, nj, PF_COMPLETE, gen);
         sl_file_round_t *r = round_of(s, gen);
-        if (e->flight.jrc) {
-            region_rollback(s, r);
-            r->status = e->flight.jrc;
-        } else {
-            r->ok_ops = r->nops;
-        }
+        journal_synced(s, r, e->flight.jrc);
         shard_complete(e, s, r);
     }
     sl_wake_batch_end();
@@ -1183,14 +1194,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
                 sl_file_shard_t *s = e->scratch.batch[i];
                 sl_file_round_t *r = sl_file_rd(s);
                 if (r->jnl || !(r->status == 0 && r->region)) continue;
-                int rc = e->scratch.jobs[nj++].rc;
-                if (rc) {
-                    region_rollback(s, r);
-                    r->status = rc;
-                } else {
-                    r->ok_ops = r->nops;
-                    (void)sl_file_flush_pending_index(s, r->seg);
-                }
+                direct_synced(s, r, e->scratch.jobs[nj++].rc);
             }
         }
     }
@@ -1213,12 +1217,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
             sl_file_round_t *r = sl_file_rd(s);
             prefetch_shard(e->scratch.jbatch, i, e->scratch.njbatch);
             prefetch_buffers(e->scratch.jbatch, i, e->scratch.njbatch, PF_COMPLETE, gen);
-            if (jrc) {
-                if (r->status == 0) region_rollback(s, r); /* (else undone when it failed) */
-                r->status = jrc;
-            } else {
-                r->ok_ops = r->nops;
-            }
+            journal_synced(s, r, jrc);
             shard_complete(e, s, r);
         }
         e->scratch.njbatch = 0;
