@@ -302,6 +302,9 @@
 #define SL_STORAGE_JOURNAL_DIRECT_BYTES (64u * 1024)
 /* journaled frames gathered per shard before a segment write */
 #define SL_STORAGE_TAIL_FLUSH_BYTES (32u * 1024)
+/* A commit round of at least this many shards may leave its syncs in flight while the next round
+ * is written (pipelined rounds, file_commit.c); smaller rounds sync on the commit thread. */
+#define SL_STORAGE_PIPELINE_MIN_SHARDS 64
 /* checkpoint period (also when half of the ring is in use) */
 #define SL_STORAGE_CHECKPOINT_MS 2000
 /* a checkpoint fdatasyncs at most this many segment files one by one; more, and it runs one

@@ -306,9 +306,9 @@ struct sl_file_engine {
          * fdatasync after the last chunk make them all durable */
         sl_file_shard_t **jbatch;
         size_t njbatch, jbatch_cap;
-        /* the round being written: its requests (nops appends) and start */
+        /* the round being written: its requests (nops appends), shards and start */
         sl_file_req_t *reqs;
-        size_t nops;
+        size_t nops, round_shards;
         int64_t t0_ns;
     } scratch;
     /* Shared commit journal (durability=sync; docs/storage-format.md). The commit thread owns the
