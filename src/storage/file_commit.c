@@ -947,6 +947,11 @@ static void flight_join(sl_file_engine_t *e) {
     }
 }
 
+/* The round wrote the shard's share to its segment, which awaits its fdatasync. */
+static inline bool direct_unsynced(const sl_file_round_t *r) {
+    return !r->jnl && r->status == 0 && r->region;
+}
+
 /* A directly written share's sync ended with rc: undone if it failed, else its appends are
  * durable and the index entries of its data may be written. */
 static void direct_synced(sl_file_shard_t *s, sl_file_round_t *r, int rc) {
@@ -1040,7 +1045,7 @@ static void flight_start(sl_file_engine_t *e, size_t n, size_t njobs, bool jused
     for (size_t i = 0; i < n && e->flight.nd < nd; i++) {
         sl_file_shard_t *s = e->scratch.batch[i];
         sl_file_round_t *r = sl_file_rd(s);
-        if (!r->jnl && r->status == 0 && r->region) e->flight.direct[e->flight.nd++] = s;
+        if (direct_unsynced(r)) e->flight.direct[e->flight.nd++] = s;
     }
     SL_ASSERT(e->flight.nd == nd);
     e->flight.gen = e->round_gen;
@@ -1136,7 +1141,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
             e->scratch.jbatch[e->scratch.njbatch++] = s;
         } else {
             nnow++;
-            if (!r->jnl && r->status == 0 && r->region) ndirect++;
+            if (direct_unsynced(r)) ndirect++;
         }
     }
     /* Group commit: one fdatasync of the journal for the round's journaled shards (with its last
@@ -1162,8 +1167,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
         for (size_t i = 0; i < n && ndirect; i++) {
             sl_file_shard_t *s = e->scratch.batch[i];
             sl_file_round_t *r = sl_file_rd(s);
-            if (!r->jnl && r->status == 0 && r->region)
-                e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = r->seg->fd};
+            if (direct_unsynced(r)) e->scratch.jobs[nj++] = (sl_file_sync_job_t){.fd = r->seg->fd};
         }
         bool flying = last && e->flight.active;
         if (flying) {
@@ -1196,7 +1200,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
             for (size_t i = 0; i < n && ndirect; i++) {
                 sl_file_shard_t *s = e->scratch.batch[i];
                 sl_file_round_t *r = sl_file_rd(s);
-                if (r->jnl || !(r->status == 0 && r->region)) continue;
+                if (!direct_unsynced(r)) continue;
                 direct_synced(s, r, e->scratch.jobs[nj++].rc);
             }
         }
@@ -1211,7 +1215,7 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
         sl_file_round_t *r = sl_file_rd(s);
         prefetch_shard(e->scratch.batch, i, n);
         prefetch_buffers(e->scratch.batch, i, n, PF_COMPLETE, gen);
-        if (r->deferred || (pipe && !r->jnl && r->status == 0 && r->region)) continue;
+        if (r->deferred || (pipe && direct_unsynced(r))) continue;
         shard_complete(e, s, r);
     }
     if (last) { /* (none left when they went in flight) */
@@ -1224,8 +1228,6 @@ static void commit_chunk(sl_file_engine_t *e, size_t n, bool last) {
             shard_complete(e, s, r);
         }
         e->scratch.njbatch = 0;
-    }
-    if (last) {
         e->journal.round_bytes = 0;
         e->journal.jfail = 0;
     }

@@ -1974,6 +1974,29 @@ static void tc_batch(sl_storage_t *st, sl_shard_log_t **logs, size_t n, uint64_t
     tc_finish(tc_start(st, logs, n, pays), st_out, first_out);
 }
 
+/* Opens the n logs <prefix>0.. of stream "s" of st into logs. */
+static void open_logs(sl_storage_t *st, const char *prefix, int n, sl_shard_log_t **logs) {
+    char key[16];
+    for (int k = 0; k < n; k++) {
+        snprintf(key, sizeof key, "%s%d", prefix, k);
+        CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[k]), 0);
+    }
+}
+
+/* Opens the journaled engine in dir again (a restart) and checks that each of the n logs
+ * <prefix>0.. holds exactly seqs 1..last[k]. */
+static void reopen_verify(const char *dir, const char *prefix, int n, const uint64_t *last) {
+    sl_storage_t *st = open_eng_j(dir, &sl_file_ops_fault, 1u << 20);
+    sl_shard_log_t *logs[TC_SHARDS];
+    SL_ASSERT(n <= TC_SHARDS);
+    open_logs(st, prefix, n, logs);
+    for (int k = 0; k < n; k++) {
+        verify(logs[k], last[k]);
+        sl_storage_shard_close(logs[k]);
+    }
+    sl_storage_close(st);
+}
+
 /* A wide round (many journaled shards) whose journal sync fails: the appends fail, readers
  * (from memory and otherwise) never see their records, the next appends get the same seqs and go
  * to the segment files right after the records before them, and a restart keeps exactly what was
@@ -1983,11 +2006,7 @@ static void test_wide_round_sync_fails(void) {
     char *dir = new_dir();
     sl_storage_t *st = open_eng_j(dir, &sl_file_ops_fault, 1u << 20);
     sl_shard_log_t *logs[TC_SHARDS];
-    char key[16];
-    for (int k = 0; k < TC_SHARDS; k++) {
-        snprintf(key, sizeof key, "t%d", k);
-        CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[k]), 0);
-    }
+    open_logs(st, "t", TC_SHARDS, logs);
     int status[TC_SHARDS];
     uint64_t first[TC_SHARDS];
     for (uint64_t seq = 1; seq <= 2; seq++) {
@@ -2036,14 +2055,10 @@ static void test_wide_round_sync_fails(void) {
         sl_storage_shard_close(logs[k]);
     }
     sl_storage_close(st);
-    st = open_eng_j(dir, &sl_file_ops_fault, 1u << 20);
-    for (int k = 0; k < TC_SHARDS; k++) {
-        snprintf(key, sizeof key, "t%d", k);
-        CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[k]), 0);
-        verify(logs[k], 3);
-        sl_storage_shard_close(logs[k]);
-    }
-    sl_storage_close(st);
+    uint64_t three[TC_SHARDS];
+    for (int k = 0; k < TC_SHARDS; k++)
+        three[k] = 3;
+    reopen_verify(dir, "t", TC_SHARDS, three);
     util_rm_rf(dir);
     free(dir);
 }
@@ -2068,11 +2083,7 @@ static void test_pipelined_rounds(bool fail) {
     char *dir = new_dir();
     sl_storage_t *st = open_eng_j(dir, &sl_file_ops_fault, 1u << 20);
     sl_shard_log_t *logs[PR_SHARDS];
-    char key[16];
-    for (int k = 0; k < PR_SHARDS; k++) {
-        snprintf(key, sizeof key, "p%d", k);
-        CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[k]), 0);
-    }
+    open_logs(st, "p", PR_SHARDS, logs);
     int s0[PR_SHARDS], s1[PR_SHARDS], s2[PR_SHARDS];
     uint64_t f0[PR_SHARDS], f1[PR_SHARDS], f2[PR_SHARDS], p1[PR_SHARDS], p2[PR_SHARDS],
         last[PR_SHARDS];
@@ -2128,14 +2139,7 @@ static void test_pipelined_rounds(bool fail) {
     for (int k = 0; k < PR_SHARDS; k++)
         sl_storage_shard_close(logs[k]);
     sl_storage_close(st);
-    st = open_eng_j(dir, &sl_file_ops_fault, 1u << 20);
-    for (int k = 0; k < PR_SHARDS; k++) {
-        snprintf(key, sizeof key, "p%d", k);
-        CHECK_EQ_INT(sl_storage_shard_open(st, "s", key, NULL, &logs[k]), 0);
-        verify(logs[k], last[k]);
-        sl_storage_shard_close(logs[k]);
-    }
-    sl_storage_close(st);
+    reopen_verify(dir, "p", PR_SHARDS, last);
     util_rm_rf(dir);
     free(dir);
 }
