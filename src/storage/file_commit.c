@@ -810,8 +810,12 @@ int sl_file_round_fds(sl_file_shard_t *s, sl_file_round_t *r) {
  * on, and r's own end is published instead. */
 static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_round_t *r) {
     sl_file_seg_t *a = r->seg;
-    sl_file_round_t *next = &s->rd[(r - s->rd) ^ 1];
-    bool later = next->gen != 0;
+    sl_file_round_t *other = &s->rd[(r - s->rd) ^ 1];
+    bool later = other->gen > r->gen;
+    /* The round in flight still has the shard: only a share that failed while it was written
+     * completes before it (anything else waits for it), and it publishes nothing: the state to
+     * publish is the round in flight's, once durable. */
+    bool earlier = other->gen != 0 && other->gen < r->gen;
     uint64_t size = later ? r->size1 : s->writer.size;
     uint64_t end = later ? r->end1 : s->writer.end_seq;
     int64_t first_arrival = later ? r->first_arrival1 : s->writer.first_arrival;
@@ -824,15 +828,19 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_roun
         sl_file_tail_append_failed(s, r);
         pthread_mutex_lock(&s->mu);
     }
-    a->size = size;
-    a->end_seq = end;
-    a->npoints = s->writer.npoints_disk;
-    if (end > a->base_seq) {
-        a->first_arrival = first_arrival;
-        a->last_arrival = last_arrival;
-    }
     uint64_t old_tip = s->next_seq;
-    s->next_seq = end;
+    if (earlier) {
+        end = old_tip;
+    } else {
+        a->size = size;
+        a->end_seq = end;
+        a->npoints = s->writer.npoints_disk;
+        if (end > a->base_seq) {
+            a->first_arrival = first_arrival;
+            a->last_arrival = last_arrival;
+        }
+        s->next_seq = end;
+    }
     if (r->region && e->base.cfg.durability == SL_DURABILITY_INTERVAL) s->unsynced = true;
     pthread_mutex_unlock(&s->mu);
     if (r->status)
@@ -875,8 +883,8 @@ static void shard_complete(sl_file_engine_t *e, sl_file_shard_t *s, sl_file_roun
     sl_file_seg_unref_locked(e, a);
     r->seg = NULL;
     r->gen = 0;
-    s->in_batch = later;
-    if (s->closing && !later) pthread_cond_broadcast(&s->cond); /* only sl_file_shard_close waits */
+    s->in_batch = other->gen != 0;
+    if (s->closing && !s->in_batch) pthread_cond_broadcast(&s->cond); /* only shard_close waits */
     pthread_mutex_unlock(&s->mu);
 }
 
