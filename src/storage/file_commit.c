@@ -936,14 +936,18 @@ static void round_done(sl_file_engine_t *e, sl_file_req_t *reqs, size_t nops, in
  * round in flight: its mark stays behind the entry's position (flight.lsn0) and behind the index
  * entries of its data. */
 
+/* The outcome of the round in flight's journal sync (0 when it has none), once joined. */
+static inline int flight_jrc(const sl_file_engine_t *e) {
+    return e->flight.jused ? e->flight.jobs[0].rc : 0;
+}
+
 /* Waits for the round in flight's syncs. A journal sync that failed turns the journal off and
  * fails the journaled shares the current round has written so far (undone now, before the round
  * in flight's own shares are, which they continue). */
 static void flight_join(sl_file_engine_t *e) {
     sync_join(e);
-    if (!e->flight.jused || e->flight.jobs[0].rc == 0) return;
-    int rc = e->flight.jobs[0].rc;
-    e->flight.jrc = rc;
+    int rc = flight_jrc(e);
+    if (rc == 0) return;
     sl_file_journal_failed(e, rc);
     e->journal.jfail = rc;
     for (size_t i = 0; i < e->scratch.njbatch; i++) {
@@ -987,6 +991,7 @@ static void journal_synced(sl_file_shard_t *s, sl_file_round_t *r, int rc) {
 static void flight_complete(sl_file_engine_t *e) {
     uint64_t gen = e->flight.gen;
     size_t j = e->flight.jused ? 1 : 0;
+    int jrc = flight_jrc(e);
     sl_wake_batch_begin();
     for (size_t i = 0; i < e->flight.nd; i++) {
         sl_file_shard_t *s = e->flight.direct[i];
@@ -1001,7 +1006,7 @@ static void flight_complete(sl_file_engine_t *e) {
         prefetch_shard(jb, i, nj);
         prefetch_buffers(jb, i, nj, PF_COMPLETE, gen);
         sl_file_round_t *r = round_of(s, gen);
-        journal_synced(s, r, e->flight.jrc);
+        journal_synced(s, r, jrc);
         shard_complete(e, s, r);
     }
     sl_wake_batch_end();
@@ -1040,7 +1045,6 @@ static void flight_start(sl_file_engine_t *e, size_t n, size_t njobs, bool jused
     e->flight.jobs_cap = e->scratch.jobs_cap;
     e->scratch.jobs_cap = c;
     e->flight.jused = jused;
-    e->flight.jrc = 0;
     size_t nd = njobs - (jused ? 1 : 0);
     if (nd > e->flight.direct_cap) {
         size_t cap = SL_MAX(nd, 2 * e->flight.direct_cap);

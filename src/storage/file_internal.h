@@ -284,7 +284,6 @@ struct sl_file_engine {
         sl_file_sync_job_t *jobs; /* the posted jobs (scratch.jobs, swapped) */
         size_t jobs_cap;
         bool jused;          /* jobs[0] is the journal's sync */
-        int jrc;             /* its journal write failed */
         uint64_t lsn0;       /* the journal's write position before its entry */
         sl_file_req_t *reqs; /* its requests, oldest first: freed once it completes */
         size_t nops;
