@@ -785,7 +785,12 @@ static inline void prefetch_buffers(sl_file_shard_t *const *batch, size_t i, siz
         }
     } else if (phase == PF_WRITE) {
         if (r->ops) __builtin_prefetch(r->ops->frames, 1);
-        __builtin_prefetch(s->writer.idx.data, 1);
+        /* the index buffer's end, only when the share will add an entry (every
+         * SL_STORAGE_INDEX_INTERVAL_BYTES of a segment: most shares of a wide round add none) */
+        if (s->writer.idx.data && (s->writer.npoints == 0 ||
+                                   s->writer.size + r->bytes >=
+                                       s->writer.last_point_off + SL_STORAGE_INDEX_INTERVAL_BYTES))
+            __builtin_prefetch(s->writer.idx.data + s->writer.idx.len, 1);
         __builtin_prefetch(r->seg, 1);
     } else {
         __builtin_prefetch(r->seg, 1);
