@@ -268,7 +268,9 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
      * failed), so there are at most this many groups */
     size_t shard_groups = s->shard_count * (refused ? 3 : 1);
     size_t groups_max = n < shard_groups ? n : shard_groups;
-    op->groups = sl_arena_calloc(a, groups_max ? groups_max : 1, sizeof *op->groups);
+    /* (not zeroed: each group is set whole when a record first routes to it, and only the first
+     * group_count are read; at thousands of shards most of a batch's records start a group) */
+    op->groups = sl_arena_alloc(a, (groups_max ? groups_max : 1) * sizeof *op->groups);
     /* group by shard, keeping request order inside each group; a small open-addressing table
      * finds a shard's group (a batch may touch hundreds of shards) */
     size_t hcap = 16;
@@ -291,14 +293,14 @@ int sl_kinesis_put(sl_kinesis_t *k, sl_kput_t *op) {
             hslot[h] = (int32_t)g;
             SL_ASSERT(g < groups_max);
             sl_kput_group_t *gr = &op->groups[op->group_count++];
+            *gr = (sl_kput_group_t){.shard_created_ms = route[i]->created_ms,
+                                    .shard_index = route[i]->index,
+                                    .arrival_ms = op->now_ms,
+                                    .shard = route[i],
+                                    .op = op,
+                                    .refused = (uint8_t)(key & 3)};
             memcpy(gr->shard_id, route[i]->id, sizeof gr->shard_id);
             gr->shard_id_len = strlen(gr->shard_id);
-            gr->shard_created_ms = route[i]->created_ms;
-            gr->shard_index = route[i]->index;
-            gr->arrival_ms = op->now_ms;
-            gr->shard = route[i];
-            gr->op = op;
-            gr->refused = (uint8_t)(key & 3);
         }
         op->entries[i].group = (int32_t)g;
         op->groups[g].count++;

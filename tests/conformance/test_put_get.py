@@ -192,6 +192,32 @@ def test_put_records_500_in_order(kinesis):
         assert [r["Data"] for r in got] == want
 
 
+def test_put_records_sequence_numbers_match_reads(kinesis):
+    """Each entry's SequenceNumber in the PutRecords answer is the one GetRecords returns for that
+    record, for shards that got one record of the call and for shards that got several
+    (interleaved with the others')."""
+    name = unique_name()
+    create_stream_and_wait(kinesis, name, 6)
+    shards = kinesis.list_shards(StreamName=name)["Shards"]
+    start = [s["HashKeyRange"]["StartingHashKey"] for s in shards]
+    # shard indexes, in request order: 0, 2 and 5 get one record each, 1, 3 and 4 several
+    order = [1, 0, 3, 1, 4, 2, 1, 3, 4, 5, 4, 1]
+    answered = {}
+    for call in range(2):  # the second call's records follow the first's in each shard
+        entries = [{"Data": ("call-%d-rec-%d" % (call, i)).encode(), "PartitionKey": "p",
+                    "ExplicitHashKey": start[s]} for i, s in enumerate(order)]
+        resp = kinesis.put_records(StreamName=name, Records=entries)
+        assert resp["FailedRecordCount"] == 0
+        for e, s, r in zip(entries, order, resp["Records"]):
+            assert r["ShardId"] == shards[s]["ShardId"]
+            answered[e["Data"]] = r["SequenceNumber"]
+    read = {}
+    for i, shard in enumerate(shards):
+        got = read_all(kinesis, iterator(kinesis, name, shard=shard["ShardId"]), expect=2 * order.count(i))
+        read.update({r["Data"]: r["SequenceNumber"] for r in got})
+    assert read == answered
+
+
 def test_put_records_501_is_validation_error(kinesis_nv):
     entries = [{"Data": b"", "PartitionKey": "a"}] * 501
     assert_validation(lambda: kinesis_nv.put_records(StreamName="s", Records=entries),

@@ -186,24 +186,36 @@ static void put_records_finish(sl_front_call_t *call) {
     sl_enc_key(e, "Records");
     sl_enc_array_begin(e);
     /* A group's records have consecutive counters, so each sequence number is printed from the
-     * previous one (sl_seqnum_run_next) rather than from scratch. */
-    sl_seqnum_run_t *runs =
-        sl_arena_calloc(call->arena, op->group_count ? op->group_count : 1, sizeof *runs);
-    if (!runs) {
+     * previous one (sl_seqnum_run_next) rather than from scratch. The runs themselves are not
+     * zeroed (at thousands of shards, hundreds of them per call), only a flag per group that its
+     * run has started; a group of one record (most of them there) needs none. */
+    size_t ng = op->group_count ? op->group_count : 1;
+    sl_seqnum_run_t *runs = sl_arena_alloc(call->arena, ng * sizeof *runs);
+    bool *started = sl_arena_calloc(call->arena, ng, sizeof *started);
+    if (!runs || !started) {
         sl_front_fail_internal(call, SL_ENOMEM);
         return;
     }
     for (size_t i = 0; i < op->count; i++) {
         const sl_kput_entry_t *r = &op->entries[i];
         const sl_kput_group_t *g = &op->groups[r->group];
-        sl_seqnum_run_t *run = &runs[r->group];
         if (g->status == 0) {
-            if (run->len && r->seq == run->cur.counter + 1) {
+            sl_seqnum_t sn;
+            if (g->count == 1) {
+                char seq[64];
+                sn = sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
+                size_t len = sl_seqnum_format(&sn, seq);
+                SL_ENC_MAP_PLAIN2(e, "SequenceNumber", seq, len, "ShardId", g->shard_id,
+                                  g->shard_id_len);
+                continue;
+            }
+            sl_seqnum_run_t *run = &runs[r->group];
+            if (started[r->group] && run->len && r->seq == run->cur.counter + 1) {
                 sl_seqnum_run_next(run);
             } else {
-                sl_seqnum_t sn =
-                    sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
+                sn = sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
                 sl_seqnum_run_init(run, &sn);
+                started[r->group] = true;
             }
             SL_ENC_MAP_PLAIN2(e, "SequenceNumber", run->text, run->len, "ShardId", g->shard_id,
                               g->shard_id_len);
