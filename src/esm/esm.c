@@ -141,9 +141,13 @@ static void wake_posted(void *arg) {
 }
 
 /* Records were committed: when a mapping reads the stream, note it and post one wake-up for all
- * commits until the service thread takes them (so a burst of commits costs one post). */
+ * commits until the service thread takes them (so a burst of commits costs one post). Called per
+ * shard per commit round: with no mapping running (nothing watched) it returns without the lock. A
+ * mapping that starts meanwhile reads its stream when it starts, and its idle poll
+ * (SL_ESM_IDLE_POLL_MS) covers a wake-up missed in that instant. */
 static void on_commit(void *ctx, const sl_kcommit_t *c) {
     sl_esm_account_t *a = ctx;
+    if (__atomic_load_n(&a->watched_count, __ATOMIC_ACQUIRE) == 0) return;
     pthread_mutex_lock(&a->watch_mu);
     bool watched = false;
     for (size_t i = 0; i < a->watched_count && !watched; i++)
@@ -171,7 +175,7 @@ static void watch_update(sl_esm_account_t *a) {
     pthread_mutex_lock(&a->watch_mu);
     char(*old)[129] = a->watched;
     a->watched = names;
-    a->watched_count = names ? n : 0;
+    __atomic_store_n(&a->watched_count, names ? n : 0, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&a->watch_mu);
     free(old);
 }

@@ -144,7 +144,7 @@ struct sl_esm_account {
      * the streams committed since the last wake was posted (wake_all when too many). */
     pthread_mutex_t watch_mu;
     char (*watched)[129];
-    size_t watched_count;
+    size_t watched_count; /* written under watch_mu, also read atomically without it */
     char pending[16][129];
     size_t pending_count;
     bool wake_all, wake_posted;
