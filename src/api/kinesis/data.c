@@ -200,24 +200,24 @@ static void put_records_finish(sl_front_call_t *call) {
         const sl_kput_entry_t *r = &op->entries[i];
         const sl_kput_group_t *g = &op->groups[r->group];
         if (g->status == 0) {
-            sl_seqnum_t sn;
-            if (g->count == 1) {
-                char seq[64];
-                sn = sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
-                size_t len = sl_seqnum_format(&sn, seq);
-                SL_ENC_MAP_PLAIN2(e, "SequenceNumber", seq, len, "ShardId", g->shard_id,
-                                  g->shard_id_len);
-                continue;
-            }
             sl_seqnum_run_t *run = &runs[r->group];
+            char one[64];
+            const char *text = run->text;
+            size_t len;
             if (started[r->group] && run->len && r->seq == run->cur.counter + 1) {
-                sl_seqnum_run_next(run);
+                len = sl_seqnum_run_next(run);
             } else {
-                sn = sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
-                sl_seqnum_run_init(run, &sn);
-                started[r->group] = true;
+                sl_seqnum_t sn =
+                    sl_kinesis_seqnum(g->shard_created_ms, g->shard_index, r->seq, g->arrival_ms);
+                if (g->count == 1) {
+                    len = sl_seqnum_format(&sn, one);
+                    text = one;
+                } else {
+                    len = sl_seqnum_run_init(run, &sn);
+                    started[r->group] = true;
+                }
             }
-            SL_ENC_MAP_PLAIN2(e, "SequenceNumber", run->text, run->len, "ShardId", g->shard_id,
+            SL_ENC_MAP_PLAIN2(e, "SequenceNumber", text, len, "ShardId", g->shard_id,
                               g->shard_id_len);
             continue;
         }
