@@ -355,7 +355,7 @@ static void file_close(sl_storage_t *st) {
     if (e->journal.fd >= 0) {
         /* A last checkpoint, so that the next start has nothing to replay. */
         if (e->journal.write_lsn != e->journal.oldest_lsn && !atomic_load(&e->checkpoint.blocked)) {
-            int rc = sl_file_flush_all_tails(e);
+            int rc = sl_file_flush_all_tails(e, false);
             uint64_t lsn =
                 rc ? 0 : sl_file_checkpoint_mark(e); /* every tail is written: the write position */
             if (!rc) rc = sl_file_journal_checkpoint_sync(e, lsn);

@@ -237,13 +237,19 @@ static int shard_flush_tail_idle(sl_file_shard_t *s, bool release) {
     return rc;
 }
 
-/* Commit thread, between rounds: writes every shard's tail to its segment (and frees the tail
- * buffers). Returns 0 when every tail was written. */
-int sl_file_flush_all_tails(sl_file_engine_t *e) {
+/* Commit thread, between rounds: writes every shard's tail to its segment and frees the tail
+ * buffers, but with keep_used (the periodic write) those of shards appended to since the last
+ * such write: they fill again, and growing a buffer anew each time cost about 3% of the
+ * instructions per record at 4,096 shards. Returns 0 when every tail was written. */
+int sl_file_flush_all_tails(sl_file_engine_t *e, bool keep_used) {
     int rc = 0;
     pthread_mutex_lock(&e->registry.mu);
-    for (sl_file_shard_t *s = e->registry.head; s && !rc; s = s->registry.next)
-        if (s->tail.buf.len > 0 || s->tail.buf.data != NULL) rc = shard_flush_tail_idle(s, true);
+    for (sl_file_shard_t *s = e->registry.head; s && !rc; s = s->registry.next) {
+        bool keep = keep_used && s->tail.used;
+        s->tail.used = false;
+        if (s->tail.buf.len > 0 || (s->tail.buf.data != NULL && !keep))
+            rc = shard_flush_tail_idle(s, !keep);
+    }
     pthread_mutex_unlock(&e->registry.mu);
     if (!rc && atomic_exchange(&e->tails.stuck, 0))
         SL_INFO(
@@ -417,7 +423,7 @@ void sl_file_checkpoint_poll(sl_file_engine_t *e, int64_t now) {
      * tail, so that quiet shards do not keep old journal space. */
     if (!space) {
         e->checkpoint.next_ms = now + SL_STORAGE_CHECKPOINT_MS;
-        if (sl_file_flush_all_tails(e)) return;
+        if (sl_file_flush_all_tails(e, true)) return;
     }
     uint64_t lsn = sl_file_checkpoint_mark(e);
     if (lsn == e->journal.oldest_lsn) return;

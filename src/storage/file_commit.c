@@ -1460,7 +1460,7 @@ void *sl_file_commit_main(void *arg) {
         if (atomic_load(&e->tails.stuck) && now >= next_retry) {
             /* The disk was full: try the tails again (this clears tails.stuck when all are
              * written). */
-            (void)sl_file_flush_all_tails(e);
+            (void)sl_file_flush_all_tails(e, false);
             next_retry = now + SL_STORAGE_FAILED_RETRY_MS;
         }
         sl_file_tail_age_flush(e);

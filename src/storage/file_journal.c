@@ -291,6 +291,7 @@ bool sl_file_tail_append_locked(sl_file_shard_t *s, const sl_file_round_t *r) {
         s->tail.off = r->size0;
         s->tail.lsn = r->lsn;
     }
+    s->tail.used = true;
     SL_ASSERT(s->tail.off + s->tail.buf.len == r->size0);
     uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->tail.buf, r->bytes);
     if (!dst) {
@@ -806,7 +807,7 @@ int sl_file_journal_replay(sl_file_engine_t *e, sl_file_jrep_list_t *rep) {
                 "reached their segments",
                 records, nheld);
     if (e->journal.write_lsn == e->journal.oldest_lsn) return journal_apply_capacity(e);
-    int rc = sl_file_flush_all_tails(e);
+    int rc = sl_file_flush_all_tails(e, false);
     uint64_t lsn =
         rc ? 0 : sl_file_checkpoint_mark(e); /* every tail is written: the journal's end */
     if (!rc) rc = sl_file_journal_checkpoint_sync(e, lsn);
