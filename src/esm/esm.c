@@ -69,6 +69,13 @@ void sl_esm_stop(sl_esm_t *esm) {
     pthread_mutex_unlock(&esm->accounts_mu);
     if (sl_loop_post(esm->loop, stop_loop, esm) == 0) pthread_join(esm->thread, NULL);
     esm->joined = true;
+    /* (the service thread, which arms and disarms, has ended) */
+    for (sl_esm_account_t *a = esm->accounts; a; a = a->next) {
+        pthread_mutex_lock(&a->watch_mu);
+        if (a->armed) sl_kinesis_listener_arm(a->kinesis, -1);
+        a->armed = false;
+        pthread_mutex_unlock(&a->watch_mu);
+    }
 }
 
 void sl_esm_destroy(sl_esm_t *esm) {
@@ -176,6 +183,10 @@ static void watch_update(sl_esm_account_t *a) {
     char(*old)[129] = a->watched;
     a->watched = names;
     __atomic_store_n(&a->watched_count, names ? n : 0, __ATOMIC_RELEASE);
+    /* the commit listener is called only while some mapping runs */
+    bool arm = names && n > 0 && a->listening;
+    if (arm != a->armed) sl_kinesis_listener_arm(a->kinesis, arm ? 1 : -1);
+    a->armed = arm;
     pthread_mutex_unlock(&a->watch_mu);
     free(old);
 }

@@ -145,6 +145,7 @@ struct sl_esm_account {
     pthread_mutex_t watch_mu;
     char (*watched)[129];
     size_t watched_count; /* written under watch_mu, also read atomically without it */
+    bool armed;           /* (watch_mu) the Kinesis listener table is armed for this account */
     char pending[16][129];
     size_t pending_count;
     bool wake_all, wake_posted;

@@ -373,6 +373,13 @@ typedef struct {
  * not block or call back into the engine. */
 typedef void (*sl_kcommit_fn)(void *ctx, const sl_kcommit_t *c);
 
+/* Listeners are called only while the table is armed: each listener arms it (delta +1) while it
+ * has something to do (a subscription, a running mapping) and disarms it (-1) when it no longer
+ * has, so that a commit costs one atomic load while none has. Arm before reading the tip the
+ * calls would report: the storage publishes a tip under the shard's lock before it calls, so a
+ * reader that armed first and then reads the tip either sees the new tip or gets the call. */
+void sl_kinesis_listener_arm(sl_kinesis_t *k, int delta);
+
 /* Adds a listener (SL_ELIMIT beyond SL_KINESIS_LISTENERS_MAX); removing returns once no call of it
  * is running. */
 int sl_kinesis_listener_add(sl_kinesis_t *k, sl_kcommit_fn fn, void *ctx);

@@ -1,7 +1,8 @@
 /* Commit listeners and the SubscribeToShard fan-out registry (kinesis.h).
  *
  * Storage calls the engine once per shard per commit round (on its commit thread); the engine
- * passes the call to every registered listener. The fan-out registry is the first listener: it
+ * passes the call to every registered listener while some listener is armed (a subscription, a
+ * running mapping): otherwise it returns after one atomic load. The fan-out registry is the first listener: it
  * wakes the subscriptions caught up on that shard, each at most once per sl_kfanout_wait. Other
  * services (Firehose sources, event-source mappings, analytics, metrics) add their own.
  *
@@ -28,6 +29,7 @@ struct sl_klisteners {
         void *ctx;
     } items[SL_KINESIS_LISTENERS_MAX];
     size_t count;
+    int armed; /* sl_kinesis_listener_arm's sum (atomic): listeners are called only while > 0 */
 };
 
 struct sl_kfanout {
@@ -114,9 +116,17 @@ void sl_kinesis_listener_remove(sl_kinesis_t *k, sl_kcommit_fn fn, void *ctx) {
     pthread_rwlock_unlock(&l->lock);
 }
 
+void sl_kinesis_listener_arm(sl_kinesis_t *k, int delta) {
+    int v = __atomic_add_fetch(&k->listeners->armed, delta, __ATOMIC_ACQ_REL);
+    SL_ASSERT(v >= 0);
+    (void)v;
+}
+
 void sl_klisteners_notify(sl_kinesis_t *k, sl_kshard_t *shard, uint64_t next_seq) {
     sl_klisteners_t *l = k->listeners;
-    if (!l || !shard) return;
+    /* Called per shard per commit round: with no listener armed (no subscription, no running
+     * mapping) it returns before the lock (about 100 instructions per record at 4,096 shards). */
+    if (!l || !shard || __atomic_load_n(&l->armed, __ATOMIC_ACQUIRE) == 0) return;
     /* The shard outlives its log's commits (a log is closed, completing its appends, before the
      * shard is freed), and its identity fields never change. */
     sl_kcommit_t c = {.shard_key = shard,
@@ -221,6 +231,7 @@ sl_kfanout_t *sl_kfanout_add(sl_kinesis_t *k, const sl_kreader_t *reader, const 
     reg->subs = f;
     __atomic_add_fetch(&reg->count, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&reg->mu);
+    sl_kinesis_listener_arm(k, 1); /* (before the subscription's first look at the tip) */
     return f;
 }
 
@@ -263,14 +274,17 @@ void sl_kfanout_unwait(sl_kfanout_t *f) {
 void sl_kfanout_remove(sl_kfanout_t *f) {
     if (!f) return;
     sl_kfanout_registry_t *reg = f->reg;
+    bool found = false;
     pthread_mutex_lock(&reg->mu);
     for (sl_kfanout_t **p = &reg->subs; *p; p = &(*p)->next) {
         if (*p == f) {
             *p = f->next;
             __atomic_sub_fetch(&reg->count, 1, __ATOMIC_RELAXED);
+            found = true;
             break;
         }
     }
     pthread_mutex_unlock(&reg->mu);
+    if (found) sl_kinesis_listener_arm(f->k, -1);
     free(f);
 }

@@ -237,6 +237,27 @@ def test_subscribe_to_shard_delivers_in_order(kinesis, sub_client, stream):
         stream_events.close()
 
 
+def test_subscribe_live_record_arrives_promptly(kinesis, sub_client, stream):
+    # A caught-up subscription is woken by the commit of a new record (AWS: typically within 70 ms),
+    # not by the next idle event 5 s later; 2 s leaves room for a slow machine.
+    c = register(kinesis, stream)
+    wait_consumer(kinesis, c["ConsumerARN"])
+    first = kinesis.put_record(StreamName=stream, Data=b"first", PartitionKey="a")["SequenceNumber"]
+    resp = sub_client.subscribe_to_shard(ConsumerARN=c["ConsumerARN"], ShardId=SHARD0,
+                                         StartingPosition={"Type": "TRIM_HORIZON"})
+    try:
+        records, _ = collect(resp["EventStream"], 1)
+        assert [r["SequenceNumber"] for r in records] == [first]
+        for i in range(3):
+            t0 = time.monotonic()
+            seq = kinesis.put_record(StreamName=stream, Data=b"live-%d" % i, PartitionKey="a")["SequenceNumber"]
+            live, _ = collect(resp["EventStream"], 1)
+            assert [r["SequenceNumber"] for r in live] == [seq]
+            assert time.monotonic() - t0 < 2.0
+    finally:
+        resp["EventStream"].close()
+
+
 def test_subscribe_after_sequence_number(kinesis, sub_client, stream):
     c = register(kinesis, stream)
     wait_consumer(kinesis, c["ConsumerARN"])
