@@ -11,6 +11,7 @@ static int g_have_sse42;
 #define LANE_BYTES 256
 static uint32_t g_shift[4][256];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_ready; /* (atomic) the tables are built: the checksum skips pthread_once */
 
 static uint32_t crc32c_sw_raw(uint32_t crc, const unsigned char *p, size_t len) {
     while (len >= 8) {
@@ -46,6 +47,16 @@ static void crc32c_init(void) {
     for (int t = 0; t < 4; t++)
         for (uint32_t b = 0; b < 256; b++)
             g_shift[t][b] = crc32c_sw_raw(b << (8 * t), zeros, LANE_BYTES);
+    __atomic_store_n(&g_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Built when the program starts, so that each checksum (several per record written: its key,
+ * data and header, a journal share's header) costs one load instead of a pthread_once call. */
+__attribute__((constructor)) static void crc32c_ctor(void) { pthread_once(&g_once, crc32c_init); }
+
+static inline void crc32c_ready(void) {
+    if (__builtin_expect(!__atomic_load_n(&g_ready, __ATOMIC_ACQUIRE), 0))
+        pthread_once(&g_once, crc32c_init);
 }
 
 #if defined(__x86_64__)
@@ -87,7 +98,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 #endif
 
 uint32_t sl_crc32c(uint32_t crc, const void *data, size_t len) {
-    pthread_once(&g_once, crc32c_init);
+    crc32c_ready();
     crc = ~crc;
 #if defined(__x86_64__)
     if (g_have_sse42) return ~crc32c_hw(crc, data, len);
@@ -96,7 +107,7 @@ uint32_t sl_crc32c(uint32_t crc, const void *data, size_t len) {
 }
 
 uint32_t sl_crc32c_portable(uint32_t crc, const void *data, size_t len) {
-    pthread_once(&g_once, crc32c_init);
+    crc32c_ready();
     return ~crc32c_sw_raw(~crc, data, len);
 }
 
