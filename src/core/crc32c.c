@@ -52,7 +52,9 @@ static void crc32c_init(void) {
 
 /* Built when the program starts, so that each checksum (several per record written: its key,
  * data and header, a journal share's header) costs one load instead of a pthread_once call. */
-__attribute__((constructor)) static void crc32c_ctor(void) { pthread_once(&g_once, crc32c_init); }
+__attribute__((constructor)) static void crc32c_ctor(void) {
+    pthread_once(&g_once, crc32c_init);
+}
 
 static inline void crc32c_ready(void) {
     if (__builtin_expect(!__atomic_load_n(&g_ready, __ATOMIC_ACQUIRE), 0))

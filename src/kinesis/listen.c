@@ -2,9 +2,10 @@
  *
  * Storage calls the engine once per shard per commit round (on its commit thread); the engine
  * passes the call to every registered listener while some listener is armed (a subscription, a
- * running mapping): otherwise it returns after one atomic load. The fan-out registry is the first listener: it
- * wakes the subscriptions caught up on that shard, each at most once per sl_kfanout_wait. Other
- * services (Firehose sources, event-source mappings, analytics, metrics) add their own.
+ * running mapping): otherwise it returns after one atomic load. The fan-out registry is the first
+ * listener: it wakes the subscriptions caught up on that shard, each at most once per
+ * sl_kfanout_wait. Other services (Firehose sources, event-source mappings, analytics, metrics) add
+ * their own.
  *
  * Locks: `lock` (listeners) is read-held by the commit thread while it calls listeners and
  * write-held to add or remove one, so a removed listener is never called afterwards. The registry's

@@ -1,8 +1,8 @@
 /* Commit listeners and the fan-out registry (kinesis/listen.c) on the memory backend (catalog in a
- * scratch directory): any number of listeners see every commit with its shard and tip, a removed
- * one no more; a subscription armed with sl_kfanout_wait is woken once by the next commit on its
- * shard (not by other shards), kicks wake it at once, and the 5-second re-subscribe rule and
- * take-over hold. */
+ * scratch directory): any number of listeners see every commit with its shard and tip while one
+ * armed the table (none before), a removed one no more; a subscription armed with sl_kfanout_wait
+ * is woken once by the next commit on its shard (not by other shards), kicks wake it at once, and
+ * the 5-second re-subscribe rule and take-over hold. */
 #include "kinesis_util.h"
 #include "test.h"
 
@@ -49,11 +49,16 @@ static void test_listeners(sl_kinesis_t *k, sl_arena_t *a) {
     counter_t one = COUNTER_INIT, two = COUNTER_INIT;
     CHECK_EQ_INT(sl_kinesis_listener_add(k, on_commit, &one), 0);
     CHECK_EQ_INT(sl_kinesis_listener_add(k, on_commit, &two), 0);
+    /* not called while no listener has armed the table */
+    put_one(k, a, "0");
+    CHECK_EQ_INT(calls(&one), 0);
+    CHECK_EQ_INT(calls(&two), 0);
+    sl_kinesis_listener_arm(k, 1);
     /* storage reports the commit before it completes the append, so both have seen it by now */
     put_one(k, a, "0");
     CHECK_EQ_INT(calls(&one), 1);
     CHECK_EQ_INT(calls(&two), 1);
-    CHECK_EQ_INT(one.last_tip, 3); /* main put one record there already */
+    CHECK_EQ_INT(one.last_tip, 4); /* main put one record there already, and the put above */
     CHECK_EQ_INT(one.last_shard, 0);
     CHECK_EQ_STR(one.last_stream, "s");
     put_one(k, a, "340282366920938463463374607431768211455");
@@ -63,8 +68,9 @@ static void test_listeners(sl_kinesis_t *k, sl_arena_t *a) {
     put_one(k, a, "0");
     CHECK_EQ_INT(calls(&one), 2);
     CHECK_EQ_INT(calls(&two), 3);
-    CHECK_EQ_INT(two.last_tip, 4);
+    CHECK_EQ_INT(two.last_tip, 5);
     sl_kinesis_listener_remove(k, on_commit, &two);
+    sl_kinesis_listener_arm(k, -1);
     /* a bounded table: the fan-out registry holds one slot */
     counter_t many[SL_KINESIS_LISTENERS_MAX];
     int added = 0;
