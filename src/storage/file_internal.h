@@ -157,9 +157,10 @@ struct sl_file_shard {
         uint64_t off;
         /* journal lsn of the entry that started the tail (writer) */
         uint64_t lsn;
-        /* (writer) appended to since the last periodic write of every tail, which keeps the
-         * buffer of such a shard (it fills again) and frees the others' */
-        bool used;
+        /* (writer) bytes appended since the last periodic write of every tail, which keeps the
+         * buffer of a shard that filled a quarter of it meanwhile (it fills again) and frees the
+         * others' (quiet shards, and busy ones turned quiet, do not keep 64 KiB each) */
+        size_t appended;
         /* Tail queue (engine tails.mu): shards with a non-empty tail, oldest tail first. */
         bool queued;
         sl_file_shard_t *next, *prev;
@@ -513,7 +514,7 @@ void *sl_file_ck_main(void *arg);
 /* Commit thread, before it writes zeros past journal.alloc itself: waits for a running growth and
  * takes its zeros into journal.alloc. */
 void sl_file_journal_grow_wait(sl_file_engine_t *e);
-int sl_file_flush_all_tails(sl_file_engine_t *e, bool keep_used);
+int sl_file_flush_all_tails(sl_file_engine_t *e, bool keep_busy);
 void sl_file_tail_age_flush(sl_file_engine_t *e);
 uint64_t sl_file_checkpoint_mark(sl_file_engine_t *e);
 void sl_file_checkpoint_finish(sl_file_engine_t *e, uint64_t lsn);

@@ -291,7 +291,7 @@ bool sl_file_tail_append_locked(sl_file_shard_t *s, const sl_file_round_t *r) {
         s->tail.off = r->size0;
         s->tail.lsn = r->lsn;
     }
-    s->tail.used = true;
+    s->tail.appended += r->bytes;
     SL_ASSERT(s->tail.off + s->tail.buf.len == r->size0);
     uint8_t *dst = (uint8_t *)sl_buf_reserve(&s->tail.buf, r->bytes);
     if (!dst) {
