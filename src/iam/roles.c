@@ -64,18 +64,33 @@ int sl_iam_roles_create(sl_iam_roles_t **out) {
     return 0;
 }
 
+static void account_free(account_t *a) {
+    for (size_t j = 0; j < a->count; j++)
+        role_free(&a->roles[j]);
+    free(a->roles);
+    free(a);
+}
+
 void sl_iam_roles_destroy(sl_iam_roles_t *r) {
     if (!r) return;
-    for (size_t i = 0; i < r->account_count; i++) {
-        account_t *a = r->accounts[i];
-        for (size_t j = 0; j < a->count; j++)
-            role_free(&a->roles[j]);
-        free(a->roles);
-        free(a);
-    }
+    for (size_t i = 0; i < r->account_count; i++)
+        account_free(r->accounts[i]);
     free(r->accounts);
     pthread_mutex_destroy(&r->mu);
     free(r);
+}
+
+void sl_iam_roles_unload(sl_iam_roles_t *r, const char *account) {
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->account_count; i++) {
+        if (strcmp(r->accounts[i]->id, account) != 0) continue;
+        account_free(r->accounts[i]);
+        memmove(r->accounts + i, r->accounts + i + 1,
+                (r->account_count - i - 1) * sizeof *r->accounts);
+        r->account_count--;
+        break;
+    }
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* ---- the stored form ---- */
@@ -154,12 +169,7 @@ int sl_iam_roles_load(sl_iam_roles_t *r, const char *account, sl_catalog_t *cata
     if (rc == 0 && r->account_count >= SL_SERVER_ACCOUNTS_MAX) rc = SL_ELIMIT;
     if (rc == 0) r->accounts[r->account_count++] = a;
     pthread_mutex_unlock(&r->mu);
-    if (rc) {
-        for (size_t i = 0; i < a->count; i++)
-            role_free(&a->roles[i]);
-        free(a->roles);
-        free(a);
-    }
+    if (rc) account_free(a);
     return rc;
 }
 

@@ -32,6 +32,8 @@ int sl_iam_roles_create(sl_iam_roles_t **out);
 void sl_iam_roles_destroy(sl_iam_roles_t *r);
 /* Loads an account's roles from its catalog (which must outlive r). */
 int sl_iam_roles_load(sl_iam_roles_t *r, const char *account, sl_catalog_t *catalog);
+/* Forgets a loaded account (its opening failed afterwards; its catalog is about to close). */
+void sl_iam_roles_unload(sl_iam_roles_t *r, const char *account);
 
 /* Errors: SL_EEXIST (exists; delete: the role still has policies), SL_ENOTFOUND, SL_ELIMIT, or
  * a catalog error. */

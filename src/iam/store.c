@@ -238,6 +238,27 @@ int sl_iam_store_load(sl_iam_store_t *s, const sl_iam_account_t *acct) {
     return rc ? rc : l.rc;
 }
 
+void sl_iam_store_unload(sl_iam_store_t *s, const char *account) {
+    pthread_mutex_lock(&s->mu);
+    size_t n = 0;
+    for (size_t i = 0; i < s->user_count; i++)
+        if (strcmp(s->users[i].account, account) != 0) s->users[n++] = s->users[i];
+    s->user_count = n;
+    n = 0;
+    for (size_t i = 0; i < s->key_count; i++)
+        if (strcmp(s->keys[i].account, account) != 0) s->keys[n++] = s->keys[i];
+    s->key_count = n;
+    n = 0;
+    for (size_t i = 0; i < s->policy_count; i++) {
+        if (strcmp(s->policies[i].account, account) != 0)
+            s->policies[n++] = s->policies[i];
+        else
+            free(s->policies[i].document);
+    }
+    s->policy_count = n;
+    pthread_mutex_unlock(&s->mu);
+}
+
 int sl_iam_store_lookup(sl_iam_store_t *s, const char *akid, sl_iam_principal_t *out) {
     int rc = SL_ENOTFOUND;
     pthread_mutex_lock(&s->mu);

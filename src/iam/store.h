@@ -45,6 +45,9 @@ void sl_iam_store_destroy(sl_iam_store_t *store);
 /* Loads an account's rows from its catalog (at start, before serving). A secret that does not
  * unwrap (another master key) is logged and its key left out. */
 int sl_iam_store_load(sl_iam_store_t *store, const sl_iam_account_t *acct);
+/* Forgets the account's rows in memory (not in its catalog): an account whose opening failed after
+ * they were loaded. */
+void sl_iam_store_unload(sl_iam_store_t *store, const char *account);
 
 /* The principal of an active access key (admin false; the user's ARN path is "/"). Returns 0 or
  * SL_ENOTFOUND (unknown or inactive). */

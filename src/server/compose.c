@@ -451,7 +451,6 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     if (rc == 0) rc = open_firehose(root, a, dir, false);
     if (rc == 0) rc = open_analytics(root, a, dir); /* after firehose: its inputs and outputs */
     if (rc == 0) rc = open_sqs_sns(root, a, dir);
-    if (rc == 0) rc = open_esm(root, a, dir);
     if (rc) {
         SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
         account_close(a);
@@ -461,8 +460,14 @@ static int account_open(sl_compose_t *root, const char *id, bool create, account
     a->iam.catalog = a->catalog;
     if (!create) rc = sl_iam_store_load(root->iam, &a->iam);
     if (rc == 0) rc = sl_iam_roles_load(root->roles, id, a->catalog);
+    if (rc) SL_ERROR("cannot load the IAM rows of account %s: %s", id, sl_strerror(rc));
+    /* The event-source mappings last: once open they run on the account's engine, which
+     * account_close would close under them (the mapping service has no account close). */
+    if (rc == 0 && (rc = open_esm(root, a, dir)) != 0)
+        SL_ERROR("cannot open account %s in %s: %s", id, dir, sl_strerror(rc));
     if (rc) {
-        SL_ERROR("cannot load the IAM rows of account %s: %s", id, sl_strerror(rc));
+        sl_iam_roles_unload(root->roles, id);
+        sl_iam_store_unload(root->iam, id);
         account_close(a);
         return rc;
     }

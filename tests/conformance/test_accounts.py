@@ -5,6 +5,8 @@ streams, ARNs, consumers, limits and account settings are invisible to every oth
 other access key works in the configured --account-id (000000000000 here). The tests use boto3
 clients with two 12-digit keys and the suite's usual non-numeric key.
 """
+import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -211,3 +213,54 @@ def test_account_bound(make_server):
     client_with_key(srv, ACCOUNT_B).list_streams()
     client_with_key(srv, "000000000000").list_streams()  # the default account's own id
     assert "account 900000000099 refused" in srv.stderr_tail()
+
+
+def set_setting(path, sql, args=()):
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            db.execute(sql, args)
+    finally:
+        db.close()
+
+
+def start_failing(srv):
+    """Runs the server's command once more and expects it to refuse to start: its stderr."""
+    proc = subprocess.run(srv.command(), stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
+                          env=srv.env, cwd=str(srv.tmp_dir))
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode == 1, "exit status %s; stderr:\n%s" % (proc.returncode, err[-8000:])
+    assert "cannot start" in err
+    assert "AddressSanitizer" not in err and "runtime error" not in err, err[-8000:]
+    return err
+
+
+def test_an_account_that_cannot_open_stops_the_start_cleanly(make_server):
+    """An account whose IAM rows or event-source mappings cannot be loaded stops the start with
+    an error naming it, and nothing of it stays behind: its engine is closed after everything
+    that runs on it (a mapping service that kept the account would touch the closed engine on the
+    way out), and a repaired account opens again."""
+    srv = make_server()
+    a = client_with_key(srv, ACCOUNT_A)
+    create_stream_and_wait(a, "kept")
+    a.put_record(StreamName="kept", PartitionKey="k", Data=b"x")
+    assert srv.stop() == 0
+    account = Path(srv.data_dir) / "accounts" / ACCOUNT_A
+
+    # The account's IAM roles are damaged (loaded after its mappings opened, before this fix).
+    set_setting(account / "catalog.db", "INSERT OR REPLACE INTO settings (key, value) VALUES ('iam_roles', ?)",
+                (b"\xff" * 8,))
+    err = start_failing(srv)
+    assert "the roles of account %s in its catalog are damaged" % ACCOUNT_A in err
+    assert "cannot load the IAM rows of account %s" % ACCOUNT_A in err
+    set_setting(account / "catalog.db", "DELETE FROM settings WHERE key = 'iam_roles'")
+
+    # Its event-source mappings' store is damaged (the last part to open).
+    (account / "esm.db").write_bytes(b"not a database" * 100)
+    err = start_failing(srv)
+    assert "cannot open account %s" % ACCOUNT_A in err
+    (account / "esm.db").unlink()
+
+    srv.start()
+    records = read_all(client_with_key(srv, ACCOUNT_A), "kept")
+    assert [r["Data"] for r in records] == [b"x"]
