@@ -5,6 +5,7 @@
 #include "net/http1_parser.h"
 
 #include "net/http1_common.h"
+#include "net/http1_scan.h"
 
 #include "core/common.h"
 #include "core/limits.h"
@@ -170,34 +171,61 @@ static sl_http1_event_t apply_header(sl_http1_parser_t *p, const sl_http_header_
 }
 
 /* True when no byte of v[0..n) is a control character other than HTAB (RFC 9110 section 5.5).
- * Eight bytes at a time: a word none of whose bytes is below 0x20 or equal to 0x7f is fine as a
- * whole; only a word that may hold one (a tab, or a false alarm after a byte >= 0x80) is looked at
- * byte by byte. A request's head is mostly its header values, and the byte loop was the largest
- * cost of parsing it. */
+ * Sixteen bytes at a time (http1_scan.h): the value's line is inside the copied head, which is
+ * followed by SL_H1_BLOCK readable bytes. */
 static bool value_ok(const char *v, size_t n) {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        uint64_t x;
-        memcpy(&x, v + k, 8);
-        uint64_t del = x ^ (ones * 0x7f);
-        uint64_t suspect = ((x - ones * 0x20) & ~x & highs) | ((del - ones) & ~del & highs);
-        if (!suspect) continue;
-        for (size_t j = k; j < k + 8; j++) {
-            unsigned char c = (unsigned char)v[j];
-            if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-        }
-    }
-    for (; k < n; k++) {
-        unsigned char c = (unsigned char)v[k];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-    }
+    for (size_t k = 0; k < n; k += SL_H1_BLOCK)
+        if (sl_h1_ctl_mask(v + k) & sl_h1_first_bits(n - k)) return false;
     return true;
+}
+
+/* sl_h1_split_field for a line of the copied head, sixteen bytes of its name at a time: finds the
+ * colon and lower-cases the name in one step per block when the name holds only letters, digits
+ * and '-' (the usual names); any other byte before the colon, or no colon, is left to
+ * sl_h1_split_field, which decides byte by byte. */
+static bool split_field(char *line, size_t n, size_t *name_len, size_t *value_start,
+                        size_t *value_end) {
+    size_t i = 0;
+    for (;;) {
+        if (i >= n) return sl_h1_split_field(line, n, name_len, value_start, value_end);
+        unsigned colon = sl_h1_eq_mask(line + i, ':') & sl_h1_first_bits(n - i);
+        unsigned upto =
+            colon ? (unsigned)__builtin_ctz(colon) : (unsigned)SL_MIN(n - i, (size_t)SL_H1_BLOCK);
+        unsigned ok = sl_h1_name_block(line + i, upto);
+        if ((ok & sl_h1_first_bits(upto)) != sl_h1_first_bits(upto))
+            return sl_h1_split_field(line, n, name_len, value_start, value_end);
+        i += upto;
+        if (colon) break;
+    }
+    if (i == 0) return false;
+    line[i] = 0;
+    size_t a = i + 1, b = n;
+    while (a < b && (line[a] == ' ' || line[a] == '\t'))
+        a++;
+    while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t'))
+        b--;
+    *name_len = i;
+    *value_start = a;
+    *value_end = b;
+    return true;
+}
+
+/* Line k of the copied head, from *pos: its end was noted while the head was searched for
+ * (head_scan), or is searched for again past the first SL_HTTP1_LINE_ENDS lines. */
+static inline char *head_line(const sl_http1_parser_t *p, char *buf, size_t hlen, size_t k,
+                              size_t *pos, size_t *line_len) {
+    if (k >= SL_HTTP1_LINE_ENDS) return sl_h1_next_line(buf, pos, hlen, line_len);
+    char *start = buf + *pos;
+    size_t n = p->line_end[k] - *pos;
+    *pos = p->line_end[k] + 1;
+    if (n > 0 && start[n - 1] == '\r') n--;
+    *line_len = n;
+    return start;
 }
 
 static sl_http1_event_t parse_head(sl_http1_parser_t *p, char *buf, size_t hlen) {
     size_t pos = 0, n;
-    char *line = sl_h1_next_line(buf, &pos, hlen, &n);
+    char *line = head_line(p, buf, hlen, 0, &pos, &n);
     if (parse_request_line(p, line, n) == SL_HTTP1_ERROR) return SL_HTTP1_ERROR;
     p->head.keep_alive = p->head.minor_version == 1;
 
@@ -205,12 +233,12 @@ static sl_http1_event_t parse_head(sl_http1_parser_t *p, char *buf, size_t hlen)
     p->head.header_count = 0;
     bool has_cl = false, has_te = false;
     size_t count = 0;
-    for (;;) {
-        line = sl_h1_next_line(buf, &pos, hlen, &n);
+    for (size_t k = 1;; k++) {
+        line = head_line(p, buf, hlen, k, &pos, &n);
         if (n == 0) break;
         if (line[0] == ' ' || line[0] == '\t') return fail(p, 400, "obsolete line folding");
         size_t i, a, b;
-        if (!sl_h1_split_field(line, n, &i, &a, &b)) return fail(p, 400, "malformed header field");
+        if (!split_field(line, n, &i, &a, &b)) return fail(p, 400, "malformed header field");
         if (!value_ok(line + a, b - a)) return fail(p, 400, "invalid header value");
         line[b] = 0; /* overwrites whitespace, CR or LF: all inside the copied head */
         if (count >= SL_HTTP_HEADERS_MAX) return fail(p, 431, "too many header fields");
@@ -228,6 +256,36 @@ static sl_http1_event_t parse_head(sl_http1_parser_t *p, char *buf, size_t hlen)
     return SL_HTTP1_NEED_MORE;
 }
 
+/* A line of the pending head ends (LF) at `at`: noted; true when it was the empty line that ends
+ * the head (CR LF or a bare LF). */
+static inline bool line_end(sl_http1_parser_t *p, const char *data, size_t at) {
+    size_t start = p->line_start, n = at - start;
+    if (p->lines < SL_HTTP1_LINE_ENDS) p->line_end[p->lines] = (uint32_t)at;
+    p->lines++;
+    p->line_start = at + 1;
+    return n == 0 || (n == 1 && data[start] == '\r');
+}
+
+/* Finds the end of the pending head (the byte after its empty line) in data[0..len), scanning
+ * sixteen bytes at a time from where the last call stopped and noting every line end; 0 while
+ * the head is incomplete. (The first line is never empty: empty lines before a request were
+ * skipped.) */
+static size_t head_scan(sl_http1_parser_t *p, const char *data, size_t len) {
+    size_t i = p->scan_pos;
+    for (; i + SL_H1_BLOCK <= len; i += SL_H1_BLOCK) {
+        unsigned m = sl_h1_eq_mask(data + i, '\n');
+        while (m) {
+            size_t at = i + (size_t)__builtin_ctz(m);
+            m &= m - 1;
+            if (line_end(p, data, at)) return at + 1;
+        }
+    }
+    for (; i < len; i++)
+        if (data[i] == '\n' && line_end(p, data, i)) return i + 1;
+    p->scan_pos = len;
+    return 0;
+}
+
 static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const char *data,
                                   size_t len, size_t *consumed) {
     /* Empty lines before a request line are ignored (RFC 9112 section 2.2). */
@@ -236,27 +294,25 @@ static sl_http1_event_t feed_head(sl_http1_parser_t *p, sl_arena_t *arena, const
         skip++;
     if (skip > 0) {
         *consumed = skip;
-        p->scan_pos = 0;
+        p->scan_pos = p->line_start = p->lines = 0;
         return SL_HTTP1_NEED_MORE;
     }
-    size_t hlen = sl_h1_find_head_end(&p->scan_pos, data, len);
+    size_t hlen = head_scan(p, data, len);
     if (hlen == 0) {
         if (len > SL_HTTP_HEADER_BYTES_MAX) return fail(p, 431, "request head too large");
         return SL_HTTP1_NEED_MORE;
     }
     if (hlen > SL_HTTP_HEADER_BYTES_MAX) return fail(p, 431, "request head too large");
-    size_t lines = 0;
-    for (const char *q = data, *e = data + hlen; (q = memchr(q, '\n', (size_t)(e - q))) != NULL;
-         q++)
-        lines++;
-    size_t nhdr = lines < SL_HTTP_HEADERS_MAX ? lines : SL_HTTP_HEADERS_MAX;
-    char *buf = sl_arena_alloc(arena, hlen + 1);
+    size_t nhdr = p->lines < SL_HTTP_HEADERS_MAX ? p->lines : SL_HTTP_HEADERS_MAX;
+    /* (followed by a block of zeros: the block scans of its lines read up to SL_H1_BLOCK - 1
+     * bytes past a line's end) */
+    char *buf = sl_arena_alloc(arena, hlen + SL_H1_BLOCK);
     p->head.headers = sl_arena_alloc(arena, (nhdr ? nhdr : 1) * sizeof(sl_http_header_t));
     if (!buf || !p->head.headers) return fail(p, 500, "out of memory");
     memcpy(buf, data, hlen);
-    buf[hlen] = 0;
+    memset(buf + hlen, 0, SL_H1_BLOCK);
     *consumed = hlen;
-    p->scan_pos = 0;
+    p->scan_pos = p->line_start = 0;
     if (parse_head(p, buf, hlen) == SL_HTTP1_ERROR) return SL_HTTP1_ERROR;
     p->streaming = p->stream_hook && p->stream_hook(p->stream_ctx, &p->head);
     if (p->head.chunked) {

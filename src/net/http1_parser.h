@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Line ends of a request head remembered from the search for its end (a request of the AWS SDKs
+ * has about ten lines; a longer head's further lines are searched for again). */
+#define SL_HTTP1_LINE_ENDS 32
+
 typedef enum {
     SL_HTTP1_NEED_MORE = 0, /* feed more bytes */
     SL_HTTP1_HEAD = 1,      /* the head is parsed (p->head valid); the body, if any, follows */
@@ -47,7 +51,11 @@ typedef struct {
     void *stream_ctx;
     /* state (private) */
     int state;
-    size_t scan_pos;    /* bytes of the pending head already scanned for its end */
+    size_t scan_pos;   /* bytes of the pending head already scanned for its end */
+    size_t line_start; /* where the pending head's line being scanned starts */
+    size_t lines;      /* line ends (LF) of the pending head found so far */
+    /* the first SL_HTTP1_LINE_ENDS of them, where the head is split into lines afterwards */
+    uint32_t line_end[SL_HTTP1_LINE_ENDS];
     uint64_t remaining; /* Content-Length body bytes or current chunk bytes still expected */
     size_t line_len;    /* bytes of the current chunk-size or trailer line */
     size_t trailer_bytes;

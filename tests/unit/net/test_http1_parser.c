@@ -163,10 +163,72 @@ int main(void) {
         CHECK_EQ_INT(r.events_done, tchar ? 1 : 0);
         CHECK_EQ_INT(r.error_status, tchar ? 0 : 400);
     }
-    /* Header values are checked eight bytes at a time (value_ok): every byte value at every
-     * position of values of 1 to 24 bytes, with UTF-8 bytes and tabs around it, is accepted
+    /* Header names are found and lower-cased sixteen bytes at a time when they hold only
+     * letters, digits and '-', byte by byte otherwise: names of 1 to 40 bytes, upper and lower
+     * case, with each other token character at each position, come out lower-cased and whole,
+     * and their values (upper case included) untouched. */
+    for (size_t nlen = 1; nlen <= 40; nlen++) {
+        for (size_t at = 0; at <= nlen; at++) {
+            char name[48], want[48], req[160];
+            for (size_t i = 0; i < nlen; i++)
+                name[i] = i == at ? '_' : "AbC-9z"[i % 6];
+            name[nlen] = 0;
+            for (size_t i = 0; i <= nlen; i++)
+                want[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+            int n = snprintf(req, sizeof req,
+                             "GET / HTTP/1.1\r\n%s:  Kinesis_20131202.PutRecord\r\n\r\n", name);
+            sl_http1_parser_t p;
+            sl_http1_parser_init(&p, 100);
+            sl_arena_t a;
+            sl_arena_init(&a, 512);
+            size_t used;
+            CHECK_EQ_INT(sl_http1_parser_feed(&p, &a, req, (size_t)n, &used), SL_HTTP1_HEAD);
+            CHECK_EQ_INT(p.head.header_count, 1);
+            CHECK_EQ_STR(p.head.headers[0].name, want);
+            CHECK_EQ_INT(p.head.headers[0].name_len, nlen);
+            CHECK_EQ_STR(p.head.headers[0].value, "Kinesis_20131202.PutRecord");
+            sl_http1_parser_deinit(&p);
+            sl_arena_deinit(&a);
+        }
+    }
+    /* A head longer than the line ends the parser remembers (SL_HTTP1_LINE_ENDS), fed in every
+     * split: every field is found again past them. */
+    {
+        char big[4096];
+        size_t n = (size_t)snprintf(big, sizeof big, "POST /x HTTP/1.1\r\n");
+        for (int i = 0; i < SL_HTTP1_LINE_ENDS + 8; i++)
+            n += (size_t)snprintf(big + n, sizeof big - n, "X-Field-Number-%02d: Value %d\r\n", i,
+                                  i);
+        n += (size_t)snprintf(big + n, sizeof big - n, "Content-Length: 2\r\n\r\nok");
+        for (size_t step = 1; step <= n; step += 7) {
+            result_t r = run(big, n, step, 1024);
+            CHECK_EQ_INT(r.events_done, 1);
+            CHECK_EQ_INT(r.header_count, SL_HTTP1_LINE_ENDS + 9);
+            CHECK_EQ_STR(r.first_name, "x-field-number-00");
+            CHECK_EQ_STR(r.first_value, "Value 0");
+            CHECK_EQ_STR(r.body, "ok");
+        }
+        sl_http1_parser_t p;
+        sl_http1_parser_init(&p, 100);
+        sl_arena_t a;
+        sl_arena_init(&a, 512);
+        size_t used;
+        CHECK_EQ_INT(sl_http1_parser_feed(&p, &a, big, n, &used), SL_HTTP1_HEAD);
+        for (int i = 0; i < SL_HTTP1_LINE_ENDS + 8; i++) {
+            char name[32], value[32];
+            snprintf(name, sizeof name, "x-field-number-%02d", i);
+            snprintf(value, sizeof value, "Value %d", i);
+            CHECK_EQ_STR(p.head.headers[i].name, name);
+            CHECK_EQ_STR(p.head.headers[i].value, value);
+        }
+        CHECK_EQ_INT(p.head.content_length, 2);
+        sl_http1_parser_deinit(&p);
+        sl_arena_deinit(&a);
+    }
+    /* Header values are checked sixteen bytes at a time (value_ok): every byte value at every
+     * position of values of 1 to 40 bytes, with UTF-8 bytes and tabs around it, is accepted
      * exactly when it is not a control character other than HTAB (DEL included). */
-    for (size_t vlen = 1; vlen <= 24; vlen++) {
+    for (size_t vlen = 1; vlen <= 40; vlen++) {
         for (size_t at = 0; at < vlen; at++) {
             for (int c = 1; c < 256; c++) {
                 char req[128];
