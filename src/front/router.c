@@ -14,7 +14,8 @@ static int add(sl_route_t *table, size_t *count, const sl_route_t *route) {
             return SL_EEXIST;
     }
     if (*count >= SL_FRONT_ROUTES_MAX) return SL_ELIMIT;
-    table[(*count)++] = *route;
+    table[*count] = *route;
+    table[(*count)++].key_len = strlen(route->key);
     return 0;
 }
 
@@ -43,22 +44,20 @@ void *sl_router_by_path(const sl_router_t *r, const char *method, const char *pa
     size_t best_len = 0;
     for (size_t i = 0; i < r->path_count; i++) {
         const sl_route_t *e = &r->paths[i];
-        if (strcmp(e->method, method) != 0) continue;
-        size_t klen = strlen(e->key);
-        if (!e->prefix) {
-            if (klen == len && memcmp(e->key, path, len) == 0) return e->dest;
-        } else if (klen <= len && memcmp(e->key, path, klen) == 0 && (!best || klen > best_len)) {
-            best = e;
-            best_len = klen;
-        }
+        size_t klen = e->key_len;
+        /* the path first: most requests (POST /) match no route's */
+        if (e->prefix ? klen > len || (best && klen <= best_len) : klen != len) continue;
+        if (memcmp(e->key, path, klen) != 0 || strcmp(e->method, method) != 0) continue;
+        if (!e->prefix) return e->dest;
+        best = e;
+        best_len = klen;
     }
     return best ? best->dest : NULL;
 }
 
 static void *by_key(const sl_route_t *table, size_t count, const char *key, size_t len) {
     for (size_t i = 0; i < count; i++)
-        if (strlen(table[i].key) == len && memcmp(table[i].key, key, len) == 0)
-            return table[i].dest;
+        if (table[i].key_len == len && memcmp(table[i].key, key, len) == 0) return table[i].dest;
     return NULL;
 }
 
@@ -80,18 +79,27 @@ static size_t separator(const char *p, const char *end, bool encoded) {
     return 0;
 }
 
+/* The next separator in [p, end) ('/' or, in a query, "%2F"); end when there is none. */
+static const char *next_separator(const char *p, const char *end, bool encoded) {
+    if (!encoded) {
+        const char *s = memchr(p, '/', (size_t)(end - p));
+        return s ? s : end;
+    }
+    while (p < end && !separator(p, end, encoded))
+        p++;
+    return p;
+}
+
 /* The fourth field of a credential AKID/date/region/service/aws4_request in [p, end). */
 static bool scope_field(const char *p, const char *end, bool encoded, const char **name,
                         size_t *len) {
     for (int field = 0; field < 3; field++) {
-        while (p < end && !separator(p, end, encoded))
-            p++;
+        p = next_separator(p, end, encoded);
         if (p >= end) return false;
         p += separator(p, end, encoded);
     }
     const char *start = p;
-    while (p < end && !separator(p, end, encoded))
-        p++;
+    p = next_separator(p, end, encoded);
     if (p == start || p >= end) return false; /* the scope goes on with its terminator */
     *name = start;
     *len = (size_t)(p - start);

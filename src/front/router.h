@@ -21,6 +21,7 @@ typedef struct {
     const char *method; /* paths only: "GET" */
     bool prefix;        /* paths only: key is a prefix of the path */
     void *dest;
+    size_t key_len; /* strlen(key), set when the route is added */
 } sl_route_t;
 
 typedef struct {

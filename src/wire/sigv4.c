@@ -29,6 +29,7 @@ static bool is_trim_space(char c) {
 
 static const char *const header_params[3] = {"Credential", "Signature", "SignedHeaders"};
 
+/* Tokens end at ',', ' ' or the end (so only the other blank characters are left to trim). */
 static void parse_header(const char *h, param_t out[3]) {
     memset(out, 0, 3 * sizeof *out);
     const char *p = h;
@@ -42,23 +43,22 @@ static void parse_header(const char *h, param_t out[3]) {
                 tok++;
             while (tok_end > tok && is_trim_space(tok_end[-1]))
                 tok_end--;
-            if (tok < tok_end) {
-                const char *eq = memchr(tok, '=', (size_t)(tok_end - tok));
-                const char *name_end = eq ? eq : tok_end;
-                const char *val = NULL, *val_end = NULL;
-                if (eq) {
-                    val = eq + 1;
+            const char *eq = memchr(tok, '=', (size_t)(tok_end - tok));
+            if (!eq) eq = tok_end;
+            size_t name_len = (size_t)(eq - tok);
+            int i = name_len == 10 && memcmp(tok, "Credential", 10) == 0      ? 0
+                    : name_len == 9 && memcmp(tok, "Signature", 9) == 0       ? 1
+                    : name_len == 13 && memcmp(tok, "SignedHeaders", 13) == 0 ? 2
+                                                                              : -1;
+            if (i >= 0) {
+                const char *val = eq < tok_end ? eq + 1 : NULL, *val_end = NULL;
+                if (val) {
                     val_end = memchr(val, '=', (size_t)(tok_end - val));
                     if (!val_end) val_end = tok_end;
                 }
-                for (int i = 0; i < 3; i++) {
-                    size_t n = strlen(header_params[i]);
-                    if ((size_t)(name_end - tok) == n && memcmp(tok, header_params[i], n) == 0) {
-                        out[i].found = val != NULL && val_end > val;
-                        out[i].ptr = val;
-                        out[i].len = val ? (size_t)(val_end - val) : 0;
-                    }
-                }
+                out[i].found = val != NULL && val_end > val;
+                out[i].ptr = val;
+                out[i].len = val ? (size_t)(val_end - val) : 0;
             }
         }
         first = false;
@@ -139,24 +139,27 @@ static int parse_query(const char *q, sl_arena_t *arena, param_t out[QUERY_PARAM
     return 0;
 }
 
-/* Splits "<AKID>/<date>/<region>/<service>/aws4_request" into arena strings ("" when absent; the
- * terminator keeps whatever follows the fourth '/'). */
-static int split_credential(sl_arena_t *arena, const char *cred, size_t len,
-                            sl_sigv4_auth_t *auth) {
+/* Copies src[0..n) to dst and ends it with a NUL; returns dst. */
+static char *put_str(char *dst, const char *src, size_t n) {
+    if (n) memcpy(dst, src, n);
+    dst[n] = 0;
+    return dst;
+}
+
+/* Splits "<AKID>/<date>/<region>/<service>/aws4_request" into strings of `copy` (a NUL-terminated
+ * copy of it in the arena, cut at its first four '/'): "" when absent; the terminator keeps
+ * whatever follows the fourth '/'. */
+static void split_credential(char *copy, size_t len, sl_sigv4_auth_t *auth) {
     const char **parts[5] = {&auth->access_key_id, &auth->date, &auth->region, &auth->service,
                              &auth->terminator};
     size_t start = 0;
     for (int i = 0; i < 5; i++) {
-        size_t end = start;
-        while (end < len && (i == 4 || cred[end] != '/'))
-            end++;
-        size_t n = start < len ? end - start : 0;
-        char *s = sl_arena_strndup(arena, start < len ? cred + start : "", n);
-        if (!s) return SL_ENOMEM;
-        *parts[i] = s;
+        const char *slash = i < 4 && start < len ? memchr(copy + start, '/', len - start) : NULL;
+        size_t end = slash ? (size_t)(slash - copy) : len;
+        *parts[i] = copy + (start < len ? start : len);
+        if (end < len) copy[end] = 0;
         start = end < len ? end + 1 : len;
     }
-    return 0;
 }
 
 int sl_sigv4_check(const char *authorization, const char *query, bool has_date, sl_arena_t *arena,
@@ -221,10 +224,14 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
     sl_buf_free(&msg);
 
     auth->from_query = !auth_header;
-    auth->signed_headers = sl_arena_strndup(arena, signed_headers, sh_len);
-    auth->signature = sl_arena_strndup(arena, signature, sig_len);
-    if (!auth->signed_headers || !auth->signature) return SL_ENOMEM;
-    if (split_credential(arena, cred, cred_len, auth) != 0) return SL_ENOMEM;
+    /* one arena copy of the three: the signed headers, the signature, the credential (split in
+     * place) */
+    char *copy = sl_arena_alloc(arena, sh_len + sig_len + cred_len + 3);
+    if (!copy) return SL_ENOMEM;
+    auth->signed_headers = copy = put_str(copy, signed_headers, sh_len);
+    auth->signature = copy = put_str(copy + sh_len + 1, signature, sig_len);
+    copy = put_str(copy + sig_len + 1, cred, cred_len);
+    split_credential(copy, cred_len, auth);
     if (auth->from_query) {
         auth->amz_date = qp[4].ptr;
         auth->expires = qp[5].occurrences ? qp[5].ptr : NULL;

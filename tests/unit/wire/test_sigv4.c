@@ -50,6 +50,23 @@ static void test_header_ok(void) {
     CHECK_EQ_STR(a.access_key_id, "a");
     CHECK_EQ_STR(a.date, "");
     CHECK_EQ_STR(a.service, "");
+    /* The terminator keeps whatever follows the fourth '/', slashes included; empty parts stay
+     * empty, and a scope ending in '/' has an empty next part. */
+    CHECK_EQ_INT(check("AWS4 Credential=k//r/s/aws4_request/x/y, SignedHeaders=b, Signature=c",
+                       NULL, true, &a),
+                 0);
+    CHECK_EQ_STR(a.access_key_id, "k");
+    CHECK_EQ_STR(a.date, "");
+    CHECK_EQ_STR(a.region, "r");
+    CHECK_EQ_STR(a.service, "s");
+    CHECK_EQ_STR(a.terminator, "aws4_request/x/y");
+    CHECK_EQ_INT(check("AWS4 Credential=k/d/, SignedHeaders=b, Signature=c", NULL, true, &a), 0);
+    CHECK_EQ_STR(a.date, "d");
+    CHECK_EQ_STR(a.region, "");
+    CHECK_EQ_STR(a.service, "");
+    CHECK_EQ_STR(a.terminator, "");
+    CHECK_EQ_STR(a.signed_headers, "b");
+    CHECK_EQ_STR(a.signature, "c");
 }
 
 static void test_header_errors(void) {
