@@ -77,6 +77,22 @@ static inline bool sl_h1_parse_length(const char *v, size_t n, uint64_t *out) {
     return true;
 }
 
+/* The field line's name ends at `colon` (a ':' at index colon > 0): ends the name there with a
+ * NUL, sets *name_len, and the value's bounds [*value_start, *value_end) with the blanks around it
+ * trimmed. */
+static inline void sl_h1_field_at_colon(char *line, size_t n, size_t colon, size_t *name_len,
+                                        size_t *value_start, size_t *value_end) {
+    line[colon] = 0;
+    size_t a = colon + 1, b = n;
+    while (a < b && (line[a] == ' ' || line[a] == '\t'))
+        a++;
+    while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t'))
+        b--;
+    *name_len = colon;
+    *value_start = a;
+    *value_end = b;
+}
+
 /* Splits a header field line "name: value" of n bytes in place: lowercases the name and ends it
  * with a NUL at the colon, sets *name_len and the value's bounds [*value_start, *value_end) with
  * the blanks around it trimmed. False when the name is not a non-empty token followed by ':'
@@ -89,15 +105,7 @@ static inline bool sl_h1_split_field(char *line, size_t n, size_t *name_len, siz
         i++;
     }
     if (i == 0 || i >= n || line[i] != ':') return false;
-    line[i] = 0;
-    size_t a = i + 1, b = n;
-    while (a < b && (line[a] == ' ' || line[a] == '\t'))
-        a++;
-    while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t'))
-        b--;
-    *name_len = i;
-    *value_start = a;
-    *value_end = b;
+    sl_h1_field_at_colon(line, n, i, name_len, value_start, value_end);
     return true;
 }
 

@@ -198,15 +198,7 @@ static bool split_field(char *line, size_t n, size_t *name_len, size_t *value_st
         if (colon) break;
     }
     if (i == 0) return false;
-    line[i] = 0;
-    size_t a = i + 1, b = n;
-    while (a < b && (line[a] == ' ' || line[a] == '\t'))
-        a++;
-    while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t'))
-        b--;
-    *name_len = i;
-    *value_start = a;
-    *value_end = b;
+    sl_h1_field_at_colon(line, n, i, name_len, value_start, value_end);
     return true;
 }
 
