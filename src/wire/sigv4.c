@@ -27,7 +27,13 @@ static bool is_trim_space(char c) {
 
 /* ---- header form ---- */
 
-static const char *const header_params[3] = {"Credential", "Signature", "SignedHeaders"};
+#define PARAM(lit)                                                                                 \
+    { lit, sizeof(lit) - 1 }
+static const struct {
+    const char *name;
+    size_t len;
+} header_params[3] = {PARAM("Credential"), PARAM("Signature"), PARAM("SignedHeaders")};
+#undef PARAM
 
 /* Tokens end at ',', ' ' or the end (so only the other blank characters are left to trim). */
 static void parse_header(const char *h, param_t out[3]) {
@@ -46,11 +52,11 @@ static void parse_header(const char *h, param_t out[3]) {
             const char *eq = memchr(tok, '=', (size_t)(tok_end - tok));
             if (!eq) eq = tok_end;
             size_t name_len = (size_t)(eq - tok);
-            int i = name_len == 10 && memcmp(tok, "Credential", 10) == 0      ? 0
-                    : name_len == 9 && memcmp(tok, "Signature", 9) == 0       ? 1
-                    : name_len == 13 && memcmp(tok, "SignedHeaders", 13) == 0 ? 2
-                                                                              : -1;
-            if (i >= 0) {
+            int i = 0;
+            while (i < 3 && (header_params[i].len != name_len ||
+                             memcmp(tok, header_params[i].name, name_len) != 0))
+                i++;
+            if (i < 3) {
                 const char *val = eq < tok_end ? eq + 1 : NULL, *val_end = NULL;
                 if (val) {
                     val_end = memchr(val, '=', (size_t)(tok_end - val));
@@ -156,8 +162,8 @@ static void split_credential(char *copy, size_t len, sl_sigv4_auth_t *auth) {
     for (int i = 0; i < 5; i++) {
         const char *slash = i < 4 && start < len ? memchr(copy + start, '/', len - start) : NULL;
         size_t end = slash ? (size_t)(slash - copy) : len;
-        *parts[i] = copy + (start < len ? start : len);
-        if (end < len) copy[end] = 0;
+        *parts[i] = copy + start; /* (start <= len: copy[len] is the NUL, "") */
+        copy[end] = 0;
         start = end < len ? end + 1 : len;
     }
 }
@@ -193,7 +199,7 @@ int sl_sigv4_check(const char *authorization, const char *query, bool has_date, 
         for (int i = 0; i < 3; i++)
             if (!hp[i].found)
                 sl_buf_printf(&msg, "Authorization header requires '%s' parameter. ",
-                              header_params[i]);
+                              header_params[i].name);
         if (!has_date)
             sl_buf_append_str(&msg, "Authorization header requires existence of either a "
                                     "'X-Amz-Date' or a 'Date' header. ");
